@@ -1,0 +1,1 @@
+"""Partner registry: tables, rules and services shared by the API, the pages and the CLI."""

@@ -1,0 +1,381 @@
+"""The resources of the registry: what each one is, and the rules that apply to it.
+
+API controllers, pages and the command line all go through ``SERVICES[name]``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from maillage.crm import rules
+from maillage.crm.auth import check_password_strength, hash_user_password
+from maillage.crm.resources import (
+    REFERENCE_LABELS,
+    Filter,
+    Link,
+    ResourceService,
+    ResourceSpec,
+    Unique,
+)
+from maillage.crm.schemas import (
+    ActionIn,
+    AffiliationIn,
+    AxisIn,
+    CommuneIn,
+    ContactIn,
+    InteractionIn,
+    InvitationIn,
+    MeetingIn,
+    MembershipIn,
+    OrganisationIn,
+    PartnershipIn,
+    TerritoryIn,
+    UserIn,
+    WorkingGroupIn,
+    derive_page,
+    derive_read,
+    derive_update,
+)
+from maillage.crm.tables import (
+    Action,
+    ActionPartner,
+    Affiliation,
+    Axis,
+    Commune,
+    Contact,
+    ContactAxis,
+    GroupAxis,
+    GroupCommune,
+    Interaction,
+    InteractionContact,
+    InteractionOrganisation,
+    Invitation,
+    Meeting,
+    Membership,
+    Organisation,
+    OrganisationAxis,
+    Partnership,
+    PartnershipAxis,
+    Territory,
+    User,
+    WorkingGroup,
+)
+
+REFERENCE_LABELS.update(
+    {
+        "territory": "Territoire",
+        "commune": "Commune",
+        "axis": "Axe",
+        "organisation": "Organisation",
+        "contact": "Contact",
+        "affiliation": "Rattachement",
+        "working_group": "Instance",
+        "membership": "Participation",
+        "meeting": "Réunion",
+        "invitation": "Invitation",
+        "partnership": "Partenariat",
+        "user": "Utilisateur",
+        "interaction": "Échange",
+        "action": "Fiche action",
+    }
+)
+
+ORGANISATION_AXES = Link("axes", OrganisationAxis, "organisation", "axis")
+CONTACT_AXES = Link("axes", ContactAxis, "contact", "axis")
+GROUP_AXES = Link("axes", GroupAxis, "working_group", "axis")
+GROUP_COMMUNES = Link("communes", GroupCommune, "working_group", "commune")
+PARTNERSHIP_AXES = Link("axes", PartnershipAxis, "partnership", "axis")
+INTERACTION_ORGANISATIONS = Link(
+    "organisations", InteractionOrganisation, "interaction", "organisation"
+)
+INTERACTION_CONTACTS = Link("contacts", InteractionContact, "interaction", "contact")
+ACTION_PARTNERS = Link("partners", ActionPartner, "action", "organisation")
+
+TEXT_FIELDS = frozenset(
+    {"notes", "description", "agenda", "minutes", "summary", "objective", "address"}
+)
+
+
+def _spec(name: str, input_struct: type, read_extra: tuple = (), hidden=(), **kwargs: Any):
+    prefix = input_struct.__name__.removesuffix("In")
+    return ResourceSpec(
+        name=name,
+        input=input_struct,
+        update=derive_update(input_struct, f"{prefix}Update"),
+        read=(read := derive_read(input_struct, f"{prefix}Read", hidden, read_extra)),
+        page=derive_page(read, f"{prefix}Page"),
+        multiline=TEXT_FIELDS,
+        **kwargs,
+    )
+
+
+def _named(row: dict[str, Any]) -> str:
+    return f"« {row.get('name') or row.get('title')} » (n° {row['id']})"
+
+
+def _person(row: dict[str, Any]) -> str:
+    return f"« {row['first_name']} {row['last_name']} » (n° {row['id']})"
+
+
+ARCHIVED = (("archived", bool),)
+
+SPECS: list[ResourceSpec] = [
+    _spec(
+        "territories",
+        TerritoryIn,
+        entity="territory",
+        label="Territoire",
+        table=Territory,
+        lifecycle="none",
+        search_fields=("name", "siren"),
+        sortable=("id", "name"),
+        default_sort="name",
+        unique=(Unique("siren", "Un territoire a déjà ce SIREN"),),
+        validators=[rules.check_territory_identifiers, rules.ordered_dates("ctg_start", "ctg_end")],
+        preparers=[rules.compact_identifiers],
+        describe=_named,
+        write_role="admin",
+    ),
+    _spec(
+        "communes",
+        CommuneIn,
+        entity="commune",
+        label="Commune",
+        table=Commune,
+        lifecycle="none",
+        search_fields=("name", "insee_code"),
+        filters=(Filter("territory", int, "Territoire", column="territory"),),
+        sortable=("id", "name", "insee_code", "population"),
+        default_sort="name",
+        unique=(Unique("insee_code", "Une commune a déjà ce code INSEE"),),
+        validators=[rules.check_insee_code],
+        describe=_named,
+    ),
+    _spec(
+        "axes",
+        AxisIn,
+        entity="axis",
+        label="Axe",
+        table=Axis,
+        lifecycle="none",
+        search_fields=("name", "code"),
+        sortable=("id", "position", "name"),
+        default_sort="position",
+        unique=(Unique("code", "Un axe a déjà ce code"),),
+        describe=_named,
+    ),
+    _spec(
+        "organisations",
+        OrganisationIn,
+        read_extra=ARCHIVED,
+        entity="organisation",
+        label="Organisation",
+        table=Organisation,
+        lifecycle="archive",
+        search_fields=("name", "category", "siret", "siren", "rna", "email"),
+        filters=(
+            Filter("kind", str, "Type d'organisation", column="kind"),
+            Filter("category", str, "Catégorie", column="category"),
+            Filter("commune", int, "Commune", column="commune"),
+            Filter("parent", int, "Organisation parente", column="parent"),
+            Filter("axis", int, "Axe de la CTG", link=ORGANISATION_AXES),
+        ),
+        sortable=("id", "name", "kind", "category", "updated_at"),
+        default_sort="name",
+        unique=(Unique("siret", "Une organisation a déjà ce SIRET"),),
+        links=(ORGANISATION_AXES,),
+        validators=[rules.check_organisation_identifiers, rules.check_email, rules.check_phone],
+        preparers=[rules.compact_identifiers, rules.normalise_email, rules.normalise_phone],
+        describe=_named,
+    ),
+    _spec(
+        "contacts",
+        ContactIn,
+        read_extra=ARCHIVED,
+        entity="contact",
+        label="Contact",
+        table=Contact,
+        lifecycle="archive",
+        search_fields=("first_name", "last_name", "email"),
+        filters=(
+            Filter("commune", int, "Commune", column="commune"),
+            Filter("email", str, "Adresse électronique exacte", column="email"),
+            Filter("mailing_opt_out", bool, "Opposé aux envois groupés", column="mailing_opt_out"),
+            Filter("axis", int, "Axe de la CTG", link=CONTACT_AXES),
+        ),
+        sortable=("id", "last_name", "first_name", "updated_at"),
+        default_sort="last_name",
+        links=(CONTACT_AXES,),
+        validators=[rules.check_email, rules.check_phone],
+        preparers=[rules.normalise_email, rules.normalise_phone],
+        describe=_person,
+    ),
+    _spec(
+        "affiliations",
+        AffiliationIn,
+        entity="affiliation",
+        label="Rattachement",
+        table=Affiliation,
+        lifecycle="delete",
+        filters=(
+            Filter("contact", int, "Contact", column="contact"),
+            Filter("organisation", int, "Organisation", column="organisation"),
+            Filter("elected_mandate", bool, "Mandat électif", column="elected_mandate"),
+        ),
+        sortable=("id", "start_date", "end_date"),
+        validators=[rules.ordered_dates("start_date", "end_date"), rules.check_single_primary],
+    ),
+    _spec(
+        "groups",
+        WorkingGroupIn,
+        read_extra=ARCHIVED,
+        entity="working_group",
+        label="Instance",
+        table=WorkingGroup,
+        lifecycle="archive",
+        search_fields=("name", "description"),
+        filters=(
+            Filter("kind", str, "Type d'instance", column="kind"),
+            Filter("territory", int, "Territoire", column="territory"),
+            Filter("active", bool, "Instance active", column="active"),
+            Filter("axis", int, "Axe de la CTG", link=GROUP_AXES),
+            Filter("commune", int, "Commune couverte", link=GROUP_COMMUNES),
+        ),
+        sortable=("id", "name", "kind"),
+        default_sort="name",
+        links=(GROUP_AXES, GROUP_COMMUNES),
+        describe=_named,
+    ),
+    _spec(
+        "memberships",
+        MembershipIn,
+        entity="membership",
+        label="Participation",
+        table=Membership,
+        lifecycle="delete",
+        filters=(
+            Filter("contact", int, "Contact", column="contact"),
+            Filter("working_group", int, "Instance", column="working_group"),
+            Filter("organisation", int, "Organisation représentée", column="organisation"),
+            Filter("role", str, "Rôle", column="role"),
+        ),
+        sortable=("id", "start_date", "role"),
+        validators=[rules.ordered_dates("start_date", "end_date"), rules.check_membership],
+        preparers=[rules.default_start_today],
+    ),
+    _spec(
+        "meetings",
+        MeetingIn,
+        read_extra=(("ical_uid", str), ("ical_sequence", int)),
+        entity="meeting",
+        label="Réunion",
+        table=Meeting,
+        lifecycle="delete",
+        search_fields=("title", "location"),
+        filters=(
+            Filter("working_group", int, "Instance", column="working_group"),
+            Filter("status", str, "Statut", column="status"),
+        ),
+        sortable=("id", "starts_at", "title"),
+        default_sort="starts_at",
+        validators=[rules.check_meeting_times, rules.check_meeting_group],
+        preparers=[rules.ensure_meeting_uid, rules.bump_meeting_sequence],
+        describe=_named,
+    ),
+    _spec(
+        "invitations",
+        InvitationIn,
+        read_extra=(("sent_at", dt.datetime | None), ("answered_at", dt.datetime | None)),
+        entity="invitation",
+        label="Invitation",
+        table=Invitation,
+        lifecycle="delete",
+        filters=(
+            Filter("meeting", int, "Réunion", column="meeting"),
+            Filter("contact", int, "Contact", column="contact"),
+            Filter("response", str, "Réponse", column="response"),
+        ),
+        sortable=("id", "sent_at", "answered_at"),
+        preparers=[rules.ensure_token_nonce],
+    ),
+    _spec(
+        "partnerships",
+        PartnershipIn,
+        entity="partnership",
+        label="Partenariat",
+        table=Partnership,
+        lifecycle="delete",
+        filters=(
+            Filter("organisation", int, "Organisation", column="organisation"),
+            Filter("partner", int, "Partenaire", column="partner"),
+            Filter("kind", str, "Type de partenariat", column="kind"),
+            Filter("axis", int, "Axe de la CTG", link=PARTNERSHIP_AXES),
+        ),
+        sortable=("id", "start_date", "end_date"),
+        links=(PARTNERSHIP_AXES,),
+        validators=[rules.ordered_dates("start_date", "end_date")],
+    ),
+    _spec(
+        "interactions",
+        InteractionIn,
+        entity="interaction",
+        label="Échange",
+        table=Interaction,
+        lifecycle="delete",
+        search_fields=("summary",),
+        filters=(
+            Filter("kind", str, "Type d'échange", column="kind"),
+            Filter("organisation", int, "Organisation", link=INTERACTION_ORGANISATIONS),
+            Filter("contact", int, "Contact", link=INTERACTION_CONTACTS),
+        ),
+        sortable=("id", "occurred_on", "follow_up_on"),
+        default_sort="-occurred_on",
+        links=(INTERACTION_ORGANISATIONS, INTERACTION_CONTACTS),
+        validators=[rules.ordered_dates("occurred_on", "follow_up_on", "La date de relance")],
+    ),
+    _spec(
+        "actions",
+        ActionIn,
+        entity="action",
+        label="Fiche action",
+        table=Action,
+        lifecycle="delete",
+        search_fields=("title", "objective"),
+        filters=(
+            Filter("axis", int, "Axe de la CTG", column="axis"),
+            Filter("status", str, "Statut", column="status"),
+            Filter("pilot", int, "Organisation pilote", column="pilot"),
+        ),
+        sortable=("id", "title", "status"),
+        default_sort="title",
+        links=(ACTION_PARTNERS,),
+        validators=[rules.ordered_dates("start_date", "end_date")],
+        describe=_named,
+    ),
+    _spec(
+        "users",
+        UserIn,
+        hidden=("password",),
+        read_extra=(("must_change_password", bool),),
+        entity="user",
+        label="Utilisateur",
+        table=User,
+        lifecycle="none",
+        search_fields=("email", "name"),
+        filters=(
+            Filter("role", str, "Rôle", column="role"),
+            Filter("active", bool, "Compte actif", column="active"),
+        ),
+        sortable=("id", "email", "name"),
+        default_sort="email",
+        unique=(Unique("email", "Un compte existe déjà avec cette adresse"),),
+        validators=[rules.check_email, check_password_strength],
+        preparers=[rules.lowercase_email, hash_user_password],
+        describe=lambda row: f"« {row['email']} » (n° {row['id']})",
+        write_role="admin",
+        read_role="admin",
+    ),
+]
+
+SERVICES: dict[str, ResourceService] = {spec.name: ResourceService(spec) for spec in SPECS}

@@ -1,0 +1,459 @@
+"""The generic service behind every CRUD resource: one set of rules for API, pages and CLI.
+
+A ``ResourceSpec`` says what a resource is (table, schemas, search, filters, links, lifecycle,
+extra rules); ``ResourceService`` applies the shared rules to it: control characters refused,
+references checked, unique identifiers checked with a 409 naming the existing record, optimistic
+concurrency on ``version``, the search column maintained, every write audited in the same
+transaction, and lists read with a bounded number of queries whatever their length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import asyncpg
+import msgspec
+from msgspec import UNSET, Struct
+from piccolo.columns import ForeignKey
+from piccolo.table import Table
+
+from maillage.crm import audit
+from maillage.crm.actor import Actor
+from maillage.crm.errors import (
+    Conflict,
+    ConflictingRecord,
+    FieldError,
+    InvalidData,
+    NotFound,
+)
+from maillage.crm.text import find_control_character, normalise, search_text
+from maillage.db import read_transaction, write_transaction
+
+MAX_PAGE_SIZE = 500
+
+Validator = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[list[FieldError]]]
+Preparer = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A many-to-many field stored in a link table, e.g. the axes of an organisation."""
+
+    field: str
+    table: type[Table]
+    owner_column: str
+    target_column: str
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A list filter offered as a query parameter.
+
+    ``column`` filters the resource's own column; ``link`` filters through a link table
+    (« organisations of axis 3 »).
+    """
+
+    name: str
+    type: type
+    description: str
+    column: str | None = None
+    link: Link | None = None
+
+
+@dataclass(frozen=True)
+class Unique:
+    column: str
+    message: str
+
+
+@dataclass
+class ResourceSpec:
+    name: str
+    entity: str
+    label: str
+    table: type[Table]
+    input: type[Struct]
+    update: type[Struct]
+    read: type[Struct]
+    page: type[Struct]
+    lifecycle: Literal["archive", "delete", "none"]
+    search_fields: tuple[str, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    sortable: tuple[str, ...] = ("id",)
+    default_sort: str = "id"
+    unique: tuple[Unique, ...] = ()
+    links: tuple[Link, ...] = ()
+    multiline: frozenset[str] = frozenset()
+    validators: list[Validator] = field(default_factory=list)
+    preparers: list[Preparer] = field(default_factory=list)
+    describe: Callable[[dict[str, Any]], str] = lambda row: f"n° {row['id']}"
+    write_role: str = "coordinateur"
+    read_role: str = "lecteur"
+    hidden_columns: tuple[str, ...] = ()
+
+    @property
+    def read_fields(self) -> list[str]:
+        return [f.name for f in msgspec.structs.fields(self.read)]
+
+    @property
+    def link_fields(self) -> set[str]:
+        return {link.field for link in self.links}
+
+
+# French names of the records a foreign key may point to, for « Commune n° 4 introuvable ».
+REFERENCE_LABELS: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    limit: int = 50
+    offset: int = 0
+    sort: str | None = None
+    q: str | None = None
+    filters: dict[str, Any] = field(default_factory=dict)
+    include_archived: bool = False
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    if isinstance(error, asyncpg.UniqueViolationError):
+        return True
+    return isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error)
+
+
+def is_reference_violation(error: BaseException) -> bool:
+    if isinstance(error, asyncpg.ForeignKeyViolationError):
+        return True
+    return isinstance(error, sqlite3.IntegrityError) and "FOREIGN KEY" in str(error)
+
+
+class ResourceService:
+    def __init__(self, spec: ResourceSpec) -> None:
+        self.spec = spec
+        self.table = spec.table
+        self._columns = {c._meta.name: c for c in self.table._meta.columns}
+        self._read_columns = [
+            self._columns[name] for name in spec.read_fields if name in self._columns
+        ]
+
+    # ----- reading -------------------------------------------------------------------------
+
+    async def list(self, query: ListQuery) -> dict[str, Any]:
+        where = self._where(query)
+        async with read_transaction():
+            select = self.table.select(*self._read_columns)
+            count = self.table.count()
+            if where is not None:
+                select = select.where(where)
+                count = count.where(where)
+            rows = await (
+                self._ordered(select, query.sort).limit(query.limit).offset(query.offset)
+            ).run()
+            total = await count.run()
+            await self._attach_links(rows)
+        return {"items": rows, "total": total, "limit": query.limit, "offset": query.offset}
+
+    async def get(self, record_id: int) -> dict[str, Any]:
+        async with read_transaction():
+            row = await self._fetch(record_id)
+            await self._attach_links([row])
+        return row
+
+    async def _fetch(self, record_id: int) -> dict[str, Any]:
+        row = (
+            await self.table.select(*self._read_columns)
+            .where(self.table._meta.primary_key == record_id)
+            .first()
+            .run()
+        )
+        if row is None:
+            raise NotFound(self.spec.label, record_id)
+        return row
+
+    async def _attach_links(self, rows: list[dict[str, Any]]) -> None:
+        """One query per link table for the whole page, never one per row."""
+        if not rows or not self.spec.links:
+            return
+        ids = [row["id"] for row in rows]
+        for link in self.spec.links:
+            owner = link.table._meta.get_column_by_name(link.owner_column)
+            target = link.table._meta.get_column_by_name(link.target_column)
+            pairs = await link.table.select(owner, target).where(owner.is_in(ids)).run()
+            by_owner: dict[int, list[int]] = {}
+            for pair in pairs:
+                by_owner.setdefault(pair[link.owner_column], []).append(pair[link.target_column])
+            for row in rows:
+                row[link.field] = sorted(by_owner.get(row["id"], []))
+
+    def _where(self, query: ListQuery) -> Any:
+        clauses = []
+        if self.spec.lifecycle == "archive" and not query.include_archived:
+            clauses.append(self._columns["archived"] == False)  # noqa: E712 - SQL expression
+        if query.q and self.spec.search_fields:
+            for word in normalise(query.q).replace("%", " ").replace("_", " ").split():
+                clauses.append(self._columns["search"].like(f"%{word}%"))
+        for item in self.spec.filters:
+            if item.name in query.filters and query.filters[item.name] is not None:
+                clauses.append(self._filter_clause(item, query.filters[item.name]))
+        if not clauses:
+            return None
+        where = clauses[0]
+        for clause in clauses[1:]:
+            where = where & clause
+        return where
+
+    def _filter_clause(self, item: Filter, value: Any) -> Any:
+        if item.link is not None:
+            owner = item.link.table._meta.get_column_by_name(item.link.owner_column)
+            target = item.link.table._meta.get_column_by_name(item.link.target_column)
+            return self.table._meta.primary_key.is_in(
+                item.link.table.select(owner).where(target == value)
+            )
+        assert item.column is not None
+        return self._columns[item.column] == value
+
+    def _ordered(self, select: Any, sort: str | None) -> Any:
+        key = sort or self.spec.default_sort
+        descending = key.startswith("-")
+        name = key.lstrip("-")
+        if name not in self.spec.sortable:
+            allowed = ", ".join(self.spec.sortable)
+            raise InvalidData.one("sort", f"Tri impossible sur « {name} » : choisissez {allowed}.")
+        select = select.order_by(self._columns[name], ascending=not descending)
+        if name != "id":
+            select = select.order_by(self.table._meta.primary_key)
+        return select
+
+    # ----- writing -------------------------------------------------------------------------
+
+    async def create(self, actor: Actor, data: Struct) -> dict[str, Any]:
+        values = msgspec.structs.asdict(data)
+        links = {name: values.pop(name) for name in self.spec.link_fields}
+        await self._check(values, links, None)
+        async with write_transaction():
+            await self._check_unique(values, None)
+            record_id = await self._insert(values)
+            await self._write_links(record_id, links)
+            await audit.record(actor, "create", self.spec.entity, record_id, {**values, **links})
+        return await self.get(record_id)
+
+    async def _insert(self, values: dict[str, Any]) -> int:
+        row = self.table(**{k: v for k, v in values.items() if k in self._columns})
+        if self.spec.search_fields:
+            row.search = self._search_value(values)
+        try:
+            result = await self.table.insert(row).returning(self.table._meta.primary_key).run()
+        except Exception as error:
+            raise self._translate(error) from error
+        return result[0]["id"]
+
+    async def update(self, actor: Actor, record_id: int, data: Struct) -> dict[str, Any]:
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+        version = changes.pop("version")
+        link_changes = {n: changes.pop(n) for n in list(changes) if n in self.spec.link_fields}
+        existing = await self.get(record_id)
+        self._check_version(existing, version)
+        merged = {**existing, **changes}
+        await self._check(merged, {**existing, **link_changes}, existing)
+        # Preparers may normalise or derive values: write every column that now differs.
+        to_write = {
+            k: v
+            for k, v in merged.items()
+            if k in self._columns and k not in ("id", "version") and v != existing.get(k)
+        }
+        async with write_transaction():
+            await self._check_unique(merged, record_id)
+            await self._write_update(record_id, version, to_write, merged)
+            for name, targets in link_changes.items():
+                await self._write_links(record_id, {name: targets}, replace=True)
+            await audit.record(
+                actor,
+                "update",
+                self.spec.entity,
+                record_id,
+                audit.diff(existing, {**to_write, **link_changes}),
+            )
+        return await self.get(record_id)
+
+    def _check_version(self, existing: dict[str, Any], version: int) -> None:
+        if existing["version"] != version:
+            raise Conflict(
+                f"{self.spec.label} {self.spec.describe(existing)} a été modifié(e) entre-temps "
+                f"(version {existing['version']}, vous aviez la version {version}) : "
+                "rechargez la fiche et refaites votre modification.",
+                ConflictingRecord(
+                    self.spec.entity,
+                    existing["id"],
+                    self.spec.describe(existing),
+                    {"version": existing["version"]},
+                ),
+            )
+
+    async def _write_update(
+        self, record_id: int, version: int, changes: dict[str, Any], merged: dict[str, Any]
+    ) -> None:
+        values: dict[Any, Any] = {self._columns[k]: v for k, v in changes.items()}
+        values[self._columns["version"]] = version + 1
+        values[self._columns["updated_at"]] = dt.datetime.now(dt.UTC)
+        if self.spec.search_fields:
+            values[self._columns["search"]] = self._search_value(merged)
+        pk = self.table._meta.primary_key
+        try:
+            updated = (
+                await self.table.update(values)
+                .where((pk == record_id) & (self._columns["version"] == version))
+                .returning(pk)
+                .run()
+            )
+        except Exception as error:
+            raise self._translate(error) from error
+        if not updated:
+            # Someone else wrote between our read and our write: never overwrite silently.
+            self._check_version(await self._fetch(record_id), version)
+
+    async def set_archived(self, actor: Actor, record_id: int, archived: bool) -> dict[str, Any]:
+        existing = await self.get(record_id)
+        if existing.get("archived") == archived:
+            return existing
+        async with write_transaction():
+            await (
+                self.table.update(
+                    {
+                        self._columns["archived"]: archived,
+                        self._columns["version"]: self._columns["version"] + 1,
+                        self._columns["updated_at"]: dt.datetime.now(dt.UTC),
+                    }
+                )
+                .where(self.table._meta.primary_key == record_id)
+                .run()
+            )
+            action = "archive" if archived else "restore"
+            await audit.record(
+                actor, action, self.spec.entity, record_id, {"archived": [not archived, archived]}
+            )
+        return await self.get(record_id)
+
+    async def delete(self, actor: Actor, record_id: int) -> None:
+        existing = await self.get(record_id)
+        async with write_transaction():
+            for link in self.spec.links:
+                owner = link.table._meta.get_column_by_name(link.owner_column)
+                await link.table.delete().where(owner == record_id).run()
+            try:
+                await self.table.delete().where(self.table._meta.primary_key == record_id).run()
+            except Exception as error:
+                raise self._translate(error, deleting=existing) from error
+            await audit.record(actor, "delete", self.spec.entity, record_id, existing)
+
+    async def _write_links(
+        self, record_id: int, links: dict[str, list[int]], replace: bool = False
+    ) -> None:
+        for link in self.spec.links:
+            if link.field not in links:
+                continue
+            owner = link.table._meta.get_column_by_name(link.owner_column)
+            if replace:
+                await link.table.delete().where(owner == record_id).run()
+            rows = [
+                link.table(**{link.owner_column: record_id, link.target_column: target})
+                for target in dict.fromkeys(links[link.field])
+            ]
+            if rows:
+                await link.table.insert(*rows).run()
+
+    def _search_value(self, values: dict[str, Any]) -> str:
+        return search_text(*(values.get(name) for name in self.spec.search_fields))
+
+    # ----- rules ---------------------------------------------------------------------------
+
+    async def _check(
+        self,
+        values: dict[str, Any],
+        links: dict[str, Any],
+        existing: dict[str, Any] | None,
+    ) -> None:
+        errors = self._control_character_errors(values)
+        errors += await self._reference_errors(values, links)
+        for prepare in self.spec.preparers:
+            await prepare(values, existing)
+        for validate in self.spec.validators:
+            errors += await validate(values, existing)
+        if errors:
+            raise InvalidData(errors)
+
+    def _control_character_errors(self, values: dict[str, Any]) -> list[FieldError]:
+        errors = []
+        for name, value in values.items():
+            if not isinstance(value, str):
+                continue
+            position = find_control_character(value, name in self.spec.multiline)
+            if position is not None:
+                errors.append(
+                    FieldError(
+                        name,
+                        f"Caractère de contrôle interdit (position {position + 1}) : "
+                        "retirez-le ou retapez le texte.",
+                    )
+                )
+        return errors
+
+    async def _reference_errors(
+        self, values: dict[str, Any], links: dict[str, Any]
+    ) -> list[FieldError]:
+        """Every referenced id must exist: one query per referenced table."""
+        wanted: dict[type[Table], dict[int, list[str]]] = {}
+        for column in self.table._meta.foreign_key_columns:
+            value = values.get(column._meta.name)
+            if value is not None:
+                target = column._foreign_key_meta.resolved_references
+                wanted.setdefault(target, {}).setdefault(value, []).append(column._meta.name)
+        for link in self.spec.links:
+            target_column = link.table._meta.get_column_by_name(link.target_column)
+            assert isinstance(target_column, ForeignKey)
+            target = target_column._foreign_key_meta.resolved_references
+            for target_id in links.get(link.field) or []:
+                wanted.setdefault(target, {}).setdefault(target_id, []).append(link.field)
+        errors = []
+        for target, ids in wanted.items():
+            pk = target._meta.primary_key
+            found = {r["id"] for r in await target.select(pk).where(pk.is_in(list(ids))).run()}
+            label = REFERENCE_LABELS.get(target._meta.tablename, target._meta.tablename)
+            for missing in sorted(set(ids) - found):
+                for field_name in ids[missing]:
+                    errors.append(FieldError(field_name, f"{label} n° {missing} introuvable."))
+        return errors
+
+    async def _check_unique(self, values: dict[str, Any], record_id: int | None) -> None:
+        for rule in self.spec.unique:
+            value = values.get(rule.column)
+            if value is None:
+                continue
+            column = self._columns[rule.column]
+            query = self.table.select(*self._read_columns).where(column == value)
+            if record_id is not None:
+                query = query.where(self.table._meta.primary_key != record_id)
+            other = await query.first().run()
+            if other is not None:
+                raise Conflict(
+                    f"{rule.message} : {self.spec.label.lower()} {self.spec.describe(other)}.",
+                    ConflictingRecord(self.spec.entity, other["id"], self.spec.describe(other)),
+                )
+
+    def _translate(self, error: BaseException, deleting: dict[str, Any] | None = None) -> Exception:
+        if is_unique_violation(error):
+            return Conflict(
+                f"{self.spec.label} : une valeur qui doit être unique existe déjà "
+                "dans un autre enregistrement."
+            )
+        if is_reference_violation(error) and deleting is not None:
+            return Conflict(
+                f"{self.spec.label} {self.spec.describe(deleting)} est encore utilisé(e) "
+                "par d'autres enregistrements : retirez ces liens d'abord, ou archivez.",
+                ConflictingRecord(self.spec.entity, deleting["id"], self.spec.describe(deleting)),
+            )
+        if is_reference_violation(error):
+            return InvalidData.one("id", "Un enregistrement lié est introuvable.")
+        return error if isinstance(error, Exception) else RuntimeError(str(error))

@@ -1,0 +1,326 @@
+"""Rules of the registry's data, shared by API, pages, command line and imports.
+
+Validators take the record's values (after the change) and the record before it (``None`` on
+creation) and return ``FieldError``s whose French message says how to fix the value. Preparers
+normalise values in place (a phone number to E.164, a SIRET without spaces) before validation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import uuid
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from stdnum.fr import siren as stdnum_siren
+from stdnum.fr import siret as stdnum_siret
+
+from maillage.crm.errors import FieldError
+from maillage.crm.tables import Affiliation, Contact, Membership, WorkingGroup
+
+RNA_PATTERN = re.compile(r"^W\d{9}$")
+UAI_PATTERN = re.compile(r"^\d{7}[A-Z]$")
+INSEE_PATTERN = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+SIREN_PATTERN = re.compile(r"^\d{9}$")
+SIRET_PATTERN = re.compile(r"^\d{14}$")
+PARIS = "Europe/Paris"
+
+
+def _compact(value: str | None) -> str | None:
+    if value is None:
+        return None
+    compact = re.sub(r"[\s.\-]", "", value)
+    return compact or None
+
+
+async def compact_identifiers(values: dict[str, Any], _existing: dict[str, Any] | None) -> None:
+    """« 130 005 481 00010 » and « 13000548100010 » are the same SIRET."""
+    for name in ("siret", "siren", "rna", "uai"):
+        if name in values and values[name] is not None:
+            values[name] = (_compact(values[name]) or "").upper() or None
+
+
+def siret_errors(value: str | None) -> list[FieldError]:
+    if value is None:
+        return []
+    if not SIRET_PATTERN.match(value):
+        return [
+            FieldError("siret", "Le SIRET compte 14 chiffres (9 du SIREN, 5 de l'établissement).")
+        ]
+    if not stdnum_siret.is_valid(value):
+        return [
+            FieldError(
+                "siret", "SIRET invalide (clé de contrôle fausse) : vérifiez chaque chiffre."
+            )
+        ]
+    return []
+
+
+def siren_errors(value: str | None) -> list[FieldError]:
+    if value is None:
+        return []
+    if not SIREN_PATTERN.match(value):
+        return [FieldError("siren", "Le SIREN compte 9 chiffres.")]
+    if not stdnum_siren.is_valid(value):
+        return [
+            FieldError(
+                "siren", "SIREN invalide (clé de contrôle fausse) : vérifiez chaque chiffre."
+            )
+        ]
+    return []
+
+
+async def check_organisation_identifiers(
+    values: dict[str, Any], _existing: dict[str, Any] | None
+) -> list[FieldError]:
+    errors = siret_errors(values.get("siret")) + siren_errors(values.get("siren"))
+    siret, siren = values.get("siret"), values.get("siren")
+    if siret and siren and not errors and siret[:9] != siren:
+        errors.append(FieldError("siren", "Le SIREN doit être les 9 premiers chiffres du SIRET."))
+    if values.get("rna") and not RNA_PATTERN.match(values["rna"]):
+        errors.append(
+            FieldError("rna", "Le numéro RNA s'écrit W suivi de 9 chiffres (W123456789).")
+        )
+    if values.get("uai") and not UAI_PATTERN.match(values["uai"]):
+        errors.append(
+            FieldError("uai", "Le code UAI compte 7 chiffres suivis d'une lettre (0351234A).")
+        )
+    return errors
+
+
+async def check_territory_identifiers(
+    values: dict[str, Any], _existing: dict[str, Any] | None
+) -> list[FieldError]:
+    return siren_errors(values.get("siren"))
+
+
+async def check_insee_code(
+    values: dict[str, Any], _existing: dict[str, Any] | None
+) -> list[FieldError]:
+    code = values.get("insee_code") or ""
+    if not INSEE_PATTERN.match(code):
+        return [
+            FieldError(
+                "insee_code",
+                "Le code INSEE d'une commune compte 5 caractères (35238, ou 2A004 en Corse).",
+            )
+        ]
+    return []
+
+
+async def normalise_email(values: dict[str, Any], _existing: dict[str, Any] | None) -> None:
+    if values.get("email") is not None:
+        values["email"] = values["email"].strip() or None
+
+
+async def lowercase_email(values: dict[str, Any], _existing: dict[str, Any] | None) -> None:
+    """Sign-in addresses compare case-insensitively."""
+    if values.get("email"):
+        values["email"] = values["email"].strip().lower()
+
+
+async def check_email(values: dict[str, Any], _existing: dict[str, Any] | None) -> list[FieldError]:
+    address = values.get("email")
+    if address is None:
+        return []
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return [
+            FieldError(
+                "email", f"Adresse électronique invalide « {address} » (ex. : nom@mairie.fr)."
+            )
+        ]
+    return []
+
+
+async def normalise_phone(values: dict[str, Any], _existing: dict[str, Any] | None) -> None:
+    """Store E.164 (+33…), accept what people type (« 02 99 12 34 56 »)."""
+    raw = values.get("phone")
+    if raw is None or not raw.strip():
+        values["phone"] = None
+        return
+    try:
+        number = phonenumbers.parse(raw, "FR")
+    except phonenumbers.NumberParseException:
+        return
+    if phonenumbers.is_valid_number(number):
+        values["phone"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+async def check_phone(values: dict[str, Any], _existing: dict[str, Any] | None) -> list[FieldError]:
+    phone = values.get("phone")
+    if phone is None:
+        return []
+    try:
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(phone, "FR"))
+    except phonenumbers.NumberParseException:
+        valid = False
+    if not valid or not phone.startswith("+"):
+        return [
+            FieldError("phone", f"Numéro de téléphone invalide « {phone} » (ex. : 02 99 12 34 56).")
+        ]
+    return []
+
+
+def format_phone_fr(e164: str | None) -> str:
+    """« +33299123456 » shown as « 02 99 12 34 56 »."""
+    if not e164:
+        return ""
+    number = phonenumbers.parse(e164, "FR")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def ordered_dates(start: str, end: str, label: str = "La date de fin"):
+    async def check(values: dict[str, Any], _existing: dict[str, Any] | None) -> list[FieldError]:
+        first, last = values.get(start), values.get(end)
+        if first is not None and last is not None and last < first:
+            return [FieldError(end, f"{label} doit être postérieure ou égale à la date de début.")]
+        return []
+
+    return check
+
+
+async def check_meeting_times(
+    values: dict[str, Any], _existing: dict[str, Any] | None
+) -> list[FieldError]:
+    errors = []
+    for name in ("starts_at", "ends_at"):
+        moment = values.get(name)
+        if isinstance(moment, dt.datetime) and moment.tzinfo is None:
+            errors.append(
+                FieldError(
+                    name,
+                    "Indiquez le fuseau horaire (ex. : 2026-12-08T14:00:00+01:00, heure de Paris).",
+                )
+            )
+    if errors:
+        return errors
+    starts, ends = values.get("starts_at"), values.get("ends_at")
+    if starts is not None and ends is not None and ends <= starts:
+        errors.append(FieldError("ends_at", "La réunion doit finir après son début."))
+    return errors
+
+
+async def check_meeting_group(
+    values: dict[str, Any], existing: dict[str, Any] | None
+) -> list[FieldError]:
+    changed = existing is None or existing.get("working_group") != values.get("working_group")
+    if not changed or values.get("working_group") is None:
+        return []
+    group = (
+        await WorkingGroup.select(WorkingGroup.archived)
+        .where(WorkingGroup.id == values["working_group"])
+        .first()
+        .run()
+    )
+    if group is not None and group["archived"]:
+        return [FieldError("working_group", "Cette instance est archivée : restaurez-la d'abord.")]
+    return []
+
+
+async def check_membership(
+    values: dict[str, Any], existing: dict[str, Any] | None
+) -> list[FieldError]:
+    """A membership needs an active contact and group; a suppléant stands beside a titulaire."""
+    errors: list[FieldError] = []
+    is_new = existing is None
+    if is_new or existing.get("contact") != values.get("contact"):
+        contact = (
+            await Contact.select(Contact.archived)
+            .where(Contact.id == values["contact"])
+            .first()
+            .run()
+        )
+        if contact is not None and contact["archived"]:
+            errors.append(
+                FieldError("contact", "Ce contact est archivé : restaurez-le avant de l'ajouter.")
+            )
+    if is_new or existing.get("working_group") != values.get("working_group"):
+        group = (
+            await WorkingGroup.select(WorkingGroup.archived, WorkingGroup.active)
+            .where(WorkingGroup.id == values["working_group"])
+            .first()
+            .run()
+        )
+        if group is not None and (group["archived"] or not group["active"]):
+            errors.append(FieldError("working_group", "Cette instance est archivée ou inactive."))
+    errors += await _substitute_errors(values)
+    return errors
+
+
+async def _substitute_errors(values: dict[str, Any]) -> list[FieldError]:
+    substitute_id = values.get("substitute")
+    if substitute_id is None:
+        return []
+    if values.get("role") != "titulaire":
+        return [FieldError("substitute", "Seul un titulaire peut avoir un suppléant.")]
+    substitute = (
+        await Membership.select(Membership.role, Membership.working_group, Membership.id)
+        .where(Membership.id == substitute_id)
+        .first()
+        .run()
+    )
+    if substitute is None:
+        return []
+    if substitute["role"] != "suppleant" or substitute["working_group"] != values["working_group"]:
+        return [
+            FieldError(
+                "substitute",
+                "Le suppléant doit être membre de la même instance avec le rôle « suppléant ».",
+            )
+        ]
+    return []
+
+
+async def default_start_today(values: dict[str, Any], _existing: dict[str, Any] | None) -> None:
+    if values.get("start_date") is None:
+        values["start_date"] = dt.date.today()
+
+
+async def check_single_primary(
+    values: dict[str, Any], existing: dict[str, Any] | None
+) -> list[FieldError]:
+    if not values.get("is_primary"):
+        return []
+    query = Affiliation.select(Affiliation.id).where(
+        (Affiliation.contact == values["contact"]) & (Affiliation.is_primary == True)  # noqa: E712
+    )
+    if existing is not None:
+        query = query.where(Affiliation.id != existing["id"])
+    other = await query.first().run()
+    if other is not None:
+        return [
+            FieldError(
+                "is_primary",
+                f"Ce contact a déjà un rattachement principal (n° {other['id']}) : "
+                "retirez-lui ce statut d'abord.",
+            )
+        ]
+    return []
+
+
+async def ensure_meeting_uid(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    """A meeting's iCalendar UID is given once and never reused."""
+    if existing is None and not values.get("ical_uid"):
+        values["ical_uid"] = f"{uuid.uuid4()}@maillage"
+
+
+# A change of any of these must reach calendars that already hold the event (RFC 5546).
+SEQUENCED_FIELDS = ("starts_at", "ends_at", "location", "status")
+
+
+async def bump_meeting_sequence(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    if existing is None:
+        values.setdefault("ical_sequence", 0)
+        return
+    if any(values.get(name) != existing.get(name) for name in SEQUENCED_FIELDS):
+        values["ical_sequence"] = existing["ical_sequence"] + 1
+
+
+async def ensure_token_nonce(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    if existing is None:
+        values["token_nonce"] = secrets.token_urlsafe(16)

@@ -1,0 +1,236 @@
+"""msgspec schemas of the API, one ``…In`` struct per resource.
+
+The update and read structs are derived from the input struct so that a field is declared once:
+an update carries every field as optional plus the ``version`` it was read at; a read adds the id,
+the version and the timestamps.
+"""
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+Name = Annotated[str, Meta(min_length=1, max_length=300)]
+ShortText = Annotated[str, Meta(max_length=300)]
+LongText = Annotated[str, Meta(max_length=20_000)]
+Email = Annotated[str, Meta(max_length=254)]
+Phone = Annotated[str, Meta(max_length=40)]
+Url = Annotated[str, Meta(max_length=500)]
+Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+IdList = Annotated[list[Id], Meta(max_length=200)]
+
+OrganisationKind = Literal[
+    "institution", "collectivite", "association", "operateur_dsp", "etablissement",
+    "entreprise", "autre",
+]  # fmt: skip
+GroupKind = Literal[
+    "copil", "cotech", "commission_thematique", "commission_territoriale", "groupe_travail",
+    "reseau",
+]  # fmt: skip
+MembershipRole = Literal[
+    "president", "copilote", "animateur", "titulaire", "suppleant", "invite_permanent", "membre"
+]
+MeetingStatus = Literal["brouillon", "planifiee", "annulee", "tenue"]
+Response = Literal["en_attente", "acceptee", "declinee", "incertaine"]
+Attendance = Literal["present", "absent", "excuse"]
+PartnershipKind = Literal["convention", "cofinancement", "partenariat", "delegation_dsp", "autre"]
+InteractionKind = Literal["appel", "visite", "rendez_vous", "courriel", "evenement", "autre"]
+ActionStatus = Literal["a_lancer", "en_cours", "realisee", "abandonnee"]
+LegalBasis = Literal["mission_interet_public", "consentement"]
+Civility = Literal["", "Mme", "M."]
+Role = Literal["admin", "coordinateur", "lecteur"]
+SchoolZone = Literal["A", "B", "C"]
+
+STRICT = {"forbid_unknown_fields": True, "kw_only": True}
+
+
+class TerritoryIn(Struct, **STRICT):
+    name: Name
+    siren: str | None = None
+    ctg_start: dt.date | None = None
+    ctg_end: dt.date | None = None
+    school_zone: SchoolZone | None = None
+
+
+class CommuneIn(Struct, **STRICT):
+    insee_code: Annotated[str, Meta(max_length=10)]
+    name: Name
+    population: Annotated[int, Meta(ge=0, le=100_000_000)] | None = None
+    territory: Id | None = None
+
+
+class AxisIn(Struct, **STRICT):
+    code: Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    description: LongText = ""
+    position: Annotated[int, Meta(ge=0, le=10_000)] = 0
+
+
+class OrganisationIn(Struct, **STRICT):
+    name: Name
+    kind: OrganisationKind
+    category: Annotated[str, Meta(max_length=100)] = ""
+    parent: Id | None = None
+    siret: str | None = None
+    siren: str | None = None
+    rna: str | None = None
+    uai: str | None = None
+    address: ShortText = ""
+    commune: Id | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    website: Url | None = None
+    notes: LongText = ""
+    axes: IdList = msgspec.field(default_factory=list)
+
+
+class ContactIn(Struct, **STRICT):
+    first_name: Annotated[str, Meta(min_length=1, max_length=100)]
+    last_name: Annotated[str, Meta(min_length=1, max_length=100)]
+    civility: Civility = ""
+    email: Email | None = None
+    phone: Phone | None = None
+    commune: Id | None = None
+    notes: LongText = ""
+    legal_basis: LegalBasis = "mission_interet_public"
+    consent_date: dt.date | None = None
+    mailing_opt_out: bool = False
+    axes: IdList = msgspec.field(default_factory=list)
+
+
+class AffiliationIn(Struct, **STRICT):
+    contact: Id
+    organisation: Id
+    function: Annotated[str, Meta(max_length=200)] = ""
+    elected_mandate: bool = False
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    is_primary: bool = False
+
+
+class WorkingGroupIn(Struct, **STRICT):
+    name: Name
+    kind: GroupKind
+    territory: Id | None = None
+    description: LongText = ""
+    default_location: ShortText = ""
+    rrule: Annotated[str, Meta(max_length=500)] | None = None
+    active: bool = True
+    axes: IdList = msgspec.field(default_factory=list)
+    communes: IdList = msgspec.field(default_factory=list)
+
+
+class MembershipIn(Struct, **STRICT):
+    contact: Id
+    working_group: Id
+    role: MembershipRole = "membre"
+    organisation: Id | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    substitute: Id | None = None
+
+
+class MeetingIn(Struct, **STRICT):
+    working_group: Id
+    title: Name
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    location: ShortText = ""
+    video_url: Url | None = None
+    agenda: LongText = ""
+    status: MeetingStatus = "planifiee"
+    minutes: LongText = ""
+    is_public: bool = False
+    attendance_count: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
+
+
+class InvitationIn(Struct, **STRICT):
+    meeting: Id
+    contact: Id
+    response: Response = "en_attente"
+    attendance: Attendance | None = None
+
+
+class PartnershipIn(Struct, **STRICT):
+    organisation: Id
+    partner: Id
+    kind: PartnershipKind = "partenariat"
+    description: LongText = ""
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    contract_reference: Annotated[str, Meta(max_length=100)] | None = None
+    delegated_service: Id | None = None
+    axes: IdList = msgspec.field(default_factory=list)
+
+
+class InteractionIn(Struct, **STRICT):
+    occurred_on: dt.date
+    kind: InteractionKind = "appel"
+    summary: LongText = ""
+    follow_up_on: dt.date | None = None
+    organisations: IdList = msgspec.field(default_factory=list)
+    contacts: IdList = msgspec.field(default_factory=list)
+
+
+class Indicator(Struct, **STRICT):
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    unit: Annotated[str, Meta(max_length=50)] = ""
+    targets: dict[str, float] = msgspec.field(default_factory=dict)
+    values: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+class ActionIn(Struct, **STRICT):
+    title: Name
+    axis: Id | None = None
+    objective: LongText = ""
+    pilot: Id | None = None
+    working_group: Id | None = None
+    status: ActionStatus = "a_lancer"
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    indicators: Annotated[list[Indicator], Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
+    notes: LongText = ""
+    partners: IdList = msgspec.field(default_factory=list)
+
+
+class UserIn(Struct, **STRICT):
+    email: Email
+    role: Role = "lecteur"
+    name: Annotated[str, Meta(max_length=200)] = ""
+    active: bool = True
+    contact: Id | None = None
+    password: Annotated[str, Meta(min_length=10, max_length=200)] | None = None
+
+
+def derive_update(source: type[Struct], name: str) -> type[Struct]:
+    """Every field of ``source`` optional (absent means unchanged), plus the version read."""
+    fields: list[Any] = [("version", Annotated[int, Meta(ge=1)])]
+    for info in msgspec.structs.fields(source):
+        fields.append((info.name, info.type | UnsetType, UNSET))
+    return msgspec.defstruct(name, fields, **STRICT)
+
+
+_READ_EXTRA: list[Any] = [
+    ("id", int),
+    ("version", int),
+    ("created_at", dt.datetime),
+    ("updated_at", dt.datetime),
+]
+
+
+def derive_read(
+    source: type[Struct], name: str, hidden: tuple[str, ...] = (), extra: tuple = ()
+) -> type[Struct]:
+    fields: list[Any] = list(_READ_EXTRA)
+    fields += [(f.name, f.type) for f in msgspec.structs.fields(source) if f.name not in hidden]
+    fields += list(extra)
+    return msgspec.defstruct(name, fields, kw_only=True)
+
+
+def derive_page(read: type[Struct], name: str) -> type[Struct]:
+    return msgspec.defstruct(
+        name, [("items", list[read]), ("total", int), ("limit", int), ("offset", int)]
+    )

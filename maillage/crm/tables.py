@@ -1,0 +1,317 @@
+"""Piccolo tables of the partner registry (DESIGN §3).
+
+Choices worth knowing:
+- every foreign key states its ``on_delete``: people's data never disappears by cascade, except
+  pure link rows (axes of a record, tokens of a user) that mean nothing without their owner;
+- optional identifiers (SIRET, SIREN, email…) default to ``None``, not ``''``, so that unique
+  indexes only compare real values;
+- composite and partial unique indexes are created in the migrations with raw SQL, because
+  Piccolo's ``Unique`` constraint is emitted in a form SQLite rejects.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Versioned(Table):
+    """Columns shared by every mutable record: optimistic concurrency and timestamps."""
+
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Territory(Versioned):
+    name = Varchar(length=200)
+    siren = Varchar(length=9, null=True, default=None, unique=True)
+    ctg_start = Date(null=True, default=None)
+    ctg_end = Date(null=True, default=None)
+    school_zone = Varchar(length=1, null=True, default=None)
+    search = Varchar(length=400, index=True)
+
+
+class Commune(Versioned):
+    insee_code = Varchar(length=5, unique=True)
+    name = Varchar(length=200)
+    population = Integer(null=True, default=None)
+    territory = ForeignKey(Territory, null=True, on_delete=OnDelete.restrict, index=True)
+    search = Varchar(length=400, index=True)
+
+
+class Axis(Versioned):
+    code = Varchar(length=40, unique=True)
+    name = Varchar(length=100)
+    description = Text(default="")
+    position = Integer(default=0)
+    search = Varchar(length=400, index=True)
+
+
+class Organisation(Versioned):
+    name = Varchar(length=300)
+    kind = Varchar(length=20, index=True)
+    category = Varchar(length=100, default="", index=True)
+    parent = ForeignKey("self", null=True, on_delete=OnDelete.set_null, index=True)
+    siret = Varchar(length=14, null=True, default=None, unique=True)
+    siren = Varchar(length=9, null=True, default=None)
+    rna = Varchar(length=10, null=True, default=None)
+    uai = Varchar(length=8, null=True, default=None)
+    address = Text(default="")
+    commune = ForeignKey(Commune, null=True, on_delete=OnDelete.set_null, index=True)
+    email = Varchar(length=254, null=True, default=None)
+    phone = Varchar(length=20, null=True, default=None)
+    website = Varchar(length=500, null=True, default=None)
+    notes = Text(default="")
+    archived = Boolean(default=False, index=True)
+    search = Varchar(length=700, index=True)
+
+
+class Contact(Versioned):
+    civility = Varchar(length=10, default="")
+    first_name = Varchar(length=100)
+    last_name = Varchar(length=100)
+    email = Varchar(length=254, null=True, default=None, index=True)
+    phone = Varchar(length=20, null=True, default=None)
+    commune = ForeignKey(Commune, null=True, on_delete=OnDelete.set_null, index=True)
+    notes = Text(default="")
+    legal_basis = Varchar(length=30, default="mission_interet_public")
+    consent_date = Date(null=True, default=None)
+    mailing_opt_out = Boolean(default=False)
+    archived = Boolean(default=False, index=True)
+    search = Varchar(length=700, index=True)
+
+
+class Affiliation(Versioned):
+    contact = ForeignKey(Contact, on_delete=OnDelete.restrict, index=True)
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
+    function = Varchar(length=200, default="")
+    elected_mandate = Boolean(default=False)
+    start_date = Date(null=True, default=None)
+    end_date = Date(null=True, default=None)
+    is_primary = Boolean(default=False)
+
+
+class WorkingGroup(Versioned):
+    name = Varchar(length=200)
+    kind = Varchar(length=30, index=True)
+    territory = ForeignKey(Territory, null=True, on_delete=OnDelete.restrict, index=True)
+    description = Text(default="")
+    default_location = Varchar(length=300, default="")
+    rrule = Varchar(length=500, null=True, default=None)
+    active = Boolean(default=True)
+    archived = Boolean(default=False, index=True)
+    search = Varchar(length=400, index=True)
+
+
+class Membership(Versioned):
+    contact = ForeignKey(Contact, on_delete=OnDelete.restrict, index=True)
+    working_group = ForeignKey(WorkingGroup, on_delete=OnDelete.restrict, index=True)
+    role = Varchar(length=20, default="membre")
+    organisation = ForeignKey(Organisation, null=True, on_delete=OnDelete.set_null, index=True)
+    start_date = Date()
+    end_date = Date(null=True, default=None)
+    substitute = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
+
+
+class Meeting(Versioned):
+    working_group = ForeignKey(WorkingGroup, on_delete=OnDelete.restrict, index=True)
+    title = Varchar(length=300)
+    starts_at = Timestamptz(index=True)
+    ends_at = Timestamptz()
+    location = Varchar(length=300, default="")
+    video_url = Varchar(length=500, null=True, default=None)
+    agenda = Text(default="")
+    status = Varchar(length=20, default="planifiee", index=True)
+    minutes = Text(default="")
+    is_public = Boolean(default=False)
+    attendance_count = Integer(null=True, default=None)
+    ical_uid = Varchar(length=255, unique=True)
+    ical_sequence = Integer(default=0)
+    recurrence_id = Timestamptz(null=True, default=None)
+    search = Varchar(length=700, index=True)
+
+
+class Invitation(Versioned):
+    meeting = ForeignKey(Meeting, on_delete=OnDelete.restrict, index=True)
+    contact = ForeignKey(Contact, on_delete=OnDelete.restrict, index=True)
+    response = Varchar(length=20, default="en_attente")
+    attendance = Varchar(length=20, null=True, default=None)
+    token_nonce = Varchar(length=64)
+    replaces = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
+    sent_at = Timestamptz(null=True, default=None)
+    answered_at = Timestamptz(null=True, default=None)
+
+
+class Partnership(Versioned):
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
+    partner = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=30, default="partenariat")
+    description = Text(default="")
+    start_date = Date(null=True, default=None)
+    end_date = Date(null=True, default=None)
+    contract_reference = Varchar(length=100, null=True, default=None)
+    delegated_service = ForeignKey(Organisation, null=True, on_delete=OnDelete.set_null, index=True)
+
+
+class User(Versioned, tablename="app_user"):
+    email = Varchar(length=254, unique=True)
+    name = Varchar(length=200, default="")
+    password_hash = Varchar(length=200, default="")
+    role = Varchar(length=20, default="lecteur")
+    active = Boolean(default=True)
+    must_change_password = Boolean(default=False)
+    contact = ForeignKey(Contact, null=True, on_delete=OnDelete.set_null)
+
+
+class Interaction(Versioned):
+    occurred_on = Date(index=True)
+    kind = Varchar(length=20, default="appel")
+    summary = Text(default="")
+    follow_up_on = Date(null=True, default=None, index=True)
+    author = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    search = Varchar(length=700, index=True)
+
+
+class Action(Versioned):
+    title = Varchar(length=300)
+    axis = ForeignKey(Axis, null=True, on_delete=OnDelete.set_null, index=True)
+    objective = Text(default="")
+    pilot = ForeignKey(Organisation, null=True, on_delete=OnDelete.set_null, index=True)
+    working_group = ForeignKey(WorkingGroup, null=True, on_delete=OnDelete.set_null)
+    status = Varchar(length=20, default="a_lancer", index=True)
+    start_date = Date(null=True, default=None)
+    end_date = Date(null=True, default=None)
+    indicators = JSON(default=[])
+    notes = Text(default="")
+    search = Varchar(length=400, index=True)
+
+
+class ApiToken(Table):
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=100, default="")
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class FeedToken(Table):
+    """A secret that opens one calendar feed without login (the token is the permission)."""
+
+    scope = Varchar(length=20)
+    target_id = Integer(null=True, default=None)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class AuditEvent(Table):
+    occurred_at = Timestamptz(default=TimestamptzNow(), index=True)
+    user = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    actor = Varchar(length=254)
+    action = Varchar(length=30)
+    entity = Varchar(length=40, index=True)
+    entity_id = Integer(null=True, default=None, index=True)
+    changes = JSON(default={})
+
+
+# Link tables: many-to-many relations, one row per pair (unique indexes in the migrations).
+class OrganisationAxis(Table):
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.cascade, index=True)
+    axis = ForeignKey(Axis, on_delete=OnDelete.restrict, index=True)
+
+
+class ContactAxis(Table):
+    contact = ForeignKey(Contact, on_delete=OnDelete.cascade, index=True)
+    axis = ForeignKey(Axis, on_delete=OnDelete.restrict, index=True)
+
+
+class GroupAxis(Table):
+    working_group = ForeignKey(WorkingGroup, on_delete=OnDelete.cascade, index=True)
+    axis = ForeignKey(Axis, on_delete=OnDelete.restrict, index=True)
+
+
+class GroupCommune(Table):
+    working_group = ForeignKey(WorkingGroup, on_delete=OnDelete.cascade, index=True)
+    commune = ForeignKey(Commune, on_delete=OnDelete.restrict, index=True)
+
+
+class PartnershipAxis(Table):
+    partnership = ForeignKey(Partnership, on_delete=OnDelete.cascade, index=True)
+    axis = ForeignKey(Axis, on_delete=OnDelete.restrict, index=True)
+
+
+class InteractionOrganisation(Table):
+    interaction = ForeignKey(Interaction, on_delete=OnDelete.cascade, index=True)
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
+
+
+class InteractionContact(Table):
+    interaction = ForeignKey(Interaction, on_delete=OnDelete.cascade, index=True)
+    contact = ForeignKey(Contact, on_delete=OnDelete.restrict, index=True)
+
+
+class ActionPartner(Table):
+    action = ForeignKey(Action, on_delete=OnDelete.cascade, index=True)
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
+
+
+class OutboxMessage(Table):
+    """A message written before any sending attempt (the durable outbox of the mailing issue)."""
+
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    kind = Varchar(length=20, default="invitation")
+    recipient = Varchar(length=254)
+    subject = Varchar(length=500)
+    message_id = Varchar(length=255, unique=True)
+    raw = Text()
+    status = Varchar(length=20, default="en_attente", index=True)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
+    lease_until = Timestamptz(null=True, default=None)
+    last_error = Text(default="")
+    sent_at = Timestamptz(null=True, default=None)
+    contact = ForeignKey(Contact, null=True, on_delete=OnDelete.set_null, index=True)
+    invitation = ForeignKey(Invitation, null=True, on_delete=OnDelete.set_null, index=True)
+
+
+TABLES: list[type[Table]] = [
+    Territory,
+    Commune,
+    Axis,
+    Organisation,
+    Contact,
+    Affiliation,
+    WorkingGroup,
+    Membership,
+    Meeting,
+    Invitation,
+    Partnership,
+    User,
+    Interaction,
+    Action,
+    ApiToken,
+    FeedToken,
+    AuditEvent,
+    OrganisationAxis,
+    ContactAxis,
+    GroupAxis,
+    GroupCommune,
+    PartnershipAxis,
+    InteractionOrganisation,
+    InteractionContact,
+    ActionPartner,
+    OutboxMessage,
+]

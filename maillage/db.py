@@ -1,0 +1,123 @@
+"""Database connection: one engine per process, SQLite by default, PostgreSQL for scale.
+
+``connect`` builds the engine for a URL and binds every table to it; ``migrate`` applies the
+Piccolo migrations; ``write_transaction`` opens the transaction every service write uses (an
+``IMMEDIATE`` one on SQLite, so concurrent writers queue on the busy timeout instead of failing
+with « database is locked » half-way through).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+from piccolo.apps.migrations.tables import Migration
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from maillage.crm.tables import TABLES
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+_engine: Engine | None = None
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be reached or migrated; the message is meant for the person."""
+
+
+def current_engine() -> Engine:
+    if _engine is None:
+        # Piccolo's own command line (migration authoring) reaches us without connect().
+        from maillage.settings import load_settings
+
+        bind(make_engine(load_settings().database_url))
+    assert _engine is not None
+    return _engine
+
+
+def is_sqlite() -> bool:
+    return isinstance(current_engine(), SQLiteEngine)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        return SQLiteEngine(
+            path=url.removeprefix("sqlite:///"), timeout=SQLITE_BUSY_TIMEOUT_SECONDS
+        )
+    parts = urlsplit(url)
+    if parts.scheme in {"postgresql", "postgres"}:
+        return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
+    raise DatabaseError(f"Adresse de base de données non reconnue : {url}")
+
+
+def bind(engine: Engine) -> None:
+    """Make every table (and Piccolo's migration log) use ``engine``."""
+    global _engine
+    _engine = engine
+    for table in [*TABLES, Migration]:
+        table._meta.db = engine
+
+
+async def connect(url: str) -> Engine:
+    engine = make_engine(url)
+    bind(engine)
+    if isinstance(engine, SQLiteEngine):
+        # WAL lets readers work while one writer commits; it is a property of the file.
+        await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
+    return engine
+
+
+async def start_pool() -> None:
+    engine = current_engine()
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=1, max_size=10)
+
+
+async def close_pool() -> None:
+    engine = current_engine()
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+async def check_reachable() -> bool:
+    try:
+        await current_engine()._run_in_new_connection("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
+async def migrate() -> list[str]:
+    """Apply the migrations not yet applied; returns their ids. Idempotent."""
+    manager = ForwardsMigrationManager(app_name="maillage")
+    already = set()
+    # Piccolo prints progress with emoji; the command line prints its own French summary.
+    with contextlib.redirect_stdout(io.StringIO()):
+        await manager.create_migration_table()
+        already = set(await Migration.get_migrations_which_ran(app_name="maillage"))
+        app_config = manager.get_app_config(app_name="maillage")
+        result = await manager.run_migrations(app_config)
+    if not result.success:
+        raise DatabaseError(f"Échec de la migration : {result.message}")
+    done = set(await Migration.get_migrations_which_ran(app_name="maillage"))
+    return sorted(done - already)
+
+
+def write_transaction():
+    """The transaction of a service write: ``IMMEDIATE`` on SQLite, plain on PostgreSQL."""
+    engine = current_engine()
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+@contextlib.asynccontextmanager
+async def read_transaction() -> AsyncIterator[None]:
+    """Group a request's reads on one connection (SQLite opens one per query otherwise)."""
+    async with current_engine().transaction():
+        yield

@@ -1,0 +1,1 @@
+"""The Litestar application: API controllers, pages, templates, static files, authentication."""

@@ -1,0 +1,91 @@
+"""The Litestar application: configuration, middleware and routes in one factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import swagger_ui_bundle
+from litestar import Litestar, Router
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from maillage import db
+from maillage.settings import Settings
+from maillage.web.api import resource_routers
+from maillage.web.errors import EXCEPTION_HANDLERS
+from maillage.web.openapi import openapi_config
+from maillage.web.security import TokenAuthenticationMiddleware
+from maillage.web.system import audit_log, healthz, landing
+
+WEB_DIR = Path(__file__).parent
+MAX_BODY_BYTES = 2 * 1024 * 1024
+# Served without authentication: they reveal nothing and carry their own secret when needed.
+PUBLIC_PATTERNS = [r"^/healthz$", r"^/schema", r"^/static/", r"^/$", r"^/favicon\.ico$"]
+
+
+def _swagger_plugin() -> SwaggerRenderPlugin:
+    """Swagger UI from the files the swagger-ui-bundle package ships: no request to a CDN."""
+    return SwaggerRenderPlugin(
+        js_url="/static/swagger/swagger-ui-bundle.js",
+        css_url="/static/swagger/swagger-ui.css",
+        standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+        favicon="<link rel='icon' href='/static/favicon.svg'>",
+        path="/",
+    )
+
+
+def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
+    """Build the application; ``manage_database=False`` when the caller already connected."""
+
+    @asynccontextmanager
+    async def database_lifespan(_app: Litestar) -> AsyncIterator[None]:
+        if manage_database:
+            await db.connect(settings.database_url)
+            await db.start_pool()
+        try:
+            yield
+        finally:
+            if manage_database:
+                await db.close_pool()
+
+    config = openapi_config()
+    config.render_plugins = [_swagger_plugin()]
+    app = Litestar(
+        route_handlers=[
+            healthz,
+            landing,
+            audit_log,
+            Router(path="/api/v1", route_handlers=resource_routers()),
+            create_static_files_router(
+                path="/static/swagger",
+                directories=[swagger_ui_bundle.swagger_ui_path],
+                include_in_schema=False,
+            ),
+            create_static_files_router(
+                path="/static", directories=[WEB_DIR / "static"], include_in_schema=False
+            ),
+        ],
+        lifespan=[database_lifespan],
+        middleware=[
+            DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=config,
+        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
+        request_max_body_size=MAX_BODY_BYTES,
+        debug=False,
+    )
+    app.state.settings = settings
+    return app
+
+
+def app_from_environment() -> Litestar:
+    """Entry point for ``uvicorn --factory`` (several workers each build their own app)."""
+    from maillage.settings import load_settings
+
+    return create_app(load_settings())

@@ -1,0 +1,159 @@
+"""Exception handlers: every error answers in French JSON, never with a stack trace.
+
+msgspec and Litestar report validation problems in English (« Expected `int`, got `str` »); the
+person reads French, so those messages are translated here, field by field.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from maillage.crm.errors import ServiceError
+
+logger = logging.getLogger("maillage")
+
+_TYPE_NAMES = {
+    "int": "un nombre entier",
+    "str": "un texte",
+    "bool": "vrai ou faux (true/false)",
+    "float": "un nombre",
+    "array": "une liste",
+    "object": "un objet JSON",
+    "null": "rien (null)",
+    "date": "une date AAAA-MM-JJ",
+    "datetime": "une date et heure avec fuseau (AAAA-MM-JJTHH:MM:SS+01:00)",
+}
+
+_TRANSLATIONS: list[tuple[re.Pattern[str], Any]] = [
+    (
+        re.compile(r"Object missing required field `(?P<f>[^`]+)`"),
+        lambda m: (m["f"], "Champ obligatoire manquant."),
+    ),
+    (
+        re.compile(r"Object contains unknown field `(?P<f>[^`]+)`"),
+        lambda m: (m["f"], "Champ inconnu : retirez-le (voir le schéma de l'API)."),
+    ),
+    (
+        re.compile(r"Expected `(?P<want>[^`]+)` of length >= (?P<n>\d+)"),
+        lambda m: (None, f"Texte trop court (au moins {m['n']} caractère(s))."),
+    ),
+    (
+        re.compile(r"Expected `(?P<want>[^`]+)` of length <= (?P<n>\d+)"),
+        lambda m: (None, f"Trop long (au plus {m['n']} caractères ou éléments)."),
+    ),
+    (
+        re.compile(r"Expected `(?P<want>[^`]+)` (?:>=|>) (?P<n>-?[\d.]+)"),
+        lambda m: (None, f"Valeur trop petite (minimum {m['n']})."),
+    ),
+    (
+        re.compile(r"Expected `(?P<want>[^`]+)` (?:<=|<) (?P<n>-?[\d.]+)"),
+        lambda m: (None, f"Valeur trop grande (maximum {m['n']})."),
+    ),
+    (
+        re.compile(r"Expected `str` matching regex"),
+        lambda m: (None, "Format invalide (lettres minuscules, chiffres et « _ » seulement)."),
+    ),
+    (
+        re.compile(r"Invalid enum value (?P<v>.+)"),
+        lambda m: (None, f"Valeur non reconnue {m['v']} : voir les valeurs permises."),
+    ),
+    (
+        re.compile(r"Invalid RFC3339 encoded (?P<t>date|datetime)"),
+        lambda m: (None, f"Date invalide : attendu {_TYPE_NAMES[m['t']]}."),
+    ),
+    (
+        re.compile(r"Expected `(?P<want>[^`]+)`, got `(?P<got>[^`]+)`"),
+        lambda m: (None, f"Type invalide : attendu {_type_label(m['want'])}."),
+    ),
+    (
+        re.compile(r"(?:JSON is malformed|Input data was truncated|trailing characters)"),
+        lambda m: ("corps", "Le corps de la requête n'est pas un JSON valide."),
+    ),
+]
+
+
+def _type_label(names: str) -> str:
+    parts = [_TYPE_NAMES.get(part.strip(), part.strip()) for part in names.split("|")]
+    return " ou ".join(dict.fromkeys(parts))
+
+
+def translate_message(message: str, key: str | None) -> dict[str, str]:
+    """One Litestar/msgspec validation message as a French ``{field, message}``."""
+    location = re.search(r"at `\$\.(?P<path>[^`]+)`", message)
+    field = key or (location["path"] if location else "corps")
+    for pattern, render in _TRANSLATIONS:
+        match = pattern.search(message)
+        if match:
+            named_field, text = render(match)
+            return {"field": named_field or field, "message": text}
+    return {"field": field, "message": "Valeur invalide."}
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def handle_service_error(_request: Request, error: ServiceError) -> Response:
+    return _json(error.status_code, error.to_dict())
+
+
+def handle_validation(_request: Request, error: ValidationException) -> Response:
+    extra = error.extra if isinstance(error.extra, list) else []
+    errors = [
+        translate_message(str(item.get("message", "")), item.get("key"))
+        for item in extra
+        if isinstance(item, dict)
+    ]
+    if not errors:
+        errors = [translate_message(str(error.detail), None)]
+    return _json(400, {"detail": "Les données envoyées ne sont pas valides.", "errors": errors})
+
+
+_HTTP_MESSAGES = {
+    401: "Authentification requise.",
+    403: "Accès refusé.",
+    404: "Cette adresse n'existe pas.",
+    405: "Méthode HTTP non permise sur cette adresse.",
+    413: "Corps de requête trop volumineux.",
+    415: "Type de contenu non pris en charge : envoyez du JSON.",
+    429: "Trop de requêtes : réessayez dans un moment.",
+}
+
+
+def handle_http(_request: Request, error: HTTPException) -> Response:
+    status = error.status_code
+    french_detail = isinstance(error, NotAuthorizedException | PermissionDeniedException)
+    detail = error.detail if french_detail and error.detail else _HTTP_MESSAGES.get(status)
+    if detail is None:
+        detail = "Requête invalide." if status < 500 else "Erreur du serveur."
+    headers = dict(error.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return _json(status, {"detail": detail}, headers)
+
+
+def handle_unexpected(request: Request, error: Exception) -> Response:
+    logger.exception("Erreur inattendue sur %s %s", request.method, request.url.path)
+    return _json(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        {"detail": "Erreur interne du serveur : elle a été journalisée, réessayez plus tard."},
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ServiceError: handle_service_error,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    Exception: handle_unexpected,
+}

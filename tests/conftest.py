@@ -1,0 +1,148 @@
+"""Shared fixtures: a real database (SQLite, or PostgreSQL when MAILLAGE_TEST_DATABASE_URL is
+set), the application driven in the test's own event loop, and three fixed personas.
+
+Tests never read MAILLAGE_DATABASE_URL, so a test run cannot touch a real database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from maillage import db
+from maillage.crm import auth
+from maillage.crm.actor import CLI
+from maillage.crm.registry import SERVICES
+from maillage.crm.schemas import UserIn
+from maillage.crm.seed import ensure_axes
+from maillage.settings import Settings
+from maillage.web.app import create_app
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+TEST_DATABASE_URL = os.environ.get("MAILLAGE_TEST_DATABASE_URL", "")
+
+
+def pytest_report_header() -> str:
+    engine = "PostgreSQL" if TEST_DATABASE_URL.startswith("postgres") else "SQLite"
+    return f"maillage: tests on {engine}"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("maillage-data")
+
+
+@pytest.fixture(scope="session")
+def database_url(data_dir: Path) -> str:
+    return TEST_DATABASE_URL or f"sqlite:///{data_dir / 'test.db'}"
+
+
+async def reset_schema(url: str) -> None:
+    """Start the session from an empty database, so migrations are tested from scratch."""
+    engine = db.make_engine(url)
+    if url.startswith("postgres"):
+        await engine._run_in_new_connection("DROP SCHEMA public CASCADE")
+        await engine._run_in_new_connection("CREATE SCHEMA public")
+
+
+@pytest.fixture(scope="session")
+async def migrated_database(database_url: str) -> AsyncIterator[str]:
+    await reset_schema(database_url)
+    await db.connect(database_url)
+    await db.start_pool()
+    await db.migrate()
+    yield database_url
+    await db.close_pool()
+
+
+@pytest.fixture
+async def database(migrated_database: str) -> str:
+    """An empty database with the CTG axes, for every test that needs one."""
+    await db.clear_all()
+    await ensure_axes()
+    return migrated_database
+
+
+@pytest.fixture
+def settings(data_dir: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key="test-secret-key-not-for-production",
+        base_url="http://testserver",
+        smtp_url=None,
+        mail_from="ctg@maillage.example",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, database: str):
+    return create_app(settings, manage_database=False)
+
+
+@dataclass
+class Persona:
+    email: str
+    role: str
+    token: str
+    client: httpx.AsyncClient
+
+
+PERSONAS = {
+    "admin": "admin@maillage.example",
+    "coordinateur": "coordination@maillage.example",
+    "lecteur": "lecture@maillage.example",
+}
+
+
+@pytest.fixture
+async def anonymous(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def _persona(app, role: str) -> AsyncIterator[Persona]:
+    email = PERSONAS[role]
+    await SERVICES["users"].create(
+        CLI, UserIn(email=email, role=role, password="mot-de-passe-de-test")
+    )
+    token = await auth.create_token(CLI, email)
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=headers
+    ) as client:
+        yield Persona(email, role, token, client)
+
+
+@pytest.fixture
+async def admin(app) -> AsyncIterator[Persona]:
+    async for persona in _persona(app, "admin"):
+        yield persona
+
+
+@pytest.fixture
+async def coordinator(app) -> AsyncIterator[Persona]:
+    async for persona in _persona(app, "coordinateur"):
+        yield persona
+
+
+@pytest.fixture
+async def reader(app) -> AsyncIterator[Persona]:
+    async for persona in _persona(app, "lecteur"):
+        yield persona
+
+
+requires_postgres = pytest.mark.skipif(
+    not TEST_DATABASE_URL.startswith("postgres"),
+    reason="PostgreSQL non configuré : définissez MAILLAGE_TEST_DATABASE_URL="
+    "postgresql://postgres@127.0.0.1:5432/test pour lancer ce test.",
+)

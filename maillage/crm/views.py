@@ -131,7 +131,7 @@ async def _organisation_partnerships(organisation_id: int) -> list[dict[str, Any
 
 async def _organisation_bodies(organisation_id: int, contact_ids: list[int]) -> list[dict]:
     """Bodies where the organisation is represented, or where one of its people sits."""
-    where = Membership.organisation == organisation_id
+    where: Any = Membership.organisation == organisation_id
     if contact_ids:
         where = where | Membership.contact.is_in(contact_ids)
     rows = (

@@ -13,7 +13,10 @@ from maillage.crm import elections, views
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
-READ = {"guards": [requires("lecteur")], "responses": error_responses(400, 401, 403, 404)}
+READ: dict[str, Any] = {
+    "guards": [requires("lecteur")],
+    "responses": error_responses(400, 401, 403, 404),
+}
 
 
 @get("/organisations/{record_id:int}/overview", summary="Vue d'une organisation", **READ)

@@ -111,10 +111,10 @@ async def find_contact_duplicates(threshold: int = THRESHOLD) -> list[Pair]:
     async with read_transaction():
         rows = (
             await c.select(c.id, c.civility, c.first_name, c.last_name, c.email, c.phone)
-            .where(c.archived == False)
+            .where(c.archived == False)  # noqa: E712 - SQL expression
             .order_by(c.id)
             .run()
-        )  # noqa: E712
+        )
     keys = [name_key(f"{r['last_name']} {r['first_name']}") for r in rows]
     similar = _candidate_pairs(keys, NAME_SIMILARITY)
     emails = _same_value_pairs(rows, "email")
@@ -145,10 +145,10 @@ async def find_organisation_duplicates(threshold: int = THRESHOLD) -> list[Pair]
     async with read_transaction():
         rows = (
             await o.select(o.id, o.name, o.kind, o.siret, o.siren, o.email, o.phone, o.commune)
-            .where(o.archived == False)
+            .where(o.archived == False)  # noqa: E712 - SQL expression
             .order_by(o.id)
             .run()
-        )  # noqa: E712
+        )
     keys = [name_key(r["name"]) for r in rows]
     similar = _candidate_pairs(keys, NAME_SIMILARITY)
     emails = _same_value_pairs(rows, "email")
@@ -338,9 +338,9 @@ async def _move_affiliations(keep_id: int, remove_id: int) -> int:
     """Every affiliation moves; the kept contact's primary one stays the only primary."""
     kept_primary = (
         await Affiliation.exists()
-        .where((Affiliation.contact == keep_id) & (Affiliation.is_primary == True))
+        .where((Affiliation.contact == keep_id) & (Affiliation.is_primary == True))  # noqa: E712
         .run()
-    )  # noqa: E712
+    )
     if kept_primary:
         await (
             Affiliation.update({Affiliation.is_primary: False})

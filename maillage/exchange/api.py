@@ -271,6 +271,6 @@ def exchange_router() -> Router:
             rgpd_notice,
             rgpd_retention,
             rgpd_register,
-        ],  # fmt: skip
+        ],
         tags=["Échange de données"],
     )

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+TRIGGER_CHARACTERS = frozenset(FORMULA_TRIGGERS)
 NEUTRALISER = "'"
 PARIS = ZoneInfo("Europe/Paris")
 

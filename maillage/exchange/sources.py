@@ -30,6 +30,7 @@ from maillage.crm.tables import (
 from maillage.crm.text import normalise
 from maillage.db import read_transaction
 from maillage.exchange import labels
+from maillage.exchange.cells import phone_for_people
 
 PAGE_SIZE = 2000
 
@@ -133,10 +134,20 @@ async def keyset_pages(
         last_id = rows[-1]["id"]
 
 
+def in_page(column: Any, ids: list[int]) -> Any:
+    """Rows of a page's records: an id range when the page is dense (a long ``IN`` list costs
+    more to build than the rows it saves), the ids themselves otherwise. Sorted ``ids``."""
+    if ids[-1] - ids[0] < 2 * len(ids):
+        return (column >= ids[0]) & (column <= ids[-1])
+    return column.is_in(ids)
+
+
 async def _pairs(link: Any, owner: Any, target: Any, ids: list[int]) -> dict[int, list[int]]:
+    wanted = set(ids)
     by_owner: dict[int, list[int]] = {}
-    for row in await link.select(owner, target).where(owner.is_in(ids)).run():
-        by_owner.setdefault(row[owner._meta.name], []).append(row[target._meta.name])
+    for row in await link.select(owner, target).where(in_page(owner, ids)).run():
+        if row[owner._meta.name] in wanted:
+            by_owner.setdefault(row[owner._meta.name], []).append(row[target._meta.name])
     return by_owner
 
 
@@ -233,10 +244,7 @@ def _day(moment: dt.datetime | None) -> dt.date | None:
     return moment.date() if moment else None
 
 
-def _phone(e164: str | None) -> str:
-    from maillage.exchange.cells import phone_for_people
-
-    return phone_for_people(e164)
+_phone = phone_for_people
 
 
 # ----- contacts -----------------------------------------------------------------------------
@@ -346,13 +354,16 @@ async def _current_affiliations(ids: list[int], today: dt.date) -> dict[int, lis
             a.organisation.kind,
             a.organisation.siret,
         )
-        .where(a.contact.is_in(ids))
+        .where(in_page(a.contact, ids))
         .order_by(a.is_primary, ascending=False)
         .order_by(a.id)
         .run()
     )
+    wanted = set(ids)
     by_contact: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
+        if row["contact"] not in wanted:
+            continue
         if row["end_date"] is None or row["end_date"] >= today:
             by_contact.setdefault(row["contact"], []).append(row)
     return by_contact
@@ -360,10 +371,13 @@ async def _current_affiliations(ids: list[int], today: dt.date) -> dict[int, lis
 
 async def _current_groups(ids: list[int], today: dt.date) -> dict[int, list[int]]:
     m = Membership
-    rows = await m.select(m.contact, m.working_group, m.end_date).where(m.contact.is_in(ids)).run()
+    rows = await (
+        m.select(m.contact, m.working_group, m.end_date).where(in_page(m.contact, ids)).run()
+    )
+    wanted = set(ids)
     by_contact: dict[int, list[int]] = {}
     for row in rows:
-        if row["end_date"] is None or row["end_date"] >= today:
+        if row["contact"] in wanted and (row["end_date"] is None or row["end_date"] >= today):
             groups = by_contact.setdefault(row["contact"], [])
             if row["working_group"] not in groups:
                 groups.append(row["working_group"])

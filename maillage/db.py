@@ -121,3 +121,18 @@ async def read_transaction() -> AsyncIterator[None]:
     """Group a request's reads on one connection (SQLite opens one per query otherwise)."""
     async with current_engine().transaction():
         yield
+
+
+async def clear_all() -> None:
+    """Empty every table of maillage (demo ``--force`` and test isolation); keeps the schema."""
+    engine = current_engine()
+    names = [table._meta.tablename for table in TABLES]
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            # Checked at commit, when every table is empty: no order to respect.
+            await engine.run_ddl("PRAGMA defer_foreign_keys = ON")
+            for name in names:
+                await engine.run_ddl(f'DELETE FROM "{name}"')
+        return
+    quoted = ", ".join(f'"{name}"' for name in names)
+    await engine.run_ddl(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")

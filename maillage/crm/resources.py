@@ -130,6 +130,14 @@ def is_reference_violation(error: BaseException) -> bool:
     return isinstance(error, sqlite3.IntegrityError) and "FOREIGN KEY" in str(error)
 
 
+def plain_values(data: Struct) -> dict[str, Any]:
+    """Top-level fields of an input struct; nested structs (indicators…) as JSON-ready data."""
+    return {
+        name: msgspec.to_builtins(value) if isinstance(value, Struct | list | dict) else value
+        for name, value in msgspec.structs.asdict(data).items()
+    }
+
+
 class ResourceService:
     def __init__(self, spec: ResourceSpec) -> None:
         self.spec = spec
@@ -150,7 +158,10 @@ class ResourceService:
                 select = select.where(where)
                 count = count.where(where)
             rows = await (
-                self._ordered(select, query.sort).limit(query.limit).offset(query.offset)
+                self._ordered(select, query.sort)
+                .limit(query.limit)
+                .offset(query.offset)
+                .output(load_json=True)
             ).run()
             total = await count.run()
             await self._attach_links(rows)
@@ -166,6 +177,7 @@ class ResourceService:
         row = (
             await self.table.select(*self._read_columns)
             .where(self.table._meta.primary_key == record_id)
+            .output(load_json=True)
             .first()
             .run()
         )
@@ -230,7 +242,7 @@ class ResourceService:
     # ----- writing -------------------------------------------------------------------------
 
     async def create(self, actor: Actor, data: Struct) -> dict[str, Any]:
-        values = msgspec.structs.asdict(data)
+        values = plain_values(data)
         links = {name: values.pop(name) for name in self.spec.link_fields}
         await self._check(values, links, None)
         async with write_transaction():
@@ -251,7 +263,7 @@ class ResourceService:
         return result[0]["id"]
 
     async def update(self, actor: Actor, record_id: int, data: Struct) -> dict[str, Any]:
-        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+        changes = {k: v for k, v in plain_values(data).items() if v is not UNSET}
         version = changes.pop("version")
         link_changes = {n: changes.pop(n) for n in list(changes) if n in self.spec.link_fields}
         existing = await self.get(record_id)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -44,22 +46,43 @@ def database_url(data_dir: Path) -> str:
     return TEST_DATABASE_URL or f"sqlite:///{data_dir / 'test.db'}"
 
 
-async def reset_schema(url: str) -> None:
-    """Start the session from an empty database, so migrations are tested from scratch."""
-    engine = db.make_engine(url)
-    if url.startswith("postgres"):
-        await engine._run_in_new_connection("DROP SCHEMA public CASCADE")
-        await engine._run_in_new_connection("CREATE SCHEMA public")
+async def _create_private_postgres_database(url: str) -> tuple[str, str]:
+    """A database of our own on the test server, so parallel runs never share tables."""
+    import asyncpg
+
+    name = f"maillage_test_{os.getpid()}_{secrets.token_hex(3)}"
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}")), name
+
+
+async def _drop_postgres_database(url: str, name: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
 
 
 @pytest.fixture(scope="session")
 async def migrated_database(database_url: str) -> AsyncIterator[str]:
-    await reset_schema(database_url)
-    await db.connect(database_url)
+    """The session's database, built from scratch by the migrations."""
+    private_name = None
+    url = database_url
+    if database_url.startswith("postgres"):
+        url, private_name = await _create_private_postgres_database(database_url)
+    await db.connect(url)
     await db.start_pool()
     await db.migrate()
-    yield database_url
+    yield url
     await db.close_pool()
+    if private_name is not None:
+        await _drop_postgres_database(database_url, private_name)
 
 
 @pytest.fixture
@@ -71,10 +94,10 @@ async def database(migrated_database: str) -> str:
 
 
 @pytest.fixture
-def settings(data_dir: Path, database_url: str) -> Settings:
+def settings(data_dir: Path, migrated_database: str) -> Settings:
     return Settings(
         data_dir=data_dir,
-        database_url=database_url,
+        database_url=migrated_database,
         secret_key="test-secret-key-not-for-production",
         base_url="http://testserver",
         smtp_url=None,

@@ -26,8 +26,9 @@ def main() -> None:
 def add_command_groups() -> None:
     """Attach the subcommands each part of the product defines next to its own code."""
     from maillage.crm import cli as crm_cli
+    from maillage.mailing import cli as mailing_cli
 
-    for command in crm_cli.COMMANDS:
+    for command in [*crm_cli.COMMANDS, *mailing_cli.COMMANDS]:
         main.add_command(command)
 
 

@@ -26,7 +26,9 @@ def nudge() -> None:
         event.set()
 
 
-async def run(settings: Settings, stop: asyncio.Event, poll: float = POLL_SECONDS, **overrides: Any) -> None:
+async def run(
+    settings: Settings, stop: asyncio.Event, poll: float = POLL_SECONDS, **overrides: Any
+) -> None:
     from maillage.mailing.reminders import queue_due_reminders
     from maillage.mailing.sender import sender_for
 
@@ -42,7 +44,9 @@ async def run(settings: Settings, stop: asyncio.Event, poll: float = POLL_SECOND
                 if report.sent or report.failed:
                     logger.info(
                         "Envoi : %d envoyé(s), %d échec(s), %d à réessayer",
-                        report.sent, report.failed, report.retried,
+                        report.sent,
+                        report.failed,
+                        report.retried,
                     )
             except Exception:  # the loop must outlive a database hiccup
                 logger.exception("Erreur de l'envoi en arrière-plan")

@@ -97,9 +97,7 @@ async def enqueue(items: list[Outgoing]) -> list[int]:
     ids: list[int] = []
     for start in range(0, len(rows), 200):
         inserted = (
-            await OutboxMessage.insert(*rows[start : start + 200])
-            .returning(OutboxMessage.id)
-            .run()
+            await OutboxMessage.insert(*rows[start : start + 200]).returning(OutboxMessage.id).run()
         )
         ids += [row["id"] for row in inserted]
     _nudge()
@@ -175,18 +173,24 @@ async def mark_sent(messages: list[Claimed]) -> None:
     moment = now()
     invitation_ids = [m.invitation_id for m in messages if m.invitation_id is not None]
     async with write_transaction():
-        await OutboxMessage.update(
-            {
-                OutboxMessage.status: "envoye",
-                OutboxMessage.sent_at: moment,
-                OutboxMessage.lease_until: None,
-                OutboxMessage.last_error: "",
-            }
-        ).where(OutboxMessage.id.is_in([m.id for m in messages])).run()
+        await (
+            OutboxMessage.update(
+                {
+                    OutboxMessage.status: "envoye",
+                    OutboxMessage.sent_at: moment,
+                    OutboxMessage.lease_until: None,
+                    OutboxMessage.last_error: "",
+                }
+            )
+            .where(OutboxMessage.id.is_in([m.id for m in messages]))
+            .run()
+        )
         if invitation_ids:
-            await Invitation.update({Invitation.sent_at: moment}).where(
-                Invitation.id.is_in(invitation_ids) & Invitation.sent_at.is_null()
-            ).run()
+            await (
+                Invitation.update({Invitation.sent_at: moment})
+                .where(Invitation.id.is_in(invitation_ids) & Invitation.sent_at.is_null())
+                .run()
+            )
 
 
 async def reschedule(message: Claimed, reason: str, delay: dt.timedelta) -> None:
@@ -208,20 +212,26 @@ async def give_back(messages: list[Claimed], reason: str, delay: dt.timedelta) -
     every queued one shows why it is still waiting."""
     async with write_transaction():
         if messages:
-            await OutboxMessage.update(
-                {
-                    OutboxMessage.status: "en_attente",
-                    OutboxMessage.next_attempt_at: now() + delay,
-                    OutboxMessage.lease_until: None,
-                    OutboxMessage.attempts: OutboxMessage.attempts - 1,
-                }
-            ).where(
-                OutboxMessage.id.is_in([m.id for m in messages])
-                & (OutboxMessage.status == "envoi")
-            ).run()
-        await OutboxMessage.update({OutboxMessage.last_error: reason[:2000]}).where(
-            OutboxMessage.status == "en_attente"
-        ).run()
+            await (
+                OutboxMessage.update(
+                    {
+                        OutboxMessage.status: "en_attente",
+                        OutboxMessage.next_attempt_at: now() + delay,
+                        OutboxMessage.lease_until: None,
+                        OutboxMessage.attempts: OutboxMessage.attempts - 1,
+                    }
+                )
+                .where(
+                    OutboxMessage.id.is_in([m.id for m in messages])
+                    & (OutboxMessage.status == "envoi")
+                )
+                .run()
+            )
+        await (
+            OutboxMessage.update({OutboxMessage.last_error: reason[:2000]})
+            .where(OutboxMessage.status == "en_attente")
+            .run()
+        )
 
 
 async def fail(message: Claimed, reason: str) -> None:
@@ -237,11 +247,15 @@ async def fail(message: Claimed, reason: str) -> None:
 
 
 async def _fenced_update(message: Claimed, values: dict[Any, Any]) -> None:
-    await OutboxMessage.update(values).where(
-        (OutboxMessage.id == message.id)
-        & (OutboxMessage.status == "envoi")
-        & (OutboxMessage.attempts == message.attempts)
-    ).run()
+    await (
+        OutboxMessage.update(values)
+        .where(
+            (OutboxMessage.id == message.id)
+            & (OutboxMessage.status == "envoi")
+            & (OutboxMessage.attempts == message.attempts)
+        )
+        .run()
+    )
 
 
 # ----- reading and managing (API, CLI) ------------------------------------------------------
@@ -303,11 +317,16 @@ async def retry(message_id: int) -> dict[str, Any]:
             "attente peut être renvoyé.",
         )
     async with write_transaction():
-        await OutboxMessage.update(
-            {OutboxMessage.status: "en_attente", OutboxMessage.next_attempt_at: now()}
-        ).where(
-            (OutboxMessage.id == message_id) & OutboxMessage.status.is_in(["echec", "annule", "en_attente"])
-        ).run()
+        await (
+            OutboxMessage.update(
+                {OutboxMessage.status: "en_attente", OutboxMessage.next_attempt_at: now()}
+            )
+            .where(
+                (OutboxMessage.id == message_id)
+                & OutboxMessage.status.is_in(["echec", "annule", "en_attente"])
+            )
+            .run()
+        )
     _nudge()
     return await get_message(message_id)
 
@@ -321,7 +340,12 @@ async def cancel(message_id: int) -> dict[str, Any]:
             "peut être annulé.",
         )
     async with write_transaction():
-        await OutboxMessage.update({OutboxMessage.status: "annule"}).where(
-            (OutboxMessage.id == message_id) & OutboxMessage.status.is_in(["en_attente", "echec"])
-        ).run()
+        await (
+            OutboxMessage.update({OutboxMessage.status: "annule"})
+            .where(
+                (OutboxMessage.id == message_id)
+                & OutboxMessage.status.is_in(["en_attente", "echec"])
+            )
+            .run()
+        )
     return await get_message(message_id)

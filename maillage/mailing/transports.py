@@ -12,6 +12,7 @@ next. Failures are sorted into what the sender needs to decide:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shlex
@@ -124,9 +125,11 @@ class SmtpConfig:
 
     @property
     def description(self) -> str:
-        mode = "TLS" if self.implicit_tls else {True: "STARTTLS", False: "sans TLS", None: ""}[
-            self.starttls
-        ]
+        mode = (
+            "TLS"
+            if self.implicit_tls
+            else {True: "STARTTLS", False: "sans TLS", None: ""}[self.starttls]
+        )
         return f"serveur SMTP {self.host}:{self.port} {mode}".strip()
 
 
@@ -188,10 +191,14 @@ class SmtpBackend:
             ) from error
         except aiosmtplib.SMTPResponseException as error:
             await _quietly_close(client)
-            raise Unreachable(f"Le serveur {where} refuse la connexion : {error.code} {error.message}") from error
+            raise Unreachable(
+                f"Le serveur {where} refuse la connexion : {error.code} {error.message}"
+            ) from error
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             await _quietly_close(client)
-            raise Unreachable(f"Serveur d'envoi {where} injoignable : {error or type(error).__name__}") from error
+            raise Unreachable(
+                f"Serveur d'envoi {where} injoignable : {error or type(error).__name__}"
+            ) from error
         return SmtpConnection(client)
 
     async def _authenticate(self, client: aiosmtplib.SMTP) -> None:
@@ -225,10 +232,9 @@ async def run_token_command(command: str) -> str:
 
 
 async def _quietly_close(client: aiosmtplib.SMTP) -> None:
-    try:
+    # Closing a half-open socket must not hide the real error.
+    with contextlib.suppress(Exception):
         client.close()
-    except Exception:  # closing a half-open socket must not hide the real error
-        pass
 
 
 def _reply(code: int, message: str) -> str:
@@ -255,7 +261,9 @@ class SmtpConnection:
                 connection_lost=True,
             ) from error
         except (aiosmtplib.SMTPTimeoutError, TimeoutError) as error:
-            raise Transient("Délai dépassé en attendant le serveur.", connection_lost=True) from error
+            raise Transient(
+                "Délai dépassé en attendant le serveur.", connection_lost=True
+            ) from error
         except aiosmtplib.SMTPException as error:
             raise Transient(f"Erreur SMTP : {error}", connection_lost=True) from error
 

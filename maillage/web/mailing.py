@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Router, get, post
-from litestar.params import Body, Parameter
+from litestar.params import Body, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from msgspec import Meta, Struct, field
 
@@ -177,7 +177,7 @@ def _people(items: list[dict[str, Any]]) -> list[Person]:
     responses=error_responses(400, 401, 403, 404, 413),
     tags=["Invitations"],
 )
-async def invite(request: Request, meeting_id: MeetingId, data: InviteIn) -> InviteReport:
+async def invite(request: Request, meeting_id: MeetingId, data: JSONBody[InviteIn]) -> InviteReport:
     report = await invitations.invite(
         request.user,
         meeting_id,
@@ -237,7 +237,9 @@ def _attachments(items: list[AttachmentIn]) -> list[Attachment]:
     responses=error_responses(400, 401, 403, 404, 413),
     tags=["Invitations"],
 )
-async def send_minutes(request: Request, meeting_id: MeetingId, data: MinutesIn) -> MinutesReport:
+async def send_minutes(
+    request: Request, meeting_id: MeetingId, data: JSONBody[MinutesIn]
+) -> MinutesReport:
     report = await invitations.queue_minutes(
         request.user, _settings(request), meeting_id, data.audience, _attachments(data.attachments)
     )
@@ -273,7 +275,7 @@ async def ingest_reply(
     responses=error_responses(400, 401, 403, 413),
     tags=["Envois groupés"],
 )
-async def preview_mailing(request: Request, data: MailingIn) -> MailingPreview:
+async def preview_mailing(request: Request, data: JSONBody[MailingIn]) -> MailingPreview:
     result = await mailings.preview(_settings(request), data.filters(), data.subject, data.body)
     sample = result["sample"]
     return MailingPreview(
@@ -298,7 +300,7 @@ async def preview_mailing(request: Request, data: MailingIn) -> MailingPreview:
     responses=error_responses(400, 401, 403, 413),
     tags=["Envois groupés"],
 )
-async def send_mailing(request: Request, data: MailingIn) -> MailingReport:
+async def send_mailing(request: Request, data: JSONBody[MailingIn]) -> MailingReport:
     result = await mailings.send(
         request.user, _settings(request), data.filters(), data.subject, data.body
     )

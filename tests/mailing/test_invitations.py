@@ -110,7 +110,9 @@ async def test_moving_the_meeting_sends_a_modification_then_cancelling_a_cancel(
     assert response.status_code == 200, response.text
     moved = response.json()
     assert moved["ical_sequence"] == 1
-    report = (await coordinator.client.post(f"/api/v1/meetings/{meeting['id']}/invitations/send")).json()
+    report = (
+        await coordinator.client.post(f"/api/v1/meetings/{meeting['id']}/invitations/send")
+    ).json()
     assert report["modification"] == 1 and report["queued"] == 1
     await settle(sender)
     update = smtp_server.handler.received[-1].message
@@ -122,7 +124,9 @@ async def test_moving_the_meeting_sends_a_modification_then_cancelling_a_cancel(
         f"/api/v1/meetings/{meeting['id']}", json={"version": moved["version"], "status": "annulee"}
     )
     assert response.json()["ical_sequence"] == 2
-    report = (await coordinator.client.post(f"/api/v1/meetings/{meeting['id']}/invitations/send")).json()
+    report = (
+        await coordinator.client.post(f"/api/v1/meetings/{meeting['id']}/invitations/send")
+    ).json()
     assert report["annulation"] == 1
     await settle(sender)
     cancel = smtp_server.handler.received[-1].message
@@ -136,7 +140,8 @@ async def test_moving_the_meeting_sends_a_modification_then_cancelling_a_cancel(
 async def test_a_draft_meeting_cannot_be_sent(coordinator, body):
     meeting = body.meeting
     await coordinator.client.patch(
-        f"/api/v1/meetings/{meeting['id']}", json={"version": meeting["version"], "status": "brouillon"}
+        f"/api/v1/meetings/{meeting['id']}",
+        json={"version": meeting["version"], "status": "brouillon"},
     )
     response = await coordinator.client.post(f"/api/v1/meetings/{meeting['id']}/invitations/send")
     assert response.status_code == 400
@@ -155,7 +160,9 @@ async def test_an_invalid_address_is_reported_per_recipient(coordinator, body, d
     await coordinator.client.post(
         f"/api/v1/meetings/{meeting_id}/invitations", json={"group_members": True}
     )
-    report = (await coordinator.client.post(f"/api/v1/meetings/{meeting_id}/invitations/send")).json()
+    report = (
+        await coordinator.client.post(f"/api/v1/meetings/{meeting_id}/invitations/send")
+    ).json()
     assert report["queued"] == 1
     reasons = {p["name"]: p["reason"] for p in report["problems"]}
     assert "adresse invalide" in reasons["Marc Durand"]

@@ -100,13 +100,20 @@ def test_the_body_speaks_french_with_three_answer_links():
     assert "mardi 8 décembre 2026 de 14 h 00 à 16 h 00" in text
     assert "Salle du conseil" in text and "https://visio.example/copil" in text
     assert "1. Bilan" in text
-    for label, key in [("Je participe", "oui"), ("Je ne participe pas", "non"), ("Peut-être", "peut-etre")]:
+    for label, key in [
+        ("Je participe", "oui"),
+        ("Je ne participe pas", "non"),
+        ("Peut-être", "peut-etre"),
+    ]:
         assert f"{label} : https://m.example/r/1.x?reponse={key}" in text
         assert f"https://m.example/r/1.x?reponse={key}" in html
     # The HTML is auto-escaped: the agenda cannot inject markup.
     assert "&lt;Perspectives&gt; &amp; suites" in html
     assert "<Perspectives>" not in html
-    assert str(message["Subject"]) == "Invitation : COPIL CTG — Bilan 2026, mardi 8 décembre 2026 à 14 h 00"
+    assert (
+        str(message["Subject"])
+        == "Invitation : COPIL CTG — Bilan 2026, mardi 8 décembre 2026 à 14 h 00"
+    )
 
 
 def test_an_update_says_modification_with_the_new_sequence():
@@ -127,7 +134,9 @@ def test_it_encodes_non_ascii_names_rfc2047():
     assert message["From"].addresses[0].display_name == "CTG du Val"
 
 
-@pytest.mark.parametrize("evil", ["Hélène\r\nBcc: victim@evil.example", "Hélène\nBcc: victim@evil.example", "A\rB"])
+@pytest.mark.parametrize(
+    "evil", ["Hélène\r\nBcc: victim@evil.example", "Hélène\nBcc: victim@evil.example", "A\rB"]
+)
 def test_line_breaks_in_names_never_add_a_header(evil):
     raw = serialise(messages.invitation(MEETING, invitee(name=evil), ENVELOPE))
     message = email.message_from_bytes(raw.encode(), policy=policy.default)
@@ -144,7 +153,8 @@ def test_line_breaks_in_titles_never_add_a_header():
 
 
 @pytest.mark.parametrize(
-    "address", ["", None, "pas-une-adresse", "a@b@c.fr", "x@y.fr\r\nBcc: z@evil.example", "hélène@caf.fr"]
+    "address",
+    ["", None, "pas-une-adresse", "a@b@c.fr", "x@y.fr\r\nBcc: z@evil.example", "hélène@caf.fr"],
 )
 def test_it_refuses_invalid_addresses(address):
     with pytest.raises(InvalidAddress):
@@ -184,7 +194,9 @@ def test_minutes_carry_their_attachments():
             [messages.Attachment("compte-rendu.pdf", b"%PDF-1.4 ...", "application/pdf")],
         )
     )
-    assert str(message["Subject"]) == "Compte-rendu : COPIL CTG — Bilan 2026 du mardi 8 décembre 2026"
+    assert (
+        str(message["Subject"]) == "Compte-rendu : COPIL CTG — Bilan 2026 du mardi 8 décembre 2026"
+    )
     attachments = list(message.iter_attachments())
     assert [a.get_filename() for a in attachments] == ["compte-rendu.pdf"]
     assert attachments[0].get_content() == b"%PDF-1.4 ..."

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Router, get, post
-from litestar.params import Body, JSONBody, Parameter
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from msgspec import Meta, Struct, field
 
@@ -258,10 +258,9 @@ async def send_minutes(
     responses=error_responses(400, 401, 403, 413),
     tags=["Invitations"],
 )
-async def ingest_reply(
-    request: Request,
-    data: Annotated[bytes, Body(media_type="text/calendar", description="Fichier .ics ou message")],
-) -> ReplyReport:
+async def ingest_reply(request: Request) -> ReplyReport:
+    # The body is the file itself (text/calendar, message/rfc822…), whatever its declared type.
+    data = await request.body()
     report = await replies.ingest(request.user, data)
     return ReplyReport([ReplyResult(**item) for item in report["replies"]], report["recorded"])
 

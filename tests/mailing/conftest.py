@@ -78,7 +78,7 @@ class RecordingHandler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
         if address in self.faults.refuse:
-            return "550 5.1.1 <%s>: boîte inconnue" % address
+            return f"550 5.1.1 <{address}>: boîte inconnue"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -86,7 +86,7 @@ async def enqueue(items: list[Outgoing]) -> list[int]:
             recipient=item.recipient,
             subject=str(item.message["Subject"])[:500],
             message_id=str(item.message["Message-ID"]),
-            raw=serialise(item.message),
+            raw_message=serialise(item.message),
             status="en_attente",
             next_attempt_at=now(),
             contact=item.contact_id,
@@ -145,7 +145,7 @@ async def claim(limit: int, lease: dt.timedelta) -> list[Claimed]:
             .returning(
                 OutboxMessage.id,
                 OutboxMessage.recipient,
-                OutboxMessage.raw,
+                OutboxMessage.raw_message,
                 OutboxMessage.message_id,
                 OutboxMessage.attempts,
                 OutboxMessage.invitation,
@@ -157,7 +157,7 @@ async def claim(limit: int, lease: dt.timedelta) -> list[Claimed]:
         Claimed(
             row["id"],
             row["recipient"],
-            row["raw"],
+            row["raw_message"],
             row["message_id"],
             row["attempts"],
             row["invitation"],

@@ -61,7 +61,7 @@ async def test_sending_skips_opted_out_and_carries_unsubscribe_headers(
     rows = await OutboxMessage.select().where(OutboxMessage.kind == "envoi_groupe")
     assert "marc.durand@mairie.example" not in {row["recipient"] for row in rows}
     helene = next(row for row in rows if row["recipient"].startswith("helene"))
-    message = email.message_from_string(helene["raw"], policy=policy.default)
+    message = email.message_from_string(helene["raw_message"], policy=policy.default)
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = str(message["List-Unsubscribe"]).strip("<>").removeprefix("http://testserver")
 

@@ -73,7 +73,7 @@ async def test_minutes_go_to_present_and_excused_with_attachments(coordinator, s
     assert response.json()["queued"] == 1
     rows = await OutboxMessage.select().where(OutboxMessage.kind == "compte_rendu")
     assert [r["recipient"] for r in rows] == ["helene.lefevre@caf.example"]
-    assert "compte-rendu.pdf" in rows[0]["raw"]
+    assert "compte-rendu.pdf" in rows[0]["raw_message"]
     bad = await coordinator.client.post(
         f"/api/v1/meetings/{meeting['id']}/minutes/send",
         json={"attachments": [{"filename": "x.pdf", "content_base64": "%%%"}]},

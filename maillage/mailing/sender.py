@@ -28,12 +28,12 @@ class SenderConfig:
     connections: int = 4
     rate: float = 0.0
     """Messages per second over all connections; 0: as fast as the server takes them."""
-    batch_size: int = 25
+    batch_size: int = 50
     lease: dt.timedelta = dt.timedelta(minutes=5)
     backoff_base: dt.timedelta = dt.timedelta(minutes=1)
     backoff_max: dt.timedelta = dt.timedelta(hours=2)
     max_attempts: int = 10
-    record_every: int = 10
+    record_every: int = 25
 
 
 @dataclass

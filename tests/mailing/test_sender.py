@@ -23,8 +23,9 @@ async def test_it_delivers_every_message_once_over_reused_connections(database, 
     report = await smtp_sender(smtp_server, connections=3).drain()
     assert report.sent == 30
     assert sorted(smtp_server.handler.ids()) == sorted(ids)
-    # Three connections for thirty messages: connections are reused, not one per message.
-    assert smtp_server.handler.connections == 3
+    # At most three connections for thirty messages: reused, not one per message (a worker
+    # that finds the queue already taken by the others never connects).
+    assert 1 <= smtp_server.handler.connections <= 3
     rows = await statuses()
     assert {row["status"] for row in rows.values()} == {"envoye"}
     assert {row["attempts"] for row in rows.values()} == {1}

@@ -56,7 +56,15 @@ def mailbox(address: str | None, name: str = "") -> Mailbox:
     return Mailbox(checked_address(address), one_line(name))
 
 
+_PLAIN_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
+
+
 def sender_mailbox(mail_from: str) -> Mailbox:
-    """``MAILLAGE_MAIL_FROM`` may be « ctg@epci.fr » or « CTG du Val <ctg@epci.fr> »."""
+    """``MAILLAGE_MAIL_FROM`` may be « ctg@epci.fr » or « CTG du Val <ctg@epci.fr> ».
+
+    Only its syntax is checked: the default ``ctg@maillage.invalid`` (a reserved domain, refused
+    for recipients) must keep the file backend of a fresh checkout working."""
     name, address = parseaddr(one_line(mail_from))
-    return mailbox(address, name)
+    if not _PLAIN_ADDRESS.match(address):
+        raise InvalidAddress(f"adresse d'expédition invalide « {one_line(mail_from)} »")
+    return Mailbox(address, one_line(name))

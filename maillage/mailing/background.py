@@ -32,7 +32,11 @@ async def run(
     from maillage.mailing.reminders import queue_due_reminders
     from maillage.mailing.sender import sender_for
 
-    sender = sender_for(settings, **overrides)
+    try:
+        sender = sender_for(settings, **overrides)
+    except Exception:  # a bad setting must not take the web service down with it
+        logger.exception("Envoi en arrière-plan impossible à démarrer")
+        return
     wakeup = asyncio.Event()
     _wakeups.add(wakeup)
     try:
@@ -78,7 +82,7 @@ def sender_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
             try:
                 await asyncio.wait_for(task, timeout=20)
             except TimeoutError:
-                # The messages it held go back to the queue when their lease runs out.
-                task.cancel()
+                # Cancelled: the messages it held go back to the queue when their lease runs out.
+                logger.warning("Envoi en arrière-plan interrompu à l'arrêt")
 
     return lifespan

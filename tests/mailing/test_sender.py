@@ -137,3 +137,27 @@ async def test_a_rate_limit_spaces_the_messages(database, smtp_server):
     await smtp_sender(smtp_server, rate=20.0, connections=2).drain()
     assert time.perf_counter() - started >= 5 / 20
     assert len(smtp_server.handler.received) == 6
+
+
+async def test_the_background_sender_wakes_up_when_a_message_is_queued(
+    settings, database, tmp_path
+):
+    import asyncio
+    import dataclasses
+
+    from maillage.mailing import background
+
+    local = dataclasses.replace(settings, data_dir=tmp_path, reminder_days=())
+    stop = asyncio.Event()
+    task = asyncio.create_task(background.run(local, stop, poll=60))
+    try:
+        await asyncio.sleep(0.2)  # first pass: nothing to send, then it sleeps for a minute
+        await queue_plain(2)  # the nudge wakes it at once
+        for _ in range(100):
+            if len(list((tmp_path / "outbox").glob("*.eml"))) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)

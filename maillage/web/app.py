@@ -16,9 +16,12 @@ from litestar.template.config import TemplateConfig
 
 from maillage import db
 from maillage.exchange.api import exchange_router
+from maillage.mailing.background import sender_lifespan
 from maillage.settings import Settings
+from maillage.web.answers import public_router
 from maillage.web.api import resource_routers
 from maillage.web.errors import EXCEPTION_HANDLERS
+from maillage.web.mailing import mailing_router
 from maillage.web.openapi import openapi_config
 from maillage.web.security import TokenAuthenticationMiddleware
 from maillage.web.system import audit_log, healthz, landing
@@ -27,7 +30,15 @@ from maillage.web.views import views_router
 WEB_DIR = Path(__file__).parent
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # Served without authentication: they reveal nothing and carry their own secret when needed.
-PUBLIC_PATTERNS = [r"^/healthz$", r"^/schema", r"^/static/", r"^/$", r"^/favicon\.ico$"]
+PUBLIC_PATTERNS = [
+    r"^/healthz$",
+    r"^/schema",
+    r"^/static/",
+    r"^/$",
+    r"^/favicon\.ico$",
+    r"^/r/",  # answer links: the signed token is the permission
+    r"^/u/",  # unsubscribe links (RFC 8058 one-click included)
+]
 
 
 def _swagger_plugin() -> SwaggerRenderPlugin:
@@ -65,6 +76,8 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             Router(path="/api/v1", route_handlers=resource_routers()),
             views_router,
             Router(path="/api/v1", route_handlers=[exchange_router()]),
+            mailing_router(),
+            public_router(),
             create_static_files_router(
                 path="/static/swagger",
                 directories=[swagger_ui_bundle.swagger_ui_path],
@@ -74,7 +87,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
                 path="/static", directories=[WEB_DIR / "static"], include_in_schema=False
             ),
         ],
-        lifespan=[database_lifespan],
+        lifespan=[database_lifespan, sender_lifespan(settings)],
         middleware=[
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
         ],

@@ -21,7 +21,7 @@ from maillage.crm.tables import (
 )
 
 # Ends of the DSP contracts, in days from today: two within six months, one renewed last year.
-DSP_ENDS = (75, 160, 430, 900, 1300, -240)
+DSP_ENDS = (75, 140, 430, 900, 1300, -240)
 SUMMARIES = {
     "appel": (
         "Point téléphonique sur {sujet}.",

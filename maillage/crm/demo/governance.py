@@ -26,6 +26,10 @@ from maillage.crm.tables import (
 )
 
 PARIS = ZoneInfo("Europe/Paris")
+AXIS_BODY = {
+    "petite_enfance": "pe", "enfance": "ej", "jeunesse": "ej", "parentalite": "par",
+    "animation_vie_sociale": "avs", "acces_aux_droits": "droits", "inclusion_numerique": "droits",
+}  # fmt: skip
 HORIZON_DAYS = 120
 HISTORY_DAYS = 730
 MONTHS = [
@@ -82,6 +86,8 @@ class Governance:
         self.cast = reg.cast
         self.today = reg.today
         self.bodies: dict[str, Body] = {}
+        # Invitations of held meetings, per contact: see _only_one_never_came.
+        self.attended: dict[int, list[dict]] = {}
 
     # ----- bodies and seats ----------------------------------------------------------------
 
@@ -173,12 +179,13 @@ class Governance:
         self.seat(cotech, t("coop")[0], "animateur")
         self.seat(cotech, t("caf_ct")[0], "copilote")
         self.seats(cotech, t("coord_ej") + t("caf_dev") + t("cdas_resp") + t("pmi") + t("cs_dir")
-                   + t("fs", 1) + t("rpe", 1) + t("cpc") + t("msa"))  # fmt: skip
+                   + t("fs", 1) + t("rpe", 1) + t("dsden") + t("cpc") + t("msa"))  # fmt: skip
         self.seats(cotech, t("ddets") + t("dgs_epci"), "invite_permanent")
 
         self._thematic(start)
         self._territorial(start)
         self._working_groups(start)
+        self._everyone_somewhere(start)
 
     def _thematic(self, start: dt.date) -> None:
         t, o, cat = self.tagged, self.world.orgs, self.at_category
@@ -214,7 +221,7 @@ class Governance:
                            ("acces_aux_droits", "inclusion_numerique"), start, 90)  # fmt: skip
         self.seat(droits, t("fs")[0], "animateur")
         self.seats(droits, t("caf_droits") + [p for p in t("ccas") if p not in never] + t("msa")
-                   + t("cdas_as", 1) + t("mediatheque", 1)
+                   + t("cdas_as", 1) + t("mediatheque")
                    + cat("Association d'inclusion numérique") + cat("Association caritative"))  # fmt: skip
         # The housing commission, newer, reaches the rest of the network through one person.
         logement = self.body("logement", "Commission thématique Logement", "Commission logement",
@@ -244,7 +251,7 @@ class Governance:
                     self.pair(body, deputy, mayor, mairie)
                 else:
                     self.pair(body, mayor, t(f"secretaire:{place.id}")[0], mairie)
-                self.seats(body, t(f"ecole:{place.id}", 1) + t(f"asso:{place.id}", 1))
+                self.seats(body, t(f"ecole:{place.id}") + t(f"asso:{place.id}"))
 
     def _working_groups(self, start: dt.date) -> None:
         t, o, cat = self.tagged, self.world.orgs, self.at_category
@@ -261,7 +268,7 @@ class Governance:
         toys = cat("Ludothèque")
         self.seat(week, toys[-1], "animateur")
         self.seats(week, t("cs_familles") + t("laep", 1) + cat("Association de parents")[:2]
-                   + t("mediatheque", 1) + t("ape", 1))  # fmt: skip
+                   + t("mediatheque") + t("ape", 1))  # fmt: skip
         # Resting on a single organisation: only the Caf's agents ever attend.
         reach = self.body("aller_vers", "Groupe de travail Aller-vers les familles",
                           "GT aller-vers", "groupe_travail", ("acces_aux_droits",),
@@ -280,6 +287,27 @@ class Governance:
         bridge = t("bridge")[0]
         self.seat(youth, bridge, org=o[f"mairie:{self.world.places[2].id}"], presence=0.85)
 
+    def _everyone_somewhere(self, start: dt.date) -> None:
+        """Each partner not left out on purpose sits in the commission of its main axis.
+
+        The housing commission is left out of this sweep: its members must reach the rest of
+        the network only through the bridge.
+        """
+        housing = {s.org.id for s in self.bodies["logement"].seats} | {
+            p.org.id for p in self.cast.tagged("logement")
+        }
+        seated = {s.org.id for body in self.bodies.values() for s in body.seats}
+        for org in self.cast.orgs:
+            if org.isolated or org.id in seated or org.id in housing:
+                continue
+            staff = [p for p in self.cast.at(org) if "habitant" not in p.tags]
+            axis = next((a for a in org.axes if a in AXIS_BODY), None)
+            if staff and axis:
+                self.seat(
+                    self.bodies[AXIS_BODY[axis]], staff[0], presence=min(staff[0].presence, 0.4)
+                )
+                seated.add(org.id)
+
     # ----- meetings and invitations ----------------------------------------------------------
 
     def meetings(self) -> None:
@@ -287,6 +315,23 @@ class Governance:
             for day in self._dates(body):
                 self._meeting(body, day)
         self._public_meetings()
+        self._only_one_never_came()
+
+    def _only_one_never_came(self) -> None:
+        """Low-presence people may, by chance, never come: keep that the story of one person.
+
+        Whoever was invited three times or more and never came is marked present at their
+        last held meeting, except the CCAS manager the story is about.
+        """
+        never = {p.id for p in self.cast.tagged("jamais_venu")}
+        for contact_id, rows in self.attended.items():
+            if contact_id in never or len(rows) < 3:
+                continue
+            if all(row["attendance"] != "present" for row in rows):
+                row = rows[-1]
+                row["attendance"], row["response"] = "present", "acceptee"
+                row["answered_at"] = row["answered_at"] or row["sent_at"] + dt.timedelta(days=2)
+                row["updated_at"] = row["answered_at"]
 
     def _dates(self, body: Body) -> list[dt.date]:
         first = max(
@@ -360,6 +405,8 @@ class Governance:
             token_nonce=self.reg.ids.token(), sent_at=sent_at, answered_at=answered,
             updated_at=answered or sent_at or prepared,
         )  # fmt: skip
+        if attendance is not None:
+            self.attended.setdefault(seat.person.id, []).append(self.ds.rows[Invitation][-1])
 
     def _answer(self, seat: Seat, status: str, present: bool) -> tuple[str, str | None]:
         draw = self.rng.random()

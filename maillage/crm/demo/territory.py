@@ -274,6 +274,12 @@ class TerritoryBuilder:
             presence=0.6,
         )
         reg.person(
+            sh["dsden"],
+            ("Conseillère technique du DASEN", "Conseiller technique du DASEN"),
+            tags=("dsden",),
+            presence=0.3,
+        )
+        reg.person(
             sh["msa"],
             ("Travailleuse sociale MSA", "Travailleur social MSA"),
             tags=("msa",),
@@ -474,7 +480,7 @@ class TerritoryBuilder:
             ("Multi-accueil Pirouette", "EAJE", places[1], crèches[-1], ("petite_enfance",)),
             ("Micro-crèche Les Bout'chous", "EAJE", places[3], crèches[0], ("petite_enfance",)),
             ("Accueil de loisirs intercommunal", "ALSH", places[0], loisirs[0], ("enfance",)),
-            ("Accueil de loisirs du Sud", "ALSH", places[2], loisirs[-1], ("enfance",)),
+            ("Accueil de loisirs du Sud", "ALSH", places[2], loisirs[1 % len(loisirs)], ("enfance",)),
             ("Espace jeunes intercommunal", "Espace jeunes", places[0], loisirs[-1], ("jeunesse",)),
         )  # fmt: skip
         for name, category, place, operator, axes in facilities:

@@ -61,9 +61,10 @@ def territory_specs(rng: random.Random, count: int) -> list[TerritorySpec]:
     specs = [main]
     names = [head + tail for head in words.PLACE_HEADS for tail in words.PLACE_TAILS]
     rng.shuffle(names)
-    next_code = 35400
+    # Real communes of département 35 stop at 35363; the Val d'Ardoise has 35901-35915.
+    codes = [str(c) for c in (*range(35364, 35900), *range(35916, 36000))]
     for index in range(1, count):
-        size = rng.randint(13, 22)
+        size = rng.randint(13, 21)
         places = [names.pop() for _ in range(size)]
         populations = _populations(rng, size)
         sectors = ["Centre"] + [words.SECTORS[i % 3] for i in range(size - 1)]
@@ -72,11 +73,10 @@ def territory_specs(rng: random.Random, count: int) -> list[TerritorySpec]:
                 name=words.TERRITORY_NAMES[index % len(words.TERRITORY_NAMES)].format(places[0]),
                 short=places[0],
                 communes=list(zip(places, populations, sectors, strict=True)),
-                insee_codes=[str(next_code + i) for i in range(size)],
+                insee_codes=[codes.pop(0) for _ in range(size)],
                 school_zone="B",
             )
         )
-        next_code += size
     return specs
 
 

@@ -71,9 +71,10 @@ class Registry:
         isolated: bool = False,
         archived: bool = False,
         siren_prefix: str = "",
+        known_siren: str | None = None,
     ) -> Org:
-        domain = domain or f"{slug(name)[:48]}.example"
-        siren = self.ids.siren(siren_prefix) if siret else None
+        domain = domain or f"{slug(name)[:40].strip('-')}.example"
+        siren = known_siren or (self.ids.siren(siren_prefix) if siret else None)
         created = self.day_between(dt.date(2019, 1, 1), dt.date(2022, 6, 30))
         org_id = self.ds.add(
             Organisation,

@@ -165,12 +165,11 @@ class TerritoryBuilder:
     def _epci(self) -> None:
         w, reg, o = self.world, self.reg, self.world.orgs
         domain = f"cc-{slug(self.spec.short)}.example"
+        # The EPCI's SIRET starts with the SIREN its territory carries.
         epci = reg.org(
             self.spec.name, "collectivite", "EPCI", self.centre, ALL_AXES, domain=domain,
-            siret=False,
+            known_siren=self.siren,
         )  # fmt: skip
-        # The EPCI's SIRET is its territory's SIREN plus an establishment number.
-        reg.ds.rows[Organisation][-1]["siret"] = reg.ids.siret(self.siren)
         o["epci"] = epci
         council = w.installation + dt.timedelta(days=18)
         reg.person(
@@ -331,7 +330,8 @@ class TerritoryBuilder:
                                ("acces_aux_droits", "logement"), parent=mairie, siret=False,
                                domain=mairie.domain)  # fmt: skip
                 reg.person(ccas, ("Responsable du CCAS", "Responsable du CCAS"),
-                           tags=("ccas", f"ccas:{place.id}"), presence=0.55)  # fmt: skip
+                           tags=("ccas", f"ccas:{place.id}"), presence=0.55,
+                           since=reg.day_between(dt.date(2010, 1, 1), w.ctg_start))  # fmt: skip
                 w.orgs[f"ccas:{place.id}"] = ccas
             secretary = ("Directrice générale des services", "Directeur général des services") \
                 if place.population >= 2500 else ("Secrétaire de mairie", "Secrétaire de mairie")  # fmt: skip
@@ -385,7 +385,8 @@ class TerritoryBuilder:
                 if place.population >= 1200:
                     ape = reg.org(f"Association des parents d'élèves de l'école {label} — {place.name}",
                                   "association", "Association de parents d'élèves", place,
-                                  ("parentalite",), rna=True, siret=False)  # fmt: skip
+                                  ("parentalite",), rna=True, siret=False,
+                                  domain=f"ape-{slug(label)}-{slug(place.name)}.example")  # fmt: skip
                     reg.person(ape, ("Présidente", "Président"), tags=("ape", f"asso:{place.id}"),
                                presence=0.4)  # fmt: skip
                     reg.person(ape, ("Trésorière", "Trésorier"), presence=0.2)

@@ -36,3 +36,7 @@ def add_command_groups() -> None:
 
 
 add_command_groups()
+
+
+if __name__ == "__main__":
+    main()

@@ -26,8 +26,9 @@ def main() -> None:
 def add_command_groups() -> None:
     """Attach the subcommands each part of the product defines next to its own code."""
     from maillage.crm import cli as crm_cli
+    from maillage.reports import cli as reports_cli
 
-    for command in crm_cli.COMMANDS:
+    for command in [*crm_cli.COMMANDS, *reports_cli.COMMANDS]:
         main.add_command(command)
 
 

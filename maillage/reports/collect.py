@@ -73,7 +73,7 @@ async def collect(scope: Scope, year: int) -> ReportRows:
             Partnership.end_date,
         ).run()
         rows.interactions = await _interactions(year)
-        rows.actions = await _actions()
+        rows.actions = await load_actions()
         rows.first_meeting_year = await _first_meeting_year(scope)
     return rows
 
@@ -220,7 +220,7 @@ async def _interactions(year: int) -> list[dict[str, Any]]:
     )
 
 
-async def _actions() -> list[dict[str, Any]]:
+async def load_actions() -> list[dict[str, Any]]:
     actions = (
         await Action.select(
             Action.id,

@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from maillage import db
+from maillage.reports.web import reports_router
 from maillage.settings import Settings
 from maillage.web.api import resource_routers
 from maillage.web.errors import EXCEPTION_HANDLERS
@@ -63,6 +64,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             audit_log,
             Router(path="/api/v1", route_handlers=resource_routers()),
             views_router,
+            reports_router,
             create_static_files_router(
                 path="/static/swagger",
                 directories=[swagger_ui_bundle.swagger_ui_path],

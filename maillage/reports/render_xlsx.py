@@ -87,8 +87,9 @@ def _write(worksheet: Worksheet, columns: list[str], rows: Iterable[list[Any]]) 
 def _highlight_gaps(
     worksheet: Worksheet, rows: list[list[Any]], first_axis_column: int, axis_count: int
 ) -> None:
+    """Colour the zeros of the axis columns (the last column, which counts gaps, is not one)."""
     for row_index, row in enumerate(rows, start=2):
-        for offset in range(axis_count - 1):  # the last column counts the gaps
+        for offset in range(axis_count):
             if row[first_axis_column - 1 + offset] == 0:
                 worksheet.cell(row=row_index, column=first_axis_column + offset).fill = GAP_FILL
 

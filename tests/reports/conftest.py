@@ -36,6 +36,7 @@ from maillage.crm.tables import (
     Territory,
     WorkingGroup,
 )
+from maillage.db import write_transaction
 
 PARIS = ZoneInfo("Europe/Paris")
 TODAY = dt.date(2027, 1, 12)
@@ -234,4 +235,53 @@ async def build_world() -> World:
 
 @pytest.fixture
 async def world(database) -> World:
-    return await build_world()
+    async with write_transaction():  # one commit, not one per row
+        return await build_world()
+
+
+# ----- independent recomputation from the tables (never through maillage.reports) -----------
+
+
+async def held_meetings(year: int) -> list[dict]:
+    start = dt.datetime(year, 1, 1, tzinfo=PARIS)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=PARIS)
+    return (
+        await Meeting.select(Meeting.id, Meeting.is_public, Meeting.attendance_count)
+        .where(
+            (Meeting.status == "tenue") & (Meeting.starts_at >= start) & (Meeting.starts_at < end)
+        )
+        .run()
+    )
+
+
+async def attendance(year: int) -> list[dict]:
+    ids = [m["id"] for m in await held_meetings(year)] or [0]
+    return (
+        await Invitation.select(Invitation.contact, Invitation.attendance)
+        .where(Invitation.meeting.is_in(ids))
+        .run()
+    )
+
+
+async def mobilised(year: int) -> set[int]:
+    present = {i["contact"] for i in await attendance(year) if i["attendance"] == "present"}
+    rows = (
+        await Affiliation.select(Affiliation.organisation)
+        .where(Affiliation.contact.is_in(list(present) or [0]))
+        .run()
+    )
+    return {r["organisation"] for r in rows}
+
+
+def docx_text(path_or_bytes) -> str:
+    import io
+
+    from docx import Document
+
+    source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
+    document = Document(source)
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" | ".join(cell.text for cell in row.cells))
+    return "\n".join(parts).replace("\u202f", " ").replace("\xa0", " ")

@@ -1,4 +1,4 @@
-// The network page: data come as JSON, every text is set with textContent (never innerHTML).
+// The network page: data come as JSON and every text is set with textContent, never parsed as HTML.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("donnees").textContent);

@@ -18,6 +18,7 @@ from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
 from maillage.crm.tables import TABLES
 
@@ -59,7 +60,8 @@ def bind(engine: Engine) -> None:
     """Make every table (and Piccolo's migration log) use ``engine``."""
     global _engine
     _engine = engine
-    for table in [*TABLES, Migration]:
+    tables: list[type[Table]] = [*TABLES, Migration]
+    for table in tables:
         table._meta.db = engine
 
 
@@ -68,7 +70,7 @@ async def connect(url: str) -> Engine:
     bind(engine)
     if isinstance(engine, SQLiteEngine):
         # WAL lets readers work while one writer commits; it is a property of the file.
-        await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
+        await engine.run_ddl("PRAGMA journal_mode=WAL")
     return engine
 
 
@@ -86,7 +88,7 @@ async def close_pool() -> None:
 
 async def check_reachable() -> bool:
     try:
-        await current_engine()._run_in_new_connection("SELECT 1")
+        await current_engine().run_ddl("SELECT 1")
     except Exception:
         return False
     return True
@@ -121,3 +123,18 @@ async def read_transaction() -> AsyncIterator[None]:
     """Group a request's reads on one connection (SQLite opens one per query otherwise)."""
     async with current_engine().transaction():
         yield
+
+
+async def clear_all() -> None:
+    """Empty every table of maillage (demo ``--force`` and test isolation); keeps the schema."""
+    engine = current_engine()
+    names = [table._meta.tablename for table in TABLES]
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            # Checked at commit, when every table is empty: no order to respect.
+            await engine.run_ddl("PRAGMA defer_foreign_keys = ON")
+            for name in names:
+                await engine.run_ddl(f'DELETE FROM "{name}"')
+        return
+    quoted = ", ".join(f'"{name}"' for name in names)
+    await engine.run_ddl(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")

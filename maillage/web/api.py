@@ -9,7 +9,7 @@ import inspect
 from typing import Annotated, Any
 
 from litestar import Request, Router, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from maillage.crm.registry import SERVICES
@@ -131,7 +131,11 @@ def _record_id_param() -> inspect.Parameter:
 
 
 def _data_param(annotation: Any) -> inspect.Parameter:
-    return inspect.Parameter("data", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation)
+    return inspect.Parameter(
+        "data",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        annotation=JSONBody[annotation],  # type: ignore[misc]
+    )
 
 
 def _create_handler(spec: ResourceSpec, service: ResourceService) -> Any:

@@ -1,0 +1,36 @@
+"""The ``maillage`` command: French help, one service layer with the API.
+
+Each part of the product defines its subcommands next to its own code (``maillage/crm/cli.py``…);
+this module only assembles them.
+"""
+
+from __future__ import annotations
+
+import click
+
+from maillage.clikit import HELP, FrenchGroup
+
+
+@click.group(cls=FrenchGroup, context_settings=HELP)
+@click.version_option(
+    package_name="maillage", message="maillage %(version)s", help="Afficher la version et quitter."
+)
+def main() -> None:
+    """maillage : le réseau partenarial de la Convention territoriale globale.
+
+    Configuration par variables d'environnement : MAILLAGE_DATA_DIR, MAILLAGE_DATABASE_URL,
+    MAILLAGE_SECRET_KEY, MAILLAGE_BASE_URL, MAILLAGE_SMTP_URL, MAILLAGE_MAIL_FROM.
+    """
+
+
+def add_command_groups() -> None:
+    """Attach the subcommands each part of the product defines next to its own code."""
+    from maillage.crm import cli as crm_cli
+    from maillage.ops import cli as ops_cli
+
+    for module in (crm_cli, ops_cli):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+add_command_groups()

@@ -1,0 +1,229 @@
+"""Commands of the registry: database set-up, demo territory, users, API tokens, serving."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import sys
+
+import click
+
+from maillage import db
+from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
+from maillage.crm import auth
+from maillage.crm.actor import CLI
+from maillage.crm.registry import SERVICES
+from maillage.crm.schemas import Role, UserIn
+from maillage.crm.seed import ensure_axes
+from maillage.crm.tables import Organisation, User
+from maillage.settings import Settings
+
+DEMO_ADMIN_EMAIL = "admin@maillage.example"
+
+
+async def prepare_database() -> list[str]:
+    applied = await db.migrate()
+    await ensure_axes()
+    return applied
+
+
+@click.command(cls=FrenchCommand)
+@click.option(
+    "--with-demo",
+    is_flag=True,
+    help="Charger le territoire de démonstration si la base est vide, et créer un compte "
+    "administrateur s'il n'en existe aucun.",
+)
+@run_async
+async def init(settings: Settings, with_demo: bool) -> None:
+    """Créer ou mettre à jour la base de données (sans risque si elle existe déjà)."""
+    applied = await prepare_database()
+    click.echo(f"Base de données prête ({len(applied)} migration(s) appliquée(s)).")
+    if with_demo:
+        await _load_demo_if_empty()
+        await _ensure_demo_admin()
+
+
+async def _load_demo_if_empty() -> None:
+    from maillage.crm.demo import load_demo
+
+    if await Organisation.count().run() > 0:
+        click.echo("Données existantes conservées (pas de rechargement de la démonstration).")
+        return
+    summary = await load_demo(seed=1, today=dt.date.today())
+    click.echo(f"Territoire de démonstration chargé : {summary}.")
+
+
+async def _ensure_demo_admin() -> None:
+    if await User.exists().where(User.role == "admin").run():
+        click.echo(
+            "Compte administrateur existant conservé "
+            "(mot de passe oublié : « maillage user password EMAIL »)."
+        )
+        return
+    password = secrets.token_urlsafe(12)
+    await SERVICES["users"].create(
+        CLI, UserIn(email=DEMO_ADMIN_EMAIL, role="admin", name="Administrateur", password=password)
+    )
+    click.secho("Compte administrateur créé :", bold=True)
+    click.echo(f"  identifiant : {DEMO_ADMIN_EMAIL}")
+    click.echo(f"  mot de passe : {password}")
+    click.echo("  (notez-le : il ne sera plus affiché)")
+
+
+@click.command(cls=FrenchCommand)
+@run_async
+async def migrate(settings: Settings) -> None:
+    """Appliquer les migrations de schéma en attente."""
+    applied = await prepare_database()
+    if applied:
+        click.echo("Migrations appliquées : " + ", ".join(applied))
+    else:
+        click.echo("Aucune migration en attente.")
+
+
+@click.command(cls=FrenchCommand)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port d'écoute.")
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processus."
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Démarrer le service web (pages, API, flux d'agenda)."""
+    import uvicorn
+
+    from maillage.clikit import current_settings
+
+    settings = current_settings()
+    click.echo(f"maillage écoute sur http://{host}:{port} (base : {_describe(settings)}).")
+    uvicorn.run(
+        "maillage.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+def _describe(settings: Settings) -> str:
+    return "SQLite " + str(settings.sqlite_path) if settings.is_sqlite else "PostgreSQL"
+
+
+@click.command(cls=FrenchCommand)
+@click.option("--seed", default=1, show_default=True, type=int, help="Graine du tirage.")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Date de référence AAAA-MM-JJ (par défaut : aujourd'hui).",
+)
+@click.option(
+    "--scale",
+    type=click.Choice(["territoire", "departement"]),
+    default="territoire",
+    show_default=True,
+    help="« departement » : une trentaine de territoires, pour les mesures de performance.",
+)
+@click.option("--force", is_flag=True, help="Vider la base avant de charger la démonstration.")
+@run_async
+async def demo(
+    settings: Settings, seed: int, today: dt.datetime | None, scale: str, force: bool
+) -> None:
+    """Charger le territoire de démonstration (fictif, reproductible)."""
+    from maillage.crm.demo import clear_database, load_demo
+
+    await prepare_database()
+    if await Organisation.count().run() > 0:
+        if not force:
+            fail("la base contient déjà des données ; relancez avec --force pour la vider d'abord.")
+        await clear_database()
+        await ensure_axes()
+    day = today.date() if today else dt.date.today()
+    summary = await load_demo(seed=seed, today=day, scale=scale)
+    click.echo(f"Démonstration chargée : {summary}.")
+
+
+@click.group(cls=FrenchGroup)
+def user() -> None:
+    """Gérer les comptes utilisateurs."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt(
+        "Mot de passe (10 caractères au moins)", hide_input=True, confirmation_prompt=True
+    )
+
+
+@user.command("add", cls=FrenchCommand)
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "coordinateur", "lecteur"]),
+    default="coordinateur",
+    show_default=True,
+    help="Rôle du compte.",
+)
+@click.option("--name", default="", help="Nom affiché.")
+@click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard.")
+def user_add(email: str, role: Role, name: str, password_stdin: bool) -> None:
+    """Créer un compte (mot de passe demandé, ou lu avec --password-stdin)."""
+    password = _read_password(password_stdin)
+
+    @run_async
+    async def create(settings: Settings) -> None:
+        created = await SERVICES["users"].create(
+            CLI, UserIn(email=email, role=role, name=name, password=password)
+        )
+        click.echo(f"Compte créé : {created['email']} ({created['role']}).")
+
+    create()
+
+
+@user.command("password", cls=FrenchCommand)
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard.")
+def user_password(email: str, password_stdin: bool) -> None:
+    """Changer le mot de passe d'un compte."""
+    password = _read_password(password_stdin)
+
+    @run_async
+    async def change(settings: Settings) -> None:
+        account = await auth.find_user(email)
+        update = SERVICES["users"].spec.update(version=account["version"], password=password)
+        await SERVICES["users"].update(CLI, account["id"], update)
+        click.echo(f"Mot de passe changé pour {account['email']}.")
+
+    change()
+
+
+@click.group(cls=FrenchGroup)
+def token() -> None:
+    """Gérer les jetons d'accès à l'API."""
+
+
+@token.command("create", cls=FrenchCommand)
+@click.argument("email")
+@click.option("--name", default="", help="Nom du jeton (ex. : « script d'export »).")
+@run_async
+async def token_create(settings: Settings, email: str, name: str) -> None:
+    """Créer un jeton pour un compte ; seul le jeton est écrit sur la sortie standard."""
+    click.echo(await auth.create_token(CLI, email, name))
+
+
+@token.command("revoke", cls=FrenchCommand)
+@click.argument("email")
+@click.option("--token", "token_value", default=None, help="Le jeton à révoquer (sinon : tous).")
+@run_async
+async def token_revoke(settings: Settings, email: str, token_value: str | None) -> None:
+    """Révoquer un jeton, ou tous les jetons d'un compte."""
+    count = await auth.revoke_tokens(CLI, email, token_value)
+    if count == 0:
+        fail("aucun jeton actif ne correspond.")
+    click.echo(f"{count} jeton(s) révoqué(s).")
+
+
+COMMANDS = [init, migrate, serve, demo, user, token]

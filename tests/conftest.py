@@ -1,0 +1,187 @@
+"""Shared fixtures: a real database (SQLite, or PostgreSQL when MAILLAGE_TEST_DATABASE_URL is
+set), the application driven in the test's own event loop, and three fixed personas.
+
+Tests never read MAILLAGE_DATABASE_URL, so a test run cannot touch a real database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from maillage import db
+from maillage.crm import auth
+from maillage.crm.actor import CLI
+from maillage.crm.registry import SERVICES
+from maillage.crm.schemas import UserIn
+from maillage.crm.seed import ensure_axes
+from maillage.settings import Settings
+from maillage.web.app import create_app
+from tests.support import TEST_DATABASE_URL, requires_postgres  # noqa: F401 - re-exported
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def pytest_report_header() -> str:
+    engine = "PostgreSQL" if TEST_DATABASE_URL.startswith("postgres") else "SQLite"
+    return f"maillage: tests on {engine}"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("maillage-data")
+
+
+@pytest.fixture(scope="session")
+def database_url(data_dir: Path) -> str:
+    return TEST_DATABASE_URL or f"sqlite:///{data_dir / 'test.db'}"
+
+
+async def _create_private_postgres_database(url: str) -> tuple[str, str]:
+    """A database of our own on the test server, so parallel runs never share tables."""
+    import asyncpg
+
+    name = f"maillage_test_{os.getpid()}_{secrets.token_hex(3)}"
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}")), name
+
+
+async def _drop_postgres_database(url: str, name: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def migrated_database(database_url: str) -> AsyncIterator[str]:
+    """The session's database, built from scratch by the migrations."""
+    private_name = None
+    url = database_url
+    if database_url.startswith("postgres"):
+        url, private_name = await _create_private_postgres_database(database_url)
+    await db.connect(url)
+    await db.start_pool()
+    await db.migrate()
+    yield url
+    await db.close_pool()
+    if private_name is not None:
+        await _drop_postgres_database(database_url, private_name)
+
+
+@pytest.fixture
+async def database(migrated_database: str) -> str:
+    """An empty database with the CTG axes, for every test that needs one."""
+    await db.clear_all()
+    await ensure_axes()
+    return migrated_database
+
+
+@pytest.fixture
+def settings(data_dir: Path, migrated_database: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=migrated_database,
+        secret_key="test-secret-key-not-for-production",
+        base_url="http://testserver",
+        smtp_url=None,
+        mail_from="ctg@maillage.example",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, database: str):
+    return create_app(settings, manage_database=False)
+
+
+@dataclass
+class Persona:
+    email: str
+    role: str
+    token: str
+    client: httpx.AsyncClient
+
+
+PERSONAS = {
+    "admin": "admin@maillage.example",
+    "coordinateur": "coordination@maillage.example",
+    "lecteur": "lecture@maillage.example",
+}
+
+
+@pytest.fixture
+async def anonymous(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def _persona(app, role: str) -> AsyncIterator[Persona]:
+    email = PERSONAS[role]
+    await SERVICES["users"].create(
+        CLI, UserIn(email=email, role=role, password="mot-de-passe-de-test")
+    )
+    token = await auth.create_token(CLI, email)
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=headers
+    ) as client:
+        yield Persona(email, role, token, client)
+
+
+@pytest.fixture
+async def admin(app) -> AsyncIterator[Persona]:
+    async for persona in _persona(app, "admin"):
+        yield persona
+
+
+@pytest.fixture
+async def coordinator(app) -> AsyncIterator[Persona]:
+    async for persona in _persona(app, "coordinateur"):
+        yield persona
+
+
+@pytest.fixture
+async def reader(app) -> AsyncIterator[Persona]:
+    async for persona in _persona(app, "lecteur"):
+        yield persona
+
+
+class QueryCounter:
+    """Counts the SQL queries the application runs, to catch one query per row (N+1)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def reset(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def queries(database: str, monkeypatch: pytest.MonkeyPatch) -> QueryCounter:
+    engine_class = type(db.current_engine())
+    counter = QueryCounter()
+    original = engine_class.run_querystring
+
+    async def counting(self, *args, **kwargs):
+        counter.count += 1
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine_class, "run_querystring", counting)
+    return counter

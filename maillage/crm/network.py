@@ -362,3 +362,22 @@ async def _representative(organisation: int) -> int:
             "ajoutez d'abord un contact, ou nommez la personne à inscrire (champ « contact »).",
         )
     return min(active, key=lambda r: (not r["is_primary"], r["contact"]))["contact"]
+
+
+async def resolve_axes(values: tuple[str, ...] | list[str]) -> list[int]:
+    """Axes named by code (« jeunesse ») or by identifier, as the command line accepts them."""
+    if not values:
+        return []
+    rows = await Axis.select(Axis.id, Axis.code).run()
+    by_code = {r["code"]: r["id"] for r in rows}
+    ids = {r["id"] for r in rows}
+    found = []
+    for value in values:
+        if value.isdigit() and int(value) in ids:
+            found.append(int(value))
+        elif value in by_code:
+            found.append(by_code[value])
+        else:
+            known = ", ".join(sorted(by_code))
+            raise InvalidData.one("axis", f"Axe inconnu « {value} » (axes : {known}).")
+    return found

@@ -15,10 +15,12 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from maillage import db
+from maillage.graph.drawing import VIS_DIR
 from maillage.reports.web import reports_router
 from maillage.settings import Settings
 from maillage.web.api import resource_routers
 from maillage.web.errors import EXCEPTION_HANDLERS
+from maillage.web.network import network_router
 from maillage.web.openapi import openapi_config
 from maillage.web.security import TokenAuthenticationMiddleware
 from maillage.web.system import audit_log, healthz, landing
@@ -65,6 +67,10 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             Router(path="/api/v1", route_handlers=resource_routers()),
             views_router,
             reports_router,
+            network_router,
+            create_static_files_router(
+                path="/static/vis-network", directories=[VIS_DIR], include_in_schema=False
+            ),
             create_static_files_router(
                 path="/static/swagger",
                 directories=[swagger_ui_bundle.swagger_ui_path],

@@ -74,8 +74,8 @@ def assemble(rows: ReportRows, year: int, today: dt.date, with_charts: bool = Tr
     representation = Representation(rows)
     current = governance_year(rows, year, representation)
     previous = governance_year(rows, year - 1, representation)
-    net_current = network_year(rows, year, current.presence_rows)
-    net_previous = network_year(rows, year - 1, previous.presence_rows)
+    net_current = network_year(rows, year)
+    net_previous = network_year(rows, year - 1)
     sections = [
         action_plan_section(rows, year),
         governance_section(rows, year, current, previous),
@@ -493,15 +493,13 @@ def network_section(rows: ReportRows, previous: NetworkYear, current: NetworkYea
             f"Indicateurs du réseau, {y - 1} et {y}",
             ["Indicateur", str(y - 1), str(y)],
             table,
-            note="Deux organisations sont liées quand leurs représentants ont assisté à une même "
-            "réunion tenue dans l'année, ou par un partenariat en cours dans l'année.",
+            note="Analyse du réseau de maillage : deux organisations sont liées quand leurs "
+            "personnes siègent dans une même instance, ont assisté ensemble à une réunion tenue, "
+            "quand un partenariat les lie ou qu'une personne appartient aux deux, sur l'année.",
         )
     )
     if current.organisations == 0:
-        section.paragraphs.append(
-            f"Aucune organisation n'a siégé ni assisté à une réunion en {y} : "
-            "le réseau de l'année est vide."
-        )
+        section.paragraphs.append(current.empty_reason or f"Le réseau de {y} est vide.")
     else:
         section.paragraphs.append(
             f"En {y}, le réseau réunit {plural(current.organisations, 'organisation')} "

@@ -15,6 +15,7 @@ from maillage.crm.tables import (
     ActionPartner,
     Affiliation,
     Axis,
+    Contact,
     GroupAxis,
     InteractionOrganisation,
     Invitation,
@@ -42,6 +43,8 @@ class ReportRows:
     organisations: dict[int, dict[str, Any]] = field(default_factory=dict)
     partnerships: list[dict[str, Any]] = field(default_factory=list)
     interactions: list[dict[str, Any]] = field(default_factory=list)  # year N, one per organisation
+    contacts: list[dict[str, Any]] = field(default_factory=list)  # people of the bodies
+    exchanges: list[dict[str, Any]] = field(default_factory=list)  # N-1 and N, for the network
     actions: list[dict[str, Any]] = field(default_factory=list)
     first_meeting_year: int | None = None
 
@@ -73,6 +76,8 @@ async def collect(scope: Scope, year: int) -> ReportRows:
             Partnership.end_date,
         ).run()
         rows.interactions = await _interactions(year)
+        rows.contacts = await _contacts(scope, year)
+        rows.exchanges = await _exchanges(year)
         rows.actions = await load_actions()
         rows.first_meeting_year = await _first_meeting_year(scope)
     return rows
@@ -158,8 +163,8 @@ async def _memberships(scope: Scope) -> list[dict[str, Any]]:
     ).run()
 
 
-async def _affiliations(scope: Scope, year: int) -> list[dict[str, Any]]:
-    """Affiliations of the people invited to the report's meetings or sitting in its bodies."""
+def _involved(scope: Scope, year: int) -> tuple[Any, Any]:
+    """Sub-queries: the people invited to the report's meetings, those sitting in its bodies."""
     start, _ = year_bounds(year - 1)
     invited = _where(
         Invitation.select(Invitation.contact),
@@ -169,6 +174,51 @@ async def _affiliations(scope: Scope, year: int) -> list[dict[str, Any]]:
     members = _where(
         Membership.select(Membership.contact), _in_groups(scope, Membership.working_group)
     )
+    return invited, members
+
+
+async def _contacts(scope: Scope, year: int) -> list[dict[str, Any]]:
+    invited, members = _involved(scope, year)
+    return (
+        await Contact.select(Contact.id, Contact.first_name, Contact.last_name, Contact.archived)
+        .where(Contact.id.is_in(invited) | Contact.id.is_in(members))
+        .run()
+    )
+
+
+async def _exchanges(year: int) -> list[dict[str, Any]]:
+    """Exchanges of years N-1 and N with the organisations involved (weak ties of the network)."""
+    links = (
+        await InteractionOrganisation.select(
+            InteractionOrganisation.interaction,
+            InteractionOrganisation.interaction.occurred_on,
+            InteractionOrganisation.interaction.kind,
+            InteractionOrganisation.organisation,
+        )
+        .where(
+            (InteractionOrganisation.interaction.occurred_on >= dt.date(year - 1, 1, 1))
+            & (InteractionOrganisation.interaction.occurred_on <= dt.date(year, 12, 31))
+        )
+        .run()
+    )
+    by_id: dict[int, dict[str, Any]] = {}
+    for link in links:
+        exchange = by_id.setdefault(
+            link["interaction"],
+            {
+                "id": link["interaction"],
+                "occurred_on": link["interaction.occurred_on"],
+                "kind": link["interaction.kind"],
+                "organisations": [],
+            },
+        )
+        exchange["organisations"].append(link["organisation"])
+    return list(by_id.values())
+
+
+async def _affiliations(scope: Scope, year: int) -> list[dict[str, Any]]:
+    """Affiliations of the people invited to the report's meetings or sitting in its bodies."""
+    invited, members = _involved(scope, year)
     return (
         await Affiliation.select(
             Affiliation.contact,

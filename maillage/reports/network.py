@@ -1,10 +1,13 @@
 """The network section of the bilan: the partner network of year N against year N-1.
 
-The analysis belongs to ``maillage.graph`` (network issue). The report only needs the handful of
-figures below, through ``NetworkYear``; ``network_year`` is the one place that asks for them.
-Until ``maillage.graph`` provides its builders and metrics, a minimal stand-in computes them with
-NetworkX's own functions: organisations tied by attending the same held meeting or by a
-partnership running during the year.
+The analysis is ``maillage.graph``'s (network issue): this module only turns the report's rows
+into its ``NetworkData``, asks ``analyse`` for the network of each civil year (links active
+during the year, meetings and exchanges dated in it) and keeps the handful of figures the bilan
+prints, as ``NetworkYear``.
+
+Which organisations the network of year N holds: those registered by the end of N (the graph
+rows carry no creation date, so it is applied here) and, when the database holds several
+territories, only those located in the territory or sitting in its bodies.
 """
 
 from __future__ import annotations
@@ -13,11 +16,23 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
+from maillage.graph.data import (
+    AffiliationRow,
+    AxisRow,
+    CommuneRow,
+    ContactRow,
+    GroupRow,
+    InteractionRow,
+    InvitationRow,
+    MeetingRow,
+    MembershipRow,
+    NetworkData,
+    NetworkFilter,
+    OrganisationRow,
+    PartnershipRow,
+)
+from maillage.graph.report import analyse
 from maillage.reports.collect import ReportRows
-
-COMMUNITY_SEED = 1
 
 
 @dataclass
@@ -29,80 +44,38 @@ class NetworkYear:
     isolates: int
     largest_component_share: float | None
     communities: int
-    core: set[int] = field(default_factory=set)  # organisation ids in the main core
+    core: set[int] = field(default_factory=set)  # organisation ids in the main k-core
     periphery: set[int] = field(default_factory=set)  # in the network, outside the core
     under_connected: list[dict[str, Any]] = field(default_factory=list)  # id, reasons
+    empty_reason: str | None = None
 
 
-def network_year(rows: ReportRows, year: int, presence_rows: list[dict[str, Any]]) -> NetworkYear:
-    """The network figures of ``year`` (``presence_rows``: who attended which meeting for whom)."""
-    graph = _organisation_graph(rows, year, presence_rows)
-    return _figures(graph, year)
-
-
-def _organisation_graph(
-    rows: ReportRows, year: int, presence_rows: list[dict[str, Any]]
-) -> nx.Graph:
-    graph = nx.Graph()
-    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    for membership in rows.memberships:
-        running = (membership["start_date"] is None or membership["start_date"] <= end) and (
-            membership["end_date"] is None or membership["end_date"] >= start
-        )
-        organisation = rows.organisations.get(membership["organisation"])
-        # A membership may be back-dated: the partner counts once it is registered.
-        if running and organisation and organisation["created_at"].year <= year:
-            graph.add_node(membership["organisation"])
-    by_meeting: dict[int, set[int]] = {}
-    for presence in presence_rows:
-        if presence["organisation"] is not None:
-            graph.add_node(presence["organisation"])
-            by_meeting.setdefault(presence["meeting"]["id"], set()).add(presence["organisation"])
-    for present in by_meeting.values():
-        ordered = sorted(present)
-        for index, first in enumerate(ordered):
-            for second in ordered[index + 1 :]:
-                weight = graph.get_edge_data(first, second, {"weight": 0})["weight"]
-                graph.add_edge(first, second, weight=weight + 1)
-    for partnership in rows.partnerships:
-        running = (partnership["start_date"] is None or partnership["start_date"] <= end) and (
-            partnership["end_date"] is None or partnership["end_date"] >= start
-        )
-        ends = (partnership["organisation"], partnership["partner"])
-        if running and ends[0] != ends[1] and all(e in graph for e in ends):
-            graph.add_edge(*ends, weight=graph.get_edge_data(*ends, {"weight": 0})["weight"] + 1)
-    return graph
-
-
-def _figures(graph: nx.Graph, year: int) -> NetworkYear:
-    size = graph.number_of_nodes()
-    if size == 0:
-        return NetworkYear(year, 0, 0, None, 0, None, 0)
-    largest = max(nx.connected_components(graph), key=len)
-    cores = nx.core_number(graph)
-    top = max(cores.values())
-    core = {node for node, k in cores.items() if k == top and top > 0}
-    communities = nx.community.louvain_communities(graph, seed=COMMUNITY_SEED)
-    under = []
-    for node in sorted(graph.nodes):
-        degree = graph.degree(node)
-        if degree == 0:
-            under.append({"id": node, "reasons": ["isolé : aucun lien dans l'année"]})
-        elif degree == 1:
-            under.append({"id": node, "reasons": ["un seul lien dans l'année"]})
-        elif node not in largest:
-            under.append({"id": node, "reasons": ["hors du réseau principal"]})
+def network_year(rows: ReportRows, year: int) -> NetworkYear:
+    """The network figures of ``year``, computed by ``maillage.graph``."""
+    data = network_data(rows, year)
+    selection = NetworkFilter(start=dt.date(year, 1, 1), end=dt.date(year, 12, 31))
+    report = analyse(data, selection, "organisations")
+    figures = report.metrics.network
+    nodes = report.metrics.nodes
+    ids = {node: attrs["record_id"] for node, attrs in report.graph.nodes(data=True)}
+    top = max((m["core_number"] for m in nodes.values()), default=0)
+    core = {ids[n] for n, m in nodes.items() if top > 0 and m["core_number"] == top}
     return NetworkYear(
         year=year,
-        organisations=size,
-        ties=graph.number_of_edges(),
-        density=nx.density(graph) if size > 1 else None,
-        isolates=nx.number_of_isolates(graph),
-        largest_component_share=len(largest) / size,
-        communities=len([c for c in communities if len(c) > 1]),
+        organisations=figures["nodes"],
+        ties=figures["ties"],
+        density=figures["density"],
+        isolates=figures["isolates"],
+        largest_component_share=figures["main_component_share"],
+        communities=sum(1 for c in report.metrics.communities if len(c) > 1),
         core=core,
-        periphery=set(graph.nodes) - core,
-        under_connected=under,
+        periphery=set(ids.values()) - core,
+        under_connected=[
+            {"id": ids[f.node], "reasons": [r.message for r in f.reasons]}
+            for f in report.under_connected
+            if f.node in ids
+        ],
+        empty_reason=report.empty_reason,
     )
 
 
@@ -112,3 +85,92 @@ def movements(previous: NetworkYear, current: NetworkYear) -> dict[str, set[int]
         "to_core": previous.periphery & current.core,
         "drifted": previous.core - current.core,
     }
+
+
+def network_data(rows: ReportRows, year: int) -> NetworkData:
+    """The report's rows as ``maillage.graph`` rows, for the network of ``year``."""
+    end = dt.date(year, 12, 31)
+    scope = rows.scope
+    involved = {m["organisation"] for m in rows.memberships} | {
+        a["organisation"] for a in rows.affiliations
+    }
+    organisations = [
+        o
+        for o in rows.organisations.values()
+        if o["created_at"].date() <= end
+        and (scope.everything or o["commune"] in scope.commune_ids or o["id"] in involved)
+    ]
+    return NetworkData(
+        today=end,
+        axes=[AxisRow(a["id"], a["code"], a["name"]) for a in rows.axes],
+        communes=[CommuneRow(c["id"], c["name"], c["population"]) for c in scope.communes],
+        organisations=[
+            OrganisationRow(
+                o["id"],
+                o["name"],
+                o["kind"],
+                o["category"],
+                o["commune"],
+                tuple(o["axes"]),
+                bool(o["archived"]),
+            )
+            for o in organisations
+        ],
+        contacts=[
+            ContactRow(c["id"], c["first_name"], c["last_name"], archived=bool(c["archived"]))
+            for c in rows.contacts
+        ],
+        affiliations=[
+            AffiliationRow(
+                a["contact"],
+                a["organisation"],
+                primary=bool(a["is_primary"]),
+                start_date=a["start_date"],
+                end_date=a["end_date"],
+            )
+            for a in rows.affiliations
+        ],
+        groups=[
+            GroupRow(
+                g["id"],
+                g["name"],
+                g["kind"],
+                tuple(g["axes"]),
+                archived=bool(g["archived"]),
+                active=bool(g["active"]),
+            )
+            for g in rows.groups.values()
+        ],
+        memberships=[
+            MembershipRow(
+                m["contact"],
+                m["working_group"],
+                organisation=m["organisation"],
+                start_date=m["start_date"],
+                end_date=m["end_date"],
+            )
+            for m in rows.memberships
+        ],
+        meetings=[
+            MeetingRow(m["id"], m["working_group"], m["starts_at"], m["status"])
+            for m in rows.meetings
+        ],
+        invitations=[
+            InvitationRow(i["meeting"], i["contact"], attendance=i["attendance"])
+            for i in rows.invitations
+        ],
+        partnerships=[
+            PartnershipRow(
+                p["organisation"],
+                p["partner"],
+                p["kind"],
+                start_date=p["start_date"],
+                end_date=p["end_date"],
+            )
+            for p in rows.partnerships
+        ],
+        interactions=[
+            InteractionRow(e["id"], e["occurred_on"], e["kind"], tuple(e["organisations"]))
+            for e in rows.exchanges
+        ],
+    )

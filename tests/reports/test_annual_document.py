@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import TODAY, attendance, docx_text, held_meetings, mobilised
 from docx import Document
 
 from maillage.reports.annual import build_annual_report
 from maillage.reports.files import write_annual
 from maillage.reports.formatting import percent
+from tests.reports.world import TODAY, attendance, docx_text, held_meetings, mobilised
 
 SECTIONS = [
     "Points d'attention avant envoi",

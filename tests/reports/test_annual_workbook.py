@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
-from conftest import TODAY
 from openpyxl import load_workbook
 
 from maillage.reports.annual import build_annual_report
 from maillage.reports.render_xlsx import render_xlsx
+from tests.reports.world import TODAY
 
 
 async def workbook_and_report(year: int = 2026):

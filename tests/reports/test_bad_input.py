@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import TODAY, insert
 
 from maillage.crm.errors import InvalidData, NotFound
 from maillage.crm.tables import Territory
 from maillage.reports.annual import build_annual_report
+from tests.reports.world import TODAY, insert
 
 
 async def test_a_future_year_is_refused_in_french(world, coordinator):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import TODAY
-
 from maillage.reports.annual import build_annual_report
+from tests.reports.world import TODAY
 
 
 async def messages(year: int = 2026) -> dict[str, list[str]]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import TODAY, add_meeting
-
 from maillage.reports.annual import build_annual_report
+from tests.reports.world import TODAY, add_meeting
 
 
 async def test_the_number_of_queries_does_not_grow_with_the_meetings(world, queries):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import TODAY, held_meetings, mobilised
-
 from maillage.reports.annual import build_annual_report
+from maillage.reports.network import NetworkYear, movements
+from tests.reports.world import TODAY, held_meetings, mobilised
 
 
 async def test_previous_year_figures_match_the_report_of_that_year(world):
@@ -21,19 +21,28 @@ async def test_previous_year_figures_match_the_report_of_that_year(world):
     )
 
 
-async def test_the_network_grows_and_the_centre_social_reaches_the_core(world):
+async def test_the_network_of_each_year_is_the_network_analysis_of_that_year(world):
     report = await build_annual_report(2026, None, TODAY, with_charts=False)
     figures = report.section("reseau").figures
-    # 2025: Caf, mairie and CCAS co-attended the COPIL, mairie and crèche the commission;
-    # the centre social sat in bodies but never came.
+    # 2025: Caf, mairie, CCAS and centre social sit together in the COPIL (6 ties), the
+    # commission adds mairie–crèche and centre–crèche; club and bailleur arrive in 2026.
     assert figures["2025"]["organisations"] == 5
-    assert figures["2025"]["isolates"] == 1
-    assert figures["2026"]["isolates"] == 1  # the club: its only meeting had no attendance
-    assert figures["2026"]["ties"] > figures["2025"]["ties"]
-    assert figures["to_core"] == ["Centre social des Landes"]
+    assert figures["2025"]["ties"] == 8 and figures["2025"]["isolates"] == 0
+    # 2026: the club joins the jeunesse group with the centre social; the bailleur sits nowhere.
+    assert figures["2026"]["organisations"] == 7
+    assert figures["2026"]["ties"] == 9 and figures["2026"]["isolates"] == 1
     under = next(s for s in report.section("reseau").sheets if s.key == "Partenaires peu reliés")
-    club = next(r for r in under.rows if r[0] == "Club de foot de Carnoët")
-    assert "2 échanges" in club[2] and "01/09/2026" in club[2]
+    found = {row[0]: row for row in under.rows}
+    assert found["Habitat de la Vallée"][1] == "isolé : aucun lien"
+    assert found["Habitat de la Vallée"][2] == "aucun échange enregistré dans l'année"
+    assert "2 échanges" in found["Club de foot de Carnoët"][2]
+    assert "01/09/2026" in found["Club de foot de Carnoët"][2]
+
+
+def test_partners_moving_to_the_core_and_drifting_away_are_named():
+    before = NetworkYear(2025, 4, 4, 0.5, 0, 1.0, 1, core={1, 2, 3}, periphery={4})
+    after = NetworkYear(2026, 4, 4, 0.5, 0, 1.0, 1, core={1, 2, 4}, periphery={3})
+    assert movements(before, after) == {"to_core": {4}, "drifted": {3}}
 
 
 async def test_attendance_rates_per_body_for_both_years(world):

@@ -35,8 +35,11 @@ def _wrap(label: str, width: int = 34) -> str:
     return "\n".join(textwrap.wrap(label, width)[:2])
 
 
-def attendance_chart(bodies: Sequence[tuple[str, float | None, float | None]], year: int) -> bytes:
-    """Horizontal bars: attendance rate per body, year N-1 (hatched) and N (solid)."""
+def attendance_chart(bodies: Sequence[tuple], year: int) -> bytes:
+    """Horizontal bars: attendance rate per body, year N-1 (hatched) and N (solid).
+
+    ``bodies``: (name, rate N, rate N-1, meetings held in N-1).
+    """
     bodies = list(bodies)[:MAX_BODIES]
     figure = Figure(figsize=(8, 1.2 + 0.55 * max(len(bodies), 1)))
     axes = figure.add_subplot()
@@ -48,7 +51,7 @@ def attendance_chart(bodies: Sequence[tuple[str, float | None, float | None]], y
         values = [(b[index] or 0) * 100 for b in bodies]
         bars = axes.barh([p + offset for p in positions], values, height=0.38, label=label, **style)
         for bar, body in zip(bars, bodies, strict=True):
-            text = percent(body[index]) if body[index] is not None else "présence non saisie"
+            text = percent(body[index]) if body[index] is not None else _no_rate(body, index)
             axes.text(
                 bar.get_width() + 1,
                 bar.get_y() + bar.get_height() / 2,
@@ -64,6 +67,12 @@ def attendance_chart(bodies: Sequence[tuple[str, float | None, float | None]], y
     axes.legend(loc="lower right", fontsize=8)
     axes.spines[["top", "right"]].set_visible(False)
     return _png(figure)
+
+
+def _no_rate(body: tuple, index: int) -> str:
+    """Why a bar is missing: no meeting that year, or attendance never recorded."""
+    held_before = body[3] if len(body) > 3 else None
+    return "aucune réunion" if index == 2 and held_before == 0 else "présence non saisie"
 
 
 def network_chart(indicators: Sequence[tuple[str, Any, Any]], year: int) -> bytes:
@@ -179,7 +188,7 @@ def _attach_attendance(section: Section) -> None:
     sheet = _sheet(section, "Instances")
     if sheet is None:
         return
-    bodies = [(r[0], r[10], r[11]) for r in sheet.rows if r[2]]
+    bodies = [(r[0], r[10], r[11], r[4]) for r in sheet.rows if r[2]]
     if not bodies:
         return
     section.charts.append(

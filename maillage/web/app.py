@@ -15,11 +15,15 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from maillage import db
+from maillage.exchange.api import exchange_router
 from maillage.graph.drawing import VIS_DIR
+from maillage.mailing.background import sender_lifespan
 from maillage.reports.web import reports_router
 from maillage.settings import Settings
+from maillage.web.answers import public_router
 from maillage.web.api import resource_routers
 from maillage.web.errors import EXCEPTION_HANDLERS
+from maillage.web.mailing import mailing_router
 from maillage.web.network import network_router
 from maillage.web.openapi import openapi_config
 from maillage.web.security import TokenAuthenticationMiddleware
@@ -29,7 +33,15 @@ from maillage.web.views import views_router
 WEB_DIR = Path(__file__).parent
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # Served without authentication: they reveal nothing and carry their own secret when needed.
-PUBLIC_PATTERNS = [r"^/healthz$", r"^/schema", r"^/static/", r"^/$", r"^/favicon\.ico$"]
+PUBLIC_PATTERNS = [
+    r"^/healthz$",
+    r"^/schema",
+    r"^/static/",
+    r"^/$",
+    r"^/favicon\.ico$",
+    r"^/r/",  # answer links: the signed token is the permission
+    r"^/u/",  # unsubscribe links (RFC 8058 one-click included)
+]
 
 
 def _swagger_plugin() -> SwaggerRenderPlugin:
@@ -71,6 +83,9 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             create_static_files_router(
                 path="/static/vis-network", directories=[VIS_DIR], include_in_schema=False
             ),
+            Router(path="/api/v1", route_handlers=[exchange_router()]),
+            mailing_router(),
+            public_router(),
             create_static_files_router(
                 path="/static/swagger",
                 directories=[swagger_ui_bundle.swagger_ui_path],
@@ -80,7 +95,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
                 path="/static", directories=[WEB_DIR / "static"], include_in_schema=False
             ),
         ],
-        lifespan=[database_lifespan],
+        lifespan=[database_lifespan, sender_lifespan(settings)],
         middleware=[
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
         ],

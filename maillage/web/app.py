@@ -16,12 +16,15 @@ from litestar.template.config import TemplateConfig
 
 from maillage import db
 from maillage.exchange.api import exchange_router
+from maillage.graph.drawing import VIS_DIR
 from maillage.mailing.background import sender_lifespan
+from maillage.reports.web import reports_router
 from maillage.settings import Settings
 from maillage.web.answers import public_router
 from maillage.web.api import resource_routers
 from maillage.web.errors import EXCEPTION_HANDLERS
 from maillage.web.mailing import mailing_router
+from maillage.web.network import network_router
 from maillage.web.openapi import openapi_config
 from maillage.web.security import TokenAuthenticationMiddleware
 from maillage.web.system import audit_log, healthz, landing
@@ -75,6 +78,11 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             audit_log,
             Router(path="/api/v1", route_handlers=resource_routers()),
             views_router,
+            reports_router,
+            network_router,
+            create_static_files_router(
+                path="/static/vis-network", directories=[VIS_DIR], include_in_schema=False
+            ),
             Router(path="/api/v1", route_handlers=[exchange_router()]),
             mailing_router(),
             public_router(),

@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from maillage import db
+from maillage.calendar.routes import calendar_router
 from maillage.settings import Settings
 from maillage.web.api import resource_routers
 from maillage.web.errors import EXCEPTION_HANDLERS
@@ -26,6 +27,7 @@ WEB_DIR = Path(__file__).parent
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # Served without authentication: they reveal nothing and carry their own secret when needed.
 PUBLIC_PATTERNS = [r"^/healthz$", r"^/schema", r"^/static/", r"^/$", r"^/favicon\.ico$"]
+PUBLIC_PATTERNS.append(r"^/calendar/feeds/")  # secret-token feeds: the token is the permission
 
 
 def _swagger_plugin() -> SwaggerRenderPlugin:
@@ -61,6 +63,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             landing,
             audit_log,
             Router(path="/api/v1", route_handlers=resource_routers()),
+            calendar_router,
             create_static_files_router(
                 path="/static/swagger",
                 directories=[swagger_ui_bundle.swagger_ui_path],

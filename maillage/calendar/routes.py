@@ -13,7 +13,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, post
-from litestar.datastructures import ResponseHeader
+from litestar.datastructures import ResponseHeader, UploadFile
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, Parameter
@@ -46,7 +47,8 @@ from maillage.settings import Settings
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
-ICS = "text/calendar; charset=utf-8"
+# Litestar adds « ; charset=utf-8 » to text/* types itself.
+ICS = "text/calendar"
 RecordId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant")]
 _ICS_NAME = re.compile(r"^(\d{1,10})\.ics$")
 _TOKEN_NAME = re.compile(r"^(mlf_[A-Za-z0-9_-]{20,100})\.ics$")
@@ -413,10 +415,11 @@ async def create_my_feed_token(request: Request) -> FeedTokenCreated:
     responses=error_responses(400, 401, 403),
 )
 async def list_feed_tokens(
-    scope: str | None = Parameter(default=None, max_length=20),
+    # « scope » is Litestar's name for the ASGI scope: the query parameter is aliased.
+    feed_scope: str | None = Parameter(query="scope", default=None, max_length=20),
     target_id: int | None = Parameter(default=None, ge=1),
 ) -> list[FeedTokenRead]:
-    rows = await feeds.list_tokens(scope, target_id)
+    rows = await feeds.list_tokens(feed_scope, target_id)
     return [FeedTokenRead(**row) for row in rows]
 
 
@@ -436,10 +439,10 @@ async def revoke_feed_token(request: Request, token_id: RecordId) -> None:
 @post(
     "/import",
     summary="Importer un fichier .ics dans une instance",
-    description="Corps : le fichier iCalendar brut (`Content-Type: text/calendar`). Idempotent "
-    "par UID : réimporter met à jour, ne duplique jamais. Par défaut `dry_run=true` : la "
-    "réponse liste ce qui changerait. Au plus 500 événements et 2 Mio par fichier ; au "
-    "moindre événement fautif, rien n'est importé.",
+    description="Formulaire multipart avec le fichier iCalendar (champ `data`). Idempotent par "
+    "UID : réimporter met à jour, ne duplique jamais. Par défaut `dry_run=true` : la réponse "
+    "liste ce qui changerait, sans rien écrire. Au plus 500 événements et 2 Mio par fichier ; "
+    "au moindre événement fautif, rien n'est importé et chaque problème est nommé.",
     tags=["Calendrier"],
     status_code=200,
     guards=[requires("coordinateur")],
@@ -447,11 +450,12 @@ async def revoke_feed_token(request: Request, token_id: RecordId) -> None:
 )
 async def import_file(
     request: Request,
-    data: Annotated[bytes, Body(media_type="text/calendar", description="Fichier .ics")],
+    data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
     group: int = Parameter(ge=1, description="Instance qui reçoit les réunions"),
     dry_run: bool = Parameter(default=True, description="Simuler sans rien écrire"),
 ) -> ImportOut:
-    report = await importer.import_ics(request.user, group, data, dry_run)
+    content = await data.read()
+    report = await importer.import_ics(request.user, group, content, dry_run)
     return ImportOut(
         dry_run=report.dry_run,
         summary=report.summary(),

@@ -25,9 +25,10 @@ def main() -> None:
 
 def add_command_groups() -> None:
     """Attach the subcommands each part of the product defines next to its own code."""
+    from maillage.calendar import cli as calendar_cli
     from maillage.crm import cli as crm_cli
 
-    for command in crm_cli.COMMANDS:
+    for command in [*crm_cli.COMMANDS, *calendar_cli.COMMANDS]:
         main.add_command(command)
 
 

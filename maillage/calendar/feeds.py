@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +29,6 @@ from maillage.crm.actor import Actor
 from maillage.crm.auth import hash_token
 from maillage.crm.errors import InvalidData, NotFound
 from maillage.crm.tables import (
-    AuditEvent,
-    Axis,
     Contact,
     FeedToken,
     Invitation,
@@ -49,10 +48,11 @@ SCOPES = {"contact": "Contact", "group": "Instance", "territory": "Territoire"}
 
 @dataclass(frozen=True, slots=True)
 class Feed:
-    name: str
+    scope: str  # group, territory (target None: every body), contact
+    target_id: int | None
     filename: str
     where: Any
-    window_start: dt.date | None
+    window_start: dt.date
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,47 +71,28 @@ def _windowed(clause: Any, start: dt.date) -> Any:
 
 
 # ----- which meetings --------------------------------------------------------------------------
+# Building a Feed reads nothing: a conditional request costs the token lookup and the
+# validators only. Routes reached by login check that the target exists (``check_target``).
 
 
-async def group_feed(group_id: int) -> Feed:
-    group = await WorkingGroup.select(WorkingGroup.name).where(WorkingGroup.id == group_id).first()
-    if group is None:
-        raise NotFound("Instance", group_id)
+def group_feed(group_id: int) -> Feed:
     start = _window_start()
-    return Feed(
-        name=group["name"],
-        filename=f"instance-{group_id}.ics",
-        where=_windowed(Meeting.working_group == group_id, start),
-        window_start=start,
-    )
+    clause = _windowed(Meeting.working_group == group_id, start)
+    return Feed("group", group_id, f"instance-{group_id}.ics", clause, start)
 
 
-async def territory_feed(territory_id: int | None = None) -> Feed:
+def territory_feed(territory_id: int | None = None) -> Feed:
     """Every body's meetings, or those of one territory's bodies."""
     start = _window_start()
     if territory_id is None:
-        return Feed("Réunions de la CTG", "territoire.ics", _windowed(Meeting.id > 0, start), start)
-    territory = await Territory.select(Territory.name).where(Territory.id == territory_id).first()
-    if territory is None:
-        raise NotFound("Territoire", territory_id)
+        return Feed("territory", None, "territoire.ics", _windowed(Meeting.id > 0, start), start)
     groups = WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.territory == territory_id)
-    return Feed(
-        f"Réunions de la CTG — {territory['name']}",
-        f"territoire-{territory_id}.ics",
-        _windowed(Meeting.working_group.is_in(groups), start),
-        start,
-    )
+    clause = _windowed(Meeting.working_group.is_in(groups), start)
+    return Feed("territory", territory_id, f"territoire-{territory_id}.ics", clause, start)
 
 
-async def contact_feed(contact_id: int) -> Feed:
+def contact_feed(contact_id: int) -> Feed:
     """« Mes réunions »: meetings the person is invited to, and those of bodies they sit on."""
-    contact = (
-        await Contact.select(Contact.first_name, Contact.last_name)
-        .where(Contact.id == contact_id)
-        .first()
-    )
-    if contact is None:
-        raise NotFound("Contact", contact_id)
     today = dt.date.today()
     invited = Invitation.select(Invitation.meeting).where(Invitation.contact == contact_id)
     member_of = Membership.select(Membership.working_group).where(
@@ -121,11 +102,42 @@ async def contact_feed(contact_id: int) -> Feed:
     start = _window_start(today)
     clause = Meeting.id.is_in(invited) | Meeting.working_group.is_in(member_of)
     return Feed(
-        f"Mes réunions CTG — {contact['first_name']} {contact['last_name']}",
-        f"mes-reunions-{contact_id}.ics",
-        _windowed(clause, start),
-        start,
+        "contact", contact_id, f"mes-reunions-{contact_id}.ics", _windowed(clause, start), start
     )
+
+
+_TARGETS = {"group": WorkingGroup, "territory": Territory, "contact": Contact}
+
+
+async def check_target(feed: Feed) -> None:
+    if feed.target_id is None:
+        return
+    table = _TARGETS[feed.scope]
+    if not await table.exists().where(table.id == feed.target_id):
+        raise NotFound(SCOPES[feed.scope], feed.target_id)
+
+
+async def feed_name(feed: Feed) -> str:
+    """X-WR-CALNAME, the name calendar applications show for the subscription."""
+    if feed.scope == "group":
+        row = (
+            await WorkingGroup.select(WorkingGroup.name)
+            .where(WorkingGroup.id == feed.target_id)
+            .first()
+        )
+        return row["name"] if row else "Instance"
+    if feed.scope == "contact":
+        row = (
+            await Contact.select(Contact.first_name, Contact.last_name)
+            .where(Contact.id == feed.target_id)
+            .first()
+        )
+        who = f" — {row['first_name']} {row['last_name']}" if row else ""
+        return f"Mes réunions CTG{who}"
+    if feed.target_id is None:
+        return "Réunions de la CTG"
+    row = await Territory.select(Territory.name).where(Territory.id == feed.target_id).first()
+    return f"Réunions de la CTG — {row['name']}" if row else "Réunions de la CTG"
 
 
 async def user_contact(actor: Actor) -> int:
@@ -145,17 +157,31 @@ async def feed_for_token(token: str) -> Feed | None:
     )
     if row is None:
         return None
-    try:
-        if row["scope"] == "contact":
-            return await contact_feed(row["target_id"])
-        if row["scope"] == "group":
-            return await group_feed(row["target_id"])
-        return await territory_feed(row["target_id"])
-    except NotFound:
-        return None
+    if row["scope"] == "contact":
+        return contact_feed(row["target_id"])
+    if row["scope"] == "group":
+        return group_feed(row["target_id"])
+    return territory_feed(row["target_id"])
 
 
 # ----- validators and body ---------------------------------------------------------------------
+
+# Bodies and axes are few: one statement reads their state and the latest meeting deletion.
+_SHARED_STATE = """
+SELECT
+  (SELECT count(*) FROM working_group) AS groups_n,
+  (SELECT sum(id) FROM working_group) AS groups_ids,
+  (SELECT sum(version) FROM working_group) AS groups_versions,
+  (SELECT max(updated_at) FROM working_group) AS groups_latest,
+  (SELECT count(*) FROM axis) AS axes_n,
+  (SELECT sum(id) FROM axis) AS axes_ids,
+  (SELECT sum(version) FROM axis) AS axes_versions,
+  (SELECT max(updated_at) FROM axis) AS axes_latest,
+  (SELECT max(occurred_at) FROM audit_event
+     WHERE entity = 'meeting' AND action = 'delete') AS deleted_latest
+"""
+_BODY_CACHE: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+_BODY_CACHE_SIZE = 16
 
 
 def _as_datetime(value: Any) -> dt.datetime | None:
@@ -166,31 +192,29 @@ def _as_datetime(value: Any) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-async def _aggregate(table: Any, where: Any = None) -> dict[str, Any]:
-    query = table.select(
-        Count(alias="n"),
-        Sum(table.id, alias="ids"),
-        Sum(table.version, alias="versions"),
-        Max(table.updated_at, alias="latest"),
-    )
-    return (await (query.where(where) if where is not None else query))[0]
-
-
 async def feed_state(feed: Feed, settings: Settings) -> FeedState:
-    """Validators of a feed from aggregates: a handful of index reads, no rendering."""
-    meetings = await _aggregate(Meeting, feed.where)
-    groups = await _aggregate(WorkingGroup)
-    axes = await _aggregate(Axis)
-    deleted = await AuditEvent.select(Max(AuditEvent.occurred_at, alias="latest")).where(
-        (AuditEvent.entity == "meeting") & (AuditEvent.action == "delete")
-    )
-    parts = [__version__, settings.base_url, settings.mail_from, feed.name, feed.window_start]
-    for row in (meetings, groups, axes):
-        parts += [row["n"], row["ids"], row["versions"], row["latest"]]
+    """Validators of a feed from aggregates: two statements, no rendering."""
+    meetings = (
+        await Meeting.select(
+            Count(alias="n"),
+            Sum(Meeting.id, alias="ids"),
+            Sum(Meeting.version, alias="versions"),
+            Max(Meeting.updated_at, alias="latest"),
+        ).where(feed.where)
+    )[0]
+    shared = (await WorkingGroup.raw(_SHARED_STATE))[0]
+    parts = [__version__, settings.base_url, settings.mail_from, feed.filename, feed.window_start]
+    parts += [meetings[key] for key in ("n", "ids", "versions", "latest")]
+    parts += [shared[key] for key in sorted(shared)]
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     moments = [
         _as_datetime(value)
-        for value in (meetings["latest"], groups["latest"], axes["latest"], deleted[0]["latest"])
+        for value in (
+            meetings["latest"],
+            shared["groups_latest"],
+            shared["axes_latest"],
+            shared["deleted_latest"],
+        )
     ]
     latest = max(
         (m for m in moments if m is not None), default=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
@@ -198,11 +222,22 @@ async def feed_state(feed: Feed, settings: Settings) -> FeedState:
     return FeedState(etag=f'"{digest}"', last_modified=latest.replace(microsecond=0))
 
 
-async def feed_body(feed: Feed, settings: Settings) -> bytes:
+async def feed_body(feed: Feed, settings: Settings, state: FeedState | None = None) -> bytes:
+    """The calendar; kept for its ETag, since clients that ignore validators poll it too."""
+    key = (feed.filename, state.etag) if state is not None else None
+    if key is not None and key in _BODY_CACHE:
+        _BODY_CACHE.move_to_end(key)
+        return _BODY_CACHE[key]
     async with read_transaction():
+        name = await feed_name(feed)
         rows = await service.meeting_rows(feed.where)
         events = await service.events_for(rows, settings)
-    return serialize(build_calendar(events, name=feed.name))
+    body = serialize(build_calendar(events, name=name))
+    if key is not None:
+        _BODY_CACHE[key] = body
+        while len(_BODY_CACHE) > _BODY_CACHE_SIZE:
+            _BODY_CACHE.popitem(last=False)
+    return body
 
 
 # ----- tokens ----------------------------------------------------------------------------------

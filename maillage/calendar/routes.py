@@ -107,13 +107,17 @@ def _calendar_response(
     return Response(content=body, headers=headers, media_type=ICS)
 
 
-async def _answer_feed(request: Request, feed: feeds.Feed) -> Response:
+async def _answer_feed(
+    request: Request, feed: feeds.Feed, state: feeds.FeedState | None = None
+) -> Response:
     settings = _settings(request)
-    async with read_transaction():
-        state = await feeds.feed_state(feed, settings)
+    if state is None:
+        async with read_transaction():
+            state = await feeds.feed_state(feed, settings)
     if _not_modified(request, state):
         return _calendar_response(None, state, feed.filename)
-    return _calendar_response(await feeds.feed_body(feed, settings), state, feed.filename)
+    body = await feeds.feed_body(feed, settings, state)
+    return _calendar_response(body, state, feed.filename)
 
 
 @get(
@@ -143,9 +147,11 @@ async def meeting_file(request: Request, filename: str) -> Response:
     response_headers=FEED_HEADERS,
 )
 async def group_file(request: Request, filename: str) -> Response:
+    feed = feeds.group_feed(int(_id_from(filename)))
     async with read_transaction():
-        feed = await feeds.group_feed(int(_id_from(filename)))
-    return await _answer_feed(request, feed)
+        await feeds.check_target(feed)
+        state = await feeds.feed_state(feed, _settings(request))
+    return await _answer_feed(request, feed, state)
 
 
 @get(
@@ -158,7 +164,7 @@ async def group_file(request: Request, filename: str) -> Response:
     response_headers=FEED_HEADERS,
 )
 async def territory_file(request: Request) -> Response:
-    return await _answer_feed(request, await feeds.territory_feed())
+    return await _answer_feed(request, feeds.territory_feed())
 
 
 @get(
@@ -172,8 +178,7 @@ async def territory_file(request: Request) -> Response:
     response_headers=FEED_HEADERS,
 )
 async def my_file(request: Request) -> Response:
-    async with read_transaction():
-        feed = await feeds.contact_feed(await feeds.user_contact(request.user))
+    feed = feeds.contact_feed(await feeds.user_contact(request.user))
     return await _answer_feed(request, feed)
 
 
@@ -188,11 +193,13 @@ async def my_file(request: Request) -> Response:
     response_headers=FEED_HEADERS,
 )
 async def token_file(request: Request, filename: str) -> Response:
+    token = _id_from(filename, _TOKEN_NAME)
     async with read_transaction():
-        feed = await feeds.feed_for_token(_id_from(filename, _TOKEN_NAME))
-    if feed is None:
-        raise NotFoundException()
-    return await _answer_feed(request, feed)
+        feed = await feeds.feed_for_token(token)
+        if feed is None:
+            raise NotFoundException()
+        state = await feeds.feed_state(feed, _settings(request))
+    return await _answer_feed(request, feed, state)
 
 
 # ----- API -------------------------------------------------------------------------------------

@@ -59,6 +59,9 @@ class Feed:
 class FeedState:
     etag: str
     last_modified: dt.datetime
+    # Last-Modified has one-second precision: a change in the same second as the previous one
+    # would hide behind it, so If-Modified-Since is trusted only once that second is over.
+    settled: bool = True
 
 
 def _window_start(today: dt.date | None = None) -> dt.date:
@@ -219,7 +222,8 @@ async def feed_state(feed: Feed, settings: Settings) -> FeedState:
     latest = max(
         (m for m in moments if m is not None), default=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     )
-    return FeedState(etag=f'"{digest}"', last_modified=latest.replace(microsecond=0))
+    settled = dt.datetime.now(dt.UTC) - latest > dt.timedelta(seconds=1)
+    return FeedState(f'"{digest}"', latest.replace(microsecond=0), settled)
 
 
 async def feed_body(feed: Feed, settings: Settings, state: FeedState | None = None) -> bytes:

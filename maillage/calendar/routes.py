@@ -85,7 +85,7 @@ def _not_modified(request: Request, state: feeds.FeedState) -> bool:
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         return "*" in tags or state.etag in tags
     since = request.headers.get("if-modified-since")
-    if since:
+    if since and state.settled:
         try:
             return state.last_modified <= parsedate_to_datetime(since)
         except (TypeError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 from calendar_helpers import strict
@@ -48,6 +49,8 @@ async def test_a_repeated_request_gets_304_until_something_changes(coordinator, 
     assert again.status_code == 304
     assert again.content == b""
     assert again.headers["etag"] == etag
+    # Last-Modified counts whole seconds: it is trusted once the second of the change is over.
+    await asyncio.sleep(1.1)
     assert (await c.get(url, headers={"If-Modified-Since": modified})).status_code == 304
     # A move changes the feed: new validator, full answer.
     await post(
@@ -61,11 +64,16 @@ async def test_a_repeated_request_gets_304_until_something_changes(coordinator, 
     assert changed.headers["etag"] != etag
     assert strict(changed.text).events[0].sequence == 1
     # Deleting a meeting changes it too, even though no remaining row is newer.
-    etag = changed.headers["etag"]
+    etag, modified = changed.headers["etag"], changed.headers["last-modified"]
+    await asyncio.sleep(1.1)  # the deletion falls in a later second than the move
     assert (await c.delete(f"/api/v1/meetings/{first['id']}")).status_code == 204
     after_delete = await c.get(url, headers={"If-None-Match": etag})
     assert after_delete.status_code == 200
     assert strict(after_delete.text).events == []
+    # A client that only sends If-Modified-Since sees the deletion too: no row is newer than
+    # the move, the deletion's own time counts.
+    await asyncio.sleep(1.1)
+    assert (await c.get(url, headers={"If-Modified-Since": modified})).status_code == 200
 
 
 async def test_renaming_the_body_changes_the_feed(coordinator, body):

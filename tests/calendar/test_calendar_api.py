@@ -130,3 +130,18 @@ async def test_naive_times_get_a_french_error(coordinator, body):
     )
     assert response.status_code == 400
     assert "fuseau horaire" in response.text
+
+
+async def test_every_calendar_operation_is_documented_in_french(anonymous):
+    schema = (await anonymous.get("/schema/openapi.json")).json()
+    paths = {p: ops for p, ops in schema["paths"].items() if "calendar" in p}
+    assert len(paths) == 15
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            assert operation["summary"][0].isupper(), (path, method)
+            codes = set(operation["responses"])
+            assert "404" in codes or "400" in codes or "401" in codes, (path, method)
+            if path.startswith("/api/"):
+                assert {"401", "403"} <= codes, (path, method)
+    assert "304" in paths["/calendar/groups/{filename}"]["get"]["responses"]
+    assert "304" in paths["/calendar/feeds/{filename}"]["get"]["responses"]

@@ -50,7 +50,7 @@ from maillage.web.security import requires
 # Litestar adds « ; charset=utf-8 » to text/* types itself.
 ICS = "text/calendar"
 RecordId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant")]
-_ICS_NAME = re.compile(r"^(\d{1,10})\.ics$")
+_ICS_NAME = re.compile(r"^([1-9]\d{0,8})\.ics$")  # stays within a 32-bit integer
 _TOKEN_NAME = re.compile(r"^(mlf_[A-Za-z0-9_-]{20,100})\.ics$")
 FEED_RESPONSES = {
     304: ResponseSpec(data_container=None, description="Non modifié depuis la dernière lecture"),
@@ -227,7 +227,7 @@ def _scheduled(result: service.Scheduled, settings: Settings) -> ScheduledOut:
 )
 async def list_calendar_meetings(
     request: Request,
-    group: int | None = Parameter(default=None, ge=1, description="Instance"),
+    group: int | None = Parameter(default=None, ge=1, le=2**31 - 1, description="Instance"),
     start: Annotated[dt.datetime | None, Parameter(description="Finissant après")] = None,
     end: Annotated[dt.datetime | None, Parameter(description="Commençant avant")] = None,
     status: str | None = Parameter(default=None, max_length=20, description="Statut"),
@@ -424,7 +424,7 @@ async def create_my_feed_token(request: Request) -> FeedTokenCreated:
 async def list_feed_tokens(
     # « scope » is Litestar's name for the ASGI scope: the query parameter is aliased.
     feed_scope: str | None = Parameter(query="scope", default=None, max_length=20),
-    target_id: int | None = Parameter(default=None, ge=1),
+    target_id: int | None = Parameter(default=None, ge=1, le=2**31 - 1),
 ) -> list[FeedTokenRead]:
     rows = await feeds.list_tokens(feed_scope, target_id)
     return [FeedTokenRead(**row) for row in rows]
@@ -458,7 +458,7 @@ async def revoke_feed_token(request: Request, token_id: RecordId) -> None:
 async def import_file(
     request: Request,
     data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
-    group: int = Parameter(ge=1, description="Instance qui reçoit les réunions"),
+    group: int = Parameter(ge=1, le=2**31 - 1, description="Instance qui reçoit les réunions"),
     dry_run: bool = Parameter(default=True, description="Simuler sans rien écrire"),
 ) -> ImportOut:
     content = await data.read()

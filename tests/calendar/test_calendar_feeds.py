@@ -178,3 +178,18 @@ async def test_feed_tokens_are_stored_hashed(coordinator, body):
     (row,) = await FeedToken.select()
     assert row["token_hash"] == hashlib.sha256(token["token"].encode()).hexdigest()
     assert token["token"] not in str(row)
+
+
+async def test_unknown_or_malformed_feed_addresses_answer_404(coordinator, body):
+    c = coordinator.client
+    for url in (
+        "/calendar/groups/999.ics",
+        "/calendar/groups/99999999999.ics",  # beyond a 32-bit id: still a clean 404
+        "/calendar/groups/1.json",
+        "/calendar/meetings/0.ics",
+        "/calendar/meetings/12.ics",
+        "/calendar/feeds/pas-un-jeton.ics",
+    ):
+        response = await c.get(url)
+        assert response.status_code == 404, url
+        assert response.json()["detail"].endswith("introuvable.") or "n'existe pas" in response.text

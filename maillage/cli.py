@@ -27,9 +27,11 @@ def add_command_groups() -> None:
     """Attach the subcommands each part of the product defines next to its own code."""
     from maillage.calendar import cli as calendar_cli
     from maillage.crm import cli as crm_cli
+    from maillage.ops import cli as ops_cli
 
-    for command in [*crm_cli.COMMANDS, *calendar_cli.COMMANDS]:
-        main.add_command(command)
+    for module in (crm_cli, ops_cli, calendar_cli):
+        for command in module.COMMANDS:
+            main.add_command(command)
 
 
 add_command_groups()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -89,6 +90,13 @@ def run_async(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
             fail("\n".join(lines))
         except (db.DatabaseError, OSError) as error:
             fail(f"base de données inaccessible ({error}).")
+        except Exception as error:  # a person reads this: no traceback, but what went wrong
+            if os.environ.get("MAILLAGE_DEBUG"):
+                raise
+            fail(
+                f"erreur inattendue ({type(error).__name__} : {error}). "
+                "Relancez avec MAILLAGE_DEBUG=1 pour le détail technique."
+            )
 
     return wrapper
 

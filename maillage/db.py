@@ -18,6 +18,7 @@ from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
 from maillage.crm.tables import TABLES
 
@@ -59,7 +60,8 @@ def bind(engine: Engine) -> None:
     """Make every table (and Piccolo's migration log) use ``engine``."""
     global _engine
     _engine = engine
-    for table in [*TABLES, Migration]:
+    tables: list[type[Table]] = [*TABLES, Migration]
+    for table in tables:
         table._meta.db = engine
 
 
@@ -68,7 +70,7 @@ async def connect(url: str) -> Engine:
     bind(engine)
     if isinstance(engine, SQLiteEngine):
         # WAL lets readers work while one writer commits; it is a property of the file.
-        await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
+        await engine.run_ddl("PRAGMA journal_mode=WAL")
     return engine
 
 
@@ -86,7 +88,7 @@ async def close_pool() -> None:
 
 async def check_reachable() -> bool:
     try:
-        await current_engine()._run_in_new_connection("SELECT 1")
+        await current_engine().run_ddl("SELECT 1")
     except Exception:
         return False
     return True

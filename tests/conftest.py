@@ -25,10 +25,9 @@ from maillage.crm.schemas import UserIn
 from maillage.crm.seed import ensure_axes
 from maillage.settings import Settings
 from maillage.web.app import create_app
+from tests.support import TEST_DATABASE_URL, requires_postgres  # noqa: F401 - re-exported
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
-
-TEST_DATABASE_URL = os.environ.get("MAILLAGE_TEST_DATABASE_URL", "")
 
 
 def pytest_report_header() -> str:
@@ -164,8 +163,25 @@ async def reader(app) -> AsyncIterator[Persona]:
         yield persona
 
 
-requires_postgres = pytest.mark.skipif(
-    not TEST_DATABASE_URL.startswith("postgres"),
-    reason="PostgreSQL non configuré : définissez MAILLAGE_TEST_DATABASE_URL="
-    "postgresql://postgres@127.0.0.1:5432/test pour lancer ce test.",
-)
+class QueryCounter:
+    """Counts the SQL queries the application runs, to catch one query per row (N+1)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def reset(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def queries(database: str, monkeypatch: pytest.MonkeyPatch) -> QueryCounter:
+    engine_class = type(db.current_engine())
+    counter = QueryCounter()
+    original = engine_class.run_querystring
+
+    async def counting(self, *args, **kwargs):
+        counter.count += 1
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine_class, "run_querystring", counting)
+    return counter

@@ -9,7 +9,7 @@ from maillage.crm.actor import Actor
 from maillage.crm.tables import AuditEvent
 
 # Secrets never enter the audit log, even hashed.
-_HIDDEN_FIELDS = {"password", "password_hash", "token_hash", "token_nonce", "raw"}
+_HIDDEN_FIELDS = {"password", "password_hash", "token_hash", "token_nonce", "raw_message"}
 
 
 def _plain(value: Any) -> Any:

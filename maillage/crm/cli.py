@@ -13,7 +13,7 @@ from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.crm import auth
 from maillage.crm.actor import CLI
 from maillage.crm.registry import SERVICES
-from maillage.crm.schemas import UserIn
+from maillage.crm.schemas import Role, UserIn
 from maillage.crm.seed import ensure_axes
 from maillage.crm.tables import Organisation, User
 from maillage.settings import Settings
@@ -169,7 +169,7 @@ def _read_password(from_stdin: bool) -> str:
 )
 @click.option("--name", default="", help="Nom affiché.")
 @click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard.")
-def user_add(email: str, role: str, name: str, password_stdin: bool) -> None:
+def user_add(email: str, role: Role, name: str, password_stdin: bool) -> None:
     """Créer un compte (mot de passe demandé, ou lu avec --password-stdin)."""
     password = _read_password(password_stdin)
 

@@ -35,6 +35,10 @@ from maillage.db import read_transaction, write_transaction
 
 MAX_PAGE_SIZE = 500
 
+# Aliases: inside ResourceService, « list » names the method, not the built-in type.
+Rows = list[dict[str, Any]]
+FieldErrors = list[FieldError]
+
 Validator = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[list[FieldError]]]
 Preparer = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[None]]
 
@@ -185,7 +189,7 @@ class ResourceService:
             raise NotFound(self.spec.label, record_id)
         return row
 
-    async def _attach_links(self, rows: list[dict[str, Any]]) -> None:
+    async def _attach_links(self, rows: Rows) -> None:
         """One query per link table for the whole page, never one per row."""
         if not rows or not self.spec.links:
             return
@@ -194,14 +198,14 @@ class ResourceService:
             owner = link.table._meta.get_column_by_name(link.owner_column)
             target = link.table._meta.get_column_by_name(link.target_column)
             pairs = await link.table.select(owner, target).where(owner.is_in(ids)).run()
-            by_owner: dict[int, list[int]] = {}
+            by_owner: dict[int, Any] = {}
             for pair in pairs:
                 by_owner.setdefault(pair[link.owner_column], []).append(pair[link.target_column])
             for row in rows:
                 row[link.field] = sorted(by_owner.get(row["id"], []))
 
     def _where(self, query: ListQuery) -> Any:
-        clauses = []
+        clauses: list[Any] = []
         if self.spec.lifecycle == "archive" and not query.include_archived:
             clauses.append(self._columns["archived"] == False)  # noqa: E712 - SQL expression
         if query.q and self.spec.search_fields:
@@ -255,7 +259,7 @@ class ResourceService:
     async def _insert(self, values: dict[str, Any]) -> int:
         row = self.table(**{k: v for k, v in values.items() if k in self._columns})
         if self.spec.search_fields:
-            row.search = self._search_value(values)
+            row.search = self._search_value(values)  # type: ignore[attr-defined]
         try:
             result = await self.table.insert(row).returning(self.table._meta.primary_key).run()
         except Exception as error:
@@ -335,7 +339,7 @@ class ResourceService:
                 self.table.update(
                     {
                         self._columns["archived"]: archived,
-                        self._columns["version"]: self._columns["version"] + 1,
+                        self._columns["version"]: self._columns["version"] + 1,  # type: ignore[operator]
                         self._columns["updated_at"]: dt.datetime.now(dt.UTC),
                     }
                 )
@@ -361,7 +365,7 @@ class ResourceService:
             await audit.record(actor, "delete", self.spec.entity, record_id, existing)
 
     async def _write_links(
-        self, record_id: int, links: dict[str, list[int]], replace: bool = False
+        self, record_id: int, links: dict[str, Any], replace: bool = False
     ) -> None:
         for link in self.spec.links:
             if link.field not in links:
@@ -396,7 +400,7 @@ class ResourceService:
         if errors:
             raise InvalidData(errors)
 
-    def _control_character_errors(self, values: dict[str, Any]) -> list[FieldError]:
+    def _control_character_errors(self, values: dict[str, Any]) -> FieldErrors:
         errors = []
         for name, value in values.items():
             if not isinstance(value, str):
@@ -412,11 +416,9 @@ class ResourceService:
                 )
         return errors
 
-    async def _reference_errors(
-        self, values: dict[str, Any], links: dict[str, Any]
-    ) -> list[FieldError]:
+    async def _reference_errors(self, values: dict[str, Any], links: dict[str, Any]) -> FieldErrors:
         """Every referenced id must exist: one query per referenced table."""
-        wanted: dict[type[Table], dict[int, list[str]]] = {}
+        wanted: dict[type[Table], dict[int, Any]] = {}
         for column in self.table._meta.foreign_key_columns:
             value = values.get(column._meta.name)
             if value is not None:

@@ -227,8 +227,9 @@ async def check_membership(
 ) -> list[FieldError]:
     """A membership needs an active contact and group; a suppléant stands beside a titulaire."""
     errors: list[FieldError] = []
+    before = existing or {}
     is_new = existing is None
-    if is_new or existing.get("contact") != values.get("contact"):
+    if is_new or before.get("contact") != values.get("contact"):
         contact = (
             await Contact.select(Contact.archived)
             .where(Contact.id == values["contact"])
@@ -239,7 +240,7 @@ async def check_membership(
             errors.append(
                 FieldError("contact", "Ce contact est archivé : restaurez-le avant de l'ajouter.")
             )
-    if is_new or existing.get("working_group") != values.get("working_group"):
+    if is_new or before.get("working_group") != values.get("working_group"):
         group = (
             await WorkingGroup.select(WorkingGroup.archived, WorkingGroup.active)
             .where(WorkingGroup.id == values["working_group"])

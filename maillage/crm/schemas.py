@@ -42,7 +42,7 @@ Civility = Literal["", "Mme", "M."]
 Role = Literal["admin", "coordinateur", "lecteur"]
 SchoolZone = Literal["A", "B", "C"]
 
-STRICT = {"forbid_unknown_fields": True, "kw_only": True}
+STRICT: dict[str, Any] = {"forbid_unknown_fields": True, "kw_only": True}
 
 
 class TerritoryIn(Struct, **STRICT):
@@ -232,5 +232,6 @@ def derive_read(
 
 def derive_page(read: type[Struct], name: str) -> type[Struct]:
     return msgspec.defstruct(
-        name, [("items", list[read]), ("total", int), ("limit", int), ("offset", int)]
+        name,
+        [("items", list[read]), ("total", int), ("limit", int), ("offset", int)],  # type: ignore[valid-type]
     )

@@ -18,6 +18,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -29,6 +30,7 @@ from piccolo.table import Table
 class Versioned(Table):
     """Columns shared by every mutable record: optimistic concurrency and timestamps."""
 
+    id = Serial(primary_key=True)  # Piccolo's default, declared so type checkers see it
     version = Integer(default=1)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -63,7 +65,7 @@ class Organisation(Versioned):
     name = Varchar(length=300)
     kind = Varchar(length=20, index=True)
     category = Varchar(length=100, default="", index=True)
-    parent = ForeignKey("self", null=True, on_delete=OnDelete.set_null, index=True)
+    parent: ForeignKey = ForeignKey("self", null=True, on_delete=OnDelete.set_null, index=True)
     siret = Varchar(length=14, null=True, default=None, unique=True)
     siren = Varchar(length=9, null=True, default=None)
     rna = Varchar(length=10, null=True, default=None)
@@ -122,7 +124,7 @@ class Membership(Versioned):
     organisation = ForeignKey(Organisation, null=True, on_delete=OnDelete.set_null, index=True)
     start_date = Date()
     end_date = Date(null=True, default=None)
-    substitute = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
+    substitute: ForeignKey = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
 
 
 class Meeting(Versioned):
@@ -149,7 +151,7 @@ class Invitation(Versioned):
     response = Varchar(length=20, default="en_attente")
     attendance = Varchar(length=20, null=True, default=None)
     token_nonce = Varchar(length=64)
-    replaces = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
+    replaces: ForeignKey = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
     sent_at = Timestamptz(null=True, default=None)
     answered_at = Timestamptz(null=True, default=None)
 
@@ -199,6 +201,7 @@ class Action(Versioned):
 
 
 class ApiToken(Table):
+    id = Serial(primary_key=True)
     user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
     name = Varchar(length=100, default="")
     token_hash = Varchar(length=64, unique=True)
@@ -210,6 +213,8 @@ class ApiToken(Table):
 class FeedToken(Table):
     """A secret that opens one calendar feed without login (the token is the permission)."""
 
+    id = Serial(primary_key=True)
+
     scope = Varchar(length=20)
     target_id = Integer(null=True, default=None)
     token_hash = Varchar(length=64, unique=True)
@@ -218,6 +223,7 @@ class FeedToken(Table):
 
 
 class AuditEvent(Table):
+    id = Serial(primary_key=True)
     occurred_at = Timestamptz(default=TimestamptzNow(), index=True)
     user = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     actor = Varchar(length=254)
@@ -229,41 +235,49 @@ class AuditEvent(Table):
 
 # Link tables: many-to-many relations, one row per pair (unique indexes in the migrations).
 class OrganisationAxis(Table):
+    id = Serial(primary_key=True)
     organisation = ForeignKey(Organisation, on_delete=OnDelete.cascade, index=True)
     axis = ForeignKey(Axis, on_delete=OnDelete.restrict, index=True)
 
 
 class ContactAxis(Table):
+    id = Serial(primary_key=True)
     contact = ForeignKey(Contact, on_delete=OnDelete.cascade, index=True)
     axis = ForeignKey(Axis, on_delete=OnDelete.restrict, index=True)
 
 
 class GroupAxis(Table):
+    id = Serial(primary_key=True)
     working_group = ForeignKey(WorkingGroup, on_delete=OnDelete.cascade, index=True)
     axis = ForeignKey(Axis, on_delete=OnDelete.restrict, index=True)
 
 
 class GroupCommune(Table):
+    id = Serial(primary_key=True)
     working_group = ForeignKey(WorkingGroup, on_delete=OnDelete.cascade, index=True)
     commune = ForeignKey(Commune, on_delete=OnDelete.restrict, index=True)
 
 
 class PartnershipAxis(Table):
+    id = Serial(primary_key=True)
     partnership = ForeignKey(Partnership, on_delete=OnDelete.cascade, index=True)
     axis = ForeignKey(Axis, on_delete=OnDelete.restrict, index=True)
 
 
 class InteractionOrganisation(Table):
+    id = Serial(primary_key=True)
     interaction = ForeignKey(Interaction, on_delete=OnDelete.cascade, index=True)
     organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
 
 
 class InteractionContact(Table):
+    id = Serial(primary_key=True)
     interaction = ForeignKey(Interaction, on_delete=OnDelete.cascade, index=True)
     contact = ForeignKey(Contact, on_delete=OnDelete.restrict, index=True)
 
 
 class ActionPartner(Table):
+    id = Serial(primary_key=True)
     action = ForeignKey(Action, on_delete=OnDelete.cascade, index=True)
     organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
 
@@ -271,12 +285,14 @@ class ActionPartner(Table):
 class OutboxMessage(Table):
     """A message written before any sending attempt (the durable outbox of the mailing issue)."""
 
+    id = Serial(primary_key=True)
+
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     kind = Varchar(length=20, default="invitation")
     recipient = Varchar(length=254)
     subject = Varchar(length=500)
     message_id = Varchar(length=255, unique=True)
-    raw = Text()
+    raw_message = Text()
     status = Varchar(length=20, default="en_attente", index=True)
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)

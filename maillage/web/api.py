@@ -132,7 +132,9 @@ def _record_id_param() -> inspect.Parameter:
 
 def _data_param(annotation: Any) -> inspect.Parameter:
     return inspect.Parameter(
-        "data", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=JSONBody[annotation]
+        "data",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        annotation=JSONBody[annotation],  # type: ignore[misc]
     )
 
 

@@ -22,6 +22,7 @@ from maillage.web.errors import EXCEPTION_HANDLERS
 from maillage.web.openapi import openapi_config
 from maillage.web.security import TokenAuthenticationMiddleware
 from maillage.web.system import audit_log, healthz, landing
+from maillage.web.views import views_router
 
 WEB_DIR = Path(__file__).parent
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -63,6 +64,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             landing,
             audit_log,
             Router(path="/api/v1", route_handlers=resource_routers()),
+            views_router,
             calendar_router,
             create_static_files_router(
                 path="/static/swagger",

@@ -131,8 +131,11 @@ _HTTP_MESSAGES = {
 }
 
 
-def handle_http(_request: Request, error: HTTPException) -> Response:
+def handle_http(request: Request, error: HTTPException) -> Response:
     status = error.status_code
+    if status == 400:
+        # Litestar raises a bare 400 for a body it cannot decode (truncated JSON…).
+        return handle_validation(request, ValidationException(detail=str(error.detail)))
     french_detail = isinstance(error, NotAuthorizedException | PermissionDeniedException)
     detail = error.detail if french_detail and error.detail else _HTTP_MESSAGES.get(status)
     if detail is None:

@@ -1,0 +1,52 @@
+"""Settings come from the environment, with safe defaults and one-line French errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from maillage.settings import SettingsError, load_settings
+
+
+def test_it_defaults_to_sqlite_in_the_data_dir(tmp_path: Path):
+    settings = load_settings({"MAILLAGE_DATA_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'maillage.db'}"
+    assert settings.smtp_url is None
+    assert settings.base_url == "http://127.0.0.1:8000"
+
+
+def test_it_keeps_the_generated_secret_key_across_restarts(tmp_path: Path):
+    first = load_settings({"MAILLAGE_DATA_DIR": str(tmp_path)}).secret_key
+    second = load_settings({"MAILLAGE_DATA_DIR": str(tmp_path)}).secret_key
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MAILLAGE_DATABASE_URL", "mysql://localhost/x"),
+        ("MAILLAGE_BASE_URL", "pas une adresse"),
+        ("MAILLAGE_SMTP_URL", "http://mail.example"),
+        ("MAILLAGE_SMTP_URL", "smtp://mail.example:port"),
+        ("MAILLAGE_MAIL_FROM", "sans-arobase"),
+        ("MAILLAGE_SECRET_KEY", "court"),
+    ],
+)
+def test_it_names_the_variable_of_a_wrong_value(tmp_path: Path, variable: str, value: str):
+    with pytest.raises(SettingsError) as error:
+        load_settings({"MAILLAGE_DATA_DIR": str(tmp_path), variable: value})
+    message = str(error.value)
+    assert message.startswith(variable)
+    assert "\n" not in message
+
+
+def test_it_accepts_postgresql(tmp_path: Path):
+    settings = load_settings(
+        {
+            "MAILLAGE_DATA_DIR": str(tmp_path),
+            "MAILLAGE_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/maillage",
+        }
+    )
+    assert not settings.is_sqlite

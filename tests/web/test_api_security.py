@@ -1,0 +1,86 @@
+"""Authentication, roles and the OpenAPI contract of the JSON API."""
+
+from __future__ import annotations
+
+from maillage.crm import auth
+from maillage.crm.actor import CLI
+
+
+async def test_it_requires_authentication_except_for_health(anonymous):
+    refused = await anonymous.get("/api/v1/organisations")
+    assert refused.status_code == 401
+    assert "Authorization: Bearer" in refused.json()["detail"]
+    assert refused.headers["www-authenticate"] == "Bearer"
+    health = await anonymous.get("/healthz")
+    assert health.status_code == 200
+    assert health.json()["database"] == "joignable"
+
+
+async def test_it_refuses_an_unknown_token(anonymous):
+    response = await anonymous.get(
+        "/api/v1/organisations", headers={"Authorization": "Bearer mlg_inconnu"}
+    )
+    assert response.status_code == 401
+
+
+async def test_it_refuses_a_revoked_token(reader):
+    assert (await reader.client.get("/api/v1/contacts")).status_code == 200
+    assert await auth.revoke_tokens(CLI, reader.email) == 1
+    assert (await reader.client.get("/api/v1/contacts")).status_code == 401
+
+
+async def test_it_lets_a_reader_read_but_not_write(reader):
+    assert (await reader.client.get("/api/v1/organisations")).status_code == 200
+    response = await reader.client.post(
+        "/api/v1/organisations", json={"name": "Club", "kind": "association"}
+    )
+    assert response.status_code == 403
+    assert "coordinateur" in response.json()["detail"]
+
+
+async def test_it_keeps_users_and_audit_for_admins(coordinator, admin):
+    for path in ("/api/v1/users", "/api/v1/audit"):
+        assert (await coordinator.client.get(path)).status_code == 403
+        assert (await admin.client.get(path)).status_code == 200
+    created = await admin.client.post(
+        "/api/v1/users",
+        json={"email": "Nouvelle@Mairie.example", "role": "lecteur", "password": "un mot de passe"},
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert body["email"] == "nouvelle@mairie.example"
+    assert "password" not in body and "password_hash" not in body
+
+
+async def test_it_never_writes_a_password_to_the_audit_log(admin):
+    await admin.client.post(
+        "/api/v1/users",
+        json={"email": "x@mairie.example", "password": "secret-tres-long"},
+    )
+    events = (await admin.client.get("/api/v1/audit", params={"entity": "user"})).json()
+    text = str(events)
+    assert "secret-tres-long" not in text
+    assert "argon2" not in text
+
+
+async def test_it_documents_every_operation_in_french(anonymous):
+    schema = (await anonymous.get("/schema/openapi.json")).json()
+    operations = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if path.startswith("/api/")
+    ]
+    assert len(operations) > 60
+    for path, method, operation in operations:
+        assert operation.get("summary"), (path, method)
+        assert {"401", "403"} <= set(operation["responses"]), (path, method)
+        if method in ("post", "patch") and "{record_id}" not in path.split("/")[-1:]:
+            assert "400" in operation["responses"], (path, method)
+
+
+async def test_it_serves_the_docs_without_any_other_host(anonymous):
+    page = (await anonymous.get("/schema")).text
+    assert "/static/swagger/swagger-ui-bundle.js" in page
+    assert "cdn." not in page and "https://" not in page
+    assert (await anonymous.get("/static/swagger/swagger-ui-bundle.js")).status_code == 200

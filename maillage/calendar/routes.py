@@ -344,7 +344,7 @@ async def materialise_group(
 
 @get(
     "/feeds",
-    summary="Liens d'abonnement (https:// et webcal://)",
+    summary="Liens d'abonnement (web et webcal)",
     description="Un lien par instance et un pour tout le territoire ; ils demandent une "
     "connexion. Pour un lien sans connexion, créez un jeton d'abonnement.",
     tags=["Calendrier"],
@@ -406,7 +406,7 @@ def _token_created(
     tags=["Calendrier"],
     status_code=HTTP_201_CREATED,
     guards=[requires("lecteur")],
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(400, 401, 403, 404),
 )
 async def create_my_feed_token(request: Request) -> FeedTokenCreated:
     contact_id = await feeds.user_contact(request.user)

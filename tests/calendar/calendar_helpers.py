@@ -69,3 +69,13 @@ def vevent(uid: str | None = "reunion-1@ailleurs", **props: str) -> str:
     lines += [f"{name}:{value}" for name, value in values.items() if value is not None]
     lines.append("END:VEVENT")
     return "\r\n".join(lines)
+
+
+async def post(client, path: str, payload: dict, status: int = 201) -> dict:
+    response = await client.post(path, json=payload)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def slot(day: str, start: str = "14:00", end: str = "16:00", offset: str = "+01:00") -> dict:
+    return {"starts_at": f"{day}T{start}:00{offset}", "ends_at": f"{day}T{end}:00{offset}"}

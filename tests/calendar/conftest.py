@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-
-async def post(client, path: str, payload: dict, status: int = 201) -> dict:
-    response = await client.post(path, json=payload)
-    assert response.status_code == status, response.text
-    return response.json()
+from tests.calendar.calendar_helpers import post
 
 
 @pytest.fixture
@@ -33,7 +29,3 @@ async def body(coordinator, admin) -> dict:
         {"contact": helene["id"], "working_group": group["id"], "role": "titulaire"},
     )
     return {"territory": territory, "group": group, "helene": helene}
-
-
-def slot(day: str, start: str = "14:00", end: str = "16:00", offset: str = "+01:00") -> dict:
-    return {"starts_at": f"{day}T{start}:00{offset}", "ends_at": f"{day}T{end}:00{offset}"}

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from calendar_helpers import strict
-from conftest import post, slot
+from tests.calendar.calendar_helpers import post, slot, strict
 
 
 async def schedule(client, group_id: int, **extra) -> dict:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from calendar_helpers import ics, vevent
+
+from tests.calendar.calendar_helpers import ics, vevent
 
 CREATE_GROUP = """
 import asyncio

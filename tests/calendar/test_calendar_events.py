@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from calendar_helpers import meeting, paris, strict
 from icalendar import Calendar, Event, vCalAddress
 
 from maillage.calendar.events import (
@@ -19,6 +18,7 @@ from maillage.calendar.events import (
 )
 from maillage.calendar.french import format_moment
 from maillage.calendar.vtimezone import paris_vtimezone
+from tests.calendar.calendar_helpers import meeting, paris, strict
 
 
 def test_it_writes_every_property_of_a_meeting():

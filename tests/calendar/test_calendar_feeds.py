@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from calendar_helpers import strict
-from conftest import post, slot
 from icalendar import Calendar
 
 from maillage.crm.tables import FeedToken, User
+from tests.calendar.calendar_helpers import post, slot, strict
 
 
 async def meeting(client, group_id: int, day: str = "2027-01-12", title: str = "Bilan") -> dict:

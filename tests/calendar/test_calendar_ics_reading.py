@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from calendar_helpers import ics, paris, vevent
 
 from maillage.calendar.ics_import import MAX_IMPORT_EVENTS, IcsImportError, parse_ics
+from tests.calendar.calendar_helpers import ics, paris, vevent
 
 
 def test_it_reads_events_in_paris_time():

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from calendar_helpers import ics, vevent
-
 from maillage.crm.tables import Meeting
+from tests.calendar.calendar_helpers import ics, vevent
 
 
 async def upload(client, group_id: int, data: str | bytes, dry_run: bool = False):

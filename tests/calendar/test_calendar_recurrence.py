@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from calendar_helpers import paris
 
 from maillage.calendar.recurrence import RecurrenceError, parse_rule, plan
+from tests.calendar.calendar_helpers import paris
 
 QUARTERLY = "FREQ=MONTHLY;BYMONTH=1,4,7,10;BYDAY=1TU"
 NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)

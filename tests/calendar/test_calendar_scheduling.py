@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from calendar_helpers import paris
-
 from maillage.calendar.scheduling import BusyInvitee, scheduling_warnings
+from tests.calendar.calendar_helpers import paris
 
 
 def kinds(warnings):

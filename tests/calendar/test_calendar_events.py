@@ -154,6 +154,15 @@ def test_axes_with_commas_stay_one_category():
     assert strict(data).events[0].categories == ["Comité de pilotage", "Logement / habitat"]
 
 
+def test_a_feed_tells_clients_to_refresh_hourly():
+    data = serialize(build_calendar([meeting()], name="COPIL"))
+    calendar = strict(data)
+    assert calendar.refresh_interval == dt.timedelta(hours=1)
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in data
+    assert b"X-PUBLISHED-TTL:PT1H\r\n" in data
+    assert calendar.method is None
+
+
 def test_a_feed_is_the_same_bytes_for_the_same_data():
     first = serialize(build_calendar([meeting()], name="COPIL"))
     second = serialize(build_calendar([meeting()], name="COPIL"))

@@ -62,6 +62,7 @@ class FeedState:
     # Last-Modified has one-second precision: a change in the same second as the previous one
     # would hide behind it, so If-Modified-Since is trusted only once that second is over.
     settled: bool = True
+    empty: bool = False
 
 
 def _window_start(today: dt.date | None = None) -> dt.date:
@@ -223,7 +224,7 @@ async def feed_state(feed: Feed, settings: Settings) -> FeedState:
         (m for m in moments if m is not None), default=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     )
     settled = dt.datetime.now(dt.UTC) - latest > dt.timedelta(seconds=1)
-    return FeedState(f'"{digest}"', latest.replace(microsecond=0), settled)
+    return FeedState(f'"{digest}"', latest.replace(microsecond=0), settled, meetings["n"] == 0)
 
 
 async def feed_body(feed: Feed, settings: Settings, state: FeedState | None = None) -> bytes:

@@ -149,8 +149,9 @@ async def meeting_file(request: Request, filename: str) -> Response:
 async def group_file(request: Request, filename: str) -> Response:
     feed = feeds.group_feed(int(_id_from(filename)))
     async with read_transaction():
-        await feeds.check_target(feed)
         state = await feeds.feed_state(feed, _settings(request))
+        if state.empty:  # only then can the body be unknown: spare a query otherwise
+            await feeds.check_target(feed)
     return await _answer_feed(request, feed, state)
 
 

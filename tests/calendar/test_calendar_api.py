@@ -144,3 +144,29 @@ async def test_every_calendar_operation_is_documented_in_french(anonymous):
                 assert {"401", "403"} <= codes, (path, method)
     assert "304" in paths["/calendar/groups/{filename}"]["get"]["responses"]
     assert "304" in paths["/calendar/feeds/{filename}"]["get"]["responses"]
+
+
+async def test_hostile_text_typed_in_the_api_stays_text_in_the_feed(coordinator, body):
+    c = coordinator.client
+    title = "Bilan; budget, suite : « élus » 🎉 " + "très long " * 25
+    agenda = "1. Point\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:pirate\r\nSUMMARY:pirate"
+    result = await schedule(
+        c, body["group"]["id"], title=title.strip(), agenda=agenda, location="Salle A; B, C"
+    )
+    data = (await c.get(f"/calendar/groups/{body['group']['id']}.ics")).content
+    (event,) = strict(data).events
+    assert event.uid == result["meeting"]["ical_uid"]
+    assert event.summary == "COPIL CTG — " + title.strip()
+    assert event.location == "Salle A; B, C"
+    assert "END:VEVENT\nBEGIN:VEVENT\nUID:pirate" in event.description
+    assert not any(line.startswith(b"UID:pirate") for line in data.split(b"\r\n"))
+    response = await c.post(
+        "/api/v1/calendar/meetings",
+        json={
+            "working_group": body["group"]["id"],
+            "title": "A\nBEGIN:VEVENT",
+            **slot("2027-01-12"),
+        },
+    )
+    assert response.status_code == 400  # a title is one line: refused before any calendar
+    assert "Caractère de contrôle" in response.text

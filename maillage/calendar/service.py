@@ -197,7 +197,7 @@ async def list_meetings(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    clauses = []
+    clauses: list[Any] = []
     if group is not None:
         clauses.append(Meeting.working_group == group)
     if start is not None:
@@ -206,7 +206,7 @@ async def list_meetings(
         clauses.append(Meeting.starts_at < end)
     if status is not None:
         clauses.append(Meeting.status == status)
-    where = None
+    where: Any = None
     for clause in clauses:
         where = clause if where is None else where & clause
     async with read_transaction():
@@ -219,7 +219,7 @@ async def list_meetings(
 # ----- writing ---------------------------------------------------------------------------------
 
 
-async def schedule(actor: Actor, data: CalendarMeetingIn) -> Scheduled:
+async def schedule(actor: Actor, data: MeetingIn) -> Scheduled:
     created = await SERVICES["meetings"].create(actor, data)
     return Scheduled(await get_meeting(created["id"]), await warnings_for(created["id"]))
 

@@ -34,6 +34,7 @@ from maillage.crm.text import find_control_character, normalise, search_text
 from maillage.db import read_transaction, write_transaction
 
 MAX_PAGE_SIZE = 500
+MAX_INTEGER = 2**31 - 1  # ids and offsets beyond this overflow SQLite's and PostgreSQL's integers
 
 # Aliases: inside ResourceService, « list » names the method, not the built-in type.
 Rows = list[dict[str, Any]]
@@ -154,6 +155,7 @@ class ResourceService:
     # ----- reading -------------------------------------------------------------------------
 
     async def list(self, query: ListQuery) -> dict[str, Any]:
+        self._check_query(query)
         where = self._where(query)
         async with read_transaction():
             select = self.table.select(*self._read_columns)
@@ -203,6 +205,19 @@ class ResourceService:
                 by_owner.setdefault(pair[link.owner_column], []).append(pair[link.target_column])
             for row in rows:
                 row[link.field] = sorted(by_owner.get(row["id"], []))
+
+    def _check_query(self, query: ListQuery) -> None:
+        """Out-of-range numbers would overflow the engines' integers: refuse them in French."""
+        errors = []
+        if not 0 <= query.offset <= MAX_INTEGER:
+            errors.append(FieldError("offset", f"Valeur hors limites (0 à {MAX_INTEGER})."))
+        for item in self.spec.filters:
+            value = query.filters.get(item.name)
+            is_number = isinstance(value, int) and not isinstance(value, bool)
+            if is_number and not 1 <= value <= MAX_INTEGER:
+                errors.append(FieldError(item.name, "Identifiant hors limites."))
+        if errors:
+            raise InvalidData(errors)
 
     def _where(self, query: ListQuery) -> Any:
         clauses: list[Any] = []

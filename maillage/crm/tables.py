@@ -154,6 +154,9 @@ class Invitation(Versioned):
     replaces: ForeignKey = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
     sent_at = Timestamptz(null=True, default=None)
     answered_at = Timestamptz(null=True, default=None)
+    # The meeting's SEQUENCE last queued to this invitee: lower than the meeting's, an update
+    # (or a cancellation) is due; NULL, the invitation itself has not been queued yet.
+    sent_sequence = Integer(null=True, default=None)
 
 
 class Partnership(Versioned):
@@ -175,6 +178,7 @@ class User(Versioned, tablename="app_user"):
     active = Boolean(default=True)
     must_change_password = Boolean(default=False)
     contact = ForeignKey(Contact, null=True, on_delete=OnDelete.set_null)
+    search = Varchar(length=500, index=True)
 
 
 class Interaction(Versioned):

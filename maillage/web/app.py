@@ -15,10 +15,14 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from maillage import db
+from maillage.exchange.api import exchange_router
+from maillage.mailing.background import sender_lifespan
 from maillage.calendar.routes import calendar_router
 from maillage.settings import Settings
+from maillage.web.answers import public_router
 from maillage.web.api import resource_routers
 from maillage.web.errors import EXCEPTION_HANDLERS
+from maillage.web.mailing import mailing_router
 from maillage.web.openapi import openapi_config
 from maillage.web.security import TokenAuthenticationMiddleware
 from maillage.web.system import audit_log, healthz, landing
@@ -27,8 +31,16 @@ from maillage.web.views import views_router
 WEB_DIR = Path(__file__).parent
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # Served without authentication: they reveal nothing and carry their own secret when needed.
-PUBLIC_PATTERNS = [r"^/healthz$", r"^/schema", r"^/static/", r"^/$", r"^/favicon\.ico$"]
-PUBLIC_PATTERNS.append(r"^/calendar/feeds/")  # secret-token feeds: the token is the permission
+PUBLIC_PATTERNS = [
+    r"^/healthz$",
+    r"^/schema",
+    r"^/static/",
+    r"^/$",
+    r"^/favicon\.ico$",
+    r"^/r/",  # answer links: the signed token is the permission
+    r"^/u/",  # unsubscribe links (RFC 8058 one-click included)
+    r"^/calendar/feeds/",  # secret-token feeds: the token is the permission
+]
 
 
 def _swagger_plugin() -> SwaggerRenderPlugin:
@@ -65,6 +77,9 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             audit_log,
             Router(path="/api/v1", route_handlers=resource_routers()),
             views_router,
+            Router(path="/api/v1", route_handlers=[exchange_router()]),
+            mailing_router(),
+            public_router(),
             calendar_router,
             create_static_files_router(
                 path="/static/swagger",
@@ -75,7 +90,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
                 path="/static", directories=[WEB_DIR / "static"], include_in_schema=False
             ),
         ],
-        lifespan=[database_lifespan],
+        lifespan=[database_lifespan, sender_lifespan(settings)],
         middleware=[
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
         ],

@@ -15,9 +15,9 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from maillage import db
+from maillage.calendar.routes import calendar_router
 from maillage.exchange.api import exchange_router
 from maillage.mailing.background import sender_lifespan
-from maillage.calendar.routes import calendar_router
 from maillage.settings import Settings
 from maillage.web.answers import public_router
 from maillage.web.api import resource_routers

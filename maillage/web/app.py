@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from maillage import db
+from maillage.calendar.routes import calendar_router
 from maillage.exchange.api import exchange_router
 from maillage.graph.drawing import VIS_DIR
 from maillage.mailing.background import sender_lifespan
@@ -41,6 +42,7 @@ PUBLIC_PATTERNS = [
     r"^/favicon\.ico$",
     r"^/r/",  # answer links: the signed token is the permission
     r"^/u/",  # unsubscribe links (RFC 8058 one-click included)
+    r"^/calendar/feeds/",  # secret-token feeds: the token is the permission
 ]
 
 
@@ -86,6 +88,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             Router(path="/api/v1", route_handlers=[exchange_router()]),
             mailing_router(),
             public_router(),
+            calendar_router,
             create_static_files_router(
                 path="/static/swagger",
                 directories=[swagger_ui_bundle.swagger_ui_path],

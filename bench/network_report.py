@@ -63,9 +63,12 @@ AXES = [
 def generate(factor: int, seed: int = 7) -> NetworkData:
     rng = random.Random(seed)
     n_orgs, n_communes, n_groups = 250 * factor, 15 * factor, 25 * factor
-    axes = [AxisRow(i + 1, code, code.replace("_", " ").capitalize()) for i, code in enumerate(AXES)]
+    axes = [
+        AxisRow(i + 1, code, code.replace("_", " ").capitalize()) for i, code in enumerate(AXES)
+    ]
     communes = [
-        CommuneRow(i, f"Commune {i}", int(rng.lognormvariate(7.5, 1.1))) for i in range(1, n_communes + 1)
+        CommuneRow(i, f"Commune {i}", int(rng.lognormvariate(7.5, 1.1)))
+        for i in range(1, n_communes + 1)
     ]
     weights = [c.population for c in communes]
     kinds, kind_weights = zip(*KINDS, strict=True)
@@ -75,17 +78,21 @@ def generate(factor: int, seed: int = 7) -> NetworkData:
         n_axes = 8 if kind == "institution" and rng.random() < 0.5 else rng.choice([1, 1, 2, 3])
         orgs.append(
             OrganisationRow(
-                i, f"Organisation {i}", kind,
+                i,
+                f"Organisation {i}",
+                kind,
                 commune=rng.choices(communes, weights)[0].id,
                 axes=tuple(sorted(rng.sample(range(1, 9), n_axes))),
-            )  # fmt: skip
+            )
         )
     contacts, affiliations, staff = [], [], {}
     contact_id = 0
     for org in orgs:
         for _ in range(rng.choice([1, 2, 3, 3, 4, 5])):
             contact_id += 1
-            contacts.append(ContactRow(contact_id, f"Prénom{contact_id}", f"Nom{contact_id}", "Mme"))
+            contacts.append(
+                ContactRow(contact_id, f"Prénom{contact_id}", f"Nom{contact_id}", "Mme")
+            )
             affiliations.append(AffiliationRow(contact_id, org.id, primary=not staff.get(org.id)))
             staff.setdefault(org.id, []).append(contact_id)
     for _ in range(len(contacts) // 15):  # élus and volunteers wearing two hats
@@ -110,28 +117,51 @@ def generate(factor: int, seed: int = 7) -> NetworkData:
         for _ in range(rng.randint(3, 8)):
             meeting_id += 1
             day = TODAY - dt.timedelta(days=rng.randint(1, 720))
-            meetings.append(MeetingRow(meeting_id, g, dt.datetime(day.year, day.month, day.day, 14, tzinfo=dt.UTC)))
+            meetings.append(
+                MeetingRow(
+                    meeting_id, g, dt.datetime(day.year, day.month, day.day, 14, tzinfo=dt.UTC)
+                )
+            )
             for person in people:
                 came = person not in chronic_absentees and rng.random() < 0.7
-                invitations.append(InvitationRow(meeting_id, person, "acceptee", "present" if came else "absent"))
+                invitations.append(
+                    InvitationRow(meeting_id, person, "acceptee", "present" if came else "absent")
+                )
     partnerships = []
     for _ in range(n_orgs // 2):
         a, b = rng.choice(hubs), rng.choice(orgs)
-        kind = "delegation_dsp" if b.kind == "operateur_dsp" else rng.choice(["convention", "partenariat", "cofinancement"])
+        kind = (
+            "delegation_dsp"
+            if b.kind == "operateur_dsp"
+            else rng.choice(["convention", "partenariat", "cofinancement"])
+        )
         partnerships.append(PartnershipRow(a.id, b.id, kind))
     interactions = [
         InteractionRow(
-            i, TODAY - dt.timedelta(days=rng.randint(1, 900)), "appel",
+            i,
+            TODAY - dt.timedelta(days=rng.randint(1, 900)),
+            "appel",
             organisations=tuple(rng.sample(range(1, n_orgs + 1), rng.choice([1, 1, 2]))),
-            follow_up_on=TODAY - dt.timedelta(days=rng.randint(-30, 30)) if rng.random() < 0.1 else None,
-        )  # fmt: skip
+            follow_up_on=TODAY - dt.timedelta(days=rng.randint(-30, 30))
+            if rng.random() < 0.1
+            else None,
+        )
         for i in range(1, n_orgs * 2)
     ]
     return NetworkData(
-        today=TODAY, axes=axes, communes=communes, organisations=orgs, contacts=contacts,
-        affiliations=affiliations, groups=groups, memberships=memberships, meetings=meetings,
-        invitations=invitations, partnerships=partnerships, interactions=interactions,
-    )  # fmt: skip
+        today=TODAY,
+        axes=axes,
+        communes=communes,
+        organisations=orgs,
+        contacts=contacts,
+        affiliations=affiliations,
+        groups=groups,
+        memberships=memberships,
+        meetings=meetings,
+        invitations=invitations,
+        partnerships=partnerships,
+        interactions=interactions,
+    )
 
 
 def igraph_measures(graph) -> tuple[float, dict]:
@@ -192,7 +222,9 @@ def run(scale: str) -> None:
           f"igraph (mêmes mesures) : {ig_time:.2f} s ; rapport : {measures / ig_time:.1f}× "
           f"(rapport complet / igraph : {full / ig_time:.1f}×)")  # fmt: skip
     print(f"mémoire de pointe du processus : {peak_memory_mb():.0f} Mo")
-    print(f"accord : Spearman intermédiarité = {rho:.4f} ; écart max. contrainte = {max(gaps, default=0):.2e}")
+    print(
+        f"accord : Spearman intermédiarité = {rho:.4f} ; écart max. contrainte = {max(gaps, default=0):.2e}"
+    )
     print(f"sous-connectés : {len(report.under_connected)} ; suggestions : {len(report.suggestions)} ; "
           f"modularité NetworkX {ours.network['modularity']:.3f} / igraph {theirs['modularity']:.3f}")  # fmt: skip
 

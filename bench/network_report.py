@@ -12,7 +12,7 @@ fixed seed: `territoire` is a demo-sized intercommunality (250 organisations, 75
 - the process's peak memory (resident set size) so far;
 - the time igraph takes for the same measure set on the same graph (exact betweenness, since
   python-igraph has no sampled version), and the ratio;
-- agreement: Spearman rank correlation of betweenness (ours, sampled above 1,000 nodes, against
+- agreement: Spearman rank correlation of betweenness (ours, sampled above 500 nodes, against
   igraph's exact values) and the largest gap in Burt's constraint (exact on both sides).
 
 No NetworkX backend is enabled: the default pure-Python dispatch is what runs.

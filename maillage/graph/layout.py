@@ -21,15 +21,38 @@ SPACING = 40.0  # pixels between neighbouring nodes, roughly
 
 
 def positions(graph: nx.Graph) -> dict[str, tuple[float, float]]:
-    connected = [n for n in graph if graph.degree(n) > 0]
-    isolated = [n for n in graph if graph.degree(n) == 0]
-    pos = _layout(graph.subgraph(connected), depth=0) if connected else {}
-    pos = {node: (x * SPACING, y * SPACING) for node, (x, y) in pos.items()}
-    bottom = max((y for _, y in pos.values()), default=0.0) + 3 * SPACING
-    width = max(int(math.sqrt(len(graph))) * 2, 10)
+    """The main component in the middle; smaller groups, then isolated partners, in rows below.
+
+    Components are laid out one by one: laid out together, a spring layout pushes two partners
+    tied only to each other to the far edge, and the whole network shrinks to a dot.
+    """
+    components = sorted(
+        (sorted(c) for c in nx.connected_components(graph)), key=lambda c: (-len(c), c[0])
+    )
+    pos: dict = {}
+    if components and len(components[0]) > 1:
+        main = _layout(graph.subgraph(components[0]), depth=0)
+        pos.update({node: (x * SPACING, y * SPACING) for node, (x, y) in main.items()})
+    rest = [c for c in components if len(c) > 1 and c[0] not in pos]
+    isolated = [c[0] for c in components if len(c) == 1]
+    left = min((x for x, _ in pos.values()), default=0.0)
+    right = max((x for x, _ in pos.values()), default=40 * SPACING)
+    top = max((y for _, y in pos.values()), default=0.0) + 3 * SPACING
+    x, row_height = left, 0.0
+    for component in rest:
+        local = _layout(graph.subgraph(component), depth=0)
+        width = 2 * (math.sqrt(len(component)) + 1) * SPACING
+        if x + width > right and x > left:
+            x, top, row_height = left, top + row_height, 0.0
+        for node, (dx, dy) in local.items():
+            pos[node] = (x + width / 2 + dx * SPACING, top + width / 2 + dy * SPACING)
+        x += width
+        row_height = max(row_height, width)
+    top += row_height + SPACING
+    per_row = max(int((right - left) / SPACING), 10)
     for i, node in enumerate(isolated):
-        pos[node] = ((i % width - width / 2) * SPACING, bottom + (i // width) * SPACING)
-    return {node: (round(x, 1), round(y, 1)) for node, (x, y) in pos.items()}
+        pos[node] = (left + (i % per_row) * SPACING, top + (i // per_row) * SPACING)
+    return {node: (round(float(x), 1), round(float(y), 1)) for node, (x, y) in pos.items()}
 
 
 def _layout(graph: nx.Graph, depth: int) -> dict:

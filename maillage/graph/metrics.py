@@ -4,13 +4,16 @@ Choices:
 - betweenness and closeness count hops (a tie is a tie, whatever its strength): they answer
   « who stands between whom », which the strength of a tie does not change; PageRank, weighted
   degree, Louvain and Burt's measures use the tie weights;
-- betweenness is exact up to ``EXACT_BETWEENNESS_MAX_NODES`` nodes: Brandes' algorithm costs one
-  breadth-first search per node (≈ 1 s for 1,000 partners and 10,000 ties on this machine).
-  Above, it is estimated from ``BETWEENNESS_PIVOTS`` sources drawn with the fixed ``SEED``, which
-  keeps the ranking (Spearman ≥ 0.97 against the exact values on a 5,000-partner network, see
+- betweenness is exact up to ``EXACT_BETWEENNESS_MAX_NODES`` (500) nodes: Brandes' algorithm
+  costs one breadth-first search per node, so exact stays within 5× the cost of the estimate
+  below (1,000 partners and 11,600 ties: 7.4 s exact on the loaded 2-core machine, against
+  0.5 s for the 250-partner demo territory).
+  Above, it is estimated from ``BETWEENNESS_PIVOTS`` (100) sources drawn with the fixed
+  ``SEED``, which keeps the ranking (Spearman 0.97 against igraph's exact values on a 5,000-partner network, see
   bench/README.md); the output says which method was used;
-- closeness above the same size, Burt's constraint and effective size always, come from the
-  block-wise scipy versions in ``maillage.graph.sparse``, checked against NetworkX.
+- closeness (with the average path length, from the same distances), Burt's constraint and
+  effective size come from the block-wise scipy versions in ``maillage.graph.sparse``, which give
+  NetworkX's values (tests/graph/test_sparse.py) orders of magnitude faster on a département.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ import numpy as np
 from maillage.graph import sparse
 
 SEED = 42
-EXACT_BETWEENNESS_MAX_NODES = 1000
-BETWEENNESS_PIVOTS = 200
+EXACT_BETWEENNESS_MAX_NODES = 500
+BETWEENNESS_PIVOTS = 100
 
 NODE_METRICS = (
     "degree",
@@ -141,11 +144,9 @@ def compute(graph: nx.Graph) -> Metrics:
         result.network = network_figures(graph, result, "sans objet", None)
         return result
     between, method = betweenness(graph)
+    # One pass of C breadth-first searches gives both closeness and the average path length.
     nodes, totals, reached = sparse.distance_sums(graph)
-    if n <= EXACT_BETWEENNESS_MAX_NODES:
-        close = nx.closeness_centrality(graph)
-    else:
-        close = sparse.closeness_from_sums(nodes, totals, reached)
+    close = sparse.closeness_from_sums(nodes, totals, reached)
     pagerank = nx.pagerank(graph, weight="weight") if graph.number_of_edges() else {}
     cores = nx.core_number(graph)
     clustering = nx.clustering(graph)

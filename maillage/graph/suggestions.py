@@ -9,7 +9,7 @@ each shared axis (a well-connected partner is a good door into the network).
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import networkx as nx
 
@@ -19,6 +19,11 @@ from maillage.graph.diagnosis import KIND_LABELS, Finding, plural
 
 PER_PARTNER = 3
 HUBS_PER_AXIS = 10
+# A common neighbour with more ties than this adds at most 1/200 to the resource-allocation
+# score: it is not used to *find* candidates (a hub would bring in thousands), though it still
+# counts in the score of the candidates found otherwise.
+BROKER_MAX_DEGREE = 200
+PLACE_MAX = 30  # partners of the same commune and axis looked at, best connected first
 COMPLEMENTARY = {
     frozenset(pair)
     for pair in [
@@ -55,7 +60,20 @@ class Suggester:
         for node, attrs in graph.nodes(data=True):
             for axis in attrs.get("axes") or ():
                 self.by_place[(attrs.get("commune"), axis)].append(node)
+        for nodes in self.by_place.values():
+            nodes.sort(key=lambda n: (-graph.degree(n), n))
         self.contact_of = self._representatives()
+        self.groups_by_axis: dict[int, list] = defaultdict(list)
+        self.groups_by_commune: dict[int, list] = defaultdict(list)
+        self.transversal = []
+        self.group_by_id = {group.id: group for group in self.groups}
+        for group in self.groups:
+            for axis in group.axes:
+                self.groups_by_axis[axis].append(group)
+            for commune in group.communes:
+                self.groups_by_commune[commune].append(group)
+            if not group.axes:
+                self.transversal.append(group)
 
     def _bodies_by_node(self) -> dict[str, set[int]]:
         found: dict[str, set[int]] = defaultdict(set)
@@ -93,9 +111,16 @@ class Suggester:
         attrs = self.graph.nodes[node]
         axes = set(attrs.get("axes") or ())
         commune = attrs.get("commune")
-        neighbours = set(self.graph[node])
+        sitting_by_group: Counter = Counter()
+        for neighbour in self.graph[node]:
+            sitting_by_group.update(self.present_in.get(neighbour, ()))
+        candidates = {g.id: g for g in self.transversal}
+        for axis in axes:
+            candidates.update((g.id, g) for g in self.groups_by_axis.get(axis, ()))
+        candidates.update((g.id, g) for g in self.groups_by_commune.get(commune, ()))
+        candidates.update((gid, self.group_by_id[gid]) for gid in sitting_by_group)
         ranked = []
-        for group in self.groups:
+        for group in candidates.values():
             if group.id in self.present_in.get(node, ()) or not group.active:
                 continue
             score, reasons = 0.0, []
@@ -109,7 +134,7 @@ class Suggester:
             if commune is not None and commune in group.communes:
                 score += 1.5
                 reasons.append(f"couvre {self.commune_names.get(commune, 'sa commune')}")
-            sitting = sum(1 for n in neighbours if group.id in self.present_in.get(n, ()))
+            sitting = sitting_by_group.get(group.id, 0)
             if sitting:
                 score += min(sitting, 3)
                 reasons.append(
@@ -149,58 +174,69 @@ class Suggester:
         attrs = graph.nodes[node]
         axes = set(attrs.get("axes") or ())
         neighbours = set(graph[node])
-        candidates = {other for n in neighbours for other in graph[n]}
+        candidates = {
+            other for n in neighbours if graph.degree(n) <= BROKER_MAX_DEGREE for other in graph[n]
+        }
         for axis in axes:
-            candidates.update(self.by_place.get((attrs.get("commune"), axis), ()))
+            candidates.update(self.by_place.get((attrs.get("commune"), axis), ())[:PLACE_MAX])
             candidates.update(self.hubs.get(axis, ()))
         candidates -= neighbours | {node}
         pairs = sorted((node, other) for other in candidates)
         allocation = {v: score for _, v, score in nx.resource_allocation_index(graph, pairs)}
         ranked = []
         for other in sorted(candidates):
-            score, reasons = self._pair_score(node, other, axes, allocation.get(other, 0.0))
+            score = self._pair_score(node, neighbours, other, axes, allocation.get(other, 0.0))
             if score >= 1.5:
-                ranked.append((-score, other, reasons, score))
+                ranked.append((-score, other, score))
         ranked.sort(key=lambda item: item[:2])
         return [
             {
                 "id": other,
                 "name": graph.nodes[other]["label"],
                 "score": round(score, 3),
-                "reasons": reasons,
+                "reasons": self._pair_reasons(node, other, axes, allocation.get(other, 0.0)),
             }
-            for _, other, reasons, score in ranked[:PER_PARTNER]
+            for _, other, score in ranked[:PER_PARTNER]
         ]
 
-    def _pair_score(self, node: str, other: str, axes: set[int], allocation: float):
+    def _pair_score(self, node, neighbours: set, other: str, axes: set[int], allocation: float):
+        """Common neighbours (resource allocation), shared axes and commune, complementarity."""
         graph = self.graph
         mine, theirs = graph.nodes[node], graph.nodes[other]
-        score, reasons = 0.0, []
+        common = not neighbours.isdisjoint(graph[other])
+        shared = len(axes.intersection(theirs.get("axes") or ()))
+        score = 3 * allocation + 1.5 * shared
+        if mine.get("commune") is not None and mine.get("commune") == theirs.get("commune"):
+            score += 1
+        if frozenset((mine["kind"], theirs["kind"])) in COMPLEMENTARY:
+            score += 1
+        if shared or common:
+            # a well-connected partner is a better door into the network
+            score += 0.5 * math.log1p(graph.degree(other))
+        return score
+
+    def _pair_reasons(self, node: str, other: str, axes: set[int], allocation: float) -> list:
+        graph = self.graph
+        mine, theirs = graph.nodes[node], graph.nodes[other]
+        reasons = []
         common = len(set(graph[node]) & set(graph[other]))
         if common:
-            score += 3 * allocation
             shown = f"{allocation:.2f}".replace(".", ",")
             reasons.append(
                 f"{plural(common, 'partenaire')} en commun (allocation de ressources : {shown})"
             )
         shared = axes & set(theirs.get("axes") or ())
         if shared:
-            score += 1.5 * len(shared)
             reasons.append(f"axe {_names(shared, self.axis_names)} en commun")
         if mine.get("commune") is not None and mine.get("commune") == theirs.get("commune"):
-            score += 1
             place = self.commune_names.get(mine["commune"])
             reasons.append(f"même commune ({place})" if place else "même commune")
-        kinds = frozenset((mine["kind"], theirs["kind"]))
-        if kinds in COMPLEMENTARY:
-            score += 1
+        if frozenset((mine["kind"], theirs["kind"])) in COMPLEMENTARY:
             reasons.append(
                 f"complémentaires : {KIND_LABELS.get(mine['kind'], mine['kind'])} "
                 f"et {KIND_LABELS.get(theirs['kind'], theirs['kind'])}"
             )
-        if shared or common:
-            score += 0.5 * math.log1p(graph.degree(other))
-        return score, reasons
+        return reasons
 
 
 def suggest(

@@ -224,3 +224,8 @@ def content_security_policy(nonce: str) -> str:
         "img-src 'self' data:; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
     )
+
+
+def render_standalone(report: Report) -> str:
+    """The ``.html`` export: vis-network inlined, opens from a USB stick."""
+    return render_html(report, standalone=True)

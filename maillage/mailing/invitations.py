@@ -229,14 +229,6 @@ def due_kind(meeting: MeetingInfo, sent_sequence: int | None) -> str | None:
     return None
 
 
-def build_for(
-    meeting: MeetingInfo, kind: str, invitee: Invitee, envelope: Envelope
-) -> messages.EmailMessage:
-    if kind == "annulation":
-        return messages.cancellation(meeting, invitee, envelope)
-    return messages.invitation(meeting, invitee, envelope, update=kind == "modification")
-
-
 def _check_sendable(meeting: MeetingInfo) -> None:
     if meeting.status == "brouillon":
         raise InvalidData.one(
@@ -259,6 +251,8 @@ async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, 
         )
         roles = await current_roles(await _group_of(meeting_id), [row["contact"] for row in rows])
     envelope = Envelope(sender_mailbox(settings.mail_from))
+    # Each kind of message is rendered once for the meeting, then filled in per invitee.
+    builders: dict[str, messages.MeetingMessages] = {}
     built: dict[int, outbox.Outgoing] = {}
     counts = {"invitation": 0, "modification": 0, "annulation": 0}
     problems = []
@@ -278,8 +272,10 @@ async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, 
                 }
             )
             continue
+        if kind not in builders:
+            builders[kind] = messages.MeetingMessages(meeting, kind, envelope)
         built[row["id"]] = outbox.Outgoing(
-            build_for(meeting, kind, invitee, envelope),
+            builders[kind].build(invitee),
             invitee.mailbox.address,
             kind,
             row["contact"],
@@ -328,7 +324,7 @@ async def queue_one(settings: Settings, meeting: MeetingInfo, invitation_id: int
     except InvalidAddress:
         return False
     envelope = Envelope(sender_mailbox(settings.mail_from))
-    message = messages.invitation(meeting, invitee, envelope)
+    message = messages.MeetingMessages(meeting, "invitation", envelope).build(invitee)
     await outbox.enqueue(
         [outbox.Outgoing(message, invitee.mailbox.address, "invitation", row["contact"], row["id"])]
     )

@@ -27,6 +27,7 @@ from typing import Any
 from maillage.crm.errors import InvalidData, NotFound
 from maillage.crm.tables import Invitation, OutboxMessage
 from maillage.db import is_sqlite, read_transaction, write_transaction
+from maillage.mailing.messages import Prebuilt
 
 STATUSES = ("en_attente", "envoi", "envoye", "echec", "annule")
 STATUS_LABELS = {
@@ -54,7 +55,7 @@ def now() -> dt.datetime:
 class Outgoing:
     """A built message and what it is about, ready to be written to the outbox."""
 
-    message: EmailMessage
+    message: EmailMessage | Prebuilt
     recipient: str
     kind: str
     contact_id: int | None = None
@@ -76,24 +77,34 @@ def serialise(message: EmailMessage) -> str:
     return message.as_bytes(policy=SMTP).decode("ascii")
 
 
+def _stored(message: EmailMessage | Prebuilt) -> tuple[str, str, str]:
+    """Subject, Message-ID and raw text of a message, as the outbox keeps them."""
+    if isinstance(message, Prebuilt):
+        return message.subject, message.message_id, message.raw.decode("ascii")
+    return str(message["Subject"]), str(message["Message-ID"]), serialise(message)
+
+
 async def enqueue(items: list[Outgoing]) -> list[int]:
     """Write the messages; call inside the write transaction that records why they are sent."""
     if not items:
         return []
-    rows = [
-        OutboxMessage(
-            kind=item.kind,
-            recipient=item.recipient,
-            subject=str(item.message["Subject"])[:500],
-            message_id=str(item.message["Message-ID"]),
-            raw_message=serialise(item.message),
-            status="en_attente",
-            next_attempt_at=now(),
-            contact=item.contact_id,
-            invitation=item.invitation_id,
+    moment = now()
+    rows = []
+    for item in items:
+        subject, message_id, raw = _stored(item.message)
+        rows.append(
+            OutboxMessage(
+                kind=item.kind,
+                recipient=item.recipient,
+                subject=subject[:500],
+                message_id=message_id,
+                raw_message=raw,
+                status="en_attente",
+                next_attempt_at=moment,
+                contact=item.contact_id,
+                invitation=item.invitation_id,
+            )
         )
-        for item in items
-    ]
     ids: list[int] = []
     for start in range(0, len(rows), 200):
         inserted = (

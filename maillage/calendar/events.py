@@ -261,10 +261,33 @@ class SingleAttendeeTemplate:
 
 
 def attendee_line(attendee: Attendee) -> bytes:
-    """The folded ATTENDEE content line, written by icalendar exactly as in a whole event."""
+    """The folded ATTENDEE content line, written as icalendar writes it in a whole event."""
     event = Event()
     event.add("attendee", _attendee_address(attendee))
-    return event.content_line("ATTENDEE", event["ATTENDEE"]).to_ical()
+    return fold(event.content_line("ATTENDEE", event["ATTENDEE"]))
+
+
+_FOLD_AT = 75
+_ESCAPES = b"\\^"
+
+
+def fold(line: str) -> bytes:
+    """icalendar's folding (RFC 5545: at most 75 octets a line, never inside a UTF-8
+    character, never right after a backslash or caret escape), on bytes rather than one
+    character at a time: it runs once per invitation."""
+    data = line.encode("utf-8")
+    chunks = []
+    start = 0
+    while len(data) - start >= _FOLD_AT:
+        end = start + _FOLD_AT - 1
+        while data[end] & 0xC0 == 0x80:  # a continuation byte: the character starts earlier
+            end -= 1
+        if data[end - 1] in _ESCAPES:
+            end -= 1
+        chunks.append(data[start:end])
+        start = end
+    chunks.append(data[start:])
+    return b"\r\n ".join(chunks)
 
 
 def invitation_template(

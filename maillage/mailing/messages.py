@@ -25,6 +25,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from email.charset import Charset
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
@@ -225,6 +226,7 @@ def reminder(meeting: MeetingInfo, invitee: Invitee, envelope: Envelope, days: i
 # the bytes the outbox stores (CRLF, 7-bit), with no ``EmailMessage`` in between: building one
 # costs tens of microseconds instead of milliseconds.
 
+_UTF8 = Charset("utf-8")
 _SLOT = re.compile("\ue000(nom|lien)\ue000")
 """Private-use characters around a slot name: autoescape leaves them alone, nobody types them."""
 _NAME_SLOT = "\ue000nom\ue000"
@@ -325,14 +327,34 @@ def _folded(name: str, value: object) -> bytes:
 
 
 def _to_header(recipient: Mailbox) -> bytes:
-    """``formataddr`` quotes or RFC 2047-encodes the name a hundred times faster than the header
-    registry; names it would leave long or ambiguous go through the registry."""
+    """The To: header of one recipient, a hundred times faster than the header registry.
+
+    ``formataddr`` quotes a name or encodes it as one RFC 2047 word; a name too long for that,
+    or one that would read as an encoded word, becomes a run of base64 encoded words, one per
+    folded line (a decoder joins adjacent encoded words without a space)."""
     name = one_line(recipient.name)
+    if not name:
+        return f"To: {recipient.address}\r\n".encode("ascii")
+    display = ""
     if "=?" not in name:
-        line = f"To: {formataddr((name, recipient.address), charset='utf-8')}"
-        if len(line) <= 78 and line.isascii():
-            return line.encode("ascii") + b"\r\n"
-    return _folded("To", recipient.header())
+        display = formataddr((name, recipient.address), charset=_UTF8).rpartition(" <")[0]
+    if not display or len(display) > 74:
+        display = "\r\n ".join(_encoded_words(name))
+    address = f"<{recipient.address}>"
+    last = display.rpartition("\n")[2]
+    separator = " " if len(last) + len(address) <= 73 else "\r\n "
+    return f"To: {display}{separator}{address}\r\n".encode("ascii")
+
+
+def _encoded_words(text: str) -> list[str]:
+    """RFC 2047 words of at most 45 UTF-8 bytes (72 characters once encoded), never splitting
+    a character."""
+    chunks = [""]
+    for char in text:
+        if len((chunks[-1] + char).encode("utf-8")) > 45:
+            chunks.append("")
+        chunks[-1] += char
+    return [f"=?utf-8?b?{base64.b64encode(chunk.encode()).decode('ascii')}?=" for chunk in chunks]
 
 
 class MeetingMessages:

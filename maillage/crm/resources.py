@@ -147,6 +147,8 @@ class ResourceService:
         self.spec = spec
         self.table = spec.table
         self._columns = {c._meta.name: c for c in self.table._meta.columns}
+        # Users have search fields but no search column (their list filters by email instead).
+        self._has_search = bool(spec.search_fields) and "search" in self._columns
         self._read_columns = [
             self._columns[name] for name in spec.read_fields if name in self._columns
         ]
@@ -208,7 +210,7 @@ class ResourceService:
         clauses: list[Any] = []
         if self.spec.lifecycle == "archive" and not query.include_archived:
             clauses.append(self._columns["archived"] == False)  # noqa: E712 - SQL expression
-        if query.q and self.spec.search_fields:
+        if query.q and self._has_search:
             for word in normalise(query.q).replace("%", " ").replace("_", " ").split():
                 clauses.append(self._columns["search"].like(f"%{word}%"))
         for item in self.spec.filters:
@@ -258,7 +260,7 @@ class ResourceService:
 
     async def _insert(self, values: dict[str, Any]) -> int:
         row = self.table(**{k: v for k, v in values.items() if k in self._columns})
-        if self.spec.search_fields:
+        if self._has_search:
             row.search = self._search_value(values)  # type: ignore[attr-defined]
         try:
             result = await self.table.insert(row).returning(self.table._meta.primary_key).run()
@@ -314,7 +316,7 @@ class ResourceService:
         values: dict[Any, Any] = {self._columns[k]: v for k, v in changes.items()}
         values[self._columns["version"]] = version + 1
         values[self._columns["updated_at"]] = dt.datetime.now(dt.UTC)
-        if self.spec.search_fields:
+        if self._has_search:
             values[self._columns["search"]] = self._search_value(merged)
         pk = self.table._meta.primary_key
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ def html_text(response: httpx.Response) -> str:
     """The visible text of a page, roughly: tags removed, spaces collapsed."""
     text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", response.text, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", text)
-    return " ".join(text.split())
+    return " ".join(html.unescape(text).split())
 
 
 async def open_browser(app) -> httpx.AsyncClient:

@@ -29,6 +29,7 @@ async def test_it_shows_every_page_to_a_reader(reader_web, admin, path):
     url = path.format(**{k: v["id"] for k, v in net.items()})
     response = await reader_web.get(url)
     assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")
     assert response.text.count("<h1") == 1
     assert "Se déconnecter" in html_text(response)
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.datastructures import FormMultiDict
 from litestar.response import Redirect, Template
 
@@ -82,6 +82,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         template_name=template,
         context={**base_context(request), **context},
         status_code=status_code,
+        # Explicit: handlers that may also redirect are typed Any, which Litestar reads as JSON.
+        media_type=MediaType.HTML,
     )
 
 

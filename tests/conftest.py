@@ -25,10 +25,9 @@ from maillage.crm.schemas import UserIn
 from maillage.crm.seed import ensure_axes
 from maillage.settings import Settings
 from maillage.web.app import create_app
+from tests.support import TEST_DATABASE_URL, requires_postgres  # noqa: F401 - re-exported
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
-
-TEST_DATABASE_URL = os.environ.get("MAILLAGE_TEST_DATABASE_URL", "")
 
 
 def pytest_report_header() -> str:
@@ -162,13 +161,6 @@ async def coordinator(app) -> AsyncIterator[Persona]:
 async def reader(app) -> AsyncIterator[Persona]:
     async for persona in _persona(app, "lecteur"):
         yield persona
-
-
-requires_postgres = pytest.mark.skipif(
-    not TEST_DATABASE_URL.startswith("postgres"),
-    reason="PostgreSQL non configuré : définissez MAILLAGE_TEST_DATABASE_URL="
-    "postgresql://postgres@127.0.0.1:5432/test pour lancer ce test.",
-)
 
 
 class QueryCounter:

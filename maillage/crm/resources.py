@@ -34,6 +34,7 @@ from maillage.crm.text import find_control_character, normalise, search_text
 from maillage.db import read_transaction, write_transaction
 
 MAX_PAGE_SIZE = 500
+MAX_INTEGER = 2**31 - 1  # ids and offsets beyond this overflow SQLite's and PostgreSQL's integers
 
 # Aliases: inside ResourceService, « list » names the method, not the built-in type.
 Rows = list[dict[str, Any]]
@@ -147,8 +148,6 @@ class ResourceService:
         self.spec = spec
         self.table = spec.table
         self._columns = {c._meta.name: c for c in self.table._meta.columns}
-        # Users have search fields but no search column (their list filters by email instead).
-        self._has_search = bool(spec.search_fields) and "search" in self._columns
         self._read_columns = [
             self._columns[name] for name in spec.read_fields if name in self._columns
         ]
@@ -156,6 +155,7 @@ class ResourceService:
     # ----- reading -------------------------------------------------------------------------
 
     async def list(self, query: ListQuery) -> dict[str, Any]:
+        self._check_query(query)
         where = self._where(query)
         async with read_transaction():
             select = self.table.select(*self._read_columns)
@@ -206,11 +206,24 @@ class ResourceService:
             for row in rows:
                 row[link.field] = sorted(by_owner.get(row["id"], []))
 
+    def _check_query(self, query: ListQuery) -> None:
+        """Out-of-range numbers would overflow the engines' integers: refuse them in French."""
+        errors = []
+        if not 0 <= query.offset <= MAX_INTEGER:
+            errors.append(FieldError("offset", f"Valeur hors limites (0 à {MAX_INTEGER})."))
+        for item in self.spec.filters:
+            value = query.filters.get(item.name)
+            is_number = isinstance(value, int) and not isinstance(value, bool)
+            if is_number and not 1 <= value <= MAX_INTEGER:
+                errors.append(FieldError(item.name, "Identifiant hors limites."))
+        if errors:
+            raise InvalidData(errors)
+
     def _where(self, query: ListQuery) -> Any:
         clauses: list[Any] = []
         if self.spec.lifecycle == "archive" and not query.include_archived:
             clauses.append(self._columns["archived"] == False)  # noqa: E712 - SQL expression
-        if query.q and self._has_search:
+        if query.q and self.spec.search_fields:
             for word in normalise(query.q).replace("%", " ").replace("_", " ").split():
                 clauses.append(self._columns["search"].like(f"%{word}%"))
         for item in self.spec.filters:
@@ -260,7 +273,7 @@ class ResourceService:
 
     async def _insert(self, values: dict[str, Any]) -> int:
         row = self.table(**{k: v for k, v in values.items() if k in self._columns})
-        if self._has_search:
+        if self.spec.search_fields:
             row.search = self._search_value(values)  # type: ignore[attr-defined]
         try:
             result = await self.table.insert(row).returning(self.table._meta.primary_key).run()
@@ -316,7 +329,7 @@ class ResourceService:
         values: dict[Any, Any] = {self._columns[k]: v for k, v in changes.items()}
         values[self._columns["version"]] = version + 1
         values[self._columns["updated_at"]] = dt.datetime.now(dt.UTC)
-        if self._has_search:
+        if self.spec.search_fields:
             values[self._columns["search"]] = self._search_value(merged)
         pk = self.table._meta.primary_key
         try:

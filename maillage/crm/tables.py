@@ -175,6 +175,7 @@ class User(Versioned, tablename="app_user"):
     active = Boolean(default=True)
     must_change_password = Boolean(default=False)
     contact = ForeignKey(Contact, null=True, on_delete=OnDelete.set_null)
+    search = Varchar(length=500, index=True)
 
 
 class Interaction(Versioned):

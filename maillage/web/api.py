@@ -11,13 +11,24 @@ from typing import Annotated, Any
 from litestar import Request, Router, delete, get, patch, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from msgspec import Meta
 
 from maillage.crm.registry import SERVICES
-from maillage.crm.resources import MAX_PAGE_SIZE, ListQuery, ResourceService, ResourceSpec
+from maillage.crm.resources import (
+    MAX_INTEGER,
+    MAX_PAGE_SIZE,
+    ListQuery,
+    ResourceService,
+    ResourceSpec,
+)
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
-RecordId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant")]
+RecordId = Annotated[int, Parameter(ge=1, le=MAX_INTEGER, description="Identifiant")]
+FILTER_TYPES: dict[type, Any] = {
+    int: Annotated[int, Meta(ge=1, le=MAX_INTEGER)],
+    str: Annotated[str, Meta(max_length=200)],
+}
 
 
 def _list_parameters(spec: ResourceSpec) -> list[inspect.Parameter]:
@@ -32,7 +43,11 @@ def _list_parameters(spec: ResourceSpec) -> list[inspect.Parameter]:
             int,
             Parameter(default=50, ge=1, le=MAX_PAGE_SIZE, description="Taille de la page"),
         ),
-        query("offset", int, Parameter(default=0, ge=0, description="Rang du premier élément")),
+        query(
+            "offset",
+            int,
+            Parameter(default=0, ge=0, le=MAX_INTEGER, description="Rang du premier élément"),
+        ),
         query(
             "sort",
             str | None,

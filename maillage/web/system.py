@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import get
 from litestar.params import Parameter
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from maillage import __version__
 from maillage.crm import audit
@@ -69,10 +69,10 @@ class AuditPage(Struct):
 )
 async def audit_log(
     limit: int = Parameter(default=50, ge=1, le=500),
-    offset: int = Parameter(default=0, ge=0),
-    entity: str | None = Parameter(default=None, max_length=40),
-    entity_id: int | None = Parameter(default=None, ge=1),
-    actor: str | None = Parameter(default=None, max_length=254),
+    offset: int = Parameter(default=0, ge=0, le=2**31 - 1),
+    entity: Annotated[str, Meta(max_length=40)] | None = None,
+    entity_id: Annotated[int, Meta(ge=1, le=2**31 - 1)] | None = None,
+    actor: Annotated[str, Meta(max_length=254)] | None = None,
 ) -> AuditPage:
     page = await audit.list_events(limit, offset, entity, entity_id, actor)
     return page  # type: ignore[return-value]

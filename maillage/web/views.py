@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from msgspec import Struct
 
 from maillage.crm import elections, views
+from maillage.web.api import RecordId
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
@@ -20,26 +21,26 @@ READ: dict[str, Any] = {
 
 
 @get("/organisations/{record_id:int}/overview", summary="Vue d'une organisation", **READ)
-async def organisation_overview(record_id: int) -> dict[str, Any]:
+async def organisation_overview(record_id: RecordId) -> dict[str, Any]:
     """Ses contacts, ses partenariats (contrats de DSP et leurs échéances), ses instances et
     les réunions où elle était présente."""
     return await views.organisation_overview(record_id, dt.date.today())
 
 
 @get("/contacts/{record_id:int}/overview", summary="Vue d'un contact", **READ)
-async def contact_overview(record_id: int) -> dict[str, Any]:
+async def contact_overview(record_id: RecordId) -> dict[str, Any]:
     """Ses rattachements, ses participations, ses invitations et sa présence."""
     return await views.contact_overview(record_id)
 
 
 @get("/groups/{record_id:int}/overview", summary="Vue d'une instance", **READ)
-async def group_overview(record_id: int) -> dict[str, Any]:
+async def group_overview(record_id: RecordId) -> dict[str, Any]:
     """Ses membres par rôle, ses réunions et le taux de présence."""
     return await views.group_overview(record_id, dt.date.today())
 
 
 @get("/communes/{record_id:int}/overview", summary="Partenaires d'une commune par axe", **READ)
-async def commune_overview(record_id: int) -> dict[str, Any]:
+async def commune_overview(record_id: RecordId) -> dict[str, Any]:
     return await views.commune_overview(record_id)
 
 
@@ -54,7 +55,7 @@ class ElectionsIn(Struct, forbid_unknown_fields=True):
     **READ,
 )
 async def elections_preview(
-    record_id: int, date: dt.date = Parameter(description="Date de l'élection")
+    record_id: RecordId, date: dt.date = Parameter(description="Date de l'élection")
 ) -> dict[str, Any]:
     return await elections.plan_turnover(record_id, date)
 
@@ -68,7 +69,9 @@ async def elections_preview(
     guards=[requires("coordinateur")],
     responses=error_responses(400, 401, 403, 404),
 )
-async def elections_apply(request: Request, record_id: int, data: ElectionsIn) -> dict[str, Any]:
+async def elections_apply(
+    request: Request, record_id: RecordId, data: ElectionsIn
+) -> dict[str, Any]:
     return await elections.apply_turnover(request.user, record_id, data.date)
 
 

@@ -8,8 +8,7 @@ import re
 
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
-from tests.web.conftest import html_text
-from tests.web.helpers import create, small_network
+from tests.web.helpers import create, html_text, small_network
 
 
 async def test_it_creates_a_partner_and_shows_it(coordinator_web):

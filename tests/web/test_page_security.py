@@ -11,8 +11,15 @@ from maillage.crm import auth
 from maillage.crm.registry import SERVICES
 from maillage.settings import Settings
 from maillage.web.app import create_app
-from tests.web.conftest import HOSTILE, PASSWORD, Browser, html_text, open_browser, sign_in
-from tests.web.helpers import small_network
+from tests.web.helpers import (
+    HOSTILE,
+    PASSWORD,
+    Browser,
+    html_text,
+    open_browser,
+    sign_in,
+    small_network,
+)
 
 
 async def test_it_sends_visitors_to_the_sign_in_page(visitor):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import html_text
-from tests.web.helpers import small_network
+from tests.web.helpers import html_text, small_network
 
 READ_PAGES = [
     "/",

@@ -1,0 +1,152 @@
+"""Backup and restore: a consistent copy of the whole database, and its return.
+
+SQLite: the online backup API copies a consistent snapshot while the service keeps serving
+(WAL readers and writers are not blocked). PostgreSQL: ``pg_dump`` in its custom format, and
+``pg_restore`` to bring it back. A restore then applies the migrations, so an older backup
+comes back into the current schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from maillage import db
+from maillage.settings import Settings
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PG_DUMP_MAGIC = b"PGDMP"
+
+
+class BackupError(RuntimeError):
+    """A backup or restore that cannot be done; the message is meant for the person."""
+
+
+def _postgres_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise BackupError(f"« {name} » est introuvable : installez le client PostgreSQL.")
+    return path
+
+
+def _run_tool(command: list[str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        raise BackupError(f"{Path(command[0]).name} a échoué : {detail}")
+
+
+def backup_sqlite(database: Path, output: Path) -> None:
+    if not database.exists():
+        raise BackupError(f"Base SQLite introuvable : {database}")
+    partial = output.with_name(output.name + ".partiel")
+    source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    target = sqlite3.connect(partial)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    # A backup file is either whole or absent: rename only once it is complete.
+    os.replace(partial, output)
+
+
+def backup_postgres(url: str, output: Path) -> None:
+    partial = output.with_name(output.name + ".partiel")
+    _run_tool([_postgres_tool("pg_dump"), "--format=custom", f"--file={partial}", url])
+    os.replace(partial, output)
+
+
+def backup(settings: Settings, output: Path) -> Path:
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if settings.is_sqlite:
+        backup_sqlite(settings.sqlite_path, output)
+    else:
+        backup_postgres(settings.database_url, output)
+    return output
+
+
+def backup_kind(path: Path) -> str:
+    if not path.is_file():
+        raise BackupError(f"Fichier de sauvegarde introuvable : {path}")
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if head.startswith(SQLITE_MAGIC):
+        return "sqlite"
+    if head.startswith(PG_DUMP_MAGIC):
+        return "postgresql"
+    raise BackupError(f"{path.name} n'est pas une sauvegarde de maillage (ni SQLite, ni pg_dump).")
+
+
+def _check_sqlite_backup(path: Path) -> None:
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        if connection.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupError(f"La sauvegarde {path.name} est endommagée.")
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    finally:
+        connection.close()
+    if "migration" not in tables or "organisation" not in tables:
+        raise BackupError(f"{path.name} est une base SQLite, mais pas une base de maillage.")
+
+
+def _ensure_sqlite_unused(database: Path) -> None:
+    """Refuse to overwrite a database that a running service still holds open."""
+    if not database.exists():
+        return
+    connection = sqlite3.connect(database, timeout=0.5)
+    try:
+        connection.execute("BEGIN EXCLUSIVE")
+        connection.rollback()
+    except sqlite3.OperationalError as error:
+        raise BackupError(
+            "La base est en cours d'utilisation : arrêtez le service avant de restaurer."
+        ) from error
+    finally:
+        connection.close()
+
+
+def restore_sqlite(path: Path, database: Path) -> None:
+    _check_sqlite_backup(path)
+    _ensure_sqlite_unused(database)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    staging = database.with_name(database.name + ".restauration")
+    shutil.copyfile(path, staging)
+    for suffix in ("-wal", "-shm"):
+        Path(str(database) + suffix).unlink(missing_ok=True)
+    os.replace(staging, database)
+
+
+def restore_postgres(path: Path, url: str) -> None:
+    _run_tool(
+        [
+            _postgres_tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            f"--dbname={url}",
+            str(path),
+        ]
+    )
+
+
+async def restore(settings: Settings, path: Path) -> list[str]:
+    """Bring a backup back, then migrate it to the current schema; returns the migrations run."""
+    kind = backup_kind(path)
+    engine = "sqlite" if settings.is_sqlite else "postgresql"
+    if kind != engine:
+        raise BackupError(
+            f"Cette sauvegarde vient d'une base {kind} ; la base configurée est {engine}."
+        )
+    if kind == "sqlite":
+        await asyncio.to_thread(restore_sqlite, path, settings.sqlite_path)
+    else:
+        await asyncio.to_thread(restore_postgres, path, settings.database_url)
+    await db.connect(settings.database_url)
+    return await db.migrate()

@@ -1,0 +1,54 @@
+"""Commands ``maillage backup`` and ``maillage restore``."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from maillage.clikit import FrenchCommand, current_settings, fail
+from maillage.ops.backup import BackupError, backup, restore
+
+
+@click.command("backup", cls=FrenchCommand)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Fichier à écrire (par défaut : <dossier de données>/sauvegardes/maillage-DATE.bak).",
+)
+def backup_command(output: Path | None) -> None:
+    """Sauvegarder toute la base (possible pendant que le service tourne)."""
+    settings = current_settings()
+    if output is None:
+        stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M%S")
+        output = settings.data_dir / "sauvegardes" / f"maillage-{stamp}.bak"
+    try:
+        written = backup(settings, output)
+    except (BackupError, OSError) as error:
+        fail(str(error))
+        return
+    click.echo(f"Sauvegarde écrite : {written}")
+
+
+@click.command("restore", cls=FrenchCommand)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirmer le remplacement de la base actuelle.")
+def restore_command(file: Path, yes: bool) -> None:
+    """Restaurer une sauvegarde, service arrêté (remplace toute la base actuelle)."""
+    if not yes:
+        fail(
+            "la restauration remplace toute la base actuelle : relancez avec --yes pour confirmer."
+        )
+    settings = current_settings()
+    try:
+        applied = asyncio.run(restore(settings, file))
+    except (BackupError, OSError) as error:
+        fail(str(error))
+        return
+    click.echo(f"Sauvegarde restaurée ({len(applied)} migration(s) appliquée(s) ensuite).")
+
+
+COMMANDS = [backup_command, restore_command]

@@ -1,0 +1,167 @@
+"""Backup and restore round trips: every table identical after restore, on both engines."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import TEST_DATABASE_URL, requires_postgres
+
+
+def maillage(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "maillage", *args],
+        env=env, input=stdin, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLAGE_")}
+    env["MAILLAGE_DATA_DIR"] = str(tmp_path / "data")
+    return env
+
+
+def add_user(env: dict[str, str], email: str) -> None:
+    result = maillage(
+        env, "user", "add", email, "--password-stdin", stdin="un mot de passe solide\n"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def sqlite_dump(path: Path) -> list[str]:
+    connection = sqlite3.connect(path)
+    try:
+        return list(connection.iterdump())
+    finally:
+        connection.close()
+
+
+def test_a_sqlite_backup_restores_every_table(sqlite_env, tmp_path):
+    assert maillage(sqlite_env, "init").returncode == 0
+    add_user(sqlite_env, "avant@mairie.example")
+    database = tmp_path / "data" / "maillage.db"
+    backup_file = tmp_path / "sauvegarde.bak"
+    result = maillage(sqlite_env, "backup", "--output", str(backup_file))
+    assert result.returncode == 0, result.stderr
+    before = sqlite_dump(database)
+    add_user(sqlite_env, "apres@mairie.example")
+    assert sqlite_dump(database) != before
+
+    refused = maillage(sqlite_env, "restore", str(backup_file))
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    restored = maillage(sqlite_env, "restore", str(backup_file), "--yes")
+    assert restored.returncode == 0, restored.stderr
+    assert sqlite_dump(database) == before
+
+
+def test_a_backup_taken_during_a_write_is_consistent(sqlite_env, tmp_path):
+    maillage(sqlite_env, "init")
+    database = tmp_path / "data" / "maillage.db"
+    writer = sqlite3.connect(database, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute(
+        "INSERT INTO axis (code, name, description, position, search, version, created_at, updated_at) VALUES ('x', 'En cours', '', 99, 'x', 1, '2026-01-01', '2026-01-01')"
+    )
+    backup_file = tmp_path / "pendant.bak"
+    result = maillage(sqlite_env, "backup", "--output", str(backup_file))
+    writer.execute("COMMIT")
+    writer.close()
+    assert result.returncode == 0, result.stderr
+    names = [row[0] for row in sqlite3.connect(backup_file).execute("SELECT code FROM axis")]
+    assert len(names) == 8 and "x" not in names
+
+
+def test_a_restore_into_a_newer_schema_migrates(sqlite_env, tmp_path):
+    maillage(sqlite_env, "init")
+    backup_file = tmp_path / "ancienne.bak"
+    maillage(sqlite_env, "backup", "--output", str(backup_file))
+    old = sqlite3.connect(backup_file)
+    # Make the backup look as if it predated the latest migration.
+    old.execute("DELETE FROM migration WHERE name = (SELECT MAX(name) FROM migration)")
+    for (index,) in old.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE 'CREATE UNIQUE INDEX%' OR name IN ('contact_names', 'organisation_name')"
+    ).fetchall():
+        old.execute(f'DROP INDEX "{index}"')
+    old.commit()
+    old.close()
+    result = maillage(sqlite_env, "restore", str(backup_file), "--yes")
+    assert result.returncode == 0, result.stderr
+    assert "1 migration(s) appliquée(s)" in result.stdout
+
+
+def test_it_refuses_a_file_that_is_not_a_backup(sqlite_env, tmp_path):
+    maillage(sqlite_env, "init")
+    bogus = tmp_path / "photo.bak"
+    bogus.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    result = maillage(sqlite_env, "restore", str(bogus), "--yes")
+    assert result.returncode == 1
+    assert "n'est pas une sauvegarde de maillage" in result.stderr
+
+
+def test_it_refuses_to_restore_under_a_running_service(sqlite_env, tmp_path):
+    maillage(sqlite_env, "init")
+    backup_file = tmp_path / "s.bak"
+    maillage(sqlite_env, "backup", "--output", str(backup_file))
+    holder = sqlite3.connect(tmp_path / "data" / "maillage.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = maillage(sqlite_env, "restore", str(backup_file), "--yes")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 1
+    assert "arrêtez le service" in result.stderr
+
+
+@requires_postgres
+def test_a_postgresql_backup_restores_every_table(tmp_path):
+    import asyncio
+
+    import asyncpg
+
+    name = f"maillage_backup_{secrets.token_hex(4)}"
+    server = TEST_DATABASE_URL
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(server)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLAGE_")}
+    env.update({"MAILLAGE_DATA_DIR": str(tmp_path / "data"), "MAILLAGE_DATABASE_URL": url})
+    try:
+        assert maillage(env, "init").returncode == 0
+        add_user(env, "avant@mairie.example")
+        backup_file = tmp_path / "pg.bak"
+        result = maillage(env, "backup", "--output", str(backup_file))
+        assert result.returncode == 0, result.stderr
+
+        def dump() -> list[str]:
+            text = subprocess.run(
+                ["pg_dump", "--data-only", "--inserts", url],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            # pg_dump adds a random \restrict key to each dump: compare the data lines only.
+            return [line for line in text.splitlines() if line.startswith("INSERT")]
+
+        before = dump()
+        assert any("avant@mairie.example" in line for line in before)
+        add_user(env, "apres@mairie.example")
+        restored = maillage(env, "restore", str(backup_file), "--yes")
+        assert restored.returncode == 0, restored.stderr
+        assert dump() == before
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -26,9 +26,11 @@ def main() -> None:
 def add_command_groups() -> None:
     """Attach the subcommands each part of the product defines next to its own code."""
     from maillage.crm import cli as crm_cli
+    from maillage.exchange import cli as exchange_cli
+    from maillage.mailing import cli as mailing_cli
     from maillage.ops import cli as ops_cli
 
-    for module in (crm_cli, ops_cli):
+    for module in (crm_cli, exchange_cli, mailing_cli, ops_cli):
         for command in module.COMMANDS:
             main.add_command(command)
 

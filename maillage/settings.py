@@ -41,6 +41,21 @@ class Settings:
     mail_from: str
     """MAILLAGE_MAIL_FROM: the sending address, also the ORGANIZER of invitations."""
 
+    smtp_connections: int = 4
+    """MAILLAGE_SMTP_CONNECTIONS: SMTP connections the sender keeps open in parallel (1 to 32)."""
+
+    smtp_rate: float = 0.0
+    """MAILLAGE_SMTP_RATE: at most this many messages per second (0: no limit); relays of
+    hosted mailboxes often cap the rate."""
+
+    smtp_token_command: str | None = None
+    """MAILLAGE_SMTP_TOKEN_COMMAND: a command printing an OAuth2 access token; set, the sender
+    authenticates with XOAUTH2 as the user of MAILLAGE_SMTP_URL instead of a password."""
+
+    reminder_days: tuple[int, ...] = (7, 1)
+    """MAILLAGE_REMINDER_DAYS: reminders sent this many days before a meeting (« 7,1 »; empty:
+    no reminder), only to invitees who have not declined."""
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite:")
@@ -100,6 +115,46 @@ def _check_mail_from(address: str) -> str:
     return address
 
 
+def _check_int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise SettingsError(f"{name} : « {raw} » n'est pas un nombre entier entre {low} et {high}.")
+    return value
+
+
+def _check_rate(raw: str | None) -> float:
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 10_000:
+        raise SettingsError(
+            f"MAILLAGE_SMTP_RATE : « {raw} » n'est pas un débit en messages par seconde (ex. : 10)."
+        )
+    return value
+
+
+def _check_reminder_days(raw: str | None) -> tuple[int, ...]:
+    if raw is None:
+        return (7, 1)
+    try:
+        days = sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True)
+    except ValueError:
+        days = [-1]
+    if any(not 1 <= day <= 60 for day in days):
+        raise SettingsError(
+            f"MAILLAGE_REMINDER_DAYS : « {raw} » doit lister des jours entre 1 et 60 (ex. : 7,1)."
+        )
+    return tuple(days)
+
+
 def _load_or_create_secret(data_dir: Path) -> str:
     """Keep one generated key per data dir: signed links must stay valid after a restart."""
     key_file = data_dir / "secret_key"
@@ -132,4 +187,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         base_url=_check_base_url(env.get("MAILLAGE_BASE_URL") or "http://127.0.0.1:8000"),
         smtp_url=_check_smtp_url(env.get("MAILLAGE_SMTP_URL")),
         mail_from=_check_mail_from(env.get("MAILLAGE_MAIL_FROM") or "ctg@maillage.invalid"),
+        smtp_connections=_check_int(
+            "MAILLAGE_SMTP_CONNECTIONS", env.get("MAILLAGE_SMTP_CONNECTIONS"), 4, 1, 32
+        ),
+        smtp_rate=_check_rate(env.get("MAILLAGE_SMTP_RATE")),
+        smtp_token_command=env.get("MAILLAGE_SMTP_TOKEN_COMMAND") or None,
+        reminder_days=_check_reminder_days(env.get("MAILLAGE_REMINDER_DAYS")),
     )

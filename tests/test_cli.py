@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import maillage as maillage_package
+
 
 @pytest.fixture
 def environment(tmp_path: Path) -> dict[str, str]:
@@ -51,7 +53,8 @@ def test_it_reports_a_wrong_setting_in_one_french_line(environment):
 def test_it_initialises_idempotently(environment):
     first = maillage(environment, "init")
     assert first.returncode == 0, first.stderr
-    assert "2 migration(s) appliquée(s)" in first.stdout
+    migrations = len(list(Path(maillage_package.__file__).parent.glob("migrations/maillage_*.py")))
+    assert f"{migrations} migration(s) appliquée(s)" in first.stdout
     second = maillage(environment, "init")
     assert second.returncode == 0
     assert "0 migration(s) appliquée(s)" in second.stdout

@@ -154,6 +154,9 @@ class Invitation(Versioned):
     replaces: ForeignKey = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
     sent_at = Timestamptz(null=True, default=None)
     answered_at = Timestamptz(null=True, default=None)
+    # The meeting's SEQUENCE last queued to this invitee: lower than the meeting's, an update
+    # (or a cancellation) is due; NULL, the invitation itself has not been queued yet.
+    sent_sequence = Integer(null=True, default=None)
 
 
 class Partnership(Versioned):

@@ -18,10 +18,14 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from maillage import db
+from maillage.exchange.api import exchange_router
+from maillage.mailing.background import sender_lifespan
 from maillage.settings import Settings
+from maillage.web.answers import public_router
 from maillage.web.api import resource_routers
 from maillage.web.errors import EXCEPTION_HANDLERS
 from maillage.web.headers import SecurityHeadersMiddleware
+from maillage.web.mailing import mailing_router
 from maillage.web.openapi import openapi_config
 from maillage.web.pages import page_handlers
 from maillage.web.pages.common import query_string
@@ -33,7 +37,15 @@ from maillage.web.views import views_router
 WEB_DIR = Path(__file__).parent
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # Served without authentication: they reveal nothing and carry their own secret when needed.
-PUBLIC_PATTERNS = [r"^/healthz$", r"^/schema", r"^/static/", r"^/favicon\.ico$", r"^/connexion$"]
+PUBLIC_PATTERNS = [
+    r"^/healthz$",
+    r"^/schema",
+    r"^/static/",
+    r"^/favicon\.ico$",
+    r"^/connexion$",
+    r"^/r/",  # answer links: the signed token is the permission
+    r"^/u/",  # unsubscribe links (RFC 8058 one-click included)
+]
 # No session cookie where none is read: the API (bearer tokens only) and static files.
 SESSIONLESS_PATTERNS = [r"^/api/", r"^/static/", r"^/schema", r"^/healthz$"]
 # CSRF tokens protect what the session cookie authorises. The API reads no cookie (bearer only);
@@ -114,6 +126,9 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             *page_handlers(),
             Router(path="/api/v1", route_handlers=resource_routers()),
             views_router,
+            Router(path="/api/v1", route_handlers=[exchange_router()]),
+            mailing_router(),
+            public_router(),
             create_static_files_router(
                 path="/static/swagger",
                 directories=[swagger_ui_bundle.swagger_ui_path],
@@ -123,7 +138,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
                 path="/static", directories=[WEB_DIR / "static"], include_in_schema=False
             ),
         ],
-        lifespan=[database_lifespan],
+        lifespan=[database_lifespan, sender_lifespan(settings)],
         middleware=[
             DefineMiddleware(
                 SecurityHeadersMiddleware, https=settings.base_url.startswith("https://")

@@ -83,8 +83,8 @@ def test_a_restore_into_a_newer_schema_migrates(sqlite_env, tmp_path):
     backup_file = tmp_path / "ancienne.bak"
     maillage(sqlite_env, "backup", "--output", str(backup_file))
     old = sqlite3.connect(backup_file)
-    # Make the backup look as if it predated the latest migration.
-    old.execute("DELETE FROM migration WHERE name = (SELECT MAX(name) FROM migration)")
+    # Make the backup look as if it predated the index migration.
+    old.execute("DELETE FROM migration WHERE name = '2026-11-29T10:31:12:000000'")
     for (index,) in old.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE 'CREATE UNIQUE INDEX%' OR name IN ('contact_names', 'organisation_name')"
     ).fetchall():

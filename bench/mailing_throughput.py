@@ -1,0 +1,222 @@
+"""Invitation throughput: through the outbox against a raw aiosmtplib loop.
+
+Usage (from the repository root, after `make install`):
+
+    .venv/bin/python bench/mailing_throughput.py [--invitations 1000] [--connections 4]
+        [--rounds 3] [--database-url postgresql://…]
+
+What it does, in one script so both sides see the same machine load:
+1. creates a body, a meeting and N invitees in a throw-away database (SQLite by default);
+2. starts aiosmtpd in its own process on a free loopback port (it accepts and counts);
+3. « send → received »: `invitations.queue` (composes the N iMIP messages and writes them to the
+   outbox) then `Sender.drain` over C connections, until the last message is accepted;
+4. then, for each round, the same prebuilt messages (the outbox's own bytes) two ways:
+   - raw: C aiosmtplib connections, each sending its share in a loop;
+   - outbox: the rows set back to « en_attente » and drained by the sender (claims, leases,
+     acceptance records included);
+5. prints messages per second for each, and the outbox/raw ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import aiosmtplib
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from maillage import db  # noqa: E402
+from maillage.crm.actor import CLI  # noqa: E402
+from maillage.crm.registry import SERVICES  # noqa: E402
+from maillage.crm.schemas import MeetingIn, WorkingGroupIn  # noqa: E402
+from maillage.crm.seed import ensure_axes  # noqa: E402
+from maillage.crm.tables import Contact, OutboxMessage  # noqa: E402
+from maillage.mailing import invitations  # noqa: E402
+from maillage.mailing.sender import Sender, SenderConfig  # noqa: E402
+from maillage.mailing.transports import SmtpBackend, parse_smtp_url  # noqa: E402
+from maillage.settings import Settings  # noqa: E402
+
+SERVER = textwrap.dedent(
+    """
+    import signal, sys, threading
+    from aiosmtpd.controller import Controller
+
+    class Counter:
+        count = 0
+        async def handle_DATA(self, server, session, envelope):
+            Counter.count += 1
+            return "250 OK"
+
+    controller = Controller(Counter(), hostname="127.0.0.1", port=int(sys.argv[1]))
+    controller.start()
+    print("pret", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    done.wait()
+    controller.stop()
+    print(Counter.count, flush=True)
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def prepare(count: int) -> int:
+    await ensure_axes()
+    group = await SERVICES["groups"].create(
+        CLI, WorkingGroupIn(name="Réseau parentalité", kind="reseau")
+    )
+    start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).replace(microsecond=0)
+    meeting = await SERVICES["meetings"].create(
+        CLI,
+        MeetingIn(
+            working_group=group["id"],
+            title="Rencontre annuelle du réseau",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=2),
+            location="Centre social Les Tilleuls, Ardoise",
+            agenda="1. Bilan de l'année\n2. Projets 2027\n3. Questions diverses",
+        ),
+    )
+    rows = [
+        Contact(
+            first_name=f"Prénom{n}",
+            last_name=f"Lefèvre{n}",
+            email=f"partenaire{n:05d}@commune.example",
+            search=f"partenaire {n}",
+        )
+        for n in range(count)
+    ]
+    ids: list[int] = []
+    for chunk in range(0, count, 500):
+        inserted = await Contact.insert(*rows[chunk : chunk + 500]).returning(Contact.id).run()
+        ids += [row["id"] for row in inserted]
+    await invitations.invite(CLI, meeting["id"], invitations.InviteRequest(tuple(ids)))
+    return meeting["id"]
+
+
+async def raw_loop(port: int, messages: list[tuple[str, bytes]], connections: int) -> float:
+    async def worker(share: list[tuple[str, bytes]]) -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await client.connect()
+        for recipient, content in share:
+            await client.sendmail("ctg@maillage.example", [recipient], content)
+        await client.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(messages[i::connections]) for i in range(connections)))
+    return time.perf_counter() - started
+
+
+async def outbox_drain(sender: Sender) -> float:
+    await OutboxMessage.update(
+        {
+            OutboxMessage.status: "en_attente",
+            OutboxMessage.next_attempt_at: dt.datetime.now(dt.UTC),
+        },
+        force=True,
+    )
+    started = time.perf_counter()
+    report = await sender.drain()
+    elapsed = time.perf_counter() - started
+    assert report.sent == await OutboxMessage.count(), report
+    return elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invitations", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    n, c = args.invitations, args.connections
+
+    data_dir = Path(tempfile.mkdtemp(prefix="maillage-bench-"))
+    url = args.database_url or f"sqlite:///{data_dir / 'bench.db'}"
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert server.stdout is not None and server.stdout.readline().strip() == "pret"
+    smtp_url = f"smtp://127.0.0.1:{port}?starttls=false"
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=url,
+        secret_key="banc-d-essai-de-maillage",
+        base_url="https://maillage.example",
+        smtp_url=smtp_url,
+        mail_from="CTG du Val <ctg@maillage.example>",
+    )
+    await db.connect(url)
+    await db.start_pool()
+    try:
+        await db.migrate()
+        await db.clear_all()
+        meeting_id = await prepare(n)
+        sender = Sender(
+            SmtpBackend(parse_smtp_url(smtp_url)),
+            SenderConfig(envelope_from="ctg@maillage.example", connections=c),
+        )
+
+        started = time.perf_counter()
+        queued = await invitations.queue(CLI, settings, meeting_id)
+        composed = time.perf_counter() - started
+        report = await sender.drain()
+        total = time.perf_counter() - started
+        assert queued["queued"] == n and report.sent == n, (queued, report)
+
+        rows = await OutboxMessage.select(OutboxMessage.recipient, OutboxMessage.raw_message)
+        prebuilt = [(row["recipient"], row["raw_message"].encode()) for row in rows]
+        raw_times, outbox_times = [], []
+        for _ in range(args.rounds):
+            raw_times.append(await raw_loop(port, prebuilt, c))
+            outbox_times.append(await outbox_drain(sender))
+    finally:
+        await db.close_pool()
+        server.terminate()
+        received = int((server.communicate(timeout=30)[0] or "0").strip().splitlines()[-1])
+
+    engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    raw_rate = n / statistics.median(raw_times)
+    outbox_rate = n / statistics.median(outbox_times)
+    print(
+        f"{n} invitations, {c} connexions SMTP, base {engine}, serveur aiosmtpd local (processus à part)"
+    )
+    print(f"  envoi → reçu (composition + file + remise) : {total:6.2f} s  {n / total:7.1f} msg/s")
+    print(
+        f"    dont composition et écriture en file   : {composed:6.2f} s  {n / composed:7.1f} msg/s"
+    )
+    print(
+        f"    dont remise par la file                : {total - composed:6.2f} s  {n / (total - composed):7.1f} msg/s"
+    )
+    print(
+        f"  remise par la file, médiane de {args.rounds}      : {statistics.median(outbox_times):6.2f} s  {outbox_rate:7.1f} msg/s"
+    )
+    print(
+        f"  boucle aiosmtplib brute, médiane de {args.rounds} : {statistics.median(raw_times):6.2f} s  {raw_rate:7.1f} msg/s"
+    )
+    print(f"  rapport file / brut (remise)             : {outbox_rate / raw_rate:.2f}")
+    print(f"  rapport envoi→reçu / brut                : {(n / total) / raw_rate:.2f}")
+    print(
+        f"  messages reçus par le serveur            : {received} (attendu {n * (2 * args.rounds + 1)})"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,526 @@
+"""Probable duplicates, with a score and the reasons, and the merge of two records into one.
+
+Names compare without accents, case or articles (« Centre Social Les Tilleuls » and « centre
+social des tilleuls » are the same name), then by rapidfuzz similarity. A shared e-mail alone
+does not make a duplicate (accueil@mairie… is used by several people), and two organisations
+with the same name in different communes (« École Jules Ferry ») are scored down.
+
+A merge moves everything that points at the duplicate onto the record kept, fills the kept
+record's empty fields from the duplicate, deletes the duplicate, and audits each step. It
+refuses, with a message naming the records, what would break a unique constraint or lose a
+fact: two different SIRETs, two different answers to the same invitation…
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from maillage.crm import audit
+from maillage.crm.actor import Actor
+from maillage.crm.errors import Conflict, ConflictingRecord, InvalidData, NotFound
+from maillage.crm.registry import SERVICES
+from maillage.crm.tables import (
+    Action,
+    ActionPartner,
+    Affiliation,
+    Contact,
+    ContactAxis,
+    InteractionContact,
+    InteractionOrganisation,
+    Invitation,
+    Membership,
+    Organisation,
+    OrganisationAxis,
+    OutboxMessage,
+    Partnership,
+    User,
+)
+from maillage.crm.text import normalise, search_text
+from maillage.db import read_transaction, write_transaction
+
+THRESHOLD = 60
+NAME_SIMILARITY = 85
+_ARTICLES = {"le", "la", "les", "l", "de", "des", "du", "d", "et", "a", "au", "aux"}
+
+
+def name_key(name: str) -> str:
+    """Lower case, no accents, no punctuation, no articles."""
+    words = re.split(r"[^a-z0-9]+", normalise(name))
+    return " ".join(w for w in words if w and w not in _ARTICLES)
+
+
+@dataclass
+class Pair:
+    entity: str
+    first: dict[str, Any]
+    second: dict[str, Any]
+    score: int
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.entity,
+            "a": self.first,
+            "b": self.second,
+            "score": self.score,
+            "raisons": self.reasons,
+        }
+
+
+def _candidate_pairs(keys: list[str], cutoff: int) -> dict[tuple[int, int], float]:
+    """Index pairs whose names are similar, compared within blocks of the same first letter."""
+    blocks: dict[str, list[int]] = {}
+    for position, key in enumerate(keys):
+        blocks.setdefault(key[:1], []).append(position)
+    pairs: dict[tuple[int, int], float] = {}
+    for members in blocks.values():
+        if len(members) < 2:
+            continue
+        names = [keys[m] for m in members]
+        matrix = process.cdist(
+            names, names, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, workers=1
+        )
+        for i, j in zip(*matrix.nonzero(), strict=True):
+            if i < j:
+                pairs[(members[i], members[j])] = float(matrix[i, j])
+    return pairs
+
+
+def _same_value_pairs(rows: list[dict[str, Any]], column: str) -> set[tuple[int, int]]:
+    by_value: dict[str, list[int]] = {}
+    for position, row in enumerate(rows):
+        value = row.get(column)
+        if value:
+            by_value.setdefault(str(value).lower(), []).append(position)
+    found = set()
+    for positions in by_value.values():
+        if 1 < len(positions) <= 20:  # a mailbox shared by 200 people says nothing
+            for a in range(len(positions)):
+                for b in range(a + 1, len(positions)):
+                    found.add((positions[a], positions[b]))
+    return found
+
+
+async def find_contact_duplicates(threshold: int = THRESHOLD) -> list[Pair]:
+    c = Contact
+    async with read_transaction():
+        rows = (
+            await c.select(c.id, c.civility, c.first_name, c.last_name, c.email, c.phone)
+            .where(c.archived == False)  # noqa: E712 - SQL expression
+            .order_by(c.id)
+            .run()
+        )
+    keys = [name_key(f"{r['last_name']} {r['first_name']}") for r in rows]
+    similar = _candidate_pairs(keys, NAME_SIMILARITY)
+    emails = _same_value_pairs(rows, "email")
+    phones = _same_value_pairs(rows, "phone")
+    pairs = []
+    for i, j in set(similar) | emails | phones:
+        a, b = rows[i], rows[j]
+        similarity = similar.get((i, j)) or fuzz.token_sort_ratio(keys[i], keys[j])
+        reasons = []
+        if keys[i] == keys[j]:
+            reasons.append("même nom et prénom (aux accents et majuscules près)")
+        elif similarity >= NAME_SIMILARITY:
+            reasons.append(f"noms très proches ({similarity:.0f} % de similarité)")
+        score = similarity * 0.7
+        if (i, j) in emails:
+            reasons.append(f"même adresse électronique ({a['email']})")
+            score += 20
+        if (i, j) in phones:
+            reasons.append("même numéro de téléphone")
+            score += 10
+        if score >= threshold:
+            pairs.append(Pair("contact", a, b, min(100, round(score)), reasons))
+    return sorted(pairs, key=lambda p: (-p.score, p.first["id"], p.second["id"]))
+
+
+async def find_organisation_duplicates(threshold: int = THRESHOLD) -> list[Pair]:
+    o = Organisation
+    async with read_transaction():
+        rows = (
+            await o.select(o.id, o.name, o.kind, o.siret, o.siren, o.email, o.phone, o.commune)
+            .where(o.archived == False)  # noqa: E712 - SQL expression
+            .order_by(o.id)
+            .run()
+        )
+    keys = [name_key(r["name"]) for r in rows]
+    similar = _candidate_pairs(keys, NAME_SIMILARITY)
+    emails = _same_value_pairs(rows, "email")
+    phones = _same_value_pairs(rows, "phone")
+    sirens = _same_value_pairs(
+        [{"siren": r["siren"] or (r["siret"] or "")[:9]} for r in rows], "siren"
+    )
+    pairs = []
+    for i, j in set(similar) | emails | phones | sirens:
+        a, b = rows[i], rows[j]
+        similarity = similar.get((i, j)) or fuzz.token_sort_ratio(keys[i], keys[j])
+        reasons = []
+        if keys[i] == keys[j]:
+            reasons.append("même nom (aux accents, majuscules et articles près)")
+        elif similarity >= NAME_SIMILARITY:
+            reasons.append(f"noms très proches ({similarity:.0f} % de similarité)")
+        score = similarity * 0.7
+        if (i, j) in emails:
+            reasons.append(f"même adresse électronique ({a['email']})")
+            score += 20
+        if (i, j) in phones:
+            reasons.append("même numéro de téléphone")
+            score += 10
+        if (i, j) in sirens:
+            reasons.append("même SIREN (même entité juridique)")
+            score += 15
+        if a["siret"] and b["siret"] and a["siret"] != b["siret"]:
+            reasons.append("SIRET différents : deux établissements distincts ?")
+            score -= 30
+        if a["commune"] and b["commune"] and a["commune"] != b["commune"]:
+            reasons.append("communes différentes")
+            score -= 25
+        if score >= threshold:
+            pairs.append(Pair("organisation", a, b, min(100, round(score)), reasons))
+    return sorted(pairs, key=lambda p: (-p.score, p.first["id"], p.second["id"]))
+
+
+# ----- merging ------------------------------------------------------------------------------
+
+
+async def _record(table: Any, record_id: int, label: str) -> dict[str, Any]:
+    row = await table.select().where(table.id == record_id).first().run()
+    if row is None:
+        raise NotFound(label, record_id)
+    return row
+
+
+def _fill(kept: dict[str, Any], other: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The duplicate's values for the fields the kept record leaves empty."""
+    return {name: other[name] for name in names if not kept.get(name) and other.get(name)}
+
+
+async def merge_contacts(actor: Actor, keep_id: int, remove_id: int) -> dict[str, Any]:
+    if keep_id == remove_id:
+        raise InvalidData.one("id", "Choisissez deux contacts différents.")
+    async with write_transaction():
+        kept = await _record(Contact, keep_id, "Contact")
+        other = await _record(Contact, remove_id, "Contact")
+        await _refuse_contact_conflicts(kept, other)
+        moved: dict[str, Any] = {}
+        moved["rattachements"] = await _move_affiliations(keep_id, remove_id)
+        moved["participations"] = await _move(
+            Membership, Membership.contact, keep_id, remove_id, _same_membership
+        )
+        moved["invitations"] = await _move(
+            Invitation, Invitation.contact, keep_id, remove_id, _same_invitation
+        )
+        moved["echanges"] = await _move_pairs(
+            InteractionContact, "interaction", "contact", keep_id, remove_id
+        )
+        moved["axes"] = await _move_pairs(
+            ContactAxis, "contact", "axis", keep_id, remove_id, owner_first=False
+        )
+        await User.update({User.contact: keep_id}).where(User.contact == remove_id).run()
+        await (
+            OutboxMessage.update({OutboxMessage.contact: keep_id})
+            .where(OutboxMessage.contact == remove_id)
+            .run()
+        )
+        filled = _fill(kept, other, ("civility", "email", "phone", "commune", "consent_date"))
+        if other["mailing_opt_out"] and not kept["mailing_opt_out"]:
+            filled["mailing_opt_out"] = True  # an objection survives the merge
+        if other["notes"]:
+            filled["notes"] = "\n\n".join(n for n in (kept["notes"], other["notes"]) if n)
+        await _write_filled(Contact, SERVICES["contacts"], kept, filled)
+        await Contact.delete().where(Contact.id == remove_id).run()
+        await audit.record(
+            actor,
+            "merge",
+            "contact",
+            keep_id,
+            {"fusionne": remove_id, "deplaces": moved, "complete": sorted(filled)},
+        )
+        await audit.record(
+            actor, "delete", "contact", remove_id, {**audit.redact(other), "fusionne_dans": keep_id}
+        )
+    return await SERVICES["contacts"].get(keep_id)
+
+
+async def _refuse_contact_conflicts(kept: dict[str, Any], other: dict[str, Any]) -> None:
+    both = [kept["id"], other["id"]]
+    rows = (
+        await Invitation.select(
+            Invitation.meeting,
+            Invitation.contact,
+            Invitation.response,
+            Invitation.attendance,
+            Invitation.meeting.title,
+        )
+        .where(Invitation.contact.is_in(both))
+        .run()
+    )
+    by_meeting: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_meeting.setdefault(row["meeting"], []).append(row)
+    for meeting, pair in by_meeting.items():
+        if len(pair) == 2 and (pair[0]["response"], pair[0]["attendance"]) != (
+            pair[1]["response"],
+            pair[1]["attendance"],
+        ):
+            raise Conflict(
+                f"Fusion impossible : les deux contacts sont invités à la réunion « {pair[0]['meeting.title']} » "
+                "avec des réponses ou présences différentes. Corrigez l'une des deux invitations, "
+                "puis relancez la fusion.",
+                ConflictingRecord("meeting", meeting, pair[0]["meeting.title"]),
+            )
+    rows = await Membership.select().where(Membership.contact.is_in(both)).run()
+    seen: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        key = (row["working_group"], row["role"], row["start_date"])
+        if key in seen and not _same_membership(seen[key], row):
+            raise Conflict(
+                f"Fusion impossible : les deux contacts ont la même participation (instance n° {key[0]}, "
+                f"rôle « {key[1]} », depuis le {key[2]:%d/%m/%Y}) avec des fins ou organisations "
+                "différentes. Harmonisez-les, puis relancez la fusion.",
+                ConflictingRecord("membership", row["id"]),
+            )
+        seen[key] = row
+
+
+def _same_membership(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    fields = ("working_group", "role", "start_date", "end_date", "organisation")
+    return all(a[f] == b[f] for f in fields)
+
+
+def _same_invitation(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a["meeting"] == b["meeting"]
+
+
+async def _move(table: Any, column: Any, keep_id: int, remove_id: int, same: Any) -> int:
+    """Point ``column`` at the kept record; a row that repeats one the kept record has is
+    dropped (its twin holds the same fact — conflicting twins were refused before)."""
+    kept_rows = await table.select().where(column == keep_id).run()
+    moved = 0
+    for row in await table.select().where(column == remove_id).run():
+        twin = next((k for k in kept_rows if same(k, row)), None)
+        if twin is not None:
+            await _repoint_dependents(table, row["id"], twin["id"])
+            await table.delete().where(table.id == row["id"]).run()
+            continue
+        await table.update({column: keep_id}).where(table.id == row["id"]).run()
+        moved += 1
+    return moved
+
+
+async def _repoint_dependents(table: Any, old_id: int, new_id: int) -> None:
+    if table is Membership:
+        await (
+            Membership.update({Membership.substitute: new_id})
+            .where(Membership.substitute == old_id)
+            .run()
+        )
+    if table is Invitation:
+        await (
+            Invitation.update({Invitation.replaces: new_id})
+            .where(Invitation.replaces == old_id)
+            .run()
+        )
+        await (
+            OutboxMessage.update({OutboxMessage.invitation: new_id})
+            .where(OutboxMessage.invitation == old_id)
+            .run()
+        )
+
+
+async def _move_affiliations(keep_id: int, remove_id: int) -> int:
+    """Every affiliation moves; the kept contact's primary one stays the only primary."""
+    kept_primary = (
+        await Affiliation.exists()
+        .where((Affiliation.contact == keep_id) & (Affiliation.is_primary == True))  # noqa: E712
+        .run()
+    )
+    if kept_primary:
+        await (
+            Affiliation.update({Affiliation.is_primary: False})
+            .where(Affiliation.contact == remove_id)
+            .run()
+        )
+    rows = (
+        await Affiliation.update({Affiliation.contact: keep_id})
+        .where(Affiliation.contact == remove_id)
+        .returning(Affiliation.id)
+        .run()
+    )
+    return len(rows)
+
+
+async def _move_pairs(
+    table: Any, owner: str, target: str, keep_id: int, remove_id: int, owner_first: bool = True
+) -> int:
+    """Link rows (unique pairs): move those the kept record lacks, drop the others."""
+    column = table._meta.get_column_by_name(target if owner_first else owner)
+    other = table._meta.get_column_by_name(owner if owner_first else target)
+    have = {r[other._meta.name] for r in await table.select(other).where(column == keep_id).run()}
+    moved = 0
+    for row in await table.select().where(column == remove_id).run():
+        if row[other._meta.name] in have:
+            await table.delete().where(table.id == row["id"]).run()
+        else:
+            await table.update({column: keep_id}).where(table.id == row["id"]).run()
+            moved += 1
+    return moved
+
+
+async def _write_filled(
+    table: Any, service: Any, kept: dict[str, Any], filled: dict[str, Any]
+) -> None:
+    merged = {**kept, **filled}
+    values: dict[Any, Any] = {table._meta.get_column_by_name(k): v for k, v in filled.items()}
+    values[table.version] = kept["version"] + 1
+    values[table.updated_at] = dt.datetime.now(dt.UTC)
+    values[table.search] = search_text(*(merged.get(name) for name in service.spec.search_fields))
+    await table.update(values).where(table.id == kept["id"]).run()
+
+
+async def merge_organisations(actor: Actor, keep_id: int, remove_id: int) -> dict[str, Any]:
+    if keep_id == remove_id:
+        raise InvalidData.one("id", "Choisissez deux organisations différentes.")
+    async with write_transaction():
+        kept = await _record(Organisation, keep_id, "Organisation")
+        other = await _record(Organisation, remove_id, "Organisation")
+        await _refuse_organisation_conflicts(kept, other)
+        moved: dict[str, Any] = {}
+        moved["rattachements"] = len(
+            await Affiliation.update({Affiliation.organisation: keep_id})
+            .where(Affiliation.organisation == remove_id)
+            .returning(Affiliation.id)
+            .run()
+        )
+        await (
+            Membership.update({Membership.organisation: keep_id})
+            .where(Membership.organisation == remove_id)
+            .run()
+        )
+        moved["partenariats"] = 0
+        for column in (
+            Partnership.organisation,
+            Partnership.partner,
+            Partnership.delegated_service,
+        ):
+            rows = (
+                await Partnership.update({column: keep_id})
+                .where(column == remove_id)
+                .returning(Partnership.id)
+                .run()
+            )
+            moved["partenariats"] += len(rows)
+        await (
+            Organisation.update({Organisation.parent: keep_id})
+            .where(Organisation.parent == remove_id)
+            .run()
+        )
+        await Action.update({Action.pilot: keep_id}).where(Action.pilot == remove_id).run()
+        moved["fiches_action"] = await _move_pairs(
+            ActionPartner, "action", "organisation", keep_id, remove_id
+        )
+        moved["echanges"] = await _move_pairs(
+            InteractionOrganisation, "interaction", "organisation", keep_id, remove_id
+        )
+        moved["axes"] = await _move_pairs(
+            OrganisationAxis, "organisation", "axis", keep_id, remove_id, owner_first=False
+        )
+        filled = _fill(
+            kept,
+            other,
+            (
+                "category",
+                "siren",
+                "rna",
+                "uai",
+                "address",
+                "commune",
+                "email",
+                "phone",
+                "website",
+                "parent",
+            ),
+        )
+        if other["siret"] and not kept["siret"]:
+            # The duplicate goes first: the unique SIRET cannot be held by both for a moment.
+            await (
+                Organisation.update({Organisation.siret: None})
+                .where(Organisation.id == remove_id)
+                .run()
+            )
+            filled["siret"] = other["siret"]
+        if filled.get("parent") == keep_id:
+            del filled["parent"]
+        if other["notes"]:
+            filled["notes"] = "\n\n".join(n for n in (kept["notes"], other["notes"]) if n)
+        await _write_filled(Organisation, SERVICES["organisations"], kept, filled)
+        await Organisation.delete().where(Organisation.id == remove_id).run()
+        await audit.record(
+            actor,
+            "merge",
+            "organisation",
+            keep_id,
+            {"fusionne": remove_id, "deplaces": moved, "complete": sorted(filled)},
+        )
+        await audit.record(
+            actor,
+            "delete",
+            "organisation",
+            remove_id,
+            {**audit.redact(other), "fusionne_dans": keep_id},
+        )
+    return await SERVICES["organisations"].get(keep_id)
+
+
+async def _refuse_organisation_conflicts(kept: dict[str, Any], other: dict[str, Any]) -> None:
+    def refuse(reason: str) -> None:
+        raise Conflict(
+            f"Fusion impossible de « {other['name']} » (n° {other['id']}) dans « {kept['name']} » "
+            f"(n° {kept['id']}) : {reason}",
+            ConflictingRecord("organisation", other["id"], other["name"]),
+        )
+
+    if kept["siret"] and other["siret"] and kept["siret"] != other["siret"]:
+        refuse(
+            f"leurs SIRET diffèrent ({kept['siret']} et {other['siret']}) : ce sont deux établissements distincts, le SIRET est unique."
+        )
+    if kept["siren"] and other["siren"] and kept["siren"] != other["siren"]:
+        refuse(f"leurs SIREN diffèrent ({kept['siren']} et {other['siren']}).")
+    between = (
+        await Partnership.exists()
+        .where(
+            ((Partnership.organisation == kept["id"]) & (Partnership.partner == other["id"]))
+            | ((Partnership.organisation == other["id"]) & (Partnership.partner == kept["id"]))
+        )
+        .run()
+    )
+    if between:
+        refuse(
+            "un partenariat les relie : il deviendrait un partenariat d'une organisation avec elle-même. Supprimez-le d'abord."
+        )
+    if other["parent"] == kept["id"] or kept["parent"] == other["id"]:
+        refuse("l'une est l'organisation parente de l'autre. Retirez ce lien d'abord.")
+
+
+async def merge(actor: Actor, entity: str, keep_id: int, remove_id: int) -> dict[str, Any]:
+    if entity == "contacts":
+        return await merge_contacts(actor, keep_id, remove_id)
+    if entity == "organisations":
+        return await merge_organisations(actor, keep_id, remove_id)
+    raise InvalidData.one("type", "Fusion possible pour « contacts » ou « organisations ».")
+
+
+async def find_duplicates(entity: str, threshold: int = THRESHOLD) -> list[Pair]:
+    if entity == "contacts":
+        return await find_contact_duplicates(threshold)
+    if entity == "organisations":
+        return await find_organisation_duplicates(threshold)
+    raise InvalidData.one(
+        "type", "Doublons cherchés parmi les « contacts » ou les « organisations »."
+    )

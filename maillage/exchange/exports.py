@@ -1,0 +1,190 @@
+"""The export service: one entity (or the whole « annuaire ») in one format, audited.
+
+``start_export`` checks the request and returns an ``Export`` whose ``chunks`` stream the file;
+the audit event (who, when, which filter, how many rows) is written when the last chunk has
+been produced, so the row count is the real one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from maillage.crm import audit
+from maillage.crm.actor import Actor
+from maillage.crm.errors import InvalidData
+from maillage.db import write_transaction
+from maillage.exchange.sources import (
+    ANNUAIRE,
+    CAF_PRESET,
+    SOURCES,
+    ExportFilters,
+    Lookups,
+    Source,
+    contact_pages,
+)
+from maillage.exchange.writers import (
+    RowCounter,
+    contact_uid,
+    csv_chunks,
+    vcard,
+    xlsx_chunks,
+)
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "vcf": "text/vcard; charset=utf-8",
+}
+ENTITIES = (*SOURCES, "annuaire")
+PRESETS = ("caf",)
+
+
+@dataclass
+class Export:
+    filename: str
+    media_type: str
+    chunks: AsyncIterator[bytes]
+    counter: RowCounter
+
+    @property
+    def rows(self) -> int:
+        return self.counter.rows
+
+
+def check_request(entity: str, fmt: str, preset: str | None) -> None:
+    if entity not in ENTITIES:
+        raise InvalidData.one(
+            "entity", f"Export inconnu « {entity} » : choisissez {', '.join(ENTITIES)}."
+        )
+    if fmt not in FORMATS:
+        raise InvalidData.one("format", f"Format inconnu « {fmt} » : choisissez csv, xlsx ou vcf.")
+    if preset is not None and preset not in PRESETS:
+        raise InvalidData.one(
+            "preset", f"Modèle inconnu « {preset} » : le seul modèle est « caf »."
+        )
+    if preset == "caf" and entity != "contacts":
+        raise InvalidData.one("preset", "Le modèle « Export Caf » s'applique aux contacts.")
+    if fmt == "vcf" and (entity != "contacts" or preset):
+        raise InvalidData.one(
+            "format", "Le format vCard (.vcf) ne sert qu'à exporter les contacts."
+        )
+    if entity == "annuaire" and fmt != "xlsx":
+        raise InvalidData.one(
+            "format", "L'annuaire complet s'exporte en XLSX (une feuille par type)."
+        )
+
+
+def start_export(
+    actor: Actor,
+    entity: str,
+    fmt: str,
+    filters: ExportFilters,
+    preset: str | None = None,
+    base_url: str = "",
+) -> Export:
+    check_request(entity, fmt, preset)
+    source = CAF_PRESET if preset == "caf" else SOURCES.get(entity)
+    # vCards and the Caf list are for reaching people: those who objected are left out.
+    if fmt == "vcf" or (source is not None and source.mailing):
+        filters.mailing = True
+    counter = RowCounter()
+    stem = "export-caf" if preset == "caf" else entity
+    filename = f"{stem}-{dt.date.today():%Y-%m-%d}.{fmt}"
+    body = _body(entity, fmt, source, filters, base_url, counter)
+    details = {"format": fmt, "modele": preset, "filtres": filters.described(), "fichier": filename}
+    return Export(filename, FORMATS[fmt], _audited(body, actor, entity, details, counter), counter)
+
+
+def _body(
+    entity: str,
+    fmt: str,
+    source: Source | None,
+    filters: ExportFilters,
+    base_url: str,
+    counter: RowCounter,
+) -> AsyncIterator[bytes]:
+    if fmt == "vcf":
+        return _vcards(filters, base_url, counter)
+    if entity == "annuaire":
+        sheets = [SOURCES[name] for name in ANNUAIRE]
+    else:
+        assert source is not None
+        sheets = [source]
+    if fmt == "csv":
+        return _csv(sheets[0], filters, counter)
+    return _xlsx(sheets, filters, counter)
+
+
+async def _csv(source: Source, filters: ExportFilters, counter: RowCounter) -> AsyncIterator[bytes]:
+    lookups = await Lookups.load()
+    async for chunk in csv_chunks(source.columns, source.rows(filters, lookups), counter):
+        yield chunk
+
+
+async def _xlsx(
+    sources: list[Source], filters: ExportFilters, counter: RowCounter
+) -> AsyncIterator[bytes]:
+    lookups = await Lookups.load()
+    sheets = [(s.title, s.columns, s.rows(filters, lookups)) for s in sources]
+    async for chunk in xlsx_chunks(sheets, counter):
+        yield chunk
+
+
+async def _vcards(
+    filters: ExportFilters, base_url: str, counter: RowCounter
+) -> AsyncIterator[bytes]:
+    lookups = await Lookups.load()
+    async for page in contact_pages(filters, dt.date.today()):
+        cards = []
+        for person in page.rows:
+            affiliation = (page.affiliations.get(person["id"]) or [{}])[0]
+            extra: dict[str, Any] = {
+                "uid": contact_uid(base_url, person["id"]),
+                "commune": lookups.commune_name(person["commune"]),
+                "axes": [
+                    lookups.axes[a]
+                    for a in sorted(page.axes.get(person["id"], []))
+                    if a in lookups.axes
+                ],
+            }
+            cards.append(vcard(person, affiliation, extra))
+        counter.rows += len(cards)
+        yield "".join(cards).encode("utf-8")
+
+
+async def _audited(
+    body: AsyncIterator[bytes],
+    actor: Actor,
+    entity: str,
+    details: dict[str, Any],
+    counter: RowCounter,
+) -> AsyncIterator[bytes]:
+    completed = False
+    try:
+        async for chunk in body:
+            yield chunk
+        completed = True
+    finally:
+        details = {**details, "lignes": counter.rows}
+        if not completed:
+            details["interrompu"] = True
+        async with write_transaction():
+            await audit.record(actor, "export", entity, None, details)
+
+
+async def write_export(export: Export, path: Path) -> int:
+    """Write an export to a file (the command line); returns the number of rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as file:
+        async for chunk in export.chunks:
+            file.write(chunk)
+    return export.rows
+
+
+def kept_exports_dir(data_dir: Path) -> Path:
+    """Where exports kept on the server live (the RGPD erasure scrubs them)."""
+    return data_dir / "exports"

@@ -1,0 +1,203 @@
+"""Reading the spreadsheets coordinators already have: CSV (any of the three encodings and
+separators French tools produce) or XLSX, into lines of cells numbered as the person sees them.
+
+Every refusal is an ``UnreadableFile`` with a French message that names the file and says what to
+do; problems of a single line are left to the import, which reports them with line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from maillage.crm.errors import ServiceError
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+"""20 Mo: far above a territory's partner list (10,000 lines of CSV weigh about 1.5 Mo)."""
+MAX_COLUMNS = 200
+MAX_LINES = 200_000
+ENCODINGS = ("utf-8-sig", "utf-8", "cp1252")
+ENCODING_LABELS = {"utf-8-sig": "UTF-8 avec BOM", "utf-8": "UTF-8", "cp1252": "Windows-1252"}
+DELIMITERS = (";", ",", "\t")
+DELIMITER_LABELS = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
+
+_SIGNATURES = [
+    (b"%PDF", "un document PDF"),
+    (b"\x89PNG", "une image PNG"),
+    (b"\xff\xd8\xff", "une image JPEG"),
+    (b"GIF8", "une image GIF"),
+    (b"\xd0\xcf\x11\xe0", "un ancien classeur Excel (.xls) ou document Word (.doc)"),
+    (b"\x1f\x8b", "une archive compressée (gzip)"),
+    (b"Rar!", "une archive RAR"),
+    (b"7z\xbc\xaf", "une archive 7-Zip"),
+]
+# A UTF-8 sequence for an accented Latin letter: seen beside invalid bytes, the file mixes both.
+_UTF8_ACCENT = re.compile(rb"[\xc2-\xc3][\x80-\xbf]")
+
+
+class UnreadableFile(ServiceError):
+    """The file as a whole cannot be imported; nothing was written."""
+
+    status_code = 400
+
+
+@dataclass
+class Sheet:
+    """The cells of a file, each line with the number a spreadsheet shows beside it."""
+
+    lines: list[tuple[int, list[Any]]]
+    encoding: str = ""
+    delimiter: str = ""
+    file_kind: str = "csv"
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if self.file_kind == "xlsx":
+            return "classeur XLSX"
+        return (
+            f"CSV {ENCODING_LABELS.get(self.encoding, self.encoding)}, "
+            f"séparateur {DELIMITER_LABELS.get(self.delimiter, self.delimiter)}"
+        )
+
+
+def read_table(data: bytes, filename: str) -> Sheet:
+    """The lines of a CSV or XLSX file, whatever its name says it is."""
+    if not data.strip():
+        raise UnreadableFile(f"Le fichier « {filename} » est vide : il n'y a rien à importer.")
+    if len(data) > MAX_IMPORT_BYTES:
+        raise UnreadableFile(
+            f"Le fichier « {filename} » pèse {len(data) / 1024 / 1024:.0f} Mo : la limite est de "
+            f"{MAX_IMPORT_BYTES // 1024 // 1024} Mo. Découpez-le en plusieurs fichiers."
+        )
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data, filename)
+    _refuse_binary(data, filename)
+    text, encoding = decode(data, filename)
+    return _read_csv(text, encoding, filename)
+
+
+def _refuse_binary(data: bytes, filename: str) -> None:
+    for signature, what in _SIGNATURES:
+        if data.startswith(signature):
+            raise UnreadableFile(
+                f"Le fichier « {filename} » n'est pas un tableau CSV ou XLSX : c'est {what}. "
+                "Ouvrez-le dans son logiciel et enregistrez-le au format CSV ou XLSX."
+            )
+    if b"\x00" in data[:65536]:
+        raise UnreadableFile(
+            f"Le fichier « {filename} » contient des données binaires (octets nuls) : ce n'est pas "
+            "un fichier CSV. Enregistrez le tableau au format « CSV UTF-8 » ou XLSX."
+        )
+
+
+def decode(data: bytes, filename: str) -> tuple[str, str]:
+    """UTF-8 (with or without BOM), else Windows-1252; a file mixing both is refused."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError as error:
+            raise _mixed(data, error, filename) from error
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as error:
+        if _UTF8_ACCENT.search(data):
+            raise _mixed(data, error, filename) from error
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as error:  # the five bytes cp1252 leaves undefined
+        line = data.count(b"\n", 0, error.start) + 1
+        raise UnreadableFile(
+            f"Le fichier « {filename} » n'est ni en UTF-8 ni en Windows-1252 (octet illisible "
+            f"ligne {line}) : enregistrez-le au format « CSV UTF-8 »."
+        ) from error
+
+
+def _mixed(data: bytes, error: UnicodeDecodeError, filename: str) -> UnreadableFile:
+    line = data.count(b"\n", 0, error.start) + 1
+    return UnreadableFile(
+        f"Le fichier « {filename} » mélange deux encodages (UTF-8 et Windows-1252) : la ligne "
+        f"{line} n'est pas en UTF-8 alors que d'autres le sont. Ouvrez-le dans un tableur et "
+        "enregistrez-le à nouveau au format « CSV UTF-8 »."
+    )
+
+
+def detect_delimiter(text: str) -> str:
+    """The separator that splits the first lines into the most, and the same number of, cells."""
+    sample = [line for line in text.splitlines()[:20] if line.strip()]
+    best, best_score = ";", (0, 0)
+    for delimiter in DELIMITERS:
+        counts = [len(row) for row in csv.reader(sample, delimiter=delimiter)]
+        if not counts or counts[0] < 2:
+            continue
+        steady = sum(1 for n in counts if n == counts[0])
+        score = (steady, counts[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_csv(text: str, encoding: str, filename: str) -> Sheet:
+    delimiter = detect_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines: list[tuple[int, list[Any]]] = []
+    start = 1
+    try:
+        for cells in reader:
+            if len(lines) >= MAX_LINES:
+                raise UnreadableFile(
+                    f"Le fichier « {filename} » dépasse {MAX_LINES:,} lignes : découpez-le.".replace(
+                        ",", " "
+                    )
+                )
+            if any(cell.strip() for cell in cells):
+                lines.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise UnreadableFile(
+            f"Le fichier « {filename} » est mal formé ligne {reader.line_num} ({error}) : "
+            "vérifiez les guillemets de cette ligne."
+        ) from error
+    return Sheet(lines, encoding=encoding, delimiter=delimiter)
+
+
+def _read_xlsx(data: bytes, filename: str) -> Sheet:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        raise UnreadableFile(
+            f"Le fichier « {filename} » ressemble à une archive ZIP mais n'est pas un classeur "
+            "XLSX lisible : enregistrez-le à nouveau au format XLSX ou CSV."
+        ) from error
+    sheet = book.worksheets[0]
+    lines: list[tuple[int, list[Any]]] = []
+    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if len(lines) >= MAX_LINES:
+            raise UnreadableFile(f"Le classeur « {filename} » dépasse {MAX_LINES} lignes.")
+        cells = [_xlsx_cell(value) for value in row]
+        while cells and cells[-1] == "":
+            cells.pop()
+        if any(cell != "" for cell in cells):
+            lines.append((number, cells))
+    notes = []
+    if len(book.worksheets) > 1:
+        notes.append(f"Seule la première feuille (« {sheet.title} ») a été lue.")
+    book.close()
+    return Sheet(lines, file_kind="xlsx", notes=notes)
+
+
+def _xlsx_cell(value: Any) -> Any:
+    """Dates stay dates; whole numbers lose Excel's « .0 »; everything else becomes text."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date | bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

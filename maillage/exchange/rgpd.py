@@ -1,0 +1,588 @@
+"""Data-protection rights (RGPD): access, erasure, the article-14 notice, retention, register.
+
+- ``subject_access``: everything held about one person, as JSON and as a readable French page;
+- ``anonymise``: erasure that keeps aggregate attendance (the invitations stay, without a
+  name) and scrubs the person from every place their data was copied to: audit entries, the
+  outbox (rows and ``.eml`` files) and the exports kept in ``<data dir>/exports``;
+- ``information_notice``: what a public body owes people whose data it did not collect from
+  them (article 14), as a template for a mailing;
+- ``retention_check``: contacts without activity since a delay after the end of the CTG;
+- ``processing_register``: a draft entry of the *registre des traitements* (article 30).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import email
+import email.policy
+import io
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+
+from maillage.crm import audit
+from maillage.crm.actor import Actor
+from maillage.crm.errors import NotFound
+from maillage.crm.registry import SERVICES
+from maillage.crm.tables import (
+    Affiliation,
+    AuditEvent,
+    Contact,
+    ContactAxis,
+    Interaction,
+    InteractionContact,
+    Invitation,
+    Membership,
+    OutboxMessage,
+    Territory,
+)
+from maillage.crm.text import search_text
+from maillage.db import read_transaction, write_transaction
+from maillage.exchange import labels
+from maillage.exchange.cells import phone_for_people
+from maillage.exchange.reading import decode, detect_delimiter
+
+SCRUBBED = "[anonymisé]"
+DEFAULT_RETENTION_MONTHS = 24
+PERSONAL_FIELDS = (
+    "civility",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "notes",
+    "commune",
+    "consent_date",
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ----- right of access ----------------------------------------------------------------------
+
+
+async def subject_access(contact_id: int) -> dict[str, Any]:
+    """Everything maillage holds about one person (right of access, article 15)."""
+    async with read_transaction():
+        person = await SERVICES["contacts"].get(contact_id)
+        a = Affiliation
+        affiliations = await a.select(a.organisation.name, a.function, a.elected_mandate, a.start_date, a.end_date, a.is_primary).where(a.contact == contact_id).run()  # fmt: skip
+        m = Membership
+        memberships = await m.select(m.working_group.name, m.role, m.organisation.name, m.start_date, m.end_date).where(m.contact == contact_id).run()  # fmt: skip
+        i = Invitation
+        invitations = await i.select(i.meeting.title, i.meeting.starts_at, i.response, i.attendance, i.sent_at, i.answered_at).where(i.contact == contact_id).run()  # fmt: skip
+        links = InteractionContact.select(InteractionContact.interaction).where(
+            InteractionContact.contact == contact_id
+        )
+        interactions = await Interaction.select(Interaction.occurred_on, Interaction.kind, Interaction.summary).where(Interaction.id.is_in(links)).run()  # fmt: skip
+        events = await AuditEvent.select(AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.action, AuditEvent.changes).where((AuditEvent.entity == "contact") & (AuditEvent.entity_id == contact_id)).order_by(AuditEvent.id).output(load_json=True).run()  # fmt: skip
+        messages = await OutboxMessage.select(OutboxMessage.created_at, OutboxMessage.subject, OutboxMessage.status).where(OutboxMessage.contact == contact_id).run()  # fmt: skip
+    return _plain(
+        {
+            "genere_le": dt.datetime.now(dt.UTC),
+            "personne": person,
+            "rattachements": affiliations,
+            "participations": memberships,
+            "invitations": invitations,
+            "echanges": interactions,
+            "messages": messages,
+            "historique": events,
+        }
+    )
+
+
+_ACCESS_PAGE = Environment(autoescape=True).from_string(
+    """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Vos données — {{ p.first_name }} {{ p.last_name }}</title>
+<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em;text-align:left}</style></head>
+<body>
+<h1>Données personnelles vous concernant</h1>
+<p>Document établi le {{ generated }} en réponse à votre demande d'accès (article 15 du RGPD).</p>
+<h2>Identité et coordonnées</h2>
+<table>
+<tr><th>Civilité</th><td>{{ p.civility }}</td></tr>
+<tr><th>Nom</th><td>{{ p.last_name }}</td></tr>
+<tr><th>Prénom</th><td>{{ p.first_name }}</td></tr>
+<tr><th>Adresse électronique</th><td>{{ p.email or "—" }}</td></tr>
+<tr><th>Téléphone</th><td>{{ phone or "—" }}</td></tr>
+<tr><th>Base légale</th><td>{{ basis }}</td></tr>
+<tr><th>Opposition aux envois groupés</th><td>{{ "Oui" if p.mailing_opt_out else "Non" }}</td></tr>
+<tr><th>Notes</th><td>{{ p.notes or "—" }}</td></tr>
+</table>
+<h2>Organisations</h2>
+<ul>{% for a in d.rattachements %}<li>{{ a["organisation.name"] }}{% if a.function %} — {{ a.function }}{% endif %}</li>{% else %}<li>Aucune</li>{% endfor %}</ul>
+<h2>Instances</h2>
+<ul>{% for m in d.participations %}<li>{{ m["working_group.name"] }} ({{ roles.get(m.role, m.role) }}, depuis le {{ m.start_date }})</li>{% else %}<li>Aucune</li>{% endfor %}</ul>
+<h2>Invitations aux réunions</h2>
+<ul>{% for i in d.invitations %}<li>{{ i["meeting.title"] }} ({{ i["meeting.starts_at"][:10] }}) : {{ responses.get(i.response, i.response) }}{% if i.attendance %}, {{ attendance.get(i.attendance) }}{% endif %}</li>{% else %}<li>Aucune</li>{% endfor %}</ul>
+<h2>Échanges notés</h2>
+<ul>{% for e in d.echanges %}<li>{{ e.occurred_on }} ({{ e.kind }}) : {{ e.summary }}</li>{% else %}<li>Aucun</li>{% endfor %}</ul>
+<h2>Messages envoyés</h2>
+<ul>{% for m in d.messages %}<li>{{ m.created_at[:10] }} : {{ m.subject }}</li>{% else %}<li>Aucun</li>{% endfor %}</ul>
+<h2>Historique des modifications</h2>
+<ul>{% for e in d.historique %}<li>{{ e.occurred_at[:16] }} — {{ e.action }} par {{ e.actor }}</li>{% endfor %}</ul>
+<p>Vous pouvez demander la rectification ou l'effacement de ces données, ou vous opposer à leur
+traitement, en répondant à ce document.</p>
+</body></html>
+"""
+)
+
+
+def subject_access_html(data: dict[str, Any]) -> str:
+    person = data["personne"]
+    return _ACCESS_PAGE.render(
+        p=person,
+        d=data,
+        phone=phone_for_people(person.get("phone")),
+        basis=labels.LEGAL_BASES.get(person["legal_basis"], person["legal_basis"]),
+        generated=dt.date.today().strftime("%d/%m/%Y"),
+        roles=labels.ROLES,
+        responses=labels.RESPONSES,
+        attendance=labels.ATTENDANCE,
+    )
+
+
+# ----- right to erasure ---------------------------------------------------------------------
+
+
+@dataclass
+class Identifiers:
+    """The strings that identify a person wherever their data was copied."""
+
+    first_name: str
+    last_name: str
+    email: str | None
+    phones: list[str]
+    patterns: list[re.Pattern[str]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, person: dict[str, Any]) -> Identifiers:
+        phones = [p for p in (person.get("phone"), phone_for_people(person.get("phone"))) if p]
+        first, last = person["first_name"], person["last_name"]
+        texts = [f"{first} {last}", f"{last} {first}", f"{last};{first}", f"{last}\\;{first}"]
+        if person.get("email"):
+            texts.append(person["email"])
+        texts += phones
+        patterns = [re.compile(re.escape(t), re.IGNORECASE) for t in texts]
+        return cls(first, last, person.get("email"), phones, patterns)
+
+    def scrub(self, text: str) -> str:
+        for pattern in self.patterns:
+            text = pattern.sub(SCRUBBED, text)
+        return text
+
+    def found_in(self, text: str) -> bool:
+        return any(p.search(text) for p in self.patterns)
+
+    def row_is_theirs(self, cells: list[str]) -> bool:
+        lowered = {str(c).strip().lower() for c in cells if c is not None}
+        if self.email and self.email.lower() in lowered:
+            return True
+        return self.first_name.lower() in lowered and self.last_name.lower() in lowered
+
+    def scrub_row(self, cells: list[Any]) -> list[Any]:
+        personal = {
+            self.first_name.lower(),
+            self.last_name.lower(),
+            *(p.lower() for p in self.phones),
+        }
+        if self.email:
+            personal.add(self.email.lower())
+        return [
+            SCRUBBED if isinstance(c, str) and c.strip().lower().lstrip("'") in personal else c
+            for c in cells
+        ]
+
+
+def _scrub_json(value: Any, who: Identifiers) -> Any:
+    if isinstance(value, str):
+        return who.scrub(value)
+    if isinstance(value, list):
+        return [_scrub_json(v, who) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_json(v, who) for k, v in value.items()}
+    return value
+
+
+async def anonymise(actor: Actor, contact_id: int, data_dir: Path) -> dict[str, int]:
+    """Erase a person; returns how many copies of their data were scrubbed, by place."""
+    async with write_transaction():
+        person = await Contact.select().where(Contact.id == contact_id).first().run()
+        if person is None:
+            raise NotFound("Contact", contact_id)
+        who = Identifiers.of(person)
+        counts = {
+            "journal": await _scrub_audit(contact_id, who),
+            "messages": await _scrub_outbox(contact_id, who),
+            "echanges": await _scrub_interactions(contact_id, who),
+        }
+        await _erase_contact(person)
+        await audit.record(
+            actor, "anonymise", "contact", contact_id, {"effacement": "article 17 du RGPD"}
+        )
+    counts["fichiers_eml"] = _scrub_eml_files(data_dir / "outbox", who)
+    counts["exports"] = _scrub_exports(data_dir / "exports", who)
+    return counts
+
+
+async def _erase_contact(person: dict[str, Any]) -> None:
+    contact_id = person["id"]
+    erased = {
+        Contact.civility: "",
+        Contact.first_name: "Anonyme",
+        Contact.last_name: f"n° {contact_id}",
+        Contact.email: None,
+        Contact.phone: None,
+        Contact.commune: None,
+        Contact.notes: "",
+        Contact.consent_date: None,
+        Contact.mailing_opt_out: True,
+        Contact.archived: True,
+        Contact.search: search_text("Anonyme", f"n° {contact_id}"),
+        Contact.version: person["version"] + 1,
+        Contact.updated_at: dt.datetime.now(dt.UTC),
+    }
+    await Contact.update(erased).where(Contact.id == contact_id).run()
+    # The function (« directrice du centre social X ») identifies too; the link stays counted.
+    await (
+        Affiliation.update({Affiliation.function: ""})
+        .where(Affiliation.contact == contact_id)
+        .run()
+    )
+    # Attendance stays for the figures; the answer links stop working.
+    for row in await Invitation.select(Invitation.id).where(Invitation.contact == contact_id).run():
+        await (
+            Invitation.update({Invitation.token_nonce: secrets.token_urlsafe(16)})
+            .where(Invitation.id == row["id"])
+            .run()
+        )
+    await ContactAxis.delete().where(ContactAxis.contact == contact_id).run()
+
+
+async def _scrub_audit(contact_id: int, who: Identifiers) -> int:
+    scrubbed = 0
+    last_id = 0
+    while True:
+        page = await AuditEvent.select(AuditEvent.id, AuditEvent.entity, AuditEvent.entity_id, AuditEvent.changes).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(2000).output(load_json=True).run()  # fmt: skip
+        if not page:
+            return scrubbed
+        for event in page:
+            changes = event["changes"] or {}
+            if event["entity"] == "contact" and event["entity_id"] == contact_id:
+                new = {
+                    k: (SCRUBBED if k in PERSONAL_FIELDS else _scrub_json(v, who))
+                    for k, v in changes.items()
+                }
+            else:
+                new = _scrub_json(changes, who)
+            if new != changes:
+                await (
+                    AuditEvent.update({AuditEvent.changes: new})
+                    .where(AuditEvent.id == event["id"])
+                    .run()
+                )
+                scrubbed += 1
+        last_id = page[-1]["id"]
+
+
+async def _scrub_outbox(contact_id: int, who: Identifiers) -> int:
+    o = OutboxMessage
+    where = o.contact == contact_id
+    if who.email:
+        where = where | (o.recipient == who.email)
+    rows = await o.select(o.id, o.recipient, o.subject, o.raw_message).where(where).run()
+    for row in rows:
+        await o.update({o.recipient: SCRUBBED, o.subject: who.scrub(row["subject"]), o.raw_message: who.scrub(row["raw_message"])}).where(o.id == row["id"]).run()  # fmt: skip
+    return len(rows)
+
+
+async def _scrub_interactions(contact_id: int, who: Identifiers) -> int:
+    links = InteractionContact.select(InteractionContact.interaction).where(
+        InteractionContact.contact == contact_id
+    )
+    count = 0
+    for row in (
+        await Interaction.select(Interaction.id, Interaction.summary)
+        .where(Interaction.id.is_in(links))
+        .run()
+    ):
+        summary = who.scrub(row["summary"])
+        if summary != row["summary"]:
+            await (
+                Interaction.update({Interaction.summary: summary})
+                .where(Interaction.id == row["id"])
+                .run()
+            )
+            count += 1
+    return count
+
+
+def _scrub_text_files(folder: Path, who: Identifiers, globs: tuple[str, ...]) -> int:
+    count = 0
+    if not folder.is_dir():
+        return 0
+    for pattern in globs:
+        for path in folder.rglob(pattern):
+            text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+            if who.found_in(text):
+                path.write_bytes(who.scrub(text).encode("utf-8", errors="surrogateescape"))
+                count += 1
+    return count
+
+
+def _scrub_eml_files(folder: Path, who: Identifiers) -> int:
+    """Messages written to files: headers and text parts are decoded first, because names
+    travel encoded there (« =?utf-8?q?H=C3=A9l=C3=A8ne?= », quoted-printable bodies)."""
+    if not folder.is_dir():
+        return 0
+    count = 0
+    for path in folder.rglob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        changed = False
+        for name, value in list(message.items()):
+            scrubbed = who.scrub(str(value))
+            if scrubbed != str(value):
+                message.replace_header(name, scrubbed)
+                changed = True
+        for part in message.walk():
+            if part.get_content_maintype() == "text" and not part.is_multipart():
+                content = part.get_content()
+                if who.found_in(content):
+                    subtype = part.get_content_subtype()
+                    params = {k: v for k, v in part.get_params() or [] if k == "method"}
+                    part.set_content(who.scrub(content), subtype=subtype, params=params)
+                    changed = True
+        if changed:
+            path.write_bytes(message.as_bytes())
+            count += 1
+    return count
+
+
+def _scrub_exports(folder: Path, who: Identifiers) -> int:
+    """Exports kept on the server: the person's rows lose every personal cell."""
+    if not folder.is_dir():
+        return 0
+    count = _scrub_text_files(folder, who, ("*.vcf", "*.json", "*.html", "*.txt"))
+    for path in folder.rglob("*.csv"):
+        count += _scrub_csv(path, who)
+    for path in folder.rglob("*.xlsx"):
+        count += _scrub_xlsx(path, who)
+    return count
+
+
+def _scrub_csv(path: Path, who: Identifiers) -> int:
+    data = path.read_bytes()
+    text, encoding = decode(data, path.name)
+    delimiter = detect_delimiter(text)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    if not any(who.row_is_theirs(row) for row in rows):
+        return 0
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerows(who.scrub_row(row) if who.row_is_theirs(row) else row for row in rows)
+    path.write_bytes(out.getvalue().encode(encoding))
+    return 1
+
+
+def _scrub_xlsx(path: Path, who: Identifiers) -> int:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    changed = False
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            values = [cell.value for cell in row]
+            if who.row_is_theirs([str(v) for v in values if v is not None]):
+                for cell, new in zip(row, who.scrub_row(values), strict=True):
+                    if new != cell.value:
+                        cell.value = new
+                        changed = True
+    if changed:
+        book.save(path)
+    return int(changed)
+
+
+# ----- article 14 notice, retention, register -----------------------------------------------
+
+
+async def _territory() -> dict[str, Any] | None:
+    return await Territory.select().order_by(Territory.ctg_end, ascending=False).first().run()
+
+
+async def information_notice(mail_from: str) -> str:
+    """The notice owed to people whose data was collected indirectly (RGPD article 14).
+
+    ``{civilite}``, ``{prenom}`` and ``{nom}`` are left for the mailing to fill in."""
+    territory = await _territory()
+    name = territory["name"] if territory else "[nom de la collectivité]"
+    return f"""Objet : information sur le traitement de vos coordonnées
+
+Bonjour {{civilite}} {{prenom}} {{nom}},
+
+{name} anime, avec la Caisse d'allocations familiales, la Convention territoriale globale
+(CTG) du territoire. Pour réunir les partenaires de cette convention, nous avons enregistré
+vos coordonnées professionnelles dans notre annuaire des partenaires.
+
+Ces données ne nous ont pas été transmises par vous : elles proviennent de votre structure,
+de documents publics ou d'échanges avec nos partenaires (article 14 du règlement général
+sur la protection des données, RGPD).
+
+- Responsable du traitement : {name}.
+- Finalité : organiser la gouvernance de la CTG (invitations aux comités et commissions,
+  comptes rendus, suivi du plan d'action) et la coopération entre partenaires.
+- Base légale : l'exécution d'une mission d'intérêt public (article 6-1-e du RGPD).
+- Données : civilité, nom, prénom, fonction, organisation, coordonnées professionnelles,
+  instances auxquelles vous participez, réponses aux invitations et présence aux réunions.
+- Destinataires : les agents chargés de la CTG et, pour le bilan et le suivi de la
+  convention, la Caisse d'allocations familiales.
+- Durée de conservation : la durée de la CTG, puis {DEFAULT_RETENTION_MONTHS} mois sans activité après
+  son terme ; les chiffres de participation sont ensuite conservés sous forme anonyme.
+
+Vous pouvez accéder à vos données, les faire rectifier ou effacer, demander la limitation
+de leur traitement ou vous y opposer, et vous opposer à tout moment à nos envois groupés,
+en écrivant à {mail_from}. Vous pouvez aussi adresser une réclamation à la CNIL
+(www.cnil.fr).
+
+Bien cordialement,
+La coordination de la CTG — {name}
+"""
+
+
+async def retention_check(
+    months: int = DEFAULT_RETENTION_MONTHS, today: dt.date | None = None
+) -> dict[str, Any]:
+    """Contacts with no activity for ``months``, once the CTG ended at least ``months`` ago."""
+    today = today or dt.date.today()
+    territory = await _territory()
+    ctg_end = territory["ctg_end"] if territory else None
+    result: dict[str, Any] = {"fin_ctg": ctg_end, "delai_mois": months, "contacts": []}
+    if ctg_end is None:
+        result["message"] = "Date de fin de CTG inconnue : renseignez-la sur le territoire."
+        return result
+    limit = _months_before(today, months)
+    if ctg_end > limit:
+        result["message"] = f"La CTG n'est pas terminée depuis {months} mois : rien à revoir."
+        return result
+    last = await _last_activity(today)
+    for contact in await Contact.select(Contact.id, Contact.first_name, Contact.last_name, Contact.updated_at).where(Contact.first_name != "Anonyme").run():  # fmt: skip
+        seen = max(d for d in (contact["updated_at"].date(), last.get(contact["id"])) if d)
+        if seen < limit:
+            result["contacts"].append(
+                {
+                    "id": contact["id"],
+                    "nom": f"{contact['first_name']} {contact['last_name']}",
+                    "derniere_activite": seen,
+                }
+            )
+    result["message"] = (
+        f"{len(result['contacts'])} contact(s) sans activité depuis le {limit:%d/%m/%Y} : "
+        "à anonymiser, ou à justifier."
+    )
+    return result
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month + 1, min(day.day, 28))
+
+
+async def _last_activity(today: dt.date) -> dict[int, dt.date]:
+    last: dict[int, dt.date] = {}
+
+    def seen(contact: int, day: dt.date | None) -> None:
+        if day and (contact not in last or day > last[contact]):
+            last[contact] = day
+
+    for row in await Invitation.select(Invitation.contact, Invitation.meeting.starts_at).run():
+        seen(row["contact"], row["meeting.starts_at"].date())
+    for row in await Membership.select(
+        Membership.contact, Membership.start_date, Membership.end_date
+    ).run():
+        # A membership still running is activity today.
+        seen(row["contact"], row["end_date"] or today)
+    for row in await InteractionContact.select(
+        InteractionContact.contact, InteractionContact.interaction.occurred_on
+    ).run():
+        seen(row["contact"], row["interaction.occurred_on"])
+    return last
+
+
+async def processing_register(months: int = DEFAULT_RETENTION_MONTHS) -> str:
+    """A draft entry of the register of processing activities (RGPD article 30)."""
+    territory = await _territory()
+    name = territory["name"] if territory else "[nom de la collectivité]"
+    return f"""# Registre des traitements — fiche « Réseau partenarial de la CTG » (projet)
+
+Fiche générée par maillage le {dt.date.today():%d/%m/%Y} : à relire et compléter par le
+délégué à la protection des données.
+
+## Responsable du traitement
+{name} — représenté(e) par son exécutif ; délégué(e) à la protection des données : [à compléter].
+
+## Finalités
+- Animer la gouvernance de la Convention territoriale globale (CTG) signée avec la Caf :
+  comités de pilotage et techniques, commissions, groupes de travail.
+- Inviter les partenaires aux réunions, suivre les réponses et la présence.
+- Tenir l'annuaire des partenaires et le suivi du plan d'action ; produire le bilan annuel.
+- Analyser le réseau partenarial (partenaires isolés, dépendances à une personne).
+
+## Base légale
+Mission d'intérêt public (article 6-1-e du RGPD) ; consentement (article 6-1-a) pour les
+habitants qui demandent à être tenus informés (champ « base légale » de chaque contact).
+
+## Catégories de personnes
+Professionnels et bénévoles des structures partenaires, élus, agents des institutions,
+habitants participant aux instances.
+
+## Catégories de données
+- Identité : civilité, nom, prénom.
+- Vie professionnelle : organisation, fonction, mandat électif, instances et rôles.
+- Coordonnées : adresse électronique, téléphone, commune.
+- Participation : invitations, réponses, présence aux réunions ; échanges notés.
+- Gestion : base légale, date du consentement, opposition aux envois groupés, notes.
+- Journal des modifications (qui a modifié quoi, quand) ; comptes des utilisateurs.
+Aucune donnée sensible (article 9) ne doit être saisie dans les notes.
+
+## Destinataires
+Agents habilités de {name} (rôles administrateur, coordination, lecture) ; la Caf, pour
+les listes de contacts (« Export Caf ») et le bilan annuel. Chaque export est journalisé.
+
+## Transferts hors Union européenne
+Aucun.
+
+## Durées de conservation
+Durée de la CTG, puis {months} mois sans activité après son terme (contrôle :
+« maillage rgpd retention ») ; ensuite anonymisation (« maillage rgpd anonymise »), les
+chiffres de participation restant conservés sous forme agrégée.
+
+## Sources des données
+Collecte auprès des personnes et, indirectement, auprès des structures partenaires et de
+documents publics : information prévue à l'article 14 (« maillage rgpd notice »).
+
+## Mesures de sécurité
+Comptes nominatifs et rôles, mots de passe hachés (Argon2), jetons d'accès révocables,
+journal d'audit de chaque écriture et de chaque export, sauvegardes, hébergement
+[à compléter], neutralisation des formules dans les exports tableur.
+
+## Droits des personnes
+Accès (« maillage rgpd export »), rectification, effacement (« maillage rgpd anonymise »),
+opposition aux envois groupés (champ dédié), limitation ; réclamation auprès de la CNIL.
+"""
+
+
+def as_json(data: dict[str, Any]) -> str:
+    return json.dumps(_plain(data), ensure_ascii=False, indent=2)

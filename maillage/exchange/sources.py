@@ -1,0 +1,629 @@
+"""What each export contains: its columns, and its rows read from the database page by page.
+
+Rows are read by keyset pages (``id > last id``) of ``PAGE_SIZE`` and enriched with one query
+per related table for the whole page, so that 100,000 contacts never sit in memory at once and
+the number of queries grows with pages, not rows. Small reference tables (communes, axes,
+groups, organisation names) are read once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from maillage.crm.tables import (
+    Affiliation,
+    Axis,
+    Commune,
+    Contact,
+    ContactAxis,
+    GroupAxis,
+    Invitation,
+    Meeting,
+    Membership,
+    Organisation,
+    OrganisationAxis,
+    WorkingGroup,
+)
+from maillage.crm.text import normalise
+from maillage.db import read_transaction
+from maillage.exchange import labels
+from maillage.exchange.cells import phone_for_people
+
+PAGE_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: str = "text"  # text, date, datetime, int, bool
+    width: int = 18
+
+
+@dataclass
+class ExportFilters:
+    """The filters of the API lists, plus a period and the « meant for mailing » flag."""
+
+    q: str | None = None
+    axis: int | None = None
+    kind: str | None = None
+    category: str | None = None
+    group: int | None = None
+    commune: int | None = None
+    territory: int | None = None
+    organisation: int | None = None
+    role: str | None = None
+    status: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    include_archived: bool = False
+    mailing: bool = False
+
+    def described(self) -> dict[str, Any]:
+        """The filters that were set, for the audit log."""
+        return {
+            name: value.isoformat() if isinstance(value, dt.date) else value
+            for name, value in self.__dict__.items()
+            if value not in (None, False)
+        }
+
+
+@dataclass
+class Lookups:
+    """Reference tables read once per export."""
+
+    communes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    axes: dict[int, str] = field(default_factory=dict)
+    groups: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    async def load(cls) -> Lookups:
+        async with read_transaction():
+            communes = await Commune.select(Commune.id, Commune.name, Commune.insee_code).run()
+            axes = await Axis.select(Axis.id, Axis.name).order_by(Axis.position).run()
+            groups = await WorkingGroup.select(
+                WorkingGroup.id, WorkingGroup.name, WorkingGroup.kind
+            ).run()
+        return cls(
+            communes={row["id"]: row for row in communes},
+            axes={row["id"]: row["name"] for row in axes},
+            groups={row["id"]: row for row in groups},
+        )
+
+    def commune_name(self, commune_id: int | None) -> str:
+        return self.communes[commune_id]["name"] if commune_id in self.communes else ""
+
+    def commune_code(self, commune_id: int | None) -> str:
+        return self.communes[commune_id]["insee_code"] if commune_id in self.communes else ""
+
+    def axis_names(self, axis_ids: list[int]) -> str:
+        return ", ".join(self.axes[a] for a in sorted(axis_ids) if a in self.axes)
+
+
+def _and(clauses: list[Any]) -> Any:
+    where = None
+    for clause in clauses:
+        where = clause if where is None else where & clause
+    return where
+
+
+def _search_clauses(table: Any, q: str | None) -> list[Any]:
+    if not q:
+        return []
+    words = normalise(q).replace("%", " ").replace("_", " ").split()
+    return [table.search.like(f"%{word}%") for word in words]
+
+
+async def keyset_pages(
+    table: Any, columns: list[Any], where: Any, page_size: int = PAGE_SIZE
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every row matching ``where``, page by page in id order."""
+    last_id = 0
+    while True:
+        query = table.select(*columns).where(table.id > last_id)
+        if where is not None:
+            query = query.where(where)
+        rows = await query.order_by(table.id).limit(page_size).run()
+        if not rows:
+            return
+        yield rows
+        if len(rows) < page_size:
+            return
+        last_id = rows[-1]["id"]
+
+
+def in_page(column: Any, ids: list[int]) -> Any:
+    """Rows of a page's records: an id range when the page is dense (a long ``IN`` list costs
+    more to build than the rows it saves), the ids themselves otherwise. Sorted ``ids``."""
+    if ids[-1] - ids[0] < 2 * len(ids):
+        return (column >= ids[0]) & (column <= ids[-1])
+    return column.is_in(ids)
+
+
+async def _pairs(link: Any, owner: Any, target: Any, ids: list[int]) -> dict[int, list[int]]:
+    wanted = set(ids)
+    by_owner: dict[int, list[int]] = {}
+    for row in await link.select(owner, target).where(in_page(owner, ids)).run():
+        if row[owner._meta.name] in wanted:
+            by_owner.setdefault(row[owner._meta.name], []).append(row[target._meta.name])
+    return by_owner
+
+
+# ----- organisations ------------------------------------------------------------------------
+
+ORGANISATION_COLUMNS = [
+    Column("N°", "int", 8),
+    Column("Nom", width=40),
+    Column("Type", width=16),
+    Column("Catégorie", width=20),
+    Column("SIRET", width=17),
+    Column("SIREN", width=12),
+    Column("RNA", width=12),
+    Column("UAI", width=10),
+    Column("Adresse", width=36),
+    Column("Commune", width=22),
+    Column("Code INSEE", width=11),
+    Column("Courriel", width=30),
+    Column("Téléphone", width=16),
+    Column("Site web", width=30),
+    Column("Axes", width=36),
+    Column("Organisation parente", width=30),
+    Column("Archivée", "bool", 9),
+    Column("Modifiée le", "date", 12),
+]
+
+
+def organisation_where(f: ExportFilters) -> Any:
+    o = Organisation
+    clauses = _search_clauses(o, f.q)
+    if not f.include_archived:
+        clauses.append(o.archived == False)  # noqa: E712 - SQL expression
+    if f.kind:
+        clauses.append(o.kind == f.kind)
+    if f.category:
+        clauses.append(o.category == f.category)
+    if f.commune:
+        clauses.append(o.commune == f.commune)
+    if f.territory:
+        clauses.append(
+            o.commune.is_in(Commune.select(Commune.id).where(Commune.territory == f.territory))
+        )
+    if f.axis:
+        clauses.append(
+            o.id.is_in(
+                OrganisationAxis.select(OrganisationAxis.organisation).where(
+                    OrganisationAxis.axis == f.axis
+                )
+            )
+        )
+    if f.organisation:
+        clauses.append(o.id == f.organisation)
+    return _and(clauses)
+
+
+async def organisation_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list[Any]]]:
+    o = Organisation
+    columns = [o.id, o.name, o.kind, o.category, o.siret, o.siren, o.rna, o.uai, o.address,
+               o.commune, o.email, o.phone, o.website, o.parent, o.archived, o.updated_at]  # fmt: skip
+    names = await _organisation_names()
+    async for page in keyset_pages(o, columns, organisation_where(f)):
+        axes = await _pairs(OrganisationAxis, OrganisationAxis.organisation, OrganisationAxis.axis, [r["id"] for r in page])  # fmt: skip
+        yield [
+            [
+                r["id"],
+                r["name"],
+                labels.ORGANISATION_KINDS.get(r["kind"], r["kind"]),
+                r["category"],
+                r["siret"],
+                r["siren"],
+                r["rna"],
+                r["uai"],
+                r["address"],
+                lk.commune_name(r["commune"]),
+                lk.commune_code(r["commune"]),
+                r["email"],
+                _phone(r["phone"]),
+                r["website"],
+                lk.axis_names(axes.get(r["id"], [])),
+                names.get(r["parent"], ""),
+                r["archived"],
+                _day(r["updated_at"]),
+            ]
+            for r in page
+        ]
+
+
+async def _organisation_names() -> dict[int, str]:
+    rows = await Organisation.select(Organisation.id, Organisation.name).run()
+    return {row["id"]: row["name"] for row in rows}
+
+
+def _day(moment: dt.datetime | None) -> dt.date | None:
+    return moment.date() if moment else None
+
+
+_phone = phone_for_people
+
+
+# ----- contacts -----------------------------------------------------------------------------
+
+CONTACT_COLUMNS = [
+    Column("N°", "int", 8),
+    Column("Civilité", width=9),
+    Column("Nom", width=22),
+    Column("Prénom", width=18),
+    Column("Courriel", width=32),
+    Column("Téléphone", width=16),
+    Column("Commune", width=22),
+    Column("Code INSEE", width=11),
+    Column("Organisation", width=36),
+    Column("Type d'organisation", width=18),
+    Column("SIRET de l'organisation", width=17),
+    Column("Fonction", width=30),
+    Column("Élu(e)", "bool", 8),
+    Column("Axes", width=36),
+    Column("Instances", width=36),
+    Column("Base légale", width=24),
+    Column("Date du consentement", "date", 12),
+    Column("Opposé(e) aux envois", "bool", 10),
+]
+
+
+def contact_where(f: ExportFilters) -> Any:
+    c = Contact
+    clauses = _search_clauses(c, f.q)
+    if not f.include_archived:
+        clauses.append(c.archived == False)  # noqa: E712 - SQL expression
+    if f.mailing:
+        clauses.append(c.mailing_opt_out == False)  # noqa: E712 - SQL expression
+    if f.commune:
+        clauses.append(c.commune == f.commune)
+    if f.territory:
+        clauses.append(
+            c.commune.is_in(Commune.select(Commune.id).where(Commune.territory == f.territory))
+        )
+    if f.axis:
+        clauses.append(
+            c.id.is_in(ContactAxis.select(ContactAxis.contact).where(ContactAxis.axis == f.axis))
+        )
+    if f.group:
+        clauses.append(
+            c.id.is_in(
+                Membership.select(Membership.contact).where(Membership.working_group == f.group)
+            )
+        )
+    if f.organisation:
+        clauses.append(
+            c.id.is_in(
+                Affiliation.select(Affiliation.contact).where(
+                    Affiliation.organisation == f.organisation
+                )
+            )
+        )
+    if f.kind:
+        clauses.append(
+            c.id.is_in(
+                Affiliation.select(Affiliation.contact).where(
+                    Affiliation.organisation.kind == f.kind
+                )
+            )
+        )
+    return _and(clauses)
+
+
+CONTACT_FIELDS = [Contact.id, Contact.civility, Contact.first_name, Contact.last_name,
+                  Contact.email, Contact.phone, Contact.commune, Contact.legal_basis,
+                  Contact.consent_date, Contact.mailing_opt_out]  # fmt: skip
+
+
+@dataclass
+class ContactPage:
+    """One page of contacts with what the exports add to them."""
+
+    rows: list[dict[str, Any]]
+    affiliations: dict[int, list[dict[str, Any]]]
+    axes: dict[int, list[int]]
+    groups: dict[int, list[int]]
+
+
+async def contact_pages(f: ExportFilters, today: dt.date) -> AsyncIterator[ContactPage]:
+    async for page in keyset_pages(Contact, CONTACT_FIELDS, contact_where(f)):
+        ids = [r["id"] for r in page]
+        async with read_transaction():
+            yield ContactPage(
+                page,
+                await _current_affiliations(ids, today),
+                await _pairs(ContactAxis, ContactAxis.contact, ContactAxis.axis, ids),
+                await _current_groups(ids, today),
+            )
+
+
+async def _current_affiliations(ids: list[int], today: dt.date) -> dict[int, list[dict[str, Any]]]:
+    """Affiliations still running, primary first."""
+    a = Affiliation
+    rows = await (
+        a.select(
+            a.contact,
+            a.function,
+            a.elected_mandate,
+            a.is_primary,
+            a.end_date,
+            a.organisation.name,
+            a.organisation.kind,
+            a.organisation.siret,
+        )
+        .where(in_page(a.contact, ids))
+        .order_by(a.is_primary, ascending=False)
+        .order_by(a.id)
+        .run()
+    )
+    wanted = set(ids)
+    by_contact: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["contact"] not in wanted:
+            continue
+        if row["end_date"] is None or row["end_date"] >= today:
+            by_contact.setdefault(row["contact"], []).append(row)
+    return by_contact
+
+
+async def _current_groups(ids: list[int], today: dt.date) -> dict[int, list[int]]:
+    m = Membership
+    rows = await (
+        m.select(m.contact, m.working_group, m.end_date).where(in_page(m.contact, ids)).run()
+    )
+    wanted = set(ids)
+    by_contact: dict[int, list[int]] = {}
+    for row in rows:
+        if row["contact"] in wanted and (row["end_date"] is None or row["end_date"] >= today):
+            groups = by_contact.setdefault(row["contact"], [])
+            if row["working_group"] not in groups:
+                groups.append(row["working_group"])
+    return by_contact
+
+
+def _group_names(lk: Lookups, group_ids: list[int]) -> str:
+    return ", ".join(sorted(lk.groups[g]["name"] for g in group_ids if g in lk.groups))
+
+
+async def contact_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list[Any]]]:
+    today = dt.date.today()
+    async for page in contact_pages(f, today):
+        out = []
+        for r in page.rows:
+            main = (page.affiliations.get(r["id"]) or [{}])[0]
+            out.append([
+                r["id"], r["civility"], r["last_name"], r["first_name"], r["email"],
+                _phone(r["phone"]), lk.commune_name(r["commune"]), lk.commune_code(r["commune"]),
+                main.get("organisation.name", ""),
+                labels.ORGANISATION_KINDS.get(main.get("organisation.kind") or "", ""),
+                main.get("organisation.siret") or "", main.get("function", ""),
+                main.get("elected_mandate", False), lk.axis_names(page.axes.get(r["id"], [])),
+                _group_names(lk, page.groups.get(r["id"], [])),
+                labels.LEGAL_BASES.get(r["legal_basis"], r["legal_basis"]), r["consent_date"],
+                r["mailing_opt_out"],
+            ])  # fmt: skip
+        yield out
+
+
+# « Export Caf »: these headers are a contract with the Caf, never rename or reorder them.
+CAF_COLUMNS = [
+    Column("Organisation", width=36),
+    Column("Type", width=16),
+    Column("Axes", width=36),
+    Column("Civilité", width=9),
+    Column("Nom", width=22),
+    Column("Prénom", width=18),
+    Column("Fonction", width=30),
+    Column("Email", width=32),
+    Column("Téléphone", width=16),
+    Column("Commune", width=22),
+    Column("Instances", width=36),
+    Column("Base légale", width=24),
+]
+
+
+async def caf_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list[Any]]]:
+    """One line per person and organisation they currently belong to (one if none)."""
+    today = dt.date.today()
+    async for page in contact_pages(f, today):
+        out = []
+        for r in page.rows:
+            person = [
+                r["civility"], r["last_name"], r["first_name"],
+            ]  # fmt: skip
+            axes = lk.axis_names(page.axes.get(r["id"], []))
+            groups = _group_names(lk, page.groups.get(r["id"], []))
+            basis = labels.LEGAL_BASES.get(r["legal_basis"], r["legal_basis"])
+            for aff in page.affiliations.get(r["id"]) or [{}]:
+                out.append([
+                    aff.get("organisation.name", ""),
+                    labels.ORGANISATION_KINDS.get(aff.get("organisation.kind") or "", ""),
+                    axes, *person, aff.get("function", ""), r["email"], _phone(r["phone"]),
+                    lk.commune_name(r["commune"]), groups, basis,
+                ])  # fmt: skip
+        yield out
+
+
+# ----- memberships --------------------------------------------------------------------------
+
+MEMBERSHIP_COLUMNS = [
+    Column("Instance", width=32),
+    Column("Type d'instance", width=22),
+    Column("Civilité", width=9),
+    Column("Nom", width=22),
+    Column("Prénom", width=18),
+    Column("Courriel", width=32),
+    Column("Rôle", width=18),
+    Column("Organisation représentée", width=36),
+    Column("Début", "date", 12),
+    Column("Fin", "date", 12),
+]
+
+
+def _group_clauses(column: Any, f: ExportFilters) -> list[Any]:
+    """Filters that apply through the working group of a membership or meeting."""
+    clauses = []
+    if f.group:
+        clauses.append(column == f.group)
+    if f.axis:
+        clauses.append(
+            column.is_in(GroupAxis.select(GroupAxis.working_group).where(GroupAxis.axis == f.axis))
+        )
+    if f.territory:
+        clauses.append(
+            column.is_in(
+                WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.territory == f.territory)
+            )
+        )
+    if f.kind:
+        clauses.append(
+            column.is_in(WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.kind == f.kind))
+        )
+    return clauses
+
+
+def membership_where(f: ExportFilters) -> Any:
+    m = Membership
+    clauses = _group_clauses(m.working_group, f)
+    if f.role:
+        clauses.append(m.role == f.role)
+    if f.organisation:
+        clauses.append(m.organisation == f.organisation)
+    if f.end:
+        clauses.append(m.start_date <= f.end)
+    if f.start:
+        clauses.append(m.end_date.is_null() | (m.end_date >= f.start))
+    if f.mailing:
+        opted_out = Contact.select(Contact.id).where(Contact.mailing_opt_out == True)  # noqa: E712
+        clauses.append(m.contact.not_in(opted_out))
+    return _and(clauses)
+
+
+async def membership_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list[Any]]]:
+    m = Membership
+    columns = [m.id, m.working_group, m.contact, m.role, m.organisation, m.start_date, m.end_date]
+    names = await _organisation_names()
+    async for page in keyset_pages(m, columns, membership_where(f)):
+        people = await _people([r["contact"] for r in page])
+        out = []
+        for r in page:
+            group = lk.groups.get(r["working_group"], {})
+            person = people.get(r["contact"], {})
+            out.append([
+                group.get("name", ""), labels.GROUP_KINDS.get(group.get("kind", ""), ""),
+                person.get("civility", ""), person.get("last_name", ""),
+                person.get("first_name", ""), person.get("email"),
+                labels.ROLES.get(r["role"], r["role"]), names.get(r["organisation"], ""),
+                r["start_date"], r["end_date"],
+            ])  # fmt: skip
+        yield out
+
+
+async def _people(ids: list[int]) -> dict[int, dict[str, Any]]:
+    c = Contact
+    rows = (
+        await c.select(c.id, c.civility, c.first_name, c.last_name, c.email)
+        .where(c.id.is_in(list(set(ids)) or [0]))
+        .run()
+    )
+    return {row["id"]: row for row in rows}
+
+
+# ----- meetings with attendance -------------------------------------------------------------
+
+MEETING_COLUMNS = [
+    Column("Réunion", width=36),
+    Column("Instance", width=30),
+    Column("Début", "datetime", 17),
+    Column("Fin", "datetime", 17),
+    Column("Lieu", width=28),
+    Column("Statut", width=12),
+    Column("Participants (réunion publique)", "int", 12),
+    Column("Civilité", width=9),
+    Column("Nom", width=22),
+    Column("Prénom", width=18),
+    Column("Organisation", width=32),
+    Column("Réponse", width=12),
+    Column("Présence", width=12),
+]
+
+
+def meeting_where(f: ExportFilters) -> Any:
+    mt = Meeting
+    clauses = _group_clauses(mt.working_group, f)
+    if f.status:
+        clauses.append(mt.status == f.status)
+    if f.start:
+        clauses.append(mt.starts_at >= dt.datetime.combine(f.start, dt.time(), tzinfo=dt.UTC))
+    if f.end:
+        end = dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        clauses.append(mt.starts_at < end)
+    clauses += _search_clauses(mt, f.q)
+    return _and(clauses)
+
+
+async def meeting_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list[Any]]]:
+    """One line per invitation; a meeting without any still gets one line."""
+    mt = Meeting
+    columns = [mt.id, mt.title, mt.working_group, mt.starts_at, mt.ends_at, mt.location,
+               mt.status, mt.attendance_count]  # fmt: skip
+    today = dt.date.today()
+    async for page in keyset_pages(mt, columns, meeting_where(f), page_size=200):
+        invitations = await _invitations([r["id"] for r in page])
+        people = await _people([i["contact"] for rows in invitations.values() for i in rows])
+        orgs = await _current_affiliations(list(people), today)
+        out = []
+        for r in page:
+            meeting = [
+                r["title"], lk.groups.get(r["working_group"], {}).get("name", ""),
+                r["starts_at"], r["ends_at"], r["location"],
+                labels.MEETING_STATUSES.get(r["status"], r["status"]), r["attendance_count"],
+            ]  # fmt: skip
+            for inv in invitations.get(r["id"]) or [None]:
+                if inv is None:
+                    out.append([*meeting, "", "", "", "", "", ""])
+                    continue
+                person = people.get(inv["contact"], {})
+                org = (orgs.get(inv["contact"]) or [{}])[0].get("organisation.name", "")
+                out.append([
+                    *meeting, person.get("civility", ""), person.get("last_name", ""),
+                    person.get("first_name", ""), org,
+                    labels.RESPONSES.get(inv["response"], inv["response"]),
+                    labels.ATTENDANCE.get(inv["attendance"] or "", ""),
+                ])  # fmt: skip
+        yield out
+
+
+async def _invitations(meeting_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    i = Invitation
+    rows = await (
+        i.select(i.meeting, i.contact, i.response, i.attendance)
+        .where(i.meeting.is_in(meeting_ids))
+        .order_by(i.id)
+        .run()
+    )
+    by_meeting: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_meeting.setdefault(row["meeting"], []).append(row)
+    return by_meeting
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str  # sheet name and file name stem
+    columns: list[Column]
+    rows: Callable[[ExportFilters, Lookups], AsyncIterator[list[list[Any]]]]
+    mailing: bool = False  # meant for mailing: opted-out contacts are always left out
+
+
+SOURCES: dict[str, Source] = {
+    "organisations": Source("Organisations", ORGANISATION_COLUMNS, organisation_rows),
+    "contacts": Source("Contacts", CONTACT_COLUMNS, contact_rows),
+    "memberships": Source("Participations", MEMBERSHIP_COLUMNS, membership_rows),
+    "meetings": Source("Réunions", MEETING_COLUMNS, meeting_rows),
+}
+CAF_PRESET = Source("Export Caf", CAF_COLUMNS, caf_rows, mailing=True)
+ANNUAIRE = ("organisations", "contacts", "memberships", "meetings")

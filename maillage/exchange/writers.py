@@ -1,0 +1,241 @@
+"""File formats of the exports, written incrementally from pages of rows.
+
+- CSV for French Excel: UTF-8 with BOM (Excel guesses Windows-1252 without it), ``;`` (the
+  French list separator), CRLF, dates ``dd/mm/yyyy``;
+- XLSX with openpyxl's write-only mode (rows go to a temporary file, not to memory);
+- vCard 4.0 (RFC 6350) for address books.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from maillage.exchange.cells import (
+    NEUTRALISER,
+    TRIGGER_CHARACTERS,
+    french_date,
+    french_datetime,
+    neutralise,
+    paris_datetime,
+    yes_no,
+)
+from maillage.exchange.sources import Column
+
+BOM = "\ufeff"
+Pages = AsyncIterator[list[list[Any]]]
+
+
+class RowCounter:
+    def __init__(self) -> None:
+        self.rows = 0
+
+
+# ----- CSV ----------------------------------------------------------------------------------
+
+
+def _text_cell(value: Any) -> str:
+    return neutralise(value) if value else ("" if value is None else str(value))
+
+
+def _int_cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _bool_cell(value: Any) -> str:
+    return yes_no(value)
+
+
+def _date_cell(value: Any) -> str:
+    return french_date(value)
+
+
+def _datetime_cell(value: Any) -> str:
+    return french_datetime(value)
+
+
+_CSV_CELL: dict[str, Callable[[Any], str]] = {
+    "text": _text_cell,
+    "int": _int_cell,
+    "bool": _bool_cell,
+    "date": _date_cell,
+    "datetime": _datetime_cell,
+}
+
+
+async def csv_chunks(
+    columns: list[Column], pages: Pages, counter: RowCounter
+) -> AsyncIterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([c.header for c in columns])
+    yield (BOM + buffer.getvalue()).encode("utf-8")
+    # csv writes None as "" and numbers as digits itself; only text (formula neutralisation),
+    # booleans and dates need us. Rows are ours to change in place (100,000 rows: no copies).
+    texts = [i for i, c in enumerate(columns) if c.kind == "text"]
+    others = [
+        (i, _CSV_CELL[c.kind]) for i, c in enumerate(columns) if c.kind not in ("text", "int")
+    ]
+    async for page in pages:
+        buffer.seek(0)
+        buffer.truncate()
+        for row in page:
+            for i in texts:
+                value = row[i]
+                if value and value[0] in TRIGGER_CHARACTERS:
+                    row[i] = NEUTRALISER + value
+            for i, cell in others:
+                row[i] = cell(row[i])
+        writer.writerows(page)
+        counter.rows += len(page)
+        yield buffer.getvalue().encode("utf-8")
+
+
+# ----- XLSX ---------------------------------------------------------------------------------
+
+BOLD = Font(bold=True)
+FORMATS = {"date": "DD/MM/YYYY", "datetime": "DD/MM/YYYY HH:MM"}
+
+
+def _start_sheet(workbook: Workbook, title: str, columns: list[Column]) -> Any:
+    sheet = workbook.create_sheet(title=title[:31])
+    # Write-only sheets write their header XML at the first row: set views and widths first.
+    sheet.freeze_panes = "A2"
+    for index, column in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=column.header)
+        cell.font = BOLD
+        header.append(cell)
+    sheet.append(header)
+    return sheet
+
+
+def _xlsx_value(sheet: Any, kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "text":
+        return neutralise(str(value)) if value != "" else None
+    if kind == "bool":
+        return yes_no(value)
+    if kind in FORMATS:
+        if kind == "datetime":
+            local = paris_datetime(value)
+            value = local.replace(tzinfo=None) if local else None
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = FORMATS[kind]
+        return cell
+    return value
+
+
+def _append_page(sheet: Any, kinds: list[str], page: list[list[Any]]) -> None:
+    for row in page:
+        sheet.append([_xlsx_value(sheet, k, v) for k, v in zip(kinds, row, strict=True)])
+
+
+async def write_xlsx(
+    path: str, sheets: list[tuple[str, list[Column], Pages]], counter: RowCounter
+) -> None:
+    """Write every sheet to ``path``; rows go through openpyxl in a worker thread."""
+    workbook = Workbook(write_only=True)
+    for title, columns, pages in sheets:
+        sheet = _start_sheet(workbook, title, columns)
+        kinds = [c.kind for c in columns]
+        rows = 0
+        async for page in pages:
+            await asyncio.to_thread(_append_page, sheet, kinds, page)
+            rows += len(page)
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{rows + 1}"
+        counter.rows += rows
+    await asyncio.to_thread(workbook.save, path)
+
+
+async def xlsx_chunks(
+    sheets: list[tuple[str, list[Column], Pages]], counter: RowCounter
+) -> AsyncIterator[bytes]:
+    """The workbook, built in a temporary file and then streamed."""
+    handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="maillage-export-")
+    os.close(handle)
+    try:
+        await write_xlsx(path, sheets, counter)
+        with open(path, "rb") as file:
+            while chunk := file.read(256 * 1024):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+# ----- vCard 4.0 ----------------------------------------------------------------------------
+
+
+def vcard_escape(text: str) -> str:
+    return (
+        text.replace("\\", "\\\\")
+        .replace(",", "\\,")
+        .replace(";", "\\;")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def fold(line: str) -> str:
+    """RFC 6350 §3.2: lines of at most 75 octets, never cutting a UTF-8 character."""
+    encoded = line.encode("utf-8")
+    if len(encoded) <= 75:
+        return line + "\r\n"
+    parts, current, size, limit = [], [], 0, 75
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            parts.append("".join(current))
+            current, size, limit = [], 0, 74  # continuation lines start with a space
+        current.append(char)
+        size += width
+    parts.append("".join(current))
+    return "\r\n ".join(parts) + "\r\n"
+
+
+def vcard(person: dict[str, Any], affiliation: dict[str, Any], extra: dict[str, str]) -> str:
+    """One contact as a vCard 4.0 (RFC 6350)."""
+    first, last = person["first_name"], person["last_name"]
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:4.0",
+        f"UID:urn:uuid:{extra['uid']}",
+        "KIND:individual",
+        f"FN:{vcard_escape(f'{first} {last}')}",
+        f"N:{vcard_escape(last)};{vcard_escape(first)};;{vcard_escape(person['civility'] or '')};",
+    ]
+    if affiliation.get("organisation.name"):
+        lines.append(f"ORG:{vcard_escape(affiliation['organisation.name'])}")
+    if affiliation.get("function"):
+        lines.append(f"TITLE:{vcard_escape(affiliation['function'])}")
+    if person.get("email"):
+        lines.append(f"EMAIL;TYPE=work:{person['email']}")
+    if person.get("phone"):
+        lines.append(f'TEL;VALUE=uri;TYPE="work,voice":tel:{person["phone"]}')
+    if extra.get("commune"):
+        lines.append(f"ADR;TYPE=work:;;;{vcard_escape(extra['commune'])};;;France")
+    if extra.get("axes"):
+        lines.append("CATEGORIES:" + ",".join(vcard_escape(a) for a in extra["axes"]))
+    lines.append(f"REV:{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}")
+    lines.append("END:VCARD")
+    return "".join(fold(line) for line in lines)
+
+
+def contact_uid(base_url: str, contact_id: int) -> str:
+    """Stable per instance and contact: re-importing the file updates the same cards."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base_url}/contacts/{contact_id}"))

@@ -1,0 +1,70 @@
+"""Addresses and header values that can never open a header of their own.
+
+Names, subjects and addresses come from people (a contact typed in a form, a CSV import):
+every line break or control character becomes a space before it reaches a header, and an
+address must pass validation before a message is built for it. Non-ASCII display names are left
+to the ``email`` package, which encodes them (RFC 2047) so « Hélène Lefèvre » arrives intact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.utils import parseaddr
+
+from email_validator import EmailNotValidError, validate_email
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+class InvalidAddress(ValueError):
+    """An address no message can be sent to; the message is meant for the person."""
+
+
+def one_line(text: str | None) -> str:
+    """A header-safe single line: control characters (CR and LF among them) become spaces."""
+    return " ".join(_CONTROL.sub(" ", text or "").split())
+
+
+def checked_address(raw: str | None) -> str:
+    """The ASCII form of a deliverable address, or ``InvalidAddress`` saying what is wrong."""
+    if raw is None or not raw.strip():
+        raise InvalidAddress("pas d'adresse électronique")
+    if _CONTROL.search(raw):
+        raise InvalidAddress(f"adresse invalide « {one_line(raw)} » (caractère de contrôle)")
+    try:
+        valid = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        raise InvalidAddress(f"adresse invalide « {raw.strip()} » ({error})") from error
+    return valid.ascii_email or valid.normalized
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """A display name and a checked address, ready for a From: or To: header."""
+
+    address: str
+    name: str = ""
+
+    def header(self) -> Address:
+        username, _, domain = self.address.rpartition("@")
+        return Address(display_name=one_line(self.name), username=username, domain=domain)
+
+
+def mailbox(address: str | None, name: str = "") -> Mailbox:
+    return Mailbox(checked_address(address), one_line(name))
+
+
+_PLAIN_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
+
+
+def sender_mailbox(mail_from: str) -> Mailbox:
+    """``MAILLAGE_MAIL_FROM`` may be « ctg@epci.fr » or « CTG du Val <ctg@epci.fr> ».
+
+    Only its syntax is checked: the default ``ctg@maillage.invalid`` (a reserved domain, refused
+    for recipients) must keep the file backend of a fresh checkout working."""
+    name, address = parseaddr(one_line(mail_from))
+    if not _PLAIN_ADDRESS.match(address):
+        raise InvalidAddress(f"adresse d'expédition invalide « {one_line(mail_from)} »")
+    return Mailbox(address, one_line(name))

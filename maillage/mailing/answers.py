@@ -1,0 +1,229 @@
+"""Answers by link: the page a signed link opens, and the answer it records.
+
+Opening the link (GET) only reads: mail security scanners open every link of every message, so
+an answer is recorded only when the person presses the button (POST). The answer can be changed
+as long as the meeting has not ended. A titulaire who cannot come may name their suppléant, or
+another person of the same organisation, who is then invited in their place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from maillage.crm import audit
+from maillage.crm.actor import ANSWER_LINK
+from maillage.crm.tables import Affiliation, Contact, Invitation, Membership
+from maillage.db import read_transaction, write_transaction
+from maillage.mailing import tokens
+from maillage.mailing.invitations import load_meeting, person_name, queue_one
+from maillage.mailing.messages import MeetingInfo
+from maillage.settings import Settings
+
+CHOICES = {"oui": "acceptee", "non": "declinee", "peut-etre": "incertaine"}
+RESPONSE_LABELS = {
+    "acceptee": "Je participe",
+    "declinee": "Je ne participe pas",
+    "incertaine": "Peut-être",
+    "en_attente": "Pas encore de réponse",
+}
+
+
+@dataclass
+class Replacement:
+    contact_id: int
+    name: str
+    detail: str
+
+
+@dataclass
+class AnswerPage:
+    """What the answer page shows; ``state`` is ``ok``, ``invalide``, ``passee`` or ``annulee``."""
+
+    state: str
+    invitation_id: int | None = None
+    meeting: MeetingInfo | None = None
+    name: str = ""
+    response: str = "en_attente"
+    answered_at: dt.datetime | None = None
+    replacements: list[Replacement] = field(default_factory=list)
+    replaced_by: str | None = None
+
+
+async def open_answer(settings: Settings, token: str) -> AnswerPage:
+    invitation_id = tokens.record_id(token)
+    if invitation_id is None:
+        return AnswerPage("invalide")
+    async with read_transaction():
+        row = (
+            await Invitation.select(
+                Invitation.all_columns(),
+                Invitation.contact.first_name.as_alias("first_name"),
+                Invitation.contact.last_name.as_alias("last_name"),
+            )
+            .where(Invitation.id == invitation_id)
+            .first()
+        )
+        if row is None or not tokens.verify(
+            settings.secret_key, "reponse", token, row["token_nonce"]
+        ):
+            return AnswerPage("invalide")
+        meeting = await load_meeting(row["meeting"])
+        page = AnswerPage(
+            state="ok",
+            invitation_id=invitation_id,
+            meeting=meeting,
+            name=person_name(row),
+            response=row["response"],
+            answered_at=row["answered_at"],
+        )
+        if meeting.status == "annulee":
+            page.state = "annulee"
+        elif meeting.ends_at <= dt.datetime.now(dt.UTC):
+            page.state = "passee"
+        else:
+            page.replacements = await replacements(row["contact"], meeting)
+    return page
+
+
+async def replacements(contact_id: int, meeting: MeetingInfo) -> list[Replacement]:
+    """Who may stand in: the suppléant of a titulaire, then the colleagues of the same
+    organisation(s) who have an address and are not invited yet. Empty for non-titulaires."""
+    group_id = await _meeting_group(meeting.id)
+    today = dt.date.today()
+    held = [
+        row
+        for row in await Membership.select(
+            Membership.id, Membership.substitute, Membership.organisation, Membership.end_date
+        ).where(
+            (Membership.contact == contact_id)
+            & (Membership.working_group == group_id)
+            & (Membership.role == "titulaire")
+        )
+        if row["end_date"] is None or row["end_date"] >= today
+    ]
+    if not held:
+        return []
+    invited = {
+        row["contact"]
+        for row in await Invitation.select(Invitation.contact).where(
+            Invitation.meeting == meeting.id
+        )
+    }
+    found: dict[int, str] = {}
+    substitute_ids = [row["substitute"] for row in held if row["substitute"]]
+    if substitute_ids:
+        for row in await Membership.select(Membership.contact).where(
+            Membership.id.is_in(substitute_ids)
+        ):
+            found.setdefault(row["contact"], "suppléant(e)")
+    organisations = {row["organisation"] for row in held if row["organisation"]}
+    for row in await Affiliation.select(Affiliation.organisation, Affiliation.end_date).where(
+        Affiliation.contact == contact_id
+    ):
+        if row["end_date"] is None or row["end_date"] >= today:
+            organisations.add(row["organisation"])
+    if organisations:
+        for row in await Affiliation.select(
+            Affiliation.contact, Affiliation.end_date, Affiliation.organisation.name.as_alias("org")
+        ).where(Affiliation.organisation.is_in(list(organisations))):
+            if row["end_date"] is None or row["end_date"] >= today:
+                found.setdefault(row["contact"], f"même organisation ({row['org']})")
+    found.pop(contact_id, None)
+    for contact in invited:
+        found.pop(contact, None)
+    if not found:
+        return []
+    people = await Contact.select(
+        Contact.id, Contact.first_name, Contact.last_name, Contact.email, Contact.archived
+    ).where(Contact.id.is_in(list(found)))
+    result = [
+        Replacement(row["id"], person_name(row), found[row["id"]])
+        for row in people
+        if row["email"] and not row["archived"]
+    ]
+    result.sort(key=lambda r: (r.detail != "suppléant(e)", r.name))
+    return result[:30]
+
+
+async def _meeting_group(meeting_id: int) -> int:
+    from maillage.crm.tables import Meeting
+
+    row = await Meeting.select(Meeting.working_group).where(Meeting.id == meeting_id).first()
+    return row["working_group"]
+
+
+async def record_answer(
+    settings: Settings, token: str, choice: str, replacement_id: int | None = None
+) -> AnswerPage:
+    page = await open_answer(settings, token)
+    if page.state != "ok" or choice not in CHOICES:
+        return page
+    assert page.meeting is not None and page.invitation_id is not None
+    response = CHOICES[choice]
+    chosen = None
+    if replacement_id is not None:
+        chosen = next((r for r in page.replacements if r.contact_id == replacement_id), None)
+        if chosen is None or response != "declinee":
+            page.state = "remplacant_invalide"
+            return page
+    moment = dt.datetime.now(dt.UTC)
+    async with write_transaction():
+        before = (
+            await Invitation.select(Invitation.response, Invitation.answered_at)
+            .where(Invitation.id == page.invitation_id)
+            .first()
+        )
+        await (
+            Invitation.update(
+                {
+                    Invitation.response: response,
+                    Invitation.answered_at: moment,
+                    Invitation.version: Invitation.version + 1,
+                    Invitation.updated_at: moment,
+                }
+            )
+            .where(Invitation.id == page.invitation_id)
+            .run()
+        )
+        changes: dict[str, Any] = {
+            "response": [before["response"], response],
+            "answered_at": [before["answered_at"], moment],
+        }
+        if chosen is not None:
+            new_id = await _invite_replacement(settings, page.meeting, page.invitation_id, chosen)
+            changes["replaced_by"] = [None, new_id]
+            page.replaced_by = chosen.name
+        await audit.record(ANSWER_LINK, "answer", "invitation", page.invitation_id, changes)
+    page.response = response
+    page.answered_at = moment
+    return page
+
+
+async def _invite_replacement(
+    settings: Settings, meeting: MeetingInfo, invitation_id: int, chosen: Replacement
+) -> int:
+    inserted = (
+        await Invitation.insert(
+            Invitation(
+                meeting=meeting.id,
+                contact=chosen.contact_id,
+                token_nonce=secrets.token_urlsafe(16),
+                replaces=invitation_id,
+            )
+        )
+        .returning(Invitation.id)
+        .run()
+    )
+    new_id = inserted[0]["id"]
+    await audit.record(
+        ANSWER_LINK,
+        "create",
+        "invitation",
+        new_id,
+        {"contact": chosen.contact_id, "replaces": invitation_id},
+    )
+    await queue_one(settings, meeting, new_id)
+    return new_id

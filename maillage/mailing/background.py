@@ -1,0 +1,88 @@
+"""The sender that runs inside ``maillage serve`` (and ``maillage mail send --watch``).
+
+It drains the outbox, queues the reminders that have come due, then sleeps until a message is
+queued in this process (``nudge``) or the poll interval passes. Several processes may each run
+one: the outbox's leases keep them from sending the same message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from maillage.settings import Settings
+
+logger = logging.getLogger("maillage.envoi")
+
+POLL_SECONDS = 30.0
+_wakeups: set[asyncio.Event] = set()
+
+
+def nudge() -> None:
+    for event in list(_wakeups):
+        event.set()
+
+
+async def run(
+    settings: Settings, stop: asyncio.Event, poll: float = POLL_SECONDS, **overrides: Any
+) -> None:
+    from maillage.mailing.reminders import queue_due_reminders
+    from maillage.mailing.sender import sender_for
+
+    try:
+        sender = sender_for(settings, **overrides)
+    except Exception:  # a bad setting must not take the web service down with it
+        logger.exception("Envoi en arrière-plan impossible à démarrer")
+        return
+    wakeup = asyncio.Event()
+    _wakeups.add(wakeup)
+    try:
+        while not stop.is_set():
+            wakeup.clear()
+            try:
+                await queue_due_reminders(settings)
+                report = await sender.drain()
+                if report.sent or report.failed:
+                    logger.info(
+                        "Envoi : %d envoyé(s), %d échec(s), %d à réessayer",
+                        report.sent,
+                        report.failed,
+                        report.retried,
+                    )
+            except Exception:  # the loop must outlive a database hiccup
+                logger.exception("Erreur de l'envoi en arrière-plan")
+            await _sleep(stop, wakeup, poll)
+    finally:
+        _wakeups.discard(wakeup)
+
+
+async def _sleep(stop: asyncio.Event, wakeup: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def sender_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+    """A Litestar lifespan hook: start the sender with the app, let it finish its sends on exit."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run(settings, stop), name="maillage-envoi")
+        try:
+            yield
+        finally:
+            stop.set()
+            try:
+                await asyncio.wait_for(task, timeout=20)
+            except TimeoutError:
+                # Cancelled: the messages it held go back to the queue when their lease runs out.
+                logger.warning("Envoi en arrière-plan interrompu à l'arrêt")
+
+    return lifespan

@@ -1,0 +1,130 @@
+"""``maillage mail``: invite, send the outbox, ingest calendar replies."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import click
+
+from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
+from maillage.crm.actor import CLI
+from maillage.mailing import background, invitations, outbox, replies
+from maillage.mailing.sender import DrainReport, sender_for
+from maillage.settings import Settings
+
+
+@click.group(cls=FrenchGroup)
+def mail() -> None:
+    """Invitations et file d'envoi des messages."""
+
+
+def _print_problems(problems: list[dict]) -> None:  # type: ignore[type-arg]
+    for item in problems:
+        click.secho(
+            f"  ! {item['name']} (contact n° {item['contact']}) : {item['reason']}", fg="yellow"
+        )
+
+
+def _print_drain(report: DrainReport, remaining: dict[str, int]) -> None:
+    click.echo(
+        f"Envoyés : {report.sent} ; échecs : {report.failed} ; à réessayer : {report.retried}."
+    )
+    for line in report.errors:
+        click.secho(f"  ! {line}", fg="yellow")
+    if report.unreachable:
+        click.secho(f"Envoi suspendu : {report.unreachable}", fg="red")
+    waiting = remaining.get("en_attente", 0) + remaining.get("envoi", 0)
+    if waiting:
+        click.echo(f"{waiting} message(s) restent dans la file d'envoi.")
+
+
+@mail.command(cls=FrenchCommand)
+@click.argument("meeting_id", type=click.IntRange(1))
+@click.option(
+    "--contact",
+    "contacts",
+    multiple=True,
+    type=click.IntRange(1),
+    help="Inviter ce contact (répétable) ; sans cette option : les membres de l'instance.",
+)
+@click.option("--suppleants", is_flag=True, help="Inviter aussi les suppléants de l'instance.")
+@click.option("--send", "send_now", is_flag=True, help="Mettre en file et envoyer aussitôt.")
+@run_async
+async def invite(
+    settings: Settings, meeting_id: int, contacts: tuple[int, ...], suppleants: bool, send_now: bool
+) -> None:
+    """Inviter à la réunion MEETING_ID les membres de son instance (ou les contacts nommés)."""
+    request = invitations.InviteRequest(tuple(contacts), not contacts, suppleants)
+    report = await invitations.invite(CLI, meeting_id, request)
+    click.echo(
+        f"Invitations créées : {len(report['created'])} ; déjà invités : "
+        f"{len(report['already_invited'])}."
+    )
+    _print_problems(report["problems"])
+    if not send_now:
+        click.echo(f"Pour les envoyer : maillage mail invite {meeting_id} --send (ou l'API).")
+        return
+    queued = await invitations.queue(CLI, settings, meeting_id)
+    click.echo(
+        f"Mis en file : {queued['invitation']} invitation(s), {queued['modification']} "
+        f"modification(s), {queued['annulation']} annulation(s)."
+    )
+    _print_problems(queued["problems"])
+    _print_drain(await sender_for(settings).drain(), await outbox.counts())
+
+
+@mail.command(cls=FrenchCommand)
+@click.option(
+    "--watch", is_flag=True, help="Continuer à envoyer au fil de l'eau (Ctrl+C pour arrêter)."
+)
+@click.option(
+    "--interval",
+    default=background.POLL_SECONDS,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Avec --watch : secondes entre deux passages.",
+)
+@run_async
+async def send(settings: Settings, watch: bool, interval: float) -> None:
+    """Envoyer les messages en attente (y compris les rappels dus), puis s'arrêter."""
+    if watch:
+        await _watch(settings, interval)
+        return
+    from maillage.mailing.reminders import queue_due_reminders
+
+    reminders = await queue_due_reminders(settings)
+    if reminders:
+        click.echo(f"Rappels mis en file : {reminders}.")
+    sender = sender_for(settings)
+    click.echo(f"Envoi vers : {sender.backend.description}.")
+    _print_drain(await sender.drain(), await outbox.counts())
+
+
+async def _watch(settings: Settings, interval: float) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    click.echo(f"Envoi en continu (passage toutes les {interval:g} s) ; Ctrl+C pour arrêter.")
+    await background.run(settings, stop, poll=interval)
+    click.echo("Arrêt de l'envoi.")
+
+
+@mail.command(cls=FrenchCommand)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@run_async
+async def ingest(settings: Settings, file: Path) -> None:
+    """Enregistrer la réponse d'agenda (iTIP REPLY) contenue dans FILE (.ics ou message .eml)."""
+    report = await replies.ingest(CLI, file.read_bytes())
+    for item in report["replies"]:
+        if item["status"] == "enregistree":
+            click.echo(f"Réponse enregistrée : {item['attendee']} → {item['response']}.")
+        else:
+            click.secho(f"Réponse ignorée : {item['reason']}", fg="yellow")
+    if not report["recorded"]:
+        fail("aucune réponse enregistrée.")
+
+
+COMMANDS = [mail]

@@ -1,0 +1,394 @@
+"""Invitations: who is invited to a meeting, and which messages each invitee is due.
+
+``invite`` records invitations (named contacts, or a whole body's current members);
+``queue`` writes to the outbox what each invitee has not received yet: the invitation
+(METHOD:REQUEST), an update when the meeting's SEQUENCE rose since (« Modification : »), or the
+cancellation (METHOD:CANCEL). ``Invitation.sent_sequence`` remembers the SEQUENCE last queued, so
+calling ``queue`` twice never queues a message twice.
+
+Messages are built outside the write transaction (building is CPU work; SQLite holds one writer
+at a time), then written in one transaction that re-checks ``sent_sequence``: two coordinators
+pressing « Envoyer » together queue each message once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from maillage.crm import audit
+from maillage.crm.actor import Actor
+from maillage.crm.errors import InvalidData, NotFound
+from maillage.crm.tables import AuditEvent, Contact, Invitation, Meeting, Membership
+from maillage.db import read_transaction, write_transaction
+from maillage.mailing import messages, outbox, tokens
+from maillage.mailing.addresses import InvalidAddress, Mailbox, mailbox, sender_mailbox
+from maillage.mailing.messages import Envelope, Invitee, MeetingInfo
+from maillage.settings import Settings
+
+
+def person_name(row: dict[str, Any], prefix: str = "") -> str:
+    return f"{row[prefix + 'first_name']} {row[prefix + 'last_name']}".strip()
+
+
+async def load_meeting(meeting_id: int) -> MeetingInfo:
+    row = (
+        await Meeting.select(
+            Meeting.all_columns(),
+            Meeting.working_group.name.as_alias("group_name"),
+            Meeting.working_group.kind.as_alias("group_kind"),
+        )
+        .where(Meeting.id == meeting_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound("Réunion", meeting_id)
+    return MeetingInfo(
+        id=row["id"],
+        uid=row["ical_uid"],
+        sequence=row["ical_sequence"],
+        title=row["title"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        group_name=row["group_name"] or "",
+        group_kind=row["group_kind"] or "",
+        location=row["location"] or "",
+        video_url=row["video_url"],
+        agenda=row["agenda"] or "",
+        status=row["status"],
+        minutes=row["minutes"] or "",
+    )
+
+
+async def _group_of(meeting_id: int) -> int:
+    row = await Meeting.select(Meeting.working_group).where(Meeting.id == meeting_id).first()
+    if row is None:
+        raise NotFound("Réunion", meeting_id)
+    return row["working_group"]
+
+
+async def current_roles(group_id: int, contact_ids: list[int] | None = None) -> dict[int, str]:
+    """Contact → role in the body today (the first role wins for a person holding two)."""
+    today = dt.date.today()
+    query = Membership.select(Membership.contact, Membership.role, Membership.end_date).where(
+        Membership.working_group == group_id
+    )
+    if contact_ids is not None:
+        query = query.where(Membership.contact.is_in(contact_ids or [0]))
+    roles: dict[int, str] = {}
+    for row in await query.order_by(Membership.id).run():
+        if row["end_date"] is None or row["end_date"] >= today:
+            roles.setdefault(row["contact"], row["role"])
+    return roles
+
+
+# ----- inviting -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InviteRequest:
+    contacts: tuple[int, ...] = ()
+    group_members: bool = False
+    include_substitutes: bool = False
+
+
+async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[str, Any]:
+    meeting = await load_meeting(meeting_id)
+    if meeting.status in ("annulee", "tenue"):
+        raise InvalidData.one(
+            "meeting",
+            "Cette réunion est annulée ou déjà tenue : on ne peut plus y inviter personne.",
+        )
+    group_id = await _group_of(meeting_id)
+    wanted = list(dict.fromkeys(request.contacts))
+    if request.group_members:
+        roles = await current_roles(group_id)
+        wanted += [
+            contact
+            for contact, role in roles.items()
+            if contact not in wanted and (role != "suppleant" or request.include_substitutes)
+        ]
+    if not wanted:
+        raise InvalidData.one(
+            "contacts",
+            "Personne à inviter : nommez des contacts ou invitez les membres de l'instance.",
+        )
+    contacts = {
+        row["id"]: row
+        for row in await Contact.select(
+            Contact.id, Contact.first_name, Contact.last_name, Contact.email, Contact.archived
+        ).where(Contact.id.is_in(wanted))
+    }
+    missing = [contact_id for contact_id in wanted if contact_id not in contacts]
+    if missing:
+        raise InvalidData.one(
+            "contacts", "Contact(s) introuvable(s) : " + ", ".join(f"n° {i}" for i in missing)
+        )
+    report: dict[str, Any] = {"created": [], "already_invited": [], "problems": []}
+    async with write_transaction():
+        existing = {
+            row["contact"]
+            for row in await Invitation.select(Invitation.contact).where(
+                (Invitation.meeting == meeting_id) & Invitation.contact.is_in(wanted)
+            )
+        }
+        rows = []
+        for contact_id in wanted:
+            contact = contacts[contact_id]
+            entry = {"contact": contact_id, "name": person_name(contact)}
+            if contact["archived"]:
+                report["problems"].append({**entry, "reason": "contact archivé : non invité"})
+            elif contact_id in existing:
+                report["already_invited"].append(entry)
+            else:
+                rows.append(
+                    Invitation(
+                        meeting=meeting_id,
+                        contact=contact_id,
+                        token_nonce=secrets.token_urlsafe(16),
+                    )
+                )
+                if not contact["email"]:
+                    report["problems"].append(
+                        {
+                            **entry,
+                            "reason": "pas d'adresse électronique : invitation à transmettre autrement",
+                        }
+                    )
+        created = await _insert_invitations(actor, rows)
+        report["created"] = [
+            {
+                "invitation": invitation_id,
+                "contact": contact_id,
+                "name": person_name(contacts[contact_id]),
+            }
+            for invitation_id, contact_id in created
+        ]
+    return report
+
+
+async def _insert_invitations(actor: Actor, rows: list[Invitation]) -> list[tuple[int, int]]:
+    if not rows:
+        return []
+    inserted = await Invitation.insert(*rows).returning(Invitation.id, Invitation.contact).run()
+    await AuditEvent.insert(
+        *(
+            AuditEvent(
+                user=actor.user_id,
+                actor=actor.name,
+                action="create",
+                entity="invitation",
+                entity_id=row["id"],
+                changes=audit.redact({"contact": row["contact"], "response": "en_attente"}),
+            )
+            for row in inserted
+        )
+    ).run()
+    return [(row["id"], row["contact"]) for row in inserted]
+
+
+# ----- queuing --------------------------------------------------------------------------------
+
+INVITATION_COLUMNS = (
+    Invitation.id,
+    Invitation.token_nonce,
+    Invitation.sent_sequence,
+    Invitation.response,
+    Invitation.contact,
+    Invitation.contact.first_name.as_alias("first_name"),
+    Invitation.contact.last_name.as_alias("last_name"),
+    Invitation.contact.email.as_alias("email"),
+)
+
+
+def answer_url(settings: Settings, invitation_id: int, nonce: str) -> str:
+    return f"{settings.base_url}/r/{tokens.answer_token(settings.secret_key, invitation_id, nonce)}"
+
+
+def build_invitee(settings: Settings, row: dict[str, Any], role: str) -> Invitee:
+    return Invitee(
+        mailbox=mailbox(row["email"], person_name(row)),
+        role=role,
+        answer_url=answer_url(settings, row["id"], row["token_nonce"]),
+        can_delegate=role == "titulaire",
+    )
+
+
+def due_kind(meeting: MeetingInfo, sent_sequence: int | None) -> str | None:
+    """What this invitee is owed for the meeting as it stands."""
+    if meeting.status == "annulee":
+        return (
+            "annulation" if sent_sequence is not None and sent_sequence < meeting.sequence else None
+        )
+    if sent_sequence is None:
+        return "invitation"
+    if sent_sequence < meeting.sequence:
+        return "modification"
+    return None
+
+
+def build_for(
+    meeting: MeetingInfo, kind: str, invitee: Invitee, envelope: Envelope
+) -> messages.EmailMessage:
+    if kind == "annulation":
+        return messages.cancellation(meeting, invitee, envelope)
+    return messages.invitation(meeting, invitee, envelope, update=kind == "modification")
+
+
+def _check_sendable(meeting: MeetingInfo) -> None:
+    if meeting.status == "brouillon":
+        raise InvalidData.one(
+            "status",
+            "La réunion est en brouillon : passez-la « planifiée » avant d'envoyer les invitations.",
+        )
+    if meeting.status != "annulee" and meeting.ends_at <= dt.datetime.now(dt.UTC):
+        raise InvalidData.one("ends_at", "La réunion est passée : les invitations ne partent plus.")
+
+
+async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, Any]:
+    """Queue every message the invitees of the meeting are due; report who cannot be reached."""
+    async with read_transaction():
+        meeting = await load_meeting(meeting_id)
+        _check_sendable(meeting)
+        rows = (
+            await Invitation.select(*INVITATION_COLUMNS)
+            .where(Invitation.meeting == meeting_id)
+            .order_by(Invitation.id)
+        )
+        roles = await current_roles(await _group_of(meeting_id), [row["contact"] for row in rows])
+    envelope = Envelope(sender_mailbox(settings.mail_from))
+    built: dict[int, outbox.Outgoing] = {}
+    counts = {"invitation": 0, "modification": 0, "annulation": 0}
+    problems = []
+    for row in rows:
+        kind = due_kind(meeting, row["sent_sequence"])
+        if kind is None:
+            continue
+        try:
+            invitee = build_invitee(settings, row, roles.get(row["contact"], "membre"))
+        except InvalidAddress as error:
+            problems.append(
+                {
+                    "invitation": row["id"],
+                    "contact": row["contact"],
+                    "name": person_name(row),
+                    "reason": str(error),
+                }
+            )
+            continue
+        built[row["id"]] = outbox.Outgoing(
+            build_for(meeting, kind, invitee, envelope),
+            invitee.mailbox.address,
+            kind,
+            row["contact"],
+            row["id"],
+        )
+    queued_ids: list[int] = []
+    async with write_transaction():
+        still_due = [
+            row["id"]
+            for row in await Invitation.select(Invitation.id, Invitation.sent_sequence).where(
+                Invitation.id.is_in(list(built) or [0])
+            )
+            if due_kind(meeting, row["sent_sequence"]) == built[row["id"]].kind
+        ]
+        await outbox.enqueue([built[i] for i in still_due])
+        if still_due:
+            await (
+                Invitation.update(
+                    {
+                        Invitation.sent_sequence: meeting.sequence,
+                        Invitation.version: Invitation.version + 1,
+                    }
+                )
+                .where(Invitation.id.is_in(still_due))
+                .run()
+            )
+        queued_ids = still_due
+        await audit.record(
+            actor,
+            "send",
+            "meeting",
+            meeting_id,
+            {"queued": len(still_due), "sequence": meeting.sequence},
+        )
+    for invitation_id in queued_ids:
+        counts[built[invitation_id].kind] += 1
+    return {"meeting": meeting_id, "queued": len(queued_ids), **counts, "problems": problems}
+
+
+async def queue_one(settings: Settings, meeting: MeetingInfo, invitation_id: int) -> bool:
+    """Queue the invitation of a single invitee (a named replacement); inside a transaction."""
+    row = await Invitation.select(*INVITATION_COLUMNS).where(Invitation.id == invitation_id).first()
+    roles = await current_roles(await _group_of(meeting.id), [row["contact"]])
+    try:
+        invitee = build_invitee(settings, row, roles.get(row["contact"], "membre"))
+    except InvalidAddress:
+        return False
+    envelope = Envelope(sender_mailbox(settings.mail_from))
+    message = messages.invitation(meeting, invitee, envelope)
+    await outbox.enqueue(
+        [outbox.Outgoing(message, invitee.mailbox.address, "invitation", row["contact"], row["id"])]
+    )
+    await (
+        Invitation.update({Invitation.sent_sequence: meeting.sequence})
+        .where(Invitation.id == invitation_id)
+        .run()
+    )
+    return True
+
+
+# ----- minutes --------------------------------------------------------------------------------
+
+
+async def queue_minutes(
+    actor: Actor,
+    settings: Settings,
+    meeting_id: int,
+    audience: str,
+    attachments: list[messages.Attachment],
+) -> dict[str, Any]:
+    """The minutes to every invitee (``invites``) or to those present or excused
+    (``presents_excuses``), with the attachments."""
+    meeting = await load_meeting(meeting_id)
+    if not meeting.minutes.strip() and not attachments:
+        raise InvalidData.one(
+            "minutes", "Rédigez le compte-rendu ou joignez-le avant de l'envoyer."
+        )
+    query = Invitation.select(*INVITATION_COLUMNS, Invitation.attendance).where(
+        Invitation.meeting == meeting_id
+    )
+    if audience == "presents_excuses":
+        query = query.where(Invitation.attendance.is_in(["present", "excuse"]))
+    rows = await query.order_by(Invitation.id)
+    envelope = Envelope(sender_mailbox(settings.mail_from))
+    items, problems = [], []
+    for row in rows:
+        try:
+            recipient: Mailbox = mailbox(row["email"], person_name(row))
+        except InvalidAddress as error:
+            problems.append(
+                {
+                    "invitation": row["id"],
+                    "contact": row["contact"],
+                    "name": person_name(row),
+                    "reason": str(error),
+                }
+            )
+            continue
+        message = messages.minutes(meeting, recipient, envelope, attachments)
+        items.append(
+            outbox.Outgoing(message, recipient.address, "compte_rendu", row["contact"], row["id"])
+        )
+    async with write_transaction():
+        await outbox.enqueue(items)
+        await audit.record(
+            actor,
+            "send_minutes",
+            "meeting",
+            meeting_id,
+            {"queued": len(items), "audience": audience},
+        )
+    return {"meeting": meeting_id, "queued": len(items), "problems": problems}

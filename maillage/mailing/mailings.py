@@ -1,0 +1,315 @@
+"""Mass mailings: one message to a filtered set of partners, with merge fields.
+
+Filters combine (all must hold): an axis of the CTG (the contact's own axes or those of an
+organisation they belong to), a kind of organisation, a body (its current members), a commune
+(the contact's, or their organisation's). Contacts who opted out are never sent a mailing;
+contacts without a usable address are listed, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+
+from maillage.crm import audit
+from maillage.crm.actor import Actor
+from maillage.crm.errors import FieldError, InvalidData
+from maillage.crm.tables import (
+    Affiliation,
+    Contact,
+    ContactAxis,
+    Membership,
+    OrganisationAxis,
+)
+from maillage.db import read_transaction, write_transaction
+from maillage.mailing import messages, outbox, tokens
+from maillage.mailing.addresses import InvalidAddress, mailbox, sender_mailbox
+from maillage.mailing.invitations import person_name
+from maillage.mailing.messages import Envelope
+from maillage.settings import Settings
+
+MERGE_FIELDS = {
+    "civilite": "Mme ou M.",
+    "prenom": "prénom",
+    "nom": "nom de famille",
+    "organisation": "organisation principale",
+    "fonction": "fonction dans cette organisation",
+}
+_MERGE = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+@dataclass(frozen=True)
+class Filters:
+    axis: int | None = None
+    kind: str | None = None
+    group: int | None = None
+    commune: int | None = None
+
+
+def _current(row: dict[str, Any], today: dt.date) -> bool:
+    return row.get("end_date") is None or row["end_date"] >= today
+
+
+async def _matching_contacts(filters: Filters) -> set[int] | None:
+    """Contact ids allowed by the filters; None when no filter is set (everyone)."""
+    today = dt.date.today()
+    sets: list[set[int]] = []
+    affiliations = await Affiliation.select(
+        Affiliation.contact,
+        Affiliation.organisation,
+        Affiliation.end_date,
+        Affiliation.organisation.kind.as_alias("kind"),
+        Affiliation.organisation.commune.as_alias("commune"),
+    )
+    affiliations = [row for row in affiliations if _current(row, today)]
+    if filters.axis is not None:
+        direct = {
+            r["contact"]
+            for r in await ContactAxis.select(ContactAxis.contact).where(
+                ContactAxis.axis == filters.axis
+            )
+        }
+        organisations = {
+            r["organisation"]
+            for r in await OrganisationAxis.select(OrganisationAxis.organisation).where(
+                OrganisationAxis.axis == filters.axis
+            )
+        }
+        sets.append(
+            direct | {r["contact"] for r in affiliations if r["organisation"] in organisations}
+        )
+    if filters.kind is not None:
+        sets.append({r["contact"] for r in affiliations if r["kind"] == filters.kind})
+    if filters.group is not None:
+        members = await Membership.select(Membership.contact, Membership.end_date).where(
+            Membership.working_group == filters.group
+        )
+        sets.append({r["contact"] for r in members if _current(r, today)})
+    if filters.commune is not None:
+        own = {
+            r["id"]
+            for r in await Contact.select(Contact.id).where(Contact.commune == filters.commune)
+        }
+        sets.append(own | {r["contact"] for r in affiliations if r["commune"] == filters.commune})
+    if not sets:
+        return None
+    return set.intersection(*sets)
+
+
+async def audience(filters: Filters) -> dict[str, list[dict[str, Any]]]:
+    async with read_transaction():
+        allowed = await _matching_contacts(filters)
+        query = Contact.select(
+            Contact.id,
+            Contact.civility,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.email,
+            Contact.mailing_opt_out,
+        ).where(Contact.archived == False)  # noqa: E712 - SQL expression
+        if allowed is not None:
+            query = query.where(Contact.id.is_in(list(allowed) or [0]))
+        contacts = await query.order_by(Contact.last_name).order_by(Contact.first_name)
+        primary = await _primary_affiliations([c["id"] for c in contacts])
+    result: dict[str, list[dict[str, Any]]] = {
+        "recipients": [],
+        "without_email": [],
+        "invalid": [],
+        "opted_out": [],
+    }
+    for contact in contacts:
+        entry = {"contact": contact["id"], "name": person_name(contact), "email": contact["email"]}
+        if contact["mailing_opt_out"]:
+            result["opted_out"].append(entry)
+            continue
+        if not contact["email"]:
+            result["without_email"].append(entry)
+            continue
+        try:
+            entry["email"] = mailbox(contact["email"]).address
+        except InvalidAddress as error:
+            result["invalid"].append({**entry, "reason": str(error)})
+            continue
+        organisation, function = primary.get(contact["id"], ("", ""))
+        entry["fields"] = {
+            "civilite": contact["civility"],
+            "prenom": contact["first_name"],
+            "nom": contact["last_name"],
+            "organisation": organisation,
+            "fonction": function,
+        }
+        result["recipients"].append(entry)
+    return result
+
+
+async def _primary_affiliations(contact_ids: list[int]) -> dict[int, tuple[str, str]]:
+    if not contact_ids:
+        return {}
+    today = dt.date.today()
+    rows = (
+        await Affiliation.select(
+            Affiliation.contact,
+            Affiliation.function,
+            Affiliation.is_primary,
+            Affiliation.end_date,
+            Affiliation.organisation.name.as_alias("organisation"),
+        )
+        .where(Affiliation.contact.is_in(contact_ids))
+        .order_by(Affiliation.id)
+    )
+    best: dict[int, tuple[bool, str, str]] = {}
+    for row in rows:
+        if not _current(row, today):
+            continue
+        known = best.get(row["contact"])
+        if known is None or (row["is_primary"] and not known[0]):
+            best[row["contact"]] = (row["is_primary"], row["organisation"], row["function"])
+    return {contact: (name, function) for contact, (_, name, function) in best.items()}
+
+
+def render(template: str, fields: dict[str, str], field_name: str) -> str:
+    try:
+        return _MERGE.from_string(template).render(fields)
+    except UndefinedError as error:
+        allowed = ", ".join("{{ " + name + " }}" for name in MERGE_FIELDS)
+        raise InvalidData.one(
+            field_name, f"Champ de fusion inconnu ({error.message}) : champs permis {allowed}."
+        ) from error
+    except TemplateError as error:
+        raise InvalidData.one(field_name, f"Modèle illisible : {error.message}") from error
+
+
+def _check_templates(subject: str, body: str) -> None:
+    errors = []
+    if not subject.strip():
+        errors.append(FieldError("subject", "Objet obligatoire."))
+    if not body.strip():
+        errors.append(FieldError("body", "Texte du message obligatoire."))
+    if errors:
+        raise InvalidData(errors)
+    sample = dict.fromkeys(MERGE_FIELDS, "")
+    render(subject, sample, "subject")
+    render(body, sample, "body")
+
+
+def unsubscribe_url(settings: Settings, contact_id: int) -> str:
+    return f"{settings.base_url}/u/{tokens.unsubscribe_token(settings.secret_key, contact_id)}"
+
+
+def _build(settings: Settings, entry: dict[str, Any], subject: str, body: str, envelope: Envelope):  # type: ignore[no-untyped-def]
+    return messages.mailing(
+        render(subject, entry["fields"], "subject"),
+        render(body, entry["fields"], "body"),
+        mailbox(entry["email"], entry["name"]),
+        envelope,
+        unsubscribe_url(settings, entry["contact"]),
+    )
+
+
+def _summary(people: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    return {
+        "recipients": len(people["recipients"]),
+        "without_email": people["without_email"],
+        "invalid": people["invalid"],
+        "opted_out": people["opted_out"],
+    }
+
+
+async def preview(settings: Settings, filters: Filters, subject: str, body: str) -> dict[str, Any]:
+    _check_templates(subject, body)
+    people = await audience(filters)
+    sample = None
+    if people["recipients"]:
+        first = people["recipients"][0]
+        message = _build(
+            settings, first, subject, body, Envelope(sender_mailbox(settings.mail_from))
+        )
+        sample = {
+            "to": str(message["To"]),
+            "subject": str(message["Subject"]),
+            "text": message.get_body(("plain",)).get_content(),
+        }
+    return {
+        **_summary(people),
+        "addresses": [p["email"] for p in people["recipients"]],
+        "sample": sample,
+    }
+
+
+async def send(
+    actor: Actor, settings: Settings, filters: Filters, subject: str, body: str
+) -> dict[str, Any]:
+    _check_templates(subject, body)
+    people = await audience(filters)
+    if not people["recipients"]:
+        raise InvalidData.one("filters", "Aucun destinataire joignable avec ces filtres.")
+    envelope = Envelope(sender_mailbox(settings.mail_from))
+    items = [
+        outbox.Outgoing(
+            _build(settings, entry, subject, body, envelope),
+            entry["email"],
+            "envoi_groupe",
+            entry["contact"],
+        )
+        for entry in people["recipients"]
+    ]
+    async with write_transaction():
+        ids = await outbox.enqueue(items)
+        await audit.record(
+            actor,
+            "send",
+            "mailing",
+            None,
+            {"subject": subject, "queued": len(ids), "filters": filters.__dict__},
+        )
+    return {**_summary(people), "queued": len(ids)}
+
+
+async def unsubscribe(settings: Settings, token: str, actor: Actor) -> str | None:
+    """Opt the contact out of mass mailings; returns their name, or None for a bad link."""
+    contact_id = tokens.record_id(token)
+    if contact_id is None or not tokens.verify(settings.secret_key, "desabonnement", token):
+        return None
+    contact = (
+        await Contact.select(
+            Contact.id, Contact.first_name, Contact.last_name, Contact.mailing_opt_out
+        )
+        .where(Contact.id == contact_id)
+        .first()
+    )
+    if contact is None:
+        return None
+    if not contact["mailing_opt_out"]:
+        async with write_transaction():
+            await (
+                Contact.update(
+                    {
+                        Contact.mailing_opt_out: True,
+                        Contact.version: Contact.version + 1,
+                        Contact.updated_at: dt.datetime.now(dt.UTC),
+                    }
+                )
+                .where(Contact.id == contact_id)
+                .run()
+            )
+            await audit.record(
+                actor, "update", "contact", contact_id, {"mailing_opt_out": [False, True]}
+            )
+    return person_name(contact)
+
+
+async def contact_for_unsubscribe(settings: Settings, token: str) -> dict[str, Any] | None:
+    contact_id = tokens.record_id(token)
+    if contact_id is None or not tokens.verify(settings.secret_key, "desabonnement", token):
+        return None
+    return (
+        await Contact.select(
+            Contact.id, Contact.first_name, Contact.last_name, Contact.mailing_opt_out
+        )
+        .where(Contact.id == contact_id)
+        .first()
+    )

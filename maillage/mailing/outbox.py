@@ -1,0 +1,351 @@
+"""The durable outbox: every message is a row before any attempt to send it.
+
+Life of a message: ``en_attente`` (queued, due at ``next_attempt_at``) → ``envoi`` (claimed by a
+sender until ``lease_until``) → ``envoye``, or back to ``en_attente`` with a later due time after a
+transient failure, or ``echec`` with the server's reason. A coordinator may cancel a queued
+message (``annule``) or queue a failed one again.
+
+Claiming is what keeps two senders apart: on PostgreSQL the due rows are locked with
+``FOR UPDATE SKIP LOCKED`` so concurrent senders take disjoint sets; on SQLite the claim runs in
+an ``IMMEDIATE`` transaction, which only one writer holds at a time. A sender that dies leaves its
+rows in ``envoi``; they become due again when the lease runs out, and are sent again with the same
+Message-ID (at least once, never lost).
+
+``attempts`` grows by one at each claim and doubles as a fencing token: a sender only reports a
+retry or a failure for the attempt it claimed, so a slow sender whose lease was taken over cannot
+overwrite the newer attempt's outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from typing import Any
+
+from maillage.crm.errors import InvalidData, NotFound
+from maillage.crm.tables import Invitation, OutboxMessage
+from maillage.db import is_sqlite, read_transaction, write_transaction
+
+STATUSES = ("en_attente", "envoi", "envoye", "echec", "annule")
+STATUS_LABELS = {
+    "en_attente": "en attente",
+    "envoi": "en cours d'envoi",
+    "envoye": "envoyé",
+    "echec": "échec",
+    "annule": "annulé",
+}
+KINDS = {
+    "invitation": "Invitation",
+    "modification": "Modification",
+    "annulation": "Annulation",
+    "rappel": "Rappel",
+    "compte_rendu": "Compte-rendu",
+    "envoi_groupe": "Envoi groupé",
+}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A built message and what it is about, ready to be written to the outbox."""
+
+    message: EmailMessage
+    recipient: str
+    kind: str
+    contact_id: int | None = None
+    invitation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    recipient: str
+    raw: str
+    message_id: str
+    attempts: int
+    invitation_id: int | None
+
+
+def serialise(message: EmailMessage) -> str:
+    """The exact bytes every attempt sends: CRLF lines, 7-bit (every part is encoded)."""
+    return message.as_bytes(policy=SMTP).decode("ascii")
+
+
+async def enqueue(items: list[Outgoing]) -> list[int]:
+    """Write the messages; call inside the write transaction that records why they are sent."""
+    if not items:
+        return []
+    rows = [
+        OutboxMessage(
+            kind=item.kind,
+            recipient=item.recipient,
+            subject=str(item.message["Subject"])[:500],
+            message_id=str(item.message["Message-ID"]),
+            raw_message=serialise(item.message),
+            status="en_attente",
+            next_attempt_at=now(),
+            contact=item.contact_id,
+            invitation=item.invitation_id,
+        )
+        for item in items
+    ]
+    ids: list[int] = []
+    for start in range(0, len(rows), 200):
+        inserted = (
+            await OutboxMessage.insert(*rows[start : start + 200]).returning(OutboxMessage.id).run()
+        )
+        ids += [row["id"] for row in inserted]
+    _nudge()
+    return ids
+
+
+def _nudge() -> None:
+    """Wake the sender running in this process, if any, so a queued message leaves at once."""
+    from maillage.mailing import background
+
+    background.nudge()
+
+
+def _due(moment: dt.datetime) -> Any:
+    waiting = (OutboxMessage.status == "en_attente") & (OutboxMessage.next_attempt_at <= moment)
+    abandoned = (OutboxMessage.status == "envoi") & (OutboxMessage.lease_until < moment)
+    return waiting | abandoned
+
+
+async def claim(limit: int, lease: dt.timedelta) -> list[Claimed]:
+    """Take up to ``limit`` due messages for this sender until the lease runs out."""
+    moment = now()
+    async with write_transaction():
+        select = (
+            OutboxMessage.select(OutboxMessage.id)
+            .where(_due(moment))
+            .order_by(OutboxMessage.next_attempt_at)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        if not is_sqlite():
+            select = select.lock_rows("UPDATE", skip_locked=True)
+        ids = [row["id"] for row in await select.run()]
+        if not ids:
+            return []
+        rows = (
+            await OutboxMessage.update(
+                {
+                    OutboxMessage.status: "envoi",
+                    OutboxMessage.lease_until: moment + lease,
+                    OutboxMessage.attempts: OutboxMessage.attempts + 1,
+                }
+            )
+            .where(OutboxMessage.id.is_in(ids))
+            .returning(
+                OutboxMessage.id,
+                OutboxMessage.recipient,
+                OutboxMessage.raw_message,
+                OutboxMessage.message_id,
+                OutboxMessage.attempts,
+                OutboxMessage.invitation,
+            )
+            .run()
+        )
+    rows.sort(key=lambda row: ids.index(row["id"]))
+    return [
+        Claimed(
+            row["id"],
+            row["recipient"],
+            row["raw_message"],
+            row["message_id"],
+            row["attempts"],
+            row["invitation"],
+        )
+        for row in rows
+    ]
+
+
+async def mark_sent(messages: list[Claimed]) -> None:
+    """Record acceptance by the server (or the file written); one statement per batch."""
+    if not messages:
+        return
+    moment = now()
+    invitation_ids = [m.invitation_id for m in messages if m.invitation_id is not None]
+    async with write_transaction():
+        await (
+            OutboxMessage.update(
+                {
+                    OutboxMessage.status: "envoye",
+                    OutboxMessage.sent_at: moment,
+                    OutboxMessage.lease_until: None,
+                    OutboxMessage.last_error: "",
+                }
+            )
+            .where(OutboxMessage.id.is_in([m.id for m in messages]))
+            .run()
+        )
+        if invitation_ids:
+            await (
+                Invitation.update({Invitation.sent_at: moment})
+                .where(Invitation.id.is_in(invitation_ids) & Invitation.sent_at.is_null())
+                .run()
+            )
+
+
+async def reschedule(message: Claimed, reason: str, delay: dt.timedelta) -> None:
+    """Back to the queue after a transient failure, due again after ``delay``."""
+    async with write_transaction():
+        await _fenced_update(
+            message,
+            {
+                OutboxMessage.status: "en_attente",
+                OutboxMessage.next_attempt_at: now() + delay,
+                OutboxMessage.lease_until: None,
+                OutboxMessage.last_error: reason[:2000],
+            },
+        )
+
+
+async def give_back(messages: list[Claimed], reason: str, delay: dt.timedelta) -> None:
+    """The relay cannot be reached: every claimed message returns to the queue untried, and
+    every queued one shows why it is still waiting."""
+    async with write_transaction():
+        if messages:
+            await (
+                OutboxMessage.update(
+                    {
+                        OutboxMessage.status: "en_attente",
+                        OutboxMessage.next_attempt_at: now() + delay,
+                        OutboxMessage.lease_until: None,
+                        OutboxMessage.attempts: OutboxMessage.attempts - 1,
+                    }
+                )
+                .where(
+                    OutboxMessage.id.is_in([m.id for m in messages])
+                    & (OutboxMessage.status == "envoi")
+                )
+                .run()
+            )
+        await (
+            OutboxMessage.update({OutboxMessage.last_error: reason[:2000]})
+            .where(OutboxMessage.status == "en_attente")
+            .run()
+        )
+
+
+async def fail(message: Claimed, reason: str) -> None:
+    async with write_transaction():
+        await _fenced_update(
+            message,
+            {
+                OutboxMessage.status: "echec",
+                OutboxMessage.lease_until: None,
+                OutboxMessage.last_error: reason[:2000],
+            },
+        )
+
+
+async def _fenced_update(message: Claimed, values: dict[Any, Any]) -> None:
+    await (
+        OutboxMessage.update(values)
+        .where(
+            (OutboxMessage.id == message.id)
+            & (OutboxMessage.status == "envoi")
+            & (OutboxMessage.attempts == message.attempts)
+        )
+        .run()
+    )
+
+
+# ----- reading and managing (API, CLI) ------------------------------------------------------
+
+LIST_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.created_at,
+    OutboxMessage.kind,
+    OutboxMessage.recipient,
+    OutboxMessage.subject,
+    OutboxMessage.message_id,
+    OutboxMessage.status,
+    OutboxMessage.attempts,
+    OutboxMessage.next_attempt_at,
+    OutboxMessage.last_error,
+    OutboxMessage.sent_at,
+    OutboxMessage.contact,
+    OutboxMessage.invitation,
+)
+
+
+async def list_messages(
+    limit: int, offset: int, status: str | None = None, kind: str | None = None
+) -> dict[str, Any]:
+    select = OutboxMessage.select(*LIST_COLUMNS).order_by(OutboxMessage.id, ascending=False)
+    count = OutboxMessage.count()
+    for column, value in ((OutboxMessage.status, status), (OutboxMessage.kind, kind)):
+        if value is not None:
+            select = select.where(column == value)
+            count = count.where(column == value)
+    async with read_transaction():
+        items = await select.limit(limit).offset(offset).run()
+        total = await count.run()
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+async def counts() -> dict[str, int]:
+    rows = await OutboxMessage.select(OutboxMessage.status).run()
+    result = dict.fromkeys(STATUSES, 0)
+    for row in rows:
+        result[row["status"]] = result.get(row["status"], 0) + 1
+    return result
+
+
+async def get_message(message_id: int) -> dict[str, Any]:
+    row = await OutboxMessage.select(*LIST_COLUMNS).where(OutboxMessage.id == message_id).first()
+    if row is None:
+        raise NotFound("Message", message_id)
+    return row
+
+
+async def retry(message_id: int) -> dict[str, Any]:
+    """Queue a failed or cancelled message again, now, with the same Message-ID."""
+    row = await get_message(message_id)
+    if row["status"] not in ("echec", "annule", "en_attente"):
+        raise InvalidData.one(
+            "status",
+            f"Message {STATUS_LABELS[row['status']]} : seul un message en échec, annulé ou en "
+            "attente peut être renvoyé.",
+        )
+    async with write_transaction():
+        await (
+            OutboxMessage.update(
+                {OutboxMessage.status: "en_attente", OutboxMessage.next_attempt_at: now()}
+            )
+            .where(
+                (OutboxMessage.id == message_id)
+                & OutboxMessage.status.is_in(["echec", "annule", "en_attente"])
+            )
+            .run()
+        )
+    _nudge()
+    return await get_message(message_id)
+
+
+async def cancel(message_id: int) -> dict[str, Any]:
+    row = await get_message(message_id)
+    if row["status"] not in ("en_attente", "echec"):
+        raise InvalidData.one(
+            "status",
+            f"Message {STATUS_LABELS[row['status']]} : seul un message en attente ou en échec "
+            "peut être annulé.",
+        )
+    async with write_transaction():
+        await (
+            OutboxMessage.update({OutboxMessage.status: "annule"})
+            .where(
+                (OutboxMessage.id == message_id)
+                & OutboxMessage.status.is_in(["en_attente", "echec"])
+            )
+            .run()
+        )
+    return await get_message(message_id)

@@ -1,0 +1,105 @@
+"""Reminders before a meeting, to the invitees who have not declined.
+
+With reminders at 7 and 1 days, an invitee gets the 7-day one once the meeting is 7 days away,
+then the 1-day one; a meeting planned 3 days ahead only gets the 1-day reminder. The outbox is
+the memory of what was sent: one message of kind ``rappel_<days>j`` per invitation and offset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from maillage.crm.tables import Invitation, Meeting, OutboxMessage
+from maillage.db import write_transaction
+from maillage.mailing import messages, outbox
+from maillage.mailing.addresses import InvalidAddress, sender_mailbox
+from maillage.mailing.invitations import (
+    INVITATION_COLUMNS,
+    build_invitee,
+    current_roles,
+    load_meeting,
+)
+from maillage.mailing.messages import Envelope
+from maillage.settings import Settings
+
+
+def kind_for(days: int) -> str:
+    return f"rappel_{days}j"
+
+
+def due_offset(starts_at: dt.datetime, offsets: tuple[int, ...], now: dt.datetime) -> int | None:
+    """The smallest offset whose moment has come, or None (too early, or already started)."""
+    if now >= starts_at:
+        return None
+    passed = [days for days in offsets if starts_at - dt.timedelta(days=days) <= now]
+    return min(passed) if passed else None
+
+
+async def queue_due_reminders(settings: Settings, now: dt.datetime | None = None) -> int:
+    offsets = settings.reminder_days
+    if not offsets:
+        return 0
+    moment = now or dt.datetime.now(dt.UTC)
+    meetings = await Meeting.select(Meeting.id, Meeting.starts_at, Meeting.working_group).where(
+        (Meeting.status == "planifiee")
+        & (Meeting.starts_at > moment)
+        & (Meeting.starts_at <= moment + dt.timedelta(days=max(offsets)))
+    )
+    total = 0
+    for row in meetings:
+        days = due_offset(row["starts_at"], offsets, moment)
+        if days is not None:
+            total += await _queue_for_meeting(settings, row, days)
+    return total
+
+
+async def _queue_for_meeting(settings: Settings, row: dict[str, Any], days: int) -> int:
+    # One transaction from the check to the write: two senders never queue the same reminder.
+    async with write_transaction():
+        return await _queue_checked(settings, row, days)
+
+
+async def _queue_checked(settings: Settings, row: dict[str, Any], days: int) -> int:
+    kind = kind_for(days)
+    invitations = await Invitation.select(*INVITATION_COLUMNS).where(
+        (Invitation.meeting == row["id"])
+        & (Invitation.response != "declinee")
+        & Invitation.sent_sequence.is_not_null()
+    )
+    if not invitations:
+        return 0
+    # Once a shorter reminder went out, a longer one is never due again.
+    already = {
+        (entry["invitation"], entry["kind"])
+        for entry in await OutboxMessage.select(OutboxMessage.invitation, OutboxMessage.kind).where(
+            OutboxMessage.invitation.is_in([i["id"] for i in invitations])
+            & OutboxMessage.kind.like("rappel_%")
+        )
+    }
+    sent_days: dict[int, int] = {}
+    for invitation_id, sent_kind in already:
+        value = int(sent_kind.removeprefix("rappel_").removesuffix("j"))
+        sent_days[invitation_id] = min(value, sent_days.get(invitation_id, value))
+    pending = [i for i in invitations if sent_days.get(i["id"], 10_000) > days]
+    if not pending:
+        return 0
+    meeting = await load_meeting(row["id"])
+    roles = await current_roles(row["working_group"], [i["contact"] for i in pending])
+    envelope = Envelope(sender_mailbox(settings.mail_from))
+    items = []
+    for invitation in pending:
+        try:
+            invitee = build_invitee(
+                settings, invitation, roles.get(invitation["contact"], "membre")
+            )
+        except InvalidAddress:
+            continue
+        message = messages.reminder(meeting, invitee, envelope, days)
+        items.append(
+            outbox.Outgoing(
+                message, invitee.mailbox.address, kind, invitation["contact"], invitation["id"]
+            )
+        )
+    await outbox.enqueue(items)
+    return len(items)

@@ -1,0 +1,176 @@
+"""The sender: drains the outbox over a few reused connections at a bounded rate.
+
+Each worker claims a small batch, sends it over its own connection (kept open from one message
+to the next and from one batch to the next), and records the outcome. Acceptances are recorded
+in groups (one statement per ``record_every`` messages): a crash between acceptance and record
+leaves those messages in ``envoi``, so they are sent again with the same Message-ID — the
+at-least-once window is exactly the messages in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass, field
+
+from maillage.mailing import outbox
+from maillage.mailing.outbox import Claimed
+from maillage.mailing.transports import Backend, Connection, Permanent, Transient, Unreachable
+
+logger = logging.getLogger("maillage.envoi")
+
+
+@dataclass(frozen=True)
+class SenderConfig:
+    envelope_from: str
+    connections: int = 4
+    rate: float = 0.0
+    """Messages per second over all connections; 0: as fast as the server takes them."""
+    batch_size: int = 50
+    lease: dt.timedelta = dt.timedelta(minutes=5)
+    backoff_base: dt.timedelta = dt.timedelta(minutes=1)
+    backoff_max: dt.timedelta = dt.timedelta(hours=2)
+    max_attempts: int = 10
+    record_every: int = 25
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    unreachable: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class RateLimiter:
+    """Spaces sends ``1/rate`` seconds apart across every worker of the sender."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next_slot = 0.0
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        moment = asyncio.get_running_loop().time()
+        slot = max(moment, self.next_slot)
+        self.next_slot = slot + self.interval
+        if slot > moment:
+            await asyncio.sleep(slot - moment)
+
+
+class Sender:
+    def __init__(self, backend: Backend, config: SenderConfig) -> None:
+        self.backend = backend
+        self.config = config
+        self.limiter = RateLimiter(config.rate)
+
+    def _batch_size(self) -> int:
+        """A batch must be sent well within its lease, whatever the rate limit."""
+        size = self.config.batch_size
+        if self.config.rate > 0:
+            per_worker = self.config.rate / self.config.connections
+            size = min(size, int(per_worker * self.config.lease.total_seconds() / 2))
+        return max(1, size)
+
+    async def drain(self) -> DrainReport:
+        """Send every message due now; returns when none is left or the server is unreachable."""
+        report = DrainReport()
+        await asyncio.gather(*(self._worker(report) for _ in range(self.config.connections)))
+        return report
+
+    async def _worker(self, report: DrainReport) -> None:
+        connection: Connection | None = None
+        try:
+            while report.unreachable is None:
+                batch = await outbox.claim(self._batch_size(), self.config.lease)
+                if not batch:
+                    return
+                connection = await self._send_batch(batch, connection, report)
+        finally:
+            if connection is not None:
+                await connection.close()
+
+    async def _send_batch(
+        self, batch: list[Claimed], connection: Connection | None, report: DrainReport
+    ) -> Connection | None:
+        accepted: list[Claimed] = []
+        try:
+            for position, message in enumerate(batch):
+                if connection is None:
+                    try:
+                        connection = await self.backend.connect()
+                    except Unreachable as error:
+                        report.unreachable = error.reason
+                        await self._give_back(batch[position:], error.reason)
+                        return None
+                await self.limiter.wait()
+                if not await self._send_one(connection, message, accepted, report):
+                    await connection.close()
+                    connection = None
+                if len(accepted) >= self.config.record_every:
+                    await outbox.mark_sent(accepted)
+                    accepted = []
+        finally:
+            await outbox.mark_sent(accepted)
+        return connection
+
+    async def _send_one(
+        self,
+        connection: Connection,
+        message: Claimed,
+        accepted: list[Claimed],
+        report: DrainReport,
+    ) -> bool:
+        """Send and sort the outcome; False when the connection is no longer usable."""
+        raw = message.raw.encode("utf-8")
+        try:
+            await connection.send(self.config.envelope_from, message.recipient, raw)
+        except Permanent as error:
+            report.failed += 1
+            report.errors.append(f"{message.recipient} : {error.reason}")
+            await outbox.fail(message, error.reason)
+            return True
+        except Transient as error:
+            await self._retry_later(message, error.reason, report)
+            return not error.connection_lost
+        accepted.append(message)
+        report.sent += 1
+        return True
+
+    async def _retry_later(self, message: Claimed, reason: str, report: DrainReport) -> None:
+        if message.attempts >= self.config.max_attempts:
+            report.failed += 1
+            text = f"Abandon après {message.attempts} tentatives : {reason}"
+            report.errors.append(f"{message.recipient} : {text}")
+            await outbox.fail(message, text)
+            return
+        delay = self.backoff(message.attempts)
+        report.retried += 1
+        await outbox.reschedule(message, f"{reason} (tentative {message.attempts})", delay)
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        """Exponential, capped, with a little jitter so retries do not arrive in a wave."""
+        base = self.config.backoff_base.total_seconds()
+        seconds = min(base * 2 ** max(0, attempts - 1), self.config.backoff_max.total_seconds())
+        return dt.timedelta(seconds=seconds * random.uniform(0.9, 1.1))
+
+    async def _give_back(self, messages: list[Claimed], reason: str) -> None:
+        await outbox.give_back(messages, f"En attente : {reason}", self.config.backoff_base)
+        logger.warning("Envoi suspendu : %s (%d message(s) en attente)", reason, len(messages))
+
+
+def sender_for(settings, **overrides) -> Sender:  # type: ignore[no-untyped-def]
+    from maillage.mailing.addresses import sender_mailbox
+    from maillage.mailing.transports import backend_for
+
+    config = SenderConfig(
+        envelope_from=sender_mailbox(settings.mail_from).address,
+        connections=settings.smtp_connections,
+        rate=settings.smtp_rate,
+        **overrides,
+    )
+    return Sender(backend_for(settings), config)

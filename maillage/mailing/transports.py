@@ -1,0 +1,290 @@
+"""Where messages go: an SMTP relay (aiosmtplib) or, by default, ``.eml`` files.
+
+A backend opens connections; a connection sends one message at a time and is reused for the
+next. Failures are sorted into what the sender needs to decide:
+
+- ``Unreachable``: no connection could be opened (server down, refused login): the messages stay
+  queued with that reason and the attempt does not count;
+- ``Transient``: a 4xx reply, a dropped connection, a timeout: try again later;
+- ``Permanent``: a 5xx reply or a refused recipient: the message fails with the server's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shlex
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+
+from maillage.settings import Settings
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class DeliveryError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Unreachable(DeliveryError):
+    """No connection to the relay; nothing was attempted."""
+
+
+class Transient(DeliveryError):
+    def __init__(self, reason: str, connection_lost: bool = False) -> None:
+        super().__init__(reason)
+        self.connection_lost = connection_lost
+
+
+class Permanent(DeliveryError):
+    pass
+
+
+class Connection(Protocol):
+    async def send(self, sender: str, recipient: str, raw: bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    description: str
+
+    async def connect(self) -> Connection: ...
+
+
+# ----- files ----------------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class FileBackend:
+    """Writes each message to ``<outbox dir>/<Message-ID>.eml``: sending twice rewrites the same
+    file, so a resent message never shows up twice."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.description = f"fichiers .eml dans {directory}"
+
+    async def connect(self) -> FileConnection:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise Unreachable(
+                f"Dossier d'envoi « {self.directory} » inaccessible ({error.strerror})."
+            ) from error
+        return FileConnection(self.directory)
+
+
+class FileConnection:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def send(self, sender: str, recipient: str, raw: bytes) -> None:
+        message_id = _message_id(raw)
+        name = _UNSAFE.sub("_", message_id.strip("<>"))[:180] or "message"
+        target = self.directory / f"{name}.eml"
+        temporary = target.with_suffix(".eml.tmp")
+        try:
+            temporary.write_bytes(raw)
+            os.replace(temporary, target)
+        except OSError as error:
+            raise Transient(f"Écriture de « {target} » impossible ({error.strerror}).") from error
+
+    async def close(self) -> None:
+        return None
+
+
+def _message_id(raw: bytes) -> str:
+    match = re.search(rb"^Message-ID:\s*(\S+)", raw, re.IGNORECASE | re.MULTILINE)
+    return match.group(1).decode("ascii", "replace") if match else ""
+
+
+# ----- SMTP -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    implicit_tls: bool
+    starttls: bool | None  # None: when the server offers it
+    username: str | None
+    password: str | None
+    token_command: str | None
+    timeout: float
+    cafile: str | None
+
+    @property
+    def description(self) -> str:
+        mode = (
+            "TLS"
+            if self.implicit_tls
+            else {True: "STARTTLS", False: "sans TLS", None: ""}[self.starttls]
+        )
+        return f"serveur SMTP {self.host}:{self.port} {mode}".strip()
+
+
+_TRUE = {"1", "true", "oui", "yes", "on"}
+_FALSE = {"0", "false", "non", "no", "off"}
+
+
+def parse_smtp_url(url: str, token_command: str | None = None) -> SmtpConfig:
+    """``smtp://user:pass@host:587?starttls=true``, ``smtps://host:465`` (implicit TLS);
+    query options: ``starttls`` (true/false, default: when offered), ``timeout`` (seconds),
+    ``cafile`` (a CA bundle for a relay with a private certificate)."""
+    parts = urlsplit(url)
+    options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    implicit = parts.scheme == "smtps"
+    starttls_option = options.get("starttls", "").lower()
+    starttls = True if starttls_option in _TRUE else False if starttls_option in _FALSE else None
+    return SmtpConfig(
+        host=parts.hostname or "localhost",
+        port=parts.port or (465 if implicit else 587 if starttls else 25),
+        implicit_tls=implicit,
+        starttls=False if implicit else starttls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        token_command=token_command,
+        timeout=float(options.get("timeout") or DEFAULT_TIMEOUT),
+        cafile=options.get("cafile"),
+    )
+
+
+class SmtpBackend:
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self.description = config.description
+
+    def _client(self) -> aiosmtplib.SMTP:
+        config = self.config
+        context = None
+        if config.cafile:
+            context = ssl.create_default_context(cafile=config.cafile)
+        return aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            use_tls=config.implicit_tls,
+            start_tls=config.starttls,
+            timeout=config.timeout,
+            tls_context=context,
+        )
+
+    async def connect(self) -> SmtpConnection:
+        client = self._client()
+        where = f"{self.config.host}:{self.config.port}"
+        try:
+            await client.connect()
+            await self._authenticate(client)
+        except aiosmtplib.SMTPAuthenticationError as error:
+            await _quietly_close(client)
+            raise Unreachable(
+                f"Authentification refusée par {where} : {error.code} {error.message}"
+            ) from error
+        except aiosmtplib.SMTPResponseException as error:
+            await _quietly_close(client)
+            raise Unreachable(
+                f"Le serveur {where} refuse la connexion : {error.code} {error.message}"
+            ) from error
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            await _quietly_close(client)
+            raise Unreachable(
+                f"Serveur d'envoi {where} injoignable : {error or type(error).__name__}"
+            ) from error
+        return SmtpConnection(client)
+
+    async def _authenticate(self, client: aiosmtplib.SMTP) -> None:
+        config = self.config
+        if config.token_command and config.username:
+            token = await run_token_command(config.token_command)
+            await client.auth_xoauth2(config.username, token)
+        elif config.username and config.password is not None:
+            await client.login(config.username, config.password)
+
+
+async def run_token_command(command: str) -> str:
+    """Relays that no longer take passwords (Microsoft 365, Gmail) take an OAuth2 token that
+    another tool refreshes; the command prints it on its standard output."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *shlex.split(command),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    except (OSError, TimeoutError) as error:
+        raise Unreachable(f"Commande de jeton OAuth2 impossible à lancer ({error}).") from error
+    token = out.decode().strip()
+    if process.returncode != 0 or not token:
+        detail = err.decode(errors="replace").strip()[:300]
+        raise Unreachable(
+            f"La commande de jeton OAuth2 a échoué (code {process.returncode}) : {detail}"
+        )
+    return token
+
+
+async def _quietly_close(client: aiosmtplib.SMTP) -> None:
+    # Closing a half-open socket must not hide the real error.
+    with contextlib.suppress(Exception):
+        client.close()
+
+
+def _reply(code: int, message: str) -> str:
+    return f"{code} {' '.join(message.split())}"
+
+
+class SmtpConnection:
+    def __init__(self, client: aiosmtplib.SMTP) -> None:
+        self.client = client
+
+    async def send(self, sender: str, recipient: str, raw: bytes) -> None:
+        if not self.client.is_connected:
+            raise Transient("Connexion au serveur fermée.", connection_lost=True)
+        try:
+            await self.client.sendmail(sender, [recipient], raw)
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            refused = error.recipients[0]
+            raise _classify(refused.code, refused.message, "Destinataire refusé") from error
+        except aiosmtplib.SMTPResponseException as error:
+            raise _classify(error.code, error.message, "Refusé par le serveur") from error
+        except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as error:
+            raise Transient(
+                f"Connexion interrompue par le serveur ({error or 'sans message'}).",
+                connection_lost=True,
+            ) from error
+        except (aiosmtplib.SMTPTimeoutError, TimeoutError) as error:
+            raise Transient(
+                "Délai dépassé en attendant le serveur.", connection_lost=True
+            ) from error
+        except aiosmtplib.SMTPException as error:
+            raise Transient(f"Erreur SMTP : {error}", connection_lost=True) from error
+
+    async def close(self) -> None:
+        try:
+            if self.client.is_connected:
+                await self.client.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            await _quietly_close(self.client)
+
+
+def _classify(code: int, message: str, label: str) -> DeliveryError:
+    text = f"{label} : {_reply(code, message)}"
+    if 400 <= code < 500:
+        return Transient(text, connection_lost=code == 421)
+    if code >= 500:
+        return Permanent(text)
+    return Transient(text)
+
+
+def backend_for(settings: Settings) -> Backend:
+    if settings.smtp_url:
+        return SmtpBackend(parse_smtp_url(settings.smtp_url, settings.smtp_token_command))
+    return FileBackend(settings.outbox_dir)

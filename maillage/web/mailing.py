@@ -1,0 +1,385 @@
+"""JSON API of the mailing part: invitations, minutes, iTIP replies, mass mailings, outbox.
+
+Handlers parse, check the role and call the services of ``maillage.mailing``; the messages
+themselves leave through the outbox, sent by the sender running beside the application.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Router, get, post
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from msgspec import Meta, Struct, field
+
+from maillage.crm.errors import FieldError, InvalidData
+from maillage.mailing import invitations, mailings, outbox, replies
+from maillage.mailing.messages import Attachment
+from maillage.web.openapi import error_responses
+from maillage.web.security import requires
+
+MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la réunion")]
+MessageId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant du message")]
+Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+MAX_ATTACHMENT_BYTES = 1_500_000
+
+
+class Person(Struct):
+    contact: int
+    name: str
+    invitation: int | None = None
+    email: str | None = None
+    reason: str | None = None
+
+
+class InviteIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    contacts: Annotated[list[Id], Meta(max_length=1000)] = field(default_factory=list)
+    group_members: bool = False
+    """Inviter tous les membres actuels de l'instance de la réunion."""
+    include_substitutes: bool = False
+    """Avec ``group_members`` : inviter aussi les suppléants."""
+
+
+class InviteReport(Struct):
+    created: list[Person]
+    already_invited: list[Person]
+    problems: list[Person]
+
+
+class QueueReport(Struct):
+    meeting: int
+    queued: int
+    invitation: int
+    modification: int
+    annulation: int
+    problems: list[Person]
+
+
+class AttachmentIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    filename: Annotated[str, Meta(min_length=1, max_length=200)]
+    content_base64: str
+    content_type: Annotated[str, Meta(max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")] = (
+        "application/octet-stream"
+    )
+
+
+class MinutesIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    audience: Literal["invites", "presents_excuses"] = "invites"
+    attachments: Annotated[list[AttachmentIn], Meta(max_length=10)] = field(default_factory=list)
+
+
+class MinutesReport(Struct):
+    meeting: int
+    queued: int
+    problems: list[Person]
+
+
+class ReplyResult(Struct, omit_defaults=True):
+    status: str
+    uid: str | None = None
+    attendee: str | None = None
+    response: str | None = None
+    reason: str | None = None
+    meeting: int | None = None
+    invitations: list[int] | None = None
+
+
+class ReplyReport(Struct):
+    replies: list[ReplyResult]
+    recorded: int
+
+
+class MailingIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    subject: Annotated[str, Meta(max_length=300)]
+    body: Annotated[str, Meta(max_length=50_000)]
+    axis: Id | None = None
+    kind: Annotated[str, Meta(max_length=30)] | None = None
+    group: Id | None = None
+    commune: Id | None = None
+
+    def filters(self) -> mailings.Filters:
+        return mailings.Filters(self.axis, self.kind, self.group, self.commune)
+
+
+class Sample(Struct):
+    to: str
+    subject: str
+    text: str
+
+
+class MailingPreview(Struct):
+    recipients: int
+    addresses: list[str]
+    without_email: list[Person]
+    invalid: list[Person]
+    opted_out: list[Person]
+    sample: Sample | None
+
+
+class MailingReport(Struct):
+    recipients: int
+    queued: int
+    without_email: list[Person]
+    invalid: list[Person]
+    opted_out: list[Person]
+
+
+class OutboxRead(Struct):
+    id: int
+    created_at: dt.datetime
+    kind: str
+    recipient: str
+    subject: str
+    message_id: str
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str
+    sent_at: dt.datetime | None
+    contact: int | None
+    invitation: int | None
+
+
+class OutboxPage(Struct):
+    items: list[OutboxRead]
+    total: int
+    limit: int
+    offset: int
+
+
+def _settings(request: Request) -> Any:
+    return request.app.state.settings
+
+
+def _people(items: list[dict[str, Any]]) -> list[Person]:
+    return [
+        Person(
+            contact=item["contact"],
+            name=item["name"],
+            invitation=item.get("invitation"),
+            email=item.get("email"),
+            reason=item.get("reason"),
+        )
+        for item in items
+    ]
+
+
+@post(
+    "/meetings/{meeting_id:int}/invitations",
+    summary="Inviter des contacts ou les membres d'une instance",
+    description="Crée les invitations (sans rien envoyer) ; les contacts sans adresse sont signalés.",
+    status_code=HTTP_201_CREATED,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404, 413),
+    tags=["Invitations"],
+)
+async def invite(request: Request, meeting_id: MeetingId, data: JSONBody[InviteIn]) -> InviteReport:
+    report = await invitations.invite(
+        request.user,
+        meeting_id,
+        invitations.InviteRequest(
+            tuple(data.contacts), data.group_members, data.include_substitutes
+        ),
+    )
+    return InviteReport(
+        _people(report["created"]),
+        _people(report["already_invited"]),
+        _people(report["problems"]),
+    )
+
+
+@post(
+    "/meetings/{meeting_id:int}/invitations/send",
+    summary="Envoyer les invitations, modifications ou annulation dues",
+    description=(
+        "Met en file d'envoi ce que chaque invité n'a pas encore reçu : l'invitation, la "
+        "modification (SEQUENCE plus élevée) ou l'annulation. Sans effet si tout est à jour."
+    ),
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=["Invitations"],
+)
+async def send_invitations(request: Request, meeting_id: MeetingId) -> QueueReport:
+    report = await invitations.queue(request.user, _settings(request), meeting_id)
+    return QueueReport(**{**report, "problems": _people(report["problems"])})
+
+
+def _attachments(items: list[AttachmentIn]) -> list[Attachment]:
+    result, errors = [], []
+    for position, item in enumerate(items):
+        try:
+            content = base64.b64decode(item.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            errors.append(FieldError(f"attachments[{position}]", "Contenu base64 illisible."))
+            continue
+        if len(content) > MAX_ATTACHMENT_BYTES:
+            errors.append(
+                FieldError(f"attachments[{position}]", "Pièce jointe trop lourde (1,5 Mo au plus).")
+            )
+            continue
+        result.append(Attachment(item.filename, content, item.content_type))
+    if errors:
+        raise InvalidData(errors)
+    return result
+
+
+@post(
+    "/meetings/{meeting_id:int}/minutes/send",
+    summary="Envoyer le compte-rendu",
+    description="Aux invités, ou aux seuls présents et excusés, avec des pièces jointes (base64).",
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404, 413),
+    tags=["Invitations"],
+)
+async def send_minutes(
+    request: Request, meeting_id: MeetingId, data: JSONBody[MinutesIn]
+) -> MinutesReport:
+    report = await invitations.queue_minutes(
+        request.user, _settings(request), meeting_id, data.audience, _attachments(data.attachments)
+    )
+    return MinutesReport(report["meeting"], report["queued"], _people(report["problems"]))
+
+
+@post(
+    "/replies",
+    summary="Enregistrer une réponse d'agenda (iTIP REPLY)",
+    description=(
+        "Corps : le fichier .ics (METHOD:REPLY) envoyé par un agenda, ou le message complet "
+        "qui le contient. Met à jour la réponse de l'invitation correspondante."
+    ),
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 413),
+    tags=["Invitations"],
+)
+async def ingest_reply(request: Request) -> ReplyReport:
+    # The body is the file itself (text/calendar, message/rfc822…), whatever its declared type.
+    data = await request.body()
+    report = await replies.ingest(request.user, data)
+    return ReplyReport([ReplyResult(**item) for item in report["replies"]], report["recorded"])
+
+
+@post(
+    "/mailings/preview",
+    summary="Prévisualiser un envoi groupé",
+    description="Destinataires retenus, contacts sans adresse, désinscrits, et le message du premier.",
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 413),
+    tags=["Envois groupés"],
+)
+async def preview_mailing(request: Request, data: JSONBody[MailingIn]) -> MailingPreview:
+    result = await mailings.preview(_settings(request), data.filters(), data.subject, data.body)
+    sample = result["sample"]
+    return MailingPreview(
+        recipients=result["recipients"],
+        addresses=result["addresses"],
+        without_email=_people(result["without_email"]),
+        invalid=_people(result["invalid"]),
+        opted_out=_people(result["opted_out"]),
+        sample=Sample(**sample) if sample else None,
+    )
+
+
+@post(
+    "/mailings",
+    summary="Envoyer un message groupé",
+    description=(
+        "Un message par destinataire, avec champs de fusion ({{ prenom }}, {{ nom }}, "
+        "{{ civilite }}, {{ organisation }}, {{ fonction }}) et lien de désinscription."
+    ),
+    status_code=HTTP_201_CREATED,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 413),
+    tags=["Envois groupés"],
+)
+async def send_mailing(request: Request, data: JSONBody[MailingIn]) -> MailingReport:
+    result = await mailings.send(
+        request.user, _settings(request), data.filters(), data.subject, data.body
+    )
+    return MailingReport(
+        recipients=result["recipients"],
+        queued=result["queued"],
+        without_email=_people(result["without_email"]),
+        invalid=_people(result["invalid"]),
+        opted_out=_people(result["opted_out"]),
+    )
+
+
+@get(
+    "/outbox",
+    summary="Lister les messages de la file d'envoi",
+    description="Statuts : en_attente, envoi, envoye, echec, annule ; la dernière erreur est lisible.",
+    guards=[requires("lecteur")],
+    responses=error_responses(400, 401, 403),
+    tags=["File d'envoi"],
+)
+async def list_outbox(
+    limit: int = Parameter(default=50, ge=1, le=500, description="Taille de la page"),
+    offset: int = Parameter(default=0, ge=0, description="Rang du premier élément"),
+    status: Literal["en_attente", "envoi", "envoye", "echec", "annule"] | None = Parameter(
+        default=None, description="Statut"
+    ),
+    kind: str | None = Parameter(default=None, max_length=20, description="Type de message"),
+) -> OutboxPage:
+    return await outbox.list_messages(limit, offset, status, kind)  # type: ignore[return-value]
+
+
+@get(
+    "/outbox/{message_id:int}",
+    summary="Lire un message de la file d'envoi",
+    guards=[requires("lecteur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=["File d'envoi"],
+)
+async def get_outbox_message(message_id: MessageId) -> OutboxRead:
+    return await outbox.get_message(message_id)  # type: ignore[return-value]
+
+
+@post(
+    "/outbox/{message_id:int}/retry",
+    summary="Renvoyer un message en échec ou annulé",
+    description="Le message repart avec le même Message-ID.",
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=["File d'envoi"],
+)
+async def retry_outbox_message(message_id: MessageId) -> OutboxRead:
+    return await outbox.retry(message_id)  # type: ignore[return-value]
+
+
+@post(
+    "/outbox/{message_id:int}/cancel",
+    summary="Annuler l'envoi d'un message en attente",
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=["File d'envoi"],
+)
+async def cancel_outbox_message(message_id: MessageId) -> OutboxRead:
+    return await outbox.cancel(message_id)  # type: ignore[return-value]
+
+
+def mailing_router() -> Router:
+    return Router(
+        path="/api/v1",
+        route_handlers=[
+            invite,
+            send_invitations,
+            send_minutes,
+            ingest_reply,
+            preview_mailing,
+            send_mailing,
+            list_outbox,
+            get_outbox_message,
+            retry_outbox_message,
+            cancel_outbox_message,
+        ],
+    )

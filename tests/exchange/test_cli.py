@@ -1,0 +1,62 @@
+"""The exchange commands, run as a person would (CliRunner, database from the test fixture)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from maillage import db
+from maillage.cli import main
+from tests.exchange.test_import import GOOD
+
+
+@pytest.fixture
+def run(settings, monkeypatch):
+    monkeypatch.setenv("MAILLAGE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MAILLAGE_DATABASE_URL", settings.database_url)
+
+    def invoke(*args: str, input: str | None = None):
+        # The command connects its own engine; give the session's back to the other tests.
+        engine = db.current_engine()
+        try:
+            return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+        finally:
+            db.bind(engine)
+
+    return invoke
+
+
+def test_import_dry_run_then_commit_then_export(database, run, tmp_path):
+    source = tmp_path / "partenaires.csv"
+    source.write_text(GOOD, encoding="utf-8")
+    dry = run("import", str(source), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "Simulation (rien n'a été écrit) : 3 ligne(s) avec création" in dry.output
+    done = run("import", str(source))
+    assert "Import effectué" in done.output
+    target = tmp_path / "caf.csv"
+    exported = run("export", "contacts", "--preset", "caf", "--output", str(target))
+    assert exported.exit_code == 0, exported.output
+    assert target.read_bytes().startswith(b"\xef\xbb\xbfOrganisation;Type;Axes")
+
+
+def test_refused_import_names_line_and_column(database, run, tmp_path):
+    source = tmp_path / "p.csv"
+    source.write_text(GOOD + "Mme;X;Y;pas-une-adresse;;;;\r\n", encoding="utf-8")
+    result = run("import", str(source))
+    assert result.exit_code == 1
+    assert "ligne 5, colonne D (« Courriel »)" in result.output
+
+
+def test_duplicates_and_rgpd_commands(world, run):
+    assert "paire(s)" in run("duplicates", "--type", "organisations").output
+    assert "Hélène" in run("rgpd", "export", str(world["helene"]["id"])).output
+    assert "anonymisé" in run("rgpd", "anonymise", str(world["marc"]["id"]), "--yes").output
+    assert "Registre des traitements" in run("rgpd", "register").output
+
+
+def test_help_is_french(run):
+    result = run("--help")
+    for name in ("export", "import", "duplicates", "rgpd"):
+        assert name in result.output
+    assert "Utilisation" in run("import", "--help").output

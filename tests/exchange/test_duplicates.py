@@ -1,0 +1,157 @@
+"""Duplicate detection and merges (run on PostgreSQL too with MAILLAGE_TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from maillage.crm.actor import CLI
+from maillage.crm.errors import Conflict
+from maillage.crm.tables import (
+    Affiliation,
+    AuditEvent,
+    Contact,
+    Invitation,
+    Membership,
+    Organisation,
+    Partnership,
+)
+from maillage.exchange.duplicates import (
+    find_contact_duplicates,
+    find_organisation_duplicates,
+    merge_contacts,
+    merge_organisations,
+    name_key,
+)
+from tests.exchange.conftest import CAF_SIRET, make
+
+
+def test_names_compare_without_accents_case_or_articles():
+    assert name_key("Centre Social Les Tilleuls") == name_key("centre social des tilleuls")
+    assert name_key("Éveil d'Ardoise") == name_key("eveil ardoise")
+
+
+async def test_it_finds_the_tilleuls_twice(world):
+    twin = await make("organisations", name="centre social des tilleuls", kind="association")
+    pairs = await find_organisation_duplicates()
+    pair = next(
+        p for p in pairs if {p.first["id"], p.second["id"]} == {world["tilleuls"]["id"], twin["id"]}
+    )
+    assert pair.score >= 70
+    assert "même nom (aux accents, majuscules et articles près)" in pair.reasons
+
+
+async def test_same_name_in_another_commune_is_scored_down(world):
+    other = await make("communes", insee_code="35902", name="Schiste")
+    await make(
+        "organisations", name="Centre social Les Tilleuls", kind="association", commune=other["id"]
+    )
+    pairs = await find_organisation_duplicates()
+    assert pairs == []
+
+
+async def test_it_finds_contacts_by_name_and_email_with_reasons(world):
+    await make("contacts", first_name="helene", last_name="LEFEVRE", email="helene@caf.example")
+    await make("contacts", first_name="Jean", last_name="Accueil", email="marc@tilleuls.example")
+    pairs = await find_contact_duplicates()
+    assert len(pairs) == 1  # a shared mailbox alone is not a duplicate
+    assert pairs[0].score == 90
+    assert pairs[0].reasons == [
+        "même nom et prénom (aux accents et majuscules près)",
+        "même adresse électronique (helene@caf.example)",
+    ]
+
+
+async def test_merging_contacts_moves_everything_and_keeps_history(world):
+    helene = world["helene"]
+    twin = await make(
+        "contacts",
+        first_name="Helene",
+        last_name="Lefevre",
+        phone="0611223344",
+        mailing_opt_out=True,
+    )
+    await make(
+        "affiliations",
+        contact=twin["id"],
+        organisation=world["caf"]["id"],
+        function="Cheffe",
+        is_primary=True,
+    )
+    await make(
+        "memberships",
+        contact=twin["id"],
+        working_group=world["copil"]["id"],
+        role="titulaire",
+        start_date=dt.date(2026, 1, 1),
+    )
+    second = await make(
+        "meetings",
+        working_group=world["copil"]["id"],
+        title="COPIL 2",
+        starts_at=dt.datetime(2027, 1, 5, 13, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2027, 1, 5, 15, tzinfo=dt.UTC),
+    )
+    await make("invitations", meeting=second["id"], contact=twin["id"])
+    merged = await merge_contacts(CLI, helene["id"], twin["id"])
+    assert merged["email"] == "helene@caf.example"
+    assert merged["mailing_opt_out"] is True
+    assert await Contact.exists().where(Contact.id == twin["id"]).run() is False
+    affiliations = await Affiliation.select().where(Affiliation.contact == helene["id"]).run()
+    assert len(affiliations) == 3
+    assert sum(a["is_primary"] for a in affiliations) == 1
+    assert (
+        await Membership.count().where(Membership.contact == helene["id"]).run() == 1
+    )  # same fact, kept once
+    assert await Invitation.count().where(Invitation.contact == helene["id"]).run() == 2
+    actions = {
+        e["action"]
+        for e in await AuditEvent.select(AuditEvent.action)
+        .where(AuditEvent.entity == "contact")
+        .run()
+    }
+    assert {"merge", "delete"} <= actions
+
+
+async def test_merge_refuses_two_different_answers_to_one_meeting(world):
+    twin = await make("contacts", first_name="Hélène", last_name="Lefèvre")
+    await make(
+        "invitations", meeting=world["meeting"]["id"], contact=twin["id"], response="declinee"
+    )
+    with pytest.raises(Conflict) as refused:
+        await merge_contacts(CLI, world["helene"]["id"], twin["id"])
+    assert "COPIL de lancement" in refused.value.message
+    assert await Contact.exists().where(Contact.id == twin["id"]).run()
+
+
+async def test_merging_organisations_moves_affiliations_and_partnerships(world):
+    twin = await make(
+        "organisations", name="Caf 35", kind="institution", email="contact@caf35.example"
+    )
+    marc = world["marc"]
+    await make("affiliations", contact=marc["id"], organisation=twin["id"])
+    await make(
+        "partnerships", organisation=world["tilleuls"]["id"], partner=twin["id"], kind="convention"
+    )
+    merged = await merge_organisations(CLI, world["caf"]["id"], twin["id"])
+    assert merged["email"] == "contact@caf35.example"
+    assert merged["siret"] == CAF_SIRET
+    assert (
+        await Affiliation.count().where(Affiliation.organisation == world["caf"]["id"]).run() == 2
+    )
+    assert await Partnership.count().where(Partnership.partner == world["caf"]["id"]).run() == 1
+    assert not await Organisation.exists().where(Organisation.id == twin["id"]).run()
+
+
+async def test_the_siret_moves_to_the_kept_organisation(world):
+    twin = await make("organisations", name="Caf", kind="institution")
+    merged = await merge_organisations(CLI, twin["id"], world["caf"]["id"])
+    assert merged["siret"] == CAF_SIRET
+
+
+async def test_merge_refuses_two_different_sirets(world):
+    other = await make("organisations", name="Caf bis", kind="institution", siret="19074833500014")
+    with pytest.raises(Conflict) as refused:
+        await merge_organisations(CLI, world["caf"]["id"], other["id"])
+    assert "SIRET diffèrent" in refused.value.message

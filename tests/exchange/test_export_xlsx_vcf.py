@@ -1,0 +1,61 @@
+"""XLSX read back with openpyxl, vCards read back with a vCard parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import vobject
+from openpyxl import load_workbook
+
+from tests.exchange.conftest import export_bytes
+
+
+async def test_xlsx_has_typed_cells_bold_frozen_header_and_filter(world):
+    book = load_workbook(io.BytesIO(await export_bytes("memberships", "xlsx")))
+    sheet = book["Participations"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:J2"
+    assert sheet["A1"].font.bold
+    assert sheet["I2"].value == dt.datetime(2026, 1, 1)
+    assert sheet["I2"].number_format == "DD/MM/YYYY"
+    assert sheet.column_dimensions["A"].width > 10
+
+
+async def test_xlsx_neutralises_formulas_in_every_text_cell(world):
+    book = load_workbook(io.BytesIO(await export_bytes("contacts", "xlsx")))
+    sheet = book.active
+    values = [cell.value for row in sheet.iter_rows() for cell in row]
+    assert '\'=HYPERLINK("http://evil")' in values
+    assert "'@directeur" in values
+    formulas = [c for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas == []
+
+
+async def test_annuaire_has_one_sheet_per_entity(world):
+    book = load_workbook(io.BytesIO(await export_bytes("annuaire", "xlsx")))
+    assert book.sheetnames == ["Organisations", "Contacts", "Participations", "Réunions"]
+    assert book["Organisations"].max_row == 3
+
+
+async def test_vcards_read_back_with_a_parser(world):
+    data = (await export_bytes("contacts", "vcf")).decode("utf-8")
+    cards = list(vobject.readComponents(data))
+    assert len(cards) == 2  # Paul objected to mailings
+    helene = next(c for c in cards if c.n.value.given == "Hélène")
+    assert helene.version.value == "4.0"
+    assert helene.fn.value == "Hélène Lefèvre"
+    assert helene.n.value.family == "Lefèvre"
+    assert helene.email.value == "helene@caf.example"
+    assert helene.tel.value == "tel:+33299123456"
+    assert helene.org.value == ["Caf d'Ille-et-Vilaine"]
+    assert helene.title.value == "Conseillère"
+
+
+def test_long_lines_are_folded_without_cutting_characters():
+    from maillage.exchange.writers import fold
+
+    folded = fold("NOTE:" + "é" * 100)
+    lines = folded.split("\r\n")
+    assert all(len(line.encode()) <= 75 for line in lines)
+    assert "".join(line.removeprefix(" ") for line in lines) == "NOTE:" + "é" * 100

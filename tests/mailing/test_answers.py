@@ -1,0 +1,117 @@
+"""Answer links end to end through the application: GET shows, POST records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from maillage.crm.actor import CLI
+from maillage.crm.tables import AuditEvent, Invitation, Meeting, OutboxMessage
+from maillage.mailing import invitations
+from maillage.mailing.invitations import answer_url
+
+
+async def invited(settings, body, key: str = "helene") -> dict:  # type: ignore[no-untyped-def]
+    await invitations.invite(
+        CLI, body.meeting["id"], invitations.InviteRequest((body.people[key]["id"],))
+    )
+    await invitations.queue(CLI, settings, body.meeting["id"])
+    row = await Invitation.select().where(Invitation.contact == body.people[key]["id"]).first()
+    path = answer_url(settings, row["id"], row["token_nonce"]).removeprefix(settings.base_url)
+    return {"row": row, "path": path}
+
+
+async def test_opening_the_link_records_nothing(anonymous, settings, body):
+    invitation = await invited(settings, body)
+    response = await anonymous.get(invitation["path"] + "?reponse=oui")
+    assert response.status_code == 200
+    assert "Confirmez votre réponse" in response.text
+    assert 'value="oui" checked' in response.text
+    row = await Invitation.select().where(Invitation.id == invitation["row"]["id"]).first()
+    assert row["response"] == "en_attente" and row["answered_at"] is None
+
+
+async def test_pressing_the_button_records_and_the_answer_can_change(anonymous, settings, body):
+    invitation = await invited(settings, body)
+    response = await anonymous.post(invitation["path"], data={"reponse": "oui"})
+    assert response.status_code == 200
+    assert "votre réponse est enregistrée" in response.text
+    assert "Je participe" in response.text
+    row = await Invitation.select().where(Invitation.id == invitation["row"]["id"]).first()
+    assert row["response"] == "acceptee" and row["answered_at"] is not None
+    first_time = row["answered_at"]
+
+    await anonymous.post(invitation["path"], data={"reponse": "peut-etre"})
+    row = await Invitation.select().where(Invitation.id == invitation["row"]["id"]).first()
+    assert row["response"] == "incertaine" and row["answered_at"] >= first_time
+    page = await anonymous.get(invitation["path"])
+    assert "Votre réponse actuelle : <strong>Peut-être</strong>" in page.text
+    events = await AuditEvent.select().where(
+        (AuditEvent.entity == "invitation") & (AuditEvent.action == "answer")
+    )
+    assert [e["actor"] for e in events] == ["lien-de-reponse", "lien-de-reponse"]
+
+
+async def test_a_tampered_token_gets_a_clear_french_page(anonymous, settings, body):
+    invitation = await invited(settings, body)
+    tampered = invitation["path"][:-3] + (
+        "AAA" if not invitation["path"].endswith("AAA") else "BBB"
+    )
+    for path in (tampered, "/r/n-importe-quoi", "/r/99999.AAAAAAAAAAAAAAAAAAAAAA"):
+        response = await anonymous.get(path)
+        assert response.status_code == 404
+        assert "Lien non valable" in response.text
+        posted = await anonymous.post(path, data={"reponse": "oui"})
+        assert "Lien non valable" in posted.text
+    row = await Invitation.select().where(Invitation.id == invitation["row"]["id"]).first()
+    assert row["response"] == "en_attente"
+
+
+async def test_a_link_to_a_past_meeting_is_expired(anonymous, settings, body):
+    invitation = await invited(settings, body)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    await Meeting.update(
+        {Meeting.starts_at: past, Meeting.ends_at: past + dt.timedelta(hours=2)}
+    ).where(Meeting.id == body.meeting["id"])
+    response = await anonymous.get(invitation["path"])
+    assert response.status_code == 410
+    assert "Réunion terminée" in response.text
+    await anonymous.post(invitation["path"], data={"reponse": "oui"})
+    row = await Invitation.select().where(Invitation.id == invitation["row"]["id"]).first()
+    assert row["response"] == "en_attente"
+
+
+async def test_a_titulaire_names_a_replacement_who_gets_the_invitation(anonymous, settings, body):
+    invitation = await invited(settings, body)
+    page = await anonymous.get(invitation["path"] + "?reponse=non")
+    assert "Samir Benali — suppléant(e)" in page.text
+    assert "Chloé Martin — même organisation" in page.text
+    substitute = body.people["sub"]["id"]
+    response = await anonymous.post(
+        invitation["path"], data={"reponse": "non", "remplacant": str(substitute)}
+    )
+    assert response.status_code == 200
+    assert "Samir Benali va recevoir l'invitation" in response.text
+    original = await Invitation.select().where(Invitation.id == invitation["row"]["id"]).first()
+    assert original["response"] == "declinee"
+    replacement = await Invitation.select().where(Invitation.contact == substitute).first()
+    assert replacement["replaces"] == original["id"]
+    queued = await OutboxMessage.select().where(OutboxMessage.invitation == replacement["id"])
+    assert [q["recipient"] for q in queued] == ["samir.benali@caf.example"]
+    assert queued[0]["kind"] == "invitation"
+
+
+async def test_only_offered_people_can_replace(anonymous, settings, body):
+    invitation = await invited(settings, body)
+    stranger = body.people["marc"]["id"]
+    response = await anonymous.post(
+        invitation["path"], data={"reponse": "non", "remplacant": str(stranger)}
+    )
+    assert response.status_code == 400
+    assert "ne peut pas être désignée" in response.text
+    assert not await Invitation.exists().where(Invitation.contact == stranger)
+
+
+async def test_a_member_who_is_not_titulaire_is_offered_no_replacement(anonymous, settings, body):
+    invitation = await invited(settings, body, "marc")
+    page = await anonymous.get(invitation["path"])
+    assert "Désignez qui vous remplace" not in page.text

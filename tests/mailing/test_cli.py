@@ -1,0 +1,79 @@
+"""``maillage mail`` in a real process: invite and send, drain the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from maillage.crm.tables import OutboxMessage
+from tests.mailing.helpers import queue_plain
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def maillage(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from maillage.cli import main; main()",
+        *args,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()
+
+
+def environment(database_url: str, tmp_path: Path, smtp_url: str | None = None) -> dict[str, str]:
+    env = {
+        "MAILLAGE_DATABASE_URL": database_url,
+        "MAILLAGE_DATA_DIR": str(tmp_path),
+        "MAILLAGE_MAIL_FROM": "CTG <ctg@maillage.example>",
+        "MAILLAGE_REMINDER_DAYS": "",
+    }
+    if smtp_url:
+        env["MAILLAGE_SMTP_URL"] = smtp_url
+    return env
+
+
+async def test_invite_with_send_delivers_the_bodys_invitations(
+    migrated_database, body, smtp_server, tmp_path
+):
+    code, output = await maillage(
+        "mail",
+        "invite",
+        str(body.meeting["id"]),
+        "--send",
+        env=environment(migrated_database, tmp_path, smtp_server.url),
+    )
+    assert code == 0, output
+    assert "Invitations créées : 3" in output
+    assert "Paul Sansmail" in output and "pas d'adresse" in output
+    assert "Envoyés : 2" in output
+    assert len(smtp_server.handler.received) == 2
+
+
+async def test_send_drains_to_files_without_a_server(migrated_database, database, tmp_path):
+    await queue_plain(3)
+    code, output = await maillage("mail", "send", env=environment(migrated_database, tmp_path))
+    assert code == 0, output
+    assert "Envoyés : 3" in output
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 3
+    assert await OutboxMessage.count().where(OutboxMessage.status == "envoye") == 3
+
+
+async def test_send_with_the_server_down_says_why_and_keeps_the_messages(
+    migrated_database, database, tmp_path
+):
+    from tests.mailing.conftest import free_port
+
+    await queue_plain(2)
+    url = f"smtp://127.0.0.1:{free_port()}?timeout=2"
+    code, output = await maillage("mail", "send", env=environment(migrated_database, tmp_path, url))
+    assert code == 0, output
+    assert "Envoi suspendu" in output and "injoignable" in output
+    assert "2 message(s) restent dans la file d'envoi" in output

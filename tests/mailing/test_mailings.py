@@ -1,0 +1,91 @@
+"""Mass mailings: filters, merge fields, preview, opt-out, one-click unsubscribe."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+from maillage.crm.tables import Contact, OutboxMessage
+
+
+async def test_the_preview_lists_who_gets_it_and_who_cannot(coordinator, body):
+    await Contact.update({Contact.mailing_opt_out: True}).where(
+        Contact.id == body.people["colleague"]["id"]
+    )
+    response = await coordinator.client.post(
+        "/api/v1/mailings/preview",
+        json={
+            "subject": "Lettre du réseau — {{ organisation }}",
+            "body": "Bonjour {{ prenom }} {{ nom }},\n\nVoici les nouvelles.",
+            "group": body.group["id"],
+        },
+    )
+    assert response.status_code == 200, response.text
+    preview = response.json()
+    assert preview["recipients"] == 3
+    assert [p["name"] for p in preview["without_email"]] == ["Paul Sansmail"]
+    assert preview["opted_out"] == []  # Chloé is not in the body
+    assert preview["sample"]["text"].startswith("Bonjour Samir Benali,")
+    assert preview["sample"]["subject"] == "Lettre du réseau — Caf d'Ille-et-Vilaine"
+
+    everyone = (
+        await coordinator.client.post(
+            "/api/v1/mailings/preview", json={"subject": "Nouvelles", "body": "Bonjour"}
+        )
+    ).json()
+    assert [p["name"] for p in everyone["opted_out"]] == ["Chloé Martin"]
+    assert "chloe.martin@caf.example" not in everyone["addresses"]
+
+
+async def test_an_unknown_merge_field_is_refused(coordinator, body):
+    response = await coordinator.client.post(
+        "/api/v1/mailings/preview", json={"subject": "Bonjour {{ surnom }}", "body": "Texte"}
+    )
+    assert response.status_code == 400
+    assert "{{ prenom }}" in response.json()["errors"][0]["message"]
+
+
+async def test_sending_skips_opted_out_and_carries_unsubscribe_headers(
+    coordinator, anonymous, body
+):
+    await Contact.update({Contact.mailing_opt_out: True}).where(
+        Contact.id == body.people["marc"]["id"]
+    )
+    response = await coordinator.client.post(
+        "/api/v1/mailings", json={"subject": "Journée des partenaires", "body": "Venez !"}
+    )
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert report["queued"] == 3
+    assert [p["name"] for p in report["opted_out"]] == ["Marc Durand"]
+    rows = await OutboxMessage.select().where(OutboxMessage.kind == "envoi_groupe")
+    assert "marc.durand@mairie.example" not in {row["recipient"] for row in rows}
+    helene = next(row for row in rows if row["recipient"].startswith("helene"))
+    message = email.message_from_string(helene["raw_message"], policy=policy.default)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = str(message["List-Unsubscribe"]).strip("<>").removeprefix("http://testserver")
+
+    page = await anonymous.get(link)
+    assert page.status_code == 200 and "Confirmer la désinscription" in page.text
+    contact = await Contact.select().where(Contact.id == body.people["helene"]["id"]).first()
+    assert contact["mailing_opt_out"] is False  # opening the link changes nothing
+
+    # RFC 8058: the mail client posts « List-Unsubscribe=One-Click » to the same address.
+    one_click = await anonymous.post(link, data={"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 200 and "Désinscription enregistrée" in one_click.text
+    contact = await Contact.select().where(Contact.id == body.people["helene"]["id"]).first()
+    assert contact["mailing_opt_out"] is True
+    assert (await anonymous.get(link[:-2] + "zz")).status_code == 404
+
+
+async def test_opted_out_members_still_get_invitations(coordinator, body):
+    await Contact.update({Contact.mailing_opt_out: True}).where(
+        Contact.id == body.people["marc"]["id"]
+    )
+    meeting_id = body.meeting["id"]
+    await coordinator.client.post(
+        f"/api/v1/meetings/{meeting_id}/invitations", json={"group_members": True}
+    )
+    await coordinator.client.post(f"/api/v1/meetings/{meeting_id}/invitations/send")
+    recipients = {row["recipient"] for row in await OutboxMessage.select(OutboxMessage.recipient)}
+    assert "marc.durand@mairie.example" in recipients

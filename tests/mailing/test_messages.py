@@ -1,0 +1,202 @@
+"""The pure builders: iMIP structure, French wording, headers that cannot be injected."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+from email import policy
+from zoneinfo import ZoneInfo
+
+import pytest
+from ical.calendar_stream import IcsCalendarStream
+
+from maillage.mailing import messages
+from maillage.mailing.addresses import InvalidAddress, mailbox, sender_mailbox
+from maillage.mailing.messages import Envelope, Invitee, MeetingInfo
+from maillage.mailing.outbox import serialise
+
+PARIS = ZoneInfo("Europe/Paris")
+MEETING = MeetingInfo(
+    id=7,
+    uid="copil-7@maillage",
+    sequence=0,
+    title="Bilan 2026",
+    starts_at=dt.datetime(2026, 12, 8, 14, 0, tzinfo=PARIS),
+    ends_at=dt.datetime(2026, 12, 8, 16, 0, tzinfo=PARIS),
+    group_name="COPIL",
+    group_kind="copil",
+    location="Salle du conseil",
+    video_url="https://visio.example/copil",
+    agenda="1. Bilan\n2. <Perspectives> & suites",
+)
+ENVELOPE = Envelope(sender_mailbox("CTG du Val <ctg@val.example>"))
+
+
+def invitee(name: str = "Hélène Lefèvre", address: str = "helene@caf.example") -> Invitee:
+    return Invitee(mailbox(address, name), role="titulaire", answer_url="https://m.example/r/1.x")
+
+
+def reparse(message) -> email.message.EmailMessage:  # type: ignore[no-untyped-def]
+    return email.message_from_bytes(serialise(message).encode(), policy=policy.default)
+
+
+def calendar_parts(message) -> list:  # type: ignore[no-untyped-def, type-arg]
+    return [
+        part
+        for part in message.walk()
+        if part.get_content_type() in ("text/calendar", "application/ics")
+    ]
+
+
+def test_it_builds_the_imip_structure():
+    message = reparse(messages.invitation(MEETING, invitee(), ENVELOPE))
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = message.iter_parts()
+    assert alternative.get_content_type() == "multipart/alternative"
+    kinds = [part.get_content_type() for part in alternative.iter_parts()]
+    assert kinds == ["text/plain", "text/html", "text/calendar"]
+    calendar = list(alternative.iter_parts())[2]
+    assert calendar.get_param("method") == "REQUEST"
+    assert calendar.get_content_charset() == "utf-8"
+    assert attachment.get_content_type() == "application/ics"
+    assert attachment.get_filename() == "invitation.ics"
+
+
+def test_the_method_is_the_same_in_content_type_and_file():
+    message = reparse(messages.invitation(MEETING, invitee(), ENVELOPE))
+    for part in calendar_parts(message):
+        text = part.get_payload(decode=True).decode()
+        parsed = IcsCalendarStream.calendar_from_ics(text)
+        assert parsed.method == "REQUEST"
+    cancel = reparse(messages.cancellation(MEETING, invitee(), ENVELOPE))
+    part = calendar_parts(cancel)[0]
+    assert part.get_param("method") == "CANCEL"
+    parsed = IcsCalendarStream.calendar_from_ics(part.get_payload(decode=True).decode())
+    assert parsed.method == "CANCEL"
+    assert str(getattr(parsed.events[0].status, "value", parsed.events[0].status)) == "CANCELLED"
+
+
+def test_the_calendar_names_organizer_and_only_this_attendee():
+    message = reparse(messages.invitation(MEETING, invitee(), ENVELOPE))
+    text = calendar_parts(message)[0].get_payload(decode=True).decode()
+    event = IcsCalendarStream.calendar_from_ics(text).events[0]
+    assert event.uid == "copil-7@maillage"
+    assert event.sequence == 0
+    assert event.organizer.uri.lower() == "mailto:ctg@val.example"
+    assert len(event.attendees) == 1
+    attendee = event.attendees[0]
+    assert attendee.uri.lower() == "mailto:helene@caf.example"
+    assert attendee.common_name == "Hélène Lefèvre"
+    assert str(getattr(attendee.role, "value", attendee.role)) == "REQ-PARTICIPANT"
+    assert str(getattr(attendee.status, "value", attendee.status)) == "NEEDS-ACTION"
+    assert attendee.rsvp is True
+    assert event.dtstart == dt.datetime(2026, 12, 8, 14, 0, tzinfo=PARIS)
+
+
+def test_the_body_speaks_french_with_three_answer_links():
+    message = reparse(messages.invitation(MEETING, invitee(), ENVELOPE))
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "mardi 8 décembre 2026 de 14 h 00 à 16 h 00" in text
+    assert "Salle du conseil" in text and "https://visio.example/copil" in text
+    assert "1. Bilan" in text
+    for label, key in [
+        ("Je participe", "oui"),
+        ("Je ne participe pas", "non"),
+        ("Peut-être", "peut-etre"),
+    ]:
+        assert f"{label} : https://m.example/r/1.x?reponse={key}" in text
+        assert f"https://m.example/r/1.x?reponse={key}" in html
+    # The HTML is auto-escaped: the agenda cannot inject markup.
+    assert "&lt;Perspectives&gt; &amp; suites" in html
+    assert "<Perspectives>" not in html
+    assert (
+        str(message["Subject"])
+        == "Invitation : COPIL CTG — Bilan 2026, mardi 8 décembre 2026 à 14 h 00"
+    )
+
+
+def test_an_update_says_modification_with_the_new_sequence():
+    moved = MeetingInfo(**{**MEETING.__dict__, "sequence": 2})
+    message = reparse(messages.invitation(moved, invitee(), ENVELOPE, update=True))
+    assert str(message["Subject"]).startswith("Modification : ")
+    text = calendar_parts(message)[0].get_payload(decode=True).decode()
+    assert IcsCalendarStream.calendar_from_ics(text).events[0].sequence == 2
+
+
+def test_it_encodes_non_ascii_names_rfc2047():
+    raw = serialise(messages.invitation(MEETING, invitee(), ENVELOPE))
+    header = raw.split("\r\n\r\n", 1)[0]
+    assert "Hélène" not in header  # 7-bit on the wire
+    assert "=?utf-8?" in header
+    message = email.message_from_bytes(raw.encode(), policy=policy.default)
+    assert message["To"].addresses[0].display_name == "Hélène Lefèvre"
+    assert message["From"].addresses[0].display_name == "CTG du Val"
+
+
+@pytest.mark.parametrize(
+    "evil", ["Hélène\r\nBcc: victim@evil.example", "Hélène\nBcc: victim@evil.example", "A\rB"]
+)
+def test_line_breaks_in_names_never_add_a_header(evil):
+    raw = serialise(messages.invitation(MEETING, invitee(name=evil), ENVELOPE))
+    message = email.message_from_bytes(raw.encode(), policy=policy.default)
+    assert message["Bcc"] is None
+    assert len(message["To"].addresses) == 1
+    assert message["To"].addresses[0].addr_spec == "helene@caf.example"
+
+
+def test_line_breaks_in_titles_never_add_a_header():
+    evil = MeetingInfo(**{**MEETING.__dict__, "title": "Bilan\r\nBcc: victim@evil.example"})
+    message = reparse(messages.invitation(evil, invitee(), ENVELOPE))
+    assert message["Bcc"] is None
+    assert "victim@evil.example" in str(message["Subject"])
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["", None, "pas-une-adresse", "a@b@c.fr", "x@y.fr\r\nBcc: z@evil.example", "hélène@caf.fr"],
+)
+def test_it_refuses_invalid_addresses(address):
+    with pytest.raises(InvalidAddress):
+        mailbox(address, "Quelqu'un")
+
+
+def test_each_message_has_its_own_message_id():
+    first = messages.invitation(MEETING, invitee(), ENVELOPE)
+    second = messages.invitation(MEETING, invitee(), ENVELOPE)
+    assert first["Message-ID"] != second["Message-ID"]
+    assert str(first["Message-ID"]).endswith("@val.example>")
+
+
+def test_a_mailing_carries_one_click_unsubscribe():
+    message = reparse(
+        messages.mailing(
+            "Journée des partenaires",
+            "Bonjour Hélène,\n\nVenez nombreux.",
+            mailbox("helene@caf.example", "Hélène Lefèvre"),
+            ENVELOPE,
+            "https://m.example/u/3.abc",
+        )
+    )
+    assert message["List-Unsubscribe"] == "<https://m.example/u/3.abc>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "https://m.example/u/3.abc" in message.get_body(("plain",)).get_content()
+    assert not calendar_parts(message)
+
+
+def test_minutes_carry_their_attachments():
+    with_minutes = MeetingInfo(**{**MEETING.__dict__, "minutes": "Décisions : on continue."})
+    message = reparse(
+        messages.minutes(
+            with_minutes,
+            mailbox("helene@caf.example", "Hélène Lefèvre"),
+            ENVELOPE,
+            [messages.Attachment("compte-rendu.pdf", b"%PDF-1.4 ...", "application/pdf")],
+        )
+    )
+    assert (
+        str(message["Subject"]) == "Compte-rendu : COPIL CTG — Bilan 2026 du mardi 8 décembre 2026"
+    )
+    attachments = list(message.iter_attachments())
+    assert [a.get_filename() for a in attachments] == ["compte-rendu.pdf"]
+    assert attachments[0].get_content() == b"%PDF-1.4 ..."

@@ -1,0 +1,81 @@
+"""Reminders to those who have not declined; minutes to invitees or to present and excused."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+
+from maillage.crm.actor import CLI
+from maillage.crm.tables import Invitation, Meeting, OutboxMessage
+from maillage.mailing import invitations
+from maillage.mailing.reminders import due_offset, queue_due_reminders
+
+
+def test_the_due_offset_is_the_smallest_whose_moment_came():
+    start = dt.datetime(2026, 12, 8, 13, tzinfo=dt.UTC)
+    assert due_offset(start, (7, 1), start - dt.timedelta(days=8)) is None
+    assert due_offset(start, (7, 1), start - dt.timedelta(days=6)) == 7
+    assert due_offset(start, (7, 1), start - dt.timedelta(hours=5)) == 1
+    assert due_offset(start, (7, 1), start + dt.timedelta(hours=1)) is None
+
+
+async def test_reminders_skip_decliners_and_are_sent_once(settings, body):
+    await invitations.invite(CLI, body.meeting["id"], invitations.InviteRequest(group_members=True))
+    await invitations.queue(CLI, settings, body.meeting["id"])
+    await Invitation.update({Invitation.response: "declinee"}).where(
+        Invitation.contact == body.people["marc"]["id"]
+    )
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=5)
+    await Meeting.update(
+        {Meeting.starts_at: soon, Meeting.ends_at: soon + dt.timedelta(hours=2)}
+    ).where(Meeting.id == body.meeting["id"])
+    assert await queue_due_reminders(settings) == 1
+    assert await queue_due_reminders(settings) == 0
+    reminders = await OutboxMessage.select().where(OutboxMessage.kind.like("rappel_%"))
+    assert [(r["recipient"], r["kind"]) for r in reminders] == [
+        ("helene.lefevre@caf.example", "rappel_7j")
+    ]
+    assert reminders[0]["subject"].startswith("Rappel : COPIL CTG — Bilan annuel, dans 7 jours")
+    tomorrow = dataclasses.replace(settings, reminder_days=(7, 1))
+    later = soon - dt.timedelta(hours=20)
+    assert await queue_due_reminders(tomorrow, now=later) == 1
+    assert await queue_due_reminders(tomorrow, now=later) == 0
+
+
+async def test_minutes_go_to_present_and_excused_with_attachments(coordinator, settings, body):
+    meeting = body.meeting
+    await invitations.invite(CLI, meeting["id"], invitations.InviteRequest(group_members=True))
+    await Invitation.update({Invitation.attendance: "present"}).where(
+        Invitation.contact == body.people["helene"]["id"]
+    )
+    await Invitation.update({Invitation.attendance: "absent"}).where(
+        Invitation.contact == body.people["marc"]["id"]
+    )
+    await coordinator.client.patch(
+        f"/api/v1/meetings/{meeting['id']}",
+        json={"version": meeting["version"], "minutes": "Décision : on continue."},
+    )
+    response = await coordinator.client.post(
+        f"/api/v1/meetings/{meeting['id']}/minutes/send",
+        json={
+            "audience": "presents_excuses",
+            "attachments": [
+                {
+                    "filename": "compte-rendu.pdf",
+                    "content_type": "application/pdf",
+                    "content_base64": base64.b64encode(b"%PDF-1.4").decode(),
+                }
+            ],
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["queued"] == 1
+    rows = await OutboxMessage.select().where(OutboxMessage.kind == "compte_rendu")
+    assert [r["recipient"] for r in rows] == ["helene.lefevre@caf.example"]
+    assert "compte-rendu.pdf" in rows[0]["raw_message"]
+    bad = await coordinator.client.post(
+        f"/api/v1/meetings/{meeting['id']}/minutes/send",
+        json={"attachments": [{"filename": "x.pdf", "content_base64": "%%%"}]},
+    )
+    assert bad.status_code == 400

@@ -1,0 +1,163 @@
+"""The sender against a real SMTP server: faults, an unreachable server, files."""
+
+from __future__ import annotations
+
+import collections
+
+from aiosmtpd.controller import Controller
+
+from maillage.crm.tables import OutboxMessage
+from tests.mailing.conftest import (
+    RecordingHandler,
+    SmtpServer,
+    file_sender,
+    free_port,
+    settle,
+    smtp_sender,
+)
+from tests.mailing.helpers import address, queue_plain, statuses
+
+
+async def test_it_delivers_every_message_once_over_reused_connections(database, smtp_server):
+    ids = await queue_plain(30)
+    report = await smtp_sender(smtp_server, connections=3).drain()
+    assert report.sent == 30
+    assert sorted(smtp_server.handler.ids()) == sorted(ids)
+    # At most three connections for thirty messages: reused, not one per message (a worker
+    # that finds the queue already taken by the others never connects).
+    assert 1 <= smtp_server.handler.connections <= 3
+    rows = await statuses()
+    assert {row["status"] for row in rows.values()} == {"envoye"}
+    assert {row["attempts"] for row in rows.values()} == {1}
+
+
+async def test_faults_leave_every_other_message_delivered_exactly_once(database, smtp_server):
+    ids = await queue_plain(60)
+    faults = smtp_server.handler.faults
+    faults.temporary = set(ids[::4])  # 451 once for a quarter of them
+    faults.drop = {mid for mid in ids[1::7]} - faults.temporary  # connection cut mid-batch
+    refused = address(10)
+    faults.refuse = {refused}
+
+    await settle(smtp_sender(smtp_server))
+
+    counts = collections.Counter(smtp_server.handler.ids())
+    rows = await statuses()
+    refused_id = next(mid for mid, row in rows.items() if row["recipient"] == refused)
+    for message_id in ids:
+        if message_id == refused_id:
+            assert counts[message_id] == 0
+        else:
+            assert counts[message_id] == 1, message_id
+            assert rows[message_id]["status"] == "envoye"
+    failed = rows[refused_id]
+    assert failed["status"] == "echec"
+    assert "550" in failed["last_error"] and "boîte inconnue" in failed["last_error"]
+    retried = faults.temporary | faults.drop
+    assert all(rows[mid]["attempts"] == 2 for mid in retried)
+
+
+async def test_a_server_down_at_start_up_leaves_messages_queued_with_a_reason(database):
+    port = free_port()
+    down = SmtpServer(RecordingHandler(), port)
+    ids = await queue_plain(5)
+    report = await smtp_sender(down).drain()
+    assert report.sent == 0 and report.unreachable
+    rows = await statuses()
+    for message_id in ids:
+        assert rows[message_id]["status"] == "en_attente"
+        assert rows[message_id]["attempts"] == 0
+        assert "injoignable" in rows[message_id]["last_error"]
+        assert f"127.0.0.1:{port}" in rows[message_id]["last_error"]
+
+    controller = Controller(down.handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        await settle(smtp_sender(down))
+    finally:
+        controller.stop()
+    assert sorted(down.handler.ids()) == sorted(ids)
+
+
+async def test_a_permanent_data_refusal_fails_with_the_servers_words(database, smtp_server):
+    class Refusing(RecordingHandler):
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            return "554 5.7.1 Message refusé : contenu suspect"
+
+    ids = await queue_plain(1)
+    port = free_port()
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        report = await smtp_sender(SmtpServer(controller.handler, port)).drain()
+    finally:
+        controller.stop()
+    assert report.failed == 1
+    row = (await statuses())[ids[0]]
+    assert row["status"] == "echec"
+    assert row["last_error"] == "Refusé par le serveur : 554 5.7.1 Message refusé : contenu suspect"
+
+
+async def test_transient_failures_give_up_after_the_last_attempt(database):
+    class Busy(RecordingHandler):
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            return "452 4.3.1 Stockage plein"
+
+    ids = await queue_plain(1)
+    port = free_port()
+    controller = Controller(Busy(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        await settle(smtp_sender(SmtpServer(controller.handler, port), max_attempts=3))
+    finally:
+        controller.stop()
+    row = (await statuses())[ids[0]]
+    assert row["status"] == "echec" and row["attempts"] == 3
+    assert row["last_error"].startswith("Abandon après 3 tentatives : Refusé par le serveur : 452")
+
+
+async def test_the_file_backend_writes_one_eml_per_message_id(database, tmp_path):
+    ids = await queue_plain(4)
+    await settle(file_sender(tmp_path))
+    files = sorted(path.name for path in tmp_path.glob("*.eml"))
+    assert len(files) == 4
+    # Sending again (a crash before the record) rewrites the same file: no duplicate.
+    await OutboxMessage.update({OutboxMessage.status: "en_attente"}, force=True)
+    await settle(file_sender(tmp_path))
+    assert sorted(path.name for path in tmp_path.glob("*.eml")) == files
+    contents = b"".join(path.read_bytes() for path in tmp_path.glob("*.eml"))
+    assert all(mid.encode() in contents for mid in ids)
+
+
+async def test_a_rate_limit_spaces_the_messages(database, smtp_server):
+    import time
+
+    await queue_plain(6)
+    started = time.perf_counter()
+    await smtp_sender(smtp_server, rate=20.0, connections=2).drain()
+    assert time.perf_counter() - started >= 5 / 20
+    assert len(smtp_server.handler.received) == 6
+
+
+async def test_the_background_sender_wakes_up_when_a_message_is_queued(
+    settings, database, tmp_path
+):
+    import asyncio
+    import dataclasses
+
+    from maillage.mailing import background
+
+    local = dataclasses.replace(settings, data_dir=tmp_path, reminder_days=())
+    stop = asyncio.Event()
+    task = asyncio.create_task(background.run(local, stop, poll=60))
+    try:
+        await asyncio.sleep(0.2)  # first pass: nothing to send, then it sleeps for a minute
+        await queue_plain(2)  # the nudge wakes it at once
+        for _ in range(100):
+            if len(list((tmp_path / "outbox").glob("*.eml"))) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)

@@ -48,7 +48,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+# Module scope: the server runs the background mail sender, which must not take the messages
+# queued by the tests of other packages once the browser tests are done.
+@pytest.fixture(scope="module")
 def server(migrated_database: str, data_dir: Path) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLAGE_")}

@@ -25,14 +25,30 @@ def main() -> None:
 
 def add_command_groups() -> None:
     """Attach the subcommands each part of the product defines next to its own code."""
+    from maillage.calendar import cli as calendar_cli
     from maillage.crm import cli as crm_cli
     from maillage.exchange import cli as exchange_cli
+    from maillage.graph import cli as graph_cli
     from maillage.mailing import cli as mailing_cli
     from maillage.ops import cli as ops_cli
+    from maillage.reports import cli as reports_cli
 
-    for module in (crm_cli, exchange_cli, mailing_cli, ops_cli):
+    modules = (
+        calendar_cli,
+        crm_cli,
+        exchange_cli,
+        graph_cli,
+        mailing_cli,
+        ops_cli,
+        reports_cli,
+    )
+    for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)
 
 
 add_command_groups()
+
+
+if __name__ == "__main__":
+    main()

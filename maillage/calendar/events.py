@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event, vCalAddress, vDuration
 
 from maillage.calendar import french
 from maillage.calendar.vtimezone import paris_vtimezone
 
 PRODID = "-//maillage//Calendrier CTG//FR"
 METHODS = ("REQUEST", "CANCEL", "PUBLISH", "REPLY")
+FEED_REFRESH = dt.timedelta(hours=1)
 ICAL_STATUS = {
     "brouillon": "TENTATIVE",
     "planifiee": "CONFIRMED",
@@ -163,6 +164,10 @@ def build_calendar(
     if name:
         calendar.add("x-wr-calname", _one_line(name))
         calendar.add("x-wr-timezone", french.PARIS_TZID)
+    if method is None:
+        # Subscribed clients poll at this pace (RFC 7986, and Outlook's own property).
+        calendar.add("refresh-interval", vDuration(FEED_REFRESH), parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(FEED_REFRESH))
     calendar.add_component(paris_vtimezone())
     for meeting in events:
         revised = meeting.last_modified if method is None else None

@@ -48,7 +48,7 @@ def parse_rule(text: str) -> Rule:
     """Read « [DTSTART…\\n]RRULE:FREQ=… » or a bare « FREQ=… »; French error otherwise."""
     first_start = None
     rrule = None
-    for raw_line in text.strip().splitlines():
+    for raw_line in text.split():  # one line or several: RRULE values hold no space
         line = raw_line.strip()
         name, _, value = line.partition(":")
         key = name.split(";")[0].upper()

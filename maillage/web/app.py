@@ -18,14 +18,18 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from maillage import db
+from maillage.calendar.routes import calendar_router
 from maillage.exchange.api import exchange_router
+from maillage.graph.drawing import VIS_DIR
 from maillage.mailing.background import sender_lifespan
+from maillage.reports.web import reports_router
 from maillage.settings import Settings
 from maillage.web.answers import public_router
 from maillage.web.api import resource_routers
 from maillage.web.errors import EXCEPTION_HANDLERS
 from maillage.web.headers import SecurityHeadersMiddleware
 from maillage.web.mailing import mailing_router
+from maillage.web.network import network_router
 from maillage.web.openapi import openapi_config
 from maillage.web.pages import page_handlers
 from maillage.web.pages.common import query_string
@@ -45,6 +49,7 @@ PUBLIC_PATTERNS = [
     r"^/connexion$",
     r"^/r/",  # answer links: the signed token is the permission
     r"^/u/",  # unsubscribe links (RFC 8058 one-click included)
+    r"^/calendar/feeds/",  # secret-token feeds: the token is the permission
 ]
 # No session cookie where none is read: the API (bearer tokens only) and static files.
 SESSIONLESS_PATTERNS = [r"^/api/", r"^/static/", r"^/schema", r"^/healthz$"]
@@ -126,9 +131,15 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             *page_handlers(),
             Router(path="/api/v1", route_handlers=resource_routers()),
             views_router,
+            reports_router,
+            network_router,
+            create_static_files_router(
+                path="/static/vis-network", directories=[VIS_DIR], include_in_schema=False
+            ),
             Router(path="/api/v1", route_handlers=[exchange_router()]),
             mailing_router(),
             public_router(),
+            calendar_router,
             create_static_files_router(
                 path="/static/swagger",
                 directories=[swagger_ui_bundle.swagger_ui_path],

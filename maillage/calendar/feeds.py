@@ -1,0 +1,306 @@
+"""Subscribable feeds: which meetings each one holds, its validators, and its secret tokens.
+
+A feed is answered twice as often as it changes, so its ``ETag`` comes from a few aggregate
+queries (count, sums of ids and versions, latest change) instead of from the rendered body: a
+304 never builds the calendar. Deleting a meeting changes the count and the id sum; editing one
+bumps its version; renaming a body or an axis (they appear in SUMMARY and CATEGORIES) changes
+their sums too.
+
+Feed tokens are 256-bit random strings stored as SHA-256 hashes, like API tokens: the URL is the
+permission, revoking the token kills the URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from piccolo.query.functions.aggregate import Count, Max, Sum
+
+from maillage import __version__
+from maillage.calendar import service
+from maillage.calendar.events import build_calendar, serialize
+from maillage.crm import audit
+from maillage.crm.actor import Actor
+from maillage.crm.auth import hash_token
+from maillage.crm.errors import InvalidData, NotFound
+from maillage.crm.tables import (
+    Contact,
+    FeedToken,
+    Invitation,
+    Meeting,
+    Membership,
+    Territory,
+    User,
+    WorkingGroup,
+)
+from maillage.db import read_transaction, write_transaction
+from maillage.settings import Settings
+
+FEED_TOKEN_PREFIX = "mlf_"
+FEED_WINDOW = dt.timedelta(days=365)  # past 12 months, and all the future
+SCOPES = {"contact": "Contact", "group": "Instance", "territory": "Territoire"}
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    scope: str  # group, territory (target None: every body), contact
+    target_id: int | None
+    filename: str
+    where: Any
+    window_start: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    etag: str
+    last_modified: dt.datetime
+    # Last-Modified has one-second precision: a change in the same second as the previous one
+    # would hide behind it, so If-Modified-Since is trusted only once that second is over.
+    settled: bool = True
+    empty: bool = False
+
+
+def _window_start(today: dt.date | None = None) -> dt.date:
+    return (today or dt.date.today()) - FEED_WINDOW
+
+
+def _windowed(clause: Any, start: dt.date) -> Any:
+    since = dt.datetime.combine(start, dt.time(), dt.UTC)
+    return clause & (Meeting.ends_at >= since)
+
+
+# ----- which meetings --------------------------------------------------------------------------
+# Building a Feed reads nothing: a conditional request costs the token lookup and the
+# validators only. Routes reached by login check that the target exists (``check_target``).
+
+
+def group_feed(group_id: int) -> Feed:
+    start = _window_start()
+    clause = _windowed(Meeting.working_group == group_id, start)
+    return Feed("group", group_id, f"instance-{group_id}.ics", clause, start)
+
+
+def territory_feed(territory_id: int | None = None) -> Feed:
+    """Every body's meetings, or those of one territory's bodies."""
+    start = _window_start()
+    if territory_id is None:
+        return Feed("territory", None, "territoire.ics", _windowed(Meeting.id > 0, start), start)
+    groups = WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.territory == territory_id)
+    clause = _windowed(Meeting.working_group.is_in(groups), start)
+    return Feed("territory", territory_id, f"territoire-{territory_id}.ics", clause, start)
+
+
+def contact_feed(contact_id: int) -> Feed:
+    """« Mes réunions »: meetings the person is invited to, and those of bodies they sit on."""
+    today = dt.date.today()
+    invited = Invitation.select(Invitation.meeting).where(Invitation.contact == contact_id)
+    member_of = Membership.select(Membership.working_group).where(
+        (Membership.contact == contact_id)
+        & (Membership.end_date.is_null() | (Membership.end_date >= today))
+    )
+    start = _window_start(today)
+    clause = Meeting.id.is_in(invited) | Meeting.working_group.is_in(member_of)
+    return Feed(
+        "contact", contact_id, f"mes-reunions-{contact_id}.ics", _windowed(clause, start), start
+    )
+
+
+_TARGETS = {"group": WorkingGroup, "territory": Territory, "contact": Contact}
+
+
+async def check_target(feed: Feed) -> None:
+    if feed.target_id is None:
+        return
+    table = _TARGETS[feed.scope]
+    if not await table.exists().where(table.id == feed.target_id):
+        raise NotFound(SCOPES[feed.scope], feed.target_id)
+
+
+async def feed_name(feed: Feed) -> str:
+    """X-WR-CALNAME, the name calendar applications show for the subscription."""
+    if feed.scope == "group":
+        row = (
+            await WorkingGroup.select(WorkingGroup.name)
+            .where(WorkingGroup.id == feed.target_id)
+            .first()
+        )
+        return row["name"] if row else "Instance"
+    if feed.scope == "contact":
+        row = (
+            await Contact.select(Contact.first_name, Contact.last_name)
+            .where(Contact.id == feed.target_id)
+            .first()
+        )
+        who = f" — {row['first_name']} {row['last_name']}" if row else ""
+        return f"Mes réunions CTG{who}"
+    if feed.target_id is None:
+        return "Réunions de la CTG"
+    row = await Territory.select(Territory.name).where(Territory.id == feed.target_id).first()
+    return f"Réunions de la CTG — {row['name']}" if row else "Réunions de la CTG"
+
+
+async def user_contact(actor: Actor) -> int:
+    row = None
+    if actor.user_id is not None:
+        row = await User.select(User.contact).where(User.id == actor.user_id).first()
+    if row is None or row["contact"] is None:
+        raise NotFound("Fiche contact liée à votre compte", actor.name)
+    return row["contact"]
+
+
+async def feed_for_token(token: str) -> Feed | None:
+    row = await (
+        FeedToken.select(FeedToken.scope, FeedToken.target_id)
+        .where((FeedToken.token_hash == hash_token(token)) & FeedToken.revoked_at.is_null())
+        .first()
+    )
+    if row is None:
+        return None
+    if row["scope"] == "contact":
+        return contact_feed(row["target_id"])
+    if row["scope"] == "group":
+        return group_feed(row["target_id"])
+    return territory_feed(row["target_id"])
+
+
+# ----- validators and body ---------------------------------------------------------------------
+
+# Bodies and axes are few: one statement reads their state and the latest meeting deletion.
+_SHARED_STATE = """
+SELECT
+  (SELECT count(*) FROM working_group) AS groups_n,
+  (SELECT sum(id) FROM working_group) AS groups_ids,
+  (SELECT sum(version) FROM working_group) AS groups_versions,
+  (SELECT max(updated_at) FROM working_group) AS groups_latest,
+  (SELECT count(*) FROM axis) AS axes_n,
+  (SELECT sum(id) FROM axis) AS axes_ids,
+  (SELECT sum(version) FROM axis) AS axes_versions,
+  (SELECT max(updated_at) FROM axis) AS axes_latest,
+  (SELECT max(occurred_at) FROM audit_event
+     WHERE entity = 'meeting' AND action = 'delete') AS deleted_latest
+"""
+_BODY_CACHE: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+_BODY_CACHE_SIZE = 16
+
+
+def _as_datetime(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # aggregates come back as text on SQLite
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+async def feed_state(feed: Feed, settings: Settings) -> FeedState:
+    """Validators of a feed from aggregates: two statements, no rendering."""
+    meetings = (
+        await Meeting.select(
+            Count(alias="n"),
+            Sum(Meeting.id, alias="ids"),
+            Sum(Meeting.version, alias="versions"),
+            Max(Meeting.updated_at, alias="latest"),
+        ).where(feed.where)
+    )[0]
+    shared = (await WorkingGroup.raw(_SHARED_STATE))[0]
+    parts = [__version__, settings.base_url, settings.mail_from, feed.filename, feed.window_start]
+    parts += [meetings[key] for key in ("n", "ids", "versions", "latest")]
+    parts += [shared[key] for key in sorted(shared)]
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    moments = [
+        _as_datetime(value)
+        for value in (
+            meetings["latest"],
+            shared["groups_latest"],
+            shared["axes_latest"],
+            shared["deleted_latest"],
+        )
+    ]
+    latest = max(
+        (m for m in moments if m is not None), default=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    )
+    settled = dt.datetime.now(dt.UTC) - latest > dt.timedelta(seconds=1)
+    return FeedState(f'"{digest}"', latest.replace(microsecond=0), settled, meetings["n"] == 0)
+
+
+async def feed_body(feed: Feed, settings: Settings, state: FeedState | None = None) -> bytes:
+    """The calendar; kept for its ETag, since clients that ignore validators poll it too."""
+    key = (feed.filename, state.etag) if state is not None else None
+    if key is not None and key in _BODY_CACHE:
+        _BODY_CACHE.move_to_end(key)
+        return _BODY_CACHE[key]
+    async with read_transaction():
+        name = await feed_name(feed)
+        rows = await service.meeting_rows(feed.where)
+        events = await service.events_for(rows, settings)
+    body = serialize(build_calendar(events, name=name))
+    if key is not None:
+        _BODY_CACHE[key] = body
+        while len(_BODY_CACHE) > _BODY_CACHE_SIZE:
+            _BODY_CACHE.popitem(last=False)
+    return body
+
+
+# ----- tokens ----------------------------------------------------------------------------------
+
+
+async def create_token(actor: Actor, scope: str, target_id: int | None) -> tuple[str, int]:
+    """A new secret feed URL; only its hash is kept, so the token is shown once."""
+    if scope not in SCOPES:
+        raise InvalidData.one("scope", "Portée inconnue : contact, group ou territory.")
+    if scope != "territory" and target_id is None:
+        raise InvalidData.one("target_id", f"Indiquez l'identifiant ({SCOPES[scope]}).")
+    if target_id is not None:
+        await _check_target(scope, target_id)
+    token = FEED_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    async with write_transaction():
+        result = await FeedToken.insert(
+            FeedToken(scope=scope, target_id=target_id, token_hash=hash_token(token))
+        ).run()
+        token_id = result[0]["id"]
+        await audit.record(
+            actor, "create", "feed_token", token_id, {"scope": scope, "target_id": target_id}
+        )
+    return token, token_id
+
+
+async def _check_target(scope: str, target_id: int) -> None:
+    table = {"contact": Contact, "group": WorkingGroup, "territory": Territory}[scope]
+    if not await table.exists().where(table.id == target_id):
+        raise InvalidData.one("target_id", f"{SCOPES[scope]} n° {target_id} introuvable.")
+
+
+async def revoke_token(actor: Actor, token_id: int) -> None:
+    row = await FeedToken.select(FeedToken.revoked_at).where(FeedToken.id == token_id).first()
+    if row is None:
+        raise NotFound("Lien d'abonnement", token_id)
+    if row["revoked_at"] is not None:
+        return
+    async with write_transaction():
+        await FeedToken.update({FeedToken.revoked_at: dt.datetime.now(dt.UTC)}).where(
+            FeedToken.id == token_id
+        )
+        await audit.record(actor, "revoke", "feed_token", token_id, {})
+
+
+async def list_tokens(scope: str | None, target_id: int | None) -> list[dict[str, Any]]:
+    query = FeedToken.select(
+        FeedToken.id,
+        FeedToken.scope,
+        FeedToken.target_id,
+        FeedToken.created_at,
+        FeedToken.revoked_at,
+    ).order_by(FeedToken.id)
+    if scope is not None:
+        query = query.where(FeedToken.scope == scope)
+    if target_id is not None:
+        query = query.where(FeedToken.target_id == target_id)
+    return await query
+
+
+def token_path(token: str) -> str:
+    return f"/calendar/feeds/{token}.ics"

@@ -1,0 +1,126 @@
+"""Exports of an analysed network: GEXF and GraphML for Gephi, node-link JSON, CSV for Excel.
+
+GEXF and GraphML writers refuse ``None``: a measure without value (Burt's constraint of an
+isolated partner) is left out of that node's attributes rather than written as a fake number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import networkx as nx
+
+from maillage.graph.metrics import NODE_METRICS
+from maillage.graph.report import Report
+
+CSV_COLUMNS = [
+    ("id", "identifiant"),
+    ("record_id", "n° de fiche"),
+    ("name", "nom"),
+    ("kind", "type"),
+    ("category", "catégorie"),
+    ("commune", "commune"),
+    ("axes", "axes"),
+    ("degree", "liens"),
+    ("weighted_degree", "force des liens"),
+    ("betweenness", "intermédiarité"),
+    ("closeness", "proximité"),
+    ("pagerank", "PageRank"),
+    ("core_number", "k-cœur"),
+    ("clustering", "regroupement"),
+    ("constraint", "contrainte de Burt"),
+    ("effective_size", "taille effective"),
+    ("community", "communauté"),
+    ("component_size", "taille du groupe connexe"),
+    ("in_main_component", "dans le réseau principal"),
+    ("articulation_point", "point d'articulation"),
+    ("last_contact", "dernier échange"),
+    ("interactions", "échanges"),
+    ("under_connected", "sous-connecté"),
+    ("reasons", "raisons"),
+]
+
+
+def export_graph(report: Report) -> nx.Graph:
+    """A copy of the graph with the measures as attributes and nothing a writer refuses."""
+    graph = nx.Graph()
+    flagged = {f.node: f for f in report.under_connected}
+    for node, attrs in report.graph.nodes(data=True):
+        values = {
+            "label": attrs["label"],
+            "type": attrs["type"],
+            "record_id": attrs["record_id"],
+            "kind": attrs["kind"],
+            "category": attrs.get("category") or "",
+            "commune": report.commune_names.get(attrs.get("commune"), ""),
+            "axes": ", ".join(report.axis_names.get(a, str(a)) for a in attrs.get("axes") or ()),
+            "archived": bool(attrs.get("archived")),
+            "under_connected": node in flagged,
+            "reasons": "; ".join(r.message for r in flagged[node].reasons)
+            if node in flagged
+            else "",
+        }
+        for name in NODE_METRICS:
+            value = report.metrics.nodes.get(node, {}).get(name)
+            if value is not None:
+                values[name] = value
+        graph.add_node(node, **values)
+    for a, b, attrs in report.graph.edges(data=True):
+        graph.add_edge(a, b, **{k: v for k, v in attrs.items() if not k.startswith("_")})
+    return graph
+
+
+def to_gexf(report: Report) -> bytes:
+    buffer = io.BytesIO()
+    nx.write_gexf(export_graph(report), buffer, encoding="utf-8")
+    return buffer.getvalue()
+
+
+def to_graphml(report: Report) -> bytes:
+    buffer = io.BytesIO()
+    nx.write_graphml(export_graph(report), buffer, encoding="utf-8")
+    return buffer.getvalue()
+
+
+def to_node_link(report: Report) -> dict:
+    data = nx.node_link_data(export_graph(report), edges="links")
+    data["graph"] = {"level": report.level, "network": report.metrics.network}
+    return data
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2, allow_nan=False)
+
+
+def _french(value) -> str:
+    """A cell French Excel reads as intended: decimal comma, oui/non, no formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, float):
+        return f"{value:.6g}".replace(".", ",")
+    text = str(value)
+    # A cell starting with = + - @ would be run as a formula by the spreadsheet.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def to_csv(report: Report) -> bytes:
+    flagged = {f.node: f for f in report.under_connected}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([label for _, label in CSV_COLUMNS])
+    for row in report.node_rows():
+        row["commune"] = report.commune_names.get(row["commune"], "")
+        row["axes"] = ", ".join(report.axis_names.get(a, str(a)) for a in row["axes"])
+        row["under_connected"] = row["id"] in flagged
+        row["reasons"] = (
+            " ; ".join(r.message for r in flagged[row["id"]].reasons)
+            if row["id"] in flagged
+            else ""
+        )
+        writer.writerow([_french(row.get(key)) for key, _ in CSV_COLUMNS])
+    # The byte-order mark tells Excel the file is UTF-8 (accents, « », emoji).
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -1,0 +1,100 @@
+"""The CTG action plan: fiches action with their indicators against targets, and the recording
+of an indicator's value for a year (through the actions service, so version and audit apply)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+from maillage.crm.actor import Actor
+from maillage.crm.errors import InvalidData
+from maillage.crm.registry import SERVICES
+from maillage.crm.schemas import Indicator
+from maillage.reports.collect import ReportRows
+from maillage.reports.scope import FIRST_YEAR
+
+
+def actions_in_scope(rows: ReportRows) -> list[dict[str, Any]]:
+    scope = rows.scope
+    return [
+        action
+        for action in rows.actions
+        if scope.everything
+        or action["working_group"] in scope.group_ids
+        or action["pilot.commune"] in scope.commune_ids
+    ]
+
+
+def achievement(value: float | None, target: float | None) -> float | None:
+    """Value over target (1.0: target reached); None when either is missing or the target is 0."""
+    if value is None or not target:
+        return None
+    return value / target
+
+
+def indicator_rows(action: dict[str, Any], year: int) -> list[dict[str, Any]]:
+    result = []
+    for indicator in action["indicators"] or []:
+        targets, values = indicator.get("targets", {}), indicator.get("values", {})
+        row = {"name": indicator["name"], "unit": indicator.get("unit", "")}
+        for label, y in (("previous", year - 1), ("current", year)):
+            target, value = targets.get(str(y)), values.get(str(y))
+            row[f"target_{label}"] = target
+            row[f"value_{label}"] = value
+            row[f"rate_{label}"] = achievement(value, target)
+        result.append(row)
+    return result
+
+
+def runs_during(action: dict[str, Any], year: int) -> bool:
+    start, end = action["start_date"], action["end_date"]
+    return (start is None or start.year <= year) and (end is None or end.year >= year)
+
+
+class IndicatorValueIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    """A value (and optionally a target) of one indicator for one year."""
+
+    version: Annotated[int, Meta(ge=1)]
+    indicator: Annotated[str, Meta(min_length=1, max_length=200)]
+    year: Annotated[int, Meta(ge=FIRST_YEAR, le=2100)]
+    value: float | None = None
+    target: float | None = None
+    unit: Annotated[str, Meta(max_length=50)] | None = None
+
+
+async def record_indicator(actor: Actor, action_id: int, data: IndicatorValueIn) -> dict[str, Any]:
+    """Set the value (and target) of an indicator for a year; creates the indicator if new.
+
+    A value of ``None`` removes the year's value. Goes through the actions service: a stale
+    ``version`` gets the usual 409 and the change is written to the audit log.
+    """
+    service = SERVICES["actions"]
+    action = await service.get(action_id)
+    indicators = [dict(i) for i in action["indicators"] or []]
+    current = next((i for i in indicators if i["name"] == data.indicator), None)
+    if current is None:
+        if data.value is None and data.target is None:
+            raise InvalidData.one(
+                "indicator", f"Indicateur « {data.indicator} » inconnu sur cette fiche action."
+            )
+        current = {"name": data.indicator, "unit": data.unit or "", "targets": {}, "values": {}}
+        indicators.append(current)
+    key = str(data.year)
+    _set(current.setdefault("values", {}), key, data.value)
+    if data.target is not None:
+        current.setdefault("targets", {})[key] = data.target
+    if data.unit is not None:
+        current["unit"] = data.unit
+    update = service.spec.update(
+        version=data.version, indicators=msgspec.convert(indicators, list[Indicator])
+    )
+    return await service.update(actor, action_id, update)
+
+
+def _set(mapping: dict[str, float], key: str, value: float | None) -> None:
+    if value is None:
+        mapping.pop(key, None)
+    else:
+        mapping[key] = value

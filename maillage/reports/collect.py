@@ -1,0 +1,314 @@
+"""Read everything a report needs, for year N and year N-1, in a bounded number of queries.
+
+The rows are plain dicts; the sections are computed from them by pure functions, so a test can
+recompute any figure independently and the XLSX can list the rows behind each figure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from maillage.crm.tables import (
+    Action,
+    ActionPartner,
+    Affiliation,
+    Axis,
+    Contact,
+    GroupAxis,
+    InteractionOrganisation,
+    Invitation,
+    Meeting,
+    Membership,
+    Organisation,
+    OrganisationAxis,
+    Partnership,
+    WorkingGroup,
+)
+from maillage.db import read_transaction
+from maillage.reports.scope import PARIS, Scope, year_bounds
+
+
+@dataclass
+class ReportRows:
+    scope: Scope
+    year: int
+    axes: list[dict[str, Any]] = field(default_factory=list)
+    groups: dict[int, dict[str, Any]] = field(default_factory=dict)
+    meetings: list[dict[str, Any]] = field(default_factory=list)  # years N-1 and N
+    invitations: list[dict[str, Any]] = field(default_factory=list)
+    memberships: list[dict[str, Any]] = field(default_factory=list)
+    affiliations: list[dict[str, Any]] = field(default_factory=list)
+    organisations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    partnerships: list[dict[str, Any]] = field(default_factory=list)
+    interactions: list[dict[str, Any]] = field(default_factory=list)  # year N, one per organisation
+    contacts: list[dict[str, Any]] = field(default_factory=list)  # people of the bodies
+    exchanges: list[dict[str, Any]] = field(default_factory=list)  # N-1 and N, for the network
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    first_meeting_year: int | None = None
+
+    def meetings_of(self, year: int) -> list[dict[str, Any]]:
+        return [m for m in self.meetings if m["year"] == year]
+
+
+def paris_time(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:  # SQLite may hand back naive UTC
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(PARIS)
+
+
+async def collect(scope: Scope, year: int) -> ReportRows:
+    rows = ReportRows(scope=scope, year=year)
+    async with read_transaction():
+        rows.axes = await Axis.select(Axis.id, Axis.code, Axis.name).order_by(Axis.position).run()
+        rows.groups = await _groups(scope)
+        rows.meetings = await _meetings(scope, year)
+        rows.invitations = await _invitations(scope, year)
+        rows.memberships = await _memberships(scope)
+        rows.affiliations = await _affiliations(scope, year)
+        rows.organisations = await _organisations()
+        rows.partnerships = await Partnership.select(
+            Partnership.organisation,
+            Partnership.partner,
+            Partnership.kind,
+            Partnership.start_date,
+            Partnership.end_date,
+        ).run()
+        rows.interactions = await _interactions(year)
+        rows.contacts = await _contacts(scope, year)
+        rows.exchanges = await _exchanges(year)
+        rows.actions = await load_actions()
+        rows.first_meeting_year = await _first_meeting_year(scope)
+    return rows
+
+
+def _in_groups(scope: Scope, column: Any) -> Any:
+    """A clause keeping the report's bodies, or None when it covers the whole database."""
+    if scope.everything:
+        return None
+    return column.is_in(sorted(scope.group_ids) or [0])
+
+
+def _where(query: Any, *clauses: Any) -> Any:
+    for clause in clauses:
+        if clause is not None:
+            query = query.where(clause)
+    return query
+
+
+async def _groups(scope: Scope) -> dict[int, dict[str, Any]]:
+    groups = await _where(
+        WorkingGroup.select(
+            WorkingGroup.id,
+            WorkingGroup.name,
+            WorkingGroup.kind,
+            WorkingGroup.active,
+            WorkingGroup.archived,
+        ).order_by(WorkingGroup.name),
+        _in_groups(scope, WorkingGroup.id),
+    ).run()
+    links = await _where(
+        GroupAxis.select(GroupAxis.working_group, GroupAxis.axis),
+        _in_groups(scope, GroupAxis.working_group),
+    ).run()
+    by_id = {g["id"]: {**g, "axes": []} for g in groups}
+    for link in links:
+        by_id[link["working_group"]]["axes"].append(link["axis"])
+    return by_id
+
+
+async def _meetings(scope: Scope, year: int) -> list[dict[str, Any]]:
+    start, _ = year_bounds(year - 1)
+    _, end = year_bounds(year)
+    meetings = await _where(
+        Meeting.select(
+            Meeting.id,
+            Meeting.working_group,
+            Meeting.title,
+            Meeting.starts_at,
+            Meeting.status,
+            Meeting.is_public,
+            Meeting.attendance_count,
+        ).order_by(Meeting.starts_at),
+        (Meeting.starts_at >= start) & (Meeting.starts_at < end),
+        _in_groups(scope, Meeting.working_group),
+    ).run()
+    for meeting in meetings:
+        meeting["starts_at"] = paris_time(meeting["starts_at"])
+        meeting["year"] = meeting["starts_at"].year
+    return meetings
+
+
+async def _invitations(scope: Scope, year: int) -> list[dict[str, Any]]:
+    start, _ = year_bounds(year - 1)
+    _, end = year_bounds(year)
+    return await _where(
+        Invitation.select(Invitation.meeting, Invitation.contact, Invitation.attendance),
+        (Invitation.meeting.starts_at >= start) & (Invitation.meeting.starts_at < end),
+        _in_groups(scope, Invitation.meeting.working_group),
+    ).run()
+
+
+async def _memberships(scope: Scope) -> list[dict[str, Any]]:
+    return await _where(
+        Membership.select(
+            Membership.contact,
+            Membership.working_group,
+            Membership.organisation,
+            Membership.start_date,
+            Membership.end_date,
+        ),
+        _in_groups(scope, Membership.working_group),
+    ).run()
+
+
+def _involved(scope: Scope, year: int) -> tuple[Any, Any]:
+    """Sub-queries: the people invited to the report's meetings, those sitting in its bodies."""
+    start, _ = year_bounds(year - 1)
+    invited = _where(
+        Invitation.select(Invitation.contact),
+        Invitation.meeting.starts_at >= start,
+        _in_groups(scope, Invitation.meeting.working_group),
+    )
+    members = _where(
+        Membership.select(Membership.contact), _in_groups(scope, Membership.working_group)
+    )
+    return invited, members
+
+
+async def _contacts(scope: Scope, year: int) -> list[dict[str, Any]]:
+    invited, members = _involved(scope, year)
+    return (
+        await Contact.select(Contact.id, Contact.first_name, Contact.last_name, Contact.archived)
+        .where(Contact.id.is_in(invited) | Contact.id.is_in(members))
+        .run()
+    )
+
+
+async def _exchanges(year: int) -> list[dict[str, Any]]:
+    """Exchanges of years N-1 and N with the organisations involved (weak ties of the network)."""
+    links = (
+        await InteractionOrganisation.select(
+            InteractionOrganisation.interaction,
+            InteractionOrganisation.interaction.occurred_on,
+            InteractionOrganisation.interaction.kind,
+            InteractionOrganisation.organisation,
+        )
+        .where(
+            (InteractionOrganisation.interaction.occurred_on >= dt.date(year - 1, 1, 1))
+            & (InteractionOrganisation.interaction.occurred_on <= dt.date(year, 12, 31))
+        )
+        .run()
+    )
+    by_id: dict[int, dict[str, Any]] = {}
+    for link in links:
+        exchange = by_id.setdefault(
+            link["interaction"],
+            {
+                "id": link["interaction"],
+                "occurred_on": link["interaction.occurred_on"],
+                "kind": link["interaction.kind"],
+                "organisations": [],
+            },
+        )
+        exchange["organisations"].append(link["organisation"])
+    return list(by_id.values())
+
+
+async def _affiliations(scope: Scope, year: int) -> list[dict[str, Any]]:
+    """Affiliations of the people invited to the report's meetings or sitting in its bodies."""
+    invited, members = _involved(scope, year)
+    return (
+        await Affiliation.select(
+            Affiliation.contact,
+            Affiliation.organisation,
+            Affiliation.is_primary,
+            Affiliation.start_date,
+            Affiliation.end_date,
+        )
+        .where(Affiliation.contact.is_in(invited) | Affiliation.contact.is_in(members))
+        .run()
+    )
+
+
+async def _organisations() -> dict[int, dict[str, Any]]:
+    organisations = await Organisation.select(
+        Organisation.id,
+        Organisation.name,
+        Organisation.kind,
+        Organisation.category,
+        Organisation.commune,
+        Organisation.created_at,
+        Organisation.archived,
+    ).run()
+    links = await OrganisationAxis.select(
+        OrganisationAxis.organisation, OrganisationAxis.axis
+    ).run()
+    by_id = {o["id"]: {**o, "axes": []} for o in organisations}
+    for link in links:
+        by_id[link["organisation"]]["axes"].append(link["axis"])
+    for organisation in by_id.values():
+        organisation["created_at"] = paris_time(organisation["created_at"])
+    return by_id
+
+
+async def _interactions(year: int) -> list[dict[str, Any]]:
+    return (
+        await InteractionOrganisation.select(
+            InteractionOrganisation.organisation,
+            InteractionOrganisation.interaction.occurred_on,
+            InteractionOrganisation.interaction.kind,
+            InteractionOrganisation.interaction.summary,
+        )
+        .where(
+            (InteractionOrganisation.interaction.occurred_on >= dt.date(year, 1, 1))
+            & (InteractionOrganisation.interaction.occurred_on <= dt.date(year, 12, 31))
+        )
+        .order_by(InteractionOrganisation.interaction.occurred_on)
+        .run()
+    )
+
+
+async def load_actions() -> list[dict[str, Any]]:
+    actions = (
+        await Action.select(
+            Action.id,
+            Action.title,
+            Action.axis,
+            Action.axis.name,
+            Action.objective,
+            Action.pilot,
+            Action.pilot.name,
+            Action.pilot.commune,
+            Action.working_group,
+            Action.working_group.name,
+            Action.status,
+            Action.start_date,
+            Action.end_date,
+            Action.indicators,
+        )
+        .order_by(Action.axis.position)
+        .order_by(Action.title)
+        .output(load_json=True)
+        .run()
+    )
+    partners = await ActionPartner.select(
+        ActionPartner.action, ActionPartner.organisation, ActionPartner.organisation.name
+    ).run()
+    by_action: dict[int, list[dict[str, Any]]] = {}
+    for partner in partners:
+        by_action.setdefault(partner["action"], []).append(
+            {"id": partner["organisation"], "name": partner["organisation.name"]}
+        )
+    for action in actions:
+        action["partners"] = sorted(by_action.get(action["id"], []), key=lambda p: p["name"])
+    return actions
+
+
+async def _first_meeting_year(scope: Scope) -> int | None:
+    first = await _where(
+        Meeting.select(Meeting.starts_at).order_by(Meeting.starts_at).limit(1),
+        _in_groups(scope, Meeting.working_group),
+    ).run()
+    return paris_time(first[0]["starts_at"]).year if first else None

@@ -1,0 +1,67 @@
+"""The report model every renderer reads: key figures, tables and charts, all plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Sheet:
+    """A table: shown in the DOCX/HTML when ``shown``, always written to the XLSX.
+
+    ``key`` names the XLSX sheet (31 characters at most, no « / »), ``title`` is the caption.
+    """
+
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    shown: bool = True
+    note: str = ""
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    png: bytes
+    sheet: str  # the XLSX sheet holding the rows behind it
+    alt: str = ""
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    sheets: list[Sheet] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)  # machine-readable (API, tests)
+
+
+@dataclass
+class MissingData:
+    """A piece of missing data that weakens the report, with what to do about it."""
+
+    topic: str
+    message: str
+    count: int = 1
+
+
+@dataclass
+class Report:
+    title: str
+    subtitle: str
+    year: int
+    territory: str
+    generated_on: str
+    context: list[str]
+    warnings: list[MissingData]
+    sections: list[Section]
+
+    def section(self, key: str) -> Section:
+        return next(s for s in self.sections if s.key == key)
+
+    def all_sheets(self) -> list[Sheet]:
+        return [sheet for section in self.sections for sheet in section.sheets]

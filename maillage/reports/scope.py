@@ -1,0 +1,113 @@
+"""What a report covers: a territory (its communes, its bodies) and a civil year.
+
+A database usually holds one territory (one CTG); the ``departement`` data holds many. With one
+territory or none, everything in the database belongs to the report, including bodies and fiches
+action that were never tied to a territory. With several, the report needs ``--territory`` and
+covers the bodies of that territory, and those tied to none but covering one of its communes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from maillage.crm.errors import InvalidData, NotFound
+from maillage.crm.tables import Commune, GroupCommune, Territory, WorkingGroup
+
+PARIS = ZoneInfo("Europe/Paris")
+FIRST_YEAR = 2000
+
+
+@dataclass
+class Scope:
+    territory: dict | None  # id, name, ctg_start, ctg_end; None: the whole database
+    everything: bool  # True when the database holds at most one territory
+    communes: list[dict] = field(default_factory=list)
+    group_ids: set[int] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.territory["name"] if self.territory else "l'ensemble du réseau"
+
+    @property
+    def commune_ids(self) -> set[int]:
+        return {c["id"] for c in self.communes}
+
+
+def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """1 January 00:00 to the next 1 January, Paris time (a meeting on 31 December at 23:30 in
+    Paris is in year N even though it is already N+1 in UTC)."""
+    return (
+        dt.datetime(year, 1, 1, tzinfo=PARIS),
+        dt.datetime(year + 1, 1, 1, tzinfo=PARIS),
+    )
+
+
+def check_year(year: int, today: dt.date) -> None:
+    if year > today.year:
+        raise InvalidData.one(
+            "year",
+            f"L'année {year} n'a pas commencé (nous sommes le {today:%d/%m/%Y}) : "
+            f"le bilan porte sur une année passée ou en cours ({today.year} au plus).",
+        )
+    if year < FIRST_YEAR:
+        raise InvalidData.one("year", f"Année {year} invalide : indiquez une année à 4 chiffres.")
+
+
+async def resolve_scope(territory_id: int | None) -> Scope:
+    territories = (
+        await Territory.select(Territory.id, Territory.name, Territory.ctg_start, Territory.ctg_end)
+        .order_by(Territory.name)
+        .run()
+    )
+    territory = _pick_territory(territories, territory_id)
+    everything = len(territories) <= 1
+    communes_query = Commune.select(
+        Commune.id, Commune.insee_code, Commune.name, Commune.population
+    ).order_by(Commune.name)
+    if territory is not None:
+        communes_query = communes_query.where(Commune.territory == territory["id"])
+    communes = await communes_query.run()
+    scope = Scope(territory=territory, everything=everything, communes=communes)
+    scope.group_ids = await _group_ids(scope)
+    return scope
+
+
+def _pick_territory(territories: list[dict], territory_id: int | None) -> dict | None:
+    if territory_id is not None:
+        for territory in territories:
+            if territory["id"] == territory_id:
+                return territory
+        raise NotFound("Territoire", territory_id)
+    if len(territories) == 1:
+        return territories[0]
+    if not territories:
+        return None
+    names = ", ".join(f"{t['name']} (n° {t['id']})" for t in territories[:10])
+    more = " …" if len(territories) > 10 else ""
+    raise InvalidData.one(
+        "territory",
+        f"La base contient {len(territories)} territoires : précisez lequel ({names}{more}).",
+    )
+
+
+async def _group_ids(scope: Scope) -> set[int]:
+    if scope.everything:
+        rows = await WorkingGroup.select(WorkingGroup.id).run()
+        return {r["id"] for r in rows}
+    assert scope.territory is not None
+    own = (
+        await WorkingGroup.select(WorkingGroup.id)
+        .where(WorkingGroup.territory == scope.territory["id"])
+        .run()
+    )
+    covering = (
+        await GroupCommune.select(GroupCommune.working_group)
+        .where(
+            (GroupCommune.working_group.territory.is_null())
+            & GroupCommune.commune.is_in(list(scope.commune_ids) or [0])
+        )
+        .run()
+    )
+    return {r["id"] for r in own} | {r["working_group"] for r in covering}

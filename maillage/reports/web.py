@@ -1,0 +1,276 @@
+"""HTTP routes of the reports: the API under /api/v1/reports (and the indicator values of a
+fiche action), and the pages /bilan and /plan-d-action.
+
+Handlers parse, check the role and choose the format; the work is in ``maillage.reports``.
+The pages are rendered with the reports' own Jinja environment (auto-escaping, French number
+filters) from ``maillage/web/templates/reports``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect
+
+from maillage.crm.errors import InvalidData, ServiceError
+from maillage.crm.registry import SERVICES
+from maillage.reports import service
+from maillage.reports.actions import IndicatorValueIn, record_indicator
+from maillage.reports.annual import build_annual_report
+from maillage.reports.cli import kinds_label
+from maillage.reports.coverage import coverage_gaps, diagnostic
+from maillage.reports.files import MEDIA_TYPES
+from maillage.reports.formatting import number, percent
+from maillage.reports.labels import ACTION_STATUSES, ORGANISATION_KINDS
+from maillage.reports.render_html import environment, render_html
+from maillage.web.openapi import error_responses
+from maillage.web.security import requires
+
+Year = Annotated[int, Parameter(ge=1900, le=2100, description="Année (ex. : 2026)")]
+TerritoryId = Annotated[
+    int | None,
+    Parameter(default=None, ge=1, description="Territoire (obligatoire s'il y en a plusieurs)"),
+]
+Kinds = Annotated[
+    list[str] | None,
+    Parameter(
+        query="kind",
+        default=None,
+        description="Types d'organisation à compter (répétable) : " + ", ".join(ORGANISATION_KINDS),
+    ),
+]
+READ: dict[str, Any] = {
+    "guards": [requires("lecteur")],
+    "responses": error_responses(400, 401, 403, 404),
+}
+
+
+def _download(content: bytes, name: str, extension: str) -> Response:
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[extension],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@get(
+    "/annual",
+    summary="Bilan annuel pour la Caf",
+    description="JSON (sections, chiffres, tableaux, données manquantes) ou fichier : "
+    "`format=docx` (document à compléter), `xlsx` (les lignes derrière chaque chiffre), "
+    "`html` (page imprimable).",
+    **READ,
+)
+async def annual_report(
+    year: Year,
+    territory: TerritoryId,
+    output: str = Parameter(query="format", default="json", description="json, docx, xlsx, html"),
+) -> Any:
+    extension = service.check_format(output, service.ANNUAL_FORMATS)
+    charts = extension in ("docx", "html")
+    report = await build_annual_report(year, territory, dt.date.today(), with_charts=charts)
+    if extension == "json":
+        return service.report_as_data(report)
+    return _download(*service.annual_download(report, extension), extension)
+
+
+@get(
+    "/diagnostic",
+    summary="Diagnostic territorial",
+    description="Matrice communes × axes des partenaires implantés, pondérée par la population, "
+    "zones blanches signalées ; `format=csv` ou `xlsx` pour un fichier.",
+    **READ,
+)
+async def territorial_diagnostic(
+    territory: TerritoryId,
+    kinds: Kinds,
+    output: str = Parameter(query="format", default="json", description="json, csv, xlsx"),
+) -> Any:
+    extension = service.check_format(output, service.DIAGNOSTIC_FORMATS)
+    chosen = tuple(kinds or ())
+    if extension == "json":
+        return service.coverage_as_data(await diagnostic(territory, chosen))
+    content, name = await service.diagnostic_download(
+        territory, chosen, extension, kinds_label(chosen)
+    )
+    return _download(content, name, extension)
+
+
+@get(
+    "/coverage-gaps",
+    summary="Zones blanches (alerte du tableau de bord)",
+    description="Le nombre de zones blanches et les plus peuplées d'abord.",
+    **READ,
+)
+async def gaps(
+    territory: TerritoryId,
+    kinds: Kinds,
+    limit: int = Parameter(default=20, ge=1, le=500),
+) -> dict[str, Any]:
+    return await coverage_gaps(territory, tuple(kinds or ()), limit)
+
+
+@get(
+    "/action-plan",
+    summary="Plan d'action : fiches et indicateurs d'une année",
+    description="Chaque fiche action avec ses indicateurs : cibles et valeurs de l'année et de "
+    "l'année précédente, taux de réalisation.",
+    **READ,
+)
+async def action_plan(year: Year, territory: TerritoryId) -> dict[str, Any]:
+    return await service.action_plan(year, territory, dt.date.today())
+
+
+@post(
+    "/actions/{record_id:int}/indicator-values",
+    summary="Saisir la valeur d'un indicateur pour une année",
+    description="Valeur (et, si besoin, cible) d'un indicateur de la fiche action pour une "
+    "année ; crée l'indicateur s'il n'existe pas. `value: null` efface la valeur de l'année. "
+    "Envoyez la `version` lue de la fiche : 409 si elle a changé.",
+    status_code=200,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404, 409),
+    tags=["Fiche action"],
+)
+async def indicator_value(request: Request, record_id: int, data: IndicatorValueIn) -> Any:
+    return await record_indicator(request.user, record_id, data)
+
+
+reports_api = Router(
+    path="/api/v1/reports",
+    route_handlers=[annual_report, territorial_diagnostic, gaps, action_plan],
+    tags=["Bilans et diagnostic"],
+)
+
+
+# ----- pages ----------------------------------------------------------------------------------
+
+
+def _page(template: str, **context: Any) -> Response:
+    env = environment()
+    env.globals.update(number=number, percent=percent)
+    html = env.get_template(template).render(**context)
+    return Response(html, media_type=MediaType.HTML)
+
+
+@get("/bilan", include_in_schema=False, guards=[requires("lecteur")])
+async def annual_page(year: int | None = None, territory: int | None = None) -> Response:
+    today = dt.date.today()
+    chosen = year or (today.year - 1 if today.month == 1 else today.year)
+    report = await build_annual_report(chosen, territory, today)
+    query = {"year": chosen, **({"territory": territory} if territory else {})}
+    downloads = [
+        (f"Télécharger {label}", f"/bilan/telecharger?{urlencode({**query, 'format': ext})}")
+        for label, ext in (("le document (DOCX)", "docx"), ("les données (XLSX)", "xlsx"))
+    ]
+    html = render_html(report, f"bilan-{chosen}.xlsx", standalone=False, downloads=downloads)
+    return Response(html, media_type=MediaType.HTML)
+
+
+@get("/bilan/telecharger", include_in_schema=False, guards=[requires("lecteur")])
+async def annual_page_download(
+    year: int, territory: int | None = None, output: str = Parameter(query="format")
+) -> Response:
+    extension = service.check_format(output, ("docx", "xlsx", "html"))
+    report = await build_annual_report(year, territory, dt.date.today())
+    return _download(*service.annual_download(report, extension), extension)
+
+
+@get("/plan-d-action", include_in_schema=False, guards=[requires("lecteur")])
+async def action_plan_page(
+    request: Request, year: int | None = None, territory: int | None = None
+) -> Response:
+    chosen = year or dt.date.today().year
+    plan = await service.action_plan(chosen, territory, dt.date.today())
+    return _page("reports/actions.html", plan=plan, statuses=ACTION_STATUSES)
+
+
+@get("/plan-d-action/{record_id:int}", include_in_schema=False, guards=[requires("lecteur")])
+async def action_page(request: Request, record_id: int, erreur: str | None = None) -> Response:
+    action = await SERVICES["actions"].get(record_id)
+    years = sorted(
+        {y for i in action["indicators"] for y in (*i["targets"], *i["values"])}
+        | {str(dt.date.today().year)}
+    )
+    return _page(
+        "reports/action.html",
+        action=action,
+        years=years,
+        statuses=ACTION_STATUSES,
+        can_write=request.user.can("coordinateur"),
+        error=erreur,
+        this_year=dt.date.today().year,
+        csrf_token=_csrf_token(request),
+    )
+
+
+def _csrf_token(request: Request) -> str | None:
+    """The CSRF token when the application protects forms (web issue), else None."""
+    return request.scope.get("_csrf_token")  # type: ignore[return-value]
+
+
+def _parse_number(raw: str, field: str) -> float | None:
+    raw = raw.strip().replace("\u202f", "").replace(" ", "").replace(",", ".")
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidData.one(field, f"« {raw} » n'est pas un nombre.") from None
+
+
+@post(
+    "/plan-d-action/{record_id:int}/indicateurs",
+    include_in_schema=False,
+    guards=[requires("coordinateur")],
+)
+async def action_page_record(
+    request: Request,
+    record_id: int,
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    try:
+        value = msgspec.convert(
+            {
+                "version": int(data.get("version") or 0),
+                "indicator": data.get("indicator", "").strip(),
+                "year": int(data.get("year") or 0),
+                "value": _parse_number(data.get("value", ""), "value"),
+                "target": _parse_number(data.get("target", ""), "target"),
+            },
+            IndicatorValueIn,
+        )
+        await record_indicator(request.user, record_id, value)
+    except (ServiceError, ValueError, msgspec.ValidationError) as error:
+        errors = getattr(error, "errors", None)
+        text = errors[0].message if errors else getattr(error, "message", "Saisie invalide.")
+        return Redirect(
+            f"/plan-d-action/{record_id}?{urlencode({'erreur': text})}", status_code=303
+        )
+    return Redirect(f"/plan-d-action/{record_id}", status_code=303)
+
+
+reports_pages = Router(
+    path="/",
+    route_handlers=[
+        annual_page,
+        annual_page_download,
+        action_plan_page,
+        action_page,
+        action_page_record,
+    ],
+)
+reports_router = Router(
+    path="/",
+    route_handlers=[
+        reports_api,
+        Router(path="/api/v1", route_handlers=[indicator_value]),
+        reports_pages,
+    ],
+)

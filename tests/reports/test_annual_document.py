@@ -1,0 +1,92 @@
+"""The bilan as a DOCX: it opens, holds every section and the figures the database gives."""
+
+from __future__ import annotations
+
+from docx import Document
+
+from maillage.reports.annual import build_annual_report
+from maillage.reports.files import write_annual
+from maillage.reports.formatting import percent
+from tests.reports.world import TODAY, attendance, docx_text, held_meetings, mobilised
+
+SECTIONS = [
+    "Points d'attention avant envoi",
+    "1. Le plan d'action de la CTG",
+    "2. L'année de la gouvernance",
+    "3. Le réseau partenarial",
+    "4. La couverture territoriale",
+]
+
+
+async def test_it_writes_three_files_that_open(world, tmp_path):
+    report = await build_annual_report(2026, None, TODAY)
+    paths = write_annual(report, tmp_path)
+    assert [p.name for p in paths] == ["bilan-2026.docx", "bilan-2026.xlsx", "bilan-2026.html"]
+    document = Document(paths[0])
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    for section in SECTIONS:
+        assert section in headings
+    assert len(document.inline_shapes) == 3  # attendance, network, coverage charts
+    assert (
+        document.core_properties.title == "Bilan annuel 2026 de la Convention territoriale globale"
+    )
+
+
+async def test_the_document_states_the_figures_of_the_database(world, tmp_path):
+    report = await build_annual_report(2026, None, TODAY)
+    text = docx_text(write_annual(report, tmp_path)[0])
+
+    held = await held_meetings(2026)
+    held_before = await held_meetings(2025)
+    assert f"En 2026, {len(held)} réunions tenues ({len(held_before)} en 2025)" in text
+    invitations = await attendance(2026)
+    recorded = [i for i in invitations if i["attendance"] in ("present", "absent", "excuse")]
+    present = [i for i in recorded if i["attendance"] == "present"]
+    rate = percent(len(present) / len(recorded)).replace("\u202f", " ").replace("\xa0", " ")
+    assert f"Taux de présence : {rate} des invitations" in text
+    organisations = await mobilised(2026)
+    assert f"{len(organisations)} organisations mobilisées" in text
+    inhabitants = sum(m["attendance_count"] or 0 for m in held if m["is_public"])
+    assert f"{inhabitants} participants au total" in text
+
+
+async def test_it_reads_the_ctg_year_and_the_deadline(world):
+    report = await build_annual_report(2026, None, TODAY)
+    assert "CTG 2025–2028 : 2026 en est la 2e année sur 4." in report.context
+    assert (
+        "À transmettre à la Caf au plus tard le dimanche 31 janvier 2027 (19 jours restants)."
+        in report.context
+    )
+
+
+async def test_a_report_of_the_current_year_says_it_is_provisional(world):
+    import datetime as dt
+
+    report = await build_annual_report(2026, None, dt.date(2026, 12, 8))
+    assert any(
+        line.startswith("Bilan provisoire") and "mardi 8 décembre 2026" in line
+        for line in report.context
+    )
+
+
+async def test_the_action_plan_shows_indicators_against_targets(world):
+    report = await build_annual_report(2026, None, TODAY)
+    sheet = next(s for s in report.section("plan_action").sheets if s.key == "Indicateurs")
+    families = next(r for r in sheet.rows if r[1] == "Familles accompagnées")
+    assert families[3:8] == [40, 32, 60, 66, 1.1]
+    assert report.section("plan_action").figures["reached"] == 1
+
+
+async def test_the_html_page_is_standalone_and_escapes(world, tmp_path):
+    from maillage.crm.tables import Organisation
+
+    await (
+        Organisation.update({Organisation.name: "<script>alert(1)</script>"})
+        .where(Organisation.id == world.organisations["club"])
+        .run()
+    )
+    report = await build_annual_report(2026, None, TODAY)
+    html = write_annual(report, tmp_path)[2].read_text(encoding="utf-8")
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "http://" not in html and "https://" not in html
+    assert html.count("data:image/png;base64,") == 3

@@ -1,0 +1,67 @@
+"""The territorial diagnostic: communes × axes, weighted by population, zones blanches first."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+
+from maillage.reports.coverage import coverage_gaps, diagnostic
+
+
+async def test_it_counts_partners_per_commune_and_axis(world):
+    coverage = await diagnostic(None)
+    ardoise = next(c for c in coverage.communes if c.name == "Ardoise")
+    axes = {a["name"]: a["id"] for a in coverage.axes}
+    # mairie and crèche on petite enfance; the Caf has no commune and counts nowhere
+    assert ardoise.counts[axes["Petite enfance"]] == 2
+    assert ardoise.counts[axes["Logement"]] == 0
+    by_axis = {a.name: a for a in coverage.by_axis()}
+    assert by_axis["Jeunesse"].population_covered == 4200 + 650
+    assert by_axis["Jeunesse"].population_uncovered == 1800
+    assert by_axis["Inclusion numérique"].population_share == 0
+
+
+async def test_a_kind_filter_keeps_only_that_kind(world):
+    coverage = await diagnostic(None, ("etablissement",))
+    total = sum(n for c in coverage.communes for n in c.counts.values())
+    assert total == 1  # the crèche
+
+
+async def test_the_dashboard_alert_lists_the_most_populated_gaps_first(world):
+    alert = await coverage_gaps(limit=3)
+    assert alert["total"] == 16
+    assert [g["commune_name"] for g in alert["items"]] == ["Ardoise"] * 3
+    assert {g["axis_name"] for g in alert["items"]} == {
+        "Accès aux droits",
+        "Logement",
+        "Inclusion numérique",
+    }
+
+
+async def test_it_exports_csv_for_french_excel(world, reader):
+    response = await reader.client.get("/api/v1/reports/diagnostic", params={"format": "csv"})
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].endswith('"diagnostic-territorial.csv"')
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeffCode INSEE;Commune;Population;Petite enfance")
+    assert "35901;Ardoise;4200;2;1;1;1;1;0;0;0;3" in text
+
+
+async def test_it_exports_xlsx_with_the_zones_blanches_coloured(world, reader):
+    response = await reader.client.get(
+        "/api/v1/reports/diagnostic", params={"format": "xlsx", "kind": ["association"]}
+    )
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames == ["Lisez-moi", "Matrice", "Par axe", "Zones blanches"]
+    assert "association" in workbook["Lisez-moi"]["A2"].value
+    matrix = workbook["Matrice"]
+    coloured = [
+        cell.value
+        for row in matrix.iter_rows(min_row=2, min_col=4, max_col=matrix.max_column - 1)
+        for cell in row
+        if cell.fill.fgColor.rgb.endswith("F4B183")
+    ]
+    assert coloured and set(coloured) == {0}
+    gaps = workbook["Zones blanches"].max_row - 1
+    assert len(coloured) == gaps == sum(row[-1].value for row in matrix.iter_rows(min_row=2))

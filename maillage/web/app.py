@@ -34,7 +34,11 @@ from maillage.web.openapi import openapi_config
 from maillage.web.pages import page_handlers
 from maillage.web.pages.common import query_string
 from maillage.web.pages.labels import FILTERS, GLOBALS
-from maillage.web.security import TokenAuthenticationMiddleware, derive_key
+from maillage.web.security import (
+    BearerAwareCSRFMiddleware,
+    TokenAuthenticationMiddleware,
+    derive_key,
+)
 from maillage.web.system import audit_log, healthz
 from maillage.web.views import views_router
 
@@ -56,7 +60,7 @@ SESSIONLESS_PATTERNS = [r"^/api/", r"^/static/", r"^/schema", r"^/healthz$"]
 # CSRF tokens protect what the session cookie authorises. The API reads no cookie (bearer only);
 # answer and unsubscribe links carry their own secret in the address (one-click unsubscribe
 # is posted by mail clients, which cannot send a token).
-CSRF_EXEMPT_PATTERNS = [r"^/api/", r"^/r/", r"^/u/"]
+CSRF_EXEMPT_PATTERNS = [r"^/api/", r"^/r/", r"^/u/", r"^/static/", r"^/healthz$"]
 SESSION_HOURS = 10
 
 
@@ -156,8 +160,9 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             ),
             _session_config(settings).middleware,
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
+            # After authentication, so that only a valid bearer token skips the CSRF check.
+            DefineMiddleware(BearerAwareCSRFMiddleware, config=_csrf_config(settings)),
         ],
-        csrf_config=_csrf_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=config,
         template_config=TemplateConfig(instance=_template_engine()),

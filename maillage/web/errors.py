@@ -23,7 +23,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from maillage.crm.errors import ServiceError
-from maillage.web.security import PasswordChangeRequired, SignInRequired, is_api_path
+from maillage.web.security import PasswordChangeRequired, SignInRequired, is_machine_path
 
 logger = logging.getLogger("maillage")
 
@@ -110,7 +110,7 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 def wants_html(request: Request) -> bool:
     """Browsers on pages get HTML; the API and any bearer client keep their JSON."""
-    if is_api_path(request.url.path):
+    if is_machine_path(request.url.path):
         return False
     return not request.headers.get("authorization", "").lower().startswith("bearer ")
 

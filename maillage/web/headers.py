@@ -34,14 +34,20 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                headers["Content-Security-Policy"] = policy
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "same-origin"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+                wanted = {
+                    "Content-Security-Policy": policy,
+                    "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "same-origin",
+                    "X-Frame-Options": "DENY",
+                    "Cross-Origin-Opener-Policy": "same-origin",
+                    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+                }
                 if self.https:
-                    headers["Strict-Transport-Security"] = "max-age=31536000"
+                    wanted["Strict-Transport-Security"] = "max-age=31536000"
+                for name, value in wanted.items():
+                    # A page that sets a stricter policy of its own (the network drawing) keeps it.
+                    if name.lower() not in headers:
+                        headers[name] = value
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -16,6 +16,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.types import Receive, Scope, Send
 
 from maillage.crm.actor import Actor
 from maillage.crm.auth import authenticate_token, session_user
@@ -34,8 +36,17 @@ def derive_key(secret: str, purpose: str, length: int = 32) -> bytes:
     return hashlib.sha256(f"maillage:{purpose}:{secret}".encode()).digest()[:length]
 
 
+# Files read by programs as well as browsers (calendar .ics): a session may open them, but
+# without one they answer 401 instead of sending the program to the sign-in page.
+MACHINE_PREFIXES = ("/calendar/",)
+
+
 def is_api_path(path: str) -> bool:
     return path.startswith(API_PREFIXES)
+
+
+def is_machine_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES + MACHINE_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,10 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if isinstance(session.get("uid"), int) and isinstance(session.get("stamp"), str):
             user = await session_user(session["uid"], session["stamp"])
         if user is None:
-            raise SignInRequired("Connectez-vous pour continuer.")
+            raise SignInRequired(
+                "Authentification requise : connectez-vous, ou envoyez l'en-tête "
+                "« Authorization: Bearer <jeton> »."
+            )
         web = WebSession(
             user_id=user["id"],
             email=user["email"],
@@ -91,6 +105,22 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             raise PasswordChangeRequired("Choisissez un nouveau mot de passe pour continuer.")
         actor = Actor(name=user["email"], role=user["role"], user_id=user["id"])
         return AuthenticationResult(user=actor, auth=web)
+
+
+class BearerAwareCSRFMiddleware(CSRFMiddleware):
+    """Litestar's CSRF check, skipped for requests that carry a bearer token.
+
+    A forged cross-site request rides on the cookies a browser sends by itself; it cannot add an
+    ``Authorization`` header (that needs a CORS preflight this service never grants), and an
+    invalid token was already refused by the authentication middleware."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", []):
+                if name == b"authorization" and value[:7].lower() == b"bearer ":
+                    await self.app(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
 
 
 def is_public(path: str) -> bool:

@@ -262,3 +262,17 @@ async def test_it_creates_an_account_with_a_temporary_password(admin_web):
 async def test_it_records_sign_ins_in_the_journal(admin_web):
     page = html_text(await admin_web.get("/journal?objet=session"))
     assert "Connexion" in page
+
+
+async def test_it_lets_a_bearer_client_post_to_a_page_without_csrf(coordinator, anonymous):
+    """A bearer header cannot be forged cross-site: scripts may post pages with their token."""
+    response = await coordinator.client.post(
+        "/partenaires/nouveau", data={"name": "Club de scripts", "kind": "association"}
+    )
+    assert response.status_code == 303
+    refused = await anonymous.post(
+        "/partenaires/nouveau",
+        data={"name": "Club", "kind": "association"},
+        headers={"Authorization": "Bearer mlg_faux"},
+    )
+    assert refused.status_code == 401

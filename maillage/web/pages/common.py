@@ -42,6 +42,8 @@ NAV: list[NavItem] = [
     NavItem("Contacts", "/contacts"),
     NavItem("Instances", "/instances"),
     NavItem("Réunions", "/reunions"),
+    NavItem("Bilan annuel", "/bilan"),
+    NavItem("Plan d'action", "/plan-d-action"),
     NavItem("Journal", "/journal", "admin"),
     NavItem("Utilisateurs", "/utilisateurs", "admin"),
 ]

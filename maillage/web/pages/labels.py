@@ -129,13 +129,14 @@ def date_fr(value: dt.date | dt.datetime | None, style: str = "long") -> str:
 def time_fr(value: dt.datetime | None) -> str:
     if value is None:
         return ""
-    return format_time(_local(value), "HH' h 'mm", locale="fr_FR")
+    return format_time(_local(value), "H' h 'mm", locale="fr_FR")
 
 
 def datetime_fr(value: dt.datetime | None, style: str = "long") -> str:
     if value is None:
         return ""
-    pattern = "EEEE d MMMM y 'à' HH' h 'mm" if style == "full" else "d MMM y, HH:mm"
+    # French typography: « 14 h 00 », « 9 h 30 » (never « 14:00 »).
+    pattern = "EEEE d MMMM y 'à' H' h 'mm" if style == "full" else "d MMM y 'à' H' h 'mm"
     return format_datetime(_local(value), pattern, locale="fr_FR")
 
 

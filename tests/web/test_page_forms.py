@@ -141,7 +141,7 @@ async def test_it_schedules_moves_and_cancels_a_meeting(coordinator_web, admin):
     )
     assert response.status_code == 303
     page = html_text(await coordinator_web.get(meeting_url))
-    assert "09 h 30" in page and "Mairie" in page
+    assert "9 h 30" in page and "Mairie" in page
     await coordinator_web.post(meeting_url + "/annuler")
     assert "annulée" in html_text(await coordinator_web.get(meeting_url))
 

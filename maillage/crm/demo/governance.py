@@ -16,6 +16,7 @@ from maillage.crm.demo.dataset import Dataset, stamp
 from maillage.crm.demo.people import Org, Person, Place
 from maillage.crm.demo.registry import Registry
 from maillage.crm.demo.territory import World
+from maillage.crm.demo.vocabulary import of
 from maillage.crm.tables import (
     GroupAxis,
     GroupCommune,
@@ -239,7 +240,7 @@ class Governance:
             places = [p for p in self.world.places if p.sector == sector]
             body = self.body(f"secteur:{sector}", f"Commission territoriale — secteur {sector}",
                              f"Commission secteur {sector}", "commission_territoriale", (),
-                             start, 120, hour=(18, 30), location=f"Mairie de {places[0].name}",
+                             start, 120, hour=(18, 30), location=f"Mairie {of(places[0].name)}",
                              communes=places)  # fmt: skip
             self.seat(body, t("coop")[0], "animateur")
             self.seat(body, hosts[sector])

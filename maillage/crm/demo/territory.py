@@ -192,7 +192,7 @@ class TerritoryBuilder:
              ["Animatrice du relais", "Animatrice du relais"]),
             ("laep", "Lieu d'accueil enfants-parents La Passerelle", "LAEP", ("parentalite", "petite_enfance"),
              ["Accueillante", "Accueillante"]),
-            ("fs", f"France Services de {self.centre.name}", "France Services",
+            ("fs", f"France Services {words.of(self.centre.name)}", "France Services",
              ("acces_aux_droits", "inclusion_numerique"), [("Conseillère France Services", "Conseiller France Services")] * 2),
             ("pij", f"Point information jeunesse {self._of()}", "PIJ", ("jeunesse",),
              [("Informatrice jeunesse", "Informateur jeunesse")]),
@@ -204,7 +204,7 @@ class TerritoryBuilder:
             for function in functions:
                 reg.person(org, function, tags=(key,), presence=0.8)
         if len(w.places) > 8:
-            fs2 = reg.org(f"France Services de {w.places[2].name}", "etablissement",
+            fs2 = reg.org(f"France Services {words.of(w.places[2].name)}", "etablissement",
                           "France Services", w.places[2], ("acces_aux_droits",), parent=epci,
                           siret=False)  # fmt: skip
             reg.person(fs2, ("Conseillère France Services", "Conseiller France Services"),
@@ -306,7 +306,7 @@ class TerritoryBuilder:
         w, reg = self.world, self.reg
         mandate = w.installation + dt.timedelta(days=self.rng.randrange(3))
         for index, place in enumerate(w.places):
-            mairie = reg.org(f"Mairie de {place.name}", "collectivite", "Commune", place,
+            mairie = reg.org(f"Mairie {words.of(place.name)}", "collectivite", "Commune", place,
                              ("enfance", "animation_vie_sociale"), siren_prefix="21",
                              domain=f"mairie-{slug(place.name)}.example")  # fmt: skip
             w.orgs[f"mairie:{place.id}"] = mairie
@@ -326,7 +326,7 @@ class TerritoryBuilder:
                 reg.person(mairie, ("Adjointe aux affaires sociales", "Adjoint aux affaires sociales"),
                            tags=("adjoint_social", f"elu:{place.id}"), presence=0.5,
                            elected=True, since=mandate)  # fmt: skip
-                ccas = reg.org(f"CCAS de {place.name}", "etablissement", "CCAS", place,
+                ccas = reg.org(f"CCAS {words.of(place.name)}", "etablissement", "CCAS", place,
                                ("acces_aux_droits", "logement"), parent=mairie, siret=False,
                                domain=mairie.domain)  # fmt: skip
                 reg.person(ccas, ("Responsable du CCAS", "Responsable du CCAS"),
@@ -343,7 +343,7 @@ class TerritoryBuilder:
             if place.population >= 1500:
                 reg.person(mairie, ("Agente d'accueil", "Agent d'accueil"), presence=0.2, email=0.3)
             if place.population >= 1500:
-                library = reg.org(f"Médiathèque de {place.name}", "etablissement", "Médiathèque",
+                library = reg.org(f"Médiathèque {words.of(place.name)}", "etablissement", "Médiathèque",
                                   place, ("animation_vie_sociale", "inclusion_numerique"),
                                   parent=mairie, siret=False, isolated=index % 3 == 2)  # fmt: skip
                 reg.person(library, ("Responsable de la médiathèque", "Responsable de la médiathèque"),
@@ -402,7 +402,7 @@ class TerritoryBuilder:
         south = max((p for p in w.places if p.sector == "Sud"), key=lambda p: p.population)
         north = max((p for p in w.places if p.sector == "Nord"), key=lambda p: p.population)
         centres = (
-            ("cs", "Centre social Les Ardoisiers" if self.main else f"Centre social de {self.centre.name}",
+            ("cs", "Centre social Les Ardoisiers" if self.main else f"Centre social {words.of(self.centre.name)}",
              self.centre, "Centre social"),
             ("cs_sud", f"Centre social intercommunal du Sud — {south.name}", south, "Centre social"),
             ("evs", f"Espace de vie sociale de {north.name}", north, "Espace de vie sociale"),

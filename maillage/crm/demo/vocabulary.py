@@ -453,3 +453,14 @@ HABITANT_NOTES = (
     "Habitant volontaire pour le diagnostic partagé.",
     "Parent d'élève, souhaite être informé des réunions parentalité.",
 )
+
+
+def of(place: str) -> str:
+    """« de » before a place name, as French writes it: du Perray, des Ardoisières, d'Ardoise."""
+    if place.startswith("Les "):
+        return "des " + place[4:]
+    if place.startswith("Le "):
+        return "du " + place[3:]
+    if place[:1] in "AEIOUYÉÈÊÂÎÔ":
+        return "d'" + place
+    return "de " + place

@@ -209,12 +209,12 @@ async def record_attendance(
     async with write_transaction():
         for contact_id, status in attendance.items():
             row = existing.get(contact_id)
-            if row is None and status is None:
-                continue
-            if row is not None and row["attendance"] == status:
-                continue
             if row is None:
+                if status is None:
+                    continue
                 await _invite_present(actor, meeting_id, contact_id, status)
+            elif row["attendance"] == status:
+                continue
             else:
                 await _set_attendance(actor, row, status)
             changed += 1

@@ -270,6 +270,8 @@ async def change_own_password(actor: Actor, current: str, new: str, confirmation
         raise InvalidData(errors)
     await _store_password(actor, actor.user_id, new, False, "change_password")
     stored = await User.select(User.password_hash).where(User.id == actor.user_id).first().run()
+    if stored is None:  # deleted between the check above and now
+        raise NotFound("Utilisateur", actor.user_id)
     return session_stamp(stored["password_hash"])
 
 

@@ -19,7 +19,7 @@ from piccolo.table import Table
 from maillage.crm.actor import Actor
 from maillage.crm.errors import InvalidData
 from maillage.crm.registry import SERVICES
-from maillage.crm.schemas import MembershipIn
+from maillage.crm.schemas import MembershipIn, MembershipRole
 from maillage.crm.tables import (
     Affiliation,
     Axis,
@@ -324,7 +324,7 @@ async def add_to_body(
     working_group: int,
     organisation: int | None = None,
     contact: int | None = None,
-    role: str = "membre",
+    role: MembershipRole = "membre",
 ) -> dict[str, Any]:
     """The one-call action of a suggestion: register a partner in a body.
 

@@ -213,8 +213,11 @@ class ResourceService:
             errors.append(FieldError("offset", f"Valeur hors limites (0 à {MAX_INTEGER})."))
         for item in self.spec.filters:
             value = query.filters.get(item.name)
-            is_number = isinstance(value, int) and not isinstance(value, bool)
-            if is_number and not 1 <= value <= MAX_INTEGER:
+            if (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                and not 1 <= value <= MAX_INTEGER
+            ):
                 errors.append(FieldError(item.name, "Identifiant hors limites."))
         if errors:
             raise InvalidData(errors)

@@ -266,16 +266,12 @@ async def _create_many(
     rows, all_values = [], []
     for operation in operations:
         values = {k: _resolved(v) for k, v in operation.values.items()}
-        row = table(
-            **{
-                k: v
-                for k, v in values.items()
-                if k in service._columns and k not in operation.links
-            }
-        )
+        fields = {
+            k: v for k, v in values.items() if k in service._columns and k not in operation.links
+        }
         if service.spec.search_fields:
-            row.search = service._search_value(values)
-        rows.append(row)
+            fields["search"] = service._search_value(values)
+        rows.append(table(**fields))
         all_values.append(values)
     for start in range(0, len(rows), BATCH):
         chunk = rows[start : start + BATCH]
@@ -354,9 +350,10 @@ async def _update(operation: Operation, actor: Actor, source: dict[str, Any]) ->
     for link in service.spec.links:
         targets = operation.links.get(link.field)
         if targets:
-            rows = [
-                link.table(**{link.owner_column: record_id, link.target_column: t}) for t in targets
+            columns: list[dict[str, Any]] = [
+                {link.owner_column: record_id, link.target_column: t} for t in targets
             ]
+            rows = [link.table(**c) for c in columns]
             await link.table.insert(*rows).run()
     diff = {k: [_resolved(operation.before.get(k)), v] for k, v in changes.items()}
     diff.update({name: ["+", targets] for name, targets in operation.links.items()})

@@ -320,7 +320,7 @@ class Planner:
         added = {name: targets for name, targets in added.items() if targets}
         if not changed and not added:
             return ref
-        before = {k: ref.values.get(k) for k in changed}
+        previous = {k: ref.values.get(k) for k in changed}
 
         def remember() -> None:
             ref.values.update(changed)
@@ -329,7 +329,7 @@ class Planner:
 
         line.later(remember)
         fields = [*changed, *added]
-        operation = Operation(resource, ref, changed, added, create=False, before=before)
+        operation = Operation(resource, ref, changed, added, create=False, before=previous)
         line.outcome.operations.append(operation)
         line.outcome.updated(f"{service.spec.label} {label} : mise à jour ({', '.join(fields)})")
         return ref
@@ -458,6 +458,8 @@ class ContactPlanner(OrganisationPlanner):
                 f"aucune organisation n'a le SIRET {siret} : donnez aussi son nom",
             )
             return None
+        # Without a name, the SIRET has found the organisation (checked just above).
+        shown = name if name or ref is None else ref.values["name"]
         wanted: dict[str, Any] = {}
         if name and (ref is None or siret):
             wanted["name"] = name
@@ -477,9 +479,7 @@ class ContactPlanner(OrganisationPlanner):
             "name": "organisation",
             "kind": "organisation_kind",
         }
-        ref = await self.upsert(
-            line, "organisations", ref, wanted, f"« {name or ref.values['name']} »", rename
-        )  # type: ignore[union-attr]
+        ref = await self.upsert(line, "organisations", ref, wanted, f"« {shown} »", rename)
         if ref is not None and ref.is_new and ref.line == line.number:
             line.later(lambda: self.index.register_organisation(ref))
         return ref

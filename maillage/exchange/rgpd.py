@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
+from piccolo.columns import Column
+from piccolo.custom_types import Combinable
 
 from maillage.crm import audit
 from maillage.crm.actor import Actor
@@ -241,7 +243,7 @@ async def anonymise(actor: Actor, contact_id: int, data_dir: Path) -> dict[str, 
 
 async def _erase_contact(person: dict[str, Any]) -> None:
     contact_id = person["id"]
-    erased = {
+    erased: dict[Column | str, Any] = {
         Contact.civility: "",
         Contact.first_name: "Anonyme",
         Contact.last_name: f"n° {contact_id}",
@@ -301,7 +303,7 @@ async def _scrub_audit(contact_id: int, who: Identifiers) -> int:
 
 async def _scrub_outbox(contact_id: int, who: Identifiers) -> int:
     o = OutboxMessage
-    where = o.contact == contact_id
+    where: Combinable = o.contact == contact_id
     if who.email:
         where = where | (o.recipient == who.email)
     rows = await o.select(o.id, o.recipient, o.subject, o.raw_message).where(where).run()

@@ -707,10 +707,11 @@ async def meeting_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list
                 r["starts_at"], r["ends_at"], r["location"],
                 labels.MEETING_STATUSES.get(r["status"], r["status"]), r["attendance_count"],
             ]  # fmt: skip
-            for inv in invitations.get(r["id"]) or [None]:
-                if inv is None:
-                    out.append([*meeting, "", "", "", "", "", ""])
-                    continue
+            meeting_invitations = invitations.get(r["id"])
+            if not meeting_invitations:
+                out.append([*meeting, "", "", "", "", "", ""])
+                continue
+            for inv in meeting_invitations:
                 person = people.get(inv["contact"], {})
                 org = (orgs.get(inv["contact"]) or [{}])[0].get("organisation.name", "")
                 out.append([

@@ -240,9 +240,9 @@ def person_graph(data: NetworkData) -> nx.Graph:
             tie.meetings_together += weight
             tie.meetings_count += 1
     staff: dict[int, set[int]] = defaultdict(set)
-    for contact, orgs in idx.affiliations.items():
-        for org in orgs:
-            staff[org].add(contact)
+    for contact_id, org_ids in idx.affiliations.items():
+        for org_id in org_ids:
+            staff[org_id].add(contact_id)
     for contacts in staff.values():
         for tie in ties.pairs({contact_key(c): {c} for c in contacts}):
             tie.colleagues += 1
@@ -289,8 +289,8 @@ def affiliation_graph(data: NetworkData) -> nx.Graph:
         )
     for m in data.memberships:
         graph.add_edge(contact_key(m.contact), group_key(m.group), role=m.role)
-        for org in organisations_of(idx, m.contact, m.group):
-            graph.add_edge(org_key(org), group_key(m.group), role="representee")
+        for org_id in organisations_of(idx, m.contact, m.group):
+            graph.add_edge(org_key(org_id), group_key(m.group), role="representee")
     return graph
 
 

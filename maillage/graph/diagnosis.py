@@ -270,9 +270,9 @@ def bodies_held_by_one_person(data: NetworkData) -> list[dict]:
     """
     idx = index(data)
     bodies_of: dict[int, set[int]] = defaultdict(set)
-    for group, contacts in idx.members.items():
-        for contact in contacts:
-            bodies_of[contact].add(group)
+    for group_id, contact_ids in idx.members.items():
+        for contact_id in contact_ids:
+            bodies_of[contact_id].add(group_id)
     names = {c.id: c.display_name for c in data.contacts}
     found = []
     for group in sorted(data.groups, key=lambda g: g.id):
@@ -299,11 +299,11 @@ def bodies_resting_on_one(data: NetworkData) -> list[dict]:
     idx = index(data)
     org_names = {o.id: o.name for o in data.organisations}
     presences: dict[int, Counter] = defaultdict(Counter)
-    for meeting, contacts in idx.present.items():
-        group = idx.meeting_group[meeting]
-        for contact in contacts:
-            for org in organisations_of(idx, contact, group):
-                presences[group][org] += 1
+    for meeting, contact_ids in idx.present.items():
+        group_id = idx.meeting_group[meeting]
+        for contact_id in contact_ids:
+            for org_id in organisations_of(idx, contact_id, group_id):
+                presences[group_id][org_id] += 1
     found = []
     for group in sorted(data.groups, key=lambda g: g.id):
         if group.id not in idx.members:
@@ -346,10 +346,10 @@ def coverage_gaps(data: NetworkData) -> list[dict]:
     kinds_by_axis: dict[int, set[str]] = defaultdict(set)
     axes_by_commune: dict[int, set[int]] = defaultdict(set)
     for org in data.organisations:
-        for axis in org.axes:
-            kinds_by_axis[axis].add(org.kind)
+        for axis_id in org.axes:
+            kinds_by_axis[axis_id].add(org.kind)
             if org.commune is not None:
-                axes_by_commune[org.commune].add(axis)
+                axes_by_commune[org.commune].add(axis_id)
     for axis in data.axes:
         for kind in KEY_KINDS:
             if kind not in kinds_by_axis[axis.id]:

@@ -167,7 +167,7 @@ def compute(graph: nx.Graph) -> Metrics:
     component_size = {node: len(c) for c in components for node in c}
     result.main_component = components[0] if len(components[0]) > 1 else set()
     result.articulation_cuts, bridges = cut_points_and_bridges(graph)
-    result.bridges = sorted(tuple(sorted(edge)) for edge in bridges)
+    result.bridges = sorted((min(a, b), max(a, b)) for a, b in bridges)
     for node in graph:
         result.nodes[node] = {
             "degree": graph.degree(node),

@@ -15,6 +15,7 @@ from typing import Any
 
 from maillage.crm import audit
 from maillage.crm.actor import ANSWER_LINK
+from maillage.crm.errors import NotFound
 from maillage.crm.tables import Affiliation, Contact, Invitation, Membership
 from maillage.db import read_transaction, write_transaction
 from maillage.mailing import tokens
@@ -59,7 +60,7 @@ async def open_answer(settings: Settings, token: str) -> AnswerPage:
     async with read_transaction():
         row = (
             await Invitation.select(
-                Invitation.all_columns(),
+                *Invitation.all_columns(),
                 Invitation.contact.first_name.as_alias("first_name"),
                 Invitation.contact.last_name.as_alias("last_name"),
             )
@@ -152,6 +153,8 @@ async def _meeting_group(meeting_id: int) -> int:
     from maillage.crm.tables import Meeting
 
     row = await Meeting.select(Meeting.working_group).where(Meeting.id == meeting_id).first()
+    if row is None:
+        raise NotFound("Réunion", meeting_id)
     return row["working_group"]
 
 
@@ -176,6 +179,8 @@ async def record_answer(
             .where(Invitation.id == page.invitation_id)
             .first()
         )
+        if before is None:  # deleted (with its meeting) since the page was opened
+            return AnswerPage("invalide")
         await (
             Invitation.update(
                 {

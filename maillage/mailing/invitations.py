@@ -37,7 +37,7 @@ def person_name(row: dict[str, Any], prefix: str = "") -> str:
 async def load_meeting(meeting_id: int) -> MeetingInfo:
     row = (
         await Meeting.select(
-            Meeting.all_columns(),
+            *Meeting.all_columns(),
             Meeting.working_group.name.as_alias("group_name"),
             Meeting.working_group.kind.as_alias("group_kind"),
         )
@@ -336,6 +336,8 @@ async def _write_due(
 async def queue_one(settings: Settings, meeting: MeetingInfo, invitation_id: int) -> bool:
     """Queue the invitation of a single invitee (a named replacement); inside a transaction."""
     row = await Invitation.select(*INVITATION_COLUMNS).where(Invitation.id == invitation_id).first()
+    if row is None:
+        raise NotFound("Invitation", invitation_id)
     roles = await current_roles(await _group_of(meeting.id), [row["contact"]])
     try:
         invitee = build_invitee(settings, row, roles.get(row["contact"], "membre"))

@@ -178,15 +178,18 @@ def _assemble(message: EmailMessage, parts: Sequence[MIMEPart]) -> EmailMessage:
     alternative.make_alternative()
     for part in alternatives:
         alternative.attach(part)
+    # typeshed declares MIMEPart.attach(payload: Self), so an EmailMessage would only take
+    # EmailMessages; the stdlib attaches any MIMEPart, and the parts are plain MIMEParts.
+    container: MIMEPart = message
     if not attachments:
-        message.make_alternative()
+        container.make_alternative()
         for part in alternatives:
-            message.attach(part)
+            container.attach(part)
         return message
-    message.make_mixed()
-    message.attach(alternative)
+    container.make_mixed()
+    container.attach(alternative)
     for part in attachments:
-        message.attach(part)
+        container.attach(part)
     return message
 
 

@@ -30,7 +30,8 @@ def calendars_in(data: bytes) -> list[bytes]:
             ".ics"
         ):
             payload = part.get_payload(decode=True)
-            if payload and payload not in found:
+            # bytes for a leaf part; None for a multipart one (a calendar is never one).
+            if isinstance(payload, bytes) and payload and payload not in found:
                 found.append(payload)
     return found[:MAX_CALENDARS]
 

@@ -14,8 +14,9 @@ import contextlib
 import datetime as dt
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from maillage.mailing import background, outbox
 from maillage.mailing.outbox import Claimed
@@ -135,7 +136,7 @@ class Sender:
             if connection is not None:
                 await connection.close()
 
-    def _claim(self) -> Awaitable[list[Claimed]]:
+    def _claim(self) -> Coroutine[Any, Any, list[Claimed]]:
         return outbox.claim(self._batch_size(), self.config.lease)
 
     async def _send_batch(

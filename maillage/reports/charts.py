@@ -18,8 +18,14 @@ from maillage.reports.formatting import number, percent
 from maillage.reports.model import Chart, Section, Sheet
 
 DPI = 150
-PREVIOUS = {"facecolor": "white", "edgecolor": "black", "hatch": "///", "linewidth": 0.8}
-CURRENT = {"facecolor": "0.3", "edgecolor": "black", "linewidth": 0.8}
+# Patch properties passed as keyword arguments to barh() / Rectangle.set().
+PREVIOUS: dict[str, Any] = {
+    "facecolor": "white",
+    "edgecolor": "black",
+    "hatch": "///",
+    "linewidth": 0.8,
+}
+CURRENT: dict[str, Any] = {"facecolor": "0.3", "edgecolor": "black", "linewidth": 0.8}
 MAX_BODIES = 30
 MAX_COMMUNES = 60
 

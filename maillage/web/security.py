@@ -85,7 +85,9 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         return await self._from_session(connection)
 
     async def _from_session(self, connection: ASGIConnection) -> AuthenticationResult:
-        session = connection.scope.get("session") or {}
+        session = connection.scope.get("session")
+        if not isinstance(session, dict):  # Empty without a session cookie; ours are dicts
+            session = {}
         user = None
         if isinstance(session.get("uid"), int) and isinstance(session.get("stamp"), str):
             user = await session_user(session["uid"], session["stamp"])

@@ -115,3 +115,25 @@ async def test_a_member_who_is_not_titulaire_is_offered_no_replacement(anonymous
     invitation = await invited(settings, body, "marc")
     page = await anonymous.get(invitation["path"])
     assert "Désignez qui vous remplace" not in page.text
+
+
+async def test_an_invitation_deleted_while_the_page_was_open_is_refused(
+    settings, body, monkeypatch
+):
+    """The answer is written in its own transaction: the invitation may have gone meanwhile."""
+    from maillage.mailing import answers
+
+    invitation = await invited(settings, body)
+    token = invitation["path"].rsplit("/", 1)[-1]
+    opened = answers.open_answer
+
+    async def open_then_delete(settings, token):  # type: ignore[no-untyped-def]
+        page = await opened(settings, token)
+        await OutboxMessage.delete(force=True)
+        await Invitation.delete().where(Invitation.id == invitation["row"]["id"])
+        return page
+
+    monkeypatch.setattr(answers, "open_answer", open_then_delete)
+    page = await answers.record_answer(settings, token, "oui")
+    assert page.state == "invalide"
+    assert not await AuditEvent.exists().where(AuditEvent.action == "answer")

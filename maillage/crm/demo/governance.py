@@ -9,6 +9,7 @@ small communes to little, and the CCAS manager invited to the « aller-vers » g
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -95,7 +96,7 @@ class Governance:
     def body(
         self, key: str, name: str, short: str, kind: str, axes: tuple[str, ...],
         start: dt.date, cadence: int, *, hour=(9, 30), duration=120, location="",
-        communes: list[Place] = (), description: str = "",
+        communes: Sequence[Place] = (), description: str = "",
     ) -> Body:  # fmt: skip
         location = location or f"Salle du conseil communautaire, {self.world.places[0].name}"
         rrule = f"FREQ=WEEKLY;INTERVAL={max(1, cadence // 7)}" if cadence <= 60 else None
@@ -171,7 +172,7 @@ class Governance:
             for former in t(f"ancien_maire:{place.id}"):
                 self.seat(copil, former, "titulaire", org=mairie)
             mayor = t(f"maire:{place.id}")[0]
-            deputy = (t(f"adjoint:{place.id}") or [None])[0]
+            deputy = next(iter(t(f"adjoint:{place.id}")), None)
             self.pair(copil, mayor, deputy, mairie)
 
         cotech = self.body("cotech", f"Comité technique de la CTG — {w.spec.short}", "COTECH CTG",
@@ -246,7 +247,7 @@ class Governance:
             self.seat(body, hosts[sector])
             for place in places:
                 mairie = o[f"mairie:{place.id}"]
-                deputy = (t(f"adjoint:{place.id}") or [None])[0]
+                deputy = next(iter(t(f"adjoint:{place.id}")), None)
                 mayor = t(f"maire:{place.id}")[0]
                 if deputy is not None:
                     self.pair(body, deputy, mayor, mairie)

@@ -112,7 +112,7 @@ def flash(request: Request, message: str, kind: str = "succes") -> None:
 
 def pop_flashes(request: Request) -> list[dict[str, str]]:
     session = request.scope.get("session")
-    if not session or not session.get("flash"):
+    if not isinstance(session, dict) or not session.get("flash"):
         return []
     messages = [{"kind": kind, "message": text} for kind, text in session["flash"]]
     request.set_session({k: v for k, v in session.items() if k != "flash"})

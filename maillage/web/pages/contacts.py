@@ -97,9 +97,10 @@ async def contact_list(
     page: int = Parameter(default=1, ge=1, le=1_000_000),
 ) -> Template:
     params = {"q": q, "axe": axe, "commune": commune, "archives": archives}
-    params["tri"] = tri if tri and tri.lstrip("-") in SORTS else None
+    tri = tri if tri and tri.lstrip("-") in SORTS else None
+    params["tri"] = tri
     sort = None
-    if params["tri"]:
+    if tri:
         sort = ("-" if tri.startswith("-") else "") + SORTS[tri.lstrip("-")]
     filters = {"axis": parse_int(axe), "commune": parse_int(commune)}
     async with read_transaction():

@@ -82,9 +82,10 @@ async def partner_list(
     page: int = Parameter(default=1, ge=1, le=1_000_000),
 ) -> Template:
     params = {"q": q, "type": type, "axe": axe, "commune": commune, "archives": archives}
-    params["tri"] = tri if tri and tri.lstrip("-") in SORTS else None
+    tri = tri if tri and tri.lstrip("-") in SORTS else None
+    params["tri"] = tri
     sort = None
-    if params["tri"]:
+    if tri:
         sort = ("-" if tri.startswith("-") else "") + SORTS[tri.lstrip("-")]
     filters = {
         "kind": type or None,

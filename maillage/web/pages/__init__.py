@@ -13,13 +13,24 @@ from maillage.web.pages import (
     contacts,
     dashboard,
     groups,
+    invitations,
     journal,
     meetings,
     partners,
     users,
 )
 
-PAGE_MODULES = [account, dashboard, partners, contacts, groups, meetings, journal, users]
+PAGE_MODULES = [
+    account,
+    dashboard,
+    partners,
+    contacts,
+    groups,
+    meetings,
+    invitations,
+    journal,
+    users,
+]
 
 
 def page_handlers() -> list[Any]:

@@ -16,6 +16,7 @@ from maillage.web.pages import (
     invitations,
     journal,
     meetings,
+    network,
     partners,
     users,
 )
@@ -27,6 +28,7 @@ PAGE_MODULES = [
     contacts,
     groups,
     meetings,
+    network,
     invitations,
     journal,
     users,

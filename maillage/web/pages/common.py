@@ -42,6 +42,7 @@ NAV: list[NavItem] = [
     NavItem("Contacts", "/contacts"),
     NavItem("Instances", "/instances"),
     NavItem("Réunions", "/reunions"),
+    NavItem("Réseau", "/reseau"),
     NavItem("Bilan annuel", "/bilan"),
     NavItem("Plan d'action", "/plan-d-action"),
     NavItem("Journal", "/journal", "admin"),

@@ -12,6 +12,7 @@ from maillage.web.pages import (
     account,
     contacts,
     dashboard,
+    exchange,
     groups,
     invitations,
     journal,
@@ -24,6 +25,7 @@ from maillage.web.pages import (
 PAGE_MODULES = [
     account,
     dashboard,
+    exchange,
     partners,
     contacts,
     groups,

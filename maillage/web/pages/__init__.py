@@ -18,6 +18,7 @@ from maillage.web.pages import (
     journal,
     meetings,
     network,
+    outbox,
     partners,
     users,
 )
@@ -31,6 +32,7 @@ PAGE_MODULES = [
     groups,
     meetings,
     network,
+    outbox,
     invitations,
     journal,
     users,

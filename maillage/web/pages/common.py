@@ -46,6 +46,7 @@ NAV: list[NavItem] = [
     NavItem("Exports", "/exports", "coordinateur"),
     NavItem("Imports", "/imports", "coordinateur"),
     NavItem("Doublons", "/doublons", "coordinateur"),
+    NavItem("Envois", "/envois"),
     NavItem("Bilan annuel", "/bilan"),
     NavItem("Plan d'action", "/plan-d-action"),
     NavItem("Journal", "/journal", "admin"),

@@ -10,6 +10,7 @@ from typing import Any
 
 from maillage.web.pages import (
     account,
+    calendars,
     contacts,
     dashboard,
     exchange,
@@ -25,6 +26,7 @@ from maillage.web.pages import (
 
 PAGE_MODULES = [
     account,
+    calendars,
     dashboard,
     exchange,
     partners,

@@ -22,6 +22,7 @@ from maillage.graph.data import NetworkFilter
 from maillage.web.pages.common import error_text, flash, parse_int, query_string, redirect, render
 from maillage.web.security import requires
 
+TOP = 15
 LEVELS = {"organisations": "Organisations", "contacts": "Personnes"}
 
 
@@ -53,10 +54,13 @@ async def network_page(
         {**item, "link": _record_link(item["id"]), "advice": advice.get(item["id"])}
         for item in report["under_connected"]
     ]
+    nodes = [row for row in report["nodes"] if row["type"] != "group"]
+    best = sorted(nodes, key=lambda row: (-(row.get("degree") or 0), row["name"]))[:TOP]
     return render(
         request,
         "reseau.html",
         report=report,
+        best_connected=[{**row, "link": _record_link(row["id"])} for row in best],
         findings=findings,
         params=params,
         drawing_query=query_string(params),

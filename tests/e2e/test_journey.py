@@ -208,6 +208,8 @@ async def test_a_coordinator_runs_a_commission(tab, data_dir):
         await page.get_by_role("link", name="Télécharger l'Export Caf (XLSX)").click()
     download = await download_info.value
     assert download.suggested_filename.endswith(".xlsx")
+    saved = Path(await download.path())  # waits for the whole file
+    assert saved.read_bytes()[:2] == b"PK"  # a workbook (zip)
 
     assert journey.problems == {}, journey.problems
     assert tab.foreign_requests() == []

@@ -159,6 +159,8 @@ def _people(
             "invitation": None,
             "response": None,
             "attendance": None,
+            "sent_at": None,
+            "answered_at": None,
         }
     for row in invitations:
         person = people.setdefault(
@@ -171,7 +173,13 @@ def _people(
                 "organisation": organisations.get(row["contact"]),
             },
         )
-        person.update(invitation=row["id"], response=row["response"], attendance=row["attendance"])
+        person.update(
+            invitation=row["id"],
+            response=row["response"],
+            attendance=row["attendance"],
+            sent_at=row["sent_at"],
+            answered_at=row["answered_at"],
+        )
     return sorted(people.values(), key=lambda p: (p["last_name"].casefold(), p["first_name"]))
 
 

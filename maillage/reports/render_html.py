@@ -44,9 +44,14 @@ def render_html(
     workbook_name: str,
     standalone: bool = True,
     downloads: list[tuple[str, str]] | None = None,
+    fragment: bool = False,
 ) -> str:
     css = (WEB_DIR / "static" / "reports.css").read_text(encoding="utf-8") if standalone else None
     template = environment().get_template("reports/bilan.html")
     return template.render(
-        report=report, workbook_name=workbook_name, inline_css=css, downloads=downloads or []
+        report=report,
+        workbook_name=workbook_name,
+        inline_css=css,
+        downloads=downloads or [],
+        fragment=fragment,
     )

@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from maillage.crm.errors import InvalidData, ServiceError
 from maillage.crm.registry import SERVICES
@@ -30,6 +31,7 @@ from maillage.reports.formatting import number, percent
 from maillage.reports.labels import ACTION_STATUSES, ORGANISATION_KINDS
 from maillage.reports.render_html import environment, render_html
 from maillage.web.openapi import error_responses
+from maillage.web.pages.common import render
 from maillage.web.security import requires
 
 Year = Annotated[int, Parameter(ge=1900, le=2100, description="Année (ex. : 2026)")]
@@ -152,15 +154,22 @@ reports_api = Router(
 # ----- pages ----------------------------------------------------------------------------------
 
 
-def _page(template: str, **context: Any) -> Response:
+def _in_layout(request: Request, title: str, body: str) -> Template:
+    """A report rendered by its own environment, shown inside the common layout (menu)."""
+    return render(request, "reports/page.html", title=title, body=Markup(body))
+
+
+def _page(request: Request, template: str, title: str, **context: Any) -> Template:
     env = environment()
     env.globals.update(number=number, percent=percent)
-    html = env.get_template(template).render(**context)
-    return Response(html, media_type=MediaType.HTML)
+    html = env.get_template(template).render(fragment=True, **context)
+    return _in_layout(request, title, html)
 
 
 @get("/bilan", include_in_schema=False, guards=[requires("lecteur")])
-async def annual_page(year: int | None = None, territory: int | None = None) -> Response:
+async def annual_page(
+    request: Request, year: int | None = None, territory: int | None = None
+) -> Template:
     today = dt.date.today()
     chosen = year or (today.year - 1 if today.month == 1 else today.year)
     report = await build_annual_report(chosen, territory, today)
@@ -169,8 +178,10 @@ async def annual_page(year: int | None = None, territory: int | None = None) -> 
         (f"Télécharger {label}", f"/bilan/telecharger?{urlencode({**query, 'format': ext})}")
         for label, ext in (("le document (DOCX)", "docx"), ("les données (XLSX)", "xlsx"))
     ]
-    html = render_html(report, f"bilan-{chosen}.xlsx", standalone=False, downloads=downloads)
-    return Response(html, media_type=MediaType.HTML)
+    html = render_html(
+        report, f"bilan-{chosen}.xlsx", standalone=False, downloads=downloads, fragment=True
+    )
+    return _in_layout(request, f"{report.title} — {report.territory}", html)
 
 
 @get("/bilan/telecharger", include_in_schema=False, guards=[requires("lecteur")])
@@ -185,21 +196,29 @@ async def annual_page_download(
 @get("/plan-d-action", include_in_schema=False, guards=[requires("lecteur")])
 async def action_plan_page(
     request: Request, year: int | None = None, territory: int | None = None
-) -> Response:
+) -> Template:
     chosen = year or dt.date.today().year
     plan = await service.action_plan(chosen, territory, dt.date.today())
-    return _page("reports/actions.html", plan=plan, statuses=ACTION_STATUSES)
+    return _page(
+        request,
+        "reports/actions.html",
+        f"Plan d'action {plan['year']}",
+        plan=plan,
+        statuses=ACTION_STATUSES,
+    )
 
 
 @get("/plan-d-action/{record_id:int}", include_in_schema=False, guards=[requires("lecteur")])
-async def action_page(request: Request, record_id: int, erreur: str | None = None) -> Response:
+async def action_page(request: Request, record_id: int, erreur: str | None = None) -> Template:
     action = await SERVICES["actions"].get(record_id)
     years = sorted(
         {y for i in action["indicators"] for y in (*i["targets"], *i["values"])}
         | {str(dt.date.today().year)}
     )
     return _page(
+        request,
         "reports/action.html",
+        f"{action['title']} — plan d'action",
         action=action,
         years=years,
         statuses=ACTION_STATUSES,

@@ -3,8 +3,12 @@ talk to their own server. axe-core checks every page visited."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import email
 import re
+from email import policy
+from pathlib import Path
 
 from playwright.async_api import expect
 
@@ -48,7 +52,22 @@ class Journey:
         await self.check()
 
 
-async def test_a_coordinator_runs_a_commission(tab):
+async def answer_link(outbox: Path, recipient: str) -> str:
+    """The answer link of the invitation the background sender wrote as a .eml file."""
+    for _ in range(100):
+        for path in sorted(outbox.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            if recipient not in str(message["To"]):
+                continue
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            found = re.search(r"https?://\S+/r/[A-Za-z0-9._~-]+", text)
+            if found:
+                return found[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"aucune invitation écrite pour {recipient} dans {outbox}")
+
+
+async def test_a_coordinator_runs_a_commission(tab, data_dir):
     await make_user("coordination@cc-exemple.fr", "coordinateur")
     journey = Journey(tab)
     page = tab.page
@@ -123,6 +142,32 @@ async def test_a_coordinator_runs_a_commission(tab):
     )
     await expect(page.locator(".facts")).to_contain_text("14 h 00")
     await journey.check()
+    meeting_url = page.url
+
+    # Invite the commission in one click, send (file backend), answer from the written message.
+    await page.get_by_role("button", name="Inviter les membres de l'instance").click()
+    await expect(page.locator(".flash").first).to_contain_text("1 personne(s) invitée(s)")
+    await page.get_by_role("button", name="Envoyer les invitations").click()
+    await expect(page.locator(".flash").first).to_contain_text("1 invitation(s)")
+    await journey.check()
+    link = await answer_link(data_dir / "e2e" / "outbox", "elodie.dupont@tilleuls.example")
+    await page.goto(link)
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Commission parentalité de rentrée"
+    )
+    await journey.check()
+    await page.get_by_label("Je participe").check()
+    await page.get_by_role("button", name="Enregistrer ma réponse").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Merci, votre réponse est enregistrée"
+    )
+    await journey.check()
+    await page.goto(meeting_url)
+    await expect(page.locator("#titre-participants ~ table")).to_contain_text("Acceptée")
+    await page.goto("/envois")
+    await expect(page.locator("table")).to_contain_text("elodie.dupont@tilleuls.example")
+    await journey.check()
+    await page.goto(meeting_url)
     await page.get_by_role("link", name="Feuille d'émargement").click()
     await expect(page.locator("table.sheet")).to_contain_text("DUPONT Élodie")
     await journey.check()
@@ -132,7 +177,7 @@ async def test_a_coordinator_runs_a_commission(tab):
     await journey.check()
     await page.get_by_role("button", name="Enregistrer les présences").click()
     await expect(page.locator(".flash")).to_contain_text("Présences enregistrées")
-    await expect(page.locator("#titre-participants + table")).to_contain_text("Présent(e)")
+    await expect(page.locator("#titre-participants ~ table")).to_contain_text("Présent(e)")
 
     # The body shows it.
     await page.goto(group_url)
@@ -148,6 +193,23 @@ async def test_a_coordinator_runs_a_commission(tab):
     await page.goto("/partenaires")
     await page.get_by_label("Rechercher").fill("TILLEUL")
     await expect(page.locator("#resultats")).to_contain_text("1 partenaire pour « TILLEUL »")
+
+    # The network page counts the partner met in the commission; the drawing loads in its frame.
+    await page.goto("/reseau")
+    await expect(page.locator("main")).to_contain_text("Centre social Les Tilleuls")
+    drawing = page.frame_locator("iframe.network-frame")
+    await expect(drawing.get_by_role("heading", level=1)).to_contain_text("Réseau partenarial")
+    await journey.check()
+
+    # The Caf export, prominent on the exports page.
+    await page.goto("/exports")
+    await journey.check()
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Télécharger l'Export Caf (XLSX)").click()
+    download = await download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    saved = Path(await download.path())  # waits for the whole file
+    assert saved.read_bytes()[:2] == b"PK"  # a workbook (zip)
 
     assert journey.problems == {}, journey.problems
     assert tab.foreign_requests() == []

@@ -19,6 +19,9 @@ READ_PAGES = [
     "/reunions/{meeting}/presences",
     "/reunions/{meeting}/emargement",
     "/compte",
+    "/reseau",
+    "/envois",
+    "/plan-d-action",
 ]
 
 
@@ -51,6 +54,14 @@ async def test_it_shows_admin_pages_to_admins_only(admin_web, coordinator_web):
         assert "Accès refusé" in html_text(refused)
     nav = html_text(await coordinator_web.get("/"))
     assert "Journal" not in nav and "Utilisateurs" not in nav
+
+
+async def test_it_shows_exchange_pages_to_coordinators_only(coordinator_web, reader_web):
+    for path in ("/exports", "/imports", "/doublons"):
+        response = await coordinator_web.get(path)
+        assert response.status_code == 200 and response.text.count("<h1") == 1, path
+        assert (await reader_web.get(path)).status_code == 403, path
+    assert "Doublons" not in html_text(await reader_web.get("/"))
 
 
 async def test_it_answers_404_in_french_html(coordinator_web):

@@ -10,16 +10,35 @@ from typing import Any
 
 from maillage.web.pages import (
     account,
+    calendars,
     contacts,
     dashboard,
+    exchange,
     groups,
+    invitations,
     journal,
     meetings,
+    network,
+    outbox,
     partners,
     users,
 )
 
-PAGE_MODULES = [account, dashboard, partners, contacts, groups, meetings, journal, users]
+PAGE_MODULES = [
+    account,
+    calendars,
+    dashboard,
+    exchange,
+    partners,
+    contacts,
+    groups,
+    meetings,
+    network,
+    outbox,
+    invitations,
+    journal,
+    users,
+]
 
 
 def page_handlers() -> list[Any]:

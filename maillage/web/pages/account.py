@@ -1,4 +1,4 @@
-"""Signing in and out, and « Mon compte » (password change)."""
+"""Signing in and out, and « Mon compte » (password change, personal calendar link)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
+from maillage.calendar import feeds
+from maillage.calendar import service as calendar_service
 from maillage.crm import auth
-from maillage.crm.errors import InvalidData
+from maillage.crm.errors import InvalidData, ServiceError
 from maillage.web.pages.common import (
     Field,
     FormState,
+    error_text,
     flash,
     read_form,
     redirect,
@@ -102,9 +105,33 @@ async def logout(request: Request) -> Response:
     return redirect("/connexion")
 
 
+def _account(request: Request, form: FormState, status_code: int = 200, **extra: Any) -> Any:
+    return render(
+        request,
+        "compte.html",
+        status_code=status_code,
+        form=form,
+        fields=PASSWORD_FIELDS,
+        **{"feed": None, **extra},
+    )
+
+
 @get("/compte", include_in_schema=False)
 async def account_page(request: Request) -> Any:
-    return render(request, "compte.html", form=FormState(), fields=PASSWORD_FIELDS)
+    return _account(request, FormState())
+
+
+@post("/compte/agenda", include_in_schema=False)
+async def create_personal_feed(request: Request) -> Any:
+    """A new secret link to « my meetings »: shown once, only its hash is kept."""
+    try:
+        contact = await feeds.user_contact(request.user)
+        token, _ = await feeds.create_token(request.user, "contact", contact)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+        return redirect("/compte#titre-agenda")
+    feed = calendar_service.links(request.app.state.settings, feeds.token_path(token))
+    return _account(request, FormState(), feed=feed)
 
 
 @post("/compte/mot-de-passe", include_in_schema=False)
@@ -126,7 +153,7 @@ async def change_password(request: Request) -> Any:
             flash(request, "Mot de passe changé. Vos autres sessions ont été fermées.")
             return redirect("/compte")
     form.values = {}
-    return render(request, "compte.html", status_code=400, form=form, fields=PASSWORD_FIELDS)
+    return _account(request, form, 400)
 
 
-HANDLERS = [login_page, login, logout, account_page, change_password]
+HANDLERS = [login_page, login, logout, account_page, change_password, create_personal_feed]

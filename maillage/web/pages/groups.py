@@ -9,6 +9,8 @@ from litestar import Request, get, post
 from litestar.params import Parameter
 from litestar.response import Template
 
+from maillage.calendar import feeds
+from maillage.calendar import service as calendar_service
 from maillage.crm import audit, lookups, views
 from maillage.crm.errors import ServiceError
 from maillage.crm.registry import SERVICES
@@ -127,6 +129,7 @@ async def _detail_page(
         axes = await lookups.axes()
         communes = await lookups.commune_names(group["communes"])
         history = await audit.list_events(20, 0, "working_group", record_id)
+        tokens = await feeds.list_tokens("group", record_id)
         found = None
         if contact_q:
             found = await SERVICES["contacts"].list(ListQuery(limit=PICKER_SIZE, q=contact_q))
@@ -155,6 +158,10 @@ async def _detail_page(
         member_fields=MEMBER_FIELDS,
         options={"organisations": organisations},
         roles=choices("role"),
+        calendar=calendar_service.links(
+            request.app.state.settings, f"/calendar/groups/{record_id}.ics"
+        ),
+        feed_tokens=[t for t in tokens if t["revoked_at"] is None],
     )
 
 

@@ -12,6 +12,7 @@ from litestar.response import Template
 from maillage.crm import agenda, audit, lookups
 from maillage.crm.errors import ServiceError
 from maillage.crm.registry import SERVICES
+from maillage.crm.resources import ListQuery
 from maillage.web.pages.common import (
     PAGE_SIZE,
     Field,
@@ -30,6 +31,7 @@ from maillage.web.pages.labels import PARIS, choices, iso_local
 from maillage.web.security import requires
 
 SERVICE = SERVICES["meetings"]
+PICKER_SIZE = 20
 WRITE = [requires("coordinateur")]
 WHEN_FIELDS = [
     Field("date", "Date", "date", required=True),
@@ -152,15 +154,26 @@ async def meeting_create(request: Request) -> Any:
 
 
 @get("/reunions/{record_id:int}", include_in_schema=False)
-async def meeting_detail(request: Request, record_id: int) -> Template:
+async def meeting_detail(
+    request: Request,
+    record_id: int,
+    contact_q: str | None = Parameter(default=None, max_length=200),
+) -> Template:
     detail = await agenda.meeting_detail(record_id, dt.date.today())
     history = await audit.list_events(20, 0, "meeting", record_id)
+    found = None
+    if contact_q and contact_q.strip():
+        found = await SERVICES["contacts"].list(ListQuery(limit=PICKER_SIZE, q=contact_q))
     return render(
         request,
         "reunions/fiche.html",
         r=detail["meeting"],
         g=detail["group"],
         people=detail["people"],
+        invited=[p for p in detail["people"] if p["invitation"]],
+        members_not_invited=[p for p in detail["people"] if not p["invitation"]],
+        contact_q=contact_q,
+        found=found,
         history=history["items"],
         field_labels=LABELS,
         minutes_form=FormState(values={"minutes": detail["meeting"]["minutes"]}),

@@ -1,0 +1,247 @@
+"""Exports, imports (upload, preview, confirm) and duplicates (review, merge).
+
+The rules live in ``maillage.exchange``; these handlers read the form, call the service and
+show its report. An uploaded file waits for confirmation in the data directory, under a random
+name known only to the session that uploaded it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Stream, Template
+
+from maillage.crm.errors import ServiceError
+from maillage.exchange import duplicates
+from maillage.exchange.exports import ENTITIES, FORMATS, start_export
+from maillage.exchange.imports import ImportRefused, run_import
+from maillage.exchange.mapping import KINDS
+from maillage.exchange.reading import MAX_IMPORT_BYTES
+from maillage.exchange.sources import ExportFilters
+from maillage.web.pages.common import error_page, error_text, flash, parse_int, redirect, render
+from maillage.web.security import requires
+
+WRITE = [requires("coordinateur")]
+ENTITY_LABELS = {
+    "contacts": "Contacts",
+    "organisations": "Organisations",
+    "memberships": "Participations aux instances",
+    "meetings": "Réunions (avec les présences)",
+    "annuaire": "Annuaire complet (XLSX, une feuille par type)",
+}
+FORMAT_LABELS = {"csv": "CSV (Excel)", "xlsx": "XLSX (Excel)", "vcf": "vCard (carnet d'adresses)"}
+KIND_LABELS = {
+    "contacts": "Contacts",
+    "organisations": "Organisations",
+    "communes": "Communes",
+    "groups": "Instances",
+    "memberships": "Participations aux instances",
+}
+DUPLICATE_TYPES = {"contacts": "Contacts", "organisations": "Organisations"}
+
+
+# ----- exports ---------------------------------------------------------------------------------
+
+
+@get("/exports", guards=WRITE, include_in_schema=False)
+async def export_page(request: Request) -> Template:
+    return render(
+        request,
+        "echanges/exports.html",
+        entities=[(key, ENTITY_LABELS.get(key, key)) for key in ENTITIES],
+        formats=[(key, FORMAT_LABELS[key]) for key in FORMATS],
+    )
+
+
+@get("/exports/telecharger", guards=WRITE, include_in_schema=False)
+async def export_download(
+    request: Request,
+    entite: str = Parameter(default="contacts", max_length=40),
+    format_: str = Parameter(query="format", default="csv", max_length=10),
+    modele: str | None = Parameter(default=None, max_length=10),
+    archives: bool = False,
+) -> Any:
+    try:
+        export = start_export(
+            request.user,
+            entite,
+            format_,
+            ExportFilters(include_archived=archives),
+            modele or None,
+            request.app.state.settings.base_url,
+        )
+    except ServiceError as error:
+        return error_page(request, 400, error_text(error))
+    return Stream(
+        export.chunks,
+        media_type=FORMATS[format_],
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
+    )
+
+
+# ----- imports ---------------------------------------------------------------------------------
+
+
+def _pending_dir(request: Request) -> Path:
+    path = request.app.state.settings.data_dir / "imports-en-attente"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _pending(request: Request) -> dict[str, str] | None:
+    session = request.scope.get("session") or {}
+    pending = session.get("import")
+    if not pending or not (_pending_dir(request) / pending["token"]).is_file():
+        return None
+    return pending
+
+
+def _forget_pending(request: Request) -> None:
+    pending = (request.scope.get("session") or {}).get("import")
+    if pending:
+        (_pending_dir(request) / pending["token"]).unlink(missing_ok=True)
+    session = dict(request.session) if request.scope.get("session") else {}
+    session.pop("import", None)
+    request.set_session(session)
+
+
+@get("/imports", guards=WRITE, include_in_schema=False)
+async def import_page(request: Request) -> Template:
+    return render(request, "echanges/imports.html", kinds=KIND_LABELS, report=None, error=None)
+
+
+async def _preview(request: Request, pending: dict[str, str], status_code: int = 200) -> Template:
+    content = (_pending_dir(request) / pending["token"]).read_bytes()
+    try:
+        report = await run_import(request.user, content, pending["filename"], pending["kind"])
+    except ServiceError as error:
+        _forget_pending(request)
+        return render(
+            request,
+            "echanges/imports.html",
+            status_code=400,
+            kinds=KIND_LABELS,
+            report=None,
+            error=error_text(error),
+        )
+    return render(
+        request,
+        "echanges/imports.html",
+        status_code=status_code,
+        kinds=KIND_LABELS,
+        report=report.to_dict(),
+        error=None,
+    )
+
+
+@post(
+    "/imports",
+    guards=WRITE,
+    include_in_schema=False,
+    request_max_body_size=MAX_IMPORT_BYTES + 1024 * 1024,
+)
+async def import_upload(
+    request: Request,
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> Any:
+    upload, kind = data.get("fichier"), str(data.get("type") or "contacts")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        flash(request, "Choisissez un fichier CSV ou XLSX.", "erreur")
+        return redirect("/imports")
+    if kind not in KINDS:
+        kind = "contacts"
+    _forget_pending(request)
+    token = secrets.token_urlsafe(24)
+    (_pending_dir(request) / token).write_bytes(await upload.read())
+    pending = {"token": token, "filename": upload.filename[:200], "kind": kind}
+    request.set_session({**dict(request.session), "import": pending})
+    return await _preview(request, pending)
+
+
+@post("/imports/confirmer", guards=WRITE, include_in_schema=False)
+async def import_confirm(request: Request) -> Any:
+    pending = _pending(request)
+    if pending is None:
+        flash(request, "Aucun import en attente : déposez à nouveau le fichier.", "erreur")
+        return redirect("/imports")
+    form = await request.form()
+    content = (_pending_dir(request) / pending["token"]).read_bytes()
+    try:
+        report = await run_import(
+            request.user,
+            content,
+            pending["filename"],
+            pending["kind"],
+            commit=True,
+            only_valid=form.get("lignes_valides") == "on",
+        )
+    except ImportRefused as error:
+        flash(request, error.message, "erreur")
+        return await _preview(request, pending, 400)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+        return redirect("/imports")
+    _forget_pending(request)
+    flash(request, report.summary())
+    return redirect("/imports")
+
+
+@post("/imports/abandonner", guards=WRITE, include_in_schema=False)
+async def import_cancel(request: Request) -> Any:
+    _forget_pending(request)
+    flash(request, "Import abandonné : rien n'a été enregistré.")
+    return redirect("/imports")
+
+
+# ----- duplicates ------------------------------------------------------------------------------
+
+
+@get("/doublons", guards=WRITE, include_in_schema=False)
+async def duplicate_page(
+    request: Request, type_: str = Parameter(query="type", default="contacts", max_length=20)
+) -> Template:
+    entity = type_ if type_ in DUPLICATE_TYPES else "contacts"
+    pairs = await duplicates.find_duplicates(entity)
+    return render(
+        request,
+        "echanges/doublons.html",
+        entity=entity,
+        types=DUPLICATE_TYPES,
+        pairs=[pair.to_dict() for pair in pairs[:100]],
+        total=len(pairs),
+    )
+
+
+@post("/doublons/fusionner", guards=WRITE, include_in_schema=False)
+async def duplicate_merge(request: Request) -> Any:
+    form = await request.form()
+    entity = form.get("type") if form.get("type") in DUPLICATE_TYPES else "contacts"
+    keep, remove = parse_int(form.get("garder")), parse_int(form.get("supprimer"))
+    if keep is None or remove is None:
+        flash(request, "Choisissez la fiche à garder.", "erreur")
+        return redirect(f"/doublons?type={entity}")
+    try:
+        await duplicates.merge(request.user, entity, keep, remove)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+    else:
+        flash(request, f"Fiches fusionnées : la fiche n° {remove} a rejoint la n° {keep}.")
+    return redirect(f"/doublons?type={entity}")
+
+
+HANDLERS = [
+    export_page,
+    export_download,
+    import_page,
+    import_upload,
+    import_confirm,
+    import_cancel,
+    duplicate_page,
+    duplicate_merge,
+]

@@ -1,0 +1,78 @@
+"""Invitations of a meeting: invite the body's members and extra people, send, follow answers.
+
+The answers are shown on the meeting's page (``/reunions/{id}``); these handlers only act,
+through the mailing services, and come back to it with what happened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, post
+
+from maillage.crm.errors import ServiceError
+from maillage.mailing import invitations
+from maillage.web.pages.common import error_text, flash, redirect
+from maillage.web.security import requires
+
+WRITE = [requires("coordinateur")]
+
+
+def _ids(values: list[Any]) -> tuple[int, ...]:
+    return tuple(int(v) for v in values if str(v).isdigit() and 0 < int(v) < 2**31)
+
+
+def _flash_problems(request: Request, problems: list[dict[str, Any]]) -> None:
+    for item in problems[:10]:
+        flash(request, f"{item['name']} : {item['reason']}", "attention")
+    if len(problems) > 10:
+        flash(request, f"… et {len(problems) - 10} autre(s) problème(s).", "attention")
+
+
+@post("/reunions/{record_id:int}/inviter", guards=WRITE, include_in_schema=False)
+async def invite(request: Request, record_id: int) -> Any:
+    data = await request.form()
+    wanted = invitations.InviteRequest(
+        contacts=_ids(data.getall("contacts", [])),
+        group_members=data.get("membres") == "on",
+        include_substitutes=data.get("suppleants") == "on",
+    )
+    try:
+        report = await invitations.invite(request.user, record_id, wanted)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+        return redirect(f"/reunions/{record_id}#invitations")
+    created, already = len(report["created"]), len(report["already_invited"])
+    message = f"{created} personne(s) invitée(s)."
+    if already:
+        message += f" {already} l'étai(en)t déjà."
+    flash(request, message + " Les invitations partent quand vous cliquez sur « Envoyer ».")
+    _flash_problems(request, report["problems"])
+    return redirect(f"/reunions/{record_id}#invitations")
+
+
+@post("/reunions/{record_id:int}/envoyer", guards=WRITE, include_in_schema=False)
+async def send(request: Request, record_id: int) -> Any:
+    try:
+        report = await invitations.queue(request.user, request.app.state.settings, record_id)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+        return redirect(f"/reunions/{record_id}#invitations")
+    if report["queued"]:
+        parts = [
+            f"{report[kind]} {label}"
+            for kind, label in (
+                ("invitation", "invitation(s)"),
+                ("modification", "modification(s)"),
+                ("annulation", "annulation(s)"),
+            )
+            if report[kind]
+        ]
+        flash(request, "Mis en file d'envoi : " + ", ".join(parts) + ". Suivi dans « Envois ».")
+    else:
+        flash(request, "Rien à envoyer : chaque invité a déjà reçu la dernière version.")
+    _flash_problems(request, report["problems"])
+    return redirect(f"/reunions/{record_id}#invitations")
+
+
+HANDLERS = [invite, send]

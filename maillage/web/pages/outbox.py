@@ -1,0 +1,70 @@
+"""Envois: the outbox, one line per message with its status, and retry or cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Template
+
+from maillage.crm.errors import ServiceError
+from maillage.mailing import outbox
+from maillage.web.pages.common import (
+    PAGE_SIZE,
+    error_text,
+    flash,
+    paginate,
+    redirect,
+    render,
+)
+from maillage.web.security import requires
+
+WRITE = [requires("coordinateur")]
+
+
+@get("/envois", include_in_schema=False)
+async def outbox_page(
+    request: Request,
+    statut: str | None = Parameter(default=None, max_length=20),
+    page: int = Parameter(default=1, ge=1, le=1_000_000),
+) -> Template:
+    status = statut if statut in outbox.STATUS_LABELS else None
+    result = await outbox.list_messages(PAGE_SIZE, (page - 1) * PAGE_SIZE, status)
+    settings = request.app.state.settings
+    return render(
+        request,
+        "envois.html",
+        items=result["items"],
+        pager=paginate(page, result["total"]),
+        params={"statut": status},
+        counts=await outbox.counts(),
+        status_labels=outbox.STATUS_LABELS,
+        kind_labels=outbox.KINDS,
+        file_backend=None if settings.smtp_url else str(settings.outbox_dir),
+    )
+
+
+async def _act(request: Request, message_id: int, action: Any, done: str) -> Any:
+    try:
+        await action(message_id)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+    else:
+        flash(request, done)
+    return redirect("/envois")
+
+
+@post("/envois/{message_id:int}/renvoyer", guards=WRITE, include_in_schema=False)
+async def outbox_retry(request: Request, message_id: int) -> Any:
+    return await _act(request, message_id, outbox.retry, f"Message n° {message_id} remis en file.")
+
+
+@post("/envois/{message_id:int}/annuler", guards=WRITE, include_in_schema=False)
+async def outbox_cancel(request: Request, message_id: int) -> Any:
+    return await _act(
+        request, message_id, outbox.cancel, f"Envoi du message n° {message_id} annulé."
+    )
+
+
+HANDLERS = [outbox_page, outbox_retry, outbox_cancel]

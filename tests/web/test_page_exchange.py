@@ -1,0 +1,110 @@
+"""Exports, imports with a preview, and duplicates, as the coordinator sees them."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+
+from tests.web.helpers import HOSTILE, create, html_text, small_network
+
+CSV = (
+    "Prénom;Nom;Email\nAnne;Lefèvre;anne.lefevre@example.fr\nPaul;Girard;pas-une-adresse\n"
+).encode()
+
+
+async def _upload(browser, content: bytes = CSV, kind: str = "contacts", csrf: bool = True):
+    await browser.get("/imports")
+    data = {"type": kind}
+    if csrf:
+        data["_csrf_token"] = browser.client.cookies["maillage_csrf"]
+    files = {"fichier": ("contacts.csv", content, "text/csv")}
+    return await browser.client.post("/imports", data=data, files=files)
+
+
+async def test_it_puts_the_caf_export_first_and_downloads_it(coordinator_web, admin):
+    await small_network(admin.client)
+    page = html_text(await coordinator_web.get("/exports"))
+    assert page.index("Export Caf") < page.index("Autres exports")
+    response = await coordinator_web.get(
+        "/exports/telecharger?entite=contacts&format=xlsx&modele=caf"
+    )
+    assert response.status_code == 200
+    assert "attachment" in response.headers["content-disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert any("Durand" in str(c.value) for row in sheet.iter_rows() for c in row)
+
+
+async def test_it_explains_an_export_it_cannot_make(coordinator_web):
+    response = await coordinator_web.get("/exports/telecharger?entite=organisations&format=vcf")
+    assert response.status_code == 400
+    assert "vCard" in html_text(response)
+
+
+async def test_it_previews_an_import_with_errors_per_line_then_imports_valid_lines(
+    coordinator_web,
+):
+    response = await _upload(coordinator_web)
+    assert response.status_code == 200, response.text
+    page = html_text(response)
+    assert "Simulation (rien n'a été écrit)" in page
+    assert "1 rejetée(s) sur 2" in page
+    assert "3 rejetée colonne « C (« Email ») » : Adresse électronique invalide" in page
+    assert "Anne" not in html_text(await coordinator_web.get("/contacts"))
+    refused = await coordinator_web.post("/imports/confirmer", {})
+    assert refused.status_code == 400
+    assert "Import non effectué" in html_text(refused)
+    done = await coordinator_web.post("/imports/confirmer", {"lignes_valides": "on"})
+    assert done.status_code == 303
+    assert "Import effectué" in html_text(await coordinator_web.get("/imports"))
+    contacts = html_text(await coordinator_web.get("/contacts"))
+    assert "Lefèvre" in contacts and "Girard" not in contacts
+
+
+async def test_it_forgets_an_abandoned_import(coordinator_web):
+    await _upload(coordinator_web)
+    await coordinator_web.post("/imports/abandonner", {})
+    response = await coordinator_web.post("/imports/confirmer", {"lignes_valides": "on"})
+    assert "Aucun import en attente" in html_text(
+        await coordinator_web.get(response.headers["location"])
+    )
+    assert "Lefèvre" not in html_text(await coordinator_web.get("/contacts"))
+
+
+async def test_it_refuses_exchange_pages_to_a_reader_and_uploads_without_csrf(
+    reader_web, coordinator_web
+):
+    for url in ("/exports", "/imports", "/doublons", "/exports/telecharger?entite=contacts"):
+        assert (await reader_web.get(url)).status_code == 403, url
+    assert (
+        await reader_web.post("/doublons/fusionner", {"garder": 1, "supprimer": 2})
+    ).status_code == 403
+    assert (await _upload(coordinator_web, csrf=False)).status_code == 403
+
+
+async def test_it_reviews_and_merges_duplicates(coordinator_web, admin):
+    first = await create(
+        admin.client, "contacts", {"first_name": "Hélène", "last_name": "Durand", "email": "h@x.fr"}
+    )
+    second = await create(
+        admin.client, "contacts", {"first_name": "Helene", "last_name": "Durand", "email": "h@x.fr"}
+    )
+    page = html_text(await coordinator_web.get("/doublons"))
+    assert "Hélène Durand (h@x.fr)" in page and "même" in page
+    response = await coordinator_web.post(
+        "/doublons/fusionner",
+        {"type": "contacts", "garder": first["id"], "supprimer": second["id"]},
+    )
+    assert response.status_code == 303
+    page = html_text(await coordinator_web.get("/doublons"))
+    assert "Fiches fusionnées" in page and "Aucun doublon probable" in page
+
+
+async def test_it_escapes_a_hostile_name_in_duplicates_and_imports(coordinator_web, admin):
+    for _ in range(2):
+        await create(admin.client, "organisations", {"name": HOSTILE, "kind": "association"})
+    page = await coordinator_web.get("/doublons?type=organisations")
+    assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
+    hostile_csv = f"Prénom;Nom\n{HOSTILE};X\n".encode()
+    page = await _upload(coordinator_web, hostile_csv)
+    assert "<script>alert" not in page.text

@@ -1,0 +1,89 @@
+"""The meeting page: invite the body in one click, add people, send, follow the answers."""
+
+from __future__ import annotations
+
+from tests.web.helpers import HOSTILE, create, html_text, small_network
+
+
+async def test_it_invites_the_body_members_in_one_click(coordinator_web, admin):
+    net = await small_network(admin.client)
+    meeting = net["meeting"]["id"]
+    page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    assert "Personne n'est encore invité" in page
+    assert "Membres de l'instance pas encore invités Hélène Durand" in page
+    response = await coordinator_web.post(f"/reunions/{meeting}/inviter", {"membres": "on"})
+    assert response.status_code == 303
+    page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    assert "1 personne(s) invitée(s)." in page
+    assert "pas d'adresse électronique" in page
+    assert "Hélène Durand Centre social des Lilas Titulaire pas encore En attente" in page
+
+
+async def test_it_invites_extra_people_found_by_search(coordinator_web, admin):
+    net = await small_network(admin.client)
+    meeting = net["meeting"]["id"]
+    guest = await create(
+        admin.client,
+        "contacts",
+        {"first_name": "Karim", "last_name": "Benali", "email": "k.benali@example.fr"},
+    )
+    page = html_text(await coordinator_web.get(f"/reunions/{meeting}?contact_q=benali"))
+    assert "Karim Benali (k.benali@example.fr)" in page
+    await coordinator_web.post(f"/reunions/{meeting}/inviter", {"contacts": guest["id"]})
+    page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    assert "Karim Benali invité(e) pas encore En attente" in page
+
+
+async def test_it_sends_the_invitations_and_shows_when(coordinator_web, admin):
+    net = await small_network(admin.client)
+    meeting = net["meeting"]["id"]
+    guest = await create(
+        admin.client,
+        "contacts",
+        {"first_name": "Karim", "last_name": "Benali", "email": "k.benali@example.fr"},
+    )
+    await coordinator_web.post(f"/reunions/{meeting}/inviter", {"contacts": guest["id"]})
+    response = await coordinator_web.post(f"/reunions/{meeting}/envoyer")
+    assert response.status_code == 303
+    page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    assert "Mis en file d'envoi : 1 invitation(s)." in page
+    await coordinator_web.post(f"/reunions/{meeting}/envoyer")
+    page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    assert "Rien à envoyer" in page
+
+
+async def test_it_links_the_meeting_calendar_file(coordinator_web, admin):
+    net = await small_network(admin.client)
+    meeting = net["meeting"]["id"]
+    page = await coordinator_web.get(f"/reunions/{meeting}")
+    assert f'href="/calendar/meetings/{meeting}.ics"' in page.text
+    ics = await coordinator_web.get(f"/calendar/meetings/{meeting}.ics")
+    assert ics.status_code == 200 and "BEGIN:VEVENT" in ics.text
+
+
+async def test_it_refuses_invitations_to_a_reader_and_without_csrf(
+    reader_web, coordinator_web, admin
+):
+    net = await small_network(admin.client)
+    meeting = net["meeting"]["id"]
+    page = html_text(await reader_web.get(f"/reunions/{meeting}"))
+    assert "Inviter les membres" not in page and "Envoyer les invitations" not in page
+    for url in (f"/reunions/{meeting}/inviter", f"/reunions/{meeting}/envoyer"):
+        assert (await reader_web.post(url, {"membres": "on"})).status_code == 403
+    response = await coordinator_web.post(
+        f"/reunions/{meeting}/inviter", {"membres": "on"}, csrf=False
+    )
+    assert response.status_code == 403
+    assert "Personne n'est encore invité" in html_text(
+        await coordinator_web.get(f"/reunions/{meeting}")
+    )
+
+
+async def test_it_escapes_a_hostile_name_in_the_invitation_search(coordinator_web, admin):
+    net = await small_network(admin.client, name=HOSTILE)
+    meeting = net["meeting"]["id"]
+    await coordinator_web.post(f"/reunions/{meeting}/inviter", {"membres": "on"})
+    for url in (f"/reunions/{meeting}", f"/reunions/{meeting}?contact_q={HOSTILE}"):
+        page = await coordinator_web.get(url)
+        assert "<script>alert" not in page.text, url
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text, url

@@ -1,0 +1,60 @@
+"""The outbox page: every message with its status, and retry or cancel."""
+
+from __future__ import annotations
+
+from tests.web.helpers import HOSTILE, create, html_text, small_network
+
+
+async def _queued_invitation(browser, admin, last_name: str = "Benali", **network) -> dict:
+    net = await small_network(admin.client, **network)
+    guest = await create(
+        admin.client,
+        "contacts",
+        {"first_name": "Karim", "last_name": last_name, "email": "k.benali@example.fr"},
+    )
+    meeting = net["meeting"]["id"]
+    await browser.post(f"/reunions/{meeting}/inviter", {"contacts": guest["id"]})
+    await browser.post(f"/reunions/{meeting}/envoyer")
+    return net
+
+
+async def test_it_lists_queued_messages_and_cancels_then_retries(coordinator_web, admin):
+    await _queued_invitation(coordinator_web, admin)
+    page = html_text(await coordinator_web.get("/envois"))
+    assert "Invitation k.benali@example.fr" in page
+    assert "En attente (1)" in page
+    assert "fichiers .eml" in page or ".eml" in page
+    item = (await coordinator_web.get("/envois")).text
+    message_id = int(item.split('action="/envois/')[1].split("/")[0])
+    response = await coordinator_web.post(f"/envois/{message_id}/annuler")
+    assert response.status_code == 303
+    page = html_text(await coordinator_web.get("/envois"))
+    assert f"Envoi du message n° {message_id} annulé." in page and "Annulé (1)" in page
+    await coordinator_web.post(f"/envois/{message_id}/renvoyer")
+    page = html_text(await coordinator_web.get("/envois?statut=en_attente"))
+    assert "remis en file" in page and "k.benali@example.fr" in page
+
+
+async def test_it_explains_a_retry_it_refuses(coordinator_web, admin):
+    await _queued_invitation(coordinator_web, admin)
+    item = (await coordinator_web.get("/envois")).text
+    message_id = int(item.split('action="/envois/')[1].split("/")[0])
+    await coordinator_web.post(f"/envois/{message_id}/annuler")
+    await coordinator_web.post(f"/envois/{message_id}/annuler")
+    assert "seul un message en attente ou en échec" in html_text(
+        await coordinator_web.get("/envois")
+    )
+
+
+async def test_a_reader_sees_the_outbox_but_cannot_act(reader_web, coordinator_web, admin):
+    await _queued_invitation(coordinator_web, admin)
+    page = await reader_web.get("/envois")
+    assert "k.benali@example.fr" in html_text(page) and "Annuler" not in html_text(page)
+    assert (await reader_web.post("/envois/1/annuler")).status_code == 403
+    assert (await coordinator_web.post("/envois/1/annuler", csrf=False)).status_code == 403
+
+
+async def test_it_escapes_a_hostile_subject(coordinator_web, admin):
+    await _queued_invitation(coordinator_web, admin, last_name=HOSTILE, name=HOSTILE)
+    page = await coordinator_web.get("/envois")
+    assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text

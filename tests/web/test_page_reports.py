@@ -1,0 +1,37 @@
+"""The annual report and the action plan inside the common layout, with the menu."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.web.helpers import create, html_text, small_network
+
+
+async def test_the_annual_report_has_the_menu_and_one_heading(reader_web, admin):
+    await create(admin.client, "territories", {"name": "CC du Val"})
+    await small_network(admin.client)
+    year = dt.date.today().year
+    response = await reader_web.get(f"/bilan?year={year}")
+    assert response.status_code == 200
+    assert 'aria-label="Menu principal"' in response.text
+    assert '<a href="/bilan" aria-current="page">Bilan annuel</a>' in response.text
+    assert response.text.count("<h1") == 1
+    assert "Points d'attention avant envoi" in html_text(response)
+    assert 'href="/static/reports.css"' in response.text
+
+
+async def test_the_action_plan_has_the_menu(reader_web):
+    response = await reader_web.get("/plan-d-action")
+    assert response.status_code == 200
+    assert '<a href="/plan-d-action" aria-current="page">' in response.text
+    assert "Plan d'action de la CTG" in html_text(response)
+    assert response.text.count("<h1") == 1
+
+
+async def test_the_downloaded_report_stays_a_standalone_document(reader_web, admin):
+    await create(admin.client, "territories", {"name": "CC du Val"})
+    await small_network(admin.client)
+    year = dt.date.today().year
+    response = await reader_web.get(f"/bilan/telecharger?year={year}&format=html")
+    assert response.status_code == 200
+    assert "Menu principal" not in response.text and "<style>" in response.text

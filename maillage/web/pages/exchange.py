@@ -94,16 +94,20 @@ def _pending_dir(request: Request) -> Path:
     return path
 
 
+def _session(request: Request) -> dict[str, Any]:
+    session = request.scope.get("session")
+    return session if isinstance(session, dict) else {}
+
+
 def _pending(request: Request) -> dict[str, str] | None:
-    session = request.scope.get("session") or {}
-    pending = session.get("import")
+    pending = _session(request).get("import")
     if not pending or not (_pending_dir(request) / pending["token"]).is_file():
         return None
     return pending
 
 
 def _forget_pending(request: Request) -> None:
-    pending = (request.scope.get("session") or {}).get("import")
+    pending = _session(request).get("import")
     if pending:
         (_pending_dir(request) / pending["token"]).unlink(missing_ok=True)
     session = dict(request.session) if request.scope.get("session") else {}
@@ -221,7 +225,7 @@ async def duplicate_page(
 @post("/doublons/fusionner", guards=WRITE, include_in_schema=False)
 async def duplicate_merge(request: Request) -> Any:
     form = await request.form()
-    entity = form.get("type") if form.get("type") in DUPLICATE_TYPES else "contacts"
+    entity = "organisations" if form.get("type") == "organisations" else "contacts"
     keep, remove = parse_int(form.get("garder")), parse_int(form.get("supprimer"))
     if keep is None or remove is None:
         flash(request, "Choisissez la fiche à garder.", "erreur")

@@ -8,7 +8,7 @@ The drawing is the network module's own page, served here behind the session (th
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
@@ -26,9 +26,12 @@ TOP = 15
 LEVELS = {"organisations": "Organisations", "contacts": "Personnes"}
 
 
-def _selection(axe: str | None, niveau: str) -> tuple[NetworkFilter, str, dict[str, Any]]:
+Level = Literal["organisations", "contacts"]
+
+
+def _selection(axe: str | None, niveau: str) -> tuple[NetworkFilter, Level, dict[str, Any]]:
     axis = parse_int(axe)
-    level = niveau if niveau in LEVELS else "organisations"
+    level: Level = "contacts" if niveau == "contacts" else "organisations"
     selection = NetworkFilter(axes=frozenset({axis} if axis else ()))
     return selection, level, {"axe": axis, "niveau": level}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -146,7 +147,33 @@ def handle_http(request: Request, error: HTTPException) -> Response:
     return _json(status, {"detail": detail}, headers)
 
 
+def _is_unreadable_form(error: Exception) -> bool:
+    """Litestar's multipart parser lets two malformed forms escape as bare exceptions: a text
+    field that is not UTF-8 (``UnicodeDecodeError``), and a form without the expected file part
+    (``StopIteration`` turned into ``RuntimeError``). Both are the client's fault: 400, not 500."""
+    if not isinstance(error, UnicodeDecodeError | RuntimeError):
+        return False
+    if isinstance(error, RuntimeError) and not isinstance(error.__cause__, StopIteration):
+        return False
+    frames = traceback.extract_tb(error.__traceback__)
+    return any("litestar/_multipart" in f.filename or "litestar/_kwargs" in f.filename for f in frames)
+
+
 def handle_unexpected(request: Request, error: Exception) -> Response:
+    if _is_unreadable_form(error):
+        return _json(
+            400,
+            {
+                "detail": "Les données envoyées ne sont pas valides.",
+                "errors": [
+                    {
+                        "field": "corps",
+                        "message": "Formulaire illisible : envoyez le fichier attendu, "
+                        "et des champs texte en UTF-8.",
+                    }
+                ],
+            },
+        )
     logger.exception("Erreur inattendue sur %s %s", request.method, request.url.path)
     return _json(
         HTTP_500_INTERNAL_SERVER_ERROR,

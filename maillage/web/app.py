@@ -24,6 +24,7 @@ from maillage.settings import Settings
 from maillage.web.answers import public_router
 from maillage.web.api import resource_routers
 from maillage.web.errors import EXCEPTION_HANDLERS
+from maillage.web.headers import security_headers
 from maillage.web.mailing import mailing_router
 from maillage.web.network import network_router
 from maillage.web.openapi import openapi_config
@@ -102,6 +103,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
         middleware=[
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
         ],
+        before_send=[security_headers(https=settings.base_url.startswith("https://"))],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=config,
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),

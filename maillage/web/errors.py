@@ -156,7 +156,9 @@ def _is_unreadable_form(error: Exception) -> bool:
     if isinstance(error, RuntimeError) and not isinstance(error.__cause__, StopIteration):
         return False
     frames = traceback.extract_tb(error.__traceback__)
-    return any("litestar/_multipart" in f.filename or "litestar/_kwargs" in f.filename for f in frames)
+    return any(
+        "litestar/_multipart" in f.filename or "litestar/_kwargs" in f.filename for f in frames
+    )
 
 
 def handle_unexpected(request: Request, error: Exception) -> Response:

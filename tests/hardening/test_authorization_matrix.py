@@ -122,7 +122,13 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
     ("POST", "/api/v1/calendar/import", COORDINATOR, 400, "/api/v1/calendar/import"),
     # Overviews and elections.
     *[
-        ("GET", f"/api/v1/{name}/{{record_id:int}}/overview", READER, 200, f"/api/v1/{name}/{{{key}}}/overview")
+        (
+            "GET",
+            f"/api/v1/{name}/{{record_id:int}}/overview",
+            READER,
+            200,
+            f"/api/v1/{name}/{{{key}}}/overview",
+        )
         for name, key in [
             ("organisations", "organisation"),
             ("contacts", "contact"),
@@ -270,7 +276,13 @@ for name, (key, read, write, lifecycle) in RESOURCES.items():
     if lifecycle == "archive":
         for verb in ("archive", "restore"):
             ROUTES.append(
-                ("POST", f"{base}/{{record_id:int}}/{verb}", write, 404, f"{base}/{{missing}}/{verb}")
+                (
+                    "POST",
+                    f"{base}/{{record_id:int}}/{verb}",
+                    write,
+                    404,
+                    f"{base}/{{missing}}/{verb}",
+                )
             )
     if lifecycle == "delete":
         ROUTES.append(("DELETE", base + "/{record_id:int}", write, 404, f"{base}/{{missing}}"))
@@ -367,7 +379,7 @@ async def test_every_route_answers_each_caller_with_the_exact_status(callers):
     client, headers, ids = callers
     wrong = []
     checked = 0
-    for method, route, who, allowed, template in ROUTES:
+    for method, _route, who, allowed, template in ROUTES:
         path = template.format(**ids)
         for caller in CALLERS:
             response = await client.request(method, path, headers=headers[caller], json=None)

@@ -132,7 +132,12 @@ async def _one(client: httpx.AsyncClient, kind: str, fx: Fixtures, rng: random.R
         choice = rng.choice(["oui", "non", "peut-etre"])
         request = client.post(f"/r/{answer}", data={"reponse": choice})
     started = time.perf_counter()
-    response = await request
+    try:
+        response = await request
+    except httpx.TransportError as error:  # the connection dropped: as bad as a 5xx
+        out.server_errors.append(f"{kind} : connexion perdue ({error!r})")
+        out.statuses[0] += 1
+        return
     out.latencies[kind].append(time.perf_counter() - started)
     out.statuses[response.status_code] += 1
     if response.status_code >= 500:
@@ -200,6 +205,7 @@ class Report:
     lost_writes: int
     lost_answers: int
     locked: int
+    log: str
 
 
 def run(instance: Instance, clients: int, duration: float, workers: int = 2) -> Report:
@@ -217,6 +223,7 @@ def run(instance: Instance, clients: int, duration: float, workers: int = 2) -> 
         lost_answers=len(outcome.answers_acknowledged)
         - answered(instance, outcome.answers_acknowledged),
         locked=server.log().count("database is locked"),
+        log=server.log(),
     )
 
 
@@ -244,6 +251,10 @@ def main() -> None:
     print(f"{args.engine}, {args.clients} clients, {args.workers} workers")
     print(out.table())
     print(f"statuts : {dict(sorted(out.statuses.items()))}")
+    for error in out.server_errors[:10]:
+        print(error)
+    if out.server_errors:
+        print("\n".join(line for line in report.log.splitlines() if "INFO" not in line)[-5000:])
     print(
         f"5xx : {len(out.server_errors)} ; « database is locked » : {report.locked} ; "
         f"écritures perdues : {report.lost_writes} ; réponses perdues : {report.lost_answers}"

@@ -161,7 +161,31 @@ def _is_unreadable_form(error: Exception) -> bool:
     )
 
 
+def _is_database_unreachable(error: Exception) -> bool:
+    """The database went away (restart, network cut): connections refused, reset or closed
+    under a query, or a connection attempt that timed out. Not a bug of ours: 503."""
+    if isinstance(error, ConnectionError | TimeoutError):
+        return True
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg comes with piccolo[postgres]
+        return False
+    return isinstance(error, asyncpg.PostgresConnectionError)
+
+
 def handle_unexpected(request: Request, error: Exception) -> Response:
+    if _is_database_unreachable(error):
+        logger.warning(
+            "Base de données injoignable sur %s %s : %s",
+            request.method,
+            request.url.path,
+            type(error).__name__,
+        )
+        return _json(
+            503,
+            {"detail": "Base de données momentanément injoignable : réessayez dans un instant."},
+            {"Retry-After": "5"},
+        )
     if _is_unreadable_form(error):
         return _json(
             400,

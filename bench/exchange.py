@@ -2,9 +2,14 @@
 ``sqlite3`` dump of the same columns, and the import of a 10,000-line CSV (dry run, commit).
 
     PYTHONPATH=. python bench/exchange.py [--contacts 100000] [--lines 10000]
+        [--before DIR] [--repeat N]
 
-Each measure runs in its own process, so that its peak memory (``ru_maxrss``) is its own.
+Each measure runs in its own process, so that its peak memory (``VmHWM``) is its own.
 Data generation is not measured: rows are bulk-inserted with ``sqlite3``.
+
+``--before DIR`` also measures the ``maillage`` package found in DIR (an older checkout, e.g.
+``git worktree add /tmp/before <commit>``), each of its measures next to the current one, so
+that both see the same machine load. ``--repeat N`` keeps the best of N runs of each measure.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import random
 import resource
 import sqlite3
@@ -209,10 +215,35 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
-def measure(step: str, db_path: Path, out: Path) -> dict:
+def measure(step: str, db_path: Path, out: Path, package: str | None = None) -> dict:
+    """One measure in a child process; ``package``: the directory ``maillage`` is taken from."""
     command = [sys.executable, __file__, "--step", step, "--db", str(db_path), "--out", str(out)]
-    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    env = dict(os.environ)
+    if package:
+        env["PYTHONPATH"] = package
+    completed = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def best(results: list[dict], key: str) -> dict:
+    return min(results, key=lambda r: r[key])
+
+
+def print_export(name: str, result: dict, baseline: dict) -> None:
+    ratio = result["seconds"] / baseline["seconds"]
+    print(
+        f"{name:14s} {result['seconds']:6.2f} s ({ratio:4.1f}×)  pic mémoire "
+        f"{result['peak_mb']:4.0f} Mo  {result['bytes'] / 1e6:5.1f} Mo écrits"
+    )
+
+
+def print_import(name: str, lines: int, result: dict) -> None:
+    print(
+        f"{name:14s} import {lines} lignes : simulation {result['dry_run_seconds']:.2f} s, "
+        f"enregistrement {result['commit_seconds']:.2f} s, "
+        f"réimport {result['reimport_seconds']:.2f} s, pic mémoire {result['peak_mb']:.0f} Mo "
+        f"({result['rejected']} rejet(s))"
+    )
 
 
 def main() -> None:
@@ -222,36 +253,50 @@ def main() -> None:
     parser.add_argument("--step", default=None)
     parser.add_argument("--db", default=None)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--before", default=None, help="directory of an older maillage")
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     if args.step:
         child(args)
         return
+    versions = [("après", None)]
+    if args.before:
+        versions.insert(0, ("avant", str(Path(args.before).resolve())))
     with tempfile.TemporaryDirectory(prefix="maillage-bench-") as folder:
         base = Path(folder)
         db_path = base / "bench.db"
         generate(db_path, args.contacts)
-        print(f"{args.contacts} contacts générés.")
-        results = {
-            "sqlite3": measure("sqlite3", db_path, base / "dump.csv"),
-            "csv": measure("csv", db_path, base / "export.csv"),
-            "xlsx": measure("xlsx", db_path, base / "export.xlsx"),
-        }
-        for name, result in results.items():
-            print(
-                f"{name:8s} {result['seconds']:6.2f} s  pic mémoire {result['peak_mb']:6.0f} Mo  {result['bytes'] / 1e6:6.1f} Mo écrits"
-            )
-        ratio = results["csv"]["seconds"] / results["sqlite3"]["seconds"]
-        print(f"CSV / sqlite3 : {ratio:.2f}×")
-        import_db = base / "import.db"
-        generate(import_db, 0)
+        print(f"{args.contacts} contacts générés, charge {os.getloadavg()[0]:.1f}.")
+        runs: dict[str, list[dict]] = {}
+        for _ in range(args.repeat):
+            runs.setdefault("sqlite3", []).append(measure("sqlite3", db_path, base / "dump.csv"))
+            for fmt in ("csv", "xlsx"):
+                for name, package in versions:
+                    out = base / f"export-{name}.{fmt}"
+                    runs.setdefault(f"{fmt} {name}", []).append(measure(fmt, db_path, out, package))
+        baseline = best(runs["sqlite3"], "seconds")
+        print_export("sqlite3", baseline, baseline)
+        for key, results in runs.items():
+            if key != "sqlite3":
+                print_export(key, best(results, "seconds"), baseline)
+        if args.before:
+            same = (base / "export-avant.csv").read_bytes() == (
+                base / "export-après.csv"
+            ).read_bytes()
+            print(f"CSV avant et après identiques octet pour octet : {'oui' if same else 'NON'}")
         source = base / "import.csv"
         write_import_file(source, args.lines)
-        imported = measure("import", import_db, source)
-        print(
-            f"import {args.lines} lignes : simulation {imported['dry_run_seconds']:.2f} s, "
-            f"enregistrement {imported['commit_seconds']:.2f} s, réimport {imported['reimport_seconds']:.2f} s, "
-            f"pic mémoire {imported['peak_mb']:.0f} Mo ({imported['rejected']} rejet(s))"
-        )
+        imported: dict[str, list[dict]] = {}
+        for _ in range(args.repeat):
+            for name, package in versions:
+                import_db = base / f"import-{name}.db"
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{import_db}{suffix}").unlink(missing_ok=True)
+                generate(import_db, 0)
+                imported.setdefault(name, []).append(measure("import", import_db, source, package))
+        for name, results in imported.items():
+            print_import(name, args.lines, best(results, "commit_seconds"))
+        print(f"charge en fin de mesure {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

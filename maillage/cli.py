@@ -18,8 +18,10 @@ from maillage.clikit import HELP, FrenchGroup
 def main() -> None:
     """maillage : le réseau partenarial de la Convention territoriale globale.
 
-    Configuration par variables d'environnement : MAILLAGE_DATA_DIR, MAILLAGE_DATABASE_URL,
-    MAILLAGE_SECRET_KEY, MAILLAGE_BASE_URL, MAILLAGE_SMTP_URL, MAILLAGE_MAIL_FROM.
+    Configuration par variables d'environnement (voir le README) : MAILLAGE_DATA_DIR,
+    MAILLAGE_DATABASE_URL, MAILLAGE_SECRET_KEY, MAILLAGE_BASE_URL, MAILLAGE_SMTP_URL,
+    MAILLAGE_MAIL_FROM, MAILLAGE_SMTP_CONNECTIONS, MAILLAGE_SMTP_RATE,
+    MAILLAGE_SMTP_TOKEN_COMMAND, MAILLAGE_REMINDER_DAYS.
     """
 
 

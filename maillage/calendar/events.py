@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -108,6 +108,14 @@ def event_description(meeting: MeetingEvent) -> str:
     return "\n".join(lines)
 
 
+def _attendee_address(attendee: Attendee) -> vCalAddress:
+    address = _address(attendee.email, attendee.name)
+    address.params["ROLE"] = attendee.role
+    address.params["PARTSTAT"] = attendee.partstat
+    address.params["RSVP"] = "TRUE" if attendee.rsvp else "FALSE"
+    return address
+
+
 def build_event(meeting: MeetingEvent, stamp: dt.datetime) -> Event:
     """One VEVENT; ``stamp`` is its DTSTAMP (the message's time, or the last revision)."""
     event = Event()
@@ -131,11 +139,7 @@ def build_event(meeting: MeetingEvent, stamp: dt.datetime) -> Event:
     if meeting.organizer_email:
         event.add("organizer", _address(meeting.organizer_email, meeting.organizer_name))
     for attendee in meeting.attendees:
-        address = _address(attendee.email, attendee.name)
-        address.params["ROLE"] = attendee.role
-        address.params["PARTSTAT"] = attendee.partstat
-        address.params["RSVP"] = "TRUE" if attendee.rsvp else "FALSE"
-        event.add("attendee", address)
+        event.add("attendee", _attendee_address(attendee))
     if meeting.last_modified is not None:
         event.add("last-modified", meeting.last_modified.astimezone(dt.UTC))
     return event
@@ -185,9 +189,10 @@ def invitation_calendar(
     """METHOD:REQUEST for one invitee, who answers with PARTSTAT to the ORGANIZER."""
     if not meeting.organizer_email:
         raise ValueError("une invitation iTIP exige l'adresse de l'organisateur")
-    invited = dataclasses.replace(attendee, partstat="NEEDS-ACTION", rsvp=True)
     return build_calendar(
-        [dataclasses.replace(meeting, attendees=(invited,))], method="REQUEST", stamp=stamp
+        [dataclasses.replace(meeting, attendees=(_invited(attendee),))],
+        method="REQUEST",
+        stamp=stamp,
     )
 
 
@@ -202,9 +207,105 @@ def cancellation_calendar(
     cancelled = dataclasses.replace(
         meeting,
         status="annulee",
-        attendees=tuple(dataclasses.replace(a, rsvp=False) for a in attendees),
+        attendees=tuple(_cancelled(a) for a in attendees),
     )
     return build_calendar([cancelled], method="CANCEL", stamp=stamp)
+
+
+def _invited(attendee: Attendee) -> Attendee:
+    return dataclasses.replace(attendee, partstat="NEEDS-ACTION", rsvp=True)
+
+
+def _cancelled(attendee: Attendee) -> Attendee:
+    return dataclasses.replace(attendee, rsvp=False)
+
+
+# ----- one calendar per meeting, one ATTENDEE per message -------------------------------------
+
+_PLACEHOLDER = Attendee(email="attendee@maillage.invalid")
+
+
+@dataclass(frozen=True, slots=True)
+class SingleAttendeeTemplate:
+    """An iTIP message serialised once per meeting, around its only ATTENDEE line.
+
+    Sending one invitation per person used to serialise the whole VCALENDAR (VTIMEZONE
+    included) per person; only the ATTENDEE line differs, so it is the only part ``fill``
+    writes. ``fill(a)`` gives the same bytes as serialising the calendar built for ``a``.
+    """
+
+    head: bytes
+    tail: bytes
+    prepare: Callable[[Attendee], Attendee]
+
+    def fill(self, attendee: Attendee) -> bytes:
+        return self.head + attendee_line(self.prepare(attendee)) + self.tail
+
+    @classmethod
+    def around(
+        cls, calendar: Calendar, prepare: Callable[[Attendee], Attendee]
+    ) -> SingleAttendeeTemplate:
+        lines = serialize(calendar).split(b"\r\n")
+        # Folded lines go on with a space, so a line that starts with ATTENDEE is the property.
+        starts = [
+            i for i, line in enumerate(lines) if line.startswith((b"ATTENDEE;", b"ATTENDEE:"))
+        ]
+        if len(starts) != 1:
+            raise ValueError("le modèle d'invitation doit compter un seul ATTENDEE")
+        first = last = starts[0]
+        while lines[last + 1].startswith((b" ", b"\t")):
+            last += 1
+        head = b"".join(line + b"\r\n" for line in lines[:first])
+        tail = b"\r\n" + b"\r\n".join(lines[last + 1 :])
+        return cls(head, tail, prepare)
+
+
+def attendee_line(attendee: Attendee) -> bytes:
+    """The folded ATTENDEE content line, written as icalendar writes it in a whole event."""
+    event = Event()
+    event.add("attendee", _attendee_address(attendee))
+    return fold(event.content_line("ATTENDEE", event["ATTENDEE"]))
+
+
+_FOLD_AT = 75
+_ESCAPES = b"\\^"
+
+
+def fold(line: str) -> bytes:
+    """icalendar's folding (RFC 5545: at most 75 octets a line, never inside a UTF-8
+    character, never right after a backslash or caret escape), on bytes rather than one
+    character at a time: it runs once per invitation."""
+    data = line.encode("utf-8")
+    chunks = []
+    start = 0
+    while len(data) - start >= _FOLD_AT:
+        end = start + _FOLD_AT - 1
+        while data[end] & 0xC0 == 0x80:  # a continuation byte: the character starts earlier
+            end -= 1
+        if data[end - 1] in _ESCAPES:
+            end -= 1
+        chunks.append(data[start:end])
+        start = end
+    chunks.append(data[start:])
+    return b"\r\n ".join(chunks)
+
+
+def invitation_template(
+    meeting: MeetingEvent, stamp: dt.datetime | None = None
+) -> SingleAttendeeTemplate:
+    """``invitation_calendar`` for every invitee of a meeting, serialised once."""
+    return SingleAttendeeTemplate.around(
+        invitation_calendar(meeting, _PLACEHOLDER, stamp=stamp), _invited
+    )
+
+
+def cancellation_template(
+    meeting: MeetingEvent, stamp: dt.datetime | None = None
+) -> SingleAttendeeTemplate:
+    """``cancellation_calendar`` with one attendee, for every invitee, serialised once."""
+    return SingleAttendeeTemplate.around(
+        cancellation_calendar(meeting, [_PLACEHOLDER], stamp=stamp), _cancelled
+    )
 
 
 # ----- replies -------------------------------------------------------------------------------

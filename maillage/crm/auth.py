@@ -17,8 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from maillage.crm import audit
 from maillage.crm.actor import Actor
-from maillage.crm.errors import FieldError, InvalidData, NotFound
-from maillage.crm.tables import ApiToken, User
+from maillage.crm.errors import FieldError, InvalidData, NotFound, ServiceError
+from maillage.crm.tables import ApiToken, AuditEvent, User
 from maillage.db import write_transaction
 
 TOKEN_PREFIX = "mlg_"
@@ -137,3 +137,175 @@ async def authenticate_password(email: str, password: str) -> Actor | None:
     if not verify_password(user["password_hash"], password):
         return None
     return actor_for(user)
+
+
+# ----- web sessions ----------------------------------------------------------------------------
+
+# Five wrong passwords for one account within fifteen minutes lock its sign-in until the oldest
+# of them leaves the window. Failures are audit events, so the count is shared by every worker.
+LOGIN_WINDOW = dt.timedelta(minutes=15)
+LOGIN_MAX_FAILURES = 5
+TEMPORARY_PASSWORD_BYTES = 9
+
+
+def session_stamp(password_hash: str) -> str:
+    """A short fingerprint of the password hash kept in the session cookie: changing or
+    resetting the password ends every session opened with the old one."""
+    return hashlib.sha256(("session:" + password_hash).encode()).hexdigest()[:16]
+
+
+async def session_user(user_id: int, stamp: str) -> dict[str, Any] | None:
+    """The signed-in user of a session cookie, or None when the session no longer holds."""
+    user = (
+        await User.select(
+            User.id,
+            User.email,
+            User.name,
+            User.role,
+            User.active,
+            User.must_change_password,
+            User.password_hash,
+            User.contact,
+        )
+        .where(User.id == user_id)
+        .first()
+        .run()
+    )
+    if user is None or not user["active"]:
+        return None
+    if not secrets.compare_digest(session_stamp(user["password_hash"]), stamp):
+        return None
+    user.pop("password_hash")
+    return user
+
+
+def _login_actor(email: str) -> Actor:
+    return Actor(name=email.strip().lower()[:254] or "?", role="lecteur")
+
+
+async def login_blocked(email: str, now: dt.datetime | None = None) -> bool:
+    """True when the account saw too many wrong passwords since its last successful sign-in."""
+    now = now or dt.datetime.now(dt.UTC)
+    name = _login_actor(email).name
+    since = now - LOGIN_WINDOW
+    last_success = (
+        await AuditEvent.select(AuditEvent.occurred_at)
+        .where(
+            (AuditEvent.actor == name)
+            & (AuditEvent.action == "login")
+            & (AuditEvent.occurred_at > since)
+        )
+        .order_by(AuditEvent.occurred_at, ascending=False)
+        .first()
+        .run()
+    )
+    if last_success is not None:
+        since = last_success["occurred_at"]
+    failures = (
+        await AuditEvent.count()
+        .where(
+            (AuditEvent.actor == name)
+            & (AuditEvent.action == "login_failed")
+            & (AuditEvent.occurred_at > since)
+        )
+        .run()
+    )
+    return failures >= LOGIN_MAX_FAILURES
+
+
+async def record_login(email: str, success: bool, address: str, user_id: int | None) -> None:
+    actor = _login_actor(email)
+    if success:
+        actor = Actor(name=actor.name, role="lecteur", user_id=user_id)
+    action = "login" if success else "login_failed"
+    await audit.record(actor, action, "session", user_id, {"adresse_ip": address})
+
+
+def _password_errors(field: str, password: str) -> list[FieldError]:
+    if len(password) < 10:
+        return [FieldError(field, "Le mot de passe doit compter au moins 10 caractères.")]
+    if len(password) > 200:
+        return [FieldError(field, "Le mot de passe doit compter au plus 200 caractères.")]
+    if len(set(password)) < 5:
+        return [FieldError(field, "Mot de passe trop simple : variez les caractères.")]
+    return []
+
+
+async def _store_password(
+    actor: Actor, user_id: int, password: str, must_change: bool, action: str
+) -> None:
+    async with write_transaction():
+        await (
+            User.update(
+                {
+                    User.password_hash: hash_password(password),
+                    User.must_change_password: must_change,
+                    User.version: User.version + 1,
+                    User.updated_at: dt.datetime.now(dt.UTC),
+                }
+            )
+            .where(User.id == user_id)
+            .run()
+        )
+        await audit.record(actor, action, "user", user_id, {"must_change_password": must_change})
+
+
+async def change_own_password(actor: Actor, current: str, new: str, confirmation: str) -> str:
+    """Change the signed-in user's password; returns the new session stamp."""
+    assert actor.user_id is not None
+    user = await User.select().where(User.id == actor.user_id).first().run()
+    if user is None:
+        raise NotFound("Utilisateur", actor.user_id)
+    errors: list[FieldError] = []
+    if not verify_password(user["password_hash"], current):
+        errors.append(FieldError("current_password", "Mot de passe actuel incorrect."))
+    errors += _password_errors("new_password", new)
+    if new and new == current:
+        errors.append(
+            FieldError("new_password", "Choisissez un mot de passe différent de l'actuel.")
+        )
+    if new != confirmation:
+        errors.append(FieldError("confirmation", "La confirmation ne correspond pas."))
+    if errors:
+        raise InvalidData(errors)
+    await _store_password(actor, actor.user_id, new, False, "change_password")
+    stored = await User.select(User.password_hash).where(User.id == actor.user_id).first().run()
+    return session_stamp(stored["password_hash"])
+
+
+async def set_temporary_password(actor: Actor, user_id: int) -> str:
+    """Give the user a temporary password they must change at next sign-in; returned once."""
+    if not await User.exists().where(User.id == user_id).run():
+        raise NotFound("Utilisateur", user_id)
+    password = secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
+    await _store_password(actor, user_id, password, True, "reset_password")
+    return password
+
+
+class SignInBlocked(ServiceError):
+    status_code = 429
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Trop de tentatives de connexion pour ce compte : réessayez dans un quart d'heure, "
+            "ou demandez à un administrateur de réinitialiser votre mot de passe."
+        )
+
+
+async def sign_in(email: str, password: str, address: str) -> tuple[Actor, str] | None:
+    """Check a password for the sign-in page: the actor and its session stamp, or None.
+
+    Every attempt is written to the audit log; the failures also throttle the account."""
+    email = email.strip().lower()
+    if await login_blocked(email):
+        raise SignInBlocked()
+    user = await User.select().where(User.email == email).first().run()
+    if user is None or not user["active"]:
+        verify_password(_dummy_hash(), password)
+        user = None
+    elif not verify_password(user["password_hash"], password):
+        user = None
+    await record_login(email, user is not None, address, user["id"] if user else None)
+    if user is None:
+        return None
+    return actor_for(user), session_stamp(user["password_hash"])

@@ -31,7 +31,9 @@ from maillage.exchange.plan import LineOutcome, Operation, Problem, Ref
 from maillage.exchange.planners import PLANNERS, Index, Line
 from maillage.exchange.reading import MAX_COLUMNS, Sheet, UnreadableFile, read_table
 
-AUDIT_BATCH = 500
+# Rows per multi-row INSERT: far below the engines' limits on bound values (32,766 on SQLite
+# ≥ 3.32, 32,767 on PostgreSQL) for the widest table.
+BATCH = 500
 
 
 @dataclass
@@ -203,29 +205,115 @@ def _resolved(value: Any) -> Any:
 
 
 async def apply(operations: list[Operation], actor: Actor, source: dict[str, Any]) -> None:
-    events: list[AuditEvent] = []
+    """Write the plan: creations batched per table (multi-row INSERTs), updates one by one, in
+    waves that respect what each operation refers to; one audit event per record written."""
+    events: list[AuditEvent | None] = [None] * len(operations)
+    try:
+        for wave in _waves(operations):
+            by_resource: dict[str, list[int]] = {}
+            for position in wave:
+                if operations[position].create:
+                    by_resource.setdefault(operations[position].resource, []).append(position)
+            for resource, positions in by_resource.items():
+                created = await _create_many(resource, [operations[p] for p in positions])
+                for position, event in zip(positions, created, strict=True):
+                    events[position] = _event(actor, *event, source)
+            for position in wave:
+                if not operations[position].create:
+                    events[position] = await _update(operations[position], actor, source)
+    except Exception as error:
+        if is_unique_violation(error):
+            raise Conflict(
+                "Import interrompu : une valeur unique (SIRET, code INSEE…) vient d'être "
+                "enregistrée par quelqu'un d'autre. Relancez l'import. Rien n'a été écrit."
+            ) from error
+        raise
+    written = [event for event in events if event is not None]
+    for start in range(0, len(written), BATCH):
+        await AuditEvent.insert(*written[start : start + BATCH]).run()
+
+
+def _waves(operations: list[Operation]) -> list[list[int]]:
+    """Positions of the operations in waves: an operation comes in a later wave than the
+    creation of any record it refers to, and never before an earlier operation on the same
+    record (updates count versions); within a wave the original order is kept."""
+    created_in: dict[int, int] = {}  # id(ref) → wave of its creation
+    last_in: dict[int, int] = {}  # id(ref) → wave of the last operation on it
+    waves: list[list[int]] = []
+    for position, operation in enumerate(operations):
+        refs = [v for v in operation.values.values() if isinstance(v, Ref)]
+        if not operation.create:
+            refs.append(operation.ref)
+        wave = max((created_in[id(r)] + 1 for r in refs if id(r) in created_in), default=0)
+        wave = max(wave, last_in.get(id(operation.ref), 0))
+        if operation.create:
+            created_in[id(operation.ref)] = wave
+        last_in[id(operation.ref)] = wave
+        while len(waves) <= wave:
+            waves.append([])
+        waves[wave].append(position)
+    return waves
+
+
+async def _create_many(
+    resource: str, operations: list[Operation]
+) -> list[tuple[str, str, int, dict[str, Any]]]:
+    """Insert the records of ``operations`` (one table) with multi-row INSERTs, then their
+    links; returns what each audit event needs."""
+    service = SERVICES[resource]
+    table = service.table
+    pk = table._meta.primary_key
+    rows, all_values = [], []
     for operation in operations:
-        try:
-            if operation.create:
-                events.append(await _create(operation, actor, source))
-            else:
-                events.append(await _update(operation, actor, source))
-        except Exception as error:
-            if is_unique_violation(error):
-                raise Conflict(
-                    "Import interrompu : une valeur unique (SIRET, code INSEE…) vient d'être "
-                    "enregistrée par quelqu'un d'autre. Relancez l'import. Rien n'a été écrit."
-                ) from error
-            raise
-        if len(events) >= AUDIT_BATCH:
-            await AuditEvent.insert(*events).run()
-            events = []
-    if events:
-        await AuditEvent.insert(*events).run()
+        values = {k: _resolved(v) for k, v in operation.values.items()}
+        row = table(
+            **{
+                k: v
+                for k, v in values.items()
+                if k in service._columns and k not in operation.links
+            }
+        )
+        if service.spec.search_fields:
+            row.search = service._search_value(values)
+        rows.append(row)
+        all_values.append(values)
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        inserted = await table.insert(*chunk).returning(pk).run()
+        # A multi-row INSERT numbers its rows in the order of its VALUES on both engines
+        # (SQLite: rowid max + 1, PostgreSQL: one nextval per row in turn).
+        ids = sorted(r[pk._meta.name] for r in inserted)
+        if len(ids) != len(chunk):
+            raise RuntimeError(f"{len(ids)} identifiants pour {len(chunk)} lignes insérées")
+        for operation, record_id in zip(operations[start : start + BATCH], ids, strict=True):
+            operation.ref.id = record_id
+            operation.ref.values.update(id=record_id, version=1)
+    await _insert_links(service, operations)
+    entity = service.spec.entity
+    return [
+        ("create", entity, operation.ref.id, values)  # type: ignore[misc]
+        for operation, values in zip(operations, all_values, strict=True)
+    ]
+
+
+async def _insert_links(service: Any, operations: list[Operation]) -> None:
+    for link in service.spec.links:
+        rows = [
+            link.table(**{link.owner_column: operation.ref.id, link.target_column: target})
+            for operation in operations
+            for target in dict.fromkeys(operation.links.get(link.field) or ())
+        ]
+        for start in range(0, len(rows), BATCH):
+            await link.table.insert(*rows[start : start + BATCH]).run()
 
 
 def _event(
-    actor: Actor, action: str, entity: str, entity_id: int, changes: dict[str, Any]
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int,
+    changes: dict[str, Any],
+    source: dict[str, Any] | None = None,
 ) -> AuditEvent:
     return AuditEvent(
         user=actor.user_id,
@@ -233,26 +321,8 @@ def _event(
         action=action,
         entity=entity,
         entity_id=entity_id,
-        changes=audit.redact(changes),
+        changes=audit.redact({**changes, **(source or {})}),
     )
-
-
-async def _create(operation: Operation, actor: Actor, source: dict[str, Any]) -> AuditEvent:
-    service = SERVICES[operation.resource]
-    table = service.table
-    values = {k: _resolved(v) for k, v in operation.values.items()}
-    columns = {
-        k: v for k, v in values.items() if k in service._columns and k not in operation.links
-    }
-    row = table(**columns)
-    if service.spec.search_fields:
-        row.search = service._search_value(values)
-    inserted = await table.insert(row).returning(table._meta.primary_key).run()
-    record_id = inserted[0]["id"]
-    operation.ref.id = record_id
-    operation.ref.values.update(id=record_id, version=1)
-    await service._write_links(record_id, operation.links)
-    return _event(actor, "create", service.spec.entity, record_id, {**values, **source})
 
 
 async def _update(operation: Operation, actor: Actor, source: dict[str, Any]) -> AuditEvent:

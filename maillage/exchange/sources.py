@@ -1,17 +1,23 @@
 """What each export contains: its columns, and its rows read from the database page by page.
 
-Rows are read by keyset pages (``id > last id``) of ``PAGE_SIZE`` and enriched with one query
-per related table for the whole page, so that 100,000 contacts never sit in memory at once and
-the number of queries grows with pages, not rows. Small reference tables (communes, axes,
+Rows are read by keyset pages (``id > last id``) of ``PAGE_SIZE``, so that 100,000 contacts never
+sit in memory at once and the number of queries grows with pages, not rows. The contact exports
+(the large ones) read each page with a single joined query on a plain connection
+(``plain_reader``: tuples, no per-value conversion) while the previous page is formatted; the
+others enrich a page with one query per related table. Small reference tables (communes, axes,
 groups, organisation names) are read once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from piccolo.querystring import QueryString
 
 from maillage.crm.tables import (
     Affiliation,
@@ -28,7 +34,7 @@ from maillage.crm.tables import (
     WorkingGroup,
 )
 from maillage.crm.text import normalise
-from maillage.db import read_transaction
+from maillage.db import is_sqlite, plain_reader, read_transaction
 from maillage.exchange import labels
 from maillage.exchange.cells import phone_for_people
 
@@ -388,24 +394,148 @@ def _group_names(lk: Lookups, group_ids: list[int]) -> str:
     return ", ".join(sorted(lk.groups[g]["name"] for g in group_ids if g in lk.groups))
 
 
+# The contact exports read each page with one query: commune and current organisations by
+# joins, axes and current groups as id lists (« 1,4 ») turned into names through a cache, rows
+# as plain tuples (``plain_reader``). Affiliations come in the order of ``_current_affiliations``
+# (primary first, then by id), which the vCards still use.
+
+_CONTACT_COLUMNS = """
+SELECT "contact"."id", "contact"."civility", "contact"."last_name", "contact"."first_name",
+       "contact"."email", "contact"."phone", COALESCE(cm."name", ''),
+       COALESCE(cm."insee_code", ''), COALESCE(o."name", ''), o."kind", COALESCE(o."siret", ''),
+       COALESCE(a."function", ''), COALESCE(a."elected_mandate", {false}),
+       (SELECT {axis_ids} FROM "contact_axis" ca WHERE ca."contact" = "contact"."id"),
+       (SELECT {group_ids} FROM "membership" m WHERE m."contact" = "contact"."id"
+          AND (m."end_date" IS NULL OR m."end_date" >= {{}})),
+       "contact"."legal_basis", "contact"."consent_date", "contact"."mailing_opt_out"
+"""
+_COMMUNE_JOIN = 'LEFT JOIN "commune" cm ON cm."id" = "contact"."commune"'
+# The current primary affiliation through the partial unique index on primaries; only a
+# contact without one looks for its first current affiliation (COALESCE is lazy on both
+# engines).
+_MAIN_AFFILIATION_JOIN = """
+LEFT JOIN "affiliation" p ON p."contact" = "contact"."id" AND p."is_primary"
+    AND (p."end_date" IS NULL OR p."end_date" >= {})
+LEFT JOIN "affiliation" a ON a."id" = COALESCE(p."id", (
+    SELECT min(a2."id") FROM "affiliation" a2
+    WHERE a2."contact" = "contact"."id" AND (a2."end_date" IS NULL OR a2."end_date" >= {})))
+"""
+_ALL_AFFILIATIONS_JOIN = """
+LEFT JOIN "affiliation" a ON a."contact" = "contact"."id"
+    AND (a."end_date" IS NULL OR a."end_date" >= {})
+"""
+_ORGANISATION_JOIN = 'LEFT JOIN "organisation" o ON o."id" = a."organisation"'
+
+
+def _id_list(expression: str) -> str:
+    """SQL aggregating integer ids into « 1,4 » (in no particular order, maybe repeated)."""
+    if is_sqlite():
+        return f"group_concat({expression})"
+    return f"string_agg(({expression})::text, ',')"
+
+
+def _contact_columns(today: dt.date) -> QueryString:
+    template = _CONTACT_COLUMNS.format(
+        axis_ids=_id_list('ca."axis"'),
+        group_ids=_id_list('m."working_group"'),
+        false="0" if is_sqlite() else "false",
+    )
+    return QueryString(template, today)
+
+
+def _contact_condition(f: ExportFilters, last_id: int) -> QueryString:
+    where = contact_where(f)
+    if where is None:
+        return QueryString('"contact"."id" > {}', last_id)
+    return QueryString('"contact"."id" > {} AND {}', last_id, where.querystring)
+
+
+def _main_affiliation_query(f: ExportFilters, today: dt.date, last_id: int) -> QueryString:
+    """The next page of contacts, one row each, with their main current organisation."""
+    return QueryString(
+        '{} FROM "contact" ' + _COMMUNE_JOIN + _MAIN_AFFILIATION_JOIN + _ORGANISATION_JOIN
+        + ' WHERE {} ORDER BY "contact"."id" LIMIT {}',
+        _contact_columns(today), today, today, _contact_condition(f, last_id), PAGE_SIZE,
+    )  # fmt: skip
+
+
+def _all_affiliations_query(f: ExportFilters, today: dt.date, last_id: int) -> QueryString:
+    """The next page of contacts, one row per current organisation (one if none)."""
+    page = QueryString(
+        'SELECT * FROM "contact" WHERE {} ORDER BY "contact"."id" LIMIT {}',
+        _contact_condition(f, last_id),
+        PAGE_SIZE,
+    )
+    return QueryString(
+        '{} FROM ({}) AS "contact" ' + _COMMUNE_JOIN + _ALL_AFFILIATIONS_JOIN
+        + _ORGANISATION_JOIN + ' ORDER BY "contact"."id", a."is_primary" DESC, a."id"',
+        _contact_columns(today), page, today,
+    )  # fmt: skip
+
+
+class _Names:
+    """« 3,1,3 » (ids from the database) → « Axe 1, Axe 3 », cached: few combinations recur."""
+
+    def __init__(self, lk: Lookups) -> None:
+        self.lk = lk
+        self._axes: dict[str | None, str] = {None: ""}
+        self._groups: dict[str | None, str] = {None: ""}
+
+    def axes(self, ids: str | None) -> str:
+        names = self._axes.get(ids)
+        if names is None:
+            names = self._axes[ids] = self.lk.axis_names(_ids(ids))
+        return names
+
+    def groups(self, ids: str | None) -> str:
+        names = self._groups.get(ids)
+        if names is None:
+            names = self._groups[ids] = _group_names(self.lk, _ids(ids))
+        return names
+
+
+def _ids(text: str | None) -> list[int]:
+    return list(dict.fromkeys(int(i) for i in (text or "").split(",") if i))
+
+
+def _date(value: Any) -> dt.date | None:
+    """SQLite hands dates back as ISO text."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+async def _contact_query_pages(
+    query: Callable[[int], QueryString],
+) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    """Pages of ``query(last contact id)``, whose rows start with the contact id. The next page
+    is read while the caller formats this one (SQLite reads in a thread, PostgreSQL on the
+    server): reading and formatting overlap instead of taking turns."""
+    async with plain_reader() as fetch:
+        following = asyncio.ensure_future(fetch(query(0)))
+        try:
+            while rows := await following:
+                following = asyncio.ensure_future(fetch(query(rows[-1][0])))
+                yield rows
+        finally:
+            # Left early (a client that went away): let the read end before the connection.
+            with contextlib.suppress(Exception):
+                await following
+
+
 async def contact_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list[Any]]]:
     today = dt.date.today()
-    async for page in contact_pages(f, today):
-        out = []
-        for r in page.rows:
-            main = (page.affiliations.get(r["id"]) or [{}])[0]
-            out.append([
-                r["id"], r["civility"], r["last_name"], r["first_name"], r["email"],
-                _phone(r["phone"]), lk.commune_name(r["commune"]), lk.commune_code(r["commune"]),
-                main.get("organisation.name", ""),
-                labels.ORGANISATION_KINDS.get(main.get("organisation.kind") or "", ""),
-                main.get("organisation.siret") or "", main.get("function", ""),
-                main.get("elected_mandate", False), lk.axis_names(page.axes.get(r["id"], [])),
-                _group_names(lk, page.groups.get(r["id"], [])),
-                labels.LEGAL_BASES.get(r["legal_basis"], r["legal_basis"]), r["consent_date"],
-                r["mailing_opt_out"],
-            ])  # fmt: skip
-        yield out
+    names = _Names(lk)
+    kinds, bases = labels.ORGANISATION_KINDS, labels.LEGAL_BASES
+    async for page in _contact_query_pages(lambda last: _main_affiliation_query(f, today, last)):
+        yield [
+            [
+                id_, civility, last, first, email, _phone(phone), commune, code, organisation,
+                kinds.get(kind, ""), siret, function, elected, names.axes(axes),
+                names.groups(groups), bases.get(basis, basis),
+                _date(consent) if consent else None, opted_out,
+            ]
+            for (id_, civility, last, first, email, phone, commune, code, organisation, kind,
+                 siret, function, elected, axes, groups, basis, consent, opted_out) in page
+        ]  # fmt: skip
 
 
 # « Export Caf »: these headers are a contract with the Caf, never rename or reorder them.
@@ -428,23 +558,18 @@ CAF_COLUMNS = [
 async def caf_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list[Any]]]:
     """One line per person and organisation they currently belong to (one if none)."""
     today = dt.date.today()
-    async for page in contact_pages(f, today):
-        out = []
-        for r in page.rows:
-            person = [
-                r["civility"], r["last_name"], r["first_name"],
-            ]  # fmt: skip
-            axes = lk.axis_names(page.axes.get(r["id"], []))
-            groups = _group_names(lk, page.groups.get(r["id"], []))
-            basis = labels.LEGAL_BASES.get(r["legal_basis"], r["legal_basis"])
-            for aff in page.affiliations.get(r["id"]) or [{}]:
-                out.append([
-                    aff.get("organisation.name", ""),
-                    labels.ORGANISATION_KINDS.get(aff.get("organisation.kind") or "", ""),
-                    axes, *person, aff.get("function", ""), r["email"], _phone(r["phone"]),
-                    lk.commune_name(r["commune"]), groups, basis,
-                ])  # fmt: skip
-        yield out
+    names = _Names(lk)
+    kinds, bases = labels.ORGANISATION_KINDS, labels.LEGAL_BASES
+    async for page in _contact_query_pages(lambda last: _all_affiliations_query(f, today, last)):
+        yield [
+            [
+                organisation, kinds.get(kind, ""), names.axes(axes), civility, last, first,
+                function, email, _phone(phone), commune, names.groups(groups),
+                bases.get(basis, basis),
+            ]
+            for (_, civility, last, first, email, phone, commune, _, organisation, kind, _,
+                 function, _, axes, groups, basis, _, _) in page
+        ]  # fmt: skip
 
 
 # ----- memberships --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +25,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from maillage.exchange.cells import (
+    FORMULA_TRIGGERS,
     NEUTRALISER,
     TRIGGER_CHARACTERS,
     french_date,
@@ -46,33 +48,7 @@ class RowCounter:
 # ----- CSV ----------------------------------------------------------------------------------
 
 
-def _text_cell(value: Any) -> str:
-    return neutralise(value) if value else ("" if value is None else str(value))
-
-
-def _int_cell(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _bool_cell(value: Any) -> str:
-    return yes_no(value)
-
-
-def _date_cell(value: Any) -> str:
-    return french_date(value)
-
-
-def _datetime_cell(value: Any) -> str:
-    return french_datetime(value)
-
-
-_CSV_CELL: dict[str, Callable[[Any], str]] = {
-    "text": _text_cell,
-    "int": _int_cell,
-    "bool": _bool_cell,
-    "date": _date_cell,
-    "datetime": _datetime_cell,
-}
+_CSV_DATES: dict[str, Callable[[Any], str]] = {"date": french_date, "datetime": french_datetime}
 
 
 async def csv_chunks(
@@ -85,22 +61,43 @@ async def csv_chunks(
     # csv writes None as "" and numbers as digits itself; only text (formula neutralisation),
     # booleans and dates need us. Rows are ours to change in place (100,000 rows: no copies).
     texts = [i for i, c in enumerate(columns) if c.kind == "text"]
-    others = [
-        (i, _CSV_CELL[c.kind]) for i, c in enumerate(columns) if c.kind not in ("text", "int")
-    ]
+    booleans = [i for i, c in enumerate(columns) if c.kind == "bool"]
+    dates = [(i, _CSV_DATES[c.kind]) for i, c in enumerate(columns) if c.kind in _CSV_DATES]
     async for page in pages:
         buffer.seek(0)
         buffer.truncate()
-        for row in page:
-            for i in texts:
-                value = row[i]
-                if value and value[0] in TRIGGER_CHARACTERS:
-                    row[i] = NEUTRALISER + value
-            for i, cell in others:
-                row[i] = cell(row[i])
+        for i in texts:
+            _neutralise_column(page, i)
+        for i in booleans:
+            for row in page:
+                row[i] = "Oui" if row[i] else "Non"
+        for i, cell in dates:
+            for row in page:
+                if row[i] is not None:
+                    row[i] = cell(row[i])
         writer.writerows(page)
         counter.rows += len(page)
         yield buffer.getvalue().encode("utf-8")
+
+
+# A line start followed by a character that makes a spreadsheet run the cell.
+_TRIGGER_AFTER_NEWLINE = re.compile("\n[" + re.escape("".join(FORMULA_TRIGGERS)) + "]")
+
+
+def _neutralise_column(page: list[list[Any]], i: int) -> None:
+    """Neutralise column ``i`` of a page. Almost no value needs it: one search over the joined
+    column tells (a value holding a line break followed by a trigger only costs a closer look),
+    instead of a test per cell in Python."""
+    try:
+        joined = "\n" + "\n".join([value for row in page if (value := row[i])])
+    except TypeError:  # a value that is not text: look at each one
+        joined = "\n="
+    if _TRIGGER_AFTER_NEWLINE.search(joined) is None:
+        return
+    for row in page:
+        value = row[i]
+        if value and isinstance(value, str) and value[0] in TRIGGER_CHARACTERS:
+            row[i] = NEUTRALISER + value
 
 
 # ----- XLSX ---------------------------------------------------------------------------------

@@ -129,6 +129,21 @@ class Index:
 
 
 def index(data: NetworkData) -> Index:
+    """The look-ups of ``data``, built once per rows: the graph, the diagnosis and the
+    suggestions of one analysis all use them (it was five passes over the invitations)."""
+    sizes = (
+        len(data.affiliations),
+        len(data.memberships),
+        len(data.invitations),
+        len(data.meetings),
+    )
+    cached = data.__dict__.get("_index")
+    if cached is None or cached[0] != sizes:
+        cached = data.__dict__["_index"] = (sizes, _index(data))
+    return cached[1]
+
+
+def _index(data: NetworkData) -> Index:
     affiliations: dict[int, set[int]] = defaultdict(set)
     for a in data.affiliations:
         affiliations[a.contact].add(a.organisation)

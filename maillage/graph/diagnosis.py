@@ -30,6 +30,7 @@ WEAK_FOR_AXIS_RATIO = 0.5  # fewer than half the median degree of the axis' part
 AXIS_MIN_PARTNERS = 3  # a median over fewer partners says nothing
 BODY_RESTS_ON_ONE_SHARE = 0.6
 BODY_MIN_PRESENCES = 4
+BODY_HELD_MIN_OTHERS = 2  # a pair of members is not yet a body to cut off
 KEY_KINDS = ("institution", "collectivite", "association", "etablissement")
 KIND_LABELS = {
     "institution": "institution",
@@ -257,6 +258,40 @@ def fragile_points(graph: nx.Graph, metrics: Metrics, data: NetworkData) -> list
             }
         )
     found += bodies_resting_on_one(data)
+    found += bodies_held_by_one_person(data)
+    return found
+
+
+def bodies_held_by_one_person(data: NetworkData) -> list[dict]:
+    """Bodies tied to the other bodies by one member only: the only one who sits elsewhere.
+
+    Her departure cuts the body off from the governance, even when the organisations behind its
+    members are tied to the rest in other ways (colleagues, partnerships).
+    """
+    idx = index(data)
+    bodies_of: dict[int, set[int]] = defaultdict(set)
+    for group, contacts in idx.members.items():
+        for contact in contacts:
+            bodies_of[contact].add(group)
+    names = {c.id: c.display_name for c in data.contacts}
+    found = []
+    for group in sorted(data.groups, key=lambda g: g.id):
+        members = idx.members.get(group.id, set())
+        elsewhere = [c for c in members if len(bodies_of[c]) > 1]
+        others = len(members) - 1
+        if len(elsewhere) != 1 or others < BODY_HELD_MIN_OTHERS:
+            continue
+        (contact,) = elsewhere
+        name = names.get(contact, f"n° {contact}")
+        found.append(
+            _body(
+                group,
+                "instance_reliee_par_une_personne",
+                f"ne tient aux autres instances que par {name} : "
+                f"ses {others} autres membres ne siègent dans aucune autre instance",
+                {"contact": contact_key(contact), "members": len(members)},
+            )
+        )
     return found
 
 

@@ -158,7 +158,12 @@ def _options_for(physics: bool) -> dict:
             "color": {"inherit": False, "color": "#b0b0b0", "opacity": 0.6},
             "scaling": {"min": 1, "max": 6},
         },
-        "nodes": {"shape": "dot", "font": {"size": 12, "face": "sans-serif"}},
+        "nodes": {
+            "shape": "dot",
+            "font": {"size": 12, "face": "sans-serif", "strokeWidth": 3, "strokeColor": "#ffffff"},
+            # a label drawn smaller than 8 px on screen is left out until one zooms in
+            "scaling": {"label": {"drawThreshold": 8}},
+        },
         "interaction": {
             "hover": True,
             "tooltipDelay": 150,
@@ -224,3 +229,8 @@ def content_security_policy(nonce: str) -> str:
         "img-src 'self' data:; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
     )
+
+
+def render_standalone(report: Report) -> str:
+    """The ``.html`` export: vis-network inlined, opens from a USB stick."""
+    return render_html(report, standalone=True)

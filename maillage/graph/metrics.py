@@ -6,8 +6,8 @@ Choices:
   degree, Louvain and Burt's measures use the tie weights;
 - betweenness is exact up to ``EXACT_BETWEENNESS_MAX_NODES`` (500) nodes: Brandes' algorithm
   costs one breadth-first search per node, so exact stays within 5× the cost of the estimate
-  below (1,000 partners and 11,600 ties: 7.4 s exact on the loaded 2-core machine, against
-  0.5 s for the 250-partner demo territory).
+  below. Both run block-wise in ``maillage.graph.sparse`` and give NetworkX's values (same
+  pivots, same scaling).
   Above, it is estimated from ``BETWEENNESS_PIVOTS`` (100) sources drawn with the fixed
   ``SEED``, which keeps the ranking (Spearman 0.97 against igraph's exact values on a 5,000-partner network, see
   bench/README.md); the output says which method was used;
@@ -70,8 +70,8 @@ def clean(value):
 def betweenness(graph: nx.Graph) -> tuple[dict, str]:
     n = graph.number_of_nodes()
     if n <= EXACT_BETWEENNESS_MAX_NODES:
-        return nx.betweenness_centrality(graph, normalized=True), "exacte"
-    values = nx.betweenness_centrality(graph, k=BETWEENNESS_PIVOTS, normalized=True, seed=SEED)
+        return sparse.betweenness(graph), "exacte"
+    values = sparse.betweenness(graph, k=BETWEENNESS_PIVOTS, seed=SEED)
     return values, f"échantillonnée ({BETWEENNESS_PIVOTS} sources tirées, graine {SEED})"
 
 
@@ -86,12 +86,19 @@ def communities(graph: nx.Graph) -> list[list[str]]:
 
 
 def articulation_cuts(graph: nx.Graph) -> dict[str, int]:
-    """For each articulation point: how many partners its departure would cut from the rest.
+    """For each articulation point: how many partners its departure would cut from the rest."""
+    return cut_points_and_bridges(graph)[0]
 
-    One depth-first search with low-points (Hopcroft–Tarjan) and subtree sizes: the pieces left
-    by removing v are its separated DFS subtrees and the rest of its component; what is cut off
-    is everything outside the largest piece.
+
+def cut_points_and_bridges(graph: nx.Graph) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Articulation points (with what each cuts off) and bridges, from one depth-first search.
+
+    Low-points (Hopcroft–Tarjan) and subtree sizes: the pieces left by removing v are its
+    separated DFS subtrees and the rest of its component; what is cut off is everything outside
+    the largest piece. A tree edge whose child cannot climb above it (low > disc) is a bridge:
+    the same search replaces NetworkX's second one (chain decomposition) for ``nx.bridges``.
     """
+    found_bridges: list[tuple[str, str]] = []
     disc: dict = {}
     low: dict = {}
     size: dict = {}
@@ -124,6 +131,8 @@ def articulation_cuts(graph: nx.Graph) -> dict[str, int]:
                 if parent is not None:
                     low[parent] = min(low[parent], low[node])
                     size[parent] += size[node]
+                    if low[node] > disc[parent]:
+                        found_bridges.append((parent, node))
                     if parent == root or low[node] >= disc[parent]:
                         pieces[parent].append(size[node])
         component = size[root]
@@ -134,7 +143,7 @@ def articulation_cuts(graph: nx.Graph) -> dict[str, int]:
             elif separated:
                 rest = component - 1 - sum(separated)
                 cuts[node] = component - 1 - max([*separated, rest])
-    return cuts
+    return cuts, found_bridges
 
 
 def compute(graph: nx.Graph) -> Metrics:
@@ -157,8 +166,8 @@ def compute(graph: nx.Graph) -> Metrics:
     components = sorted(nx.connected_components(graph), key=lambda c: (-len(c), min(c)))
     component_size = {node: len(c) for c in components for node in c}
     result.main_component = components[0] if len(components[0]) > 1 else set()
-    result.articulation_cuts = articulation_cuts(graph)
-    result.bridges = sorted(tuple(sorted(edge)) for edge in nx.bridges(graph))
+    result.articulation_cuts, bridges = cut_points_and_bridges(graph)
+    result.bridges = sorted(tuple(sorted(edge)) for edge in bridges)
     for node in graph:
         result.nodes[node] = {
             "degree": graph.degree(node),

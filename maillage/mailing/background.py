@@ -26,6 +26,15 @@ def nudge() -> None:
         event.set()
 
 
+def watch(event: asyncio.Event) -> None:
+    """Have ``event`` set whenever a message is queued in this process."""
+    _wakeups.add(event)
+
+
+def unwatch(event: asyncio.Event) -> None:
+    _wakeups.discard(event)
+
+
 async def run(
     settings: Settings, stop: asyncio.Event, poll: float = POLL_SECONDS, **overrides: Any
 ) -> None:
@@ -38,7 +47,7 @@ async def run(
         logger.exception("Envoi en arrière-plan impossible à démarrer")
         return
     wakeup = asyncio.Event()
-    _wakeups.add(wakeup)
+    watch(wakeup)
     try:
         while not stop.is_set():
             wakeup.clear()
@@ -56,7 +65,7 @@ async def run(
                 logger.exception("Erreur de l'envoi en arrière-plan")
             await _sleep(stop, wakeup, poll)
     finally:
-        _wakeups.discard(wakeup)
+        unwatch(wakeup)
 
 
 async def _sleep(stop: asyncio.Event, wakeup: asyncio.Event, seconds: float) -> None:

@@ -6,9 +6,10 @@
 cancellation (METHOD:CANCEL). ``Invitation.sent_sequence`` remembers the SEQUENCE last queued, so
 calling ``queue`` twice never queues a message twice.
 
-Messages are built outside the write transaction (building is CPU work; SQLite holds one writer
-at a time), then written in one transaction that re-checks ``sent_sequence``: two coordinators
-pressing « Envoyer » together queue each message once.
+Messages are built outside the write transactions (building is CPU work; SQLite holds one writer
+at a time), then written a hundred at a time, each transaction re-checking ``sent_sequence``: two
+coordinators pressing « Envoyer » together queue each message once, and the sender takes the
+first hundred while the next are built.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from maillage.crm import audit
 from maillage.crm.actor import Actor
 from maillage.crm.errors import InvalidData, NotFound
 from maillage.crm.tables import AuditEvent, Contact, Invitation, Meeting, Membership
-from maillage.db import read_transaction, write_transaction
+from maillage.db import is_sqlite, read_transaction, write_transaction
 from maillage.mailing import messages, outbox, tokens
 from maillage.mailing.addresses import InvalidAddress, Mailbox, mailbox, sender_mailbox
 from maillage.mailing.messages import Envelope, Invitee, MeetingInfo
@@ -229,14 +230,6 @@ def due_kind(meeting: MeetingInfo, sent_sequence: int | None) -> str | None:
     return None
 
 
-def build_for(
-    meeting: MeetingInfo, kind: str, invitee: Invitee, envelope: Envelope
-) -> messages.EmailMessage:
-    if kind == "annulation":
-        return messages.cancellation(meeting, invitee, envelope)
-    return messages.invitation(meeting, invitee, envelope, update=kind == "modification")
-
-
 def _check_sendable(meeting: MeetingInfo) -> None:
     if meeting.status == "brouillon":
         raise InvalidData.one(
@@ -245,6 +238,11 @@ def _check_sendable(meeting: MeetingInfo) -> None:
         )
     if meeting.status != "annulee" and meeting.ends_at <= dt.datetime.now(dt.UTC):
         raise InvalidData.one("ends_at", "La réunion est passée : les invitations ne partent plus.")
+
+
+QUEUE_CHUNK = 100
+"""Messages written per transaction: the sender running in the process sends the first ones
+while the next are being built, so a network of 1,000 sees its first invitation at once."""
 
 
 async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, Any]:
@@ -259,64 +257,80 @@ async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, 
         )
         roles = await current_roles(await _group_of(meeting_id), [row["contact"] for row in rows])
     envelope = Envelope(sender_mailbox(settings.mail_from))
-    built: dict[int, outbox.Outgoing] = {}
+    # Each kind of message is rendered once for the meeting, then filled in per invitee.
+    builders: dict[str, messages.MeetingMessages] = {}
+    due = [row for row in rows if due_kind(meeting, row["sent_sequence"]) is not None]
     counts = {"invitation": 0, "modification": 0, "annulation": 0}
-    problems = []
-    for row in rows:
-        kind = due_kind(meeting, row["sent_sequence"])
-        if kind is None:
-            continue
-        try:
-            invitee = build_invitee(settings, row, roles.get(row["contact"], "membre"))
-        except InvalidAddress as error:
-            problems.append(
-                {
-                    "invitation": row["id"],
-                    "contact": row["contact"],
-                    "name": person_name(row),
-                    "reason": str(error),
-                }
-            )
-            continue
-        built[row["id"]] = outbox.Outgoing(
-            build_for(meeting, kind, invitee, envelope),
-            invitee.mailbox.address,
-            kind,
-            row["contact"],
-            row["id"],
-        )
-    queued_ids: list[int] = []
-    async with write_transaction():
-        still_due = [
-            row["id"]
-            for row in await Invitation.select(Invitation.id, Invitation.sent_sequence).where(
-                Invitation.id.is_in(list(built) or [0])
-            )
-            if due_kind(meeting, row["sent_sequence"]) == built[row["id"]].kind
-        ]
-        await outbox.enqueue([built[i] for i in still_due])
-        if still_due:
-            await (
-                Invitation.update(
+    problems: list[dict[str, Any]] = []
+    for start in range(0, len(due), QUEUE_CHUNK):
+        built: dict[int, outbox.Outgoing] = {}
+        for row in due[start : start + QUEUE_CHUNK]:
+            kind = due_kind(meeting, row["sent_sequence"])
+            assert kind is not None
+            try:
+                invitee = build_invitee(settings, row, roles.get(row["contact"], "membre"))
+            except InvalidAddress as error:
+                problems.append(
                     {
-                        Invitation.sent_sequence: meeting.sequence,
-                        Invitation.version: Invitation.version + 1,
+                        "invitation": row["id"],
+                        "contact": row["contact"],
+                        "name": person_name(row),
+                        "reason": str(error),
                     }
                 )
-                .where(Invitation.id.is_in(still_due))
-                .run()
+                continue
+            if kind not in builders:
+                builders[kind] = messages.MeetingMessages(meeting, kind, envelope)
+            built[row["id"]] = outbox.Outgoing(
+                builders[kind].build(invitee),
+                invitee.mailbox.address,
+                kind,
+                row["contact"],
+                row["id"],
             )
-        queued_ids = still_due
+        for item in await _write_due(meeting, built):
+            counts[item.kind] += 1
+    queued = sum(counts.values())
+    async with write_transaction():
         await audit.record(
-            actor,
-            "send",
-            "meeting",
-            meeting_id,
-            {"queued": len(still_due), "sequence": meeting.sequence},
+            actor, "send", "meeting", meeting_id, {"queued": queued, "sequence": meeting.sequence}
         )
-    for invitation_id in queued_ids:
-        counts[built[invitation_id].kind] += 1
-    return {"meeting": meeting_id, "queued": len(queued_ids), **counts, "problems": problems}
+    return {"meeting": meeting_id, "queued": queued, **counts, "problems": problems}
+
+
+async def _write_due(
+    meeting: MeetingInfo, built: dict[int, outbox.Outgoing]
+) -> list[outbox.Outgoing]:
+    """Write the messages still due, in one transaction that re-reads ``sent_sequence``: two
+    coordinators pressing « Envoyer » together queue each message once (on PostgreSQL the rows
+    are locked, so the second waits for the first and then sees its update)."""
+    if not built:
+        return []
+    async with write_transaction():
+        check = Invitation.select(Invitation.id, Invitation.sent_sequence).where(
+            Invitation.id.is_in(list(built))
+        )
+        if not is_sqlite():
+            check = check.lock_rows("UPDATE")
+        still_due = [
+            built[row["id"]]
+            for row in await check.run()
+            if due_kind(meeting, row["sent_sequence"]) == built[row["id"]].kind
+        ]
+        if not still_due:
+            return []
+        await outbox.enqueue(still_due)
+        await (
+            Invitation.update(
+                {
+                    Invitation.sent_sequence: meeting.sequence,
+                    Invitation.version: Invitation.version + 1,
+                }
+            )
+            .where(Invitation.id.is_in([item.invitation_id for item in still_due]))
+            .run()
+        )
+    return still_due
 
 
 async def queue_one(settings: Settings, meeting: MeetingInfo, invitation_id: int) -> bool:
@@ -328,7 +342,7 @@ async def queue_one(settings: Settings, meeting: MeetingInfo, invitation_id: int
     except InvalidAddress:
         return False
     envelope = Envelope(sender_mailbox(settings.mail_from))
-    message = messages.invitation(meeting, invitee, envelope)
+    message = messages.MeetingMessages(meeting, "invitation", envelope).build(invitee)
     await outbox.enqueue(
         [outbox.Outgoing(message, invitee.mailbox.address, "invitation", row["contact"], row["id"])]
     )

@@ -17,22 +17,30 @@ break can add a header) and display names are encoded by the ``email`` package (
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.charset import Charset
 from email.message import EmailMessage, MIMEPart
-from email.utils import format_datetime, make_msgid
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import escape
 
 from maillage.calendar import french
 from maillage.calendar.events import (
     Attendee,
     MeetingEvent,
-    cancellation_calendar,
-    invitation_calendar,
-    serialize,
+    SingleAttendeeTemplate,
+    cancellation_template,
+    invitation_template,
 )
 from maillage.mailing.addresses import Mailbox, one_line
 
@@ -146,25 +154,6 @@ def _text_parts(template: str, context: dict) -> list[MIMEPart]:  # type: ignore
     ]
 
 
-def _calendar_part(ics: bytes, method: str) -> MIMEPart:
-    part = _part(ics, maintype="text", subtype="calendar", cte="base64")
-    part.replace_header("Content-Type", f"text/calendar; charset=UTF-8; method={method}")
-    return part
-
-
-def _ics_attachment(ics: bytes) -> MIMEPart:
-    part = _part(
-        ics,
-        maintype="application",
-        subtype="ics",
-        cte="base64",
-        disposition="attachment",
-        filename="invitation.ics",
-    )
-    part.set_param("name", "invitation.ics")
-    return part
-
-
 def _message(
     envelope: Envelope, recipient: Mailbox, subject: str, body: Sequence[MIMEPart]
 ) -> EmailMessage:
@@ -215,60 +204,235 @@ def invitation(
     meeting: MeetingInfo, invitee: Invitee, envelope: Envelope, update: bool = False
 ) -> EmailMessage:
     """METHOD:REQUEST; ``update`` for a meeting already sent at a lower SEQUENCE."""
-    ics = serialize(
-        invitation_calendar(
-            meeting.event(envelope.organizer), invitee.attendee(), stamp=envelope.stamp
-        )
-    )
-    context = _context(
-        meeting,
-        invitee.mailbox,
-        update=update,
-        links=invitee.links(),
-        answers=ANSWERS,
-        can_delegate=invitee.can_delegate,
-        organizer=envelope.organizer,
-    )
-    prefix = "Modification" if update else "Invitation"
-    subject = f"{prefix} : {meeting.summary}, {french.format_moment(meeting.starts_at)}"
-    parts = [
-        *_text_parts("invitation", context),
-        _calendar_part(ics, "REQUEST"),
-        _ics_attachment(ics),
-    ]
-    return _message(envelope, invitee.mailbox, subject, parts)
+    kind = "modification" if update else "invitation"
+    return MeetingMessages(meeting, kind, envelope).build(invitee).email()
 
 
 def cancellation(meeting: MeetingInfo, invitee: Invitee, envelope: Envelope) -> EmailMessage:
     """METHOD:CANCEL with STATUS:CANCELLED at the meeting's (already raised) SEQUENCE."""
-    ics = serialize(
-        cancellation_calendar(
-            meeting.event(envelope.organizer), [invitee.attendee()], stamp=envelope.stamp
-        )
-    )
-    context = _context(meeting, invitee.mailbox, organizer=envelope.organizer)
-    subject = f"Annulation : {meeting.summary}, {french.format_moment(meeting.starts_at)}"
-    parts = [
-        *_text_parts("annulation", context),
-        _calendar_part(ics, "CANCEL"),
-        _ics_attachment(ics),
-    ]
-    return _message(envelope, invitee.mailbox, subject, parts)
+    return MeetingMessages(meeting, "annulation", envelope).build(invitee).email()
 
 
 def reminder(meeting: MeetingInfo, invitee: Invitee, envelope: Envelope, days: int) -> EmailMessage:
     """A plain reminder (no calendar part: the calendar already holds the event)."""
-    when = "demain" if days == 1 else f"dans {days} jours"
-    context = _context(
-        meeting,
-        invitee.mailbox,
-        when=when,
-        links=invitee.links(),
-        answers=ANSWERS,
-        organizer=envelope.organizer,
-    )
-    subject = f"Rappel : {meeting.summary}, {when} ({french.format_moment(meeting.starts_at)})"
-    return _message(envelope, invitee.mailbox, subject, _text_parts("rappel", context))
+    return MeetingMessages(meeting, "rappel", envelope, days=days).build(invitee).email()
+
+
+# ----- one meeting, many recipients -----------------------------------------------------------
+#
+# A body of 300 partners gets 300 messages that differ in a handful of bytes: the name, the
+# answer links, the ATTENDEE line, the To: and Message-ID: headers. ``MeetingMessages`` renders,
+# serialises and encodes everything else once per meeting, and writes each message straight to
+# the bytes the outbox stores (CRLF, 7-bit), with no ``EmailMessage`` in between: building one
+# costs tens of microseconds instead of milliseconds.
+
+_UTF8 = Charset("utf-8")
+_SLOT = re.compile("\ue000(nom|lien)\ue000")
+"""Private-use characters around a slot name: autoescape leaves them alone, nobody types them."""
+_NAME_SLOT = "\ue000nom\ue000"
+_URL_SLOT = "\ue000lien\ue000"
+
+
+@dataclass(frozen=True)
+class Prebuilt:
+    """A message as it goes on the wire, with what the outbox lists about it."""
+
+    raw: bytes
+    message_id: str
+    subject: str
+
+    def email(self) -> EmailMessage:
+        """The same message as an ``EmailMessage`` (for callers that want one; not on the hot
+        path): serialising it with ``policy.SMTP`` gives ``raw`` back."""
+        return message_from_bytes(self.raw, _class=EmailMessage, policy=SMTP)  # type: ignore[return-value]
+
+
+class _Bodies:
+    """The text and HTML of one template for one meeting, rendered once per shape of recipient
+    (with or without a name, answer links, a replacement to name) with slots for the name and
+    the answer link; ``fill`` puts each recipient's values in, escaped for HTML the way
+    Jinja2's autoescape would have."""
+
+    def __init__(self, template: str, context: dict) -> None:  # type: ignore[type-arg]
+        self.template = template
+        self.context = context
+        self.rendered: dict[tuple[bool, bool, bool], tuple[str, str]] = {}
+
+    def _render(self, shape: tuple[bool, bool, bool]) -> tuple[str, str]:
+        has_name, has_links, can_delegate = shape
+        context = {
+            **self.context,
+            "name": _NAME_SLOT if has_name else "",
+            "links": {key: f"{_URL_SLOT}?reponse={key}" for key in ANSWERS} if has_links else {},
+            "can_delegate": can_delegate,
+        }
+        text = TEMPLATES.get_template(f"{self.template}.txt").render(context)
+        html = TEMPLATES.get_template(f"{self.template}.html").render(context)
+        return text, html
+
+    def fill(self, invitee: Invitee) -> tuple[str, str]:
+        name, url = invitee.mailbox.name, invitee.answer_url or ""
+        shape = (bool(name), bool(url), invitee.can_delegate)
+        if shape not in self.rendered:
+            self.rendered[shape] = self._render(shape)
+        text, html = self.rendered[shape]
+        plain = {"nom": name, "lien": url}
+        escaped = {"nom": str(escape(name)), "lien": str(escape(url))}
+        return (
+            _SLOT.sub(lambda match: plain[match[1]], text),
+            _SLOT.sub(lambda match: escaped[match[1]], html),
+        )
+
+
+_TEMPLATE_OF = {
+    "invitation": "invitation",
+    "modification": "invitation",
+    "annulation": "annulation",
+    "rappel": "rappel",
+}
+_TEXT_HEADERS = (
+    b'Content-Type: text/%s; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+)
+
+
+def _quoted_printable(text: str) -> bytes:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+    return binascii.b2a_qp(lines.encode("utf-8"), istext=True)
+
+
+def _text_part(subtype: str, text: str) -> bytes:
+    return _TEXT_HEADERS % subtype.encode() + _quoted_printable(text)
+
+
+def _base64_part(headers: bytes, content: bytes) -> bytes:
+    return headers + b"\r\n\r\n" + base64.encodebytes(content).replace(b"\n", b"\r\n")
+
+
+def _boundary() -> bytes:
+    # "=_" never occurs in quoted-printable or base64 text, so no part can contain it.
+    return f"=_maillage_{secrets.token_hex(8)}".encode()
+
+
+def _multipart(subtype: str, parts: Sequence[bytes]) -> tuple[bytes, bytes]:
+    """The Content-Type header line and the body of a multipart of ``parts``."""
+    boundary = _boundary()
+    body = b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts)
+    header = b'Content-Type: multipart/%s; boundary="%s"\r\n' % (subtype.encode(), boundary)
+    return header, body + b"--" + boundary + b"--\r\n"
+
+
+def _folded(name: str, value: object) -> bytes:
+    """One header as the ``email`` package writes it under ``policy.SMTP`` (RFC 2047, folded)."""
+    return SMTP.header_factory(name, value).fold(policy=SMTP).encode("ascii")
+
+
+def _to_header(recipient: Mailbox) -> bytes:
+    """The To: header of one recipient, a hundred times faster than the header registry.
+
+    ``formataddr`` quotes a name or encodes it as one RFC 2047 word; a name too long for that,
+    or one that would read as an encoded word, becomes a run of base64 encoded words, one per
+    folded line (a decoder joins adjacent encoded words without a space)."""
+    name = one_line(recipient.name)
+    if not name:
+        return f"To: {recipient.address}\r\n".encode("ascii")
+    display = ""
+    if "=?" not in name:
+        display = formataddr((name, recipient.address), charset=_UTF8).rpartition(" <")[0]
+    if not display or len(display) > 74:
+        display = "\r\n ".join(_encoded_words(name))
+    address = f"<{recipient.address}>"
+    last = display.rpartition("\n")[2]
+    separator = " " if len(last) + len(address) <= 73 else "\r\n "
+    return f"To: {display}{separator}{address}\r\n".encode("ascii")
+
+
+def _encoded_words(text: str) -> list[str]:
+    """RFC 2047 words of at most 45 UTF-8 bytes (72 characters once encoded), never splitting
+    a character."""
+    chunks = [""]
+    for char in text:
+        if len((chunks[-1] + char).encode("utf-8")) > 45:
+            chunks.append("")
+        chunks[-1] += char
+    return [f"=?utf-8?b?{base64.b64encode(chunk.encode()).decode('ascii')}?=" for chunk in chunks]
+
+
+class MeetingMessages:
+    """Every message of one kind for one meeting: ``build(invitee)`` per recipient.
+
+    ``kind``: ``invitation``, ``modification`` (REQUEST at a raised SEQUENCE), ``annulation``
+    (CANCEL) or ``rappel`` (no calendar part; ``days`` before the meeting)."""
+
+    def __init__(
+        self, meeting: MeetingInfo, kind: str, envelope: Envelope, days: int | None = None
+    ) -> None:
+        organizer = envelope.organizer
+        moment = french.format_moment(meeting.starts_at)
+        context = _context(meeting, Mailbox(""), organizer=organizer, answers=ANSWERS)
+        self.calendar: SingleAttendeeTemplate | None = None
+        self.method = ""
+        if kind == "rappel":
+            when = "demain" if days == 1 else f"dans {days} jours"
+            context["when"] = when
+            subject = f"Rappel : {meeting.summary}, {when} ({moment})"
+        elif kind == "annulation":
+            subject = f"Annulation : {meeting.summary}, {moment}"
+            self.method = "CANCEL"
+            self.calendar = cancellation_template(meeting.event(organizer), stamp=envelope.stamp)
+        else:
+            prefix = "Modification" if kind == "modification" else "Invitation"
+            context["update"] = kind == "modification"
+            subject = f"{prefix} : {meeting.summary}, {moment}"
+            self.method = "REQUEST"
+            self.calendar = invitation_template(meeting.event(organizer), stamp=envelope.stamp)
+        self.bodies = _Bodies(_TEMPLATE_OF[kind], context)
+        self.subject = one_line(subject)
+        self.domain = organizer.address.rpartition("@")[2]
+        self.from_header = _folded("From", organizer.header())
+        self.headers = _folded("Subject", self.subject) + _folded(
+            "Date", format_datetime(envelope.stamp.astimezone(dt.UTC))
+        )
+        # Out-of-office replies to a mass of invitations would flood the organiser's mailbox.
+        self.trailer = b"MIME-Version: 1.0\r\nX-Auto-Response-Suppress: OOF, AutoReply\r\n"
+
+    def build(self, invitee: Invitee) -> Prebuilt:
+        text, html = self.bodies.fill(invitee)
+        parts = [_text_part("plain", text), _text_part("html", html)]
+        attachments = []
+        if self.calendar is not None:
+            ics = self.calendar.fill(invitee.attendee())
+            parts.append(
+                _base64_part(
+                    b"Content-Type: text/calendar; charset=UTF-8; method=%s\r\n"
+                    b"Content-Transfer-Encoding: base64" % self.method.encode(),
+                    ics,
+                )
+            )
+            attachments.append(
+                _base64_part(
+                    b'Content-Type: application/ics; name="invitation.ics"\r\n'
+                    b"Content-Transfer-Encoding: base64\r\n"
+                    b'Content-Disposition: attachment; filename="invitation.ics"',
+                    ics,
+                )
+            )
+        content_type, body = _multipart("alternative", parts)
+        if attachments:
+            content_type, body = _multipart("mixed", [content_type + b"\r\n" + body, *attachments])
+        message_id = make_msgid(domain=self.domain)
+        raw = b"".join(
+            (
+                self.from_header,
+                _to_header(invitee.mailbox),
+                self.headers,
+                b"Message-ID: %s\r\n" % message_id.encode("ascii"),
+                self.trailer,
+                content_type,
+                b"\r\n",
+                body,
+            )
+        )
+        return Prebuilt(raw, message_id, self.subject)
 
 
 def minutes(

@@ -27,6 +27,7 @@ from typing import Any
 from maillage.crm.errors import InvalidData, NotFound
 from maillage.crm.tables import Invitation, OutboxMessage
 from maillage.db import is_sqlite, read_transaction, write_transaction
+from maillage.mailing.messages import Prebuilt
 
 STATUSES = ("en_attente", "envoi", "envoye", "echec", "annule")
 STATUS_LABELS = {
@@ -54,7 +55,7 @@ def now() -> dt.datetime:
 class Outgoing:
     """A built message and what it is about, ready to be written to the outbox."""
 
-    message: EmailMessage
+    message: EmailMessage | Prebuilt
     recipient: str
     kind: str
     contact_id: int | None = None
@@ -76,32 +77,79 @@ def serialise(message: EmailMessage) -> str:
     return message.as_bytes(policy=SMTP).decode("ascii")
 
 
+def _stored(message: EmailMessage | Prebuilt) -> tuple[str, str, str]:
+    """Subject, Message-ID and raw text of a message, as the outbox keeps them."""
+    if isinstance(message, Prebuilt):
+        return message.subject, message.message_id, message.raw.decode("ascii")
+    return str(message["Subject"]), str(message["Message-ID"]), serialise(message)
+
+
+_INSERTED = (
+    "created_at",
+    "kind",
+    "recipient",
+    "subject",
+    "message_id",
+    "raw_message",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "contact",
+    "invitation",
+)
+_ROWS_PER_INSERT = 200
+
+
 async def enqueue(items: list[Outgoing]) -> list[int]:
-    """Write the messages; call inside the write transaction that records why they are sent."""
+    """Write the messages; call inside the write transaction that records why they are sent.
+
+    The rows go straight to the driver, a few hundred per statement: compiling a Piccolo insert
+    of a thousand 10 kB messages cost more than building them."""
     if not items:
         return []
-    rows = [
-        OutboxMessage(
-            kind=item.kind,
-            recipient=item.recipient,
-            subject=str(item.message["Subject"])[:500],
-            message_id=str(item.message["Message-ID"]),
-            raw_message=serialise(item.message),
-            status="en_attente",
-            next_attempt_at=now(),
-            contact=item.contact_id,
-            invitation=item.invitation_id,
+    moment = now()
+    records = []
+    for item in items:
+        subject, message_id, raw = _stored(item.message)
+        records.append(
+            (
+                moment,
+                item.kind,
+                item.recipient,
+                subject[:500],
+                message_id,
+                raw,
+                "en_attente",
+                0,
+                moment,
+                "",
+                item.contact_id,
+                item.invitation_id,
+            )
         )
-        for item in items
-    ]
     ids: list[int] = []
-    for start in range(0, len(rows), 200):
-        inserted = (
-            await OutboxMessage.insert(*rows[start : start + 200]).returning(OutboxMessage.id).run()
-        )
-        ids += [row["id"] for row in inserted]
+    async with write_transaction() as transaction:
+        for start in range(0, len(records), _ROWS_PER_INSERT):
+            ids += await _insert(transaction.connection, records[start : start + _ROWS_PER_INSERT])
     _nudge()
     return ids
+
+
+async def _insert(connection: Any, records: list[tuple[Any, ...]]) -> list[int]:
+    width = len(_INSERTED)
+    columns = ", ".join(f'"{name}"' for name in _INSERTED)
+    head = f'INSERT INTO "{OutboxMessage._meta.tablename}" ({columns}) VALUES '
+    values = [value for record in records for value in record]
+    if is_sqlite():
+        rows = ", ".join("(" + ", ".join("?" * width) + ")" for _ in records)
+        cursor = await connection.execute(f"{head}{rows} RETURNING id", values)
+        return [row["id"] for row in await cursor.fetchall()]
+    rows = ", ".join(
+        "(" + ", ".join(f"${n * width + i + 1}" for i in range(width)) + ")"
+        for n in range(len(records))
+    )
+    return [row["id"] for row in await connection.fetch(f"{head}{rows} RETURNING id", *values)]
 
 
 def _nudge() -> None:

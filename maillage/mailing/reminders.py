@@ -87,6 +87,7 @@ async def _queue_checked(settings: Settings, row: dict[str, Any], days: int) -> 
     meeting = await load_meeting(row["id"])
     roles = await current_roles(row["working_group"], [i["contact"] for i in pending])
     envelope = Envelope(sender_mailbox(settings.mail_from))
+    builder = messages.MeetingMessages(meeting, "rappel", envelope, days=days)
     items = []
     for invitation in pending:
         try:
@@ -95,7 +96,7 @@ async def _queue_checked(settings: Settings, row: dict[str, Any], days: int) -> 
             )
         except InvalidAddress:
             continue
-        message = messages.reminder(meeting, invitee, envelope, days)
+        message = builder.build(invitee)
         items.append(
             outbox.Outgoing(
                 message, invitee.mailbox.address, kind, invitation["contact"], invitation["id"]

@@ -10,16 +10,21 @@ at-least-once window is exactly the messages in flight.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from maillage.mailing import outbox
+from maillage.mailing import background, outbox
 from maillage.mailing.outbox import Claimed
 from maillage.mailing.transports import Backend, Connection, Permanent, Transient, Unreachable
 
 logger = logging.getLogger("maillage.envoi")
+
+IDLE_WAIT = 1.0
+"""Seconds an idle worker waits for a message queued elsewhere before it looks again."""
 
 
 @dataclass(frozen=True)
@@ -77,27 +82,74 @@ class Sender:
         return max(1, size)
 
     async def drain(self) -> DrainReport:
-        """Send every message due now; returns when none is left or the server is unreachable."""
+        """Send every message due now; returns when none is left or the server is unreachable.
+
+        Messages queued while it runs are sent too: a worker that finds the queue empty while
+        another is still sending waits for the next message queued in this process (a long
+        invitation run is written a hundred at a time) instead of closing its connection."""
         report = DrainReport()
+        self._sending = 0
+        self._wakeups: set[asyncio.Event] = set()
         await asyncio.gather(*(self._worker(report) for _ in range(self.config.connections)))
         return report
 
     async def _worker(self, report: DrainReport) -> None:
         connection: Connection | None = None
+        wakeup = asyncio.Event()
+        self._wakeups.add(wakeup)
+        background.watch(wakeup)
+        # The next batch is claimed while the last messages of this one go out, so the
+        # connection does not wait for the database between two batches.
+        following: asyncio.Task[list[Claimed]] | None = None
+
+        def claim_following() -> None:
+            nonlocal following
+            if following is None and report.unreachable is None:
+                following = asyncio.create_task(self._claim())
+
         try:
             while report.unreachable is None:
-                batch = await outbox.claim(self._batch_size(), self.config.lease)
+                wakeup.clear()
+                batch = await following if following is not None else await self._claim()
+                following = None
                 if not batch:
-                    return
-                connection = await self._send_batch(batch, connection, report)
+                    if not self._sending:
+                        return
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wakeup.wait(), timeout=IDLE_WAIT)
+                    continue
+                self._sending += 1
+                try:
+                    connection = await self._send_batch(batch, connection, report, claim_following)
+                finally:
+                    self._sending -= 1
+                    for other in self._wakeups:
+                        other.set()
         finally:
+            background.unwatch(wakeup)
+            if following is not None:
+                unsent = await following
+                # Otherwise an error is on its way up: their lease runs out, another pass sends.
+                if unsent and report.unreachable:
+                    await self._give_back(unsent, report.unreachable)
             if connection is not None:
                 await connection.close()
 
+    def _claim(self) -> Awaitable[list[Claimed]]:
+        return outbox.claim(self._batch_size(), self.config.lease)
+
     async def _send_batch(
-        self, batch: list[Claimed], connection: Connection | None, report: DrainReport
+        self,
+        batch: list[Claimed],
+        connection: Connection | None,
+        report: DrainReport,
+        claim_following: Callable[[], None] = lambda: None,
     ) -> Connection | None:
         accepted: list[Claimed] = []
+        # Acceptances are recorded while the next messages go out: waiting for SQLite's single
+        # writer between two sends would idle the connection.
+        recording: asyncio.Task[None] | None = None
+        lookahead = max(1, len(batch) // 4)
         try:
             for position, message in enumerate(batch):
                 if connection is None:
@@ -107,14 +159,20 @@ class Sender:
                         report.unreachable = error.reason
                         await self._give_back(batch[position:], error.reason)
                         return None
+                if len(batch) - position == lookahead:
+                    claim_following()
                 await self.limiter.wait()
                 if not await self._send_one(connection, message, accepted, report):
                     await connection.close()
                     connection = None
                 if len(accepted) >= self.config.record_every:
-                    await outbox.mark_sent(accepted)
+                    if recording is not None:
+                        await recording
+                    recording = asyncio.create_task(outbox.mark_sent(accepted))
                     accepted = []
         finally:
+            if recording is not None:
+                await recording
             await outbox.mark_sent(accepted)
         return connection
 

@@ -168,7 +168,13 @@ class SmtpBackend:
         config = self.config
         context = None
         if config.cafile:
-            context = ssl.create_default_context(cafile=config.cafile)
+            try:
+                context = ssl.create_default_context(cafile=config.cafile)
+            except OSError as error:  # ssl.SSLError included: not a PEM file
+                raise Unreachable(
+                    f"Fichier d'autorités de certification « {config.cafile} » illisible "
+                    f"({error.strerror or error})."
+                ) from error
         return aiosmtplib.SMTP(
             hostname=config.host,
             port=config.port,
@@ -184,6 +190,9 @@ class SmtpBackend:
         try:
             await client.connect()
             await self._authenticate(client)
+        except Unreachable:
+            await _quietly_close(client)
+            raise
         except aiosmtplib.SMTPAuthenticationError as error:
             await _quietly_close(client)
             raise Unreachable(
@@ -203,7 +212,13 @@ class SmtpBackend:
 
     async def _authenticate(self, client: aiosmtplib.SMTP) -> None:
         config = self.config
-        if config.token_command and config.username:
+        if config.token_command:
+            if not config.username:
+                # Without it nothing would log in, and the relay would refuse every message.
+                raise Unreachable(
+                    "Jeton OAuth2 sans nom d'utilisateur : écrivez-le dans MAILLAGE_SMTP_URL "
+                    "(smtp://utilisateur@serveur:587)."
+                )
             token = await run_token_command(config.token_command)
             await client.auth_xoauth2(config.username, token)
         elif config.username and config.password is not None:

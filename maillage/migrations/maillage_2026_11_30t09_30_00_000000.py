@@ -8,7 +8,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 ID = "2026-11-30T09:30:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "indexes on self-referencing and secondary foreign keys"
+DESCRIPTION = "indexes on secondary foreign keys and on the default list orders"
 
 STATEMENTS = [
     "CREATE INDEX membership_substitute ON membership (substitute)",
@@ -16,6 +16,9 @@ STATEMENTS = [
     "CREATE INDEX app_user_contact ON app_user (contact)",
     "CREATE INDEX interaction_author ON interaction (author)",
     "CREATE INDEX action_working_group ON action (working_group)",
+    # Default list orders (name then id): pages walk the index instead of sorting the table.
+    "CREATE INDEX contact_list_order ON contact (archived, last_name, id)",
+    "CREATE INDEX organisation_list_order ON organisation (archived, name, id)",
 ]
 
 

@@ -7,10 +7,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import swagger_ui_bundle
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Litestar, Router
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.config.csrf import CSRFConfig
 from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -28,8 +31,15 @@ from maillage.web.headers import security_headers
 from maillage.web.mailing import mailing_router
 from maillage.web.network import network_router
 from maillage.web.openapi import openapi_config
-from maillage.web.security import TokenAuthenticationMiddleware
-from maillage.web.system import audit_log, healthz, landing
+from maillage.web.pages import page_handlers
+from maillage.web.pages.common import query_string
+from maillage.web.pages.labels import FILTERS, GLOBALS
+from maillage.web.security import (
+    BearerAwareCSRFMiddleware,
+    TokenAuthenticationMiddleware,
+    derive_key,
+)
+from maillage.web.system import audit_log, healthz
 from maillage.web.views import views_router
 
 WEB_DIR = Path(__file__).parent
@@ -39,12 +49,19 @@ PUBLIC_PATTERNS = [
     r"^/healthz$",
     r"^/schema",
     r"^/static/",
-    r"^/$",
     r"^/favicon\.ico$",
+    r"^/connexion$",
     r"^/r/",  # answer links: the signed token is the permission
     r"^/u/",  # unsubscribe links (RFC 8058 one-click included)
     r"^/calendar/feeds/",  # secret-token feeds: the token is the permission
 ]
+# No session cookie where none is read: the API (bearer tokens only) and static files.
+SESSIONLESS_PATTERNS = [r"^/api/", r"^/static/", r"^/schema", r"^/healthz$"]
+# CSRF tokens protect what the session cookie authorises. The API reads no cookie (bearer only);
+# answer and unsubscribe links carry their own secret in the address (one-click unsubscribe
+# is posted by mail clients, which cannot send a token).
+CSRF_EXEMPT_PATTERNS = [r"^/api/", r"^/r/", r"^/u/", r"^/static/", r"^/healthz$"]
+SESSION_HOURS = 10
 
 
 def _swagger_plugin() -> SwaggerRenderPlugin:
@@ -55,6 +72,43 @@ def _swagger_plugin() -> SwaggerRenderPlugin:
         standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
         favicon="<link rel='icon' href='/static/favicon.svg'>",
         path="/",
+    )
+
+
+def _template_engine() -> JinjaTemplateEngine:
+    environment = Environment(
+        loader=FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(FILTERS)
+    environment.globals.update(GLOBALS, query_string=query_string)
+    return JinjaTemplateEngine.from_environment(environment)
+
+
+def _session_config(settings: Settings) -> CookieBackendConfig:
+    """Encrypted client-side session: any worker process decrypts it with the shared secret."""
+    return CookieBackendConfig(
+        secret=derive_key(settings.secret_key, "session"),
+        key="maillage_session",
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        secure=settings.base_url.startswith("https://"),
+        samesite="lax",
+        exclude=SESSIONLESS_PATTERNS,
+    )
+
+
+def _csrf_config(settings: Settings) -> CSRFConfig:
+    return CSRFConfig(
+        secret=derive_key(settings.secret_key, "csrf").hex(),
+        cookie_name="maillage_csrf",
+        cookie_secure=settings.base_url.startswith("https://"),
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        exclude=CSRF_EXEMPT_PATTERNS,
     )
 
 
@@ -77,8 +131,8 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
     app = Litestar(
         route_handlers=[
             healthz,
-            landing,
             audit_log,
+            *page_handlers(),
             Router(path="/api/v1", route_handlers=resource_routers()),
             views_router,
             reports_router,
@@ -101,12 +155,15 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
         ],
         lifespan=[database_lifespan, sender_lifespan(settings)],
         middleware=[
+            _session_config(settings).middleware,
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
+            # After authentication, so that only a valid bearer token skips the CSRF check.
+            DefineMiddleware(BearerAwareCSRFMiddleware, config=_csrf_config(settings)),
         ],
         before_send=[security_headers(https=settings.base_url.startswith("https://"))],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=config,
-        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(instance=_template_engine()),
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,
     )

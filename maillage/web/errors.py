@@ -1,4 +1,5 @@
-"""Exception handlers: every error answers in French JSON, never with a stack trace.
+"""Exception handlers: every error answers in French, never with a stack trace: JSON for the
+API and for bearer clients, an HTML page (or a redirection to the sign-in page) for browsers.
 
 msgspec and Litestar report validation problems in English (« Expected `int`, got `str` »); the
 person reads French, so those messages are translated here, field by field.
@@ -10,6 +11,7 @@ import logging
 import re
 import traceback
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -18,9 +20,11 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from maillage.crm.errors import ServiceError
+from maillage.web.security import PasswordChangeRequired, SignInRequired, is_machine_path
 
 logger = logging.getLogger("maillage")
 
@@ -105,11 +109,28 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
-def handle_service_error(_request: Request, error: ServiceError) -> Response:
+def wants_html(request: Request) -> bool:
+    """Browsers on pages get HTML; the API and any bearer client keep their JSON."""
+    if is_machine_path(request.url.path):
+        return False
+    return not request.headers.get("authorization", "").lower().startswith("bearer ")
+
+
+def _page(request: Request, status: int, message: str) -> Response:
+    from maillage.web.pages.common import error_page
+
+    return error_page(request, status, message)
+
+
+def handle_service_error(request: Request, error: ServiceError) -> Response:
+    if wants_html(request):
+        return _page(request, error.status_code, error.message)
     return _json(error.status_code, error.to_dict())
 
 
-def handle_validation(_request: Request, error: ValidationException) -> Response:
+def handle_validation(request: Request, error: ValidationException) -> Response:
+    if wants_html(request):
+        return _page(request, 400, "Adresse ou paramètre invalide : vérifiez le lien suivi.")
     extra = error.extra if isinstance(error.extra, list) else []
     errors = [
         translate_message(str(item.get("message", "")), item.get("key"))
@@ -132,7 +153,46 @@ _HTTP_MESSAGES = {
 }
 
 
+CSRF_MESSAGE = (
+    "Ce formulaire a expiré ou ne vient pas de maillage (protection contre la falsification "
+    "de requêtes) : revenez en arrière, rechargez la page et recommencez."
+)
+
+
+def _html_http(request: Request, error: HTTPException) -> Response:
+    if isinstance(error, SignInRequired):
+        target = "/connexion"
+        if request.method == "GET" and request.url.path != "/":
+            target += "?" + urlencode({"suivant": request.url.path + _query(request)})
+        return Redirect(target, status_code=303)
+    if isinstance(error, PasswordChangeRequired):
+        return Redirect("/compte", status_code=303)
+    status = error.status_code
+    detail = str(error.detail or "")
+    if status == 403 and detail.startswith("CSRF"):
+        return _page(request, 403, CSRF_MESSAGE)
+    if status == 403 and detail:
+        return _page(request, 403, "Accès refusé : " + _role_message(detail))
+    message = _HTTP_MESSAGES.get(status, "Requête invalide." if status < 500 else "Erreur.")
+    if status == 404:
+        message = "Cette page n'existe pas (ou plus). Vérifiez l'adresse, ou revenez à l'accueil."
+    return _page(request, status, message)
+
+
+def _query(request: Request) -> str:
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return "?" + query if query else ""
+
+
+def _role_message(detail: str) -> str:
+    if "rôle" in detail:
+        return "cette action demande des droits que votre compte n'a pas. " + detail
+    return detail
+
+
 def handle_http(request: Request, error: HTTPException) -> Response:
+    if wants_html(request) and error.status_code in (401, 403, 404, 405, 413, 429, 500, 503):
+        return _html_http(request, error)
     status = error.status_code
     if status == 400:
         # Litestar raises a bare 400 for a body it cannot decode (truncated JSON…).
@@ -201,6 +261,10 @@ def handle_unexpected(request: Request, error: Exception) -> Response:
             },
         )
     logger.exception("Erreur inattendue sur %s %s", request.method, request.url.path)
+    if wants_html(request):
+        return _page(
+            request, 500, "Erreur interne : elle a été journalisée. Réessayez dans un moment."
+        )
     return _json(
         HTTP_500_INTERNAL_SERVER_ERROR,
         {"detail": "Erreur interne du serveur : elle a été journalisée, réessayez plus tard."},

@@ -1,23 +1,71 @@
 """Authentication and roles for the HTTP service.
 
-API clients send ``Authorization: Bearer <token>``; pages (web issue) use the signed session
-cookie. Both end up as an ``Actor`` in ``request.user``; guards check its role.
+API clients send ``Authorization: Bearer <token>``; pages use the session cookie (client-side,
+encrypted and signed with a key derived from ``MAILLAGE_SECRET_KEY``, so every worker process
+reads it). The API never reads the session cookie: it is exempt from CSRF checks, which is only
+safe because a browser cannot add a bearer header on its own. Both paths end up as an ``Actor``
+in ``request.user``; guards check its role.
 """
 
 from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.types import Receive, Scope, Send
 
 from maillage.crm.actor import Actor
-from maillage.crm.auth import authenticate_token
+from maillage.crm.auth import authenticate_token, session_user
 
-# Paths that answer without authentication: health check, API docs, public landing page,
-# static files. The later issues add answer links and feed tokens, which carry their own secret.
+# Paths that answer without authentication: health check, API docs, static files, the sign-in
+# page. The later issues add answer links and feed tokens, which carry their own secret.
 PUBLIC_PATHS = {"/healthz", "/schema", "/static", "/r/", "/calendar/feeds/"}
-PUBLIC_EXACT = {"/", "/favicon.ico"}
+PUBLIC_EXACT = {"/favicon.ico", "/connexion"}
+API_PREFIXES = ("/api/", "/schema", "/healthz")
+# Where a person whose password was reset may still go before choosing a new one.
+PASSWORD_CHANGE_PATHS = {"/compte", "/compte/mot-de-passe", "/deconnexion"}
+
+
+def derive_key(secret: str, purpose: str, length: int = 32) -> bytes:
+    """One key per purpose from the instance secret: a leaked CSRF key opens no session."""
+    return hashlib.sha256(f"maillage:{purpose}:{secret}".encode()).digest()[:length]
+
+
+# Files read by programs as well as browsers (calendar .ics): a session may open them, but
+# without one they answer 401 instead of sending the program to the sign-in page.
+MACHINE_PREFIXES = ("/calendar/",)
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES)
+
+
+def is_machine_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES + MACHINE_PREFIXES)
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """What a page needs to know about the signed-in person besides their role."""
+
+    user_id: int
+    email: str
+    name: str
+    must_change_password: bool
+    contact: int | None
+
+
+class SignInRequired(NotAuthorizedException):
+    """No valid session on a page: the person is sent to the sign-in page."""
+
+
+class PasswordChangeRequired(PermissionDeniedException):
+    """The password was reset by an administrator: choose a new one before anything else."""
 
 
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
@@ -29,10 +77,50 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             if actor is None:
                 raise NotAuthorizedException("Jeton d'accès inconnu, révoqué ou compte désactivé.")
             return AuthenticationResult(user=actor, auth=token)
-        raise NotAuthorizedException(
-            "Authentification requise : envoyez l'en-tête « Authorization: Bearer <jeton> » "
-            "(créez un jeton avec « maillage token create EMAIL »)."
+        if is_api_path(connection.url.path):
+            raise NotAuthorizedException(
+                "Authentification requise : envoyez l'en-tête « Authorization: Bearer <jeton> » "
+                "(créez un jeton avec « maillage token create EMAIL »)."
+            )
+        return await self._from_session(connection)
+
+    async def _from_session(self, connection: ASGIConnection) -> AuthenticationResult:
+        session = connection.scope.get("session") or {}
+        user = None
+        if isinstance(session.get("uid"), int) and isinstance(session.get("stamp"), str):
+            user = await session_user(session["uid"], session["stamp"])
+        if user is None:
+            raise SignInRequired(
+                "Authentification requise : connectez-vous, ou envoyez l'en-tête "
+                "« Authorization: Bearer <jeton> »."
+            )
+        web = WebSession(
+            user_id=user["id"],
+            email=user["email"],
+            name=user["name"] or user["email"],
+            must_change_password=user["must_change_password"],
+            contact=user["contact"],
         )
+        if web.must_change_password and connection.url.path not in PASSWORD_CHANGE_PATHS:
+            raise PasswordChangeRequired("Choisissez un nouveau mot de passe pour continuer.")
+        actor = Actor(name=user["email"], role=user["role"], user_id=user["id"])
+        return AuthenticationResult(user=actor, auth=web)
+
+
+class BearerAwareCSRFMiddleware(CSRFMiddleware):
+    """Litestar's CSRF check, skipped for requests that carry a bearer token.
+
+    A forged cross-site request rides on the cookies a browser sends by itself; it cannot add an
+    ``Authorization`` header (that needs a CORS preflight this service never grants), and an
+    invalid token was already refused by the authentication middleware."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", []):
+                if name == b"authorization" and value[:7].lower() == b"bearer ":
+                    await self.app(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
 
 
 def is_public(path: str) -> bool:

@@ -1,13 +1,12 @@
-"""Routes outside the resource API: health check, landing page, audit log."""
+"""Routes outside the resource API: health check and audit log (the pages live in ``pages``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import Parameter
-from litestar.response import Template
 from msgspec import Meta, Struct
 
 from maillage import __version__
@@ -40,11 +39,6 @@ async def healthz() -> Any:
         version=__version__,
     )
     return Response(body, status_code=200 if reachable else 503)
-
-
-@get("/", include_in_schema=False, exclude_from_auth=True)
-async def landing(request: Request) -> Template:
-    return Template(template_name="landing.html", context={"version": __version__})
 
 
 class AuditEventRead(Struct):

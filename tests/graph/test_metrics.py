@@ -63,6 +63,15 @@ def test_articulation_cuts_agree_with_removing_the_node():
             assert cut == len(component) - max(len(p) for p in pieces)
 
 
+def test_one_search_finds_networkx_cut_points_and_bridges():
+    for seed in range(20):
+        graph = nx.gnm_random_graph(40, 45, seed=seed)
+        graph.add_edge(0, 0)  # a self-tie cuts nothing
+        cuts, bridges = metrics.cut_points_and_bridges(graph)
+        assert set(cuts) == set(nx.articulation_points(graph))
+        assert {frozenset(e) for e in bridges} == {frozenset(e) for e in nx.bridges(graph)}
+
+
 def test_large_networks_sample_betweenness_with_a_fixed_seed(monkeypatch):
     monkeypatch.setattr(metrics, "EXACT_BETWEENNESS_MAX_NODES", 10)
     monkeypatch.setattr(metrics, "BETWEENNESS_PIVOTS", 8)

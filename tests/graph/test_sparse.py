@@ -53,3 +53,28 @@ def test_blocks_do_not_change_the_result(monkeypatch):
     monkeypatch.setattr(sparse, "BLOCK", 7)
     same(sparse.constraint(graph), whole)
     same(sparse.closeness(graph), nx.closeness_centrality(graph))
+
+
+def unweighted_graphs():
+    yield nx.karate_club_graph()
+    yield nx.path_graph(6)  # every inner node a cut point
+    yield nx.complete_graph(5)  # nobody between anyone
+    yield from weighted_graphs()
+    yield nx.disjoint_union(nx.cycle_graph(7), nx.star_graph(4))
+
+
+@pytest.mark.parametrize("graph", list(unweighted_graphs()))
+def test_betweenness_matches_networkx(graph):
+    same(sparse.betweenness(graph), nx.betweenness_centrality(graph))
+
+
+@pytest.mark.parametrize("graph", list(unweighted_graphs())[3:])
+def test_sampled_betweenness_matches_networkx_with_the_same_seed(graph):
+    ours = sparse.betweenness(graph, k=12, seed=42)
+    same(ours, nx.betweenness_centrality(graph, k=12, seed=42))
+
+
+def test_betweenness_blocks_do_not_change_the_result(monkeypatch):
+    graph = nx.karate_club_graph()
+    monkeypatch.setattr(sparse, "BETWEENNESS_CELLS", 5 * 34)
+    same(sparse.betweenness(graph), nx.betweenness_centrality(graph))

@@ -138,3 +138,23 @@ def test_coverage_gaps_start_with_the_most_populated_commune():
         (g["axis"], g["kind"]) for g in report.coverage_gaps if g["type"] == "axe_sans_type_cle"
     }
     assert (JEUNESSE, "collectivite") in kinds and (JEUNESSE, "association") not in kinds
+
+
+def test_a_body_whose_only_member_sitting_elsewhere_holds_it_to_the_others():
+    orgs = [org(i) for i in range(1, 7)]
+    report = analyse(
+        staffed(
+            orgs,
+            groups=[group(1, "Commission logement"), group(2, "Réseau"), group(3, "Binôme")],
+            # 1 sits in both bodies; 2, 3 and 4 only in the commission; 5 and 6 only as a pair
+            memberships=body(1, 1, 2, 3, 4) + body(2, 1, 5) + body(3, 5, 6),
+        )
+    )
+    held = [p for p in report.fragile_points if p["type"] == "instance_reliee_par_une_personne"]
+    assert [(p["name"], p["contact"], p["members"]) for p in held] == [
+        ("Commission logement", "c1", 4)
+    ]
+    assert held[0]["message"] == (
+        "ne tient aux autres instances que par Mme Prénom1 Nom1 : "
+        "ses 3 autres membres ne siègent dans aucune autre instance"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 from email import policy
+from email.header import decode_header, make_header
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -200,3 +201,110 @@ def test_minutes_carry_their_attachments():
     attachments = list(message.iter_attachments())
     assert [a.get_filename() for a in attachments] == ["compte-rendu.pdf"]
     assert attachments[0].get_content() == b"%PDF-1.4 ..."
+
+
+# ----- one meeting, many recipients: the fast path gives what the slow one gave ---------------
+
+NAMES = [
+    "Hélène Lefèvre",
+    "",
+    'Dupont, "Jean" <jd>',
+    "Zoé \\ Ä^ ; : , « élue »",
+    "Marie-Thérèse de La Roche-Guyon-Saint-Étienne-du-Mont Épouse Vandenbroucke",
+    "Ölçü " * 30,
+    "=?utf-8?q?Faux?= nom",
+    "A" * 90,
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("kind", ["invitation", "modification", "annulation", "rappel"])
+def test_a_prebuilt_message_is_what_the_email_package_reads_and_writes_back(name, kind):
+    builder = messages.MeetingMessages(MEETING, kind, ENVELOPE, days=1)
+    built = builder.build(invitee(name=name))
+    assert built.raw.isascii()
+    assert b"\n" not in built.raw.replace(b"\r\n", b"")  # CRLF only
+    assert all(len(line) <= 998 for line in built.raw.split(b"\r\n"))
+    assert serialise(built.email()).encode() == built.raw
+    message = email.message_from_bytes(built.raw, policy=policy.default)
+    assert not message.defects
+    assert str(message["Message-ID"]) == built.message_id
+    assert str(message["Subject"]) == built.subject
+    assert message["To"].addresses[0].addr_spec == "helene@caf.example"
+    header = built.raw.split(b"\r\nSubject:")[0].split(b"\r\nTo:")[1]
+    assert all(len(line) <= 78 for line in header.split(b"\r\n"))
+    name = invitee(name=name).mailbox.name
+    if len(name) <= 40:
+        assert message["To"].addresses[0].display_name == name
+    else:
+        # Several encoded words: RFC 2047 joins them without a space (the ``email`` package's
+        # address parser puts one in, real mail clients do not).
+        decoded = str(make_header(decode_header(header.decode())))
+        assert decoded == f"{name} <helene@caf.example>"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bodies_filled_per_recipient_equal_a_full_render(name):
+    builder = messages.MeetingMessages(MEETING, "invitation", ENVELOPE)
+    for person in (
+        invitee(name=name),
+        Invitee(mailbox("a@b.example", name), answer_url="https://m.example/r/2.y&z=<3>"),
+        Invitee(mailbox("a@b.example", name), role="membre", answer_url=None),
+    ):
+        context = {
+            "meeting": MEETING,
+            "summary": MEETING.summary,
+            "name": person.mailbox.name,
+            "organizer": ENVELOPE.organizer,
+            "update": False,
+            "links": person.links(),
+            "answers": messages.ANSWERS,
+            "can_delegate": person.can_delegate,
+        }
+        expected = tuple(
+            messages.TEMPLATES.get_template(f"invitation.{ext}").render(context)
+            for ext in ("txt", "html")
+        )
+        assert builder.bodies.fill(person) == expected
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_calendar_filled_per_attendee_equals_the_whole_serialisation(name):
+    from maillage.calendar.events import (
+        cancellation_calendar,
+        cancellation_template,
+        invitation_calendar,
+        invitation_template,
+        serialize,
+    )
+
+    event = MEETING.event(ENVELOPE.organizer)
+    stamp = dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC)
+    attendee = invitee(name=name).attendee()
+    assert invitation_template(event, stamp).fill(attendee) == serialize(
+        invitation_calendar(event, attendee, stamp)
+    )
+    assert cancellation_template(event, stamp).fill(attendee) == serialize(
+        cancellation_calendar(event, [attendee], stamp)
+    )
+
+
+def test_folding_matches_icalendar():
+    import random
+
+    from icalendar.parser.string import _foldline
+
+    from maillage.calendar.events import fold
+
+    pick = random.Random(5)
+    for _ in range(2000):
+        line = "".join(pick.choice('ab\\^;:,"é€😀 ') for _ in range(pick.randint(0, 250)))
+        assert fold(line) == _foldline(line).encode()
+
+
+def test_each_prebuilt_message_is_unique_and_names_only_its_recipient():
+    builder = messages.MeetingMessages(MEETING, "invitation", ENVELOPE)
+    first = builder.build(invitee("Hélène Lefèvre", "helene@caf.example"))
+    second = builder.build(invitee("Paul Martin", "paul@mairie.example"))
+    assert first.message_id != second.message_id
+    assert b"paul@mairie.example" not in first.raw and b"helene@caf.example" not in second.raw

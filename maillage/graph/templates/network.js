@@ -33,7 +33,12 @@
         color: faded ? "#e6e6e6" : n.colours[mode],
         size: n.sizes[size],
         borderWidth: highlight && n.flagged ? 4 : 1,
-        font: { color: faded ? "#bbbbbb" : "#222222" }
+        // Labels grow with the node; the small ones appear when zooming in (drawThreshold),
+        // so the overview is not a smudge of 150 overlapping names.
+        font: {
+          color: faded ? "#bbbbbb" : "#222222",
+          size: highlight && n.flagged ? 16 : Math.round(7 + (n.sizes[size] - 8) * 0.5)
+        }
       };
     }));
     legend(mode);

@@ -1,0 +1,296 @@
+"""Server time and SQL queries of three pages on `departement`-sized data.
+
+Usage (from the repository root):
+
+    python bench/pages.py [--engine sqlite|postgresql] [--runs 30]
+
+Loads the `departement` demo (`maillage.crm.demo.load_demo(scale="departement")`) when it is
+available, otherwise generates a comparable volume itself (communes, organisations, contacts,
+affiliations, bodies, memberships, meetings, invitations, DSP contracts). Then it signs in and
+requests the tableau de bord, a partner list page and a partner detail page in-process (ASGI,
+no network), printing the median and p90 server time and the number of SQL queries per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from maillage import db
+from maillage.crm.actor import CLI
+from maillage.crm.registry import SERVICES
+from maillage.crm.schemas import UserIn
+from maillage.crm.seed import ensure_axes
+from maillage.crm.tables import (
+    Affiliation,
+    Commune,
+    Contact,
+    Invitation,
+    Meeting,
+    Membership,
+    Organisation,
+    OrganisationAxis,
+    Partnership,
+    WorkingGroup,
+)
+from maillage.crm.text import search_text
+from maillage.settings import Settings
+from maillage.web.app import create_app
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+SCALE = {
+    "communes": 300,
+    "organisations": 3000,
+    "contacts": 6000,
+    "groups": 450,
+    "memberships": 5000,
+    "meetings": 1800,
+    "invitations": 18000,
+    "dsp": 150,
+}
+EMAIL = "bench@maillage.example"
+PASSWORD = "mot de passe du banc"
+KINDS = ["institution", "collectivite", "association", "operateur_dsp", "etablissement"]
+WORDS = ["Centre social", "Crèche", "École", "Mairie", "Association", "Club", "CCAS", "Ludothèque"]
+
+
+async def _bulk(table, rows, chunk: int = 500) -> None:
+    for start in range(0, len(rows), chunk):
+        await table.insert(*rows[start : start + chunk]).run()
+
+
+async def generate(seed: int = 7) -> str:
+    rng = random.Random(seed)
+    await ensure_axes()
+    await _bulk(
+        Commune,
+        [
+            Commune(insee_code=f"35{i:03}", name=f"Commune {i}", search=f"commune {i}")
+            for i in range(1, SCALE["communes"] + 1)
+        ],
+    )
+    organisations = []
+    for i in range(SCALE["organisations"]):
+        name = f"{rng.choice(WORDS)} {i}"
+        organisations.append(
+            Organisation(
+                name=name,
+                kind=rng.choice(KINDS),
+                commune=rng.randint(1, SCALE["communes"]),
+                search=search_text(name),
+            )
+        )
+    await _bulk(Organisation, organisations)
+    await _bulk(
+        OrganisationAxis,
+        [
+            OrganisationAxis(organisation=o, axis=rng.randint(1, 8))
+            for o in range(1, SCALE["organisations"] + 1)
+        ],
+    )
+    contacts = [
+        Contact(first_name=f"Prénom{i}", last_name=f"Nom{i}", search=f"prenom{i} nom{i}")
+        for i in range(SCALE["contacts"])
+    ]
+    await _bulk(Contact, contacts)
+    await _bulk(
+        Affiliation,
+        [
+            Affiliation(contact=c, organisation=rng.randint(1, SCALE["organisations"]))
+            for c in range(1, SCALE["contacts"] + 1)
+        ],
+    )
+    await _bulk(
+        WorkingGroup,
+        [
+            WorkingGroup(name=f"Instance {i}", kind="commission_thematique", search=f"instance {i}")
+            for i in range(SCALE["groups"])
+        ],
+    )
+    start = dt.date(2025, 1, 1)
+    seats = {
+        (rng.randint(1, SCALE["contacts"]), rng.randint(1, SCALE["groups"]))
+        for _ in range(SCALE["memberships"])
+    }
+    await _bulk(
+        Membership,
+        [Membership(contact=c, working_group=g, start_date=start) for c, g in sorted(seats)],
+    )
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    meetings = []
+    for i in range(SCALE["meetings"]):
+        begins = now + dt.timedelta(days=rng.randint(-400, 120), hours=rng.randint(0, 8))
+        meetings.append(
+            Meeting(
+                working_group=rng.randint(1, SCALE["groups"]),
+                title=f"Réunion {i}",
+                starts_at=begins,
+                ends_at=begins + dt.timedelta(hours=2),
+                status="tenue" if begins < now else "planifiee",
+                ical_uid=f"bench-{i}@maillage",
+                search=f"reunion {i}",
+            )
+        )
+    await _bulk(Meeting, meetings)
+    pairs = {
+        (rng.randint(1, SCALE["meetings"]), rng.randint(1, SCALE["contacts"]))
+        for _ in range(SCALE["invitations"])
+    }
+    await _bulk(
+        Invitation,
+        [
+            Invitation(
+                meeting=m,
+                contact=c,
+                token_nonce=f"n{m}-{c}",
+                response=rng.choice(["en_attente", "acceptee", "declinee"]),
+                attendance=rng.choice([None, "present", "absent"]),
+            )
+            for m, c in pairs
+        ],
+    )
+    today = dt.date.today()
+    await _bulk(
+        Partnership,
+        [
+            Partnership(
+                organisation=rng.randint(1, SCALE["organisations"]),
+                partner=rng.randint(1, SCALE["organisations"]),
+                kind="delegation_dsp",
+                end_date=today + dt.timedelta(days=rng.randint(-100, 900)),
+                contract_reference=f"DSP-{i}",
+            )
+            for i in range(SCALE["dsp"])
+        ],
+    )
+    return "généré par bench/pages.py (" + ", ".join(f"{k} {v}" for k, v in SCALE.items()) + ")"
+
+
+async def load(seed: int) -> str:
+    try:
+        from maillage.crm.demo import load_demo
+
+        return "démo departement : " + str(
+            await load_demo(seed=seed, today=dt.date.today(), scale="departement")
+        )
+    except NotImplementedError:
+        return await generate(seed)
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def count_queries() -> Counter:
+    counter = Counter()
+    engine_class = type(db.current_engine())
+    original = engine_class.run_querystring
+
+    async def counting(self, *args, **kwargs):
+        counter.count += 1
+        return await original(self, *args, **kwargs)
+
+    engine_class.run_querystring = counting
+    return counter
+
+
+async def measure(url: str, engine: str, runs: int) -> None:
+    await db.connect(url)
+    await db.start_pool()
+    await db.migrate()
+    await db.clear_all()
+    started = time.perf_counter()
+    summary = await load(seed=7)
+    print(f"[{engine}] données : {summary} en {time.perf_counter() - started:.0f} s")
+    await SERVICES["users"].create(CLI, UserIn(email=EMAIL, role="coordinateur", password=PASSWORD))
+    partner = await Organisation.select(Organisation.id).order_by(Organisation.id).first().run()
+    settings = Settings(
+        data_dir=Path(tempfile.mkdtemp()),
+        database_url=url,
+        secret_key="bench-secret-key-not-for-production",
+        base_url="http://bench",
+        smtp_url=None,
+        mail_from="bench@maillage.example",
+    )
+    app = create_app(settings, manage_database=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        await client.get("/connexion")
+        signed = await client.post(
+            "/connexion",
+            data={
+                "email": EMAIL,
+                "password": PASSWORD,
+                "_csrf_token": client.cookies["maillage_csrf"],
+            },
+        )
+        assert signed.status_code == 303, signed.text
+        counter = count_queries()
+        pages = {
+            "tableau de bord /": "/",
+            "liste /partenaires?q=centre&page=2": "/partenaires?q=centre&page=2",
+            f"fiche /partenaires/{partner['id']}": f"/partenaires/{partner['id']}",
+        }
+        print(f"{'page':45} {'médiane':>9} {'p90':>9} {'requêtes SQL':>13}")
+        for label, path in pages.items():
+            timings, queries = [], set()
+            for _ in range(runs + 3):
+                counter.count = 0
+                started = time.perf_counter()
+                response = await client.get(path)
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (path, response.status_code)
+                queries.add(counter.count)
+            timings = timings[3:]  # warm-up
+            p90 = statistics.quantiles(timings, n=10)[-1]
+            print(
+                f"{label:45} {statistics.median(timings):7.1f} ms {p90:7.1f} ms "
+                f"{'/'.join(map(str, sorted(queries))):>13}"
+            )
+    await db.close_pool()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    if args.engine == "postgresql":
+        url = os.environ.get(
+            "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/maillage_bench_pages"
+        )
+        asyncio.run(_create_postgres(url))
+    else:
+        url = f"sqlite:///{tempfile.mkdtemp()}/bench-pages.db"
+    asyncio.run(measure(url, args.engine, args.runs))
+
+
+async def _create_postgres(url: str) -> None:
+    import asyncpg
+
+    admin_url, _, name = url.rpartition("/")
+    connection = await asyncpg.connect(admin_url + "/postgres")
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""Meetings as a coordinator sees them: the agenda, one meeting with its people, attendance.
+
+Attendance lives on the invitation (DESIGN §3): recording that a member came who was never
+invited creates the invitation, so the meeting keeps one row per person either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from piccolo.query.methods.select import Count
+
+from maillage.crm import audit
+from maillage.crm.actor import Actor
+from maillage.crm.errors import InvalidData
+from maillage.crm.registry import SERVICES
+from maillage.crm.rules import ensure_token_nonce
+from maillage.crm.tables import Affiliation, Invitation, Meeting, Membership
+from maillage.db import read_transaction, write_transaction
+
+ATTENDANCE = ("present", "absent", "excuse")
+
+
+async def list_meetings(
+    *,
+    period: str,
+    now: dt.datetime,
+    group: int | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Coming meetings in time order, or past ones from the latest, with their group's name."""
+    where: Any = Meeting.starts_at >= now if period == "a_venir" else Meeting.starts_at < now
+    if group is not None:
+        where = where & (Meeting.working_group == group)
+    if status is not None:
+        where = where & (Meeting.status == status)
+    async with read_transaction():
+        rows = (
+            await Meeting.select(
+                Meeting.id,
+                Meeting.title,
+                Meeting.starts_at,
+                Meeting.ends_at,
+                Meeting.location,
+                Meeting.status,
+                Meeting.working_group,
+                Meeting.working_group.name,
+            )
+            .where(where)
+            .order_by(Meeting.starts_at, ascending=period == "a_venir")
+            .order_by(Meeting.id)
+            .limit(limit)
+            .offset(offset)
+            .run()
+        )
+        total = await Meeting.count().where(where).run()
+        counts = await _invitation_counts([row["id"] for row in rows])
+    for row in rows:
+        row.update(counts.get(row["id"], {"invited": 0, "present": 0}))
+    return {"items": rows, "total": total, "limit": limit, "offset": offset}
+
+
+async def _invitation_counts(meeting_ids: list[int]) -> dict[int, dict[str, int]]:
+    if not meeting_ids:
+        return {}
+    rows = (
+        await Invitation.select(Invitation.meeting, Invitation.attendance, Count())
+        .where(Invitation.meeting.is_in(meeting_ids))
+        .group_by(Invitation.meeting, Invitation.attendance)
+        .run()
+    )
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: {"invited": 0, "present": 0})
+    for row in rows:
+        counts[row["meeting"]]["invited"] += row["count"]
+        if row["attendance"] == "present":
+            counts[row["meeting"]]["present"] += row["count"]
+    return counts
+
+
+async def meeting_detail(meeting_id: int, today: dt.date) -> dict[str, Any]:
+    """The meeting, its body, and one line per person expected: invited people and current
+    members of the body (members not yet invited appear without a response)."""
+    async with read_transaction():
+        meeting = await SERVICES["meetings"].get(meeting_id)
+        group = await SERVICES["groups"].get(meeting["working_group"])
+        invitations = (
+            await Invitation.select(
+                Invitation.id,
+                Invitation.version,
+                Invitation.contact,
+                Invitation.contact.first_name,
+                Invitation.contact.last_name,
+                Invitation.response,
+                Invitation.attendance,
+                Invitation.sent_at,
+                Invitation.answered_at,
+            )
+            .where(Invitation.meeting == meeting_id)
+            .run()
+        )
+        members = (
+            await Membership.select(
+                Membership.contact,
+                Membership.contact.first_name,
+                Membership.contact.last_name,
+                Membership.role,
+                Membership.organisation.name,
+                Membership.start_date,
+                Membership.end_date,
+            )
+            .where(Membership.working_group == meeting["working_group"])
+            .run()
+        )
+        people_ids = {row["contact"] for row in invitations} | {row["contact"] for row in members}
+        organisations = await _primary_organisations(sorted(people_ids))
+    return {
+        "meeting": meeting,
+        "group": group,
+        "people": _people(invitations, members, organisations, meeting["starts_at"].date()),
+    }
+
+
+async def _primary_organisations(contact_ids: list[int]) -> dict[int, str]:
+    if not contact_ids:
+        return {}
+    rows = (
+        await Affiliation.select(
+            Affiliation.contact, Affiliation.organisation.name, Affiliation.is_primary
+        )
+        .where(Affiliation.contact.is_in(contact_ids) & Affiliation.end_date.is_null())
+        .order_by(Affiliation.is_primary)
+        .run()
+    )
+    # Ordered with the primary affiliation last, so it wins.
+    return {row["contact"]: row["organisation.name"] for row in rows}
+
+
+def _people(
+    invitations: list[dict[str, Any]],
+    members: list[dict[str, Any]],
+    organisations: dict[int, str],
+    day: dt.date,
+) -> list[dict[str, Any]]:
+    people: dict[int, dict[str, Any]] = {}
+    for row in members:
+        active = row["start_date"] <= day and (row["end_date"] is None or row["end_date"] >= day)
+        if not active:
+            continue
+        people[row["contact"]] = {
+            "contact": row["contact"],
+            "first_name": row["contact.first_name"],
+            "last_name": row["contact.last_name"],
+            "role": row["role"],
+            "organisation": row["organisation.name"] or organisations.get(row["contact"]),
+            "invitation": None,
+            "response": None,
+            "attendance": None,
+        }
+    for row in invitations:
+        person = people.setdefault(
+            row["contact"],
+            {
+                "contact": row["contact"],
+                "first_name": row["contact.first_name"],
+                "last_name": row["contact.last_name"],
+                "role": None,
+                "organisation": organisations.get(row["contact"]),
+            },
+        )
+        person.update(invitation=row["id"], response=row["response"], attendance=row["attendance"])
+    return sorted(people.values(), key=lambda p: (p["last_name"].casefold(), p["first_name"]))
+
+
+async def record_attendance(
+    actor: Actor,
+    meeting_id: int,
+    attendance: dict[int, str | None],
+    held: bool,
+    attendance_count: int | None = None,
+) -> int:
+    """Record who came: ``{contact_id: present|absent|excuse|None}``; returns rows changed."""
+    for status in attendance.values():
+        if status is not None and status not in ATTENDANCE:
+            raise InvalidData.one("attendance", f"Présence non reconnue « {status} ».")
+    meeting = await SERVICES["meetings"].get(meeting_id)
+    if meeting["status"] == "annulee":
+        raise InvalidData.one("status", "Cette réunion est annulée : rétablissez-la d'abord.")
+    existing = {
+        row["contact"]: row
+        for row in await Invitation.select(Invitation.id, Invitation.contact, Invitation.attendance)
+        .where(Invitation.meeting == meeting_id)
+        .run()
+    }
+    members = {
+        row["contact"]
+        for row in await Membership.select(Membership.contact)
+        .where(Membership.working_group == meeting["working_group"])
+        .run()
+    }
+    if set(attendance) - set(existing) - members:
+        raise InvalidData.one(
+            "attendance", "Une des personnes n'est ni invitée ni membre de l'instance."
+        )
+    changed = 0
+    async with write_transaction():
+        for contact_id, status in attendance.items():
+            row = existing.get(contact_id)
+            if row is None and status is None:
+                continue
+            if row is not None and row["attendance"] == status:
+                continue
+            if row is None:
+                await _invite_present(actor, meeting_id, contact_id, status)
+            else:
+                await _set_attendance(actor, row, status)
+            changed += 1
+        await _mark_held(actor, meeting, held, attendance_count)
+    return changed
+
+
+async def _invite_present(actor: Actor, meeting_id: int, contact_id: int, status: str) -> None:
+    values: dict[str, Any] = {"meeting": meeting_id, "contact": contact_id, "attendance": status}
+    await ensure_token_nonce(values, None)
+    result = await Invitation.insert(Invitation(**values)).returning(Invitation.id).run()
+    await audit.record(actor, "create", "invitation", result[0]["id"], values)
+
+
+async def _set_attendance(actor: Actor, row: dict[str, Any], status: str | None) -> None:
+    await (
+        Invitation.update(
+            {
+                Invitation.attendance: status,
+                Invitation.version: Invitation.version + 1,
+                Invitation.updated_at: dt.datetime.now(dt.UTC),
+            }
+        )
+        .where(Invitation.id == row["id"])
+        .run()
+    )
+    await audit.record(
+        actor, "update", "invitation", row["id"], {"attendance": [row["attendance"], status]}
+    )
+
+
+async def _mark_held(
+    actor: Actor, meeting: dict[str, Any], held: bool, attendance_count: int | None
+) -> None:
+    changes: dict[Any, Any] = {}
+    if held and meeting["status"] != "tenue":
+        changes[Meeting.status] = "tenue"
+    if attendance_count is not None and attendance_count != meeting["attendance_count"]:
+        changes[Meeting.attendance_count] = attendance_count
+    if not changes:
+        return
+    changes[Meeting.version] = Meeting.version + 1
+    changes[Meeting.updated_at] = dt.datetime.now(dt.UTC)
+    await Meeting.update(changes).where(Meeting.id == meeting["id"]).run()
+    await audit.record(
+        actor,
+        "update",
+        "meeting",
+        meeting["id"],
+        {
+            column._meta.name: str(value)
+            for column, value in changes.items()
+            if column._meta.name in ("status", "attendance_count")
+        },
+    )

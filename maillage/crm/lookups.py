@@ -1,0 +1,67 @@
+"""Small reads the pages need around a record: names of linked records, choices for forms.
+
+Each function is one query whatever the number of ids, so list pages stay bounded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maillage.crm.tables import Affiliation, Axis, Commune, Organisation, WorkingGroup
+
+
+async def axes() -> list[dict[str, Any]]:
+    return await Axis.select(Axis.id, Axis.name).order_by(Axis.position).run()
+
+
+async def communes() -> list[dict[str, Any]]:
+    return await Commune.select(Commune.id, Commune.name).order_by(Commune.name).run()
+
+
+async def groups(include_inactive: bool = False) -> list[dict[str, Any]]:
+    query = WorkingGroup.select(WorkingGroup.id, WorkingGroup.name, WorkingGroup.kind).where(
+        WorkingGroup.archived == False  # noqa: E712 - SQL expression
+    )
+    if not include_inactive:
+        query = query.where(WorkingGroup.active == True)  # noqa: E712
+    return await query.order_by(WorkingGroup.name).run()
+
+
+async def organisation_names(ids: list[int]) -> dict[int, str]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = (
+        await Organisation.select(Organisation.id, Organisation.name)
+        .where(Organisation.id.is_in(wanted))
+        .run()
+    )
+    return {row["id"]: row["name"] for row in rows}
+
+
+async def commune_names(ids: list[int]) -> dict[int, str]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = await Commune.select(Commune.id, Commune.name).where(Commune.id.is_in(wanted)).run()
+    return {row["id"]: row["name"] for row in rows}
+
+
+async def contact_organisations(contact_id: int) -> list[dict[str, Any]]:
+    """Organisations the contact is attached to, the primary one first: whom they represent."""
+    rows = (
+        await Affiliation.select(
+            Affiliation.organisation,
+            Affiliation.organisation.name,
+            Affiliation.is_primary,
+            Affiliation.end_date,
+        )
+        .where(Affiliation.contact == contact_id)
+        .order_by(Affiliation.is_primary, ascending=False)
+        .run()
+    )
+    return [
+        {"id": row["organisation"], "name": row["organisation.name"], "primary": row["is_primary"]}
+        for row in rows
+        if row["end_date"] is None
+    ]

@@ -1,0 +1,132 @@
+"""Signing in and out, and « Mon compte » (password change)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from maillage.crm import auth
+from maillage.crm.errors import InvalidData
+from maillage.web.pages.common import (
+    Field,
+    FormState,
+    flash,
+    read_form,
+    redirect,
+    render,
+    safe_next,
+    take_service_error,
+)
+
+LOGIN_FIELDS = [
+    Field("email", "Adresse électronique", "email", required=True, autocomplete="username"),
+    Field("password", "Mot de passe", "password", required=True, autocomplete="current-password"),
+]
+PASSWORD_FIELDS = [
+    Field(
+        "current_password",
+        "Mot de passe actuel",
+        "password",
+        required=True,
+        autocomplete="current-password",
+    ),
+    Field(
+        "new_password",
+        "Nouveau mot de passe",
+        "password",
+        required=True,
+        autocomplete="new-password",
+        hint="10 caractères au moins, variés ; une phrase de passe convient très bien.",
+    ),
+    Field(
+        "confirmation",
+        "Confirmation du nouveau mot de passe",
+        "password",
+        required=True,
+        autocomplete="new-password",
+    ),
+]
+BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
+
+
+@get("/connexion", exclude_from_auth=True, include_in_schema=False)
+async def login_page(
+    request: Request, suivant: str | None = Parameter(default=None, max_length=500)
+) -> Any:
+    if request.session.get("uid"):
+        return redirect(safe_next(suivant))
+    form = FormState()
+    return render(request, "connexion.html", form=form, fields=LOGIN_FIELDS, suivant=suivant)
+
+
+@post("/connexion", exclude_from_auth=True, include_in_schema=False)
+async def login(request: Request) -> Any:
+    data = await request.form()
+    form = read_form(LOGIN_FIELDS, data)
+    suivant = safe_next(data.get("suivant"))
+    email = (form.values.get("email") or "").strip().lower()
+    password = form.values.get("password") or ""
+    if form.has_errors:
+        return _login_refused(request, form, suivant, 400)
+    address = request.client.host if request.client else ""
+    try:
+        outcome = await auth.sign_in(email, password, address)
+    except auth.SignInBlocked as error:
+        form.general.append(error.message)
+        return _login_refused(request, form, suivant, 429)
+    if outcome is None:
+        form.general.append(BAD_CREDENTIALS)
+        return _login_refused(request, form, suivant, 400)
+    actor, stamp = outcome
+    request.set_session({"uid": actor.user_id, "stamp": stamp})
+    return redirect(suivant)
+
+
+def _login_refused(request: Request, form: FormState, suivant: str, status: int) -> Response:
+    form.values["password"] = None
+    return render(
+        request,
+        "connexion.html",
+        status_code=status,
+        form=form,
+        fields=LOGIN_FIELDS,
+        suivant=suivant if suivant != "/" else None,
+    )
+
+
+@post("/deconnexion", include_in_schema=False)
+async def logout(request: Request) -> Response:
+    request.set_session({"flash": [["succes", "Vous êtes déconnecté(e)."]]})
+    return redirect("/connexion")
+
+
+@get("/compte", include_in_schema=False)
+async def account_page(request: Request) -> Any:
+    return render(request, "compte.html", form=FormState(), fields=PASSWORD_FIELDS)
+
+
+@post("/compte/mot-de-passe", include_in_schema=False)
+async def change_password(request: Request) -> Any:
+    form = read_form(PASSWORD_FIELDS, await request.form())
+    if not form.has_errors:
+        try:
+            stamp = await auth.change_own_password(
+                request.user,
+                form.values["current_password"],
+                form.values["new_password"],
+                form.values["confirmation"],
+            )
+        except InvalidData as error:
+            take_service_error(error, form)
+        else:
+            # The new stamp keeps this session open; every other one is closed.
+            request.set_session({"uid": request.user.user_id, "stamp": stamp})
+            flash(request, "Mot de passe changé. Vos autres sessions ont été fermées.")
+            return redirect("/compte")
+    form.values = {}
+    return render(request, "compte.html", status_code=400, form=form, fields=PASSWORD_FIELDS)
+
+
+HANDLERS = [login_page, login, logout, account_page, change_password]

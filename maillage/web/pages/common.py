@@ -1,0 +1,322 @@
+"""What every page shares: the layout's context, flash messages, forms, pagination.
+
+A page handler reads its input, calls a service and returns ``render(...)``; the form helpers
+turn posted fields into the service's input struct and its errors back into messages placed
+next to the fields they concern.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.datastructures import FormMultiDict
+from litestar.response import Redirect, Template
+
+from maillage.crm.actor import Actor
+from maillage.crm.errors import Conflict, InvalidData, ServiceError
+from maillage.web.errors import translate_message
+from maillage.web.security import WebSession
+
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str
+    role: str = "lecteur"
+
+
+# The menu, in the order people read it. A new capability adds its line here, a handler
+# module and a template.
+NAV: list[NavItem] = [
+    NavItem("Tableau de bord", "/"),
+    NavItem("Partenaires", "/partenaires"),
+    NavItem("Contacts", "/contacts"),
+    NavItem("Instances", "/instances"),
+    NavItem("Réunions", "/reunions"),
+    NavItem("Bilan annuel", "/bilan"),
+    NavItem("Plan d'action", "/plan-d-action"),
+    NavItem("Journal", "/journal", "admin"),
+    NavItem("Utilisateurs", "/utilisateurs", "admin"),
+]
+
+
+def current_actor(request: Request) -> Actor | None:
+    user = request.scope.get("user")
+    return user if isinstance(user, Actor) else None
+
+
+def _nav_for(actor: Actor | None, path: str) -> list[dict[str, Any]]:
+    if actor is None:
+        return []
+    items = []
+    for item in NAV:
+        if not actor.can(item.role):
+            continue
+        active = path == item.path if item.path == "/" else path.startswith(item.path)
+        items.append({"label": item.label, "path": item.path, "active": active})
+    return items
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    actor = current_actor(request)
+    web = request.scope.get("auth")
+    return {
+        "actor": actor,
+        "account": web if isinstance(web, WebSession) else None,
+        "nav": _nav_for(actor, request.url.path),
+        "can_write": actor is not None and actor.can("coordinateur"),
+        "is_admin": actor is not None and actor.can("admin"),
+        "flashes": pop_flashes(request),
+    }
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+    return Template(
+        template_name=template,
+        context={**base_context(request), **context},
+        status_code=status_code,
+        # Explicit: handlers that may also redirect are typed Any, which Litestar reads as JSON.
+        media_type=MediaType.HTML,
+    )
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    titles = {
+        400: "Demande invalide",
+        403: "Accès refusé",
+        404: "Page introuvable",
+        409: "Modification en conflit",
+        429: "Trop de tentatives",
+    }
+    title = titles.get(status, "Erreur" if status < 500 else "Erreur du serveur")
+    return render(request, "erreur.html", status_code=status, title=title, message=message)
+
+
+# ----- flash messages: one request's outcome shown on the next page ------------------------------
+
+
+def flash(request: Request, message: str, kind: str = "succes") -> None:
+    session = dict(request.session) if request.scope.get("session") else {}
+    session["flash"] = [*session.get("flash", []), [kind, message]][-5:]
+    request.set_session(session)
+
+
+def pop_flashes(request: Request) -> list[dict[str, str]]:
+    session = request.scope.get("session")
+    if not session or not session.get("flash"):
+        return []
+    messages = [{"kind": kind, "message": text} for kind, text in session["flash"]]
+    request.set_session({k: v for k, v in session.items() if k != "flash"})
+    return messages
+
+
+def redirect(path: str) -> Redirect:
+    """After a successful POST, 303 so that reloading the next page does not post again."""
+    return Redirect(path, status_code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: a crafted « suivant » must not send the person to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+# ----- forms -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One form field: how it is shown and how its posted text becomes a value.
+
+    ``kind``: text, email, tel, url, textarea, select, multi (checkboxes), multiselect,
+    checkbox, date, int, password. ``choices`` names a list the page passes in ``options``
+    (« axes », « communes »…) or gives fixed ``(value, label)`` pairs.
+    """
+
+    name: str
+    label: str
+    kind: str = "text"
+    required: bool = False
+    choices: str | tuple[tuple[str, str], ...] | None = None
+    hint: str = ""
+    empty_is_none: bool = True
+    autocomplete: str | None = None
+    integer_choices: bool = False
+    maxlength: int | None = None
+
+
+@dataclass
+class FormState:
+    """What a form template needs: the values to show and the messages per field."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors or self.general)
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+
+REQUIRED = "Ce champ est obligatoire."
+
+
+def _convert(item: Field, form: FormMultiDict, state: FormState) -> Any:
+    if item.kind in ("multi", "multiselect"):
+        raw_list = [v for v in form.getall(item.name, []) if str(v).strip()]
+        try:
+            return [int(v) for v in raw_list]
+        except ValueError:
+            state.add(item.name, "Choix invalide.")
+            return []
+    if item.kind == "checkbox":
+        return form.get(item.name) in ("on", "true", "1", "oui")
+    raw = (
+        str(form.get(item.name) or "").strip()
+        if item.kind != "password"
+        else form.get(item.name) or ""
+    )
+    if raw == "":
+        if item.required:
+            state.add(item.name, REQUIRED)
+        return None if item.empty_is_none else ""
+    if item.kind == "int" or item.integer_choices:
+        try:
+            return int(raw)
+        except ValueError:
+            state.add(item.name, "Saisissez un nombre entier.")
+            return None
+    if item.kind == "date":
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            state.add(item.name, "Date invalide : utilisez le format JJ/MM/AAAA.")
+            return None
+    if isinstance(item.choices, tuple) and raw not in {value for value, _ in item.choices}:
+        state.add(item.name, "Choix non reconnu : choisissez dans la liste.")
+    return raw
+
+
+def read_form(fields: Iterable[Field], form: FormMultiDict) -> FormState:
+    """Posted text to typed values; missing required fields are reported all at once."""
+    state = FormState()
+    for item in fields:
+        value = _convert(item, form, state)
+        state.values[item.name] = value
+    return state
+
+
+def build(struct: type[msgspec.Struct], values: dict[str, Any], state: FormState) -> Any:
+    """The service's input struct from form values, or None with the problem noted."""
+    try:
+        return msgspec.convert(values, struct, strict=False)
+    except msgspec.ValidationError as error:
+        problem = translate_message(str(error), None)
+        state.add(problem["field"], problem["message"])
+        return None
+
+
+def take_service_error(error: ServiceError, state: FormState, aliases: dict | None = None) -> None:
+    """Put a service's refusal next to the fields it names, or on top of the form."""
+    aliases = aliases or {}
+    if isinstance(error, InvalidData):
+        for item in error.errors:
+            state.add(aliases.get(item.field, item.field), item.message)
+        return
+    if isinstance(error, Conflict):
+        state.general.append(error.message)
+        return
+    state.general.append(error.message)
+
+
+def error_text(error: ServiceError) -> str:
+    """A refusal as one sentence, for a flash message on the next page."""
+    if isinstance(error, InvalidData):
+        return " ".join(item.message for item in error.errors)
+    return error.message
+
+
+def form_values(fields: Iterable[Field], record: dict[str, Any]) -> dict[str, Any]:
+    return {item.name: record.get(item.name) for item in fields}
+
+
+# ----- lists -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pagination:
+    page: int
+    pages: int
+    total: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+def paginate(page: int, total: int, size: int = PAGE_SIZE) -> Pagination:
+    pages = max(1, math.ceil(total / size))
+    return Pagination(page=max(page, 1), pages=pages, total=total, size=size)
+
+
+def query_string(params: dict[str, Any], **changes: Any) -> str:
+    """The current list's parameters with some changed, for sort and page links."""
+    merged = {**params, **changes}
+    pairs = [(k, v) for k, v in merged.items() if v not in (None, "", False)]
+    return "?" + urlencode(pairs, doseq=True) if pairs else "?"
+
+
+def parse_int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+async def save_from_form(
+    request: Request,
+    service: Any,
+    fields: list[Field],
+    record_id: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any] | None, FormState]:
+    """Create (or update, with the posted version) a record from a form through its service.
+
+    Returns the saved record, or None and the form state with messages next to the fields."""
+    data = await request.form()
+    form = read_form(fields, data)
+    values = {**form.values, **(extra or {})}
+    if form.has_errors:
+        return None, form
+    spec = service.spec
+    if record_id is None:
+        struct = build(spec.input, values, form)
+    else:
+        version = parse_int(data.get("version"))
+        form.values["version"] = version
+        struct = build(spec.update, {**values, "version": version}, form)
+    if struct is None:
+        return None, form
+    try:
+        if record_id is None:
+            record = await service.create(request.user, struct)
+        else:
+            record = await service.update(request.user, record_id, struct)
+    except ServiceError as error:
+        take_service_error(error, form)
+        return None, form
+    return record, form

@@ -1,0 +1,289 @@
+"""Contacts: the people of the network, their list, their page, their form and affiliations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Template
+
+from maillage.crm import audit, lookups, views
+from maillage.crm.errors import ServiceError
+from maillage.crm.registry import SERVICES
+from maillage.crm.resources import ListQuery
+from maillage.db import read_transaction
+from maillage.web.pages.common import (
+    PAGE_SIZE,
+    Field,
+    FormState,
+    build,
+    flash,
+    form_values,
+    paginate,
+    parse_int,
+    read_form,
+    redirect,
+    render,
+    save_from_form,
+    take_service_error,
+)
+from maillage.web.pages.labels import choices
+from maillage.web.security import requires
+
+SERVICE = SERVICES["contacts"]
+WRITE = [requires("coordinateur")]
+SORTS = {"nom": "last_name", "prenom": "first_name", "modification": "updated_at"}
+PICKER_SIZE = 15
+FIELDS = [
+    Field("civility", "Civilité", "select", choices=choices("civility")[1:], empty_is_none=False),
+    Field("first_name", "Prénom", required=True, autocomplete="off", maxlength=100),
+    Field("last_name", "Nom", required=True, autocomplete="off", maxlength=100),
+    Field(
+        "email",
+        "Adresse électronique",
+        "email",
+        autocomplete="off",
+        hint="Une boîte partagée (accueil@mairie…) est permise.",
+    ),
+    Field("phone", "Téléphone", "tel", hint="Par exemple : 06 12 34 56 78."),
+    Field("commune", "Commune", "select", choices="communes", integer_choices=True),
+    Field("axes", "Axes de la CTG", "multi", choices="axes"),
+    Field("notes", "Notes", "textarea", empty_is_none=False),
+    Field(
+        "legal_basis",
+        "Base légale du traitement (RGPD)",
+        "select",
+        required=True,
+        choices=choices("legal_basis"),
+    ),
+    Field(
+        "consent_date",
+        "Date du consentement",
+        "date",
+        hint="Si la base légale est le consentement.",
+    ),
+    Field("mailing_opt_out", "S'oppose aux envois groupés", "checkbox"),
+]
+AFFILIATION_FIELDS = [
+    Field("organisation", "Organisation", "int", required=True),
+    Field(
+        "function",
+        "Fonction",
+        empty_is_none=False,
+        hint="Par exemple : directrice, adjoint au maire délégué à l'enfance.",
+    ),
+    Field("elected_mandate", "Mandat électif", "checkbox"),
+    Field("is_primary", "Rattachement principal", "checkbox"),
+    Field("start_date", "Depuis le", "date"),
+]
+LABELS = {f.name: f.label for f in FIELDS}
+
+
+async def _form_options() -> dict[str, Any]:
+    async with read_transaction():
+        return {"axes": await lookups.axes(), "communes": await lookups.communes()}
+
+
+@get("/contacts", include_in_schema=False)
+async def contact_list(
+    request: Request,
+    q: str | None = Parameter(default=None, max_length=200),
+    axe: str | None = Parameter(default=None, max_length=12),
+    commune: str | None = Parameter(default=None, max_length=12),
+    archives: bool = False,
+    tri: str | None = Parameter(default=None, max_length=30),
+    page: int = Parameter(default=1, ge=1, le=1_000_000),
+) -> Template:
+    params = {"q": q, "axe": axe, "commune": commune, "archives": archives}
+    params["tri"] = tri if tri and tri.lstrip("-") in SORTS else None
+    sort = None
+    if params["tri"]:
+        sort = ("-" if tri.startswith("-") else "") + SORTS[tri.lstrip("-")]
+    filters = {"axis": parse_int(axe), "commune": parse_int(commune)}
+    async with read_transaction():
+        result = await SERVICE.list(
+            ListQuery(
+                limit=PAGE_SIZE,
+                offset=(page - 1) * PAGE_SIZE,
+                sort=sort,
+                q=q,
+                filters=filters,
+                include_archived=archives,
+            )
+        )
+        options = await _form_options()
+    return render(
+        request,
+        "contacts/liste.html",
+        items=result["items"],
+        pager=paginate(page, result["total"]),
+        params=params,
+        options=options,
+        communes={row["id"]: row["name"] for row in options["communes"]},
+    )
+
+
+@get("/contacts/{record_id:int}", include_in_schema=False)
+async def contact_detail(
+    request: Request,
+    record_id: int,
+    organisation_q: str | None = Parameter(default=None, max_length=200),
+) -> Template:
+    return await _detail_page(request, record_id, organisation_q, FormState())
+
+
+async def _detail_page(
+    request: Request,
+    record_id: int,
+    organisation_q: str | None,
+    affiliation_form: FormState,
+    status_code: int = 200,
+) -> Template:
+    async with read_transaction():
+        overview = await views.contact_overview(record_id)
+        contact = overview["contact"]
+        communes = await lookups.commune_names([contact["commune"]])
+        axes = await lookups.axes()
+        history = await audit.list_events(20, 0, "contact", record_id)
+        found = None
+        if organisation_q:
+            found = await SERVICES["organisations"].list(
+                ListQuery(limit=PICKER_SIZE, q=organisation_q)
+            )
+    return render(
+        request,
+        "contacts/fiche.html",
+        status_code=status_code,
+        c=contact,
+        overview=overview,
+        commune_name=communes.get(contact["commune"]),
+        axes={row["id"]: row["name"] for row in axes},
+        history=history["items"],
+        field_labels=LABELS,
+        organisation_q=organisation_q,
+        found=found,
+        form=affiliation_form,
+        affiliation_fields=AFFILIATION_FIELDS,
+    )
+
+
+@get("/contacts/nouveau", guards=WRITE, include_in_schema=False)
+async def contact_new(request: Request) -> Template:
+    form = FormState(values={"legal_basis": "mission_interet_public", "axes": []})
+    return _form_page(request, form, None, await _form_options())
+
+
+def _form_page(request, form, record, options, status_code: int = 200) -> Template:
+    return render(
+        request,
+        "contacts/formulaire.html",
+        status_code=status_code,
+        form=form,
+        fields=FIELDS,
+        record=record,
+        options=options,
+    )
+
+
+@post("/contacts/nouveau", guards=WRITE, include_in_schema=False)
+async def contact_create(request: Request) -> Any:
+    record, form = await save_from_form(request, SERVICE, FIELDS)
+    if record is None:
+        return _form_page(request, form, None, await _form_options(), 400)
+    flash(request, f"Contact « {record['first_name']} {record['last_name']} » créé.")
+    return redirect(f"/contacts/{record['id']}")
+
+
+@get("/contacts/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
+async def contact_edit(request: Request, record_id: int) -> Template:
+    record = await SERVICE.get(record_id)
+    form = FormState(values={**form_values(FIELDS, record), "version": record["version"]})
+    return _form_page(request, form, record, await _form_options())
+
+
+@post("/contacts/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
+async def contact_update(request: Request, record_id: int) -> Any:
+    existing = await SERVICE.get(record_id)
+    record, form = await save_from_form(request, SERVICE, FIELDS, record_id)
+    if record is None:
+        return _form_page(request, form, existing, await _form_options(), 400)
+    flash(request, f"Contact « {record['first_name']} {record['last_name']} » enregistré.")
+    return redirect(f"/contacts/{record_id}")
+
+
+@post("/contacts/{record_id:int}/archiver", guards=WRITE, include_in_schema=False)
+async def contact_archive(request: Request, record_id: int) -> Any:
+    await SERVICE.set_archived(request.user, record_id, True)
+    flash(request, "Contact archivé : il n'apparaît plus dans les listes.")
+    return redirect(f"/contacts/{record_id}")
+
+
+@post("/contacts/{record_id:int}/restaurer", guards=WRITE, include_in_schema=False)
+async def contact_restore(request: Request, record_id: int) -> Any:
+    await SERVICE.set_archived(request.user, record_id, False)
+    flash(request, "Contact restauré.")
+    return redirect(f"/contacts/{record_id}")
+
+
+@post("/contacts/{record_id:int}/rattachements", guards=WRITE, include_in_schema=False)
+async def affiliation_add(request: Request, record_id: int) -> Any:
+    await SERVICE.get(record_id)
+    data = await request.form()
+    form = read_form(AFFILIATION_FIELDS, data)
+    if form.errors.get("organisation"):
+        form.errors["organisation"] = [
+            "Choisissez une organisation dans les résultats de recherche."
+        ]
+    if not form.has_errors:
+        struct = build(
+            SERVICES["affiliations"].spec.input, {**form.values, "contact": record_id}, form
+        )
+        if struct is not None:
+            try:
+                await SERVICES["affiliations"].create(request.user, struct)
+            except ServiceError as error:
+                take_service_error(error, form)
+            else:
+                flash(request, "Rattachement ajouté.")
+                return redirect(f"/contacts/{record_id}#rattachements")
+    return await _detail_page(request, record_id, data.get("organisation_q"), form, 400)
+
+
+@post(
+    "/contacts/{record_id:int}/rattachements/{affiliation_id:int}/clore",
+    guards=WRITE,
+    include_in_schema=False,
+)
+async def affiliation_end(request: Request, record_id: int, affiliation_id: int) -> Any:
+    service = SERVICES["affiliations"]
+    affiliation = await service.get(affiliation_id)
+    if affiliation["contact"] != record_id:
+        return redirect(f"/contacts/{record_id}")
+    today = dt.date.today()
+    try:
+        if affiliation["start_date"] is not None and affiliation["start_date"] >= today:
+            await service.delete(request.user, affiliation_id)
+        else:
+            update = service.spec.update(version=affiliation["version"], end_date=today)
+            await service.update(request.user, affiliation_id, update)
+    except ServiceError as error:
+        flash(request, error.message, "erreur")
+    else:
+        flash(request, "Rattachement clos à la date du jour.")
+    return redirect(f"/contacts/{record_id}#rattachements")
+
+
+HANDLERS = [
+    contact_list,
+    contact_detail,
+    contact_new,
+    contact_create,
+    contact_edit,
+    contact_update,
+    contact_archive,
+    contact_restore,
+    affiliation_add,
+    affiliation_end,
+]

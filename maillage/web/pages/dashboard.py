@@ -1,0 +1,22 @@
+"""The tableau de bord: what needs attention today."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from litestar import Request, get
+from litestar.response import Template
+
+from maillage.crm.dashboard import dashboard as dashboard_data
+from maillage.web.pages.common import render
+from maillage.web.pages.labels import PARIS
+
+
+@get("/", include_in_schema=False)
+async def dashboard(request: Request) -> Template:
+    now = dt.datetime.now(dt.UTC)
+    data = await dashboard_data(now, now.astimezone(PARIS).date())
+    return render(request, "tableau_de_bord.html", **data)
+
+
+HANDLERS = [dashboard]

@@ -1,0 +1,303 @@
+"""Instances: the governance bodies, their members and roles, their meetings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Template
+
+from maillage.crm import audit, lookups, views
+from maillage.crm.errors import ServiceError
+from maillage.crm.registry import SERVICES
+from maillage.crm.resources import ListQuery
+from maillage.db import read_transaction
+from maillage.web.pages.common import (
+    Field,
+    FormState,
+    build,
+    error_text,
+    flash,
+    form_values,
+    parse_int,
+    read_form,
+    redirect,
+    render,
+    save_from_form,
+    take_service_error,
+)
+from maillage.web.pages.labels import LABELS as CODE_LABELS
+from maillage.web.pages.labels import choices
+from maillage.web.security import requires
+
+SERVICE = SERVICES["groups"]
+MEMBERSHIPS = SERVICES["memberships"]
+WRITE = [requires("coordinateur")]
+PICKER_SIZE = 15
+MAX_GROUPS = 500
+FIELDS = [
+    Field("name", "Nom", required=True, maxlength=200),
+    Field("kind", "Type d'instance", "select", required=True, choices=choices("group_kind")),
+    Field("description", "Description", "textarea", empty_is_none=False),
+    Field("default_location", "Lieu habituel", empty_is_none=False, maxlength=300),
+    Field("axes", "Axes de la CTG", "multi", choices="axes"),
+    Field(
+        "communes",
+        "Communes couvertes",
+        "multiselect",
+        choices="communes",
+        hint="Maintenez Ctrl (ou Cmd) pour en choisir plusieurs.",
+    ),
+    Field("active", "Instance active", "checkbox"),
+]
+MEMBER_FIELDS = [
+    Field("contact", "Contact", "int", required=True),
+    Field("role", "Rôle", "select", required=True, choices=choices("role")),
+    Field(
+        "organisation",
+        "Organisation représentée",
+        "select",
+        choices="organisations",
+        integer_choices=True,
+    ),
+    Field("start_date", "Depuis le", "date", hint="Par défaut : aujourd'hui."),
+]
+LABELS = {f.name: f.label for f in FIELDS}
+
+
+async def _form_options() -> dict[str, Any]:
+    async with read_transaction():
+        return {"axes": await lookups.axes(), "communes": await lookups.communes()}
+
+
+@get("/instances", include_in_schema=False)
+async def group_list(
+    request: Request,
+    q: str | None = Parameter(default=None, max_length=200),
+    type: str | None = Parameter(default=None, max_length=30),
+    axe: str | None = Parameter(default=None, max_length=12),
+    archives: bool = False,
+) -> Template:
+    params = {"q": q, "type": type, "axe": axe, "archives": archives}
+    filters = {"kind": type or None, "axis": parse_int(axe)}
+    async with read_transaction():
+        result = await SERVICE.list(
+            ListQuery(limit=MAX_GROUPS, q=q, filters=filters, include_archived=archives)
+        )
+        axes = await lookups.axes()
+    by_kind: dict[str, list[dict[str, Any]]] = {kind: [] for kind in CODE_LABELS["group_kind"]}
+    for group in result["items"]:
+        by_kind.setdefault(group["kind"], []).append(group)
+    return render(
+        request,
+        "instances/liste.html",
+        by_kind={kind: rows for kind, rows in by_kind.items() if rows},
+        total=result["total"],
+        shown=len(result["items"]),
+        params=params,
+        options={"axes": axes},
+        axes={row["id"]: row["name"] for row in axes},
+        kinds=choices("group_kind"),
+    )
+
+
+@get("/instances/{record_id:int}", include_in_schema=False)
+async def group_detail(
+    request: Request,
+    record_id: int,
+    contact_q: str | None = Parameter(default=None, max_length=200),
+    contact: int | None = Parameter(default=None, ge=1),
+) -> Template:
+    return await _detail_page(request, record_id, contact_q, contact, FormState())
+
+
+async def _detail_page(
+    request: Request,
+    record_id: int,
+    contact_q: str | None,
+    chosen: int | None,
+    member_form: FormState,
+    status_code: int = 200,
+) -> Template:
+    async with read_transaction():
+        overview = await views.group_overview(record_id, dt.date.today())
+        group = overview["group"]
+        axes = await lookups.axes()
+        communes = await lookups.commune_names(group["communes"])
+        history = await audit.list_events(20, 0, "working_group", record_id)
+        found = None
+        if contact_q:
+            found = await SERVICES["contacts"].list(ListQuery(limit=PICKER_SIZE, q=contact_q))
+        organisations = []
+        chosen_contact = None
+        if chosen:
+            chosen_contact = await SERVICES["contacts"].get(chosen)
+            organisations = await lookups.contact_organisations(chosen)
+    if chosen_contact and "organisation" not in member_form.values and organisations:
+        member_form.values["organisation"] = organisations[0]["id"]
+    member_form.values.setdefault("role", "membre")
+    return render(
+        request,
+        "instances/fiche.html",
+        status_code=status_code,
+        g=group,
+        overview=overview,
+        axes={row["id"]: row["name"] for row in axes},
+        commune_names=[communes[c] for c in group["communes"] if c in communes],
+        history=history["items"],
+        field_labels=LABELS,
+        contact_q=contact_q,
+        found=found,
+        chosen=chosen_contact,
+        form=member_form,
+        member_fields=MEMBER_FIELDS,
+        options={"organisations": organisations},
+        roles=choices("role"),
+    )
+
+
+@get("/instances/nouvelle", guards=WRITE, include_in_schema=False)
+async def group_new(request: Request) -> Template:
+    form = FormState(values={"axes": [], "communes": [], "active": True})
+    return _form_page(request, form, None, await _form_options())
+
+
+def _form_page(request, form, record, options, status_code: int = 200) -> Template:
+    return render(
+        request,
+        "instances/formulaire.html",
+        status_code=status_code,
+        form=form,
+        fields=FIELDS,
+        record=record,
+        options=options,
+    )
+
+
+@post("/instances/nouvelle", guards=WRITE, include_in_schema=False)
+async def group_create(request: Request) -> Any:
+    record, form = await save_from_form(request, SERVICE, FIELDS)
+    if record is None:
+        return _form_page(request, form, None, await _form_options(), 400)
+    flash(request, f"Instance « {record['name']} » créée.")
+    return redirect(f"/instances/{record['id']}")
+
+
+@get("/instances/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
+async def group_edit(request: Request, record_id: int) -> Template:
+    record = await SERVICE.get(record_id)
+    form = FormState(values={**form_values(FIELDS, record), "version": record["version"]})
+    return _form_page(request, form, record, await _form_options())
+
+
+@post("/instances/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
+async def group_update(request: Request, record_id: int) -> Any:
+    existing = await SERVICE.get(record_id)
+    record, form = await save_from_form(request, SERVICE, FIELDS, record_id)
+    if record is None:
+        return _form_page(request, form, existing, await _form_options(), 400)
+    flash(request, f"Instance « {record['name']} » enregistrée.")
+    return redirect(f"/instances/{record_id}")
+
+
+@post("/instances/{record_id:int}/archiver", guards=WRITE, include_in_schema=False)
+async def group_archive(request: Request, record_id: int) -> Any:
+    await SERVICE.set_archived(request.user, record_id, True)
+    flash(request, "Instance archivée.")
+    return redirect(f"/instances/{record_id}")
+
+
+@post("/instances/{record_id:int}/restaurer", guards=WRITE, include_in_schema=False)
+async def group_restore(request: Request, record_id: int) -> Any:
+    await SERVICE.set_archived(request.user, record_id, False)
+    flash(request, "Instance restaurée.")
+    return redirect(f"/instances/{record_id}")
+
+
+@post("/instances/{record_id:int}/membres", guards=WRITE, include_in_schema=False)
+async def member_add(request: Request, record_id: int) -> Any:
+    data = await request.form()
+    form = read_form(MEMBER_FIELDS, data)
+    if not form.has_errors:
+        values = {**form.values, "working_group": record_id}
+        struct = build(MEMBERSHIPS.spec.input, values, form)
+        if struct is not None:
+            try:
+                await MEMBERSHIPS.create(request.user, struct)
+            except ServiceError as error:
+                take_service_error(error, form)
+            else:
+                flash(request, "Membre ajouté.")
+                return redirect(f"/instances/{record_id}#membres")
+    return await _detail_page(
+        request, record_id, data.get("contact_q"), parse_int(data.get("contact")), form, 400
+    )
+
+
+async def _own_membership(record_id: int, membership_id: int) -> dict[str, Any] | None:
+    membership = await MEMBERSHIPS.get(membership_id)
+    return membership if membership["working_group"] == record_id else None
+
+
+@post(
+    "/instances/{record_id:int}/membres/{membership_id:int}/role",
+    guards=WRITE,
+    include_in_schema=False,
+)
+async def member_role(request: Request, record_id: int, membership_id: int) -> Any:
+    membership = await _own_membership(record_id, membership_id)
+    role = (await request.form()).get("role")
+    if membership is None or role not in CODE_LABELS["role"]:
+        flash(request, "Rôle non reconnu.", "erreur")
+        return redirect(f"/instances/{record_id}#membres")
+    try:
+        update = MEMBERSHIPS.spec.update(version=membership["version"], role=role)
+        await MEMBERSHIPS.update(request.user, membership_id, update)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+    else:
+        flash(request, f"Rôle changé : {CODE_LABELS['role'][role]}.")
+    return redirect(f"/instances/{record_id}#membres")
+
+
+@post(
+    "/instances/{record_id:int}/membres/{membership_id:int}/retirer",
+    guards=WRITE,
+    include_in_schema=False,
+)
+async def member_remove(request: Request, record_id: int, membership_id: int) -> Any:
+    """A member who leaves keeps their history: the membership ends yesterday, unless it
+    started today or later (an entry made by mistake), which is deleted."""
+    membership = await _own_membership(record_id, membership_id)
+    if membership is None:
+        return redirect(f"/instances/{record_id}")
+    today = dt.date.today()
+    try:
+        if membership["start_date"] >= today:
+            await MEMBERSHIPS.delete(request.user, membership_id)
+        else:
+            end = today - dt.timedelta(days=1)
+            update = MEMBERSHIPS.spec.update(version=membership["version"], end_date=end)
+            await MEMBERSHIPS.update(request.user, membership_id, update)
+    except ServiceError as error:
+        flash(request, error.message, "erreur")
+    else:
+        flash(request, "Membre retiré de l'instance (l'historique est conservé).")
+    return redirect(f"/instances/{record_id}#membres")
+
+
+HANDLERS = [
+    group_list,
+    group_detail,
+    group_new,
+    group_create,
+    group_edit,
+    group_update,
+    group_archive,
+    group_restore,
+    member_add,
+    member_role,
+    member_remove,
+]

@@ -1,0 +1,38 @@
+"""Journal: the audit log, for administrators."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+from litestar.params import Parameter
+from litestar.response import Template
+
+from maillage.crm import audit
+from maillage.web.pages.common import paginate, render
+from maillage.web.pages.labels import LABELS
+from maillage.web.security import requires
+
+JOURNAL_PAGE = 50
+
+
+@get("/journal", guards=[requires("admin")], include_in_schema=False)
+async def journal(
+    request: Request,
+    objet: str | None = Parameter(default=None, max_length=40),
+    auteur: str | None = Parameter(default=None, max_length=254),
+    page: int = Parameter(default=1, ge=1, le=1_000_000),
+) -> Template:
+    objet = objet if objet in LABELS["entity"] else None
+    result = await audit.list_events(
+        JOURNAL_PAGE, (page - 1) * JOURNAL_PAGE, objet, None, auteur or None
+    )
+    return render(
+        request,
+        "journal.html",
+        events=result["items"],
+        pager=paginate(page, result["total"], JOURNAL_PAGE),
+        params={"objet": objet, "auteur": auteur},
+        entities=LABELS["entity"],
+    )
+
+
+HANDLERS = [journal]

@@ -1,0 +1,312 @@
+"""Réunions: the agenda, scheduling, moving, cancelling, attendance, sign-in sheet, minutes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Template
+
+from maillage.crm import agenda, audit, lookups
+from maillage.crm.errors import ServiceError
+from maillage.crm.registry import SERVICES
+from maillage.web.pages.common import (
+    PAGE_SIZE,
+    Field,
+    FormState,
+    build,
+    error_text,
+    flash,
+    paginate,
+    parse_int,
+    read_form,
+    redirect,
+    render,
+    take_service_error,
+)
+from maillage.web.pages.labels import PARIS, choices, iso_local
+from maillage.web.security import requires
+
+SERVICE = SERVICES["meetings"]
+WRITE = [requires("coordinateur")]
+WHEN_FIELDS = [
+    Field("date", "Date", "date", required=True),
+    Field(
+        "start", "Heure de début", "time", required=True, hint="Heure de Paris, par exemple 14:00."
+    ),
+    Field("end", "Heure de fin", "time", required=True),
+]
+FIELDS = [
+    Field(
+        "working_group", "Instance", "select", required=True, choices="groups", integer_choices=True
+    ),
+    Field("title", "Titre", required=True, maxlength=300),
+    *WHEN_FIELDS,
+    Field("location", "Lieu", empty_is_none=False, maxlength=300),
+    Field("video_url", "Lien de visioconférence", "url"),
+    Field("agenda", "Ordre du jour", "textarea", empty_is_none=False),
+    Field("is_public", "Réunion publique (avec des habitants)", "checkbox"),
+]
+# The service speaks of starts_at and ends_at; the form of a date and two times.
+ALIASES = {"starts_at": "start", "ends_at": "end"}
+LABELS = {f.name: f.label for f in FIELDS} | {
+    "starts_at": "Début",
+    "ends_at": "Fin",
+    "status": "Statut",
+    "minutes": "Compte rendu",
+}
+
+
+def _moments(values: dict[str, Any], form: FormState) -> dict[str, Any]:
+    """Date and times typed in Paris time to aware datetimes (the service wants a zone)."""
+    day, start, end = values.pop("date", None), values.pop("start", None), values.pop("end", None)
+    if form.has_errors or day is None:
+        return values
+    try:
+        starts = dt.datetime.combine(day, dt.time.fromisoformat(start), PARIS)
+    except ValueError:
+        form.add("start", "Heure invalide : utilisez le format HH:MM.")
+        return values
+    try:
+        ends = dt.datetime.combine(day, dt.time.fromisoformat(end), PARIS)
+    except ValueError:
+        form.add("end", "Heure invalide : utilisez le format HH:MM.")
+        return values
+    return {**values, "starts_at": starts, "ends_at": ends}
+
+
+@get("/reunions", include_in_schema=False)
+async def meeting_list(
+    request: Request,
+    periode: str = Parameter(default="a_venir", max_length=20),
+    instance: str | None = Parameter(default=None, max_length=12),
+    statut: str | None = Parameter(default=None, max_length=20),
+    page: int = Parameter(default=1, ge=1, le=1_000_000),
+) -> Template:
+    periode = periode if periode in ("a_venir", "passees") else "a_venir"
+    statut = statut if statut in choices_dict("meeting_status") else None
+    params = {"periode": periode, "instance": instance, "statut": statut}
+    result = await agenda.list_meetings(
+        period=periode,
+        now=dt.datetime.now(dt.UTC),
+        group=parse_int(instance),
+        status=statut,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    return render(
+        request,
+        "reunions/liste.html",
+        items=result["items"],
+        pager=paginate(page, result["total"]),
+        params=params,
+        groups=await lookups.groups(include_inactive=True),
+        statuses=choices("meeting_status"),
+    )
+
+
+def choices_dict(kind: str) -> dict[str, str]:
+    return dict(choices(kind))
+
+
+@get("/reunions/nouvelle", guards=WRITE, include_in_schema=False)
+async def meeting_new(
+    request: Request, instance: int | None = Parameter(default=None, ge=1)
+) -> Template:
+    values: dict[str, Any] = {"working_group": instance}
+    if instance:
+        group = await SERVICES["groups"].get(instance)
+        values["location"] = group["default_location"]
+        values["title"] = group["name"]
+    return await _form_page(request, FormState(values=values))
+
+
+async def _form_page(request: Request, form: FormState, status_code: int = 200) -> Template:
+    return render(
+        request,
+        "reunions/formulaire.html",
+        status_code=status_code,
+        form=form,
+        fields=FIELDS,
+        options={"groups": await lookups.groups()},
+    )
+
+
+@post("/reunions/nouvelle", guards=WRITE, include_in_schema=False)
+async def meeting_create(request: Request) -> Any:
+    form = read_form(FIELDS, await request.form())
+    values = _moments(dict(form.values), form)
+    if not form.has_errors:
+        struct = build(SERVICE.spec.input, values, form)
+        if struct is not None:
+            try:
+                record = await SERVICE.create(request.user, struct)
+            except ServiceError as error:
+                take_service_error(error, form, ALIASES)
+            else:
+                flash(request, f"Réunion « {record['title']} » planifiée.")
+                return redirect(f"/reunions/{record['id']}")
+    return await _form_page(request, form, 400)
+
+
+@get("/reunions/{record_id:int}", include_in_schema=False)
+async def meeting_detail(request: Request, record_id: int) -> Template:
+    detail = await agenda.meeting_detail(record_id, dt.date.today())
+    history = await audit.list_events(20, 0, "meeting", record_id)
+    return render(
+        request,
+        "reunions/fiche.html",
+        r=detail["meeting"],
+        g=detail["group"],
+        people=detail["people"],
+        history=history["items"],
+        field_labels=LABELS,
+        minutes_form=FormState(values={"minutes": detail["meeting"]["minutes"]}),
+    )
+
+
+@get("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
+async def meeting_move_page(request: Request, record_id: int) -> Template:
+    meeting = await SERVICE.get(record_id)
+    values = {
+        "date": iso_local(meeting["starts_at"], "date"),
+        "start": iso_local(meeting["starts_at"], "time"),
+        "end": iso_local(meeting["ends_at"], "time"),
+        "location": meeting["location"],
+        "version": meeting["version"],
+    }
+    return _move_page(request, meeting, FormState(values=values))
+
+
+MOVE_FIELDS = [*WHEN_FIELDS, Field("location", "Lieu", empty_is_none=False, maxlength=300)]
+
+
+def _move_page(request, meeting, form, status_code: int = 200) -> Template:
+    return render(
+        request,
+        "reunions/deplacer.html",
+        status_code=status_code,
+        r=meeting,
+        form=form,
+        fields=MOVE_FIELDS,
+    )
+
+
+@post("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
+async def meeting_move(request: Request, record_id: int) -> Any:
+    meeting = await SERVICE.get(record_id)
+    data = await request.form()
+    form = read_form(MOVE_FIELDS, data)
+    values = _moments(dict(form.values), form)
+    version = parse_int(data.get("version"))
+    form.values["version"] = version
+    if not form.has_errors:
+        struct = build(SERVICE.spec.update, {**values, "version": version}, form)
+        if struct is not None:
+            try:
+                await SERVICE.update(request.user, record_id, struct)
+            except ServiceError as error:
+                take_service_error(error, form, ALIASES)
+            else:
+                flash(request, "Réunion déplacée. Pensez à prévenir les invités.")
+                return redirect(f"/reunions/{record_id}")
+    return _move_page(request, meeting, form, 400)
+
+
+async def _set_status(request: Request, record_id: int, status: str, message: str) -> Any:
+    meeting = await SERVICE.get(record_id)
+    try:
+        update = SERVICE.spec.update(version=meeting["version"], status=status)
+        await SERVICE.update(request.user, record_id, update)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+    else:
+        flash(request, message)
+    return redirect(f"/reunions/{record_id}")
+
+
+@post("/reunions/{record_id:int}/annuler", guards=WRITE, include_in_schema=False)
+async def meeting_cancel(request: Request, record_id: int) -> Any:
+    return await _set_status(request, record_id, "annulee", "Réunion annulée.")
+
+
+@post("/reunions/{record_id:int}/retablir", guards=WRITE, include_in_schema=False)
+async def meeting_restore(request: Request, record_id: int) -> Any:
+    return await _set_status(request, record_id, "planifiee", "Réunion rétablie.")
+
+
+@post("/reunions/{record_id:int}/compte-rendu", guards=WRITE, include_in_schema=False)
+async def meeting_minutes(request: Request, record_id: int) -> Any:
+    meeting = await SERVICE.get(record_id)
+    minutes = str((await request.form()).get("minutes") or "")
+    try:
+        update = SERVICE.spec.update(version=meeting["version"], minutes=minutes)
+        await SERVICE.update(request.user, record_id, update)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+    else:
+        flash(request, "Compte rendu enregistré.")
+    return redirect(f"/reunions/{record_id}#compte-rendu")
+
+
+@get("/reunions/{record_id:int}/presences", include_in_schema=False)
+async def attendance_page(request: Request, record_id: int) -> Template:
+    detail = await agenda.meeting_detail(record_id, dt.date.today())
+    return render(
+        request,
+        "reunions/presences.html",
+        r=detail["meeting"],
+        g=detail["group"],
+        people=detail["people"],
+        attendance_choices=choices("attendance"),
+    )
+
+
+@post("/reunions/{record_id:int}/presences", guards=WRITE, include_in_schema=False)
+async def attendance_record(request: Request, record_id: int) -> Any:
+    data = await request.form()
+    attendance: dict[int, str | None] = {}
+    for key, value in data.multi_items():
+        if key.startswith("presence-") and key[9:].isdigit():
+            attendance[int(key[9:])] = str(value) or None
+    count = parse_int(data.get("attendance_count"))
+    try:
+        changed = await agenda.record_attendance(
+            request.user, record_id, attendance, data.get("held") == "on", count
+        )
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+        return redirect(f"/reunions/{record_id}/presences")
+    flash(request, f"Présences enregistrées ({changed} modification(s)).")
+    return redirect(f"/reunions/{record_id}")
+
+
+@get("/reunions/{record_id:int}/emargement", include_in_schema=False)
+async def sign_in_sheet(request: Request, record_id: int) -> Template:
+    detail = await agenda.meeting_detail(record_id, dt.date.today())
+    return render(
+        request,
+        "reunions/emargement.html",
+        r=detail["meeting"],
+        g=detail["group"],
+        people=detail["people"],
+        blank_lines=5,
+    )
+
+
+HANDLERS = [
+    meeting_list,
+    meeting_new,
+    meeting_create,
+    meeting_detail,
+    meeting_move_page,
+    meeting_move,
+    meeting_cancel,
+    meeting_restore,
+    meeting_minutes,
+    attendance_page,
+    attendance_record,
+    sign_in_sheet,
+]

@@ -1,0 +1,216 @@
+"""Partenaires: the organisations of the network, their list, their page and their form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Template
+
+from maillage.crm import audit, lookups, views
+from maillage.crm.registry import SERVICES
+from maillage.crm.resources import ListQuery
+from maillage.db import read_transaction
+from maillage.web.pages.common import (
+    PAGE_SIZE,
+    Field,
+    FormState,
+    flash,
+    form_values,
+    paginate,
+    parse_int,
+    redirect,
+    render,
+    save_from_form,
+)
+from maillage.web.pages.labels import choices
+from maillage.web.security import requires
+
+SERVICE = SERVICES["organisations"]
+WRITE = [requires("coordinateur")]
+SORTS = {"nom": "name", "type": "kind", "categorie": "category", "modification": "updated_at"}
+CATEGORIES = tuple(
+    (name, name)
+    for name in (
+        "Caf", "Conseil départemental", "PMI", "DDETS", "Éducation nationale", "Mairie",
+        "CCAS", "Centre social", "EAJE", "ALSH", "LAEP", "RPE", "Espace de vie sociale",
+        "Bailleur social", "Mission locale", "France services",
+    )
+)  # fmt: skip
+FIELDS = [
+    Field("name", "Nom", required=True, maxlength=300),
+    Field("kind", "Type", "select", required=True, choices=choices("organisation_kind")),
+    Field(
+        "category",
+        "Catégorie",
+        choices=CATEGORIES,
+        empty_is_none=False,
+        hint="Texte libre : Caf, CCAS, centre social, EAJE, bailleur social…",
+        maxlength=100,
+    ),
+    Field("siret", "SIRET", hint="14 chiffres, espaces permis."),
+    Field("siren", "SIREN", hint="9 chiffres, quand le SIRET n'est pas connu."),
+    Field("rna", "Numéro RNA", hint="Associations : W suivi de 9 chiffres."),
+    Field("uai", "Code UAI", hint="Établissements scolaires : 7 chiffres et une lettre."),
+    Field("address", "Adresse", "textarea", empty_is_none=False),
+    Field("commune", "Commune", "select", choices="communes", integer_choices=True),
+    Field("email", "Adresse électronique", "email", autocomplete="off"),
+    Field("phone", "Téléphone", "tel", hint="Par exemple : 02 99 12 34 56."),
+    Field("website", "Site web", "url"),
+    Field("axes", "Axes de la CTG", "multi", choices="axes"),
+    Field("notes", "Notes", "textarea", empty_is_none=False),
+]
+LABELS = {f.name: f.label for f in FIELDS}
+
+
+async def _form_options() -> dict[str, Any]:
+    async with read_transaction():
+        return {"axes": await lookups.axes(), "communes": await lookups.communes()}
+
+
+@get("/partenaires", include_in_schema=False)
+async def partner_list(
+    request: Request,
+    q: str | None = Parameter(default=None, max_length=200),
+    type: str | None = Parameter(default=None, max_length=30),
+    axe: str | None = Parameter(default=None, max_length=12),
+    commune: str | None = Parameter(default=None, max_length=12),
+    archives: bool = False,
+    tri: str | None = Parameter(default=None, max_length=30),
+    page: int = Parameter(default=1, ge=1, le=1_000_000),
+) -> Template:
+    params = {"q": q, "type": type, "axe": axe, "commune": commune, "archives": archives}
+    params["tri"] = tri if tri and tri.lstrip("-") in SORTS else None
+    sort = None
+    if params["tri"]:
+        sort = ("-" if tri.startswith("-") else "") + SORTS[tri.lstrip("-")]
+    filters = {
+        "kind": type or None,
+        "axis": parse_int(axe),
+        "commune": parse_int(commune),
+    }
+    async with read_transaction():
+        result = await SERVICE.list(
+            ListQuery(
+                limit=PAGE_SIZE,
+                offset=(page - 1) * PAGE_SIZE,
+                sort=sort,
+                q=q,
+                filters=filters,
+                include_archived=archives,
+            )
+        )
+        options = await _form_options()
+        communes = {row["id"]: row["name"] for row in options["communes"]}
+    axes = {row["id"]: row["name"] for row in options["axes"]}
+    return render(
+        request,
+        "partenaires/liste.html",
+        items=result["items"],
+        pager=paginate(page, result["total"]),
+        params=params,
+        options=options,
+        communes=communes,
+        axes=axes,
+        kinds=choices("organisation_kind"),
+    )
+
+
+@get("/partenaires/{record_id:int}", include_in_schema=False)
+async def partner_detail(request: Request, record_id: int) -> Template:
+    async with read_transaction():
+        overview = await views.organisation_overview(record_id, dt.date.today())
+        organisation = overview["organisation"]
+        names = await lookups.organisation_names([organisation["parent"]])
+        communes = await lookups.commune_names([organisation["commune"]])
+        axes = await lookups.axes()
+        history = await audit.list_events(20, 0, "organisation", record_id)
+    return render(
+        request,
+        "partenaires/fiche.html",
+        o=organisation,
+        overview=overview,
+        parent_name=names.get(organisation["parent"]),
+        commune_name=communes.get(organisation["commune"]),
+        axes={row["id"]: row["name"] for row in axes},
+        history=history["items"],
+        field_labels=LABELS,
+    )
+
+
+@get("/partenaires/nouveau", guards=WRITE, include_in_schema=False)
+async def partner_new(request: Request) -> Template:
+    form = FormState(values={"kind": None, "axes": []})
+    return _form_page(request, form, None, await _form_options())
+
+
+def _form_page(
+    request: Request,
+    form: FormState,
+    record: dict[str, Any] | None,
+    options: dict[str, Any],
+    status_code: int = 200,
+) -> Template:
+    return render(
+        request,
+        "partenaires/formulaire.html",
+        status_code=status_code,
+        form=form,
+        fields=FIELDS,
+        record=record,
+        options=options,
+    )
+
+
+@post("/partenaires/nouveau", guards=WRITE, include_in_schema=False)
+async def partner_create(request: Request) -> Any:
+    record, form = await save_from_form(request, SERVICE, FIELDS)
+    if record is None:
+        return _form_page(request, form, None, await _form_options(), 400)
+    flash(request, f"Partenaire « {record['name']} » créé.")
+    return redirect(f"/partenaires/{record['id']}")
+
+
+@get("/partenaires/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
+async def partner_edit(request: Request, record_id: int) -> Template:
+    record = await SERVICE.get(record_id)
+    form = FormState(values={**form_values(FIELDS, record), "version": record["version"]})
+    return _form_page(request, form, record, await _form_options())
+
+
+@post("/partenaires/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
+async def partner_update(request: Request, record_id: int) -> Any:
+    existing = await SERVICE.get(record_id)
+    record, form = await save_from_form(request, SERVICE, FIELDS, record_id)
+    if record is None:
+        return _form_page(request, form, existing, await _form_options(), 400)
+    flash(request, f"Partenaire « {record['name']} » enregistré.")
+    return redirect(f"/partenaires/{record_id}")
+
+
+@post("/partenaires/{record_id:int}/archiver", guards=WRITE, include_in_schema=False)
+async def partner_archive(request: Request, record_id: int) -> Any:
+    record = await SERVICE.set_archived(request.user, record_id, True)
+    flash(request, f"Partenaire « {record['name']} » archivé : il n'apparaît plus dans les listes.")
+    return redirect(f"/partenaires/{record_id}")
+
+
+@post("/partenaires/{record_id:int}/restaurer", guards=WRITE, include_in_schema=False)
+async def partner_restore(request: Request, record_id: int) -> Any:
+    record = await SERVICE.set_archived(request.user, record_id, False)
+    flash(request, f"Partenaire « {record['name']} » restauré.")
+    return redirect(f"/partenaires/{record_id}")
+
+
+HANDLERS = [
+    partner_list,
+    partner_detail,
+    partner_new,
+    partner_create,
+    partner_edit,
+    partner_update,
+    partner_archive,
+    partner_restore,
+]

@@ -1,0 +1,133 @@
+"""Utilisateurs: accounts and roles, for administrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.response import Template
+
+from maillage.crm import auth
+from maillage.crm.errors import ServiceError
+from maillage.crm.registry import SERVICES
+from maillage.crm.resources import ListQuery
+from maillage.web.pages.common import (
+    Field,
+    FormState,
+    build,
+    error_text,
+    flash,
+    read_form,
+    redirect,
+    render,
+    take_service_error,
+)
+from maillage.web.pages.labels import choices
+from maillage.web.security import requires
+
+SERVICE = SERVICES["users"]
+ADMIN = [requires("admin")]
+MAX_USERS = 500
+FIELDS = [
+    Field("email", "Adresse électronique", "email", required=True, autocomplete="off"),
+    Field("name", "Nom affiché", empty_is_none=False, maxlength=200),
+    Field("role", "Rôle", "select", required=True, choices=choices("user_role")),
+]
+
+
+@get("/utilisateurs", guards=ADMIN, include_in_schema=False)
+async def user_list(request: Request) -> Template:
+    result = await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email"))
+    return _list_page(request, result["items"], FormState(values={"role": "lecteur"}))
+
+
+def _list_page(request, users, form, status_code: int = 200, temporary=None) -> Template:
+    return render(
+        request,
+        "utilisateurs.html",
+        status_code=status_code,
+        users=users,
+        form=form,
+        fields=FIELDS,
+        roles=choices("user_role"),
+        temporary=temporary,
+    )
+
+
+@post("/utilisateurs", guards=ADMIN, include_in_schema=False)
+async def user_create(request: Request) -> Any:
+    form = read_form(FIELDS, await request.form())
+    if not form.has_errors:
+        struct = build(SERVICE.spec.input, form.values, form)
+        if struct is not None:
+            try:
+                user = await SERVICE.create(request.user, struct)
+                password = await auth.set_temporary_password(request.user, user["id"])
+            except ServiceError as error:
+                take_service_error(error, form)
+            else:
+                return await _show_temporary(request, user, password, created=True)
+    users = (await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email")))["items"]
+    return _list_page(request, users, form, 400)
+
+
+async def _show_temporary(request: Request, user: dict, password: str, created: bool) -> Template:
+    """The temporary password is shown once, on this page, and never stored in clear."""
+    users = (await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email")))["items"]
+    temporary = {"email": user["email"], "password": password, "created": created}
+    return _list_page(request, users, FormState(values={"role": "lecteur"}), temporary=temporary)
+
+
+@post("/utilisateurs/{record_id:int}/role", guards=ADMIN, include_in_schema=False)
+async def user_role(request: Request, record_id: int) -> Any:
+    role = (await request.form()).get("role")
+    return await _update(request, record_id, {"role": role}, "Rôle modifié.")
+
+
+@post("/utilisateurs/{record_id:int}/desactiver", guards=ADMIN, include_in_schema=False)
+async def user_deactivate(request: Request, record_id: int) -> Any:
+    if record_id == request.user.user_id:
+        flash(request, "Vous ne pouvez pas désactiver votre propre compte.", "erreur")
+        return redirect("/utilisateurs")
+    return await _update(request, record_id, {"active": False}, "Compte désactivé.")
+
+
+@post("/utilisateurs/{record_id:int}/reactiver", guards=ADMIN, include_in_schema=False)
+async def user_reactivate(request: Request, record_id: int) -> Any:
+    return await _update(request, record_id, {"active": True}, "Compte réactivé.")
+
+
+async def _update(request: Request, record_id: int, changes: dict, message: str) -> Any:
+    user = await SERVICE.get(record_id)
+    form = FormState()
+    if record_id == request.user.user_id and changes.get("role") not in (None, "admin"):
+        flash(request, "Vous ne pouvez pas retirer vos propres droits d'administration.", "erreur")
+        return redirect("/utilisateurs")
+    struct = build(SERVICE.spec.update, {**changes, "version": user["version"]}, form)
+    if struct is None:
+        flash(request, "Valeur non reconnue.", "erreur")
+        return redirect("/utilisateurs")
+    try:
+        await SERVICE.update(request.user, record_id, struct)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+    else:
+        flash(request, f"{message} ({user['email']})")
+    return redirect("/utilisateurs")
+
+
+@post("/utilisateurs/{record_id:int}/mot-de-passe", guards=ADMIN, include_in_schema=False)
+async def user_reset_password(request: Request, record_id: int) -> Any:
+    user = await SERVICE.get(record_id)
+    password = await auth.set_temporary_password(request.user, record_id)
+    return await _show_temporary(request, user, password, created=False)
+
+
+HANDLERS = [
+    user_list,
+    user_create,
+    user_role,
+    user_deactivate,
+    user_reactivate,
+    user_reset_password,
+]

@@ -8,8 +8,11 @@ so that the matrix never changes the data it runs on).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from dataclasses import dataclass
 
+import httpx
 import pytest
 
 from maillage.calendar import feeds
@@ -34,6 +37,7 @@ from maillage.crm.tables import (
 )
 from maillage.mailing import tokens
 from tests.mailing.helpers import queue_plain
+from tests.web.helpers import Browser, open_browser, sign_in
 
 # Who may call a route: a role (and every higher one), or « public » (no account needed).
 PUBLIC, READER, COORDINATOR, ADMIN = "public", "lecteur", "coordinateur", "admin"
@@ -43,7 +47,7 @@ MISSING = 999_999
 # method, route as Litestar spells it, who, status for an allowed caller, request path.
 ROUTES: list[tuple[str, str, str, int, str]] = [
     ("GET", "/healthz", PUBLIC, 200, "/healthz"),
-    ("GET", "/", PUBLIC, 200, "/"),
+    ("GET", "/", READER, 200, "/"),  # the dashboard
     ("GET", "/api/v1/audit", ADMIN, 200, "/api/v1/audit"),
     ("GET", "/schema", PUBLIC, 200, "/schema"),
     ("GET", "/schema/openapi.json", PUBLIC, 200, "/schema/openapi.json"),
@@ -287,6 +291,125 @@ for name, (key, read, write, lifecycle) in RESOURCES.items():
     if lifecycle == "delete":
         ROUTES.append(("DELETE", base + "/{record_id:int}", write, 404, f"{base}/{{missing}}"))
 
+
+# Pages (web issue): a session cookie or a bearer token. Without either, a page sends the
+# visitor to the sign-in page (303); the API and calendar files answer 401.
+PAGES: list[tuple[str, str, str, int, str]] = [
+    ("GET", "/connexion", PUBLIC, 200, "/connexion"),
+    ("POST", "/connexion", PUBLIC, 400, "/connexion"),  # empty form: asked again
+    ("POST", "/deconnexion", READER, 303, "/deconnexion"),
+    ("GET", "/compte", READER, 200, "/compte"),
+    ("POST", "/compte/mot-de-passe", READER, 400, "/compte/mot-de-passe"),
+    ("GET", "/journal", ADMIN, 200, "/journal"),
+    ("GET", "/utilisateurs", ADMIN, 200, "/utilisateurs"),
+    ("POST", "/utilisateurs", ADMIN, 400, "/utilisateurs"),
+    *[
+        (
+            "POST",
+            f"/utilisateurs/{{record_id:int}}/{verb}",
+            ADMIN,
+            404,
+            f"/utilisateurs/{{missing}}/{verb}",
+        )
+        for verb in ("role", "desactiver", "reactiver", "mot-de-passe")
+    ],
+]
+for base, key, new in [
+    ("/partenaires", "organisation", "nouveau"),
+    ("/contacts", "contact", "nouveau"),
+    ("/instances", "group", "nouvelle"),
+]:
+    PAGES += [
+        ("GET", base, READER, 200, base),
+        ("GET", base + "/{record_id:int}", READER, 200, f"{base}/{{{key}}}"),
+        ("GET", f"{base}/{new}", COORDINATOR, 200, f"{base}/{new}"),
+        ("POST", f"{base}/{new}", COORDINATOR, 400, f"{base}/{new}"),
+        ("GET", base + "/{record_id:int}/modifier", COORDINATOR, 200, f"{base}/{{{key}}}/modifier"),
+        (
+            "POST",
+            base + "/{record_id:int}/modifier",
+            COORDINATOR,
+            404,
+            f"{base}/{{missing}}/modifier",
+        ),
+        (
+            "POST",
+            base + "/{record_id:int}/archiver",
+            COORDINATOR,
+            404,
+            f"{base}/{{missing}}/archiver",
+        ),
+        (
+            "POST",
+            base + "/{record_id:int}/restaurer",
+            COORDINATOR,
+            404,
+            f"{base}/{{missing}}/restaurer",
+        ),
+    ]
+PAGES += [
+    (
+        "POST",
+        "/contacts/{record_id:int}/rattachements",
+        COORDINATOR,
+        404,
+        "/contacts/{missing}/rattachements",
+    ),
+    (
+        "POST",
+        "/contacts/{record_id:int}/rattachements/{affiliation_id:int}/clore",
+        COORDINATOR,
+        404,
+        "/contacts/{missing}/rattachements/{missing}/clore",
+    ),
+    (
+        "POST",
+        "/instances/{record_id:int}/membres",
+        COORDINATOR,
+        404,
+        "/instances/{missing}/membres",
+    ),
+    *[
+        (
+            "POST",
+            f"/instances/{{record_id:int}}/membres/{{membership_id:int}}/{verb}",
+            COORDINATOR,
+            404,
+            f"/instances/{{missing}}/membres/{{missing}}/{verb}",
+        )
+        for verb in ("role", "retirer")
+    ],
+    ("GET", "/reunions", READER, 200, "/reunions"),
+    ("GET", "/reunions/nouvelle", COORDINATOR, 200, "/reunions/nouvelle"),
+    ("POST", "/reunions/nouvelle", COORDINATOR, 400, "/reunions/nouvelle"),
+    ("GET", "/reunions/{record_id:int}", READER, 200, "/reunions/{meeting}"),
+    ("GET", "/reunions/{record_id:int}/deplacer", COORDINATOR, 200, "/reunions/{meeting}/deplacer"),
+    ("GET", "/reunions/{record_id:int}/presences", READER, 200, "/reunions/{meeting}/presences"),
+    ("GET", "/reunions/{record_id:int}/emargement", READER, 200, "/reunions/{meeting}/emargement"),
+    *[
+        (
+            "POST",
+            f"/reunions/{{record_id:int}}/{verb}",
+            COORDINATOR,
+            404,
+            f"/reunions/{{missing}}/{verb}",
+        )
+        for verb in ("deplacer", "annuler", "retablir", "compte-rendu")
+    ],
+    # Back to the attendance page, which then says the meeting does not exist.
+    (
+        "POST",
+        "/reunions/{record_id:int}/presences",
+        COORDINATOR,
+        303,
+        "/reunions/{missing}/presences",
+    ),
+]
+ROUTES += PAGES
+PAGE_PATHS = {route for _method, route, *_ in PAGES if route != "/connexion"} | {"/"}
+PAGE_PATHS |= {"/bilan", "/bilan/telecharger", "/plan-d-action", "/plan-d-action/{record_id:int}"}
+PAGE_PATHS |= {"/plan-d-action/{record_id:int}/indicateurs"}
+
 CALLERS = [
     "anonyme",
     "lecteur",
@@ -298,11 +421,14 @@ CALLERS = [
 ]
 
 
-def expected(caller: str, who: str, allowed: int) -> int:
+def expected(caller: str, who: str, allowed: int, route: str) -> int:
     if who == PUBLIC:
         return allowed
-    if caller in RANK:
-        return allowed if RANK[caller] >= RANK[who] else 403
+    role = caller.removesuffix("-session")
+    if role in RANK:
+        return allowed if RANK[role] >= RANK[who] else 403
+    if caller == "anonyme" and route in PAGE_PATHS:
+        return 303  # to the sign-in page
     return 401  # no account, a revoked one, or a link's secret offered as an API token
 
 
@@ -358,6 +484,30 @@ async def _world(settings) -> dict[str, object]:
     return first
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signing in three sessions at Argon2's real cost is not what this test checks."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+@dataclass
+class Callers:
+    anonymous: httpx.AsyncClient
+    headers: dict[str, dict[str, str]]
+    browsers: dict[str, Browser]
+    ids: dict[str, object]
+
+    async def send(self, caller: str, method: str, path: str, csrf: bool = True):
+        if caller in self.browsers:
+            browser = self.browsers[caller]
+            if method == "POST":
+                return await browser.post(path, {}, csrf=csrf)
+            return await browser.client.request(method, path)
+        return await self.anonymous.request(method, path, headers=self.headers[caller])
+
+
 @pytest.fixture
 async def callers(app, settings, anonymous, admin, coordinator, reader):
     ids = await _world(settings)
@@ -372,27 +522,67 @@ async def callers(app, settings, anonymous, admin, coordinator, reader):
         "jeton-de-flux": {"Authorization": f"Bearer {ids['feed']}"},
         "jeton-de-réponse": {"Authorization": f"Bearer {ids['answer']}"},
     }
-    return anonymous, headers, ids
+    async with contextlib.AsyncExitStack() as stack:
+        browsers = {}
+        for persona in (reader, coordinator, admin):
+            client = await stack.enter_async_context(await open_browser(app))
+            browser = Browser(client)
+            assert (await sign_in(browser, persona.email)).status_code == 303
+            browsers[f"{persona.role}-session"] = browser
+        yield Callers(anonymous, headers, browsers, ids)
+
+
+# The own-account pages belong to a signed-in person: an API token (which has no password of
+# its own to change) is refused there.
+SESSION_ONLY = {"/compte", "/compte/mot-de-passe"}
+
+
+def expected_for(caller: str, method: str, who: str, allowed: int, route: str) -> int:
+    session = caller.endswith("-session")
+    if session and who != PUBLIC and route.startswith("/api/"):
+        return 401  # the API reads no session cookie, only bearer tokens
+    if route == "/connexion":
+        if method == "GET" and session:
+            return 303  # already signed in: to the dashboard
+        if method == "POST" and caller == "anonyme":
+            return 403  # the sign-in form has a CSRF token too; this client sent none
+    if route in SESSION_ONLY and caller in RANK:
+        return 403
+    return expected(caller, who, allowed, route)
+
+
+# Signing out last, so that the sessions live through the whole matrix.
+ORDERED = sorted(ROUTES, key=lambda row: row[1] == "/deconnexion")
 
 
 async def test_every_route_answers_each_caller_with_the_exact_status(callers):
-    client, headers, ids = callers
     wrong = []
     checked = 0
-    for method, _route, who, allowed, template in ROUTES:
-        path = template.format(**ids)
-        for caller in CALLERS:
-            response = await client.request(method, path, headers=headers[caller], json=None)
+    for method, route, who, allowed, template in ORDERED:
+        path = template.format(**callers.ids)
+        for caller in [*CALLERS, *callers.browsers]:
+            response = await callers.send(caller, method, path)
             checked += 1
-            want = expected(caller, who, allowed)
+            want = expected_for(caller, method, who, allowed, route)
             if response.status_code != want:
                 wrong.append(f"{method} {path} [{caller}] : {response.status_code} ≠ {want}")
     assert not wrong, "\n".join(wrong)
-    assert checked == len(ROUTES) * len(CALLERS)
+    assert checked == len(ROUTES) * (len(CALLERS) + 3)
+
+
+async def test_a_signed_in_form_without_its_csrf_token_is_refused(callers):
+    """A forged cross-site form rides on the session cookie but cannot read the CSRF token."""
+    for method, route, who, _allowed, template in PAGES:
+        if method != "POST" or who == PUBLIC or route == "/deconnexion":
+            continue
+        response = await callers.send(
+            "admin-session", "POST", template.format(**callers.ids), csrf=False
+        )
+        assert response.status_code == 403, (route, response.status_code)
 
 
 async def test_a_link_secret_opens_only_its_own_door(callers):
-    client, _headers, ids = callers
+    client, ids = callers.anonymous, callers.ids
     swapped = [
         f"/r/{ids['unsubscribe']}",  # unsubscribe token offered as an answer token
         f"/u/{ids['answer']}",  # answer token offered as an unsubscribe token

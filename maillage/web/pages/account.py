@@ -9,9 +9,11 @@ from litestar.params import Parameter
 
 from maillage.crm import auth
 from maillage.crm.errors import InvalidData
+from maillage.web.security import WebSession
 from maillage.web.pages.common import (
     Field,
     FormState,
+    error_page,
     flash,
     read_form,
     redirect,
@@ -104,11 +106,15 @@ async def logout(request: Request) -> Response:
 
 @get("/compte", include_in_schema=False)
 async def account_page(request: Request) -> Any:
+    if not isinstance(request.auth, WebSession):
+        return _session_only(request)
     return render(request, "compte.html", form=FormState(), fields=PASSWORD_FIELDS)
 
 
 @post("/compte/mot-de-passe", include_in_schema=False)
 async def change_password(request: Request) -> Any:
+    if not isinstance(request.auth, WebSession):
+        return _session_only(request)
     form = read_form(PASSWORD_FIELDS, await request.form())
     if not form.has_errors:
         try:
@@ -127,6 +133,16 @@ async def change_password(request: Request) -> Any:
             return redirect("/compte")
     form.values = {}
     return render(request, "compte.html", status_code=400, form=form, fields=PASSWORD_FIELDS)
+
+
+def _session_only(request: Request) -> Any:
+    """An API token opens pages, but has no account page: its password is not the token's."""
+    return error_page(
+        request,
+        403,
+        "Cette page sert à la personne connectée par le formulaire de connexion ; "
+        "un jeton d'API n'a pas de mot de passe à changer.",
+    )
 
 
 HANDLERS = [login_page, login, logout, account_page, change_password]

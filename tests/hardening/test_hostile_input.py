@@ -52,6 +52,8 @@ class World:
         self.stored: dict[str, list[str]] = {}  # field -> values accepted
         self.meetings: list[int] = []
         self.organisations: list[int] = []
+        self.contacts: list[int] = []
+        self.groups: list[int] = []
 
     def keep(self, field: str, value: str) -> None:
         self.stored.setdefault(field, []).append(value)
@@ -133,6 +135,8 @@ async def world(coordinator) -> World:
         )
         world.meetings.append(meeting["id"])
         world.organisations.append(org["id"])
+        world.contacts.append(contact["id"])
+        world.groups.append(group["id"])
         invited = await client.post(
             f"/api/v1/meetings/{meeting['id']}/invitations", json={"contacts": [contact["id"]]}
         )
@@ -324,7 +328,21 @@ async def check_network_drawing(coordinator, world):
         _assert_inert_text(response.text)
 
 
+async def check_pages(coordinator, world):
+    """Every page that shows the hostile records, read as a browser would parse it."""
+    paths = ["/", "/partenaires", "/contacts", "/instances", "/reunions", "/bilan"]
+    paths += [f"/partenaires/{i}" for i in world.organisations]
+    paths += [f"/reunions/{i}" for i in world.meetings]
+    paths += [f"/contacts/{i}" for i in world.contacts] + [f"/instances/{i}" for i in world.groups]
+    for path in paths:
+        response = await coordinator.client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        _assert_parsed_html_is_inert(response.text)
+        _assert_inert_text(response.text)
+
+
 OUTPUTS = {
+    "pages HTML": check_pages,
     "iCalendar": check_ical_feeds,
     "courriels": check_invitation_emails,
     "CSV": check_csv_exports,
@@ -339,3 +357,28 @@ async def test_every_output_stays_well_formed_and_inert(coordinator, world):
     """One world (built once: it takes a few seconds), every output read back from it."""
     for check in OUTPUTS.values():
         await check(coordinator, world)
+
+
+async def test_address_fields_refuse_anything_but_http_links(coordinator):
+    """Websites and video links end up in href attributes: only http(s) gets in."""
+    group = await coordinator.client.post("/api/v1/groups", json={"name": "COPIL", "kind": "copil"})
+    for url in (
+        HOSTILE["lien-javascript"],
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:x",
+    ):
+        org = await coordinator.client.post(
+            "/api/v1/organisations", json={"name": "Club", "kind": "association", "website": url}
+        )
+        assert org.status_code == 400, url
+        meeting = await coordinator.client.post(
+            "/api/v1/meetings",
+            json={
+                "working_group": group.json()["id"],
+                "title": "COPIL",
+                "starts_at": "2030-01-10T10:00:00+01:00",
+                "ends_at": "2030-01-10T12:00:00+01:00",
+                "video_url": url,
+            },
+        )
+        assert meeting.status_code == 400, url

@@ -9,7 +9,6 @@ from litestar.params import Parameter
 
 from maillage.crm import auth
 from maillage.crm.errors import InvalidData
-from maillage.web.security import WebSession
 from maillage.web.pages.common import (
     Field,
     FormState,
@@ -21,6 +20,7 @@ from maillage.web.pages.common import (
     safe_next,
     take_service_error,
 )
+from maillage.web.security import WebSession
 
 LOGIN_FIELDS = [
     Field("email", "Adresse électronique", "email", required=True, autocomplete="username"),

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.hardening.live import Instance, Server, postgres_database, start_server
+from tests.hardening.live import Instance, Server, connected, postgres_database, start_server
 
 MIX = {"lecture": 35, "recherche": 20, "écriture": 15, "flux": 15, "réponse": 15}
 SEARCHES = ["mar", "creche", "ecole", "centre social", "mairie", "jeunesse", "élu"]
@@ -85,15 +85,12 @@ def prepare(instance: Instance) -> Fixtures:
 
 
 async def _links(instance: Instance, token: str) -> Fixtures:
-    from maillage import db
     from maillage.calendar import feeds
     from maillage.crm.actor import CLI
     from maillage.crm.tables import Invitation, Organisation, WorkingGroup
     from maillage.mailing import tokens
 
-    await db.connect(instance.database_url)
-    await db.start_pool()
-    try:
+    async with connected(instance.database_url):
         groups = await WorkingGroup.select(WorkingGroup.id).limit(10)
         feed_tokens = [(await feeds.create_token(CLI, "group", g["id"]))[0] for g in groups]
         feed_tokens.append((await feeds.create_token(CLI, "territory", None))[0])
@@ -104,8 +101,6 @@ async def _links(instance: Instance, token: str) -> Fixtures:
         secret = instance.env["MAILLAGE_SECRET_KEY"]
         answers = [tokens.answer_token(secret, i["id"], i["token_nonce"]) for i in invitations]
         organisations = [o["id"] for o in await Organisation.select(Organisation.id).limit(200)]
-    finally:
-        await db.close_pool()
     assert answers, "la démonstration n'a aucune invitation à venir"
     return Fixtures(token, feed_tokens, answers, organisations)
 
@@ -183,20 +178,15 @@ def answered(instance: Instance, answer_tokens: set[str]) -> int:
 
 
 async def _answered(instance: Instance, answer_tokens: set[str]) -> int:
-    from maillage import db
     from maillage.crm.tables import Invitation
 
     ids = [int(token.split(".")[0]) for token in answer_tokens]
     if not ids:
         return 0
-    await db.connect(instance.database_url)
-    await db.start_pool()
-    try:
+    async with connected(instance.database_url):
         return await Invitation.count().where(
             Invitation.id.is_in(ids) & Invitation.answered_at.is_not_null()
         )
-    finally:
-        await db.close_pool()
 
 
 @dataclass

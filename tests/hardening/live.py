@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -155,3 +155,20 @@ def postgres_database(server_url: str) -> Iterator[str]:
         yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
     finally:
         asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str) -> AsyncIterator[None]:
+    """Piccolo's tables bound to ``url`` for a moment (to prepare or check an instance), then
+    bound back to whatever they were: the other tests of the run keep their own database."""
+    from maillage import db
+
+    previous = db._engine
+    await db.connect(url)
+    await db.start_pool()
+    try:
+        yield
+    finally:
+        await db.close_pool()
+        if previous is not None:
+            db.bind(previous)

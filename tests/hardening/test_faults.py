@@ -18,7 +18,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from tests.hardening.live import Instance, postgres_database, private_database, start_server
+from tests.hardening.live import (
+    Instance,
+    connected,
+    postgres_database,
+    private_database,
+    start_server,
+)
 from tests.hardening.proxy import Relay
 from tests.support import TEST_DATABASE_URL, requires_postgres
 
@@ -73,7 +79,7 @@ def test_requests_get_503_while_postgresql_is_away_and_recover_without_restart(t
     assert "Erreur inattendue" not in log  # an outage is a warning, not a 500
 
 
-CONTACT_LINES = 4000
+CONTACT_LINES = 6000
 
 
 def _import_file(path: Path) -> Path:
@@ -91,15 +97,10 @@ def _count(instance: Instance, table: str) -> int:
 
 
 async def _count_async(url: str, table: str) -> int:
-    from maillage import db
     from maillage.crm import tables
 
-    await db.connect(url)
-    await db.start_pool()
-    try:
+    async with connected(url):
         return await getattr(tables, table).count()
-    finally:
-        await db.close_pool()
 
 
 def _maillage(instance: Instance, *args: str) -> subprocess.Popen:
@@ -120,7 +121,7 @@ def test_an_import_killed_midway_is_whole_or_absent(tmp_path):
         outcomes = []
         # Kill later and later until one run had time to finish: the earlier kills land while
         # it reads, plans or writes (the write transaction takes most of the run).
-        for delay in (1.0, 2.0, 3.0, 3.75, 4.5, 5.25, 6.0, 7.0, 8.0, 10.0, 13.0):
+        for delay in [1.0 + 0.5 * step for step in range(24)]:
             process = _maillage(instance, "import", str(csv_file), "--kind", "contacts")
             time.sleep(delay)
             finished = process.poll() is not None
@@ -204,14 +205,11 @@ def test_a_merge_killed_inside_its_transaction_leaves_both_records_whole(tmp_pat
 
 
 async def _two_organisations(url: str) -> tuple[int, int, int]:
-    from maillage import db
     from maillage.crm.actor import CLI
     from maillage.crm.registry import SERVICES
     from maillage.crm.schemas import AffiliationIn, ContactIn, OrganisationIn, PartnershipIn
 
-    await db.connect(url)
-    await db.start_pool()
-    try:
+    async with connected(url):
         orgs = SERVICES["organisations"]
         kept = await orgs.create(
             CLI, OrganisationIn(name="Centre social Les Tilleuls", kind="association")
@@ -231,17 +229,10 @@ async def _two_organisations(url: str) -> tuple[int, int, int]:
             CLI, PartnershipIn(organisation=third["id"], partner=removed["id"])
         )
         return kept["id"], removed["id"], 5
-    finally:
-        await db.close_pool()
 
 
 async def _affiliations_of(url: str, organisation: int) -> int:
-    from maillage import db
     from maillage.crm.tables import Affiliation
 
-    await db.connect(url)
-    await db.start_pool()
-    try:
+    async with connected(url):
         return await Affiliation.count().where(Affiliation.organisation == organisation)
-    finally:
-        await db.close_pool()

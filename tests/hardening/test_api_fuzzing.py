@@ -120,3 +120,12 @@ async def test_the_audit_log_refuses_an_id_beyond_32_bits(admin):
     assert response.status_code == 400
     long_name = await admin.client.get("/api/v1/audit", params={"entity": "x" * 41})
     assert long_name.status_code == 400
+
+
+async def test_an_action_id_beyond_32_bits_is_refused(coordinator):
+    """Found by Schemathesis on PostgreSQL (500 before)."""
+    response = await coordinator.client.post(
+        "/api/v1/actions/84416615589109088/indicator-values",
+        json={"indicator": "x", "year": 2025, "value": 1},
+    )
+    assert response.status_code == 400

@@ -27,6 +27,9 @@ from piccolo.table import Table
 from maillage.crm.tables import TABLES
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# While PostgreSQL is unreachable, each request fails (503) after at most this long instead of
+# asyncpg's 60 s default, and the pool reconnects by itself once the server is back.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
 _engine: Engine | None = None
 
@@ -56,7 +59,8 @@ def make_engine(url: str) -> Engine:
         )
     parts = urlsplit(url)
     if parts.scheme in {"postgresql", "postgres"}:
-        return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
+        dsn = url.replace("postgres://", "postgresql://", 1)
+        return PostgresEngine(config={"dsn": dsn, "timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS})
     raise DatabaseError(f"Adresse de base de données non reconnue : {url}")
 
 

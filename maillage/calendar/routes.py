@@ -234,7 +234,7 @@ async def list_calendar_meetings(
     status: str | None = Parameter(default=None, max_length=20, description="Statut"),
     with_ical: bool = Parameter(default=True, description="Inclure le texte iCalendar"),
     limit: int = Parameter(default=50, ge=1, le=200),
-    offset: int = Parameter(default=0, ge=0),
+    offset: int = Parameter(default=0, ge=0, le=2**31 - 1),
 ) -> CalendarMeetingPage:
     settings = _settings(request)
     rows, total = await service.list_meetings(group, start, end, status, limit, offset)

@@ -399,7 +399,10 @@ class ResourceService:
                 await link.table.insert(*rows).run()
 
     def _search_value(self, values: dict[str, Any]) -> str:
-        return search_text(*(values.get(name) for name in self.spec.search_fields))
+        # Cut to the column: a long description would overflow it on PostgreSQL (found by the
+        # hostile corpus); a search finds names and the start of long texts.
+        text = search_text(*(values.get(name) for name in self.spec.search_fields))
+        return text[: self._columns["search"].length]  # type: ignore[attr-defined]
 
     # ----- rules ---------------------------------------------------------------------------
 

@@ -122,6 +122,33 @@ async def lowercase_email(values: dict[str, Any], _existing: dict[str, Any] | No
         values["email"] = values["email"].strip().lower()
 
 
+# A scheme is letters then « : », not followed by a digit (« mairie.fr:8080 » is a port).
+_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):(?!\d)")
+WEB_SCHEMES = {"http", "https"}
+
+
+def check_web_addresses(*names: str):
+    """Web addresses end up in links (invitation emails, pages): a « javascript: » or
+    « data: » address would run when clicked. Only http(s), or an address without a scheme
+    (« www.mairie.fr », as people type it), gets in."""
+
+    async def check(values: dict[str, Any], _existing: dict[str, Any] | None) -> list[FieldError]:
+        errors = []
+        for name in names:
+            match = _SCHEME.match(values.get(name) or "")
+            if match and match[1].lower() not in WEB_SCHEMES:
+                errors.append(
+                    FieldError(
+                        name,
+                        f"Adresse web refusée (« {match[1]}: ») : elle doit commencer par "
+                        "https:// ou http://.",
+                    )
+                )
+        return errors
+
+    return check
+
+
 async def check_email(values: dict[str, Any], _existing: dict[str, Any] | None) -> list[FieldError]:
     address = values.get("email")
     if address is None:

@@ -380,7 +380,9 @@ async def _write_filled(
     values: dict[Any, Any] = {table._meta.get_column_by_name(k): v for k, v in filled.items()}
     values[table.version] = kept["version"] + 1
     values[table.updated_at] = dt.datetime.now(dt.UTC)
-    values[table.search] = search_text(*(merged.get(name) for name in service.spec.search_fields))
+    values[table.search] = search_text(*(merged.get(name) for name in service.spec.search_fields))[
+        : table.search.length
+    ]
     await table.update(values).where(table.id == kept["id"]).run()
 
 

@@ -11,6 +11,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from maillage.exchange.cells import neutralise
 from maillage.reports.cells import is_ratio_column
 from maillage.reports.coverage import Coverage
 from maillage.reports.model import Report, Sheet
@@ -42,12 +43,18 @@ def render_xlsx(report: Report) -> bytes:
     return _bytes(workbook)
 
 
+def _inert(row: Iterable[Any]) -> list[Any]:
+    """openpyxl writes a text starting with « = » as a formula, and spreadsheets run « + », « - »
+    and « @ » too: names typed by partners (« =cmd|' /C calc'!A0 ») must stay text."""
+    return [neutralise(value) if isinstance(value, str) else value for value in row]
+
+
 def _readme(worksheet: Worksheet, report: Report) -> None:
-    worksheet.append([report.title])
+    worksheet.append(_inert([report.title]))
     worksheet["A1"].font = Font(bold=True, size=14)
-    worksheet.append([report.subtitle])
+    worksheet.append(_inert([report.subtitle]))
     for line in report.context:
-        worksheet.append([line])
+        worksheet.append(_inert([line]))
     worksheet.append([])
     worksheet.append(["Feuille", "Contenu", "Lignes"])
     for cell in worksheet[worksheet.max_row]:
@@ -63,14 +70,14 @@ def _sheet_name(key: str) -> str:
 
 
 def _write(worksheet: Worksheet, columns: list[str], rows: Iterable[list[Any]]) -> None:
-    worksheet.append(columns)
+    worksheet.append(_inert(columns))
     for cell in worksheet[1]:
         cell.font = BOLD
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     widths = [len(c) for c in columns]
     for row in rows:
-        worksheet.append(row)
+        worksheet.append(_inert(row))
         for index, value in enumerate(row):
             widths[index] = max(widths[index], len(str(value or "")))
     for index, column in enumerate(columns, start=1):

@@ -27,7 +27,7 @@ from maillage.settings import Settings
 from maillage.web.answers import public_router
 from maillage.web.api import resource_routers
 from maillage.web.errors import EXCEPTION_HANDLERS
-from maillage.web.headers import SecurityHeadersMiddleware
+from maillage.web.headers import security_headers
 from maillage.web.mailing import mailing_router
 from maillage.web.network import network_router
 from maillage.web.openapi import openapi_config
@@ -155,14 +155,12 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
         ],
         lifespan=[database_lifespan, sender_lifespan(settings)],
         middleware=[
-            DefineMiddleware(
-                SecurityHeadersMiddleware, https=settings.base_url.startswith("https://")
-            ),
             _session_config(settings).middleware,
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
             # After authentication, so that only a valid bearer token skips the CSRF check.
             DefineMiddleware(BearerAwareCSRFMiddleware, config=_csrf_config(settings)),
         ],
+        before_send=[security_headers(https=settings.base_url.startswith("https://"))],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=config,
         template_config=TemplateConfig(instance=_template_engine()),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 from urllib.parse import urlencode
 
@@ -206,7 +207,59 @@ def handle_http(request: Request, error: HTTPException) -> Response:
     return _json(status, {"detail": detail}, headers)
 
 
+def _is_unreadable_form(error: Exception) -> bool:
+    """Litestar's multipart parser lets two malformed forms escape as bare exceptions: a text
+    field that is not UTF-8 (``UnicodeDecodeError``), and a form without the expected file part
+    (``StopIteration`` turned into ``RuntimeError``). Both are the client's fault: 400, not 500."""
+    if not isinstance(error, UnicodeDecodeError | RuntimeError):
+        return False
+    if isinstance(error, RuntimeError) and not isinstance(error.__cause__, StopIteration):
+        return False
+    frames = traceback.extract_tb(error.__traceback__)
+    return any(
+        "litestar/_multipart" in f.filename or "litestar/_kwargs" in f.filename for f in frames
+    )
+
+
+def _is_database_unreachable(error: Exception) -> bool:
+    """The database went away (restart, network cut): connections refused, reset or closed
+    under a query, or a connection attempt that timed out. Not a bug of ours: 503."""
+    if isinstance(error, ConnectionError | TimeoutError):
+        return True
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg comes with piccolo[postgres]
+        return False
+    return isinstance(error, asyncpg.PostgresConnectionError)
+
+
 def handle_unexpected(request: Request, error: Exception) -> Response:
+    if _is_database_unreachable(error):
+        logger.warning(
+            "Base de données injoignable sur %s %s : %s",
+            request.method,
+            request.url.path,
+            type(error).__name__,
+        )
+        return _json(
+            503,
+            {"detail": "Base de données momentanément injoignable : réessayez dans un instant."},
+            {"Retry-After": "5"},
+        )
+    if _is_unreadable_form(error):
+        return _json(
+            400,
+            {
+                "detail": "Les données envoyées ne sont pas valides.",
+                "errors": [
+                    {
+                        "field": "corps",
+                        "message": "Formulaire illisible : envoyez le fichier attendu, "
+                        "et des champs texte en UTF-8.",
+                    }
+                ],
+            },
+        )
     logger.exception("Erreur inattendue sur %s %s", request.method, request.url.path)
     if wants_html(request):
         return _page(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import get
 from litestar.params import Parameter
-from msgspec import Meta, Struct
+from msgspec import Struct
 
 from maillage import __version__
 from maillage.crm import audit
@@ -70,9 +70,11 @@ class AuditPage(Struct):
 async def audit_log(
     limit: int = Parameter(default=50, ge=1, le=500),
     offset: int = Parameter(default=0, ge=0, le=2**31 - 1),
-    entity: Annotated[str, Meta(max_length=40)] | None = None,
-    entity_id: Annotated[int, Meta(ge=1, le=2**31 - 1)] | None = None,
-    actor: Annotated[str, Meta(max_length=254)] | None = None,
+    # Bounds on an optional value go in Parameter: Litestar drops a Meta nested in « | None »,
+    # and PostgreSQL refuses an id beyond 32 bits (found by Schemathesis).
+    entity: str | None = Parameter(default=None, max_length=40),
+    entity_id: int | None = Parameter(default=None, ge=1, le=2**31 - 1),
+    actor: str | None = Parameter(default=None, max_length=254),
 ) -> AuditPage:
     page = await audit.list_events(limit, offset, entity, entity_id, actor)
     return page  # type: ignore[return-value]

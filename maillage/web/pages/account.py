@@ -14,6 +14,7 @@ from maillage.crm.errors import InvalidData, ServiceError
 from maillage.web.pages.common import (
     Field,
     FormState,
+    error_page,
     error_text,
     flash,
     read_form,
@@ -22,6 +23,7 @@ from maillage.web.pages.common import (
     safe_next,
     take_service_error,
 )
+from maillage.web.security import WebSession
 
 LOGIN_FIELDS = [
     Field("email", "Adresse électronique", "email", required=True, autocomplete="username"),
@@ -118,12 +120,16 @@ def _account(request: Request, form: FormState, status_code: int = 200, **extra:
 
 @get("/compte", include_in_schema=False)
 async def account_page(request: Request) -> Any:
+    if not isinstance(request.auth, WebSession):
+        return _session_only(request)
     return _account(request, FormState())
 
 
 @post("/compte/agenda", include_in_schema=False)
 async def create_personal_feed(request: Request) -> Any:
     """A new secret link to « my meetings »: shown once, only its hash is kept."""
+    if not isinstance(request.auth, WebSession):
+        return _session_only(request)
     try:
         contact = await feeds.user_contact(request.user)
         token, _ = await feeds.create_token(request.user, "contact", contact)
@@ -136,6 +142,8 @@ async def create_personal_feed(request: Request) -> Any:
 
 @post("/compte/mot-de-passe", include_in_schema=False)
 async def change_password(request: Request) -> Any:
+    if not isinstance(request.auth, WebSession):
+        return _session_only(request)
     form = read_form(PASSWORD_FIELDS, await request.form())
     if not form.has_errors:
         try:
@@ -154,6 +162,16 @@ async def change_password(request: Request) -> Any:
             return redirect("/compte")
     form.values = {}
     return _account(request, form, 400)
+
+
+def _session_only(request: Request) -> Any:
+    """An API token opens pages, but has no account page: its password is not the token's."""
+    return error_page(
+        request,
+        403,
+        "Cette page sert à la personne connectée par le formulaire de connexion ; "
+        "un jeton d'API n'a pas de mot de passe à changer.",
+    )
 
 
 HANDLERS = [login_page, login, logout, account_page, change_password, create_personal_feed]

@@ -1,0 +1,633 @@
+"""Every route × every kind of caller, with the exact status each one must get.
+
+``ROUTES`` has one row per (method, route) of the application: a route added without a row
+fails ``test_every_route_has_a_row``. A row names who may use the route and the status an
+allowed caller gets for the request the row sends (nonexistent ids and empty bodies on writes,
+so that the matrix never changes the data it runs on).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from maillage.calendar import feeds
+from maillage.crm import auth
+from maillage.crm.actor import CLI
+from maillage.crm.demo import load_demo
+from maillage.crm.tables import (
+    Action,
+    Affiliation,
+    Commune,
+    Contact,
+    Interaction,
+    Invitation,
+    Meeting,
+    Membership,
+    Organisation,
+    OutboxMessage,
+    Partnership,
+    Territory,
+    User,
+    WorkingGroup,
+)
+from maillage.mailing import tokens
+from tests.mailing.helpers import queue_plain
+from tests.web.helpers import Browser, open_browser, sign_in
+
+# Who may call a route: a role (and every higher one), or « public » (no account needed).
+PUBLIC, READER, COORDINATOR, ADMIN = "public", "lecteur", "coordinateur", "admin"
+RANK = {READER: 1, COORDINATOR: 2, ADMIN: 3}
+MISSING = 999_999
+
+# method, route as Litestar spells it, who, status for an allowed caller, request path.
+ROUTES: list[tuple[str, str, str, int, str]] = [
+    ("GET", "/healthz", PUBLIC, 200, "/healthz"),
+    ("GET", "/", READER, 200, "/"),  # the dashboard
+    ("GET", "/api/v1/audit", ADMIN, 200, "/api/v1/audit"),
+    ("GET", "/schema", PUBLIC, 200, "/schema"),
+    ("GET", "/schema/openapi.json", PUBLIC, 200, "/schema/openapi.json"),
+    ("GET", "/schema/{path:str}", PUBLIC, 404, "/schema/redoc"),  # Swagger only, at /schema
+    ("GET", "/schema/oauth2-redirect.html", PUBLIC, 200, "/schema/oauth2-redirect.html"),
+    ("GET", "/static/{file_path:path}", PUBLIC, 200, "/static/favicon.svg"),
+    ("HEAD", "/static/{file_path:path}", PUBLIC, 200, "/static/favicon.svg"),
+    ("GET", "/static/swagger/{file_path:path}", PUBLIC, 200, "/static/swagger/swagger-ui.css"),
+    ("HEAD", "/static/swagger/{file_path:path}", PUBLIC, 200, "/static/swagger/swagger-ui.css"),
+    (
+        "GET",
+        "/static/vis-network/{file_path:path}",
+        PUBLIC,
+        200,
+        "/static/vis-network/vis-network.min.js",
+    ),
+    (
+        "HEAD",
+        "/static/vis-network/{file_path:path}",
+        PUBLIC,
+        200,
+        "/static/vis-network/vis-network.min.js",
+    ),
+    # Signed links: the token in the address is the permission, whoever follows it.
+    ("GET", "/r/{token:str}", PUBLIC, 200, "/r/{answer}"),
+    ("POST", "/r/{token:str}", PUBLIC, 200, "/r/{answer}"),
+    ("GET", "/u/{token:str}", PUBLIC, 200, "/u/{unsubscribe}"),
+    ("POST", "/u/{token:str}", PUBLIC, 200, "/u/{unsubscribe}"),
+    ("GET", "/calendar/feeds/{filename:str}", PUBLIC, 200, "/calendar/feeds/{feed}.ics"),
+    # Calendar files and the calendar API.
+    ("GET", "/calendar/meetings/{filename:str}", READER, 200, "/calendar/meetings/{meeting}.ics"),
+    ("GET", "/calendar/groups/{filename:str}", READER, 200, "/calendar/groups/{group}.ics"),
+    ("GET", "/calendar/territory.ics", READER, 200, "/calendar/territory.ics"),
+    ("GET", "/calendar/me.ics", READER, 404, "/calendar/me.ics"),  # no contact card linked
+    ("GET", "/api/v1/calendar/meetings", READER, 200, "/api/v1/calendar/meetings"),
+    ("POST", "/api/v1/calendar/meetings", COORDINATOR, 400, "/api/v1/calendar/meetings"),
+    (
+        "GET",
+        "/api/v1/calendar/meetings/{meeting_id:int}",
+        READER,
+        200,
+        "/api/v1/calendar/meetings/{meeting}",
+    ),
+    (
+        "POST",
+        "/api/v1/calendar/meetings/{meeting_id:int}/move",
+        COORDINATOR,
+        400,
+        "/api/v1/calendar/meetings/{missing}/move",
+    ),
+    (
+        "POST",
+        "/api/v1/calendar/meetings/{meeting_id:int}/cancel",
+        COORDINATOR,
+        400,  # the body (notice to the invitees) is read before the meeting
+        "/api/v1/calendar/meetings/{missing}/cancel",
+    ),
+    (
+        "POST",
+        "/api/v1/calendar/groups/{group_id:int}/materialise",
+        COORDINATOR,
+        400,
+        "/api/v1/calendar/groups/{missing}/materialise",
+    ),
+    ("GET", "/api/v1/calendar/feeds", READER, 200, "/api/v1/calendar/feeds"),
+    ("GET", "/api/v1/calendar/feed-tokens", COORDINATOR, 200, "/api/v1/calendar/feed-tokens"),
+    ("POST", "/api/v1/calendar/feed-tokens", COORDINATOR, 400, "/api/v1/calendar/feed-tokens"),
+    ("POST", "/api/v1/calendar/my-feed-token", READER, 404, "/api/v1/calendar/my-feed-token"),
+    (
+        "DELETE",
+        "/api/v1/calendar/feed-tokens/{token_id:int}",
+        COORDINATOR,
+        404,
+        "/api/v1/calendar/feed-tokens/{missing}",
+    ),
+    ("POST", "/api/v1/calendar/import", COORDINATOR, 400, "/api/v1/calendar/import"),
+    # Overviews and elections.
+    *[
+        (
+            "GET",
+            f"/api/v1/{name}/{{record_id:int}}/overview",
+            READER,
+            200,
+            f"/api/v1/{name}/{{{key}}}/overview",
+        )
+        for name, key in [
+            ("organisations", "organisation"),
+            ("contacts", "contact"),
+            ("groups", "group"),
+            ("communes", "commune"),
+        ]
+    ],
+    (
+        "GET",
+        "/api/v1/communes/{record_id:int}/elections",
+        READER,
+        200,
+        "/api/v1/communes/{commune}/elections?date=2026-03-15",
+    ),
+    (
+        "POST",
+        "/api/v1/communes/{record_id:int}/elections",
+        COORDINATOR,
+        400,
+        "/api/v1/communes/{commune}/elections",
+    ),
+    # Reports (API and pages).
+    ("GET", "/api/v1/reports/annual", READER, 200, "/api/v1/reports/annual?year=2025"),
+    ("GET", "/api/v1/reports/diagnostic", READER, 200, "/api/v1/reports/diagnostic"),
+    ("GET", "/api/v1/reports/coverage-gaps", READER, 200, "/api/v1/reports/coverage-gaps"),
+    ("GET", "/api/v1/reports/action-plan", READER, 200, "/api/v1/reports/action-plan?year=2025"),
+    (
+        "POST",
+        "/api/v1/actions/{record_id:int}/indicator-values",
+        COORDINATOR,
+        400,
+        "/api/v1/actions/{missing}/indicator-values",
+    ),
+    ("GET", "/bilan", READER, 200, "/bilan?year=2025"),
+    ("GET", "/bilan/telecharger", READER, 200, "/bilan/telecharger?year=2025&format=xlsx"),
+    ("GET", "/plan-d-action", READER, 200, "/plan-d-action"),
+    ("GET", "/plan-d-action/{record_id:int}", READER, 200, "/plan-d-action/{action}"),
+    (
+        "POST",
+        "/plan-d-action/{record_id:int}/indicateurs",
+        COORDINATOR,
+        303,  # a page form: back to the page, with the error in its address
+        "/plan-d-action/{missing}/indicateurs",
+    ),
+    # Network.
+    ("GET", "/api/v1/network/report", READER, 200, "/api/v1/network/report"),
+    ("GET", "/api/v1/network/metrics", READER, 200, "/api/v1/network/metrics"),
+    ("GET", "/api/v1/network/under-connected", READER, 200, "/api/v1/network/under-connected"),
+    ("GET", "/api/v1/network/suggestions", READER, 200, "/api/v1/network/suggestions"),
+    ("GET", "/api/v1/network/graph", READER, 200, "/api/v1/network/graph"),
+    ("GET", "/api/v1/network/export/{fmt:str}", READER, 200, "/api/v1/network/export/gexf"),
+    ("GET", "/api/v1/network/graph.html", READER, 200, "/api/v1/network/graph.html"),
+    ("POST", "/api/v1/network/memberships", COORDINATOR, 400, "/api/v1/network/memberships"),
+    # Exchange: exports, imports, duplicates, RGPD.
+    ("GET", "/api/v1/exports/{filename:str}", COORDINATOR, 200, "/api/v1/exports/contacts.csv"),
+    ("POST", "/api/v1/imports", COORDINATOR, 400, "/api/v1/imports?kind=contacts"),
+    ("GET", "/api/v1/duplicates", COORDINATOR, 200, "/api/v1/duplicates"),
+    ("POST", "/api/v1/duplicates/merge", COORDINATOR, 400, "/api/v1/duplicates/merge"),
+    (
+        "GET",
+        "/api/v1/rgpd/contacts/{contact_id:int}",
+        COORDINATOR,
+        200,
+        "/api/v1/rgpd/contacts/{contact}",
+    ),
+    (
+        "POST",
+        "/api/v1/rgpd/contacts/{contact_id:int}/anonymise",
+        ADMIN,
+        404,
+        "/api/v1/rgpd/contacts/{missing}/anonymise",
+    ),
+    ("GET", "/api/v1/rgpd/notice", READER, 200, "/api/v1/rgpd/notice"),
+    ("GET", "/api/v1/rgpd/retention", COORDINATOR, 200, "/api/v1/rgpd/retention"),
+    ("GET", "/api/v1/rgpd/register", READER, 200, "/api/v1/rgpd/register"),
+    # Mailing.
+    (
+        "POST",
+        "/api/v1/meetings/{meeting_id:int}/invitations",
+        COORDINATOR,
+        400,
+        "/api/v1/meetings/{missing}/invitations",
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{meeting_id:int}/invitations/send",
+        COORDINATOR,
+        404,
+        "/api/v1/meetings/{missing}/invitations/send",
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{meeting_id:int}/minutes/send",
+        COORDINATOR,
+        400,
+        "/api/v1/meetings/{missing}/minutes/send",
+    ),
+    ("POST", "/api/v1/replies", COORDINATOR, 400, "/api/v1/replies"),
+    ("POST", "/api/v1/mailings/preview", COORDINATOR, 400, "/api/v1/mailings/preview"),
+    ("POST", "/api/v1/mailings", COORDINATOR, 400, "/api/v1/mailings"),
+    ("GET", "/api/v1/outbox", READER, 200, "/api/v1/outbox"),
+    ("GET", "/api/v1/outbox/{message_id:int}", READER, 200, "/api/v1/outbox/{outbox}"),
+    (
+        "POST",
+        "/api/v1/outbox/{message_id:int}/retry",
+        COORDINATOR,
+        404,
+        "/api/v1/outbox/{missing}/retry",
+    ),
+    (
+        "POST",
+        "/api/v1/outbox/{message_id:int}/cancel",
+        COORDINATOR,
+        404,
+        "/api/v1/outbox/{missing}/cancel",
+    ),
+]
+
+# The registry resources: list, read, create, update, then archive/restore or delete.
+RESOURCES = {
+    # name: (key in the ids, reader role, writer role, lifecycle)
+    "territories": ("territory", READER, ADMIN, None),
+    "communes": ("commune", READER, COORDINATOR, None),
+    "axes": ("axis", READER, COORDINATOR, None),
+    "organisations": ("organisation", READER, COORDINATOR, "archive"),
+    "contacts": ("contact", READER, COORDINATOR, "archive"),
+    "affiliations": ("affiliation", READER, COORDINATOR, "delete"),
+    "groups": ("group", READER, COORDINATOR, "archive"),
+    "memberships": ("membership", READER, COORDINATOR, "delete"),
+    "meetings": ("meeting", READER, COORDINATOR, "delete"),
+    "invitations": ("invitation", READER, COORDINATOR, "delete"),
+    "partnerships": ("partnership", READER, COORDINATOR, "delete"),
+    "interactions": ("interaction", READER, COORDINATOR, "delete"),
+    "actions": ("action", READER, COORDINATOR, "delete"),
+    "users": ("user", ADMIN, ADMIN, None),
+}
+for name, (key, read, write, lifecycle) in RESOURCES.items():
+    base = f"/api/v1/{name}"
+    ROUTES += [
+        ("GET", base, read, 200, base),
+        ("POST", base, write, 400, base),
+        ("GET", base + "/{record_id:int}", read, 200, f"{base}/{{{key}}}"),
+        ("PATCH", base + "/{record_id:int}", write, 400, f"{base}/{{missing}}"),
+    ]
+    if lifecycle == "archive":
+        for verb in ("archive", "restore"):
+            ROUTES.append(
+                (
+                    "POST",
+                    f"{base}/{{record_id:int}}/{verb}",
+                    write,
+                    404,
+                    f"{base}/{{missing}}/{verb}",
+                )
+            )
+    if lifecycle == "delete":
+        ROUTES.append(("DELETE", base + "/{record_id:int}", write, 404, f"{base}/{{missing}}"))
+
+
+# Pages (web issue): a session cookie or a bearer token. Without either, a page sends the
+# visitor to the sign-in page (303); the API and calendar files answer 401.
+PAGES: list[tuple[str, str, str, int, str]] = [
+    ("GET", "/connexion", PUBLIC, 200, "/connexion"),
+    ("POST", "/connexion", PUBLIC, 400, "/connexion"),  # empty form: asked again
+    ("POST", "/deconnexion", READER, 303, "/deconnexion"),
+    ("GET", "/compte", READER, 200, "/compte"),
+    ("POST", "/compte/mot-de-passe", READER, 400, "/compte/mot-de-passe"),
+    ("GET", "/journal", ADMIN, 200, "/journal"),
+    ("GET", "/utilisateurs", ADMIN, 200, "/utilisateurs"),
+    ("POST", "/utilisateurs", ADMIN, 400, "/utilisateurs"),
+    *[
+        (
+            "POST",
+            f"/utilisateurs/{{record_id:int}}/{verb}",
+            ADMIN,
+            404,
+            f"/utilisateurs/{{missing}}/{verb}",
+        )
+        for verb in ("role", "desactiver", "reactiver", "mot-de-passe")
+    ],
+]
+for base, key, new in [
+    ("/partenaires", "organisation", "nouveau"),
+    ("/contacts", "contact", "nouveau"),
+    ("/instances", "group", "nouvelle"),
+]:
+    PAGES += [
+        ("GET", base, READER, 200, base),
+        ("GET", base + "/{record_id:int}", READER, 200, f"{base}/{{{key}}}"),
+        ("GET", f"{base}/{new}", COORDINATOR, 200, f"{base}/{new}"),
+        ("POST", f"{base}/{new}", COORDINATOR, 400, f"{base}/{new}"),
+        ("GET", base + "/{record_id:int}/modifier", COORDINATOR, 200, f"{base}/{{{key}}}/modifier"),
+        (
+            "POST",
+            base + "/{record_id:int}/modifier",
+            COORDINATOR,
+            404,
+            f"{base}/{{missing}}/modifier",
+        ),
+        (
+            "POST",
+            base + "/{record_id:int}/archiver",
+            COORDINATOR,
+            404,
+            f"{base}/{{missing}}/archiver",
+        ),
+        (
+            "POST",
+            base + "/{record_id:int}/restaurer",
+            COORDINATOR,
+            404,
+            f"{base}/{{missing}}/restaurer",
+        ),
+    ]
+PAGES += [
+    (
+        "POST",
+        "/contacts/{record_id:int}/rattachements",
+        COORDINATOR,
+        404,
+        "/contacts/{missing}/rattachements",
+    ),
+    (
+        "POST",
+        "/contacts/{record_id:int}/rattachements/{affiliation_id:int}/clore",
+        COORDINATOR,
+        404,
+        "/contacts/{missing}/rattachements/{missing}/clore",
+    ),
+    (
+        "POST",
+        "/instances/{record_id:int}/membres",
+        COORDINATOR,
+        404,
+        "/instances/{missing}/membres",
+    ),
+    *[
+        (
+            "POST",
+            f"/instances/{{record_id:int}}/membres/{{membership_id:int}}/{verb}",
+            COORDINATOR,
+            404,
+            f"/instances/{{missing}}/membres/{{missing}}/{verb}",
+        )
+        for verb in ("role", "retirer")
+    ],
+    ("GET", "/reunions", READER, 200, "/reunions"),
+    ("GET", "/reunions/nouvelle", COORDINATOR, 200, "/reunions/nouvelle"),
+    ("POST", "/reunions/nouvelle", COORDINATOR, 400, "/reunions/nouvelle"),
+    ("GET", "/reunions/{record_id:int}", READER, 200, "/reunions/{meeting}"),
+    ("GET", "/reunions/{record_id:int}/deplacer", COORDINATOR, 200, "/reunions/{meeting}/deplacer"),
+    ("GET", "/reunions/{record_id:int}/presences", READER, 200, "/reunions/{meeting}/presences"),
+    ("GET", "/reunions/{record_id:int}/emargement", READER, 200, "/reunions/{meeting}/emargement"),
+    *[
+        (
+            "POST",
+            f"/reunions/{{record_id:int}}/{verb}",
+            COORDINATOR,
+            404,
+            f"/reunions/{{missing}}/{verb}",
+        )
+        for verb in ("deplacer", "annuler", "retablir", "compte-rendu")
+    ],
+    # Back to the attendance page, which then says the meeting does not exist.
+    (
+        "POST",
+        "/reunions/{record_id:int}/presences",
+        COORDINATOR,
+        303,
+        "/reunions/{missing}/presences",
+    ),
+]
+# Pages for the merged capabilities (network, exchange, outbox, invitations, calendar links).
+PAGES += [
+    ("GET", "/reseau", READER, 200, "/reseau"),
+    ("GET", "/reseau/dessin", READER, 200, "/reseau/dessin"),
+    ("POST", "/reseau/inscrire", COORDINATOR, 303, "/reseau/inscrire"),
+    ("GET", "/exports", COORDINATOR, 200, "/exports"),
+    ("GET", "/exports/telecharger", COORDINATOR, 200, "/exports/telecharger?entite=contacts"),
+    ("GET", "/imports", COORDINATOR, 200, "/imports"),
+    ("POST", "/imports", COORDINATOR, 303, "/imports"),
+    ("POST", "/imports/confirmer", COORDINATOR, 303, "/imports/confirmer"),
+    ("POST", "/imports/abandonner", COORDINATOR, 303, "/imports/abandonner"),
+    ("GET", "/doublons", COORDINATOR, 200, "/doublons"),
+    ("POST", "/doublons/fusionner", COORDINATOR, 303, "/doublons/fusionner"),
+    ("GET", "/envois", READER, 200, "/envois"),
+    ("POST", "/envois/{message_id:int}/renvoyer", COORDINATOR, 303, "/envois/{missing}/renvoyer"),
+    ("POST", "/envois/{message_id:int}/annuler", COORDINATOR, 303, "/envois/{missing}/annuler"),
+    ("POST", "/reunions/{record_id:int}/inviter", COORDINATOR, 303, "/reunions/{missing}/inviter"),
+    ("POST", "/reunions/{record_id:int}/envoyer", COORDINATOR, 303, "/reunions/{missing}/envoyer"),
+    (
+        "POST",
+        "/instances/{record_id:int}/lien-agenda",
+        COORDINATOR,
+        404,
+        "/instances/{missing}/lien-agenda",
+    ),
+    (
+        "POST",
+        "/instances/{record_id:int}/lien-agenda/{token_id:int}/revoquer",
+        COORDINATOR,
+        303,
+        "/instances/{missing}/lien-agenda/{missing}/revoquer",
+    ),
+    ("POST", "/compte/agenda", READER, 303, "/compte/agenda"),
+]
+ROUTES += PAGES
+PAGE_PATHS = {route for _method, route, *_ in PAGES if route != "/connexion"} | {"/"}
+PAGE_PATHS |= {"/bilan", "/bilan/telecharger", "/plan-d-action", "/plan-d-action/{record_id:int}"}
+PAGE_PATHS |= {"/plan-d-action/{record_id:int}/indicateurs"}
+
+CALLERS = [
+    "anonyme",
+    "lecteur",
+    "coordinateur",
+    "admin",
+    "jeton-révoqué",
+    "jeton-de-flux",
+    "jeton-de-réponse",
+]
+
+
+def expected(caller: str, who: str, allowed: int, route: str) -> int:
+    if who == PUBLIC:
+        return allowed
+    role = caller.removesuffix("-session")
+    if role in RANK:
+        return allowed if RANK[role] >= RANK[who] else 403
+    if caller == "anonyme" and route in PAGE_PATHS:
+        return 303  # to the sign-in page
+    return 401  # no account, a revoked one, or a link's secret offered as an API token
+
+
+def test_every_route_has_a_row(app):
+    declared = {(method, route) for method, route, *_ in ROUTES}
+    assert len(declared) == len(ROUTES), "deux lignes pour la même route"
+    actual = {
+        (method, route.path)
+        for route in app.routes
+        for method in getattr(route, "methods", ())
+        if method != "OPTIONS"
+    }
+    assert actual - declared == set(), "routes sans ligne dans la matrice"
+    assert declared - actual == set(), "lignes pour des routes qui n'existent plus"
+
+
+async def _world(settings) -> dict[str, object]:
+    await load_demo(seed=1, today=dt.date.today())
+    first = {}
+    tables = {
+        "territory": Territory,
+        "commune": Commune,
+        "organisation": Organisation,
+        "contact": Contact,
+        "affiliation": Affiliation,
+        "group": WorkingGroup,
+        "membership": Membership,
+        "meeting": Meeting,
+        "partnership": Partnership,
+        "interaction": Interaction,
+        "action": Action,
+        "user": User,
+    }
+    for key, table in tables.items():
+        row = await table.select(table.id).order_by(table.id).first()
+        assert row is not None, key
+        first[key] = row["id"]
+    first["axis"] = 1
+    invitation = await (
+        Invitation.select(Invitation.id, Invitation.token_nonce)
+        .where(Invitation.meeting.starts_at > dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+        .first()
+    )
+    first["invitation"] = invitation["id"]
+    first["answer"] = tokens.answer_token(
+        settings.secret_key, invitation["id"], invitation["token_nonce"]
+    )
+    first["unsubscribe"] = tokens.unsubscribe_token(settings.secret_key, first["contact"])
+    first["feed"], _ = await feeds.create_token(CLI, "group", first["group"])
+    await queue_plain(1)
+    first["outbox"] = (await OutboxMessage.select(OutboxMessage.id).first())["id"]
+    first["missing"] = MISSING
+    return first
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signing in three sessions at Argon2's real cost is not what this test checks."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+@dataclass
+class Callers:
+    anonymous: httpx.AsyncClient
+    headers: dict[str, dict[str, str]]
+    browsers: dict[str, Browser]
+    ids: dict[str, object]
+
+    async def send(self, caller: str, method: str, path: str, csrf: bool = True):
+        if caller in self.browsers:
+            browser = self.browsers[caller]
+            if method == "POST":
+                return await browser.post(path, {}, csrf=csrf)
+            return await browser.client.request(method, path)
+        return await self.anonymous.request(method, path, headers=self.headers[caller])
+
+
+@pytest.fixture
+async def callers(app, settings, anonymous, admin, coordinator, reader):
+    ids = await _world(settings)
+    revoked_token = await auth.create_token(CLI, reader.email, "à révoquer")
+    await auth.revoke_tokens(CLI, reader.email, revoked_token)
+    headers = {
+        "anonyme": {},
+        "lecteur": {"Authorization": f"Bearer {reader.token}"},
+        "coordinateur": {"Authorization": f"Bearer {coordinator.token}"},
+        "admin": {"Authorization": f"Bearer {admin.token}"},
+        "jeton-révoqué": {"Authorization": f"Bearer {revoked_token}"},
+        "jeton-de-flux": {"Authorization": f"Bearer {ids['feed']}"},
+        "jeton-de-réponse": {"Authorization": f"Bearer {ids['answer']}"},
+    }
+    async with contextlib.AsyncExitStack() as stack:
+        browsers = {}
+        for persona in (reader, coordinator, admin):
+            client = await stack.enter_async_context(await open_browser(app))
+            browser = Browser(client)
+            assert (await sign_in(browser, persona.email)).status_code == 303
+            browsers[f"{persona.role}-session"] = browser
+        yield Callers(anonymous, headers, browsers, ids)
+
+
+# The own-account pages belong to a signed-in person: an API token (which has no password of
+# its own to change) is refused there.
+SESSION_ONLY = {"/compte", "/compte/mot-de-passe", "/compte/agenda"}
+
+
+def expected_for(caller: str, method: str, who: str, allowed: int, route: str) -> int:
+    session = caller.endswith("-session")
+    if session and who != PUBLIC and route.startswith("/api/"):
+        return 401  # the API reads no session cookie, only bearer tokens
+    if route == "/connexion":
+        if method == "GET" and session:
+            return 303  # already signed in: to the dashboard
+        if method == "POST" and caller == "anonyme":
+            return 403  # the sign-in form has a CSRF token too; this client sent none
+    if route in SESSION_ONLY and caller in RANK:
+        return 403
+    return expected(caller, who, allowed, route)
+
+
+# Signing out last, so that the sessions live through the whole matrix.
+ORDERED = sorted(ROUTES, key=lambda row: row[1] == "/deconnexion")
+
+
+async def test_every_route_answers_each_caller_with_the_exact_status(callers):
+    wrong = []
+    checked = 0
+    for method, route, who, allowed, template in ORDERED:
+        path = template.format(**callers.ids)
+        for caller in [*CALLERS, *callers.browsers]:
+            response = await callers.send(caller, method, path)
+            checked += 1
+            want = expected_for(caller, method, who, allowed, route)
+            if response.status_code != want:
+                wrong.append(f"{method} {path} [{caller}] : {response.status_code} ≠ {want}")
+    assert not wrong, "\n".join(wrong)
+    assert checked == len(ROUTES) * (len(CALLERS) + 3)
+
+
+async def test_a_signed_in_form_without_its_csrf_token_is_refused(callers):
+    """A forged cross-site form rides on the session cookie but cannot read the CSRF token."""
+    for method, route, who, _allowed, template in PAGES:
+        if method != "POST" or who == PUBLIC or route == "/deconnexion":
+            continue
+        response = await callers.send(
+            "admin-session", "POST", template.format(**callers.ids), csrf=False
+        )
+        assert response.status_code == 403, (route, response.status_code)
+
+
+async def test_a_link_secret_opens_only_its_own_door(callers):
+    client, ids = callers.anonymous, callers.ids
+    swapped = [
+        f"/r/{ids['unsubscribe']}",  # unsubscribe token offered as an answer token
+        f"/u/{ids['answer']}",  # answer token offered as an unsubscribe token
+        f"/r/{ids['feed']}",  # feed token offered as an answer token
+        f"/calendar/feeds/{ids['answer']}.ics",  # answer token offered as a feed token
+        f"/calendar/feeds/{ids['unsubscribe']}.ics",
+        "/r/" + tokens.answer_token("une-autre-clé", ids["invitation"], "x"),
+    ]
+    for path in swapped:
+        for method in ("GET", "POST"):
+            if path.startswith("/calendar") and method == "POST":
+                continue
+            response = await client.request(method, path)
+            assert response.status_code == 404, (method, path, response.status_code)

@@ -147,7 +147,12 @@ async def drive(url: str, fx: Fixtures, clients: int, duration: float, seed: int
     out = Outcome()
     kinds, weights = list(MIX), list(MIX.values())
     deadline = time.perf_counter() + duration
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # Idle connections expire on our side before uvicorn's 5 s keep-alive closes them: with equal
+    # timeouts a request may go out on a connection the server is closing (ReadError), a race of
+    # the client's pool, not a server fault (browsers retry such a request silently).
+    limits = httpx.Limits(
+        max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=2.0
+    )
 
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
 

@@ -421,6 +421,10 @@ PAGES += [
     ("GET", "/envois", READER, 200, "/envois"),
     ("POST", "/envois/{message_id:int}/renvoyer", COORDINATOR, 303, "/envois/{missing}/renvoyer"),
     ("POST", "/envois/{message_id:int}/annuler", COORDINATOR, 303, "/envois/{missing}/annuler"),
+    ("GET", "/envois/{message_id:int}", READER, 200, "/envois/{outbox}"),
+    ("GET", "/envois/nouveau", COORDINATOR, 200, "/envois/nouveau"),
+    ("POST", "/envois/nouveau", COORDINATOR, 400, "/envois/nouveau"),  # no subject nor body
+    ("POST", "/envois/nouveau/envoyer", COORDINATOR, 400, "/envois/nouveau/envoyer"),
     ("POST", "/reunions/{record_id:int}/inviter", COORDINATOR, 303, "/reunions/{missing}/inviter"),
     ("POST", "/reunions/{record_id:int}/envoyer", COORDINATOR, 303, "/reunions/{missing}/envoyer"),
     (

@@ -442,6 +442,13 @@ PAGES += [
         "/instances/{missing}/lien-agenda/{missing}/revoquer",
     ),
     ("POST", "/compte/agenda", READER, 303, "/compte/agenda"),
+    (
+        "POST",
+        "/compte/agenda/{token_id:int}/revoquer",
+        READER,
+        303,  # back to the account page, which explains the refusal
+        "/compte/agenda/{missing}/revoquer",
+    ),
 ]
 ROUTES += PAGES
 PAGE_PATHS = {route for _method, route, *_ in PAGES if route != "/connexion"} | {"/"}
@@ -572,7 +579,12 @@ async def callers(app, settings, anonymous, admin, coordinator, reader):
 
 # The own-account pages belong to a signed-in person: an API token (which has no password of
 # its own to change) is refused there.
-SESSION_ONLY = {"/compte", "/compte/mot-de-passe", "/compte/agenda"}
+SESSION_ONLY = {
+    "/compte",
+    "/compte/mot-de-passe",
+    "/compte/agenda",
+    "/compte/agenda/{token_id:int}/revoquer",
+}
 
 
 def expected_for(caller: str, method: str, who: str, allowed: int, route: str) -> int:

@@ -428,6 +428,20 @@ PAGES += [
     ("POST", "/reunions/{record_id:int}/inviter", COORDINATOR, 303, "/reunions/{missing}/inviter"),
     ("POST", "/reunions/{record_id:int}/envoyer", COORDINATOR, 303, "/reunions/{missing}/envoyer"),
     (
+        "GET",
+        "/reunions/{record_id:int}/envoyer-compte-rendu",
+        COORDINATOR,
+        200,
+        "/reunions/{meeting}/envoyer-compte-rendu",
+    ),
+    (
+        "POST",
+        "/reunions/{record_id:int}/envoyer-compte-rendu",
+        COORDINATOR,
+        404,
+        "/reunions/{missing}/envoyer-compte-rendu",
+    ),
+    (
         "POST",
         "/instances/{record_id:int}/lien-agenda",
         COORDINATOR,

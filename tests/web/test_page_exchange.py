@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 
 import openpyxl
 
+from maillage.web.pages.exchange import PENDING_DIR, purge_stale_imports_at_startup
 from tests.web.helpers import HOSTILE, create, html_text, small_network
 
 CSV = (
@@ -108,3 +111,57 @@ async def test_it_escapes_a_hostile_name_in_duplicates_and_imports(coordinator_w
     hostile_csv = f"Prénom;Nom\n{HOSTILE};X\n".encode()
     page = await _upload(coordinator_web, hostile_csv)
     assert "<script>alert" not in page.text
+
+
+def _pending_files(app) -> list:
+    directory = app.state.settings.data_dir / PENDING_DIR
+    return sorted(directory.iterdir()) if directory.is_dir() else []
+
+
+def _age(path, hours: float) -> None:
+    moment = time.time() - hours * 3600
+    os.utime(path, (moment, moment))
+
+
+async def test_an_upload_deletes_previews_left_unconfirmed_for_a_day(
+    app, coordinator_web, admin_web
+):
+    for stale in _pending_files(app):
+        stale.unlink()  # the data directory is shared by the session's tests
+    await _upload(coordinator_web)
+    [forgotten] = _pending_files(app)
+    _age(forgotten, 25)
+    await _upload(admin_web)
+    [fresh] = _pending_files(app)
+    assert fresh != forgotten and not forgotten.exists()
+    response = await coordinator_web.post("/imports/confirmer", {"lignes_valides": "on"})
+    assert "Aucun import en attente : déposez à nouveau le fichier." in html_text(
+        await coordinator_web.get(response.headers["location"])
+    )
+    assert "Lefèvre" not in html_text(await coordinator_web.get("/contacts"))
+
+
+async def test_a_recent_preview_of_another_person_is_kept(app, coordinator_web, admin_web):
+    for stale in _pending_files(app):
+        stale.unlink()
+    await _upload(coordinator_web)
+    [recent] = _pending_files(app)
+    _age(recent, 23)
+    await _upload(admin_web)
+    assert recent in _pending_files(app) and len(_pending_files(app)) == 2
+    response = await coordinator_web.post("/imports/confirmer", {"lignes_valides": "on"})
+    assert response.status_code == 303
+    assert "Lefèvre" in html_text(await coordinator_web.get("/contacts"))
+
+
+def test_start_up_deletes_old_previews(app):
+    directory = app.state.settings.data_dir / PENDING_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    old, new = directory / "ancien", directory / "recent"
+    old.write_bytes(b"Nom\nDurand\n")
+    new.write_bytes(b"Nom\nMartin\n")
+    _age(old, 48)
+    assert purge_stale_imports_at_startup in app.on_startup
+    purge_stale_imports_at_startup(app)
+    assert not old.exists() and new.exists()
+    new.unlink()

@@ -2,16 +2,20 @@
 
 The rules live in ``maillage.exchange``; these handlers read the form, call the service and
 show its report. An uploaded file waits for confirmation in the data directory, under a random
-name known only to the session that uploaded it.
+name known only to the session that uploaded it. A file whose preview was never confirmed nor
+abandoned (a closed tab, an expired session) is deleted after ``PENDING_MAX_AGE``: at start-up
+and at every upload, so no timer is needed and several workers may share the directory.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import Litestar, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
@@ -44,6 +48,10 @@ KIND_LABELS = {
     "memberships": "Participations aux instances",
 }
 DUPLICATE_TYPES = {"contacts": "Contacts", "organisations": "Organisations"}
+PENDING_DIR = "imports-en-attente"
+# Long enough for a preview read over lunch, short enough that partners' data uploaded by
+# mistake does not linger (RGPD: keep no more than needed).
+PENDING_MAX_AGE = dt.timedelta(hours=24)
 
 
 # ----- exports ---------------------------------------------------------------------------------
@@ -89,9 +97,29 @@ async def export_download(
 
 
 def _pending_dir(request: Request) -> Path:
-    path = request.app.state.settings.data_dir / "imports-en-attente"
+    path = request.app.state.settings.data_dir / PENDING_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def purge_stale_imports(directory: Path, now: float | None = None) -> int:
+    """Delete the uploads older than ``PENDING_MAX_AGE``; returns how many were deleted."""
+    if not directory.is_dir():
+        return 0
+    limit = (time.time() if now is None else now) - PENDING_MAX_AGE.total_seconds()
+    deleted = 0
+    for path in directory.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink()
+                deleted += 1
+        except FileNotFoundError:
+            continue  # another worker deleted it first
+    return deleted
+
+
+def purge_stale_imports_at_startup(app: Litestar) -> None:
+    purge_stale_imports(app.state.settings.data_dir / PENDING_DIR)
 
 
 def _session(request: Request) -> dict[str, Any]:
@@ -161,6 +189,7 @@ async def import_upload(
     if kind not in KINDS:
         kind = "contacts"
     _forget_pending(request)
+    purge_stale_imports(_pending_dir(request))
     token = secrets.token_urlsafe(24)
     (_pending_dir(request) / token).write_bytes(await upload.read())
     pending = {"token": token, "filename": upload.filename[:200], "kind": kind}

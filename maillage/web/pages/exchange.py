@@ -21,6 +21,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Stream, Template
 
+from maillage.crm import lookups
 from maillage.crm.errors import ServiceError
 from maillage.exchange import duplicates
 from maillage.exchange.exports import ENTITIES, FORMATS, start_export
@@ -28,7 +29,18 @@ from maillage.exchange.imports import ImportRefused, run_import
 from maillage.exchange.mapping import KINDS
 from maillage.exchange.reading import MAX_IMPORT_BYTES
 from maillage.exchange.sources import ExportFilters
-from maillage.web.pages.common import error_page, error_text, flash, parse_int, redirect, render
+from maillage.web.pages.common import (
+    Field,
+    FormState,
+    error_text,
+    flash,
+    parse_int,
+    read_form,
+    redirect,
+    render,
+    take_service_error,
+)
+from maillage.web.pages.labels import choices
 from maillage.web.security import requires
 
 WRITE = [requires("coordinateur")]
@@ -57,13 +69,110 @@ PENDING_MAX_AGE = dt.timedelta(hours=24)
 # ----- exports ---------------------------------------------------------------------------------
 
 
-@get("/exports", guards=WRITE, include_in_schema=False)
-async def export_page(request: Request) -> Template:
+# The export filters the service accepts (``ExportFilters``), as the download form's fields.
+# The hint says which exports a filter applies to: the others do not read it.
+FOR_PEOPLE = "Contacts, organisations, annuaire."
+FOR_BODIES = "Participations et réunions."
+EXPORT_FIELDS = [
+    Field("q", "Recherche", maxlength=200, hint="Nom, sans accents ni majuscules requis."),
+    Field("axe", "Axe de la CTG", "select", choices="axes", integer_choices=True),
+    Field("territoire", "Territoire", "select", choices="territories", integer_choices=True),
+    Field(
+        "commune",
+        "Commune",
+        "select",
+        choices="communes",
+        integer_choices=True,
+        hint=FOR_PEOPLE,
+    ),
+    Field(
+        "type_organisation",
+        "Type d'organisation",
+        "select",
+        choices=choices("organisation_kind"),
+        hint=FOR_PEOPLE,
+    ),
+    Field("categorie", "Catégorie d'organisation", maxlength=100, hint="Organisations."),
+    Field(
+        "instance",
+        "Instance",
+        "select",
+        choices="groups",
+        integer_choices=True,
+        hint="Contacts (membres), participations, réunions.",
+    ),
+    Field(
+        "type_instance", "Type d'instance", "select", choices=choices("group_kind"), hint=FOR_BODIES
+    ),
+    Field(
+        "role", "Rôle dans l'instance", "select", choices=choices("role"), hint="Participations."
+    ),
+    Field(
+        "statut", "Statut de réunion", "select", choices=choices("meeting_status"), hint="Réunions."
+    ),
+    Field("du", "Période : du", "date", hint=FOR_BODIES),
+    Field("au", "Période : au", "date", hint=FOR_BODIES),
+    Field("archives", "Inclure les fiches archivées", "checkbox"),
+    Field(
+        "envoi",
+        "Pour un envoi : sans les personnes opposées aux envois",
+        "checkbox",
+        hint="Toujours appliqué aux vCards et à l'Export Caf.",
+    ),
+]
+# Which « kind » the service reads depends on the data: organisations' or bodies'.
+BODY_ENTITIES = {"memberships", "meetings"}
+
+
+async def _export_page(
+    request: Request, form: FormState | None = None, status_code: int = 200
+) -> Template:
+    form = form or FormState(values={"entite": "contacts", "format": "csv"})
     return render(
         request,
         "echanges/exports.html",
+        status_code=status_code,
         entities=[(key, ENTITY_LABELS.get(key, key)) for key in ENTITIES],
         formats=[(key, FORMAT_LABELS[key]) for key in FORMATS],
+        form=form,
+        fields=EXPORT_FIELDS,
+        options={
+            "axes": await lookups.axes(),
+            "territories": await lookups.territories(),
+            "communes": await lookups.communes(),
+            "groups": await lookups.groups(include_inactive=True),
+        },
+    )
+
+
+@get("/exports", guards=WRITE, include_in_schema=False)
+async def export_page(request: Request) -> Template:
+    return await _export_page(request)
+
+
+def _export_filters(entity: str, form: FormState) -> ExportFilters:
+    values = form.values
+    if values["du"] and values["au"] and values["du"] > values["au"]:
+        form.add("du", "La date de début doit précéder la date de fin.")
+    kind = values["type_instance"] if entity in BODY_ENTITIES else values["type_organisation"]
+    wrong = "type_organisation" if entity in BODY_ENTITIES else "type_instance"
+    if values[wrong]:
+        label = next(f.label for f in EXPORT_FIELDS if f.name == wrong)
+        form.add(wrong, f"« {label} » ne s'applique pas à cet export : videz ce champ.")
+    return ExportFilters(
+        q=values["q"],
+        axis=values["axe"],
+        kind=kind,
+        category=values["categorie"],
+        group=values["instance"],
+        commune=values["commune"],
+        territory=values["territoire"],
+        role=values["role"],
+        status=values["statut"],
+        start=values["du"],
+        end=values["au"],
+        include_archived=values["archives"],
+        mailing=values["envoi"],
     )
 
 
@@ -73,19 +182,24 @@ async def export_download(
     entite: str = Parameter(default="contacts", max_length=40),
     format_: str = Parameter(query="format", default="csv", max_length=10),
     modele: str | None = Parameter(default=None, max_length=10),
-    archives: bool = False,
 ) -> Any:
+    form = read_form(EXPORT_FIELDS, request.query_params)
+    form.values.update(entite=entite, format=format_, modele=modele)
+    filters = _export_filters(entite, form)
+    if form.has_errors:
+        return await _export_page(request, form, 400)
     try:
         export = start_export(
             request.user,
             entite,
             format_,
-            ExportFilters(include_archived=archives),
+            filters,
             modele or None,
             request.app.state.settings.base_url,
         )
     except ServiceError as error:
-        return error_page(request, 400, error_text(error))
+        take_service_error(error, form)
+        return await _export_page(request, form, 400)
     return Stream(
         export.chunks,
         media_type=FORMATS[format_],

@@ -19,6 +19,7 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
+from maillage.crm import lookups
 from maillage.crm.errors import InvalidData, ServiceError
 from maillage.crm.registry import SERVICES
 from maillage.reports import service
@@ -189,6 +190,7 @@ async def annual_page(
             territory=territory,
             messages=[item.message for item in error.errors],
             this_year=today.year,
+            territories=await lookups.territories(),
         )
     query = {"year": chosen, **({"territory": territory} if territory else {})}
     downloads = [

@@ -49,3 +49,14 @@ async def test_a_year_without_data_says_so_on_the_report_page(reader_web, admin)
         response.text
     )
     assert '<a href="/bilan" aria-current="page">Bilan annuel</a>' in response.text
+
+
+async def test_several_territories_are_offered_to_choose_from(reader_web, admin):
+    for name in ("CC du Val", "CA des Monts"):
+        await create(admin.client, "territories", {"name": name})
+    response = await reader_web.get("/bilan")
+    assert response.status_code == 200
+    page = html_text(response)
+    assert "La base contient 2 territoires : précisez lequel" in page
+    assert '<label for="f-territory">Territoire</label>' in response.text
+    assert "CA des Monts CC du Val" in page

@@ -151,3 +151,12 @@ async def test_a_reader_sees_the_message_without_buttons(reader_web, coordinator
     page = html_text(await reader_web.get(f"/envois/{message_id}"))
     assert "helene.durand@example.fr" in page and "Annuler l'envoi" not in page
     assert (await reader_web.get("/envois/999999")).status_code == 404
+
+
+async def test_control_characters_and_overlong_subjects_are_refused(coordinator_web, admin):
+    net = await _audience(admin)
+    response = await coordinator_web.post("/envois/nouveau", _form(net, subject="Lettre\x00"))
+    assert response.status_code == 400 and 'id="f-subject-erreur"' in response.text
+    assert "Caractère de contrôle interdit (position 7)." in html_text(response)
+    response = await coordinator_web.post("/envois/nouveau", _form(net, subject="x" * 301))
+    assert response.status_code == 400 and "300 caractères au plus" in html_text(response)

@@ -287,6 +287,31 @@ async def revoke_token(actor: Actor, token_id: int) -> None:
         await audit.record(actor, "revoke", "feed_token", token_id, {})
 
 
+async def own_tokens(actor: Actor) -> list[dict[str, Any]]:
+    """The live « my meetings » links of the contact card the user is linked to."""
+    contact = await user_contact(actor)
+    rows = await list_tokens("contact", contact)
+    return [row for row in rows if row["revoked_at"] is None]
+
+
+async def revoke_own_token(actor: Actor, token_id: int) -> None:
+    """Revoke one of the user's own links; another person's link is « not found » to them."""
+    if token_id not in {row["id"] for row in await own_tokens(actor)}:
+        raise NotFound("Lien d'abonnement", token_id)
+    await revoke_token(actor, token_id)
+
+
+async def renew_own_token(actor: Actor, replace: bool) -> str:
+    """A new « my meetings » link; with ``replace``, the user's older links stop working
+    (a lost phone, a link shared by mistake)."""
+    contact = await user_contact(actor)
+    if replace:
+        for row in await own_tokens(actor):
+            await revoke_token(actor, row["id"])
+    token, _ = await create_token(actor, "contact", contact)
+    return token
+
+
 async def list_tokens(scope: str | None, target_id: int | None) -> list[dict[str, Any]]:
     query = FeedToken.select(
         FeedToken.id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from maillage.crm.tables import Affiliation, Axis, Commune, Organisation, WorkingGroup
+from maillage.crm.tables import Affiliation, Axis, Commune, Organisation, Territory, WorkingGroup
 
 
 async def axes() -> list[dict[str, Any]]:
@@ -16,6 +16,10 @@ async def axes() -> list[dict[str, Any]]:
 
 async def communes() -> list[dict[str, Any]]:
     return await Commune.select(Commune.id, Commune.name).order_by(Commune.name).run()
+
+
+async def territories() -> list[dict[str, Any]]:
+    return await Territory.select(Territory.id, Territory.name).order_by(Territory.name).run()
 
 
 async def groups(include_inactive: bool = False) -> list[dict[str, Any]]:

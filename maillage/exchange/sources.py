@@ -699,7 +699,9 @@ async def meeting_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list
     async for page in keyset_pages(mt, columns, meeting_where(f), page_size=200):
         invitations = await _invitations([r["id"] for r in page])
         people = await _people([i["contact"] for rows in invitations.values() for i in rows])
-        orgs = await _current_affiliations(list(people), today)
+        # Sorted, as ``in_page`` reads the first and last ids as a range; none when no
+        # meeting of the page has invitees (an empty page of ids has no range).
+        orgs = await _current_affiliations(sorted(people), today) if people else {}
         out = []
         for r in page:
             meeting = [

@@ -25,6 +25,7 @@ from maillage.crm.tables import (
     Membership,
     OrganisationAxis,
 )
+from maillage.crm.text import find_control_character
 from maillage.db import read_transaction, write_transaction
 from maillage.mailing import messages, outbox, tokens
 from maillage.mailing.addresses import InvalidAddress, mailbox, sender_mailbox
@@ -39,6 +40,7 @@ MERGE_FIELDS = {
     "organisation": "organisation principale",
     "fonction": "fonction dans cette organisation",
 }
+MAX_SUBJECT = 300
 _MERGE = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
@@ -189,6 +191,16 @@ def _check_templates(subject: str, body: str) -> None:
         errors.append(FieldError("subject", "Objet obligatoire."))
     if not body.strip():
         errors.append(FieldError("body", "Texte du message obligatoire."))
+    if len(subject) > MAX_SUBJECT:
+        errors.append(FieldError("subject", f"Objet trop long : {MAX_SUBJECT} caractères au plus."))
+    # PostgreSQL refuses NUL in text and a header cannot hold a line break: refused on both
+    # engines alike, with the position, rather than a server error on one of them.
+    for name, text, multiline in (("subject", subject, False), ("body", body, True)):
+        position = find_control_character(text, multiline)
+        if position is not None:
+            errors.append(
+                FieldError(name, f"Caractère de contrôle interdit (position {position + 1}).")
+            )
     if errors:
         raise InvalidData(errors)
     sample = dict.fromkeys(MERGE_FIELDS, "")

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from email import message_from_string
 from email.message import EmailMessage
 from email.policy import SMTP
+from email.policy import default as default_policy
 from typing import Any
 
 from maillage.crm.errors import InvalidData, NotFound
@@ -353,6 +355,26 @@ async def get_message(message_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound("Message", message_id)
     return row
+
+
+async def message_detail(message_id: int) -> dict[str, Any]:
+    """A message as its recipient will read it: headers, text part, names of attachments."""
+    row = await (
+        OutboxMessage.select(*LIST_COLUMNS, OutboxMessage.raw_message)
+        .where(OutboxMessage.id == message_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound("Message", message_id)
+    parsed = message_from_string(row.pop("raw_message"), policy=default_policy)
+    text_part = parsed.get_body(("plain",))
+    return {
+        **row,
+        # Decoded (RFC 2047), so that « Réunion » reads as such and not as =?utf-8?q?…
+        "headers": [(name, str(value)) for name, value in parsed.items()],
+        "text": text_part.get_content() if text_part is not None else "",
+        "attachments": [part.get_filename() or "(sans nom)" for part in parsed.iter_attachments()],
+    }
 
 
 async def retry(message_id: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
+from maillage.crm import lookups
 from maillage.crm.errors import InvalidData, ServiceError
 from maillage.crm.registry import SERVICES
 from maillage.reports import service
@@ -177,7 +178,20 @@ async def annual_page(
 ) -> Template:
     today = dt.date.today()
     chosen = year or (today.year - 1 if today.month == 1 else today.year)
-    report = await build_annual_report(chosen, territory, today)
+    try:
+        report = await build_annual_report(chosen, territory, today)
+    except InvalidData as error:
+        # A year without data (or a territory to choose) is a normal answer, not a bad
+        # request: the page says why, in the service's words, and offers another year.
+        return render(
+            request,
+            "reports/sans_donnees.html",
+            year=chosen,
+            territory=territory,
+            messages=[item.message for item in error.errors],
+            this_year=today.year,
+            territories=await lookups.territories(),
+        )
     query = {"year": chosen, **({"territory": territory} if territory else {})}
     downloads = [
         (f"Télécharger {label}", f"/bilan/telecharger?{urlencode({**query, 'format': ext})}")

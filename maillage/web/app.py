@@ -33,6 +33,7 @@ from maillage.web.network import network_router
 from maillage.web.openapi import openapi_config
 from maillage.web.pages import page_handlers
 from maillage.web.pages.common import query_string
+from maillage.web.pages.exchange import purge_stale_imports_at_startup
 from maillage.web.pages.labels import FILTERS, GLOBALS
 from maillage.web.security import (
     BearerAwareCSRFMiddleware,
@@ -154,6 +155,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             ),
         ],
         lifespan=[database_lifespan, sender_lifespan(settings)],
+        on_startup=[purge_stale_imports_at_startup],
         middleware=[
             _session_config(settings).middleware,
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),

@@ -167,6 +167,18 @@ async def test_a_coordinator_runs_a_commission(tab, data_dir):
     await page.goto("/envois")
     await expect(page.locator("table")).to_contain_text("elodie.dupont@tilleuls.example")
     await journey.check()
+    await page.get_by_role("link", name="voir le message").first.click()
+    await expect(page.locator(".message-text")).to_contain_text("Commission parentalité")
+    await journey.check()
+
+    # A mass mailing is previewed (a rendered sample, who is left out) before anything is queued.
+    await page.goto("/envois/nouveau")
+    await page.get_by_label("Objet").fill("Lettre du réseau")
+    await page.get_by_label("Texte du message").fill("Bonjour {{ prenom }},")
+    await page.get_by_role("button", name="Prévisualiser").click()
+    await expect(page.locator("#apercu")).to_contain_text("recevr")
+    await expect(page.get_by_role("button", name="Confirmer l'envoi")).to_be_visible()
+    await journey.check()
     await page.goto(meeting_url)
     await page.get_by_role("link", name="Feuille d'émargement").click()
     await expect(page.locator("table.sheet")).to_contain_text("DUPONT Élodie")

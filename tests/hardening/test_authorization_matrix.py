@@ -421,8 +421,26 @@ PAGES += [
     ("GET", "/envois", READER, 200, "/envois"),
     ("POST", "/envois/{message_id:int}/renvoyer", COORDINATOR, 303, "/envois/{missing}/renvoyer"),
     ("POST", "/envois/{message_id:int}/annuler", COORDINATOR, 303, "/envois/{missing}/annuler"),
+    ("GET", "/envois/{message_id:int}", READER, 200, "/envois/{outbox}"),
+    ("GET", "/envois/nouveau", COORDINATOR, 200, "/envois/nouveau"),
+    ("POST", "/envois/nouveau", COORDINATOR, 400, "/envois/nouveau"),  # no subject nor body
+    ("POST", "/envois/nouveau/envoyer", COORDINATOR, 400, "/envois/nouveau/envoyer"),
     ("POST", "/reunions/{record_id:int}/inviter", COORDINATOR, 303, "/reunions/{missing}/inviter"),
     ("POST", "/reunions/{record_id:int}/envoyer", COORDINATOR, 303, "/reunions/{missing}/envoyer"),
+    (
+        "GET",
+        "/reunions/{record_id:int}/envoyer-compte-rendu",
+        COORDINATOR,
+        200,
+        "/reunions/{meeting}/envoyer-compte-rendu",
+    ),
+    (
+        "POST",
+        "/reunions/{record_id:int}/envoyer-compte-rendu",
+        COORDINATOR,
+        404,
+        "/reunions/{missing}/envoyer-compte-rendu",
+    ),
     (
         "POST",
         "/instances/{record_id:int}/lien-agenda",
@@ -438,6 +456,13 @@ PAGES += [
         "/instances/{missing}/lien-agenda/{missing}/revoquer",
     ),
     ("POST", "/compte/agenda", READER, 303, "/compte/agenda"),
+    (
+        "POST",
+        "/compte/agenda/{token_id:int}/revoquer",
+        READER,
+        303,  # back to the account page, which explains the refusal
+        "/compte/agenda/{missing}/revoquer",
+    ),
 ]
 ROUTES += PAGES
 PAGE_PATHS = {route for _method, route, *_ in PAGES if route != "/connexion"} | {"/"}
@@ -568,7 +593,12 @@ async def callers(app, settings, anonymous, admin, coordinator, reader):
 
 # The own-account pages belong to a signed-in person: an API token (which has no password of
 # its own to change) is refused there.
-SESSION_ONLY = {"/compte", "/compte/mot-de-passe", "/compte/agenda"}
+SESSION_ONLY = {
+    "/compte",
+    "/compte/mot-de-passe",
+    "/compte/agenda",
+    "/compte/agenda/{token_id:int}/revoquer",
+}
 
 
 def expected_for(caller: str, method: str, who: str, allowed: int, route: str) -> int:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 
 import openpyxl
 
+from maillage.web.pages.exchange import PENDING_DIR, purge_stale_imports_at_startup
 from tests.web.helpers import HOSTILE, create, html_text, small_network
 
 CSV = (
@@ -108,3 +111,106 @@ async def test_it_escapes_a_hostile_name_in_duplicates_and_imports(coordinator_w
     hostile_csv = f"Prénom;Nom\n{HOSTILE};X\n".encode()
     page = await _upload(coordinator_web, hostile_csv)
     assert "<script>alert" not in page.text
+
+
+def _pending_files(app) -> list:
+    directory = app.state.settings.data_dir / PENDING_DIR
+    return sorted(directory.iterdir()) if directory.is_dir() else []
+
+
+def _age(path, hours: float) -> None:
+    moment = time.time() - hours * 3600
+    os.utime(path, (moment, moment))
+
+
+async def test_an_upload_deletes_previews_left_unconfirmed_for_a_day(
+    app, coordinator_web, admin_web
+):
+    for stale in _pending_files(app):
+        stale.unlink()  # the data directory is shared by the session's tests
+    await _upload(coordinator_web)
+    [forgotten] = _pending_files(app)
+    _age(forgotten, 25)
+    await _upload(admin_web)
+    [fresh] = _pending_files(app)
+    assert fresh != forgotten and not forgotten.exists()
+    response = await coordinator_web.post("/imports/confirmer", {"lignes_valides": "on"})
+    assert "Aucun import en attente : déposez à nouveau le fichier." in html_text(
+        await coordinator_web.get(response.headers["location"])
+    )
+    assert "Lefèvre" not in html_text(await coordinator_web.get("/contacts"))
+
+
+async def test_a_recent_preview_of_another_person_is_kept(app, coordinator_web, admin_web):
+    for stale in _pending_files(app):
+        stale.unlink()
+    await _upload(coordinator_web)
+    [recent] = _pending_files(app)
+    _age(recent, 23)
+    await _upload(admin_web)
+    assert recent in _pending_files(app) and len(_pending_files(app)) == 2
+    response = await coordinator_web.post("/imports/confirmer", {"lignes_valides": "on"})
+    assert response.status_code == 303
+    assert "Lefèvre" in html_text(await coordinator_web.get("/contacts"))
+
+
+def test_start_up_deletes_old_previews(app):
+    directory = app.state.settings.data_dir / PENDING_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    old, new = directory / "ancien", directory / "recent"
+    old.write_bytes(b"Nom\nDurand\n")
+    new.write_bytes(b"Nom\nMartin\n")
+    _age(old, 48)
+    assert purge_stale_imports_at_startup in app.on_startup
+    purge_stale_imports_at_startup(app)
+    assert not old.exists() and new.exists()
+    new.unlink()
+
+
+async def test_the_export_form_offers_the_service_filters(coordinator_web, admin):
+    await small_network(admin.client)
+    page = await coordinator_web.get("/exports")
+    for name in ("q", "axe", "territoire", "commune", "type_organisation", "instance"):
+        assert f'<label for="f-{name}">' in page.text, name
+    for name in ("type_instance", "role", "statut", "du", "au", "archives", "envoi"):
+        assert f'for="f-{name}"' in page.text, name
+
+
+async def test_an_export_keeps_only_what_the_filters_select(coordinator_web, admin):
+    net = await small_network(admin.client)
+    await create(
+        admin.client,
+        "contacts",
+        {"first_name": "Anne", "last_name": "Rennaise", "commune": net["commune"]["id"]},
+    )
+    await create(admin.client, "contacts", {"first_name": "Paul", "last_name": "Ailleurs"})
+    url = "/exports/telecharger?entite=contacts&format=csv"
+    everyone = (await coordinator_web.get(url)).text
+    assert "Rennaise" in everyone and "Ailleurs" in everyone
+    by_commune = await coordinator_web.get(f"{url}&commune={net['commune']['id']}")
+    assert by_commune.status_code == 200
+    assert "Rennaise" in by_commune.text and "Ailleurs" not in by_commune.text
+    members = (await coordinator_web.get(f"{url}&instance={net['group']['id']}")).text
+    assert "Durand" in members and "Rennaise" not in members
+    searched = (await coordinator_web.get(f"{url}&q=rennaise")).text
+    assert "Rennaise" in searched and "Ailleurs" not in searched
+    meetings = "/exports/telecharger?entite=meetings&format=csv"
+    assert "Réunion Centre social" in (await coordinator_web.get(meetings)).text
+    cancelled = (await coordinator_web.get(f"{meetings}&statut=annulee")).text
+    assert "Réunion Centre social" not in cancelled
+
+
+async def test_a_filter_that_does_not_fit_the_export_is_explained(coordinator_web):
+    response = await coordinator_web.get(
+        "/exports/telecharger?entite=contacts&format=csv&type_instance=copil"
+    )
+    assert response.status_code == 400
+    assert 'id="f-type_instance-erreur"' in response.text
+    assert "« Type d'instance » ne s'applique pas à cet export" in html_text(response)
+    assert 'id="f-entite-contacts" name="entite" value="contacts" checked' in response.text
+    response = await coordinator_web.get(
+        "/exports/telecharger?entite=meetings&format=csv&du=2026-06-01&au=2026-01-01"
+    )
+    assert response.status_code == 400 and 'id="f-du-erreur"' in response.text
+    response = await coordinator_web.get("/exports/telecharger?entite=contacts&du=2026-02-30")
+    assert "Date invalide" in html_text(response)

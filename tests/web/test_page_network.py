@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from maillage.crm.actor import CLI
+from maillage.crm.registry import SERVICES
 from tests.web.helpers import HOSTILE, create, html_text, small_network
 
 
@@ -82,3 +84,66 @@ async def test_it_escapes_a_hostile_name_on_the_network_page(coordinator_web, ad
     page = await coordinator_web.get("/reseau")
     assert "<script>alert" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+async def test_the_filters_of_the_service_are_a_get_form(reader_web, admin):
+    page = await reader_web.get("/reseau")
+    for field in ("f-du", "f-au", "f-commune", "f-archives"):
+        assert f'<label for="{field}">' in page.text, field
+    assert "<legend>Axes de la CTG</legend>" in page.text
+    assert "Types d'organisation Institution Collectivité" in html_text(page)
+    assert 'id="f-type-collectivite"' in page.text
+
+
+async def test_it_keeps_only_the_chosen_kinds_and_communes(reader_web, admin):
+    net = await small_network(admin.client)
+    other = await create(admin.client, "communes", {"insee_code": "35001", "name": "Acigné"})
+    await _isolated_club(admin.client, commune=other["id"])
+    page = html_text(await reader_web.get("/reseau?type=association"))
+    assert "Club ados" in page
+    page = html_text(await reader_web.get("/reseau?type=collectivite"))
+    assert "Club ados" not in page
+    page = html_text(await reader_web.get(f"/reseau?commune={net['commune']['id']}"))
+    assert "Club ados" not in page and "Centre social des Lilas" in page
+    response = await reader_web.get(f"/reseau?commune={other['id']}&type=association")
+    assert "Club ados" in html_text(response)
+    assert (
+        f'src="/reseau/dessin?niveau=organisations&amp;type=association&amp;commune={other["id"]}"'
+        in (response.text)
+    )
+    drawing = await reader_web.get("/reseau/dessin?type=collectivite")
+    assert "Club ados" not in drawing.text
+    assert "Club ados" in (await reader_web.get("/reseau/dessin?type=association")).text
+
+
+async def test_archived_partners_show_only_when_asked(reader_web, admin):
+    await small_network(admin.client)
+    club = (await _isolated_club(admin.client))["club"]
+    await SERVICES["organisations"].set_archived(CLI, club["id"], True)
+    assert "Club ados" not in html_text(await reader_web.get("/reseau"))
+    page = await reader_web.get("/reseau?archives=on")
+    assert "Club ados" in html_text(
+        page
+    ) and 'id="f-archives" name="archives" value="on" checked' in (page.text)
+
+
+async def test_a_wrong_period_is_explained_next_to_its_field(reader_web):
+    response = await reader_web.get("/reseau?du=2026-06-01&au=2026-01-01")
+    assert response.status_code == 400
+    assert 'id="f-du-erreur"' in response.text
+    assert "La date de début doit précéder la date de fin." in html_text(response)
+    response = await reader_web.get("/reseau?du=2026-02-31&type=club")
+    assert "Date invalide" in html_text(response)
+    assert "Type d'organisation non reconnu : club." in html_text(response)
+    response = await reader_web.get("/reseau/dessin?du=2026-06-01&au=2026-01-01")
+    assert response.status_code == 400 and "précéder la date de fin" in html_text(response)
+
+
+async def test_a_period_is_kept_in_the_form_and_the_drawing(reader_web, admin):
+    await small_network(admin.client)
+    response = await reader_web.get("/reseau?du=2025-01-01&au=2025-12-31&niveau=contacts")
+    assert response.status_code == 200
+    assert 'value="2025-01-01"' in response.text and 'value="2025-12-31"' in response.text
+    assert 'src="/reseau/dessin?niveau=contacts&amp;du=2025-01-01&amp;au=2025-12-31"' in (
+        response.text
+    )

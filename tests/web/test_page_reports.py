@@ -35,3 +35,28 @@ async def test_the_downloaded_report_stays_a_standalone_document(reader_web, adm
     response = await reader_web.get(f"/bilan/telecharger?year={year}&format=html")
     assert response.status_code == 200
     assert "Menu principal" not in response.text and "<style>" in response.text
+
+
+async def test_a_year_without_data_says_so_on_the_report_page(reader_web, admin):
+    await create(admin.client, "territories", {"name": "CC du Val"})
+    year = dt.date.today().year - 3
+    response = await reader_web.get(f"/bilan?year={year}")
+    assert response.status_code == 200
+    page = html_text(response)
+    assert f"Aucune donnée pour {year} sur CC du Val" in page
+    assert "Aucune réunion n'est encore enregistrée." in page
+    assert response.text.count("<h1") == 1 and '<label for="f-year">Année du bilan</label>' in (
+        response.text
+    )
+    assert '<a href="/bilan" aria-current="page">Bilan annuel</a>' in response.text
+
+
+async def test_several_territories_are_offered_to_choose_from(reader_web, admin):
+    for name in ("CC du Val", "CA des Monts"):
+        await create(admin.client, "territories", {"name": name})
+    response = await reader_web.get("/bilan")
+    assert response.status_code == 200
+    page = html_text(response)
+    assert "La base contient 2 territoires : précisez lequel" in page
+    assert '<label for="f-territory">Territoire</label>' in response.text
+    assert "CA des Monts CC du Val" in page

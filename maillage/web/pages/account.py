@@ -107,14 +107,19 @@ async def logout(request: Request) -> Response:
     return redirect("/connexion")
 
 
-def _account(request: Request, form: FormState, status_code: int = 200, **extra: Any) -> Any:
+async def _account(request: Request, form: FormState, status_code: int = 200, **extra: Any) -> Any:
+    links: list[dict[str, Any]] = []
+    web = request.auth
+    if isinstance(web, WebSession) and web.contact:
+        links = await feeds.own_tokens(request.user)
     return render(
         request,
         "compte.html",
         status_code=status_code,
         form=form,
         fields=PASSWORD_FIELDS,
-        **{"feed": None, **extra},
+        links=links,
+        **{"feed": None, "replaced": False, **extra},
     )
 
 
@@ -122,7 +127,7 @@ def _account(request: Request, form: FormState, status_code: int = 200, **extra:
 async def account_page(request: Request) -> Any:
     if not isinstance(request.auth, WebSession):
         return _session_only(request)
-    return _account(request, FormState())
+    return await _account(request, FormState())
 
 
 @post("/compte/agenda", include_in_schema=False)
@@ -130,14 +135,28 @@ async def create_personal_feed(request: Request) -> Any:
     """A new secret link to « my meetings »: shown once, only its hash is kept."""
     if not isinstance(request.auth, WebSession):
         return _session_only(request)
+    replace = (await request.form()).get("remplacer") == "on"
     try:
-        contact = await feeds.user_contact(request.user)
-        token, _ = await feeds.create_token(request.user, "contact", contact)
+        token = await feeds.renew_own_token(request.user, replace)
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
         return redirect("/compte#titre-agenda")
     feed = calendar_service.links(request.app.state.settings, feeds.token_path(token))
-    return _account(request, FormState(), feed=feed)
+    return await _account(request, FormState(), feed=feed, replaced=replace)
+
+
+@post("/compte/agenda/{token_id:int}/revoquer", include_in_schema=False)
+async def revoke_personal_feed(request: Request, token_id: int) -> Any:
+    """The link stops working at once: calendars subscribed to it get nothing more."""
+    if not isinstance(request.auth, WebSession):
+        return _session_only(request)
+    try:
+        await feeds.revoke_own_token(request.user, token_id)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+    else:
+        flash(request, "Lien d'abonnement révoqué : il ne fonctionne plus.")
+    return redirect("/compte#titre-agenda")
 
 
 @post("/compte/mot-de-passe", include_in_schema=False)
@@ -161,7 +180,7 @@ async def change_password(request: Request) -> Any:
             flash(request, "Mot de passe changé. Vos autres sessions ont été fermées.")
             return redirect("/compte")
     form.values = {}
-    return _account(request, form, 400)
+    return await _account(request, form, 400)
 
 
 def _session_only(request: Request) -> Any:
@@ -174,4 +193,12 @@ def _session_only(request: Request) -> Any:
     )
 
 
-HANDLERS = [login_page, login, logout, account_page, change_password, create_personal_feed]
+HANDLERS = [
+    login_page,
+    login,
+    logout,
+    account_page,
+    change_password,
+    create_personal_feed,
+    revoke_personal_feed,
+]

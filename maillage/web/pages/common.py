@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.datastructures import FormMultiDict
+from litestar.datastructures import FormMultiDict, MultiDict
 from litestar.response import Redirect, Template
 
 from maillage.crm.actor import Actor
@@ -179,7 +179,7 @@ class FormState:
 REQUIRED = "Ce champ est obligatoire."
 
 
-def _convert(item: Field, form: FormMultiDict, state: FormState) -> Any:
+def _convert(item: Field, form: FormMultiDict | MultiDict, state: FormState) -> Any:
     if item.kind in ("multi", "multiselect"):
         raw_list = [v for v in form.getall(item.name, []) if str(v).strip()]
         try:
@@ -215,8 +215,9 @@ def _convert(item: Field, form: FormMultiDict, state: FormState) -> Any:
     return raw
 
 
-def read_form(fields: Iterable[Field], form: FormMultiDict) -> FormState:
-    """Posted text to typed values; missing required fields are reported all at once."""
+def read_form(fields: Iterable[Field], form: FormMultiDict | MultiDict) -> FormState:
+    """Posted text (or a GET form's query) to typed values; missing required fields are
+    reported all at once."""
     state = FormState()
     for item in fields:
         value = _convert(item, form, state)

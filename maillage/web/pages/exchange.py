@@ -2,21 +2,26 @@
 
 The rules live in ``maillage.exchange``; these handlers read the form, call the service and
 show its report. An uploaded file waits for confirmation in the data directory, under a random
-name known only to the session that uploaded it.
+name known only to the session that uploaded it. A file whose preview was never confirmed nor
+abandoned (a closed tab, an expired session) is deleted after ``PENDING_MAX_AGE``: at start-up
+and at every upload, so no timer is needed and several workers may share the directory.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import Litestar, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Stream, Template
 
+from maillage.crm import lookups
 from maillage.crm.errors import ServiceError
 from maillage.exchange import duplicates
 from maillage.exchange.exports import ENTITIES, FORMATS, start_export
@@ -24,7 +29,18 @@ from maillage.exchange.imports import ImportRefused, run_import
 from maillage.exchange.mapping import KINDS
 from maillage.exchange.reading import MAX_IMPORT_BYTES
 from maillage.exchange.sources import ExportFilters
-from maillage.web.pages.common import error_page, error_text, flash, parse_int, redirect, render
+from maillage.web.pages.common import (
+    Field,
+    FormState,
+    error_text,
+    flash,
+    parse_int,
+    read_form,
+    redirect,
+    render,
+    take_service_error,
+)
+from maillage.web.pages.labels import choices
 from maillage.web.security import requires
 
 WRITE = [requires("coordinateur")]
@@ -44,18 +60,119 @@ KIND_LABELS = {
     "memberships": "Participations aux instances",
 }
 DUPLICATE_TYPES = {"contacts": "Contacts", "organisations": "Organisations"}
+PENDING_DIR = "imports-en-attente"
+# Long enough for a preview read over lunch, short enough that partners' data uploaded by
+# mistake does not linger (RGPD: keep no more than needed).
+PENDING_MAX_AGE = dt.timedelta(hours=24)
 
 
 # ----- exports ---------------------------------------------------------------------------------
 
 
-@get("/exports", guards=WRITE, include_in_schema=False)
-async def export_page(request: Request) -> Template:
+# The export filters the service accepts (``ExportFilters``), as the download form's fields.
+# The hint says which exports a filter applies to: the others do not read it.
+FOR_PEOPLE = "Contacts, organisations, annuaire."
+FOR_BODIES = "Participations et réunions."
+EXPORT_FIELDS = [
+    Field("q", "Recherche", maxlength=200, hint="Nom, sans accents ni majuscules requis."),
+    Field("axe", "Axe de la CTG", "select", choices="axes", integer_choices=True),
+    Field("territoire", "Territoire", "select", choices="territories", integer_choices=True),
+    Field(
+        "commune",
+        "Commune",
+        "select",
+        choices="communes",
+        integer_choices=True,
+        hint=FOR_PEOPLE,
+    ),
+    Field(
+        "type_organisation",
+        "Type d'organisation",
+        "select",
+        choices=choices("organisation_kind"),
+        hint=FOR_PEOPLE,
+    ),
+    Field("categorie", "Catégorie d'organisation", maxlength=100, hint="Organisations."),
+    Field(
+        "instance",
+        "Instance",
+        "select",
+        choices="groups",
+        integer_choices=True,
+        hint="Contacts (membres), participations, réunions.",
+    ),
+    Field(
+        "type_instance", "Type d'instance", "select", choices=choices("group_kind"), hint=FOR_BODIES
+    ),
+    Field(
+        "role", "Rôle dans l'instance", "select", choices=choices("role"), hint="Participations."
+    ),
+    Field(
+        "statut", "Statut de réunion", "select", choices=choices("meeting_status"), hint="Réunions."
+    ),
+    Field("du", "Période : du", "date", hint=FOR_BODIES),
+    Field("au", "Période : au", "date", hint=FOR_BODIES),
+    Field("archives", "Inclure les fiches archivées", "checkbox"),
+    Field(
+        "envoi",
+        "Pour un envoi : sans les personnes opposées aux envois",
+        "checkbox",
+        hint="Toujours appliqué aux vCards et à l'Export Caf.",
+    ),
+]
+# Which « kind » the service reads depends on the data: organisations' or bodies'.
+BODY_ENTITIES = {"memberships", "meetings"}
+
+
+async def _export_page(
+    request: Request, form: FormState | None = None, status_code: int = 200
+) -> Template:
+    form = form or FormState(values={"entite": "contacts", "format": "csv"})
     return render(
         request,
         "echanges/exports.html",
+        status_code=status_code,
         entities=[(key, ENTITY_LABELS.get(key, key)) for key in ENTITIES],
         formats=[(key, FORMAT_LABELS[key]) for key in FORMATS],
+        form=form,
+        fields=EXPORT_FIELDS,
+        options={
+            "axes": await lookups.axes(),
+            "territories": await lookups.territories(),
+            "communes": await lookups.communes(),
+            "groups": await lookups.groups(include_inactive=True),
+        },
+    )
+
+
+@get("/exports", guards=WRITE, include_in_schema=False)
+async def export_page(request: Request) -> Template:
+    return await _export_page(request)
+
+
+def _export_filters(entity: str, form: FormState) -> ExportFilters:
+    values = form.values
+    if values["du"] and values["au"] and values["du"] > values["au"]:
+        form.add("du", "La date de début doit précéder la date de fin.")
+    kind = values["type_instance"] if entity in BODY_ENTITIES else values["type_organisation"]
+    wrong = "type_organisation" if entity in BODY_ENTITIES else "type_instance"
+    if values[wrong]:
+        label = next(f.label for f in EXPORT_FIELDS if f.name == wrong)
+        form.add(wrong, f"« {label} » ne s'applique pas à cet export : videz ce champ.")
+    return ExportFilters(
+        q=values["q"],
+        axis=values["axe"],
+        kind=kind,
+        category=values["categorie"],
+        group=values["instance"],
+        commune=values["commune"],
+        territory=values["territoire"],
+        role=values["role"],
+        status=values["statut"],
+        start=values["du"],
+        end=values["au"],
+        include_archived=values["archives"],
+        mailing=values["envoi"],
     )
 
 
@@ -65,19 +182,24 @@ async def export_download(
     entite: str = Parameter(default="contacts", max_length=40),
     format_: str = Parameter(query="format", default="csv", max_length=10),
     modele: str | None = Parameter(default=None, max_length=10),
-    archives: bool = False,
 ) -> Any:
+    form = read_form(EXPORT_FIELDS, request.query_params)
+    form.values.update(entite=entite, format=format_, modele=modele)
+    filters = _export_filters(entite, form)
+    if form.has_errors:
+        return await _export_page(request, form, 400)
     try:
         export = start_export(
             request.user,
             entite,
             format_,
-            ExportFilters(include_archived=archives),
+            filters,
             modele or None,
             request.app.state.settings.base_url,
         )
     except ServiceError as error:
-        return error_page(request, 400, error_text(error))
+        take_service_error(error, form)
+        return await _export_page(request, form, 400)
     return Stream(
         export.chunks,
         media_type=FORMATS[format_],
@@ -89,9 +211,29 @@ async def export_download(
 
 
 def _pending_dir(request: Request) -> Path:
-    path = request.app.state.settings.data_dir / "imports-en-attente"
+    path = request.app.state.settings.data_dir / PENDING_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def purge_stale_imports(directory: Path, now: float | None = None) -> int:
+    """Delete the uploads older than ``PENDING_MAX_AGE``; returns how many were deleted."""
+    if not directory.is_dir():
+        return 0
+    limit = (time.time() if now is None else now) - PENDING_MAX_AGE.total_seconds()
+    deleted = 0
+    for path in directory.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink()
+                deleted += 1
+        except FileNotFoundError:
+            continue  # another worker deleted it first
+    return deleted
+
+
+def purge_stale_imports_at_startup(app: Litestar) -> None:
+    purge_stale_imports(app.state.settings.data_dir / PENDING_DIR)
 
 
 def _session(request: Request) -> dict[str, Any]:
@@ -161,6 +303,7 @@ async def import_upload(
     if kind not in KINDS:
         kind = "contacts"
     _forget_pending(request)
+    purge_stale_imports(_pending_dir(request))
     token = secrets.token_urlsafe(24)
     (_pending_dir(request) / token).write_bytes(await upload.read())
     pending = {"token": token, "filename": upload.filename[:200], "kind": kind}

@@ -8,10 +8,10 @@ The drawing is the network module's own page, served here behind the session (th
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 from litestar.response import Template
 
 from maillage.crm import lookups
@@ -19,21 +19,87 @@ from maillage.crm.errors import ServiceError
 from maillage.crm.network import add_to_body, network_service
 from maillage.graph import drawing
 from maillage.graph.data import NetworkFilter
-from maillage.web.pages.common import error_text, flash, parse_int, query_string, redirect, render
+from maillage.web.pages.common import (
+    Field,
+    FormState,
+    error_page,
+    error_text,
+    flash,
+    parse_int,
+    query_string,
+    read_form,
+    redirect,
+    render,
+)
+from maillage.web.pages.labels import choices
 from maillage.web.security import requires
 
 TOP = 15
 LEVELS = {"organisations": "Organisations", "contacts": "Personnes"}
+MAX_CHOICES = 100
+KINDS = dict(choices("organisation_kind"))
+# The filters the network service accepts (``NetworkFilter``), as a GET form.
+FILTER_FIELDS = [
+    Field("du", "Du", "date", hint="Liens actifs et réunions tenues pendant la période."),
+    Field("au", "Au", "date", hint="Par défaut : aujourd'hui."),
+    Field("axe", "Axes de la CTG", "multi", choices="axes"),
+    Field("type", "Types d'organisation", "multi", choices=choices("organisation_kind")),
+    Field("commune", "Communes", "multiselect", choices="communes"),
+    Field("archives", "Inclure les fiches archivées", "checkbox"),
+]
 
 
 Level = Literal["organisations", "contacts"]
 
 
-def _selection(axe: str | None, niveau: str) -> tuple[NetworkFilter, Level, dict[str, Any]]:
-    axis = parse_int(axe)
-    level: Level = "contacts" if niveau == "contacts" else "organisations"
-    selection = NetworkFilter(axes=frozenset({axis} if axis else ()))
-    return selection, level, {"axe": axis, "niveau": level}
+@dataclass
+class Selection:
+    filter: NetworkFilter
+    level: Level
+    form: FormState
+    params: dict[str, Any]
+
+
+def _kinds(query: Any, form: FormState) -> list[str]:
+    kinds = [str(v) for v in query.getall("type", []) if str(v).strip()]
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        form.add("type", f"Type d'organisation non reconnu : {', '.join(unknown[:3])}.")
+    return [k for k in kinds if k in KINDS]
+
+
+def _selection(request: Request) -> Selection:
+    """The page's query string to a network filter, with French messages for what is wrong."""
+    query = request.query_params
+    # Kinds are text codes, not the record ids the « multi » fields convert to.
+    form = read_form([f for f in FILTER_FIELDS if f.name != "type"], query)
+    kinds = _kinds(query, form)
+    values = form.values
+    for name in ("axe", "commune"):
+        if len(values[name]) > MAX_CHOICES:
+            form.add(name, f"{MAX_CHOICES} choix au plus.")
+    if values["du"] and values["au"] and values["du"] > values["au"]:
+        form.add("du", "La date de début doit précéder la date de fin.")
+    level: Level = "contacts" if query.get("niveau") == "contacts" else "organisations"
+    form.values["type"] = kinds
+    selection = NetworkFilter(
+        start=values["du"],
+        end=values["au"],
+        axes=frozenset(values["axe"]),
+        communes=frozenset(values["commune"]),
+        kinds=frozenset(kinds),
+        include_archived=bool(values["archives"]),
+    )
+    params = {
+        "niveau": level,
+        "du": values["du"].isoformat() if values["du"] else None,
+        "au": values["au"].isoformat() if values["au"] else None,
+        "axe": values["axe"],
+        "type": kinds,
+        "commune": values["commune"],
+        "archives": "on" if values["archives"] else None,
+    }
+    return Selection(selection, level, form, params)
 
 
 def _record_link(node: str) -> str | None:
@@ -45,13 +111,19 @@ def _record_link(node: str) -> str | None:
 
 
 @get("/reseau", include_in_schema=False)
-async def network_page(
-    request: Request,
-    axe: str | None = Parameter(default=None, max_length=12),
-    niveau: str = Parameter(default="organisations", max_length=20),
-) -> Template:
-    selection, level, params = _selection(axe, niveau)
-    report = (await network_service.report(selection, level)).to_dict()
+async def network_page(request: Request) -> Template:
+    chosen = _selection(request)
+    context: dict[str, Any] = {
+        "form": chosen.form,
+        "fields": FILTER_FIELDS,
+        "params": chosen.params,
+        "levels": LEVELS,
+        "options": {"axes": await lookups.axes(), "communes": await lookups.communes()},
+        "record_link": _record_link,
+    }
+    if chosen.form.has_errors:
+        return render(request, "reseau.html", status_code=400, report=None, **context)
+    report = (await network_service.report(chosen.filter, chosen.level)).to_dict()
     advice = {item["id"]: item for item in report["suggestions"]}
     findings = [
         {**item, "link": _record_link(item["id"]), "advice": advice.get(item["id"])}
@@ -65,27 +137,25 @@ async def network_page(
         report=report,
         best_connected=[{**row, "link": _record_link(row["id"])} for row in best],
         findings=findings,
-        params=params,
-        drawing_query=query_string(params),
-        levels=LEVELS,
-        axes=await lookups.axes(),
-        record_link=_record_link,
+        drawing_query=query_string(chosen.params),
+        **context,
     )
 
 
 @get("/reseau/dessin", include_in_schema=False, media_type="text/html")
-async def network_drawing(
-    axe: str | None = Parameter(default=None, max_length=12),
-    niveau: str = Parameter(default="organisations", max_length=20),
-    autonome: bool = False,
-) -> Response:
-    selection, level, _ = _selection(axe, niveau)
+async def network_drawing(request: Request, autonome: bool = False) -> Response:
+    chosen = _selection(request)
+    if chosen.form.has_errors:
+        messages = [m for errors in chosen.form.errors.values() for m in errors]
+        return error_page(request, 400, "Filtres invalides : " + " ".join(messages))
     if autonome:
-        html = await network_service.rendered("html", selection, level)
+        html = await network_service.rendered("html", chosen.filter, chosen.level)
         headers = {"Content-Disposition": 'attachment; filename="reseau.html"'}
         return Response(html, media_type="text/html; charset=utf-8", headers=headers)
     nonce = secrets.token_urlsafe(16)
-    html = drawing.render_html(await network_service.report(selection, level), nonce=nonce)
+    html = drawing.render_html(
+        await network_service.report(chosen.filter, chosen.level), nonce=nonce
+    )
     return Response(
         html,
         media_type="text/html; charset=utf-8",

@@ -34,7 +34,7 @@ async def outbox_page(
     settings = request.app.state.settings
     return render(
         request,
-        "envois.html",
+        "envois/liste.html",
         items=result["items"],
         pager=paginate(page, result["total"]),
         params={"statut": status},
@@ -45,14 +45,26 @@ async def outbox_page(
     )
 
 
+@get("/envois/{message_id:int}", include_in_schema=False)
+async def outbox_message(request: Request, message_id: int) -> Template:
+    return render(
+        request,
+        "envois/message.html",
+        msg=await outbox.message_detail(message_id),
+        status_labels=outbox.STATUS_LABELS,
+        kind_labels=outbox.KINDS,
+    )
+
+
 async def _act(request: Request, message_id: int, action: Any, done: str) -> Any:
+    back = "/envois/" + str(message_id) if (await request.form()).get("retour") == "fiche" else ""
     try:
         await action(message_id)
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
     else:
         flash(request, done)
-    return redirect("/envois")
+    return redirect(back or "/envois")
 
 
 @post("/envois/{message_id:int}/renvoyer", guards=WRITE, include_in_schema=False)
@@ -67,4 +79,4 @@ async def outbox_cancel(request: Request, message_id: int) -> Any:
     )
 
 
-HANDLERS = [outbox_page, outbox_retry, outbox_cancel]
+HANDLERS = [outbox_page, outbox_message, outbox_retry, outbox_cancel]

@@ -127,7 +127,7 @@ def analyse(
     )
     report.fragile_points = diagnosis.fragile_points(graph, measured, filtered)
     report.coverage_gaps = diagnosis.coverage_gaps(filtered) if level == "organisations" else []
-    report.suggestions = suggest(graph, filtered, report.under_connected, level)
+    report.suggestions = suggest(graph, filtered, report.under_connected, level, measured.adjacency)
     return report
 
 

@@ -11,7 +11,7 @@ Choices:
   Above, it is estimated from ``BETWEENNESS_PIVOTS`` (100) sources drawn with the fixed
   ``SEED``, which keeps the ranking (Spearman 0.97 against igraph's exact values on a 5,000-partner network, see
   bench/README.md); the output says which method was used;
-- closeness (with the average path length, from the same distances), clustering, Burt's
+- closeness (with the average path length, from the same distances), clustering, PageRank, Burt's
   constraint and effective size come from the block-wise scipy versions in
   ``maillage.graph.sparse``, which give NetworkX's values (tests/graph/test_sparse.py) orders of
   magnitude faster on a département, from one set of matrices built once per analysis.
@@ -160,7 +160,7 @@ def compute(graph: nx.Graph) -> Metrics:
     # One pass of breadth-first searches gives both closeness and the average path length.
     nodes, totals, reached = sparse.distance_sums(graph, matrices)
     close = sparse.closeness_from_sums(nodes, totals, reached)
-    pagerank = nx.pagerank(graph, weight="weight") if graph.number_of_edges() else {}
+    pagerank = sparse.pagerank_of(matrices) if graph.number_of_edges() else {}
     cores = nx.core_number(graph)
     clustering = sparse.clustering_of(matrices)
     burt = sparse.constraint_of(matrices)

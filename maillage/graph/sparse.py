@@ -119,6 +119,33 @@ def clustering_of(matrices: Adjacency) -> dict:
     return dict(zip(nodes, values.tolist(), strict=True))
 
 
+def pagerank(graph: nx.Graph, weight: str | None = "weight") -> dict:
+    """NetworkX's ``pagerank(graph, weight=weight)`` (graphs without self-ties)."""
+    return pagerank_of(Adjacency(graph, weight))
+
+
+def pagerank_of(
+    matrices: Adjacency, alpha: float = 0.85, max_iter: int = 100, tol: float = 1.0e-6
+) -> dict:
+    """NetworkX's own power iteration (``_pagerank_scipy``, uniform start and teleport) on the
+    shared matrix: NetworkX spends nearly all its time rebuilding that matrix from the graph."""
+    nodes, adjacency = matrices.nodes, matrices.weighted
+    n = len(nodes)
+    if n == 0:
+        return {}
+    out = np.asarray(adjacency.sum(axis=1)).ravel()
+    transition = _row_scaled(adjacency, out)
+    dangling = np.flatnonzero(out == 0)
+    x = np.repeat(1.0 / n, n)
+    teleport = np.repeat(1.0 / n, n)
+    for _ in range(max_iter):
+        last = x
+        x = alpha * (x @ transition + sum(x[dangling]) * teleport) + (1 - alpha) * teleport
+        if np.absolute(x - last).sum() < n * tol:
+            return dict(zip(nodes, map(float, x), strict=True))
+    raise nx.PowerIterationFailedConvergence(max_iter)
+
+
 def _with_isolates_nan(nodes: list, adjacency: sp.csr_array, values: np.ndarray) -> dict:
     isolated = np.diff(adjacency.indptr) == 0
     values[isolated] = math.nan

@@ -105,3 +105,9 @@ def test_bit_parallel_distances_over_several_machine_words(monkeypatch):
     graph.add_edge(200, 201)  # and a second component
     monkeypatch.setattr(sparse, "BFS_SOURCES", 130)
     same(sparse.closeness(graph), nx.closeness_centrality(graph))
+
+
+@pytest.mark.parametrize("graph", list(weighted_graphs()))
+def test_pagerank_matches_networkx(graph):
+    graph.add_edge("feuille", 0, weight=3.0)
+    same(sparse.pagerank(graph), nx.pagerank(graph, weight="weight"))

@@ -44,7 +44,7 @@ def decay(day: dt.date, today: dt.date) -> float:
     return 0.5 ** (age / HALF_LIFE_DAYS)
 
 
-@dataclass
+@dataclass(slots=True)
 class Tie:
     shared_bodies: int = 0
     meetings_together: float = 0.0
@@ -67,9 +67,6 @@ class Tie:
             + COLLEAGUES * self.colleagues
             + INTERACTION * self.interactions
         )
-
-    def carried_by(self, node: str, contacts: set[int]) -> None:
-        self.carriers.setdefault(node, set()).update(contacts)
 
     def attributes(self) -> dict:
         return {
@@ -103,12 +100,23 @@ class Ties:
         return tie
 
     def pairs(self, members: dict[str, set[int]]):
-        """Every pair of ``members`` (node → contacts that put it there), with its tie."""
+        """Every pair of ``members`` (node → contacts that put it there), with its tie.
+
+        The hot loop of the build (a quarter of a million pairs on a département): sorted keys
+        give ``a < b`` already, so the look-up and the carriers are inlined here.
+        """
+        ties = self._ties
         for a, b in itertools.combinations(sorted(members), 2):
-            tie = self.get(a, b)
-            assert tie is not None
-            tie.carried_by(a, members[a])
-            tie.carried_by(b, members[b])
+            tie = ties.get((a, b))
+            if tie is None:
+                tie = ties[(a, b)] = Tie()
+            carriers = tie.carriers
+            for node in (a, b):
+                known = carriers.get(node)
+                if known is None:
+                    carriers[node] = set(members[node])
+                else:
+                    known |= members[node]
             yield tie
 
     def edges(self):

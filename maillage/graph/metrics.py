@@ -11,9 +11,10 @@ Choices:
   Above, it is estimated from ``BETWEENNESS_PIVOTS`` (100) sources drawn with the fixed
   ``SEED``, which keeps the ranking (Spearman 0.97 against igraph's exact values on a 5,000-partner network, see
   bench/README.md); the output says which method was used;
-- closeness (with the average path length, from the same distances), Burt's constraint and
-  effective size come from the block-wise scipy versions in ``maillage.graph.sparse``, which give
-  NetworkX's values (tests/graph/test_sparse.py) orders of magnitude faster on a département.
+- closeness (with the average path length, from the same distances), clustering, PageRank, Burt's
+  constraint and effective size come from the block-wise scipy versions in
+  ``maillage.graph.sparse``, which give NetworkX's values (tests/graph/test_sparse.py) orders of
+  magnitude faster on a département, from one set of matrices built once per analysis.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class Metrics:
     articulation_cuts: dict[str, int] = field(default_factory=dict)
     bridges: list[tuple[str, str]] = field(default_factory=list)
     main_component: set[str] = field(default_factory=set)
+    # the graph's matrices, kept for the suggestions of the same analysis
+    adjacency: sparse.Adjacency | None = field(default=None, repr=False)
 
 
 def clean(value):
@@ -67,11 +70,11 @@ def clean(value):
     return value
 
 
-def betweenness(graph: nx.Graph) -> tuple[dict, str]:
+def betweenness(graph: nx.Graph, matrices: sparse.Adjacency | None = None) -> tuple[dict, str]:
     n = graph.number_of_nodes()
     if n <= EXACT_BETWEENNESS_MAX_NODES:
-        return sparse.betweenness(graph), "exacte"
-    values = sparse.betweenness(graph, k=BETWEENNESS_PIVOTS, seed=SEED)
+        return sparse.betweenness(graph, matrices=matrices), "exacte"
+    values = sparse.betweenness(graph, k=BETWEENNESS_PIVOTS, seed=SEED, matrices=matrices)
     return values, f"échantillonnée ({BETWEENNESS_PIVOTS} sources tirées, graine {SEED})"
 
 
@@ -152,15 +155,16 @@ def compute(graph: nx.Graph) -> Metrics:
     if n == 0:
         result.network = network_figures(graph, result, "sans objet", None)
         return result
-    between, method = betweenness(graph)
-    # One pass of C breadth-first searches gives both closeness and the average path length.
-    nodes, totals, reached = sparse.distance_sums(graph)
+    matrices = result.adjacency = sparse.Adjacency(graph)  # built once, shared by the measures
+    between, method = betweenness(graph, matrices)
+    # One pass of breadth-first searches gives both closeness and the average path length.
+    nodes, totals, reached = sparse.distance_sums(graph, matrices)
     close = sparse.closeness_from_sums(nodes, totals, reached)
-    pagerank = nx.pagerank(graph, weight="weight") if graph.number_of_edges() else {}
+    pagerank = sparse.pagerank_of(matrices) if graph.number_of_edges() else {}
     cores = nx.core_number(graph)
-    clustering = nx.clustering(graph)
-    burt = sparse.constraint(graph)
-    effective = sparse.effective_size(graph)
+    clustering = sparse.clustering_of(matrices)
+    burt = sparse.constraint_of(matrices)
+    effective = sparse.effective_size_of(matrices)
     result.communities = communities(graph)
     community_of = {node: i + 1 for i, c in enumerate(result.communities) for node in c}
     components = sorted(nx.connected_components(graph), key=lambda c: (-len(c), min(c)))

@@ -98,6 +98,26 @@ async def test_the_deputy_mayor_is_the_bridge_to_the_housing_commission(demo):
     # The organisations level names the same body: the flag does not depend on the level.
     organisations = await report()
     assert held in organisations.fragile_points
+    # She ties the bodies, not the partners: her colleagues at the EPCI and the housing partners'
+    # own ties keep the commission's members in the network without her, so neither she nor
+    # her association is a cut point (README « Le pont »).
+    assert not people.metrics.nodes[deputy]["articulation_point"]
+    association = by_name(organisations, "Logement Jeunes du Val")
+    assert not organisations.metrics.nodes[association]["articulation_point"]
+
+
+async def test_the_epci_is_the_cut_point_of_its_dsp_operators(demo):
+    """The real articulation point of the demo: the five operators hold to the network only
+    by their delegation contracts with the EPCI."""
+    result = await report()
+    cuts = [p for p in result.fragile_points if p["type"] == "point_d_articulation"]
+    assert [(p["name"], p["cut_off"]) for p in cuts] == [
+        ("Communauté de communes du Val d'Ardoise", 5)
+    ]
+    assert cuts[0]["message"] == "son départ couperait 5 partenaires du reste du réseau"
+    epci = cuts[0]["id"]
+    operators = {n for n in result.graph if result.graph.nodes[n]["kind"] == "operateur_dsp"}
+    assert len(operators) == 5 and all(set(result.graph[n]) == {epci} for n in operators)
 
 
 async def test_central_partners_rank_first_by_pagerank(demo):

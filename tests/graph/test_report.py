@@ -1,9 +1,12 @@
 import datetime as dt
+import gc
 import json
+
+import pytest
 
 from maillage.graph.data import ContactRow, NetworkFilter, PartnershipRow
 from maillage.graph.export import to_json
-from maillage.graph.report import analyse
+from maillage.graph.report import analyse, collector_paused
 from maillage.graph.text import render
 
 from .factory import JEUNESSE, body, group, meeting, network, org, staffed
@@ -101,3 +104,13 @@ def test_the_text_report_is_french_markdown():
     text = render(analyse(staffed([org(1), org(2)], groups=[group(1)], memberships=body(1, 1, 2))))
     assert text.startswith("# Réseau partenarial (organisations) au 01/06/2026")
     assert "## Partenaires sous-connectés" in text
+
+
+def test_the_collector_resumes_after_an_analysis_even_a_failing_one():
+    assert gc.isenabled()
+    analyse(network())
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("analyse interrompue")
+    assert gc.isenabled()

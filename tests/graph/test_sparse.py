@@ -78,3 +78,36 @@ def test_betweenness_blocks_do_not_change_the_result(monkeypatch):
     graph = nx.karate_club_graph()
     monkeypatch.setattr(sparse, "BETWEENNESS_CELLS", 5 * 34)
     same(sparse.betweenness(graph), nx.betweenness_centrality(graph))
+
+
+@pytest.mark.parametrize("graph", list(unweighted_graphs()))
+def test_clustering_matches_networkx(graph):
+    same(sparse.clustering(graph), nx.clustering(graph))
+
+
+@pytest.mark.parametrize("graph", list(unweighted_graphs()))
+def test_bit_parallel_distances_give_networkx_closeness(graph, monkeypatch):
+    # 7 sources per search: several blocks, and a block that is not a whole machine word
+    monkeypatch.setattr(sparse, "BFS_SOURCES", 7)
+    same(sparse.closeness(graph), nx.closeness_centrality(graph))
+
+
+def test_distance_sums_count_hops_and_reached_nodes():
+    graph = nx.disjoint_union(nx.path_graph(4), nx.empty_graph(1))  # 0-1-2-3 and an isolate
+    nodes, totals, reached = sparse.distance_sums(graph)
+    assert nodes == [0, 1, 2, 3, 4]
+    assert totals.tolist() == [6, 4, 4, 6, 0]  # 1+2+3, 1+1+2, …
+    assert reached.tolist() == [4, 4, 4, 4, 1]  # itself included
+
+
+def test_bit_parallel_distances_over_several_machine_words(monkeypatch):
+    graph = nx.gnm_random_graph(200, 500, seed=3)  # 200 sources: four 64-bit words per node
+    graph.add_edge(200, 201)  # and a second component
+    monkeypatch.setattr(sparse, "BFS_SOURCES", 130)
+    same(sparse.closeness(graph), nx.closeness_centrality(graph))
+
+
+@pytest.mark.parametrize("graph", list(weighted_graphs()))
+def test_pagerank_matches_networkx(graph):
+    graph.add_edge("feuille", 0, weight=3.0)
+    same(sparse.pagerank(graph), nx.pagerank(graph, weight="weight"))

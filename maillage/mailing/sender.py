@@ -163,7 +163,15 @@ class Sender:
                 if len(batch) - position == lookahead:
                     claim_following()
                 await self.limiter.wait()
-                if not await self._send_one(connection, message, accepted, report):
+                try:
+                    usable = await self._send_one(connection, message, accepted, report)
+                except Unreachable as error:
+                    # The relay refuses us (authentication, sender): no message is at fault.
+                    report.unreachable = error.reason
+                    await connection.close()
+                    await self._give_back(batch[position:], error.reason)
+                    return None
+                if not usable:
                     await connection.close()
                     connection = None
                 if len(accepted) >= self.config.record_every:
@@ -184,7 +192,8 @@ class Sender:
         accepted: list[Claimed],
         report: DrainReport,
     ) -> bool:
-        """Send and sort the outcome; False when the connection is no longer usable."""
+        """Send and sort the outcome; False when the connection is no longer usable.
+        ``Unreachable`` goes up: the whole batch waits."""
         raw = message.raw.encode("utf-8")
         try:
             await connection.send(self.config.envelope_from, message.recipient, raw)

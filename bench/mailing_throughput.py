@@ -149,6 +149,18 @@ async def forget_sending(meeting_id: int) -> None:
     ).where(Invitation.meeting == meeting_id)
 
 
+async def accepted(count: int) -> None:
+    """Wait until ``count`` messages are recorded as accepted, looking every 10 ms.
+
+    On a connection of its own: a Piccolo query outside a transaction opens a new SQLite
+    connection (and thread) each time, which cost about 3 ms of the measured process's CPU
+    per look, a second or more per round, spent by the stopwatch rather than by maillage."""
+    sent = OutboxMessage.count().where(OutboxMessage.status == "envoye").querystrings[0]
+    async with db.plain_reader() as fetch:
+        while (await fetch(sent))[0][0] < count:
+            await asyncio.sleep(0.01)
+
+
 async def send_to_received(settings: Settings, meeting_id: int, count: int) -> tuple[float, float]:
     """« Envoyer » pressed with the background sender running: (queue returned, all accepted)."""
     stop = asyncio.Event()
@@ -158,8 +170,7 @@ async def send_to_received(settings: Settings, meeting_id: int, count: int) -> t
     queued = await invitations.queue(CLI, settings, meeting_id)
     composed = time.perf_counter() - started
     assert queued["queued"] == count, queued
-    while await OutboxMessage.count().where(OutboxMessage.status == "envoye") < count:
-        await asyncio.sleep(0.01)
+    await accepted(count)
     total = time.perf_counter() - started
     stop.set()
     await sending

@@ -17,7 +17,8 @@ What it does, in one script so both sides see the same machine load:
      acceptance records included);
 5. repeats 3-4 for each round (the outbox emptied and the invitations marked unsent first), so
    the three measures of a round see the same machine load; prints the medians, messages per
-   second, and the ratios to the raw loop.
+   second, the ratios to the raw loop, and the CPU time of this process per message for each
+   (steadier than the wall clock on a shared machine).
 """
 
 from __future__ import annotations
@@ -215,15 +216,24 @@ async def main() -> None:
         )
 
         e2e_times, queue_times, raw_times, outbox_times = [], [], [], []
+        # CPU of this process (every thread; the server is another process) per phase: on a
+        # shared machine the wall-clock ratio follows the other sessions' load, this does not.
+        cpu: dict[str, list[float]] = {"e2e": [], "raw": [], "outbox": []}
         for _ in range(args.rounds):
             await forget_sending(meeting_id)
+            before = time.process_time()
             composed, total = await send_to_received(settings, meeting_id, n)
+            cpu["e2e"].append(time.process_time() - before)
             e2e_times.append(total)
             queue_times.append(composed)
             rows = await OutboxMessage.select(OutboxMessage.recipient, OutboxMessage.raw_message)
             prebuilt = [(row["recipient"], row["raw_message"].encode()) for row in rows]
+            before = time.process_time()
             raw_times.append(await raw_loop(port, prebuilt, c))
+            cpu["raw"].append(time.process_time() - before)
+            before = time.process_time()
             outbox_times.append(await outbox_drain(sender))
+            cpu["outbox"].append(time.process_time() - before)
     finally:
         await db.close_pool()
         server.terminate()
@@ -249,6 +259,12 @@ async def main() -> None:
         f"(par tour : {', '.join(f'{r:.2f}' for r in ratios)})"
     )
     print(f"  rapport file / brut (remise) : {median(raw_times) / median(outbox_times):.2f}")
+    per_message = {key: median(values) / n * 1000 for key, values in cpu.items()}
+    print(
+        "  CPU du processus client par message (médiane) : "
+        f"envoi → reçu {per_message['e2e']:.2f} ms, remise par la file "
+        f"{per_message['outbox']:.2f} ms, boucle brute {per_message['raw']:.2f} ms"
+    )
     print(f"  messages reçus par le serveur : {received} (attendu {n * 3 * args.rounds})")
 
 

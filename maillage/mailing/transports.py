@@ -322,7 +322,14 @@ class SmtpConnection:
         """MAIL, RCPT, DATA of one message, with the bytes as stored (aiosmtplib's ``sendmail``
         would parse both addresses twice and scan the message twice more)."""
         client = self.client
-        envelope_from, envelope_to = _path(sender), _path(recipient)
+        try:
+            envelope_from = _path(sender)
+        except Permanent as error:  # the setting, not the message: keep them all queued
+            raise RelayRefused(
+                f"Adresse d'expédition invalide « {' '.join(sender.split())} » "
+                "(MAILLAGE_MAIL_FROM)."
+            ) from error
+        envelope_to = _path(recipient)
         options = [b"SIZE=%d" % _wire_size(raw)] if client.supports_extension("size") else []
         reply = await client.execute_command(b"MAIL", b"FROM:" + envelope_from, *options)
         if reply.code != 250:

@@ -157,3 +157,11 @@ async def test_an_envelope_address_with_a_line_break_fails_alone(database, smtp_
     assert [item.recipients for item in smtp_server.handler.received] == [
         ["partenaire0001@commune.example"]
     ]
+
+
+async def test_an_unusable_envelope_sender_keeps_every_message_queued(database, smtp_server):
+    ids = await queue_plain(2)
+    report = await smtp_sender(smtp_server, envelope_from="ctg@maillage.example\r\nRSET").drain()
+    assert report.failed == 0 and report.unreachable is not None
+    await assert_kept_waiting(ids, "Adresse d'expédition invalide « ctg@maillage.example RSET »")
+    assert smtp_server.handler.ids() == []

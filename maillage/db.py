@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import io
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -20,7 +21,7 @@ from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
@@ -122,8 +123,82 @@ def write_transaction():
     """The transaction of a service write: ``IMMEDIATE`` on SQLite, plain on PostgreSQL."""
     engine = current_engine()
     if isinstance(engine, SQLiteEngine):
+        kept = _kept.get()
+        if kept is not None:
+            return _KeptTransaction(engine, kept)
         return engine.transaction(transaction_type=TransactionType.immediate)
     return engine.transaction()
+
+
+class _KeptConnections:
+    """SQLite connections handed from one write transaction to the next instead of closed."""
+
+    def __init__(self, engine: SQLiteEngine) -> None:
+        self.engine = engine
+        self.idle: list[Any] = []
+        self.open = True
+
+    async def take(self) -> _Lent:
+        connection = self.idle.pop() if self.idle else await self.engine.get_connection()
+        return _Lent(connection, self)
+
+    async def give_back(self, connection: Any) -> None:
+        if self.open:
+            self.idle.append(connection)
+        else:  # returned after the block ended: nobody would close it, and its thread lives on
+            await connection.close()
+
+    async def close(self) -> None:
+        self.open = False
+        while self.idle:
+            await self.idle.pop().close()
+
+
+class _Lent:
+    """An aiosqlite connection whose ``close`` (called by Piccolo's transaction) gives it back."""
+
+    def __init__(self, connection: Any, owner: _KeptConnections) -> None:
+        self.connection = connection
+        self.owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connection, name)
+
+    async def close(self) -> None:
+        await self.owner.give_back(self.connection)
+
+
+class _KeptTransaction(SQLiteTransaction):
+    def __init__(self, engine: SQLiteEngine, kept: _KeptConnections) -> None:
+        super().__init__(engine=engine, transaction_type=TransactionType.immediate)
+        self.kept = kept
+
+    async def get_connection(self) -> Any:
+        return await self.kept.take()
+
+
+_kept: contextvars.ContextVar[_KeptConnections | None] = contextvars.ContextVar(
+    "maillage_kept_connections", default=None
+)
+
+
+@contextlib.asynccontextmanager
+async def kept_connections() -> AsyncIterator[None]:
+    """Within the block (and the tasks it starts), SQLite write transactions reuse their
+    connections: Piccolo opens one, with its own thread, per transaction, which costs more CPU
+    than the short statements of a hot loop (the sender's claims and records). They are closed
+    when the block ends. PostgreSQL has its pool already."""
+    engine = current_engine()
+    if not isinstance(engine, SQLiteEngine) or _kept.get() is not None:
+        yield
+        return
+    kept = _KeptConnections(engine)
+    token = _kept.set(kept)
+    try:
+        yield
+    finally:
+        _kept.reset(token)
+        await kept.close()
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
@@ -27,10 +27,33 @@ def one_line(text: str | None) -> str:
     return " ".join(_CONTROL.sub(" ", text or "").split())
 
 
+_COMMON = re.compile(
+    r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)"
+    r"@(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})"
+)
+"""The addresses people have (``prenom.nom@mairie-ardoise.fr``), already in the form
+``email_validator`` returns: lower-case ASCII domain ending in letters, dot-atom local part."""
+
+
+def _common(raw: str) -> bool:
+    """True when ``raw`` is certainly valid and normalised: ``email_validator`` would return it
+    unchanged (checked against it by the tests). It costs a tenth of a full validation, which
+    a queue of 1,000 invitations runs 1,000 times; anything unusual gets the full one."""
+    match = _COMMON.fullmatch(raw)
+    if match is None or len(raw) > 254 or len(match["local"]) > 64:
+        return False
+    domain = match["domain"]
+    if len(domain) > 253 or "--" in domain:  # « xn-- » (IDNA) needs the full check
+        return False
+    return not any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES)
+
+
 def checked_address(raw: str | None) -> str:
     """The ASCII form of a deliverable address, or ``InvalidAddress`` saying what is wrong."""
     if raw is None or not raw.strip():
         raise InvalidAddress("pas d'adresse électronique")
+    if _common(raw):
+        return raw
     if _CONTROL.search(raw):
         raise InvalidAddress(f"adresse invalide « {one_line(raw)} » (caractère de contrôle)")
     try:

@@ -307,8 +307,16 @@ def _text_part(subtype: str, text: str) -> bytes:
     return _TEXT_HEADERS % subtype.encode() + _quoted_printable(text)
 
 
-def _base64_part(headers: bytes, content: bytes) -> bytes:
-    return headers + b"\r\n\r\n" + base64.encodebytes(content).replace(b"\n", b"\r\n")
+def _base64_lines(content: bytes) -> bytes:
+    """``base64.encodebytes`` with CRLF: 76-character lines, each ended. Encoded in one call
+    and cut, rather than one call per 57-byte line."""
+    encoded = binascii.b2a_base64(content, newline=False)
+    return b"".join(encoded[i : i + 76] + b"\r\n" for i in range(0, len(encoded), 76))
+
+
+def _base64_part(headers: bytes, encoded: bytes) -> bytes:
+    """A part whose body is ``encoded`` (``_base64_lines``)."""
+    return headers + b"\r\n\r\n" + encoded
 
 
 def _boundary() -> bytes:
@@ -403,7 +411,8 @@ class MeetingMessages:
         parts = [_text_part("plain", text), _text_part("html", html)]
         attachments = []
         if self.calendar is not None:
-            ics = self.calendar.fill(invitee.attendee())
+            # The same file twice (the calendar part and the attachment): encoded once.
+            ics = _base64_lines(self.calendar.fill(invitee.attendee()))
             parts.append(
                 _base64_part(
                     b"Content-Type: text/calendar; charset=UTF-8; method=%s\r\n"

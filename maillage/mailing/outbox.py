@@ -167,10 +167,15 @@ def _due(moment: dt.datetime) -> Any:
     return waiting | abandoned
 
 
-async def claim(limit: int, lease: dt.timedelta) -> list[Claimed]:
-    """Take up to ``limit`` due messages for this sender until the lease runs out."""
+async def claim(
+    limit: int, lease: dt.timedelta, sent: list[Claimed] | None = None
+) -> list[Claimed]:
+    """Take up to ``limit`` due messages for this sender until the lease runs out; records
+    ``sent`` as accepted in the same transaction (on SQLite each transaction opens a
+    connection, which costs more than the statements)."""
     moment = now()
     async with write_transaction():
+        await _record_sent(sent or [], moment)
         select = (
             OutboxMessage.select(OutboxMessage.id)
             .where(_due(moment))
@@ -220,27 +225,32 @@ async def mark_sent(messages: list[Claimed]) -> None:
     """Record acceptance by the server (or the file written); one statement per batch."""
     if not messages:
         return
-    moment = now()
-    invitation_ids = [m.invitation_id for m in messages if m.invitation_id is not None]
     async with write_transaction():
+        await _record_sent(messages, now())
+
+
+async def _record_sent(messages: list[Claimed], moment: dt.datetime) -> None:
+    if not messages:
+        return
+    invitation_ids = [m.invitation_id for m in messages if m.invitation_id is not None]
+    await (
+        OutboxMessage.update(
+            {
+                OutboxMessage.status: "envoye",
+                OutboxMessage.sent_at: moment,
+                OutboxMessage.lease_until: None,
+                OutboxMessage.last_error: "",
+            }
+        )
+        .where(OutboxMessage.id.is_in([m.id for m in messages]))
+        .run()
+    )
+    if invitation_ids:
         await (
-            OutboxMessage.update(
-                {
-                    OutboxMessage.status: "envoye",
-                    OutboxMessage.sent_at: moment,
-                    OutboxMessage.lease_until: None,
-                    OutboxMessage.last_error: "",
-                }
-            )
-            .where(OutboxMessage.id.is_in([m.id for m in messages]))
+            Invitation.update({Invitation.sent_at: moment})
+            .where(Invitation.id.is_in(invitation_ids) & Invitation.sent_at.is_null())
             .run()
         )
-        if invitation_ids:
-            await (
-                Invitation.update({Invitation.sent_at: moment})
-                .where(Invitation.id.is_in(invitation_ids) & Invitation.sent_at.is_null())
-                .run()
-            )
 
 
 async def reschedule(message: Claimed, reason: str, delay: dt.timedelta) -> None:

@@ -3,8 +3,9 @@
 A backend opens connections; a connection sends one message at a time and is reused for the
 next. Failures are sorted into what the sender needs to decide:
 
-- ``Unreachable``: no connection could be opened (server down, refused login): the messages stay
-  queued with that reason and the attempt does not count;
+- ``Unreachable``: no connection could be opened (server down, refused login), or the relay
+  refuses to send anything for us (``RelayRefused``: authentication required, sender address
+  refused): the messages stay queued with that reason and the attempt does not count;
 - ``Transient``: a 4xx reply, a dropped connection, a timeout: try again later;
 - ``Permanent``: a 5xx reply or a refused recipient: the message fails with the server's words.
 """
@@ -37,6 +38,11 @@ class DeliveryError(Exception):
 
 class Unreachable(DeliveryError):
     """No connection to the relay; nothing was attempted."""
+
+
+class RelayRefused(Unreachable):
+    """The relay refuses the session, not the recipient (530 authentication required, MAIL FROM
+    refused): a configuration problem that every message would meet, so none of them fails."""
 
 
 class Transient(DeliveryError):
@@ -189,6 +195,8 @@ class SmtpBackend:
         where = f"{self.config.host}:{self.config.port}"
         try:
             await client.connect()
+            # Greeted now rather than at the first MAIL: an EHLO refusal is the server's.
+            await _greet(client)
             await self._authenticate(client)
         except Unreachable:
             await _quietly_close(client)
@@ -225,6 +233,16 @@ class SmtpBackend:
             await client.login(config.username, config.password)
 
 
+async def _greet(client: aiosmtplib.SMTP) -> None:
+    if client.is_ehlo_or_helo_needed:
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            if not client.is_connected:
+                raise
+            await client.helo()
+
+
 async def run_token_command(command: str) -> str:
     """Relays that no longer take passwords (Microsoft 365, Gmail) take an OAuth2 token that
     another tool refreshes; the command prints it on its standard output."""
@@ -256,6 +274,26 @@ def _reply(code: int, message: str) -> str:
     return f"{code} {' '.join(message.split())}"
 
 
+_PATH = re.compile(rb"[\x21-\x7e]+")
+"""What an envelope address may hold once checked: printable ASCII, no space or line break."""
+
+
+def _path(address: str) -> bytes:
+    """``<address>`` for MAIL FROM and RCPT TO. The outbox only holds checked addresses, so
+    this replaces aiosmtplib's per-command parsing (four ``parseaddr`` a message) with a guard
+    that still keeps a line break or a bracket out of the command."""
+    encoded = address.encode("ascii", "replace")
+    if not _PATH.fullmatch(encoded) or b"<" in encoded or b">" in encoded:
+        raise Permanent(f"Adresse d'enveloppe invalide « {' '.join(address.split())} ».")
+    return b"<" + encoded + b">"
+
+
+def _wire_size(raw: bytes) -> int:
+    """RFC 1870 SIZE: the octets as sent, every line ending a CRLF (stored messages are CRLF
+    already; a stray bare LF counts one more)."""
+    return len(raw) + raw.count(b"\n") - raw.count(b"\r\n")
+
+
 class SmtpConnection:
     def __init__(self, client: aiosmtplib.SMTP) -> None:
         self.client = client
@@ -264,11 +302,9 @@ class SmtpConnection:
         if not self.client.is_connected:
             raise Transient("Connexion au serveur fermée.", connection_lost=True)
         try:
-            await self.client.sendmail(sender, [recipient], raw)
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            refused = error.recipients[0]
-            raise _classify(refused.code, refused.message, "Destinataire refusé") from error
+            await self._transaction(sender, recipient, raw)
         except aiosmtplib.SMTPResponseException as error:
+            await self._reset()
             raise _classify(error.code, error.message, "Refusé par le serveur") from error
         except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as error:
             raise Transient(
@@ -282,6 +318,34 @@ class SmtpConnection:
         except aiosmtplib.SMTPException as error:
             raise Transient(f"Erreur SMTP : {error}", connection_lost=True) from error
 
+    async def _transaction(self, sender: str, recipient: str, raw: bytes) -> None:
+        """MAIL, RCPT, DATA of one message, with the bytes as stored (aiosmtplib's ``sendmail``
+        would parse both addresses twice and scan the message twice more)."""
+        client = self.client
+        try:
+            envelope_from = _path(sender)
+        except Permanent as error:  # the setting, not the message: keep them all queued
+            raise RelayRefused(
+                f"Adresse d'expédition invalide « {' '.join(sender.split())} » "
+                "(MAILLAGE_MAIL_FROM)."
+            ) from error
+        envelope_to = _path(recipient)
+        options = [b"SIZE=%d" % _wire_size(raw)] if client.supports_extension("size") else []
+        reply = await client.execute_command(b"MAIL", b"FROM:" + envelope_from, *options)
+        if reply.code != 250:
+            raise _refused_sender(reply.code, reply.message)
+        reply = await client.execute_command(b"RCPT", b"TO:" + envelope_to)
+        if reply.code not in (250, 251):
+            await self._reset()
+            raise _classify(reply.code, reply.message, "Destinataire refusé")
+        await client.data(raw)
+
+    async def _reset(self) -> None:
+        # As sendmail does: a refused step must not leave half an envelope for the next message.
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+            if self.client.is_connected:
+                await self.client.rset()
+
     async def close(self) -> None:
         try:
             if self.client.is_connected:
@@ -290,8 +354,19 @@ class SmtpConnection:
             await _quietly_close(self.client)
 
 
+def _refused_sender(code: int, message: str) -> DeliveryError:
+    """A refusal at MAIL FROM is about us (login, sender address), never about the recipient:
+    a 5xx there keeps every message queued instead of failing each one."""
+    if code >= 500:
+        return RelayRefused(f"Le serveur refuse l'expéditeur : {_reply(code, message)}")
+    return _classify(code, message, "Refusé par le serveur")
+
+
 def _classify(code: int, message: str, label: str) -> DeliveryError:
     text = f"{label} : {_reply(code, message)}"
+    if code == 530:
+        # « Authentication required » at RCPT or DATA: the session's fault, as at MAIL FROM.
+        return RelayRefused(f"Le serveur exige une authentification : {_reply(code, message)}")
     if 400 <= code < 500:
         return Transient(text, connection_lost=code == 421)
     if code >= 500:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email
 from email import policy
@@ -9,6 +10,8 @@ from email.header import decode_header, make_header
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ical.calendar_stream import IcsCalendarStream
 
 from maillage.mailing import messages
@@ -308,3 +311,9 @@ def test_each_prebuilt_message_is_unique_and_names_only_its_recipient():
     second = builder.build(invitee("Paul Martin", "paul@mairie.example"))
     assert first.message_id != second.message_id
     assert b"paul@mairie.example" not in first.raw and b"helene@caf.example" not in second.raw
+
+
+@given(st.binary(max_size=400))
+def test_base64_lines_are_those_of_the_email_package(content):
+    encoded = messages._base64_lines(content)
+    assert encoded == base64.encodebytes(content).replace(b"\n", b"\r\n")

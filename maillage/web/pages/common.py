@@ -25,6 +25,9 @@ from maillage.web.errors import translate_message
 from maillage.web.security import WebSession
 
 PAGE_SIZE = 25
+# Rows a detail page shows per section before « voir tout »: its cost must not grow with the
+# record's size (a département's Caf sits in hundreds of bodies).
+SECTION_SIZE = 20
 
 
 @dataclass(frozen=True)

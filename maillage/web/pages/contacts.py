@@ -16,6 +16,7 @@ from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
 from maillage.web.pages.common import (
     PAGE_SIZE,
+    SECTION_SIZE,
     Field,
     FormState,
     build,
@@ -131,8 +132,11 @@ async def contact_detail(
     request: Request,
     record_id: int,
     organisation_q: str | None = Parameter(default=None, max_length=200),
+    tout: str | None = Parameter(default=None, max_length=30),
 ) -> Template:
-    return await _detail_page(request, record_id, organisation_q, FormState())
+    return await _detail_page(
+        request, record_id, organisation_q, FormState(), full=tout == "reunions"
+    )
 
 
 async def _detail_page(
@@ -141,9 +145,10 @@ async def _detail_page(
     organisation_q: str | None,
     affiliation_form: FormState,
     status_code: int = 200,
+    full: bool = False,
 ) -> Template:
     async with read_transaction():
-        overview = await views.contact_overview(record_id)
+        overview = await views.contact_overview(record_id, None if full else SECTION_SIZE)
         contact = overview["contact"]
         communes = await lookups.commune_names([contact["commune"]])
         axes = await lookups.axes()
@@ -157,6 +162,7 @@ async def _detail_page(
         request,
         "contacts/fiche.html",
         status_code=status_code,
+        full="reunions" if full else None,
         c=contact,
         overview=overview,
         commune_name=communes.get(contact["commune"]),

@@ -17,6 +17,7 @@ from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
 from maillage.web.pages.common import (
+    SECTION_SIZE,
     Field,
     FormState,
     build,
@@ -111,8 +112,11 @@ async def group_detail(
     record_id: int,
     contact_q: str | None = Parameter(default=None, max_length=200),
     contact: int | None = Parameter(default=None, ge=1),
+    tout: str | None = Parameter(default=None, max_length=30),
 ) -> Template:
-    return await _detail_page(request, record_id, contact_q, contact, FormState())
+    return await _detail_page(
+        request, record_id, contact_q, contact, FormState(), full=tout == "reunions"
+    )
 
 
 async def _detail_page(
@@ -122,9 +126,12 @@ async def _detail_page(
     chosen: int | None,
     member_form: FormState,
     status_code: int = 200,
+    full: bool = False,
 ) -> Template:
     async with read_transaction():
-        overview = await views.group_overview(record_id, dt.date.today())
+        overview = await views.group_overview(
+            record_id, dt.date.today(), None if full else SECTION_SIZE
+        )
         group = overview["group"]
         axes = await lookups.axes()
         communes = await lookups.commune_names(group["communes"])
@@ -145,6 +152,7 @@ async def _detail_page(
         request,
         "instances/fiche.html",
         status_code=status_code,
+        full="reunions" if full else None,
         g=group,
         overview=overview,
         axes={row["id"]: row["name"] for row in axes},

@@ -15,6 +15,7 @@ from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
 from maillage.web.pages.common import (
     PAGE_SIZE,
+    SECTION_SIZE,
     Field,
     FormState,
     flash,
@@ -119,10 +120,26 @@ async def partner_list(
     )
 
 
+# `?tout=` names, in French in the address, of the sections the view cuts.
+SECTIONS = {
+    "contacts": "contacts",
+    "partenariats": "partnerships",
+    "instances": "bodies",
+    "reunions": "meetings_attended",
+}
+
+
 @get("/partenaires/{record_id:int}", include_in_schema=False)
-async def partner_detail(request: Request, record_id: int) -> Template:
+async def partner_detail(
+    request: Request,
+    record_id: int,
+    tout: str | None = Parameter(default=None, max_length=30),
+) -> Template:
+    full = tout if tout in SECTIONS else None
     async with read_transaction():
-        overview = await views.organisation_overview(record_id, dt.date.today())
+        overview = await views.organisation_overview(
+            record_id, dt.date.today(), SECTION_SIZE, SECTIONS.get(full or "")
+        )
         organisation = overview["organisation"]
         names = await lookups.organisation_names([organisation["parent"]])
         communes = await lookups.commune_names([organisation["commune"]])
@@ -138,6 +155,7 @@ async def partner_detail(request: Request, record_id: int) -> Template:
         axes={row["id"]: row["name"] for row in axes},
         history=history["items"],
         field_labels=LABELS,
+        full=full,
     )
 
 

@@ -23,14 +23,13 @@ from maillage.web.pages.common import (
     build,
     error_text,
     flash,
-    form_values,
     parse_int,
     read_form,
     redirect,
     render,
-    save_from_form,
     take_service_error,
 )
+from maillage.web.pages.crud import RecordPages, record_handlers
 from maillage.web.pages.labels import LABELS as CODE_LABELS
 from maillage.web.pages.labels import choices
 from maillage.web.security import requires
@@ -173,62 +172,20 @@ async def _detail_page(
     )
 
 
-@get("/instances/nouvelle", guards=WRITE, include_in_schema=False)
-async def group_new(request: Request) -> Template:
-    form = FormState(values={"axes": [], "communes": [], "active": True})
-    return _form_page(request, form, None, await _form_options())
-
-
-def _form_page(request, form, record, options, status_code: int = 200) -> Template:
-    return render(
-        request,
-        "instances/formulaire.html",
-        status_code=status_code,
-        form=form,
-        fields=FIELDS,
-        record=record,
-        options=options,
-    )
-
-
-@post("/instances/nouvelle", guards=WRITE, include_in_schema=False)
-async def group_create(request: Request) -> Any:
-    record, form = await save_from_form(request, SERVICE, FIELDS)
-    if record is None:
-        return _form_page(request, form, None, await _form_options(), 400)
-    flash(request, f"Instance « {record['name']} » créée.")
-    return redirect(f"/instances/{record['id']}")
-
-
-@get("/instances/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def group_edit(request: Request, record_id: int) -> Template:
-    record = await SERVICE.get(record_id)
-    form = FormState(values={**form_values(FIELDS, record), "version": record["version"]})
-    return _form_page(request, form, record, await _form_options())
-
-
-@post("/instances/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def group_update(request: Request, record_id: int) -> Any:
-    existing = await SERVICE.get(record_id)
-    record, form = await save_from_form(request, SERVICE, FIELDS, record_id)
-    if record is None:
-        return _form_page(request, form, existing, await _form_options(), 400)
-    flash(request, f"Instance « {record['name']} » enregistrée.")
-    return redirect(f"/instances/{record_id}")
-
-
-@post("/instances/{record_id:int}/archiver", guards=WRITE, include_in_schema=False)
-async def group_archive(request: Request, record_id: int) -> Any:
-    await SERVICE.set_archived(request.user, record_id, True)
-    flash(request, "Instance archivée.")
-    return redirect(f"/instances/{record_id}")
-
-
-@post("/instances/{record_id:int}/restaurer", guards=WRITE, include_in_schema=False)
-async def group_restore(request: Request, record_id: int) -> Any:
-    await SERVICE.set_archived(request.user, record_id, False)
-    flash(request, "Instance restaurée.")
-    return redirect(f"/instances/{record_id}")
+PAGES = RecordPages(
+    resource="groups",
+    path="/instances",
+    new="nouvelle",
+    fields=FIELDS,
+    options=_form_options,
+    title=lambda record: record["name"],
+    new_title="Nouvelle instance",
+    defaults={"axes": [], "communes": [], "active": True},
+    created="Instance « {name} » créée.",
+    saved="Instance « {name} » enregistrée.",
+    archived="Instance archivée.",
+    restored="Instance restaurée.",
+)
 
 
 @post("/instances/{record_id:int}/membres", guards=WRITE, include_in_schema=False)
@@ -306,12 +263,7 @@ async def member_remove(request: Request, record_id: int, membership_id: int) ->
 HANDLERS = [
     group_list,
     group_detail,
-    group_new,
-    group_create,
-    group_edit,
-    group_update,
-    group_archive,
-    group_restore,
+    *record_handlers(PAGES),
     member_add,
     member_role,
     member_remove,

@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 
 from maillage.crm.actor import Actor
 from maillage.crm.errors import Conflict, InvalidData, ServiceError
-from maillage.web.errors import translate_message
+from maillage.messages import translate_message
 from maillage.web.security import WebSession
 
 PAGE_SIZE = 25

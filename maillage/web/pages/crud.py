@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 from litestar.response import Template
 
 from maillage.crm.registry import SERVICES
@@ -88,12 +89,12 @@ def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
         flash(request, pages.created.format(name=pages.title(record)))
         return redirect(f"{path}/{record['id']}")
 
-    async def edit(request: Request, record_id: int) -> Template:
+    async def edit(request: Request, record_id: FromPath[int]) -> Template:
         record = await service.get(record_id)
         values = {**form_values(pages.fields, record), "version": record["version"]}
         return _form_page(request, pages, FormState(values=values), record, await pages.options())
 
-    async def update(request: Request, record_id: int) -> Any:
+    async def update(request: Request, record_id: FromPath[int]) -> Any:
         existing = await service.get(record_id)
         record, form = await save_from_form(request, service, pages.fields, record_id)
         if record is None:
@@ -101,12 +102,12 @@ def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
         flash(request, pages.saved.format(name=pages.title(record)))
         return redirect(f"{path}/{record_id}")
 
-    async def archive(request: Request, record_id: int) -> Any:
+    async def archive(request: Request, record_id: FromPath[int]) -> Any:
         record = await service.set_archived(request.user, record_id, True)
         flash(request, pages.archived.format(name=pages.title(record)))
         return redirect(f"{path}/{record_id}")
 
-    async def restore(request: Request, record_id: int) -> Any:
+    async def restore(request: Request, record_id: FromPath[int]) -> Any:
         record = await service.set_archived(request.user, record_id, False)
         flash(request, pages.restored.format(name=pages.title(record)))
         return redirect(f"{path}/{record_id}")

@@ -45,7 +45,7 @@ async def test_it_cuts_the_partner_contacts_and_links_to_all(coordinator_web, ad
     page = html_text(await coordinator_web.get(f"/partenaires/{organisation}"))
     # The primary contact first, then by name; the third is behind « voir tout ».
     assert "Hélène Durand" in page and "P Aubert" in page and "P Bernard" not in page
-    assert "2 sur 3 affichés. Voir tout (3)" in page
+    assert "Affichage : 2 sur 3. Voir tout (3)" in page
     response = await coordinator_web.get(f"/partenaires/{organisation}?tout=contacts")
     assert f'href="/partenaires/{organisation}#titre-contacts"' in response.text
     full = html_text(response)
@@ -71,7 +71,7 @@ async def test_it_cuts_the_bodies_and_meetings_attended_of_a_partner(coordinator
     page = html_text(await coordinator_web.get(f"/partenaires/{organisation}"))
     assert "Atelier A" in page and "Atelier B" in page and "Commission thématique" not in page
     assert "Séance J-10" in page and "Séance J-20" in page and "Séance J-30" not in page
-    assert page.count("2 sur 3 affichés. Voir tout (3)") == 2
+    assert page.count("Affichage : 2 sur 3. Voir tout (3)") == 2
     bodies = html_text(await coordinator_web.get(f"/partenaires/{organisation}?tout=instances"))
     assert "Commission thématique" in bodies and "Séance J-30" not in bodies
     meetings = html_text(await coordinator_web.get(f"/partenaires/{organisation}?tout=reunions"))
@@ -89,13 +89,13 @@ async def test_it_cuts_the_meetings_of_a_body_and_of_a_contact(coordinator_web, 
     body = html_text(await coordinator_web.get(f"/instances/{group}"))
     # Latest first: the first meeting (in seven days) is the one left out.
     assert "Suite 2" in body and "Suite 1" in body and "Réunion Centre" not in body
-    assert "2 sur 3 affichés. Voir tout (3)" in body
+    assert "Affichage : 2 sur 3. Voir tout (3)" in body
     assert "Réunion Centre" in html_text(
         await coordinator_web.get(f"/instances/{group}?tout=reunions")
     )
     person = html_text(await coordinator_web.get(f"/contacts/{contact}"))
     assert "Suite 2" in person and "Réunion Centre" not in person
-    assert "2 sur 3 affichés. Voir tout (3)" in person
+    assert "Affichage : 2 sur 3. Voir tout (3)" in person
     assert "Réunion Centre" in html_text(
         await coordinator_web.get(f"/contacts/{contact}?tout=reunions")
     )

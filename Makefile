@@ -3,29 +3,40 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint format bench
+.PHONY: install install-test run test lint format
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "maillage demande Python 3.11 ou plus récent")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+
+# Two markers: serving needs only the runtime dependencies, while the test tools (Playwright,
+# Schemathesis, mypy…) are installed by the targets that use them. The test extra includes the
+# runtime, so installing it marks both.
+$(BIN)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
 	@touch $@
 
-install: $(BIN)/.installed
+$(BIN)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $@ $(BIN)/.installed-run
+
+install: $(BIN)/.installed-run
+
+install-test: $(BIN)/.installed-test
 
 run: install
 	$(BIN)/maillage init --with-demo
 	$(BIN)/maillage serve
 
-test: install
+test: install-test
 	$(BIN)/pytest
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy maillage
 
-format: install
+format: install-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .

@@ -1,17 +1,118 @@
 """The ``maillage`` command: French help, one service layer with the API.
 
 Each part of the product defines its subcommands next to its own code (``maillage/crm/cli.py``…);
-this module only assembles them.
+this module only names them. A subcommand's module is imported when the subcommand runs (or
+its help is asked), not at start: importing them all costs about a second of CPU (Piccolo,
+NetworkX, openpyxl…), which ``maillage --help`` should not pay.
 """
 
 from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, MutableMapping
 
 import click
 
 from maillage.clikit import HELP, FrenchGroup
 
+# Subcommand → (its module, the short help `maillage --help` lists without importing it;
+# tests/test_cli.py checks that each matches the command's own).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "backup": (
+        "maillage.ops.cli",
+        "Sauvegarder toute la base (possible pendant que le service tourne).",
+    ),
+    "calendar": (
+        "maillage.calendar.cli",
+        "Calendrier : import de fichiers .ics, réunions récurrentes, liens d'abonnement.",
+    ),
+    "demo": (
+        "maillage.crm.cli",
+        "Charger le territoire de démonstration (fictif, reproductible).",
+    ),
+    "duplicates": (
+        "maillage.exchange.cli",
+        "Lister les doublons probables, ou fusionner deux fiches.",
+    ),
+    "export": (
+        "maillage.exchange.cli",
+        "Exporter organisations, contacts, participations, réunions ou l'annuaire complet.",
+    ),
+    "import": (
+        "maillage.exchange.cli",
+        "Importer un fichier CSV ou XLSX (20 Mo au plus) ; tout ou rien par défaut.",
+    ),
+    "init": (
+        "maillage.crm.cli",
+        "Créer ou mettre à jour la base de données (sans risque si elle existe déjà).",
+    ),
+    "mail": ("maillage.mailing.cli", "Invitations et file d'envoi des messages."),
+    "migrate": ("maillage.crm.cli", "Appliquer les migrations de schéma en attente."),
+    "network": (
+        "maillage.graph.cli",
+        "Analyser le réseau : sous-connectés, suggestions, dessin.",
+    ),
+    "report": (
+        "maillage.reports.cli",
+        "Produire le bilan annuel pour la Caf et le diagnostic territorial.",
+    ),
+    "restore": (
+        "maillage.ops.cli",
+        "Restaurer une sauvegarde, service arrêté (remplace toute la base actuelle).",
+    ),
+    "rgpd": (
+        "maillage.exchange.cli",
+        "Droits des personnes (RGPD) : accès, effacement, information, conservation, registre.",
+    ),
+    "serve": ("maillage.crm.cli", "Démarrer le service web (pages, API, flux d'agenda)."),
+    "token": ("maillage.crm.cli", "Gérer les jetons d'accès à l'API."),
+    "user": ("maillage.crm.cli", "Gérer les comptes utilisateurs."),
+}
 
-@click.group(cls=FrenchGroup, context_settings=HELP)
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The group's commands by name: every name known at once, each command imported (with
+    the rest of its module's ``COMMANDS``) the first time it is looked up."""
+
+    def __init__(self, modules: dict[str, str]) -> None:
+        self._modules = dict(modules)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module = importlib.import_module(self._modules[name])
+            for command in module.COMMANDS:
+                self._loaded.setdefault(command.name, command)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._modules.setdefault(name, "")
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._modules[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+
+class LazyGroup(FrenchGroup):
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The list of subcommands from their static short help: no module imported."""
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings=HELP,
+    commands=LazyCommands({name: module for name, (module, _) in COMMANDS.items()}),
+)
 @click.version_option(
     package_name="maillage", message="maillage %(version)s", help="Afficher la version et quitter."
 )
@@ -23,33 +124,6 @@ def main() -> None:
     MAILLAGE_MAIL_FROM, MAILLAGE_SMTP_CONNECTIONS, MAILLAGE_SMTP_RATE,
     MAILLAGE_SMTP_TOKEN_COMMAND, MAILLAGE_REMINDER_DAYS.
     """
-
-
-def add_command_groups() -> None:
-    """Attach the subcommands each part of the product defines next to its own code."""
-    from maillage.calendar import cli as calendar_cli
-    from maillage.crm import cli as crm_cli
-    from maillage.exchange import cli as exchange_cli
-    from maillage.graph import cli as graph_cli
-    from maillage.mailing import cli as mailing_cli
-    from maillage.ops import cli as ops_cli
-    from maillage.reports import cli as reports_cli
-
-    modules = (
-        calendar_cli,
-        crm_cli,
-        exchange_cli,
-        graph_cli,
-        mailing_cli,
-        ops_cli,
-        reports_cli,
-    )
-    for module in modules:
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-add_command_groups()
 
 
 if __name__ == "__main__":

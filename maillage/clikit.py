@@ -15,7 +15,6 @@ from typing import Any
 
 import click
 
-from maillage import db
 from maillage.crm.errors import ServiceError
 from maillage.settings import Settings, SettingsError, load_settings
 
@@ -72,6 +71,10 @@ def run_async(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # Imported here: Piccolo and its migrations cost most of a second, which `--help`
+        # should not pay.
+        from maillage import db
+
         settings = current_settings()
 
         async def body() -> Any:

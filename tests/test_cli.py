@@ -106,3 +106,38 @@ def test_it_prepares_the_demo_instance_once(environment):
     assert "mot de passe :" not in second.stdout
     assert "Compte administrateur existant" in second.stdout
     assert "Données existantes conservées" in second.stdout
+
+
+def test_its_help_lists_each_command_with_its_own_short_help():
+    """`maillage --help` lists static descriptions; they must say what each command says."""
+    import click
+
+    from maillage.cli import COMMANDS, main
+
+    context = click.Context(main)
+    assert set(main.list_commands(context)) == set(COMMANDS)
+    for name, (_, short_help) in COMMANDS.items():
+        command = main.get_command(context, name)
+        assert command is not None and command.name == name
+        assert command.get_short_help_str(limit=500) == short_help, name
+
+
+def test_it_imports_only_the_module_of_the_command_run(environment):
+    code = (
+        "import sys\n"
+        "from maillage.cli import main\n"
+        "try:\n"
+        "    main(['network', 'report', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = {m for m in sys.modules if m.endswith('.cli')}\n"
+        "assert loaded == {'maillage.cli', 'maillage.graph.cli'}, loaded\n"
+        "main(['--help'])\n"
+    )
+    environment["PYTHONPATH"] = str(Path(maillage_package.__file__).resolve().parents[1])
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Rapport d'analyse du réseau" in result.stdout
+    assert "Analyser le réseau : sous-connectés, suggestions, dessin." in result.stdout

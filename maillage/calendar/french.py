@@ -1,7 +1,8 @@
-"""French wording of dates and bodies, in the Europe/Paris time zone.
+"""French wording of dates and bodies, in the Europe/Paris time zone: the one place where
+maillage writes a date for a person (pages, emails, feeds, documents, reports).
 
-Hand-written tables rather than Babel: feeds format thousands of dates and these few words never
-change (« mardi 1er décembre 2026 à 14 h 00 »).
+Hand-written tables rather than Babel: feeds format thousands of dates, these few words never
+change, and Babel writes « 1 décembre » where French writes « 1er décembre ».
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ MONTHS = (
     "janvier", "février", "mars", "avril", "mai", "juin",
     "juillet", "août", "septembre", "octobre", "novembre", "décembre",
 )  # fmt: skip
+MONTHS_ABBREVIATED = (
+    "janv.", "févr.", "mars", "avr.", "mai", "juin",
+    "juil.", "août", "sept.", "oct.", "nov.", "déc.",
+)  # fmt: skip
+
 
 GROUP_KIND_LABELS = {
     "copil": "Comité de pilotage",
@@ -44,20 +50,26 @@ def in_paris(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(PARIS)
 
 
-def format_date(day: dt.date) -> str:
-    """« mardi 8 décembre 2026 », « mardi 1er décembre 2026 »."""
+def format_date(day: dt.date, style: str = "full") -> str:
+    """« mardi 8 décembre 2026 » (full), « 8 décembre 2026 » (long), « 8 déc. 2026 »
+    (abbreviated), « 08/12/2026 » (short); « 1er » for the first of a month."""
+    if style == "short":
+        return f"{day.day:02d}/{day.month:02d}/{day.year}"
     number = "1er" if day.day == 1 else str(day.day)
-    return f"{DAYS[day.weekday()]} {number} {MONTHS[day.month - 1]} {day.year}"
+    months = MONTHS_ABBREVIATED if style == "abbreviated" else MONTHS
+    text = f"{number} {months[day.month - 1]} {day.year}"
+    return f"{DAYS[day.weekday()]} {text}" if style == "full" else text
 
 
 def format_time(moment: dt.datetime | dt.time) -> str:
+    """« 14 h 00 », « 9 h 30 » (French typography, never « 14:00 »)."""
     return f"{moment.hour} h {moment.minute:02d}"
 
 
-def format_moment(moment: dt.datetime) -> str:
-    """« mardi 8 décembre 2026 à 14 h 00 » (heure de Paris)."""
+def format_moment(moment: dt.datetime, style: str = "full") -> str:
+    """« mardi 8 décembre 2026 à 14 h 00 » (heure de Paris), or in another `format_date` style."""
     local = in_paris(moment)
-    return f"{format_date(local.date())} à {format_time(local)}"
+    return f"{format_date(local.date(), style)} à {format_time(local)}"
 
 
 def format_span(start: dt.datetime, end: dt.datetime) -> str:

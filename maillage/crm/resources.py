@@ -35,6 +35,12 @@ from maillage.db import read_transaction, write_transaction
 
 MAX_PAGE_SIZE = 500
 MAX_INTEGER = 2**31 - 1  # ids and offsets beyond this overflow SQLite's and PostgreSQL's integers
+# Bounds of list filters by type, one source for the API's query parameters (documented, and
+# refused by Litestar) and for `_check_query` (pages and CLI): ids fit the engines' integers.
+FILTER_BOUNDS: dict[type, dict[str, int]] = {
+    int: {"ge": 1, "le": MAX_INTEGER},
+    str: {"max_length": 200},
+}
 
 # Aliases: inside ResourceService, « list » names the method, not the built-in type.
 Rows = list[dict[str, Any]]
@@ -67,6 +73,17 @@ class Filter:
     description: str
     column: str | None = None
     link: Link | None = None
+
+
+def filter_problem(item: Filter, value: Any) -> str | None:
+    """What is wrong, in French, with a value of the filter `item` (out of `FILTER_BOUNDS`)."""
+    bounds = FILTER_BOUNDS.get(item.type, {})
+    number = isinstance(value, int) and not isinstance(value, bool) and item.type is int
+    if number and not bounds["ge"] <= value <= bounds["le"]:
+        return f"Identifiant hors limites ({bounds['ge']} à {bounds['le']})."
+    if isinstance(value, str) and len(value) > bounds.get("max_length", len(value)):
+        return f"Texte trop long (au plus {bounds['max_length']} caractères)."
+    return None
 
 
 @dataclass(frozen=True)
@@ -212,13 +229,9 @@ class ResourceService:
         if not 0 <= query.offset <= MAX_INTEGER:
             errors.append(FieldError("offset", f"Valeur hors limites (0 à {MAX_INTEGER})."))
         for item in self.spec.filters:
-            value = query.filters.get(item.name)
-            if (
-                isinstance(value, int)
-                and not isinstance(value, bool)
-                and not 1 <= value <= MAX_INTEGER
-            ):
-                errors.append(FieldError(item.name, "Identifiant hors limites."))
+            problem = filter_problem(item, query.filters.get(item.name))
+            if problem:
+                errors.append(FieldError(item.name, problem))
         if errors:
             raise InvalidData(errors)
 

@@ -10,6 +10,9 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+from piccolo.query import OrderByRaw
+from piccolo.query.functions.aggregate import Count
+
 from maillage.crm.registry import SERVICES
 from maillage.crm.tables import (
     Affiliation,
@@ -20,10 +23,13 @@ from maillage.crm.tables import (
     Organisation,
     OrganisationAxis,
     Partnership,
+    WorkingGroup,
 )
 from maillage.db import read_transaction
 
 RECENT_MEETINGS = 50
+# Sections of the organisation view, in the order the page shows them.
+ORGANISATION_SECTIONS = ("contacts", "partnerships", "bodies", "meetings_attended")
 
 
 def _active_on(day: dt.date, row: dict[str, Any], start: str, end: str) -> bool:
@@ -31,25 +37,70 @@ def _active_on(day: dt.date, row: dict[str, Any], start: str, end: str) -> bool:
     return started and (row[end] is None or row[end] >= day)
 
 
-async def organisation_overview(organisation_id: int, today: dt.date) -> dict[str, Any]:
+async def organisation_overview(
+    organisation_id: int, today: dt.date, limit: int | None = None, full: str | None = None
+) -> dict[str, Any]:
+    """The organisation and its sections; with `limit`, each section but `full` is cut to its
+    first rows in SQL, so the page's cost does not grow with the partner's size. `totals`
+    always counts every row."""
+
+    def cap(section: str, default: int | None = None) -> int | None:
+        return default if limit is None or section == full else limit
+
     async with read_transaction():
         organisation = await SERVICES["organisations"].get(organisation_id)
-        contacts = await _organisation_contacts(organisation_id, today)
-        partnerships = await _organisation_partnerships(organisation_id)
-        bodies = await _organisation_bodies(organisation_id, [c["contact"] for c in contacts])
-        meetings = await _meetings_attended_by(organisation_id)
+        contacts = await _organisation_contacts(organisation_id, today, cap("contacts"))
+        partnerships = await _organisation_partnerships(organisation_id, cap("partnerships"))
+        bodies = await _organisation_bodies(organisation_id, cap("bodies"))
+        meetings = await _meetings_attended_by(
+            organisation_id, cap("meetings_attended", RECENT_MEETINGS)
+        )
+        totals = await _organisation_totals(organisation_id)
+    meetings_total = totals["meetings_attended"]
     return {
         "organisation": organisation,
         "contacts": contacts,
         "partnerships": partnerships,
         "bodies": bodies,
-        "meetings_attended": meetings,
+        "meetings_attended": {"total": meetings_total, "items": meetings},
+        "totals": totals,
     }
 
 
-async def _organisation_contacts(organisation_id: int, today: dt.date) -> list[dict[str, Any]]:
-    rows = (
-        await Affiliation.select(
+def _first(query: Any, limit: int | None) -> Any:
+    """The query cut to its first `limit` rows, or whole when `limit` is None."""
+    return query if limit is None else query.limit(limit)
+
+
+def _people_of(organisation_id: int) -> Any:
+    """Subquery: the contacts affiliated to the organisation, past or present."""
+    return Affiliation.select(Affiliation.contact).where(
+        Affiliation.organisation == organisation_id
+    )
+
+
+async def _organisation_totals(organisation_id: int) -> dict[str, int]:
+    """Every section's row count in one query (scalar subqueries)."""
+    rows = await Organisation.raw(
+        """SELECT
+          (SELECT COUNT(*) FROM affiliation WHERE organisation = {}) AS contacts,
+          (SELECT COUNT(*) FROM partnership WHERE organisation = {} OR partner = {})
+            AS partnerships,
+          (SELECT COUNT(DISTINCT working_group) FROM membership WHERE organisation = {}
+             OR contact IN (SELECT contact FROM affiliation WHERE organisation = {})) AS bodies,
+          (SELECT COUNT(DISTINCT meeting) FROM invitation WHERE attendance = 'present'
+             AND contact IN (SELECT contact FROM affiliation WHERE organisation = {}))
+            AS meetings_attended""",
+        *[organisation_id] * 6,
+    ).run()
+    return {section: int(rows[0][section]) for section in ORGANISATION_SECTIONS}
+
+
+async def _organisation_contacts(
+    organisation_id: int, today: dt.date, limit: int | None
+) -> list[dict[str, Any]]:
+    query = (
+        Affiliation.select(
             Affiliation.id,
             Affiliation.contact,
             Affiliation.contact.first_name,
@@ -64,9 +115,11 @@ async def _organisation_contacts(organisation_id: int, today: dt.date) -> list[d
             Affiliation.end_date,
         )
         .where(Affiliation.organisation == organisation_id)
-        .order_by(Affiliation.contact.last_name)
-        .run()
+        # The primary contacts first: they are who a coordinator calls.
+        .order_by(Affiliation.is_primary, ascending=False)
+        .order_by(Affiliation.contact.last_name, Affiliation.contact.first_name, Affiliation.id)
     )
+    rows = await _first(query, limit).run()
     return [
         {
             "affiliation": row["id"],
@@ -86,9 +139,11 @@ async def _organisation_contacts(organisation_id: int, today: dt.date) -> list[d
     ]
 
 
-async def _organisation_partnerships(organisation_id: int) -> list[dict[str, Any]]:
-    rows = (
-        await Partnership.select(
+async def _organisation_partnerships(
+    organisation_id: int, limit: int | None
+) -> list[dict[str, Any]]:
+    query = (
+        Partnership.select(
             Partnership.id,
             Partnership.kind,
             Partnership.organisation,
@@ -105,9 +160,11 @@ async def _organisation_partnerships(organisation_id: int) -> list[dict[str, Any
         .where(
             (Partnership.organisation == organisation_id) | (Partnership.partner == organisation_id)
         )
-        .order_by(Partnership.end_date)
-        .run()
+        # The nearest end dates first (DSP contracts to renew), open-ended ones last on both
+        # engines (PostgreSQL and SQLite sort NULL differently).
+        .order_by(OrderByRaw("end_date IS NULL"), OrderByRaw("end_date"), Partnership.id)
     )
+    rows = await _first(query, limit).run()
     result = []
     for row in rows:
         mine_first = row["organisation"] == organisation_id
@@ -129,11 +186,20 @@ async def _organisation_partnerships(organisation_id: int) -> list[dict[str, Any
     return result
 
 
-async def _organisation_bodies(organisation_id: int, contact_ids: list[int]) -> list[dict]:
+async def _organisation_bodies(organisation_id: int, limit: int | None) -> list[dict]:
     """Bodies where the organisation is represented, or where one of its people sits."""
-    where: Any = Membership.organisation == organisation_id
-    if contact_ids:
-        where = where | Membership.contact.is_in(contact_ids)
+    where: Any = (Membership.organisation == organisation_id) | Membership.contact.is_in(
+        _people_of(organisation_id)
+    )
+    if limit is not None:
+        # The first bodies by name, as a subquery: the cap costs no extra round trip.
+        first = (
+            WorkingGroup.select(WorkingGroup.id)
+            .where(WorkingGroup.id.is_in(Membership.select(Membership.working_group).where(where)))
+            .order_by(WorkingGroup.name, WorkingGroup.id)
+            .limit(limit)
+        )
+        where = where & Membership.working_group.is_in(first)
     rows = (
         await Membership.select(
             Membership.working_group,
@@ -147,7 +213,8 @@ async def _organisation_bodies(organisation_id: int, contact_ids: list[int]) -> 
             Membership.end_date,
         )
         .where(where)
-        .order_by(Membership.working_group.name)
+        .order_by(Membership.working_group.name, Membership.working_group)
+        .order_by(Membership.contact.last_name)
         .run()
     )
     bodies: dict[int, dict[str, Any]] = {}
@@ -173,41 +240,46 @@ async def _organisation_bodies(organisation_id: int, contact_ids: list[int]) -> 
     return list(bodies.values())
 
 
-async def _meetings_attended_by(organisation_id: int) -> dict[str, Any]:
-    """Meetings where someone present represented the organisation or belongs to it."""
-    people = Affiliation.select(Affiliation.contact).where(
-        Affiliation.organisation == organisation_id
-    )
-    rows = (
-        await Invitation.select(
+async def _meetings_attended_by(organisation_id: int, limit: int | None) -> list[dict[str, Any]]:
+    """Meetings where someone present belongs to the organisation, latest first, with how many
+    of its people were there (grouped in SQL)."""
+    query = (
+        Invitation.select(
             Invitation.meeting,
             Invitation.meeting.title,
             Invitation.meeting.starts_at,
             Invitation.meeting.working_group.name,
-            Invitation.contact,
+            Count(alias="present"),
         )
-        .where((Invitation.attendance == "present") & Invitation.contact.is_in(people))
+        .where(
+            (Invitation.attendance == "present")
+            & Invitation.contact.is_in(_people_of(organisation_id))
+        )
+        .group_by(
+            Invitation.meeting,
+            Invitation.meeting.title,
+            Invitation.meeting.starts_at,
+            Invitation.meeting.working_group.name,
+        )
         .order_by(Invitation.meeting.starts_at, ascending=False)
-        .run()
+        .order_by(Invitation.meeting)
     )
-    meetings: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        meeting = meetings.setdefault(
-            row["meeting"],
-            {
-                "meeting": row["meeting"],
-                "title": row["meeting.title"],
-                "starts_at": row["meeting.starts_at"],
-                "group_name": row["meeting.working_group.name"],
-                "present": 0,
-            },
-        )
-        meeting["present"] += 1
-    items = list(meetings.values())
-    return {"total": len(items), "items": items[:RECENT_MEETINGS]}
+    rows = await _first(query, limit).run()
+    return [
+        {
+            "meeting": row["meeting"],
+            "title": row["meeting.title"],
+            "starts_at": row["meeting.starts_at"],
+            "group_name": row["meeting.working_group.name"],
+            "present": row["present"],
+        }
+        for row in rows
+    ]
 
 
-async def contact_overview(contact_id: int) -> dict[str, Any]:
+async def contact_overview(contact_id: int, limit: int | None = None) -> dict[str, Any]:
+    """The contact, its affiliations and bodies, and its invitations (the latest `limit` when
+    given); the attendance summary and `invitations_total` count them all, in SQL."""
     async with read_transaction():
         contact = await SERVICES["contacts"].get(contact_id)
         affiliations = (
@@ -231,8 +303,8 @@ async def contact_overview(contact_id: int) -> dict[str, Any]:
             .order_by(Membership.start_date)
             .run()
         )
-        invitations = (
-            await Invitation.select(
+        query = (
+            Invitation.select(
                 Invitation.id,
                 Invitation.meeting,
                 Invitation.meeting.title,
@@ -246,15 +318,39 @@ async def contact_overview(contact_id: int) -> dict[str, Any]:
             )
             .where(Invitation.contact == contact_id)
             .order_by(Invitation.meeting.starts_at, ascending=False)
-            .run()
+            .order_by(Invitation.id)
         )
+        invitations = await _first(query, limit).run()
+        counts = await _attendance_counts(Invitation.contact == contact_id)
     return {
         "contact": contact,
         "affiliations": [_hide_secrets(row) for row in affiliations],
         "memberships": memberships,
         "invitations": invitations,
-        "attendance": attendance_summary(invitations),
+        "invitations_total": counts["total"],
+        "attendance": counts["held"],
     }
+
+
+async def _attendance_counts(invited: Any) -> dict[str, Any]:
+    """How many invitations match `invited`, and the attendance summary of those to held
+    meetings, from one grouped query."""
+    rows = (
+        await Invitation.select(Invitation.meeting.status, Invitation.attendance, Count(alias="n"))
+        .where(invited)
+        .group_by(Invitation.meeting.status, Invitation.attendance)
+        .run()
+    )
+    return {"total": sum(row["n"] for row in rows), "held": _summary(_held_counts(rows))}
+
+
+def _held_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Grouped invitation counts (`n`) of held meetings, per attendance."""
+    held: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row["meeting.status"] == "tenue":
+            held[row["attendance"] or "inconnu"] += row["n"]
+    return held
 
 
 def _hide_secrets(row: dict[str, Any]) -> dict[str, Any]:
@@ -263,13 +359,18 @@ def _hide_secrets(row: dict[str, Any]) -> dict[str, Any]:
 
 def attendance_summary(invitations: list[dict[str, Any]]) -> dict[str, Any]:
     """Invited, present, absent, excused over held meetings, and the attendance rate."""
-    held = [i for i in invitations if i.get("meeting.status", "tenue") == "tenue"]
     counts: dict[str, int] = defaultdict(int)
-    for invitation in held:
-        counts[invitation["attendance"] or "inconnu"] += 1
+    for invitation in invitations:
+        if invitation.get("meeting.status", "tenue") == "tenue":
+            counts[invitation["attendance"] or "inconnu"] += 1
+    return _summary(counts)
+
+
+def _summary(counts: dict[str, int]) -> dict[str, Any]:
+    """The attendance summary from the number of held invitations per attendance."""
     recorded = counts["present"] + counts["absent"] + counts["excuse"]
     return {
-        "invited": len(held),
+        "invited": sum(counts.values()),
         "present": counts["present"],
         "absent": counts["absent"],
         "excused": counts["excuse"],
@@ -289,7 +390,9 @@ ROLE_ORDER = [
 ]
 
 
-async def group_overview(group_id: int, today: dt.date) -> dict[str, Any]:
+async def group_overview(group_id: int, today: dt.date, limit: int | None = None) -> dict[str, Any]:
+    """The body, its current members by role, its meetings (the latest `limit` when given)
+    with their invited and present counts, and the attendance summary over all of them."""
     async with read_transaction():
         group = await SERVICES["groups"].get(group_id)
         members = (
@@ -311,26 +414,38 @@ async def group_overview(group_id: int, today: dt.date) -> dict[str, Any]:
             .order_by(Membership.contact.last_name)
             .run()
         )
-        meetings = (
-            await Meeting.select(
+        query = (
+            Meeting.select(
                 Meeting.id, Meeting.title, Meeting.starts_at, Meeting.status, Meeting.location
             )
             .where(Meeting.working_group == group_id)
             .order_by(Meeting.starts_at, ascending=False)
-            .run()
+            .order_by(Meeting.id)
         )
-        invitations = (
+        meetings = await _first(query, limit).run()
+        # One grouped pass over the body's invitations gives both the shown meetings' counts
+        # and the summary over every meeting.
+        per_meeting = (
             await Invitation.select(
-                Invitation.meeting, Invitation.attendance, Invitation.meeting.status
+                Invitation.meeting,
+                Invitation.meeting.status,
+                Invitation.attendance,
+                Count(alias="n"),
             )
             .where(Invitation.meeting.working_group == group_id)
+            .group_by(Invitation.meeting, Invitation.meeting.status, Invitation.attendance)
             .run()
         )
+        meetings_total = len(meetings)
+        if limit is not None and meetings_total == limit:
+            # Only a full first page needs counting (one more query, whatever the size).
+            meetings_total = await Meeting.count().where(Meeting.working_group == group_id).run()
     return {
         "group": group,
         "members_by_role": _members_by_role(members, today),
-        "meetings": _with_meeting_attendance(meetings, invitations),
-        "attendance": attendance_summary(invitations),
+        "meetings": _with_meeting_attendance(meetings, per_meeting),
+        "meetings_total": meetings_total,
+        "attendance": _summary(_held_counts(per_meeting)),
     }
 
 
@@ -359,13 +474,14 @@ def _members_by_role(members: list[dict[str, Any]], today: dt.date) -> dict[str,
 
 
 def _with_meeting_attendance(
-    meetings: list[dict[str, Any]], invitations: list[dict[str, Any]]
+    meetings: list[dict[str, Any]], per_meeting: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     invited: dict[int, int] = defaultdict(int)
     present: dict[int, int] = defaultdict(int)
-    for invitation in invitations:
-        invited[invitation["meeting"]] += 1
-        present[invitation["meeting"]] += invitation["attendance"] == "present"
+    for row in per_meeting:
+        invited[row["meeting"]] += row["n"]
+        if row["attendance"] == "present":
+            present[row["meeting"]] += row["n"]
     return [{**m, "invited": invited[m["id"]], "present": present[m["id"]]} for m in meetings]
 
 

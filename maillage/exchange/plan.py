@@ -18,7 +18,7 @@ import msgspec
 
 from maillage.crm.errors import FieldError
 from maillage.crm.resources import ResourceService
-from maillage.web.errors import translate_message
+from maillage.messages import translate_message
 
 
 @dataclass(eq=False)

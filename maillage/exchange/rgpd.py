@@ -28,6 +28,7 @@ from jinja2 import Environment
 from piccolo.columns import Column
 from piccolo.custom_types import Combinable
 
+from maillage.calendar import french
 from maillage.crm import audit
 from maillage.crm.actor import Actor
 from maillage.crm.errors import NotFound
@@ -151,7 +152,7 @@ def subject_access_html(data: dict[str, Any]) -> str:
         d=data,
         phone=phone_for_people(person.get("phone")),
         basis=labels.LEGAL_BASES.get(person["legal_basis"], person["legal_basis"]),
-        generated=dt.date.today().strftime("%d/%m/%Y"),
+        generated=french.format_date(dt.date.today(), "short"),
         roles=labels.ROLES,
         responses=labels.RESPONSES,
         attendance=labels.ATTENDANCE,

@@ -18,6 +18,7 @@ import pyvis
 from pyvis.edge import Edge
 from pyvis.network import Network
 
+from maillage.calendar import french
 from maillage.graph.diagnosis import KIND_LABELS
 from maillage.graph.layout import positions
 from maillage.graph.report import LEVEL_LABELS, Report
@@ -76,7 +77,7 @@ def _tooltip(report: Report, node: str, attrs: dict, reasons: list[str]) -> str:
         lines.append(f"Axes : {', '.join(axes)}")
     contact = report.last_contact.get(node)
     if contact and contact.day:
-        lines.append(f"Dernier échange : {contact.day.strftime('%d/%m/%Y')}")
+        lines.append(f"Dernier échange : {french.format_date(contact.day, 'short')}")
     lines += [f"⚠ {reason}" for reason in reasons]
     return "\n".join(lines)
 

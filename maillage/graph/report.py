@@ -16,6 +16,7 @@ from typing import Literal
 
 import networkx as nx
 
+from maillage.calendar import french
 from maillage.graph import build, diagnosis, metrics
 from maillage.graph.data import NetworkData, NetworkFilter
 from maillage.graph.filters import apply_filter
@@ -187,7 +188,7 @@ def follow_ups(data: NetworkData, graph: nx.Graph) -> list[dict]:
                 "occurred_on": interaction.occurred_on.isoformat(),
                 "kind": interaction.kind,
                 "partners": [p for p in partners if p in graph],
-                "message": f"relance prévue le {interaction.follow_up_on.strftime('%d/%m/%Y')}",
+                "message": f"relance prévue le {french.format_date(interaction.follow_up_on, 'short')}",
             }
         )
     return due

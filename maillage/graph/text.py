@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from maillage.calendar import french
 from maillage.graph.report import LEVEL_LABELS, Report
 
 TOP = 20
@@ -22,7 +23,7 @@ def _share(value) -> str:
 def render(report: Report) -> str:
     what = LEVEL_LABELS[report.level]
     lines = [
-        f"# Réseau partenarial ({what}) au {report.today.strftime('%d/%m/%Y')}",
+        f"# Réseau partenarial ({what}) au {french.format_date(report.today, 'short')}",
         "",
         f"Sélection : {report.selection.describe()}.",
         "",

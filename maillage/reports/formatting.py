@@ -1,11 +1,13 @@
-"""French formatting of numbers, percentages and dates (babel, locale fr_FR)."""
+"""French formatting of numbers and percentages (babel, locale fr_FR) and of dates (the shared
+`maillage.calendar.french`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
+
+from maillage.calendar import french
 
 LOCALE = "fr_FR"
 
@@ -28,12 +30,12 @@ def percent(ratio: float | None) -> str:
 
 def long_date(day: dt.date) -> str:
     """« mardi 8 décembre 2026 »."""
-    return format_date(day, format="EEEE d MMMM y", locale=LOCALE)
+    return french.format_date(day)
 
 
 def short_date(day: dt.date | None) -> str:
     """« 08/12/2026 » (tables)."""
-    return "—" if day is None else format_date(day, format="dd/MM/y", locale=LOCALE)
+    return "—" if day is None else french.format_date(day, "short")
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

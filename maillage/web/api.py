@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from litestar import Request, Router, delete, get, patch, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from msgspec import Meta
 
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import (
+    FILTER_BOUNDS,
     MAX_INTEGER,
     MAX_PAGE_SIZE,
     ListQuery,
@@ -25,10 +25,6 @@ from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
 RecordId = Annotated[int, Parameter(ge=1, le=MAX_INTEGER, description="Identifiant")]
-FILTER_TYPES: dict[type, Any] = {
-    int: Annotated[int, Meta(ge=1, le=MAX_INTEGER)],
-    str: Annotated[str, Meta(max_length=200)],
-}
 
 
 def _list_parameters(spec: ResourceSpec) -> list[inspect.Parameter]:
@@ -81,7 +77,13 @@ def _list_parameters(spec: ResourceSpec) -> list[inspect.Parameter]:
     for item in spec.filters:
         params.append(
             query(
-                item.name, item.type | None, Parameter(default=None, description=item.description)
+                item.name,
+                item.type | None,
+                Parameter(
+                    default=None,
+                    description=item.description,
+                    **FILTER_BOUNDS.get(item.type, {}),  # type: ignore[arg-type]
+                ),
             )
         )
     return params

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Request, Router, get, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 from msgspec import Struct
 
 from maillage.crm import elections, views
@@ -70,7 +70,7 @@ async def elections_preview(
     responses=error_responses(400, 401, 403, 404),
 )
 async def elections_apply(
-    request: Request, record_id: RecordId, data: ElectionsIn
+    request: Request, record_id: RecordId, data: JSONBody[ElectionsIn]
 ) -> dict[str, Any]:
     return await elections.apply_turnover(request.user, record_id, data.date)
 

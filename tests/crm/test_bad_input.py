@@ -217,3 +217,32 @@ async def test_it_refuses_end_dates_before_start(coordinator):
     assert status == 400
     assert "postérieure" in fields(body)["end_date"]
     assert await Contact.count().run() == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "field"), [("commune=2147483648", "commune"), ("kind=" + "x" * 201, "kind")]
+)
+async def test_it_refuses_list_filters_beyond_their_bounds_in_french(coordinator, query, field):
+    response = await coordinator.client.get(f"/api/v1/organisations?{query}")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field
+    assert response.json()["errors"][0]["message"].startswith(("Valeur trop grande", "Trop long"))
+
+
+async def test_the_service_applies_the_same_filter_bounds(coordinator):
+    from maillage.crm.errors import InvalidData
+    from maillage.crm.registry import SERVICES
+    from maillage.crm.resources import FILTER_BOUNDS, ListQuery
+
+    too_far = FILTER_BOUNDS[int]["le"] + 1
+    too_long = "x" * (FILTER_BOUNDS[str]["max_length"] + 1)
+    with pytest.raises(InvalidData) as refused:
+        await SERVICES["organisations"].list(
+            ListQuery(filters={"commune": too_far, "kind": too_long})
+        )
+    messages = {e.field: e.message for e in refused.value.errors}
+    assert messages == {
+        "commune": "Identifiant hors limites (1 à 2147483647).",
+        "kind": "Texte trop long (au plus 200 caractères).",
+    }
+    assert (await SERVICES["organisations"].list(ListQuery(filters={"commune": 1})))["total"] == 0

@@ -21,10 +21,13 @@ from litestar.response import Redirect, Template
 
 from maillage.crm.actor import Actor
 from maillage.crm.errors import Conflict, InvalidData, ServiceError
-from maillage.web.errors import translate_message
+from maillage.messages import translate_message
 from maillage.web.security import WebSession
 
 PAGE_SIZE = 25
+# Rows a detail page shows per section before « voir tout »: its cost must not grow with the
+# record's size (a département's Caf sits in hundreds of bodies).
+SECTION_SIZE = 20
 
 
 @dataclass(frozen=True)

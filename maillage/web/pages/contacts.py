@@ -16,19 +16,19 @@ from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
 from maillage.web.pages.common import (
     PAGE_SIZE,
+    SECTION_SIZE,
     Field,
     FormState,
     build,
     flash,
-    form_values,
     paginate,
     parse_int,
     read_form,
     redirect,
     render,
-    save_from_form,
     take_service_error,
 )
+from maillage.web.pages.crud import RecordPages, record_handlers
 from maillage.web.pages.labels import choices
 from maillage.web.security import requires
 
@@ -131,8 +131,11 @@ async def contact_detail(
     request: Request,
     record_id: int,
     organisation_q: str | None = Parameter(default=None, max_length=200),
+    tout: str | None = Parameter(default=None, max_length=30),
 ) -> Template:
-    return await _detail_page(request, record_id, organisation_q, FormState())
+    return await _detail_page(
+        request, record_id, organisation_q, FormState(), full=tout == "reunions"
+    )
 
 
 async def _detail_page(
@@ -141,9 +144,10 @@ async def _detail_page(
     organisation_q: str | None,
     affiliation_form: FormState,
     status_code: int = 200,
+    full: bool = False,
 ) -> Template:
     async with read_transaction():
-        overview = await views.contact_overview(record_id)
+        overview = await views.contact_overview(record_id, None if full else SECTION_SIZE)
         contact = overview["contact"]
         communes = await lookups.commune_names([contact["commune"]])
         axes = await lookups.axes()
@@ -157,6 +161,7 @@ async def _detail_page(
         request,
         "contacts/fiche.html",
         status_code=status_code,
+        full="reunions" if full else None,
         c=contact,
         overview=overview,
         commune_name=communes.get(contact["commune"]),
@@ -170,62 +175,20 @@ async def _detail_page(
     )
 
 
-@get("/contacts/nouveau", guards=WRITE, include_in_schema=False)
-async def contact_new(request: Request) -> Template:
-    form = FormState(values={"legal_basis": "mission_interet_public", "axes": []})
-    return _form_page(request, form, None, await _form_options())
-
-
-def _form_page(request, form, record, options, status_code: int = 200) -> Template:
-    return render(
-        request,
-        "contacts/formulaire.html",
-        status_code=status_code,
-        form=form,
-        fields=FIELDS,
-        record=record,
-        options=options,
-    )
-
-
-@post("/contacts/nouveau", guards=WRITE, include_in_schema=False)
-async def contact_create(request: Request) -> Any:
-    record, form = await save_from_form(request, SERVICE, FIELDS)
-    if record is None:
-        return _form_page(request, form, None, await _form_options(), 400)
-    flash(request, f"Contact « {record['first_name']} {record['last_name']} » créé.")
-    return redirect(f"/contacts/{record['id']}")
-
-
-@get("/contacts/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def contact_edit(request: Request, record_id: int) -> Template:
-    record = await SERVICE.get(record_id)
-    form = FormState(values={**form_values(FIELDS, record), "version": record["version"]})
-    return _form_page(request, form, record, await _form_options())
-
-
-@post("/contacts/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def contact_update(request: Request, record_id: int) -> Any:
-    existing = await SERVICE.get(record_id)
-    record, form = await save_from_form(request, SERVICE, FIELDS, record_id)
-    if record is None:
-        return _form_page(request, form, existing, await _form_options(), 400)
-    flash(request, f"Contact « {record['first_name']} {record['last_name']} » enregistré.")
-    return redirect(f"/contacts/{record_id}")
-
-
-@post("/contacts/{record_id:int}/archiver", guards=WRITE, include_in_schema=False)
-async def contact_archive(request: Request, record_id: int) -> Any:
-    await SERVICE.set_archived(request.user, record_id, True)
-    flash(request, "Contact archivé : il n'apparaît plus dans les listes.")
-    return redirect(f"/contacts/{record_id}")
-
-
-@post("/contacts/{record_id:int}/restaurer", guards=WRITE, include_in_schema=False)
-async def contact_restore(request: Request, record_id: int) -> Any:
-    await SERVICE.set_archived(request.user, record_id, False)
-    flash(request, "Contact restauré.")
-    return redirect(f"/contacts/{record_id}")
+PAGES = RecordPages(
+    resource="contacts",
+    path="/contacts",
+    new="nouveau",
+    fields=FIELDS,
+    options=_form_options,
+    title=lambda record: f"{record['first_name']} {record['last_name']}",
+    new_title="Nouveau contact",
+    defaults={"legal_basis": "mission_interet_public", "axes": []},
+    created="Contact « {name} » créé.",
+    saved="Contact « {name} » enregistré.",
+    archived="Contact archivé : il n'apparaît plus dans les listes.",
+    restored="Contact restauré.",
+)
 
 
 @post("/contacts/{record_id:int}/rattachements", guards=WRITE, include_in_schema=False)
@@ -279,12 +242,7 @@ async def affiliation_end(request: Request, record_id: int, affiliation_id: int)
 HANDLERS = [
     contact_list,
     contact_detail,
-    contact_new,
-    contact_create,
-    contact_edit,
-    contact_update,
-    contact_archive,
-    contact_restore,
+    *record_handlers(PAGES),
     affiliation_add,
     affiliation_end,
 ]

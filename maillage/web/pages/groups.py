@@ -17,19 +17,19 @@ from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
 from maillage.web.pages.common import (
+    SECTION_SIZE,
     Field,
     FormState,
     build,
     error_text,
     flash,
-    form_values,
     parse_int,
     read_form,
     redirect,
     render,
-    save_from_form,
     take_service_error,
 )
+from maillage.web.pages.crud import RecordPages, record_handlers
 from maillage.web.pages.labels import LABELS as CODE_LABELS
 from maillage.web.pages.labels import choices
 from maillage.web.security import requires
@@ -111,8 +111,11 @@ async def group_detail(
     record_id: int,
     contact_q: str | None = Parameter(default=None, max_length=200),
     contact: int | None = Parameter(default=None, ge=1),
+    tout: str | None = Parameter(default=None, max_length=30),
 ) -> Template:
-    return await _detail_page(request, record_id, contact_q, contact, FormState())
+    return await _detail_page(
+        request, record_id, contact_q, contact, FormState(), full=tout == "reunions"
+    )
 
 
 async def _detail_page(
@@ -122,9 +125,12 @@ async def _detail_page(
     chosen: int | None,
     member_form: FormState,
     status_code: int = 200,
+    full: bool = False,
 ) -> Template:
     async with read_transaction():
-        overview = await views.group_overview(record_id, dt.date.today())
+        overview = await views.group_overview(
+            record_id, dt.date.today(), None if full else SECTION_SIZE
+        )
         group = overview["group"]
         axes = await lookups.axes()
         communes = await lookups.commune_names(group["communes"])
@@ -145,6 +151,7 @@ async def _detail_page(
         request,
         "instances/fiche.html",
         status_code=status_code,
+        full="reunions" if full else None,
         g=group,
         overview=overview,
         axes={row["id"]: row["name"] for row in axes},
@@ -165,62 +172,20 @@ async def _detail_page(
     )
 
 
-@get("/instances/nouvelle", guards=WRITE, include_in_schema=False)
-async def group_new(request: Request) -> Template:
-    form = FormState(values={"axes": [], "communes": [], "active": True})
-    return _form_page(request, form, None, await _form_options())
-
-
-def _form_page(request, form, record, options, status_code: int = 200) -> Template:
-    return render(
-        request,
-        "instances/formulaire.html",
-        status_code=status_code,
-        form=form,
-        fields=FIELDS,
-        record=record,
-        options=options,
-    )
-
-
-@post("/instances/nouvelle", guards=WRITE, include_in_schema=False)
-async def group_create(request: Request) -> Any:
-    record, form = await save_from_form(request, SERVICE, FIELDS)
-    if record is None:
-        return _form_page(request, form, None, await _form_options(), 400)
-    flash(request, f"Instance « {record['name']} » créée.")
-    return redirect(f"/instances/{record['id']}")
-
-
-@get("/instances/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def group_edit(request: Request, record_id: int) -> Template:
-    record = await SERVICE.get(record_id)
-    form = FormState(values={**form_values(FIELDS, record), "version": record["version"]})
-    return _form_page(request, form, record, await _form_options())
-
-
-@post("/instances/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def group_update(request: Request, record_id: int) -> Any:
-    existing = await SERVICE.get(record_id)
-    record, form = await save_from_form(request, SERVICE, FIELDS, record_id)
-    if record is None:
-        return _form_page(request, form, existing, await _form_options(), 400)
-    flash(request, f"Instance « {record['name']} » enregistrée.")
-    return redirect(f"/instances/{record_id}")
-
-
-@post("/instances/{record_id:int}/archiver", guards=WRITE, include_in_schema=False)
-async def group_archive(request: Request, record_id: int) -> Any:
-    await SERVICE.set_archived(request.user, record_id, True)
-    flash(request, "Instance archivée.")
-    return redirect(f"/instances/{record_id}")
-
-
-@post("/instances/{record_id:int}/restaurer", guards=WRITE, include_in_schema=False)
-async def group_restore(request: Request, record_id: int) -> Any:
-    await SERVICE.set_archived(request.user, record_id, False)
-    flash(request, "Instance restaurée.")
-    return redirect(f"/instances/{record_id}")
+PAGES = RecordPages(
+    resource="groups",
+    path="/instances",
+    new="nouvelle",
+    fields=FIELDS,
+    options=_form_options,
+    title=lambda record: record["name"],
+    new_title="Nouvelle instance",
+    defaults={"axes": [], "communes": [], "active": True},
+    created="Instance « {name} » créée.",
+    saved="Instance « {name} » enregistrée.",
+    archived="Instance archivée.",
+    restored="Instance restaurée.",
+)
 
 
 @post("/instances/{record_id:int}/membres", guards=WRITE, include_in_schema=False)
@@ -298,12 +263,7 @@ async def member_remove(request: Request, record_id: int, membership_id: int) ->
 HANDLERS = [
     group_list,
     group_detail,
-    group_new,
-    group_create,
-    group_edit,
-    group_update,
-    group_archive,
-    group_restore,
+    *record_handlers(PAGES),
     member_add,
     member_role,
     member_remove,

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
-
+from maillage.calendar import french
 from maillage.crm.rules import format_phone_fr
 
-PARIS = ZoneInfo("Europe/Paris")
+PARIS = french.PARIS
 
 LABELS: dict[str, dict[str, str]] = {
     "organisation_kind": {
@@ -113,31 +111,29 @@ def label(value: Any, kind: str) -> str:
 
 
 def _local(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(PARIS) if moment.tzinfo else moment
+    return french.in_paris(moment) if moment.tzinfo else moment
 
 
 def date_fr(value: dt.date | dt.datetime | None, style: str = "long") -> str:
-    """« 8 décembre 2026 », or « mardi 8 décembre 2026 » with style="full"."""
+    """« 8 décembre 2026 », « mardi 8 décembre 2026 » (style="full"), « 08/12/2026 » ("short")."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
         value = _local(value).date()
-    pattern = {"full": "EEEE d MMMM y", "long": "d MMMM y", "short": "dd/MM/y"}[style]
-    return format_date(value, pattern, locale="fr_FR")
+    return french.format_date(value, style)
 
 
 def time_fr(value: dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    return format_time(_local(value), "H' h 'mm", locale="fr_FR")
+    return "" if value is None else french.format_time(_local(value))
 
 
 def datetime_fr(value: dt.datetime | None, style: str = "long") -> str:
+    """« mardi 8 décembre 2026 à 14 h 00 » (style="full"), otherwise « 8 déc. 2026 à 14 h 00 »."""
     if value is None:
         return ""
-    # French typography: « 14 h 00 », « 9 h 30 » (never « 14:00 »).
-    pattern = "EEEE d MMMM y 'à' H' h 'mm" if style == "full" else "d MMM y 'à' H' h 'mm"
-    return format_datetime(_local(value), pattern, locale="fr_FR")
+    local = _local(value)
+    day = french.format_date(local.date(), "full" if style == "full" else "abbreviated")
+    return f"{day} à {french.format_time(local)}"
 
 
 def iso_local(value: dt.datetime | None, part: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, get
 from litestar.params import Parameter
 from litestar.response import Template
 
@@ -15,21 +15,16 @@ from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
 from maillage.web.pages.common import (
     PAGE_SIZE,
+    SECTION_SIZE,
     Field,
-    FormState,
-    flash,
-    form_values,
     paginate,
     parse_int,
-    redirect,
     render,
-    save_from_form,
 )
+from maillage.web.pages.crud import RecordPages, record_handlers
 from maillage.web.pages.labels import choices
-from maillage.web.security import requires
 
 SERVICE = SERVICES["organisations"]
-WRITE = [requires("coordinateur")]
 SORTS = {"nom": "name", "type": "kind", "categorie": "category", "modification": "updated_at"}
 CATEGORIES = tuple(
     (name, name)
@@ -119,10 +114,26 @@ async def partner_list(
     )
 
 
+# `?tout=` names, in French in the address, of the sections the view cuts.
+SECTIONS = {
+    "contacts": "contacts",
+    "partenariats": "partnerships",
+    "instances": "bodies",
+    "reunions": "meetings_attended",
+}
+
+
 @get("/partenaires/{record_id:int}", include_in_schema=False)
-async def partner_detail(request: Request, record_id: int) -> Template:
+async def partner_detail(
+    request: Request,
+    record_id: int,
+    tout: str | None = Parameter(default=None, max_length=30),
+) -> Template:
+    full = tout if tout in SECTIONS else None
     async with read_transaction():
-        overview = await views.organisation_overview(record_id, dt.date.today())
+        overview = await views.organisation_overview(
+            record_id, dt.date.today(), SECTION_SIZE, SECTIONS.get(full or "")
+        )
         organisation = overview["organisation"]
         names = await lookups.organisation_names([organisation["parent"]])
         communes = await lookups.commune_names([organisation["commune"]])
@@ -138,80 +149,24 @@ async def partner_detail(request: Request, record_id: int) -> Template:
         axes={row["id"]: row["name"] for row in axes},
         history=history["items"],
         field_labels=LABELS,
+        full=full,
     )
 
 
-@get("/partenaires/nouveau", guards=WRITE, include_in_schema=False)
-async def partner_new(request: Request) -> Template:
-    form = FormState(values={"kind": None, "axes": []})
-    return _form_page(request, form, None, await _form_options())
+PAGES = RecordPages(
+    resource="organisations",
+    path="/partenaires",
+    new="nouveau",
+    fields=FIELDS,
+    options=_form_options,
+    title=lambda record: record["name"],
+    new_title="Nouveau partenaire",
+    defaults={"kind": None, "axes": []},
+    created="Partenaire « {name} » créé.",
+    saved="Partenaire « {name} » enregistré.",
+    archived="Partenaire « {name} » archivé : il n'apparaît plus dans les listes.",
+    restored="Partenaire « {name} » restauré.",
+)
 
 
-def _form_page(
-    request: Request,
-    form: FormState,
-    record: dict[str, Any] | None,
-    options: dict[str, Any],
-    status_code: int = 200,
-) -> Template:
-    return render(
-        request,
-        "partenaires/formulaire.html",
-        status_code=status_code,
-        form=form,
-        fields=FIELDS,
-        record=record,
-        options=options,
-    )
-
-
-@post("/partenaires/nouveau", guards=WRITE, include_in_schema=False)
-async def partner_create(request: Request) -> Any:
-    record, form = await save_from_form(request, SERVICE, FIELDS)
-    if record is None:
-        return _form_page(request, form, None, await _form_options(), 400)
-    flash(request, f"Partenaire « {record['name']} » créé.")
-    return redirect(f"/partenaires/{record['id']}")
-
-
-@get("/partenaires/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def partner_edit(request: Request, record_id: int) -> Template:
-    record = await SERVICE.get(record_id)
-    form = FormState(values={**form_values(FIELDS, record), "version": record["version"]})
-    return _form_page(request, form, record, await _form_options())
-
-
-@post("/partenaires/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def partner_update(request: Request, record_id: int) -> Any:
-    existing = await SERVICE.get(record_id)
-    record, form = await save_from_form(request, SERVICE, FIELDS, record_id)
-    if record is None:
-        return _form_page(request, form, existing, await _form_options(), 400)
-    flash(request, f"Partenaire « {record['name']} » enregistré.")
-    return redirect(f"/partenaires/{record_id}")
-
-
-@post("/partenaires/{record_id:int}/archiver", guards=WRITE, include_in_schema=False)
-async def partner_archive(request: Request, record_id: int) -> Any:
-    record = await SERVICE.set_archived(request.user, record_id, True)
-    flash(request, f"Partenaire « {record['name']} » archivé : il n'apparaît plus dans les listes.")
-    return redirect(f"/partenaires/{record_id}")
-
-
-@post("/partenaires/{record_id:int}/restaurer", guards=WRITE, include_in_schema=False)
-async def partner_restore(request: Request, record_id: int) -> Any:
-    record = await SERVICE.set_archived(request.user, record_id, False)
-    flash(request, f"Partenaire « {record['name']} » restauré.")
-    return redirect(f"/partenaires/{record_id}")
-
-
-HANDLERS = [
-    partner_list,
-    partner_detail,
-    partner_new,
-    partner_create,
-    partner_edit,
-    partner_update,
-    partner_archive,
-    partner_restore,
-]
+HANDLERS = [partner_list, partner_detail, *record_handlers(PAGES)]

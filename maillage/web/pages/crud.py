@@ -1,0 +1,124 @@
+"""The create, edit, archive and restore pages of a registry resource, made from one description.
+
+Partners, contacts and bodies share the same form pages and the same archive buttons; only the
+address, the fields, the defaults and the French wording change (« créé » or « créée »).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
+from litestar.response import Template
+
+from maillage.crm.registry import SERVICES
+from maillage.crm.resources import ResourceService
+from maillage.web.pages.common import (
+    Field,
+    FormState,
+    flash,
+    form_values,
+    redirect,
+    render,
+    save_from_form,
+)
+from maillage.web.security import requires
+
+
+@dataclass(frozen=True)
+class RecordPages:
+    """What differs between the form pages of two resources."""
+
+    resource: str  # the registry's name: "organisations", "contacts", "groups"
+    path: str  # "/partenaires"
+    new: str  # the creation page's last segment: "nouveau" or "nouvelle"
+    fields: list[Field]
+    options: Callable[[], Awaitable[dict[str, Any]]]
+    title: Callable[[dict[str, Any]], str]  # how a record is named in titles and messages
+    new_title: str  # « Nouveau partenaire »
+    # Flash messages; `{name}` is the record's title.
+    created: str
+    saved: str
+    archived: str
+    restored: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def service(self) -> ResourceService:
+        return SERVICES[self.resource]
+
+
+def _form_page(
+    request: Request,
+    pages: RecordPages,
+    form: FormState,
+    record: dict[str, Any] | None,
+    options: dict[str, Any],
+    status_code: int = 200,
+) -> Template:
+    return render(
+        request,
+        "formulaire.html",
+        status_code=status_code,
+        form=form,
+        fields=pages.fields,
+        record=record,
+        options=options,
+        path=pages.path,
+        heading=f"Modifier « {pages.title(record)} »" if record else pages.new_title,
+    )
+
+
+def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
+    """The six form and lifecycle handlers of `pages`, each guarded for writers."""
+    write = [requires(pages.service.spec.write_role)]
+    path, service = pages.path, pages.service
+
+    async def new(request: Request) -> Template:
+        form = FormState(values=dict(pages.defaults))
+        return _form_page(request, pages, form, None, await pages.options())
+
+    async def create(request: Request) -> Any:
+        record, form = await save_from_form(request, service, pages.fields)
+        if record is None:
+            return _form_page(request, pages, form, None, await pages.options(), 400)
+        flash(request, pages.created.format(name=pages.title(record)))
+        return redirect(f"{path}/{record['id']}")
+
+    async def edit(request: Request, record_id: FromPath[int]) -> Template:
+        record = await service.get(record_id)
+        values = {**form_values(pages.fields, record), "version": record["version"]}
+        return _form_page(request, pages, FormState(values=values), record, await pages.options())
+
+    async def update(request: Request, record_id: FromPath[int]) -> Any:
+        existing = await service.get(record_id)
+        record, form = await save_from_form(request, service, pages.fields, record_id)
+        if record is None:
+            return _form_page(request, pages, form, existing, await pages.options(), 400)
+        flash(request, pages.saved.format(name=pages.title(record)))
+        return redirect(f"{path}/{record_id}")
+
+    async def archive(request: Request, record_id: FromPath[int]) -> Any:
+        record = await service.set_archived(request.user, record_id, True)
+        flash(request, pages.archived.format(name=pages.title(record)))
+        return redirect(f"{path}/{record_id}")
+
+    async def restore(request: Request, record_id: FromPath[int]) -> Any:
+        record = await service.set_archived(request.user, record_id, False)
+        flash(request, pages.restored.format(name=pages.title(record)))
+        return redirect(f"{path}/{record_id}")
+
+    options: dict[str, Any] = {"guards": write, "include_in_schema": False}
+    item = f"{path}/{{record_id:int}}"
+    return [
+        get(f"{path}/{pages.new}", name=f"{pages.resource}-new", **options)(new),
+        post(f"{path}/{pages.new}", name=f"{pages.resource}-create", **options)(create),
+        get(f"{item}/modifier", name=f"{pages.resource}-edit", **options)(edit),
+        post(f"{item}/modifier", name=f"{pages.resource}-update", **options)(update),
+        post(f"{item}/archiver", name=f"{pages.resource}-archive", **options)(archive),
+        post(f"{item}/restaurer", name=f"{pages.resource}-restore", **options)(restore),
+    ]

@@ -15,8 +15,11 @@ from typing import Any
 
 import click
 
+from maillage import clifrench
 from maillage.crm.errors import ServiceError
 from maillage.settings import Settings, SettingsError, load_settings
+
+clifrench.install()
 
 _HEADINGS = {"Options": "Options", "Commands": "Commandes", "Arguments": "Arguments"}
 

@@ -42,6 +42,32 @@ def test_it_shows_help_in_french(environment):
     assert "Afficher cette aide et quitter." in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("inconnue",), "Erreur : Commande inconnue : « inconnue »."),
+        (("mail", "invite"), "Erreur : Argument manquant : 'MEETING_ID'."),
+        (("mail", "invite", "abc"), "« abc » n'est pas un nombre valide."),
+        (("network", "report", "--bogus"), "Erreur : Option inconnue : « --bogus »."),
+        (("network", "report", "--format", "pdf"), "« pdf » n'est pas parmi"),
+        (("mail", "invite", "1", "2"), "Erreur : Argument en trop : 2"),
+    ],
+)
+def test_it_reports_usage_errors_in_french(environment, args, expected):
+    result = maillage(environment, *args)
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Pour l'aide : « " in result.stderr
+    for english in ("Error:", "Try '", "No such", "Missing", "is not"):
+        assert english not in result.stderr
+
+
+def test_its_help_notes_defaults_in_french(environment):
+    result = maillage(environment, "network", "report", "--help")
+    assert "[par défaut :" in result.stdout
+    assert "default:" not in result.stdout
+
+
 def test_it_reports_a_wrong_setting_in_one_french_line(environment):
     environment["MAILLAGE_BASE_URL"] = "ftp://ailleurs"
     result = maillage(environment, "migrate")

@@ -18,6 +18,7 @@ from msgspec import Meta, Struct, field
 
 from maillage.crm.errors import FieldError, InvalidData
 from maillage.mailing import invitations, mailings, outbox, replies
+from maillage.mailing.invitations import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_LABEL, MAX_ATTACHMENTS
 from maillage.mailing.messages import Attachment
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
@@ -25,7 +26,6 @@ from maillage.web.security import requires
 MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la réunion")]
 MessageId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant du message")]
 Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
-MAX_ATTACHMENT_BYTES = 1_500_000
 
 
 class Person(Struct):
@@ -69,7 +69,9 @@ class AttachmentIn(Struct, forbid_unknown_fields=True, kw_only=True):
 
 class MinutesIn(Struct, forbid_unknown_fields=True, kw_only=True):
     audience: Literal["invites", "presents_excuses"] = "invites"
-    attachments: Annotated[list[AttachmentIn], Meta(max_length=10)] = field(default_factory=list)
+    attachments: Annotated[list[AttachmentIn], Meta(max_length=MAX_ATTACHMENTS)] = field(
+        default_factory=list
+    )
 
 
 class MinutesReport(Struct):
@@ -219,7 +221,10 @@ def _attachments(items: list[AttachmentIn]) -> list[Attachment]:
             continue
         if len(content) > MAX_ATTACHMENT_BYTES:
             errors.append(
-                FieldError(f"attachments[{position}]", "Pièce jointe trop lourde (1,5 Mo au plus).")
+                FieldError(
+                    f"attachments[{position}]",
+                    f"Pièce jointe trop lourde ({MAX_ATTACHMENT_LABEL} au plus).",
+                )
             )
             continue
         result.append(Attachment(item.filename, content, item.content_type))

@@ -102,6 +102,9 @@ class MailingIn(Struct, forbid_unknown_fields=True, kw_only=True):
     kind: Annotated[str, Meta(max_length=30)] | None = None
     group: Id | None = None
     commune: Id | None = None
+    expected_recipients: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
+    """Nombre de destinataires annoncé par l'aperçu : à l'envoi, 409 et rien n'est envoyé
+    s'il a changé depuis (ignoré par l'aperçu)."""
 
     def filters(self) -> mailings.Filters:
         return mailings.Filters(self.axis, self.kind, self.group, self.commune)
@@ -301,12 +304,17 @@ async def preview_mailing(request: Request, data: JSONBody[MailingIn]) -> Mailin
     ),
     status_code=HTTP_201_CREATED,
     guards=[requires("coordinateur")],
-    responses=error_responses(400, 401, 403, 413),
+    responses=error_responses(400, 401, 403, 409, 413),
     tags=["Envois groupés"],
 )
 async def send_mailing(request: Request, data: JSONBody[MailingIn]) -> MailingReport:
     result = await mailings.send(
-        request.user, _settings(request), data.filters(), data.subject, data.body
+        request.user,
+        _settings(request),
+        data.filters(),
+        data.subject,
+        data.body,
+        expected_count=data.expected_recipients,
     )
     return MailingReport(
         recipients=result["recipients"],

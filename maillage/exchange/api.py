@@ -7,21 +7,24 @@ the services, shared with the command line.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import anyio
 from litestar import Request, Response, Router, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
 
 from maillage.exchange import duplicates, rgpd
-from maillage.exchange.exports import FORMATS, start_export
+from maillage.exchange.exports import FORMATS, Export, start_export
 from maillage.exchange.imports import run_import
 from maillage.exchange.mapping import KINDS
 from maillage.exchange.reading import MAX_IMPORT_BYTES
-from maillage.exchange.sources import ExportFilters
+from maillage.exchange.sources import ExportFilters, closing
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
@@ -101,11 +104,42 @@ async def export_file(
     )  # fmt: skip
     base_url = request.app.state.settings.base_url
     export = start_export(request.user, entity, fmt, filters, preset, base_url)
+    return export_stream(export)
+
+
+def export_stream(export: Export) -> Stream:
+    """The export as a streamed download (API and page), closed even if the client leaves.
+
+    Litestar cancels the sending task when the client disconnects but leaves the iterator
+    suspended: the background task, run after the response either way, closes it in the
+    request's context, so its transaction, connection and audit event are dealt with at once.
+    """
+    chunks = _shielded(export.chunks)
     return Stream(
-        export.chunks,
-        media_type=FORMATS[fmt],
+        chunks,
+        media_type=FORMATS[export.filename.rpartition(".")[2]],
         headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
+        background=BackgroundTask(_close, chunks),
     )
+
+
+async def _close(chunks: AsyncGenerator[bytes, None]) -> None:
+    # A coroutine function: Litestar would run the bare ``aclose`` method as a sync callable
+    # in a thread, and the closing it returns would never be awaited.
+    await chunks.aclose()
+
+
+async def _shielded(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """Each chunk is produced whole: a disconnection cancels the sending, never a database
+    read halfway (its clean-up would be cancelled too, leaving the connection open)."""
+    async with closing(chunks) as source:
+        while True:
+            with anyio.CancelScope(shield=True):
+                try:
+                    chunk = await anext(source)
+                except StopAsyncIteration:
+                    return
+            yield chunk
 
 
 @dataclass

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from piccolo.querystring import QueryString
 
@@ -39,6 +39,7 @@ from maillage.exchange import labels
 from maillage.exchange.cells import phone_for_people
 
 PAGE_SIZE = 2000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,11 @@ class Lookups:
 
     def axis_names(self, axis_ids: list[int]) -> str:
         return ", ".join(self.axes[a] for a in sorted(axis_ids) if a in self.axes)
+
+
+def closing(pages: AsyncIterator[T]) -> contextlib.aclosing[AsyncGenerator[T, None]]:
+    """``contextlib.aclosing`` for the generators of this package, typed as iterators."""
+    return contextlib.aclosing(cast(AsyncGenerator[T, None], pages))
 
 
 def _and(clauses: list[Any]) -> Any:
@@ -337,13 +343,16 @@ class ContactPage:
 async def contact_pages(f: ExportFilters, today: dt.date) -> AsyncIterator[ContactPage]:
     async for page in keyset_pages(Contact, CONTACT_FIELDS, contact_where(f)):
         ids = [r["id"] for r in page]
+        # Read in one transaction, yielded after it: a transaction held across a yield stays
+        # open as long as the consumer (a slow or departed client) keeps the generator.
         async with read_transaction():
-            yield ContactPage(
+            result = ContactPage(
                 page,
                 await _current_affiliations(ids, today),
                 await _pairs(ContactAxis, ContactAxis.contact, ContactAxis.axis, ids),
                 await _current_groups(ids, today),
             )
+        yield result
 
 
 async def _current_affiliations(ids: list[int], today: dt.date) -> dict[int, list[dict[str, Any]]]:
@@ -525,17 +534,19 @@ async def contact_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list
     today = dt.date.today()
     names = _Names(lk)
     kinds, bases = labels.ORGANISATION_KINDS, labels.LEGAL_BASES
-    async for page in _contact_query_pages(lambda last: _main_affiliation_query(f, today, last)):
-        yield [
-            [
-                id_, civility, last, first, email, _phone(phone), commune, code, organisation,
-                kinds.get(kind, ""), siret, function, elected, names.axes(axes),
-                names.groups(groups), bases.get(basis, basis),
-                _date(consent) if consent else None, opted_out,
-            ]
-            for (id_, civility, last, first, email, phone, commune, code, organisation, kind,
-                 siret, function, elected, axes, groups, basis, consent, opted_out) in page
-        ]  # fmt: skip
+    query = _contact_query_pages(lambda last: _main_affiliation_query(f, today, last))
+    async with closing(query) as pages:
+        async for page in pages:
+            yield [
+                [
+                    id_, civility, last, first, email, _phone(phone), commune, code, organisation,
+                    kinds.get(kind, ""), siret, function, elected, names.axes(axes),
+                    names.groups(groups), bases.get(basis, basis),
+                    _date(consent) if consent else None, opted_out,
+                ]
+                for (id_, civility, last, first, email, phone, commune, code, organisation, kind,
+                     siret, function, elected, axes, groups, basis, consent, opted_out) in page
+            ]  # fmt: skip
 
 
 # « Export Caf »: these headers are a contract with the Caf, never rename or reorder them.
@@ -560,16 +571,18 @@ async def caf_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list[Any
     today = dt.date.today()
     names = _Names(lk)
     kinds, bases = labels.ORGANISATION_KINDS, labels.LEGAL_BASES
-    async for page in _contact_query_pages(lambda last: _all_affiliations_query(f, today, last)):
-        yield [
-            [
-                organisation, kinds.get(kind, ""), names.axes(axes), civility, last, first,
-                function, email, _phone(phone), commune, names.groups(groups),
-                bases.get(basis, basis),
-            ]
-            for (_, civility, last, first, email, phone, commune, _, organisation, kind, _,
-                 function, _, axes, groups, basis, _, _) in page
-        ]  # fmt: skip
+    query = _contact_query_pages(lambda last: _all_affiliations_query(f, today, last))
+    async with closing(query) as pages:
+        async for page in pages:
+            yield [
+                [
+                    organisation, kinds.get(kind, ""), names.axes(axes), civility, last, first,
+                    function, email, _phone(phone), commune, names.groups(groups),
+                    bases.get(basis, basis),
+                ]
+                for (_, civility, last, first, email, phone, commune, _, organisation, kind, _,
+                     function, _, axes, groups, basis, _, _) in page
+            ]  # fmt: skip
 
 
 # ----- memberships --------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 
 from maillage.crm import audit
 from maillage.crm.actor import Actor
-from maillage.crm.errors import InvalidData, NotFound
+from maillage.crm.errors import FieldError, InvalidData, NotFound
 from maillage.crm.tables import AuditEvent, Contact, Invitation, Meeting, Membership
 from maillage.db import is_sqlite, read_transaction, write_transaction
 from maillage.mailing import messages, outbox, tokens
@@ -358,6 +358,30 @@ async def queue_one(settings: Settings, meeting: MeetingInfo, invitation_id: int
 
 # ----- minutes --------------------------------------------------------------------------------
 
+# Limits of the minutes' attachments, shared by the API and the page: each copy of the message
+# carries every file, and mail servers commonly refuse messages above 10 to 25 MB.
+MAX_ATTACHMENTS = 10
+MAX_ATTACHMENT_BYTES = 1_500_000
+MAX_ATTACHMENT_LABEL = "1,5 Mo"
+
+
+def check_attachments(attachments: list[messages.Attachment]) -> None:
+    """Refuse too many files or a file too heavy, naming each, whatever the caller checked."""
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise InvalidData.one(
+            "attachments", f"{len(attachments)} fichiers : {MAX_ATTACHMENTS} au plus."
+        )
+    errors = [
+        FieldError(
+            f"attachments[{position}]",
+            f"« {item.filename} » est trop lourd ({MAX_ATTACHMENT_LABEL} au plus par fichier).",
+        )
+        for position, item in enumerate(attachments)
+        if len(item.content) > MAX_ATTACHMENT_BYTES
+    ]
+    if errors:
+        raise InvalidData(errors)
+
 
 async def queue_minutes(
     actor: Actor,
@@ -368,6 +392,7 @@ async def queue_minutes(
 ) -> dict[str, Any]:
     """The minutes to every invitee (``invites``) or to those present or excused
     (``presents_excuses``), with the attachments."""
+    check_attachments(attachments)
     meeting = await load_meeting(meeting_id)
     if not meeting.minutes.strip() and not attachments:
         raise InvalidData.one(

@@ -17,7 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from maillage.crm import audit
 from maillage.crm.actor import Actor
-from maillage.crm.errors import FieldError, InvalidData
+from maillage.crm.errors import Conflict, FieldError, InvalidData
 from maillage.crm.tables import (
     Affiliation,
     Contact,
@@ -231,9 +231,21 @@ def _summary(people: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     }
 
 
-async def preview(settings: Settings, filters: Filters, subject: str, body: str) -> dict[str, Any]:
-    _check_templates(subject, body)
-    people = await audience(filters)
+class AudienceChanged(Conflict):
+    """The person confirmed a number of recipients that no longer holds (an opt-out, a new
+    member since the preview): nothing was queued; ``preview`` is the audience as it is now."""
+
+    def __init__(self, preview: dict[str, Any]) -> None:
+        super().__init__(
+            "La liste des destinataires a changé depuis l'aperçu "
+            f"({preview['recipients']} aujourd'hui) : vérifiez-la avant de confirmer l'envoi."
+        )
+        self.preview = preview
+
+
+def _preview(
+    settings: Settings, people: dict[str, list[dict[str, Any]]], subject: str, body: str
+) -> dict[str, Any]:
     sample = None
     if people["recipients"]:
         first = people["recipients"][0]
@@ -252,11 +264,26 @@ async def preview(settings: Settings, filters: Filters, subject: str, body: str)
     }
 
 
+async def preview(settings: Settings, filters: Filters, subject: str, body: str) -> dict[str, Any]:
+    _check_templates(subject, body)
+    return _preview(settings, await audience(filters), subject, body)
+
+
 async def send(
-    actor: Actor, settings: Settings, filters: Filters, subject: str, body: str
+    actor: Actor,
+    settings: Settings,
+    filters: Filters,
+    subject: str,
+    body: str,
+    expected_count: int | None = None,
 ) -> dict[str, Any]:
+    """Queue one message per recipient. With ``expected_count`` (the number the person saw
+    and confirmed), a different audience raises ``AudienceChanged`` from the same pass that
+    would have sent, so the check costs no second look-up."""
     _check_templates(subject, body)
     people = await audience(filters)
+    if expected_count is not None and len(people["recipients"]) != expected_count:
+        raise AudienceChanged(_preview(settings, people, subject, body))
     if not people["recipients"]:
         raise InvalidData.one("filters", "Aucun destinataire joignable avec ces filtres.")
     envelope = Envelope(sender_mailbox(settings.mail_from))

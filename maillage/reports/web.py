@@ -172,6 +172,22 @@ def _page(request: Request, template: str, title: str, **context: Any) -> Templa
     return _in_layout(request, title, html)
 
 
+async def _without_data(
+    request: Request, error: InvalidData, year: int, territory: int | None
+) -> Template:
+    """A year without data (or a territory to choose) is a normal answer, not a bad request:
+    the page says why, in the service's words, and offers another year."""
+    return render(
+        request,
+        "reports/sans_donnees.html",
+        year=year,
+        territory=territory,
+        messages=[item.message for item in error.errors],
+        this_year=dt.date.today().year,
+        territories=await lookups.territories(),
+    )
+
+
 @get("/bilan", include_in_schema=False, guards=[requires("lecteur")])
 async def annual_page(
     request: Request, year: int | None = None, territory: int | None = None
@@ -181,17 +197,7 @@ async def annual_page(
     try:
         report = await build_annual_report(chosen, territory, today)
     except InvalidData as error:
-        # A year without data (or a territory to choose) is a normal answer, not a bad
-        # request: the page says why, in the service's words, and offers another year.
-        return render(
-            request,
-            "reports/sans_donnees.html",
-            year=chosen,
-            territory=territory,
-            messages=[item.message for item in error.errors],
-            this_year=today.year,
-            territories=await lookups.territories(),
-        )
+        return await _without_data(request, error, chosen, territory)
     query = {"year": chosen, **({"territory": territory} if territory else {})}
     downloads = [
         (f"Télécharger {label}", f"/bilan/telecharger?{urlencode({**query, 'format': ext})}")
@@ -205,10 +211,18 @@ async def annual_page(
 
 @get("/bilan/telecharger", include_in_schema=False, guards=[requires("lecteur")])
 async def annual_page_download(
-    year: int, territory: int | None = None, output: str = Parameter(query="format")
-) -> Response:
+    request: Request,
+    year: int,
+    territory: int | None = None,
+    output: str = Parameter(query="format"),
+) -> Response | Template:
     extension = service.check_format(output, ("docx", "xlsx", "html"))
-    report = await build_annual_report(year, territory, dt.date.today())
+    try:
+        report = await build_annual_report(year, territory, dt.date.today())
+    except InvalidData as error:
+        # Reached from a bookmarked or shared link: the same explanation as /bilan, with
+        # the form to choose another year, rather than a generic error page.
+        return await _without_data(request, error, year, territory)
     return _download(*service.annual_download(report, extension), extension)
 
 

@@ -18,6 +18,7 @@ from msgspec import Meta, Struct, field
 
 from maillage.crm.errors import FieldError, InvalidData
 from maillage.mailing import invitations, mailings, outbox, replies
+from maillage.mailing.invitations import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_LABEL, MAX_ATTACHMENTS
 from maillage.mailing.messages import Attachment
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
@@ -25,7 +26,6 @@ from maillage.web.security import requires
 MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la réunion")]
 MessageId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant du message")]
 Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
-MAX_ATTACHMENT_BYTES = 1_500_000
 
 
 class Person(Struct):
@@ -69,7 +69,9 @@ class AttachmentIn(Struct, forbid_unknown_fields=True, kw_only=True):
 
 class MinutesIn(Struct, forbid_unknown_fields=True, kw_only=True):
     audience: Literal["invites", "presents_excuses"] = "invites"
-    attachments: Annotated[list[AttachmentIn], Meta(max_length=10)] = field(default_factory=list)
+    attachments: Annotated[list[AttachmentIn], Meta(max_length=MAX_ATTACHMENTS)] = field(
+        default_factory=list
+    )
 
 
 class MinutesReport(Struct):
@@ -100,6 +102,9 @@ class MailingIn(Struct, forbid_unknown_fields=True, kw_only=True):
     kind: Annotated[str, Meta(max_length=30)] | None = None
     group: Id | None = None
     commune: Id | None = None
+    expected_recipients: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
+    """Nombre de destinataires annoncé par l'aperçu : à l'envoi, 409 et rien n'est envoyé
+    s'il a changé depuis (ignoré par l'aperçu)."""
 
     def filters(self) -> mailings.Filters:
         return mailings.Filters(self.axis, self.kind, self.group, self.commune)
@@ -219,7 +224,10 @@ def _attachments(items: list[AttachmentIn]) -> list[Attachment]:
             continue
         if len(content) > MAX_ATTACHMENT_BYTES:
             errors.append(
-                FieldError(f"attachments[{position}]", "Pièce jointe trop lourde (1,5 Mo au plus).")
+                FieldError(
+                    f"attachments[{position}]",
+                    f"Pièce jointe trop lourde ({MAX_ATTACHMENT_LABEL} au plus).",
+                )
             )
             continue
         result.append(Attachment(item.filename, content, item.content_type))
@@ -296,12 +304,17 @@ async def preview_mailing(request: Request, data: JSONBody[MailingIn]) -> Mailin
     ),
     status_code=HTTP_201_CREATED,
     guards=[requires("coordinateur")],
-    responses=error_responses(400, 401, 403, 413),
+    responses=error_responses(400, 401, 403, 409, 413),
     tags=["Envois groupés"],
 )
 async def send_mailing(request: Request, data: JSONBody[MailingIn]) -> MailingReport:
     result = await mailings.send(
-        request.user, _settings(request), data.filters(), data.subject, data.body
+        request.user,
+        _settings(request),
+        data.filters(),
+        data.subject,
+        data.body,
+        expected_count=data.expected_recipients,
     )
     return MailingReport(
         recipients=result["recipients"],

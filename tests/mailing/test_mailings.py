@@ -89,3 +89,21 @@ async def test_opted_out_members_still_get_invitations(coordinator, body):
     await coordinator.client.post(f"/api/v1/meetings/{meeting_id}/invitations/send")
     recipients = {row["recipient"] for row in await OutboxMessage.select(OutboxMessage.recipient)}
     assert "marc.durand@mairie.example" in recipients
+
+
+async def test_sending_refuses_a_count_that_no_longer_holds(coordinator, body):
+    """The number the preview announced is checked in the pass that sends: 409, nothing queued."""
+    payload = {"subject": "Nouvelles", "body": "Bonjour", "group": body.group["id"]}
+    response = await coordinator.client.post(
+        "/api/v1/mailings", json={**payload, "expected_recipients": 4}
+    )
+    assert response.status_code == 409, response.text
+    assert response.json()["detail"] == (
+        "La liste des destinataires a changé depuis l'aperçu (3 aujourd'hui) : "
+        "vérifiez-la avant de confirmer l'envoi."
+    )
+    assert await OutboxMessage.count().where(OutboxMessage.kind == "envoi_groupe") == 0
+    confirmed = await coordinator.client.post(
+        "/api/v1/mailings", json={**payload, "expected_recipients": 3}
+    )
+    assert confirmed.status_code == 201 and confirmed.json()["queued"] == 3

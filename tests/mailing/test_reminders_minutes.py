@@ -6,9 +6,13 @@ import base64
 import dataclasses
 import datetime as dt
 
+import pytest
+
 from maillage.crm.actor import CLI
+from maillage.crm.errors import InvalidData
 from maillage.crm.tables import Invitation, Meeting, OutboxMessage
 from maillage.mailing import invitations
+from maillage.mailing.messages import Attachment
 from maillage.mailing.reminders import due_offset, queue_due_reminders
 
 
@@ -79,3 +83,20 @@ async def test_minutes_go_to_present_and_excused_with_attachments(coordinator, s
         json={"attachments": [{"filename": "x.pdf", "content_base64": "%%%"}]},
     )
     assert bad.status_code == 400
+
+
+async def test_the_minutes_service_refuses_too_many_or_too_heavy_files(settings, body):
+    """The limits live in the service, so the API, the page and any later caller share them."""
+    meeting = body.meeting
+    await invitations.invite(CLI, meeting["id"], invitations.InviteRequest(group_members=True))
+    heavy = Attachment("annexes.pdf", b"x" * (invitations.MAX_ATTACHMENT_BYTES + 1), "x/y")
+    light = Attachment("cr.pdf", b"%PDF-1.4", "application/pdf")
+    cases = {
+        "« annexes.pdf » est trop lourd (1,5 Mo au plus par fichier).": [light, heavy],
+        "11 fichiers : 10 au plus.": [light] * 11,
+    }
+    for message, files in cases.items():
+        with pytest.raises(InvalidData) as refused:
+            await invitations.queue_minutes(CLI, settings, meeting["id"], "invites", files)
+        assert [e.message for e in refused.value.errors] == [message]
+    assert await OutboxMessage.count().where(OutboxMessage.kind == "compte_rendu") == 0

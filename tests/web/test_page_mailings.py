@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from maillage.crm.tables import OutboxMessage
+from maillage.mailing import mailings
 from tests.web.helpers import HOSTILE, create, html_text, small_network
 
 BODY = "Bonjour {{ civilite }} {{ nom }},\n\nLa commission se réunit bientôt.\n{{ organisation }}"
@@ -77,8 +78,31 @@ async def test_a_changed_audience_goes_back_to_the_preview(coordinator_web, admi
         "/envois/nouveau/envoyer", {**_form(net), "destinataires": 2}
     )
     assert response.status_code == 409
-    assert "La liste des destinataires a changé depuis l'aperçu" in html_text(response)
+    page = html_text(response)
+    assert "La liste des destinataires a changé depuis l'aperçu (1 aujourd'hui)" in page
+    assert "1 destinataire recevra ce message." in page  # the preview as it is now
+    assert "Confirmer l'envoi à 1 destinataire" in page
     assert await OutboxMessage.count() == 0
+
+
+async def test_confirming_looks_up_the_audience_once(coordinator_web, admin, monkeypatch):
+    """The « audience changed » check is made by the service in the pass that sends."""
+    net = await _audience(admin)
+    calls = []
+    original = mailings.audience
+
+    async def counted(filters):
+        calls.append(filters)
+        return await original(filters)
+
+    monkeypatch.setattr(mailings, "audience", counted)
+    sent = await coordinator_web.post("/envois/nouveau/envoyer", {**_form(net), "destinataires": 1})
+    assert sent.status_code == 303 and await OutboxMessage.count() == 1
+    changed = await coordinator_web.post(
+        "/envois/nouveau/envoyer", {**_form(net), "destinataires": 5}
+    )
+    assert changed.status_code == 409 and await OutboxMessage.count() == 1
+    assert len(calls) == 2  # one look-up per confirmation, sent or refused
 
 
 async def test_an_unknown_merge_field_is_shown_next_to_the_body(coordinator_web, admin):

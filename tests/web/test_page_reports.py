@@ -60,3 +60,18 @@ async def test_several_territories_are_offered_to_choose_from(reader_web, admin)
     assert "La base contient 2 territoires : précisez lequel" in page
     assert '<label for="f-territory">Territoire</label>' in response.text
     assert "CA des Monts CC du Val" in page
+
+
+async def test_downloading_a_year_without_data_explains_why_and_offers_another_year(
+    reader_web, admin
+):
+    await create(admin.client, "territories", {"name": "CC du Val"})
+    year = dt.date.today().year - 3
+    response = await reader_web.get(f"/bilan/telecharger?year={year}&format=docx")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = html_text(response)
+    assert f"Aucune donnée pour {year} sur CC du Val" in page
+    assert "Aucune réunion n'est encore enregistrée." in page
+    assert '<form method="get" action="/bilan"' in response.text
+    assert '<label for="f-year">Année du bilan</label>' in response.text

@@ -19,11 +19,12 @@ from litestar import Litestar, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
-from litestar.response import Stream, Template
+from litestar.response import Template
 
 from maillage.crm import lookups
 from maillage.crm.errors import ServiceError
 from maillage.exchange import duplicates
+from maillage.exchange.api import export_stream
 from maillage.exchange.exports import ENTITIES, FORMATS, start_export
 from maillage.exchange.imports import ImportRefused, run_import
 from maillage.exchange.mapping import KINDS
@@ -200,11 +201,7 @@ async def export_download(
     except ServiceError as error:
         take_service_error(error, form)
         return await _export_page(request, form, 400)
-    return Stream(
-        export.chunks,
-        media_type=FORMATS[format_],
-        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
-    )
+    return export_stream(export)
 
 
 # ----- imports ---------------------------------------------------------------------------------

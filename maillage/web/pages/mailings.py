@@ -19,6 +19,7 @@ from maillage.web.pages.common import (
     Field,
     FormState,
     flash,
+    parse_int,
     read_form,
     redirect,
     render,
@@ -115,17 +116,20 @@ async def mailing_send(request: Request) -> Any:
         return await _compose(request, form, status_code=400)
     settings, filters = request.app.state.settings, _filters(form.values)
     subject, body = form.values["subject"], form.values["body"]
+    # The person confirmed a number: a form without it never matches, back to the preview.
+    expected = parse_int(data.get("destinataires"))
     try:
-        # The audience may have changed since the preview (an opt-out, a new member):
-        # the person confirmed a number, so a different number goes back to the preview.
-        current = await mailings.preview(settings, filters, subject, body)
-        if str(current["recipients"]) != str(data.get("destinataires")):
-            form.general.append(
-                "La liste des destinataires a changé depuis l'aperçu : vérifiez-la avant "
-                "de confirmer l'envoi."
-            )
-            return await _compose(request, form, preview=current, status_code=409)
-        result = await mailings.send(request.user, settings, filters, subject, body)
+        result = await mailings.send(
+            request.user,
+            settings,
+            filters,
+            subject,
+            body,
+            expected_count=-1 if expected is None else expected,
+        )
+    except mailings.AudienceChanged as changed:
+        form.general.append(changed.message)
+        return await _compose(request, form, preview=changed.preview, status_code=409)
     except ServiceError as error:
         take_service_error(error, form)
         return await _compose(request, form, status_code=400)

@@ -14,8 +14,9 @@ from litestar.response import Template
 from maillage.crm.errors import ServiceError
 from maillage.crm.registry import SERVICES
 from maillage.mailing import invitations
+from maillage.mailing.invitations import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_LABEL
+from maillage.mailing.invitations import MAX_ATTACHMENTS as MAX_FILES
 from maillage.mailing.messages import Attachment
-from maillage.web.mailing import MAX_ATTACHMENT_BYTES
 from maillage.web.pages.common import (
     Field,
     FormState,
@@ -30,7 +31,6 @@ from maillage.web.security import requires
 
 SERVICE = SERVICES["meetings"]
 WRITE = [requires("coordinateur")]
-MAX_FILES = 10
 AUDIENCES = (
     ("invites", "Toutes les personnes invitées"),
     ("presents_excuses", "Les personnes présentes et excusées"),
@@ -87,7 +87,9 @@ async def _attachments(uploads: list[Any], form: FormState) -> list[Attachment]:
         if not content:
             form.add("pieces", f"« {name} » est vide.")
         elif len(content) > MAX_ATTACHMENT_BYTES:
-            form.add("pieces", f"« {name} » est trop lourd (1,5 Mo au plus par fichier).")
+            form.add(
+                "pieces", f"« {name} » est trop lourd ({MAX_ATTACHMENT_LABEL} au plus par fichier)."
+            )
         else:
             kind = upload.content_type if _CONTENT_TYPE.match(upload.content_type or "") else ""
             result.append(Attachment(name, content, kind or "application/octet-stream"))

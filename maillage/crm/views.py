@@ -52,17 +52,15 @@ async def organisation_overview(
         contacts = await _organisation_contacts(organisation_id, today, cap("contacts"))
         partnerships = await _organisation_partnerships(organisation_id, cap("partnerships"))
         bodies = await _organisation_bodies(organisation_id, cap("bodies"))
-        meetings = await _meetings_attended_by(
+        meetings, totals = await _meetings_attended_and_totals(
             organisation_id, cap("meetings_attended", RECENT_MEETINGS)
         )
-        totals = await _organisation_totals(organisation_id)
-    meetings_total = totals["meetings_attended"]
     return {
         "organisation": organisation,
         "contacts": contacts,
         "partnerships": partnerships,
         "bodies": bodies,
-        "meetings_attended": {"total": meetings_total, "items": meetings},
+        "meetings_attended": {"total": totals["meetings_attended"], "items": meetings},
         "totals": totals,
     }
 
@@ -79,21 +77,83 @@ def _people_of(organisation_id: int) -> Any:
     )
 
 
-async def _organisation_totals(organisation_id: int) -> dict[str, int]:
-    """Every section's row count in one query (scalar subqueries)."""
-    rows = await Organisation.raw(
-        """SELECT
-          (SELECT COUNT(*) FROM affiliation WHERE organisation = {}) AS contacts,
-          (SELECT COUNT(*) FROM partnership WHERE organisation = {} OR partner = {})
-            AS partnerships,
-          (SELECT COUNT(DISTINCT working_group) FROM membership WHERE organisation = {}
-             OR contact IN (SELECT contact FROM affiliation WHERE organisation = {})) AS bodies,
-          (SELECT COUNT(DISTINCT meeting) FROM invitation WHERE attendance = 'present'
-             AND contact IN (SELECT contact FROM affiliation WHERE organisation = {}))
-            AS meetings_attended""",
-        *[organisation_id] * 6,
-    ).run()
-    return {section: int(rows[0][section]) for section in ORGANISATION_SECTIONS}
+# The meetings attended by an organisation's people, grouped per meeting, with every section's
+# row count in the same statement. The grouping runs on the invitation ids alone (the meeting's
+# title and date are joined after it), `COUNT(*) OVER ()` counts the grouped meetings before the
+# LIMIT cuts them, and the totals sit in a one-row subquery LEFT JOINed to the page so they come
+# back even when nobody from the organisation attended anything. The bodies are counted as a
+# UNION of two index lookups rather than one OR, which neither engine can serve from an index.
+_MEETINGS_AND_TOTALS = """
+WITH people AS (SELECT contact FROM affiliation WHERE organisation = {org}),
+attended AS (
+  SELECT meeting, COUNT(*) AS present FROM invitation
+  WHERE attendance = 'present' AND contact IN (SELECT contact FROM people)
+  GROUP BY meeting
+),
+page AS (
+  SELECT attended.meeting, attended.present, meeting.title, meeting.starts_at,
+    working_group.name AS group_name, COUNT(*) OVER () AS meetings_attended
+  FROM attended
+  JOIN meeting ON meeting.id = attended.meeting
+  JOIN working_group ON working_group.id = meeting.working_group
+  ORDER BY meeting.starts_at DESC, attended.meeting
+  {limit}
+),
+totals AS (
+  SELECT
+    (SELECT COUNT(*) FROM affiliation WHERE organisation = {org}) AS contacts,
+    (SELECT COUNT(*) FROM partnership WHERE organisation = {org})
+      + (SELECT COUNT(*) FROM partnership WHERE partner = {org} AND organisation <> {org})
+      AS partnerships,
+    (SELECT COUNT(*) FROM (
+       SELECT working_group FROM membership WHERE organisation = {org}
+       UNION
+       SELECT working_group FROM membership WHERE contact IN (SELECT contact FROM people)
+     ) AS bodies_of) AS bodies
+)
+SELECT totals.contacts, totals.partnerships, totals.bodies, page.meeting, page.present,
+  page.title, page.starts_at, page.group_name, page.meetings_attended
+FROM totals LEFT JOIN page ON 1 = 1
+ORDER BY page.starts_at DESC, page.meeting
+"""
+
+
+async def _meetings_attended_and_totals(
+    organisation_id: int, limit: int | None
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Meetings where someone present belongs to the organisation, latest first, with how many
+    of its people were there, and every section's row count: one statement."""
+    # Only integers reach the SQL text: the id is an int and the limit a fixed page size.
+    sql = _MEETINGS_AND_TOTALS.format(
+        org="{}", limit="" if limit is None else f"LIMIT {int(limit)}"
+    )
+    rows = await Organisation.raw(sql, *[organisation_id] * sql.count("{}")).run()
+    first = rows[0]
+    totals = {
+        "contacts": int(first["contacts"]),
+        "partnerships": int(first["partnerships"]),
+        "bodies": int(first["bodies"]),
+        "meetings_attended": int(first["meetings_attended"] or 0),
+    }
+    meetings = [
+        {
+            "meeting": row["meeting"],
+            "title": row["title"],
+            "starts_at": _timestamp(row["starts_at"]),
+            "group_name": row["group_name"],
+            "present": int(row["present"]),
+        }
+        for row in rows
+        if row["meeting"] is not None
+    ]
+    return meetings, totals
+
+
+def _timestamp(value: Any) -> dt.datetime:
+    """A raw query's timestamp as the ORM gives it (SQLite returns the stored text)."""
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value
 
 
 async def _organisation_contacts(
@@ -238,43 +298,6 @@ async def _organisation_bodies(organisation_id: int, limit: int | None) -> list[
             }
         )
     return list(bodies.values())
-
-
-async def _meetings_attended_by(organisation_id: int, limit: int | None) -> list[dict[str, Any]]:
-    """Meetings where someone present belongs to the organisation, latest first, with how many
-    of its people were there (grouped in SQL)."""
-    query = (
-        Invitation.select(
-            Invitation.meeting,
-            Invitation.meeting.title,
-            Invitation.meeting.starts_at,
-            Invitation.meeting.working_group.name,
-            Count(alias="present"),
-        )
-        .where(
-            (Invitation.attendance == "present")
-            & Invitation.contact.is_in(_people_of(organisation_id))
-        )
-        .group_by(
-            Invitation.meeting,
-            Invitation.meeting.title,
-            Invitation.meeting.starts_at,
-            Invitation.meeting.working_group.name,
-        )
-        .order_by(Invitation.meeting.starts_at, ascending=False)
-        .order_by(Invitation.meeting)
-    )
-    rows = await _first(query, limit).run()
-    return [
-        {
-            "meeting": row["meeting"],
-            "title": row["meeting.title"],
-            "starts_at": row["meeting.starts_at"],
-            "group_name": row["meeting.working_group.name"],
-            "present": row["present"],
-        }
-        for row in rows
-    ]
 
 
 async def contact_overview(contact_id: int, limit: int | None = None) -> dict[str, Any]:

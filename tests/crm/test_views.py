@@ -127,6 +127,29 @@ async def test_the_organisation_view_shows_people_contracts_bodies_and_meetings(
     assert len(view["bodies"][0]["members"]) == 4
     assert view["meetings_attended"]["total"] == 1
     assert view["meetings_attended"]["items"][0]["present"] == 2
+    # The one statement gives the meeting's date as the ORM would, on both engines.
+    assert view["meetings_attended"]["items"][0]["starts_at"] == world["meeting"]["starts_at"]
+    assert view["totals"] == {
+        "contacts": 4,
+        "partnerships": 1,
+        "bodies": 1,
+        "meetings_attended": 1,
+    }
+
+
+async def test_the_totals_come_back_for_a_partner_nobody_from_which_attended(coordinator):
+    world = await populate(coordinator.client, 2)
+    view = (
+        await coordinator.client.get(f"/api/v1/organisations/{world['operator']['id']}/overview")
+    ).json()
+    assert view["meetings_attended"] == {"total": 0, "items": []}
+    # Its contract with the mairie counts from either side; it has no people and no seat.
+    assert view["totals"] == {
+        "contacts": 0,
+        "partnerships": 1,
+        "bodies": 0,
+        "meetings_attended": 0,
+    }
 
 
 async def test_the_group_view_counts_attendance_by_role(coordinator):

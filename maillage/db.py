@@ -13,7 +13,6 @@ import contextlib
 import contextvars
 import io
 import sqlite3
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -126,50 +125,9 @@ def write_transaction():
     if isinstance(engine, SQLiteEngine):
         kept = _kept.get()
         if kept is not None:
-            transaction: SQLiteTransaction = _KeptTransaction(engine, kept)
-        else:
-            transaction = engine.transaction(transaction_type=TransactionType.immediate)
-        if engine.current_transaction.get() is not None:
-            return transaction  # nested: runs in the outer one, which holds the turn
-        return _InTurn(transaction)
+            return _KeptTransaction(engine, kept)
+        return engine.transaction(transaction_type=TransactionType.immediate)
     return engine.transaction()
-
-
-_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-class _InTurn:
-    """A SQLite write transaction that waits for its turn among this process's writers.
-
-    SQLite has one writer; a second ``BEGIN IMMEDIATE`` waits in SQLite's busy handler, which
-    sleeps and looks again (up to 100 ms between looks), so a writer could sit idle long after
-    the lock was free: the sender's claims waited 0.1 to 0.3 s behind the chunks an invitation
-    run writes. Waiting here instead, the next writer starts as soon as the last one commits.
-    Other processes still meet on SQLite's busy timeout."""
-
-    def __init__(self, transaction: SQLiteTransaction) -> None:
-        self.transaction = transaction
-        self.turn = _turns.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-
-    async def __aenter__(self) -> SQLiteTransaction:
-        try:
-            await asyncio.wait_for(self.turn.acquire(), SQLITE_BUSY_TIMEOUT_SECONDS)
-        except TimeoutError:
-            # As SQLite itself would after its busy timeout.
-            raise sqlite3.OperationalError("database is locked") from None
-        try:
-            return await self.transaction.__aenter__()
-        except BaseException:
-            self.turn.release()
-            raise
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        try:
-            return await self.transaction.__aexit__(*exc)
-        finally:
-            self.turn.release()
 
 
 class _KeptConnections:

@@ -55,7 +55,6 @@ async def test_a_failed_transaction_leaves_a_clean_connection_behind(database):
 
 
 async def test_concurrent_transactions_take_distinct_connections(database):
-    """Two kept connections lent at once (a write and a read beside it) are never the same."""
     sqlite_only()
     seen: list[object] = []
     inside = asyncio.Event()
@@ -68,48 +67,11 @@ async def test_concurrent_transactions_take_distinct_connections(database):
 
     async def join() -> None:
         await inside.wait()
-        # Write transactions take turns (next test): lend a second connection directly.
-        kept = db._kept.get()
-        assert kept is not None
-        lent = await kept.take()
-        seen.append(lent.connection)
-        await lent.close()
+        async with db.write_transaction() as transaction:
+            seen.append(transaction.connection.connection)
 
     threads = threading.active_count()
     async with db.kept_connections():
         await asyncio.gather(hold(), join())
     assert seen[0] is not seen[1]
     assert await threads_back_to(threads)
-
-
-async def test_write_transactions_of_a_process_take_turns(database):
-    """The second writer starts as soon as the first commits, waiting in the event loop rather
-    than in SQLite's busy handler; and it sees what the first wrote."""
-    sqlite_only()
-    order: list[str] = []
-    inside = asyncio.Event()
-
-    async def first() -> None:
-        async with db.write_transaction():
-            await Axis.insert(Axis(code="tour", name="Tour", search="tour")).run()
-            order.append("premier dedans")
-            inside.set()
-            await asyncio.sleep(0.05)
-            order.append("premier fini")
-
-    async def second() -> None:
-        await inside.wait()
-        async with db.write_transaction():
-            order.append("second dedans")
-            found = await Axis.exists().where(Axis.code == "tour")
-            order.append(f"voit l'axe : {found}")
-
-    await asyncio.gather(first(), second())
-    assert order == ["premier dedans", "premier fini", "second dedans", "voit l'axe : True"]
-
-
-async def test_nested_write_transaction_does_not_wait_for_itself(database):
-    sqlite_only()
-    async with db.write_transaction(), db.write_transaction():
-        await Axis.insert(Axis(code="imbrique", name="Imbriqué", search="imbrique")).run()
-    assert await Axis.exists().where(Axis.code == "imbrique")

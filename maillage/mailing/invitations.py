@@ -14,7 +14,6 @@ first hundred while the next are built.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import secrets
 from dataclasses import dataclass
@@ -244,22 +243,6 @@ def _check_sendable(meeting: MeetingInfo) -> None:
 QUEUE_CHUNK = 100
 """Messages written per transaction: the sender running in the process sends the first ones
 while the next are being built, so a network of 1,000 sees its first invitation at once."""
-FIRST_CHUNK = 12
-"""The first transaction is small so the sender starts within milliseconds of « Envoyer »,
-a few messages for each of its connections, instead of after a hundred are built."""
-BUILDS_BETWEEN_YIELDS = 8
-"""Building is pure CPU on the event loop: every few messages the loop is handed back so the
-sender in the same process reads its SMTP replies and sends the next message (without this its
-connections sat idle for the whole of each chunk)."""
-
-
-def _chunks(count: int) -> list[tuple[int, int]]:
-    bounds, start = [], 0
-    while start < count:
-        end = min(count, start + (FIRST_CHUNK if start == 0 else QUEUE_CHUNK))
-        bounds.append((start, end))
-        start = end
-    return bounds
 
 
 async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, Any]:
@@ -279,11 +262,9 @@ async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, 
     due = [row for row in rows if due_kind(meeting, row["sent_sequence"]) is not None]
     counts = {"invitation": 0, "modification": 0, "annulation": 0}
     problems: list[dict[str, Any]] = []
-    for start, end in _chunks(len(due)):
+    for start in range(0, len(due), QUEUE_CHUNK):
         built: dict[int, outbox.Outgoing] = {}
-        for position, row in enumerate(due[start:end]):
-            if position and position % BUILDS_BETWEEN_YIELDS == 0:
-                await asyncio.sleep(0)
+        for row in due[start : start + QUEUE_CHUNK]:
             kind = due_kind(meeting, row["sent_sequence"])
             assert kind is not None
             try:

@@ -168,15 +168,11 @@ def _due(moment: dt.datetime) -> Any:
 
 
 async def claim(
-    limit: int, lease: dt.timedelta, sent: list[Claimed] | None = None, share: int = 1
+    limit: int, lease: dt.timedelta, sent: list[Claimed] | None = None
 ) -> list[Claimed]:
     """Take up to ``limit`` due messages for this sender until the lease runs out; records
     ``sent`` as accepted in the same transaction (on SQLite each transaction opens a
-    connection, which costs more than the statements).
-
-    With ``share`` workers claiming side by side, a worker takes at most its part of what is
-    due (a quarter of 100 queued messages for 4 connections, not 50 of them while two
-    connections find nothing); the rows it leaves are only looked at, never held."""
+    connection, which costs more than the statements)."""
     async with write_transaction():
         # Read once the write lock is held: a chunk committed while this claim waited for it
         # was stamped after a clock read before, so it would not be due yet and the worker
@@ -188,12 +184,11 @@ async def claim(
             .where(_due(moment))
             .order_by(OutboxMessage.next_attempt_at)
             .order_by(OutboxMessage.id)
-            .limit(limit * max(1, share))
+            .limit(limit)
         )
         if not is_sqlite():
             select = select.lock_rows("UPDATE", skip_locked=True)
         ids = [row["id"] for row in await select.run()]
-        ids = ids[: min(limit, -(-len(ids) // max(1, share)))]
         if not ids:
             return []
         rows = (

@@ -146,7 +146,7 @@ class Sender:
                 await connection.close()
 
     def _claim(self, sent: list[Claimed] | None = None) -> Coroutine[Any, Any, list[Claimed]]:
-        return outbox.claim(self._batch_size(), self.config.lease, sent, self.config.connections)
+        return outbox.claim(self._batch_size(), self.config.lease, sent)
 
     async def _send_batch(
         self,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import socket
 import statistics
 import subprocess
@@ -46,7 +47,7 @@ from maillage.crm.registry import SERVICES  # noqa: E402
 from maillage.crm.schemas import MeetingIn, WorkingGroupIn  # noqa: E402
 from maillage.crm.seed import ensure_axes  # noqa: E402
 from maillage.crm.tables import Contact, Invitation, OutboxMessage  # noqa: E402
-from maillage.mailing import background, invitations  # noqa: E402
+from maillage.mailing import background, invitations, outbox, transports  # noqa: E402
 from maillage.mailing.sender import Sender, SenderConfig  # noqa: E402
 from maillage.mailing.transports import SmtpBackend, parse_smtp_url  # noqa: E402
 from maillage.settings import Settings  # noqa: E402
@@ -162,17 +163,89 @@ async def accepted(count: int) -> None:
             await asyncio.sleep(0.01)
 
 
-async def send_to_received(settings: Settings, meeting_id: int, count: int) -> tuple[float, float]:
+class Timeline:
+    """Timestamps of one « send → received » run, to see where the connections sit idle.
+
+    The service functions are wrapped from here (the measured code is unchanged): queue start,
+    each chunk written to the outbox, each claim, each message accepted per connection, each
+    acceptance record."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, str, int, int]] = []
+        self.origin = 0.0
+        self.recording = False
+
+    def note(self, what: str, who: int = 0, count: int = 0) -> None:
+        if self.recording:
+            self.events.append((time.perf_counter() - self.origin, what, who, count))
+
+    def install(self) -> None:
+        timeline = self
+
+        def wrap(module, name, what, count_of):  # type: ignore[no-untyped-def]
+            original = getattr(module, name)
+
+            async def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+                timeline.note(what + " début", 0, 0)
+                result = await original(*args, **kwargs)
+                timeline.note(what, 0, count_of(args, result))
+                return result
+
+            setattr(module, name, wrapped)
+
+        wrap(outbox, "enqueue", "file", lambda args, result: len(args[0]))
+        wrap(outbox, "claim", "prise", lambda args, result: len(result or []))
+        wrap(outbox, "mark_sent", "enregistré", lambda args, result: len(args[0]))
+        send = transports.SmtpConnection.send
+
+        async def sent(self, sender, recipient, raw):  # type: ignore[no-untyped-def]
+            await send(self, sender, recipient, raw)
+            timeline.note("accepté", id(self), 1)
+
+        transports.SmtpConnection.send = sent  # type: ignore[method-assign]
+
+    def report(self, total: float) -> str:
+        lines = ["Chronologie d'un envoi → reçu (secondes depuis « Envoyer ») :"]
+        first = {}
+        for moment, what, who, count in self.events:
+            if what == "accepté":
+                first.setdefault(who, moment)
+            elif not what.endswith("début"):
+                lines.append(f"  {moment:7.3f} {what:11} {count:5d}")
+        lines = lines[:60] + ([f"  … ({len(lines) - 60} de plus)"] if len(lines) > 60 else [])
+        for number, who in enumerate(first, start=1):
+            times = [t for t, what, w, _ in self.events if what == "accepté" and w == who]
+            gaps = [b - a for a, b in itertools.pairwise(times)]
+            idle = sum(g for g in gaps if g > 0.01)
+            busy_from, busy_to = times[0], times[-1]
+            lines.append(
+                f"  connexion {number} : {len(times)} messages, premier à {busy_from:.3f} s, "
+                f"dernier à {busy_to:.3f} s, pauses > 10 ms : {idle:.3f} s "
+                f"({sum(g > 0.01 for g in gaps)}), plus longue {max(gaps, default=0):.3f} s"
+            )
+        accepted_times = sorted(t for t, what, _, _ in self.events if what == "accepté")
+        lines.append(
+            f"  dernier accepté à {accepted_times[-1]:.3f} s, enregistré (fin) à {total:.3f} s"
+        )
+        return "\n".join(lines)
+
+
+async def send_to_received(
+    settings: Settings, meeting_id: int, count: int, timeline: Timeline
+) -> tuple[float, float]:
     """« Envoyer » pressed with the background sender running: (queue returned, all accepted)."""
     stop = asyncio.Event()
     sending = asyncio.create_task(background.run(settings, stop, poll=1.0))
     await asyncio.sleep(0.2)  # the sender's first (empty) pass
-    started = time.perf_counter()
+    started = timeline.origin = time.perf_counter()
+    timeline.events.clear()
+    timeline.recording = True
     queued = await invitations.queue(CLI, settings, meeting_id)
     composed = time.perf_counter() - started
     assert queued["queued"] == count, queued
     await accepted(count)
     total = time.perf_counter() - started
+    timeline.recording = False
     stop.set()
     await sending
     return composed, total
@@ -184,6 +257,9 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--timeline", action="store_true", help="print the timeline of the last round's send"
+    )
     args = parser.parse_args()
     n, c = args.invitations, args.connections
 
@@ -215,6 +291,9 @@ async def main() -> None:
             SenderConfig(envelope_from="ctg@maillage.example", connections=c),
         )
 
+        timeline = Timeline()
+        if args.timeline:
+            timeline.install()
         e2e_times, queue_times, raw_times, outbox_times = [], [], [], []
         # CPU of this process (every thread; the server is another process) per phase: on a
         # shared machine the wall-clock ratio follows the other sessions' load, this does not.
@@ -222,7 +301,7 @@ async def main() -> None:
         for _ in range(args.rounds):
             await forget_sending(meeting_id)
             before = time.process_time()
-            composed, total = await send_to_received(settings, meeting_id, n)
+            composed, total = await send_to_received(settings, meeting_id, n, timeline)
             cpu["e2e"].append(time.process_time() - before)
             e2e_times.append(total)
             queue_times.append(composed)
@@ -265,6 +344,8 @@ async def main() -> None:
         f"envoi → reçu {per_message['e2e']:.2f} ms, remise par la file "
         f"{per_message['outbox']:.2f} ms, boucle brute {per_message['raw']:.2f} ms"
     )
+    if args.timeline:
+        print(timeline.report(e2e_times[-1]))
     print(f"  messages reçus par le serveur : {received} (attendu {n * 3 * args.rounds})")
 
 

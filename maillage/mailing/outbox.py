@@ -173,8 +173,11 @@ async def claim(
     """Take up to ``limit`` due messages for this sender until the lease runs out; records
     ``sent`` as accepted in the same transaction (on SQLite each transaction opens a
     connection, which costs more than the statements)."""
-    moment = now()
     async with write_transaction():
+        # Read once the write lock is held: a chunk committed while this claim waited for it
+        # was stamped after a clock read before, so it would not be due yet and the worker
+        # would go idle with messages in the queue.
+        moment = now()
         await _record_sent(sent or [], moment)
         select = (
             OutboxMessage.select(OutboxMessage.id)

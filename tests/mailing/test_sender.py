@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import datetime as dt
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from maillage.crm.tables import OutboxMessage
+from maillage.db import is_sqlite, write_transaction
+from maillage.mailing import outbox
 from tests.mailing.conftest import (
     RecordingHandler,
     SmtpServer,
@@ -161,3 +166,24 @@ async def test_the_background_sender_wakes_up_when_a_message_is_queued(
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=5)
+
+
+async def test_a_claim_waiting_for_the_write_lock_takes_what_was_queued_meanwhile(database):
+    """A worker's claim that waits behind a chunk of an invitation run (SQLite's single
+    writer) must see that chunk as due; it used to read its clock before the wait, found
+    nothing due, and the worker stopped while messages were queued."""
+    if not is_sqlite():
+        pytest.skip("PostgreSQL ne fait pas attendre la prise derrière l'écriture.")
+    inside = asyncio.Event()
+
+    async def chunk() -> None:
+        async with write_transaction():
+            inside.set()
+            await asyncio.sleep(0.1)
+            await queue_plain(3)  # stamped due now, later than the claim began
+
+    writing = asyncio.create_task(chunk())
+    await inside.wait()
+    claimed = await outbox.claim(10, dt.timedelta(minutes=5))
+    await writing
+    assert len(claimed) == 3

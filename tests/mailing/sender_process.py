@@ -12,6 +12,12 @@ from maillage import db
 from maillage.mailing.sender import Sender, SenderConfig
 from maillage.mailing.transports import SmtpBackend, parse_smtp_url
 
+# Long enough that a batch of 10 at 20 messages a second per connection (0.5 s) finishes within
+# its lease even on a saturated machine: a lease running out while the live sender still sends
+# would let its other connection take the batch again, a duplicate the crash test cannot tell
+# from one caused by the kill.
+LEASE_SECONDS = 4
+
 
 async def main(database_url: str, smtp_url: str) -> None:
     await db.connect(database_url)
@@ -21,7 +27,7 @@ async def main(database_url: str, smtp_url: str) -> None:
         connections=2,
         rate=40.0,
         batch_size=10,
-        lease=dt.timedelta(seconds=1),
+        lease=dt.timedelta(seconds=LEASE_SECONDS),
         record_every=5,
     )
     await Sender(SmtpBackend(parse_smtp_url(smtp_url)), config).drain()

@@ -14,6 +14,7 @@ from pathlib import Path
 from tests.conftest import requires_postgres
 from tests.mailing.conftest import settle, smtp_sender
 from tests.mailing.helpers import queue_plain, statuses
+from tests.mailing.sender_process import LEASE_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +44,7 @@ async def test_a_killed_sender_loses_nothing_and_resends_only_what_was_in_flight
     assert 25 <= delivered_before < 80
     assert in_flight, "le lot en cours aurait dû rester en « envoi »"
 
-    await asyncio.sleep(1.2)  # the dead sender's lease runs out
+    await asyncio.sleep(LEASE_SECONDS + 0.2)  # the dead sender's lease runs out
     await settle(smtp_sender(smtp_server))
 
     counts = collections.Counter(smtp_server.handler.ids())

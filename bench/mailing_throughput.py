@@ -46,7 +46,7 @@ from maillage.crm.actor import CLI  # noqa: E402
 from maillage.crm.registry import SERVICES  # noqa: E402
 from maillage.crm.schemas import MeetingIn, WorkingGroupIn  # noqa: E402
 from maillage.crm.seed import ensure_axes  # noqa: E402
-from maillage.crm.tables import Contact, Invitation, OutboxMessage  # noqa: E402
+from maillage.crm.tables import Contact, Invitation, OutboxContent, OutboxMessage  # noqa: E402
 from maillage.mailing import background, invitations, outbox, transports  # noqa: E402
 from maillage.mailing.sender import Sender, SenderConfig  # noqa: E402
 from maillage.mailing.transports import SmtpBackend, parse_smtp_url  # noqa: E402
@@ -305,8 +305,10 @@ async def main() -> None:
             cpu["e2e"].append(time.process_time() - before)
             e2e_times.append(total)
             queue_times.append(composed)
-            rows = await OutboxMessage.select(OutboxMessage.recipient, OutboxMessage.raw_message)
-            prebuilt = [(row["recipient"], row["raw_message"].encode()) for row in rows]
+            rows = await OutboxContent.select(
+                OutboxContent.message.recipient.as_alias("recipient"), OutboxContent.content
+            )
+            prebuilt = [(row["recipient"], row["content"].encode()) for row in rows]
             before = time.process_time()
             raw_times.append(await raw_loop(port, prebuilt, c))
             cpu["raw"].append(time.process_time() - before)

@@ -296,7 +296,6 @@ class OutboxMessage(Table):
     recipient = Varchar(length=254)
     subject = Varchar(length=500)
     message_id = Varchar(length=255, unique=True)
-    raw_message = Text()
     status = Varchar(length=20, default="en_attente", index=True)
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
@@ -305,6 +304,14 @@ class OutboxMessage(Table):
     sent_at = Timestamptz(null=True, default=None)
     contact = ForeignKey(Contact, null=True, on_delete=OnDelete.set_null, index=True)
     invitation = ForeignKey(Invitation, null=True, on_delete=OnDelete.set_null, index=True)
+
+
+class OutboxContent(Table):
+    """The bytes of an outbox message, apart from its status: SQLite rewrites a whole row at each
+    update, so a 10 kB message beside the status it changes twice was written three times."""
+
+    message = ForeignKey(OutboxMessage, on_delete=OnDelete.cascade, unique=True)
+    content = Text()
 
 
 TABLES: list[type[Table]] = [
@@ -334,4 +341,5 @@ TABLES: list[type[Table]] = [
     InteractionContact,
     ActionPartner,
     OutboxMessage,
+    OutboxContent,
 ]

@@ -42,6 +42,7 @@ from maillage.crm.tables import (
     InteractionContact,
     Invitation,
     Membership,
+    OutboxContent,
     OutboxMessage,
     Territory,
 )
@@ -307,10 +308,22 @@ async def _scrub_outbox(contact_id: int, who: Identifiers) -> int:
     where: Combinable = o.contact == contact_id
     if who.email:
         where = where | (o.recipient == who.email)
-    rows = await o.select(o.id, o.recipient, o.subject, o.raw_message).where(where).run()
+    rows = await o.select(o.id, o.subject).where(where).run()
     for row in rows:
-        await o.update({o.recipient: SCRUBBED, o.subject: who.scrub(row["subject"]), o.raw_message: who.scrub(row["raw_message"])}).where(o.id == row["id"]).run()  # fmt: skip
+        await o.update({o.recipient: SCRUBBED, o.subject: who.scrub(row["subject"])}).where(o.id == row["id"]).run()  # fmt: skip
+        await _scrub_content(row["id"], who)
     return len(rows)
+
+
+async def _scrub_content(message_id: int, who: Identifiers) -> None:
+    content = OutboxContent.content
+    stored = await OutboxContent.select(content).where(OutboxContent.message == message_id).first()
+    if stored is not None:
+        await (
+            OutboxContent.update({content: who.scrub(stored["content"])})
+            .where(OutboxContent.message == message_id)
+            .run()
+        )
 
 
 async def _scrub_interactions(contact_id: int, who: Identifiers) -> int:

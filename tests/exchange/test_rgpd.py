@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from openpyxl import load_workbook
 
 from maillage.crm.actor import CLI
-from maillage.crm.tables import AuditEvent, Contact, Invitation, OutboxMessage
+from maillage.crm.tables import AuditEvent, Contact, Invitation, OutboxContent, OutboxMessage
 from maillage.exchange.exports import kept_exports_dir
 from maillage.exchange.rgpd import (
     anonymise,
@@ -51,14 +51,16 @@ async def test_anonymise_scrubs_every_copy_and_keeps_attendance(world, tmp_path)
     outbox.mkdir()
     (outbox / "1.eml").write_bytes(_eml("helene@caf.example", "Hélène Lefèvre"))
     (outbox / "2.eml").write_bytes(_eml("marc@tilleuls.example", "Marc Dupont"))
-    await OutboxMessage.insert(
+    stored = await OutboxMessage.insert(
         OutboxMessage(
             recipient="helene@caf.example",
             subject="Invitation",
             message_id="<1@m>",
-            raw_message="To: Hélène Lefèvre <helene@caf.example>",
             contact=helene["id"],
         )
+    ).run()
+    await OutboxContent.insert(
+        OutboxContent(message=stored[0]["id"], content="To: Hélène Lefèvre <helene@caf.example>")
     ).run()
     exports = kept_exports_dir(tmp_path)
     exports.mkdir()
@@ -77,7 +79,8 @@ async def test_anonymise_scrubs_every_copy_and_keeps_attendance(world, tmp_path)
         "helene@caf.example" in str(e["changes"]) or "Hélène" in str(e["changes"]) for e in events
     )
     message = await OutboxMessage.select().first().run()
-    assert "Hélène" not in message["raw_message"] and message["recipient"] == "[anonymisé]"
+    content = await OutboxContent.select().first().run()
+    assert "Hélène" not in content["content"] and message["recipient"] == "[anonymisé]"
     first = (outbox / "1.eml").read_bytes()
     assert (
         b"helene@caf.example" not in first

@@ -20,8 +20,8 @@ import openpyxl
 import pytest
 from lxml import etree
 
-from maillage.crm.tables import OutboxMessage
 from tests.hardening.corpus import ALWAYS_REFUSED, HOSTILE
+from tests.support import outbox_rows
 
 BREAKS = ("\r", "\n", "\t")
 # field: (maximum length, several lines allowed)
@@ -179,7 +179,7 @@ async def check_ical_feeds(coordinator, world):
 
 
 async def check_invitation_emails(coordinator, world):
-    rows = await OutboxMessage.select(OutboxMessage.raw_message, OutboxMessage.subject)
+    rows = await outbox_rows()
     assert len(rows) == len(world.meetings)
     titles = set(world.stored["title"])
     for row in rows:

@@ -6,6 +6,7 @@ import email
 from email import policy
 
 from maillage.crm.tables import Contact, OutboxMessage
+from tests.support import outbox_rows
 
 
 async def test_the_preview_lists_who_gets_it_and_who_cannot(coordinator, body):
@@ -58,7 +59,7 @@ async def test_sending_skips_opted_out_and_carries_unsubscribe_headers(
     report = response.json()
     assert report["queued"] == 3
     assert [p["name"] for p in report["opted_out"]] == ["Marc Durand"]
-    rows = await OutboxMessage.select().where(OutboxMessage.kind == "envoi_groupe")
+    rows = await outbox_rows("envoi_groupe")
     assert "marc.durand@mairie.example" not in {row["recipient"] for row in rows}
     helene = next(row for row in rows if row["recipient"].startswith("helene"))
     message = email.message_from_string(helene["raw_message"], policy=policy.default)

@@ -14,6 +14,7 @@ from maillage.crm.tables import Invitation, Meeting, OutboxMessage
 from maillage.mailing import invitations
 from maillage.mailing.messages import Attachment
 from maillage.mailing.reminders import due_offset, queue_due_reminders
+from tests.support import outbox_rows
 
 
 def test_the_due_offset_is_the_smallest_whose_moment_came():
@@ -75,7 +76,7 @@ async def test_minutes_go_to_present_and_excused_with_attachments(coordinator, s
     )
     assert response.status_code == 200, response.text
     assert response.json()["queued"] == 1
-    rows = await OutboxMessage.select().where(OutboxMessage.kind == "compte_rendu")
+    rows = await outbox_rows("compte_rendu")
     assert [r["recipient"] for r in rows] == ["helene.lefevre@caf.example"]
     assert "compte-rendu.pdf" in rows[0]["raw_message"]
     bad = await coordinator.client.post(

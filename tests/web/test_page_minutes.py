@@ -5,7 +5,8 @@ from __future__ import annotations
 from email import message_from_string
 from email.policy import default
 
-from maillage.crm.tables import Meeting, OutboxMessage
+from maillage.crm.tables import Meeting
+from tests.support import outbox_rows
 from tests.web.helpers import create, html_text, small_network
 
 PDF = b"%PDF-1.4 compte rendu"
@@ -42,9 +43,7 @@ async def _send(browser, meeting: int, fields: dict, files: list | None = None):
 
 
 async def _sent() -> list:
-    rows = await OutboxMessage.select(OutboxMessage.recipient, OutboxMessage.raw_message).where(
-        OutboxMessage.kind == "compte_rendu"
-    )
+    rows = await outbox_rows("compte_rendu")
     return [
         (row["recipient"], message_from_string(row["raw_message"], policy=default)) for row in rows
     ]

@@ -294,6 +294,19 @@ def _wire_size(raw: bytes) -> int:
     return len(raw) + raw.count(b"\n") - raw.count(b"\r\n")
 
 
+def _crlf_only(raw: bytes) -> bool:
+    """Every line ends with CRLF, the last one included: no bare CR or LF to normalise."""
+    crlf = raw.count(b"\r\n")
+    return raw.endswith(b"\r\n") and raw.count(b"\n") == crlf and raw.count(b"\r") == crlf
+
+
+def _dot_stuffed(raw: bytes) -> bytes:
+    """RFC 5321 § 4.5.2 on CRLF-only text: a line starting with a period gets a second one;
+    then the end-of-data line."""
+    head = b"." if raw.startswith(b".") else b""
+    return head + raw.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+
+
 class SmtpConnection:
     def __init__(self, client: aiosmtplib.SMTP) -> None:
         self.client = client
@@ -338,7 +351,30 @@ class SmtpConnection:
         if reply.code not in (250, 251):
             await self._reset()
             raise _classify(reply.code, reply.message, "Destinataire refusé")
-        await client.data(raw)
+        await self._data(raw)
+
+    async def _data(self, raw: bytes) -> None:
+        """DATA with the message as stored. The outbox's messages have CRLF line endings only
+        (built so, or serialised with ``policy.SMTP``), so dot-stuffing them is one byte
+        replace; aiosmtplib's ``data`` runs two regular expressions over each message to
+        normalise line endings and stuff dots, about a third of the sender's CPU per message.
+        A message with any other line ending goes through ``data``."""
+        client = self.client
+        protocol = client.protocol
+        if protocol is None or not _crlf_only(raw):
+            await client.data(raw)
+            return
+        reply = await client.execute_command(b"DATA")
+        if reply.code != 354:
+            raise aiosmtplib.SMTPDataError(reply.code, reply.message)
+        try:
+            protocol.write(_dot_stuffed(raw))
+            reply = await protocol.read_response(timeout=client.timeout)
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+            client.close()  # as ``data`` does: the connection is no longer in step
+            raise
+        if reply.code != 250:
+            raise aiosmtplib.SMTPDataError(reply.code, reply.message)
 
     async def _reset(self) -> None:
         # As sendmail does: a refused step must not leave half an envelope for the next message.

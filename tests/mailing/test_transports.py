@@ -1,0 +1,43 @@
+"""The SMTP connection's DATA step, against a real aiosmtpd server."""
+
+from __future__ import annotations
+
+from maillage.mailing.transports import SmtpBackend, _crlf_only, _dot_stuffed, parse_smtp_url
+
+SENDER = "ctg@maillage.example"
+RECIPIENT = "helene@caf.example"
+
+
+def _message(body: bytes, message_id: str) -> bytes:
+    head = f"From: {SENDER}\r\nTo: {RECIPIENT}\r\nSubject: Points\r\nMessage-ID: <{message_id}>\r\n\r\n"
+    return head.encode() + body
+
+
+async def _send(smtp_server, raw: bytes) -> bytes:  # type: ignore[no-untyped-def]
+    connection = await SmtpBackend(parse_smtp_url(smtp_server.url)).connect()
+    try:
+        await connection.send(SENDER, RECIPIENT, raw)
+    finally:
+        await connection.close()
+    return smtp_server.handler.received[-1].content
+
+
+async def test_lines_starting_with_a_period_arrive_as_written(smtp_server):
+    # A lone "." line would end the message early if it were not stuffed.
+    body = b".\r\n..deux points\r\n.cache\r\nfin\r\n.\r\n"
+    raw = _message(body, "points@maillage.example")
+    assert await _send(smtp_server, raw) == raw
+
+
+async def test_a_message_with_bare_line_feeds_arrives_with_crlf(smtp_server):
+    raw = _message(b"ligne un\nligne deux\n.point\n", "lf@maillage.example")
+    received = await _send(smtp_server, raw)
+    assert received == raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def test_dot_stuffing_and_line_ending_checks():
+    assert _dot_stuffed(b".a\r\nb\r\n.\r\n") == b"..a\r\nb\r\n..\r\n.\r\n"
+    assert _crlf_only(b"a\r\nb\r\n")
+    assert not _crlf_only(b"a\r\nb")  # no final line ending
+    assert not _crlf_only(b"a\nb\r\n")
+    assert not _crlf_only(b"a\rb\r\n")

@@ -2,8 +2,9 @@
 
 ``connect`` builds the engine for a URL and binds every table to it; ``migrate`` applies the
 Piccolo migrations; ``write_transaction`` opens the transaction every service write uses (an
-``IMMEDIATE`` one on SQLite, so concurrent writers queue on the busy timeout instead of failing
-with « database is locked » half-way through).
+``IMMEDIATE`` one on SQLite, so concurrent writers wait their turn instead of failing with
+« database is locked » half-way through: in this process on an asyncio lock, across processes on
+the busy timeout).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import asyncio
 import contextlib
 import contextvars
 import io
+import logging
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +36,7 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
 _engine: Engine | None = None
+logger = logging.getLogger("maillage.db")
 
 
 class DatabaseError(RuntimeError):
@@ -120,14 +124,29 @@ async def migrate() -> list[str]:
 
 
 def write_transaction():
-    """The transaction of a service write: ``IMMEDIATE`` on SQLite, plain on PostgreSQL."""
+    """The transaction of a service write: ``IMMEDIATE`` on SQLite, plain on PostgreSQL.
+
+    On SQLite the writers of this process take turns (``_WriteTransaction``); writers of other
+    processes wait on the busy timeout."""
     engine = current_engine()
     if isinstance(engine, SQLiteEngine):
-        kept = _kept.get()
-        if kept is not None:
-            return _KeptTransaction(engine, kept)
-        return engine.transaction(transaction_type=TransactionType.immediate)
+        return _WriteTransaction(engine, _kept.get())
     return engine.transaction()
+
+
+WRITE_TURN_TIMEOUT_SECONDS: float = SQLITE_BUSY_TIMEOUT_SECONDS
+_write_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _write_turn() -> asyncio.Lock:
+    """This event loop's turn (an asyncio lock belongs to the loop it first waits in)."""
+    loop = asyncio.get_running_loop()
+    turn = _write_turns.get(loop)
+    if turn is None:
+        turn = _write_turns[loop] = asyncio.Lock()
+    return turn
 
 
 class _KeptConnections:
@@ -168,13 +187,59 @@ class _Lent:
         await self.owner.give_back(self.connection)
 
 
-class _KeptTransaction(SQLiteTransaction):
-    def __init__(self, engine: SQLiteEngine, kept: _KeptConnections) -> None:
+class _WriteTransaction(SQLiteTransaction):
+    """``BEGIN IMMEDIATE`` once this process's previous writer has committed.
+
+    SQLite's busy handler retries with growing sleeps (up to 100 ms): a writer that arrived
+    while others kept taking the lock could wait a few hundred milliseconds, which left the
+    sender's connections idle while invitations were being queued. Taking turns on an asyncio
+    lock, each writer starts as soon as the one before commits, in the order they came.
+
+    Nested in another transaction, it is that transaction (Piccolo's rule); inside
+    ``kept_connections`` it runs on a kept connection."""
+
+    def __init__(self, engine: SQLiteEngine, kept: _KeptConnections | None) -> None:
         super().__init__(engine=engine, transaction_type=TransactionType.immediate)
         self.kept = kept
+        self.turn: asyncio.Lock | None = None
 
     async def get_connection(self) -> Any:
-        return await self.kept.take()
+        if self.kept is not None:
+            return await self.kept.take()
+        return await super().get_connection()
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        await self._take_turn()
+        try:
+            return await super().__aenter__()
+        except BaseException:
+            self._end_turn()
+            raise
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            return await super().__aexit__(exception_type, exception, traceback)
+        finally:
+            if self._parent is None:
+                self._end_turn()
+
+    async def _take_turn(self) -> None:
+        turn = _write_turn()
+        try:
+            await asyncio.wait_for(turn.acquire(), timeout=WRITE_TURN_TIMEOUT_SECONDS)
+        except TimeoutError:
+            # The holder may be waiting on this very writer (a task it awaits): rather than
+            # hang, go on without a turn and let SQLite's busy timeout decide, as before.
+            logger.warning("Écriture sans attendre son tour après %s s", WRITE_TURN_TIMEOUT_SECONDS)
+            return
+        self.turn = turn
+
+    def _end_turn(self) -> None:
+        if self.turn is not None:
+            self.turn.release()
+            self.turn = None
 
 
 _kept: contextvars.ContextVar[_KeptConnections | None] = contextvars.ContextVar(

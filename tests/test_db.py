@@ -1,4 +1,5 @@
-"""Kept SQLite connections: reused from one write transaction to the next, closed at the end."""
+"""SQLite write transactions: the writers of a process take turns, and kept connections are
+reused from one write transaction to the next and closed at the end."""
 
 from __future__ import annotations
 
@@ -54,24 +55,91 @@ async def test_a_failed_transaction_leaves_a_clean_connection_behind(database):
     assert await Axis.count() == before
 
 
-async def test_concurrent_transactions_take_distinct_connections(database):
+async def test_a_second_writer_waits_for_the_first_to_commit_then_reuses_its_connection(
+    database,
+):
     sqlite_only()
     seen: list[object] = []
     inside = asyncio.Event()
+    committed = False
 
     async def hold() -> None:
+        nonlocal committed
         async with db.write_transaction() as transaction:
             seen.append(transaction.connection.connection)
             inside.set()
             await asyncio.sleep(0.05)
+        committed = True
 
     async def join() -> None:
         await inside.wait()
         async with db.write_transaction() as transaction:
+            assert committed
             seen.append(transaction.connection.connection)
 
     threads = threading.active_count()
     async with db.kept_connections():
         await asyncio.gather(hold(), join())
-    assert seen[0] is not seen[1]
+    assert seen[0] is seen[1]
     assert await threads_back_to(threads)
+
+
+async def test_writers_of_one_process_take_turns_in_arrival_order(database):
+    sqlite_only()
+    order: list[str] = []
+    first_in = asyncio.Event()
+
+    async def write(name: str, arrive_after: float) -> None:
+        if name != "premier":
+            await first_in.wait()
+            await asyncio.sleep(arrive_after)
+        async with db.write_transaction():
+            order.append(name)
+            await Axis.insert(Axis(code=name, name=name, search=name)).run()
+            if name == "premier":
+                first_in.set()
+                await asyncio.sleep(0.05)
+                assert db._write_turn().locked()  # the others wait for their turn, not on SQLite
+            order.append(name + " fini")
+
+    await asyncio.wait_for(
+        asyncio.gather(write("troisieme", 0.02), write("premier", 0), write("deuxieme", 0.01)),
+        timeout=10,
+    )
+    assert order == [
+        "premier", "premier fini", "deuxieme", "deuxieme fini", "troisieme", "troisieme fini"
+    ]  # fmt: skip
+
+
+async def test_a_failed_writer_hands_over_its_turn(database):
+    sqlite_only()
+    with pytest.raises(RuntimeError):
+        async with db.write_transaction():
+            raise RuntimeError("interrompu")
+    async with asyncio.timeout(5):
+        async with db.write_transaction():
+            await Axis.count().run()
+
+
+async def test_a_nested_write_transaction_is_its_parent(database):
+    sqlite_only()
+    async with asyncio.timeout(5):
+        async with db.write_transaction() as outer, db.write_transaction() as inner:
+            assert inner is outer
+
+
+async def test_a_writer_whose_turn_never_comes_goes_on_after_the_timeout(database, monkeypatch):
+    sqlite_only()
+    monkeypatch.setattr(db, "WRITE_TURN_TIMEOUT_SECONDS", 0.1)
+    turn = db._write_turn()
+    await turn.acquire()  # held by someone who will not let go in time
+    try:
+        async with asyncio.timeout(5):
+            async with db.write_transaction():
+                await Axis.insert(
+                    Axis(code="sans_tour", name="Sans tour", search="sans tour")
+                ).run()
+    finally:
+        turn.release()
+    assert await Axis.count().where(Axis.code == "sans_tour") == 1
+    assert not turn.locked()

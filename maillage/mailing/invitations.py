@@ -23,7 +23,7 @@ from maillage.crm import audit
 from maillage.crm.actor import Actor
 from maillage.crm.errors import FieldError, InvalidData, NotFound
 from maillage.crm.tables import AuditEvent, Contact, Invitation, Meeting, Membership
-from maillage.db import is_sqlite, read_transaction, write_transaction
+from maillage.db import driver_fetch, placeholders, read_transaction, write_transaction
 from maillage.mailing import messages, outbox, tokens
 from maillage.mailing.addresses import InvalidAddress, Mailbox, mailbox, sender_mailbox
 from maillage.mailing.messages import Envelope, Invitee, MeetingInfo
@@ -301,35 +301,29 @@ async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, 
 async def _write_due(
     meeting: MeetingInfo, built: dict[int, outbox.Outgoing]
 ) -> list[outbox.Outgoing]:
-    """Write the messages still due, in one transaction that re-reads ``sent_sequence``: two
-    coordinators pressing « Envoyer » together queue each message once (on PostgreSQL the rows
-    are locked, so the second waits for the first and then sees its update)."""
+    """Write the messages still due, in one transaction whose first statement marks the
+    invitations still owed the same kind of message and says which: two coordinators pressing
+    « Envoyer » together queue each message once (on PostgreSQL the second waits for the first's
+    row locks, then finds them no longer due)."""
     if not built:
         return []
-    async with write_transaction():
-        check = Invitation.select(Invitation.id, Invitation.sent_sequence).where(
-            Invitation.id.is_in(list(built))
-        )
-        if not is_sqlite():
-            check = check.lock_rows("UPDATE")
-        still_due = [
-            built[row["id"]]
-            for row in await check.run()
-            if due_kind(meeting, row["sent_sequence"]) == built[row["id"]].kind
-        ]
-        if not still_due:
-            return []
+    by_kind: dict[str, list[int]] = {}
+    for invitation_id, item in built.items():
+        by_kind.setdefault(item.kind, []).append(invitation_id)
+    conditions, args = [], [meeting.sequence]
+    for kind, ids in by_kind.items():
+        # « invitation »: never sent; « modification » and « annulation »: sent at a lower SEQUENCE.
+        owed = "sent_sequence IS NULL" if kind == "invitation" else "sent_sequence < ?"
+        conditions.append(f"(id IN ({placeholders(len(ids))}) AND {owed})")
+        args += [*ids] if kind == "invitation" else [*ids, meeting.sequence]
+    sql = (
+        "UPDATE invitation SET sent_sequence = ?, version = version + 1 "
+        f"WHERE {' OR '.join(conditions)} RETURNING id"
+    )
+    async with write_transaction() as transaction:
+        marked = await driver_fetch(transaction.connection, sql, args)
+        still_due = [built[row["id"]] for row in sorted(marked, key=lambda row: row["id"])]
         await outbox.enqueue(still_due)
-        await (
-            Invitation.update(
-                {
-                    Invitation.sent_sequence: meeting.sequence,
-                    Invitation.version: Invitation.version + 1,
-                }
-            )
-            .where(Invitation.id.is_in([item.invitation_id for item in still_due]))
-            .run()
-        )
     return still_due
 
 

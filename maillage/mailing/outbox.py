@@ -28,7 +28,14 @@ from typing import Any
 
 from maillage.crm.errors import InvalidData, NotFound
 from maillage.crm.tables import OutboxContent, OutboxMessage
-from maillage.db import is_sqlite, read_transaction, write_transaction
+from maillage.db import (
+    driver_execute,
+    driver_fetch,
+    is_sqlite,
+    placeholders,
+    read_transaction,
+    write_transaction,
+)
 from maillage.mailing.messages import Prebuilt
 
 STATUSES = ("en_attente", "envoi", "envoye", "echec", "annule")
@@ -121,31 +128,6 @@ _INVITATIONS_SENT = "UPDATE invitation SET sent_at = ? WHERE id IN ({ids}) AND s
 _CONTENTS = "SELECT message, content FROM outbox_content WHERE message IN ({ids})"
 
 
-def _numbered(sql: str) -> str:
-    """``?`` placeholders as PostgreSQL's ``$1, $2…``."""
-    parts = sql.split("?")
-    return "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], start=1)) + parts[-1]
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
-
-
-async def _fetch(connection: Any, sql: str, args: list[Any]) -> list[Any]:
-    """Rows (read by column name) of one statement on the transaction's own connection."""
-    if is_sqlite():
-        cursor = await connection.execute(sql, args)
-        return list(await cursor.fetchall())
-    return list(await connection.fetch(_numbered(sql), *args))
-
-
-async def _execute(connection: Any, sql: str, args: list[Any]) -> None:
-    if is_sqlite():
-        await connection.execute(sql, args)
-    else:
-        await connection.execute(_numbered(sql), *args)
-
-
 async def enqueue(items: list[Outgoing]) -> list[int]:
     """Write the messages; call inside the write transaction that records why they are sent.
 
@@ -187,16 +169,16 @@ async def enqueue(items: list[Outgoing]) -> list[int]:
 async def _insert(connection: Any, records: list[tuple[Any, ...]]) -> list[int]:
     width = len(_INSERTED)
     columns = ", ".join(f'"{name}"' for name in _INSERTED)
-    rows = ", ".join(f"({_marks(width)})" for _ in records)
+    rows = ", ".join(f"({placeholders(width)})" for _ in records)
     sql = f'INSERT INTO "{OutboxMessage._meta.tablename}" ({columns}) VALUES {rows} RETURNING id'
     values = [value for record in records for value in record]
-    return [row["id"] for row in await _fetch(connection, sql, values)]
+    return [row["id"] for row in await driver_fetch(connection, sql, values)]
 
 
 async def _insert_contents(connection: Any, ids: list[int], contents: list[str]) -> None:
     rows = ", ".join("(?, ?)" for _ in ids)
     sql = f'INSERT INTO "{OutboxContent._meta.tablename}" (message, content) VALUES {rows}'
-    await _execute(
+    await driver_execute(
         connection, sql, [value for pair in zip(ids, contents, strict=True) for value in pair]
     )
 
@@ -223,14 +205,16 @@ async def claim(
         await _record_sent(connection, sent or [], moment)
         # On PostgreSQL the due rows are locked, skipping those another sender holds.
         claim_sql = _CLAIM.format(lock="" if is_sqlite() else "FOR UPDATE SKIP LOCKED")
-        rows = await _fetch(connection, claim_sql, [moment + lease, moment, moment, limit])
+        rows = await driver_fetch(connection, claim_sql, [moment + lease, moment, moment, limit])
         if not rows:
             return []
         rows.sort(key=lambda row: (row["next_attempt_at"], row["id"]))
         ids = [row["id"] for row in rows]
         contents = {
             row["message"]: row["content"]
-            for row in await _fetch(connection, _CONTENTS.format(ids=_marks(len(ids))), ids)
+            for row in await driver_fetch(
+                connection, _CONTENTS.format(ids=placeholders(len(ids))), ids
+            )
         }
     return [
         Claimed(
@@ -257,11 +241,11 @@ async def _record_sent(connection: Any, messages: list[Claimed], moment: dt.date
     if not messages:
         return
     ids = [m.id for m in messages]
-    await _execute(connection, _SENT.format(ids=_marks(len(ids))), [moment, *ids])
+    await driver_execute(connection, _SENT.format(ids=placeholders(len(ids))), [moment, *ids])
     invitation_ids = [m.invitation_id for m in messages if m.invitation_id is not None]
     if invitation_ids:
-        sql = _INVITATIONS_SENT.format(ids=_marks(len(invitation_ids)))
-        await _execute(connection, sql, [moment, *invitation_ids])
+        sql = _INVITATIONS_SENT.format(ids=placeholders(len(invitation_ids)))
+        await driver_execute(connection, sql, [moment, *invitation_ids])
 
 
 async def reschedule(message: Claimed, reason: str, delay: dt.timedelta) -> None:

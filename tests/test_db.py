@@ -21,6 +21,17 @@ async def threads_back_to(count: int) -> bool:
     return False
 
 
+async def settled_thread_count() -> int:
+    """The number of threads once those of earlier tests (aiosqlite's, closing) have ended."""
+    count = threading.active_count()
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if threading.active_count() == count:
+            return count
+        count = threading.active_count()
+    return count
+
+
 def sqlite_only() -> None:
     if not db.is_sqlite():
         pytest.skip("PostgreSQL a son propre pool : kept_connections n'y change rien.")
@@ -28,7 +39,7 @@ def sqlite_only() -> None:
 
 async def test_write_transactions_reuse_one_connection_and_close_it_at_the_end(database):
     sqlite_only()
-    threads = threading.active_count()
+    threads = await settled_thread_count()
     async with db.kept_connections():
         async with db.write_transaction() as first:
             await Axis.select(Axis.id).run()
@@ -77,7 +88,7 @@ async def test_a_second_writer_waits_for_the_first_to_commit_then_reuses_its_con
             assert committed
             seen.append(transaction.connection.connection)
 
-    threads = threading.active_count()
+    threads = await settled_thread_count()
     async with db.kept_connections():
         await asyncio.gather(hold(), join())
     assert seen[0] is seen[1]

@@ -291,14 +291,15 @@ class OutboxMessage(Table):
 
     id = Serial(primary_key=True)
 
-    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
     kind = Varchar(length=20, default="invitation")
     recipient = Varchar(length=254)
     subject = Varchar(length=500)
     message_id = Varchar(length=255, unique=True)
-    status = Varchar(length=20, default="en_attente", index=True)
+    # status and next_attempt_at: indexed together by outbox_message_due (a raw migration).
+    status = Varchar(length=20, default="en_attente")
     attempts = Integer(default=0)
-    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
+    next_attempt_at = Timestamptz(default=TimestamptzNow())
     lease_until = Timestamptz(null=True, default=None)
     last_error = Text(default="")
     sent_at = Timestamptz(null=True, default=None)

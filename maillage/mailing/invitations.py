@@ -23,7 +23,13 @@ from maillage.crm import audit
 from maillage.crm.actor import Actor
 from maillage.crm.errors import FieldError, InvalidData, NotFound
 from maillage.crm.tables import AuditEvent, Contact, Invitation, Meeting, Membership
-from maillage.db import driver_fetch, placeholders, read_transaction, write_transaction
+from maillage.db import (
+    driver_fetch,
+    kept_connections,
+    placeholders,
+    read_transaction,
+    write_transaction,
+)
 from maillage.mailing import messages, outbox, tokens
 from maillage.mailing.addresses import InvalidAddress, Mailbox, mailbox, sender_mailbox
 from maillage.mailing.messages import Envelope, Invitee, MeetingInfo
@@ -262,40 +268,65 @@ async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, 
     due = [row for row in rows if due_kind(meeting, row["sent_sequence"]) is not None]
     counts = {"invitation": 0, "modification": 0, "annulation": 0}
     problems: list[dict[str, Any]] = []
-    for start in range(0, len(due), QUEUE_CHUNK):
-        built: dict[int, outbox.Outgoing] = {}
-        for row in due[start : start + QUEUE_CHUNK]:
-            kind = due_kind(meeting, row["sent_sequence"])
-            assert kind is not None
-            try:
-                invitee = build_invitee(settings, row, roles.get(row["contact"], "membre"))
-            except InvalidAddress as error:
-                problems.append(
-                    {
-                        "invitation": row["id"],
-                        "contact": row["contact"],
-                        "name": person_name(row),
-                        "reason": str(error),
-                    }
-                )
-                continue
-            if kind not in builders:
-                builders[kind] = messages.MeetingMessages(meeting, kind, envelope)
-            built[row["id"]] = outbox.Outgoing(
-                builders[kind].build(invitee),
-                invitee.mailbox.address,
-                kind,
-                row["contact"],
-                row["id"],
+    # The chunks' transactions share one SQLite connection: Piccolo would open one, with its
+    # thread, per transaction (3 to 5 ms of CPU each, more than writing a chunk).
+    async with kept_connections():
+        for start in range(0, len(due), QUEUE_CHUNK):
+            built = _build_chunk(
+                settings,
+                meeting,
+                envelope,
+                builders,
+                roles,
+                due[start : start + QUEUE_CHUNK],
+                problems,
             )
-        for item in await _write_due(meeting, built):
-            counts[item.kind] += 1
-    queued = sum(counts.values())
-    async with write_transaction():
-        await audit.record(
-            actor, "send", "meeting", meeting_id, {"queued": queued, "sequence": meeting.sequence}
-        )
+            for item in await _write_due(meeting, built):
+                counts[item.kind] += 1
+        queued = sum(counts.values())
+        async with write_transaction():
+            await audit.record(
+                actor,
+                "send",
+                "meeting",
+                meeting_id,
+                {"queued": queued, "sequence": meeting.sequence},
+            )
     return {"meeting": meeting_id, "queued": queued, **counts, "problems": problems}
+
+
+def _build_chunk(
+    settings: Settings,
+    meeting: MeetingInfo,
+    envelope: Envelope,
+    builders: dict[str, messages.MeetingMessages],
+    roles: dict[int, str],
+    rows: list[dict[str, Any]],
+    problems: list[dict[str, Any]],
+) -> dict[int, outbox.Outgoing]:
+    """The messages of ``rows``, by invitation; an unusable address goes to ``problems``."""
+    built: dict[int, outbox.Outgoing] = {}
+    for row in rows:
+        kind = due_kind(meeting, row["sent_sequence"])
+        assert kind is not None
+        try:
+            invitee = build_invitee(settings, row, roles.get(row["contact"], "membre"))
+        except InvalidAddress as error:
+            problems.append(
+                {
+                    "invitation": row["id"],
+                    "contact": row["contact"],
+                    "name": person_name(row),
+                    "reason": str(error),
+                }
+            )
+            continue
+        if kind not in builders:
+            builders[kind] = messages.MeetingMessages(meeting, kind, envelope)
+        built[row["id"]] = outbox.Outgoing(
+            builders[kind].build(invitee), invitee.mailbox.address, kind, row["contact"], row["id"]
+        )
+    return built
 
 
 async def _write_due(

@@ -40,6 +40,16 @@ def person_name(row: dict[str, Any], prefix: str = "") -> str:
     return f"{row[prefix + 'first_name']} {row[prefix + 'last_name']}".strip()
 
 
+def unreachable(row: dict[str, Any], error: InvalidAddress) -> dict[str, Any]:
+    """An invitee whose address cannot be written to, as the reports list them."""
+    return {
+        "invitation": row["id"],
+        "contact": row["contact"],
+        "name": person_name(row),
+        "reason": str(error),
+    }
+
+
 async def load_meeting(meeting_id: int) -> MeetingInfo:
     row = (
         await Meeting.select(
@@ -312,14 +322,7 @@ def _build_chunk(
         try:
             invitee = build_invitee(settings, row, roles.get(row["contact"], "membre"))
         except InvalidAddress as error:
-            problems.append(
-                {
-                    "invitation": row["id"],
-                    "contact": row["contact"],
-                    "name": person_name(row),
-                    "reason": str(error),
-                }
-            )
+            problems.append(unreachable(row, error))
             continue
         if kind not in builders:
             builders[kind] = messages.MeetingMessages(meeting, kind, envelope)
@@ -435,14 +438,7 @@ async def queue_minutes(
         try:
             recipient: Mailbox = mailbox(row["email"], person_name(row))
         except InvalidAddress as error:
-            problems.append(
-                {
-                    "invitation": row["id"],
-                    "contact": row["contact"],
-                    "name": person_name(row),
-                    "reason": str(error),
-                }
-            )
+            problems.append(unreachable(row, error))
             continue
         message = messages.minutes(meeting, recipient, envelope, attachments)
         items.append(

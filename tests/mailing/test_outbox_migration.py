@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sqlite3
 
+import pytest
 from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 
 from maillage import db
 from maillage.crm.tables import OutboxContent
+from maillage.mailing import outbox
+from maillage.mailing.messages import Prebuilt
 
 BEFORE = "2026-11-30T09:30:00:000000"
+PLAIN = Prebuilt(b"To: marc@tilleuls.example\r\n\r\nBonjour\r\n", "<3@m>", "Bonjour")
 MOVED = ["2026-12-04T19:00:00:000000", "2026-12-04T19:00:01:000000", "2026-12-04T19:00:02:000000"]
 
 
-async def test_queued_messages_keep_their_bytes_across_the_migration(tmp_path):
+@pytest.mark.parametrize("library", [None, (3, 34, 1)], ids=["sqlite", "sqlite-3.34"])
+async def test_queued_messages_keep_their_bytes_across_the_migration(
+    tmp_path, monkeypatch, library
+):
+    if library is not None:  # before DROP COLUMN: the old column stays, emptied
+        monkeypatch.setattr(sqlite3, "sqlite_version_info", library)
     session_engine = db.current_engine()
     try:
         await db.connect(f"sqlite:///{tmp_path / 'avant.db'}")
@@ -36,7 +46,14 @@ async def test_queued_messages_keep_their_bytes_across_the_migration(tmp_path):
             {"message_id": f"<{n}@m>", "content": f"To: Hélène Lefèvre\r\n\r\nmessage {n}\r\n"}
             for n in (1, 2)
         ]
-        columns = await db.current_engine().run_ddl("PRAGMA table_info(outbox_message)")
-        assert "raw_message" not in {column["name"] for column in columns}
+        if library is None:
+            columns = await db.current_engine().run_ddl("PRAGMA table_info(outbox_message)")
+            assert "raw_message" not in {column["name"] for column in columns}
+        else:
+            left = await db.current_engine().run_ddl("SELECT raw_message FROM outbox_message")
+            assert [row["raw_message"] for row in left] == ["", ""]
+        # The outbox works on the migrated table.
+        await outbox.enqueue([outbox.Outgoing(PLAIN, "marc@tilleuls.example", "envoi_groupe")])
+        assert len(await OutboxContent.select()) == 3
     finally:
         db.bind(session_engine)

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.querystring import QueryString
 from piccolo.table import Table
@@ -131,7 +131,41 @@ def write_transaction():
     engine = current_engine()
     if isinstance(engine, SQLiteEngine):
         return _WriteTransaction(engine, _kept.get())
-    return engine.transaction()
+    assert isinstance(engine, PostgresEngine)
+    return _PostgresWriteTransaction(engine)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the write transaction in progress has committed (never after a
+    rollback); at once outside one, or inside a transaction not opened by ``write_transaction``.
+
+    The sender's wake-up goes through here: woken before the commit, it found nothing to send
+    (on PostgreSQL its claim does not wait for the writer) and slept until its next poll."""
+    transaction = current_engine().current_transaction.get()
+    hooks = getattr(transaction, "after_commit_hooks", None)
+    if hooks is None:
+        callback()
+    else:
+        hooks.append(callback)
+
+
+def _run_after_commit(transaction: Any) -> None:
+    if transaction._parent is None and transaction._committed:
+        for callback in transaction.after_commit_hooks:
+            callback()
+
+
+class _PostgresWriteTransaction(PostgresTransaction):
+    """Piccolo's transaction, with the callbacks of ``after_commit``."""
+
+    def __init__(self, engine: PostgresEngine) -> None:
+        super().__init__(engine=engine)
+        self.after_commit_hooks: list[Callable[[], None]] = []
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:  # type: ignore[no-untyped-def]
+        result = await super().__aexit__(exception_type, exception, traceback)
+        _run_after_commit(self)
+        return result
 
 
 WRITE_TURN_TIMEOUT_SECONDS: float = SQLITE_BUSY_TIMEOUT_SECONDS
@@ -202,6 +236,7 @@ class _WriteTransaction(SQLiteTransaction):
         super().__init__(engine=engine, transaction_type=TransactionType.immediate)
         self.kept = kept
         self.turn: asyncio.Lock | None = None
+        self.after_commit_hooks: list[Callable[[], None]] = []
 
     async def get_connection(self) -> Any:
         if self.kept is not None:
@@ -220,10 +255,12 @@ class _WriteTransaction(SQLiteTransaction):
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:  # type: ignore[no-untyped-def]
         try:
-            return await super().__aexit__(exception_type, exception, traceback)
+            result = await super().__aexit__(exception_type, exception, traceback)
         finally:
             if self._parent is None:
                 self._end_turn()
+        _run_after_commit(self)
+        return result
 
     async def _take_turn(self) -> None:
         turn = _write_turn()

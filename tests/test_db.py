@@ -154,3 +154,19 @@ async def test_a_writer_whose_turn_never_comes_goes_on_after_the_timeout(databas
         turn.release()
     assert await Axis.count().where(Axis.code == "sans_tour") == 1
     assert not turn.locked()
+
+
+async def test_after_commit_waits_for_the_outermost_commit_and_never_follows_a_rollback(database):
+    calls: list[str] = []
+    async with db.write_transaction():
+        async with db.write_transaction():
+            db.after_commit(lambda: calls.append("validé"))
+        assert calls == []  # the inner block ended, the transaction goes on
+    assert calls == ["validé"]
+
+    with pytest.raises(RuntimeError):
+        async with db.write_transaction():
+            db.after_commit(lambda: calls.append("annulé"))
+            raise RuntimeError("interrompu")
+    db.after_commit(lambda: calls.append("hors transaction"))
+    assert calls == ["validé", "hors transaction"]

@@ -29,6 +29,7 @@ from typing import Any
 from maillage.crm.errors import InvalidData, NotFound
 from maillage.crm.tables import OutboxContent, OutboxMessage
 from maillage.db import (
+    after_commit,
     driver_execute,
     driver_fetch,
     is_sqlite,
@@ -162,7 +163,8 @@ async def enqueue(items: list[Outgoing]) -> list[int]:
             chunk = await _insert(connection, records[start : start + _ROWS_PER_INSERT])
             await _insert_contents(connection, chunk, contents[start : start + _ROWS_PER_INSERT])
             ids += chunk
-    _nudge()
+        # Called inside the caller's transaction: the sender must look once it has committed.
+        after_commit(_nudge)
     return ids
 
 

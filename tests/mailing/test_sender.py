@@ -187,3 +187,21 @@ async def test_a_claim_waiting_for_the_write_lock_takes_what_was_queued_meanwhil
     claimed = await outbox.claim(10, dt.timedelta(minutes=5))
     await writing
     assert len(claimed) == 3
+
+
+async def test_the_sender_is_woken_once_the_queued_messages_are_committed(database):
+    import asyncio
+
+    from maillage.db import write_transaction
+    from maillage.mailing import background
+
+    woken = asyncio.Event()
+    background.watch(woken)
+    try:
+        async with write_transaction():
+            await queue_plain(1)
+            # Woken now, a sender on PostgreSQL would find nothing and sleep until its next poll.
+            assert not woken.is_set()
+        assert woken.is_set()
+    finally:
+        background.unwatch(woken)

@@ -343,7 +343,9 @@ class SmtpConnection:
                 "(MAILLAGE_MAIL_FROM)."
             ) from error
         envelope_to = _path(recipient)
-        options = [b"SIZE=%d" % _wire_size(raw)] if client.supports_extension("size") else []
+        crlf_only = _crlf_only(raw)  # the stored form: then the size is the length
+        size = len(raw) if crlf_only else _wire_size(raw)
+        options = [b"SIZE=%d" % size] if client.supports_extension("size") else []
         reply = await client.execute_command(b"MAIL", b"FROM:" + envelope_from, *options)
         if reply.code != 250:
             raise _refused_sender(reply.code, reply.message)
@@ -351,9 +353,9 @@ class SmtpConnection:
         if reply.code not in (250, 251):
             await self._reset()
             raise _classify(reply.code, reply.message, "Destinataire refusé")
-        await self._data(raw)
+        await self._data(raw, crlf_only)
 
-    async def _data(self, raw: bytes) -> None:
+    async def _data(self, raw: bytes, crlf_only: bool) -> None:
         """DATA with the message as stored. The outbox's messages have CRLF line endings only
         (built so, or serialised with ``policy.SMTP``), so dot-stuffing them is one byte
         replace; aiosmtplib's ``data`` runs two regular expressions over each message to
@@ -361,7 +363,7 @@ class SmtpConnection:
         A message with any other line ending goes through ``data``."""
         client = self.client
         protocol = client.protocol
-        if protocol is None or not _crlf_only(raw):
+        if protocol is None or not crlf_only:
             await client.data(raw)
             return
         reply = await client.execute_command(b"DATA")

@@ -260,6 +260,7 @@ class _Bodies:
         self.template = template
         self.context = context
         self.rendered: dict[tuple[bool, bool, bool], tuple[str, str]] = {}
+        self.encoded: dict[tuple[bool, bool, bool], tuple[_EncodedBody, _EncodedBody]] = {}
 
     def _render(self, shape: tuple[bool, bool, bool]) -> tuple[str, str]:
         has_name, has_links, can_delegate = shape
@@ -273,17 +274,58 @@ class _Bodies:
         html = TEMPLATES.get_template(f"{self.template}.html").render(context)
         return text, html
 
-    def fill(self, invitee: Invitee) -> tuple[str, str]:
-        name, url = invitee.mailbox.name, invitee.answer_url or ""
-        shape = (bool(name), bool(url), invitee.can_delegate)
+    def _shape(self, invitee: Invitee) -> tuple[bool, bool, bool]:
+        shape = (bool(invitee.mailbox.name), bool(invitee.answer_url), invitee.can_delegate)
         if shape not in self.rendered:
             self.rendered[shape] = self._render(shape)
-        text, html = self.rendered[shape]
-        plain = {"nom": name, "lien": url}
-        escaped = {"nom": str(escape(name)), "lien": str(escape(url))}
+            text, html = self.rendered[shape]
+            self.encoded[shape] = (_EncodedBody(text), _EncodedBody(html))
+        return shape
+
+    @staticmethod
+    def _values(invitee: Invitee) -> tuple[dict[str, str], dict[str, str]]:
+        """The slots' values as text, and escaped for HTML."""
+        name, url = invitee.mailbox.name, invitee.answer_url or ""
+        return {"nom": name, "lien": url}, {"nom": str(escape(name)), "lien": str(escape(url))}
+
+    def fill(self, invitee: Invitee) -> tuple[str, str]:
+        text, html = self.rendered[self._shape(invitee)]
+        plain, escaped = self._values(invitee)
         return (
             _SLOT.sub(lambda match: plain[match[1]], text),
             _SLOT.sub(lambda match: escaped[match[1]], html),
+        )
+
+    def encode(self, invitee: Invitee) -> tuple[bytes, bytes]:
+        """``fill``, quoted-printable encoded as ``_quoted_printable`` would encode it."""
+        text, html = self.encoded[self._shape(invitee)]
+        plain, escaped = self._values(invitee)
+        return text.fill(plain), html.fill(escaped)
+
+
+class _EncodedBody:
+    """A body with slots, quoted-printable encoded once but for the lines holding a slot.
+
+    Quoted-printable encodes each line on its own (a hard line break resets the count of the
+    76-character limit), so a line without a slot encodes the same for every recipient. Only a
+    few lines hold the name or the answer links: per message, encoding drops from the whole
+    body (2.7 kB, a fifth of the time a message took to build) to those lines."""
+
+    def __init__(self, text: str) -> None:
+        lines = _crlf_lines(text)
+        self.parts: list[bytes | tuple[str, bool]] = [
+            (line, index == len(lines) - 1)
+            if _SLOT.search(line)
+            else _encoded_line(line, last=index == len(lines) - 1)
+            for index, line in enumerate(lines)
+        ]
+
+    def fill(self, values: dict[str, str]) -> bytes:
+        return b"".join(
+            part
+            if isinstance(part, bytes)
+            else _encoded_line(_SLOT.sub(lambda match: values[match[1]], part[0]), part[1])
+            for part in self.parts
         )
 
 
@@ -303,8 +345,23 @@ def _quoted_printable(text: str) -> bytes:
     return binascii.b2a_qp(lines.encode("utf-8"), istext=True)
 
 
-def _text_part(subtype: str, text: str) -> bytes:
-    return _TEXT_HEADERS % subtype.encode() + _quoted_printable(text)
+def _crlf_lines(text: str) -> list[str]:
+    """The lines of ``text`` whatever their endings; the last is what follows the last break."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _encoded_line(line: str, last: bool) -> bytes:
+    """One line as ``_quoted_printable`` encodes it within a text, followed by its CRLF unless
+    it ends the text. ``b2a_qp`` takes the ending of its soft line breaks from the first line
+    break it meets, and treats the end of the data like a line break but for the room it
+    leaves for ``=20``: the last line is encoded after an empty one, the others before CRLF."""
+    if last:
+        return binascii.b2a_qp(("\r\n" + line).encode("utf-8"), istext=True)[2:]
+    return binascii.b2a_qp((line + "\r\n").encode("utf-8"), istext=True)
+
+
+def _encoded_part(subtype: str, encoded: bytes) -> bytes:
+    return _TEXT_HEADERS % subtype.encode() + encoded
 
 
 def _base64_lines(content: bytes) -> bytes:
@@ -407,8 +464,8 @@ class MeetingMessages:
         self.trailer = b"MIME-Version: 1.0\r\nX-Auto-Response-Suppress: OOF, AutoReply\r\n"
 
     def build(self, invitee: Invitee) -> Prebuilt:
-        text, html = self.bodies.fill(invitee)
-        parts = [_text_part("plain", text), _text_part("html", html)]
+        text, html = self.bodies.encode(invitee)
+        parts = [_encoded_part("plain", text), _encoded_part("html", html)]
         attachments = []
         if self.calendar is not None:
             # The same file twice (the calendar part and the attachment): encoded once.

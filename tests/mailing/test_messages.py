@@ -317,3 +317,42 @@ def test_each_prebuilt_message_is_unique_and_names_only_its_recipient():
 def test_base64_lines_are_those_of_the_email_package(content):
     encoded = messages._base64_lines(content)
     assert encoded == base64.encodebytes(content).replace(b"\n", b"\r\n")
+
+
+@given(st.text(alphabet=" \t=.aé€\r\nZ", max_size=300))
+def test_quoted_printable_line_by_line_equals_the_whole_text(text):
+    # A body always holds a line break (without one, ``b2a_qp`` would end soft breaks in LF).
+    text += "\n"
+    lines = messages._crlf_lines(text)
+    encoded = b"".join(
+        messages._encoded_line(line, last=index == len(lines) - 1)
+        for index, line in enumerate(lines)
+    )
+    assert encoded == messages._quoted_printable(text)
+
+
+@given(st.integers(min_value=60, max_value=90), st.sampled_from([" ", "\t", "=", "é", "a"]))
+def test_quoted_printable_line_by_line_around_the_76_character_limit(length, last):
+    text = "x" * length + last + "\nsuite " + "y" * length + last
+    # (ends without a line break: the end of the data leaves less room than a line break)
+    lines = messages._crlf_lines(text)
+    encoded = b"".join(
+        messages._encoded_line(line, last=index == len(lines) - 1)
+        for index, line in enumerate(lines)
+    )
+    assert encoded == messages._quoted_printable(text)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bodies_encoded_per_recipient_equal_the_encoded_full_bodies(name):
+    builder = messages.MeetingMessages(MEETING, "invitation", ENVELOPE)
+    for person in (
+        invitee(name=name),
+        Invitee(mailbox("a@b.example", name), answer_url="https://m.example/r/2.y&z=<3>"),
+        Invitee(mailbox("a@b.example", name), role="membre", answer_url=None),
+    ):
+        text, html = builder.bodies.fill(person)
+        assert builder.bodies.encode(person) == (
+            messages._quoted_printable(text),
+            messages._quoted_printable(html),
+        )

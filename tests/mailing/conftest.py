@@ -60,6 +60,7 @@ class Faults:
     refuse: set[str] = field(default_factory=set)  # recipients answered 550 at RCPT
     temporary: set[str] = field(default_factory=set)  # Message-IDs answered 451 once
     drop: set[str] = field(default_factory=set)  # Message-IDs whose connection is cut once
+    stall: dict[str, float] = field(default_factory=dict)  # Message-IDs answered late once
     done: set[str] = field(default_factory=set)
 
 
@@ -94,6 +95,9 @@ class RecordingHandler:
             return "421 4.4.2 connexion coupée"
         if first_time and message_id in self.faults.temporary:
             return "451 4.3.0 Essayez plus tard"
+        if first_time and message_id in self.faults.stall:
+            await asyncio.sleep(self.faults.stall[message_id])
+            return "451 4.3.0 Trop tard"
         with self.lock:
             self.received.append(Received(message_id, list(envelope.rcpt_tos), content))
         return "250 2.0.0 OK"

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from maillage.mailing.transports import SmtpBackend, _crlf_only, _dot_stuffed, parse_smtp_url
+import time
+
+import pytest
+
+from maillage.mailing.transports import (
+    SmtpBackend,
+    Transient,
+    _crlf_only,
+    _dot_stuffed,
+    parse_smtp_url,
+)
 
 SENDER = "ctg@maillage.example"
 RECIPIENT = "helene@caf.example"
@@ -41,3 +51,26 @@ def test_dot_stuffing_and_line_ending_checks():
     assert not _crlf_only(b"a\r\nb")  # no final line ending
     assert not _crlf_only(b"a\nb\r\n")
     assert not _crlf_only(b"a\rb\r\n")
+
+
+async def test_a_server_answering_too_late_leaves_the_message_to_retry_on_a_new_connection(
+    smtp_server,
+):
+    smtp_server.handler.faults.stall["<lent@maillage.example>"] = 3.0
+    backend = SmtpBackend(parse_smtp_url(smtp_server.url.replace("timeout=5", "timeout=0.5")))
+    connection = await backend.connect()
+    started = time.monotonic()
+    with pytest.raises(Transient) as failure:
+        await connection.send(SENDER, RECIPIENT, _message(b"lent\r\n", "lent@maillage.example"))
+    assert time.monotonic() - started < 2.5  # the whole exchange is bounded, not only a reply
+    assert failure.value.connection_lost
+    assert "Délai dépassé" in str(failure.value)
+    # The late reply must never be read as the next message's: the connection is closed.
+    assert not connection.client.is_connected
+    await connection.close()
+    retry = await backend.connect()
+    try:
+        await retry.send(SENDER, RECIPIENT, _message(b"suivant\r\n", "suivant@maillage.example"))
+    finally:
+        await retry.close()
+    assert smtp_server.handler.ids() == ["<suivant@maillage.example>"]

@@ -313,12 +313,16 @@ class _EncodedBody:
 
     def __init__(self, text: str) -> None:
         lines = _crlf_lines(text)
-        self.parts: list[bytes | tuple[str, bool]] = [
-            (line, index == len(lines) - 1)
-            if _SLOT.search(line)
-            else _encoded_line(line, last=index == len(lines) - 1)
-            for index, line in enumerate(lines)
-        ]
+        # Consecutive lines without a slot are joined: one piece each between the slot lines.
+        self.parts: list[bytes | tuple[str, bool]] = []
+        for index, line in enumerate(lines):
+            last = index == len(lines) - 1
+            if _SLOT.search(line):
+                self.parts.append((line, last))
+            elif self.parts and isinstance(self.parts[-1], bytes):
+                self.parts[-1] += _encoded_line(line, last)
+            else:
+                self.parts.append(_encoded_line(line, last))
 
     def fill(self, values: dict[str, str]) -> bytes:
         return b"".join(

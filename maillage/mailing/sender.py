@@ -90,10 +90,11 @@ class Sender:
         """Send every message due now; returns when none is left or the server is unreachable.
 
         Messages queued while it runs are sent too: a worker that finds the queue empty while
-        another is still sending waits for the next message queued in this process (a long
-        invitation run is written a hundred at a time) instead of closing its connection."""
+        another is still claiming or sending waits for the next message queued in this process
+        (a long invitation run is written a hundred at a time) instead of closing its
+        connection."""
         report = DrainReport()
-        self._sending = 0
+        self._busy = 0
         self._wakeups: set[asyncio.Event] = set()
         async with kept_connections():
             await asyncio.gather(*(self._worker(report) for _ in range(self.config.connections)))
@@ -120,21 +121,28 @@ class Sender:
         try:
             while report.unreachable is None:
                 wakeup.clear()
-                batch = await following if following is not None else await self._claim()
-                following = None
-                if not batch:
-                    if not self._sending:
-                        return
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wakeup.wait(), timeout=IDLE_WAIT)
-                    continue
-                self._sending += 1
+                batch: list[Claimed] = []
+                # Busy from the claim on: on PostgreSQL the workers claim together, and one
+                # whose claim finds the first rows locked by the others must not take them
+                # for idle while their claims are still on their way back.
+                self._busy += 1
                 try:
-                    connection = await self._send_batch(batch, connection, report, claim_following)
+                    batch = await following if following is not None else await self._claim()
+                    following = None
+                    if batch:
+                        connection = await self._send_batch(
+                            batch, connection, report, claim_following
+                        )
                 finally:
-                    self._sending -= 1
-                    for other in self._wakeups:
-                        other.set()
+                    self._busy -= 1
+                    if batch or not self._busy:
+                        self._wake_all()
+                if batch:
+                    continue
+                if not self._busy:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), timeout=IDLE_WAIT)
         finally:
             background.unwatch(wakeup)
             if following is not None:
@@ -144,6 +152,11 @@ class Sender:
                     await self._give_back(unsent, report.unreachable)
             if connection is not None:
                 await connection.close()
+
+    def _wake_all(self) -> None:
+        """Have the waiting workers look again (a batch was sent, or the last one stops)."""
+        for other in self._wakeups:
+            other.set()
 
     def _claim(self, sent: list[Claimed] | None = None) -> Coroutine[Any, Any, list[Claimed]]:
         return outbox.claim(self._batch_size(), self.config.lease, sent)

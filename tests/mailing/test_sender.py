@@ -12,9 +12,12 @@ from aiosmtpd.controller import Controller
 from maillage.crm.tables import OutboxMessage
 from maillage.db import is_sqlite, write_transaction
 from maillage.mailing import outbox
+from maillage.mailing.sender import Sender
+from maillage.mailing.transports import SmtpBackend, parse_smtp_url
 from tests.mailing.conftest import (
     RecordingHandler,
     SmtpServer,
+    fast_config,
     file_sender,
     free_port,
     settle,
@@ -205,3 +208,44 @@ async def test_the_sender_is_woken_once_the_queued_messages_are_committed(databa
         assert woken.is_set()
     finally:
         background.unwatch(woken)
+
+
+class _FirstClaimComesBackLate(Sender):
+    """A real sender whose first claim returns its batch late: the other workers' claims
+    come back empty before any worker holds a batch (on PostgreSQL the workers claim
+    together, and the first rows are locked by the claim still on its way)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.claims = 0
+
+    def _claim(self, sent=None):  # type: ignore[no-untyped-def]
+        self.claims += 1
+        claiming, first = super()._claim(sent), self.claims == 1
+
+        async def late():  # type: ignore[no-untyped-def]
+            batch = await claiming
+            if first:
+                await asyncio.sleep(0.5)
+            return batch
+
+        return late()
+
+
+async def test_workers_whose_claim_found_nothing_wait_for_a_peer_still_claiming(
+    database, smtp_server
+):
+    first = await queue_plain(1)
+    sender = _FirstClaimComesBackLate(
+        SmtpBackend(parse_smtp_url(smtp_server.url)), fast_config(connections=3, batch_size=1)
+    )
+    draining = asyncio.create_task(sender.drain())
+    await asyncio.sleep(0.2)  # the two other claims have come back empty
+    later = await queue_plain(4)
+    report = await asyncio.wait_for(draining, timeout=10)
+    assert report.sent == 5
+    assert sorted(smtp_server.handler.ids()) == sorted(first + later)
+    # The two others waited and sent the later messages while the first claim was away; they
+    # used to stop at once, leaving one connection for the whole run.
+    assert smtp_server.handler.connections >= 2
+    assert smtp_server.handler.ids()[0] in later

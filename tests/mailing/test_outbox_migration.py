@@ -17,6 +17,7 @@ from maillage.mailing.messages import Prebuilt
 BEFORE = "2026-11-30T09:30:00:000000"
 PLAIN = Prebuilt(b"To: marc@tilleuls.example\r\n\r\nBonjour\r\n", "<3@m>", "Bonjour")
 MOVED = ["2026-12-04T19:00:00:000000", "2026-12-04T19:00:01:000000", "2026-12-04T19:00:02:000000"]
+LATER = ["2026-12-04T22:40:00:000000"]  # outbox_content uncompressed (PostgreSQL only)
 
 
 @pytest.mark.parametrize("library", [None, (3, 34, 1)], ids=["sqlite", "sqlite-3.34"])
@@ -37,7 +38,7 @@ async def test_queued_messages_keep_their_bytes_across_the_migration(
                 f"'To: Hélène Lefèvre\r\n\r\nmessage {number}\r\n')"
             )
 
-        assert await db.migrate() == MOVED
+        assert await db.migrate() == MOVED + LATER
 
         rows = await OutboxContent.select(
             OutboxContent.message.message_id.as_alias("message_id"), OutboxContent.content
@@ -57,3 +58,16 @@ async def test_queued_messages_keep_their_bytes_across_the_migration(
         assert len(await OutboxContent.select()) == 3
     finally:
         db.bind(session_engine)
+
+
+async def test_postgresql_stores_the_outbox_bytes_uncompressed(database):
+    from maillage.crm.tables import OutboxContent
+    from maillage.db import is_sqlite
+
+    if is_sqlite():
+        pytest.skip("SQLite ne compresse pas les valeurs.")
+    rows = await OutboxContent.raw(
+        "SELECT attstorage::text AS attstorage FROM pg_attribute "
+        "WHERE attrelid = 'outbox_content'::regclass AND attname = 'content'"
+    )
+    assert rows == [{"attstorage": "e"}]  # EXTERNAL: out of line, never compressed

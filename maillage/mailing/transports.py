@@ -341,9 +341,15 @@ class SmtpConnection:
         replies: aiosmtplib arms and cancels a timer per reply, a tenth of the CPU a message
         costs here."""
         async with asyncio.timeout(self.client.timeout):
-            await self._exchange(sender, recipient, raw)
+            refusal = await self._exchange(sender, recipient, raw)
+        if refusal is not None:
+            # Reset after the deadline, on its own timeout: a slow RSET must not turn the
+            # server's refusal of the recipient into a timeout.
+            await self._reset()
+            raise refusal
 
-    async def _exchange(self, sender: str, recipient: str, raw: bytes) -> None:
+    async def _exchange(self, sender: str, recipient: str, raw: bytes) -> DeliveryError | None:
+        """The message sent, or the refusal of its recipient (the envelope is then still open)."""
         client = self.client
         try:
             envelope_from = _path(sender)
@@ -363,9 +369,9 @@ class SmtpConnection:
             raise _refused_sender(reply.code, reply.message)
         reply = await client.execute_command(b"RCPT", b"TO:" + envelope_to, timeout=None)
         if reply.code not in (250, 251):
-            await self._reset()
-            raise _classify(reply.code, reply.message, "Destinataire refusé")
+            return _classify(reply.code, reply.message, "Destinataire refusé")
         await self._data(raw, crlf_only)
+        return None
 
     async def _data(self, raw: bytes, crlf_only: bool) -> None:
         """DATA with the message as stored. The outbox's messages have CRLF line endings only

@@ -61,6 +61,7 @@ class Faults:
     temporary: set[str] = field(default_factory=set)  # Message-IDs answered 451 once
     drop: set[str] = field(default_factory=set)  # Message-IDs whose connection is cut once
     stall: dict[str, float] = field(default_factory=dict)  # Message-IDs answered late once
+    slow_reset: float = 0.0  # seconds before answering RSET
     done: set[str] = field(default_factory=set)
 
 
@@ -81,6 +82,11 @@ class RecordingHandler:
         if address in self.faults.refuse:
             return f"550 5.1.1 <{address}>: boîte inconnue"
         envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_RSET(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if self.faults.slow_reset:
+            await asyncio.sleep(self.faults.slow_reset)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from maillage.mailing.transports import (
+    Permanent,
     SmtpBackend,
     Transient,
     _crlf_only,
@@ -74,3 +75,17 @@ async def test_a_server_answering_too_late_leaves_the_message_to_retry_on_a_new_
     finally:
         await retry.close()
     assert smtp_server.handler.ids() == ["<suivant@maillage.example>"]
+
+
+async def test_a_refused_recipient_stays_refused_when_the_reset_after_it_is_slow(smtp_server):
+    smtp_server.handler.faults.refuse = {RECIPIENT}
+    smtp_server.handler.faults.slow_reset = 2.0
+    backend = SmtpBackend(parse_smtp_url(smtp_server.url.replace("timeout=5", "timeout=0.5")))
+    connection = await backend.connect()
+    try:
+        with pytest.raises(Permanent) as failure:
+            await connection.send(SENDER, RECIPIENT, _message(b"x\r\n", "refus@maillage.example"))
+    finally:
+        await connection.close()
+    # The server's words, not a timeout: the RSET runs after the message's deadline.
+    assert "550" in str(failure.value) and "boîte inconnue" in str(failure.value)

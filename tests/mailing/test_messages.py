@@ -246,14 +246,19 @@ def test_a_prebuilt_message_is_what_the_email_package_reads_and_writes_back(name
         assert decoded == f"{name} <helene@caf.example>"
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_bodies_filled_per_recipient_equal_a_full_render(name):
-    builder = messages.MeetingMessages(MEETING, "invitation", ENVELOPE)
-    for person in (
+def _shapes_of(name: str) -> tuple[Invitee, ...]:
+    """One invitee per shape of body: a titulaire with links, a link to escape, no links."""
+    return (
         invitee(name=name),
         Invitee(mailbox("a@b.example", name), answer_url="https://m.example/r/2.y&z=<3>"),
         Invitee(mailbox("a@b.example", name), role="membre", answer_url=None),
-    ):
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bodies_filled_per_recipient_equal_a_full_render(name):
+    builder = messages.MeetingMessages(MEETING, "invitation", ENVELOPE)
+    for person in _shapes_of(name):
         context = {
             "meeting": MEETING,
             "summary": MEETING.summary,
@@ -346,11 +351,7 @@ def test_quoted_printable_line_by_line_around_the_76_character_limit(length, las
 @pytest.mark.parametrize("name", NAMES)
 def test_bodies_encoded_per_recipient_equal_the_encoded_full_bodies(name):
     builder = messages.MeetingMessages(MEETING, "invitation", ENVELOPE)
-    for person in (
-        invitee(name=name),
-        Invitee(mailbox("a@b.example", name), answer_url="https://m.example/r/2.y&z=<3>"),
-        Invitee(mailbox("a@b.example", name), role="membre", answer_url=None),
-    ):
+    for person in _shapes_of(name):
         text, html = builder.bodies.fill(person)
         assert builder.bodies.encode(person) == (
             messages._quoted_printable(text),

@@ -253,16 +253,15 @@ class Prebuilt:
 class _Bodies:
     """The text and HTML of one template for one meeting, rendered once per shape of recipient
     (with or without a name, answer links, a replacement to name) with slots for the name and
-    the answer link; ``fill`` puts each recipient's values in, escaped for HTML the way
-    Jinja2's autoescape would have."""
+    the answer link, and quoted-printable encoded once (``_EncodedBody``); ``encode`` puts each
+    recipient's values in, escaped for HTML the way Jinja2's autoescape would have."""
 
     def __init__(self, template: str, context: dict) -> None:  # type: ignore[type-arg]
         self.template = template
         self.context = context
-        self.rendered: dict[tuple[bool, bool, bool], tuple[str, str]] = {}
         self.encoded: dict[tuple[bool, bool, bool], tuple[_EncodedBody, _EncodedBody]] = {}
 
-    def _render(self, shape: tuple[bool, bool, bool]) -> tuple[str, str]:
+    def _render(self, shape: tuple[bool, bool, bool]) -> tuple[_EncodedBody, _EncodedBody]:
         has_name, has_links, can_delegate = shape
         context = {
             **self.context,
@@ -272,35 +271,18 @@ class _Bodies:
         }
         text = TEMPLATES.get_template(f"{self.template}.txt").render(context)
         html = TEMPLATES.get_template(f"{self.template}.html").render(context)
-        return text, html
-
-    def _shape(self, invitee: Invitee) -> tuple[bool, bool, bool]:
-        shape = (bool(invitee.mailbox.name), bool(invitee.answer_url), invitee.can_delegate)
-        if shape not in self.rendered:
-            self.rendered[shape] = self._render(shape)
-            text, html = self.rendered[shape]
-            self.encoded[shape] = (_EncodedBody(text), _EncodedBody(html))
-        return shape
-
-    @staticmethod
-    def _values(invitee: Invitee) -> tuple[dict[str, str], dict[str, str]]:
-        """The slots' values as text, and escaped for HTML."""
-        name, url = invitee.mailbox.name, invitee.answer_url or ""
-        return {"nom": name, "lien": url}, {"nom": str(escape(name)), "lien": str(escape(url))}
-
-    def fill(self, invitee: Invitee) -> tuple[str, str]:
-        text, html = self.rendered[self._shape(invitee)]
-        plain, escaped = self._values(invitee)
-        return (
-            _SLOT.sub(lambda match: plain[match[1]], text),
-            _SLOT.sub(lambda match: escaped[match[1]], html),
-        )
+        return _EncodedBody(text), _EncodedBody(html)
 
     def encode(self, invitee: Invitee) -> tuple[bytes, bytes]:
-        """``fill``, quoted-printable encoded as ``_quoted_printable`` would encode it."""
-        text, html = self.encoded[self._shape(invitee)]
-        plain, escaped = self._values(invitee)
-        return text.fill(plain), html.fill(escaped)
+        """The recipient's text and HTML, quoted-printable encoded as ``_quoted_printable``
+        would encode the whole rendered bodies."""
+        name, url = invitee.mailbox.name, invitee.answer_url or ""
+        shape = (bool(name), bool(url), invitee.can_delegate)
+        if shape not in self.encoded:
+            self.encoded[shape] = self._render(shape)
+        text, html = self.encoded[shape]
+        escaped = {"nom": str(escape(name)), "lien": str(escape(url))}
+        return text.fill({"nom": name, "lien": url}), html.fill(escaped)
 
 
 class _EncodedBody:

@@ -210,42 +210,58 @@ async def test_the_sender_is_woken_once_the_queued_messages_are_committed(databa
         background.unwatch(woken)
 
 
-class _FirstClaimComesBackLate(Sender):
-    """A real sender whose first claim returns its batch late: the other workers' claims
-    come back empty before any worker holds a batch (on PostgreSQL the workers claim
-    together, and the first rows are locked by the claim still on its way)."""
+class _FirstBatchComesBackLate(Sender):
+    """A real sender whose first non-empty claim holds its batch until released: the other
+    workers' claims come back empty while a worker is still on its way with a batch (on
+    PostgreSQL the workers claim together, and any of them may be the one that takes the
+    first rows)."""
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.claims = 0
+        self.held_back = False
+        self.release = asyncio.Event()
 
     def _claim(self, sent=None):  # type: ignore[no-untyped-def]
-        self.claims += 1
-        claiming, first = super()._claim(sent), self.claims == 1
+        claiming = super()._claim(sent)
 
         async def late():  # type: ignore[no-untyped-def]
             batch = await claiming
-            if first:
-                await asyncio.sleep(0.5)
+            if batch and not self.held_back:
+                self.held_back = True
+                await self.release.wait()
             return batch
 
         return late()
+
+
+async def _received(handler: RecordingHandler, count: int, within: float = 10) -> bool:
+    deadline = asyncio.get_running_loop().time() + within
+    while len(handler.ids()) < count:
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 async def test_workers_whose_claim_found_nothing_wait_for_a_peer_still_claiming(
     database, smtp_server
 ):
     first = await queue_plain(1)
-    sender = _FirstClaimComesBackLate(
+    sender = _FirstBatchComesBackLate(
         SmtpBackend(parse_smtp_url(smtp_server.url)), fast_config(connections=3, batch_size=1)
     )
     draining = asyncio.create_task(sender.drain())
     await asyncio.sleep(0.2)  # the two other claims have come back empty
     later = await queue_plain(4)
+    try:
+        # The two others waited and send the later messages while the first batch is held;
+        # they used to stop at once, leaving one connection for the whole run.
+        others_sent = await _received(smtp_server.handler, 4)
+    finally:
+        sender.release.set()
     report = await asyncio.wait_for(draining, timeout=10)
+    assert others_sent
+    assert sorted(smtp_server.handler.ids()[:4]) == sorted(later)
     assert report.sent == 5
     assert sorted(smtp_server.handler.ids()) == sorted(first + later)
-    # The two others waited and sent the later messages while the first claim was away; they
-    # used to stop at once, leaving one connection for the whole run.
     assert smtp_server.handler.connections >= 2
-    assert smtp_server.handler.ids()[0] in later

@@ -1,8 +1,10 @@
 """Reminders before a meeting, to the invitees who have not declined.
 
 With reminders at 7 and 1 days, an invitee gets the 7-day one once the meeting is 7 days away,
-then the 1-day one; a meeting planned 3 days ahead only gets the 1-day reminder. The outbox is
-the memory of what was sent: one message of kind ``rappel_<days>j`` per invitation and offset.
+then the 1-day one. A reminder goes only to invitations delivered before its moment: someone
+invited 3 days ahead gets the 1-day reminder only, not a 7-day one right behind the invitation,
+and an invitation still waiting in the outbox gets none. The outbox is the memory of what was
+sent: one message of kind ``rappel_<days>j`` per invitation and offset.
 """
 
 from __future__ import annotations
@@ -62,10 +64,14 @@ async def _queue_for_meeting(settings: Settings, row: dict[str, Any], days: int)
 
 async def _queue_checked(settings: Settings, row: dict[str, Any], days: int) -> int:
     kind = kind_for(days)
+    # Delivered before the reminder's moment, so the reminder never follows the invitation at
+    # once (``sent_at`` is the first acceptance by the server, null until then).
+    delivered_by = row["starts_at"] - dt.timedelta(days=days)
     invitations = await Invitation.select(*INVITATION_COLUMNS).where(
         (Invitation.meeting == row["id"])
         & (Invitation.response != "declinee")
         & Invitation.sent_sequence.is_not_null()
+        & (Invitation.sent_at <= delivered_by)
     )
     if not invitations:
         return 0

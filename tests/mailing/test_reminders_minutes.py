@@ -31,6 +31,7 @@ async def test_reminders_skip_decliners_and_are_sent_once(settings, body):
     await Invitation.update({Invitation.response: "declinee"}).where(
         Invitation.contact == body.people["marc"]["id"]
     )
+    await _delivered(dt.datetime.now(dt.UTC) - dt.timedelta(days=10))
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=5)
     await Meeting.update(
         {Meeting.starts_at: soon, Meeting.ends_at: soon + dt.timedelta(hours=2)}
@@ -46,6 +47,35 @@ async def test_reminders_skip_decliners_and_are_sent_once(settings, body):
     later = soon - dt.timedelta(hours=20)
     assert await queue_due_reminders(tomorrow, now=later) == 1
     assert await queue_due_reminders(tomorrow, now=later) == 0
+
+
+async def _delivered(moment: dt.datetime) -> None:
+    """As if the sender had delivered every queued invitation at ``moment``."""
+    await Invitation.update({Invitation.sent_at: moment}).where(
+        Invitation.sent_sequence.is_not_null()
+    )
+
+
+async def test_a_reminder_never_follows_an_invitation_delivered_after_its_moment(settings, body):
+    """Invited 5 days ahead: no 7-day reminder right behind the invitation, the 1-day one on
+    time; an invitation still in the outbox gets no reminder before it."""
+    meeting = body.meeting
+    now = dt.datetime.now(dt.UTC)
+    soon = now + dt.timedelta(days=5)
+    await Meeting.update(
+        {Meeting.starts_at: soon, Meeting.ends_at: soon + dt.timedelta(hours=2)}
+    ).where(Meeting.id == meeting["id"])
+    await invitations.invite(CLI, meeting["id"], invitations.InviteRequest(group_members=True))
+    await invitations.queue(CLI, settings, meeting["id"])
+    assert await queue_due_reminders(settings) == 0  # queued, not delivered yet
+    await _delivered(now)
+    assert await queue_due_reminders(settings) == 0  # delivered after the 7-day moment
+    day_before = soon - dt.timedelta(hours=20)
+    assert await queue_due_reminders(settings, now=day_before) == 2
+    kinds = await OutboxMessage.select(OutboxMessage.kind).where(
+        OutboxMessage.kind.like("rappel_%")
+    )
+    assert {row["kind"] for row in kinds} == {"rappel_1j"}
 
 
 async def test_minutes_go_to_present_and_excused_with_attachments(coordinator, settings, body):

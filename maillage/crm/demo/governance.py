@@ -374,6 +374,9 @@ class Governance:
             updated_at=min(ends + dt.timedelta(days=4), _utc(self.today)) if past else created,
         )  # fmt: skip
         sent_at = sent if sent.date() < self.today else None
+        # What was sent is recorded as sent (the cancellation too, at the cancelled SEQUENCE), so
+        # « Envoyer » on a demo meeting invites only those never invited.
+        sequence = (1 if cancelled else 0) if sent_at is not None else None
         present = {s.person.id for s in seats if s.role != "suppleant" and self._comes(s)}
         invited: dict[int, Seat] = {}
         for s in seats:  # one invitation per person, even with two seats (mayor and VP)
@@ -384,15 +387,16 @@ class Governance:
                 stands_in = s.titulaire is not None and s.titulaire.person.id not in present
                 if stands_in and self.rng.random() < 0.6:
                     present.add(s.person.id)
-            self._invite(meeting_id, s, status, sent_at, starts, s.person.id in present)
+            self._invite(meeting_id, s, status, (sent_at, sequence), starts, s.person.id in present)
 
     def _comes(self, seat: Seat) -> bool:
         return self.rng.random() < seat.presence
 
     def _invite(
-        self, meeting_id: int, seat: Seat, status: str, sent_at: dt.datetime | None,
-        starts: dt.datetime, present: bool,
+        self, meeting_id: int, seat: Seat, status: str,
+        sent: tuple[dt.datetime | None, int | None], starts: dt.datetime, present: bool,
     ) -> None:  # fmt: skip
+        sent_at, sent_sequence = sent
         response, attendance, answered = "en_attente", None, None
         if sent_at is not None:
             response, attendance = self._answer(seat, status, present)
@@ -404,7 +408,8 @@ class Governance:
         self.ds.add(
             Invitation, sent_at or prepared,
             meeting=meeting_id, contact=seat.person.id, response=response, attendance=attendance,
-            token_nonce=self.reg.ids.token(), sent_at=sent_at, answered_at=answered,
+            token_nonce=self.reg.ids.token(), sent_at=sent_at, sent_sequence=sent_sequence,
+            answered_at=answered,
             updated_at=answered or sent_at or prepared,
         )  # fmt: skip
         if attendance is not None:

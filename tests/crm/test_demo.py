@@ -246,6 +246,41 @@ async def test_central_partners_come_to_most_meetings(demo):
     assert counts[0] >= 30 and counts[len(counts) // 2] <= 10
 
 
+_PLANNED_INVITATIONS = """
+SELECT i.meeting, COUNT(*) AS n FROM invitation i
+JOIN meeting m ON m.id = i.meeting JOIN contact c ON c.id = i.contact
+WHERE m.status = 'planifiee' AND c.email <> '' AND i.sent_at {sent}
+GROUP BY i.meeting ORDER BY i.meeting LIMIT 1
+"""
+
+
+async def test_sending_a_demo_meeting_invites_only_those_never_invited(demo, settings):
+    """The invitations the demo records as sent are owed nothing: « Envoyer » on a meeting
+    already invited queues no message, and one on a meeting not invited yet queues them all."""
+    from maillage.mailing import invitations
+
+    unsent = await sql(
+        "SELECT COUNT(*) AS n FROM invitation i JOIN meeting m ON m.id = i.meeting "
+        "WHERE i.sent_at IS NOT NULL AND (i.sent_sequence IS NULL "
+        "OR i.sent_sequence <> m.ical_sequence)"
+    )
+    assert unsent[0]["n"] == 0
+    invited = await sql(_PLANNED_INVITATIONS.format(sent="IS NOT NULL"))
+    waiting = await sql(_PLANNED_INVITATIONS.format(sent="IS NULL"))
+    for meeting in (invited[0]["meeting"], waiting[0]["meeting"]):
+        await _move_to_next_week(meeting)  # the demo's day may be past: still sendable
+    assert (await invitations.queue(CLI, settings, invited[0]["meeting"]))["queued"] == 0
+    queued = await invitations.queue(CLI, settings, waiting[0]["meeting"])
+    assert queued["queued"] == waiting[0]["n"] > 0
+
+
+async def _move_to_next_week(meeting_id: int) -> None:
+    starts = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=7)
+    await Meeting.update(
+        {Meeting.starts_at: starts, Meeting.ends_at: starts + dt.timedelta(hours=2)}
+    ).where(Meeting.id == meeting_id)
+
+
 async def test_every_loaded_row_reads_through_the_api(demo, reader):
     for resource in (
         "territories", "communes", "organisations", "contacts", "affiliations", "groups",

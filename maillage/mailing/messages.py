@@ -12,7 +12,8 @@ recognise::
 
 Each message has one recipient, who is the only ATTENDEE of its calendar object: the other
 invitees are never disclosed. Every header value goes through ``addresses.one_line`` (no line
-break can add a header) and display names are encoded by the ``email`` package (RFC 2047).
+break can add a header); non-ASCII subjects and display names are RFC 2047 encoded words that
+carry their own spaces (see ``_SubjectHeader``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.charset import Charset
+from email.headerregistry import HeaderRegistry, UniqueAddressHeader, UnstructuredHeader
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP
+from email.policy import SMTP, default
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
@@ -158,7 +160,7 @@ def _message(
     envelope: Envelope, recipient: Mailbox, subject: str, body: Sequence[MIMEPart]
 ) -> EmailMessage:
     """Headers, then ``body``: the parts of multipart/alternative, then attachments."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = envelope.organizer.header()
     message["To"] = recipient.header()
     message["Subject"] = one_line(subject)
@@ -375,38 +377,86 @@ def _multipart(subtype: str, parts: Sequence[bytes]) -> tuple[bytes, bytes]:
     return header, body + b"--" + boundary + b"--\r\n"
 
 
+class _SubjectHeader(UnstructuredHeader):
+    """A subject whose non-ASCII text is written as a run of RFC 2047 words, one per line.
+
+    The ``email`` package's folder drops the space between two encoded words it puts on either
+    side of a line break or side by side (« ordre du jour détaillé » arrived as « ordre du
+    jourdétaillé », CPython gh-144156): words that carry their own spaces cannot lose them,
+    since a decoder joins adjacent encoded words."""
+
+    def fold(self, *, policy):  # type: ignore[no-untyped-def]
+        text = str(self)
+        if text.isascii():
+            return super().fold(policy=policy)
+        # A line holding encoded words stays within 76 characters (RFC 2047 § 2).
+        first = 3 * ((76 - len(f"{self.name}: =?utf-8?b??=")) // 4)
+        words = _encoded_words(text, first=first)
+        return f"{self.name}: " + f"{policy.linesep} ".join(words) + policy.linesep
+
+
+class _MailboxHeader(UniqueAddressHeader):
+    """From and To, when they name one mailbox: its display name folded as ``_mailbox_line``
+    does, for the same reason as the subject."""
+
+    def fold(self, *, policy):  # type: ignore[no-untyped-def]
+        if len(self.groups) != 1 or len(self.addresses) != 1 or self.groups[0].display_name:
+            return super().fold(policy=policy)
+        mailbox = self.addresses[0]
+        return _mailbox_line(self.name, mailbox.display_name, mailbox.addr_spec, policy.linesep)
+
+
+_HEADERS = HeaderRegistry()
+# The registry mixes ``BaseHeader`` in, as for its own classes (typeshed asks for it already).
+_HEADERS.map_to_type("subject", _SubjectHeader)  # type: ignore[arg-type]
+_HEADERS.map_to_type("from", _MailboxHeader)  # type: ignore[arg-type]
+_HEADERS.map_to_type("to", _MailboxHeader)  # type: ignore[arg-type]
+POLICY = default.clone(header_factory=_HEADERS)
+"""The policy of every message built here: ``policy.default`` but for how the subject, From
+and To are folded."""
+
+
 def _folded(name: str, value: object) -> bytes:
     """One header as the ``email`` package writes it under ``policy.SMTP`` (RFC 2047, folded)."""
-    return SMTP.header_factory(name, value).fold(policy=SMTP).encode("ascii")
+    return POLICY.header_factory(name, value).fold(policy=SMTP).encode("ascii")
 
 
 def _to_header(recipient: Mailbox) -> bytes:
-    """The To: header of one recipient, a hundred times faster than the header registry.
+    """The To: header of one recipient, a hundred times faster than the header registry."""
+    return _mailbox_line("To", recipient.name, recipient.address).encode("ascii")
+
+
+def _mailbox_line(field: str, name: str, address: str, linesep: str = "\r\n") -> str:
+    """A header naming one mailbox, folded within 76 characters a line (RFC 2047 § 2).
 
     ``formataddr`` quotes a name or encodes it as one RFC 2047 word; a name too long for that,
     or one that would read as an encoded word, becomes a run of base64 encoded words, one per
-    folded line (a decoder joins adjacent encoded words without a space)."""
-    name = one_line(recipient.name)
+    folded line, each carrying its own spaces (a decoder joins adjacent encoded words without
+    a space, which the ``email`` package's folder forgets)."""
+    name = one_line(name)
+    prefix = f"{field}: "
     if not name:
-        return f"To: {recipient.address}\r\n".encode("ascii")
+        return f"{prefix}{address}{linesep}"
     display = ""
     if "=?" not in name:
-        display = formataddr((name, recipient.address), charset=_UTF8).rpartition(" <")[0]
-    if not display or len(display) > 74:
-        display = "\r\n ".join(_encoded_words(name))
-    address = f"<{recipient.address}>"
-    last = display.rpartition("\n")[2]
-    separator = " " if len(last) + len(address) <= 73 else "\r\n "
-    return f"To: {display}{separator}{address}\r\n".encode("ascii")
+        display = formataddr((name, address), charset=_UTF8).rpartition(" <")[0]
+    if not display or len(prefix) + len(display) > 76:
+        first = 3 * ((76 - len(prefix) - len("=?utf-8?b??=")) // 4)
+        display = f"{linesep} ".join(_encoded_words(name, first=first))
+    angle = f"<{address}>"
+    last = (prefix + display).rpartition(linesep)[2]
+    separator = " " if len(last) + 1 + len(angle) <= 76 else f"{linesep} "
+    return f"{prefix}{display}{separator}{angle}{linesep}"
 
 
-def _encoded_words(text: str) -> list[str]:
-    """RFC 2047 words of at most 45 UTF-8 bytes (72 characters once encoded), never splitting
-    a character."""
-    chunks = [""]
+def _encoded_words(text: str, first: int = 45) -> list[str]:
+    """RFC 2047 words of at most 45 UTF-8 bytes (72 characters once encoded; ``first`` bytes
+    for the first word), never splitting a character."""
+    chunks, budget = [""], first
     for char in text:
-        if len((chunks[-1] + char).encode("utf-8")) > 45:
+        if len((chunks[-1] + char).encode("utf-8")) > budget:
             chunks.append("")
+            budget = 45
         chunks[-1] += char
     return [f"=?utf-8?b?{base64.b64encode(chunk.encode()).decode('ascii')}?=" for chunk in chunks]
 
@@ -442,7 +492,7 @@ class MeetingMessages:
         self.bodies = _Bodies(_TEMPLATE_OF[kind], context)
         self.subject = one_line(subject)
         self.domain = organizer.address.rpartition("@")[2]
-        self.from_header = _folded("From", organizer.header())
+        self.from_header = _mailbox_line("From", organizer.name, organizer.address).encode()
         self.headers = _folded("Subject", self.subject) + _folded(
             "Date", format_datetime(envelope.stamp.astimezone(dt.UTC))
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import email
 from email import policy
@@ -347,3 +348,78 @@ def test_quoted_printable_line_by_line_around_the_76_character_limit(length, las
         for index, line in enumerate(lines)
     )
     assert encoded == messages._quoted_printable(text)
+
+
+_SUBJECT_WORDS = st.lists(
+    st.text(alphabet="abcdeéèàôœ—«»😀,:-'2026", min_size=1, max_size=14),
+    min_size=1,
+    max_size=30,
+).map(" ".join)
+
+
+def _header_lines(raw: bytes) -> list[bytes]:
+    return raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+
+
+@given(_SUBJECT_WORDS)
+def test_a_mailing_subject_arrives_word_for_word(subject):
+    """The ``email`` package's own folder drops the space between two encoded words it splits
+    a line between (« ordre du jourdétaillé »)."""
+    message = messages.mailing(
+        subject, "Bonjour", mailbox("helene@caf.example"), ENVELOPE, "https://m.example/u/3.abc"
+    )
+    raw = serialise(message).encode()
+    assert str(email.message_from_bytes(raw, policy=policy.default)["Subject"]) == subject
+    assert all(len(line) <= (76 if b"=?" in line else 78) for line in _header_lines(raw))
+
+
+@given(_SUBJECT_WORDS)
+def test_an_invitation_subject_arrives_word_for_word(title):
+    meeting = dataclasses.replace(MEETING, title=title)
+    built = messages.MeetingMessages(meeting, "invitation", ENVELOPE)
+    raw = built.build(invitee()).raw
+    assert str(email.message_from_bytes(raw, policy=policy.default)["Subject"]) == built.subject
+    assert title in built.subject
+    assert all(len(line) <= (76 if b"=?" in line else 78) for line in _header_lines(raw))
+
+
+def test_the_demo_subject_that_lost_a_space():
+    subject = "COTECH CTG — décembre 2026 : ordre du jour détaillé, vendredi 11 décembre 2026"
+    message = messages.mailing(
+        subject, "Bonjour", mailbox("helene@caf.example"), ENVELOPE, "https://m.example/u/3.abc"
+    )
+    assert str(reparse(message)["Subject"]) == subject
+
+
+def _unfolded(raw: bytes, field: str) -> str:
+    lines = raw.split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+    start = next(n for n, line in enumerate(lines) if line.startswith(f"{field}:"))
+    end = next(n for n in range(start + 1, len(lines) + 1) if not lines[n].startswith(" "))
+    return "".join(lines[start:end])[len(field) + 1 :].strip()
+
+
+def _display_name(raw: bytes, field: str) -> str:
+    """The display name of a one-mailbox header, decoded as RFC 2047 says: adjacent encoded
+    words joined without a space (the ``email`` package's address parser puts one in)."""
+    value = _unfolded(raw, field)
+    display = value.rpartition(" <")[0]
+    if "=?" in display:
+        return str(make_header(decode_header(display)))
+    return email.utils.parseaddr(value)[0]
+
+
+@given(st.text(alphabet="abcdeéàœ—«»😀,:;\"'\\<>()@. -", min_size=1, max_size=120))
+def test_names_in_from_and_to_arrive_intact(name):
+    recipient = mailbox("helene@caf.example", name)
+    organizer = dataclasses.replace(sender_mailbox("ctg@val.example"), name=recipient.name)
+    envelope = Envelope(organizer)
+    sent = serialise(
+        messages.mailing("Objet", "Bonjour", recipient, envelope, "https://m.example/u/3.abc")
+    ).encode()
+    built = messages.MeetingMessages(MEETING, "invitation", envelope)
+    invitation = built.build(Invitee(recipient, role="membre", answer_url=None)).raw
+    for raw in (sent, invitation):
+        assert _display_name(raw, "From") == envelope.organizer.name
+        assert _display_name(raw, "To") == recipient.name
+        assert all(len(line) <= 78 for line in _header_lines(raw))
+        assert all(len(line) <= 76 for line in _header_lines(raw) if b"=?" in line)

@@ -458,12 +458,23 @@ def _utc(day: dt.date) -> dt.datetime:
     return stamp(day, 8)
 
 
+# « Point d'actualité … » of each kind of body, with its article.
+_NEWS_OF = {
+    "copil": "du comité de pilotage",
+    "cotech": "du comité technique",
+    "commission_thematique": "de la commission",
+    "commission_territoriale": "de la commission",
+    "groupe_travail": "du groupe de travail",
+    "reseau": "du réseau",
+}
+
+
 def _agenda(body: Body, public: str | None) -> str:
     if public:
         return "Accueil et présentation\nTemps d'échange avec les habitants\nSuites données"
     return (
         "1. Approbation du relevé de décisions précédent\n"
-        f"2. Point d'actualité de la {body.short.split(' ')[0].lower()}\n"
+        f"2. Point d'actualité {_NEWS_OF[body.kind]}\n"
         "3. Avancement des fiches action\n"
         "4. Questions diverses"
     )

@@ -210,15 +210,15 @@ async def test_the_sender_is_woken_once_the_queued_messages_are_committed(databa
         background.unwatch(woken)
 
 
-class _FirstBatchComesBackLate(Sender):
-    """A real sender whose first non-empty claim holds its batch until released: the other
-    workers' claims come back empty while a worker is still on its way with a batch (on
-    PostgreSQL the workers claim together, and any of them may be the one that takes the
-    first rows)."""
+class _HoldsBack(Sender):
+    """A real sender whose claim holding one of ``held`` (Message-IDs) keeps its batch until
+    released: the other workers' claims come back empty while a worker is still on its way
+    with a batch (on PostgreSQL the workers claim together, and any of them may be the one
+    that takes the first rows)."""
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, held: list[str], **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.held_back = False
+        self.held = set(held)
         self.release = asyncio.Event()
 
     def _claim(self, sent=None):  # type: ignore[no-untyped-def]
@@ -226,8 +226,7 @@ class _FirstBatchComesBackLate(Sender):
 
         async def late():  # type: ignore[no-untyped-def]
             batch = await claiming
-            if batch and not self.held_back:
-                self.held_back = True
+            if any(message.message_id in self.held for message in batch):
                 await self.release.wait()
             return batch
 
@@ -247,14 +246,16 @@ async def test_workers_whose_claim_found_nothing_wait_for_a_peer_still_claiming(
     database, smtp_server
 ):
     first = await queue_plain(1)
-    sender = _FirstBatchComesBackLate(
-        SmtpBackend(parse_smtp_url(smtp_server.url)), fast_config(connections=3, batch_size=1)
+    sender = _HoldsBack(
+        SmtpBackend(parse_smtp_url(smtp_server.url)),
+        fast_config(connections=3, batch_size=1),
+        held=first,
     )
     draining = asyncio.create_task(sender.drain())
     await asyncio.sleep(0.2)  # the two other claims have come back empty
     later = await queue_plain(4)
     try:
-        # The two others waited and send the later messages while the first batch is held;
+        # The two others waited and send the later messages while the first one is held;
         # they used to stop at once, leaving one connection for the whole run.
         others_sent = await _received(smtp_server.handler, 4)
     finally:

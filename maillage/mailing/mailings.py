@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from maillage.crm import audit
@@ -173,16 +173,43 @@ async def _primary_affiliations(contact_ids: list[int]) -> dict[int, tuple[str, 
     return {contact: (name, function) for contact, (_, name, function) in best.items()}
 
 
+def _allowed_fields() -> str:
+    return ", ".join(_field(name) for name in MERGE_FIELDS)
+
+
+def _field(name: str) -> str:
+    return "{{ " + name + " }}"
+
+
+def check_template(template: str, field_name: str) -> None:
+    """Refuse, in French and saying where, a template that does not parse or names a field
+    that does not exist (Jinja's own messages are in English)."""
+    try:
+        parsed = _MERGE.parse(template)
+    except TemplateSyntaxError as error:
+        where = f" à la ligne {error.lineno}" if field_name == "body" else ""
+        raise InvalidData.one(
+            field_name,
+            f"Modèle illisible{where} : un champ de fusion s'écrit entre doubles accolades, "
+            f"par exemple {_field('prenom')}.",
+        ) from error
+    unknown = sorted(meta.find_undeclared_variables(parsed) - MERGE_FIELDS.keys())
+    if unknown:
+        names = ", ".join(_field(name) for name in unknown)
+        raise InvalidData.one(
+            field_name, f"Champ de fusion inconnu : {names}. Champs permis : {_allowed_fields()}."
+        )
+
+
 def render(template: str, fields: dict[str, str], field_name: str) -> str:
     try:
         return _MERGE.from_string(template).render(fields)
-    except UndefinedError as error:
-        allowed = ", ".join("{{ " + name + " }}" for name in MERGE_FIELDS)
-        raise InvalidData.one(
-            field_name, f"Champ de fusion inconnu ({error.message}) : champs permis {allowed}."
-        ) from error
     except TemplateError as error:
-        raise InvalidData.one(field_name, f"Modèle illisible : {error.message}") from error
+        # A known field used otherwise than as is ({{ prenom.x }}): checked templates only.
+        raise InvalidData.one(
+            field_name,
+            f"Modèle impossible à remplir : employez les champs tels quels ({_allowed_fields()}).",
+        ) from error
 
 
 def _check_templates(subject: str, body: str) -> None:
@@ -203,6 +230,8 @@ def _check_templates(subject: str, body: str) -> None:
             )
     if errors:
         raise InvalidData(errors)
+    check_template(subject, "subject")
+    check_template(body, "body")
     sample = dict.fromkeys(MERGE_FIELDS, "")
     render(subject, sample, "subject")
     render(body, sample, "body")

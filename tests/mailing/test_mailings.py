@@ -43,7 +43,25 @@ async def test_an_unknown_merge_field_is_refused(coordinator, body):
         "/api/v1/mailings/preview", json={"subject": "Bonjour {{ surnom }}", "body": "Texte"}
     )
     assert response.status_code == 400
-    assert "{{ prenom }}" in response.json()["errors"][0]["message"]
+    error = response.json()["errors"][0]
+    assert error["field"] == "subject"
+    assert error["message"].startswith("Champ de fusion inconnu : {{ surnom }}. Champs permis :")
+    assert "{{ prenom }}" in error["message"]
+    assert "undefined" not in error["message"]  # Jinja's own words are English
+
+
+async def test_a_template_that_does_not_parse_is_refused_in_french_with_its_line(coordinator):
+    response = await coordinator.client.post(
+        "/api/v1/mailings/preview",
+        json={"subject": "Nouvelles", "body": "Bonjour,\n\nÀ bientôt {{ prenom }\n"},
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["field"] == "body"
+    assert error["message"] == (
+        "Modèle illisible à la ligne 3 : un champ de fusion s'écrit entre doubles accolades, "
+        "par exemple {{ prenom }}."
+    )
 
 
 async def test_sending_skips_opted_out_and_carries_unsubscribe_headers(

@@ -17,6 +17,7 @@ import click
 
 from maillage import clifrench
 from maillage.crm.errors import ServiceError
+from maillage.messages import system_error
 from maillage.settings import Settings, SettingsError, load_settings
 
 clifrench.install()
@@ -94,8 +95,10 @@ def run_async(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
             details = getattr(error, "errors", [])
             lines = [error.message] + [f"  - {e.field} : {e.message}" for e in details]
             fail("\n".join(lines))
-        except (db.DatabaseError, OSError) as error:
+        except db.DatabaseError as error:
             fail(f"base de données inaccessible ({error}).")
+        except OSError as error:
+            fail(f"base de données inaccessible ({system_error(error)}).")
         except Exception as error:  # a person reads this: no traceback, but what went wrong
             if os.environ.get("MAILLAGE_DEBUG"):
                 raise

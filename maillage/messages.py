@@ -1,13 +1,18 @@
-"""Validation messages in French, for every door into the service layer.
+"""Validation and system messages in French, for every door into the service layer.
 
 msgspec and Litestar report validation problems in English (« Expected `int`, got `str` »); the
 API, the pages and the imports show them to a person who reads French, so they are translated
-here, field by field. No web dependency: `maillage.exchange` uses it too.
+here, field by field. The operating system's own words (``strerror``, « Connect call failed »)
+are English too: ``system_error`` says them in French. No web dependency: `maillage.exchange`
+uses it too.
 """
 
 from __future__ import annotations
 
+import errno
 import re
+import socket
+import ssl
 from typing import Any
 
 _TYPE_NAMES = {
@@ -85,3 +90,67 @@ def translate_message(message: str, key: str | None) -> dict[str, str]:
             named_field, text = render(match)
             return {"field": named_field or field, "message": text}
     return {"field": field, "message": "Valeur invalide."}
+
+
+_SYSTEM_ERRORS = {
+    errno.ENOENT: "introuvable",
+    errno.EACCES: "accès refusé",
+    errno.EPERM: "opération non permise",
+    errno.ENOSPC: "disque plein",
+    errno.EDQUOT: "quota de disque dépassé",
+    errno.EROFS: "disque en lecture seule",
+    errno.EISDIR: "c'est un dossier",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EEXIST: "existe déjà",
+    errno.ECONNREFUSED: "connexion refusée",
+    errno.ECONNRESET: "connexion coupée par l'autre partie",
+    errno.ECONNABORTED: "connexion interrompue",
+    errno.EPIPE: "connexion coupée par l'autre partie",
+    errno.ETIMEDOUT: "pas de réponse dans le délai",
+    errno.EHOSTUNREACH: "machine injoignable",
+    errno.ENETUNREACH: "réseau injoignable",
+}
+
+_CERTIFICATE_PROBLEMS = {
+    "certificate has expired": "il a expiré",
+    "self-signed certificate": "il est auto-signé",
+    "self signed certificate": "il est auto-signé",
+    "Hostname mismatch": "il ne porte pas le nom du serveur",
+    "unable to get local issuer certificate": "son autorité de certification est inconnue",
+}
+
+
+def system_error(error: BaseException) -> str:
+    """What went wrong, in French, for a system or network error (or one wrapping it, as
+    aiosmtplib's do): ``strerror`` and the libraries' messages are English."""
+    root = _root_cause(error)
+    if isinstance(root, ssl.SSLCertVerificationError):
+        reason = next(
+            (said for key, said in _CERTIFICATE_PROBLEMS.items() if key in str(root)),
+            "il n'est pas reconnu",
+        )
+        return f"certificat du serveur refusé : {reason}"
+    if isinstance(root, ssl.SSLError):
+        return "échec de la négociation TLS"
+    if isinstance(root, socket.gaierror):
+        return "nom de machine introuvable"
+    if isinstance(root, TimeoutError):
+        return "pas de réponse dans le délai"
+    if isinstance(root, OSError) and root.errno in _SYSTEM_ERRORS:
+        return _SYSTEM_ERRORS[root.errno]
+    if isinstance(root, ConnectionError):
+        return "connexion coupée"
+    if isinstance(root, OSError) and root.errno:
+        return f"erreur système {errno.errorcode.get(root.errno, root.errno)}"
+    return "erreur système"
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """The innermost system error under ``error``, following ``raise … from``."""
+    found = error
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, OSError | TimeoutError):
+            found = current
+        current = current.__cause__
+    return found

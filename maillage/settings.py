@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from maillage.messages import system_error
+
 
 class SettingsError(ValueError):
     """A configuration value that cannot be used; the message is meant for the person."""
@@ -174,7 +176,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise SettingsError(
-            f"MAILLAGE_DATA_DIR : impossible de créer le dossier « {data_dir} » ({error.strerror})."
+            f"MAILLAGE_DATA_DIR : impossible de créer le dossier « {data_dir} » "
+            f"({system_error(error)})."
         ) from error
     database_url = env.get("MAILLAGE_DATABASE_URL") or f"sqlite:///{data_dir / 'maillage.db'}"
     secret_key = env.get("MAILLAGE_SECRET_KEY") or _load_or_create_secret(data_dir)

@@ -220,12 +220,19 @@ def parse_mapping(data: bytes, kind: str) -> dict[str, str]:
             loaded = json.loads(stripped)
         except json.JSONDecodeError as error:
             raise UnreadableFile(
-                f"Fichier de correspondance : JSON invalide ligne {error.lineno} ({error.msg})."
+                f"Fichier de correspondance : JSON invalide ligne {error.lineno}, "
+                f"colonne {error.colno}."
             ) from error
         pairs = {str(k): str(v) for k, v in loaded.items()}
     else:
         delimiter = ";" if ";" in stripped else ("\t" if "\t" in stripped else ",")
-        rows = list(csv.reader(io.StringIO(stripped), delimiter=delimiter))
+        try:
+            rows = list(csv.reader(io.StringIO(stripped), delimiter=delimiter))
+        except csv.Error as error:  # the one it raises unquoted: a cell past its limit
+            raise UnreadableFile(
+                "Fichier de correspondance illisible : une cellule dépasse "
+                f"{csv.field_size_limit():,} caractères.".replace(",", " ")
+            ) from error
         pairs = {row[0].strip(): row[1].strip() for row in rows if len(row) >= 2 and row[0].strip()}
     words = _field_by_word(kind)
     resolved = {}

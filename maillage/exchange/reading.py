@@ -131,7 +131,10 @@ def detect_delimiter(text: str) -> str:
     sample = [line for line in text.splitlines()[:20] if line.strip()]
     best, best_score = ";", (0, 0)
     for delimiter in DELIMITERS:
-        counts = [len(row) for row in csv.reader(sample, delimiter=delimiter)]
+        try:
+            counts = [len(row) for row in csv.reader(sample, delimiter=delimiter)]
+        except csv.Error:  # a cell past the csv module's limit: the reading says where
+            continue
         if not counts or counts[0] < 2:
             continue
         steady = sum(1 for n in counts if n == counts[0])
@@ -158,9 +161,16 @@ def _read_csv(text: str, encoding: str, filename: str) -> Sheet:
                 lines.append((start, cells))
             start = reader.line_num + 1
     except csv.Error as error:
+        # The csv module's words are English; the one problem it reports besides quoting is
+        # a cell longer than its limit.
+        problem = (
+            f"une cellule dépasse {csv.field_size_limit():,} caractères ".replace(",", " ")
+            + "(un guillemet resté ouvert ?)"
+            if "field limit" in str(error)
+            else "vérifiez les guillemets de cette ligne"
+        )
         raise UnreadableFile(
-            f"Le fichier « {filename} » est mal formé ligne {reader.line_num} ({error}) : "
-            "vérifiez les guillemets de cette ligne."
+            f"Le fichier « {filename} » est mal formé ligne {reader.line_num} : {problem}."
         ) from error
     return Sheet(lines, encoding=encoding, delimiter=delimiter)
 

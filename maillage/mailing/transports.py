@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
+from maillage.messages import system_error
 from maillage.settings import Settings
 
 DEFAULT_TIMEOUT = 30.0
@@ -85,7 +86,7 @@ class FileBackend:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise Unreachable(
-                f"Dossier d'envoi « {self.directory} » inaccessible ({error.strerror})."
+                f"Dossier d'envoi « {self.directory} » inaccessible ({system_error(error)})."
             ) from error
         return FileConnection(self.directory)
 
@@ -103,7 +104,9 @@ class FileConnection:
             temporary.write_bytes(raw)
             os.replace(temporary, target)
         except OSError as error:
-            raise Transient(f"Écriture de « {target} » impossible ({error.strerror}).") from error
+            raise Transient(
+                f"Écriture de « {target} » impossible ({system_error(error)})."
+            ) from error
 
     async def close(self) -> None:
         return None
@@ -179,7 +182,7 @@ class SmtpBackend:
             except OSError as error:  # ssl.SSLError included: not a PEM file
                 raise Unreachable(
                     f"Fichier d'autorités de certification « {config.cafile} » illisible "
-                    f"({error.strerror or error})."
+                    f"({system_error(error)})."
                 ) from error
         return aiosmtplib.SMTP(
             hostname=config.host,
@@ -214,7 +217,7 @@ class SmtpBackend:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             await _quietly_close(client)
             raise Unreachable(
-                f"Serveur d'envoi {where} injoignable : {error or type(error).__name__}"
+                f"Serveur d'envoi {where} injoignable : {system_error(error)}."
             ) from error
         return SmtpConnection(client)
 
@@ -254,7 +257,9 @@ async def run_token_command(command: str) -> str:
         )
         out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     except (OSError, TimeoutError) as error:
-        raise Unreachable(f"Commande de jeton OAuth2 impossible à lancer ({error}).") from error
+        raise Unreachable(
+            f"Commande de jeton OAuth2 « {command} » impossible à lancer ({system_error(error)})."
+        ) from error
     token = out.decode().strip()
     if process.returncode != 0 or not token:
         detail = err.decode(errors="replace").strip()[:300]

@@ -9,6 +9,7 @@ comes back into the current schema.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -45,11 +46,18 @@ def backup_sqlite(database: Path, output: Path) -> None:
         raise BackupError(f"Base SQLite introuvable : {database}")
     partial = output.with_name(output.name + ".partiel")
     source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    target = sqlite3.connect(partial)
     try:
-        source.backup(target)
+        target = sqlite3.connect(partial)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    except sqlite3.Error as error:  # sqlite3's words are English; its two causes here are these
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        problem = "disque plein" if "full" in str(error) else "dossier inaccessible en écriture"
+        raise BackupError(f"Écriture de « {output} » impossible : {problem}.") from error
     finally:
-        target.close()
         source.close()
     # A backup file is either whole or absent: rename only once it is complete.
     os.replace(partial, output)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from maillage.clikit import FrenchCommand, current_settings, fail
+from maillage.messages import system_error
 from maillage.ops.backup import BackupError, backup, restore
 
 
@@ -27,8 +28,11 @@ def backup_command(output: Path | None) -> None:
         output = settings.data_dir / "sauvegardes" / f"maillage-{stamp}.bak"
     try:
         written = backup(settings, output)
-    except (BackupError, OSError) as error:
+    except BackupError as error:
         fail(str(error))
+        return
+    except OSError as error:
+        fail(_file_problem(error, output))
         return
     click.echo(f"Sauvegarde écrite : {written}")
 
@@ -45,10 +49,17 @@ def restore_command(file: Path, yes: bool) -> None:
     settings = current_settings()
     try:
         applied = asyncio.run(restore(settings, file))
-    except (BackupError, OSError) as error:
+    except BackupError as error:
         fail(str(error))
+        return
+    except OSError as error:
+        fail(_file_problem(error, file))
         return
     click.echo(f"Sauvegarde restaurée ({len(applied)} migration(s) appliquée(s) ensuite).")
 
 
 COMMANDS = [backup_command, restore_command]
+
+
+def _file_problem(error: OSError, path: Path) -> str:
+    return f"« {error.filename or path} » : {system_error(error)}."

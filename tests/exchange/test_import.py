@@ -7,6 +7,7 @@ import pytest
 from maillage.crm.actor import IMPORT
 from maillage.crm.tables import Affiliation, AuditEvent, Contact, Organisation
 from maillage.exchange.imports import ImportRefused, run_import
+from maillage.exchange.mapping import parse_mapping
 from maillage.exchange.reading import UnreadableFile
 
 HEADER = "Civilité;Nom;Prénom;Courriel;Tél.;Raison sociale;SIRET;Fonction\r\n"
@@ -96,6 +97,13 @@ async def test_only_valid_lines_when_asked(database):
             "mélange deux encodages",
         ),
         (b"Foo;Bar\r\n1;2\r\n", "obligatoire(s) introuvable(s)"),
+        # A quote left open swallows the rest of the file into one cell past the csv
+        # module's limit: its English error used to escape as a server error.
+        (
+            b'Nom;Prenom\r\n"Lefevre;Helene\r\n' + b"x" * 200_000 + b"\r\n",
+            "mal formé ligne 3 : une cellule dépasse 131 072 caractères "
+            "(un guillemet resté ouvert ?).",
+        ),
     ],
 )
 async def test_it_refuses_unreadable_files_in_french(database, data, message):
@@ -115,3 +123,17 @@ async def test_a_line_with_too_many_columns_is_rejected(database):
     report = await run_import(IMPORT, data.encode(), "p.csv")
     assert report.rejected[0].problems[0].line == 2
     assert "9 valeurs pour 8 colonnes" in report.rejected[0].problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"Nom": "nom",\n "Pr\xc3\xa9nom" "prenom"}', "JSON invalide ligne 2, colonne 11."),
+        (b"Nom;nom\n" + b"x" * 200_000, "une cellule dépasse 131 072 caractères."),
+    ],
+)
+def test_an_unreadable_mapping_file_is_refused_in_french(data, message):
+    with pytest.raises(UnreadableFile) as refused:
+        parse_mapping(data, "contacts")
+    assert refused.value.message.startswith("Fichier de correspondance")
+    assert refused.value.message.endswith(message)

@@ -75,8 +75,9 @@ async def test_a_server_down_at_start_up_leaves_messages_queued_with_a_reason(da
     for message_id in ids:
         assert rows[message_id]["status"] == "en_attente"
         assert rows[message_id]["attempts"] == 0
-        assert "injoignable" in rows[message_id]["last_error"]
-        assert f"127.0.0.1:{port}" in rows[message_id]["last_error"]
+        assert rows[message_id]["last_error"].endswith(
+            f"Serveur d'envoi 127.0.0.1:{port} injoignable : connexion refusée."
+        )
 
     controller = Controller(down.handler, hostname="127.0.0.1", port=port)
     controller.start()

@@ -105,6 +105,20 @@ def test_it_refuses_a_file_that_is_not_a_backup(sqlite_env, tmp_path):
     assert "n'est pas une sauvegarde de maillage" in result.stderr
 
 
+def test_a_backup_it_cannot_write_is_refused_in_french(sqlite_env, tmp_path):
+    """Where nothing can be written (``/proc`` refuses every new file, even to root), the
+    person reads why, and no partial file or traceback is left."""
+    maillage(sqlite_env, "init")
+    result = maillage(sqlite_env, "backup", "--output", "/proc/maillage.bak")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Erreur : Écriture de « /proc/maillage.bak » impossible : dossier inaccessible en écriture."
+    )
+    result = maillage(sqlite_env, "backup", "--output", "/proc/absent/maillage.bak")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Erreur : « /proc/absent » : introuvable."
+
+
 def test_it_refuses_to_restore_under_a_running_service(sqlite_env, tmp_path):
     maillage(sqlite_env, "init")
     backup_file = tmp_path / "s.bak"

@@ -81,7 +81,7 @@ def parse_ics(data: bytes | str, limit: int = MAX_IMPORT_EVENTS) -> ParsedFile:
         calendar = Calendar.from_ical(text)
     except ValueError as error:
         raise IcsImportError(
-            f"Fichier iCalendar illisible : {_first_line(str(error))}. "
+            f"Fichier iCalendar illisible : {_syntax_problem(str(error))}. "
             "Vérifiez qu'il n'a pas été modifié à la main."
         ) from error
     components = calendar.walk("VEVENT")
@@ -93,8 +93,12 @@ def parse_ics(data: bytes | str, limit: int = MAX_IMPORT_EVENTS) -> ParsedFile:
     return _read_events(components)
 
 
-def _first_line(message: str) -> str:
-    return message.splitlines()[0][:120] if message else "erreur de syntaxe"
+def _syntax_problem(message: str) -> str:
+    """icalendar explains in English; its usual complaint names the line it could not read."""
+    line = re.search(r"could not be parsed into parts: '(?P<line>.*)'", message)
+    if line:
+        return f"la ligne « {line['line'][:80]} » n'a pas la forme NOM:valeur"
+    return "syntaxe non reconnue"
 
 
 def _read_events(components: list[Component]) -> ParsedFile:

@@ -59,8 +59,36 @@ def checked_address(raw: str | None) -> str:
     try:
         valid = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
-        raise InvalidAddress(f"adresse invalide « {raw.strip()} » ({error})") from error
+        raise InvalidAddress(
+            f"adresse invalide « {raw.strip()} » ({_french_reason(str(error))})"
+        ) from error
     return valid.ascii_email or valid.normalized
+
+
+# email_validator explains in English; the coordinator reads this beside the person's name.
+# First match wins: the more specific phrases come first.
+_REASONS = (
+    ("must have an @-sign", "il manque le @"),
+    ("exactly one @-sign", "un seul @ est permis"),
+    ("something before the @-sign", "rien avant le @"),
+    ("something after the @-sign", "rien après le @"),
+    ("should have a period", "le domaine après le @ n'a pas de point"),
+    ("special-use or reserved name", "domaine réservé, qui ne reçoit pas de courrier"),
+    ("Internationalized characters before", "lettres accentuées avant le @ non acceptées"),
+    ("invalid characters before", "caractère interdit avant le @"),
+    ("invalid characters", "caractère interdit après le @"),
+    ("two periods in a row", "deux points de suite"),
+    ("period", "point mal placé"),
+    ("hyphen", "tiret mal placé"),
+    ("too long", "adresse trop longue"),
+)
+
+
+def _french_reason(message: str) -> str:
+    reason = next((said for key, said in _REASONS if key in message), "forme incorrecte")
+    if "SPACE" in message:
+        reason += " : une espace"
+    return reason
 
 
 @dataclass(frozen=True)

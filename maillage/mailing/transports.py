@@ -326,7 +326,7 @@ class SmtpConnection:
             raise _classify(error.code, error.message, "Refusé par le serveur") from error
         except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as error:
             raise Transient(
-                f"Connexion interrompue par le serveur ({error or 'sans message'}).",
+                f"Connexion interrompue pendant l'envoi ({system_error(error)}).",
                 connection_lost=True,
             ) from error
         except (aiosmtplib.SMTPTimeoutError, TimeoutError) as error:
@@ -336,7 +336,9 @@ class SmtpConnection:
                 "Délai dépassé en attendant le serveur.", connection_lost=True
             ) from error
         except aiosmtplib.SMTPException as error:
-            raise Transient(f"Erreur SMTP : {error}", connection_lost=True) from error
+            # aiosmtplib's own words are English; its remaining errors all leave the
+            # exchange out of step, so the connection is dropped and the message retried.
+            raise Transient("Échange SMTP interrompu.", connection_lost=True) from error
 
     async def _transaction(self, sender: str, recipient: str, raw: bytes) -> None:
         """MAIL, RCPT, DATA of one message, with the bytes as stored (aiosmtplib's ``sendmail``

@@ -74,7 +74,10 @@ def test_all_day_events_are_skipped_and_said_so():
         ("<html><body>Connexion requise</body></html>", "n'est pas un calendrier iCalendar"),
         ("Nom;Date\nCOPIL;08/12/2026\n", "n'est pas un calendrier iCalendar"),
         (ics(vevent())[:-40], "tronqué"),
-        ("BEGIN:VCALENDAR\r\nnot a content line\r\nEND:VCALENDAR\r\n", "illisible"),
+        (
+            "BEGIN:VCALENDAR\r\nnot a content line\r\nEND:VCALENDAR\r\n",
+            "illisible : la ligne « not a content line » n'a pas la forme NOM:valeur.",
+        ),
     ],
 )
 def test_files_that_are_not_calendars_are_refused_in_french(data, message):

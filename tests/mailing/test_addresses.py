@@ -63,3 +63,22 @@ def test_other_addresses_get_the_full_check(address, expected):
             checked_address(address)
     else:
         assert checked_address(address) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("jean", "il manque le @"),
+        ("@mairie.fr", "rien avant le @"),
+        ("jean@localhost", "le domaine après le @ n'a pas de point"),
+        ("jé@mairie.fr", "lettres accentuées avant le @ non acceptées"),
+        ("jean dupont@mairie.fr", "caractère interdit avant le @ : une espace"),
+        ("jean@mairie.invalid", "domaine réservé, qui ne reçoit pas de courrier"),
+        ("jean..dupont@mairie.fr", "deux points de suite"),
+    ],
+)
+def test_an_invalid_address_is_explained_in_french(raw, reason):
+    """email_validator's reasons are English; the coordinator reads them beside a name."""
+    with pytest.raises(InvalidAddress) as refused:
+        checked_address(raw)
+    assert str(refused.value) == f"adresse invalide « {raw} » ({reason})"

@@ -77,6 +77,19 @@ async def test_a_server_answering_too_late_leaves_the_message_to_retry_on_a_new_
     assert smtp_server.handler.ids() == ["<suivant@maillage.example>"]
 
 
+async def test_a_connection_cut_during_data_is_said_in_french(smtp_server):
+    smtp_server.handler.faults.drop.add("<coupe@maillage.example>")
+    connection = await SmtpBackend(parse_smtp_url(smtp_server.url)).connect()
+    try:
+        with pytest.raises(Transient) as failure:
+            await connection.send(SENDER, RECIPIENT, _message(b"x\r\n", "coupe@maillage.example"))
+    finally:
+        await connection.close()
+    assert failure.value.connection_lost
+    # The server closes the connection without a reply: aiosmtplib's words are English.
+    assert str(failure.value) == "Connexion interrompue pendant l'envoi (connexion coupée)."
+
+
 async def test_a_refused_recipient_stays_refused_when_the_reset_after_it_is_slow(smtp_server):
     smtp_server.handler.faults.refuse = {RECIPIENT}
     smtp_server.handler.faults.slow_reset = 2.0

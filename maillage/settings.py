@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -143,6 +144,20 @@ def _check_rate(raw: str | None) -> float:
     return value
 
 
+def _check_token_command(raw: str | None) -> str | None:
+    if not raw or not raw.strip():
+        return None
+    try:
+        words = shlex.split(raw)
+    except ValueError:  # « No closing quotation »
+        words = []
+    if not words:
+        raise SettingsError(
+            "MAILLAGE_SMTP_TOKEN_COMMAND : commande illisible (un guillemet n'est pas fermé)."
+        )
+    return raw
+
+
 def _check_reminder_days(raw: str | None) -> tuple[int, ...]:
     if raw is None:
         return (7, 1)
@@ -194,6 +209,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             "MAILLAGE_SMTP_CONNECTIONS", env.get("MAILLAGE_SMTP_CONNECTIONS"), 4, 1, 32
         ),
         smtp_rate=_check_rate(env.get("MAILLAGE_SMTP_RATE")),
-        smtp_token_command=env.get("MAILLAGE_SMTP_TOKEN_COMMAND") or None,
+        smtp_token_command=_check_token_command(env.get("MAILLAGE_SMTP_TOKEN_COMMAND")),
         reminder_days=_check_reminder_days(env.get("MAILLAGE_REMINDER_DAYS")),
     )

@@ -32,6 +32,7 @@ def test_it_keeps_the_generated_secret_key_across_restarts(tmp_path: Path):
         ("MAILLAGE_SMTP_URL", "smtp://mail.example:port"),
         ("MAILLAGE_MAIL_FROM", "sans-arobase"),
         ("MAILLAGE_SECRET_KEY", "court"),
+        ("MAILLAGE_SMTP_TOKEN_COMMAND", "oauth2l fetch --scope 'mail"),
     ],
 )
 def test_it_names_the_variable_of_a_wrong_value(tmp_path: Path, variable: str, value: str):

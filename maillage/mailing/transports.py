@@ -180,9 +180,14 @@ class SmtpBackend:
             try:
                 context = ssl.create_default_context(cafile=config.cafile)
             except OSError as error:  # ssl.SSLError included: not a PEM file
+                problem = (
+                    "pas de certificat PEM dedans"
+                    if isinstance(error, ssl.SSLError)
+                    else system_error(error)
+                )
                 raise Unreachable(
                     f"Fichier d'autorités de certification « {config.cafile} » illisible "
-                    f"({system_error(error)})."
+                    f"({problem})."
                 ) from error
         return aiosmtplib.SMTP(
             hostname=config.host,
@@ -257,8 +262,10 @@ async def run_token_command(command: str) -> str:
         )
         out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     except (OSError, TimeoutError) as error:
+        # Only the program is named: the arguments may hold a client secret.
+        program = shlex.split(command)[0]
         raise Unreachable(
-            f"Commande de jeton OAuth2 « {command} » impossible à lancer ({system_error(error)})."
+            f"Commande de jeton OAuth2 « {program} » impossible à lancer ({system_error(error)})."
         ) from error
     token = out.decode().strip()
     if process.returncode != 0 or not token:

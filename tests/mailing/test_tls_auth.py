@@ -278,9 +278,13 @@ async def test_an_untrusted_certificate_is_refused(starttls_relay):
     assert starttls_relay.handler.received == []
 
 
-async def test_a_missing_cafile_is_a_clear_reason(starttls_relay, tmp_path):
+async def test_a_missing_or_unreadable_cafile_is_a_clear_reason(starttls_relay, tmp_path):
     url = starttls_relay.url(None, starttls="true", cafile=str(tmp_path / "absent.pem"))
-    with pytest.raises(Unreachable, match=r"absent\.pem"):
+    with pytest.raises(Unreachable, match=r"« .*absent\.pem » illisible \(introuvable\)\.$"):
+        await send_one(url)
+    (tmp_path / "photo.pem").write_bytes(b"\x89PNG\r\n")
+    url = starttls_relay.url(None, starttls="true", cafile=str(tmp_path / "photo.pem"))
+    with pytest.raises(Unreachable, match=r"photo\.pem » illisible \(pas de certificat PEM"):
         await send_one(url)
 
 
@@ -334,6 +338,18 @@ async def test_a_failing_token_command_says_why(starttls_relay, certificates, tm
     command = token_script(tmp_path, "import sys\nsys.exit('pas de jeton en cache')\n")
     with pytest.raises(Unreachable, match="pas de jeton en cache"):
         await send_one(starttls_relay.url(certificates, password="", starttls="true"), command)
+
+
+async def test_a_token_command_that_cannot_start_names_only_its_program(
+    starttls_relay, certificates, tmp_path
+):
+    command = f"{tmp_path / 'absent-tool'} --client-secret s3cr3t"
+    with pytest.raises(Unreachable) as refused:
+        await send_one(starttls_relay.url(certificates, password="", starttls="true"), command)
+    assert str(refused.value) == (
+        f"Commande de jeton OAuth2 « {tmp_path / 'absent-tool'} » impossible à lancer "
+        "(introuvable)."
+    )
 
 
 async def test_a_token_command_needs_a_user_name(starttls_relay, certificates, tmp_path):

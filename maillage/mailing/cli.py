@@ -11,6 +11,7 @@ import click
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.crm.actor import CLI
 from maillage.mailing import background, invitations, outbox, replies
+from maillage.mailing.answers import RESPONSE_LABELS
 from maillage.mailing.sender import DrainReport, sender_for
 from maillage.settings import Settings
 
@@ -120,7 +121,8 @@ async def ingest(settings: Settings, file: Path) -> None:
     report = await replies.ingest(CLI, file.read_bytes())
     for item in report["replies"]:
         if item["status"] == "enregistree":
-            click.echo(f"Réponse enregistrée : {item['attendee']} → {item['response']}.")
+            answer = RESPONSE_LABELS.get(item["response"], item["response"])
+            click.echo(f"Réponse enregistrée : {item['attendee']} → « {answer} ».")
         else:
             click.secho(f"Réponse ignorée : {item['reason']}", fg="yellow")
     if not report["recorded"]:

@@ -70,16 +70,19 @@ async def test_a_forwarded_message_is_read_and_unknown_meetings_are_reported(coo
     assert unknown.json()["replies"][0]["reason"] == "Réunion inconnue (UID introuvable)."
 
 
-async def test_the_command_line_ingests_a_file(body, settings, tmp_path, monkeypatch):
+async def test_the_command_line_ingests_a_file(migrated_database, body, tmp_path):
+    from tests.mailing.test_cli import environment, maillage
+
     await invitations.invite(
         CLI, body.meeting["id"], invitations.InviteRequest((body.people["marc"]["id"],))
     )
     path = tmp_path / "reponse.ics"
     path.write_bytes(reply(body.meeting["ical_uid"], "marc.durand@mairie.example", "TENTATIVE"))
-    from maillage.mailing import replies
-
-    report = await replies.ingest(CLI, path.read_bytes())
-    assert report["recorded"] == 1
+    code, output = await maillage(
+        "mail", "ingest", str(path), env=environment(migrated_database, tmp_path)
+    )
+    assert code == 0, output
+    assert output.strip() == "Réponse enregistrée : marc.durand@mairie.example → « Peut-être »."
     row = await Invitation.select().where(Invitation.contact == body.people["marc"]["id"]).first()
     assert row["response"] == "incertaine"
 

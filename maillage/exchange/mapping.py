@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from maillage.crm.text import normalise
-from maillage.exchange.reading import UnreadableFile, decode
+from maillage.exchange.reading import UnreadableFile, cell_too_long, decode
 
 KINDS = ("contacts", "organisations", "communes", "groups", "memberships")
 
@@ -230,8 +230,7 @@ def parse_mapping(data: bytes, kind: str) -> dict[str, str]:
             rows = list(csv.reader(io.StringIO(stripped), delimiter=delimiter))
         except csv.Error as error:  # the one it raises unquoted: a cell past its limit
             raise UnreadableFile(
-                "Fichier de correspondance illisible : une cellule dépasse "
-                f"{csv.field_size_limit():,} caractères.".replace(",", " ")
+                f"Fichier de correspondance illisible : {cell_too_long()}."
             ) from error
         pairs = {row[0].strip(): row[1].strip() for row in rows if len(row) >= 2 and row[0].strip()}
     words = _field_by_word(kind)

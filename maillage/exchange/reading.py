@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maillage.crm.errors import ServiceError
+from maillage.reports import formatting
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 """20 Mo: far above a territory's partner list (10,000 lines of CSV weigh about 1.5 Mo)."""
@@ -153,9 +154,8 @@ def _read_csv(text: str, encoding: str, filename: str) -> Sheet:
         for cells in reader:
             if len(lines) >= MAX_LINES:
                 raise UnreadableFile(
-                    f"Le fichier « {filename} » dépasse {MAX_LINES:,} lignes : découpez-le.".replace(
-                        ",", " "
-                    )
+                    f"Le fichier « {filename} » dépasse {formatting.number(MAX_LINES)} lignes : "
+                    "découpez-le."
                 )
             if any(cell.strip() for cell in cells):
                 lines.append((start, cells))
@@ -164,8 +164,7 @@ def _read_csv(text: str, encoding: str, filename: str) -> Sheet:
         # The csv module's words are English; the one problem it reports besides quoting is
         # a cell longer than its limit.
         problem = (
-            f"une cellule dépasse {csv.field_size_limit():,} caractères ".replace(",", " ")
-            + "(un guillemet resté ouvert ?)"
+            f"{cell_too_long()} (un guillemet resté ouvert ?)"
             if "field limit" in str(error)
             else "vérifiez les guillemets de cette ligne"
         )
@@ -173,6 +172,11 @@ def _read_csv(text: str, encoding: str, filename: str) -> Sheet:
             f"Le fichier « {filename} » est mal formé ligne {reader.line_num} : {problem}."
         ) from error
     return Sheet(lines, encoding=encoding, delimiter=delimiter)
+
+
+def cell_too_long() -> str:
+    """The csv module's one error besides quoting, which it words in English."""
+    return f"une cellule dépasse {formatting.number(csv.field_size_limit())} caractères"
 
 
 def _read_xlsx(data: bytes, filename: str) -> Sheet:

@@ -276,8 +276,8 @@ class _Bodies:
         return _EncodedBody(text), _EncodedBody(html)
 
     def encode(self, invitee: Invitee) -> tuple[bytes, bytes]:
-        """The recipient's text and HTML, quoted-printable encoded as ``_quoted_printable``
-        would encode the whole rendered bodies."""
+        """The recipient's text and HTML, quoted-printable encoded as ``binascii.b2a_qp``
+        encodes the whole rendered bodies with CRLF line breaks."""
         name, url = invitee.mailbox.name, invitee.answer_url or ""
         shape = (bool(name), bool(url), invitee.can_delegate)
         if shape not in self.encoded:
@@ -328,18 +328,13 @@ _TEXT_HEADERS = (
 )
 
 
-def _quoted_printable(text: str) -> bytes:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
-    return binascii.b2a_qp(lines.encode("utf-8"), istext=True)
-
-
 def _crlf_lines(text: str) -> list[str]:
     """The lines of ``text`` whatever their endings; the last is what follows the last break."""
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _encoded_line(line: str, last: bool) -> bytes:
-    """One line as ``_quoted_printable`` encodes it within a text, followed by its CRLF unless
+    """One line as ``b2a_qp`` encodes it within a CRLF text, followed by its CRLF unless
     it ends the text. ``b2a_qp`` takes the ending of its soft line breaks from the first line
     break it meets, and treats the end of the data like a line break but for the room it
     leaves for ``=20``: the last line is encoded after an empty one, the others before CRLF."""
@@ -389,10 +384,8 @@ class _SubjectHeader(UnstructuredHeader):
         text = str(self)
         if text.isascii():
             return super().fold(policy=policy)
-        # A line holding encoded words stays within 76 characters (RFC 2047 § 2).
-        first = 3 * ((76 - len(f"{self.name}: =?utf-8?b??=")) // 4)
-        words = _encoded_words(text, first=first)
-        return f"{self.name}: " + f"{policy.linesep} ".join(words) + policy.linesep
+        prefix = f"{self.name}: "
+        return prefix + f"{policy.linesep} ".join(_encoded_words(text, prefix)) + policy.linesep
 
 
 class _MailboxHeader(UniqueAddressHeader):
@@ -441,24 +434,28 @@ def _mailbox_line(field: str, name: str, address: str, linesep: str = "\r\n") ->
     if "=?" not in name:
         display = formataddr((name, address), charset=_UTF8).rpartition(" <")[0]
     if not display or len(prefix) + len(display) > 76:
-        first = 3 * ((76 - len(prefix) - len("=?utf-8?b??=")) // 4)
-        display = f"{linesep} ".join(_encoded_words(name, first=first))
+        display = f"{linesep} ".join(_encoded_words(name, prefix))
     angle = f"<{address}>"
     last = (prefix + display).rpartition(linesep)[2]
     separator = " " if len(last) + 1 + len(angle) <= 76 else f"{linesep} "
     return f"{prefix}{display}{separator}{angle}{linesep}"
 
 
-def _encoded_words(text: str, first: int = 45) -> list[str]:
-    """RFC 2047 words of at most 45 UTF-8 bytes (72 characters once encoded; ``first`` bytes
-    for the first word), never splitting a character."""
-    chunks, budget = [""], first
+def _encoded_words(text: str, prefix: str) -> list[str]:
+    """RFC 2047 base64 words for a header starting with ``prefix``, one per line, each line
+    within 76 characters (RFC 2047 § 2), never splitting a character."""
+    chunks, budget = [""], _word_bytes(len(prefix))
     for char in text:
         if len((chunks[-1] + char).encode("utf-8")) > budget:
             chunks.append("")
-            budget = 45
+            budget = _word_bytes(1)  # a folded line starts with a space
         chunks[-1] += char
     return [f"=?utf-8?b?{base64.b64encode(chunk.encode()).decode('ascii')}?=" for chunk in chunks]
+
+
+def _word_bytes(indent: int) -> int:
+    """The UTF-8 bytes a base64 word holds after ``indent`` characters on a 76-character line."""
+    return 3 * ((76 - indent - len("=?utf-8?b??=")) // 4)
 
 
 class MeetingMessages:

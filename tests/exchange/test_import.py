@@ -101,7 +101,7 @@ async def test_only_valid_lines_when_asked(database):
         # module's limit: its English error used to escape as a server error.
         (
             b'Nom;Prenom\r\n"Lefevre;Helene\r\n' + b"x" * 200_000 + b"\r\n",
-            "mal formé ligne 3 : une cellule dépasse 131 072 caractères "
+            "mal formé ligne 3 : une cellule dépasse 131\u202f072 caractères "
             "(un guillemet resté ouvert ?).",
         ),
     ],
@@ -129,7 +129,7 @@ async def test_a_line_with_too_many_columns_is_rejected(database):
     ("data", "message"),
     [
         (b'{"Nom": "nom",\n "Pr\xc3\xa9nom" "prenom"}', "JSON invalide ligne 2, colonne 11."),
-        (b"Nom;nom\n" + b"x" * 200_000, "une cellule dépasse 131 072 caractères."),
+        (b"Nom;nom\n" + b"x" * 200_000, "une cellule dépasse 131\u202f072 caractères."),
     ],
 )
 def test_an_unreadable_mapping_file_is_refused_in_french(data, message):

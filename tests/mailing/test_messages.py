@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import datetime as dt
 import email
@@ -35,6 +36,12 @@ MEETING = MeetingInfo(
     agenda="1. Bilan\n2. <Perspectives> & suites",
 )
 ENVELOPE = Envelope(sender_mailbox("CTG du Val <ctg@val.example>"))
+
+
+def _whole_text_qp(text: str) -> bytes:
+    """The reference: the whole text quoted-printable encoded at once, CRLF line breaks."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+    return binascii.b2a_qp(lines.encode("utf-8"), istext=True)
 
 
 def invitee(name: str = "Hélène Lefèvre", address: str = "helene@caf.example") -> Invitee:
@@ -275,7 +282,7 @@ def test_bodies_encoded_per_recipient_equal_a_full_render_encoded(name):
             for ext in ("txt", "html")
         )
         # Quoted-printable is reversible: equal encodings are equal texts.
-        assert builder.bodies.encode(person) == tuple(map(messages._quoted_printable, expected))
+        assert builder.bodies.encode(person) == tuple(map(_whole_text_qp, expected))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -335,7 +342,7 @@ def test_quoted_printable_line_by_line_equals_the_whole_text(text):
         messages._encoded_line(line, last=index == len(lines) - 1)
         for index, line in enumerate(lines)
     )
-    assert encoded == messages._quoted_printable(text)
+    assert encoded == _whole_text_qp(text)
 
 
 @given(st.integers(min_value=60, max_value=90), st.sampled_from([" ", "\t", "=", "é", "a"]))
@@ -347,7 +354,7 @@ def test_quoted_printable_line_by_line_around_the_76_character_limit(length, las
         messages._encoded_line(line, last=index == len(lines) - 1)
         for index, line in enumerate(lines)
     )
-    assert encoded == messages._quoted_printable(text)
+    assert encoded == _whole_text_qp(text)
 
 
 _SUBJECT_WORDS = st.lists(

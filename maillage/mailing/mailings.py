@@ -228,6 +228,14 @@ def _check_templates(subject: str, body: str) -> None:
             errors.append(
                 FieldError(name, f"Caractère de contrôle interdit (position {position + 1}).")
             )
+    if "=?" in subject:
+        errors.append(
+            FieldError(
+                "subject",
+                "Objet refusé : la suite « =? » ouvre un texte codé d'en-tête de courriel ; "
+                "retirez-la ou séparez ses deux signes.",
+            )
+        )
     if errors:
         raise InvalidData(errors)
     check_template(subject, "subject")

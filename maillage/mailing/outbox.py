@@ -37,6 +37,7 @@ from maillage.db import (
     read_transaction,
     write_transaction,
 )
+from maillage.mailing import readback
 from maillage.mailing.messages import Prebuilt
 
 STATUSES = ("en_attente", "envoi", "envoye", "echec", "annule")
@@ -87,11 +88,16 @@ def serialise(message: EmailMessage) -> str:
     return message.as_bytes(policy=SMTP).decode("ascii")
 
 
-def _stored(message: EmailMessage | Prebuilt) -> tuple[str, str, str]:
-    """Subject, Message-ID and raw text of a message, as the outbox keeps them."""
+def _stored(item: Outgoing) -> tuple[str, str, str]:
+    """Subject, Message-ID and raw text of a message, as the outbox keeps them, once reading it
+    back found exactly the headers built (``readback``)."""
+    message = item.message
     if isinstance(message, Prebuilt):
+        readback.check_prebuilt(message.raw, item.recipient, message.headers)
         return message.subject, message.message_id, message.raw.decode("ascii")
-    return str(message["Subject"]), str(message["Message-ID"]), serialise(message)
+    raw = serialise(message)
+    readback.check_message(message, raw.encode("ascii"), item.recipient)
+    return str(message["Subject"]), str(message["Message-ID"]), raw
 
 
 _INSERTED = (
@@ -139,7 +145,7 @@ async def enqueue(items: list[Outgoing]) -> list[int]:
     moment = now()
     records, contents = [], []
     for item in items:
-        subject, message_id, raw = _stored(item.message)
+        subject, message_id, raw = _stored(item)
         records.append(
             (
                 moment,

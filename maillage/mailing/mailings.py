@@ -12,9 +12,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
-
 from maillage.crm import audit
 from maillage.crm.actor import Actor
 from maillage.crm.errors import Conflict, FieldError, InvalidData
@@ -27,7 +24,7 @@ from maillage.crm.tables import (
 )
 from maillage.crm.text import find_control_character
 from maillage.db import read_transaction, write_transaction
-from maillage.mailing import messages, outbox, tokens
+from maillage.mailing import merge, messages, outbox, tokens
 from maillage.mailing.addresses import InvalidAddress, mailbox, sender_mailbox
 from maillage.mailing.invitations import person_name
 from maillage.mailing.messages import Envelope
@@ -41,7 +38,6 @@ MERGE_FIELDS = {
     "fonction": "fonction dans cette organisation",
 }
 MAX_SUBJECT = 300
-_MERGE = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 @dataclass(frozen=True)
@@ -173,43 +169,14 @@ async def _primary_affiliations(contact_ids: list[int]) -> dict[int, tuple[str, 
     return {contact: (name, function) for contact, (_, name, function) in best.items()}
 
 
-def _allowed_fields() -> str:
-    return ", ".join(_field(name) for name in MERGE_FIELDS)
-
-
-def _field(name: str) -> str:
-    return "{{ " + name + " }}"
-
-
 def check_template(template: str, field_name: str) -> None:
-    """Refuse, in French and saying where, a template that does not parse or names a field
-    that does not exist (Jinja's own messages are in English)."""
-    try:
-        parsed = _MERGE.parse(template)
-    except TemplateSyntaxError as error:
-        where = f" à la ligne {error.lineno}" if field_name == "body" else ""
-        raise InvalidData.one(
-            field_name,
-            f"Modèle illisible{where} : un champ de fusion s'écrit entre doubles accolades, "
-            f"par exemple {_field('prenom')}.",
-        ) from error
-    unknown = sorted(meta.find_undeclared_variables(parsed) - MERGE_FIELDS.keys())
-    if unknown:
-        names = ", ".join(_field(name) for name in unknown)
-        raise InvalidData.one(
-            field_name, f"Champ de fusion inconnu : {names}. Champs permis : {_allowed_fields()}."
-        )
+    """Refuse, in French and saying where, a template that is not plain text with merge fields
+    (``merge``), or that names a field that does not exist."""
+    merge.parse(template, field_name, MERGE_FIELDS)
 
 
 def render(template: str, fields: dict[str, str], field_name: str) -> str:
-    try:
-        return _MERGE.from_string(template).render(fields)
-    except TemplateError as error:
-        # A known field used otherwise than as is ({{ prenom.x }}): checked templates only.
-        raise InvalidData.one(
-            field_name,
-            f"Modèle impossible à remplir : employez les champs tels quels ({_allowed_fields()}).",
-        ) from error
+    return merge.render(merge.parse(template, field_name, MERGE_FIELDS), fields)
 
 
 def _check_templates(subject: str, body: str) -> None:
@@ -240,9 +207,6 @@ def _check_templates(subject: str, body: str) -> None:
         raise InvalidData(errors)
     check_template(subject, "subject")
     check_template(body, "body")
-    sample = dict.fromkeys(MERGE_FIELDS, "")
-    render(subject, sample, "subject")
-    render(body, sample, "body")
 
 
 def unsubscribe_url(settings: Settings, contact_id: int) -> str:

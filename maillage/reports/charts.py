@@ -163,7 +163,9 @@ def coverage_chart(axes_names: list[str], communes: list[tuple[str, list[int]]])
         ha="left",
     )
     axes.xaxis.tick_top()
-    axes.set_yticks([y + 0.5 for y in range(len(communes))], [_plain(c[0]) for c in communes], fontsize=7)
+    axes.set_yticks(
+        [y + 0.5 for y in range(len(communes))], [_plain(c[0]) for c in communes], fontsize=7
+    )
     axes.tick_params(length=0)
     axes.legend(
         handles=[Patch(facecolor="white", edgecolor="0.4", hatch="xx", label="zone blanche (0)")],

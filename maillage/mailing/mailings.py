@@ -9,12 +9,13 @@ contacts without a usable address are listed, never silently dropped.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from maillage.crm import audit
 from maillage.crm.actor import Actor
-from maillage.crm.errors import Conflict, FieldError, InvalidData
+from maillage.crm.errors import Conflict, FieldError, InvalidData, NotFound
 from maillage.crm.tables import (
     Affiliation,
     Contact,
@@ -108,6 +109,7 @@ async def audience(filters: Filters) -> dict[str, list[dict[str, Any]]]:
             Contact.last_name,
             Contact.email,
             Contact.mailing_opt_out,
+            Contact.link_nonce,
         ).where(Contact.archived == False)  # noqa: E712 - SQL expression
         if allowed is not None:
             query = query.where(Contact.id.is_in(list(allowed) or [0]))
@@ -133,6 +135,7 @@ async def audience(filters: Filters) -> dict[str, list[dict[str, Any]]]:
             result["invalid"].append({**entry, "reason": str(error)})
             continue
         organisation, function = primary.get(contact["id"], ("", ""))
+        entry["link_nonce"] = contact["link_nonce"]
         entry["fields"] = {
             "civilite": contact["civility"],
             "prenom": contact["first_name"],
@@ -209,8 +212,9 @@ def _check_templates(subject: str, body: str) -> None:
     check_template(body, "body")
 
 
-def unsubscribe_url(settings: Settings, contact_id: int) -> str:
-    return f"{settings.base_url}/u/{tokens.unsubscribe_token(settings.secret_key, contact_id)}"
+def unsubscribe_url(settings: Settings, contact_id: int, nonce: str) -> str:
+    token = tokens.unsubscribe_token(settings.secret_key, contact_id, nonce)
+    return f"{settings.base_url}/u/{token}"
 
 
 def _build(settings: Settings, entry: dict[str, Any], subject: str, body: str, envelope: Envelope):  # type: ignore[no-untyped-def]
@@ -219,7 +223,7 @@ def _build(settings: Settings, entry: dict[str, Any], subject: str, body: str, e
         render(body, entry["fields"], "body"),
         mailbox(entry["email"], entry["name"]),
         envelope,
-        unsubscribe_url(settings, entry["contact"]),
+        unsubscribe_url(settings, entry["contact"], entry["link_nonce"]),
     )
 
 
@@ -311,18 +315,10 @@ async def send(
 
 async def unsubscribe(settings: Settings, token: str, actor: Actor) -> str | None:
     """Opt the contact out of mass mailings; returns their name, or None for a bad link."""
-    contact_id = tokens.record_id(token)
-    if contact_id is None or not tokens.verify(settings.secret_key, "desabonnement", token):
-        return None
-    contact = (
-        await Contact.select(
-            Contact.id, Contact.first_name, Contact.last_name, Contact.mailing_opt_out
-        )
-        .where(Contact.id == contact_id)
-        .first()
-    )
+    contact = await contact_for_unsubscribe(settings, token)
     if contact is None:
         return None
+    contact_id = contact["id"]
     if not contact["mailing_opt_out"]:
         async with write_transaction():
             await (
@@ -343,13 +339,36 @@ async def unsubscribe(settings: Settings, token: str, actor: Actor) -> str | Non
 
 
 async def contact_for_unsubscribe(settings: Settings, token: str) -> dict[str, Any] | None:
-    contact_id = tokens.record_id(token)
-    if contact_id is None or not tokens.verify(settings.secret_key, "desabonnement", token):
+    """The contact an unsubscribe link names, or None: malformed, tampered, older than
+    ``tokens.UNSUBSCRIBE_DAYS``, or revoked (an erasure revokes them too)."""
+    contact_id = tokens.unsubscribe_contact(token)
+    if contact_id is None:
         return None
-    return (
+    contact = (
         await Contact.select(
-            Contact.id, Contact.first_name, Contact.last_name, Contact.mailing_opt_out
+            Contact.id,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.mailing_opt_out,
+            Contact.link_nonce,
         )
         .where(Contact.id == contact_id)
         .first()
     )
+    if contact is None or not tokens.verify_unsubscribe(
+        settings.secret_key, token, contact["link_nonce"]
+    ):
+        return None
+    return contact
+
+
+async def revoke_unsubscribe_links(actor: Actor, contact_id: int) -> None:
+    """Every unsubscribe link already sent to the person stops working (a forwarded mailing,
+    a link shared by mistake); the next mailing carries a new one."""
+    async with write_transaction():
+        if not await Contact.exists().where(Contact.id == contact_id):
+            raise NotFound("Contact", contact_id)
+        await Contact.update({Contact.link_nonce: secrets.token_urlsafe(16)}).where(
+            Contact.id == contact_id
+        )
+        await audit.record(actor, "revoke", "unsubscribe_links", contact_id, {})

@@ -535,7 +535,7 @@ async def _world(settings) -> dict[str, object]:
     first["answer"] = tokens.answer_token(
         settings.secret_key, invitation["id"], invitation["token_nonce"]
     )
-    first["unsubscribe"] = tokens.unsubscribe_token(settings.secret_key, first["contact"])
+    first["unsubscribe"] = tokens.unsubscribe_token(settings.secret_key, first["contact"], "")
     first["feed"], _ = await feeds.create_token(CLI, "group", first["group"])
     await queue_plain(1)
     first["outbox"] = (await OutboxMessage.select(OutboxMessage.id).first())["id"]

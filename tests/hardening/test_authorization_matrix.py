@@ -249,6 +249,13 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
         404,
         "/api/v1/outbox/{missing}/cancel",
     ),
+    (
+        "POST",
+        "/api/v1/contacts/{contact_id:int}/unsubscribe-links/revoke",
+        COORDINATOR,
+        404,
+        "/api/v1/contacts/{missing}/unsubscribe-links/revoke",
+    ),
 ]
 
 # The registry resources: list, read, create, update, then archive/restore or delete.

@@ -350,5 +350,13 @@ async def bump_meeting_sequence(values: dict[str, Any], existing: dict[str, Any]
 
 
 async def ensure_token_nonce(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    """A new invitation gets its link's nonce; one re-pointed to another contact gets a new
+    one, so the link mailed to the first person no longer answers for the second, and is
+    sent afresh (answer and sending forgotten)."""
     if existing is None:
         values["token_nonce"] = secrets.token_urlsafe(16)
+        return
+    contact = values.get("contact", existing.get("contact"))
+    if contact != existing.get("contact"):
+        values["token_nonce"] = secrets.token_urlsafe(16)
+        values.update(response="en_attente", answered_at=None, sent_at=None, sent_sequence=None)

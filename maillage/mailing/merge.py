@@ -96,11 +96,13 @@ def _refused(field_name: str, line: int, found: str, fields: Mapping[str, str]) 
 
 
 def _check_names(pieces: list[Piece], field_name: str, fields: Mapping[str, str]) -> None:
-    unknown = sorted({p.name for p in pieces if isinstance(p, Field) and p.name not in fields})
+    unknown = [p for p in pieces if isinstance(p, Field) and p.name not in fields]
     if unknown:
-        names = ", ".join(_field(name) for name in unknown)
+        names = ", ".join(_field(name) for name in sorted({p.name for p in unknown}))
+        where = _where(field_name, unknown[0].line)
         raise InvalidData.one(
-            field_name, f"Champ de fusion inconnu : {names}. Champs permis : {_allowed(fields)}."
+            field_name,
+            f"Champ de fusion inconnu{where} : {names}. Champs permis : {_allowed(fields)}.",
         )
 
 

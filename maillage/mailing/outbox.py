@@ -19,6 +19,7 @@ overwrite the newer attempt's outcome.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from email import message_from_string
 from email.message import EmailMessage
@@ -370,6 +371,19 @@ async def get_message(message_id: int) -> dict[str, Any]:
     return row
 
 
+_PERSONAL_LINK = re.compile(
+    r"(?P<path>/[ru]/)[1-9][0-9]{0,9}\.[0-9A-Za-z._-]+|(?P<feed>/calendar/feeds/)mlf_[\w-]+"
+)
+MASKED_LINK = "[lien personnel masqué]"
+
+
+def mask_links(text: str) -> str:
+    """Answer (``/r/``), unsubscribe (``/u/``) and feed links are permissions: whoever reads
+    the outbox sees that one was sent, never the link itself (a reader could otherwise answer
+    for an invitee, name replacements or unsubscribe them)."""
+    return _PERSONAL_LINK.sub(lambda match: (match["path"] or match["feed"]) + MASKED_LINK, text)
+
+
 async def message_detail(message_id: int) -> dict[str, Any]:
     """A message as its recipient will read it: headers, text part, names of attachments."""
     async with read_transaction():
@@ -388,8 +402,8 @@ async def message_detail(message_id: int) -> dict[str, Any]:
     return {
         **row,
         # Decoded (RFC 2047), so that « Réunion » reads as such and not as =?utf-8?q?…
-        "headers": [(name, str(value)) for name, value in parsed.items()],
-        "text": text_part.get_content() if text_part is not None else "",
+        "headers": [(name, mask_links(str(value))) for name, value in parsed.items()],
+        "text": mask_links(text_part.get_content()) if text_part is not None else "",
         "attachments": [part.get_filename() or "(sans nom)" for part in parsed.iter_attachments()],
     }
 

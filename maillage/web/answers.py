@@ -60,7 +60,10 @@ async def record_answer(request: Request, token: Token) -> Template:
     choice = str(form.get("reponse") or "")
     raw_replacement = str(form.get("remplacant") or "").strip()
     replacement = int(raw_replacement) if raw_replacement.isdigit() else None
-    page = await answers.record_answer(request.app.state.settings, token, choice, replacement)
+    colleague = str(form.get("remplacant_adresse") or "")[:254]
+    page = await answers.record_answer(
+        request.app.state.settings, token, choice, replacement, colleague
+    )
     if page.state == "ok" and choice in answers.CHOICES:
         return _render("public/reponse_enregistree.html", _answer_context(page, token, choice), 200)
     return _render(

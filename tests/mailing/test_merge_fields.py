@@ -41,7 +41,9 @@ async def test_anything_but_a_name_is_refused_at_once(coordinator, body, templat
     error = response.json()["errors"][0]
     assert error["field"] == "body"
     message = error["message"]
-    assert message.startswith(("Modèle refusé à la ligne 3 : ", "Champ de fusion inconnu"))
+    assert message.startswith(
+        ("Modèle refusé à la ligne 3 : ", "Champ de fusion inconnu à la ligne 3 : ")
+    )
     assert "{{ prenom }}" in message
     assert "0x" not in message and "undefined" not in message
 

@@ -43,9 +43,13 @@ def top_header_names(raw: bytes) -> list[str] | None:
     """The names of the message's own headers, as a server reads them: the lines before the
     first empty one, each not starting with a space or tab opening a header. ``None`` when a
     line break is not CRLF or a line opens no header (some servers would read one there)."""
-    if raw.count(b"\n") != raw.count(b"\r\n") or raw.count(b"\r") != raw.count(b"\r\n"):
+    end = raw.find(b"\r\n\r\n")
+    block = raw if end < 0 else raw[:end]
+    # Only the header block is read: with no bare CR or LF in it, no server can end the
+    # headers earlier or start a header inside a line.
+    breaks = block.count(b"\r\n")
+    if block.count(b"\n") != breaks or block.count(b"\r") != breaks:
         return None
-    block = raw.split(b"\r\n\r\n", 1)[0]
     names = []
     for line in block.split(b"\r\n"):
         if line[:1] in (b" ", b"\t"):

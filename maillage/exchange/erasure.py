@@ -133,9 +133,11 @@ class Person:
         if card is not None:
             person.add(card)
         await person._add_merged(contact_id)
+        # An event may change the first name alone: the other name completes it.
+        known = {key: (card or {}).get(key) for key in ("first_name", "last_name")}
         for event in await _contact_events(person.contact_ids):
             for state in _states(event["changes"] or {}):
-                person.add(state)
+                person.add({**known, **state})
         for row in await Affiliation.select(Affiliation.id, Affiliation.function).where(
             Affiliation.contact.is_in(list(person.contact_ids))
         ):

@@ -37,6 +37,7 @@ from tests.exchange.conftest import export_bytes
 from tests.mailing.conftest import fast_config, settle
 
 FIRST, LAST = "Séverine", "Quénéhervé"
+OLD_FIRST = "Sévérine"  # the card's first spelling, corrected since
 EMAIL, OLD_EMAIL, DUPLICATE_EMAIL = (
     "severine.quenehervee@caf.example",
     "s.quenehervee@ancienne.example",
@@ -48,7 +49,7 @@ PARIS = dt.timezone(dt.timedelta(hours=1))
 
 
 def _needles() -> list[str]:
-    names = [f"{FIRST} {LAST}", f"{LAST} {FIRST}", f"{LAST};{FIRST}"]
+    names = [f"{FIRST} {LAST}", f"{LAST} {FIRST}", f"{LAST};{FIRST}", f"{OLD_FIRST} {LAST}"]
     texts = names + [normalise(n) for n in names] + [EMAIL, OLD_EMAIL, DUPLICATE_EMAIL, FUNCTION]
     texts += [normalise(FUNCTION)]
     return [t.lower() for t in texts]
@@ -80,13 +81,16 @@ async def _build_person(settings: Any, admin: Any) -> dict[str, Any]:
     outbox and .eml files, feed token, network analysis, kept exports, a backup."""
     create = {name: SERVICES[name].create for name in SERVICES}
     caf = await create["organisations"](
-        CLI, OrganisationIn(name="Caf du Val", kind="institution", notes=f"Référente : {EMAIL}")
+        CLI,
+        OrganisationIn(
+            name="Caf du Val", kind="institution", notes=f"Référente : {OLD_FIRST} {LAST}, {EMAIL}"
+        ),
     )
     person = await create["contacts"](
         CLI,
         ContactIn(
             civility="Mme",
-            first_name=FIRST,
+            first_name=OLD_FIRST,
             last_name=LAST,
             email=OLD_EMAIL,
             phone=PHONE,
@@ -95,7 +99,8 @@ async def _build_person(settings: Any, admin: Any) -> dict[str, Any]:
     )
     pid = person["id"]
     changed = await admin.client.patch(
-        f"/api/v1/contacts/{pid}", json={"version": person["version"], "email": EMAIL}
+        f"/api/v1/contacts/{pid}",
+        json={"version": person["version"], "email": EMAIL, "first_name": FIRST},
     )
     assert changed.status_code == 200, changed.text
     duplicate = await create["contacts"](

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -173,8 +174,10 @@ async def anonymise(actor: Actor, contact_id: int, data_dir: Path) -> dict[str, 
             actor, "anonymise", "contact", contact_id, {"effacement": "article 17 du RGPD"}
         )
     caches.forget_all()
-    counts["fichiers_eml"] = erasure.scrub_eml_files(data_dir / "outbox", who)
-    counts["exports"] = _scrub_exports(data_dir / "exports", who)
+    counts["fichiers_eml"] = await asyncio.to_thread(
+        erasure.scrub_eml_files, data_dir / "outbox", who
+    )
+    counts["exports"] = await asyncio.to_thread(_scrub_exports, data_dir / "exports", who)
     await compact()
     held = erasure.backups_holding(data_dir / "sauvegardes", erasure.BACKUP_RETENTION_DAYS, started)
     counts["sauvegardes"] = [backup.as_dict() for backup in held]
@@ -253,15 +256,23 @@ async def _scrub_other_messages(skip: set[int], who: erasure.Identifiers) -> int
         page = await OutboxContent.select(OutboxContent.message, OutboxContent.content).where(OutboxContent.message > last).order_by(OutboxContent.message).limit(200).run()  # fmt: skip
         if not page:
             return count
-        for row in page:
-            if row["message"] in skip:
-                continue
-            scrubbed = erasure.scrub_mime(row["content"].encode("ascii", "surrogateescape"), who)
-            if scrubbed is not None:
-                text = scrubbed.decode("ascii", "surrogateescape")
-                await OutboxContent.update({OutboxContent.content: text}).where(OutboxContent.message == row["message"]).run()  # fmt: skip
-                count += 1
+        # Decoding MIME is CPU work: off the event loop, a page at a time.
+        rows = [row for row in page if row["message"] not in skip]
+        for message, text in await asyncio.to_thread(_scrubbed_messages, rows, who):
+            await OutboxContent.update({OutboxContent.content: text}).where(OutboxContent.message == message).run()  # fmt: skip
+            count += 1
         last = page[-1]["message"]
+
+
+def _scrubbed_messages(
+    rows: list[dict[str, Any]], who: erasure.Identifiers
+) -> list[tuple[int, str]]:
+    changed = []
+    for row in rows:
+        scrubbed = erasure.scrub_mime(row["content"].encode("ascii", "surrogateescape"), who)
+        if scrubbed is not None:
+            changed.append((row["message"], scrubbed.decode("ascii", "surrogateescape")))
+    return changed
 
 
 def _scrub_text_files(folder: Path, who: erasure.Identifiers, globs: tuple[str, ...]) -> int:

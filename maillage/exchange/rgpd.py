@@ -221,12 +221,19 @@ async def _erase_contact(contact_id: int, person: erasure.Person) -> None:
 
 
 async def _revoke_feeds(person: erasure.Person) -> int:
-    """« Mes réunions » links of the person's cards stop answering."""
-    live = (
-        (FeedToken.scope == "contact")
-        & FeedToken.target_id.is_in(list(person.contact_ids))
-        & FeedToken.revoked_at.is_null()
-    )
+    """« Mes réunions » links of the person's cards stop answering: the card's, and those a
+    merged duplicate had (the journal tells which, its id may now name someone else)."""
+    created = await AuditEvent.select(AuditEvent.id, AuditEvent.entity_id, AuditEvent.changes).where((AuditEvent.entity == "feed_token") & (AuditEvent.action == "create")).output(load_json=True).run()  # fmt: skip
+    ids = {
+        event["entity_id"]
+        for event in created
+        if (event["changes"] or {}).get("scope") == "contact"
+        and person.owns("contact", (event["changes"] or {}).get("target_id"), event["id"])
+    }
+    live: Any = (FeedToken.scope == "contact") & (FeedToken.target_id == person.contact_id)
+    if ids:
+        live = live | FeedToken.id.is_in(sorted(ids))
+    live = live & FeedToken.revoked_at.is_null()
     rows = await FeedToken.select(FeedToken.id).where(live).run()
     if rows:
         await FeedToken.update({FeedToken.revoked_at: dt.datetime.now(dt.UTC)}).where(live).run()
@@ -237,7 +244,8 @@ async def _scrub_outbox(person: erasure.Person, who: erasure.Identifiers) -> int
     """Messages addressed to the person keep only that they existed (a queued one is
     cancelled); any other message is read decoded and rewritten without them."""
     o = OutboxMessage
-    where: Combinable = o.contact.is_in(list(person.contact_ids))
+    # A merge moved the duplicate's messages to the card kept: its id may name someone else.
+    where: Combinable = o.contact == person.contact_id
     if person.emails:
         where = where | o.recipient.is_in(sorted(person.emails))
     own = await o.select(o.id, o.subject, o.message_id, o.status).where(where).run()
@@ -271,7 +279,8 @@ def _scrubbed_messages(
     for row in rows:
         scrubbed = erasure.scrub_mime(row["content"].encode("ascii", "surrogateescape"), who)
         if scrubbed is not None:
-            changed.append((row["message"], scrubbed.decode("ascii", "surrogateescape")))
+            # Every part is re-encoded (quoted-printable, base64): the message stays 7-bit.
+            changed.append((row["message"], scrubbed.decode("ascii")))
     return changed
 
 

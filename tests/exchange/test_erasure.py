@@ -5,6 +5,7 @@ names (with and without accents), addresses and phones. Nothing may answer.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import email
@@ -26,9 +27,17 @@ from maillage.crm.schemas import (
     OrganisationIn,
     WorkingGroupIn,
 )
-from maillage.crm.tables import TABLES, Invitation, OutboxContent
+from maillage.crm.tables import (
+    TABLES,
+    AuditEvent,
+    Contact,
+    Invitation,
+    OutboxContent,
+    OutboxMessage,
+)
 from maillage.crm.text import normalise
 from maillage.exchange import duplicates
+from maillage.exchange.erasure import Identifiers, Person, might_hold
 from maillage.exchange.exports import kept_exports_dir
 from maillage.mailing import invitations
 from maillage.mailing.sender import Sender
@@ -71,7 +80,8 @@ def _decoded_message(raw: bytes) -> str:
     for part in message.walk():
         if not part.is_multipart():
             payload = part.get_payload(decode=True) or b""
-            texts.append(payload.decode("utf-8", "replace"))
+            text = payload.decode("utf-8", "replace")
+            texts += [text, re.sub(r"\r?\n[ \t]", "", text)]  # iCalendar lines unfolded
     return "\n".join(texts)
 
 
@@ -135,6 +145,9 @@ async def _build_person(settings: Any, admin: Any) -> dict[str, Any]:
             starts_at=start,
             ends_at=start + dt.timedelta(hours=2),
             minutes=f"{FIRST} {LAST} présente le bilan ; la joindre au {PHONE}.",
+            # Long enough that the iCalendar DESCRIPTION folds, perhaps inside her name.
+            agenda="1. Accueil et présentation des participants de la commission : "
+            f"{FIRST} {LAST}, {EMAIL}",
         ),
     )
     await create["interactions"](
@@ -150,7 +163,7 @@ async def _build_person(settings: Any, admin: Any) -> dict[str, Any]:
     await invitations.invite(CLI, meeting["id"], invitations.InviteRequest(group_members=True))
     await invitations.queue(CLI, settings, meeting["id"])
     await invitations.queue_minutes(CLI, settings, meeting["id"], "invites", [])
-    return {"id": pid, "meeting": meeting, "group": group, "caf": caf}
+    return {"id": pid, "meeting": meeting, "group": group, "caf": caf, "colleague": colleague}
 
 
 async def _links(base_url: str) -> list[str]:
@@ -159,7 +172,7 @@ async def _links(base_url: str) -> list[str]:
     links = []
     for row in rows:
         text = _decoded_message(row["content"].encode())
-        if EMAIL in text:
+        if EMAIL in str(email.message_from_string(row["content"], policy=policy.default)["To"]):
             links += re.findall(re.escape(base_url) + r"(/[ru]/[0-9A-Za-z._-]+)", text)
     return sorted(set(links))
 
@@ -276,3 +289,44 @@ async def test_an_erased_person_is_found_nowhere(settings, admin, reader, anonym
         assert not found(answer.text), (answer.request.url, found(answer.text))
     attendance = await Invitation.select(Invitation.response).where(Invitation.contact == pid)
     assert len(attendance) == 1  # the figures stay
+    await _others_keep_theirs(person["colleague"], data_dir)
+
+
+async def _others_keep_theirs(colleague: dict[str, Any], data_dir: Path) -> None:
+    """Marc was created after the duplicate's deletion: on SQLite he may hold its id, and the
+    journal's events under that id are his, not hers."""
+    card = await Contact.select().where(Contact.id == colleague["id"]).first()
+    assert (card["first_name"], card["email"]) == ("Marc", "marc.durand@caf.example")
+    events = await AuditEvent.select(AuditEvent.changes).where((AuditEvent.entity == "contact") & (AuditEvent.entity_id == colleague["id"]) & (AuditEvent.action == "create")).output(load_json=True)  # fmt: skip
+    assert events[-1]["changes"]["email"] == "marc.durand@caf.example"
+    sent_to_marc = await OutboxMessage.select(OutboxMessage.id, OutboxMessage.status).where(OutboxMessage.recipient == "marc.durand@caf.example")  # fmt: skip
+    assert len(sent_to_marc) >= 3 and all(m["status"] == "envoye" for m in sent_to_marc)
+    contents = await OutboxContent.select(OutboxContent.content).where(OutboxContent.message.is_in([m["id"] for m in sent_to_marc]))  # fmt: skip
+    assert all("effacé" not in _decoded_message(c["content"].encode()) for c in contents)
+    marc_files = [p for p in (data_dir / "outbox").glob("*.eml") if b"marc.durand@caf.example" in p.read_bytes()]  # fmt: skip
+    assert len(marc_files) >= 3
+
+
+def _who() -> Identifiers:
+    person = Person(contact_id=1, names={(FIRST, LAST)}, emails={EMAIL}, phones={"+33299876543"})
+    return Identifiers(person)
+
+
+def test_the_quick_look_finds_every_encoding_maillage_writes():
+    """``might_hold`` only lets a message skip the full MIME parse: it must never miss."""
+    who = _who()
+    qp = f"Bonjour {FIRST} {LAST}".encode().hex("=", 1).upper()
+    folded_qp = ("=" + qp[:20] + "=\r\n" + qp[20:]).encode()
+    word = b"To: =?utf-8?b?" + base64.b64encode(f"{FIRST} {LAST}".encode()) + b"?= <x@y.fr>"
+    ics = f"DESCRIPTION:Ordre du jour : intervention de {FIRST} {LAST}".encode()
+    folded_ics = base64.b64encode(ics[:40] + b"\r\n " + ics[40:])
+    for raw in (
+        folded_qp,
+        word,
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + folded_ics + b"\r\n",
+        b"Appelez le 02.99.87.65.43",
+        b"Appelez le +33 2 99 87 65 43",
+        EMAIL.upper().encode(),
+    ):
+        assert might_hold(raw, who), raw
+    assert not might_hold(b"Bonjour Marc Durand, 02 99 00 00 00", who)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-
 from email import message_from_string
 from email.policy import default
 

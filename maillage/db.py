@@ -406,3 +406,25 @@ async def clear_all() -> None:
         return
     quoted = ", ".join(f'"{name}"' for name in names)
     await engine.run_ddl(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+
+
+async def compact() -> None:
+    """Rewrite the database so that deleted or overwritten values leave no copy behind (an
+    RGPD erasure): on SQLite, ``VACUUM`` rebuilds the file without its free pages and a
+    truncating checkpoint empties the WAL that held the old pages; on PostgreSQL, ``VACUUM``
+    makes the dead row versions' space reusable (their bytes stay until it is reused)."""
+    engine = current_engine()
+    if isinstance(engine, SQLiteEngine):
+        await asyncio.to_thread(_vacuum_sqlite, engine.path)
+        return
+    await engine.run_ddl("VACUUM")
+
+
+def _vacuum_sqlite(path: str) -> None:
+    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()

@@ -4,6 +4,7 @@ reused from one write transaction to the next and closed at the end."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 
 import pytest
@@ -170,3 +171,28 @@ async def test_after_commit_waits_for_the_outermost_commit_and_never_follows_a_r
             raise RuntimeError("interrompu")
     db.after_commit(lambda: calls.append("hors transaction"))
     assert calls == ["validé", "hors transaction"]
+
+
+def test_compacting_leaves_no_erased_value_in_free_pages_or_the_wal(tmp_path):
+    """An erasure's last step: without it, a SQLite built without ``secure_delete`` (the
+    python.org builds) keeps overwritten rows in free pages and old WAL frames."""
+    path = tmp_path / "erased.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA secure_delete=OFF")
+    connection.execute("PRAGMA wal_autocheckpoint=0")
+    connection.execute("CREATE TABLE contact (id INTEGER PRIMARY KEY, name TEXT)")
+    for n in range(200):
+        connection.execute("INSERT INTO contact (name) VALUES (?)", (f"Séverine Quénéhervé {n}",))
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.execute("UPDATE contact SET name = 'Anonyme'")
+
+    def held() -> bool:
+        files = [path, path.with_name("erased.db-wal")]
+        return any("Quénéhervé".encode() in f.read_bytes() for f in files if f.exists())
+
+    assert held()
+    db._vacuum_sqlite(str(path))
+    assert not held()
+    assert connection.execute("SELECT count(*) FROM contact").fetchone() == (200,)
+    connection.close()

@@ -24,7 +24,7 @@ from piccolo.query.functions.aggregate import Count, Max, Sum
 from maillage import __version__
 from maillage.calendar import service
 from maillage.calendar.events import build_calendar, serialize
-from maillage.crm import audit
+from maillage.crm import audit, caches
 from maillage.crm.actor import Actor
 from maillage.crm.auth import hash_token
 from maillage.crm.errors import InvalidData, NotFound
@@ -186,6 +186,8 @@ SELECT
 """
 _BODY_CACHE: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 _BODY_CACHE_SIZE = 16
+# A personal feed's body names its person: an erasure drops every kept body.
+caches.on_erasure(_BODY_CACHE.clear)
 
 
 def _as_datetime(value: Any) -> dt.datetime | None:

@@ -148,10 +148,20 @@ LOGIN_MAX_FAILURES = 5
 TEMPORARY_PASSWORD_BYTES = 9
 
 
-def session_stamp(password_hash: str) -> str:
-    """A short fingerprint of the password hash kept in the session cookie: changing or
-    resetting the password ends every session opened with the old one."""
-    return hashlib.sha256(("session:" + password_hash).encode()).hexdigest()[:16]
+def session_stamp(user: dict[str, Any]) -> str:
+    """A short fingerprint of what a session depends on, kept in the session cookie.
+
+    It covers the password hash, the role and the account's version: changing or resetting the
+    password, changing the role, editing the account or signing out (which bumps the version)
+    ends every session opened before, on the server, whatever cookie a browser still holds."""
+    material = f"session:{user['password_hash']}:{user['role']}:{user['version']}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+async def end_sessions(user_id: int) -> None:
+    """Sign out everywhere: the account's version moves on, so no earlier cookie holds."""
+    async with write_transaction():
+        await User.update({User.version: User.version + 1}).where(User.id == user_id).run()
 
 
 async def session_user(user_id: int, stamp: str) -> dict[str, Any] | None:
@@ -165,6 +175,7 @@ async def session_user(user_id: int, stamp: str) -> dict[str, Any] | None:
             User.active,
             User.must_change_password,
             User.password_hash,
+            User.version,
             User.contact,
         )
         .where(User.id == user_id)
@@ -173,9 +184,10 @@ async def session_user(user_id: int, stamp: str) -> dict[str, Any] | None:
     )
     if user is None or not user["active"]:
         return None
-    if not secrets.compare_digest(session_stamp(user["password_hash"]), stamp):
+    if not secrets.compare_digest(session_stamp(user), stamp):
         return None
     user.pop("password_hash")
+    user.pop("version")
     return user
 
 
@@ -269,10 +281,15 @@ async def change_own_password(actor: Actor, current: str, new: str, confirmation
     if errors:
         raise InvalidData(errors)
     await _store_password(actor, actor.user_id, new, False, "change_password")
-    stored = await User.select(User.password_hash).where(User.id == actor.user_id).first().run()
+    stored = (
+        await User.select(User.password_hash, User.role, User.version)
+        .where(User.id == actor.user_id)
+        .first()
+        .run()
+    )
     if stored is None:  # deleted between the check above and now
         raise NotFound("Utilisateur", actor.user_id)
-    return session_stamp(stored["password_hash"])
+    return session_stamp(stored)
 
 
 async def set_temporary_password(actor: Actor, user_id: int) -> str:
@@ -310,4 +327,4 @@ async def sign_in(email: str, password: str, address: str) -> tuple[Actor, str] 
     await record_login(email, user is not None, address, user["id"] if user else None)
     if user is None:
         return None
-    return actor_for(user), session_stamp(user["password_hash"])
+    return actor_for(user), session_stamp(user)

@@ -16,6 +16,7 @@ from typing import Any
 
 from piccolo.table import Table
 
+from maillage.crm import caches
 from maillage.crm.actor import Actor
 from maillage.crm.errors import InvalidData
 from maillage.crm.registry import SERVICES
@@ -261,6 +262,9 @@ class NetworkService:
         self._lock = asyncio.Lock()
         self.computations = 0  # how many analyses actually ran (tests check the cache)
 
+    def forget(self) -> None:
+        self._cache.clear()
+
     async def _cached(self, key: tuple, compute) -> Any:
         async with self._lock:
             if key in self._cache:
@@ -317,6 +321,8 @@ def render(fmt: str, report: Report) -> str | bytes:
 
 
 network_service = NetworkService()
+# Analyses name people (« personnes pivots »): an erasure drops them all.
+caches.on_erasure(network_service.forget)
 
 
 async def add_to_body(

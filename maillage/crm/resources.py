@@ -305,11 +305,14 @@ class ResourceService:
         self._check_version(existing, version)
         merged = {**existing, **changes}
         await self._check(merged, {**existing, **link_changes}, existing)
-        # Preparers may normalise or derive values: write every column that now differs.
+        # Preparers may normalise or derive values: write every column that now differs, and
+        # every column a preparer set that the read leaves out (an invitation's link nonce).
         to_write = {
             k: v
             for k, v in merged.items()
-            if k in self._columns and k not in ("id", "version") and v != existing.get(k)
+            if k in self._columns
+            and k not in ("id", "version")
+            and (k not in existing or v != existing[k])
         }
         async with write_transaction():
             await self._check_unique(merged, record_id)

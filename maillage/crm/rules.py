@@ -232,6 +232,24 @@ async def check_meeting_times(
     return errors
 
 
+async def check_meeting_held(
+    values: dict[str, Any], existing: dict[str, Any] | None
+) -> list[FieldError]:
+    """« Tenue » counts in attendance rates and the bilan: only once the meeting has begun."""
+    starts = values.get("starts_at")
+    if values.get("status") != "tenue" or not isinstance(starts, dt.datetime):
+        return []
+    if starts.tzinfo is not None and starts > dt.datetime.now(dt.UTC):
+        return [FieldError("status", NOT_STARTED)]
+    return []
+
+
+NOT_STARTED = (
+    "Cette réunion n'a pas encore commencé : elle ne peut être marquée « tenue », "
+    "ni ses présences notées, qu'une fois commencée."
+)
+
+
 async def check_meeting_group(
     values: dict[str, Any], existing: dict[str, Any] | None
 ) -> list[FieldError]:
@@ -350,5 +368,13 @@ async def bump_meeting_sequence(values: dict[str, Any], existing: dict[str, Any]
 
 
 async def ensure_token_nonce(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    """A new invitation gets its link's nonce; one re-pointed to another contact gets a new
+    one, so the link mailed to the first person no longer answers for the second, and is
+    sent afresh (answer and sending forgotten)."""
     if existing is None:
         values["token_nonce"] = secrets.token_urlsafe(16)
+        return
+    contact = values.get("contact", existing.get("contact"))
+    if contact != existing.get("contact"):
+        values["token_nonce"] = secrets.token_urlsafe(16)
+        values.update(response="en_attente", answered_at=None, sent_at=None, sent_sequence=None)

@@ -93,6 +93,8 @@ class Contact(Versioned):
     mailing_opt_out = Boolean(default=False)
     archived = Boolean(default=False, index=True)
     search = Varchar(length=700, index=True)
+    # Signed into unsubscribe links: a new value revokes every link of the person.
+    link_nonce = Varchar(length=64, default="")
 
 
 class Affiliation(Versioned):

@@ -242,14 +242,16 @@ async def rgpd_access(
 @post(
     "/rgpd/contacts/{contact_id:int}/anonymise",
     summary="RGPD : anonymiser une personne (droit à l'effacement)",
-    description="Irréversible. Garde les chiffres de présence ; efface la personne du journal, "
-    "de la boîte d'envoi, des fichiers .eml et des exports conservés sur le serveur.",
+    description="Irréversible. Garde les chiffres de présence ; efface la personne de chaque "
+    "table (colonnes de recherche comprises), du journal, de la boîte d'envoi, des fichiers .eml "
+    "et des exports conservés ; révoque ses liens ; liste les sauvegardes qui la contiennent "
+    "encore (`sauvegardes`) et leur date d'expiration.",
     guards=[requires("admin")],
     responses=error_responses(400, 401, 403, 404),
     operation_id="rgpd_anonymise",
     status_code=200,
 )
-async def rgpd_anonymise(request: Request, contact_id: RecordId) -> dict[str, int]:
+async def rgpd_anonymise(request: Request, contact_id: RecordId) -> dict[str, Any]:
     return await rgpd.anonymise(request.user, contact_id, request.app.state.settings.data_dir)
 
 

@@ -256,6 +256,11 @@ def rgpd_anonymise(contact_id: int, yes: bool) -> None:
             f"{counts['messages']} message(s), {counts['fichiers_eml']} fichier(s) .eml, "
             f"{counts['exports']} export(s) conservé(s) et {counts['echanges']} échange(s) nettoyés."
         )
+        for backup in counts["sauvegardes"]:
+            click.echo(
+                f"La sauvegarde {backup['fichier']} la contient encore, jusqu'à sa suppression "
+                f"le {dt.date.fromisoformat(backup['expire_le']):%d/%m/%Y}."
+            )
 
     erase()
 

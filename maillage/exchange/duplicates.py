@@ -30,6 +30,7 @@ from maillage.crm.tables import (
     Affiliation,
     Contact,
     ContactAxis,
+    FeedToken,
     InteractionContact,
     InteractionOrganisation,
     Invitation,
@@ -226,6 +227,13 @@ async def merge_contacts(actor: Actor, keep_id: int, remove_id: int) -> dict[str
         await (
             OutboxMessage.update({OutboxMessage.contact: keep_id})
             .where(OutboxMessage.contact == remove_id)
+            .run()
+        )
+        # A personal feed follows its person: left on the removed id, it would show the
+        # meetings of whoever SQLite gives that id next.
+        await (
+            FeedToken.update({FeedToken.target_id: keep_id})
+            .where((FeedToken.scope == "contact") & (FeedToken.target_id == remove_id))
             .run()
         )
         filled = _fill(kept, other, ("civility", "email", "phone", "commune", "consent_date"))

@@ -12,15 +12,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
-import email
-import email.policy
 import io
 import json
 import re
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ from piccolo.columns import Column
 from piccolo.custom_types import Combinable
 
 from maillage.calendar import french
-from maillage.crm import audit
+from maillage.crm import audit, caches
 from maillage.crm.actor import Actor
 from maillage.crm.errors import NotFound
 from maillage.crm.registry import SERVICES
@@ -38,6 +36,7 @@ from maillage.crm.tables import (
     AuditEvent,
     Contact,
     ContactAxis,
+    FeedToken,
     Interaction,
     InteractionContact,
     Invitation,
@@ -47,23 +46,13 @@ from maillage.crm.tables import (
     Territory,
 )
 from maillage.crm.text import search_text
-from maillage.db import read_transaction, write_transaction
-from maillage.exchange import labels
+from maillage.db import compact, read_transaction, write_transaction
+from maillage.exchange import erasure, labels
 from maillage.exchange.cells import phone_for_people
+from maillage.exchange.erasure import SCRUBBED
 from maillage.exchange.reading import decode, detect_delimiter
 
-SCRUBBED = "[anonymisé]"
 DEFAULT_RETENTION_MONTHS = 24
-PERSONAL_FIELDS = (
-    "civility",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "notes",
-    "commune",
-    "consent_date",
-)
 
 
 def _plain(value: Any) -> Any:
@@ -163,88 +152,40 @@ def subject_access_html(data: dict[str, Any]) -> str:
 # ----- right to erasure ---------------------------------------------------------------------
 
 
-@dataclass
-class Identifiers:
-    """The strings that identify a person wherever their data was copied."""
-
-    first_name: str
-    last_name: str
-    email: str | None
-    phones: list[str]
-    patterns: list[re.Pattern[str]] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, person: dict[str, Any]) -> Identifiers:
-        phones = [p for p in (person.get("phone"), phone_for_people(person.get("phone"))) if p]
-        first, last = person["first_name"], person["last_name"]
-        texts = [f"{first} {last}", f"{last} {first}", f"{last};{first}", f"{last}\\;{first}"]
-        if person.get("email"):
-            texts.append(person["email"])
-        texts += phones
-        patterns = [re.compile(re.escape(t), re.IGNORECASE) for t in texts]
-        return cls(first, last, person.get("email"), phones, patterns)
-
-    def scrub(self, text: str) -> str:
-        for pattern in self.patterns:
-            text = pattern.sub(SCRUBBED, text)
-        return text
-
-    def found_in(self, text: str) -> bool:
-        return any(p.search(text) for p in self.patterns)
-
-    def row_is_theirs(self, cells: list[str]) -> bool:
-        lowered = {str(c).strip().lower() for c in cells if c is not None}
-        if self.email and self.email.lower() in lowered:
-            return True
-        return self.first_name.lower() in lowered and self.last_name.lower() in lowered
-
-    def scrub_row(self, cells: list[Any]) -> list[Any]:
-        personal = {
-            self.first_name.lower(),
-            self.last_name.lower(),
-            *(p.lower() for p in self.phones),
-        }
-        if self.email:
-            personal.add(self.email.lower())
-        return [
-            SCRUBBED if isinstance(c, str) and c.strip().lower().lstrip("'") in personal else c
-            for c in cells
-        ]
-
-
-def _scrub_json(value: Any, who: Identifiers) -> Any:
-    if isinstance(value, str):
-        return who.scrub(value)
-    if isinstance(value, list):
-        return [_scrub_json(v, who) for v in value]
-    if isinstance(value, dict):
-        return {k: _scrub_json(v, who) for k, v in value.items()}
-    return value
-
-
-async def anonymise(actor: Actor, contact_id: int, data_dir: Path) -> dict[str, int]:
-    """Erase a person; returns how many copies of their data were scrubbed, by place."""
+async def anonymise(actor: Actor, contact_id: int, data_dir: Path) -> dict[str, Any]:
+    """Erase a person (article 17): returns how many copies were scrubbed, by place, and the
+    backups that still hold them (``sauvegardes``: file, date, expiry)."""
+    started = dt.datetime.now(dt.UTC)
     async with write_transaction():
-        person = await Contact.select().where(Contact.id == contact_id).first().run()
-        if person is None:
+        if not await Contact.exists().where(Contact.id == contact_id):
             raise NotFound("Contact", contact_id)
-        who = Identifiers.of(person)
-        counts = {
-            "journal": await _scrub_audit(contact_id, who),
-            "messages": await _scrub_outbox(contact_id, who),
-            "echanges": await _scrub_interactions(contact_id, who),
+        person = await erasure.Person.gather(contact_id)
+        who = erasure.Identifiers(person)
+        counts: dict[str, Any] = {
+            "journal": await erasure.scrub_audit(who),
+            "messages": await _scrub_outbox(person, who),
         }
-        await _erase_contact(person)
+        tables = await erasure.scrub_tables(who)
+        counts["echanges"] = tables.get(Interaction._meta.tablename, 0)
+        counts["tables"] = sum(tables.values())
+        await _erase_contact(contact_id, person)
+        counts["liens_agenda"] = await _revoke_feeds(person)
         await audit.record(
             actor, "anonymise", "contact", contact_id, {"effacement": "article 17 du RGPD"}
         )
-    counts["fichiers_eml"] = _scrub_eml_files(data_dir / "outbox", who)
-    counts["exports"] = _scrub_exports(data_dir / "exports", who)
+    caches.forget_all()
+    counts["fichiers_eml"] = await asyncio.to_thread(
+        erasure.scrub_eml_files, data_dir / "outbox", who
+    )
+    counts["exports"] = await asyncio.to_thread(_scrub_exports, data_dir / "exports", who)
+    await compact()
+    held = erasure.backups_holding(data_dir / "sauvegardes", erasure.BACKUP_RETENTION_DAYS, started)
+    counts["sauvegardes"] = [backup.as_dict() for backup in held]
     return counts
 
 
-async def _erase_contact(person: dict[str, Any]) -> None:
-    contact_id = person["id"]
+async def _erase_contact(contact_id: int, person: erasure.Person) -> None:
+    version = await Contact.select(Contact.version).where(Contact.id == contact_id).first()
     erased: dict[Column | str, Any] = {
         Contact.civility: "",
         Contact.first_name: "Anonyme",
@@ -257,7 +198,9 @@ async def _erase_contact(person: dict[str, Any]) -> None:
         Contact.mailing_opt_out: True,
         Contact.archived: True,
         Contact.search: search_text("Anonyme", f"n° {contact_id}"),
-        Contact.version: person["version"] + 1,
+        # Unsubscribe links signed with the old nonce stop working.
+        Contact.link_nonce: secrets.token_urlsafe(16),
+        Contact.version: (version["version"] if version else 0) + 1,
         Contact.updated_at: dt.datetime.now(dt.UTC),
     }
     await Contact.update(erased).where(Contact.id == contact_id).run()
@@ -277,77 +220,71 @@ async def _erase_contact(person: dict[str, Any]) -> None:
     await ContactAxis.delete().where(ContactAxis.contact == contact_id).run()
 
 
-async def _scrub_audit(contact_id: int, who: Identifiers) -> int:
-    scrubbed = 0
-    last_id = 0
-    while True:
-        page = await AuditEvent.select(AuditEvent.id, AuditEvent.entity, AuditEvent.entity_id, AuditEvent.changes).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(2000).output(load_json=True).run()  # fmt: skip
-        if not page:
-            return scrubbed
-        for event in page:
-            changes = event["changes"] or {}
-            if event["entity"] == "contact" and event["entity_id"] == contact_id:
-                new = {
-                    k: (SCRUBBED if k in PERSONAL_FIELDS else _scrub_json(v, who))
-                    for k, v in changes.items()
-                }
-            else:
-                new = _scrub_json(changes, who)
-            if new != changes:
-                await (
-                    AuditEvent.update({AuditEvent.changes: new})
-                    .where(AuditEvent.id == event["id"])
-                    .run()
-                )
-                scrubbed += 1
-        last_id = page[-1]["id"]
-
-
-async def _scrub_outbox(contact_id: int, who: Identifiers) -> int:
-    o = OutboxMessage
-    where: Combinable = o.contact == contact_id
-    if who.email:
-        where = where | (o.recipient == who.email)
-    rows = await o.select(o.id, o.subject).where(where).run()
-    for row in rows:
-        await o.update({o.recipient: SCRUBBED, o.subject: who.scrub(row["subject"])}).where(o.id == row["id"]).run()  # fmt: skip
-        await _scrub_content(row["id"], who)
+async def _revoke_feeds(person: erasure.Person) -> int:
+    """« Mes réunions » links of the person's cards stop answering: the card's, and those a
+    merged duplicate had (the journal tells which, its id may now name someone else)."""
+    created = await AuditEvent.select(AuditEvent.id, AuditEvent.entity_id, AuditEvent.changes).where((AuditEvent.entity == "feed_token") & (AuditEvent.action == "create")).output(load_json=True).run()  # fmt: skip
+    ids = {
+        event["entity_id"]
+        for event in created
+        if (event["changes"] or {}).get("scope") == "contact"
+        and person.owns("contact", (event["changes"] or {}).get("target_id"), event["id"])
+    }
+    live: Any = (FeedToken.scope == "contact") & (FeedToken.target_id == person.contact_id)
+    if ids:
+        live = live | FeedToken.id.is_in(sorted(ids))
+    live = live & FeedToken.revoked_at.is_null()
+    rows = await FeedToken.select(FeedToken.id).where(live).run()
+    if rows:
+        await FeedToken.update({FeedToken.revoked_at: dt.datetime.now(dt.UTC)}).where(live).run()
     return len(rows)
 
 
-async def _scrub_content(message_id: int, who: Identifiers) -> None:
-    content = OutboxContent.content
-    stored = await OutboxContent.select(content).where(OutboxContent.message == message_id).first()
-    if stored is not None:
-        await (
-            OutboxContent.update({content: who.scrub(stored["content"])})
-            .where(OutboxContent.message == message_id)
-            .run()
-        )
+async def _scrub_outbox(person: erasure.Person, who: erasure.Identifiers) -> int:
+    """Messages addressed to the person keep only that they existed (a queued one is
+    cancelled); any other message is read decoded and rewritten without them."""
+    o = OutboxMessage
+    # A merge moved the duplicate's messages to the card kept: its id may name someone else.
+    where: Combinable = o.contact == person.contact_id
+    if person.emails:
+        where = where | o.recipient.is_in(sorted(person.emails))
+    own = await o.select(o.id, o.subject, o.message_id, o.status).where(where).run()
+    for row in own:
+        subject = who.scrub(row["subject"])
+        status = "annule" if row["status"] in ("en_attente", "echec") else row["status"]
+        await o.update({o.recipient: SCRUBBED, o.subject: subject, o.status: status, o.last_error: ""}).where(o.id == row["id"]).run()  # fmt: skip
+        content = erasure.tombstone(subject, row["message_id"])
+        await OutboxContent.update({OutboxContent.content: content}).where(OutboxContent.message == row["id"]).run()  # fmt: skip
+    return len(own) + await _scrub_other_messages({row["id"] for row in own}, who)
 
 
-async def _scrub_interactions(contact_id: int, who: Identifiers) -> int:
-    links = InteractionContact.select(InteractionContact.interaction).where(
-        InteractionContact.contact == contact_id
-    )
-    count = 0
-    for row in (
-        await Interaction.select(Interaction.id, Interaction.summary)
-        .where(Interaction.id.is_in(links))
-        .run()
-    ):
-        summary = who.scrub(row["summary"])
-        if summary != row["summary"]:
-            await (
-                Interaction.update({Interaction.summary: summary})
-                .where(Interaction.id == row["id"])
-                .run()
-            )
+async def _scrub_other_messages(skip: set[int], who: erasure.Identifiers) -> int:
+    count, last = 0, 0
+    while True:
+        page = await OutboxContent.select(OutboxContent.message, OutboxContent.content).where(OutboxContent.message > last).order_by(OutboxContent.message).limit(200).run()  # fmt: skip
+        if not page:
+            return count
+        # Decoding MIME is CPU work: off the event loop, a page at a time.
+        rows = [row for row in page if row["message"] not in skip]
+        for message, text in await asyncio.to_thread(_scrubbed_messages, rows, who):
+            await OutboxContent.update({OutboxContent.content: text}).where(OutboxContent.message == message).run()  # fmt: skip
             count += 1
-    return count
+        last = page[-1]["message"]
 
 
-def _scrub_text_files(folder: Path, who: Identifiers, globs: tuple[str, ...]) -> int:
+def _scrubbed_messages(
+    rows: list[dict[str, Any]], who: erasure.Identifiers
+) -> list[tuple[int, str]]:
+    changed = []
+    for row in rows:
+        scrubbed = erasure.scrub_mime(row["content"].encode("ascii", "surrogateescape"), who)
+        if scrubbed is not None:
+            # Every part is re-encoded (quoted-printable, base64): the message stays 7-bit.
+            changed.append((row["message"], scrubbed.decode("ascii")))
+    return changed
+
+
+def _scrub_text_files(folder: Path, who: erasure.Identifiers, globs: tuple[str, ...]) -> int:
     count = 0
     if not folder.is_dir():
         return 0
@@ -355,40 +292,34 @@ def _scrub_text_files(folder: Path, who: Identifiers, globs: tuple[str, ...]) ->
         for path in folder.rglob(pattern):
             text = path.read_bytes().decode("utf-8", errors="surrogateescape")
             if who.found_in(text):
-                path.write_bytes(who.scrub(text).encode("utf-8", errors="surrogateescape"))
+                scrubbed = _scrub_vcards(text, who) if path.suffix == ".vcf" else who.scrub(text)
+                path.write_bytes(scrubbed.encode("utf-8", errors="surrogateescape"))
                 count += 1
     return count
 
 
-def _scrub_eml_files(folder: Path, who: Identifiers) -> int:
-    """Messages written to files: headers and text parts are decoded first, because names
-    travel encoded there (« =?utf-8?q?H=C3=A9l=C3=A8ne?= », quoted-printable bodies)."""
-    if not folder.is_dir():
-        return 0
-    count = 0
-    for path in folder.rglob("*.eml"):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        changed = False
-        for name, value in list(message.items()):
-            scrubbed = who.scrub(str(value))
-            if scrubbed != str(value):
-                message.replace_header(name, scrubbed)
-                changed = True
-        for part in message.walk():
-            if part.get_content_maintype() == "text" and not part.is_multipart():
-                content = part.get_content()
-                if who.found_in(content):
-                    subtype = part.get_content_subtype()
-                    params = {k: v for k, v in part.get_params() or [] if k == "method"}
-                    part.set_content(who.scrub(content), subtype=subtype, params=params)
-                    changed = True
-        if changed:
-            path.write_bytes(message.as_bytes())
-            count += 1
-    return count
+_VCARD = re.compile(r"BEGIN:VCARD.*?END:VCARD", re.DOTALL | re.IGNORECASE)
 
 
-def _scrub_exports(folder: Path, who: Identifiers) -> int:
+def _scrub_vcards(text: str, who: erasure.Identifiers) -> str:
+    """The person's own cards also lose their function (``TITLE``), which names them too."""
+
+    def card(match: re.Match[str]) -> str:
+        block = match[0]
+        if not who.found_in(block):
+            return block
+        for function in who.person.functions:
+            block = block.replace(_vcard_escaped(function), erasure.SCRUBBED)
+        return who.scrub(block)
+
+    return _VCARD.sub(card, text)
+
+
+def _vcard_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
+
+
+def _scrub_exports(folder: Path, who: erasure.Identifiers) -> int:
     """Exports kept on the server: the person's rows lose every personal cell."""
     if not folder.is_dir():
         return 0
@@ -400,7 +331,7 @@ def _scrub_exports(folder: Path, who: Identifiers) -> int:
     return count
 
 
-def _scrub_csv(path: Path, who: Identifiers) -> int:
+def _scrub_csv(path: Path, who: erasure.Identifiers) -> int:
     data = path.read_bytes()
     text, encoding = decode(data, path.name)
     delimiter = detect_delimiter(text)
@@ -414,7 +345,7 @@ def _scrub_csv(path: Path, who: Identifiers) -> int:
     return 1
 
 
-def _scrub_xlsx(path: Path, who: Identifiers) -> int:
+def _scrub_xlsx(path: Path, who: erasure.Identifiers) -> int:
     from openpyxl import load_workbook
 
     book = load_workbook(path)

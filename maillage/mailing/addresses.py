@@ -27,6 +27,13 @@ def one_line(text: str | None) -> str:
     return " ".join(_CONTROL.sub(" ", text or "").split())
 
 
+def without_encoded_words(text: str | None) -> str:
+    """``one_line`` text that no reader can take for an RFC 2047 encoded word (« =?…?= »),
+    for the header values the builders cannot write as encoded words of their own (attachment
+    names): ``=?`` becomes ``= ?``."""
+    return one_line(text).replace("=?", "= ?")
+
+
 _COMMON = re.compile(
     r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)"
     r"@(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})"

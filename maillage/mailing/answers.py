@@ -37,6 +37,14 @@ class Replacement:
     contact_id: int
     name: str
     detail: str
+    email: str = ""
+
+    @property
+    def substitute(self) -> bool:
+        return self.detail == SUBSTITUTE
+
+
+SUBSTITUTE = "suppléant(e)"
 
 
 @dataclass
@@ -51,6 +59,16 @@ class AnswerPage:
     answered_at: dt.datetime | None = None
     replacements: list[Replacement] = field(default_factory=list)
     replaced_by: str | None = None
+
+    @property
+    def offered(self) -> list[Replacement]:
+        """Whom the page names: the suppléant(e)s the body designated. Colleagues are chosen
+        by typing their address, so the holder of a link learns no one's name from it."""
+        return [r for r in self.replacements if r.substitute]
+
+    @property
+    def colleagues(self) -> bool:
+        return any(not r.substitute for r in self.replacements)
 
 
 async def open_answer(settings: Settings, token: str) -> AnswerPage:
@@ -119,7 +137,7 @@ async def replacements(contact_id: int, meeting: MeetingInfo) -> list[Replacemen
         for row in await Membership.select(Membership.contact).where(
             Membership.id.is_in(substitute_ids)
         ):
-            found.setdefault(row["contact"], "suppléant(e)")
+            found.setdefault(row["contact"], SUBSTITUTE)
     organisations = {row["organisation"] for row in held if row["organisation"]}
     for row in await Affiliation.select(Affiliation.organisation, Affiliation.end_date).where(
         Affiliation.contact == contact_id
@@ -141,12 +159,12 @@ async def replacements(contact_id: int, meeting: MeetingInfo) -> list[Replacemen
         Contact.id, Contact.first_name, Contact.last_name, Contact.email, Contact.archived
     ).where(Contact.id.is_in(list(found)))
     result = [
-        Replacement(row["id"], person_name(row), found[row["id"]])
+        Replacement(row["id"], person_name(row), found[row["id"]], row["email"])
         for row in people
         if row["email"] and not row["archived"]
     ]
-    result.sort(key=lambda r: (r.detail != "suppléant(e)", r.name))
-    return result[:30]
+    result.sort(key=lambda r: (not r.substitute, r.name))
+    return result
 
 
 async def _meeting_group(meeting_id: int) -> int:
@@ -158,8 +176,20 @@ async def _meeting_group(meeting_id: int) -> int:
     return row["working_group"]
 
 
+def _chosen(page: AnswerPage, replacement_id: int | None, email: str) -> Replacement | None:
+    """A suppléant(e) by id (the page names them), a colleague by the address typed."""
+    if replacement_id is not None:
+        return next((r for r in page.offered if r.contact_id == replacement_id), None)
+    typed = email.strip().lower()
+    return next((r for r in page.replacements if r.email.lower() == typed), None)
+
+
 async def record_answer(
-    settings: Settings, token: str, choice: str, replacement_id: int | None = None
+    settings: Settings,
+    token: str,
+    choice: str,
+    replacement_id: int | None = None,
+    replacement_email: str = "",
 ) -> AnswerPage:
     page = await open_answer(settings, token)
     if page.state != "ok" or choice not in CHOICES:
@@ -167,8 +197,8 @@ async def record_answer(
     assert page.meeting is not None and page.invitation_id is not None
     response = CHOICES[choice]
     chosen = None
-    if replacement_id is not None:
-        chosen = next((r for r in page.replacements if r.contact_id == replacement_id), None)
+    if replacement_id is not None or replacement_email.strip():
+        chosen = _chosen(page, replacement_id, replacement_email)
         if chosen is None or response != "declinee":
             page.state = "remplacant_invalide"
             return page

@@ -9,15 +9,13 @@ contacts without a usable address are listed, never silently dropped.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
-
 from maillage.crm import audit
 from maillage.crm.actor import Actor
-from maillage.crm.errors import Conflict, FieldError, InvalidData
+from maillage.crm.errors import Conflict, FieldError, InvalidData, NotFound
 from maillage.crm.tables import (
     Affiliation,
     Contact,
@@ -27,7 +25,7 @@ from maillage.crm.tables import (
 )
 from maillage.crm.text import find_control_character
 from maillage.db import read_transaction, write_transaction
-from maillage.mailing import messages, outbox, tokens
+from maillage.mailing import merge, messages, outbox, tokens
 from maillage.mailing.addresses import InvalidAddress, mailbox, sender_mailbox
 from maillage.mailing.invitations import person_name
 from maillage.mailing.messages import Envelope
@@ -41,7 +39,6 @@ MERGE_FIELDS = {
     "fonction": "fonction dans cette organisation",
 }
 MAX_SUBJECT = 300
-_MERGE = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 @dataclass(frozen=True)
@@ -112,6 +109,7 @@ async def audience(filters: Filters) -> dict[str, list[dict[str, Any]]]:
             Contact.last_name,
             Contact.email,
             Contact.mailing_opt_out,
+            Contact.link_nonce,
         ).where(Contact.archived == False)  # noqa: E712 - SQL expression
         if allowed is not None:
             query = query.where(Contact.id.is_in(list(allowed) or [0]))
@@ -137,6 +135,7 @@ async def audience(filters: Filters) -> dict[str, list[dict[str, Any]]]:
             result["invalid"].append({**entry, "reason": str(error)})
             continue
         organisation, function = primary.get(contact["id"], ("", ""))
+        entry["link_nonce"] = contact["link_nonce"]
         entry["fields"] = {
             "civilite": contact["civility"],
             "prenom": contact["first_name"],
@@ -173,43 +172,14 @@ async def _primary_affiliations(contact_ids: list[int]) -> dict[int, tuple[str, 
     return {contact: (name, function) for contact, (_, name, function) in best.items()}
 
 
-def _allowed_fields() -> str:
-    return ", ".join(_field(name) for name in MERGE_FIELDS)
-
-
-def _field(name: str) -> str:
-    return "{{ " + name + " }}"
-
-
 def check_template(template: str, field_name: str) -> None:
-    """Refuse, in French and saying where, a template that does not parse or names a field
-    that does not exist (Jinja's own messages are in English)."""
-    try:
-        parsed = _MERGE.parse(template)
-    except TemplateSyntaxError as error:
-        where = f" à la ligne {error.lineno}" if field_name == "body" else ""
-        raise InvalidData.one(
-            field_name,
-            f"Modèle illisible{where} : un champ de fusion s'écrit entre doubles accolades, "
-            f"par exemple {_field('prenom')}.",
-        ) from error
-    unknown = sorted(meta.find_undeclared_variables(parsed) - MERGE_FIELDS.keys())
-    if unknown:
-        names = ", ".join(_field(name) for name in unknown)
-        raise InvalidData.one(
-            field_name, f"Champ de fusion inconnu : {names}. Champs permis : {_allowed_fields()}."
-        )
+    """Refuse, in French and saying where, a template that is not plain text with merge fields
+    (``merge``), or that names a field that does not exist."""
+    merge.parse(template, field_name, MERGE_FIELDS)
 
 
 def render(template: str, fields: dict[str, str], field_name: str) -> str:
-    try:
-        return _MERGE.from_string(template).render(fields)
-    except TemplateError as error:
-        # A known field used otherwise than as is ({{ prenom.x }}): checked templates only.
-        raise InvalidData.one(
-            field_name,
-            f"Modèle impossible à remplir : employez les champs tels quels ({_allowed_fields()}).",
-        ) from error
+    return merge.render(merge.parse(template, field_name, MERGE_FIELDS), fields)
 
 
 def _check_templates(subject: str, body: str) -> None:
@@ -228,17 +198,23 @@ def _check_templates(subject: str, body: str) -> None:
             errors.append(
                 FieldError(name, f"Caractère de contrôle interdit (position {position + 1}).")
             )
+    if "=?" in subject:
+        errors.append(
+            FieldError(
+                "subject",
+                "Objet refusé : la suite « =? » ouvre un texte codé d'en-tête de courriel ; "
+                "retirez-la ou séparez ses deux signes.",
+            )
+        )
     if errors:
         raise InvalidData(errors)
     check_template(subject, "subject")
     check_template(body, "body")
-    sample = dict.fromkeys(MERGE_FIELDS, "")
-    render(subject, sample, "subject")
-    render(body, sample, "body")
 
 
-def unsubscribe_url(settings: Settings, contact_id: int) -> str:
-    return f"{settings.base_url}/u/{tokens.unsubscribe_token(settings.secret_key, contact_id)}"
+def unsubscribe_url(settings: Settings, contact_id: int, nonce: str) -> str:
+    token = tokens.unsubscribe_token(settings.secret_key, contact_id, nonce)
+    return f"{settings.base_url}/u/{token}"
 
 
 def _build(settings: Settings, entry: dict[str, Any], subject: str, body: str, envelope: Envelope):  # type: ignore[no-untyped-def]
@@ -247,7 +223,7 @@ def _build(settings: Settings, entry: dict[str, Any], subject: str, body: str, e
         render(body, entry["fields"], "body"),
         mailbox(entry["email"], entry["name"]),
         envelope,
-        unsubscribe_url(settings, entry["contact"]),
+        unsubscribe_url(settings, entry["contact"], entry["link_nonce"]),
     )
 
 
@@ -339,18 +315,10 @@ async def send(
 
 async def unsubscribe(settings: Settings, token: str, actor: Actor) -> str | None:
     """Opt the contact out of mass mailings; returns their name, or None for a bad link."""
-    contact_id = tokens.record_id(token)
-    if contact_id is None or not tokens.verify(settings.secret_key, "desabonnement", token):
-        return None
-    contact = (
-        await Contact.select(
-            Contact.id, Contact.first_name, Contact.last_name, Contact.mailing_opt_out
-        )
-        .where(Contact.id == contact_id)
-        .first()
-    )
+    contact = await contact_for_unsubscribe(settings, token)
     if contact is None:
         return None
+    contact_id = contact["id"]
     if not contact["mailing_opt_out"]:
         async with write_transaction():
             await (
@@ -371,13 +339,36 @@ async def unsubscribe(settings: Settings, token: str, actor: Actor) -> str | Non
 
 
 async def contact_for_unsubscribe(settings: Settings, token: str) -> dict[str, Any] | None:
-    contact_id = tokens.record_id(token)
-    if contact_id is None or not tokens.verify(settings.secret_key, "desabonnement", token):
+    """The contact an unsubscribe link names, or None: malformed, tampered, older than
+    ``tokens.UNSUBSCRIBE_DAYS``, or revoked (an erasure revokes them too)."""
+    contact_id = tokens.unsubscribe_contact(token)
+    if contact_id is None:
         return None
-    return (
+    contact = (
         await Contact.select(
-            Contact.id, Contact.first_name, Contact.last_name, Contact.mailing_opt_out
+            Contact.id,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.mailing_opt_out,
+            Contact.link_nonce,
         )
         .where(Contact.id == contact_id)
         .first()
     )
+    if contact is None or not tokens.verify_unsubscribe(
+        settings.secret_key, token, contact["link_nonce"]
+    ):
+        return None
+    return contact
+
+
+async def revoke_unsubscribe_links(actor: Actor, contact_id: int) -> None:
+    """Every unsubscribe link already sent to the person stops working (a forwarded mailing,
+    a link shared by mistake); the next mailing carries a new one."""
+    async with write_transaction():
+        if not await Contact.exists().where(Contact.id == contact_id):
+            raise NotFound("Contact", contact_id)
+        await Contact.update({Contact.link_nonce: secrets.token_urlsafe(16)}).where(
+            Contact.id == contact_id
+        )
+        await audit.record(actor, "revoke", "unsubscribe_links", contact_id, {})

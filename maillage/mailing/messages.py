@@ -13,7 +13,10 @@ recognise::
 Each message has one recipient, who is the only ATTENDEE of its calendar object: the other
 invitees are never disclosed. Every header value goes through ``addresses.one_line`` (no line
 break can add a header); non-ASCII subjects and display names are RFC 2047 encoded words that
-carry their own spaces (see ``_SubjectHeader``).
+carry their own spaces (see ``_SubjectHeader``), and so is any text holding « =? », which the
+``email`` package would otherwise decode (a line break hidden in an encoded word became a raw
+one on Python 3.11 before the CVE-2024-6923 fix). The outbox reads each message back before
+queueing it (``readback``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from maillage.calendar.events import (
     cancellation_template,
     invitation_template,
 )
-from maillage.mailing.addresses import Mailbox, one_line
+from maillage.mailing.addresses import Mailbox, one_line, without_encoded_words
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -245,6 +248,8 @@ class Prebuilt:
     raw: bytes
     message_id: str
     subject: str
+    headers: tuple[str, ...] = ()
+    """The header names ``raw`` holds, in order: what reading it back must find."""
 
     def email(self) -> EmailMessage:
         """The same message as an ``EmailMessage`` (for callers that want one; not on the hot
@@ -372,6 +377,23 @@ def _multipart(subtype: str, parts: Sequence[bytes]) -> tuple[bytes, bytes]:
     return header, body + b"--" + boundary + b"--\r\n"
 
 
+_ENCODED_WORD = "=?"
+"""What opens an RFC 2047 encoded word: text holding it is never handed to the ``email``
+package's folder, which would decode it (see ``_SubjectHeader.parse``)."""
+
+PREBUILT_HEADERS = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "X-Auto-Response-Suppress",
+    "Content-Type",
+)
+"""The headers of a message built by ``MeetingMessages``, in order."""
+
+
 class _SubjectHeader(UnstructuredHeader):
     """A subject whose non-ASCII text is written as a run of RFC 2047 words, one per line.
 
@@ -380,9 +402,19 @@ class _SubjectHeader(UnstructuredHeader):
     jourdétaillé », CPython gh-144156): words that carry their own spaces cannot lose them,
     since a decoder joins adjacent encoded words."""
 
+    @classmethod
+    def parse(cls, value, kwds):  # type: ignore[no-untyped-def]
+        super().parse(value, kwds)
+        if isinstance(value, str) and _ENCODED_WORD in value:
+            # The ``email`` package decodes encoded words here, and Python 3.11 before the
+            # CVE-2024-6923 fix writes the line breaks they hold raw when folding: a subject
+            # (or a merge field in it) could add headers. The text stays as typed instead,
+            # and is folded as words of ours, which a reader decodes back to it.
+            kwds["decoded"] = one_line(value)
+
     def fold(self, *, policy):  # type: ignore[no-untyped-def]
         text = str(self)
-        if text.isascii():
+        if text.isascii() and _ENCODED_WORD not in text:
             return super().fold(policy=policy)
         prefix = f"{self.name}: "
         return prefix + f"{policy.linesep} ".join(_encoded_words(text, prefix)) + policy.linesep
@@ -431,7 +463,7 @@ def _mailbox_line(field: str, name: str, address: str, linesep: str = "\r\n") ->
     if not name:
         return f"{prefix}{address}{linesep}"
     display = ""
-    if "=?" not in name:
+    if _ENCODED_WORD not in name:
         display = formataddr((name, address), charset=_UTF8).rpartition(" <")[0]
     if not display or len(prefix) + len(display) > 76:
         display = f"{linesep} ".join(_encoded_words(name, prefix))
@@ -534,7 +566,7 @@ class MeetingMessages:
                 body,
             )
         )
-        return Prebuilt(raw, message_id, self.subject)
+        return Prebuilt(raw, message_id, self.subject, PREBUILT_HEADERS)
 
 
 def minutes(
@@ -555,7 +587,7 @@ def minutes(
                 maintype=maintype or "application",
                 subtype=subtype or "octet-stream",
                 disposition="attachment",
-                filename=one_line(item.filename) or "piece-jointe",
+                filename=without_encoded_words(item.filename) or "piece-jointe",
             )
         )
     return _message(envelope, recipient, subject, parts)

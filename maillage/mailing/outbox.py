@@ -19,6 +19,7 @@ overwrite the newer attempt's outcome.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from email import message_from_string
 from email.message import EmailMessage
@@ -37,6 +38,7 @@ from maillage.db import (
     read_transaction,
     write_transaction,
 )
+from maillage.mailing import readback
 from maillage.mailing.messages import Prebuilt
 
 STATUSES = ("en_attente", "envoi", "envoye", "echec", "annule")
@@ -55,6 +57,21 @@ KINDS = {
     "compte_rendu": "Compte-rendu",
     "envoi_groupe": "Envoi groupé",
 }
+
+_REMINDER = re.compile(r"rappel_(\d+)j")
+
+
+def kind_label(kind: str) -> str:
+    """The kind in words: reminders are stored as ``rappel_<days>j``, one per offset."""
+    if kind in KINDS:
+        return KINDS[kind]
+    reminder = _REMINDER.fullmatch(kind)
+    if reminder is None:
+        return "Autre envoi"
+    days = int(reminder.group(1))
+    if days == 0:
+        return "Rappel le jour même"
+    return f"Rappel {days} jour{'s' if days > 1 else ''} avant"
 
 
 def now() -> dt.datetime:
@@ -87,11 +104,16 @@ def serialise(message: EmailMessage) -> str:
     return message.as_bytes(policy=SMTP).decode("ascii")
 
 
-def _stored(message: EmailMessage | Prebuilt) -> tuple[str, str, str]:
-    """Subject, Message-ID and raw text of a message, as the outbox keeps them."""
+def _stored(item: Outgoing) -> tuple[str, str, str]:
+    """Subject, Message-ID and raw text of a message, as the outbox keeps them, once reading it
+    back found exactly the headers built (``readback``)."""
+    message = item.message
     if isinstance(message, Prebuilt):
+        readback.check_prebuilt(message.raw, item.recipient, message.headers)
         return message.subject, message.message_id, message.raw.decode("ascii")
-    return str(message["Subject"]), str(message["Message-ID"]), serialise(message)
+    raw = serialise(message)
+    readback.check_message(message, raw.encode("ascii"), item.recipient)
+    return str(message["Subject"]), str(message["Message-ID"]), raw
 
 
 _INSERTED = (
@@ -139,7 +161,7 @@ async def enqueue(items: list[Outgoing]) -> list[int]:
     moment = now()
     records, contents = [], []
     for item in items:
-        subject, message_id, raw = _stored(item.message)
+        subject, message_id, raw = _stored(item)
         records.append(
             (
                 moment,
@@ -364,6 +386,19 @@ async def get_message(message_id: int) -> dict[str, Any]:
     return row
 
 
+_PERSONAL_LINK = re.compile(
+    r"(?P<path>/[ru]/)[1-9][0-9]{0,9}\.[0-9A-Za-z._-]+|(?P<feed>/calendar/feeds/)mlf_[\w-]+"
+)
+MASKED_LINK = "[lien personnel masqué]"
+
+
+def mask_links(text: str) -> str:
+    """Answer (``/r/``), unsubscribe (``/u/``) and feed links are permissions: whoever reads
+    the outbox sees that one was sent, never the link itself (a reader could otherwise answer
+    for an invitee, name replacements or unsubscribe them)."""
+    return _PERSONAL_LINK.sub(lambda match: (match["path"] or match["feed"]) + MASKED_LINK, text)
+
+
 async def message_detail(message_id: int) -> dict[str, Any]:
     """A message as its recipient will read it: headers, text part, names of attachments."""
     async with read_transaction():
@@ -382,8 +417,8 @@ async def message_detail(message_id: int) -> dict[str, Any]:
     return {
         **row,
         # Decoded (RFC 2047), so that « Réunion » reads as such and not as =?utf-8?q?…
-        "headers": [(name, str(value)) for name, value in parsed.items()],
-        "text": text_part.get_content() if text_part is not None else "",
+        "headers": [(name, mask_links(str(value))) for name, value in parsed.items()],
+        "text": mask_links(text_part.get_content()) if text_part is not None else "",
         "attachments": [part.get_filename() or "(sans nom)" for part in parsed.iter_attachments()],
     }
 

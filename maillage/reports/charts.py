@@ -37,8 +37,14 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _plain(label: str) -> str:
+    """A name as typed: matplotlib reads text between two « $ » as a formula (mathtext), and
+    « Commission $\\foo$ » made the whole report fail; an escaped « $ » is drawn as is."""
+    return label.replace("$", r"\$")
+
+
 def _wrap(label: str, width: int = 34) -> str:
-    return "\n".join(textwrap.wrap(label, width)[:2])
+    return "\n".join(textwrap.wrap(_plain(label), width)[:2])
 
 
 def attendance_chart(bodies: Sequence[tuple], year: int) -> bytes:
@@ -157,7 +163,9 @@ def coverage_chart(axes_names: list[str], communes: list[tuple[str, list[int]]])
         ha="left",
     )
     axes.xaxis.tick_top()
-    axes.set_yticks([y + 0.5 for y in range(len(communes))], [c[0] for c in communes], fontsize=7)
+    axes.set_yticks(
+        [y + 0.5 for y in range(len(communes))], [_plain(c[0]) for c in communes], fontsize=7
+    )
     axes.tick_params(length=0)
     axes.legend(
         handles=[Patch(facecolor="white", edgecolor="0.4", hatch="xx", label="zone blanche (0)")],

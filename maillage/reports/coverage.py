@@ -16,6 +16,7 @@ from typing import Any
 from maillage.crm.errors import InvalidData
 from maillage.crm.tables import Axis, OrganisationAxis
 from maillage.db import read_transaction
+from maillage.exchange.cells import neutralise
 from maillage.reports.labels import ORGANISATION_KINDS
 from maillage.reports.scope import Scope, resolve_scope
 
@@ -212,6 +213,13 @@ def coverage_csv(coverage: Coverage) -> str:
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    # Commune and axis names are typed by people: « =HYPERLINK(…) » must reach Excel as text.
+    writer.writerow([neutralise(name) for name in columns])
+    writer.writerows([_csv_cell(value) for value in row] for row in rows)
     return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return neutralise(value) if isinstance(value, str) else value

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, Router, get, post
 from litestar.params import JSONBody, Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import Meta, Struct, field
 
 from maillage.crm.errors import FieldError, InvalidData
@@ -25,6 +25,7 @@ from maillage.web.security import requires
 
 MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la réunion")]
 MessageId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant du message")]
+ContactId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant du contact")]
 Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 
 
@@ -380,6 +381,21 @@ async def cancel_outbox_message(message_id: MessageId) -> OutboxRead:
     return await outbox.cancel(message_id)  # type: ignore[return-value]
 
 
+@post(
+    "/contacts/{contact_id:int}/unsubscribe-links/revoke",
+    summary="Révoquer les liens de désinscription d'une personne",
+    description="Les liens de désinscription déjà envoyés à cette personne cessent de "
+    "fonctionner (message transféré, lien partagé par erreur) ; le prochain envoi en porte un "
+    "nouveau. Un lien expire de lui-même 400 jours après l'envoi.",
+    status_code=HTTP_204_NO_CONTENT,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=["Envois groupés"],
+)
+async def revoke_unsubscribe_links(request: Request, contact_id: ContactId) -> None:
+    await mailings.revoke_unsubscribe_links(request.user, contact_id)
+
+
 def mailing_router() -> Router:
     return Router(
         path="/api/v1",
@@ -394,5 +410,6 @@ def mailing_router() -> Router:
             get_outbox_message,
             retry_outbox_message,
             cancel_outbox_message,
+            revoke_unsubscribe_links,
         ],
     )

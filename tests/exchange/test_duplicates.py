@@ -6,12 +6,14 @@ import datetime as dt
 
 import pytest
 
+from maillage.calendar import feeds
 from maillage.crm.actor import CLI
 from maillage.crm.errors import Conflict
 from maillage.crm.tables import (
     Affiliation,
     AuditEvent,
     Contact,
+    FeedToken,
     Invitation,
     Membership,
     Organisation,
@@ -155,3 +157,17 @@ async def test_merge_refuses_two_different_sirets(world):
     with pytest.raises(Conflict) as refused:
         await merge_organisations(CLI, world["caf"]["id"], other["id"])
     assert "SIRET diffèrent" in refused.value.message
+
+
+async def test_a_merged_duplicates_personal_feed_follows_the_kept_card(world):
+    """The removed card's id may be given again (SQLite reuses the last row's id): its feed
+    token must not open the next person's meetings."""
+    twin = await make("contacts", first_name="Helene", last_name="Lefevre")
+    token, token_id = await feeds.create_token(CLI, "contact", twin["id"])
+    await merge_contacts(CLI, world["helene"]["id"], twin["id"])
+    stranger = await make("contacts", first_name="Zoé", last_name="Inconnue")
+    row = await FeedToken.select(FeedToken.target_id).where(FeedToken.id == token_id).first()
+    assert row["target_id"] == world["helene"]["id"]
+    assert stranger["id"] != world["helene"]["id"]
+    feed = await feeds.feed_for_token(token)
+    assert feed is not None and feed.target_id == world["helene"]["id"]

@@ -249,6 +249,13 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
         404,
         "/api/v1/outbox/{missing}/cancel",
     ),
+    (
+        "POST",
+        "/api/v1/contacts/{contact_id:int}/unsubscribe-links/revoke",
+        COORDINATOR,
+        404,
+        "/api/v1/contacts/{missing}/unsubscribe-links/revoke",
+    ),
 ]
 
 # The registry resources: list, read, create, update, then archive/restore or delete.
@@ -384,6 +391,7 @@ PAGES += [
     ("POST", "/reunions/nouvelle", COORDINATOR, 400, "/reunions/nouvelle"),
     ("GET", "/reunions/{record_id:int}", READER, 200, "/reunions/{meeting}"),
     ("GET", "/reunions/{record_id:int}/deplacer", COORDINATOR, 200, "/reunions/{meeting}/deplacer"),
+    ("GET", "/reunions/{record_id:int}/modifier", COORDINATOR, 200, "/reunions/{meeting}/modifier"),
     ("GET", "/reunions/{record_id:int}/presences", READER, 200, "/reunions/{meeting}/presences"),
     ("GET", "/reunions/{record_id:int}/emargement", READER, 200, "/reunions/{meeting}/emargement"),
     *[
@@ -394,7 +402,7 @@ PAGES += [
             404,
             f"/reunions/{{missing}}/{verb}",
         )
-        for verb in ("deplacer", "annuler", "retablir", "compte-rendu")
+        for verb in ("deplacer", "modifier", "annuler", "retablir", "compte-rendu")
     ],
     # Back to the attendance page, which then says the meeting does not exist.
     (
@@ -535,7 +543,7 @@ async def _world(settings) -> dict[str, object]:
     first["answer"] = tokens.answer_token(
         settings.secret_key, invitation["id"], invitation["token_nonce"]
     )
-    first["unsubscribe"] = tokens.unsubscribe_token(settings.secret_key, first["contact"])
+    first["unsubscribe"] = tokens.unsubscribe_token(settings.secret_key, first["contact"], "")
     first["feed"], _ = await feeds.create_token(CLI, "group", first["group"])
     await queue_plain(1)
     first["outbox"] = (await OutboxMessage.select(OutboxMessage.id).first())["id"]

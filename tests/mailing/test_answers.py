@@ -84,7 +84,6 @@ async def test_a_titulaire_names_a_replacement_who_gets_the_invitation(anonymous
     invitation = await invited(settings, body)
     page = await anonymous.get(invitation["path"] + "?reponse=non")
     assert "Samir Benali — suppléant(e)" in page.text
-    assert "Chloé Martin — même organisation" in page.text
     substitute = body.people["sub"]["id"]
     response = await anonymous.post(
         invitation["path"], data={"reponse": "non", "remplacant": str(substitute)}
@@ -109,6 +108,58 @@ async def test_only_offered_people_can_replace(anonymous, settings, body):
     assert response.status_code == 400
     assert "ne peut pas être désignée" in response.text
     assert not await Invitation.exists().where(Invitation.contact == stranger)
+
+
+async def test_the_page_names_no_colleague_to_whoever_holds_the_link(anonymous, settings, body):
+    """Colleagues of the invitee's organisation are chosen by their address: the link no longer
+    lists their names (it listed up to 30) to whoever holds it."""
+    invitation = await invited(settings, body)
+    page = await anonymous.get(invitation["path"])
+    assert "Chloé Martin" not in page.text and "chloe.martin" not in page.text
+    assert 'name="remplacant_adresse"' in page.text
+    colleague = body.people["colleague"]["id"]
+    by_id = await anonymous.post(
+        invitation["path"], data={"reponse": "non", "remplacant": str(colleague)}
+    )
+    assert by_id.status_code == 400 and "Chloé" not in by_id.text
+    wrong = await anonymous.post(
+        invitation["path"],
+        data={"reponse": "non", "remplacant_adresse": "marc.durand@mairie.example"},
+    )
+    assert wrong.status_code == 400 and "Marc" not in wrong.text
+    by_address = await anonymous.post(
+        invitation["path"],
+        data={
+            "reponse": "non",
+            "remplacant": "",
+            "remplacant_adresse": " Chloe.Martin@caf.example",
+        },
+    )
+    assert by_address.status_code == 200, by_address.text
+    assert "Chloé Martin va recevoir l'invitation" in by_address.text
+    assert await Invitation.exists().where(Invitation.contact == colleague)
+
+
+async def test_re_pointing_an_invitation_kills_its_link_and_issues_a_new_one(
+    anonymous, coordinator, settings, body
+):
+    invitation = await invited(settings, body)
+    row = invitation["row"]
+    assert (await anonymous.get(invitation["path"])).status_code == 200
+    moved = await coordinator.client.patch(
+        f"/api/v1/invitations/{row['id']}",
+        json={"version": row["version"], "contact": body.people["marc"]["id"]},
+    )
+    assert moved.status_code == 200, moved.text
+    assert (await anonymous.get(invitation["path"])).status_code == 404
+    assert (await anonymous.post(invitation["path"], data={"reponse": "oui"})).status_code == 404
+    now = await Invitation.select().where(Invitation.id == row["id"]).first()
+    assert now["token_nonce"] != row["token_nonce"] and now["sent_at"] is None
+    await invitations.queue(CLI, settings, body.meeting["id"])
+    sent = await OutboxMessage.select().where(OutboxMessage.invitation == row["id"])
+    assert [m["recipient"] for m in sent][-1] == "marc.durand@mairie.example"
+    fresh = answer_url(settings, row["id"], now["token_nonce"]).removeprefix(settings.base_url)
+    assert "Marc Durand" in (await anonymous.get(fresh)).text
 
 
 async def test_a_member_who_is_not_titulaire_is_offered_no_replacement(anonymous, settings, body):
@@ -137,3 +188,12 @@ async def test_an_invitation_deleted_while_the_page_was_open_is_refused(
     page = await answers.record_answer(settings, token, "oui")
     assert page.state == "invalide"
     assert not await AuditEvent.exists().where(AuditEvent.action == "answer")
+
+
+async def test_a_hostile_replacement_number_gets_no_500(anonymous, settings, body):
+    """« ² » is a digit to str.isdigit() but not to int(); 5,000 digits exceed int()'s limit (#23)."""
+    invitation = await invited(settings, body)
+    for value in ("²", "٣", "9" * 5000, "-1", "1\x00"):
+        for path in (invitation["path"], "/r/n-importe-quoi"):
+            response = await anonymous.post(path, data={"reponse": "non", "remplacant": value})
+            assert response.status_code in (400, 404), (value[:10], response.status_code)

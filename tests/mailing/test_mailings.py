@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 from email import policy
 
 from maillage.crm.tables import Contact, OutboxMessage
+from maillage.mailing import tokens
 from tests.support import outbox_rows
 
 
@@ -126,3 +128,37 @@ async def test_sending_refuses_a_count_that_no_longer_holds(coordinator, body):
         "/api/v1/mailings", json={**payload, "expected_recipients": 3}
     )
     assert confirmed.status_code == 201 and confirmed.json()["queued"] == 3
+
+
+async def _unsubscribe_link(coordinator, name: str) -> str:  # type: ignore[no-untyped-def]
+    response = await coordinator.client.post(
+        "/api/v1/mailings", json={"subject": "Nouvelles", "body": "Bonjour"}
+    )
+    assert response.status_code == 201, response.text
+    row = next(r for r in await outbox_rows("envoi_groupe") if r["recipient"].startswith(name))
+    message = email.message_from_string(row["raw_message"], policy=policy.default)
+    return str(message["List-Unsubscribe"]).strip("<>").removeprefix("http://testserver")
+
+
+async def test_unsubscribe_links_of_one_person_can_be_revoked(coordinator, reader, anonymous, body):
+    link = await _unsubscribe_link(coordinator, "helene")
+    assert (await anonymous.get(link)).status_code == 200
+    helene = body.people["helene"]["id"]
+    path = f"/api/v1/contacts/{helene}/unsubscribe-links/revoke"
+    assert (await reader.client.post(path)).status_code == 403
+    assert (await coordinator.client.post(path)).status_code == 204
+    assert (await anonymous.get(link)).status_code == 404
+    assert (await anonymous.post(link, data={"List-Unsubscribe": "One-Click"})).status_code == 404
+    contact = await Contact.select(Contact.mailing_opt_out).where(Contact.id == helene).first()
+    assert contact["mailing_opt_out"] is False
+
+
+def test_an_unsubscribe_link_expires():
+    issued = dt.date(2026, 1, 1)
+    token = tokens.unsubscribe_token("secret", 7, "nonce", today=issued)
+    assert tokens.verify_unsubscribe("secret", token, "nonce", today=issued)
+    late = issued + dt.timedelta(days=tokens.UNSUBSCRIBE_DAYS)
+    assert tokens.verify_unsubscribe("secret", token, "nonce", today=late)
+    assert not tokens.verify_unsubscribe("secret", token, "nonce", today=late + dt.timedelta(1))
+    assert not tokens.verify_unsubscribe("secret", token, "other", today=issued)
+    assert not tokens.verify_unsubscribe("secret", tokens.make("secret", "desabonnement", 7), "")

@@ -15,9 +15,12 @@ from maillage.mailing import outbox
 from maillage.mailing.messages import Prebuilt
 
 BEFORE = "2026-11-30T09:30:00:000000"
-PLAIN = Prebuilt(b"To: marc@tilleuls.example\r\n\r\nBonjour\r\n", "<3@m>", "Bonjour")
+PLAIN = Prebuilt(b"To: marc@tilleuls.example\r\n\r\nBonjour\r\n", "<3@m>", "Bonjour", ("To",))
 MOVED = ["2026-12-04T19:00:00:000000", "2026-12-04T19:00:01:000000", "2026-12-04T19:00:02:000000"]
-LATER = ["2026-12-04T22:40:00:000000"]  # outbox_content uncompressed (PostgreSQL only)
+LATER = [
+    "2026-12-04T22:40:00:000000",  # outbox_content uncompressed (PostgreSQL only)
+    "2026-12-05T09:30:00:000000",  # contact.link_nonce (#23)
+]
 
 
 @pytest.mark.parametrize("library", [None, (3, 34, 1)], ids=["sqlite", "sqlite-3.34"])

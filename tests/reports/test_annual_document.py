@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from docx import Document
 
+from maillage.crm.tables import Axis, Commune, WorkingGroup
+from maillage.reports import charts
 from maillage.reports.annual import build_annual_report
 from maillage.reports.files import write_annual
 from maillage.reports.formatting import percent
@@ -90,3 +92,22 @@ async def test_the_html_page_is_standalone_and_escapes(world, tmp_path):
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "http://" not in html and "https://" not in html
     assert html.count("data:image/png;base64,") == 3
+
+
+async def test_names_with_dollar_signs_are_drawn_as_typed(world, tmp_path):
+    """matplotlib read « $\\foo$ » as a formula and the whole bilan failed (a 500 for all)."""
+    await WorkingGroup.update({WorkingGroup.name: "Commission $\\foo$"}).where(
+        WorkingGroup.id == (await WorkingGroup.select(WorkingGroup.id).first())["id"]
+    )
+    await Commune.update({Commune.name: "$\\bar$ sur Mer"}).where(Commune.name == "Ardoise")
+    await Axis.update({Axis.name: "Axe $x^$"}).where(Axis.name == "Logement")
+    report = await build_annual_report(2026, None, TODAY)
+    paths = write_annual(report, tmp_path)
+    assert len(Document(paths[0]).inline_shapes) == 3
+
+
+def test_each_chart_draws_dollar_signs_as_text():
+    png = b"\x89PNG"
+    assert charts.attendance_chart([("Commission $\\foo$", 0.5, 0.4, 2)], 2026).startswith(png)
+    assert charts.network_chart([("Part $\\foo$", 0.1, 0.2)], 2026).startswith(png)
+    assert charts.coverage_chart(["$\\foo$"], [("$\\bar$", [0])]).startswith(png)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 from openpyxl import load_workbook
 
+from maillage.crm.tables import Axis, Commune
 from maillage.reports.coverage import coverage_gaps, diagnostic
 
 
@@ -46,6 +48,18 @@ async def test_it_exports_csv_for_french_excel(world, reader):
     text = response.content.decode("utf-8")
     assert text.startswith("\ufeffCode INSEE;Commune;Population;Petite enfance")
     assert "35901;Ardoise;4200;2;1;1;1;1;0;0;0;3" in text
+
+
+async def test_names_typed_as_formulas_reach_the_csv_as_text(world, reader):
+    formula = '=HYPERLINK("https://evil.example";"Ardoise")'
+    await Commune.update({Commune.name: formula}).where(Commune.name == "Ardoise")
+    await Axis.update({Axis.name: "+" + formula}).where(Axis.name == "Logement")
+    response = await reader.client.get("/api/v1/reports/diagnostic", params={"format": "csv"})
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
+    cells = [cell for row in rows for cell in row]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for cell in cells)
+    assert "'" + formula in cells and "'+" + formula in rows[0]
 
 
 async def test_it_exports_xlsx_with_the_zones_blanches_coloured(world, reader):

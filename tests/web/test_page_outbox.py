@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.web.helpers import HOSTILE, create, html_text, small_network
 
 
@@ -58,3 +60,36 @@ async def test_it_escapes_a_hostile_subject(coordinator_web, admin):
     await _queued_invitation(coordinator_web, admin, last_name=HOSTILE, name=HOSTILE)
     page = await coordinator_web.get("/envois")
     assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
+
+
+async def test_no_reader_sees_a_live_answer_or_unsubscribe_link(reader_web, coordinator_web, admin):
+    """The outbox shows that a link was sent, not the link: with it a lecteur could answer for
+    the invitee, name replacements (each one sends an invitation) or unsubscribe them."""
+    await _queued_invitation(coordinator_web, admin)
+    mailing = await admin.client.post(
+        "/api/v1/mailings", json={"subject": "Nouvelles", "body": "Bonjour {{ prenom }}"}
+    )
+    assert mailing.status_code == 201, mailing.text
+    rows = (await admin.client.get("/api/v1/outbox")).json()["items"]
+    assert {row["kind"] for row in rows} == {"invitation", "envoi_groupe"}
+    for row in rows:
+        for browser in (reader_web, coordinator_web):
+            page = await browser.get(f"/envois/{row['id']}")
+            assert page.status_code == 200
+            assert not re.search(r"/[ru]/[1-9][0-9]*\.", page.text), page.text
+            assert "lien personnel masqué" in page.text
+
+
+async def test_it_names_a_reminder_in_words_not_by_its_code(coordinator_web, admin):
+    from maillage.crm.tables import OutboxMessage
+
+    await _queued_invitation(coordinator_web, admin)
+    await OutboxMessage.update({OutboxMessage.kind: "rappel_7j"}).where(
+        OutboxMessage.recipient == "k.benali@example.fr"
+    )
+    listing = html_text(await coordinator_web.get("/envois"))
+    assert "Rappel 7 jours avant" in listing and "rappel_7j" not in listing
+    item = (await coordinator_web.get("/envois")).text
+    message_id = int(item.split('action="/envois/')[1].split("/")[0])
+    page = html_text(await coordinator_web.get(f"/envois/{message_id}"))
+    assert "Rappel 7 jours avant" in page and "rappel_7j" not in page

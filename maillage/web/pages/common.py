@@ -215,8 +215,8 @@ def _convert(item: Field, form: FormMultiDict | MultiDict, state: FormState) -> 
             return None
     # A text field's choices are suggestions (a datalist): any text is accepted and the service
     # checks its length and characters. Only a select's choices are a closed list.
-    closed = item.kind in ("select", "multiselect") and isinstance(item.choices, tuple)
-    if closed and raw not in {value for value, _ in item.choices}:  # type: ignore[union-attr]
+    closed = item.choices if item.kind == "select" and isinstance(item.choices, tuple) else ()
+    if closed and raw not in {value for value, _ in closed}:
         state.add(item.name, "Choix non reconnu : choisissez dans la liste.")
     return raw
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -179,4 +180,5 @@ def app_from_environment() -> Litestar:
     from maillage.web import access_log
 
     access_log.install()
+    os.umask(0o077)  # also when run as « uvicorn --factory » without the maillage command
     return create_app(load_settings())

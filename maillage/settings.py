@@ -212,3 +212,47 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_token_command=_check_token_command(env.get("MAILLAGE_SMTP_TOKEN_COMMAND")),
         reminder_days=_check_reminder_days(env.get("MAILLAGE_REMINDER_DAYS")),
     )
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    default = 443 if parts.scheme == "https" else 80
+    return ("127.0.0.1" if host in _LOOPBACK else host), parts.port or default
+
+
+def _unreachable(base_url: str, where: str) -> str:
+    return (
+        f"MAILLAGE_BASE_URL vaut « {base_url} » alors que le service {where} : les liens "
+        "écrits dans les courriels (réponses aux invitations, abonnements d'agenda, "
+        "désinscription) ne l'atteindront pas. Donnez à MAILLAGE_BASE_URL l'adresse à laquelle "
+        "les personnes ouvrent maillage."
+    )
+
+
+def base_url_warning_at_start(base_url: str, host: str, port: int) -> str | None:
+    """Why links written with ``base_url`` would miss a service listening on ``host:port``.
+
+    Only a loopback base address can be checked here: any other name may sit behind a proxy.
+    """
+    base_host, base_port = _host_port(base_url)
+    if base_host != "127.0.0.1":
+        return None
+    if base_port != port:
+        return _unreachable(base_url, f"écoute sur le port {port}")
+    if host.lower() not in _LOOPBACK:
+        return _unreachable(
+            base_url, f"écoute sur « {host} » (cette adresse ne vaut que pour cette machine)"
+        )
+    return None
+
+
+def base_url_warning_for_request(base_url: str, request_url: str) -> str | None:
+    """Why links written with ``base_url`` would miss the address this page was opened at."""
+    if _host_port(base_url) == _host_port(request_url):
+        return None
+    opened = urlsplit(request_url)
+    return _unreachable(base_url, f"est ouvert à l'adresse « {opened.scheme}://{opened.netloc} »")

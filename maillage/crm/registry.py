@@ -287,6 +287,7 @@ SPECS: list[ResourceSpec] = [
         validators=[
             rules.check_meeting_times,
             rules.check_meeting_group,
+            rules.check_meeting_held,
             rules.check_web_addresses("video_url"),
         ],
         preparers=[rules.ensure_meeting_uid, rules.bump_meeting_sequence],

@@ -72,6 +72,16 @@ class Settings:
         return self.data_dir / "outbox"
 
 
+def masked(url: str) -> str:
+    """An address as it may be shown: the password, if any, replaced by « *** »."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = netloc[0].partition(":")[0]
+    return parts._replace(netloc=f"{user}:***@{netloc[2]}").geturl()
+
+
 def _check_database_url(url: str) -> str:
     scheme = urlsplit(url).scheme
     if scheme == "sqlite" and url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
@@ -80,7 +90,7 @@ def _check_database_url(url: str) -> str:
         return url
     raise SettingsError(
         "MAILLAGE_DATABASE_URL : adresse de base de données non reconnue "
-        f"« {url} » (attendu : sqlite:///chemin/fichier.db ou postgresql://utilisateur@hôte/base)."
+        f"« {masked(url)} » (attendu : sqlite:///chemin/fichier.db ou postgresql://utilisateur@hôte/base)."
     )
 
 
@@ -100,13 +110,13 @@ def _check_smtp_url(url: str | None) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
         raise SettingsError(
-            f"MAILLAGE_SMTP_URL : « {url} » n'est pas une adresse de serveur d'envoi "
+            f"MAILLAGE_SMTP_URL : « {masked(url)} » n'est pas une adresse de serveur d'envoi "
             "(attendu : smtp://utilisateur:motdepasse@hôte:587?starttls=true)."
         )
     try:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError as error:
-        raise SettingsError(f"MAILLAGE_SMTP_URL : port invalide dans « {url} ».") from error
+        raise SettingsError(f"MAILLAGE_SMTP_URL : port invalide dans « {masked(url)} ».") from error
     return url
 
 

@@ -87,3 +87,19 @@ def test_it_compares_the_base_url_with_the_address_a_page_was_opened_at():
     assert base_url_warning_for_request("http://localhost:8000", "http://127.0.0.1:8000/") is None
     warning = base_url_warning_for_request("http://127.0.0.1:8000", "http://10.0.0.5:8080/")
     assert warning is not None and "« http://10.0.0.5:8080 »" in warning
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MAILLAGE_DATABASE_URL", "mysql://maillage:S3cretDB@localhost/x"),
+        ("MAILLAGE_SMTP_URL", "http://relais:S3cretDB@mail.example"),
+        ("MAILLAGE_SMTP_URL", "smtp://relais:S3cretDB@mail.example:port"),
+    ],
+)
+def test_it_never_prints_a_password_in_a_configuration_error(tmp_path: Path, variable, value):
+    """The message lands in journald and terminal scrollback: the password is masked (#23)."""
+    with pytest.raises(SettingsError) as error:
+        load_settings({"MAILLAGE_DATA_DIR": str(tmp_path), variable: value})
+    assert "S3cretDB" not in str(error.value)
+    assert "relais" in str(error.value) or "maillage" in str(error.value)

@@ -66,6 +66,31 @@ async def check_password_strength(
     return []
 
 
+LAST_ADMIN = (
+    "C'est le dernier administrateur actif : nommez d'abord un autre administrateur, sinon "
+    "plus personne ne pourra gérer les comptes."
+)
+
+
+async def keep_an_admin(
+    values: dict[str, Any], existing: dict[str, Any] | None
+) -> list[FieldError]:
+    """Neither the API nor the pages may deactivate or demote the last active administrator."""
+    if existing is None or existing.get("role") != "admin" or not existing.get("active"):
+        return []
+    if values.get("role", "admin") == "admin" and values.get("active", True):
+        return []
+    others = (
+        await User.count()
+        .where((User.role == "admin") & (User.active == True) & (User.id != existing["id"]))  # noqa: E712
+        .run()
+    )
+    if others:
+        return []
+    field = "active" if not values.get("active", True) else "role"
+    return [FieldError(field, LAST_ADMIN)]
+
+
 def actor_for(user: dict[str, Any]) -> Actor:
     return Actor(name=user["email"], role=user["role"], user_id=user["id"])
 

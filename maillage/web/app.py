@@ -176,5 +176,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
 def app_from_environment() -> Litestar:
     """Entry point for ``uvicorn --factory`` (several workers each build their own app)."""
     from maillage.settings import load_settings
+    from maillage.web import access_log
 
+    access_log.install()
     return create_app(load_settings())

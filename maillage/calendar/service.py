@@ -37,7 +37,7 @@ from maillage.crm.tables import (
 from maillage.db import read_transaction, write_transaction
 from maillage.settings import Settings
 
-MEETING_PAGE = "/meetings/{id}"
+MEETING_PAGE = "/reunions/{id}"  # the page a person opens (#17)
 MAX_HORIZON = dt.timedelta(days=5 * 366)
 ORGANIZER_NAME = "Coordination CTG"
 

@@ -149,3 +149,13 @@ async def test_the_list_counts_answers_and_declines_are_preset_as_excused(coordi
         f'id="presence-{contact["id"]}-excuse" name="presence-{contact["id"]}" value="excuse" checked'
         in sheet.text
     )
+
+
+async def test_the_link_in_the_calendar_event_opens_the_meeting_page(coordinator_web, admin):
+    net = await small_network(admin.client)
+    ics = (await coordinator_web.get(f"/calendar/meetings/{net['meeting']['id']}.ics")).text
+    url = next(line for line in ics.splitlines() if line.startswith("URL"))
+    path = url.split(":", 1)[1].strip().removeprefix("http://testserver")
+    response = await coordinator_web.get(path)
+    assert response.status_code == 200
+    assert "Réunion Centre social des Lilas" in html_text(response)

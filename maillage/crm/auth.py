@@ -31,9 +31,7 @@ _hasher = PasswordHasher()
 # argon2 costs tens of milliseconds of CPU by design: on the event loop, 16 sign-ins held every
 # other request of the process for 6 s. It runs on these threads (argon2's C code releases the
 # GIL), two at a time, one per core: more at once would only queue inside the kernel.
-_argon2_threads = concurrent.futures.ThreadPoolExecutor(
-    max_workers=2, thread_name_prefix="argon2"
-)
+_argon2_threads = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 
 
 def _hash_now(password: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import io
 import logging
 import sqlite3
@@ -19,17 +20,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiosqlite
 from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
-from piccolo.engine.sqlite import (
-    SQLiteEngine,
-    SQLiteTransaction,
-    TransactionType,
-    dict_factory,
-)
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
@@ -64,7 +59,9 @@ def is_sqlite() -> bool:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
-        return PooledSQLiteEngine(path=url.removeprefix("sqlite:///"))
+        return SQLiteEngine(
+            path=url.removeprefix("sqlite:///"), timeout=SQLITE_BUSY_TIMEOUT_SECONDS
+        )
     parts = urlsplit(url)
     if parts.scheme in {"postgresql", "postgres"}:
         dsn = url.replace("postgres://", "postgresql://", 1)
@@ -85,8 +82,7 @@ async def connect(url: str) -> Engine:
     engine = make_engine(url)
     bind(engine)
     if isinstance(engine, SQLiteEngine):
-        # WAL is a property of the file: set before the first write (each pooled connection
-        # sets it too, at no cost once the file is in WAL).
+        # WAL lets readers work while one writer commits; it is a property of the file.
         await engine.run_ddl("PRAGMA journal_mode=WAL")
     return engine
 
@@ -101,98 +97,6 @@ async def close_pool() -> None:
     engine = current_engine()
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
-    elif isinstance(engine, PooledSQLiteEngine):
-        await engine.close_idle()
-
-
-# Connections kept idle by the SQLite pool; more are opened when more statements run at once
-# (readers run in parallel under WAL) and closed when given back beyond this number.
-SQLITE_POOL_IDLE = 8
-
-
-class PooledSQLiteEngine(SQLiteEngine):
-    """Piccolo's SQLite engine with kept connections: the one connection strategy on SQLite.
-
-    Piccolo opens an ``aiosqlite`` connection, and its thread, for every statement outside a
-    transaction and for every transaction, and runs ``PRAGMA foreign_keys`` before each
-    statement: on a list endpoint that cost more CPU than the SQL. Here each connection is
-    opened once with its settings (WAL, foreign keys, busy timeout, autocommit outside explicit
-    transactions) and handed from one query or transaction to the next; a statement runs in a
-    single hop to the connection's thread. Readers run in parallel on separate connections;
-    writers take turns (``write_transaction``) and open ``IMMEDIATE`` transactions.
-    """
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        self.idle: list[Any] = []
-
-    async def open_connection(self) -> Any:
-        connection = aiosqlite.connect(**self.connection_kwargs)
-        # A pool nobody closed (a command that exits early) must not keep the process alive.
-        connection._thread.daemon = True
-        await connection
-        await connection._execute(_prepare_sqlite, connection._conn)
-        return connection
-
-    async def acquire(self) -> Any:
-        try:
-            return self.idle.pop()
-        except IndexError:
-            return await self.open_connection()
-
-    async def release(self, connection: Any) -> None:
-        if connection.in_transaction:  # left by a cancelled task: never lend an open one
-            await connection.rollback()
-        if len(self.idle) < SQLITE_POOL_IDLE:
-            self.idle.append(connection)
-        else:
-            await connection.close()
-
-    async def close_idle(self) -> None:
-        while self.idle:
-            await self.idle.pop().close()
-
-    async def get_connection(self) -> Any:
-        """A kept connection whose ``close`` (called by Piccolo's transaction) gives it back."""
-        return _Lent(await self.acquire(), self)
-
-    async def _run_in_new_connection(
-        self, query: str, args: Any = None, query_type: str = "generic", table: Any = None
-    ) -> Any:
-        connection = await self.acquire()
-        try:
-            return await connection._execute(_fetch_all, connection._conn, query, args or [])
-        finally:
-            await self.release(connection)
-
-    async def _run_in_existing_connection(
-        self,
-        connection: Any,
-        query: str,
-        args: Any = None,
-        query_type: str = "generic",
-        table: Any = None,
-    ) -> Any:
-        return await connection._execute(_fetch_all, connection._conn, query, args or [])
-
-
-def _prepare_sqlite(connection: sqlite3.Connection) -> None:
-    # WAL lets readers work while one writer commits; NORMAL synchronisation is safe with WAL
-    # (a power cut may lose the last commits, never corrupt the file) and spares an fsync per
-    # commit.
-    connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = NORMAL")
-    connection.execute("PRAGMA foreign_keys = 1")
-    connection.row_factory = dict_factory  # Piccolo reads rows by column name
-
-
-def _fetch_all(connection: sqlite3.Connection, query: str, args: Any) -> list[Any]:
-    """One statement, run and read in the connection's thread (one hop instead of three)."""
-    cursor = connection.execute(query, args)
-    try:
-        return cursor.fetchall()
-    finally:
-        cursor.close()
 
 
 async def check_reachable() -> bool:
@@ -226,7 +130,7 @@ def write_transaction():
     processes wait on the busy timeout."""
     engine = current_engine()
     if isinstance(engine, SQLiteEngine):
-        return _WriteTransaction(engine)
+        return _WriteTransaction(engine, _kept.get())
     assert isinstance(engine, PostgresEngine)
     return _PostgresWriteTransaction(engine)
 
@@ -279,10 +183,34 @@ def _write_turn() -> asyncio.Lock:
     return turn
 
 
-class _Lent:
-    """A pooled aiosqlite connection whose ``close`` gives it back to the pool."""
+class _KeptConnections:
+    """SQLite connections handed from one write transaction to the next instead of closed."""
 
-    def __init__(self, connection: Any, owner: PooledSQLiteEngine) -> None:
+    def __init__(self, engine: SQLiteEngine) -> None:
+        self.engine = engine
+        self.idle: list[Any] = []
+        self.open = True
+
+    async def take(self) -> _Lent:
+        connection = self.idle.pop() if self.idle else await self.engine.get_connection()
+        return _Lent(connection, self)
+
+    async def give_back(self, connection: Any) -> None:
+        if self.open:
+            self.idle.append(connection)
+        else:  # returned after the block ended: nobody would close it, and its thread lives on
+            await connection.close()
+
+    async def close(self) -> None:
+        self.open = False
+        while self.idle:
+            await self.idle.pop().close()
+
+
+class _Lent:
+    """An aiosqlite connection whose ``close`` (called by Piccolo's transaction) gives it back."""
+
+    def __init__(self, connection: Any, owner: _KeptConnections) -> None:
         self.connection = connection
         self.owner = owner
 
@@ -290,7 +218,7 @@ class _Lent:
         return getattr(self.connection, name)
 
     async def close(self) -> None:
-        await self.owner.release(self.connection)
+        await self.owner.give_back(self.connection)
 
 
 class _WriteTransaction(SQLiteTransaction):
@@ -301,12 +229,19 @@ class _WriteTransaction(SQLiteTransaction):
     sender's connections idle while invitations were being queued. Taking turns on an asyncio
     lock, each writer starts as soon as the one before commits, in the order they came.
 
-    Nested in another transaction, it is that transaction (Piccolo's rule)."""
+    Nested in another transaction, it is that transaction (Piccolo's rule); inside
+    ``kept_connections`` it runs on a kept connection."""
 
-    def __init__(self, engine: SQLiteEngine) -> None:
+    def __init__(self, engine: SQLiteEngine, kept: _KeptConnections | None) -> None:
         super().__init__(engine=engine, transaction_type=TransactionType.immediate)
+        self.kept = kept
         self.turn: asyncio.Lock | None = None
         self.after_commit_hooks: list[Callable[[], None]] = []
+
+    async def get_connection(self) -> Any:
+        if self.kept is not None:
+            return await self.kept.take()
+        return await super().get_connection()
 
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
@@ -342,6 +277,30 @@ class _WriteTransaction(SQLiteTransaction):
         if self.turn is not None:
             self.turn.release()
             self.turn = None
+
+
+_kept: contextvars.ContextVar[_KeptConnections | None] = contextvars.ContextVar(
+    "maillage_kept_connections", default=None
+)
+
+
+@contextlib.asynccontextmanager
+async def kept_connections() -> AsyncIterator[None]:
+    """Within the block (and the tasks it starts), SQLite write transactions reuse their
+    connections: Piccolo opens one, with its own thread, per transaction, which costs more CPU
+    than the short statements of a hot loop (the sender's claims and records). They are closed
+    when the block ends. PostgreSQL has its pool already."""
+    engine = current_engine()
+    if not isinstance(engine, SQLiteEngine) or _kept.get() is not None:
+        yield
+        return
+    kept = _KeptConnections(engine)
+    token = _kept.set(kept)
+    try:
+        yield
+    finally:
+        _kept.reset(token)
+        await kept.close()
 
 
 @contextlib.asynccontextmanager

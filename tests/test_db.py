@@ -1,4 +1,5 @@
-"""SQLite's pooled engine: connections opened once and reused, writers take turns."""
+"""SQLite write transactions: the writers of a process take turns, and kept connections are
+reused from one write transaction to the next and closed at the end."""
 
 from __future__ import annotations
 
@@ -34,56 +35,36 @@ async def settled_thread_count() -> int:
 
 def sqlite_only() -> None:
     if not db.is_sqlite():
-        pytest.skip("PostgreSQL a son propre pool (asyncpg).")
+        pytest.skip("PostgreSQL a son propre pool : kept_connections n'y change rien.")
 
 
-async def test_queries_and_transactions_reuse_pooled_connections(database):
+async def test_write_transactions_reuse_one_connection_and_close_it_at_the_end(database):
     sqlite_only()
-    await Axis.select(Axis.id).run()
     threads = await settled_thread_count()
-    for _ in range(20):
-        await Axis.select(Axis.id).run()
-        async with db.write_transaction():
-            await Axis.count().run()
-        async with db.read_transaction():
+    async with db.kept_connections():
+        async with db.write_transaction() as first:
             await Axis.select(Axis.id).run()
-    assert threading.active_count() == threads  # no aiosqlite thread opened per query
-
-
-async def test_pooled_connections_are_opened_once_with_their_settings(database):
-    sqlite_only()
-    async with db.write_transaction():
-        assert await db.current_engine().run_ddl("PRAGMA foreign_keys") == [{"foreign_keys": 1}]
-        assert await db.current_engine().run_ddl("PRAGMA journal_mode") == [{"journal_mode": "wal"}]
-        assert await db.current_engine().run_ddl("PRAGMA busy_timeout") == [{"timeout": 30_000}]
+            used = first.connection.connection
+        async with db.write_transaction() as second:
+            await Axis.select(Axis.id).run()
+            assert second.connection.connection is used
+        assert threading.active_count() == threads + 1  # one aiosqlite thread, kept
+    assert await threads_back_to(threads)  # and closed with the block
 
 
 async def test_a_failed_transaction_leaves_a_clean_connection_behind(database):
     sqlite_only()
     before = await Axis.count()
-    with pytest.raises(RuntimeError):
+    async with db.kept_connections():
+        with pytest.raises(RuntimeError):
+            async with db.write_transaction():
+                await Axis.insert(
+                    Axis(code="abandonne", name="Axe abandonné", search="axe abandonne")
+                ).run()
+                raise RuntimeError("interrompu")
         async with db.write_transaction():
-            await Axis.insert(
-                Axis(code="abandonne", name="Axe abandonné", search="axe abandonne")
-            ).run()
-            raise RuntimeError("interrompu")
-    async with db.write_transaction():
-        assert await Axis.count() == before
+            assert await Axis.count() == before
     assert await Axis.count() == before
-
-
-async def test_a_connection_given_back_inside_a_transaction_is_rolled_back(database):
-    sqlite_only()
-    engine = db.current_engine()
-    assert isinstance(engine, db.PooledSQLiteEngine)
-    connection = await engine.acquire()
-    await connection.execute("BEGIN IMMEDIATE")
-    await connection.execute("INSERT INTO axis (code, name, search) VALUES ('x', 'x', 'x')")
-    await engine.release(connection)  # as a cancelled task's would be
-    assert not connection.in_transaction
-    assert await Axis.count().where(Axis.code == "x") == 0
-    async with asyncio.timeout(5), db.write_transaction():  # and the write lock is free
-        await Axis.count().run()
 
 
 async def test_a_second_writer_waits_for_the_first_to_commit_then_reuses_its_connection(
@@ -108,28 +89,11 @@ async def test_a_second_writer_waits_for_the_first_to_commit_then_reuses_its_con
             assert committed
             seen.append(transaction.connection.connection)
 
-    await asyncio.gather(hold(), join())
+    threads = await settled_thread_count()
+    async with db.kept_connections():
+        await asyncio.gather(hold(), join())
     assert seen[0] is seen[1]
-
-
-async def test_fifty_concurrent_writers_of_two_processes_all_commit(database, tmp_path):
-    """Two engines on one file stand for two workers: no « database is locked », no lost row."""
-    sqlite_only()
-    other = db.PooledSQLiteEngine(path=db.current_engine().path)  # type: ignore[attr-defined]
-
-    async def write_here(n: int) -> None:
-        async with db.write_transaction():
-            await Axis.insert(Axis(code=f"c{n}", name=f"c{n}", search=f"c{n}")).run()
-
-    async def write_there(n: int) -> None:
-        async with other.transaction(transaction_type=db.TransactionType.immediate):
-            await other.run_ddl(f"INSERT INTO axis (code, name, search) VALUES ('c{n}', 'c', 'c')")
-
-    try:
-        await asyncio.gather(*(write_there(n) if n % 2 else write_here(n) for n in range(50)))
-    finally:
-        await other.close_idle()
-    assert await Axis.count().where(Axis.code.like("c%")) == 50
+    assert await threads_back_to(threads)
 
 
 async def test_writers_of_one_process_take_turns_in_arrival_order(database):

@@ -25,6 +25,7 @@ from maillage.crm.errors import FieldError, InvalidData, NotFound
 from maillage.crm.tables import AuditEvent, Contact, Invitation, Meeting, Membership
 from maillage.db import (
     driver_fetch,
+    kept_connections,
     placeholders,
     read_transaction,
     write_transaction,
@@ -277,27 +278,30 @@ async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, 
     due = [row for row in rows if due_kind(meeting, row["sent_sequence"]) is not None]
     counts = {"invitation": 0, "modification": 0, "annulation": 0}
     problems: list[dict[str, Any]] = []
-    for start in range(0, len(due), QUEUE_CHUNK):
-        built = _build_chunk(
-            settings,
-            meeting,
-            envelope,
-            builders,
-            roles,
-            due[start : start + QUEUE_CHUNK],
-            problems,
-        )
-        for item in await _write_due(meeting, built):
-            counts[item.kind] += 1
-    queued = sum(counts.values())
-    async with write_transaction():
-        await audit.record(
-            actor,
-            "send",
-            "meeting",
-            meeting_id,
-            {"queued": queued, "sequence": meeting.sequence},
-        )
+    # The chunks' transactions share one SQLite connection: Piccolo would open one, with its
+    # thread, per transaction (3 to 5 ms of CPU each, more than writing a chunk).
+    async with kept_connections():
+        for start in range(0, len(due), QUEUE_CHUNK):
+            built = _build_chunk(
+                settings,
+                meeting,
+                envelope,
+                builders,
+                roles,
+                due[start : start + QUEUE_CHUNK],
+                problems,
+            )
+            for item in await _write_due(meeting, built):
+                counts[item.kind] += 1
+        queued = sum(counts.values())
+        async with write_transaction():
+            await audit.record(
+                actor,
+                "send",
+                "meeting",
+                meeting_id,
+                {"queued": queued, "sequence": meeting.sequence},
+            )
     return {"meeting": meeting_id, "queued": queued, **counts, "problems": problems}
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from maillage.db import kept_connections
 from maillage.mailing import background, outbox
 from maillage.mailing.outbox import Claimed
 from maillage.mailing.transports import Backend, Connection, Permanent, Transient, Unreachable
@@ -95,7 +96,8 @@ class Sender:
         report = DrainReport()
         self._busy = 0
         self._wakeups: set[asyncio.Event] = set()
-        await asyncio.gather(*(self._worker(report) for _ in range(self.config.connections)))
+        async with kept_connections():
+            await asyncio.gather(*(self._worker(report) for _ in range(self.config.connections)))
         return report
 
     async def _worker(self, report: DrainReport) -> None:

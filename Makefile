@@ -25,9 +25,12 @@ install: $(BIN)/.installed-run
 
 install-test: $(BIN)/.installed-test
 
+# make run PORT=8080: the links written in mails follow the port unless MAILLAGE_BASE_URL is set.
+PORT ?= 8000
+
 run: install
 	$(BIN)/maillage init --with-demo
-	$(BIN)/maillage serve
+	MAILLAGE_BASE_URL="$${MAILLAGE_BASE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/maillage serve --port $(PORT)
 
 test: install-test
 	$(BIN)/pytest

@@ -72,6 +72,16 @@ class Settings:
         return self.data_dir / "outbox"
 
 
+def masked(url: str) -> str:
+    """An address as it may be shown: the password, if any, replaced by « *** »."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = netloc[0].partition(":")[0]
+    return parts._replace(netloc=f"{user}:***@{netloc[2]}").geturl()
+
+
 def _check_database_url(url: str) -> str:
     scheme = urlsplit(url).scheme
     if scheme == "sqlite" and url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
@@ -80,7 +90,7 @@ def _check_database_url(url: str) -> str:
         return url
     raise SettingsError(
         "MAILLAGE_DATABASE_URL : adresse de base de données non reconnue "
-        f"« {url} » (attendu : sqlite:///chemin/fichier.db ou postgresql://utilisateur@hôte/base)."
+        f"« {masked(url)} » (attendu : sqlite:///chemin/fichier.db ou postgresql://utilisateur@hôte/base)."
     )
 
 
@@ -100,13 +110,13 @@ def _check_smtp_url(url: str | None) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
         raise SettingsError(
-            f"MAILLAGE_SMTP_URL : « {url} » n'est pas une adresse de serveur d'envoi "
+            f"MAILLAGE_SMTP_URL : « {masked(url)} » n'est pas une adresse de serveur d'envoi "
             "(attendu : smtp://utilisateur:motdepasse@hôte:587?starttls=true)."
         )
     try:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError as error:
-        raise SettingsError(f"MAILLAGE_SMTP_URL : port invalide dans « {url} ».") from error
+        raise SettingsError(f"MAILLAGE_SMTP_URL : port invalide dans « {masked(url)} ».") from error
     return url
 
 
@@ -212,3 +222,47 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_token_command=_check_token_command(env.get("MAILLAGE_SMTP_TOKEN_COMMAND")),
         reminder_days=_check_reminder_days(env.get("MAILLAGE_REMINDER_DAYS")),
     )
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    default = 443 if parts.scheme == "https" else 80
+    return ("127.0.0.1" if host in _LOOPBACK else host), parts.port or default
+
+
+def _unreachable(base_url: str, where: str) -> str:
+    return (
+        f"MAILLAGE_BASE_URL vaut « {base_url} » alors que le service {where} : les liens "
+        "écrits dans les courriels (réponses aux invitations, abonnements d'agenda, "
+        "désinscription) ne l'atteindront pas. Donnez à MAILLAGE_BASE_URL l'adresse à laquelle "
+        "les personnes ouvrent maillage."
+    )
+
+
+def base_url_warning_at_start(base_url: str, host: str, port: int) -> str | None:
+    """Why links written with ``base_url`` would miss a service listening on ``host:port``.
+
+    Only a loopback base address can be checked here: any other name may sit behind a proxy.
+    """
+    base_host, base_port = _host_port(base_url)
+    if base_host != "127.0.0.1":
+        return None
+    if base_port != port:
+        return _unreachable(base_url, f"écoute sur le port {port}")
+    if host.lower() not in _LOOPBACK:
+        return _unreachable(
+            base_url, f"écoute sur « {host} » (cette adresse ne vaut que pour cette machine)"
+        )
+    return None
+
+
+def base_url_warning_for_request(base_url: str, request_url: str) -> str | None:
+    """Why links written with ``base_url`` would miss the address this page was opened at."""
+    if _host_port(base_url) == _host_port(request_url):
+        return None
+    opened = urlsplit(request_url)
+    return _unreachable(base_url, f"est ouvert à l'adresse « {opened.scheme}://{opened.netloc} »")

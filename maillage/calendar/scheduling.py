@@ -20,7 +20,7 @@ from maillage.calendar import french
 
 @dataclass(frozen=True, slots=True)
 class SchedulingWarning:
-    kind: str  # jour_ferie, vacances_scolaires, double_reservation
+    kind: str  # jour_ferie, week_end, vacances_scolaires, double_reservation
     message: str
 
 
@@ -59,6 +59,14 @@ def holiday_warnings(
             warnings.append(
                 SchedulingWarning(
                     "jour_ferie", f"Le {french.format_date(day)} est un jour férié ({name})."
+                )
+            )
+        if day.weekday() >= 5:
+            warnings.append(
+                SchedulingWarning(
+                    "week_end",
+                    f"Le {french.format_date(day)} tombe un week-end : peu de partenaires "
+                    "seront disponibles.",
                 )
             )
         school = _school_holiday(day, school_zone)

@@ -259,8 +259,30 @@ async def warnings_for(meeting_id: int) -> list[SchedulingWarning]:
     """Holidays of the body's territory and invitees already taken elsewhere at that time."""
     async with read_transaction():
         meeting = await get_meeting(meeting_id)
-        zone = await _school_zone(meeting["working_group"])
-        busy = await _busy_invitees(meeting)
+        return await _warnings(meeting)
+
+
+async def warnings_before(
+    group_id: int,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    meeting_id: int | None = None,
+) -> list[SchedulingWarning]:
+    """The same warnings for a slot not written yet, so a page can ask to confirm first."""
+    slot = {"id": meeting_id, "working_group": group_id, "starts_at": starts_at}
+    async with read_transaction():
+        return await _warnings({**slot, "ends_at": ends_at})
+
+
+async def warnings_of(meeting: dict[str, Any]) -> list[SchedulingWarning]:
+    """Warnings for a meeting row already read (the page has it: one query less)."""
+    async with read_transaction():
+        return await _warnings(meeting)
+
+
+async def _warnings(meeting: dict[str, Any]) -> list[SchedulingWarning]:
+    zone = await _school_zone(meeting["working_group"])
+    busy = await _busy_invitees(meeting)
     return scheduling_warnings(meeting["starts_at"], meeting["ends_at"], zone, busy)
 
 
@@ -285,6 +307,9 @@ async def _busy_invitees(meeting: dict[str, Any]) -> list[BusyInvitee]:
         & (Membership.end_date.is_null() | (Membership.end_date >= today))
     )
     invited = Invitation.select(Invitation.contact).where(Invitation.meeting == meeting["id"])
+    others = (
+        Invitation.meeting != meeting["id"] if meeting["id"] else Invitation.meeting.is_not_null()
+    )
     rows = await Invitation.select(
         Invitation.contact.first_name.as_alias("first_name"),
         Invitation.contact.last_name.as_alias("last_name"),
@@ -293,7 +318,7 @@ async def _busy_invitees(meeting: dict[str, Any]) -> list[BusyInvitee]:
         Invitation.meeting.ends_at.as_alias("ends_at"),
     ).where(
         (Invitation.contact.is_in(members) | Invitation.contact.is_in(invited))
-        & (Invitation.meeting != meeting["id"])
+        & others
         & (Invitation.meeting.status != "annulee")
         & (Invitation.meeting.starts_at < meeting["ends_at"])
         & (Invitation.meeting.ends_at > meeting["starts_at"])

@@ -16,7 +16,7 @@ from maillage.crm import audit
 from maillage.crm.actor import Actor
 from maillage.crm.errors import InvalidData
 from maillage.crm.registry import SERVICES
-from maillage.crm.rules import ensure_token_nonce
+from maillage.crm.rules import NOT_STARTED, ensure_token_nonce
 from maillage.crm.tables import Affiliation, Invitation, Meeting, Membership
 from maillage.db import read_transaction, write_transaction
 
@@ -213,6 +213,8 @@ async def record_attendance(
         raise InvalidData.one(
             "attendance", "Une des personnes n'est ni invitée ni membre de l'instance."
         )
+    if meeting["starts_at"] > dt.datetime.now(dt.UTC):
+        raise InvalidData.one("status", NOT_STARTED)
     changed = 0
     async with write_transaction():
         for contact_id, status in attendance.items():

@@ -93,6 +93,31 @@ async def check_password_strength(
     return []
 
 
+LAST_ADMIN = (
+    "C'est le dernier administrateur actif : nommez d'abord un autre administrateur, sinon "
+    "plus personne ne pourra gérer les comptes."
+)
+
+
+async def keep_an_admin(
+    values: dict[str, Any], existing: dict[str, Any] | None
+) -> list[FieldError]:
+    """Neither the API nor the pages may deactivate or demote the last active administrator."""
+    if existing is None or existing.get("role") != "admin" or not existing.get("active"):
+        return []
+    if values.get("role", "admin") == "admin" and values.get("active", True):
+        return []
+    others = (
+        await User.count()
+        .where((User.role == "admin") & (User.active == True) & (User.id != existing["id"]))  # noqa: E712
+        .run()
+    )
+    if others:
+        return []
+    field = "active" if not values.get("active", True) else "role"
+    return [FieldError(field, LAST_ADMIN)]
+
+
 def actor_for(user: dict[str, Any]) -> Actor:
     return Actor(name=user["email"], role=user["role"], user_id=user["id"])
 
@@ -174,10 +199,20 @@ LOGIN_MAX_FAILURES = 5
 TEMPORARY_PASSWORD_BYTES = 9
 
 
-def session_stamp(password_hash: str) -> str:
-    """A short fingerprint of the password hash kept in the session cookie: changing or
-    resetting the password ends every session opened with the old one."""
-    return hashlib.sha256(("session:" + password_hash).encode()).hexdigest()[:16]
+def session_stamp(user: dict[str, Any]) -> str:
+    """A short fingerprint of what a session depends on, kept in the session cookie.
+
+    It covers the password hash, the role and the account's version: changing or resetting the
+    password, changing the role, editing the account or signing out (which bumps the version)
+    ends every session opened before, on the server, whatever cookie a browser still holds."""
+    material = f"session:{user['password_hash']}:{user['role']}:{user['version']}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+async def end_sessions(user_id: int) -> None:
+    """Sign out everywhere: the account's version moves on, so no earlier cookie holds."""
+    async with write_transaction():
+        await User.update({User.version: User.version + 1}).where(User.id == user_id).run()
 
 
 async def session_user(user_id: int, stamp: str) -> dict[str, Any] | None:
@@ -191,6 +226,7 @@ async def session_user(user_id: int, stamp: str) -> dict[str, Any] | None:
             User.active,
             User.must_change_password,
             User.password_hash,
+            User.version,
             User.contact,
         )
         .where(User.id == user_id)
@@ -199,9 +235,10 @@ async def session_user(user_id: int, stamp: str) -> dict[str, Any] | None:
     )
     if user is None or not user["active"]:
         return None
-    if not secrets.compare_digest(session_stamp(user["password_hash"]), stamp):
+    if not secrets.compare_digest(session_stamp(user), stamp):
         return None
     user.pop("password_hash")
+    user.pop("version")
     return user
 
 
@@ -296,10 +333,15 @@ async def change_own_password(actor: Actor, current: str, new: str, confirmation
     if errors:
         raise InvalidData(errors)
     await _store_password(actor, actor.user_id, new, False, "change_password")
-    stored = await User.select(User.password_hash).where(User.id == actor.user_id).first().run()
+    stored = (
+        await User.select(User.password_hash, User.role, User.version)
+        .where(User.id == actor.user_id)
+        .first()
+        .run()
+    )
     if stored is None:  # deleted between the check above and now
         raise NotFound("Utilisateur", actor.user_id)
-    return session_stamp(stored["password_hash"])
+    return session_stamp(stored)
 
 
 async def set_temporary_password(actor: Actor, user_id: int) -> str:
@@ -337,4 +379,4 @@ async def sign_in(email: str, password: str, address: str) -> tuple[Actor, str] 
     await record_login(email, user is not None, address, user["id"] if user else None)
     if user is None:
         return None
-    return actor_for(user), session_stamp(user["password_hash"])
+    return actor_for(user), session_stamp(user)

@@ -16,7 +16,7 @@ from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import Role, UserIn
 from maillage.crm.seed import ensure_axes
 from maillage.crm.tables import Organisation, User
-from maillage.settings import Settings
+from maillage.settings import Settings, base_url_warning_at_start
 
 DEMO_ADMIN_EMAIL = "admin@maillage.example"
 
@@ -96,6 +96,9 @@ def serve(host: str, port: int, workers: int) -> None:
 
     settings = current_settings()
     click.echo(f"maillage écoute sur http://{host}:{port} (base : {_describe(settings)}).")
+    warning = base_url_warning_at_start(settings.base_url, host, port)
+    if warning:
+        click.echo("Attention : " + warning, err=True)
     uvicorn.run(
         "maillage.web.app:app_from_environment",
         factory=True,

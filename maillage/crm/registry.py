@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from maillage.crm import rules
-from maillage.crm.auth import check_password_strength, hash_user_password
+from maillage.crm.auth import check_password_strength, hash_user_password, keep_an_admin
 from maillage.crm.resources import (
     REFERENCE_LABELS,
     Filter,
@@ -287,6 +287,7 @@ SPECS: list[ResourceSpec] = [
         validators=[
             rules.check_meeting_times,
             rules.check_meeting_group,
+            rules.check_meeting_held,
             rules.check_web_addresses("video_url"),
         ],
         preparers=[rules.ensure_meeting_uid, rules.bump_meeting_sequence],
@@ -379,7 +380,7 @@ SPECS: list[ResourceSpec] = [
         sortable=("id", "email", "name"),
         default_sort="email",
         unique=(Unique("email", "Un compte existe déjà avec cette adresse"),),
-        validators=[rules.check_email, check_password_strength],
+        validators=[rules.check_email, check_password_strength, keep_an_admin],
         preparers=[rules.lowercase_email, hash_user_password],
         describe=lambda row: f"« {row['email']} » (n° {row['id']})",
         write_role="admin",

@@ -232,6 +232,24 @@ async def check_meeting_times(
     return errors
 
 
+async def check_meeting_held(
+    values: dict[str, Any], existing: dict[str, Any] | None
+) -> list[FieldError]:
+    """« Tenue » counts in attendance rates and the bilan: only once the meeting has begun."""
+    starts = values.get("starts_at")
+    if values.get("status") != "tenue" or not isinstance(starts, dt.datetime):
+        return []
+    if starts.tzinfo is not None and starts > dt.datetime.now(dt.UTC):
+        return [FieldError("status", NOT_STARTED)]
+    return []
+
+
+NOT_STARTED = (
+    "Cette réunion n'a pas encore commencé : elle ne peut être marquée « tenue », "
+    "ni ses présences notées, qu'une fois commencée."
+)
+
+
 async def check_meeting_group(
     values: dict[str, Any], existing: dict[str, Any] | None
 ) -> list[FieldError]:

@@ -58,6 +58,21 @@ KINDS = {
     "envoi_groupe": "Envoi groupé",
 }
 
+_REMINDER = re.compile(r"rappel_(\d+)j")
+
+
+def kind_label(kind: str) -> str:
+    """The kind in words: reminders are stored as ``rappel_<days>j``, one per offset."""
+    if kind in KINDS:
+        return KINDS[kind]
+    reminder = _REMINDER.fullmatch(kind)
+    if reminder is None:
+        return "Autre envoi"
+    days = int(reminder.group(1))
+    if days == 0:
+        return "Rappel le jour même"
+    return f"Rappel {days} jour{'s' if days > 1 else ''} avant"
+
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

@@ -14,6 +14,8 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from maillage import db
@@ -103,6 +105,67 @@ def _check_sqlite_backup(path: Path) -> None:
         raise BackupError(f"{path.name} est une base SQLite, mais pas une base de maillage.")
 
 
+# What SQLite itself creates; every other object must be one maillage's migrations create.
+SQLITE_OWN = ("sqlite_sequence", "sqlite_stat1", "sqlite_stat4", "sqlite_autoindex_")
+# The French word for each kind of object, and its feminine ending for the agreement.
+OBJECT_WORDS = {
+    "table": ("table", "e"),
+    "index": ("index", ""),
+    "trigger": ("déclencheur", ""),
+    "view": ("vue", "e"),
+}
+
+
+def _schema(path: Path) -> tuple[dict[tuple[str, str], str], set[str]]:
+    """Every schema object of a SQLite file (type and name to SQL) and its applied migrations."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = connection.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+        migrations = {row[0] for row in connection.execute("SELECT name FROM migration")}
+    finally:
+        connection.close()
+    objects = {
+        (kind, name): " ".join((sql or "").split())
+        for kind, name, sql in rows
+        if not name.startswith(SQLITE_OWN)
+    }
+    return objects, migrations
+
+
+def _reference_schema() -> tuple[dict[tuple[str, str], str], set[str]]:
+    """The schema a fresh maillage database has, built by this version's own migrations."""
+    with tempfile.TemporaryDirectory(prefix="maillage-reference-") as folder:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLAGE_")}
+        env["MAILLAGE_DATA_DIR"] = folder
+        result = subprocess.run(
+            [sys.executable, "-m", "maillage", "migrate"], env=env, capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise BackupError("Impossible de construire le schéma de référence pour comparer.")
+        return _schema(Path(folder) / "maillage.db")
+
+
+def check_sqlite_schema(path: Path) -> None:
+    """Refuse a backup holding any schema object maillage does not create (a crafted trigger
+    could make every new account an administrator), or one of ours whose definition changed."""
+    found, migrations = _schema(path)
+    expected, expected_migrations = _reference_schema()
+    same_version = migrations == expected_migrations
+    problems = []
+    for (kind, name), sql in sorted(found.items()):
+        word, ending = OBJECT_WORDS.get(kind, (kind, ""))
+        if (kind, name) not in expected:
+            problems.append(f"{word} « {name} » inconnu{ending} de maillage")
+        elif same_version and expected[(kind, name)] != sql:
+            problems.append(f"{word} « {name} » modifié{ending}")
+    if problems:
+        raise BackupError(
+            f"Restauration refusée : {path.name} contient des objets que maillage ne crée pas "
+            f"({' ; '.join(problems)}). Une sauvegarde modifiée peut installer une porte "
+            "dérobée : restaurez une sauvegarde faite par « maillage backup »."
+        )
+
+
 def _ensure_sqlite_unused(database: Path) -> None:
     """Refuse to overwrite a database that a running service still holds open."""
     if not database.exists():
@@ -121,6 +184,7 @@ def _ensure_sqlite_unused(database: Path) -> None:
 
 def restore_sqlite(path: Path, database: Path) -> None:
     _check_sqlite_backup(path)
+    check_sqlite_schema(path)
     _ensure_sqlite_unused(database)
     database.parent.mkdir(parents=True, exist_ok=True)
     staging = database.with_name(database.name + ".restauration")

@@ -47,6 +47,14 @@ def _render(template: str, context: dict[str, Any], status: int) -> Template:
     )
 
 
+def _record_id(raw: str) -> int | None:
+    """A record number typed by a stranger: ASCII digits only, at most 18 of them (``str.isdigit``
+    accepts « ² », which ``int`` refuses, and ``int`` refuses more than 4,300 digits)."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    return -1 if raw else None
+
+
 @get("/r/{token:str}", include_in_schema=False, exclude_from_auth=True)
 async def answer_page(request: Request, token: Token) -> Template:
     page = await answers.open_answer(request.app.state.settings, token)
@@ -59,7 +67,7 @@ async def record_answer(request: Request, token: Token) -> Template:
     form = await request.form()
     choice = str(form.get("reponse") or "")
     raw_replacement = str(form.get("remplacant") or "").strip()
-    replacement = int(raw_replacement) if raw_replacement.isdigit() else None
+    replacement = _record_id(raw_replacement)
     colleague = str(form.get("remplacant_adresse") or "")[:254]
     page = await answers.record_answer(
         request.app.state.settings, token, choice, replacement, colleague

@@ -9,8 +9,10 @@ in ``request.user``; guards check its role.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -47,6 +49,38 @@ def is_api_path(path: str) -> bool:
 
 def is_machine_path(path: str) -> bool:
     return path.startswith(API_PREFIXES + MACHINE_PREFIXES)
+
+
+# A session ends after two hours without a request, and ten hours after sign-in whatever happens:
+# the idle mark moves with each request, the sign-in moment never does. « Se souvenir de moi » is
+# deliberately not offered: a shared office computer must not keep a coordinator signed in.
+SESSION_IDLE = dt.timedelta(hours=2)
+SESSION_LIFETIME = dt.timedelta(hours=10)
+# The idle mark is rewritten at most once a minute, not on every request.
+SEEN_PRECISION = 60
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_session(user_id: int | None, stamp: str) -> dict[str, Any]:
+    """The content of a fresh session cookie for a person who just proved their password."""
+    moment = int(_now().timestamp())
+    return {"uid": user_id, "stamp": stamp, "since": moment, "seen": moment}
+
+
+def session_alive(session: dict[str, Any]) -> bool:
+    """True while the session is within its idle and absolute limits; moves the idle mark."""
+    since, seen = session.get("since"), session.get("seen")
+    if not isinstance(since, int) or not isinstance(seen, int):
+        return False
+    now = int(_now().timestamp())
+    if now - since > SESSION_LIFETIME.total_seconds() or now - seen > SESSION_IDLE.total_seconds():
+        return False
+    if now - seen >= SEEN_PRECISION:
+        session["seen"] = now
+    return True
 
 
 @dataclass(frozen=True)
@@ -89,7 +123,11 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if not isinstance(session, dict):  # Empty without a session cookie; ours are dicts
             session = {}
         user = None
-        if isinstance(session.get("uid"), int) and isinstance(session.get("stamp"), str):
+        if (
+            isinstance(session.get("uid"), int)
+            and isinstance(session.get("stamp"), str)
+            and session_alive(session)
+        ):
             user = await session_user(session["uid"], session["stamp"])
         if user is None:
             raise SignInRequired(

@@ -39,3 +39,13 @@ def test_it_names_double_booked_invitees():
         "Hélène Lefèvre et Jean Martin sont déjà invités à « COTECH CTG — Budget » au même "
         "moment (mardi 12 janvier 2027 de 15 h 00 à 17 h 00)."
     )
+
+
+def test_it_warns_about_a_saturday_holiday_and_the_weekend():
+    # Saturday 8 May 2027: Victoire 1945 falls on a Saturday (#21).
+    warnings = scheduling_warnings(paris(2027, 5, 8, 10), paris(2027, 5, 8, 12))
+    assert kinds(warnings) == ["jour_ferie", "week_end"]
+    assert warnings[0].message == "Le samedi 8 mai 2027 est un jour férié (Fête de la Victoire)."
+    assert warnings[1].message == (
+        "Le samedi 8 mai 2027 tombe un week-end : peu de partenaires seront disponibles."
+    )

@@ -391,6 +391,7 @@ PAGES += [
     ("POST", "/reunions/nouvelle", COORDINATOR, 400, "/reunions/nouvelle"),
     ("GET", "/reunions/{record_id:int}", READER, 200, "/reunions/{meeting}"),
     ("GET", "/reunions/{record_id:int}/deplacer", COORDINATOR, 200, "/reunions/{meeting}/deplacer"),
+    ("GET", "/reunions/{record_id:int}/modifier", COORDINATOR, 200, "/reunions/{meeting}/modifier"),
     ("GET", "/reunions/{record_id:int}/presences", READER, 200, "/reunions/{meeting}/presences"),
     ("GET", "/reunions/{record_id:int}/emargement", READER, 200, "/reunions/{meeting}/emargement"),
     *[
@@ -401,7 +402,7 @@ PAGES += [
             404,
             f"/reunions/{{missing}}/{verb}",
         )
-        for verb in ("deplacer", "annuler", "retablir", "compte-rendu")
+        for verb in ("deplacer", "modifier", "annuler", "retablir", "compte-rendu")
     ],
     # Back to the attendance page, which then says the meeting does not exist.
     (

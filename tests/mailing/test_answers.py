@@ -188,3 +188,12 @@ async def test_an_invitation_deleted_while_the_page_was_open_is_refused(
     page = await answers.record_answer(settings, token, "oui")
     assert page.state == "invalide"
     assert not await AuditEvent.exists().where(AuditEvent.action == "answer")
+
+
+async def test_a_hostile_replacement_number_gets_no_500(anonymous, settings, body):
+    """« ² » is a digit to str.isdigit() but not to int(); 5,000 digits exceed int()'s limit (#23)."""
+    invitation = await invited(settings, body)
+    for value in ("²", "٣", "9" * 5000, "-1", "1\x00"):
+        for path in (invitation["path"], "/r/n-importe-quoi"):
+            response = await anonymous.post(path, data={"reponse": "non", "remplacant": value})
+            assert response.status_code in (400, 404), (value[:10], response.status_code)

@@ -179,3 +179,38 @@ def test_a_postgresql_backup_restores_every_table(tmp_path):
         assert dump() == before
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_it_refuses_a_backup_with_extra_schema_objects(sqlite_env, tmp_path):
+    """A crafted backup added a trigger that made new users admins; restore refuses it (#23)."""
+    maillage(sqlite_env, "init")
+    backup_file = tmp_path / "piegee.bak"
+    maillage(sqlite_env, "backup", "--output", str(backup_file))
+    crafted = sqlite3.connect(backup_file)
+    crafted.execute(
+        "CREATE TRIGGER promote AFTER INSERT ON app_user BEGIN "
+        "UPDATE app_user SET role = 'admin' WHERE id = NEW.id; END"
+    )
+    crafted.execute("CREATE VIEW spy AS SELECT email FROM app_user")
+    crafted.commit()
+    crafted.close()
+    database = tmp_path / "data" / "maillage.db"
+    before = sqlite_dump(database)
+    result = maillage(sqlite_env, "restore", str(backup_file), "--yes")
+    assert result.returncode == 1
+    assert "déclencheur « promote »" in result.stderr and "vue « spy »" in result.stderr
+    assert sqlite_dump(database) == before
+
+
+def test_it_refuses_a_backup_whose_table_was_altered(sqlite_env, tmp_path):
+    maillage(sqlite_env, "init")
+    backup_file = tmp_path / "modifiee.bak"
+    maillage(sqlite_env, "backup", "--output", str(backup_file))
+    crafted = sqlite3.connect(backup_file)
+    crafted.execute("CREATE TABLE extra (x)")
+    crafted.execute("CREATE INDEX extra_x ON extra (x)")
+    crafted.commit()
+    crafted.close()
+    result = maillage(sqlite_env, "restore", str(backup_file), "--yes")
+    assert result.returncode == 1
+    assert "table « extra »" in result.stderr and "index « extra_x »" in result.stderr

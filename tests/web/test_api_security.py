@@ -84,3 +84,26 @@ async def test_it_serves_the_docs_without_any_other_host(anonymous):
     assert "/static/swagger/swagger-ui-bundle.js" in page
     assert "cdn." not in page and "https://" not in page
     assert (await anonymous.get("/static/swagger/swagger-ui-bundle.js")).status_code == 200
+
+
+async def test_it_refuses_to_deactivate_or_demote_the_last_admin(admin):
+    """The pages refused it; the API let the last active admin lock everyone out (#23)."""
+    me = (await admin.client.get("/api/v1/users", params={"role": "admin"})).json()["items"]
+    assert len(me) == 1
+    user = me[0]
+    for change in ({"active": False}, {"role": "lecteur"}):
+        response = await admin.client.patch(
+            f"/api/v1/users/{user['id']}", json={**change, "version": user["version"]}
+        )
+        assert response.status_code == 400, response.text
+        assert "dernier administrateur actif" in response.text
+    second = await admin.client.post(
+        "/api/v1/users",
+        json={"email": "relai@mairie.example", "role": "admin", "password": "un mot de passe"},
+    )
+    assert second.status_code == 201
+    response = await admin.client.patch(
+        f"/api/v1/users/{second.json()['id']}",
+        json={"active": False, "version": second.json()["version"]},
+    )
+    assert response.status_code == 200, response.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from email import message_from_string
 from email.policy import default
 
@@ -26,6 +27,15 @@ async def _meeting_with_guests(admin, coordinator_web) -> dict:
         guests.append(guest)
     await coordinator_web.post(
         f"/reunions/{meeting}/inviter", [("contacts", g["id"]) for g in guests]
+    )
+    yesterday = dt.date.today() - dt.timedelta(days=1)  # attendance once begun (#21)
+    await admin.client.patch(
+        f"/api/v1/meetings/{meeting}",
+        json={
+            "version": 1,
+            "starts_at": f"{yesterday}T14:00:00+01:00",
+            "ends_at": f"{yesterday}T16:00:00+01:00",
+        },
     )
     await coordinator_web.post(
         f"/reunions/{meeting}/presences",

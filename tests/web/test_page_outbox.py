@@ -78,3 +78,18 @@ async def test_no_reader_sees_a_live_answer_or_unsubscribe_link(reader_web, coor
             assert page.status_code == 200
             assert not re.search(r"/[ru]/[1-9][0-9]*\.", page.text), page.text
             assert "lien personnel masqué" in page.text
+
+
+async def test_it_names_a_reminder_in_words_not_by_its_code(coordinator_web, admin):
+    from maillage.crm.tables import OutboxMessage
+
+    await _queued_invitation(coordinator_web, admin)
+    await OutboxMessage.update({OutboxMessage.kind: "rappel_7j"}).where(
+        OutboxMessage.recipient == "k.benali@example.fr"
+    )
+    listing = html_text(await coordinator_web.get("/envois"))
+    assert "Rappel 7 jours avant" in listing and "rappel_7j" not in listing
+    item = (await coordinator_web.get("/envois")).text
+    message_id = int(item.split('action="/envois/')[1].split("/")[0])
+    page = html_text(await coordinator_web.get(f"/envois/{message_id}"))
+    assert "Rappel 7 jours avant" in page and "rappel_7j" not in page

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from maillage.calendar import feeds
 from maillage.calendar import service as calendar_service
 from maillage.crm import auth
+from maillage.crm.actor import Actor
 from maillage.crm.errors import InvalidData, ServiceError
 from maillage.web.pages.common import (
     Field,
@@ -23,7 +24,7 @@ from maillage.web.pages.common import (
     safe_next,
     take_service_error,
 )
-from maillage.web.security import WebSession
+from maillage.web.security import WebSession, new_session
 
 LOGIN_FIELDS = [
     Field("email", "Adresse électronique", "email", required=True, autocomplete="username"),
@@ -85,7 +86,7 @@ async def login(request: Request) -> Any:
         form.general.append(BAD_CREDENTIALS)
         return _login_refused(request, form, suivant, 400)
     actor, stamp = outcome
-    request.set_session({"uid": actor.user_id, "stamp": stamp})
+    request.set_session(new_session(actor.user_id, stamp))
     return redirect(suivant)
 
 
@@ -103,6 +104,8 @@ def _login_refused(request: Request, form: FormState, suivant: str, status: int)
 
 @post("/deconnexion", include_in_schema=False)
 async def logout(request: Request) -> Response:
+    if isinstance(request.user, Actor) and request.user.user_id is not None:
+        await auth.end_sessions(request.user.user_id)
     request.set_session({"flash": [["succes", "Vous êtes déconnecté(e)."]]})
     return redirect("/connexion")
 
@@ -176,7 +179,7 @@ async def change_password(request: Request) -> Any:
             take_service_error(error, form)
         else:
             # The new stamp keeps this session open; every other one is closed.
-            request.set_session({"uid": request.user.user_id, "stamp": stamp})
+            request.set_session(new_session(request.user.user_id, stamp))
             flash(request, "Mot de passe changé. Vos autres sessions ont été fermées.")
             return redirect("/compte")
     form.values = {}

@@ -8,6 +8,7 @@ from litestar import Request, get
 from litestar.response import Template
 
 from maillage.crm.dashboard import dashboard as dashboard_data
+from maillage.settings import base_url_warning_for_request
 from maillage.web.pages.common import render
 from maillage.web.pages.labels import PARIS
 
@@ -16,7 +17,15 @@ from maillage.web.pages.labels import PARIS
 async def dashboard(request: Request) -> Template:
     now = dt.datetime.now(dt.UTC)
     data = await dashboard_data(now, now.astimezone(PARIS).date())
-    return render(request, "tableau_de_bord.html", **data)
+    return render(
+        request, "tableau_de_bord.html", base_url_warning=_base_url_warning(request), **data
+    )
+
+
+def _base_url_warning(request: Request) -> str | None:
+    """Told to admins only: they are the ones who can change the setting."""
+    base_url = request.app.state.settings.base_url
+    return base_url_warning_for_request(base_url, str(request.base_url))
 
 
 HANDLERS = [dashboard]

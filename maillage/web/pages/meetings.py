@@ -9,6 +9,7 @@ from litestar import Request, get, post
 from litestar.params import Parameter
 from litestar.response import Template
 
+from maillage.calendar import service as calendar
 from maillage.crm import agenda, audit, lookups
 from maillage.crm.errors import ServiceError
 from maillage.crm.registry import SERVICES
@@ -125,7 +126,13 @@ async def meeting_new(
     return await _form_page(request, FormState(values=values))
 
 
-async def _form_page(request: Request, form: FormState, status_code: int = 200) -> Template:
+async def _form_page(
+    request: Request,
+    form: FormState,
+    status_code: int = 200,
+    meeting: dict[str, Any] | None = None,
+    warnings: list[Any] | None = None,
+) -> Template:
     return render(
         request,
         "reunions/formulaire.html",
@@ -133,24 +140,84 @@ async def _form_page(request: Request, form: FormState, status_code: int = 200) 
         form=form,
         fields=FIELDS,
         options={"groups": await lookups.groups()},
+        r=meeting,
+        warnings=warnings or [],
     )
+
+
+async def _unconfirmed(data: Any, group: int, values: dict[str, Any], record_id=None) -> list:
+    """The scheduling warnings for the slot, unless the coordinator already confirmed them."""
+    if data.get("confirmer") == "1":
+        return []
+    starts, ends = values["starts_at"], values["ends_at"]
+    return await calendar.warnings_before(group, starts, ends, record_id)
 
 
 @post("/reunions/nouvelle", guards=WRITE, include_in_schema=False)
 async def meeting_create(request: Request) -> Any:
-    form = read_form(FIELDS, await request.form())
+    data = await request.form()
+    form = read_form(FIELDS, data)
     values = _moments(dict(form.values), form)
     if not form.has_errors:
         struct = build(SERVICE.spec.input, values, form)
         if struct is not None:
+            warnings = await _unconfirmed(data, struct.working_group, values)
+            if warnings:
+                return await _form_page(request, form, warnings=warnings)
             try:
-                record = await SERVICE.create(request.user, struct)
+                record = (await calendar.schedule(request.user, struct)).meeting
             except ServiceError as error:
                 take_service_error(error, form, ALIASES)
             else:
                 flash(request, f"Réunion « {record['title']} » planifiée.")
                 return redirect(f"/reunions/{record['id']}")
     return await _form_page(request, form, 400)
+
+
+def _edit_values(meeting: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **{f.name: meeting.get(f.name) for f in FIELDS},
+        "date": iso_local(meeting["starts_at"], "date"),
+        "start": iso_local(meeting["starts_at"], "time"),
+        "end": iso_local(meeting["ends_at"], "time"),
+        "version": meeting["version"],
+    }
+
+
+@get("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
+async def meeting_edit_page(request: Request, record_id: int) -> Template:
+    meeting = await SERVICE.get(record_id)
+    return await _form_page(request, FormState(values=_edit_values(meeting)), meeting=meeting)
+
+
+@post("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
+async def meeting_edit(request: Request, record_id: int) -> Any:
+    meeting = await SERVICE.get(record_id)
+    data = await request.form()
+    form = read_form(FIELDS, data)
+    values = _moments(dict(form.values), form)
+    form.values["version"] = version = parse_int(data.get("version"))
+    if not form.has_errors:
+        changes = {**values, "version": version}
+        struct = build(SERVICE.spec.update, changes, form)
+        if struct is not None:
+            warnings = await _unconfirmed(data, values["working_group"], values, record_id)
+            if warnings and _slot_changed(meeting, values):
+                return await _form_page(request, form, meeting=meeting, warnings=warnings)
+            try:
+                await calendar.update_meeting(request.user, record_id, changes)
+            except ServiceError as error:
+                take_service_error(error, form, ALIASES)
+            else:
+                flash(request, "Réunion modifiée.")
+                return redirect(f"/reunions/{record_id}")
+    return await _form_page(request, form, 400, meeting=meeting)
+
+
+def _slot_changed(meeting: dict[str, Any], values: dict[str, Any]) -> bool:
+    """Warnings are asked again only when the day, the hours or the body change."""
+    keys = ("starts_at", "ends_at", "working_group")
+    return any(meeting.get(key) != values.get(key) for key in keys)
 
 
 @get("/reunions/{record_id:int}", include_in_schema=False)
@@ -177,7 +244,18 @@ async def meeting_detail(
         history=history["items"],
         field_labels=LABELS,
         minutes_form=FormState(values={"minutes": detail["meeting"]["minutes"]}),
+        warnings=await _live_warnings(detail["meeting"]),
+        started=detail["meeting"]["starts_at"] <= dt.datetime.now(dt.UTC),
     )
+
+
+async def _live_warnings(meeting: dict[str, Any]) -> list[Any]:
+    """Only a meeting still to come can be moved away from a holiday or a clash."""
+    if meeting["status"] in ("annulee", "tenue"):
+        return []
+    if meeting["ends_at"] < dt.datetime.now(dt.UTC):
+        return []
+    return await calendar.warnings_of(meeting)
 
 
 @get("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
@@ -196,7 +274,7 @@ async def meeting_move_page(request: Request, record_id: int) -> Template:
 MOVE_FIELDS = [*WHEN_FIELDS, Field("location", "Lieu", empty_is_none=False, maxlength=300)]
 
 
-def _move_page(request, meeting, form, status_code: int = 200) -> Template:
+def _move_page(request, meeting, form, status_code: int = 200, warnings=None) -> Template:
     return render(
         request,
         "reunions/deplacer.html",
@@ -204,6 +282,7 @@ def _move_page(request, meeting, form, status_code: int = 200) -> Template:
         r=meeting,
         form=form,
         fields=MOVE_FIELDS,
+        warnings=warnings or [],
     )
 
 
@@ -213,26 +292,33 @@ async def meeting_move(request: Request, record_id: int) -> Any:
     data = await request.form()
     form = read_form(MOVE_FIELDS, data)
     values = _moments(dict(form.values), form)
-    version = parse_int(data.get("version"))
-    form.values["version"] = version
-    if not form.has_errors:
-        struct = build(SERVICE.spec.update, {**values, "version": version}, form)
-        if struct is not None:
-            try:
-                await SERVICE.update(request.user, record_id, struct)
-            except ServiceError as error:
-                take_service_error(error, form, ALIASES)
-            else:
-                flash(request, "Réunion déplacée. Pensez à prévenir les invités.")
-                return redirect(f"/reunions/{record_id}")
+    form.values["version"] = version = parse_int(data.get("version"))
+    if not form.has_errors and version is not None:
+        warnings = await _unconfirmed(data, meeting["working_group"], values, record_id)
+        if warnings:
+            return _move_page(request, meeting, form, warnings=warnings)
+        try:
+            await calendar.move(
+                request.user,
+                record_id,
+                version,
+                values["starts_at"],
+                values["ends_at"],
+                values.get("location"),
+            )
+        except ServiceError as error:
+            take_service_error(error, form, ALIASES)
+        else:
+            flash(request, "Réunion déplacée. Pensez à prévenir les invités.")
+            return redirect(f"/reunions/{record_id}")
     return _move_page(request, meeting, form, 400)
 
 
 async def _set_status(request: Request, record_id: int, status: str, message: str) -> Any:
     meeting = await SERVICE.get(record_id)
     try:
-        update = SERVICE.spec.update(version=meeting["version"], status=status)
-        await SERVICE.update(request.user, record_id, update)
+        changes = {"version": meeting["version"], "status": status}
+        await calendar.update_meeting(request.user, record_id, changes)
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
     else:
@@ -255,8 +341,8 @@ async def meeting_minutes(request: Request, record_id: int) -> Any:
     meeting = await SERVICE.get(record_id)
     minutes = str((await request.form()).get("minutes") or "")
     try:
-        update = SERVICE.spec.update(version=meeting["version"], minutes=minutes)
-        await SERVICE.update(request.user, record_id, update)
+        changes = {"version": meeting["version"], "minutes": minutes}
+        await calendar.update_meeting(request.user, record_id, changes)
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
     else:
@@ -313,6 +399,8 @@ HANDLERS = [
     meeting_list,
     meeting_new,
     meeting_create,
+    meeting_edit_page,
+    meeting_edit,
     meeting_detail,
     meeting_move_page,
     meeting_move,

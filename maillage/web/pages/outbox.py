@@ -40,7 +40,7 @@ async def outbox_page(
         params={"statut": status},
         counts=await outbox.counts(),
         status_labels=outbox.STATUS_LABELS,
-        kind_labels=outbox.KINDS,
+        kind_label=outbox.kind_label,
         file_backend=None if settings.smtp_url else str(settings.outbox_dir),
     )
 
@@ -52,7 +52,7 @@ async def outbox_message(request: Request, message_id: int) -> Template:
         "envois/message.html",
         msg=await outbox.message_detail(message_id),
         status_labels=outbox.STATUS_LABELS,
-        kind_labels=outbox.KINDS,
+        kind_label=outbox.kind_label,
     )
 
 

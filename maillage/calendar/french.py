@@ -100,3 +100,15 @@ def strip_summary(kind: str, group_name: str, text: str) -> str:
     prefix = f"{body_label(kind, group_name)} — "
     text = text.removeprefix("Annulée — ")
     return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+_ELIDING = "aeiouyàâäéèêëîïôöùûüœæh"
+
+
+def of(name: str) -> str:
+    """« de Marie », « d'Étienne », « d'Hélène »: the French elision before a vowel or an h.
+
+    The h is treated as mute (most first names: Hélène, Hugo…); an aspirated h is rare enough in
+    the names maillage shows to read naturally either way.
+    """
+    return f"d'{name}" if name[:1].lower() in _ELIDING else f"de {name}"

@@ -56,10 +56,17 @@ FEED_RESPONSES = {
     304: ResponseSpec(data_container=None, description="Non modifié depuis la dernière lecture"),
     **error_responses(401, 403, 404),
 }
+# documentation_only headers: Litestar derives the OpenAPI schema from the type of `value`
+# (a header object without a schema makes the whole document invalid, and /schema unreadable).
 FEED_HEADERS = [
-    ResponseHeader(name="ETag", description="Version du calendrier", documentation_only=True),
     ResponseHeader(
-        name="Last-Modified", description="Dernière modification", documentation_only=True
+        name="ETag", value="", description="Version du calendrier", documentation_only=True
+    ),
+    ResponseHeader(
+        name="Last-Modified",
+        value="",
+        description="Date de dernière modification (format HTTP)",
+        documentation_only=True,
     ),
 ]
 

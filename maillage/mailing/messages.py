@@ -490,6 +490,13 @@ def _word_bytes(indent: int) -> int:
     return 3 * ((76 - indent - len("=?utf-8?b??=")) // 4)
 
 
+def delay_text(days: int) -> str:
+    """« aujourd'hui », « demain », « dans 5 jours » (calendar days, never fewer than 2 here)."""
+    if days <= 0:
+        return "aujourd'hui"
+    return "demain" if days == 1 else f"dans {days} jours"
+
+
 class MeetingMessages:
     """Every message of one kind for one meeting: ``build(invitee)`` per recipient.
 
@@ -505,7 +512,7 @@ class MeetingMessages:
         self.calendar: SingleAttendeeTemplate | None = None
         self.method = ""
         if kind == "rappel":
-            when = "demain" if days == 1 else f"dans {days} jours"
+            when = delay_text(days or 0)
             context["when"] = when
             subject = f"Rappel : {meeting.summary}, {when} ({moment})"
         elif kind == "annulation":

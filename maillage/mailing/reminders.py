@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from maillage.calendar import french
 from maillage.crm.tables import Invitation, Meeting, OutboxMessage
 from maillage.db import write_transaction
 from maillage.mailing import messages, outbox
@@ -38,6 +39,15 @@ def due_offset(starts_at: dt.datetime, offsets: tuple[int, ...], now: dt.datetim
     return min(passed) if passed else None
 
 
+def days_until(starts_at: dt.datetime, now: dt.datetime) -> int:
+    """Calendar days in Paris from ``now`` to the meeting: what « dans N jours » must say."""
+    return (french.in_paris(starts_at).date() - french.in_paris(now).date()).days
+
+
+def delay_words(starts_at: dt.datetime, now: dt.datetime) -> str:
+    return messages.delay_text(days_until(starts_at, now))
+
+
 async def queue_due_reminders(settings: Settings, now: dt.datetime | None = None) -> int:
     offsets = settings.reminder_days
     if not offsets:
@@ -52,17 +62,21 @@ async def queue_due_reminders(settings: Settings, now: dt.datetime | None = None
     for row in meetings:
         days = due_offset(row["starts_at"], offsets, moment)
         if days is not None:
-            total += await _queue_for_meeting(settings, row, days)
+            total += await _queue_for_meeting(settings, row, days, moment)
     return total
 
 
-async def _queue_for_meeting(settings: Settings, row: dict[str, Any], days: int) -> int:
+async def _queue_for_meeting(
+    settings: Settings, row: dict[str, Any], days: int, now: dt.datetime
+) -> int:
     # One transaction from the check to the write: two senders never queue the same reminder.
     async with write_transaction():
-        return await _queue_checked(settings, row, days)
+        return await _queue_checked(settings, row, days, now)
 
 
-async def _queue_checked(settings: Settings, row: dict[str, Any], days: int) -> int:
+async def _queue_checked(
+    settings: Settings, row: dict[str, Any], days: int, now: dt.datetime
+) -> int:
     kind = kind_for(days)
     # Delivered before the reminder's moment, so the reminder never follows the invitation at
     # once (``sent_at`` is the first acceptance by the server, null until then).
@@ -93,7 +107,10 @@ async def _queue_checked(settings: Settings, row: dict[str, Any], days: int) -> 
     meeting = await load_meeting(row["id"])
     roles = await current_roles(row["working_group"], [i["contact"] for i in pending])
     envelope = Envelope(sender_mailbox(settings.mail_from))
-    builder = messages.MeetingMessages(meeting, "rappel", envelope, days=days)
+    # The offset names the reminder; the text says the real delay (sent late, a 7-day
+    # reminder goes out 5 days ahead and says so).
+    left = days_until(row["starts_at"], now)
+    builder = messages.MeetingMessages(meeting, "rappel", envelope, days=left)
     items = []
     for invitation in pending:
         try:

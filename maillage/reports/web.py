@@ -17,6 +17,8 @@ from litestar import Request, Response, Router, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
 
 from maillage.crm import lookups
@@ -262,9 +264,10 @@ async def action_page(request: Request, record_id: int, erreur: str | None = Non
     )
 
 
-def _csrf_token(request: Request) -> str | None:
-    """The CSRF token when the application protects forms (web issue), else None."""
-    return request.scope.get("_csrf_token")  # type: ignore[return-value]
+def _csrf_token(request: Request) -> str:
+    """The anti-forgery token of this request (these fragments are rendered outside Litestar's
+    template response, which alone offers ``csrf_input``)."""
+    return value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
 
 
 def _parse_number(raw: str, field: str) -> float | None:

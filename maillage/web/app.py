@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.resources
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import swagger_ui_bundle
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
@@ -64,9 +65,13 @@ SESSIONLESS_PATTERNS = [r"^/api/", r"^/static/", r"^/schema", r"^/healthz$"]
 CSRF_EXEMPT_PATTERNS = [r"^/api/", r"^/r/", r"^/u/", r"^/static/", r"^/healthz$"]
 SESSION_HOURS = 10
 
+# Swagger UI 5 (OpenAPI 3.1), from the files the swagger-ui-py package ships: no CDN. The older
+# swagger-ui-bundle (Swagger UI 4) cannot read 3.1 and showed « Unable to render this definition ».
+SWAGGER_DIR = Path(str(importlib.resources.files("swagger_ui") / "static"))
+
 
 def _swagger_plugin() -> SwaggerRenderPlugin:
-    """Swagger UI from the files the swagger-ui-bundle package ships: no request to a CDN."""
+    """Swagger UI from the files the swagger-ui-py package ships: no request to a CDN."""
     return SwaggerRenderPlugin(
         js_url="/static/swagger/swagger-ui-bundle.js",
         css_url="/static/swagger/swagger-ui.css",
@@ -147,7 +152,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             calendar_router,
             create_static_files_router(
                 path="/static/swagger",
-                directories=[swagger_ui_bundle.swagger_ui_path],
+                directories=[SWAGGER_DIR],
                 include_in_schema=False,
             ),
             create_static_files_router(
@@ -176,5 +181,8 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
 def app_from_environment() -> Litestar:
     """Entry point for ``uvicorn --factory`` (several workers each build their own app)."""
     from maillage.settings import load_settings
+    from maillage.web import access_log
 
+    access_log.install()
+    os.umask(0o077)  # also when run as « uvicorn --factory » without the maillage command
     return create_app(load_settings())

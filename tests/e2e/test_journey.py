@@ -146,7 +146,7 @@ async def test_a_coordinator_runs_a_commission(tab, data_dir):
 
     # Invite the commission in one click, send (file backend), answer from the written message.
     await page.get_by_role("button", name="Inviter les membres de l'instance").click()
-    await expect(page.locator(".flash").first).to_contain_text("1 personne(s) invitée(s)")
+    await expect(page.locator(".flash").first).to_contain_text("1 personne invitée.")
     await page.get_by_role("button", name="Envoyer les invitations").click()
     await expect(page.locator(".flash").first).to_contain_text("1 invitation(s)")
     await journey.check()

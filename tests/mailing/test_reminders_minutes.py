@@ -13,7 +13,7 @@ from maillage.crm.errors import InvalidData
 from maillage.crm.tables import Invitation, Meeting, OutboxMessage
 from maillage.mailing import invitations
 from maillage.mailing.messages import Attachment
-from maillage.mailing.reminders import due_offset, queue_due_reminders
+from maillage.mailing.reminders import delay_words, due_offset, queue_due_reminders
 from tests.support import outbox_rows
 
 
@@ -23,6 +23,13 @@ def test_the_due_offset_is_the_smallest_whose_moment_came():
     assert due_offset(start, (7, 1), start - dt.timedelta(days=6)) == 7
     assert due_offset(start, (7, 1), start - dt.timedelta(hours=5)) == 1
     assert due_offset(start, (7, 1), start + dt.timedelta(hours=1)) is None
+
+
+def test_a_reminder_says_the_real_delay_in_paris_days():
+    start = dt.datetime(2026, 12, 8, 13, tzinfo=dt.UTC)  # 14 h 00 in Paris
+    assert delay_words(start, dt.datetime(2026, 12, 3, 9, tzinfo=dt.UTC)) == "dans 5 jours"
+    assert delay_words(start, dt.datetime(2026, 12, 6, 23, 30, tzinfo=dt.UTC)) == "demain"
+    assert delay_words(start, dt.datetime(2026, 12, 8, 7, tzinfo=dt.UTC)) == "aujourd'hui"
 
 
 async def test_reminders_skip_decliners_and_are_sent_once(settings, body):
@@ -42,7 +49,8 @@ async def test_reminders_skip_decliners_and_are_sent_once(settings, body):
     assert [(r["recipient"], r["kind"]) for r in reminders] == [
         ("helene.lefevre@caf.example", "rappel_7j")
     ]
-    assert reminders[0]["subject"].startswith("Rappel : COPIL CTG — Bilan annuel, dans 7 jours")
+    # Sent five days ahead by the 7-day reminder: it says the real delay (#21).
+    assert reminders[0]["subject"].startswith("Rappel : COPIL CTG — Bilan annuel, dans 5 jours")
     tomorrow = dataclasses.replace(settings, reminder_days=(7, 1))
     later = soon - dt.timedelta(hours=20)
     assert await queue_due_reminders(tomorrow, now=later) == 1

@@ -14,7 +14,7 @@ async def test_it_invites_the_body_members_in_one_click(coordinator_web, admin):
     response = await coordinator_web.post(f"/reunions/{meeting}/inviter", {"membres": "on"})
     assert response.status_code == 303
     page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
-    assert "1 personne(s) invitée(s)." in page
+    assert "1 personne invitée." in page
     assert "pas d'adresse électronique" in page
     assert "Hélène Durand Centre social des Lilas Titulaire pas encore En attente" in page
 
@@ -87,3 +87,13 @@ async def test_it_escapes_a_hostile_name_in_the_invitation_search(coordinator_we
         page = await coordinator_web.get(url)
         assert "<script>alert" not in page.text, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text, url
+
+
+async def test_it_says_who_was_already_invited_without_brackets(coordinator_web, admin):
+    net = await small_network(admin.client)
+    meeting = net["meeting"]["id"]
+    await coordinator_web.post(f"/reunions/{meeting}/inviter", {"membres": "on"})
+    await coordinator_web.post(f"/reunions/{meeting}/inviter", {"membres": "on"})
+    page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    assert "0 personne invitée. 1 personne l'était déjà." in page
+    assert "(s)" not in page and "(en)" not in page

@@ -99,3 +99,13 @@ async def test_it_cuts_the_meetings_of_a_body_and_of_a_contact(coordinator_web, 
     assert "Réunion Centre" in html_text(
         await coordinator_web.get(f"/contacts/{contact}?tout=reunions")
     )
+
+
+async def test_it_elides_before_a_vowel_and_speaks_of_an_organisation(coordinator_web, admin):
+    net = await small_network(admin.client)
+    body = html_text(await coordinator_web.get(f"/instances/{net['group']['id']}"))
+    assert "Rôle d'Hélène Durand" in body and "Rôle de Hélène" not in body
+    organisation = net["organisation"]["id"]
+    page = html_text(await coordinator_web.get(f"/partenaires/{organisation}"))
+    assert "Réunions où l'organisation était représentée" in page
+    assert "où il était présent" not in page

@@ -261,7 +261,7 @@ async def test_it_creates_an_account_with_a_temporary_password(admin_web):
 
 async def test_it_records_sign_ins_in_the_journal(admin_web):
     page = html_text(await admin_web.get("/journal?objet=session"))
-    assert "Connexion" in page
+    assert "a ouvert une session" in page
 
 
 async def test_it_lets_a_bearer_client_post_to_a_page_without_csrf(coordinator, anonymous):

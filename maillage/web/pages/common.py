@@ -213,7 +213,10 @@ def _convert(item: Field, form: FormMultiDict | MultiDict, state: FormState) -> 
         except ValueError:
             state.add(item.name, "Date invalide : utilisez le format JJ/MM/AAAA.")
             return None
-    if isinstance(item.choices, tuple) and raw not in {value for value, _ in item.choices}:
+    # A text field's choices are suggestions (a datalist): any text is accepted and the service
+    # checks its length and characters. Only a select's choices are a closed list.
+    closed = item.choices if item.kind == "select" and isinstance(item.choices, tuple) else ()
+    if closed and raw not in {value for value, _ in closed}:
         state.add(item.name, "Choix non reconnu : choisissez dans la liste.")
     return raw
 
@@ -309,14 +312,16 @@ async def save_from_form(
     data = await request.form()
     form = read_form(fields, data)
     values = {**form.values, **(extra or {})}
+    version = parse_int(data.get("version"))
+    if record_id is not None:
+        # Kept before any check so that a form shown again always carries the version read.
+        form.values["version"] = version
     if form.has_errors:
         return None, form
     spec = service.spec
     if record_id is None:
         struct = build(spec.input, values, form)
     else:
-        version = parse_int(data.get("version"))
-        form.values["version"] = version
         struct = build(spec.update, {**values, "version": version}, form)
     if struct is None:
         return None, form

@@ -13,6 +13,7 @@ from litestar import Request, post
 from maillage.crm.errors import ServiceError
 from maillage.mailing import invitations
 from maillage.web.pages.common import error_text, flash, redirect
+from maillage.web.pages.labels import plural
 from maillage.web.security import requires
 
 WRITE = [requires("coordinateur")]
@@ -43,9 +44,9 @@ async def invite(request: Request, record_id: int) -> Any:
         flash(request, error_text(error), "erreur")
         return redirect(f"/reunions/{record_id}#invitations")
     created, already = len(report["created"]), len(report["already_invited"])
-    message = f"{created} personne(s) invitée(s)."
+    message = plural(created, "personne invitée", "personnes invitées") + "."
     if already:
-        message += f" {already} l'étai(en)t déjà."
+        message += " " + plural(already, "personne l'était", "personnes l'étaient") + " déjà."
     flash(request, message + " Les invitations partent quand vous cliquez sur « Envoyer ».")
     _flash_problems(request, report["problems"])
     return redirect(f"/reunions/{record_id}#invitations")

@@ -8,6 +8,7 @@ from litestar.response import Template
 
 from maillage.crm import audit
 from maillage.web.pages.common import paginate, render
+from maillage.web.pages.journal_text import action_text, change_lines
 from maillage.web.pages.labels import LABELS
 from maillage.web.security import requires
 
@@ -32,6 +33,8 @@ async def journal(
         pager=paginate(page, result["total"], JOURNAL_PAGE),
         params={"objet": objet, "auteur": auteur},
         entities=LABELS["entity"],
+        action_text=action_text,
+        change_lines=change_lines,
     )
 
 

@@ -164,6 +164,7 @@ FILTERS = {
     "iso_local": iso_local,
     "phone_fr": phone_fr,
     "plural": plural,
+    "of": french.of,
 }
 
 

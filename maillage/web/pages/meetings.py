@@ -28,7 +28,7 @@ from maillage.web.pages.common import (
     render,
     take_service_error,
 )
-from maillage.web.pages.labels import PARIS, choices, iso_local
+from maillage.web.pages.labels import PARIS, choices, iso_local, plural
 from maillage.web.security import requires
 
 SERVICE = SERVICES["meetings"]
@@ -378,7 +378,7 @@ async def attendance_record(request: Request, record_id: int) -> Any:
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
         return redirect(f"/reunions/{record_id}/presences")
-    flash(request, f"Présences enregistrées ({changed} modification(s)).")
+    flash(request, f"Présences enregistrées ({plural(changed, 'modification')}).")
     return redirect(f"/reunions/{record_id}")
 
 

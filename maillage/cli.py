@@ -9,6 +9,7 @@ NetworkX, openpyxl…), which ``maillage --help`` should not pay.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterator, MutableMapping
 
 import click
@@ -124,6 +125,9 @@ def main() -> None:
     MAILLAGE_MAIL_FROM, MAILLAGE_SMTP_CONNECTIONS, MAILLAGE_SMTP_RATE,
     MAILLAGE_SMTP_TOKEN_COMMAND, MAILLAGE_REMINDER_DAYS.
     """
+    # Everything maillage writes holds personal data: the data directory, the database, backups,
+    # outbox messages and exports are for the service's account only (0700 / 0600).
+    os.umask(0o077)
 
 
 if __name__ == "__main__":

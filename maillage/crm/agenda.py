@@ -60,7 +60,7 @@ async def list_meetings(
         total = await Meeting.count().where(where).run()
         counts = await _invitation_counts([row["id"] for row in rows])
     for row in rows:
-        row.update(counts.get(row["id"], {"invited": 0, "present": 0}))
+        row.update(counts.get(row["id"], _no_counts()))
     return {"items": rows, "total": total, "limit": limit, "offset": offset}
 
 
@@ -68,17 +68,26 @@ async def _invitation_counts(meeting_ids: list[int]) -> dict[int, dict[str, int]
     if not meeting_ids:
         return {}
     rows = (
-        await Invitation.select(Invitation.meeting, Invitation.attendance, Count())
+        await Invitation.select(
+            Invitation.meeting, Invitation.attendance, Invitation.response, Count()
+        )
         .where(Invitation.meeting.is_in(meeting_ids))
-        .group_by(Invitation.meeting, Invitation.attendance)
+        .group_by(Invitation.meeting, Invitation.attendance, Invitation.response)
         .run()
     )
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: {"invited": 0, "present": 0})
+    counts: dict[int, dict[str, int]] = defaultdict(_no_counts)
     for row in rows:
         counts[row["meeting"]]["invited"] += row["count"]
         if row["attendance"] == "present":
             counts[row["meeting"]]["present"] += row["count"]
+        # « Peut-être » is still an answer to chase: counted with those awaited.
+        answer = {"acceptee": "accepted", "declinee": "declined"}.get(row["response"], "awaiting")
+        counts[row["meeting"]][answer] += row["count"]
     return counts
+
+
+def _no_counts() -> dict[str, int]:
+    return {"invited": 0, "present": 0, "accepted": 0, "declined": 0, "awaiting": 0}
 
 
 async def meeting_detail(meeting_id: int, today: dt.date) -> dict[str, Any]:

@@ -76,6 +76,7 @@ class Suggester:
         self.groups = sorted(data.groups, key=lambda g: g.id)
         self.present_in = self._bodies_by_node()
         self.contact_of = self._representatives()
+        self.person_name = {c.id: c.display_name for c in data.contacts}
         self.matrices = matrices or sparse.Adjacency(graph)
         self.nodes = self.matrices.nodes
         self.position = {node: i for i, node in enumerate(self.nodes)}
@@ -269,8 +270,11 @@ class Suggester:
                 return None
             body = {"working_group": group, "organisation": record_id, "contact": contact}
         else:
+            contact = record_id
             body = {"working_group": group, "contact": record_id}
-        return {"method": "POST", "path": MEMBERSHIP_ACTION_PATH, "body": body}
+        # The page names the person it would enrol (« Inscrire Marie Dupont »).
+        person = self.person_name.get(contact, "")
+        return {"method": "POST", "path": MEMBERSHIP_ACTION_PATH, "body": body, "person": person}
 
     # ----- partners ------------------------------------------------------------------------
 
@@ -324,7 +328,7 @@ class Suggester:
         if common:
             shown = f"{allocation:.2f}".replace(".", ",")
             reasons.append(
-                f"{plural(int(common), 'partenaire')} en commun (allocation de ressources : {shown})"
+                f"{plural(int(common), 'partenaire')} en commun (indice de proximité : {shown})"
             )
         shared = set(mine.get("axes") or ()) & set(theirs.get("axes") or ())
         if shared:

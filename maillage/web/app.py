@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -184,4 +185,5 @@ def app_from_environment() -> Litestar:
     from maillage.web import access_log
 
     access_log.install()
+    os.umask(0o077)  # also when run as « uvicorn --factory » without the maillage command
     return create_app(load_settings())

@@ -42,6 +42,7 @@ def test_an_isolated_association_is_invited_to_the_body_of_its_axis_and_commune(
         "method": "POST",
         "path": "/api/v1/network/memberships",
         "body": {"working_group": 1, "organisation": 3, "contact": 3},
+        "person": "Mme Prénom3 Nom3",  # the page names whom it would enrol (#21)
     }
     assert all(b["name"] != "Commission petite enfance" for b in bodies)
 
@@ -60,7 +61,7 @@ def test_two_step_neighbours_are_scored_by_resource_allocation():
     partners = suggestions_for(analyse(youth_network()), "o4")["partners"]
     mairie = next(p for p in partners if p["name"] == "Mairie")
     # common neighbour: the Caf, with 2 ties (Mairie, Crèche) → 1/2
-    assert "1 partenaire en commun (allocation de ressources : 0,50)" in mairie["reasons"]
+    assert "1 partenaire en commun (indice de proximité : 0,50)" in mairie["reasons"]
 
 
 def test_no_action_when_the_organisation_has_nobody_to_register():
@@ -121,7 +122,7 @@ def test_vectorised_partner_scores_match_their_definition():
             assert partner["score"] == round(score, 3)
             if allocation:
                 shown = f"{allocation:.2f}".replace(".", ",")
-                assert any(f"allocation de ressources : {shown}" in r for r in partner["reasons"])
+                assert any(f"indice de proximité : {shown}" in r for r in partner["reasons"])
             checked += 1
     assert checked > 20
 

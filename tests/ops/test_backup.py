@@ -214,3 +214,14 @@ def test_it_refuses_a_backup_whose_table_was_altered(sqlite_env, tmp_path):
     result = maillage(sqlite_env, "restore", str(backup_file), "--yes")
     assert result.returncode == 1
     assert "table « extra »" in result.stderr and "index « extra_x »" in result.stderr
+
+
+def test_it_creates_data_files_for_its_owner_only(sqlite_env, tmp_path):
+    """Data directory, database, backups and outbox were created world-readable (#23)."""
+    assert maillage(sqlite_env, "init").returncode == 0
+    backup_file = tmp_path / "privee.bak"
+    assert maillage(sqlite_env, "backup", "--output", str(backup_file)).returncode == 0
+    data = tmp_path / "data"
+    assert data.stat().st_mode & 0o077 == 0
+    for path in [backup_file, *data.rglob("*")]:
+        assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))

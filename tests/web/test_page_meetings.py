@@ -132,3 +132,20 @@ async def test_a_meeting_that_has_begun_can_be_held(admin):
         },
     )
     assert response.status_code == 200, response.text
+
+
+async def test_the_list_counts_answers_and_declines_are_preset_as_excused(coordinator_web, admin):
+    net = await small_network(admin.client)
+    meeting, contact = net["meeting"], net["contact"]
+    response = await admin.client.post(
+        "/api/v1/invitations",
+        json={"meeting": meeting["id"], "contact": contact["id"], "response": "declinee"},
+    )
+    assert response.status_code == 201, response.text
+    page = html_text(await coordinator_web.get("/reunions"))
+    assert "Réponses" in page and "0 oui, 1 non, 0 en attente" in page
+    sheet = await coordinator_web.get(f"/reunions/{meeting['id']}/presences")
+    assert (
+        f'id="presence-{contact["id"]}-excuse" name="presence-{contact["id"]}" value="excuse" checked'
+        in sheet.text
+    )

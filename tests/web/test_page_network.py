@@ -31,7 +31,7 @@ async def test_it_lists_under_connected_partners_with_reasons(reader_web, admin)
     assert "Partenaires sous-connectés" in page
     assert "Club ados Pourquoi : isolé : aucun lien" in page
     assert 'src="/reseau/dessin?niveau=organisations"' in response.text
-    assert "Inscrire dans l'instance" not in page  # a reader cannot act
+    assert "Inscrire Lou Martin" not in page  # a reader cannot act
 
 
 async def test_it_serves_the_drawing_behind_the_session_with_its_own_policy(reader_web, visitor):
@@ -49,7 +49,7 @@ async def test_the_suggestion_button_registers_the_partner_in_the_body(coordinat
     net = await small_network(admin.client)
     found = await _isolated_club(admin.client, commune=net["commune"]["id"])
     page = await coordinator_web.get("/reseau")
-    assert "Inscrire dans l'instance" in html_text(page)
+    assert "Inscrire Lou Martin dans l'instance" in html_text(page)  # names the person
     response = await coordinator_web.post(
         "/reseau/inscrire",
         {

@@ -48,3 +48,13 @@ async def test_it_does_not_renew_a_session_past_its_absolute_life(
         assert (await coordinator_web.get("/")).status_code == 200
     monkeypatch.setattr(security, "_now", lambda: start + security.SESSION_LIFETIME + step)
     assert (await coordinator_web.get("/")).status_code == 303
+
+
+async def test_a_nul_byte_in_the_sign_in_form_is_refused_not_a_500(visitor):
+    """PostgreSQL rejects NUL in text: the sign-in form answered 500 there (#23)."""
+    for fields in (
+        {"email": "a\x00b@mairie.example", "password": "x"},
+        {"email": "a@b.fr", "password": "x\x00"},
+    ):
+        response = await visitor.post("/connexion", fields)
+        assert response.status_code == 400, response.status_code

@@ -76,6 +76,10 @@ async def login(request: Request) -> Any:
     password = form.values.get("password") or ""
     if form.has_errors:
         return _login_refused(request, form, suivant, 400)
+    if any(ord(character) < 32 for character in email) or "\x00" in password:
+        # PostgreSQL refuses NUL in text: such a form never reaches the database (#23).
+        form.general.append(BAD_CREDENTIALS)
+        return _login_refused(request, form, suivant, 400)
     address = request.client.host if request.client else ""
     try:
         outcome = await auth.sign_in(email, password, address)

@@ -1,23 +1,32 @@
-"""Baseline for bench/api_latency.py: the least a server can do to answer the same JSON.
+"""The floor for bench/api_latency.py and bench/ab.sh: the least this framework can do for the
+same answers, with no ORM and no per-query connection.
 
-Same framework (Litestar), same authentication middleware, same database engine; each list
-is one raw SQL query (page, axes and total together; the total as a scalar subquery, which both
-engines compute faster than a window function over the whole result). Started as `python baseline_app.py PORT`
-with the same MAILLAGE_* environment as `maillage serve`.
+Same framework (Litestar), same JSON, the same bearer-token check against
+``api_token.token_hash`` (SHA-256 of the token, user active, token not revoked), and each list is
+one raw SQL query (page, axes and total together). The driver is used directly: one persistent
+``sqlite3`` connection (statements run on the event loop: nothing is cheaper in one process) or
+an asyncpg pool. The earlier baseline sent its SQL through Piccolo's engine, which on SQLite
+opened a new ``aiosqlite`` connection and thread per query, so it paid maillage's tax and hid
+it. Started as ``python bench/baseline_app.py PORT`` with the same MAILLAGE_* environment as
+``maillage serve``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
 import sys
 from typing import Any
 
+import asyncpg
 import uvicorn
 from litestar import Litestar, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.base import DefineMiddleware
 
-from maillage import db
 from maillage.settings import load_settings
-from maillage.web.security import TokenAuthenticationMiddleware
 
 ORGANISATION_COLUMNS = (
     "o.id, o.version, o.created_at, o.updated_at, o.name, o.kind, o.category, o.parent, o.siret, "
@@ -27,58 +36,104 @@ CONTACT_COLUMNS = (
     "c.id, c.version, c.created_at, c.updated_at, c.first_name, c.last_name, c.civility, c.email, "
     "c.phone, c.commune, c.notes, c.legal_basis, c.consent_date, c.mailing_opt_out, c.archived"
 )
+TOKEN_SQL = (
+    'SELECT u.id, u.email, u.role FROM api_token t JOIN app_user u ON u.id = t."user" '
+    "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.active LIMIT 1"
+)
 
 
-def axes_expression(link: str, owner: str, alias: str) -> str:
-    if db.is_sqlite():
-        return f"(SELECT group_concat(axis) FROM {link} WHERE {owner} = {alias}.id) AS axes"
-    return f"(SELECT string_agg(axis::text, ',') FROM {link} WHERE {owner} = {alias}.id) AS axes"
+class Driver:
+    """One persistent ``sqlite3`` connection, or an asyncpg pool; ``?`` placeholders."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sqlite: sqlite3.Connection | None = None
+        self.pool: asyncpg.Pool | None = None
+
+    async def start(self) -> None:
+        if self.url.startswith("sqlite:///"):
+            self.sqlite = sqlite3.connect(self.url.removeprefix("sqlite:///"), timeout=30)
+            self.sqlite.row_factory = sqlite3.Row
+            self.sqlite.execute("PRAGMA query_only = 1")
+        else:
+            dsn = self.url.replace("postgres://", "postgresql://", 1)
+            self.pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10)
+
+    async def stop(self) -> None:
+        if self.sqlite is not None:
+            self.sqlite.close()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        if self.sqlite is not None:
+            return self.sqlite.execute(sql, args).fetchall()
+        assert self.pool is not None
+        parts = sql.split("?")
+        numbered = "".join(f"{p}${n}" for n, p in enumerate(parts[:-1], 1)) + parts[-1]
+        return await self.pool.fetch(numbered, *args)
+
+    def axes(self, link: str, owner: str, alias: str) -> str:
+        if self.sqlite is not None:
+            return f"(SELECT group_concat(axis) FROM {link} WHERE {owner} = {alias}.id) AS axes"
+        return (
+            f"(SELECT string_agg(axis::text, ',') FROM {link} WHERE {owner} = {alias}.id) AS axes"
+        )
+
+
+DRIVER = Driver(load_settings().database_url)
+
+
+class TokenCheck(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthorizedException("Jeton d'accès requis.")
+        digest = hashlib.sha256(token.strip().encode()).hexdigest()
+        rows = await DRIVER.fetch(TOKEN_SQL, digest)
+        if not rows:
+            raise NotAuthorizedException("Jeton d'accès inconnu, révoqué ou compte désactivé.")
+        return AuthenticationResult(user=dict(rows[0]), auth=token)
 
 
 def page(records: list[Any], limit: int, offset: int) -> dict[str, Any]:
-    rows = [dict(record) for record in records]  # asyncpg gives Record objects
+    rows = [dict(record) for record in records]
     total = rows[0]["total"] if rows else 0
     for row in rows:
         del row["total"]
         row["axes"] = sorted(int(a) for a in row["axes"].split(",")) if row["axes"] else []
-        row["archived"] = bool(row["archived"])
+        for flag in ("archived", "mailing_opt_out"):
+            if flag in row:
+                row[flag] = bool(row[flag])
     return {"items": rows, "total": total, "limit": limit, "offset": offset}
 
 
 @get("/api/v1/organisations")
 async def organisations(q: str, axis: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     sql = (
-        f"SELECT {ORGANISATION_COLUMNS}, {axes_expression('organisation_axis', 'organisation', 'o')}, "
-        "(SELECT COUNT(*) FROM organisation t WHERE t.archived = {} AND t.search LIKE {} "
-        "AND t.id IN (SELECT organisation FROM organisation_axis WHERE axis = {})) AS total "
+        f"SELECT {ORGANISATION_COLUMNS}, {DRIVER.axes('organisation_axis', 'organisation', 'o')}, "
+        "(SELECT COUNT(*) FROM organisation t WHERE t.archived = ? AND t.search LIKE ? "
+        "AND t.id IN (SELECT organisation FROM organisation_axis WHERE axis = ?)) AS total "
         "FROM organisation o "
-        "WHERE o.archived = {} AND o.search LIKE {} "
-        "AND o.id IN (SELECT organisation FROM organisation_axis WHERE axis = {}) "
-        "ORDER BY o.name, o.id LIMIT {} OFFSET {}"
+        "WHERE o.archived = ? AND o.search LIKE ? "
+        "AND o.id IN (SELECT organisation FROM organisation_axis WHERE axis = ?) "
+        "ORDER BY o.name, o.id LIMIT ? OFFSET ?"
     )
     pattern = f"%{q.lower()}%"
-    rows = await db.current_engine().run_querystring(
-        _querystring(sql, False, pattern, axis, False, pattern, axis, limit, offset)
-    )
+    rows = await DRIVER.fetch(sql, False, pattern, axis, False, pattern, axis, limit, offset)
     return page(rows, limit, offset)
 
 
 @get("/api/v1/contacts")
 async def contacts(limit: int = 50, offset: int = 0) -> dict[str, Any]:
     sql = (
-        f"SELECT {CONTACT_COLUMNS}, {axes_expression('contact_axis', 'contact', 'c')}, "
-        "(SELECT COUNT(*) FROM contact t WHERE t.archived = {}) AS total "
-        "FROM contact c WHERE c.archived = {} "
-        "ORDER BY c.last_name, c.id LIMIT {} OFFSET {}"
+        f"SELECT {CONTACT_COLUMNS}, {DRIVER.axes('contact_axis', 'contact', 'c')}, "
+        "(SELECT COUNT(*) FROM contact t WHERE t.archived = ?) AS total "
+        "FROM contact c WHERE c.archived = ? "
+        "ORDER BY c.last_name, c.id LIMIT ? OFFSET ?"
     )
-    rows = await db.current_engine().run_querystring(_querystring(sql, False, False, limit, offset))
+    rows = await DRIVER.fetch(sql, False, False, limit, offset)
     return page(rows, limit, offset)
-
-
-def _querystring(template: str, *values: Any):
-    from piccolo.querystring import QueryString
-
-    return QueryString(template, *values)
 
 
 @get("/healthz", exclude_from_auth=True)
@@ -86,17 +141,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def connect() -> None:
-    await db.connect(load_settings().database_url)
-    await db.start_pool()
-
-
 app = Litestar(
     route_handlers=[organisations, contacts, healthz],
-    on_startup=[connect],
-    on_shutdown=[db.close_pool],
-    middleware=[DefineMiddleware(TokenAuthenticationMiddleware, exclude=[r"^/healthz$"])],
+    on_startup=[DRIVER.start],
+    on_shutdown=[DRIVER.stop],
+    middleware=[DefineMiddleware(TokenCheck, exclude=[r"^/healthz$"])],
 )
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info")
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

@@ -6,6 +6,8 @@ brute-force); passwords are low-entropy, so they get argon2.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import functools
 import hashlib
@@ -14,25 +16,30 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from piccolo.querystring import QueryString
 
 from maillage.crm import audit
 from maillage.crm.actor import Actor
 from maillage.crm.errors import FieldError, InvalidData, NotFound, ServiceError
 from maillage.crm.tables import ApiToken, AuditEvent, User
-from maillage.db import write_transaction
+from maillage.db import current_engine, write_transaction
 
 TOKEN_PREFIX = "mlg_"
 # Recording each use would make every API read a write; a coarse « last used » is enough.
 LAST_USED_PRECISION = dt.timedelta(minutes=5)
 
 _hasher = PasswordHasher()
+# argon2 costs tens of milliseconds of CPU by design: on the event loop, 16 sign-ins held every
+# other request of the process for 6 s. It runs on these threads (argon2's C code releases the
+# GIL), two at a time, one per core: more at once would only queue inside the kernel.
+_argon2_threads = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 
 
-def hash_password(password: str) -> str:
+def _hash_now(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+def _verify_now(password_hash: str, password: str) -> bool:
     if not password_hash:
         return False
     try:
@@ -41,9 +48,29 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+async def hash_password(password: str) -> str:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_argon2_threads, _hash_now, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_argon2_threads, _verify_now, password_hash, password)
+
+
+async def spend_a_check(password: str) -> None:
+    """The cost of a real check, so response time does not tell which emails exist."""
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(_argon2_threads, _check_against_dummy, password)
+
+
 @functools.cache
 def _dummy_hash() -> str:
-    return hash_password(secrets.token_urlsafe(16))
+    return _hash_now(secrets.token_urlsafe(16))
+
+
+def _check_against_dummy(password: str) -> None:
+    _verify_now(_dummy_hash(), password)
 
 
 def hash_token(token: str) -> str:
@@ -54,7 +81,7 @@ async def hash_user_password(values: dict[str, Any], _existing: dict[str, Any] |
     """Service preparer: only the hash reaches the table; the audit log masks the password."""
     password = values.get("password")
     if password is not None:
-        values["password_hash"] = hash_password(password)
+        values["password_hash"] = await hash_password(password)
 
 
 async def check_password_strength(
@@ -131,20 +158,19 @@ async def revoke_tokens(actor: Actor, email: str, token: str | None = None) -> i
     return len(revoked)
 
 
+# The token check runs on every API request: one fixed statement, sent as is (building it with
+# Piccolo's query builder cost more CPU than running it).
+_TOKEN_LOOKUP = (
+    'SELECT t.id AS "id", t.last_used_at AS "last_used_at", u.id AS "user.id", '
+    'u.email AS "user.email", u.role AS "user.role", u.active AS "user.active" '
+    'FROM api_token t JOIN app_user u ON u.id = t."user" '
+    "WHERE t.token_hash = {} AND t.revoked_at IS NULL LIMIT 1"
+)
+
+
 async def authenticate_token(token: str) -> Actor | None:
-    row = (
-        await ApiToken.select(
-            ApiToken.id,
-            ApiToken.last_used_at,
-            ApiToken.user.id,
-            ApiToken.user.email,
-            ApiToken.user.role,
-            ApiToken.user.active,
-        )
-        .where((ApiToken.token_hash == hash_token(token)) & ApiToken.revoked_at.is_null())
-        .first()
-        .run()
-    )
+    rows = await current_engine().run_querystring(QueryString(_TOKEN_LOOKUP, hash_token(token)))
+    row = rows[0] if rows else None
     if row is None or not row["user.active"]:
         return None
     now = dt.datetime.now(dt.UTC)
@@ -157,9 +183,9 @@ async def authenticate_password(email: str, password: str) -> Actor | None:
     user = await User.select().where(User.email == email.strip().lower()).first().run()
     if user is None or not user["active"]:
         # Same cost as a real check, so response time does not tell which emails exist.
-        verify_password(_dummy_hash(), password)
+        await spend_a_check(password)
         return None
-    if not verify_password(user["password_hash"], password):
+    if not await verify_password(user["password_hash"], password):
         return None
     return actor_for(user)
 
@@ -271,11 +297,12 @@ def _password_errors(field: str, password: str) -> list[FieldError]:
 async def _store_password(
     actor: Actor, user_id: int, password: str, must_change: bool, action: str
 ) -> None:
+    password_hash = await hash_password(password)  # before taking the write turn
     async with write_transaction():
         await (
             User.update(
                 {
-                    User.password_hash: hash_password(password),
+                    User.password_hash: password_hash,
                     User.must_change_password: must_change,
                     User.version: User.version + 1,
                     User.updated_at: dt.datetime.now(dt.UTC),
@@ -294,7 +321,7 @@ async def change_own_password(actor: Actor, current: str, new: str, confirmation
     if user is None:
         raise NotFound("Utilisateur", actor.user_id)
     errors: list[FieldError] = []
-    if not verify_password(user["password_hash"], current):
+    if not await verify_password(user["password_hash"], current):
         errors.append(FieldError("current_password", "Mot de passe actuel incorrect."))
     errors += _password_errors("new_password", new)
     if new and new == current:
@@ -345,9 +372,9 @@ async def sign_in(email: str, password: str, address: str) -> tuple[Actor, str] 
         raise SignInBlocked()
     user = await User.select().where(User.email == email).first().run()
     if user is None or not user["active"]:
-        verify_password(_dummy_hash(), password)
+        await spend_a_check(password)
         user = None
-    elif not verify_password(user["password_hash"], password):
+    elif not await verify_password(user["password_hash"], password):
         user = None
     await record_login(email, user is not None, address, user["id"] if user else None)
     if user is None:

@@ -69,3 +69,11 @@ async def contact_organisations(contact_id: int) -> list[dict[str, Any]]:
         for row in rows
         if row["end_date"] is None
     ]
+
+
+async def organisations() -> list[dict[str, Any]]:
+    """Every partner still in use, for a form's choice of organisations."""
+    query = Organisation.select(Organisation.id, Organisation.name).where(
+        Organisation.archived == False  # noqa: E712 - SQL expression
+    )
+    return await query.order_by(Organisation.name).run()

@@ -146,7 +146,7 @@ def _missing_indicators(rows: ReportRows, year: int) -> list[MissingData]:
         warnings.append(
             MissingData(
                 "indicateurs",
-                f"{plural(len(without), 'fiche action')} en cours ou réalisée(s) sans "
+                f"{plural(len(without), 'fiche action en cours ou réalisée', 'fiches action en cours ou réalisées')} sans "
                 f"indicateur : {_quote(without)}.",
                 len(without),
             )

@@ -240,6 +240,7 @@ async def action_plan_page(
         f"Plan d'action {plan['year']}",
         plan=plan,
         statuses=ACTION_STATUSES,
+        can_write=request.user.can("coordinateur"),
     )
 
 

@@ -62,7 +62,8 @@ SESSIONLESS_PATTERNS = [r"^/api/", r"^/static/", r"^/schema", r"^/healthz$"]
 # CSRF tokens protect what the session cookie authorises. The API reads no cookie (bearer only);
 # answer and unsubscribe links carry their own secret in the address (one-click unsubscribe
 # is posted by mail clients, which cannot send a token).
-CSRF_EXEMPT_PATTERNS = [r"^/api/", r"^/r/", r"^/u/", r"^/static/", r"^/healthz$"]
+# /calendar/ serves only GET feeds (public, cacheable): no CSRF cookie there (#21).
+CSRF_EXEMPT_PATTERNS = [r"^/api/", r"^/r/", r"^/u/", r"^/static/", r"^/healthz$", r"^/calendar/"]
 SESSION_HOURS = 10
 
 # Swagger UI 5 (OpenAPI 3.1), from the files the swagger-ui-py package ships: no CDN. The older

@@ -192,3 +192,13 @@ async def test_unknown_or_malformed_feed_addresses_answer_404(coordinator, body)
         response = await c.get(url)
         assert response.status_code == 404, url
         assert response.json()["detail"].endswith("introuvable.") or "n'existe pas" in response.text
+
+
+async def test_feeds_set_no_anti_forgery_cookie(coordinator, anonymous, body):
+    """A feed is public and cacheable: no CSRF cookie, which would also make it uncacheable."""
+    c, group_id = coordinator.client, body["group"]["id"]
+    await meeting(c, group_id)
+    token = await post(c, "/api/v1/calendar/feed-tokens", {"scope": "group", "target_id": group_id})
+    response = await anonymous.get(f"/calendar/feeds/{token['token']}.ics")
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers

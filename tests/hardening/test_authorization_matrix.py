@@ -177,6 +177,22 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
         303,  # a page form: back to the page, with the error in its address
         "/plan-d-action/{missing}/indicateurs",
     ),
+    ("GET", "/plan-d-action/nouvelle", COORDINATOR, 200, "/plan-d-action/nouvelle"),
+    ("POST", "/plan-d-action/nouvelle", COORDINATOR, 400, "/plan-d-action/nouvelle"),
+    (
+        "GET",
+        "/plan-d-action/{record_id:int}/modifier",
+        COORDINATOR,
+        200,
+        "/plan-d-action/{action}/modifier",
+    ),
+    (
+        "POST",
+        "/plan-d-action/{record_id:int}/modifier",
+        COORDINATOR,
+        404,
+        "/plan-d-action/{missing}/modifier",
+    ),
     # Network.
     ("GET", "/api/v1/network/report", READER, 200, "/api/v1/network/report"),
     ("GET", "/api/v1/network/metrics", READER, 200, "/api/v1/network/metrics"),
@@ -476,6 +492,7 @@ ROUTES += PAGES
 PAGE_PATHS = {route for _method, route, *_ in PAGES if route != "/connexion"} | {"/"}
 PAGE_PATHS |= {"/bilan", "/bilan/telecharger", "/plan-d-action", "/plan-d-action/{record_id:int}"}
 PAGE_PATHS |= {"/plan-d-action/{record_id:int}/indicateurs"}
+PAGE_PATHS |= {"/plan-d-action/nouvelle", "/plan-d-action/{record_id:int}/modifier"}
 
 CALLERS = [
     "anonyme",

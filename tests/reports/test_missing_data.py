@@ -48,3 +48,13 @@ async def test_the_previous_year_has_its_own_gaps(world):
     assert "Réseau parentalité" in found["instances"][0]
     assert "Groupe jeunesse" in found["instances"][0]  # its only 2025 meeting was cancelled
     assert "présence" not in found
+
+
+async def test_it_agrees_the_actions_without_indicators_with_their_count(world):
+    from maillage.crm.tables import Action
+
+    await Action.update({Action.status: "en_cours"}).where(Action.id == world.actions["numerique"])
+    found = await messages()
+    line = next(m for m in found["indicateurs"] if "sans indicateur" in m)
+    assert line.startswith("1 fiche action en cours ou réalisée sans indicateur")
+    assert "(s)" not in line

@@ -71,3 +71,31 @@ async def test_it_records_an_indicator_value_from_the_action_page(coordinator_we
     assert response.status_code == 303
     saved = (await admin.client.get(f"/api/v1/actions/{action['id']}")).json()
     assert saved["indicators"][0]["values"] == {"2026": 32}
+
+
+async def test_it_creates_and_edits_a_fiche_action_from_the_pages(coordinator_web, admin):
+    pilot = await _partner(admin.client, "Caf")
+    listing = await coordinator_web.get("/plan-d-action")
+    assert 'href="/plan-d-action/nouvelle"' in listing.text
+    form = await coordinator_web.get("/plan-d-action/nouvelle")
+    assert form.status_code == 200 and "Amicale laïque" in form.text
+    response = await coordinator_web.post(
+        "/plan-d-action/nouvelle",
+        {"title": "Accueil du jeune enfant", "status": "en_cours", "pilot": str(pilot["id"]),
+         "partners": str(pilot["id"]), "start_date": "2026-01-05", "objective": "Plus de places"},
+    )  # fmt: skip
+    assert response.status_code == 303, html_text(response)
+    path = response.headers["location"]
+    action_id = int(path.rsplit("/", 1)[1])
+    page = await coordinator_web.get(path)
+    assert "Modifier la fiche action" in page.text
+    edit = await coordinator_web.get(f"/plan-d-action/{action_id}/modifier")
+    assert 'name="version" value="1"' in edit.text
+    response = await coordinator_web.post(
+        f"/plan-d-action/{action_id}/modifier",
+        {"title": "Accueil du jeune enfant", "status": "realisee", "pilot": str(pilot["id"]),
+         "version": "1"},
+    )  # fmt: skip
+    assert response.status_code == 303, html_text(response)
+    saved = (await admin.client.get(f"/api/v1/actions/{action_id}")).json()
+    assert saved["status"] == "realisee" and saved["version"] == 2

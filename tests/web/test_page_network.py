@@ -147,3 +147,12 @@ async def test_a_period_is_kept_in_the_form_and_the_drawing(reader_web, admin):
     assert 'src="/reseau/dessin?niveau=contacts&amp;du=2025-01-01&amp;au=2025-12-31"' in (
         response.text
     )
+
+
+async def test_the_drawing_frame_is_valid_html(reader_web, admin):
+    """HTML's width attribute takes pixels only: « 100% » is an error; the width is in the CSS."""
+    await small_network(admin.client)
+    page = (await reader_web.get("/reseau")).text
+    frame = page[page.index("<iframe") : page.index("</iframe>")]
+    assert 'class="network-frame"' in frame
+    assert "width=" not in frame

@@ -10,6 +10,7 @@ from typing import Any
 
 from maillage.web.pages import (
     account,
+    actions,
     calendars,
     contacts,
     dashboard,
@@ -28,6 +29,7 @@ from maillage.web.pages import (
 
 PAGE_MODULES = [
     account,
+    actions,
     calendars,
     dashboard,
     exchange,

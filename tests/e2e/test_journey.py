@@ -1,5 +1,3 @@
-import pytest
-
 """The coordinator's day in a real browser, a reader who cannot write, and pages that only
 talk to their own server. axe-core checks every page visited."""
 
@@ -12,6 +10,7 @@ import re
 from email import policy
 from pathlib import Path
 
+import pytest
 from playwright.async_api import expect
 
 from maillage.crm.actor import CLI

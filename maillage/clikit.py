@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from maillage import clifrench
-from maillage.crm.errors import ServiceError
+from maillage.errors import ServiceError
 from maillage.messages import system_error
 from maillage.settings import Settings, SettingsError, load_settings
 

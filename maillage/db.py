@@ -28,7 +28,7 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
-from maillage.crm.tables import TABLES
+from maillage.tables import TABLES
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # While PostgreSQL is unreachable, each request fails (503) after at most this long instead of

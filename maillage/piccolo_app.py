@@ -4,7 +4,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from maillage.crm.tables import TABLES
+from maillage.tables import TABLES
 
 APP_CONFIG = AppConfig(
     app_name="maillage",

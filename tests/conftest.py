@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from maillage import db
+from maillage.actor import CLI
 from maillage.crm import auth
-from maillage.crm.actor import CLI
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import UserIn
 from maillage.crm.seed import ensure_axes

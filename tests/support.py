@@ -18,7 +18,7 @@ requires_postgres = pytest.mark.skipif(
 
 async def outbox_rows(kind: str | None = None) -> list[dict]:
     """The outbox's rows with their stored bytes as ``raw_message`` (kept in their own table)."""
-    from maillage.crm.tables import OutboxContent, OutboxMessage
+    from maillage.tables import OutboxContent, OutboxMessage
 
     message = OutboxContent.message
     query = OutboxContent.select(

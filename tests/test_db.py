@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from maillage import db
-from maillage.crm.tables import Axis
+from maillage.tables import Axis
 
 
 async def threads_back_to(count: int) -> bool:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
+from maillage.actor import CLI, IMPORT
 from maillage.calendar import feeds, importer, service
-from maillage.calendar.french import format_moment
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
-from maillage.crm.actor import CLI, IMPORT
+from maillage.french import format_moment
 from maillage.settings import Settings
 
 

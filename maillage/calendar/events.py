@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 
 from icalendar import Calendar, Event, vCalAddress, vDuration
 
-from maillage.calendar import french
+from maillage import french
 from maillage.calendar.vtimezone import paris_vtimezone
 
 PRODID = "-//maillage//Calendrier CTG//FR"

@@ -22,13 +22,15 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count, Max, Sum
 
 from maillage import __version__
+from maillage.actor import Actor
 from maillage.calendar import service
 from maillage.calendar.events import build_calendar, serialize
 from maillage.crm import audit, caches
-from maillage.crm.actor import Actor
 from maillage.crm.auth import hash_token
-from maillage.crm.errors import InvalidData, NotFound
-from maillage.crm.tables import (
+from maillage.db import read_transaction, write_transaction
+from maillage.errors import InvalidData, NotFound
+from maillage.settings import Settings
+from maillage.tables import (
     Contact,
     FeedToken,
     Invitation,
@@ -38,8 +40,6 @@ from maillage.crm.tables import (
     User,
     WorkingGroup,
 )
-from maillage.db import read_transaction, write_transaction
-from maillage.settings import Settings
 
 FEED_TOKEN_PREFIX = "mlf_"
 FEED_WINDOW = dt.timedelta(days=365)  # past 12 months, and all the future

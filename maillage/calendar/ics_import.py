@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from icalendar import Calendar
 from icalendar.cal.component import Component
 
-from maillage.calendar import french
+from maillage import french
 
 MAX_IMPORT_EVENTS = 500
 MAX_IMPORT_BYTES = 2 * 1024 * 1024

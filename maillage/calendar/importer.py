@@ -11,14 +11,14 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from maillage.calendar import french
+from maillage import french
+from maillage.actor import Actor
 from maillage.calendar.ics_import import IcsImportError, ImportedEvent, parse_ics
 from maillage.calendar.service import CalendarMeetingIn, group_infos, update_meeting
-from maillage.crm.actor import Actor
-from maillage.crm.errors import FieldError, InvalidData, NotFound
 from maillage.crm.registry import SERVICES
-from maillage.crm.tables import Meeting
 from maillage.db import write_transaction
+from maillage.errors import FieldError, InvalidData, NotFound
+from maillage.tables import Meeting
 
 COMPARED_FIELDS = ("title", "starts_at", "ends_at", "location", "agenda", "status")
 

@@ -21,7 +21,7 @@ import recurring_ical_events
 from dateutil.rrule import rrulestr
 from icalendar import Calendar, Event, vDDDTypes, vRecur
 
-from maillage.calendar import french
+from maillage import french
 
 MAX_OCCURRENCES = 200
 _ALLOWED_FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import holidays
 from vacances_scolaires_france import SchoolHolidayDates, UnsupportedYearException
 
-from maillage.calendar import french
+from maillage import french
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,9 @@ from typing import Any
 
 import msgspec
 
-from maillage.calendar import french, recurrence
+from maillage import french
+from maillage.actor import Actor
+from maillage.calendar import recurrence
 from maillage.calendar.events import (
     RESPONSES,
     Attendee,
@@ -22,11 +24,12 @@ from maillage.calendar.events import (
     serialize,
 )
 from maillage.calendar.scheduling import BusyInvitee, SchedulingWarning, scheduling_warnings
-from maillage.crm.actor import Actor
-from maillage.crm.errors import InvalidData, NotFound
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import MeetingIn
-from maillage.crm.tables import (
+from maillage.db import read_transaction, write_transaction
+from maillage.errors import InvalidData, NotFound
+from maillage.settings import Settings
+from maillage.tables import (
     GroupAxis,
     Invitation,
     Meeting,
@@ -34,8 +37,6 @@ from maillage.crm.tables import (
     Territory,
     WorkingGroup,
 )
-from maillage.db import read_transaction, write_transaction
-from maillage.settings import Settings
 
 MEETING_PAGE = "/reunions/{id}"  # the page a person opens (#17)
 MAX_HORIZON = dt.timedelta(days=5 * 366)

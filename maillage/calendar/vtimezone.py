@@ -12,7 +12,7 @@ import datetime as dt
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
-from maillage.calendar.french import PARIS_TZID
+from maillage.french import PARIS_TZID
 
 CET = dt.timedelta(hours=1)
 CEST = dt.timedelta(hours=2)

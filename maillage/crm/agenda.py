@@ -12,13 +12,13 @@ from typing import Any
 
 from piccolo.query.methods.select import Count
 
+from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.actor import Actor
-from maillage.crm.errors import InvalidData
 from maillage.crm.registry import SERVICES
 from maillage.crm.rules import NOT_STARTED, ensure_token_nonce
-from maillage.crm.tables import Affiliation, Invitation, Meeting, Membership
 from maillage.db import read_transaction, write_transaction
+from maillage.errors import InvalidData
+from maillage.tables import Affiliation, Invitation, Meeting, Membership
 
 ATTENDANCE = ("present", "absent", "excuse")
 

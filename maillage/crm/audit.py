@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from maillage.crm.actor import Actor
-from maillage.crm.tables import AuditEvent
+from maillage.actor import Actor
+from maillage.tables import AuditEvent
 
 # Secrets never enter the audit log, even hashed.
 _HIDDEN_FIELDS = {"password", "password_hash", "token_hash", "token_nonce", "raw_message"}

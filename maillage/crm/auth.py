@@ -18,11 +18,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from piccolo.querystring import QueryString
 
+from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.actor import Actor
-from maillage.crm.errors import FieldError, InvalidData, NotFound, ServiceError
-from maillage.crm.tables import ApiToken, AuditEvent, User
 from maillage.db import current_engine, write_transaction
+from maillage.errors import FieldError, InvalidData, NotFound, ServiceError
+from maillage.tables import ApiToken, AuditEvent, User
 
 TOKEN_PREFIX = "mlg_"
 # Recording each use would make every API read a write; a coarse « last used » is enough.

@@ -9,14 +9,14 @@ import sys
 import click
 
 from maillage import db
+from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.crm import auth
-from maillage.crm.actor import CLI
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import Role, UserIn
 from maillage.crm.seed import ensure_axes
-from maillage.crm.tables import Organisation, User
 from maillage.settings import Settings, base_url_warning_at_start
+from maillage.tables import Organisation, User
 
 DEMO_ADMIN_EMAIL = "admin@maillage.example"
 

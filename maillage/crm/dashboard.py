@@ -11,7 +11,8 @@ from typing import Any
 
 from piccolo.query.methods.select import Count
 
-from maillage.crm.tables import (
+from maillage.db import read_transaction
+from maillage.tables import (
     Contact,
     Invitation,
     Meeting,
@@ -19,7 +20,6 @@ from maillage.crm.tables import (
     Partnership,
     WorkingGroup,
 )
-from maillage.db import read_transaction
 
 UPCOMING_DAYS = 30
 DSP_NOTICE_MONTHS = 6

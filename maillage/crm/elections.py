@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.actor import Actor
-from maillage.crm.errors import InvalidData
 from maillage.crm.registry import SERVICES
-from maillage.crm.tables import Affiliation, Membership, Organisation
 from maillage.db import write_transaction
+from maillage.errors import InvalidData
+from maillage.tables import Affiliation, Membership, Organisation
 
 
 def _still_running(table: Any, day: dt.date) -> Any:

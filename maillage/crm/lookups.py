@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from maillage.crm.tables import Affiliation, Axis, Commune, Organisation, Territory, WorkingGroup
+from maillage.tables import Affiliation, Axis, Commune, Organisation, Territory, WorkingGroup
 
 
 async def axes() -> list[dict[str, Any]]:

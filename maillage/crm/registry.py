@@ -37,7 +37,7 @@ from maillage.crm.schemas import (
     derive_read,
     derive_update,
 )
-from maillage.crm.tables import (
+from maillage.tables import (
     Action,
     ActionPartner,
     Affiliation,

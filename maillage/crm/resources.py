@@ -21,17 +21,17 @@ from msgspec import UNSET, Struct
 from piccolo.columns import ForeignKey
 from piccolo.table import Table
 
+from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.actor import Actor
-from maillage.crm.errors import (
+from maillage.crm.text import find_control_character, normalise, search_text
+from maillage.db import read_transaction, write_transaction
+from maillage.errors import (
     Conflict,
     ConflictingRecord,
     FieldError,
     InvalidData,
     NotFound,
 )
-from maillage.crm.text import find_control_character, normalise, search_text
-from maillage.db import read_transaction, write_transaction
 
 MAX_PAGE_SIZE = 500
 MAX_INTEGER = 2**31 - 1  # ids and offsets beyond this overflow SQLite's and PostgreSQL's integers

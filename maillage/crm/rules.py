@@ -18,8 +18,8 @@ from email_validator import EmailNotValidError, validate_email
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
-from maillage.crm.errors import FieldError
-from maillage.crm.tables import Affiliation, Contact, Membership, WorkingGroup
+from maillage.errors import FieldError
+from maillage.tables import Affiliation, Contact, Membership, WorkingGroup
 
 RNA_PATTERN = re.compile(r"^W\d{9}$")
 UAI_PATTERN = re.compile(r"^\d{7}[A-Z]$")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from maillage.crm.tables import Axis
 from maillage.crm.text import search_text
+from maillage.tables import Axis
 
 CTG_AXES = [
     ("petite_enfance", "Petite enfance"),

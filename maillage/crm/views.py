@@ -14,7 +14,8 @@ from piccolo.query import OrderByRaw
 from piccolo.query.functions.aggregate import Count
 
 from maillage.crm.registry import SERVICES
-from maillage.crm.tables import (
+from maillage.db import read_transaction
+from maillage.tables import (
     Affiliation,
     Axis,
     Invitation,
@@ -25,7 +26,6 @@ from maillage.crm.tables import (
     Partnership,
     WorkingGroup,
 )
-from maillage.db import read_transaction
 
 RECENT_MEETINGS = 50
 # Sections of the organisation view, in the order the page shows them.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from maillage.actor import CLI, IMPORT
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
-from maillage.crm.actor import CLI, IMPORT
 from maillage.exchange import duplicates as dup
 from maillage.exchange import rgpd as rights
 from maillage.exchange.exports import ENTITIES, FORMATS, kept_exports_dir, start_export

@@ -20,11 +20,13 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.actor import Actor
-from maillage.crm.errors import Conflict, ConflictingRecord, InvalidData, NotFound
 from maillage.crm.registry import SERVICES
-from maillage.crm.tables import (
+from maillage.crm.text import normalise, search_text
+from maillage.db import read_transaction, write_transaction
+from maillage.errors import Conflict, ConflictingRecord, InvalidData, NotFound
+from maillage.tables import (
     Action,
     ActionPartner,
     Affiliation,
@@ -41,8 +43,6 @@ from maillage.crm.tables import (
     Partnership,
     User,
 )
-from maillage.crm.text import normalise, search_text
-from maillage.db import read_transaction, write_transaction
 
 THRESHOLD = 60
 NAME_SIMILARITY = 85

@@ -32,8 +32,8 @@ from typing import Any
 from piccolo.columns import JSON, Text, Varchar
 from piccolo.table import Table
 
-from maillage.crm.tables import TABLES, Affiliation, AuditEvent, Contact, OutboxContent, User
 from maillage.crm.text import search_text
+from maillage.tables import TABLES, Affiliation, AuditEvent, Contact, OutboxContent, User
 
 SCRUBBED = "[anonymisé]"
 SCRUBBED_SEARCH = search_text(SCRUBBED)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.actor import Actor
-from maillage.crm.errors import InvalidData
 from maillage.db import write_transaction
+from maillage.errors import InvalidData
 from maillage.exchange.sources import (
     ANNUAIRE,
     CAF_PRESET,

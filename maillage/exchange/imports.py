@@ -12,13 +12,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.actor import Actor
-from maillage.crm.errors import Conflict, ConflictingRecord, InvalidData, ServiceError
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import is_unique_violation
-from maillage.crm.tables import AuditEvent
 from maillage.db import read_transaction, write_transaction
+from maillage.errors import Conflict, ConflictingRecord, InvalidData, ServiceError
 from maillage.exchange.mapping import (
     FIELDS,
     KINDS,
@@ -30,6 +29,7 @@ from maillage.exchange.mapping import (
 from maillage.exchange.plan import LineOutcome, Operation, Problem, Ref
 from maillage.exchange.planners import PLANNERS, Index, Line
 from maillage.exchange.reading import MAX_COLUMNS, Sheet, UnreadableFile, read_table
+from maillage.tables import AuditEvent
 
 # Rows per multi-row INSERT: far below the engines' limits on bound values (32,766 on SQLite
 # ≥ 3.32, 32,767 on PostgreSQL) for the widest table.

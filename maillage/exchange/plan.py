@@ -16,8 +16,8 @@ from typing import Any
 
 import msgspec
 
-from maillage.crm.errors import FieldError
 from maillage.crm.resources import ResourceService
+from maillage.errors import FieldError
 from maillage.messages import translate_message
 
 

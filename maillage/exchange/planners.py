@@ -18,20 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maillage.crm.registry import SERVICES
-from maillage.crm.tables import (
-    Affiliation,
-    Axis,
-    Commune,
-    Contact,
-    ContactAxis,
-    GroupAxis,
-    GroupCommune,
-    Membership,
-    Organisation,
-    OrganisationAxis,
-    Territory,
-    WorkingGroup,
-)
 from maillage.crm.text import normalise
 from maillage.exchange import labels, values
 from maillage.exchange.mapping import ColumnMap
@@ -45,6 +31,20 @@ from maillage.exchange.plan import (
     today,
 )
 from maillage.exchange.values import BadValue
+from maillage.tables import (
+    Affiliation,
+    Axis,
+    Commune,
+    Contact,
+    ContactAxis,
+    GroupAxis,
+    GroupCommune,
+    Membership,
+    Organisation,
+    OrganisationAxis,
+    Territory,
+    WorkingGroup,
+)
 
 
 def _multi(index: dict[str, list[Ref]], key: str | None, ref: Ref) -> None:

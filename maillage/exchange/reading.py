@@ -15,8 +15,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from maillage.crm.errors import ServiceError
-from maillage.reports import formatting
+from maillage import formatting
+from maillage.errors import ServiceError
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 """20 Mo: far above a territory's partner list (10,000 lines of CSV weigh about 1.5 Mo)."""

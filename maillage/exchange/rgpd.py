@@ -26,12 +26,18 @@ from jinja2 import Environment
 from piccolo.columns import Column
 from piccolo.custom_types import Combinable
 
-from maillage.calendar import french
+from maillage import french
+from maillage.actor import Actor
 from maillage.crm import audit, caches
-from maillage.crm.actor import Actor
-from maillage.crm.errors import NotFound
 from maillage.crm.registry import SERVICES
-from maillage.crm.tables import (
+from maillage.crm.text import search_text
+from maillage.db import compact, read_transaction, write_transaction
+from maillage.errors import NotFound
+from maillage.exchange import erasure, labels
+from maillage.exchange.cells import phone_for_people
+from maillage.exchange.erasure import SCRUBBED
+from maillage.exchange.reading import decode, detect_delimiter
+from maillage.tables import (
     Affiliation,
     AuditEvent,
     Contact,
@@ -45,12 +51,6 @@ from maillage.crm.tables import (
     OutboxMessage,
     Territory,
 )
-from maillage.crm.text import search_text
-from maillage.db import compact, read_transaction, write_transaction
-from maillage.exchange import erasure, labels
-from maillage.exchange.cells import phone_for_people
-from maillage.exchange.erasure import SCRUBBED
-from maillage.exchange.reading import decode, detect_delimiter
 
 DEFAULT_RETENTION_MONTHS = 24
 

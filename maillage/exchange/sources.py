@@ -19,7 +19,11 @@ from typing import Any, TypeVar, cast
 
 from piccolo.querystring import QueryString
 
-from maillage.crm.tables import (
+from maillage.crm.text import normalise
+from maillage.db import is_sqlite, plain_reader, read_transaction
+from maillage.exchange import labels
+from maillage.exchange.cells import phone_for_people
+from maillage.tables import (
     Affiliation,
     Axis,
     Commune,
@@ -33,10 +37,6 @@ from maillage.crm.tables import (
     OrganisationAxis,
     WorkingGroup,
 )
-from maillage.crm.text import normalise
-from maillage.db import is_sqlite, plain_reader, read_transaction
-from maillage.exchange import labels
-from maillage.exchange.cells import phone_for_people
 
 PAGE_SIZE = 2000
 T = TypeVar("T")

@@ -10,6 +10,7 @@ import click
 
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.graph.data import NetworkFilter
+from maillage.graph.network import network_service, resolve_axes
 from maillage.settings import Settings
 
 FORMATS = ["text", "json", "csv", "gexf", "graphml", "html"]
@@ -78,8 +79,6 @@ async def report(
     level: str,
 ) -> None:
     """Rapport d'analyse du réseau, avec les filtres donnés."""
-    from maillage.crm.network import network_service, resolve_axes
-
     if start and end and start > end:
         fail("la date de début (--start) doit précéder la date de fin (--end).")
     selection = NetworkFilter(

@@ -1,6 +1,6 @@
 """Plain rows the network analysis works on: no database, no Piccolo.
 
-The service layer (``maillage.crm.network``) reads the tables into these dataclasses; tests and the
+The service layer (``maillage.graph.network``) reads the tables into these dataclasses; tests and the
 benchmark build them by hand. Every field holds only what the analysis needs.
 """
 

@@ -18,7 +18,7 @@ import pyvis
 from pyvis.edge import Edge
 from pyvis.network import Network
 
-from maillage.calendar import french
+from maillage import french
 from maillage.graph.diagnosis import KIND_LABELS
 from maillage.graph.layout import positions
 from maillage.graph.report import LEVEL_LABELS, Report

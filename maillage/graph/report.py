@@ -16,7 +16,7 @@ from typing import Literal
 
 import networkx as nx
 
-from maillage.calendar import french
+from maillage import french
 from maillage.graph import build, diagnosis, metrics
 from maillage.graph.data import NetworkData, NetworkFilter
 from maillage.graph.filters import apply_filter

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maillage.calendar import french
+from maillage import french
 from maillage.graph.report import LEVEL_LABELS, Report
 
 TOP = 20

@@ -13,15 +13,15 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from maillage.actor import ANSWER_LINK
 from maillage.crm import audit
-from maillage.crm.actor import ANSWER_LINK
-from maillage.crm.errors import NotFound
-from maillage.crm.tables import Affiliation, Contact, Invitation, Membership
 from maillage.db import read_transaction, write_transaction
+from maillage.errors import NotFound
 from maillage.mailing import tokens
 from maillage.mailing.invitations import load_meeting, person_name, queue_one
 from maillage.mailing.messages import MeetingInfo
 from maillage.settings import Settings
+from maillage.tables import Affiliation, Contact, Invitation, Meeting, Membership
 
 CHOICES = {"oui": "acceptee", "non": "declinee", "peut-etre": "incertaine"}
 RESPONSE_LABELS = {
@@ -168,8 +168,6 @@ async def replacements(contact_id: int, meeting: MeetingInfo) -> list[Replacemen
 
 
 async def _meeting_group(meeting_id: int) -> int:
-    from maillage.crm.tables import Meeting
-
     row = await Meeting.select(Meeting.working_group).where(Meeting.id == meeting_id).first()
     if row is None:
         raise NotFound("Réunion", meeting_id)

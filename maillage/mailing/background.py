@@ -13,34 +13,19 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from maillage.mailing.reminders import queue_due_reminders
+from maillage.mailing.sender import sender_for
+from maillage.mailing.wakeup import unwatch, watch
 from maillage.settings import Settings
 
 logger = logging.getLogger("maillage.envoi")
 
 POLL_SECONDS = 30.0
-_wakeups: set[asyncio.Event] = set()
-
-
-def nudge() -> None:
-    for event in list(_wakeups):
-        event.set()
-
-
-def watch(event: asyncio.Event) -> None:
-    """Have ``event`` set whenever a message is queued in this process."""
-    _wakeups.add(event)
-
-
-def unwatch(event: asyncio.Event) -> None:
-    _wakeups.discard(event)
 
 
 async def run(
     settings: Settings, stop: asyncio.Event, poll: float = POLL_SECONDS, **overrides: Any
 ) -> None:
-    from maillage.mailing.reminders import queue_due_reminders
-    from maillage.mailing.sender import sender_for
-
     try:
         sender = sender_for(settings, **overrides)
     except Exception:  # a bad setting must not take the web service down with it

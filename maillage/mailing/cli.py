@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
+from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
-from maillage.crm.actor import CLI
 from maillage.mailing import background, invitations, outbox, replies
 from maillage.mailing.answers import RESPONSE_LABELS
+from maillage.mailing.reminders import queue_due_reminders
 from maillage.mailing.sender import DrainReport, sender_for
 from maillage.settings import Settings
 
@@ -93,8 +94,6 @@ async def send(settings: Settings, watch: bool, interval: float) -> None:
     if watch:
         await _watch(settings, interval)
         return
-    from maillage.mailing.reminders import queue_due_reminders
-
     reminders = await queue_due_reminders(settings)
     if reminders:
         click.echo(f"Rappels mis en file : {reminders}.")

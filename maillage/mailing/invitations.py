@@ -19,10 +19,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.actor import Actor
-from maillage.crm.errors import FieldError, InvalidData, NotFound
-from maillage.crm.tables import AuditEvent, Contact, Invitation, Meeting, Membership
 from maillage.db import (
     driver_fetch,
     kept_connections,
@@ -30,10 +28,12 @@ from maillage.db import (
     read_transaction,
     write_transaction,
 )
+from maillage.errors import FieldError, InvalidData, NotFound
 from maillage.mailing import messages, outbox, tokens
 from maillage.mailing.addresses import InvalidAddress, Mailbox, mailbox, sender_mailbox
 from maillage.mailing.messages import Envelope, Invitee, MeetingInfo
 from maillage.settings import Settings
+from maillage.tables import AuditEvent, Contact, Invitation, Meeting, Membership
 
 
 def person_name(row: dict[str, Any], prefix: str = "") -> str:

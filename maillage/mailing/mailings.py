@@ -13,23 +13,23 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.actor import Actor
-from maillage.crm.errors import Conflict, FieldError, InvalidData, NotFound
-from maillage.crm.tables import (
+from maillage.crm.text import find_control_character
+from maillage.db import read_transaction, write_transaction
+from maillage.errors import Conflict, FieldError, InvalidData, NotFound
+from maillage.mailing import merge, messages, outbox, tokens
+from maillage.mailing.addresses import InvalidAddress, mailbox, sender_mailbox
+from maillage.mailing.invitations import person_name
+from maillage.mailing.messages import Envelope
+from maillage.settings import Settings
+from maillage.tables import (
     Affiliation,
     Contact,
     ContactAxis,
     Membership,
     OrganisationAxis,
 )
-from maillage.crm.text import find_control_character
-from maillage.db import read_transaction, write_transaction
-from maillage.mailing import merge, messages, outbox, tokens
-from maillage.mailing.addresses import InvalidAddress, mailbox, sender_mailbox
-from maillage.mailing.invitations import person_name
-from maillage.mailing.messages import Envelope
-from maillage.settings import Settings
 
 MERGE_FIELDS = {
     "civilite": "Mme ou M.",

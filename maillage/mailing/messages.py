@@ -39,7 +39,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import escape
 
-from maillage.calendar import french
+from maillage import french
 from maillage.calendar.events import (
     Attendee,
     MeetingEvent,

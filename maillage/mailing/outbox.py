@@ -27,8 +27,6 @@ from email.policy import SMTP
 from email.policy import default as default_policy
 from typing import Any
 
-from maillage.crm.errors import InvalidData, NotFound
-from maillage.crm.tables import OutboxContent, OutboxMessage
 from maillage.db import (
     after_commit,
     driver_execute,
@@ -38,8 +36,10 @@ from maillage.db import (
     read_transaction,
     write_transaction,
 )
-from maillage.mailing import readback
+from maillage.errors import InvalidData, NotFound
+from maillage.mailing import readback, wakeup
 from maillage.mailing.messages import Prebuilt
+from maillage.tables import OutboxContent, OutboxMessage
 
 STATUSES = ("en_attente", "envoi", "envoye", "echec", "annule")
 STATUS_LABELS = {
@@ -209,9 +209,7 @@ async def _insert_contents(connection: Any, ids: list[int], contents: list[str])
 
 def _nudge() -> None:
     """Wake the sender running in this process, if any, so a queued message leaves at once."""
-    from maillage.mailing import background
-
-    background.nudge()
+    wakeup.nudge()
 
 
 async def claim(

@@ -15,7 +15,7 @@ import re
 from email.message import EmailMessage, Message
 from email.policy import compat32
 
-from maillage.crm.errors import FieldError, InvalidData
+from maillage.errors import FieldError, InvalidData
 
 _NAME = re.compile(rb"[!-9;-~]+")
 """A header field name (RFC 5322 § 3.6.8): printable ASCII but for the colon."""

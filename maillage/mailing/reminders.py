@@ -12,8 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from maillage.calendar import french
-from maillage.crm.tables import Invitation, Meeting, OutboxMessage
+from maillage import french
 from maillage.db import write_transaction
 from maillage.mailing import messages, outbox
 from maillage.mailing.addresses import InvalidAddress, sender_mailbox
@@ -25,6 +24,7 @@ from maillage.mailing.invitations import (
 )
 from maillage.mailing.messages import Envelope
 from maillage.settings import Settings
+from maillage.tables import Invitation, Meeting, OutboxMessage
 
 
 def kind_for(days: int) -> str:

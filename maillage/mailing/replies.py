@@ -8,12 +8,12 @@ from email import policy
 from email.parser import BytesParser
 from typing import Any
 
+from maillage.actor import Actor
 from maillage.calendar.events import ReplyError, parse_reply
 from maillage.crm import audit
-from maillage.crm.actor import Actor
-from maillage.crm.errors import InvalidData
-from maillage.crm.tables import Invitation, Meeting
 from maillage.db import write_transaction
+from maillage.errors import InvalidData
+from maillage.tables import Invitation, Meeting
 
 MAX_CALENDARS = 20
 

@@ -20,9 +20,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maillage.db import kept_connections
-from maillage.mailing import background, outbox
+from maillage.mailing import outbox
+from maillage.mailing.addresses import sender_mailbox
 from maillage.mailing.outbox import Claimed
-from maillage.mailing.transports import Backend, Connection, Permanent, Transient, Unreachable
+from maillage.mailing.transports import (
+    Backend,
+    Connection,
+    Permanent,
+    Transient,
+    Unreachable,
+    backend_for,
+)
+from maillage.mailing.wakeup import unwatch, watch
 
 logger = logging.getLogger("maillage.envoi")
 
@@ -104,7 +113,7 @@ class Sender:
         connection: Connection | None = None
         wakeup = asyncio.Event()
         self._wakeups.add(wakeup)
-        background.watch(wakeup)
+        watch(wakeup)
         # The next batch is claimed while the last messages of this one go out, so the
         # connection does not wait for the database between two batches.
         following: asyncio.Task[list[Claimed]] | None = None
@@ -144,7 +153,7 @@ class Sender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wakeup.wait(), timeout=IDLE_WAIT)
         finally:
-            background.unwatch(wakeup)
+            unwatch(wakeup)
             if following is not None:
                 unsent = await following
                 # Otherwise an error is on its way up: their lease runs out, another pass sends.
@@ -254,9 +263,6 @@ class Sender:
 
 
 def sender_for(settings, **overrides) -> Sender:  # type: ignore[no-untyped-def]
-    from maillage.mailing.addresses import sender_mailbox
-    from maillage.mailing.transports import backend_for
-
     config = SenderConfig(
         envelope_from=sender_mailbox(settings.mail_from).address,
         connections=settings.smtp_connections,

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from maillage.crm.actor import Actor
-from maillage.crm.errors import InvalidData
+from maillage.actor import Actor
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import Indicator
+from maillage.errors import InvalidData
 from maillage.reports.collect import ReportRows
 from maillage.reports.scope import FIRST_YEAR
 

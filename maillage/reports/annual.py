@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from maillage.crm.errors import InvalidData
+from maillage.errors import InvalidData
+from maillage.formatting import long_date, number, percent, plural, short_date
 from maillage.reports import charts
 from maillage.reports.actions import actions_in_scope, indicator_rows, runs_during
 from maillage.reports.collect import ReportRows, collect
 from maillage.reports.coverage import coverage_matrix
-from maillage.reports.formatting import long_date, number, percent, plural, short_date
 from maillage.reports.governance import (
     GovernanceYear,
     Representation,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from maillage.reports.formatting import number, percent
+from maillage.formatting import number, percent
 
 RATIO_PREFIXES = ("Taux", "Réalisation", "Part ")
 

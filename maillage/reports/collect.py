@@ -10,7 +10,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from maillage.crm.tables import (
+from maillage.db import read_transaction
+from maillage.reports.scope import PARIS, Scope, year_bounds
+from maillage.tables import (
     Action,
     ActionPartner,
     Affiliation,
@@ -26,8 +28,6 @@ from maillage.crm.tables import (
     Partnership,
     WorkingGroup,
 )
-from maillage.db import read_transaction
-from maillage.reports.scope import PARIS, Scope, year_bounds
 
 
 @dataclass

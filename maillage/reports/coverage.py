@@ -13,12 +13,12 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from maillage.crm.errors import InvalidData
-from maillage.crm.tables import Axis, OrganisationAxis
 from maillage.db import read_transaction
+from maillage.errors import InvalidData
 from maillage.exchange.cells import neutralise
 from maillage.reports.labels import ORGANISATION_KINDS
 from maillage.reports.scope import Scope, resolve_scope
+from maillage.tables import Axis, OrganisationAxis
 
 FACILITY_KINDS = ("etablissement", "operateur_dsp")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from maillage.formatting import plural, short_date
 from maillage.reports.actions import actions_in_scope, runs_during
 from maillage.reports.collect import ReportRows
-from maillage.reports.formatting import plural, short_date
 from maillage.reports.governance import GovernanceYear
 from maillage.reports.model import MissingData
 

@@ -12,8 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from maillage.crm.errors import InvalidData, NotFound
-from maillage.crm.tables import Commune, GroupCommune, Territory, WorkingGroup
+from maillage.errors import InvalidData, NotFound
+from maillage.tables import Commune, GroupCommune, Territory, WorkingGroup
 
 PARIS = ZoneInfo("Europe/Paris")
 FIRST_YEAR = 2000

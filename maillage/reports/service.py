@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from maillage.crm.errors import InvalidData
 from maillage.db import read_transaction
+from maillage.errors import InvalidData
 from maillage.reports.actions import actions_in_scope, indicator_rows, runs_during
 from maillage.reports.collect import ReportRows, load_actions
 from maillage.reports.coverage import Coverage, coverage_csv, diagnostic

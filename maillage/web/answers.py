@@ -14,8 +14,8 @@ from litestar import Request, Router, get, post
 from litestar.params import PathParameter
 from litestar.response import Template
 
-from maillage.calendar import french
-from maillage.crm.actor import Actor
+from maillage import french
+from maillage.actor import Actor
 from maillage.mailing import answers, mailings
 from maillage.mailing.answers import RESPONSE_LABELS, AnswerPage
 

@@ -19,15 +19,15 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from maillage import db
-from maillage.calendar.routes import calendar_router
-from maillage.exchange.api import exchange_router
 from maillage.graph.drawing import VIS_DIR
 from maillage.mailing.background import sender_lifespan
-from maillage.reports.web import reports_router
-from maillage.settings import Settings
+from maillage.settings import Settings, load_settings
+from maillage.web import access_log
 from maillage.web.answers import public_router
 from maillage.web.api import resource_routers
+from maillage.web.calendar_routes import calendar_router
 from maillage.web.errors import EXCEPTION_HANDLERS
+from maillage.web.exchange_routes import exchange_router
 from maillage.web.headers import security_headers
 from maillage.web.mailing import mailing_router
 from maillage.web.network import network_router
@@ -36,6 +36,7 @@ from maillage.web.pages import page_handlers
 from maillage.web.pages.common import query_string
 from maillage.web.pages.exchange import purge_stale_imports_at_startup
 from maillage.web.pages.labels import FILTERS, GLOBALS
+from maillage.web.report_routes import reports_router
 from maillage.web.security import (
     BearerAwareCSRFMiddleware,
     TokenAuthenticationMiddleware,
@@ -181,9 +182,6 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
 
 def app_from_environment() -> Litestar:
     """Entry point for ``uvicorn --factory`` (several workers each build their own app)."""
-    from maillage.settings import load_settings
-    from maillage.web import access_log
-
     access_log.install()
     os.umask(0o077)  # also when run as « uvicorn --factory » without the maillage command
     return create_app(load_settings())

@@ -22,8 +22,9 @@ from litestar.exceptions import (
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from maillage.crm.errors import ServiceError
+from maillage.errors import ServiceError
 from maillage.messages import translate_message
+from maillage.web.pages.common import error_page
 from maillage.web.security import PasswordChangeRequired, SignInRequired, is_machine_path
 
 logger = logging.getLogger("maillage")
@@ -41,8 +42,6 @@ def wants_html(request: Request) -> bool:
 
 
 def _page(request: Request, status: int, message: str) -> Response:
-    from maillage.web.pages.common import error_page
-
     return error_page(request, status, message)
 
 

@@ -16,7 +16,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import Meta, Struct, field
 
-from maillage.crm.errors import FieldError, InvalidData
+from maillage.errors import FieldError, InvalidData
 from maillage.mailing import invitations, mailings, outbox, replies
 from maillage.mailing.invitations import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_LABEL, MAX_ATTACHMENTS
 from maillage.mailing.messages import Attachment

@@ -16,11 +16,11 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Struct
 
-from maillage.crm.errors import InvalidData, NotFound
-from maillage.crm.network import add_to_body, network_service
 from maillage.crm.schemas import Id, MembershipRole
+from maillage.errors import InvalidData, NotFound
 from maillage.graph import drawing, export
 from maillage.graph.data import NetworkFilter
+from maillage.graph.network import add_to_body, network_service
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 

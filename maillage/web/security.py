@@ -21,7 +21,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import Receive, Scope, Send
 
-from maillage.crm.actor import Actor
+from maillage.actor import Actor
 from maillage.crm.auth import authenticate_token, session_user
 
 # Paths that answer without authentication: health check, API docs, static files, the sign-in

@@ -8,7 +8,7 @@ from ical.calendar import Calendar as StrictCalendar
 from ical.calendar_stream import IcsCalendarStream
 
 from maillage.calendar.events import MeetingEvent
-from maillage.calendar.french import PARIS
+from maillage.french import PARIS
 
 
 def paris(*args: int) -> dt.datetime:

@@ -14,7 +14,7 @@ from tests.calendar.calendar_helpers import ics, vevent
 CREATE_GROUP = """
 import asyncio
 from maillage import db
-from maillage.crm.actor import CLI
+from maillage.actor import CLI
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import WorkingGroupIn
 

@@ -16,8 +16,8 @@ from maillage.calendar.events import (
     parse_reply,
     serialize,
 )
-from maillage.calendar.french import format_moment
 from maillage.calendar.vtimezone import paris_vtimezone
+from maillage.french import format_moment
 from tests.calendar.calendar_helpers import meeting, paris, strict
 
 

@@ -7,7 +7,7 @@ import hashlib
 
 from icalendar import Calendar
 
-from maillage.crm.tables import FeedToken, User
+from maillage.tables import FeedToken, User
 from tests.calendar.calendar_helpers import post, slot, strict
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maillage.crm.tables import Meeting
+from maillage.tables import Meeting
 from tests.calendar.calendar_helpers import ics, vevent
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maillage.crm.tables import Meeting
+from maillage.tables import Meeting
 from tests.calendar.calendar_helpers import post, strict
 
 RULE = "DTSTART;TZID=Europe/Paris:20270105T140000 RRULE:FREQ=MONTHLY;BYMONTH=1,4,7,10;BYDAY=1TU"

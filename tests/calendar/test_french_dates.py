@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from maillage.calendar import french
-from maillage.reports import formatting
+from maillage import formatting, french
 from maillage.web.pages import labels
 
 WINTER = dt.datetime(2026, 12, 8, 13, 0, tzinfo=dt.UTC)  # 14 h 00 in Paris

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maillage.calendar.french import of
+from maillage.french import of
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maillage.crm.tables import AuditEvent
+from maillage.tables import AuditEvent
 
 VALID_SIRET = "39825979600017"
 OTHER_SIRET = "19074833500014"

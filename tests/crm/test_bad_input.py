@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maillage.crm.tables import Contact, Organisation
+from maillage.tables import Contact, Organisation
 
 
 @pytest.fixture
@@ -230,9 +230,9 @@ async def test_it_refuses_list_filters_beyond_their_bounds_in_french(coordinator
 
 
 async def test_the_service_applies_the_same_filter_bounds(coordinator):
-    from maillage.crm.errors import InvalidData
     from maillage.crm.registry import SERVICES
     from maillage.crm.resources import FILTER_BOUNDS, ListQuery
+    from maillage.errors import InvalidData
 
     too_far = FILTER_BOUNDS[int]["le"] + 1
     too_long = "x" * (FILTER_BOUNDS[str]["max_length"] + 1)

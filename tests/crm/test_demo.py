@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from maillage.actor import CLI
 from maillage.crm import rules
-from maillage.crm.actor import CLI
 from maillage.crm.demo import generate, load_demo
 from maillage.crm.demo import generator as demo_generator
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import OrganisationIn
-from maillage.crm.tables import (
+from maillage.crm.text import search_text
+from maillage.db import current_engine
+from maillage.tables import (
     Affiliation,
     Commune,
     Contact,
@@ -28,8 +30,6 @@ from maillage.crm.tables import (
     Territory,
     WorkingGroup,
 )
-from maillage.crm.text import search_text
-from maillage.db import current_engine
 
 TODAY = dt.date(2026, 11, 29)
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from maillage.crm import auth
-from maillage.crm.tables import ApiToken
+from maillage.tables import ApiToken
 
 
 async def last_used(token: str):

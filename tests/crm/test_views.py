@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from maillage.crm.tables import Affiliation, Membership
+from maillage.tables import Affiliation, Membership
 
 
 async def create(client, resource: str, payload: dict) -> dict:

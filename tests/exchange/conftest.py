@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from maillage.crm.actor import CLI
+from maillage.actor import CLI
 from maillage.crm.registry import SERVICES
 from maillage.exchange.exports import start_export
 from maillage.exchange.sources import ExportFilters

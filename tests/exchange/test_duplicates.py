@@ -6,10 +6,17 @@ import datetime as dt
 
 import pytest
 
+from maillage.actor import CLI
 from maillage.calendar import feeds
-from maillage.crm.actor import CLI
-from maillage.crm.errors import Conflict
-from maillage.crm.tables import (
+from maillage.errors import Conflict
+from maillage.exchange.duplicates import (
+    find_contact_duplicates,
+    find_organisation_duplicates,
+    merge_contacts,
+    merge_organisations,
+    name_key,
+)
+from maillage.tables import (
     Affiliation,
     AuditEvent,
     Contact,
@@ -18,13 +25,6 @@ from maillage.crm.tables import (
     Membership,
     Organisation,
     Partnership,
-)
-from maillage.exchange.duplicates import (
-    find_contact_duplicates,
-    find_organisation_duplicates,
-    merge_contacts,
-    merge_organisations,
-    name_key,
 )
 from tests.exchange.conftest import CAF_SIRET, make
 

@@ -15,7 +15,7 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
-from maillage.crm.actor import CLI
+from maillage.actor import CLI
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import (
     ActionIn,
@@ -27,14 +27,6 @@ from maillage.crm.schemas import (
     OrganisationIn,
     WorkingGroupIn,
 )
-from maillage.crm.tables import (
-    TABLES,
-    AuditEvent,
-    Contact,
-    Invitation,
-    OutboxContent,
-    OutboxMessage,
-)
 from maillage.crm.text import normalise
 from maillage.exchange import duplicates
 from maillage.exchange.erasure import Identifiers, Person, might_hold
@@ -42,6 +34,14 @@ from maillage.exchange.exports import kept_exports_dir
 from maillage.mailing import invitations
 from maillage.mailing.sender import Sender
 from maillage.mailing.transports import FileBackend
+from maillage.tables import (
+    TABLES,
+    AuditEvent,
+    Contact,
+    Invitation,
+    OutboxContent,
+    OutboxMessage,
+)
 from tests.exchange.conftest import export_bytes
 from tests.mailing.conftest import fast_config, settle
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from maillage.crm.tables import AuditEvent
+from maillage.tables import AuditEvent
 from tests.exchange.conftest import export_bytes
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from piccolo.engine.sqlite import SQLiteEngine
 
-from maillage.crm.tables import AuditEvent
 from maillage.db import current_engine
-from maillage.exchange import api as exchange_api
 from maillage.exchange.exports import Export
+from maillage.tables import AuditEvent
+from maillage.web import exchange_routes as exchange_api
 
 SCENARIOS = ["contacts.vcf", "contacts.csv", "annuaire.xlsx", "organisations.csv"]
 

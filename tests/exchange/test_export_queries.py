@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from maillage.crm.actor import CLI
+from maillage.actor import CLI
 from maillage.crm.registry import SERVICES
 from maillage.exchange import labels
 from maillage.exchange.cells import phone_for_people

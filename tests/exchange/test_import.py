@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from maillage.crm.actor import IMPORT
-from maillage.crm.tables import Affiliation, AuditEvent, Contact, Organisation
+from maillage.actor import IMPORT
 from maillage.exchange.imports import ImportRefused, run_import
 from maillage.exchange.mapping import parse_mapping
 from maillage.exchange.reading import UnreadableFile
+from maillage.tables import Affiliation, AuditEvent, Contact, Organisation
 
 HEADER = "Civilité;Nom;Prénom;Courriel;Tél.;Raison sociale;SIRET;Fonction\r\n"
 GOOD = (

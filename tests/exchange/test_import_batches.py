@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from maillage.crm.actor import IMPORT
-from maillage.crm.tables import Affiliation, AuditEvent, Contact, ContactAxis, Organisation
+from maillage.actor import IMPORT
 from maillage.exchange import imports
 from maillage.exchange.imports import run_import
+from maillage.tables import Affiliation, AuditEvent, Contact, ContactAxis, Organisation
 
 HEADER = "Nom;Prénom;Courriel;Tél.;Raison sociale;SIRET;Fonction;Axes\r\n"
 

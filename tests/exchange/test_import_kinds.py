@@ -9,9 +9,10 @@ import json
 from openpyxl import Workbook
 
 from maillage import db
-from maillage.crm.actor import IMPORT
+from maillage.actor import IMPORT
 from maillage.crm.seed import ensure_axes
-from maillage.crm.tables import (
+from maillage.exchange.imports import run_import
+from maillage.tables import (
     Affiliation,
     Commune,
     Contact,
@@ -20,7 +21,6 @@ from maillage.crm.tables import (
     Organisation,
     WorkingGroup,
 )
-from maillage.exchange.imports import run_import
 from tests.exchange.conftest import export_bytes
 
 

@@ -8,8 +8,7 @@ from email.message import EmailMessage
 
 from openpyxl import load_workbook
 
-from maillage.crm.actor import CLI
-from maillage.crm.tables import AuditEvent, Contact, Invitation, OutboxContent, OutboxMessage
+from maillage.actor import CLI
 from maillage.exchange.exports import kept_exports_dir
 from maillage.exchange.rgpd import (
     anonymise,
@@ -19,6 +18,7 @@ from maillage.exchange.rgpd import (
     subject_access,
     subject_access_html,
 )
+from maillage.tables import AuditEvent, Contact, Invitation, OutboxContent, OutboxMessage
 from tests.exchange.conftest import export_bytes
 
 

@@ -10,7 +10,7 @@ import re
 import networkx as nx
 import pytest
 
-from maillage.crm.network import load_network_data, network_service
+from maillage.graph.network import load_network_data, network_service
 
 HOSTILE = "Assoc <script>alert('x')</script> « été » 🎉"
 

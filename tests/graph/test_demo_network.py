@@ -14,9 +14,9 @@ import pytest
 
 from maillage import db
 from maillage.crm.demo import load_demo
-from maillage.crm.network import load_network_data, network_service
 from maillage.crm.seed import ensure_axes
 from maillage.graph.data import NetworkFilter
+from maillage.graph.network import load_network_data, network_service
 from maillage.graph.report import analyse
 
 TODAY = dt.date(2026, 11, 29)

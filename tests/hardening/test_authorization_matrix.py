@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from maillage.actor import CLI
 from maillage.calendar import feeds
 from maillage.crm import auth
-from maillage.crm.actor import CLI
 from maillage.crm.demo import load_demo
-from maillage.crm.tables import (
+from maillage.mailing import tokens
+from maillage.tables import (
     Action,
     Affiliation,
     Commune,
@@ -35,7 +36,6 @@ from maillage.crm.tables import (
     User,
     WorkingGroup,
 )
-from maillage.mailing import tokens
 from tests.mailing.helpers import queue_plain
 from tests.web.helpers import Browser, open_browser, sign_in
 

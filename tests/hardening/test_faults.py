@@ -97,7 +97,7 @@ def _count(instance: Instance, table: str) -> int:
 
 
 async def _count_async(url: str, table: str) -> int:
-    from maillage.crm import tables
+    from maillage import tables
 
     async with connected(url):
         return await getattr(tables, table).count()
@@ -205,7 +205,7 @@ def test_a_merge_killed_inside_its_transaction_leaves_both_records_whole(tmp_pat
 
 
 async def _two_organisations(url: str) -> tuple[int, int, int]:
-    from maillage.crm.actor import CLI
+    from maillage.actor import CLI
     from maillage.crm.registry import SERVICES
     from maillage.crm.schemas import AffiliationIn, ContactIn, OrganisationIn, PartnershipIn
 
@@ -232,7 +232,7 @@ async def _two_organisations(url: str) -> tuple[int, int, int]:
 
 
 async def _affiliations_of(url: str, organisation: int) -> int:
-    from maillage.crm.tables import Affiliation
+    from maillage.tables import Affiliation
 
     async with connected(url):
         return await Affiliation.count().where(Affiliation.organisation == organisation)

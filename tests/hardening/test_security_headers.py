@@ -7,9 +7,9 @@ import re
 import httpx
 import pytest
 
+from maillage.actor import CLI
 from maillage.calendar import feeds
-from maillage.crm.actor import CLI
-from maillage.crm.tables import TABLES
+from maillage.tables import TABLES
 from tests.hardening.live import Instance, private_database, start_server
 
 HARDENING_HEADERS = {

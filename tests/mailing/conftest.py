@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from maillage.crm.actor import CLI
+from maillage.actor import CLI
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import (
     AffiliationIn,
@@ -28,9 +28,9 @@ from maillage.crm.schemas import (
     OrganisationIn,
     WorkingGroupIn,
 )
-from maillage.crm.tables import OutboxMessage
 from maillage.mailing.sender import Sender, SenderConfig
 from maillage.mailing.transports import FileBackend, SmtpBackend, parse_smtp_url
+from maillage.tables import OutboxMessage
 
 PARIS = dt.timezone(dt.timedelta(hours=1))
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from maillage.crm.tables import OutboxMessage
 from maillage.db import write_transaction
 from maillage.mailing import messages, outbox
 from maillage.mailing.addresses import mailbox, sender_mailbox
 from maillage.mailing.messages import Envelope
+from maillage.tables import OutboxMessage
 
 
 def address(number: int) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from maillage.crm.actor import CLI
-from maillage.crm.tables import AuditEvent, Invitation, Meeting, OutboxMessage
+from maillage.actor import CLI
 from maillage.mailing import invitations
 from maillage.mailing.invitations import answer_url
+from maillage.tables import AuditEvent, Invitation, Meeting, OutboxMessage
 
 
 async def invited(settings, body, key: str = "helene") -> dict:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from maillage.crm.tables import OutboxMessage
+from maillage.tables import OutboxMessage
 from tests.mailing.helpers import queue_plain
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,12 +14,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from maillage.crm.actor import CLI
-from maillage.crm.tables import Contact, Meeting, OutboxMessage, WorkingGroup
+from maillage.actor import CLI
 from maillage.mailing import invitations, messages, outbox, readback
 from maillage.mailing.addresses import mailbox, sender_mailbox
 from maillage.mailing.messages import Attachment, Envelope, Invitee
 from maillage.mailing.outbox import serialise
+from maillage.tables import Contact, Meeting, OutboxMessage, WorkingGroup
 from tests.mailing.test_messages import ENVELOPE, MEETING
 from tests.support import outbox_rows
 

@@ -6,10 +6,10 @@ import datetime as dt
 
 from ical.calendar_stream import IcsCalendarStream
 
-from maillage.crm.actor import CLI
+from maillage.actor import CLI
 from maillage.crm.registry import SERVICES
-from maillage.crm.tables import Invitation, OutboxMessage
 from maillage.mailing import invitations
+from maillage.tables import Invitation, OutboxMessage
 from tests.mailing.conftest import settle, smtp_sender
 
 
@@ -151,7 +151,7 @@ async def test_a_draft_meeting_cannot_be_sent(coordinator, body):
 async def test_an_invalid_address_is_reported_per_recipient(coordinator, body, database):
     # An address stored before validation existed (an old import) must not stop the others.
     await SERVICES["contacts"].get(body.people["marc"]["id"])
-    from maillage.crm.tables import Contact
+    from maillage.tables import Contact
 
     await Contact.update({Contact.email: "marc.durand@@mairie"}).where(
         Contact.id == body.people["marc"]["id"]

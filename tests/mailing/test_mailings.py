@@ -6,8 +6,8 @@ import datetime as dt
 import email
 from email import policy
 
-from maillage.crm.tables import Contact, OutboxMessage
 from maillage.mailing import tokens
+from maillage.tables import Contact, OutboxMessage
 from tests.support import outbox_rows
 
 

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from maillage.crm.errors import InvalidData
-from maillage.crm.tables import OutboxMessage
+from maillage.errors import InvalidData
 from maillage.mailing import mailings
+from maillage.tables import OutboxMessage
 
 HOSTILE = [
     "{% include 'base.html' %}",

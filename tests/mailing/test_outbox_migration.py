@@ -10,9 +10,9 @@ import pytest
 from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 
 from maillage import db
-from maillage.crm.tables import OutboxContent
 from maillage.mailing import outbox
 from maillage.mailing.messages import Prebuilt
+from maillage.tables import OutboxContent
 
 BEFORE = "2026-11-30T09:30:00:000000"
 PLAIN = Prebuilt(b"To: marc@tilleuls.example\r\n\r\nBonjour\r\n", "<3@m>", "Bonjour", ("To",))
@@ -64,8 +64,8 @@ async def test_queued_messages_keep_their_bytes_across_the_migration(
 
 
 async def test_postgresql_stores_the_outbox_bytes_uncompressed(database):
-    from maillage.crm.tables import OutboxContent
     from maillage.db import is_sqlite
+    from maillage.tables import OutboxContent
 
     if is_sqlite():
         pytest.skip("SQLite ne compresse pas les valeurs.")

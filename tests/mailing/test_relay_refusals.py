@@ -143,7 +143,7 @@ async def test_a_relay_refusing_at_connect_keeps_every_message_queued(database):
 async def test_an_envelope_address_with_a_line_break_fails_alone(database, smtp_server):
     """The outbox only holds checked addresses; should a row say otherwise, no command is
     written with it (a line break would start a command of its own)."""
-    from maillage.crm.tables import OutboxMessage
+    from maillage.tables import OutboxMessage
 
     ids = await queue_plain(2)
     await OutboxMessage.update(

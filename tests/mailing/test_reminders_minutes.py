@@ -8,12 +8,12 @@ import datetime as dt
 
 import pytest
 
-from maillage.crm.actor import CLI
-from maillage.crm.errors import InvalidData
-from maillage.crm.tables import Invitation, Meeting, OutboxMessage
+from maillage.actor import CLI
+from maillage.errors import InvalidData
 from maillage.mailing import invitations
 from maillage.mailing.messages import Attachment
 from maillage.mailing.reminders import delay_words, due_offset, queue_due_reminders
+from maillage.tables import Invitation, Meeting, OutboxMessage
 from tests.support import outbox_rows
 
 

@@ -8,9 +8,9 @@ from email.message import EmailMessage
 from click.testing import CliRunner
 from icalendar import Calendar, Event, vCalAddress
 
-from maillage.crm.actor import CLI
-from maillage.crm.tables import Invitation
+from maillage.actor import CLI
 from maillage.mailing import invitations
+from maillage.tables import Invitation
 
 
 def reply(uid: str, address: str, partstat: str, sequence: int = 0) -> bytes:

@@ -9,11 +9,11 @@ import datetime as dt
 import pytest
 from aiosmtpd.controller import Controller
 
-from maillage.crm.tables import OutboxMessage
 from maillage.db import is_sqlite, write_transaction
 from maillage.mailing import outbox
 from maillage.mailing.sender import Sender
 from maillage.mailing.transports import SmtpBackend, parse_smtp_url
+from maillage.tables import OutboxMessage
 from tests.mailing.conftest import (
     RecordingHandler,
     SmtpServer,
@@ -197,10 +197,10 @@ async def test_the_sender_is_woken_once_the_queued_messages_are_committed(databa
     import asyncio
 
     from maillage.db import write_transaction
-    from maillage.mailing import background
+    from maillage.mailing import wakeup
 
     woken = asyncio.Event()
-    background.watch(woken)
+    wakeup.watch(woken)
     try:
         async with write_transaction():
             await queue_plain(1)
@@ -208,7 +208,7 @@ async def test_the_sender_is_woken_once_the_queued_messages_are_committed(databa
             assert not woken.is_set()
         assert woken.is_set()
     finally:
-        background.unwatch(woken)
+        wakeup.unwatch(woken)
 
 
 class _HoldsBack(Sender):

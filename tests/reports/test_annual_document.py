@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from docx import Document
 
-from maillage.crm.tables import Axis, Commune, WorkingGroup
+from maillage.formatting import percent
 from maillage.reports import charts
 from maillage.reports.annual import build_annual_report
 from maillage.reports.files import write_annual
-from maillage.reports.formatting import percent
+from maillage.tables import Axis, Commune, WorkingGroup
 from tests.reports.world import TODAY, attendance, docx_text, held_meetings, mobilised
 
 SECTIONS = [
@@ -80,7 +80,7 @@ async def test_the_action_plan_shows_indicators_against_targets(world):
 
 
 async def test_the_html_page_is_standalone_and_escapes(world, tmp_path):
-    from maillage.crm.tables import Organisation
+    from maillage.tables import Organisation
 
     await (
         Organisation.update({Organisation.name: "<script>alert(1)</script>"})

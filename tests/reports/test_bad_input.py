@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from maillage.crm.errors import InvalidData, NotFound
-from maillage.crm.tables import Territory
+from maillage.errors import InvalidData, NotFound
 from maillage.reports.annual import build_annual_report
+from maillage.tables import Territory
 from tests.reports.world import TODAY, insert
 
 
@@ -84,7 +84,7 @@ async def test_bad_parameters_are_refused_in_french(world, coordinator, path, pa
 async def test_a_year_outside_the_ctg_is_said(world):
     report = await build_annual_report(2026, None, TODAY, with_charts=False)
     assert "2e année" in report.context[1]
-    from maillage.crm.tables import Territory as T
+    from maillage.tables import Territory as T
 
     await (
         T.update({T.ctg_start: dt.date(2018, 1, 1), T.ctg_end: dt.date(2022, 12, 31)})

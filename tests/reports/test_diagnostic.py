@@ -7,8 +7,8 @@ import io
 
 from openpyxl import load_workbook
 
-from maillage.crm.tables import Axis, Commune
 from maillage.reports.coverage import coverage_gaps, diagnostic
+from maillage.tables import Axis, Commune
 
 
 async def test_it_counts_partners_per_commune_and_axis(world):

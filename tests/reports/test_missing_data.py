@@ -51,7 +51,7 @@ async def test_the_previous_year_has_its_own_gaps(world):
 
 
 async def test_it_agrees_the_actions_without_indicators_with_their_count(world):
-    from maillage.crm.tables import Action
+    from maillage.tables import Action
 
     await Action.update({Action.status: "en_cours"}).where(Action.id == world.actions["numerique"])
     found = await messages()

@@ -16,7 +16,7 @@ import itertools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from maillage.crm.tables import (
+from maillage.tables import (
     Action,
     ActionPartner,
     Affiliation,

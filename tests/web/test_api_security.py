@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from maillage.actor import CLI
 from maillage.crm import auth
-from maillage.crm.actor import CLI
 
 
 async def test_it_requires_authentication_except_for_health(anonymous):

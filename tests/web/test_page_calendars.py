@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 
-from maillage.crm.tables import User
+from maillage.tables import User
 from tests.web.helpers import HOSTILE, Browser, html_text, open_browser, sign_in, small_network
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from maillage.crm.tables import OutboxMessage
 from maillage.mailing import mailings
+from maillage.tables import OutboxMessage
 from tests.web.helpers import HOSTILE, create, html_text, small_network
 
 BODY = "Bonjour {{ civilite }} {{ nom }},\n\nLa commission se réunit bientôt.\n{{ organisation }}"

@@ -6,7 +6,7 @@ import datetime as dt
 from email import message_from_string
 from email.policy import default
 
-from maillage.crm.tables import Meeting
+from maillage.tables import Meeting
 from tests.support import outbox_rows
 from tests.web.helpers import create, html_text, small_network
 

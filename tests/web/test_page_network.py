@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maillage.crm.actor import CLI
+from maillage.actor import CLI
 from maillage.crm.registry import SERVICES
 from tests.web.helpers import HOSTILE, create, html_text, small_network
 

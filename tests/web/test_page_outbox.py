@@ -81,7 +81,7 @@ async def test_no_reader_sees_a_live_answer_or_unsubscribe_link(reader_web, coor
 
 
 async def test_it_names_a_reminder_in_words_not_by_its_code(coordinator_web, admin):
-    from maillage.crm.tables import OutboxMessage
+    from maillage.tables import OutboxMessage
 
     await _queued_invitation(coordinator_web, admin)
     await OutboxMessage.update({OutboxMessage.kind: "rappel_7j"}).where(

@@ -10,7 +10,7 @@ from maillage.crm.demo.governance import Governance
 from maillage.crm.demo.people import Org
 from maillage.crm.demo.registry import Registry
 from maillage.crm.demo.territory import World
-from maillage.crm.tables import (
+from maillage.tables import (
     Action,
     ActionPartner,
     Interaction,

@@ -18,7 +18,7 @@ from maillage.crm.demo.people import Org, Person, Place
 from maillage.crm.demo.registry import Registry
 from maillage.crm.demo.territory import World
 from maillage.crm.demo.vocabulary import of
-from maillage.crm.tables import (
+from maillage.tables import (
     GroupAxis,
     GroupCommune,
     Invitation,

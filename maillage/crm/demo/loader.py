@@ -18,7 +18,12 @@ from piccolo.table import Table
 from maillage.crm.demo.dataset import Dataset
 from maillage.crm.demo.generator import SCALES, generate
 from maillage.crm.seed import ensure_axes
-from maillage.crm.tables import (
+from maillage.db import (
+    clear_all,
+    current_engine,
+    write_transaction,
+)
+from maillage.tables import (
     TABLES,
     Commune,
     Contact,
@@ -27,11 +32,6 @@ from maillage.crm.tables import (
     Organisation,
     Territory,
     WorkingGroup,
-)
-from maillage.db import (
-    clear_all,
-    current_engine,
-    write_transaction,
 )
 
 CHUNK = 5_000
@@ -56,7 +56,7 @@ async def load_demo(seed: int, today: dt.date, scale: str = "territoire") -> str
     if scale not in SCALES:
         raise ValueError(f"Échelle inconnue « {scale} » (territoire ou departement).")
     await ensure_axes()
-    from maillage.crm.tables import Axis
+    from maillage.tables import Axis
 
     axis_ids = {row["code"]: row["id"] for row in await Axis.select(Axis.id, Axis.code).run()}
     dataset = generate(seed, today, scale, axis_ids, await _first_ids())

@@ -10,7 +10,7 @@ from maillage.crm.demo import vocabulary as words
 from maillage.crm.demo.dataset import Dataset
 from maillage.crm.demo.identifiers import Identifiers, person_email, slug
 from maillage.crm.demo.people import Cast, Org, Person, Place
-from maillage.crm.tables import Affiliation, Contact, ContactAxis, Organisation, OrganisationAxis
+from maillage.tables import Affiliation, Contact, ContactAxis, Organisation, OrganisationAxis
 
 Function = str | tuple[str, str]  # one label, or (feminine, masculine)
 

@@ -15,7 +15,7 @@ from maillage.crm.demo import vocabulary as words
 from maillage.crm.demo.identifiers import slug
 from maillage.crm.demo.people import Org, Person, Place
 from maillage.crm.demo.registry import Registry, Shared, installations
-from maillage.crm.tables import Commune, Contact, Territory
+from maillage.tables import Commune, Contact, Territory
 
 ALL_AXES = (
     "petite_enfance", "enfance", "jeunesse", "parentalite", "animation_vie_sociale",

@@ -7,11 +7,11 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
+from maillage.actor import Actor
 from maillage.calendar import feeds
 from maillage.calendar import service as calendar_service
 from maillage.crm import auth
-from maillage.crm.actor import Actor
-from maillage.crm.errors import InvalidData, ServiceError
+from maillage.errors import InvalidData, ServiceError
 from maillage.web.pages.common import (
     Field,
     FormState,

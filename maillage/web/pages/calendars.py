@@ -9,8 +9,8 @@ from litestar.response import Template
 
 from maillage.calendar import feeds
 from maillage.calendar import service as calendar_service
-from maillage.crm.errors import ServiceError
 from maillage.crm.registry import SERVICES
+from maillage.errors import ServiceError
 from maillage.web.pages.common import error_text, flash, redirect, render
 from maillage.web.security import requires
 

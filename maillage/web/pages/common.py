@@ -19,8 +19,8 @@ from litestar import MediaType, Request, Response
 from litestar.datastructures import FormMultiDict, MultiDict
 from litestar.response import Redirect, Template
 
-from maillage.crm.actor import Actor
-from maillage.crm.errors import Conflict, InvalidData, ServiceError
+from maillage.actor import Actor
+from maillage.errors import Conflict, InvalidData, ServiceError
 from maillage.messages import translate_message
 from maillage.web.security import WebSession
 

@@ -10,10 +10,10 @@ from litestar.params import Parameter
 from litestar.response import Template
 
 from maillage.crm import audit, lookups, views
-from maillage.crm.errors import ServiceError
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
+from maillage.errors import ServiceError
 from maillage.web.pages.common import (
     PAGE_SIZE,
     SECTION_SIZE,

@@ -22,14 +22,14 @@ from litestar.params import Body, Parameter
 from litestar.response import Template
 
 from maillage.crm import lookups
-from maillage.crm.errors import ServiceError
+from maillage.errors import ServiceError
 from maillage.exchange import duplicates
-from maillage.exchange.api import export_stream
 from maillage.exchange.exports import ENTITIES, FORMATS, start_export
 from maillage.exchange.imports import ImportRefused, run_import
 from maillage.exchange.mapping import KINDS
 from maillage.exchange.reading import MAX_IMPORT_BYTES
 from maillage.exchange.sources import ExportFilters
+from maillage.web.exchange_routes import export_stream
 from maillage.web.pages.common import (
     Field,
     FormState,

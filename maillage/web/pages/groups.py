@@ -12,10 +12,10 @@ from litestar.response import Template
 from maillage.calendar import feeds
 from maillage.calendar import service as calendar_service
 from maillage.crm import audit, lookups, views
-from maillage.crm.errors import ServiceError
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
+from maillage.errors import ServiceError
 from maillage.web.pages.common import (
     SECTION_SIZE,
     Field,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from maillage.calendar.french import format_date, format_time, in_paris
+from maillage.french import format_date, format_time, in_paris
 from maillage.web.pages.labels import LABELS
 
 ACTIONS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from maillage.calendar import french
+from maillage import french
 from maillage.crm.rules import format_phone_fr
 
 PARIS = french.PARIS

@@ -13,7 +13,7 @@ from litestar import Request, get, post
 from litestar.response import Template
 
 from maillage.crm import lookups
-from maillage.crm.errors import ServiceError
+from maillage.errors import ServiceError
 from maillage.mailing import mailings
 from maillage.web.pages.common import (
     Field,

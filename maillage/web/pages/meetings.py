@@ -11,9 +11,9 @@ from litestar.response import Template
 
 from maillage.calendar import service as calendar
 from maillage.crm import agenda, audit, lookups
-from maillage.crm.errors import ServiceError
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
+from maillage.errors import ServiceError
 from maillage.web.pages.common import (
     PAGE_SIZE,
     Field,

@@ -11,8 +11,8 @@ from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Template
 
-from maillage.crm.errors import ServiceError
 from maillage.crm.registry import SERVICES
+from maillage.errors import ServiceError
 from maillage.mailing import invitations
 from maillage.mailing.invitations import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_LABEL
 from maillage.mailing.invitations import MAX_ATTACHMENTS as MAX_FILES

@@ -15,10 +15,10 @@ from litestar import Request, Response, get, post
 from litestar.response import Template
 
 from maillage.crm import lookups
-from maillage.crm.errors import ServiceError
-from maillage.crm.network import add_to_body, network_service
+from maillage.errors import ServiceError
 from maillage.graph import drawing
 from maillage.graph.data import NetworkFilter
+from maillage.graph.network import add_to_body, network_service
 from maillage.web.pages.common import (
     Field,
     FormState,

@@ -8,7 +8,7 @@ from litestar import Request, get, post
 from litestar.params import Parameter
 from litestar.response import Template
 
-from maillage.crm.errors import ServiceError
+from maillage.errors import ServiceError
 from maillage.mailing import outbox
 from maillage.web.pages.common import (
     PAGE_SIZE,

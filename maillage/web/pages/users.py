@@ -8,9 +8,9 @@ from litestar import Request, get, post
 from litestar.response import Template
 
 from maillage.crm import auth
-from maillage.crm.errors import ServiceError
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
+from maillage.errors import ServiceError
 from maillage.web.pages.common import (
     Field,
     FormState,

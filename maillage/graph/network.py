@@ -16,12 +16,29 @@ from typing import Any
 
 from piccolo.table import Table
 
+from maillage.actor import Actor
 from maillage.crm import caches
-from maillage.crm.actor import Actor
-from maillage.crm.errors import InvalidData
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import MembershipIn, MembershipRole
-from maillage.crm.tables import (
+from maillage.db import read_transaction
+from maillage.errors import InvalidData
+from maillage.graph.data import (
+    AffiliationRow,
+    AxisRow,
+    CommuneRow,
+    ContactRow,
+    GroupRow,
+    InteractionRow,
+    InvitationRow,
+    MeetingRow,
+    MembershipRow,
+    NetworkData,
+    NetworkFilter,
+    OrganisationRow,
+    PartnershipRow,
+)
+from maillage.graph.report import Level, Report, analyse
+from maillage.tables import (
     Affiliation,
     Axis,
     Commune,
@@ -41,23 +58,6 @@ from maillage.crm.tables import (
     PartnershipAxis,
     WorkingGroup,
 )
-from maillage.db import read_transaction
-from maillage.graph.data import (
-    AffiliationRow,
-    AxisRow,
-    CommuneRow,
-    ContactRow,
-    GroupRow,
-    InteractionRow,
-    InvitationRow,
-    MeetingRow,
-    MembershipRow,
-    NetworkData,
-    NetworkFilter,
-    OrganisationRow,
-    PartnershipRow,
-)
-from maillage.graph.report import Level, Report, analyse
 
 SOURCE_TABLES: list[type[Table]] = [
     Axis,

@@ -41,9 +41,9 @@ from maillage.calendar.schemas import (
     WarningOut,
 )
 from maillage.crm.schemas import MeetingIn
-from maillage.crm.tables import WorkingGroup
 from maillage.db import read_transaction
 from maillage.settings import Settings
+from maillage.tables import WorkingGroup
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 

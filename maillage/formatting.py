@@ -1,5 +1,5 @@
 """French formatting of numbers and percentages (babel, locale fr_FR) and of dates (the shared
-`maillage.calendar.french`)."""
+`maillage.french`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 
 from babel.numbers import format_decimal, format_percent
 
-from maillage.calendar import french
+from maillage import french
 
 LOCALE = "fr_FR"
 

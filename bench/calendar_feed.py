@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 
-from maillage.calendar import french
+from maillage import french
 from maillage.calendar.events import MeetingEvent, build_calendar, serialize
 
 MEETINGS = 1000
@@ -136,13 +136,13 @@ def paired_timings(first, second, *args, runs: int = 9) -> tuple[list[float], li
 
 async def _seed(database_url: str, count: int) -> tuple[str, str, int]:
     from maillage import db
+    from maillage.actor import CLI
     from maillage.calendar import feeds
     from maillage.crm import auth
-    from maillage.crm.actor import CLI
     from maillage.crm.registry import SERVICES
     from maillage.crm.schemas import UserIn, WorkingGroupIn
     from maillage.crm.seed import ensure_axes
-    from maillage.crm.tables import Meeting
+    from maillage.tables import Meeting
 
     await db.connect(database_url)
     await db.migrate()

@@ -136,7 +136,7 @@ def step_sqlite3(db_path: Path, out: Path) -> dict:
 
 
 def step_export(db_path: Path, out: Path, fmt: str) -> dict:
-    from maillage.crm.actor import CLI
+    from maillage.actor import CLI
     from maillage.exchange.exports import start_export
     from maillage.exchange.sources import ExportFilters
 
@@ -176,7 +176,7 @@ def write_import_file(path: Path, lines: int) -> None:
 
 
 def step_import(db_path: Path, source: Path) -> dict:
-    from maillage.crm.actor import IMPORT
+    from maillage.actor import IMPORT
     from maillage.exchange.imports import run_import
 
     async def body() -> dict:

@@ -85,10 +85,10 @@ def prepare(instance: Instance) -> Fixtures:
 
 
 async def _links(instance: Instance, token: str) -> Fixtures:
+    from maillage.actor import CLI
     from maillage.calendar import feeds
-    from maillage.crm.actor import CLI
-    from maillage.crm.tables import Invitation, Organisation, WorkingGroup
     from maillage.mailing import tokens
+    from maillage.tables import Invitation, Organisation, WorkingGroup
 
     async with connected(instance.database_url):
         groups = await WorkingGroup.select(WorkingGroup.id).limit(10)
@@ -183,7 +183,7 @@ def answered(instance: Instance, answer_tokens: set[str]) -> int:
 
 
 async def _answered(instance: Instance, answer_tokens: set[str]) -> int:
-    from maillage.crm.tables import Invitation
+    from maillage.tables import Invitation
 
     ids = [int(token.split(".")[0]) for token in answer_tokens]
     if not ids:

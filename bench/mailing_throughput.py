@@ -42,15 +42,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from maillage import db  # noqa: E402
-from maillage.crm.actor import CLI  # noqa: E402
+from maillage.actor import CLI  # noqa: E402
 from maillage.crm.registry import SERVICES  # noqa: E402
 from maillage.crm.schemas import MeetingIn, WorkingGroupIn  # noqa: E402
 from maillage.crm.seed import ensure_axes  # noqa: E402
-from maillage.crm.tables import Contact, Invitation, OutboxContent, OutboxMessage  # noqa: E402
 from maillage.mailing import background, invitations, outbox, transports  # noqa: E402
 from maillage.mailing.sender import Sender, SenderConfig  # noqa: E402
 from maillage.mailing.transports import SmtpBackend, parse_smtp_url  # noqa: E402
 from maillage.settings import Settings  # noqa: E402
+from maillage.tables import Contact, Invitation, OutboxContent, OutboxMessage  # noqa: E402
 
 SERVER = textwrap.dedent(
     """

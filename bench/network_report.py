@@ -213,7 +213,7 @@ async def load_demo_rows(scale: str) -> tuple[NetworkData, float, float]:
     """The demo loaded into a throw-away SQLite file, read back as the service reads it."""
     from maillage import db
     from maillage.crm.demo import load_demo
-    from maillage.crm.network import load_network_data
+    from maillage.graph.network import load_network_data
 
     path = Path(tempfile.mkdtemp(prefix="maillage-bench-")) / "demo.db"
     await db.connect(f"sqlite:///{path}")

@@ -33,11 +33,13 @@ from piccolo.query.functions.aggregate import Count
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from maillage import db
-from maillage.crm.actor import CLI
+from maillage.actor import CLI
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import UserIn
 from maillage.crm.seed import ensure_axes
-from maillage.crm.tables import (
+from maillage.crm.text import search_text
+from maillage.settings import Settings
+from maillage.tables import (
     Affiliation,
     Commune,
     Contact,
@@ -49,8 +51,6 @@ from maillage.crm.tables import (
     Partnership,
     WorkingGroup,
 )
-from maillage.crm.text import search_text
-from maillage.settings import Settings
 from maillage.web.app import create_app
 
 logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -86,7 +86,7 @@ def create_postgres_database(url: str) -> None:
 
 
 async def first_territory() -> int | None:
-    from maillage.crm.tables import Territory
+    from maillage.tables import Territory
 
     rows = await Territory.select(Territory.id).order_by(Territory.id).limit(1).run()
     return rows[0]["id"] if rows else None

@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Request, post
 
-from maillage.crm.errors import ServiceError
+from maillage.errors import ServiceError
 from maillage.mailing import invitations
 from maillage.web.pages.common import error_text, flash, redirect
 from maillage.web.pages.labels import plural
@@ -27,7 +27,8 @@ def _flash_problems(request: Request, problems: list[dict[str, Any]]) -> None:
     for item in problems[:10]:
         flash(request, f"{item['name']} : {item['reason']}", "attention")
     if len(problems) > 10:
-        flash(request, f"… et {len(problems) - 10} autre(s) problème(s).", "attention")
+        others = plural(len(problems) - 10, "autre problème", "autres problèmes")
+        flash(request, f"… et {others}.", "attention")
 
 
 @post("/reunions/{record_id:int}/inviter", guards=WRITE, include_in_schema=False)
@@ -61,12 +62,8 @@ async def send(request: Request, record_id: int) -> Any:
         return redirect(f"/reunions/{record_id}#invitations")
     if report["queued"]:
         parts = [
-            f"{report[kind]} {label}"
-            for kind, label in (
-                ("invitation", "invitation(s)"),
-                ("modification", "modification(s)"),
-                ("annulation", "annulation(s)"),
-            )
+            plural(report[kind], kind, kind + "s")
+            for kind in ("invitation", "modification", "annulation")
             if report[kind]
         ]
         flash(request, "Mis en file d'envoi : " + ", ".join(parts) + ". Suivi dans « Envois ».")

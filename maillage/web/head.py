@@ -8,8 +8,10 @@ stays the GET's, as the RFC allows.
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar
-from litestar.types import Message, Receive, Scope, Send
+from litestar.types import Message, Send
 
 
 def _without_body(send: Send) -> Send:
@@ -24,8 +26,8 @@ def _without_body(send: Send) -> Send:
 class HeadAsGet(Litestar):
     """The application, answering HEAD on every GET route."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "HEAD":
-            scope = {**scope, "method": "GET"}  # type: ignore[assignment]
+            scope = {**scope, "method": "GET"}
             send = _without_body(send)
         await super().__call__(scope, receive, send)

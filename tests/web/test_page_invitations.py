@@ -46,7 +46,7 @@ async def test_it_sends_the_invitations_and_shows_when(coordinator_web, admin):
     response = await coordinator_web.post(f"/reunions/{meeting}/envoyer")
     assert response.status_code == 303
     page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
-    assert "Mis en file d'envoi : 1 invitation(s)." in page
+    assert "Mis en file d'envoi : 1 invitation." in page
     await coordinator_web.post(f"/reunions/{meeting}/envoyer")
     page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
     assert "Rien à envoyer" in page

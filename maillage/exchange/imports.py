@@ -18,6 +18,7 @@ from maillage.crm.registry import SERVICES
 from maillage.crm.resources import is_unique_violation
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import Conflict, ConflictingRecord, InvalidData, ServiceError
+from maillage.exchange import reading
 from maillage.exchange.mapping import (
     FIELDS,
     KINDS,
@@ -28,7 +29,7 @@ from maillage.exchange.mapping import (
 )
 from maillage.exchange.plan import LineOutcome, Operation, Problem, Ref
 from maillage.exchange.planners import PLANNERS, Index, Line
-from maillage.exchange.reading import MAX_COLUMNS, Sheet, UnreadableFile, read_table
+from maillage.exchange.reading import MAX_COLUMNS, Sheet, UnreadableFile
 from maillage.tables import AuditEvent
 
 # Rows per multi-row INSERT: far below the engines' limits on bound values (32,766 on SQLite
@@ -111,11 +112,9 @@ def _check_kind(kind: str) -> None:
 
 
 def prepare(
-    data: bytes, filename: str, kind: str, mapping: bytes | None
+    sheet: Sheet, filename: str, kind: str, mapping: bytes | None
 ) -> tuple[Sheet, ColumnMap, list]:
-    """Read the file and its header; refuse what cannot be imported at all."""
-    _check_kind(kind)
-    sheet = read_table(data, filename)
+    """Find the file's header; refuse what cannot be imported at all."""
     explicit = parse_mapping(mapping, kind) if mapping else None
     position = find_header(sheet.lines, kind, explicit)
     header_line, headers = sheet.lines[position]
@@ -171,7 +170,9 @@ async def run_import(
     commit: bool = False,
     only_valid: bool = False,
 ) -> ImportReport:
-    sheet, columns, body = prepare(data, filename, kind, mapping)
+    _check_kind(kind)
+    sheet = await reading.read_table_off_loop(data, filename)
+    sheet, columns, body = prepare(sheet, filename, kind, mapping)
     labels = {f.name: f.label for f in FIELDS[kind]}
     report = ImportReport(
         kind=kind,

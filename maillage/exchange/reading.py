@@ -7,11 +7,15 @@ do; problems of a single line are left to the import, which reports them with li
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import csv
 import datetime as dt
 import io
 import re
+import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,31 +183,134 @@ def cell_too_long() -> str:
     return f"une cellule dépasse {formatting.number(csv.field_size_limit())} caractères"
 
 
+# A workbook is a ZIP archive that openpyxl inflates whole or part by part: a 1 Mo file can hold
+# a 900 Mo sheet. Its directory gives each part's real size (zipfile stops reading at the
+# declared size), so these checks run before any XML is parsed.
+XLSX_MAX_PARTS = 500
+XLSX_MAX_PART_BYTES = 100 * 1024 * 1024
+XLSX_MAX_TOTAL_BYTES = 200 * 1024 * 1024
+# Spreadsheet XML compresses 5 to 30 times; a part inflating more than this is padding.
+XLSX_MAX_RATIO = 200
+XLSX_RATIO_FROM_BYTES = 1024 * 1024
+XLSX_TIME_LIMIT = 60.0
+"""Seconds of parsing after which a workbook is abandoned (a real one takes a few)."""
+XLSX_ADVICE = "ouvrez-le dans votre tableur et enregistrez-le à nouveau au format XLSX ou CSV."
+# Parsing is CPU-bound: two files at a time per process (one per core), the others wait.
+_reading_threads = concurrent.futures.ThreadPoolExecutor(
+    max_workers=2, thread_name_prefix="lecture-tableur"
+)
+
+
+async def read_table_off_loop(data: bytes, filename: str) -> Sheet:
+    """``read_table`` on a worker thread: a big or hostile file never stalls other requests."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_reading_threads, read_table, data, filename)
+
+
+def _unreadable_workbook(filename: str, reason: str) -> UnreadableFile:
+    return UnreadableFile(f"Classeur illisible : « {filename} » {reason} ; {XLSX_ADVICE}")
+
+
+def check_xlsx_archive(data: bytes, filename: str) -> None:
+    """Refuse, from the ZIP directory alone, an archive that would inflate beyond reason or
+    whose XML declares a document type (the door to external entities and entity bombs)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+            _check_sizes(parts, filename)
+            for part in parts:
+                if part.filename.endswith((".xml", ".rels")) and _declares_doctype(archive, part):
+                    raise _unreadable_workbook(
+                        filename,
+                        f"déclare un type de document dans « {part.filename} », ce qu'aucun "
+                        "tableur n'écrit (entités externes refusées)",
+                    )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError) as error:
+        raise _unreadable_workbook(filename, "n'est pas une archive ZIP valide") from error
+
+
+def _check_sizes(parts: list[zipfile.ZipInfo], filename: str) -> None:
+    if len(parts) > XLSX_MAX_PARTS:
+        raise _unreadable_workbook(filename, f"contient {len(parts)} parties")
+    total = 0
+    for part in parts:
+        total += part.file_size
+        too_big = part.file_size > XLSX_MAX_PART_BYTES or total > XLSX_MAX_TOTAL_BYTES
+        inflated = part.file_size > XLSX_RATIO_FROM_BYTES and part.file_size > XLSX_MAX_RATIO * max(
+            part.compress_size, 1
+        )
+        if too_big or inflated:
+            size = formatting.number(part.file_size // (1024 * 1024))
+            raise _unreadable_workbook(
+                filename,
+                f"se décompresserait en {size} Mo pour « {part.filename} » (fichier piégé ?)",
+            )
+
+
+def _declares_doctype(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> bool:
+    """A DOCTYPE can only stand in the prolog, before the root element: the head suffices."""
+    with archive.open(part) as stream:
+        head = stream.read(4096)
+    for encoding in ("utf-16", "utf-8") if head[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8",):
+        text = head.decode(encoding, errors="ignore")
+        if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
+            return True
+    return False
+
+
 def _read_xlsx(data: bytes, filename: str) -> Sheet:
+    check_xlsx_archive(data, filename)
+    try:
+        return _parse_xlsx(data, filename)
+    except UnreadableFile:
+        raise
+    except Exception as error:
+        # openpyxl on untrusted XML raises anything: defusedxml refusals, syntax errors,
+        # missing parts, odd values. All get one answer.
+        raise _unreadable_workbook(filename, "n'est pas un classeur XLSX lisible") from error
+
+
+def _parse_xlsx(data: bytes, filename: str) -> Sheet:
     from openpyxl import load_workbook
 
+    deadline = time.monotonic() + XLSX_TIME_LIMIT
+    book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
-        raise UnreadableFile(
-            f"Le fichier « {filename} » ressemble à une archive ZIP mais n'est pas un classeur "
-            "XLSX lisible : enregistrez-le à nouveau au format XLSX ou CSV."
-        ) from error
-    sheet = book.worksheets[0]
-    lines: list[tuple[int, list[Any]]] = []
-    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        if len(lines) >= MAX_LINES:
-            raise UnreadableFile(f"Le classeur « {filename} » dépasse {MAX_LINES} lignes.")
-        cells = [_xlsx_cell(value) for value in row]
-        while cells and cells[-1] == "":
-            cells.pop()
-        if any(cell != "" for cell in cells):
-            lines.append((number, cells))
-    notes = []
-    if len(book.worksheets) > 1:
-        notes.append(f"Seule la première feuille (« {sheet.title} ») a été lue.")
-    book.close()
+        sheet = book.worksheets[0]
+        lines: list[tuple[int, list[Any]]] = []
+        # One column past the limit is read, to see a line that goes beyond it; the declared
+        # dimension would otherwise pad every line to 16,384 cells.
+        rows = sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
+        for number, row in enumerate(rows, start=1):
+            _check_line(number, row, deadline, filename)
+            cells = [_xlsx_cell(value) for value in row]
+            while cells and cells[-1] == "":
+                cells.pop()
+            if any(cell != "" for cell in cells):
+                lines.append((number, cells))
+        notes = []
+        if len(book.worksheets) > 1:
+            notes.append(f"Seule la première feuille (« {sheet.title} ») a été lue.")
+    finally:
+        book.close()
     return Sheet(lines, file_kind="xlsx", notes=notes)
+
+
+def _check_line(number: int, row: tuple[Any, ...], deadline: float, filename: str) -> None:
+    """Every line, not only the header: bounded count, width and reading time."""
+    if number > MAX_LINES:
+        raise UnreadableFile(
+            f"Le classeur « {filename} » dépasse {formatting.number(MAX_LINES)} lignes : "
+            "découpez-le."
+        )
+    if len(row) > MAX_COLUMNS and row[MAX_COLUMNS] is not None:
+        raise _unreadable_workbook(
+            filename, f"a plus de {MAX_COLUMNS} cellules à la ligne {formatting.number(number)}"
+        )
+    if time.monotonic() > deadline:
+        raise _unreadable_workbook(
+            filename, f"est trop long à lire (plus de {XLSX_TIME_LIMIT:.0f} secondes)"
+        )
 
 
 def _xlsx_cell(value: Any) -> Any:

@@ -214,3 +214,27 @@ async def test_a_filter_that_does_not_fit_the_export_is_explained(coordinator_we
     assert response.status_code == 400 and 'id="f-du-erreur"' in response.text
     response = await coordinator_web.get("/exports/telecharger?entite=contacts&du=2026-02-30")
     assert "Date invalide" in html_text(response)
+
+
+async def test_an_upload_with_a_bearer_token_writes_nothing(app, coordinator):
+    """No session to remember the file: refused before anything reaches the disk (#23)."""
+    for stale in _pending_files(app):
+        stale.unlink()
+    files = {"fichier": ("contacts.csv", CSV, "text/csv")}
+    response = await coordinator.client.post("/imports", data={"type": "contacts"}, files=files)
+    assert response.status_code == 400
+    assert "/api/v1/imports" in html_text(response)
+    assert _pending_files(app) == []
+
+
+async def test_uploads_whose_session_is_not_kept_do_not_pile_up(app, coordinator_web):
+    """A client that drops the updated cookie leaves at most one file per account (#23)."""
+    for stale in _pending_files(app):
+        stale.unlink()
+    await coordinator_web.get("/imports")
+    cookies = dict(coordinator_web.client.cookies)
+    for _ in range(3):
+        coordinator_web.client.cookies.clear()
+        coordinator_web.client.cookies.update(cookies)
+        assert (await _upload(coordinator_web)).status_code == 200
+    assert len(_pending_files(app)) == 1

@@ -2,7 +2,7 @@
 
 The rules live in ``maillage.exchange``; these handlers read the form, call the service and
 show its report. An uploaded file waits for confirmation in the data directory, under a random
-name known only to the session that uploaded it. A file whose preview was never confirmed nor
+name known only to the session that uploaded it, one per account at most. A file whose preview was never confirmed nor
 abandoned (a closed tab, an expired session) is deleted after ``PENDING_MAX_AGE``: at start-up
 and at every upload, so no timer is needed and several workers may share the directory.
 """
@@ -33,6 +33,7 @@ from maillage.web.exchange_routes import export_stream
 from maillage.web.pages.common import (
     Field,
     FormState,
+    error_page,
     error_text,
     flash,
     parse_int,
@@ -42,7 +43,7 @@ from maillage.web.pages.common import (
     take_service_error,
 )
 from maillage.web.pages.labels import choices
-from maillage.web.security import requires
+from maillage.web.security import WebSession, requires
 
 WRITE = [requires("coordinateur")]
 ENTITY_LABELS = {
@@ -254,6 +255,18 @@ def _forget_pending(request: Request) -> None:
     request.set_session(session)
 
 
+def _owner_prefix(request: Request) -> str:
+    return f"u{request.user.user_id}-"
+
+
+def _forget_own_uploads(request: Request) -> None:
+    """One waiting file per account: a client that drops the updated session cookie (and so
+    forgets its previous upload) cannot pile files up on disk."""
+    prefix = _owner_prefix(request)
+    for path in _pending_dir(request).glob(f"{prefix}*"):
+        path.unlink(missing_ok=True)
+
+
 @get("/imports", guards=WRITE, include_in_schema=False)
 async def import_page(request: Request) -> Template:
     return render(request, "echanges/imports.html", kinds=KIND_LABELS, report=None, error=None)
@@ -297,11 +310,20 @@ async def import_upload(
     if not isinstance(upload, UploadFile) or not upload.filename:
         flash(request, "Choisissez un fichier CSV ou XLSX.", "erreur")
         return redirect("/imports")
+    if not isinstance(request.auth, WebSession):
+        # Nothing would remember the file for the confirmation: it would wait a day on disk.
+        return error_page(
+            request,
+            400,
+            "Le dépôt d'un fichier à confirmer demande une session ouverte par le formulaire "
+            "de connexion ; avec un jeton d'API, importez par « POST /api/v1/imports ».",
+        )
     if kind not in KINDS:
         kind = "contacts"
     _forget_pending(request)
+    _forget_own_uploads(request)
     purge_stale_imports(_pending_dir(request))
-    token = secrets.token_urlsafe(24)
+    token = f"{_owner_prefix(request)}{secrets.token_urlsafe(24)}"
     (_pending_dir(request) / token).write_bytes(await upload.read())
     pending = {"token": token, "filename": upload.filename[:200], "kind": kind}
     request.set_session({**dict(request.session), "import": pending})

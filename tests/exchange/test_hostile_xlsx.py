@@ -1,0 +1,175 @@
+"""Hostile XLSX files (#23): each one is refused with 400 and a French « classeur illisible »,
+never a 500, whichever way it arrives (API or page). The files are built here, from a real
+workbook whose parts are replaced."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+import pytest
+from openpyxl import Workbook
+
+from maillage.actor import IMPORT
+from maillage.exchange import reading
+from maillage.exchange.imports import run_import
+from maillage.exchange.reading import UnreadableFile
+
+SHEET = "xl/worksheets/sheet1.xml"
+NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+HEADER_ROW = (
+    '<row r="1"><c r="A1" t="inlineStr"><is><t>Nom</t></is></c>'
+    '<c r="B1" t="inlineStr"><is><t>Prénom</t></is></c></row>'
+)
+
+
+def workbook_bytes(parts: dict[str, bytes] | None = None, level: int = 6) -> bytes:
+    """A real two-line workbook, with some of its parts replaced."""
+    book = Workbook()
+    book.active.append(["Nom", "Prénom"])
+    book.active.append(["Lefèvre", "Hélène"])
+    plain = io.BytesIO()
+    book.save(plain)
+    parts = parts or {}
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(plain.getvalue())) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as target,
+    ):
+        for item in source.infolist():
+            target.writestr(item.filename, parts.get(item.filename, source.read(item.filename)))
+    return out.getvalue()
+
+
+def sheet_xml(rows: str, prolog: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>{prolog}'
+        f"<worksheet {NS}><sheetData>{HEADER_ROW}{rows}</sheetData></worksheet>"
+    ).encode()
+
+
+def _cell(column: int, row: int, text: str) -> str:
+    letters = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f'<c r="{letters}{row}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+XXE = sheet_xml(
+    '<row r="2"><c r="A2" t="inlineStr"><is><t>&e;</t></is></c></row>',
+    '<!DOCTYPE worksheet [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
+)
+# Past the head that the archive check reads: defusedxml, under openpyxl, refuses it.
+FAR_XXE = sheet_xml(
+    '<row r="2"><c r="A2" t="inlineStr"><is><t>&e;</t></is></c></row>',
+    "<!--" + " " * 10_000 + '--><!DOCTYPE worksheet [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
+)
+LAUGHS = sheet_xml(
+    '<row r="2"><c r="A2" t="inlineStr"><is><t>&l9;</t></is></c></row>',
+    "<!DOCTYPE worksheet [<!ENTITY l0 'ha'>"
+    + "".join(f"<!ENTITY l{n} '{f'&l{n - 1};' * 10}'>" for n in range(1, 10))
+    + "]>",
+)
+WIDE_ROW = sheet_xml(
+    '<row r="2">'
+    + _cell(1, 2, "Lefèvre")
+    + _cell(2, 2, "Hélène")
+    + '</row><row r="3">'
+    + "".join(_cell(column, 3, "x") for column in range(1, 16_385))
+    + "</row>"
+)
+# 40 Mo of blanks inside the sheet: a few dozen kilobytes once compressed.
+BOMB = sheet_xml(" " * 40_000_000)
+# Styles, parsed whole by openpyxl when the workbook opens: the same check applies.
+STYLES_BOMB = (
+    b'<?xml version="1.0"?><styleSheet ' + NS.encode() + b">" + b" " * 40_000_000 + b"</styleSheet>"
+)
+
+HOSTILE = {
+    "xxe": {SHEET: XXE},
+    "xxe-loin": {SHEET: FAR_XXE},
+    "billion-laughs": {SHEET: LAUGHS},
+    "16384-colonnes": {SHEET: WIDE_ROW},
+    "bombe-zip": {SHEET: BOMB},
+    "bombe-styles": {"xl/styles.xml": STYLES_BOMB},
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_files() -> dict[str, bytes]:
+    return {name: workbook_bytes(parts, level=9) for name, parts in HOSTILE.items()}
+
+
+def test_the_plain_workbook_is_read(database):
+    sheet = reading.read_table(workbook_bytes(), "ok.xlsx")
+    assert [cells for _, cells in sheet.lines] == [["Nom", "Prénom"], ["Lefèvre", "Hélène"]]
+
+
+def test_openpyxl_parses_with_defusedxml():
+    import openpyxl.xml
+
+    assert openpyxl.xml.DEFUSEDXML is True
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+async def test_each_hostile_workbook_is_refused_in_french(database, hostile_files, name):
+    with pytest.raises(UnreadableFile) as refused:
+        await run_import(IMPORT, hostile_files[name], f"{name}.xlsx")
+    assert refused.value.message.startswith(f"Classeur illisible : « {name}.xlsx »")
+    assert "passwd" not in refused.value.message
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+async def test_the_api_answers_400_not_500(coordinator, hostile_files, name):
+    files = {"file": (f"{name}.xlsx", hostile_files[name], "application/octet-stream")}
+    response = await coordinator.client.post("/api/v1/imports", files=files)
+    assert response.status_code == 400, response.text
+    assert "Classeur illisible" in response.text
+
+
+async def test_the_import_page_answers_400_not_500(app, coordinator, hostile_files):
+    from tests.web.helpers import Browser, open_browser, sign_in
+
+    async with await open_browser(app) as client:
+        browser = Browser(client)
+        assert (await sign_in(browser, coordinator.email)).status_code == 303
+        await client.get("/imports")
+        response = await client.post(
+            "/imports",
+            data={"type": "contacts", "_csrf_token": client.cookies["maillage_csrf"]},
+            files={"fichier": ("xxe.xlsx", hostile_files["xxe"], "application/octet-stream")},
+        )
+    assert response.status_code == 400, response.text
+    assert "Classeur illisible" in response.text
+
+
+def test_reading_stops_at_its_time_limit(monkeypatch):
+    """A sheet slow to parse is abandoned at the deadline, not read to its end."""
+    rows = "".join(
+        f'<row r="{n}">{_cell(1, n, "Nom")}{_cell(2, n, "Prénom")}</row>' for n in range(2, 20_000)
+    )
+    data = workbook_bytes({SHEET: sheet_xml(rows)})
+    monkeypatch.setattr(reading, "XLSX_TIME_LIMIT", 0.05)
+    started = time.monotonic()
+    with pytest.raises(UnreadableFile) as refused:
+        reading.read_table(data, "lent.xlsx")
+    assert time.monotonic() - started < 2
+    assert "trop long à lire" in refused.value.message
+
+
+async def test_parsing_runs_off_the_event_loop(database, monkeypatch):
+    """The sheet is read on a worker thread: the loop keeps serving meanwhile."""
+    import threading
+
+    seen: list[str] = []
+    original = reading.read_table
+
+    def spy(data: bytes, filename: str):
+        seen.append(threading.current_thread().name)
+        return original(data, filename)
+
+    monkeypatch.setattr(reading, "read_table", spy)
+    await run_import(IMPORT, workbook_bytes(), "ok.xlsx")
+    assert seen and seen[0] != threading.main_thread().name

@@ -1,4 +1,5 @@
-"""The tableau de bord: key figures, the coming meetings, the answers awaited and the alerts.
+"""The tableau de bord: what needs doing this week (each with its action), key figures, the
+coming meetings, the answers awaited, the alerts and two small charts.
 
 One read transaction and a fixed number of queries, whatever the size of the network.
 """
@@ -11,12 +12,18 @@ from typing import Any
 
 from piccolo.query.methods.select import Count
 
+from maillage import french
 from maillage.db import read_transaction
 from maillage.tables import (
+    Action,
+    Affiliation,
+    Axis,
     Contact,
     Invitation,
     Meeting,
     Organisation,
+    OrganisationAxis,
+    OutboxMessage,
     Partnership,
     WorkingGroup,
 )
@@ -24,6 +31,10 @@ from maillage.tables import (
 UPCOMING_DAYS = 30
 DSP_NOTICE_MONTHS = 6
 MAX_UPCOMING = 50
+# Meetings held this long ago still call for attendance or minutes; older ones are history.
+FOLLOW_UP_DAYS = 60
+TODO_SHOWN = 8  # per kind of task: the page stays short, the full list is one click away
+CHART_MONTHS = 12
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -57,6 +68,10 @@ async def dashboard(now: dt.datetime, today: dt.date) -> dict[str, Any]:
         meetings = await _upcoming_meetings(now, horizon)
         answers = await _answers(meetings)
         contracts = await _dsp_contracts_ending(today)
+        held = await _recently_held(now)
+        late = await _late_actions(today)
+        attendance = await _attendance_by_month(now, today)
+        mobilised = await _partners_mobilised_by_axis(now)
     for meeting in meetings:
         meeting["answers"] = answers.get(meeting["id"], {})
     awaited = [m for m in meetings if m["answers"].get("en_attente")]
@@ -69,7 +84,163 @@ async def dashboard(now: dt.datetime, today: dt.date) -> dict[str, Any]:
         "annual_report": annual_report_reminder(today),
         "upcoming_days": UPCOMING_DAYS,
         "dsp_notice_months": DSP_NOTICE_MONTHS,
+        "todo": _todo(awaited, held, late),
+        "attendance_chart": {"rows": attendance, "description": _attendance_text(attendance)},
+        "axis_chart": {
+            "rows": mobilised,
+            "description": _axis_text(mobilised),
+            "maximum": max((row["partners"] for row in mobilised), default=0),
+        },
     }
+
+
+def _attendance_text(rows: list[dict[str, Any]]) -> str:
+    """The chart in a sentence, for those who do not see it."""
+    months = [f"{row['name']} : {row['rate']} %" for row in rows if row["rate"] is not None]
+    if not months:
+        return "Aucune présence notée sur les douze derniers mois."
+    return (
+        "Part des personnes présentes parmi celles dont la présence a été notée, par mois : "
+        + ", ".join(months)
+        + "."
+    )
+
+
+def _axis_text(rows: list[dict[str, Any]]) -> str:
+    parts = [f"{row['axis']} : {row['partners']}" for row in rows]
+    return (
+        "Nombre de partenaires dont quelqu'un a assisté à une réunion, par axe de la CTG : "
+        + ", ".join(parts)
+        + "."
+    )
+
+
+def _todo(
+    awaited: list[dict[str, Any]], held: list[dict[str, Any]], late: list[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """This week's tasks by kind, each row carrying what its one-click action needs."""
+    return {
+        "remind": awaited[:TODO_SHOWN],
+        "attendance": [m for m in held if not m["attendance_noted"]][:TODO_SHOWN],
+        "minutes": [m for m in held if m["attendance_noted"] and not m["minutes_sent"]][
+            :TODO_SHOWN
+        ],
+        "late_actions": late[:TODO_SHOWN],
+    }
+
+
+async def _recently_held(now: dt.datetime) -> list[dict[str, Any]]:
+    """Meetings over in the last weeks, not cancelled, that had invitees, with whether their
+    attendance is noted and their minutes sent."""
+    since = now - dt.timedelta(days=FOLLOW_UP_DAYS)
+    meetings = (
+        await Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at, Meeting.attendance_count)
+        .where((Meeting.ends_at < now) & (Meeting.ends_at >= since))
+        .where(Meeting.status != "annulee")
+        .order_by(Meeting.starts_at, ascending=False)
+        .run()
+    )
+    if not meetings:
+        return []
+    ids = [m["id"] for m in meetings]
+    invited = {
+        row["meeting"]: row
+        for row in await Invitation.select(
+            Invitation.meeting, Count(alias="invited"), Count(Invitation.attendance, alias="noted")
+        )
+        .where(Invitation.meeting.is_in(ids))
+        .group_by(Invitation.meeting)
+        .run()
+    }
+    sent = {
+        row["invitation.meeting"]
+        for row in await OutboxMessage.select(OutboxMessage.invitation.meeting)
+        .where((OutboxMessage.kind == "compte_rendu") & OutboxMessage.invitation.meeting.is_in(ids))
+        .distinct()
+        .run()
+    }
+    held = []
+    for meeting in meetings:
+        counts = invited.get(meeting["id"])
+        if counts is None:  # nobody was invited: nothing to note, nobody to send minutes to
+            continue
+        meeting["attendance_noted"] = (
+            bool(counts["noted"]) or meeting["attendance_count"] is not None
+        )
+        meeting["minutes_sent"] = meeting["id"] in sent
+        held.append(meeting)
+    return held
+
+
+async def _late_actions(today: dt.date) -> list[dict[str, Any]]:
+    """Fiches action still « à lancer » or « en cours » after their end date."""
+    return (
+        await Action.select(Action.id, Action.title, Action.status, Action.end_date)
+        .where(Action.status.is_in(["a_lancer", "en_cours"]) & (Action.end_date < today))
+        .order_by(Action.end_date)
+        .run()
+    )
+
+
+def _month_start(day: dt.date, back: int) -> dt.date:
+    return add_months(day.replace(day=1), -back)
+
+
+async def _attendance_by_month(now: dt.datetime, today: dt.date) -> list[dict[str, Any]]:
+    """Attendance rate of the meetings held in each of the last twelve months (present among
+    those whose attendance was noted); ``None`` for a month without any."""
+    first = _month_start(today, CHART_MONTHS - 1)
+    since = dt.datetime.combine(first, dt.time(), dt.UTC)
+    rows = (
+        await Invitation.select(Invitation.meeting.starts_at, Invitation.attendance)
+        .where(
+            (Invitation.meeting.starts_at >= since)
+            & (Invitation.meeting.ends_at < now)
+            & (Invitation.meeting.status != "annulee")
+            & Invitation.attendance.is_not_null()
+        )
+        .run()
+    )
+    months = [_month_start(today, back) for back in range(CHART_MONTHS - 1, -1, -1)]
+    noted: dict[dt.date, int] = defaultdict(int)
+    present: dict[dt.date, int] = defaultdict(int)
+    for row in rows:
+        starts = french.in_paris(row["meeting.starts_at"])
+        key = dt.date(starts.year, starts.month, 1)
+        noted[key] += 1
+        present[key] += row["attendance"] == "present"
+    return [
+        {
+            "month": month,
+            "label": f"{french.MONTHS_ABBREVIATED[month.month - 1]} {month:%y}",
+            "name": f"{french.MONTHS[month.month - 1]} {month.year}",
+            "noted": noted[month],
+            "rate": round(100 * present[month] / noted[month]) if noted[month] else None,
+        }
+        for month in months
+    ]
+
+
+async def _partners_mobilised_by_axis(now: dt.datetime) -> list[dict[str, Any]]:
+    """Partners (organisations) with someone present at a meeting in the last twelve months,
+    by axis of the CTG the partner works on."""
+    since = now - dt.timedelta(days=365)
+    present_contacts = Invitation.select(Invitation.contact).where(
+        (Invitation.attendance == "present") & (Invitation.meeting.starts_at >= since)
+    )
+    organisations = Affiliation.select(Affiliation.organisation).where(
+        Affiliation.contact.is_in(present_contacts)
+    )
+    rows = (
+        await OrganisationAxis.select(OrganisationAxis.axis, OrganisationAxis.organisation)
+        .where(OrganisationAxis.organisation.is_in(organisations))
+        .run()
+    )
+    by_axis: dict[int, set[int]] = defaultdict(set)
+    for row in rows:
+        by_axis[row["axis"]].add(row["organisation"])
+    axes = await Axis.select(Axis.id, Axis.name).order_by(Axis.position).run()
+    return [{"axis": axis["name"], "partners": len(by_axis[axis["id"]])} for axis in axes]
 
 
 async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:

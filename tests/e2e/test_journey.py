@@ -225,11 +225,15 @@ async def test_a_coordinator_runs_a_commission(tab, data_dir):
     )
     await journey.check()
 
-    # The meeting is over, so the dashboard no longer lists it among the coming ones; search
-    # as you type finds the partner without accents.
+    # The meeting is over: the dashboard's to-do asks for its minutes (#21); search as you
+    # type finds the partner without accents.
     await page.goto("/")
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Tableau de bord")
-    await expect(page.locator("main")).not_to_contain_text("Commission parentalité de rentrée")
+    todo = page.locator("#a-faire, section.todo")
+    await expect(todo).to_contain_text("Compte rendu à envoyer : Commission parentalité de rentrée")
+    await expect(
+        todo.get_by_role("link", name=re.compile("Envoyer le compte rendu"))
+    ).to_be_visible()
+    await journey.check()
     await page.goto("/partenaires")
     await page.get_by_label("Rechercher").fill("TILLEUL")
     await expect(page.locator("#resultats")).to_contain_text("1 partenaire pour « TILLEUL »")

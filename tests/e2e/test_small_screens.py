@@ -86,7 +86,8 @@ async def test_every_page_fits_a_phone_with_a_folded_menu(chromium, server, demo
         await expect(menu).to_have_attribute("aria-expanded", "true")
         await expect(page.locator("#menu-principal")).to_be_visible()
         await page.locator(".nav-group summary", has_text="Pilotage").click()
-        await page.get_by_role("link", name="Plan d'action").click()
+        nav = page.get_by_role("navigation", name="Menu principal")
+        await nav.get_by_role("link", name="Plan d'action").click()
         await expect(page.get_by_role("heading", level=1)).to_contain_text("Plan d'action")
         # Tables reflow: each value is shown under its column's name.
         await page.goto("/partenaires")

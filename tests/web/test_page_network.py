@@ -156,3 +156,28 @@ async def test_the_drawing_frame_is_valid_html(reader_web, admin):
     frame = page[page.index("<iframe") : page.index("</iframe>")]
     assert 'class="network-frame"' in frame
     assert "width=" not in frame
+
+
+async def test_the_page_opens_on_what_to_do_first(coordinator_web, admin):
+    """(#21) A short list one can act on, each partner with its reason, a proposal and one
+    action; the full list folded below; a link that opens the drawing on that partner."""
+    net = await small_network(admin.client)
+    clubs = [
+        await _isolated_club(admin.client, f"Club n° {n}", commune=net["commune"]["id"])
+        for n in range(7)
+    ]
+    response = await coordinator_web.get("/reseau")
+    page = response.text
+    first = page[page.index('id="a-faire"') : page.index("</section>", page.index('id="a-faire"'))]
+    assert first.count("<li>") == 5
+    assert "isolé : aucun lien" in first and "Proposition : l'inscrire dans" in first
+    assert first.count('class="button button-small"') == 5  # one action each
+    assert first.count("Inscrire Lou Martin") >= 4
+    assert "Voir les 8 partenaires sous-connectés" in page
+    assert '<details id="sous-connectes">' in page
+    club = clubs[0]["club"]["id"]
+    focus = f"/reseau/dessin?niveau=organisations&amp;focus=o{club}"
+    assert focus in page
+    drawing = await coordinator_web.get(focus.replace("&amp;", "&"))
+    assert drawing.status_code == 200
+    assert "(s)" not in html_text(response)

@@ -44,11 +44,28 @@
     legend(mode);
   }
 
+  // One partner and their neighbours stand out, the rest fades; « Revoir tout le réseau »
+  // (or any change of colour, size or highlighting) brings everything back.
   function focus(id) {
     if (!nodes.get(id)) { return; }
+    var near = {};
+    near[id] = true;
+    network.getConnectedNodes(id).forEach(function (other) { near[other] = true; });
+    nodes.update(data.nodes.map(function (n) {
+      return near[n.id] ? { id: n.id, color: n.colours[document.getElementById("couleur").value],
+                            font: { color: "#222222", size: n.id === id ? 18 : 14 } }
+                        : { id: n.id, color: "#eeeeee", font: { color: "#cccccc" } };
+    }));
+    document.getElementById("tout").hidden = false;
     network.selectNodes([id]);
-    network.focus(id, { scale: 1.2, animation: { duration: 400 } });
+    network.fit({ nodes: Object.keys(near), animation: { duration: 400 } });
   }
+
+  // The drawing settles, then stays still: physics stops once the layout is stable, or after
+  // a few seconds on a large network, so nothing keeps moving under the reader's eyes.
+  function freeze() { network.setOptions({ physics: false }); }
+  network.once("stabilizationIterationsDone", freeze);
+  window.setTimeout(freeze, 6000);
 
   var list = document.getElementById("noms");
   data.nodes.forEach(function (n) {
@@ -64,8 +81,17 @@
   ["couleur", "taille", "surligner"].forEach(function (id) {
     document.getElementById(id).addEventListener("change", restyle);
   });
+  document.getElementById("tout").addEventListener("click", function (event) {
+    event.target.hidden = true;
+    network.unselectAll();
+    restyle();
+    network.fit({ animation: { duration: 400 } });
+  });
   document.querySelectorAll("button.aller").forEach(function (button) {
     button.addEventListener("click", function () { focus(button.dataset.id); });
   });
   restyle();
+  // « ?focus=o12 » (the « voir dans le dessin » links of /reseau): that partner's neighbourhood.
+  var wanted = new URLSearchParams(window.location.search).get("focus");
+  if (wanted) { network.once("stabilizationIterationsDone", function () { focus(wanted); }); }
 })();

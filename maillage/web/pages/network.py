@@ -7,6 +7,7 @@ The drawing is the network module's own page, served here behind the session (th
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -103,6 +104,17 @@ def _selection(request: Request) -> Selection:
     return Selection(selection, level, form, params)
 
 
+FIRST_SHOWN = 5  # partners « à faire en premier »: a short list one can act on today
+
+
+def _day(value: Any) -> dt.date | None:
+    """The report gives days as ISO text (it is also JSON); the page shows them in French."""
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _record_link(node: str) -> str | None:
     """Node keys are « o12 » (organisation) or « c7 » (contact)."""
     pages = {"o": "/partenaires/", "c": "/contacts/"}
@@ -136,8 +148,12 @@ async def network_page(request: Request) -> Template:
         request,
         "reseau.html",
         report=report,
-        best_connected=[{**row, "link": _record_link(row["id"])} for row in best],
+        best_connected=[
+            {**row, "link": _record_link(row["id"]), "last_contact": _day(row.get("last_contact"))}
+            for row in best
+        ],
         findings=findings,
+        first_shown=FIRST_SHOWN,
         drawing_query=query_string(chosen.params),
         **context,
     )

@@ -1,0 +1,106 @@
+"""The tableau de bord as a to-do (#21): each task of the week with its one-click action, and
+two small charts drawn as inline SVG with a text alternative."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from maillage.crm.dashboard import dashboard
+from maillage.tables import Invitation, Meeting
+from tests.web.helpers import create, html_text, small_network
+
+
+async def _meeting_held(meeting_id: int, days_ago: int = 3) -> None:
+    row = (
+        await Meeting.select(Meeting.starts_at, Meeting.ends_at)
+        .where(Meeting.id == meeting_id)
+        .first()
+    )
+    shift = (row["starts_at"] - dt.datetime.now(dt.UTC)) + dt.timedelta(days=days_ago)
+    await Meeting.update(
+        {Meeting.starts_at: row["starts_at"] - shift, Meeting.ends_at: row["ends_at"] - shift}
+    ).where(Meeting.id == meeting_id)
+
+
+async def _today() -> dict:
+    now = dt.datetime.now(dt.UTC)
+    return await dashboard(now, now.date())
+
+
+async def test_each_task_appears_when_it_is_due_and_leaves_when_done(admin):
+    network = await small_network(admin.client)
+    meeting, contact = network["meeting"], network["contact"]
+    await create(admin.client, "invitations", {"meeting": meeting["id"], "contact": contact["id"]})
+    todo = (await _today())["todo"]
+    assert [m["id"] for m in todo["remind"]] == [meeting["id"]]
+    assert todo["attendance"] == todo["minutes"] == todo["late_actions"] == []
+
+    await _meeting_held(meeting["id"])
+    todo = (await _today())["todo"]
+    assert todo["remind"] == []
+    assert [m["id"] for m in todo["attendance"]] == [meeting["id"]]
+
+    await Invitation.update({Invitation.attendance: "present"}).where(
+        Invitation.meeting == meeting["id"]
+    )
+    todo = (await _today())["todo"]
+    assert todo["attendance"] == []
+    assert [m["id"] for m in todo["minutes"]] == [meeting["id"]]
+
+    late = await create(
+        admin.client,
+        "actions",
+        {"title": "Guide des parents", "status": "en_cours",
+         "end_date": str(dt.date.today() - dt.timedelta(days=2))},
+    )  # fmt: skip
+    await create(
+        admin.client,
+        "actions",
+        {"title": "Forum", "status": "realisee",
+         "end_date": str(dt.date.today() - dt.timedelta(days=2))},
+    )  # fmt: skip
+    todo = (await _today())["todo"]
+    assert [a["id"] for a in todo["late_actions"]] == [late["id"]]
+
+
+async def test_the_charts_count_attendance_and_partners_by_axis(admin):
+    network = await small_network(admin.client)
+    meeting, contact = network["meeting"], network["contact"]
+    await create(admin.client, "invitations", {"meeting": meeting["id"], "contact": contact["id"]})
+    await _meeting_held(meeting["id"], days_ago=1)
+    await Invitation.update({Invitation.attendance: "present"}).where(
+        Invitation.meeting == meeting["id"]
+    )
+    data = await _today()
+    months = data["attendance_chart"]["rows"]
+    assert len(months) == 12 and months[-1]["rate"] == 100 and months[-1]["noted"] == 1
+    assert all(row["rate"] is None for row in months[:-1])
+    by_axis = {row["axis"]: row["partners"] for row in data["axis_chart"]["rows"]}
+    assert sum(by_axis.values()) == 1
+    assert "100 %" in data["attendance_chart"]["description"]
+
+
+async def test_the_page_shows_tasks_with_their_actions_and_accessible_charts(
+    admin, coordinator_web
+):
+    network = await small_network(admin.client)
+    meeting, contact = network["meeting"], network["contact"]
+    await create(admin.client, "invitations", {"meeting": meeting["id"], "contact": contact["id"]})
+    page = await coordinator_web.get("/")
+    text = html_text(page)
+    assert "À faire cette semaine" in text
+    assert "1 personne n'a pas répondu" in text
+    assert f'href="/reunions/{meeting["id"]}#invitations"' in page.text
+    assert "Aucune présence notée sur les douze derniers mois." in text
+    assert "(s)" not in text
+
+    await _meeting_held(meeting["id"], days_ago=1)
+    await Invitation.update({Invitation.attendance: "present"}).where(
+        Invitation.meeting == meeting["id"]
+    )
+    page = await coordinator_web.get("/")
+    text = html_text(page)
+    assert f'href="/reunions/{meeting["id"]}#compte-rendu"' in page.text
+    assert page.text.count('role="img"') == 2
+    assert "<desc" in page.text and "Voir les chiffres" in text
+    assert "100 %" in text

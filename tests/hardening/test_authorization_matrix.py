@@ -274,6 +274,10 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
     ),
 ]
 
+ROUTES.append(
+    ("POST", "/api/v1/users/{record_id:int}/unlock", ADMIN, 404, "/api/v1/users/{missing}/unlock")
+)
+
 # The registry resources: list, read, create, update, then archive/restore or delete.
 RESOURCES = {
     # name: (key in the ids, reader role, writer role, lifecycle)
@@ -335,7 +339,7 @@ PAGES: list[tuple[str, str, str, int, str]] = [
             404,
             f"/utilisateurs/{{missing}}/{verb}",
         )
-        for verb in ("role", "desactiver", "reactiver", "mot-de-passe")
+        for verb in ("role", "desactiver", "reactiver", "mot-de-passe", "debloquer")
     ],
 ]
 for base, key, new in [

@@ -78,6 +78,7 @@ LABELS: dict[str, dict[str, str]] = {
         "login_failed": "Échec de connexion",
         "change_password": "Changement de mot de passe",
         "reset_password": "Mot de passe temporaire",
+        "unlock_sign_in": "Déblocage de la connexion",
     },
     "entity": {
         "organisation": "Organisation",

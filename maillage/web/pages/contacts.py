@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Template
 
 from maillage.crm import audit, lookups, views
@@ -92,7 +92,7 @@ async def contact_list(
     q: str | None = Parameter(default=None, max_length=200),
     axe: str | None = Parameter(default=None, max_length=12),
     commune: str | None = Parameter(default=None, max_length=12),
-    archives: bool = False,
+    archives: FromQuery[bool] = False,
     tri: str | None = Parameter(default=None, max_length=30),
     page: int = Parameter(default=1, ge=1, le=1_000_000),
 ) -> Template:
@@ -129,7 +129,7 @@ async def contact_list(
 @get("/contacts/{record_id:int}", include_in_schema=False)
 async def contact_detail(
     request: Request,
-    record_id: int,
+    record_id: FromPath[int],
     organisation_q: str | None = Parameter(default=None, max_length=200),
     tout: str | None = Parameter(default=None, max_length=30),
 ) -> Template:
@@ -192,7 +192,7 @@ PAGES = RecordPages(
 
 
 @post("/contacts/{record_id:int}/rattachements", guards=WRITE, include_in_schema=False)
-async def affiliation_add(request: Request, record_id: int) -> Any:
+async def affiliation_add(request: Request, record_id: FromPath[int]) -> Any:
     await SERVICE.get(record_id)
     data = await request.form()
     form = read_form(AFFILIATION_FIELDS, data)
@@ -220,7 +220,9 @@ async def affiliation_add(request: Request, record_id: int) -> Any:
     guards=WRITE,
     include_in_schema=False,
 )
-async def affiliation_end(request: Request, record_id: int, affiliation_id: int) -> Any:
+async def affiliation_end(
+    request: Request, record_id: FromPath[int], affiliation_id: FromPath[int]
+) -> Any:
     service = SERVICES["affiliations"]
     affiliation = await service.get(affiliation_id)
     if affiliation["contact"] != record_id:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from maillage.calendar import service as calendar
@@ -185,13 +185,13 @@ def _edit_values(meeting: dict[str, Any]) -> dict[str, Any]:
 
 
 @get("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def meeting_edit_page(request: Request, record_id: int) -> Template:
+async def meeting_edit_page(request: Request, record_id: FromPath[int]) -> Template:
     meeting = await SERVICE.get(record_id)
     return await _form_page(request, FormState(values=_edit_values(meeting)), meeting=meeting)
 
 
 @post("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def meeting_edit(request: Request, record_id: int) -> Any:
+async def meeting_edit(request: Request, record_id: FromPath[int]) -> Any:
     meeting = await SERVICE.get(record_id)
     data = await request.form()
     form = read_form(FIELDS, data)
@@ -223,7 +223,7 @@ def _slot_changed(meeting: dict[str, Any], values: dict[str, Any]) -> bool:
 @get("/reunions/{record_id:int}", include_in_schema=False)
 async def meeting_detail(
     request: Request,
-    record_id: int,
+    record_id: FromPath[int],
     contact_q: str | None = Parameter(default=None, max_length=200),
 ) -> Template:
     detail = await agenda.meeting_detail(record_id, dt.date.today())
@@ -259,7 +259,7 @@ async def _live_warnings(meeting: dict[str, Any]) -> list[Any]:
 
 
 @get("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
-async def meeting_move_page(request: Request, record_id: int) -> Template:
+async def meeting_move_page(request: Request, record_id: FromPath[int]) -> Template:
     meeting = await SERVICE.get(record_id)
     values = {
         "date": iso_local(meeting["starts_at"], "date"),
@@ -287,7 +287,7 @@ def _move_page(request, meeting, form, status_code: int = 200, warnings=None) ->
 
 
 @post("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
-async def meeting_move(request: Request, record_id: int) -> Any:
+async def meeting_move(request: Request, record_id: FromPath[int]) -> Any:
     meeting = await SERVICE.get(record_id)
     data = await request.form()
     form = read_form(MOVE_FIELDS, data)
@@ -327,17 +327,17 @@ async def _set_status(request: Request, record_id: int, status: str, message: st
 
 
 @post("/reunions/{record_id:int}/annuler", guards=WRITE, include_in_schema=False)
-async def meeting_cancel(request: Request, record_id: int) -> Any:
+async def meeting_cancel(request: Request, record_id: FromPath[int]) -> Any:
     return await _set_status(request, record_id, "annulee", "Réunion annulée.")
 
 
 @post("/reunions/{record_id:int}/retablir", guards=WRITE, include_in_schema=False)
-async def meeting_restore(request: Request, record_id: int) -> Any:
+async def meeting_restore(request: Request, record_id: FromPath[int]) -> Any:
     return await _set_status(request, record_id, "planifiee", "Réunion rétablie.")
 
 
 @post("/reunions/{record_id:int}/compte-rendu", guards=WRITE, include_in_schema=False)
-async def meeting_minutes(request: Request, record_id: int) -> Any:
+async def meeting_minutes(request: Request, record_id: FromPath[int]) -> Any:
     meeting = await SERVICE.get(record_id)
     minutes = str((await request.form()).get("minutes") or "")
     try:
@@ -351,7 +351,7 @@ async def meeting_minutes(request: Request, record_id: int) -> Any:
 
 
 @get("/reunions/{record_id:int}/presences", include_in_schema=False)
-async def attendance_page(request: Request, record_id: int) -> Template:
+async def attendance_page(request: Request, record_id: FromPath[int]) -> Template:
     detail = await agenda.meeting_detail(record_id, dt.date.today())
     return render(
         request,
@@ -364,7 +364,7 @@ async def attendance_page(request: Request, record_id: int) -> Template:
 
 
 @post("/reunions/{record_id:int}/presences", guards=WRITE, include_in_schema=False)
-async def attendance_record(request: Request, record_id: int) -> Any:
+async def attendance_record(request: Request, record_id: FromPath[int]) -> Any:
     data = await request.form()
     attendance: dict[int, str | None] = {}
     for key, value in data.multi_items():
@@ -383,7 +383,7 @@ async def attendance_record(request: Request, record_id: int) -> Any:
 
 
 @get("/reunions/{record_id:int}/emargement", include_in_schema=False)
-async def sign_in_sheet(request: Request, record_id: int) -> Template:
+async def sign_in_sheet(request: Request, record_id: FromPath[int]) -> Template:
     detail = await agenda.meeting_detail(record_id, dt.date.today())
     return render(
         request,

@@ -92,17 +92,34 @@ async def contact_list(
     q: str | None = Parameter(default=None, max_length=200),
     axe: str | None = Parameter(default=None, max_length=12),
     commune: str | None = Parameter(default=None, max_length=12),
+    organisation: str | None = Parameter(default=None, max_length=12),
+    fonction: str | None = Parameter(default=None, max_length=100),
+    instance: str | None = Parameter(default=None, max_length=12),
     archives: FromQuery[bool] = False,
     tri: str | None = Parameter(default=None, max_length=30),
     page: int = Parameter(default=1, ge=1, le=1_000_000),
 ) -> Template:
-    params = {"q": q, "axe": axe, "commune": commune, "archives": archives}
+    params = {
+        "q": q,
+        "axe": axe,
+        "commune": commune,
+        "organisation": organisation,
+        "fonction": fonction,
+        "instance": instance,
+        "archives": archives,
+    }
     tri = tri if tri and tri.lstrip("-") in SORTS else None
     params["tri"] = tri
     sort = None
     if tri:
         sort = ("-" if tri.startswith("-") else "") + SORTS[tri.lstrip("-")]
-    filters = {"axis": parse_int(axe), "commune": parse_int(commune)}
+    filters = {
+        "axis": parse_int(axe),
+        "commune": parse_int(commune),
+        "organisation": parse_int(organisation),
+        "function": (fonction or "").strip() or None,
+        "group": parse_int(instance),
+    }
     async with read_transaction():
         result = await SERVICE.list(
             ListQuery(
@@ -115,10 +132,14 @@ async def contact_list(
             )
         )
         options = await _form_options()
+        options["organisations"] = await lookups.organisations()
+        options["groups"] = await lookups.groups()
+        works = await lookups.main_affiliations([row["id"] for row in result["items"]])
     return render(
         request,
         "contacts/liste.html",
         items=result["items"],
+        works=works,
         pager=paginate(page, result["total"]),
         params=params,
         options=options,

@@ -155,6 +155,30 @@ async def succeeded(key: str, known: bool = False) -> None:
     await SignInThrottle.update(values).where(SignInThrottle.key == key).run()
 
 
+async def refund(key: str, limit: Limit) -> None:
+    """Take back the attempt counted before a right password; no delay below the limit."""
+    async with write_transaction():
+        await (
+            SignInThrottle.update(
+                {
+                    SignInThrottle.failures: SignInThrottle.failures - 1,
+                    SignInThrottle.version: SignInThrottle.version + 1,
+                }
+            )
+            .where((SignInThrottle.key == key) & (SignInThrottle.failures > 0))
+            .run()
+        )
+        await (
+            SignInThrottle.update({SignInThrottle.next_allowed_at: _now()})
+            .where(
+                (SignInThrottle.key == key)
+                & (SignInThrottle.failures < limit.failures)
+                & (SignInThrottle.next_allowed_at > _now())
+            )
+            .run()
+        )
+
+
 async def usual_address(key: str) -> bool:
     row = (
         await SignInThrottle.select(SignInThrottle.succeeded_at)
@@ -189,11 +213,13 @@ async def before_sign_in(email: str, address: str) -> None:
 
 async def after_sign_in(email: str, address: str) -> None:
     """The password was right: the account's counters start again, the address is usual.
-    The address's own counter is left alone: signing in to one's own account must not wipe
-    the failures on the others."""
-    _account, pair, _by_address, by_account = _keys(email, address)
+    The address's own counter only gives this attempt back: signing in to one's own account
+    must not wipe the failures on the others, nor must a whole office behind one address add
+    up to a delay by signing in."""
+    _account, pair, by_address, by_account = _keys(email, address)
     await succeeded(pair, known=True)
     await succeeded(by_account)
+    await refund(by_address, ADDRESS)
 
 
 # ----- changing one's password -----------------------------------------------------------------

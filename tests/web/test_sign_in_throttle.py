@@ -207,3 +207,9 @@ async def test_the_current_password_check_is_limited(app, coordinator_web, check
     )
     assert response.status_code == 429
     assert "Trop de tentatives avec le mot de passe actuel" in html_text(response)
+
+
+async def test_right_passwords_from_one_office_address_never_add_up(app, coordinator):
+    """Everyone behind one address signing in is not an attack: only failures count there."""
+    for _ in range(throttle.ADDRESS.failures + 5):
+        assert await _attempt(app, "192.0.2.50", coordinator.email, PASSWORD) == 303

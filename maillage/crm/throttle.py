@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
 from dataclasses import dataclass
 
 from maillage import formatting
@@ -189,6 +190,32 @@ async def usual_address(key: str) -> bool:
     return bool(row and row["succeeded_at"] and _now() - row["succeeded_at"] < KNOWN_ADDRESS_FOR)
 
 
+# Every attempt at a made-up address leaves a row: about one attempt in a hundred deletes the
+# rows that no longer mean anything, so the table stays the size of the recent activity.
+PURGE_CHANCE = 0.01
+
+
+async def purge_stale() -> int:
+    """Delete the counters quiet for an hour (their count would start again from zero) that
+    do not remember a sign-in of the last 30 days; returns how many."""
+    now = _now()
+    async with write_transaction():
+        rows = await (
+            SignInThrottle.delete()
+            .where(
+                (SignInThrottle.updated_at < now - FORGET_AFTER)
+                & (SignInThrottle.next_allowed_at < now)
+                & (
+                    SignInThrottle.succeeded_at.is_null()
+                    | (SignInThrottle.succeeded_at < now - KNOWN_ADDRESS_FOR)
+                )
+            )
+            .returning(SignInThrottle.id)
+            .run()
+        )
+    return len(rows)
+
+
 # ----- signing in ------------------------------------------------------------------------------
 
 
@@ -201,6 +228,8 @@ def _keys(email: str, address: str) -> tuple[str, str, str, str]:
 
 async def before_sign_in(email: str, address: str) -> None:
     """Count a sign-in attempt on each of its counters, or refuse it (``TooManyAttempts``)."""
+    if random.random() < PURGE_CHANCE:
+        await purge_stale()
     account, pair, by_address, by_account = _keys(email, address)
     turns = [(by_address, None, ADDRESS), (pair, account, ACCOUNT_FROM_ADDRESS)]
     if not await usual_address(pair):

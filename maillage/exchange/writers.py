@@ -30,8 +30,8 @@ from maillage.exchange.cells import (
     TRIGGER_CHARACTERS,
     french_date,
     french_datetime,
-    neutralise,
     paris_datetime,
+    print_setup,
     yes_no,
 )
 from maillage.exchange.sources import Column
@@ -102,6 +102,17 @@ def _neutralise_column(page: list[list[Any]], i: int) -> None:
 
 # ----- XLSX ---------------------------------------------------------------------------------
 
+
+def xlsx_text(sheet: Any, text: str) -> Any:
+    """Text stays text: openpyxl would store « =… » as a formula, so such a value goes in a
+    cell typed as a string (Excel and LibreOffice show it, never run it, no apostrophe)."""
+    if not text.startswith("="):
+        return text
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    return cell
+
+
 BOLD = Font(bold=True)
 FORMATS = {"date": "DD/MM/YYYY", "datetime": "DD/MM/YYYY HH:MM"}
 
@@ -110,6 +121,7 @@ def _start_sheet(workbook: Workbook, title: str, columns: list[Column]) -> Any:
     sheet = workbook.create_sheet(title=title[:31])
     # Write-only sheets write their header XML at the first row: set views and widths first.
     sheet.freeze_panes = "A2"
+    print_setup(sheet)
     for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     header = []
@@ -125,7 +137,7 @@ def _xlsx_value(sheet: Any, kind: str, value: Any) -> Any:
     if value is None:
         return None
     if kind == "text":
-        return neutralise(str(value)) if value != "" else None
+        return xlsx_text(sheet, str(value)) if value != "" else None
     if kind == "bool":
         return yes_no(value)
     if kind in FORMATS:

@@ -22,14 +22,26 @@ async def test_xlsx_has_typed_cells_bold_frozen_header_and_filter(world):
     assert sheet.column_dimensions["A"].width > 10
 
 
-async def test_xlsx_neutralises_formulas_in_every_text_cell(world):
+async def test_xlsx_keeps_formulas_as_text_without_a_visible_guard(world):
+    """(#21) In XLSX a text cell is never run: « =HYPERLINK(…) » is stored as text and shown
+    as typed, without the apostrophe CSV needs."""
     book = load_workbook(io.BytesIO(await export_bytes("contacts", "xlsx")))
     sheet = book.active
-    values = [cell.value for row in sheet.iter_rows() for cell in row]
-    assert '\'=HYPERLINK("http://evil")' in values
-    assert "'@directeur" in values
+    cells = {cell.value: cell for row in sheet.iter_rows() for cell in row}
+    assert cells['=HYPERLINK("http://evil")'].data_type == "s"
+    assert "@directeur" in cells
+    assert not [v for v in cells if isinstance(v, str) and v.startswith("'")]
     formulas = [c for row in sheet.iter_rows() for c in row if c.data_type == "f"]
     assert formulas == []
+
+
+async def test_xlsx_prints_landscape_on_the_page_width_with_its_header(world):
+    book = load_workbook(io.BytesIO(await export_bytes("contacts", "xlsx")))
+    sheet = book.active
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.print_title_rows == "$1:$1"
 
 
 async def test_annuaire_has_one_sheet_per_entity(world):

@@ -369,6 +369,7 @@ async def _current_affiliations(ids: list[int], today: dt.date) -> dict[int, lis
             a.organisation.name,
             a.organisation.kind,
             a.organisation.siret,
+            a.organisation.address,
         )
         .where(in_page(a.contact, ids))
         .order_by(a.is_primary, ascending=False)

@@ -219,6 +219,25 @@ def fold(line: str) -> str:
     return "\r\n ".join(parts) + "\r\n"
 
 
+_POSTCODE = re.compile(r"\b(\d{5})\b")
+
+
+def postal_address(text: str) -> tuple[str, str, str] | None:
+    """« 12 rue de la Mairie, 35520 Melesse » as street, postcode and locality (the
+    organisation's address is one free text: the street comes first, the town after a comma or
+    a postcode)."""
+    text = " ".join(text.split())
+    if not text:
+        return None
+    street, _, rest = text.partition(",")
+    found = _POSTCODE.search(rest) or _POSTCODE.search(street)
+    postcode = found.group(1) if found else ""
+    if found and not rest:  # « 12 rue de la Mairie 35520 Melesse »: no comma
+        street, rest = text[: found.start()].strip(), text[found.end() :]
+    locality = _POSTCODE.sub("", rest).strip(" ,")
+    return street.strip(), postcode, locality
+
+
 def vcard(person: dict[str, Any], affiliation: dict[str, Any], extra: dict[str, str]) -> str:
     """One contact as a vCard 4.0 (RFC 6350)."""
     first, last = person["first_name"], person["last_name"]
@@ -238,7 +257,14 @@ def vcard(person: dict[str, Any], affiliation: dict[str, Any], extra: dict[str, 
         lines.append(f"EMAIL;TYPE=work:{person['email']}")
     if person.get("phone"):
         lines.append(f'TEL;VALUE=uri;TYPE="work,voice":tel:{person["phone"]}')
-    if extra.get("commune"):
+    work_address = postal_address(affiliation.get("organisation.address") or "")
+    if work_address is not None:
+        street, postcode, locality = work_address
+        locality = locality or extra.get("commune") or ""
+        lines.append(
+            f"ADR;TYPE=work:;;{vcard_escape(street)};{vcard_escape(locality)};;{postcode};France"
+        )
+    elif extra.get("commune"):
         lines.append(f"ADR;TYPE=work:;;;{vcard_escape(extra['commune'])};;;France")
     if extra.get("axes"):
         lines.append("CATEGORIES:" + ",".join(vcard_escape(a) for a in extra["axes"]))

@@ -71,3 +71,29 @@ def test_long_lines_are_folded_without_cutting_characters():
     lines = folded.split("\r\n")
     assert all(len(line.encode()) <= 75 for line in lines)
     assert "".join(line.removeprefix(" ") for line in lines) == "NOTE:" + "é" * 100
+
+
+async def test_vcards_carry_the_organisations_street_and_postcode(world):
+    """(#21) The work address is the organisation's: street, postcode, town."""
+    from maillage.tables import Organisation
+
+    await Organisation.update({Organisation.address: "Cours des Alliés, 35024 Rennes"}).where(
+        Organisation.name == "Caf d'Ille-et-Vilaine"
+    )
+    data = (await export_bytes("contacts", "vcf")).decode("utf-8")
+    helene = next(c for c in vobject.readComponents(data) if c.n.value.given == "Hélène")
+    address = helene.adr.value
+    assert (address.street, address.code, address.city) == ("Cours des Alliés", "35024", "Rennes")
+    assert address.country == "France"
+
+
+def test_a_free_text_address_is_read_as_street_postcode_and_town():
+    from maillage.exchange.writers import postal_address
+
+    assert postal_address("12 rue de la Mairie, 35520 Melesse") == (
+        "12 rue de la Mairie", "35520", "Melesse")  # fmt: skip
+    assert postal_address("12 rue de la Mairie 35520 Melesse") == (
+        "12 rue de la Mairie", "35520", "Melesse")  # fmt: skip
+    assert postal_address("3 place du Marché, Montgerval") == (
+        "3 place du Marché", "", "Montgerval")  # fmt: skip
+    assert postal_address("  ") is None

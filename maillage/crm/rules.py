@@ -375,6 +375,8 @@ async def bump_meeting_sequence(values: dict[str, Any], existing: dict[str, Any]
     if existing is None:
         values.setdefault("ical_sequence", 0)
         return
+    if values.get("status") == existing.get("status") == "annulee":
+        return  # calendars already dropped it: a second CANCEL for a new title would be noise
     if any(values.get(name) != existing.get(name) for name in SEQUENCED_FIELDS):
         values["ical_sequence"] = existing["ical_sequence"] + 1
 

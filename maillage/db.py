@@ -22,12 +22,14 @@ from urllib.parse import urlsplit
 
 from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 from piccolo.apps.migrations.tables import Migration
+from piccolo.columns import Column
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
+from maillage.folding import COLLATION, FrenchConnection
 from maillage.tables import TABLES
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -60,13 +62,21 @@ def is_sqlite() -> bool:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         return SQLiteEngine(
-            path=url.removeprefix("sqlite:///"), timeout=SQLITE_BUSY_TIMEOUT_SECONDS
+            path=url.removeprefix("sqlite:///"),
+            timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
+            factory=FrenchConnection,
         )
     parts = urlsplit(url)
     if parts.scheme in {"postgresql", "postgres"}:
         dsn = url.replace("postgres://", "postgresql://", 1)
         return PostgresEngine(config={"dsn": dsn, "timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS})
     raise DatabaseError(f"Adresse de base de données non reconnue : {url}")
+
+
+def french_order(column: Column) -> QueryString:
+    """An ORDER BY term that sorts a text column as a French reader expects (accents, case
+    and ligatures ignored): PostgreSQL's ICU collation, or SQLite's of the same name."""
+    return QueryString(f'{column._meta.get_full_name(with_alias=False)} COLLATE "{COLLATION}"')
 
 
 def bind(engine: Engine) -> None:
@@ -388,7 +398,12 @@ async def plain_reader() -> AsyncIterator[PlainFetch]:
 def _plain_sqlite(path: str) -> sqlite3.Connection:
     # Without detect_types: no converters. Piccolo's adapters (dates to ISO text…) are global
     # to the sqlite3 module, so query arguments are written as Piccolo writes them.
-    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+    connection = sqlite3.connect(
+        path,
+        timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
+        check_same_thread=False,
+        factory=FrenchConnection,
+    )
     connection.execute("PRAGMA query_only = 1")
     return connection
 

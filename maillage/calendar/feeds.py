@@ -225,8 +225,13 @@ async def feed_state(feed: Feed, settings: Settings) -> FeedState:
     latest = max(
         (m for m in moments if m is not None), default=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     )
-    settled = dt.datetime.now(dt.UTC) - latest > dt.timedelta(seconds=1)
-    return FeedState(f'"{digest}"', latest.replace(microsecond=0), settled, meetings["n"] == 0)
+    now = dt.datetime.now(dt.UTC)
+    # A row stamped ahead of the clock (an import, a demo dated ahead, a skewed host) must not
+    # make the feed claim a future Last-Modified (RFC 9110 §8.8.2.1); If-Modified-Since is
+    # trusted only once the latest change is a second in the past, so the ETag decides then.
+    settled = now - latest > dt.timedelta(seconds=1)
+    shown = min(latest, now).replace(microsecond=0)
+    return FeedState(f'"{digest}"', shown, settled, meetings["n"] == 0)
 
 
 async def feed_body(feed: Feed, settings: Settings, state: FeedState | None = None) -> bytes:

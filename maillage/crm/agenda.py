@@ -18,6 +18,7 @@ from maillage.crm.registry import SERVICES
 from maillage.crm.rules import NOT_STARTED, ensure_token_nonce
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import InvalidData
+from maillage.folding import fold
 from maillage.tables import Affiliation, Invitation, Meeting, Membership
 
 ATTENDANCE = ("present", "absent", "excuse")
@@ -189,7 +190,7 @@ def _people(
             sent_at=row["sent_at"],
             answered_at=row["answered_at"],
         )
-    return sorted(people.values(), key=lambda p: (p["last_name"].casefold(), p["first_name"]))
+    return sorted(people.values(), key=lambda p: (fold(p["last_name"]), fold(p["first_name"])))
 
 
 async def record_attendance(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from maillage.db import french_order
 from maillage.tables import Affiliation, Axis, Commune, Organisation, Territory, WorkingGroup
 
 
@@ -15,11 +16,15 @@ async def axes() -> list[dict[str, Any]]:
 
 
 async def communes() -> list[dict[str, Any]]:
-    return await Commune.select(Commune.id, Commune.name).order_by(Commune.name).run()
+    return await Commune.select(Commune.id, Commune.name).order_by(french_order(Commune.name)).run()
 
 
 async def territories() -> list[dict[str, Any]]:
-    return await Territory.select(Territory.id, Territory.name).order_by(Territory.name).run()
+    return (
+        await Territory.select(Territory.id, Territory.name)
+        .order_by(french_order(Territory.name))
+        .run()
+    )
 
 
 async def groups(include_inactive: bool = False) -> list[dict[str, Any]]:
@@ -28,7 +33,7 @@ async def groups(include_inactive: bool = False) -> list[dict[str, Any]]:
     )
     if not include_inactive:
         query = query.where(WorkingGroup.active == True)  # noqa: E712
-    return await query.order_by(WorkingGroup.name).run()
+    return await query.order_by(french_order(WorkingGroup.name)).run()
 
 
 async def organisation_names(ids: list[int]) -> dict[int, str]:
@@ -76,4 +81,4 @@ async def organisations() -> list[dict[str, Any]]:
     query = Organisation.select(Organisation.id, Organisation.name).where(
         Organisation.archived == False  # noqa: E712 - SQL expression
     )
-    return await query.order_by(Organisation.name).run()
+    return await query.order_by(french_order(Organisation.name)).run()

@@ -18,13 +18,13 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 from msgspec import UNSET, Struct
-from piccolo.columns import ForeignKey
+from piccolo.columns import ForeignKey, Text, Varchar
 from piccolo.table import Table
 
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.text import find_control_character, normalise, search_text
-from maillage.db import read_transaction, write_transaction
+from maillage.db import french_order, read_transaction, write_transaction
 from maillage.errors import (
     Conflict,
     ConflictingRecord,
@@ -269,7 +269,10 @@ class ResourceService:
         if name not in self.spec.sortable:
             allowed = ", ".join(self.spec.sortable)
             raise InvalidData.one("sort", f"Tri impossible sur « {name} » : choisissez {allowed}.")
-        select = select.order_by(self._columns[name], ascending=not descending)
+        column = self._columns[name]
+        # Names and titles in French order (« École » among the E); codes and dates as stored.
+        term = french_order(column) if isinstance(column, Varchar | Text) else column
+        select = select.order_by(term, ascending=not descending)
         if name != "id":
             select = select.order_by(self.table._meta.primary_key)
         return select

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from maillage.folding import fold
+
 # Tab and line breaks are ordinary in notes and agendas; every other control character is
 # refused, because PostgreSQL rejects NUL and both engines must behave the same.
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
@@ -11,9 +13,7 @@ _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 
 def normalise(text: str) -> str:
     """Lower case without accents, so « Hélène » is found by « helene » on both engines."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.casefold().split())
+    return fold(text)
 
 
 def search_text(*parts: object) -> str:

@@ -14,7 +14,7 @@ from piccolo.query import OrderByRaw
 from piccolo.query.functions.aggregate import Count
 
 from maillage.crm.registry import SERVICES
-from maillage.db import read_transaction
+from maillage.db import french_order, read_transaction
 from maillage.tables import (
     Affiliation,
     Axis,
@@ -256,7 +256,7 @@ async def _organisation_bodies(organisation_id: int, limit: int | None) -> list[
         first = (
             WorkingGroup.select(WorkingGroup.id)
             .where(WorkingGroup.id.is_in(Membership.select(Membership.working_group).where(where)))
-            .order_by(WorkingGroup.name, WorkingGroup.id)
+            .order_by(french_order(WorkingGroup.name), WorkingGroup.id)
             .limit(limit)
         )
         where = where & Membership.working_group.is_in(first)

@@ -23,6 +23,7 @@ from maillage.crm.text import normalise
 from maillage.db import is_sqlite, plain_reader, read_transaction
 from maillage.exchange import labels
 from maillage.exchange.cells import phone_for_people
+from maillage.folding import fold
 from maillage.tables import (
     Affiliation,
     Axis,
@@ -400,7 +401,7 @@ async def _current_groups(ids: list[int], today: dt.date) -> dict[int, list[int]
 
 
 def _group_names(lk: Lookups, group_ids: list[int]) -> str:
-    return ", ".join(sorted(lk.groups[g]["name"] for g in group_ids if g in lk.groups))
+    return ", ".join(sorted((lk.groups[g]["name"] for g in group_ids if g in lk.groups), key=fold))
 
 
 # The contact exports read each page with one query: commune and current organisations by

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from maillage.folding import fold
 from maillage.graph.build import (
     Index,
     contact_key,
@@ -161,7 +162,9 @@ def _structural_reasons(graph, metrics: Metrics, node: str, names: dict[int, str
     reasons = []
     if degree == 1:
         (other,) = graph[node]
-        via = sorted(names[c] for c in graph[node][other].get("_carriers", {}).get(node, ()))
+        via = sorted(
+            (names[c] for c in graph[node][other].get("_carriers", {}).get(node, ())), key=fold
+        )
         how = f" (via {', '.join(via)})" if via else ""
         reasons.append(
             Reason(
@@ -362,7 +365,7 @@ def coverage_gaps(data: NetworkData) -> list[dict]:
                         "message": f"axe {axis.name} : aucun partenaire de type {KIND_LABELS[kind]}",
                     }
                 )
-    communes = sorted(data.communes, key=lambda c: (-(c.population or 0), c.name))
+    communes = sorted(data.communes, key=lambda c: (-(c.population or 0), fold(c.name)))
     for commune in communes:
         for axis in data.axes:
             if axis.id in axes_by_commune[commune.id]:

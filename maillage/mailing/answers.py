@@ -17,6 +17,7 @@ from maillage.actor import ANSWER_LINK
 from maillage.crm import audit
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import NotFound
+from maillage.folding import fold
 from maillage.mailing import tokens
 from maillage.mailing.invitations import load_meeting, person_name, queue_one
 from maillage.mailing.messages import MeetingInfo
@@ -163,7 +164,7 @@ async def replacements(contact_id: int, meeting: MeetingInfo) -> list[Replacemen
         for row in people
         if row["email"] and not row["archived"]
     ]
-    result.sort(key=lambda r: (not r.substitute, r.name))
+    result.sort(key=lambda r: (not r.substitute, fold(r.name)))
     return result
 
 

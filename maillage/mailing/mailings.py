@@ -16,7 +16,7 @@ from typing import Any
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.text import find_control_character
-from maillage.db import read_transaction, write_transaction
+from maillage.db import french_order, read_transaction, write_transaction
 from maillage.errors import Conflict, FieldError, InvalidData, NotFound
 from maillage.mailing import merge, messages, outbox, tokens
 from maillage.mailing.addresses import InvalidAddress, mailbox, sender_mailbox
@@ -113,7 +113,9 @@ async def audience(filters: Filters) -> dict[str, list[dict[str, Any]]]:
         ).where(Contact.archived == False)  # noqa: E712 - SQL expression
         if allowed is not None:
             query = query.where(Contact.id.is_in(list(allowed) or [0]))
-        contacts = await query.order_by(Contact.last_name).order_by(Contact.first_name)
+        contacts = await query.order_by(french_order(Contact.last_name)).order_by(
+            french_order(Contact.first_name)
+        )
         primary = await _primary_affiliations([c["id"] for c in contacts])
     result: dict[str, list[dict[str, Any]]] = {
         "recipients": [],

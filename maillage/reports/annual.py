@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from maillage.errors import InvalidData
+from maillage.folding import fold
 from maillage.formatting import long_date, number, percent, plural, short_date
 from maillage.reports import charts
 from maillage.reports.actions import actions_in_scope, indicator_rows, runs_during
@@ -510,8 +511,8 @@ def network_section(rows: ReportRows, previous: NetworkYear, current: NetworkYea
             f"composante principale."
         )
     moved = movements(previous, current)
-    to_core = sorted(names.get(i, f"n° {i}") for i in moved["to_core"])
-    drifted = sorted(names.get(i, f"n° {i}") for i in moved["drifted"])
+    to_core = sorted((names.get(i, f"n° {i}") for i in moved["to_core"]), key=fold)
+    drifted = sorted((names.get(i, f"n° {i}") for i in moved["drifted"]), key=fold)
     section.paragraphs.append(
         f"Passés de la périphérie au cœur du réseau : {_names(to_core)}. "
         f"Éloignés du cœur : {_names(drifted)}."

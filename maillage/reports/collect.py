@@ -10,7 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from maillage.db import read_transaction
+from maillage.db import french_order, read_transaction
+from maillage.folding import fold
 from maillage.reports.scope import PARIS, Scope, year_bounds
 from maillage.tables import (
     Action,
@@ -105,7 +106,7 @@ async def _groups(scope: Scope) -> dict[int, dict[str, Any]]:
             WorkingGroup.kind,
             WorkingGroup.active,
             WorkingGroup.archived,
-        ).order_by(WorkingGroup.name),
+        ).order_by(french_order(WorkingGroup.name)),
         _in_groups(scope, WorkingGroup.id),
     ).run()
     links = await _where(
@@ -289,7 +290,7 @@ async def load_actions() -> list[dict[str, Any]]:
             Action.indicators,
         )
         .order_by(Action.axis.position)
-        .order_by(Action.title)
+        .order_by(french_order(Action.title))
         .output(load_json=True)
         .run()
     )
@@ -302,7 +303,7 @@ async def load_actions() -> list[dict[str, Any]]:
             {"id": partner["organisation"], "name": partner["organisation.name"]}
         )
     for action in actions:
-        action["partners"] = sorted(by_action.get(action["id"], []), key=lambda p: p["name"])
+        action["partners"] = sorted(by_action.get(action["id"], []), key=lambda p: fold(p["name"]))
     return actions
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from maillage.db import read_transaction
 from maillage.errors import InvalidData
 from maillage.exchange.cells import neutralise
+from maillage.folding import fold
 from maillage.reports.labels import ORGANISATION_KINDS
 from maillage.reports.scope import Scope, resolve_scope
 from maillage.tables import Axis, OrganisationAxis
@@ -95,7 +96,7 @@ class Coverage:
             for c in self.communes
             for axis in c.gaps
         ]
-        return sorted(found, key=lambda g: (-(g["population"] or 0), g["commune_name"]))
+        return sorted(found, key=lambda g: (-(g["population"] or 0), fold(g["commune_name"])))
 
     def matrix_rows(self) -> tuple[list[str], list[list[Any]]]:
         columns = ["Code INSEE", "Commune", "Population"] + [a["name"] for a in self.axes]

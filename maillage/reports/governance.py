@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from maillage.folding import fold
 from maillage.reports.collect import ReportRows
 from maillage.reports.labels import GROUP_KINDS, NO_AXIS
 
@@ -193,4 +194,4 @@ def new_partners(rows: ReportRows, year: int, mobilised: set[int]) -> list[dict[
         local = organisation["commune"] in scope.commune_ids
         if scope.everything or local or organisation["id"] in mobilised | members:
             found.append(organisation)
-    return sorted(found, key=lambda o: (o["created_at"], o["name"].lower()))
+    return sorted(found, key=lambda o: (o["created_at"], fold(o["name"])))

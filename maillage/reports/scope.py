@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from maillage.db import french_order
 from maillage.errors import InvalidData, NotFound
 from maillage.tables import Commune, GroupCommune, Territory, WorkingGroup
 
@@ -58,14 +59,14 @@ def check_year(year: int, today: dt.date) -> None:
 async def resolve_scope(territory_id: int | None) -> Scope:
     territories = (
         await Territory.select(Territory.id, Territory.name, Territory.ctg_start, Territory.ctg_end)
-        .order_by(Territory.name)
+        .order_by(french_order(Territory.name))
         .run()
     )
     territory = _pick_territory(territories, territory_id)
     everything = len(territories) <= 1
     communes_query = Commune.select(
         Commune.id, Commune.insee_code, Commune.name, Commune.population
-    ).order_by(Commune.name)
+    ).order_by(french_order(Commune.name))
     if territory is not None:
         communes_query = communes_query.where(Commune.territory == territory["id"])
     communes = await communes_query.run()

@@ -28,6 +28,7 @@ from maillage.web.api import resource_routers
 from maillage.web.calendar_routes import calendar_router
 from maillage.web.errors import EXCEPTION_HANDLERS
 from maillage.web.exchange_routes import exchange_router
+from maillage.web.head import HeadAsGet
 from maillage.web.headers import security_headers
 from maillage.web.mailing import mailing_router
 from maillage.web.network import network_router
@@ -136,7 +137,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
 
     config = openapi_config()
     config.render_plugins = [_swagger_plugin()]
-    app = Litestar(
+    app = HeadAsGet(
         route_handlers=[
             healthz,
             audit_log,

@@ -41,7 +41,7 @@ from maillage.calendar.schemas import (
     WarningOut,
 )
 from maillage.crm.schemas import MeetingIn
-from maillage.db import read_transaction
+from maillage.db import french_order, read_transaction
 from maillage.mailing import invitations
 from maillage.settings import Settings
 from maillage.tables import WorkingGroup
@@ -372,7 +372,7 @@ async def list_feeds(request: Request) -> list[FeedLink]:
             .where(
                 WorkingGroup.archived == False  # noqa: E712 - SQL expression
             )
-            .order_by(WorkingGroup.name)
+            .order_by(french_order(WorkingGroup.name))
         )
     links = [
         FeedLink(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 
 from icalendar import Calendar
@@ -202,3 +203,36 @@ async def test_feeds_set_no_anti_forgery_cookie(coordinator, anonymous, body):
     response = await anonymous.get(f"/calendar/feeds/{token['token']}.ics")
     assert response.status_code == 200
     assert "set-cookie" not in response.headers
+
+
+async def test_last_modified_never_lies_in_the_future(coordinator, body):
+    """A meeting stamped ahead of the clock (an import, a demo dated ahead) must not push the
+    feed's Last-Modified past the answer's own date (RFC 9110 §8.8.2.1)."""
+    from email.utils import parsedate_to_datetime
+
+    from maillage.tables import Meeting
+
+    c, group_id = coordinator.client, body["group"]["id"]
+    made = await meeting(c, group_id)
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    await Meeting.update({Meeting.updated_at: ahead}).where(Meeting.id == made["id"])
+    response = await c.get(f"/calendar/groups/{group_id}.ics")
+    modified = parsedate_to_datetime(response.headers["last-modified"])
+    assert modified <= dt.datetime.now(dt.UTC)
+    # The ETag still answers 304 for the unchanged feed.
+    again = await c.get(
+        f"/calendar/groups/{group_id}.ics", headers={"If-None-Match": response.headers["etag"]}
+    )
+    assert again.status_code == 304
+
+
+async def test_head_answers_like_get_without_a_body(coordinator, body):
+    c, group_id = coordinator.client, body["group"]["id"]
+    await meeting(c, group_id)
+    url = f"/calendar/groups/{group_id}.ics"
+    got = await c.get(url)
+    head = await c.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == got.headers["etag"]
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert int(head.headers["content-length"]) == len(got.content)

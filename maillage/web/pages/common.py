@@ -35,9 +35,12 @@ class NavItem:
     label: str
     path: str
     role: str = "lecteur"
+    group: str = ""  # items of one group fold under its name (a disclosure), others stand alone
 
 
-# The menu, in the order people read it. A new capability adds its line here, a handler
+# The menu, in the order people read it: the daily pages stand alone; the yearly ones, the
+# data tools and the administration fold into three groups, so the menu holds on one line at
+# 1,366 px and in a short list on a phone. A new capability adds its line here, a handler
 # module and a template.
 NAV: list[NavItem] = [
     NavItem("Tableau de bord", "/"),
@@ -46,14 +49,14 @@ NAV: list[NavItem] = [
     NavItem("Instances", "/instances"),
     NavItem("Réunions", "/reunions"),
     NavItem("Réseau", "/reseau"),
-    NavItem("Exports", "/exports", "coordinateur"),
-    NavItem("Imports", "/imports", "coordinateur"),
-    NavItem("Doublons", "/doublons", "coordinateur"),
     NavItem("Envois", "/envois"),
-    NavItem("Bilan annuel", "/bilan"),
-    NavItem("Plan d'action", "/plan-d-action"),
-    NavItem("Journal", "/journal", "admin"),
-    NavItem("Utilisateurs", "/utilisateurs", "admin"),
+    NavItem("Bilan annuel", "/bilan", group="Pilotage"),
+    NavItem("Plan d'action", "/plan-d-action", group="Pilotage"),
+    NavItem("Exports", "/exports", "coordinateur", group="Données"),
+    NavItem("Imports", "/imports", "coordinateur", group="Données"),
+    NavItem("Doublons", "/doublons", "coordinateur", group="Données"),
+    NavItem("Journal", "/journal", "admin", group="Administration"),
+    NavItem("Utilisateurs", "/utilisateurs", "admin", group="Administration"),
 ]
 
 
@@ -63,15 +66,25 @@ def current_actor(request: Request) -> Actor | None:
 
 
 def _nav_for(actor: Actor | None, path: str) -> list[dict[str, Any]]:
+    """The menu for this person: single entries, and groups as ``{"label", "entries"}``."""
     if actor is None:
         return []
-    items = []
+    entries: list[dict[str, Any]] = []
+    groups: dict[str, dict[str, Any]] = {}
     for item in NAV:
         if not actor.can(item.role):
             continue
         active = path == item.path if item.path == "/" else path.startswith(item.path)
-        items.append({"label": item.label, "path": item.path, "active": active})
-    return items
+        entry = {"label": item.label, "path": item.path, "active": active}
+        if not item.group:
+            entries.append(entry)
+            continue
+        if item.group not in groups:
+            groups[item.group] = {"label": item.group, "entries": [], "active": False}
+            entries.append(groups[item.group])
+        groups[item.group]["entries"].append(entry)
+        groups[item.group]["active"] |= active
+    return entries
 
 
 def base_context(request: Request) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from litestar.response import Template
 
 from maillage.crm import lookups
 from maillage.errors import ServiceError
+from maillage.folding import fold
 from maillage.graph import drawing
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import add_to_body, network_service
@@ -130,7 +131,7 @@ async def network_page(request: Request) -> Template:
         for item in report["under_connected"]
     ]
     nodes = [row for row in report["nodes"] if row["type"] != "group"]
-    best = sorted(nodes, key=lambda row: (-(row.get("degree") or 0), row["name"]))[:TOP]
+    best = sorted(nodes, key=lambda row: (-(row.get("degree") or 0), fold(row["name"])))[:TOP]
     return render(
         request,
         "reseau.html",

@@ -1,0 +1,45 @@
+"""Text as a French reader compares it: accents, case, ligatures and apostrophes ignored.
+
+Search folds what is typed and what is stored the same way (« loeuillet » finds « Lœuillet »,
+« D’Hivert » finds « D'Hivert »), and lists sort by the folded text, so « École » sits among
+the E and « Mézière » before « Mouazé », on SQLite as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import unicodedata
+
+# Letters that Unicode does not decompose (œ and æ are letters, not compatibility
+# ligatures) and the apostrophes that word processors and phones type instead of « ' ».
+_SPELLED_OUT = str.maketrans(
+    {"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "’": "'", "‘": "'", "ʼ": "'", "`": "'"}
+)
+
+# The collation's name is PostgreSQL's ICU French one, so one ORDER BY clause serves both
+# engines: SQLite gets a collation of the same name from ``FrenchConnection``.
+COLLATION = "fr-FR-x-icu"
+
+
+def fold(text: str) -> str:
+    """Lower case, without accents, ligatures spelled out, one kind of apostrophe."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_SPELLED_OUT))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+def french_compare(left: str, right: str) -> int:
+    """Folded text first; equal folds (« cote », « côte ») keep a stable, exact order."""
+    a, b = fold(left), fold(right)
+    if a != b:
+        return -1 if a < b else 1
+    return (left > right) - (left < right)
+
+
+class FrenchConnection(sqlite3.Connection):
+    """A SQLite connection that knows the French collation (every connection maillage opens,
+    Piccolo's included, is made through this factory)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.create_collation(COLLATION, french_compare)

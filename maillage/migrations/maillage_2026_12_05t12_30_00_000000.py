@@ -1,0 +1,37 @@
+"""Search columns fold ligatures and typographic apostrophes (#21).
+
+« loeuillet » now finds « Lœuillet » and « D’Hivert » finds « D'Hivert »: what is typed is
+folded by ``maillage.folding.fold``; the rows stored before hold « œ », « æ » and « ’ » in
+their search column, spelled out here the same way. ``replace`` exists on both engines.
+"""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+ID = "2026-12-05T12:30:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "search columns: ligatures spelled out, one kind of apostrophe"
+
+SPELLED_OUT = [("œ", "oe"), ("æ", "ae"), ("’", "'"), ("‘", "'"), ("ʼ", "'"), ("`", "'")]
+
+
+def _refold_sql(table: str) -> str:
+    expression = "search"
+    for letter, spelled in SPELLED_OUT:
+        expression = f"replace({expression}, '{letter}', '{spelled.replace(chr(39), chr(39) * 2)}')"
+    touched = " OR ".join(f"search LIKE '%{letter}%'" for letter, _ in SPELLED_OUT)
+    return f'UPDATE "{table}" SET search = {expression} WHERE {touched}'
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="maillage", description=DESCRIPTION)
+
+    async def refold():
+        from maillage.db import current_engine
+        from maillage.tables import TABLES
+
+        for table in TABLES:
+            if "search" in {column._meta.name for column in table._meta.columns}:
+                await current_engine().run_ddl(_refold_sql(table._meta.tablename))
+
+    manager.add_raw(refold)
+    return manager

@@ -333,6 +333,17 @@ class SignInThrottle(Table):
     version = Integer(default=0)
 
 
+class DuplicateDismissal(Table):
+    """Two records a coordinator said are not duplicates (#21): never offered again.
+    ``first`` is the smaller id, so a pair is stored once whichever way it was shown."""
+
+    id = Serial(primary_key=True)
+    entity = Varchar(length=20)
+    first = Integer()
+    second = Integer()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 TABLES: list[type[Table]] = [
     Territory,
     Commune,
@@ -362,4 +373,5 @@ TABLES: list[type[Table]] = [
     OutboxMessage,
     OutboxContent,
     SignInThrottle,
+    DuplicateDismissal,
 ]

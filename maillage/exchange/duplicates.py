@@ -32,6 +32,7 @@ from maillage.tables import (
     Affiliation,
     Contact,
     ContactAxis,
+    DuplicateDismissal,
     FeedToken,
     InteractionContact,
     InteractionOrganisation,
@@ -107,6 +108,17 @@ def _same_value_pairs(rows: list[dict[str, Any]], column: str) -> set[tuple[int,
     return found
 
 
+def first_names_agree(first: str, second: str) -> bool:
+    """The same first name, or one that shortens the other (« J. » and « Jean », « Marie » and
+    « Marie-Anne »). A surname alone does not make two people one: the name similarity of
+    « Anne Pierre » and « André Pierre » is 87 %, well within typing errors, yet they are two."""
+    a, b = name_key(first), name_key(second)
+    if not a or not b or a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return long.startswith(short)
+
+
 async def find_contact_duplicates(threshold: int = THRESHOLD) -> list[Pair]:
     c = Contact
     async with read_transaction():
@@ -123,6 +135,9 @@ async def find_contact_duplicates(threshold: int = THRESHOLD) -> list[Pair]:
     pairs = []
     for i, j in set(similar) | emails | phones:
         a, b = rows[i], rows[j]
+        shared = (i, j) in emails or (i, j) in phones
+        if not shared and not first_names_agree(a["first_name"], b["first_name"]):
+            continue  # « Anne Pierre » and « André Pierre »: two people with one surname
         similarity = similar.get((i, j)) or fuzz.token_sort_ratio(keys[i], keys[j])
         reasons = []
         if keys[i] == keys[j]:
@@ -202,7 +217,19 @@ def _fill(kept: dict[str, Any], other: dict[str, Any], names: tuple[str, ...]) -
     return {name: other[name] for name in names if not kept.get(name) and other.get(name)}
 
 
-async def merge_contacts(actor: Actor, keep_id: int, remove_id: int) -> dict[str, Any]:
+CONTACT_CHOICES = ("civility", "first_name", "last_name", "email", "phone", "commune")
+ORGANISATION_CHOICES = ("name", "kind", "category", "address", "commune", "email", "phone",
+                        "website")  # fmt: skip
+
+
+def _chosen(other: dict[str, Any], prefer_other: set[str], allowed: tuple[str, ...]) -> dict:
+    """The removed record's values the coordinator chose to keep, field by field."""
+    return {name: other[name] for name in allowed if name in prefer_other}
+
+
+async def merge_contacts(
+    actor: Actor, keep_id: int, remove_id: int, prefer_other: set[str] | None = None
+) -> dict[str, Any]:
     if keep_id == remove_id:
         raise InvalidData.one("id", "Choisissez deux contacts différents.")
     async with write_transaction():
@@ -237,6 +264,10 @@ async def merge_contacts(actor: Actor, keep_id: int, remove_id: int) -> dict[str
             .run()
         )
         filled = _fill(kept, other, ("civility", "email", "phone", "commune", "consent_date"))
+        filled.update(_chosen(other, prefer_other or set(), CONTACT_CHOICES))
+        if "email" in filled and filled["email"] != kept.get("email"):
+            # The unique address moves: the duplicate lets it go first.
+            await Contact.update({Contact.email: None}).where(Contact.id == remove_id).run()
         if other["mailing_opt_out"] and not kept["mailing_opt_out"]:
             filled["mailing_opt_out"] = True  # an objection survives the merge
         if other["notes"]:
@@ -394,7 +425,9 @@ async def _write_filled(
     await table.update(values).where(table.id == kept["id"]).run()
 
 
-async def merge_organisations(actor: Actor, keep_id: int, remove_id: int) -> dict[str, Any]:
+async def merge_organisations(
+    actor: Actor, keep_id: int, remove_id: int, prefer_other: set[str] | None = None
+) -> dict[str, Any]:
     if keep_id == remove_id:
         raise InvalidData.one("id", "Choisissez deux organisations différentes.")
     async with write_transaction():
@@ -457,6 +490,7 @@ async def merge_organisations(actor: Actor, keep_id: int, remove_id: int) -> dic
                 "parent",
             ),
         )
+        filled.update(_chosen(other, prefer_other or set(), ORGANISATION_CHOICES))
         if other["siret"] and not kept["siret"]:
             # The duplicate goes first: the unique SIRET cannot be held by both for a moment.
             await (
@@ -518,19 +552,83 @@ async def _refuse_organisation_conflicts(kept: dict[str, Any], other: dict[str, 
         refuse("l'une est l'organisation parente de l'autre. Retirez ce lien d'abord.")
 
 
-async def merge(actor: Actor, entity: str, keep_id: int, remove_id: int) -> dict[str, Any]:
+async def merge(
+    actor: Actor, entity: str, keep_id: int, remove_id: int, prefer_other: set[str] | None = None
+) -> dict[str, Any]:
+    """Fold ``remove_id`` into ``keep_id``; ``prefer_other`` names the fields whose value is
+    taken from the removed record (the side-by-side choice), the others keep the kept one's
+    (filled from the removed one where empty)."""
     if entity == "contacts":
-        return await merge_contacts(actor, keep_id, remove_id)
+        return await merge_contacts(actor, keep_id, remove_id, prefer_other)
     if entity == "organisations":
-        return await merge_organisations(actor, keep_id, remove_id)
+        return await merge_organisations(actor, keep_id, remove_id, prefer_other)
     raise InvalidData.one("type", "Fusion possible pour « contacts » ou « organisations ».")
 
 
 async def find_duplicates(entity: str, threshold: int = THRESHOLD) -> list[Pair]:
+    """Probable duplicates, less the pairs a coordinator said are two records."""
     if entity == "contacts":
-        return await find_contact_duplicates(threshold)
-    if entity == "organisations":
-        return await find_organisation_duplicates(threshold)
+        pairs = await find_contact_duplicates(threshold)
+    elif entity == "organisations":
+        pairs = await find_organisation_duplicates(threshold)
+    else:
+        pairs = None
+    if pairs is not None:
+        dismissed = await _dismissed(entity)
+        return [p for p in pairs if _key(p.first["id"], p.second["id"]) not in dismissed]
     raise InvalidData.one(
         "type", "Doublons cherchés parmi les « contacts » ou les « organisations »."
     )
+
+
+async def linked_counts(entity: str, record_id: int) -> dict[str, int]:
+    """What hangs on a record and would follow it into the kept one, for the comparison."""
+    if entity == "contacts":
+        return {
+            "rattachements": await Affiliation.count().where(Affiliation.contact == record_id),
+            "participations": await Membership.count().where(Membership.contact == record_id),
+            "invitations": await Invitation.count().where(Invitation.contact == record_id),
+        }
+    return {
+        "contacts": await Affiliation.count().where(Affiliation.organisation == record_id),
+        "partenariats": await Partnership.count().where(
+            (Partnership.organisation == record_id) | (Partnership.partner == record_id)
+        ),
+        "représentations": await Membership.count().where(Membership.organisation == record_id),
+    }
+
+
+def _key(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+async def _dismissed(entity: str) -> set[tuple[int, int]]:
+    rows = await DuplicateDismissal.select(
+        DuplicateDismissal.first, DuplicateDismissal.second
+    ).where(DuplicateDismissal.entity == entity)
+    return {(row["first"], row["second"]) for row in rows}
+
+
+async def dismiss(actor: Actor, entity: str, a: int, b: int) -> None:
+    """« Ce ne sont pas des doublons »: the pair is remembered and never offered again."""
+    if entity not in ("contacts", "organisations"):
+        raise InvalidData.one("type", "Doublons : « contacts » ou « organisations ».")
+    if a == b:
+        raise InvalidData.one("id", "Choisissez deux fiches différentes.")
+    first, second = _key(a, b)
+    table, label = (Contact, "Contact") if entity == "contacts" else (Organisation, "Organisation")
+    async with write_transaction():
+        await _record(table, first, label)
+        await _record(table, second, label)
+        known = await DuplicateDismissal.exists().where(
+            (DuplicateDismissal.entity == entity)
+            & (DuplicateDismissal.first == first)
+            & (DuplicateDismissal.second == second)
+        )
+        if not known:
+            await DuplicateDismissal.insert(
+                DuplicateDismissal(entity=entity, first=first, second=second)
+            )
+            await audit.record(
+                actor, "dismiss", entity.removesuffix("s"), first, {"pas_doublon_de": second}
+            )

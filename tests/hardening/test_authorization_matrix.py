@@ -448,6 +448,8 @@ PAGES += [
     ("POST", "/imports/abandonner", COORDINATOR, 303, "/imports/abandonner"),
     ("GET", "/doublons", COORDINATOR, 200, "/doublons"),
     ("POST", "/doublons/fusionner", COORDINATOR, 303, "/doublons/fusionner"),
+    ("GET", "/doublons/comparer", COORDINATOR, 303, "/doublons/comparer"),  # no pair: back
+    ("POST", "/doublons/ignorer", COORDINATOR, 303, "/doublons/ignorer"),
     ("GET", "/envois", READER, 200, "/envois"),
     ("POST", "/envois/{message_id:int}/renvoyer", COORDINATOR, 303, "/envois/{missing}/renvoyer"),
     ("POST", "/envois/{message_id:int}/annuler", COORDINATOR, 303, "/envois/{missing}/annuler"),

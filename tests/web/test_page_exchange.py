@@ -80,7 +80,7 @@ async def test_it_refuses_exchange_pages_to_a_reader_and_uploads_without_csrf(
     for url in ("/exports", "/imports", "/doublons", "/exports/telecharger?entite=contacts"):
         assert (await reader_web.get(url)).status_code == 403, url
     assert (
-        await reader_web.post("/doublons/fusionner", {"garder": 1, "supprimer": 2})
+        await reader_web.post("/doublons/fusionner", {"a": 1, "b": 2, "garder": "a"})
     ).status_code == 403
     assert (await _upload(coordinator_web, csrf=False)).status_code == 403
 
@@ -96,7 +96,7 @@ async def test_it_reviews_and_merges_duplicates(coordinator_web, admin):
     assert "Hélène Durand (h@x.fr)" in page and "même" in page
     response = await coordinator_web.post(
         "/doublons/fusionner",
-        {"type": "contacts", "garder": first["id"], "supprimer": second["id"]},
+        {"type": "contacts", "a": first["id"], "b": second["id"], "garder": "a"},
     )
     assert response.status_code == 303
     page = html_text(await coordinator_web.get("/doublons"))

@@ -22,6 +22,7 @@ from litestar.params import Body, Parameter, QueryParameter
 from litestar.response import Template
 
 from maillage.crm import lookups
+from maillage.crm.registry import SERVICES
 from maillage.errors import ServiceError
 from maillage.exchange import duplicates
 from maillage.exchange.exports import ENTITIES, FORMATS, start_export
@@ -42,6 +43,7 @@ from maillage.web.pages.common import (
     render,
     take_service_error,
 )
+from maillage.web.pages.labels import LABELS as CODE_LABELS
 from maillage.web.pages.labels import choices
 from maillage.web.security import WebSession, requires
 
@@ -385,20 +387,100 @@ async def duplicate_page(
     )
 
 
+# The fields compared side by side, with their labels; the merge keeps, for each, the value of
+# the record the coordinator ticked.
+COMPARED = {
+    "contacts": [("civility", "Civilité"), ("first_name", "Prénom"), ("last_name", "Nom"),
+                 ("email", "Adresse électronique"), ("phone", "Téléphone"),
+                 ("commune", "Commune")],
+    "organisations": [("name", "Nom"), ("kind", "Type"), ("category", "Catégorie"),
+                      ("address", "Adresse"), ("commune", "Commune"),
+                      ("email", "Adresse électronique"), ("phone", "Téléphone"),
+                      ("website", "Site web")],
+}  # fmt: skip
+
+
+@get("/doublons/comparer", guards=WRITE, include_in_schema=False)
+async def duplicate_compare(
+    request: Request,
+    type_: Annotated[str, QueryParameter(name="type", max_length=20)] = "contacts",
+    a: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+    b: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+) -> Any:
+    entity = type_ if type_ in DUPLICATE_TYPES else "contacts"
+    if a is None or b is None or a == b:
+        flash(request, "Choisissez deux fiches différentes à comparer.", "erreur")
+        return redirect(f"/doublons?type={entity}")
+    service = SERVICES["contacts" if entity == "contacts" else "organisations"]
+    first, second = await service.get(a), await service.get(b)
+    communes = await lookups.commune_names(
+        [c for c in (first.get("commune"), second.get("commune")) if c is not None]
+    )
+    rows = []
+    for name, label in COMPARED[entity]:
+        shown = [_compared_value(name, record, communes) for record in (first, second)]
+        rows.append({"name": name, "label": label, "a": shown[0], "b": shown[1],
+                     "default": "b" if not shown[0] and shown[1] else "a"})  # fmt: skip
+    return render(
+        request,
+        "echanges/comparer.html",
+        entity=entity,
+        types=DUPLICATE_TYPES,
+        first=first,
+        second=second,
+        rows=rows,
+        linked={
+            "a": await duplicates.linked_counts(entity, a),
+            "b": await duplicates.linked_counts(entity, b),
+        },
+    )
+
+
+def _compared_value(name: str, record: dict[str, Any], communes: dict[int, str]) -> str:
+    value = record.get(name)
+    if value in (None, ""):
+        return ""
+    if name == "commune":
+        return communes.get(value, f"n° {value}")
+    if name == "kind":
+        return str(CODE_LABELS["organisation_kind"].get(value, value))
+    return str(value)
+
+
 @post("/doublons/fusionner", guards=WRITE, include_in_schema=False)
 async def duplicate_merge(request: Request) -> Any:
     form = await request.form()
     entity = "organisations" if form.get("type") == "organisations" else "contacts"
-    keep, remove = parse_int(form.get("garder")), parse_int(form.get("supprimer"))
-    if keep is None or remove is None:
+    ids = {"a": parse_int(form.get("a")), "b": parse_int(form.get("b"))}
+    kept_side = form.get("garder")
+    if kept_side not in ids or ids["a"] is None or ids["b"] is None:
         flash(request, "Choisissez la fiche à garder.", "erreur")
         return redirect(f"/doublons?type={entity}")
+    other_side = "b" if kept_side == "a" else "a"
+    keep, remove = ids[kept_side], ids[other_side]
+    assert keep is not None and remove is not None
+    # Each compared field says whose value to keep: « a » or « b ».
+    prefer_other = {name for name, _ in COMPARED[entity] if form.get(f"champ_{name}") == other_side}
     try:
-        await duplicates.merge(request.user, entity, keep, remove)
+        await duplicates.merge(request.user, entity, keep, remove, prefer_other)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+        return redirect(f"/doublons/comparer?type={entity}&a={ids['a']}&b={ids['b']}")
+    flash(request, f"Fiches fusionnées : la fiche n° {remove} a rejoint la n° {keep}.")
+    return redirect(f"/doublons?type={entity}")
+
+
+@post("/doublons/ignorer", guards=WRITE, include_in_schema=False)
+async def duplicate_dismiss(request: Request) -> Any:
+    form = await request.form()
+    entity = "organisations" if form.get("type") == "organisations" else "contacts"
+    a, b = parse_int(form.get("a")), parse_int(form.get("b"))
+    try:
+        await duplicates.dismiss(request.user, entity, a or 0, b or 0)
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
     else:
-        flash(request, f"Fiches fusionnées : la fiche n° {remove} a rejoint la n° {keep}.")
+        flash(request, f"Noté : les fiches n° {a} et n° {b} ne seront plus proposées.")
     return redirect(f"/doublons?type={entity}")
 
 
@@ -410,5 +492,7 @@ HANDLERS = [
     import_confirm,
     import_cancel,
     duplicate_page,
+    duplicate_compare,
     duplicate_merge,
+    duplicate_dismiss,
 ]

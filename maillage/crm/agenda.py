@@ -20,6 +20,7 @@ from maillage.db import read_transaction, write_transaction
 from maillage.errors import InvalidData
 from maillage.folding import fold
 from maillage.tables import Affiliation, Invitation, Meeting, Membership
+from maillage.vocabulary import CANCELLED, HELD, PRESENT
 
 ATTENDANCE = ("present", "absent", "excuse")
 
@@ -79,7 +80,7 @@ async def _invitation_counts(meeting_ids: list[int]) -> dict[int, dict[str, int]
     counts: dict[int, dict[str, int]] = defaultdict(_no_counts)
     for row in rows:
         counts[row["meeting"]]["invited"] += row["count"]
-        if row["attendance"] == "present":
+        if row["attendance"] == PRESENT:
             counts[row["meeting"]]["present"] += row["count"]
         # « Peut-être » is still an answer to chase: counted with those awaited.
         answer = {"acceptee": "accepted", "declinee": "declined"}.get(row["response"], "awaiting")
@@ -205,7 +206,7 @@ async def record_attendance(
         if status is not None and status not in ATTENDANCE:
             raise InvalidData.one("attendance", f"Présence non reconnue « {status} ».")
     meeting = await SERVICES["meetings"].get(meeting_id)
-    if meeting["status"] == "annulee":
+    if meeting["status"] == CANCELLED:
         raise InvalidData.one("status", "Cette réunion est annulée : rétablissez-la d'abord.")
     existing = {
         row["contact"]: row
@@ -270,7 +271,7 @@ async def _mark_held(
     actor: Actor, meeting: dict[str, Any], held: bool, attendance_count: int | None
 ) -> None:
     changes: dict[Any, Any] = {}
-    if held and meeting["status"] != "tenue":
+    if held and meeting["status"] != HELD:
         changes[Meeting.status] = "tenue"
     if attendance_count is not None and attendance_count != meeting["attendance_count"]:
         changes[Meeting.attendance_count] = attendance_count

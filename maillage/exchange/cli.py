@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from maillage import french
 from maillage.actor import CLI, IMPORT
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.exchange import duplicates as dup
@@ -259,7 +260,7 @@ def rgpd_anonymise(contact_id: int, yes: bool) -> None:
         for backup in counts["sauvegardes"]:
             click.echo(
                 f"La sauvegarde {backup['fichier']} la contient encore, jusqu'à sa suppression "
-                f"le {dt.date.fromisoformat(backup['expire_le']):%d/%m/%Y}."
+                f"le {french.short_date(dt.date.fromisoformat(backup['expire_le']))}."
             )
 
     erase()
@@ -287,7 +288,7 @@ async def rgpd_retention(settings: Settings, months: int) -> None:
     result = await rights.retention_check(months)
     for contact in result["contacts"]:
         click.echo(
-            f"n° {contact['id']}  {contact['nom']}  (dernière activité : {contact['derniere_activite']:%d/%m/%Y})"
+            f"n° {contact['id']}  {contact['nom']}  (dernière activité : {french.short_date(contact['derniere_activite'])})"
         )
     click.echo(result["message"])
 

@@ -436,7 +436,7 @@ async def retention_check(
                 }
             )
     result["message"] = (
-        f"{len(result['contacts'])} contact(s) sans activité depuis le {limit:%d/%m/%Y} : "
+        f"{len(result['contacts'])} contact(s) sans activité depuis le {french.short_date(limit)} : "
         "à anonymiser, ou à justifier."
     )
     return result
@@ -474,7 +474,7 @@ async def processing_register(months: int = DEFAULT_RETENTION_MONTHS) -> str:
     name = territory["name"] if territory else "[nom de la collectivité]"
     return f"""# Registre des traitements — fiche « Réseau partenarial de la CTG » (projet)
 
-Fiche générée par maillage le {dt.date.today():%d/%m/%Y} : à relire et compléter par le
+Fiche générée par maillage le {french.short_date(dt.date.today())} : à relire et compléter par le
 délégué à la protection des données.
 
 ## Responsable du traitement

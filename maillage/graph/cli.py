@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from maillage import french
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import network_service, resolve_axes
@@ -96,9 +97,7 @@ async def report(
         sys.stdout.flush()
         return
     output.write_bytes(data)
-    click.echo(
-        f"Rapport écrit dans {output} ({len(data):,} octets).".replace(",", "\u202f"), err=True
-    )
+    click.echo(f"Rapport écrit dans {output} ({french.plural(len(data), 'octet')}).", err=True)
 
 
 COMMANDS = [network]

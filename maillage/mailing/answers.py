@@ -23,6 +23,7 @@ from maillage.mailing.invitations import load_meeting, person_name, queue_one
 from maillage.mailing.messages import MeetingInfo
 from maillage.settings import Settings
 from maillage.tables import Affiliation, Contact, Invitation, Meeting, Membership
+from maillage.vocabulary import CANCELLED, DECLINED, PENDING
 
 CHOICES = {"oui": "acceptee", "non": "declinee", "peut-etre": "incertaine"}
 RESPONSE_LABELS = {
@@ -56,7 +57,7 @@ class AnswerPage:
     invitation_id: int | None = None
     meeting: MeetingInfo | None = None
     name: str = ""
-    response: str = "en_attente"
+    response: str = PENDING
     answered_at: dt.datetime | None = None
     replacements: list[Replacement] = field(default_factory=list)
     replaced_by: str | None = None
@@ -99,7 +100,7 @@ async def open_answer(settings: Settings, token: str) -> AnswerPage:
             response=row["response"],
             answered_at=row["answered_at"],
         )
-        if meeting.status == "annulee":
+        if meeting.status == CANCELLED:
             page.state = "annulee"
         elif meeting.ends_at <= dt.datetime.now(dt.UTC):
             page.state = "passee"
@@ -198,7 +199,7 @@ async def record_answer(
     chosen = None
     if replacement_id is not None or replacement_email.strip():
         chosen = _chosen(page, replacement_id, replacement_email)
-        if chosen is None or response != "declinee":
+        if chosen is None or response != DECLINED:
             page.state = "remplacant_invalide"
             return page
     moment = dt.datetime.now(dt.UTC)

@@ -34,6 +34,7 @@ from maillage.mailing.addresses import InvalidAddress, Mailbox, mailbox, sender_
 from maillage.mailing.messages import Envelope, Invitee, MeetingInfo
 from maillage.settings import Settings
 from maillage.tables import AuditEvent, Contact, Invitation, Meeting, Membership
+from maillage.vocabulary import CANCELLED, DRAFT, EXCUSED, HELD, PRESENT
 
 
 def person_name(row: dict[str, Any], prefix: str = "") -> str:
@@ -113,7 +114,7 @@ class InviteRequest:
 
 async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[str, Any]:
     meeting = await load_meeting(meeting_id)
-    if meeting.status in ("annulee", "tenue"):
+    if meeting.status in (CANCELLED, HELD):
         raise InvalidData.one(
             "meeting",
             "Cette réunion est annulée ou déjà tenue : on ne peut plus y inviter personne.",
@@ -235,7 +236,7 @@ def build_invitee(settings: Settings, row: dict[str, Any], role: str) -> Invitee
 
 def due_kind(meeting: MeetingInfo, sent_sequence: int | None) -> str | None:
     """What this invitee is owed for the meeting as it stands."""
-    if meeting.status == "annulee":
+    if meeting.status == CANCELLED:
         return (
             "annulation" if sent_sequence is not None and sent_sequence < meeting.sequence else None
         )
@@ -247,12 +248,12 @@ def due_kind(meeting: MeetingInfo, sent_sequence: int | None) -> str | None:
 
 
 def _check_sendable(meeting: MeetingInfo) -> None:
-    if meeting.status == "brouillon":
+    if meeting.status == DRAFT:
         raise InvalidData.one(
             "status",
             "La réunion est en brouillon : passez-la « planifiée » avant d'envoyer les invitations.",
         )
-    if meeting.status != "annulee" and meeting.ends_at <= dt.datetime.now(dt.UTC):
+    if meeting.status != CANCELLED and meeting.ends_at <= dt.datetime.now(dt.UTC):
         raise InvalidData.one("ends_at", "La réunion est passée : les invitations ne partent plus.")
 
 
@@ -430,7 +431,7 @@ async def queue_minutes(
         Invitation.meeting == meeting_id
     )
     if audience == "presents_excuses":
-        query = query.where(Invitation.attendance.is_in(["present", "excuse"]))
+        query = query.where(Invitation.attendance.is_in([PRESENT, EXCUSED]))
     rows = await query.order_by(Invitation.id)
     envelope = Envelope(sender_mailbox(settings.mail_from))
     items, problems = [], []

@@ -48,6 +48,7 @@ from maillage.calendar.events import (
     invitation_template,
 )
 from maillage.mailing.addresses import Mailbox, one_line, without_encoded_words
+from maillage.vocabulary import PLANNED
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -81,7 +82,7 @@ class MeetingInfo:
     location: str = ""
     video_url: str | None = None
     agenda: str = ""
-    status: str = "planifiee"
+    status: str = PLANNED
     minutes: str = ""
 
     @property

@@ -14,6 +14,7 @@ from maillage.crm import audit
 from maillage.db import write_transaction
 from maillage.errors import InvalidData
 from maillage.tables import Invitation, Meeting
+from maillage.vocabulary import PENDING
 
 MAX_CALENDARS = 20
 
@@ -60,7 +61,7 @@ async def _apply(actor: Actor, reply: Any) -> dict[str, Any]:
     )
     if meeting is None:
         return {**base, "status": "ignoree", "reason": "Réunion inconnue (UID introuvable)."}
-    if reply.response == "en_attente":
+    if reply.response == PENDING:
         return {
             **base,
             "status": "ignoree",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from maillage import formatting, french
+from maillage import french
 from maillage.web.pages import labels
 
 WINTER = dt.datetime(2026, 12, 8, 13, 0, tzinfo=dt.UTC)  # 14 h 00 in Paris
@@ -32,6 +32,6 @@ def test_pages_use_the_shared_formatter():
 
 
 def test_reports_use_the_shared_formatter():
-    assert formatting.long_date(dt.date(2027, 1, 1)) == "vendredi 1er janvier 2027"
-    assert formatting.short_date(dt.date(2027, 1, 1)) == "01/01/2027"
-    assert formatting.short_date(None) == "—"
+    assert french.long_date(dt.date(2027, 1, 1)) == "vendredi 1er janvier 2027"
+    assert french.short_date(dt.date(2027, 1, 1)) == "01/01/2027"
+    assert french.short_date(None) == "—"

@@ -1,102 +1,30 @@
-"""French labels of the codes stored in the database, and the template filters that use them."""
+"""The template filters of the pages, and the vocabulary's labels by the name templates use."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from maillage import french
+from maillage import french, vocabulary
 from maillage.crm.rules import format_phone_fr
 
 PARIS = french.PARIS
 
 LABELS: dict[str, dict[str, str]] = {
-    "organisation_kind": {
-        "institution": "Institution",
-        "collectivite": "Collectivité",
-        "association": "Association",
-        "operateur_dsp": "Opérateur en DSP",
-        "etablissement": "Établissement ou service",
-        "entreprise": "Entreprise",
-        "autre": "Autre",
-    },
-    "group_kind": {
-        "copil": "Comité de pilotage",
-        "cotech": "Comité technique",
-        "commission_thematique": "Commission thématique",
-        "commission_territoriale": "Commission territoriale",
-        "groupe_travail": "Groupe de travail",
-        "reseau": "Réseau",
-    },
-    "role": {
-        "president": "Président(e)",
-        "copilote": "Copilote",
-        "animateur": "Animateur, animatrice",
-        "titulaire": "Titulaire",
-        "suppleant": "Suppléant(e)",
-        "invite_permanent": "Invité(e) permanent(e)",
-        "membre": "Membre",
-    },
-    "meeting_status": {
-        "brouillon": "Brouillon",
-        "planifiee": "Planifiée",
-        "annulee": "Annulée",
-        "tenue": "Tenue",
-    },
-    "response": {
-        "en_attente": "En attente",
-        "acceptee": "Acceptée",
-        "declinee": "Déclinée",
-        "incertaine": "Incertaine",
-    },
-    "attendance": {"present": "Présent(e)", "absent": "Absent(e)", "excuse": "Excusé(e)"},
-    "partnership_kind": {
-        "convention": "Convention",
-        "cofinancement": "Cofinancement",
-        "partenariat": "Partenariat",
-        "delegation_dsp": "Délégation de service public",
-        "autre": "Autre",
-    },
-    "legal_basis": {
-        "mission_interet_public": "Mission d'intérêt public",
-        "consentement": "Consentement",
-    },
-    "user_role": {
-        "admin": "Administration",
-        "coordinateur": "Coordination",
-        "lecteur": "Lecture seule",
-    },
-    "civility": {"": "—", "Mme": "Mme", "M.": "M."},
-    "audit_action": {
-        "create": "Création",
-        "update": "Modification",
-        "delete": "Suppression",
-        "archive": "Archivage",
-        "restore": "Restauration",
-        "revoke": "Révocation",
-        "login": "Connexion",
-        "login_failed": "Échec de connexion",
-        "change_password": "Changement de mot de passe",
-        "reset_password": "Mot de passe temporaire",
-    },
-    "entity": {
-        "organisation": "Organisation",
-        "contact": "Contact",
-        "affiliation": "Rattachement",
-        "working_group": "Instance",
-        "membership": "Participation",
-        "meeting": "Réunion",
-        "invitation": "Invitation",
-        "partnership": "Partenariat",
-        "user": "Utilisateur",
-        "session": "Session",
-        "api_token": "Jeton d'API",
-        "commune": "Commune",
-        "territory": "Territoire",
-        "axis": "Axe",
-        "interaction": "Échange",
-        "action": "Fiche action",
-    },
+    "organisation_kind": vocabulary.ORGANISATION_KINDS,
+    "group_kind": vocabulary.GROUP_KINDS,
+    "role": vocabulary.ROLES,
+    "meeting_status": vocabulary.MEETING_STATUSES,
+    "response": vocabulary.RESPONSES,
+    "attendance": vocabulary.ATTENDANCE,
+    "partnership_kind": vocabulary.PARTNERSHIP_KINDS,
+    "legal_basis": vocabulary.LEGAL_BASES,
+    "user_role": vocabulary.USER_ROLES,
+    "civility": vocabulary.CIVILITIES,
+    "audit_action": vocabulary.AUDIT_ACTIONS,
+    "entity": vocabulary.ENTITIES,
+    "interaction_kind": vocabulary.INTERACTION_KINDS,
+    "action_status": vocabulary.ACTION_STATUSES,
 }
 
 
@@ -151,11 +79,6 @@ def phone_fr(value: str | None) -> str:
         return value or ""
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    word = singular if count in (0, 1) else (plural_form or singular + "s")
-    return f"{count} {word}"
-
-
 FILTERS = {
     "label": label,
     "date_fr": date_fr,
@@ -163,7 +86,8 @@ FILTERS = {
     "datetime_fr": datetime_fr,
     "iso_local": iso_local,
     "phone_fr": phone_fr,
-    "plural": plural,
+    "plural": french.plural,
+    "number": french.number,
     "of": french.of,
 }
 

@@ -14,6 +14,8 @@ from maillage.crm import agenda, audit, lookups
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.errors import ServiceError
+from maillage.french import plural
+from maillage.vocabulary import CANCELLED, HELD
 from maillage.web.pages.common import (
     PAGE_SIZE,
     Field,
@@ -28,7 +30,7 @@ from maillage.web.pages.common import (
     render,
     take_service_error,
 )
-from maillage.web.pages.labels import PARIS, choices, iso_local, plural
+from maillage.web.pages.labels import PARIS, choices, iso_local
 from maillage.web.security import requires
 
 SERVICE = SERVICES["meetings"]
@@ -251,7 +253,7 @@ async def meeting_detail(
 
 async def _live_warnings(meeting: dict[str, Any]) -> list[Any]:
     """Only a meeting still to come can be moved away from a holiday or a clash."""
-    if meeting["status"] in ("annulee", "tenue"):
+    if meeting["status"] in (CANCELLED, HELD):
         return []
     if meeting["ends_at"] < dt.datetime.now(dt.UTC):
         return []

@@ -137,3 +137,29 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     singular below two."""
     word = singular if abs(count) < 2 else (plural_form or singular + "s")
     return f"{number(count)} {word}"
+
+
+def _local(moment: dt.datetime) -> dt.datetime:
+    return in_paris(moment) if moment.tzinfo else moment
+
+
+def date_fr(value: dt.date | dt.datetime | None, style: str = "long") -> str:
+    """« 8 décembre 2026 », « mardi 8 décembre 2026 » (style="full"), « 08/12/2026 » ("short")."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = _local(value).date()
+    return format_date(value, style)
+
+
+def time_fr(value: dt.datetime | None) -> str:
+    return "" if value is None else format_time(_local(value))
+
+
+def datetime_fr(value: dt.datetime | None, style: str = "long") -> str:
+    """« mardi 8 décembre 2026 à 14 h 00 » (style="full"), otherwise « 8 déc. 2026 à 14 h 00 »."""
+    if value is None:
+        return ""
+    local = _local(value)
+    day = format_date(local.date(), "full" if style == "full" else "abbreviated")
+    return f"{day} à {format_time(local)}"

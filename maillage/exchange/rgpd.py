@@ -22,11 +22,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment
 from piccolo.columns import Column
 from piccolo.custom_types import Combinable
 
-from maillage import french
+from maillage import french, templating
 from maillage.actor import Actor
 from maillage.crm import audit, caches
 from maillage.crm.registry import SERVICES
@@ -98,7 +97,7 @@ async def subject_access(contact_id: int) -> dict[str, Any]:
     )
 
 
-_ACCESS_PAGE = Environment(autoescape=True).from_string(
+_ACCESS_PAGE = templating.environment().from_string(
     """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>Vos données — {{ p.first_name }} {{ p.last_name }}</title>
 <style>body{font-family:sans-serif;max-width:50em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em;text-align:left}</style></head>

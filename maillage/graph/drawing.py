@@ -13,12 +13,11 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-import jinja2
 import pyvis
 from pyvis.edge import Edge
 from pyvis.network import Network
 
-from maillage import french
+from maillage import french, templating
 from maillage.graph.diagnosis import KIND_LABELS
 from maillage.graph.layout import positions
 from maillage.graph.report import LEVEL_LABELS, Report
@@ -42,11 +41,7 @@ SIZE_METRICS = {
     "pagerank": "PageRank",
 }
 
-_environment = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
+_environment = templating.environment(TEMPLATES)
 
 
 def _number(value) -> str:

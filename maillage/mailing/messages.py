@@ -36,10 +36,9 @@ from email.policy import SMTP, default
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import escape
 
-from maillage import french
+from maillage import french, templating
 from maillage.calendar.events import (
     Attendee,
     MeetingEvent,
@@ -50,17 +49,7 @@ from maillage.calendar.events import (
 from maillage.mailing.addresses import Mailbox, one_line, without_encoded_words
 from maillage.vocabulary import PLANNED
 
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-TEMPLATES.filters["moment"] = french.format_moment
-TEMPLATES.filters["span"] = french.format_span
-TEMPLATES.filters["day"] = lambda moment: french.format_date(french.in_paris(moment).date())
+TEMPLATES = templating.environment(Path(__file__).parent / "templates", keep_trailing_newline=True)
 
 ANSWERS = {"oui": "Je participe", "non": "Je ne participe pas", "peut-etre": "Peut-être"}
 ROLE_CHAIR = {"president": "CHAIR"}

@@ -38,37 +38,11 @@ def label(value: Any, kind: str) -> str:
     return LABELS.get(kind, {}).get(str(value), str(value))
 
 
-def _local(moment: dt.datetime) -> dt.datetime:
-    return french.in_paris(moment) if moment.tzinfo else moment
-
-
-def date_fr(value: dt.date | dt.datetime | None, style: str = "long") -> str:
-    """« 8 décembre 2026 », « mardi 8 décembre 2026 » (style="full"), « 08/12/2026 » ("short")."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        value = _local(value).date()
-    return french.format_date(value, style)
-
-
-def time_fr(value: dt.datetime | None) -> str:
-    return "" if value is None else french.format_time(_local(value))
-
-
-def datetime_fr(value: dt.datetime | None, style: str = "long") -> str:
-    """« mardi 8 décembre 2026 à 14 h 00 » (style="full"), otherwise « 8 déc. 2026 à 14 h 00 »."""
-    if value is None:
-        return ""
-    local = _local(value)
-    day = french.format_date(local.date(), "full" if style == "full" else "abbreviated")
-    return f"{day} à {french.format_time(local)}"
-
-
 def iso_local(value: dt.datetime | None, part: str) -> str:
     """Value for a date or time input, in Paris time."""
     if value is None:
         return ""
-    local = _local(value)
+    local = french.in_paris(value) if value.tzinfo else value
     return local.date().isoformat() if part == "date" else local.strftime("%H:%M")
 
 
@@ -79,16 +53,11 @@ def phone_fr(value: str | None) -> str:
         return value or ""
 
 
-FILTERS = {
+# The pages' own filters; the French wording ones come with `maillage.templating.environment`.
+FILTERS: dict[str, Any] = {
     "label": label,
-    "date_fr": date_fr,
-    "time_fr": time_fr,
-    "datetime_fr": datetime_fr,
     "iso_local": iso_local,
     "phone_fr": phone_fr,
-    "plural": french.plural,
-    "number": french.number,
-    "of": french.of,
 }
 
 

@@ -15,6 +15,7 @@ from piccolo.query.methods.select import Count
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.registry import SERVICES
+from maillage.crm.resources import versioned
 from maillage.crm.rules import NOT_STARTED, ensure_token_nonce
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import InvalidData
@@ -252,13 +253,7 @@ async def _invite_present(actor: Actor, meeting_id: int, contact_id: int, status
 
 async def _set_attendance(actor: Actor, row: dict[str, Any], status: str | None) -> None:
     await (
-        Invitation.update(
-            {
-                Invitation.attendance: status,
-                Invitation.version: Invitation.version + 1,
-                Invitation.updated_at: dt.datetime.now(dt.UTC),
-            }
-        )
+        Invitation.update({Invitation.attendance: status, **versioned(Invitation)})
         .where(Invitation.id == row["id"])
         .run()
     )
@@ -272,14 +267,12 @@ async def _mark_held(
 ) -> None:
     changes: dict[Any, Any] = {}
     if held and meeting["status"] != HELD:
-        changes[Meeting.status] = "tenue"
+        changes[Meeting.status] = HELD
     if attendance_count is not None and attendance_count != meeting["attendance_count"]:
         changes[Meeting.attendance_count] = attendance_count
     if not changes:
         return
-    changes[Meeting.version] = Meeting.version + 1
-    changes[Meeting.updated_at] = dt.datetime.now(dt.UTC)
-    await Meeting.update(changes).where(Meeting.id == meeting["id"]).run()
+    await Meeting.update({**changes, **versioned(Meeting)}).where(Meeting.id == meeting["id"]).run()
     await audit.record(
         actor,
         "update",

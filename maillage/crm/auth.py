@@ -20,9 +20,11 @@ from piccolo.querystring import QueryString
 
 from maillage.actor import Actor
 from maillage.crm import audit
+from maillage.crm.resources import versioned
 from maillage.db import current_engine, write_transaction
 from maillage.errors import FieldError, InvalidData, NotFound, ServiceError
 from maillage.tables import ApiToken, AuditEvent, User
+from maillage.vocabulary import ADMIN
 
 TOKEN_PREFIX = "mlg_"
 # Recording each use would make every API read a write; a coarse « last used » is enough.
@@ -103,9 +105,9 @@ async def keep_an_admin(
     values: dict[str, Any], existing: dict[str, Any] | None
 ) -> list[FieldError]:
     """Neither the API nor the pages may deactivate or demote the last active administrator."""
-    if existing is None or existing.get("role") != "admin" or not existing.get("active"):
+    if existing is None or existing.get("role") != ADMIN or not existing.get("active"):
         return []
-    if values.get("role", "admin") == "admin" and values.get("active", True):
+    if values.get("role", ADMIN) == ADMIN and values.get("active", True):
         return []
     others = (
         await User.count()
@@ -304,8 +306,7 @@ async def _store_password(
                 {
                     User.password_hash: password_hash,
                     User.must_change_password: must_change,
-                    User.version: User.version + 1,
-                    User.updated_at: dt.datetime.now(dt.UTC),
+                    **versioned(User),
                 }
             )
             .where(User.id == user_id)

@@ -15,6 +15,7 @@ from typing import Any
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.registry import SERVICES
+from maillage.crm.resources import versioned
 from maillage.db import write_transaction
 from maillage.errors import InvalidData
 from maillage.tables import Affiliation, Membership, Organisation
@@ -95,13 +96,7 @@ async def apply_turnover(actor: Actor, commune_id: int, day: dt.date) -> dict[st
         for table, ids in ((Affiliation, mandate_ids), (Membership, seat_ids)):
             if ids:
                 await (
-                    table.update(
-                        {
-                            table.end_date: day,
-                            table.version: table.version + 1,
-                            table.updated_at: dt.datetime.now(dt.UTC),
-                        }
-                    )
+                    table.update({table.end_date: day, **versioned(table)})
                     .where(table.id.is_in(ids))
                     .run()
                 )

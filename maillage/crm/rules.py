@@ -20,6 +20,7 @@ from stdnum.fr import siret as stdnum_siret
 
 from maillage.errors import FieldError
 from maillage.tables import Affiliation, Contact, Membership, WorkingGroup
+from maillage.vocabulary import HELD
 
 RNA_PATTERN = re.compile(r"^W\d{9}$")
 UAI_PATTERN = re.compile(r"^\d{7}[A-Z]$")
@@ -232,22 +233,22 @@ async def check_meeting_times(
     return errors
 
 
+NOT_STARTED = (
+    "Cette réunion n'a pas encore commencé : elle ne peut être marquée « tenue », "
+    "ni ses présences notées, qu'une fois commencée."
+)
+
+
 async def check_meeting_held(
     values: dict[str, Any], existing: dict[str, Any] | None
 ) -> list[FieldError]:
     """« Tenue » counts in attendance rates and the bilan: only once the meeting has begun."""
     starts = values.get("starts_at")
-    if values.get("status") != "tenue" or not isinstance(starts, dt.datetime):
+    if values.get("status") != HELD or not isinstance(starts, dt.datetime):
         return []
     if starts.tzinfo is not None and starts > dt.datetime.now(dt.UTC):
         return [FieldError("status", NOT_STARTED)]
     return []
-
-
-NOT_STARTED = (
-    "Cette réunion n'a pas encore commencé : elle ne peut être marquée « tenue », "
-    "ni ses présences notées, qu'une fois commencée."
-)
 
 
 async def check_meeting_group(

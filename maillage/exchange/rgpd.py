@@ -29,6 +29,7 @@ from maillage import french, templating
 from maillage.actor import Actor
 from maillage.crm import audit, caches
 from maillage.crm.registry import SERVICES
+from maillage.crm.resources import versioned
 from maillage.crm.text import search_text
 from maillage.db import compact, read_transaction, write_transaction
 from maillage.errors import NotFound
@@ -184,7 +185,6 @@ async def anonymise(actor: Actor, contact_id: int, data_dir: Path) -> dict[str, 
 
 
 async def _erase_contact(contact_id: int, person: erasure.Person) -> None:
-    version = await Contact.select(Contact.version).where(Contact.id == contact_id).first()
     erased: dict[Column | str, Any] = {
         Contact.civility: "",
         Contact.first_name: "Anonyme",
@@ -199,8 +199,7 @@ async def _erase_contact(contact_id: int, person: erasure.Person) -> None:
         Contact.search: search_text("Anonyme", f"n° {contact_id}"),
         # Unsubscribe links signed with the old nonce stop working.
         Contact.link_nonce: secrets.token_urlsafe(16),
-        Contact.version: (version["version"] if version else 0) + 1,
-        Contact.updated_at: dt.datetime.now(dt.UTC),
+        **versioned(Contact),
     }
     await Contact.update(erased).where(Contact.id == contact_id).run()
     # The function (« directrice du centre social X ») identifies too; the link stays counted.

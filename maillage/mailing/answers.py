@@ -15,6 +15,7 @@ from typing import Any
 
 from maillage.actor import ANSWER_LINK
 from maillage.crm import audit
+from maillage.crm.resources import versioned
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import NotFound
 from maillage.folding import fold
@@ -216,8 +217,7 @@ async def record_answer(
                 {
                     Invitation.response: response,
                     Invitation.answered_at: moment,
-                    Invitation.version: Invitation.version + 1,
-                    Invitation.updated_at: moment,
+                    **versioned(Invitation, moment),
                 }
             )
             .where(Invitation.id == page.invitation_id)

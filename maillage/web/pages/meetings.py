@@ -15,7 +15,7 @@ from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.errors import ServiceError
 from maillage.french import plural
-from maillage.vocabulary import CANCELLED, HELD
+from maillage.vocabulary import CANCELLED, HELD, PLANNED
 from maillage.web.pages.common import (
     PAGE_SIZE,
     Field,
@@ -330,12 +330,12 @@ async def _set_status(request: Request, record_id: int, status: str, message: st
 
 @post("/reunions/{record_id:int}/annuler", guards=WRITE, include_in_schema=False)
 async def meeting_cancel(request: Request, record_id: int) -> Any:
-    return await _set_status(request, record_id, "annulee", "Réunion annulée.")
+    return await _set_status(request, record_id, CANCELLED, "Réunion annulée.")
 
 
 @post("/reunions/{record_id:int}/retablir", guards=WRITE, include_in_schema=False)
 async def meeting_restore(request: Request, record_id: int) -> Any:
-    return await _set_status(request, record_id, "planifiee", "Réunion rétablie.")
+    return await _set_status(request, record_id, PLANNED, "Réunion rétablie.")
 
 
 @post("/reunions/{record_id:int}/compte-rendu", guards=WRITE, include_in_schema=False)
@@ -352,16 +352,18 @@ async def meeting_minutes(request: Request, record_id: int) -> Any:
     return redirect(f"/reunions/{record_id}#compte-rendu")
 
 
+async def _people_page(request: Request, record_id: int, template: str, **extra: Any) -> Template:
+    """A page listing the people of a meeting (attendance form, sign-in sheet)."""
+    detail = await agenda.meeting_detail(record_id, dt.date.today())
+    r, g, people = detail["meeting"], detail["group"], detail["people"]
+    return render(request, template, r=r, g=g, people=people, **extra)
+
+
 @get("/reunions/{record_id:int}/presences", include_in_schema=False)
 async def attendance_page(request: Request, record_id: int) -> Template:
-    detail = await agenda.meeting_detail(record_id, dt.date.today())
-    return render(
-        request,
-        "reunions/presences.html",
-        r=detail["meeting"],
-        g=detail["group"],
-        people=detail["people"],
-        attendance_choices=choices("attendance"),
+    attendance_choices = choices("attendance")
+    return await _people_page(
+        request, record_id, "reunions/presences.html", attendance_choices=attendance_choices
     )
 
 
@@ -386,15 +388,7 @@ async def attendance_record(request: Request, record_id: int) -> Any:
 
 @get("/reunions/{record_id:int}/emargement", include_in_schema=False)
 async def sign_in_sheet(request: Request, record_id: int) -> Template:
-    detail = await agenda.meeting_detail(record_id, dt.date.today())
-    return render(
-        request,
-        "reunions/emargement.html",
-        r=detail["meeting"],
-        g=detail["group"],
-        people=detail["people"],
-        blank_lines=5,
-    )
+    return await _people_page(request, record_id, "reunions/emargement.html", blank_lines=5)
 
 
 HANDLERS = [

@@ -24,7 +24,7 @@ from maillage.crm.resources import versioned
 from maillage.db import current_engine, write_transaction
 from maillage.errors import FieldError, InvalidData, NotFound, ServiceError
 from maillage.tables import ApiToken, AuditEvent, User
-from maillage.vocabulary import ADMIN
+from maillage.vocabulary import ADMIN, READER
 
 TOKEN_PREFIX = "mlg_"
 # Recording each use would make every API read a write; a coarse « last used » is enough.
@@ -245,7 +245,7 @@ async def session_user(user_id: int, stamp: str) -> dict[str, Any] | None:
 
 
 def _login_actor(email: str) -> Actor:
-    return Actor(name=email.strip().lower()[:254] or "?", role="lecteur")
+    return Actor(name=email.strip().lower()[:254] or "?", role=READER)
 
 
 async def login_blocked(email: str, now: dt.datetime | None = None) -> bool:
@@ -281,7 +281,7 @@ async def login_blocked(email: str, now: dt.datetime | None = None) -> bool:
 async def record_login(email: str, success: bool, address: str, user_id: int | None) -> None:
     actor = _login_actor(email)
     if success:
-        actor = Actor(name=actor.name, role="lecteur", user_id=user_id)
+        actor = Actor(name=actor.name, role=READER, user_id=user_id)
     action = "login" if success else "login_failed"
     await audit.record(actor, action, "session", user_id, {"adresse_ip": address})
 

@@ -27,7 +27,7 @@ from maillage.tables import (
     Partnership,
     WorkingGroup,
 )
-from maillage.vocabulary import CANCELLED, IN_PROGRESS, PRESENT, TO_START
+from maillage.vocabulary import CANCELLED, IN_PROGRESS, PENDING, PRESENT, TO_START
 
 UPCOMING_DAYS = 30
 DSP_NOTICE_MONTHS = 6
@@ -75,12 +75,12 @@ async def dashboard(now: dt.datetime, today: dt.date) -> dict[str, Any]:
         mobilised = await _partners_mobilised_by_axis(now)
     for meeting in meetings:
         meeting["answers"] = answers.get(meeting["id"], {})
-    awaited = [m for m in meetings if m["answers"].get("en_attente")]
+    awaited = [m for m in meetings if m["answers"].get(PENDING)]
     return {
         "figures": figures,
         "meetings": meetings,
         "awaited": awaited,
-        "awaited_total": sum(m["answers"]["en_attente"] for m in awaited),
+        "awaited_total": sum(m["answers"][PENDING] for m in awaited),
         "dsp_contracts": contracts,
         "annual_report": annual_report_reminder(today),
         "upcoming_days": UPCOMING_DAYS,

@@ -19,6 +19,7 @@ from maillage.crm.resources import versioned
 from maillage.db import write_transaction
 from maillage.errors import InvalidData
 from maillage.tables import Affiliation, Membership, Organisation
+from maillage.vocabulary import COLLECTIVITY
 
 
 def _still_running(table: Any, day: dt.date) -> Any:
@@ -28,7 +29,7 @@ def _still_running(table: Any, day: dt.date) -> Any:
 async def _commune_organisations(commune_id: int) -> list[int]:
     rows = (
         await Organisation.select(Organisation.id)
-        .where((Organisation.commune == commune_id) & (Organisation.kind == "collectivite"))
+        .where((Organisation.commune == commune_id) & (Organisation.kind == COLLECTIVITY))
         .run()
     )
     return [row["id"] for row in rows]

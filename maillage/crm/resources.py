@@ -32,6 +32,7 @@ from maillage.errors import (
     InvalidData,
     NotFound,
 )
+from maillage.vocabulary import COORDINATOR, READER
 
 MAX_PAGE_SIZE = 500
 MAX_INTEGER = 2**31 - 1  # ids and offsets beyond this overflow SQLite's and PostgreSQL's integers
@@ -113,8 +114,8 @@ class ResourceSpec:
     validators: list[Validator] = field(default_factory=list)
     preparers: list[Preparer] = field(default_factory=list)
     describe: Callable[[dict[str, Any]], str] = lambda row: f"n° {row['id']}"
-    write_role: str = "coordinateur"
-    read_role: str = "lecteur"
+    write_role: str = COORDINATOR
+    read_role: str = READER
     hidden_columns: tuple[str, ...] = ()
 
     @property

@@ -20,7 +20,7 @@ from stdnum.fr import siret as stdnum_siret
 
 from maillage.errors import FieldError
 from maillage.tables import Affiliation, Contact, Membership, WorkingGroup
-from maillage.vocabulary import HELD
+from maillage.vocabulary import HELD, PENDING, SUBSTITUTE
 
 RNA_PATTERN = re.compile(r"^W\d{9}$")
 UAI_PATTERN = re.compile(r"^\d{7}[A-Z]$")
@@ -313,7 +313,7 @@ async def _substitute_errors(values: dict[str, Any]) -> list[FieldError]:
     )
     if substitute is None:
         return []
-    if substitute["role"] != "suppleant" or substitute["working_group"] != values["working_group"]:
+    if substitute["role"] != SUBSTITUTE or substitute["working_group"] != values["working_group"]:
         return [
             FieldError(
                 "substitute",
@@ -378,4 +378,4 @@ async def ensure_token_nonce(values: dict[str, Any], existing: dict[str, Any] | 
     contact = values.get("contact", existing.get("contact"))
     if contact != existing.get("contact"):
         values["token_nonce"] = secrets.token_urlsafe(16)
-        values.update(response="en_attente", answered_at=None, sent_at=None, sent_sequence=None)
+        values.update(response=PENDING, answered_at=None, sent_at=None, sent_sequence=None)

@@ -12,8 +12,10 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from maillage.vocabulary import (
+    MEMBER,
     PENDING,
     PLANNED,
+    READER,
     TO_START,
     ActionStatus,
     Attendance,
@@ -124,7 +126,7 @@ class WorkingGroupIn(Struct, **STRICT):
 class MembershipIn(Struct, **STRICT):
     contact: Id
     working_group: Id
-    role: MembershipRole = "membre"
+    role: MembershipRole = MEMBER
     organisation: Id | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None
@@ -198,7 +200,7 @@ class ActionIn(Struct, **STRICT):
 
 class UserIn(Struct, **STRICT):
     email: Email
-    role: Role = "lecteur"
+    role: Role = READER
     name: Annotated[str, Meta(max_length=200)] = ""
     active: bool = True
     contact: Id | None = None

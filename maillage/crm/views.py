@@ -26,7 +26,7 @@ from maillage.tables import (
     Partnership,
     WorkingGroup,
 )
-from maillage.vocabulary import HELD, PRESENT
+from maillage.vocabulary import HELD, PRESENT, ROLES
 
 RECENT_MEETINGS = 50
 # Sections of the organisation view, in the order the page shows them.
@@ -403,15 +403,7 @@ def _summary(counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-ROLE_ORDER = [
-    "president",
-    "copilote",
-    "animateur",
-    "titulaire",
-    "suppleant",
-    "invite_permanent",
-    "membre",
-]
+ROLE_ORDER = list(ROLES)  # the vocabulary lists the roles from the chair down
 
 
 async def group_overview(group_id: int, today: dt.date, limit: int | None = None) -> dict[str, Any]:

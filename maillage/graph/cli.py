@@ -13,12 +13,10 @@ from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import network_service, resolve_axes
 from maillage.settings import Settings
+from maillage.vocabulary import ORGANISATION_KINDS
 
 FORMATS = ["text", "json", "csv", "gexf", "graphml", "html"]
-KINDS = [
-    "institution", "collectivite", "association", "operateur_dsp", "etablissement",
-    "entreprise", "autre",
-]  # fmt: skip
+KINDS = list(ORGANISATION_KINDS)
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from maillage.vocabulary import HELD, PENDING
+from maillage.vocabulary import HELD, MEMBER, PENDING
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ class GroupRow:
 class MembershipRow:
     contact: int
     group: int
-    role: str = "membre"
+    role: str = MEMBER
     organisation: int | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None

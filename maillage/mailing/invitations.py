@@ -34,7 +34,7 @@ from maillage.mailing.addresses import InvalidAddress, Mailbox, mailbox, sender_
 from maillage.mailing.messages import Envelope, Invitee, MeetingInfo
 from maillage.settings import Settings
 from maillage.tables import AuditEvent, Contact, Invitation, Meeting, Membership
-from maillage.vocabulary import CANCELLED, DRAFT, EXCUSED, HELD, PRESENT
+from maillage.vocabulary import CANCELLED, DRAFT, EXCUSED, HELD, PENDING, PRESENT, SUBSTITUTE
 
 
 def person_name(row: dict[str, Any], prefix: str = "") -> str:
@@ -126,7 +126,7 @@ async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[
         wanted += [
             contact
             for contact, role in roles.items()
-            if contact not in wanted and (role != "suppleant" or request.include_substitutes)
+            if contact not in wanted and (role != SUBSTITUTE or request.include_substitutes)
         ]
     if not wanted:
         raise InvalidData.one(
@@ -199,7 +199,7 @@ async def _insert_invitations(actor: Actor, rows: list[Invitation]) -> list[tupl
                 action="create",
                 entity="invitation",
                 entity_id=row["id"],
-                changes=audit.redact({"contact": row["contact"], "response": "en_attente"}),
+                changes=audit.redact({"contact": row["contact"], "response": PENDING}),
             )
             for row in inserted
         )

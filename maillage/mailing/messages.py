@@ -47,13 +47,13 @@ from maillage.calendar.events import (
     invitation_template,
 )
 from maillage.mailing.addresses import Mailbox, one_line, without_encoded_words
-from maillage.vocabulary import PLANNED
+from maillage.vocabulary import MEMBER, PLANNED, SUBSTITUTE
 
 TEMPLATES = templating.environment(Path(__file__).parent / "templates", keep_trailing_newline=True)
 
 ANSWERS = {"oui": "Je participe", "non": "Je ne participe pas", "peut-etre": "Peut-être"}
 ROLE_CHAIR = {"president": "CHAIR"}
-OPTIONAL_ROLES = {"suppleant", "invite_permanent"}
+OPTIONAL_ROLES = {SUBSTITUTE, "invite_permanent"}
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class MeetingInfo:
 @dataclass(frozen=True)
 class Invitee:
     mailbox: Mailbox
-    role: str = "membre"
+    role: str = MEMBER
     answer_url: str | None = None
     can_delegate: bool = False
 

@@ -36,6 +36,11 @@ _hasher = PasswordHasher()
 # GIL), two at a time, one per core: more at once would only queue inside the kernel.
 _argon2_threads = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 
+LAST_ADMIN = (
+    "C'est le dernier administrateur actif : nommez d'abord un autre administrateur, sinon "
+    "plus personne ne pourra gérer les comptes."
+)
+
 
 def _hash_now(password: str) -> str:
     return _hasher.hash(password)
@@ -93,12 +98,6 @@ async def check_password_strength(
     if password is not None and len(set(password)) < 5:
         return [FieldError("password", "Mot de passe trop simple : variez les caractères.")]
     return []
-
-
-LAST_ADMIN = (
-    "C'est le dernier administrateur actif : nommez d'abord un autre administrateur, sinon "
-    "plus personne ne pourra gérer les comptes."
-)
 
 
 async def keep_an_admin(

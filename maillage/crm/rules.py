@@ -29,6 +29,11 @@ SIREN_PATTERN = re.compile(r"^\d{9}$")
 SIRET_PATTERN = re.compile(r"^\d{14}$")
 PARIS = "Europe/Paris"
 
+NOT_STARTED = (
+    "Cette réunion n'a pas encore commencé : elle ne peut être marquée « tenue », "
+    "ni ses présences notées, qu'une fois commencée."
+)
+
 
 def _compact(value: str | None) -> str | None:
     if value is None:
@@ -231,12 +236,6 @@ async def check_meeting_times(
     if starts is not None and ends is not None and ends <= starts:
         errors.append(FieldError("ends_at", "La réunion doit finir après son début."))
     return errors
-
-
-NOT_STARTED = (
-    "Cette réunion n'a pas encore commencé : elle ne peut être marquée « tenue », "
-    "ni ses présences notées, qu'une fois commencée."
-)
 
 
 async def check_meeting_held(

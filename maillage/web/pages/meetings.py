@@ -186,6 +186,17 @@ def _edit_values(meeting: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _posted(request: Request, record_id: int, fields: Any) -> tuple[Any, ...]:
+    """An edit or move form as posted: the meeting, the form data, the read form, its moments
+    and the version the coordinator read."""
+    meeting = await SERVICE.get(record_id)
+    data = await request.form()
+    form = read_form(fields, data)
+    values = _moments(dict(form.values), form)
+    form.values["version"] = version = parse_int(data.get("version"))
+    return meeting, data, form, values, version
+
+
 @get("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
 async def meeting_edit_page(request: Request, record_id: int) -> Template:
     meeting = await SERVICE.get(record_id)
@@ -194,11 +205,7 @@ async def meeting_edit_page(request: Request, record_id: int) -> Template:
 
 @post("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
 async def meeting_edit(request: Request, record_id: int) -> Any:
-    meeting = await SERVICE.get(record_id)
-    data = await request.form()
-    form = read_form(FIELDS, data)
-    values = _moments(dict(form.values), form)
-    form.values["version"] = version = parse_int(data.get("version"))
+    meeting, data, form, values, version = await _posted(request, record_id, FIELDS)
     if not form.has_errors:
         changes = {**values, "version": version}
         struct = build(SERVICE.spec.update, changes, form)
@@ -290,11 +297,7 @@ def _move_page(request, meeting, form, status_code: int = 200, warnings=None) ->
 
 @post("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
 async def meeting_move(request: Request, record_id: int) -> Any:
-    meeting = await SERVICE.get(record_id)
-    data = await request.form()
-    form = read_form(MOVE_FIELDS, data)
-    values = _moments(dict(form.values), form)
-    form.values["version"] = version = parse_int(data.get("version"))
+    meeting, data, form, values, version = await _posted(request, record_id, MOVE_FIELDS)
     if not form.has_errors and version is not None:
         warnings = await _unconfirmed(data, meeting["working_group"], values, record_id)
         if warnings:

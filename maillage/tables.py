@@ -317,6 +317,22 @@ class OutboxContent(Table):
     content = Text()
 
 
+class SignInThrottle(Table):
+    """One counter of password attempts (an account, an address, or both), shared by every
+    worker (#23). ``key`` and ``account`` are SHA-256 digests: neither addresses nor emails are
+    stored here. ``version`` makes each count a compare-and-swap, so parallel attempts cannot
+    all be counted as the first."""
+
+    id = Serial(primary_key=True)
+    key = Varchar(length=64, unique=True)
+    account = Varchar(length=64, null=True, default=None, index=True)
+    failures = Integer(default=0)
+    next_allowed_at = Timestamptz(default=TimestamptzNow())
+    succeeded_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
+    version = Integer(default=0)
+
+
 TABLES: list[type[Table]] = [
     Territory,
     Commune,
@@ -345,4 +361,5 @@ TABLES: list[type[Table]] = [
     ActionPartner,
     OutboxMessage,
     OutboxContent,
+    SignInThrottle,
 ]

@@ -193,6 +193,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "login_failed": "Échec de connexion",
     "change_password": "Changement de mot de passe",
     "reset_password": "Mot de passe temporaire",
+    "unlock_sign_in": "Déblocage de la connexion",
 }
 ENTITIES: Final[dict[str, str]] = {
     "organisation": "Organisation",

@@ -19,11 +19,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from piccolo.querystring import QueryString
 
 from maillage.actor import Actor
-from maillage.crm import audit
+from maillage.crm import audit, throttle
 from maillage.crm.resources import versioned
 from maillage.db import current_engine, write_transaction
-from maillage.errors import FieldError, InvalidData, NotFound, ServiceError
-from maillage.tables import ApiToken, AuditEvent, User
+from maillage.errors import FieldError, InvalidData, NotFound
+from maillage.tables import ApiToken, User
 from maillage.vocabulary import ADMIN, READER
 
 TOKEN_PREFIX = "mlg_"
@@ -193,10 +193,8 @@ async def authenticate_password(email: str, password: str) -> Actor | None:
 
 # ----- web sessions ----------------------------------------------------------------------------
 
-# Five wrong passwords for one account within fifteen minutes lock its sign-in until the oldest
-# of them leaves the window. Failures are audit events, so the count is shared by every worker.
-LOGIN_WINDOW = dt.timedelta(minutes=15)
-LOGIN_MAX_FAILURES = 5
+# Wrong passwords are throttled by ``maillage.crm.throttle`` (counted before each check).
+LOGIN_MAX_FAILURES = throttle.ACCOUNT_FROM_ADDRESS.failures
 TEMPORARY_PASSWORD_BYTES = 9
 
 
@@ -247,36 +245,6 @@ def _login_actor(email: str) -> Actor:
     return Actor(name=email.strip().lower()[:254] or "?", role=READER)
 
 
-async def login_blocked(email: str, now: dt.datetime | None = None) -> bool:
-    """True when the account saw too many wrong passwords since its last successful sign-in."""
-    now = now or dt.datetime.now(dt.UTC)
-    name = _login_actor(email).name
-    since = now - LOGIN_WINDOW
-    last_success = (
-        await AuditEvent.select(AuditEvent.occurred_at)
-        .where(
-            (AuditEvent.actor == name)
-            & (AuditEvent.action == "login")
-            & (AuditEvent.occurred_at > since)
-        )
-        .order_by(AuditEvent.occurred_at, ascending=False)
-        .first()
-        .run()
-    )
-    if last_success is not None:
-        since = last_success["occurred_at"]
-    failures = (
-        await AuditEvent.count()
-        .where(
-            (AuditEvent.actor == name)
-            & (AuditEvent.action == "login_failed")
-            & (AuditEvent.occurred_at > since)
-        )
-        .run()
-    )
-    return failures >= LOGIN_MAX_FAILURES
-
-
 async def record_login(email: str, success: bool, address: str, user_id: int | None) -> None:
     actor = _login_actor(email)
     if success:
@@ -321,7 +289,11 @@ async def change_own_password(actor: Actor, current: str, new: str, confirmation
     if user is None:
         raise NotFound("Utilisateur", actor.user_id)
     errors: list[FieldError] = []
-    if not await verify_password(user["password_hash"], current):
+    # Counted before the check, like a sign-in: a stolen session cannot guess the password.
+    await throttle.before_password_check(user["id"], user["email"])
+    if await verify_password(user["password_hash"], current):
+        await throttle.after_password_check(user["id"])
+    else:
         errors.append(FieldError("current_password", "Mot de passe actuel incorrect."))
     errors += _password_errors("new_password", new)
     if new and new == current:
@@ -353,23 +325,13 @@ async def set_temporary_password(actor: Actor, user_id: int) -> str:
     return password
 
 
-class SignInBlocked(ServiceError):
-    status_code = 429
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Trop de tentatives de connexion pour ce compte : réessayez dans un quart d'heure, "
-            "ou demandez à un administrateur de réinitialiser votre mot de passe."
-        )
-
-
 async def sign_in(email: str, password: str, address: str) -> tuple[Actor, str] | None:
     """Check a password for the sign-in page: the actor and its session stamp, or None.
 
-    Every attempt is written to the audit log; the failures also throttle the account."""
+    Every attempt is written to the audit log. Each is counted by the throttle before its
+    password is checked; too many raise ``throttle.TooManyAttempts`` (429)."""
     email = email.strip().lower()
-    if await login_blocked(email):
-        raise SignInBlocked()
+    await throttle.before_sign_in(email, address)
     user = await User.select().where(User.email == email).first().run()
     if user is None or not user["active"]:
         await spend_a_check(password)
@@ -379,4 +341,17 @@ async def sign_in(email: str, password: str, address: str) -> tuple[Actor, str] 
     await record_login(email, user is not None, address, user["id"] if user else None)
     if user is None:
         return None
+    await throttle.after_sign_in(email, address)
     return actor_for(user), session_stamp(user)
+
+
+async def unlock_sign_in(actor: Actor, user_id: int) -> int:
+    """An administrator lets the account sign in again at once, whatever its failures;
+    returns how many counters were slowing it down (0: nothing to unlock)."""
+    user = await User.select(User.id, User.email).where(User.id == user_id).first().run()
+    if user is None:
+        raise NotFound("Utilisateur", user_id)
+    unlocked = await throttle.unlock(user["email"])
+    async with write_transaction():
+        await audit.record(actor, "unlock_sign_in", "user", user_id, {"compteurs": unlocked})
+    return unlocked

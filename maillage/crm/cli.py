@@ -204,6 +204,22 @@ def user_password(email: str, password_stdin: bool) -> None:
     change()
 
 
+@user.command("unlock", cls=FrenchCommand)
+@click.argument("email")
+def user_unlock(email: str) -> None:
+    """Débloquer la connexion d'un compte freiné par des mots de passe erronés."""
+
+    @run_async
+    async def unlock(settings: Settings) -> None:
+        account = await auth.find_user(email)
+        if await auth.unlock_sign_in(CLI, account["id"]):
+            click.echo(f"Connexion débloquée pour {account['email']}.")
+        else:
+            click.echo(f"La connexion de {account['email']} n'était pas freinée.")
+
+    unlock()
+
+
 @click.group(cls=FrenchGroup)
 def token() -> None:
     """Gérer les jetons d'accès à l'API."""

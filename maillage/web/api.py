@@ -12,6 +12,7 @@ from litestar import Request, Router, delete, get, patch, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from maillage.crm import auth
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import (
     FILTER_BOUNDS,
@@ -230,5 +231,22 @@ def resource_router(service: ResourceService) -> Router:
     return Router(path=f"/{spec.name}", route_handlers=handlers, tags=[spec.label])
 
 
-def resource_routers() -> list[Router]:
-    return [resource_router(service) for service in SERVICES.values()]
+@post(
+    "/users/{record_id:int}/unlock",
+    summary="Débloquer la connexion d'un compte freiné par des mots de passe erronés",
+    description=(
+        "Remet à zéro les compteurs de tentatives du compte (par adresse et tous comptes "
+        "confondus) : la personne peut se connecter de nouveau sans attendre."
+    ),
+    guards=[requires("admin")],
+    responses=error_responses(401, 403, 404),
+    operation_id="unlock_user",
+    status_code=200,
+)
+async def unlock_user(request: Request, record_id: RecordId) -> dict[str, Any]:
+    unlocked = await auth.unlock_sign_in(request.user, record_id)
+    return {"debloque": unlocked > 0, "compteurs": unlocked}
+
+
+def resource_routers() -> list[Router | Any]:
+    return [*(resource_router(service) for service in SERVICES.values()), unlock_user]

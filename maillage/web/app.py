@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.rate_limit import DurationUnit, RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -66,6 +67,10 @@ SESSIONLESS_PATTERNS = [r"^/api/", r"^/static/", r"^/schema", r"^/healthz$"]
 # /calendar/ serves only GET feeds (public, cacheable): no CSRF cookie there (#21).
 CSRF_EXEMPT_PATTERNS = [r"^/api/", r"^/r/", r"^/u/", r"^/static/", r"^/healthz$", r"^/calendar/"]
 SESSION_HOURS = 10
+# A second, coarse guard before the database's throttle (crm/throttle.py): posts of a password
+# per address and per worker process. An office behind one address signs in well below it.
+SIGN_IN_RATE: tuple[DurationUnit, int] = ("minute", 60)
+PASSWORD_POSTS = {"/connexion", "/compte/mot-de-passe"}
 
 # Swagger UI 5 (OpenAPI 3.1), from the files the swagger-ui-py package ships: no CDN. The older
 # swagger-ui-bundle (Swagger UI 4) cannot read 3.1 and showed « Unable to render this definition ».
@@ -114,6 +119,19 @@ def _csrf_config(settings: Settings) -> CSRFConfig:
     )
 
 
+def _posts_a_password(request: Request) -> bool:
+    return request.method == "POST" and request.url.path in PASSWORD_POSTS
+
+
+def _sign_in_rate_limit() -> RateLimitConfig:
+    """Litestar's rate limiter, on the posts that carry a password only (429 past it)."""
+    return RateLimitConfig(
+        rate_limit=SIGN_IN_RATE,
+        check_throttle_handler=_posts_a_password,
+        store="sign_in_rate",
+    )
+
+
 def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
     """Build the application; ``manage_database=False`` when the caller already connected."""
 
@@ -158,6 +176,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
         lifespan=[database_lifespan, sender_lifespan(settings)],
         on_startup=[purge_stale_imports_at_startup],
         middleware=[
+            _sign_in_rate_limit().middleware,
             _session_config(settings).middleware,
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
             # After authentication, so that only a valid bearer token skips the CSRF check.

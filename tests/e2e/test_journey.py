@@ -106,6 +106,7 @@ async def test_a_coordinator_runs_a_commission(tab, data_dir):
     await page.get_by_label(field("Prénom")).fill("Élodie")
     await page.get_by_role("button", name="Enregistrer").click()
     await expect(page.locator("#f-last_name-erreur")).to_contain_text("Ce champ est obligatoire")
+    await expect(page.locator(".error-summary")).to_be_focused()  # announced at once (RGAA)
     await journey.check()
 
     # The contact, attached to the partner.

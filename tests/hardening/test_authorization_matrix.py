@@ -274,6 +274,10 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
     ),
 ]
 
+ROUTES.append(
+    ("POST", "/api/v1/users/{record_id:int}/unlock", ADMIN, 404, "/api/v1/users/{missing}/unlock")
+)
+
 # The registry resources: list, read, create, update, then archive/restore or delete.
 RESOURCES = {
     # name: (key in the ids, reader role, writer role, lifecycle)
@@ -319,6 +323,7 @@ for name, (key, read, write, lifecycle) in RESOURCES.items():
 # visitor to the sign-in page (303); the API and calendar files answer 401.
 PAGES: list[tuple[str, str, str, int, str]] = [
     ("GET", "/connexion", PUBLIC, 200, "/connexion"),
+    ("GET", "/accessibilite", PUBLIC, 200, "/accessibilite"),  # RGAA statement (#21)
     ("POST", "/connexion", PUBLIC, 400, "/connexion"),  # empty form: asked again
     ("POST", "/deconnexion", READER, 303, "/deconnexion"),
     ("GET", "/compte", READER, 200, "/compte"),
@@ -334,7 +339,7 @@ PAGES: list[tuple[str, str, str, int, str]] = [
             404,
             f"/utilisateurs/{{missing}}/{verb}",
         )
-        for verb in ("role", "desactiver", "reactiver", "mot-de-passe")
+        for verb in ("role", "desactiver", "reactiver", "mot-de-passe", "debloquer")
     ],
 ]
 for base, key, new in [
@@ -489,7 +494,8 @@ PAGES += [
     ),
 ]
 ROUTES += PAGES
-PAGE_PATHS = {route for _method, route, *_ in PAGES if route != "/connexion"} | {"/"}
+PUBLIC_PAGES = {"/connexion", "/accessibilite"}
+PAGE_PATHS = {route for _method, route, *_ in PAGES if route not in PUBLIC_PAGES} | {"/"}
 PAGE_PATHS |= {"/bilan", "/bilan/telecharger", "/plan-d-action", "/plan-d-action/{record_id:int}"}
 PAGE_PATHS |= {"/plan-d-action/{record_id:int}/indicateurs"}
 PAGE_PATHS |= {"/plan-d-action/nouvelle", "/plan-d-action/{record_id:int}/modifier"}

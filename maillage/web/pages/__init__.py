@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from maillage.web.pages import (
+    accessibility,
     account,
     actions,
     calendars,
@@ -28,6 +29,7 @@ from maillage.web.pages import (
 )
 
 PAGE_MODULES = [
+    accessibility,
     account,
     actions,
     calendars,

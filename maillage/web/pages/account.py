@@ -10,7 +10,7 @@ from litestar.params import Parameter
 from maillage.actor import Actor
 from maillage.calendar import feeds
 from maillage.calendar import service as calendar_service
-from maillage.crm import auth
+from maillage.crm import auth, throttle
 from maillage.errors import InvalidData, ServiceError
 from maillage.web.pages.common import (
     Field,
@@ -83,7 +83,7 @@ async def login(request: Request) -> Any:
     address = request.client.host if request.client else ""
     try:
         outcome = await auth.sign_in(email, password, address)
-    except auth.SignInBlocked as error:
+    except throttle.TooManyAttempts as error:
         form.general.append(error.message)
         return _login_refused(request, form, suivant, 429)
     if outcome is None:
@@ -179,6 +179,10 @@ async def change_password(request: Request) -> Any:
                 form.values["new_password"],
                 form.values["confirmation"],
             )
+        except throttle.TooManyAttempts as error:
+            form.general.append(error.message)
+            form.values = {}
+            return await _account(request, form, 429)
         except InvalidData as error:
             take_service_error(error, form)
         else:

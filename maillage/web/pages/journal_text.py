@@ -23,6 +23,7 @@ ACTIONS = {
     "login_failed": "n'a pas pu ouvrir de session",
     "change_password": "a changé le mot de passe",
     "reset_password": "a donné un mot de passe temporaire",
+    "unlock_sign_in": "a débloqué la connexion",
     "send": "a envoyé",
     "send_minutes": "a envoyé le compte-rendu",
     "answer": "a répondu",

@@ -7,7 +7,8 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.response import Template
 
-from maillage.crm import auth
+from maillage import french
+from maillage.crm import auth, throttle
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.errors import ServiceError
@@ -38,10 +39,11 @@ FIELDS = [
 @get("/utilisateurs", guards=ADMIN, include_in_schema=False)
 async def user_list(request: Request) -> Template:
     result = await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email"))
-    return _list_page(request, result["items"], FormState(values={"role": "lecteur"}))
+    return await _list_page(request, result["items"], FormState(values={"role": "lecteur"}))
 
 
-def _list_page(request, users, form, status_code: int = 200, temporary=None) -> Template:
+async def _list_page(request, users, form, status_code: int = 200, temporary=None) -> Template:
+    slowed = await throttle.slowed_accounts([user["email"] for user in users])
     return render(
         request,
         "utilisateurs.html",
@@ -51,6 +53,9 @@ def _list_page(request, users, form, status_code: int = 200, temporary=None) -> 
         fields=FIELDS,
         roles=choices("user_role"),
         temporary=temporary,
+        slowed={
+            email: french.format_time(french.in_paris(until)) for email, until in slowed.items()
+        },
     )
 
 
@@ -68,14 +73,16 @@ async def user_create(request: Request) -> Any:
             else:
                 return await _show_temporary(request, user, password, created=True)
     users = (await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email")))["items"]
-    return _list_page(request, users, form, 400)
+    return await _list_page(request, users, form, 400)
 
 
 async def _show_temporary(request: Request, user: dict, password: str, created: bool) -> Template:
     """The temporary password is shown once, on this page, and never stored in clear."""
     users = (await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email")))["items"]
     temporary = {"email": user["email"], "password": password, "created": created}
-    return _list_page(request, users, FormState(values={"role": "lecteur"}), temporary=temporary)
+    return await _list_page(
+        request, users, FormState(values={"role": "lecteur"}), temporary=temporary
+    )
 
 
 @post("/utilisateurs/{record_id:int}/role", guards=ADMIN, include_in_schema=False)
@@ -123,6 +130,19 @@ async def user_reset_password(request: Request, record_id: int) -> Any:
     return await _show_temporary(request, user, password, created=False)
 
 
+@post("/utilisateurs/{record_id:int}/debloquer", guards=ADMIN, include_in_schema=False)
+async def user_unlock(request: Request, record_id: int) -> Any:
+    user = await SERVICE.get(record_id)
+    if await auth.unlock_sign_in(request.user, record_id):
+        flash(
+            request,
+            f"Connexion débloquée pour {user['email']} : elle peut réessayer dès maintenant.",
+        )
+    else:
+        flash(request, f"La connexion de {user['email']} n'était pas freinée.")
+    return redirect("/utilisateurs")
+
+
 HANDLERS = [
     user_list,
     user_create,
@@ -130,4 +150,5 @@ HANDLERS = [
     user_deactivate,
     user_reactivate,
     user_reset_password,
+    user_unlock,
 ]

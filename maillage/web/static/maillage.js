@@ -108,3 +108,11 @@
     window.addEventListener("resize", update);
   }
 }());
+
+// A form sent back with errors: its summary takes the focus, so a screen reader announces it
+// and the keyboard starts from the list of links to each wrong field (RGAA 11.10).
+(function () {
+  "use strict";
+  var summary = document.querySelector(".error-summary");
+  if (summary) { summary.focus(); }
+}());

@@ -118,6 +118,19 @@ RESPONSES: Final[dict[str, str]] = {
     "declinee": "Déclinée",
     "incertaine": "Incertaine",
 }
+# What a guest reads on the answer buttons of an invitation and on the answer page.
+ANSWER_LABELS: Final[dict[str, str]] = {
+    "en_attente": "Pas encore de réponse",
+    "acceptee": "Je participe",
+    "declinee": "Je ne participe pas",
+    "incertaine": "Peut-être",
+}
+# The word of the answer links (« ?reponse=oui ») for each answer a guest can give.
+ANSWER_WORDS: Final[dict[str, str]] = {
+    "oui": "acceptee",
+    "non": "declinee",
+    "peut-etre": "incertaine",
+}
 PENDING: Final = "en_attente"
 ACCEPTED: Final = "acceptee"
 DECLINED: Final = "declinee"
@@ -254,6 +267,7 @@ for _literal, _labels in (
     (MembershipRole, ROLES),
     (MeetingStatus, MEETING_STATUSES),
     (Response, RESPONSES),
+    (Response, ANSWER_LABELS),
     (Attendance, ATTENDANCE),
     (InteractionKind, INTERACTION_KINDS),
     (ActionStatus, ACTION_STATUSES),

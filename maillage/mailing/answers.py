@@ -24,15 +24,10 @@ from maillage.mailing.invitations import load_meeting, person_name, queue_one
 from maillage.mailing.messages import MeetingInfo
 from maillage.settings import Settings
 from maillage.tables import Affiliation, Contact, Invitation, Meeting, Membership
-from maillage.vocabulary import CANCELLED, DECLINED, PENDING
+from maillage.vocabulary import ANSWER_LABELS, ANSWER_WORDS, CANCELLED, DECLINED, PENDING
 
-CHOICES = {"oui": "acceptee", "non": "declinee", "peut-etre": "incertaine"}
-RESPONSE_LABELS = {
-    "acceptee": "Je participe",
-    "declinee": "Je ne participe pas",
-    "incertaine": "Peut-être",
-    "en_attente": "Pas encore de réponse",
-}
+CHOICES = ANSWER_WORDS
+RESPONSE_LABELS = ANSWER_LABELS
 
 
 @dataclass

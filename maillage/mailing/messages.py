@@ -47,11 +47,12 @@ from maillage.calendar.events import (
     invitation_template,
 )
 from maillage.mailing.addresses import Mailbox, one_line, without_encoded_words
-from maillage.vocabulary import MEMBER, PLANNED, SUBSTITUTE
+from maillage.vocabulary import ANSWER_LABELS, ANSWER_WORDS, MEMBER, PLANNED, SUBSTITUTE
 
 TEMPLATES = templating.environment(Path(__file__).parent / "templates", keep_trailing_newline=True)
 
-ANSWERS = {"oui": "Je participe", "non": "Je ne participe pas", "peut-etre": "Peut-être"}
+# « Je participe », « Je ne participe pas », « Peut-être », by the word of their link.
+ANSWERS = {word: ANSWER_LABELS[response] for word, response in ANSWER_WORDS.items()}
 ROLE_CHAIR = {"president": "CHAIR"}
 OPTIONAL_ROLES = {SUBSTITUTE, "invite_permanent"}
 

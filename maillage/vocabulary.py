@@ -146,6 +146,26 @@ PRESENT: Final = "present"
 ABSENT: Final = "absent"
 EXCUSED: Final = "excuse"
 
+# --- The outbox: messages waiting, sent or given up ------------------------------------------
+
+OutboxStatus = Literal["en_attente", "envoi", "envoye", "echec", "annule"]
+# Inside a sentence: « Message envoyé : … ».
+OUTBOX_STATUSES: Final[dict[str, str]] = {
+    "en_attente": "en attente",
+    "envoi": "en cours d'envoi",
+    "envoye": "envoyé",
+    "echec": "échec",
+    "annule": "annulé",
+}
+OUTBOX_KINDS: Final[dict[str, str]] = {
+    "invitation": "Invitation",
+    "modification": "Modification",
+    "annulation": "Annulation",
+    "rappel": "Rappel",
+    "compte_rendu": "Compte-rendu",
+    "envoi_groupe": "Envoi groupé",
+}
+
 # --- Activity: exchanges with partners and action sheets -------------------------------------
 
 InteractionKind = Literal["appel", "visite", "rendez_vous", "courriel", "evenement", "autre"]
@@ -271,6 +291,7 @@ for _literal, _labels in (
     (Attendance, ATTENDANCE),
     (InteractionKind, INTERACTION_KINDS),
     (ActionStatus, ACTION_STATUSES),
+    (OutboxStatus, OUTBOX_STATUSES),
     (LegalBasis, LEGAL_BASES),
     (Civility, CIVILITIES),
     (UserRole, USER_ROLES),

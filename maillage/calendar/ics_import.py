@@ -167,8 +167,7 @@ def _read_event(component: Component, label: str) -> ImportedEvent:
         raise _Problem(f"{label} : date de début (DTSTART) absente.")
     end = _moment(component, "DTEND", label)
     if end is None:
-        duration = component.get("DURATION")
-        end = start + (duration.dt if duration is not None else DEFAULT_DURATION)
+        end = _end_from_duration(component, start, label)
     if end <= start:
         raise _Problem(f"{label} : la fin doit être postérieure au début.")
     status = _STATUSES.get(str(component.get("STATUS", "")).upper(), "planifiee")
@@ -181,6 +180,27 @@ def _read_event(component: Component, label: str) -> ImportedEvent:
         agenda=_CONTROL.sub("", str(component.get("DESCRIPTION", ""))).strip()[:20_000],
         status=status,
     )
+
+
+def _end_from_duration(component: Component, start: dt.datetime, label: str) -> dt.datetime:
+    """DTSTART + DURATION, or an hour without one; a duration past Python's calendar (year
+    9999) is the file's fault, not a server error (#23)."""
+    prop = component.get("DURATION")
+    if prop is None:
+        duration = DEFAULT_DURATION
+    else:
+        try:
+            duration = prop.dt
+        except Exception as error:  # icalendar raises its own error for a broken duration
+            raise _Problem(f"{label} : durée (DURATION) illisible.") from error
+        if not isinstance(duration, dt.timedelta):
+            raise _Problem(f"{label} : durée (DURATION) illisible.")
+    try:
+        return start + duration
+    except OverflowError as error:
+        raise _Problem(
+            f"{label} : durée (DURATION) hors limites : la fin tomberait après l'an 9999."
+        ) from error
 
 
 def _moment(component: Component, name: str, label: str) -> dt.datetime | None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
 from dataclasses import dataclass
 
 from maillage import french
@@ -155,6 +156,30 @@ async def succeeded(key: str, known: bool = False) -> None:
     await SignInThrottle.update(values).where(SignInThrottle.key == key).run()
 
 
+async def refund(key: str, limit: Limit) -> None:
+    """Take back the attempt counted before a right password; no delay below the limit."""
+    async with write_transaction():
+        await (
+            SignInThrottle.update(
+                {
+                    SignInThrottle.failures: SignInThrottle.failures - 1,
+                    SignInThrottle.version: SignInThrottle.version + 1,
+                }
+            )
+            .where((SignInThrottle.key == key) & (SignInThrottle.failures > 0))
+            .run()
+        )
+        await (
+            SignInThrottle.update({SignInThrottle.next_allowed_at: _now()})
+            .where(
+                (SignInThrottle.key == key)
+                & (SignInThrottle.failures < limit.failures)
+                & (SignInThrottle.next_allowed_at > _now())
+            )
+            .run()
+        )
+
+
 async def usual_address(key: str) -> bool:
     row = (
         await SignInThrottle.select(SignInThrottle.succeeded_at)
@@ -163,6 +188,32 @@ async def usual_address(key: str) -> bool:
         .run()
     )
     return bool(row and row["succeeded_at"] and _now() - row["succeeded_at"] < KNOWN_ADDRESS_FOR)
+
+
+# Every attempt at a made-up address leaves a row: about one attempt in a hundred deletes the
+# rows that no longer mean anything, so the table stays the size of the recent activity.
+PURGE_CHANCE = 0.01
+
+
+async def purge_stale() -> int:
+    """Delete the counters quiet for an hour (their count would start again from zero) that
+    do not remember a sign-in of the last 30 days; returns how many."""
+    now = _now()
+    async with write_transaction():
+        rows = await (
+            SignInThrottle.delete()
+            .where(
+                (SignInThrottle.updated_at < now - FORGET_AFTER)
+                & (SignInThrottle.next_allowed_at < now)
+                & (
+                    SignInThrottle.succeeded_at.is_null()
+                    | (SignInThrottle.succeeded_at < now - KNOWN_ADDRESS_FOR)
+                )
+            )
+            .returning(SignInThrottle.id)
+            .run()
+        )
+    return len(rows)
 
 
 # ----- signing in ------------------------------------------------------------------------------
@@ -177,6 +228,8 @@ def _keys(email: str, address: str) -> tuple[str, str, str, str]:
 
 async def before_sign_in(email: str, address: str) -> None:
     """Count a sign-in attempt on each of its counters, or refuse it (``TooManyAttempts``)."""
+    if random.random() < PURGE_CHANCE:
+        await purge_stale()
     account, pair, by_address, by_account = _keys(email, address)
     turns = [(by_address, None, ADDRESS), (pair, account, ACCOUNT_FROM_ADDRESS)]
     if not await usual_address(pair):
@@ -189,11 +242,13 @@ async def before_sign_in(email: str, address: str) -> None:
 
 async def after_sign_in(email: str, address: str) -> None:
     """The password was right: the account's counters start again, the address is usual.
-    The address's own counter is left alone: signing in to one's own account must not wipe
-    the failures on the others."""
-    _account, pair, _by_address, by_account = _keys(email, address)
+    The address's own counter only gives this attempt back: signing in to one's own account
+    must not wipe the failures on the others, nor must a whole office behind one address add
+    up to a delay by signing in."""
+    _account, pair, by_address, by_account = _keys(email, address)
     await succeeded(pair, known=True)
     await succeeded(by_account)
+    await refund(by_address, ADDRESS)
 
 
 # ----- changing one's password -----------------------------------------------------------------

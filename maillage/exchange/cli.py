@@ -12,6 +12,7 @@ from maillage import french
 from maillage.actor import CLI, IMPORT
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.exchange import duplicates as dup
+from maillage.exchange import erasure
 from maillage.exchange import rgpd as rights
 from maillage.exchange.exports import ENTITIES, FORMATS, kept_exports_dir, start_export
 from maillage.exchange.imports import ImportRefused, ImportReport, run_import
@@ -257,13 +258,28 @@ def rgpd_anonymise(contact_id: int, yes: bool) -> None:
             f"{counts['messages']} message(s), {counts['fichiers_eml']} fichier(s) .eml, "
             f"{counts['exports']} export(s) conservé(s) et {counts['echanges']} échange(s) nettoyés."
         )
-        for backup in counts["sauvegardes"]:
-            click.echo(
-                f"La sauvegarde {backup['fichier']} la contient encore, jusqu'à sa suppression "
-                f"le {french.short_date(dt.date.fromisoformat(backup['expire_le']))}."
-            )
+        _say_backups(counts["sauvegardes"], settings.data_dir / "sauvegardes")
 
     erase()
+
+
+def _say_backups(held: list[dict[str, str]], folder: Path) -> None:
+    """A backup is never rewritten: say which still hold the person, and until when."""
+    days = erasure.BACKUP_RETENTION_DAYS
+    for backup in held:
+        made = dt.datetime.fromisoformat(backup["faite_le"])
+        click.echo(
+            f"La sauvegarde {backup['fichier']} (faite le {french.short_date(made.date())}) la "
+            f"contient encore, jusqu'à sa suppression le "
+            f"{french.short_date(dt.date.fromisoformat(backup['expire_le']))} "
+            f"(conservation : {days} jours)."
+        )
+    if not held:
+        click.echo(f"Aucune sauvegarde antérieure dans {folder}.")
+    click.echo(
+        "Les copies écrites ailleurs (« maillage backup --output », copies hors de la machine) "
+        "ne sont pas vues : purgez-les au même rythme."
+    )
 
 
 @rgpd_group.command("notice", cls=FrenchCommand)

@@ -194,7 +194,139 @@ def restore_sqlite(path: Path, database: Path) -> None:
     os.replace(staging, database)
 
 
+# pg_restore --list names each entry « TYPE schema [table] name owner »; these types hold rows,
+# not schema objects: only their table must be one of maillage's.
+PG_DATA_ENTRIES = ("TABLE DATA", "SEQUENCE SET")
+PG_ENTRY_TYPES = (
+    "SEQUENCE OWNED BY",
+    "FK CONSTRAINT",
+    "TABLE DATA",
+    "SEQUENCE SET",
+    "MATERIALIZED VIEW",
+    "EVENT TRIGGER",
+    "DEFAULT ACL",
+)
+PG_WORDS = {
+    "TABLE": ("table", "e"),
+    "INDEX": ("index", ""),
+    "TRIGGER": ("déclencheur", ""),
+    "VIEW": ("vue", "e"),
+    "FUNCTION": ("fonction", "e"),
+    "CONSTRAINT": ("contrainte", "e"),
+    "FK CONSTRAINT": ("contrainte", "e"),
+    "SEQUENCE": ("séquence", "e"),
+    "DEFAULT": ("valeur par défaut", "e"),
+}
+
+
+def _pg_output(command: list[str]) -> str:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        raise BackupError(f"{Path(command[0]).name} a échoué : {detail}")
+    return result.stdout
+
+
+def _pg_entries(archive: Path) -> set[tuple[str, str]]:
+    """The archive's table of contents as (type, name) pairs, owners and ids left out."""
+    entries = set()
+    for line in _pg_output([_postgres_tool("pg_restore"), "--list", str(archive)]).splitlines():
+        if not line.strip() or line.startswith(";"):
+            continue
+        rest = line.split(" ", 3)[-1]  # after « id; oid oid »
+        kind = next((t for t in PG_ENTRY_TYPES if rest.startswith(t + " ")), rest.split(" ")[0])
+        name = " ".join(rest[len(kind) :].split()[:-1])  # without the owner
+        entries.add((kind, name))
+    return entries
+
+
+def _pg_definitions(archive: Path) -> set[str]:
+    """Each schema statement of the archive, spaces folded, without what differs between two
+    dumps of the same schema (comments, owners, settings, pg_dump's random restrict key)."""
+    text = _pg_output(
+        [_postgres_tool("pg_restore"), "--schema-only", "--no-owner", "-f", "-", str(archive)]
+    )
+    lines = [
+        line
+        for line in text.splitlines()
+        if not line.startswith(("--", "\\restrict", "\\unrestrict", "SET ", "SELECT pg_catalog"))
+    ]
+    return {" ".join(part.split()) for part in "\n".join(lines).split(";\n") if part.strip()}
+
+
+def _pg_migrations(archive: Path) -> set[str]:
+    """The names in the archive's migration table (its COPY block, one row a line)."""
+    text = _pg_output(
+        [_postgres_tool("pg_restore"), "--data-only", "--table=migration", "-f", "-", str(archive)]
+    )
+    rows, inside = set(), False
+    for line in text.splitlines():
+        if line.startswith("COPY "):
+            columns = line[line.index("(") + 1 : line.index(")")].split(", ")
+            position, inside = columns.index("name"), True
+        elif inside and line == "\\.":
+            inside = False
+        elif inside:
+            rows.add(line.split("\t")[position])
+    return rows
+
+
+def check_postgres_schema(path: Path, url: str) -> None:
+    """Refuse a pg_dump archive holding any schema object that a database migrated by this
+    version does not have (a trigger, function, view, table, index…), or, at the same migration
+    level, one whose definition differs (a column default changed to 'admin')."""
+    with tempfile.TemporaryDirectory(prefix="maillage-reference-") as folder:
+        reference = Path(folder) / "reference.dump"
+        _run_tool(
+            [
+                _postgres_tool("pg_dump"),
+                "--format=custom",
+                "--schema-only",
+                f"--file={reference}",
+                url,
+            ]
+        )
+        expected = _pg_entries(reference)
+        expected_definitions = _pg_definitions(reference)
+        expected_migrations = _pg_migrations_of_database(url)
+    found = _pg_entries(path)
+    tables = {name.split(" ")[-1] for kind, name in expected if kind == "TABLE"}
+    problems = []
+    for kind, name in sorted(found):
+        if kind in PG_DATA_ENTRIES:
+            known = name.split(" ")[-1].removesuffix("_id_seq") in tables
+        else:
+            known = (kind, name) in expected
+        if not known:
+            word, ending = PG_WORDS.get(kind, (kind.lower(), ""))
+            problems.append(f"{word} « {name.split(' ')[-1]} » inconnu{ending} de maillage")
+    if not problems and _pg_migrations(path) == expected_migrations:
+        changed = _pg_definitions(path) - expected_definitions
+        problems += [_changed(statement, expected_definitions) for statement in sorted(changed)]
+    if problems:
+        raise BackupError(
+            f"Restauration refusée : {path.name} contient des objets que maillage ne crée pas "
+            f"({' ; '.join(problems)}). Une sauvegarde modifiée peut installer une porte "
+            "dérobée : restaurez une sauvegarde faite par « maillage backup »."
+        )
+
+
+def _changed(statement: str, expected: set[str]) -> str:
+    """« définition modifiée » with the statement's head and the pieces no reference has."""
+    head = statement.split("(")[0][:80].strip()
+    pieces = [piece for piece in statement.split(", ") if not any(piece in e for e in expected)]
+    return f"définition modifiée : « {head} » ({', '.join(pieces)[:200]})"
+
+
+def _pg_migrations_of_database(url: str) -> set[str]:
+    text = _pg_output(
+        [_postgres_tool("psql"), "--no-psqlrc", "-At", "-c", "SELECT name FROM migration", url]
+    )
+    return {line for line in text.splitlines() if line}
+
+
 def restore_postgres(path: Path, url: str) -> None:
+    check_postgres_schema(path, url)
     _run_tool(
         [
             _postgres_tool("pg_restore"),
@@ -219,6 +351,10 @@ async def restore(settings: Settings, path: Path) -> list[str]:
     if kind == "sqlite":
         await asyncio.to_thread(restore_sqlite, path, settings.sqlite_path)
     else:
+        # The reference for the check is the configured database at this version's schema:
+        # migrate it first (nothing to do when it is current; pg_restore replaces it anyway).
+        await db.connect(settings.database_url)
+        await db.migrate()
         await asyncio.to_thread(restore_postgres, path, settings.database_url)
     await db.connect(settings.database_url)
     return await db.migrate()

@@ -239,7 +239,7 @@ def resource_router(service: ResourceService) -> Router:
         "confondus) : la personne peut se connecter de nouveau sans attendre."
     ),
     guards=[requires("admin")],
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(400, 401, 403, 404),
     operation_id="unlock_user",
     status_code=200,
 )

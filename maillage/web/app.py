@@ -43,6 +43,7 @@ from maillage.web.security import (
     TokenAuthenticationMiddleware,
     derive_key,
 )
+from maillage.web.strict import refuse_nul_in_query
 from maillage.web.system import audit_log, healthz
 from maillage.web.views import views_router
 
@@ -182,6 +183,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             # After authentication, so that only a valid bearer token skips the CSRF check.
             DefineMiddleware(BearerAwareCSRFMiddleware, config=_csrf_config(settings)),
         ],
+        before_request=refuse_nul_in_query,
         before_send=[security_headers(https=settings.base_url.startswith("https://"))],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=config,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from maillage.tables import Meeting
 from tests.calendar.calendar_helpers import ics, vevent
 
@@ -132,3 +134,29 @@ async def test_a_uid_of_another_body_is_not_stolen(coordinator, body):
 async def test_a_reader_cannot_import(reader, body):
     response = await upload(reader.client, body["group"]["id"], FILE, dry_run=True)
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("start", "duration"),
+    [
+        ("20270112T140000", "P999999999W"),
+        ("20270112T140000", "P99999999D"),
+        ("20270112T140000", "PT9999999999999H"),
+        ("99991231T233000", "PT1H"),
+    ],
+)
+async def test_a_duration_past_the_calendar_is_refused_not_a_crash(
+    coordinator, body, start, duration
+):
+    """DURATION added to DTSTART overflowed Python's dates: 500 (#23)."""
+    data = ics(
+        vevent(
+            "long@ailleurs",
+            DURATION=duration,
+            **{"DTSTART;TZID=Europe/Paris": start, "DTEND;TZID=Europe/Paris": None},
+        )
+    )
+    response = await upload(coordinator.client, body["group"]["id"], data, dry_run=True)
+    assert response.status_code == 400, response.text
+    assert "DURATION" in response.text
+    assert await Meeting.count() == 0

@@ -60,3 +60,28 @@ def test_help_is_french(run):
     for name in ("export", "import", "duplicates", "rgpd"):
         assert name in result.output
     assert "Utilisation" in run("import", "--help").output
+
+
+def test_anonymise_names_the_backups_that_still_hold_the_person(world, run, settings):
+    """Each backup made before the erasure, with the day it expires; and the folder looked in
+    when there is none, so the person knows what was checked (#23)."""
+    import datetime as dt
+    import os
+
+    backups = settings.data_dir / "sauvegardes"
+    backups.mkdir(parents=True, exist_ok=True)
+    for old in backups.glob("*.bak"):
+        old.unlink()
+    made = dt.datetime(2026, 11, 20, 2, 30, tzinfo=dt.UTC).timestamp()
+    held = backups / "maillage-2026-11-20-023000.bak"
+    held.write_bytes(b"sauvegarde")
+    os.utime(held, (made, made))
+    output = run("rgpd", "anonymise", str(world["helene"]["id"]), "--yes").output
+    assert (
+        "La sauvegarde maillage-2026-11-20-023000.bak (faite le 20/11/2026) la contient encore, "
+        "jusqu'à sa suppression le 20/12/2026 (conservation : 30 jours)." in output
+    )
+    held.unlink()
+    output = run("rgpd", "anonymise", str(world["marc"]["id"]), "--yes").output
+    assert f"Aucune sauvegarde antérieure dans {backups}" in output
+    assert "--output" in output

@@ -376,6 +376,7 @@ for base, key, new in [
         ),
     ]
 PAGES += [
+    ("POST", "/contacts/{record_id:int}/effacer", ADMIN, 404, "/contacts/{missing}/effacer"),
     (
         "POST",
         "/contacts/{record_id:int}/rattachements",

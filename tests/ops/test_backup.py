@@ -225,3 +225,66 @@ def test_it_creates_data_files_for_its_owner_only(sqlite_env, tmp_path):
     assert data.stat().st_mode & 0o077 == 0
     for path in [backup_file, *data.rglob("*")]:
         assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))
+
+
+@requires_postgres
+def test_a_postgresql_restore_refuses_extra_or_altered_schema_objects(tmp_path):
+    """The SQLite rule on PostgreSQL too (#23): a pg_dump archive with a trigger, a function, a
+    view, a table or an index maillage does not create, or a changed definition, is refused,
+    named, and the database is left as it was."""
+    import asyncio
+
+    import asyncpg
+
+    name = f"maillage_crafted_{secrets.token_hex(4)}"
+    server = TEST_DATABASE_URL
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+
+    async def run(target: str, *statements: str) -> None:
+        connection = await asyncpg.connect(target)
+        try:
+            for sql in statements:
+                await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(run(server, f'CREATE DATABASE "{name}"'))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLAGE_")}
+    env.update({"MAILLAGE_DATA_DIR": str(tmp_path / "data"), "MAILLAGE_DATABASE_URL": url})
+    backdoor = [
+        "CREATE FUNCTION promote() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN UPDATE app_user SET role = 'admin' WHERE id = NEW.id; RETURN NEW; END$$",
+        "CREATE TRIGGER promote AFTER INSERT ON app_user FOR EACH ROW EXECUTE FUNCTION promote()",
+        "CREATE VIEW spy AS SELECT email FROM app_user",
+        "CREATE TABLE extra (x int)",
+        "CREATE INDEX extra_x ON extra (x)",
+    ]
+    removed = ["DROP TABLE extra", "DROP VIEW spy", "DROP TRIGGER promote ON app_user",
+               "DROP FUNCTION promote()"]  # fmt: skip
+    try:
+        assert maillage(env, "init").returncode == 0
+        clean, crafted, altered = (tmp_path / f"{n}.bak" for n in ("propre", "piegee", "modifiee"))
+        assert maillage(env, "backup", "--output", str(clean)).returncode == 0
+        asyncio.run(run(url, *backdoor))
+        assert maillage(env, "backup", "--output", str(crafted)).returncode == 0
+        asyncio.run(run(url, *removed))
+        asyncio.run(run(url, "ALTER TABLE app_user ALTER COLUMN role SET DEFAULT 'admin'"))
+        assert maillage(env, "backup", "--output", str(altered)).returncode == 0
+        asyncio.run(run(url, "ALTER TABLE app_user ALTER COLUMN role SET DEFAULT 'lecteur'"))
+        add_user(env, "apres@mairie.example")
+
+        result = maillage(env, "restore", str(crafted), "--yes")
+        assert result.returncode == 1, result.stdout
+        for found in ["déclencheur « promote »", "fonction « promote() »", "vue « spy »",
+                      "table « extra »", "index « extra_x »"]:  # fmt: skip
+            assert found in result.stderr, (found, result.stderr)
+        result = maillage(env, "restore", str(altered), "--yes")
+        assert result.returncode == 1
+        assert "définition modifiée" in result.stderr and "'admin'" in result.stderr
+        listed = maillage(env, "user", "password", "apres@mairie.example", "--password-stdin",
+                          stdin="un autre mot de passe\n")  # fmt: skip
+        assert listed.returncode == 0, "the refused restores left the database as it was"
+
+        assert maillage(env, "restore", str(clean), "--yes").returncode == 0
+    finally:
+        asyncio.run(run(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -207,3 +207,25 @@ async def test_the_current_password_check_is_limited(app, coordinator_web, check
     )
     assert response.status_code == 429
     assert "Trop de tentatives avec le mot de passe actuel" in html_text(response)
+
+
+async def test_right_passwords_from_one_office_address_never_add_up(app, coordinator):
+    """Everyone behind one address signing in is not an attack: only failures count there."""
+    for _ in range(throttle.ADDRESS.failures + 5):
+        assert await _attempt(app, "192.0.2.50", coordinator.email, PASSWORD) == 303
+
+
+async def test_counters_that_mean_nothing_any_more_are_purged(app, coordinator, clock):
+    """Made-up addresses leave no row for ever; a usual address is remembered 30 days."""
+    await _attempt(app, "192.0.2.10", coordinator.email, PASSWORD)  # usual address
+    for n in range(3):
+        await _attempt(app, "203.0.113.7", f"invente{n}@exemple.fr", WRONG)
+    before = await throttle.SignInThrottle.count()
+    clock.advance(hours=2)
+    purged = await throttle.purge_stale()
+    usual = throttle.digest("compte-adresse", coordinator.email, "192.0.2.10")
+    assert purged > 0 and await throttle.SignInThrottle.count() == before - purged
+    assert await throttle.usual_address(usual)
+    clock.advance(days=31)
+    await throttle.purge_stale()
+    assert await throttle.SignInThrottle.count() == 0

@@ -172,6 +172,7 @@ async def _detail_page(
         found=found,
         form=affiliation_form,
         affiliation_fields=AFFILIATION_FIELDS,
+        can_erase=request.user.can("admin"),
     )
 
 

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-test run test lint format
+.PHONY: install install-test run test test-fast lint format
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "maillage demande Python 3.11 ou plus récent")'
@@ -34,6 +34,10 @@ run: install
 
 test: install-test
 	$(BIN)/pytest
+
+# The fast loop: everything but the tests marked « slow » (browser, whole demo, load).
+test-fast: install-test
+	$(BIN)/pytest -m "not slow"
 
 lint: install-test
 	$(BIN)/ruff check .

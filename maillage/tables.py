@@ -1,4 +1,4 @@
-"""Piccolo tables of the partner registry (DESIGN §3).
+"""Piccolo tables of the partner registry (CONTRIBUTING.md, « Le modèle de données »).
 
 Choices worth knowing:
 - every foreign key states its ``on_delete``: people's data never disappears by cascade, except

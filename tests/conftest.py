@@ -30,6 +30,18 @@ from tests.support import TEST_DATABASE_URL, requires_postgres  # noqa: F401 - r
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+# Whole folders that are slow by nature: a real browser, fuzzing, load and fault injection.
+SLOW_FOLDERS = ("e2e", "hardening")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``pytest -m "not slow"`` (make test-fast) leaves them out; CI runs everything."""
+    for item in items:
+        parts = item.path.relative_to(Path(__file__).parent).parts
+        if parts and parts[0] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_report_header() -> str:
     engine = "PostgreSQL" if TEST_DATABASE_URL.startswith("postgres") else "SQLite"
     return f"maillage: tests on {engine}"

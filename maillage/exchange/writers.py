@@ -30,8 +30,8 @@ from maillage.exchange.cells import (
     TRIGGER_CHARACTERS,
     french_date,
     french_datetime,
-    neutralise,
     paris_datetime,
+    print_setup,
     yes_no,
 )
 from maillage.exchange.sources import Column
@@ -102,6 +102,17 @@ def _neutralise_column(page: list[list[Any]], i: int) -> None:
 
 # ----- XLSX ---------------------------------------------------------------------------------
 
+
+def xlsx_text(sheet: Any, text: str) -> Any:
+    """Text stays text: openpyxl would store « =… » as a formula, so such a value goes in a
+    cell typed as a string (Excel and LibreOffice show it, never run it, no apostrophe)."""
+    if not text.startswith("="):
+        return text
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    return cell
+
+
 BOLD = Font(bold=True)
 FORMATS = {"date": "DD/MM/YYYY", "datetime": "DD/MM/YYYY HH:MM"}
 
@@ -110,6 +121,7 @@ def _start_sheet(workbook: Workbook, title: str, columns: list[Column]) -> Any:
     sheet = workbook.create_sheet(title=title[:31])
     # Write-only sheets write their header XML at the first row: set views and widths first.
     sheet.freeze_panes = "A2"
+    print_setup(sheet)
     for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     header = []
@@ -125,7 +137,7 @@ def _xlsx_value(sheet: Any, kind: str, value: Any) -> Any:
     if value is None:
         return None
     if kind == "text":
-        return neutralise(str(value)) if value != "" else None
+        return xlsx_text(sheet, str(value)) if value != "" else None
     if kind == "bool":
         return yes_no(value)
     if kind in FORMATS:
@@ -207,6 +219,25 @@ def fold(line: str) -> str:
     return "\r\n ".join(parts) + "\r\n"
 
 
+_POSTCODE = re.compile(r"\b(\d{5})\b")
+
+
+def postal_address(text: str) -> tuple[str, str, str] | None:
+    """« 12 rue de la Mairie, 35520 Melesse » as street, postcode and locality (the
+    organisation's address is one free text: the street comes first, the town after a comma or
+    a postcode)."""
+    text = " ".join(text.split())
+    if not text:
+        return None
+    street, _, rest = text.partition(",")
+    found = _POSTCODE.search(rest) or _POSTCODE.search(street)
+    postcode = found.group(1) if found else ""
+    if found and not rest:  # « 12 rue de la Mairie 35520 Melesse »: no comma
+        street, rest = text[: found.start()].strip(), text[found.end() :]
+    locality = _POSTCODE.sub("", rest).strip(" ,")
+    return street.strip(), postcode, locality
+
+
 def vcard(person: dict[str, Any], affiliation: dict[str, Any], extra: dict[str, str]) -> str:
     """One contact as a vCard 4.0 (RFC 6350)."""
     first, last = person["first_name"], person["last_name"]
@@ -226,7 +257,14 @@ def vcard(person: dict[str, Any], affiliation: dict[str, Any], extra: dict[str, 
         lines.append(f"EMAIL;TYPE=work:{person['email']}")
     if person.get("phone"):
         lines.append(f'TEL;VALUE=uri;TYPE="work,voice":tel:{person["phone"]}')
-    if extra.get("commune"):
+    work_address = postal_address(affiliation.get("organisation.address") or "")
+    if work_address is not None:
+        street, postcode, locality = work_address
+        locality = locality or extra.get("commune") or ""
+        lines.append(
+            f"ADR;TYPE=work:;;{vcard_escape(street)};{vcard_escape(locality)};;{postcode};France"
+        )
+    elif extra.get("commune"):
         lines.append(f"ADR;TYPE=work:;;;{vcard_escape(extra['commune'])};;;France")
     if extra.get("axes"):
         lines.append("CATEGORIES:" + ",".join(vcard_escape(a) for a in extra["axes"]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import networkx as nx
 
@@ -72,10 +73,47 @@ def export_graph(report: Report) -> nx.Graph:
     return graph
 
 
+# Gephi shows attribute titles as they are written: French ones for French users. The ids
+# of the attributes stay the positions NetworkX gives them, so a saved Gephi project still maps.
+GEXF_TITLES = {
+    **dict(CSV_COLUMNS),
+    "type": "nature du nœud",
+    "archived": "archivé",
+    "weight": "poids",
+    "shared_bodies": "instances en commun",
+    "meetings_together": "réunions ensemble",
+    "meetings_weight": "poids des réunions",
+    "partnerships": "partenariats",
+    "partnership_kinds": "types de partenariat",
+    "shared_people": "personnes en commun",
+    "colleagues": "collègues",
+    "interactions": "échanges",
+    "role": "rôle",
+}
+
+
+def _french_titles(graph: nx.Graph) -> nx.Graph:
+    french = nx.Graph()
+    for node, attrs in graph.nodes(data=True):
+        # « label » is not an attribute in GEXF but the node's own label: kept as NetworkX
+        # expects it.
+        french.add_node(
+            node, **{(k if k == "label" else GEXF_TITLES.get(k, k)): v for k, v in attrs.items()}
+        )
+    for a, b, attrs in graph.edges(data=True):
+        # « weight » keeps its name: Gephi reads it as the edge's thickness.
+        french.add_edge(
+            a, b, **{(k if k == "weight" else GEXF_TITLES.get(k, k)): v for k, v in attrs.items()}
+        )
+    return french
+
+
 def to_gexf(report: Report) -> bytes:
     buffer = io.BytesIO()
-    nx.write_gexf(export_graph(report), buffer, encoding="utf-8")
-    return buffer.getvalue()
+    nx.write_gexf(_french_titles(export_graph(report)), buffer, encoding="utf-8")
+    # NetworkX writes <graph name=""> although GEXF 1.2 and 1.3 give <graph> no such
+    # attribute: the official schema refuses the file.
+    return re.sub(rb'(<graph\b[^>]*?) name="[^"]*"', rb"\1", buffer.getvalue(), count=1)
 
 
 def to_graphml(report: Report) -> bytes:

@@ -1,25 +1,50 @@
-"""The bilan as a Word document the coordinator finishes in a word processor (python-docx)."""
+"""The bilan as a Word document the coordinator finishes in a word processor (python-docx).
+
+A French administration's document: A4, French spelling and hyphenation (the language is set
+on the document's defaults, not only in its properties), Arial — present on every Windows
+machine, with Liberation Sans as its metric twin in LibreOffice — and table columns as wide as
+their content needs, a table too wide for the page set on a landscape page of its own.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from maillage.reports.cells import display, is_numeric
 from maillage.reports.model import Report, Section, Sheet
 
 CHART_WIDTH = Cm(16)
+A4 = (Cm(21), Cm(29.7))
+MARGIN = Cm(2)
+FONT = "Arial"
+LANGUAGE = "fr-FR"
+# Width of one character of Arial in a table cell, in centimetres (average letter at 9.5 and
+# 8 points, with the cell's own padding added once per column).
+CHAR_CM = {False: 0.19, True: 0.16}
+CELL_PADDING_CM = 0.4
 
 
 def render_docx(report: Report, workbook_name: str) -> bytes:
     document = Document()
     _set_defaults(document)
-    document.core_properties.title = report.title
-    document.core_properties.language = "fr-FR"
+    properties = document.core_properties
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+    properties.title = report.title
+    properties.subject = report.subtitle
+    properties.language = LANGUAGE
+    # The blank template says « python-docx », 2013: the document is the territory's, of today.
+    properties.author = properties.last_modified_by = "maillage"
+    properties.created = properties.modified = now
+    properties.revision = 1
     document.add_heading(report.title, level=0)
     document.add_paragraph(report.subtitle).runs[0].bold = True
     for line in report.context:
@@ -39,10 +64,53 @@ def render_docx(report: Report, workbook_name: str) -> bytes:
 
 def _set_defaults(document) -> None:
     style = document.styles["Normal"]
-    style.font.name = "Calibri"
+    style.font.name = FONT
     style.font.size = Pt(10.5)
+    _french_defaults(document)
     for section in document.sections:
-        section.left_margin = section.right_margin = Cm(2)
+        _portrait(section)
+
+
+def _french_defaults(document) -> None:
+    """Every style inherits the document defaults: their language and font are set there
+    (the blank template says en-US and Calibri/Cambria themes)."""
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    properties = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    language = properties.find(qn("w:lang"))
+    if language is None:
+        language = OxmlElement("w:lang")
+        properties.append(language)
+    for attribute in ("w:val", "w:eastAsia", "w:bidi"):
+        language.set(qn(attribute), LANGUAGE)
+    fonts = properties.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        properties.insert(0, fonts)
+    for attribute in list(fonts.attrib):
+        if attribute.endswith("Theme"):
+            del fonts.attrib[attribute]
+    for attribute in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attribute), FONT)
+    for name in ("Heading 1", "Heading 2", "Title", "Caption"):
+        document.styles[name].font.name = FONT
+
+
+def _portrait(section) -> None:
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = A4
+    section.left_margin = section.right_margin = MARGIN
+    section.top_margin = section.bottom_margin = MARGIN
+
+
+def _landscape(section) -> None:
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_height, section.page_width = A4
+    section.left_margin = section.right_margin = MARGIN
+    section.top_margin = section.bottom_margin = MARGIN
+
+
+def _usable_cm(landscape: bool) -> float:
+    return (29.7 if landscape else 21) - 2 * MARGIN.cm
 
 
 def _missing_data(document, report: Report) -> None:
@@ -72,31 +140,85 @@ def _section(document, heading: str, section: Section, workbook_name: str) -> No
         if sheet.shown:
             _table(document, sheet)
         else:
+            lines = f"{len(sheet.rows)} ligne" + ("s" if len(sheet.rows) > 1 else "")
             document.add_paragraph(
-                f"{sheet.title} : {len(sheet.rows)} ligne(s), dans la feuille « {sheet.key} » "
-                f"de {workbook_name}."
+                f"{sheet.title} : {lines}, dans la feuille « {sheet.key} » de {workbook_name}."
             )
 
 
 def _table(document, sheet: Sheet) -> None:
-    document.add_heading(sheet.title, level=2)
     if not sheet.rows:
+        document.add_heading(sheet.title, level=2)
         document.add_paragraph("Aucune ligne.")
         return
+    small = len(sheet.columns) > 6
+    texts = [[display(value, column) for value, column in zip(row, sheet.columns, strict=True)]
+             for row in sheet.rows]  # fmt: skip
+    widths = column_widths(sheet.columns, texts, small, _usable_cm(False))
+    landscape = widths is None
+    if landscape:
+        document.add_section(WD_SECTION.NEW_PAGE)
+        _landscape(document.sections[-1])
+        widths = column_widths(sheet.columns, texts, small, _usable_cm(True), squeeze=True)
+    document.add_heading(sheet.title, level=2)
     table = document.add_table(rows=1, cols=len(sheet.columns))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    small = len(sheet.columns) > 6
+    table.autofit = False
     for cell, column in zip(table.rows[0].cells, sheet.columns, strict=True):
         cell.text = column
         _format_cell(cell, bold=True, small=small)
-    for row in sheet.rows:
+    _repeat_header(table.rows[0])
+    for row, shown in zip(sheet.rows, texts, strict=True):
         cells = table.add_row().cells
-        for cell, value, column in zip(cells, row, sheet.columns, strict=True):
-            cell.text = display(value, column)
+        for cell, value, text in zip(cells, row, shown, strict=True):
+            cell.text = text
             _format_cell(cell, small=small, right=is_numeric(value))
+    assert widths is not None
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Cm(width)
+        for cell in column.cells:
+            cell.width = Cm(width)
     if sheet.note:
         document.add_paragraph(sheet.note).runs[0].italic = True
+    if landscape:
+        document.add_section(WD_SECTION.NEW_PAGE)
+        _portrait(document.sections[-1])
+
+
+def column_widths(
+    columns: list[str], rows: list[list[str]], small: bool, usable: float, squeeze: bool = False
+) -> list[float] | None:
+    """Each column as wide as its longest word needs (so no word breaks inside a cell), the
+    room left shared by how much text each column holds; None when the words alone do not fit
+    (the table then goes on a landscape page), unless ``squeeze``."""
+    char = CHAR_CM[small]
+    longest_word = []
+    volume = []
+    for index, header in enumerate(columns):
+        values = [header] + [row[index] for row in rows]
+        words = [word for value in values for word in value.split()] or [""]
+        longest_word.append(max(len(word) for word in words) * char + CELL_PADDING_CM)
+        volume.append(max(len(value) for value in values) * char + CELL_PADDING_CM)
+    needed = sum(longest_word)
+    if needed > usable and not squeeze:
+        return None
+    if needed >= usable:
+        return [round(width * usable / needed, 2) for width in longest_word]
+    room = usable - needed
+    extra = [max(v - w, 0) for v, w in zip(volume, longest_word, strict=True)]
+    wanted = sum(extra)
+    if wanted <= room:
+        return [round(w + e, 2) for w, e in zip(longest_word, extra, strict=True)]
+    return [round(w + e * room / wanted, 2) for w, e in zip(longest_word, extra, strict=True)]
+
+
+def _repeat_header(row) -> None:
+    """The header row is printed again at the top of every page the table runs onto."""
+    properties = row._tr.get_or_add_trPr()
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    properties.append(header)
 
 
 def _format_cell(cell, bold: bool = False, small: bool = False, right: bool = False) -> None:

@@ -11,7 +11,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from maillage.exchange.cells import neutralise
+from maillage.exchange.cells import print_setup
 from maillage.reports.cells import is_ratio_column
 from maillage.reports.coverage import Coverage
 from maillage.reports.model import Report, Sheet
@@ -43,18 +43,21 @@ def render_xlsx(report: Report) -> bytes:
     return _bytes(workbook)
 
 
-def _inert(row: Iterable[Any]) -> list[Any]:
-    """openpyxl writes a text starting with « = » as a formula, and spreadsheets run « + », « - »
-    and « @ » too: names typed by partners (« =cmd|' /C calc'!A0 ») must stay text."""
-    return [neutralise(value) if isinstance(value, str) else value for value in row]
+def _append(worksheet: Worksheet, row: Iterable[Any]) -> None:
+    """openpyxl stores a text starting with « = » as a formula: names typed by partners
+    (« =cmd|' /C calc'!A0 ») are kept as text cells, shown as typed and never run."""
+    worksheet.append(list(row))
+    for cell in worksheet[worksheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
 
 
 def _readme(worksheet: Worksheet, report: Report) -> None:
-    worksheet.append(_inert([report.title]))
+    _append(worksheet, [report.title])
     worksheet["A1"].font = Font(bold=True, size=14)
-    worksheet.append(_inert([report.subtitle]))
+    _append(worksheet, [report.subtitle])
     for line in report.context:
-        worksheet.append(_inert([line]))
+        _append(worksheet, [line])
     worksheet.append([])
     worksheet.append(["Feuille", "Contenu", "Lignes"])
     for cell in worksheet[worksheet.max_row]:
@@ -70,14 +73,14 @@ def _sheet_name(key: str) -> str:
 
 
 def _write(worksheet: Worksheet, columns: list[str], rows: Iterable[list[Any]]) -> None:
-    worksheet.append(_inert(columns))
+    _append(worksheet, columns)
     for cell in worksheet[1]:
         cell.font = BOLD
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     widths = [len(c) for c in columns]
     for row in rows:
-        worksheet.append(_inert(row))
+        _append(worksheet, row)
         for index, value in enumerate(row):
             widths[index] = max(widths[index], len(str(value or "")))
     for index, column in enumerate(columns, start=1):
@@ -87,6 +90,7 @@ def _write(worksheet: Worksheet, columns: list[str], rows: Iterable[list[Any]]) 
             for (cell,) in worksheet.iter_rows(min_row=2, min_col=index, max_col=index):
                 cell.number_format = "0 %"
     worksheet.freeze_panes = "A2"
+    print_setup(worksheet)
     if worksheet.max_row > 1:
         worksheet.auto_filter.ref = worksheet.dimensions
 

@@ -17,7 +17,7 @@ from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, JSONBody, Parameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from maillage.calendar import feeds, importer, service
@@ -136,7 +136,7 @@ async def _answer_feed(
     guards=[requires("lecteur")],
     responses=error_responses(401, 403, 404),
 )
-async def meeting_file(request: Request, filename: str) -> Response:
+async def meeting_file(request: Request, filename: FromPath[str]) -> Response:
     meeting_id = int(_id_from(filename))
     body = await service.meeting_ics(meeting_id, _settings(request))
     return _calendar_response(body, None, f"reunion-{meeting_id}.ics", download=True)
@@ -153,7 +153,7 @@ async def meeting_file(request: Request, filename: str) -> Response:
     responses=FEED_RESPONSES,
     response_headers=FEED_HEADERS,
 )
-async def group_file(request: Request, filename: str) -> Response:
+async def group_file(request: Request, filename: FromPath[str]) -> Response:
     feed = feeds.group_feed(int(_id_from(filename)))
     async with read_transaction():
         state = await feeds.feed_state(feed, _settings(request))
@@ -200,7 +200,7 @@ async def my_file(request: Request) -> Response:
     responses={304: FEED_RESPONSES[304], **error_responses(404)},
     response_headers=FEED_HEADERS,
 )
-async def token_file(request: Request, filename: str) -> Response:
+async def token_file(request: Request, filename: FromPath[str]) -> Response:
     token = _id_from(filename, _TOKEN_NAME)
     async with read_transaction():
         feed = await feeds.feed_for_token(token)
@@ -282,7 +282,7 @@ async def read_calendar_meeting(request: Request, meeting_id: RecordId) -> Sched
     guards=[requires("coordinateur")],
     responses=error_responses(400, 401, 403, 409, 413),
 )
-async def schedule_meeting(request: Request, data: MeetingIn) -> ScheduledOut:
+async def schedule_meeting(request: Request, data: JSONBody[MeetingIn]) -> ScheduledOut:
     return _scheduled(await service.schedule(request.user, data), _settings(request))
 
 
@@ -296,7 +296,9 @@ async def schedule_meeting(request: Request, data: MeetingIn) -> ScheduledOut:
     guards=[requires("coordinateur")],
     responses=error_responses(400, 401, 403, 404, 409),
 )
-async def move_meeting(request: Request, meeting_id: RecordId, data: MoveIn) -> ScheduledOut:
+async def move_meeting(
+    request: Request, meeting_id: RecordId, data: JSONBody[MoveIn]
+) -> ScheduledOut:
     result = await service.move(
         request.user, meeting_id, data.version, data.starts_at, data.ends_at, data.location
     )
@@ -313,7 +315,7 @@ async def move_meeting(request: Request, meeting_id: RecordId, data: MoveIn) -> 
     responses=error_responses(400, 401, 403, 404, 409),
 )
 async def cancel_meeting(
-    request: Request, meeting_id: RecordId, data: CancelIn
+    request: Request, meeting_id: RecordId, data: JSONBody[CancelIn]
 ) -> CalendarMeetingRead:
     row = await service.cancel(request.user, meeting_id, data.version)
     return _read(row, _settings(request))
@@ -331,7 +333,7 @@ async def cancel_meeting(
     responses=error_responses(400, 401, 403, 404, 409),
 )
 async def materialise_group(
-    request: Request, group_id: RecordId, data: MaterialiseIn
+    request: Request, group_id: RecordId, data: JSONBody[MaterialiseIn]
 ) -> MaterialiseOut:
     settings = _settings(request)
     result = await service.materialise(
@@ -395,7 +397,7 @@ def _links(settings: Settings, path: str) -> Links:
     guards=[requires("coordinateur")],
     responses=error_responses(400, 401, 403),
 )
-async def create_feed_token(request: Request, data: FeedTokenIn) -> FeedTokenCreated:
+async def create_feed_token(request: Request, data: JSONBody[FeedTokenIn]) -> FeedTokenCreated:
     token, token_id = await feeds.create_token(request.user, data.scope, data.target_id)
     return _token_created(request, token_id, data.scope, data.target_id, token)
 
@@ -431,7 +433,7 @@ async def create_my_feed_token(request: Request) -> FeedTokenCreated:
 )
 async def list_feed_tokens(
     # « scope » is Litestar's name for the ASGI scope: the query parameter is aliased.
-    feed_scope: str | None = Parameter(query="scope", default=None, max_length=20),
+    feed_scope: Annotated[str | None, QueryParameter(name="scope", max_length=20)] = None,
     target_id: int | None = Parameter(default=None, ge=1, le=2**31 - 1),
 ) -> list[FeedTokenRead]:
     rows = await feeds.list_tokens(feed_scope, target_id)

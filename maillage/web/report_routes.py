@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
@@ -38,15 +38,15 @@ from maillage.web.pages.common import render
 from maillage.web.security import requires
 
 Year = Annotated[int, Parameter(ge=1900, le=2100, description="Année (ex. : 2026)")]
+# Defaults go on the parameters (``territory: TerritoryId = None``), not inside Annotated.
 TerritoryId = Annotated[
     int | None,
-    Parameter(default=None, ge=1, description="Territoire (obligatoire s'il y en a plusieurs)"),
+    QueryParameter(ge=1, description="Territoire (obligatoire s'il y en a plusieurs)"),
 ]
 Kinds = Annotated[
     list[str] | None,
-    Parameter(
-        query="kind",
-        default=None,
+    QueryParameter(
+        name="kind",
         description="Types d'organisation à compter (répétable) : " + ", ".join(ORGANISATION_KINDS),
     ),
 ]
@@ -74,8 +74,10 @@ def _download(content: bytes, name: str, extension: str) -> Response:
 )
 async def annual_report(
     year: Year,
-    territory: TerritoryId,
-    output: str = Parameter(query="format", default="json", description="json, docx, xlsx, html"),
+    territory: TerritoryId = None,
+    output: Annotated[
+        str, QueryParameter(name="format", description="json, docx, xlsx, html")
+    ] = "json",
 ) -> Any:
     extension = service.check_format(output, service.ANNUAL_FORMATS)
     charts = extension in ("docx", "html")
@@ -93,9 +95,9 @@ async def annual_report(
     **READ,
 )
 async def territorial_diagnostic(
-    territory: TerritoryId,
-    kinds: Kinds,
-    output: str = Parameter(query="format", default="json", description="json, csv, xlsx"),
+    territory: TerritoryId = None,
+    kinds: Kinds = None,
+    output: Annotated[str, QueryParameter(name="format", description="json, csv, xlsx")] = "json",
 ) -> Any:
     extension = service.check_format(output, service.DIAGNOSTIC_FORMATS)
     chosen = tuple(kinds or ())
@@ -114,8 +116,8 @@ async def territorial_diagnostic(
     **READ,
 )
 async def gaps(
-    territory: TerritoryId,
-    kinds: Kinds,
+    territory: TerritoryId = None,
+    kinds: Kinds = None,
     limit: int = Parameter(default=20, ge=1, le=500),
 ) -> dict[str, Any]:
     return await coverage_gaps(territory, tuple(kinds or ()), limit)
@@ -128,7 +130,7 @@ async def gaps(
     "l'année précédente, taux de réalisation.",
     **READ,
 )
-async def action_plan(year: Year, territory: TerritoryId) -> dict[str, Any]:
+async def action_plan(year: Year, territory: TerritoryId = None) -> dict[str, Any]:
     return await service.action_plan(year, territory, dt.date.today())
 
 
@@ -147,7 +149,7 @@ async def indicator_value(
     request: Request,
     # Bounded: PostgreSQL refuses an id beyond 32 bits (a 500 found by Schemathesis).
     record_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
-    data: IndicatorValueIn,
+    data: JSONBody[IndicatorValueIn],
 ) -> Any:
     return await record_indicator(request.user, record_id, data)
 
@@ -192,7 +194,7 @@ async def _without_data(
 
 @get("/bilan", include_in_schema=False, guards=[requires("lecteur")])
 async def annual_page(
-    request: Request, year: int | None = None, territory: int | None = None
+    request: Request, year: FromQuery[int | None] = None, territory: FromQuery[int | None] = None
 ) -> Template:
     today = dt.date.today()
     chosen = year or (today.year - 1 if today.month == 1 else today.year)
@@ -214,9 +216,9 @@ async def annual_page(
 @get("/bilan/telecharger", include_in_schema=False, guards=[requires("lecteur")])
 async def annual_page_download(
     request: Request,
-    year: int,
-    territory: int | None = None,
-    output: str = Parameter(query="format"),
+    year: FromQuery[int],
+    output: Annotated[str, QueryParameter(name="format")],
+    territory: FromQuery[int | None] = None,
 ) -> Response | Template:
     extension = service.check_format(output, ("docx", "xlsx", "html"))
     try:
@@ -230,7 +232,7 @@ async def annual_page_download(
 
 @get("/plan-d-action", include_in_schema=False, guards=[requires("lecteur")])
 async def action_plan_page(
-    request: Request, year: int | None = None, territory: int | None = None
+    request: Request, year: FromQuery[int | None] = None, territory: FromQuery[int | None] = None
 ) -> Template:
     chosen = year or dt.date.today().year
     plan = await service.action_plan(chosen, territory, dt.date.today())
@@ -245,7 +247,9 @@ async def action_plan_page(
 
 
 @get("/plan-d-action/{record_id:int}", include_in_schema=False, guards=[requires("lecteur")])
-async def action_page(request: Request, record_id: int, erreur: str | None = None) -> Template:
+async def action_page(
+    request: Request, record_id: FromPath[int], erreur: FromQuery[str | None] = None
+) -> Template:
     action = await SERVICES["actions"].get(record_id)
     years = sorted(
         {y for i in action["indicators"] for y in (*i["targets"], *i["values"])}
@@ -288,7 +292,7 @@ def _parse_number(raw: str, field: str) -> float | None:
 )
 async def action_page_record(
     request: Request,
-    record_id: int,
+    record_id: FromPath[int],
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
     try:

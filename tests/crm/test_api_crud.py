@@ -1,4 +1,4 @@
-"""Every resource of DESIGN §3 through the API: create, read, list, update, lifecycle."""
+"""Every resource of the registry (maillage/crm/registry.py) through the API: create, read, list, update, lifecycle."""
 
 from __future__ import annotations
 

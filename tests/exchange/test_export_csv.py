@@ -44,12 +44,28 @@ async def test_it_writes_french_dates(world):
 async def test_caf_preset_has_stable_columns_and_leaves_out_opted_out(world):
     rows = rows_of(await export_bytes("contacts", "csv", preset="caf"))
     assert rows[0] == [
-        "Organisation", "Type", "Axes", "Civilité", "Nom", "Prénom", "Fonction", "Email",
-        "Téléphone", "Commune", "Instances", "Base légale",
+        "Organisation", "Type", "Axes", "Civilité", "Nom", "Prénom", "Fonction", "Courriel",
+        "Téléphone", "Commune", "Instances", "Base légale", "SIRET de l'organisation",
+        "Code INSEE de la commune",
     ]  # fmt: skip
     names = [r[5] for r in rows[1:]]
     assert "Paul" not in names
     assert names.count("Hélène") == 2  # one line per organisation
+    # (#21) The identifiers the Caf matches on: each line's organisation SIRET (when known) and
+    # commune INSEE code (5 characters), never a formula-guarded or shifted value.
+    for row in rows[1:]:
+        siret, insee = row[-2], row[-1]
+        assert siret == "" or (len(siret) == 14 and siret.isdigit())
+        assert insee == "" or len(insee) == 5
+    assert any(row[-1] for row in rows[1:])
+
+
+async def test_every_export_says_courriel(world):
+    """(#21) One word for one thing: no export header says « Email »."""
+    for entity in ("contacts", "memberships", "organisations"):
+        header = rows_of(await export_bytes(entity, "csv"))[0]
+        assert "Email" not in header and "E-mail" not in header
+    assert "Courriel" in rows_of(await export_bytes("contacts", "csv", preset="caf"))[0]
 
 
 async def test_it_filters_like_the_lists(world):

@@ -64,6 +64,7 @@ async def reference_caf_rows(f: ExportFilters, lk: Lookups) -> AsyncIterator[lis
                     axes, r["civility"], r["last_name"], r["first_name"],
                     aff.get("function", ""), r["email"], phone_for_people(r["phone"]),
                     lk.commune_name(r["commune"]), groups, basis,
+                    aff.get("organisation.siret") or "", lk.commune_code(r["commune"]),
                 ])  # fmt: skip
         yield out
 

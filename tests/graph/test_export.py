@@ -28,9 +28,24 @@ def test_gexf_round_trip_keeps_graph_and_measures(report):
     assert set(read.nodes) == set(report.graph.nodes)
     assert {frozenset(e) for e in read.edges} == {frozenset(e) for e in report.graph.edges}
     assert read.nodes["o1"]["label"] == HOSTILE
-    assert read.nodes["o1"]["degree"] == 2
+    # (#21) Gephi shows French attribute titles.
+    assert read.nodes["o1"]["liens"] == 2
     assert read.nodes["o1"]["axes"] == "Jeunesse"
-    assert "constraint" not in read.nodes["o4"]  # isolated: no value rather than None or NaN
+    assert "sous-connecté" in read.nodes["o1"] and "under_connected" not in read.nodes["o1"]
+    assert "contrainte de Burt" not in read.nodes["o4"]  # isolated: no value, not None or NaN
+    edge = next(iter(read.edges(data=True)))[2]
+    assert "instances en commun" in edge and "weight" in edge
+
+
+def test_gexf_has_no_attribute_the_schema_refuses(report):
+    """GEXF 1.2/1.3: <graph> has no « name » attribute (NetworkX writes an empty one)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(export.to_gexf(report))
+    graph = next(child for child in root if child.tag.endswith("graph"))
+    assert "name" not in graph.attrib
+    assert set(graph.attrib) <= {"defaultedgetype", "mode", "idtype", "timeformat",
+                                 "timerepresentation", "timezone", "start", "end"}  # fmt: skip
 
 
 def test_graphml_round_trip_keeps_graph_and_measures(report):

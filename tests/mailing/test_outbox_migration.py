@@ -21,6 +21,7 @@ LATER = [
     "2026-12-04T22:40:00:000000",  # outbox_content uncompressed (PostgreSQL only)
     "2026-12-05T09:30:00:000000",  # contact.link_nonce (#23)
     "2026-12-05T12:30:00:000000",  # search columns refolded (#21)
+    "2026-12-05T12:45:00:000000",  # sign_in_throttle (#23)
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from maillage.actor import Actor
 from maillage.calendar import feeds
@@ -153,7 +153,7 @@ async def create_personal_feed(request: Request) -> Any:
 
 
 @post("/compte/agenda/{token_id:int}/revoquer", include_in_schema=False)
-async def revoke_personal_feed(request: Request, token_id: int) -> Any:
+async def revoke_personal_feed(request: Request, token_id: FromPath[int]) -> Any:
     """The link stops working at once: calendars subscribed to it get nothing more."""
     if not isinstance(request.auth, WebSession):
         return _session_only(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
+from litestar.params import FromPath
 from litestar.response import Template
 
 from maillage.calendar import feeds
@@ -18,7 +19,7 @@ WRITE = [requires("coordinateur")]
 
 
 @post("/instances/{record_id:int}/lien-agenda", guards=WRITE, include_in_schema=False)
-async def group_feed_create(request: Request, record_id: int) -> Template:
+async def group_feed_create(request: Request, record_id: FromPath[int]) -> Template:
     group = await SERVICES["groups"].get(record_id)
     token, token_id = await feeds.create_token(request.user, "group", record_id)
     links = calendar_service.links(request.app.state.settings, feeds.token_path(token))
@@ -30,7 +31,9 @@ async def group_feed_create(request: Request, record_id: int) -> Template:
     guards=WRITE,
     include_in_schema=False,
 )
-async def group_feed_revoke(request: Request, record_id: int, token_id: int) -> Any:
+async def group_feed_revoke(
+    request: Request, record_id: FromPath[int], token_id: FromPath[int]
+) -> Any:
     owned = {t["id"] for t in await feeds.list_tokens("group", record_id)}
     if token_id not in owned:
         flash(request, "Ce lien n'appartient pas à cette instance.", "erreur")

@@ -6,12 +6,14 @@ import datetime as dt
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Template
 
 from maillage.crm import audit, lookups, views
+from maillage.crm.people import Affiliated, add_contact_to_organisation
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
+from maillage.crm.schemas import ContactIn
 from maillage.db import read_transaction
 from maillage.errors import ServiceError
 from maillage.web.pages.common import (
@@ -92,17 +94,34 @@ async def contact_list(
     q: str | None = Parameter(default=None, max_length=200),
     axe: str | None = Parameter(default=None, max_length=12),
     commune: str | None = Parameter(default=None, max_length=12),
-    archives: bool = False,
+    organisation: str | None = Parameter(default=None, max_length=12),
+    fonction: str | None = Parameter(default=None, max_length=100),
+    instance: str | None = Parameter(default=None, max_length=12),
+    archives: FromQuery[bool] = False,
     tri: str | None = Parameter(default=None, max_length=30),
     page: int = Parameter(default=1, ge=1, le=1_000_000),
 ) -> Template:
-    params = {"q": q, "axe": axe, "commune": commune, "archives": archives}
+    params = {
+        "q": q,
+        "axe": axe,
+        "commune": commune,
+        "organisation": organisation,
+        "fonction": fonction,
+        "instance": instance,
+        "archives": archives,
+    }
     tri = tri if tri and tri.lstrip("-") in SORTS else None
     params["tri"] = tri
     sort = None
     if tri:
         sort = ("-" if tri.startswith("-") else "") + SORTS[tri.lstrip("-")]
-    filters = {"axis": parse_int(axe), "commune": parse_int(commune)}
+    filters = {
+        "axis": parse_int(axe),
+        "commune": parse_int(commune),
+        "organisation": parse_int(organisation),
+        "function": (fonction or "").strip() or None,
+        "group": parse_int(instance),
+    }
     async with read_transaction():
         result = await SERVICE.list(
             ListQuery(
@@ -115,10 +134,14 @@ async def contact_list(
             )
         )
         options = await _form_options()
+        options["organisations"] = await lookups.organisations()
+        options["groups"] = await lookups.groups()
+        works = await lookups.main_affiliations([row["id"] for row in result["items"]])
     return render(
         request,
         "contacts/liste.html",
         items=result["items"],
+        works=works,
         pager=paginate(page, result["total"]),
         params=params,
         options=options,
@@ -129,7 +152,7 @@ async def contact_list(
 @get("/contacts/{record_id:int}", include_in_schema=False)
 async def contact_detail(
     request: Request,
-    record_id: int,
+    record_id: FromPath[int],
     organisation_q: str | None = Parameter(default=None, max_length=200),
     tout: str | None = Parameter(default=None, max_length=30),
 ) -> Template:
@@ -192,8 +215,72 @@ PAGES = RecordPages(
 )
 
 
+# « Ajouter un contact » from an organisation's page: the person and their part there.
+AT_ORGANISATION_FIELDS = [
+    f for f in FIELDS if f.name in ("civility", "first_name", "last_name", "email", "phone")
+] + [
+    Field(
+        "function",
+        "Fonction dans l'organisation",
+        empty_is_none=False,
+        maxlength=200,
+        hint="Par exemple : présidente, directeur, adjointe au maire déléguée à l'enfance.",
+    ),
+    Field("elected_mandate", "Mandat électif", "checkbox"),
+    Field("is_primary", "Rattachement principal", "checkbox"),
+    *[f for f in FIELDS if f.name in ("legal_basis", "consent_date", "mailing_opt_out")],
+]
+PERSON_NAMES = {"civility", "first_name", "last_name", "email", "phone", "legal_basis",
+                "consent_date", "mailing_opt_out"}  # fmt: skip
+
+
+def _at_organisation_page(
+    request: Request, organisation: dict[str, Any], form: FormState, status_code: int = 200
+) -> Template:
+    return render(
+        request,
+        "formulaire.html",
+        status_code=status_code,
+        form=form,
+        fields=AT_ORGANISATION_FIELDS,
+        record=None,
+        options={},
+        path=f"/partenaires/{organisation['id']}",
+        heading=f"Ajouter un contact — {organisation['name']}",
+    )
+
+
+@get("/partenaires/{record_id:int}/contacts/nouveau", guards=WRITE, include_in_schema=False)
+async def contact_at_organisation_form(request: Request, record_id: FromPath[int]) -> Template:
+    organisation = await SERVICES["organisations"].get(record_id)
+    form = FormState()
+    form.values.update(legal_basis="mission_interet_public", is_primary=True)
+    return _at_organisation_page(request, organisation, form)
+
+
+@post("/partenaires/{record_id:int}/contacts/nouveau", guards=WRITE, include_in_schema=False)
+async def contact_at_organisation(request: Request, record_id: FromPath[int]) -> Any:
+    organisation = await SERVICES["organisations"].get(record_id)
+    form = read_form(AT_ORGANISATION_FIELDS, await request.form())
+    if not form.has_errors:
+        person = build(ContactIn, {k: v for k, v in form.values.items() if k in PERSON_NAMES}, form)
+        role = build(
+            Affiliated, {k: v for k, v in form.values.items() if k not in PERSON_NAMES}, form
+        )
+        if person is not None and role is not None:
+            try:
+                contact = await add_contact_to_organisation(request.user, record_id, person, role)
+            except ServiceError as error:
+                take_service_error(error, form)
+            else:
+                name = f"{contact['first_name']} {contact['last_name']}"
+                flash(request, f"Contact « {name} » ajouté à « {organisation['name']} ».")
+                return redirect(f"/partenaires/{record_id}#contacts")
+    return _at_organisation_page(request, organisation, form, 400)
+
+
 @post("/contacts/{record_id:int}/rattachements", guards=WRITE, include_in_schema=False)
-async def affiliation_add(request: Request, record_id: int) -> Any:
+async def affiliation_add(request: Request, record_id: FromPath[int]) -> Any:
     await SERVICE.get(record_id)
     data = await request.form()
     form = read_form(AFFILIATION_FIELDS, data)
@@ -221,7 +308,9 @@ async def affiliation_add(request: Request, record_id: int) -> Any:
     guards=WRITE,
     include_in_schema=False,
 )
-async def affiliation_end(request: Request, record_id: int, affiliation_id: int) -> Any:
+async def affiliation_end(
+    request: Request, record_id: FromPath[int], affiliation_id: FromPath[int]
+) -> Any:
     service = SERVICES["affiliations"]
     affiliation = await service.get(affiliation_id)
     if affiliation["contact"] != record_id:
@@ -244,6 +333,8 @@ HANDLERS = [
     contact_list,
     contact_detail,
     *record_handlers(PAGES),
+    contact_at_organisation_form,
+    contact_at_organisation,
     affiliation_add,
     affiliation_end,
 ]

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Request, post
+from litestar.params import FromPath
 
 from maillage.crm.registry import SERVICES
 from maillage.exchange import erasure, rgpd
@@ -20,7 +21,7 @@ CONFIRMATION = "EFFACER"
 
 
 @post("/contacts/{record_id:int}/effacer", guards=[requires("admin")], include_in_schema=False)
-async def contact_erase(request: Request, record_id: int) -> Any:
+async def contact_erase(request: Request, record_id: FromPath[int]) -> Any:
     contact = await SERVICES["contacts"].get(record_id)  # 404 before anything else
     if str((await request.form()).get("confirmation") or "").strip().upper() != CONFIRMATION:
         flash(request, f"Effacement non fait : tapez « {CONFIRMATION} » pour confirmer.", "erreur")

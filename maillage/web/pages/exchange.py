@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from litestar import Litestar, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, Parameter, QueryParameter
 from litestar.response import Template
 
 from maillage.crm import lookups
@@ -182,7 +182,7 @@ def _export_filters(entity: str, form: FormState) -> ExportFilters:
 async def export_download(
     request: Request,
     entite: str = Parameter(default="contacts", max_length=40),
-    format_: str = Parameter(query="format", default="csv", max_length=10),
+    format_: Annotated[str, QueryParameter(name="format", max_length=10)] = "csv",
     modele: str | None = Parameter(default=None, max_length=10),
 ) -> Any:
     form = read_form(EXPORT_FIELDS, request.query_params)
@@ -370,7 +370,8 @@ async def import_cancel(request: Request) -> Any:
 
 @get("/doublons", guards=WRITE, include_in_schema=False)
 async def duplicate_page(
-    request: Request, type_: str = Parameter(query="type", default="contacts", max_length=20)
+    request: Request,
+    type_: Annotated[str, QueryParameter(name="type", max_length=20)] = "contacts",
 ) -> Template:
     entity = type_ if type_ in DUPLICATE_TYPES else "contacts"
     pairs = await duplicates.find_duplicates(entity)

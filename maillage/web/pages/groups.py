@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Template
 
 from maillage.calendar import feeds
@@ -80,7 +80,7 @@ async def group_list(
     q: str | None = Parameter(default=None, max_length=200),
     type: str | None = Parameter(default=None, max_length=30),
     axe: str | None = Parameter(default=None, max_length=12),
-    archives: bool = False,
+    archives: FromQuery[bool] = False,
 ) -> Template:
     params = {"q": q, "type": type, "axe": axe, "archives": archives}
     filters = {"kind": type or None, "axis": parse_int(axe)}
@@ -108,7 +108,7 @@ async def group_list(
 @get("/instances/{record_id:int}", include_in_schema=False)
 async def group_detail(
     request: Request,
-    record_id: int,
+    record_id: FromPath[int],
     contact_q: str | None = Parameter(default=None, max_length=200),
     contact: int | None = Parameter(default=None, ge=1),
     tout: str | None = Parameter(default=None, max_length=30),
@@ -189,7 +189,7 @@ PAGES = RecordPages(
 
 
 @post("/instances/{record_id:int}/membres", guards=WRITE, include_in_schema=False)
-async def member_add(request: Request, record_id: int) -> Any:
+async def member_add(request: Request, record_id: FromPath[int]) -> Any:
     data = await request.form()
     form = read_form(MEMBER_FIELDS, data)
     if not form.has_errors:
@@ -218,7 +218,9 @@ async def _own_membership(record_id: int, membership_id: int) -> dict[str, Any] 
     guards=WRITE,
     include_in_schema=False,
 )
-async def member_role(request: Request, record_id: int, membership_id: int) -> Any:
+async def member_role(
+    request: Request, record_id: FromPath[int], membership_id: FromPath[int]
+) -> Any:
     membership = await _own_membership(record_id, membership_id)
     role = (await request.form()).get("role")
     if membership is None or role not in CODE_LABELS["role"]:
@@ -239,7 +241,9 @@ async def member_role(request: Request, record_id: int, membership_id: int) -> A
     guards=WRITE,
     include_in_schema=False,
 )
-async def member_remove(request: Request, record_id: int, membership_id: int) -> Any:
+async def member_remove(
+    request: Request, record_id: FromPath[int], membership_id: FromPath[int]
+) -> Any:
     """A member who leaves keeps their history: the membership ends yesterday, unless it
     started today or later (an entry made by mistake), which is deleted."""
     membership = await _own_membership(record_id, membership_id)

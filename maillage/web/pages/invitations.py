@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
+from litestar.params import FromPath
 
 from maillage.errors import ServiceError
 from maillage.french import plural
@@ -32,7 +33,7 @@ def _flash_problems(request: Request, problems: list[dict[str, Any]]) -> None:
 
 
 @post("/reunions/{record_id:int}/inviter", guards=WRITE, include_in_schema=False)
-async def invite(request: Request, record_id: int) -> Any:
+async def invite(request: Request, record_id: FromPath[int]) -> Any:
     data = await request.form()
     wanted = invitations.InviteRequest(
         contacts=_ids(data.getall("contacts", [])),
@@ -54,7 +55,7 @@ async def invite(request: Request, record_id: int) -> Any:
 
 
 @post("/reunions/{record_id:int}/envoyer", guards=WRITE, include_in_schema=False)
-async def send(request: Request, record_id: int) -> Any:
+async def send(request: Request, record_id: FromPath[int]) -> Any:
     try:
         report = await invitations.queue(request.user, request.app.state.settings, record_id)
     except ServiceError as error:

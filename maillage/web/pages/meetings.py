@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from maillage.calendar import service as calendar
@@ -198,13 +198,13 @@ async def _posted(request: Request, record_id: int, fields: Any) -> tuple[Any, .
 
 
 @get("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def meeting_edit_page(request: Request, record_id: int) -> Template:
+async def meeting_edit_page(request: Request, record_id: FromPath[int]) -> Template:
     meeting = await SERVICE.get(record_id)
     return await _form_page(request, FormState(values=_edit_values(meeting)), meeting=meeting)
 
 
 @post("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def meeting_edit(request: Request, record_id: int) -> Any:
+async def meeting_edit(request: Request, record_id: FromPath[int]) -> Any:
     meeting, data, form, values, version = await _posted(request, record_id, FIELDS)
     if not form.has_errors:
         changes = {**values, "version": version}
@@ -232,7 +232,7 @@ def _slot_changed(meeting: dict[str, Any], values: dict[str, Any]) -> bool:
 @get("/reunions/{record_id:int}", include_in_schema=False)
 async def meeting_detail(
     request: Request,
-    record_id: int,
+    record_id: FromPath[int],
     contact_q: str | None = Parameter(default=None, max_length=200),
 ) -> Template:
     detail = await agenda.meeting_detail(record_id, dt.date.today())
@@ -268,7 +268,7 @@ async def _live_warnings(meeting: dict[str, Any]) -> list[Any]:
 
 
 @get("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
-async def meeting_move_page(request: Request, record_id: int) -> Template:
+async def meeting_move_page(request: Request, record_id: FromPath[int]) -> Template:
     meeting = await SERVICE.get(record_id)
     values = {
         "date": iso_local(meeting["starts_at"], "date"),
@@ -296,7 +296,7 @@ def _move_page(request, meeting, form, status_code: int = 200, warnings=None) ->
 
 
 @post("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
-async def meeting_move(request: Request, record_id: int) -> Any:
+async def meeting_move(request: Request, record_id: FromPath[int]) -> Any:
     meeting, data, form, values, version = await _posted(request, record_id, MOVE_FIELDS)
     if not form.has_errors and version is not None:
         warnings = await _unconfirmed(data, meeting["working_group"], values, record_id)
@@ -332,17 +332,17 @@ async def _set_status(request: Request, record_id: int, status: str, message: st
 
 
 @post("/reunions/{record_id:int}/annuler", guards=WRITE, include_in_schema=False)
-async def meeting_cancel(request: Request, record_id: int) -> Any:
+async def meeting_cancel(request: Request, record_id: FromPath[int]) -> Any:
     return await _set_status(request, record_id, CANCELLED, "Réunion annulée.")
 
 
 @post("/reunions/{record_id:int}/retablir", guards=WRITE, include_in_schema=False)
-async def meeting_restore(request: Request, record_id: int) -> Any:
+async def meeting_restore(request: Request, record_id: FromPath[int]) -> Any:
     return await _set_status(request, record_id, PLANNED, "Réunion rétablie.")
 
 
 @post("/reunions/{record_id:int}/compte-rendu", guards=WRITE, include_in_schema=False)
-async def meeting_minutes(request: Request, record_id: int) -> Any:
+async def meeting_minutes(request: Request, record_id: FromPath[int]) -> Any:
     meeting = await SERVICE.get(record_id)
     minutes = str((await request.form()).get("minutes") or "")
     try:
@@ -363,7 +363,7 @@ async def _people_page(request: Request, record_id: int, template: str, **extra:
 
 
 @get("/reunions/{record_id:int}/presences", include_in_schema=False)
-async def attendance_page(request: Request, record_id: int) -> Template:
+async def attendance_page(request: Request, record_id: FromPath[int]) -> Template:
     attendance_choices = choices("attendance")
     return await _people_page(
         request, record_id, "reunions/presences.html", attendance_choices=attendance_choices
@@ -371,7 +371,7 @@ async def attendance_page(request: Request, record_id: int) -> Template:
 
 
 @post("/reunions/{record_id:int}/presences", guards=WRITE, include_in_schema=False)
-async def attendance_record(request: Request, record_id: int) -> Any:
+async def attendance_record(request: Request, record_id: FromPath[int]) -> Any:
     data = await request.form()
     attendance: dict[int, str | None] = {}
     for key, value in data.multi_items():
@@ -390,7 +390,7 @@ async def attendance_record(request: Request, record_id: int) -> Any:
 
 
 @get("/reunions/{record_id:int}/emargement", include_in_schema=False)
-async def sign_in_sheet(request: Request, record_id: int) -> Template:
+async def sign_in_sheet(request: Request, record_id: FromPath[int]) -> Template:
     return await _people_page(request, record_id, "reunions/emargement.html", blank_lines=5)
 
 

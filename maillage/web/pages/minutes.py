@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
+from litestar.params import FromPath
 from litestar.response import Template
 
 from maillage.crm.registry import SERVICES
@@ -63,7 +64,7 @@ def _page(
 
 
 @get("/reunions/{record_id:int}/envoyer-compte-rendu", guards=WRITE, include_in_schema=False)
-async def minutes_form(request: Request, record_id: int) -> Template:
+async def minutes_form(request: Request, record_id: FromPath[int]) -> Template:
     meeting = await SERVICE.get(record_id)
     values = {"audience": "invites", "minutes": meeting["minutes"], "version": meeting["version"]}
     return _page(request, meeting, FormState(values=values))
@@ -110,7 +111,7 @@ async def _save_text(request: Request, meeting: dict[str, Any], minutes: str, ve
     include_in_schema=False,
     request_max_body_size=MAX_FILES * MAX_ATTACHMENT_BYTES + 1024 * 1024,
 )
-async def minutes_send(request: Request, record_id: int) -> Any:
+async def minutes_send(request: Request, record_id: FromPath[int]) -> Any:
     meeting = await SERVICE.get(record_id)
     data = await request.form()
     form = read_form(FIELDS, data)

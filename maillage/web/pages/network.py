@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from litestar import Request, Response, get, post
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from maillage.crm import lookups
@@ -160,7 +161,7 @@ async def network_page(request: Request) -> Template:
 
 
 @get("/reseau/dessin", include_in_schema=False, media_type="text/html")
-async def network_drawing(request: Request, autonome: bool = False) -> Response:
+async def network_drawing(request: Request, autonome: FromQuery[bool] = False) -> Response:
     chosen = _selection(request)
     if chosen.form.has_errors:
         messages = [m for errors in chosen.form.errors.values() for m in errors]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from maillage.errors import ServiceError
@@ -46,7 +46,7 @@ async def outbox_page(
 
 
 @get("/envois/{message_id:int}", include_in_schema=False)
-async def outbox_message(request: Request, message_id: int) -> Template:
+async def outbox_message(request: Request, message_id: FromPath[int]) -> Template:
     return render(
         request,
         "envois/message.html",
@@ -68,12 +68,12 @@ async def _act(request: Request, message_id: int, action: Any, done: str) -> Any
 
 
 @post("/envois/{message_id:int}/renvoyer", guards=WRITE, include_in_schema=False)
-async def outbox_retry(request: Request, message_id: int) -> Any:
+async def outbox_retry(request: Request, message_id: FromPath[int]) -> Any:
     return await _act(request, message_id, outbox.retry, f"Message n° {message_id} remis en file.")
 
 
 @post("/envois/{message_id:int}/annuler", guards=WRITE, include_in_schema=False)
-async def outbox_cancel(request: Request, message_id: int) -> Any:
+async def outbox_cancel(request: Request, message_id: FromPath[int]) -> Any:
     return await _act(
         request, message_id, outbox.cancel, f"Envoi du message n° {message_id} annulé."
     )

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Template
 
 from maillage.crm import audit, lookups, views
@@ -72,7 +72,7 @@ async def partner_list(
     type: str | None = Parameter(default=None, max_length=30),
     axe: str | None = Parameter(default=None, max_length=12),
     commune: str | None = Parameter(default=None, max_length=12),
-    archives: bool = False,
+    archives: FromQuery[bool] = False,
     tri: str | None = Parameter(default=None, max_length=30),
     page: int = Parameter(default=1, ge=1, le=1_000_000),
 ) -> Template:
@@ -126,7 +126,7 @@ SECTIONS = {
 @get("/partenaires/{record_id:int}", include_in_schema=False)
 async def partner_detail(
     request: Request,
-    record_id: int,
+    record_id: FromPath[int],
     tout: str | None = Parameter(default=None, max_length=30),
 ) -> Template:
     full = tout if tout in SECTIONS else None

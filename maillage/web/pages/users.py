@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromPath
 from litestar.response import Template
 
 from maillage import french
@@ -86,13 +87,13 @@ async def _show_temporary(request: Request, user: dict, password: str, created: 
 
 
 @post("/utilisateurs/{record_id:int}/role", guards=ADMIN, include_in_schema=False)
-async def user_role(request: Request, record_id: int) -> Any:
+async def user_role(request: Request, record_id: FromPath[int]) -> Any:
     role = (await request.form()).get("role")
     return await _update(request, record_id, {"role": role}, "Rôle modifié.")
 
 
 @post("/utilisateurs/{record_id:int}/desactiver", guards=ADMIN, include_in_schema=False)
-async def user_deactivate(request: Request, record_id: int) -> Any:
+async def user_deactivate(request: Request, record_id: FromPath[int]) -> Any:
     if record_id == request.user.user_id:
         flash(request, "Vous ne pouvez pas désactiver votre propre compte.", "erreur")
         return redirect("/utilisateurs")
@@ -100,7 +101,7 @@ async def user_deactivate(request: Request, record_id: int) -> Any:
 
 
 @post("/utilisateurs/{record_id:int}/reactiver", guards=ADMIN, include_in_schema=False)
-async def user_reactivate(request: Request, record_id: int) -> Any:
+async def user_reactivate(request: Request, record_id: FromPath[int]) -> Any:
     return await _update(request, record_id, {"active": True}, "Compte réactivé.")
 
 
@@ -124,14 +125,14 @@ async def _update(request: Request, record_id: int, changes: dict, message: str)
 
 
 @post("/utilisateurs/{record_id:int}/mot-de-passe", guards=ADMIN, include_in_schema=False)
-async def user_reset_password(request: Request, record_id: int) -> Any:
+async def user_reset_password(request: Request, record_id: FromPath[int]) -> Any:
     user = await SERVICE.get(record_id)
     password = await auth.set_temporary_password(request.user, record_id)
     return await _show_temporary(request, user, password, created=False)
 
 
 @post("/utilisateurs/{record_id:int}/debloquer", guards=ADMIN, include_in_schema=False)
-async def user_unlock(request: Request, record_id: int) -> Any:
+async def user_unlock(request: Request, record_id: FromPath[int]) -> Any:
     user = await SERVICE.get(record_id)
     if await auth.unlock_sign_in(request.user, record_id):
         flash(

@@ -355,14 +355,28 @@ async def ensure_meeting_uid(values: dict[str, Any], existing: dict[str, Any] | 
         values["ical_uid"] = f"{uuid.uuid4()}@maillage"
 
 
-# A change of any of these must reach calendars that already hold the event (RFC 5546).
-SEQUENCED_FIELDS = ("starts_at", "ends_at", "location", "status")
+# A change of any of these must reach calendars and invitees that already hold the event
+# (RFC 5546): the time and place, and also the title, agenda, video link and body, which an
+# invitee reads in the calendar entry (a new video link unsent is a meeting missed). The minutes
+# and the attendance count are not in the calendar entry.
+SEQUENCED_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "location",
+    "status",
+    "title",
+    "agenda",
+    "video_url",
+    "working_group",
+)
 
 
 async def bump_meeting_sequence(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
     if existing is None:
         values.setdefault("ical_sequence", 0)
         return
+    if values.get("status") == existing.get("status") == "annulee":
+        return  # calendars already dropped it: a second CANCEL for a new title would be noise
     if any(values.get(name) != existing.get(name) for name in SEQUENCED_FIELDS):
         values["ical_sequence"] = existing["ical_sequence"] + 1
 

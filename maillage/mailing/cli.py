@@ -10,6 +10,7 @@ import click
 
 from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
+from maillage.formatting import plural
 from maillage.mailing import background, invitations, outbox, replies
 from maillage.mailing.answers import RESPONSE_LABELS
 from maillage.mailing.reminders import queue_due_reminders
@@ -39,7 +40,8 @@ def _print_drain(report: DrainReport, remaining: dict[str, int]) -> None:
         click.secho(f"Envoi suspendu : {report.unreachable}", fg="red")
     waiting = remaining.get("en_attente", 0) + remaining.get("envoi", 0)
     if waiting:
-        click.echo(f"{waiting} message(s) restent dans la file d'envoi.")
+        left = plural(waiting, "message reste", "messages restent")
+        click.echo(f"{left} dans la file d'envoi.")
 
 
 @mail.command(cls=FrenchCommand)
@@ -57,24 +59,40 @@ def _print_drain(report: DrainReport, remaining: dict[str, int]) -> None:
 async def invite(
     settings: Settings, meeting_id: int, contacts: tuple[int, ...], suppleants: bool, send_now: bool
 ) -> None:
-    """Inviter à la réunion MEETING_ID les membres de son instance (ou les contacts nommés)."""
-    request = invitations.InviteRequest(tuple(contacts), not contacts, suppleants)
-    report = await invitations.invite(CLI, meeting_id, request)
-    click.echo(
-        f"Invitations créées : {len(report['created'])} ; déjà invités : "
-        f"{len(report['already_invited'])}."
-    )
-    _print_problems(report["problems"])
+    """Inviter à la réunion MEETING_ID les membres de son instance (ou les contacts nommés).
+
+    Pour une réunion annulée, --send envoie l'annulation à ceux qui avaient reçu l'invitation."""
+    meeting = await invitations.load_meeting(meeting_id)
+    if meeting.status == "annulee":
+        if not send_now:
+            fail(
+                f"la réunion n° {meeting_id} est annulée : on n'y invite plus personne. "
+                f"Pour envoyer l'annulation : maillage mail invite {meeting_id} --send."
+            )
+    else:
+        request = invitations.InviteRequest(tuple(contacts), not contacts, suppleants)
+        report = await invitations.invite(CLI, meeting_id, request)
+        click.echo(
+            f"Invitations créées : {len(report['created'])} ; déjà invités : "
+            f"{len(report['already_invited'])}."
+        )
+        _print_problems(report["problems"])
     if not send_now:
         click.echo(f"Pour les envoyer : maillage mail invite {meeting_id} --send (ou l'API).")
         return
     queued = await invitations.queue(CLI, settings, meeting_id)
-    click.echo(
-        f"Mis en file : {queued['invitation']} invitation(s), {queued['modification']} "
-        f"modification(s), {queued['annulation']} annulation(s)."
-    )
+    click.echo(_queued_line(queued))
     _print_problems(queued["problems"])
     _print_drain(await sender_for(settings).drain(), await outbox.counts())
+
+
+def _queued_line(report: dict) -> str:  # type: ignore[type-arg]
+    parts = [
+        plural(report[kind], kind)
+        for kind in ("invitation", "modification", "annulation")
+        if report[kind]
+    ]
+    return "Mis en file : " + (", ".join(parts) if parts else "rien (tout est à jour)") + "."
 
 
 @mail.command(cls=FrenchCommand)

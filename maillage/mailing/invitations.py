@@ -262,8 +262,32 @@ QUEUE_CHUNK = 100
 while the next are being built, so a network of 1,000 sees its first invitation at once."""
 
 
-async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, Any]:
-    """Queue every message the invitees of the meeting are due; report who cannot be reached."""
+def _changes_matter(meeting: MeetingInfo) -> bool:
+    """An update reaches invitees of a meeting still to come; a cancellation too, while the
+    meeting has not ended (a calendar needs no news of a meeting already past)."""
+    return meeting.status != "brouillon" and meeting.ends_at > dt.datetime.now(dt.UTC)
+
+
+async def queue_changes(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, Any]:
+    """After a meeting was edited, moved, cancelled or restored: the update or the cancellation
+    to those who already received it, at once (the README promises it, whatever the caller:
+    page, API or command line). First invitations still wait for « Envoyer », after the
+    preview. Never refuses: a past or draft meeting just owes nobody anything."""
+    async with read_transaction():
+        meeting = await load_meeting(meeting_id)
+    if not _changes_matter(meeting):
+        return {"meeting": meeting_id, "queued": 0, **dict.fromkeys(KINDS, 0), "problems": []}
+    return await queue(actor, settings, meeting_id, updates_only=True)
+
+
+KINDS = ("invitation", "modification", "annulation")
+
+
+async def queue(
+    actor: Actor, settings: Settings, meeting_id: int, updates_only: bool = False
+) -> dict[str, Any]:
+    """Queue every message the invitees of the meeting are due; report who cannot be reached.
+    ``updates_only``: only to those who already received an earlier version."""
     async with read_transaction():
         meeting = await load_meeting(meeting_id)
         _check_sendable(meeting)
@@ -276,8 +300,13 @@ async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, 
     envelope = Envelope(sender_mailbox(settings.mail_from))
     # Each kind of message is rendered once for the meeting, then filled in per invitee.
     builders: dict[str, messages.MeetingMessages] = {}
-    due = [row for row in rows if due_kind(meeting, row["sent_sequence"]) is not None]
-    counts = {"invitation": 0, "modification": 0, "annulation": 0}
+    due = [
+        row
+        for row in rows
+        if due_kind(meeting, row["sent_sequence"]) is not None
+        and not (updates_only and row["sent_sequence"] is None)
+    ]
+    counts = dict.fromkeys(KINDS, 0)
     problems: list[dict[str, Any]] = []
     # The chunks' transactions share one SQLite connection: Piccolo would open one, with its
     # thread, per transaction (3 to 5 ms of CPU each, more than writing a chunk).
@@ -295,14 +324,16 @@ async def queue(actor: Actor, settings: Settings, meeting_id: int) -> dict[str, 
             for item in await _write_due(meeting, built):
                 counts[item.kind] += 1
         queued = sum(counts.values())
-        async with write_transaction():
-            await audit.record(
-                actor,
-                "send",
-                "meeting",
-                meeting_id,
-                {"queued": queued, "sequence": meeting.sequence},
-            )
+        # An edit that owed nobody anything is no sending: the journal keeps the edit only.
+        if queued or not updates_only:
+            async with write_transaction():
+                await audit.record(
+                    actor,
+                    "send",
+                    "meeting",
+                    meeting_id,
+                    {"queued": queued, "sequence": meeting.sequence},
+                )
     return {"meeting": meeting_id, "queued": queued, **counts, "problems": problems}
 
 

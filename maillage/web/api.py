@@ -22,6 +22,7 @@ from maillage.crm.resources import (
     ResourceService,
     ResourceSpec,
 )
+from maillage.mailing import invitations
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
@@ -170,9 +171,22 @@ def _create_handler(spec: ResourceSpec, service: ResourceService) -> Any:
     )(_with_signature(create_record, [_data_param(spec.input)], spec.read))
 
 
+async def _meeting_updated(request: Request, record_id: int) -> None:
+    await invitations.queue_changes(request.user, request.app.state.settings, record_id)
+
+
+# What follows an update, by resource: a meeting's invitees get its update or cancellation.
+AFTER_UPDATE = {"meetings": _meeting_updated}
+
+
 def _update_handler(spec: ResourceSpec, service: ResourceService) -> Any:
+    after = AFTER_UPDATE.get(spec.name)
+
     async def update_record(request: Request, record_id: int, data: Any) -> Any:
-        return await service.update(request.user, record_id, data)
+        record = await service.update(request.user, record_id, data)
+        if after is not None:
+            await after(request, record_id)
+        return record
 
     return patch(
         "/{record_id:int}",

@@ -42,6 +42,7 @@ from maillage.calendar.schemas import (
 )
 from maillage.crm.schemas import MeetingIn
 from maillage.db import french_order, read_transaction
+from maillage.mailing import invitations
 from maillage.settings import Settings
 from maillage.tables import WorkingGroup
 from maillage.web.openapi import error_responses
@@ -290,7 +291,8 @@ async def schedule_meeting(request: Request, data: JSONBody[MeetingIn]) -> Sched
     "/meetings/{meeting_id:int}/move",
     summary="Déplacer une réunion",
     description="Nouvel horaire (et lieu) : la SEQUENCE augmente, les agendas remplacent "
-    "l'ancien créneau. Envoyez la `version` lue (409 si la fiche a changé).",
+    "l'ancien créneau, et la modification part aussitôt à ceux qui avaient reçu "
+    "l'invitation. Envoyez la `version` lue (409 si la fiche a changé).",
     tags=["Calendrier"],
     status_code=200,
     guards=[requires("coordinateur")],
@@ -302,13 +304,15 @@ async def move_meeting(
     result = await service.move(
         request.user, meeting_id, data.version, data.starts_at, data.ends_at, data.location
     )
+    await invitations.queue_changes(request.user, _settings(request), meeting_id)
     return _scheduled(result, _settings(request))
 
 
 @post(
     "/meetings/{meeting_id:int}/cancel",
     summary="Annuler une réunion",
-    description="Elle reste dans les calendriers avec STATUS:CANCELLED (SEQUENCE augmentée).",
+    description="Elle reste dans les calendriers avec STATUS:CANCELLED (SEQUENCE augmentée) ; "
+    "l'annulation part aussitôt à ceux qui avaient reçu l'invitation.",
     tags=["Calendrier"],
     status_code=200,
     guards=[requires("coordinateur")],
@@ -318,6 +322,7 @@ async def cancel_meeting(
     request: Request, meeting_id: RecordId, data: JSONBody[CancelIn]
 ) -> CalendarMeetingRead:
     row = await service.cancel(request.user, meeting_id, data.version)
+    await invitations.queue_changes(request.user, _settings(request), meeting_id)
     return _read(row, _settings(request))
 
 

@@ -55,11 +55,22 @@ async def test_moving_and_cancelling_raise_the_sequence(coordinator, body):
     assert event.sequence == 2
     assert event.status.value == "CANCELLED"
     assert event.dtstart.hour == 10
-    # Renaming does not move anything in calendars: SEQUENCE stays.
+    # Renaming a cancelled meeting changes nothing in calendars that dropped it: SEQUENCE stays.
     response = await c.patch(
         f"/api/v1/meetings/{meeting['id']}", json={"version": cancelled["version"], "title": "X"}
     )
     assert response.json()["ical_sequence"] == 2
+    # Restored, then renamed: the title is in the invitees' calendars, SEQUENCE rises (#21).
+    restored = await c.patch(
+        f"/api/v1/meetings/{meeting['id']}",
+        json={"version": response.json()["version"], "status": "planifiee"},
+    )
+    assert restored.json()["ical_sequence"] == 3
+    response = await c.patch(
+        f"/api/v1/meetings/{meeting['id']}",
+        json={"version": restored.json()["version"], "title": "Y"},
+    )
+    assert response.json()["ical_sequence"] == 4
 
 
 async def test_a_stale_version_is_refused(coordinator, body):

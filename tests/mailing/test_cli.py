@@ -76,4 +76,4 @@ async def test_send_with_the_server_down_says_why_and_keeps_the_messages(
     code, output = await maillage("mail", "send", env=environment(migrated_database, tmp_path, url))
     assert code == 0, output
     assert "Envoi suspendu" in output and "injoignable" in output
-    assert "2 message(s) restent dans la file d'envoi" in output
+    assert "2 messages restent dans la file d'envoi" in output

@@ -97,3 +97,30 @@ async def test_it_says_who_was_already_invited_without_brackets(coordinator_web,
     page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
     assert "0 personne invitée. 1 personne l'était déjà." in page
     assert "(s)" not in page and "(en)" not in page
+
+
+async def test_moving_then_cancelling_on_the_page_tells_those_invited(coordinator_web, admin):
+    """No « pensez à prévenir les invités »: the page sends the update, then the cancel (#21)."""
+    net = await small_network(admin.client)
+    meeting = net["meeting"]["id"]
+    guest = await create(
+        admin.client,
+        "contacts",
+        {"first_name": "Karim", "last_name": "Benali", "email": "k.benali@example.fr"},
+    )
+    await coordinator_web.post(f"/reunions/{meeting}/inviter", {"contacts": guest["id"]})
+    await admin.client.post(f"/api/v1/meetings/{meeting}/invitations/send")
+    day = net["meeting"]["starts_at"][:10]
+    form = {"version": 1, "date": day, "start": "10:00", "end": "12:00", "location": "Mairie"}
+    form["confirmer"] = "1"  # the day may fall on a weekend: confirmed
+    response = await coordinator_web.post(f"/reunions/{meeting}/deplacer", form)
+    assert response.status_code == 303, html_text(response)
+    page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    assert "Réunion déplacée." in page
+    assert "La modification part à 1 personne invitée" in page
+    assert "Pensez à prévenir" not in page
+    await coordinator_web.post(f"/reunions/{meeting}/annuler")
+    page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    assert "L'annulation part à 1 personne invitée" in page
+    kinds = [m["kind"] for m in (await admin.client.get("/api/v1/outbox")).json()["items"]]
+    assert sorted(kinds) == ["annulation", "invitation", "modification"]

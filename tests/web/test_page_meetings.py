@@ -93,10 +93,11 @@ async def test_the_edit_form_changes_everything_a_meeting_holds(coordinator_web,
     assert saved["title"] == "Commission parentalité"
     assert saved["video_url"] == "https://visio.example.org/parentalite"
     assert saved["agenda"] == "1. Bilan\n2. Projets"
-    assert saved["ical_sequence"] == 0  # wording only: calendars need no update
+    # Title, agenda and video link are in the invitees' calendars: SEQUENCE rises (#21).
+    assert saved["ical_sequence"] == 1
     response = await coordinator_web.post(url, {**form, "version": 2, "location": "Mairie"})
     assert response.status_code == 303
-    assert (await SERVICES["meetings"].get(meeting["id"]))["ical_sequence"] == 1
+    assert (await SERVICES["meetings"].get(meeting["id"]))["ical_sequence"] == 2
 
 
 async def test_a_meeting_to_come_cannot_be_held(coordinator_web, admin):

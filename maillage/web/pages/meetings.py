@@ -15,6 +15,7 @@ from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.errors import ServiceError
 from maillage.french import plural
+from maillage.mailing import invitations
 from maillage.vocabulary import CANCELLED, HELD, PLANNED
 from maillage.web.pages.common import (
     PAGE_SIZE,
@@ -219,6 +220,7 @@ async def meeting_edit(request: Request, record_id: FromPath[int]) -> Any:
                 take_service_error(error, form, ALIASES)
             else:
                 flash(request, "Réunion modifiée.")
+                await tell_invitees(request, record_id)
                 return redirect(f"/reunions/{record_id}")
     return await _form_page(request, form, 400, meeting=meeting)
 
@@ -265,6 +267,17 @@ async def _live_warnings(meeting: dict[str, Any]) -> list[Any]:
     if meeting["ends_at"] < dt.datetime.now(dt.UTC):
         return []
     return await calendar.warnings_of(meeting)
+
+
+async def tell_invitees(request: Request, record_id: int) -> None:
+    """The update or cancellation goes at once to those who had the meeting: say to how many."""
+    report = await invitations.queue_changes(request.user, request.app.state.settings, record_id)
+    for kind, word in (("modification", "La modification"), ("annulation", "L'annulation")):
+        if report[kind]:
+            people = plural(report[kind], "personne invitée", "personnes invitées")
+            flash(request, f"{word} part à {people} : suivi dans « Envois ».")
+    for item in report["problems"][:10]:
+        flash(request, f"{item['name']} : {item['reason']}", "attention")
 
 
 @get("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
@@ -314,7 +327,8 @@ async def meeting_move(request: Request, record_id: FromPath[int]) -> Any:
         except ServiceError as error:
             take_service_error(error, form, ALIASES)
         else:
-            flash(request, "Réunion déplacée. Pensez à prévenir les invités.")
+            flash(request, "Réunion déplacée.")
+            await tell_invitees(request, record_id)
             return redirect(f"/reunions/{record_id}")
     return _move_page(request, meeting, form, 400)
 
@@ -328,6 +342,7 @@ async def _set_status(request: Request, record_id: int, status: str, message: st
         flash(request, error_text(error), "erreur")
     else:
         flash(request, message)
+        await tell_invitees(request, record_id)
     return redirect(f"/reunions/{record_id}")
 
 

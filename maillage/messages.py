@@ -57,7 +57,7 @@ _TRANSLATIONS: list[tuple[re.Pattern[str], Any]] = [
         lambda m: (None, "Format invalide (lettres minuscules, chiffres et « _ » seulement)."),
     ),
     (
-        re.compile(r"Invalid enum value (?P<v>.+)"),
+        re.compile(r"Invalid enum value (?P<v>.+?)(?: - at `[^`]*`)?$"),
         lambda m: (None, f"Valeur non reconnue {m['v']} : voir les valeurs permises."),
     ),
     (

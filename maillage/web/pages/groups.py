@@ -11,7 +11,7 @@ from litestar.response import Template
 
 from maillage.calendar import feeds
 from maillage.calendar import service as calendar_service
-from maillage.crm import audit, lookups, views
+from maillage.crm import audit, lookups, members, views
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
@@ -31,7 +31,7 @@ from maillage.web.pages.common import (
 )
 from maillage.web.pages.crud import RecordPages, record_handlers
 from maillage.web.pages.labels import LABELS as CODE_LABELS
-from maillage.web.pages.labels import choices
+from maillage.web.pages.labels import choices, plural
 from maillage.web.security import requires
 
 SERVICE = SERVICES["groups"]
@@ -163,6 +163,7 @@ async def _detail_page(
         chosen=chosen_contact,
         form=member_form,
         member_fields=MEMBER_FIELDS,
+        substitutes=overview["members_by_role"].get("suppleant", []),
         options={"organisations": organisations},
         roles=choices("role"),
         calendar=calendar_service.links(
@@ -264,10 +265,93 @@ async def member_remove(
     return redirect(f"/instances/{record_id}#membres")
 
 
+CANDIDATES = 100  # people shown at once to tick; a narrower search finds the others
+
+
+@get("/instances/{record_id:int}/membres/plusieurs", guards=WRITE, include_in_schema=False)
+async def members_search(
+    request: Request,
+    record_id: FromPath[int],
+    q: str | None = Parameter(default=None, max_length=200),
+    organisation: str | None = Parameter(default=None, max_length=12),
+    fonction: str | None = Parameter(default=None, max_length=100),
+) -> Template:
+    params = {"q": q, "organisation": organisation, "fonction": fonction}
+    filters = {
+        "organisation": parse_int(organisation),
+        "function": (fonction or "").strip() or None,
+    }
+    searched = bool(q or filters["organisation"] or filters["function"])
+    async with read_transaction():
+        group = await SERVICES["groups"].get(record_id)
+        candidates = None
+        if searched:
+            found = await SERVICES["contacts"].list(
+                ListQuery(limit=CANDIDATES, q=q, filters=filters)
+            )
+            candidates = found["items"]
+            ids = [c["id"] for c in candidates]
+            works = await lookups.main_affiliations(ids)
+            sitting = await members.sitting(record_id, ids)
+            for candidate in candidates:
+                candidate["work"] = works.get(candidate["id"])
+                candidate["member"] = candidate["id"] in sitting
+        organisations = await lookups.organisations()
+    return render(
+        request,
+        "instances/plusieurs.html",
+        g=group,
+        params=params,
+        candidates=candidates,
+        organisations=organisations,
+        roles=choices("role"),
+    )
+
+
+@post("/instances/{record_id:int}/membres/plusieurs", guards=WRITE, include_in_schema=False)
+async def members_add_many(request: Request, record_id: FromPath[int]) -> Any:
+    data = await request.form()
+    ids = [int(v) for v in data.getall("contacts", []) if str(v).isdigit() and 0 < int(v) < 2**31]
+    if not ids:
+        flash(request, "Cochez au moins une personne à inscrire.", "erreur")
+        return redirect(f"/instances/{record_id}/membres/plusieurs")
+    try:
+        report = await members.add_members(request.user, record_id, ids, data.get("role", ""))
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+        return redirect(f"/instances/{record_id}/membres/plusieurs")
+    message = plural(len(report.added), "personne inscrite", "personnes inscrites") + "."
+    if report.already:
+        message += " Déjà membres : " + ", ".join(report.already) + "."
+    flash(request, message)
+    return redirect(f"/instances/{record_id}#membres")
+
+
+@post(
+    "/instances/{record_id:int}/membres/{membership_id:int}/suppleant",
+    guards=WRITE,
+    include_in_schema=False,
+)
+async def member_substitute(
+    request: Request, record_id: FromPath[int], membership_id: FromPath[int]
+) -> Any:
+    chosen = parse_int((await request.form()).get("substitute"))
+    try:
+        await members.pair_substitute(request.user, record_id, membership_id, chosen)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+    else:
+        flash(request, "Suppléant enregistré." if chosen else "Suppléant retiré.")
+    return redirect(f"/instances/{record_id}#membres")
+
+
 HANDLERS = [
     group_list,
     group_detail,
     *record_handlers(PAGES),
+    members_search,
+    members_add_many,
+    member_substitute,
     member_add,
     member_role,
     member_remove,

@@ -219,9 +219,7 @@ async def meeting_edit(request: Request, record_id: FromPath[int]) -> Any:
             except ServiceError as error:
                 take_service_error(error, form, ALIASES)
             else:
-                flash(request, "Réunion modifiée.")
-                await tell_invitees(request, record_id)
-                return redirect(f"/reunions/{record_id}")
+                return await _changed(request, record_id, "Réunion modifiée.")
     return await _form_page(request, form, 400, meeting=meeting)
 
 
@@ -280,6 +278,13 @@ async def tell_invitees(request: Request, record_id: int) -> None:
         flash(request, f"{item['name']} : {item['reason']}", "attention")
 
 
+async def _changed(request: Request, record_id: int, message: str) -> Any:
+    """After an edit, a move or a change of status: say so, tell the invitees, show the page."""
+    flash(request, message)
+    await tell_invitees(request, record_id)
+    return redirect(f"/reunions/{record_id}")
+
+
 @get("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
 async def meeting_move_page(request: Request, record_id: FromPath[int]) -> Template:
     meeting = await SERVICE.get(record_id)
@@ -327,9 +332,7 @@ async def meeting_move(request: Request, record_id: FromPath[int]) -> Any:
         except ServiceError as error:
             take_service_error(error, form, ALIASES)
         else:
-            flash(request, "Réunion déplacée.")
-            await tell_invitees(request, record_id)
-            return redirect(f"/reunions/{record_id}")
+            return await _changed(request, record_id, "Réunion déplacée.")
     return _move_page(request, meeting, form, 400)
 
 
@@ -341,8 +344,7 @@ async def _set_status(request: Request, record_id: int, status: str, message: st
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
     else:
-        flash(request, message)
-        await tell_invitees(request, record_id)
+        return await _changed(request, record_id, message)
     return redirect(f"/reunions/{record_id}")
 
 

@@ -1,8 +1,11 @@
-"""French wording of dates and bodies, in the Europe/Paris time zone: the one place where
-maillage writes a date for a person (pages, emails, feeds, documents, reports).
+"""French wording, the one place where maillage writes a date, a time, a number or a plural
+for a person (pages, emails, feeds, documents, reports, command line), in the Europe/Paris time
+zone.
 
-Hand-written tables rather than Babel: feeds format thousands of dates, these few words never
-change, and Babel writes « 1 décembre » where French writes « 1er décembre ».
+Dates use hand-written tables rather than Babel: feeds format thousands of dates, these few
+words never change, and Babel writes « 1 décembre » where French writes « 1er décembre ».
+Numbers and percentages use Babel (locale fr_FR): its grouping space and decimal comma are the
+ones French typography asks for.
 """
 
 from __future__ import annotations
@@ -10,8 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal, format_percent
+
+from maillage.vocabulary import GROUP_KINDS
+
 PARIS_TZID = "Europe/Paris"
 PARIS = ZoneInfo(PARIS_TZID)
+LOCALE = "fr_FR"
 
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS = (
@@ -24,24 +32,8 @@ MONTHS_ABBREVIATED = (
 )  # fmt: skip
 
 
-GROUP_KIND_LABELS = {
-    "copil": "Comité de pilotage",
-    "cotech": "Comité technique",
-    "commission_thematique": "Commission thématique",
-    "commission_territoriale": "Commission territoriale",
-    "groupe_travail": "Groupe de travail",
-    "reseau": "Réseau",
-}
-
 # The two steering bodies are known by their acronym; the others by their own name.
 _ACRONYMS = {"copil": "COPIL CTG", "cotech": "COTECH CTG"}
-
-STATUS_LABELS = {
-    "brouillon": "brouillon",
-    "planifiee": "planifiée",
-    "annulee": "annulée",
-    "tenue": "tenue",
-}
 
 
 def in_paris(moment: dt.datetime) -> dt.datetime:
@@ -82,7 +74,7 @@ def format_span(start: dt.datetime, end: dt.datetime) -> str:
 
 def body_label(kind: str, name: str) -> str:
     """What a SUMMARY starts with: « COPIL CTG », or the body's own name."""
-    return _ACRONYMS.get(kind) or name or GROUP_KIND_LABELS.get(kind, "Réunion")
+    return _ACRONYMS.get(kind) or name or GROUP_KINDS.get(kind, "Réunion")
 
 
 def summary(kind: str, group_name: str, title: str) -> str:
@@ -112,3 +104,62 @@ def of(name: str) -> str:
     the names maillage shows to read naturally either way.
     """
     return f"d'{name}" if name[:1].lower() in _ELIDING else f"de {name}"
+
+
+def number(value: float | int | None, digits: int = 1) -> str:
+    """« 12 345 » or « 3,5 »; an em dash when there is no value."""
+    if value is None:
+        return "—"
+    if isinstance(value, int) or float(value).is_integer():
+        return format_decimal(int(value), locale=LOCALE)
+    return format_decimal(round(value, digits), format=f"#,##0.{'#' * digits}", locale=LOCALE)
+
+
+def percent(ratio: float | None) -> str:
+    """« 67 % » from 0.666…; an em dash when the ratio cannot be computed."""
+    if ratio is None:
+        return "—"
+    return format_percent(ratio, format="#,##0 %", locale=LOCALE)
+
+
+def long_date(day: dt.date) -> str:
+    """« mardi 8 décembre 2026 »."""
+    return format_date(day)
+
+
+def short_date(day: dt.date | None) -> str:
+    """« 08/12/2026 » (tables); an em dash when there is no date."""
+    return "—" if day is None else format_date(day, "short")
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """« 0 réunion », « 1 réunion », « 3 réunions », « 1 234 réunions »: French keeps the
+    singular below two."""
+    word = singular if abs(count) < 2 else (plural_form or singular + "s")
+    return f"{number(count)} {word}"
+
+
+def _local(moment: dt.datetime) -> dt.datetime:
+    return in_paris(moment) if moment.tzinfo else moment
+
+
+def date_fr(value: dt.date | dt.datetime | None, style: str = "long") -> str:
+    """« 8 décembre 2026 », « mardi 8 décembre 2026 » (style="full"), « 08/12/2026 » ("short")."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = _local(value).date()
+    return format_date(value, style)
+
+
+def time_fr(value: dt.datetime | None) -> str:
+    return "" if value is None else format_time(_local(value))
+
+
+def datetime_fr(value: dt.datetime | None, style: str = "long") -> str:
+    """« mardi 8 décembre 2026 à 14 h 00 » (style="full"), otherwise « 8 déc. 2026 à 14 h 00 »."""
+    if value is None:
+        return ""
+    local = _local(value)
+    day = format_date(local.date(), "full" if style == "full" else "abbreviated")
+    return f"{day} à {format_time(local)}"

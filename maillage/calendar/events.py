@@ -19,6 +19,7 @@ from icalendar import Calendar, Event, vCalAddress, vDuration
 
 from maillage import french
 from maillage.calendar.vtimezone import paris_vtimezone
+from maillage.vocabulary import CANCELLED, GROUP_KINDS, PLANNED
 
 PRODID = "-//maillage//Calendrier CTG//FR"
 METHODS = ("REQUEST", "CANCEL", "PUBLISH", "REPLY")
@@ -58,7 +59,7 @@ class MeetingEvent:
     location: str = ""
     video_url: str | None = None
     agenda: str = ""
-    status: str = "planifiee"
+    status: str = PLANNED
     url: str | None = None
     organizer_email: str | None = None
     organizer_name: str = ""
@@ -79,7 +80,7 @@ def _address(email: str, name: str = "") -> vCalAddress:
 
 
 def _categories(meeting: MeetingEvent) -> list[str]:
-    labels = [french.GROUP_KIND_LABELS.get(meeting.group_kind, ""), *meeting.axes]
+    labels = [GROUP_KINDS.get(meeting.group_kind, ""), *meeting.axes]
     # A comma is escaped correctly by icalendar, but several clients (and the strict ``ical``
     # parser) split CATEGORIES on every comma: « Logement, habitat » would become two labels.
     return [label.replace(",", " /") for label in labels if label]
@@ -87,14 +88,14 @@ def _categories(meeting: MeetingEvent) -> list[str]:
 
 def event_summary(meeting: MeetingEvent) -> str:
     text = french.summary(meeting.group_kind, meeting.group_name, meeting.title)
-    return f"Annulée — {text}" if meeting.status == "annulee" else text
+    return f"Annulée — {text}" if meeting.status == CANCELLED else text
 
 
 def event_description(meeting: MeetingEvent) -> str:
     lines = [
         f"{meeting.group_name or 'Réunion'} : {french.format_span(meeting.starts_at, meeting.ends_at)} (heure de Paris)."
     ]
-    if meeting.status == "annulee":
+    if meeting.status == CANCELLED:
         lines.append("Cette réunion est annulée.")
     if meeting.agenda.strip():
         lines += ["", "Ordre du jour :", meeting.agenda.strip()]

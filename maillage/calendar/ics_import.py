@@ -14,6 +14,7 @@ from icalendar import Calendar
 from icalendar.cal.component import Component
 
 from maillage import french
+from maillage.vocabulary import PLANNED
 
 MAX_IMPORT_EVENTS = 500
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -41,7 +42,7 @@ class ImportedEvent:
     ends_at: dt.datetime
     location: str = ""
     agenda: str = ""
-    status: str = "planifiee"
+    status: str = PLANNED
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from maillage.tables import (
     Territory,
     WorkingGroup,
 )
+from maillage.vocabulary import CANCELLED, DECLINED
 
 MEETING_PAGE = "/reunions/{id}"  # the page a person opens (#17)
 MAX_HORIZON = dt.timedelta(days=5 * 366)
@@ -320,10 +321,10 @@ async def _busy_invitees(meeting: dict[str, Any]) -> list[BusyInvitee]:
     ).where(
         (Invitation.contact.is_in(members) | Invitation.contact.is_in(invited))
         & others
-        & (Invitation.meeting.status != "annulee")
+        & (Invitation.meeting.status != CANCELLED)
         & (Invitation.meeting.starts_at < meeting["ends_at"])
         & (Invitation.meeting.ends_at > meeting["starts_at"])
-        & (Invitation.response != "declinee")
+        & (Invitation.response != DECLINED)
     )
     return [
         BusyInvitee(

@@ -16,11 +16,13 @@ from piccolo.query.methods.select import Count
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.registry import SERVICES
+from maillage.crm.resources import versioned
 from maillage.crm.rules import NOT_STARTED, ensure_token_nonce
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import InvalidData
 from maillage.folding import fold
 from maillage.tables import Affiliation, Invitation, Meeting, Membership
+from maillage.vocabulary import CANCELLED, HELD, PRESENT
 
 ATTENDANCE = ("present", "absent", "excuse")
 
@@ -80,7 +82,7 @@ async def _invitation_counts(meeting_ids: list[int]) -> dict[int, dict[str, int]
     counts: dict[int, dict[str, int]] = defaultdict(_no_counts)
     for row in rows:
         counts[row["meeting"]]["invited"] += row["count"]
-        if row["attendance"] == "present":
+        if row["attendance"] == PRESENT:
             counts[row["meeting"]]["present"] += row["count"]
         # « Peut-être » is still an answer to chase: counted with those awaited.
         answer = {"acceptee": "accepted", "declinee": "declined"}.get(row["response"], "awaiting")
@@ -206,7 +208,7 @@ async def record_attendance(
         if status is not None and status not in ATTENDANCE:
             raise InvalidData.one("attendance", f"Présence non reconnue « {status} ».")
     meeting = await SERVICES["meetings"].get(meeting_id)
-    if meeting["status"] == "annulee":
+    if meeting["status"] == CANCELLED:
         raise InvalidData.one("status", "Cette réunion est annulée : rétablissez-la d'abord.")
     existing = {
         row["contact"]: row
@@ -252,13 +254,7 @@ async def _invite_present(actor: Actor, meeting_id: int, contact_id: int, status
 
 async def _set_attendance(actor: Actor, row: dict[str, Any], status: str | None) -> None:
     await (
-        Invitation.update(
-            {
-                Invitation.attendance: status,
-                Invitation.version: Invitation.version + 1,
-                Invitation.updated_at: dt.datetime.now(dt.UTC),
-            }
-        )
+        Invitation.update({Invitation.attendance: status, **versioned(Invitation)})
         .where(Invitation.id == row["id"])
         .run()
     )
@@ -271,15 +267,13 @@ async def _mark_held(
     actor: Actor, meeting: dict[str, Any], held: bool, attendance_count: int | None
 ) -> None:
     changes: dict[Any, Any] = {}
-    if held and meeting["status"] != "tenue":
-        changes[Meeting.status] = "tenue"
+    if held and meeting["status"] != HELD:
+        changes[Meeting.status] = HELD
     if attendance_count is not None and attendance_count != meeting["attendance_count"]:
         changes[Meeting.attendance_count] = attendance_count
     if not changes:
         return
-    changes[Meeting.version] = Meeting.version + 1
-    changes[Meeting.updated_at] = dt.datetime.now(dt.UTC)
-    await Meeting.update(changes).where(Meeting.id == meeting["id"]).run()
+    await Meeting.update({**changes, **versioned(Meeting)}).where(Meeting.id == meeting["id"]).run()
     await audit.record(
         actor,
         "update",

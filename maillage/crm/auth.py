@@ -20,9 +20,11 @@ from piccolo.querystring import QueryString
 
 from maillage.actor import Actor
 from maillage.crm import audit, throttle
+from maillage.crm.resources import versioned
 from maillage.db import current_engine, write_transaction
 from maillage.errors import FieldError, InvalidData, NotFound
 from maillage.tables import ApiToken, User
+from maillage.vocabulary import ADMIN, READER
 
 TOKEN_PREFIX = "mlg_"
 # Recording each use would make every API read a write; a coarse « last used » is enough.
@@ -33,6 +35,11 @@ _hasher = PasswordHasher()
 # other request of the process for 6 s. It runs on these threads (argon2's C code releases the
 # GIL), two at a time, one per core: more at once would only queue inside the kernel.
 _argon2_threads = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+
+LAST_ADMIN = (
+    "C'est le dernier administrateur actif : nommez d'abord un autre administrateur, sinon "
+    "plus personne ne pourra gérer les comptes."
+)
 
 
 def _hash_now(password: str) -> str:
@@ -93,19 +100,13 @@ async def check_password_strength(
     return []
 
 
-LAST_ADMIN = (
-    "C'est le dernier administrateur actif : nommez d'abord un autre administrateur, sinon "
-    "plus personne ne pourra gérer les comptes."
-)
-
-
 async def keep_an_admin(
     values: dict[str, Any], existing: dict[str, Any] | None
 ) -> list[FieldError]:
     """Neither the API nor the pages may deactivate or demote the last active administrator."""
-    if existing is None or existing.get("role") != "admin" or not existing.get("active"):
+    if existing is None or existing.get("role") != ADMIN or not existing.get("active"):
         return []
-    if values.get("role", "admin") == "admin" and values.get("active", True):
+    if values.get("role", ADMIN) == ADMIN and values.get("active", True):
         return []
     others = (
         await User.count()
@@ -241,13 +242,13 @@ async def session_user(user_id: int, stamp: str) -> dict[str, Any] | None:
 
 
 def _login_actor(email: str) -> Actor:
-    return Actor(name=email.strip().lower()[:254] or "?", role="lecteur")
+    return Actor(name=email.strip().lower()[:254] or "?", role=READER)
 
 
 async def record_login(email: str, success: bool, address: str, user_id: int | None) -> None:
     actor = _login_actor(email)
     if success:
-        actor = Actor(name=actor.name, role="lecteur", user_id=user_id)
+        actor = Actor(name=actor.name, role=READER, user_id=user_id)
     action = "login" if success else "login_failed"
     await audit.record(actor, action, "session", user_id, {"adresse_ip": address})
 
@@ -272,8 +273,7 @@ async def _store_password(
                 {
                     User.password_hash: password_hash,
                     User.must_change_password: must_change,
-                    User.version: User.version + 1,
-                    User.updated_at: dt.datetime.now(dt.UTC),
+                    **versioned(User),
                 }
             )
             .where(User.id == user_id)

@@ -17,6 +17,7 @@ from maillage.crm.schemas import Role, UserIn
 from maillage.crm.seed import ensure_axes
 from maillage.settings import Settings, base_url_warning_at_start
 from maillage.tables import Organisation, User
+from maillage.vocabulary import COORDINATOR, USER_ROLES
 
 DEMO_ADMIN_EMAIL = "admin@maillage.example"
 
@@ -165,8 +166,8 @@ def _read_password(from_stdin: bool) -> str:
 @click.argument("email")
 @click.option(
     "--role",
-    type=click.Choice(["admin", "coordinateur", "lecteur"]),
-    default="coordinateur",
+    type=click.Choice(list(USER_ROLES)),
+    default=COORDINATOR,
     show_default=True,
     help="Rôle du compte.",
 )

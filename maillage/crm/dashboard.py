@@ -27,6 +27,7 @@ from maillage.tables import (
     Partnership,
     WorkingGroup,
 )
+from maillage.vocabulary import CANCELLED, IN_PROGRESS, PENDING, PRESENT, TO_START
 
 UPCOMING_DAYS = 30
 DSP_NOTICE_MONTHS = 6
@@ -74,12 +75,12 @@ async def dashboard(now: dt.datetime, today: dt.date) -> dict[str, Any]:
         mobilised = await _partners_mobilised_by_axis(now)
     for meeting in meetings:
         meeting["answers"] = answers.get(meeting["id"], {})
-    awaited = [m for m in meetings if m["answers"].get("en_attente")]
+    awaited = [m for m in meetings if m["answers"].get(PENDING)]
     return {
         "figures": figures,
         "meetings": meetings,
         "awaited": awaited,
-        "awaited_total": sum(m["answers"]["en_attente"] for m in awaited),
+        "awaited_total": sum(m["answers"][PENDING] for m in awaited),
         "dsp_contracts": contracts,
         "annual_report": annual_report_reminder(today),
         "upcoming_days": UPCOMING_DAYS,
@@ -136,7 +137,7 @@ async def _recently_held(now: dt.datetime) -> list[dict[str, Any]]:
     meetings = (
         await Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at, Meeting.attendance_count)
         .where((Meeting.ends_at < now) & (Meeting.ends_at >= since))
-        .where(Meeting.status != "annulee")
+        .where(Meeting.status != CANCELLED)
         .order_by(Meeting.starts_at, ascending=False)
         .run()
     )
@@ -176,7 +177,7 @@ async def _late_actions(today: dt.date) -> list[dict[str, Any]]:
     """Fiches action still « à lancer » or « en cours » after their end date."""
     return (
         await Action.select(Action.id, Action.title, Action.status, Action.end_date)
-        .where(Action.status.is_in(["a_lancer", "en_cours"]) & (Action.end_date < today))
+        .where(Action.status.is_in([TO_START, IN_PROGRESS]) & (Action.end_date < today))
         .order_by(Action.end_date)
         .run()
     )
@@ -196,7 +197,7 @@ async def _attendance_by_month(now: dt.datetime, today: dt.date) -> list[dict[st
         .where(
             (Invitation.meeting.starts_at >= since)
             & (Invitation.meeting.ends_at < now)
-            & (Invitation.meeting.status != "annulee")
+            & (Invitation.meeting.status != CANCELLED)
             & Invitation.attendance.is_not_null()
         )
         .run()
@@ -208,7 +209,7 @@ async def _attendance_by_month(now: dt.datetime, today: dt.date) -> list[dict[st
         starts = french.in_paris(row["meeting.starts_at"])
         key = dt.date(starts.year, starts.month, 1)
         noted[key] += 1
-        present[key] += row["attendance"] == "present"
+        present[key] += row["attendance"] == PRESENT
     return [
         {
             "month": month,
@@ -226,7 +227,7 @@ async def _partners_mobilised_by_axis(now: dt.datetime) -> list[dict[str, Any]]:
     by axis of the CTG the partner works on."""
     since = now - dt.timedelta(days=365)
     present_contacts = Invitation.select(Invitation.contact).where(
-        (Invitation.attendance == "present") & (Invitation.meeting.starts_at >= since)
+        (Invitation.attendance == PRESENT) & (Invitation.meeting.starts_at >= since)
     )
     organisations = Affiliation.select(Affiliation.organisation).where(
         Affiliation.contact.is_in(present_contacts)
@@ -255,7 +256,7 @@ async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:
         .where(
             (Meeting.starts_at >= now)
             & (Meeting.starts_at < horizon)
-            & (Meeting.status != "annulee")
+            & (Meeting.status != CANCELLED)
         )
         .run(),
     }
@@ -276,7 +277,7 @@ async def _upcoming_meetings(now: dt.datetime, horizon: dt.datetime) -> list[dic
         .where(
             (Meeting.starts_at >= now)
             & (Meeting.starts_at < horizon)
-            & (Meeting.status != "annulee")
+            & (Meeting.status != CANCELLED)
         )
         .order_by(Meeting.starts_at)
         .limit(MAX_UPCOMING)

@@ -15,9 +15,11 @@ from typing import Any
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.registry import SERVICES
+from maillage.crm.resources import versioned
 from maillage.db import write_transaction
 from maillage.errors import InvalidData
 from maillage.tables import Affiliation, Membership, Organisation
+from maillage.vocabulary import COLLECTIVITY
 
 
 def _still_running(table: Any, day: dt.date) -> Any:
@@ -27,7 +29,7 @@ def _still_running(table: Any, day: dt.date) -> Any:
 async def _commune_organisations(commune_id: int) -> list[int]:
     rows = (
         await Organisation.select(Organisation.id)
-        .where((Organisation.commune == commune_id) & (Organisation.kind == "collectivite"))
+        .where((Organisation.commune == commune_id) & (Organisation.kind == COLLECTIVITY))
         .run()
     )
     return [row["id"] for row in rows]
@@ -95,13 +97,7 @@ async def apply_turnover(actor: Actor, commune_id: int, day: dt.date) -> dict[st
         for table, ids in ((Affiliation, mandate_ids), (Membership, seat_ids)):
             if ids:
                 await (
-                    table.update(
-                        {
-                            table.end_date: day,
-                            table.version: table.version + 1,
-                            table.updated_at: dt.datetime.now(dt.UTC),
-                        }
-                    )
+                    table.update({table.end_date: day, **versioned(table)})
                     .where(table.id.is_in(ids))
                     .run()
                 )

@@ -61,25 +61,9 @@ from maillage.tables import (
     User,
     WorkingGroup,
 )
+from maillage.vocabulary import ENTITIES
 
-REFERENCE_LABELS.update(
-    {
-        "territory": "Territoire",
-        "commune": "Commune",
-        "axis": "Axe",
-        "organisation": "Organisation",
-        "contact": "Contact",
-        "affiliation": "Rattachement",
-        "working_group": "Instance",
-        "membership": "Participation",
-        "meeting": "Réunion",
-        "invitation": "Invitation",
-        "partnership": "Partenariat",
-        "user": "Utilisateur",
-        "interaction": "Échange",
-        "action": "Fiche action",
-    }
-)
+REFERENCE_LABELS.update(ENTITIES)  # « Organisation n° 12 introuvable »
 
 ORGANISATION_AXES = Link("axes", OrganisationAxis, "organisation", "axis")
 CONTACT_AXES = Link("axes", ContactAxis, "contact", "axis")

@@ -32,6 +32,7 @@ from maillage.errors import (
     InvalidData,
     NotFound,
 )
+from maillage.vocabulary import COORDINATOR, READER
 
 MAX_PAGE_SIZE = 500
 MAX_INTEGER = 2**31 - 1  # ids and offsets beyond this overflow SQLite's and PostgreSQL's integers
@@ -116,8 +117,8 @@ class ResourceSpec:
     validators: list[Validator] = field(default_factory=list)
     preparers: list[Preparer] = field(default_factory=list)
     describe: Callable[[dict[str, Any]], str] = lambda row: f"n° {row['id']}"
-    write_role: str = "coordinateur"
-    read_role: str = "lecteur"
+    write_role: str = COORDINATOR
+    read_role: str = READER
     hidden_columns: tuple[str, ...] = ()
 
     @property
@@ -161,6 +162,17 @@ def plain_values(data: Struct) -> dict[str, Any]:
         name: msgspec.to_builtins(value) if isinstance(value, Struct | list | dict) else value
         for name, value in msgspec.structs.asdict(data).items()
     }
+
+
+def versioned(table: type[Table], moment: dt.datetime | None = None) -> dict[Any, Any]:
+    """The write rule's columns for an UPDATE made outside `ResourceService.update` (#17): the
+    version moves on, so that a form read before this write refuses to overwrite it, and
+    ``updated_at`` says when. Merge them into the UPDATE's values and record the audit event
+    (`audit.record`) in the same write transaction.
+    """
+    version = table._meta.get_column_by_name("version")
+    updated_at = table._meta.get_column_by_name("updated_at")
+    return {version: version + 1, updated_at: moment or dt.datetime.now(dt.UTC)}  # type: ignore[operator]
 
 
 class ResourceService:
@@ -299,9 +311,7 @@ class ResourceService:
         return await self.get(record_id)
 
     async def _insert(self, values: dict[str, Any]) -> int:
-        row = self.table(**{k: v for k, v in values.items() if k in self._columns})
-        if self.spec.search_fields:
-            row.search = self._search_value(values)  # type: ignore[attr-defined]
+        row = self.table(**self.row_values(values))
         try:
             result = await self.table.insert(row).returning(self.table._meta.primary_key).run()
         except Exception as error:
@@ -356,11 +366,34 @@ class ResourceService:
     async def _write_update(
         self, record_id: int, version: int, changes: dict[str, Any], merged: dict[str, Any]
     ) -> None:
-        values: dict[Any, Any] = {self._columns[k]: v for k, v in changes.items()}
-        values[self._columns["version"]] = version + 1
-        values[self._columns["updated_at"]] = dt.datetime.now(dt.UTC)
+        if not await self.write_versioned(record_id, version, changes, merged):
+            # Someone else wrote between our read and our write: never overwrite silently.
+            self._check_version(await self._fetch(record_id), version)
+
+    # ----- the write rule, public for the services that write in bulk (imports) -------------
+
+    def columns_of(self, values: dict[str, Any]) -> dict[Any, Any]:
+        """``{column: value}`` for the values that are columns of the table (links left out)."""
+        return {self._columns[k]: v for k, v in values.items() if k in self._columns}
+
+    def row_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The values of a new row, its search text included: what `create` inserts."""
+        fields = {k: v for k, v in values.items() if k in self._columns}
         if self.spec.search_fields:
-            values[self._columns["search"]] = self._search_value(merged)
+            fields["search"] = self.search_value(values)
+        return fields
+
+    async def write_versioned(
+        self, record_id: int, version: int, changes: dict[str, Any], merged: dict[str, Any]
+    ) -> bool:
+        """The write rule of an update: only over ``version`` (a form read before another
+        write never overwrites it), version + 1, ``updated_at`` now, the search text from
+        ``merged`` (the record after the change). False when the row was not at ``version``.
+        The audit event is the caller's, in the same write transaction."""
+        values = {**self.columns_of(changes), **versioned(self.table)}
+        values[self._columns["version"]] = version + 1
+        if self.spec.search_fields:
+            values[self._columns["search"]] = self.search_value(merged)
         pk = self.table._meta.primary_key
         try:
             updated = (
@@ -371,9 +404,7 @@ class ResourceService:
             )
         except Exception as error:
             raise self._translate(error) from error
-        if not updated:
-            # Someone else wrote between our read and our write: never overwrite silently.
-            self._check_version(await self._fetch(record_id), version)
+        return bool(updated)
 
     async def set_archived(self, actor: Actor, record_id: int, archived: bool) -> dict[str, Any]:
         existing = await self.get(record_id)
@@ -381,13 +412,7 @@ class ResourceService:
             return existing
         async with write_transaction():
             await (
-                self.table.update(
-                    {
-                        self._columns["archived"]: archived,
-                        self._columns["version"]: self._columns["version"] + 1,  # type: ignore[operator]
-                        self._columns["updated_at"]: dt.datetime.now(dt.UTC),
-                    }
-                )
+                self.table.update({self._columns["archived"]: archived, **versioned(self.table)})
                 .where(self.table._meta.primary_key == record_id)
                 .run()
             )
@@ -425,7 +450,7 @@ class ResourceService:
             if rows:
                 await link.table.insert(*rows).run()
 
-    def _search_value(self, values: dict[str, Any]) -> str:
+    def search_value(self, values: dict[str, Any]) -> str:
         # Cut to the column: a long description would overflow it on PostgreSQL (found by the
         # hostile corpus); a search finds names and the start of long texts.
         text = search_text(*(values.get(name) for name in self.spec.search_fields))
@@ -439,7 +464,7 @@ class ResourceService:
         links: dict[str, Any],
         existing: dict[str, Any] | None,
     ) -> None:
-        errors = self._control_character_errors(values)
+        errors = self.control_character_errors(values)
         errors += await self._reference_errors(values, links)
         for prepare in self.spec.preparers:
             await prepare(values, existing)
@@ -448,7 +473,8 @@ class ResourceService:
         if errors:
             raise InvalidData(errors)
 
-    def _control_character_errors(self, values: dict[str, Any]) -> FieldErrors:
+    def control_character_errors(self, values: dict[str, Any]) -> FieldErrors:
+        """Fields holding a control character (refused on both engines), as field errors."""
         errors = []
         for name, value in values.items():
             if not isinstance(value, str):

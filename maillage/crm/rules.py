@@ -20,6 +20,7 @@ from stdnum.fr import siret as stdnum_siret
 
 from maillage.errors import FieldError
 from maillage.tables import Affiliation, Contact, Membership, WorkingGroup
+from maillage.vocabulary import HELD, PENDING, SUBSTITUTE
 
 RNA_PATTERN = re.compile(r"^W\d{9}$")
 UAI_PATTERN = re.compile(r"^\d{7}[A-Z]$")
@@ -27,6 +28,11 @@ INSEE_PATTERN = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 SIREN_PATTERN = re.compile(r"^\d{9}$")
 SIRET_PATTERN = re.compile(r"^\d{14}$")
 PARIS = "Europe/Paris"
+
+NOT_STARTED = (
+    "Cette réunion n'a pas encore commencé : elle ne peut être marquée « tenue », "
+    "ni ses présences notées, qu'une fois commencée."
+)
 
 
 def _compact(value: str | None) -> str | None:
@@ -237,17 +243,11 @@ async def check_meeting_held(
 ) -> list[FieldError]:
     """« Tenue » counts in attendance rates and the bilan: only once the meeting has begun."""
     starts = values.get("starts_at")
-    if values.get("status") != "tenue" or not isinstance(starts, dt.datetime):
+    if values.get("status") != HELD or not isinstance(starts, dt.datetime):
         return []
     if starts.tzinfo is not None and starts > dt.datetime.now(dt.UTC):
         return [FieldError("status", NOT_STARTED)]
     return []
-
-
-NOT_STARTED = (
-    "Cette réunion n'a pas encore commencé : elle ne peut être marquée « tenue », "
-    "ni ses présences notées, qu'une fois commencée."
-)
 
 
 async def check_meeting_group(
@@ -312,7 +312,7 @@ async def _substitute_errors(values: dict[str, Any]) -> list[FieldError]:
     )
     if substitute is None:
         return []
-    if substitute["role"] != "suppleant" or substitute["working_group"] != values["working_group"]:
+    if substitute["role"] != SUBSTITUTE or substitute["working_group"] != values["working_group"]:
         return [
             FieldError(
                 "substitute",
@@ -391,4 +391,4 @@ async def ensure_token_nonce(values: dict[str, Any], existing: dict[str, Any] | 
     contact = values.get("contact", existing.get("contact"))
     if contact != existing.get("contact"):
         values["token_nonce"] = secrets.token_urlsafe(16)
-        values.update(response="en_attente", answered_at=None, sent_at=None, sent_sequence=None)
+        values.update(response=PENDING, answered_at=None, sent_at=None, sent_sequence=None)

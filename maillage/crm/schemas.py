@@ -6,10 +6,31 @@ the version and the timestamps.
 """
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
+
+from maillage.vocabulary import (
+    MEMBER,
+    PENDING,
+    PLANNED,
+    READER,
+    TO_START,
+    ActionStatus,
+    Attendance,
+    Civility,
+    GroupKind,
+    InteractionKind,
+    LegalBasis,
+    MeetingStatus,
+    MembershipRole,
+    OrganisationKind,
+    PartnershipKind,
+    Response,
+    SchoolZone,
+    UserRole,
+)
 
 Name = Annotated[str, Meta(min_length=1, max_length=300)]
 ShortText = Annotated[str, Meta(max_length=300)]
@@ -20,27 +41,8 @@ Url = Annotated[str, Meta(max_length=500)]
 Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 IdList = Annotated[list[Id], Meta(max_length=200)]
 
-OrganisationKind = Literal[
-    "institution", "collectivite", "association", "operateur_dsp", "etablissement",
-    "entreprise", "autre",
-]  # fmt: skip
-GroupKind = Literal[
-    "copil", "cotech", "commission_thematique", "commission_territoriale", "groupe_travail",
-    "reseau",
-]  # fmt: skip
-MembershipRole = Literal[
-    "president", "copilote", "animateur", "titulaire", "suppleant", "invite_permanent", "membre"
-]
-MeetingStatus = Literal["brouillon", "planifiee", "annulee", "tenue"]
-Response = Literal["en_attente", "acceptee", "declinee", "incertaine"]
-Attendance = Literal["present", "absent", "excuse"]
-PartnershipKind = Literal["convention", "cofinancement", "partenariat", "delegation_dsp", "autre"]
-InteractionKind = Literal["appel", "visite", "rendez_vous", "courriel", "evenement", "autre"]
-ActionStatus = Literal["a_lancer", "en_cours", "realisee", "abandonnee"]
-LegalBasis = Literal["mission_interet_public", "consentement"]
-Civility = Literal["", "Mme", "M."]
-Role = Literal["admin", "coordinateur", "lecteur"]
-SchoolZone = Literal["A", "B", "C"]
+# The stored codes are declared once, with their French labels, in maillage.vocabulary (#17).
+Role = UserRole
 
 STRICT: dict[str, Any] = {"forbid_unknown_fields": True, "kw_only": True}
 
@@ -124,7 +126,7 @@ class WorkingGroupIn(Struct, **STRICT):
 class MembershipIn(Struct, **STRICT):
     contact: Id
     working_group: Id
-    role: MembershipRole = "membre"
+    role: MembershipRole = MEMBER
     organisation: Id | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None
@@ -139,7 +141,7 @@ class MeetingIn(Struct, **STRICT):
     location: ShortText = ""
     video_url: Url | None = None
     agenda: LongText = ""
-    status: MeetingStatus = "planifiee"
+    status: MeetingStatus = PLANNED
     minutes: LongText = ""
     is_public: bool = False
     attendance_count: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
@@ -148,7 +150,7 @@ class MeetingIn(Struct, **STRICT):
 class InvitationIn(Struct, **STRICT):
     meeting: Id
     contact: Id
-    response: Response = "en_attente"
+    response: Response = PENDING
     attendance: Attendance | None = None
 
 
@@ -186,7 +188,7 @@ class ActionIn(Struct, **STRICT):
     objective: LongText = ""
     pilot: Id | None = None
     working_group: Id | None = None
-    status: ActionStatus = "a_lancer"
+    status: ActionStatus = TO_START
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     indicators: Annotated[list[Indicator], Meta(max_length=50)] = msgspec.field(
@@ -198,7 +200,7 @@ class ActionIn(Struct, **STRICT):
 
 class UserIn(Struct, **STRICT):
     email: Email
-    role: Role = "lecteur"
+    role: Role = READER
     name: Annotated[str, Meta(max_length=200)] = ""
     active: bool = True
     contact: Id | None = None

@@ -29,7 +29,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-from maillage import formatting
+from maillage import french
 from maillage.db import write_transaction
 from maillage.errors import ServiceError
 from maillage.tables import SignInThrottle
@@ -70,8 +70,8 @@ def wait_text(wait: dt.timedelta) -> str:
     """« dans 30 secondes », « dans 2 minutes »: rounded up, never « dans 0 seconde »."""
     seconds = max(1, int(wait.total_seconds() + 0.999))
     if seconds < 90:
-        return "dans " + formatting.plural(seconds, "seconde")
-    return "dans " + formatting.plural(-(-seconds // 60), "minute")
+        return "dans " + french.plural(seconds, "seconde")
+    return "dans " + french.plural(-(-seconds // 60), "minute")
 
 
 def _now() -> dt.datetime:

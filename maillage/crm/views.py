@@ -26,6 +26,7 @@ from maillage.tables import (
     Partnership,
     WorkingGroup,
 )
+from maillage.vocabulary import HELD, PRESENT, ROLES
 
 RECENT_MEETINGS = 50
 # Sections of the organisation view, in the order the page shows them.
@@ -371,7 +372,7 @@ def _held_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
     """Grouped invitation counts (`n`) of held meetings, per attendance."""
     held: dict[str, int] = defaultdict(int)
     for row in rows:
-        if row["meeting.status"] == "tenue":
+        if row["meeting.status"] == HELD:
             held[row["attendance"] or "inconnu"] += row["n"]
     return held
 
@@ -402,15 +403,7 @@ def _summary(counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-ROLE_ORDER = [
-    "president",
-    "copilote",
-    "animateur",
-    "titulaire",
-    "suppleant",
-    "invite_permanent",
-    "membre",
-]
+ROLE_ORDER = list(ROLES)  # the vocabulary lists the roles from the chair down
 
 
 async def group_overview(group_id: int, today: dt.date, limit: int | None = None) -> dict[str, Any]:
@@ -503,7 +496,7 @@ def _with_meeting_attendance(
     present: dict[int, int] = defaultdict(int)
     for row in per_meeting:
         invited[row["meeting"]] += row["n"]
-        if row["attendance"] == "present":
+        if row["attendance"] == PRESENT:
             present[row["meeting"]] += row["n"]
     return [{**m, "invited": invited[m["id"]], "present": present[m["id"]]} for m in meetings]
 

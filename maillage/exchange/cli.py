@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from maillage import french
 from maillage.actor import CLI, IMPORT
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.exchange import duplicates as dup
@@ -268,8 +269,9 @@ def _say_backups(held: list[dict[str, str]], folder: Path) -> None:
     for backup in held:
         made = dt.datetime.fromisoformat(backup["faite_le"])
         click.echo(
-            f"La sauvegarde {backup['fichier']} (faite le {made:%d/%m/%Y}) la contient encore, "
-            f"jusqu'à sa suppression le {dt.date.fromisoformat(backup['expire_le']):%d/%m/%Y} "
+            f"La sauvegarde {backup['fichier']} (faite le {french.short_date(made.date())}) la "
+            f"contient encore, jusqu'à sa suppression le "
+            f"{french.short_date(dt.date.fromisoformat(backup['expire_le']))} "
             f"(conservation : {days} jours)."
         )
     if not held:
@@ -302,7 +304,7 @@ async def rgpd_retention(settings: Settings, months: int) -> None:
     result = await rights.retention_check(months)
     for contact in result["contacts"]:
         click.echo(
-            f"n° {contact['id']}  {contact['nom']}  (dernière activité : {contact['derniere_activite']:%d/%m/%Y})"
+            f"n° {contact['id']}  {contact['nom']}  (dernière activité : {french.short_date(contact['derniere_activite'])})"
         )
     click.echo(result["message"])
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from maillage import french
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.registry import SERVICES
@@ -321,7 +322,7 @@ async def _refuse_contact_conflicts(kept: dict[str, Any], other: dict[str, Any])
         if key in seen and not _same_membership(seen[key], row):
             raise Conflict(
                 f"Fusion impossible : les deux contacts ont la même participation (instance n° {key[0]}, "
-                f"rôle « {key[1]} », depuis le {key[2]:%d/%m/%Y}) avec des fins ou organisations "
+                f"rôle « {key[1]} », depuis le {french.short_date(key[2])}) avec des fins ou organisations "
                 "différentes. Harmonisez-les, puis relancez la fusion.",
                 ConflictingRecord("membership", row["id"]),
             )

@@ -8,7 +8,6 @@ written is audited, with the file as its source.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -267,11 +266,7 @@ async def _create_many(
     rows, all_values = [], []
     for operation in operations:
         values = {k: _resolved(v) for k, v in operation.values.items()}
-        fields = {
-            k: v for k, v in values.items() if k in service._columns and k not in operation.links
-        }
-        if service.spec.search_fields:
-            fields["search"] = service._search_value(values)
+        fields = service.row_values({k: v for k, v in values.items() if k not in operation.links})
         rows.append(table(**fields))
         all_values.append(values)
     for start in range(0, len(rows), BATCH):
@@ -324,29 +319,16 @@ def _event(
 
 async def _update(operation: Operation, actor: Actor, source: dict[str, Any]) -> AuditEvent:
     service = SERVICES[operation.resource]
-    table = service.table
     ref = operation.ref
     record_id, version = ref.id, ref.values.get("version", 1)
+    assert record_id is not None  # an update names a record the plan found
     changes = {k: _resolved(v) for k, v in operation.values.items()}
-    update: dict[Any, Any] = {service._columns[k]: v for k, v in changes.items()}
-    update[service._columns["version"]] = version + 1
-    update[service._columns["updated_at"]] = dt.datetime.now(dt.UTC)
-    if service.spec.search_fields:
-        update[service._columns["search"]] = service._search_value(ref.values)
-    pk = table._meta.primary_key
-    if update:
-        done = await (
-            table.update(update)
-            .where((pk == record_id) & (service._columns["version"] == version))
-            .returning(pk)
-            .run()
+    if not await service.write_versioned(record_id, version, changes, ref.values):
+        raise Conflict(
+            f"{service.spec.label} n° {record_id} a été modifié(e) pendant l'import : "
+            "relancez l'import. Rien n'a été écrit.",
+            ConflictingRecord(service.spec.entity, record_id),
         )
-        if not done:
-            raise Conflict(
-                f"{service.spec.label} n° {record_id} a été modifié(e) pendant l'import : "
-                "relancez l'import. Rien n'a été écrit.",
-                ConflictingRecord(service.spec.entity, record_id),
-            )
     ref.values["version"] = version + 1
     for link in service.spec.links:
         targets = operation.links.get(link.field)

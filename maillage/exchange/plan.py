@@ -112,7 +112,7 @@ async def check_values(
     """The registry's rules for ``values`` (prepared in place); reference ids are not looked up
     (the import resolved them itself). ``rules=False`` keeps to types and lengths, for records
     whose rules read rows that earlier lines have not created yet."""
-    errors = service._control_character_errors(values)
+    errors = service.control_character_errors(values)
     if errors:
         return errors
     fields = _input_fields(service.spec.input)

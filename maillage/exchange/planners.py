@@ -45,6 +45,7 @@ from maillage.tables import (
     Territory,
     WorkingGroup,
 )
+from maillage.vocabulary import MEMBER
 
 
 def _multi(index: dict[str, list[Ref]], key: str | None, ref: Ref) -> None:
@@ -646,7 +647,7 @@ class MembershipPlanner(Planner):
     async def plan_line(self, line: Line) -> None:
         group = self._group(line)
         contact = self._contact(line)
-        role = line.parsed("role", lambda c: values.coded(labels.ROLES, c, "rôle")) or "membre"
+        role = line.parsed("role", lambda c: values.coded(labels.ROLES, c, "rôle")) or MEMBER
         start = line.parsed("start_date", values.date)
         end = line.parsed("end_date", values.date)
         organisation = None

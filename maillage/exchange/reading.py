@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from maillage import formatting
+from maillage import french
 from maillage.errors import ServiceError
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -158,7 +158,7 @@ def _read_csv(text: str, encoding: str, filename: str) -> Sheet:
         for cells in reader:
             if len(lines) >= MAX_LINES:
                 raise UnreadableFile(
-                    f"Le fichier « {filename} » dépasse {formatting.number(MAX_LINES)} lignes : "
+                    f"Le fichier « {filename} » dépasse {french.number(MAX_LINES)} lignes : "
                     "découpez-le."
                 )
             if any(cell.strip() for cell in cells):
@@ -180,7 +180,7 @@ def _read_csv(text: str, encoding: str, filename: str) -> Sheet:
 
 def cell_too_long() -> str:
     """The csv module's one error besides quoting, which it words in English."""
-    return f"une cellule dépasse {formatting.number(csv.field_size_limit())} caractères"
+    return f"une cellule dépasse {french.number(csv.field_size_limit())} caractères"
 
 
 # A workbook is a ZIP archive that openpyxl inflates whole or part by part: a 1 Mo file can hold
@@ -240,7 +240,7 @@ def _check_sizes(parts: list[zipfile.ZipInfo], filename: str) -> None:
             part.compress_size, 1
         )
         if too_big or inflated:
-            size = formatting.number(part.file_size // (1024 * 1024))
+            size = french.number(part.file_size // (1024 * 1024))
             raise _unreadable_workbook(
                 filename,
                 f"se décompresserait en {size} Mo pour « {part.filename} » (fichier piégé ?)",
@@ -300,12 +300,11 @@ def _check_line(number: int, row: tuple[Any, ...], deadline: float, filename: st
     """Every line, not only the header: bounded count, width and reading time."""
     if number > MAX_LINES:
         raise UnreadableFile(
-            f"Le classeur « {filename} » dépasse {formatting.number(MAX_LINES)} lignes : "
-            "découpez-le."
+            f"Le classeur « {filename} » dépasse {french.number(MAX_LINES)} lignes : découpez-le."
         )
     if len(row) > MAX_COLUMNS and row[MAX_COLUMNS] is not None:
         raise _unreadable_workbook(
-            filename, f"a plus de {MAX_COLUMNS} cellules à la ligne {formatting.number(number)}"
+            filename, f"a plus de {MAX_COLUMNS} cellules à la ligne {french.number(number)}"
         )
     if time.monotonic() > deadline:
         raise _unreadable_workbook(

@@ -22,14 +22,14 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment
 from piccolo.columns import Column
 from piccolo.custom_types import Combinable
 
-from maillage import french
+from maillage import french, templating
 from maillage.actor import Actor
 from maillage.crm import audit, caches
 from maillage.crm.registry import SERVICES
+from maillage.crm.resources import versioned
 from maillage.crm.text import search_text
 from maillage.db import compact, read_transaction, write_transaction
 from maillage.errors import NotFound
@@ -98,7 +98,7 @@ async def subject_access(contact_id: int) -> dict[str, Any]:
     )
 
 
-_ACCESS_PAGE = Environment(autoescape=True).from_string(
+_ACCESS_PAGE = templating.environment().from_string(
     """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>Vos données — {{ p.first_name }} {{ p.last_name }}</title>
 <style>body{font-family:sans-serif;max-width:50em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em;text-align:left}</style></head>
@@ -185,7 +185,6 @@ async def anonymise(actor: Actor, contact_id: int, data_dir: Path) -> dict[str, 
 
 
 async def _erase_contact(contact_id: int, person: erasure.Person) -> None:
-    version = await Contact.select(Contact.version).where(Contact.id == contact_id).first()
     erased: dict[Column | str, Any] = {
         Contact.civility: "",
         Contact.first_name: "Anonyme",
@@ -200,8 +199,7 @@ async def _erase_contact(contact_id: int, person: erasure.Person) -> None:
         Contact.search: search_text("Anonyme", f"n° {contact_id}"),
         # Unsubscribe links signed with the old nonce stop working.
         Contact.link_nonce: secrets.token_urlsafe(16),
-        Contact.version: (version["version"] if version else 0) + 1,
-        Contact.updated_at: dt.datetime.now(dt.UTC),
+        **versioned(Contact),
     }
     await Contact.update(erased).where(Contact.id == contact_id).run()
     # The function (« directrice du centre social X ») identifies too; the link stays counted.
@@ -436,7 +434,7 @@ async def retention_check(
                 }
             )
     result["message"] = (
-        f"{len(result['contacts'])} contact(s) sans activité depuis le {limit:%d/%m/%Y} : "
+        f"{len(result['contacts'])} contact(s) sans activité depuis le {french.short_date(limit)} : "
         "à anonymiser, ou à justifier."
     )
     return result
@@ -474,7 +472,7 @@ async def processing_register(months: int = DEFAULT_RETENTION_MONTHS) -> str:
     name = territory["name"] if territory else "[nom de la collectivité]"
     return f"""# Registre des traitements — fiche « Réseau partenarial de la CTG » (projet)
 
-Fiche générée par maillage le {dt.date.today():%d/%m/%Y} : à relire et compléter par le
+Fiche générée par maillage le {french.short_date(dt.date.today())} : à relire et compléter par le
 délégué à la protection des données.
 
 ## Responsable du traitement

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from maillage.graph.data import ContactRow, NetworkData
+from maillage.vocabulary import PRESENT
 
 # What each kind of tie weighs: a shared body is the unit.
 SHARED_BODY = 1.0
@@ -163,7 +164,7 @@ def _index(data: NetworkData) -> Index:
             represented[(m.contact, m.group)].add(m.organisation)
     present: dict[int, set[int]] = defaultdict(set)
     for i in data.invitations:
-        if i.attendance == "present":
+        if i.attendance == PRESENT:
             present[i.meeting].add(i.contact)
     return Index(
         affiliations=affiliations,

@@ -8,16 +8,15 @@ from pathlib import Path
 
 import click
 
+from maillage import french
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import network_service, resolve_axes
 from maillage.settings import Settings
+from maillage.vocabulary import ORGANISATION_KINDS
 
 FORMATS = ["text", "json", "csv", "gexf", "graphml", "html"]
-KINDS = [
-    "institution", "collectivite", "association", "operateur_dsp", "etablissement",
-    "entreprise", "autre",
-]  # fmt: skip
+KINDS = list(ORGANISATION_KINDS)
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
@@ -96,9 +95,7 @@ async def report(
         sys.stdout.flush()
         return
     output.write_bytes(data)
-    click.echo(
-        f"Rapport écrit dans {output} ({len(data):,} octets).".replace(",", "\u202f"), err=True
-    )
+    click.echo(f"Rapport écrit dans {output} ({french.plural(len(data), 'octet')}).", err=True)
 
 
 COMMANDS = [network]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from maillage.vocabulary import HELD, MEMBER, PENDING
+
 
 @dataclass(frozen=True, slots=True)
 class AxisRow:
@@ -77,7 +79,7 @@ class GroupRow:
 class MembershipRow:
     contact: int
     group: int
-    role: str = "membre"
+    role: str = MEMBER
     organisation: int | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None
@@ -88,14 +90,14 @@ class MeetingRow:
     id: int
     group: int
     starts_at: dt.datetime
-    status: str = "tenue"
+    status: str = HELD
 
 
 @dataclass(frozen=True, slots=True)
 class InvitationRow:
     meeting: int
     contact: int
-    response: str = "en_attente"
+    response: str = PENDING
     attendance: str | None = None
 
 

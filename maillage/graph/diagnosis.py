@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from maillage.folding import fold
+from maillage.french import number, plural
 from maillage.graph.build import (
     Index,
     contact_key,
@@ -24,6 +25,7 @@ from maillage.graph.build import (
 )
 from maillage.graph.data import NetworkData
 from maillage.graph.metrics import Metrics
+from maillage.vocabulary import ORGANISATION_KINDS, PRESENT, in_sentence
 
 NEVER_CAME_MIN_INVITATIONS = 3
 DORMANT_MONTHS = 12
@@ -33,15 +35,9 @@ BODY_RESTS_ON_ONE_SHARE = 0.6
 BODY_MIN_PRESENCES = 4
 BODY_HELD_MIN_OTHERS = 2  # a pair of members is not yet a body to cut off
 KEY_KINDS = ("institution", "collectivite", "association", "etablissement")
-KIND_LABELS = {
-    "institution": "institution",
-    "collectivite": "collectivité",
-    "association": "association",
-    "operateur_dsp": "opérateur en DSP",
-    "etablissement": "établissement ou service",
-    "entreprise": "entreprise",
-    "autre": "autre",
-    "personne": "personne",
+# The organisation kinds inside a sentence (« aucun partenaire de type opérateur en DSP »).
+KIND_LABELS = {code: in_sentence(label) for code, label in ORGANISATION_KINDS.items()} | {
+    "personne": "personne"
 }
 SEVERITY = {
     "isole": 5,
@@ -79,10 +75,6 @@ def months_between(earlier: dt.date, later: dt.date) -> int:
     )
 
 
-def plural(count: int, word: str, plural_word: str | None = None) -> str:
-    return f"{count} {word if count == 1 else plural_word or word + 's'}"
-
-
 @dataclass
 class Attendance:
     invited: int = 0  # invitations to meetings whose attendance was taken
@@ -108,7 +100,7 @@ def attendance(data: NetworkData, idx: Index, level: str) -> dict[str, Attendanc
             keys = [contact_key(invitation.contact)]
         for key in keys:
             invited[key].add(invitation.meeting)
-            if invitation.attendance == "present":
+            if invitation.attendance == PRESENT:
                 present[key].add(invitation.meeting)
     return {
         key: Attendance(
@@ -370,7 +362,7 @@ def coverage_gaps(data: NetworkData) -> list[dict]:
         for axis in data.axes:
             if axis.id in axes_by_commune[commune.id]:
                 continue
-            people = f" ({_thousands(commune.population)} hab.)" if commune.population else ""
+            people = f" ({number(commune.population)} hab.)" if commune.population else ""
             gaps.append(
                 {
                     "type": "commune_sans_partenaire",
@@ -381,7 +373,3 @@ def coverage_gaps(data: NetworkData) -> list[dict]:
                 }
             )
     return gaps
-
-
-def _thousands(number: int) -> str:
-    return f"{number:,}".replace(",", "\u202f")

@@ -13,31 +13,22 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-import jinja2
 import pyvis
 from pyvis.edge import Edge
 from pyvis.network import Network
 
-from maillage import french
+from maillage import french, templating
 from maillage.graph.diagnosis import KIND_LABELS
 from maillage.graph.layout import positions
 from maillage.graph.report import LEVEL_LABELS, Report
+from maillage.vocabulary import ORGANISATION_KIND_COLOURS
 
 VIS_DIR = Path(pyvis.__file__).parent / "lib" / "vis-9.1.2"
 STATIC_PREFIX = "/static/vis-network"
 TEMPLATES = Path(__file__).parent / "templates"
 PHYSICS_MAX_NODES = 300  # above, positions are fixed: a 2,000-node graph opens at once
 
-KIND_COLOURS = {
-    "institution": "#1f77b4",
-    "collectivite": "#2ca02c",
-    "association": "#ff7f0e",
-    "operateur_dsp": "#9467bd",
-    "etablissement": "#17becf",
-    "entreprise": "#8c564b",
-    "autre": "#7f7f7f",
-    "personne": "#bcbd22",
-}
+KIND_COLOURS = {**ORGANISATION_KIND_COLOURS, "personne": "#bcbd22"}
 PALETTE = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
     "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#1b9e77", "#d95f02",
@@ -50,11 +41,7 @@ SIZE_METRICS = {
     "pagerank": "PageRank",
 }
 
-_environment = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
+_environment = templating.environment(TEMPLATES)
 
 
 def _number(value) -> str:

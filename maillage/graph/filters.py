@@ -6,9 +6,10 @@ import dataclasses
 import datetime as dt
 
 from maillage.graph.data import NetworkData, NetworkFilter
+from maillage.vocabulary import CANCELLED, DRAFT
 
 # Meetings in these states did not bring anyone together.
-NOT_HELD = frozenset({"annulee", "brouillon"})
+NOT_HELD = frozenset({CANCELLED, DRAFT})
 
 
 @dataclasses.dataclass(frozen=True)

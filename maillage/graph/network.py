@@ -58,6 +58,7 @@ from maillage.tables import (
     PartnershipAxis,
     WorkingGroup,
 )
+from maillage.vocabulary import MEMBER
 
 SOURCE_TABLES: list[type[Table]] = [
     Axis,
@@ -330,7 +331,7 @@ async def add_to_body(
     working_group: int,
     organisation: int | None = None,
     contact: int | None = None,
-    role: MembershipRole = "membre",
+    role: MembershipRole = MEMBER,
 ) -> dict[str, Any]:
     """The one-call action of a suggestion: register a partner in a body.
 

@@ -14,10 +14,11 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from maillage.french import plural
 from maillage.graph import sparse
 from maillage.graph.build import contact_key, group_key, index, org_key, organisations_of
 from maillage.graph.data import NetworkData
-from maillage.graph.diagnosis import KIND_LABELS, Finding, plural
+from maillage.graph.diagnosis import KIND_LABELS, Finding
 
 PER_PARTNER = 3
 HUBS_PER_AXIS = 10

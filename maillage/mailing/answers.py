@@ -15,6 +15,7 @@ from typing import Any
 
 from maillage.actor import ANSWER_LINK
 from maillage.crm import audit
+from maillage.crm.resources import versioned
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import NotFound
 from maillage.folding import fold
@@ -23,14 +24,10 @@ from maillage.mailing.invitations import load_meeting, person_name, queue_one
 from maillage.mailing.messages import MeetingInfo
 from maillage.settings import Settings
 from maillage.tables import Affiliation, Contact, Invitation, Meeting, Membership
+from maillage.vocabulary import ANSWER_LABELS, ANSWER_WORDS, CANCELLED, DECLINED, PENDING
 
-CHOICES = {"oui": "acceptee", "non": "declinee", "peut-etre": "incertaine"}
-RESPONSE_LABELS = {
-    "acceptee": "Je participe",
-    "declinee": "Je ne participe pas",
-    "incertaine": "Peut-être",
-    "en_attente": "Pas encore de réponse",
-}
+CHOICES = ANSWER_WORDS
+RESPONSE_LABELS = ANSWER_LABELS
 
 
 @dataclass
@@ -56,7 +53,7 @@ class AnswerPage:
     invitation_id: int | None = None
     meeting: MeetingInfo | None = None
     name: str = ""
-    response: str = "en_attente"
+    response: str = PENDING
     answered_at: dt.datetime | None = None
     replacements: list[Replacement] = field(default_factory=list)
     replaced_by: str | None = None
@@ -99,7 +96,7 @@ async def open_answer(settings: Settings, token: str) -> AnswerPage:
             response=row["response"],
             answered_at=row["answered_at"],
         )
-        if meeting.status == "annulee":
+        if meeting.status == CANCELLED:
             page.state = "annulee"
         elif meeting.ends_at <= dt.datetime.now(dt.UTC):
             page.state = "passee"
@@ -198,7 +195,7 @@ async def record_answer(
     chosen = None
     if replacement_id is not None or replacement_email.strip():
         chosen = _chosen(page, replacement_id, replacement_email)
-        if chosen is None or response != "declinee":
+        if chosen is None or response != DECLINED:
             page.state = "remplacant_invalide"
             return page
     moment = dt.datetime.now(dt.UTC)
@@ -215,8 +212,7 @@ async def record_answer(
                 {
                     Invitation.response: response,
                     Invitation.answered_at: moment,
-                    Invitation.version: Invitation.version + 1,
-                    Invitation.updated_at: moment,
+                    **versioned(Invitation, moment),
                 }
             )
             .where(Invitation.id == page.invitation_id)

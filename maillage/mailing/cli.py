@@ -10,7 +10,7 @@ import click
 
 from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
-from maillage.formatting import plural
+from maillage.french import plural
 from maillage.mailing import background, invitations, outbox, replies
 from maillage.mailing.answers import RESPONSE_LABELS
 from maillage.mailing.reminders import queue_due_reminders

@@ -34,6 +34,7 @@ from maillage.mailing.addresses import InvalidAddress, Mailbox, mailbox, sender_
 from maillage.mailing.messages import Envelope, Invitee, MeetingInfo
 from maillage.settings import Settings
 from maillage.tables import AuditEvent, Contact, Invitation, Meeting, Membership
+from maillage.vocabulary import CANCELLED, DRAFT, EXCUSED, HELD, PENDING, PRESENT, SUBSTITUTE
 
 
 def person_name(row: dict[str, Any], prefix: str = "") -> str:
@@ -113,7 +114,7 @@ class InviteRequest:
 
 async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[str, Any]:
     meeting = await load_meeting(meeting_id)
-    if meeting.status in ("annulee", "tenue"):
+    if meeting.status in (CANCELLED, HELD):
         raise InvalidData.one(
             "meeting",
             "Cette réunion est annulée ou déjà tenue : on ne peut plus y inviter personne.",
@@ -125,7 +126,7 @@ async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[
         wanted += [
             contact
             for contact, role in roles.items()
-            if contact not in wanted and (role != "suppleant" or request.include_substitutes)
+            if contact not in wanted and (role != SUBSTITUTE or request.include_substitutes)
         ]
     if not wanted:
         raise InvalidData.one(
@@ -198,7 +199,7 @@ async def _insert_invitations(actor: Actor, rows: list[Invitation]) -> list[tupl
                 action="create",
                 entity="invitation",
                 entity_id=row["id"],
-                changes=audit.redact({"contact": row["contact"], "response": "en_attente"}),
+                changes=audit.redact({"contact": row["contact"], "response": PENDING}),
             )
             for row in inserted
         )
@@ -235,7 +236,7 @@ def build_invitee(settings: Settings, row: dict[str, Any], role: str) -> Invitee
 
 def due_kind(meeting: MeetingInfo, sent_sequence: int | None) -> str | None:
     """What this invitee is owed for the meeting as it stands."""
-    if meeting.status == "annulee":
+    if meeting.status == CANCELLED:
         return (
             "annulation" if sent_sequence is not None and sent_sequence < meeting.sequence else None
         )
@@ -247,12 +248,12 @@ def due_kind(meeting: MeetingInfo, sent_sequence: int | None) -> str | None:
 
 
 def _check_sendable(meeting: MeetingInfo) -> None:
-    if meeting.status == "brouillon":
+    if meeting.status == DRAFT:
         raise InvalidData.one(
             "status",
             "La réunion est en brouillon : passez-la « planifiée » avant d'envoyer les invitations.",
         )
-    if meeting.status != "annulee" and meeting.ends_at <= dt.datetime.now(dt.UTC):
+    if meeting.status != CANCELLED and meeting.ends_at <= dt.datetime.now(dt.UTC):
         raise InvalidData.one("ends_at", "La réunion est passée : les invitations ne partent plus.")
 
 
@@ -461,7 +462,7 @@ async def queue_minutes(
         Invitation.meeting == meeting_id
     )
     if audience == "presents_excuses":
-        query = query.where(Invitation.attendance.is_in(["present", "excuse"]))
+        query = query.where(Invitation.attendance.is_in([PRESENT, EXCUSED]))
     rows = await query.order_by(Invitation.id)
     envelope = Envelope(sender_mailbox(settings.mail_from))
     items, problems = [], []

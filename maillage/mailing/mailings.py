@@ -15,6 +15,7 @@ from typing import Any
 
 from maillage.actor import Actor
 from maillage.crm import audit
+from maillage.crm.resources import versioned
 from maillage.crm.text import find_control_character
 from maillage.db import french_order, read_transaction, write_transaction
 from maillage.errors import Conflict, FieldError, InvalidData, NotFound
@@ -324,13 +325,7 @@ async def unsubscribe(settings: Settings, token: str, actor: Actor) -> str | Non
     if not contact["mailing_opt_out"]:
         async with write_transaction():
             await (
-                Contact.update(
-                    {
-                        Contact.mailing_opt_out: True,
-                        Contact.version: Contact.version + 1,
-                        Contact.updated_at: dt.datetime.now(dt.UTC),
-                    }
-                )
+                Contact.update({Contact.mailing_opt_out: True, **versioned(Contact)})
                 .where(Contact.id == contact_id)
                 .run()
             )

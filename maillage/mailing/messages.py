@@ -36,10 +36,9 @@ from email.policy import SMTP, default
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import escape
 
-from maillage import french
+from maillage import french, templating
 from maillage.calendar.events import (
     Attendee,
     MeetingEvent,
@@ -48,22 +47,14 @@ from maillage.calendar.events import (
     invitation_template,
 )
 from maillage.mailing.addresses import Mailbox, one_line, without_encoded_words
+from maillage.vocabulary import ANSWER_LABELS, ANSWER_WORDS, MEMBER, PLANNED, SUBSTITUTE
 
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-TEMPLATES.filters["moment"] = french.format_moment
-TEMPLATES.filters["span"] = french.format_span
-TEMPLATES.filters["day"] = lambda moment: french.format_date(french.in_paris(moment).date())
+TEMPLATES = templating.environment(Path(__file__).parent / "templates", keep_trailing_newline=True)
 
-ANSWERS = {"oui": "Je participe", "non": "Je ne participe pas", "peut-etre": "Peut-être"}
+# « Je participe », « Je ne participe pas », « Peut-être », by the word of their link.
+ANSWERS = {word: ANSWER_LABELS[response] for word, response in ANSWER_WORDS.items()}
 ROLE_CHAIR = {"president": "CHAIR"}
-OPTIONAL_ROLES = {"suppleant", "invite_permanent"}
+OPTIONAL_ROLES = {SUBSTITUTE, "invite_permanent"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +72,7 @@ class MeetingInfo:
     location: str = ""
     video_url: str | None = None
     agenda: str = ""
-    status: str = "planifiee"
+    status: str = PLANNED
     minutes: str = ""
 
     @property
@@ -110,7 +101,7 @@ class MeetingInfo:
 @dataclass(frozen=True)
 class Invitee:
     mailbox: Mailbox
-    role: str = "membre"
+    role: str = MEMBER
     answer_url: str | None = None
     can_delegate: bool = False
 

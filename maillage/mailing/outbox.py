@@ -40,23 +40,11 @@ from maillage.errors import InvalidData, NotFound
 from maillage.mailing import readback, wakeup
 from maillage.mailing.messages import Prebuilt
 from maillage.tables import OutboxContent, OutboxMessage
+from maillage.vocabulary import OUTBOX_KINDS, OUTBOX_STATUSES
 
-STATUSES = ("en_attente", "envoi", "envoye", "echec", "annule")
-STATUS_LABELS = {
-    "en_attente": "en attente",
-    "envoi": "en cours d'envoi",
-    "envoye": "envoyé",
-    "echec": "échec",
-    "annule": "annulé",
-}
-KINDS = {
-    "invitation": "Invitation",
-    "modification": "Modification",
-    "annulation": "Annulation",
-    "rappel": "Rappel",
-    "compte_rendu": "Compte-rendu",
-    "envoi_groupe": "Envoi groupé",
-}
+STATUSES = tuple(OUTBOX_STATUSES)
+STATUS_LABELS = OUTBOX_STATUSES
+KINDS = OUTBOX_KINDS
 
 _REMINDER = re.compile(r"rappel_(\d+)j")
 

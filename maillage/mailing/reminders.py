@@ -25,6 +25,7 @@ from maillage.mailing.invitations import (
 from maillage.mailing.messages import Envelope
 from maillage.settings import Settings
 from maillage.tables import Invitation, Meeting, OutboxMessage
+from maillage.vocabulary import DECLINED, PLANNED
 
 
 def kind_for(days: int) -> str:
@@ -54,7 +55,7 @@ async def queue_due_reminders(settings: Settings, now: dt.datetime | None = None
         return 0
     moment = now or dt.datetime.now(dt.UTC)
     meetings = await Meeting.select(Meeting.id, Meeting.starts_at, Meeting.working_group).where(
-        (Meeting.status == "planifiee")
+        (Meeting.status == PLANNED)
         & (Meeting.starts_at > moment)
         & (Meeting.starts_at <= moment + dt.timedelta(days=max(offsets)))
     )
@@ -83,7 +84,7 @@ async def _queue_checked(
     delivered_by = row["starts_at"] - dt.timedelta(days=days)
     invitations = await Invitation.select(*INVITATION_COLUMNS).where(
         (Invitation.meeting == row["id"])
-        & (Invitation.response != "declinee")
+        & (Invitation.response != DECLINED)
         & Invitation.sent_sequence.is_not_null()
         & (Invitation.sent_at <= delivered_by)
     )

@@ -11,9 +11,11 @@ from typing import Any
 from maillage.actor import Actor
 from maillage.calendar.events import ReplyError, parse_reply
 from maillage.crm import audit
+from maillage.crm.resources import versioned
 from maillage.db import write_transaction
 from maillage.errors import InvalidData
 from maillage.tables import Invitation, Meeting
+from maillage.vocabulary import PENDING
 
 MAX_CALENDARS = 20
 
@@ -60,7 +62,7 @@ async def _apply(actor: Actor, reply: Any) -> dict[str, Any]:
     )
     if meeting is None:
         return {**base, "status": "ignoree", "reason": "Réunion inconnue (UID introuvable)."}
-    if reply.response == "en_attente":
+    if reply.response == PENDING:
         return {
             **base,
             "status": "ignoree",
@@ -87,8 +89,7 @@ async def _apply(actor: Actor, reply: Any) -> dict[str, Any]:
                     {
                         Invitation.response: reply.response,
                         Invitation.answered_at: moment,
-                        Invitation.version: Invitation.version + 1,
-                        Invitation.updated_at: moment,
+                        **versioned(Invitation, moment),
                     }
                 )
                 .where(Invitation.id == row["id"])

@@ -11,7 +11,7 @@ from typing import Any
 
 from maillage.errors import InvalidData
 from maillage.folding import fold
-from maillage.formatting import long_date, number, percent, plural, short_date
+from maillage.french import long_date, number, percent, plural, short_date
 from maillage.reports import charts
 from maillage.reports.actions import actions_in_scope, indicator_rows, runs_during
 from maillage.reports.collect import ReportRows, collect
@@ -22,17 +22,18 @@ from maillage.reports.governance import (
     governance_year,
     new_partners,
 )
-from maillage.reports.labels import (
+from maillage.reports.missing import missing_data
+from maillage.reports.model import Report, Section, Sheet
+from maillage.reports.network import NetworkYear, movements, network_year
+from maillage.reports.scope import check_year, resolve_scope, year_bounds
+from maillage.vocabulary import (
     ACTION_STATUSES,
     GROUP_KINDS,
     INTERACTION_KINDS,
     MEETING_STATUSES,
     ORGANISATION_KINDS,
+    in_sentence,
 )
-from maillage.reports.missing import missing_data
-from maillage.reports.model import Report, Section, Sheet
-from maillage.reports.network import NetworkYear, movements, network_year
-from maillage.reports.scope import check_year, resolve_scope, year_bounds
 
 LISTED = 8  # names quoted in a sentence before « … et N autres »
 
@@ -555,9 +556,10 @@ def _under_connected_sheet(rows: ReportRows, current: NetworkYear, names: dict) 
         exchanges = done.get(item["id"], [])
         if exchanges:
             last = exchanges[-1]
+            kind = last["interaction.kind"]
             action = (
                 f"{plural(len(exchanges), 'échange')} ; dernier : "
-                f"{INTERACTION_KINDS.get(last['interaction.kind'], last['interaction.kind'])} "
+                f"{in_sentence(INTERACTION_KINDS.get(kind, kind))} "
                 f"le {short_date(last['interaction.occurred_on'])}"
             )
             if last["interaction.summary"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from maillage.formatting import number, percent
+from maillage.french import number, percent
 
 RATIO_PREFIXES = ("Taux", "Réalisation", "Part ")
 

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from maillage.formatting import number, percent
+from maillage.french import number, percent
 from maillage.reports.model import Chart, Section, Sheet
 
 DPI = 150

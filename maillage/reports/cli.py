@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
-from maillage.reports.labels import ORGANISATION_KINDS
 from maillage.settings import Settings
+from maillage.vocabulary import ORGANISATION_KINDS
 
 
 @click.group(cls=FrenchGroup)

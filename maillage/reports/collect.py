@@ -12,13 +12,14 @@ from typing import Any
 
 from maillage.db import french_order, read_transaction
 from maillage.folding import fold
+from maillage.graph.data import NetworkData
+from maillage.graph.network import load_network_data
 from maillage.reports.scope import PARIS, Scope, year_bounds
 from maillage.tables import (
     Action,
     ActionPartner,
     Affiliation,
     Axis,
-    Contact,
     GroupAxis,
     InteractionOrganisation,
     Invitation,
@@ -44,8 +45,7 @@ class ReportRows:
     organisations: dict[int, dict[str, Any]] = field(default_factory=dict)
     partnerships: list[dict[str, Any]] = field(default_factory=list)
     interactions: list[dict[str, Any]] = field(default_factory=list)  # year N, one per organisation
-    contacts: list[dict[str, Any]] = field(default_factory=list)  # people of the bodies
-    exchanges: list[dict[str, Any]] = field(default_factory=list)  # N-1 and N, for the network
+    network: NetworkData = field(default_factory=lambda: NetworkData(today=dt.date.today()))
     actions: list[dict[str, Any]] = field(default_factory=list)
     first_meeting_year: int | None = None
 
@@ -77,8 +77,8 @@ async def collect(scope: Scope, year: int) -> ReportRows:
             Partnership.end_date,
         ).run()
         rows.interactions = await _interactions(year)
-        rows.contacts = await _contacts(scope, year)
-        rows.exchanges = await _exchanges(year)
+        # The network as /reseau reads it: one loader, the same figures (#17).
+        rows.network = await load_network_data(dt.date(year, 12, 31))
         rows.actions = await load_actions()
         rows.first_meeting_year = await _first_meeting_year(scope)
     return rows
@@ -176,45 +176,6 @@ def _involved(scope: Scope, year: int) -> tuple[Any, Any]:
         Membership.select(Membership.contact), _in_groups(scope, Membership.working_group)
     )
     return invited, members
-
-
-async def _contacts(scope: Scope, year: int) -> list[dict[str, Any]]:
-    invited, members = _involved(scope, year)
-    return (
-        await Contact.select(Contact.id, Contact.first_name, Contact.last_name, Contact.archived)
-        .where(Contact.id.is_in(invited) | Contact.id.is_in(members))
-        .run()
-    )
-
-
-async def _exchanges(year: int) -> list[dict[str, Any]]:
-    """Exchanges of years N-1 and N with the organisations involved (weak ties of the network)."""
-    links = (
-        await InteractionOrganisation.select(
-            InteractionOrganisation.interaction,
-            InteractionOrganisation.interaction.occurred_on,
-            InteractionOrganisation.interaction.kind,
-            InteractionOrganisation.organisation,
-        )
-        .where(
-            (InteractionOrganisation.interaction.occurred_on >= dt.date(year - 1, 1, 1))
-            & (InteractionOrganisation.interaction.occurred_on <= dt.date(year, 12, 31))
-        )
-        .run()
-    )
-    by_id: dict[int, dict[str, Any]] = {}
-    for link in links:
-        exchange = by_id.setdefault(
-            link["interaction"],
-            {
-                "id": link["interaction"],
-                "occurred_on": link["interaction.occurred_on"],
-                "kind": link["interaction.kind"],
-                "organisations": [],
-            },
-        )
-        exchange["organisations"].append(link["organisation"])
-    return list(by_id.values())
 
 
 async def _affiliations(scope: Scope, year: int) -> list[dict[str, Any]]:

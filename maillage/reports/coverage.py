@@ -17,9 +17,9 @@ from maillage.db import read_transaction
 from maillage.errors import InvalidData
 from maillage.exchange.cells import neutralise
 from maillage.folding import fold
-from maillage.reports.labels import ORGANISATION_KINDS
 from maillage.reports.scope import Scope, resolve_scope
 from maillage.tables import Axis, OrganisationAxis
+from maillage.vocabulary import ORGANISATION_KINDS
 
 FACILITY_KINDS = ("etablissement", "operateur_dsp")
 

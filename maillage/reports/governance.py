@@ -10,7 +10,7 @@ from typing import Any
 
 from maillage.folding import fold
 from maillage.reports.collect import ReportRows
-from maillage.reports.labels import GROUP_KINDS, NO_AXIS
+from maillage.vocabulary import CANCELLED, GROUP_KINDS, HELD, NO_AXIS, PRESENT
 
 RECORDED = ("present", "absent", "excuse")
 
@@ -116,8 +116,8 @@ def governance_year(rows: ReportRows, year: int, representation: Representation)
     axis_counts: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
     for meeting in meetings:
         body = bodies[meeting["working_group"]]
-        held = meeting["status"] == "tenue"
-        cancelled = meeting["status"] == "annulee"
+        held = meeting["status"] == HELD
+        cancelled = meeting["status"] == CANCELLED
         body.held += held
         body.cancelled += cancelled
         for axis in rows.groups[meeting["working_group"]]["axes"] or [None]:
@@ -132,7 +132,7 @@ def governance_year(rows: ReportRows, year: int, representation: Representation)
             result.public_meetings.append({**meeting, "body": body.name})
         day = meeting["starts_at"].date()
         for invitation in by_meeting[meeting["id"]]:
-            if invitation["attendance"] != "present":
+            if invitation["attendance"] != PRESENT:
                 continue
             organisation = representation.organisation(
                 invitation["contact"], meeting["working_group"], day

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from maillage.formatting import plural, short_date
+from maillage.french import plural, short_date
 from maillage.reports.actions import actions_in_scope, runs_during
 from maillage.reports.collect import ReportRows
 from maillage.reports.governance import GovernanceYear
 from maillage.reports.model import MissingData
+from maillage.vocabulary import DRAFT, HELD, PLANNED
 
 QUOTED = 5
 
@@ -26,7 +27,7 @@ def missing_data(
     rows: ReportRows, year: int, today: dt.date, governance: GovernanceYear
 ) -> list[MissingData]:
     warnings: list[MissingData] = []
-    held = [m for m in governance.meeting_rows if m["status"] == "tenue"]
+    held = [m for m in governance.meeting_rows if m["status"] == HELD]
     if not governance.meeting_rows:
         warnings.append(
             MissingData(
@@ -82,7 +83,7 @@ def missing_data(
     stale = [
         m
         for m in governance.meeting_rows
-        if m["status"] in ("planifiee", "brouillon") and m["starts_at"].date() < today
+        if m["status"] in (PLANNED, DRAFT) and m["starts_at"].date() < today
     ]
     if stale:
         warnings.append(

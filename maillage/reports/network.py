@@ -13,24 +13,10 @@ territories, only those located in the territory or sitting in its bodies.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from maillage.graph.data import (
-    AffiliationRow,
-    AxisRow,
-    CommuneRow,
-    ContactRow,
-    GroupRow,
-    InteractionRow,
-    InvitationRow,
-    MeetingRow,
-    MembershipRow,
-    NetworkData,
-    NetworkFilter,
-    OrganisationRow,
-    PartnershipRow,
-)
+from maillage.graph.data import NetworkData, NetworkFilter
 from maillage.graph.report import analyse
 from maillage.reports.collect import ReportRows
 
@@ -88,89 +74,35 @@ def movements(previous: NetworkYear, current: NetworkYear) -> dict[str, set[int]
 
 
 def network_data(rows: ReportRows, year: int) -> NetworkData:
-    """The report's rows as ``maillage.graph`` rows, for the network of ``year``."""
+    """The network of ``year`` as ``/reseau`` reads it (`maillage.graph.network`'s one loader),
+    kept to the report's territory and to the organisations registered by the end of the year."""
     end = dt.date(year, 12, 31)
     scope = rows.scope
+    data = rows.network
     involved = {m["organisation"] for m in rows.memberships} | {
         a["organisation"] for a in rows.affiliations
     }
-    organisations = [
-        o
+    organisations = {
+        o["id"]
         for o in rows.organisations.values()
         if o["created_at"].date() <= end
         and (scope.everything or o["commune"] in scope.commune_ids or o["id"] in involved)
-    ]
-    return NetworkData(
+    }
+    if scope.everything:
+        return replace(
+            data,
+            today=end,
+            organisations=[o for o in data.organisations if o.id in organisations],
+        )
+    meetings = [m for m in data.meetings if m.group in scope.group_ids]
+    meeting_ids = {m.id for m in meetings}
+    return replace(
+        data,
         today=end,
-        axes=[AxisRow(a["id"], a["code"], a["name"]) for a in rows.axes],
-        communes=[CommuneRow(c["id"], c["name"], c["population"]) for c in scope.communes],
-        organisations=[
-            OrganisationRow(
-                o["id"],
-                o["name"],
-                o["kind"],
-                o["category"],
-                o["commune"],
-                tuple(o["axes"]),
-                bool(o["archived"]),
-            )
-            for o in organisations
-        ],
-        contacts=[
-            ContactRow(c["id"], c["first_name"], c["last_name"], archived=bool(c["archived"]))
-            for c in rows.contacts
-        ],
-        affiliations=[
-            AffiliationRow(
-                a["contact"],
-                a["organisation"],
-                primary=bool(a["is_primary"]),
-                start_date=a["start_date"],
-                end_date=a["end_date"],
-            )
-            for a in rows.affiliations
-        ],
-        groups=[
-            GroupRow(
-                g["id"],
-                g["name"],
-                g["kind"],
-                tuple(g["axes"]),
-                archived=bool(g["archived"]),
-                active=bool(g["active"]),
-            )
-            for g in rows.groups.values()
-        ],
-        memberships=[
-            MembershipRow(
-                m["contact"],
-                m["working_group"],
-                organisation=m["organisation"],
-                start_date=m["start_date"],
-                end_date=m["end_date"],
-            )
-            for m in rows.memberships
-        ],
-        meetings=[
-            MeetingRow(m["id"], m["working_group"], m["starts_at"], m["status"])
-            for m in rows.meetings
-        ],
-        invitations=[
-            InvitationRow(i["meeting"], i["contact"], attendance=i["attendance"])
-            for i in rows.invitations
-        ],
-        partnerships=[
-            PartnershipRow(
-                p["organisation"],
-                p["partner"],
-                p["kind"],
-                start_date=p["start_date"],
-                end_date=p["end_date"],
-            )
-            for p in rows.partnerships
-        ],
-        interactions=[
-            InteractionRow(e["id"], e["occurred_on"], e["kind"], tuple(e["organisations"]))
-            for e in rows.exchanges
-        ],
+        organisations=[o for o in data.organisations if o.id in organisations],
+        communes=[c for c in data.communes if c.id in scope.commune_ids],
+        groups=[g for g in data.groups if g.id in scope.group_ids],
+        memberships=[m for m in data.memberships if m.group in scope.group_ids],
+        meetings=meetings,
+        invitations=[i for i in data.invitations if i.meeting in meeting_ids],
     )

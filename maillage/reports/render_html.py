@@ -8,8 +8,9 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 
+from maillage import templating
 from maillage.reports.cells import display, is_numeric
 from maillage.reports.model import Report
 
@@ -30,10 +31,7 @@ def _cell_class(value: Any, column: str, sheet: str) -> str:
 
 
 def environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(WEB_DIR / "templates"),
-        autoescape=select_autoescape(["html"]),
-    )
+    env = templating.environment(WEB_DIR / "templates")
     env.filters["b64"] = lambda data: base64.b64encode(data).decode("ascii")
     env.globals.update(display=display, cell_class=_cell_class)
     return env

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from maillage import french
 from maillage.db import french_order
 from maillage.errors import InvalidData, NotFound
 from maillage.tables import Commune, GroupCommune, Territory, WorkingGroup
@@ -49,7 +50,7 @@ def check_year(year: int, today: dt.date) -> None:
     if year > today.year:
         raise InvalidData.one(
             "year",
-            f"L'année {year} n'a pas commencé (nous sommes le {today:%d/%m/%Y}) : "
+            f"L'année {year} n'a pas commencé (nous sommes le {french.short_date(today)}) : "
             f"le bilan porte sur une année passée ou en cours ({today.year} au plus).",
         )
     if year < FIRST_YEAR:

@@ -12,10 +12,10 @@ from maillage.reports.actions import actions_in_scope, indicator_rows, runs_duri
 from maillage.reports.collect import ReportRows, load_actions
 from maillage.reports.coverage import Coverage, coverage_csv, diagnostic
 from maillage.reports.files import file_name, render
-from maillage.reports.labels import ACTION_STATUSES
 from maillage.reports.model import Report
 from maillage.reports.render_xlsx import render_diagnostic_xlsx
 from maillage.reports.scope import FIRST_YEAR, resolve_scope
+from maillage.vocabulary import ACTION_STATUSES
 
 ANNUAL_FORMATS = ("json", "docx", "xlsx", "html")
 DIAGNOSTIC_FORMATS = ("json", "csv", "xlsx")

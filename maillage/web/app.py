@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Litestar, Request, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware.base import DefineMiddleware
@@ -19,7 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from maillage import db
+from maillage import db, templating
 from maillage.graph.drawing import VIS_DIR
 from maillage.mailing.background import sender_lifespan
 from maillage.settings import Settings, load_settings
@@ -91,13 +90,7 @@ def _swagger_plugin() -> SwaggerRenderPlugin:
 
 
 def _template_engine() -> JinjaTemplateEngine:
-    environment = Environment(
-        loader=FileSystemLoader(WEB_DIR / "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    environment = templating.environment(WEB_DIR / "templates")
     environment.filters.update(FILTERS)
     environment.globals.update(GLOBALS, query_string=query_string)
     return JinjaTemplateEngine.from_environment(environment)

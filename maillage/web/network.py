@@ -21,6 +21,7 @@ from maillage.errors import InvalidData, NotFound
 from maillage.graph import drawing, export
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import add_to_body, network_service
+from maillage.vocabulary import OrganisationKind
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
@@ -35,10 +36,6 @@ READ: dict[str, Any] = {
     "guards": [requires("lecteur")],
     "responses": error_responses(400, 401, 403),
 }
-OrganisationKind = Literal[
-    "institution", "collectivite", "association", "operateur_dsp", "etablissement",
-    "entreprise", "autre",
-]  # fmt: skip
 
 
 def filters(

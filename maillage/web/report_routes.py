@@ -24,15 +24,15 @@ from markupsafe import Markup
 from maillage.crm import lookups
 from maillage.crm.registry import SERVICES
 from maillage.errors import InvalidData, ServiceError
-from maillage.formatting import number, percent
+from maillage.french import number, percent
 from maillage.reports import service
 from maillage.reports.actions import IndicatorValueIn, record_indicator
 from maillage.reports.annual import build_annual_report
 from maillage.reports.cli import kinds_label
 from maillage.reports.coverage import coverage_gaps, diagnostic
 from maillage.reports.files import MEDIA_TYPES
-from maillage.reports.labels import ACTION_STATUSES, ORGANISATION_KINDS
 from maillage.reports.render_html import environment, render_html
+from maillage.vocabulary import ACTION_STATUSES, ORGANISATION_KINDS
 from maillage.web.openapi import error_responses
 from maillage.web.pages.common import render
 from maillage.web.security import requires

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from maillage import formatting, french
-from maillage.web.pages import labels
+from maillage import french
 
 WINTER = dt.datetime(2026, 12, 8, 13, 0, tzinfo=dt.UTC)  # 14 h 00 in Paris
 SUMMER = dt.datetime(2026, 7, 1, 7, 5, tzinfo=dt.UTC)  # 9 h 05 in Paris
@@ -22,16 +21,16 @@ def test_it_writes_every_style_in_french():
 
 
 def test_pages_use_the_shared_formatter():
-    assert labels.datetime_fr(WINTER, "full") == french.format_moment(WINTER)
-    assert labels.datetime_fr(WINTER) == "8 déc. 2026 à 14 h 00"
-    assert labels.date_fr(SUMMER) == "1er juillet 2026"
-    assert labels.date_fr(SUMMER.date(), "full") == "mercredi 1er juillet 2026"
-    assert labels.date_fr(dt.date(2027, 1, 31), "short") == "31/01/2027"
-    assert labels.time_fr(SUMMER) == "9 h 05"
-    assert labels.date_fr(None) == labels.datetime_fr(None) == ""
+    assert french.datetime_fr(WINTER, "full") == french.format_moment(WINTER)
+    assert french.datetime_fr(WINTER) == "8 déc. 2026 à 14 h 00"
+    assert french.date_fr(SUMMER) == "1er juillet 2026"
+    assert french.date_fr(SUMMER.date(), "full") == "mercredi 1er juillet 2026"
+    assert french.date_fr(dt.date(2027, 1, 31), "short") == "31/01/2027"
+    assert french.time_fr(SUMMER) == "9 h 05"
+    assert french.date_fr(None) == french.datetime_fr(None) == ""
 
 
 def test_reports_use_the_shared_formatter():
-    assert formatting.long_date(dt.date(2027, 1, 1)) == "vendredi 1er janvier 2027"
-    assert formatting.short_date(dt.date(2027, 1, 1)) == "01/01/2027"
-    assert formatting.short_date(None) == "—"
+    assert french.long_date(dt.date(2027, 1, 1)) == "vendredi 1er janvier 2027"
+    assert french.short_date(dt.date(2027, 1, 1)) == "01/01/2027"
+    assert french.short_date(None) == "—"

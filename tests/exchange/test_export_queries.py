@@ -163,7 +163,7 @@ async def test_rows_keep_their_types_for_xlsx(tricky):
     rows = [r async for page in contact_rows(ExportFilters(), await Lookups.load()) for r in page]
     zoe = next(r for r in rows if r[0] == tricky["zoe"]["id"])
     assert zoe[16] == dt.date(2025, 3, 4)
-    assert zoe[8:13] == ["Crèche Les Lutins", "Opérateur DSP", "", "-gérante", True]
+    assert zoe[8:13] == ["Crèche Les Lutins", "Opérateur en DSP", "", "-gérante", True]
     assert zoe[14] == "COPIL CTG, COPIL CTG"  # two groups bear the name, the ended one is gone
 
 

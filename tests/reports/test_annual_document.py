@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from docx import Document
 
-from maillage.formatting import percent
+from maillage.french import percent
 from maillage.reports import charts
 from maillage.reports.annual import build_annual_report
 from maillage.reports.files import write_annual

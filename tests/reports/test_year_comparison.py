@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from maillage.graph.data import NetworkFilter
+from maillage.graph.network import NetworkService
 from maillage.reports.annual import build_annual_report
 from maillage.reports.network import NetworkYear, movements
-from tests.reports.world import TODAY, held_meetings, mobilised
+from maillage.tables import Affiliation, Contact
+from tests.reports.world import TODAY, held_meetings, insert, mobilised
 
 
 async def test_previous_year_figures_match_the_report_of_that_year(world):
@@ -51,3 +56,28 @@ async def test_attendance_rates_per_body_for_both_years(world):
     assert by_body["COPIL CTG"]["rate"] == 7 / 8
     assert by_body["COPIL CTG"]["previous_rate"] == 3 / 4
     assert by_body["Groupe jeunesse"]["rate"] is None  # nothing recorded: no rate, a warning
+
+
+async def test_the_reports_network_is_the_network_page_s_on_the_same_data(world):
+    """One loader (#17): the bilan's network of 2026 is what /reseau shows for 2026, down to a
+    person working for both the bailleur and the club who sits in no body (a tie of its own)."""
+    both = await insert(Contact(first_name="Lou", last_name="Deux-Maisons", search="lou"))
+    for partner in ("bailleur", "club"):
+        await insert(Affiliation(contact=both, organisation=world.organisations[partner]))
+    report = await build_annual_report(2026, None, TODAY, with_charts=False)
+    figures = report.section("reseau").figures["2026"]
+    selection = NetworkFilter(start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31))
+    page = await NetworkService().report(selection, "organisations", dt.date(2026, 12, 31))
+    network = page.metrics.network
+    assert (figures["organisations"], figures["ties"], figures["isolates"]) == (
+        network["nodes"],
+        network["ties"],
+        network["isolates"],
+    )
+    assert figures["density"] == network["density"]
+    sheet = next(s for s in report.section("reseau").sheets if s.key == "Partenaires peu reliés")
+    reasons = {row[0]: row[1] for row in sheet.rows}
+    assert reasons == {
+        f.name: "; ".join(r.message for r in f.reasons) for f in page.under_connected
+    }
+    assert reasons["Habitat de la Vallée"].startswith("un seul lien")  # Lou ties it to the club

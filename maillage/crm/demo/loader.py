@@ -23,6 +23,7 @@ from maillage.db import (
     current_engine,
     write_transaction,
 )
+from maillage.french import plural
 from maillage.tables import (
     TABLES,
     Commune,
@@ -123,7 +124,5 @@ def _json_columns(table: type[Table]) -> frozenset[str]:
 def summary(dataset: Dataset) -> str:
     parts = []
     for table, label in SUMMARY:
-        count = dataset.count(table)
-        plural = label if count < 2 else label + "s"
-        parts.append(f"{count:,} {plural}".replace(",", " "))
+        parts.append(plural(dataset.count(table), label))
     return ", ".join(parts)

@@ -9,7 +9,7 @@ from typing import Any
 
 from maillage.crm import lookups
 from maillage.db import read_transaction
-from maillage.reports.labels import ACTION_STATUSES
+from maillage.vocabulary import ACTION_STATUSES
 from maillage.web.pages.common import Field
 from maillage.web.pages.crud import RecordPages, record_handlers
 

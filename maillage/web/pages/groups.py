@@ -16,6 +16,7 @@ from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
 from maillage.errors import ServiceError
+from maillage.french import plural
 from maillage.web.pages.common import (
     SECTION_SIZE,
     Field,
@@ -31,7 +32,7 @@ from maillage.web.pages.common import (
 )
 from maillage.web.pages.crud import RecordPages, record_handlers
 from maillage.web.pages.labels import LABELS as CODE_LABELS
-from maillage.web.pages.labels import choices, plural
+from maillage.web.pages.labels import choices
 from maillage.web.security import requires
 
 SERVICE = SERVICES["groups"]

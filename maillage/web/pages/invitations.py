@@ -12,9 +12,9 @@ from litestar import Request, post
 from litestar.params import FromPath
 
 from maillage.errors import ServiceError
+from maillage.french import plural
 from maillage.mailing import invitations
 from maillage.web.pages.common import error_text, flash, redirect
-from maillage.web.pages.labels import plural
 from maillage.web.security import requires
 
 WRITE = [requires("coordinateur")]

@@ -14,7 +14,9 @@ from maillage.crm import agenda, audit, lookups
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.errors import ServiceError
+from maillage.french import plural
 from maillage.mailing import invitations
+from maillage.vocabulary import CANCELLED, HELD, PLANNED
 from maillage.web.pages.common import (
     PAGE_SIZE,
     Field,
@@ -29,7 +31,7 @@ from maillage.web.pages.common import (
     render,
     take_service_error,
 )
-from maillage.web.pages.labels import PARIS, choices, iso_local, plural
+from maillage.web.pages.labels import PARIS, choices, iso_local
 from maillage.web.security import requires
 
 SERVICE = SERVICES["meetings"]
@@ -185,6 +187,17 @@ def _edit_values(meeting: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _posted(request: Request, record_id: int, fields: Any) -> tuple[Any, ...]:
+    """An edit or move form as posted: the meeting, the form data, the read form, its moments
+    and the version the coordinator read."""
+    meeting = await SERVICE.get(record_id)
+    data = await request.form()
+    form = read_form(fields, data)
+    values = _moments(dict(form.values), form)
+    form.values["version"] = version = parse_int(data.get("version"))
+    return meeting, data, form, values, version
+
+
 @get("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
 async def meeting_edit_page(request: Request, record_id: FromPath[int]) -> Template:
     meeting = await SERVICE.get(record_id)
@@ -193,11 +206,7 @@ async def meeting_edit_page(request: Request, record_id: FromPath[int]) -> Templ
 
 @post("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
 async def meeting_edit(request: Request, record_id: FromPath[int]) -> Any:
-    meeting = await SERVICE.get(record_id)
-    data = await request.form()
-    form = read_form(FIELDS, data)
-    values = _moments(dict(form.values), form)
-    form.values["version"] = version = parse_int(data.get("version"))
+    meeting, data, form, values, version = await _posted(request, record_id, FIELDS)
     if not form.has_errors:
         changes = {**values, "version": version}
         struct = build(SERVICE.spec.update, changes, form)
@@ -210,9 +219,7 @@ async def meeting_edit(request: Request, record_id: FromPath[int]) -> Any:
             except ServiceError as error:
                 take_service_error(error, form, ALIASES)
             else:
-                flash(request, "Réunion modifiée.")
-                await tell_invitees(request, record_id)
-                return redirect(f"/reunions/{record_id}")
+                return await _changed(request, record_id, "Réunion modifiée.")
     return await _form_page(request, form, 400, meeting=meeting)
 
 
@@ -253,7 +260,7 @@ async def meeting_detail(
 
 async def _live_warnings(meeting: dict[str, Any]) -> list[Any]:
     """Only a meeting still to come can be moved away from a holiday or a clash."""
-    if meeting["status"] in ("annulee", "tenue"):
+    if meeting["status"] in (CANCELLED, HELD):
         return []
     if meeting["ends_at"] < dt.datetime.now(dt.UTC):
         return []
@@ -269,6 +276,13 @@ async def tell_invitees(request: Request, record_id: int) -> None:
             flash(request, f"{word} part à {people} : suivi dans « Envois ».")
     for item in report["problems"][:10]:
         flash(request, f"{item['name']} : {item['reason']}", "attention")
+
+
+async def _changed(request: Request, record_id: int, message: str) -> Any:
+    """After an edit, a move or a change of status: say so, tell the invitees, show the page."""
+    flash(request, message)
+    await tell_invitees(request, record_id)
+    return redirect(f"/reunions/{record_id}")
 
 
 @get("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
@@ -301,11 +315,7 @@ def _move_page(request, meeting, form, status_code: int = 200, warnings=None) ->
 
 @post("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
 async def meeting_move(request: Request, record_id: FromPath[int]) -> Any:
-    meeting = await SERVICE.get(record_id)
-    data = await request.form()
-    form = read_form(MOVE_FIELDS, data)
-    values = _moments(dict(form.values), form)
-    form.values["version"] = version = parse_int(data.get("version"))
+    meeting, data, form, values, version = await _posted(request, record_id, MOVE_FIELDS)
     if not form.has_errors and version is not None:
         warnings = await _unconfirmed(data, meeting["working_group"], values, record_id)
         if warnings:
@@ -322,9 +332,7 @@ async def meeting_move(request: Request, record_id: FromPath[int]) -> Any:
         except ServiceError as error:
             take_service_error(error, form, ALIASES)
         else:
-            flash(request, "Réunion déplacée.")
-            await tell_invitees(request, record_id)
-            return redirect(f"/reunions/{record_id}")
+            return await _changed(request, record_id, "Réunion déplacée.")
     return _move_page(request, meeting, form, 400)
 
 
@@ -336,19 +344,18 @@ async def _set_status(request: Request, record_id: int, status: str, message: st
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
     else:
-        flash(request, message)
-        await tell_invitees(request, record_id)
+        return await _changed(request, record_id, message)
     return redirect(f"/reunions/{record_id}")
 
 
 @post("/reunions/{record_id:int}/annuler", guards=WRITE, include_in_schema=False)
 async def meeting_cancel(request: Request, record_id: FromPath[int]) -> Any:
-    return await _set_status(request, record_id, "annulee", "Réunion annulée.")
+    return await _set_status(request, record_id, CANCELLED, "Réunion annulée.")
 
 
 @post("/reunions/{record_id:int}/retablir", guards=WRITE, include_in_schema=False)
 async def meeting_restore(request: Request, record_id: FromPath[int]) -> Any:
-    return await _set_status(request, record_id, "planifiee", "Réunion rétablie.")
+    return await _set_status(request, record_id, PLANNED, "Réunion rétablie.")
 
 
 @post("/reunions/{record_id:int}/compte-rendu", guards=WRITE, include_in_schema=False)
@@ -365,16 +372,18 @@ async def meeting_minutes(request: Request, record_id: FromPath[int]) -> Any:
     return redirect(f"/reunions/{record_id}#compte-rendu")
 
 
+async def _people_page(request: Request, record_id: int, template: str, **extra: Any) -> Template:
+    """A page listing the people of a meeting (attendance form, sign-in sheet)."""
+    detail = await agenda.meeting_detail(record_id, dt.date.today())
+    r, g, people = detail["meeting"], detail["group"], detail["people"]
+    return render(request, template, r=r, g=g, people=people, **extra)
+
+
 @get("/reunions/{record_id:int}/presences", include_in_schema=False)
 async def attendance_page(request: Request, record_id: FromPath[int]) -> Template:
-    detail = await agenda.meeting_detail(record_id, dt.date.today())
-    return render(
-        request,
-        "reunions/presences.html",
-        r=detail["meeting"],
-        g=detail["group"],
-        people=detail["people"],
-        attendance_choices=choices("attendance"),
+    attendance_choices = choices("attendance")
+    return await _people_page(
+        request, record_id, "reunions/presences.html", attendance_choices=attendance_choices
     )
 
 
@@ -399,15 +408,7 @@ async def attendance_record(request: Request, record_id: FromPath[int]) -> Any:
 
 @get("/reunions/{record_id:int}/emargement", include_in_schema=False)
 async def sign_in_sheet(request: Request, record_id: FromPath[int]) -> Template:
-    detail = await agenda.meeting_detail(record_id, dt.date.today())
-    return render(
-        request,
-        "reunions/emargement.html",
-        r=detail["meeting"],
-        g=detail["group"],
-        people=detail["people"],
-        blank_lines=5,
-    )
+    return await _people_page(request, record_id, "reunions/emargement.html", blank_lines=5)
 
 
 HANDLERS = [

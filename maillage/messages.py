@@ -38,7 +38,10 @@ _TRANSLATIONS: list[tuple[re.Pattern[str], Any]] = [
     ),
     (
         re.compile(r"Expected `(?P<want>[^`]+)` of length >= (?P<n>\d+)"),
-        lambda m: (None, f"Texte trop court (au moins {m['n']} caractère(s))."),
+        lambda m: (
+            None,
+            f"Texte trop court (au moins {m['n']} caractère{'s' if int(m['n']) > 1 else ''}).",
+        ),
     ),
     (
         re.compile(r"Expected `(?P<want>[^`]+)` of length <= (?P<n>\d+)"),

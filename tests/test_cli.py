@@ -80,10 +80,10 @@ def test_it_initialises_idempotently(environment):
     first = maillage(environment, "init")
     assert first.returncode == 0, first.stderr
     migrations = len(list(Path(maillage_package.__file__).parent.glob("migrations/maillage_*.py")))
-    assert f"{migrations} migration(s) appliquée(s)" in first.stdout
+    assert f"{migrations} migrations appliquées" in first.stdout
     second = maillage(environment, "init")
     assert second.returncode == 0
-    assert "0 migration(s) appliquée(s)" in second.stdout
+    assert "0 migration appliquée" in second.stdout
 
 
 def test_it_creates_users_and_tokens(environment):
@@ -102,7 +102,7 @@ def test_it_creates_users_and_tokens(environment):
     revoked = maillage(
         environment, "token", "revoke", "claire.dupont@mairie.example", "--token", token
     )
-    assert revoked.stdout.strip() == "1 jeton(s) révoqué(s)."
+    assert revoked.stdout.strip() == "1 jeton révoqué."
     again = maillage(environment, "token", "revoke", "claire.dupont@mairie.example")
     assert again.returncode == 1 and "aucun jeton actif" in again.stderr
 

@@ -10,7 +10,7 @@ import click
 from maillage.actor import CLI, IMPORT
 from maillage.calendar import feeds, importer, service
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
-from maillage.french import format_moment
+from maillage.french import format_moment, plural
 from maillage.settings import Settings
 
 
@@ -60,8 +60,9 @@ async def materialise_command(
     )
     for occurrence in result.planned:
         click.echo(format_moment(occurrence.starts_at))
-    verb = "à créer" if dry_run else "créée(s)"
-    click.echo(f"{len(result.planned)} réunion(s) {verb}.")
+    count = len(result.planned)
+    verb = "à créer" if dry_run else ("créées" if count > 1 else "créée")
+    click.echo(f"{plural(count, 'réunion')} {verb}.")
     for warnings in result.warnings.values():
         for warning in warnings:
             click.secho(f"Attention : {warning.message}", fg="yellow")

@@ -14,6 +14,7 @@ from icalendar import Calendar
 from icalendar.cal.component import Component
 
 from maillage import french
+from maillage.french import plural
 from maillage.vocabulary import PLANNED
 
 MAX_IMPORT_EVENTS = 500
@@ -126,9 +127,15 @@ def _read_events(components: list[Component]) -> ParsedFile:
         shown = problems[:_SHOWN_PROBLEMS]
         more = len(problems) - len(shown)
         if more:
-            shown.append(f"… et {more} autre(s) problème(s).")
+            shown.append(f"… et {plural(more, 'autre problème', 'autres problèmes')}.")
         raise IcsImportError(
-            f"{len(problems)} événement(s) ne peuvent pas être importés : rien n'a été importé.",
+            (
+                f"{plural(len(problems), 'événement')} "
+                + ("ne peuvent" if len(problems) > 1 else "ne peut")
+                + " pas être importé"
+                + ("s" if len(problems) > 1 else "")
+                + " : rien n'a été importé."
+            ),
             shown,
         )
     return ParsedFile(events, skipped)

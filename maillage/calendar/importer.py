@@ -18,6 +18,7 @@ from maillage.calendar.service import CalendarMeetingIn, group_infos, update_mee
 from maillage.crm.registry import SERVICES
 from maillage.db import write_transaction
 from maillage.errors import FieldError, InvalidData, NotFound
+from maillage.french import plural
 from maillage.tables import Meeting
 
 COMPARED_FIELDS = ("title", "starts_at", "ends_at", "location", "agenda", "status")
@@ -43,13 +44,19 @@ class ImportReport:
         return sum(1 for line in self.lines if line.action == action)
 
     def summary(self) -> str:
-        verb = "seraient" if self.dry_run else "ont été"
+        created = self.count("creee")
+        many = created > 1
+        if self.dry_run:
+            verb = "seraient créées" if many else "serait créée"
+        else:
+            verb = "ont été créées" if many else "a été créée"
         text = (
-            f"{self.count('creee')} réunion(s) {verb} créée(s), {self.count('modifiee')} "
-            f"modifiée(s), {self.count('inchangee')} inchangée(s)"
+            f"{plural(created, 'réunion')} {verb}, "
+            f"{plural(self.count('modifiee'), 'modifiée', 'modifiées')}, "
+            f"{plural(self.count('inchangee'), 'inchangée', 'inchangées')}"
         )
         if self.skipped:
-            text += f", {len(self.skipped)} événement(s) ignoré(s)"
+            text += f", {plural(len(self.skipped), 'événement ignoré', 'événements ignorés')}"
         return text + "."
 
 

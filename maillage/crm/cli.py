@@ -15,6 +15,7 @@ from maillage.crm import auth
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import Role, UserIn
 from maillage.crm.seed import ensure_axes
+from maillage.french import plural
 from maillage.settings import Settings, base_url_warning_at_start
 from maillage.tables import Organisation, User
 from maillage.vocabulary import COORDINATOR, USER_ROLES
@@ -39,7 +40,9 @@ async def prepare_database() -> list[str]:
 async def init(settings: Settings, with_demo: bool) -> None:
     """Créer ou mettre à jour la base de données (sans risque si elle existe déjà)."""
     applied = await prepare_database()
-    click.echo(f"Base de données prête ({len(applied)} migration(s) appliquée(s)).")
+    click.echo(
+        f"Base de données prête ({plural(len(applied), 'migration appliquée', 'migrations appliquées')})."
+    )
     if with_demo:
         await _load_demo_if_empty()
         await _ensure_demo_admin()
@@ -243,7 +246,7 @@ async def token_revoke(settings: Settings, email: str, token_value: str | None) 
     count = await auth.revoke_tokens(CLI, email, token_value)
     if count == 0:
         fail("aucun jeton actif ne correspond.")
-    click.echo(f"{count} jeton(s) révoqué(s).")
+    click.echo(plural(count, "jeton révoqué", "jetons révoqués") + ".")
 
 
 COMMANDS = [init, migrate, serve, demo, user, token]

@@ -19,6 +19,7 @@ from maillage.exchange.imports import ImportRefused, ImportReport, run_import
 from maillage.exchange.mapping import KINDS
 from maillage.exchange.reading import MAX_IMPORT_BYTES
 from maillage.exchange.sources import ExportFilters
+from maillage.french import plural
 from maillage.settings import Settings
 
 SHOWN_PROBLEMS = 50
@@ -93,7 +94,9 @@ async def export_command(settings: Settings, entity: str, fmt: str, preset: str 
     with path.open("wb") as file:
         async for chunk in export.chunks:
             file.write(chunk)
-    click.echo(f"{export.rows} ligne(s) exportée(s) dans {path}.", err=True)
+    click.echo(
+        plural(export.rows, "ligne exportée", "lignes exportées") + f" dans {path}.", err=True
+    )
 
 
 @click.command("import", cls=FrenchCommand)
@@ -157,7 +160,11 @@ def _print_report(report: ImportReport) -> None:
     for problem in problems[:SHOWN_PROBLEMS]:
         click.secho(f"  rejet — {problem}", fg="red")
     if len(problems) > SHOWN_PROBLEMS:
-        click.echo(f"  … et {len(problems) - SHOWN_PROBLEMS} autre(s) problème(s).")
+        click.echo(
+            "  … et "
+            + plural(len(problems) - SHOWN_PROBLEMS, "autre problème", "autres problèmes")
+            + "."
+        )
     for warning in warnings[:SHOWN_PROBLEMS]:
         click.secho(f"  attention — {warning}", fg="yellow")
     click.secho(report.summary(), bold=True)
@@ -201,7 +208,9 @@ async def duplicates_command(settings: Settings, entity: str, threshold: int, me
         click.echo(
             f"{pair.score:3d}  n° {pair.first['id']} « {_label(pair.first)} » / n° {pair.second['id']} « {_label(pair.second)} » : {' ; '.join(pair.reasons)}"
         )
-    click.echo(f"{len(pairs)} paire(s) de doublons probables (score ≥ {threshold}).")
+    click.echo(
+        plural(len(pairs), "paire", "paires") + f" de doublons probables (score ≥ {threshold})."
+    )
 
 
 def _label(row: dict) -> str:
@@ -254,9 +263,12 @@ def rgpd_anonymise(contact_id: int, yes: bool) -> None:
     async def erase(settings: Settings) -> None:
         counts = await rights.anonymise(CLI, contact_id, settings.data_dir)
         click.echo(
-            f"Contact n° {contact_id} anonymisé : {counts['journal']} entrée(s) du journal, "
-            f"{counts['messages']} message(s), {counts['fichiers_eml']} fichier(s) .eml, "
-            f"{counts['exports']} export(s) conservé(s) et {counts['echanges']} échange(s) nettoyés."
+            f"Contact n° {contact_id} anonymisé, nettoyés : "
+            f"{plural(counts['journal'], 'entrée', 'entrées')} du journal, "
+            f"{plural(counts['messages'], 'message')}, "
+            f"{plural(counts['fichiers_eml'], 'fichier')} .eml, "
+            f"{plural(counts['exports'], 'export conservé', 'exports conservés')} et "
+            f"{plural(counts['echanges'], 'échange')}."
         )
         _say_backups(counts["sauvegardes"], settings.data_dir / "sauvegardes")
 

@@ -29,6 +29,7 @@ from maillage.exchange.mapping import (
 from maillage.exchange.plan import LineOutcome, Operation, Problem, Ref
 from maillage.exchange.planners import PLANNERS, Index, Line
 from maillage.exchange.reading import MAX_COLUMNS, Sheet, UnreadableFile
+from maillage.french import plural
 from maillage.tables import AuditEvent
 
 # Rows per multi-row INSERT: far below the engines' limits on bound values (32,766 on SQLite
@@ -59,9 +60,10 @@ class ImportReport:
     def summary(self) -> str:
         verb = "Import effectué" if self.committed else "Simulation (rien n'a été écrit)"
         return (
-            f"{verb} : {self.count('creation')} ligne(s) avec création, "
-            f"{self.count('mise_a_jour')} avec mise à jour, {self.count('inchange')} inchangée(s), "
-            f"{self.count('rejet')} rejetée(s) sur {len(self.lines)}."
+            f"{verb} : {plural(self.count('creation'), 'ligne')} avec création, "
+            f"{self.count('mise_a_jour')} avec mise à jour, "
+            f"{plural(self.count('inchange'), 'inchangée', 'inchangées')}, "
+            f"{plural(self.count('rejet'), 'rejetée', 'rejetées')} sur {len(self.lines)}."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,7 +95,7 @@ class ImportRefused(ServiceError):
         rejected = report.rejected
         first = "; ".join(str(p) for line in rejected[:3] for p in line.problems[:1])
         super().__init__(
-            f"Import non effectué : {len(rejected)} ligne(s) rejetée(s) ({first}…). Corrigez-les, "
+            f"Import non effectué : {plural(len(rejected), 'ligne rejetée', 'lignes rejetées')} ({first}…). Corrigez-les, "
             "ou importez seulement les lignes valides (option --lignes-valides, "
             "paramètre only_valid=true). Rien n'a été écrit."
         )

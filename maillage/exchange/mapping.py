@@ -203,7 +203,7 @@ def map_columns(
         names = ", ".join(f"« {labels[m]} »" for m in missing)
         found = ", ".join(f"« {h} »" for h in mapping.headers if h) or "aucune"
         raise UnreadableFile(
-            f"Colonne(s) obligatoire(s) introuvable(s) ligne {header_line} : {names}. "
+            f"{'Colonnes obligatoires introuvables' if ',' in names else 'Colonne obligatoire introuvable'} ligne {header_line} : {names}. "
             f"Colonnes lues : {found}. Renommez l'en-tête ou donnez une correspondance "
             "(option --mapping)."
         )

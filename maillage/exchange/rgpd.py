@@ -37,6 +37,7 @@ from maillage.exchange import erasure, labels
 from maillage.exchange.cells import phone_for_people
 from maillage.exchange.erasure import SCRUBBED
 from maillage.exchange.reading import decode, detect_delimiter
+from maillage.french import plural
 from maillage.tables import (
     Affiliation,
     AuditEvent,
@@ -434,7 +435,7 @@ async def retention_check(
                 }
             )
     result["message"] = (
-        f"{len(result['contacts'])} contact(s) sans activité depuis le {french.short_date(limit)} : "
+        f"{plural(len(result['contacts']), 'contact')} sans activité depuis le {french.short_date(limit)} : "
         "à anonymiser, ou à justifier."
     )
     return result

@@ -18,6 +18,7 @@ from pyvis.edge import Edge
 from pyvis.network import Network
 
 from maillage import french, templating
+from maillage.french import plural
 from maillage.graph.diagnosis import KIND_LABELS
 from maillage.graph.layout import positions
 from maillage.graph.report import LEVEL_LABELS, Report
@@ -127,14 +128,15 @@ def network_data(report: Report) -> dict:
 def _edge_title(graph, a: str, b: str, attrs: dict) -> str:
     parts = [f"{graph.nodes[a]['label']} — {graph.nodes[b]['label']}"]
     labels = [
-        ("shared_bodies", "instance(s) en commun"),
-        ("meetings_together", "réunion(s) ensemble"),
-        ("partnerships", "partenariat(s)"),
-        ("shared_people", "personne(s) en commun"),
-        ("colleagues", "même organisation"),
-        ("interactions", "échange(s)"),
+        ("shared_bodies", "instance en commun", "instances en commun"),
+        ("meetings_together", "réunion ensemble", "réunions ensemble"),
+        ("partnerships", "partenariat", "partenariats"),
+        ("shared_people", "personne en commun", "personnes en commun"),
+        ("interactions", "échange", "échanges"),
     ]
-    parts += [f"{attrs[key]} {label}" for key, label in labels if attrs.get(key)]
+    parts += [plural(attrs[key], one, many) for key, one, many in labels if attrs.get(key)]
+    if attrs.get("colleagues"):
+        parts.append("même organisation")
     return "\n".join(parts)
 
 

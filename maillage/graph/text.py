@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from maillage import french
+from maillage.french import plural
 from maillage.graph.report import LEVEL_LABELS, Report
 
 TOP = 20
@@ -35,12 +36,13 @@ def render(report: Report) -> str:
         "## Vue d'ensemble",
         "",
         f"- {net['nodes']} {what}, {net['ties']} liens (densité {_number(net['density'], 3)})",
-        f"- {net['components']} groupe(s) connexe(s) ; réseau principal : "
+        f"- {plural(net['components'], 'groupe connexe', 'groupes connexes')} ; réseau principal : "
         f"{net['main_component_size']} ({_share(net['main_component_share'])})",
-        f"- {net['isolates']} isolé(s), {net['articulation_points']} point(s) d'articulation, "
-        f"{net['bridges']} lien(s) pont",
+        f"- {plural(net['isolates'], 'isolé')}, "
+        f"{plural(net['articulation_points'], 'point', 'points')} d'articulation, "
+        f"{plural(net['bridges'], 'lien pont', 'liens ponts')}",
         f"- distance moyenne dans le réseau principal : {_number(net['average_path_length'])}",
-        f"- {net['communities']} communauté(s), modularité {_number(net['modularity'])}",
+        f"- {plural(net['communities'], 'communauté')}, modularité {_number(net['modularity'])}",
         f"- intermédiarité : {net['betweenness_method']}",
         "",
     ]
@@ -75,7 +77,7 @@ def _section(title: str, items: list[str], total: int) -> list[str]:
         return [*lines, "Rien à signaler.", ""]
     lines += [f"- {item}" for item in items[:TOP]]
     if total > TOP:
-        lines.append(f"- … et {total - TOP} autre(s) (voir l'export JSON ou CSV)")
+        lines.append(f"- … et {plural(total - TOP, 'autre')} (voir l'export JSON ou CSV)")
     return [*lines, ""]
 
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from maillage.french import plural
 from maillage.mailing.reminders import queue_due_reminders
 from maillage.mailing.sender import sender_for
 from maillage.mailing.wakeup import unwatch, watch
@@ -41,9 +42,9 @@ async def run(
                 report = await sender.drain()
                 if report.sent or report.failed:
                     logger.info(
-                        "Envoi : %d envoyé(s), %d échec(s), %d à réessayer",
-                        report.sent,
-                        report.failed,
+                        "Envoi : %s, %s, %d à réessayer",
+                        plural(report.sent, "envoyé"),
+                        plural(report.failed, "échec"),
                         report.retried,
                     )
             except Exception:  # the loop must outlive a database hiccup

@@ -142,7 +142,9 @@ async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[
     missing = [contact_id for contact_id in wanted if contact_id not in contacts]
     if missing:
         raise InvalidData.one(
-            "contacts", "Contact(s) introuvable(s) : " + ", ".join(f"n° {i}" for i in missing)
+            "contacts",
+            ("Contacts introuvables : " if len(missing) > 1 else "Contact introuvable : ")
+            + ", ".join(f"n° {i}" for i in missing),
         )
     report: dict[str, Any] = {"created": [], "already_invited": [], "problems": []}
     async with write_transaction():

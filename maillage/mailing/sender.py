@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maillage.db import kept_connections
+from maillage.french import plural
 from maillage.mailing import outbox
 from maillage.mailing.addresses import sender_mailbox
 from maillage.mailing.outbox import Claimed
@@ -259,7 +260,9 @@ class Sender:
 
     async def _give_back(self, messages: list[Claimed], reason: str) -> None:
         await outbox.give_back(messages, f"En attente : {reason}", self.config.backoff_base)
-        logger.warning("Envoi suspendu : %s (%d message(s) en attente)", reason, len(messages))
+        logger.warning(
+            "Envoi suspendu : %s (%s en attente)", reason, plural(len(messages), "message")
+        )
 
 
 def sender_for(settings, **overrides) -> Sender:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from maillage.clikit import FrenchCommand, current_settings, fail
+from maillage.french import plural
 from maillage.messages import system_error
 from maillage.ops.backup import BackupError, backup, restore
 
@@ -55,7 +56,9 @@ def restore_command(file: Path, yes: bool) -> None:
     except OSError as error:
         fail(_file_problem(error, file))
         return
-    click.echo(f"Sauvegarde restaurée ({len(applied)} migration(s) appliquée(s) ensuite).")
+    click.echo(
+        f"Sauvegarde restaurée ({plural(len(applied), 'migration appliquée', 'migrations appliquées')} ensuite)."
+    )
 
 
 COMMANDS = [backup_command, restore_command]

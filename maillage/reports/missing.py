@@ -16,7 +16,7 @@ QUOTED = 5
 
 def _quote(items: list[str]) -> str:
     shown = " ; ".join(items[:QUOTED])
-    return shown + (f" ; et {len(items) - QUOTED} autre(s)" if len(items) > QUOTED else "")
+    return shown + (f" ; et {plural(len(items) - QUOTED, 'autre')}" if len(items) > QUOTED else "")
 
 
 def _meeting_label(meeting: dict) -> str:

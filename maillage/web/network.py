@@ -43,9 +43,9 @@ def filters(
     end: Annotated[
         dt.date | None, Q("Fin de la période, et date de référence (défaut : aujourd'hui)")
     ] = None,
-    axis: Annotated[list[int] | None, Q("Axe(s) de la CTG (identifiants)")] = None,
-    commune: Annotated[list[int] | None, Q("Commune(s) (identifiants)")] = None,
-    kind: Annotated[list[OrganisationKind] | None, Q("Type(s) d'organisation")] = None,
+    axis: Annotated[list[int] | None, Q("Axes de la CTG (identifiants, répétable)")] = None,
+    commune: Annotated[list[int] | None, Q("Communes (identifiants, répétable)")] = None,
+    kind: Annotated[list[OrganisationKind] | None, Q("Types d'organisation (répétable)")] = None,
     include_archived: Annotated[bool, Q("Inclure les fiches archivées")] = False,
     level: Annotated[
         Literal["organisations", "contacts"], Q("Réseau des organisations ou des personnes")

@@ -59,11 +59,11 @@ def test_it_imports_a_file_after_a_dry_run(environment, tmp_path):
     dry = run(environment, "calendar", "import", str(path), "--group", group_id, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "création : mardi 12 janvier 2027 à 14 h 00 — Commission petite enfance" in dry.stdout
-    assert "2 réunion(s) seraient créée(s)" in dry.stdout
+    assert "2 réunions seraient créées" in dry.stdout
     real = run(environment, "calendar", "import", str(path), "--group", group_id)
-    assert "2 réunion(s) ont été créée(s)" in real.stdout
+    assert "2 réunions ont été créées" in real.stdout
     again = run(environment, "calendar", "import", str(path), "--group", group_id)
-    assert "0 réunion(s) ont été créée(s), 0 modifiée(s), 2 inchangée(s)." in again.stdout
+    assert "0 réunion a été créée, 0 modifiée, 2 inchangées." in again.stdout
 
 
 def test_a_bad_file_fails_in_french(environment, tmp_path):

@@ -34,7 +34,7 @@ async def test_a_dry_run_lists_changes_and_writes_nothing(coordinator, body):
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["dry_run"] is True
-    assert report["summary"] == "2 réunion(s) seraient créée(s), 0 modifiée(s), 0 inchangée(s)."
+    assert report["summary"] == "2 réunions seraient créées, 0 modifiée, 0 inchangée."
     assert [line["action"] for line in report["lines"]] == ["creee", "creee"]
     assert await Meeting.count() == 0
     default = await coordinator.client.post(
@@ -49,13 +49,13 @@ async def test_a_dry_run_lists_changes_and_writes_nothing(coordinator, body):
 async def test_reimporting_updates_and_never_duplicates(coordinator, body):
     c, group_id = coordinator.client, body["group"]["id"]
     first = (await upload(c, group_id, FILE)).json()
-    assert first["summary"] == "2 réunion(s) ont été créée(s), 0 modifiée(s), 0 inchangée(s)."
+    assert first["summary"] == "2 réunions ont été créées, 0 modifiée, 0 inchangée."
     rows = await Meeting.select().order_by(Meeting.starts_at)
     assert [r["ical_uid"] for r in rows] == ["a@ailleurs", "b@ailleurs"]
     assert rows[0]["title"] == "Commission, séance 1"
     assert rows[1]["agenda"] == "Ordre du jour :\n1. Budget"
     again = (await upload(c, group_id, FILE)).json()
-    assert again["summary"] == "0 réunion(s) ont été créée(s), 0 modifiée(s), 2 inchangée(s)."
+    assert again["summary"] == "0 réunion a été créée, 0 modifiée, 2 inchangées."
     assert await Meeting.count() == 2
     moved = FILE.replace("20270112T140000", "20270119T140000").replace(
         "20270112T160000", "20270119T160000"

@@ -31,7 +31,7 @@ def test_import_dry_run_then_commit_then_export(database, run, tmp_path):
     source.write_text(GOOD, encoding="utf-8")
     dry = run("import", str(source), "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "Simulation (rien n'a été écrit) : 3 ligne(s) avec création" in dry.output
+    assert "Simulation (rien n'a été écrit) : 3 lignes avec création" in dry.output
     done = run("import", str(source))
     assert "Import effectué" in done.output
     target = tmp_path / "caf.csv"
@@ -49,7 +49,7 @@ def test_refused_import_names_line_and_column(database, run, tmp_path):
 
 
 def test_duplicates_and_rgpd_commands(world, run):
-    assert "paire(s)" in run("duplicates", "--type", "organisations").output
+    assert "paire" in run("duplicates", "--type", "organisations").output
     assert "Hélène" in run("rgpd", "export", str(world["helene"]["id"])).output
     assert "anonymisé" in run("rgpd", "anonymise", str(world["marc"]["id"]), "--yes").output
     assert "Registre des traitements" in run("rgpd", "register").output

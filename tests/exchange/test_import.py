@@ -96,7 +96,7 @@ async def test_only_valid_lines_when_asked(database):
             "Nom;Prénom\r\nLefèvre;Hélène\r\n".encode() + "Müller;Zoé\r\n".encode("cp1252"),
             "mélange deux encodages",
         ),
-        (b"Foo;Bar\r\n1;2\r\n", "obligatoire(s) introuvable(s)"),
+        (b"Foo;Bar\r\n1;2\r\n", "obligatoires introuvables"),
         # A quote left open swallows the rest of the file into one cell past the csv
         # module's limit: its English error used to escape as a server error.
         (

@@ -93,7 +93,7 @@ def test_a_restore_into_a_newer_schema_migrates(sqlite_env, tmp_path):
     old.close()
     result = maillage(sqlite_env, "restore", str(backup_file), "--yes")
     assert result.returncode == 0, result.stderr
-    assert "1 migration(s) appliquée(s)" in result.stdout
+    assert "1 migration appliquée" in result.stdout
 
 
 def test_it_refuses_a_file_that_is_not_a_backup(sqlite_env, tmp_path):

@@ -51,7 +51,7 @@ async def test_it_previews_an_import_with_errors_per_line_then_imports_valid_lin
     assert response.status_code == 200, response.text
     page = html_text(response)
     assert "Simulation (rien n'a été écrit)" in page
-    assert "1 rejetée(s) sur 2" in page
+    assert "1 rejetée sur 2" in page
     assert "3 rejetée colonne « C (« Email ») » : Adresse électronique invalide" in page
     assert "Anne" not in html_text(await coordinator_web.get("/contacts"))
     refused = await coordinator_web.post("/imports/confirmer", {})

@@ -69,7 +69,7 @@ async def test_confirming_queues_one_message_per_recipient(coordinator_web, admi
     rows = await OutboxMessage.select(OutboxMessage.recipient, OutboxMessage.kind)
     assert rows == [{"recipient": "helene.durand@example.fr", "kind": "envoi_groupe"}]
     page = html_text(await coordinator_web.get("/envois?statut=en_attente"))
-    assert "Envoi groupé « Commission du {{ nom }} » : 1 message(s) mis en file." in page
+    assert "Envoi groupé « Commission du {{ nom }} » : 1 message mis en file." in page
 
 
 async def test_a_changed_audience_goes_back_to_the_preview(coordinator_web, admin):

@@ -77,7 +77,7 @@ async def test_it_sends_the_text_and_files_to_those_present_and_excused(coordina
     )
     assert response.status_code == 303, response.text
     page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
-    assert "Compte rendu mis en file d'envoi pour 1 destinataire(s)." in page
+    assert "Compte rendu mis en file d'envoi pour 1 destinataire." in page
     assert "Décisions : ouvrir un LAEP." in page  # saved on the meeting too
     [(recipient, message)] = await _sent()
     assert recipient == "karim@example.fr"
@@ -97,7 +97,7 @@ async def test_every_invitee_gets_it_and_those_without_address_are_named(coordin
     assert response.status_code == 303
     assert sorted(r for r, _ in await _sent()) == ["karim@example.fr", "sophie@example.fr"]
     page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
-    assert "pour 2 destinataire(s)" in page
+    assert "pour 2 destinataires" in page
     assert "Non envoyé, adresse inutilisable : Hélène Durand" in page
 
 

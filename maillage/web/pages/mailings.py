@@ -14,6 +14,7 @@ from litestar.response import Template
 
 from maillage.crm import lookups
 from maillage.errors import ServiceError
+from maillage.french import plural
 from maillage.mailing import mailings
 from maillage.web.pages.common import (
     Field,
@@ -133,7 +134,12 @@ async def mailing_send(request: Request) -> Any:
     except ServiceError as error:
         take_service_error(error, form)
         return await _compose(request, form, status_code=400)
-    flash(request, f"Envoi groupé « {subject} » : {result['queued']} message(s) mis en file.")
+    flash(
+        request,
+        f"Envoi groupé « {subject} » : "
+        + plural(result["queued"], "message mis", "messages mis")
+        + " en file.",
+    )
     return redirect("/envois?statut=en_attente")
 
 

@@ -14,6 +14,7 @@ from litestar.response import Template
 
 from maillage.crm.registry import SERVICES
 from maillage.errors import ServiceError
+from maillage.french import plural
 from maillage.mailing import invitations
 from maillage.mailing.invitations import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_LABEL
 from maillage.mailing.invitations import MAX_ATTACHMENTS as MAX_FILES
@@ -138,7 +139,9 @@ async def minutes_send(request: Request, record_id: FromPath[int]) -> Any:
 def _report(request: Request, report: dict[str, Any]) -> None:
     queued = report["queued"]
     if queued:
-        flash(request, f"Compte rendu mis en file d'envoi pour {queued} destinataire(s).")
+        flash(
+            request, "Compte rendu mis en file d'envoi pour " + plural(queued, "destinataire") + "."
+        )
     else:
         flash(
             request,

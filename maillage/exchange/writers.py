@@ -104,12 +104,14 @@ def _neutralise_column(page: list[list[Any]], i: int) -> None:
 
 
 def xlsx_text(sheet: Any, text: str) -> Any:
-    """Text stays text: openpyxl would store « =… » as a formula, so such a value goes in a
-    cell typed as a string (Excel and LibreOffice show it, never run it, no apostrophe)."""
-    if not text.startswith("="):
+    """Text stays text: a value a spreadsheet could run goes in a cell typed as a string and
+    marked « quotePrefix » (Excel's own guard: shown as typed, no visible apostrophe, and it
+    stays text when the cell is edited); openpyxl would store « =… » as a formula otherwise."""
+    if not text.startswith(FORMULA_TRIGGERS):
         return text
     cell = WriteOnlyCell(sheet, value=text)
     cell.data_type = "s"
+    cell.quotePrefix = True
     return cell
 
 

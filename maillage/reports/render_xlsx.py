@@ -11,7 +11,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from maillage.exchange.cells import print_setup
+from maillage.exchange.cells import FORMULA_TRIGGERS, print_setup
 from maillage.reports.cells import is_ratio_column
 from maillage.reports.coverage import Coverage
 from maillage.reports.model import Report, Sheet
@@ -48,8 +48,9 @@ def _append(worksheet: Worksheet, row: Iterable[Any]) -> None:
     (« =cmd|' /C calc'!A0 ») are kept as text cells, shown as typed and never run."""
     worksheet.append(list(row))
     for cell in worksheet[worksheet.max_row]:
-        if cell.data_type == "f":
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
             cell.data_type = "s"
+            cell.quotePrefix = True
 
 
 def _readme(worksheet: Worksheet, report: Report) -> None:

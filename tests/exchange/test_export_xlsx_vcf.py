@@ -29,6 +29,7 @@ async def test_xlsx_keeps_formulas_as_text_without_a_visible_guard(world):
     sheet = book.active
     cells = {cell.value: cell for row in sheet.iter_rows() for cell in row}
     assert cells['=HYPERLINK("http://evil")'].data_type == "s"
+    assert cells['=HYPERLINK("http://evil")'].quotePrefix and cells["@directeur"].quotePrefix
     assert "@directeur" in cells
     assert not [v for v in cells if isinstance(v, str) and v.startswith("'")]
     formulas = [c for row in sheet.iter_rows() for c in row if c.data_type == "f"]

@@ -450,6 +450,42 @@ PAGES += [
     ("POST", "/doublons/fusionner", COORDINATOR, 303, "/doublons/fusionner"),
     ("GET", "/doublons/comparer", COORDINATOR, 303, "/doublons/comparer"),  # no pair: back
     ("POST", "/doublons/ignorer", COORDINATOR, 303, "/doublons/ignorer"),
+    # (#21) People added where the coordinator meets them.
+    (
+        "GET",
+        "/partenaires/{record_id:int}/contacts/nouveau",
+        COORDINATOR,
+        404,
+        "/partenaires/{missing}/contacts/nouveau",
+    ),
+    (
+        "POST",
+        "/partenaires/{record_id:int}/contacts/nouveau",
+        COORDINATOR,
+        404,
+        "/partenaires/{missing}/contacts/nouveau",
+    ),
+    (
+        "GET",
+        "/instances/{record_id:int}/membres/plusieurs",
+        COORDINATOR,
+        404,
+        "/instances/{missing}/membres/plusieurs",
+    ),
+    (
+        "POST",
+        "/instances/{record_id:int}/membres/plusieurs",
+        COORDINATOR,
+        303,
+        "/instances/{missing}/membres/plusieurs",
+    ),
+    (
+        "POST",
+        "/instances/{record_id:int}/membres/{membership_id:int}/suppleant",
+        COORDINATOR,
+        303,
+        "/instances/{missing}/membres/{missing}/suppleant",
+    ),
     ("GET", "/envois", READER, 200, "/envois"),
     ("POST", "/envois/{message_id:int}/renvoyer", COORDINATOR, 303, "/envois/{missing}/renvoyer"),
     ("POST", "/envois/{message_id:int}/annuler", COORDINATOR, 303, "/envois/{missing}/annuler"),

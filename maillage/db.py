@@ -436,7 +436,9 @@ async def compact() -> None:
 
 
 def _vacuum_sqlite(path: str) -> None:
-    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    connection = sqlite3.connect(
+        path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, isolation_level=None, factory=FrenchConnection
+    )
     try:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.execute("VACUUM")

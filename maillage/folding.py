@@ -7,6 +7,7 @@ the E and « Mézière » before « Mouazé », on SQLite as on PostgreSQL.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import unicodedata
 
@@ -28,9 +29,17 @@ def fold(text: str) -> str:
     return " ".join(stripped.casefold().split())
 
 
+# Sorting n rows calls the collation about n·log₂(n) times, each folding two strings: 10,000
+# contacts sorted once made 280,000 folds (half a second per page of the list). The same names
+# come back at every comparison and every request, so their folds are kept.
+_fold_kept = functools.lru_cache(maxsize=65_536)(fold)
+
+
 def french_compare(left: str, right: str) -> int:
     """Folded text first; equal folds (« cote », « côte ») keep a stable, exact order."""
-    a, b = fold(left), fold(right)
+    if left == right:
+        return 0
+    a, b = _fold_kept(left), _fold_kept(right)
     if a != b:
         return -1 if a < b else 1
     return (left > right) - (left < right)

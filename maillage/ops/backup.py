@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from maillage import db
+from maillage.folding import FrenchConnection
 from maillage.settings import Settings
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -94,7 +95,7 @@ def backup_kind(path: Path) -> str:
 
 
 def _check_sqlite_backup(path: Path) -> None:
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, factory=FrenchConnection)
     try:
         if connection.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
             raise BackupError(f"La sauvegarde {path.name} est endommagée.")
@@ -118,7 +119,7 @@ OBJECT_WORDS = {
 
 def _schema(path: Path) -> tuple[dict[tuple[str, str], str], set[str]]:
     """Every schema object of a SQLite file (type and name to SQL) and its applied migrations."""
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, factory=FrenchConnection)
     try:
         rows = connection.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
         migrations = {row[0] for row in connection.execute("SELECT name FROM migration")}

@@ -26,6 +26,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.base import DefineMiddleware
 
+from maillage.folding import COLLATION, FrenchConnection
 from maillage.settings import load_settings
 
 ORGANISATION_COLUMNS = (
@@ -52,7 +53,10 @@ class Driver:
 
     async def start(self) -> None:
         if self.url.startswith("sqlite:///"):
-            self.sqlite = sqlite3.connect(self.url.removeprefix("sqlite:///"), timeout=30)
+            # The French collation, as maillage's lists sort: the same answer, in the same order.
+            self.sqlite = sqlite3.connect(
+                self.url.removeprefix("sqlite:///"), timeout=30, factory=FrenchConnection
+            )
             self.sqlite.row_factory = sqlite3.Row
             self.sqlite.execute("PRAGMA query_only = 1")
         else:
@@ -117,7 +121,7 @@ async def organisations(q: str, axis: int, limit: int = 50, offset: int = 0) -> 
         "FROM organisation o "
         "WHERE o.archived = ? AND o.search LIKE ? "
         "AND o.id IN (SELECT organisation FROM organisation_axis WHERE axis = ?) "
-        "ORDER BY o.name, o.id LIMIT ? OFFSET ?"
+        f'ORDER BY o.name COLLATE "{COLLATION}", o.id LIMIT ? OFFSET ?'
     )
     pattern = f"%{q.lower()}%"
     rows = await DRIVER.fetch(sql, False, pattern, axis, False, pattern, axis, limit, offset)
@@ -130,7 +134,7 @@ async def contacts(limit: int = 50, offset: int = 0) -> dict[str, Any]:
         f"SELECT {CONTACT_COLUMNS}, {DRIVER.axes('contact_axis', 'contact', 'c')}, "
         "(SELECT COUNT(*) FROM contact t WHERE t.archived = ?) AS total "
         "FROM contact c WHERE c.archived = ? "
-        "ORDER BY c.last_name, c.id LIMIT ? OFFSET ?"
+        f'ORDER BY c.last_name COLLATE "{COLLATION}", c.id LIMIT ? OFFSET ?'
     )
     rows = await DRIVER.fetch(sql, False, False, limit, offset)
     return page(rows, limit, offset)

@@ -11,7 +11,7 @@ import click
 from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.french import plural
-from maillage.mailing import background, invitations, outbox, replies
+from maillage.mailing import background, invitations, outbox, reminders, replies
 from maillage.mailing.answers import RESPONSE_LABELS
 from maillage.mailing.reminders import queue_due_reminders
 from maillage.mailing.sender import DrainReport, sender_for
@@ -86,13 +86,46 @@ async def invite(
     _print_drain(await sender_for(settings).drain(), await outbox.counts())
 
 
+@mail.command(cls=FrenchCommand)
+@click.argument("meeting_id", type=click.IntRange(1))
+@run_async
+async def preview(settings: Settings, meeting_id: int) -> None:
+    """Montrer ce que l'envoi des invitations de la réunion MEETING_ID mettrait en file, et
+    chaque sorte de message telle que la lira son premier destinataire (rien n'est envoyé)."""
+    report = await invitations.preview(settings, meeting_id)
+    click.echo(_counted_line("À envoyer", report) if report["queued"] else "Rien à envoyer.")
+    click.echo(f"Rien n'est envoyé : pour envoyer, maillage mail invite {meeting_id} --send.")
+    for sample in report["samples"]:
+        click.echo(f"\n--- {sample.kind} ---\nÀ : {sample.to}\nObjet : {sample.subject}\n")
+        click.echo(sample.text)
+    _print_problems(report["problems"])
+
+
+@mail.command(cls=FrenchCommand)
+@click.argument("meeting_id", type=click.IntRange(1))
+@click.option("--send", "send_now", is_flag=True, help="Envoyer aussitôt les messages en file.")
+@run_async
+async def relaunch(settings: Settings, meeting_id: int, send_now: bool) -> None:
+    """Relancer les invités de la réunion MEETING_ID qui n'ont pas répondu (pas ceux relancés
+    il y a moins de 20 heures)."""
+    report = await reminders.relaunch_pending(CLI, settings, meeting_id)
+    click.echo(reminders.relaunch_summary(report))
+    _print_problems(report["problems"])
+    if send_now and report["queued"]:
+        _print_drain(await sender_for(settings).drain(), await outbox.counts())
+
+
 def _queued_line(report: dict) -> str:  # type: ignore[type-arg]
+    return _counted_line("Mis en file", report)
+
+
+def _counted_line(heading: str, report: dict) -> str:  # type: ignore[type-arg]
     parts = [
         plural(report[kind], kind)
         for kind in ("invitation", "modification", "annulation")
         if report[kind]
     ]
-    return "Mis en file : " + (", ".join(parts) if parts else "rien (tout est à jour)") + "."
+    return f"{heading} : " + (", ".join(parts) if parts else "rien (tout est à jour)") + "."
 
 
 @mail.command(cls=FrenchCommand)

@@ -80,7 +80,7 @@ async def load_meeting(meeting_id: int) -> MeetingInfo:
     )
 
 
-async def _group_of(meeting_id: int) -> int:
+async def group_of(meeting_id: int) -> int:
     row = await Meeting.select(Meeting.working_group).where(Meeting.id == meeting_id).first()
     if row is None:
         raise NotFound("Réunion", meeting_id)
@@ -119,7 +119,7 @@ async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[
             "meeting",
             "Cette réunion est annulée ou déjà tenue : on ne peut plus y inviter personne.",
         )
-    group_id = await _group_of(meeting_id)
+    group_id = await group_of(meeting_id)
     wanted = list(dict.fromkeys(request.contacts))
     if request.group_members:
         roles = await current_roles(group_id)
@@ -290,24 +290,10 @@ async def queue(
 ) -> dict[str, Any]:
     """Queue every message the invitees of the meeting are due; report who cannot be reached.
     ``updates_only``: only to those who already received an earlier version."""
-    async with read_transaction():
-        meeting = await load_meeting(meeting_id)
-        _check_sendable(meeting)
-        rows = (
-            await Invitation.select(*INVITATION_COLUMNS)
-            .where(Invitation.meeting == meeting_id)
-            .order_by(Invitation.id)
-        )
-        roles = await current_roles(await _group_of(meeting_id), [row["contact"] for row in rows])
+    meeting, due, roles = await _due(meeting_id, updates_only)
     envelope = Envelope(sender_mailbox(settings.mail_from))
     # Each kind of message is rendered once for the meeting, then filled in per invitee.
     builders: dict[str, messages.MeetingMessages] = {}
-    due = [
-        row
-        for row in rows
-        if due_kind(meeting, row["sent_sequence"]) is not None
-        and not (updates_only and row["sent_sequence"] is None)
-    ]
     counts = dict.fromkeys(KINDS, 0)
     problems: list[dict[str, Any]] = []
     # The chunks' transactions share one SQLite connection: Piccolo would open one, with its
@@ -337,6 +323,86 @@ async def queue(
                     {"queued": queued, "sequence": meeting.sequence},
                 )
     return {"meeting": meeting_id, "queued": queued, **counts, "problems": problems}
+
+
+async def _due(
+    meeting_id: int, updates_only: bool = False
+) -> tuple[MeetingInfo, list[dict[str, Any]], dict[int, str]]:
+    """The meeting, the invitations owed a message (in invitation order) and their roles."""
+    async with read_transaction():
+        meeting = await load_meeting(meeting_id)
+        _check_sendable(meeting)
+        rows = (
+            await Invitation.select(*INVITATION_COLUMNS)
+            .where(Invitation.meeting == meeting_id)
+            .order_by(Invitation.id)
+        )
+        roles = await current_roles(await group_of(meeting_id), [row["contact"] for row in rows])
+    due = [
+        row
+        for row in rows
+        if due_kind(meeting, row["sent_sequence"]) is not None
+        and not (updates_only and row["sent_sequence"] is None)
+    ]
+    return meeting, due, roles
+
+
+PERSONAL_LINK = "[lien personnel de réponse]"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One message as its recipient will read it."""
+
+    kind: str
+    to: str
+    subject: str
+    text: str
+
+
+def _without_link(text: str, link: str | None) -> str:
+    return text.replace(link, PERSONAL_LINK) if link else text
+
+
+async def preview(settings: Settings, meeting_id: int) -> dict[str, Any]:
+    """What « Envoyer » would queue now, without writing anything: how many messages of each
+    kind, one message of each kind as its first recipient will read it, and who cannot be
+    reached. Refuses what ``queue`` refuses (a draft, a past meeting)."""
+    meeting, due, roles = await _due(meeting_id)
+    envelope = Envelope(sender_mailbox(settings.mail_from))
+    counts = dict.fromkeys(KINDS, 0)
+    samples: dict[str, Sample] = {}
+    problems: list[dict[str, Any]] = []
+    recipients: list[dict[str, Any]] = []
+    for row in due:
+        kind = due_kind(meeting, row["sent_sequence"])
+        assert kind is not None
+        try:
+            invitee = build_invitee(settings, row, roles.get(row["contact"], "membre"))
+        except InvalidAddress as error:
+            problems.append(unreachable(row, error))
+            continue
+        counts[kind] += 1
+        recipients.append({"contact": row["contact"], "name": person_name(row), "kind": kind})
+        if kind not in samples:
+            built = messages.MeetingMessages(meeting, kind, envelope).build(invitee).email()
+            body = built.get_body(("plain",))
+            samples[kind] = Sample(
+                kind=kind,
+                to=str(built["To"]),
+                subject=str(built["Subject"]),
+                # The answer links are the invitee's keys: the preview shows where they go,
+                # not a link that would answer in their name.
+                text=_without_link(body.get_content() if body else "", invitee.answer_url),
+            )
+    return {
+        "meeting": meeting_id,
+        "queued": sum(counts.values()),
+        **counts,
+        "samples": list(samples.values()),
+        "recipients": recipients,
+        "problems": problems,
+    }
 
 
 def _build_chunk(
@@ -400,7 +466,7 @@ async def queue_one(settings: Settings, meeting: MeetingInfo, invitation_id: int
     row = await Invitation.select(*INVITATION_COLUMNS).where(Invitation.id == invitation_id).first()
     if row is None:
         raise NotFound("Invitation", invitation_id)
-    roles = await current_roles(await _group_of(meeting.id), [row["contact"]])
+    roles = await current_roles(await group_of(meeting.id), [row["contact"]])
     try:
         invitee = build_invitee(settings, row, roles.get(row["contact"], "membre"))
     except InvalidAddress:

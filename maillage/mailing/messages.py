@@ -318,6 +318,7 @@ _TEMPLATE_OF = {
     "modification": "invitation",
     "annulation": "annulation",
     "rappel": "rappel",
+    "relance": "relance",
 }
 _TEXT_HEADERS = (
     b'Content-Type: text/%s; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
@@ -492,7 +493,8 @@ class MeetingMessages:
     """Every message of one kind for one meeting: ``build(invitee)`` per recipient.
 
     ``kind``: ``invitation``, ``modification`` (REQUEST at a raised SEQUENCE), ``annulation``
-    (CANCEL) or ``rappel`` (no calendar part; ``days`` before the meeting)."""
+    (CANCEL), ``rappel`` (no calendar part; ``days`` before the meeting) or ``relance`` (no
+    calendar part: to those who have not answered yet)."""
 
     def __init__(
         self, meeting: MeetingInfo, kind: str, envelope: Envelope, days: int | None = None
@@ -506,6 +508,9 @@ class MeetingMessages:
             when = delay_text(days or 0)
             context["when"] = when
             subject = f"Rappel : {meeting.summary}, {when} ({moment})"
+        elif kind == "relance":
+            context["when"] = f"le {moment}"
+            subject = f"Votre réponse, s'il vous plaît : {meeting.summary}, {moment}"
         elif kind == "annulation":
             subject = f"Annulation : {meeting.summary}, {moment}"
             self.method = "CANCEL"

@@ -13,19 +13,25 @@ import datetime as dt
 from typing import Any
 
 from maillage import french
+from maillage.actor import Actor
+from maillage.crm import audit
 from maillage.db import write_transaction
+from maillage.errors import InvalidData
+from maillage.french import plural
 from maillage.mailing import messages, outbox
 from maillage.mailing.addresses import InvalidAddress, sender_mailbox
 from maillage.mailing.invitations import (
     INVITATION_COLUMNS,
     build_invitee,
     current_roles,
+    group_of,
     load_meeting,
+    unreachable,
 )
-from maillage.mailing.messages import Envelope
+from maillage.mailing.messages import Envelope, MeetingInfo
 from maillage.settings import Settings
 from maillage.tables import Invitation, Meeting, OutboxMessage
-from maillage.vocabulary import DECLINED, PLANNED
+from maillage.vocabulary import DECLINED, PENDING, PLANNED
 
 
 def kind_for(days: int) -> str:
@@ -128,3 +134,109 @@ async def _queue_checked(
         )
     await outbox.enqueue(items)
     return len(items)
+
+
+RELAUNCH = "relance"
+RELAUNCH_PAUSE = dt.timedelta(hours=20)
+"""« Relancer » twice the same day reaches nobody twice: who was relaunched less than 20 hours
+ago is left out (a click in the morning and one the next morning both go)."""
+
+
+async def relaunch_pending(
+    actor: Actor, settings: Settings, meeting_id: int, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """« Relancer ceux qui n'ont pas répondu » : one message, with the answer links, to every
+    invitee who received the invitation and has not answered. Only for a planned meeting still
+    to come; those relaunched in the last 20 hours and those whose invitation has not left the
+    outbox yet are left out and counted."""
+    moment = now or dt.datetime.now(dt.UTC)
+    # One transaction from the check to the write: two clicks never queue the same message.
+    async with write_transaction():
+        meeting = await load_meeting(meeting_id)
+        _check_relaunchable(meeting, moment)
+        pending = await Invitation.select(*INVITATION_COLUMNS, Invitation.sent_at).where(
+            (Invitation.meeting == meeting_id)
+            & (Invitation.response == PENDING)
+            & Invitation.sent_sequence.is_not_null()
+        )
+        recent = await _relaunched_since([row["id"] for row in pending], moment - RELAUNCH_PAUSE)
+        not_left = [row for row in pending if row["sent_at"] is None]
+        due = [row for row in pending if row["sent_at"] is not None and row["id"] not in recent]
+        roles = await current_roles(await group_of(meeting_id), [row["contact"] for row in due])
+        envelope = Envelope(sender_mailbox(settings.mail_from))
+        builder = messages.MeetingMessages(meeting, RELAUNCH, envelope)
+        items, problems = [], []
+        for row in due:
+            try:
+                invitee = build_invitee(settings, row, roles.get(row["contact"], "membre"))
+            except InvalidAddress as error:
+                problems.append(unreachable(row, error))
+                continue
+            items.append(
+                outbox.Outgoing(
+                    builder.build(invitee),
+                    invitee.mailbox.address,
+                    RELAUNCH,
+                    row["contact"],
+                    row["id"],
+                )
+            )
+        await outbox.enqueue(items)
+        if items:
+            await audit.record(actor, "relaunch", "meeting", meeting_id, {"queued": len(items)})
+    return {
+        "meeting": meeting_id,
+        "queued": len(items),
+        "recently_relaunched": len(recent),
+        "not_sent_yet": len(not_left),
+        "problems": problems,
+    }
+
+
+def relaunch_summary(report: dict[str, Any]) -> str:
+    """« Relance mise en file pour 3 personnes. 2 personnes relancées il y a moins de 20 heures
+    ne le sont pas à nouveau. »"""
+    queued = report["queued"]
+    if queued:
+        text = "Relance mise en file pour " + plural(queued, "personne", "personnes") + "."
+    else:
+        text = "Personne à relancer pour l'instant."
+    if report["recently_relaunched"]:
+        count = report["recently_relaunched"]
+        text += " " + plural(count, "personne relancée", "personnes relancées")
+        text += (
+            " il y a moins de 20 heures ne l'est pas à nouveau."
+            if count == 1
+            else (" il y a moins de 20 heures ne le sont pas à nouveau.")
+        )
+    if report["not_sent_yet"]:
+        count = report["not_sent_yet"]
+        text += (
+            " " + plural(count, "invitation n'est", "invitations ne sont") + " pas encore partie"
+        )
+        text += "." if count == 1 else "s."
+    return text
+
+
+def _check_relaunchable(meeting: MeetingInfo, now: dt.datetime) -> None:
+    if meeting.status != PLANNED:
+        raise InvalidData.one(
+            "status",
+            "Seule une réunion planifiée peut être relancée (pas un brouillon, ni une réunion annulée ou tenue).",
+        )
+    if meeting.starts_at <= now:
+        raise InvalidData.one(
+            "starts_at", "La réunion a commencé : il est trop tard pour relancer."
+        )
+
+
+async def _relaunched_since(invitation_ids: list[int], since: dt.datetime) -> set[int]:
+    if not invitation_ids:
+        return set()
+    rows = await OutboxMessage.select(OutboxMessage.invitation).where(
+        OutboxMessage.invitation.is_in(invitation_ids)
+        & (OutboxMessage.kind == RELAUNCH)
+        & (OutboxMessage.created_at > since)
+        & (OutboxMessage.status != "annule")
+    )
+    return {row["invitation"] for row in rows}

@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from msgspec import Meta, Struct, field
 
 from maillage.errors import FieldError, InvalidData
-from maillage.mailing import invitations, mailings, outbox, replies
+from maillage.mailing import invitations, mailings, outbox, reminders, replies
 from maillage.mailing.invitations import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_LABEL, MAX_ATTACHMENTS
 from maillage.mailing.messages import Attachment
 from maillage.web.openapi import error_responses
@@ -57,6 +57,42 @@ class QueueReport(Struct):
     invitation: int
     modification: int
     annulation: int
+    problems: list[Person]
+
+
+class SampleMessage(Struct):
+    kind: str
+    """invitation, modification ou annulation."""
+    to: str
+    subject: str
+    text: str
+    """Le texte du message ; les liens personnels de réponse y sont masqués."""
+
+
+class Recipient(Struct):
+    contact: int
+    name: str
+    kind: str
+
+
+class PreviewReport(Struct):
+    meeting: int
+    queued: int
+    invitation: int
+    modification: int
+    annulation: int
+    samples: list[SampleMessage]
+    recipients: list[Recipient]
+    problems: list[Person]
+
+
+class RelaunchReport(Struct):
+    meeting: int
+    queued: int
+    recently_relaunched: int
+    """Relancées il y a moins de 20 heures : pas relancées à nouveau."""
+    not_sent_yet: int
+    """Invitations encore dans la file d'envoi : pas de relance avant leur départ."""
     problems: list[Person]
 
 
@@ -213,6 +249,49 @@ async def invite(request: Request, meeting_id: MeetingId, data: JSONBody[InviteI
 async def send_invitations(request: Request, meeting_id: MeetingId) -> QueueReport:
     report = await invitations.queue(request.user, _settings(request), meeting_id)
     return QueueReport(**{**report, "problems": _people(report["problems"])})
+
+
+@get(
+    "/meetings/{meeting_id:int}/invitations/preview",
+    summary="Aperçu de l'envoi des invitations",
+    description=(
+        "Ce que l'envoi mettrait en file maintenant, sans rien écrire : le nombre de messages "
+        "par sorte, un message de chaque sorte tel que le lira son premier destinataire, les "
+        "destinataires et les personnes injoignables."
+    ),
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=["Invitations"],
+)
+async def preview_invitations(request: Request, meeting_id: MeetingId) -> PreviewReport:
+    report = await invitations.preview(_settings(request), meeting_id)
+    return PreviewReport(
+        meeting=report["meeting"],
+        queued=report["queued"],
+        invitation=report["invitation"],
+        modification=report["modification"],
+        annulation=report["annulation"],
+        samples=[SampleMessage(s.kind, s.to, s.subject, s.text) for s in report["samples"]],
+        recipients=[Recipient(**item) for item in report["recipients"]],
+        problems=_people(report["problems"]),
+    )
+
+
+@post(
+    "/meetings/{meeting_id:int}/invitations/relaunch",
+    summary="Relancer les invités qui n'ont pas répondu",
+    description=(
+        "Un message avec les liens de réponse à chaque invité qui a reçu l'invitation et n'a pas "
+        "répondu ; pas à ceux relancés il y a moins de 20 heures. Réunion planifiée à venir."
+    ),
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=["Invitations"],
+)
+async def relaunch_invitations(request: Request, meeting_id: MeetingId) -> RelaunchReport:
+    report = await reminders.relaunch_pending(request.user, _settings(request), meeting_id)
+    return RelaunchReport(**{**report, "problems": _people(report["problems"])})
 
 
 def _attachments(items: list[AttachmentIn]) -> list[Attachment]:
@@ -402,6 +481,8 @@ def mailing_router() -> Router:
         route_handlers=[
             invite,
             send_invitations,
+            preview_invitations,
+            relaunch_invitations,
             send_minutes,
             ingest_reply,
             preview_mailing,

@@ -240,6 +240,20 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
         "/api/v1/meetings/{missing}/invitations/send",
     ),
     (
+        "GET",
+        "/api/v1/meetings/{meeting_id:int}/invitations/preview",
+        COORDINATOR,
+        404,
+        "/api/v1/meetings/{missing}/invitations/preview",
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{meeting_id:int}/invitations/relaunch",
+        COORDINATOR,
+        404,
+        "/api/v1/meetings/{missing}/invitations/relaunch",
+    ),
+    (
         "POST",
         "/api/v1/meetings/{meeting_id:int}/minutes/send",
         COORDINATOR,
@@ -495,6 +509,14 @@ PAGES += [
     ("POST", "/envois/nouveau/envoyer", COORDINATOR, 400, "/envois/nouveau/envoyer"),
     ("POST", "/reunions/{record_id:int}/inviter", COORDINATOR, 303, "/reunions/{missing}/inviter"),
     ("POST", "/reunions/{record_id:int}/envoyer", COORDINATOR, 303, "/reunions/{missing}/envoyer"),
+    ("GET", "/reunions/{record_id:int}/apercu", COORDINATOR, 200, "/reunions/{meeting}/apercu"),
+    (
+        "POST",
+        "/reunions/{record_id:int}/relancer",
+        COORDINATOR,
+        303,
+        "/reunions/{missing}/relancer",
+    ),
     (
         "GET",
         "/reunions/{record_id:int}/envoyer-compte-rendu",

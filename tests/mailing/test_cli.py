@@ -77,3 +77,27 @@ async def test_send_with_the_server_down_says_why_and_keeps_the_messages(
     assert code == 0, output
     assert "Envoi suspendu" in output and "injoignable" in output
     assert "2 messages restent dans la file d'envoi" in output
+
+
+async def test_preview_then_relaunch_from_the_command_line(migrated_database, body, tmp_path):
+    import datetime as dt
+
+    from maillage.actor import CLI
+    from maillage.mailing import invitations
+    from maillage.tables import Invitation
+
+    env = environment(migrated_database, tmp_path)
+    meeting = str(body.meeting["id"])
+    await invitations.invite(CLI, body.meeting["id"], invitations.InviteRequest(group_members=True))
+    code, output = await maillage("mail", "preview", meeting, env=env)
+    assert code == 0, output
+    assert "Mis en file" not in output and "2 invitations" in output
+    assert "Objet : Invitation : COPIL CTG" in output and "/r/" not in output
+    assert await OutboxMessage.count() == 0
+    code, output = await maillage("mail", "invite", meeting, "--send", env=env)
+    await Invitation.update({Invitation.sent_at: dt.datetime.now(dt.UTC)}).where(
+        Invitation.sent_sequence.is_not_null()
+    )
+    code, output = await maillage("mail", "relaunch", meeting, env=env)
+    assert code == 0, output
+    assert "Relance mise en file pour 2 personnes." in output

@@ -31,7 +31,7 @@ async def test_it_invites_extra_people_found_by_search(coordinator_web, admin):
     assert "Karim Benali (k.benali@example.fr)" in page
     await coordinator_web.post(f"/reunions/{meeting}/inviter", {"contacts": guest["id"]})
     page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
-    assert "Karim Benali invité(e) pas encore En attente" in page
+    assert "Karim Benali hors instance pas encore En attente" in page
 
 
 async def test_it_sends_the_invitations_and_shows_when(coordinator_web, admin):
@@ -124,3 +124,52 @@ async def test_moving_then_cancelling_on_the_page_tells_those_invited(coordinato
     assert "L'annulation part à 1 personne invitée" in page
     kinds = [m["kind"] for m in (await admin.client.get("/api/v1/outbox")).json()["items"]]
     assert sorted(kinds) == ["annulation", "invitation", "modification"]
+
+
+async def test_it_previews_the_invitation_before_sending(coordinator_web, admin):
+    net = await small_network(admin.client)
+    meeting = net["meeting"]["id"]
+    guest = await create(
+        admin.client,
+        "contacts",
+        {"first_name": "Karim", "last_name": "Benali", "email": "k.benali@example.fr"},
+    )
+    await coordinator_web.post(f"/reunions/{meeting}/inviter", {"contacts": guest["id"]})
+    page = await coordinator_web.get(f"/reunions/{meeting}")
+    assert f'href="/reunions/{meeting}/apercu"' in page.text
+    preview = html_text(await coordinator_web.get(f"/reunions/{meeting}/apercu"))
+    assert "Aperçu avant l'envoi" in preview and "1 invitation" in preview
+    assert "Karim Benali <k.benali@example.fr>" in preview
+    assert "[lien personnel de réponse]" in preview
+    assert "Confirmer l'envoi de 1 message" in preview
+    assert "Mis en file" not in html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    await coordinator_web.post(f"/reunions/{meeting}/envoyer")
+    after = html_text(await coordinator_web.get(f"/reunions/{meeting}/apercu"))
+    assert "Rien à envoyer" in after and "Confirmer" not in after
+
+
+async def test_it_relaunches_those_who_have_not_answered(coordinator_web, admin):
+    import datetime as dt
+
+    from maillage.tables import Invitation, OutboxMessage
+
+    net = await small_network(admin.client)
+    meeting = net["meeting"]["id"]
+    guest = await create(
+        admin.client,
+        "contacts",
+        {"first_name": "Karim", "last_name": "Benali", "email": "k.benali@example.fr"},
+    )
+    await coordinator_web.post(f"/reunions/{meeting}/inviter", {"contacts": guest["id"]})
+    await coordinator_web.post(f"/reunions/{meeting}/envoyer")
+    assert "Relancer" not in html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    await Invitation.update({Invitation.sent_at: dt.datetime.now(dt.UTC)}).where(
+        Invitation.sent_sequence.is_not_null()
+    )
+    page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    assert "Relancer la personne qui n'a pas répondu" in page
+    response = await coordinator_web.post(f"/reunions/{meeting}/relancer")
+    assert response.status_code == 303
+    page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
+    assert "Relance mise en file pour 1 personne." in page
+    assert await OutboxMessage.count().where(OutboxMessage.kind == "relance") == 1

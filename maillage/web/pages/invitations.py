@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, post
+from litestar import Request, get, post
 from litestar.params import FromPath
+from litestar.response import Template
 
 from maillage.errors import ServiceError
 from maillage.french import plural
-from maillage.mailing import invitations
-from maillage.web.pages.common import error_text, flash, redirect
+from maillage.mailing import invitations, reminders
+from maillage.web.pages.common import error_text, flash, redirect, render
 from maillage.web.security import requires
 
 WRITE = [requires("coordinateur")]
@@ -74,4 +75,29 @@ async def send(request: Request, record_id: FromPath[int]) -> Any:
     return redirect(f"/reunions/{record_id}#invitations")
 
 
-HANDLERS = [invite, send]
+@get("/reunions/{record_id:int}/apercu", guards=WRITE, include_in_schema=False)
+async def preview(request: Request, record_id: FromPath[int]) -> Template:
+    """What « Envoyer » will send, read before it goes: counts, one message of each kind."""
+    meeting = await invitations.load_meeting(record_id)
+    try:
+        report = await invitations.preview(request.app.state.settings, record_id)
+    except ServiceError as error:
+        return render(request, "reunions/apercu.html", r=meeting, refused=error_text(error))
+    return render(request, "reunions/apercu.html", r=meeting, preview=report, refused=None)
+
+
+@post("/reunions/{record_id:int}/relancer", guards=WRITE, include_in_schema=False)
+async def relaunch(request: Request, record_id: FromPath[int]) -> Any:
+    try:
+        report = await reminders.relaunch_pending(
+            request.user, request.app.state.settings, record_id
+        )
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+        return redirect(f"/reunions/{record_id}#invitations")
+    flash(request, reminders.relaunch_summary(report))
+    _flash_problems(request, report["problems"])
+    return redirect(f"/reunions/{record_id}#invitations")
+
+
+HANDLERS = [invite, send, preview, relaunch]

@@ -51,7 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("maillage.crm.cli", "Appliquer les migrations de schéma en attente."),
     "network": (
         "maillage.graph.cli",
-        "Analyser le réseau : sous-connectés, suggestions, dessin.",
+        "Analyser le réseau : peu reliés, suggestions, dessin.",
     ),
     "report": (
         "maillage.reports.cli",

@@ -162,7 +162,8 @@ OUTBOX_KINDS: Final[dict[str, str]] = {
     "modification": "Modification",
     "annulation": "Annulation",
     "rappel": "Rappel",
-    "compte_rendu": "Compte-rendu",
+    "relance": "Relance des personnes sans réponse",
+    "compte_rendu": "Compte rendu",
     "envoi_groupe": "Envoi groupé",
 }
 

@@ -166,4 +166,4 @@ def test_it_imports_only_the_module_of_the_command_run(environment):
     )
     assert result.returncode == 0, result.stderr
     assert "Rapport d'analyse du réseau" in result.stdout
-    assert "Analyser le réseau : sous-connectés, suggestions, dessin." in result.stdout
+    assert "Analyser le réseau : peu reliés, suggestions, dessin." in result.stdout

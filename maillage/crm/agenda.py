@@ -94,6 +94,13 @@ def _no_counts() -> dict[str, int]:
     return {"invited": 0, "present": 0, "accepted": 0, "declined": 0, "awaiting": 0}
 
 
+async def invitees_informed(meeting_id: int) -> int:
+    """How many invitees received the meeting (a change or a cancellation goes to them)."""
+    return await Invitation.count().where(
+        (Invitation.meeting == meeting_id) & Invitation.sent_sequence.is_not_null()
+    )
+
+
 async def meeting_detail(meeting_id: int, today: dt.date) -> dict[str, Any]:
     """The meeting, its body, and one line per person expected: invited people and current
     members of the body (members not yet invited appear without a response)."""

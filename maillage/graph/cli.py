@@ -22,7 +22,7 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 @click.group(cls=FrenchGroup)
 def network() -> None:
-    """Analyser le réseau : sous-connectés, suggestions, dessin.
+    """Analyser le réseau : peu reliés, suggestions, dessin.
 
     Liens tissés par les instances, la présence aux réunions, les partenariats et les personnes
     communes ; mesures, explications en français, exports (Gephi, Excel) et dessin interactif.

@@ -39,7 +39,7 @@ CSV_COLUMNS = [
     ("articulation_point", "point d'articulation"),
     ("last_contact", "dernier échange"),
     ("interactions", "échanges"),
-    ("under_connected", "sous-connecté"),
+    ("under_connected", "peu relié"),
     ("reasons", "raisons"),
 ]
 

@@ -47,7 +47,7 @@ def render(report: Report) -> str:
         "",
     ]
     lines += _section(
-        "Partenaires sous-connectés",
+        "Partenaires peu reliés",
         [
             f"**{f.name}** : {' ; '.join(r.message for r in f.reasons)}"
             for f in report.under_connected

@@ -318,7 +318,7 @@ def _attachments(items: list[AttachmentIn]) -> list[Attachment]:
 
 @post(
     "/meetings/{meeting_id:int}/minutes/send",
-    summary="Envoyer le compte-rendu",
+    summary="Envoyer le compte rendu",
     description="Aux invités, ou aux seuls présents et excusés, avec des pièces jointes (base64).",
     status_code=HTTP_200_OK,
     guards=[requires("coordinateur")],

@@ -72,7 +72,7 @@ async def _analysis(params: Params):
 
 @get("/report", summary="Analyse complète du réseau", **READ)
 async def full_report(params: Params) -> dict[str, Any]:
-    """Chiffres du réseau, mesures par partenaire, partenaires sous-connectés avec leurs raisons,
+    """Chiffres du réseau, mesures par partenaire, partenaires peu reliés avec leurs raisons,
     suggestions, points fragiles, zones non couvertes et relances dues."""
     return (await _analysis(params)).to_dict()
 
@@ -83,7 +83,7 @@ async def metrics(params: Params) -> dict[str, Any]:
     return {key: body[key] for key in ("level", "filter", "empty_reason", "network", "nodes")}
 
 
-@get("/under-connected", summary="Partenaires sous-connectés et points fragiles", **READ)
+@get("/under-connected", summary="Partenaires peu reliés et points fragiles", **READ)
 async def under_connected(params: Params) -> dict[str, Any]:
     body = (await _analysis(params)).to_dict()
     keys = ("level", "filter", "empty_reason", "under_connected", "fragile_points", "coverage_gaps")

@@ -168,7 +168,12 @@ async def test_a_coordinator_runs_a_commission(tab, data_dir):
     # Invite the commission in one click, send (file backend), answer from the written message.
     await page.get_by_role("button", name="Inviter les membres de l'instance").click()
     await expect(page.locator(".flash").first).to_contain_text("1 personne invitée.")
-    await page.get_by_role("button", name="Envoyer les invitations").click()
+    # Read the invitation before it goes: the preview, then the confirmation.
+    await page.get_by_role("link", name="Envoyer les invitations…").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Aperçu avant l'envoi")
+    await expect(page.locator("pre.message-text")).to_contain_text("Bonjour")
+    await journey.check()
+    await page.get_by_role("button", name="Confirmer l'envoi de 1 message").click()
     await expect(page.locator(".flash").first).to_contain_text(
         "Mis en file d'envoi : 1 invitation."
     )

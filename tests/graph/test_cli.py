@@ -65,4 +65,4 @@ def test_it_refuses_an_unknown_axis_in_french(environment):
 
 def test_it_is_listed_in_the_french_help(environment):
     result = maillage(environment, "--help")
-    assert "Analyser le réseau : sous-connectés, suggestions, dessin." in result.stdout
+    assert "Analyser le réseau : peu reliés, suggestions, dessin." in result.stdout

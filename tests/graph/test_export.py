@@ -31,7 +31,7 @@ def test_gexf_round_trip_keeps_graph_and_measures(report):
     # (#21) Gephi shows French attribute titles.
     assert read.nodes["o1"]["liens"] == 2
     assert read.nodes["o1"]["axes"] == "Jeunesse"
-    assert "sous-connecté" in read.nodes["o1"] and "under_connected" not in read.nodes["o1"]
+    assert "peu relié" in read.nodes["o1"] and "under_connected" not in read.nodes["o1"]
     assert "contrainte de Burt" not in read.nodes["o4"]  # isolated: no value, not None or NaN
     edge = next(iter(read.edges(data=True)))[2]
     assert "instances en commun" in edge and "weight" in edge

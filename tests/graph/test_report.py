@@ -103,7 +103,7 @@ def test_the_person_level_flags_people():
 def test_the_text_report_is_french_markdown():
     text = render(analyse(staffed([org(1), org(2)], groups=[group(1)], memberships=body(1, 1, 2))))
     assert text.startswith("# Réseau partenarial (organisations) au 01/06/2026")
-    assert "## Partenaires sous-connectés" in text
+    assert "## Partenaires peu reliés" in text
 
 
 def test_the_collector_resumes_after_an_analysis_even_a_failing_one():

@@ -510,6 +510,7 @@ PAGES += [
     ("POST", "/reunions/{record_id:int}/inviter", COORDINATOR, 303, "/reunions/{missing}/inviter"),
     ("POST", "/reunions/{record_id:int}/envoyer", COORDINATOR, 303, "/reunions/{missing}/envoyer"),
     ("GET", "/reunions/{record_id:int}/apercu", COORDINATOR, 200, "/reunions/{meeting}/apercu"),
+    ("GET", "/reunions/{record_id:int}/annuler", COORDINATOR, 200, "/reunions/{meeting}/annuler"),
     (
         "POST",
         "/reunions/{record_id:int}/relancer",

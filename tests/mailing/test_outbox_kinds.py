@@ -17,5 +17,6 @@ def test_it_names_each_reminder_offset(days: int, label: str):
 
 
 def test_it_never_shows_an_unknown_code():
-    assert kind_label("compte_rendu") == "Compte-rendu"
+    assert kind_label("compte_rendu") == "Compte rendu"
+    assert kind_label("relance") == "Relance des personnes sans réponse"
     assert kind_label("futur_type") == "Autre envoi"

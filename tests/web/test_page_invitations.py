@@ -119,6 +119,15 @@ async def test_moving_then_cancelling_on_the_page_tells_those_invited(coordinato
     assert "Réunion déplacée." in page
     assert "La modification part à 1 personne invitée" in page
     assert "Pensez à prévenir" not in page
+    # Cancelling asks first, and says who will be told.
+    assert (
+        f'href="/reunions/{meeting}/annuler"'
+        in (await coordinator_web.get(f"/reunions/{meeting}")).text
+    )
+    confirm = html_text(await coordinator_web.get(f"/reunions/{meeting}/annuler"))
+    assert "L'annulation partira aussitôt à la personne qui a reçu l'invitation" in confirm
+    assert "Confirmer l'annulation" in confirm
+    assert "annulée" not in html_text(await coordinator_web.get(f"/reunions/{meeting}"))
     await coordinator_web.post(f"/reunions/{meeting}/annuler")
     page = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
     assert "L'annulation part à 1 personne invitée" in page

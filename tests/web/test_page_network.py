@@ -28,7 +28,7 @@ async def test_it_lists_under_connected_partners_with_reasons(reader_web, admin)
     response = await reader_web.get("/reseau")
     assert response.status_code == 200
     page = html_text(response)
-    assert "Partenaires sous-connectés" in page
+    assert "Partenaires peu reliés" in page
     assert "Club ados Pourquoi : isolé : aucun lien" in page
     assert 'src="/reseau/dessin?niveau=organisations"' in response.text
     assert "Inscrire Lou Martin" not in page  # a reader cannot act
@@ -173,7 +173,7 @@ async def test_the_page_opens_on_what_to_do_first(coordinator_web, admin):
     assert "isolé : aucun lien" in first and "Proposition : l'inscrire dans" in first
     assert first.count('class="button button-small"') == 5  # one action each
     assert first.count("Inscrire Lou Martin") >= 4
-    assert "Voir les 8 partenaires sous-connectés" in page
+    assert "Voir les 8 partenaires peu reliés" in page
     assert '<details id="sous-connectes">' in page
     club = clubs[0]["club"]["id"]
     focus = f"/reseau/dessin?niveau=organisations&amp;focus=o{club}"

@@ -348,6 +348,16 @@ async def _set_status(request: Request, record_id: int, status: str, message: st
     return redirect(f"/reunions/{record_id}")
 
 
+@get("/reunions/{record_id:int}/annuler", guards=WRITE, include_in_schema=False)
+async def meeting_cancel_page(request: Request, record_id: FromPath[int]) -> Any:
+    """Cancelling tells every invitee at once: say to how many before it is done."""
+    meeting = await SERVICE.get(record_id)
+    if meeting["status"] == CANCELLED:
+        return redirect(f"/reunions/{record_id}")
+    informed = await agenda.invitees_informed(record_id)
+    return render(request, "reunions/annuler.html", r=meeting, informed=informed)
+
+
 @post("/reunions/{record_id:int}/annuler", guards=WRITE, include_in_schema=False)
 async def meeting_cancel(request: Request, record_id: FromPath[int]) -> Any:
     return await _set_status(request, record_id, CANCELLED, "Réunion annulée.")
@@ -412,6 +422,7 @@ async def sign_in_sheet(request: Request, record_id: FromPath[int]) -> Template:
 
 
 HANDLERS = [
+    meeting_cancel_page,
     meeting_list,
     meeting_new,
     meeting_create,

@@ -30,6 +30,7 @@ from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from maillage.folding import COLLATION, FrenchConnection
+from maillage.sqlite_pool import PooledSQLiteEngine
 from maillage.tables import TABLES
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -61,7 +62,7 @@ def is_sqlite() -> bool:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
-        return SQLiteEngine(
+        return PooledSQLiteEngine(
             path=url.removeprefix("sqlite:///"),
             timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
             factory=FrenchConnection,
@@ -89,6 +90,9 @@ def bind(engine: Engine) -> None:
 
 
 async def connect(url: str) -> Engine:
+    previous = _engine
+    if isinstance(previous, PooledSQLiteEngine):
+        await previous.close_all()  # its kept connections would hold the old file open
     engine = make_engine(url)
     bind(engine)
     if isinstance(engine, SQLiteEngine):
@@ -107,6 +111,8 @@ async def close_pool() -> None:
     engine = current_engine()
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.close_all()
 
 
 async def check_reachable() -> bool:
@@ -301,7 +307,11 @@ async def kept_connections() -> AsyncIterator[None]:
     than the short statements of a hot loop (the sender's claims and records). They are closed
     when the block ends. PostgreSQL has its pool already."""
     engine = current_engine()
-    if not isinstance(engine, SQLiteEngine) or _kept.get() is not None:
+    # The pooled engine keeps its connections already.
+    if not isinstance(engine, SQLiteEngine) or isinstance(engine, PooledSQLiteEngine):
+        yield
+        return
+    if _kept.get() is not None:
         yield
         return
     kept = _KeptConnections(engine)
@@ -314,10 +324,11 @@ async def kept_connections() -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def read_transaction() -> AsyncIterator[None]:
-    """Group a request's reads on one connection (SQLite opens one per query otherwise)."""
-    async with current_engine().transaction():
-        yield
+async def read_transaction() -> AsyncIterator[Any]:
+    """Group a request's reads on one connection and snapshot; gives the transaction (the
+    enclosing one when nested), whose ``connection`` takes driver-level statements."""
+    async with current_engine().transaction() as transaction:
+        yield transaction
 
 
 # Hot paths (the outbox, queuing invitations) send a few fixed statements straight to the

@@ -1,5 +1,5 @@
-"""SQLite write transactions: the writers of a process take turns, and kept connections are
-reused from one write transaction to the next and closed at the end."""
+"""SQLite: the writers of a process take turns, and a few kept connections serve every query
+and transaction (#16)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from maillage import db
+from maillage.sqlite_pool import KEPT_CONNECTIONS, PooledSQLiteEngine
 from maillage.tables import Axis
 
 
@@ -38,18 +39,40 @@ def sqlite_only() -> None:
         pytest.skip("PostgreSQL a son propre pool : kept_connections n'y change rien.")
 
 
-async def test_write_transactions_reuse_one_connection_and_close_it_at_the_end(database):
+async def test_queries_and_transactions_reuse_kept_connections(database):
+    """Piccolo opened a connection and a thread per query; the pooled engine keeps a few."""
     sqlite_only()
+    engine = db.current_engine()
+    assert isinstance(engine, PooledSQLiteEngine)
+    await engine.close_all()
     threads = await settled_thread_count()
-    async with db.kept_connections():
-        async with db.write_transaction() as first:
-            await Axis.select(Axis.id).run()
-            used = first.connection.connection
-        async with db.write_transaction() as second:
-            await Axis.select(Axis.id).run()
-            assert second.connection.connection is used
-        assert threading.active_count() == threads + 1  # one aiosqlite thread, kept
-    assert await threads_back_to(threads)  # and closed with the block
+    async with db.write_transaction() as first:
+        await Axis.select(Axis.id).run()
+        used = first.connection
+    async with db.write_transaction() as second:
+        await Axis.select(Axis.id).run()
+        assert second.connection is used
+    await asyncio.gather(*(Axis.count().run() for _ in range(50)))
+    for _ in range(50):
+        await Axis.select(Axis.id).run()
+    # At most the kept connections' threads remain, whatever the number of queries.
+    assert threading.active_count() <= threads + KEPT_CONNECTIONS
+    await engine.close_all()
+    assert await threads_back_to(threads)
+
+
+async def test_a_connection_given_back_inside_a_transaction_is_rolled_back(database):
+    sqlite_only()
+    engine = db.current_engine()
+    connection = await engine.get_connection()
+    await connection.execute("BEGIN IMMEDIATE")
+    await connection.execute(
+        "INSERT INTO axis (code, name, search, description, position, version, created_at, updated_at) VALUES ('perdu', 'Perdu', 'perdu', '', 99, 1, '2026-01-01', '2026-01-01')"
+    )
+    await connection.close()
+    assert await Axis.count().where(Axis.code == "perdu") == 0
+    async with db.write_transaction():  # the writer lock is free: nothing left half-done
+        assert await Axis.count().where(Axis.code == "perdu") == 0
 
 
 async def test_a_failed_transaction_leaves_a_clean_connection_behind(database):
@@ -78,7 +101,7 @@ async def test_a_second_writer_waits_for_the_first_to_commit_then_reuses_its_con
     async def hold() -> None:
         nonlocal committed
         async with db.write_transaction() as transaction:
-            seen.append(transaction.connection.connection)
+            seen.append(transaction.connection)
             inside.set()
             await asyncio.sleep(0.05)
         committed = True
@@ -87,13 +110,10 @@ async def test_a_second_writer_waits_for_the_first_to_commit_then_reuses_its_con
         await inside.wait()
         async with db.write_transaction() as transaction:
             assert committed
-            seen.append(transaction.connection.connection)
+            seen.append(transaction.connection)
 
-    threads = await settled_thread_count()
-    async with db.kept_connections():
-        await asyncio.gather(hold(), join())
+    await asyncio.gather(hold(), join())
     assert seen[0] is seen[1]
-    assert await threads_back_to(threads)
 
 
 async def test_writers_of_one_process_take_turns_in_arrival_order(database):

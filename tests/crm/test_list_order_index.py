@@ -9,10 +9,19 @@ from __future__ import annotations
 import pytest
 
 from maillage import db
+from maillage.crm import resources
 from maillage.folding import french_compare
 from maillage.tables import Contact, Organisation
 
 pytestmark = pytest.mark.usefixtures("database")
+
+
+def _inlined(sql: str, args) -> str:
+    """The statement with its arguments written in, for EXPLAIN."""
+    for value in args:
+        literal = str(int(value)) if isinstance(value, bool | int) else "'" + str(value) + "'"
+        sql = sql.replace("?", literal, 1)
+    return sql
 
 
 async def _statements_of(client, path: str, monkeypatch) -> list[str]:
@@ -24,7 +33,13 @@ async def _statements_of(client, path: str, monkeypatch) -> list[str]:
         seen.append(str(querystring))
         return await original(self, querystring, *args, **kwargs)
 
+    async def recording_driver(connection, sql, args):
+        seen.append(_inlined(sql, args))
+        return await original_driver(connection, sql, args)
+
+    original_driver = resources.driver_fetch
     monkeypatch.setattr(engine_class, "run_querystring", recording)
+    monkeypatch.setattr(resources, "driver_fetch", recording_driver)
     response = await client.get(path)
     monkeypatch.undo()
     assert response.status_code == 200, response.text

@@ -1,0 +1,206 @@
+"""SQLite connections opened once and handed from one query to the next (#16).
+
+Piccolo's SQLite engine opens a new ``aiosqlite`` connection, with a new thread, for every query
+run outside a transaction, and sends each statement to that thread in four hops (``PRAGMA
+foreign_keys``, execute, fetch, close). On a département's lists that cost more CPU than the
+query itself. ``PooledSQLiteEngine`` keeps a few plain ``sqlite3`` connections, each with its own
+thread for its whole life (a connection never waits behind another's statement), and runs each
+statement, fetch included, in one hop.
+
+Connections are prepared once: WAL, ``synchronous = NORMAL`` (safe with WAL: a power cut may
+lose the last commits, never corrupt the file), foreign keys, the busy timeout, and the French
+collation (``FrenchConnection``). They run in autocommit outside explicit transactions, so a
+kept connection never holds a read snapshot between two uses; one given back inside a
+transaction is rolled back first.
+
+The connection object answers the part of ``aiosqlite``'s interface that Piccolo and maillage
+use (``execute`` awaited or as a context manager, ``executemany``, ``commit``, ``close``), so
+Piccolo's transactions, savepoints and maillage's driver-level statements work unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Generator, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+
+KEPT_CONNECTIONS = 4
+"""Connections kept open between uses; more are opened when more queries run at once, and
+closed when given back (one worker rarely runs more than four statements at the same time)."""
+
+
+class _Cursor:
+    """What a statement returned, fetched already: rows, last row id, changed row count."""
+
+    def __init__(self, rows: list[Any], lastrowid: int | None, rowcount: int) -> None:
+        self.rows = rows
+        self.lastrowid = lastrowid
+        self.rowcount = rowcount
+
+    async def fetchall(self) -> list[Any]:
+        return self.rows
+
+    async def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    async def close(self) -> None:
+        return None
+
+
+class _Statement:
+    """``await connection.execute(…)`` and ``async with connection.execute(…) as cursor``."""
+
+    def __init__(self, run: Callable[[], Any]) -> None:
+        self.run = run
+
+    def __await__(self) -> Generator[Any, None, _Cursor]:
+        return self.run().__await__()  # type: ignore[no-any-return]
+
+    async def __aenter__(self) -> _Cursor:
+        return await self.run()  # type: ignore[no-any-return]
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+def _execute(connection: sqlite3.Connection, sql: str, args: Sequence[Any]) -> _Cursor:
+    cursor = connection.execute(sql, args)
+    try:
+        # Fetched to the end: a statement left half-stepped would keep its transaction open.
+        rows = cursor.fetchall()
+        return _Cursor(rows, cursor.lastrowid, cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def _execute_many(
+    connection: sqlite3.Connection, sql: str, rows: Iterable[Sequence[Any]]
+) -> _Cursor:
+    cursor = connection.executemany(sql, rows)
+    try:
+        return _Cursor([], cursor.lastrowid, cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+class PooledConnection:
+    """One ``sqlite3`` connection and the thread that runs its statements."""
+
+    def __init__(self, owner: PooledSQLiteEngine) -> None:
+        self.owner = owner
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maillage-sqlite")
+        self.raw: sqlite3.Connection
+
+    async def open(self) -> PooledConnection:
+        try:
+            self.raw = await self._call(self.owner.open_raw)
+        except BaseException:
+            self.thread.shutdown(wait=False)
+            raise
+        return self
+
+    async def _call(self, function: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.thread, function, *args)
+
+    def execute(self, sql: str, args: Sequence[Any] | None = None) -> _Statement:
+        return _Statement(lambda: self._call(_execute, self.raw, sql, args or ()))
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> _Cursor:
+        return await self._call(_execute_many, self.raw, sql, list(rows))  # type: ignore[no-any-return]
+
+    async def commit(self) -> None:
+        await self._call(self.raw.commit)
+
+    async def close(self) -> None:
+        """Give the connection back to the engine (Piccolo closes after each transaction)."""
+        await self.owner.give_back(self)
+
+    async def dispose(self) -> None:
+        try:
+            await self._call(self.raw.close)
+        finally:
+            self.thread.shutdown(wait=False)
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine on kept connections (see the module's docstring)."""
+
+    def __init__(self, path: str, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self._idle: list[PooledConnection] = []
+        self._lock = threading.Lock()
+
+    def open_raw(self) -> sqlite3.Connection:
+        kwargs = {**self.connection_kwargs, "check_same_thread": False}
+        connection = sqlite3.connect(**kwargs)
+        connection.row_factory = dict_factory
+        for pragma in (
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = 1",
+        ):
+            connection.execute(pragma).close()
+        return connection
+
+    async def get_connection(self) -> PooledConnection:  # type: ignore[override]
+        with self._lock:
+            kept = self._idle.pop() if self._idle else None
+        if kept is not None:
+            return kept
+        return await PooledConnection(self).open()
+
+    async def give_back(self, connection: PooledConnection) -> None:
+        if connection.raw.in_transaction:
+            await connection._call(connection.raw.rollback)
+        with self._lock:
+            if len(self._idle) < KEPT_CONNECTIONS:
+                self._idle.append(connection)
+                return
+        await connection.dispose()
+
+    async def close_all(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.dispose()
+
+    async def _run_in_new_connection(  # type: ignore[override]
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: Any = None,
+    ) -> list[Any]:
+        connection = await self.get_connection()
+        try:
+            cursor = await connection.execute(query, args or [])
+        finally:
+            await connection.close()
+        return await self._inserted_or_rows(cursor, query_type, table)
+
+    async def _run_in_existing_connection(  # type: ignore[override]
+        self,
+        connection: PooledConnection,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: Any = None,
+    ) -> list[Any]:
+        cursor = await connection.execute(query, args or [])
+        return await self._inserted_or_rows(cursor, query_type, table)
+
+    async def _inserted_or_rows(self, cursor: _Cursor, query_type: str, table: Any) -> list[Any]:
+        # SQLite before 3.35 has no RETURNING: Piccolo reads the new key back by ROWID.
+        if query_type == "insert" and self.get_version_sync() < 3.35:
+            assert table is not None
+            name = table._meta.primary_key._meta.db_column_name
+            rows = await self._run_in_new_connection(
+                f"SELECT {name} FROM {table._meta.tablename} WHERE ROWID = {cursor.lastrowid}"
+            )
+            return [{name: rows[0][name]}]
+        return cursor.rows

@@ -1,0 +1,44 @@
+"""A list page is one statement: its rows, their links and the total (#16). The rows must be
+the very values a record's own reading gives, types included, on both engines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from maillage.crm.demo.loader import load_demo
+from maillage.crm.registry import SERVICES
+from maillage.crm.resources import ListQuery
+
+pytestmark = pytest.mark.usefixtures("database")
+
+
+@pytest.fixture
+async def demo_data(database):
+    await load_demo(seed=3, today=dt.date(2026, 11, 29))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [name for name in SERVICES if name != "users"],
+)
+async def test_a_page_holds_what_each_record_holds(demo_data, name):
+    service = SERVICES[name]
+    page = await service.list(ListQuery(limit=20, offset=0))
+    assert page["items"], name
+    assert page["total"] >= len(page["items"])
+    for row in page["items"]:
+        assert row == await service.get(row["id"]), (name, row["id"])
+
+
+async def test_past_the_end_the_total_is_still_counted(demo_data):
+    page = await SERVICES["contacts"].list(ListQuery(limit=10, offset=100_000))
+    assert page["items"] == [] and page["total"] > 0
+
+
+async def test_queries_per_page_do_not_grow_with_links(demo_data, queries):
+    queries.reset()
+    await SERVICES["contacts"].list(ListQuery(limit=50, offset=0))
+    await SERVICES["groups"].list(ListQuery(limit=50, offset=0))
+    assert queries.count <= 2  # the driver statement is not counted; nothing else per link

@@ -22,7 +22,19 @@ from maillage.settings import Settings, SettingsError, load_settings
 
 clifrench.install()
 
+PROGRAM = "maillage"
+
 _HEADINGS = {"Options": "Options", "Commands": "Commandes", "Arguments": "Arguments"}
+
+# An argument's metavar is its parameter's name, upper-cased: the French one a person reads in
+# « Utilisation : maillage mail invite [OPTIONS] RÉUNION » and in « argument manquant ».
+ARGUMENTS = {
+    "file": "FICHIER",
+    "email": "COURRIEL",
+    "meeting_id": "RÉUNION",
+    "contact_id": "CONTACT",
+    "token_id": "LIEN",
+}
 
 
 class FrenchHelpFormatter(click.HelpFormatter):
@@ -30,7 +42,8 @@ class FrenchHelpFormatter(click.HelpFormatter):
         super().write_usage(prog, args, prefix="Utilisation : ")
 
     def write_heading(self, heading: str) -> None:
-        super().write_heading(_HEADINGS.get(heading, heading))
+        # French puts a space before the colon.
+        self.write(f"{'':>{self.current_indent}}{_HEADINGS.get(heading, heading)} :\n")
 
 
 class FrenchContext(click.Context):
@@ -43,23 +56,74 @@ def _french_help_option(option: click.Option | None) -> click.Option | None:
     return option
 
 
-class FrenchCommand(click.Command):
+def _name_arguments(params: list[click.Parameter]) -> None:
+    for param in params:
+        if isinstance(param, click.Argument) and param.metavar is None:
+            param.metavar = ARGUMENTS.get(param.name or "")
+
+
+def typed_name(param: click.Parameter, ctx: click.Context, args: list[str]) -> str:
+    """The parameter as the person wrote it: « --seuil » rather than « --threshold », an
+    argument by its metavar (« FICHIER »)."""
+    if not isinstance(param, click.Option):
+        return f"« {param.make_metavar(ctx)} »"
+    names = [*param.opts, *param.secondary_opts]
+    typed = None
+    for arg in args:
+        if arg == "--":
+            break
+        for name in names:
+            if (
+                arg == name
+                or arg.startswith(name + "=")
+                or (len(name) == 2 and arg.startswith(name) and not arg.startswith("--"))
+            ):
+                typed = name
+    longs = [name for name in param.opts if name.startswith("--")]
+    return f"« {typed or (longs or param.opts)[0]} »"
+
+
+class _FrenchParsing:
+    """Usage errors name a parameter the way the person typed it, in French quotes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        typed = list(args)
+        try:
+            return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
+        except click.BadParameter as error:
+            if error.param_hint is None and error.param is not None:
+                error.param_hint = typed_name(error.param, ctx, typed)  # type: ignore[misc]
+            raise
+
+
+class FrenchCommand(_FrenchParsing, click.Command):
     context_class = FrenchContext
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _name_arguments(self.params)
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         return _french_help_option(super().get_help_option(ctx))
 
 
-class FrenchGroup(click.Group):
+class FrenchGroup(_FrenchParsing, click.Group):
     context_class = FrenchContext
     command_class = FrenchCommand
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("subcommand_metavar", "COMMANDE [ARGUMENTS]...")
         super().__init__(*args, **kwargs)
         self.group_class = FrenchGroup
+        _name_arguments(self.params)
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         return _french_help_option(super().get_help_option(ctx))
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # `python -m maillage` would otherwise call itself « python -m maillage ».
+        kwargs.setdefault("prog_name", PROGRAM)
+        return super().main(*args, **kwargs)
 
 
 HELP = {"help_option_names": ["-h", "--help"]}

@@ -73,6 +73,7 @@ SHOWN_PROBLEMS = 50
     "--output",
     "-o",
     default=None,
+    metavar="FICHIER",
     help="Fichier à écrire (« - » : sortie standard ; par défaut : <dossier de données>/exports/).",
 )
 @run_async

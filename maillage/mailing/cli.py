@@ -59,7 +59,7 @@ def _print_drain(report: DrainReport, remaining: dict[str, int]) -> None:
 async def invite(
     settings: Settings, meeting_id: int, contacts: tuple[int, ...], suppleants: bool, send_now: bool
 ) -> None:
-    """Inviter à la réunion MEETING_ID les membres de son instance (ou les contacts nommés).
+    """Inviter à la réunion RÉUNION (son n°) les membres de son instance, ou les contacts nommés.
 
     Pour une réunion annulée, --send envoie l'annulation à ceux qui avaient reçu l'invitation."""
     meeting = await invitations.load_meeting(meeting_id)
@@ -134,7 +134,7 @@ async def _watch(settings: Settings, interval: float) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @run_async
 async def ingest(settings: Settings, file: Path) -> None:
-    """Enregistrer la réponse d'agenda (iTIP REPLY) contenue dans FILE (.ics ou message .eml)."""
+    """Enregistrer la réponse d'agenda (iTIP REPLY) contenue dans FICHIER (.ics ou message .eml)."""
     report = await replies.ingest(CLI, file.read_bytes())
     for item in report["replies"]:
         if item["status"] == "enregistree":

@@ -83,11 +83,48 @@ def typed_name(param: click.Parameter, ctx: click.Context, args: list[str]) -> s
     return f"« {typed or (longs or param.opts)[0]} »"
 
 
+# The service layer names a refused value by its field (``target_id``, ``email``): the command
+# line names it by the option or argument that gave it (« --target », « COURRIEL »), or else by
+# these labels; a field known to neither is left unnamed rather than shown as a code.
+FIELD_LABELS = {
+    "password": "mot de passe",
+    "new_password": "mot de passe",
+    "name": "nom",
+    "email": "adresse électronique",
+    "fichier": "fichier",
+    "id": "fiches",
+    "until": "horizon",
+    "first_start": "première réunion",
+    "rrule": "récurrence",
+    "filters": "filtres",
+}
+
+_TYPED = "maillage.typed_args"
+
+
+def field_name(field: str) -> str | None:
+    """How the person knows the field ``field`` of the running command, in French."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        option = "--" + field.replace("_", "-")
+        for param in ctx.command.params:
+            names = [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]
+            if param.name == field or option in names:
+                return typed_name(param, ctx, ctx.meta.get(_TYPED, []))
+    return FIELD_LABELS.get(field)
+
+
+def _field_line(field: str, message: str) -> str:
+    name = field_name(field)
+    return f"  - {name} : {message}" if name else f"  - {message}"
+
+
 class _FrenchParsing:
     """Usage errors name a parameter the way the person typed it, in French quotes."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         typed = list(args)
+        ctx.meta[_TYPED] = typed
         try:
             return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
         except click.BadParameter as error:
@@ -157,7 +194,7 @@ def run_async(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
             return asyncio.run(body())
         except ServiceError as error:
             details = getattr(error, "errors", [])
-            lines = [error.message] + [f"  - {e.field} : {e.message}" for e in details]
+            lines = [error.message] + [_field_line(e.field, e.message) for e in details]
             fail("\n".join(lines))
         except db.DatabaseError as error:
             fail(f"base de données inaccessible ({error}).")

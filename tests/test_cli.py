@@ -216,7 +216,8 @@ def test_it_explains_a_refused_user_in_french(environment):
         stdin="un mot de passe solide\n",
     )
     assert result.returncode == 1
-    assert "email : Adresse électronique invalide" in result.stderr
+    assert "  - « COURRIEL » : Adresse électronique invalide" in result.stderr
+    assert "email" not in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -265,3 +266,28 @@ def test_it_imports_only_the_module_of_the_command_run(environment):
     assert result.returncode == 0, result.stderr
     assert "Rapport d'analyse du réseau" in result.stdout
     assert "Analyser le réseau : sous-connectés, suggestions, dessin." in result.stdout
+
+
+def test_its_service_errors_name_what_the_person_typed(environment, tmp_path):
+    """The service layer's fields (``target_id``, ``last_name``…) reach the person as the option
+    they typed or a French label, never as a code."""
+    maillage(environment, "init")
+    target = maillage(environment, "calendar", "feed-token", "create", "--scope", "group")
+    assert target.returncode == 1
+    assert "  - « --target » : Indiquez l'identifiant (Instance)." in target.stderr
+    year = maillage(environment, "report", "annual", "--year", "1800")
+    assert "  - « --year » : Année 1800 invalide" in year.stderr
+    people = tmp_path / "personnes.csv"
+    people.write_text("Nom;Prénom;Courriel\nDupont;Claire;pas-une-adresse\n", encoding="utf-8")
+    mapping = tmp_path / "correspondance.json"
+    mapping.write_text('{"Nom": "nom de famille"}', encoding="utf-8")
+    mapped = maillage(environment, "import", str(people), "--mapping", str(mapping))
+    assert "champs possibles : Civilité, Nom, Prénom, Courriel" in mapped.stderr
+    refused = maillage(environment, "import", str(people))
+    assert refused.returncode == 1
+    assert "Erreur : import non effectué (1 ligne rejetée, détail ci-dessus)" in refused.stderr
+    assert "option --lignes-valides" in refused.stderr
+    for result in (target, year, mapped, refused):
+        for internal in ("target_id", "_id", "last_name", "first_name", "only_valid", "year :"):
+            assert internal not in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr

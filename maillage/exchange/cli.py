@@ -142,7 +142,11 @@ async def import_command(settings: Settings, file: Path, kind: str, dry_run: boo
         )
     except ImportRefused as refused:
         _print_report(refused.report)
-        fail(refused.message)
+        rejected = plural(len(refused.report.rejected), "ligne rejetée", "lignes rejetées")
+        fail(
+            f"import non effectué ({rejected}, détail ci-dessus) : corrigez le fichier, ou "
+            "importez seulement les lignes valides (option --lignes-valides). Rien n'a été écrit."
+        )
         return
     _print_report(report)
 

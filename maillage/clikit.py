@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import click
@@ -44,6 +45,20 @@ class FrenchHelpFormatter(click.HelpFormatter):
     def write_heading(self, heading: str) -> None:
         # French puts a space before the colon.
         self.write(f"{'':>{self.current_indent}}{_HEADINGS.get(heading, heading)} :\n")
+
+    def write_dl(
+        self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
+    ) -> None:
+        # Click joins an option's notes with « ; » : « [par défaut : 60 ; de 0 à 100] ».
+        french = [(term, _NOTES.sub(_french_notes, text)) for term, text in rows]
+        super().write_dl(french, col_max, col_spacing)
+
+
+_NOTES = re.compile(r"\[([^\[\]]*)\]$")
+
+
+def _french_notes(notes: re.Match[str]) -> str:
+    return "[" + notes[1].replace("; ", " ; ") + "]"
 
 
 class FrenchContext(click.Context):
@@ -164,6 +179,14 @@ class FrenchGroup(_FrenchParsing, click.Group):
 
 
 HELP = {"help_option_names": ["-h", "--help"]}
+
+
+def confirm(question: str) -> None:
+    """Ask a yes-or-no question the French way (« [o/N] », « oui »); any other answer stops
+    the command (« Interrompu. »). Click's own ``confirm`` asks « [y/N] »."""
+    answer = click.prompt(f"{question} [o/N]", default="", show_default=False, prompt_suffix=" : ")
+    if answer.strip().lower() not in ("o", "oui", "y", "yes"):
+        raise click.Abort()
 
 
 def fail(message: str) -> None:

@@ -164,6 +164,15 @@ def test_its_help_notes_defaults_in_french(environment):
     result = maillage(environment, "network", "report", "--help")
     assert "[par défaut :" in result.stdout
     assert "default:" not in result.stdout
+    serve = maillage(environment, "serve", "--help")
+    assert "[par défaut : 1 ; de 1 à 64]" in serve.stdout
+
+
+def test_it_asks_for_confirmation_in_french(environment):
+    result = maillage(environment, "rgpd", "anonymise", "5", stdin="n\n")
+    assert result.returncode == 1
+    assert result.stdout == "Anonymiser définitivement le contact n° 5 ? [o/N] : "
+    assert result.stderr == "Interrompu.\n"
 
 
 def test_it_reports_a_wrong_setting_in_one_french_line(environment):

@@ -161,7 +161,10 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
     return click.prompt(
-        "Mot de passe (10 caractères au moins)", hide_input=True, confirmation_prompt=True
+        "Mot de passe (10 caractères au moins)",
+        hide_input=True,
+        confirmation_prompt=True,
+        prompt_suffix=" : ",
     )
 
 

@@ -10,7 +10,7 @@ import click
 
 from maillage import french
 from maillage.actor import CLI, IMPORT
-from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
+from maillage.clikit import FrenchCommand, FrenchGroup, confirm, fail, run_async
 from maillage.exchange import duplicates as dup
 from maillage.exchange import erasure
 from maillage.exchange import rgpd as rights
@@ -262,7 +262,7 @@ async def rgpd_export(settings: Settings, contact_id: int, fmt: str, output: Pat
 def rgpd_anonymise(contact_id: int, yes: bool) -> None:
     """Anonymiser une personne (droit à l'effacement ; irréversible)."""
     if not yes:
-        click.confirm(f"Anonymiser définitivement le contact n° {contact_id} ?", abort=True)
+        confirm(f"Anonymiser définitivement le contact n° {contact_id} ?")
 
     @run_async
     async def erase(settings: Settings) -> None:

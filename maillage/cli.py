@@ -14,7 +14,7 @@ from collections.abc import Iterator, MutableMapping
 
 import click
 
-from maillage.clikit import HELP, FrenchGroup
+from maillage.clikit import HELP, PROGRAM, FrenchGroup
 
 # Subcommand → (its module, the short help `maillage --help` lists without importing it;
 # tests/test_cli.py checks that each matches the command's own).
@@ -105,11 +105,12 @@ class LazyGroup(FrenchGroup):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The list of subcommands from their static short help: no module imported."""
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
+        with formatter.section("Commandes"):
             formatter.write_dl(rows)
 
 
 @click.group(
+    PROGRAM,
     cls=LazyGroup,
     context_settings=HELP,
     commands=LazyCommands({name: module for name, (module, _) in COMMANDS.items()}),

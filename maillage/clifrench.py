@@ -5,12 +5,21 @@ Click translates its messages with the standard ``gettext`` functions, bound as 
 compile and install a ``.mo`` file for a few dozen sentences, the catalogue lives here and
 replaces those two names in Click's modules. Placeholders keep Click's names; where Click
 formats a value with ``!r`` the French text quotes it with « » instead. A message missing from
-the catalogue stays in English (``tests/test_cli.py`` checks the common ones).
+the catalogue stays in English (``tests/test_cli.py`` checks the common ones, and walks every
+help page for English words).
+
+A few of Click's words are not messages: the names of its parameter types (the ``ENTIER`` of
+``--port ENTIER``), the strftime formats of dates, ranges (« 1<=x<=64 ») and the quoted lists of a refused choice
+or of the names a person may have meant. Those
+are set here too, on Click's classes, so that no command has to spell a metavar.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
+
+import click
 
 _CLICK_MODULES = (
     "click.core",
@@ -27,27 +36,27 @@ MESSAGES: dict[str, str] = {
     # Usage errors, the ones a person meets.
     "Error: {message}": "Erreur : {message}",
     "Try '{command} {option}' for help.": "Pour l'aide : « {command} {option} ».",
-    "No such command {name!r}.": "Commande inconnue : « {name} ».",
-    "No such option {name!r}.": "Option inconnue : « {name} ».",
-    "No such option: {name}": "Option inconnue : {name}",
-    "Missing command.": "Commande manquante.",
-    "Missing argument": "Argument manquant :",
-    "Missing option": "Option manquante :",
-    "Missing parameter": "Paramètre manquant :",
+    "No such command {name!r}.": "commande inconnue : « {name} ».",
+    "No such option {name!r}.": "option inconnue : « {name} ».",
+    "No such option: {name}": "option inconnue : « {name} ».",
+    "Missing command.": "commande manquante.",
+    "Missing argument": "argument manquant :",
+    "Missing option": "option manquante :",
+    "Missing parameter": "paramètre manquant :",
     "Missing {param_type}": "{param_type} manquant :",
     "Missing parameter: {param_name}": "Paramètre manquant : {param_name}",
     "argument": "argument",
     "option": "option",
     "parameter": "paramètre",
-    "Invalid value for {param_hint}: {message}": "Valeur invalide pour {param_hint} : {message}",
-    "Invalid value: {message}": "Valeur invalide : {message}",
-    "Option {name!r} does not take a value.": "L'option « {name} » ne prend pas de valeur.",
-    "Argument {name!r} takes {nargs} values.": "L'argument « {name} » prend {nargs} valeurs.",
+    "Invalid value for {param_hint}: {message}": "valeur invalide pour {param_hint} : {message}",
+    "Invalid value: {message}": "valeur invalide : {message}",
+    "Option {name!r} does not take a value.": "l'option « {name} » ne prend pas de valeur.",
+    "Argument {name!r} takes {nargs} values.": "l'argument « {name} » prend {nargs} valeurs.",
     "Aborted!": "Interrompu.",
     "unknown error": "erreur inconnue",
     # Values refused by a parameter type.
-    "{value!r} is not a valid {number_type}.": "« {value} » n'est pas un nombre valide.",
-    "{value} is not in the range {range}.": "{value} n'est pas dans l'intervalle {range}.",
+    "{value!r} is not a valid {number_type}.": "« {value} » n'est pas un {number_type} valide.",
+    "{value} is not in the range {range}.": "{value} n'est pas permis ({range}).",
     "{value!r} is not a valid boolean. Recognized values: {states}": (
         "« {value} » n'est pas un booléen valide. Valeurs reconnues : {states}"
     ),
@@ -85,16 +94,12 @@ MESSAGES: dict[str, str] = {
 
 PLURAL_MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
     ("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})"): (
-        "Argument en trop : {args}",
-        "Arguments en trop : {args}",
-    ),
-    ("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)"): (
-        "Vouliez-vous dire {possibility} ?",
-        "(Vouliez-vous dire : {possibilities} ?)",
+        "argument en trop : {args}",
+        "arguments en trop : {args}",
     ),
     ("Option {name!r} requires an argument.", "Option {name!r} requires {nargs} arguments."): (
-        "L'option « {name} » demande une valeur.",
-        "L'option « {name} » demande {nargs} valeurs.",
+        "l'option « {name} » demande une valeur.",
+        "l'option « {name} » demande {nargs} valeurs.",
     ),
     ("{value!r} is not {choice}.", "{value!r} is not one of {choices}."): (
         "« {value} » n'est pas {choice}.",
@@ -108,8 +113,8 @@ PLURAL_MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
         "« {value} » ne suit aucun des formats {formats}.",
     ),
     ("Takes {nargs} values but 1 was given.", "Takes {nargs} values but {len} were given."): (
-        "Attend {nargs} valeurs, 1 donnée.",
-        "Attend {nargs} valeurs, {len} données.",
+        "{nargs} valeurs attendues, 1 donnée.",
+        "{nargs} valeurs attendues, {len} données.",
     ),
 }
 
@@ -126,11 +131,85 @@ def french_ngettext(singular: str, plural: str, count: int) -> str:
     return french[0] if count <= 1 else french[1]
 
 
+# The names of Click's parameter types, in help pages (upper-cased: ``--port ENTIER``) and in
+# errors (« « abc » n'est pas un entier valide. »). Click does not pass them through gettext.
+TYPE_NAMES: dict[type[click.ParamType], str] = {
+    click.types.StringParamType: "texte",
+    click.types.IntParamType: "entier",
+    click.types.IntRange: "entier",
+    click.types.FloatParamType: "nombre",
+    click.types.FloatRange: "nombre",
+    click.types.BoolParamType: "booléen",
+    click.types.DateTime: "date",
+}
+
+# strftime directives as a person writes a date: « AAAA-MM-JJ ».
+_DATE_PARTS = {"%Y": "AAAA", "%m": "MM", "%d": "JJ", "%H": "HH", "%M": "MM", "%S": "SS"}
+
+
+def french_date_format(strftime_format: str) -> str:
+    for directive, letters in _DATE_PARTS.items():
+        strftime_format = strftime_format.replace(directive, letters)
+    return strftime_format
+
+
+def _date_metavar(self: click.DateTime, param: click.Parameter, ctx: click.Context) -> str:
+    formats = [french_date_format(f) for f in self.formats]
+    return formats[0] if len(formats) == 1 else f"[{'|'.join(formats)}]"
+
+
+_click_date_convert = click.DateTime.convert
+
+
+def _date_convert(
+    self: click.DateTime, value: Any, param: click.Parameter | None, ctx: click.Context | None
+) -> Any:
+    try:
+        return _click_date_convert(self, value, param, ctx)
+    except click.BadParameter:
+        formats = " ou ".join(french_date_format(f) for f in self.formats)
+        self.fail(f"« {value} » n'est pas une date valide ({formats}).", param, ctx)
+
+
+def _choice_message(self: click.Choice, value: Any, ctx: click.Context | None) -> str:
+    choices = ", ".join(str(choice) for choice in self.choices)
+    if len(self.choices) == 1:
+        return f"« {value} » : seule valeur possible, {choices}."
+    return f"« {value} » n'est pas parmi : {choices}."
+
+
+def _describe_range(self: Any) -> str:
+    """« de 1 à 64 », « 1 au moins »… rather than Click's « 1<=x<=64 »."""
+    if self.min is not None and self.max is not None and not (self.min_open or self.max_open):
+        return f"de {self.min} à {self.max}"
+    parts = []
+    if self.min is not None:
+        parts.append(f"plus de {self.min}" if self.min_open else f"{self.min} au moins")
+    if self.max is not None:
+        parts.append(f"moins de {self.max}" if self.max_open else f"{self.max} au plus")
+    return " et ".join(parts)
+
+
+def _possibilities(possibilities: list[str]) -> str:
+    quoted = ", ".join(f"« {p} »" for p in sorted(possibilities))
+    if len(possibilities) == 1:
+        return f"Vouliez-vous dire {quoted} ?"
+    return f"(Vouliez-vous dire : {quoted} ?)"
+
+
 def install() -> None:
-    """Point Click's translation functions at the French catalogue (idempotent)."""
+    """Point Click's translation functions at the French catalogue, name Click's parameter
+    types in French and word the dates and choices the French way (idempotent)."""
     for name in _CLICK_MODULES:
         module = importlib.import_module(name)
         if hasattr(module, "_"):
             module._ = french_gettext  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = french_ngettext  # type: ignore[attr-defined]
+    for param_type, french_name in TYPE_NAMES.items():
+        param_type.name = french_name
+    click.DateTime.get_metavar = _date_metavar  # type: ignore[method-assign]
+    click.DateTime.convert = _date_convert  # type: ignore[method-assign]
+    click.Choice.get_invalid_choice_message = _choice_message  # type: ignore[method-assign]
+    click.types._NumberRangeBase._describe_range = _describe_range  # type: ignore[method-assign]
+    click.exceptions._format_possibilities = _possibilities  # type: ignore[attr-defined]

@@ -46,7 +46,7 @@ async def import_command(settings: Settings, file: Path, group_id: int, dry_run:
     "--until",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     required=True,
-    help="Dernier jour de l'horizon (AAAA-MM-JJ).",
+    help="Dernier jour de l'horizon.",
 )
 @click.option("--duration", type=int, default=120, show_default=True, help="Durée en minutes.")
 @click.option("--dry-run", is_flag=True, help="Afficher les dates, sans rien créer.")

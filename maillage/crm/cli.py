@@ -62,7 +62,7 @@ async def _ensure_demo_admin() -> None:
     if await User.exists().where(User.role == "admin").run():
         click.echo(
             "Compte administrateur existant conservé "
-            "(mot de passe oublié : « maillage user password EMAIL »)."
+            "(mot de passe oublié : « maillage user password COURRIEL »)."
         )
         return
     password = secrets.token_urlsafe(12)
@@ -124,7 +124,7 @@ def _describe(settings: Settings) -> str:
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Date de référence AAAA-MM-JJ (par défaut : aujourd'hui).",
+    help="Date de référence (par défaut : aujourd'hui).",
 )
 @click.option(
     "--scale",
@@ -161,7 +161,10 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
     return click.prompt(
-        "Mot de passe (10 caractères au moins)", hide_input=True, confirmation_prompt=True
+        "Mot de passe (10 caractères au moins)",
+        hide_input=True,
+        confirmation_prompt=True,
+        prompt_suffix=" : ",
     )
 
 

@@ -17,7 +17,7 @@ What was chosen, and why:
   being counted, so hammering does not lengthen the wait. A counter quiet for an hour starts
   again from zero; a right password resets the account's counters.
 - **An administrator can unlock** an account at once: the page « Utilisateurs », the command
-  ``maillage user unlock EMAIL`` and ``POST /api/v1/users/{id}/unlock``.
+  ``maillage user unlock COURRIEL`` and ``POST /api/v1/users/{id}/unlock``.
 
 Keys are SHA-256 digests: the table holds neither addresses nor emails.
 """

@@ -10,7 +10,7 @@ import click
 
 from maillage import french
 from maillage.actor import CLI, IMPORT
-from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
+from maillage.clikit import FrenchCommand, FrenchGroup, confirm, fail, run_async
 from maillage.exchange import duplicates as dup
 from maillage.exchange import erasure
 from maillage.exchange import rgpd as rights
@@ -73,6 +73,7 @@ SHOWN_PROBLEMS = 50
     "--output",
     "-o",
     default=None,
+    metavar="FICHIER",
     help="Fichier à écrire (« - » : sortie standard ; par défaut : <dossier de données>/exports/).",
 )
 @run_async
@@ -141,7 +142,11 @@ async def import_command(settings: Settings, file: Path, kind: str, dry_run: boo
         )
     except ImportRefused as refused:
         _print_report(refused.report)
-        fail(refused.message)
+        rejected = plural(len(refused.report.rejected), "ligne rejetée", "lignes rejetées")
+        fail(
+            f"import non effectué ({rejected}, détail ci-dessus) : corrigez le fichier, ou "
+            "importez seulement les lignes valides (option --lignes-valides). Rien n'a été écrit."
+        )
         return
     _print_report(report)
 
@@ -257,7 +262,7 @@ async def rgpd_export(settings: Settings, contact_id: int, fmt: str, output: Pat
 def rgpd_anonymise(contact_id: int, yes: bool) -> None:
     """Anonymiser une personne (droit à l'effacement ; irréversible)."""
     if not yes:
-        click.confirm(f"Anonymiser définitivement le contact n° {contact_id} ?", abort=True)
+        confirm(f"Anonymiser définitivement le contact n° {contact_id} ?")
 
     @run_async
     async def erase(settings: Settings) -> None:

@@ -240,7 +240,7 @@ def parse_mapping(data: bytes, kind: str) -> dict[str, str]:
         if name is None:
             if header_key(target) in {"champ", "field"}:
                 continue  # a header line « colonne;champ »
-            choices = ", ".join(f.name for f in FIELDS[kind])
+            choices = ", ".join(f.label for f in FIELDS[kind])
             raise UnreadableFile(
                 f"Fichier de correspondance : champ inconnu « {target} » pour la colonne "
                 f"« {column} » (champs possibles : {choices})."

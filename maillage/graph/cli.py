@@ -45,9 +45,9 @@ def network() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Fichier à écrire (sinon : la sortie standard).",
 )
-@click.option("--start", type=DATE, help="Début de la période (AAAA-MM-JJ).")
+@click.option("--start", type=DATE, help="Début de la période.")
 @click.option(
-    "--end", type=DATE, help="Fin de la période et date de référence (défaut : aujourd'hui)."
+    "--end", type=DATE, help="Fin de la période et date de référence (par défaut : aujourd'hui)."
 )
 @click.option(
     "--axis", multiple=True, help="Axe de la CTG, par code (jeunesse) ou identifiant ; répétable."

@@ -59,7 +59,7 @@ def _print_drain(report: DrainReport, remaining: dict[str, int]) -> None:
 async def invite(
     settings: Settings, meeting_id: int, contacts: tuple[int, ...], suppleants: bool, send_now: bool
 ) -> None:
-    """Inviter à la réunion MEETING_ID les membres de son instance (ou les contacts nommés).
+    """Inviter à la réunion RÉUNION (son n°) les membres de son instance, ou les contacts nommés.
 
     Pour une réunion annulée, --send envoie l'annulation à ceux qui avaient reçu l'invitation."""
     meeting = await invitations.load_meeting(meeting_id)
@@ -90,7 +90,7 @@ async def invite(
 @click.argument("meeting_id", type=click.IntRange(1))
 @run_async
 async def preview(settings: Settings, meeting_id: int) -> None:
-    """Montrer ce que l'envoi des invitations de la réunion MEETING_ID mettrait en file, et
+    """Montrer ce que l'envoi des invitations de la réunion RÉUNION (son n°) mettrait en file, et
     chaque sorte de message telle que la lira son premier destinataire (rien n'est envoyé)."""
     report = await invitations.preview(settings, meeting_id)
     click.echo(_counted_line("À envoyer", report) if report["queued"] else "Rien à envoyer.")
@@ -106,7 +106,7 @@ async def preview(settings: Settings, meeting_id: int) -> None:
 @click.option("--send", "send_now", is_flag=True, help="Envoyer aussitôt les messages en file.")
 @run_async
 async def relaunch(settings: Settings, meeting_id: int, send_now: bool) -> None:
-    """Relancer les invités de la réunion MEETING_ID qui n'ont pas répondu (pas ceux relancés
+    """Relancer les invités de la réunion RÉUNION (son n°) qui n'ont pas répondu (pas ceux relancés
     il y a moins de 20 heures)."""
     report = await reminders.relaunch_pending(CLI, settings, meeting_id)
     click.echo(reminders.relaunch_summary(report))
@@ -167,7 +167,7 @@ async def _watch(settings: Settings, interval: float) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @run_async
 async def ingest(settings: Settings, file: Path) -> None:
-    """Enregistrer la réponse d'agenda (iTIP REPLY) contenue dans FILE (.ics ou message .eml)."""
+    """Enregistrer la réponse d'agenda (iTIP REPLY) contenue dans FICHIER (.ics ou message .eml)."""
     report = await replies.ingest(CLI, file.read_bytes())
     for item in report["replies"]:
         if item["status"] == "enregistree":

@@ -33,7 +33,7 @@ def report() -> None:
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Date de référence AAAA-MM-JJ (par défaut : aujourd'hui).",
+    help="Date de référence (par défaut : aujourd'hui).",
 )
 @run_async
 async def annual(

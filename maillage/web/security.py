@@ -114,7 +114,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if is_api_path(connection.url.path):
             raise NotAuthorizedException(
                 "Authentification requise : envoyez l'en-tête « Authorization: Bearer <jeton> » "
-                "(créez un jeton avec « maillage token create EMAIL »)."
+                "(créez un jeton avec « maillage token create COURRIEL »)."
             )
         return await self._from_session(connection)
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 
-KEPT_CONNECTIONS = 4
+KEPT_CONNECTIONS = 16
 """Connections kept open between uses; more are opened when more queries run at once, and
 closed when given back (one worker rarely runs more than four statements at the same time)."""
 

@@ -350,6 +350,8 @@ async def restore(settings: Settings, path: Path) -> list[str]:
             f"Cette sauvegarde vient d'une base {kind} ; la base configurée est {engine}."
         )
     if kind == "sqlite":
+        # Kept connections would go on writing to the replaced file and its deleted WAL.
+        await db.close_pool()
         await asyncio.to_thread(restore_sqlite, path, settings.sqlite_path)
     else:
         # The reference for the check is the configured database at this version's schema:

@@ -15,6 +15,7 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
+from maillage import db
 from maillage.actor import CLI
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import (
@@ -195,7 +196,13 @@ async def _every_column() -> dict[str, list[str]]:
     return hits
 
 
-def _every_file(data_dir: Path) -> dict[str, list[str]]:
+async def _every_file(data_dir: Path) -> dict[str, list[str]]:
+    """Every file of the data folder, the database's included, read as bytes.
+
+    The kept SQLite connections are closed first: closing any file descriptor of a database
+    file drops every POSIX lock this process holds on it, and another process closing its
+    last connection would then delete the WAL that our connections still write to."""
+    await db.close_pool()
     hits = {}
     for path in data_dir.rglob("*"):
         if not path.is_file() or "sauvegardes" in path.parts:
@@ -248,7 +255,7 @@ async def test_an_erased_person_is_found_nowhere(settings, admin, reader, anonym
     backups = data_dir / "sauvegardes"
     backups.mkdir(exist_ok=True)
     (backups / "maillage-2026-12-01-020000.bak").write_bytes(b"a backup holding her")
-    assert await _every_column() and _every_file(data_dir)  # she is everywhere before
+    assert await _every_column() and await _every_file(data_dir)  # she is everywhere before
 
     erased = await admin.client.post(f"/api/v1/rgpd/contacts/{pid}/anonymise")
 
@@ -257,7 +264,7 @@ async def test_an_erased_person_is_found_nowhere(settings, admin, reader, anonym
     assert [b["fichier"] for b in report["sauvegardes"]] == ["maillage-2026-12-01-020000.bak"]
     assert report["sauvegardes"][0]["expire_le"]
     assert await _every_column() == {}
-    assert _every_file(data_dir) == {}
+    assert await _every_file(data_dir) == {}
     for link in [*links, feed]:
         answer = await anonymous.get(link)
         assert answer.status_code in (404, 410), (link, answer.status_code)

@@ -38,6 +38,7 @@ from maillage.graph.data import (
     PartnershipRow,
 )
 from maillage.graph.report import Level, Report, analyse
+from maillage.offloop import off_loop
 from maillage.tables import (
     Affiliation,
     Axis,
@@ -286,7 +287,7 @@ class NetworkService:
         async def compute() -> Report:
             data = await load_network_data(day)
             self.computations += 1
-            return await asyncio.to_thread(analyse, data, selection, level)
+            return await off_loop(analyse, data, selection, level)
 
         return await self._cached(("report", version, selection, level, day), compute)
 
@@ -300,7 +301,7 @@ class NetworkService:
         """The report as ``text``, ``json``, ``csv``, ``gexf``, ``graphml`` or ``html``."""
         report = await self.report(selection, level, today)
         key = ("render", fmt, id(report))
-        return await self._cached(key, lambda: asyncio.to_thread(render, fmt, report))
+        return await self._cached(key, lambda: off_loop(render, fmt, report))
 
 
 RENDERERS = {

@@ -12,6 +12,7 @@ from typing import Any
 from maillage.errors import InvalidData
 from maillage.folding import fold
 from maillage.french import long_date, number, percent, plural, short_date
+from maillage.offloop import off_loop
 from maillage.reports import charts
 from maillage.reports.actions import actions_in_scope, indicator_rows, runs_during
 from maillage.reports.collect import ReportRows, collect
@@ -45,7 +46,7 @@ async def build_annual_report(
     scope = await resolve_scope(territory_id)
     rows = await collect(scope, year)
     check_has_data(rows, year)
-    return assemble(rows, year, today, with_charts)
+    return await off_loop(assemble, rows, year, today, with_charts)
 
 
 def check_has_data(rows: ReportRows, year: int) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from maillage.db import read_transaction
 from maillage.errors import InvalidData
+from maillage.offloop import off_loop
 from maillage.reports.actions import actions_in_scope, indicator_rows, runs_during
 from maillage.reports.collect import ReportRows, load_actions
 from maillage.reports.coverage import Coverage, coverage_csv, diagnostic
@@ -56,8 +57,8 @@ def report_as_data(report: Report) -> dict[str, Any]:
     }
 
 
-def annual_download(report: Report, extension: str) -> tuple[bytes, str]:
-    return render(report, extension), file_name(report.year, extension)
+async def annual_download(report: Report, extension: str) -> tuple[bytes, str]:
+    return await off_loop(render, report, extension), file_name(report.year, extension)
 
 
 def coverage_as_data(coverage: Coverage) -> dict[str, Any]:
@@ -99,7 +100,8 @@ async def diagnostic_download(
     coverage = await diagnostic(territory, kinds)
     if extension == "csv":
         return coverage_csv(coverage).encode("utf-8"), "diagnostic-territorial.csv"
-    return render_diagnostic_xlsx(coverage, kinds_label), "diagnostic-territorial.xlsx"
+    content = await off_loop(render_diagnostic_xlsx, coverage, kinds_label)
+    return content, "diagnostic-territorial.xlsx"
 
 
 async def action_plan(year: int, territory: int | None, today: dt.date) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from maillage.errors import InvalidData, NotFound
 from maillage.graph import drawing, export
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import add_to_body, network_service
+from maillage.offloop import off_loop
 from maillage.vocabulary import OrganisationKind
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
@@ -146,7 +147,7 @@ async def graph_page(
         return Response(html, media_type="text/html; charset=utf-8", headers=headers)
     report = await _analysis(params)
     nonce = secrets.token_urlsafe(16)
-    html = drawing.render_html(report, nonce=nonce)
+    html = await off_loop(drawing.render_html, report, nonce=nonce)
     return Response(
         html,
         media_type="text/html; charset=utf-8",

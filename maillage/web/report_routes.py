@@ -25,6 +25,7 @@ from maillage.crm import lookups
 from maillage.crm.registry import SERVICES
 from maillage.errors import InvalidData, ServiceError
 from maillage.french import number, percent
+from maillage.offloop import off_loop
 from maillage.reports import service
 from maillage.reports.actions import IndicatorValueIn, record_indicator
 from maillage.reports.annual import build_annual_report
@@ -84,7 +85,7 @@ async def annual_report(
     report = await build_annual_report(year, territory, dt.date.today(), with_charts=charts)
     if extension == "json":
         return service.report_as_data(report)
-    return _download(*service.annual_download(report, extension), extension)
+    return _download(*await service.annual_download(report, extension), extension)
 
 
 @get(
@@ -207,8 +208,13 @@ async def annual_page(
         (f"Télécharger {label}", f"/bilan/telecharger?{urlencode({**query, 'format': ext})}")
         for label, ext in (("le document (DOCX)", "docx"), ("les données (XLSX)", "xlsx"))
     ]
-    html = render_html(
-        report, f"bilan-{chosen}.xlsx", standalone=False, downloads=downloads, fragment=True
+    html = await off_loop(
+        render_html,
+        report,
+        f"bilan-{chosen}.xlsx",
+        standalone=False,
+        downloads=downloads,
+        fragment=True,
     )
     return _in_layout(request, f"{report.title} — {report.territory}", html)
 
@@ -227,7 +233,7 @@ async def annual_page_download(
         # Reached from a bookmarked or shared link: the same explanation as /bilan, with
         # the form to choose another year, rather than a generic error page.
         return await _without_data(request, error, year, territory)
-    return _download(*service.annual_download(report, extension), extension)
+    return _download(*await service.annual_download(report, extension), extension)
 
 
 @get("/plan-d-action", include_in_schema=False, guards=[requires("lecteur")])

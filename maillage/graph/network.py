@@ -96,30 +96,25 @@ async def _select(table: type[Table], *columns: str) -> list[dict[str, Any]]:
 
 
 async def load_network_data(today: dt.date) -> NetworkData:
-    """Every row the analysis needs, one query per table."""
+    """Every row the analysis needs, one query per table; the rows become the analysis's
+    records on a heavy-work thread (a département's 30,000 rows took a second of the loop)."""
     async with read_transaction():
         axes = await _select(Axis, "id", "code", "name", "position")
         communes = await _select(Commune, "id", "name", "population")
         orgs = await _select(Organisation, "id", "name", "kind", "category", "commune", "archived")
-        org_axes = _linked(
-            await _select(OrganisationAxis, "organisation", "axis"), "organisation", "axis"
-        )
+        org_axes = await _select(OrganisationAxis, "organisation", "axis")
         contacts = await _select(
             Contact, "id", "civility", "first_name", "last_name", "commune", "archived"
         )
-        contact_axes = _linked(await _select(ContactAxis, "contact", "axis"), "contact", "axis")
+        contact_axes = await _select(ContactAxis, "contact", "axis")
         affiliations = await _select(
             Affiliation,
             "contact", "organisation", "function", "elected_mandate", "start_date", "end_date",
             "is_primary",
         )  # fmt: skip
         groups = await _select(WorkingGroup, "id", "name", "kind", "archived", "active")
-        group_axes = _linked(
-            await _select(GroupAxis, "working_group", "axis"), "working_group", "axis"
-        )
-        group_communes = _linked(
-            await _select(GroupCommune, "working_group", "commune"), "working_group", "commune"
-        )
+        group_axes = await _select(GroupAxis, "working_group", "axis")
+        group_communes = await _select(GroupCommune, "working_group", "commune")
         memberships = await _select(
             Membership, "contact", "working_group", "role", "organisation", "start_date", "end_date"
         )
@@ -128,18 +123,62 @@ async def load_network_data(today: dt.date) -> NetworkData:
         partnerships = await _select(
             Partnership, "id", "organisation", "partner", "kind", "start_date", "end_date"
         )
-        partnership_axes = _linked(
-            await _select(PartnershipAxis, "partnership", "axis"), "partnership", "axis"
-        )
+        partnership_axes = await _select(PartnershipAxis, "partnership", "axis")
         interactions = await _select(Interaction, "id", "occurred_on", "kind", "follow_up_on")
-        interaction_orgs = _linked(
-            await _select(InteractionOrganisation, "interaction", "organisation"),
-            "interaction",
-            "organisation",
-        )
-        interaction_contacts = _linked(
-            await _select(InteractionContact, "interaction", "contact"), "interaction", "contact"
-        )
+        interaction_orgs = await _select(InteractionOrganisation, "interaction", "organisation")
+        interaction_contacts = await _select(InteractionContact, "interaction", "contact")
+    return await off_loop(
+        _network_data,
+        today,
+        axes,
+        communes,
+        orgs,
+        org_axes,
+        contacts,
+        contact_axes,
+        affiliations,
+        groups,
+        group_axes,
+        group_communes,
+        memberships,
+        meetings,
+        invitations,
+        partnerships,
+        partnership_axes,
+        interactions,
+        interaction_orgs,
+        interaction_contacts,
+    )
+
+
+def _network_data(
+    today: dt.date,
+    axes: list[dict[str, Any]],
+    communes: list[dict[str, Any]],
+    orgs: list[dict[str, Any]],
+    org_axes: Any,
+    contacts: list[dict[str, Any]],
+    contact_axes: Any,
+    affiliations: list[dict[str, Any]],
+    groups: list[dict[str, Any]],
+    group_axes: Any,
+    group_communes: Any,
+    memberships: list[dict[str, Any]],
+    meetings: list[dict[str, Any]],
+    invitations: list[dict[str, Any]],
+    partnerships: list[dict[str, Any]],
+    partnership_axes: Any,
+    interactions: list[dict[str, Any]],
+    interaction_orgs: Any,
+    interaction_contacts: Any,
+) -> NetworkData:
+    org_axes = _linked(org_axes, "organisation", "axis")
+    contact_axes = _linked(contact_axes, "contact", "axis")
+    group_axes = _linked(group_axes, "working_group", "axis")
+    group_communes = _linked(group_communes, "working_group", "commune")
+    partnership_axes = _linked(partnership_axes, "partnership", "axis")
+    interaction_orgs = _linked(interaction_orgs, "interaction", "organisation")
+    interaction_contacts = _linked(interaction_contacts, "interaction", "contact")
     return NetworkData(
         today=today,
         axes=[

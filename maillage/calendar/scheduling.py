@@ -35,6 +35,11 @@ class BusyInvitee:
 
 
 @functools.cache
+def public_holidays(year: int) -> dict[dt.date, str]:
+    """France's public holidays of the year, named in French (« Jour de Noël »…)."""
+    return _public_holidays(year)
+
+
 def _public_holidays(year: int) -> dict[dt.date, str]:
     return dict(holidays.France(years=year, language="fr").items())
 

@@ -68,6 +68,31 @@ async def list_meetings(
     return {"items": rows, "total": total, "limit": limit, "offset": offset}
 
 
+async def meetings_between(
+    start: dt.datetime, end: dt.datetime, group: int | None = None
+) -> list[dict[str, Any]]:
+    """The meetings starting in [start, end), in time order, with their body's name and kind:
+    what the month and week calendar views show."""
+    where: Any = (Meeting.starts_at >= start) & (Meeting.starts_at < end)
+    if group is not None:
+        where = where & (Meeting.working_group == group)
+    return await (
+        Meeting.select(
+            Meeting.id,
+            Meeting.title,
+            Meeting.starts_at,
+            Meeting.ends_at,
+            Meeting.location,
+            Meeting.status,
+            Meeting.working_group,
+            Meeting.working_group.name.as_alias("group_name"),
+        )
+        .where(where)
+        .order_by(Meeting.starts_at)
+        .order_by(Meeting.id)
+    )
+
+
 async def _invitation_counts(meeting_ids: list[int]) -> dict[int, dict[str, int]]:
     if not meeting_ids:
         return {}

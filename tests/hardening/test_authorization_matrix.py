@@ -423,6 +423,7 @@ PAGES += [
         for verb in ("role", "retirer")
     ],
     ("GET", "/reunions", READER, 200, "/reunions"),
+    ("GET", "/reunions/calendrier", READER, 200, "/reunions/calendrier"),
     ("GET", "/reunions/nouvelle", COORDINATOR, 200, "/reunions/nouvelle"),
     ("POST", "/reunions/nouvelle", COORDINATOR, 400, "/reunions/nouvelle"),
     ("GET", "/reunions/{record_id:int}", READER, 200, "/reunions/{meeting}"),

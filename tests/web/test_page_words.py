@@ -18,12 +18,15 @@ LISTS = ["/", "/partenaires", "/contacts", "/instances", "/reunions", "/reseau",
          "/bilan", "/plan-d-action", "/exports", "/imports", "/doublons", "/compte",
          "/journal", "/utilisateurs", "/accessibilite", "/partenaires/nouveau",
          "/contacts/nouveau", "/instances/nouvelle", "/reunions/nouvelle",
-         "/plan-d-action/nouvelle", "/envois/nouveau"]  # fmt: skip
+         "/plan-d-action/nouvelle", "/envois/nouveau", "/reunions/calendrier",
+         "/reunions/calendrier?vue=semaine"]  # fmt: skip
 DETAILS = {
     "/partenaires/{}": Organisation,
     "/contacts/{}": Contact,
     "/instances/{}": WorkingGroup,
     "/reunions/{}": Meeting,
+    "/reunions/{}/apercu": Meeting,
+    "/reunions/{}/annuler": Meeting,
     "/plan-d-action/{}": Action,
     "/envois/{}": OutboxMessage,
 }

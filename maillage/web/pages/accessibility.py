@@ -25,6 +25,7 @@ CHECKED_PAGES: list[tuple[str, str]] = [
     ("/contacts", "Contacts"),
     ("/instances", "Instances"),
     ("/reunions", "Réunions"),
+    ("/reunions/calendrier", "Calendrier des réunions"),
     ("/reseau", "Réseau partenarial"),
     ("/envois", "Envois"),
     ("/bilan", "Bilan annuel"),

@@ -38,6 +38,14 @@ async def import_command(settings: Settings, file: Path, group_id: int, dry_run:
     for note in report.skipped:
         click.echo(f"     ignoré : {note}")
     click.echo(report.summary())
+    changed = [line.meeting_id for line in report.lines if line.action == "modifiee"]
+    if changed and not dry_run:
+        # The mailing layer sits above this one: the command says what sends the updates.
+        numbers = ", ".join(str(n) for n in changed)
+        click.echo(
+            f"Réunions modifiées ({numbers}) : « maillage mail invite N --send » envoie la mise "
+            "à jour à ceux qui avaient reçu l'invitation (l'import par l'API l'envoie aussitôt)."
+        )
 
 
 @calendar.command("materialise", cls=FrenchCommand)

@@ -478,6 +478,10 @@ async def import_file(
 ) -> ImportOut:
     content = await data.read()
     report = await importer.import_ics(request.user, group, content, dry_run)
+    # A meeting the file changed owes its invitees the update, as an edit on the page does.
+    for line in report.lines:
+        if not dry_run and line.action == "modifiee" and line.meeting_id is not None:
+            await invitations.queue_changes(request.user, _settings(request), line.meeting_id)
     return ImportOut(
         dry_run=report.dry_run,
         summary=report.summary(),

@@ -160,3 +160,27 @@ async def test_a_duration_past_the_calendar_is_refused_not_a_crash(
     assert response.status_code == 400, response.text
     assert "DURATION" in response.text
     assert await Meeting.count() == 0
+
+
+async def test_a_reimport_that_moves_a_sent_meeting_sends_the_update(coordinator, body):
+    """The file is the coordinator's edit: those who received the invitation get the update,
+    as after an edit on the page (#21)."""
+    from maillage.tables import OutboxMessage
+
+    c, group_id = coordinator.client, body["group"]["id"]
+    await upload(c, group_id, FILE)
+    meeting = await Meeting.select().where(Meeting.ical_uid == "a@ailleurs").first()
+    invited = await c.post(
+        f"/api/v1/meetings/{meeting['id']}/invitations", json={"group_members": True}
+    )
+    assert invited.status_code == 201, invited.text
+    sent = await c.post(f"/api/v1/meetings/{meeting['id']}/invitations/send")
+    assert sent.json()["invitation"] == 1
+    moved = FILE.replace("20270112T140000", "20270119T140000").replace(
+        "20270112T160000", "20270119T160000"
+    )
+    await upload(c, group_id, moved, dry_run=True)
+    assert await OutboxMessage.count().where(OutboxMessage.kind == "modification") == 0
+    await upload(c, group_id, moved)
+    updates = await OutboxMessage.select().where(OutboxMessage.kind == "modification")
+    assert [u["recipient"] for u in updates] == ["helene@caf.example"]

@@ -206,6 +206,24 @@ class Action(Versioned):
     search = Varchar(length=400, index=True)
 
 
+class Decision(Versioned):
+    """What a body decided, who carries it and by when, followed until done (#22)."""
+
+    summary = Text()
+    working_group = ForeignKey(WorkingGroup, on_delete=OnDelete.cascade, index=True)
+    meeting = ForeignKey(Meeting, null=True, on_delete=OnDelete.set_null, index=True)
+    carrier_contact = ForeignKey(Contact, null=True, on_delete=OnDelete.set_null, index=True)
+    carrier_organisation = ForeignKey(
+        Organisation, null=True, on_delete=OnDelete.set_null, index=True
+    )
+    action = ForeignKey(Action, null=True, on_delete=OnDelete.set_null, index=True)
+    due_on = Date(null=True, default=None, index=True)
+    status = Varchar(length=20, default="a_faire", index=True)
+    done_on = Date(null=True, default=None)
+    notes = Text(default="")
+    search = Varchar(length=700, index=True)
+
+
 class ApiToken(Table):
     id = Serial(primary_key=True)
     user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
@@ -359,6 +377,7 @@ TABLES: list[type[Table]] = [
     User,
     Interaction,
     Action,
+    Decision,
     ApiToken,
     FeedToken,
     AuditEvent,

@@ -191,6 +191,18 @@ IN_PROGRESS: Final = "en_cours"
 OPEN_ACTION_STATUSES: Final = (TO_START, IN_PROGRESS)
 NO_AXIS: Final = "Transversal (sans axe)"
 
+# Decisions of a steering committee or a commission, followed until done (#22).
+DecisionStatus = Literal["a_faire", "en_cours", "faite", "abandonnee"]
+DECISION_STATUSES: Final[dict[str, str]] = {
+    "a_faire": "À faire",
+    "en_cours": "En cours",
+    "faite": "Faite",
+    "abandonnee": "Abandonnée",
+}
+DECISION_TO_DO: Final = "a_faire"
+DECISION_DONE: Final = "faite"
+OPEN_DECISION_STATUSES: Final = ("a_faire", "en_cours")
+
 # --- People and accounts ---------------------------------------------------------------------
 
 LegalBasis = Literal["mission_interet_public", "consentement"]
@@ -292,6 +304,7 @@ for _literal, _labels in (
     (Attendance, ATTENDANCE),
     (InteractionKind, INTERACTION_KINDS),
     (ActionStatus, ACTION_STATUSES),
+    (DecisionStatus, DECISION_STATUSES),
     (OutboxStatus, OUTBOX_STATUSES),
     (LegalBasis, LEGAL_BASES),
     (Civility, CIVILITIES),

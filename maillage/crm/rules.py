@@ -19,8 +19,8 @@ from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
 from maillage.errors import FieldError
-from maillage.tables import Affiliation, Contact, Membership, WorkingGroup
-from maillage.vocabulary import HELD, PENDING, SUBSTITUTE
+from maillage.tables import Affiliation, Contact, Meeting, Membership, WorkingGroup
+from maillage.vocabulary import DECISION_DONE, HELD, PENDING, SUBSTITUTE
 
 RNA_PATTERN = re.compile(r"^W\d{9}$")
 UAI_PATTERN = re.compile(r"^\d{7}[A-Z]$")
@@ -392,3 +392,34 @@ async def ensure_token_nonce(values: dict[str, Any], existing: dict[str, Any] | 
     if contact != existing.get("contact"):
         values["token_nonce"] = secrets.token_urlsafe(16)
         values.update(response=PENDING, answered_at=None, sent_at=None, sent_sequence=None)
+
+
+async def decision_group_and_dates(
+    values: dict[str, Any], _existing: dict[str, Any] | None
+) -> None:
+    """A decision taken in a meeting belongs to that meeting's body; one marked « faite »
+    without a date was done today (#22)."""
+    if values.get("meeting") is not None:
+        meeting = (
+            await Meeting.select(Meeting.working_group)
+            .where(Meeting.id == values["meeting"])
+            .first()
+            .run()
+        )
+        if meeting is not None:
+            values["working_group"] = meeting["working_group"]
+    if values.get("status") == DECISION_DONE and values.get("done_on") is None:
+        values["done_on"] = dt.date.today()
+
+
+async def check_decision(
+    values: dict[str, Any], _existing: dict[str, Any] | None
+) -> list[FieldError]:
+    if values.get("working_group") is None:
+        return [
+            FieldError(
+                "working_group",
+                "Indiquez la réunion où la décision a été prise, ou l'instance qui l'a prise.",
+            )
+        ]
+    return []

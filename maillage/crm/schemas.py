@@ -12,6 +12,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from maillage.vocabulary import (
+    DECISION_TO_DO,
     MEMBER,
     PENDING,
     PLANNED,
@@ -20,6 +21,7 @@ from maillage.vocabulary import (
     ActionStatus,
     Attendance,
     Civility,
+    DecisionStatus,
     GroupKind,
     InteractionKind,
     LegalBasis,
@@ -196,6 +198,23 @@ class ActionIn(Struct, **STRICT):
     )
     notes: LongText = ""
     partners: IdList = msgspec.field(default_factory=list)
+
+
+class DecisionIn(Struct, **STRICT):
+    summary: Annotated[str, Meta(min_length=1, max_length=2000)]
+    """Ce qui a été décidé (ou l'action à mener)."""
+    meeting: Id | None = None
+    """La réunion où la décision a été prise ; son instance devient celle de la décision."""
+    working_group: Id | None = None
+    """L'instance qui a décidé (déduite de la réunion quand elle est donnée)."""
+    carrier_contact: Id | None = None
+    carrier_organisation: Id | None = None
+    action: Id | None = None
+    """La fiche action que la décision sert."""
+    due_on: dt.date | None = None
+    status: DecisionStatus = DECISION_TO_DO
+    done_on: dt.date | None = None
+    notes: LongText = ""
 
 
 class UserIn(Struct, **STRICT):

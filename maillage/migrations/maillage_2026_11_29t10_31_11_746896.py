@@ -1,15 +1,16 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import Date
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSON
-from piccolo.columns.column_types import Serial
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.date import DateNow
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
@@ -178,9 +179,7 @@ DESCRIPTION = "full schema"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="maillage", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="maillage", description=DESCRIPTION)
 
     manager.add_table(
         class_name="Interaction",
@@ -196,13 +195,9 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Meeting", tablename="meeting", schema=None, columns=None
-    )
+    manager.add_table(class_name="Meeting", tablename="meeting", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="User", tablename="app_user", schema=None, columns=None
-    )
+    manager.add_table(class_name="User", tablename="app_user", schema=None, columns=None)
 
     manager.add_table(
         class_name="OutboxMessage",
@@ -218,9 +213,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="ApiToken", tablename="api_token", schema=None, columns=None
-    )
+    manager.add_table(class_name="ApiToken", tablename="api_token", schema=None, columns=None)
 
     manager.add_table(
         class_name="Organisation",
@@ -243,9 +236,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="FeedToken", tablename="feed_token", schema=None, columns=None
-    )
+    manager.add_table(class_name="FeedToken", tablename="feed_token", schema=None, columns=None)
 
     manager.add_table(
         class_name="WorkingGroup",
@@ -254,21 +245,13 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Action", tablename="action", schema=None, columns=None
-    )
+    manager.add_table(class_name="Action", tablename="action", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Invitation", tablename="invitation", schema=None, columns=None
-    )
+    manager.add_table(class_name="Invitation", tablename="invitation", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Commune", tablename="commune", schema=None, columns=None
-    )
+    manager.add_table(class_name="Commune", tablename="commune", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Axis", tablename="axis", schema=None, columns=None
-    )
+    manager.add_table(class_name="Axis", tablename="axis", schema=None, columns=None)
 
     manager.add_table(
         class_name="OrganisationAxis",
@@ -277,17 +260,11 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Territory", tablename="territory", schema=None, columns=None
-    )
+    manager.add_table(class_name="Territory", tablename="territory", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Contact", tablename="contact", schema=None, columns=None
-    )
+    manager.add_table(class_name="Contact", tablename="contact", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Membership", tablename="membership", schema=None, columns=None
-    )
+    manager.add_table(class_name="Membership", tablename="membership", schema=None, columns=None)
 
     manager.add_table(
         class_name="Affiliation",
@@ -317,9 +294,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="GroupAxis", tablename="group_axis", schema=None, columns=None
-    )
+    manager.add_table(class_name="GroupAxis", tablename="group_axis", schema=None, columns=None)
 
     manager.add_table(
         class_name="PartnershipAxis",

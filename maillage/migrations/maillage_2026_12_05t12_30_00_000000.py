@@ -22,16 +22,22 @@ def _refold_sql(table: str) -> str:
     return f'UPDATE "{table}" SET search = {expression} WHERE {touched}'
 
 
+SEARCHED_TABLES = (
+    "territory", "commune", "axis", "organisation", "contact", "working_group", "meeting",
+    "app_user", "interaction", "action",
+)  # fmt: skip
+
+
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="maillage", description=DESCRIPTION)
 
     async def refold():
         from maillage.db import current_engine
-        from maillage.tables import TABLES
 
-        for table in TABLES:
-            if "search" in {column._meta.name for column in table._meta.columns}:
-                await current_engine().run_ddl(_refold_sql(table._meta.tablename))
+        # The tables that had a search column at this migration (not later ones: a migration
+        # sees the schema of its own day).
+        for name in SEARCHED_TABLES:
+            await current_engine().run_ddl(_refold_sql(name))
 
     manager.add_raw(refold)
     return manager

@@ -9,6 +9,7 @@ small communes to little, and the CCAS manager invited to the « aller-vers » g
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from maillage.crm.demo.registry import Registry
 from maillage.crm.demo.territory import World
 from maillage.crm.demo.vocabulary import of
 from maillage.tables import (
+    Decision,
     GroupAxis,
     GroupCommune,
     Invitation,
@@ -48,6 +50,22 @@ MONTHS = [
     "novembre",
     "décembre",
 ]
+
+
+# Bodies whose meetings take decisions, and what they decide (#22).
+DECIDING_KINDS = ("copil", "cotech", "commission_thematique", "commission_territoriale")
+DECISIONS = (
+    "Présenter au prochain comité le bilan de fréquentation des accueils de loisirs.",
+    "Envoyer aux partenaires le calendrier des réunions de l'année.",
+    "Recenser les besoins de places en crèche par commune.",
+    "Préparer la fiche action sur l'accès aux droits avec le centre social.",
+    "Proposer une date pour la semaine de la parentalité.",
+    "Mettre à jour la liste des élus référents enfance-jeunesse.",
+    "Solliciter la PMI pour une intervention en commission.",
+    "Chiffrer l'extension des horaires du relais petite enfance.",
+    "Rédiger le compte rendu partagé et le diffuser sous quinze jours.",
+    "Associer les bailleurs sociaux à la prochaine commission logement.",
+)
 
 
 @dataclass
@@ -388,6 +406,32 @@ class Governance:
                 if stands_in and self.rng.random() < 0.6:
                     present.add(s.person.id)
             self._invite(meeting_id, s, status, (sent_at, sequence), starts, s.person.id in present)
+        if status == "tenue" and body.kind in DECIDING_KINDS:
+            self._decisions(meeting_id, body, day, seats)
+
+    def _decisions(self, meeting_id: int, body: Body, day: dt.date, seats: list[Seat]) -> None:
+        """One to three decisions per held meeting of a deciding body, carried by a member or
+        their organisation; most of those past due are done, a few are late (#22). Their own
+        random stream: the rest of the demo stays what it was."""
+        rng = random.Random(f"decisions-{meeting_id}")
+        carriers = [s for s in seats if s.role != "suppleant"] or seats
+        for summary in rng.sample(DECISIONS, k=rng.randint(1, 3)):
+            due = day + dt.timedelta(days=rng.choice((30, 45, 60, 90)))
+            seat = rng.choice(carriers) if carriers else None
+            late = due < self.today
+            status = (
+                "faite"
+                if late and rng.random() < 0.7
+                else ("en_cours" if rng.random() < 0.4 else "a_faire")
+            )
+            self.ds.add(
+                Decision, _utc(min(day, self.today)),
+                summary=summary, working_group=body.id, meeting=meeting_id,
+                carrier_contact=seat.person.id if seat and rng.random() < 0.6 else None,
+                carrier_organisation=seat.org.id if seat else None,
+                due_on=due, status=status,
+                done_on=min(due, self.today) if status == "faite" else None,
+            )  # fmt: skip
 
     def _comes(self, seat: Seat) -> bool:
         return self.rng.random() < seat.presence

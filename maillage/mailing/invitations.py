@@ -19,8 +19,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from maillage import french
 from maillage.actor import Actor
-from maillage.crm import audit
+from maillage.crm import audit, decisions
 from maillage.db import (
     driver_fetch,
     kept_connections,
@@ -524,7 +525,7 @@ async def queue_minutes(
     meeting = await load_meeting(meeting_id)
     if not meeting.minutes.strip() and not attachments:
         raise InvalidData.one(
-            "minutes", "Rédigez le compte-rendu ou joignez-le avant de l'envoyer."
+            "minutes", "Rédigez le compte rendu ou joignez-le avant de l'envoyer."
         )
     query = Invitation.select(*INVITATION_COLUMNS, Invitation.attendance).where(
         Invitation.meeting == meeting_id
@@ -532,6 +533,14 @@ async def queue_minutes(
     if audience == "presents_excuses":
         query = query.where(Invitation.attendance.is_in([PRESENT, EXCUSED]))
     rows = await query.order_by(Invitation.id)
+    releve = [
+        messages.DecisionLine(
+            d["summary"],
+            d["carrier"],
+            french.format_date(d["due_on"], "long") if d["due_on"] else "",
+        )
+        for d in await decisions.of_meeting(meeting_id, dt.date.today())
+    ]
     envelope = Envelope(sender_mailbox(settings.mail_from))
     items, problems = [], []
     for row in rows:
@@ -540,7 +549,7 @@ async def queue_minutes(
         except InvalidAddress as error:
             problems.append(unreachable(row, error))
             continue
-        message = messages.minutes(meeting, recipient, envelope, attachments)
+        message = messages.minutes(meeting, recipient, envelope, attachments, releve)
         items.append(
             outbox.Outgoing(message, recipient.address, "compte_rendu", row["contact"], row["id"])
         )

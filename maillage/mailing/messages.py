@@ -572,15 +572,32 @@ class MeetingMessages:
         return Prebuilt(raw, message_id, self.subject, PREBUILT_HEADERS)
 
 
+@dataclass(frozen=True)
+class DecisionLine:
+    """One line of the relevé de décisions: what, who carries it, by when."""
+
+    summary: str
+    carrier: str = ""
+    due: str = ""
+
+
 def minutes(
     meeting: MeetingInfo,
     recipient: Mailbox,
     envelope: Envelope,
     attachments: Sequence[Attachment] = (),
+    decisions: Sequence[DecisionLine] = (),
 ) -> EmailMessage:
-    context = _context(meeting, recipient, organizer=envelope.organizer, attachments=attachments)
+    """The minutes, with the relevé de décisions when the meeting recorded some (#22)."""
+    context = _context(
+        meeting,
+        recipient,
+        organizer=envelope.organizer,
+        attachments=attachments,
+        decisions=decisions,
+    )
     day = french.format_date(french.in_paris(meeting.starts_at).date())
-    subject = f"Compte-rendu : {meeting.summary} du {day}"
+    subject = f"Compte rendu : {meeting.summary} du {day}"
     parts = _text_parts("compte_rendu", context)
     for item in attachments:
         maintype, _, subtype = item.content_type.partition("/")

@@ -25,6 +25,7 @@ from maillage.tables import (
     Affiliation,
     Commune,
     Contact,
+    Decision,
     Interaction,
     Invitation,
     Meeting,
@@ -308,6 +309,7 @@ RESOURCES = {
     "partnerships": ("partnership", READER, COORDINATOR, "delete"),
     "interactions": ("interaction", READER, COORDINATOR, "delete"),
     "actions": ("action", READER, COORDINATOR, "delete"),
+    "decisions": ("decision", READER, COORDINATOR, "delete"),
     "users": ("user", ADMIN, ADMIN, None),
 }
 for name, (key, read, write, lifecycle) in RESOURCES.items():
@@ -511,6 +513,14 @@ PAGES += [
     ("POST", "/reunions/{record_id:int}/inviter", COORDINATOR, 303, "/reunions/{missing}/inviter"),
     ("POST", "/reunions/{record_id:int}/envoyer", COORDINATOR, 303, "/reunions/{missing}/envoyer"),
     ("GET", "/reunions/{record_id:int}/apercu", COORDINATOR, 200, "/reunions/{meeting}/apercu"),
+    (
+        "POST",
+        "/reunions/{record_id:int}/decisions",
+        COORDINATOR,
+        303,
+        "/reunions/{missing}/decisions",
+    ),
+    ("POST", "/decisions/{record_id:int}/statut", COORDINATOR, 303, "/decisions/{missing}/statut"),
     ("GET", "/reunions/{record_id:int}/annuler", COORDINATOR, 200, "/reunions/{meeting}/annuler"),
     (
         "POST",
@@ -613,6 +623,7 @@ async def _world(settings) -> dict[str, object]:
         "partnership": Partnership,
         "interaction": Interaction,
         "action": Action,
+        "decision": Decision,
         "user": User,
     }
     for key, table in tables.items():

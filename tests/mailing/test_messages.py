@@ -207,7 +207,7 @@ def test_minutes_carry_their_attachments():
         )
     )
     assert (
-        str(message["Subject"]) == "Compte-rendu : COPIL CTG — Bilan 2026 du mardi 8 décembre 2026"
+        str(message["Subject"]) == "Compte rendu : COPIL CTG — Bilan 2026 du mardi 8 décembre 2026"
     )
     attachments = list(message.iter_attachments())
     assert [a.get_filename() for a in attachments] == ["compte-rendu.pdf"]

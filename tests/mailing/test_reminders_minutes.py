@@ -139,3 +139,35 @@ async def test_the_minutes_service_refuses_too_many_or_too_heavy_files(settings,
             await invitations.queue_minutes(CLI, settings, meeting["id"], "invites", files)
         assert [e.message for e in refused.value.errors] == [message]
     assert await OutboxMessage.count().where(OutboxMessage.kind == "compte_rendu") == 0
+
+
+async def test_the_minutes_carry_the_meetings_decisions(settings, body):
+    """The relevé de décisions goes with the minutes (#22)."""
+    import email as email_module
+    from email import policy
+
+    from maillage.crm.registry import SERVICES
+
+    meeting = body.meeting
+    await invitations.invite(CLI, meeting["id"], invitations.InviteRequest(group_members=True))
+    await Meeting.update({Meeting.minutes: "Tour de table."}).where(Meeting.id == meeting["id"])
+    decisions = SERVICES["decisions"]
+    await decisions.create(
+        CLI,
+        decisions.spec.input(
+            summary="Recenser les besoins de garde",
+            meeting=meeting["id"],
+            carrier_contact=body.people["helene"]["id"],
+            due_on=dt.date(2027, 3, 1),
+        ),
+    )
+    await invitations.queue_minutes(CLI, settings, meeting["id"], "invites", [])
+    [first, *_] = await outbox_rows("compte_rendu")
+    message = email_module.message_from_string(first["raw_message"], policy=policy.default)
+    text = message.get_body(("plain",)).get_content()
+    assert "Relevé de décisions :" in text
+    assert (
+        "- Recenser les besoins de garde — porteur : Hélène Lefèvre — échéance : 1er mars 2027"
+        in text
+    )
+    assert str(message["Subject"]).startswith("Compte rendu : ")

@@ -107,7 +107,7 @@ async def test_nothing_to_send_is_explained_next_to_the_field(coordinator_web, a
     response = await _send(coordinator_web, meeting, {"audience": "invites", "minutes": ""})
     assert response.status_code == 400
     assert 'id="f-minutes-erreur"' in response.text
-    assert "Rédigez le compte-rendu ou joignez-le" in html_text(response)
+    assert "Rédigez le compte rendu ou joignez-le" in html_text(response)
     big = b"x" * 1_600_000
     response = await _send(
         coordinator_web,

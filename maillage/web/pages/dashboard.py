@@ -7,6 +7,7 @@ import datetime as dt
 from litestar import Request, get
 from litestar.response import Template
 
+from maillage.crm import decisions
 from maillage.crm.dashboard import dashboard as dashboard_data
 from maillage.settings import base_url_warning_for_request
 from maillage.web.pages.common import render
@@ -16,9 +17,14 @@ from maillage.web.pages.labels import PARIS
 @get("/", include_in_schema=False)
 async def dashboard(request: Request) -> Template:
     now = dt.datetime.now(dt.UTC)
-    data = await dashboard_data(now, now.astimezone(PARIS).date())
+    today = now.astimezone(PARIS).date()
+    data = await dashboard_data(now, today)
     return render(
-        request, "tableau_de_bord.html", base_url_warning=_base_url_warning(request), **data
+        request,
+        "tableau_de_bord.html",
+        base_url_warning=_base_url_warning(request),
+        late_decisions=await decisions.late(today),
+        **data,
     )
 
 

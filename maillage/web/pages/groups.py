@@ -11,12 +11,13 @@ from litestar.response import Template
 
 from maillage.calendar import feeds
 from maillage.calendar import service as calendar_service
-from maillage.crm import audit, lookups, members, views
+from maillage.crm import audit, decisions, lookups, members, views
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
 from maillage.errors import ServiceError
 from maillage.french import plural
+from maillage.vocabulary import DECISION_STATUSES
 from maillage.web.pages.common import (
     SECTION_SIZE,
     Field,
@@ -154,6 +155,8 @@ async def _detail_page(
         status_code=status_code,
         full="reunions" if full else None,
         g=group,
+        open_decisions=await decisions.open_of_group(group["id"], dt.date.today()),
+        decision_statuses=list(DECISION_STATUSES.items()),
         overview=overview,
         axes={row["id"]: row["name"] for row in axes},
         commune_names=[communes[c] for c in group["communes"] if c in communes],

@@ -25,6 +25,7 @@ LABELS: dict[str, dict[str, str]] = {
     "entity": vocabulary.ENTITIES,
     "interaction_kind": vocabulary.INTERACTION_KINDS,
     "action_status": vocabulary.ACTION_STATUSES,
+    "decision_status": vocabulary.DECISION_STATUSES,
 }
 
 

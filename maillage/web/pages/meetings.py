@@ -10,13 +10,14 @@ from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from maillage.calendar import service as calendar
-from maillage.crm import agenda, audit, lookups
+from maillage.crm import agenda, audit, decisions, lookups
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.errors import ServiceError
+from maillage.folding import fold
 from maillage.french import plural
 from maillage.mailing import invitations
-from maillage.vocabulary import CANCELLED, HELD, PLANNED
+from maillage.vocabulary import CANCELLED, DECISION_STATUSES, HELD, PLANNED
 from maillage.web.pages.common import (
     PAGE_SIZE,
     Field,
@@ -255,7 +256,28 @@ async def meeting_detail(
         minutes_form=FormState(values={"minutes": detail["meeting"]["minutes"]}),
         warnings=await _live_warnings(detail["meeting"]),
         started=detail["meeting"]["starts_at"] <= dt.datetime.now(dt.UTC),
+        **await _decisions_context(detail),
     )
+
+
+async def _decisions_context(detail: dict[str, Any]) -> dict[str, Any]:
+    """The decisions taken at the meeting, the body's earlier ones still open (« suites à
+    donner »), and who may carry a new one: the meeting's people and their organisations."""
+    today = dt.date.today()
+    meeting = detail["meeting"]
+    people = sorted(
+        {p["contact"]: f"{p['first_name']} {p['last_name']}" for p in detail["people"]}.items(),
+        key=lambda item: fold(item[1]),
+    )
+    return {
+        "decisions": await decisions.of_meeting(meeting["id"], today),
+        "follow_ups": await decisions.open_of_group(
+            detail["group"]["id"], today, before_meeting=meeting["id"]
+        ),
+        "carrier_people": people,
+        "carrier_organisations": await decisions.organisations_of([c for c, _ in people]),
+        "decision_statuses": list(DECISION_STATUSES.items()),
+    }
 
 
 async def _live_warnings(meeting: dict[str, Any]) -> list[Any]:

@@ -29,9 +29,11 @@ from maillage.reports.network import NetworkYear, movements, network_year
 from maillage.reports.scope import check_year, resolve_scope, year_bounds
 from maillage.vocabulary import (
     ACTION_STATUSES,
+    DECISION_DONE,
     GROUP_KINDS,
     INTERACTION_KINDS,
     MEETING_STATUSES,
+    OPEN_DECISION_STATUSES,
     ORGANISATION_KINDS,
     in_sentence,
 )
@@ -259,6 +261,7 @@ def governance_section(
         f"{plural(len(newcomers), 'nouveau partenaire', 'nouveaux partenaires')} "
         f"enregistré{'s' if len(newcomers) > 1 else ''} en {year}.",
         _inhabitants_sentence(current, previous),
+        _decisions_sentence(rows, year),
     ]
     section.sheets += [
         _bodies_sheet(current, previous),
@@ -282,12 +285,37 @@ def governance_section(
         for y in (previous, current)
     }
     section.figures["new_partners"] = len(newcomers)
+    section.figures["decisions"] = decision_counts(rows, year)
     section.figures["attendance_by_body"] = [
         {"body": b.name, "rate": b.rate, "previous_rate": _rate_of(previous, b.group)}
         for b in current.bodies
         if b.held
     ]
     return section
+
+
+def decision_counts(rows: ReportRows, year: int) -> dict[str, int]:
+    """Decisions taken during the year by the report's bodies, carried out, still late at its
+    end (#22)."""
+    taken = [d for d in rows.decisions if d["taken_on"].year == year]
+    end = dt.date(year, 12, 31)
+    done = [d for d in taken if d["status"] == DECISION_DONE]
+    late = [
+        d
+        for d in taken
+        if d["status"] in OPEN_DECISION_STATUSES and d["due_on"] is not None and d["due_on"] < end
+    ]
+    return {"taken": len(taken), "done": len(done), "late": len(late)}
+
+
+def _decisions_sentence(rows: ReportRows, year: int) -> str:
+    counts = decision_counts(rows, year)
+    if not counts["taken"]:
+        return f"Aucune décision des instances enregistrée en {year}."
+    taken = plural(counts["taken"], "décision prise", "décisions prises")
+    done = plural(counts["done"], "faite", "faites")
+    late = plural(counts["late"], "en retard", "en retard")
+    return f"Suivi des décisions : {taken} par les instances en {year}, dont {done} et {late}."
 
 
 def _inhabitants_sentence(current: GovernanceYear, previous: GovernanceYear) -> str:

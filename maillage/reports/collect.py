@@ -20,6 +20,7 @@ from maillage.tables import (
     ActionPartner,
     Affiliation,
     Axis,
+    Decision,
     GroupAxis,
     InteractionOrganisation,
     Invitation,
@@ -47,6 +48,7 @@ class ReportRows:
     interactions: list[dict[str, Any]] = field(default_factory=list)  # year N, one per organisation
     network: NetworkData = field(default_factory=lambda: NetworkData(today=dt.date.today()))
     actions: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # of the report's bodies
     first_meeting_year: int | None = None
 
     def meetings_of(self, year: int) -> list[dict[str, Any]]:
@@ -80,7 +82,23 @@ async def collect(scope: Scope, year: int) -> ReportRows:
         # The network as /reseau reads it: one loader, the same figures (#17).
         rows.network = await load_network_data(dt.date(year, 12, 31))
         rows.actions = await load_actions()
+        rows.decisions = await _decisions(scope)
         rows.first_meeting_year = await _first_meeting_year(scope)
+    return rows
+
+
+async def _decisions(scope: Scope) -> list[dict[str, Any]]:
+    """The bodies' decisions with the day they were taken (the meeting's, else the record's)."""
+    query = Decision.select(
+        Decision.status,
+        Decision.due_on,
+        Decision.done_on,
+        Decision.created_at,
+        Decision.meeting.starts_at.as_alias("taken_at"),
+    )
+    rows = await _where(query, _in_groups(scope, Decision.working_group)).run()
+    for row in rows:
+        row["taken_on"] = paris_time(row["taken_at"] or row["created_at"]).date()
     return rows
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from docx import Document
 
 from maillage.french import percent
@@ -111,3 +113,30 @@ def test_each_chart_draws_dollar_signs_as_text():
     assert charts.attendance_chart([("Commission $\\foo$", 0.5, 0.4, 2)], 2026).startswith(png)
     assert charts.network_chart([("Part $\\foo$", 0.1, 0.2)], 2026).startswith(png)
     assert charts.coverage_chart(["$\\foo$"], [("$\\bar$", [0])]).startswith(png)
+
+
+async def test_the_governance_counts_the_bodies_decisions(world):
+    """Decisions taken in the year, done, and still late at its end (#22)."""
+    from maillage.actor import CLI
+    from maillage.crm.registry import SERVICES
+    from maillage.tables import Meeting
+
+    meeting = await Meeting.select(Meeting.id, Meeting.starts_at).order_by(Meeting.id).first()
+    decisions = SERVICES["decisions"]
+    year = meeting["starts_at"].year
+    for summary, status, due in (
+        ("Faire le point", "faite", None),
+        ("Relancer la PMI", "a_faire", dt.date(year, 12, 1)),
+        ("Écrire au maire", "en_cours", None),
+    ):
+        await decisions.create(
+            CLI,
+            decisions.spec.input(summary=summary, meeting=meeting["id"], status=status, due_on=due),
+        )
+    report = await build_annual_report(year, None, TODAY)
+    section = next(s for s in report.sections if s.key == "gouvernance")
+    assert section.figures["decisions"] == {"taken": 3, "done": 1, "late": 1}
+    assert (
+        f"Suivi des décisions : 3 décisions prises par les instances en {year}, dont 1 faite "
+        "et 1 en retard." in section.paragraphs
+    )

@@ -43,6 +43,7 @@ from maillage.tables import (
     AuditEvent,
     Contact,
     ContactAxis,
+    Decision,
     FeedToken,
     Interaction,
     InteractionContact,
@@ -52,6 +53,7 @@ from maillage.tables import (
     OutboxMessage,
     Territory,
 )
+from maillage.vocabulary import DECISION_STATUSES
 
 DEFAULT_RETENTION_MONTHS = 24
 
@@ -85,6 +87,8 @@ async def subject_access(contact_id: int) -> dict[str, Any]:
         interactions = await Interaction.select(Interaction.occurred_on, Interaction.kind, Interaction.summary).where(Interaction.id.is_in(links)).run()  # fmt: skip
         events = await AuditEvent.select(AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.action, AuditEvent.changes).where((AuditEvent.entity == "contact") & (AuditEvent.entity_id == contact_id)).order_by(AuditEvent.id).output(load_json=True).run()  # fmt: skip
         messages = await OutboxMessage.select(OutboxMessage.created_at, OutboxMessage.subject, OutboxMessage.status).where(OutboxMessage.contact == contact_id).run()  # fmt: skip
+        d = Decision
+        decisions = await d.select(d.summary, d.working_group.name, d.due_on, d.status).where(d.carrier_contact == contact_id).order_by(d.id).run()  # fmt: skip
     return _plain(
         {
             "genere_le": dt.datetime.now(dt.UTC),
@@ -93,6 +97,7 @@ async def subject_access(contact_id: int) -> dict[str, Any]:
             "participations": memberships,
             "invitations": invitations,
             "echanges": interactions,
+            "decisions_portees": decisions,
             "messages": messages,
             "historique": events,
         }
@@ -125,6 +130,8 @@ _ACCESS_PAGE = templating.environment().from_string(
 <ul>{% for i in d.invitations %}<li>{{ i["meeting.title"] }} ({{ i["meeting.starts_at"][:10] }}) : {{ responses.get(i.response, i.response) }}{% if i.attendance %}, {{ attendance.get(i.attendance) }}{% endif %}</li>{% else %}<li>Aucune</li>{% endfor %}</ul>
 <h2>Échanges notés</h2>
 <ul>{% for e in d.echanges %}<li>{{ e.occurred_on }} ({{ e.kind }}) : {{ e.summary }}</li>{% else %}<li>Aucun</li>{% endfor %}</ul>
+<h2>Décisions dont vous êtes porteur ou porteuse</h2>
+<ul>{% for e in d.decisions_portees %}<li>{{ e.summary }} ({{ e["working_group.name"] }}{% if e.due_on %}, échéance {{ e.due_on }}{% endif %}) : {{ decision_statuses.get(e.status, e.status) }}</li>{% else %}<li>Aucune</li>{% endfor %}</ul>
 <h2>Messages envoyés</h2>
 <ul>{% for m in d.messages %}<li>{{ m.created_at[:10] }} : {{ m.subject }}</li>{% else %}<li>Aucun</li>{% endfor %}</ul>
 <h2>Historique des modifications</h2>
@@ -147,6 +154,7 @@ def subject_access_html(data: dict[str, Any]) -> str:
         roles=labels.ROLES,
         responses=labels.RESPONSES,
         attendance=labels.ATTENDANCE,
+        decision_statuses=DECISION_STATUSES,
     )
 
 

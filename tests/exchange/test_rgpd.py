@@ -23,6 +23,20 @@ from tests.exchange.conftest import export_bytes
 
 
 async def test_access_export_lists_everything_about_the_person(world):
+    from maillage.actor import CLI
+    from maillage.crm.registry import SERVICES
+    from maillage.tables import Meeting
+
+    meeting = await Meeting.select(Meeting.id).first()
+    decisions = SERVICES["decisions"]
+    await decisions.create(
+        CLI,
+        decisions.spec.input(
+            summary="Préparer le bilan",
+            meeting=meeting["id"],
+            carrier_contact=world["helene"]["id"],
+        ),
+    )
     data = await subject_access(world["helene"]["id"])
     assert data["personne"]["email"] == "helene@caf.example"
     assert {a["organisation.name"] for a in data["rattachements"]} == {
@@ -33,6 +47,7 @@ async def test_access_export_lists_everything_about_the_person(world):
     page = subject_access_html(data)
     assert "Données personnelles vous concernant" in page
     assert "COPIL de lancement" in page and "Présent(e)" in page
+    assert "Préparer le bilan" in page and "À faire" in page  # decisions she carries (#22)
 
 
 def _eml(to: str, name: str) -> bytes:

@@ -318,3 +318,18 @@ def test_the_demo_command_refuses_a_database_with_data_unless_forced(tmp_path):
     forced = run_demo(tmp_path, "--seed", "1", "--today", "2026-11-29", "--force")
     assert forced.returncode == 0, forced.stderr
     assert forced.stdout == first.stdout
+
+
+async def test_on_postgresql_the_loaded_demo_has_fresh_statistics(database):
+    """Without ANALYZE after the bulk load, PostgreSQL planned the lists for empty tables: a
+    sequential scan and a sort of every contact on each page (#16)."""
+    from maillage import db
+
+    if db.is_sqlite():
+        pytest.skip("SQLite n'a pas de statistiques à rafraîchir ici.")
+    await load_demo(seed=2, today=dt.date(2026, 11, 29))
+    rows = await db.current_engine().run_ddl(
+        "SELECT relname FROM pg_stat_user_tables "
+        "WHERE relname IN ('contact', 'organisation') AND last_analyze IS NOT NULL"
+    )
+    assert {row["relname"] for row in rows} == {"contact", "organisation"}

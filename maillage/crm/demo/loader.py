@@ -103,6 +103,10 @@ async def insert(dataset: Dataset) -> None:
                     f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
                     f'(SELECT MAX(id) FROM "{name}"))'
                 )
+    if not sqlite:
+        # Fresh statistics: without them PostgreSQL plans the lists for the empty tables it saw
+        # (a sequential scan and a sort, 26 ms a page of contacts, instead of the index, 2.6 ms).
+        await engine.run_ddl("ANALYZE")
 
 
 def _record(table: type[Table], row: dict[str, Any], columns: list[str]) -> tuple:

@@ -300,3 +300,15 @@ def test_its_service_errors_name_what_the_person_typed(environment, tmp_path):
         for internal in ("target_id", "_id", "last_name", "first_name", "only_valid", "year :"):
             assert internal not in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_a_short_password_is_refused_from_the_command_line_too(environment):
+    """The API's schema refused it; the command line built its input without the schema."""
+    maillage(environment, "init")
+    result = subprocess.run(
+        [sys.executable, "-m", "maillage", "user", "add", "court@maillage.example",
+         "--password-stdin"],
+        input="court\n", capture_output=True, text=True, env=environment, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "Mot de passe trop court : 10 caractères au moins." in result.stderr

@@ -91,10 +91,22 @@ async def hash_user_password(values: dict[str, Any], _existing: dict[str, Any] |
         values["password_hash"] = await hash_password(password)
 
 
+MIN_PASSWORD_LENGTH = 10
+
+
 async def check_password_strength(
     values: dict[str, Any], _existing: dict[str, Any] | None
 ) -> list[FieldError]:
     password = values.get("password")
+    # The API's schema says 10 characters; the command line builds its input without it, so
+    # the service checks the length itself.
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        return [
+            FieldError(
+                "password",
+                f"Mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins.",
+            )
+        ]
     if password is not None and len(set(password)) < 5:
         return [FieldError("password", "Mot de passe trop simple : variez les caractères.")]
     return []

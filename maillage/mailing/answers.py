@@ -212,7 +212,6 @@ async def record_answer(
                 {
                     Invitation.response: response,
                     Invitation.answered_at: moment,
-                    Invitation.response_source: "lien",
                     **versioned(Invitation, moment),
                 }
             )

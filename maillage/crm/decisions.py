@@ -1,7 +1,8 @@
 """What the bodies decided, read the way the pages show it (#22): the decisions of a meeting,
-the open ones of a body (« suites à donner » on its next meeting), the late ones (dashboard),
-and the year's counts for the bilan. Writes go through the generic resource service
-(``SERVICES["decisions"]``): same checks, versions and journal as every record."""
+the open ones of a body (« suites à donner » on its next meeting), the late ones (dashboard).
+The bilan counts them from its own rows (``reports.annual.decision_counts``). Writes go
+through the generic resource service (``SERVICES["decisions"]``): same checks, versions and
+journal as every record."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from typing import Any
 
 from maillage.db import read_transaction
 from maillage.folding import fold
-from maillage.french import in_paris
 from maillage.tables import Affiliation, Decision
-from maillage.vocabulary import DECISION_DONE, OPEN_DECISION_STATUSES
+from maillage.vocabulary import OPEN_DECISION_STATUSES
 
 COLUMNS = (
     Decision.id,
@@ -86,22 +86,6 @@ async def late(today: dt.date, limit: int = 20) -> list[dict[str, Any]]:
             .limit(limit)
         )
     return _with_carrier(rows, today)
-
-
-async def year_counts(year: int) -> dict[str, int]:
-    """Decisions taken during ``year`` and, of those, carried out (for the bilan)."""
-    start, end = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
-    async with read_transaction():
-        rows = await Decision.select(
-            Decision.status, Decision.meeting.starts_at.as_alias("at"), Decision.created_at
-        )
-    taken = done = 0
-    for row in rows:
-        moment = row["at"] or row["created_at"]
-        if start <= in_paris(moment).date() < end:
-            taken += 1
-            done += row["status"] == DECISION_DONE
-    return {"taken": taken, "done": done}
 
 
 async def organisations_of(contact_ids: list[int]) -> list[dict[str, Any]]:

@@ -202,6 +202,7 @@ class Action(Versioned):
     start_date = Date(null=True, default=None)
     end_date = Date(null=True, default=None)
     indicators = JSON(default=[])
+    evaluations = JSON(default=[])  # one per year: what was done, results, budget (#22)
     notes = Text(default="")
     search = Varchar(length=400, index=True)
 

@@ -199,6 +199,23 @@ DECISION_STATUSES: Final[dict[str, str]] = {
     "faite": "Faite",
     "abandonnee": "Abandonnée",
 }
+# The yearly evaluation of a fiche action: what to do next, and who pays (#22).
+EvaluationDecision = Literal["poursuivre", "ajuster", "arreter"]
+EVALUATION_DECISIONS: Final[dict[str, str]] = {
+    "poursuivre": "Poursuivre",
+    "ajuster": "Ajuster",
+    "arreter": "Arrêter",
+}
+Financer = Literal["caf", "commune", "epci", "departement", "etat", "region", "autre"]
+FINANCERS: Final[dict[str, str]] = {
+    "caf": "Caf",
+    "commune": "Commune",
+    "epci": "Intercommunalité (EPCI)",
+    "departement": "Département",
+    "etat": "État",
+    "region": "Région",
+    "autre": "Autre financeur",
+}
 DECISION_TO_DO: Final = "a_faire"
 DECISION_DONE: Final = "faite"
 OPEN_DECISION_STATUSES: Final = ("a_faire", "en_cours")
@@ -305,6 +322,8 @@ for _literal, _labels in (
     (InteractionKind, INTERACTION_KINDS),
     (ActionStatus, ACTION_STATUSES),
     (DecisionStatus, DECISION_STATUSES),
+    (EvaluationDecision, EVALUATION_DECISIONS),
+    (Financer, FINANCERS),
     (OutboxStatus, OUTBOX_STATUSES),
     (LegalBasis, LEGAL_BASES),
     (Civility, CIVILITIES),

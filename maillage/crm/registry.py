@@ -360,7 +360,7 @@ SPECS: list[ResourceSpec] = [
         sortable=("id", "title", "status"),
         default_sort="title",
         links=(ACTION_PARTNERS,),
-        validators=[rules.ordered_dates("start_date", "end_date")],
+        validators=[rules.ordered_dates("start_date", "end_date"), rules.one_evaluation_per_year],
         describe=_named,
     ),
     _spec(

@@ -217,6 +217,17 @@ def ordered_dates(start: str, end: str, label: str = "La date de fin"):
     return check
 
 
+async def one_evaluation_per_year(
+    values: dict[str, Any], _existing: dict[str, Any] | None
+) -> list[FieldError]:
+    years = [evaluation["year"] for evaluation in values.get("evaluations") or []]
+    repeated = sorted({year for year in years if years.count(year) > 1})
+    if repeated:
+        listed = ", ".join(str(year) for year in repeated)
+        return [FieldError("evaluations", f"Une seule évaluation par année ({listed} en double).")]
+    return []
+
+
 async def check_meeting_times(
     values: dict[str, Any], _existing: dict[str, Any] | None
 ) -> list[FieldError]:

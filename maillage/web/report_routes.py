@@ -370,7 +370,7 @@ async def action_page_record(
 
 
 # Blank budget rows offered by the evaluation form beyond the lines already entered.
-BUDGET_ROWS = 6
+BUDGET_ROWS = 4
 
 
 def _budget_lines(data: dict[str, str]) -> list[dict[str, Any]]:

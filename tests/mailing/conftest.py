@@ -31,6 +31,7 @@ from maillage.crm.schemas import (
 from maillage.mailing.sender import Sender, SenderConfig
 from maillage.mailing.transports import FileBackend, SmtpBackend, parse_smtp_url
 from maillage.tables import OutboxMessage
+from tests.mailing.imap_server import imap_server  # noqa: F401 - the real Dovecot fixture
 
 PARIS = dt.timezone(dt.timedelta(hours=1))
 

@@ -89,6 +89,7 @@ async def _apply(actor: Actor, reply: Any) -> dict[str, Any]:
                     {
                         Invitation.response: reply.response,
                         Invitation.answered_at: moment,
+                        Invitation.response_source: "agenda",
                         **versioned(Invitation, moment),
                     }
                 )

@@ -64,6 +64,7 @@ class Incoming:
     failures: tuple[Failure, ...] = ()
     original_message_id: str | None = None
     calendars: list[bytes] = field(default_factory=list)
+    raw: bytes = b""
 
 
 def message_key(message: Message, raw: bytes) -> str:
@@ -83,7 +84,7 @@ def parse(raw: bytes) -> Incoming:
         return Incoming(key, BOUNCE, sender, subject, failures, original)
     replies = [data for data in calendars_in(raw) if _is_reply(data)]
     if replies:
-        return Incoming(key, REPLY, sender, subject, calendars=replies)
+        return Incoming(key, REPLY, sender, subject, calendars=replies, raw=raw)
     return Incoming(key, AUTOMATIC if _automatic(message, subject) else OTHER, sender, subject)
 
 

@@ -210,14 +210,14 @@ async def _act(incoming: inbound.Incoming) -> Decision:
 
 async def _answer(incoming: inbound.Incoming) -> Decision:
     recorded, reasons = [], []
-    for calendar in incoming.calendars:
-        result = await replies.ingest(MAILBOX, calendar)
-        for item in result["replies"]:
-            if item["status"] == "enregistree":
-                answer = RESPONSE_LABELS.get(item["response"], item["response"])
-                recorded.append(f"{item['attendee']} → « {answer} »")
-            else:
-                reasons.append(item["reason"])
+    # The whole message: ``ingest`` reads each answer once, however many copies it holds.
+    result = await replies.ingest(MAILBOX, incoming.raw)
+    for item in result["replies"]:
+        if item["status"] == "enregistree":
+            answer = RESPONSE_LABELS.get(item["response"], item["response"])
+            recorded.append(f"{item['attendee']} → « {answer} »")
+        else:
+            reasons.append(item["reason"])
     if recorded:
         return Decision("reponse", "Réponse d'agenda enregistrée : " + ", ".join(recorded) + ".")
     return Decision("a_examiner", " ".join(dict.fromkeys(reasons)), review=True)

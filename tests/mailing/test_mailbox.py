@@ -82,6 +82,11 @@ async def test_answers_from_outlook_gmail_and_thunderbird_are_recorded(body, ima
         "helene.lefevre@caf.example": ("declinee", "agenda"),
         "samir.benali@caf.example": ("incertaine", "agenda"),
     }
+    # Gmail and Thunderbird carry the answer twice (inline and invite.ics): recorded once.
+    answers = await AuditEvent.count().where(
+        (AuditEvent.entity == "invitation") & (AuditEvent.action == "answer")
+    )
+    assert answers == 3
     assert await folder_count(imap_server, "maillage/traités") == 4
     assert await folder_count(imap_server, "INBOX") == 1  # the ordinary message, untouched
 

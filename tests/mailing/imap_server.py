@@ -1,7 +1,14 @@
 """A real Dovecot for the mailbox tests (#19): a throw-away configuration on two free loopback
 ports (IMAP with STARTTLS, and IMAPS), one user in a passwd file, a Maildir, a self-signed
 certificate made by ``openssl`` at start-up. ``dovecot`` runs in the foreground as a child of
-the test and is stopped by its process id.
+the test and is stopped by its process id. The fixture signs in once before handing the server
+over, and a failing test shows Dovecot's log (errors, and the authentication steps).
+
+As root (CI), Dovecot's authentication process runs as the ``dovecot`` user and must read the
+passwd file: its mode is set explicitly, never left to the umask. The maillage command sets the
+umask to 077 for the whole process (personal data), so after any test that ran the command
+in-process a file written with the default mode was unreadable to ``dovecot``, and every sign-in
+failed with « [UNAVAILABLE] Temporary authentication failure » (#19).
 
 Without Dovecot installed (Debian package ``dovecot-imapd``) the tests are skipped, except in
 CI (``CI=true``), where they fail: CI installs it (``.ci/run``).
@@ -10,6 +17,7 @@ CI (``CI=true``), where they fail: CI installs it (``.ci/run``).
 from __future__ import annotations
 
 import getpass
+import imaplib
 import os
 import pwd
 import shutil
@@ -25,6 +33,7 @@ from urllib.parse import quote
 import pytest
 
 DOVECOT = "/usr/sbin/dovecot"
+DOVECOT_LOG = pytest.StashKey[Path]()
 USER = "ctg"
 PASSWORD = "mot de passe « secret »"
 
@@ -79,6 +88,9 @@ def _configuration(root: Path, port: int, ssl_port: int) -> str:
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+auth_verbose = yes
+auth_verbose_passwords = no
 protocols = imap
 listen = 127.0.0.1
 ssl = yes
@@ -120,8 +132,14 @@ service anvil {{
 """
 
 
+def log_tail(log: Path, size: int = 4000) -> str:
+    return log.read_text(errors="replace")[-size:] if log.exists() else "(pas de journal)"
+
+
 def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
+    """Until Dovecot greets on ``port``, then one sign-in (AUTHENTICATE PLAIN on the plain port):
+    a server that greets but cannot authenticate fails here, once, with its log."""
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
@@ -129,15 +147,28 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
                 probe.settimeout(2)
                 if probe.recv(100).startswith(b"* OK"):
-                    return
+                    break
         except OSError:
             time.sleep(0.1)
-    detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-    raise RuntimeError(f"Dovecot ne démarre pas :\n{detail}")
+    else:
+        raise RuntimeError(f"Dovecot ne répond pas en 30 s :\n{log_tail(log)}")
+    if process.poll() is not None:
+        raise RuntimeError(f"Dovecot s'est arrêté au démarrage :\n{log_tail(log)}")
+    plain = b"\0" + USER.encode() + b"\0" + PASSWORD.encode()
+    try:
+        client = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        try:
+            client.authenticate("PLAIN", lambda _challenge: plain)
+        finally:
+            client.shutdown()
+    except (imaplib.IMAP4.error, OSError) as error:
+        raise RuntimeError(
+            f"Dovecot refuse l'identification de test ({error}) :\n{log_tail(log)}"
+        ) from error
 
 
 @pytest.fixture
-def imap_server() -> Iterator[ImapServer]:
+def imap_server(request: pytest.FixtureRequest) -> Iterator[ImapServer]:
     _require_dovecot()
     # The login and mail processes run as other users: the directory must be reachable by
     # them, which pytest's tmp_path (mode 700 under /tmp/pytest-of-…) is not.
@@ -149,7 +180,10 @@ def imap_server() -> Iterator[ImapServer]:
             (root / name).mkdir()
         _, _, uid, gid = _users()
         os.chown(root / "home", uid, gid)
-        (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+        # Read by the auth process (user ``dovecot`` as root): readable whatever the umask.
+        passwd = root / "passwd"
+        passwd.write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n", encoding="utf-8")
+        passwd.chmod(0o644)
         subprocess.run(
             [
                 *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
@@ -167,6 +201,8 @@ def imap_server() -> Iterator[ImapServer]:
             stderr=subprocess.DEVNULL,
         )
         _wait_for(port, process, root / "dovecot.log")
+        # tests/mailing/conftest.py adds the log to the report of a failing test.
+        request.node.stash[DOVECOT_LOG] = root / "dovecot.log"
         yield ImapServer(port, ssl_port, root / "cert.pem", root / "dovecot.log")
     finally:
         if process is not None:

@@ -93,6 +93,10 @@ class Contact(Versioned):
     mailing_opt_out = Boolean(default=False)
     archived = Boolean(default=False, index=True)
     search = Varchar(length=700, index=True)
+    # A permanent delivery failure (#19): set by the mailbox reader, cleared when the address
+    # changes; invitations and mailings skip the address meanwhile.
+    email_bounced_at = Timestamptz(null=True, default=None)
+    email_bounce_reason = Varchar(length=500, null=True, default=None)
     # Signed into unsubscribe links: a new value revokes every link of the person.
     link_nonce = Varchar(length=64, default="")
 
@@ -159,6 +163,8 @@ class Invitation(Versioned):
     # The meeting's SEQUENCE last queued to this invitee: lower than the meeting's, an update
     # (or a cancellation) is due; NULL, the invitation itself has not been queued yet.
     sent_sequence = Integer(null=True, default=None)
+    # « lien » (the answer link) or « agenda » (an iTIP REPLY); NULL while unanswered.
+    response_source = Varchar(length=20, null=True, default=None)
 
 
 class Partnership(Versioned):
@@ -336,6 +342,25 @@ class OutboxContent(Table):
     content = Text()
 
 
+class InboundMessage(Table):
+    """A message the mailbox reader acted on (#19), one row per Message-ID (or digest of the
+    bytes when it has none): written in the transaction of what it did, so a message fetched
+    again after a crash is moved, never acted on twice. ``moved_at`` is NULL until it left the
+    inbox for ``folder``."""
+
+    id = Serial(primary_key=True)
+    message_key = Varchar(length=255, unique=True)
+    outcome = Varchar(length=20)
+    reason = Text(default="")
+    sender = Varchar(length=254, default="")
+    subject = Varchar(length=500, default="")
+    folder = Varchar(length=200, default="")
+    received_at = Timestamptz(default=TimestamptzNow())
+    moved_at = Timestamptz(null=True, default=None)
+    contact = ForeignKey(Contact, null=True, on_delete=OnDelete.set_null, index=True)
+    outbox_message = ForeignKey(OutboxMessage, null=True, on_delete=OnDelete.set_null)
+
+
 class SignInThrottle(Table):
     """One counter of password attempts (an account, an address, or both), shared by every
     worker (#23). ``key`` and ``account`` are SHA-256 digests: neither addresses nor emails are
@@ -394,4 +419,5 @@ TABLES: list[type[Table]] = [
     OutboxContent,
     SignInThrottle,
     DuplicateDismissal,
+    InboundMessage,
 ]

@@ -167,6 +167,22 @@ OUTBOX_KINDS: Final[dict[str, str]] = {
     "envoi_groupe": "Envoi groupé",
 }
 
+# Where an invitee's answer came from (Invitation.response_source).
+ResponseSource = Literal["lien", "agenda"]
+RESPONSE_SOURCES: Final[dict[str, str]] = {"lien": "lien", "agenda": "agenda"}
+
+# What the mailbox reader made of a message it moved (InboundMessage.outcome).
+InboundOutcome = Literal[
+    "reponse", "echec_definitif", "echec_temporaire", "reponse_auto", "a_examiner"
+]
+INBOUND_OUTCOMES: Final[dict[str, str]] = {
+    "reponse": "réponse d'agenda enregistrée",
+    "echec_definitif": "adresse en échec",
+    "echec_temporaire": "échec temporaire de distribution",
+    "reponse_auto": "réponse automatique",
+    "a_examiner": "à examiner",
+}
+
 # --- Activity: exchanges with partners and action sheets -------------------------------------
 
 InteractionKind = Literal["appel", "visite", "rendez_vous", "courriel", "evenement", "autre"]
@@ -325,6 +341,8 @@ for _literal, _labels in (
     (EvaluationDecision, EVALUATION_DECISIONS),
     (Financer, FINANCERS),
     (OutboxStatus, OUTBOX_STATUSES),
+    (ResponseSource, RESPONSE_SOURCES),
+    (InboundOutcome, INBOUND_OUTCOMES),
     (LegalBasis, LEGAL_BASES),
     (Civility, CIVILITIES),
     (UserRole, USER_ROLES),

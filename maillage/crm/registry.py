@@ -110,6 +110,8 @@ def _person(row: dict[str, Any]) -> str:
 
 
 ARCHIVED = (("archived", bool),)
+# Read-only: written by the mailbox reader (#19), cleared when the address changes.
+BOUNCE = (("email_bounced_at", dt.datetime | None), ("email_bounce_reason", str | None))
 
 SPECS: list[ResourceSpec] = [
     _spec(
@@ -188,7 +190,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "contacts",
         ContactIn,
-        read_extra=ARCHIVED,
+        read_extra=ARCHIVED + BOUNCE,
         entity="contact",
         label="Contact",
         table=Contact,
@@ -213,7 +215,7 @@ SPECS: list[ResourceSpec] = [
         default_sort="last_name",
         links=(CONTACT_AXES,),
         validators=[rules.check_email, rules.check_phone],
-        preparers=[rules.normalise_email, rules.normalise_phone],
+        preparers=[rules.normalise_email, rules.normalise_phone, rules.forget_bounce_of_old_email],
         describe=_person,
     ),
     _spec(
@@ -296,7 +298,11 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "invitations",
         InvitationIn,
-        read_extra=(("sent_at", dt.datetime | None), ("answered_at", dt.datetime | None)),
+        read_extra=(
+            ("sent_at", dt.datetime | None),
+            ("answered_at", dt.datetime | None),
+            ("response_source", str | None),
+        ),
         entity="invitation",
         label="Invitation",
         table=Invitation,

@@ -122,6 +122,17 @@ async def normalise_email(values: dict[str, Any], _existing: dict[str, Any] | No
         values["email"] = values["email"].strip() or None
 
 
+async def forget_bounce_of_old_email(
+    values: dict[str, Any], existing: dict[str, Any] | None
+) -> None:
+    """A new address is given its chance (#19): the failure recorded for the old one goes."""
+    if existing is None or existing.get("email_bounced_at") is None:
+        return
+    if (values.get("email") or "").strip().lower() != (existing.get("email") or "").strip().lower():
+        values["email_bounced_at"] = None
+        values["email_bounce_reason"] = None
+
+
 async def lowercase_email(values: dict[str, Any], _existing: dict[str, Any] | None) -> None:
     """Sign-in addresses compare case-insensitively."""
     if values.get("email"):
@@ -402,7 +413,13 @@ async def ensure_token_nonce(values: dict[str, Any], existing: dict[str, Any] | 
     contact = values.get("contact", existing.get("contact"))
     if contact != existing.get("contact"):
         values["token_nonce"] = secrets.token_urlsafe(16)
-        values.update(response=PENDING, answered_at=None, sent_at=None, sent_sequence=None)
+        values.update(
+            response=PENDING,
+            answered_at=None,
+            response_source=None,
+            sent_at=None,
+            sent_sequence=None,
+        )
 
 
 async def decision_group_and_dates(

@@ -110,11 +110,14 @@ def _person(row: dict[str, Any]) -> str:
 
 
 ARCHIVED = (("archived", bool),)
+# Provenance of what the public registers wrote (#18): read-only, empty for typed records.
+SOURCE = (("source", str),)
 
 SPECS: list[ResourceSpec] = [
     _spec(
         "territories",
         TerritoryIn,
+        read_extra=SOURCE,
         entity="territory",
         label="Territoire",
         table=Territory,
@@ -131,6 +134,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "communes",
         CommuneIn,
+        read_extra=SOURCE,
         entity="commune",
         label="Commune",
         table=Commune,
@@ -159,7 +163,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "organisations",
         OrganisationIn,
-        read_extra=ARCHIVED,
+        read_extra=ARCHIVED + SOURCE,
         entity="organisation",
         label="Organisation",
         table=Organisation,
@@ -188,7 +192,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "contacts",
         ContactIn,
-        read_extra=ARCHIVED,
+        read_extra=ARCHIVED + SOURCE,
         entity="contact",
         label="Contact",
         table=Contact,
@@ -219,6 +223,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "affiliations",
         AffiliationIn,
+        read_extra=SOURCE,
         entity="affiliation",
         label="Rattachement",
         table=Affiliation,

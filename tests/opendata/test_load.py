@@ -286,3 +286,11 @@ def test_the_epci_are_found_by_name_without_accents():
     assert [(e.siren, e.name) for e in found] == [
         (SIREN, "Communauté de communes des Vallées d'Aigueblanche")
     ]
+
+
+def test_reading_the_registers_leaves_the_csv_field_limit_of_imports_alone(snapshot):
+    """The limit is global to the process: raising it broke the import's « une cellule dépasse
+    131 072 caractères » check, whichever test ran first."""
+    import csv
+
+    assert csv.field_size_limit() == 131_072

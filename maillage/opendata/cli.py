@@ -18,15 +18,17 @@ def territory_group() -> None:
 
 
 @territory_group.command("load", cls=FrenchCommand)
-@click.option("--epci", "siren", required=True, help="SIREN de l'EPCI (9 chiffres).")
+@click.option(
+    "--epci", "siren", required=True, metavar="SIREN", help="SIREN de l'EPCI (9 chiffres)."
+)
 @click.option(
     "--dry-run", is_flag=True, help="Simulation : lister chaque changement sans rien écrire."
 )
 @run_async
 async def load_command(settings: Settings, siren: str, dry_run: bool) -> None:
     """Créer ou mettre à jour un territoire (communes, mairies, élus) depuis les répertoires
-    publics ; tout ou rien. Relancée, la commande met à jour sans rien dupliquer ni effacer ce
-    qui a été saisi à la main ; un mandat absent du répertoire est terminé, jamais supprimé."""
+    publics ; tout ou rien. Relancée, la commande met à jour sans rien dupliquer ni remplacer
+    ce que l'équipe a saisi ; un mandat absent du répertoire est terminé, jamais supprimé."""
     report = await load_territory(CLI, siren, dry_run=dry_run)
     _print(report)
 
@@ -47,7 +49,7 @@ def _print(report: LoadReport) -> None:
 
 
 @territory_group.command("search", cls=FrenchCommand)
-@click.argument("words", nargs=-1, required=True)
+@click.argument("words", nargs=-1, required=True, metavar="MOTS...")
 def search_command(words: tuple[str, ...]) -> None:
     """Chercher un EPCI par son nom (ou le début de son SIREN)."""
     try:

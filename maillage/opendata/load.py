@@ -286,7 +286,8 @@ class _Planner:
                 if "source_ref" in changes:
                     notes.append(f"fiche existante n° {row['id']} reliée au répertoire")
                 if filled:
-                    notes.append(", ".join(FIELD_LABELS[k] for k in filled) + " complété(s)")
+                    what = "champ complété" if len(filled) == 1 else "champs complétés"
+                    notes.append(f"{what} : " + ", ".join(FIELD_LABELS[k] for k in filled))
                 self._line(f"Organisation « {row['name']} » : {' ; '.join(notes)}")
 
     async def _typed_organisation(self, organisation: OrganisationRow) -> dict[str, Any] | None:
@@ -328,7 +329,7 @@ class _Planner:
                     )
                 what = FIELD_LABELS[error.field]
                 self.report.warnings.append(
-                    f"{organisation.name} : {what} du répertoire ignoré(e) ({error.message})"
+                    f"{organisation.name} : champ « {what} » du répertoire ignoré ({error.message})"
                 )
                 values[error.field] = None if error.field != "address" else ""
         return values

@@ -243,7 +243,8 @@ async def test_a_town_hall_typed_by_hand_is_completed_not_doubled(database, snap
     assert rows[0]["source_ref"] == "mairie:73187"
     assert (
         "Organisation « Mairie de La Léchère » : fiche existante n° "
-        f"{typed['id']} reliée au répertoire ; adresse, adresse électronique, site web complété(s)"
+        f"{typed['id']} reliée au répertoire ; "
+        "champs complétés : adresse, adresse électronique, site web"
     ) in report.lines
 
 
@@ -294,3 +295,40 @@ def test_reading_the_registers_leaves_the_csv_field_limit_of_imports_alone(snaps
     import csv
 
     assert csv.field_size_limit() == 131_072
+
+
+async def test_an_epci_across_two_departements_gets_both_councils_and_deputies(database):
+    """The Communauté de communes l'Orée de la Brie: three communes in Seine-et-Marne, one
+    (Varennes-Jarcy) in the Essonne."""
+    snapshot = registers.read_territory("247700644")
+    report = await load_territory(REGISTERS, "247700644", dry_run=False, snapshot=snapshot)
+
+    assert report.cantons == [
+        "canton de Combs-la-Ville (7704)",
+        "canton d'Ozoir-la-Ferrière (7716)",
+        "canton d'Épinay-sous-Sénart (9107)",
+    ]
+    assert report.constituencies == [
+        "9e circonscription de Seine-et-Marne",
+        "9e circonscription de l'Essonne",
+    ]
+    communes = await Commune.select(Commune.insee_code).order_by(Commune.insee_code)
+    assert [c["insee_code"] for c in communes] == ["77053", "77114", "77450", "91631"]
+    councils = await Organisation.select(Organisation.name).where(
+        Organisation.category == "Conseil départemental"
+    )
+    assert sorted(c["name"] for c in councils) == [
+        "Conseil départemental de Seine-et-Marne",
+        "Conseil départemental de l'Essonne",
+    ]
+    essonne = await Affiliation.select(Affiliation.function).where(
+        Affiliation.organisation.name == "Conseil départemental de l'Essonne"
+    )
+    assert {r["function"] for r in essonne} == {
+        "conseiller départemental du canton d'Épinay-sous-Sénart",
+        "conseillère départementale du canton d'Épinay-sous-Sénart",
+    }
+    varennes = await Organisation.select().where(Organisation.source_ref == "mairie:91631").first()
+    assert varennes["name"] == "Mairie de Varennes-Jarcy"
+    again = await load_territory(REGISTERS, "247700644", dry_run=True, snapshot=snapshot)
+    assert again.lines == []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -100,8 +101,15 @@ class LoadReport:
         }
 
 
-async def read_registers(siren: str) -> Snapshot:
-    return await anyio.to_thread.run_sync(registers.read_territory, siren, limiter=_READERS)
+async def read_registers(siren: str, cache_dir: Path | None = None) -> Snapshot:
+    return await anyio.to_thread.run_sync(
+        registers.read_territory, siren, cache_dir, limiter=_READERS
+    )
+
+
+def cache_dir(data_dir: Path) -> Path:
+    """Where the snapshots read from the registers are kept (public data only)."""
+    return data_dir / "cache" / "repertoires"
 
 
 async def load_territory(
@@ -110,9 +118,12 @@ async def load_territory(
     dry_run: bool = True,
     today: dt.date | None = None,
     snapshot: Snapshot | None = None,
+    data_dir: Path | None = None,
 ) -> LoadReport:
-    """Plan the load of EPCI ``siren``; unless ``dry_run``, apply it (all or nothing)."""
-    snapshot = snapshot or await read_registers(siren)
+    """Plan the load of EPCI ``siren``; unless ``dry_run``, apply it (all or nothing). With
+    ``data_dir``, what the registers say is kept under it for the next run."""
+    cache = cache_dir(data_dir) if data_dir is not None else None
+    snapshot = snapshot or await read_registers(siren, cache)
     day = today or dt.date.today()
     if dry_run:
         async with read_transaction():

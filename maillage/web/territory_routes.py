@@ -36,7 +36,12 @@ class TerritoryLoad(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     status_code=200,
 )
 async def load(request: Request, data: JSONBody[TerritoryLoad]) -> dict[str, Any]:
-    report = await load_territory(request.user, data.epci, dry_run=data.dry_run)
+    report = await load_territory(
+        request.user,
+        data.epci,
+        dry_run=data.dry_run,
+        data_dir=request.app.state.settings.data_dir,
+    )
     return report.to_dict()
 
 

@@ -332,3 +332,23 @@ async def test_an_epci_across_two_departements_gets_both_councils_and_deputies(d
     assert varennes["name"] == "Mairie de Varennes-Jarcy"
     again = await load_territory(REGISTERS, "247700644", dry_run=True, snapshot=snapshot)
     assert again.lines == []
+
+
+def test_a_snapshot_kept_in_the_data_dir_reads_back_the_same(snapshot, tmp_path, monkeypatch):
+    cache = loading.cache_dir(tmp_path)
+    first = registers.read_territory(SIREN, cache)
+    assert first == snapshot
+    (kept,) = cache.glob(f"{SIREN}-*.json")
+    stale = cache / f"{SIREN}-0000000000000000.json"
+    stale.write_text("{}")
+
+    def no_files(name: str):
+        raise AssertionError(f"{name} read again")
+
+    monkeypatch.setattr(registers, "_open", no_files)
+    assert registers.read_territory(SIREN, cache) == snapshot
+    monkeypatch.undo()
+
+    kept.write_text('{"epci": "abîmé"}')  # unreadable: the registers are read again
+    assert registers.read_territory(SIREN, cache) == snapshot
+    assert sorted(cache.iterdir()) == [kept]  # the other key's snapshot is gone

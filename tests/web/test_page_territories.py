@@ -24,7 +24,7 @@ def snapshot() -> registers.Snapshot:
 
 @pytest.fixture
 def registers_read_once(snapshot, monkeypatch):
-    async def cached(siren: str) -> registers.Snapshot:
+    async def cached(siren: str, cache_dir=None) -> registers.Snapshot:
         if siren != SIREN:
             registers.find_epci(siren)  # the real French errors
         return snapshot

@@ -44,7 +44,9 @@ async def territory_new(
         if q:
             context["results"] = registers.search_epcis(q)
         if epci:
-            context["report"] = await load_territory(request.user, epci, dry_run=True)
+            context["report"] = await load_territory(
+                request.user, epci, dry_run=True, data_dir=request.app.state.settings.data_dir
+            )
     except ServiceError as error:
         context["error"] = error_text(error)
     status = 400 if context["error"] else 200
@@ -55,7 +57,9 @@ async def territory_new(
 async def territory_load(request: Request) -> Any:
     siren = str((await request.form()).get("epci") or "")
     try:
-        report = await load_territory(request.user, siren, dry_run=False)
+        report = await load_territory(
+            request.user, siren, dry_run=False, data_dir=request.app.state.settings.data_dir
+        )
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
         return redirect("/territoires/nouveau")

@@ -44,6 +44,8 @@ def _print(report: LoadReport) -> None:
     for warning in report.warnings:
         click.secho(f"  Attention : {warning}", fg="yellow")
     click.echo(report.summary())
+    if notice := report.notice():
+        click.echo(notice)
     if report.committed and report.territory_id is not None:
         click.echo(f"Territoire n° {report.territory_id}.")
 

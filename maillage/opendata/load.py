@@ -85,6 +85,18 @@ class LoadReport:
         ]
         return f"{verb} : {', '.join(parts)}."
 
+    def notice(self) -> str | None:
+        """The people created were not asked for their data: the article-14 notice is owed."""
+        created = self.counts.get("contacts", 0)
+        if not created:
+            return None
+        return (
+            f"Données recueillies sans passer par les personnes "
+            f"({plural(created, 'contact créé', 'contacts créés')}) : la note d'information de "
+            "l'article 14 du RGPD leur est due (« maillage rgpd notice », "
+            "ou GET /api/v1/rgpd/notice)."
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "epci": self.siren,
@@ -98,6 +110,7 @@ class LoadReport:
             "circonscriptions": self.constituencies,
             "changements": self.lines,
             "avertissements": self.warnings,
+            "information_article_14": self.notice(),
         }
 
 

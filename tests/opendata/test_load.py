@@ -140,6 +140,7 @@ async def test_a_second_run_changes_nothing(database, snapshot):
 
     assert report.lines == []
     assert report.summary() == "Rien à changer : la base est à jour avec les répertoires publics."
+    assert report.notice() is None  # nobody new to inform
     assert await _counts() == before
 
 
@@ -161,6 +162,11 @@ async def test_a_dry_run_lists_every_change_and_writes_nothing(database, snapsho
     assert report.summary() == (
         "Simulation (rien n'a été écrit) : 3 communes créées, 6 organisations créées, "
         "38 contacts créés, 52 mandats ajoutés, 0 mandat terminé, 0 mise à jour."
+    )
+    assert report.notice() == (
+        "Données recueillies sans passer par les personnes (38 contacts créés) : la note "
+        "d'information de l'article 14 du RGPD leur est due (« maillage rgpd notice », ou "
+        "GET /api/v1/rgpd/notice)."
     )
 
 

@@ -15,6 +15,7 @@ import pytest
 from maillage.actor import REGISTERS, Actor
 from maillage.crm.registry import SERVICES
 from maillage.errors import InvalidData
+from maillage.exchange import rgpd
 from maillage.opendata import load as loading
 from maillage.opendata import registers
 from maillage.opendata.load import load_territory
@@ -358,3 +359,18 @@ def test_a_snapshot_kept_in_the_data_dir_reads_back_the_same(snapshot, tmp_path,
     kept.write_text('{"epci": "abîmé"}')  # unreadable: the registers are read again
     assert registers.read_territory(SIREN, cache) == snapshot
     assert sorted(cache.iterdir()) == [kept]  # the other key's snapshot is gone
+
+
+async def test_a_person_erased_after_the_load_is_not_brought_back_by_a_refresh(
+    database, snapshot, tmp_path
+):
+    await _load(snapshot, dry_run=False)
+    brunier = await Contact.select().where(Contact.last_name == "Brunier").first()
+    before = await _counts()
+
+    await rgpd.anonymise(COORDINATOR, brunier["id"], tmp_path)
+    report = await _load(snapshot, dry_run=False)
+
+    assert report.lines == []
+    assert await _counts() == {**before, "audit_event": (await _counts())["audit_event"]}
+    assert not await Contact.exists().where(Contact.last_name == "Brunier")

@@ -43,6 +43,9 @@ class Territory(Versioned):
     ctg_end = Date(null=True, default=None)
     school_zone = Varchar(length=1, null=True, default=None)
     search = Varchar(length=400, index=True)
+    # Provenance of a record written from a public register (#18), e.g. « Répertoire national
+    # des élus, octobre 2026 »; empty for what people typed or imported.
+    source = Varchar(length=200, default="")
 
 
 class Commune(Versioned):
@@ -51,6 +54,18 @@ class Commune(Versioned):
     population = Integer(null=True, default=None)
     territory = ForeignKey(Territory, null=True, on_delete=OnDelete.restrict, index=True)
     search = Varchar(length=400, index=True)
+    source = Varchar(length=200, default="")  # provenance: see Territory.source
+
+
+class CommuneOutline(Table):
+    """A commune's outline from the public registers (#18): WKB (hex) in WGS 84 longitude and
+    latitude. Apart from the commune so that lists of communes never read kilobytes of
+    coordinates; derived data, gone with its commune."""
+
+    id = Serial(primary_key=True)
+    commune = ForeignKey(Commune, on_delete=OnDelete.cascade, unique=True)
+    wkb = Text(default="")
+    source = Varchar(length=200, default="")
 
 
 class Axis(Versioned):
@@ -78,6 +93,10 @@ class Organisation(Versioned):
     notes = Text(default="")
     archived = Boolean(default=False, index=True)
     search = Varchar(length=700, index=True)
+    source = Varchar(length=200, default="")  # provenance: see Territory.source
+    # The register's key of the record (« mairie:35238 »), so that a refresh finds what it
+    # wrote before; None for what people typed (unique index in the migration).
+    source_ref = Varchar(length=200, null=True, default=None)
 
 
 class Contact(Versioned):
@@ -99,6 +118,7 @@ class Contact(Versioned):
     email_bounce_reason = Varchar(length=500, null=True, default=None)
     # Signed into unsubscribe links: a new value revokes every link of the person.
     link_nonce = Varchar(length=64, default="")
+    source = Varchar(length=200, default="")  # provenance: see Territory.source
 
 
 class Affiliation(Versioned):
@@ -109,6 +129,8 @@ class Affiliation(Versioned):
     start_date = Date(null=True, default=None)
     end_date = Date(null=True, default=None)
     is_primary = Boolean(default=False)
+    source = Varchar(length=200, default="")  # provenance: see Territory.source
+    source_ref = Varchar(length=200, null=True, default=None)  # see Organisation.source_ref
 
 
 class WorkingGroup(Versioned):
@@ -391,6 +413,7 @@ class DuplicateDismissal(Table):
 TABLES: list[type[Table]] = [
     Territory,
     Commune,
+    CommuneOutline,
     Axis,
     Organisation,
     Contact,

@@ -112,11 +112,14 @@ def _person(row: dict[str, Any]) -> str:
 ARCHIVED = (("archived", bool),)
 # Read-only: written by the mailbox reader (#19), cleared when the address changes.
 BOUNCE = (("email_bounced_at", dt.datetime | None), ("email_bounce_reason", str | None))
+# Provenance of what the public registers wrote (#18): read-only, empty for typed records.
+SOURCE = (("source", str),)
 
 SPECS: list[ResourceSpec] = [
     _spec(
         "territories",
         TerritoryIn,
+        read_extra=SOURCE,
         entity="territory",
         label="Territoire",
         table=Territory,
@@ -133,6 +136,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "communes",
         CommuneIn,
+        read_extra=SOURCE,
         entity="commune",
         label="Commune",
         table=Commune,
@@ -161,7 +165,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "organisations",
         OrganisationIn,
-        read_extra=ARCHIVED,
+        read_extra=ARCHIVED + SOURCE,
         entity="organisation",
         label="Organisation",
         table=Organisation,
@@ -190,7 +194,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "contacts",
         ContactIn,
-        read_extra=ARCHIVED + BOUNCE,
+        read_extra=ARCHIVED + BOUNCE + SOURCE,
         entity="contact",
         label="Contact",
         table=Contact,
@@ -221,6 +225,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "affiliations",
         AffiliationIn,
+        read_extra=SOURCE,
         entity="affiliation",
         label="Rattachement",
         table=Affiliation,

@@ -220,6 +220,7 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
     # Exchange: exports, imports, duplicates, RGPD.
     ("GET", "/api/v1/exports/{filename:str}", COORDINATOR, 200, "/api/v1/exports/contacts.csv"),
     ("POST", "/api/v1/imports", COORDINATOR, 400, "/api/v1/imports?kind=contacts"),
+    ("POST", "/api/v1/territories/load", ADMIN, 400, "/api/v1/territories/load"),  # (#18)
     ("GET", "/api/v1/duplicates", COORDINATOR, 200, "/api/v1/duplicates"),
     ("POST", "/api/v1/duplicates/merge", COORDINATOR, 400, "/api/v1/duplicates/merge"),
     (
@@ -371,6 +372,11 @@ PAGES: list[tuple[str, str, str, int, str]] = [
         )
         for verb in ("role", "desactiver", "reactiver", "mot-de-passe", "debloquer")
     ],
+    # Territories from the public registers (#18); an empty form or body loads nothing.
+    ("GET", "/territoires", READER, 200, "/territoires"),
+    ("GET", "/territoires/{record_id:int}/carte", READER, 404, "/territoires/{missing}/carte"),
+    ("GET", "/territoires/nouveau", ADMIN, 200, "/territoires/nouveau"),
+    ("POST", "/territoires/nouveau", ADMIN, 303, "/territoires/nouveau"),
 ]
 for base, key, new in [
     ("/partenaires", "organisation", "nouveau"),

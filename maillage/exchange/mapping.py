@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from maillage.crm.text import normalise
 from maillage.exchange.reading import UnreadableFile, cell_too_long, decode
+from maillage.french import quoted
 
 KINDS = ("contacts", "organisations", "communes", "groups", "memberships")
 
@@ -137,7 +138,7 @@ class ColumnMap:
         index = self.fields.get(field_name)
         if index is None:
             return None
-        return f"{column_letter(index)} (« {self.headers[index]} »)"
+        return f"{column_letter(index)} ({quoted(self.headers[index])})"
 
 
 def column_letter(index: int) -> str:

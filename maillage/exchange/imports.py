@@ -327,8 +327,8 @@ async def _update(operation: Operation, actor: Actor, source: dict[str, Any]) ->
     changes = {k: _resolved(v) for k, v in operation.values.items()}
     if not await service.write_versioned(record_id, version, changes, ref.values):
         raise Conflict(
-            f"{service.spec.label} n° {record_id} a été modifié(e) pendant l'import : "
-            "relancez l'import. Rien n'a été écrit.",
+            f"{service.spec.label} n° {record_id} : une autre modification a été enregistrée "
+            "pendant l'import ; relancez l'import. Rien n'a été écrit.",
             ConflictingRecord(service.spec.entity, record_id),
         )
     ref.values["version"] = version + 1

@@ -44,11 +44,11 @@ CONTACT_FIELDS = [
     _f("organisation_kind", "Type d'organisation", "Type de structure", "Type", "Type de partenaire"),
     _f("organisation_siret", "SIRET de l'organisation", "SIRET", "N° SIRET", "Siret de la structure"),
     _f("function", "Fonction", "Poste", "Qualité", "Fonction occupée"),
-    _f("elected_mandate", "Élu(e)", "Élu", "Élue", "Mandat électif"),
+    _f("elected_mandate", "Mandat électif", "Élu(e)", "Élu", "Élue", "Élu·e"),
     _f("axes", "Axes", "Axe", "Thématiques", "Thématique", "Axes de la CTG"),
     _f("legal_basis", "Base légale"),
     _f("consent_date", "Date du consentement", "Consentement le"),
-    _f("mailing_opt_out", "Opposé(e) aux envois", "Opposition aux envois", "Désinscrit", "Désinscrite", "Ne plus écrire"),
+    _f("mailing_opt_out", "Opposition aux envois", "Opposé(e) aux envois", "Désinscrit", "Désinscrite", "Ne plus écrire"),
     _f("notes", "Notes", "Commentaires", "Commentaire", "Remarques", "Observations"),
 ]  # fmt: skip
 

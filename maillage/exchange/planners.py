@@ -20,7 +20,6 @@ from typing import Any
 from maillage.crm.registry import SERVICES
 from maillage.crm.text import normalise
 from maillage.exchange import labels, values
-from maillage.french import quoted
 from maillage.exchange.mapping import ColumnMap
 from maillage.exchange.plan import (
     LineOutcome,
@@ -32,6 +31,7 @@ from maillage.exchange.plan import (
     today,
 )
 from maillage.exchange.values import BadValue
+from maillage.french import quoted
 from maillage.tables import (
     Affiliation,
     Axis,

@@ -274,7 +274,7 @@ class Planner:
         for word in values.split_list(line.raw(name)):
             axis = self.index.axes.get(normalise(word))
             if axis is None:
-                known = ", ".join(f"{quoted(n)}" for n in self.index.axis_names.values())
+                known = ", ".join(quoted(n) for n in self.index.axis_names.values())
                 line.warning(name, f"axe inconnu {quoted(word)} ignoré (axes : {known})")
             elif axis not in found:
                 found.append(axis)
@@ -400,7 +400,7 @@ class OrganisationPlanner(Planner):
             "organisations",
             ref,
             wanted,
-            f"{quoted(wanted['name'])}",
+            quoted(wanted["name"]),
             links={"axes": self.axis_ids(line)},
         )
         if ref is not None and ref.is_new and ref.line == line.number:
@@ -481,7 +481,7 @@ class ContactPlanner(OrganisationPlanner):
             "name": "organisation",
             "kind": "organisation_kind",
         }
-        ref = await self.upsert(line, "organisations", ref, wanted, f"{quoted(shown)}", rename)
+        ref = await self.upsert(line, "organisations", ref, wanted, quoted(shown), rename)
         if ref is not None and ref.is_new and ref.line == line.number:
             line.later(lambda: self.index.register_organisation(ref))
         return ref
@@ -641,7 +641,7 @@ class GroupPlanner(Planner):
             return
         links = {"axes": self.axis_ids(line), "communes": communes}
         ref = await self.upsert(
-            line, "groups", existing, wanted, f"{quoted(wanted['name'])}", links=links
+            line, "groups", existing, wanted, quoted(wanted["name"]), links=links
         )
         if ref is not None and existing is None:
             line.later(lambda: _multi(self.index.groups_by_name, normalise(wanted["name"]), ref))

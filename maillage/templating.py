@@ -29,6 +29,7 @@ FRENCH_FILTERS: dict[str, Callable[..., Any]] = {
     "number": french.number,
     "percent": french.percent,
     "plural": french.plural,
+    "quoted": french.quoted,
 }
 
 

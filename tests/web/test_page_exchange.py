@@ -86,6 +86,16 @@ async def test_the_preview_shows_quotes_inside_a_cell_as_french_second_level_quo
     for line in page.split(" Ligne ")[-1].split("création"):
         assert line.count("«") <= line.count("»") + 1
     assert "« C (" not in page and '""' not in page
+    await coordinator_web.get("/imports")
+    named = await coordinator_web.client.post(
+        "/imports",
+        data={
+            "type": "organisations",
+            "_csrf_token": coordinator_web.client.cookies["maillage_csrf"],
+        },
+        files={"fichier": ("Liste « écoles ».csv", content, "text/csv")},
+    )
+    assert "Aperçu de « Liste “écoles”.csv » (Organisations)" in html_text(named)
 
 
 async def test_it_forgets_an_abandoned_import(coordinator_web):

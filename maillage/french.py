@@ -11,6 +11,7 @@ ones French typography asks for.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -104,6 +105,30 @@ def of(name: str) -> str:
     the names maillage shows to read naturally either way.
     """
     return f"d'{name}" if name[:1].lower() in _ELIDING else f"de {name}"
+
+
+_OPENING = re.compile(r"«[\s\u00a0\u202f]*")
+_CLOSING = re.compile(r"[\s\u00a0\u202f]*»")
+
+
+def quoted(value: object) -> str:
+    """« value » between French guillemets, its own quotes turned into second-level ones.
+
+    A cell written « Amicale « Les loustics » » or « Centre "La Passerelle" » reads
+    « Amicale “Les loustics” » and « Centre “La Passerelle” » (French typography: “ ” inside
+    « », without inner spaces), so that no quote seems to close the value early. Straight quotes
+    are turned only when they pair up; an odd one is left as written.
+    """
+    text = _CLOSING.sub("”", _OPENING.sub("“", str(value)))
+    parts = text.split('"')
+    if len(parts) > 1 and len(parts) % 2:
+        text = (
+            "".join(
+                part + ("“" if index % 2 == 0 else "”") for index, part in enumerate(parts[:-1])
+            )
+            + parts[-1]
+        )
+    return f"« {text} »"
 
 
 def number(value: float | int | None, digits: int = 1) -> str:

@@ -30,6 +30,7 @@ FRENCH_FILTERS: dict[str, Callable[..., Any]] = {
     "percent": french.percent,
     "euros": french.euros,
     "plural": french.plural,
+    "quoted": french.quoted,
 }
 
 

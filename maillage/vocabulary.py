@@ -18,7 +18,11 @@ Wording choices, where the modules used to disagree:
   network, and « Réseau » alone remains an import synonym.
 - « Établissement ou service » (the social and medico-social « ESMS » wording);
   « Établissement » is a synonym.
-- « Animateur, animatrice » rather than « Animateur(trice) »: both words written out.
+- « Animateur, animatrice » rather than « Animateur(trice) »: both words written out; so are
+  « Président, présidente », « Suppléant, suppléante » and « Invité permanent, invitée
+  permanente » (#21: no « (e) » anywhere; the old labels remain import synonyms).
+- Attendance in neutral nouns, « Présence », « Absence », « Absence excusée », rather than
+  « Présent(e) »: they read alone in a « Présence » column and on the attendance form.
 """
 
 from __future__ import annotations
@@ -84,12 +88,12 @@ MembershipRole = Literal[
     "president", "copilote", "animateur", "titulaire", "suppleant", "invite_permanent", "membre"
 ]
 ROLES: Final[dict[str, str]] = {
-    "president": "Président(e)",
+    "president": "Président, présidente",
     "copilote": "Copilote",
     "animateur": "Animateur, animatrice",
     "titulaire": "Titulaire",
-    "suppleant": "Suppléant(e)",
-    "invite_permanent": "Invité(e) permanent(e)",
+    "suppleant": "Suppléant, suppléante",
+    "invite_permanent": "Invité permanent, invitée permanente",
     "membre": "Membre",
 }
 PRESIDENT: Final = "president"
@@ -138,9 +142,9 @@ UNSURE: Final = "incertaine"
 
 Attendance = Literal["present", "absent", "excuse"]
 ATTENDANCE: Final[dict[str, str]] = {
-    "present": "Présent(e)",
-    "absent": "Absent(e)",
-    "excuse": "Excusé(e)",
+    "present": "Présence",
+    "absent": "Absence",
+    "excuse": "Absence excusée",
 }
 PRESENT: Final = "present"
 ABSENT: Final = "absent"
@@ -299,16 +303,16 @@ SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
     "copil": ("COPIL",),
     "cotech": ("COTECH",),
     "reseau": ("Réseau",),
-    "president": ("Président", "Présidente"),
+    "president": ("Président", "Présidente", "Président(e)"),
     "animateur": ("Animateur", "Animatrice", "Animateur(trice)"),
-    "suppleant": ("Suppléant", "Suppléante"),
-    "invite_permanent": ("Invité permanent", "Invitée permanente"),
+    "suppleant": ("Suppléant", "Suppléante", "Suppléant(e)"),
+    "invite_permanent": ("Invité permanent", "Invitée permanente", "Invité(e) permanent(e)"),
     "collectivite": ("Commune", "Mairie", "EPCI"),
     "operateur_dsp": ("Opérateur DSP", "DSP", "Délégataire"),
     "etablissement": ("Établissement",),
-    "present": ("Présent", "Présente"),
-    "absent": ("Absente",),
-    "excuse": ("Excusé", "Excusée"),
+    "present": ("Présent", "Présente", "Présent(e)"),
+    "absent": ("Absent", "Absente", "Absent(e)"),
+    "excuse": ("Excusé", "Excusée", "Excusé(e)"),
     "mission_interet_public": ("Intérêt public", "Mission de service public"),
 }
 

@@ -404,7 +404,8 @@ class ResourceService:
     def _check_version(self, existing: dict[str, Any], version: int) -> None:
         if existing["version"] != version:
             raise Conflict(
-                f"{self.spec.label} {self.spec.describe(existing)} a été modifié(e) entre-temps "
+                f"{self.spec.label} {self.spec.describe(existing)} : une autre modification a été "
+                "enregistrée entre-temps "
                 f"(version {existing['version']}, vous aviez la version {version}) : "
                 "rechargez la fiche et refaites votre modification.",
                 ConflictingRecord(
@@ -590,8 +591,8 @@ class ResourceService:
             )
         if is_reference_violation(error) and deleting is not None:
             return Conflict(
-                f"{self.spec.label} {self.spec.describe(deleting)} est encore utilisé(e) "
-                "par d'autres enregistrements : retirez ces liens d'abord, ou archivez.",
+                f"{self.spec.label} {self.spec.describe(deleting)} sert encore à "
+                "d'autres enregistrements : retirez ces liens d'abord, ou archivez.",
                 ConflictingRecord(self.spec.entity, deleting["id"], self.spec.describe(deleting)),
             )
         if is_reference_violation(error):

@@ -32,7 +32,7 @@ SUMMARIES = {
     "visite": ("Visite de la structure ; échange sur {sujet}.",),
     "rendez_vous": ("Rendez-vous de travail : {sujet}.", "Entretien annuel de partenariat."),
     "courriel": ("Envoi des documents sur {sujet}.", "Relance par courriel : {sujet}."),
-    "evenement": ("Rencontré au forum des associations ; intéressé(e) par {sujet}.",),
+    "evenement": ("Rencontre au forum des associations ; intérêt pour {sujet}.",),
 }
 SUBJECTS = (
     "le diagnostic de territoire", "les horaires d'accueil du mercredi", "la semaine de la parentalité",

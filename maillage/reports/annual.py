@@ -204,7 +204,7 @@ def action_plan_section(rows: ReportRows, year: int) -> Section:
     section.paragraphs.append(
         f"{plural(len(indicators), 'indicateur')} suivi{'s' if len(indicators) > 1 else ''} ; "
         f"{number(measured)} mesuré{'s' if measured > 1 else ''} en {year} avec une cible, "
-        f"dont {number(reached)} atteignant ou dépassant leur cible."
+        f"dont {number(reached)} atteignant ou dépassant {'leur' if reached > 1 else 'sa'} cible."
     )
     section.sheets.append(
         Sheet(

@@ -19,7 +19,7 @@ from maillage.crm import decisions
 from maillage.db import french_order, read_transaction
 from maillage.errors import InvalidData, NotFound
 from maillage.folding import fold
-from maillage.french import format_date, format_span, long_date, number, of, percent, plural, short_date
+from maillage.french import format_date, format_span, long_date, number, percent, plural, short_date
 from maillage.graph.data import NetworkFilter
 from maillage.graph.report import Report as NetworkReport
 from maillage.graph.report import analyse
@@ -174,7 +174,9 @@ def context_lines(
         lines.append(f"Lieu : {meeting['location']}.")
     if meeting["video_url"]:
         lines.append(f"Visioconférence : {meeting['video_url']}")
-    lines.append(f"Instance : {meeting['group_name']} ({kind.lower()}) ; territoire : {rows.scope.name}.")
+    lines.append(
+        f"Instance : {meeting['group_name']} ({kind.lower()}) ; territoire : {rows.scope.name}."
+    )
     if previous is None:
         lines.append("Première réunion enregistrée de cette instance.")
     else:
@@ -291,7 +293,9 @@ def decisions_section(
         )
     if taken_here:
         section.sheets.append(
-            _decision_sheet("Décisions de la séance", "Décisions prises lors de cette séance", taken_here)
+            _decision_sheet(
+                "Décisions de la séance", "Décisions prises lors de cette séance", taken_here
+            )
         )
     section.figures = {
         "open": len(still_open),
@@ -398,9 +402,16 @@ def arbitration_section(
 # ----- network --------------------------------------------------------------------------------
 
 
-def _network_at(rows: ReportRows, day: dt.date) -> NetworkReport:
-    """The network of the twelve months before ``day``, as ``/reseau`` analyses it."""
+def _network_at(
+    rows: ReportRows, day: dt.date, revived: frozenset[int] = frozenset()
+) -> NetworkReport:
+    """The network of the twelve months before ``day``, as ``/reseau`` analyses it; the
+    ``revived`` organisations, archived since, counted as they were then."""
     data = replace(network_until(rows, day), today=day)
+    if revived:
+        data.organisations = [
+            replace(o, archived=False) if o.id in revived else o for o in data.organisations
+        ]
     return analyse(data, NetworkFilter(start=day - WINDOW, end=day), "organisations")
 
 
@@ -440,7 +451,13 @@ def network_section(rows: ReportRows, previous: dict[str, Any] | None, day: dt.d
         if previous
         else "Évolution du réseau sur les douze derniers mois",
     )
-    before, now = _network_at(rows, since), _network_at(rows, day)
+    # The day a record was archived is not kept: its last change after ``since`` stands for it.
+    archived_since = frozenset(
+        i
+        for i, o in rows.organisations.items()
+        if o["archived"] and o["updated_at"].date() >= since
+    )
+    before, now = _network_at(rows, since, archived_since), _network_at(rows, day)
     then, current = _links(before), _links(now)
     names = {i: o["name"] for i, o in rows.organisations.items()}
 
@@ -468,8 +485,7 @@ def network_section(rows: ReportRows, previous: dict[str, Any] | None, day: dt.d
         count = plural(len(then[i]), "lien")
         if rows.organisations.get(i, {}).get("archived"):
             lost_sentences.append(
-                f"La fiche {of(name(i))} a été archivée ; elle comptait {count} "
-                f"au {_day(since)}."
+                f"Fiche archivée : {name(i)}, qui comptait {count} au {_day(since)}."
             )
         else:
             lost_sentences.append(
@@ -544,8 +560,16 @@ def attendance_section(rows: ReportRows, meeting: dict[str, Any], year: int) -> 
         Sheet(
             "Réunions de l'instance",
             f"Réunions de l'instance en {year - 1} et {year}",
-            ["Date", "Réunion", "Statut", "Invitations", "Présents", "Excusés", "Absents",
-             "Taux de présence"],  # fmt: skip
+            [
+                "Date",
+                "Réunion",
+                "Statut",
+                "Invitations",
+                "Présents",
+                "Excusés",
+                "Absents",
+                "Taux de présence",
+            ],
             [
                 [
                     short_date(m["starts_at"].date()),
@@ -578,8 +602,15 @@ def _bodies_sheet(current: GovernanceYear, before: GovernanceYear) -> Sheet:
     return Sheet(
         "Présence par instance",
         f"Présence dans chaque instance en {y}",
-        ["Instance", f"Réunions tenues {y}", "Présents", "Excusés", "Absents",
-         f"Taux de présence {y}", f"Taux de présence {y - 1}"],  # fmt: skip
+        [
+            "Instance",
+            f"Réunions tenues {y}",
+            "Présents",
+            "Excusés",
+            "Absents",
+            f"Taux de présence {y}",
+            f"Taux de présence {y - 1}",
+        ],
         [
             [
                 b.name,
@@ -611,10 +642,7 @@ def territory_section(rows: ReportRows, year: int, day: dt.date) -> Section:
         for o in rows.organisations.values()
         if not o["archived"] and (scope.everything or o["commune"] in scope.commune_ids)
     ]
-    line = (
-        f"{scope.name} : {plural(len(communes), 'commune')}, "
-        f"{plural(population, 'habitant')}"
-    )
+    line = f"{scope.name} : {plural(len(communes), 'commune')}, {plural(population, 'habitant')}"
     if unknown:
         line += f" (population inconnue pour {plural(unknown, 'commune')})"
     section.paragraphs.append(
@@ -647,7 +675,9 @@ def territory_section(rows: ReportRows, year: int, day: dt.date) -> Section:
                         for g in gaps[:GAPS_SHOWN]
                     ],
                     note=f"Les {number(len(gaps))} zones blanches figurent dans le diagnostic "
-                    "territorial." if len(gaps) > GAPS_SHOWN else "",
+                    "territorial."
+                    if len(gaps) > GAPS_SHOWN
+                    else "",
                 )
             )
     section.figures = {

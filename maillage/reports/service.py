@@ -16,7 +16,7 @@ from maillage.reports.collect import ReportRows, load_actions
 from maillage.reports.coverage import Coverage, coverage_csv, diagnostic
 from maillage.reports.files import file_name, render
 from maillage.reports.model import Report
-from maillage.reports.pack import build_pack
+from maillage.reports.pack import Pack, build_pack
 from maillage.reports.render_docx import render_pack_docx
 from maillage.reports.render_html import render_pack_html
 from maillage.reports.render_xlsx import render_diagnostic_xlsx
@@ -73,14 +73,11 @@ def render_pack(report: Report, extension: str) -> bytes:
     return render_pack_html(report).encode("utf-8")
 
 
-async def pack_download(
-    actor: Actor, meeting_id: int, extension: str, today: dt.date
-) -> tuple[bytes, str]:
-    """The pack of a meeting as a file; the export is journaled (it names the people who
-    carry the body's decisions)."""
+async def _journaled_pack(actor: Actor, meeting_id: int, extension: str, today: dt.date) -> Pack:
+    """The pack of a meeting; its export is journaled (it names the people who carry the
+    body's decisions), whatever the door: API, page or command line."""
     check_format(extension, PACK_FORMATS)
     pack = await build_pack(meeting_id, today)
-    content = await off_loop(render_pack, pack.report, extension)
     async with write_transaction():
         await audit.record(
             actor,
@@ -89,7 +86,21 @@ async def pack_download(
             meeting_id,
             {"document": "dossier de séance", "format": extension, "personnes": pack.people},
         )
+    return pack
+
+
+async def pack_download(
+    actor: Actor, meeting_id: int, extension: str, today: dt.date
+) -> tuple[bytes, str]:
+    """The pack as a file (standalone HTML: its CSS inlined) and the file's name."""
+    pack = await _journaled_pack(actor, meeting_id, extension, today)
+    content = await off_loop(render_pack, pack.report, extension)
     return content, f"{pack.stem}.{extension}"
+
+
+async def pack_report(actor: Actor, meeting_id: int, today: dt.date) -> Report:
+    """The pack for the page that shows it (to print), journaled as an HTML export."""
+    return (await _journaled_pack(actor, meeting_id, "html", today)).report
 
 
 def coverage_as_data(coverage: Coverage) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from maillage.vocabulary import (
     ORGANISATION_KINDS,
 )
 from maillage.web.openapi import error_responses
-from maillage.web.pages.common import render
+from maillage.web.pages.common import error_page, render
 from maillage.web.security import requires
 
 Year = Annotated[int, Parameter(ge=1900, le=2100, description="Année (ex. : 2026)")]
@@ -300,7 +300,10 @@ async def meeting_pack_page(
     output: Annotated[str, QueryParameter(name="format")] = "html",
 ) -> Response:
     """The pack as a page to print (A4, PDF through the browser), or the DOCX to download."""
-    extension = service.check_format(output, service.PACK_FORMATS)
+    try:
+        extension = service.check_format(output, service.PACK_FORMATS)
+    except InvalidData as error:  # a hand-edited link: say what the field takes
+        return error_page(request, 400, error.errors[0].message)
     if extension == "docx":
         content, name = await service.pack_download(
             request.user, record_id, extension, dt.date.today()

@@ -161,8 +161,11 @@ def action_plan_section(rows: ReportRows, year: int) -> Section:
     by_status: dict[str, int] = {}
     for action in actions:
         by_status[action["status"]] = by_status.get(action["status"], 0) + 1
+    # « 2 réalisées », « 3 abandonnées »: the participles agree with « fiches »; « à lancer »
+    # and « en cours » do not change.
     statuses = ", ".join(
         f"{number(count)} {ACTION_STATUSES[s].lower()}"
+        + ("s" if count > 1 and ACTION_STATUSES[s].endswith("ée") else "")
         for s in ACTION_STATUSES
         if (count := by_status.get(s))
     )

@@ -161,22 +161,23 @@ def assemble_pack(
 
 
 def _subtitle(meeting: dict[str, Any]) -> str:
-    group, title = meeting["group_name"], meeting["title"]
-    return group if not title or title == group else f"{group} — {title}"
+    """The meeting's title (« COPIL CTG — décembre 2026 »); the body is named just below."""
+    return meeting["title"] or meeting["group_name"]
 
 
 def context_lines(
     meeting: dict[str, Any], previous: dict[str, Any] | None, rows: ReportRows, today: dt.date
 ) -> list[str]:
-    kind = GROUP_KINDS.get(meeting["group_kind"], meeting["group_kind"])
+    kind = GROUP_KINDS.get(meeting["group_kind"], meeting["group_kind"]).lower()
+    body = meeting["group_name"]
+    if kind not in body.lower():  # « Comité de pilotage de la CTG » says it already
+        body += f" ({kind})"
     lines = [f"Séance du {format_span(meeting['starts_at'], meeting['ends_at'])}."]
     if meeting["location"]:
         lines.append(f"Lieu : {meeting['location']}.")
     if meeting["video_url"]:
         lines.append(f"Visioconférence : {meeting['video_url']}")
-    lines.append(
-        f"Instance : {meeting['group_name']} ({kind.lower()}) ; territoire : {rows.scope.name}."
-    )
+    lines.append(f"Instance : {body} ; territoire : {rows.scope.name}.")
     if previous is None:
         lines.append("Première réunion enregistrée de cette instance.")
     else:
@@ -329,8 +330,15 @@ def _day(day: dt.date) -> str:
     return format_date(day, "long")
 
 
-def _value(value: float | None, unit: str) -> str:
-    return f"{number(value)} {unit}".strip()
+def _measure(value: float | None, target: float | None, unit: str) -> tuple[str, str]:
+    """The value and the target as a sentence says them, the unit once, after the target
+    (« 1 en 2026 pour une cible de 3 documents »: a unit typed in the plural never follows
+    a 1); « % » after both."""
+    if unit == "%":
+        return f"{number(value)} %", f"{number(target)} %"
+    if unit and target is not None and target >= 2:
+        return number(value), f"{number(target)} {unit}"
+    return number(value), number(target)
 
 
 def arbitration_section(
@@ -361,11 +369,10 @@ def arbitration_section(
             y = year if label == "current" else year - 1
             rate = row[f"rate_{label}"]
             if rate is not None and rate < 1:
+                value, target = _measure(row[f"value_{label}"], row[f"target_{label}"], row["unit"])
                 indicators.append(
-                    f"« {row['name']} » (fiche « {action['title']} ») : "
-                    f"{_value(row[f'value_{label}'], row['unit'])} en {y} pour une cible de "
-                    f"{_value(row[f'target_{label}'], row['unit'])}, soit {percent(rate)} "
-                    f"de la cible."
+                    f"« {row['name']} » (fiche « {action['title']} ») : {value} en {y} pour "
+                    f"une cible de {target}, soit {percent(rate)} de la cible."
                 )
         end = action["end_date"]
         if action["status"] == IN_PROGRESS and end is not None and end < day:
@@ -436,11 +443,12 @@ def _named(names: list[str]) -> str:
     return f"{', '.join(shown[:-1])} et {shown[-1]}"
 
 
-def _capped(sentences: list[str], what: str) -> list[str]:
+def _capped(sentences: list[str]) -> list[str]:
     if len(sentences) <= LISTED:
         return sentences
     rest = len(sentences) - LISTED
-    return [*sentences[:LISTED], f"Et {plural(rest, what)} de plus (page « Réseau »)."]
+    others = plural(rest, "autre partenaire", "autres partenaires")
+    return [*sentences[:LISTED], f"Et {others} : voir la page « Réseau »."]
 
 
 def network_section(rows: ReportRows, previous: dict[str, Any] | None, day: dt.date) -> Section:
@@ -499,17 +507,17 @@ def network_section(rows: ReportRows, previous: dict[str, Any] | None, day: dt.d
     section.lists += [
         (
             "Nouveaux partenaires reliés",
-            _capped(new_sentences, "nouveau partenaire"),
+            _capped(new_sentences),
             "Aucun nouveau partenaire relié.",
         ),
         (
             "Partenaires perdus",
-            _capped(lost_sentences, "partenaire perdu"),
+            _capped(lost_sentences),
             "Aucun partenaire n'a perdu tous ses liens.",
         ),
         (
             "Partenaires peu reliés",
-            _capped(weak, "partenaire peu relié"),
+            _capped(weak),
             "Aucun partenaire peu relié.",
         ),
     ]

@@ -164,7 +164,7 @@ async def test_the_points_to_arbitrate_name_late_decisions_and_indicators(world,
     assert "« Écrire la charte des partenaires » : aucun porteur désigné." in text
     assert (
         "« Familles accompagnées » (fiche « Ouvrir un relais petite enfance itinérant ») : "
-        "45 familles en 2026 pour une cible de 60 familles, soit 75 % de la cible." in text
+        "45 en 2026 pour une cible de 60 familles, soit 75 % de la cible." in text
     )
     figures = pack.report.section("arbitrages").figures
     assert figures == {
@@ -289,3 +289,23 @@ async def test_the_export_is_journaled(world, copil):
     )
     assert event["entity"] == "meeting" and event["entity_id"] == copil["id"]
     assert event["changes"] == {"document": "dossier de séance", "format": "docx", "personnes": 1}
+
+
+def test_indicator_sentences_never_put_a_plural_unit_after_one():
+    from maillage.reports.pack import _measure
+
+    assert _measure(1, 3, "documents") == ("1", "3 documents")
+    assert _measure(74, 78, "%") == ("74 %", "78 %")
+    assert _measure(0.5, 1, "poste") == ("0,5", "1")
+    assert _measure(3, 5, "") == ("3", "5")
+
+
+def test_long_lists_end_with_how_many_more():
+    from maillage.reports.pack import LISTED, _capped
+
+    sentences = [f"Partenaire {n} — isolé : aucun lien." for n in range(LISTED + 24)]
+    capped = _capped(sentences)
+    assert capped[-1] == "Et 24 autres partenaires : voir la page « Réseau »."
+    assert (
+        _capped(sentences[: LISTED + 1])[-1] == "Et 1 autre partenaire : voir la page « Réseau »."
+    )

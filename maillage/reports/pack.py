@@ -325,6 +325,11 @@ def _actions_of(rows: ReportRows, meeting: dict[str, Any]) -> list[dict[str, Any
 # ----- arbitrations ---------------------------------------------------------------------------
 
 
+def _quoted(text: str) -> str:
+    """A decision inside « » in a sentence: without its own closing full stop."""
+    return text.strip().rstrip(".").rstrip()
+
+
 def _day(day: dt.date) -> str:
     """« 30 juin 2026 »: a deadline or a period bound (a meeting's day keeps its weekday)."""
     return format_date(day, "long")
@@ -357,11 +362,11 @@ def arbitration_section(
             days = (day - d["due_on"]).days
             carrier = f"portée par {d['carrier']}" if d["carrier"] else "sans porteur"
             late.append(
-                f"« {d['summary']} », {carrier} : échéance du {_day(d['due_on'])} "
+                f"« {_quoted(d['summary'])} », {carrier} : échéance du {_day(d['due_on'])} "
                 f"dépassée de {plural(days, 'jour')}."
             )
         elif not d["carrier"]:
-            unassigned.append(f"« {d['summary']} » : aucun porteur désigné.")
+            unassigned.append(f"« {_quoted(d['summary'])} » : aucun porteur désigné.")
     for action in actions:
         for row in indicator_rows(action, year):
             # This year's measure; last year's while this year has none yet.
@@ -522,9 +527,10 @@ def network_section(rows: ReportRows, previous: dict[str, Any] | None, day: dt.d
         ),
     ]
     section.paragraphs.append(
-        "Réseau d'une date : les douze mois qui la précèdent. Deux organisations sont liées "
-        "quand leurs personnes siègent dans une même instance, ont assisté ensemble à une "
-        "réunion tenue, quand un partenariat les lie ou qu'une personne appartient aux deux."
+        "À chaque date, le réseau est celui des douze mois qui la précèdent : deux "
+        "organisations y sont liées quand leurs personnes siègent dans une même instance, ont "
+        "assisté ensemble à une réunion tenue, quand un partenariat les lie ou qu'une personne "
+        "appartient aux deux."
     )
     section.figures = {
         "since": since.isoformat(),

@@ -170,4 +170,3 @@ async def test_the_command_line_records_an_evaluation(world, settings):
     assert "« x » n'est pas un montant positif en euros" in refused.stderr
     unknown = run(settings, "evaluate", "--action", action, "--year", "2026", "--budget", "don:5")
     assert "le financeur parmi caf, commune, epci" in unknown.stderr
-

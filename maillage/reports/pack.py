@@ -24,7 +24,7 @@ from maillage.graph.data import NetworkFilter
 from maillage.graph.report import Report as NetworkReport
 from maillage.graph.report import analyse
 from maillage.offloop import off_loop
-from maillage.reports.actions import actions_in_scope, indicator_rows
+from maillage.reports.actions import actions_in_scope, evaluation_of, indicator_rows
 from maillage.reports.annual import action_plan_section
 from maillage.reports.collect import ReportRows, collect, paris_time
 from maillage.reports.coverage import coverage_matrix
@@ -42,6 +42,7 @@ from maillage.vocabulary import (
     HELD,
     IN_PROGRESS,
     MEETING_STATUSES,
+    OPEN_ACTION_STATUSES,
     OPEN_DECISION_STATUSES,
 )
 
@@ -354,7 +355,11 @@ def arbitration_section(
     day: dt.date,
 ) -> Section:
     section = Section("arbitrages", "Points appelant un arbitrage")
-    late, unassigned, indicators, overdue = [], [], [], []
+    late: list[str] = []
+    unassigned: list[str] = []
+    indicators: list[str] = []
+    evaluations: list[str] = []
+    overdue: list[str] = []
     for d in earlier:
         if d["status"] not in OPEN_DECISION_STATUSES:
             continue
@@ -379,6 +384,13 @@ def arbitration_section(
                     f"« {row['name']} » (fiche « {action['title']} ») : {value} en {y} pour "
                     f"une cible de {target}, soit {percent(rate)} de la cible."
                 )
+        reviewed = _latest_review(action, year)
+        if reviewed is not None and action["status"] in OPEN_ACTION_STATUSES:
+            verb = {"ajuster": "ajuster", "arreter": "arrêter"}[reviewed["decision"]]
+            evaluations.append(
+                f"« {action['title']} » : l'évaluation {reviewed['year']} propose d'{verb} "
+                f"la fiche action."
+            )
         end = action["end_date"]
         if action["status"] == IN_PROGRESS and end is not None and end < day:
             overdue.append(
@@ -389,6 +401,7 @@ def arbitration_section(
         ("Décisions en retard", late),
         ("Décisions sans porteur", unassigned),
         ("Indicateurs en deçà de leur cible", indicators),
+        ("Fiches action à ajuster ou à arrêter", evaluations),
         ("Fiches action arrivées à échéance", overdue),
     ]
     total = sum(len(items) for _, items in groups)
@@ -406,9 +419,19 @@ def arbitration_section(
         "late_decisions": len(late),
         "unassigned_decisions": len(unassigned),
         "indicators_below_target": len(indicators),
+        "actions_to_review": len(evaluations),
         "overdue_actions": len(overdue),
     }
     return section
+
+
+def _latest_review(action: dict[str, Any], year: int) -> dict[str, Any] | None:
+    """The evaluation of this year, else of last year, when it proposes to adjust or stop."""
+    for y in (year, year - 1):
+        evaluation = evaluation_of(action, y)
+        if evaluation is not None:
+            return evaluation if evaluation["decision"] in ("ajuster", "arreter") else None
+    return None
 
 
 # ----- network --------------------------------------------------------------------------------

@@ -78,7 +78,17 @@ async def copil(world) -> dict:
                     "targets": {"2025": 40, "2026": 60},
                     "values": {"2025": 32, "2026": 45},
                 }
-            ]
+            ],
+            Action.evaluations: [
+                {
+                    "year": 2025,
+                    "done": "Deux tournées par semaine.",
+                    "results": "",
+                    "partners": "",
+                    "decision": "ajuster",
+                    "budget": [],
+                }
+            ],
         }
     ).where(Action.id == world.actions["rpe"])
     await decision("Recruter une animatrice RPE", march, "en_cours", dt.date(2026, 6, 30),
@@ -156,7 +166,11 @@ async def test_previous_decisions_come_with_their_status(world, copil):
 async def test_the_points_to_arbitrate_name_late_decisions_and_indicators(world, copil):
     pack = await build_pack(copil["id"], TODAY)
     text = docx_text(service.render_pack(pack.report, "docx"))
-    assert "3 points demandent une décision de l'instance." in text
+    assert "4 points demandent une décision de l'instance." in text
+    assert (
+        "« Ouvrir un relais petite enfance itinérant » : l'évaluation 2025 propose d'ajuster "
+        "la fiche action." in text
+    )
     assert (
         "« Recruter une animatrice RPE », portée par Agent Mairie d'Ardoise (Mairie d'Ardoise) : "
         "échéance du 30 juin 2026 dépassée de 140 jours." in text
@@ -171,6 +185,7 @@ async def test_the_points_to_arbitrate_name_late_decisions_and_indicators(world,
         "late_decisions": 1,
         "unassigned_decisions": 1,
         "indicators_below_target": 1,
+        "actions_to_review": 1,
         "overdue_actions": 0,
     }
 

@@ -148,7 +148,9 @@ def _ctg_line(territory: dict[str, Any] | None, year: int) -> str:
 # ----- action plan ----------------------------------------------------------------------------
 
 
-def action_plan_section(rows: ReportRows, year: int) -> Section:
+def action_plan_section(rows: ReportRows, year: int, evaluation_year: int | None = None) -> Section:
+    """The fiches action and their indicators of ``year``, with the evaluations of
+    ``evaluation_year`` (the same year unless told: a meeting's pack shows the latest)."""
     actions = actions_in_scope(rows)
     section = Section("plan_action", "Le plan d'action de la CTG")
     if not actions:
@@ -242,7 +244,7 @@ def action_plan_section(rows: ReportRows, year: int) -> Section:
         "measured": measured,
         "reached": reached,
     }
-    _add_evaluations(section, actions, year)
+    _add_evaluations(section, actions, evaluation_year or year)
     return section
 
 

@@ -130,7 +130,9 @@ def assemble_pack(
     day, year = start.date(), start.year
     earlier, taken_here = _split_decisions(meeting, previous, body_decisions)
     actions = _actions_of(rows, meeting)
-    plan = action_plan_section(replace(rows, actions=actions), year)
+    # The latest evaluations: this year's once written, last year's until then.
+    evaluated = year if any(evaluation_of(a, year) for a in actions) else year - 1
+    plan = action_plan_section(replace(rows, actions=actions), year, evaluated)
     plan.title = "Fiches action et indicateurs"
     plan.paragraphs.insert(
         0,

@@ -192,6 +192,10 @@ async def test_the_points_to_arbitrate_name_late_decisions_and_indicators(world,
 
 async def test_the_fiches_action_show_indicators_against_targets(world, copil):
     pack = await build_pack(copil["id"], TODAY)
+    text = docx_text(service.render_pack(pack.report, "docx"))
+    # No evaluation written for 2026 yet: last year's is shown.
+    assert "1 fiche action évaluée sur 2 pour 2025 ; suite décidée : 1 ajuster." in text
+    assert "Deux tournées par semaine." in text
     rows = _table(_docx(service.render_pack(pack.report, "docx")), "Fiche action")
     first = rows[1][:3]
     assert first == ["Ouvrir un relais petite enfance itinérant", "Petite enfance", "En cours"]

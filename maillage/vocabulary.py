@@ -277,6 +277,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "change_password": "Changement de mot de passe",
     "reset_password": "Mot de passe temporaire",
     "unlock_sign_in": "Déblocage de la connexion",
+    "export": "Export",
 }
 ENTITIES: Final[dict[str, str]] = {
     "organisation": "Organisation",

@@ -148,7 +148,9 @@ def _ctg_line(territory: dict[str, Any] | None, year: int) -> str:
 # ----- action plan ----------------------------------------------------------------------------
 
 
-def action_plan_section(rows: ReportRows, year: int) -> Section:
+def action_plan_section(rows: ReportRows, year: int, evaluation_year: int | None = None) -> Section:
+    """The fiches action and their indicators of ``year``, with the evaluations of
+    ``evaluation_year`` (the same year unless told: a meeting's pack shows the latest)."""
     actions = actions_in_scope(rows)
     section = Section("plan_action", "Le plan d'action de la CTG")
     if not actions:
@@ -161,8 +163,11 @@ def action_plan_section(rows: ReportRows, year: int) -> Section:
     by_status: dict[str, int] = {}
     for action in actions:
         by_status[action["status"]] = by_status.get(action["status"], 0) + 1
+    # « 2 réalisées », « 3 abandonnées »: the participles agree with « fiches »; « à lancer »
+    # and « en cours » do not change.
     statuses = ", ".join(
         f"{number(count)} {ACTION_STATUSES[s].lower()}"
+        + ("s" if count > 1 and ACTION_STATUSES[s].endswith("ée") else "")
         for s in ACTION_STATUSES
         if (count := by_status.get(s))
     )
@@ -204,7 +209,7 @@ def action_plan_section(rows: ReportRows, year: int) -> Section:
     section.paragraphs.append(
         f"{plural(len(indicators), 'indicateur')} suivi{'s' if len(indicators) > 1 else ''} ; "
         f"{number(measured)} mesuré{'s' if measured > 1 else ''} en {year} avec une cible, "
-        f"dont {number(reached)} atteignant ou dépassant leur cible."
+        f"dont {number(reached)} atteignant ou dépassant {'leur' if reached > 1 else 'sa'} cible."
     )
     section.sheets.append(
         Sheet(
@@ -239,7 +244,7 @@ def action_plan_section(rows: ReportRows, year: int) -> Section:
         "measured": measured,
         "reached": reached,
     }
-    _add_evaluations(section, actions, year)
+    _add_evaluations(section, actions, evaluation_year or year)
     return section
 
 

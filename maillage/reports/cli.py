@@ -188,6 +188,35 @@ def evaluation_problem(detail: str) -> str:
     return "texte trop long (20 000 caractères au plus par champ)."
 
 
+@report.command("pack", cls=FrenchCommand)
+@click.argument("meeting", type=click.IntRange(min=1), metavar="RÉUNION")
+@click.option(
+    "--format",
+    "extension",
+    type=click.Choice(["docx", "html"]),
+    default="docx",
+    show_default=True,
+    help="docx : document modifiable ; html : page imprimable en A4 (PDF par le navigateur).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Fichier à écrire (par défaut : dossier-de-seance-DATE-RÉUNION.docx ou .html "
+    "dans le dossier courant).",
+)
+@run_async
+async def pack(settings: Settings, meeting: int, extension: str, output: Path | None) -> None:
+    """Écrire le dossier de séance d'une réunion (numéro RÉUNION), inscrit au journal."""
+    from maillage.actor import CLI
+    from maillage.reports.service import pack_download
+
+    content, name = await pack_download(CLI, meeting, extension, dt.date.today())
+    path = output or Path(name)
+    path.write_bytes(content)
+    click.echo(f"Écrit : {path}")
+
+
 def kinds_label(kinds: tuple[str, ...]) -> str:
     if not kinds:
         return "tous les types d'organisation"

@@ -220,6 +220,7 @@ async def _organisations() -> dict[int, dict[str, Any]]:
         Organisation.category,
         Organisation.commune,
         Organisation.created_at,
+        Organisation.updated_at,
         Organisation.archived,
     ).run()
     links = await OrganisationAxis.select(
@@ -230,6 +231,7 @@ async def _organisations() -> dict[int, dict[str, Any]]:
         by_id[link["organisation"]]["axes"].append(link["axis"])
     for organisation in by_id.values():
         organisation["created_at"] = paris_time(organisation["created_at"])
+        organisation["updated_at"] = paris_time(organisation["updated_at"])
     return by_id
 
 

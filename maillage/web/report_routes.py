@@ -39,7 +39,7 @@ from maillage.reports.annual import build_annual_report
 from maillage.reports.cli import kinds_label
 from maillage.reports.coverage import coverage_gaps, diagnostic
 from maillage.reports.files import MEDIA_TYPES
-from maillage.reports.render_html import environment, render_html
+from maillage.reports.render_html import environment, render_html, render_pack_html
 from maillage.vocabulary import (
     ACTION_STATUSES,
     EVALUATION_DECISIONS,
@@ -47,7 +47,7 @@ from maillage.vocabulary import (
     ORGANISATION_KINDS,
 )
 from maillage.web.openapi import error_responses
-from maillage.web.pages.common import render
+from maillage.web.pages.common import error_page, render
 from maillage.web.security import requires
 
 Year = Annotated[int, Parameter(ge=1900, le=2100, description="Année (ex. : 2026)")]
@@ -189,6 +189,29 @@ async def evaluation(
     return await record_evaluation(request.user, record_id, data)
 
 
+MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Numéro de la réunion")]
+PackFormat = Annotated[str, QueryParameter(name="format", description="docx ou html")]
+
+
+@get(
+    "/meetings/{record_id:int}/pack",
+    summary="Dossier de séance d'une réunion",
+    description="Le dossier à remettre aux membres : ordre du jour, points appelant un "
+    "arbitrage, suites données aux décisions précédentes, fiches action et indicateurs, "
+    "évolution du réseau depuis la réunion précédente de l'instance, présence aux instances, "
+    "chiffres clés du territoire. `format=docx` (document modifiable) ou `html` (page "
+    "imprimable en A4, PDF par l'impression du navigateur). L'export est inscrit au journal.",
+    tags=["Réunion"],
+    **READ,
+)
+async def meeting_pack(
+    request: Request, record_id: MeetingId, output: PackFormat = "docx"
+) -> Response:
+    extension = service.check_format(output, service.PACK_FORMATS)
+    content, name = await service.pack_download(request.user, record_id, extension, dt.date.today())
+    return _download(content, name, extension)
+
+
 reports_api = Router(
     path="/api/v1/reports",
     route_handlers=[annual_report, territorial_diagnostic, gaps, action_plan],
@@ -268,6 +291,31 @@ async def annual_page_download(
         # the form to choose another year, rather than a generic error page.
         return await _without_data(request, error, year, territory)
     return _download(*await service.annual_download(report, extension), extension)
+
+
+@get("/reunions/{record_id:int}/dossier", include_in_schema=False, guards=[requires("lecteur")])
+async def meeting_pack_page(
+    request: Request,
+    record_id: FromPath[int],
+    output: Annotated[str, QueryParameter(name="format")] = "html",
+) -> Response:
+    """The pack as a page to print (A4, PDF through the browser), or the DOCX to download."""
+    try:
+        extension = service.check_format(output, service.PACK_FORMATS)
+    except InvalidData as error:  # a hand-edited link: say what the field takes
+        return error_page(request, 400, error.errors[0].message)
+    if extension == "docx":
+        content, name = await service.pack_download(
+            request.user, record_id, extension, dt.date.today()
+        )
+        return _download(content, name, extension)
+    report = await service.pack_report(request.user, record_id, dt.date.today())
+    links = [
+        ("Retour à la réunion", f"/reunions/{record_id}"),
+        ("Télécharger le document (DOCX)", f"/reunions/{record_id}/dossier?format=docx"),
+    ]
+    html = await off_loop(render_pack_html, report, standalone=False, links=links)
+    return Response(html, media_type=MEDIA_TYPES["html"])
 
 
 @get("/plan-d-action", include_in_schema=False, guards=[requires("lecteur")])
@@ -457,6 +505,7 @@ reports_pages = Router(
     route_handlers=[
         annual_page,
         annual_page_download,
+        meeting_pack_page,
         action_plan_page,
         action_page,
         action_page_record,
@@ -467,7 +516,7 @@ reports_router = Router(
     path="/",
     route_handlers=[
         reports_api,
-        Router(path="/api/v1", route_handlers=[indicator_value, evaluation]),
+        Router(path="/api/v1", route_handlers=[indicator_value, evaluation, meeting_pack]),
         reports_pages,
     ],
 )

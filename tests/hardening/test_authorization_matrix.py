@@ -174,6 +174,13 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
         400,
         "/api/v1/actions/{missing}/evaluations",
     ),
+    (
+        "GET",
+        "/api/v1/meetings/{record_id:int}/pack",
+        READER,
+        200,
+        "/api/v1/meetings/{meeting}/pack?format=docx",
+    ),
     ("GET", "/bilan", READER, 200, "/bilan?year=2025"),
     ("GET", "/bilan/telecharger", READER, 200, "/bilan/telecharger?year=2025&format=xlsx"),
     ("GET", "/plan-d-action", READER, 200, "/plan-d-action"),
@@ -453,6 +460,7 @@ PAGES += [
     ("GET", "/reunions/{record_id:int}/modifier", COORDINATOR, 200, "/reunions/{meeting}/modifier"),
     ("GET", "/reunions/{record_id:int}/presences", READER, 200, "/reunions/{meeting}/presences"),
     ("GET", "/reunions/{record_id:int}/emargement", READER, 200, "/reunions/{meeting}/emargement"),
+    ("GET", "/reunions/{record_id:int}/dossier", READER, 200, "/reunions/{meeting}/dossier"),
     *[
         (
             "POST",

@@ -208,8 +208,8 @@ def action_plan_section(rows: ReportRows, year: int, evaluation_year: int | None
             summary[-1][2] += f" (hors période {year})"
     section.paragraphs.append(
         f"{plural(len(indicators), 'indicateur')} suivi{'s' if len(indicators) > 1 else ''} ; "
-        f"{number(measured)} mesuré{'s' if measured > 1 else ''} en {year} avec une cible, "
-        f"dont {number(reached)} atteignant ou dépassant {'leur' if reached > 1 else 'sa'} cible."
+        f"{number(measured)} mesuré{'s' if measured > 1 else ''} en {year} avec une cible"
+        + _reached_clause(reached, measured)
     )
     section.sheets.append(
         Sheet(
@@ -271,7 +271,7 @@ def _add_evaluations(section: Section, actions: list[dict[str, Any]], year: int)
         )
         return
     next_steps = ", ".join(
-        f"{number(count)} {EVALUATION_DECISIONS[code].lower()}"
+        f"{number(count)} à {EVALUATION_DECISIONS[code].lower()}"
         for code in EVALUATION_DECISIONS
         if (count := decisions.get(code))
     )
@@ -279,9 +279,7 @@ def _add_evaluations(section: Section, actions: list[dict[str, Any]], year: int)
         f"{plural(len(evaluated), 'fiche action évaluée', 'fiches action évaluées')} "
         f"sur {number(len(actions))} pour {year}"
     )
-    section.paragraphs.append(
-        sentence + (f" ; suite décidée : {next_steps}." if next_steps else ".")
-    )
+    section.paragraphs.append(sentence + (f" : {next_steps}." if next_steps else "."))
     if totals["by_financer"]:
         section.paragraphs.append(
             f"Budget {year} : {euros(totals['planned'])} prévus, {euros(totals['spent'])} "
@@ -335,6 +333,23 @@ def _financer_shares(totals: dict[str, Any]) -> str:
     return ", ".join(
         f"{FINANCERS[code]} {percent(pair[0] / planned) if planned else '—'}"
         for code, pair in totals["by_financer"].items()
+    )
+
+
+def _reached_clause(reached: int, measured: int) -> str:
+    """« , dont 2 atteignant ou dépassant leur cible. », « , aucun n'atteignant sa cible. »"""
+    if not measured:
+        return "."
+    if not reached:
+        return ", aucun n'atteignant sa cible." if measured > 1 else ", qui n'atteint pas sa cible."
+    if reached == measured:
+        return (
+            ", tous atteignant ou dépassant leur cible."
+            if measured > 1
+            else ", qui atteint sa cible."
+        )
+    return (
+        f", dont {number(reached)} atteignant ou dépassant {'leur' if reached > 1 else 'sa'} cible."
     )
 
 

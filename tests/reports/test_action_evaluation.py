@@ -139,10 +139,7 @@ async def test_the_bilan_sums_the_budget_per_financer_and_per_axis(world, coordi
     assert section.figures["budget"]["planned"] == 50000
     assert section.figures["budget"]["spent"] == 38500
     text = spaced(" ".join(section.paragraphs))
-    assert (
-        "2 fiches action évaluées sur 2 pour 2026 ; suite décidée : 1 poursuivre, 1 ajuster."
-        in text
-    )
+    assert "2 fiches action évaluées sur 2 pour 2026 : 1 à poursuivre, 1 à ajuster." in text
     assert (
         "Budget 2026 : 50 000,00 € prévus, 38 500,00 € dépensés ; Caf 80 %, Commune 20 %." in text
     )

@@ -194,7 +194,7 @@ async def test_the_fiches_action_show_indicators_against_targets(world, copil):
     pack = await build_pack(copil["id"], TODAY)
     text = docx_text(service.render_pack(pack.report, "docx"))
     # No evaluation written for 2026 yet: last year's is shown.
-    assert "1 fiche action évaluée sur 2 pour 2025 ; suite décidée : 1 ajuster." in text
+    assert "1 fiche action évaluée sur 2 pour 2025 : 1 à ajuster." in text
     assert "Deux tournées par semaine." in text
     rows = _table(_docx(service.render_pack(pack.report, "docx")), "Fiche action")
     first = rows[1][:3]

@@ -16,6 +16,7 @@ from maillage.crm.resources import (
     Link,
     ResourceService,
     ResourceSpec,
+    Territorial,
     Unique,
 )
 from maillage.crm.schemas import (
@@ -110,6 +111,11 @@ def _person(row: dict[str, Any]) -> str:
 
 
 ARCHIVED = (("archived", bool),)
+
+# How each local record belongs to a territory (#20; the rule is in `maillage.crm.scope`).
+OWN_TERRITORY = Territorial("territory")
+BY_GROUP = Territorial("working_group", via=WorkingGroup, then=OWN_TERRITORY)
+BY_MEETING = Territorial("meeting", via=Meeting, then=BY_GROUP)
 
 SPECS: list[ResourceSpec] = [
     _spec(
@@ -251,6 +257,7 @@ SPECS: list[ResourceSpec] = [
         default_sort="name",
         links=(GROUP_AXES, GROUP_COMMUNES),
         describe=_named,
+        territorial=OWN_TERRITORY,
     ),
     _spec(
         "memberships",
@@ -268,6 +275,7 @@ SPECS: list[ResourceSpec] = [
         sortable=("id", "start_date", "role"),
         validators=[rules.ordered_dates("start_date", "end_date"), rules.check_membership],
         preparers=[rules.default_start_today],
+        territorial=BY_GROUP,
     ),
     _spec(
         "meetings",
@@ -292,6 +300,7 @@ SPECS: list[ResourceSpec] = [
         ],
         preparers=[rules.ensure_meeting_uid, rules.bump_meeting_sequence],
         describe=_named,
+        territorial=BY_GROUP,
     ),
     _spec(
         "invitations",
@@ -308,6 +317,7 @@ SPECS: list[ResourceSpec] = [
         ),
         sortable=("id", "sent_at", "answered_at"),
         preparers=[rules.ensure_token_nonce],
+        territorial=BY_MEETING,
     ),
     _spec(
         "partnerships",
@@ -338,11 +348,13 @@ SPECS: list[ResourceSpec] = [
             Filter("kind", str, "Type d'échange", column="kind"),
             Filter("organisation", int, "Organisation", link=INTERACTION_ORGANISATIONS),
             Filter("contact", int, "Contact", link=INTERACTION_CONTACTS),
+            Filter("territory", int, "Territoire", column="territory"),
         ),
         sortable=("id", "occurred_on", "follow_up_on"),
         default_sort="-occurred_on",
         links=(INTERACTION_ORGANISATIONS, INTERACTION_CONTACTS),
         validators=[rules.ordered_dates("occurred_on", "follow_up_on", "La date de relance")],
+        territorial=OWN_TERRITORY,
     ),
     _spec(
         "actions",
@@ -356,12 +368,14 @@ SPECS: list[ResourceSpec] = [
             Filter("axis", int, "Axe de la CTG", column="axis"),
             Filter("status", str, "Statut", column="status"),
             Filter("pilot", int, "Organisation pilote", column="pilot"),
+            Filter("territory", int, "Territoire", column="territory"),
         ),
         sortable=("id", "title", "status"),
         default_sort="title",
         links=(ACTION_PARTNERS,),
         validators=[rules.ordered_dates("start_date", "end_date")],
         describe=_named,
+        territorial=OWN_TERRITORY,
     ),
     _spec(
         "decisions",
@@ -386,6 +400,7 @@ SPECS: list[ResourceSpec] = [
         preparers=[rules.decision_group_and_dates],
         validators=[rules.check_decision],
         describe=lambda row: f"« {row['summary'][:60]} » (n° {row['id']})",
+        territorial=BY_GROUP,
     ),
     _spec(
         "users",

@@ -22,6 +22,7 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import Receive, Scope, Send
 
 from maillage.actor import Actor
+from maillage.crm import scope as territory_scope
 from maillage.crm.auth import authenticate_token, session_user
 
 # Paths that answer without authentication: health check, API docs, static files, the sign-in
@@ -102,7 +103,22 @@ class PasswordChangeRequired(PermissionDeniedException):
     """The password was reset by an administrator: choose a new one before anything else."""
 
 
+async def _scoped(actor: Actor) -> Actor:
+    """The actor with the role of their territories, their scope entered for the request (#20):
+    every read and write of the generic services that follows is limited to it."""
+    assert actor.user_id is not None
+    role, scope = await territory_scope.user_scope(actor.user_id, actor.role)
+    territory_scope.enter(scope)
+    return Actor(name=actor.name, role=role, user_id=actor.user_id)
+
+
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Each request starts unscoped and leaves no scope behind (tests drive the app in
+        # their own task); `authenticate_request` enters the user's in this same context.
+        with territory_scope.entered(None):
+            await super().__call__(scope, receive, send)
+
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -110,7 +126,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             actor = await authenticate_token(token.strip())
             if actor is None:
                 raise NotAuthorizedException("Jeton d'accès inconnu, révoqué ou compte désactivé.")
-            return AuthenticationResult(user=actor, auth=token)
+            return AuthenticationResult(user=await _scoped(actor), auth=token)
         if is_api_path(connection.url.path):
             raise NotAuthorizedException(
                 "Authentification requise : envoyez l'en-tête « Authorization: Bearer <jeton> » "
@@ -144,7 +160,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if web.must_change_password and connection.url.path not in PASSWORD_CHANGE_PATHS:
             raise PasswordChangeRequired("Choisissez un nouveau mot de passe pour continuer.")
         actor = Actor(name=user["email"], role=user["role"], user_id=user["id"])
-        return AuthenticationResult(user=actor, auth=web)
+        return AuthenticationResult(user=await _scoped(actor), auth=web)
 
 
 class BearerAwareCSRFMiddleware(CSRFMiddleware):

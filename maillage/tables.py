@@ -390,6 +390,7 @@ TABLES: list[type[Table]] = [
     Invitation,
     Partnership,
     User,
+    UserTerritory,
     Interaction,
     Action,
     Decision,

@@ -435,6 +435,7 @@ class ResourceService:
         version = changes.pop("version")
         link_changes = {n: changes.pop(n) for n in list(changes) if n in self.spec.link_fields}
         existing = await self.get(record_id)
+        await self._check_writable(existing)
         self._check_version(existing, version)
         merged = {**existing, **changes}
         await self._check(merged, {**existing, **link_changes}, existing)
@@ -521,7 +522,7 @@ class ResourceService:
 
     async def set_archived(self, actor: Actor, record_id: int, archived: bool) -> dict[str, Any]:
         existing = await self.get(record_id)
-        await self._check_territory(existing, existing)
+        await self._check_writable(existing)
         if existing.get("archived") == archived:
             return existing
         async with write_transaction():
@@ -538,7 +539,7 @@ class ResourceService:
 
     async def delete(self, actor: Actor, record_id: int) -> None:
         existing = await self.get(record_id)
-        await self._check_territory(existing, existing)
+        await self._check_writable(existing)
         async with write_transaction():
             for link in self.spec.links:
                 owner = link.table._meta.get_column_by_name(link.owner_column)
@@ -573,27 +574,34 @@ class ResourceService:
 
     # ----- rules ---------------------------------------------------------------------------
 
-    async def _check_territory(
-        self, values: dict[str, Any], existing: dict[str, Any] | None
-    ) -> None:
+    async def _check_writable(self, existing: dict[str, Any]) -> None:
         """A scoped user writes the local records of the territories where they hold the
-        resource's write role, and no shared record (#20). Records they cannot see were
-        already answered 404 by the read before the write."""
+        resource's write role, and no shared record (#20): 403 (they can read it). Records
+        they cannot see were already answered 404 by the read before the write."""
         scope = territory_scope.current()
         rule = self.spec.territorial
         if scope is None or rule is None:
             return
-        if existing is not None:
-            before = await territory_of(rule, existing.get(rule.field))
-            if before is None:
-                raise Forbidden(f"{self.spec.label} partagé(e) : {SHARED_WRITE}.")
-            if not scope.can_write(before, self.spec.write_role):
-                raise Forbidden(
-                    f"Votre rôle sur ce territoire (« {scope.roles[before]} ») ne permet pas "
-                    f"de modifier : {self.spec.label.lower()} {self.spec.describe(existing)}."
-                )
-            if values.get(rule.field) == existing.get(rule.field):
-                return
+        before = await territory_of(rule, existing.get(rule.field))
+        if before is None:
+            raise Forbidden(f"{self.spec.label} partagé(e) : {SHARED_WRITE}.")
+        if not scope.can_write(before, self.spec.write_role):
+            raise Forbidden(
+                f"Votre rôle sur ce territoire (« {scope.roles[before]} ») ne permet pas "
+                f"de modifier : {self.spec.label.lower()} {self.spec.describe(existing)}."
+            )
+
+    async def _check_territory(
+        self, values: dict[str, Any], existing: dict[str, Any] | None
+    ) -> None:
+        """The territory a record is created in, or moved to, must be one of the user's, with
+        the write role there (a field error naming the field otherwise)."""
+        scope = territory_scope.current()
+        rule = self.spec.territorial
+        if scope is None or rule is None:
+            return
+        if existing is not None and values.get(rule.field) == existing.get(rule.field):
+            return
         await self._check_new_territory(scope, rule, values.get(rule.field))
 
     async def _check_new_territory(

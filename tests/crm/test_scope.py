@@ -3,6 +3,7 @@ territories' local records and the shared ones, and nothing else exists for them
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import httpx
@@ -32,10 +33,15 @@ class World:
     caf: dict
 
 
-async def _user(app, email: str, role: str, sirens: list[str], grant_role: str | None = None):
+async def _account(email: str, role: str, sirens: list[str], grant_role: str | None = None):
     created = await SERVICES["users"].create(CLI, UserIn(email=email, role=role, password=PASSWORD))
     if sirens:
         await territory_scope.grant(CLI, created["id"], sirens, grant_role or role)
+
+
+async def _user(app, email: str, role: str, sirens: list[str], grant_role: str | None = None):
+    """An API client of a new account limited to the territories of ``sirens``."""
+    await _account(email, role, sirens, grant_role)
     token = await auth.create_token(CLI, email)
     transport = httpx.ASGITransport(app=app)
     return httpx.AsyncClient(
@@ -243,7 +249,7 @@ async def test_actions_and_exchanges_carry_their_territory(world, admin, coordin
 
 
 async def test_pages_answer_404_outside_the_territory(app, world):
-    await _user(app, "page-a@maillage.example", "coordinateur", [SIREN_A])
+    await _account("page-a@maillage.example", "coordinateur", [SIREN_A])
     async with await open_browser(app) as client:
         browser = Browser(client)
         assert (await sign_in(browser, "page-a@maillage.example")).status_code == 303
@@ -276,3 +282,31 @@ async def test_grants_are_checked_and_listed(world):
     assert role == "coordinateur" and scope is not None
     assert await territory_scope.revoke(CLI, user["id"], [SIREN_A, SIREN_B]) == []
     assert await territory_scope.user_scope(user["id"], "lecteur") == ("lecteur", None)
+
+
+async def test_the_dashboard_lists_the_territorys_meetings_only(app, world, admin):
+    soon = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=2)
+    for body, title in ((world.body_a, "Atelier Ardoise"), (world.body_b, "Atelier Rives")):
+        await create(
+            admin.client,
+            "meetings",
+            {
+                "working_group": body["id"],
+                "title": title,
+                "starts_at": soon.isoformat(),
+                "ends_at": (soon + dt.timedelta(hours=2)).isoformat(),
+            },
+        )
+    await _account("tableau-a@maillage.example", "coordinateur", [SIREN_A])
+    async with await open_browser(app) as client:
+        browser = Browser(client)
+        assert (await sign_in(browser, "tableau-a@maillage.example")).status_code == 303
+        page = await browser.get("/")
+        assert page.status_code == 200
+        assert "Atelier Ardoise" in page.text and "Atelier Rives" not in page.text
+    # Without territories, both.
+    async with await open_browser(app) as client:
+        browser = Browser(client)
+        assert (await sign_in(browser, admin.email)).status_code == 303
+        page = await browser.get("/")
+        assert "Atelier Ardoise" in page.text and "Atelier Rives" in page.text

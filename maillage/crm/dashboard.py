@@ -15,7 +15,7 @@ from typing import Any
 from piccolo.query.methods.select import Count
 
 from maillage import french
-from maillage.crm.registry import SERVICES
+from maillage.crm.registry import scoped
 from maillage.db import read_transaction
 from maillage.tables import (
     Action,
@@ -39,12 +39,6 @@ MAX_UPCOMING = 50
 FOLLOW_UP_DAYS = 60
 TODO_SHOWN = 8  # per kind of task: the page stays short, the full list is one click away
 CHART_MONTHS = 12
-
-
-def scoped(query: Any, resource: str) -> Any:
-    """``query`` limited to what the request's user sees of ``resource`` (#20)."""
-    visible = SERVICES[resource].scope_clause()
-    return query if visible is None else query.where(visible)
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

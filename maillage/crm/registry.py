@@ -428,3 +428,10 @@ SPECS: list[ResourceSpec] = [
 ]
 
 SERVICES: dict[str, ResourceService] = {spec.name: ResourceService(spec) for spec in SPECS}
+
+
+def scoped(query: Any, resource: str) -> Any:
+    """``query`` (on the table of ``resource``) limited to what the request's user sees of it:
+    the rule of the generic services, for the services that read the tables themselves (#20)."""
+    visible = SERVICES[resource].scope_clause()
+    return query if visible is None else query.where(visible)

@@ -261,6 +261,19 @@ async def test_pages_answer_404_outside_the_territory(app, world):
         listing = await browser.get("/instances")
         assert listing.status_code == 200
         assert "COPIL Ardoise" in listing.text and "COPIL Rives" not in listing.text
+        # The meetings' list (both periods) and the bodies offered when scheduling one.
+        for period in ("a_venir", "passees"):
+            meetings = await browser.get("/reunions", params={"periode": period})
+            assert meetings.status_code == 200
+            assert "COPIL Rives" not in meetings.text
+        both = [
+            (await browser.get("/reunions", params={"periode": p})).text
+            for p in ("a_venir", "passees")
+        ]
+        assert any("COPIL Ardoise" in text for text in both)
+        form = await browser.get("/reunions/nouvelle")
+        assert "COPIL Ardoise" in form.text and "Réseau parentalité départemental" in form.text
+        assert "COPIL Rives" not in form.text
 
 
 async def test_grants_are_checked_and_listed(world):

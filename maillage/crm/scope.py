@@ -85,13 +85,15 @@ async def grants_of(user_id: int) -> dict[int, str]:
 
 
 async def user_scope(user_id: int, account_role: str) -> tuple[str, Scope | None]:
+    """`scope_of` for a user whose territories are not read yet."""
+    return scope_of(account_role, await grants_of(user_id))
+
+
+def scope_of(account_role: str, roles: dict[int, str]) -> tuple[str, Scope | None]:
     """The role for the route guards and the scope of a user: an administrator and a user
     without territories are unscoped; a scoped user passes the guards with the highest role
     they hold on one of their territories, and the services check the role of each record's."""
-    if account_role == ADMIN:
-        return account_role, None
-    roles = await grants_of(user_id)
-    if not roles:
+    if account_role == ADMIN or not roles:
         return account_role, None
     best = max(roles.values(), key=lambda role: ROLE_RANK.get(role, -1))
     return best, Scope(roles)

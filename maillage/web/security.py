@@ -23,7 +23,7 @@ from litestar.types import Receive, Scope, Send
 
 from maillage.actor import Actor
 from maillage.crm import scope as territory_scope
-from maillage.crm.auth import authenticate_token, session_user
+from maillage.crm.auth import authenticate_token_with_grants, session_user
 
 # Paths that answer without authentication: health check, API docs, static files, the sign-in
 # page. The later issues add answer links and feed tokens, which carry their own secret.
@@ -103,11 +103,10 @@ class PasswordChangeRequired(PermissionDeniedException):
     """The password was reset by an administrator: choose a new one before anything else."""
 
 
-async def _scoped(actor: Actor) -> Actor:
+def _scoped(actor: Actor, grants: dict[int, str]) -> Actor:
     """The actor with the role of their territories, their scope entered for the request (#20):
     every read and write of the generic services that follows is limited to it."""
-    assert actor.user_id is not None
-    role, scope = await territory_scope.user_scope(actor.user_id, actor.role)
+    role, scope = territory_scope.scope_of(actor.role, grants)
     territory_scope.enter(scope)
     return Actor(name=actor.name, role=role, user_id=actor.user_id)
 
@@ -123,10 +122,10 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
-            actor = await authenticate_token(token.strip())
-            if actor is None:
+            found = await authenticate_token_with_grants(token.strip())
+            if found is None:
                 raise NotAuthorizedException("Jeton d'accès inconnu, révoqué ou compte désactivé.")
-            return AuthenticationResult(user=await _scoped(actor), auth=token)
+            return AuthenticationResult(user=_scoped(*found), auth=token)
         if is_api_path(connection.url.path):
             raise NotAuthorizedException(
                 "Authentification requise : envoyez l'en-tête « Authorization: Bearer <jeton> » "
@@ -160,7 +159,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if web.must_change_password and connection.url.path not in PASSWORD_CHANGE_PATHS:
             raise PasswordChangeRequired("Choisissez un nouveau mot de passe pour continuer.")
         actor = Actor(name=user["email"], role=user["role"], user_id=user["id"])
-        return AuthenticationResult(user=await _scoped(actor), auth=web)
+        return AuthenticationResult(user=_scoped(actor, user["grants"]), auth=web)
 
 
 class BearerAwareCSRFMiddleware(CSRFMiddleware):

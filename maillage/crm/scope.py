@@ -129,7 +129,13 @@ async def territories_by_siren(sirens: list[str]) -> dict[str, dict]:
 
 
 async def grant(actor: Actor, user_id: int, sirens: list[str], role: str) -> list[dict]:
-    """Give the user ``role`` on each territory (changing the role already held there)."""
+    """Give the user ``role`` on the territory of each SIREN (the command line)."""
+    await _check_grant(user_id, role)
+    territories = await territories_by_siren(sirens)
+    return await grant_territories(actor, user_id, [t["id"] for t in territories.values()], role)
+
+
+async def _check_grant(user_id: int, role: str) -> None:
     if role not in USER_ROLES or role == ADMIN:
         raise InvalidData.one(
             "role",
@@ -143,42 +149,66 @@ async def grant(actor: Actor, user_id: int, sirens: list[str], role: str) -> lis
         raise InvalidData.one(
             "territory", "Un administrateur couvre tous les territoires : rien à attribuer."
         )
-    territories = await territories_by_siren(sirens)
+
+
+async def grant_territories(
+    actor: Actor, user_id: int, territory_ids: list[int], role: str
+) -> list[dict]:
+    """Give the user ``role`` on each territory (changing the role already held there)."""
+    await _check_grant(user_id, role)
+    found = await Territory.select(Territory.id).where(Territory.id.is_in(territory_ids or [0]))
+    missing = sorted(set(territory_ids) - {row["id"] for row in found})
+    if missing or not territory_ids:
+        raise InvalidData.one("territory", "Choisissez un territoire de la liste.")
     async with write_transaction():
-        for territory in territories.values():
+        for territory_id in dict.fromkeys(territory_ids):
             await (
                 UserTerritory.delete()
-                .where(
-                    (UserTerritory.user == user_id) & (UserTerritory.territory == territory["id"])
-                )
+                .where((UserTerritory.user == user_id) & (UserTerritory.territory == territory_id))
                 .run()
             )
             await UserTerritory.insert(
-                UserTerritory(user=user_id, territory=territory["id"], role=role)
+                UserTerritory(user=user_id, territory=territory_id, role=role)
             ).run()
             await audit.record(
-                actor, "grant", "user", user_id, {"territoire": territory["siren"], "role": role}
+                actor, "grant", "user", user_id, {"territoire": territory_id, "role": role}
             )
     return await territories_of(user_id)
 
 
 async def revoke(actor: Actor, user_id: int, sirens: list[str]) -> list[dict]:
     territories = await territories_by_siren(sirens)
+    return await revoke_territories(actor, user_id, [t["id"] for t in territories.values()])
+
+
+async def revoke_territories(actor: Actor, user_id: int, territory_ids: list[int]) -> list[dict]:
+    """Take the territories from the user; with none left, the user sees every territory with
+    the role of their account."""
     async with write_transaction():
-        for territory in territories.values():
+        for territory_id in territory_ids:
             removed = (
                 await UserTerritory.delete()
-                .where(
-                    (UserTerritory.user == user_id) & (UserTerritory.territory == territory["id"])
-                )
+                .where((UserTerritory.user == user_id) & (UserTerritory.territory == territory_id))
                 .returning(UserTerritory.id)
                 .run()
             )
             if removed:
-                await audit.record(
-                    actor, "revoke", "user", user_id, {"territoire": territory["siren"]}
-                )
+                await audit.record(actor, "revoke", "user", user_id, {"territoire": territory_id})
     return await territories_of(user_id)
+
+
+async def territories_of_users() -> dict[int, list[dict]]:
+    """Every user's territories (the users' page), in one query."""
+    rows = await UserTerritory.select(
+        UserTerritory.user,
+        UserTerritory.territory.id.as_alias("id"),
+        UserTerritory.territory.name.as_alias("name"),
+        UserTerritory.role,
+    ).order_by(UserTerritory.territory.name)
+    by_user: dict[int, list[dict]] = {}
+    for row in rows:
+        by_user.setdefault(row.pop("user"), []).append(row)
+    return by_user
 
 
 async def territories_of(user_id: int) -> list[dict]:

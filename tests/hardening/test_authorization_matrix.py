@@ -357,6 +357,21 @@ PAGES: list[tuple[str, str, str, int, str]] = [
         )
         for verb in ("role", "desactiver", "reactiver", "mot-de-passe", "debloquer")
     ],
+    # (#20) The territories of an account.
+    (
+        "POST",
+        "/utilisateurs/{record_id:int}/territoires",
+        ADMIN,
+        404,
+        "/utilisateurs/{missing}/territoires",
+    ),
+    (
+        "POST",
+        "/utilisateurs/{record_id:int}/territoires/{territory_id:int}/retirer",
+        ADMIN,
+        404,
+        "/utilisateurs/{missing}/territoires/{missing}/retirer",
+    ),
 ]
 for base, key, new in [
     ("/partenaires", "organisation", "nouveau"),

@@ -323,3 +323,15 @@ async def test_the_dashboard_lists_the_territorys_meetings_only(app, world, admi
         assert (await sign_in(browser, admin.email)).status_code == 303
         page = await browser.get("/")
         assert "Atelier Ardoise" in page.text and "Atelier Rives" in page.text
+
+
+async def test_calendar_files_and_api_follow_the_territory(world, coordinator_a):
+    b, g = world.meeting_b["id"], world.body_b["id"]
+    assert (await coordinator_a.get(f"/calendar/meetings/{b}.ics")).status_code == 404
+    assert (await coordinator_a.get(f"/calendar/groups/{g}.ics")).status_code == 404
+    assert (await coordinator_a.get(f"/api/v1/calendar/meetings/{b}")).status_code == 404
+    listed = await coordinator_a.get("/api/v1/calendar/meetings")
+    assert [row["id"] for row in listed.json()["items"]] == [world.meeting_a["id"]]
+    assert listed.json()["total"] == 1
+    everything = await coordinator_a.get("/calendar/territory.ics")
+    assert "COPIL Ardoise" in everything.text and "COPIL Rives" not in everything.text

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import io
 import logging
 import sqlite3
@@ -146,7 +145,7 @@ def write_transaction():
     processes wait on the busy timeout."""
     engine = current_engine()
     if isinstance(engine, SQLiteEngine):
-        return _WriteTransaction(engine, _kept.get())
+        return _WriteTransaction(engine)
     assert isinstance(engine, PostgresEngine)
     return _PostgresWriteTransaction(engine)
 
@@ -199,44 +198,6 @@ def _write_turn() -> asyncio.Lock:
     return turn
 
 
-class _KeptConnections:
-    """SQLite connections handed from one write transaction to the next instead of closed."""
-
-    def __init__(self, engine: SQLiteEngine) -> None:
-        self.engine = engine
-        self.idle: list[Any] = []
-        self.open = True
-
-    async def take(self) -> _Lent:
-        connection = self.idle.pop() if self.idle else await self.engine.get_connection()
-        return _Lent(connection, self)
-
-    async def give_back(self, connection: Any) -> None:
-        if self.open:
-            self.idle.append(connection)
-        else:  # returned after the block ended: nobody would close it, and its thread lives on
-            await connection.close()
-
-    async def close(self) -> None:
-        self.open = False
-        while self.idle:
-            await self.idle.pop().close()
-
-
-class _Lent:
-    """An aiosqlite connection whose ``close`` (called by Piccolo's transaction) gives it back."""
-
-    def __init__(self, connection: Any, owner: _KeptConnections) -> None:
-        self.connection = connection
-        self.owner = owner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.connection, name)
-
-    async def close(self) -> None:
-        await self.owner.give_back(self.connection)
-
-
 class _WriteTransaction(SQLiteTransaction):
     """``BEGIN IMMEDIATE`` once this process's previous writer has committed.
 
@@ -245,19 +206,12 @@ class _WriteTransaction(SQLiteTransaction):
     sender's connections idle while invitations were being queued. Taking turns on an asyncio
     lock, each writer starts as soon as the one before commits, in the order they came.
 
-    Nested in another transaction, it is that transaction (Piccolo's rule); inside
-    ``kept_connections`` it runs on a kept connection."""
+    Nested in another transaction, it is that transaction (Piccolo's rule)."""
 
-    def __init__(self, engine: SQLiteEngine, kept: _KeptConnections | None) -> None:
+    def __init__(self, engine: SQLiteEngine) -> None:
         super().__init__(engine=engine, transaction_type=TransactionType.immediate)
-        self.kept = kept
         self.turn: asyncio.Lock | None = None
         self.after_commit_hooks: list[Callable[[], None]] = []
-
-    async def get_connection(self) -> Any:
-        if self.kept is not None:
-            return await self.kept.take()
-        return await super().get_connection()
 
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
@@ -293,34 +247,6 @@ class _WriteTransaction(SQLiteTransaction):
         if self.turn is not None:
             self.turn.release()
             self.turn = None
-
-
-_kept: contextvars.ContextVar[_KeptConnections | None] = contextvars.ContextVar(
-    "maillage_kept_connections", default=None
-)
-
-
-@contextlib.asynccontextmanager
-async def kept_connections() -> AsyncIterator[None]:
-    """Within the block (and the tasks it starts), SQLite write transactions reuse their
-    connections: Piccolo opens one, with its own thread, per transaction, which costs more CPU
-    than the short statements of a hot loop (the sender's claims and records). They are closed
-    when the block ends. PostgreSQL has its pool already."""
-    engine = current_engine()
-    # The pooled engine keeps its connections already.
-    if not isinstance(engine, SQLiteEngine) or isinstance(engine, PooledSQLiteEngine):
-        yield
-        return
-    if _kept.get() is not None:
-        yield
-        return
-    kept = _KeptConnections(engine)
-    token = _kept.set(kept)
-    try:
-        yield
-    finally:
-        _kept.reset(token)
-        await kept.close()
 
 
 @contextlib.asynccontextmanager

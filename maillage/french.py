@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, format_percent
 
 from maillage.vocabulary import GROUP_KINDS
 
@@ -113,6 +113,13 @@ def number(value: float | int | None, digits: int = 1) -> str:
     if isinstance(value, int) or float(value).is_integer():
         return format_decimal(int(value), locale=LOCALE)
     return format_decimal(round(value, digits), format=f"#,##0.{'#' * digits}", locale=LOCALE)
+
+
+def euros(amount: float | None) -> str:
+    """« 12 500,00 € »; an em dash when there is no amount."""
+    if amount is None:
+        return "—"
+    return format_currency(amount, "EUR", locale=LOCALE)
 
 
 def percent(ratio: float | None) -> str:

@@ -167,6 +167,22 @@ OUTBOX_KINDS: Final[dict[str, str]] = {
     "envoi_groupe": "Envoi groupé",
 }
 
+# Where an invitee's answer came from (Invitation.response_source).
+ResponseSource = Literal["lien", "agenda"]
+RESPONSE_SOURCES: Final[dict[str, str]] = {"lien": "lien", "agenda": "agenda"}
+
+# What the mailbox reader made of a message it moved (InboundMessage.outcome).
+InboundOutcome = Literal[
+    "reponse", "echec_definitif", "echec_temporaire", "reponse_auto", "a_examiner"
+]
+INBOUND_OUTCOMES: Final[dict[str, str]] = {
+    "reponse": "réponse d'agenda enregistrée",
+    "echec_definitif": "adresse en échec",
+    "echec_temporaire": "échec temporaire de distribution",
+    "reponse_auto": "réponse automatique",
+    "a_examiner": "à examiner",
+}
+
 # --- Activity: exchanges with partners and action sheets -------------------------------------
 
 InteractionKind = Literal["appel", "visite", "rendez_vous", "courriel", "evenement", "autre"]
@@ -198,6 +214,23 @@ DECISION_STATUSES: Final[dict[str, str]] = {
     "en_cours": "En cours",
     "faite": "Faite",
     "abandonnee": "Abandonnée",
+}
+# The yearly evaluation of a fiche action: what to do next, and who pays (#22).
+EvaluationDecision = Literal["poursuivre", "ajuster", "arreter"]
+EVALUATION_DECISIONS: Final[dict[str, str]] = {
+    "poursuivre": "Poursuivre",
+    "ajuster": "Ajuster",
+    "arreter": "Arrêter",
+}
+Financer = Literal["caf", "commune", "epci", "departement", "etat", "region", "autre"]
+FINANCERS: Final[dict[str, str]] = {
+    "caf": "Caf",
+    "commune": "Commune",
+    "epci": "Intercommunalité (EPCI)",
+    "departement": "Département",
+    "etat": "État",
+    "region": "Région",
+    "autre": "Autre financeur",
 }
 DECISION_TO_DO: Final = "a_faire"
 DECISION_DONE: Final = "faite"
@@ -305,7 +338,11 @@ for _literal, _labels in (
     (InteractionKind, INTERACTION_KINDS),
     (ActionStatus, ACTION_STATUSES),
     (DecisionStatus, DECISION_STATUSES),
+    (EvaluationDecision, EVALUATION_DECISIONS),
+    (Financer, FINANCERS),
     (OutboxStatus, OUTBOX_STATUSES),
+    (ResponseSource, RESPONSE_SOURCES),
+    (InboundOutcome, INBOUND_OUTCOMES),
     (LegalBasis, LEGAL_BASES),
     (Civility, CIVILITIES),
     (UserRole, USER_ROLES),

@@ -36,10 +36,10 @@ async def settled_thread_count() -> int:
 
 def sqlite_only() -> None:
     if not db.is_sqlite():
-        pytest.skip("PostgreSQL a son propre pool : kept_connections n'y change rien.")
+        pytest.skip("PostgreSQL a son propre pool.")
 
 
-async def test_queries_and_transactions_reuse_kept_connections(database):
+async def test_queries_and_transactions_reuse_pooled_connections(database):
     """Piccolo opened a connection and a thread per query; the pooled engine keeps a few."""
     sqlite_only()
     engine = db.current_engine()
@@ -78,15 +78,14 @@ async def test_a_connection_given_back_inside_a_transaction_is_rolled_back(datab
 async def test_a_failed_transaction_leaves_a_clean_connection_behind(database):
     sqlite_only()
     before = await Axis.count()
-    async with db.kept_connections():
-        with pytest.raises(RuntimeError):
-            async with db.write_transaction():
-                await Axis.insert(
-                    Axis(code="abandonne", name="Axe abandonné", search="axe abandonne")
-                ).run()
-                raise RuntimeError("interrompu")
+    with pytest.raises(RuntimeError):
         async with db.write_transaction():
-            assert await Axis.count() == before
+            await Axis.insert(
+                Axis(code="abandonne", name="Axe abandonné", search="axe abandonne")
+            ).run()
+            raise RuntimeError("interrompu")
+    async with db.write_transaction():
+        assert await Axis.count() == before
     assert await Axis.count() == before
 
 

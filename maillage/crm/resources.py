@@ -40,7 +40,7 @@ from maillage.errors import (
     InvalidData,
     NotFound,
 )
-from maillage.vocabulary import COORDINATOR, READER
+from maillage.vocabulary import COORDINATOR, READER, UserRole
 
 MAX_PAGE_SIZE = 500
 MAX_INTEGER = 2**31 - 1  # ids and offsets beyond this overflow SQLite's and PostgreSQL's integers
@@ -177,8 +177,8 @@ class ResourceSpec:
     validators: list[Validator] = field(default_factory=list)
     preparers: list[Preparer] = field(default_factory=list)
     describe: Callable[[dict[str, Any]], str] = lambda row: f"n° {row['id']}"
-    write_role: str = COORDINATOR
-    read_role: str = READER
+    write_role: UserRole = COORDINATOR
+    read_role: UserRole = READER
     hidden_columns: tuple[str, ...] = ()
     # Local to a territory (#20); None: shared by every territory.
     territorial: Territorial | None = None

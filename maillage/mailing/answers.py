@@ -212,6 +212,7 @@ async def record_answer(
                 {
                     Invitation.response: response,
                     Invitation.answered_at: moment,
+                    Invitation.response_source: "lien",
                     **versioned(Invitation, moment),
                 }
             )

@@ -24,14 +24,19 @@ from maillage.actor import Actor
 from maillage.crm import audit, decisions
 from maillage.db import (
     driver_fetch,
-    kept_connections,
     placeholders,
     read_transaction,
     write_transaction,
 )
 from maillage.errors import FieldError, InvalidData, NotFound
 from maillage.mailing import messages, outbox, tokens
-from maillage.mailing.addresses import InvalidAddress, Mailbox, mailbox, sender_mailbox
+from maillage.mailing.addresses import (
+    InvalidAddress,
+    Mailbox,
+    check_not_bounced,
+    mailbox,
+    sender_mailbox,
+)
 from maillage.mailing.messages import Envelope, Invitee, MeetingInfo
 from maillage.settings import Settings
 from maillage.tables import AuditEvent, Contact, Invitation, Meeting, Membership
@@ -137,7 +142,13 @@ async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[
     contacts = {
         row["id"]: row
         for row in await Contact.select(
-            Contact.id, Contact.first_name, Contact.last_name, Contact.email, Contact.archived
+            Contact.id,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.email,
+            Contact.archived,
+            Contact.email_bounced_at,
+            Contact.email_bounce_reason,
         ).where(Contact.id.is_in(wanted))
     }
     missing = [contact_id for contact_id in wanted if contact_id not in contacts]
@@ -178,6 +189,12 @@ async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[
                             "reason": "pas d'adresse électronique : invitation à transmettre autrement",
                         }
                     )
+                else:
+                    try:
+                        check_not_bounced(contact)
+                    except InvalidAddress as error:
+                        reason = f"{error} ; invitation à transmettre autrement"
+                        report["problems"].append({**entry, "reason": reason})
         created = await _insert_invitations(actor, rows)
         report["created"] = [
             {
@@ -221,6 +238,8 @@ INVITATION_COLUMNS = (
     Invitation.contact.first_name.as_alias("first_name"),
     Invitation.contact.last_name.as_alias("last_name"),
     Invitation.contact.email.as_alias("email"),
+    Invitation.contact.email_bounced_at.as_alias("email_bounced_at"),
+    Invitation.contact.email_bounce_reason.as_alias("email_bounce_reason"),
 )
 
 
@@ -229,6 +248,8 @@ def answer_url(settings: Settings, invitation_id: int, nonce: str) -> str:
 
 
 def build_invitee(settings: Settings, row: dict[str, Any], role: str) -> Invitee:
+    """``InvalidAddress`` for an address missing, malformed or refused for good by its server."""
+    check_not_bounced(row)
     return Invitee(
         mailbox=mailbox(row["email"], person_name(row)),
         role=role,
@@ -297,32 +318,29 @@ async def queue(
     builders: dict[str, messages.MeetingMessages] = {}
     counts = dict.fromkeys(KINDS, 0)
     problems: list[dict[str, Any]] = []
-    # The chunks' transactions share one SQLite connection: Piccolo would open one, with its
-    # thread, per transaction (3 to 5 ms of CPU each, more than writing a chunk).
-    async with kept_connections():
-        for start in range(0, len(due), QUEUE_CHUNK):
-            built = _build_chunk(
-                settings,
-                meeting,
-                envelope,
-                builders,
-                roles,
-                due[start : start + QUEUE_CHUNK],
-                problems,
+    for start in range(0, len(due), QUEUE_CHUNK):
+        built = _build_chunk(
+            settings,
+            meeting,
+            envelope,
+            builders,
+            roles,
+            due[start : start + QUEUE_CHUNK],
+            problems,
+        )
+        for item in await _write_due(meeting, built):
+            counts[item.kind] += 1
+    queued = sum(counts.values())
+    # An edit that owed nobody anything is no sending: the journal keeps the edit only.
+    if queued or not updates_only:
+        async with write_transaction():
+            await audit.record(
+                actor,
+                "send",
+                "meeting",
+                meeting_id,
+                {"queued": queued, "sequence": meeting.sequence},
             )
-            for item in await _write_due(meeting, built):
-                counts[item.kind] += 1
-        queued = sum(counts.values())
-        # An edit that owed nobody anything is no sending: the journal keeps the edit only.
-        if queued or not updates_only:
-            async with write_transaction():
-                await audit.record(
-                    actor,
-                    "send",
-                    "meeting",
-                    meeting_id,
-                    {"queued": queued, "sequence": meeting.sequence},
-                )
     return {"meeting": meeting_id, "queued": queued, **counts, "problems": problems}
 
 
@@ -545,6 +563,7 @@ async def queue_minutes(
     items, problems = [], []
     for row in rows:
         try:
+            check_not_bounced(row)
             recipient: Mailbox = mailbox(row["email"], person_name(row))
         except InvalidAddress as error:
             problems.append(unreachable(row, error))

@@ -19,7 +19,6 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from maillage.db import kept_connections
 from maillage.french import plural
 from maillage.mailing import outbox
 from maillage.mailing.addresses import sender_mailbox
@@ -106,8 +105,7 @@ class Sender:
         report = DrainReport()
         self._busy = 0
         self._wakeups: set[asyncio.Event] = set()
-        async with kept_connections():
-            await asyncio.gather(*(self._worker(report) for _ in range(self.config.connections)))
+        await asyncio.gather(*(self._worker(report) for _ in range(self.config.connections)))
         return report
 
     async def _worker(self, report: DrainReport) -> None:

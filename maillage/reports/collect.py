@@ -267,6 +267,7 @@ async def load_actions() -> list[dict[str, Any]]:
             Action.start_date,
             Action.end_date,
             Action.indicators,
+            Action.evaluations,
         )
         .order_by(Action.axis.position)
         .order_by(french_order(Action.title))

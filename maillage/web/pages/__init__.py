@@ -28,6 +28,7 @@ from maillage.web.pages import (
     network,
     outbox,
     partners,
+    territories,
     users,
 )
 
@@ -51,6 +52,7 @@ PAGE_MODULES = [
     outbox,
     invitations,
     journal,
+    territories,
     users,
 ]
 

@@ -112,6 +112,8 @@ FIELD_LABELS = {
     "first_start": "première réunion",
     "rrule": "récurrence",
     "filters": "filtres",
+    "territory": "territoire",
+    "role": "rôle",
 }
 
 _TYPED = "maillage.typed_args"

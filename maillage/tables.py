@@ -217,6 +217,8 @@ class Interaction(Versioned):
     summary = Text(default="")
     follow_up_on = Date(null=True, default=None, index=True)
     author = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    # The territory whose exchange this is (#20); none: shared with every territory.
+    territory = ForeignKey(Territory, null=True, on_delete=OnDelete.restrict, index=True)
     search = Varchar(length=700, index=True)
 
 
@@ -226,6 +228,8 @@ class Action(Versioned):
     objective = Text(default="")
     pilot = ForeignKey(Organisation, null=True, on_delete=OnDelete.set_null, index=True)
     working_group = ForeignKey(WorkingGroup, null=True, on_delete=OnDelete.set_null)
+    # The territory whose CTG plan holds this fiche (#20); none: shared with every territory.
+    territory = ForeignKey(Territory, null=True, on_delete=OnDelete.restrict, index=True)
     status = Varchar(length=20, default="a_lancer", index=True)
     start_date = Date(null=True, default=None)
     end_date = Date(null=True, default=None)
@@ -251,6 +255,17 @@ class Decision(Versioned):
     done_on = Date(null=True, default=None)
     notes = Text(default="")
     search = Varchar(length=700, index=True)
+
+
+class UserTerritory(Table):
+    """A user's role on one territory (#20). A user without any sees every territory with the
+    role of their account, as before; an administrator always sees everything."""
+
+    id = Serial(primary_key=True)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    territory = ForeignKey(Territory, on_delete=OnDelete.restrict, index=True)
+    role = Varchar(length=20, default="lecteur")
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class ApiToken(Table):
@@ -424,6 +439,7 @@ TABLES: list[type[Table]] = [
     Invitation,
     Partnership,
     User,
+    UserTerritory,
     Interaction,
     Action,
     Decision,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -312,3 +314,37 @@ def test_a_short_password_is_refused_from_the_command_line_too(environment):
     )  # fmt: skip
     assert result.returncode == 1
     assert "Mot de passe trop court : 10 caractères au moins." in result.stderr
+
+
+def test_it_limits_a_user_to_territories_and_lists_them(environment):
+    maillage(environment, "init", "--with-demo")
+    listed = maillage(environment, "user", "territories", "admin@maillage.example")
+    assert listed.stdout.strip() == "admin@maillage.example : administrateur, tous les territoires."
+    # The demo's territory, whatever its generated SIREN (read once the command has ended).
+    database = sqlite3.connect(Path(environment["MAILLAGE_DATA_DIR"]) / "maillage.db")
+    with contextlib.closing(database):
+        from_demo = re.search(
+            r"\d{9}", database.execute("SELECT siren FROM territory").fetchone()[0]
+        )
+    assert from_demo
+    added = maillage(
+        environment,
+        "user", "add", "coord@cc.example", "--territory", from_demo.group(0),
+        "--role", "lecteur", "--password-stdin",
+        stdin="un mot de passe solide\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert f"{from_demo.group(0)}" in added.stdout and ": lecteur" in added.stdout
+    unknown = maillage(
+        environment,
+        "user", "add", "autre@cc.example", "--territory", "200000008", "--password-stdin",
+        stdin="un mot de passe solide\n",
+    )  # fmt: skip
+    assert unknown.returncode == 1
+    assert "« --territory » : Aucun territoire n'a ce SIREN : 200000008" in unknown.stderr
+    listed = maillage(environment, "user", "territories", "coord@cc.example")
+    assert "1 territoire :" in listed.stdout and ": lecteur" in listed.stdout
+    removed = maillage(
+        environment, "user", "territories", "coord@cc.example", "--remove", from_demo.group(0)
+    )
+    assert "Tous les territoires, rôle « lecteur »" in removed.stdout

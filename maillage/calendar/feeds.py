@@ -27,6 +27,7 @@ from maillage.calendar import service
 from maillage.calendar.events import build_calendar, serialize
 from maillage.crm import audit, caches
 from maillage.crm.auth import hash_token
+from maillage.crm.registry import scoped
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import InvalidData, NotFound
 from maillage.settings import Settings
@@ -117,7 +118,10 @@ async def check_target(feed: Feed) -> None:
     if feed.target_id is None:
         return
     table = _TARGETS[feed.scope]
-    if not await table.exists().where(table.id == feed.target_id):
+    exists = table.exists()
+    if table is WorkingGroup:
+        exists = scoped(exists, "groups")  # another territory's body does not exist (#20)
+    if not await exists.where(table.id == feed.target_id):
         raise NotFound(SCOPES[feed.scope], feed.target_id)
 
 
@@ -200,14 +204,13 @@ def _as_datetime(value: Any) -> dt.datetime | None:
 
 async def feed_state(feed: Feed, settings: Settings) -> FeedState:
     """Validators of a feed from aggregates: two statements, no rendering."""
-    meetings = (
-        await Meeting.select(
-            Count(alias="n"),
-            Sum(Meeting.id, alias="ids"),
-            Sum(Meeting.version, alias="versions"),
-            Max(Meeting.updated_at, alias="latest"),
-        ).where(feed.where)
-    )[0]
+    aggregates = Meeting.select(
+        Count(alias="n"),
+        Sum(Meeting.id, alias="ids"),
+        Sum(Meeting.version, alias="versions"),
+        Max(Meeting.updated_at, alias="latest"),
+    )
+    meetings = (await scoped(aggregates, "meetings").where(feed.where))[0]
     shared = (await WorkingGroup.raw(_SHARED_STATE))[0]
     parts = [__version__, settings.base_url, settings.mail_from, feed.filename, feed.window_start]
     parts += [meetings[key] for key in ("n", "ids", "versions", "latest")]

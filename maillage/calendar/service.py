@@ -24,7 +24,7 @@ from maillage.calendar.events import (
     serialize,
 )
 from maillage.calendar.scheduling import BusyInvitee, SchedulingWarning, scheduling_warnings
-from maillage.crm.registry import SERVICES
+from maillage.crm.registry import SERVICES, scoped
 from maillage.crm.schemas import MeetingIn
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import InvalidData, NotFound
@@ -160,6 +160,7 @@ def to_event(
 
 async def meeting_rows(where: Any, limit: int | None = None, offset: int = 0) -> list[dict]:
     query = Meeting.select(*MEETING_COLUMNS).order_by(Meeting.starts_at).order_by(Meeting.id)
+    query = scoped(query, "meetings")  # the user's territories and the shared bodies (#20)
     if where is not None:
         query = query.where(where)
     if limit is not None:
@@ -213,7 +214,7 @@ async def list_meetings(
         where = clause if where is None else where & clause
     async with read_transaction():
         rows = await meeting_rows(where, limit, offset)
-        count = Meeting.count()
+        count = scoped(Meeting.count(), "meetings")
         total = await (count.where(where) if where is not None else count)
     return rows, total
 

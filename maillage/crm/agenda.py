@@ -15,7 +15,7 @@ from piccolo.query.methods.select import Count
 
 from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.registry import SERVICES
+from maillage.crm.registry import SERVICES, scoped
 from maillage.crm.resources import versioned
 from maillage.crm.rules import NOT_STARTED, ensure_token_nonce
 from maillage.db import read_transaction, write_transaction
@@ -42,6 +42,9 @@ async def list_meetings(
         where = where & (Meeting.working_group == group)
     if status is not None:
         where = where & (Meeting.status == status)
+    visible = SERVICES["meetings"].scope_clause()
+    if visible is not None:
+        where = where & visible
     async with read_transaction():
         rows = (
             await Meeting.select(
@@ -76,20 +79,18 @@ async def meetings_between(
     where: Any = (Meeting.starts_at >= start) & (Meeting.starts_at < end)
     if group is not None:
         where = where & (Meeting.working_group == group)
+    select = Meeting.select(
+        Meeting.id,
+        Meeting.title,
+        Meeting.starts_at,
+        Meeting.ends_at,
+        Meeting.location,
+        Meeting.status,
+        Meeting.working_group,
+        Meeting.working_group.name.as_alias("group_name"),
+    )
     return await (
-        Meeting.select(
-            Meeting.id,
-            Meeting.title,
-            Meeting.starts_at,
-            Meeting.ends_at,
-            Meeting.location,
-            Meeting.status,
-            Meeting.working_group,
-            Meeting.working_group.name.as_alias("group_name"),
-        )
-        .where(where)
-        .order_by(Meeting.starts_at)
-        .order_by(Meeting.id)
+        scoped(select, "meetings").where(where).order_by(Meeting.starts_at).order_by(Meeting.id)
     )
 
 

@@ -21,7 +21,7 @@ from piccolo.querystring import QueryString
 from maillage.actor import Actor
 from maillage.crm import audit, throttle
 from maillage.crm.resources import versioned
-from maillage.db import current_engine, write_transaction
+from maillage.db import current_engine, is_sqlite, write_transaction
 from maillage.errors import FieldError, InvalidData, NotFound
 from maillage.tables import ApiToken, User
 from maillage.vocabulary import ADMIN, READER
@@ -171,25 +171,56 @@ async def revoke_tokens(actor: Actor, email: str, token: str | None = None) -> i
     return len(revoked)
 
 
+def _grants_of(user_id_sql: str, sqlite: bool) -> str:
+    """A subquery giving the user's territories as « 3:coordinateur,7:lecteur » (#20), read with
+    the account by the same statement: no extra query per request."""
+    pair = "CAST(territory AS TEXT) || ':' || role"
+    joined = f"group_concat({pair}, ',')" if sqlite else f"string_agg({pair}, ',')"
+    return f'(SELECT {joined} FROM user_territory WHERE "user" = {user_id_sql})'
+
+
+def parse_grants(text: str | None) -> dict[int, str]:
+    """``{territory id: role}`` from what `_grants_of` gives."""
+    grants = {}
+    for pair in (text or "").split(","):
+        territory, _, role = pair.partition(":")
+        if territory:
+            grants[int(territory)] = role
+    return grants
+
+
 # The token check runs on every API request: one fixed statement, sent as is (building it with
 # Piccolo's query builder cost more CPU than running it).
-_TOKEN_LOOKUP = (
-    'SELECT t.id AS "id", t.last_used_at AS "last_used_at", u.id AS "user.id", '
-    'u.email AS "user.email", u.role AS "user.role", u.active AS "user.active" '
-    'FROM api_token t JOIN app_user u ON u.id = t."user" '
-    "WHERE t.token_hash = {} AND t.revoked_at IS NULL LIMIT 1"
-)
+def _token_lookup(sqlite: bool) -> str:
+    return (
+        'SELECT t.id AS "id", t.last_used_at AS "last_used_at", u.id AS "user.id", '
+        'u.email AS "user.email", u.role AS "user.role", u.active AS "user.active", '
+        f'{_grants_of("u.id", sqlite)} AS "user.grants" '
+        'FROM api_token t JOIN app_user u ON u.id = t."user" '
+        "WHERE t.token_hash = {} AND t.revoked_at IS NULL LIMIT 1"
+    )
+
+
+_TOKEN_LOOKUP = {True: _token_lookup(True), False: _token_lookup(False)}
 
 
 async def authenticate_token(token: str) -> Actor | None:
-    rows = await current_engine().run_querystring(QueryString(_TOKEN_LOOKUP, hash_token(token)))
+    found = await authenticate_token_with_grants(token)
+    return None if found is None else found[0]
+
+
+async def authenticate_token_with_grants(token: str) -> tuple[Actor, dict[int, str]] | None:
+    """The token's user and their territories (empty: every territory)."""
+    statement = QueryString(_TOKEN_LOOKUP[is_sqlite()], hash_token(token))
+    rows = await current_engine().run_querystring(statement)
     row = rows[0] if rows else None
     if row is None or not row["user.active"]:
         return None
     now = dt.datetime.now(dt.UTC)
     if row["last_used_at"] is None or now - row["last_used_at"] > LAST_USED_PRECISION:
         await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"]).run()
-    return Actor(name=row["user.email"], role=row["user.role"], user_id=row["user.id"])
+    actor = Actor(name=row["user.email"], role=row["user.role"], user_id=row["user.id"])
+    return actor, parse_grants(row["user.grants"])
 
 
 async def authenticate_password(email: str, password: str) -> Actor | None:
@@ -239,6 +270,7 @@ async def session_user(user_id: int, stamp: str) -> dict[str, Any] | None:
             User.password_hash,
             User.version,
             User.contact,
+            QueryString(_grants_of('"app_user"."id"', is_sqlite())).as_alias("grants"),
         )
         .where(User.id == user_id)
         .first()
@@ -250,6 +282,7 @@ async def session_user(user_id: int, stamp: str) -> dict[str, Any] | None:
         return None
     user.pop("password_hash")
     user.pop("version")
+    user["grants"] = parse_grants(user["grants"])  # territories and roles (#20)
     return user
 
 

@@ -12,6 +12,7 @@ from maillage import db
 from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.crm import auth
+from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import Role, UserIn
 from maillage.crm.seed import ensure_axes
@@ -178,19 +179,89 @@ def _read_password(from_stdin: bool) -> str:
     help="Rôle du compte.",
 )
 @click.option("--name", default="", help="Nom affiché.")
+@click.option(
+    "--territory",
+    "territories",
+    default="",
+    metavar="SIREN[,SIREN]",
+    help="Limiter le compte à ces territoires, avec ce rôle sur chacun (sans cette option : "
+    "tous les territoires).",
+)
 @click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard.")
-def user_add(email: str, role: Role, name: str, password_stdin: bool) -> None:
+def user_add(email: str, role: Role, name: str, territories: str, password_stdin: bool) -> None:
     """Créer un compte (mot de passe demandé, ou lu avec --password-stdin)."""
+    sirens = _sirens(territories)
+    if sirens and role == "admin":
+        fail("un administrateur couvre tous les territoires : retirez --territory.")
     password = _read_password(password_stdin)
 
     @run_async
     async def create(settings: Settings) -> None:
+        if sirens:  # refused before the account exists
+            await territory_scope.territories_by_siren(sirens)
         created = await SERVICES["users"].create(
             CLI, UserIn(email=email, role=role, name=name, password=password)
         )
         click.echo(f"Compte créé : {created['email']} ({created['role']}).")
+        if sirens:
+            held = await territory_scope.grant(CLI, created["id"], sirens, role)
+            click.echo(_describe_territories(held, role))
 
     create()
+
+
+def _sirens(value: str) -> list[str]:
+    return [siren.strip() for siren in value.split(",") if siren.strip()]
+
+
+def _describe_territories(held: list[dict], account_role: str) -> str:
+    if not held:
+        return f"Tous les territoires, rôle « {account_role} » (compte sans territoire attitré)."
+    lines = [f"{plural(len(held), 'territoire')} :"]
+    lines += [f"  {row['siren'] or '—'}  {row['name']} : {row['role']}" for row in held]
+    return "\n".join(lines)
+
+
+@user.command("territories", cls=FrenchCommand)
+@click.argument("email")
+@click.option(
+    "--add",
+    "added",
+    default="",
+    metavar="SIREN[,SIREN]",
+    help="Donner au compte ces territoires (avec --role).",
+)
+@click.option(
+    "--remove",
+    "removed",
+    default="",
+    metavar="SIREN[,SIREN]",
+    help="Retirer ces territoires au compte.",
+)
+@click.option(
+    "--role",
+    type=click.Choice([code for code in USER_ROLES if code != "admin"]),
+    default=COORDINATOR,
+    show_default=True,
+    help="Rôle sur les territoires ajoutés.",
+)
+def user_territories(email: str, added: str, removed: str, role: str) -> None:
+    """Lister les territoires d'un compte, en ajouter ou en retirer."""
+
+    @run_async
+    async def change(settings: Settings) -> None:
+        account = await auth.find_user(email)
+        if _sirens(added):
+            await territory_scope.grant(CLI, account["id"], _sirens(added), role)
+        if _sirens(removed):
+            await territory_scope.revoke(CLI, account["id"], _sirens(removed))
+        held = await territory_scope.territories_of(account["id"])
+        if account["role"] == "admin":
+            click.echo(f"{account['email']} : administrateur, tous les territoires.")
+            return
+        click.echo(f"{account['email']} : {_describe_territories(held, account['role'])}")
+
+    change()
 
 
 @user.command("password", cls=FrenchCommand)

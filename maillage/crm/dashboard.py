@@ -1,7 +1,9 @@
 """The tableau de bord: what needs doing this week (each with its action), key figures, the
 coming meetings, the answers awaited, the alerts and two small charts.
 
-One read transaction and a fixed number of queries, whatever the size of the network.
+One read transaction and a fixed number of queries, whatever the size of the network. A user
+scoped to territories (#20) sees the figures, meetings, fiches action and attendance of their
+territories and the shared ones, by the rule of the generic services (`scoped`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from piccolo.query.methods.select import Count
 
 from maillage import french
+from maillage.crm.registry import scoped
 from maillage.db import read_transaction
 from maillage.tables import (
     Action,
@@ -157,8 +160,9 @@ async def _recently_held(now: dt.datetime) -> list[dict[str, Any]]:
     """Meetings over in the last weeks, not cancelled, that had invitees, with whether their
     attendance is noted and their minutes sent."""
     since = now - dt.timedelta(days=FOLLOW_UP_DAYS)
+    select = Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at, Meeting.attendance_count)
     meetings = (
-        await Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at, Meeting.attendance_count)
+        await scoped(select, "meetings")
         .where((Meeting.ends_at < now) & (Meeting.ends_at >= since))
         .where(Meeting.status != CANCELLED)
         .order_by(Meeting.starts_at, ascending=False)
@@ -199,7 +203,9 @@ async def _recently_held(now: dt.datetime) -> list[dict[str, Any]]:
 async def _late_actions(today: dt.date) -> list[dict[str, Any]]:
     """Fiches action still « à lancer » or « en cours » after their end date."""
     return (
-        await Action.select(Action.id, Action.title, Action.status, Action.end_date)
+        await scoped(
+            Action.select(Action.id, Action.title, Action.status, Action.end_date), "actions"
+        )
         .where(Action.status.is_in([TO_START, IN_PROGRESS]) & (Action.end_date < today))
         .order_by(Action.end_date)
         .run()
@@ -216,7 +222,9 @@ async def _attendance_by_month(now: dt.datetime, today: dt.date) -> list[dict[st
     first = _month_start(today, CHART_MONTHS - 1)
     since = dt.datetime.combine(first, dt.time(), dt.UTC)
     rows = (
-        await Invitation.select(Invitation.meeting.starts_at, Invitation.attendance)
+        await scoped(
+            Invitation.select(Invitation.meeting.starts_at, Invitation.attendance), "invitations"
+        )
         .where(
             (Invitation.meeting.starts_at >= since)
             & (Invitation.meeting.ends_at < now)
@@ -249,7 +257,7 @@ async def _partners_mobilised_by_axis(now: dt.datetime) -> list[dict[str, Any]]:
     """Partners (organisations) with someone present at a meeting in the last twelve months,
     by axis of the CTG the partner works on."""
     since = now - dt.timedelta(days=365)
-    present_contacts = Invitation.select(Invitation.contact).where(
+    present_contacts = scoped(Invitation.select(Invitation.contact), "invitations").where(
         (Invitation.attendance == PRESENT) & (Invitation.meeting.starts_at >= since)
     )
     organisations = Affiliation.select(Affiliation.organisation).where(
@@ -272,10 +280,10 @@ async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:
     return {
         "organisations": await Organisation.count().where(not_archived).run(),
         "contacts": await Contact.count().where(Contact.archived == False).run(),  # noqa: E712
-        "groups": await WorkingGroup.count()
+        "groups": await scoped(WorkingGroup.count(), "groups")
         .where((WorkingGroup.archived == False) & (WorkingGroup.active == True))  # noqa: E712
         .run(),
-        "meetings": await Meeting.count()
+        "meetings": await scoped(Meeting.count(), "meetings")
         .where(
             (Meeting.starts_at >= now)
             & (Meeting.starts_at < horizon)
@@ -286,17 +294,18 @@ async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:
 
 
 async def _upcoming_meetings(now: dt.datetime, horizon: dt.datetime) -> list[dict[str, Any]]:
+    select = Meeting.select(
+        Meeting.id,
+        Meeting.title,
+        Meeting.starts_at,
+        Meeting.ends_at,
+        Meeting.location,
+        Meeting.status,
+        Meeting.working_group,
+        Meeting.working_group.name,
+    )
     return (
-        await Meeting.select(
-            Meeting.id,
-            Meeting.title,
-            Meeting.starts_at,
-            Meeting.ends_at,
-            Meeting.location,
-            Meeting.status,
-            Meeting.working_group,
-            Meeting.working_group.name,
-        )
+        await scoped(select, "meetings")
         .where(
             (Meeting.starts_at >= now)
             & (Meeting.starts_at < horizon)

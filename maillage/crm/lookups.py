@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from maillage.crm.registry import scoped
 from maillage.db import french_order
 from maillage.tables import Affiliation, Axis, Commune, Organisation, Territory, WorkingGroup
 
@@ -28,7 +29,8 @@ async def territories() -> list[dict[str, Any]]:
 
 
 async def groups(include_inactive: bool = False) -> list[dict[str, Any]]:
-    query = WorkingGroup.select(WorkingGroup.id, WorkingGroup.name, WorkingGroup.kind).where(
+    select = WorkingGroup.select(WorkingGroup.id, WorkingGroup.name, WorkingGroup.kind)
+    query = scoped(select, "groups").where(
         WorkingGroup.archived == False  # noqa: E712 - SQL expression
     )
     if not include_inactive:

@@ -16,6 +16,7 @@ from maillage.crm.resources import (
     Link,
     ResourceService,
     ResourceSpec,
+    Territorial,
     Unique,
 )
 from maillage.crm.schemas import (
@@ -114,6 +115,11 @@ ARCHIVED = (("archived", bool),)
 BOUNCE = (("email_bounced_at", dt.datetime | None), ("email_bounce_reason", str | None))
 # Provenance of what the public registers wrote (#18): read-only, empty for typed records.
 SOURCE = (("source", str),)
+
+# How each local record belongs to a territory (#20; the rule is in `maillage.crm.scope`).
+OWN_TERRITORY = Territorial("territory")
+BY_GROUP = Territorial("working_group", via=WorkingGroup, then=OWN_TERRITORY)
+BY_MEETING = Territorial("meeting", via=Meeting, then=BY_GROUP)
 
 SPECS: list[ResourceSpec] = [
     _spec(
@@ -258,6 +264,7 @@ SPECS: list[ResourceSpec] = [
         default_sort="name",
         links=(GROUP_AXES, GROUP_COMMUNES),
         describe=_named,
+        territorial=OWN_TERRITORY,
     ),
     _spec(
         "memberships",
@@ -275,6 +282,7 @@ SPECS: list[ResourceSpec] = [
         sortable=("id", "start_date", "role"),
         validators=[rules.ordered_dates("start_date", "end_date"), rules.check_membership],
         preparers=[rules.default_start_today],
+        territorial=BY_GROUP,
     ),
     _spec(
         "meetings",
@@ -299,6 +307,7 @@ SPECS: list[ResourceSpec] = [
         ],
         preparers=[rules.ensure_meeting_uid, rules.bump_meeting_sequence],
         describe=_named,
+        territorial=BY_GROUP,
     ),
     _spec(
         "invitations",
@@ -319,6 +328,7 @@ SPECS: list[ResourceSpec] = [
         ),
         sortable=("id", "sent_at", "answered_at"),
         preparers=[rules.ensure_token_nonce],
+        territorial=BY_MEETING,
     ),
     _spec(
         "partnerships",
@@ -349,11 +359,13 @@ SPECS: list[ResourceSpec] = [
             Filter("kind", str, "Type d'échange", column="kind"),
             Filter("organisation", int, "Organisation", link=INTERACTION_ORGANISATIONS),
             Filter("contact", int, "Contact", link=INTERACTION_CONTACTS),
+            Filter("territory", int, "Territoire", column="territory"),
         ),
         sortable=("id", "occurred_on", "follow_up_on"),
         default_sort="-occurred_on",
         links=(INTERACTION_ORGANISATIONS, INTERACTION_CONTACTS),
         validators=[rules.ordered_dates("occurred_on", "follow_up_on", "La date de relance")],
+        territorial=OWN_TERRITORY,
     ),
     _spec(
         "actions",
@@ -367,12 +379,14 @@ SPECS: list[ResourceSpec] = [
             Filter("axis", int, "Axe de la CTG", column="axis"),
             Filter("status", str, "Statut", column="status"),
             Filter("pilot", int, "Organisation pilote", column="pilot"),
+            Filter("territory", int, "Territoire", column="territory"),
         ),
         sortable=("id", "title", "status"),
         default_sort="title",
         links=(ACTION_PARTNERS,),
         validators=[rules.ordered_dates("start_date", "end_date"), rules.one_evaluation_per_year],
         describe=_named,
+        territorial=OWN_TERRITORY,
     ),
     _spec(
         "decisions",
@@ -397,6 +411,7 @@ SPECS: list[ResourceSpec] = [
         preparers=[rules.decision_group_and_dates],
         validators=[rules.check_decision],
         describe=lambda row: f"« {row['summary'][:60]} » (n° {row['id']})",
+        territorial=BY_GROUP,
     ),
     _spec(
         "users",
@@ -424,3 +439,10 @@ SPECS: list[ResourceSpec] = [
 ]
 
 SERVICES: dict[str, ResourceService] = {spec.name: ResourceService(spec) for spec in SPECS}
+
+
+def scoped(query: Any, resource: str) -> Any:
+    """``query`` (on the table of ``resource``) limited to what the request's user sees of it:
+    the rule of the generic services, for the services that read the tables themselves (#20)."""
+    visible = SERVICES[resource].scope_clause()
+    return query if visible is None else query.where(visible)

@@ -23,6 +23,7 @@ from piccolo.table import Table
 
 from maillage.actor import Actor
 from maillage.crm import audit
+from maillage.crm import scope as territory_scope
 from maillage.crm.text import find_control_character, normalise, search_text
 from maillage.db import (
     driver_fetch,
@@ -35,6 +36,7 @@ from maillage.errors import (
     Conflict,
     ConflictingRecord,
     FieldError,
+    Forbidden,
     InvalidData,
     NotFound,
 )
@@ -111,6 +113,44 @@ def filter_problem(item: Filter, value: Any) -> str | None:
 
 
 @dataclass(frozen=True)
+class Territorial:
+    """How a record belongs to a territory (#20): its own ``field`` holds the territory, or,
+    with ``via``, points to a record of that table whose territory it shares (``then``)."""
+
+    field: str
+    via: type[Table] | None = None
+    then: Territorial | None = None
+
+
+def visible_clause(table: type[Table], rule: Territorial, territories: list[int]) -> Any:
+    """The rows of ``table`` a user of ``territories`` sees: shared ones and theirs."""
+    column = table._meta.get_column_by_name(rule.field)
+    if rule.via is None:
+        return column.is_null() | column.is_in(territories)
+    assert rule.then is not None
+    parents = rule.via.select(rule.via._meta.primary_key).where(
+        visible_clause(rule.via, rule.then, territories)
+    )
+    return column.is_in(parents)
+
+
+async def territory_of(rule: Territorial, value: Any) -> int | None:
+    """The territory of a record whose ``rule.field`` is ``value``; None: shared."""
+    if value is None or rule.via is None:
+        return value
+    assert rule.then is not None
+    column = rule.via._meta.get_column_by_name(rule.then.field)
+    row = await rule.via.select(column).where(rule.via._meta.primary_key == value).first().run()
+    return None if row is None else await territory_of(rule.then, row[rule.then.field])
+
+
+SHARED_WRITE = (
+    "seuls les comptes sans territoire attitré (l'équipe qui héberge maillage) écrivent les "
+    "fiches partagées entre les territoires"
+)
+
+
+@dataclass(frozen=True)
 class Unique:
     column: str
     message: str
@@ -140,6 +180,8 @@ class ResourceSpec:
     write_role: UserRole = COORDINATOR
     read_role: UserRole = READER
     hidden_columns: tuple[str, ...] = ()
+    # Local to a territory (#20); None: shared by every territory.
+    territorial: Territorial | None = None
 
     @property
     def read_fields(self) -> list[str]:
@@ -264,9 +306,13 @@ class ResourceService:
         return row
 
     async def _fetch(self, record_id: int) -> dict[str, Any]:
+        where = self.table._meta.primary_key == record_id
+        visible = self.scope_clause()
+        if visible is not None:
+            where = where & visible
         row = (
             await self.table.select(*self._read_columns)
-            .where(self.table._meta.primary_key == record_id)
+            .where(where)
             .output(load_json=True)
             .first()
             .run()
@@ -302,8 +348,21 @@ class ResourceService:
         if errors:
             raise InvalidData(errors)
 
+    def scope_clause(self) -> Any:
+        """What the user of the request may see of this resource, as a condition; None: all.
+
+        Every read of the generic service goes through it (lists, search, details, and the
+        reads before each write), so API, pages and CLI share one rule (#20)."""
+        scope = territory_scope.current()
+        if scope is None or self.spec.territorial is None:
+            return None
+        return visible_clause(self.table, self.spec.territorial, scope.territories)
+
     def _where(self, query: ListQuery) -> Any:
         clauses: list[Any] = []
+        visible = self.scope_clause()
+        if visible is not None:
+            clauses.append(visible)
         if self.spec.lifecycle == "archive" and not query.include_archived:
             clauses.append(self._columns["archived"] == False)  # noqa: E712 - SQL expression
         if query.q and self.spec.search_fields:
@@ -355,6 +414,7 @@ class ResourceService:
         values = plain_values(data)
         links = {name: values.pop(name) for name in self.spec.link_fields}
         await self._check(values, links, None)
+        await self._check_territory(values, None)
         async with write_transaction():
             await self._check_unique(values, None)
             record_id = await self._insert(values)
@@ -375,9 +435,11 @@ class ResourceService:
         version = changes.pop("version")
         link_changes = {n: changes.pop(n) for n in list(changes) if n in self.spec.link_fields}
         existing = await self.get(record_id)
+        await self._check_writable(existing)
         self._check_version(existing, version)
         merged = {**existing, **changes}
         await self._check(merged, {**existing, **link_changes}, existing)
+        await self._check_territory(merged, existing)
         # Preparers may normalise or derive values: write every column that now differs, and
         # every column a preparer set that the read leaves out (an invitation's link nonce).
         to_write = {
@@ -461,6 +523,7 @@ class ResourceService:
 
     async def set_archived(self, actor: Actor, record_id: int, archived: bool) -> dict[str, Any]:
         existing = await self.get(record_id)
+        await self._check_writable(existing)
         if existing.get("archived") == archived:
             return existing
         async with write_transaction():
@@ -477,6 +540,7 @@ class ResourceService:
 
     async def delete(self, actor: Actor, record_id: int) -> None:
         existing = await self.get(record_id)
+        await self._check_writable(existing)
         async with write_transaction():
             for link in self.spec.links:
                 owner = link.table._meta.get_column_by_name(link.owner_column)
@@ -510,6 +574,65 @@ class ResourceService:
         return text[: self._columns["search"].length]  # type: ignore[attr-defined]
 
     # ----- rules ---------------------------------------------------------------------------
+
+    async def _check_writable(self, existing: dict[str, Any]) -> None:
+        """A scoped user writes the local records of the territories where they hold the
+        resource's write role, and no shared record (#20): 403 (they can read it). Records
+        they cannot see were already answered 404 by the read before the write."""
+        scope = territory_scope.current()
+        rule = self.spec.territorial
+        if scope is None or rule is None:
+            return
+        before = await territory_of(rule, existing.get(rule.field))
+        if before is None:
+            raise Forbidden(f"{self.spec.label} partagé(e) : {SHARED_WRITE}.")
+        if not scope.can_write(before, self.spec.write_role):
+            raise Forbidden(
+                f"Votre rôle sur ce territoire (« {scope.roles[before]} ») ne permet pas "
+                f"de modifier : {self.spec.label.lower()} {self.spec.describe(existing)}."
+            )
+
+    async def _check_territory(
+        self, values: dict[str, Any], existing: dict[str, Any] | None
+    ) -> None:
+        """The territory a record is created in, or moved to, must be one of the user's, with
+        the write role there (a field error naming the field otherwise)."""
+        scope = territory_scope.current()
+        rule = self.spec.territorial
+        if scope is None or rule is None:
+            return
+        if existing is not None and values.get(rule.field) == existing.get(rule.field):
+            return
+        await self._check_new_territory(scope, rule, values.get(rule.field))
+
+    async def _check_new_territory(
+        self, scope: territory_scope.Scope, rule: Territorial, value: Any
+    ) -> None:
+        """The territory a record is created in, or moved to, must be one of the user's."""
+        if rule.via is not None and value is not None:
+            assert rule.then is not None
+            pk = rule.via._meta.primary_key
+            visible = visible_clause(rule.via, rule.then, scope.territories)
+            if not await rule.via.exists().where((pk == value) & visible).run():
+                label = REFERENCE_LABELS.get(rule.via._meta.tablename, rule.via._meta.tablename)
+                raise InvalidData.one(rule.field, f"{label} n° {value} introuvable.")
+        territory = await territory_of(rule, value)
+        if scope.can_write(territory, self.spec.write_role):
+            return
+        names = ", ".join(await territory_scope.territory_names(scope.territories))
+        if territory is None and rule.via is None:
+            message = f"Choisissez un de vos territoires ({names}) : sans territoire, la fiche "
+            message += f"serait partagée, et {SHARED_WRITE}."
+        elif territory is None:
+            message = f"Rattachement partagé entre les territoires : {SHARED_WRITE}."
+        elif territory in scope.roles:
+            message = (
+                f"Votre rôle sur ce territoire (« {scope.roles[territory]} ») ne permet pas "
+                "d'y écrire."
+            )
+        else:
+            message = f"Territoire hors de votre périmètre : choisissez parmi {names}."
+        raise InvalidData.one(rule.field, message)
 
     async def _check(
         self,

@@ -177,6 +177,7 @@ class InteractionIn(Struct, **STRICT):
     follow_up_on: dt.date | None = None
     organisations: IdList = msgspec.field(default_factory=list)
     contacts: IdList = msgspec.field(default_factory=list)
+    territory: Id | None = None
 
 
 class Indicator(Struct, **STRICT):
@@ -231,6 +232,7 @@ class ActionIn(Struct, **STRICT):
     )
     notes: LongText = ""
     partners: IdList = msgspec.field(default_factory=list)
+    territory: Id | None = None
 
 
 class DecisionIn(Struct, **STRICT):

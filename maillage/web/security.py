@@ -22,7 +22,8 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import Receive, Scope, Send
 
 from maillage.actor import Actor
-from maillage.crm.auth import authenticate_token, session_user
+from maillage.crm import scope as territory_scope
+from maillage.crm.auth import authenticate_token_with_grants, session_user
 from maillage.vocabulary import USER_ROLES, UserRole
 
 # Paths that answer without authentication: health check, API docs, static files, the sign-in
@@ -103,15 +104,29 @@ class PasswordChangeRequired(PermissionDeniedException):
     """The password was reset by an administrator: choose a new one before anything else."""
 
 
+def _scoped(actor: Actor, grants: dict[int, str]) -> Actor:
+    """The actor with the role of their territories, their scope entered for the request (#20):
+    every read and write of the generic services that follows is limited to it."""
+    role, scope = territory_scope.scope_of(actor.role, grants)
+    territory_scope.enter(scope)
+    return Actor(name=actor.name, role=role, user_id=actor.user_id)
+
+
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Each request starts unscoped and leaves no scope behind (tests drive the app in
+        # their own task); `authenticate_request` enters the user's in this same context.
+        with territory_scope.entered(None):
+            await super().__call__(scope, receive, send)
+
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
-            actor = await authenticate_token(token.strip())
-            if actor is None:
+            found = await authenticate_token_with_grants(token.strip())
+            if found is None:
                 raise NotAuthorizedException("Jeton d'accès inconnu, révoqué ou compte désactivé.")
-            return AuthenticationResult(user=actor, auth=token)
+            return AuthenticationResult(user=_scoped(*found), auth=token)
         if is_api_path(connection.url.path):
             raise NotAuthorizedException(
                 "Authentification requise : envoyez l'en-tête « Authorization: Bearer <jeton> » "
@@ -145,7 +160,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if web.must_change_password and connection.url.path not in PASSWORD_CHANGE_PATHS:
             raise PasswordChangeRequired("Choisissez un nouveau mot de passe pour continuer.")
         actor = Actor(name=user["email"], role=user["role"], user_id=user["id"])
-        return AuthenticationResult(user=actor, auth=web)
+        return AuthenticationResult(user=_scoped(actor, user["grants"]), auth=web)
 
 
 class BearerAwareCSRFMiddleware(CSRFMiddleware):

@@ -384,6 +384,21 @@ PAGES: list[tuple[str, str, str, int, str]] = [
     ("GET", "/territoires/{record_id:int}/carte", READER, 404, "/territoires/{missing}/carte"),
     ("GET", "/territoires/nouveau", ADMIN, 200, "/territoires/nouveau"),
     ("POST", "/territoires/nouveau", ADMIN, 303, "/territoires/nouveau"),
+    # (#20) The territories of an account.
+    (
+        "POST",
+        "/utilisateurs/{record_id:int}/territoires",
+        ADMIN,
+        404,
+        "/utilisateurs/{missing}/territoires",
+    ),
+    (
+        "POST",
+        "/utilisateurs/{record_id:int}/territoires/{territory_id:int}/retirer",
+        ADMIN,
+        404,
+        "/utilisateurs/{missing}/territoires/{missing}/retirer",
+    ),
 ]
 for base, key, new in [
     ("/partenaires", "organisation", "nouveau"),
@@ -797,3 +812,181 @@ async def test_a_link_secret_opens_only_its_own_door(callers):
                 continue
             response = await client.request(method, path)
             assert response.status_code == 404, (method, path, response.status_code)
+
+
+# ----- the territory dimension (#20) ------------------------------------------------------------
+# Users scoped to the demo's territory, against a record of their territory (« own »), of another
+# territory (« other ») and a shared one, for every resource local to a territory. Writes send
+# a version no record has, so that none changes anything: an allowed one gets 409; deletes
+# are only sent where they must be refused. « unscoped » is a coordinator without territories:
+# nothing changes for them.
+OWN, OTHER, SHARED = "own", "other", "shared"
+SCOPED_CALLERS = (
+    "coordinateur-du-territoire",
+    "lecteur-du-territoire",
+    "coordinateur-sans-territoire",
+)
+SCOPED_API: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
+for _name in (
+    "groups",
+    "memberships",
+    "meetings",
+    "invitations",
+    "decisions",
+    "actions",
+    "interactions",
+):
+    SCOPED_API[_name] = {
+        "GET": {
+            "coordinateur-du-territoire": {OWN: 200, OTHER: 404, SHARED: 200},
+            "lecteur-du-territoire": {OWN: 200, OTHER: 404, SHARED: 200},
+            "coordinateur-sans-territoire": {OWN: 200, OTHER: 200, SHARED: 200},
+        },
+        "PATCH": {
+            "coordinateur-du-territoire": {OWN: 409, OTHER: 404, SHARED: 403},
+            "lecteur-du-territoire": {OWN: 403, OTHER: 403, SHARED: 403},
+            "coordinateur-sans-territoire": {OWN: 409, OTHER: 409, SHARED: 409},
+        },
+        "DELETE": {
+            "coordinateur-du-territoire": {OTHER: 404, SHARED: 403},
+            "lecteur-du-territoire": {OWN: 403, OTHER: 403, SHARED: 403},
+        },
+    }
+# Archiving a body instead of deleting it.
+SCOPED_API["groups"]["DELETE"] = {}
+SCOPED_API["groups"]["POST archive"] = {
+    "coordinateur-du-territoire": {OTHER: 404, SHARED: 403},
+    "lecteur-du-territoire": {OWN: 403, OTHER: 403, SHARED: 403},
+}
+RECORD_KEYS = {
+    "groups": "group",
+    "memberships": "membership",
+    "meetings": "meeting",
+    "invitations": "invitation",
+    "decisions": "decision",
+    "actions": "action",
+    "interactions": "interaction",
+}
+# Pages, seen by a session of the scoped coordinator and of the unscoped one.
+SCOPED_PAGES: dict[str, tuple[str, dict[str, dict[str, int]]]] = {
+    "/instances/{id}": ("groups", {}),
+    "/instances/{id}/modifier": ("groups", {}),
+    "/reunions/{id}": ("meetings", {}),
+    "/reunions/{id}/modifier": ("meetings", {}),
+    "/reunions/{id}/presences": ("meetings", {}),
+    "/plan-d-action/{id}": ("actions", {}),
+    "/plan-d-action/{id}/modifier": ("actions", {}),
+}
+for _path, (_resource, _expected) in SCOPED_PAGES.items():
+    _expected["coordinateur-du-territoire"] = {OWN: 200, OTHER: 404, SHARED: 200}
+    _expected["coordinateur-sans-territoire"] = {OWN: 200, OTHER: 200, SHARED: 200}
+
+
+def test_every_resource_local_to_a_territory_has_rows():
+    from maillage.crm.registry import SERVICES
+
+    scoped = {name for name, service in SERVICES.items() if service.spec.territorial}
+    assert scoped == set(SCOPED_API), "ressource locale sans ligne territoriale dans la matrice"
+
+
+MEETING_TIMES = {"starts_at": "2027-01-12T14:00:00+01:00", "ends_at": "2027-01-12T16:00:00+01:00"}
+
+
+async def _other_and_shared(client: httpx.AsyncClient, ids: dict) -> dict[str, dict[str, int]]:
+    """One record of each local resource in another territory and one shared."""
+
+    async def make(resource: str, payload: dict) -> int:
+        response = await client.post(f"/api/v1/{resource}", json=payload)
+        assert response.status_code == 201, (resource, response.text)
+        return response.json()["id"]
+
+    other_territory = await make("territories", {"name": "CA des Deux Rives"})
+    places: dict[str, dict[str, int]] = {OWN: {}, OTHER: {}, SHARED: {}}
+    for place, territory in ((OTHER, other_territory), (SHARED, None)):
+        made = places[place]
+        made["groups"] = await make(
+            "groups", {"name": f"COPIL {place}", "kind": "copil", "territory": territory}
+        )
+        made["memberships"] = await make(
+            "memberships", {"contact": ids["contact"], "working_group": made["groups"]}
+        )
+        made["meetings"] = await make(
+            "meetings", {"working_group": made["groups"], "title": place, **MEETING_TIMES}
+        )
+        made["invitations"] = await make(
+            "invitations", {"meeting": made["meetings"], "contact": ids["contact"]}
+        )
+        made["decisions"] = await make(
+            "decisions", {"summary": "Ouvrir un LAEP", "meeting": made["meetings"]}
+        )
+        made["actions"] = await make("actions", {"title": "Guichet", "territory": territory})
+        made["interactions"] = await make(
+            "interactions",
+            {"occurred_on": "2026-11-30", "summary": "Appel", "territory": territory},
+        )
+    places[OWN] = {resource: ids[key] for resource, key in RECORD_KEYS.items()}
+    return places
+
+
+@pytest.fixture
+async def territory_callers(app, settings, admin, coordinator):
+    from maillage.crm import scope as territory_scope
+    from maillage.crm.registry import SERVICES
+    from maillage.crm.schemas import UserIn
+    from tests.web.helpers import PASSWORD
+
+    ids = await _world(settings)
+    places = await _other_and_shared(admin.client, ids)
+    siren = (await Territory.select(Territory.siren).where(Territory.id == ids["territory"]))[0]
+    headers = {"coordinateur-sans-territoire": {"Authorization": f"Bearer {coordinator.token}"}}
+    for caller, role in (
+        ("coordinateur-du-territoire", "coordinateur"),
+        ("lecteur-du-territoire", "lecteur"),
+    ):
+        email = f"{role}.territoire@maillage.example"
+        user = await SERVICES["users"].create(
+            CLI, UserIn(email=email, role=role, password=PASSWORD)
+        )
+        await territory_scope.grant(CLI, user["id"], [siren["siren"]], role)
+        headers[caller] = {"Authorization": f"Bearer {await auth.create_token(CLI, email)}"}
+    async with contextlib.AsyncExitStack() as stack:
+        browsers = {}
+        for caller, email in (
+            ("coordinateur-du-territoire", "coordinateur.territoire@maillage.example"),
+            ("coordinateur-sans-territoire", coordinator.email),
+        ):
+            browser = Browser(await stack.enter_async_context(await open_browser(app)))
+            assert (await sign_in(browser, email)).status_code == 303
+            browsers[caller] = browser
+        yield places, headers, browsers, admin.client
+
+
+async def test_each_territory_sees_its_own_and_the_shared_records_only(territory_callers):
+    places, headers, browsers, client = territory_callers
+    wrong, checked = [], 0
+    for resource, methods in SCOPED_API.items():
+        for method, callers in methods.items():
+            verb, _, action = method.partition(" ")
+            for caller, statuses in callers.items():
+                for place, want in statuses.items():
+                    path = f"/api/v1/{resource}/{places[place][resource]}"
+                    path += f"/{action}" if action else ""
+                    body = {"version": MISSING} if verb == "PATCH" else None
+                    response = await client.request(verb, path, json=body, headers=headers[caller])
+                    checked += 1
+                    if response.status_code != want:
+                        wrong.append(
+                            f"{method} {path} [{caller}, {place}] : {response.status_code} ≠ {want}"
+                        )
+    for template, (resource, callers) in SCOPED_PAGES.items():
+        for caller, statuses in callers.items():
+            for place, want in statuses.items():
+                path = template.format(id=places[place][resource])
+                response = await browsers[caller].get(path)
+                checked += 1
+                if response.status_code != want:
+                    wrong.append(
+                        f"GET {path} [{caller}, {place}] : {response.status_code} ≠ {want}"
+                    )
+    assert not wrong, "\n".join(wrong)
+    assert checked > 150

@@ -134,7 +134,7 @@ class Activity:
             interaction_id = self.ds.add(
                 Interaction, day, occurred_on=day, kind=kind,
                 summary=f"{summary} Interlocuteur : {person.name} ({person.org.name}).",
-                follow_up_on=follow,
+                follow_up_on=follow, territory=self.world.territory_id,
             )  # fmt: skip
             self.ds.link(
                 InteractionOrganisation, interaction=interaction_id, organisation=person.org.id
@@ -173,6 +173,7 @@ class Activity:
                 Action, start, title=title, axis=self.reg.axis_ids[axis],
                 objective=f"Objectif prioritaire de la CTG : {title[0].lower()}{title[1:]}.",
                 pilot=pilot.id, working_group=body.id, status=status, start_date=start, end_date=end,
+                territory=self.world.territory_id,
                 indicators=[
                     {"name": name, "unit": unit, "targets": {n1: float(t1), n: float(t2)},
                      "values": {n1: float(v1), n: float(v2)}}

@@ -9,7 +9,8 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from maillage import french
-from maillage.crm import auth, throttle
+from maillage.crm import auth, lookups, throttle
+from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.errors import ServiceError
@@ -53,6 +54,9 @@ async def _list_page(request, users, form, status_code: int = 200, temporary=Non
         form=form,
         fields=FIELDS,
         roles=choices("user_role"),
+        territory_roles=[(v, t) for v, t in choices("user_role") if v != "admin"],
+        held=await territory_scope.territories_of_users(),
+        territories=await lookups.territories(),
         temporary=temporary,
         slowed={
             email: french.format_time(french.in_paris(until)) for email, until in slowed.items()
@@ -144,7 +148,44 @@ async def user_unlock(request: Request, record_id: FromPath[int]) -> Any:
     return redirect("/utilisateurs")
 
 
+@post("/utilisateurs/{record_id:int}/territoires", guards=ADMIN, include_in_schema=False)
+async def user_add_territory(request: Request, record_id: FromPath[int]) -> Any:
+    """Limit the account to one more territory, with a role there (#20)."""
+    user = await SERVICE.get(record_id)
+    data = await request.form()
+    territory = str(data.get("territory") or "")
+    try:
+        await territory_scope.grant_territories(
+            request.user,
+            record_id,
+            [int(territory)] if territory.isdigit() and len(territory) < 10 else [],
+            str(data.get("role") or ""),
+        )
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+    else:
+        flash(request, f"Territoire attribué ({user['email']}).")
+    return redirect("/utilisateurs")
+
+
+@post(
+    "/utilisateurs/{record_id:int}/territoires/{territory_id:int}/retirer",
+    guards=ADMIN,
+    include_in_schema=False,
+)
+async def user_remove_territory(
+    request: Request, record_id: FromPath[int], territory_id: FromPath[int]
+) -> Any:
+    user = await SERVICE.get(record_id)
+    held = await territory_scope.revoke_territories(request.user, record_id, [territory_id])
+    left = "" if held else " : sans territoire attitré, le compte voit désormais tout"
+    flash(request, f"Territoire retiré ({user['email']}){left}.")
+    return redirect("/utilisateurs")
+
+
 HANDLERS = [
+    user_add_territory,
+    user_remove_territory,
     user_list,
     user_create,
     user_role,

@@ -181,3 +181,24 @@ async def test_the_page_opens_on_what_to_do_first(coordinator_web, admin):
     drawing = await coordinator_web.get(focus.replace("&amp;", "&"))
     assert drawing.status_code == 200
     assert "(s)" not in html_text(response)
+
+
+async def test_a_long_list_of_under_connected_partners_is_shown_on_request(
+    coordinator_web, admin, monkeypatch
+):
+    """On a département the whole list (a card and its forms per partner) weighed 4.7 MB: the
+    page lists the first ones and links to the whole list."""
+    from maillage.web.pages import network
+
+    monkeypatch.setattr(network, "LISTED", 3)
+    net = await small_network(admin.client)
+    for n in range(5):
+        await _isolated_club(admin.client, f"Club n° {n}", commune=net["commune"]["id"])
+    short = (await coordinator_web.get("/reseau")).text
+    listed = short[short.index('id="sous-connectes"') :]
+    assert listed.count('<article class="card">') == 3
+    link = "/reseau?niveau=organisations&amp;tous=oui#sous-connectes"
+    assert f'<a href="{link}">Afficher les 6 partenaires peu reliés</a>' in listed
+    whole = (await coordinator_web.get(link.replace("&amp;", "&"))).text
+    assert whole[whole.index('id="sous-connectes"') :].count('<article class="card">') == 6
+    assert "Afficher les 6" not in whole

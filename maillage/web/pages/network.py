@@ -106,6 +106,9 @@ def _selection(request: Request) -> Selection:
 
 
 FIRST_SHOWN = 5  # partners « à faire en premier »: a short list one can act on today
+# Cards in the full list before « afficher tout »: on a département's data the whole list
+# (thousands of cards, each with its enrol forms) weighed 4.7 MB.
+LISTED = 100
 
 
 def _day(value: Any) -> dt.date | None:
@@ -154,6 +157,9 @@ async def network_page(request: Request) -> Template:
             for row in best
         ],
         findings=findings,
+        listed_findings=findings
+        if request.query_params.get("tous") == "oui"
+        else findings[:LISTED],
         first_shown=FIRST_SHOWN,
         drawing_query=query_string(chosen.params),
         **context,

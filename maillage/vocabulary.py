@@ -172,8 +172,14 @@ OUTBOX_KINDS: Final[dict[str, str]] = {
 }
 
 # Where an invitee's answer came from (Invitation.response_source).
-ResponseSource = Literal["lien", "agenda"]
-RESPONSE_SOURCES: Final[dict[str, str]] = {"lien": "lien", "agenda": "agenda"}
+ResponseSource = Literal["lien", "agenda", "agenda_ancien"]
+RESPONSE_SOURCES: Final[dict[str, str]] = {
+    "lien": "lien",
+    "agenda": "agenda",
+    # A calendar answer to an earlier version of the invitation (before a move): recorded,
+    # shown as such, to be confirmed.
+    "agenda_ancien": "agenda, version antérieure",
+}
 
 # What the mailbox reader made of a message it moved (InboundMessage.outcome).
 InboundOutcome = Literal[

@@ -330,6 +330,7 @@ class Reply:
     partstat: str
     sequence: int = 0
     comment: str = ""
+    stamp: dt.datetime | None = None  # DTSTAMP: when the invitee answered, in UTC
 
     @property
     def response(self) -> str:
@@ -362,7 +363,17 @@ def parse_reply(data: bytes | str) -> Reply:
         partstat=partstat,
         sequence=int(event.get("SEQUENCE", 0)),
         comment=_one_line(str(event.get("COMMENT", ""))),
+        stamp=_utc_stamp(event.get("DTSTAMP")),
     )
+
+
+def _utc_stamp(value: object) -> dt.datetime | None:
+    """DTSTAMP in UTC; None when absent or not a moment (a floating time is read as UTC, as
+    RFC 5545 requires DTSTAMP to be UTC)."""
+    moment = getattr(value, "dt", None)
+    if not isinstance(moment, dt.datetime):
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def _email_of(address: str) -> str:

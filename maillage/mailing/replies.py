@@ -78,7 +78,11 @@ async def _apply(actor: Actor, reply: Any) -> dict[str, Any]:
     invitations = [
         row
         for row in await Invitation.select(
-            Invitation.id, Invitation.response, Invitation.contact.email.as_alias("email")
+            Invitation.id,
+            Invitation.response,
+            Invitation.answered_at,
+            Invitation.response_source,
+            Invitation.contact.email.as_alias("email"),
         ).where(Invitation.meeting == meeting["id"])
         if (row["email"] or "").strip().lower() == reply.attendee_email
     ]
@@ -88,6 +92,19 @@ async def _apply(actor: Actor, reply: Any) -> dict[str, Any]:
             "status": "ignoree",
             "reason": f"Aucune invitation à cette réunion pour « {reply.attendee_email} ».",
         }
+    # The later of a link answer and a calendar answer wins: the calendar's is dated by its
+    # DTSTAMP (when the person clicked), not by when the mailbox was read.
+    later = [row for row in invitations if _answered_later(row, reply)]
+    if later and len(later) == len(invitations):
+        return {
+            **base,
+            "status": "ignoree",
+            "reason": "Une réponse plus récente est déjà enregistrée "
+            f"({_source_label(later[0]['response_source'])}).",
+        }
+    invitations = [row for row in invitations if row not in later]
+    outdated = reply.sequence < (meeting["ical_sequence"] or 0)
+    source = "agenda_ancien" if outdated else "agenda"
     moment = dt.datetime.now(dt.UTC)
     async with write_transaction():
         for row in invitations:
@@ -96,7 +113,7 @@ async def _apply(actor: Actor, reply: Any) -> dict[str, Any]:
                     {
                         Invitation.response: reply.response,
                         Invitation.answered_at: moment,
-                        Invitation.response_source: "agenda",
+                        Invitation.response_source: source,
                         **versioned(Invitation, moment),
                     }
                 )
@@ -110,9 +127,30 @@ async def _apply(actor: Actor, reply: Any) -> dict[str, Any]:
                 row["id"],
                 {"response": [row["response"], reply.response], "source": "iTIP REPLY"},
             )
-    return {
+    result = {
         **base,
         "status": "enregistree",
         "invitations": [row["id"] for row in invitations],
         "meeting": meeting["id"],
     }
+    if outdated:
+        result["reason"] = (
+            f"Réponse à la version n° {reply.sequence} de l'invitation, la réunion en est à la "
+            f"version n° {meeting['ical_sequence']} : enregistrée comme telle, à confirmer."
+        )
+    return result
+
+
+def _answered_later(row: dict[str, Any], reply: Any) -> bool:
+    answered = row["answered_at"]
+    if answered is None or reply.stamp is None:
+        return False
+    if answered.tzinfo is None:  # SQLite gives naive UTC
+        answered = answered.replace(tzinfo=dt.UTC)
+    return answered > reply.stamp
+
+
+def _source_label(code: str | None) -> str:
+    return {"lien": "par le lien de l'invitation", "agenda": "par son agenda"}.get(
+        code or "", "par son agenda"
+    )

@@ -141,6 +141,10 @@ class Meeting(Versioned):
     minutes = Text(default="")
     is_public = Boolean(default=False)
     attendance_count = Integer(null=True, default=None)
+    # Inhabitants register on /participer/{id} while the meeting is public and this is on (#22).
+    registration_open = Boolean(default=False)
+    capacity = Integer(null=True, default=None)
+    retention_days = Integer(default=365)
     ical_uid = Varchar(length=255, unique=True)
     ical_sequence = Integer(default=0)
     recurrence_id = Timestamptz(null=True, default=None)
@@ -222,6 +226,19 @@ class Decision(Versioned):
     done_on = Date(null=True, default=None)
     notes = Text(default="")
     search = Varchar(length=700, index=True)
+
+
+class InhabitantRegistration(Versioned):
+    """An inhabitant registered to a public meeting (#22): kept apart from partners' contacts,
+    nothing beyond what the page asks, deleted ``meeting.retention_days`` after the meeting."""
+
+    meeting = ForeignKey(Meeting, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=100)
+    commune = Varchar(length=100)
+    email = Varchar(length=254, null=True, default=None)
+    consent_text = Varchar(length=40)
+    consent_at = Timestamptz(default=TimestamptzNow())
+    status = Varchar(length=20, default="inscrit", index=True)
 
 
 class ApiToken(Table):
@@ -378,6 +395,7 @@ TABLES: list[type[Table]] = [
     Interaction,
     Action,
     Decision,
+    InhabitantRegistration,
     ApiToken,
     FeedToken,
     AuditEvent,

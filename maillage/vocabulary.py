@@ -203,6 +203,14 @@ DECISION_TO_DO: Final = "a_faire"
 DECISION_DONE: Final = "faite"
 OPEN_DECISION_STATUSES: Final = ("a_faire", "en_cours")
 
+# Inhabitants registered to a public meeting (#22).
+RegistrationStatus = Literal["inscrit", "attente", "annule"]
+REGISTRATION_STATUSES: Final[dict[str, str]] = {
+    "inscrit": "Inscrit",
+    "attente": "Liste d'attente",
+    "annule": "Annulé",
+}
+
 # --- People and accounts ---------------------------------------------------------------------
 
 LegalBasis = Literal["mission_interet_public", "consentement"]
@@ -258,6 +266,7 @@ ENTITIES: Final[dict[str, str]] = {
     "axis": "Axe",
     "interaction": "Échange",
     "action": "Fiche action",
+    "inhabitant_registration": "Inscription d'habitant",
 }
 
 # --- Import synonyms: words people write for a code that are not its label --------------------
@@ -305,6 +314,7 @@ for _literal, _labels in (
     (InteractionKind, INTERACTION_KINDS),
     (ActionStatus, ACTION_STATUSES),
     (DecisionStatus, DECISION_STATUSES),
+    (RegistrationStatus, REGISTRATION_STATUSES),
     (OutboxStatus, OUTBOX_STATUSES),
     (LegalBasis, LEGAL_BASES),
     (Civility, CIVILITIES),

@@ -250,6 +250,20 @@ async def check_meeting_held(
     return []
 
 
+async def check_meeting_registration(
+    values: dict[str, Any], existing: dict[str, Any] | None
+) -> list[FieldError]:
+    """Inhabitants register only to public meetings (#22)."""
+    if values.get("registration_open") and not values.get("is_public"):
+        return [
+            FieldError(
+                "registration_open",
+                "Les inscriptions en ligne ne s'ouvrent que pour une réunion publique.",
+            )
+        ]
+    return []
+
+
 async def check_meeting_group(
     values: dict[str, Any], existing: dict[str, Any] | None
 ) -> list[FieldError]:

@@ -25,6 +25,7 @@ LATER = [
     "2026-12-05T13:45:00:000000",  # duplicate_dismissal (#21)
     "2026-12-05T16:00:00:000000",  # list order indexes in French order (#16)
     "2026-12-05T16:50:00:000000",  # decision (#22)
+    "2026-12-06T12:30:00:000000",  # inhabitant_registration (#22)
 ]
 
 

@@ -55,6 +55,23 @@ FIELDS = [
     Field("video_url", "Lien de visioconférence", "url"),
     Field("agenda", "Ordre du jour", "textarea", empty_is_none=False),
     Field("is_public", "Réunion publique (avec des habitants)", "checkbox"),
+    Field(
+        "registration_open",
+        "Inscriptions en ligne ouvertes aux habitants (page publique sans compte)",
+        "checkbox",
+    ),
+    Field(
+        "capacity",
+        "Nombre de places",
+        "int",
+        hint="Laissez vide pour ne pas limiter ; au-delà, les habitants vont en liste d'attente.",
+    ),
+    Field(
+        "retention_days",
+        "Conservation des inscriptions (jours après la réunion)",
+        "int",
+        hint="365 si vide ; les inscriptions sont ensuite effacées automatiquement.",
+    ),
 ]
 # The service speaks of starts_at and ends_at; the form of a date and two times.
 ALIASES = {"starts_at": "start", "ends_at": "end"}
@@ -69,6 +86,8 @@ LABELS = {f.name: f.label for f in FIELDS} | {
 def _moments(values: dict[str, Any], form: FormState) -> dict[str, Any]:
     """Date and times typed in Paris time to aware datetimes (the service wants a zone)."""
     day, start, end = values.pop("date", None), values.pop("start", None), values.pop("end", None)
+    if values.get("retention_days", 0) is None:
+        values["retention_days"] = 365
     if form.has_errors or day is None:
         return values
     try:

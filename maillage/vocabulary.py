@@ -165,6 +165,7 @@ OUTBOX_KINDS: Final[dict[str, str]] = {
     "relance": "Relance des personnes sans réponse",
     "compte_rendu": "Compte rendu",
     "envoi_groupe": "Envoi groupé",
+    "inscription": "Inscription d'un habitant",
 }
 
 # --- Activity: exchanges with partners and action sheets -------------------------------------

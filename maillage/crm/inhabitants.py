@@ -137,6 +137,17 @@ def _clean(text: str, limit: int) -> str:
     return " ".join(kept.split())[: limit + 1]
 
 
+async def is_full(meeting: dict[str, Any]) -> bool:
+    """Every place taken: the next registration goes to the waiting list."""
+    if meeting["capacity"] is None:
+        return False
+    taken = await InhabitantRegistration.count().where(
+        (InhabitantRegistration.meeting == meeting["id"])
+        & (InhabitantRegistration.status == REGISTERED)
+    )
+    return taken >= meeting["capacity"]
+
+
 def check_form(form: RegistrationForm) -> tuple[str, str, str | None]:
     """The cleaned name, commune and email, or ``InvalidData`` naming each wrong field."""
     errors = []
@@ -156,7 +167,7 @@ def check_form(form: RegistrationForm) -> tuple[str, str, str | None]:
             if len(email) > EMAIL_MAX:
                 raise EmailNotValidError("too long")
             valid = validate_email(email, check_deliverability=False, allow_smtputf8=False)
-            email = valid.normalized
+            email = valid.ascii_email or valid.normalized
         except EmailNotValidError:
             errors.append(
                 FieldError(

@@ -341,6 +341,9 @@ PAGES: list[tuple[str, str, str, int, str]] = [
     ("GET", "/connexion", PUBLIC, 200, "/connexion"),
     ("GET", "/accessibilite", PUBLIC, 200, "/accessibilite"),  # RGAA statement (#21)
     ("POST", "/connexion", PUBLIC, 400, "/connexion"),  # empty form: asked again
+    # A public meeting's registration page (#22): an empty form is refused (no signed stamp).
+    ("GET", "/participer/{meeting_id:str}", PUBLIC, 200, "/participer/{public_meeting}"),
+    ("POST", "/participer/{meeting_id:str}", PUBLIC, 400, "/participer/{public_meeting}"),
     ("POST", "/deconnexion", READER, 303, "/deconnexion"),
     ("GET", "/compte", READER, 200, "/compte"),
     ("POST", "/compte/mot-de-passe", READER, 400, "/compte/mot-de-passe"),
@@ -644,6 +647,19 @@ async def _world(settings) -> dict[str, object]:
     first["feed"], _ = await feeds.create_token(CLI, "group", first["group"])
     await queue_plain(1)
     first["outbox"] = (await OutboxMessage.select(OutboxMessage.id).first())["id"]
+    public = await (
+        Meeting.select(Meeting.id)
+        .where(
+            (Meeting.starts_at > dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+            & (Meeting.status == "planifiee")
+        )
+        .order_by(Meeting.id)
+        .first()
+    )
+    await Meeting.update({Meeting.is_public: True, Meeting.registration_open: True}).where(
+        Meeting.id == public["id"]
+    )
+    first["public_meeting"] = public["id"]
     first["missing"] = MISSING
     return first
 
@@ -715,6 +731,8 @@ def expected_for(caller: str, method: str, who: str, allowed: int, route: str) -
             return 303  # already signed in: to the dashboard
         if method == "POST" and caller == "anonyme":
             return 403  # the sign-in form has a CSRF token too; this client sent none
+    if route.startswith("/participer/") and method == "POST" and caller == "anonyme":
+        return 403  # the registration form has a CSRF token; this client sent none
     if route in SESSION_ONLY and caller in RANK:
         return 403
     return expected(caller, who, allowed, route)

@@ -27,6 +27,7 @@ from maillage.web.pages import (
     minutes,
     network,
     outbox,
+    participation,
     partners,
     users,
 )
@@ -52,6 +53,7 @@ PAGE_MODULES = [
     invitations,
     journal,
     users,
+    participation,
 ]
 
 

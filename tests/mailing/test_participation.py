@@ -1,0 +1,72 @@
+"""An inhabitant's registration mailed with the event (#22): through the outbox to a real SMTP
+server, METHOD:PUBLISH built by icalendar, no other person disclosed; the waiting list gets its
+rank and no event; no address, no mail."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from icalendar import Calendar
+
+from maillage.crm.inhabitants import RegistrationForm
+from maillage.mailing import participation
+from maillage.tables import InhabitantRegistration, OutboxMessage
+from tests.crm.test_inhabitants import public_meeting
+from tests.mailing.conftest import settle, smtp_sender
+
+
+def _form(name: str, email: str = "") -> RegistrationForm:
+    return RegistrationForm(name=name, commune="Ardoise", email=email, consent=True)
+
+
+async def test_the_confirmation_carries_the_event_and_the_waiting_list_its_rank(
+    settings, database, smtp_server
+):
+    meeting = await public_meeting(capacity=1)
+    await participation.register(settings, meeting, _form("Hélène Lefèvre", "helene@exemple.fr"))
+    await participation.register(settings, meeting, _form("Sans adresse"))
+    await participation.register(settings, meeting, _form("Zoé", "zoe@exemple.fr"))
+    rows = await OutboxMessage.select(OutboxMessage.kind, OutboxMessage.recipient).order_by(
+        OutboxMessage.id
+    )
+    assert rows == [
+        {"kind": "inscription", "recipient": "helene@exemple.fr"},
+        {"kind": "inscription", "recipient": "zoe@exemple.fr"},
+    ]
+    await settle(smtp_sender(smtp_server))
+    received = {r.recipients[0]: r.message for r in smtp_server.handler.received}
+
+    confirmed = received["helene@exemple.fr"]
+    assert str(confirmed["Subject"]).startswith("Inscription confirmée : ")
+    assert "Hélène Lefèvre" in str(confirmed["To"])
+    text = confirmed.get_body(("plain",)).get_content()
+    assert "Votre inscription à la réunion publique" in text
+    assert "effacées automatiquement le " in text
+    [ics] = [p for p in confirmed.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert ics.get_filename() == "reunion.ics"
+    calendar = Calendar.from_ical(ics.get_content())
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    [event] = calendar.walk("VEVENT")
+    assert "Réunion publique sur l'accueil du jeune enfant" in str(event["SUMMARY"])
+    assert "ATTENDEE" not in event
+    starts = event.decoded("DTSTART")
+    assert starts.utcoffset() in (dt.timedelta(hours=1), dt.timedelta(hours=2))
+
+    waiting = received["zoe@exemple.fr"]
+    assert str(waiting["Subject"]).startswith("Liste d'attente : ")
+    waiting_text = waiting.get_body(("plain",)).get_content()
+    assert "en position 2" in waiting_text, waiting_text
+    assert not [p for p in waiting.iter_attachments() if p.get_content_type() == "text/calendar"]
+
+
+async def test_a_wrong_sender_setting_keeps_the_registration_without_mail(
+    settings, database, caplog
+):
+    meeting = await public_meeting(capacity=3)
+    broken = dataclasses.replace(settings, mail_from="pas une adresse")
+    done = await participation.register(broken, meeting, _form("Hélène", "helene@exemple.fr"))
+    assert done.status == "inscrit"
+    assert await InhabitantRegistration.count() == 1
+    assert await OutboxMessage.count() == 0
+    assert "non envoyée" in caplog.text

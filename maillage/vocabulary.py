@@ -249,6 +249,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "change_password": "Changement de mot de passe",
     "reset_password": "Mot de passe temporaire",
     "unlock_sign_in": "Déblocage de la connexion",
+    "purge": "Effacement en fin de conservation",
 }
 ENTITIES: Final[dict[str, str]] = {
     "organisation": "Organisation",

@@ -30,6 +30,7 @@ from maillage.web.errors import EXCEPTION_HANDLERS
 from maillage.web.exchange_routes import exchange_router
 from maillage.web.head import HeadAsGet
 from maillage.web.headers import security_headers
+from maillage.web.inhabitant_routes import inhabitant_router
 from maillage.web.mailing import mailing_router
 from maillage.web.network import network_router
 from maillage.web.openapi import openapi_config
@@ -180,6 +181,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             ),
             Router(path="/api/v1", route_handlers=[exchange_router()]),
             mailing_router(),
+            inhabitant_router(),
             public_router(),
             calendar_router,
             create_static_files_router(

@@ -15,7 +15,7 @@ from maillage.crm.inhabitants import RegistrationForm
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import MeetingIn, WorkingGroupIn
 from maillage.errors import Conflict, InvalidData, NotFound
-from maillage.tables import AuditEvent, InhabitantRegistration, WorkingGroup
+from maillage.tables import AuditEvent, InhabitantRegistration, Meeting, WorkingGroup
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -166,3 +166,47 @@ async def test_expired_registrations_are_purged_and_logged_without_personal_data
     purge = [e for e in events if e["action"] == "purge"]
     changes = purge[0]["changes"]
     assert (json.loads(changes) if isinstance(changes, str) else changes)["deleted"] == 2
+
+
+async def _command(settings, monkeypatch, *args: str):
+    from click.testing import CliRunner
+
+    from maillage import db
+    from maillage.cli import main
+
+    monkeypatch.setenv("MAILLAGE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MAILLAGE_DATABASE_URL", settings.database_url)
+    engine = db.current_engine()  # the command binds its own; the test's comes back after
+    try:
+        return await asyncio.to_thread(CliRunner().invoke, main, list(args))
+    finally:
+        db.bind(engine)
+
+
+async def test_the_command_lists_and_purges(database, settings, monkeypatch):
+    meeting = await public_meeting(capacity=1)
+    await inhabitants.register(meeting, form("Hélène", "Ardoise", "h@exemple.fr"))
+    await inhabitants.register(meeting, form("Marc", "Bourg"))
+    listed = await _command(settings, monkeypatch, "inhabitants", "list", str(meeting))
+    assert listed.exit_code == 0, listed.output
+    lines = listed.stdout.splitlines()
+    assert [line.split("\t")[1:5] for line in lines] == [
+        ["Inscrit", "Hélène", "Ardoise", "h@exemple.fr"],
+        ["Liste d'attente", "Marc", "Bourg", ""],
+    ]
+    assert "1 personne inscrite sur 1 place, 1 en liste d'attente" in listed.stderr
+    missing = await _command(settings, monkeypatch, "inhabitants", "list", "999999")
+    assert missing.exit_code != 0 and "Réunion n° 999999 introuvable" in missing.output
+    purged = await _command(settings, monkeypatch, "inhabitants", "purge")
+    assert purged.exit_code == 0, purged.output
+    assert "0 inscription effacée (0 réunion)." in purged.output
+    await Meeting.update({Meeting.retention_days: 1}).where(Meeting.id == meeting)
+    await Meeting.update(
+        {
+            Meeting.starts_at: NOW - dt.timedelta(days=5),
+            Meeting.ends_at: NOW - dt.timedelta(days=5) + dt.timedelta(hours=2),
+        }
+    ).where(Meeting.id == meeting)
+    purged = await _command(settings, monkeypatch, "inhabitants", "purge")
+    assert "2 inscriptions effacées (1 réunion)." in purged.output
+    assert await InhabitantRegistration.count() == 0

@@ -292,6 +292,30 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
 ROUTES.append(
     ("POST", "/api/v1/users/{record_id:int}/unlock", ADMIN, 404, "/api/v1/users/{missing}/unlock")
 )
+# Inhabitants' registrations to public meetings (#22).
+ROUTES += [
+    (
+        "GET",
+        "/api/v1/meetings/{meeting_id:int}/registrations",
+        READER,
+        200,
+        "/api/v1/meetings/{public_meeting}/registrations",
+    ),
+    (
+        "POST",
+        "/api/v1/registrations/{registration_id:int}/cancel",
+        COORDINATOR,
+        404,
+        "/api/v1/registrations/{missing}/cancel",
+    ),
+    (
+        "POST",
+        "/api/v1/registrations/{registration_id:int}/promote",
+        COORDINATOR,
+        404,
+        "/api/v1/registrations/{missing}/promote",
+    ),
+]
 
 # The registry resources: list, read, create, update, then archive/restore or delete.
 RESOURCES = {
@@ -568,6 +592,16 @@ PAGES += [
         303,  # back to the account page, which explains the refusal
         "/compte/agenda/{missing}/revoquer",
     ),
+]
+PAGES += [
+    (
+        "POST",
+        f"/reunions/{{record_id:int}}/inscriptions/{{registration_id:int}}/{verb}",
+        COORDINATOR,
+        303,  # back to the meeting page, which says the registration does not exist
+        f"/reunions/{{public_meeting}}/inscriptions/{{missing}}/{verb}",
+    )
+    for verb in ("annuler", "promouvoir")
 ]
 ROUTES += PAGES
 PUBLIC_PAGES = {"/connexion", "/accessibilite"}

@@ -29,6 +29,7 @@ from maillage.web.pages import (
     outbox,
     participation,
     partners,
+    registrations,
     users,
 )
 
@@ -54,6 +55,7 @@ PAGE_MODULES = [
     journal,
     users,
     participation,
+    registrations,
 ]
 
 

@@ -10,7 +10,7 @@ from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from maillage.calendar import service as calendar
-from maillage.crm import agenda, audit, decisions, lookups
+from maillage.crm import agenda, audit, decisions, inhabitants, lookups
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.errors import ServiceError
@@ -276,7 +276,19 @@ async def meeting_detail(
         warnings=await _live_warnings(detail["meeting"]),
         started=detail["meeting"]["starts_at"] <= dt.datetime.now(dt.UTC),
         **await _decisions_context(detail),
+        **await _registrations_context(request, detail["meeting"]),
     )
+
+
+async def _registrations_context(request: Request, meeting: dict[str, Any]) -> dict[str, Any]:
+    """Inhabitants registered through the public page (#22), on public meetings only."""
+    if not meeting["is_public"]:
+        return {"ins": None}
+    base = request.app.state.settings.base_url.rstrip("/")
+    return {
+        "ins": await inhabitants.meeting_registrations(meeting["id"]),
+        "public_url": f"{base}/participer/{meeting['id']}",
+    }
 
 
 async def _decisions_context(detail: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,119 @@
+"""JSON API of inhabitants' registrations to public meetings (#22): lecteur reads,
+coordinateur cancels and promotes from the waiting list. Registering is the public page's
+business (``/participer/{meeting_id}``), which needs no account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from litestar import Request, Router, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK
+from msgspec import Struct
+
+from maillage.crm import inhabitants
+from maillage.web.openapi import error_responses
+from maillage.web.security import requires
+
+MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la réunion")]
+RegistrationId = Annotated[
+    int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de l'inscription")
+]
+TAGS = ["Inscriptions des habitants"]
+
+
+class RegistrationRead(Struct):
+    id: int
+    version: int
+    meeting: int
+    name: str
+    commune: str
+    email: str | None
+    status: str
+    consent_text: str
+    consent_at: dt.datetime
+    created_at: dt.datetime
+
+
+class RegistrationPage(Struct):
+    meeting: int
+    open: bool
+    capacity: int | None
+    registered: int
+    waiting: int
+    cancelled: int
+    places_left: int | None
+    attendance_count: int | None
+    expires_at: dt.datetime
+    items: list[RegistrationRead]
+    total: int
+
+
+def _read(row: dict[str, Any]) -> RegistrationRead:
+    return RegistrationRead(**{name: row[name] for name in RegistrationRead.__struct_fields__})
+
+
+@get(
+    "/meetings/{meeting_id:int}/registrations",
+    summary="Lister les inscriptions des habitants à une réunion publique",
+    description=(
+        "Inscrits, liste d'attente et annulations, dans l'ordre d'arrivée, avec les comptes, "
+        "les places restantes et la date d'effacement automatique (fin de la conservation)."
+    ),
+    guards=[requires("lecteur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=TAGS,
+)
+async def list_registrations(meeting_id: MeetingId) -> RegistrationPage:
+    listing = await inhabitants.meeting_registrations(meeting_id)
+    return RegistrationPage(
+        meeting=meeting_id,
+        open=listing["open"],
+        capacity=listing["capacity"],
+        registered=listing["registered"],
+        waiting=listing["waiting"],
+        cancelled=listing["cancelled"],
+        places_left=listing["places_left"],
+        attendance_count=listing["meeting"]["attendance_count"],
+        expires_at=listing["expires_at"],
+        items=[_read(row) for row in listing["items"]],
+        total=len(listing["items"]),
+    )
+
+
+@post(
+    "/registrations/{registration_id:int}/cancel",
+    summary="Annuler l'inscription d'un habitant",
+    description="La place se libère ; la personne suivante de la liste d'attente peut être promue.",
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404, 409),
+    tags=TAGS,
+)
+async def cancel_registration(
+    request: Request, registration_id: RegistrationId
+) -> RegistrationRead:
+    return _read(await inhabitants.cancel(request.user, registration_id))
+
+
+@post(
+    "/registrations/{registration_id:int}/promote",
+    summary="Donner une place à un habitant de la liste d'attente",
+    description="Refusé (409) quand la réunion est complète.",
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404, 409),
+    tags=TAGS,
+)
+async def promote_registration(
+    request: Request, registration_id: RegistrationId
+) -> RegistrationRead:
+    return _read(await inhabitants.promote(request.user, registration_id))
+
+
+def inhabitant_router() -> Router:
+    return Router(
+        path="/api/v1",
+        route_handlers=[list_registrations, cancel_registration, promote_registration],
+    )

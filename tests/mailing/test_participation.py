@@ -70,3 +70,49 @@ async def test_a_wrong_sender_setting_keeps_the_registration_without_mail(
     assert await InhabitantRegistration.count() == 1
     assert await OutboxMessage.count() == 0
     assert "non envoyée" in caplog.text
+
+
+async def test_the_background_worker_deletes_expired_registrations(settings, database, tmp_path):
+    import asyncio
+
+    from maillage.mailing import background
+    from maillage.tables import AuditEvent, Meeting
+
+    expired = await public_meeting()
+    kept = await public_meeting()
+    for meeting in (expired, kept):
+        await participation.register(settings, meeting, _form("Hélène", "helene@exemple.fr"))
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
+    await Meeting.update(
+        {
+            Meeting.starts_at: past,
+            Meeting.ends_at: past + dt.timedelta(hours=2),
+            Meeting.retention_days: 30,
+        }
+    ).where(Meeting.id == expired)
+    local = dataclasses.replace(settings, data_dir=tmp_path, reminder_days=())
+    stop = asyncio.Event()
+    task = asyncio.create_task(background.run(local, stop, poll=60))
+    try:
+        for _ in range(100):
+            if await InhabitantRegistration.count() == 1:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+    left = await InhabitantRegistration.select(InhabitantRegistration.meeting)
+    assert left == [{"meeting": kept}]
+    [event] = await AuditEvent.select().where(AuditEvent.action == "purge")
+    assert (event["actor"], event["entity"]) == ("conservation", "inhabitant_registration")
+    assert "Hélène" not in repr(event) and "helene" not in repr(event)
+
+
+async def test_the_purge_runs_at_most_once_an_hour(database):
+    from maillage.mailing import background
+
+    now = dt.datetime.now(dt.UTC)
+    assert await background.purge_if_due(None, now) == now
+    assert await background.purge_if_due(now, now + dt.timedelta(minutes=59)) == now
+    later = now + dt.timedelta(minutes=61)
+    assert await background.purge_if_due(now, later) == later

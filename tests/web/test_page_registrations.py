@@ -4,6 +4,8 @@ their counts, cancels, gives a place from the waiting list; the API reads (lecte
 
 from __future__ import annotations
 
+import datetime as dt
+
 from maillage.crm import inhabitants
 from maillage.crm.inhabitants import RegistrationForm
 from maillage.tables import InhabitantRegistration, Meeting
@@ -94,3 +96,13 @@ async def test_attendance_on_the_day_shows_beside_the_registrations(coordinator_
     assert "Présents le jour même : 17" in html_text(
         await coordinator_web.get(f"/reunions/{meeting}")
     )
+
+
+async def test_the_journal_tells_the_purge_without_personal_data(admin_web, database):
+    meeting, _ids = await _three()
+    await Meeting.update({Meeting.retention_days: 1}).where(Meeting.id == meeting)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)
+    assert await inhabitants.purge_expired(moment=later) == {meeting: 3}
+    text = html_text(await admin_web.get("/journal"))
+    assert "a effacé à la fin de leur conservation" in text
+    assert "Hélène" not in text and "Ardoise" not in text

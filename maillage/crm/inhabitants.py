@@ -124,6 +124,13 @@ async def _meeting(meeting_id: int, lock: bool = False) -> dict[str, Any] | None
     return await query.first()
 
 
+async def meeting_of(meeting_id: int) -> dict[str, Any]:
+    meeting = await _meeting(meeting_id)
+    if meeting is None:
+        raise NotFound("Réunion", meeting_id)
+    return meeting
+
+
 async def open_meeting(meeting_id: int, moment: dt.datetime | None = None) -> dict[str, Any] | None:
     """The meeting a stranger may register to, or None (unknown, not public, or closed)."""
     async with read_transaction():

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from maillage import french
+from maillage.actor import Actor
 from maillage.crm import inhabitants
 from maillage.crm.inhabitants import Registered, RegistrationForm
 from maillage.db import write_transaction
@@ -31,6 +33,17 @@ async def register(
         if done.email:
             await _queue_confirmation(settings, done)
     return done
+
+
+async def promote(actor: Actor, settings: Settings, registration_id: int) -> dict[str, Any]:
+    """A place for someone of the waiting list, who gets the confirmation with the event."""
+    async with write_transaction():
+        row = await inhabitants.promote(actor, registration_id)
+        if row["email"]:
+            meeting = await inhabitants.meeting_of(row["meeting"])
+            done = Registered(row["id"], row["status"], None, meeting, row["name"], row["email"])
+            await _queue_confirmation(settings, done)
+    return row
 
 
 async def _queue_confirmation(settings: Settings, done: Registered) -> None:

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from msgspec import Struct
 
 from maillage.crm import inhabitants
+from maillage.mailing import participation
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
@@ -100,7 +101,10 @@ async def cancel_registration(
 @post(
     "/registrations/{registration_id:int}/promote",
     summary="Donner une place à un habitant de la liste d'attente",
-    description="Refusé (409) quand la réunion est complète.",
+    description=(
+        "Refusé (409) quand la réunion est complète. La personne reçoit la confirmation "
+        "avec l'événement si elle a laissé son adresse."
+    ),
     status_code=HTTP_200_OK,
     guards=[requires("coordinateur")],
     responses=error_responses(400, 401, 403, 404, 409),
@@ -109,7 +113,8 @@ async def cancel_registration(
 async def promote_registration(
     request: Request, registration_id: RegistrationId
 ) -> RegistrationRead:
-    return _read(await inhabitants.promote(request.user, registration_id))
+    settings = request.app.state.settings
+    return _read(await participation.promote(request.user, settings, registration_id))
 
 
 def inhabitant_router() -> Router:

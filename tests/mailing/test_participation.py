@@ -116,3 +116,19 @@ async def test_the_purge_runs_at_most_once_an_hour(database):
     assert await background.purge_if_due(now, now + dt.timedelta(minutes=59)) == now
     later = now + dt.timedelta(minutes=61)
     assert await background.purge_if_due(now, later) == later
+
+
+async def test_a_place_given_from_the_waiting_list_is_confirmed_by_mail(settings, database):
+    from maillage.actor import CLI
+
+    meeting = await public_meeting(capacity=1)
+    first = await participation.register(settings, meeting, _form("Hélène"))
+    waiting = await participation.register(settings, meeting, _form("Zoé", "zoe@exemple.fr"))
+    assert await OutboxMessage.count() == 1  # Zoé's waiting-list mail
+    from maillage.crm import inhabitants
+
+    await inhabitants.cancel(CLI, first.id)
+    await participation.promote(CLI, settings, waiting.id)
+    subjects = await OutboxMessage.select(OutboxMessage.subject).order_by(OutboxMessage.id)
+    assert subjects[0]["subject"].startswith("Liste d'attente : ")
+    assert subjects[1]["subject"].startswith("Inscription confirmée : ")

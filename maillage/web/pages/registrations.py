@@ -10,6 +10,7 @@ from litestar.params import FromPath
 
 from maillage.crm import inhabitants
 from maillage.errors import ServiceError
+from maillage.mailing import participation
 from maillage.web.pages.common import error_text, flash, redirect
 from maillage.web.security import requires
 
@@ -20,7 +21,8 @@ async def _change(request: Request, meeting_id: int, registration_id: int, promo
     back = f"/reunions/{meeting_id}#inscriptions"
     try:
         if promote:
-            row = await inhabitants.promote(request.user, registration_id)
+            settings = request.app.state.settings
+            row = await participation.promote(request.user, settings, registration_id)
         else:
             row = await inhabitants.cancel(request.user, registration_id)
     except ServiceError as error:

@@ -145,6 +145,7 @@ class Meeting(Versioned):
     registration_open = Boolean(default=False)
     capacity = Integer(null=True, default=None)
     retention_days = Integer(default=365)
+    consultation_open = Boolean(default=False)
     ical_uid = Varchar(length=255, unique=True)
     ical_sequence = Integer(default=0)
     recurrence_id = Timestamptz(null=True, default=None)
@@ -239,6 +240,28 @@ class InhabitantRegistration(Versioned):
     consent_text = Varchar(length=40)
     consent_at = Timestamptz(default=TimestamptzNow())
     status = Varchar(length=20, default="inscrit", index=True)
+
+
+class ConsultationQuestion(Table):
+    """A question of a meeting's consultation (#22): a choice, a 1-to-5 scale or free text."""
+
+    id = Serial(primary_key=True)
+    meeting = ForeignKey(Meeting, on_delete=OnDelete.cascade, index=True)
+    position = Integer(default=0)
+    kind = Varchar(length=10, default="choix")
+    label = Varchar(length=300)
+    choices = JSON(default=[])
+
+
+class ConsultationAnswer(Table):
+    """One answer to one question. Anonymous: no person, no address, no time; ``submission``
+    is a random number grouping the answers sent together (one row of the export)."""
+
+    id = Serial(primary_key=True)
+    meeting = ForeignKey(Meeting, on_delete=OnDelete.cascade, index=True)
+    question = ForeignKey(ConsultationQuestion, on_delete=OnDelete.cascade, index=True)
+    submission = Varchar(length=32, index=True)
+    value = Text()
 
 
 class ApiToken(Table):
@@ -396,6 +419,8 @@ TABLES: list[type[Table]] = [
     Action,
     Decision,
     InhabitantRegistration,
+    ConsultationQuestion,
+    ConsultationAnswer,
     ApiToken,
     FeedToken,
     AuditEvent,

@@ -269,6 +269,7 @@ ENTITIES: Final[dict[str, str]] = {
     "interaction": "Échange",
     "action": "Fiche action",
     "inhabitant_registration": "Inscription d'habitant",
+    "consultation": "Consultation des habitants",
 }
 
 # --- Import synonyms: words people write for a code that are not its label --------------------

@@ -253,15 +253,25 @@ async def check_meeting_held(
 async def check_meeting_registration(
     values: dict[str, Any], existing: dict[str, Any] | None
 ) -> list[FieldError]:
-    """Inhabitants register only to public meetings (#22)."""
-    if values.get("registration_open") and not values.get("is_public"):
-        return [
+    """Inhabitants register and answer consultations only on public meetings (#22)."""
+    if values.get("is_public"):
+        return []
+    errors = []
+    if values.get("registration_open"):
+        errors.append(
             FieldError(
                 "registration_open",
                 "Les inscriptions en ligne ne s'ouvrent que pour une réunion publique.",
             )
-        ]
-    return []
+        )
+    if values.get("consultation_open"):
+        errors.append(
+            FieldError(
+                "consultation_open",
+                "La consultation en ligne ne s'ouvre que pour une réunion publique.",
+            )
+        )
+    return errors
 
 
 async def check_meeting_group(

@@ -150,6 +150,7 @@ class MeetingIn(Struct, **STRICT):
     registration_open: bool = False
     capacity: Annotated[int, Meta(ge=1, le=100_000)] | None = None
     retention_days: Annotated[int, Meta(ge=1, le=3650)] = 365
+    consultation_open: bool = False
 
 
 class InvitationIn(Struct, **STRICT):

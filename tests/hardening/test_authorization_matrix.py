@@ -368,6 +368,21 @@ PAGES: list[tuple[str, str, str, int, str]] = [
     # A public meeting's registration page (#22): an empty form is refused (no signed stamp).
     ("GET", "/participer/{meeting_id:str}", PUBLIC, 200, "/participer/{public_meeting}"),
     ("POST", "/participer/{meeting_id:str}", PUBLIC, 400, "/participer/{public_meeting}"),
+    # Its consultation: no question in the world's meeting, so closed (the same 404 as unknown).
+    (
+        "GET",
+        "/participer/{meeting_id:str}/consultation",
+        PUBLIC,
+        404,
+        "/participer/{public_meeting}/consultation",
+    ),
+    (
+        "POST",
+        "/participer/{meeting_id:str}/consultation",
+        PUBLIC,
+        404,
+        "/participer/{public_meeting}/consultation",
+    ),
     ("POST", "/deconnexion", READER, 303, "/deconnexion"),
     ("GET", "/compte", READER, 200, "/compte"),
     ("POST", "/compte/mot-de-passe", READER, 400, "/compte/mot-de-passe"),
@@ -602,6 +617,29 @@ PAGES += [
         f"/reunions/{{public_meeting}}/inscriptions/{{missing}}/{verb}",
     )
     for verb in ("annuler", "promouvoir")
+]
+PAGES += [
+    (
+        "POST",
+        "/reunions/{record_id:int}/consultation/questions",
+        COORDINATOR,
+        303,  # back to the meeting page, which says what is missing
+        "/reunions/{missing}/consultation/questions",
+    ),
+    (
+        "POST",
+        "/reunions/{record_id:int}/consultation/questions/{question_id:int}/supprimer",
+        COORDINATOR,
+        303,
+        "/reunions/{public_meeting}/consultation/questions/{missing}/supprimer",
+    ),
+    (
+        "GET",
+        "/reunions/{record_id:int}/consultation.csv",
+        READER,
+        200,
+        "/reunions/{public_meeting}/consultation.csv",
+    ),
 ]
 ROUTES += PAGES
 PUBLIC_PAGES = {"/connexion", "/accessibilite"}

@@ -17,9 +17,9 @@ import pytest
 
 from maillage.actor import CLI
 from maillage.calendar import feeds
-from maillage.crm import auth
+from maillage.crm import auth, consultations
 from maillage.mailing import tokens
-from maillage.tables import InhabitantRegistration, Invitation
+from maillage.tables import InhabitantRegistration, Invitation, Meeting
 from maillage.web import app as web_app
 from maillage.web.pages import participation
 from tests.crm.test_inhabitants import public_meeting
@@ -171,6 +171,17 @@ async def test_the_registration_page_takes_any_form_value(settings, database, mo
                 response = await browser.client.request(method, f"/participer/{number}")
                 check(response, f"{method} /participer/{number[:20]}")
                 assert 400 <= response.status_code < 500
+    await Meeting.update({Meeting.consultation_open: True}).where(Meeting.id == meeting)
+    question = await consultations.add_question(CLI, meeting, "choix", "Garde ?", ["A", "B"])
+    consult = f"{path}/consultation"
+    stamp = participation.form_stamp(settings.secret_key, -meeting, old)
+    field = f"q{question['id']}"
+    async with await open_browser(app) as client:
+        browser = Browser(client)
+        for value in STRANGE:
+            for name in (field, "site_web", "jeton", "q999999"):
+                response = await browser.post(consult, {field: "A", "jeton": stamp, name: value})
+                check(response, f"POST consultation {name}={value[:20]!r}")
     # Whatever got through is within the rules: never more registered than the capacity.
     registered = await InhabitantRegistration.count().where(
         InhabitantRegistration.status == "inscrit"

@@ -26,6 +26,7 @@ LATER = [
     "2026-12-05T16:00:00:000000",  # list order indexes in French order (#16)
     "2026-12-05T16:50:00:000000",  # decision (#22)
     "2026-12-06T12:30:00:000000",  # inhabitant_registration (#22)
+    "2026-12-06T12:30:01:000000",  # consultation_question and _answer (#22)
 ]
 
 

@@ -85,6 +85,7 @@ FIELDS = {
     "capacity": "capacité",
     "retention_days": "conservation des inscriptions (jours)",
     "deleted": "effacées",
+    "consultation_open": "consultation en ligne ouverte",
     "kind": "type",
     "last_name": "nom",
     "legal_basis": "base légale",

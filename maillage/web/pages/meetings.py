@@ -10,7 +10,7 @@ from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from maillage.calendar import service as calendar
-from maillage.crm import agenda, audit, decisions, inhabitants, lookups
+from maillage.crm import agenda, audit, consultations, decisions, inhabitants, lookups
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.errors import ServiceError
@@ -71,6 +71,11 @@ FIELDS = [
         "Conservation des inscriptions (jours après la réunion)",
         "int",
         hint="365 si vide ; les inscriptions sont ensuite effacées automatiquement.",
+    ),
+    Field(
+        "consultation_open",
+        "Consultation en ligne ouverte (réponses anonymes)",
+        "checkbox",
     ),
 ]
 # The service speaks of starts_at and ends_at; the form of a date and two times.
@@ -288,6 +293,9 @@ async def _registrations_context(request: Request, meeting: dict[str, Any]) -> d
     return {
         "ins": await inhabitants.meeting_registrations(meeting["id"]),
         "public_url": f"{base}/participer/{meeting['id']}",
+        "consultation": await consultations.results(meeting["id"]),
+        "consultation_url": f"{base}/participer/{meeting['id']}/consultation",
+        "consultation_kinds": consultations.KINDS,
     }
 
 

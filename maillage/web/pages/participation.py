@@ -20,7 +20,7 @@ from litestar.params import PathParameter
 from litestar.response import Template
 
 from maillage import french
-from maillage.crm import inhabitants
+from maillage.crm import consultations, inhabitants
 from maillage.crm.inhabitants import RegistrationForm
 from maillage.errors import NotFound, ServiceError
 from maillage.mailing import participation
@@ -167,9 +167,84 @@ async def register(request: Request, meeting_id: MeetingNumber) -> Template:
                 **_context(request, meeting, state, moment),
                 "done": done,
                 "waiting": done.status == inhabitants.WAITING,
+                "consultation": await consultations.open_consultation(number) is not None,
             }
             return _page("public/participer_merci.html", context)
     return _page("public/participer.html", _context(request, meeting, state, moment), 400)
 
 
-HANDLERS = [participation_page, register]
+# ----- the consultation: anonymous answers --------------------------------------------------
+
+CONSULTATION_ACTOR = inhabitants.PUBLIC_PAGE
+
+
+def _consultation_context(
+    request: Request,
+    meeting: dict[str, Any],
+    asked: list[dict[str, Any]],
+    form: FormState,
+    moment: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "meeting": meeting,
+        "summary": french.summary(meeting["group_kind"], meeting["group_name"], meeting["title"]),
+        "span": french.format_span(meeting["starts_at"], meeting["ends_at"]),
+        "questions": asked,
+        "scale": consultations.SCALE,
+        "form": form,
+        "honeypot": HONEYPOT,
+        "stamp": form_stamp(request.app.state.settings.secret_key, -meeting["id"], moment),
+    }
+
+
+@get("/participer/{meeting_id:str}/consultation", include_in_schema=False, exclude_from_auth=True)
+async def consultation_page(request: Request, meeting_id: MeetingNumber) -> Template:
+    moment = dt.datetime.now(dt.UTC)
+    opened = await consultations.open_consultation(_meeting_id(meeting_id))
+    if opened is None:
+        return _page("public/consultation_fermee.html", {}, 404)
+    context = _consultation_context(request, *opened, FormState(), moment)
+    return _page("public/consultation.html", context)
+
+
+@post(
+    "/participer/{meeting_id:str}/consultation",
+    include_in_schema=False,
+    exclude_from_auth=True,
+    status_code=200,
+)
+async def consultation_answer(request: Request, meeting_id: MeetingNumber) -> Template:
+    moment = dt.datetime.now(dt.UTC)
+    number = _meeting_id(meeting_id)
+    opened = await consultations.open_consultation(number)
+    if opened is None:
+        return _page("public/consultation_fermee.html", {}, 404)
+    meeting, asked = opened
+    data = await request.form()
+    given = {q["id"]: str(data.get(f"q{q['id']}") or "")[:5000] for q in asked}
+    state = FormState(values={f"q{key}": value for key, value in given.items()})
+    settings = request.app.state.settings
+    # The stamp of the consultation is signed for the meeting's negative number: a
+    # registration form's stamp does not open it, nor the reverse.
+    age = stamp_age(settings.secret_key, -number, str(data.get("jeton") or "")[:100], moment)
+    if str(data.get(HONEYPOT) or "") or age is None:
+        state.general.append(REFUSED.replace("Votre inscription", "Votre réponse"))
+    elif age < MIN_FILL_SECONDS:
+        state.general.append(TOO_FAST)
+    elif age > MAX_FORM_AGE.total_seconds():
+        state.general.append(EXPIRED)
+    else:
+        try:
+            await consultations.answer(number, given, CONSULTATION_ACTOR)
+        except NotFound:
+            return _page("public/consultation_fermee.html", {}, 404)
+        except ServiceError as error:
+            take_service_error(error, state)
+        else:
+            context = _consultation_context(request, meeting, asked, state, moment)
+            return _page("public/consultation_merci.html", context)
+    context = _consultation_context(request, meeting, asked, state, moment)
+    return _page("public/consultation.html", context, 400)
+
+
+HANDLERS = [participation_page, register, consultation_page, consultation_answer]

@@ -54,7 +54,7 @@ def _text(text: str) -> str:
     return kept.strip()
 
 
-def _choices(row: dict[str, Any]) -> list[str]:
+def choices_of(row: dict[str, Any]) -> list[str]:
     value = row["choices"]
     if isinstance(value, str):  # SQLite hands JSON back as text
         value = json.loads(value or "[]")
@@ -90,7 +90,7 @@ async def questions(meeting_id: int) -> list[dict[str, Any]]:
             .order_by(ConsultationQuestion.position)
             .order_by(ConsultationQuestion.id)
         )
-    return [{**row, "choices": _choices(row)} for row in rows]
+    return [{**row, "choices": choices_of(row)} for row in rows]
 
 
 async def open_consultation(meeting_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:

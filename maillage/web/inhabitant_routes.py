@@ -5,14 +5,15 @@ business (``/participer/{meeting_id}``), which needs no account."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from litestar import Request, Router, get, post
-from litestar.params import Parameter
-from litestar.status_codes import HTTP_200_OK
-from msgspec import Struct
+import msgspec
+from litestar import Request, Router, delete, get, post
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from msgspec import Meta, Struct
 
-from maillage.crm import inhabitants
+from maillage.crm import consultations, inhabitants
 from maillage.mailing import participation
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
@@ -117,8 +118,100 @@ async def promote_registration(
     return _read(await participation.promote(request.user, settings, registration_id))
 
 
+# ----- the consultation ------------------------------------------------------------------------
+
+QuestionId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la question")]
+CONSULTATION_TAGS = ["Consultation des habitants"]
+
+
+class QuestionIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    kind: Literal["choix", "echelle", "texte"]
+    """Choix dans une liste, échelle de 1 à 5, texte libre."""
+    label: Annotated[str, Meta(min_length=1, max_length=300)]
+    choices: Annotated[list[Annotated[str, Meta(max_length=100)]], Meta(max_length=10)] = (
+        msgspec.field(default_factory=list)
+    )
+    """Pour un choix : de 2 à 10 réponses possibles."""
+
+
+class QuestionResult(Struct):
+    id: int
+    kind: str
+    label: str
+    choices: list[str]
+    answers: int
+    counts: list[tuple[str, int]] | None = None
+    mean: float | None = None
+    texts: list[str] | None = None
+
+
+class ConsultationRead(Struct):
+    meeting: int
+    open: bool
+    respondents: int
+    questions: list[QuestionResult]
+
+
+@get(
+    "/meetings/{meeting_id:int}/consultation",
+    summary="Lire la consultation d'une réunion publique et la synthèse des réponses",
+    description="Les réponses sont anonymes : comptes par réponse, moyenne de l'échelle, textes.",
+    guards=[requires("lecteur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=CONSULTATION_TAGS,
+)
+async def read_consultation(meeting_id: MeetingId) -> ConsultationRead:
+    meeting = await inhabitants.meeting_of(meeting_id)
+    result = await consultations.results(meeting_id)
+    opened = await consultations.open_consultation(meeting_id)
+    return ConsultationRead(
+        meeting=meeting["id"],
+        open=opened is not None,
+        respondents=result["respondents"],
+        questions=[
+            QuestionResult(**{k: q.get(k) for k in QuestionResult.__struct_fields__})
+            for q in result["questions"]
+        ],
+    )
+
+
+@post(
+    "/meetings/{meeting_id:int}/consultation/questions",
+    summary="Ajouter une question à la consultation d'une réunion",
+    status_code=HTTP_201_CREATED,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=CONSULTATION_TAGS,
+)
+async def add_question(
+    request: Request, meeting_id: MeetingId, data: JSONBody[QuestionIn]
+) -> dict[str, Any]:
+    return await consultations.add_question(
+        request.user, meeting_id, data.kind, data.label, list(data.choices)
+    )
+
+
+@delete(
+    "/consultation-questions/{question_id:int}",
+    summary="Supprimer une question de consultation, avec ses réponses",
+    status_code=HTTP_204_NO_CONTENT,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=CONSULTATION_TAGS,
+)
+async def delete_question(request: Request, question_id: QuestionId) -> None:
+    await consultations.delete_question(request.user, question_id)
+
+
 def inhabitant_router() -> Router:
     return Router(
         path="/api/v1",
-        route_handlers=[list_registrations, cancel_registration, promote_registration],
+        route_handlers=[
+            list_registrations,
+            cancel_registration,
+            promote_registration,
+            read_consultation,
+            add_question,
+            delete_question,
+        ],
     )

@@ -315,6 +315,27 @@ ROUTES += [
         404,
         "/api/v1/registrations/{missing}/promote",
     ),
+    (
+        "GET",
+        "/api/v1/meetings/{meeting_id:int}/consultation",
+        READER,
+        200,
+        "/api/v1/meetings/{public_meeting}/consultation",
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{meeting_id:int}/consultation/questions",
+        COORDINATOR,
+        400,  # empty body
+        "/api/v1/meetings/{missing}/consultation/questions",
+    ),
+    (
+        "DELETE",
+        "/api/v1/consultation-questions/{question_id:int}",
+        COORDINATOR,
+        404,
+        "/api/v1/consultation-questions/{missing}",
+    ),
 ]
 
 # The registry resources: list, read, create, update, then archive/restore or delete.

@@ -119,3 +119,29 @@ async def test_a_reader_sees_the_summary_without_the_question_form(reader_web, d
     meeting = await public_meeting()
     text = html_text(await reader_web.get(f"/reunions/{meeting}"))
     assert "Consultation des habitants" in text and "Ajouter une question" not in text
+
+
+async def test_the_api_writes_questions_and_reads_the_summary(reader, coordinator, database):
+    meeting = await public_meeting()
+    await _open(meeting)
+    base = f"/api/v1/meetings/{meeting}/consultation"
+    question = {"kind": "choix", "label": "Garde ?", "choices": ["Crèche", "Autre"]}
+    assert (await reader.client.post(f"{base}/questions", json=question)).status_code == 403
+    created = await coordinator.client.post(f"{base}/questions", json=question)
+    assert created.status_code == 201, created.text
+    bad = await coordinator.client.post(
+        f"{base}/questions", json={"kind": "choix", "label": "Seule", "choices": ["Oui"]}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "choices"
+    unknown = await coordinator.client.post(f"{base}/questions", json={"kind": "x", "label": "Q"})
+    assert unknown.status_code == 400
+    read = await reader.client.get(base)
+    assert read.status_code == 200, read.text
+    body = read.json()
+    assert body["open"] is True and body["respondents"] == 0
+    assert body["questions"][0]["counts"] == [["Crèche", 0], ["Autre", 0]]
+    gone = await coordinator.client.delete(f"/api/v1/consultation-questions/{created.json()['id']}")
+    assert gone.status_code == 204
+    assert (await reader.client.get(base)).json()["open"] is False
+    assert (await reader.client.get("/api/v1/meetings/999999/consultation")).status_code == 404

@@ -22,3 +22,6 @@ CLI = Actor(name="cli")
 IMPORT = Actor(name="import")
 ANSWER_LINK = Actor(name="lien-de-reponse", role="lecteur")
 SENDER = Actor(name="envoi")
+MAILBOX = Actor(name="boite-de-reception")
+# Loads and refreshes from the public registers (#18) when no user asked (benchmarks, tests).
+REGISTERS = Actor(name="repertoires-publics")

@@ -70,6 +70,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Droits des personnes (RGPD) : accès, effacement, information, conservation, registre.",
     ),
     "serve": ("maillage.crm.cli", "Démarrer le service web (pages, API, flux d'agenda)."),
+    "territory": (
+        "maillage.opendata.cli",
+        "Territoires : charger un EPCI depuis les répertoires publics, chercher son SIREN.",
+    ),
     "token": ("maillage.crm.cli", "Gérer les jetons d'accès à l'API."),
     "user": ("maillage.crm.cli", "Gérer les comptes utilisateurs."),
 }

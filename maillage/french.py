@@ -11,9 +11,10 @@ ones French typography asks for.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, format_percent
 
 from maillage.vocabulary import GROUP_KINDS
 
@@ -106,6 +107,30 @@ def of(name: str) -> str:
     return f"d'{name}" if name[:1].lower() in _ELIDING else f"de {name}"
 
 
+_OPENING = re.compile(r"«[\s\u00a0\u202f]*")
+_CLOSING = re.compile(r"[\s\u00a0\u202f]*»")
+
+
+def quoted(value: object) -> str:
+    """« value » between French guillemets, its own quotes turned into second-level ones.
+
+    A cell written « Amicale « Les loustics » » or « Centre "La Passerelle" » reads
+    « Amicale “Les loustics” » and « Centre “La Passerelle” » (French typography: “ ” inside
+    « », without inner spaces), so that no quote seems to close the value early. Straight quotes
+    are turned only when they pair up; an odd one is left as written.
+    """
+    text = _CLOSING.sub("”", _OPENING.sub("“", str(value)))
+    parts = text.split('"')
+    if len(parts) > 1 and len(parts) % 2:
+        text = (
+            "".join(
+                part + ("“" if index % 2 == 0 else "”") for index, part in enumerate(parts[:-1])
+            )
+            + parts[-1]
+        )
+    return f"« {text} »"
+
+
 def number(value: float | int | None, digits: int = 1) -> str:
     """« 12 345 » or « 3,5 »; an em dash when there is no value."""
     if value is None:
@@ -113,6 +138,13 @@ def number(value: float | int | None, digits: int = 1) -> str:
     if isinstance(value, int) or float(value).is_integer():
         return format_decimal(int(value), locale=LOCALE)
     return format_decimal(round(value, digits), format=f"#,##0.{'#' * digits}", locale=LOCALE)
+
+
+def euros(amount: float | None) -> str:
+    """« 12 500,00 € »; an em dash when there is no amount."""
+    if amount is None:
+        return "—"
+    return format_currency(amount, "EUR", locale=LOCALE)
 
 
 def percent(ratio: float | None) -> str:

@@ -55,6 +55,13 @@ class Settings:
     """MAILLAGE_SMTP_TOKEN_COMMAND: a command printing an OAuth2 access token; set, the sender
     authenticates with XOAUTH2 as the user of MAILLAGE_SMTP_URL instead of a password."""
 
+    imap_url: str | None = None
+    """MAILLAGE_IMAP_URL: the organiser's mailbox, ``imaps://user:pass@host:993/INBOX`` (implicit
+    TLS) or ``imap://user:pass@host:143/INBOX`` (STARTTLS unless ``?starttls=false``); set, the
+    calendar answers and bounces that arrive there are read by the service and by
+    ``maillage mail fetch``. Without a password in the address and with
+    MAILLAGE_SMTP_TOKEN_COMMAND set, the reader signs in with XOAUTH2 and that command's token."""
+
     reminder_days: tuple[int, ...] = (7, 1)
     """MAILLAGE_REMINDER_DAYS: reminders sent this many days before a meeting (« 7,1 »; empty:
     no reminder), only to invitees who have not declined."""
@@ -117,6 +124,27 @@ def _check_smtp_url(url: str | None) -> str | None:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError as error:
         raise SettingsError(f"MAILLAGE_SMTP_URL : port invalide dans « {masked(url)} ».") from error
+    return url
+
+
+def _check_imap_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in {"imap", "imaps"} or not parts.hostname:
+        raise SettingsError(
+            f"MAILLAGE_IMAP_URL : « {masked(url)} » n'est pas une adresse de boîte aux lettres "
+            "(attendu : imaps://utilisateur:motdepasse@hôte:993/INBOX)."
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as error:
+        raise SettingsError(f"MAILLAGE_IMAP_URL : port invalide dans « {masked(url)} ».") from error
+    if not parts.username:
+        raise SettingsError(
+            f"MAILLAGE_IMAP_URL : « {masked(url)} » ne nomme pas l'utilisateur de la boîte "
+            "(attendu : imaps://utilisateur:motdepasse@hôte:993/INBOX)."
+        )
     return url
 
 
@@ -220,6 +248,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         smtp_rate=_check_rate(env.get("MAILLAGE_SMTP_RATE")),
         smtp_token_command=_check_token_command(env.get("MAILLAGE_SMTP_TOKEN_COMMAND")),
+        imap_url=_check_imap_url(env.get("MAILLAGE_IMAP_URL")),
         reminder_days=_check_reminder_days(env.get("MAILLAGE_REMINDER_DAYS")),
     )
 

@@ -43,6 +43,9 @@ class Territory(Versioned):
     ctg_end = Date(null=True, default=None)
     school_zone = Varchar(length=1, null=True, default=None)
     search = Varchar(length=400, index=True)
+    # Provenance of a record written from a public register (#18), e.g. « Répertoire national
+    # des élus, octobre 2026 »; empty for what people typed or imported.
+    source = Varchar(length=200, default="")
 
 
 class Commune(Versioned):
@@ -51,6 +54,18 @@ class Commune(Versioned):
     population = Integer(null=True, default=None)
     territory = ForeignKey(Territory, null=True, on_delete=OnDelete.restrict, index=True)
     search = Varchar(length=400, index=True)
+    source = Varchar(length=200, default="")  # provenance: see Territory.source
+
+
+class CommuneOutline(Table):
+    """A commune's outline from the public registers (#18): WKB (hex) in WGS 84 longitude and
+    latitude. Apart from the commune so that lists of communes never read kilobytes of
+    coordinates; derived data, gone with its commune."""
+
+    id = Serial(primary_key=True)
+    commune = ForeignKey(Commune, on_delete=OnDelete.cascade, unique=True)
+    wkb = Text(default="")
+    source = Varchar(length=200, default="")
 
 
 class Axis(Versioned):
@@ -78,6 +93,10 @@ class Organisation(Versioned):
     notes = Text(default="")
     archived = Boolean(default=False, index=True)
     search = Varchar(length=700, index=True)
+    source = Varchar(length=200, default="")  # provenance: see Territory.source
+    # The register's key of the record (« mairie:35238 »), so that a refresh finds what it
+    # wrote before; None for what people typed (unique index in the migration).
+    source_ref = Varchar(length=200, null=True, default=None)
 
 
 class Contact(Versioned):
@@ -93,8 +112,13 @@ class Contact(Versioned):
     mailing_opt_out = Boolean(default=False)
     archived = Boolean(default=False, index=True)
     search = Varchar(length=700, index=True)
+    # A permanent delivery failure (#19): set by the mailbox reader, cleared when the address
+    # changes; invitations and mailings skip the address meanwhile.
+    email_bounced_at = Timestamptz(null=True, default=None)
+    email_bounce_reason = Varchar(length=500, null=True, default=None)
     # Signed into unsubscribe links: a new value revokes every link of the person.
     link_nonce = Varchar(length=64, default="")
+    source = Varchar(length=200, default="")  # provenance: see Territory.source
 
 
 class Affiliation(Versioned):
@@ -105,6 +129,8 @@ class Affiliation(Versioned):
     start_date = Date(null=True, default=None)
     end_date = Date(null=True, default=None)
     is_primary = Boolean(default=False)
+    source = Varchar(length=200, default="")  # provenance: see Territory.source
+    source_ref = Varchar(length=200, null=True, default=None)  # see Organisation.source_ref
 
 
 class WorkingGroup(Versioned):
@@ -164,6 +190,8 @@ class Invitation(Versioned):
     # The meeting's SEQUENCE last queued to this invitee: lower than the meeting's, an update
     # (or a cancellation) is due; NULL, the invitation itself has not been queued yet.
     sent_sequence = Integer(null=True, default=None)
+    # « lien » (the answer link) or « agenda » (an iTIP REPLY); NULL while unanswered.
+    response_source = Varchar(length=20, null=True, default=None)
 
 
 class Partnership(Versioned):
@@ -207,6 +235,7 @@ class Action(Versioned):
     start_date = Date(null=True, default=None)
     end_date = Date(null=True, default=None)
     indicators = JSON(default=[])
+    evaluations = JSON(default=[])  # one per year: what was done, results, budget (#22)
     notes = Text(default="")
     search = Varchar(length=400, index=True)
 
@@ -375,6 +404,25 @@ class OutboxContent(Table):
     content = Text()
 
 
+class InboundMessage(Table):
+    """A message the mailbox reader acted on (#19), one row per Message-ID (or digest of the
+    bytes when it has none): written in the transaction of what it did, so a message fetched
+    again after a crash is moved, never acted on twice. ``moved_at`` is NULL until it left the
+    inbox for ``folder``."""
+
+    id = Serial(primary_key=True)
+    message_key = Varchar(length=255, unique=True)
+    outcome = Varchar(length=20)
+    reason = Text(default="")
+    sender = Varchar(length=254, default="")
+    subject = Varchar(length=500, default="")
+    folder = Varchar(length=200, default="")
+    received_at = Timestamptz(default=TimestamptzNow())
+    moved_at = Timestamptz(null=True, default=None)
+    contact = ForeignKey(Contact, null=True, on_delete=OnDelete.set_null, index=True)
+    outbox_message = ForeignKey(OutboxMessage, null=True, on_delete=OnDelete.set_null)
+
+
 class SignInThrottle(Table):
     """One counter of password attempts (an account, an address, or both), shared by every
     worker (#23). ``key`` and ``account`` are SHA-256 digests: neither addresses nor emails are
@@ -405,6 +453,7 @@ class DuplicateDismissal(Table):
 TABLES: list[type[Table]] = [
     Territory,
     Commune,
+    CommuneOutline,
     Axis,
     Organisation,
     Contact,
@@ -436,4 +485,5 @@ TABLES: list[type[Table]] = [
     OutboxContent,
     SignInThrottle,
     DuplicateDismissal,
+    InboundMessage,
 ]

@@ -28,7 +28,9 @@ FRENCH_FILTERS: dict[str, Callable[..., Any]] = {
     "day": lambda moment: french.format_date(french.in_paris(moment).date()),
     "number": french.number,
     "percent": french.percent,
+    "euros": french.euros,
     "plural": french.plural,
+    "quoted": french.quoted,
 }
 
 

@@ -18,7 +18,11 @@ Wording choices, where the modules used to disagree:
   network, and « Réseau » alone remains an import synonym.
 - « Établissement ou service » (the social and medico-social « ESMS » wording);
   « Établissement » is a synonym.
-- « Animateur, animatrice » rather than « Animateur(trice) »: both words written out.
+- « Animateur, animatrice » rather than « Animateur(trice) »: both words written out; so are
+  « Président, présidente », « Suppléant, suppléante » and « Invité permanent, invitée
+  permanente » (#21: no « (e) » anywhere; the old labels remain import synonyms).
+- Attendance in neutral nouns, « Présence », « Absence », « Absence excusée », rather than
+  « Présent(e) »: they read alone in a « Présence » column and on the attendance form.
 """
 
 from __future__ import annotations
@@ -84,12 +88,12 @@ MembershipRole = Literal[
     "president", "copilote", "animateur", "titulaire", "suppleant", "invite_permanent", "membre"
 ]
 ROLES: Final[dict[str, str]] = {
-    "president": "Président(e)",
+    "president": "Président, présidente",
     "copilote": "Copilote",
     "animateur": "Animateur, animatrice",
     "titulaire": "Titulaire",
-    "suppleant": "Suppléant(e)",
-    "invite_permanent": "Invité(e) permanent(e)",
+    "suppleant": "Suppléant, suppléante",
+    "invite_permanent": "Invité permanent, invitée permanente",
     "membre": "Membre",
 }
 PRESIDENT: Final = "president"
@@ -138,9 +142,9 @@ UNSURE: Final = "incertaine"
 
 Attendance = Literal["present", "absent", "excuse"]
 ATTENDANCE: Final[dict[str, str]] = {
-    "present": "Présent(e)",
-    "absent": "Absent(e)",
-    "excuse": "Excusé(e)",
+    "present": "Présence",
+    "absent": "Absence",
+    "excuse": "Absence excusée",
 }
 PRESENT: Final = "present"
 ABSENT: Final = "absent"
@@ -166,6 +170,22 @@ OUTBOX_KINDS: Final[dict[str, str]] = {
     "compte_rendu": "Compte rendu",
     "envoi_groupe": "Envoi groupé",
     "inscription": "Inscription d'un habitant",
+}
+
+# Where an invitee's answer came from (Invitation.response_source).
+ResponseSource = Literal["lien", "agenda"]
+RESPONSE_SOURCES: Final[dict[str, str]] = {"lien": "lien", "agenda": "agenda"}
+
+# What the mailbox reader made of a message it moved (InboundMessage.outcome).
+InboundOutcome = Literal[
+    "reponse", "echec_definitif", "echec_temporaire", "reponse_auto", "a_examiner"
+]
+INBOUND_OUTCOMES: Final[dict[str, str]] = {
+    "reponse": "réponse d'agenda enregistrée",
+    "echec_definitif": "adresse en échec",
+    "echec_temporaire": "échec temporaire de distribution",
+    "reponse_auto": "réponse automatique",
+    "a_examiner": "à examiner",
 }
 
 # --- Activity: exchanges with partners and action sheets -------------------------------------
@@ -199,6 +219,23 @@ DECISION_STATUSES: Final[dict[str, str]] = {
     "en_cours": "En cours",
     "faite": "Faite",
     "abandonnee": "Abandonnée",
+}
+# The yearly evaluation of a fiche action: what to do next, and who pays (#22).
+EvaluationDecision = Literal["poursuivre", "ajuster", "arreter"]
+EVALUATION_DECISIONS: Final[dict[str, str]] = {
+    "poursuivre": "Poursuivre",
+    "ajuster": "Ajuster",
+    "arreter": "Arrêter",
+}
+Financer = Literal["caf", "commune", "epci", "departement", "etat", "region", "autre"]
+FINANCERS: Final[dict[str, str]] = {
+    "caf": "Caf",
+    "commune": "Commune",
+    "epci": "Intercommunalité (EPCI)",
+    "departement": "Département",
+    "etat": "État",
+    "region": "Région",
+    "autre": "Autre financeur",
 }
 DECISION_TO_DO: Final = "a_faire"
 DECISION_DONE: Final = "faite"
@@ -249,6 +286,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "change_password": "Changement de mot de passe",
     "reset_password": "Mot de passe temporaire",
     "unlock_sign_in": "Déblocage de la connexion",
+    "export": "Export",
     "purge": "Effacement en fin de conservation",
 }
 ENTITIES: Final[dict[str, str]] = {
@@ -278,16 +316,16 @@ SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
     "copil": ("COPIL",),
     "cotech": ("COTECH",),
     "reseau": ("Réseau",),
-    "president": ("Président", "Présidente"),
+    "president": ("Président", "Présidente", "Président(e)"),
     "animateur": ("Animateur", "Animatrice", "Animateur(trice)"),
-    "suppleant": ("Suppléant", "Suppléante"),
-    "invite_permanent": ("Invité permanent", "Invitée permanente"),
+    "suppleant": ("Suppléant", "Suppléante", "Suppléant(e)"),
+    "invite_permanent": ("Invité permanent", "Invitée permanente", "Invité(e) permanent(e)"),
     "collectivite": ("Commune", "Mairie", "EPCI"),
     "operateur_dsp": ("Opérateur DSP", "DSP", "Délégataire"),
     "etablissement": ("Établissement",),
-    "present": ("Présent", "Présente"),
-    "absent": ("Absente",),
-    "excuse": ("Excusé", "Excusée"),
+    "present": ("Présent", "Présente", "Présent(e)"),
+    "absent": ("Absent", "Absente", "Absent(e)"),
+    "excuse": ("Excusé", "Excusée", "Excusé(e)"),
     "mission_interet_public": ("Intérêt public", "Mission de service public"),
 }
 
@@ -317,8 +355,12 @@ for _literal, _labels in (
     (InteractionKind, INTERACTION_KINDS),
     (ActionStatus, ACTION_STATUSES),
     (DecisionStatus, DECISION_STATUSES),
+    (EvaluationDecision, EVALUATION_DECISIONS),
+    (Financer, FINANCERS),
     (RegistrationStatus, REGISTRATION_STATUSES),
     (OutboxStatus, OUTBOX_STATUSES),
+    (ResponseSource, RESPONSE_SOURCES),
+    (InboundOutcome, INBOUND_OUTCOMES),
     (LegalBasis, LEGAL_BASES),
     (Civility, CIVILITIES),
     (UserRole, USER_ROLES),

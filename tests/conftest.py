@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -45,6 +45,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_report_header() -> str:
     engine = "PostgreSQL" if TEST_DATABASE_URL.startswith("postgres") else "SQLite"
     return f"maillage: tests on {engine}"
+
+
+@pytest.fixture(autouse=True)
+def _umask_restored() -> Iterator[None]:
+    """The maillage command sets the umask to 077 for its whole process (personal data); run
+    in-process by a test (CliRunner), it would stay for every later test, whose outcome then
+    depended on the order (#19: Dovecot's auth process could not read the fixture's files)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,9 @@ def test_it_keeps_the_generated_secret_key_across_restarts(tmp_path: Path):
         ("MAILLAGE_MAIL_FROM", "sans-arobase"),
         ("MAILLAGE_SECRET_KEY", "court"),
         ("MAILLAGE_SMTP_TOKEN_COMMAND", "oauth2l fetch --scope 'mail"),
+        ("MAILLAGE_IMAP_URL", "pop3://ctg@mail.example"),
+        ("MAILLAGE_IMAP_URL", "imaps://ctg@mail.example:port/INBOX"),
+        ("MAILLAGE_IMAP_URL", "imaps://mail.example/INBOX"),
     ],
 )
 def test_it_names_the_variable_of_a_wrong_value(tmp_path: Path, variable: str, value: str):
@@ -95,6 +98,8 @@ def test_it_compares_the_base_url_with_the_address_a_page_was_opened_at():
         ("MAILLAGE_DATABASE_URL", "mysql://maillage:S3cretDB@localhost/x"),
         ("MAILLAGE_SMTP_URL", "http://relais:S3cretDB@mail.example"),
         ("MAILLAGE_SMTP_URL", "smtp://relais:S3cretDB@mail.example:port"),
+        ("MAILLAGE_IMAP_URL", "pop3://relais:S3cretDB@mail.example"),
+        ("MAILLAGE_IMAP_URL", "imaps://relais:S3cretDB@mail.example:port/INBOX"),
     ],
 )
 def test_it_never_prints_a_password_in_a_configuration_error(tmp_path: Path, variable, value):
@@ -103,3 +108,10 @@ def test_it_never_prints_a_password_in_a_configuration_error(tmp_path: Path, var
         load_settings({"MAILLAGE_DATA_DIR": str(tmp_path), variable: value})
     assert "S3cretDB" not in str(error.value)
     assert "relais" in str(error.value) or "maillage" in str(error.value)
+
+
+def test_it_reads_the_mailbox_address(tmp_path: Path):
+    url = "imaps://ctg%40epci.fr:mot%20de%20passe@imap.epci.fr/INBOX"
+    settings = load_settings({"MAILLAGE_DATA_DIR": str(tmp_path), "MAILLAGE_IMAP_URL": url})
+    assert settings.imap_url == url
+    assert load_settings({"MAILLAGE_DATA_DIR": str(tmp_path)}).imap_url is None

@@ -109,7 +109,7 @@ def double_booking_warnings(busy: Iterable[BusyInvitee]) -> list[SchedulingWarni
     for (title, start, end), people in sorted(by_meeting.items(), key=lambda kv: kv[0][1]):
         names = sorted(dict.fromkeys(people))
         who = " et ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
-        verb = "sont déjà invités" if len(names) > 1 else "est déjà invité(e)"
+        verb = "ont déjà une invitation" if len(names) > 1 else "a déjà une invitation"
         warnings.append(
             SchedulingWarning(
                 "double_reservation",

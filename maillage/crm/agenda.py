@@ -143,6 +143,7 @@ async def meeting_detail(meeting_id: int, today: dt.date) -> dict[str, Any]:
                 Invitation.attendance,
                 Invitation.sent_at,
                 Invitation.answered_at,
+                Invitation.response_source,
             )
             .where(Invitation.meeting == meeting_id)
             .run()
@@ -206,6 +207,7 @@ def _people(
             "attendance": None,
             "sent_at": None,
             "answered_at": None,
+            "response_source": None,
         }
     for row in invitations:
         person = people.setdefault(
@@ -224,6 +226,7 @@ def _people(
             attendance=row["attendance"],
             sent_at=row["sent_at"],
             answered_at=row["answered_at"],
+            response_source=row["response_source"],
         )
     return sorted(people.values(), key=lambda p: (fold(p["last_name"]), fold(p["first_name"])))
 

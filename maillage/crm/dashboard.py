@@ -73,6 +73,7 @@ async def dashboard(now: dt.datetime, today: dt.date) -> dict[str, Any]:
         late = await _late_actions(today)
         attendance = await _attendance_by_month(now, today)
         mobilised = await _partners_mobilised_by_axis(now)
+        bounced = await _bounced_addresses()
     for meeting in meetings:
         meeting["answers"] = answers.get(meeting["id"], {})
     awaited = [m for m in meetings if m["answers"].get(PENDING)]
@@ -85,7 +86,7 @@ async def dashboard(now: dt.datetime, today: dt.date) -> dict[str, Any]:
         "annual_report": annual_report_reminder(today),
         "upcoming_days": UPCOMING_DAYS,
         "dsp_notice_months": DSP_NOTICE_MONTHS,
-        "todo": _todo(awaited, held, late),
+        "todo": _todo(awaited, held, late, bounced),
         "attendance_chart": {"rows": attendance, "description": _attendance_text(attendance)},
         "axis_chart": {
             "rows": mobilised,
@@ -117,7 +118,10 @@ def _axis_text(rows: list[dict[str, Any]]) -> str:
 
 
 def _todo(
-    awaited: list[dict[str, Any]], held: list[dict[str, Any]], late: list[dict[str, Any]]
+    awaited: list[dict[str, Any]],
+    held: list[dict[str, Any]],
+    late: list[dict[str, Any]],
+    bounced: list[dict[str, Any]],
 ) -> dict[str, list[dict[str, Any]]]:
     """This week's tasks by kind, each row carrying what its one-click action needs."""
     return {
@@ -127,7 +131,26 @@ def _todo(
             :TODO_SHOWN
         ],
         "late_actions": late[:TODO_SHOWN],
+        "bounced": bounced,
     }
+
+
+async def _bounced_addresses() -> list[dict[str, Any]]:
+    """Contacts whose address a server refused for good (#19), latest first: nothing reaches
+    them until the address is corrected."""
+    return list(
+        await Contact.select(
+            Contact.id,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.email,
+            Contact.email_bounced_at,
+            Contact.email_bounce_reason,
+        )
+        .where(Contact.email_bounced_at.is_not_null() & (Contact.archived == False))  # noqa: E712
+        .order_by(Contact.email_bounced_at, ascending=False)
+        .limit(TODO_SHOWN)
+    )
 
 
 async def _recently_held(now: dt.datetime) -> list[dict[str, Any]]:

@@ -75,6 +75,18 @@ async def open_of_group(
     return _with_carrier(rows, today)
 
 
+async def of_group(group_id: int, today: dt.date) -> list[dict[str, Any]]:
+    """Every decision of the body, in the order they were recorded, with the day each was
+    taken (the meeting's, else the day it was recorded) as ``created_at`` beside it."""
+    async with read_transaction():
+        rows = await (
+            Decision.select(*COLUMNS, Decision.created_at)
+            .where(Decision.working_group == group_id)
+            .order_by(Decision.id)
+        )
+    return _with_carrier(rows, today)
+
+
 async def late(today: dt.date, limit: int = 20) -> list[dict[str, Any]]:
     """Open decisions past their due date, the most overdue first."""
     async with read_transaction():

@@ -110,11 +110,16 @@ def _person(row: dict[str, Any]) -> str:
 
 
 ARCHIVED = (("archived", bool),)
+# Read-only: written by the mailbox reader (#19), cleared when the address changes.
+BOUNCE = (("email_bounced_at", dt.datetime | None), ("email_bounce_reason", str | None))
+# Provenance of what the public registers wrote (#18): read-only, empty for typed records.
+SOURCE = (("source", str),)
 
 SPECS: list[ResourceSpec] = [
     _spec(
         "territories",
         TerritoryIn,
+        read_extra=SOURCE,
         entity="territory",
         label="Territoire",
         table=Territory,
@@ -131,6 +136,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "communes",
         CommuneIn,
+        read_extra=SOURCE,
         entity="commune",
         label="Commune",
         table=Commune,
@@ -159,7 +165,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "organisations",
         OrganisationIn,
-        read_extra=ARCHIVED,
+        read_extra=ARCHIVED + SOURCE,
         entity="organisation",
         label="Organisation",
         table=Organisation,
@@ -188,7 +194,7 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "contacts",
         ContactIn,
-        read_extra=ARCHIVED,
+        read_extra=ARCHIVED + BOUNCE + SOURCE,
         entity="contact",
         label="Contact",
         table=Contact,
@@ -213,12 +219,13 @@ SPECS: list[ResourceSpec] = [
         default_sort="last_name",
         links=(CONTACT_AXES,),
         validators=[rules.check_email, rules.check_phone],
-        preparers=[rules.normalise_email, rules.normalise_phone],
+        preparers=[rules.normalise_email, rules.normalise_phone, rules.forget_bounce_of_old_email],
         describe=_person,
     ),
     _spec(
         "affiliations",
         AffiliationIn,
+        read_extra=SOURCE,
         entity="affiliation",
         label="Rattachement",
         table=Affiliation,
@@ -297,7 +304,11 @@ SPECS: list[ResourceSpec] = [
     _spec(
         "invitations",
         InvitationIn,
-        read_extra=(("sent_at", dt.datetime | None), ("answered_at", dt.datetime | None)),
+        read_extra=(
+            ("sent_at", dt.datetime | None),
+            ("answered_at", dt.datetime | None),
+            ("response_source", str | None),
+        ),
         entity="invitation",
         label="Invitation",
         table=Invitation,
@@ -361,7 +372,7 @@ SPECS: list[ResourceSpec] = [
         sortable=("id", "title", "status"),
         default_sort="title",
         links=(ACTION_PARTNERS,),
-        validators=[rules.ordered_dates("start_date", "end_date")],
+        validators=[rules.ordered_dates("start_date", "end_date"), rules.one_evaluation_per_year],
         describe=_named,
     ),
     _spec(

@@ -38,7 +38,7 @@ from maillage.errors import (
     InvalidData,
     NotFound,
 )
-from maillage.vocabulary import COORDINATOR, READER
+from maillage.vocabulary import COORDINATOR, READER, UserRole
 
 MAX_PAGE_SIZE = 500
 MAX_INTEGER = 2**31 - 1  # ids and offsets beyond this overflow SQLite's and PostgreSQL's integers
@@ -137,8 +137,8 @@ class ResourceSpec:
     validators: list[Validator] = field(default_factory=list)
     preparers: list[Preparer] = field(default_factory=list)
     describe: Callable[[dict[str, Any]], str] = lambda row: f"n° {row['id']}"
-    write_role: str = COORDINATOR
-    read_role: str = READER
+    write_role: UserRole = COORDINATOR
+    read_role: UserRole = READER
     hidden_columns: tuple[str, ...] = ()
 
     @property
@@ -404,7 +404,8 @@ class ResourceService:
     def _check_version(self, existing: dict[str, Any], version: int) -> None:
         if existing["version"] != version:
             raise Conflict(
-                f"{self.spec.label} {self.spec.describe(existing)} a été modifié(e) entre-temps "
+                f"{self.spec.label} {self.spec.describe(existing)} : une autre modification a été "
+                "enregistrée entre-temps "
                 f"(version {existing['version']}, vous aviez la version {version}) : "
                 "rechargez la fiche et refaites votre modification.",
                 ConflictingRecord(
@@ -590,8 +591,8 @@ class ResourceService:
             )
         if is_reference_violation(error) and deleting is not None:
             return Conflict(
-                f"{self.spec.label} {self.spec.describe(deleting)} est encore utilisé(e) "
-                "par d'autres enregistrements : retirez ces liens d'abord, ou archivez.",
+                f"{self.spec.label} {self.spec.describe(deleting)} sert encore à "
+                "d'autres enregistrements : retirez ces liens d'abord, ou archivez.",
                 ConflictingRecord(self.spec.entity, deleting["id"], self.spec.describe(deleting)),
             )
         if is_reference_violation(error):

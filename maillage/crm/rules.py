@@ -122,6 +122,17 @@ async def normalise_email(values: dict[str, Any], _existing: dict[str, Any] | No
         values["email"] = values["email"].strip() or None
 
 
+async def forget_bounce_of_old_email(
+    values: dict[str, Any], existing: dict[str, Any] | None
+) -> None:
+    """A new address is given its chance (#19): the failure recorded for the old one goes."""
+    if existing is None or existing.get("email_bounced_at") is None:
+        return
+    if (values.get("email") or "").strip().lower() != (existing.get("email") or "").strip().lower():
+        values["email_bounced_at"] = None
+        values["email_bounce_reason"] = None
+
+
 async def lowercase_email(values: dict[str, Any], _existing: dict[str, Any] | None) -> None:
     """Sign-in addresses compare case-insensitively."""
     if values.get("email"):
@@ -215,6 +226,17 @@ def ordered_dates(start: str, end: str, label: str = "La date de fin"):
         return []
 
     return check
+
+
+async def one_evaluation_per_year(
+    values: dict[str, Any], _existing: dict[str, Any] | None
+) -> list[FieldError]:
+    years = [evaluation["year"] for evaluation in values.get("evaluations") or []]
+    repeated = sorted({year for year in years if years.count(year) > 1})
+    if repeated:
+        listed = ", ".join(str(year) for year in repeated)
+        return [FieldError("evaluations", f"Une seule évaluation par année ({listed} en double).")]
+    return []
 
 
 async def check_meeting_times(
@@ -415,7 +437,13 @@ async def ensure_token_nonce(values: dict[str, Any], existing: dict[str, Any] | 
     contact = values.get("contact", existing.get("contact"))
     if contact != existing.get("contact"):
         values["token_nonce"] = secrets.token_urlsafe(16)
-        values.update(response=PENDING, answered_at=None, sent_at=None, sent_sequence=None)
+        values.update(
+            response=PENDING,
+            answered_at=None,
+            response_source=None,
+            sent_at=None,
+            sent_sequence=None,
+        )
 
 
 async def decision_group_and_dates(

@@ -22,6 +22,8 @@ from maillage.vocabulary import (
     Attendance,
     Civility,
     DecisionStatus,
+    EvaluationDecision,
+    Financer,
     GroupKind,
     InteractionKind,
     LegalBasis,
@@ -188,6 +190,34 @@ class Indicator(Struct, **STRICT):
     values: dict[str, float] = msgspec.field(default_factory=dict)
 
 
+Amount = Annotated[float, Meta(ge=0, le=1_000_000_000)]
+
+
+class BudgetLine(Struct, **STRICT):
+    """An amount a financer planned (and spent) for a fiche action in the evaluation's year."""
+
+    financer: Financer
+    planned: Amount = 0.0
+    spent: Amount | None = None
+    note: ShortText = ""
+    """Précision sur le financeur ou le dispositif (ex. : « Commune de Lens »)."""
+
+
+class Evaluation(Struct, **STRICT):
+    """The yearly evaluation of a fiche action (#22)."""
+
+    year: Annotated[int, Meta(ge=2000, le=2100)]
+    done: LongText = ""
+    """Ce qui a été réalisé dans l'année."""
+    results: LongText = ""
+    """Indicateurs atteints ou non, et pourquoi."""
+    partners: LongText = ""
+    """Partenaires mobilisés."""
+    decision: EvaluationDecision | None = None
+    """Poursuivre, ajuster ou arrêter l'action."""
+    budget: Annotated[list[BudgetLine], Meta(max_length=30)] = msgspec.field(default_factory=list)
+
+
 class ActionIn(Struct, **STRICT):
     title: Name
     axis: Id | None = None
@@ -198,6 +228,9 @@ class ActionIn(Struct, **STRICT):
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     indicators: Annotated[list[Indicator], Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
+    evaluations: Annotated[list[Evaluation], Meta(max_length=30)] = msgspec.field(
         default_factory=list
     )
     notes: LongText = ""

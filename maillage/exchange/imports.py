@@ -29,7 +29,7 @@ from maillage.exchange.mapping import (
 from maillage.exchange.plan import LineOutcome, Operation, Problem, Ref
 from maillage.exchange.planners import PLANNERS, Index, Line
 from maillage.exchange.reading import MAX_COLUMNS, Sheet, UnreadableFile
-from maillage.french import plural
+from maillage.french import plural, quoted
 from maillage.tables import AuditEvent
 
 # Rows per multi-row INSERT: far below the engines' limits on bound values (32,766 on SQLite
@@ -122,13 +122,13 @@ def prepare(
     body = sheet.lines[position + 1 :]
     if len(headers) > MAX_COLUMNS:
         raise UnreadableFile(
-            f"Le fichier « {filename} » a {len(headers)} colonnes (limite : {MAX_COLUMNS}) : "
+            f"Le fichier {quoted(filename)} a {len(headers)} colonnes (limite : {MAX_COLUMNS}) : "
             "vérifiez le séparateur ou retirez les colonnes inutiles."
         )
     columns = map_columns(kind, header_line, [str(h) for h in headers], explicit)
     if not body:
         raise UnreadableFile(
-            f"Le fichier « {filename} » ne contient que la ligne d'en-tête (ligne {header_line}) : "
+            f"Le fichier {quoted(filename)} ne contient que la ligne d'en-tête (ligne {header_line}) : "
             "aucune ligne à importer."
         )
     return sheet, columns, body
@@ -193,7 +193,7 @@ async def run_import(
         report.lines = await plan(kind, columns, body)
         if report.rejected and not only_valid:
             raise ImportRefused(report)
-        source = {"source": f"import « {filename} »"}
+        source = {"source": f"import {quoted(filename)}"}
         await apply([op for line in report.lines for op in line.operations], actor, source)
     report.committed = True
     return report
@@ -327,8 +327,8 @@ async def _update(operation: Operation, actor: Actor, source: dict[str, Any]) ->
     changes = {k: _resolved(v) for k, v in operation.values.items()}
     if not await service.write_versioned(record_id, version, changes, ref.values):
         raise Conflict(
-            f"{service.spec.label} n° {record_id} a été modifié(e) pendant l'import : "
-            "relancez l'import. Rien n'a été écrit.",
+            f"{service.spec.label} n° {record_id} : une autre modification a été enregistrée "
+            "pendant l'import ; relancez l'import. Rien n'a été écrit.",
             ConflictingRecord(service.spec.entity, record_id),
         )
     ref.values["version"] = version + 1

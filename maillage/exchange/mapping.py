@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from maillage.crm.text import normalise
 from maillage.exchange.reading import UnreadableFile, cell_too_long, decode
+from maillage.french import quoted
 
 KINDS = ("contacts", "organisations", "communes", "groups", "memberships")
 
@@ -43,11 +44,11 @@ CONTACT_FIELDS = [
     _f("organisation_kind", "Type d'organisation", "Type de structure", "Type", "Type de partenaire"),
     _f("organisation_siret", "SIRET de l'organisation", "SIRET", "N° SIRET", "Siret de la structure"),
     _f("function", "Fonction", "Poste", "Qualité", "Fonction occupée"),
-    _f("elected_mandate", "Élu(e)", "Élu", "Élue", "Mandat électif"),
+    _f("elected_mandate", "Mandat électif", "Élu(e)", "Élu", "Élue", "Élu·e"),
     _f("axes", "Axes", "Axe", "Thématiques", "Thématique", "Axes de la CTG"),
     _f("legal_basis", "Base légale"),
     _f("consent_date", "Date du consentement", "Consentement le"),
-    _f("mailing_opt_out", "Opposé(e) aux envois", "Opposition aux envois", "Désinscrit", "Désinscrite", "Ne plus écrire"),
+    _f("mailing_opt_out", "Opposition aux envois", "Opposé(e) aux envois", "Désinscrit", "Désinscrite", "Ne plus écrire"),
     _f("notes", "Notes", "Commentaires", "Commentaire", "Remarques", "Observations"),
 ]  # fmt: skip
 
@@ -137,7 +138,7 @@ class ColumnMap:
         index = self.fields.get(field_name)
         if index is None:
             return None
-        return f"{column_letter(index)} (« {self.headers[index]} »)"
+        return f"{column_letter(index)} ({quoted(self.headers[index])})"
 
 
 def column_letter(index: int) -> str:

@@ -31,6 +31,7 @@ from maillage.exchange.plan import (
     today,
 )
 from maillage.exchange.values import BadValue
+from maillage.french import quoted
 from maillage.tables import (
     Affiliation,
     Axis,
@@ -247,7 +248,7 @@ class Planner:
             if ref is None or ref.id is None:
                 line.warning(
                     "commune_code",
-                    f"aucune commune de code INSEE « {code} » : commune laissée vide (importez d'abord les communes)",
+                    f"aucune commune de code INSEE {quoted(code)} : commune laissée vide (importez d'abord les communes)",
                 )
                 return None
             return ref.id
@@ -260,11 +261,11 @@ class Planner:
         if not ids:
             line.warning(
                 "commune",
-                f"commune « {name} » inconnue : laissée vide (importez d'abord les communes)",
+                f"commune {quoted(name)} inconnue : laissée vide (importez d'abord les communes)",
             )
         else:
             line.warning(
-                "commune", f"plusieurs communes s'appellent « {name} » : donnez le code INSEE"
+                "commune", f"plusieurs communes s'appellent {quoted(name)} : donnez le code INSEE"
             )
         return None
 
@@ -273,8 +274,8 @@ class Planner:
         for word in values.split_list(line.raw(name)):
             axis = self.index.axes.get(normalise(word))
             if axis is None:
-                known = ", ".join(f"« {n} »" for n in self.index.axis_names.values())
-                line.warning(name, f"axe inconnu « {word} » ignoré (axes : {known})")
+                known = ", ".join(quoted(n) for n in self.index.axis_names.values())
+                line.warning(name, f"axe inconnu {quoted(word)} ignoré (axes : {known})")
             elif axis not in found:
                 found.append(axis)
         return found
@@ -358,7 +359,7 @@ class OrganisationPlanner(Planner):
         if len(found) > 1:
             line.problem(
                 column,
-                f"plusieurs organisations s'appellent « {name} » : donnez leur SIRET pour choisir",
+                f"plusieurs organisations s'appellent {quoted(name)} : donnez leur SIRET pour choisir",
             )
             return None, False
         return (found[0] if found else None), True
@@ -383,7 +384,7 @@ class OrganisationPlanner(Planner):
             else:
                 line.warning(
                     "parent",
-                    f"organisation parente « {line.text('parent')} » introuvable ou ambiguë : laissée vide",
+                    f"organisation parente {quoted(line.text('parent'))} introuvable ou ambiguë : laissée vide",
                 )
         if line.outcome.problems:
             return
@@ -399,7 +400,7 @@ class OrganisationPlanner(Planner):
             "organisations",
             ref,
             wanted,
-            f"« {wanted['name']} »",
+            quoted(wanted["name"]),
             links={"axes": self.axis_ids(line)},
         )
         if ref is not None and ref.is_new and ref.line == line.number:
@@ -434,7 +435,7 @@ class ContactPlanner(OrganisationPlanner):
                 "mailing_opt_out",
                 "cette personne s'est opposée aux envois : l'import ne lève pas une opposition",
             )
-        label = f"« {wanted['first_name']} {wanted['last_name']} »"
+        label = quoted(f"{wanted['first_name']} {wanted['last_name']}")
         contact = await self.upsert(
             line, "contacts", contact, wanted, label, links={"axes": self.axis_ids(line)}
         )
@@ -480,7 +481,7 @@ class ContactPlanner(OrganisationPlanner):
             "name": "organisation",
             "kind": "organisation_kind",
         }
-        ref = await self.upsert(line, "organisations", ref, wanted, f"« {shown} »", rename)
+        ref = await self.upsert(line, "organisations", ref, wanted, quoted(shown), rename)
         if ref is not None and ref.is_new and ref.line == line.number:
             line.later(lambda: self.index.register_organisation(ref))
         return ref
@@ -542,7 +543,11 @@ class ContactPlanner(OrganisationPlanner):
             wanted["is_primary"] = id(contact) not in self.index.has_primary
         elif len(wanted) == 2:
             return
-        label = f"« {contact.values['first_name']} {contact.values['last_name']} » — « {organisation.values['name']} »"
+        label = (
+            quoted(f"{contact.values['first_name']} {contact.values['last_name']}")
+            + " — "
+            + quoted(organisation.values["name"])
+        )
         ref = await self.upsert(line, "affiliations", existing, wanted, label, rules=False)
         if ref is not None and existing is None:
             line.later(lambda: self.index.register_affiliation(contact, organisation, ref))
@@ -556,7 +561,7 @@ class CommunePlanner(Planner):
         if kind and kind.upper() not in ("COM", "COMMUNE"):
             line.warning(
                 "type",
-                f"ligne de type « {kind} » ignorée (seules les communes « COM » sont importées)",
+                f"ligne de type {quoted(kind)} ignorée (seules les communes « COM » sont importées)",
             )
             return
         code = line.text("insee_code")
@@ -573,7 +578,7 @@ class CommunePlanner(Planner):
             if territory is None:
                 line.warning(
                     "territory",
-                    f"territoire « {line.text('territory')} » inconnu : créez-le d'abord",
+                    f"territoire {quoted(line.text('territory'))} inconnu : créez-le d'abord",
                 )
             else:
                 wanted["territory"] = territory
@@ -581,7 +586,7 @@ class CommunePlanner(Planner):
             return
         existing = self.index.communes_by_code.get(wanted["insee_code"])
         ref = await self.upsert(
-            line, "communes", existing, wanted, f"« {wanted['name']} » ({wanted['insee_code']})"
+            line, "communes", existing, wanted, f"{quoted(wanted['name'])} ({wanted['insee_code']})"
         )
         if ref is not None and existing is None:
             line.later(lambda: self.index.register_commune(ref))
@@ -603,7 +608,8 @@ class GroupPlanner(Planner):
             territory = self.index.territories.get(normalise(line.text("territory")))
             if territory is None:
                 line.warning(
-                    "territory", f"territoire « {line.text('territory')} » inconnu : laissé vide"
+                    "territory",
+                    f"territoire {quoted(line.text('territory'))} inconnu : laissé vide",
                 )
             else:
                 wanted["territory"] = territory
@@ -618,12 +624,12 @@ class GroupPlanner(Planner):
             if len(ids) == 1:
                 communes.append(ids[0])
             else:
-                line.warning("communes", f"commune « {word} » inconnue ou ambiguë : ignorée")
+                line.warning("communes", f"commune {quoted(word)} inconnue ou ambiguë : ignorée")
         if line.outcome.problems:
             return
         found = self.index.groups_by_name.get(normalise(wanted["name"]), [])
         if len(found) > 1:
-            line.problem("name", f"plusieurs instances s'appellent « {wanted['name']} »")
+            line.problem("name", f"plusieurs instances s'appellent {quoted(wanted['name'])}")
             return
         existing = found[0] if found else None
         if existing is None and "kind" not in wanted:
@@ -635,7 +641,7 @@ class GroupPlanner(Planner):
             return
         links = {"axes": self.axis_ids(line), "communes": communes}
         ref = await self.upsert(
-            line, "groups", existing, wanted, f"« {wanted['name']} »", links=links
+            line, "groups", existing, wanted, quoted(wanted["name"]), links=links
         )
         if ref is not None and existing is None:
             line.later(lambda: _multi(self.index.groups_by_name, normalise(wanted["name"]), ref))
@@ -658,7 +664,7 @@ class MembershipPlanner(Planner):
             else:
                 line.warning(
                     "organisation",
-                    f"organisation « {line.text('organisation')} » introuvable ou ambiguë : laissée vide",
+                    f"organisation {quoted(line.text('organisation'))} introuvable ou ambiguë : laissée vide",
                 )
         if line.outcome.problems or group is None or contact is None:
             return
@@ -671,7 +677,11 @@ class MembershipPlanner(Planner):
             wanted["end_date"] = end
         if organisation is not None:
             wanted["organisation"] = organisation
-        label = f"« {contact.values['first_name']} {contact.values['last_name']} » — « {group.values['name']} »"
+        label = (
+            quoted(f"{contact.values['first_name']} {contact.values['last_name']}")
+            + " — "
+            + quoted(group.values["name"])
+        )
         rename = {"contact": "email", "working_group": "group"}
         ref = await self.upsert(line, "memberships", existing, wanted, label, rename)
         if ref is not None and existing is None:
@@ -691,7 +701,7 @@ class MembershipPlanner(Planner):
         if len(found) != 1:
             line.problem(
                 "group",
-                f"instance « {line.text('group')} » introuvable ou ambiguë : créez-la d'abord (import --kind groups)",
+                f"instance {quoted(line.text('group'))} introuvable ou ambiguë : créez-la d'abord (import --kind groups)",
             )
             return None
         return found[0]
@@ -714,7 +724,7 @@ class MembershipPlanner(Planner):
             who = email or f"{line.text('first_name')} {line.text('last_name')}"
             line.problem(
                 "email" if email else "last_name",
-                f"contact « {who} » introuvable ou ambigu : importez d'abord les contacts",
+                f"contact {quoted(who)} introuvable ou ambigu : importez d'abord les contacts",
             )
             return None
         return candidates[0]

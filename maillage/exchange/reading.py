@@ -73,10 +73,12 @@ class Sheet:
 def read_table(data: bytes, filename: str) -> Sheet:
     """The lines of a CSV or XLSX file, whatever its name says it is."""
     if not data.strip():
-        raise UnreadableFile(f"Le fichier « {filename} » est vide : il n'y a rien à importer.")
+        raise UnreadableFile(
+            f"Le fichier {french.quoted(filename)} est vide : il n'y a rien à importer."
+        )
     if len(data) > MAX_IMPORT_BYTES:
         raise UnreadableFile(
-            f"Le fichier « {filename} » pèse {len(data) / 1024 / 1024:.0f} Mo : la limite est de "
+            f"Le fichier {french.quoted(filename)} pèse {len(data) / 1024 / 1024:.0f} Mo : la limite est de "
             f"{MAX_IMPORT_BYTES // 1024 // 1024} Mo. Découpez-le en plusieurs fichiers."
         )
     if data.startswith(b"PK\x03\x04"):
@@ -90,12 +92,12 @@ def _refuse_binary(data: bytes, filename: str) -> None:
     for signature, what in _SIGNATURES:
         if data.startswith(signature):
             raise UnreadableFile(
-                f"Le fichier « {filename} » n'est pas un tableau CSV ou XLSX : c'est {what}. "
+                f"Le fichier {french.quoted(filename)} n'est pas un tableau CSV ou XLSX : c'est {what}. "
                 "Ouvrez-le dans son logiciel et enregistrez-le au format CSV ou XLSX."
             )
     if b"\x00" in data[:65536]:
         raise UnreadableFile(
-            f"Le fichier « {filename} » contient des données binaires (octets nuls) : ce n'est pas "
+            f"Le fichier {french.quoted(filename)} contient des données binaires (octets nuls) : ce n'est pas "
             "un fichier CSV. Enregistrez le tableau au format « CSV UTF-8 » ou XLSX."
         )
 
@@ -117,7 +119,7 @@ def decode(data: bytes, filename: str) -> tuple[str, str]:
     except UnicodeDecodeError as error:  # the five bytes cp1252 leaves undefined
         line = data.count(b"\n", 0, error.start) + 1
         raise UnreadableFile(
-            f"Le fichier « {filename} » n'est ni en UTF-8 ni en Windows-1252 (octet illisible "
+            f"Le fichier {french.quoted(filename)} n'est ni en UTF-8 ni en Windows-1252 (octet illisible "
             f"ligne {line}) : enregistrez-le au format « CSV UTF-8 »."
         ) from error
 
@@ -125,7 +127,7 @@ def decode(data: bytes, filename: str) -> tuple[str, str]:
 def _mixed(data: bytes, error: UnicodeDecodeError, filename: str) -> UnreadableFile:
     line = data.count(b"\n", 0, error.start) + 1
     return UnreadableFile(
-        f"Le fichier « {filename} » mélange deux encodages (UTF-8 et Windows-1252) : la ligne "
+        f"Le fichier {french.quoted(filename)} mélange deux encodages (UTF-8 et Windows-1252) : la ligne "
         f"{line} n'est pas en UTF-8 alors que d'autres le sont. Ouvrez-le dans un tableur et "
         "enregistrez-le à nouveau au format « CSV UTF-8 »."
     )
@@ -158,7 +160,7 @@ def _read_csv(text: str, encoding: str, filename: str) -> Sheet:
         for cells in reader:
             if len(lines) >= MAX_LINES:
                 raise UnreadableFile(
-                    f"Le fichier « {filename} » dépasse {french.number(MAX_LINES)} lignes : "
+                    f"Le fichier {french.quoted(filename)} dépasse {french.number(MAX_LINES)} lignes : "
                     "découpez-le."
                 )
             if any(cell.strip() for cell in cells):
@@ -173,7 +175,7 @@ def _read_csv(text: str, encoding: str, filename: str) -> Sheet:
             else "vérifiez les guillemets de cette ligne"
         )
         raise UnreadableFile(
-            f"Le fichier « {filename} » est mal formé ligne {reader.line_num} : {problem}."
+            f"Le fichier {french.quoted(filename)} est mal formé ligne {reader.line_num} : {problem}."
         ) from error
     return Sheet(lines, encoding=encoding, delimiter=delimiter)
 
@@ -208,7 +210,9 @@ async def read_table_off_loop(data: bytes, filename: str) -> Sheet:
 
 
 def _unreadable_workbook(filename: str, reason: str) -> UnreadableFile:
-    return UnreadableFile(f"Classeur illisible : « {filename} » {reason} ; {XLSX_ADVICE}")
+    return UnreadableFile(
+        f"Classeur illisible : {french.quoted(filename)} {reason} ; {XLSX_ADVICE}"
+    )
 
 
 def check_xlsx_archive(data: bytes, filename: str) -> None:
@@ -300,7 +304,7 @@ def _check_line(number: int, row: tuple[Any, ...], deadline: float, filename: st
     """Every line, not only the header: bounded count, width and reading time."""
     if number > MAX_LINES:
         raise UnreadableFile(
-            f"Le classeur « {filename} » dépasse {french.number(MAX_LINES)} lignes : découpez-le."
+            f"Le classeur {french.quoted(filename)} dépasse {french.number(MAX_LINES)} lignes : découpez-le."
         )
     if len(row) > MAX_COLUMNS and row[MAX_COLUMNS] is not None:
         raise _unreadable_workbook(

@@ -31,7 +31,7 @@ from maillage.crm import audit, caches
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import versioned
 from maillage.crm.text import search_text
-from maillage.db import compact, read_transaction, write_transaction
+from maillage.db import compact, is_sqlite, read_transaction, write_transaction
 from maillage.errors import NotFound
 from maillage.exchange import erasure, labels
 from maillage.exchange.cells import phone_for_people
@@ -45,6 +45,7 @@ from maillage.tables import (
     ContactAxis,
     Decision,
     FeedToken,
+    InboundMessage,
     Interaction,
     InteractionContact,
     Invitation,
@@ -193,7 +194,32 @@ async def anonymise(actor: Actor, contact_id: int, data_dir: Path) -> dict[str, 
     return counts
 
 
+async def _erase_inbound(contact_id: int) -> None:
+    """The mailbox reader's records of this person's messages (#19) keep only their outcome:
+    sender, subject and reason name them. The Message-ID stays, so a message still in the
+    mailbox is not acted on again."""
+    row = await Contact.select(Contact.email).where(Contact.id == contact_id).first()
+    email = ((row or {}).get("email") or "").strip().replace("%", "")
+    condition: Any = InboundMessage.contact == contact_id
+    if email:
+        pattern = f"%{email}%"
+        sender = (
+            InboundMessage.sender.like(pattern)
+            if is_sqlite()
+            else InboundMessage.sender.ilike(pattern)
+        )
+        condition = condition | sender
+    await (
+        InboundMessage.update(
+            {InboundMessage.sender: "", InboundMessage.subject: "", InboundMessage.reason: ""}
+        )
+        .where(condition)
+        .run()
+    )
+
+
 async def _erase_contact(contact_id: int, person: erasure.Person) -> None:
+    await _erase_inbound(contact_id)
     erased: dict[Column | str, Any] = {
         Contact.civility: "",
         Contact.first_name: "Anonyme",
@@ -203,6 +229,9 @@ async def _erase_contact(contact_id: int, person: erasure.Person) -> None:
         Contact.commune: None,
         Contact.notes: "",
         Contact.consent_date: None,
+        # The server's words about a failed address quote the address.
+        Contact.email_bounced_at: None,
+        Contact.email_bounce_reason: None,
         Contact.mailing_opt_out: True,
         Contact.archived: True,
         Contact.search: search_text("Anonyme", f"n° {contact_id}"),

@@ -275,12 +275,12 @@ CONTACT_COLUMNS = [
     Column("Type d'organisation", width=18),
     Column("SIRET de l'organisation", width=17),
     Column("Fonction", width=30),
-    Column("Élu(e)", "bool", 8),
+    Column("Mandat électif", "bool", 9),
     Column("Axes", width=36),
     Column("Instances", width=36),
     Column("Base légale", width=24),
     Column("Date du consentement", "date", 12),
-    Column("Opposé(e) aux envois", "bool", 10),
+    Column("Opposition aux envois", "bool", 10),
 ]
 
 

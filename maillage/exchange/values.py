@@ -13,6 +13,7 @@ from typing import Any
 from maillage.crm.text import normalise
 from maillage.exchange.cells import unneutralise
 from maillage.exchange.labels import choices, code_for
+from maillage.french import quoted
 
 
 class BadValue(ValueError):
@@ -42,7 +43,7 @@ def date(cell: Any) -> dt.date:
             return dt.datetime.strptime(value, fmt).date()
         except ValueError:
             continue
-    raise BadValue(f"date illisible « {value} » (attendu JJ/MM/AAAA, ex. : 31/01/2026)")
+    raise BadValue(f"date illisible {quoted(value)} (attendu JJ/MM/AAAA, ex. : 31/01/2026)")
 
 
 _TRUE = {"oui", "o", "x", "1", "vrai", "true", "yes", "y"}
@@ -57,21 +58,24 @@ def boolean(cell: Any) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise BadValue(f"« {text(cell)} » : répondez « Oui » ou « Non »")
+    raise BadValue(f"{quoted(text(cell))} : répondez « Oui » ou « Non »")
 
 
 def coded(labels: dict[str, str], cell: Any, what: str) -> str:
     value = text(cell)
     code = code_for(labels, value)
     if code is None:
-        raise BadValue(f"{what} inconnu(e) « {value} » : valeurs permises {choices(labels)}")
+        raise BadValue(
+            f"valeur inconnue {quoted(value)} pour le champ « {what} » ; "
+            f"valeurs permises : {choices(labels)}"
+        )
     return code
 
 
 def integer(cell: Any) -> int:
     value = re.sub(r"[\s\u202f\u00a0]", "", text(cell))
     if not value.isdigit():
-        raise BadValue(f"« {text(cell)} » n'est pas un nombre entier")
+        raise BadValue(f"{quoted(text(cell))} n'est pas un nombre entier")
     return int(value)
 
 
@@ -83,7 +87,7 @@ def civility(cell: Any) -> str:
         return "Mme"
     if value in ("m", "mr", "monsieur"):
         return "M."
-    raise BadValue(f"civilité inconnue « {text(cell)} » (attendu « Mme » ou « M. »)")
+    raise BadValue(f"civilité inconnue {quoted(text(cell))} (attendu « Mme » ou « M. »)")
 
 
 def split_list(cell: Any) -> list[str]:

@@ -13,8 +13,10 @@ import re
 
 import networkx as nx
 
+from maillage.graph.diagnosis import KIND_LABELS
 from maillage.graph.metrics import NODE_METRICS
 from maillage.graph.report import Report
+from maillage.vocabulary import ENTITIES, ORGANISATION_KINDS, PARTNERSHIP_KINDS
 
 CSV_COLUMNS = [
     ("id", "identifiant"),
@@ -42,6 +44,38 @@ CSV_COLUMNS = [
     ("under_connected", "peu relié"),
     ("reasons", "raisons"),
 ]
+
+
+# What a person reads in Gephi or Excel instead of the codes kept in the graph (#21): the
+# vocabulary's labels, as the other exports write them. A person's node is of kind « personne »
+# (the drawing's legend word); the JSON node-link export, read by programs, keeps the codes.
+NODE_TYPES = {"organisation": ENTITIES["organisation"], "contact": ENTITIES["contact"]}
+KINDS = {**ORGANISATION_KINDS, "personne": KIND_LABELS["personne"].capitalize()}
+
+
+def _kind_label(code: str) -> str:
+    return KINDS.get(code, code)
+
+
+def _partnership_kinds(codes: str) -> str:
+    """« convention,delegation_dsp » → « Convention, Délégation de service public »."""
+    return ", ".join(PARTNERSHIP_KINDS.get(c, c) for c in codes.split(",") if c)
+
+
+def with_labels(graph: nx.Graph) -> nx.Graph:
+    """A copy of an exported graph whose coded values read as their French labels."""
+    french = nx.Graph()
+    for node, attrs in graph.nodes(data=True):
+        values = dict(attrs)
+        values["type"] = NODE_TYPES.get(values["type"], values["type"])
+        values["kind"] = _kind_label(values["kind"])
+        french.add_node(node, **values)
+    for a, b, attrs in graph.edges(data=True):
+        values = dict(attrs)
+        if "partnership_kinds" in values:
+            values["partnership_kinds"] = _partnership_kinds(values["partnership_kinds"])
+        french.add_edge(a, b, **values)
+    return french
 
 
 def export_graph(report: Report) -> nx.Graph:
@@ -110,7 +144,7 @@ def _french_titles(graph: nx.Graph) -> nx.Graph:
 
 def to_gexf(report: Report) -> bytes:
     buffer = io.BytesIO()
-    nx.write_gexf(_french_titles(export_graph(report)), buffer, encoding="utf-8")
+    nx.write_gexf(_french_titles(with_labels(export_graph(report))), buffer, encoding="utf-8")
     # NetworkX writes <graph name=""> although GEXF 1.2 and 1.3 give <graph> no such
     # attribute: the official schema refuses the file.
     return re.sub(rb'(<graph\b[^>]*?) name="[^"]*"', rb"\1", buffer.getvalue(), count=1)
@@ -118,7 +152,7 @@ def to_gexf(report: Report) -> bytes:
 
 def to_graphml(report: Report) -> bytes:
     buffer = io.BytesIO()
-    nx.write_graphml(export_graph(report), buffer, encoding="utf-8")
+    nx.write_graphml(with_labels(export_graph(report)), buffer, encoding="utf-8")
     return buffer.getvalue()
 
 
@@ -151,6 +185,7 @@ def to_csv(report: Report) -> bytes:
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow([label for _, label in CSV_COLUMNS])
     for row in report.node_rows():
+        row["kind"] = _kind_label(row["kind"])
         row["commune"] = report.commune_names.get(row["commune"], "")
         row["axes"] = ", ".join(report.axis_names.get(a, str(a)) for a in row["axes"])
         row["under_connected"] = row["id"] in flagged

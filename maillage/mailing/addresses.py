@@ -15,6 +15,8 @@ from email.utils import parseaddr
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from maillage.french import date_fr
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
@@ -112,6 +114,21 @@ class Mailbox:
 
 def mailbox(address: str | None, name: str = "") -> Mailbox:
     return Mailbox(checked_address(address), one_line(name))
+
+
+def check_not_bounced(row: dict[str, object]) -> None:
+    """An address a server refused for good (#19) is not written to again until it changes:
+    ``InvalidAddress`` with the date and the server's words. ``row`` holds
+    ``email_bounced_at`` and ``email_bounce_reason`` (a contact's, or selected with it)."""
+    since = row.get("email_bounced_at")
+    if since is None:
+        return
+    reason = one_line(str(row.get("email_bounce_reason") or ""))[:200]
+    said = f" : {reason}" if reason else ""
+    raise InvalidAddress(
+        f"adresse en échec depuis le {date_fr(since)}{said} ; "  # type: ignore[arg-type]
+        "corrigez-la sur la fiche du contact"
+    )
 
 
 _PLAIN_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")

@@ -42,7 +42,7 @@ class Replacement:
         return self.detail == SUBSTITUTE
 
 
-SUBSTITUTE = "suppléant(e)"
+SUBSTITUTE = "suppléance"
 
 
 @dataclass
@@ -60,7 +60,7 @@ class AnswerPage:
 
     @property
     def offered(self) -> list[Replacement]:
-        """Whom the page names: the suppléant(e)s the body designated. Colleagues are chosen
+        """Whom the page names: the substitutes the body designated. Colleagues are chosen
         by typing their address, so the holder of a link learns no one's name from it."""
         return [r for r in self.replacements if r.substitute]
 
@@ -173,7 +173,7 @@ async def _meeting_group(meeting_id: int) -> int:
 
 
 def _chosen(page: AnswerPage, replacement_id: int | None, email: str) -> Replacement | None:
-    """A suppléant(e) by id (the page names them), a colleague by the address typed."""
+    """A substitute by id (the page names them), a colleague by the address typed."""
     if replacement_id is not None:
         return next((r for r in page.offered if r.contact_id == replacement_id), None)
     typed = email.strip().lower()
@@ -212,6 +212,7 @@ async def record_answer(
                 {
                     Invitation.response: response,
                     Invitation.answered_at: moment,
+                    Invitation.response_source: "lien",
                     **versioned(Invitation, moment),
                 }
             )

@@ -1,4 +1,5 @@
-"""The sender that runs inside ``maillage serve`` (and ``maillage mail send --watch``).
+"""The sender that runs inside ``maillage serve`` (and ``maillage mail send --watch``), and the
+mailbox reader beside it when MAILLAGE_IMAP_URL is set (and ``maillage mail fetch --watch``).
 
 It drains the outbox, queues the reminders that have come due, then sleeps until a message is
 queued in this process (``nudge``) or the poll interval passes. Several processes may each run
@@ -16,6 +17,7 @@ from typing import Any
 
 from maillage.crm import inhabitants
 from maillage.french import plural
+from maillage.mailing.mailbox import MailboxReader
 from maillage.mailing.reminders import queue_due_reminders
 from maillage.mailing.sender import sender_for
 from maillage.mailing.wakeup import unwatch, watch
@@ -26,6 +28,33 @@ logger = logging.getLogger("maillage.envoi")
 POLL_SECONDS = 30.0
 # Inhabitants' registrations past their retention (#22) are looked for at this pace.
 PURGE_EVERY = dt.timedelta(hours=1)
+MAILBOX_POLL_SECONDS = 60.0
+mailbox_logger = logging.getLogger("maillage.boite")
+
+
+async def read_mailbox(
+    settings: Settings, stop: asyncio.Event, poll: float = MAILBOX_POLL_SECONDS
+) -> None:
+    """Read MAILLAGE_IMAP_URL every ``poll`` seconds until ``stop``; an unreachable or refusing
+    server is logged in French and tried again at the next pass."""
+    try:
+        reader = MailboxReader.for_settings(settings)
+    except Exception:  # a bad setting must not take the web service down with it
+        mailbox_logger.exception("Lecture de la boîte de réception impossible à démarrer")
+        return
+    never = asyncio.Event()
+    while not stop.is_set():
+        try:
+            report = await reader.fetch()
+            if report.unreachable:
+                mailbox_logger.warning("Boîte de réception illisible : %s", report.unreachable)
+            elif report.outcomes or report.moved_again:
+                mailbox_logger.info("Boîte de réception : %s.", report.summary())
+            for line in report.errors:
+                mailbox_logger.warning("Boîte de réception : %s", line)
+        except Exception:  # the loop must outlive a database hiccup
+            mailbox_logger.exception("Erreur de la lecture de la boîte de réception")
+        await _sleep(stop, never, poll)
 
 
 async def run(
@@ -97,6 +126,11 @@ def sender_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = asyncio.create_task(run(settings, stop), name="maillage-envoi")
+        mailbox = (
+            asyncio.create_task(read_mailbox(settings, stop), name="maillage-boite")
+            if settings.imap_url
+            else None
+        )
         try:
             yield
         finally:
@@ -106,5 +140,11 @@ def sender_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
             except TimeoutError:
                 # Cancelled: the messages it held go back to the queue when their lease runs out.
                 logger.warning("Envoi en arrière-plan interrompu à l'arrêt")
+            if mailbox is not None:
+                try:
+                    # A message recorded but not moved yet is moved at the next start.
+                    await asyncio.wait_for(mailbox, timeout=20)
+                except TimeoutError:
+                    mailbox_logger.warning("Lecture de la boîte de réception interrompue à l'arrêt")
 
     return lifespan

@@ -1,4 +1,4 @@
-"""``maillage mail``: invite, send the outbox, ingest calendar replies."""
+"""``maillage mail``: invite, send the outbox, ingest calendar replies, read the mailbox."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.french import plural
 from maillage.mailing import background, invitations, outbox, reminders, replies
 from maillage.mailing.answers import RESPONSE_LABELS
+from maillage.mailing.mailbox import MailboxReader
 from maillage.mailing.reminders import queue_due_reminders
 from maillage.mailing.sender import DrainReport, sender_for
 from maillage.settings import Settings
@@ -177,6 +178,45 @@ async def ingest(settings: Settings, file: Path) -> None:
             click.secho(f"Réponse ignorée : {item['reason']}", fg="yellow")
     if not report["recorded"]:
         fail("aucune réponse enregistrée.")
+
+
+@mail.command(cls=FrenchCommand)
+@click.option(
+    "--watch", is_flag=True, help="Continuer à lire la boîte au fil de l'eau (Ctrl+C pour arrêter)."
+)
+@click.option(
+    "--interval",
+    default=background.MAILBOX_POLL_SECONDS,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Avec --watch : secondes entre deux lectures.",
+)
+@run_async
+async def fetch(settings: Settings, watch: bool, interval: float) -> None:
+    """Lire la boîte de l'organisateur (MAILLAGE_IMAP_URL) : réponses d'agenda, retours en
+    échec et réponses automatiques sont enregistrés puis rangés dans « maillage/traités » ou
+    « maillage/à examiner » ; les autres messages restent dans la boîte."""
+    if not settings.imap_url:
+        fail("MAILLAGE_IMAP_URL n'est pas définie : aucune boîte de réception à lire.")
+    if watch:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        click.echo(
+            f"Lecture continue de la boîte (toutes les {interval:g} s) ; Ctrl+C pour arrêter."
+        )
+        await background.read_mailbox(settings, stop, poll=interval)
+        click.echo("Arrêt de la lecture.")
+        return
+    reader = MailboxReader.for_settings(settings)
+    click.echo(f"Lecture de : {reader.config.description}.")
+    report = await reader.fetch()
+    if report.unreachable:
+        fail(f"boîte de réception illisible : {report.unreachable}")
+    click.echo(f"Boîte de réception : {report.summary()}.")
+    for line in report.errors:
+        click.secho(f"  ! {line}", fg="yellow")
 
 
 COMMANDS = [mail]

@@ -30,7 +30,13 @@ from maillage.db import (
 )
 from maillage.errors import FieldError, InvalidData, NotFound
 from maillage.mailing import messages, outbox, tokens
-from maillage.mailing.addresses import InvalidAddress, Mailbox, mailbox, sender_mailbox
+from maillage.mailing.addresses import (
+    InvalidAddress,
+    Mailbox,
+    check_not_bounced,
+    mailbox,
+    sender_mailbox,
+)
 from maillage.mailing.messages import Envelope, Invitee, MeetingInfo
 from maillage.settings import Settings
 from maillage.tables import AuditEvent, Contact, Invitation, Meeting, Membership
@@ -136,7 +142,13 @@ async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[
     contacts = {
         row["id"]: row
         for row in await Contact.select(
-            Contact.id, Contact.first_name, Contact.last_name, Contact.email, Contact.archived
+            Contact.id,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.email,
+            Contact.archived,
+            Contact.email_bounced_at,
+            Contact.email_bounce_reason,
         ).where(Contact.id.is_in(wanted))
     }
     missing = [contact_id for contact_id in wanted if contact_id not in contacts]
@@ -177,6 +189,12 @@ async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[
                             "reason": "pas d'adresse électronique : invitation à transmettre autrement",
                         }
                     )
+                else:
+                    try:
+                        check_not_bounced(contact)
+                    except InvalidAddress as error:
+                        reason = f"{error} ; invitation à transmettre autrement"
+                        report["problems"].append({**entry, "reason": reason})
         created = await _insert_invitations(actor, rows)
         report["created"] = [
             {
@@ -220,6 +238,8 @@ INVITATION_COLUMNS = (
     Invitation.contact.first_name.as_alias("first_name"),
     Invitation.contact.last_name.as_alias("last_name"),
     Invitation.contact.email.as_alias("email"),
+    Invitation.contact.email_bounced_at.as_alias("email_bounced_at"),
+    Invitation.contact.email_bounce_reason.as_alias("email_bounce_reason"),
 )
 
 
@@ -228,6 +248,8 @@ def answer_url(settings: Settings, invitation_id: int, nonce: str) -> str:
 
 
 def build_invitee(settings: Settings, row: dict[str, Any], role: str) -> Invitee:
+    """``InvalidAddress`` for an address missing, malformed or refused for good by its server."""
+    check_not_bounced(row)
     return Invitee(
         mailbox=mailbox(row["email"], person_name(row)),
         role=role,
@@ -541,6 +563,7 @@ async def queue_minutes(
     items, problems = [], []
     for row in rows:
         try:
+            check_not_bounced(row)
             recipient: Mailbox = mailbox(row["email"], person_name(row))
         except InvalidAddress as error:
             problems.append(unreachable(row, error))

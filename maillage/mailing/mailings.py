@@ -20,7 +20,7 @@ from maillage.crm.text import find_control_character
 from maillage.db import french_order, read_transaction, write_transaction
 from maillage.errors import Conflict, FieldError, InvalidData, NotFound
 from maillage.mailing import merge, messages, outbox, tokens
-from maillage.mailing.addresses import InvalidAddress, mailbox, sender_mailbox
+from maillage.mailing.addresses import InvalidAddress, check_not_bounced, mailbox, sender_mailbox
 from maillage.mailing.invitations import person_name
 from maillage.mailing.messages import Envelope
 from maillage.settings import Settings
@@ -111,6 +111,8 @@ async def audience(filters: Filters) -> dict[str, list[dict[str, Any]]]:
             Contact.email,
             Contact.mailing_opt_out,
             Contact.link_nonce,
+            Contact.email_bounced_at,
+            Contact.email_bounce_reason,
         ).where(Contact.archived == False)  # noqa: E712 - SQL expression
         if allowed is not None:
             query = query.where(Contact.id.is_in(list(allowed) or [0]))
@@ -133,6 +135,7 @@ async def audience(filters: Filters) -> dict[str, list[dict[str, Any]]]:
             result["without_email"].append(entry)
             continue
         try:
+            check_not_bounced(contact)
             entry["email"] = mailbox(contact["email"]).address
         except InvalidAddress as error:
             result["invalid"].append({**entry, "reason": str(error)})

@@ -663,9 +663,13 @@ def mailing(
     envelope: Envelope,
     unsubscribe_url: str,
 ) -> EmailMessage:
-    """A mass mailing: one-click unsubscribe (RFC 8058) in the headers and in the body."""
+    """A mass mailing: one-click unsubscribe (RFC 8058) in the headers and in the body, and
+    the list's identity (RFC 2919 ``List-Id``, ``envois.`` and the sender's domain), without
+    which SpamAssassin scores a ``List-Unsubscribe`` alone (``LIST_PARTIAL_SHORT_MSG``, #19)."""
     context = {"text": text, "unsubscribe_url": unsubscribe_url, "organizer": envelope.organizer}
     message = _message(envelope, recipient, subject, _text_parts("envoi_groupe", context))
+    domain = envelope.organizer.address.rpartition("@")[2].lower()
+    message["List-Id"] = f"<envois.{domain.encode('idna').decode('ascii')}>"
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Precedence"] = "bulk"

@@ -43,12 +43,19 @@ async def ingest(actor: Actor, data: bytes) -> dict[str, Any]:
     if not calendars:
         raise InvalidData.one("fichier", "Aucune réponse d'agenda (text/calendar) dans ce fichier.")
     results = []
+    seen = set()
     for calendar in calendars:
         try:
             reply = parse_reply(calendar)
         except ReplyError as error:
             results.append({"status": "ignoree", "reason": str(error)})
             continue
+        # Gmail and Thunderbird send the answer twice (inline and as invite.ics), with other
+        # bytes: one answer, recorded once.
+        answer = (reply.uid, reply.attendee_email, reply.partstat, reply.sequence)
+        if answer in seen:
+            continue
+        seen.add(answer)
         results.append(await _apply(actor, reply))
     return {"replies": results, "recorded": sum(r["status"] == "enregistree" for r in results)}
 
@@ -89,6 +96,7 @@ async def _apply(actor: Actor, reply: Any) -> dict[str, Any]:
                     {
                         Invitation.response: reply.response,
                         Invitation.answered_at: moment,
+                        Invitation.response_source: "agenda",
                         **versioned(Invitation, moment),
                     }
                 )

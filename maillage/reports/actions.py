@@ -10,10 +10,11 @@ from msgspec import Meta, Struct
 
 from maillage.actor import Actor
 from maillage.crm.registry import SERVICES
-from maillage.crm.schemas import Indicator
+from maillage.crm.schemas import Evaluation, Indicator
 from maillage.errors import InvalidData
 from maillage.reports.collect import ReportRows
 from maillage.reports.scope import FIRST_YEAR
+from maillage.vocabulary import FINANCERS, NO_AXIS
 
 
 def actions_in_scope(rows: ReportRows) -> list[dict[str, Any]]:
@@ -98,3 +99,61 @@ def _set(mapping: dict[str, float], key: str, value: float | None) -> None:
         mapping.pop(key, None)
     else:
         mapping[key] = value
+
+
+# ----- yearly evaluation and budget (#22) ----------------------------------------------------
+
+
+class EvaluationIn(Evaluation, kw_only=True):
+    """The evaluation of one year, with the ``version`` of the fiche action it was read at."""
+
+    version: Annotated[int, Meta(ge=1)]
+
+
+async def record_evaluation(actor: Actor, action_id: int, data: EvaluationIn) -> dict[str, Any]:
+    """Write (or replace) the evaluation of ``data.year``; through the actions service, so a
+    stale ``version`` gets the usual 409 and the change goes to the audit log."""
+    service = SERVICES["actions"]
+    action = await service.get(action_id)
+    evaluation = msgspec.convert(
+        {k: v for k, v in msgspec.to_builtins(data).items() if k != "version"}, Evaluation
+    )
+    others = [
+        msgspec.convert(e, Evaluation)
+        for e in action.get("evaluations") or []
+        if e["year"] != data.year
+    ]
+    evaluations = sorted([*others, evaluation], key=lambda e: e.year)
+    update = service.spec.update(version=data.version, evaluations=evaluations)
+    return await service.update(actor, action_id, update)
+
+
+def evaluation_of(action: dict[str, Any], year: int) -> dict[str, Any] | None:
+    return next((e for e in action.get("evaluations") or [] if e["year"] == year), None)
+
+
+def budget_totals(actions: list[dict[str, Any]], year: int) -> dict[str, Any]:
+    """Planned and spent amounts of ``year``, per financer (in the vocabulary's order) and per
+    axis; a spent amount left empty counts as nothing spent yet."""
+    by_financer: dict[str, list[float]] = {}
+    by_axis: dict[str, list[float]] = {}
+    for action in actions:
+        evaluation = evaluation_of(action, year)
+        for line in (evaluation or {}).get("budget", []):
+            planned, spent = line["planned"] or 0.0, line["spent"] or 0.0
+            for key, totals in (
+                (line["financer"], by_financer),
+                (action.get("axis.name") or NO_AXIS, by_axis),
+            ):
+                pair = totals.setdefault(key, [0.0, 0.0])
+                pair[0] += planned
+                pair[1] += spent
+    ordered = {code: by_financer[code] for code in FINANCERS if code in by_financer}
+    planned = sum(pair[0] for pair in ordered.values())
+    spent = sum(pair[1] for pair in ordered.values())
+    return {
+        "by_financer": ordered,
+        "by_axis": dict(sorted(by_axis.items())),
+        "planned": planned,
+        "spent": spent,
+    }

@@ -11,10 +11,16 @@ from typing import Any
 
 from maillage.errors import InvalidData
 from maillage.folding import fold
-from maillage.french import long_date, number, percent, plural, short_date
+from maillage.french import euros, long_date, number, percent, plural, short_date
 from maillage.offloop import off_loop
 from maillage.reports import charts
-from maillage.reports.actions import actions_in_scope, indicator_rows, runs_during
+from maillage.reports.actions import (
+    actions_in_scope,
+    budget_totals,
+    evaluation_of,
+    indicator_rows,
+    runs_during,
+)
 from maillage.reports.collect import ReportRows, collect
 from maillage.reports.coverage import coverage_matrix
 from maillage.reports.governance import (
@@ -30,6 +36,8 @@ from maillage.reports.scope import check_year, resolve_scope, year_bounds
 from maillage.vocabulary import (
     ACTION_STATUSES,
     DECISION_DONE,
+    EVALUATION_DECISIONS,
+    FINANCERS,
     GROUP_KINDS,
     INTERACTION_KINDS,
     MEETING_STATUSES,
@@ -140,7 +148,9 @@ def _ctg_line(territory: dict[str, Any] | None, year: int) -> str:
 # ----- action plan ----------------------------------------------------------------------------
 
 
-def action_plan_section(rows: ReportRows, year: int) -> Section:
+def action_plan_section(rows: ReportRows, year: int, evaluation_year: int | None = None) -> Section:
+    """The fiches action and their indicators of ``year``, with the evaluations of
+    ``evaluation_year`` (the same year unless told: a meeting's pack shows the latest)."""
     actions = actions_in_scope(rows)
     section = Section("plan_action", "Le plan d'action de la CTG")
     if not actions:
@@ -153,8 +163,11 @@ def action_plan_section(rows: ReportRows, year: int) -> Section:
     by_status: dict[str, int] = {}
     for action in actions:
         by_status[action["status"]] = by_status.get(action["status"], 0) + 1
+    # « 2 réalisées », « 3 abandonnées »: the participles agree with « fiches »; « à lancer »
+    # and « en cours » do not change.
     statuses = ", ".join(
         f"{number(count)} {ACTION_STATUSES[s].lower()}"
+        + ("s" if count > 1 and ACTION_STATUSES[s].endswith("ée") else "")
         for s in ACTION_STATUSES
         if (count := by_status.get(s))
     )
@@ -195,8 +208,8 @@ def action_plan_section(rows: ReportRows, year: int) -> Section:
             summary[-1][2] += f" (hors période {year})"
     section.paragraphs.append(
         f"{plural(len(indicators), 'indicateur')} suivi{'s' if len(indicators) > 1 else ''} ; "
-        f"{number(measured)} mesuré{'s' if measured > 1 else ''} en {year} avec une cible, "
-        f"dont {number(reached)} atteignant ou dépassant leur cible."
+        f"{number(measured)} mesuré{'s' if measured > 1 else ''} en {year} avec une cible"
+        + _reached_clause(reached, measured)
     )
     section.sheets.append(
         Sheet(
@@ -231,7 +244,113 @@ def action_plan_section(rows: ReportRows, year: int) -> Section:
         "measured": measured,
         "reached": reached,
     }
+    _add_evaluations(section, actions, evaluation_year or year)
     return section
+
+
+def _add_evaluations(section: Section, actions: list[dict[str, Any]], year: int) -> None:
+    """The year's evaluations (what was done, results, what comes next) and the budget per
+    financer and per axis (#22)."""
+    evaluated = [(a, e) for a in actions if (e := evaluation_of(a, year)) is not None]
+    decisions: dict[str, int] = {}
+    for _action, evaluation in evaluated:
+        if evaluation["decision"]:
+            decisions[evaluation["decision"]] = decisions.get(evaluation["decision"], 0) + 1
+    totals = budget_totals(actions, year)
+    section.figures["evaluated"] = len(evaluated)
+    section.figures["evaluation_decisions"] = decisions
+    section.figures["budget"] = {
+        "planned": totals["planned"],
+        "spent": totals["spent"],
+        "by_financer": totals["by_financer"],
+    }
+    if not evaluated:
+        section.paragraphs.append(
+            f"Aucune fiche action n'est évaluée pour {year} : l'évaluation annuelle se saisit "
+            "sur la page de chaque fiche action."
+        )
+        return
+    next_steps = ", ".join(
+        f"{number(count)} à {EVALUATION_DECISIONS[code].lower()}"
+        for code in EVALUATION_DECISIONS
+        if (count := decisions.get(code))
+    )
+    sentence = (
+        f"{plural(len(evaluated), 'fiche action évaluée', 'fiches action évaluées')} "
+        f"sur {number(len(actions))} pour {year}"
+    )
+    section.paragraphs.append(sentence + (f" : {next_steps}." if next_steps else "."))
+    if totals["by_financer"]:
+        section.paragraphs.append(
+            f"Budget {year} : {euros(totals['planned'])} prévus, {euros(totals['spent'])} "
+            f"dépensés ; {_financer_shares(totals)}."
+        )
+    section.sheets.append(
+        Sheet(
+            "Évaluation",
+            f"Évaluation {year} des fiches action",
+            ["Fiche action", "Réalisé", "Résultats", "Partenaires mobilisés", "Suite décidée"],
+            [
+                [
+                    action["title"],
+                    evaluation["done"] or "—",
+                    evaluation["results"] or "—",
+                    evaluation["partners"] or "—",
+                    EVALUATION_DECISIONS.get(evaluation["decision"] or "", "—"),
+                ]
+                for action, evaluation in evaluated
+            ],
+        )
+    )
+    if totals["by_financer"]:
+        section.sheets.append(
+            Sheet(
+                "Budget par financeur",
+                f"Budget {year} par financeur (en euros)",
+                ["Financeur", "Prévu", "Dépensé"],
+                [
+                    [FINANCERS[code], round(planned, 2), round(spent, 2)]
+                    for code, (planned, spent) in totals["by_financer"].items()
+                ],
+            )
+        )
+        section.sheets.append(
+            Sheet(
+                "Budget par axe",
+                f"Budget {year} par axe de la CTG (en euros)",
+                ["Axe", "Prévu", "Dépensé"],
+                [
+                    [axis, round(planned, 2), round(spent, 2)]
+                    for axis, (planned, spent) in totals["by_axis"].items()
+                ],
+            )
+        )
+
+
+def _financer_shares(totals: dict[str, Any]) -> str:
+    """« Caf 60 %, Commune 40 % » of the planned amount."""
+    planned = totals["planned"]
+    return ", ".join(
+        f"{FINANCERS[code]} {percent(pair[0] / planned) if planned else '—'}"
+        for code, pair in totals["by_financer"].items()
+    )
+
+
+def _reached_clause(reached: int, measured: int) -> str:
+    """« , dont 2 atteignant ou dépassant leur cible. », « , aucun n'atteignant sa cible. »"""
+    if not measured:
+        return "."
+    if not reached:
+        return ", aucun n'atteignant sa cible." if measured > 1 else ", qui n'atteint pas sa cible."
+    if reached == measured:
+        return (
+            ", tous atteignant ou dépassant leur cible."
+            if measured > 1
+            else ", qui atteint sa cible."
+        )
+    return (
+        f", dont {number(reached)} atteignant ou dépassant {'leur' if reached > 1 else 'sa'} cible."
+    )
 
 
 def _ratio(value: float | None) -> float | None:

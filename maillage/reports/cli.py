@@ -9,7 +9,7 @@ import click
 
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.settings import Settings
-from maillage.vocabulary import ORGANISATION_KINDS
+from maillage.vocabulary import EVALUATION_DECISIONS, FINANCERS, ORGANISATION_KINDS
 
 
 @click.group(cls=FrenchGroup)
@@ -87,6 +87,134 @@ async def diagnostic(
         output.write_bytes(render_diagnostic_xlsx(coverage, kinds_label(kinds)))
     gaps = coverage.gaps()
     click.echo(f"Écrit : {output} ({len(coverage.communes)} communes, {len(gaps)} zones blanches).")
+
+
+@report.command("evaluate", cls=FrenchCommand)
+@click.option("--action", "action_id", required=True, type=int, help="Numéro de la fiche action.")
+@click.option("--year", required=True, type=int, help="Année évaluée (ex. : 2026).")
+@click.option("--done", default="", help="Ce qui a été réalisé dans l'année.")
+@click.option("--results", default="", help="Indicateurs atteints ou non, et pourquoi.")
+@click.option("--partners", default="", help="Partenaires mobilisés.")
+@click.option(
+    "--decision",
+    type=click.Choice(list(EVALUATION_DECISIONS)),
+    default=None,
+    help="Suite décidée : poursuivre, ajuster ou arrêter l'action.",
+)
+@click.option(
+    "--budget",
+    "budget",
+    multiple=True,
+    metavar="FINANCEUR:PRÉVU[:DÉPENSÉ]",
+    help="Une ligne de budget en euros, ex. : caf:12000:9500 (option répétable). Financeurs : "
+    + ", ".join(FINANCERS)
+    + ".",
+)
+@run_async
+async def evaluate(
+    settings: Settings,
+    action_id: int,
+    year: int,
+    done: str,
+    results: str,
+    partners: str,
+    decision: str | None,
+    budget: tuple[str, ...],
+) -> None:
+    """Enregistrer l'évaluation annuelle d'une fiche action (remplace celle de la même année)."""
+    import msgspec
+
+    from maillage.actor import CLI
+    from maillage.crm.registry import SERVICES
+    from maillage.reports.actions import EvaluationIn, record_evaluation
+
+    lines = [budget_line(text, number) for number, text in enumerate(budget, start=1)]
+    action = await SERVICES["actions"].get(action_id)
+    try:
+        data = msgspec.convert(
+            {
+                "version": action["version"],
+                "year": year,
+                "done": done,
+                "results": results,
+                "partners": partners,
+                "decision": decision,
+                "budget": lines,
+            },
+            EvaluationIn,
+        )
+    except msgspec.ValidationError as error:
+        fail(f"évaluation refusée : {evaluation_problem(str(error))}")
+    saved = await record_evaluation(CLI, action_id, data)
+    click.echo(
+        f"Évaluation {year} enregistrée pour « {saved['title']} » (version {saved['version']})."
+    )
+
+
+def budget_line(text: str, number: int) -> dict[str, object]:
+    """« caf:12000:9500 » as a budget line; French amounts (« 12 000,50 ») are accepted."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or parts[0] not in FINANCERS:
+        fail(
+            f"--budget n° {number} « {text} » : attendu FINANCEUR:PRÉVU[:DÉPENSÉ], le financeur "
+            f"parmi {', '.join(FINANCERS)}."
+        )
+    amounts = [amount(part, number) for part in parts[1:]]
+    return {
+        "financer": parts[0],
+        "planned": amounts[0] if amounts[0] is not None else 0.0,
+        "spent": amounts[1] if len(amounts) > 1 else None,
+    }
+
+
+def amount(text: str, number: int) -> float | None:
+    cleaned = text.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
+    if not cleaned:
+        return None
+    try:
+        value = float(cleaned)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1_000_000_000:  # also refuses « nan » and « inf »
+        fail(f"--budget n° {number} : « {text} » n'est pas un montant positif en euros.")
+    return value
+
+
+def evaluation_problem(detail: str) -> str:
+    if "year" in detail:
+        return "l'année doit être comprise entre 2000 et 2100."
+    if "budget" in detail:
+        return "30 lignes de budget au plus."
+    return "texte trop long (20 000 caractères au plus par champ)."
+
+
+@report.command("pack", cls=FrenchCommand)
+@click.argument("meeting", type=click.IntRange(min=1), metavar="RÉUNION")
+@click.option(
+    "--format",
+    "extension",
+    type=click.Choice(["docx", "html"]),
+    default="docx",
+    show_default=True,
+    help="docx : document modifiable ; html : page imprimable en A4 (PDF par le navigateur).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Fichier à écrire (par défaut : dossier-de-seance-DATE-RÉUNION.docx ou .html "
+    "dans le dossier courant).",
+)
+@run_async
+async def pack(settings: Settings, meeting: int, extension: str, output: Path | None) -> None:
+    """Écrire le dossier de séance d'une réunion (numéro RÉUNION), inscrit au journal."""
+    from maillage.actor import CLI
+    from maillage.reports.service import pack_download
+
+    content, name = await pack_download(CLI, meeting, extension, dt.date.today())
+    path = output or Path(name)
+    path.write_bytes(content)
+    click.echo(f"Écrit : {path}")
 
 
 def kinds_label(kinds: tuple[str, ...]) -> str:

@@ -265,6 +265,7 @@ async def _organisations() -> dict[int, dict[str, Any]]:
         Organisation.category,
         Organisation.commune,
         Organisation.created_at,
+        Organisation.updated_at,
         Organisation.archived,
     ).run()
     links = await OrganisationAxis.select(
@@ -275,6 +276,7 @@ async def _organisations() -> dict[int, dict[str, Any]]:
         by_id[link["organisation"]]["axes"].append(link["axis"])
     for organisation in by_id.values():
         organisation["created_at"] = paris_time(organisation["created_at"])
+        organisation["updated_at"] = paris_time(organisation["updated_at"])
     return by_id
 
 
@@ -312,6 +314,7 @@ async def load_actions() -> list[dict[str, Any]]:
             Action.start_date,
             Action.end_date,
             Action.indicators,
+            Action.evaluations,
         )
         .order_by(Action.axis.position)
         .order_by(french_order(Action.title))

@@ -35,6 +35,8 @@ class Section:
     key: str
     title: str
     paragraphs: list[str] = field(default_factory=list)
+    # Headed lists of sentences, after the paragraphs: (heading, sentences, said when empty).
+    lists: list[tuple[str, list[str], str]] = field(default_factory=list)
     sheets: list[Sheet] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)  # machine-readable (API, tests)

@@ -76,7 +76,11 @@ def movements(previous: NetworkYear, current: NetworkYear) -> dict[str, set[int]
 def network_data(rows: ReportRows, year: int) -> NetworkData:
     """The network of ``year`` as ``/reseau`` reads it (`maillage.graph.network`'s one loader),
     kept to the report's territory and to the organisations registered by the end of the year."""
-    end = dt.date(year, 12, 31)
+    return network_until(rows, dt.date(year, 12, 31))
+
+
+def network_until(rows: ReportRows, end: dt.date) -> NetworkData:
+    """The network as of ``end``: the report's territory, the organisations registered by then."""
     scope = rows.scope
     data = rows.network
     involved = {m["organisation"] for m in rows.memberships} | {

@@ -34,6 +34,31 @@ CELL_PADDING_CM = 0.4
 
 
 def render_docx(report: Report, workbook_name: str) -> bytes:
+    document = _new_document(report)
+    for line in report.context:
+        document.add_paragraph(line)
+    _missing_data(document, report)
+    for number, section in enumerate(report.sections, start=1):
+        _section(document, f"{number}. {section.title}", section, workbook_name)
+    closing = document.add_paragraph(
+        f"Les lignes derrière chaque chiffre, tableau et graphique figurent dans le classeur "
+        f"« {workbook_name} », une feuille par tableau."
+    )
+    closing.runs[0].italic = True
+    return _saved(document)
+
+
+def render_pack_docx(report: Report) -> bytes:
+    """The pack of a meeting (« dossier de séance »): every table shown, no workbook."""
+    document = _new_document(report)
+    for line in report.context:
+        document.add_paragraph(line)
+    for number, section in enumerate(report.sections, start=1):
+        _section(document, f"{number}. {section.title}", section, "")
+    return _saved(document)
+
+
+def _new_document(report: Report):
     document = Document()
     _set_defaults(document)
     properties = document.core_properties
@@ -47,16 +72,10 @@ def render_docx(report: Report, workbook_name: str) -> bytes:
     properties.revision = 1
     document.add_heading(report.title, level=0)
     document.add_paragraph(report.subtitle).runs[0].bold = True
-    for line in report.context:
-        document.add_paragraph(line)
-    _missing_data(document, report)
-    for number, section in enumerate(report.sections, start=1):
-        _section(document, f"{number}. {section.title}", section, workbook_name)
-    closing = document.add_paragraph(
-        f"Les lignes derrière chaque chiffre, tableau et graphique figurent dans le classeur "
-        f"« {workbook_name} », une feuille par tableau."
-    )
-    closing.runs[0].italic = True
+    return document
+
+
+def _saved(document) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -129,6 +148,15 @@ def _section(document, heading: str, section: Section, workbook_name: str) -> No
     document.add_heading(heading, level=1)
     for paragraph in section.paragraphs:
         document.add_paragraph(paragraph)
+    for title, sentences, when_empty in section.lists:
+        if title:
+            document.add_heading(title, level=2)
+        # A list without a heading is the agenda: its items are numbered.
+        style = "List Bullet" if title else "List Number"
+        for sentence in sentences:
+            document.add_paragraph(sentence, style=style)
+        if not sentences and when_empty:
+            document.add_paragraph(when_empty)
     for chart in section.charts:
         document.add_picture(io.BytesIO(chart.png), width=CHART_WIDTH)
         document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER

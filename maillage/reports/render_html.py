@@ -53,3 +53,15 @@ def render_html(
         downloads=downloads or [],
         fragment=fragment,
     )
+
+
+def render_pack_html(
+    report: Report,
+    standalone: bool = True,
+    links: list[tuple[str, str]] | None = None,
+) -> str:
+    """The pack of a meeting as one printable A4 document: CSS inlined when ``standalone``
+    (the file opens from anywhere), linked from /static when the application serves it."""
+    css = (WEB_DIR / "static" / "reports.css").read_text(encoding="utf-8") if standalone else None
+    template = environment().get_template("reports/dossier.html")
+    return template.render(report=report, inline_css=css, links=links or [], fragment=False)

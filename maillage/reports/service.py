@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from maillage.db import read_transaction
+from maillage.actor import Actor
+from maillage.crm import audit
+from maillage.db import read_transaction, write_transaction
 from maillage.errors import InvalidData
 from maillage.offloop import off_loop
 from maillage.reports.actions import actions_in_scope, indicator_rows, runs_during
@@ -14,12 +16,16 @@ from maillage.reports.collect import ReportRows, load_actions
 from maillage.reports.coverage import Coverage, coverage_csv, diagnostic
 from maillage.reports.files import file_name, render
 from maillage.reports.model import Report
+from maillage.reports.pack import Pack, build_pack
+from maillage.reports.render_docx import render_pack_docx
+from maillage.reports.render_html import render_pack_html
 from maillage.reports.render_xlsx import render_diagnostic_xlsx
 from maillage.reports.scope import FIRST_YEAR, resolve_scope
 from maillage.vocabulary import ACTION_STATUSES
 
 ANNUAL_FORMATS = ("json", "docx", "xlsx", "html")
 DIAGNOSTIC_FORMATS = ("json", "csv", "xlsx")
+PACK_FORMATS = ("docx", "html")
 PLAN_HORIZON = 10  # targets may be set for the years the CTG still runs
 
 
@@ -59,6 +65,42 @@ def report_as_data(report: Report) -> dict[str, Any]:
 
 async def annual_download(report: Report, extension: str) -> tuple[bytes, str]:
     return await off_loop(render, report, extension), file_name(report.year, extension)
+
+
+def render_pack(report: Report, extension: str) -> bytes:
+    if extension == "docx":
+        return render_pack_docx(report)
+    return render_pack_html(report).encode("utf-8")
+
+
+async def _journaled_pack(actor: Actor, meeting_id: int, extension: str, today: dt.date) -> Pack:
+    """The pack of a meeting; its export is journaled (it names the people who carry the
+    body's decisions), whatever the door: API, page or command line."""
+    check_format(extension, PACK_FORMATS)
+    pack = await build_pack(meeting_id, today)
+    async with write_transaction():
+        await audit.record(
+            actor,
+            "export",
+            "meeting",
+            meeting_id,
+            {"document": "dossier de séance", "format": extension, "personnes": pack.people},
+        )
+    return pack
+
+
+async def pack_download(
+    actor: Actor, meeting_id: int, extension: str, today: dt.date
+) -> tuple[bytes, str]:
+    """The pack as a file (standalone HTML: its CSS inlined) and the file's name."""
+    pack = await _journaled_pack(actor, meeting_id, extension, today)
+    content = await off_loop(render_pack, pack.report, extension)
+    return content, f"{pack.stem}.{extension}"
+
+
+async def pack_report(actor: Actor, meeting_id: int, today: dt.date) -> Report:
+    """The pack for the page that shows it (to print), journaled as an HTML export."""
+    return (await _journaled_pack(actor, meeting_id, "html", today)).report
 
 
 def coverage_as_data(coverage: Coverage) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from maillage.web.security import (
 )
 from maillage.web.strict import refuse_nul_in_query
 from maillage.web.system import audit_log, healthz
+from maillage.web.territory_routes import territory_router
 from maillage.web.views import views_router
 
 WEB_DIR = Path(__file__).parent
@@ -180,6 +181,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
                 path="/static/vis-network", directories=[VIS_DIR], include_in_schema=False
             ),
             Router(path="/api/v1", route_handlers=[exchange_router()]),
+            territory_router(),
             mailing_router(),
             inhabitant_router(),
             public_router(),

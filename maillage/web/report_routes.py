@@ -9,6 +9,7 @@ filters) from ``maillage/web/templates/reports``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -27,15 +28,26 @@ from maillage.errors import InvalidData, ServiceError
 from maillage.french import number, percent
 from maillage.offloop import off_loop
 from maillage.reports import service
-from maillage.reports.actions import IndicatorValueIn, record_indicator
+from maillage.reports.actions import (
+    EvaluationIn,
+    IndicatorValueIn,
+    evaluation_of,
+    record_evaluation,
+    record_indicator,
+)
 from maillage.reports.annual import build_annual_report
 from maillage.reports.cli import kinds_label
 from maillage.reports.coverage import coverage_gaps, diagnostic
 from maillage.reports.files import MEDIA_TYPES
-from maillage.reports.render_html import environment, render_html
-from maillage.vocabulary import ACTION_STATUSES, ORGANISATION_KINDS
+from maillage.reports.render_html import environment, render_html, render_pack_html
+from maillage.vocabulary import (
+    ACTION_STATUSES,
+    EVALUATION_DECISIONS,
+    FINANCERS,
+    ORGANISATION_KINDS,
+)
 from maillage.web.openapi import error_responses
-from maillage.web.pages.common import render
+from maillage.web.pages.common import error_page, render
 from maillage.web.security import requires
 
 Year = Annotated[int, Parameter(ge=1900, le=2100, description="Année (ex. : 2026)")]
@@ -155,6 +167,51 @@ async def indicator_value(
     return await record_indicator(request.user, record_id, data)
 
 
+@post(
+    "/actions/{record_id:int}/evaluations",
+    summary="Saisir l'évaluation annuelle d'une fiche action",
+    description="Ce qui a été réalisé, les résultats (indicateurs atteints ou non et pourquoi), "
+    "les partenaires mobilisés, la suite décidée (`poursuivre`, `ajuster`, `arreter`) et le "
+    "budget de l'année : une ligne par financeur (`caf`, `commune`, `epci`, `departement`, "
+    "`etat`, `region`, `autre`) avec le montant prévu et le montant dépensé, en euros. "
+    "Remplace l'évaluation de la même année. Envoyez la `version` lue de la fiche : 409 si "
+    "elle a changé.",
+    status_code=200,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404, 409),
+    tags=["Fiche action"],
+)
+async def evaluation(
+    request: Request,
+    record_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
+    data: JSONBody[EvaluationIn],
+) -> Any:
+    return await record_evaluation(request.user, record_id, data)
+
+
+MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Numéro de la réunion")]
+PackFormat = Annotated[str, QueryParameter(name="format", description="docx ou html")]
+
+
+@get(
+    "/meetings/{record_id:int}/pack",
+    summary="Dossier de séance d'une réunion",
+    description="Le dossier à remettre aux membres : ordre du jour, points appelant un "
+    "arbitrage, suites données aux décisions précédentes, fiches action et indicateurs, "
+    "évolution du réseau depuis la réunion précédente de l'instance, présence aux instances, "
+    "chiffres clés du territoire. `format=docx` (document modifiable) ou `html` (page "
+    "imprimable en A4, PDF par l'impression du navigateur). L'export est inscrit au journal.",
+    tags=["Réunion"],
+    **READ,
+)
+async def meeting_pack(
+    request: Request, record_id: MeetingId, output: PackFormat = "docx"
+) -> Response:
+    extension = service.check_format(output, service.PACK_FORMATS)
+    content, name = await service.pack_download(request.user, record_id, extension, dt.date.today())
+    return _download(content, name, extension)
+
+
 reports_api = Router(
     path="/api/v1/reports",
     route_handlers=[annual_report, territorial_diagnostic, gaps, action_plan],
@@ -236,6 +293,31 @@ async def annual_page_download(
     return _download(*await service.annual_download(report, extension), extension)
 
 
+@get("/reunions/{record_id:int}/dossier", include_in_schema=False, guards=[requires("lecteur")])
+async def meeting_pack_page(
+    request: Request,
+    record_id: FromPath[int],
+    output: Annotated[str, QueryParameter(name="format")] = "html",
+) -> Response:
+    """The pack as a page to print (A4, PDF through the browser), or the DOCX to download."""
+    try:
+        extension = service.check_format(output, service.PACK_FORMATS)
+    except InvalidData as error:  # a hand-edited link: say what the field takes
+        return error_page(request, 400, error.errors[0].message)
+    if extension == "docx":
+        content, name = await service.pack_download(
+            request.user, record_id, extension, dt.date.today()
+        )
+        return _download(content, name, extension)
+    report = await service.pack_report(request.user, record_id, dt.date.today())
+    links = [
+        ("Retour à la réunion", f"/reunions/{record_id}"),
+        ("Télécharger le document (DOCX)", f"/reunions/{record_id}/dossier?format=docx"),
+    ]
+    html = await off_loop(render_pack_html, report, standalone=False, links=links)
+    return Response(html, media_type=MEDIA_TYPES["html"])
+
+
 @get("/plan-d-action", include_in_schema=False, guards=[requires("lecteur")])
 async def action_plan_page(
     request: Request, year: FromQuery[int | None] = None, territory: FromQuery[int | None] = None
@@ -254,9 +336,13 @@ async def action_plan_page(
 
 @get("/plan-d-action/{record_id:int}", include_in_schema=False, guards=[requires("lecteur")])
 async def action_page(
-    request: Request, record_id: FromPath[int], erreur: FromQuery[str | None] = None
+    request: Request,
+    record_id: FromPath[int],
+    erreur: FromQuery[str | None] = None,
+    annee: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
 ) -> Template:
     action = await SERVICES["actions"].get(record_id)
+    evaluated_year = annee or dt.date.today().year
     years = sorted(
         {y for i in action["indicators"] for y in (*i["targets"], *i["values"])}
         | {str(dt.date.today().year)}
@@ -272,6 +358,11 @@ async def action_page(
         error=erreur,
         this_year=dt.date.today().year,
         csrf_token=_csrf_token(request),
+        evaluated_year=evaluated_year,
+        evaluation=evaluation_of(action, evaluated_year),
+        financers=FINANCERS,
+        evaluation_decisions=EVALUATION_DECISIONS,
+        budget_rows=BUDGET_ROWS,
     )
 
 
@@ -282,13 +373,17 @@ def _csrf_token(request: Request) -> str:
 
 
 def _parse_number(raw: str, field: str) -> float | None:
-    raw = raw.strip().replace("\u202f", "").replace(" ", "").replace(",", ".")
+    raw = raw.strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+    raw = raw.removesuffix("€").replace(",", ".")
     if not raw:
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise InvalidData.one(field, f"« {raw} » n'est pas un nombre.") from None
+        value = math.nan
+    if not math.isfinite(value):  # « nan » and « inf » are floats to Python, not to a reader
+        raise InvalidData.one(field, f"« {raw} » n'est pas un nombre.")
+    return value
 
 
 @post(
@@ -322,21 +417,106 @@ async def action_page_record(
     return Redirect(f"/plan-d-action/{record_id}", status_code=303)
 
 
+# Blank budget rows offered by the evaluation form beyond the lines already entered.
+BUDGET_ROWS = 4
+
+
+def _budget_lines(data: dict[str, str]) -> list[dict[str, Any]]:
+    """The form's budget rows as lines; a row with neither financer nor amount is left out, a
+    row with an amount but no financer is an error named by its row."""
+    lines = []
+    for row in range(BUDGET_ROWS + 30):
+        financer = data.get(f"financer_{row}", "").strip()
+        planned = _parse_number(data.get(f"planned_{row}", ""), "budget")
+        spent = _parse_number(data.get(f"spent_{row}", ""), "budget")
+        note = data.get(f"note_{row}", "").strip()
+        if not financer and planned is None and spent is None and not note:
+            continue
+        if not financer:
+            raise InvalidData.one(
+                "budget", f"Ligne de budget n° {row + 1} : choisissez le financeur."
+            )
+        lines.append(
+            {"financer": financer, "planned": planned or 0.0, "spent": spent, "note": note}
+        )
+    return lines
+
+
+@post(
+    "/plan-d-action/{record_id:int}/evaluation",
+    include_in_schema=False,
+    guards=[requires("coordinateur")],
+)
+async def action_page_evaluation(
+    request: Request,
+    record_id: FromPath[int],
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    year = data.get("year", "").strip()
+    back = f"/plan-d-action/{record_id}?" + urlencode({"annee": year} if year.isdigit() else {})
+    try:
+        evaluation = msgspec.convert(
+            {
+                "version": int(data.get("version") or 0),
+                "year": int(year or 0),
+                "done": data.get("done", "").strip(),
+                "results": data.get("results", "").strip(),
+                "partners": data.get("partners", "").strip(),
+                "decision": data.get("decision") or None,
+                "budget": _budget_lines(data),
+            },
+            EvaluationIn,
+        )
+        await record_evaluation(request.user, record_id, evaluation)
+    except (ServiceError, ValueError, msgspec.ValidationError) as error:
+        return Redirect(f"{back}&{urlencode({'erreur': _form_error(error)})}", status_code=303)
+    return Redirect(f"{back}#evaluation", status_code=303)
+
+
+def _form_error(error: Exception) -> str:
+    errors = getattr(error, "errors", None)
+    if errors:
+        return errors[0].message
+    if isinstance(error, msgspec.ValidationError):
+        return _evaluation_error(str(error))
+    return getattr(error, "message", "Saisie invalide.")
+
+
+def _evaluation_error(detail: str) -> str:
+    """msgspec's English message turned into the form's words (the form sends well-typed
+    values: what remains is a value out of range or a code not in the list)."""
+    if "year" in detail:
+        return "Année : indiquez une année entre 2000 et 2100."
+    if "financer" in detail:
+        return "Financeur inconnu : choisissez-le dans la liste."
+    if "decision" in detail:
+        return "Suite décidée inconnue : choisissez-la dans la liste."
+    if "planned" in detail or "spent" in detail:
+        return "Montant : indiquez un nombre positif (en euros)."
+    if "budget" in detail:
+        return "Budget : 30 lignes au plus."
+    if "version" in detail:
+        return "Version de la fiche action manquante : rechargez la page."
+    return "Texte trop long : 20 000 caractères au plus par champ."
+
+
 reports_pages = Router(
     path="/",
     route_handlers=[
         annual_page,
         annual_page_download,
+        meeting_pack_page,
         action_plan_page,
         action_page,
         action_page_record,
+        action_page_evaluation,
     ],
 )
 reports_router = Router(
     path="/",
     route_handlers=[
         reports_api,
-        Router(path="/api/v1", route_handlers=[indicator_value]),
+        Router(path="/api/v1", route_handlers=[indicator_value, evaluation, meeting_pack]),
         reports_pages,
     ],
 )

@@ -23,6 +23,7 @@ from litestar.types import Receive, Scope, Send
 
 from maillage.actor import Actor
 from maillage.crm.auth import authenticate_token, session_user
+from maillage.vocabulary import USER_ROLES, UserRole
 
 # Paths that answer without authentication: health check, API docs, static files, the sign-in
 # page. The later issues add answer links and feed tokens, which carry their own secret.
@@ -170,8 +171,9 @@ def is_public(path: str) -> bool:
 ROLE_LABELS = {"lecteur": "lecture", "coordinateur": "coordination", "admin": "administration"}
 
 
-def requires(role: str):
-    """Guard: the signed-in person must hold ``role`` or a higher one."""
+def requires(role: UserRole):
+    """Guard: the signed-in person must hold ``role`` or a higher one (a stored role code: the
+    type checker refuses a misspelt one)."""
 
     def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
         actor = connection.user
@@ -179,7 +181,8 @@ def requires(role: str):
             raise NotAuthorizedException("Authentification requise.")
         if not actor.can(role):
             raise PermissionDeniedException(
-                f"Action réservée au rôle « {role} » ou supérieur (votre rôle : « {actor.role} »)."
+                f"Action réservée au rôle « {USER_ROLES[role]} » ou supérieur "
+                f"(votre rôle : « {USER_ROLES.get(actor.role, actor.role)} »)."
             )
 
     guard.__name__ = f"requires_{role}"

@@ -81,7 +81,7 @@ async def test_a_stale_version_is_refused(coordinator, body):
         f"/api/v1/calendar/meetings/{meeting['id']}/move", json={"version": 1, **slot("2027-02-02")}
     )
     assert response.status_code == 409
-    assert "modifié" in response.json()["detail"]
+    assert "une autre modification" in response.json()["detail"]
 
 
 async def test_warnings_name_holidays_and_double_booked_members(coordinator, body):
@@ -98,7 +98,7 @@ async def test_warnings_name_holidays_and_double_booked_members(coordinator, bod
     messages = {w["kind"]: w["message"] for w in result["warnings"]}
     assert messages["jour_ferie"] == "Le lundi 17 mai 2027 est un jour férié (Lundi de Pentecôte)."
     assert messages["double_reservation"] == (
-        "Hélène Lefèvre est déjà invité(e) à « Budget » au même moment "
+        "Hélène Lefèvre a déjà une invitation à « Budget » au même moment "
         "(lundi 17 mai 2027 de 15 h 00 à 17 h 00)."
     )
     # Zone B is on holiday on 22 December 2026 (Noël): said, not refused.

@@ -36,7 +36,7 @@ def test_it_names_double_booked_invitees():
     (warning,) = scheduling_warnings(paris(2027, 1, 12, 14), paris(2027, 1, 12, 16), "B", busy)
     assert warning.kind == "double_reservation"
     assert warning.message == (
-        "Hélène Lefèvre et Jean Martin sont déjà invités à « COTECH CTG — Budget » au même "
+        "Hélène Lefèvre et Jean Martin ont déjà une invitation à « COTECH CTG — Budget » au même "
         "moment (mardi 12 janvier 2027 de 15 h 00 à 17 h 00)."
     )
 

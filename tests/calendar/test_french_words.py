@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maillage.french import of
+from maillage.french import of, quoted
 
 
 @pytest.mark.parametrize(
@@ -18,3 +18,18 @@ from maillage.french import of
 )
 def test_it_elides_de_before_a_vowel(name: str, expected: str):
     assert of(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Centre social", "« Centre social »"),
+        ('Centre social "La Passerelle"', "« Centre social “La Passerelle” »"),
+        ("Amicale « Les « petits » loups »", "« Amicale “Les “petits” loups” »"),
+        ("Amicale «\u00a0Les loustics\u00a0»", "« Amicale “Les loustics” »"),
+        ('Écran 5" pouces', '« Écran 5" pouces »'),  # an odd quote is not a quotation
+    ],
+)
+def test_quoted_turns_inner_quotes_into_second_level_ones(value: str, expected: str):
+    """(#21) A value with its own quotes never reads « … « … » … »."""
+    assert quoted(value) == expected

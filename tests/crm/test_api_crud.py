@@ -206,7 +206,7 @@ async def test_it_deletes_link_records_but_not_what_they_still_use(coordinator, 
     )
     refused = await c.delete(f"/api/v1/meetings/{world['meeting']['id']}")
     assert refused.status_code == 409
-    assert "encore utilisé" in refused.json()["detail"]
+    assert "sert encore à d'autres enregistrements" in refused.json()["detail"]
     assert (await c.delete(f"/api/v1/invitations/{invitation['id']}")).status_code == 204
     assert (await c.get(f"/api/v1/invitations/{invitation['id']}")).status_code == 404
     assert (await c.delete(f"/api/v1/meetings/{world['meeting']['id']}")).status_code == 204

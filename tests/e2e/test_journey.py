@@ -217,11 +217,11 @@ async def test_a_coordinator_runs_a_commission(tab, data_dir):
     await journey.check()
     await page.go_back()
     await page.get_by_role("link", name="Enregistrer les présences").click()
-    await page.get_by_label("Présent(e)").check()
+    await page.get_by_label("Présence", exact=True).check()
     await journey.check()
     await page.get_by_role("button", name="Enregistrer les présences").click()
     await expect(page.locator(".flash")).to_contain_text("Présences enregistrées")
-    await expect(page.locator("#titre-participants ~ table")).to_contain_text("Présent(e)")
+    await expect(page.locator("#titre-participants ~ table")).to_contain_text("Présence")
 
     # The body shows it.
     await page.goto(group_url)

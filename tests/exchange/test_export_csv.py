@@ -38,7 +38,7 @@ async def test_it_writes_french_dates(world):
     assert rows[1][8] == "01/01/2026"
     meetings = rows_of(await export_bytes("meetings", "csv"))
     assert meetings[1][2] == "08/12/2026 14:00"  # Paris time
-    assert meetings[1][-2:] == ["Acceptée", "Présent(e)"]
+    assert meetings[1][-2:] == ["Acceptée", "Présence"]
 
 
 async def test_caf_preset_has_stable_columns_and_leaves_out_opted_out(world):

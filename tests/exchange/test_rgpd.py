@@ -46,7 +46,7 @@ async def test_access_export_lists_everything_about_the_person(world):
     assert data["invitations"][0]["attendance"] == "present"
     page = subject_access_html(data)
     assert "Données personnelles vous concernant" in page
-    assert "COPIL de lancement" in page and "Présent(e)" in page
+    assert "COPIL de lancement" in page and "Présence" in page
     assert "Préparer le bilan" in page and "À faire" in page  # decisions she carries (#22)
 
 

@@ -167,6 +167,20 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
         400,
         "/api/v1/actions/{missing}/indicator-values",
     ),
+    (
+        "POST",
+        "/api/v1/actions/{record_id:int}/evaluations",
+        COORDINATOR,
+        400,
+        "/api/v1/actions/{missing}/evaluations",
+    ),
+    (
+        "GET",
+        "/api/v1/meetings/{record_id:int}/pack",
+        READER,
+        200,
+        "/api/v1/meetings/{meeting}/pack?format=docx",
+    ),
     ("GET", "/bilan", READER, 200, "/bilan?year=2025"),
     ("GET", "/bilan/telecharger", READER, 200, "/bilan/telecharger?year=2025&format=xlsx"),
     ("GET", "/plan-d-action", READER, 200, "/plan-d-action"),
@@ -177,6 +191,13 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
         COORDINATOR,
         303,  # a page form: back to the page, with the error in its address
         "/plan-d-action/{missing}/indicateurs",
+    ),
+    (
+        "POST",
+        "/plan-d-action/{record_id:int}/evaluation",
+        COORDINATOR,
+        303,  # a page form: back to the page, with the error in its address
+        "/plan-d-action/{missing}/evaluation",
     ),
     ("GET", "/plan-d-action/nouvelle", COORDINATOR, 200, "/plan-d-action/nouvelle"),
     ("POST", "/plan-d-action/nouvelle", COORDINATOR, 400, "/plan-d-action/nouvelle"),
@@ -206,6 +227,7 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
     # Exchange: exports, imports, duplicates, RGPD.
     ("GET", "/api/v1/exports/{filename:str}", COORDINATOR, 200, "/api/v1/exports/contacts.csv"),
     ("POST", "/api/v1/imports", COORDINATOR, 400, "/api/v1/imports?kind=contacts"),
+    ("POST", "/api/v1/territories/load", ADMIN, 400, "/api/v1/territories/load"),  # (#18)
     ("GET", "/api/v1/duplicates", COORDINATOR, 200, "/api/v1/duplicates"),
     ("POST", "/api/v1/duplicates/merge", COORDINATOR, 400, "/api/v1/duplicates/merge"),
     (
@@ -420,6 +442,11 @@ PAGES: list[tuple[str, str, str, int, str]] = [
         )
         for verb in ("role", "desactiver", "reactiver", "mot-de-passe", "debloquer")
     ],
+    # Territories from the public registers (#18); an empty form or body loads nothing.
+    ("GET", "/territoires", READER, 200, "/territoires"),
+    ("GET", "/territoires/{record_id:int}/carte", READER, 404, "/territoires/{missing}/carte"),
+    ("GET", "/territoires/nouveau", ADMIN, 200, "/territoires/nouveau"),
+    ("POST", "/territoires/nouveau", ADMIN, 303, "/territoires/nouveau"),
 ]
 for base, key, new in [
     ("/partenaires", "organisation", "nouveau"),
@@ -496,6 +523,7 @@ PAGES += [
     ("GET", "/reunions/{record_id:int}/modifier", COORDINATOR, 200, "/reunions/{meeting}/modifier"),
     ("GET", "/reunions/{record_id:int}/presences", READER, 200, "/reunions/{meeting}/presences"),
     ("GET", "/reunions/{record_id:int}/emargement", READER, 200, "/reunions/{meeting}/emargement"),
+    ("GET", "/reunions/{record_id:int}/dossier", READER, 200, "/reunions/{meeting}/dossier"),
     *[
         (
             "POST",
@@ -666,7 +694,10 @@ ROUTES += PAGES
 PUBLIC_PAGES = {"/connexion", "/accessibilite"}
 PAGE_PATHS = {route for _method, route, *_ in PAGES if route not in PUBLIC_PAGES} | {"/"}
 PAGE_PATHS |= {"/bilan", "/bilan/telecharger", "/plan-d-action", "/plan-d-action/{record_id:int}"}
-PAGE_PATHS |= {"/plan-d-action/{record_id:int}/indicateurs"}
+PAGE_PATHS |= {
+    "/plan-d-action/{record_id:int}/indicateurs",
+    "/plan-d-action/{record_id:int}/evaluation",
+}
 PAGE_PATHS |= {"/plan-d-action/nouvelle", "/plan-d-action/{record_id:int}/modifier"}
 
 CALLERS = [

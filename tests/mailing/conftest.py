@@ -31,8 +31,24 @@ from maillage.crm.schemas import (
 from maillage.mailing.sender import Sender, SenderConfig
 from maillage.mailing.transports import FileBackend, SmtpBackend, parse_smtp_url
 from maillage.tables import OutboxMessage
+from tests.mailing.imap_server import (  # noqa: F401 - the real Dovecot fixture
+    DOVECOT_LOG,
+    imap_server,
+    log_tail,
+)
 
 PARIS = dt.timezone(dt.timedelta(hours=1))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failing test that used the real Dovecot shows its log (read before the teardown
+    removes it)."""
+    report = yield
+    log = item.stash.get(DOVECOT_LOG, None)
+    if log is not None and report.failed and report.when in {"setup", "call"}:
+        report.sections.append(("Dovecot log", log_tail(log)))
+    return report
 
 
 def free_port() -> int:

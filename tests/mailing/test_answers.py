@@ -83,7 +83,7 @@ async def test_a_link_to_a_past_meeting_is_expired(anonymous, settings, body):
 async def test_a_titulaire_names_a_replacement_who_gets_the_invitation(anonymous, settings, body):
     invitation = await invited(settings, body)
     page = await anonymous.get(invitation["path"] + "?reponse=non")
-    assert "Samir Benali — suppléant(e)" in page.text
+    assert "Samir Benali — suppléance" in page.text
     substitute = body.people["sub"]["id"]
     response = await anonymous.post(
         invitation["path"], data={"reponse": "non", "remplacant": str(substitute)}

@@ -34,6 +34,7 @@ MAILING_HEADERS = [
     "mime-version",
     "x-auto-response-suppress",
     "content-type",
+    "list-id",
     "list-unsubscribe",
     "list-unsubscribe-post",
     "precedence",

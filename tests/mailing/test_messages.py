@@ -192,6 +192,7 @@ def test_a_mailing_carries_one_click_unsubscribe():
     )
     assert message["List-Unsubscribe"] == "<https://m.example/u/3.abc>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Id"] == "<envois.val.example>"
     assert "https://m.example/u/3.abc" in message.get_body(("plain",)).get_content()
     assert not calendar_parts(message)
 

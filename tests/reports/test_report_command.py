@@ -52,3 +52,35 @@ async def test_it_writes_the_diagnostic_as_csv_or_xlsx(world, settings, tmp_path
     assert xlsx.returncode == 0 and (tmp_path / "d.xlsx").exists()
     wrong = run(settings, "diagnostic", "--output", str(tmp_path / "d.pdf"))
     assert wrong.returncode == 1 and "non prise en charge" in wrong.stderr
+
+
+async def test_it_writes_the_pack_of_a_meeting(world, settings, tmp_path):
+    from maillage.tables import AuditEvent, Meeting
+
+    meeting = await Meeting.select(Meeting.id, Meeting.starts_at).order_by(Meeting.id).first()
+    day = meeting["starts_at"].date().isoformat()
+    result = run(settings, "pack", str(meeting["id"]), "--format", "docx")
+    # Without --output: its own name, in the current directory (the test's is the repository's).
+    assert result.returncode == 0, result.stderr
+    name = f"dossier-de-seance-{day}-{meeting['id']}.docx"
+    assert result.stdout == f"Écrit : {name}\n"
+    os.remove(name)
+    path = tmp_path / "copil.html"
+    result = run(settings, "pack", str(meeting["id"]), "--format", "html", "--output", str(path))
+    assert result.returncode == 0, result.stderr
+    html = path.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and "1. Ordre du jour" in html
+    events = await AuditEvent.select(AuditEvent.actor, AuditEvent.entity_id).where(
+        AuditEvent.action == "export"
+    )
+    assert events == [{"actor": "cli", "entity_id": meeting["id"]}] * 2
+
+
+async def test_the_pack_of_a_missing_meeting_is_one_french_line(world, settings, tmp_path):
+    result = run(settings, "pack", "999999", "--output", str(tmp_path / "x.docx"))
+    assert result.returncode != 0
+    assert "Réunion n° 999999 introuvable." in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run(settings, "pack", "1", "--format", "pdf")
+    assert result.returncode == 2
+    assert "« pdf » n'est pas parmi" in result.stderr

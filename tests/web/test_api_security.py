@@ -35,7 +35,7 @@ async def test_it_lets_a_reader_read_but_not_write(reader):
         "/api/v1/organisations", json={"name": "Club", "kind": "association"}
     )
     assert response.status_code == 403
-    assert "coordinateur" in response.json()["detail"]
+    assert "rôle « Coordination » ou supérieur" in response.json()["detail"]
 
 
 async def test_it_keeps_users_and_audit_for_admins(coordinator, admin):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from maillage.crm.dashboard import dashboard
-from maillage.tables import Invitation, Meeting
+from maillage.tables import Contact, Invitation, Meeting
 from tests.web.helpers import create, html_text, small_network
 
 
@@ -104,3 +104,25 @@ async def test_the_page_shows_tasks_with_their_actions_and_accessible_charts(
     assert page.text.count('role="img"') == 2
     assert "<desc" in page.text and "Voir les chiffres" in text
     assert "100 %" in text
+
+
+async def test_an_address_refused_for_good_is_a_task_until_corrected(admin, coordinator_web):
+    """#19: a hard bounce marks the address; the dashboard lists it with the server's words."""
+    contact = (await small_network(admin.client))["contact"]
+    bounced_at = dt.datetime(2026, 12, 8, 13, 0, tzinfo=dt.UTC)
+    await Contact.update(
+        {
+            Contact.email_bounced_at: bounced_at,
+            Contact.email_bounce_reason: "5.1.1 boîte inconnue",
+        }
+    ).where(Contact.id == contact["id"])
+    assert [c["id"] for c in (await _today())["todo"]["bounced"]] == [contact["id"]]
+    text = html_text(await coordinator_web.get("/"))
+    assert "Adresse en échec" in text
+    assert "refusée le 8 décembre 2026 : 5.1.1 boîte inconnue." in text
+    assert "Corriger l'adresse" in text
+
+    await Contact.update({Contact.email_bounced_at: None, Contact.email_bounce_reason: None}).where(
+        Contact.id == contact["id"]
+    )
+    assert (await _today())["todo"]["bounced"] == []

@@ -52,7 +52,7 @@ async def test_it_previews_an_import_with_errors_per_line_then_imports_valid_lin
     page = html_text(response)
     assert "Simulation (rien n'a été écrit)" in page
     assert "1 rejetée sur 2" in page
-    assert "3 rejetée colonne « C (« Email ») » : Adresse électronique invalide" in page
+    assert "3 rejetée colonne C (« Email ») : Adresse électronique invalide" in page
     assert "Anne" not in html_text(await coordinator_web.get("/contacts"))
     refused = await coordinator_web.post("/imports/confirmer", {})
     assert refused.status_code == 400
@@ -62,6 +62,40 @@ async def test_it_previews_an_import_with_errors_per_line_then_imports_valid_lin
     assert "Import effectué" in html_text(await coordinator_web.get("/imports"))
     contacts = html_text(await coordinator_web.get("/contacts"))
     assert "Lefèvre" in contacts and "Girard" not in contacts
+
+
+async def test_the_preview_shows_quotes_inside_a_cell_as_french_second_level_quotes(
+    coordinator_web,
+):
+    """(#21) A cell holding quotes or guillemets never reads « … « … » … » in the preview."""
+    content = (
+        "Nom;Type;Date de fin de convention\n"
+        '"Centre social ""La Passerelle""";Association;\n'
+        "Amicale « Les « petits » loups »;Association;\n"
+        '"Club ""Le « Phare »""";Autre;\n'
+        '"Foyer ""Ailleurs""";Banque « privée »;\n'
+    ).encode()
+    response = await _upload(coordinator_web, content, kind="organisations")
+    assert response.status_code == 200, response.text
+    page = html_text(response)
+    assert "Organisation « Centre social “La Passerelle” » : création" in page
+    assert "Organisation « Amicale “Les “petits” loups” » : création" in page
+    assert "Organisation « Club “Le “Phare”” » : création" in page
+    assert "colonne B (« Type ») : valeur inconnue « Banque “privée” » pour le champ « type" in page
+    # Between the outer guillemets of one value, none opens again.
+    for line in page.split(" Ligne ")[-1].split("création"):
+        assert line.count("«") <= line.count("»") + 1
+    assert "« C (" not in page and '""' not in page
+    await coordinator_web.get("/imports")
+    named = await coordinator_web.client.post(
+        "/imports",
+        data={
+            "type": "organisations",
+            "_csrf_token": coordinator_web.client.cookies["maillage_csrf"],
+        },
+        files={"fichier": ("Liste « écoles ».csv", content, "text/csv")},
+    )
+    assert "Aperçu de « Liste “écoles”.csv » (Organisations)" in html_text(named)
 
 
 async def test_it_forgets_an_abandoned_import(coordinator_web):

@@ -66,7 +66,7 @@ async def test_it_names_double_booked_people_on_the_meeting_page(coordinator_web
         "/reunions/nouvelle", {**form, "start": "15:00", "end": "17:00"}
     )
     page = html_text(response)
-    assert "Hélène Durand est déjà invité(e) à « Réunion Centre social des Lilas »" in page
+    assert "Hélène Durand a déjà une invitation à « Réunion Centre social des Lilas »" in page
 
 
 async def test_the_edit_form_changes_everything_a_meeting_holds(coordinator_web, admin):

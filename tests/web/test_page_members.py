@@ -113,7 +113,7 @@ async def test_a_titulaire_is_paired_with_a_suppleant(admin, coordinator_web):
         {"substitute": suppleant["id"]},
     )
     assert answer.status_code == 303
-    assert "Suppléant enregistré." in html_text(await coordinator_web.get(f"/instances/{group}"))
+    assert "Suppléance enregistrée." in html_text(await coordinator_web.get(f"/instances/{group}"))
     paired = await Membership.select().where(Membership.id == titulaire["id"]).first()
     assert paired["substitute"] == suppleant["id"]
     # A suppléant cannot be a titulaire's titulaire: the rule's French reason is shown.

@@ -196,7 +196,7 @@ async def test_it_keeps_a_session_valid_in_another_worker(settings, coordinator_
 async def test_it_signs_out(coordinator_web):
     response = await coordinator_web.post("/deconnexion")
     assert response.headers["location"] == "/connexion"
-    assert "déconnecté" in html_text(await coordinator_web.get("/connexion"))
+    assert "Déconnexion effectuée" in html_text(await coordinator_web.get("/connexion"))
     assert (await coordinator_web.get("/")).status_code == 303
 
 

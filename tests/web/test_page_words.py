@@ -31,7 +31,7 @@ DETAILS = {
     "/envois/{}": OutboxMessage,
 }
 BAD = {
-    "« (s) » écrit à la main": re.compile(r"\w\((e?s|x)\)"),
+    "« (s) » ou « (e) » écrit à la main": re.compile(r"\w\((e|e?s|x|ne|trice)\)"),
     "code interne": re.compile(r"\b[a-z]+_[a-z_]+\b"),
     "valeur Python": re.compile(r"\b(None|True|False|null|nan)\b"),
 }

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from typing import Any
 
+from maillage import french
 from maillage.crm.demo.governance import Governance
 from maillage.crm.demo.people import Org
 from maillage.crm.demo.registry import Registry
@@ -30,7 +32,7 @@ SUMMARIES = {
     "visite": ("Visite de la structure ; échange sur {sujet}.",),
     "rendez_vous": ("Rendez-vous de travail : {sujet}.", "Entretien annuel de partenariat."),
     "courriel": ("Envoi des documents sur {sujet}.", "Relance par courriel : {sujet}."),
-    "evenement": ("Rencontré au forum des associations ; intéressé(e) par {sujet}.",),
+    "evenement": ("Rencontre au forum des associations ; intérêt pour {sujet}.",),
 }
 SUBJECTS = (
     "le diagnostic de territoire", "les horaires d'accueil du mercredi", "la semaine de la parentalité",
@@ -164,7 +166,7 @@ class Activity:
             ("Créer un espace de vie sociale au nord du territoire", "animation_vie_sociale", o["evs"],
              b["avs"], "realisee", [("Habitants impliqués", "personnes", 30, 41, 45, 38)], [caf]),
         )  # fmt: skip
-        for title, axis, pilot, body, status, indicators, partners in plans:
+        for index, (title, axis, pilot, body, status, indicators, partners) in enumerate(plans):
             start = self.world.ctg_start + dt.timedelta(days=self.rng.randrange(0, 400))
             end = self.world.ctg_end if status != "realisee" else self.today - dt.timedelta(days=60)
             action_id = self.ds.add(
@@ -176,6 +178,41 @@ class Activity:
                      "values": {n1: float(v1), n: float(v2)}}
                     for name, unit, t1, v1, t2, v2 in indicators
                 ],
+                evaluations=[_evaluation(year - 1, indicators, partners, index)],
             )  # fmt: skip
             for partner_id in dict.fromkeys(p.id for p in partners if p is not pilot):
                 self.ds.link(ActionPartner, action=action_id, organisation=partner_id)
+
+
+# Budget lines of the demo's evaluations (planned, spent), drawn from no random stream so that
+# the rest of the demo is unchanged: one plan in three also has a commune's share.
+_DEMO_BUDGETS = ((48_000, 45_500), (6_000, 6_000), (22_000, 19_800), (15_000, 16_200))
+
+
+def _evaluation(
+    year: int, indicators: list[tuple[Any, ...]], partners: list[Any], index: int
+) -> dict[str, Any]:
+    """Year N-1's evaluation of a demo fiche action, following its first indicator."""
+    name, unit, target, value = indicators[0][:4]
+    rate = value / target if target else None
+    reached = rate is not None and rate >= 1
+    planned, spent = _DEMO_BUDGETS[index % len(_DEMO_BUDGETS)]
+    budget = [
+        {"financer": "caf", "planned": float(planned), "spent": float(spent), "note": ""},
+        {"financer": "epci", "planned": planned / 2, "spent": spent / 2, "note": ""},
+    ]
+    if index % 3 == 0:
+        budget.append({"financer": "commune", "planned": 5_000.0, "spent": 4_200.0, "note": ""})
+    results = (
+        f"{name} : {french.number(value)} {unit} pour une cible de {french.number(target)}."
+        if target
+        else f"{name} : pas de cible fixée pour {year}."
+    )
+    return {
+        "year": year,
+        "done": "Actions menées selon le calendrier prévu en comité technique.",
+        "results": results + (" Cible atteinte." if reached else " Cible non atteinte."),
+        "partners": f"{len(partners)} partenaires associés à la fiche action.",
+        "decision": "poursuivre" if reached or rate is None else "ajuster",
+        "budget": budget,
+    }

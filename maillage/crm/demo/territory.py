@@ -361,7 +361,7 @@ class TerritoryBuilder:
             mairie, ("Maire", "Maire"), tags=("ancien_maire", f"ancien_maire:{place.id}"),
             presence=0.6, elected=True, since=w.previous_installation,
             until=w.installation - dt.timedelta(days=1), women=0.3,
-            notes="Maire jusqu'aux élections municipales ; non réélu(e).",
+            notes="Maire jusqu'aux élections municipales ; mandat non renouvelé.",
         )  # fmt: skip
         former.tags.add(f"elu:{place.id}")
 

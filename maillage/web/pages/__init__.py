@@ -30,6 +30,7 @@ from maillage.web.pages import (
     participation,
     partners,
     registrations,
+    territories,
     users,
 )
 
@@ -53,6 +54,7 @@ PAGE_MODULES = [
     outbox,
     invitations,
     journal,
+    territories,
     users,
     participation,
     registrations,

@@ -30,6 +30,7 @@ CHECKED_PAGES: list[tuple[str, str]] = [
     ("/envois", "Envois"),
     ("/bilan", "Bilan annuel"),
     ("/plan-d-action", "Plan d'action"),
+    ("/territoires", "Territoires"),
     ("/exports", "Exports"),
     ("/imports", "Imports"),
     ("/doublons", "Doublons"),

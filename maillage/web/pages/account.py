@@ -110,7 +110,7 @@ def _login_refused(request: Request, form: FormState, suivant: str, status: int)
 async def logout(request: Request) -> Response:
     if isinstance(request.user, Actor) and request.user.user_id is not None:
         await auth.end_sessions(request.user.user_id)
-    request.set_session({"flash": [["succes", "Vous êtes déconnecté(e)."]]})
+    request.set_session({"flash": [["succes", "Déconnexion effectuée."]]})
     return redirect("/connexion")
 
 

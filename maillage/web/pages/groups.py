@@ -345,7 +345,7 @@ async def member_substitute(
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
     else:
-        flash(request, "Suppléant enregistré." if chosen else "Suppléant retiré.")
+        flash(request, "Suppléance enregistrée." if chosen else "Suppléance retirée.")
     return redirect(f"/instances/{record_id}#membres")
 
 

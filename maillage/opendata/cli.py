@@ -1,0 +1,68 @@
+"""``maillage territory``: a territory from the public registers (#18)."""
+
+from __future__ import annotations
+
+import click
+
+from maillage.actor import CLI
+from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
+from maillage.errors import ServiceError
+from maillage.opendata import registers
+from maillage.opendata.load import LoadReport, load_territory
+from maillage.settings import Settings
+
+
+@click.group("territory", cls=FrenchGroup)
+def territory_group() -> None:
+    """Territoires : charger un EPCI depuis les répertoires publics, chercher son SIREN."""
+
+
+@territory_group.command("load", cls=FrenchCommand)
+@click.option(
+    "--epci", "siren", required=True, metavar="SIREN", help="SIREN de l'EPCI (9 chiffres)."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Simulation : lister chaque changement sans rien écrire."
+)
+@run_async
+async def load_command(settings: Settings, siren: str, dry_run: bool) -> None:
+    """Créer ou mettre à jour un territoire (communes, mairies, élus) depuis les répertoires
+    publics ; tout ou rien. Relancée, la commande met à jour sans rien dupliquer ni remplacer
+    ce que l'équipe a saisi ; un mandat absent du répertoire est terminé, jamais supprimé."""
+    report = await load_territory(CLI, siren, dry_run=dry_run, data_dir=settings.data_dir)
+    _print(report)
+
+
+def _print(report: LoadReport) -> None:
+    click.echo(f"{report.name} (SIREN {report.siren}), répertoires publics : {report.month}")
+    if report.cantons:
+        click.echo("Cantons : " + ", ".join(report.cantons))
+    if report.constituencies:
+        click.echo("Circonscriptions : " + ", ".join(report.constituencies))
+    for line in report.lines:
+        click.echo(f"  {line}")
+    for warning in report.warnings:
+        click.secho(f"  Attention : {warning}", fg="yellow")
+    click.echo(report.summary())
+    if notice := report.notice():
+        click.echo(notice)
+    if report.committed and report.territory_id is not None:
+        click.echo(f"Territoire n° {report.territory_id}.")
+
+
+@territory_group.command("search", cls=FrenchCommand)
+@click.argument("words", nargs=-1, required=True, metavar="MOTS...")
+def search_command(words: tuple[str, ...]) -> None:
+    """Chercher un EPCI par son nom (ou le début de son SIREN)."""
+    try:
+        found = registers.search_epcis(" ".join(words), limit=50)
+    except ServiceError as error:
+        fail(error.message)
+        return
+    if not found:
+        fail("aucun EPCI ne correspond à cette recherche.")
+    for epci in found:
+        click.echo(f"{epci.siren}  {epci.name}")
+
+
+COMMANDS = [territory_group]

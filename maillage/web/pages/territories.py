@@ -1,0 +1,70 @@
+"""Territoires: the list, each territory's map, and a new territory from the public registers
+(administrators: find the EPCI by name, preview the dry run, confirm)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Template
+
+from maillage.crm.registry import SERVICES
+from maillage.crm.resources import ListQuery
+from maillage.errors import ServiceError
+from maillage.geo.maps import territory_map
+from maillage.opendata import registers
+from maillage.opendata.load import load_territory
+from maillage.web.pages.common import error_text, flash, redirect, render
+from maillage.web.security import requires
+
+READER = [requires("lecteur")]
+ADMIN = [requires("admin")]
+
+
+@get("/territoires", guards=READER, include_in_schema=False)
+async def territory_list(request: Request) -> Template:
+    result = await SERVICES["territories"].list(ListQuery(limit=500, sort="name"))
+    return render(request, "territoires/liste.html", territories=result["items"])
+
+
+@get("/territoires/{record_id:int}/carte", guards=READER, include_in_schema=False)
+async def territory_map_page(request: Request, record_id: FromPath[int]) -> Template:
+    return render(request, "territoires/carte.html", map=await territory_map(record_id))
+
+
+@get("/territoires/nouveau", guards=ADMIN, include_in_schema=False)
+async def territory_new(
+    request: Request,
+    q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    epci: Annotated[str | None, QueryParameter(max_length=20)] = None,
+) -> Template:
+    context: dict[str, Any] = {"q": q or "", "results": None, "report": None, "error": None}
+    try:
+        if q:
+            context["results"] = registers.search_epcis(q)
+        if epci:
+            context["report"] = await load_territory(
+                request.user, epci, dry_run=True, data_dir=request.app.state.settings.data_dir
+            )
+    except ServiceError as error:
+        context["error"] = error_text(error)
+    status = 400 if context["error"] else 200
+    return render(request, "territoires/nouveau.html", status_code=status, **context)
+
+
+@post("/territoires/nouveau", guards=ADMIN, include_in_schema=False)
+async def territory_load(request: Request) -> Any:
+    siren = str((await request.form()).get("epci") or "")
+    try:
+        report = await load_territory(
+            request.user, siren, dry_run=False, data_dir=request.app.state.settings.data_dir
+        )
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+        return redirect("/territoires/nouveau")
+    flash(request, report.summary())
+    return redirect(f"/territoires/{report.territory_id}/carte")
+
+
+HANDLERS = [territory_list, territory_map_page, territory_new, territory_load]

@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "maillage.exchange.cli",
         "Importer un fichier CSV ou XLSX (20 Mo au plus) ; tout ou rien par défaut.",
     ),
+    "inhabitants": (
+        "maillage.crm.cli",
+        "Inscriptions des habitants aux réunions publiques : liste, effacement.",
+    ),
     "init": (
         "maillage.crm.cli",
         "Créer ou mettre à jour la base de données (sans risque si elle existe déjà).",

@@ -167,6 +167,11 @@ class Meeting(Versioned):
     minutes = Text(default="")
     is_public = Boolean(default=False)
     attendance_count = Integer(null=True, default=None)
+    # Inhabitants register on /participer/{id} while the meeting is public and this is on (#22).
+    registration_open = Boolean(default=False)
+    capacity = Integer(null=True, default=None)
+    retention_days = Integer(default=365)
+    consultation_open = Boolean(default=False)
     ical_uid = Varchar(length=255, unique=True)
     ical_sequence = Integer(default=0)
     recurrence_id = Timestamptz(null=True, default=None)
@@ -266,6 +271,41 @@ class UserTerritory(Table):
     territory = ForeignKey(Territory, on_delete=OnDelete.restrict, index=True)
     role = Varchar(length=20, default="lecteur")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class InhabitantRegistration(Versioned):
+    """An inhabitant registered to a public meeting (#22): kept apart from partners' contacts,
+    nothing beyond what the page asks, deleted ``meeting.retention_days`` after the meeting."""
+
+    meeting = ForeignKey(Meeting, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=100)
+    commune = Varchar(length=100)
+    email = Varchar(length=254, null=True, default=None)
+    consent_text = Varchar(length=40)
+    consent_at = Timestamptz(default=TimestamptzNow())
+    status = Varchar(length=20, default="inscrit", index=True)
+
+
+class ConsultationQuestion(Table):
+    """A question of a meeting's consultation (#22): a choice, a 1-to-5 scale or free text."""
+
+    id = Serial(primary_key=True)
+    meeting = ForeignKey(Meeting, on_delete=OnDelete.cascade, index=True)
+    position = Integer(default=0)
+    kind = Varchar(length=10, default="choix")
+    label = Varchar(length=300)
+    choices = JSON(default=[])
+
+
+class ConsultationAnswer(Table):
+    """One answer to one question. Anonymous: no person, no address, no time; ``submission``
+    is a random number grouping the answers sent together (one row of the export)."""
+
+    id = Serial(primary_key=True)
+    meeting = ForeignKey(Meeting, on_delete=OnDelete.cascade, index=True)
+    question = ForeignKey(ConsultationQuestion, on_delete=OnDelete.cascade, index=True)
+    submission = Varchar(length=32, index=True)
+    value = Text()
 
 
 class ApiToken(Table):
@@ -443,6 +483,9 @@ TABLES: list[type[Table]] = [
     Interaction,
     Action,
     Decision,
+    InhabitantRegistration,
+    ConsultationQuestion,
+    ConsultationAnswer,
     ApiToken,
     FeedToken,
     AuditEvent,

@@ -169,6 +169,7 @@ OUTBOX_KINDS: Final[dict[str, str]] = {
     "relance": "Relance des personnes sans réponse",
     "compte_rendu": "Compte rendu",
     "envoi_groupe": "Envoi groupé",
+    "inscription": "Inscription d'un habitant",
 }
 
 # Where an invitee's answer came from (Invitation.response_source).
@@ -246,6 +247,14 @@ DECISION_TO_DO: Final = "a_faire"
 DECISION_DONE: Final = "faite"
 OPEN_DECISION_STATUSES: Final = ("a_faire", "en_cours")
 
+# Inhabitants registered to a public meeting (#22).
+RegistrationStatus = Literal["inscrit", "attente", "annule"]
+REGISTRATION_STATUSES: Final[dict[str, str]] = {
+    "inscrit": "Inscrit",
+    "attente": "Liste d'attente",
+    "annule": "Annulé",
+}
+
 # --- People and accounts ---------------------------------------------------------------------
 
 LegalBasis = Literal["mission_interet_public", "consentement"]
@@ -284,6 +293,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "reset_password": "Mot de passe temporaire",
     "unlock_sign_in": "Déblocage de la connexion",
     "export": "Export",
+    "purge": "Effacement en fin de conservation",
 }
 ENTITIES: Final[dict[str, str]] = {
     "organisation": "Organisation",
@@ -302,6 +312,8 @@ ENTITIES: Final[dict[str, str]] = {
     "axis": "Axe",
     "interaction": "Échange",
     "action": "Fiche action",
+    "inhabitant_registration": "Inscription d'habitant",
+    "consultation": "Consultation des habitants",
 }
 
 # --- Import synonyms: words people write for a code that are not its label --------------------
@@ -351,6 +363,7 @@ for _literal, _labels in (
     (DecisionStatus, DECISION_STATUSES),
     (EvaluationDecision, EVALUATION_DECISIONS),
     (Financer, FINANCERS),
+    (RegistrationStatus, REGISTRATION_STATUSES),
     (OutboxStatus, OUTBOX_STATUSES),
     (ResponseSource, RESPONSE_SOURCES),
     (InboundOutcome, INBOUND_OUTCOMES),

@@ -8,10 +8,11 @@ import sys
 
 import click
 
-from maillage import db
+from maillage import db, french
 from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.crm import auth
+from maillage.crm import inhabitants as inhabitant_registrations
 from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import Role, UserIn
@@ -19,7 +20,7 @@ from maillage.crm.seed import ensure_axes
 from maillage.french import plural
 from maillage.settings import Settings, base_url_warning_at_start
 from maillage.tables import Organisation, User
-from maillage.vocabulary import COORDINATOR, USER_ROLES
+from maillage.vocabulary import COORDINATOR, REGISTRATION_STATUSES, USER_ROLES
 
 DEMO_ADMIN_EMAIL = "admin@maillage.example"
 
@@ -323,4 +324,51 @@ async def token_revoke(settings: Settings, email: str, token_value: str | None) 
     click.echo(plural(count, "jeton révoqué", "jetons révoqués") + ".")
 
 
-COMMANDS = [init, migrate, serve, demo, user, token]
+@click.group(cls=FrenchGroup)
+def inhabitants() -> None:
+    """Inscriptions des habitants aux réunions publiques : liste, effacement."""
+
+
+@inhabitants.command("list", cls=FrenchCommand)
+@click.argument("reunion", type=click.IntRange(1, 2**31 - 1))
+@run_async
+async def inhabitants_list(settings: Settings, reunion: int) -> None:
+    """Lister les inscriptions à une réunion (ordre d'arrivée), séparées par des tabulations."""
+    listing = await inhabitant_registrations.meeting_registrations(reunion)
+    for row in listing["items"]:
+        click.echo(
+            "\t".join(
+                [
+                    str(row["id"]),
+                    REGISTRATION_STATUSES[row["status"]],
+                    row["name"],
+                    row["commune"],
+                    row["email"] or "",
+                    french.datetime_fr(row["created_at"]),
+                ]
+            )
+        )
+    places = "" if listing["capacity"] is None else f" sur {plural(listing['capacity'], 'place')}"
+    click.echo(
+        f"{plural(listing['registered'], 'personne inscrite', 'personnes inscrites')}{places}, "
+        f"{listing['waiting']} en liste d'attente, "
+        f"{plural(listing['cancelled'], 'annulation')} ; effacement le "
+        f"{french.date_fr(listing['expires_at'])}.",
+        err=True,
+    )
+
+
+@inhabitants.command("purge", cls=FrenchCommand)
+@run_async
+async def inhabitants_purge(settings: Settings) -> None:
+    """Effacer les inscriptions dont la durée de conservation est passée (le service le fait
+    aussi de lui-même)."""
+    done = await inhabitant_registrations.purge_expired(CLI)
+    total = sum(done.values())
+    click.echo(
+        f"{plural(total, 'inscription effacée', 'inscriptions effacées')}"
+        f" ({plural(len(done), 'réunion')})."
+    )
+
+
+COMMANDS = [init, migrate, serve, demo, user, token, inhabitants]

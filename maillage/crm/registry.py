@@ -303,6 +303,7 @@ SPECS: list[ResourceSpec] = [
             rules.check_meeting_times,
             rules.check_meeting_group,
             rules.check_meeting_held,
+            rules.check_meeting_registration,
             rules.check_web_addresses("video_url"),
         ],
         preparers=[rules.ensure_meeting_uid, rules.bump_meeting_sequence],

@@ -272,6 +272,30 @@ async def check_meeting_held(
     return []
 
 
+async def check_meeting_registration(
+    values: dict[str, Any], existing: dict[str, Any] | None
+) -> list[FieldError]:
+    """Inhabitants register and answer consultations only on public meetings (#22)."""
+    if values.get("is_public"):
+        return []
+    errors = []
+    if values.get("registration_open"):
+        errors.append(
+            FieldError(
+                "registration_open",
+                "Les inscriptions en ligne ne s'ouvrent que pour une réunion publique.",
+            )
+        )
+    if values.get("consultation_open"):
+        errors.append(
+            FieldError(
+                "consultation_open",
+                "La consultation en ligne ne s'ouvre que pour une réunion publique.",
+            )
+        )
+    return errors
+
+
 async def check_meeting_group(
     values: dict[str, Any], existing: dict[str, Any] | None
 ) -> list[FieldError]:

@@ -149,6 +149,10 @@ class MeetingIn(Struct, **STRICT):
     minutes: LongText = ""
     is_public: bool = False
     attendance_count: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
+    registration_open: bool = False
+    capacity: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+    retention_days: Annotated[int, Meta(ge=1, le=3650)] = 365
+    consultation_open: bool = False
 
 
 class InvitationIn(Struct, **STRICT):

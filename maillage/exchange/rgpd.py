@@ -504,6 +504,52 @@ async def _last_activity(today: dt.date) -> dict[int, dt.date]:
     return last
 
 
+# The second processing: inhabitants registering to public meetings (#22), kept apart.
+INHABITANTS_REGISTER_ENTRY = """# Registre des traitements — fiche « Inscriptions des habitants aux réunions publiques » (projet)
+
+## Responsable du traitement
+{name} (même responsable et même délégué(e) que la fiche précédente).
+
+## Finalités
+Organiser les réunions publiques et ateliers de concertation de la CTG : compter les places,
+tenir une liste d'attente, confirmer l'inscription par courriel avec l'événement à ajouter à
+son agenda, compter les présents le jour même.
+
+## Base légale
+Consentement (article 6-1-a du RGPD) : la case d'accord du formulaire ; la version du texte
+accepté et le moment de l'accord sont enregistrés avec chaque inscription.
+
+## Catégories de personnes
+Habitants qui s'inscrivent eux-mêmes sur la page publique « /participer/… » (sans compte).
+
+## Catégories de données
+Nom ou pseudonyme, commune de résidence, adresse électronique facultative, version du texte
+de consentement et date de l'accord, statut (inscrit, liste d'attente, annulé). Rien d'autre :
+ni téléphone, ni adresse postale, ni traceur. Ces données sont tenues à part de l'annuaire des
+partenaires et n'y sont jamais versées.
+
+## Destinataires
+Agents habilités de {name} (lecture : la liste ; coordination : annuler, donner une place).
+
+## Transferts hors Union européenne
+Aucun.
+
+## Durées de conservation
+Effacement automatique après la durée fixée pour chaque réunion (365 jours après la réunion
+par défaut), par le service lui-même et par « maillage inhabitants purge » ; le journal ne
+garde que le nombre d'inscriptions effacées, sans donnée personnelle.
+
+## Mesures de sécurité
+Page publique limitée aux réunions publiques ouvertes, jeton anti-falsification (CSRF),
+limite de débit par adresse, champ piège et délai minimal de saisie signé (aucun captcha
+tiers, aucun cookie de suivi) ; mêmes comptes, rôles et journal que la fiche précédente.
+
+## Droits des personnes
+Accès, rectification, effacement et retrait du consentement sur simple demande à
+l'organisateur (en répondant au courriel de confirmation) ; réclamation auprès de la CNIL.
+"""
+
+
 async def processing_register(months: int = DEFAULT_RETENTION_MONTHS) -> str:
     """A draft entry of the register of processing activities (RGPD article 30)."""
     territory = await _territory()
@@ -564,7 +610,8 @@ journal d'audit de chaque écriture et de chaque export, sauvegardes, hébergeme
 ## Droits des personnes
 Accès (« maillage rgpd export »), rectification, effacement (« maillage rgpd anonymise »),
 opposition aux envois groupés (champ dédié), limitation ; réclamation auprès de la CNIL.
-"""
+
+{INHABITANTS_REGISTER_ENTRY.format(name=name)}"""
 
 
 def as_json(data: dict[str, Any]) -> str:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from maillage.crm import inhabitants
 from maillage.french import plural
 from maillage.mailing.mailbox import MailboxReader
 from maillage.mailing.reminders import queue_due_reminders
@@ -24,6 +26,8 @@ from maillage.settings import Settings
 logger = logging.getLogger("maillage.envoi")
 
 POLL_SECONDS = 30.0
+# Inhabitants' registrations past their retention (#22) are looked for at this pace.
+PURGE_EVERY = dt.timedelta(hours=1)
 MAILBOX_POLL_SECONDS = 60.0
 mailbox_logger = logging.getLogger("maillage.boite")
 
@@ -63,10 +67,12 @@ async def run(
         return
     wakeup = asyncio.Event()
     watch(wakeup)
+    purged_at: dt.datetime | None = None
     try:
         while not stop.is_set():
             wakeup.clear()
             try:
+                purged_at = await purge_if_due(purged_at)
                 await queue_due_reminders(settings)
                 report = await sender.drain()
                 if report.sent or report.failed:
@@ -81,6 +87,27 @@ async def run(
             await _sleep(stop, wakeup, poll)
     finally:
         unwatch(wakeup)
+
+
+async def purge_if_due(
+    last: dt.datetime | None, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """Delete the inhabitants' registrations past their retention, at most once per
+    ``PURGE_EVERY``; the moment of this pass (or ``last`` when not due yet)."""
+    now = now or dt.datetime.now(dt.UTC)
+    if last is not None and now - last < PURGE_EVERY:
+        return last
+    done = await inhabitants.purge_expired(inhabitants.RETENTION, now)
+    if done:
+        logger.info(
+            "Conservation : %s",
+            plural(
+                sum(done.values()),
+                "inscription d'habitant effacée",
+                "inscriptions d'habitants effacées",
+            ),
+        )
+    return now
 
 
 async def _sleep(stop: asyncio.Event, wakeup: asyncio.Event, seconds: float) -> None:

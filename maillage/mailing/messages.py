@@ -43,8 +43,10 @@ from maillage.calendar.events import (
     Attendee,
     MeetingEvent,
     SingleAttendeeTemplate,
+    build_calendar,
     cancellation_template,
     invitation_template,
+    serialize,
 )
 from maillage.mailing.addresses import Mailbox, one_line, without_encoded_words
 from maillage.vocabulary import ANSWER_LABELS, ANSWER_WORDS, MEMBER, PLANNED, SUBSTITUTE
@@ -608,6 +610,47 @@ def minutes(
                 subtype=subtype or "octet-stream",
                 disposition="attachment",
                 filename=without_encoded_words(item.filename) or "piece-jointe",
+            )
+        )
+    return _message(envelope, recipient, subject, parts)
+
+
+def registration(
+    meeting: MeetingInfo,
+    recipient: Mailbox,
+    envelope: Envelope,
+    erased_on: dt.date,
+    waiting_rank: int | None = None,
+) -> EmailMessage:
+    """An inhabitant's registration to a public meeting (#22): with a place, the event as a
+    METHOD:PUBLISH file to add to one's calendar (no ATTENDEE: nobody else is disclosed); on
+    the waiting list, the rank and no event."""
+    moment = french.format_moment(meeting.starts_at)
+    waiting = waiting_rank is not None
+    prefix = "Liste d'attente" if waiting else "Inscription confirmée"
+    subject = f"{prefix} : {meeting.summary}, {moment}"
+    context = _context(
+        meeting,
+        recipient,
+        organizer=envelope.organizer,
+        subject=subject,
+        waiting=waiting,
+        rank=waiting_rank,
+        erased_on=french.format_date(erased_on),
+    )
+    parts = _text_parts("inscription", context)
+    if not waiting:
+        calendar = build_calendar(
+            [meeting.event(envelope.organizer)], method="PUBLISH", stamp=envelope.stamp
+        )
+        parts.append(
+            _part(
+                serialize(calendar),
+                maintype="text",
+                subtype="calendar",
+                params={"method": "PUBLISH", "charset": "UTF-8"},
+                disposition="attachment",
+                filename="reunion.ics",
             )
         )
     return _message(envelope, recipient, subject, parts)

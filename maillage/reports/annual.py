@@ -380,6 +380,7 @@ def governance_section(
         f"{plural(len(newcomers), 'nouveau partenaire', 'nouveaux partenaires')} "
         f"enregistré{'s' if len(newcomers) > 1 else ''} en {year}.",
         _inhabitants_sentence(current, previous),
+        _consultations_sentence(rows, year),
         _decisions_sentence(rows, year),
     ]
     section.sheets += [
@@ -389,6 +390,7 @@ def governance_section(
         _mobilised_sheet(rows, current, previous),
         _new_partners_sheet(rows, newcomers),
         _public_sheet(current),
+        _consultations_sheet(rows, year),
     ]
     section.figures = {
         str(y.year): {
@@ -405,6 +407,10 @@ def governance_section(
     }
     section.figures["new_partners"] = len(newcomers)
     section.figures["decisions"] = decision_counts(rows, year)
+    section.figures["consultations"] = {
+        "held": len(_consultations_of(rows, year)),
+        "respondents": sum(c["respondents"] for c in _consultations_of(rows, year)),
+    }
     section.figures["attendance_by_body"] = [
         {"body": b.name, "rate": b.rate, "previous_rate": _rate_of(previous, b.group)}
         for b in current.bodies
@@ -445,6 +451,58 @@ def _inhabitants_sentence(current: GovernanceYear, previous: GovernanceYear) -> 
         f"{plural(len(current.public_meetings), 'réunion publique', 'réunions publiques')}, "
         f"{plural(current.inhabitants, 'participant')} au total "
         f"({number(previous.inhabitants)} en {previous.year})."
+    )
+
+
+def _consultations_of(rows: ReportRows, year: int) -> list[dict[str, Any]]:
+    return [c for c in rows.consultations if c["meeting"]["year"] == year]
+
+
+def _consultations_sentence(rows: ReportRows, year: int) -> str:
+    held = _consultations_of(rows, year)
+    if not held:
+        return f"Aucune consultation en ligne des habitants en {year}."
+    people = sum(c["respondents"] for c in held)
+    return (
+        f"Consultation des habitants : {plural(len(held), 'consultation')} en ligne, "
+        f"{plural(people, 'personne a répondu', 'personnes ont répondu')} (réponses anonymes ; "
+        "synthèse par question dans le tableau « Consultations »)."
+    )
+
+
+def consultation_summary(question: dict[str, Any]) -> str:
+    """One question's answers in a sentence: counts with shares, a mean, or a number of texts."""
+    answered = question["answers"]
+    if not answered:
+        return "aucune réponse"
+    if question["kind"] == "texte":
+        return plural(answered, "réponse libre", "réponses libres")
+    parts = [
+        f"{option} : {number(count)} ({percent(count / answered)})"
+        for option, count in question["counts"]
+    ]
+    if question["kind"] == "echelle":
+        mean = f"{question['mean']:.1f}".replace(".", ",")
+        return f"moyenne {mean} sur 5 ; " + ", ".join(parts)
+    return ", ".join(parts)
+
+
+def _consultations_sheet(rows: ReportRows, year: int) -> Sheet:
+    return Sheet(
+        "Consultations",
+        "Consultations des habitants : synthèse par question",
+        ["Date", "Réunion", "Question", "Réponses", "Synthèse"],
+        [
+            [
+                short_date(c["meeting"]["starts_at"].date()),
+                c["meeting"]["title"],
+                q["label"],
+                q["answers"],
+                consultation_summary(q),
+            ]
+            for c in _consultations_of(rows, year)
+            for q in c["questions"]
+        ],
     )
 
 

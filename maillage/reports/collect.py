@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from maillage.crm import consultations
 from maillage.db import french_order, read_transaction
 from maillage.folding import fold
 from maillage.graph.data import NetworkData
@@ -20,6 +21,8 @@ from maillage.tables import (
     ActionPartner,
     Affiliation,
     Axis,
+    ConsultationAnswer,
+    ConsultationQuestion,
     Decision,
     GroupAxis,
     InteractionOrganisation,
@@ -49,6 +52,8 @@ class ReportRows:
     network: NetworkData = field(default_factory=lambda: NetworkData(today=dt.date.today()))
     actions: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)  # of the report's bodies
+    # Consultations of the public meetings of years N-1 and N, summarised (#22).
+    consultations: list[dict[str, Any]] = field(default_factory=list)
     first_meeting_year: int | None = None
 
     def meetings_of(self, year: int) -> list[dict[str, Any]]:
@@ -83,8 +88,48 @@ async def collect(scope: Scope, year: int) -> ReportRows:
         rows.network = await load_network_data(dt.date(year, 12, 31))
         rows.actions = await load_actions()
         rows.decisions = await _decisions(scope)
+        rows.consultations = await _consultations(rows.meetings)
         rows.first_meeting_year = await _first_meeting_year(scope)
     return rows
+
+
+async def _consultations(meetings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per public meeting with questions: its summary (counts, means, free texts)."""
+    public = {m["id"]: m for m in meetings if m["is_public"]}
+    if not public:
+        return []
+    questions = await (
+        ConsultationQuestion.select(
+            ConsultationQuestion.id,
+            ConsultationQuestion.meeting,
+            ConsultationQuestion.kind,
+            ConsultationQuestion.label,
+            ConsultationQuestion.choices,
+        )
+        .where(ConsultationQuestion.meeting.is_in(sorted(public)))
+        .order_by(ConsultationQuestion.position)
+        .order_by(ConsultationQuestion.id)
+    )
+    if not questions:
+        return []
+    answers = await ConsultationAnswer.select(
+        ConsultationAnswer.meeting,
+        ConsultationAnswer.question,
+        ConsultationAnswer.submission,
+        ConsultationAnswer.value,
+    ).where(ConsultationAnswer.meeting.is_in(sorted({q["meeting"] for q in questions})))
+    result = []
+    for meeting_id in sorted(
+        {q["meeting"] for q in questions}, key=lambda i: public[i]["starts_at"]
+    ):
+        asked = [
+            {**q, "choices": consultations.choices_of(q)}
+            for q in questions
+            if q["meeting"] == meeting_id
+        ]
+        given = [a for a in answers if a["meeting"] == meeting_id]
+        result.append({"meeting": public[meeting_id], **consultations.summarise(asked, given)})
+    return result
 
 
 async def _decisions(scope: Scope) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from maillage.web.errors import EXCEPTION_HANDLERS
 from maillage.web.exchange_routes import exchange_router
 from maillage.web.head import HeadAsGet
 from maillage.web.headers import security_headers
+from maillage.web.inhabitant_routes import inhabitant_router
 from maillage.web.mailing import mailing_router
 from maillage.web.network import network_router
 from maillage.web.openapi import openapi_config
@@ -59,6 +60,7 @@ PUBLIC_PATTERNS = [
     r"^/connexion$",
     r"^/r/",  # answer links: the signed token is the permission
     r"^/u/",  # unsubscribe links (RFC 8058 one-click included)
+    r"^/participer/",  # public meetings' registration pages: only public, open meetings answer
     r"^/calendar/feeds/",  # secret-token feeds: the token is the permission
 ]
 # No session cookie where none is read: the API (bearer tokens only) and static files.
@@ -73,6 +75,9 @@ SESSION_HOURS = 10
 # per address and per worker process. An office behind one address signs in well below it.
 SIGN_IN_RATE: tuple[DurationUnit, int] = ("minute", 60)
 PASSWORD_POSTS = {"/connexion", "/compte/mot-de-passe"}
+# Registrations of inhabitants (#22) per address and per worker process: a family or a public
+# computer registers a few people; a script posting hundreds is held off.
+PARTICIPATION_RATE: tuple[DurationUnit, int] = ("minute", 20)
 
 # Swagger UI 5 (OpenAPI 3.1), from the files the swagger-ui-py package ships: no CDN. The older
 # swagger-ui-bundle (Swagger UI 4) cannot read 3.1 and showed « Unable to render this definition ».
@@ -134,6 +139,19 @@ def _sign_in_rate_limit() -> RateLimitConfig:
     )
 
 
+def _posts_a_registration(request: Request) -> bool:
+    return request.method == "POST" and request.url.path.startswith("/participer/")
+
+
+def _participation_rate_limit() -> RateLimitConfig:
+    """The same limiter on the public registration posts, counted apart from sign-ins."""
+    return RateLimitConfig(
+        rate_limit=PARTICIPATION_RATE,
+        check_throttle_handler=_posts_a_registration,
+        store="participation_rate",
+    )
+
+
 def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
     """Build the application; ``manage_database=False`` when the caller already connected."""
 
@@ -165,6 +183,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             Router(path="/api/v1", route_handlers=[exchange_router()]),
             territory_router(),
             mailing_router(),
+            inhabitant_router(),
             public_router(),
             calendar_router,
             create_static_files_router(
@@ -180,6 +199,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
         on_startup=[purge_stale_imports_at_startup],
         middleware=[
             _sign_in_rate_limit().middleware,
+            _participation_rate_limit().middleware,
             _session_config(settings).middleware,
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
             # After authentication, so that only a valid bearer token skips the CSRF check.

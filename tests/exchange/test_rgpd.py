@@ -128,3 +128,6 @@ async def test_register_draft_describes_the_processing(world):
     text = await processing_register()
     assert "Registre des traitements" in text
     assert "Mission d'intérêt public" in text and "24 mois" in text
+    # The inhabitants' registrations to public meetings are a processing of their own (#22).
+    assert "« Inscriptions des habitants aux réunions publiques »" in text
+    assert "maillage inhabitants purge" in text and "{name}" not in text

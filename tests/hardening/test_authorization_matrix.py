@@ -314,6 +314,51 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
 ROUTES.append(
     ("POST", "/api/v1/users/{record_id:int}/unlock", ADMIN, 404, "/api/v1/users/{missing}/unlock")
 )
+# Inhabitants' registrations to public meetings (#22).
+ROUTES += [
+    (
+        "GET",
+        "/api/v1/meetings/{meeting_id:int}/registrations",
+        READER,
+        200,
+        "/api/v1/meetings/{public_meeting}/registrations",
+    ),
+    (
+        "POST",
+        "/api/v1/registrations/{registration_id:int}/cancel",
+        COORDINATOR,
+        404,
+        "/api/v1/registrations/{missing}/cancel",
+    ),
+    (
+        "POST",
+        "/api/v1/registrations/{registration_id:int}/promote",
+        COORDINATOR,
+        404,
+        "/api/v1/registrations/{missing}/promote",
+    ),
+    (
+        "GET",
+        "/api/v1/meetings/{meeting_id:int}/consultation",
+        READER,
+        200,
+        "/api/v1/meetings/{public_meeting}/consultation",
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{meeting_id:int}/consultation/questions",
+        COORDINATOR,
+        400,  # empty body
+        "/api/v1/meetings/{missing}/consultation/questions",
+    ),
+    (
+        "DELETE",
+        "/api/v1/consultation-questions/{question_id:int}",
+        COORDINATOR,
+        404,
+        "/api/v1/consultation-questions/{missing}",
+    ),
+]
 
 # The registry resources: list, read, create, update, then archive/restore or delete.
 RESOURCES = {
@@ -363,6 +408,24 @@ PAGES: list[tuple[str, str, str, int, str]] = [
     ("GET", "/connexion", PUBLIC, 200, "/connexion"),
     ("GET", "/accessibilite", PUBLIC, 200, "/accessibilite"),  # RGAA statement (#21)
     ("POST", "/connexion", PUBLIC, 400, "/connexion"),  # empty form: asked again
+    # A public meeting's registration page (#22): an empty form is refused (no signed stamp).
+    ("GET", "/participer/{meeting_id:str}", PUBLIC, 200, "/participer/{public_meeting}"),
+    ("POST", "/participer/{meeting_id:str}", PUBLIC, 400, "/participer/{public_meeting}"),
+    # Its consultation: no question in the world's meeting, so closed (the same 404 as unknown).
+    (
+        "GET",
+        "/participer/{meeting_id:str}/consultation",
+        PUBLIC,
+        404,
+        "/participer/{public_meeting}/consultation",
+    ),
+    (
+        "POST",
+        "/participer/{meeting_id:str}/consultation",
+        PUBLIC,
+        404,
+        "/participer/{public_meeting}/consultation",
+    ),
     ("POST", "/deconnexion", READER, 303, "/deconnexion"),
     ("GET", "/compte", READER, 200, "/compte"),
     ("POST", "/compte/mot-de-passe", READER, 400, "/compte/mot-de-passe"),
@@ -609,6 +672,39 @@ PAGES += [
         "/compte/agenda/{missing}/revoquer",
     ),
 ]
+PAGES += [
+    (
+        "POST",
+        f"/reunions/{{record_id:int}}/inscriptions/{{registration_id:int}}/{verb}",
+        COORDINATOR,
+        303,  # back to the meeting page, which says the registration does not exist
+        f"/reunions/{{public_meeting}}/inscriptions/{{missing}}/{verb}",
+    )
+    for verb in ("annuler", "promouvoir")
+]
+PAGES += [
+    (
+        "POST",
+        "/reunions/{record_id:int}/consultation/questions",
+        COORDINATOR,
+        303,  # back to the meeting page, which says what is missing
+        "/reunions/{missing}/consultation/questions",
+    ),
+    (
+        "POST",
+        "/reunions/{record_id:int}/consultation/questions/{question_id:int}/supprimer",
+        COORDINATOR,
+        303,
+        "/reunions/{public_meeting}/consultation/questions/{missing}/supprimer",
+    ),
+    (
+        "GET",
+        "/reunions/{record_id:int}/consultation.csv",
+        READER,
+        200,
+        "/reunions/{public_meeting}/consultation.csv",
+    ),
+]
 ROUTES += PAGES
 PUBLIC_PAGES = {"/connexion", "/accessibilite"}
 PAGE_PATHS = {route for _method, route, *_ in PAGES if route not in PUBLIC_PAGES} | {"/"}
@@ -690,6 +786,19 @@ async def _world(settings) -> dict[str, object]:
     first["feed"], _ = await feeds.create_token(CLI, "group", first["group"])
     await queue_plain(1)
     first["outbox"] = (await OutboxMessage.select(OutboxMessage.id).first())["id"]
+    public = await (
+        Meeting.select(Meeting.id)
+        .where(
+            (Meeting.starts_at > dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+            & (Meeting.status == "planifiee")
+        )
+        .order_by(Meeting.id)
+        .first()
+    )
+    await Meeting.update({Meeting.is_public: True, Meeting.registration_open: True}).where(
+        Meeting.id == public["id"]
+    )
+    first["public_meeting"] = public["id"]
     first["missing"] = MISSING
     return first
 
@@ -761,6 +870,8 @@ def expected_for(caller: str, method: str, who: str, allowed: int, route: str) -
             return 303  # already signed in: to the dashboard
         if method == "POST" and caller == "anonyme":
             return 403  # the sign-in form has a CSRF token too; this client sent none
+    if route.startswith("/participer/") and method == "POST" and caller == "anonyme":
+        return 403  # the registration form has a CSRF token; this client sent none
     if route in SESSION_ONLY and caller in RANK:
         return 403
     return expected(caller, who, allowed, route)

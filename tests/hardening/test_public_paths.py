@@ -1,5 +1,6 @@
 """The paths a stranger reaches from the internet (#23): answer links (`/r/`), unsubscribe links
-(`/u/`), calendar feeds by secret link and the sign-in form. Malformed, huge (1 MB),
+(`/u/`), calendar feeds by secret link, the sign-in form and the registration page of public
+meetings (`/participer/`, #22). Malformed, huge (1 MB),
 Unicode-digit, NUL-holding and concurrent input gets a French 4xx (or the page), never a 500,
 and nothing is logged as an error. Also: a NUL in any query string of any route, page or API,
 is a 400 on both engines (PostgreSQL answered 500)."""
@@ -7,6 +8,7 @@ is a 400 on both engines (PostgreSQL answered 500)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import random
 
@@ -15,9 +17,12 @@ import pytest
 
 from maillage.actor import CLI
 from maillage.calendar import feeds
-from maillage.crm import auth
+from maillage.crm import auth, consultations
 from maillage.mailing import tokens
-from maillage.tables import Invitation
+from maillage.tables import InhabitantRegistration, Invitation, Meeting
+from maillage.web import app as web_app
+from maillage.web.pages import participation
+from tests.crm.test_inhabitants import public_meeting
 from tests.hardening.corpus import HOSTILE
 from tests.web.helpers import Browser, create, open_browser, sign_in, small_network
 
@@ -144,6 +149,44 @@ async def test_the_sign_in_form_takes_any_value(app, errors_logged):
                     await browser.post("/connexion", fields), f"/connexion {field}={value[:20]!r}"
                 )
             check(await client.get("/connexion", params={"suivant": value[:30_000]}), "GET")
+
+
+async def test_the_registration_page_takes_any_form_value(settings, database, monkeypatch):
+    monkeypatch.setattr(web_app, "PARTICIPATION_RATE", ("minute", 100_000))
+    app = web_app.create_app(settings, manage_database=False)
+    meeting = await public_meeting(capacity=2)
+    path = f"/participer/{meeting}"
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
+    stamp = participation.form_stamp(settings.secret_key, meeting, old)
+    base = {"nom": "Hélène", "commune": "Ardoise", "consentement": "on", "jeton": stamp}
+    async with await open_browser(app) as client:
+        browser = Browser(client)
+        for value in STRANGE:
+            for field in ("nom", "commune", "courriel", "consentement", "site_web", "jeton"):
+                response = await browser.post(path, {**base, field: value})
+                check(response, f"POST /participer/ {field}={value[:20]!r}")
+            check(await client.get(path, params={"x": value[:30_000]}), f"GET ?x={value[:20]!r}")
+        for number in ["²", "٣", "9" * 5000, "%00", "-1", "1e9", " 12 "]:
+            for method in ("GET", "POST"):
+                response = await browser.client.request(method, f"/participer/{number}")
+                check(response, f"{method} /participer/{number[:20]}")
+                assert 400 <= response.status_code < 500
+    await Meeting.update({Meeting.consultation_open: True}).where(Meeting.id == meeting)
+    question = await consultations.add_question(CLI, meeting, "choix", "Garde ?", ["A", "B"])
+    consult = f"{path}/consultation"
+    stamp = participation.form_stamp(settings.secret_key, -meeting, old)
+    field = f"q{question['id']}"
+    async with await open_browser(app) as client:
+        browser = Browser(client)
+        for value in STRANGE:
+            for name in (field, "site_web", "jeton", "q999999"):
+                response = await browser.post(consult, {field: "A", "jeton": stamp, name: value})
+                check(response, f"POST consultation {name}={value[:20]!r}")
+    # Whatever got through is within the rules: never more registered than the capacity.
+    registered = await InhabitantRegistration.count().where(
+        InhabitantRegistration.status == "inscrit"
+    )
+    assert registered <= 2
 
 
 async def test_public_posts_in_json_or_broken_multipart_are_refused(

@@ -28,6 +28,8 @@ LATER = [
     "2026-12-05T18:00:00:000000",  # source, source_ref, commune_outline (#18)
     "2026-12-05T18:00:01:000000",  # unique source_ref (#18)
     "2026-12-06T10:00:00:000000",  # inbound_message, contact bounces, answer source (#19)
+    "2026-12-06T12:30:00:000000",  # inhabitant_registration (#22)
+    "2026-12-06T12:30:01:000000",  # consultation_question and _answer (#22)
     "2026-12-06T13:00:00:000000",  # action.evaluations (#22)
     "2026-12-06T14:00:00:000000",  # user_territory, territory of actions and exchanges (#20)
 ]

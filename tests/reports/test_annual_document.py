@@ -140,3 +140,46 @@ async def test_the_governance_counts_the_bodies_decisions(world):
         f"Suivi des décisions : 3 décisions prises par les instances en {year}, dont 1 faite "
         "et 1 en retard." in section.paragraphs
     )
+
+
+async def test_the_governance_summarises_the_inhabitants_consultations(world):
+    """A public meeting's consultation: how many answered, and each question in a line (#22)."""
+    from maillage.actor import CLI, Actor
+    from maillage.crm import consultations
+    from maillage.tables import Meeting
+
+    meeting = await (
+        Meeting.select(Meeting.id, Meeting.starts_at)
+        .where(Meeting.is_public == True)  # noqa: E712 - Piccolo's column comparison
+        .order_by(Meeting.id)
+        .first()
+    )
+    await Meeting.update({Meeting.consultation_open: True}).where(Meeting.id == meeting["id"])
+    year = meeting["starts_at"].year
+    choice = await consultations.add_question(CLI, meeting["id"], "choix", "Garde ?", ["A", "B"])
+    scale = await consultations.add_question(CLI, meeting["id"], "echelle", "Satisfaction", [])
+    free = await consultations.add_question(CLI, meeting["id"], "texte", "Idées", [])
+    public = Actor(name="page-participer", role="lecteur")
+    for answers in (
+        {choice["id"]: "A", scale["id"]: "4", free["id"]: "Un relais"},
+        {choice["id"]: "A", scale["id"]: "2"},
+        {choice["id"]: "B"},
+    ):
+        await consultations.answer(meeting["id"], answers, public)
+    report = await build_annual_report(year, None, TODAY)
+    section = next(s for s in report.sections if s.key == "gouvernance")
+    assert section.figures["consultations"] == {"held": 1, "respondents": 3}
+    assert any(
+        p.startswith("Consultation des habitants : 1 consultation en ligne, 3 personnes ont")
+        for p in section.paragraphs
+    )
+    sheet = next(s for s in section.sheets if s.key == "Consultations")
+    assert [row[2:] for row in sheet.rows] == [
+        ["Garde ?", 3, "A : 2 (67 %), B : 1 (33 %)"],
+        [
+            "Satisfaction",
+            2,
+            "moyenne 3,0 sur 5 ; 1 : 0 (0 %), 2 : 1 (50 %), 3 : 0 (0 %), 4 : 1 (50 %), 5 : 0 (0 %)",
+        ],
+        ["Idées", 1, "1 réponse libre"],
+    ]

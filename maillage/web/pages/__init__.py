@@ -27,7 +27,9 @@ from maillage.web.pages import (
     minutes,
     network,
     outbox,
+    participation,
     partners,
+    registrations,
     territories,
     users,
 )
@@ -54,6 +56,8 @@ PAGE_MODULES = [
     journal,
     territories,
     users,
+    participation,
+    registrations,
 ]
 
 

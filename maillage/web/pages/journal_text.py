@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from maillage.french import format_date, format_time, in_paris
+from maillage.vocabulary import REGISTRATION_STATUSES
 from maillage.web.pages.labels import LABELS
 
 ACTIONS = {
@@ -34,6 +35,7 @@ ACTIONS = {
     "export": "a exporté",
     "anonymise": "a anonymisé",
     "effacement": "a effacé",
+    "purge": "a effacé à la fin de leur conservation",
 }
 
 FIELDS = {
@@ -81,6 +83,11 @@ FIELDS = {
     "insee_code": "code INSEE",
     "is_primary": "rattachement principal",
     "is_public": "réunion publique",
+    "registration_open": "inscriptions en ligne ouvertes",
+    "capacity": "capacité",
+    "retention_days": "conservation des inscriptions (jours)",
+    "deleted": "effacées",
+    "consultation_open": "consultation en ligne ouverte",
     "kind": "type",
     "last_name": "nom",
     "legal_basis": "base légale",
@@ -210,6 +217,8 @@ def value_text(entity: str, field: str, value: Any) -> str:
 def _labels_for(entity: str, field: str) -> dict[str, str] | None:
     if field == "status" and entity == "meeting":
         return LABELS["meeting_status"]
+    if field == "status" and entity == "inhabitant_registration":
+        return REGISTRATION_STATUSES
     if field == "kind" and entity in _KIND_BY_ENTITY:
         return LABELS[_KIND_BY_ENTITY[entity]]
     if field == "role" and entity == "user":

@@ -26,6 +26,7 @@ LABELS: dict[str, dict[str, str]] = {
     "interaction_kind": vocabulary.INTERACTION_KINDS,
     "action_status": vocabulary.ACTION_STATUSES,
     "decision_status": vocabulary.DECISION_STATUSES,
+    "registration_status": vocabulary.REGISTRATION_STATUSES,
 }
 
 

@@ -10,7 +10,7 @@ from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from maillage.calendar import service as calendar
-from maillage.crm import agenda, audit, decisions, lookups
+from maillage.crm import agenda, audit, consultations, decisions, inhabitants, lookups
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.errors import ServiceError
@@ -55,6 +55,28 @@ FIELDS = [
     Field("video_url", "Lien de visioconférence", "url"),
     Field("agenda", "Ordre du jour", "textarea", empty_is_none=False),
     Field("is_public", "Réunion publique (avec des habitants)", "checkbox"),
+    Field(
+        "registration_open",
+        "Inscriptions en ligne ouvertes aux habitants (page publique sans compte)",
+        "checkbox",
+    ),
+    Field(
+        "capacity",
+        "Nombre de places",
+        "int",
+        hint="Laissez vide pour ne pas limiter ; au-delà, les habitants vont en liste d'attente.",
+    ),
+    Field(
+        "retention_days",
+        "Conservation des inscriptions (jours après la réunion)",
+        "int",
+        hint="365 si vide ; les inscriptions sont ensuite effacées automatiquement.",
+    ),
+    Field(
+        "consultation_open",
+        "Consultation en ligne ouverte (réponses anonymes)",
+        "checkbox",
+    ),
 ]
 # The service speaks of starts_at and ends_at; the form of a date and two times.
 ALIASES = {"starts_at": "start", "ends_at": "end"}
@@ -69,6 +91,8 @@ LABELS = {f.name: f.label for f in FIELDS} | {
 def _moments(values: dict[str, Any], form: FormState) -> dict[str, Any]:
     """Date and times typed in Paris time to aware datetimes (the service wants a zone)."""
     day, start, end = values.pop("date", None), values.pop("start", None), values.pop("end", None)
+    if values.get("retention_days", 0) is None:
+        values["retention_days"] = 365
     if form.has_errors or day is None:
         return values
     try:
@@ -257,7 +281,22 @@ async def meeting_detail(
         warnings=await _live_warnings(detail["meeting"]),
         started=detail["meeting"]["starts_at"] <= dt.datetime.now(dt.UTC),
         **await _decisions_context(detail),
+        **await _registrations_context(request, detail["meeting"]),
     )
+
+
+async def _registrations_context(request: Request, meeting: dict[str, Any]) -> dict[str, Any]:
+    """Inhabitants registered through the public page (#22), on public meetings only."""
+    if not meeting["is_public"]:
+        return {"ins": None}
+    base = request.app.state.settings.base_url.rstrip("/")
+    return {
+        "ins": await inhabitants.meeting_registrations(meeting["id"]),
+        "public_url": f"{base}/participer/{meeting['id']}",
+        "consultation": await consultations.results(meeting["id"]),
+        "consultation_url": f"{base}/participer/{meeting['id']}/consultation",
+        "consultation_kinds": consultations.KINDS,
+    }
 
 
 async def _decisions_context(detail: dict[str, Any]) -> dict[str, Any]:

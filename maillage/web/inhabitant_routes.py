@@ -1,0 +1,217 @@
+"""JSON API of inhabitants' registrations to public meetings (#22): lecteur reads,
+coordinateur cancels and promotes from the waiting list. Registering is the public page's
+business (``/participer/{meeting_id}``), which needs no account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Router, delete, get, post
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from msgspec import Meta, Struct
+
+from maillage.crm import consultations, inhabitants
+from maillage.mailing import participation
+from maillage.web.openapi import error_responses
+from maillage.web.security import requires
+
+MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la réunion")]
+RegistrationId = Annotated[
+    int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de l'inscription")
+]
+TAGS = ["Inscriptions des habitants"]
+
+
+class RegistrationRead(Struct):
+    id: int
+    version: int
+    meeting: int
+    name: str
+    commune: str
+    email: str | None
+    status: str
+    consent_text: str
+    consent_at: dt.datetime
+    created_at: dt.datetime
+
+
+class RegistrationPage(Struct):
+    meeting: int
+    open: bool
+    capacity: int | None
+    registered: int
+    waiting: int
+    cancelled: int
+    places_left: int | None
+    attendance_count: int | None
+    expires_at: dt.datetime
+    items: list[RegistrationRead]
+    total: int
+
+
+def _read(row: dict[str, Any]) -> RegistrationRead:
+    return RegistrationRead(**{name: row[name] for name in RegistrationRead.__struct_fields__})
+
+
+@get(
+    "/meetings/{meeting_id:int}/registrations",
+    summary="Lister les inscriptions des habitants à une réunion publique",
+    description=(
+        "Inscrits, liste d'attente et annulations, dans l'ordre d'arrivée, avec les comptes, "
+        "les places restantes et la date d'effacement automatique (fin de la conservation)."
+    ),
+    guards=[requires("lecteur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=TAGS,
+)
+async def list_registrations(meeting_id: MeetingId) -> RegistrationPage:
+    listing = await inhabitants.meeting_registrations(meeting_id)
+    return RegistrationPage(
+        meeting=meeting_id,
+        open=listing["open"],
+        capacity=listing["capacity"],
+        registered=listing["registered"],
+        waiting=listing["waiting"],
+        cancelled=listing["cancelled"],
+        places_left=listing["places_left"],
+        attendance_count=listing["meeting"]["attendance_count"],
+        expires_at=listing["expires_at"],
+        items=[_read(row) for row in listing["items"]],
+        total=len(listing["items"]),
+    )
+
+
+@post(
+    "/registrations/{registration_id:int}/cancel",
+    summary="Annuler l'inscription d'un habitant",
+    description="La place se libère ; la personne suivante de la liste d'attente peut être promue.",
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404, 409),
+    tags=TAGS,
+)
+async def cancel_registration(
+    request: Request, registration_id: RegistrationId
+) -> RegistrationRead:
+    return _read(await inhabitants.cancel(request.user, registration_id))
+
+
+@post(
+    "/registrations/{registration_id:int}/promote",
+    summary="Donner une place à un habitant de la liste d'attente",
+    description=(
+        "Refusé (409) quand la réunion est complète. La personne reçoit la confirmation "
+        "avec l'événement si elle a laissé son adresse."
+    ),
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404, 409),
+    tags=TAGS,
+)
+async def promote_registration(
+    request: Request, registration_id: RegistrationId
+) -> RegistrationRead:
+    settings = request.app.state.settings
+    return _read(await participation.promote(request.user, settings, registration_id))
+
+
+# ----- the consultation ------------------------------------------------------------------------
+
+QuestionId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la question")]
+CONSULTATION_TAGS = ["Consultation des habitants"]
+
+
+class QuestionIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    kind: Literal["choix", "echelle", "texte"]
+    """Choix dans une liste, échelle de 1 à 5, texte libre."""
+    label: Annotated[str, Meta(min_length=1, max_length=300)]
+    choices: Annotated[list[Annotated[str, Meta(max_length=100)]], Meta(max_length=10)] = (
+        msgspec.field(default_factory=list)
+    )
+    """Pour un choix : de 2 à 10 réponses possibles."""
+
+
+class QuestionResult(Struct):
+    id: int
+    kind: str
+    label: str
+    choices: list[str]
+    answers: int
+    counts: list[tuple[str, int]] | None = None
+    mean: float | None = None
+    texts: list[str] | None = None
+
+
+class ConsultationRead(Struct):
+    meeting: int
+    open: bool
+    respondents: int
+    questions: list[QuestionResult]
+
+
+@get(
+    "/meetings/{meeting_id:int}/consultation",
+    summary="Lire la consultation d'une réunion publique et la synthèse des réponses",
+    description="Les réponses sont anonymes : comptes par réponse, moyenne de l'échelle, textes.",
+    guards=[requires("lecteur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=CONSULTATION_TAGS,
+)
+async def read_consultation(meeting_id: MeetingId) -> ConsultationRead:
+    meeting = await inhabitants.meeting_of(meeting_id)
+    result = await consultations.results(meeting_id)
+    opened = await consultations.open_consultation(meeting_id)
+    return ConsultationRead(
+        meeting=meeting["id"],
+        open=opened is not None,
+        respondents=result["respondents"],
+        questions=[
+            QuestionResult(**{k: q.get(k) for k in QuestionResult.__struct_fields__})
+            for q in result["questions"]
+        ],
+    )
+
+
+@post(
+    "/meetings/{meeting_id:int}/consultation/questions",
+    summary="Ajouter une question à la consultation d'une réunion",
+    status_code=HTTP_201_CREATED,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=CONSULTATION_TAGS,
+)
+async def add_question(
+    request: Request, meeting_id: MeetingId, data: JSONBody[QuestionIn]
+) -> dict[str, Any]:
+    return await consultations.add_question(
+        request.user, meeting_id, data.kind, data.label, list(data.choices)
+    )
+
+
+@delete(
+    "/consultation-questions/{question_id:int}",
+    summary="Supprimer une question de consultation, avec ses réponses",
+    status_code=HTTP_204_NO_CONTENT,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=CONSULTATION_TAGS,
+)
+async def delete_question(request: Request, question_id: QuestionId) -> None:
+    await consultations.delete_question(request.user, question_id)
+
+
+def inhabitant_router() -> Router:
+    return Router(
+        path="/api/v1",
+        route_handlers=[
+            list_registrations,
+            cancel_registration,
+            promote_registration,
+            read_consultation,
+            add_question,
+            delete_question,
+        ],
+    )

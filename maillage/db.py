@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 from piccolo.apps.migrations.tables import Migration
 from piccolo.columns import Column
@@ -29,6 +30,7 @@ from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from maillage.folding import COLLATION, FrenchConnection
+from maillage.french import number
 from maillage.sqlite_pool import PooledSQLiteEngine
 from maillage.tables import TABLES
 
@@ -39,6 +41,14 @@ POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
 _engine: Engine | None = None
 logger = logging.getLogger("maillage.db")
+# What a connection attempt raises while PostgreSQL is away (refused, reset, timed out, or the
+# server still starting up).
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+)
 
 
 class DatabaseError(RuntimeError):
@@ -100,13 +110,46 @@ async def connect(url: str) -> Engine:
     return engine
 
 
+POOL_RETRY_SECONDS = 2.0
+_pool_retries: set[asyncio.Task[None]] = set()
+
+
 async def start_pool() -> None:
+    """Open the PostgreSQL pool; while the server is away, keep trying in the background.
+
+    uvicorn restarts a dead worker at any moment, and stops the whole server when a worker fails
+    to start: a worker started during an outage must come up and answer 503 (each request opens
+    its own connection until the pool exists), not fail its start-up."""
     engine = current_engine()
-    if isinstance(engine, PostgresEngine):
+    if not isinstance(engine, PostgresEngine):
+        return
+    try:
         await engine.start_connection_pool(min_size=1, max_size=10)
+    except _UNREACHABLE as error:
+        logger.warning(
+            "Base de données injoignable au démarrage (%s) : nouvel essai toutes les %s s",
+            error,
+            number(POOL_RETRY_SECONDS),
+        )
+        task = asyncio.create_task(_start_pool_when_back(engine), name="maillage-pool")
+        _pool_retries.add(task)
+        task.add_done_callback(_pool_retries.discard)
+
+
+async def _start_pool_when_back(engine: PostgresEngine) -> None:
+    while True:
+        await asyncio.sleep(POOL_RETRY_SECONDS)
+        try:
+            await engine.start_connection_pool(min_size=1, max_size=10)
+        except _UNREACHABLE:
+            continue
+        logger.info("Base de données de nouveau joignable : pool de connexions ouvert")
+        return
 
 
 async def close_pool() -> None:
+    for task in list(_pool_retries):
+        task.cancel()
     engine = current_engine()
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()

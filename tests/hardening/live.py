@@ -100,7 +100,11 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def start_server(instance: Instance, workers: int = 1, port: int | None = None) -> Server:
+def start_server(
+    instance: Instance, workers: int = 1, port: int | None = None, ready_status: int = 200
+) -> Server:
+    """``maillage serve`` in its own process, once ``/healthz`` answers ``ready_status`` (503
+    for a server started while its database is away)."""
     port = port or free_port()
     log_path = instance.data_dir / f"serve-{port}.log"
     log = log_path.open("wb")
@@ -118,7 +122,7 @@ def start_server(instance: Instance, workers: int = 1, port: int | None = None) 
         if process.poll() is not None:
             raise AssertionError(f"maillage serve s'est arrêté :\n{server.log()}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
+            if httpx.get(server.url + "/healthz", timeout=2).status_code == ready_status:
                 return server
         time.sleep(0.2)
     server.stop()

@@ -46,6 +46,35 @@ def _get(url: str, token: str) -> tuple[int, float]:
 
 
 @requires_postgres
+def test_a_server_started_while_postgresql_is_away_comes_up_and_recovers(tmp_path):
+    """uvicorn restarts a dead worker at any moment and stops the whole server when a worker
+    fails its start-up: found in CI, where a worker restarted during an outage took the server
+    down (« Connection refused » once PostgreSQL was back)."""
+    target = urlsplit(TEST_DATABASE_URL)
+    relay = Relay((target.hostname or "127.0.0.1", target.port or 5432)).start()
+    with postgres_database(TEST_DATABASE_URL) as direct_url:
+        instance = Instance(tmp_path, _through(direct_url, relay))
+        instance.command("init")
+        token = instance.add_user("admin@maillage.example", "admin")
+        relay.cut()
+        server = start_server(instance, workers=2, ready_status=503)
+        try:
+            during = _get(server.url, token)[0]
+            relay.restore()
+            deadline = time.monotonic() + 30
+            while _get(server.url, token)[0] != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            after = _get(server.url, token)[0]
+            health = httpx.get(server.url + "/healthz", timeout=30).status_code
+        finally:
+            server.stop()
+            relay.cut()
+    assert during == 503
+    assert (after, health) == (200, 200), server.log()
+    assert "Base de données injoignable au démarrage" in server.log()
+
+
+@requires_postgres
 def test_requests_get_503_while_postgresql_is_away_and_recover_without_restart(tmp_path):
     target = urlsplit(TEST_DATABASE_URL)
     relay = Relay((target.hostname or "127.0.0.1", target.port or 5432)).start()

@@ -36,9 +36,9 @@ RETENTION = Actor(name="conservation", role="admin")
 CONSENT_VERSION = "participer-2026-12"
 CONSENT_TEXT = (
     "J'accepte que ces informations soient utilisées pour organiser cette réunion (liste des "
-    "inscrits, rappel par courriel si je l'ai demandé). Elles sont effacées automatiquement "
-    "après la durée de conservation indiquée, et je peux demander leur suppression à tout "
-    "moment auprès de l'organisateur."
+    "inscrits, confirmation par courriel si je l'ai demandée). Elles sont effacées "
+    "automatiquement après la durée de conservation indiquée, et je peux demander leur "
+    "suppression à tout moment auprès de l'organisateur."
 )
 NAME_MAX = 100
 COMMUNE_MAX = 100

@@ -585,7 +585,7 @@ class ResourceService:
             return
         before = await territory_of(rule, existing.get(rule.field))
         if before is None:
-            raise Forbidden(f"{self.spec.label} partagé(e) : {SHARED_WRITE}.")
+            raise Forbidden(f"Fiche partagée ({self.spec.label.lower()}) : {SHARED_WRITE}.")
         if not scope.can_write(before, self.spec.write_role):
             raise Forbidden(
                 f"Votre rôle sur ce territoire (« {scope.roles[before]} ») ne permet pas "

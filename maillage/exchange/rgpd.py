@@ -508,7 +508,8 @@ async def _last_activity(today: dt.date) -> dict[int, dt.date]:
 INHABITANTS_REGISTER_ENTRY = """# Registre des traitements — fiche « Inscriptions des habitants aux réunions publiques » (projet)
 
 ## Responsable du traitement
-{name} (même responsable et même délégué(e) que la fiche précédente).
+{name} (même responsable et même délégation à la protection des données que la fiche
+précédente).
 
 ## Finalités
 Organiser les réunions publiques et ateliers de concertation de la CTG : compter les places,
@@ -560,7 +561,7 @@ Fiche générée par maillage le {french.short_date(dt.date.today())} : à relir
 délégué à la protection des données.
 
 ## Responsable du traitement
-{name} — représenté(e) par son exécutif ; délégué(e) à la protection des données : [à compléter].
+{name}, par son exécutif. Délégué ou déléguée à la protection des données : [à compléter].
 
 ## Finalités
 - Animer la gouvernance de la Convention territoriale globale (CTG) signée avec la Caf :

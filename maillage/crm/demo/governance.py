@@ -387,6 +387,9 @@ class Governance:
             agenda=_agenda(body, public), status=status,
             minutes=_minutes(len(seats)) if status == "tenue" else "",
             is_public=public is not None,
+            # A public meeting still to come takes inhabitants' registrations (#22).
+            registration_open=public is not None and not past,
+            capacity=40 if public is not None and not past else None,
             attendance_count=self.rng.randint(18, 85) if public and past else None,
             ical_uid=self.reg.ids.uid(), ical_sequence=1 if cancelled else 0,
             updated_at=min(ends + dt.timedelta(days=4), _utc(self.today)) if past else created,

@@ -388,6 +388,9 @@ def _plain_sqlite(path: str) -> sqlite3.Connection:
     return connection
 
 
+CLEAR_ATTEMPTS = 5
+
+
 async def clear_all() -> None:
     """Empty every table of maillage (demo ``--force`` and test isolation); keeps the schema."""
     engine = current_engine()
@@ -400,7 +403,17 @@ async def clear_all() -> None:
                 await engine.run_ddl(f'DELETE FROM "{name}"')
         return
     quoted = ", ".join(f'"{name}"' for name in names)
-    await engine.run_ddl(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    # TRUNCATE locks the tables one after the other: a transaction of a running service (the
+    # sender, the retention purge) that holds one and waits for another is a deadlock, which
+    # PostgreSQL resolves by cancelling one side. Ours tries again.
+    for attempt in range(CLEAR_ATTEMPTS):
+        try:
+            await engine.run_ddl(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+            return
+        except asyncpg.DeadlockDetectedError:
+            if attempt == CLEAR_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.1 * (attempt + 1))
 
 
 async def compact() -> None:

@@ -215,3 +215,36 @@ def test_compacting_leaves_no_erased_value_in_free_pages_or_the_wal(tmp_path):
     assert not held()
     assert connection.execute("SELECT count(*) FROM contact").fetchone() == (200,)
     connection.close()
+
+
+async def test_clearing_postgresql_survives_a_deadlock_with_a_running_service(database):
+    """Found by CI: the e2e server's background worker (a transaction holding one table and
+    waiting for another) deadlocked with the fixture's TRUNCATE of every table, and PostgreSQL
+    cancelled the TRUNCATE. Here another connection locks the last table, waits for TRUNCATE to
+    queue behind it, then asks for the first one: a real deadlock; the clear tries again."""
+    if db.is_sqlite():
+        pytest.skip("SQLite vide ses tables dans une seule transaction d'écriture.")
+    import asyncpg
+
+    other = await asyncpg.connect(db.current_engine().config["dsn"])
+    try:
+        await other.execute("SET deadlock_timeout = '2s'")  # the clear is the one cancelled
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute('LOCK TABLE "inbound_message" IN ROW EXCLUSIVE MODE')
+        clearing = asyncio.create_task(db.clear_all())
+        for _ in range(100):  # until TRUNCATE holds the first tables and waits for the last
+            waiting = await other.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = "
+                "'inbound_message'::regclass"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting, "TRUNCATE never waited for the locked table"
+        await other.execute('LOCK TABLE "territory" IN ROW EXCLUSIVE MODE')  # the deadlock
+        await transaction.commit()
+        await asyncio.wait_for(clearing, timeout=30)
+    finally:
+        await other.close()
+    assert await Axis.count() == 0

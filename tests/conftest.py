@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import hypothesis
 import pytest
 from argon2 import PasswordHasher
 from litestar import Litestar
@@ -58,6 +59,12 @@ def _umask_restored() -> Iterator[None]:
     os.umask(umask)
     yield
     os.umask(umask)
+
+
+# Property tests check behaviour, not timings: Hypothesis's 200 ms deadline per example failed
+# a test on a loaded machine (a first example at 312 ms, the same one at 29 ms when replayed).
+hypothesis.settings.register_profile("maillage", deadline=None)
+hypothesis.settings.load_profile("maillage")
 
 
 @pytest.fixture(scope="session", autouse=True)

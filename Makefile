@@ -35,9 +35,10 @@ run: install
 test: install-test
 	$(BIN)/pytest
 
-# The fast loop: everything but the tests marked « slow » (browser, whole demo, load).
+# The fast loop: everything but the tests marked « slow » (browser, whole demo, load), on every
+# core (pytest-xdist: each worker has its own SQLite file or PostgreSQL database).
 test-fast: install-test
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" -n auto
 
 lint: install-test
 	$(BIN)/ruff check .

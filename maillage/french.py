@@ -11,6 +11,7 @@ ones French typography asks for.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from zoneinfo import ZoneInfo
 
@@ -138,6 +139,22 @@ def number(value: float | int | None, digits: int = 1) -> str:
     if isinstance(value, int) or float(value).is_integer():
         return format_decimal(int(value), locale=LOCALE)
     return format_decimal(round(value, digits), format=f"#,##0.{'#' * digits}", locale=LOCALE)
+
+
+def parse_number(text: str) -> float | None:
+    """« 12 000,50 € », « 3,5 » or « 1200 » as a float; ``None`` for an empty text. Raises
+    ``ValueError`` with a French message for anything else, « nan » and « inf » included (floats
+    to Python, not to a reader)."""
+    cleaned = "".join(text.split()).removesuffix("€").replace(",", ".")
+    if not cleaned:
+        return None
+    try:
+        value = float(cleaned)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"« {text.strip()} » n'est pas un nombre.")
+    return value
 
 
 def euros(amount: float | None) -> str:

@@ -15,7 +15,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import hypothesis
 import pytest
+from argon2 import PasswordHasher
+from litestar import Litestar
 
 from maillage import db
 from maillage.actor import CLI
@@ -56,6 +59,23 @@ def _umask_restored() -> Iterator[None]:
     os.umask(umask)
     yield
     os.umask(umask)
+
+
+# Property tests check behaviour, not timings: Hypothesis's 200 ms deadline per example failed
+# a test on a loaded machine (a first example at 312 ms, the same one at 29 ms when replayed).
+hypothesis.settings.register_profile("maillage", deadline=None)
+hypothesis.settings.load_profile("maillage")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Real argon2 at its lowest cost in this process: the production cost (tens of ms by
+    design) was paid three times in the set-up of most tests (#17). Commands run as
+    subprocesses and servers keep the real cost; tests of the cost itself patch their own."""
+    production = auth._hasher
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    auth._hasher = production
 
 
 @pytest.fixture(scope="session")
@@ -127,9 +147,22 @@ def settings(data_dir: Path, migrated_database: str) -> Settings:
     )
 
 
+# One application per settings for the whole run: building one registers some 540 routes
+# (0.2 to 0.4 s), which was the largest part of each test's set-up (#17). A test that needs a
+# differently built application (a patched rate, say) calls create_app itself.
+_APPS: dict[Settings, Litestar] = {}
+_RATE_STORES = ("sign_in_rate", "participation_rate")
+
+
 @pytest.fixture
-def app(settings: Settings, database: str):
-    return create_app(settings, manage_database=False)
+async def app(settings: Settings, database: str) -> Litestar:
+    """The application, with its in-memory rate counters emptied as a new one would have them."""
+    application = _APPS.get(settings)
+    if application is None:
+        application = _APPS[settings] = create_app(settings, manage_database=False)
+    for name in _RATE_STORES:
+        await application.stores.get(name).delete_all()
+    return application
 
 
 @dataclass

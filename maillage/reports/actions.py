@@ -3,6 +3,7 @@ of an indicator's value for a year (through the actions service, so version and 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import msgspec
@@ -115,9 +116,8 @@ async def record_evaluation(actor: Actor, action_id: int, data: EvaluationIn) ->
     stale ``version`` gets the usual 409 and the change goes to the audit log."""
     service = SERVICES["actions"]
     action = await service.get(action_id)
-    evaluation = msgspec.convert(
-        {k: v for k, v in msgspec.to_builtins(data).items() if k != "version"}, Evaluation
-    )
+    # The same fields without ``version``: already validated, so no conversion round trip.
+    evaluation = Evaluation(**{name: getattr(data, name) for name in Evaluation.__struct_fields__})
     others = [
         msgspec.convert(e, Evaluation)
         for e in action.get("evaluations") or []
@@ -126,6 +126,32 @@ async def record_evaluation(actor: Actor, action_id: int, data: EvaluationIn) ->
     evaluations = sorted([*others, evaluation], key=lambda e: e.year)
     update = service.spec.update(version=data.version, evaluations=evaluations)
     return await service.update(actor, action_id, update)
+
+
+# What each field of an evaluation must be, in the words of the form and the command line.
+EVALUATION_FIELD_PROBLEMS = {
+    "year": "Année : indiquez une année entre 2000 et 2100.",
+    "financer": "Financeur inconnu : choisissez-le dans la liste.",
+    "decision": "Suite décidée inconnue : choisissez-la dans la liste.",
+    "planned": "Montant : indiquez un nombre positif (en euros).",
+    "spent": "Montant : indiquez un nombre positif (en euros).",
+    "note": "Précision d'une ligne de budget : 300 caractères au plus.",
+    "budget": "Budget : 30 lignes au plus.",
+    "version": "Version de la fiche action manquante : rechargez la page.",
+}
+_ERROR_PATH = re.compile(r"at `\$((?:\.\w+|\[\d+\])*)`")
+
+
+def evaluation_problem(error: msgspec.ValidationError) -> str:
+    """The French message for a refused evaluation, chosen by the path msgspec names (« at
+    `$.budget[0].planned` »): the deepest field that has a message wins; what remains is a text
+    over its length limit."""
+    found = _ERROR_PATH.search(str(error))
+    fields = re.findall(r"\.(\w+)", found.group(1)) if found else []
+    for field in reversed(fields):
+        if field in EVALUATION_FIELD_PROBLEMS:
+            return EVALUATION_FIELD_PROBLEMS[field]
+    return "Texte trop long : 20 000 caractères au plus par champ."
 
 
 def evaluation_of(action: dict[str, Any], year: int) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
+from maillage.french import parse_number
 from maillage.settings import Settings
 from maillage.vocabulary import EVALUATION_DECISIONS, FINANCERS, ORGANISATION_KINDS
 
@@ -126,7 +127,7 @@ async def evaluate(
 
     from maillage.actor import CLI
     from maillage.crm.registry import SERVICES
-    from maillage.reports.actions import EvaluationIn, record_evaluation
+    from maillage.reports.actions import EvaluationIn, evaluation_problem, record_evaluation
 
     lines = [budget_line(text, number) for number, text in enumerate(budget, start=1)]
     action = await SERVICES["actions"].get(action_id)
@@ -144,7 +145,7 @@ async def evaluate(
             EvaluationIn,
         )
     except msgspec.ValidationError as error:
-        fail(f"évaluation refusée : {evaluation_problem(str(error))}")
+        fail(f"évaluation refusée. {evaluation_problem(error)}")
     saved = await record_evaluation(CLI, action_id, data)
     click.echo(
         f"Évaluation {year} enregistrée pour « {saved['title']} » (version {saved['version']})."
@@ -168,24 +169,13 @@ def budget_line(text: str, number: int) -> dict[str, object]:
 
 
 def amount(text: str, number: int) -> float | None:
-    cleaned = text.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
-    if not cleaned:
-        return None
     try:
-        value = float(cleaned)
+        value = parse_number(text)
     except ValueError:
         value = -1.0
-    if not 0 <= value <= 1_000_000_000:  # also refuses « nan » and « inf »
+    if value is not None and not 0 <= value <= 1_000_000_000:
         fail(f"--budget n° {number} : « {text} » n'est pas un montant positif en euros.")
     return value
-
-
-def evaluation_problem(detail: str) -> str:
-    if "year" in detail:
-        return "l'année doit être comprise entre 2000 et 2100."
-    if "budget" in detail:
-        return "30 lignes de budget au plus."
-    return "texte trop long (20 000 caractères au plus par champ)."
 
 
 @report.command("pack", cls=FrenchCommand)

@@ -9,7 +9,6 @@ filters) from ``maillage/web/templates/reports``.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -25,13 +24,14 @@ from markupsafe import Markup
 from maillage.crm import lookups
 from maillage.crm.registry import SERVICES
 from maillage.errors import InvalidData, ServiceError
-from maillage.french import number, percent
+from maillage.french import number, parse_number, percent
 from maillage.offloop import off_loop
 from maillage.reports import service
 from maillage.reports.actions import (
     EvaluationIn,
     IndicatorValueIn,
     evaluation_of,
+    evaluation_problem,
     record_evaluation,
     record_indicator,
 )
@@ -373,17 +373,10 @@ def _csrf_token(request: Request) -> str:
 
 
 def _parse_number(raw: str, field: str) -> float | None:
-    raw = raw.strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
-    raw = raw.removesuffix("€").replace(",", ".")
-    if not raw:
-        return None
     try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):  # « nan » and « inf » are floats to Python, not to a reader
-        raise InvalidData.one(field, f"« {raw} » n'est pas un nombre.")
-    return value
+        return parse_number(raw)
+    except ValueError as error:
+        raise InvalidData.one(field, str(error)) from error
 
 
 @post(
@@ -478,26 +471,8 @@ def _form_error(error: Exception) -> str:
     if errors:
         return errors[0].message
     if isinstance(error, msgspec.ValidationError):
-        return _evaluation_error(str(error))
+        return evaluation_problem(error)
     return getattr(error, "message", "Saisie invalide.")
-
-
-def _evaluation_error(detail: str) -> str:
-    """msgspec's English message turned into the form's words (the form sends well-typed
-    values: what remains is a value out of range or a code not in the list)."""
-    if "year" in detail:
-        return "Année : indiquez une année entre 2000 et 2100."
-    if "financer" in detail:
-        return "Financeur inconnu : choisissez-le dans la liste."
-    if "decision" in detail:
-        return "Suite décidée inconnue : choisissez-la dans la liste."
-    if "planned" in detail or "spent" in detail:
-        return "Montant : indiquez un nombre positif (en euros)."
-    if "budget" in detail:
-        return "Budget : 30 lignes au plus."
-    if "version" in detail:
-        return "Version de la fiche action manquante : rechargez la page."
-    return "Texte trop long : 20 000 caractères au plus par champ."
 
 
 reports_pages = Router(

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import html
 
+import msgspec
+import pytest
+
+from maillage.reports.actions import EvaluationIn, evaluation_problem
 from maillage.reports.annual import build_annual_report
 from tests.reports.test_report_command import run
 from tests.reports.world import TODAY
@@ -167,3 +171,20 @@ async def test_the_command_line_records_an_evaluation(world, settings):
     assert "« x » n'est pas un montant positif en euros" in refused.stderr
     unknown = run(settings, "evaluate", "--action", action, "--year", "2026", "--budget", "don:5")
     assert "le financeur parmi caf, commune, epci" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"year": 1999}, "Année : indiquez une année entre 2000 et 2100."),
+        ({"budget": [{"financer": "caf", "planned": -3}]}, "Montant : indiquez un nombre"),
+        ({"budget": [{"financer": "don"}]}, "Financeur inconnu"),
+        ({"budget": [{"financer": "caf", "note": "x" * 301}]}, "Précision d'une ligne de budget"),
+        ({"budget": [{"financer": "caf"}] * 31}, "Budget : 30 lignes au plus."),
+        ({"results": "x" * 20_001}, "Texte trop long"),
+    ],
+)
+def test_a_refused_evaluation_is_named_by_the_field_msgspec_points_at(values, message):
+    with pytest.raises(msgspec.ValidationError) as refused:
+        msgspec.convert({"version": 1, "year": 2026, **values}, EvaluationIn)
+    assert evaluation_problem(refused.value).startswith(message)

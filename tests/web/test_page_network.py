@@ -199,6 +199,10 @@ async def test_a_long_list_of_under_connected_partners_is_shown_on_request(
     assert listed.count('<article class="card">') == 3
     link = "/reseau?niveau=organisations&amp;tous=oui#sous-connectes"
     assert f'<a href="{link}">Afficher les 6 partenaires peu reliés</a>' in listed
+    # « à faire en premier » goes straight to the whole list, which opens folded out
+    assert f'<a href="{link}">Voir les 6 partenaires peu reliés, avec leurs raisons</a>' in short
     whole = (await coordinator_web.get(link.replace("&amp;", "&"))).text
     assert whole[whole.index('id="sous-connectes"') :].count('<article class="card">') == 6
     assert "Afficher les 6" not in whole
+    assert '<details id="sous-connectes" open>' in whole
+    assert '<details id="sous-connectes">' in short

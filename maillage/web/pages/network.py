@@ -148,6 +148,7 @@ async def network_page(request: Request) -> Template:
     ]
     nodes = [row for row in report["nodes"] if row["type"] != "group"]
     best = sorted(nodes, key=lambda row: (-(row.get("degree") or 0), fold(row["name"])))[:TOP]
+    whole_list = request.query_params.get("tous") == "oui"
     return render(
         request,
         "reseau.html",
@@ -157,9 +158,8 @@ async def network_page(request: Request) -> Template:
             for row in best
         ],
         findings=findings,
-        listed_findings=findings
-        if request.query_params.get("tous") == "oui"
-        else findings[:LISTED],
+        listed_findings=findings if whole_list else findings[:LISTED],
+        whole_list=whole_list,
         first_shown=FIRST_SHOWN,
         drawing_query=query_string(chosen.params),
         **context,

@@ -28,7 +28,7 @@ from piccolo.custom_types import Combinable
 from maillage import french, templating
 from maillage.actor import Actor
 from maillage.crm import audit, caches
-from maillage.crm.registry import SERVICES
+from maillage.crm.registry import SERVICES, scoped
 from maillage.crm.resources import versioned
 from maillage.crm.text import search_text
 from maillage.db import compact, is_sqlite, read_transaction, write_transaction
@@ -461,7 +461,8 @@ async def retention_check(
         result["message"] = f"La CTG n'est pas terminée depuis {months} mois : rien à revoir."
         return result
     last = await _last_activity(today)
-    for contact in await Contact.select(Contact.id, Contact.first_name, Contact.last_name, Contact.updated_at).where(Contact.first_name != "Anonyme").run():  # fmt: skip
+    people = scoped(Contact.select(Contact.id, Contact.first_name, Contact.last_name, Contact.updated_at), "contacts")  # fmt: skip
+    for contact in await people.where(Contact.first_name != "Anonyme").run():
         seen = max(d for d in (contact["updated_at"].date(), last.get(contact["id"])) if d)
         if seen < limit:
             result["contacts"].append(

@@ -969,6 +969,15 @@ SCOPED_API["groups"]["POST archive"] = {
     "coordinateur-du-territoire": {OTHER: 404, SHARED: 403},
     "lecteur-du-territoire": {OWN: 403, OTHER: 403, SHARED: 403},
 }
+# Partners (#20): a town hall, its people and their affiliations are local; the Caf shared.
+# Archiving stands for deleting organisations and contacts.
+for _name in ("organisations", "contacts", "affiliations"):
+    SCOPED_API[_name] = {
+        method: {caller: dict(statuses) for caller, statuses in callers.items()}
+        for method, callers in SCOPED_API["groups"].items()
+    }
+SCOPED_API["affiliations"]["DELETE"] = dict(SCOPED_API["actions"]["DELETE"])
+del SCOPED_API["affiliations"]["POST archive"]
 RECORD_KEYS = {
     "groups": "group",
     "memberships": "membership",
@@ -987,6 +996,10 @@ SCOPED_PAGES: dict[str, tuple[str, dict[str, dict[str, int]]]] = {
     "/reunions/{id}/presences": ("meetings", {}),
     "/plan-d-action/{id}": ("actions", {}),
     "/plan-d-action/{id}/modifier": ("actions", {}),
+    "/partenaires/{id}": ("organisations", {}),
+    "/partenaires/{id}/modifier": ("organisations", {}),
+    "/contacts/{id}": ("contacts", {}),
+    "/contacts/{id}/modifier": ("contacts", {}),
 }
 for _path, (_resource, _expected) in SCOPED_PAGES.items():
     _expected["coordinateur-du-territoire"] = {OWN: 200, OTHER: 404, SHARED: 200}
@@ -1035,8 +1048,41 @@ async def _other_and_shared(client: httpx.AsyncClient, ids: dict) -> dict[str, d
             "interactions",
             {"occurred_on": "2026-11-30", "summary": "Appel", "territory": territory},
         )
+    for place, territory in ((OTHER, other_territory), (SHARED, None)):
+        made = places[place]
+        kind = "institution" if territory is None else "association"
+        made["organisations"] = await make(
+            "organisations", {"name": f"Partenaire {place}", "kind": kind, "territory": territory}
+        )
+        made["contacts"] = await make(
+            "contacts", {"first_name": "Personne", "last_name": place, "territory": territory}
+        )
+        made["affiliations"] = await make(
+            "affiliations",
+            {"contact": made["contacts"], "organisation": made["organisations"]},
+        )
     places[OWN] = {resource: ids[key] for resource, key in RECORD_KEYS.items()}
+    places[OWN].update(await _own_partners(ids["territory"]))
     return places
+
+
+async def _own_partners(territory: int) -> dict[str, int]:
+    """A partner of the demo's territory, one of its people and their affiliation."""
+    own = await (
+        Affiliation.select(Affiliation.id, Affiliation.contact, Affiliation.organisation)
+        .where(
+            (Affiliation.contact.territory == territory)
+            & (Affiliation.organisation.territory == territory)
+        )
+        .order_by(Affiliation.id)
+        .first()
+    )
+    assert own is not None
+    return {
+        "organisations": own["organisation"],
+        "contacts": own["contact"],
+        "affiliations": own["id"],
+    }
 
 
 @pytest.fixture

@@ -73,23 +73,24 @@ def _plain(value: Any) -> Any:
 
 
 async def subject_access(contact_id: int) -> dict[str, Any]:
-    """Everything maillage holds about one person (right of access, article 15)."""
+    """Everything maillage holds about one person (right of access, article 15); a scoped
+    user gets what their territories and the shared records hold (#20)."""
     async with read_transaction():
         person = await SERVICES["contacts"].get(contact_id)
         a = Affiliation
-        affiliations = await a.select(a.organisation.name, a.function, a.elected_mandate, a.start_date, a.end_date, a.is_primary).where(a.contact == contact_id).run()  # fmt: skip
+        affiliations = await scoped(a.select(a.organisation.name, a.function, a.elected_mandate, a.start_date, a.end_date, a.is_primary), "affiliations").where(a.contact == contact_id).run()  # fmt: skip
         m = Membership
-        memberships = await m.select(m.working_group.name, m.role, m.organisation.name, m.start_date, m.end_date).where(m.contact == contact_id).run()  # fmt: skip
+        memberships = await scoped(m.select(m.working_group.name, m.role, m.organisation.name, m.start_date, m.end_date), "memberships").where(m.contact == contact_id).run()  # fmt: skip
         i = Invitation
-        invitations = await i.select(i.meeting.title, i.meeting.starts_at, i.response, i.attendance, i.sent_at, i.answered_at).where(i.contact == contact_id).run()  # fmt: skip
+        invitations = await scoped(i.select(i.meeting.title, i.meeting.starts_at, i.response, i.attendance, i.sent_at, i.answered_at), "invitations").where(i.contact == contact_id).run()  # fmt: skip
         links = InteractionContact.select(InteractionContact.interaction).where(
             InteractionContact.contact == contact_id
         )
-        interactions = await Interaction.select(Interaction.occurred_on, Interaction.kind, Interaction.summary).where(Interaction.id.is_in(links)).run()  # fmt: skip
+        interactions = await scoped(Interaction.select(Interaction.occurred_on, Interaction.kind, Interaction.summary), "interactions").where(Interaction.id.is_in(links)).run()  # fmt: skip
         events = await AuditEvent.select(AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.action, AuditEvent.changes).where((AuditEvent.entity == "contact") & (AuditEvent.entity_id == contact_id)).order_by(AuditEvent.id).output(load_json=True).run()  # fmt: skip
         messages = await OutboxMessage.select(OutboxMessage.created_at, OutboxMessage.subject, OutboxMessage.status).where(OutboxMessage.contact == contact_id).run()  # fmt: skip
         d = Decision
-        decisions = await d.select(d.summary, d.working_group.name, d.due_on, d.status).where(d.carrier_contact == contact_id).order_by(d.id).run()  # fmt: skip
+        decisions = await scoped(d.select(d.summary, d.working_group.name, d.due_on, d.status), "decisions").where(d.carrier_contact == contact_id).order_by(d.id).run()  # fmt: skip
     return _plain(
         {
             "genere_le": dt.datetime.now(dt.UTC),

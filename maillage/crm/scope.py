@@ -13,6 +13,7 @@ The rule, in one place:
   user, written only by users without territories (the host's team);
 - communes, territories and axes are shared by every territory;
 - an organisation is local to the territory in its ``territory``, or shared when it has none.
+  The intercommunality itself (its SIREN is the territory's) belongs to its territory.
   Departmental institutions and DSP operators serving several EPCI (kinds ``institution`` and
   ``operateur_dsp``: Caf, Département, DDETS, Éducation nationale, bailleurs…) are shared;
   any other kind (town halls, CCAS, associations, facilities…) is placed in the territory of
@@ -294,8 +295,18 @@ async def _placed(derived: int | None) -> int | None:
     return mine[0] if len(mine) == 1 else derived
 
 
+async def _territory_by_siren(siren: Any) -> int | None:
+    if not siren:
+        return None
+    row = await Territory.select(Territory.id).where(Territory.siren == siren).first().run()
+    return None if row is None else row["id"]
+
+
 async def organisation_territory(values: dict[str, Any]) -> int | None:
     """Where an organisation belongs by the rule (module docstring)."""
+    own = await _territory_by_siren(values.get("siren"))
+    if own is not None:  # the intercommunality itself
+        return await _placed(own)
     if values.get("kind") in SHARED_KINDS:
         return await _placed(None) if current() is not None else None
     derived = await _commune_territory(values.get("commune"))
@@ -402,14 +413,18 @@ async def place_written(organisation_ids: list[Any], contact_ids: list[Any]) -> 
     the records written."""
     organisation_ids = [i for i in organisation_ids if isinstance(i, int)]
     unplaced = await Organisation.select(
-        Organisation.id, Organisation.kind, Organisation.commune, Organisation.parent
+        Organisation.id,
+        Organisation.kind,
+        Organisation.commune,
+        Organisation.parent,
+        Organisation.siren,
     ).where(
         Organisation.id.is_in(list(organisation_ids) or [0])
         & Organisation.territory.is_null()
-        & Organisation.commune.is_not_null()
+        & (Organisation.commune.is_not_null() | Organisation.siren.is_not_null())
     )
     for row in unplaced:
-        if row["kind"] in SHARED_KINDS:
+        if row["kind"] in SHARED_KINDS and not row["siren"]:
             continue
         territory = await organisation_territory(row)
         if territory is not None:
@@ -426,6 +441,12 @@ _TIES = (
     "UNION ALL SELECT m.contact AS contact, w.territory AS territory FROM membership m "
     "JOIN working_group w ON w.id = m.working_group)"
 )
+# The intercommunality itself belongs to its territory.
+_BY_SIREN = (
+    "UPDATE organisation SET territory = (SELECT t.id FROM territory t "
+    "WHERE t.siren = organisation.siren) WHERE territory IS NULL AND siren IN "
+    "(SELECT siren FROM territory WHERE siren IS NOT NULL)"
+)
 _KINDS = ", ".join(f"'{kind}'" for kind in sorted(SHARED_KINDS))
 
 
@@ -439,6 +460,7 @@ async def place_all(first_organisation: int = 1, first_contact: int = 1) -> None
     organisations = f"id >= {int(first_organisation)} AND kind NOT IN ({_KINDS})"
     contacts = f"id >= {int(first_contact)}"
     statements = [
+        _BY_SIREN + f" AND id >= {int(first_organisation)}",
         "UPDATE organisation SET territory = (SELECT c.territory FROM commune c "
         f"WHERE c.id = organisation.commune) WHERE {organisations} AND commune IS NOT NULL",
         "UPDATE organisation SET territory = (SELECT p.territory FROM organisation p "

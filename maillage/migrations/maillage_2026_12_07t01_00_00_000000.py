@@ -3,6 +3,7 @@
 An organisation or a contact is local to one territory, or shared (``territory`` empty). What is
 already there is placed by the rule of ``maillage.crm.scope``, with no manual step:
 
+- the intercommunality itself (its SIREN is a territory's) goes to that territory;
 - an organisation of kind ``institution`` or ``operateur_dsp`` stays shared; any other goes to
   the territory of its commune, or, without a commune, to its parent's; on an instance with a
   single territory, every organisation of a local kind goes to it;
@@ -35,6 +36,10 @@ STATEMENTS = [
     "CREATE INDEX contact_territory ON contact (territory)",
     "UPDATE organisation SET territory = (SELECT c.territory FROM commune c "
     f"WHERE c.id = organisation.commune) WHERE kind NOT IN {SHARED_KINDS}",
+    # The intercommunality itself.
+    "UPDATE organisation SET territory = (SELECT t.id FROM territory t "
+    "WHERE t.siren = organisation.siren) WHERE territory IS NULL AND siren IN "
+    "(SELECT siren FROM territory WHERE siren IS NOT NULL)",
     # Twice: a service of a service of a town hall.
     *[
         "UPDATE organisation SET territory = (SELECT p.territory FROM organisation p "

@@ -227,3 +227,19 @@ async def test_a_coordinator_cannot_make_their_contact_shared(partners, coordina
     assert "deviendrait une fiche partagée" in response.json()["errors"][0]["message"]
     listed = await c.get("/api/v1/affiliations", params={"contact": p.maire_a["id"]})
     assert len(listed.json()["items"]) == 1  # nothing written
+
+
+async def test_the_demo_places_its_partners(database):
+    """The demo writes in bulk; its town halls and their people are local, the Caf shared."""
+    import datetime as dt
+
+    from maillage.crm.demo import load_demo
+    from maillage.tables import Contact, Organisation, Territory
+
+    await load_demo(seed=1, today=dt.date(2026, 12, 7))
+    only = (await Territory.select(Territory.id))[0]["id"]
+    kinds = await Organisation.select(Organisation.kind, Organisation.territory).run()
+    assert {row["territory"] is None for row in kinds if row["kind"] == "institution"} == {True}
+    assert {row["territory"] for row in kinds if row["kind"] == "collectivite"} == {only}
+    placed = {row["territory"] for row in await Contact.select(Contact.territory).run()}
+    assert placed == {None, only}

@@ -243,3 +243,26 @@ async def test_the_demo_places_its_partners(database):
     assert {row["territory"] for row in kinds if row["kind"] == "collectivite"} == {only}
     placed = {row["territory"] for row in await Contact.select(Contact.territory).run()}
     assert placed == {None, only}
+
+
+async def test_the_dashboard_counts_and_lists_what_the_coordinator_sees(admin, partners):
+    """Figures and refused addresses of the dashboard follow the same rule."""
+    import datetime as dt
+
+    from maillage.crm import dashboard
+    from maillage.crm import scope as territory_scope
+    from maillage.tables import Contact
+
+    await Contact.update(
+        {Contact.email_bounced_at: dt.datetime.now(dt.UTC), Contact.email: "b@rives.example"}
+    ).where(Contact.id == partners.adjoint_b["id"])
+    scope = territory_scope.Scope({partners.a["id"]: "coordinateur"})
+    now = dt.datetime.now(dt.UTC)
+    with territory_scope.entered(scope):
+        seen = await dashboard.dashboard(now, now.date())
+    assert seen["figures"]["organisations"] == 2  # the town hall and the Caf
+    assert seen["figures"]["contacts"] == 2
+    assert seen["todo"]["bounced"] == []
+    everything = await dashboard.dashboard(now, now.date())
+    assert everything["figures"]["organisations"] == 3
+    assert [row["id"] for row in everything["todo"]["bounced"]] == [partners.adjoint_b["id"]]

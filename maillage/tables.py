@@ -97,6 +97,8 @@ class Organisation(Versioned):
     # The register's key of the record (« mairie:35238 »), so that a refresh finds what it
     # wrote before; None for what people typed (unique index in the migration).
     source_ref = Varchar(length=200, null=True, default=None)
+    # Local to one territory, or shared when None (#20; the rule is in maillage.crm.scope).
+    territory = ForeignKey(Territory, null=True, on_delete=OnDelete.restrict, index=True)
 
 
 class Contact(Versioned):
@@ -119,6 +121,8 @@ class Contact(Versioned):
     # Signed into unsubscribe links: a new value revokes every link of the person.
     link_nonce = Varchar(length=64, default="")
     source = Varchar(length=200, default="")  # provenance: see Territory.source
+    # Local to one territory, or shared when None (#20): follows the person's ties.
+    territory = ForeignKey(Territory, null=True, on_delete=OnDelete.restrict, index=True)
 
 
 class Affiliation(Versioned):

@@ -142,13 +142,16 @@ async def _bounced_addresses() -> list[dict[str, Any]]:
     """Contacts whose address a server refused for good (#19), latest first: nothing reaches
     them until the address is corrected."""
     return list(
-        await Contact.select(
-            Contact.id,
-            Contact.first_name,
-            Contact.last_name,
-            Contact.email,
-            Contact.email_bounced_at,
-            Contact.email_bounce_reason,
+        await scoped(
+            Contact.select(
+                Contact.id,
+                Contact.first_name,
+                Contact.last_name,
+                Contact.email,
+                Contact.email_bounced_at,
+                Contact.email_bounce_reason,
+            ),
+            "contacts",
         )
         .where(Contact.email_bounced_at.is_not_null() & (Contact.archived == False))  # noqa: E712
         .order_by(Contact.email_bounced_at, ascending=False)
@@ -260,7 +263,7 @@ async def _partners_mobilised_by_axis(now: dt.datetime) -> list[dict[str, Any]]:
     present_contacts = scoped(Invitation.select(Invitation.contact), "invitations").where(
         (Invitation.attendance == PRESENT) & (Invitation.meeting.starts_at >= since)
     )
-    organisations = Affiliation.select(Affiliation.organisation).where(
+    organisations = scoped(Affiliation.select(Affiliation.organisation), "affiliations").where(
         Affiliation.contact.is_in(present_contacts)
     )
     rows = (
@@ -278,8 +281,12 @@ async def _partners_mobilised_by_axis(now: dt.datetime) -> list[dict[str, Any]]:
 async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:
     not_archived = Organisation.archived == False  # noqa: E712 - SQL expression
     return {
-        "organisations": await Organisation.count().where(not_archived).run(),
-        "contacts": await Contact.count().where(Contact.archived == False).run(),  # noqa: E712
+        "organisations": await scoped(Organisation.count(), "organisations")
+        .where(not_archived)
+        .run(),
+        "contacts": await scoped(Contact.count(), "contacts")
+        .where(Contact.archived == False)  # noqa: E712 - SQL expression
+        .run(),
         "groups": await scoped(WorkingGroup.count(), "groups")
         .where((WorkingGroup.archived == False) & (WorkingGroup.active == True))  # noqa: E712
         .run(),

@@ -14,7 +14,7 @@ from typing import Any
 
 from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.registry import SERVICES
+from maillage.crm.registry import SERVICES, scoped
 from maillage.crm.resources import versioned
 from maillage.db import write_transaction
 from maillage.errors import InvalidData
@@ -28,7 +28,8 @@ def _still_running(table: Any, day: dt.date) -> Any:
 
 async def _commune_organisations(commune_id: int) -> list[int]:
     rows = (
-        await Organisation.select(Organisation.id)
+        # A scoped user ends the mandates of their territories' town halls only (#20).
+        await scoped(Organisation.select(Organisation.id), "organisations")
         .where((Organisation.commune == commune_id) & (Organisation.kind == COLLECTIVITY))
         .run()
     )

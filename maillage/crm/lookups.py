@@ -110,7 +110,6 @@ async def main_affiliations(contact_ids: list[int]) -> dict[int, dict[str, Any]]
 
 async def organisations() -> list[dict[str, Any]]:
     """Every partner still in use, for a form's choice of organisations."""
-    query = Organisation.select(Organisation.id, Organisation.name).where(
-        Organisation.archived == False  # noqa: E712 - SQL expression
-    )
+    query = scoped(Organisation.select(Organisation.id, Organisation.name), "organisations")
+    query = query.where(Organisation.archived == False)  # noqa: E712 - SQL expression
     return await query.order_by(french_order(Organisation.name)).run()

@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from maillage.crm import rules
+from maillage.crm import scope as territory_scope
 from maillage.crm.auth import check_password_strength, hash_user_password, keep_an_admin
 from maillage.crm.resources import (
     REFERENCE_LABELS,
@@ -120,6 +121,29 @@ SOURCE = (("source", str),)
 OWN_TERRITORY = Territorial("territory")
 BY_GROUP = Territorial("working_group", via=WorkingGroup, then=OWN_TERRITORY)
 BY_MEETING = Territorial("meeting", via=Meeting, then=BY_GROUP)
+BY_ORGANISATION = Territorial("organisation", via=Organisation, then=OWN_TERRITORY)
+# An affiliation is seen with its contact and its organisation; written with its contact.
+BY_CONTACT = Territorial("contact", via=Contact, then=OWN_TERRITORY, also=BY_ORGANISATION)
+
+
+async def _settle_people(before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    """An affiliation or a membership written: its people are placed again."""
+    await territory_scope.settle_contacts(
+        [row["contact"] for row in (before, after) if row is not None]
+    )
+
+
+def _settle_people_of(field: str) -> Any:
+    """An organisation or a body moved to another territory: its people are placed again."""
+
+    async def settle(before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        if before is None or after is None or before.get("territory") == after.get("territory"):
+            return
+        tied = await territory_scope.contacts_tied_to(**{field: [before["id"]]})
+        await territory_scope.settle_contacts(tied)
+
+    return settle
+
 
 SPECS: list[ResourceSpec] = [
     _spec(
@@ -194,8 +218,15 @@ SPECS: list[ResourceSpec] = [
             rules.check_phone,
             rules.check_web_addresses("website"),
         ],
-        preparers=[rules.compact_identifiers, rules.normalise_email, rules.normalise_phone],
+        preparers=[
+            rules.compact_identifiers,
+            rules.normalise_email,
+            rules.normalise_phone,
+            territory_scope.place_organisation,
+        ],
+        after_write=[_settle_people_of("organisations")],
         describe=_named,
+        territorial=OWN_TERRITORY,
     ),
     _spec(
         "contacts",
@@ -225,8 +256,14 @@ SPECS: list[ResourceSpec] = [
         default_sort="last_name",
         links=(CONTACT_AXES,),
         validators=[rules.check_email, rules.check_phone],
-        preparers=[rules.normalise_email, rules.normalise_phone, rules.forget_bounce_of_old_email],
+        preparers=[
+            rules.normalise_email,
+            rules.normalise_phone,
+            rules.forget_bounce_of_old_email,
+            territory_scope.place_contact,
+        ],
         describe=_person,
+        territorial=OWN_TERRITORY,
     ),
     _spec(
         "affiliations",
@@ -243,6 +280,8 @@ SPECS: list[ResourceSpec] = [
         ),
         sortable=("id", "start_date", "end_date"),
         validators=[rules.ordered_dates("start_date", "end_date"), rules.check_single_primary],
+        after_write=[_settle_people],
+        territorial=BY_CONTACT,
     ),
     _spec(
         "groups",
@@ -264,6 +303,7 @@ SPECS: list[ResourceSpec] = [
         default_sort="name",
         links=(GROUP_AXES, GROUP_COMMUNES),
         describe=_named,
+        after_write=[_settle_people_of("groups")],
         territorial=OWN_TERRITORY,
     ),
     _spec(
@@ -282,6 +322,7 @@ SPECS: list[ResourceSpec] = [
         sortable=("id", "start_date", "role"),
         validators=[rules.ordered_dates("start_date", "end_date"), rules.check_membership],
         preparers=[rules.default_start_today],
+        after_write=[_settle_people],
         territorial=BY_GROUP,
     ),
     _spec(

@@ -57,6 +57,8 @@ FieldErrors = list[FieldError]
 
 Validator = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[list[FieldError]]]
 Preparer = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[None]]
+# Run inside the write's transaction with the record before and after (None: created, deleted).
+AfterWrite = Callable[[dict[str, Any] | None, dict[str, Any] | None], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -120,18 +122,30 @@ class Territorial:
     field: str
     via: type[Table] | None = None
     then: Territorial | None = None
+    # A second record the row must also be seen through (an affiliation: its contact and its
+    # organisation); the territory is the first path's.
+    also: Territorial | None = None
+
+
+# The rule of each table local to a territory, for the references a write names (#20).
+TERRITORIAL_TABLES: dict[type[Table], Territorial] = {}
 
 
 def visible_clause(table: type[Table], rule: Territorial, territories: list[int]) -> Any:
     """The rows of ``table`` a user of ``territories`` sees: shared ones and theirs."""
     column = table._meta.get_column_by_name(rule.field)
+    clause: Any
     if rule.via is None:
-        return column.is_null() | column.is_in(territories)
-    assert rule.then is not None
-    parents = rule.via.select(rule.via._meta.primary_key).where(
-        visible_clause(rule.via, rule.then, territories)
-    )
-    return column.is_in(parents)
+        clause = column.is_null() | column.is_in(territories)
+    else:
+        assert rule.then is not None
+        parents = rule.via.select(rule.via._meta.primary_key).where(
+            visible_clause(rule.via, rule.then, territories)
+        )
+        clause = column.is_in(parents)
+    if rule.also is not None:
+        clause = clause & visible_clause(table, rule.also, territories)
+    return clause
 
 
 async def territory_of(rule: Territorial, value: Any) -> int | None:
@@ -176,6 +190,7 @@ class ResourceSpec:
     multiline: frozenset[str] = frozenset()
     validators: list[Validator] = field(default_factory=list)
     preparers: list[Preparer] = field(default_factory=list)
+    after_write: list[AfterWrite] = field(default_factory=list)
     describe: Callable[[dict[str, Any]], str] = lambda row: f"n° {row['id']}"
     write_role: UserRole = COORDINATOR
     read_role: UserRole = READER
@@ -246,6 +261,8 @@ class ResourceService:
             self._columns[name] for name in spec.read_fields if name in self._columns
         ]
         self._json_fields = [c._meta.name for c in self._read_columns if isinstance(c, JSON)]
+        if spec.territorial is not None:
+            TERRITORIAL_TABLES[spec.table] = spec.territorial
 
     # ----- reading -------------------------------------------------------------------------
 
@@ -419,6 +436,8 @@ class ResourceService:
             await self._check_unique(values, None)
             record_id = await self._insert(values)
             await self._write_links(record_id, links)
+            for after in self.spec.after_write:
+                await after(None, {**values, "id": record_id})
             await audit.record(actor, "create", self.spec.entity, record_id, {**values, **links})
         return await self.get(record_id)
 
@@ -454,6 +473,8 @@ class ResourceService:
             await self._write_update(record_id, version, to_write, merged)
             for name, targets in link_changes.items():
                 await self._write_links(record_id, {name: targets}, replace=True)
+            for after in self.spec.after_write:
+                await after(existing, merged)
             await audit.record(
                 actor,
                 "update",
@@ -549,6 +570,8 @@ class ResourceService:
                 await self.table.delete().where(self.table._meta.primary_key == record_id).run()
             except Exception as error:
                 raise self._translate(error, deleting=existing) from error
+            for after in self.spec.after_write:
+                await after(existing, None)
             await audit.record(actor, "delete", self.spec.entity, record_id, existing)
 
     async def _write_links(
@@ -671,7 +694,7 @@ class ResourceService:
         wanted: dict[type[Table], dict[int, Any]] = {}
         for column in self.table._meta.foreign_key_columns:
             value = values.get(column._meta.name)
-            if value is not None:
+            if value is not None and value is not UNSET:
                 target = column._foreign_key_meta.resolved_references
                 wanted.setdefault(target, {}).setdefault(value, []).append(column._meta.name)
         for link in self.spec.links:
@@ -681,9 +704,15 @@ class ResourceService:
             for target_id in links.get(link.field) or []:
                 wanted.setdefault(target, {}).setdefault(target_id, []).append(link.field)
         errors = []
+        scope = territory_scope.current()
         for target, ids in wanted.items():
             pk = target._meta.primary_key
-            found = {r["id"] for r in await target.select(pk).where(pk.is_in(list(ids))).run()}
+            where = pk.is_in(list(ids))
+            rule = TERRITORIAL_TABLES.get(target)
+            if scope is not None and rule is not None:
+                # Out of scope does not exist (#20): the same answer as an unknown id.
+                where = where & visible_clause(target, rule, scope.territories)
+            found = {r["id"] for r in await target.select(pk).where(where).run()}
             label = REFERENCE_LABELS.get(target._meta.tablename, target._meta.tablename)
             for missing in sorted(set(ids) - found):
                 for field_name in ids[missing]:

@@ -89,6 +89,9 @@ class OrganisationIn(Struct, **STRICT):
     website: Url | None = None
     notes: LongText = ""
     axes: IdList = msgspec.field(default_factory=list)
+    territory: Id | UnsetType | None = UNSET
+    """Le territoire de l'organisation ; vide : partagée entre les territoires. Absent : déduit
+    du type et de la commune (voir « Plusieurs territoires sur une instance »)."""
 
 
 class ContactIn(Struct, **STRICT):
@@ -103,6 +106,9 @@ class ContactIn(Struct, **STRICT):
     consent_date: dt.date | None = None
     mailing_opt_out: bool = False
     axes: IdList = msgspec.field(default_factory=list)
+    territory: Id | UnsetType | None = UNSET
+    """Le territoire du contact ; vide : partagé. Suit ses rattachements et participations dès
+    qu'il en a ; absent : déduit de la commune."""
 
 
 class AffiliationIn(Struct, **STRICT):

@@ -11,9 +11,31 @@ The rule, in one place:
   invitations, its decisions and the memberships through their body, a fiche action and an
   exchange by their own ``territory``. One without a territory is shared: visible to every
   user, written only by users without territories (the host's team);
-- organisations, contacts, communes, territories and axes are shared by every territory in this
-  first slice: a person sitting on bodies of two territories is one contact, seen by both, and
-  their memberships are each local to their body's territory.
+- communes, territories and axes are shared by every territory;
+- an organisation is local to the territory in its ``territory``, or shared when it has none.
+  The intercommunality itself (its SIREN is the territory's) belongs to its territory.
+  Departmental institutions and DSP operators serving several EPCI (kinds ``institution`` and
+  ``operateur_dsp``: Caf, Département, DDETS, Éducation nationale, bailleurs…) are shared;
+  any other kind (town halls, CCAS, associations, facilities…) is placed in the territory of
+  its commune, or, without a commune, of its parent organisation, or on an instance with a
+  single territory in that one. The ``territory`` given when creating or editing wins (the host
+  team makes a local association shared, or an institution's local branch local); changing
+  the commune places the organisation again. A scoped user's new organisation goes to the
+  commune's territory when it is one of theirs, else to their territory when they write on
+  only one (else they choose);
+- a contact follows their ties: local to a territory when every affiliation is to an
+  organisation of that territory and every membership is in a body of it; shared as soon as one
+  tie is shared (an institution's person is shared, as the issue asks) or two ties are in two
+  territories (an élu sitting on the bodies of two EPCI is one contact, seen by both and by
+  every other territory, written by the host team only). Without ties, a contact is placed
+  like an organisation: the commune's territory, a scoped creator's territory, the single
+  territory of the instance. Every write of an affiliation, a membership, an organisation's or
+  a body's territory places the people concerned again (`settle_contacts`); a scoped user
+  cannot make shared, by such a write, a contact they could edit (a field error asks the host
+  team to do it), so that nobody publishes a territory's records by mistake;
+- an affiliation is seen when both its contact and its organisation are seen;
+- editing a shared record (organisation, contact, body, fiche…) is for the users without
+  territories only; the scoped users read it whole, with its ties to what they see.
 
 The service layer reads the scope of the request from `current()`; the web layer enters it
 (`entered`) for each authenticated request; the command line runs unscoped.
@@ -25,13 +47,25 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+
+from msgspec import UNSET
 
 from maillage.actor import ROLE_RANK, Actor
 from maillage.crm import audit
 from maillage.db import write_transaction
 from maillage.errors import InvalidData, NotFound
-from maillage.tables import Territory, User, UserTerritory
-from maillage.vocabulary import ADMIN, USER_ROLES
+from maillage.tables import (
+    Affiliation,
+    Commune,
+    Contact,
+    Membership,
+    Organisation,
+    Territory,
+    User,
+    UserTerritory,
+)
+from maillage.vocabulary import ADMIN, COORDINATOR, USER_ROLES
 
 
 @dataclass(frozen=True)
@@ -224,3 +258,230 @@ async def territories_of(user_id: int) -> list[dict]:
         .run()
     )
     return sorted(rows, key=lambda row: (row["name"], row["id"]))
+
+
+# ----- where organisations and contacts belong ---------------------------------------------------
+
+# Kinds that serve several territories: shared unless someone places them.
+SHARED_KINDS = frozenset({"institution", "operateur_dsp"})
+
+
+def writable(scope: Scope) -> list[int]:
+    """The territories where a scoped user writes partners (coordinator role)."""
+    return [t for t in scope.territories if scope.can_write(t, COORDINATOR)]
+
+
+async def _commune_territory(commune: Any) -> int | None:
+    if not isinstance(commune, int):  # none, or a commune an import creates (placed later)
+        return None
+    row = await Commune.select(Commune.territory).where(Commune.id == commune).first().run()
+    return None if row is None else row["territory"]
+
+
+async def _only_territory() -> int | None:
+    rows = await Territory.select(Territory.id).limit(2).run()
+    return rows[0]["id"] if len(rows) == 1 else None
+
+
+async def _placed(derived: int | None) -> int | None:
+    """A scoped user's new record goes where they write: the derived territory when it is
+    theirs, else their only one; otherwise the derived one (and `_check_territory` explains)."""
+    scope = current()
+    if scope is None:
+        return derived if derived is not None else await _only_territory()
+    mine = writable(scope)
+    if derived in mine:
+        return derived
+    return mine[0] if len(mine) == 1 else derived
+
+
+async def _territory_by_siren(siren: Any) -> int | None:
+    if not siren:
+        return None
+    row = await Territory.select(Territory.id).where(Territory.siren == siren).first().run()
+    return None if row is None else row["id"]
+
+
+async def organisation_territory(values: dict[str, Any]) -> int | None:
+    """Where an organisation belongs by the rule (module docstring)."""
+    own = await _territory_by_siren(values.get("siren"))
+    if own is not None:  # the intercommunality itself
+        return await _placed(own)
+    if values.get("kind") in SHARED_KINDS:
+        return await _placed(None) if current() is not None else None
+    derived = await _commune_territory(values.get("commune"))
+    parent = values.get("parent")
+    if derived is None and values.get("commune") is None and isinstance(parent, int):
+        row = await Organisation.select(Organisation.territory).where(Organisation.id == parent)
+        derived = row[0]["territory"] if row else None
+    return await _placed(derived)
+
+
+async def place_organisation(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    """Preparer of organisations: a new one without ``territory`` is placed by the rule; an
+    edit that moves the commune (and says nothing of the territory) places it again."""
+    if existing is None:
+        if values.get("territory", UNSET) is UNSET:
+            values["territory"] = await organisation_territory(values)
+        return
+    moved = values.get("commune") != existing.get("commune")
+    if moved and values.get("territory") == existing.get("territory"):
+        values["territory"] = await organisation_territory(values)
+
+
+async def place_contact(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    """Preparer of contacts: one with ties follows them, whatever the form says; one without
+    is placed like an organisation of a local kind."""
+    if existing is not None:
+        ties = await tie_territories([existing["id"]])
+        if existing["id"] in ties:
+            values["territory"] = ties[existing["id"]]
+        elif values.get("commune") != existing.get("commune") and values.get(
+            "territory"
+        ) == existing.get("territory"):
+            values["territory"] = await _placed(await _commune_territory(values.get("commune")))
+        return
+    if values.get("territory", UNSET) is UNSET:
+        values["territory"] = await _placed(await _commune_territory(values.get("commune")))
+
+
+async def tie_territories(contact_ids: list[int]) -> dict[int, int | None]:
+    """The territory each contact's ties put them in (None: shared), for those with ties."""
+    found: dict[int, set[int | None]] = {}
+    for chunk in range(0, len(contact_ids), 500):
+        ids = contact_ids[chunk : chunk + 500]
+        affiliations = await Affiliation.select(
+            Affiliation.contact, Affiliation.organisation.territory.as_alias("territory")
+        ).where(Affiliation.contact.is_in(ids))
+        memberships = await Membership.select(
+            Membership.contact, Membership.working_group.territory.as_alias("territory")
+        ).where(Membership.contact.is_in(ids))
+        for row in [*affiliations, *memberships]:
+            found.setdefault(row["contact"], set()).add(row["territory"])
+    return {
+        contact: next(iter(places)) if len(places) == 1 else None
+        for contact, places in found.items()
+    }
+
+
+async def settle_contacts(contact_ids: Any) -> None:
+    """Place the contacts again after a write of their ties (inside its transaction). A scoped
+    user cannot thereby make shared a contact they could edit: a field error, nothing
+    written."""
+    ids = sorted({i for i in contact_ids if isinstance(i, int)})
+    if not ids:
+        return
+    ties = await tie_territories(ids)
+    rows = await Contact.select(
+        Contact.id, Contact.territory, Contact.first_name, Contact.last_name
+    ).where(Contact.id.is_in(list(ties) or [0]))
+    scope = current()
+    for row in rows:
+        after = ties[row["id"]]
+        if after == row["territory"]:
+            continue
+        if scope is not None and after is None and row["territory"] in writable(scope):
+            raise InvalidData.one(
+                "contact",
+                f"« {row['first_name']} {row['last_name']} » deviendrait une fiche partagée "
+                "entre les territoires (rattachée à une organisation partagée ou à des instances "
+                "de plusieurs territoires) : seule l'équipe qui héberge maillage peut le faire.",
+            )
+        await Contact.update({Contact.territory: after}).where(Contact.id == row["id"]).run()
+
+
+async def contacts_tied_to(
+    organisations: list[int] | None = None, groups: list[int] | None = None
+) -> list[int]:
+    ids: set[int] = set()
+    if organisations:
+        rows = await Affiliation.select(Affiliation.contact).where(
+            Affiliation.organisation.is_in(list(organisations))
+        )
+        ids.update(row["contact"] for row in rows)
+    if groups:
+        rows = await Membership.select(Membership.contact).where(
+            Membership.working_group.is_in(list(groups))
+        )
+        ids.update(row["contact"] for row in rows)
+    return sorted(ids)
+
+
+async def place_written(organisation_ids: list[Any], contact_ids: list[Any]) -> None:
+    """After a bulk write (import, territory load, demo): the organisations written without a
+    territory whose commune an import created in the same run are placed, then the people of
+    the records written."""
+    organisation_ids = [i for i in organisation_ids if isinstance(i, int)]
+    unplaced = await Organisation.select(
+        Organisation.id,
+        Organisation.kind,
+        Organisation.commune,
+        Organisation.parent,
+        Organisation.siren,
+    ).where(
+        Organisation.id.is_in(list(organisation_ids) or [0])
+        & Organisation.territory.is_null()
+        & (Organisation.commune.is_not_null() | Organisation.siren.is_not_null())
+    )
+    for row in unplaced:
+        if row["kind"] in SHARED_KINDS and not row["siren"]:
+            continue
+        territory = await organisation_territory(row)
+        if territory is not None:
+            await Organisation.update({Organisation.territory: territory}).where(
+                Organisation.id == row["id"]
+            )
+    tied = await contacts_tied_to(organisations=list(organisation_ids))
+    await settle_contacts([*contact_ids, *tied])
+
+
+_TIES = (
+    "(SELECT a.contact AS contact, o.territory AS territory FROM affiliation a "
+    "JOIN organisation o ON o.id = a.organisation "
+    "UNION ALL SELECT m.contact AS contact, w.territory AS territory FROM membership m "
+    "JOIN working_group w ON w.id = m.working_group)"
+)
+# The intercommunality itself belongs to its territory.
+_BY_SIREN = (
+    "UPDATE organisation SET territory = (SELECT t.id FROM territory t "
+    "WHERE t.siren = organisation.siren) WHERE territory IS NULL AND siren IN "
+    "(SELECT siren FROM territory WHERE siren IS NOT NULL)"
+)
+_KINDS = ", ".join(f"'{kind}'" for kind in sorted(SHARED_KINDS))
+
+
+async def place_all(first_organisation: int = 1, first_contact: int = 1) -> None:
+    """Place, by the rule, the organisations and contacts from the ids given on (the demo's,
+    written in bulk), in a few statements whatever their number."""
+    from maillage.db import current_engine
+
+    engine = current_engine()
+    single = await _only_territory()
+    organisations = f"id >= {int(first_organisation)} AND kind NOT IN ({_KINDS})"
+    contacts = f"id >= {int(first_contact)}"
+    statements = [
+        _BY_SIREN + f" AND id >= {int(first_organisation)}",
+        "UPDATE organisation SET territory = (SELECT c.territory FROM commune c "
+        f"WHERE c.id = organisation.commune) WHERE {organisations} AND commune IS NOT NULL",
+        "UPDATE organisation SET territory = (SELECT p.territory FROM organisation p "
+        "WHERE p.id = organisation.parent) WHERE territory IS NULL AND commune IS NULL "
+        f"AND parent IS NOT NULL AND {organisations}",
+        "UPDATE contact SET territory = (SELECT c.territory FROM commune c "
+        f"WHERE c.id = contact.commune) WHERE {contacts}",
+        "UPDATE contact SET territory = (SELECT CASE WHEN COUNT(*) = COUNT(t.territory) "
+        "AND MIN(t.territory) = MAX(t.territory) THEN MIN(t.territory) END "
+        f"FROM {_TIES} t WHERE t.contact = contact.id) "
+        f"WHERE {contacts} AND id IN (SELECT t.contact FROM {_TIES} t)",
+    ]
+    if single is not None:
+        statements.insert(
+            2,
+            f"UPDATE organisation SET territory = {single} WHERE territory IS NULL "
+            f"AND {organisations}",
+        )
+        statements.append(
+            f"UPDATE contact SET territory = {single} WHERE territory IS NULL AND {contacts} "
+            f"AND id NOT IN (SELECT t.contact FROM {_TIES} t)"
+        )
+    for statement in statements:
+        await engine.run_ddl(statement)

@@ -13,7 +13,8 @@ from typing import Any
 from piccolo.query import OrderByRaw
 from piccolo.query.functions.aggregate import Count
 
-from maillage.crm.registry import SERVICES
+from maillage.crm import scope as territory_scope
+from maillage.crm.registry import SERVICES, scoped
 from maillage.db import french_order, read_transaction
 from maillage.tables import (
     Affiliation,
@@ -66,6 +67,14 @@ async def organisation_overview(
     }
 
 
+def _visible(resource: str) -> Any:
+    """What the request's user sees of ``resource`` (#20), as a clause true for all when
+    unscoped, so the sections of a shared partner show only the user's territories."""
+    clause = SERVICES[resource].scope_clause()
+    table = SERVICES[resource].table
+    return table._meta.primary_key.is_not_null() if clause is None else clause
+
+
 def _first(query: Any, limit: int | None) -> Any:
     """The query cut to its first `limit` rows, or whole when `limit` is None."""
     return query if limit is None else query.limit(limit)
@@ -97,6 +106,7 @@ page AS (
   FROM attended
   JOIN meeting ON meeting.id = attended.meeting
   JOIN working_group ON working_group.id = meeting.working_group
+  {visible}
   ORDER BY meeting.starts_at DESC, attended.meeting
   {limit}
 ),
@@ -125,8 +135,16 @@ async def _meetings_attended_and_totals(
     """Meetings where someone present belongs to the organisation, latest first, with how many
     of its people were there, and every section's row count: one statement."""
     # Only integers reach the SQL text: the id is an int and the limit a fixed page size.
+    scope = territory_scope.current()
+    visible = ""
+    if scope is not None:
+        # The meetings of the user's territories and the shared bodies' only (#20).
+        territories = ", ".join(str(int(t)) for t in scope.territories) or "0"
+        visible = (
+            f"WHERE working_group.territory IS NULL OR working_group.territory IN ({territories})"
+        )
     sql = _MEETINGS_AND_TOTALS.format(
-        org="{}", limit="" if limit is None else f"LIMIT {int(limit)}"
+        org="{}", limit="" if limit is None else f"LIMIT {int(limit)}", visible=visible
     )
     rows = await Organisation.raw(sql, *[organisation_id] * sql.count("{}")).run()
     first = rows[0]
@@ -176,6 +194,7 @@ async def _organisation_contacts(
             Affiliation.end_date,
         )
         .where(Affiliation.organisation == organisation_id)
+        .where(_visible("affiliations"))
         # The primary contacts first: they are who a coordinator calls.
         .order_by(Affiliation.is_primary, ascending=False)
         .order_by(Affiliation.contact.last_name, Affiliation.contact.first_name, Affiliation.id)
@@ -252,6 +271,7 @@ async def _organisation_bodies(organisation_id: int, limit: int | None) -> list[
     where: Any = (Membership.organisation == organisation_id) | Membership.contact.is_in(
         _people_of(organisation_id)
     )
+    where = where & _visible("memberships")
     if limit is not None:
         # The first bodies by name, as a subquery: the cap costs no extra round trip.
         first = (
@@ -312,7 +332,7 @@ async def contact_overview(contact_id: int, limit: int | None = None) -> dict[st
                 Affiliation.organisation.name,
                 Affiliation.organisation.kind,
             )
-            .where(Affiliation.contact == contact_id)
+            .where((Affiliation.contact == contact_id) & _visible("affiliations"))
             .order_by(Affiliation.start_date)
             .run()
         )
@@ -323,7 +343,7 @@ async def contact_overview(contact_id: int, limit: int | None = None) -> dict[st
                 Membership.working_group.kind,
                 Membership.organisation.name,
             )
-            .where(Membership.contact == contact_id)
+            .where((Membership.contact == contact_id) & _visible("memberships"))
             .order_by(Membership.start_date)
             .run()
         )
@@ -340,12 +360,14 @@ async def contact_overview(contact_id: int, limit: int | None = None) -> dict[st
                 Invitation.sent_at,
                 Invitation.answered_at,
             )
-            .where(Invitation.contact == contact_id)
+            .where((Invitation.contact == contact_id) & _visible("invitations"))
             .order_by(Invitation.meeting.starts_at, ascending=False)
             .order_by(Invitation.id)
         )
         invitations = await _first(query, limit).run()
-        counts = await _attendance_counts(Invitation.contact == contact_id)
+        counts = await _attendance_counts(
+            (Invitation.contact == contact_id) & _visible("invitations")
+        )
     return {
         "contact": contact,
         "affiliations": [_hide_secrets(row) for row in affiliations],
@@ -515,12 +537,18 @@ async def commune_overview(commune_id: int) -> dict[str, Any]:
             .where(
                 (OrganisationAxis.organisation.commune == commune_id)
                 & (OrganisationAxis.organisation.archived == False)  # noqa: E712
+                & OrganisationAxis.organisation.is_in(
+                    scoped(Organisation.select(Organisation.id), "organisations")
+                )
             )
             .order_by(OrganisationAxis.organisation.name)
             .run()
         )
         without_axis = (
-            await Organisation.select(Organisation.id, Organisation.name, Organisation.kind)
+            await scoped(
+                Organisation.select(Organisation.id, Organisation.name, Organisation.kind),
+                "organisations",
+            )
             .where(
                 (Organisation.commune == commune_id)
                 & (Organisation.archived == False)  # noqa: E712

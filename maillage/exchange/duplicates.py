@@ -23,10 +23,12 @@ from rapidfuzz import fuzz, process
 from maillage import french
 from maillage.actor import Actor
 from maillage.crm import audit
-from maillage.crm.registry import SERVICES
+from maillage.crm import scope as territory_scope
+from maillage.crm.registry import SERVICES, scoped
+from maillage.crm.resources import SHARED_WRITE
 from maillage.crm.text import normalise, search_text
 from maillage.db import read_transaction, write_transaction
-from maillage.errors import Conflict, ConflictingRecord, InvalidData, NotFound
+from maillage.errors import Conflict, ConflictingRecord, Forbidden, InvalidData, NotFound
 from maillage.tables import (
     Action,
     ActionPartner,
@@ -124,7 +126,10 @@ async def find_contact_duplicates(threshold: int = THRESHOLD) -> list[Pair]:
     c = Contact
     async with read_transaction():
         rows = (
-            await c.select(c.id, c.civility, c.first_name, c.last_name, c.email, c.phone)
+            await scoped(
+                c.select(c.id, c.civility, c.first_name, c.last_name, c.email, c.phone),
+                "contacts",
+            )
             .where(c.archived == False)  # noqa: E712 - SQL expression
             .order_by(c.id)
             .run()
@@ -161,7 +166,10 @@ async def find_organisation_duplicates(threshold: int = THRESHOLD) -> list[Pair]
     o = Organisation
     async with read_transaction():
         rows = (
-            await o.select(o.id, o.name, o.kind, o.siret, o.siren, o.email, o.phone, o.commune)
+            await scoped(
+                o.select(o.id, o.name, o.kind, o.siret, o.siren, o.email, o.phone, o.commune),
+                "organisations",
+            )
             .where(o.archived == False)  # noqa: E712 - SQL expression
             .order_by(o.id)
             .run()
@@ -207,9 +215,18 @@ async def find_organisation_duplicates(threshold: int = THRESHOLD) -> list[Pair]
 
 
 async def _record(table: Any, record_id: int, label: str) -> dict[str, Any]:
-    row = await table.select().where(table.id == record_id).first().run()
+    """A record to merge: out of the user's scope it does not exist (404), and a scoped user
+    merges only records of their territories, never a shared one (403) (#20)."""
+    resource = "contacts" if table is Contact else "organisations"
+    row = await scoped(table.select(), resource).where(table.id == record_id).first().run()
     if row is None:
         raise NotFound(label, record_id)
+    scope = territory_scope.current()
+    if scope is not None and not scope.can_write(row["territory"], "coordinateur"):
+        name = row.get("name") or f"{row.get('first_name')} {row.get('last_name')}"
+        if row["territory"] is None:
+            raise Forbidden(f"« {name} » est une fiche partagée : {SHARED_WRITE}.")
+        raise Forbidden(f"Votre rôle sur le territoire de « {name} » ne permet pas de fusionner.")
     return row
 
 
@@ -275,6 +292,7 @@ async def merge_contacts(
             filled["notes"] = "\n\n".join(n for n in (kept["notes"], other["notes"]) if n)
         await _write_filled(Contact, SERVICES["contacts"], kept, filled)
         await Contact.delete().where(Contact.id == remove_id).run()
+        await territory_scope.settle_contacts([keep_id])
         await audit.record(
             actor,
             "merge",
@@ -506,6 +524,9 @@ async def merge_organisations(
             filled["notes"] = "\n\n".join(n for n in (kept["notes"], other["notes"]) if n)
         await _write_filled(Organisation, SERVICES["organisations"], kept, filled)
         await Organisation.delete().where(Organisation.id == remove_id).run()
+        await territory_scope.settle_contacts(
+            await territory_scope.contacts_tied_to(organisations=[keep_id])
+        )
         await audit.record(
             actor,
             "merge",

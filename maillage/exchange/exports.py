@@ -16,6 +16,7 @@ from typing import Any
 
 from maillage.actor import Actor
 from maillage.crm import audit
+from maillage.crm import scope as territory_scope
 from maillage.db import write_transaction
 from maillage.errors import InvalidData
 from maillage.exchange.sources import (
@@ -90,6 +91,13 @@ def start_export(
     base_url: str = "",
 ) -> Export:
     check_request(entity, fmt, preset)
+    scope = territory_scope.current()
+    if scope is not None:
+        # A scoped user exports what they see (#20): their territories' records and the shared
+        # ones, consolidated when they cover several.
+        if filters.territory is not None and filters.territory not in scope.roles:
+            raise InvalidData.one("territory", "Territoire hors de votre périmètre.")
+        filters.territories = scope.territories
     source = CAF_PRESET if preset == "caf" else SOURCES.get(entity)
     # vCards and the Caf list are for reaching people: those who objected are left out.
     if fmt == "vcf" or (source is not None and source.mailing):

@@ -13,6 +13,7 @@ from typing import Any
 
 from maillage.actor import Actor
 from maillage.crm import audit
+from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import is_unique_violation
 from maillage.db import read_transaction, write_transaction
@@ -230,9 +231,24 @@ async def apply(operations: list[Operation], actor: Actor, source: dict[str, Any
                 "enregistrée par quelqu'un d'autre. Relancez l'import. Rien n'a été écrit."
             ) from error
         raise
+    await _place(operations)
     written = [event for event in events if event is not None]
     for start in range(0, len(written), BATCH):
         await AuditEvent.insert(*written[start : start + BATCH]).run()
+
+
+async def _place(operations: list[Operation]) -> None:
+    """Written in bulk, the partners are placed in their territories afterwards (#20): the
+    organisations whose commune this run created, and the people whose ties it wrote."""
+    organisations, contacts = [], []
+    for operation in operations:
+        if operation.resource == "organisations":
+            organisations.append(operation.ref.id)
+        elif operation.resource == "contacts":
+            contacts.append(operation.ref.id)
+        elif operation.resource in ("affiliations", "memberships"):
+            contacts.append(_resolved(operation.ref.values.get("contact")))
+    await territory_scope.place_written(organisations, contacts)
 
 
 def _waves(operations: list[Operation]) -> list[list[int]]:

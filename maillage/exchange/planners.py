@@ -17,7 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from maillage.crm.registry import SERVICES
+from maillage.crm import scope as territory_scope
+from maillage.crm.registry import SERVICES, scoped
+from maillage.crm.resources import territory_of
 from maillage.crm.text import normalise
 from maillage.exchange import labels, values
 from maillage.exchange.mapping import ColumnMap
@@ -128,7 +130,7 @@ class Index:
 
     async def _load_organisations(self) -> None:
         axes = _links(await OrganisationAxis.select().run(), "organisation", "axis")
-        for row in await Organisation.select().run():
+        for row in await scoped(Organisation.select(), "organisations").run():
             row["axes"] = sorted(axes.get(row["id"], ()))
             self.register_organisation(self.ref("organisation", row))
 
@@ -141,10 +143,10 @@ class Index:
 
     async def _load_contacts(self) -> None:
         axes = _links(await ContactAxis.select().run(), "contact", "axis")
-        for row in await Contact.select().run():
+        for row in await scoped(Contact.select(), "contacts").run():
             row["axes"] = sorted(axes.get(row["id"], ()))
             self.register_contact(self.ref("contact", row))
-        for row in await Affiliation.select().run():
+        for row in await scoped(Affiliation.select(), "affiliations").run():
             contact = self.refs[("contact", row["contact"])]
             organisation = self.refs[("organisation", row["organisation"])]
             self.register_affiliation(contact, organisation, self.ref("affiliation", row))
@@ -164,13 +166,13 @@ class Index:
     async def _load_groups(self) -> None:
         axes = _links(await GroupAxis.select().run(), "working_group", "axis")
         communes = _links(await GroupCommune.select().run(), "working_group", "commune")
-        for row in await WorkingGroup.select().run():
+        for row in await scoped(WorkingGroup.select(), "groups").run():
             row["axes"] = sorted(axes.get(row["id"], ()))
             row["communes"] = sorted(communes.get(row["id"], ()))
             _multi(self.groups_by_name, normalise(row["name"]), self.ref("working_group", row))
 
     async def _load_memberships(self) -> None:
-        for row in await Membership.select().run():
+        for row in await scoped(Membership.select(), "memberships").run():
             key = (row["contact"], row["working_group"], row["role"])
             self.memberships.setdefault(key, []).append(self.ref("membership", row))
 
@@ -280,6 +282,27 @@ class Planner:
                 found.append(axis)
         return found
 
+    async def _writable(self, line: Line, service: Any, ref: Ref, label: str) -> bool:
+        """A scoped user's import updates only the records they may write (#20): a shared
+        record, or one where their role is « lecteur », refuses the line, naming the record."""
+        scope = territory_scope.current()
+        rule = service.spec.territorial
+        if scope is None or rule is None:
+            return True
+        territory = await territory_of(rule, ref.values.get(rule.field))
+        if scope.can_write(territory, service.spec.write_role):
+            return True
+        what = f"{service.spec.label} {label}"
+        if territory is None:
+            line.problem(
+                None,
+                f"{what} : fiche partagée entre les territoires, que seule l'équipe qui héberge "
+                "maillage modifie ; retirez cette ligne ou laissez ses colonnes telles quelles.",
+            )
+        else:
+            line.problem(None, f"{what} : votre rôle sur son territoire ne permet pas de modifier.")
+        return False
+
     async def upsert(
         self,
         line: Line,
@@ -322,6 +345,8 @@ class Planner:
         added = {name: targets for name, targets in added.items() if targets}
         if not changed and not added:
             return ref
+        if not ref.is_new and not await self._writable(line, service, ref, label):
+            return None
         previous = {k: ref.values.get(k) for k in changed}
 
         def remember() -> None:

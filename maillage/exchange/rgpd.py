@@ -28,7 +28,7 @@ from piccolo.custom_types import Combinable
 from maillage import french, templating
 from maillage.actor import Actor
 from maillage.crm import audit, caches
-from maillage.crm.registry import SERVICES
+from maillage.crm.registry import SERVICES, scoped
 from maillage.crm.resources import versioned
 from maillage.crm.text import search_text
 from maillage.db import compact, is_sqlite, read_transaction, write_transaction
@@ -73,23 +73,24 @@ def _plain(value: Any) -> Any:
 
 
 async def subject_access(contact_id: int) -> dict[str, Any]:
-    """Everything maillage holds about one person (right of access, article 15)."""
+    """Everything maillage holds about one person (right of access, article 15); a scoped
+    user gets what their territories and the shared records hold (#20)."""
     async with read_transaction():
         person = await SERVICES["contacts"].get(contact_id)
         a = Affiliation
-        affiliations = await a.select(a.organisation.name, a.function, a.elected_mandate, a.start_date, a.end_date, a.is_primary).where(a.contact == contact_id).run()  # fmt: skip
+        affiliations = await scoped(a.select(a.organisation.name, a.function, a.elected_mandate, a.start_date, a.end_date, a.is_primary), "affiliations").where(a.contact == contact_id).run()  # fmt: skip
         m = Membership
-        memberships = await m.select(m.working_group.name, m.role, m.organisation.name, m.start_date, m.end_date).where(m.contact == contact_id).run()  # fmt: skip
+        memberships = await scoped(m.select(m.working_group.name, m.role, m.organisation.name, m.start_date, m.end_date), "memberships").where(m.contact == contact_id).run()  # fmt: skip
         i = Invitation
-        invitations = await i.select(i.meeting.title, i.meeting.starts_at, i.response, i.attendance, i.sent_at, i.answered_at).where(i.contact == contact_id).run()  # fmt: skip
+        invitations = await scoped(i.select(i.meeting.title, i.meeting.starts_at, i.response, i.attendance, i.sent_at, i.answered_at), "invitations").where(i.contact == contact_id).run()  # fmt: skip
         links = InteractionContact.select(InteractionContact.interaction).where(
             InteractionContact.contact == contact_id
         )
-        interactions = await Interaction.select(Interaction.occurred_on, Interaction.kind, Interaction.summary).where(Interaction.id.is_in(links)).run()  # fmt: skip
+        interactions = await scoped(Interaction.select(Interaction.occurred_on, Interaction.kind, Interaction.summary), "interactions").where(Interaction.id.is_in(links)).run()  # fmt: skip
         events = await AuditEvent.select(AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.action, AuditEvent.changes).where((AuditEvent.entity == "contact") & (AuditEvent.entity_id == contact_id)).order_by(AuditEvent.id).output(load_json=True).run()  # fmt: skip
         messages = await OutboxMessage.select(OutboxMessage.created_at, OutboxMessage.subject, OutboxMessage.status).where(OutboxMessage.contact == contact_id).run()  # fmt: skip
         d = Decision
-        decisions = await d.select(d.summary, d.working_group.name, d.due_on, d.status).where(d.carrier_contact == contact_id).order_by(d.id).run()  # fmt: skip
+        decisions = await scoped(d.select(d.summary, d.working_group.name, d.due_on, d.status), "decisions").where(d.carrier_contact == contact_id).order_by(d.id).run()  # fmt: skip
     return _plain(
         {
             "genere_le": dt.datetime.now(dt.UTC),
@@ -461,7 +462,8 @@ async def retention_check(
         result["message"] = f"La CTG n'est pas terminée depuis {months} mois : rien à revoir."
         return result
     last = await _last_activity(today)
-    for contact in await Contact.select(Contact.id, Contact.first_name, Contact.last_name, Contact.updated_at).where(Contact.first_name != "Anonyme").run():  # fmt: skip
+    people = scoped(Contact.select(Contact.id, Contact.first_name, Contact.last_name, Contact.updated_at), "contacts")  # fmt: skip
+    for contact in await people.where(Contact.first_name != "Anonyme").run():
         seen = max(d for d in (contact["updated_at"].date(), last.get(contact["id"])) if d)
         if seen < limit:
             result["contacts"].append(

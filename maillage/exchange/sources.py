@@ -19,6 +19,8 @@ from typing import Any, TypeVar, cast
 
 from piccolo.querystring import QueryString
 
+from maillage.crm.registry import BY_GROUP, OWN_TERRITORY
+from maillage.crm.resources import visible_clause
 from maillage.crm.text import normalise
 from maillage.db import is_sqlite, plain_reader, read_transaction
 from maillage.exchange import labels
@@ -68,6 +70,8 @@ class ExportFilters:
     end: dt.date | None = None
     include_archived: bool = False
     mailing: bool = False
+    # The territories of a scoped user (#20), set by `start_export`; None: every territory.
+    territories: list[int] | None = None
 
     def described(self) -> dict[str, Any]:
         """The filters that were set, for the audit log."""
@@ -199,10 +203,14 @@ def organisation_where(f: ExportFilters) -> Any:
         clauses.append(o.category == f.category)
     if f.commune:
         clauses.append(o.commune == f.commune)
+    if f.territories is not None:
+        clauses.append(visible_clause(o, OWN_TERRITORY, f.territories))
     if f.territory:
-        clauses.append(
-            o.commune.is_in(Commune.select(Commune.id).where(Commune.territory == f.territory))
+        # Its own, and the shared ones located there (an institution's local branch).
+        in_commune = o.commune.is_in(
+            Commune.select(Commune.id).where(Commune.territory == f.territory)
         )
+        clauses.append((o.territory == f.territory) | (o.territory.is_null() & in_commune))
     if f.axis:
         clauses.append(
             o.id.is_in(
@@ -284,6 +292,21 @@ CONTACT_COLUMNS = [
 ]
 
 
+def _of_territory(territory: int) -> Any:
+    """The people of a territory: its own, and the shared ones who sit on its bodies or work
+    for its organisations (the Caf's conseillère on the COPIL), or live there."""
+    c = Contact
+    ties = Membership.select(Membership.contact).where(
+        Membership.working_group.territory == territory
+    )
+    works = Affiliation.select(Affiliation.contact).where(
+        Affiliation.organisation.territory == territory
+    )
+    lives = c.commune.is_in(Commune.select(Commune.id).where(Commune.territory == territory))
+    shared_there = c.territory.is_null() & (c.id.is_in(ties) | c.id.is_in(works) | lives)
+    return (c.territory == territory) | shared_there
+
+
 def contact_where(f: ExportFilters) -> Any:
     c = Contact
     clauses = _search_clauses(c, f.q)
@@ -293,10 +316,10 @@ def contact_where(f: ExportFilters) -> Any:
         clauses.append(c.mailing_opt_out == False)  # noqa: E712 - SQL expression
     if f.commune:
         clauses.append(c.commune == f.commune)
+    if f.territories is not None:
+        clauses.append(visible_clause(c, OWN_TERRITORY, f.territories))
     if f.territory:
-        clauses.append(
-            c.commune.is_in(Commune.select(Commune.id).where(Commune.territory == f.territory))
-        )
+        clauses.append(_of_territory(f.territory))
     if f.axis:
         clauses.append(
             c.id.is_in(ContactAxis.select(ContactAxis.contact).where(ContactAxis.axis == f.axis))
@@ -610,6 +633,8 @@ MEMBERSHIP_COLUMNS = [
 def _group_clauses(column: Any, f: ExportFilters) -> list[Any]:
     """Filters that apply through the working group of a membership or meeting."""
     clauses = []
+    if f.territories is not None:
+        clauses.append(visible_clause(column._meta.table, BY_GROUP, f.territories))
     if f.group:
         clauses.append(column == f.group)
     if f.axis:

@@ -87,3 +87,57 @@ async def test_an_existing_instance_upgrades_with_no_manual_step(tmp_path, terri
             "coordinateur",
             None,
         )
+
+
+PARTNERS_MIGRATION = "2026-12-07T01:00:00:000000"
+
+
+async def _partners_before(engine, territories: int) -> None:
+    with contextlib.redirect_stdout(io.StringIO()):
+        await ForwardsMigrationManager(app_name="maillage", migration_id=SCOPE_MIGRATION).run()
+    for number in range(1, territories + 1):
+        await engine.run_ddl(f"INSERT INTO territory (name, search) VALUES ('CC {number}', '')")
+    await engine.run_ddl(
+        "INSERT INTO commune (insee_code, name, territory, search) "
+        f"VALUES ('35001', 'Ardoise', {territories}, '')"
+    )
+    for name, kind, commune in (
+        ("Mairie", "collectivite", "1"),
+        ("Caf", "institution", "NULL"),
+        ("Ludothèque", "association", "NULL"),
+    ):
+        await engine.run_ddl(
+            "INSERT INTO organisation (name, kind, category, address, notes, archived, search, "
+            f"commune) VALUES ('{name}', '{kind}', '', '', '', false, '', {commune})"
+        )
+    for first in ("Maire", "Conseillère", "Habitante"):
+        await engine.run_ddl(
+            "INSERT INTO contact (civility, first_name, last_name, notes, legal_basis, "
+            "mailing_opt_out, archived, search) "
+            f"VALUES ('', '{first}', 'X', '', 'mission_interet_public', false, false, '')"
+        )
+    for contact, organisation in ((1, 1), (2, 2)):
+        await engine.run_ddl(
+            "INSERT INTO affiliation (contact, organisation, function, elected_mandate, "
+            f"is_primary) VALUES ({contact}, {organisation}, '', false, false)"
+        )
+
+
+@pytest.mark.parametrize("territories", [1, 2])
+async def test_partners_are_placed_with_no_manual_step(tmp_path, territories):
+    async with _fresh_database(tmp_path) as engine:
+        await _partners_before(engine, territories)
+        assert PARTNERS_MIGRATION in await db.migrate()
+        organisations = await engine.run_ddl("SELECT name, territory FROM organisation")
+        contacts = await engine.run_ddl("SELECT first_name, territory FROM contact")
+        placed = {row["name"]: row["territory"] for row in organisations}
+        people = {row["first_name"]: row["territory"] for row in contacts}
+        # The town hall with its commune's territory, the Caf and its people shared.
+        local = territories
+        if territories == 1:
+            # A single territory: every local kind goes to it, and the people without ties.
+            assert placed == {"Mairie": 1, "Caf": None, "Ludothèque": 1}
+            assert people == {"Maire": 1, "Conseillère": None, "Habitante": 1}
+        else:
+            assert placed == {"Mairie": local, "Caf": None, "Ludothèque": None}
+            assert people == {"Maire": local, "Conseillère": None, "Habitante": None}

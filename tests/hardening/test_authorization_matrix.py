@@ -969,6 +969,15 @@ SCOPED_API["groups"]["POST archive"] = {
     "coordinateur-du-territoire": {OTHER: 404, SHARED: 403},
     "lecteur-du-territoire": {OWN: 403, OTHER: 403, SHARED: 403},
 }
+# Partners (#20): a town hall, its people and their affiliations are local; the Caf shared.
+# Archiving stands for deleting organisations and contacts.
+for _name in ("organisations", "contacts", "affiliations"):
+    SCOPED_API[_name] = {
+        method: {caller: dict(statuses) for caller, statuses in callers.items()}
+        for method, callers in SCOPED_API["groups"].items()
+    }
+SCOPED_API["affiliations"]["DELETE"] = dict(SCOPED_API["actions"]["DELETE"])
+del SCOPED_API["affiliations"]["POST archive"]
 RECORD_KEYS = {
     "groups": "group",
     "memberships": "membership",
@@ -987,6 +996,10 @@ SCOPED_PAGES: dict[str, tuple[str, dict[str, dict[str, int]]]] = {
     "/reunions/{id}/presences": ("meetings", {}),
     "/plan-d-action/{id}": ("actions", {}),
     "/plan-d-action/{id}/modifier": ("actions", {}),
+    "/partenaires/{id}": ("organisations", {}),
+    "/partenaires/{id}/modifier": ("organisations", {}),
+    "/contacts/{id}": ("contacts", {}),
+    "/contacts/{id}/modifier": ("contacts", {}),
 }
 for _path, (_resource, _expected) in SCOPED_PAGES.items():
     _expected["coordinateur-du-territoire"] = {OWN: 200, OTHER: 404, SHARED: 200}
@@ -1035,8 +1048,41 @@ async def _other_and_shared(client: httpx.AsyncClient, ids: dict) -> dict[str, d
             "interactions",
             {"occurred_on": "2026-11-30", "summary": "Appel", "territory": territory},
         )
+    for place, territory in ((OTHER, other_territory), (SHARED, None)):
+        made = places[place]
+        kind = "institution" if territory is None else "association"
+        made["organisations"] = await make(
+            "organisations", {"name": f"Partenaire {place}", "kind": kind, "territory": territory}
+        )
+        made["contacts"] = await make(
+            "contacts", {"first_name": "Personne", "last_name": place, "territory": territory}
+        )
+        made["affiliations"] = await make(
+            "affiliations",
+            {"contact": made["contacts"], "organisation": made["organisations"]},
+        )
     places[OWN] = {resource: ids[key] for resource, key in RECORD_KEYS.items()}
+    places[OWN].update(await _own_partners(ids["territory"]))
     return places
+
+
+async def _own_partners(territory: int) -> dict[str, int]:
+    """A partner of the demo's territory, one of its people and their affiliation."""
+    own = await (
+        Affiliation.select(Affiliation.id, Affiliation.contact, Affiliation.organisation)
+        .where(
+            (Affiliation.contact.territory == territory)
+            & (Affiliation.organisation.territory == territory)
+        )
+        .order_by(Affiliation.id)
+        .first()
+    )
+    assert own is not None
+    return {
+        "organisations": own["organisation"],
+        "contacts": own["contact"],
+        "affiliations": own["id"],
+    }
 
 
 @pytest.fixture
@@ -1101,3 +1147,70 @@ async def test_each_territory_sees_its_own_and_the_shared_records_only(territory
                     )
     assert not wrong, "\n".join(wrong)
     assert checked > 150
+
+
+# The exchange routes over the same partners (#20): the right of access to a person; a merge
+# keeping the record whose other half does not exist (nothing is merged: shared answers 403
+# before looking for it); an export of a territory's people; an import whose one line names
+# the partner with a new phone number (another territory's is not found: a local one is made).
+COORD, READ, FREE = SCOPED_CALLERS
+SCOPED_EXCHANGE: dict[str, dict[str, dict[str, int]]] = {
+    "rgpd": {
+        COORD: {OWN: 200, OTHER: 404, SHARED: 200},
+        READ: {OWN: 403, OTHER: 403, SHARED: 403},
+        FREE: {OWN: 200, OTHER: 200, SHARED: 200},
+    },
+    "merge": {
+        COORD: {OWN: 404, OTHER: 404, SHARED: 403},
+        READ: {OWN: 403, OTHER: 403, SHARED: 403},
+        FREE: {OWN: 404, OTHER: 404, SHARED: 404},
+    },
+    "export": {
+        COORD: {OWN: 200, OTHER: 400, SHARED: 200},
+        READ: {OWN: 403, OTHER: 403, SHARED: 403},
+        FREE: {OWN: 200, OTHER: 200, SHARED: 200},
+    },
+    # The unscoped import first: after the scoped one, two partners bear the other's name.
+    "import": {
+        FREE: {OWN: 200, OTHER: 200, SHARED: 200},
+        READ: {OWN: 403, OTHER: 403, SHARED: 403},
+        COORD: {OWN: 200, OTHER: 200, SHARED: 400},
+    },
+}
+
+
+_calls: list[str] = []
+
+
+async def _exchange(client, kind: str, record: dict, headers: dict) -> httpx.Response:
+    if kind == "rgpd":
+        return await client.get(f"/api/v1/rgpd/contacts/{record['contact']}", headers=headers)
+    if kind == "merge":
+        body = {"type": "organisations", "keep": record["id"], "remove": MISSING}
+        return await client.post("/api/v1/duplicates/merge", json=body, headers=headers)
+    if kind == "export":
+        params = {"territory": record["territory"]} if record["territory"] else {}
+        return await client.get("/api/v1/exports/contacts.csv", params=params, headers=headers)
+    _calls.append(kind)  # a new number at each import, so that each one changes something
+    text = f"Nom;Téléphone\r\n{record['name']};0299{len(_calls):06d}\r\n"
+    files = {"file": ("partenaires.csv", text.encode(), "text/csv")}
+    params = {"kind": "organisations", "commit": "true"}
+    return await client.post("/api/v1/imports", params=params, files=files, headers=headers)
+
+
+async def test_exchange_routes_answer_each_territory_exactly(territory_callers):
+    places, headers, _browsers, client = territory_callers
+    records = {}
+    for place in (OWN, OTHER, SHARED):
+        organisation = (
+            await client.get(f"/api/v1/organisations/{places[place]['organisations']}")
+        ).json()
+        records[place] = {**organisation, "contact": places[place]["contacts"]}
+    wrong = []
+    for kind, callers in SCOPED_EXCHANGE.items():
+        for caller, statuses in callers.items():
+            for place, want in statuses.items():
+                response = await _exchange(client, kind, records[place], headers[caller])
+                if response.status_code != want:
+                    wrong.append(f"{kind} [{caller}, {place}] : {response.status_code} ≠ {want}")
+    assert not wrong, "\n".join(wrong)

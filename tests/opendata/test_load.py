@@ -374,3 +374,28 @@ async def test_a_person_erased_after_the_load_is_not_brought_back_by_a_refresh(
     assert report.lines == []
     assert await _counts() == {**before, "audit_event": (await _counts())["audit_event"]}
     assert not await Contact.exists().where(Contact.last_name == "Brunier")
+
+
+async def test_town_halls_and_their_elected_officials_are_local_to_the_territory(
+    database, snapshot
+):
+    """(#20) What the registers load for an EPCI is its own; the département's and the
+    Assemblée's people are shared with every territory."""
+    await _load(snapshot, dry_run=False)
+    territory = await Territory.select(Territory.id).where(Territory.siren == SIREN).first()
+    mairie = await Organisation.select(Organisation.territory).where(
+        Organisation.name == "Mairie de Grand-Aigueblanche"
+    )
+    assert mairie == [{"territory": territory["id"]}]
+    assembly = await Organisation.select(Organisation.territory).where(
+        Organisation.name == "Assemblée nationale"
+    )
+    assert assembly == [{"territory": None}]
+    people = await Contact.select(Contact.last_name, Contact.territory).where(
+        Contact.last_name.is_in(["Brunier", "Brunod", "Rolland"])
+    )
+    assert {row["last_name"]: row["territory"] for row in people} == {
+        "Brunier": territory["id"],
+        "Brunod": territory["id"],
+        "Rolland": None,  # a deputy and a departmental councillor: shared
+    }

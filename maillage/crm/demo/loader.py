@@ -15,6 +15,7 @@ from piccolo.columns import JSON
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
+from maillage.crm import scope as territory_scope
 from maillage.crm.demo.dataset import Dataset
 from maillage.crm.demo.generator import SCALES, generate
 from maillage.crm.seed import ensure_axes
@@ -60,8 +61,11 @@ async def load_demo(seed: int, today: dt.date, scale: str = "territoire") -> str
     from maillage.tables import Axis
 
     axis_ids = {row["code"]: row["id"] for row in await Axis.select(Axis.id, Axis.code).run()}
-    dataset = generate(seed, today, scale, axis_ids, await _first_ids())
+    first = await _first_ids()
+    dataset = generate(seed, today, scale, axis_ids, first)
     await insert(dataset)
+    # Written in bulk: the demo's partners are placed in their territories here (#20).
+    await territory_scope.place_all(first[Organisation], first[Contact])
     return summary(dataset)
 
 

@@ -14,6 +14,7 @@ import contextlib
 import re
 import ssl
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aioimaplib
@@ -216,6 +217,75 @@ class ImapSession:
         """Deliver a message as a client would (tests, benchmarks)."""
         name = quoted(encode_folder(folder or self.config.folder))
         await self._ok("d'ajouter un message", self.client.append(raw, mailbox=name))
+
+    @property
+    def can_idle(self) -> bool:
+        return self.client.has_capability("IDLE")
+
+    async def idle(self, seconds: float, stop: asyncio.Event) -> bool:
+        """IMAP IDLE (RFC 2177) until the server announces a message (``EXISTS``), ``seconds``
+        pass or ``stop`` is set; True when something arrived. The server sends at the start of
+        IDLE what arrived since the last command, so nothing falls between a pass and IDLE."""
+        queue = self.client.protocol.idle_queue
+        while not queue.empty():  # pushes left from an earlier IDLE
+            queue.get_nowait()
+        try:
+            idling = await asyncio.wait_for(self.client.idle_start(timeout=seconds), seconds)
+        except (aioimaplib.AioImapException, OSError, TimeoutError) as error:
+            raise MailboxUnreachable(
+                f"Échange IMAP interrompu (attente IDLE) : {system_error(error)}."
+            ) from error
+        news = False
+        lost = False
+        stopped = asyncio.ensure_future(stop.wait())
+        deadline = asyncio.get_running_loop().time() + seconds
+        push: asyncio.Future[Any] | None = None
+        try:
+            while not news and not stopped.done():
+                if push is None:
+                    push = asyncio.ensure_future(self.client.wait_server_push(timeout=seconds + 5))
+                # Woken every second to notice a connection lost under it (no push comes then).
+                await asyncio.wait(
+                    {push, stopped}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not self._connected():
+                    lost = True
+                    break
+                if not push.done():
+                    if asyncio.get_running_loop().time() > deadline:
+                        break
+                    continue
+                try:
+                    lines = push.result()
+                except TimeoutError:
+                    break
+                push = None
+                if lines == aioimaplib.STOP_WAIT_SERVER_PUSH:
+                    break
+                news = any(b"EXISTS" in bytes(line) for line in lines if isinstance(line, bytes))
+        finally:
+            stopped.cancel()
+            if push is not None:
+                push.cancel()
+            if self._connected():
+                with contextlib.suppress(Exception):
+                    self.client.idle_done()
+                    await asyncio.wait_for(idling, self.config.timeout)
+            else:
+                idling.cancel()
+        if lost or not self._connected():
+            raise MailboxUnreachable(
+                "Connexion perdue avec le serveur IMAP pendant l'attente (IDLE)."
+            )
+        return news
+
+    def _connected(self) -> bool:
+        transport = self.client.protocol.transport
+        return transport is not None and not transport.is_closing()
+
+    async def noop(self) -> None:
+        """Keeps the connection alive and lets the server report what changed."""
+        await self._ok("de vérifier la boîte", asyncio.wait_for(self.client.noop(), 30))
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -19,8 +19,11 @@ Each message, in UID order:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +49,11 @@ logger = logging.getLogger("maillage.boite")
 
 TREATED = ("maillage", "traités")
 TO_REVIEW = ("maillage", "à examiner")
+BATCH = 200
+"""UIDs handled per listing of the folder: thousands of messages at once are read 200 by 200."""
+IDLE_SECONDS = 600.0
+"""IDLE is renewed every 10 minutes (servers drop it after 30, RFC 2177)."""
+MAX_BACKOFF = 300.0
 MAX_MESSAGE_BYTES = 10_000_000
 """Read whole up to this size; a bigger message (30 MB of attachments) is set aside unread."""
 
@@ -85,6 +93,8 @@ class MailboxReader:
     def __init__(self, config: ImapConfig) -> None:
         self.config = config
         self.left_alone: dict[int, set[int]] = {}
+        self._failed: set[int] = set()
+        self.idling = False  # in IMAP IDLE now (tests, benchmark)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> MailboxReader:
@@ -92,6 +102,7 @@ class MailboxReader:
         return cls(parse_imap_url(settings.imap_url, settings.smtp_token_command))
 
     async def fetch(self) -> FetchReport:
+        """One pass: connect, read what is there, disconnect."""
         report = FetchReport()
         try:
             session = await open_session(self.config)
@@ -99,24 +110,86 @@ class MailboxReader:
             report.unreachable = str(error)
             return report
         try:
-            sizes = await session.sizes()
-            left_alone = self.left_alone.setdefault(session.uidvalidity, set())
-            for uid in sorted(set(sizes) - left_alone):
-                try:
-                    await self._one(session, uid, sizes[uid], report, left_alone)
-                except MailboxUnreachable as error:
-                    report.unreachable = str(error)
-                    break
-                except Exception as error:  # one bad message must not stop the others
-                    logger.exception("Message %s de la boîte de réception illisible", uid)
-                    report.errors.append(
-                        f"Message {uid} : erreur inattendue ({type(error).__name__})."
-                    )
-        except MailboxUnreachable as error:
-            report.unreachable = str(error)
+            await self.read(session, report)
         finally:
             await session.close()
         return report
+
+    async def read(self, session: ImapSession, report: FetchReport) -> None:
+        """Everything new in the open session's folder, ``BATCH`` UIDs at a time (only the
+        sizes are listed for the whole folder; each message is fetched alone), until a listing
+        shows nothing new: what arrived during the pass is read in the same pass."""
+        try:
+            while True:
+                sizes = await session.sizes()
+                left_alone = self.left_alone.setdefault(session.uidvalidity, set())
+                todo = sorted(set(sizes) - left_alone - self._failed)[:BATCH]
+                if not todo:
+                    return
+                for uid in todo:
+                    try:
+                        await self._one(session, uid, sizes[uid], report, left_alone)
+                    except MailboxUnreachable:
+                        raise
+                    except Exception as error:  # one bad message must not stop the others
+                        logger.exception("Message %s de la boîte de réception illisible", uid)
+                        report.errors.append(
+                            f"Message {uid} : erreur inattendue ({type(error).__name__})."
+                        )
+                        # Not tried again in this pass (the next pass tries it again).
+                        self._failed.add(uid)
+        except MailboxUnreachable as error:
+            report.unreachable = str(error)
+        finally:
+            self._failed.clear()
+
+    async def watch(
+        self,
+        stop: asyncio.Event,
+        on_report: Callable[[FetchReport], None],
+        poll: float = 60.0,
+        idle_seconds: float = IDLE_SECONDS,
+    ) -> None:
+        """Read until ``stop``: one connection kept open, IMAP IDLE between passes where the
+        server offers it (a new message is read within the second), a pass every ``poll``
+        seconds otherwise. A lost or refused connection is reported and opened again after
+        ``poll`` seconds at most at first, then twice as long each time, up to
+        ``MAX_BACKOFF`` (or ``poll`` when longer)."""
+        first_delay = min(poll, 5.0)
+        delay = first_delay
+        while not stop.is_set():
+            try:
+                session = await open_session(self.config)
+            except MailboxUnreachable as error:
+                on_report(FetchReport(unreachable=str(error)))
+                await _wait(stop, delay)
+                delay = min(delay * 2, max(MAX_BACKOFF, poll))
+                continue
+            try:
+                while not stop.is_set():
+                    report = FetchReport()
+                    await self.read(session, report)
+                    on_report(report)
+                    if report.unreachable:
+                        break
+                    delay = first_delay  # a pass went through: the next failure starts over
+                    try:
+                        if session.can_idle:
+                            self.idling = True
+                            await session.idle(idle_seconds, stop)
+                        else:
+                            await _wait(stop, poll)
+                            await session.noop()
+                    except MailboxUnreachable as error:
+                        on_report(FetchReport(unreachable=str(error)))
+                        break
+                    finally:
+                        self.idling = False
+            finally:
+                await session.close()
+            if not stop.is_set():
+                await _wait(stop, delay)
+                delay = min(delay * 2, max(MAX_BACKOFF, poll))
 
     async def _one(
         self,
@@ -185,6 +258,11 @@ class MailboxReader:
         report.outcomes[made.outcome] = report.outcomes.get(made.outcome, 0) + 1
         logger.info("Boîte de réception : %s (%s)", made.reason, incoming.key)
         return folder
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 async def _known_folder(key: str) -> tuple[str, ...] | None:

@@ -23,6 +23,7 @@ from maillage.mailing.transports import Unreachable, run_token_command
 from maillage.messages import system_error
 
 DEFAULT_TIMEOUT = 30.0
+SIZE_BATCH = 200
 _TRUE = {"1", "true", "oui", "yes", "on"}
 _FALSE = {"0", "false", "non", "no", "off"}
 
@@ -145,18 +146,36 @@ class ImapSession:
             if match:
                 self.uidvalidity = int(match.group(1))
 
-    async def sizes(self) -> dict[int, int]:
-        """UID → size in bytes of every message of the folder."""
-        response = await self.client.uid("fetch", "1:*", "(UID RFC822.SIZE)")
-        if response.result != "OK":
-            # « 1:* » on an empty folder is a NO on some servers: an empty folder for us.
-            return {}
+    async def uids(self) -> list[int]:
+        """Every UID of the folder, in one line (UID SEARCH ALL)."""
+        response = await self._ok(
+            "de lister les messages", self.client.uid_search("ALL", charset=None)
+        )
+        found: list[int] = []
+        # aioimaplib hands the untagged « SEARCH » line without its name; the last line is the
+        # tagged status.
+        for line in response.lines[:-1]:
+            words = bytes(line).split()
+            if words and all(word.isdigit() or word == b"SEARCH" for word in words):
+                found += [int(word) for word in words if word.isdigit()]
+        return sorted(found)
+
+    async def sizes(self, uids: list[int] | None = None) -> dict[int, int]:
+        """UID → size in bytes of ``uids`` (every message of the folder by default), asked
+        ``SIZE_BATCH`` at a time: aioimaplib reads a response's lines recursively, and the
+        lines of thousands of messages in one answer overflow Python's stack."""
+        wanted = await self.uids() if uids is None else uids
         found: dict[int, int] = {}
-        for line in response.lines:
-            match = _FETCH_SIZE.search(bytes(line))
-            if match:
-                uid, size = (match[1], match[2]) if match[1] else (match[4], match[3])
-                found[int(uid)] = int(size)
+        for start in range(0, len(wanted), SIZE_BATCH):
+            chunk = ",".join(str(uid) for uid in wanted[start : start + SIZE_BATCH])
+            response = await self.client.uid("fetch", chunk, "(UID RFC822.SIZE)")
+            if response.result != "OK":
+                continue  # the messages were expunged meanwhile
+            for line in response.lines:
+                match = _FETCH_SIZE.search(bytes(line))
+                if match:
+                    uid, size = (match[1], match[2]) if match[1] else (match[4], match[3])
+                    found[int(uid)] = int(size)
         return found
 
     async def fetch(self, uid: int, part: str = "BODY.PEEK[]") -> bytes:

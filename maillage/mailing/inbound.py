@@ -12,13 +12,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser, HeaderParser
-from email.utils import getaddresses
+from email.utils import getaddresses, parsedate_to_datetime
 
 from maillage.calendar.events import ReplyError, parse_reply
 from maillage.mailing.addresses import one_line
@@ -65,6 +66,7 @@ class Incoming:
     original_message_id: str | None = None
     calendars: list[bytes] = field(default_factory=list)
     raw: bytes = b""
+    date: dt.datetime | None = None  # the Date header, in UTC
 
 
 def message_key(message: Message, raw: bytes) -> str:
@@ -84,8 +86,20 @@ def parse(raw: bytes) -> Incoming:
         return Incoming(key, BOUNCE, sender, subject, failures, original)
     replies = [data for data in calendars_in(raw) if _is_reply(data)]
     if replies:
-        return Incoming(key, REPLY, sender, subject, calendars=replies, raw=raw)
+        return Incoming(
+            key, REPLY, sender, subject, calendars=replies, raw=raw, date=_date(message)
+        )
     return Incoming(key, AUTOMATIC if _automatic(message, subject) else OTHER, sender, subject)
+
+
+def _date(message: Message) -> dt.datetime | None:
+    try:
+        moment = parsedate_to_datetime(_header(message, "Date"))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def _header(message: Message, name: str) -> str:
@@ -96,8 +110,9 @@ def _header(message: Message, name: str) -> str:
 
 
 def _is_reply(data: bytes) -> bool:
+    """A REPLY, or a COUNTER (a proposed new time)."""
     try:
-        parse_reply(data)
+        parse_reply(data, ("REPLY", "COUNTER"))
     except (ReplyError, ValueError, KeyError, TypeError):
         return False
     return True

@@ -31,7 +31,7 @@ from maillage.actor import MAILBOX
 from maillage.crm import audit
 from maillage.crm.resources import is_unique_violation, versioned
 from maillage.db import is_sqlite, write_transaction
-from maillage.french import plural
+from maillage.french import datetime_fr, plural
 from maillage.mailing import inbound, replies
 from maillage.mailing.answers import RESPONSE_LABELS
 from maillage.mailing.imap import (
@@ -116,17 +116,22 @@ class MailboxReader:
         return report
 
     async def read(self, session: ImapSession, report: FetchReport) -> None:
-        """Everything new in the open session's folder, ``BATCH`` UIDs at a time (only the
-        sizes are listed for the whole folder; each message is fetched alone), until a listing
-        shows nothing new: what arrived during the pass is read in the same pass."""
+        """Everything new in the open session's folder, ``BATCH`` UIDs at a time (the UIDs are
+        listed in one line, the sizes of a batch at once, each message fetched alone: memory
+        stays that of one message), until a listing shows nothing new: what arrived during the
+        pass is read in the same pass."""
         try:
             while True:
-                sizes = await session.sizes()
+                uids = await session.uids()
                 left_alone = self.left_alone.setdefault(session.uidvalidity, set())
-                todo = sorted(set(sizes) - left_alone - self._failed)[:BATCH]
+                todo = sorted(set(uids) - left_alone - self._failed)[:BATCH]
                 if not todo:
                     return
+                sizes = await session.sizes(todo)
                 for uid in todo:
+                    if uid not in sizes:  # expunged by another client meanwhile
+                        self._failed.add(uid)
+                        continue
                     try:
                         await self._one(session, uid, sizes[uid], report, left_alone)
                     except MailboxUnreachable:
@@ -287,17 +292,30 @@ async def _act(incoming: inbound.Incoming) -> Decision:
 
 
 async def _answer(incoming: inbound.Incoming) -> Decision:
-    recorded, reasons = [], []
+    recorded, counters, reasons = [], [], []
     # The whole message: ``ingest`` reads each answer once, however many copies it holds.
-    result = await replies.ingest(MAILBOX, incoming.raw)
+    origin = replies.Origin(message_key=incoming.key, date=incoming.date)
+    result = await replies.ingest(MAILBOX, incoming.raw, origin)
     for item in result["replies"]:
         if item["status"] == "enregistree":
-            answer = RESPONSE_LABELS.get(item["response"], item["response"])
-            recorded.append(f"{item['attendee']} → « {answer} »")
+            if item.get("delegated_to"):
+                recorded.append(f"{item['attendee']} délègue à {item['delegated_to']}")
+            else:
+                answer = RESPONSE_LABELS.get(item["response"], item["response"])
+                recorded.append(f"{item['attendee']} → « {answer} »")
+        elif item["status"] == "contre_proposition":
+            counters.append(f"{item['attendee']} propose le {datetime_fr(item['proposed_start'])}")
         else:
             reasons.append(item["reason"])
     if recorded:
         return Decision("reponse", "Réponse d'agenda enregistrée : " + ", ".join(recorded) + ".")
+    if counters:
+        return Decision(
+            "contre_proposition",
+            "Nouvel horaire proposé, à voir sur la page de la réunion : "
+            + ", ".join(counters)
+            + ".",
+        )
     return Decision("a_examiner", " ".join(dict.fromkeys(reasons)), review=True)
 
 

@@ -67,6 +67,7 @@ class Incoming:
     calendars: list[bytes] = field(default_factory=list)
     raw: bytes = b""
     date: dt.datetime | None = None  # the Date header, in UTC
+    text: str = ""  # an automatic reply's subject and text, for its return date
 
 
 def message_key(message: Message, raw: bytes) -> str:
@@ -89,7 +90,30 @@ def parse(raw: bytes) -> Incoming:
         return Incoming(
             key, REPLY, sender, subject, calendars=replies, raw=raw, date=_date(message)
         )
-    return Incoming(key, AUTOMATIC if _automatic(message, subject) else OTHER, sender, subject)
+    if _automatic(message, subject):
+        return Incoming(
+            key, AUTOMATIC, sender, subject, date=_date(message), text=_text(message, subject)
+        )
+    return Incoming(key, OTHER, sender, subject)
+
+
+def _text(message: Message, subject: str) -> str:
+    """The subject and the plain text (or the HTML without its tags) of an automatic reply."""
+    body = None
+    if isinstance(message, EmailMessage):
+        try:
+            body = message.get_body(("plain", "html"))
+        except (KeyError, LookupError, ValueError):
+            body = None
+    content = ""
+    if body is not None:
+        try:
+            content = str(body.get_content())
+        except (KeyError, LookupError, ValueError, AssertionError):
+            content = ""
+        if body.get_content_type() == "text/html":
+            content = re.sub(r"<[^>]+>", " ", content)
+    return f"{subject}\n{content}"[:20_000]
 
 
 def _date(message: Message) -> dt.datetime | None:

@@ -25,14 +25,16 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from maillage.actor import MAILBOX
 from maillage.crm import audit
 from maillage.crm.resources import is_unique_violation, versioned
 from maillage.db import is_sqlite, write_transaction
-from maillage.french import datetime_fr, plural
-from maillage.mailing import inbound, replies
+from maillage.french import date_fr, datetime_fr, plural
+from maillage.mailing import absence, inbound, replies, review
 from maillage.mailing.answers import RESPONSE_LABELS
 from maillage.mailing.imap import (
     ImapConfig,
@@ -42,10 +44,11 @@ from maillage.mailing.imap import (
     parse_imap_url,
 )
 from maillage.settings import Settings
-from maillage.tables import Contact, InboundMessage, OutboxMessage
+from maillage.tables import Contact, InboundMessage, Invitation, OutboxMessage
 from maillage.vocabulary import INBOUND_OUTCOMES
 
 logger = logging.getLogger("maillage.boite")
+PARIS = ZoneInfo("Europe/Paris")
 
 TREATED = ("maillage", "traités")
 TO_REVIEW = ("maillage", "à examiner")
@@ -288,7 +291,36 @@ async def _act(incoming: inbound.Incoming) -> Decision:
         return await _answer(incoming)
     if incoming.kind == inbound.BOUNCE:
         return await _bounce(incoming)
-    return Decision("reponse_auto", f"Réponse automatique de {incoming.sender or 'inconnu'}.")
+    return await _automatic(incoming)
+
+
+async def _automatic(incoming: inbound.Incoming) -> Decision:
+    """Set aside; a return date it gives is noted on the sender's invitations to meetings
+    still to come (« absent jusqu'au … »)."""
+    said = f"Réponse automatique de {incoming.sender or 'inconnu'}."
+    address = parseaddr(incoming.sender)[1].strip().lower()
+    today = (incoming.date or _now()).astimezone(PARIS).date()
+    back = absence.return_date(incoming.text, today)
+    if back is None or not address:
+        return Decision("reponse_auto", said)
+    contacts = await review.contacts_with_address(address)
+    if not contacts:
+        return Decision("reponse_auto", said)
+    rows = await Invitation.select(Invitation.id).where(
+        Invitation.contact.is_in(contacts) & (Invitation.meeting.starts_at >= _now())
+    )
+    if rows:
+        await (
+            Invitation.update({Invitation.absent_until: back})
+            .where(Invitation.id.is_in([row["id"] for row in rows]))
+            .run()
+        )
+    return Decision(
+        "reponse_auto",
+        f"{said[:-1]} : absent jusqu'au {date_fr(back)}"
+        + (f", noté sur {plural(len(rows), 'invitation')}." if rows else "."),
+        contact=contacts[0],
+    )
 
 
 async def _answer(incoming: inbound.Incoming) -> Decision:

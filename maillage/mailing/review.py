@@ -17,10 +17,11 @@ from typing import Any
 
 from maillage.actor import Actor
 from maillage.crm import audit
+from maillage.crm.registry import SERVICES
 from maillage.crm.resources import versioned
 from maillage.db import is_sqlite, write_transaction
 from maillage.errors import InvalidData, NotFound
-from maillage.tables import Affiliation, Contact, InboundItem, Invitation, Meeting
+from maillage.tables import Affiliation, Contact, InboundItem, Invitation
 from maillage.vocabulary import PENDING
 
 TO_ATTACH = "a_rattacher"
@@ -237,5 +238,11 @@ async def _close(
     )
 
 
-async def meeting_exists(meeting_id: int) -> bool:
-    return await Meeting.exists().where(Meeting.id == meeting_id)
+async def checked_meeting(meeting_id: int, write: bool = False) -> dict[str, Any]:
+    """The meeting as the request's scope sees it (404 out of it, #20); with ``write``, 403
+    unless the user may change it."""
+    service = SERVICES["meetings"]
+    meeting = await service.get(meeting_id)
+    if write:
+        await service._check_writable(meeting)
+    return meeting

@@ -162,3 +162,22 @@ async def test_a_forwarded_answer_from_an_unknown_address_is_attached_in_one_cli
     with pytest.raises(InvalidData):  # already done
         await review.ignore(CLI, first["id"])
     assert await InboundMessage.count() == 2
+
+
+async def test_an_out_of_office_reply_notes_the_return_date_on_the_invitation(body, imap_server):
+    await invite(body, "marc")
+    await deliver(
+        imap_server,
+        sample_for(body, "autoreply-outlook", body.people["marc"]["email"], message_id="<i@m>"),
+    )
+    report = await reader(imap_server).fetch()
+    assert report.outcomes == {"reponse_auto": 1}, report
+    row = (
+        await Invitation.select(Invitation.absent_until, Invitation.response)
+        .where(Invitation.contact == body.people["marc"]["id"])
+        .first()
+    )
+    # « Je suis absent jusqu'au 4 janvier », sent on 7 December 2026.
+    assert row == {"absent_until": dt.date(2027, 1, 4), "response": "en_attente"}
+    message = await InboundMessage.select().first()
+    assert "absent jusqu'au 4 janvier 2027" in message["reason"]

@@ -127,13 +127,40 @@ async def of_meeting(meeting_id: int, everything: bool = False) -> list[dict[str
     if not everything:
         query = query.where(InboundItem.status == OPEN)
     rows = await query.order_by(InboundItem.id)
+    invitees = await Invitation.select(
+        Invitation.id,
+        Invitation.contact.first_name.as_alias("first_name"),
+        Invitation.contact.last_name.as_alias("last_name"),
+        Invitation.contact.email.as_alias("email"),
+    ).where(Invitation.meeting == meeting_id)
     for row in rows:
+        row["suggestions"] = _suggestions(row, invitees)
         for key in ("message_date", "proposed_start", "proposed_end", "created_at", "resolved_at"):
             row[key] = _utc(row[key])
         row["invitee"] = (
             f"{row['first_name']} {row['last_name']}".strip() if row["contact"] else None
         )
     return rows
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].strip().lower()
+
+
+def _suggestions(item: dict[str, Any], invitees: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The invitations a one-click « Rattacher à … » is offered for: the delegator's, or the
+    invitees at the sender's mail domain (a colleague answering a forwarded invitation)."""
+    if item["kind"] != TO_ATTACH:
+        return []
+    wanted = {_domain(item["sender"])} - {""}
+    behalf = (item["on_behalf_of"] or "").lower()
+    found = [
+        {"invitation": row["id"], "name": f"{row['first_name']} {row['last_name']}".strip()}
+        for row in invitees
+        if (row["email"] or "").strip().lower() == behalf
+        or (_domain(row["email"] or "") in wanted and item["response"] != PENDING)
+    ]
+    return found[:3]
 
 
 async def _open_item(item_id: int, meeting_id: int | None = None) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser, HeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 
+from icalendar import Calendar
+
 from maillage.calendar.events import ReplyError, parse_reply
 from maillage.mailing.addresses import one_line
 from maillage.mailing.replies import calendars_in
@@ -29,6 +31,7 @@ BOUNCE = "echec"
 REPLY = "reponse"
 AUTOMATIC = "reponse_auto"
 OTHER = "autre"
+UNREADABLE = "illisible"  # a calendar part that is not iCalendar
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SMTP_CODE = re.compile(r"\b([45])\d\d\b")
@@ -85,7 +88,10 @@ def parse(raw: bytes) -> Incoming:
     failures, original = _bounce(message)
     if failures:
         return Incoming(key, BOUNCE, sender, subject, failures, original)
-    replies = [data for data in calendars_in(raw) if _is_reply(data)]
+    calendars = calendars_in(raw)
+    replies = [data for data in calendars if _is_reply(data)]
+    if calendars and not replies and not any(_readable(data) for data in calendars):
+        return Incoming(key, UNREADABLE, sender, subject, date=_date(message))
     if replies:
         return Incoming(
             key, REPLY, sender, subject, calendars=replies, raw=raw, date=_date(message)
@@ -131,6 +137,14 @@ def _header(message: Message, name: str) -> str:
         return str(message.get(name, "") or "")
     except (ValueError, IndexError, AttributeError):  # a header the parser cannot read
         return ""
+
+
+def _readable(data: bytes) -> bool:
+    try:
+        Calendar.from_ical(data)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return False
+    return True
 
 
 def _is_reply(data: bytes) -> bool:

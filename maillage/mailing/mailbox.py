@@ -268,6 +268,22 @@ class MailboxReader:
         return folder
 
 
+async def set_aside(limit: int = 20) -> list[dict[str, Any]]:
+    """The latest messages moved to « maillage/à examiner », with the reason (page /envois)."""
+    return await (
+        InboundMessage.select(
+            InboundMessage.received_at,
+            InboundMessage.sender,
+            InboundMessage.subject,
+            InboundMessage.reason,
+            InboundMessage.folder,
+        )
+        .where(InboundMessage.outcome == "a_examiner")
+        .order_by(InboundMessage.id, ascending=False)
+        .limit(limit)
+    )
+
+
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
@@ -291,6 +307,13 @@ async def _act(incoming: inbound.Incoming) -> Decision:
         return await _answer(incoming)
     if incoming.kind == inbound.BOUNCE:
         return await _bounce(incoming)
+    if incoming.kind == inbound.UNREADABLE:
+        return Decision(
+            "a_examiner",
+            "Partie agenda (text/calendar) illisible : ce n'est pas un fichier iCalendar "
+            f"valable (message de {incoming.sender or 'expéditeur inconnu'}).",
+            review=True,
+        )
     return await _automatic(incoming)
 
 

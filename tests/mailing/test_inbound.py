@@ -104,8 +104,12 @@ def test_a_message_without_message_id_gets_a_digest_of_its_bytes():
         b"\x00\xff garbage",
         b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x\r\n"
         b"Content-Type: message/delivery-status\r\n\r\nnot fields at all\r\n--x--\r\n",
-        b"Content-Type: text/calendar; method=REPLY\r\n\r\nBEGIN:VCALENDAR\r\nnot ical\r\n",
     ],
 )
 def test_malformed_messages_are_not_understood_rather_than_crashing(raw):
     assert inbound.parse(raw).kind == inbound.OTHER
+
+
+def test_a_calendar_part_that_is_not_icalendar_is_set_aside_not_left():
+    raw = b"Content-Type: text/calendar; method=REPLY\r\n\r\nBEGIN:VCALENDAR\r\nnot ical\r\n"
+    assert inbound.parse(raw).kind == inbound.UNREADABLE

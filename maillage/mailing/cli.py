@@ -189,7 +189,8 @@ async def ingest(settings: Settings, file: Path) -> None:
     default=background.MAILBOX_POLL_SECONDS,
     show_default=True,
     type=click.FloatRange(1),
-    help="Avec --watch : secondes entre deux lectures.",
+    help="Avec --watch : secondes entre deux lectures quand le serveur ne propose pas IDLE "
+    "(avec IDLE, chaque message est lu dès son arrivée).",
 )
 @run_async
 async def fetch(settings: Settings, watch: bool, interval: float) -> None:
@@ -204,7 +205,8 @@ async def fetch(settings: Settings, watch: bool, interval: float) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         click.echo(
-            f"Lecture continue de la boîte (toutes les {interval:g} s) ; Ctrl+C pour arrêter."
+            "Lecture continue de la boîte (IDLE si le serveur le propose, sinon toutes les "
+            f"{interval:g} s) ; Ctrl+C pour arrêter."
         )
         await background.read_mailbox(settings, stop, poll=interval)
         click.echo("Arrêt de la lecture.")

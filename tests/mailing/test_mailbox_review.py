@@ -181,3 +181,23 @@ async def test_an_out_of_office_reply_notes_the_return_date_on_the_invitation(bo
     assert row == {"absent_until": dt.date(2027, 1, 4), "response": "en_attente"}
     message = await InboundMessage.select().first()
     assert "absent jusqu'au 4 janvier 2027" in message["reason"]
+
+
+async def test_erasing_a_person_erases_the_messages_to_review_they_sent(body, tmp_path):
+    from maillage.exchange import rgpd
+    from maillage.mailing import replies
+    from tests.mailing.mail_samples import sample
+
+    await invite(body, "marc")
+    raw = sample(
+        "counter-outlook",
+        uid=body.meeting["ical_uid"],
+        attendee=body.people["marc"]["email"],
+        organizer=ORGANIZER,
+    )
+    await replies.ingest(CLI, raw)
+    await rgpd.anonymise(CLI, body.people["marc"]["id"], tmp_path)
+    [item] = await InboundItem.select(
+        InboundItem.sender, InboundItem.sender_name, InboundItem.comment
+    )
+    assert item == {"sender": "", "sender_name": "", "comment": ""}

@@ -10,7 +10,7 @@ import click
 
 from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
-from maillage.french import plural
+from maillage.french import datetime_fr, plural
 from maillage.mailing import background, invitations, outbox, reminders, replies
 from maillage.mailing.answers import RESPONSE_LABELS
 from maillage.mailing.mailbox import MailboxReader
@@ -174,6 +174,13 @@ async def ingest(settings: Settings, file: Path) -> None:
         if item["status"] == "enregistree":
             answer = RESPONSE_LABELS.get(item["response"], item["response"])
             click.echo(f"Réponse enregistrée : {item['attendee']} → « {answer} ».")
+        elif item["status"] == "contre_proposition":
+            click.echo(
+                f"Nouvel horaire proposé par {item['attendee']} : "
+                f"{datetime_fr(item['proposed_start'], 'full')} (à voir sur la page de la réunion)."
+            )
+        elif item["status"] == "a_rattacher":
+            click.secho(f"À examiner : {item['reason']}", fg="yellow")
         else:
             click.secho(f"Réponse ignorée : {item['reason']}", fg="yellow")
     if not report["recorded"]:

@@ -119,12 +119,18 @@ class MinutesReport(Struct):
 
 class ReplyResult(Struct, omit_defaults=True):
     status: str
+    """« enregistree », « ignoree », « a_rattacher » (à examiner sur la page de la réunion) ou
+    « contre_proposition » (nouvel horaire proposé, jamais appliqué)."""
     uid: str | None = None
     attendee: str | None = None
     response: str | None = None
     reason: str | None = None
     meeting: int | None = None
     invitations: list[int] | None = None
+    colleague: int | None = None
+    """Le contact connu, collègue d'un invité, invité et dont la réponse est enregistrée."""
+    delegated_to: str | None = None
+    proposed_start: dt.datetime | None = None
 
 
 class ReplyReport(Struct):

@@ -88,3 +88,18 @@ async def test_messages_to_review_are_attached_in_one_click(coordinator_web, coo
     )
     assert twice.status_code == 400
     assert "déjà été traité" in twice.text
+
+
+async def test_a_counter_posted_to_the_api_is_kept_not_applied(coordinator, body):  # noqa: F811
+    raw = sample(
+        "counter-outlook",
+        uid=body.meeting["ical_uid"],
+        attendee=body.people["marc"]["email"],
+        organizer=ORGANIZER,
+    )
+    response = await coordinator.client.post("/api/v1/replies", content=raw)
+    assert response.status_code == 200, response.text
+    [item] = response.json()["replies"]
+    assert item["status"] == "contre_proposition"
+    assert item["proposed_start"].startswith("2027-01-08T13:00:00")
+    assert response.json()["recorded"] == 0

@@ -8,10 +8,13 @@ variable (``SettingsError``), never with a stack trace.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from maillage.messages import system_error
@@ -61,6 +64,16 @@ class Settings:
     calendar answers and bounces that arrive there are read by the service and by
     ``maillage mail fetch``. Without a password in the address and with
     MAILLAGE_SMTP_TOKEN_COMMAND set, the reader signs in with XOAUTH2 and that command's token."""
+
+    dkim_key: bytes | None = None
+    """The private key (PEM) read from MAILLAGE_DKIM_KEY_FILE; set (with MAILLAGE_DKIM_SELECTOR
+    and MAILLAGE_DKIM_DOMAIN), every message is DKIM-signed as it leaves."""
+
+    dkim_selector: str | None = None
+    """MAILLAGE_DKIM_SELECTOR: the DNS record is ``<selector>._domainkey.<domain>``."""
+
+    dkim_domain: str | None = None
+    """MAILLAGE_DKIM_DOMAIN: the signing domain (d=), normally that of MAILLAGE_MAIL_FROM."""
 
     reminder_days: tuple[int, ...] = (7, 1)
     """MAILLAGE_REMINDER_DAYS: reminders sent this many days before a meeting (« 7,1 »; empty:
@@ -250,7 +263,56 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_token_command=_check_token_command(env.get("MAILLAGE_SMTP_TOKEN_COMMAND")),
         imap_url=_check_imap_url(env.get("MAILLAGE_IMAP_URL")),
         reminder_days=_check_reminder_days(env.get("MAILLAGE_REMINDER_DAYS")),
+        **_check_dkim(env),
     )
+
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+
+
+def _check_dkim(env: Mapping[str, str]) -> dict[str, Any]:
+    """MAILLAGE_DKIM_KEY_FILE, _SELECTOR and _DOMAIN: all three or none; the key readable and a
+    private key in PEM."""
+    path = env.get("MAILLAGE_DKIM_KEY_FILE") or ""
+    selector = (env.get("MAILLAGE_DKIM_SELECTOR") or "").strip()
+    domain = (env.get("MAILLAGE_DKIM_DOMAIN") or "").strip().lower().rstrip(".")
+    if not (path or selector or domain):
+        return {}
+    missing = [
+        name
+        for name, value in (
+            ("MAILLAGE_DKIM_KEY_FILE", path),
+            ("MAILLAGE_DKIM_SELECTOR", selector),
+            ("MAILLAGE_DKIM_DOMAIN", domain),
+        )
+        if not value
+    ]
+    if missing:
+        raise SettingsError(
+            "Signature DKIM : "
+            + ", ".join(missing)
+            + (" manque" if len(missing) == 1 else " manquent")
+            + " (les trois réglages MAILLAGE_DKIM_KEY_FILE, MAILLAGE_DKIM_SELECTOR et "
+            "MAILLAGE_DKIM_DOMAIN vont ensemble)."
+        )
+    if not _LABEL.match(selector):
+        raise SettingsError(
+            f"MAILLAGE_DKIM_SELECTOR : « {selector} » n'est pas un nom DNS valable."
+        )
+    if not all(_LABEL.match(label) for label in domain.split(".")) or "." not in domain:
+        raise SettingsError(f"MAILLAGE_DKIM_DOMAIN : « {domain} » n'est pas un nom de domaine.")
+    try:
+        key = Path(path).read_bytes()
+    except OSError as error:
+        raise SettingsError(
+            f"MAILLAGE_DKIM_KEY_FILE : impossible de lire la clé « {path} » ({system_error(error)})."
+        ) from error
+    if b"PRIVATE KEY-----" not in key:
+        raise SettingsError(
+            f"MAILLAGE_DKIM_KEY_FILE : « {path} » ne contient pas de clé privée au format PEM "
+            "(« -----BEGIN PRIVATE KEY----- » ou « -----BEGIN RSA PRIVATE KEY----- »)."
+        )
+    return {"dkim_key": key, "dkim_selector": selector, "dkim_domain": domain}
 
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}

@@ -196,6 +196,8 @@ class Invitation(Versioned):
     sent_sequence = Integer(null=True, default=None)
     # « lien » (the answer link) or « agenda » (an iTIP REPLY); NULL while unanswered.
     response_source = Varchar(length=20, null=True, default=None)
+    # The return date an automatic reply gave (« absent jusqu'au … », #19).
+    absent_until = Date(null=True, default=None)
 
 
 class Partnership(Versioned):
@@ -440,6 +442,32 @@ class InboundMessage(Table):
     moved_at = Timestamptz(null=True, default=None)
     contact = ForeignKey(Contact, null=True, on_delete=OnDelete.set_null, index=True)
     outbox_message = ForeignKey(OutboxMessage, null=True, on_delete=OnDelete.set_null)
+
+
+class InboundItem(Table):
+    """What the mailbox reader shows on a meeting page for the coordinator to decide (#19): an
+    answer it could not attach by itself (« a_rattacher »: another address than the
+    invitee's, a delegation to an unknown person) or a proposed new time
+    (« contre_proposition »). ``status``: « ouvert », then « rattache » or « ignore »."""
+
+    id = Serial(primary_key=True)
+    meeting = ForeignKey(Meeting, null=True, on_delete=OnDelete.cascade)
+    kind = Varchar(length=20, default="a_rattacher")
+    status = Varchar(length=20, default="ouvert")
+    sender = Varchar(length=254, default="")
+    sender_name = Varchar(length=200, default="")
+    on_behalf_of = Varchar(length=254, default="")  # DELEGATED-FROM, or the delegator
+    response = Varchar(length=20, default="en_attente")
+    comment = Text(default="")
+    reason = Text(default="")
+    message_key = Varchar(length=255, default="")
+    message_date = Timestamptz(null=True, default=None)
+    proposed_start = Timestamptz(null=True, default=None)
+    proposed_end = Timestamptz(null=True, default=None)
+    invitation = ForeignKey(Invitation, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    resolved_at = Timestamptz(null=True, default=None)
+    resolved_by = Varchar(length=254, null=True, default=None)
 
 
 class SignInThrottle(Table):

@@ -173,18 +173,25 @@ OUTBOX_KINDS: Final[dict[str, str]] = {
 }
 
 # Where an invitee's answer came from (Invitation.response_source).
-ResponseSource = Literal["lien", "agenda", "agenda_ancien"]
+ResponseSource = Literal["lien", "agenda", "agenda_ancien", "message_a_examiner"]
 RESPONSE_SOURCES: Final[dict[str, str]] = {
     "lien": "lien",
     "agenda": "agenda",
     # A calendar answer to an earlier version of the invitation (before a move): recorded,
     # shown as such, to be confirmed.
     "agenda_ancien": "agenda, version antérieure",
+    # An answer the coordinator attached by hand from the meeting page (#19).
+    "message_a_examiner": "message à examiner",
 }
 
 # What the mailbox reader made of a message it moved (InboundMessage.outcome).
 InboundOutcome = Literal[
-    "reponse", "echec_definitif", "echec_temporaire", "reponse_auto", "a_examiner"
+    "reponse",
+    "echec_definitif",
+    "echec_temporaire",
+    "reponse_auto",
+    "a_examiner",
+    "contre_proposition",
 ]
 INBOUND_OUTCOMES: Final[dict[str, str]] = {
     "reponse": "réponse d'agenda enregistrée",
@@ -192,6 +199,7 @@ INBOUND_OUTCOMES: Final[dict[str, str]] = {
     "echec_temporaire": "échec temporaire de distribution",
     "reponse_auto": "réponse automatique",
     "a_examiner": "à examiner",
+    "contre_proposition": "nouvel horaire proposé",
 }
 
 # --- Activity: exchanges with partners and action sheets -------------------------------------

@@ -331,6 +331,12 @@ class Reply:
     sequence: int = 0
     comment: str = ""
     stamp: dt.datetime | None = None  # DTSTAMP: when the invitee answered, in UTC
+    method: str = "REPLY"  # or « COUNTER »: a proposed new time (RFC 5546 § 3.2.7)
+    attendee_name: str = ""  # CN
+    delegated_to: str = ""  # DELEGATED-TO of a PARTSTAT=DELEGATED answer (RFC 5546 § 4.2.5)
+    delegated_from: str = ""  # DELEGATED-FROM of the delegate's own answer
+    proposed_start: dt.datetime | None = None  # COUNTER: DTSTART, in UTC
+    proposed_end: dt.datetime | None = None
 
     @property
     def response(self) -> str:
@@ -338,13 +344,15 @@ class Reply:
         return RESPONSES.get(self.partstat, "en_attente")
 
 
-def parse_reply(data: bytes | str) -> Reply:
-    """Read a calendar client's METHOD:REPLY: whose answer, to which meeting, which one."""
+def parse_reply(data: bytes | str, methods: tuple[str, ...] = ("REPLY",)) -> Reply:
+    """Read a calendar client's METHOD:REPLY (or COUNTER, when ``methods`` allows it): whose
+    answer, to which meeting, which one."""
     try:
         calendar = Calendar.from_ical(data)
     except ValueError as error:
         raise ReplyError("La réponse n'est pas un fichier iCalendar lisible.") from error
-    if str(calendar.get("METHOD", "")).upper() != "REPLY":
+    method = str(calendar.get("METHOD", "")).upper()
+    if method not in methods:
         raise ReplyError("Ce fichier iCalendar n'est pas une réponse (METHOD:REPLY attendu).")
     events = calendar.walk("VEVENT")
     if len(events) != 1:
@@ -364,12 +372,26 @@ def parse_reply(data: bytes | str) -> Reply:
         sequence=int(event.get("SEQUENCE", 0)),
         comment=_one_line(str(event.get("COMMENT", ""))),
         stamp=_utc_stamp(event.get("DTSTAMP")),
+        method=method,
+        attendee_name=_one_line(str(attendee.params.get("CN", "")))[:200],
+        delegated_to=_param_address(attendee.params.get("DELEGATED-TO")),
+        delegated_from=_param_address(attendee.params.get("DELEGATED-FROM")),
+        proposed_start=_utc_stamp(event.get("DTSTART")) if method == "COUNTER" else None,
+        proposed_end=_utc_stamp(event.get("DTEND")) if method == "COUNTER" else None,
     )
 
 
+def _param_address(value: object) -> str:
+    """The first address of a DELEGATED-TO / DELEGATED-FROM parameter (« "mailto:x@y" »)."""
+    if not value:
+        return ""
+    first = value[0] if isinstance(value, list) else str(value).split(",")[0]
+    return _email_of(str(first).strip().strip('"'))
+
+
 def _utc_stamp(value: object) -> dt.datetime | None:
-    """DTSTAMP in UTC; None when absent or not a moment (a floating time is read as UTC, as
-    RFC 5545 requires DTSTAMP to be UTC)."""
+    """DTSTAMP (or a COUNTER's DTSTART) in UTC; None when absent or not a moment (a floating
+    time is read as UTC, as RFC 5545 requires DTSTAMP to be UTC)."""
     moment = getattr(value, "dt", None)
     if not isinstance(moment, dt.datetime):
         return None

@@ -145,6 +145,7 @@ async def meeting_detail(meeting_id: int, today: dt.date) -> dict[str, Any]:
                 Invitation.sent_at,
                 Invitation.answered_at,
                 Invitation.response_source,
+                Invitation.absent_until,
             )
             .where(Invitation.meeting == meeting_id)
             .run()
@@ -209,6 +210,7 @@ def _people(
             "sent_at": None,
             "answered_at": None,
             "response_source": None,
+            "absent_until": None,
         }
     for row in invitations:
         person = people.setdefault(
@@ -228,6 +230,7 @@ def _people(
             sent_at=row["sent_at"],
             answered_at=row["answered_at"],
             response_source=row["response_source"],
+            absent_until=row["absent_until"],
         )
     return sorted(people.values(), key=lambda p: (fold(p["last_name"]), fold(p["first_name"])))
 

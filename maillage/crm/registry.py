@@ -358,6 +358,7 @@ SPECS: list[ResourceSpec] = [
             ("sent_at", dt.datetime | None),
             ("answered_at", dt.datetime | None),
             ("response_source", str | None),
+            ("absent_until", dt.date | None),
         ),
         entity="invitation",
         label="Invitation",

@@ -443,6 +443,7 @@ async def ensure_token_nonce(values: dict[str, Any], existing: dict[str, Any] | 
             response_source=None,
             sent_at=None,
             sent_sequence=None,
+            absent_until=None,
         )
 
 

@@ -45,6 +45,7 @@ from maillage.tables import (
     ContactAxis,
     Decision,
     FeedToken,
+    InboundItem,
     InboundMessage,
     Interaction,
     InteractionContact,
@@ -219,8 +220,35 @@ async def _erase_inbound(contact_id: int) -> None:
     )
 
 
+async def _erase_items(person: erasure.Person) -> None:
+    """The messages to review and counter-proposals this person sent (#19): their address,
+    name and words go; what was decided stays."""
+    emails = {email.strip().lower() for email in person.emails}
+    if not emails:
+        return
+    items = [
+        row["id"]
+        for row in await InboundItem.select(InboundItem.id, InboundItem.sender)
+        if row["sender"].strip().lower() in emails
+    ]
+    if items:
+        await (
+            InboundItem.update(
+                {
+                    InboundItem.sender: "",
+                    InboundItem.sender_name: "",
+                    InboundItem.comment: "",
+                    InboundItem.reason: "",
+                }
+            )
+            .where(InboundItem.id.is_in(items))
+            .run()
+        )
+
+
 async def _erase_contact(contact_id: int, person: erasure.Person) -> None:
     await _erase_inbound(contact_id)
+    await _erase_items(person)
     erased: dict[Column | str, Any] = {
         Contact.civility: "",
         Contact.first_name: "Anonyme",

@@ -17,7 +17,7 @@ from typing import Any
 
 from maillage.crm import inhabitants
 from maillage.french import plural
-from maillage.mailing.mailbox import MailboxReader
+from maillage.mailing.mailbox import FetchReport, MailboxReader
 from maillage.mailing.reminders import queue_due_reminders
 from maillage.mailing.sender import sender_for
 from maillage.mailing.wakeup import unwatch, watch
@@ -35,26 +35,29 @@ mailbox_logger = logging.getLogger("maillage.boite")
 async def read_mailbox(
     settings: Settings, stop: asyncio.Event, poll: float = MAILBOX_POLL_SECONDS
 ) -> None:
-    """Read MAILLAGE_IMAP_URL every ``poll`` seconds until ``stop``; an unreachable or refusing
-    server is logged in French and tried again at the next pass."""
+    """Read MAILLAGE_IMAP_URL until ``stop``: IMAP IDLE where the server offers it, a pass
+    every ``poll`` seconds otherwise; an unreachable or refusing server is logged in French and
+    tried again with a growing delay (``MailboxReader.watch``)."""
     try:
         reader = MailboxReader.for_settings(settings)
     except Exception:  # a bad setting must not take the web service down with it
         mailbox_logger.exception("Lecture de la boîte de réception impossible à démarrer")
         return
-    never = asyncio.Event()
+
+    def log(report: FetchReport) -> None:
+        if report.unreachable:
+            mailbox_logger.warning("Boîte de réception illisible : %s", report.unreachable)
+        elif report.outcomes or report.moved_again:
+            mailbox_logger.info("Boîte de réception : %s.", report.summary())
+        for line in report.errors:
+            mailbox_logger.warning("Boîte de réception : %s", line)
+
     while not stop.is_set():
         try:
-            report = await reader.fetch()
-            if report.unreachable:
-                mailbox_logger.warning("Boîte de réception illisible : %s", report.unreachable)
-            elif report.outcomes or report.moved_again:
-                mailbox_logger.info("Boîte de réception : %s.", report.summary())
-            for line in report.errors:
-                mailbox_logger.warning("Boîte de réception : %s", line)
+            await reader.watch(stop, log, poll=poll)
         except Exception:  # the loop must outlive a database hiccup
             mailbox_logger.exception("Erreur de la lecture de la boîte de réception")
-        await _sleep(stop, never, poll)
+            await _sleep(stop, asyncio.Event(), poll)
 
 
 async def run(

@@ -10,7 +10,7 @@ import click
 
 from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
-from maillage.french import plural
+from maillage.french import datetime_fr, plural
 from maillage.mailing import background, invitations, outbox, reminders, replies
 from maillage.mailing.answers import RESPONSE_LABELS
 from maillage.mailing.mailbox import MailboxReader
@@ -174,6 +174,13 @@ async def ingest(settings: Settings, file: Path) -> None:
         if item["status"] == "enregistree":
             answer = RESPONSE_LABELS.get(item["response"], item["response"])
             click.echo(f"Réponse enregistrée : {item['attendee']} → « {answer} ».")
+        elif item["status"] == "contre_proposition":
+            click.echo(
+                f"Nouvel horaire proposé par {item['attendee']} : "
+                f"{datetime_fr(item['proposed_start'], 'full')} (à voir sur la page de la réunion)."
+            )
+        elif item["status"] == "a_rattacher":
+            click.secho(f"À examiner : {item['reason']}", fg="yellow")
         else:
             click.secho(f"Réponse ignorée : {item['reason']}", fg="yellow")
     if not report["recorded"]:
@@ -189,7 +196,8 @@ async def ingest(settings: Settings, file: Path) -> None:
     default=background.MAILBOX_POLL_SECONDS,
     show_default=True,
     type=click.FloatRange(1),
-    help="Avec --watch : secondes entre deux lectures.",
+    help="Avec --watch : secondes entre deux lectures quand le serveur ne propose pas IDLE "
+    "(avec IDLE, chaque message est lu dès son arrivée).",
 )
 @run_async
 async def fetch(settings: Settings, watch: bool, interval: float) -> None:
@@ -204,7 +212,8 @@ async def fetch(settings: Settings, watch: bool, interval: float) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         click.echo(
-            f"Lecture continue de la boîte (toutes les {interval:g} s) ; Ctrl+C pour arrêter."
+            "Lecture continue de la boîte (IDLE si le serveur le propose, sinon toutes les "
+            f"{interval:g} s) ; Ctrl+C pour arrêter."
         )
         await background.read_mailbox(settings, stop, poll=interval)
         click.echo("Arrêt de la lecture.")

@@ -14,6 +14,7 @@ import contextlib
 import re
 import ssl
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aioimaplib
@@ -22,6 +23,7 @@ from maillage.mailing.transports import Unreachable, run_token_command
 from maillage.messages import system_error
 
 DEFAULT_TIMEOUT = 30.0
+SIZE_BATCH = 200
 _TRUE = {"1", "true", "oui", "yes", "on"}
 _FALSE = {"0", "false", "non", "no", "off"}
 
@@ -144,18 +146,36 @@ class ImapSession:
             if match:
                 self.uidvalidity = int(match.group(1))
 
-    async def sizes(self) -> dict[int, int]:
-        """UID → size in bytes of every message of the folder."""
-        response = await self.client.uid("fetch", "1:*", "(UID RFC822.SIZE)")
-        if response.result != "OK":
-            # « 1:* » on an empty folder is a NO on some servers: an empty folder for us.
-            return {}
+    async def uids(self) -> list[int]:
+        """Every UID of the folder, in one line (UID SEARCH ALL)."""
+        response = await self._ok(
+            "de lister les messages", self.client.uid_search("ALL", charset=None)
+        )
+        found: list[int] = []
+        # aioimaplib hands the untagged « SEARCH » line without its name; the last line is the
+        # tagged status.
+        for line in response.lines[:-1]:
+            words = bytes(line).split()
+            if words and all(word.isdigit() or word == b"SEARCH" for word in words):
+                found += [int(word) for word in words if word.isdigit()]
+        return sorted(found)
+
+    async def sizes(self, uids: list[int] | None = None) -> dict[int, int]:
+        """UID → size in bytes of ``uids`` (every message of the folder by default), asked
+        ``SIZE_BATCH`` at a time: aioimaplib reads a response's lines recursively, and the
+        lines of thousands of messages in one answer overflow Python's stack."""
+        wanted = await self.uids() if uids is None else uids
         found: dict[int, int] = {}
-        for line in response.lines:
-            match = _FETCH_SIZE.search(bytes(line))
-            if match:
-                uid, size = (match[1], match[2]) if match[1] else (match[4], match[3])
-                found[int(uid)] = int(size)
+        for start in range(0, len(wanted), SIZE_BATCH):
+            chunk = ",".join(str(uid) for uid in wanted[start : start + SIZE_BATCH])
+            response = await self.client.uid("fetch", chunk, "(UID RFC822.SIZE)")
+            if response.result != "OK":
+                continue  # the messages were expunged meanwhile
+            for line in response.lines:
+                match = _FETCH_SIZE.search(bytes(line))
+                if match:
+                    uid, size = (match[1], match[2]) if match[1] else (match[4], match[3])
+                    found[int(uid)] = int(size)
         return found
 
     async def fetch(self, uid: int, part: str = "BODY.PEEK[]") -> bytes:
@@ -216,6 +236,75 @@ class ImapSession:
         """Deliver a message as a client would (tests, benchmarks)."""
         name = quoted(encode_folder(folder or self.config.folder))
         await self._ok("d'ajouter un message", self.client.append(raw, mailbox=name))
+
+    @property
+    def can_idle(self) -> bool:
+        return self.client.has_capability("IDLE")
+
+    async def idle(self, seconds: float, stop: asyncio.Event) -> bool:
+        """IMAP IDLE (RFC 2177) until the server announces a message (``EXISTS``), ``seconds``
+        pass or ``stop`` is set; True when something arrived. The server sends at the start of
+        IDLE what arrived since the last command, so nothing falls between a pass and IDLE."""
+        queue = self.client.protocol.idle_queue
+        while not queue.empty():  # pushes left from an earlier IDLE
+            queue.get_nowait()
+        try:
+            idling = await asyncio.wait_for(self.client.idle_start(timeout=seconds), seconds)
+        except (aioimaplib.AioImapException, OSError, TimeoutError) as error:
+            raise MailboxUnreachable(
+                f"Échange IMAP interrompu (attente IDLE) : {system_error(error)}."
+            ) from error
+        news = False
+        lost = False
+        stopped = asyncio.ensure_future(stop.wait())
+        deadline = asyncio.get_running_loop().time() + seconds
+        push: asyncio.Future[Any] | None = None
+        try:
+            while not news and not stopped.done():
+                if push is None:
+                    push = asyncio.ensure_future(self.client.wait_server_push(timeout=seconds + 5))
+                # Woken every second to notice a connection lost under it (no push comes then).
+                await asyncio.wait(
+                    {push, stopped}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not self._connected():
+                    lost = True
+                    break
+                if not push.done():
+                    if asyncio.get_running_loop().time() > deadline:
+                        break
+                    continue
+                try:
+                    lines = push.result()
+                except TimeoutError:
+                    break
+                push = None
+                if lines == aioimaplib.STOP_WAIT_SERVER_PUSH:
+                    break
+                news = any(b"EXISTS" in bytes(line) for line in lines if isinstance(line, bytes))
+        finally:
+            stopped.cancel()
+            if push is not None:
+                push.cancel()
+            if self._connected():
+                with contextlib.suppress(Exception):
+                    self.client.idle_done()
+                    await asyncio.wait_for(idling, self.config.timeout)
+            else:
+                idling.cancel()
+        if lost or not self._connected():
+            raise MailboxUnreachable(
+                "Connexion perdue avec le serveur IMAP pendant l'attente (IDLE)."
+            )
+        return news
+
+    def _connected(self) -> bool:
+        transport = self.client.protocol.transport
+        return transport is not None and not transport.is_closing()
+
+    async def noop(self) -> None:
+        """Keeps the connection alive and lets the server report what changed."""
+        await self._ok("de vérifier la boîte", asyncio.wait_for(self.client.noop(), 30))
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

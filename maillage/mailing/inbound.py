@@ -12,13 +12,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser, HeaderParser
-from email.utils import getaddresses
+from email.utils import getaddresses, parsedate_to_datetime
+
+from icalendar import Calendar
 
 from maillage.calendar.events import ReplyError, parse_reply
 from maillage.mailing.addresses import one_line
@@ -28,6 +31,7 @@ BOUNCE = "echec"
 REPLY = "reponse"
 AUTOMATIC = "reponse_auto"
 OTHER = "autre"
+UNREADABLE = "illisible"  # a calendar part that is not iCalendar
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SMTP_CODE = re.compile(r"\b([45])\d\d\b")
@@ -65,6 +69,8 @@ class Incoming:
     original_message_id: str | None = None
     calendars: list[bytes] = field(default_factory=list)
     raw: bytes = b""
+    date: dt.datetime | None = None  # the Date header, in UTC
+    text: str = ""  # an automatic reply's subject and text, for its return date
 
 
 def message_key(message: Message, raw: bytes) -> str:
@@ -82,10 +88,48 @@ def parse(raw: bytes) -> Incoming:
     failures, original = _bounce(message)
     if failures:
         return Incoming(key, BOUNCE, sender, subject, failures, original)
-    replies = [data for data in calendars_in(raw) if _is_reply(data)]
+    calendars = calendars_in(raw)
+    replies = [data for data in calendars if _is_reply(data)]
+    if calendars and not replies and not any(_readable(data) for data in calendars):
+        return Incoming(key, UNREADABLE, sender, subject, date=_date(message))
     if replies:
-        return Incoming(key, REPLY, sender, subject, calendars=replies, raw=raw)
-    return Incoming(key, AUTOMATIC if _automatic(message, subject) else OTHER, sender, subject)
+        return Incoming(
+            key, REPLY, sender, subject, calendars=replies, raw=raw, date=_date(message)
+        )
+    if _automatic(message, subject):
+        return Incoming(
+            key, AUTOMATIC, sender, subject, date=_date(message), text=_text(message, subject)
+        )
+    return Incoming(key, OTHER, sender, subject)
+
+
+def _text(message: Message, subject: str) -> str:
+    """The subject and the plain text (or the HTML without its tags) of an automatic reply."""
+    body = None
+    if isinstance(message, EmailMessage):
+        try:
+            body = message.get_body(("plain", "html"))
+        except (KeyError, LookupError, ValueError):
+            body = None
+    content = ""
+    if body is not None:
+        try:
+            content = str(body.get_content())
+        except (KeyError, LookupError, ValueError, AssertionError):
+            content = ""
+        if body.get_content_type() == "text/html":
+            content = re.sub(r"<[^>]+>", " ", content)
+    return f"{subject}\n{content}"[:20_000]
+
+
+def _date(message: Message) -> dt.datetime | None:
+    try:
+        moment = parsedate_to_datetime(_header(message, "Date"))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def _header(message: Message, name: str) -> str:
@@ -95,9 +139,18 @@ def _header(message: Message, name: str) -> str:
         return ""
 
 
-def _is_reply(data: bytes) -> bool:
+def _readable(data: bytes) -> bool:
     try:
-        parse_reply(data)
+        Calendar.from_ical(data)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return False
+    return True
+
+
+def _is_reply(data: bytes) -> bool:
+    """A REPLY, or a COUNTER (a proposed new time)."""
+    try:
+        parse_reply(data, ("REPLY", "COUNTER"))
     except (ReplyError, ValueError, KeyError, TypeError):
         return False
     return True

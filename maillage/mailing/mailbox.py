@@ -19,17 +19,22 @@ Each message, in UID order:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from maillage.actor import MAILBOX
 from maillage.crm import audit
 from maillage.crm.resources import is_unique_violation, versioned
 from maillage.db import is_sqlite, write_transaction
-from maillage.french import plural
-from maillage.mailing import inbound, replies
+from maillage.french import date_fr, datetime_fr, plural
+from maillage.mailing import absence, inbound, replies, review
 from maillage.mailing.answers import RESPONSE_LABELS
 from maillage.mailing.imap import (
     ImapConfig,
@@ -39,13 +44,19 @@ from maillage.mailing.imap import (
     parse_imap_url,
 )
 from maillage.settings import Settings
-from maillage.tables import Contact, InboundMessage, OutboxMessage
+from maillage.tables import Contact, InboundMessage, Invitation, OutboxMessage
 from maillage.vocabulary import INBOUND_OUTCOMES
 
 logger = logging.getLogger("maillage.boite")
+PARIS = ZoneInfo("Europe/Paris")
 
 TREATED = ("maillage", "traités")
 TO_REVIEW = ("maillage", "à examiner")
+BATCH = 200
+"""UIDs handled per listing of the folder: thousands of messages at once are read 200 by 200."""
+IDLE_SECONDS = 600.0
+"""IDLE is renewed every 10 minutes (servers drop it after 30, RFC 2177)."""
+MAX_BACKOFF = 300.0
 MAX_MESSAGE_BYTES = 10_000_000
 """Read whole up to this size; a bigger message (30 MB of attachments) is set aside unread."""
 
@@ -85,6 +96,8 @@ class MailboxReader:
     def __init__(self, config: ImapConfig) -> None:
         self.config = config
         self.left_alone: dict[int, set[int]] = {}
+        self._failed: set[int] = set()
+        self.idling = False  # in IMAP IDLE now (tests, benchmark)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> MailboxReader:
@@ -92,6 +105,7 @@ class MailboxReader:
         return cls(parse_imap_url(settings.imap_url, settings.smtp_token_command))
 
     async def fetch(self) -> FetchReport:
+        """One pass: connect, read what is there, disconnect."""
         report = FetchReport()
         try:
             session = await open_session(self.config)
@@ -99,24 +113,91 @@ class MailboxReader:
             report.unreachable = str(error)
             return report
         try:
-            sizes = await session.sizes()
-            left_alone = self.left_alone.setdefault(session.uidvalidity, set())
-            for uid in sorted(set(sizes) - left_alone):
-                try:
-                    await self._one(session, uid, sizes[uid], report, left_alone)
-                except MailboxUnreachable as error:
-                    report.unreachable = str(error)
-                    break
-                except Exception as error:  # one bad message must not stop the others
-                    logger.exception("Message %s de la boîte de réception illisible", uid)
-                    report.errors.append(
-                        f"Message {uid} : erreur inattendue ({type(error).__name__})."
-                    )
-        except MailboxUnreachable as error:
-            report.unreachable = str(error)
+            await self.read(session, report)
         finally:
             await session.close()
         return report
+
+    async def read(self, session: ImapSession, report: FetchReport) -> None:
+        """Everything new in the open session's folder, ``BATCH`` UIDs at a time (the UIDs are
+        listed in one line, the sizes of a batch at once, each message fetched alone: memory
+        stays that of one message), until a listing shows nothing new: what arrived during the
+        pass is read in the same pass."""
+        try:
+            while True:
+                uids = await session.uids()
+                left_alone = self.left_alone.setdefault(session.uidvalidity, set())
+                todo = sorted(set(uids) - left_alone - self._failed)[:BATCH]
+                if not todo:
+                    return
+                sizes = await session.sizes(todo)
+                for uid in todo:
+                    if uid not in sizes:  # expunged by another client meanwhile
+                        self._failed.add(uid)
+                        continue
+                    try:
+                        await self._one(session, uid, sizes[uid], report, left_alone)
+                    except MailboxUnreachable:
+                        raise
+                    except Exception as error:  # one bad message must not stop the others
+                        logger.exception("Message %s de la boîte de réception illisible", uid)
+                        report.errors.append(
+                            f"Message {uid} : erreur inattendue ({type(error).__name__})."
+                        )
+                        # Not tried again in this pass (the next pass tries it again).
+                        self._failed.add(uid)
+        except MailboxUnreachable as error:
+            report.unreachable = str(error)
+        finally:
+            self._failed.clear()
+
+    async def watch(
+        self,
+        stop: asyncio.Event,
+        on_report: Callable[[FetchReport], None],
+        poll: float = 60.0,
+        idle_seconds: float = IDLE_SECONDS,
+    ) -> None:
+        """Read until ``stop``: one connection kept open, IMAP IDLE between passes where the
+        server offers it (a new message is read within the second), a pass every ``poll``
+        seconds otherwise. A lost or refused connection is reported and opened again after
+        ``poll`` seconds at most at first, then twice as long each time, up to
+        ``MAX_BACKOFF`` (or ``poll`` when longer)."""
+        first_delay = min(poll, 5.0)
+        delay = first_delay
+        while not stop.is_set():
+            try:
+                session = await open_session(self.config)
+            except MailboxUnreachable as error:
+                on_report(FetchReport(unreachable=str(error)))
+                await _wait(stop, delay)
+                delay = min(delay * 2, max(MAX_BACKOFF, poll))
+                continue
+            try:
+                while not stop.is_set():
+                    report = FetchReport()
+                    await self.read(session, report)
+                    on_report(report)
+                    if report.unreachable:
+                        break
+                    delay = first_delay  # a pass went through: the next failure starts over
+                    try:
+                        if session.can_idle:
+                            self.idling = True
+                            await session.idle(idle_seconds, stop)
+                        else:
+                            await _wait(stop, poll)
+                            await session.noop()
+                    except MailboxUnreachable as error:
+                        on_report(FetchReport(unreachable=str(error)))
+                        break
+                    finally:
+                        self.idling = False
+            finally:
+                await session.close()
+            if not stop.is_set():
+                await _wait(stop, delay)
+                delay = min(delay * 2, max(MAX_BACKOFF, poll))
 
     async def _one(
         self,
@@ -187,6 +268,27 @@ class MailboxReader:
         return folder
 
 
+async def set_aside(limit: int = 20) -> list[dict[str, Any]]:
+    """The latest messages moved to « maillage/à examiner », with the reason (page /envois)."""
+    return await (
+        InboundMessage.select(
+            InboundMessage.received_at,
+            InboundMessage.sender,
+            InboundMessage.subject,
+            InboundMessage.reason,
+            InboundMessage.folder,
+        )
+        .where(InboundMessage.outcome == "a_examiner")
+        .order_by(InboundMessage.id, ascending=False)
+        .limit(limit)
+    )
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
 async def _known_folder(key: str) -> tuple[str, ...] | None:
     row = (
         await InboundMessage.select(InboundMessage.folder)
@@ -205,21 +307,70 @@ async def _act(incoming: inbound.Incoming) -> Decision:
         return await _answer(incoming)
     if incoming.kind == inbound.BOUNCE:
         return await _bounce(incoming)
-    return Decision("reponse_auto", f"Réponse automatique de {incoming.sender or 'inconnu'}.")
+    if incoming.kind == inbound.UNREADABLE:
+        return Decision(
+            "a_examiner",
+            "Partie agenda (text/calendar) illisible : ce n'est pas un fichier iCalendar "
+            f"valable (message de {incoming.sender or 'expéditeur inconnu'}).",
+            review=True,
+        )
+    return await _automatic(incoming)
+
+
+async def _automatic(incoming: inbound.Incoming) -> Decision:
+    """Set aside; a return date it gives is noted on the sender's invitations to meetings
+    still to come (« absent jusqu'au … »)."""
+    said = f"Réponse automatique de {incoming.sender or 'inconnu'}."
+    address = parseaddr(incoming.sender)[1].strip().lower()
+    today = (incoming.date or _now()).astimezone(PARIS).date()
+    back = absence.return_date(incoming.text, today)
+    if back is None or not address:
+        return Decision("reponse_auto", said)
+    contacts = await review.contacts_with_address(address)
+    if not contacts:
+        return Decision("reponse_auto", said)
+    rows = await Invitation.select(Invitation.id).where(
+        Invitation.contact.is_in(contacts) & (Invitation.meeting.starts_at >= _now())
+    )
+    if rows:
+        await (
+            Invitation.update({Invitation.absent_until: back})
+            .where(Invitation.id.is_in([row["id"] for row in rows]))
+            .run()
+        )
+    return Decision(
+        "reponse_auto",
+        f"{said[:-1]} : absent jusqu'au {date_fr(back)}"
+        + (f", noté sur {plural(len(rows), 'invitation')}." if rows else "."),
+        contact=contacts[0],
+    )
 
 
 async def _answer(incoming: inbound.Incoming) -> Decision:
-    recorded, reasons = [], []
+    recorded, counters, reasons = [], [], []
     # The whole message: ``ingest`` reads each answer once, however many copies it holds.
-    result = await replies.ingest(MAILBOX, incoming.raw)
+    origin = replies.Origin(message_key=incoming.key, date=incoming.date)
+    result = await replies.ingest(MAILBOX, incoming.raw, origin)
     for item in result["replies"]:
         if item["status"] == "enregistree":
-            answer = RESPONSE_LABELS.get(item["response"], item["response"])
-            recorded.append(f"{item['attendee']} → « {answer} »")
+            if item.get("delegated_to"):
+                recorded.append(f"{item['attendee']} délègue à {item['delegated_to']}")
+            else:
+                answer = RESPONSE_LABELS.get(item["response"], item["response"])
+                recorded.append(f"{item['attendee']} → « {answer} »")
+        elif item["status"] == "contre_proposition":
+            counters.append(f"{item['attendee']} propose le {datetime_fr(item['proposed_start'])}")
         else:
             reasons.append(item["reason"])
     if recorded:
         return Decision("reponse", "Réponse d'agenda enregistrée : " + ", ".join(recorded) + ".")
+    if counters:
+        return Decision(
+            "contre_proposition",
+            "Nouvel horaire proposé, à voir sur la page de la réunion : "
+            + ", ".join(counters)
+            + ".",
+        )
     return Decision("a_examiner", " ".join(dict.fromkeys(reasons)), review=True)
 
 

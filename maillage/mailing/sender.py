@@ -22,6 +22,7 @@ from typing import Any
 from maillage.french import plural
 from maillage.mailing import outbox
 from maillage.mailing.addresses import sender_mailbox
+from maillage.mailing.dkim import Signer, SigningError, signer_for
 from maillage.mailing.outbox import Claimed
 from maillage.mailing.transports import (
     Backend,
@@ -51,6 +52,8 @@ class SenderConfig:
     backoff_max: dt.timedelta = dt.timedelta(hours=2)
     max_attempts: int = 10
     record_every: int = 50
+    signer: Signer | None = None
+    """DKIM: every message signed as it leaves (MAILLAGE_DKIM_*)."""
     """With ``batch_size``: two transactions a batch, the claim of the next (which records the
     first three quarters) and the record of the last quarter."""
 
@@ -225,6 +228,14 @@ class Sender:
         """Send and sort the outcome; False when the connection is no longer usable.
         ``Unreachable`` goes up: the whole batch waits."""
         raw = message.raw.encode("utf-8")
+        if self.config.signer is not None:
+            try:
+                raw = await self.config.signer.sign(raw)
+            except SigningError as error:
+                report.failed += 1
+                report.errors.append(f"{message.recipient} : {error}")
+                await outbox.fail(message, str(error))
+                return True
         try:
             await connection.send(self.config.envelope_from, message.recipient, raw)
         except Permanent as error:
@@ -268,6 +279,6 @@ def sender_for(settings, **overrides) -> Sender:  # type: ignore[no-untyped-def]
         envelope_from=sender_mailbox(settings.mail_from).address,
         connections=settings.smtp_connections,
         rate=settings.smtp_rate,
-        **overrides,
+        **{"signer": signer_for(settings), **overrides},
     )
     return Sender(backend_for(settings), config)

@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from msgspec import Meta, Struct, field
 
 from maillage.errors import FieldError, InvalidData
-from maillage.mailing import invitations, mailings, outbox, reminders, replies
+from maillage.mailing import invitations, mailings, outbox, reminders, replies, review
 from maillage.mailing.invitations import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_LABEL, MAX_ATTACHMENTS
 from maillage.mailing.messages import Attachment
 from maillage.web.openapi import error_responses
@@ -119,12 +119,18 @@ class MinutesReport(Struct):
 
 class ReplyResult(Struct, omit_defaults=True):
     status: str
+    """« enregistree », « ignoree », « a_rattacher » (à examiner sur la page de la réunion) ou
+    « contre_proposition » (nouvel horaire proposé, jamais appliqué)."""
     uid: str | None = None
     attendee: str | None = None
     response: str | None = None
     reason: str | None = None
     meeting: int | None = None
     invitations: list[int] | None = None
+    colleague: int | None = None
+    """Le contact connu, collègue d'un invité, invité et dont la réponse est enregistrée."""
+    delegated_to: str | None = None
+    proposed_start: dt.datetime | None = None
 
 
 class ReplyReport(Struct):
@@ -475,6 +481,109 @@ async def revoke_unsubscribe_links(request: Request, contact_id: ContactId) -> N
     await mailings.revoke_unsubscribe_links(request.user, contact_id)
 
 
+ItemId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant du message")]
+
+
+class InboundItemOut(Struct):
+    id: int
+    meeting: int
+    kind: Literal["a_rattacher", "contre_proposition"]
+    """« a_rattacher » : réponse d'une adresse qui n'est celle d'aucun invité, ou délégation à
+    une personne inconnue ; « contre_proposition » : nouvel horaire proposé (jamais appliqué)."""
+    status: Literal["ouvert", "rattache", "ignore"]
+    sender: str
+    sender_name: str
+    on_behalf_of: str
+    response: str
+    comment: str
+    reason: str
+    message_date: dt.datetime | None
+    proposed_start: dt.datetime | None
+    proposed_end: dt.datetime | None
+    invitation: int | None
+    invitee: str | None
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+
+class AttachIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    invitation: Id | None = None
+    """Une invitation de cette réunion, qui reçoit la réponse…"""
+    contact: Id | None = None
+    """…ou un contact, invité alors à la réunion."""
+
+
+class AttachOut(Struct):
+    item: int
+    invitation: int
+    response: str
+
+
+def _item(row: dict[str, Any]) -> InboundItemOut:
+    return InboundItemOut(
+        **{name: row[name] for name in InboundItemOut.__struct_fields__ if name != "invitee"},
+        invitee=row["invitee"],
+    )
+
+
+@get(
+    "/meetings/{meeting_id:int}/inbound-items",
+    summary="Messages à examiner et contre-propositions d'une réunion",
+    description=(
+        "Ce que la lecture de la boîte n'a pas rattaché seule : réponses d'une autre adresse "
+        "que celle de l'invité, délégations à une personne inconnue, nouveaux horaires "
+        "proposés. Ceux déjà traités avec ``tous=true``."
+    ),
+    guards=[requires("lecteur")],
+    responses=error_responses(401, 404),
+    tags=["Invitations"],
+)
+async def list_inbound_items(
+    meeting_id: MeetingId, tous: bool = Parameter(default=False)
+) -> list[InboundItemOut]:
+    await review.checked_meeting(meeting_id)
+    return [_item(row) for row in await review.of_meeting(meeting_id, everything=tous)]
+
+
+@post(
+    "/meetings/{meeting_id:int}/inbound-items/{item_id:int}/attach",
+    summary="Rattacher une réponse à examiner",
+    description=(
+        "Enregistre la réponse sur l'invitation choisie, ou invite le contact choisi et "
+        "l'enregistre pour lui ; source « message à examiner »."
+    ),
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=["Invitations"],
+)
+async def attach_inbound_item(
+    request: Request, meeting_id: MeetingId, item_id: ItemId, data: JSONBody[AttachIn]
+) -> AttachOut:
+    await review.checked_meeting(meeting_id, write=True)
+    done = await review.attach(
+        request.user,
+        item_id,
+        invitation_id=data.invitation,
+        contact_id=data.contact,
+        meeting_id=meeting_id,
+    )
+    return AttachOut(**done)
+
+
+@post(
+    "/meetings/{meeting_id:int}/inbound-items/{item_id:int}/ignore",
+    summary="Ignorer un message à examiner ou une contre-proposition",
+    status_code=HTTP_204_NO_CONTENT,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=["Invitations"],
+)
+async def ignore_inbound_item(request: Request, meeting_id: MeetingId, item_id: ItemId) -> None:
+    await review.checked_meeting(meeting_id, write=True)
+    await review.ignore(request.user, item_id, meeting_id=meeting_id)
+
+
 def mailing_router() -> Router:
     return Router(
         path="/api/v1",
@@ -492,5 +601,8 @@ def mailing_router() -> Router:
             retry_outbox_message,
             cancel_outbox_message,
             revoke_unsubscribe_links,
+            list_inbound_items,
+            attach_inbound_item,
+            ignore_inbound_item,
         ],
     )

@@ -284,6 +284,28 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
         "/api/v1/meetings/{missing}/minutes/send",
     ),
     ("POST", "/api/v1/replies", COORDINATOR, 400, "/api/v1/replies"),
+    # Messages to review and counter-proposals of a meeting (#19).
+    (
+        "GET",
+        "/api/v1/meetings/{meeting_id:int}/inbound-items",
+        READER,
+        200,
+        "/api/v1/meetings/{meeting}/inbound-items",
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{meeting_id:int}/inbound-items/{item_id:int}/attach",
+        COORDINATOR,
+        400,  # no body
+        "/api/v1/meetings/{missing}/inbound-items/1/attach",
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{meeting_id:int}/inbound-items/{item_id:int}/ignore",
+        COORDINATOR,
+        404,
+        "/api/v1/meetings/{missing}/inbound-items/1/ignore",
+    ),
     ("POST", "/api/v1/mailings/preview", COORDINATOR, 400, "/api/v1/mailings/preview"),
     ("POST", "/api/v1/mailings", COORDINATOR, 400, "/api/v1/mailings"),
     ("GET", "/api/v1/outbox", READER, 200, "/api/v1/outbox"),
@@ -557,6 +579,17 @@ PAGES += [
         303,
         "/reunions/{missing}/presences",
     ),
+    # Messages to review (#19): back to the meeting page, which says it does not exist.
+    *[
+        (
+            "POST",
+            f"/reunions/{{record_id:int}}/messages/{{item_id:int}}/{verb}",
+            COORDINATOR,
+            303,
+            f"/reunions/{{missing}}/messages/1/{verb}",
+        )
+        for verb in ("rattacher", "ignorer")
+    ],
 ]
 # Pages for the merged capabilities (network, exchange, outbox, invitations, calendar links).
 PAGES += [

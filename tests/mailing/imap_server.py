@@ -16,6 +16,7 @@ CI (``CI=true``), where they fail: CI installs it (``.ci/run``).
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import imaplib
 import os
@@ -167,9 +168,9 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
         ) from error
 
 
-@pytest.fixture
-def imap_server(request: pytest.FixtureRequest) -> Iterator[ImapServer]:
-    _require_dovecot()
+@contextlib.contextmanager
+def running_dovecot() -> Iterator[ImapServer]:
+    """A Dovecot of its own, stopped and removed on exit (the fixture and ``bench/mailbox.py``)."""
     # The login and mail processes run as other users: the directory must be reachable by
     # them, which pytest's tmp_path (mode 700 under /tmp/pytest-of-…) is not.
     root = Path(tempfile.mkdtemp(prefix="maillage-dovecot-"))
@@ -201,8 +202,6 @@ def imap_server(request: pytest.FixtureRequest) -> Iterator[ImapServer]:
             stderr=subprocess.DEVNULL,
         )
         _wait_for(port, process, root / "dovecot.log")
-        # tests/mailing/conftest.py adds the log to the report of a failing test.
-        request.node.stash[DOVECOT_LOG] = root / "dovecot.log"
         yield ImapServer(port, ssl_port, root / "cert.pem", root / "dovecot.log")
     finally:
         if process is not None:
@@ -213,3 +212,12 @@ def imap_server(request: pytest.FixtureRequest) -> Iterator[ImapServer]:
                 process.kill()
                 process.wait()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def imap_server(request: pytest.FixtureRequest) -> Iterator[ImapServer]:
+    _require_dovecot()
+    with running_dovecot() as server:
+        # tests/mailing/conftest.py adds the log to the report of a failing test.
+        request.node.stash[DOVECOT_LOG] = server.log
+        yield server

@@ -113,3 +113,20 @@ async def test_an_unreachable_server_is_named():
     with pytest.raises(MailboxUnreachable) as error:
         await open_session(parse_imap_url(f"imap://ctg:x@127.0.0.1:{port}/INBOX?timeout=2"))
     assert str(error.value).startswith(f"Serveur IMAP 127.0.0.1:{port} injoignable")
+
+
+async def test_thousands_of_messages_are_listed_in_batches(imap_server: ImapServer):
+    """1,200 messages in the folder: aioimaplib reads the lines of one response recursively,
+    and a single « UID FETCH 1:* » overflowed Python's stack past about a thousand."""
+    session = await open_session(parse_imap_url(imap_server.url(tls="none")))
+    try:
+        for n in range(1200):
+            await session.append(MESSAGE.replace(b"<bonjour@", f"<bonjour{n}@".encode()))
+        uids = await session.uids()
+        assert len(uids) == 1200
+        sizes = await session.sizes()
+        assert len(sizes) == 1200 and set(sizes.values()) <= {
+            len(MESSAGE) + d for d in (1, 2, 3, 4)
+        }
+    finally:
+        await session.close()

@@ -63,8 +63,32 @@ def test_an_ordinary_message_is_left_alone():
     assert inbound.parse(sample("other", **FILLED)).kind == inbound.OTHER
 
 
+@pytest.mark.parametrize(
+    ("name", "method", "partstat", "extra"),
+    [
+        ("reply-apple", "REPLY", "ACCEPTED", {}),
+        ("counter-outlook", "COUNTER", "TENTATIVE", {}),
+        ("delegated-outlook", "REPLY", "DELEGATED", {"delegate": "chloe.martin@caf.example"}),
+        ("reply-gmail-forwarded", "REPLY", "ACCEPTED", {"person": "Chloé Martin"}),
+    ],
+)
+def test_apple_counter_delegation_and_forwarded_answers_are_read(name, method, partstat, extra):
+    incoming = inbound.parse(sample(name, **FILLED, **extra))
+    assert incoming.kind == inbound.REPLY
+    replies = {parse_reply(data, ("REPLY", "COUNTER")) for data in incoming.calendars}
+    assert {(r.method, r.uid, r.attendee_email, r.partstat) for r in replies} == {
+        (method, FILLED["uid"], FILLED["attendee"], partstat)
+    }
+    [reply] = replies
+    if partstat == "DELEGATED":
+        assert reply.delegated_to == "chloe.martin@caf.example"
+    if method == "COUNTER":
+        assert reply.proposed_start is not None and reply.proposed_start.hour == 13
+    assert incoming.date is not None
+
+
 def test_every_sample_is_covered():
-    assert len(NAMES) == 10
+    assert len(NAMES) == 14
 
 
 def test_a_message_without_message_id_gets_a_digest_of_its_bytes():
@@ -80,8 +104,12 @@ def test_a_message_without_message_id_gets_a_digest_of_its_bytes():
         b"\x00\xff garbage",
         b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x\r\n"
         b"Content-Type: message/delivery-status\r\n\r\nnot fields at all\r\n--x--\r\n",
-        b"Content-Type: text/calendar; method=REPLY\r\n\r\nBEGIN:VCALENDAR\r\nnot ical\r\n",
     ],
 )
 def test_malformed_messages_are_not_understood_rather_than_crashing(raw):
     assert inbound.parse(raw).kind == inbound.OTHER
+
+
+def test_a_calendar_part_that_is_not_icalendar_is_set_aside_not_left():
+    raw = b"Content-Type: text/calendar; method=REPLY\r\n\r\nBEGIN:VCALENDAR\r\nnot ical\r\n"
+    assert inbound.parse(raw).kind == inbound.UNREADABLE

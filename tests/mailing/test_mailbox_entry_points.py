@@ -66,3 +66,44 @@ async def test_the_background_reader_logs_an_unreachable_server_and_keeps_going(
     assert len(warnings) >= 2
     assert warnings[0].startswith("Boîte de réception illisible : Serveur IMAP 127.0.0.1:")
     assert "secret" not in " ".join(warnings)
+
+
+async def test_the_background_reader_uses_idle(settings, body, imap_server: ImapServer):
+    """As in ``maillage serve``: with a poll of an hour, only IDLE brings the answer in."""
+    import time
+
+    await invitations.invite(
+        CLI, body.meeting["id"], invitations.InviteRequest((body.people["marc"]["id"],))
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        background.read_mailbox(
+            dataclasses.replace(settings, imap_url=imap_server.url()), stop, poll=3600
+        )
+    )
+    try:
+        await asyncio.sleep(1.5)  # connected, first pass done, idling
+        await deliver(
+            imap_server,
+            sample(
+                "reply-outlook",
+                uid=body.meeting["ical_uid"],
+                attendee=body.people["marc"]["email"],
+                organizer=ORGANIZER,
+            ),
+        )
+        started = time.monotonic()
+        while time.monotonic() - started < 10:
+            row = (
+                await Invitation.select(Invitation.response)
+                .where(Invitation.contact == body.people["marc"]["id"])
+                .first()
+            )
+            if row["response"] == "acceptee":
+                break
+            await asyncio.sleep(0.05)
+        assert row["response"] == "acceptee"
+        assert time.monotonic() - started < 3
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=20)

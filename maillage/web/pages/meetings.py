@@ -13,11 +13,11 @@ from maillage.calendar import service as calendar
 from maillage.crm import agenda, audit, consultations, decisions, inhabitants, lookups
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
-from maillage.errors import ServiceError
+from maillage.errors import InvalidData, ServiceError
 from maillage.folding import fold
 from maillage.french import plural
-from maillage.mailing import invitations
-from maillage.vocabulary import CANCELLED, DECISION_STATUSES, HELD, PLANNED
+from maillage.mailing import invitations, review
+from maillage.vocabulary import CANCELLED, DECISION_STATUSES, HELD, PENDING, PLANNED
 from maillage.web.pages.common import (
     PAGE_SIZE,
     Field,
@@ -280,6 +280,7 @@ async def meeting_detail(
         minutes_form=FormState(values={"minutes": detail["meeting"]["minutes"]}),
         warnings=await _live_warnings(detail["meeting"]),
         started=detail["meeting"]["starts_at"] <= dt.datetime.now(dt.UTC),
+        inbound_items=await review.of_meeting(record_id),
         **await _decisions_context(detail),
         **await _registrations_context(request, detail["meeting"]),
     )
@@ -482,7 +483,63 @@ async def sign_in_sheet(request: Request, record_id: FromPath[int]) -> Template:
     return await _people_page(request, record_id, "reunions/emargement.html", blank_lines=5)
 
 
+@post(
+    "/reunions/{record_id:int}/messages/{item_id:int}/rattacher",
+    guards=WRITE,
+    include_in_schema=False,
+)
+async def inbound_item_attach(
+    request: Request, record_id: FromPath[int], item_id: FromPath[int]
+) -> Any:
+    """« Rattacher à … »: the choice is « invitation-N » (an invitee) or « contact-N »."""
+    data = await request.form()
+    kind, _, number = str(data.get("cible", "")).partition("-")
+    target = parse_int(number)
+    try:
+        await review.checked_meeting(record_id, write=True)
+        if kind not in ("invitation", "contact") or target is None:
+            raise InvalidData.one("cible", "Choisissez la personne à qui rattacher ce message.")
+        done = await review.attach(
+            request.user,
+            item_id,
+            invitation_id=target if kind == "invitation" else None,
+            contact_id=target if kind == "contact" else None,
+            meeting_id=record_id,
+        )
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+    else:
+        flash(
+            request,
+            "Message rattaché"
+            + (
+                " : réponse enregistrée." if done["response"] != PENDING else " : personne invitée."
+            ),
+        )
+    return redirect(f"/reunions/{record_id}#a-examiner")
+
+
+@post(
+    "/reunions/{record_id:int}/messages/{item_id:int}/ignorer",
+    guards=WRITE,
+    include_in_schema=False,
+)
+async def inbound_item_ignore(
+    request: Request, record_id: FromPath[int], item_id: FromPath[int]
+) -> Any:
+    try:
+        await review.checked_meeting(record_id, write=True)
+        await review.ignore(request.user, item_id, meeting_id=record_id)
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+    else:
+        flash(request, "Message ignoré.")
+    return redirect(f"/reunions/{record_id}#a-examiner")
+
+
 HANDLERS = [
+    inbound_item_attach,
+    inbound_item_ignore,
     meeting_cancel_page,
     meeting_list,
     meeting_new,

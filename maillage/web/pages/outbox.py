@@ -9,7 +9,7 @@ from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from maillage.errors import ServiceError
-from maillage.mailing import outbox
+from maillage.mailing import mailbox, outbox
 from maillage.web.pages.common import (
     PAGE_SIZE,
     error_text,
@@ -42,6 +42,7 @@ async def outbox_page(
         status_labels=outbox.STATUS_LABELS,
         kind_label=outbox.kind_label,
         file_backend=None if settings.smtp_url else str(settings.outbox_dir),
+        set_aside=await mailbox.set_aside() if page == 1 and status is None else [],
     )
 
 

@@ -228,6 +228,20 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
     ("GET", "/api/v1/exports/{filename:str}", COORDINATOR, 200, "/api/v1/exports/contacts.csv"),
     ("POST", "/api/v1/imports", COORDINATOR, 400, "/api/v1/imports?kind=contacts"),
     ("POST", "/api/v1/territories/load", ADMIN, 400, "/api/v1/territories/load"),  # (#18)
+    (
+        "GET",
+        "/api/v1/communes/{record_id:int}/childcare",
+        READER,
+        200,
+        "/api/v1/communes/{commune}/childcare",
+    ),  # (#18)
+    (
+        "PUT",
+        "/api/v1/communes/{record_id:int}/childcare",
+        COORDINATOR,
+        400,
+        "/api/v1/communes/{commune}/childcare",
+    ),  # (#18)
     ("GET", "/api/v1/duplicates", COORDINATOR, 200, "/api/v1/duplicates"),
     ("POST", "/api/v1/duplicates/merge", COORDINATOR, 400, "/api/v1/duplicates/merge"),
     (
@@ -447,6 +461,14 @@ PAGES: list[tuple[str, str, str, int, str]] = [
     ("GET", "/territoires/{record_id:int}/carte", READER, 404, "/territoires/{missing}/carte"),
     ("GET", "/territoires/nouveau", ADMIN, 200, "/territoires/nouveau"),
     ("POST", "/territoires/nouveau", ADMIN, 303, "/territoires/nouveau"),
+    ("GET", "/diagnostic", READER, 200, "/diagnostic"),  # (#18)
+    (
+        "POST",
+        "/diagnostic/communes/{record_id:int}/petite-enfance",
+        COORDINATOR,
+        303,
+        "/diagnostic/communes/{commune}/petite-enfance",
+    ),
     # (#20) The territories of an account.
     (
         "POST",

@@ -24,6 +24,7 @@ TOLERANCE = 0.6  # pixels: closer points add bytes, not shape
 
 HATCH = "#000000"
 NO_FILL = "#ffffff"
+PLAIN = "#dce8f4"  # a commune without a value
 # Sequential blues from light to dark: distinct in grey too (lightness steps of ~15 %).
 PALETTE = ("#deebf7", "#9ecae1", "#4292c6", "#08519c", "#08306b")
 
@@ -118,7 +119,7 @@ def render(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {frame.width} {frame.height}" '
         f'class="territory-map" role="img" aria-labelledby="{map_id}-titre">'
         f'<title id="{map_id}-titre">{escape(label)}</title>{defs}'
-        f'<g fill-rule="evenodd" fill="#dce8f4" stroke="#24466f" stroke-width="1" '
+        f'<g fill-rule="evenodd" fill="{PLAIN}" stroke="#24466f" stroke-width="1" '
         f'stroke-linejoin="round">{"".join(paths)}</g>{_markers(frame, markers)}</svg>'
     )
 
@@ -166,7 +167,7 @@ def swatch(fill: str | None, hatched: bool = False, marked: bool | None = None) 
             f'<rect width="16" height="16" fill="none" stroke="#24466f"/></svg>'
         )
     return (
-        f'{head}<rect width="16" height="16" fill="{escape(fill or "#dce8f4")}" '
+        f'{head}<rect width="16" height="16" fill="{escape(fill or PLAIN)}" '
         'stroke="#24466f"/></svg>'
     )
 

@@ -1,0 +1,78 @@
+"""The bilan's map of zones blanches (PNG in the DOCX and the HTML) and its petite enfance
+table, on a real territory loaded from the public registers (#18)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from docx import Document
+
+from maillage.actor import CLI, REGISTERS
+from maillage.crm.childcare import record_childcare
+from maillage.opendata import registers
+from maillage.opendata.load import load_territory
+from maillage.reports.annual import build_annual_report
+from maillage.reports.render_docx import render_docx
+from maillage.reports.render_html import render_html
+from maillage.tables import Commune, CommuneOutline
+
+SIREN = "247300015"
+TODAY = dt.date.today()
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> registers.Snapshot:
+    return registers.read_territory(SIREN)
+
+
+@pytest.fixture
+async def territory(database, snapshot) -> int:
+    report = await load_territory(REGISTERS, SIREN, dry_run=False, snapshot=snapshot)
+    await Commune.update({Commune.population: 12_500}).where(Commune.insee_code == "73187")
+    return report.territory_id
+
+
+async def test_the_bilan_draws_the_map_in_the_docx_and_the_html(territory):
+    report = await build_annual_report(TODAY.year, territory, TODAY)
+
+    coverage = report.section("couverture")
+    chart = coverage.charts[0]
+    assert chart.key == "carte" and chart.png.startswith(b"\x89PNG")
+    assert chart.sheet == "Couverture"
+    document = Document(io.BytesIO(render_docx(report, "bilan.xlsx")))
+    captions = [p.text for p in document.paragraphs]
+    assert any(text.startswith("Carte des zones blanches") for text in captions)
+    html = render_html(report, "bilan.xlsx")
+    assert "Carte des communes du territoire : plus une commune est foncée" in html
+    charts = sum(len(section.charts) for section in report.sections)
+    assert html.count("data:image/png;base64,") == charts
+    assert len(document.inline_shapes) == charts
+
+
+async def test_without_outlines_there_is_no_map(territory):
+    await CommuneOutline.delete(force=True)
+    report = await build_annual_report(TODAY.year, territory, TODAY)
+    assert "carte" not in [c.key for c in report.section("couverture").charts]
+
+
+async def test_the_bilan_reports_the_petite_enfance_duties(territory):
+    lechere = await Commune.select(Commune.id).where(Commune.insee_code == "73187").first()
+    await record_childcare(CLI, lechere["id"], True, None)
+
+    report = await build_annual_report(TODAY.year, territory, TODAY, with_charts=False)
+
+    coverage = report.section("couverture")
+    sheet = next(s for s in coverage.sheets if s.key == "Petite enfance")
+    row = next(r for r in sheet.rows if r[0] == "73187")
+    assert row[2:] == [
+        12_500,
+        "Plus de 10 000 habitants : schéma pluriannuel de l'offre d'accueil et relais petite "
+        "enfance (depuis le 1er janvier 2026, art. D.214-10-1 CASF)",
+        "existe",
+        "non renseigné",
+    ]
+    paragraph = next(p for p in coverage.paragraphs if "petite enfance" in p)
+    assert "Schéma ou relais absent ou non renseigné : La Léchère." in paragraph
+    assert coverage.figures["childcare"]["schema"] == 1

@@ -314,6 +314,8 @@ ENTITIES: Final[dict[str, str]] = {
     "action": "Fiche action",
     "inhabitant_registration": "Inscription d'habitant",
     "consultation": "Consultation des habitants",
+    "commune_indicator": "Indicateur communal",
+    "commune_childcare": "Petite enfance de la commune",
 }
 
 # --- Import synonyms: words people write for a code that are not its label --------------------

@@ -24,6 +24,7 @@ from maillage.tables import (
     Action,
     Affiliation,
     Commune,
+    CommuneIndicator,
     Contact,
     Decision,
     Interaction,
@@ -391,6 +392,7 @@ RESOURCES = {
     "interactions": ("interaction", READER, COORDINATOR, "delete"),
     "actions": ("action", READER, COORDINATOR, "delete"),
     "decisions": ("decision", READER, COORDINATOR, "delete"),
+    "indicators": ("indicator", READER, COORDINATOR, "delete"),  # (#18)
     "users": ("user", ADMIN, ADMIN, None),
 }
 for name, (key, read, write, lifecycle) in RESOURCES.items():
@@ -821,6 +823,12 @@ async def _world(settings) -> dict[str, object]:
         Meeting.id == public["id"]
     )
     first["public_meeting"] = public["id"]
+    indicator = CommuneIndicator(
+        commune=first["commune"], code="places_eaje", value=12, measured_on=dt.date(2024, 12, 31)
+    )
+    first["indicator"] = (await CommuneIndicator.insert(indicator).returning(CommuneIndicator.id))[
+        0
+    ]["id"]
     first["missing"] = MISSING
     return first
 

@@ -4,6 +4,7 @@ the petite enfance duties with the form recording the schéma and the relais."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from maillage.actor import REGISTERS
 from maillage.opendata import registers
 from maillage.opendata.load import load_territory
-from maillage.tables import Axis, Commune, CommuneChildcare, Organisation
+from maillage.tables import Axis, Commune, CommuneChildcare, CommuneIndicator, Organisation
 from tests.web.helpers import html_text
 
 SIREN = "247300015"  # 3 communes, Savoie
@@ -134,3 +135,37 @@ async def test_without_outlines_the_page_says_how_to_get_maps(database, coordina
     response = await reader_web.get("/diagnostic")
     assert response.status_code == 200
     assert "Aucun contour de commune n'est connu" in html_text(response)
+
+
+async def test_the_communes_can_be_coloured_by_the_coverage_rate(territory, reader_web):
+    for code, value in (("places_eaje", 30), ("enfants_moins_3_ans", 60)):
+        await CommuneIndicator.insert(
+            CommuneIndicator(
+                commune=territory["lechere"],
+                code=code,
+                value=value,
+                measured_on=dt.date(2024, 12, 31),
+                source="Cafdata",
+            )
+        )
+
+    response = await reader_web.get("/diagnostic?mesure=taux_couverture_eaje")
+
+    assert response.status_code == 200, response.text
+    assert '<option value="taux_couverture_eaje" selected>' in response.text
+    communes_map = _svgs(response.text)[0]
+    assert "La Léchère (73187) : 12\u202f500 habitants ; Places en EAJE pour 100 enfants" in (
+        communes_map
+    )
+    assert ": 50" in communes_map and "non renseigné" in communes_map
+    text = html_text(response)
+    assert "Valeur non renseignée" in text
+    assert "La Léchère 12 500 0 zone blanche 50" in text
+
+
+async def test_an_indicator_absent_from_the_territory_is_refused(territory, reader_web):
+    response = await reader_web.get("/diagnostic?mesure=allocataires")
+    assert response.status_code == 400
+    assert "Indicateur inconnu ou absent de ce territoire : « allocataires »." in html_text(
+        response
+    )

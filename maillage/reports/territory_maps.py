@@ -292,7 +292,8 @@ def _partners(
 ) -> None:
     anchors = {cid: svg.inside_point(s) for cid, s in shapes.items()}
     names = {c["id"]: c["name"] for c in result.communes}
-    top = max((c["pagerank"] for c in centrality.values()), default=0.0) or 1.0
+    # An isolated partner has no centrality, whatever PageRank spreads evenly over isolates.
+    top = max((c["pagerank"] for c in centrality.values() if c["degree"]), default=0.0) or 1.0
     by_commune: dict[int, list[dict[str, Any]]] = {}
     for organisation in sorted(organisations, key=lambda o: o["name"]):
         by_commune.setdefault(organisation["commune"], []).append(organisation)
@@ -302,7 +303,7 @@ def _partners(
         anchor = anchors.get(commune_id)
         for rank, organisation in enumerate(located):
             figures = centrality.get(organisation["id"])
-            share = (figures["pagerank"] / top) if figures else 0.0
+            share = (figures["pagerank"] / top) if figures and figures["degree"] else 0.0
             radius = MIN_RADIUS + (MAX_RADIUS - MIN_RADIUS) * math.sqrt(share)
             marked = figures is None or figures["under_connected"]
             row = {
@@ -352,7 +353,7 @@ def _spread(anchor: wkb.Point, rank: int, span: float) -> wkb.Point:
     """Partners of one commune around its point, on a sunflower spiral (no two on one spot)."""
     if rank == 0:
         return anchor
-    step = span / 90
+    step = span / 40
     angle = rank * 2.39996  # the golden angle
     distance = step * math.sqrt(rank)
     return (anchor[0] + distance * math.cos(angle), anchor[1] + distance * math.sin(angle) * 0.7)

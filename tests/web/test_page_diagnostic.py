@@ -169,3 +169,31 @@ async def test_an_indicator_absent_from_the_territory_is_refused(territory, read
     assert "Indicateur inconnu ou absent de ce territoire : « allocataires »." in html_text(
         response
     )
+
+
+async def test_partners_are_sized_by_centrality_and_the_isolated_are_marked(
+    territory, coordinator, reader_web
+):
+    axis = territory["axis"]["id"]
+    creche = await _partner(coordinator.client, "Crèche des Cimes", territory["lechere"], axis)
+    ram = await _partner(coordinator.client, "Relais des Cimes", territory["lechere"], axis)
+    tie = await coordinator.client.post(
+        "/api/v1/partnerships",
+        json={"organisation": creche["id"], "partner": ram["id"], "kind": "partenariat"},
+    )
+    assert tie.status_code == 201, tie.text
+
+    response = await reader_web.get("/diagnostic")
+
+    partners_map = _svgs(response.text)[1]
+    circles = re.findall(r'<circle [^>]*r="([\d.]+)"[^>]*>\s*<title>([^<]*)</title>', partners_map)
+    radius = {title.split(" (")[0]: float(r) for r, title in circles}
+    assert radius["Crèche des Cimes"] > 3.0 and radius["Relais des Cimes"] > 3.0
+    assert radius["Mairie de la Léchère"] == 3.0  # the town hall has no tie: isolated
+    dashed = re.findall(
+        r"<circle [^>]*stroke-dasharray[^>]*>\s*<title>([^<]*)</title>", partners_map
+    )
+    assert any(t.startswith("Mairie de la Léchère") for t in dashed)
+    text = html_text(response)
+    assert "Crèche des Cimes La Léchère 100 1" in text
+    assert "Mairie de la Léchère La Léchère 0 0 oui : isolé" in text

@@ -17,9 +17,11 @@ from piccolo.columns import Column
 
 from maillage.actor import Actor
 from maillage.crm import audit
+from maillage.crm.scope import current as current_scope
 from maillage.db import read_transaction, write_transaction
-from maillage.errors import InvalidData, NotFound
+from maillage.errors import Forbidden, InvalidData, NotFound
 from maillage.tables import Commune, CommuneChildcare
+from maillage.vocabulary import COORDINATOR
 
 PLANNING_THRESHOLD = 3_500
 SCHEMA_THRESHOLD = 10_000
@@ -90,6 +92,17 @@ def _view(commune: dict[str, Any], recorded: dict[str, Any] | None) -> dict[str,
     }
 
 
+def check_scope(territory: int | None) -> None:
+    """A coordinator scoped to territories (#20) records the communes of those territories
+    only; one without territories records any."""
+    scope = current_scope()
+    if scope is not None and not scope.can_write(territory, COORDINATOR):
+        raise Forbidden(
+            "Cette commune n'appartient pas à un territoire où vous êtes coordinateur : "
+            "vous ne pouvez pas y noter le schéma ni le relais."
+        )
+
+
 async def record_childcare(
     actor: Actor,
     commune_id: int,
@@ -109,9 +122,14 @@ async def record_childcare(
         "note": note,
     }
     async with write_transaction():
-        commune = await Commune.select(Commune.id).where(Commune.id == commune_id).first()
+        commune = (
+            await Commune.select(Commune.id, Commune.territory)
+            .where(Commune.id == commune_id)
+            .first()
+        )
         if commune is None:
             raise NotFound("Commune", commune_id)
+        check_scope(commune["territory"])
         before = (await childcare_of([commune_id])).get(commune_id)
         if before is None:
             row = CommuneChildcare(commune=commune_id, **values)  # type: ignore[arg-type]

@@ -9,10 +9,19 @@ import re
 
 import pytest
 
-from maillage.actor import REGISTERS
+from maillage.actor import CLI, REGISTERS
+from maillage.crm import scope
 from maillage.opendata import registers
 from maillage.opendata.load import load_territory
-from maillage.tables import Axis, Commune, CommuneChildcare, CommuneIndicator, Organisation
+from maillage.tables import (
+    Axis,
+    Commune,
+    CommuneChildcare,
+    CommuneIndicator,
+    Organisation,
+    Territory,
+    User,
+)
 from tests.web.helpers import html_text
 
 SIREN = "247300015"  # 3 communes, Savoie
@@ -197,3 +206,18 @@ async def test_partners_are_sized_by_centrality_and_the_isolated_are_marked(
     text = html_text(response)
     assert "Crèche des Cimes La Léchère 100 1" in text
     assert "Mairie de la Léchère La Léchère 0 0 oui : isolé" in text
+
+
+async def test_a_coordinator_of_another_territory_cannot_record(territory, coordinator):
+    other = await Territory.insert(Territory(name="CC voisine", search="cc voisine")).returning(
+        Territory.id
+    )
+    user = await User.select(User.id).where(User.email == coordinator.email).first()
+    await scope.grant_territories(CLI, user["id"], [other[0]["id"]], "coordinateur")
+
+    url = f"/api/v1/communes/{territory['lechere']}/childcare"
+    refused = await coordinator.client.put(url, json={"schema_exists": True})
+
+    assert refused.status_code == 403
+    assert "n'appartient pas à un territoire où vous êtes coordinateur" in refused.text
+    assert await CommuneChildcare.count() == 0

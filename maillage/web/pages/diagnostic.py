@@ -14,6 +14,7 @@ from litestar.response import Template
 
 from maillage.crm import lookups
 from maillage.crm.childcare import record_childcare
+from maillage.crm.scope import current as current_scope
 from maillage.errors import InvalidData, ServiceError
 from maillage.reports.territory_maps import PARTNERS, diagnostic_maps
 from maillage.web.pages.common import error_text, flash, parse_int, redirect, render
@@ -32,7 +33,10 @@ async def diagnostic_page(
     territories = await lookups.territories()
     territory = parse_int(territoire)
     if territory is None and len(territories) > 1:
-        territory = territories[0]["id"]
+        # A user scoped to territories (#20) starts on one of theirs.
+        scope = current_scope()
+        mine = [t["id"] for t in territories if scope is None or t["id"] in scope.roles]
+        territory = (mine or [territories[0]["id"]])[0]
     context: dict[str, Any] = {
         "territories": territories,
         "territory": territory,

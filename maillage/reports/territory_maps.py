@@ -246,7 +246,8 @@ def _choropleth(result: DiagnosticMaps, shapes: dict[int, list[wkb.Polygon]]) ->
         gap = commune["partners"] == 0 and result.axis is not None
         fill = (
             None
-            if value is None or (measure == PARTNERS and gap)
+            # No class at all: no axis defined yet, or no value above zero.
+            if value is None or not bounds or (measure == PARTNERS and gap)
             else palette[_class_of(value, bounds)]
         )
         note = f"{result.measure_label} : {_figure(value)}"

@@ -20,11 +20,9 @@ from maillage.reports.model import Chart, Section, Sheet
 RECORDED = {True: "existe", False: "absent", None: "non renseigné"}
 
 
-def attach_map(section: Section, rows: ReportRows) -> None:
-    """Add the map of zones blanches to the coverage section, when the communes have outlines."""
-    sheet = next((s for s in section.sheets if s.key == "Couverture"), None)
-    if sheet is None or not rows.outlines:
-        return
+def coverage_areas(sheet: Sheet, rows: ReportRows) -> list[svg.Area]:
+    """The communes of the « Couverture » sheet as areas: darker with more axes without a
+    partner, hatched when no axis has any."""
     axes = len(sheet.columns) - 4
     by_code = {c["insee_code"]: c["id"] for c in rows.scope.communes}
     areas = []
@@ -39,12 +37,21 @@ def attach_map(section: Section, rows: ReportRows) -> None:
         areas.append(
             svg.Area(name, code, population, shapes, svg.PALETTE[shade], hatched=none_at_all)
         )
+    return areas
+
+
+def attach_map(section: Section, rows: ReportRows) -> None:
+    """Add the map of zones blanches to the coverage section, when the communes have outlines."""
+    sheet = next((s for s in section.sheets if s.key == "Couverture"), None)
+    if sheet is None or not rows.outlines:
+        return
+    axes = len(sheet.columns) - 4
     legend = [
         (svg.PALETTE[0], False, "Aucun axe ou presque sans partenaire"),
         (svg.PALETTE[-1], False, "La plupart des axes sans partenaire"),
         (None, True, "Aucun partenaire, sur aucun axe"),
     ]
-    png = render_png(areas, "Zones blanches par commune", legend=legend)
+    png = render_png(coverage_areas(sheet, rows), "Zones blanches par commune", legend=legend)
     if not png:
         return
     section.charts.insert(

@@ -11,12 +11,16 @@ from docx import Document
 
 from maillage.actor import CLI, REGISTERS
 from maillage.crm.childcare import record_childcare
+from maillage.geo import svg
 from maillage.opendata import registers
 from maillage.opendata.load import load_territory
 from maillage.reports.annual import build_annual_report
+from maillage.reports.collect import collect
+from maillage.reports.maps import coverage_areas
 from maillage.reports.render_docx import render_docx
 from maillage.reports.render_html import render_html
-from maillage.tables import Commune, CommuneOutline
+from maillage.reports.scope import resolve_scope
+from maillage.tables import Axis, Commune, CommuneOutline
 
 SIREN = "247300015"
 TODAY = dt.date.today()
@@ -49,6 +53,34 @@ async def test_the_bilan_draws_the_map_in_the_docx_and_the_html(territory):
     charts = sum(len(section.charts) for section in report.sections)
     assert html.count("data:image/png;base64,") == charts
     assert len(document.inline_shapes) == charts
+
+
+async def test_the_map_hatches_communes_without_any_partner_and_darkens_gaps(
+    territory, coordinator
+):
+    axes = await Axis.select(Axis.id).order_by(Axis.position)
+    lechere = await Commune.select(Commune.id).where(Commune.insee_code == "73187").first()
+    created = await coordinator.client.post(
+        "/api/v1/organisations",
+        json={
+            "name": "Centre social des Cimes",
+            "kind": "association",
+            "commune": lechere["id"],
+            "axes": [a["id"] for a in axes[:6]],
+        },
+    )
+    assert created.status_code == 201, created.text
+    scope = await resolve_scope(territory)
+    rows = await collect(scope, TODAY.year)
+    report = await build_annual_report(TODAY.year, territory, TODAY, with_charts=False)
+    sheet = next(s for s in report.section("couverture").sheets if s.key == "Couverture")
+
+    areas = {area.code: area for area in coverage_areas(sheet, rows)}
+
+    assert not areas["73187"].hatched  # six axes out of eight covered
+    assert areas["73187"].fill == svg.PALETTE[1]  # 2 axes of 8 without a partner: light
+    assert areas["73024"].hatched  # no partner on any axis
+    assert all(area.shapes for area in areas.values())
 
 
 async def test_without_outlines_there_is_no_map(territory):

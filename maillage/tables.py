@@ -15,6 +15,7 @@ from piccolo.columns import (
     JSON,
     Boolean,
     Date,
+    DoublePrecision,
     ForeignKey,
     Integer,
     OnDelete,
@@ -65,6 +66,29 @@ class CommuneOutline(Table):
     id = Serial(primary_key=True)
     commune = ForeignKey(Commune, on_delete=OnDelete.cascade, unique=True)
     wkb = Text(default="")
+    source = Varchar(length=200, default="")
+
+
+class CommuneChildcare(Versioned):
+    """What the coordinator knows of a commune's duties under the service public de la petite
+    enfance (#18): whether its schéma pluriannuel de l'offre d'accueil and its relais petite
+    enfance exist. ``None``: not recorded yet (not the same as « no »)."""
+
+    commune = ForeignKey(Commune, on_delete=OnDelete.cascade, unique=True)
+    schema_exists = Boolean(null=True, default=None)
+    relais_exists = Boolean(null=True, default=None)
+    note = Text(default="")
+
+
+class CommuneIndicator(Versioned):
+    """A commune-level figure imported from a file (#18): places in EAJE, children under 3,
+    allocataires… keyed by ``code``, dated and sourced. One value per commune, code and date;
+    a newer file adds a date, it does not erase the older one."""
+
+    commune = ForeignKey(Commune, on_delete=OnDelete.cascade, index=True)
+    code = Varchar(length=40)
+    value = DoublePrecision()
+    measured_on = Date()
     source = Varchar(length=200, default="")
 
 
@@ -501,6 +525,8 @@ TABLES: list[type[Table]] = [
     Territory,
     Commune,
     CommuneOutline,
+    CommuneChildcare,
+    CommuneIndicator,
     Axis,
     Organisation,
     Contact,

@@ -322,6 +322,8 @@ ENTITIES: Final[dict[str, str]] = {
     "action": "Fiche action",
     "inhabitant_registration": "Inscription d'habitant",
     "consultation": "Consultation des habitants",
+    "commune_indicator": "Indicateur communal",
+    "commune_childcare": "Petite enfance de la commune",
 }
 
 # --- Import synonyms: words people write for a code that are not its label --------------------
@@ -380,3 +382,16 @@ for _literal, _labels in (
     (UserRole, USER_ROLES),
 ):
     _check(_literal, _labels)
+
+
+# Commune-level figures imported from files (#18): code → French label. The coverage rate is
+# computed, never imported: places in EAJE per 100 children under 3.
+COMMUNE_INDICATORS: dict[str, str] = {
+    "places_eaje": "Places en EAJE",
+    "places_assistants_maternels": "Places chez les assistants maternels",
+    "enfants_moins_3_ans": "Enfants de moins de 3 ans",
+    "allocataires": "Allocataires de la Caf",
+    "beneficiaires_paje": "Bénéficiaires de la PAJE",
+}
+COVERAGE_RATE = "taux_couverture_eaje"
+COVERAGE_RATE_LABEL = "Places en EAJE pour 100 enfants de moins de 3 ans"

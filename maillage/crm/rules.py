@@ -20,7 +20,7 @@ from stdnum.fr import siret as stdnum_siret
 
 from maillage.errors import FieldError
 from maillage.tables import Affiliation, Contact, Meeting, Membership, WorkingGroup
-from maillage.vocabulary import DECISION_DONE, HELD, PENDING, SUBSTITUTE
+from maillage.vocabulary import COMMUNE_INDICATORS, DECISION_DONE, HELD, PENDING, SUBSTITUTE
 
 RNA_PATTERN = re.compile(r"^W\d{9}$")
 UAI_PATTERN = re.compile(r"^\d{7}[A-Z]$")
@@ -101,6 +101,15 @@ async def check_territory_identifiers(
     values: dict[str, Any], _existing: dict[str, Any] | None
 ) -> list[FieldError]:
     return siren_errors(values.get("siren"))
+
+
+async def check_indicator_code(
+    values: dict[str, Any], _existing: dict[str, Any] | None
+) -> list[FieldError]:
+    if values.get("code") in COMMUNE_INDICATORS:
+        return []
+    known = ", ".join(COMMUNE_INDICATORS)
+    return [FieldError("code", f"Indicateur inconnu « {values.get('code')} » (connus : {known}).")]
 
 
 async def check_insee_code(

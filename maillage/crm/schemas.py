@@ -66,6 +66,16 @@ class CommuneIn(Struct, **STRICT):
     territory: Id | None = None
 
 
+class IndicatorIn(Struct, **STRICT):
+    """A commune-level figure (#18): code among ``vocabulary.COMMUNE_INDICATORS``."""
+
+    commune: Id
+    code: Annotated[str, Meta(min_length=1, max_length=40)]
+    value: Annotated[float, Meta(ge=0, le=1e12)]
+    measured_on: dt.date
+    source: ShortText = ""
+
+
 class AxisIn(Struct, **STRICT):
     code: Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
     name: Annotated[str, Meta(min_length=1, max_length=100)]

@@ -18,7 +18,7 @@ from maillage.crm.text import normalise
 from maillage.exchange.reading import UnreadableFile, cell_too_long, decode
 from maillage.french import quoted
 
-KINDS = ("contacts", "organisations", "communes", "groups", "memberships")
+KINDS = ("contacts", "organisations", "communes", "groups", "memberships", "indicateurs")
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,27 @@ MEMBERSHIP_FIELDS = [
     _f("end_date", "Fin", "Date de fin", "Jusqu'au", "Date de sortie"),
 ]  # fmt: skip
 
+# Commune-level figures (#18), one line per commune and date, one column per indicator: the
+# shape of Cafdata and INSEE open-data files.
+INDICATOR_FIELDS = [
+    _f("insee_code", "Code INSEE", "CODGEO", "DEPCOM", "COM", "Code commune", "Code géographique", "Numéro commune"),
+    _f("name", "Commune", "LIBGEO", "Libellé", "Nom de la commune", "Libellé commune"),
+    _f("measured_on", "Date", "Année", "Millésime", "Date de valeur", "Date de mesure", "Au"),
+    _f("source", "Source", "Producteur", "Origine"),
+    _f("places_eaje", "Places en EAJE", "Places EAJE", "Nombre de places en EAJE", "Nombre de places EAJE", "Places en crèche", "NB_PLACES_EAJE"),
+    _f("places_assistants_maternels", "Places chez les assistants maternels", "Places assistants maternels", "Places chez les assistantes maternelles", "Places AM", "NB_PLACES_AM"),
+    _f("enfants_moins_3_ans", "Enfants de moins de 3 ans", "Moins de 3 ans", "Enfants 0-2 ans", "Enfants de 0 à 2 ans", "Nombre d'enfants de moins de 3 ans", "POP0002"),
+    _f("allocataires", "Allocataires de la Caf", "Allocataires", "Nombre d'allocataires", "Allocataires Caf", "NB_ALLOC"),
+    _f("beneficiaires_paje", "Bénéficiaires de la PAJE", "Bénéficiaires PAJE", "Allocataires PAJE", "NB_PAJE"),
+]  # fmt: skip
+
 FIELDS: dict[str, list[Field]] = {
     "contacts": CONTACT_FIELDS,
     "organisations": ORGANISATION_FIELDS,
     "communes": COMMUNE_FIELDS,
     "groups": GROUP_FIELDS,
     "memberships": MEMBERSHIP_FIELDS,
+    "indicateurs": INDICATOR_FIELDS,
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "contacts": ("last_name", "first_name"),
@@ -114,6 +129,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "communes": ("insee_code", "name"),
     "groups": ("name",),
     "memberships": ("group",),
+    "indicateurs": ("insee_code", "measured_on"),
 }
 # Columns our own exports write that an import reads on purpose as nothing.
 KNOWN_IGNORED = {normalise(h) for h in ("N°", "Instances", "Archivée", "Modifiée le")}

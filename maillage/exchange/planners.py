@@ -38,6 +38,7 @@ from maillage.tables import (
     Affiliation,
     Axis,
     Commune,
+    CommuneIndicator,
     Contact,
     ContactAxis,
     GroupAxis,
@@ -48,7 +49,7 @@ from maillage.tables import (
     Territory,
     WorkingGroup,
 )
-from maillage.vocabulary import MEMBER
+from maillage.vocabulary import COMMUNE_INDICATORS, MEMBER
 
 
 def _multi(index: dict[str, list[Ref]], key: str | None, ref: Ref) -> None:
@@ -90,6 +91,8 @@ class Index:
     groups_by_name: dict[str, list[Ref]] = field(default_factory=dict)
     memberships: dict[tuple[int | None, int | None, str], list[Ref]] = field(default_factory=dict)
     refs: dict[tuple[str, int], Ref] = field(default_factory=dict)
+    # (commune id, indicator code, date) → stored or planned value (#18)
+    indicators: dict[tuple[int, str, Any], Ref] = field(default_factory=dict)
 
     @classmethod
     async def load(cls, kind: str) -> Index:
@@ -103,6 +106,10 @@ class Index:
             await index._load_groups()
         if kind == "memberships":
             await index._load_memberships()
+        if kind == "indicateurs":
+            for row in await CommuneIndicator.select().run():
+                key = (row["commune"], row["code"], row["measured_on"])
+                index.indicators[key] = index.ref("commune_indicator", row)
         return index
 
     def ref(self, entity: str, row: dict[str, Any]) -> Ref:
@@ -755,10 +762,58 @@ class MembershipPlanner(Planner):
         return candidates[0]
 
 
+def _remember(into: dict[Any, Ref], key: Any, ref: Ref) -> Callable[[], None]:
+    return lambda: into.__setitem__(key, ref)
+
+
+class IndicatorPlanner(Planner):
+    """One line: a commune (INSEE code), a date, a source and a value per indicator column.
+    A value already stored for that commune, indicator and date is updated, never doubled."""
+
+    kind = "indicateurs"
+
+    async def plan_line(self, line: Line) -> None:
+        code = line.text("insee_code")
+        commune = self.index.communes_by_code.get(code.zfill(5) if code.isdigit() else code)
+        if commune is None or commune.id is None:
+            line.problem(
+                "insee_code",
+                f"aucune commune de code INSEE {quoted(code)} : importez d'abord les communes",
+            )
+        measured_on = line.parsed("measured_on", values.day_or_year)
+        figures = {
+            name: line.parsed(name, values.decimal) for name in COMMUNE_INDICATORS if line.has(name)
+        }
+        if not figures and not line.outcome.problems:
+            line.problem(None, "aucune valeur d'indicateur sur la ligne")
+        if line.outcome.problems or commune is None or commune.id is None or measured_on is None:
+            return
+        commune_id: int = commune.id
+        source = line.text("source")
+        if not source:
+            line.warning("source", "source non indiquée : précisez d'où vient le chiffre")
+        name = commune.values["name"]
+        for indicator, value in figures.items():
+            key = (commune_id, indicator, measured_on)
+            wanted = {
+                "commune": commune_id,
+                "code": indicator,
+                "value": value,
+                "measured_on": measured_on,
+                "source": source,
+            }
+            label = f"{quoted(COMMUNE_INDICATORS[indicator])} de {name} au {measured_on:%d/%m/%Y}"
+            existing = self.index.indicators.get(key)
+            ref = await self.upsert(line, "indicators", existing, wanted, label)
+            if ref is not None and existing is None:
+                line.later(_remember(self.index.indicators, key, ref))
+
+
 PLANNERS: dict[str, type[Planner]] = {
     "contacts": ContactPlanner,
     "organisations": OrganisationPlanner,
     "communes": CommunePlanner,
     "groups": GroupPlanner,
     "memberships": MembershipPlanner,
+    "indicateurs": IndicatorPlanner,
 }

@@ -79,6 +79,34 @@ def integer(cell: Any) -> int:
     return int(value)
 
 
+def decimal(cell: Any) -> float:
+    """« 1 234,5 », « 1234.5 » or a spreadsheet number; never negative."""
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        value = float(cell)
+    else:
+        raw = re.sub(r"[\s\u202f\u00a0]", "", text(cell)).replace(",", ".")
+        try:
+            value = float(raw)
+        except ValueError:
+            raise BadValue(f"{quoted(text(cell))} n'est pas un nombre") from None
+    if value != value or value in (float("inf"), float("-inf")) or value < 0:
+        raise BadValue(f"{quoted(text(cell))} : nombre positif attendu")
+    return value
+
+
+def day_or_year(cell: Any) -> dt.date:
+    """A date, or a year alone (« 2024 »: figures « au 31 décembre », as Cafdata gives them)."""
+    value = text(cell)
+    if re.fullmatch(r"(19|20)\d\d(\.0)?", value):
+        return dt.date(int(value[:4]), 12, 31)
+    try:
+        return date(cell)
+    except BadValue:
+        raise BadValue(
+            f"date illisible {quoted(value)} (attendu une année, ex. : 2024, ou JJ/MM/AAAA)"
+        ) from None
+
+
 def civility(cell: Any) -> str:
     value = normalise(text(cell)).rstrip(".")
     if value in ("", "-"):

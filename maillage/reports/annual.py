@@ -13,7 +13,7 @@ from maillage.errors import InvalidData
 from maillage.folding import fold
 from maillage.french import euros, long_date, number, percent, plural, short_date
 from maillage.offloop import off_loop
-from maillage.reports import charts
+from maillage.reports import charts, maps
 from maillage.reports.actions import (
     actions_in_scope,
     budget_totals,
@@ -95,8 +95,10 @@ def assemble(rows: ReportRows, year: int, today: dt.date, with_charts: bool = Tr
         network_section(rows, net_previous, net_current),
         coverage_section(rows, year),
     ]
+    maps.add_childcare(sections[-1], rows)
     if with_charts:
         charts.attach(sections)
+        maps.attach_map(sections[-1], rows)
     territory = rows.scope.name
     return Report(
         title=f"Bilan annuel {year} de la Convention territoriale globale",

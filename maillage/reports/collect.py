@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maillage.crm import consultations
+from maillage.crm.childcare import childcare_of
 from maillage.db import french_order, read_transaction
 from maillage.folding import fold
 from maillage.graph.data import NetworkData
@@ -21,6 +22,7 @@ from maillage.tables import (
     ActionPartner,
     Affiliation,
     Axis,
+    CommuneOutline,
     ConsultationAnswer,
     ConsultationQuestion,
     Decision,
@@ -55,6 +57,9 @@ class ReportRows:
     # Consultations of the public meetings of years N-1 and N, summarised (#22).
     consultations: list[dict[str, Any]] = field(default_factory=list)
     first_meeting_year: int | None = None
+    # Communes' outlines (WKB, hex) and petite enfance records, by commune id (#18).
+    outlines: dict[int, str] = field(default_factory=dict)
+    childcare: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def meetings_of(self, year: int) -> list[dict[str, Any]]:
         return [m for m in self.meetings if m["year"] == year]
@@ -90,6 +95,14 @@ async def collect(scope: Scope, year: int) -> ReportRows:
         rows.decisions = await _decisions(scope)
         rows.consultations = await _consultations(rows.meetings)
         rows.first_meeting_year = await _first_meeting_year(scope)
+        commune_ids = sorted(scope.commune_ids)
+        rows.outlines = {
+            row["commune"]: row["wkb"]
+            for row in await CommuneOutline.select(
+                CommuneOutline.commune, CommuneOutline.wkb
+            ).where(CommuneOutline.commune.is_in(commune_ids or [0]))
+        }
+        rows.childcare = await childcare_of(commune_ids)
     return rows
 
 

@@ -26,6 +26,7 @@ from maillage.web import access_log
 from maillage.web.answers import public_router
 from maillage.web.api import resource_routers
 from maillage.web.calendar_routes import calendar_router
+from maillage.web.diagnostic_routes import diagnostic_router
 from maillage.web.errors import EXCEPTION_HANDLERS
 from maillage.web.exchange_routes import exchange_router
 from maillage.web.head import HeadAsGet
@@ -182,6 +183,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
             ),
             Router(path="/api/v1", route_handlers=[exchange_router()]),
             territory_router(),
+            diagnostic_router(),
             mailing_router(),
             inhabitant_router(),
             public_router(),

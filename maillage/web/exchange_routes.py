@@ -167,7 +167,7 @@ async def import_file(
     request: Request,
     data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     kind: Annotated[
-        Literal["contacts", "organisations", "communes", "groups", "memberships"],
+        Literal["contacts", "organisations", "communes", "groups", "memberships", "indicateurs"],
         QueryParameter(description="Type de données : " + ", ".join(KINDS)),
     ] = "contacts",
     commit: Annotated[bool, QueryParameter(description="Enregistrer (sinon : simulation)")] = False,

@@ -24,6 +24,7 @@ from maillage.tables import (
     Action,
     Affiliation,
     Commune,
+    CommuneIndicator,
     Contact,
     Decision,
     Interaction,
@@ -228,6 +229,20 @@ ROUTES: list[tuple[str, str, str, int, str]] = [
     ("GET", "/api/v1/exports/{filename:str}", COORDINATOR, 200, "/api/v1/exports/contacts.csv"),
     ("POST", "/api/v1/imports", COORDINATOR, 400, "/api/v1/imports?kind=contacts"),
     ("POST", "/api/v1/territories/load", ADMIN, 400, "/api/v1/territories/load"),  # (#18)
+    (
+        "GET",
+        "/api/v1/communes/{record_id:int}/childcare",
+        READER,
+        200,
+        "/api/v1/communes/{commune}/childcare",
+    ),  # (#18)
+    (
+        "PUT",
+        "/api/v1/communes/{record_id:int}/childcare",
+        COORDINATOR,
+        400,
+        "/api/v1/communes/{commune}/childcare",
+    ),  # (#18)
     ("GET", "/api/v1/duplicates", COORDINATOR, 200, "/api/v1/duplicates"),
     ("POST", "/api/v1/duplicates/merge", COORDINATOR, 400, "/api/v1/duplicates/merge"),
     (
@@ -399,6 +414,7 @@ RESOURCES = {
     "interactions": ("interaction", READER, COORDINATOR, "delete"),
     "actions": ("action", READER, COORDINATOR, "delete"),
     "decisions": ("decision", READER, COORDINATOR, "delete"),
+    "indicators": ("indicator", READER, COORDINATOR, "delete"),  # (#18)
     "users": ("user", ADMIN, ADMIN, None),
 }
 for name, (key, read, write, lifecycle) in RESOURCES.items():
@@ -469,6 +485,14 @@ PAGES: list[tuple[str, str, str, int, str]] = [
     ("GET", "/territoires/{record_id:int}/carte", READER, 404, "/territoires/{missing}/carte"),
     ("GET", "/territoires/nouveau", ADMIN, 200, "/territoires/nouveau"),
     ("POST", "/territoires/nouveau", ADMIN, 303, "/territoires/nouveau"),
+    ("GET", "/diagnostic", READER, 200, "/diagnostic"),  # (#18)
+    (
+        "POST",
+        "/diagnostic/communes/{record_id:int}/petite-enfance",
+        COORDINATOR,
+        303,
+        "/diagnostic/communes/{commune}/petite-enfance",
+    ),
     # (#20) The territories of an account.
     (
         "POST",
@@ -832,6 +856,12 @@ async def _world(settings) -> dict[str, object]:
         Meeting.id == public["id"]
     )
     first["public_meeting"] = public["id"]
+    indicator = CommuneIndicator(
+        commune=first["commune"], code="places_eaje", value=12, measured_on=dt.date(2024, 12, 31)
+    )
+    first["indicator"] = (await CommuneIndicator.insert(indicator).returning(CommuneIndicator.id))[
+        0
+    ]["id"]
     first["missing"] = MISSING
     return first
 

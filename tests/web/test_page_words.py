@@ -15,7 +15,7 @@ from tests.web.helpers import html_text
 pytestmark = pytest.mark.slow
 
 LISTS = ["/", "/partenaires", "/contacts", "/instances", "/reunions", "/reseau", "/envois",
-         "/bilan", "/plan-d-action", "/exports", "/imports", "/doublons", "/compte",
+         "/bilan", "/diagnostic", "/plan-d-action", "/exports", "/imports", "/doublons", "/compte",
          "/journal", "/utilisateurs", "/accessibilite", "/partenaires/nouveau",
          "/contacts/nouveau", "/instances/nouvelle", "/reunions/nouvelle",
          "/plan-d-action/nouvelle", "/envois/nouveau", "/reunions/calendrier",

@@ -50,6 +50,7 @@ NAV: list[NavItem] = [
     NavItem("Réunions", "/reunions"),
     NavItem("Réseau", "/reseau"),
     NavItem("Envois", "/envois"),
+    NavItem("Diagnostic", "/diagnostic", group="Pilotage"),
     NavItem("Bilan annuel", "/bilan", group="Pilotage"),
     NavItem("Plan d'action", "/plan-d-action", group="Pilotage"),
     NavItem("Territoires", "/territoires", group="Pilotage"),

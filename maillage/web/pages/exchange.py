@@ -62,6 +62,7 @@ KIND_LABELS = {
     "communes": "Communes",
     "groups": "Instances",
     "memberships": "Participations aux instances",
+    "indicateurs": "Indicateurs par commune (places en EAJE, enfants de moins de 3 ans…)",
 }
 DUPLICATE_TYPES = {"contacts": "Contacts", "organisations": "Organisations"}
 PENDING_DIR = "imports-en-attente"

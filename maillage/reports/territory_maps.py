@@ -1,0 +1,360 @@
+"""The diagnostic seen on the ground (#18): communes coloured by their partners on an axis or by
+an imported indicator (zones blanches hatched), partners placed at their commune and sized by
+their centrality in the network, and the petite enfance duties each commune's size brings.
+
+The data is read in a few queries; parsing outlines and drawing run off the event loop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from maillage import french
+from maillage.crm.childcare import DUTY_LABELS, SHORT_LABELS, childcare_of, duty
+from maillage.db import read_transaction
+from maillage.errors import InvalidData
+from maillage.geo import svg, wkb
+from maillage.graph.data import NetworkFilter
+from maillage.graph.network import network_service
+from maillage.offloop import off_loop
+from maillage.reports.coverage import Coverage, diagnostic
+from maillage.tables import CommuneIndicator, CommuneOutline, Organisation
+from maillage.vocabulary import COMMUNE_INDICATORS, COVERAGE_RATE, COVERAGE_RATE_LABEL
+
+PARTNERS = "partenaires"
+MIN_RADIUS, MAX_RADIUS = 3.0, 14.0
+
+
+@dataclass
+class Legend:
+    swatch: str  # inline SVG
+    label: str
+
+
+@dataclass
+class DiagnosticMaps:
+    territory: str
+    axes: list[dict[str, Any]]
+    axis: dict[str, Any] | None
+    measure: str  # PARTNERS, an indicator code or COVERAGE_RATE
+    measure_label: str
+    measures: list[tuple[str, str]]  # what the communes can be coloured by
+    communes: list[dict[str, Any]]
+    choropleth: str = ""
+    legend: list[Legend] = field(default_factory=list)
+    partners_map: str = ""
+    partners_legend: list[Legend] = field(default_factory=list)
+    partners: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def with_duty(self) -> list[dict[str, Any]]:
+        return [c for c in self.communes if c["duty"]]
+
+
+def measures_of(codes: set[str]) -> list[tuple[str, str]]:
+    found = [(code, label) for code, label in COMMUNE_INDICATORS.items() if code in codes]
+    if {"places_eaje", "enfants_moins_3_ans"} <= codes:
+        found.append((COVERAGE_RATE, COVERAGE_RATE_LABEL))
+    return found
+
+
+async def diagnostic_maps(
+    territory_id: int | None, axis_id: int | None = None, measure: str = PARTNERS
+) -> DiagnosticMaps:
+    coverage = await diagnostic(territory_id)
+    ids = [c.id for c in coverage.communes]
+    async with read_transaction():
+        outlines = {
+            row["commune"]: row["wkb"]
+            for row in await CommuneOutline.select(
+                CommuneOutline.commune, CommuneOutline.wkb
+            ).where(CommuneOutline.commune.is_in(ids or [0]))
+        }
+        childcare = await childcare_of(ids)
+        indicators = await latest_indicators(ids)
+        organisations = await Organisation.select(
+            Organisation.id, Organisation.name, Organisation.commune
+        ).where(
+            Organisation.commune.is_in(ids or [0]) & (Organisation.archived == False)  # noqa: E712
+        )
+    network = await network_service.report(NetworkFilter(communes=frozenset(ids)))
+    axis = _chosen_axis(coverage, axis_id)
+    codes = {code for values in indicators.values() for code in values}
+    measures = measures_of(codes)
+    if measure != PARTNERS and measure not in dict(measures):
+        raise InvalidData.one(
+            "mesure", f"Indicateur inconnu ou absent de ce territoire : « {measure} »."
+        )
+    return await off_loop(
+        _draw,
+        coverage,
+        axis,
+        measure,
+        measures,
+        outlines,
+        childcare,
+        indicators,
+        organisations,
+        _centralities(network),
+    )
+
+
+def _chosen_axis(coverage: Coverage, axis_id: int | None) -> dict[str, Any] | None:
+    if axis_id is None:
+        return coverage.axes[0] if coverage.axes else None
+    for axis in coverage.axes:
+        if axis["id"] == axis_id:
+            return axis
+    raise InvalidData.one("axe", f"Axe n° {axis_id} inconnu.")
+
+
+async def latest_indicators(commune_ids: list[int]) -> dict[int, dict[str, dict[str, Any]]]:
+    """The most recent value of each indicator of each commune, with its date and source."""
+    rows = (
+        await CommuneIndicator.select(
+            CommuneIndicator.commune,
+            CommuneIndicator.code,
+            CommuneIndicator.value,
+            CommuneIndicator.measured_on,
+            CommuneIndicator.source,
+        )
+        .where(CommuneIndicator.commune.is_in(commune_ids or [0]))
+        .order_by(CommuneIndicator.measured_on)
+    )
+    latest: dict[int, dict[str, dict[str, Any]]] = {}
+    for row in rows:  # in date order: the last one wins
+        latest.setdefault(row["commune"], {})[row["code"]] = row
+    return latest
+
+
+def coverage_rate(values: dict[str, dict[str, Any]]) -> float | None:
+    """Places in EAJE per 100 children under 3, where both are known."""
+    places, children = values.get("places_eaje"), values.get("enfants_moins_3_ans")
+    if places is None or children is None or not children["value"]:
+        return None
+    return 100 * places["value"] / children["value"]
+
+
+def _centralities(report: Any) -> dict[int, dict[str, Any]]:
+    """Organisation id → PageRank and whether the analysis finds it under-connected."""
+    marked = {f.node for f in report.under_connected}
+    result = {}
+    for node, attrs in report.graph.nodes(data=True):
+        if attrs.get("type") != "organisation":
+            continue
+        figures = report.metrics.nodes.get(node, {})
+        result[attrs["record_id"]] = {
+            "pagerank": figures.get("pagerank") or 0.0,
+            "degree": figures.get("degree") or 0,
+            "under_connected": node in marked,
+            "reasons": [
+                r.message for f in report.under_connected if f.node == node for r in f.reasons
+            ],
+        }
+    return result
+
+
+def classes(values: list[float], count: int = 4) -> list[float]:
+    """Upper bounds of up to ``count`` classes of equal size (quantiles), distinct values."""
+    ordered = sorted(v for v in values if v is not None)
+    if not ordered:
+        return []
+    bounds: list[float] = []
+    for i in range(1, count + 1):
+        bound = ordered[min(len(ordered) - 1, math.ceil(i * len(ordered) / count) - 1)]
+        if not bounds or bound > bounds[-1]:
+            bounds.append(bound)
+    return bounds
+
+
+def _class_of(value: float, bounds: list[float]) -> int:
+    return next((i for i, bound in enumerate(bounds) if value <= bound), len(bounds) - 1)
+
+
+def _figure(value: float | None) -> str:
+    return "non renseigné" if value is None else french.number(value)
+
+
+def _draw(
+    coverage: Coverage,
+    axis: dict[str, Any] | None,
+    measure: str,
+    measures: list[tuple[str, str]],
+    outlines: dict[int, str],
+    childcare: dict[int, dict[str, Any]],
+    indicators: dict[int, dict[str, dict[str, Any]]],
+    organisations: list[dict[str, Any]],
+    centrality: dict[int, dict[str, Any]],
+) -> DiagnosticMaps:
+    label = (
+        f"Partenaires sur l'axe « {axis['name']} »"
+        if measure == PARTNERS and axis
+        else dict(measures).get(measure, "Partenaires")
+    )
+    result = DiagnosticMaps(
+        coverage.territory, coverage.axes, axis, measure, label, measures, communes=[]
+    )
+    shapes: dict[int, list[wkb.Polygon]] = {}
+    for commune in coverage.communes:
+        try:
+            shapes[commune.id] = wkb.polygons(outlines.get(commune.id, ""))
+        except wkb.BadGeometry as error:
+            result.problems.append(f"{commune.name} : {error}")
+            shapes[commune.id] = []
+        values = indicators.get(commune.id, {})
+        recorded = childcare.get(commune.id) or {}
+        code = duty(commune.population)
+        result.communes.append(
+            {
+                "id": commune.id,
+                "name": commune.name,
+                "insee_code": commune.insee_code,
+                "population": commune.population,
+                "partners": commune.counts.get(axis["id"], 0) if axis else 0,
+                "duty": code,
+                "duty_label": SHORT_LABELS.get(code or "", ""),
+                "duty_text": DUTY_LABELS.get(code or "", ""),
+                "schema_exists": recorded.get("schema_exists"),
+                "relais_exists": recorded.get("relais_exists"),
+                "indicators": {k: v["value"] for k, v in values.items()}
+                | {COVERAGE_RATE: coverage_rate(values)},
+                "outlined": bool(shapes[commune.id]),
+            }
+        )
+    _choropleth(result, shapes)
+    _partners(result, shapes, organisations, centrality)
+    return result
+
+
+def _value(commune: dict[str, Any], measure: str) -> float | None:
+    if measure == PARTNERS:
+        return commune["partners"]
+    return commune["indicators"].get(measure)
+
+
+def _choropleth(result: DiagnosticMaps, shapes: dict[int, list[wkb.Polygon]]) -> None:
+    measure = result.measure
+    values = [_value(c, measure) for c in result.communes]
+    # Zones blanches are hatched whatever the measure: no partner on the chosen axis.
+    bounds = classes([v for v in values if v is not None and (measure != PARTNERS or v > 0)])
+    palette = svg.PALETTE[-len(bounds) :] if bounds else ()
+    areas = []
+    for commune, value in zip(result.communes, values, strict=True):
+        gap = commune["partners"] == 0 and result.axis is not None
+        fill = (
+            None
+            # No class at all: no axis defined yet, or no value above zero.
+            if value is None or not bounds or (measure == PARTNERS and gap)
+            else palette[_class_of(value, bounds)]
+        )
+        note = f"{result.measure_label} : {_figure(value)}"
+        if gap and measure != PARTNERS:
+            note += " ; zone blanche sur l'axe"
+        areas.append(
+            svg.Area(
+                commune["name"],
+                commune["insee_code"],
+                commune["population"],
+                shapes[commune["id"]],
+                fill=fill if not (gap and measure == PARTNERS) else None,
+                hatched=gap,
+                note=note,
+            )
+        )
+    title = f"{result.measure_label}, par commune — {result.territory}"
+    result.choropleth = svg.render(areas, title, map_id="carte-communes")
+    lower = 0 if measure != PARTNERS else 1
+    for i, bound in enumerate(bounds):
+        start = lower if i == 0 else bounds[i - 1]
+        text = (
+            _figure(bound)
+            if i == 0 and start == bound
+            else f"de {_figure(start)} à {_figure(bound)}"
+            if i == 0
+            else f"plus de {_figure(start)} à {_figure(bound)}"
+        )
+        result.legend.append(Legend(svg.swatch(palette[i]), text))
+    if result.axis is not None:
+        result.legend.append(
+            Legend(svg.swatch(None, hatched=True), "Zone blanche : aucun partenaire sur l'axe")
+        )
+    if measure != PARTNERS and any(v is None for v in values):
+        result.legend.append(Legend(svg.swatch(None), "Valeur non renseignée"))
+
+
+def _partners(
+    result: DiagnosticMaps,
+    shapes: dict[int, list[wkb.Polygon]],
+    organisations: list[dict[str, Any]],
+    centrality: dict[int, dict[str, Any]],
+) -> None:
+    anchors = {cid: svg.inside_point(s) for cid, s in shapes.items()}
+    names = {c["id"]: c["name"] for c in result.communes}
+    # An isolated partner has no centrality, whatever PageRank spreads evenly over isolates.
+    top = max((c["pagerank"] for c in centrality.values() if c["degree"]), default=0.0) or 1.0
+    by_commune: dict[int, list[dict[str, Any]]] = {}
+    for organisation in sorted(organisations, key=lambda o: o["name"]):
+        by_commune.setdefault(organisation["commune"], []).append(organisation)
+    markers = []
+    frame_span = _span(shapes)
+    for commune_id, located in by_commune.items():
+        anchor = anchors.get(commune_id)
+        for rank, organisation in enumerate(located):
+            figures = centrality.get(organisation["id"])
+            share = (figures["pagerank"] / top) if figures and figures["degree"] else 0.0
+            radius = MIN_RADIUS + (MAX_RADIUS - MIN_RADIUS) * math.sqrt(share)
+            marked = figures is None or figures["under_connected"]
+            row = {
+                "name": organisation["name"],
+                "commune": names.get(commune_id, ""),
+                "centrality": round(100 * share),
+                "degree": figures["degree"] if figures else 0,
+                "under_connected": marked,
+                "reasons": (figures or {}).get("reasons") or ["hors du réseau (aucun lien)"],
+            }
+            result.partners.append(row)
+            if anchor is None:
+                continue
+            title = f"{organisation['name']} ({row['commune']}) : centralité {row['centrality']} sur 100"
+            if marked:
+                title += " ; sous-connecté"
+            markers.append(svg.Marker(_spread(anchor, rank, frame_span), radius, title, marked))
+    result.partners.sort(key=lambda r: (-r["centrality"], r["name"]))
+    areas = [
+        svg.Area(c["name"], c["insee_code"], c["population"], shapes[c["id"]])
+        for c in result.communes
+    ]
+    result.partners_map = svg.render(
+        areas,
+        f"Partenaires à leur commune, selon leur centralité — {result.territory}",
+        markers=markers,
+        map_id="carte-partenaires",
+    )
+    result.partners_legend = [
+        Legend(
+            svg.swatch(None, marked=False),
+            "Partenaire : plus le disque est grand, plus il est central",
+        ),
+        Legend(svg.swatch(None, marked=True), "Partenaire sous-connecté (cercle pointillé)"),
+    ]
+
+
+def _span(shapes: dict[int, list[wkb.Polygon]]) -> float:
+    drawn = [s for group in shapes.values() for s in group]
+    if not drawn:
+        return 0.0
+    west, _, east, _ = wkb.bbox(drawn)
+    return east - west
+
+
+def _spread(anchor: wkb.Point, rank: int, span: float) -> wkb.Point:
+    """Partners of one commune around its point, on a sunflower spiral (no two on one spot)."""
+    if rank == 0:
+        return anchor
+    step = span / 40
+    angle = rank * 2.39996  # the golden angle
+    distance = step * math.sqrt(rank)
+    return (anchor[0] + distance * math.cos(angle), anchor[1] + distance * math.sin(angle) * 0.7)

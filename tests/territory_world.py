@@ -74,7 +74,12 @@ async def _side(c, name: str, siren: str, insee: str, word: str, caf, conseiller
     president = await create(
         c,
         "contacts",
-        {"first_name": "Camille", "last_name": f"{word}ier", "commune": commune["id"]},
+        {
+            "first_name": "Camille",
+            "last_name": f"{word}ier",
+            "commune": commune["id"],
+            "email": f"camille@{word.lower()}.example",
+        },
     )
     await create(
         c,
@@ -130,7 +135,11 @@ async def build_territory_world(client: httpx.AsyncClient) -> TerritoryWorld:
     caf = await create(
         c, "organisations", {"name": "Caf de Vilaine-et-Lande", "kind": "institution"}
     )
-    conseillere = await create(c, "contacts", {"first_name": "Dominique", "last_name": "Cafard"})
+    conseillere = await create(
+        c,
+        "contacts",
+        {"first_name": "Dominique", "last_name": "Cafard", "email": "dominique@caf.example"},
+    )
     await create(
         c,
         "affiliations",

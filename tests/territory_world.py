@@ -8,7 +8,8 @@
   shared bailleur tied to nothing.
 
 ``accounts`` gives API clients of: a coordinator of A, a lecteur of A, a Caf conseillère
-(lecteur of A and B), and the persona coordinator without territories.
+(lecteur of A and B), a lecteur of A who coordinates B, and the persona coordinator without
+territories.
 """
 
 from __future__ import annotations
@@ -180,6 +181,8 @@ ACCOUNTS = {
     "coordinateur-a": ("coordinateur", [(SIREN_A, "coordinateur")]),
     "lecteur-a": ("lecteur", [(SIREN_A, "lecteur")]),
     "conseillere-caf": ("lecteur", [(SIREN_A, "lecteur"), (SIREN_B, "lecteur")]),
+    # Lecteur of A, coordinator of B: acts on B only.
+    "mixte": ("coordinateur", [(SIREN_A, "lecteur"), (SIREN_B, "coordinateur")]),
 }
 
 

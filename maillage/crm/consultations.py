@@ -17,7 +17,7 @@ import unicodedata
 from typing import Any
 
 from maillage.actor import Actor
-from maillage.crm import audit
+from maillage.crm import audit, reach
 from maillage.crm.registry import scoped
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import FieldError, InvalidData, NotFound
@@ -150,6 +150,7 @@ async def add_question(
         meeting = await _meeting(meeting_id)
         if meeting is None:
             raise NotFound("Réunion", meeting_id)
+        await reach.check_meeting_writable(meeting_id)
         count = await ConsultationQuestion.count().where(ConsultationQuestion.meeting == meeting_id)
         if count >= MAX_QUESTIONS:
             raise InvalidData.one(
@@ -175,6 +176,7 @@ async def delete_question(actor: Actor, question_id: int) -> int:
         )
         if row is None or await _meeting(row["meeting"]) is None:
             raise NotFound("Question", question_id)
+        await reach.check_meeting_writable(row["meeting"])
         await ConsultationQuestion.delete().where(ConsultationQuestion.id == question_id)
         await audit.record(
             actor, "delete", ENTITY, question_id, {"meeting": row["meeting"], "label": row["label"]}

@@ -17,7 +17,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from maillage.actor import Actor
-from maillage.crm import audit
+from maillage.crm import audit, reach
 from maillage.crm.registry import scoped
 from maillage.db import is_sqlite, read_transaction, write_transaction
 from maillage.errors import Conflict, FieldError, InvalidData, NotFound
@@ -276,6 +276,7 @@ async def _change_status(
         meeting = await _meeting(row["meeting"], lock=True)
         if meeting is None:  # another territory's meeting (#20)
             raise NotFound(LABEL, registration_id)
+        await reach.check_meeting_writable(row["meeting"])
         if row["status"] not in allowed_from:
             raise Conflict(
                 f"Cette inscription est déjà « {STATUSES[row['status']].lower()} » : "

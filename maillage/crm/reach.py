@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from maillage.crm import scope as territory_scope
-from maillage.errors import NotFound
+from maillage.errors import Forbidden, NotFound
 from maillage.tables import Commune, GroupCommune, Interaction, Meeting, WorkingGroup
+from maillage.vocabulary import COORDINATOR
 
 
 def portfolio() -> list[int] | None:
@@ -27,6 +28,40 @@ def check_territory(territory_id: int) -> None:
     territories = portfolio()
     if territories is not None and territory_id not in territories:
         raise NotFound("Territoire", territory_id)
+
+
+def check_writable(territory_id: int | None) -> None:
+    """A user limited to territories acts (invitations, mailings, inhabitants) as coordinator
+    only where they hold that role; a shared record is the host team's (403)."""
+    current = territory_scope.current()
+    if current is None or current.can_write(territory_id, COORDINATOR):
+        return
+    raise Forbidden(
+        "Votre rôle sur ce territoire ne permet pas cette action : il faut y être coordinateur."
+        if territory_id in current.roles
+        else "Cette réunion est partagée entre les territoires : seule l'équipe qui héberge "
+        "maillage peut agir sur elle."
+    )
+
+
+async def check_meeting_writable(meeting_id: int) -> None:
+    """`check_writable` for the territory of the meeting's body."""
+    if territory_scope.current() is None:
+        return
+    row = await (
+        Meeting.select(Meeting.working_group.territory.as_alias("territory"))
+        .where(Meeting.id == meeting_id)
+        .first()
+    )
+    check_writable(row["territory"] if row else None)
+
+
+def writable_territories() -> list[int] | None:
+    """The territories where the user is coordinator; None: every territory (unscoped)."""
+    current = territory_scope.current()
+    if current is None:
+        return None
+    return [t for t in current.territories if current.can_write(t, COORDINATOR)]
 
 
 def communes_of(territory_ids: list[int]) -> Any:

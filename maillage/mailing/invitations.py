@@ -21,7 +21,7 @@ from typing import Any
 
 from maillage import french
 from maillage.actor import Actor
-from maillage.crm import audit, decisions
+from maillage.crm import audit, decisions, reach
 from maillage.crm.registry import scoped
 from maillage.db import (
     driver_fetch,
@@ -66,6 +66,7 @@ async def load_meeting(meeting_id: int) -> MeetingInfo:
                 *Meeting.all_columns(),
                 Meeting.working_group.name.as_alias("group_name"),
                 Meeting.working_group.kind.as_alias("group_kind"),
+                Meeting.working_group.territory.as_alias("group_territory"),
             ),
             "meetings",
         )
@@ -74,6 +75,7 @@ async def load_meeting(meeting_id: int) -> MeetingInfo:
     )
     if row is None:
         raise NotFound("Réunion", meeting_id)
+    reach.check_writable(row["group_territory"])  # invitations are a coordinator's work
     return MeetingInfo(
         id=row["id"],
         uid=row["ical_uid"],

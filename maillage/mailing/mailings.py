@@ -103,7 +103,7 @@ async def _matching_contacts(filters: Filters) -> set[int] | None:
             for r in await Contact.select(Contact.id).where(Contact.commune == filters.commune)
         }
         sets.append(own | {r["contact"] for r in affiliations if r["commune"] == filters.commune})
-    territories = reach.portfolio()
+    territories = reach.writable_territories()  # a mailing is a coordinator's work
     if territories is not None:
         sets.append(await _of_territories(territories))
     if not sets:

@@ -62,5 +62,12 @@ async def test_another_territorys_registrations_and_consultation_are_not_found(s
     reader = clients["lecteur-a"]
     assert (await reader.get(f"/api/v1/meetings/{own[0]}/registrations")).status_code == 200
     assert (await reader.get(f"/api/v1/meetings/{other[0]}/registrations")).status_code == 404
+    # Lecteur of A, coordinator of B: reads A's list, acts on B's only.
+    mixed = clients["mixte"]
+    assert (await mixed.get(f"/api/v1/meetings/{own[0]}/registrations")).status_code == 200
+    mine = own[1].id
+    assert (await mixed.post(f"/api/v1/registrations/{mine}/cancel")).status_code == 403
+    assert (await mixed.delete(f"/api/v1/consultation-questions/{own[2]}")).status_code == 403
+    assert (await mixed.post(f"/api/v1/registrations/{other[1].id}/cancel")).status_code == 200
     unscoped = clients["sans-territoire"]
     assert (await unscoped.get(f"/api/v1/meetings/{other[0]}/registrations")).status_code == 200

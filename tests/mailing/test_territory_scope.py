@@ -65,6 +65,11 @@ async def test_invitations_to_another_territorys_meeting_are_not_found(scoped):
     assert (await client.post(f"/api/v1/meetings/{other}/invitations/send")).status_code == 404
     assert (await client.get(f"/api/v1/meetings/{other}/invitations/preview")).status_code == 404
     assert (await client.get(f"/api/v1/meetings/{own}/invitations/preview")).status_code == 200
+    # Lecteur of A, coordinator of B: invites to B's meetings only.
+    mixed = clients["mixte"]
+    assert (await mixed.get(f"/api/v1/meetings/{own}/invitations/preview")).status_code == 403
+    assert (await mixed.post(f"/api/v1/meetings/{own}/invitations/send")).status_code == 403
+    assert (await mixed.get(f"/api/v1/meetings/{other}/invitations/preview")).status_code == 200
 
 
 async def test_a_mass_mailing_reaches_the_people_of_their_territories(scoped):
@@ -80,6 +85,10 @@ async def test_a_mass_mailing_reaches_the_people_of_their_territories(scoped):
     # Camille of Ardoise and the Caf conseillère who sits on the COPIL Ardoise.
     assert await recipients("coordinateur-a") == 2
     assert await recipients("coordinateur-a", group=world.a.body["id"]) == 2
+    # Lecteur of A, coordinator of B: writes to B's people only (Camille of Rives, the Caf
+    # conseillère who sits on the COPIL Rives), so A's body leaves only the conseillère.
+    assert await recipients("mixte") == 2
+    assert await recipients("mixte", group=world.a.body["id"]) == 1
     other = await clients["coordinateur-a"].post(
         "/api/v1/mailings/preview", json={**mailing, "group": world.b.body["id"]}
     )

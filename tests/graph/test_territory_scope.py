@@ -72,3 +72,30 @@ async def test_the_network_page_follows_the_rule(app, scoped):
         assert other.status_code == 404
         drawing = await browser.get(f"/reseau/dessin?territoire={world.b.territory['id']}")
         assert drawing.status_code == 404
+
+
+async def test_the_command_line_takes_one_or_several_territories(scoped, settings):
+    import os
+    import subprocess
+    import sys
+
+    world, _clients = scoped
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLAGE_")}
+    env["MAILLAGE_DATA_DIR"] = str(settings.data_dir)
+    env["MAILLAGE_DATABASE_URL"] = settings.database_url
+
+    def network(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "maillage", "network", "report", "--format", "csv"]
+        return subprocess.run(
+            [*command, *args], env=env, capture_output=True, text=True, timeout=180
+        )
+
+    one = network("--territory", str(world.a.territory["id"]))
+    assert one.returncode == 0, one.stderr
+    assert "Ardoise Jeunesse" in one.stdout and "Rives Jeunesse" not in one.stdout
+    both = network(
+        "--territory", str(world.a.territory["id"]), "--territory", str(world.b.territory["id"])
+    )
+    assert "Ardoise Jeunesse" in both.stdout and "Rives Jeunesse" in both.stdout
+    unknown = network("--territory", "999999")
+    assert unknown.returncode == 1 and "Aucun territoire n'a ce numéro : 999999" in unknown.stderr

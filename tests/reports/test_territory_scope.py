@@ -109,3 +109,22 @@ async def test_the_diagnostic_covers_their_territory(scoped):
         "/api/v1/reports/action-plan", params={"year": YEAR, "territory": world.b.territory["id"]}
     )
     assert plan.status_code == 404
+
+
+async def test_the_command_line_consolidates_the_territories_named(scoped, settings, tmp_path):
+    from docx import Document
+
+    from tests.reports.test_report_command import run
+
+    world, _clients = scoped
+    args = ["annual", "--year", str(YEAR), "--output", str(tmp_path)]
+    for side in (world.a, world.b):
+        args += ["--territory", str(side.territory["id"])]
+    result = run(settings, *args)
+    assert result.returncode == 0, result.stderr
+    text = "\n".join(p.text for p in Document(tmp_path / f"bilan-{YEAR}.docx").paragraphs)
+    assert "2 territoires (CA des Deux Rives, CC du Val d'Ardoise)" in text
+    one = run(settings, *args[:-2], "--output", str(tmp_path / "un"))
+    assert one.returncode == 0, one.stderr
+    alone = "\n".join(p.text for p in Document(tmp_path / "un" / f"bilan-{YEAR}.docx").paragraphs)
+    assert "CC du Val d'Ardoise" in alone and "2 territoires" not in alone

@@ -27,6 +27,7 @@ from email.policy import SMTP
 from email.policy import default as default_policy
 from typing import Any
 
+from maillage.crm import reach
 from maillage.crm import scope as territory_scope
 from maillage.crm.registry import scoped
 from maillage.db import (
@@ -432,9 +433,22 @@ async def message_detail(message_id: int) -> dict[str, Any]:
     }
 
 
+async def _writable_message(message_id: int) -> dict[str, Any]:
+    """The message, if the user may act on it: a user limited to territories acts on the
+    messages of the meetings of territories they coordinate (#20)."""
+    row = await get_message(message_id)
+    if territory_scope.current() is not None and row["invitation"] is not None:
+        invitation = await (
+            Invitation.select(Invitation.meeting).where(Invitation.id == row["invitation"]).first()
+        )
+        if invitation is not None:
+            await reach.check_meeting_writable(invitation["meeting"])
+    return row
+
+
 async def retry(message_id: int) -> dict[str, Any]:
     """Queue a failed or cancelled message again, now, with the same Message-ID."""
-    row = await get_message(message_id)
+    row = await _writable_message(message_id)
     if row["status"] not in ("echec", "annule", "en_attente"):
         raise InvalidData.one(
             "status",
@@ -457,7 +471,7 @@ async def retry(message_id: int) -> dict[str, Any]:
 
 
 async def cancel(message_id: int) -> dict[str, Any]:
-    row = await get_message(message_id)
+    row = await _writable_message(message_id)
     if row["status"] not in ("en_attente", "echec"):
         raise InvalidData.one(
             "status",

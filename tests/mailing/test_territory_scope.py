@@ -54,6 +54,11 @@ async def test_the_outbox_shows_their_meetings_messages_only(scoped):
     assert (await client.get(f"/api/v1/outbox/{ardoise}")).status_code == 200
     assert (await client.get(f"/api/v1/outbox/{rives}")).status_code == 404
     assert (await client.post(f"/api/v1/outbox/{rives}/cancel")).status_code == 404
+    # Lecteur of A, coordinator of B: sees A's messages, acts on B's only.
+    mixed = clients["mixte"]
+    assert (await mixed.get(f"/api/v1/outbox/{ardoise}")).status_code == 200
+    assert (await mixed.post(f"/api/v1/outbox/{ardoise}/cancel")).status_code == 403
+    assert (await mixed.post(f"/api/v1/outbox/{rives}/cancel")).status_code == 200
     # The Caf conseillère, on both territories, sees all four.
     assert len(await _outbox(clients["conseillere-caf"])) == 4
 

@@ -25,7 +25,7 @@ from maillage import __version__
 from maillage.actor import Actor
 from maillage.calendar import service
 from maillage.calendar.events import build_calendar, serialize
-from maillage.crm import audit, caches
+from maillage.crm import audit, caches, reach
 from maillage.crm.auth import hash_token
 from maillage.crm.registry import scoped
 from maillage.db import read_transaction, write_transaction
@@ -264,7 +264,7 @@ async def create_token(actor: Actor, scope: str, target_id: int | None) -> tuple
         raise InvalidData.one("scope", "Portée inconnue : contact, group ou territory.")
     if scope != "territory" and target_id is None:
         raise InvalidData.one("target_id", f"Indiquez l'identifiant ({SCOPES[scope]}).")
-    if target_id is not None:
+    if scope != "contact" or target_id is not None:
         await _check_target(scope, target_id)
     token = FEED_TOKEN_PREFIX + secrets.token_urlsafe(32)
     async with write_transaction():
@@ -278,14 +278,42 @@ async def create_token(actor: Actor, scope: str, target_id: int | None) -> tuple
     return token, token_id
 
 
-async def _check_target(scope: str, target_id: int) -> None:
+async def _check_target(scope: str, target_id: int | None) -> None:
+    """The target exists for the user (#20): another territory, or a body of another
+    territory, is as unknown as a number that never existed."""
+    if target_id is None:
+        if reach.portfolio() is not None:  # « every body » spans every territory
+            raise InvalidData.one(
+                "target_id", "Indiquez le territoire du lien : un de ceux de votre compte."
+            )
+        return
     table = {"contact": Contact, "group": WorkingGroup, "territory": Territory}[scope]
-    if not await table.exists().where(table.id == target_id):
+    exists = table.exists()
+    if table is WorkingGroup:
+        exists = scoped(exists, "groups")
+    portfolio = reach.portfolio()
+    hidden = table is Territory and portfolio is not None and target_id not in portfolio
+    if hidden or not await exists.where(table.id == target_id):
         raise InvalidData.one("target_id", f"{SCOPES[scope]} n° {target_id} introuvable.")
 
 
-async def revoke_token(actor: Actor, token_id: int) -> None:
-    row = await FeedToken.select(FeedToken.revoked_at).where(FeedToken.id == token_id).first()
+def _visible_tokens() -> Any:
+    """The secret links a user limited to territories manages (#20): those of their bodies
+    and of their territories; personal links (« mes réunions ») are their holders'."""
+    portfolio = reach.portfolio()
+    if portfolio is None:
+        return None
+    groups = scoped(WorkingGroup.select(WorkingGroup.id), "groups")
+    return ((FeedToken.scope == "group") & FeedToken.target_id.is_in(groups)) | (
+        (FeedToken.scope == "territory") & FeedToken.target_id.is_in(portfolio or [0])
+    )
+
+
+async def revoke_token(actor: Actor, token_id: int, *, own: bool = False) -> None:
+    """Revoke a link the user manages, or (``own``) one of their own personal links."""
+    query = FeedToken.select(FeedToken.revoked_at).where(FeedToken.id == token_id)
+    visible = None if own else _visible_tokens()
+    row = await (query if visible is None else query.where(visible)).first()
     if row is None:
         raise NotFound("Lien d'abonnement", token_id)
     if row["revoked_at"] is not None:
@@ -300,7 +328,7 @@ async def revoke_token(actor: Actor, token_id: int) -> None:
 async def own_tokens(actor: Actor) -> list[dict[str, Any]]:
     """The live « my meetings » links of the contact card the user is linked to."""
     contact = await user_contact(actor)
-    rows = await list_tokens("contact", contact)
+    rows = await _tokens("contact", contact, None)
     return [row for row in rows if row["revoked_at"] is None]
 
 
@@ -308,7 +336,7 @@ async def revoke_own_token(actor: Actor, token_id: int) -> None:
     """Revoke one of the user's own links; another person's link is « not found » to them."""
     if token_id not in {row["id"] for row in await own_tokens(actor)}:
         raise NotFound("Lien d'abonnement", token_id)
-    await revoke_token(actor, token_id)
+    await revoke_token(actor, token_id, own=True)
 
 
 async def renew_own_token(actor: Actor, replace: bool) -> str:
@@ -317,12 +345,17 @@ async def renew_own_token(actor: Actor, replace: bool) -> str:
     contact = await user_contact(actor)
     if replace:
         for row in await own_tokens(actor):
-            await revoke_token(actor, row["id"])
+            await revoke_token(actor, row["id"], own=True)
     token, _ = await create_token(actor, "contact", contact)
     return token
 
 
 async def list_tokens(scope: str | None, target_id: int | None) -> list[dict[str, Any]]:
+    """The links the user manages (#20: those of their bodies and territories when scoped)."""
+    return await _tokens(scope, target_id, _visible_tokens())
+
+
+async def _tokens(scope: str | None, target_id: int | None, visible: Any) -> list[dict[str, Any]]:
     query = FeedToken.select(
         FeedToken.id,
         FeedToken.scope,
@@ -334,7 +367,7 @@ async def list_tokens(scope: str | None, target_id: int | None) -> list[dict[str
         query = query.where(FeedToken.scope == scope)
     if target_id is not None:
         query = query.where(FeedToken.target_id == target_id)
-    return await query
+    return await (query if visible is None else query.where(visible))
 
 
 def token_path(token: str) -> str:

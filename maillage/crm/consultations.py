@@ -17,7 +17,8 @@ import unicodedata
 from typing import Any
 
 from maillage.actor import Actor
-from maillage.crm import audit
+from maillage.crm import audit, reach
+from maillage.crm.registry import scoped
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import FieldError, InvalidData, NotFound
 from maillage.tables import ConsultationAnswer, ConsultationQuestion, Meeting
@@ -64,22 +65,31 @@ def choices_of(row: dict[str, Any]) -> list[str]:
 async def _meeting(meeting_id: int) -> dict[str, Any] | None:
     if not 1 <= meeting_id <= 2**31 - 1:
         return None
+    # Scoped (#20): another territory's meeting is not found; public pages have no user.
     return await (
-        Meeting.select(
-            Meeting.id,
-            Meeting.title,
-            Meeting.starts_at,
-            Meeting.ends_at,
-            Meeting.location,
-            Meeting.status,
-            Meeting.is_public,
-            Meeting.consultation_open,
-            Meeting.working_group.name.as_alias("group_name"),
-            Meeting.working_group.kind.as_alias("group_kind"),
+        scoped(
+            Meeting.select(
+                Meeting.id,
+                Meeting.title,
+                Meeting.starts_at,
+                Meeting.ends_at,
+                Meeting.location,
+                Meeting.status,
+                Meeting.is_public,
+                Meeting.consultation_open,
+                Meeting.working_group.name.as_alias("group_name"),
+                Meeting.working_group.kind.as_alias("group_kind"),
+            ),
+            "meetings",
         )
         .where(Meeting.id == meeting_id)
         .first()
     )
+
+
+async def _visible(meeting_id: int) -> None:
+    if await _meeting(meeting_id) is None:
+        raise NotFound("Réunion", meeting_id)
 
 
 async def questions(meeting_id: int) -> list[dict[str, Any]]:
@@ -140,6 +150,7 @@ async def add_question(
         meeting = await _meeting(meeting_id)
         if meeting is None:
             raise NotFound("Réunion", meeting_id)
+        await reach.check_meeting_writable(meeting_id)
         count = await ConsultationQuestion.count().where(ConsultationQuestion.meeting == meeting_id)
         if count >= MAX_QUESTIONS:
             raise InvalidData.one(
@@ -163,8 +174,9 @@ async def delete_question(actor: Actor, question_id: int) -> int:
             .where(ConsultationQuestion.id == question_id)
             .first()
         )
-        if row is None:
+        if row is None or await _meeting(row["meeting"]) is None:
             raise NotFound("Question", question_id)
+        await reach.check_meeting_writable(row["meeting"])
         await ConsultationQuestion.delete().where(ConsultationQuestion.id == question_id)
         await audit.record(
             actor, "delete", ENTITY, question_id, {"meeting": row["meeting"], "label": row["label"]}
@@ -223,6 +235,7 @@ async def answer(meeting_id: int, given: dict[int, str], actor: Actor) -> int:
 
 async def results(meeting_id: int) -> dict[str, Any]:
     """Per question: counts of each choice or scale step, the scale's mean, the free texts."""
+    await _visible(meeting_id)
     asked = await questions(meeting_id)
     async with read_transaction():
         rows = await ConsultationAnswer.select(
@@ -252,6 +265,7 @@ def summarise(asked: list[dict[str, Any]], rows: list[dict[str, Any]]) -> dict[s
 
 async def export_csv(meeting_id: int) -> str:
     """One line per person who answered (in no particular order), one column per question."""
+    await _visible(meeting_id)
     asked = await questions(meeting_id)
     async with read_transaction():
         rows = await (

@@ -17,7 +17,8 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from maillage.actor import Actor
-from maillage.crm import audit
+from maillage.crm import audit, reach
+from maillage.crm.registry import scoped
 from maillage.db import is_sqlite, read_transaction, write_transaction
 from maillage.errors import Conflict, FieldError, InvalidData, NotFound
 from maillage.tables import InhabitantRegistration, Meeting
@@ -117,7 +118,9 @@ def expires_on(meeting: dict[str, Any]) -> dt.datetime:
 async def _meeting(meeting_id: int, lock: bool = False) -> dict[str, Any] | None:
     if not 1 <= meeting_id <= 2**31 - 1:
         return None
-    query = Meeting.select(*MEETING_COLUMNS).where(Meeting.id == meeting_id)
+    # A meeting of another territory is not found by a user limited to theirs (#20); the
+    # public pages run without a user, so they reach every public meeting.
+    query = scoped(Meeting.select(*MEETING_COLUMNS), "meetings").where(Meeting.id == meeting_id)
     if lock and not is_sqlite():
         # Registrations of one meeting take turns on its row (SQLite: BEGIN IMMEDIATE does).
         query = query.lock_rows("UPDATE", of=(Meeting,))
@@ -271,7 +274,9 @@ async def _change_status(
         if row is None:
             raise NotFound(LABEL, registration_id)
         meeting = await _meeting(row["meeting"], lock=True)
-        assert meeting is not None
+        if meeting is None:  # another territory's meeting (#20)
+            raise NotFound(LABEL, registration_id)
+        await reach.check_meeting_writable(row["meeting"])
         if row["status"] not in allowed_from:
             raise Conflict(
                 f"Cette inscription est déjà « {STATUSES[row['status']].lower()} » : "

@@ -11,7 +11,7 @@ import click
 from maillage import french
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.graph.data import NetworkFilter
-from maillage.graph.network import network_service, resolve_axes
+from maillage.graph.network import check_territories, network_service, resolve_axes
 from maillage.settings import Settings
 from maillage.vocabulary import ORGANISATION_KINDS
 
@@ -58,6 +58,13 @@ def network() -> None:
 )
 @click.option("--include-archived", is_flag=True, help="Inclure les fiches archivées.")
 @click.option(
+    "--territory",
+    multiple=True,
+    type=int,
+    help="Territoire (identifiant) ; répétable : le réseau de plusieurs territoires ensemble "
+    "(par exemple le portefeuille d'une conseillère de la Caf). Par défaut : toute la base.",
+)
+@click.option(
     "--level",
     type=click.Choice(["organisations", "contacts"]),
     default="organisations",
@@ -75,6 +82,7 @@ async def report(
     commune: tuple[int, ...],
     kind: tuple[str, ...],
     include_archived: bool,
+    territory: tuple[int, ...],
     level: str,
 ) -> None:
     """Rapport d'analyse du réseau, avec les filtres donnés."""
@@ -88,7 +96,14 @@ async def report(
         kinds=frozenset(kind),
         include_archived=include_archived,
     )
-    content = await network_service.rendered(fmt, selection, level)  # type: ignore[arg-type]
+    if territory:
+        await check_territories(territory)
+    content = await network_service.rendered(
+        fmt,
+        selection,
+        level,  # type: ignore[arg-type]
+        territory=territory or None,
+    )
     data = content.encode("utf-8") if isinstance(content, str) else content
     if output is None:
         sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")

@@ -17,7 +17,7 @@ from typing import Any
 from piccolo.table import Table
 
 from maillage.actor import Actor
-from maillage.crm import caches
+from maillage.crm import caches, reach
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import MembershipIn, MembershipRole
 from maillage.db import read_transaction
@@ -57,6 +57,7 @@ from maillage.tables import (
     OrganisationAxis,
     Partnership,
     PartnershipAxis,
+    Territory,
     WorkingGroup,
 )
 from maillage.vocabulary import MEMBER
@@ -91,42 +92,138 @@ def _linked(rows: list[dict], owner: str, target: str) -> dict[int, tuple[int, .
     return {key: tuple(sorted(values)) for key, values in found.items()}
 
 
-async def _select(table: type[Table], *columns: str) -> list[dict[str, Any]]:
-    return await table.select(*(table._meta.get_column_by_name(c) for c in columns)).run()
+async def _select(table: type[Table], *columns: str, where: Any = None) -> list[dict[str, Any]]:
+    query = table.select(*(table._meta.get_column_by_name(c) for c in columns))
+    return await (query if where is None else query.where(where)).run()
 
 
-async def load_network_data(today: dt.date) -> NetworkData:
+class _Reach:
+    """The conditions keeping a network to territories (#20), as sub-queries: their bodies
+    (`maillage.crm.reach`), meetings and exchanges; the people and organisations of their
+    communes; and the shared ones (no commune of another territory) tied to them: members,
+    guests, people met, their organisations and the organisations they represent."""
+
+    def __init__(self, territories: list[int] | None, groups: list[int]) -> None:
+        self.all = territories is None
+        self.ids = ids = territories or []
+        self.groups = groups or [0]
+        self.meetings = reach.meetings_of(groups)
+        self.interactions = Interaction.select(Interaction.id).where(reach.interactions_clause(ids))
+        communes = reach.communes_of(ids)
+        elsewhere = Commune.select(Commune.id).where(
+            Commune.territory.is_not_null() & Commune.territory.not_in(ids or [0])
+        )
+        tied = (
+            Contact.id.is_in(Membership.select(Membership.contact).where(self._in_groups()))
+            | Contact.id.is_in(
+                Invitation.select(Invitation.contact).where(Invitation.meeting.is_in(self.meetings))
+            )
+            | Contact.id.is_in(
+                InteractionContact.select(InteractionContact.contact).where(
+                    InteractionContact.interaction.is_in(self.interactions)
+                )
+            )
+        )
+        # Whoever sits in their bodies, is invited or was met is theirs to see, wherever they
+        # live; the people of the other territories' communes stay out otherwise.
+        self.contacts = Contact.commune.is_in(communes) | tied
+        kept_contacts = Contact.select(Contact.id).where(self.contacts)
+        represented = Organisation.id.is_in(
+            Membership.select(Membership.organisation).where(self._in_groups())
+        ) | Organisation.id.is_in(
+            InteractionOrganisation.select(InteractionOrganisation.organisation).where(
+                InteractionOrganisation.interaction.is_in(self.interactions)
+            )
+        )
+        # A shared institution (no commune, or one of no territory) appears where its people
+        # have ties; an organisation of another territory's commune only where it sits or was
+        # met, never through the other jobs of a person.
+        employer = (Organisation.commune.is_null() | Organisation.commune.not_in(elsewhere)) & (
+            Organisation.id.is_in(
+                Affiliation.select(Affiliation.organisation).where(
+                    Affiliation.contact.is_in(kept_contacts)
+                )
+            )
+        )
+        self.organisations = Organisation.commune.is_in(communes) | represented | employer
+        self.kept_organisations = Organisation.select(Organisation.id).where(self.organisations)
+        self.kept_contacts = kept_contacts
+        self.communes = Commune.territory.is_in(ids or [0])
+
+    def _in_groups(self) -> Any:
+        return Membership.working_group.is_in(self.groups)
+
+    def where(self, table: type[Table]) -> Any:
+        """The condition on ``table``; None: every row (no territory given)."""
+        if self.all:
+            return None
+        owner = {
+            Commune: self.communes,
+            Organisation: self.organisations,
+            OrganisationAxis: OrganisationAxis.organisation.is_in(self.kept_organisations),
+            Contact: self.contacts,
+            ContactAxis: ContactAxis.contact.is_in(self.kept_contacts),
+            Affiliation: Affiliation.contact.is_in(self.kept_contacts)
+            & Affiliation.organisation.is_in(self.kept_organisations),
+            WorkingGroup: WorkingGroup.id.is_in(self.groups),
+            GroupAxis: GroupAxis.working_group.is_in(self.groups),
+            GroupCommune: GroupCommune.working_group.is_in(self.groups),
+            Membership: self._in_groups(),
+            Meeting: Meeting.working_group.is_in(self.groups),
+            Invitation: Invitation.meeting.is_in(self.meetings),
+            Partnership: Partnership.organisation.is_in(self.kept_organisations)
+            & Partnership.partner.is_in(self.kept_organisations),
+            PartnershipAxis: None,
+            Interaction: reach.interactions_clause(self.ids),
+            InteractionOrganisation: InteractionOrganisation.interaction.is_in(self.interactions),
+            InteractionContact: InteractionContact.interaction.is_in(self.interactions),
+        }
+        return owner.get(table)
+
+
+async def load_network_data(
+    today: dt.date, territories: list[int] | tuple[int, ...] | None = None
+) -> NetworkData:
     """Every row the analysis needs, one query per table; the rows become the analysis's
-    records on a heavy-work thread (a département's 30,000 rows took a second of the loop)."""
+    records on a heavy-work thread (a département's 30,000 rows took a second of the loop).
+
+    With ``territories`` (#20), only what those territories reach (`_Reach`); None: all."""
     async with read_transaction():
-        axes = await _select(Axis, "id", "code", "name", "position")
-        communes = await _select(Commune, "id", "name", "population")
-        orgs = await _select(Organisation, "id", "name", "kind", "category", "commune", "archived")
-        org_axes = await _select(OrganisationAxis, "organisation", "axis")
-        contacts = await _select(
+        chosen = None if territories is None else list(territories)
+        groups = [] if chosen is None else sorted(await reach.group_ids(chosen))
+        kept = _Reach(chosen, groups)
+
+        async def select(table: type[Table], *columns: str) -> list[dict[str, Any]]:
+            return await _select(table, *columns, where=kept.where(table))
+
+        axes = await select(Axis, "id", "code", "name", "position")
+        communes = await select(Commune, "id", "name", "population")
+        orgs = await select(Organisation, "id", "name", "kind", "category", "commune", "archived")
+        org_axes = await select(OrganisationAxis, "organisation", "axis")
+        contacts = await select(
             Contact, "id", "civility", "first_name", "last_name", "commune", "archived"
         )
-        contact_axes = await _select(ContactAxis, "contact", "axis")
-        affiliations = await _select(
+        contact_axes = await select(ContactAxis, "contact", "axis")
+        affiliations = await select(
             Affiliation,
             "contact", "organisation", "function", "elected_mandate", "start_date", "end_date",
             "is_primary",
         )  # fmt: skip
-        groups = await _select(WorkingGroup, "id", "name", "kind", "archived", "active")
-        group_axes = await _select(GroupAxis, "working_group", "axis")
-        group_communes = await _select(GroupCommune, "working_group", "commune")
-        memberships = await _select(
+        groups_rows = await select(WorkingGroup, "id", "name", "kind", "archived", "active")
+        group_axes = await select(GroupAxis, "working_group", "axis")
+        group_communes = await select(GroupCommune, "working_group", "commune")
+        memberships = await select(
             Membership, "contact", "working_group", "role", "organisation", "start_date", "end_date"
         )
-        meetings = await _select(Meeting, "id", "working_group", "starts_at", "status")
-        invitations = await _select(Invitation, "meeting", "contact", "response", "attendance")
-        partnerships = await _select(
+        meetings = await select(Meeting, "id", "working_group", "starts_at", "status")
+        invitations = await select(Invitation, "meeting", "contact", "response", "attendance")
+        partnerships = await select(
             Partnership, "id", "organisation", "partner", "kind", "start_date", "end_date"
         )
-        partnership_axes = await _select(PartnershipAxis, "partnership", "axis")
-        interactions = await _select(Interaction, "id", "occurred_on", "kind", "follow_up_on")
-        interaction_orgs = await _select(InteractionOrganisation, "interaction", "organisation")
-        interaction_contacts = await _select(InteractionContact, "interaction", "contact")
+        partnership_axes = await select(PartnershipAxis, "partnership", "axis")
+        interactions = await select(Interaction, "id", "occurred_on", "kind", "follow_up_on")
+        interaction_orgs = await select(InteractionOrganisation, "interaction", "organisation")
+        interaction_contacts = await select(InteractionContact, "interaction", "contact")
     return await off_loop(
         _network_data,
         today,
@@ -137,7 +234,7 @@ async def load_network_data(today: dt.date) -> NetworkData:
         contacts,
         contact_axes,
         affiliations,
-        groups,
+        groups_rows,
         group_axes,
         group_communes,
         memberships,
@@ -294,6 +391,31 @@ async def data_version() -> tuple:
     return tuple(sorted((r["name"], r["n"], r["top"], r["changed"]) for r in rows))
 
 
+def network_territories(territory: int | tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """The territories a network covers: ``territory`` (one, or several together) when given,
+    each checked against the user's; else the user's portfolio; None: every territory."""
+    if territory is not None and territory != ():
+        chosen = (territory,) if isinstance(territory, int) else tuple(sorted(set(territory)))
+        for one in chosen:
+            reach.check_territory(one)
+        return chosen
+    portfolio = reach.portfolio()
+    return None if portfolio is None else tuple(portfolio)
+
+
+async def check_territories(ids: tuple[int, ...]) -> None:
+    """Territories named on the command line exist, or a French error names the unknown."""
+    found = {
+        row["id"]
+        for row in await Territory.select(Territory.id).where(Territory.id.is_in(list(ids)))
+    }
+    unknown = [str(one) for one in ids if one not in found]
+    if unknown:
+        raise InvalidData.one(
+            "territory", f"Aucun territoire n'a ce numéro : {', '.join(unknown)}."
+        )
+
+
 class NetworkService:
     """Analyses and renderings, cached per (data version, filter, level, date)."""
 
@@ -318,17 +440,25 @@ class NetworkService:
             return value
 
     async def report(
-        self, selection: NetworkFilter, level: Level = "organisations", today: dt.date | None = None
+        self,
+        selection: NetworkFilter,
+        level: Level = "organisations",
+        today: dt.date | None = None,
+        territory: int | tuple[int, ...] | None = None,
     ) -> Report:
+        """The network of ``territory`` (one of the user's: another is 404), else of the
+        user's territories together (a Caf conseiller's portfolio), else of everything (#20)."""
         day = today or dt.date.today()
+        territories = network_territories(territory)
         version = await data_version()
 
         async def compute() -> Report:
-            data = await load_network_data(day)
+            data = await load_network_data(day, territories)
             self.computations += 1
             return await off_loop(analyse, data, selection, level)
 
-        return await self._cached(("report", version, selection, level, day), compute)
+        key = ("report", version, selection, level, day, territories)
+        return await self._cached(key, compute)
 
     async def rendered(
         self,
@@ -336,9 +466,10 @@ class NetworkService:
         selection: NetworkFilter,
         level: Level = "organisations",
         today: dt.date | None = None,
+        territory: int | tuple[int, ...] | None = None,
     ) -> str | bytes:
         """The report as ``text``, ``json``, ``csv``, ``gexf``, ``graphml`` or ``html``."""
-        report = await self.report(selection, level, today)
+        report = await self.report(selection, level, today, territory)
         key = ("render", fmt, id(report))
         return await self._cached(key, lambda: off_loop(render, fmt, report))
 

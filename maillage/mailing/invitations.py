@@ -21,7 +21,8 @@ from typing import Any
 
 from maillage import french
 from maillage.actor import Actor
-from maillage.crm import audit, decisions
+from maillage.crm import audit, decisions, reach
+from maillage.crm.registry import scoped
 from maillage.db import (
     driver_fetch,
     placeholders,
@@ -58,17 +59,23 @@ def unreachable(row: dict[str, Any], error: InvalidAddress) -> dict[str, Any]:
 
 
 async def load_meeting(meeting_id: int) -> MeetingInfo:
+    """The meeting, if the request's user sees it (#20: another territory's is not found)."""
     row = (
-        await Meeting.select(
-            *Meeting.all_columns(),
-            Meeting.working_group.name.as_alias("group_name"),
-            Meeting.working_group.kind.as_alias("group_kind"),
+        await scoped(
+            Meeting.select(
+                *Meeting.all_columns(),
+                Meeting.working_group.name.as_alias("group_name"),
+                Meeting.working_group.kind.as_alias("group_kind"),
+                Meeting.working_group.territory.as_alias("group_territory"),
+            ),
+            "meetings",
         )
         .where(Meeting.id == meeting_id)
         .first()
     )
     if row is None:
         raise NotFound("Réunion", meeting_id)
+    reach.check_writable(row["group_territory"])  # invitations are a coordinator's work
     return MeetingInfo(
         id=row["id"],
         uid=row["ical_uid"],
@@ -87,7 +94,11 @@ async def load_meeting(meeting_id: int) -> MeetingInfo:
 
 
 async def group_of(meeting_id: int) -> int:
-    row = await Meeting.select(Meeting.working_group).where(Meeting.id == meeting_id).first()
+    row = await (
+        scoped(Meeting.select(Meeting.working_group), "meetings")
+        .where(Meeting.id == meeting_id)
+        .first()
+    )
     if row is None:
         raise NotFound("Réunion", meeting_id)
     return row["working_group"]

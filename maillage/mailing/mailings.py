@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from maillage.actor import Actor
-from maillage.crm import audit
+from maillage.crm import audit, reach
+from maillage.crm.registry import scoped
 from maillage.crm.resources import versioned
 from maillage.crm.text import find_control_character
 from maillage.db import french_order, read_transaction, write_transaction
@@ -30,6 +31,7 @@ from maillage.tables import (
     ContactAxis,
     Membership,
     OrganisationAxis,
+    WorkingGroup,
 )
 
 MERGE_FIELDS = {
@@ -85,6 +87,12 @@ async def _matching_contacts(filters: Filters) -> set[int] | None:
     if filters.kind is not None:
         sets.append({r["contact"] for r in affiliations if r["kind"] == filters.kind})
     if filters.group is not None:
+        # A body of another territory does not exist for a user limited to theirs (#20).
+        visible = await scoped(WorkingGroup.select(WorkingGroup.id), "groups").where(
+            WorkingGroup.id == filters.group
+        )
+        if not visible:
+            raise NotFound("Instance", filters.group)
         members = await Membership.select(Membership.contact, Membership.end_date).where(
             Membership.working_group == filters.group
         )
@@ -95,9 +103,30 @@ async def _matching_contacts(filters: Filters) -> set[int] | None:
             for r in await Contact.select(Contact.id).where(Contact.commune == filters.commune)
         }
         sets.append(own | {r["contact"] for r in affiliations if r["commune"] == filters.commune})
+    territories = reach.writable_territories()  # a mailing is a coordinator's work
+    if territories is not None:
+        sets.append(await _of_territories(territories))
     if not sets:
         return None
     return set.intersection(*sets)
+
+
+async def _of_territories(territories: list[int]) -> set[int]:
+    """The people a user limited to ``territories`` may write to (#20): those of their
+    communes, those working in an organisation of their communes, the members of their bodies
+    (shared institutions' people included when they sit there)."""
+    communes = reach.communes_of(territories)
+    groups = sorted(await reach.group_ids(territories))
+    own = await Contact.select(Contact.id).where(Contact.commune.is_in(communes))
+    working = await Affiliation.select(Affiliation.contact).where(
+        Affiliation.organisation.commune.is_in(communes)
+    )
+    members = await Membership.select(Membership.contact).where(
+        Membership.working_group.is_in(groups or [0])
+    )
+    return (
+        {r["id"] for r in own} | {r["contact"] for r in working} | {r["contact"] for r in members}
+    )
 
 
 async def audience(filters: Filters) -> dict[str, list[dict[str, Any]]]:

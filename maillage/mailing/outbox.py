@@ -27,6 +27,9 @@ from email.policy import SMTP
 from email.policy import default as default_policy
 from typing import Any
 
+from maillage.crm import reach
+from maillage.crm import scope as territory_scope
+from maillage.crm.registry import scoped
 from maillage.db import (
     after_commit,
     driver_execute,
@@ -39,7 +42,7 @@ from maillage.db import (
 from maillage.errors import InvalidData, NotFound
 from maillage.mailing import readback, wakeup
 from maillage.mailing.messages import Prebuilt
-from maillage.tables import OutboxContent, OutboxMessage
+from maillage.tables import Invitation, OutboxContent, OutboxMessage
 from maillage.vocabulary import OUTBOX_KINDS, OUTBOX_STATUSES
 
 STATUSES = tuple(OUTBOX_STATUSES)
@@ -342,11 +345,28 @@ LIST_COLUMNS = (
 )
 
 
+def _visible() -> Any:
+    """What the request's user sees of the outbox (#20): without territories, every message; a
+    user limited to territories, the messages of the invitations they see (the meetings of
+    their territories and the shared ones). A message tied to no invitation (a mass mailing, a
+    confirmation to an inhabitant) is the host's team's: none of a scoped user's business."""
+    if territory_scope.current() is None:
+        return None
+    return OutboxMessage.invitation.is_in(scoped(Invitation.select(Invitation.id), "invitations"))
+
+
+def _in_scope(query: Any) -> Any:
+    visible = _visible()
+    return query if visible is None else query.where(visible)
+
+
 async def list_messages(
     limit: int, offset: int, status: str | None = None, kind: str | None = None
 ) -> dict[str, Any]:
-    select = OutboxMessage.select(*LIST_COLUMNS).order_by(OutboxMessage.id, ascending=False)
-    count = OutboxMessage.count()
+    select = _in_scope(
+        OutboxMessage.select(*LIST_COLUMNS).order_by(OutboxMessage.id, ascending=False)
+    )
+    count = _in_scope(OutboxMessage.count())
     for column, value in ((OutboxMessage.status, status), (OutboxMessage.kind, kind)):
         if value is not None:
             select = select.where(column == value)
@@ -358,7 +378,7 @@ async def list_messages(
 
 
 async def counts() -> dict[str, int]:
-    rows = await OutboxMessage.select(OutboxMessage.status).run()
+    rows = await _in_scope(OutboxMessage.select(OutboxMessage.status)).run()
     result = dict.fromkeys(STATUSES, 0)
     for row in rows:
         result[row["status"]] = result.get(row["status"], 0) + 1
@@ -366,7 +386,9 @@ async def counts() -> dict[str, int]:
 
 
 async def get_message(message_id: int) -> dict[str, Any]:
-    row = await OutboxMessage.select(*LIST_COLUMNS).where(OutboxMessage.id == message_id).first()
+    row = await (
+        _in_scope(OutboxMessage.select(*LIST_COLUMNS)).where(OutboxMessage.id == message_id).first()
+    )
     if row is None:
         raise NotFound("Message", message_id)
     return row
@@ -388,8 +410,10 @@ def mask_links(text: str) -> str:
 async def message_detail(message_id: int) -> dict[str, Any]:
     """A message as its recipient will read it: headers, text part, names of attachments."""
     async with read_transaction():
-        row = (
-            await OutboxMessage.select(*LIST_COLUMNS).where(OutboxMessage.id == message_id).first()
+        row = await (
+            _in_scope(OutboxMessage.select(*LIST_COLUMNS))
+            .where(OutboxMessage.id == message_id)
+            .first()
         )
         stored = await (
             OutboxContent.select(OutboxContent.content)
@@ -409,9 +433,22 @@ async def message_detail(message_id: int) -> dict[str, Any]:
     }
 
 
+async def _writable_message(message_id: int) -> dict[str, Any]:
+    """The message, if the user may act on it: a user limited to territories acts on the
+    messages of the meetings of territories they coordinate (#20)."""
+    row = await get_message(message_id)
+    if territory_scope.current() is not None and row["invitation"] is not None:
+        invitation = await (
+            Invitation.select(Invitation.meeting).where(Invitation.id == row["invitation"]).first()
+        )
+        if invitation is not None:
+            await reach.check_meeting_writable(invitation["meeting"])
+    return row
+
+
 async def retry(message_id: int) -> dict[str, Any]:
     """Queue a failed or cancelled message again, now, with the same Message-ID."""
-    row = await get_message(message_id)
+    row = await _writable_message(message_id)
     if row["status"] not in ("echec", "annule", "en_attente"):
         raise InvalidData.one(
             "status",
@@ -434,7 +471,7 @@ async def retry(message_id: int) -> dict[str, Any]:
 
 
 async def cancel(message_id: int) -> dict[str, Any]:
-    row = await get_message(message_id)
+    row = await _writable_message(message_id)
     if row["status"] not in ("en_attente", "echec"):
         raise InvalidData.one(
             "status",

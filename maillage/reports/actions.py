@@ -19,13 +19,23 @@ from maillage.vocabulary import FINANCERS, NO_AXIS
 
 
 def actions_in_scope(rows: ReportRows) -> list[dict[str, Any]]:
+    """The report's fiches action: those of its territories (#20); one tied to no territory
+    when its body is the report's or its pilot is in one of its communes."""
     scope = rows.scope
+    territories = scope.territory_ids
+    if territories is None:
+        return list(rows.actions)
     return [
         action
         for action in rows.actions
-        if scope.everything
-        or action["working_group"] in scope.group_ids
-        or action["pilot.commune"] in scope.commune_ids
+        if action.get("territory") in territories
+        or (
+            action.get("territory") is None
+            and (
+                action["working_group"] in scope.group_ids
+                or action["pilot.commune"] in scope.commune_ids
+            )
+        )
     ]
 
 

@@ -50,10 +50,15 @@ LISTED = 8  # names quoted in a sentence before « … et N autres »
 
 
 async def build_annual_report(
-    year: int, territory_id: int | None, today: dt.date, with_charts: bool = True
+    year: int,
+    territory_id: int | None,
+    today: dt.date,
+    with_charts: bool = True,
+    territory_ids: list[int] | None = None,
 ) -> Report:
+    """The bilan of one territory, or consolidated over ``territory_ids`` (#20)."""
     check_year(year, today)
-    scope = await resolve_scope(territory_id)
+    scope = await resolve_scope(territory_id, territory_ids)
     rows = await collect(scope, year)
     check_has_data(rows, year)
     return await off_loop(assemble, rows, year, today, with_charts)

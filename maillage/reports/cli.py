@@ -21,7 +21,11 @@ def report() -> None:
 @report.command("annual", cls=FrenchCommand)
 @click.option("--year", required=True, type=int, help="Année du bilan (ex. : 2026).")
 @click.option(
-    "--territory", type=int, default=None, help="Territoire (obligatoire s'il y en a plusieurs)."
+    "--territory",
+    type=int,
+    multiple=True,
+    help="Territoire (obligatoire s'il y en a plusieurs) ; répétable : un bilan consolidé de "
+    "ces territoires (le portefeuille d'une conseillère de la Caf).",
 )
 @click.option(
     "--output",
@@ -38,14 +42,20 @@ def report() -> None:
 )
 @run_async
 async def annual(
-    settings: Settings, year: int, territory: int | None, output: Path, today: dt.datetime | None
+    settings: Settings,
+    year: int,
+    territory: tuple[int, ...],
+    output: Path,
+    today: dt.datetime | None,
 ) -> None:
     """Écrire le bilan annuel (DOCX à compléter, XLSX des données, HTML imprimable)."""
     from maillage.reports.annual import build_annual_report
     from maillage.reports.files import write_annual
 
     day = today.date() if today else dt.date.today()
-    built = await build_annual_report(year, territory, day)
+    one = territory[0] if len(territory) == 1 else None
+    several = list(territory) if len(territory) > 1 else None
+    built = await build_annual_report(year, one, day, territory_ids=several)
     for path in write_annual(built, output):
         click.echo(f"Écrit : {path}")
     for warning in built.warnings:

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from maillage.crm import consultations
+from maillage.crm import consultations, reach
 from maillage.crm.childcare import childcare_of
 from maillage.db import french_order, read_transaction
 from maillage.folding import fold
@@ -27,6 +27,7 @@ from maillage.tables import (
     ConsultationQuestion,
     Decision,
     GroupAxis,
+    Interaction,
     InteractionOrganisation,
     Invitation,
     Meeting,
@@ -88,9 +89,10 @@ async def collect(scope: Scope, year: int) -> ReportRows:
             Partnership.start_date,
             Partnership.end_date,
         ).run()
-        rows.interactions = await _interactions(year)
-        # The network as /reseau reads it: one loader, the same figures (#17).
-        rows.network = await load_network_data(dt.date(year, 12, 31))
+        rows.interactions = await _interactions(scope, year)
+        # The network as /reseau reads it: one loader, the same figures (#17), kept to the
+        # report's territories (#20).
+        rows.network = await load_network_data(dt.date(year, 12, 31), scope.territory_ids)
         rows.actions = await load_actions()
         rows.decisions = await _decisions(scope)
         rows.consultations = await _consultations(rows.meetings)
@@ -293,13 +295,21 @@ async def _organisations() -> dict[int, dict[str, Any]]:
     return by_id
 
 
-async def _interactions(year: int) -> list[dict[str, Any]]:
+async def _interactions(scope: Scope, year: int) -> list[dict[str, Any]]:
+    territories = scope.territory_ids
     return (
-        await InteractionOrganisation.select(
-            InteractionOrganisation.organisation,
-            InteractionOrganisation.interaction.occurred_on,
-            InteractionOrganisation.interaction.kind,
-            InteractionOrganisation.interaction.summary,
+        await _where(
+            InteractionOrganisation.select(
+                InteractionOrganisation.organisation,
+                InteractionOrganisation.interaction.occurred_on,
+                InteractionOrganisation.interaction.kind,
+                InteractionOrganisation.interaction.summary,
+            ),
+            None
+            if territories is None
+            else InteractionOrganisation.interaction.is_in(
+                Interaction.select(Interaction.id).where(reach.interactions_clause(territories))
+            ),
         )
         .where(
             (InteractionOrganisation.interaction.occurred_on >= dt.date(year, 1, 1))
@@ -323,6 +333,7 @@ async def load_actions() -> list[dict[str, Any]]:
             Action.pilot.commune,
             Action.working_group,
             Action.working_group.name,
+            Action.territory,
             Action.status,
             Action.start_date,
             Action.end_date,

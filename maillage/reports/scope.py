@@ -4,6 +4,11 @@ A database usually holds one territory (one CTG); the ``departement`` data holds
 territory or none, everything in the database belongs to the report, including bodies and fiches
 action that were never tied to a territory. With several, the report needs ``--territory`` and
 covers the bodies of that territory, and those tied to none but covering one of its communes.
+
+Territories (#20): a user limited to territories gets the report of one of theirs (another is
+404, as if it did not exist); without ``--territory``, a user holding one territory gets its
+report, and a user holding several (a Caf conseiller's portfolio) the consolidated report of
+all of them: their communes, their bodies, their meetings, one set of figures.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from maillage import french
+from maillage.crm import reach
 from maillage.db import french_order
 from maillage.errors import InvalidData, NotFound
-from maillage.tables import Commune, GroupCommune, Territory, WorkingGroup
+from maillage.tables import Commune, Territory, WorkingGroup
 
 PARIS = ZoneInfo("Europe/Paris")
 FIRST_YEAR = 2000
@@ -27,10 +33,24 @@ class Scope:
     everything: bool  # True when the database holds at most one territory
     communes: list[dict] = field(default_factory=list)
     group_ids: set[int] = field(default_factory=set)
+    # A consolidated report (#20): the territories it covers; empty for one territory or all.
+    consolidated: list[dict] = field(default_factory=list)
 
     @property
     def name(self) -> str:
+        if self.consolidated:
+            names = ", ".join(t["name"] for t in self.consolidated)
+            return f"{french.plural(len(self.consolidated), 'territoire')} ({names})"
         return self.territory["name"] if self.territory else "l'ensemble du réseau"
+
+    @property
+    def territory_ids(self) -> list[int] | None:
+        """The territories covered; None: the whole database."""
+        if self.everything:
+            return None
+        if self.consolidated:
+            return [t["id"] for t in self.consolidated]
+        return [self.territory["id"]] if self.territory else None
 
     @property
     def commune_ids(self) -> set[int]:
@@ -57,12 +77,25 @@ def check_year(year: int, today: dt.date) -> None:
         raise InvalidData.one("year", f"Année {year} invalide : indiquez une année à 4 chiffres.")
 
 
-async def resolve_scope(territory_id: int | None) -> Scope:
+async def resolve_scope(territory_id: int | None, territory_ids: list[int] | None = None) -> Scope:
+    """The scope of a report: ``territory_id``, or the consolidation of ``territory_ids``, or
+    (neither given) the user's portfolio, or the database's only territory."""
+    if territory_id is not None:
+        reach.check_territory(territory_id)
+    portfolio = reach.portfolio()
+    for chosen in territory_ids or []:
+        reach.check_territory(chosen)
     territories = (
         await Territory.select(Territory.id, Territory.name, Territory.ctg_start, Territory.ctg_end)
         .order_by(french_order(Territory.name))
         .run()
     )
+    if territory_id is None and not territory_ids and portfolio is not None:
+        territory_ids = portfolio
+    if territory_ids and len(set(territory_ids)) == 1:
+        territory_id, territory_ids = territory_ids[0], None
+    if territory_ids:
+        return await _consolidated(territories, sorted(set(territory_ids)))
     territory = _pick_territory(territories, territory_id)
     everything = len(territories) <= 1
     communes_query = Commune.select(
@@ -73,6 +106,23 @@ async def resolve_scope(territory_id: int | None) -> Scope:
     communes = await communes_query.run()
     scope = Scope(territory=territory, everything=everything, communes=communes)
     scope.group_ids = await _group_ids(scope)
+    return scope
+
+
+async def _consolidated(territories: list[dict], chosen: list[int]) -> Scope:
+    """Several territories as one report: their communes and bodies together (#20)."""
+    covered = [t for t in territories if t["id"] in chosen]
+    missing = sorted(set(chosen) - {t["id"] for t in covered})
+    if missing:
+        raise NotFound("Territoire", missing[0])
+    communes = (
+        await Commune.select(Commune.id, Commune.insee_code, Commune.name, Commune.population)
+        .where(Commune.territory.is_in(chosen))
+        .order_by(french_order(Commune.name))
+        .run()
+    )
+    scope = Scope(territory=None, everything=False, communes=communes, consolidated=covered)
+    scope.group_ids = await reach.group_ids(chosen)
     return scope
 
 
@@ -99,17 +149,4 @@ async def _group_ids(scope: Scope) -> set[int]:
         rows = await WorkingGroup.select(WorkingGroup.id).run()
         return {r["id"] for r in rows}
     assert scope.territory is not None
-    own = (
-        await WorkingGroup.select(WorkingGroup.id)
-        .where(WorkingGroup.territory == scope.territory["id"])
-        .run()
-    )
-    covering = (
-        await GroupCommune.select(GroupCommune.working_group)
-        .where(
-            (GroupCommune.working_group.territory.is_null())
-            & GroupCommune.commune.is_in(list(scope.commune_ids) or [0])
-        )
-        .run()
-    )
-    return {r["id"] for r in own} | {r["working_group"] for r in covering}
+    return await reach.group_ids([scope.territory["id"]])

@@ -35,7 +35,7 @@ def Q(description: str) -> QueryParameter:
 
 READ: dict[str, Any] = {
     "guards": [requires("lecteur")],
-    "responses": error_responses(400, 401, 403),
+    "responses": error_responses(400, 401, 403, 404),
 }
 
 
@@ -51,6 +51,14 @@ def filters(
     level: Annotated[
         Literal["organisations", "contacts"], Q("Réseau des organisations ou des personnes")
     ] = "organisations",
+    territory: Annotated[
+        int | None,
+        QueryParameter(
+            ge=1,
+            le=2**31 - 1,
+            description="Territoire (identifiant) : par défaut, tous ceux du compte ensemble",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     if start and end and start > end:
         raise InvalidData.one("start", "La date de début doit précéder la date de fin.")
@@ -64,11 +72,14 @@ def filters(
             include_archived=include_archived,
         ),
         "level": level,
+        "territory": territory,
     }
 
 
 async def _analysis(params: Params):
-    return await network_service.report(params["selection"], params["level"])
+    return await network_service.report(
+        params["selection"], params["level"], territory=params["territory"]
+    )
 
 
 @get("/report", summary="Analyse complète du réseau", **READ)
@@ -120,7 +131,9 @@ EXPORTS = {
 async def export_file(fmt: FromPath[str], params: Params) -> Response:
     if fmt not in EXPORTS:
         raise NotFound("Format d'export", fmt)
-    content = await network_service.rendered(fmt, params["selection"], params["level"])
+    content = await network_service.rendered(
+        fmt, params["selection"], params["level"], territory=params["territory"]
+    )
     media_type, filename = EXPORTS[fmt]
     return Response(
         content,
@@ -134,7 +147,7 @@ async def export_file(fmt: FromPath[str], params: Params) -> Response:
     summary="Dessin interactif du réseau (page HTML)",
     description="Avec `standalone=true`, un fichier autonome qui fonctionne hors connexion.",
     guards=[requires("lecteur")],
-    responses=error_responses(400, 401, 403),
+    responses=error_responses(400, 401, 403, 404),
     media_type="text/html",
 )
 async def graph_page(
@@ -142,7 +155,9 @@ async def graph_page(
     standalone: Annotated[bool, Q("Fichier autonome à télécharger")] = False,
 ) -> Response:
     if standalone:
-        html = await network_service.rendered("html", params["selection"], params["level"])
+        html = await network_service.rendered(
+            "html", params["selection"], params["level"], territory=params["territory"]
+        )
         headers = {"Content-Disposition": 'attachment; filename="reseau.html"'}
         return Response(html, media_type="text/html; charset=utf-8", headers=headers)
     report = await _analysis(params)

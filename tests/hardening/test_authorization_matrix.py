@@ -1026,6 +1026,18 @@ for _name in (
             "lecteur-du-territoire": {OWN: 403, OTHER: 403, SHARED: 403},
         },
     }
+# What hangs off a meeting (#20, reports, inhabitants and invitations): the same rule.
+_READ_BY_MEETING = {
+    "coordinateur-du-territoire": {OWN: 200, OTHER: 404, SHARED: 200},
+    "lecteur-du-territoire": {OWN: 200, OTHER: 404, SHARED: 200},
+    "coordinateur-sans-territoire": {OWN: 200, OTHER: 200, SHARED: 200},
+}
+for _action in ("pack", "registrations", "consultation"):
+    SCOPED_API["meetings"][f"GET {_action}"] = {k: dict(v) for k, v in _READ_BY_MEETING.items()}
+SCOPED_API["meetings"]["GET invitations/preview"] = {
+    "coordinateur-du-territoire": {OTHER: 404},
+    "lecteur-du-territoire": {OTHER: 403},
+}
 # Archiving a body instead of deleting it.
 SCOPED_API["groups"]["DELETE"] = {}
 SCOPED_API["groups"]["POST archive"] = {
@@ -1063,6 +1075,8 @@ SCOPED_PAGES: dict[str, tuple[str, dict[str, dict[str, int]]]] = {
     "/partenaires/{id}/modifier": ("organisations", {}),
     "/contacts/{id}": ("contacts", {}),
     "/contacts/{id}/modifier": ("contacts", {}),
+    "/reunions/{id}/dossier": ("meetings", {}),
+    "/reunions/{id}/consultation.csv": ("meetings", {}),
 }
 for _path, (_resource, _expected) in SCOPED_PAGES.items():
     _expected["coordinateur-du-territoire"] = {OWN: 200, OTHER: 404, SHARED: 200}
@@ -1126,6 +1140,8 @@ async def _other_and_shared(client: httpx.AsyncClient, ids: dict) -> dict[str, d
         )
     places[OWN] = {resource: ids[key] for resource, key in RECORD_KEYS.items()}
     places[OWN].update(await _own_partners(ids["territory"]))
+    places[OWN]["territories"] = ids["territory"]
+    places[OTHER]["territories"] = other_territory
     return places
 
 
@@ -1277,3 +1293,56 @@ async def test_exchange_routes_answer_each_territory_exactly(territory_callers):
                 if response.status_code != want:
                     wrong.append(f"{kind} [{caller}, {place}] : {response.status_code} ≠ {want}")
     assert not wrong, "\n".join(wrong)
+
+
+# Routes of a territory (#20): reports and network of one territory, with its id in the query;
+# another territory is 404 for a user limited to theirs; a user without territories reaches
+# both (the other territory of this world has no commune: its diagnostic is a 400 saying so).
+YEAR_NOW = dt.date.today().year
+SCOPED_BY_TERRITORY: dict[str, dict[str, dict[str, int]]] = {
+    f"/api/v1/reports/annual?year={YEAR_NOW}&territory={{id}}": {},
+    "/api/v1/reports/diagnostic?territory={id}": {
+        "coordinateur-sans-territoire": {OWN: 200, OTHER: 400},
+    },
+    "/api/v1/reports/coverage-gaps?territory={id}": {
+        "coordinateur-sans-territoire": {OWN: 200, OTHER: 400},
+    },
+    f"/api/v1/reports/action-plan?year={YEAR_NOW}&territory={{id}}": {},
+    "/api/v1/network/report?territory={id}": {},
+    "/api/v1/network/metrics?territory={id}": {},
+    "/api/v1/network/export/csv?territory={id}": {},
+}
+for _expected in SCOPED_BY_TERRITORY.values():
+    _expected.setdefault("coordinateur-du-territoire", {OWN: 200, OTHER: 404})
+    _expected.setdefault("lecteur-du-territoire", {OWN: 200, OTHER: 404})
+    _expected.setdefault("coordinateur-sans-territoire", {OWN: 200, OTHER: 200})
+# The same pages, seen by the scoped coordinator's session.
+SCOPED_TERRITORY_PAGES: dict[str, dict[str, int]] = {
+    f"/bilan?year={YEAR_NOW}&territory={{id}}": {OWN: 200, OTHER: 404},
+    "/reseau?territoire={id}": {OWN: 200, OTHER: 404},
+    "/reseau/dessin?territoire={id}": {OWN: 200, OTHER: 404},
+}
+
+
+async def test_each_territory_reaches_its_own_reports_and_network_only(territory_callers):
+    places, headers, browsers, client = territory_callers
+    wrong, checked = [], 0
+    for template, callers in SCOPED_BY_TERRITORY.items():
+        for caller, statuses in callers.items():
+            for place, want in statuses.items():
+                path = template.format(id=places[place]["territories"])
+                response = await client.get(path, headers=headers[caller])
+                checked += 1
+                if response.status_code != want:
+                    wrong.append(
+                        f"GET {path} [{caller}, {place}] : {response.status_code} ≠ {want}"
+                    )
+    for template, statuses in SCOPED_TERRITORY_PAGES.items():
+        for place, want in statuses.items():
+            path = template.format(id=places[place]["territories"])
+            response = await browsers["coordinateur-du-territoire"].get(path)
+            checked += 1
+            if response.status_code != want:
+                wrong.append(f"GET {path} [page, {place}] : {response.status_code} ≠ {want}")
+    assert not wrong, "\n".join(wrong)
+    assert checked >= 40

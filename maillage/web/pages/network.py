@@ -17,7 +17,7 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from maillage.crm import lookups
-from maillage.errors import ServiceError
+from maillage.errors import NotFound, ServiceError
 from maillage.folding import fold
 from maillage.graph import drawing
 from maillage.graph.data import NetworkFilter
@@ -127,6 +127,17 @@ def _record_link(node: str) -> str | None:
     return None
 
 
+def _territory(request: Request) -> int | None:
+    """« ?territoire=N »: one of the user's territories (another is 404); by default all of
+    them together (#20)."""
+    value = request.query_params.get("territoire", "")
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 2**31 - 1:
+        raise NotFound("Territoire", value)
+    return int(value)
+
+
 @get("/reseau", include_in_schema=False)
 async def network_page(request: Request) -> Template:
     chosen = _selection(request)
@@ -140,7 +151,9 @@ async def network_page(request: Request) -> Template:
     }
     if chosen.form.has_errors:
         return render(request, "reseau.html", status_code=400, report=None, **context)
-    report = (await network_service.report(chosen.filter, chosen.level)).to_dict()
+    report = (
+        await network_service.report(chosen.filter, chosen.level, territory=_territory(request))
+    ).to_dict()
     advice = {item["id"]: item for item in report["suggestions"]}
     findings = [
         {**item, "link": _record_link(item["id"]), "advice": advice.get(item["id"])}
@@ -173,12 +186,15 @@ async def network_drawing(request: Request, autonome: FromQuery[bool] = False) -
         messages = [m for errors in chosen.form.errors.values() for m in errors]
         return error_page(request, 400, "Filtres invalides : " + " ".join(messages))
     if autonome:
-        html = await network_service.rendered("html", chosen.filter, chosen.level)
+        html = await network_service.rendered(
+            "html", chosen.filter, chosen.level, territory=_territory(request)
+        )
         headers = {"Content-Disposition": 'attachment; filename="reseau.html"'}
         return Response(html, media_type="text/html; charset=utf-8", headers=headers)
     nonce = secrets.token_urlsafe(16)
     html = drawing.render_html(
-        await network_service.report(chosen.filter, chosen.level), nonce=nonce
+        await network_service.report(chosen.filter, chosen.level, territory=_territory(request)),
+        nonce=nonce,
     )
     return Response(
         html,

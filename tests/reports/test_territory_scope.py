@@ -1,0 +1,130 @@
+"""Reports by territory (#20): the bilan, the diagnostic and the COPIL pack of a user limited to
+territories cover theirs only; a Caf conseillère covering two gets one consolidated bilan."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.territory_world import YEAR, accounts, build_territory_world
+
+
+@pytest.fixture
+async def scoped(app, admin, coordinator):
+    world = await build_territory_world(admin.client)
+    async with accounts(app, coordinator.token) as clients:
+        yield world, clients
+
+
+async def test_a_coordinator_gets_the_bilan_of_their_territory_only(scoped):
+    world, clients = scoped
+    client = clients["coordinateur-a"]
+    response = await client.get("/api/v1/reports/annual", params={"year": YEAR})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["territory"] == "CC du Val d'Ardoise"
+    text = json.dumps(report, ensure_ascii=False)
+    assert "COPIL Ardoise" in text
+    assert "Rives" not in text
+    mine = await client.get(
+        "/api/v1/reports/annual", params={"year": YEAR, "territory": world.a.territory["id"]}
+    )
+    assert mine.status_code == 200
+    for other in (world.b.territory["id"], world.c["id"]):
+        answer = await client.get(
+            "/api/v1/reports/annual", params={"year": YEAR, "territory": other}
+        )
+        assert answer.status_code == 404, answer.text
+    # The reader of the same territory: the same bilan.
+    reader = await clients["lecteur-a"].get("/api/v1/reports/annual", params={"year": YEAR})
+    assert reader.json()["territory"] == "CC du Val d'Ardoise"
+
+
+async def test_a_caf_conseillere_gets_her_portfolio_consolidated(scoped):
+    world, clients = scoped
+    client = clients["conseillere-caf"]
+    response = await client.get("/api/v1/reports/annual", params={"year": YEAR})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["territory"] == "2 territoires (CA des Deux Rives, CC du Val d'Ardoise)"
+    text = json.dumps(report, ensure_ascii=False)
+    assert "COPIL Ardoise" in text and "COPIL Rives" in text
+    assert "Lac" not in text
+    # One set of figures: the five meetings of the two territories, not one territory's.
+    alone = {}
+    for side in (world.a, world.b):
+        one = await client.get(
+            "/api/v1/reports/annual", params={"year": YEAR, "territory": side.territory["id"]}
+        )
+        assert one.status_code == 200
+        alone[side.territory["name"]] = one.json()
+    together = _meetings_figure(report)
+    assert together == 5
+    assert sorted(_meetings_figure(r) for r in alone.values()) == [2, 3]
+    assert (
+        await client.get(
+            "/api/v1/reports/annual", params={"year": YEAR, "territory": world.c["id"]}
+        )
+    ).status_code == 404
+    # Without territories, a database of three asks which one.
+    unscoped = await clients["sans-territoire"].get("/api/v1/reports/annual", params={"year": YEAR})
+    assert unscoped.status_code == 400
+
+
+def _meetings_figure(report: dict) -> int:
+    for section in report["sections"]:
+        for table in section["tables"]:
+            if table["key"] == f"Réunions {YEAR}":
+                return sum(1 for row in table["rows"] if "COPIL" in json.dumps(row))
+    raise AssertionError([t["key"] for s in report["sections"] for t in s["tables"]])
+
+
+async def test_the_page_and_the_pack_follow_the_same_rule(scoped):
+    world, clients = scoped
+    client = clients["coordinateur-a"]
+    own, other = world.a.meetings[0]["id"], world.b.meetings[0]["id"]
+    assert (await client.get(f"/api/v1/meetings/{own}/pack?format=html")).status_code == 200
+    assert (await client.get(f"/api/v1/meetings/{other}/pack?format=html")).status_code == 404
+    unscoped = clients["sans-territoire"]
+    assert (await unscoped.get(f"/api/v1/meetings/{other}/pack?format=html")).status_code == 200
+
+
+async def test_the_diagnostic_covers_their_territory(scoped):
+    world, clients = scoped
+    client = clients["coordinateur-a"]
+    response = await client.get("/api/v1/reports/diagnostic")
+    assert response.status_code == 200, response.text
+    assert [c["name"] for c in response.json()["communes"]] == ["Ardoise-la-Ville"]
+    other = await client.get(
+        "/api/v1/reports/diagnostic", params={"territory": world.b.territory["id"]}
+    )
+    assert other.status_code == 404
+    portfolio = await clients["conseillere-caf"].get("/api/v1/reports/diagnostic")
+    assert [c["name"] for c in portfolio.json()["communes"]] == [
+        "Ardoise-la-Ville",
+        "Rives-la-Ville",
+    ]
+    plan = await client.get(
+        "/api/v1/reports/action-plan", params={"year": YEAR, "territory": world.b.territory["id"]}
+    )
+    assert plan.status_code == 404
+
+
+async def test_the_command_line_consolidates_the_territories_named(scoped, settings, tmp_path):
+    from docx import Document
+
+    from tests.reports.test_report_command import run
+
+    world, _clients = scoped
+    args = ["annual", "--year", str(YEAR), "--output", str(tmp_path)]
+    for side in (world.a, world.b):
+        args += ["--territory", str(side.territory["id"])]
+    result = run(settings, *args)
+    assert result.returncode == 0, result.stderr
+    text = "\n".join(p.text for p in Document(tmp_path / f"bilan-{YEAR}.docx").paragraphs)
+    assert "2 territoires (CA des Deux Rives, CC du Val d'Ardoise)" in text
+    one = run(settings, *args[:-2], "--output", str(tmp_path / "un"))
+    assert one.returncode == 0, one.stderr
+    alone = "\n".join(p.text for p in Document(tmp_path / "un" / f"bilan-{YEAR}.docx").paragraphs)
+    assert "CC du Val d'Ardoise" in alone and "2 territoires" not in alone

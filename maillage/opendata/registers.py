@@ -373,6 +373,7 @@ class _TerritoryReader:
 
     def read(self) -> Snapshot:
         self.files.prefetch("elus_municipaux.csv.lzma")
+        self.files.prefetch("cantons.csv.lzma")
         for row in self.files.rows("departements.csv.lzma"):
             self.departements[row["id"]] = (row["code"], linked_name(row["nom"], row["type_nom"]))
         commune_ids, outlines = self._communes()
@@ -646,14 +647,20 @@ class Files:
     def prefetch(self, name: str) -> None:
         self.ahead[name] = _PREFETCH.submit(_decompressed, name)
 
-    def rows(self, name: str) -> Iterable[dict[str, str]]:
-        return rows(name)
-
-    def matching(self, name: str, column: int, wanted: set[str]) -> Iterable[dict[str, str]]:
+    def _ahead(self, name: str) -> TextIO | None:
         future = self.ahead.pop(name, None)
         if future is None:
+            return None
+        return io.TextIOWrapper(io.BytesIO(future.result()), encoding="utf-8", newline="")
+
+    def rows(self, name: str) -> Iterable[dict[str, str]]:
+        text = self._ahead(name)
+        return rows(name) if text is None else csv.DictReader(text)
+
+    def matching(self, name: str, column: int, wanted: set[str]) -> Iterable[dict[str, str]]:
+        text = self._ahead(name)
+        if text is None:
             return _matching(name, column, wanted)
-        text = io.TextIOWrapper(io.BytesIO(future.result()), encoding="utf-8", newline="")
         return _matching_lines(text, column, wanted)
 
 

@@ -296,3 +296,23 @@ async def test_the_preview_shows_fifty_warnings_says_how_many_more_and_downloads
     assert 'filename="avertissements-contacts.csv"' in download.headers["content-disposition"]
     rows = download.content.decode("utf-8-sig").splitlines()
     assert rows[0] == "Ligne;Colonne;Avertissement" and len(rows) == 363
+
+
+async def test_the_warnings_of_a_file_named_in_french_download(coordinator_web):
+    await coordinator_web.get("/imports")
+    await coordinator_web.client.post(
+        "/imports",
+        data={"type": "contacts", "_csrf_token": coordinator_web.client.cookies["maillage_csrf"]},
+        files={
+            "fichier": (
+                "Élus d’œuvre.csv",
+                "Prénom;Nom;Axes\nAnne;Roux;Rien\n".encode(),
+                "text/csv",
+            )
+        },
+    )
+
+    download = await coordinator_web.get("/imports/avertissements")
+
+    assert download.status_code == 200
+    assert 'filename="avertissements--lus-d--uvre.csv"' in download.headers["content-disposition"]

@@ -376,7 +376,9 @@ async def import_warnings(request: Request) -> Any:
         flash(request, error_text(error), "erreur")
         return redirect("/imports")
     stem = Path(pending["filename"]).stem or "import"
-    filename = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in stem)[:80]
+    filename = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "-" for ch in stem)[
+        :80
+    ]
     return Response(
         warnings_csv(report),
         media_type="text/csv; charset=utf-8",

@@ -15,7 +15,7 @@ from maillage.exchange import duplicates as dup
 from maillage.exchange import erasure
 from maillage.exchange import rgpd as rights
 from maillage.exchange.exports import ENTITIES, FORMATS, kept_exports_dir, start_export
-from maillage.exchange.imports import ImportRefused, ImportReport, run_import
+from maillage.exchange.imports import ImportRefused, ImportReport, run_import, warnings_csv
 from maillage.exchange.mapping import KINDS
 from maillage.exchange.reading import MAX_IMPORT_BYTES
 from maillage.exchange.sources import ExportFilters
@@ -127,8 +127,17 @@ async def export_command(settings: Settings, entity: str, fmt: str, preset: str 
     is_flag=True,
     help="Importer les lignes valides même si d'autres sont rejetées.",
 )
+@click.option(
+    "--warnings-csv",
+    "--avertissements",
+    "warnings_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FICHIER",
+    help="Écrire tous les avertissements (ligne, colonne, texte) dans ce fichier CSV.",
+)
 @run_async
-async def import_command(settings: Settings, file: Path, kind: str, dry_run: bool, mapping: Path | None, only_valid: bool) -> None:  # fmt: skip
+async def import_command(settings: Settings, file: Path, kind: str, dry_run: bool, mapping: Path | None, only_valid: bool, warnings_file: Path | None) -> None:  # fmt: skip
     """Importer un fichier CSV ou XLSX (20 Mo au plus) ; tout ou rien par défaut."""
     if file.stat().st_size > MAX_IMPORT_BYTES:
         fail(
@@ -141,17 +150,17 @@ async def import_command(settings: Settings, file: Path, kind: str, dry_run: boo
             IMPORT, data, file.name, kind, mapping_data, not dry_run, only_valid
         )
     except ImportRefused as refused:
-        _print_report(refused.report)
+        _print_report(refused.report, warnings_file)
         rejected = plural(len(refused.report.rejected), "ligne rejetée", "lignes rejetées")
         fail(
             f"import non effectué ({rejected}, détail ci-dessus) : corrigez le fichier, ou "
             "importez seulement les lignes valides (option --lignes-valides). Rien n'a été écrit."
         )
         return
-    _print_report(report)
+    _print_report(report, warnings_file)
 
 
-def _print_report(report: ImportReport) -> None:
+def _print_report(report: ImportReport, warnings_file: Path | None = None) -> None:
     click.echo(
         f"Fichier : {report.filename} ({report.file_description}), en-tête ligne {report.header_line}."
     )
@@ -172,6 +181,22 @@ def _print_report(report: ImportReport) -> None:
         )
     for warning in warnings[:SHOWN_PROBLEMS]:
         click.secho(f"  attention — {warning}", fg="yellow")
+    if len(warnings) > SHOWN_PROBLEMS:
+        more = plural(
+            len(warnings) - SHOWN_PROBLEMS, "autre avertissement", "autres avertissements"
+        )
+        hint = (
+            ""
+            if warnings_file
+            else " : tous dans un fichier CSV avec l'option --avertissements FICHIER"
+        )
+        click.echo(f"  … et {more}{hint}.")
+    if warnings_file is not None:
+        warnings_file.write_bytes(warnings_csv(report))
+        click.echo(
+            plural(len(warnings), "avertissement écrit", "avertissements écrits")
+            + f" dans {warnings_file}."
+        )
     click.secho(report.summary(), bold=True)
 
 

@@ -8,6 +8,8 @@ written is audited, with the file as its source.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,7 @@ from maillage.crm.resources import is_unique_violation
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import Conflict, ConflictingRecord, InvalidData, ServiceError
 from maillage.exchange import reading
+from maillage.exchange.cells import neutralise
 from maillage.exchange.mapping import (
     FIELDS,
     KINDS,
@@ -55,6 +58,11 @@ class ImportReport:
         return sum(1 for line in self.lines if line.action == action)
 
     @property
+    def warnings(self) -> list[Problem]:
+        """Every warning of every line, in the order of the file."""
+        return [warning for line in self.lines for warning in line.warnings]
+
+    @property
     def rejected(self) -> list[LineOutcome]:
         return [line for line in self.lines if line.action == "rejet"]
 
@@ -84,7 +92,21 @@ class ImportReport:
                 for action in ("creation", "mise_a_jour", "inchange", "rejet")
             },
             "lignes": [line.to_dict() for line in self.lines],
+            "nombre_avertissements": len(self.warnings),
         }
+
+
+def warnings_csv(report: ImportReport) -> bytes:
+    """Every warning of an import as a CSV file a spreadsheet opens (UTF-8 with BOM, « ; »):
+    line, column and text; cells are neutralised against formulas."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["Ligne", "Colonne", "Avertissement"])
+    for warning in report.warnings:
+        writer.writerow(
+            [warning.line, neutralise(warning.column or ""), neutralise(warning.message)]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 class ImportRefused(ServiceError):
@@ -140,8 +162,10 @@ async def plan(kind: str, columns: ColumnMap, body: list) -> list[LineOutcome]:
     planner = PLANNERS[kind](index, columns)
     outcomes = []
     width = len(columns.headers)
-    for number, cells in body:
-        line = Line(number, list(cells), columns)
+    lines = [Line(number, list(cells), columns) for number, cells in body]
+    planner.survey(lines)
+    for line in lines:
+        cells = line.cells
         extra = [c for c in cells[width:] if str(c).strip()]
         if extra:
             line.problem(

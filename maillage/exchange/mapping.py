@@ -40,11 +40,15 @@ CONTACT_FIELDS = [
     _f("phone", "Téléphone", "Tél", "Tel", "Tél.", "Portable", "Mobile", "Téléphone fixe", "N° de téléphone", "Numéro de téléphone"),
     _f("commune", "Commune", "Ville", "Localité"),
     _f("commune_code", "Code INSEE", "Code commune", "INSEE"),
-    _f("organisation", "Organisation", "Structure", "Raison sociale", "Organisme", "Employeur", "Établissement", "Partenaire", "Service"),
+    _f("organisation", "Organisation", "Structure", "Raison sociale", "Organisme", "Employeur", "Établissement", "Partenaire", "Service", "Mairie", "Collectivité"),
+    _f("organisation_address", "Adresse de l'organisation", "Adresse", "Adresse postale", "Adresse de la mairie", "Adresse de la structure"),
+    _f("organisation_phone", "Téléphone de l'organisation", "Téléphone de la mairie", "Téléphone de la structure", "Standard"),
     _f("organisation_kind", "Type d'organisation", "Type de structure", "Type", "Type de partenaire"),
     _f("organisation_siret", "SIRET de l'organisation", "SIRET", "N° SIRET", "Siret de la structure"),
     _f("function", "Fonction", "Poste", "Qualité", "Fonction occupée"),
     _f("elected_mandate", "Mandat électif", "Élu(e)", "Élu", "Élue", "Élu·e"),
+    _f("start_date", "Début du mandat", "Date de début", "Début", "Depuis", "Début de fonction", "Date de début de fonction", "Date de début du mandat", "Date d'élection"),
+    _f("end_date", "Fin du mandat", "Date de fin", "Fin", "Jusqu'au", "Fin de fonction", "Date de fin du mandat"),
     _f("axes", "Axes", "Axe", "Thématiques", "Thématique", "Axes de la CTG"),
     _f("legal_basis", "Base légale"),
     _f("consent_date", "Date du consentement", "Consentement le"),
@@ -53,7 +57,7 @@ CONTACT_FIELDS = [
 ]  # fmt: skip
 
 ORGANISATION_FIELDS = [
-    _f("name", "Nom", "Raison sociale", "Dénomination", "Organisation", "Structure", "Nom de la structure", "Organisme"),
+    _f("name", "Nom", "Raison sociale", "Dénomination", "Organisation", "Structure", "Nom de la structure", "Organisme", "Mairie"),
     _f("kind", "Type", "Type d'organisation", "Nature", "Type de structure"),
     _f("category", "Catégorie", "Catégorie de structure"),
     _f("siret", "SIRET", "N° SIRET"),
@@ -76,7 +80,7 @@ COMMUNE_FIELDS = [
     _f("insee_code", "Code INSEE", "COM", "CODGEO", "DEPCOM", "Code commune", "Code géographique", "Code"),
     _f("name", "Nom", "LIBELLE", "NCCENR", "LIBGEO", "Commune", "Libellé", "Nom de la commune"),
     _f("population", "Population", "PMUN", "PTOT", "Population municipale", "Population totale"),
-    _f("type", "TYPECOM", "Type de commune"),
+    _f("commune_type", "Type de commune", "TYPECOM"),
     _f("territory", "Territoire", "EPCI", "Intercommunalité", "Libellé EPCI"),
 ]  # fmt: skip
 
@@ -133,6 +137,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 # Columns our own exports write that an import reads on purpose as nothing.
 KNOWN_IGNORED = {normalise(h) for h in ("N°", "Instances", "Archivée", "Modifiée le")}
+# What an explicit mapping writes to ignore a column.
+IGNORE_WORDS = {"ignorer", "ignoree", "ignore", "aucun", "aucune", "rien", "", "-"}
+IGNORE = ""
 
 
 def header_key(text: str) -> str:
@@ -203,7 +210,7 @@ def map_columns(
     mapping = ColumnMap(kind, header_line, [str(h).strip() for h in headers])
     for index, header in enumerate(mapping.headers):
         key = header_key(header)
-        name = wanted.get(key) or synonyms.get(key)
+        name = wanted[key] if key in wanted else synonyms.get(key)
         if name and name not in mapping.fields:
             mapping.fields[name] = index
         elif header and normalise(header) not in KNOWN_IGNORED:
@@ -232,6 +239,7 @@ def parse_mapping(data: bytes, kind: str) -> dict[str, str]:
     text, _encoding = decode(data, "correspondance")
     stripped = text.strip()
     pairs: dict[str, str]
+    resolved: dict[str, str] = {}
     if stripped.startswith("{"):
         try:
             loaded = json.loads(stripped)
@@ -251,8 +259,10 @@ def parse_mapping(data: bytes, kind: str) -> dict[str, str]:
             ) from error
         pairs = {row[0].strip(): row[1].strip() for row in rows if len(row) >= 2 and row[0].strip()}
     words = _field_by_word(kind)
-    resolved = {}
     for column, target in pairs.items():
+        if header_key(target) in IGNORE_WORDS:
+            resolved[column] = IGNORE  # « ignorer » : the column is read as nothing
+            continue
         name = words.get(header_key(target))
         if name is None:
             if header_key(target) in {"champ", "field"}:

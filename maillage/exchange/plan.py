@@ -140,12 +140,12 @@ def _input_fields(struct: type) -> frozenset[str]:
     return frozenset(f.name for f in msgspec.structs.fields(struct))
 
 
-def _identity(value: Any) -> Any:
+def identity(value: Any) -> Any:
     return value.id if isinstance(value, Ref) and value.id is not None else value
 
 
 def changes_between(existing: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in wanted.items() if _identity(existing.get(k)) != _identity(v)}
+    return {k: v for k, v in wanted.items() if identity(existing.get(k)) != identity(v)}
 
 
 def french_list(names: list[str]) -> str:

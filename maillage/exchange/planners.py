@@ -13,6 +13,7 @@ added, never removed, and a mailing opt-out is never lifted by a file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from maillage.exchange.plan import (
     Ref,
     changes_between,
     check_values,
+    identity,
     today,
 )
 from maillage.exchange.values import BadValue
@@ -49,7 +51,7 @@ from maillage.tables import (
     Territory,
     WorkingGroup,
 )
-from maillage.vocabulary import COMMUNE_INDICATORS, MEMBER
+from maillage.vocabulary import COLLECTIVITY, COMMUNE_INDICATORS, MEMBER
 
 
 def _multi(index: dict[str, list[Ref]], key: str | None, ref: Ref) -> None:
@@ -245,38 +247,57 @@ class Planner:
         self.index = index
         self.columns = columns
 
+    def survey(self, lines: list[Line]) -> None:
+        """Look at the whole file before planning its lines (what repeats from line to line)."""
+
     async def plan_line(self, line: Line) -> None:
         raise NotImplementedError
 
     # ----- shared helpers ------------------------------------------------------------------
 
-    def commune_id(self, line: Line) -> int | None:
+    async def commune(self, line: Line, create: bool = True) -> Ref | None:
+        """The line's commune: by INSEE code, else by a name only one commune bears. A code
+        the base does not know, given with the commune's name, creates the commune (one
+        import of a sheet of town halls sets their communes up too)."""
         code = line.text("commune_code")
         if code:
-            ref = self.index.communes_by_code.get(code.zfill(5) if code.isdigit() else code)
-            if ref is None or ref.id is None:
-                line.warning(
-                    "commune_code",
-                    f"aucune commune de code INSEE {quoted(code)} : commune laissée vide (importez d'abord les communes)",
-                )
-                return None
-            return ref.id
+            code = code.zfill(5) if code.isdigit() else code.upper()
+            ref = self.index.communes_by_code.get(code)
+            if ref is not None:
+                return ref
+            name = line.text("commune")
+            if create and name:
+                return await self._new_commune(line, code, name)
+            line.warning(
+                "commune_code",
+                f"aucune commune de code INSEE {quoted(code)} : commune laissée vide "
+                "(donnez aussi le nom de la commune pour la créer)",
+            )
+            return None
         name = line.text("commune")
         if not name:
             return None
         ids = self.index.communes_by_name.get(normalise(name), [])
         if len(ids) == 1:
-            return ids[0]
+            return self.index.refs[("commune", ids[0])]
         if not ids:
             line.warning(
                 "commune",
-                f"commune {quoted(name)} inconnue : laissée vide (importez d'abord les communes)",
+                f"commune {quoted(name)} inconnue : laissée vide (donnez son code INSEE pour la créer)",
             )
         else:
             line.warning(
                 "commune", f"plusieurs communes s'appellent {quoted(name)} : donnez le code INSEE"
             )
         return None
+
+    async def _new_commune(self, line: Line, code: str, name: str) -> Ref | None:
+        wanted = {"insee_code": code, "name": name}
+        rename = {"insee_code": "commune_code", "name": "commune"}
+        ref = await self.upsert(line, "communes", None, wanted, f"{quoted(name)} ({code})", rename)
+        if ref is not None:
+            line.later(lambda: self.index.register_commune(ref))
+        return ref
 
     def axis_ids(self, line: Line, name: str = "axes") -> list[int]:
         found = []
@@ -375,7 +396,7 @@ ORGANISATION_TEXT = ("name", "category", "siret", "siren", "rna", "uai", "addres
 class OrganisationPlanner(Planner):
     kind = "organisations"
 
-    def find_organisation(self, line: Line, siret: str | None, email: str | None, name: str, commune: int | None, column: str) -> tuple[Ref | None, bool]:  # fmt: skip
+    def find_organisation(self, line: Line, siret: str | None, email: str | None, name: str, commune: Ref | None, column: str) -> tuple[Ref | None, bool]:  # fmt: skip
         """The organisation the line means, and False when the name is ambiguous (noted)."""
         if siret and siret in self.index.organisations_by_siret:
             return self.index.organisations_by_siret[siret], True
@@ -387,7 +408,7 @@ class OrganisationPlanner(Planner):
         if siret:  # an organisation named alike but with another SIRET is another establishment
             found = [ref for ref in found if not ref.values.get("siret")]
         if len(found) > 1 and commune is not None:
-            found = [ref for ref in found if ref.values.get("commune") == commune]
+            found = [ref for ref in found if identity(ref.values.get("commune")) == identity(commune)]  # fmt: skip
         if len(found) > 1:
             line.problem(
                 column,
@@ -406,7 +427,7 @@ class OrganisationPlanner(Planner):
             wanted["kind"] = line.parsed(
                 "kind", lambda c: values.coded(labels.ORGANISATION_KINDS, c, "type d'organisation")
             )
-        commune = self.commune_id(line)
+        commune = await self.commune(line)
         if commune is not None:
             wanted["commune"] = commune
         if line.has("parent"):
@@ -439,6 +460,10 @@ class OrganisationPlanner(Planner):
             line.later(lambda: self.index.register_organisation(ref))
 
 
+def _is_town_hall(name: str) -> bool:
+    return normalise(name).startswith(("mairie ", "hotel de ville"))
+
+
 def _compact(siret: str) -> str:
     return "".join(ch for ch in siret if not ch.isspace() and ch not in ".-")
 
@@ -446,14 +471,62 @@ def _compact(siret: str) -> str:
 CONTACT_TEXT = ("first_name", "last_name", "email", "phone", "notes")
 
 
+# A function that is an elected mandate: « Maire », « 1re adjointe », « Adjoint au maire »,
+# « Conseillère municipale »… but not the grades of the civil service (« Adjoint
+# administratif ») nor an adviser's job (« Conseillère en économie sociale »).
+_ORDINAL = r"(?:(?:\d+\s*(?:er|re|ere|e|eme|ieme)?|premier|premiere)\s+)?"
+ELECTED_FUNCTION = re.compile(
+    _ORDINAL
+    + r"(?:maire\b|adjointe?(?:$|\s+(?:au|a|aux|delegue|deleguee)\b)"
+    + r"|conseill(?:er|ere)s?\s+(?:municipa|communautaire|departementa|regiona|metropolitain|territoria)"
+    + r"|deputee?\b|senat(?:eur|rice)\b)"
+)
+
+
+def is_elected_function(function: str) -> bool:
+    return ELECTED_FUNCTION.match(normalise(function).strip()) is not None
+
+
+def _digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())
+
+
 class ContactPlanner(OrganisationPlanner):
     kind = "contacts"
 
+    def __init__(self, index: Index, columns: ColumnMap) -> None:
+        super().__init__(index, columns)
+        # (organisation named on the line, phone digits) written on the lines of several
+        # people of that organisation: the organisation's phone (a town hall's switchboard),
+        # not each person's.
+        self.shared_phones: set[tuple[str, str]] = set()
+
+    def survey(self, lines: list[Line]) -> None:
+        if "phone" not in self.columns.fields or "organisation" not in self.columns.fields:
+            return
+        people: dict[tuple[str, str], set[str]] = {}
+        for line in lines:
+            key = self._phone_key(line)
+            if key is not None:
+                person = person_key(line.text("first_name"), line.text("last_name"))
+                people.setdefault(key, set()).add(person)
+        self.shared_phones = {key for key, who in people.items() if len(who) > 1}
+
+    def _phone_key(self, line: Line) -> tuple[str, str] | None:
+        organisation, phone = normalise(line.text("organisation")), _digits(line.text("phone"))
+        return (organisation, phone) if organisation and phone else None
+
+    def _shared_phone(self, line: Line) -> bool:
+        return self._phone_key(line) in self.shared_phones
+
     async def plan_line(self, line: Line) -> None:
-        organisation = await self._organisation(line)
+        commune = await self.commune(line)
         if line.outcome.problems:
             return
-        wanted = self._contact_values(line)
+        organisation = await self._organisation(line, commune)
+        if line.outcome.problems:
+            return
+        wanted = self._contact_values(line, commune)
         if line.outcome.problems:
             return
         contact = self._find_contact(wanted, organisation)
@@ -478,12 +551,12 @@ class ContactPlanner(OrganisationPlanner):
         if organisation is not None:
             await self._affiliate(line, contact, organisation)
 
-    async def _organisation(self, line: Line) -> Ref | None:
+    async def _organisation(self, line: Line, commune: Ref | None) -> Ref | None:
         name = line.text("organisation")
         siret = _compact(line.text("organisation_siret")) or None
         if not name and not siret:
             return None
-        ref, clear = self.find_organisation(line, siret, None, name, None, "organisation")
+        ref, clear = self.find_organisation(line, siret, None, name, commune, "organisation")
         if not clear:
             return None
         if ref is None and not name:
@@ -505,21 +578,39 @@ class ContactPlanner(OrganisationPlanner):
                 lambda c: values.coded(labels.ORGANISATION_KINDS, c, "type d'organisation"),
             )
         elif ref is None:
-            wanted["kind"] = "autre"
+            wanted["kind"] = COLLECTIVITY if _is_town_hall(name) else "autre"
+        if ref is None and _is_town_hall(name):
+            wanted["category"] = "Mairie"
+        # The organisation's own details: its commune (when it has none), its address and
+        # phone.
+        if commune is not None and (ref is None or not ref.values.get("commune")):
+            wanted["commune"] = commune
+        if line.has("organisation_address"):
+            wanted["address"] = line.text("organisation_address")
+        phone_column = "organisation_phone"
+        if line.has("organisation_phone"):
+            wanted["phone"] = line.text("organisation_phone")
+        elif self._shared_phone(line):
+            wanted["phone"], phone_column = line.text("phone"), "phone"
         if line.outcome.problems:
             return None
         rename = {
             "siret": "organisation_siret",
             "name": "organisation",
             "kind": "organisation_kind",
+            "address": "organisation_address",
+            "phone": phone_column,
+            "commune": "commune_code" if line.has("commune_code") else "commune",
         }
         ref = await self.upsert(line, "organisations", ref, wanted, quoted(shown), rename)
         if ref is not None and ref.is_new and ref.line == line.number:
             line.later(lambda: self.index.register_organisation(ref))
         return ref
 
-    def _contact_values(self, line: Line) -> dict[str, Any]:
+    def _contact_values(self, line: Line, commune: Ref | None) -> dict[str, Any]:
         wanted: dict[str, Any] = {name: line.text(name) for name in CONTACT_TEXT if line.has(name)}
+        if "phone" in wanted and self._shared_phone(line):
+            del wanted["phone"]  # the organisation's, written on every line
         if line.has("civility"):
             wanted["civility"] = line.parsed("civility", values.civility)
         if line.has("legal_basis"):
@@ -530,7 +621,6 @@ class ContactPlanner(OrganisationPlanner):
             wanted["consent_date"] = line.parsed("consent_date", values.date)
         if line.has("mailing_opt_out"):
             wanted["mailing_opt_out"] = line.parsed("mailing_opt_out", values.boolean)
-        commune = self.commune_id(line)
         if commune is not None:
             wanted["commune"] = commune
         for required, label in (("last_name", "le nom"), ("first_name", "le prénom")):
@@ -571,6 +661,13 @@ class ContactPlanner(OrganisationPlanner):
             wanted["function"] = line.text("function")
         if line.has("elected_mandate"):
             wanted["elected_mandate"] = line.parsed("elected_mandate", values.boolean)
+        elif line.has("function") and is_elected_function(line.text("function")):
+            wanted["elected_mandate"] = True
+        for name in ("start_date", "end_date"):
+            if line.has(name):
+                wanted[name] = line.parsed(name, values.date)
+        if line.outcome.problems:
+            return
         if existing is None:
             wanted["is_primary"] = id(contact) not in self.index.has_primary
         elif len(wanted) == 2:
@@ -589,10 +686,10 @@ class CommunePlanner(Planner):
     kind = "communes"
 
     async def plan_line(self, line: Line) -> None:
-        kind = line.text("type")
+        kind = line.text("commune_type")
         if kind and kind.upper() not in ("COM", "COMMUNE"):
             line.warning(
-                "type",
+                "commune_type",
                 f"ligne de type {quoted(kind)} ignorée (seules les communes « COM » sont importées)",
             )
             return

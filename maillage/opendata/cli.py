@@ -7,8 +7,9 @@ import click
 from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.errors import ServiceError
+from maillage.french import plural
 from maillage.opendata import registers
-from maillage.opendata.load import LoadReport, load_territory
+from maillage.opendata.load import LoadReport, load_departement, load_territory
 from maillage.settings import Settings
 
 
@@ -19,18 +20,53 @@ def territory_group() -> None:
 
 @territory_group.command("load", cls=FrenchCommand)
 @click.option(
-    "--epci", "siren", required=True, metavar="SIREN", help="SIREN de l'EPCI (9 chiffres)."
+    "--epci", "siren", default=None, metavar="SIREN", help="SIREN de l'EPCI (9 chiffres)."
+)
+@click.option(
+    "--departement",
+    default=None,
+    metavar="CODE",
+    help="Tous les EPCI d'un département (« 73 », « 2A », « 974 »), l'un après l'autre.",
+)
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Tous les EPCI du pays, département après département (long : un banc d'essai).",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Simulation : lister chaque changement sans rien écrire."
 )
 @run_async
-async def load_command(settings: Settings, siren: str, dry_run: bool) -> None:
+async def load_command(settings: Settings, siren: str | None, departement: str | None, everything: bool, dry_run: bool) -> None:  # fmt: skip
     """Créer ou mettre à jour un territoire (communes, mairies, élus) depuis les répertoires
-    publics ; tout ou rien. Relancée, la commande met à jour sans rien dupliquer ni remplacer
-    ce que l'équipe a saisi ; un mandat absent du répertoire est terminé, jamais supprimé."""
-    report = await load_territory(CLI, siren, dry_run=dry_run, data_dir=settings.data_dir)
-    _print(report)
+    publics ; tout ou rien pour chaque EPCI. Relancée, la commande met à jour sans rien
+    dupliquer ni remplacer ce que l'équipe a saisi ; un mandat absent du répertoire est terminé,
+    jamais supprimé. Avec --departement ou --all, chaque EPCI est chargé dans sa propre
+    transaction et la commande affiche son bilan."""
+    if sum((siren is not None, departement is not None, everything)) != 1:
+        fail("indiquez une seule des options --epci SIREN, --departement CODE ou --all.")
+        return
+    if siren is not None:
+        report = await load_territory(
+            CLI, siren, dry_run=dry_run, data_dir=settings.data_dir, secret=settings.secret_key
+        )
+        _print(report)
+        return
+    codes = [departement] if departement is not None else registers.departement_codes()
+    seen: set[str] = set()
+    totals: dict[str, int] = {}
+    for code in codes:
+        loads = load_departement(CLI, code, settings.secret_key, dry_run=dry_run, skip=seen)
+        async for report in loads:
+            seen.add(report.siren)
+            click.echo(f"{report.name} (SIREN {report.siren}) : {report.summary()}")
+            for what, number in report.counts.items():
+                totals[what] = totals.get(what, 0) + number
+    click.echo(
+        f"{plural(len(seen), 'EPCI traité', 'EPCI traités')} ; "
+        + ", ".join(f"{key.replace('_', ' ')} : {number}" for key, number in sorted(totals.items()))
+    )
 
 
 def _print(report: LoadReport) -> None:

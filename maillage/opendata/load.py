@@ -18,6 +18,9 @@ What a refresh may change, and what it never touches:
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ from maillage.actor import Actor
 from maillage.crm.registry import SERVICES
 from maillage.crm.text import normalise
 from maillage.db import read_transaction, write_transaction
+from maillage.errors import InvalidData
 from maillage.exchange.imports import apply
 from maillage.exchange.plan import Operation, Ref, check_values
 from maillage.french import plural
@@ -114,10 +118,9 @@ class LoadReport:
         }
 
 
-async def read_registers(siren: str, cache_dir: Path | None = None) -> Snapshot:
-    return await anyio.to_thread.run_sync(
-        registers.read_territory, siren, cache_dir, limiter=_READERS
-    )
+async def read_registers(siren: str, secret: str, cache_dir: Path | None = None) -> Snapshot:
+    read = functools.partial(registers.read_territory, key=registers.mandate_key(secret))
+    return await anyio.to_thread.run_sync(read, siren, cache_dir, limiter=_READERS)
 
 
 def cache_dir(data_dir: Path) -> Path:
@@ -132,11 +135,17 @@ async def load_territory(
     today: dt.date | None = None,
     snapshot: Snapshot | None = None,
     data_dir: Path | None = None,
+    secret: str | None = None,
 ) -> LoadReport:
     """Plan the load of EPCI ``siren``; unless ``dry_run``, apply it (all or nothing). With
-    ``data_dir``, what the registers say is kept under it for the next run."""
+    ``data_dir``, what the registers say is kept under it for the next run. ``secret`` (the
+    instance's ``MAILLAGE_SECRET_KEY``) keys the mandates' register keys; a test may give the
+    ``snapshot`` read instead."""
     cache = cache_dir(data_dir) if data_dir is not None else None
-    snapshot = snapshot or await read_registers(siren, cache)
+    if snapshot is None:
+        if secret is None:
+            raise ValueError("the instance secret keys the mandates: give secret or snapshot")
+        snapshot = await read_registers(siren, secret, cache)
     day = today or dt.date.today()
     if dry_run:
         async with read_transaction():
@@ -150,6 +159,35 @@ async def load_territory(
     planner.report.committed = True
     planner.report.territory_id = planner.territory.id
     return planner.report
+
+
+async def load_departement(
+    actor: Actor,
+    code: str,
+    secret: str,
+    dry_run: bool = True,
+    today: dt.date | None = None,
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> AsyncIterator[LoadReport]:
+    """Load (or refresh) every EPCI of département ``code``, one after the other, each all or
+    nothing in its own transaction; the registers are read once for the whole département, off
+    the event loop. Yields each EPCI's report as it is done: a country is loaded département
+    after département with memory bounded by the largest one (``maillage territory load
+    --all``)."""
+    key = registers.mandate_key(secret)
+    async with _READERS:
+        snapshots = await anyio.to_thread.run_sync(
+            lambda: list(registers.read_departement(code, key))
+        )
+    if not snapshots:
+        raise InvalidData.one("departement", f"Aucun EPCI dans le département « {code} ».")
+    while snapshots:
+        snapshot = snapshots.pop(0)  # let each snapshot go once loaded
+        if snapshot.epci.siren in skip:
+            continue  # across two départements: loaded with the other one
+        yield await load_territory(
+            actor, snapshot.epci.siren, dry_run=dry_run, today=today, snapshot=snapshot
+        )
 
 
 class _Planner:
@@ -389,6 +427,7 @@ class _Planner:
             contact = self._known_contact(person, existing, contacts, typed)
             for mandate in person.mandates:
                 if mandate.ref in existing:
+                    self._function_change(person, mandate, existing[mandate.ref])
                     continue
                 if contact is None:
                     contact = await self._new_contact(person)
@@ -410,6 +449,32 @@ class _Planner:
                     f"({organisation.values['name']}){since} : ajout"
                 )
         await self._end_gone(set(refs))
+
+    def _function_change(
+        self, person: Person, mandate: registers.Mandate, row: dict[str, Any]
+    ) -> None:
+        """A kept mandate whose function the register changed (the 2e adjoint now 1er, the
+        adjointe now maire): the same mandate, its function and start updated; a function the
+        coordinator rewrote is kept, and said."""
+        function = mandate.function[:200]
+        if row["end_date"] is not None or row["function"] == function:
+            return
+        where = self.organisations[mandate.organisation].values["name"]
+        if not registers.is_register_function(row["function"]):
+            self.report.warnings.append(
+                f"{person.label} ({where}) : fonction saisie à la main « {row['function']} » "
+                f"conservée ; le répertoire dit « {function} »"
+            )
+            return
+        changes: dict[str, Any] = {"function": function}
+        if mandate.start is not None and mandate.start != row["start_date"]:
+            changes["start_date"] = mandate.start
+        since = f", depuis le {french.date_fr(mandate.start)}" if mandate.start else ""
+        self._line(
+            f"Mandat : {person.label} ({where}), fonction « {row['function']} » → "
+            f"« {function} »{since}"
+        )
+        self._update("affiliations", Ref("affiliation", row, id=row["id"]), changes)
 
     async def _typed_contacts(self) -> dict[tuple[str, int], list[dict[str, Any]]]:
         """Contacts typed by hand, by (name, organisation they work in): the maire a
@@ -480,7 +545,12 @@ class _Planner:
             Affiliation.contact.first_name.as_alias("first_name"),
             Affiliation.contact.last_name.as_alias("last_name"),
             Affiliation.organisation.name.as_alias("organisation_name"),
-        ).where(Affiliation.source_ref.is_not_null() & Affiliation.end_date.is_null())
+        ).where(
+            Affiliation.end_date.is_null()
+            # Only this territory's places: a country loaded EPCI after EPCI must not read
+            # every mandate of the country each time.
+            & functools.reduce(operator.or_, [Affiliation.source_ref.like(f"{s}%") for s in scopes])
+        )
         for row in rows:
             key = row["source_ref"]
             if key in present or not key.startswith(scopes):

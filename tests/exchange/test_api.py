@@ -93,3 +93,18 @@ async def test_openapi_summaries_are_french(anonymous, database):
     operation = schema["paths"]["/api/v1/imports"]["post"]
     assert operation["summary"].startswith("Importer")
     assert {"400", "403", "413"} <= set(operation["responses"])
+
+
+async def test_a_sheet_of_elected_officials_in_one_api_import(database, coordinator):
+    """(#18) The API runs the same service: communes, town halls and mandates in one call."""
+    from tests.exchange.test_import_elected_sheet import SHEET
+
+    files = {"file": ("elus.csv", SHEET, "text/csv")}
+    done = await coordinator.client.post("/api/v1/imports", params={"commit": "true"}, files=files)
+
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["totaux"] == {"creation": 6, "mise_a_jour": 0, "inchange": 0, "rejet": 0}
+    assert body["nombre_avertissements"] == 0
+    assert "Commune « Acigné » (35001) : création" in body["lignes"][0]["resume"]
+    assert "Organisation « Mairie d'Acigné » : création" in body["lignes"][0]["resume"]

@@ -85,3 +85,22 @@ def test_anonymise_names_the_backups_that_still_hold_the_person(world, run, sett
     output = run("rgpd", "anonymise", str(world["marc"]["id"]), "--yes").output
     assert f"Aucune sauvegarde antérieure dans {backups}" in output
     assert "--output" in output
+
+
+def test_import_says_how_many_warnings_are_not_shown_and_writes_them_all(database, run, tmp_path):
+    header = "Mairie;Commune;Code INSEE;Civilité;Nom;Prénom;Fonction;Axes"
+    lines = [f"Mairie X;Xville;{99000 + n};M.;Nom{n};Prénom;Maire;Axe inconnu" for n in range(362)]
+    source = tmp_path / "elus.csv"
+    source.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    target = tmp_path / "avertissements.csv"
+
+    result = run("import", str(source), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("attention — ") == 50
+    assert "… et 312 autres avertissements : tous dans un fichier CSV" in result.output
+
+    written = run("import", str(source), "--dry-run", "--avertissements", str(target))
+    assert "362 avertissements écrits dans" in written.output
+    rows = target.read_text(encoding="utf-8-sig").splitlines()
+    assert len(rows) == 363
+    assert rows[-1].startswith("363;H (« Axes »);axe inconnu « Axe inconnu » ignoré")

@@ -626,6 +626,8 @@ PAGES += [
     ("POST", "/imports", COORDINATOR, 303, "/imports"),
     ("POST", "/imports/confirmer", COORDINATOR, 303, "/imports/confirmer"),
     ("POST", "/imports/abandonner", COORDINATOR, 303, "/imports/abandonner"),
+    # No file waiting: back to the import page.
+    ("GET", "/imports/avertissements", COORDINATOR, 303, "/imports/avertissements"),
     ("GET", "/doublons", COORDINATOR, 200, "/doublons"),
     ("POST", "/doublons/fusionner", COORDINATOR, 303, "/doublons/fusionner"),
     ("GET", "/doublons/comparer", COORDINATOR, 303, "/doublons/comparer"),  # no pair: back

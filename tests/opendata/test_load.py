@@ -32,11 +32,13 @@ from maillage.tables import (
 SIREN = "247300015"
 COORDINATOR = Actor(name="coordination@ccva.example", role="coordinateur")
 REFRESH_DAY = dt.date(2026, 12, 8)
+SECRET = "clé de l'instance de test, assez longue"
+KEY = registers.mandate_key(SECRET)
 
 
 @pytest.fixture(scope="module")
 def snapshot() -> registers.Snapshot:
-    return registers.read_territory(SIREN)
+    return registers.read_territory(SIREN, key=KEY)
 
 
 async def _counts() -> dict[str, int]:
@@ -307,7 +309,7 @@ def test_reading_the_registers_leaves_the_csv_field_limit_of_imports_alone(snaps
 async def test_an_epci_across_two_departements_gets_both_councils_and_deputies(database):
     """The Communauté de communes l'Orée de la Brie: three communes in Seine-et-Marne, one
     (Varennes-Jarcy) in the Essonne."""
-    snapshot = registers.read_territory("247700644")
+    snapshot = registers.read_territory("247700644", key=KEY)
     report = await load_territory(REGISTERS, "247700644", dry_run=False, snapshot=snapshot)
 
     assert report.cantons == [
@@ -343,7 +345,7 @@ async def test_an_epci_across_two_departements_gets_both_councils_and_deputies(d
 
 def test_a_snapshot_kept_in_the_data_dir_reads_back_the_same(snapshot, tmp_path, monkeypatch):
     cache = loading.cache_dir(tmp_path)
-    first = registers.read_territory(SIREN, cache)
+    first = registers.read_territory(SIREN, cache, key=KEY)
     assert first == snapshot
     (kept,) = cache.glob(f"{SIREN}-*.json")
     stale = cache / f"{SIREN}-0000000000000000.json"
@@ -353,11 +355,11 @@ def test_a_snapshot_kept_in_the_data_dir_reads_back_the_same(snapshot, tmp_path,
         raise AssertionError(f"{name} read again")
 
     monkeypatch.setattr(registers, "_open", no_files)
-    assert registers.read_territory(SIREN, cache) == snapshot
+    assert registers.read_territory(SIREN, cache, key=KEY) == snapshot
     monkeypatch.undo()
 
     kept.write_text('{"epci": "abîmé"}')  # unreadable: the registers are read again
-    assert registers.read_territory(SIREN, cache) == snapshot
+    assert registers.read_territory(SIREN, cache, key=KEY) == snapshot
     assert sorted(cache.iterdir()) == [kept]  # the other key's snapshot is gone
 
 
@@ -399,3 +401,102 @@ async def test_town_halls_and_their_elected_officials_are_local_to_the_territory
         "Brunod": territory["id"],
         "Rolland": None,  # a deputy and a departmental councillor: shared
     }
+
+
+async def test_a_kept_mandate_whose_function_changed_is_updated_not_ended(database, snapshot):
+    await _load(snapshot, dry_run=False)
+    before = await _counts()
+    later = copy.deepcopy(snapshot)
+    brunod = next(p for p in later.people if p.last_name == "Brunod")
+    (mandate,) = [m for m in brunod.mandates if m.function == "1re adjointe au maire"]
+    mandate.function, mandate.start = "maire", dt.date(2026, 11, 20)
+
+    report = await _load(later, dry_run=False, today=REFRESH_DAY)
+
+    assert report.counts == {"mises_a_jour": 1}
+    assert len(report.lines) == 1 and report.lines[0].endswith(
+        "fonction « 1re adjointe au maire » → « maire », depuis le 20 novembre 2026"
+    )
+    row = await Affiliation.select().where(Affiliation.source_ref == mandate.ref).first()
+    assert (row["function"], row["start_date"], row["end_date"]) == (
+        "maire",
+        dt.date(2026, 11, 20),
+        None,
+    )
+    counts = await _counts()
+    assert counts["affiliation"] == before["affiliation"]
+    assert (await _load(later, dry_run=False, today=REFRESH_DAY)).lines == []
+
+
+async def test_a_function_the_coordinator_rewrote_is_kept(database, snapshot):
+    await _load(snapshot, dry_run=False)
+    brunod = next(p for p in snapshot.people if p.last_name == "Brunod")
+    (mandate,) = [m for m in brunod.mandates if m.function == "1re adjointe au maire"]
+    row = await Affiliation.select().where(Affiliation.source_ref == mandate.ref).first()
+    typed = "1re adjointe au maire, déléguée à la petite enfance"
+    affiliations = SERVICES["affiliations"]
+    await affiliations.update(
+        COORDINATOR,
+        row["id"],
+        affiliations.spec.update(version=row["version"], function=typed),
+    )
+    later = copy.deepcopy(snapshot)
+    next(m for p in later.people for m in p.mandates if m.ref == mandate.ref).function = "maire"
+
+    report = await _load(later, dry_run=False)
+
+    assert report.lines == []
+    assert any("fonction saisie à la main" in w for w in report.warnings)
+    kept = await Affiliation.select().where(Affiliation.id == row["id"]).first()
+    assert kept["function"] == typed
+
+
+async def test_mandate_keys_name_nobody_even_through_the_public_register(database, snapshot):
+    """A plain hash of « NOM|Prénom » was read back by hashing the register's names (#18):
+    the keys are keyed digests of the instance's secret, with the place and not the function."""
+    import hashlib
+    import re
+
+    await _load(snapshot, dry_run=False)
+
+    keys = [r["source_ref"] for r in await Affiliation.select(Affiliation.source_ref)]
+    assert all(re.fullmatch(r"(cm|epci|cd|an):[0-9A-Za-z-]+:[0-9a-f]{16}(-\d)?", k) for k in keys)
+    plain = hashlib.sha256(b"BRUNIER|Thierry").hexdigest()[:12]
+    assert not any(plain in key for key in keys)
+    other = registers.read_territory(SIREN, key=registers.mandate_key("une autre instance !!"))
+    assert {m.ref for p in other.people for m in p.mandates}.isdisjoint(keys)
+
+
+async def test_the_migration_rekeys_mandates_loaded_with_a_hash_of_the_name(
+    database, snapshot, tmp_path
+):
+    """Mandates loaded before the change: their keys are rewritten, a refresh finds every one
+    of them, and a person erased in between is not brought back."""
+    import hashlib
+    import importlib
+
+    migration = importlib.import_module("maillage.migrations.maillage_2026_12_07t07_00_00_000000")
+    await _load(snapshot, dry_run=False)
+    rows = await Affiliation.select(
+        Affiliation.id,
+        Affiliation.source_ref,
+        Affiliation.contact.first_name.as_alias("first_name"),
+        Affiliation.contact.last_name.as_alias("last_name"),
+    )
+    for row in rows:
+        scope, _who = row["source_ref"].rsplit(":", 1)
+        raw = f"{row['last_name'].upper()}|{row['first_name']}".encode()
+        old = hashlib.sha256(raw).hexdigest()[:12]
+        ref = f"{scope}:{old}" if scope.startswith("an:") else f"{scope}:MAI:{old}"
+        await Affiliation.update({Affiliation.source_ref: ref}).where(Affiliation.id == row["id"])
+    brunier = await Contact.select().where(Contact.last_name == "Brunier").first()
+    await rgpd.anonymise(COORDINATOR, brunier["id"], tmp_path)
+    before = await _counts()
+
+    assert await migration.rekey_mandates(SECRET) == len(rows)
+
+    keys = {r["id"]: r["source_ref"] for r in await Affiliation.select()}
+    assert keys == {row["id"]: row["source_ref"] for row in rows}
+    report = await _load(snapshot, dry_run=False)
+    assert report.lines == []
+    assert await Contact.count().run() == before["contact"]

@@ -272,3 +272,47 @@ async def test_uploads_whose_session_is_not_kept_do_not_pile_up(app, coordinator
         coordinator_web.client.cookies.update(cookies)
         assert (await _upload(coordinator_web)).status_code == 200
     assert len(_pending_files(app)) == 1
+
+
+async def test_the_preview_shows_fifty_warnings_says_how_many_more_and_downloads_them(
+    coordinator_web,
+):
+    """(#18) Every warning is kept: 50 on the page, the count of the others, all as CSV."""
+    header = "Mairie;Commune;Code INSEE;Civilité;Nom;Prénom;Fonction;Axes"
+    lines = [f"Mairie X;Xville;{99000 + n};M.;Nom{n};Prénom;Maire;Axe inconnu" for n in range(362)]
+    content = ("\n".join([header, *lines]) + "\n").encode()
+
+    response = await _upload(coordinator_web, content)
+
+    assert response.status_code == 200, response.text
+    page = html_text(response)
+    assert "362 avertissements" in page
+    assert "Ligne 2, colonne H (« Axes ») : axe inconnu « Axe inconnu » ignoré" in page
+    assert "Ligne 51, colonne H" in page and "Ligne 52, colonne H" not in page
+    assert "… et 312 autres avertissements." in page
+    download = await coordinator_web.get("/imports/avertissements")
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    assert 'filename="avertissements-contacts.csv"' in download.headers["content-disposition"]
+    rows = download.content.decode("utf-8-sig").splitlines()
+    assert rows[0] == "Ligne;Colonne;Avertissement" and len(rows) == 363
+
+
+async def test_the_warnings_of_a_file_named_in_french_download(coordinator_web):
+    await coordinator_web.get("/imports")
+    await coordinator_web.client.post(
+        "/imports",
+        data={"type": "contacts", "_csrf_token": coordinator_web.client.cookies["maillage_csrf"]},
+        files={
+            "fichier": (
+                "Élus d’œuvre.csv",
+                "Prénom;Nom;Axes\nAnne;Roux;Rien\n".encode(),
+                "text/csv",
+            )
+        },
+    )
+
+    download = await coordinator_web.get("/imports/avertissements")
+
+    assert download.status_code == 200
+    assert 'filename="avertissements--lus-d--uvre.csv"' in download.headers["content-disposition"]

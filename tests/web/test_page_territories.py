@@ -19,12 +19,14 @@ SIREN = "247300015"
 
 @pytest.fixture(scope="module")
 def snapshot() -> registers.Snapshot:
-    return registers.read_territory(SIREN)
+    return registers.read_territory(
+        SIREN, key=registers.mandate_key("test-secret-key-not-for-production")
+    )
 
 
 @pytest.fixture
 def registers_read_once(snapshot, monkeypatch):
-    async def cached(siren: str, cache_dir=None) -> registers.Snapshot:
+    async def cached(siren: str, secret: str, cache_dir=None) -> registers.Snapshot:
         if siren != SIREN:
             registers.find_epci(siren)  # the real French errors
         return snapshot

@@ -19,14 +19,14 @@ from litestar import Litestar, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter, QueryParameter
-from litestar.response import Template
+from litestar.response import Response, Template
 
 from maillage.crm import lookups
 from maillage.crm.registry import SERVICES
 from maillage.errors import ServiceError
 from maillage.exchange import duplicates
 from maillage.exchange.exports import ENTITIES, FORMATS, start_export
-from maillage.exchange.imports import ImportRefused, run_import
+from maillage.exchange.imports import ImportRefused, run_import, warnings_csv
 from maillage.exchange.mapping import KINDS
 from maillage.exchange.reading import MAX_IMPORT_BYTES
 from maillage.exchange.sources import ExportFilters
@@ -66,6 +66,7 @@ KIND_LABELS = {
 }
 DUPLICATE_TYPES = {"contacts": "Contacts", "organisations": "Organisations"}
 PENDING_DIR = "imports-en-attente"
+SHOWN_WARNINGS = 50
 # Long enough for a preview read over lunch, short enough that partners' data uploaded by
 # mistake does not linger (RGPD: keep no more than needed).
 PENDING_MAX_AGE = dt.timedelta(hours=24)
@@ -295,6 +296,7 @@ async def _preview(request: Request, pending: dict[str, str], status_code: int =
         status_code=status_code,
         kinds=KIND_LABELS,
         report=report.to_dict(),
+        warnings=[w.to_dict() for w in report.warnings[:SHOWN_WARNINGS]],
         error=None,
     )
 
@@ -359,6 +361,30 @@ async def import_confirm(request: Request) -> Any:
     _forget_pending(request)
     flash(request, report.summary())
     return redirect("/imports")
+
+
+@get("/imports/avertissements", guards=WRITE, include_in_schema=False)
+async def import_warnings(request: Request) -> Any:
+    """Every warning of the file waiting for confirmation, as CSV (the page shows 50)."""
+    pending = _pending(request)
+    if pending is None:
+        flash(request, "Aucun import en attente : déposez à nouveau le fichier.", "erreur")
+        return redirect("/imports")
+    content = (_pending_dir(request) / pending["token"]).read_bytes()
+    try:
+        report = await run_import(request.user, content, pending["filename"], pending["kind"])
+    except ServiceError as error:
+        flash(request, error_text(error), "erreur")
+        return redirect("/imports")
+    stem = Path(pending["filename"]).stem or "import"
+    filename = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "-" for ch in stem)[
+        :80
+    ]
+    return Response(
+        warnings_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="avertissements-{filename}.csv"'},
+    )
 
 
 @post("/imports/abandonner", guards=WRITE, include_in_schema=False)
@@ -491,6 +517,7 @@ HANDLERS = [
     import_page,
     import_upload,
     import_confirm,
+    import_warnings,
     import_cancel,
     duplicate_page,
     duplicate_compare,

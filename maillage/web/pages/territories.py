@@ -45,7 +45,11 @@ async def territory_new(
             context["results"] = registers.search_epcis(q)
         if epci:
             context["report"] = await load_territory(
-                request.user, epci, dry_run=True, data_dir=request.app.state.settings.data_dir
+                request.user,
+                epci,
+                dry_run=True,
+                data_dir=request.app.state.settings.data_dir,
+                secret=request.app.state.settings.secret_key,
             )
     except ServiceError as error:
         context["error"] = error_text(error)
@@ -58,7 +62,11 @@ async def territory_load(request: Request) -> Any:
     siren = str((await request.form()).get("epci") or "")
     try:
         report = await load_territory(
-            request.user, siren, dry_run=False, data_dir=request.app.state.settings.data_dir
+            request.user,
+            siren,
+            dry_run=False,
+            data_dir=request.app.state.settings.data_dir,
+            secret=request.app.state.settings.secret_key,
         )
     except ServiceError as error:
         flash(request, error_text(error), "erreur")

@@ -18,9 +18,11 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware._utils import should_bypass_middleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import Receive, Scope, Send
 
+from maillage import row_security
 from maillage.actor import Actor
 from maillage.crm import scope as territory_scope
 from maillage.crm.auth import authenticate_token_with_grants, session_user
@@ -116,7 +118,18 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Each request starts unscoped and leaves no scope behind (tests drive the app in
         # their own task); `authenticate_request` enters the user's in this same context.
-        with territory_scope.entered(None):
+        # For PostgreSQL's policies, a request sees no local row until it is authenticated,
+        # except on the public paths, whose own secret (answer link, feed token, public
+        # meeting) is the permission: they work as the service itself does.
+        public = should_bypass_middleware(
+            exclude_http_methods=self.exclude_http_methods,
+            exclude_opt_key=self.exclude_opt_key,
+            exclude_path_pattern=self.exclude,
+            scope=scope,
+            scopes=self.scopes,
+        )
+        rows = row_security.EVERY_TERRITORY if public else row_security.NO_TERRITORY
+        with territory_scope.entered(None), row_security.entered(rows):
             await super().__call__(scope, receive, send)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:

@@ -85,13 +85,14 @@ async def _load(database: str, departements: int) -> None:
     from maillage.crm.demo.generator import generate
     from maillage.crm.demo.loader import _first_ids, insert
     from maillage.crm.seed import ensure_axes
-    from maillage.tables import Axis, Commune, Meeting, Territory
+    from maillage.tables import Axis, Commune, Meeting, Organisation, Territory
 
     await db.connect(url(database))
     await db.start_pool()
     await db.migrate()
     await ensure_axes()
     axis_ids = {row["code"]: row["id"] for row in await Axis.select(Axis.id, Axis.code)}
+    seen: set[str] = set()
     for number in range(departements):
         started = time.perf_counter()
         dataset = generate(100 + number, dt.date.fromisoformat(TODAY), "departement", axis_ids,
@@ -104,6 +105,13 @@ async def _load(database: str, departements: int) -> None:
         for row in dataset.rows.get(Territory, []):
             if row.get("siren"):
                 row["siren"] = f"{number:02d}{row['siren'][2:]}"
+        # Collectivities' SIRETs follow their codes: one already loaded is left out here.
+        for row in dataset.rows.get(Organisation, []):
+            for column in ("siret", "siren"):
+                if row.get(column) in seen:
+                    row[column] = None
+                elif row.get(column):
+                    seen.add(row[column])
         await insert(dataset)
         print(f"département {number + 1}/{departements} : {time.perf_counter() - started:.0f} s",
               flush=True)  # fmt: skip

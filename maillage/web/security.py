@@ -133,13 +133,24 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             await super().__call__(scope, receive, send)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        # The account, its tokens and its territories are not local records: they are read
+        # as the service's own work (a connection needing no setting, so no round trip more);
+        # the user's scope is entered once they are known.
+        with row_security.entered(row_security.EVERY_TERRITORY):
+            result, grants = await self._identify(connection)
+        return AuthenticationResult(user=_scoped(result.user, grants), auth=result.auth)
+
+    async def _identify(
+        self, connection: ASGIConnection
+    ) -> tuple[AuthenticationResult, dict[int, str]]:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             found = await authenticate_token_with_grants(token.strip())
             if found is None:
                 raise NotAuthorizedException("Jeton d'accès inconnu, révoqué ou compte désactivé.")
-            return AuthenticationResult(user=_scoped(*found), auth=token)
+            actor, grants = found
+            return AuthenticationResult(user=actor, auth=token), grants
         if is_api_path(connection.url.path):
             raise NotAuthorizedException(
                 "Authentification requise : envoyez l'en-tête « Authorization: Bearer <jeton> » "
@@ -147,7 +158,9 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             )
         return await self._from_session(connection)
 
-    async def _from_session(self, connection: ASGIConnection) -> AuthenticationResult:
+    async def _from_session(
+        self, connection: ASGIConnection
+    ) -> tuple[AuthenticationResult, dict[int, str]]:
         session = connection.scope.get("session")
         if not isinstance(session, dict):  # Empty without a session cookie; ours are dicts
             session = {}
@@ -173,7 +186,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if web.must_change_password and connection.url.path not in PASSWORD_CHANGE_PATHS:
             raise PasswordChangeRequired("Choisissez un nouveau mot de passe pour continuer.")
         actor = Actor(name=user["email"], role=user["role"], user_id=user["id"])
-        return AuthenticationResult(user=_scoped(actor, user["grants"]), auth=web)
+        return AuthenticationResult(user=actor, auth=web), user["grants"]
 
 
 class BearerAwareCSRFMiddleware(CSRFMiddleware):

@@ -220,15 +220,72 @@ def measure(database: str, seconds: int) -> None:
                   f"{off['p99']:.2f} | {on['p50'] / off['p50']:.2f} |")  # fmt: skip
 
 
+# ----- the same lists in SQL, RLS on (the application's role) against off (a superuser) -------
+
+GROUPS = "SELECT id FROM working_group WHERE territory IS NULL OR territory = ANY($1::int[])"
+SQL = {
+    "meetings list": (
+        "SELECT * FROM meeting {where} ORDER BY id LIMIT 50",
+        f"WHERE working_group IN ({GROUPS})",
+    ),
+    "meetings count": (
+        "SELECT count(*) FROM meeting {where}",
+        f"WHERE working_group IN ({GROUPS})",
+    ),
+    "invitations list": (
+        "SELECT * FROM invitation {where} ORDER BY id LIMIT 50 OFFSET 200",
+        f"WHERE meeting IN (SELECT id FROM meeting WHERE working_group IN ({GROUPS}))",
+    ),
+    "invitations count": (
+        "SELECT count(*) FROM invitation {where}",
+        f"WHERE meeting IN (SELECT id FROM meeting WHERE working_group IN ({GROUPS}))",
+    ),
+}
+
+
+async def _sql(database: str, rounds: int) -> None:
+    import statistics
+
+    import asyncpg
+
+    ids = [int(i) for i in psql(database, "SELECT id FROM territory ORDER BY id LIMIT 10").split()]
+    accounts = {"coordination": ids[:1], "caf": ids[:10], "admin": None}
+    subject = await asyncpg.connect(url(database))
+    bypass = await asyncpg.connect(f"{SERVER}/{database}")
+    print("| compte | requête | RLS on (ms) | off (ms) | on / off |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    try:
+        for who, territories in accounts.items():
+            setting = "*" if territories is None else "{" + ",".join(map(str, territories)) + "}"
+            await subject.execute(f"SELECT set_config('maillage.territories', '{setting}', false)")
+            for name, (query, where) in SQL.items():
+                sql = query.format(where="" if territories is None else where)
+                args = [] if territories is None else [territories]
+                timings: dict[str, list[float]] = {"on": [], "off": []}
+                for _ in range(rounds):
+                    for side, connection in (("on", subject), ("off", bypass)):
+                        started = time.perf_counter()
+                        await connection.fetch(sql, *args)
+                        timings[side].append((time.perf_counter() - started) * 1000)
+                on, off = (statistics.median(timings[side][1:]) for side in ("on", "off"))
+                print(f"| {who} | {name} | {on:.2f} | {off:.2f} | {on / off:.2f} |", flush=True)
+    finally:
+        await subject.close()
+        await bypass.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["load", "measure"])
+    parser.add_argument("action", choices=["load", "measure", "sql"])
     parser.add_argument("--database", required=True)
     parser.add_argument("--departements", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=21)
     arguments = parser.parse_args()
     if arguments.action == "load":
         load(arguments.database, arguments.departements)
+    elif arguments.action == "sql":
+        asyncio.run(_sql(arguments.database, arguments.rounds))
     else:
         measure(arguments.database, arguments.seconds)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import io
 import logging
 import sqlite3
@@ -29,6 +30,7 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
+from maillage import row_security
 from maillage.folding import COLLATION, FrenchConnection
 from maillage.french import number
 from maillage.sqlite_pool import PooledSQLiteEngine
@@ -79,8 +81,110 @@ def make_engine(url: str) -> Engine:
     parts = urlsplit(url)
     if parts.scheme in {"postgresql", "postgres"}:
         dsn = url.replace("postgres://", "postgresql://", 1)
-        return PostgresEngine(config={"dsn": dsn, "timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS})
+        return ScopedPostgresEngine(
+            config={
+                "dsn": dsn,
+                "timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS,
+                # The value every connection starts with and comes back to when the pool
+                # resets it (RESET ALL): maillage's own work sees every row (#20).
+                "server_settings": {row_security.SETTING: row_security.EVERY_TERRITORY},
+            }
+        )
     raise DatabaseError(f"Adresse de base de données non reconnue : {url}")
+
+
+# ----- row-level security (#20): every connection carries the territories of the work ------
+
+# Set while a transaction takes its connection: its BEGIN carries the setting instead.
+_acquiring_for_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "maillage_acquiring_for_transaction", default=False
+)
+
+
+async def _give_row_scope(connection: Any) -> None:
+    """The pool's ``setup`` (every acquisition, whoever asks: Piccolo, `plain_reader`…):
+    a connection taken for a scoped user's work gets their territories for the session; the
+    pool's reset (``RESET ALL``) on release brings back the start-up value (every row)."""
+    value = row_security.current()
+    if value != row_security.EVERY_TERRITORY and not _acquiring_for_transaction.get():
+        await connection.execute(row_security.set_config_sql(value, local=False))
+
+
+class ScopedPostgresTransaction(PostgresTransaction):
+    """Piccolo's transaction whose ``BEGIN`` carries the territories of the work in the same
+    message (``set_config(…, true)``: for this transaction only): no extra round trip."""
+
+    __slots__ = ("_plain",)
+
+    async def get_connection(self):  # type: ignore[no-untyped-def]
+        token = _acquiring_for_transaction.set(True)
+        try:
+            return await super().get_connection()
+        finally:
+            _acquiring_for_transaction.reset(token)
+
+    async def begin(self) -> None:
+        value = row_security.current()
+        self._plain = value == row_security.EVERY_TERRITORY
+        if self._plain:
+            await super().begin()
+            return
+        await self.connection.execute(f"BEGIN; {row_security.set_config_sql(value, local=True)}")
+
+    async def commit(self) -> None:
+        if self._plain:
+            await super().commit()
+            return
+        await self.connection.execute("COMMIT")
+        self._committed = True
+
+    async def rollback(self) -> None:
+        if self._plain:
+            await super().rollback()
+            return
+        await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
+
+
+class ScopedPostgresEngine(PostgresEngine):
+    """Piccolo's engine, every connection of which carries ``maillage.territories``."""
+
+    def transaction(self, allow_nested: bool = True) -> ScopedPostgresTransaction:
+        return ScopedPostgresTransaction(engine=self, allow_nested=allow_nested)
+
+    async def start_connection_pool(self, **kwargs: Any) -> None:
+        await super().start_connection_pool(setup=_give_row_scope, **kwargs)
+
+    async def get_new_connection(self) -> Any:
+        connection = await super().get_new_connection()
+        await _give_row_scope(connection)
+        return connection
+
+
+async def sync_row_security() -> list[str]:
+    """Bring the policies to `row_security.PROTECTED` (after the migrations, PostgreSQL only);
+    returns the statements run (none when they are current)."""
+    engine = current_engine()
+    if not isinstance(engine, PostgresEngine):
+        return []
+    state = await engine.run_ddl(row_security.STATE_QUERY)
+    changes = row_security.statements(state)
+    if changes:
+        async with engine.transaction():
+            for statement in changes:
+                await engine.run_ddl(statement)
+    return changes
+
+
+async def row_security_bypassed() -> bool:
+    """True when the connection's role escapes every policy (a superuser, ``BYPASSRLS``)."""
+    engine = current_engine()
+    if not isinstance(engine, PostgresEngine):
+        return False
+    rows = await engine.run_ddl(
+        "SELECT rolsuper OR rolbypassrls AS bypassed FROM pg_roles WHERE rolname = current_user"
+    )
+    return bool(rows and rows[0]["bypassed"])
 
 
 def french_order(column: Column) -> QueryString:
@@ -177,6 +281,7 @@ async def migrate() -> list[str]:
         result = await manager.run_migrations(app_config)
     if not result.success:
         raise DatabaseError(f"Échec de la migration : {result.message}")
+    await sync_row_security()
     done = set(await Migration.get_migrations_which_ran(app_name="maillage"))
     return sorted(done - already)
 
@@ -213,7 +318,7 @@ def _run_after_commit(transaction: Any) -> None:
             callback()
 
 
-class _PostgresWriteTransaction(PostgresTransaction):
+class _PostgresWriteTransaction(ScopedPostgresTransaction):
     """Piccolo's transaction, with the callbacks of ``after_commit``."""
 
     def __init__(self, engine: PostgresEngine) -> None:

@@ -6,6 +6,7 @@ Tests never read MAILLAGE_DATABASE_URL, so a test run cannot touch a real databa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -88,17 +89,31 @@ def database_url(data_dir: Path) -> str:
     return TEST_DATABASE_URL or f"sqlite:///{data_dir / 'test.db'}"
 
 
+# The role the application connects with, as in production (README « Mise en production »):
+# an ordinary role that owns its database. A superuser would escape row-level security (#20)
+# and the tests would prove nothing about it.
+APP_ROLE = "maillage_app_test"
+
+
 async def _create_private_postgres_database(url: str) -> tuple[str, str]:
-    """A database of our own on the test server, so parallel runs never share tables."""
+    """A database of our own on the test server, so parallel runs never share tables, owned
+    by `APP_ROLE`; the address returned connects as that role."""
     import asyncpg
 
     name = f"maillage_test_{os.getpid()}_{secrets.token_hex(3)}"
     connection = await asyncpg.connect(url)
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        # Made once, by the first run (or a parallel one).
+        with contextlib.suppress(asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
+            await connection.execute(
+                f'CREATE ROLE "{APP_ROLE}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE'
+            )
+        await connection.execute(f'CREATE DATABASE "{name}" OWNER "{APP_ROLE}"')
     finally:
         await connection.close()
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}")), name
+    parts = urlsplit(url)
+    server = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{APP_ROLE}@{server}", path=f"/{name}")), name
 
 
 async def _drop_postgres_database(url: str, name: str) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from maillage import db
 from maillage.sqlite_pool import KEPT_CONNECTIONS, PooledSQLiteEngine
 from maillage.tables import Axis
+from tests.support import TEST_DATABASE_URL
 
 
 async def threads_back_to(count: int) -> bool:
@@ -226,7 +228,12 @@ async def test_clearing_postgresql_survives_a_deadlock_with_a_running_service(da
         pytest.skip("SQLite vide ses tables dans une seule transaction d'écriture.")
     import asyncpg
 
-    other = await asyncpg.connect(db.current_engine().config["dsn"])
+    # As the server's superuser: deadlock_timeout is theirs to set (the application's role is
+    # an ordinary one, #20).
+    database_path = urlsplit(db.current_engine().config["dsn"]).path
+    other = await asyncpg.connect(
+        urlunsplit(urlsplit(TEST_DATABASE_URL)._replace(path=database_path))
+    )
     try:
         await other.execute("SET deadlock_timeout = '2s'")  # the clear is the one cancelled
         transaction = other.transaction()

@@ -152,6 +152,26 @@ async def demo(
     day = today.date() if today else dt.date.today()
     summary = await load_demo(seed=seed, today=day, scale=scale)
     click.echo(f"Démonstration chargée : {summary}.")
+    if scale == "departement":
+        await _ensure_demo_admin()
+        await _demo_accounts()
+
+
+async def _demo_accounts() -> None:
+    """A coordinator per territory and the Caf's adviser on ten (#20), one password for all."""
+    from maillage.crm.demo.accounts import create_accounts
+
+    password = secrets.token_urlsafe(12)
+    accounts = await create_accounts(password)
+    if not accounts:
+        return
+    click.secho("Comptes limités à leurs territoires créés :", bold=True)
+    for account in accounts:
+        covered = account.territories
+        where = covered[0] if len(covered) == 1 else f"{len(covered)} territoires"
+        click.echo(f"  {account.email} : coordination, {where}")
+    click.echo(f"  mot de passe de ces comptes : {password}")
+    click.echo("  (notez-le : il ne sera plus affiché)")
 
 
 @click.group(cls=FrenchGroup)

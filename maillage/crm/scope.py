@@ -38,7 +38,8 @@ The rule, in one place:
   territories only; the scoped users read it whole, with its ties to what they see.
 
 The service layer reads the scope of the request from `current()`; the web layer enters it
-(`entered`) for each authenticated request; the command line runs unscoped.
+(`entered`) for each authenticated request; the command line runs unscoped. Entering a scope
+also gives it to PostgreSQL's row-level security (`maillage.row_security`), the second barrier.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from typing import Any
 
 from msgspec import UNSET
 
+from maillage import row_security
 from maillage.actor import ROLE_RANK, Actor
 from maillage.crm import audit
 from maillage.db import write_transaction
@@ -95,18 +97,26 @@ def current() -> Scope | None:
     return _current.get()
 
 
+def _row_setting(scope: Scope | None) -> str:
+    """The same scope for PostgreSQL's row-level security (`maillage.row_security`)."""
+    return row_security.of(None if scope is None else scope.territories)
+
+
 @contextlib.contextmanager
 def entered(scope: Scope | None) -> Iterator[None]:
     token = _current.set(scope)
     try:
-        yield
+        with row_security.entered(_row_setting(scope)):
+            yield
     finally:
         _current.reset(token)
 
 
 def enter(scope: Scope | None) -> None:
-    """Set the scope for the rest of the current context (the request's task)."""
+    """Set the scope for the rest of the current context (the request's task), for the
+    services and for the database's policies alike."""
     _current.set(scope)
+    row_security.enter(_row_setting(scope))
 
 
 async def grants_of(user_id: int) -> dict[int, str]:

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from maillage import db
+from maillage import db, row_security
 from maillage.folding import FrenchConnection
 from maillage.settings import Settings
 
@@ -38,7 +38,7 @@ def _postgres_tool(name: str) -> str:
 
 
 def _run_tool(command: list[str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=_tool_environment())
     if result.returncode != 0:
         detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
         raise BackupError(f"{Path(command[0]).name} a échoué : {detail}")
@@ -66,9 +66,28 @@ def backup_sqlite(database: Path, output: Path) -> None:
     os.replace(partial, output)
 
 
+def _tool_environment() -> dict[str, str]:
+    """PostgreSQL's tools work as maillage's own work does: every row of the local tables
+    (#20: without the setting, row-level security would hide them from an ordinary role)."""
+    options = f"-c {row_security.SETTING}={row_security.EVERY_TERRITORY}"
+    environment = dict(os.environ)
+    environment["PGOPTIONS"] = f"{environment.get('PGOPTIONS', '')} {options}".strip()
+    return environment
+
+
 def backup_postgres(url: str, output: Path) -> None:
     partial = output.with_name(output.name + ".partiel")
-    _run_tool([_postgres_tool("pg_dump"), "--format=custom", f"--file={partial}", url])
+    # --enable-row-security: the application's role is subject to its tables' policies (they
+    # are forced), and pg_dump refuses such tables otherwise; the setting shows every row.
+    _run_tool(
+        [
+            _postgres_tool("pg_dump"),
+            "--format=custom",
+            "--enable-row-security",
+            f"--file={partial}",
+            url,
+        ]
+    )
     os.replace(partial, output)
 
 
@@ -221,7 +240,7 @@ PG_WORDS = {
 
 
 def _pg_output(command: list[str]) -> str:
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=_tool_environment())
     if result.returncode != 0:
         detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
         raise BackupError(f"{Path(command[0]).name} a échoué : {detail}")

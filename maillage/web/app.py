@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -153,6 +155,18 @@ def _participation_rate_limit() -> RateLimitConfig:
     )
 
 
+async def _warn_if_row_security_bypassed() -> None:
+    """A superuser (or BYPASSRLS) connection escapes PostgreSQL's policies (#20): say so."""
+    with contextlib.suppress(Exception):  # the database may be away: the pool retries later
+        if await db.row_security_bypassed():
+            logging.getLogger("maillage").warning(
+                "Le rôle PostgreSQL de MAILLAGE_DATABASE_URL est superutilisateur (ou BYPASSRLS) : "
+                "la sécurité au niveau des lignes ne s'applique pas à lui, seuls les services "
+                "limitent les comptes à leurs territoires. Connectez maillage avec un rôle "
+                "ordinaire, propriétaire de la base (README « Mise en production »)."
+            )
+
+
 def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
     """Build the application; ``manage_database=False`` when the caller already connected."""
 
@@ -161,6 +175,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
         if manage_database:
             await db.connect(settings.database_url)
             await db.start_pool()
+            await _warn_if_row_security_bypassed()
         try:
             yield
         finally:

@@ -18,9 +18,11 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware._utils import should_bypass_middleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import Receive, Scope, Send
 
+from maillage import row_security
 from maillage.actor import Actor
 from maillage.crm import scope as territory_scope
 from maillage.crm.auth import authenticate_token_with_grants, session_user
@@ -116,17 +118,39 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Each request starts unscoped and leaves no scope behind (tests drive the app in
         # their own task); `authenticate_request` enters the user's in this same context.
-        with territory_scope.entered(None):
+        # For PostgreSQL's policies, a request sees no local row until it is authenticated,
+        # except on the public paths, whose own secret (answer link, feed token, public
+        # meeting) is the permission: they work as the service itself does.
+        public = should_bypass_middleware(
+            exclude_http_methods=self.exclude_http_methods,
+            exclude_opt_key=self.exclude_opt_key,
+            exclude_path_pattern=self.exclude,
+            scope=scope,
+            scopes=self.scopes,
+        )
+        rows = row_security.EVERY_TERRITORY if public else row_security.NO_TERRITORY
+        with territory_scope.entered(None), row_security.entered(rows):
             await super().__call__(scope, receive, send)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        # The account, its tokens and its territories are not local records: they are read
+        # as the service's own work (a connection needing no setting, so no round trip more);
+        # the user's scope is entered once they are known.
+        with row_security.entered(row_security.EVERY_TERRITORY):
+            result, grants = await self._identify(connection)
+        return AuthenticationResult(user=_scoped(result.user, grants), auth=result.auth)
+
+    async def _identify(
+        self, connection: ASGIConnection
+    ) -> tuple[AuthenticationResult, dict[int, str]]:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             found = await authenticate_token_with_grants(token.strip())
             if found is None:
                 raise NotAuthorizedException("Jeton d'accès inconnu, révoqué ou compte désactivé.")
-            return AuthenticationResult(user=_scoped(*found), auth=token)
+            actor, grants = found
+            return AuthenticationResult(user=actor, auth=token), grants
         if is_api_path(connection.url.path):
             raise NotAuthorizedException(
                 "Authentification requise : envoyez l'en-tête « Authorization: Bearer <jeton> » "
@@ -134,7 +158,9 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             )
         return await self._from_session(connection)
 
-    async def _from_session(self, connection: ASGIConnection) -> AuthenticationResult:
+    async def _from_session(
+        self, connection: ASGIConnection
+    ) -> tuple[AuthenticationResult, dict[int, str]]:
         session = connection.scope.get("session")
         if not isinstance(session, dict):  # Empty without a session cookie; ours are dicts
             session = {}
@@ -160,7 +186,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if web.must_change_password and connection.url.path not in PASSWORD_CHANGE_PATHS:
             raise PasswordChangeRequired("Choisissez un nouveau mot de passe pour continuer.")
         actor = Actor(name=user["email"], role=user["role"], user_id=user["id"])
-        return AuthenticationResult(user=_scoped(actor, user["grants"]), auth=web)
+        return AuthenticationResult(user=actor, auth=web), user["grants"]
 
 
 class BearerAwareCSRFMiddleware(CSRFMiddleware):

@@ -1,0 +1,176 @@
+"""The second barrier of #20 on PostgreSQL: row-level security driven by a per-connection setting.
+
+The service layer (`maillage.crm.scope`) limits what a scoped user reads and writes; on
+PostgreSQL the database enforces the same rule again, so that a query path that forgets the
+filter still returns nothing outside the user's territories. SQLite has no row-level security:
+there, the service layer is the only barrier.
+
+How it works:
+
+- each local table in `PROTECTED` (the one list: add a table here and `maillage migrate`
+  installs its policy) has row-level security enabled and forced (the application's role owns
+  the tables, and an owner is exempt unless forced), with one policy, ``maillage_territoire``;
+- the policy reads the setting ``maillage.territories``: ``*`` sees every row (a user without
+  territories, an administrator, and the process's own work: background worker, sender,
+  command line, migrations, public links that carry their own secret); ``{1,2}`` sees the
+  shared rows (no territory) and those of territories 1 and 2; anything else, or no setting at
+  all (``psql``, a tool that forgot it), sees no local row;
+- the setting follows `current()`, which the web layer enters for each request: every
+  connection maillage takes from its pool for a scoped request carries it (`maillage.db`).
+
+A superuser or a role with ``BYPASSRLS`` is never subject to policies: connect maillage with
+an ordinary role that owns the database (README « Mise en production »).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+SETTING = "maillage.territories"
+POLICY = "maillage_territoire"
+EVERY_TERRITORY = "*"  # no filter: unscoped users and the process's own work
+NO_TERRITORY = ""  # only shared rows: a request not (yet) authenticated
+
+
+@dataclass(frozen=True)
+class Own:
+    """The table's own ``column`` holds the territory; no territory: a shared row."""
+
+    column: str = "territory"
+
+
+@dataclass(frozen=True)
+class Via:
+    """The row belongs to the territory of the ``parent`` row its ``column`` points to."""
+
+    column: str
+    parent: str
+
+
+# The local tables, each with how a row finds its territory: the same rule as the registry's
+# `territorial=` (a test checks they agree). One line per table.
+PROTECTED: dict[str, Own | Via] = {
+    "working_group": Own(),
+    "membership": Via("working_group", "working_group"),
+    "meeting": Via("working_group", "working_group"),
+    "decision": Via("working_group", "working_group"),
+    "invitation": Via("meeting", "meeting"),
+    "action": Own(),
+    "interaction": Own(),
+}
+
+_setting: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "maillage_row_scope", default=EVERY_TERRITORY
+)
+
+
+def current() -> str:
+    """The value of ``maillage.territories`` for the work in progress."""
+    return _setting.get()
+
+
+def of(territories: Iterable[int] | None) -> str:
+    """The setting for a user of ``territories`` (None: every territory)."""
+    if territories is None:
+        return EVERY_TERRITORY
+    return "{" + ",".join(str(int(territory)) for territory in territories) + "}"
+
+
+def enter(value: str) -> None:
+    _setting.set(value)
+
+
+@contextlib.contextmanager
+def entered(value: str) -> Iterator[None]:
+    token = _setting.set(value)
+    try:
+        yield
+    finally:
+        _setting.reset(token)
+
+
+def set_config_sql(value: str, local: bool) -> str:
+    """The statement that gives a connection (or, ``local``, its transaction) the setting.
+    ``value`` comes from `of` (digits, commas and braces) and is quoted as a literal, so that
+    it rides in one simple-protocol message with ``BEGIN``."""
+    if value != EVERY_TERRITORY and not set(value) <= set("{},0123456789"):
+        raise ValueError(f"valeur de {SETTING} invalide : {value!r}")
+    return f"SELECT set_config('{SETTING}', '{value}', {'true' if local else 'false'})"
+
+
+# ----- policies -----------------------------------------------------------------------------
+
+SEES_EVERY = "(SELECT maillage_sees_every_territory())"
+TERRITORIES = "(SELECT maillage_territories())::integer[]"
+
+
+def _visible(table: str, rule: Own | Via, alias: str, depth: int = 0) -> str:
+    """The condition on ``alias`` (a row of ``table``) of being visible to a scoped user,
+    following the rule up to the table holding the territory. Written as ``IN`` subqueries
+    that PostgreSQL runs once per statement (a hashed set of the visible parent ids, found
+    through the parents' indexes), never once per row."""
+    if isinstance(rule, Own):
+        column = f'{alias}."{rule.column}"'
+        return f"({column} IS NULL OR {column} = ANY ({TERRITORIES}))"
+    parent_alias = f"p{depth}"
+    parent_rule = PROTECTED[rule.parent]
+    inner = _visible(rule.parent, parent_rule, parent_alias, depth + 1)
+    return (
+        f'{alias}."{rule.column}" IN (SELECT {parent_alias}.id FROM "{rule.parent}" '
+        f"{parent_alias} WHERE {inner})"
+    )
+
+
+def policy_expression(table: str) -> str:
+    rule = PROTECTED[table]
+    alias = f'"{table}"'
+    return f"{SEES_EVERY} OR {_visible(table, rule, alias)}"
+
+
+def fingerprint(table: str) -> str:
+    """Kept as the policy's comment: `sync` rewrites a policy only when its rule changed."""
+    return "maillage:" + hashlib.sha256(policy_expression(table).encode()).hexdigest()[:16]
+
+
+STATE_QUERY = (
+    "SELECT c.relname AS name, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced, "
+    "obj_description(p.oid, 'pg_policy') AS fingerprint "
+    "FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid AND p.polname = "
+    f"'{POLICY}' WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
+)
+
+
+def statements(state: list[dict]) -> list[str]:
+    """What brings the database from ``state`` (rows of `STATE_QUERY`) to `PROTECTED`:
+    nothing when it is there already (no lock taken on a running instance's tables)."""
+    found = {row["name"]: row for row in state}
+    changes: list[str] = []
+    for table in PROTECTED:
+        row = found.get(table)
+        if row is None:
+            raise ValueError(f"table protégée inconnue : {table}")
+        if row["fingerprint"] != fingerprint(table):
+            expression = policy_expression(table)
+            changes += [
+                f'DROP POLICY IF EXISTS {POLICY} ON "{table}"',
+                f'CREATE POLICY {POLICY} ON "{table}" USING ({expression}) '
+                f"WITH CHECK ({expression})",
+                f"COMMENT ON POLICY {POLICY} ON \"{table}\" IS '{fingerprint(table)}'",
+            ]
+        if not row["enabled"] or not row["forced"]:
+            changes += [
+                f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
+                f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
+            ]
+    for name, row in found.items():
+        if name not in PROTECTED and row["fingerprint"] is not None:
+            changes += [
+                f'DROP POLICY {POLICY} ON "{name}"',
+                f'ALTER TABLE "{name}" NO FORCE ROW LEVEL SECURITY',
+                f'ALTER TABLE "{name}" DISABLE ROW LEVEL SECURITY',
+            ]
+    return changes

@@ -1,0 +1,211 @@
+"""The second barrier of #20: PostgreSQL's row-level security returns nothing outside the
+territories of a scoped user's request, even to a query that forgets the service's filter."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+import pytest
+from litestar import get
+from piccolo.querystring import QueryString
+
+from maillage import db, row_security
+from maillage.crm import registry
+from maillage.crm.resources import ResourceService
+from maillage.tables import Meeting
+from tests.crm import test_scope
+from tests.crm.test_scope import SIREN_A, SIREN_B, World, _ids, _user
+from tests.support import TEST_DATABASE_URL
+from tests.web.helpers import create
+
+# The territories A and B of the scope tests, and a coordinator of A.
+world = test_scope.world
+coordinator_a = test_scope.coordinator_a
+
+postgres_only = pytest.mark.skipif(
+    not TEST_DATABASE_URL.startswith("postgres"),
+    reason="SQLite n'a pas de sécurité au niveau des lignes : la règle des territoires n'y est "
+    "appliquée que par les services (définissez MAILLAGE_TEST_DATABASE_URL pour ce test).",
+)
+
+
+def test_the_protected_tables_are_the_registrys_local_resources():
+    """One rule: each resource local to a territory (`territorial=`) has its table protected,
+    reaching its territory the same way."""
+    expected: dict[str, row_security.Own | row_security.Via] = {}
+    for spec in registry.SPECS:
+        rule = spec.territorial
+        if rule is None:
+            continue
+        table = spec.table._meta.tablename
+        if rule.via is None:
+            expected[table] = row_security.Own(rule.field)
+        else:
+            expected[table] = row_security.Via(rule.field, rule.via._meta.tablename)
+    assert expected == row_security.PROTECTED
+
+
+@postgres_only
+async def test_the_application_is_subject_to_the_policies(database):
+    assert not await db.row_security_bypassed()
+    rows = await db.current_engine().run_ddl(row_security.STATE_QUERY)
+    state = {row["name"]: row for row in rows}
+    for table in row_security.PROTECTED:
+        assert state[table]["enabled"] and state[table]["forced"], table
+        assert state[table]["fingerprint"] == row_security.fingerprint(table)
+    # Migrating again changes nothing (no lock taken on a running instance's tables).
+    assert await db.sync_row_security() == []
+
+
+@get("/essai/requete-brute", include_in_schema=False)
+async def unfiltered() -> dict:
+    """A query path that forgets every filter, outside a transaction and inside one."""
+    alone = await Meeting.raw("SELECT * FROM meeting")
+    async with db.read_transaction():
+        inside = await Meeting.raw("SELECT * FROM meeting")
+        invitations = await Meeting.raw("SELECT meeting FROM invitation")
+    async with db.plain_reader() as fetch:
+        plain = await fetch(QueryString("SELECT id FROM meeting"))
+    return {
+        "alone": sorted(row["id"] for row in alone),
+        "inside": sorted(row["id"] for row in inside),
+        "invitations": sorted({row["meeting"] for row in invitations}),
+        "plain": sorted(row[0] for row in plain),
+    }
+
+
+@pytest.fixture
+async def shared_meeting(world: World, admin) -> dict:
+    return await create(
+        admin.client,
+        "meetings",
+        {
+            "working_group": world.shared_body["id"],
+            "title": "Réseau départemental",
+            "starts_at": "2026-12-09T14:00:00+01:00",
+            "ends_at": "2026-12-09T16:00:00+01:00",
+        },
+    )
+
+
+@postgres_only
+async def test_an_unfiltered_query_in_a_scoped_request_sees_its_territory_only(
+    app, world: World, admin, coordinator_a: httpx.AsyncClient, shared_meeting: dict
+):
+    app.register(unfiltered)
+    person = await create(admin.client, "contacts", {"first_name": "Jo", "last_name": "Durand"})
+    for meeting in (world.meeting_a, world.meeting_b):
+        await create(
+            admin.client, "invitations", {"meeting": meeting["id"], "contact": person["id"]}
+        )
+    mine = sorted([world.meeting_a["id"], shared_meeting["id"]])
+    seen = (await coordinator_a.get("/essai/requete-brute")).json()
+    assert seen == {
+        "alone": mine,
+        "inside": mine,
+        "invitations": [world.meeting_a["id"]],
+        "plain": mine,
+    }
+    every = sorted([world.meeting_a["id"], world.meeting_b["id"], shared_meeting["id"]])
+    assert (await admin.client.get("/essai/requete-brute")).json()["alone"] == every
+    async with await _user(
+        app, "caf@maillage.example", "lecteur", [SIREN_A, SIREN_B]
+    ) as caf_adviser:
+        assert (await caf_adviser.get("/essai/requete-brute")).json()["inside"] == every
+
+
+@postgres_only
+async def test_the_policies_hide_what_a_forgetful_service_would_show(
+    world: World, coordinator_a: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(ResourceService, "scope_clause", lambda self: None)
+    assert _ids(await coordinator_a.get("/api/v1/meetings")) == {world.meeting_a["id"]}
+    assert _ids(await coordinator_a.get("/api/v1/groups")) == {
+        world.body_a["id"],
+        world.shared_body["id"],
+    }
+    response = await coordinator_a.get(f"/api/v1/meetings/{world.meeting_b['id']}")
+    assert response.status_code == 404
+    # Nor can it write there: the row does not exist for the update.
+    response = await coordinator_a.patch(
+        f"/api/v1/groups/{world.body_b['id']}", json={"name": "Pris", "version": 1}
+    )
+    assert response.status_code == 404
+
+
+@postgres_only
+async def test_a_connection_without_the_setting_sees_no_local_row(
+    migrated_database: str, world: World
+):
+    """psql or any tool connecting as the application's role: nothing local, not everything."""
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        assert await connection.fetchval("SELECT count(*) FROM meeting") == 0
+        # The shared body only: what has no territory is everybody's.
+        assert await connection.fetchval("SELECT count(*) FROM working_group") == 1
+        assert await connection.fetchval("SELECT count(*) FROM territory") == 2  # shared
+        await connection.execute(row_security.set_config_sql("*", local=False))
+        assert await connection.fetchval("SELECT count(*) FROM meeting") == 2
+    finally:
+        await connection.close()
+
+
+@postgres_only
+async def test_the_api_works_for_scoped_and_unscoped_users_with_row_security(
+    app, world: World, admin, coordinator, coordinator_a: httpx.AsyncClient
+):
+    a = world.a["id"]
+    for client, territory in ((coordinator_a, a), (coordinator.client, world.b["id"])):
+        person = await create(client, "contacts", {"first_name": "Ana", "last_name": "Roy"})
+        body = await create(
+            client,
+            "groups",
+            {"name": "Commission", "kind": "groupe_travail", "territory": territory},
+        )
+        member = await create(
+            client, "memberships", {"working_group": body["id"], "contact": person["id"]}
+        )
+        meeting = await create(
+            client,
+            "meetings",
+            {
+                "working_group": body["id"],
+                "title": "Commission",
+                "starts_at": "2026-12-10T09:00:00+01:00",
+                "ends_at": "2026-12-10T11:00:00+01:00",
+            },
+        )
+        invitation = await create(
+            client, "invitations", {"meeting": meeting["id"], "contact": person["id"]}
+        )
+        decision = await create(
+            client, "decisions", {"summary": "Un guichet", "meeting": meeting["id"]}
+        )
+        action = await create(client, "actions", {"title": "Guichet", "territory": territory})
+        exchange = await create(
+            client,
+            "interactions",
+            {"occurred_on": "2026-11-30", "summary": "Visite", "territory": territory},
+        )
+        for resource, row in (
+            ("groups", body),
+            ("memberships", member),
+            ("meetings", meeting),
+            ("invitations", invitation),
+            ("decisions", decision),
+            ("actions", action),
+            ("interactions", exchange),
+        ):
+            assert row["id"] in _ids(await client.get(f"/api/v1/{resource}")), resource
+            assert (await client.get(f"/api/v1/{resource}/{row['id']}")).status_code == 200
+        response = await client.patch(
+            f"/api/v1/meetings/{meeting['id']}", json={"title": "Renommée", "version": 1}
+        )
+        assert response.status_code == 200, response.text
+        response = await client.delete(f"/api/v1/decisions/{decision['id']}")
+        assert response.status_code in (200, 204), response.text
+    # The unscoped coordinator's body in B is invisible to the coordinator of A.
+    assert {
+        row["territory"] for row in (await coordinator_a.get("/api/v1/groups")).json()["items"]
+    } <= {a, None}
+    assert len(_ids(await admin.client.get("/api/v1/groups"))) == 5

@@ -12,7 +12,7 @@ import click
 from maillage.actor import CLI, Actor
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.french import plural
-from maillage.mailing import background, invitations, outbox, reminders, replies
+from maillage.mailing import background, invitations, notices, outbox, reminders, replies
 from maillage.mailing.answers import RESPONSE_LABELS
 from maillage.mailing.mailbox import MailboxReader
 from maillage.mailing.messages import Attachment
@@ -175,6 +175,12 @@ async def send(settings: Settings, watch: bool, interval: float) -> None:
     reminders = await queue_due_reminders(settings)
     if reminders:
         click.echo(f"Rappels mis en file : {reminders}.")
+    told = await notices.queue_due(settings, invitations.load_meeting)
+    if told["rappel"] or told["annulation"]:
+        cancelled = plural(told["annulation"], "avis d'annulation", "avis d'annulation")
+        click.echo(
+            f"Habitants inscrits : {plural(told['rappel'], 'rappel')}, {cancelled} mis en file."
+        )
     sender = sender_for(settings)
     click.echo(f"Envoi vers : {sender.backend.description}.")
     _print_drain(await sender.drain(), await outbox.counts())

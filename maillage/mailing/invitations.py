@@ -30,7 +30,7 @@ from maillage.db import (
     write_transaction,
 )
 from maillage.errors import FieldError, InvalidData, NotFound
-from maillage.mailing import messages, outbox, tokens
+from maillage.mailing import messages, notices, outbox, tokens
 from maillage.mailing.addresses import (
     InvalidAddress,
     Mailbox,
@@ -297,12 +297,20 @@ async def queue_changes(actor: Actor, settings: Settings, meeting_id: int) -> di
     """After a meeting was edited, moved, cancelled or restored: the update or the cancellation
     to those who already received it, at once (the README promises it, whatever the caller:
     page, API or command line). First invitations still wait for « Envoyer », after the
-    preview. Never refuses: a past or draft meeting just owes nobody anything."""
+    preview. Never refuses: a past or draft meeting just owes nobody anything. A cancelled
+    public meeting's registered inhabitants are told too (``inhabitants`` counts them, #22)."""
     async with read_transaction():
         meeting = await load_meeting(meeting_id)
     if not _changes_matter(meeting):
-        return {"meeting": meeting_id, "queued": 0, **dict.fromkeys(KINDS, 0), "problems": []}
-    return await queue(actor, settings, meeting_id, updates_only=True)
+        return {
+            "meeting": meeting_id,
+            "queued": 0,
+            **dict.fromkeys(KINDS, 0),
+            "inhabitants": 0,
+            "problems": [],
+        }
+    report = await queue(actor, settings, meeting_id, updates_only=True)
+    return {**report, "inhabitants": await notices.tell_cancellation(settings, meeting)}
 
 
 KINDS = ("invitation", "modification", "annulation")

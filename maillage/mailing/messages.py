@@ -697,3 +697,32 @@ def mailing(
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Precedence"] = "bulk"
     return message
+
+
+def inhabitant_notice(
+    meeting: MeetingInfo,
+    recipient: Mailbox,
+    envelope: Envelope,
+    notice: str,
+    erased_on: dt.date,
+    when: str = "",
+) -> EmailMessage:
+    """To an inhabitant registered to a public meeting (#22): ``annulation`` (the meeting is
+    cancelled; a plain notice, their calendar file was a PUBLISH they may remove) or ``rappel``
+    (``when``: « dans 2 jours »)."""
+    moment = french.format_moment(meeting.starts_at)
+    if notice == "annulation":
+        subject = f"Annulation : {meeting.summary}, {moment}"
+    else:
+        subject = f"Rappel : {meeting.summary}, {when} ({moment})"
+    context = _context(
+        meeting,
+        recipient,
+        organizer=envelope.organizer,
+        subject=subject,
+        notice=notice,
+        moment=moment,
+        when=when,
+        erased_on=french.format_date(erased_on),
+    )
+    return _message(envelope, recipient, subject, _text_parts("habitant", context))

@@ -32,6 +32,7 @@ LATER = [
     "2026-12-06T12:30:01:000000",  # consultation_question and _answer (#22)
     "2026-12-06T13:00:00:000000",  # action.evaluations (#22)
     "2026-12-06T14:00:00:000000",  # user_territory, territory of actions and exchanges (#20)
+    "2026-12-07T04:00:00:000000",  # inhabitants' notices, consultation per theme (#22)
 ]
 
 

@@ -43,7 +43,10 @@ FIELDS = [
         "email",
         maxlength=inhabitants.EMAIL_MAX,
         autocomplete="email",
-        hint="Seulement pour recevoir la confirmation et l'événement à ajouter à votre agenda.",
+        hint=(
+            "Seulement pour la confirmation avec l'événement à ajouter à votre agenda, un rappel "
+            "deux jours avant et l'avis en cas d'annulation."
+        ),
     ),
 ]
 CONSENT = Field("consentement", inhabitants.CONSENT_TEXT, "checkbox")

@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "maillage.calendar.cli",
         "Calendrier : import de fichiers .ics, réunions récurrentes, liens d'abonnement.",
     ),
+    "consultation": (
+        "maillage.crm.consultation_cli",
+        "Consultations des habitants : par réunion publique ou par thème.",
+    ),
     "demo": (
         "maillage.crm.cli",
         "Charger le territoire de démonstration (fictif, reproductible).",

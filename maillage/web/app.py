@@ -61,6 +61,7 @@ PUBLIC_PATTERNS = [
     r"^/r/",  # answer links: the signed token is the permission
     r"^/u/",  # unsubscribe links (RFC 8058 one-click included)
     r"^/participer/",  # public meetings' registration pages: only public, open meetings answer
+    r"^/consulter/",  # consultations per theme: only open ones answer (#22)
     r"^/calendar/feeds/",  # secret-token feeds: the token is the permission
 ]
 # No session cookie where none is read: the API (bearer tokens only) and static files.
@@ -143,12 +144,25 @@ def _posts_a_registration(request: Request) -> bool:
     return request.method == "POST" and request.url.path.startswith("/participer/")
 
 
+def _posts_a_theme_answer(request: Request) -> bool:
+    return request.method == "POST" and request.url.path.startswith("/consulter/")
+
+
 def _participation_rate_limit() -> RateLimitConfig:
     """The same limiter on the public registration posts, counted apart from sign-ins."""
     return RateLimitConfig(
         rate_limit=PARTICIPATION_RATE,
         check_throttle_handler=_posts_a_registration,
         store="participation_rate",
+    )
+
+
+def _theme_consultation_rate_limit() -> RateLimitConfig:
+    """The same limit on the answers to consultations per theme (#22), counted apart."""
+    return RateLimitConfig(
+        rate_limit=PARTICIPATION_RATE,
+        check_throttle_handler=_posts_a_theme_answer,
+        store="consultation_rate",
     )
 
 
@@ -200,6 +214,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
         middleware=[
             _sign_in_rate_limit().middleware,
             _participation_rate_limit().middleware,
+            _theme_consultation_rate_limit().middleware,
             _session_config(settings).middleware,
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
             # After authentication, so that only a valid bearer token skips the CSRF check.

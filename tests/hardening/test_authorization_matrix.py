@@ -358,6 +358,44 @@ ROUTES += [
         404,
         "/api/v1/consultation-questions/{missing}",
     ),
+    # Consultations per theme and editing questions (#22).
+    ("GET", "/api/v1/consultations", READER, 200, "/api/v1/consultations"),
+    ("POST", "/api/v1/consultations", COORDINATOR, 400, "/api/v1/consultations"),  # empty body
+    (
+        "GET",
+        "/api/v1/consultations/{consultation_id:int}",
+        READER,
+        404,
+        "/api/v1/consultations/{missing}",
+    ),
+    (
+        "POST",
+        "/api/v1/consultations/{consultation_id:int}/open",
+        COORDINATOR,
+        400,  # empty body
+        "/api/v1/consultations/{missing}/open",
+    ),
+    (
+        "POST",
+        "/api/v1/consultations/{consultation_id:int}/questions",
+        COORDINATOR,
+        400,  # empty body
+        "/api/v1/consultations/{missing}/questions",
+    ),
+    (
+        "PATCH",
+        "/api/v1/consultation-questions/{question_id:int}",
+        COORDINATOR,
+        400,  # empty body
+        "/api/v1/consultation-questions/{missing}",
+    ),
+    (
+        "POST",
+        "/api/v1/consultation-questions/{question_id:int}/move",
+        COORDINATOR,
+        400,  # empty body
+        "/api/v1/consultation-questions/{missing}/move",
+    ),
 ]
 
 # The registry resources: list, read, create, update, then archive/restore or delete.

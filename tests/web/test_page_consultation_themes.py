@@ -109,3 +109,36 @@ async def test_a_meetings_questions_are_edited_and_reordered_on_its_page(coordin
     assert text.index("Désormais première ?") < text.index("Première ?")
     asked = await consultations.questions(meeting)
     assert [q["label"] for q in asked] == ["Désormais première ?", "Première ?"]
+
+
+async def test_the_api_runs_a_theme_consultation(coordinator, reader, database):
+    axis = (await Axis.select(Axis.id).order_by(Axis.id).first())["id"]
+    api = coordinator.client
+    refused = await reader.client.post("/api/v1/consultations", json={"axis": axis, "title": "x"})
+    assert refused.status_code == 403
+    created = await api.post("/api/v1/consultations", json={"axis": axis, "title": "Jeunesse"})
+    assert created.status_code == 201, created.text
+    theme = created.json()["id"]
+    closed = await api.post(f"/api/v1/consultations/{theme}/open", json={"is_open": True})
+    assert closed.status_code == 400 and "au moins une question" in closed.text
+    ids = []
+    for body in (
+        {"kind": "choix", "label": "Quel lieu ?", "choices": ["Mairie", "École"]},
+        {"kind": "texte", "label": "Une idée ?"},
+    ):
+        answer = await api.post(f"/api/v1/consultations/{theme}/questions", json=body)
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["id"])
+    moved = await api.post(f"/api/v1/consultation-questions/{ids[1]}/move", json={"step": -1})
+    assert moved.status_code == 200
+    edited = await api.patch(
+        f"/api/v1/consultation-questions/{ids[0]}",
+        json={"label": "Quel lieu préférez-vous ?", "choices": ["Mairie", "École", "Gymnase"]},
+    )
+    assert edited.status_code == 200 and edited.json()["choices"][-1] == "Gymnase"
+    opened = await api.post(f"/api/v1/consultations/{theme}/open", json={"is_open": True})
+    assert opened.json()["is_open"] is True
+    read = (await reader.client.get(f"/api/v1/consultations/{theme}")).json()
+    assert [q["label"] for q in read["questions"]] == ["Une idée ?", "Quel lieu préférez-vous ?"]
+    listed = (await reader.client.get("/api/v1/consultations")).json()
+    assert [t["title"] for t in listed] == ["Jeunesse"]

@@ -8,13 +8,19 @@ NetworkX, openpyxl…), which ``maillage --help`` should not pay.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 from collections.abc import Iterator, MutableMapping
+from typing import TYPE_CHECKING
 
 import click
 
 from maillage.clikit import HELP, PROGRAM, FrenchGroup
+
+if TYPE_CHECKING:
+    from maillage.actor import Actor
+    from maillage.mailing.messages import Attachment
 
 # Subcommand → (its module, the short help `maillage --help` lists without importing it;
 # tests/test_cli.py checks that each matches the command's own).
@@ -26,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calendar": (
         "maillage.calendar.cli",
         "Calendrier : import de fichiers .ics, réunions récurrentes, liens d'abonnement.",
+    ),
+    "consultation": (
+        "maillage.crm.consultation_cli",
+        "Consultations des habitants : par réunion publique ou par thème.",
     ),
     "demo": (
         "maillage.crm.cli",
@@ -126,7 +136,8 @@ class LazyGroup(FrenchGroup):
 @click.version_option(
     package_name="maillage", message="maillage %(version)s", help="Afficher la version et quitter."
 )
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """maillage : le réseau partenarial de la Convention territoriale globale.
 
     Configuration par variables d'environnement (voir le README) : MAILLAGE_DATA_DIR,
@@ -137,6 +148,20 @@ def main() -> None:
     # Everything maillage writes holds personal data: the data directory, the database, backups,
     # outbox messages and exports are for the service's account only (0700 / 0600).
     os.umask(0o077)
+    # The packages of one layer do not import each other: the invitations (mailing) receive
+    # the pack (reports) from here, the layer that assembles them, as the web does.
+    ctx.ensure_object(dict)["pack_attachment"] = pack_attachment
+
+
+async def pack_attachment(actor: Actor, meeting_id: int) -> Attachment:
+    """The meeting's pack as the DOCX joined to its invitations (``mail invite --dossier``)."""
+    # Imported when used: the reports cost a second of imports that other commands skip.
+    from maillage.mailing.messages import Attachment
+    from maillage.reports.files import MEDIA_TYPES
+    from maillage.reports.service import pack_download
+
+    content, name = await pack_download(actor, meeting_id, "docx", dt.date.today())
+    return Attachment(name, content, MEDIA_TYPES["docx"])
 
 
 if __name__ == "__main__":

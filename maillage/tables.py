@@ -314,13 +314,31 @@ class InhabitantRegistration(Versioned):
     consent_text = Varchar(length=40)
     consent_at = Timestamptz(default=TimestamptzNow())
     status = Varchar(length=20, default="inscrit", index=True)
+    # What was mailed to them, so that each notice goes once.
+    reminded_at = Timestamptz(null=True, default=None)
+    cancel_notified_at = Timestamptz(null=True, default=None)
+
+
+class Consultation(Table):
+    """A consultation on a theme of the CTG rather than a meeting (#22): its questions and
+    answers are those of ``ConsultationQuestion`` and ``ConsultationAnswer`` that name it."""
+
+    id = Serial(primary_key=True)
+    axis = ForeignKey(Axis, on_delete=OnDelete.restrict, index=True)
+    title = Varchar(length=200)
+    is_open = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class ConsultationQuestion(Table):
-    """A question of a meeting's consultation (#22): a choice, a 1-to-5 scale or free text."""
+    """A question of a meeting's consultation or of a theme's (#22): a choice, a 1-to-5 scale
+    or free text. Exactly one of ``meeting`` and ``consultation`` is set."""
 
     id = Serial(primary_key=True)
-    meeting = ForeignKey(Meeting, on_delete=OnDelete.cascade, index=True)
+    meeting = ForeignKey(Meeting, null=True, default=None, on_delete=OnDelete.cascade, index=True)
+    consultation = ForeignKey(
+        Consultation, null=True, default=None, on_delete=OnDelete.cascade, index=True
+    )
     position = Integer(default=0)
     kind = Varchar(length=10, default="choix")
     label = Varchar(length=300)
@@ -332,7 +350,10 @@ class ConsultationAnswer(Table):
     is a random number grouping the answers sent together (one row of the export)."""
 
     id = Serial(primary_key=True)
-    meeting = ForeignKey(Meeting, on_delete=OnDelete.cascade, index=True)
+    meeting = ForeignKey(Meeting, null=True, default=None, on_delete=OnDelete.cascade, index=True)
+    consultation = ForeignKey(
+        Consultation, null=True, default=None, on_delete=OnDelete.cascade, index=True
+    )
     question = ForeignKey(ConsultationQuestion, on_delete=OnDelete.cascade, index=True)
     submission = Varchar(length=32, index=True)
     value = Text()
@@ -542,6 +563,7 @@ TABLES: list[type[Table]] = [
     Action,
     Decision,
     InhabitantRegistration,
+    Consultation,
     ConsultationQuestion,
     ConsultationAnswer,
     ApiToken,

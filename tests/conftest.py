@@ -166,7 +166,7 @@ def settings(data_dir: Path, migrated_database: str) -> Settings:
 # (0.2 to 0.4 s), which was the largest part of each test's set-up (#17). A test that needs a
 # differently built application (a patched rate, say) calls create_app itself.
 _APPS: dict[Settings, Litestar] = {}
-_RATE_STORES = ("sign_in_rate", "participation_rate")
+_RATE_STORES = ("sign_in_rate", "participation_rate", "consultation_rate")
 
 
 @pytest.fixture

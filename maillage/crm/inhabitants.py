@@ -34,13 +34,18 @@ PUBLIC_PAGE = Actor(name="page-participer", role="lecteur")
 RETENTION = Actor(name="conservation", role="admin")
 
 # The consent shown on the page; a new wording gets a new version, the old rows keep theirs.
-CONSENT_VERSION = "participer-2026-12"
+# « participer-2026-12 » promised only the confirmation mail: its registrations get the
+# cancellation notice (organising the meeting) but no reminder.
+CONSENT_VERSION = "participer-2026-12-rappel"
 CONSENT_TEXT = (
     "J'accepte que ces informations soient utilisées pour organiser cette réunion (liste des "
-    "inscrits, confirmation par courriel si je l'ai demandée). Elles sont effacées "
-    "automatiquement après la durée de conservation indiquée, et je peux demander leur "
-    "suppression à tout moment auprès de l'organisateur."
+    "inscrits ; si j'ai donné mon adresse électronique : confirmation, rappel deux jours "
+    "avant et avis en cas d'annulation, par courriel). Elles sont effacées automatiquement "
+    "après la durée de conservation indiquée, et je peux demander leur suppression à tout "
+    "moment auprès de l'organisateur."
 )
+REMINDER_CONSENTS = frozenset({CONSENT_VERSION})
+"""The consent versions that promise the reminder two days before."""
 NAME_MAX = 100
 COMMUNE_MAX = 100
 EMAIL_MAX = 254

@@ -544,7 +544,9 @@ précédente).
 ## Finalités
 Organiser les réunions publiques et ateliers de concertation de la CTG : compter les places,
 tenir une liste d'attente, confirmer l'inscription par courriel avec l'événement à ajouter à
-son agenda, compter les présents le jour même.
+son agenda, prévenir par courriel en cas d'annulation, rappeler la réunion deux jours avant
+(seulement aux personnes inscrites avec le texte d'accord qui le prévoit), compter les
+présents le jour même.
 
 ## Base légale
 Consentement (article 6-1-a du RGPD) : la case d'accord du formulaire ; la version du texte

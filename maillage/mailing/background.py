@@ -17,6 +17,8 @@ from typing import Any
 
 from maillage.crm import inhabitants
 from maillage.french import plural
+from maillage.mailing import notices
+from maillage.mailing.invitations import load_meeting
 from maillage.mailing.mailbox import FetchReport, MailboxReader
 from maillage.mailing.reminders import queue_due_reminders
 from maillage.mailing.sender import sender_for
@@ -77,6 +79,7 @@ async def run(
             try:
                 purged_at = await purge_if_due(purged_at)
                 await queue_due_reminders(settings)
+                await notices.queue_due(settings, load_meeting)
                 report = await sender.drain()
                 if report.sent or report.failed:
                     logger.info(

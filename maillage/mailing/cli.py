@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import click
 
-from maillage.actor import CLI
+from maillage.actor import CLI, Actor
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.french import datetime_fr, plural
-from maillage.mailing import background, invitations, outbox, reminders, replies
+from maillage.mailing import background, invitations, notices, outbox, reminders, replies
 from maillage.mailing.answers import RESPONSE_LABELS
 from maillage.mailing.mailbox import MailboxReader
+from maillage.mailing.messages import Attachment
 from maillage.mailing.reminders import queue_due_reminders
 from maillage.mailing.sender import DrainReport, sender_for
 from maillage.settings import Settings
@@ -56,13 +58,26 @@ def _print_drain(report: DrainReport, remaining: dict[str, int]) -> None:
 )
 @click.option("--suppleants", is_flag=True, help="Inviter aussi les suppléants de l'instance.")
 @click.option("--send", "send_now", is_flag=True, help="Mettre en file et envoyer aussitôt.")
+@click.option(
+    "--dossier",
+    "with_pack",
+    is_flag=True,
+    help="Avec --send : joindre le dossier de séance (DOCX) à chaque invitation.",
+)
 @run_async
 async def invite(
-    settings: Settings, meeting_id: int, contacts: tuple[int, ...], suppleants: bool, send_now: bool
+    settings: Settings,
+    meeting_id: int,
+    contacts: tuple[int, ...],
+    suppleants: bool,
+    send_now: bool,
+    with_pack: bool,
 ) -> None:
     """Inviter à la réunion RÉUNION (son n°) les membres de son instance, ou les contacts nommés.
 
     Pour une réunion annulée, --send envoie l'annulation à ceux qui avaient reçu l'invitation."""
+    if with_pack and not send_now:
+        fail("--dossier joint le dossier de séance à l'envoi : ajoutez --send.")
     meeting = await invitations.load_meeting(meeting_id)
     if meeting.status == "annulee":
         if not send_now:
@@ -81,10 +96,21 @@ async def invite(
     if not send_now:
         click.echo(f"Pour les envoyer : maillage mail invite {meeting_id} --send (ou l'API).")
         return
-    queued = await invitations.queue(CLI, settings, meeting_id)
-    click.echo(_queued_line(queued))
+    files = [await _pack_maker()(CLI, meeting_id)] if with_pack else []
+    queued = await invitations.queue(CLI, settings, meeting_id, attachments=files)
+    click.echo(_queued_line(queued) + (" Dossier de séance joint." if files else ""))
     _print_problems(queued["problems"])
     _print_drain(await sender_for(settings).drain(), await outbox.counts())
+
+
+def _pack_maker() -> Callable[[Actor, int], Awaitable[Attachment]]:
+    """What builds the pack: given by the ``maillage`` command (``maillage.cli``), since the
+    reports and the mailing, two packages of one layer, do not import each other."""
+    context = click.get_current_context()
+    maker = (context.find_root().obj or {}).get("pack_attachment")
+    if maker is None:
+        fail("le dossier de séance ne se joint que depuis la commande maillage.")
+    return maker  # type: ignore[return-value]
 
 
 @mail.command(cls=FrenchCommand)
@@ -149,6 +175,12 @@ async def send(settings: Settings, watch: bool, interval: float) -> None:
     reminders = await queue_due_reminders(settings)
     if reminders:
         click.echo(f"Rappels mis en file : {reminders}.")
+    told = await notices.queue_due(settings, invitations.load_meeting)
+    if told["rappel"] or told["annulation"]:
+        cancelled = plural(told["annulation"], "avis d'annulation", "avis d'annulation")
+        click.echo(
+            f"Habitants inscrits : {plural(told['rappel'], 'rappel')}, {cancelled} mis en file."
+        )
     sender = sender_for(settings)
     click.echo(f"Envoi vers : {sender.backend.description}.")
     _print_drain(await sender.drain(), await outbox.counts())

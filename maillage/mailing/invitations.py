@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from maillage.db import (
     write_transaction,
 )
 from maillage.errors import FieldError, InvalidData, NotFound
-from maillage.mailing import messages, outbox, tokens
+from maillage.mailing import messages, notices, outbox, tokens
 from maillage.mailing.addresses import (
     InvalidAddress,
     Mailbox,
@@ -307,22 +308,37 @@ async def queue_changes(actor: Actor, settings: Settings, meeting_id: int) -> di
     """After a meeting was edited, moved, cancelled or restored: the update or the cancellation
     to those who already received it, at once (the README promises it, whatever the caller:
     page, API or command line). First invitations still wait for « Envoyer », after the
-    preview. Never refuses: a past or draft meeting just owes nobody anything."""
+    preview. Never refuses: a past or draft meeting just owes nobody anything. A cancelled
+    public meeting's registered inhabitants are told too (``inhabitants`` counts them, #22)."""
     async with read_transaction():
         meeting = await load_meeting(meeting_id)
     if not _changes_matter(meeting):
-        return {"meeting": meeting_id, "queued": 0, **dict.fromkeys(KINDS, 0), "problems": []}
-    return await queue(actor, settings, meeting_id, updates_only=True)
+        return {
+            "meeting": meeting_id,
+            "queued": 0,
+            **dict.fromkeys(KINDS, 0),
+            "inhabitants": 0,
+            "problems": [],
+        }
+    report = await queue(actor, settings, meeting_id, updates_only=True)
+    return {**report, "inhabitants": await notices.tell_cancellation(settings, meeting)}
 
 
 KINDS = ("invitation", "modification", "annulation")
 
 
 async def queue(
-    actor: Actor, settings: Settings, meeting_id: int, updates_only: bool = False
+    actor: Actor,
+    settings: Settings,
+    meeting_id: int,
+    updates_only: bool = False,
+    attachments: Sequence[messages.Attachment] = (),
 ) -> dict[str, Any]:
     """Queue every message the invitees of the meeting are due; report who cannot be reached.
-    ``updates_only``: only to those who already received an earlier version."""
+    ``updates_only``: only to those who already received an earlier version. ``attachments``
+    (the pack, when the coordinator joins it, #22) go with the invitations and the updates,
+    never with a cancellation."""
+    check_attachments(list(attachments))
     meeting, due, roles = await _due(meeting_id, updates_only)
     envelope = Envelope(sender_mailbox(settings.mail_from))
     # Each kind of message is rendered once for the meeting, then filled in per invitee.
@@ -338,6 +354,7 @@ async def queue(
             roles,
             due[start : start + QUEUE_CHUNK],
             problems,
+            attachments,
         )
         for item in await _write_due(meeting, built):
             counts[item.kind] += 1
@@ -345,13 +362,10 @@ async def queue(
     # An edit that owed nobody anything is no sending: the journal keeps the edit only.
     if queued or not updates_only:
         async with write_transaction():
-            await audit.record(
-                actor,
-                "send",
-                "meeting",
-                meeting_id,
-                {"queued": queued, "sequence": meeting.sequence},
-            )
+            changes: dict[str, Any] = {"queued": queued, "sequence": meeting.sequence}
+            if attachments:
+                changes["attachments"] = [item.filename for item in attachments]
+            await audit.record(actor, "send", "meeting", meeting_id, changes)
     return {"meeting": meeting_id, "queued": queued, **counts, "problems": problems}
 
 
@@ -443,6 +457,7 @@ def _build_chunk(
     roles: dict[int, str],
     rows: list[dict[str, Any]],
     problems: list[dict[str, Any]],
+    attachments: Sequence[messages.Attachment] = (),
 ) -> dict[int, outbox.Outgoing]:
     """The messages of ``rows``, by invitation; an unusable address goes to ``problems``."""
     built: dict[int, outbox.Outgoing] = {}
@@ -455,7 +470,8 @@ def _build_chunk(
             problems.append(unreachable(row, error))
             continue
         if kind not in builders:
-            builders[kind] = messages.MeetingMessages(meeting, kind, envelope)
+            files = attachments if kind != "annulation" else ()
+            builders[kind] = messages.MeetingMessages(meeting, kind, envelope, attachments=files)
         built[row["id"]] = outbox.Outgoing(
             builders[kind].build(invitee), invitee.mailbox.address, kind, row["contact"], row["id"]
         )

@@ -496,10 +496,17 @@ class MeetingMessages:
 
     ``kind``: ``invitation``, ``modification`` (REQUEST at a raised SEQUENCE), ``annulation``
     (CANCEL), ``rappel`` (no calendar part; ``days`` before the meeting) or ``relance`` (no
-    calendar part: to those who have not answered yet)."""
+    calendar part: to those who have not answered yet). ``attachments`` (the pack, #22) follow
+    the calendar file in the multipart/mixed, encoded once for every recipient: the
+    multipart/alternative with its text/calendar part stays first, as iMIP clients expect."""
 
     def __init__(
-        self, meeting: MeetingInfo, kind: str, envelope: Envelope, days: int | None = None
+        self,
+        meeting: MeetingInfo,
+        kind: str,
+        envelope: Envelope,
+        days: int | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> None:
         organizer = envelope.organizer
         moment = french.format_moment(meeting.starts_at)
@@ -532,6 +539,7 @@ class MeetingMessages:
         )
         # Out-of-office replies to a mass of invitations would flood the organiser's mailbox.
         self.trailer = b"MIME-Version: 1.0\r\nX-Auto-Response-Suppress: OOF, AutoReply\r\n"
+        self.files = [_attachment_part(item) for item in attachments]
 
     def build(self, invitee: Invitee) -> Prebuilt:
         text, html = self.bodies.encode(invitee)
@@ -556,6 +564,7 @@ class MeetingMessages:
                 )
             )
         content_type, body = _multipart("alternative", parts)
+        attachments += self.files
         if attachments:
             content_type, body = _multipart("mixed", [content_type + b"\r\n" + body, *attachments])
         message_id = make_msgid(domain=self.domain)
@@ -572,6 +581,20 @@ class MeetingMessages:
             )
         )
         return Prebuilt(raw, message_id, self.subject, PREBUILT_HEADERS)
+
+
+def _attachment_part(item: Attachment) -> bytes:
+    """A file as a base64 attachment part, its headers written by the ``email`` package (a
+    non-ASCII file name is RFC 2231 encoded), without the line break that ends the part."""
+    maintype, _, subtype = item.content_type.partition("/")
+    part = _part(
+        item.content,
+        maintype=maintype or "application",
+        subtype=subtype or "octet-stream",
+        disposition="attachment",
+        filename=without_encoded_words(item.filename) or "piece-jointe",
+    )
+    return part.as_bytes(policy=SMTP).removesuffix(b"\r\n")
 
 
 @dataclass(frozen=True)
@@ -674,3 +697,32 @@ def mailing(
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Precedence"] = "bulk"
     return message
+
+
+def inhabitant_notice(
+    meeting: MeetingInfo,
+    recipient: Mailbox,
+    envelope: Envelope,
+    notice: str,
+    erased_on: dt.date,
+    when: str = "",
+) -> EmailMessage:
+    """To an inhabitant registered to a public meeting (#22): ``annulation`` (the meeting is
+    cancelled; a plain notice, their calendar file was a PUBLISH they may remove) or ``rappel``
+    (``when``: « dans 2 jours »)."""
+    moment = french.format_moment(meeting.starts_at)
+    if notice == "annulation":
+        subject = f"Annulation : {meeting.summary}, {moment}"
+    else:
+        subject = f"Rappel : {meeting.summary}, {when} ({moment})"
+    context = _context(
+        meeting,
+        recipient,
+        organizer=envelope.organizer,
+        subject=subject,
+        notice=notice,
+        moment=moment,
+        when=when,
+        erased_on=french.format_date(erased_on),
+    )
+    return _message(envelope, recipient, subject, _text_parts("habitant", context))

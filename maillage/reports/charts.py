@@ -6,6 +6,7 @@ year N solid dark grey, values written on the bars, zones blanches cross-hatched
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Polygon as MplPolygon
 
 from maillage.french import number, percent
 from maillage.reports.model import Chart, Section, Sheet
@@ -35,6 +37,35 @@ def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     return buffer.getvalue()
+
+
+_PATH = re.compile(r'<path d="([^"]+)"')
+_RING = re.compile(r"M([^Z]+)Z")
+_VIEW = re.compile(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"')
+
+
+def map_png(svg: str) -> bytes:
+    """The SVG map of ``maillage.geo.svg`` as a PNG for the DOCX: its rings (pixels, y down)
+    drawn again, outlines dark on a light fill, readable in black and white."""
+    view = _VIEW.search(svg)
+    width, height = (float(view[1]), float(view[2])) if view else (640.0, 480.0)
+    figure = Figure(figsize=(6.4, 6.4 * height / width))
+    axes = figure.add_axes((0, 0, 1, 1))
+    for d in _PATH.findall(svg):
+        for ring in _RING.findall(d):
+            numbers = [float(n) for n in ring.replace("L", " ").split()]
+            points = list(zip(numbers[0::2], numbers[1::2], strict=False))
+            if len(points) >= 3:
+                axes.add_patch(
+                    MplPolygon(
+                        points, closed=True, facecolor="#dce8f4", edgecolor="#24466f", linewidth=0.6
+                    )
+                )
+    axes.set_xlim(0, width)
+    axes.set_ylim(height, 0)
+    axes.set_aspect("equal")
+    axes.axis("off")
+    return _png(figure)
 
 
 def _plain(label: str) -> str:

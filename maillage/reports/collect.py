@@ -95,7 +95,7 @@ async def collect(scope: Scope, year: int) -> ReportRows:
         rows.network = await load_network_data(dt.date(year, 12, 31), scope.territory_ids)
         rows.actions = await load_actions()
         rows.decisions = await _decisions(scope)
-        rows.consultations = await _consultations(rows.meetings)
+        rows.consultations = await _consultations(rows.meetings) + await _themes(year)
         rows.first_meeting_year = await _first_meeting_year(scope)
         commune_ids = sorted(scope.commune_ids)
         rows.outlines = {
@@ -144,6 +144,21 @@ async def _consultations(meetings: list[dict[str, Any]]) -> list[dict[str, Any]]
         ]
         given = [a for a in answers if a["meeting"] == meeting_id]
         result.append({"meeting": public[meeting_id], **consultations.summarise(asked, given)})
+    return result
+
+
+async def _themes(year: int) -> list[dict[str, Any]]:
+    """The consultations per theme created in the year (shared by every territory, as the
+    axes are), summarised as a meeting's: a line per question in the bilan (#22)."""
+    rows = [t for t in await consultations.themes() if paris_time(t["created_at"]).year == year]
+    result = []
+    for theme in sorted(rows, key=lambda t: t["created_at"]):
+        created = paris_time(theme["created_at"])
+        summary = await consultations.results_of(("consultation", theme["id"]))
+        if not summary["questions"]:
+            continue
+        label = f"Consultation « {theme['title']} » ({theme['axis_name']})"
+        result.append({"meeting": {"year": year, "starts_at": created, "title": label}, **summary})
     return result
 
 

@@ -40,6 +40,8 @@ class Section:
     sheets: list[Sheet] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)  # machine-readable (API, tests)
+    svg: str = ""  # a map drawn by ``maillage.geo``, inline in the HTML (the DOCX has its PNG)
+    svg_title: str = ""
 
 
 @dataclass

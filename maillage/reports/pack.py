@@ -21,6 +21,7 @@ from maillage.db import french_order, read_transaction
 from maillage.errors import InvalidData, NotFound
 from maillage.folding import fold
 from maillage.french import format_date, format_span, long_date, number, percent, plural, short_date
+from maillage.geo.maps import territory_map
 from maillage.graph.data import NetworkFilter
 from maillage.graph.report import Report as NetworkReport
 from maillage.graph.report import analyse
@@ -103,7 +104,10 @@ async def build_pack(meeting_id: int, today: dt.date) -> Pack:
     day = paris_time(meeting["starts_at"]).date()
     rows = await collect(scope, day.year)
     body_decisions = await decisions.of_group(meeting["working_group"], day)
-    return await off_loop(assemble_pack, meeting, previous, body_decisions, rows, today)
+    territory = scope.territory["id"] if scope.territory else None
+    # The territory's map when its communes have outlines (#18); none drawn otherwise.
+    drawn = (await territory_map(territory)).svg if territory is not None else ""
+    return await off_loop(assemble_pack, meeting, previous, body_decisions, rows, today, drawn)
 
 
 async def _scope(territory_id: int | None) -> Scope:
@@ -129,6 +133,7 @@ def assemble_pack(
     body_decisions: list[dict[str, Any]],
     rows: ReportRows,
     today: dt.date,
+    map_svg: str = "",
 ) -> Pack:
     start = paris_time(meeting["starts_at"])
     day, year = start.date(), start.year
@@ -151,7 +156,7 @@ def assemble_pack(
         plan,
         network_section(rows, previous, min(day, today)),
         attendance_section(rows, meeting, year),
-        territory_section(rows, year, day),
+        territory_section(rows, year, day, map_svg),
     ]
     report = Report(
         title="Dossier de séance",
@@ -674,8 +679,11 @@ def _bodies_sheet(current: GovernanceYear, before: GovernanceYear) -> Sheet:
 # ----- territory ------------------------------------------------------------------------------
 
 
-def territory_section(rows: ReportRows, year: int, day: dt.date) -> Section:
+def territory_section(rows: ReportRows, year: int, day: dt.date, map_svg: str = "") -> Section:
     section = Section("territoire", "Chiffres clés du territoire")
+    # The map as drawn by maillage.geo: inline in the HTML, a PNG drawn for the DOCX only.
+    section.svg = map_svg
+    section.svg_title = f"Carte des communes du territoire {rows.scope.name}" if map_svg else ""
     scope = rows.scope
     communes = scope.communes
     population = sum(c["population"] or 0 for c in communes)

@@ -20,6 +20,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from maillage.reports.cells import display, is_numeric
+from maillage.reports.charts import map_png
 from maillage.reports.model import Report, Section, Sheet
 
 CHART_WIDTH = Cm(16)
@@ -157,6 +158,10 @@ def _section(document, heading: str, section: Section, workbook_name: str) -> No
             document.add_paragraph(sentence, style=style)
         if not sentences and when_empty:
             document.add_paragraph(when_empty)
+    if section.svg:  # a map (the pack's territory, #22): drawn again as a PNG
+        document.add_picture(io.BytesIO(map_png(section.svg)), width=CHART_WIDTH)
+        document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        document.add_paragraph(f"{section.svg_title}.").style = document.styles["Caption"]
     for chart in section.charts:
         document.add_picture(io.BytesIO(chart.png), width=CHART_WIDTH)
         document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER

@@ -64,6 +64,7 @@ PUBLIC_PATTERNS = [
     r"^/r/",  # answer links: the signed token is the permission
     r"^/u/",  # unsubscribe links (RFC 8058 one-click included)
     r"^/participer/",  # public meetings' registration pages: only public, open meetings answer
+    r"^/consulter/",  # consultations per theme: only open ones answer (#22)
     r"^/calendar/feeds/",  # secret-token feeds: the token is the permission
 ]
 # No session cookie where none is read: the API (bearer tokens only) and static files.
@@ -146,6 +147,10 @@ def _posts_a_registration(request: Request) -> bool:
     return request.method == "POST" and request.url.path.startswith("/participer/")
 
 
+def _posts_a_theme_answer(request: Request) -> bool:
+    return request.method == "POST" and request.url.path.startswith("/consulter/")
+
+
 def _participation_rate_limit() -> RateLimitConfig:
     """The same limiter on the public registration posts, counted apart from sign-ins."""
     return RateLimitConfig(
@@ -165,6 +170,15 @@ async def _warn_if_row_security_bypassed() -> None:
                 "limitent les comptes à leurs territoires. Connectez maillage avec un rôle "
                 "ordinaire, propriétaire de la base (README « Mise en production »)."
             )
+
+
+def _theme_consultation_rate_limit() -> RateLimitConfig:
+    """The same limit on the answers to consultations per theme (#22), counted apart."""
+    return RateLimitConfig(
+        rate_limit=PARTICIPATION_RATE,
+        check_throttle_handler=_posts_a_theme_answer,
+        store="consultation_rate",
+    )
 
 
 def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
@@ -217,6 +231,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
         middleware=[
             _sign_in_rate_limit().middleware,
             _participation_rate_limit().middleware,
+            _theme_consultation_rate_limit().middleware,
             _session_config(settings).middleware,
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
             # After authentication, so that only a valid bearer token skips the CSRF check.

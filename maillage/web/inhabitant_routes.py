@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Router, delete, get, post
+from litestar import Request, Router, delete, get, patch, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import Meta, Struct
@@ -203,6 +203,158 @@ async def delete_question(request: Request, question_id: QuestionId) -> None:
     await consultations.delete_question(request.user, question_id)
 
 
+# ----- consultations per theme, and editing questions (#22) ------------------------------------
+
+ConsultationId = Annotated[
+    int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la consultation par thème")
+]
+
+
+class ThemeIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    axis: Annotated[int, Meta(ge=1, le=2**31 - 1)]
+    """L'axe de la CTG sur lequel porte la consultation."""
+    title: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class ThemeRead(Struct):
+    id: int
+    axis: int
+    axis_name: str
+    title: str
+    is_open: bool
+    created_at: dt.datetime
+
+
+class ThemeResults(Struct):
+    consultation: ThemeRead
+    respondents: int
+    questions: list[QuestionResult]
+
+
+class OpenIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    is_open: bool
+    """Vrai : la page publique /consulter/{id} répond ; faux : elle est fermée."""
+
+
+class QuestionEdit(Struct, forbid_unknown_fields=True, kw_only=True):
+    label: Annotated[str, Meta(min_length=1, max_length=300)]
+    choices: Annotated[list[Annotated[str, Meta(max_length=100)]], Meta(max_length=10)] | None = (
+        None
+    )
+    """Nouvelles réponses possibles d'un choix, tant que personne n'a répondu."""
+
+
+class MoveIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    step: Literal[-1, 1]
+    """−1 : monter d'un cran ; 1 : descendre d'un cran."""
+
+
+def _theme(row: dict[str, Any]) -> ThemeRead:
+    return ThemeRead(**{name: row[name] for name in ThemeRead.__struct_fields__})
+
+
+@get(
+    "/consultations",
+    summary="Lister les consultations par thème",
+    guards=[requires("lecteur")],
+    responses=error_responses(401, 403),
+    tags=CONSULTATION_TAGS,
+)
+async def list_themes() -> list[ThemeRead]:
+    return [_theme(row) for row in await consultations.themes()]
+
+
+@post(
+    "/consultations",
+    summary="Créer une consultation sur un thème (un axe de la CTG), fermée",
+    status_code=HTTP_201_CREATED,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403),
+    tags=CONSULTATION_TAGS,
+)
+async def create_theme(request: Request, data: JSONBody[ThemeIn]) -> ThemeRead:
+    return _theme(await consultations.create_theme(request.user, data.axis, data.title))
+
+
+@get(
+    "/consultations/{consultation_id:int}",
+    summary="Lire une consultation par thème et la synthèse de ses réponses anonymes",
+    guards=[requires("lecteur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=CONSULTATION_TAGS,
+)
+async def read_theme(consultation_id: ConsultationId) -> ThemeResults:
+    row = await consultations.theme(consultation_id)
+    result = await consultations.results_of(("consultation", consultation_id))
+    return ThemeResults(
+        consultation=_theme(row),
+        respondents=result["respondents"],
+        questions=[
+            QuestionResult(**{k: q.get(k) for k in QuestionResult.__struct_fields__})
+            for q in result["questions"]
+        ],
+    )
+
+
+@post(
+    "/consultations/{consultation_id:int}/open",
+    summary="Ouvrir ou fermer une consultation par thème",
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=CONSULTATION_TAGS,
+)
+async def open_theme(
+    request: Request, consultation_id: ConsultationId, data: JSONBody[OpenIn]
+) -> ThemeRead:
+    return _theme(await consultations.set_theme_open(request.user, consultation_id, data.is_open))
+
+
+@post(
+    "/consultations/{consultation_id:int}/questions",
+    summary="Ajouter une question à une consultation par thème",
+    status_code=HTTP_201_CREATED,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=CONSULTATION_TAGS,
+)
+async def add_theme_question(
+    request: Request, consultation_id: ConsultationId, data: JSONBody[QuestionIn]
+) -> dict[str, Any]:
+    owner = ("consultation", consultation_id)
+    return await consultations.add_question_to(
+        request.user, owner, data.kind, data.label, list(data.choices)
+    )
+
+
+@patch(
+    "/consultation-questions/{question_id:int}",
+    summary="Modifier une question (le libellé ; les réponses possibles avant toute réponse)",
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=CONSULTATION_TAGS,
+)
+async def edit_question(
+    request: Request, question_id: QuestionId, data: JSONBody[QuestionEdit]
+) -> dict[str, Any]:
+    choices = None if data.choices is None else list(data.choices)
+    return await consultations.edit_question(request.user, question_id, data.label, choices)
+
+
+@post(
+    "/consultation-questions/{question_id:int}/move",
+    summary="Déplacer une question d'un cran dans sa consultation",
+    status_code=HTTP_200_OK,
+    guards=[requires("coordinateur")],
+    responses=error_responses(400, 401, 403, 404),
+    tags=CONSULTATION_TAGS,
+)
+async def move_question(
+    request: Request, question_id: QuestionId, data: JSONBody[MoveIn]
+) -> dict[str, Any]:
+    return await consultations.move_question(request.user, question_id, data.step)
+
+
 def inhabitant_router() -> Router:
     return Router(
         path="/api/v1",
@@ -213,5 +365,12 @@ def inhabitant_router() -> Router:
             read_consultation,
             add_question,
             delete_question,
+            list_themes,
+            create_theme,
+            read_theme,
+            open_theme,
+            add_theme_question,
+            edit_question,
+            move_question,
         ],
     )

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Router, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import Meta, Struct, field
 
@@ -20,6 +20,8 @@ from maillage.errors import FieldError, InvalidData
 from maillage.mailing import invitations, mailings, outbox, reminders, replies, review
 from maillage.mailing.invitations import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_LABEL, MAX_ATTACHMENTS
 from maillage.mailing.messages import Attachment
+from maillage.reports import service as report_service
+from maillage.reports.files import MEDIA_TYPES
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
@@ -252,8 +254,23 @@ async def invite(request: Request, meeting_id: MeetingId, data: JSONBody[InviteI
     responses=error_responses(400, 401, 403, 404),
     tags=["Invitations"],
 )
-async def send_invitations(request: Request, meeting_id: MeetingId) -> QueueReport:
-    report = await invitations.queue(request.user, _settings(request), meeting_id)
+async def send_invitations(
+    request: Request,
+    meeting_id: MeetingId,
+    attach_pack: Annotated[
+        bool,
+        QueryParameter(
+            description=(
+                "Joindre le dossier de séance (DOCX) aux invitations et aux modifications, "
+                "jamais à une annulation."
+            )
+        ),
+    ] = False,
+) -> QueueReport:
+    files = await pack_attachments(request.user, meeting_id, attach_pack)
+    report = await invitations.queue(
+        request.user, _settings(request), meeting_id, attachments=files
+    )
     return QueueReport(**{**report, "problems": _people(report["problems"])})
 
 
@@ -298,6 +315,15 @@ async def preview_invitations(request: Request, meeting_id: MeetingId) -> Previe
 async def relaunch_invitations(request: Request, meeting_id: MeetingId) -> RelaunchReport:
     report = await reminders.relaunch_pending(request.user, _settings(request), meeting_id)
     return RelaunchReport(**{**report, "problems": _people(report["problems"])})
+
+
+async def pack_attachments(actor: Any, meeting_id: int, wanted: bool) -> list[Attachment]:
+    """The meeting's pack as a DOCX attachment when the coordinator joins it to the
+    invitations (#22); its export is journaled like any download of the pack."""
+    if not wanted:
+        return []
+    content, name = await report_service.pack_download(actor, meeting_id, "docx", dt.date.today())
+    return [Attachment(name, content, MEDIA_TYPES["docx"])]
 
 
 def _attachments(items: list[AttachmentIn]) -> list[Attachment]:

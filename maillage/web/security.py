@@ -30,7 +30,15 @@ from maillage.vocabulary import USER_ROLES, UserRole
 
 # Paths that answer without authentication: health check, API docs, static files, the sign-in
 # page. The later issues add answer links and feed tokens, which carry their own secret.
-PUBLIC_PATHS = {"/healthz", "/schema", "/static", "/r/", "/calendar/feeds/", "/participer/"}
+PUBLIC_PATHS = {
+    "/healthz",
+    "/schema",
+    "/static",
+    "/r/",
+    "/calendar/feeds/",
+    "/participer/",
+    "/consulter/",
+}
 PUBLIC_EXACT = {"/favicon.ico", "/connexion", "/accessibilite"}
 API_PREFIXES = ("/api/", "/schema", "/healthz")
 # Where a person whose password was reset may still go before choosing a new one.

@@ -51,7 +51,7 @@ async def test_answers_are_summarised_and_exported_without_anyone(database):
     assert len(lines) == 4
     assert "'=HYPERLINK" in exported
     columns = {c._meta.name for c in ConsultationAnswer._meta.columns}
-    assert columns == {"id", "meeting", "question", "submission", "value"}
+    assert columns == {"id", "meeting", "consultation", "question", "submission", "value"}
     events = await AuditEvent.select().where(AuditEvent.action == "answer")
     assert len(events) == 3 and "Crèche" not in repr(events)
 

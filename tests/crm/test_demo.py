@@ -220,6 +220,16 @@ async def test_the_story_is_there(demo):
     assert len({end for end in ends if end > TODAY}) >= 4
 
 
+async def test_the_public_meeting_to_come_has_an_open_consultation(demo):
+    rows = await sql(
+        "SELECT m.title AS title, m.consultation_open AS open, q.kind AS kind "
+        "FROM consultation_question q JOIN meeting m ON m.id = q.meeting ORDER BY q.position"
+    )
+    assert [r["kind"] for r in rows] == ["choix", "echelle", "texte"]
+    assert {r["title"] for r in rows} == {"Café-débat des parents : les écrans"}
+    assert all(r["open"] for r in rows)
+
+
 async def test_one_person_bridges_the_housing_commission_and_the_youth_network(demo):
     members = await sql(
         "SELECT g.name AS body, m.contact AS contact FROM membership m "

@@ -395,6 +395,44 @@ ROUTES += [
         404,
         "/api/v1/consultation-questions/{missing}",
     ),
+    # Consultations per theme and editing questions (#22).
+    ("GET", "/api/v1/consultations", READER, 200, "/api/v1/consultations"),
+    ("POST", "/api/v1/consultations", COORDINATOR, 400, "/api/v1/consultations"),  # empty body
+    (
+        "GET",
+        "/api/v1/consultations/{consultation_id:int}",
+        READER,
+        404,
+        "/api/v1/consultations/{missing}",
+    ),
+    (
+        "POST",
+        "/api/v1/consultations/{consultation_id:int}/open",
+        COORDINATOR,
+        400,  # empty body
+        "/api/v1/consultations/{missing}/open",
+    ),
+    (
+        "POST",
+        "/api/v1/consultations/{consultation_id:int}/questions",
+        COORDINATOR,
+        400,  # empty body
+        "/api/v1/consultations/{missing}/questions",
+    ),
+    (
+        "PATCH",
+        "/api/v1/consultation-questions/{question_id:int}",
+        COORDINATOR,
+        400,  # empty body
+        "/api/v1/consultation-questions/{missing}",
+    ),
+    (
+        "POST",
+        "/api/v1/consultation-questions/{question_id:int}/move",
+        COORDINATOR,
+        400,  # empty body
+        "/api/v1/consultation-questions/{missing}/move",
+    ),
 ]
 
 # The registry resources: list, read, create, update, then archive/restore or delete.
@@ -763,6 +801,53 @@ PAGES += [
         200,
         "/reunions/{public_meeting}/consultation.csv",
     ),
+    *[
+        (
+            "POST",
+            f"/reunions/{{record_id:int}}/consultation/questions/{{question_id:int}}/{verb}",
+            COORDINATOR,
+            303,  # back to the meeting page, which says the question is unknown
+            f"/reunions/{{public_meeting}}/consultation/questions/{{missing}}/{verb}",
+        )
+        for verb in ("modifier", "deplacer")
+    ],
+    # Consultations per theme (#22): the public page answers only an open one.
+    ("GET", "/consulter/{consultation_id:str}", PUBLIC, 404, "/consulter/{missing}"),
+    ("POST", "/consulter/{consultation_id:str}", PUBLIC, 404, "/consulter/{missing}"),
+    ("GET", "/consultations", READER, 200, "/consultations"),
+    ("POST", "/consultations", COORDINATOR, 303, "/consultations"),  # empty: back, with why
+    ("GET", "/consultations/{record_id:int}", READER, 404, "/consultations/{missing}"),
+    (
+        "GET",
+        "/consultations/{record_id:int}/reponses.csv",
+        READER,
+        404,
+        "/consultations/{missing}/reponses.csv",
+    ),
+    (
+        "POST",
+        "/consultations/{record_id:int}/ouverture",
+        COORDINATOR,
+        303,
+        "/consultations/{missing}/ouverture",
+    ),
+    (
+        "POST",
+        "/consultations/{record_id:int}/questions",
+        COORDINATOR,
+        303,
+        "/consultations/{missing}/questions",
+    ),
+    *[
+        (
+            "POST",
+            f"/consultations/{{record_id:int}}/questions/{{question_id:int}}/{verb}",
+            COORDINATOR,
+            303,
+            f"/consultations/{{missing}}/questions/{{missing}}/{verb}",
+        )
+        for verb in ("modifier", "deplacer", "supprimer")
+    ],
 ]
 ROUTES += PAGES
 PUBLIC_PAGES = {"/connexion", "/accessibilite"}
@@ -935,7 +1020,8 @@ def expected_for(caller: str, method: str, who: str, allowed: int, route: str) -
             return 303  # already signed in: to the dashboard
         if method == "POST" and caller == "anonyme":
             return 403  # the sign-in form has a CSRF token too; this client sent none
-    if route.startswith("/participer/") and method == "POST" and caller == "anonyme":
+    public_form = route.startswith(("/participer/", "/consulter/"))
+    if public_form and method == "POST" and caller == "anonyme":
         return 403  # the registration form has a CSRF token; this client sent none
     if route in SESSION_ONLY and caller in RANK:
         return 403

@@ -34,6 +34,7 @@ LATER = [
     "2026-12-06T14:00:00:000000",  # user_territory, territory of actions and exchanges (#20)
     "2026-12-07T01:00:00:000000",  # territory of organisations and contacts (#20)
     "2026-12-07T03:00:00:000000",  # row-level security functions (#20)
+    "2026-12-07T04:00:00:000000",  # inhabitants' notices, consultation per theme (#22)
     "2026-12-07T05:00:00:000000",  # inbound_item, invitation.absent_until (#19)
     "2026-12-07T06:00:00:000000",  # commune_childcare, commune_indicator (#18)
     "2026-12-07T07:00:00:000000",  # mandates' register keys without a hash of the name (#18)

@@ -183,3 +183,29 @@ async def test_the_governance_summarises_the_inhabitants_consultations(world):
         ],
         ["Idées", 1, "1 réponse libre"],
     ]
+
+
+async def test_the_bilan_summarises_the_consultations_per_theme(world):
+    """A consultation on a theme is summarised beside the meetings' ones (#22)."""
+    import datetime as dt
+
+    from maillage.actor import CLI, Actor
+    from maillage.crm import consultations
+    from maillage.tables import Axis
+
+    axis = (await Axis.select(Axis.id).order_by(Axis.id).first())["id"]
+    theme = await consultations.create_theme(CLI, axis, "Les écrans")
+    question = await consultations.add_question_to(
+        CLI, ("consultation", theme["id"]), "choix", "Combien d'heures ?", ["Une", "Deux"]
+    )
+    await consultations.set_theme_open(CLI, theme["id"], True)
+    public = Actor(name="page-participer", role="lecteur")
+    await consultations.answer_theme(theme["id"], {question["id"]: "Deux"}, public)
+    year = dt.datetime.now(dt.UTC).year
+    report = await build_annual_report(year, None, TODAY)
+    section = next(s for s in report.sections if s.key == "gouvernance")
+    assert section.figures["consultations"]["respondents"] >= 1
+    sheet = next(s for s in section.sheets if s.key == "Consultations")
+    [row] = [r for r in sheet.rows if r[2] == "Combien d'heures ?"]
+    assert row[1].startswith("Consultation « Les écrans » (")
+    assert row[3:] == [1, "Une : 0 (0 %), Deux : 1 (100 %)"]

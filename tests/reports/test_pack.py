@@ -328,3 +328,28 @@ def test_long_lists_end_with_how_many_more():
     assert (
         _capped(sentences[: LISTED + 1])[-1] == "Et 1 autre partenaire : voir la page « Réseau »."
     )
+
+
+async def test_the_territory_map_is_in_the_pack_when_communes_have_outlines(world, copil):
+    from html import unescape
+
+    from maillage.tables import CommuneOutline
+    from tests.geo.test_maps import SQUARE, _polygon_wkb
+
+    pack = await build_pack(copil["id"], TODAY)
+    assert "<svg" not in service.render_pack(pack.report, "html").decode()  # no outline yet
+    for offset, commune in enumerate(world.communes.values()):
+        ring = [(x + offset * 0.1, y) for x, y in SQUARE]
+        await CommuneOutline.insert(CommuneOutline(commune=commune, wkb=_polygon_wkb([ring]).hex()))
+    pack = await build_pack(copil["id"], TODAY)
+    html = service.render_pack(pack.report, "html").decode()
+    section = html[html.index('<section id="territoire"') :]
+    assert section.count("<path d=") == 3 and "<title>Ardoise (35901)" in section
+    caption = "Carte des communes du territoire Communauté de communes du Val d'Ardoise."
+    assert caption in unescape(section)
+    document = _docx(service.render_pack(pack.report, "docx"))
+    [picture] = document.inline_shapes
+    assert picture.width > 0
+    assert "Carte des communes du territoire Communauté de communes du Val d'Ardoise." in "\n".join(
+        p.text for p in document.paragraphs
+    )

@@ -20,6 +20,7 @@ from maillage.crm.demo.registry import Registry
 from maillage.crm.demo.territory import World
 from maillage.crm.demo.vocabulary import of
 from maillage.tables import (
+    ConsultationQuestion,
     Decision,
     GroupAxis,
     GroupCommune,
@@ -34,6 +35,16 @@ AXIS_BODY = {
     "petite_enfance": "pe", "enfance": "ej", "jeunesse": "ej", "parentalite": "par",
     "animation_vie_sociale": "avs", "acces_aux_droits": "droits", "inclusion_numerique": "droits",
 }  # fmt: skip
+# The questions of the public meeting still to come (the parents' café on screens, #22).
+CONSULTATION = (
+    (
+        "choix",
+        "Combien de temps vos enfants passent-ils devant un écran un jour d'école ?",
+        ("Moins d'une heure", "Une à deux heures", "Plus de deux heures", "Je ne sais pas"),
+    ),
+    ("echelle", "Vous sentez-vous à l'aise pour fixer des règles sur les écrans à la maison ?", ()),
+    ("texte", "Quelle question aimeriez-vous poser pendant le café-débat ?", ()),
+)
 HORIZON_DAYS = 120
 HISTORY_DAYS = 730
 MONTHS = [
@@ -390,10 +401,13 @@ class Governance:
             # A public meeting still to come takes inhabitants' registrations (#22).
             registration_open=public is not None and not past,
             capacity=40 if public is not None and not past else None,
+            consultation_open=public is not None and not past,
             attendance_count=self.rng.randint(18, 85) if public and past else None,
             ical_uid=self.reg.ids.uid(), ical_sequence=1 if cancelled else 0,
             updated_at=min(ends + dt.timedelta(days=4), _utc(self.today)) if past else created,
         )  # fmt: skip
+        if public is not None and not past:
+            self._consultation(meeting_id)
         sent_at = sent if sent.date() < self.today else None
         # What was sent is recorded as sent (the cancellation too, at the cancelled SEQUENCE), so
         # « Envoyer » on a demo meeting invites only those never invited.
@@ -411,6 +425,16 @@ class Governance:
             self._invite(meeting_id, s, status, (sent_at, sequence), starts, s.person.id in present)
         if status == "tenue" and body.kind in DECIDING_KINDS:
             self._decisions(meeting_id, body, day, seats)
+
+    def _consultation(self, meeting_id: int) -> None:
+        """The questions of a public meeting still to come (#22): fixed, drawing nothing from
+        the random stream, so the rest of the demo stays what it was."""
+        for position, (kind, label, choices) in enumerate(CONSULTATION, start=1):
+            self.ds.add(
+                ConsultationQuestion, self.today,
+                meeting=meeting_id, consultation=None, position=position, kind=kind,
+                label=label, choices=list(choices),
+            )  # fmt: skip
 
     def _decisions(self, meeting_id: int, body: Body, day: dt.date, seats: list[Seat]) -> None:
         """One to three decisions per held meeting of a deciding body, carried by a member or

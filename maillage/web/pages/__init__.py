@@ -14,6 +14,7 @@ from maillage.web.pages import (
     actions,
     agenda_view,
     calendars,
+    consultations,
     contacts,
     dashboard,
     decisions,
@@ -60,6 +61,7 @@ PAGE_MODULES = [
     users,
     participation,
     registrations,
+    consultations,
 ]
 
 

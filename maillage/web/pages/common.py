@@ -54,6 +54,7 @@ NAV: list[NavItem] = [
     NavItem("Bilan annuel", "/bilan", group="Pilotage"),
     NavItem("Plan d'action", "/plan-d-action", group="Pilotage"),
     NavItem("Territoires", "/territoires", group="Pilotage"),
+    NavItem("Consultations", "/consultations", group="Pilotage"),
     NavItem("Exports", "/exports", "coordinateur", group="Données"),
     NavItem("Imports", "/imports", "coordinateur", group="Données"),
     NavItem("Doublons", "/doublons", "coordinateur", group="Données"),

@@ -15,6 +15,7 @@ from litestar.response import Template
 from maillage.errors import ServiceError
 from maillage.french import plural
 from maillage.mailing import invitations, reminders
+from maillage.web.mailing import pack_attachments
 from maillage.web.pages.common import error_text, flash, redirect, render
 from maillage.web.security import requires
 
@@ -57,8 +58,12 @@ async def invite(request: Request, record_id: FromPath[int]) -> Any:
 
 @post("/reunions/{record_id:int}/envoyer", guards=WRITE, include_in_schema=False)
 async def send(request: Request, record_id: FromPath[int]) -> Any:
+    data = await request.form()
     try:
-        report = await invitations.queue(request.user, request.app.state.settings, record_id)
+        files = await pack_attachments(request.user, record_id, data.get("dossier") == "on")
+        report = await invitations.queue(
+            request.user, request.app.state.settings, record_id, attachments=files
+        )
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
         return redirect(f"/reunions/{record_id}#invitations")
@@ -68,7 +73,11 @@ async def send(request: Request, record_id: FromPath[int]) -> Any:
             for kind in ("invitation", "modification", "annulation")
             if report[kind]
         ]
-        flash(request, "Mis en file d'envoi : " + ", ".join(parts) + ". Suivi dans « Envois ».")
+        joined = " avec le dossier de séance" if files else ""
+        flash(
+            request,
+            "Mis en file d'envoi : " + ", ".join(parts) + joined + ". Suivi dans « Envois ».",
+        )
     else:
         flash(request, "Rien à envoyer : chaque invité a déjà reçu la dernière version.")
     _flash_problems(request, report["problems"])

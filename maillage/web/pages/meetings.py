@@ -336,6 +336,9 @@ async def tell_invitees(request: Request, record_id: int) -> None:
         if report[kind]:
             people = plural(report[kind], "personne invitée", "personnes invitées")
             flash(request, f"{word} part à {people} : suivi dans « Envois ».")
+    if report.get("inhabitants"):
+        people = plural(report["inhabitants"], "habitant inscrit", "habitants inscrits")
+        flash(request, f"L'avis d'annulation part à {people} : suivi dans « Envois ».")
     for item in report["problems"][:10]:
         flash(request, f"{item['name']} : {item['reason']}", "attention")
 

@@ -43,7 +43,10 @@ FIELDS = [
         "email",
         maxlength=inhabitants.EMAIL_MAX,
         autocomplete="email",
-        hint="Seulement pour recevoir la confirmation et l'événement à ajouter à votre agenda.",
+        hint=(
+            "Seulement pour la confirmation avec l'événement à ajouter à votre agenda, un rappel "
+            "deux jours avant et l'avis en cas d'annulation."
+        ),
     ),
 ]
 CONSENT = Field("consentement", inhabitants.CONSENT_TEXT, "checkbox")
@@ -194,6 +197,7 @@ def _consultation_context(
         "form": form,
         "honeypot": HONEYPOT,
         "stamp": form_stamp(request.app.state.settings.secret_key, -meeting["id"], moment),
+        "action": f"/participer/{meeting['id']}/consultation",
     }
 
 
@@ -247,4 +251,88 @@ async def consultation_answer(request: Request, meeting_id: MeetingNumber) -> Te
     return _page("public/consultation.html", context, 400)
 
 
-HANDLERS = [participation_page, register, consultation_page, consultation_answer]
+# ----- a consultation per theme (#22): /consulter/{id} -------------------------------------
+
+# Stamps of theme consultations are signed under their own offset: a meeting's form never
+# opens a theme's, nor the reverse.
+THEME_STAMP = 2**31
+
+
+def _theme_context(
+    request: Request,
+    theme: dict[str, Any],
+    asked: list[dict[str, Any]],
+    form: FormState,
+    moment: dt.datetime,
+) -> dict[str, Any]:
+    secret = request.app.state.settings.secret_key
+    return {
+        "meeting": {"id": theme["id"], "title": theme["title"]},
+        "summary": f"{theme['title']} ({theme['axis_name']})",
+        "span": "",
+        "questions": asked,
+        "scale": consultations.SCALE,
+        "form": form,
+        "honeypot": HONEYPOT,
+        "stamp": form_stamp(secret, THEME_STAMP + theme["id"], moment),
+        "action": f"/consulter/{theme['id']}",
+    }
+
+
+@get("/consulter/{consultation_id:str}", include_in_schema=False, exclude_from_auth=True)
+async def theme_page(request: Request, consultation_id: MeetingNumber) -> Template:
+    opened = await consultations.open_theme(_meeting_id(consultation_id))
+    if opened is None:
+        return _page("public/consultation_fermee.html", {}, 404)
+    moment = dt.datetime.now(dt.UTC)
+    return _page("public/consultation.html", _theme_context(request, *opened, FormState(), moment))
+
+
+@post(
+    "/consulter/{consultation_id:str}",
+    include_in_schema=False,
+    exclude_from_auth=True,
+    status_code=200,
+)
+async def theme_answer(request: Request, consultation_id: MeetingNumber) -> Template:
+    moment = dt.datetime.now(dt.UTC)
+    number = _meeting_id(consultation_id)
+    opened = await consultations.open_theme(number)
+    if opened is None:
+        return _page("public/consultation_fermee.html", {}, 404)
+    theme, asked = opened
+    data = await request.form()
+    given = {q["id"]: str(data.get(f"q{q['id']}") or "")[:5000] for q in asked}
+    state = FormState(values={f"q{key}": value for key, value in given.items()})
+    secret = request.app.state.settings.secret_key
+    stamp = str(data.get("jeton") or "")[:100]
+    age = stamp_age(secret, THEME_STAMP + number, stamp, moment)
+    if str(data.get(HONEYPOT) or "") or age is None:
+        state.general.append(REFUSED.replace("Votre inscription", "Votre réponse"))
+    elif age < MIN_FILL_SECONDS:
+        state.general.append(TOO_FAST)
+    elif age > MAX_FORM_AGE.total_seconds():
+        state.general.append(EXPIRED)
+    else:
+        try:
+            await consultations.answer_theme(number, given, CONSULTATION_ACTOR)
+        except NotFound:
+            return _page("public/consultation_fermee.html", {}, 404)
+        except ServiceError as error:
+            take_service_error(error, state)
+        else:
+            context = _theme_context(request, theme, asked, state, moment)
+            return _page("public/consultation_merci.html", context)
+    return _page(
+        "public/consultation.html", _theme_context(request, theme, asked, state, moment), 400
+    )
+
+
+HANDLERS = [
+    participation_page,
+    register,
+    consultation_page,
+    consultation_answer,
+    theme_page,
+    theme_answer,
+]

@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from maillage.crm import consultations, inhabitants
 from maillage.errors import ServiceError
 from maillage.mailing import participation
+from maillage.web.pages import consultations as question_pages
 from maillage.web.pages.common import error_text, flash, redirect
 from maillage.web.security import requires
 
@@ -97,6 +98,32 @@ async def question_delete(
     return redirect(f"/reunions/{meeting}#consultation")
 
 
+@post(
+    "/reunions/{record_id:int}/consultation/questions/{question_id:int}/modifier",
+    guards=WRITE,
+    include_in_schema=False,
+)
+async def question_edit(
+    request: Request, record_id: FromPath[int], question_id: FromPath[int]
+) -> Any:
+    return await question_pages.edit_question(
+        request, question_id, f"/reunions/{record_id}#question-{question_id}"
+    )
+
+
+@post(
+    "/reunions/{record_id:int}/consultation/questions/{question_id:int}/deplacer",
+    guards=WRITE,
+    include_in_schema=False,
+)
+async def question_move(
+    request: Request, record_id: FromPath[int], question_id: FromPath[int]
+) -> Any:
+    return await question_pages.move_question(
+        request, question_id, f"/reunions/{record_id}#question-{question_id}"
+    )
+
+
 @get("/reunions/{record_id:int}/consultation.csv", guards=READ, include_in_schema=False)
 async def consultation_export(record_id: FromPath[int]) -> Response:
     await inhabitants.meeting_of(record_id)  # 404 for an unknown meeting
@@ -115,6 +142,8 @@ HANDLERS = [
     registration_cancel,
     registration_promote,
     question_add,
+    question_edit,
+    question_move,
     question_delete,
     consultation_export,
 ]

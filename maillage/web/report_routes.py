@@ -26,7 +26,6 @@ from maillage.crm import lookups
 from maillage.crm.registry import SERVICES
 from maillage.errors import InvalidData, ServiceError
 from maillage.french import number, percent
-from maillage.offloop import off_loop
 from maillage.reports import service
 from maillage.reports.actions import (
     EvaluationIn,
@@ -35,11 +34,10 @@ from maillage.reports.actions import (
     record_evaluation,
     record_indicator,
 )
-from maillage.reports.annual import build_annual_report
 from maillage.reports.cli import kinds_label
 from maillage.reports.coverage import coverage_gaps, diagnostic
-from maillage.reports.files import MEDIA_TYPES
-from maillage.reports.render_html import environment, render_html, render_pack_html
+from maillage.reports.files import MEDIA_TYPES, file_name
+from maillage.reports.render_html import environment
 from maillage.vocabulary import (
     ACTION_STATUSES,
     EVALUATION_DECISIONS,
@@ -93,11 +91,10 @@ async def annual_report(
     ] = "json",
 ) -> Any:
     extension = service.check_format(output, service.ANNUAL_FORMATS)
-    charts = extension in ("docx", "html")
-    report = await build_annual_report(year, territory, dt.date.today(), with_charts=charts)
+    result = await service.annual(year, territory, dt.date.today(), extension)
     if extension == "json":
-        return service.report_as_data(report)
-    return _download(*await service.annual_download(report, extension), extension)
+        return result
+    return _download(result, file_name(year, extension), extension)
 
 
 @get(
@@ -256,24 +253,18 @@ async def annual_page(
 ) -> Template:
     today = dt.date.today()
     chosen = year or (today.year - 1 if today.month == 1 else today.year)
-    try:
-        report = await build_annual_report(chosen, territory, today)
-    except InvalidData as error:
-        return await _without_data(request, error, chosen, territory)
     query = {"year": chosen, **({"territory": territory} if territory else {})}
-    downloads = [
+    downloads = tuple(
         (f"Télécharger {label}", f"/bilan/telecharger?{urlencode({**query, 'format': ext})}")
         for label, ext in (("le document (DOCX)", "docx"), ("les données (XLSX)", "xlsx"))
-    ]
-    html = await off_loop(
-        render_html,
-        report,
-        f"bilan-{chosen}.xlsx",
-        standalone=False,
-        downloads=downloads,
-        fragment=True,
     )
-    return _in_layout(request, f"{report.title} — {report.territory}", html)
+    try:
+        title, territory_name, html = await service.annual(
+            chosen, territory, today, "page", downloads
+        )
+    except InvalidData as error:
+        return await _without_data(request, error, chosen, territory)
+    return _in_layout(request, f"{title} — {territory_name}", html)
 
 
 @get("/bilan/telecharger", include_in_schema=False, guards=[requires("lecteur")])
@@ -285,12 +276,12 @@ async def annual_page_download(
 ) -> Response | Template:
     extension = service.check_format(output, ("docx", "xlsx", "html"))
     try:
-        report = await build_annual_report(year, territory, dt.date.today())
+        content = await service.annual(year, territory, dt.date.today(), extension)
     except InvalidData as error:
         # Reached from a bookmarked or shared link: the same explanation as /bilan, with
         # the form to choose another year, rather than a generic error page.
         return await _without_data(request, error, year, territory)
-    return _download(*await service.annual_download(report, extension), extension)
+    return _download(content, file_name(year, extension), extension)
 
 
 @get("/reunions/{record_id:int}/dossier", include_in_schema=False, guards=[requires("lecteur")])
@@ -309,12 +300,13 @@ async def meeting_pack_page(
             request.user, record_id, extension, dt.date.today()
         )
         return _download(content, name, extension)
-    report = await service.pack_report(request.user, record_id, dt.date.today())
-    links = [
+    links = (
         ("Retour à la réunion", f"/reunions/{record_id}"),
         ("Télécharger le document (DOCX)", f"/reunions/{record_id}/dossier?format=docx"),
-    ]
-    html = await off_loop(render_pack_html, report, standalone=False, links=links)
+    )
+    html, _name = await service.pack_download(
+        request.user, record_id, "page", dt.date.today(), links
+    )
     return Response(html, media_type=MEDIA_TYPES["html"])
 
 

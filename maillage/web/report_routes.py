@@ -44,6 +44,7 @@ from maillage.vocabulary import (
     FINANCERS,
     ORGANISATION_KINDS,
 )
+from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
 from maillage.web.pages.common import error_page, render
 from maillage.web.security import requires
@@ -65,6 +66,12 @@ READ: dict[str, Any] = {
     "guards": [requires("lecteur")],
     "responses": error_responses(400, 401, 403, 404),
 }
+# Bilans, diagnostics and packs: capped per user (``maillage.web.heavy``).
+HEAVY: dict[str, Any] = {
+    **READ,
+    "middleware": [heavy_cap],
+    "responses": error_responses(400, 401, 403, 404, 429),
+}
 
 
 def _download(content: bytes, name: str, extension: str) -> Response:
@@ -81,7 +88,7 @@ def _download(content: bytes, name: str, extension: str) -> Response:
     description="JSON (sections, chiffres, tableaux, données manquantes) ou fichier : "
     "`format=docx` (document à compléter), `xlsx` (les lignes derrière chaque chiffre), "
     "`html` (page imprimable).",
-    **READ,
+    **HEAVY,
 )
 async def annual_report(
     year: Year,
@@ -102,7 +109,7 @@ async def annual_report(
     summary="Diagnostic territorial",
     description="Matrice communes × axes des partenaires implantés, pondérée par la population, "
     "zones blanches signalées ; `format=csv` ou `xlsx` pour un fichier.",
-    **READ,
+    **HEAVY,
 )
 async def territorial_diagnostic(
     territory: TerritoryId = None,
@@ -199,7 +206,7 @@ PackFormat = Annotated[str, QueryParameter(name="format", description="docx ou h
     "chiffres clés du territoire. `format=docx` (document modifiable) ou `html` (page "
     "imprimable en A4, PDF par l'impression du navigateur). L'export est inscrit au journal.",
     tags=["Réunion"],
-    **READ,
+    **HEAVY,
 )
 async def meeting_pack(
     request: Request, record_id: MeetingId, output: PackFormat = "docx"
@@ -247,7 +254,7 @@ async def _without_data(
     )
 
 
-@get("/bilan", include_in_schema=False, guards=[requires("lecteur")])
+@get("/bilan", include_in_schema=False, guards=[requires("lecteur")], middleware=[heavy_cap])
 async def annual_page(
     request: Request, year: FromQuery[int | None] = None, territory: FromQuery[int | None] = None
 ) -> Template:
@@ -267,7 +274,12 @@ async def annual_page(
     return _in_layout(request, f"{title} — {territory_name}", html)
 
 
-@get("/bilan/telecharger", include_in_schema=False, guards=[requires("lecteur")])
+@get(
+    "/bilan/telecharger",
+    include_in_schema=False,
+    guards=[requires("lecteur")],
+    middleware=[heavy_cap],
+)
 async def annual_page_download(
     request: Request,
     year: FromQuery[int],
@@ -284,7 +296,12 @@ async def annual_page_download(
     return _download(content, file_name(year, extension), extension)
 
 
-@get("/reunions/{record_id:int}/dossier", include_in_schema=False, guards=[requires("lecteur")])
+@get(
+    "/reunions/{record_id:int}/dossier",
+    include_in_schema=False,
+    guards=[requires("lecteur")],
+    middleware=[heavy_cap],
+)
 async def meeting_pack_page(
     request: Request,
     record_id: FromPath[int],

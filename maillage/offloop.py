@@ -27,6 +27,7 @@ import contextvars
 import functools
 import inspect
 import multiprocessing
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
 HEAVY_THREADS = 2
+WORKER_NICENESS = 10
 _heavy = ThreadPoolExecutor(max_workers=HEAVY_THREADS, thread_name_prefix="maillage-heavy")
 
 P = ParamSpec("P")
@@ -122,8 +124,23 @@ async def in_process(function: Callable[..., Any], *args: Any, **kwargs: Any) ->
         if inspect.iscoroutinefunction(function):
             return await function(*args, **kwargs)
         return await off_loop(function, *args, **kwargs)
-    future = pool.submit(_run_job, function, args, kwargs)
+    # Submitting may start a worker (a fork from the fork server, which at its own first start
+    # imports the preloaded modules): never on the loop.
+    future = await asyncio.to_thread(pool.submit, _run_job, function, args, kwargs)
     return await asyncio.wrap_future(future)
+
+
+async def warm_up() -> None:
+    """Start the worker processes now (the application is starting), not at the first job."""
+    pool = _get_pool()
+    if pool is not None:
+        count = _config[0]
+        futures = [await asyncio.to_thread(pool.submit, _ready) for _ in range(count)]
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+
+
+def _ready() -> bool:
+    return True
 
 
 async def shutdown() -> None:
@@ -139,6 +156,9 @@ async def shutdown() -> None:
 
 def _start_worker(initializer: Callable[..., Any] | None, initargs: tuple[Any, ...]) -> None:
     global _worker_loop
+    # Below the serving process in the scheduler's eyes: on a small host the heavy work waits
+    # for the core while a request is being answered, not the other way round.
+    os.nice(WORKER_NICENESS)
     _worker_loop = asyncio.new_event_loop()
     asyncio.set_event_loop(_worker_loop)
     if initializer is not None:

@@ -171,6 +171,7 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
         if manage_database:
             await db.connect(settings.database_url)
             await db.start_pool()
+        await offloop.warm_up()
         try:
             yield
         finally:

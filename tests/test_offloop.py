@@ -76,3 +76,23 @@ async def test_without_processes_the_job_runs_here():
         assert await offloop.in_process(os.getpid) == os.getpid()
     finally:
         offloop.configure(*before)
+
+
+def test_heavy_threads_run_below_the_loop_thread():
+    # Linux gives each thread its own niceness: argon2 and the heavy threads yield the core to
+    # the thread that runs the event loop.
+    import threading
+
+    seen: list[int] = []
+
+    def niceness() -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    offloop._heavy.submit(niceness).result()
+    assert seen == [os.getpriority(os.PRIO_PROCESS, 0) + offloop.WORKER_NICENESS] or seen == [19]
+
+
+async def test_worker_processes_run_below_the_server(one_worker):
+    assert await offloop.in_process(os.nice, 0) >= os.nice(0) + offloop.WORKER_NICENESS or (
+        await offloop.in_process(os.nice, 0) == 19
+    )

@@ -141,7 +141,12 @@ async def start_worker(url: str) -> None:
     opened once for the worker's life (a few on PostgreSQL: it runs one job at a time)."""
     engine = await connect(url)
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=2)
+        try:
+            await engine.start_connection_pool(min_size=1, max_size=2)
+        except _UNREACHABLE as error:
+            # Started while the server is away: each job connects on its own until the worker
+            # is replaced; a failed start would break the whole pool of workers.
+            logger.warning("Base de données injoignable pour un processus de calcul : %s", error)
 
 
 async def _start_pool_when_back(engine: PostgresEngine) -> None:

@@ -27,12 +27,14 @@ import contextlib
 import contextvars
 import functools
 import inspect
+import logging
 import multiprocessing
 import os
 import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, ParamSpec, TypeVar
 
 HEAVY_THREADS = 2
@@ -52,6 +54,8 @@ _heavy = ThreadPoolExecutor(
     thread_name_prefix="maillage-heavy",
     initializer=lower_thread_priority,
 )
+
+logger = logging.getLogger("maillage")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -141,17 +145,31 @@ async def in_process(function: Callable[..., Any], *args: Any, **kwargs: Any) ->
         return await off_loop(function, *args, **kwargs)
     # Submitting may start a worker (a fork from the fork server, which at its own first start
     # imports the preloaded modules): never on the loop.
-    future = await asyncio.to_thread(pool.submit, _run_job, function, args, kwargs)
-    return await asyncio.wrap_future(future)
+    try:
+        future = await asyncio.to_thread(pool.submit, _run_job, function, args, kwargs)
+        return await asyncio.wrap_future(future)
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): this job fails, the next starts a new pool.
+        with _lock:
+            if _pool is pool:
+                _take_pool()
+        raise
 
 
 async def warm_up() -> None:
     """Start the worker processes now (the application is starting), not at the first job."""
     pool = _get_pool()
-    if pool is not None:
+    if pool is None:
+        return
+    try:
         count = _config[0]
         futures = [await asyncio.to_thread(pool.submit, _ready) for _ in range(count)]
         await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+    except Exception:  # the application starts anyway: the first job will try again
+        logger.exception("Processus de calcul non démarrés")
+        with _lock:
+            if _pool is pool:
+                _take_pool()
 
 
 def _ready() -> bool:

@@ -96,3 +96,15 @@ async def test_worker_processes_run_below_the_server(one_worker):
     assert await offloop.in_process(os.nice, 0) >= os.nice(0) + offloop.WORKER_NICENESS or (
         await offloop.in_process(os.nice, 0) == 19
     )
+
+
+def exit_at_once() -> None:
+    os._exit(1)
+
+
+async def test_a_dead_worker_fails_its_job_and_the_next_job_gets_a_new_pool(one_worker):
+    from concurrent.futures.process import BrokenProcessPool
+
+    with pytest.raises(BrokenProcessPool):
+        await offloop.in_process(exit_at_once)
+    assert await offloop.in_process(os.getpid) != os.getpid()

@@ -240,6 +240,19 @@ async def start_pool() -> None:
         task.add_done_callback(_pool_retries.discard)
 
 
+async def start_worker(url: str) -> None:
+    """The database of a heavy-work process (``offloop.in_process``): its own connections,
+    opened once for the worker's life (a few on PostgreSQL: it runs one job at a time)."""
+    engine = await connect(url)
+    if isinstance(engine, PostgresEngine):
+        try:
+            await engine.start_connection_pool(min_size=1, max_size=2)
+        except _UNREACHABLE as error:
+            # Started while the server is away: each job connects on its own until the worker
+            # is replaced; a failed start would break the whole pool of workers.
+            logger.warning("Base de données injoignable pour un processus de calcul : %s", error)
+
+
 async def _start_pool_when_back(engine: PostgresEngine) -> None:
     while True:
         await asyncio.sleep(POOL_RETRY_SECONDS)

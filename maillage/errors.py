@@ -15,12 +15,25 @@ class FieldError:
     message: str
 
 
+def _rebuilt(cls: type[ServiceError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
 class ServiceError(Exception):
     status_code = 400
+    headers: dict[str, str] = {}  # noqa: RUF012 - read only; a subclass may set its own
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a worker process (``offloop.in_process``), rebuilt as it was in the
+        # serving process: the subclasses' ``__init__`` take other arguments than ``args``.
+        return (_rebuilt, (type(self), self.args, self.__dict__))
 
     def to_dict(self) -> dict[str, Any]:
         return {"detail": self.message}

@@ -79,6 +79,11 @@ class Settings:
     """MAILLAGE_REMINDER_DAYS: reminders sent this many days before a meeting (« 7,1 »; empty:
     no reminder), only to invitees who have not declined."""
 
+    heavy_processes: int = 1
+    """MAILLAGE_HEAVY_PROCESSES: worker processes of each server process for the heavy work
+    (bilans, dossiers de séance, analyses du réseau), 0 to 16; 0 runs it in the server process
+    itself. Default: 1 on a machine of two cores or fewer, else 2."""
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite:")
@@ -263,8 +268,19 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_token_command=_check_token_command(env.get("MAILLAGE_SMTP_TOKEN_COMMAND")),
         imap_url=_check_imap_url(env.get("MAILLAGE_IMAP_URL")),
         reminder_days=_check_reminder_days(env.get("MAILLAGE_REMINDER_DAYS")),
+        heavy_processes=_check_int(
+            "MAILLAGE_HEAVY_PROCESSES",
+            env.get("MAILLAGE_HEAVY_PROCESSES"),
+            default_heavy_processes(),
+            0,
+            16,
+        ),
         **_check_dkim(env),
     )
+
+
+def default_heavy_processes() -> int:
+    return 1 if (os.cpu_count() or 1) <= 2 else 2
 
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")

@@ -23,7 +23,7 @@ from litestar import Litestar
 
 from maillage import db
 from maillage.actor import CLI
-from maillage.crm import auth
+from maillage.crm import auth, caches
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import UserIn
 from maillage.crm.seed import ensure_axes
@@ -146,6 +146,8 @@ async def migrated_database(database_url: str) -> AsyncIterator[str]:
 async def database(migrated_database: str) -> str:
     """An empty database with the CTG axes, for every test that needs one."""
     await db.clear_all()
+    # Ids start again after a clear: a memoised answer of an earlier test could match.
+    caches.forget_all()
     await ensure_axes()
     return migrated_database
 

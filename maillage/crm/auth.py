@@ -23,6 +23,7 @@ from maillage.crm import audit, throttle
 from maillage.crm.resources import versioned
 from maillage.db import current_engine, is_sqlite, write_transaction
 from maillage.errors import FieldError, InvalidData, NotFound
+from maillage.offloop import lower_thread_priority
 from maillage.tables import ApiToken, User
 from maillage.vocabulary import ADMIN, READER
 
@@ -33,8 +34,11 @@ LAST_USED_PRECISION = dt.timedelta(minutes=5)
 _hasher = PasswordHasher()
 # argon2 costs tens of milliseconds of CPU by design: on the event loop, 16 sign-ins held every
 # other request of the process for 6 s. It runs on these threads (argon2's C code releases the
-# GIL), two at a time, one per core: more at once would only queue inside the kernel.
-_argon2_threads = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+# GIL), two at a time, one per core: more at once would only queue inside the kernel. They run
+# at a lower priority than the loop's thread, so that the loop gets a core first (#16).
+_argon2_threads = concurrent.futures.ThreadPoolExecutor(
+    max_workers=2, thread_name_prefix="argon2", initializer=lower_thread_priority
+)
 
 LAST_ADMIN = (
     "C'est le dernier administrateur actif : nommez d'abord un autre administrateur, sinon "

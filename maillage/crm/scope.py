@@ -52,7 +52,7 @@ from typing import Any
 
 from msgspec import UNSET
 
-from maillage import row_security
+from maillage import offloop, row_security
 from maillage.actor import ROLE_RANK, Actor
 from maillage.crm import audit
 from maillage.db import write_transaction
@@ -117,6 +117,10 @@ def enter(scope: Scope | None) -> None:
     services and for the database's policies alike."""
     _current.set(scope)
     row_security.enter(_row_setting(scope))
+
+
+# A heavy job run in a worker process (a bilan, a pack, a network) sees its caller's scope.
+offloop.carry("territory scope", current, "maillage.crm.scope:enter")
 
 
 async def grants_of(user_id: int) -> dict[int, str]:

@@ -8,17 +8,20 @@ from typing import Any
 
 from maillage.actor import Actor
 from maillage.crm import audit
+from maillage.crm.caches import Memo
+from maillage.crm.versions import CONTENT_TABLES, data_version
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import InvalidData
-from maillage.offloop import off_loop
+from maillage.offloop import in_process, off_loop
 from maillage.reports.actions import actions_in_scope, indicator_rows, runs_during
+from maillage.reports.annual import build_annual_report
 from maillage.reports.collect import ReportRows, load_actions
 from maillage.reports.coverage import Coverage, coverage_csv, diagnostic
-from maillage.reports.files import file_name, render
+from maillage.reports.files import render
 from maillage.reports.model import Report
-from maillage.reports.pack import Pack, build_pack
+from maillage.reports.pack import build_pack
 from maillage.reports.render_docx import render_pack_docx
-from maillage.reports.render_html import render_pack_html
+from maillage.reports.render_html import render_html, render_pack_html
 from maillage.reports.render_xlsx import render_diagnostic_xlsx
 from maillage.reports.scope import FIRST_YEAR, resolve_scope
 from maillage.vocabulary import ACTION_STATUSES
@@ -63,8 +66,49 @@ def report_as_data(report: Report) -> dict[str, Any]:
     }
 
 
-async def annual_download(report: Report, extension: str) -> tuple[bytes, str]:
-    return await off_loop(render, report, extension), file_name(report.year, extension)
+# Identical requests (same parameters, same data version) get the bytes computed the first time.
+memo = Memo()
+
+
+async def annual(
+    year: int,
+    territory: int | None,
+    today: dt.date,
+    extension: str,
+    downloads: tuple[tuple[str, str], ...] = (),
+) -> Any:
+    """The bilan in one format, computed in a heavy-work process and memoised: ``json`` (the
+    data of ``report_as_data``), ``docx``, ``xlsx``, ``html`` (bytes), or ``page`` (the title,
+    the territory and the HTML fragment of /bilan, with its ``downloads`` links)."""
+    version = await data_version()
+    key = ("annual", year, territory, today, extension, downloads, version)
+    return await memo.get(
+        key, lambda: in_process(annual_job, year, territory, today, extension, downloads)
+    )
+
+
+async def annual_job(
+    year: int,
+    territory: int | None,
+    today: dt.date,
+    extension: str,
+    downloads: tuple[tuple[str, str], ...] = (),
+) -> Any:
+    """Read, assemble and render the bilan (in a worker process: see ``offloop``)."""
+    charts = extension in ("docx", "html", "page")
+    report = await build_annual_report(year, territory, today, with_charts=charts)
+    if extension == "json":
+        return report_as_data(report)
+    if extension == "page":
+        html = render_html(
+            report,
+            f"bilan-{year}.xlsx",
+            standalone=False,
+            downloads=list(downloads),
+            fragment=True,
+        )
+        return report.title, report.territory, html
+    return render(report, extension)
 
 
 def render_pack(report: Report, extension: str) -> bytes:
@@ -73,34 +117,49 @@ def render_pack(report: Report, extension: str) -> bytes:
     return render_pack_html(report).encode("utf-8")
 
 
-async def _journaled_pack(actor: Actor, meeting_id: int, extension: str, today: dt.date) -> Pack:
-    """The pack of a meeting; its export is journaled (it names the people who carry the
-    body's decisions), whatever the door: API, page or command line."""
-    check_format(extension, PACK_FORMATS)
-    pack = await build_pack(meeting_id, today)
+async def pack_download(
+    actor: Actor,
+    meeting_id: int,
+    extension: str,
+    today: dt.date,
+    links: tuple[tuple[str, str], ...] = (),
+) -> tuple[Any, str]:
+    """The pack as a file (standalone HTML: its CSS inlined) and the file's name, or with
+    ``page`` the HTML of the page to print (with its ``links``). Computed in a heavy-work
+    process and memoised by the data version read *before* the export is journaled (the audit
+    event of each export would change it); the export is journaled every time."""
+    if extension != "page":  # the page is not a format a person asks for
+        check_format(extension, PACK_FORMATS)
+    version = await data_version(CONTENT_TABLES)
+    key = ("pack", meeting_id, extension, today, links, version)
+    content, stem, people = await memo.get(
+        key, lambda: in_process(pack_job, meeting_id, extension, today, links)
+    )
     async with write_transaction():
         await audit.record(
             actor,
             "export",
             "meeting",
             meeting_id,
-            {"document": "dossier de séance", "format": extension, "personnes": pack.people},
+            {
+                "document": "dossier de séance",
+                "format": "html" if extension == "page" else extension,
+                "personnes": people,
+            },
         )
-    return pack
+    return content, f"{stem}.{extension}"
 
 
-async def pack_download(
-    actor: Actor, meeting_id: int, extension: str, today: dt.date
-) -> tuple[bytes, str]:
-    """The pack as a file (standalone HTML: its CSS inlined) and the file's name."""
-    pack = await _journaled_pack(actor, meeting_id, extension, today)
-    content = await off_loop(render_pack, pack.report, extension)
-    return content, f"{pack.stem}.{extension}"
-
-
-async def pack_report(actor: Actor, meeting_id: int, today: dt.date) -> Report:
-    """The pack for the page that shows it (to print), journaled as an HTML export."""
-    return (await _journaled_pack(actor, meeting_id, "html", today)).report
+async def pack_job(
+    meeting_id: int, extension: str, today: dt.date, links: tuple[tuple[str, str], ...] = ()
+) -> tuple[Any, str, int]:
+    """Read, assemble and render a meeting's pack (in a worker process: see ``offloop``)."""
+    pack = await build_pack(meeting_id, today)
+    if extension == "page":
+        content: Any = render_pack_html(pack.report, standalone=False, links=list(links))
+    else:
+        content = render_pack(pack.report, extension)
+    return content, pack.stem, pack.people
 
 
 def coverage_as_data(coverage: Coverage) -> dict[str, Any]:

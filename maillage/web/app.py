@@ -20,7 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from maillage import db, templating
+from maillage import db, offloop, templating
 from maillage.graph.drawing import VIS_DIR
 from maillage.mailing.background import sender_lifespan
 from maillage.settings import Settings, load_settings
@@ -54,6 +54,8 @@ from maillage.web.views import views_router
 
 WEB_DIR = Path(__file__).parent
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# Imported once by the heavy-work processes' fork server, not by each worker (see offloop).
+HEAVY_MODULES = ("maillage.reports.service", "maillage.graph.network")
 # Served without authentication: they reveal nothing and carry their own secret when needed.
 PUBLIC_PATTERNS = [
     r"^/healthz$",
@@ -184,15 +186,26 @@ def _theme_consultation_rate_limit() -> RateLimitConfig:
 def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
     """Build the application; ``manage_database=False`` when the caller already connected."""
 
+    # Heavy work (bilans, packs, network analyses) in worker processes with their own
+    # connections; the pool starts at the first job and stops with the application.
+    offloop.configure(
+        settings.heavy_processes,
+        db.start_worker,
+        (settings.database_url,),
+        preload=HEAVY_MODULES,
+    )
+
     @asynccontextmanager
     async def database_lifespan(_app: Litestar) -> AsyncIterator[None]:
         if manage_database:
             await db.connect(settings.database_url)
             await db.start_pool()
             await _warn_if_row_security_bypassed()
+        await offloop.warm_up()
         try:
             yield
         finally:
+            await offloop.shutdown()
             if manage_database:
                 await db.close_pool()
 

@@ -47,8 +47,10 @@ def _page(request: Request, status: int, message: str) -> Response:
 
 def handle_service_error(request: Request, error: ServiceError) -> Response:
     if wants_html(request):
-        return _page(request, error.status_code, error.message)
-    return _json(error.status_code, error.to_dict())
+        page = _page(request, error.status_code, error.message)
+        page.headers.update(error.headers)
+        return page
+    return _json(error.status_code, error.to_dict(), error.headers or None)
 
 
 def handle_validation(request: Request, error: ValidationException) -> Response:

@@ -25,6 +25,7 @@ from maillage.exchange.imports import run_import
 from maillage.exchange.mapping import KINDS
 from maillage.exchange.reading import MAX_IMPORT_BYTES
 from maillage.exchange.sources import ExportFilters, closing
+from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
@@ -46,7 +47,8 @@ def _filters(**values: Any) -> ExportFilters:
         "au fil de l'eau et l'export est inscrit au journal."
     ),
     guards=[requires("coordinateur")],
-    responses=error_responses(400, 401, 403),
+    responses=error_responses(400, 401, 403, 429),
+    middleware=[heavy_cap],
     operation_id="export",
 )
 async def export_file(

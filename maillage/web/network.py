@@ -23,6 +23,7 @@ from maillage.graph.data import NetworkFilter
 from maillage.graph.network import add_to_body, network_service
 from maillage.offloop import off_loop
 from maillage.vocabulary import OrganisationKind
+from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
@@ -204,5 +205,6 @@ network_router = Router(
         add_membership,
     ],
     dependencies={"params": Provide(filters, sync_to_thread=False)},
+    middleware=[heavy_cap],
     tags=["Réseau"],
 )

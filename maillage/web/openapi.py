@@ -37,6 +37,7 @@ ERROR_DESCRIPTIONS = {
     404: "Enregistrement introuvable",
     409: "Conflit : version périmée ou identifiant déjà utilisé (l'enregistrement en conflit est nommé)",
     413: "Corps de requête trop volumineux",
+    429: "Trop de calculs lourds en cours pour cet utilisateur : réessayez après `Retry-After` secondes",
 }
 
 

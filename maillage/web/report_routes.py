@@ -25,7 +25,6 @@ from maillage.crm import lookups
 from maillage.crm.registry import SERVICES
 from maillage.errors import InvalidData, ServiceError
 from maillage.french import number, parse_number, percent
-from maillage.offloop import off_loop
 from maillage.reports import service
 from maillage.reports.actions import (
     EvaluationIn,
@@ -35,17 +34,17 @@ from maillage.reports.actions import (
     record_evaluation,
     record_indicator,
 )
-from maillage.reports.annual import build_annual_report
 from maillage.reports.cli import kinds_label
 from maillage.reports.coverage import coverage_gaps, diagnostic
-from maillage.reports.files import MEDIA_TYPES
-from maillage.reports.render_html import environment, render_html, render_pack_html
+from maillage.reports.files import MEDIA_TYPES, file_name
+from maillage.reports.render_html import environment
 from maillage.vocabulary import (
     ACTION_STATUSES,
     EVALUATION_DECISIONS,
     FINANCERS,
     ORGANISATION_KINDS,
 )
+from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
 from maillage.web.pages.common import error_page, render
 from maillage.web.security import requires
@@ -67,6 +66,12 @@ READ: dict[str, Any] = {
     "guards": [requires("lecteur")],
     "responses": error_responses(400, 401, 403, 404),
 }
+# Bilans, diagnostics and packs: capped per user (``maillage.web.heavy``).
+HEAVY: dict[str, Any] = {
+    **READ,
+    "middleware": [heavy_cap],
+    "responses": error_responses(400, 401, 403, 404, 429),
+}
 
 
 def _download(content: bytes, name: str, extension: str) -> Response:
@@ -83,7 +88,7 @@ def _download(content: bytes, name: str, extension: str) -> Response:
     description="JSON (sections, chiffres, tableaux, données manquantes) ou fichier : "
     "`format=docx` (document à compléter), `xlsx` (les lignes derrière chaque chiffre), "
     "`html` (page imprimable).",
-    **READ,
+    **HEAVY,
 )
 async def annual_report(
     year: Year,
@@ -93,11 +98,10 @@ async def annual_report(
     ] = "json",
 ) -> Any:
     extension = service.check_format(output, service.ANNUAL_FORMATS)
-    charts = extension in ("docx", "html")
-    report = await build_annual_report(year, territory, dt.date.today(), with_charts=charts)
+    result = await service.annual(year, territory, dt.date.today(), extension)
     if extension == "json":
-        return service.report_as_data(report)
-    return _download(*await service.annual_download(report, extension), extension)
+        return result
+    return _download(result, file_name(year, extension), extension)
 
 
 @get(
@@ -105,7 +109,7 @@ async def annual_report(
     summary="Diagnostic territorial",
     description="Matrice communes × axes des partenaires implantés, pondérée par la population, "
     "zones blanches signalées ; `format=csv` ou `xlsx` pour un fichier.",
-    **READ,
+    **HEAVY,
 )
 async def territorial_diagnostic(
     territory: TerritoryId = None,
@@ -202,7 +206,7 @@ PackFormat = Annotated[str, QueryParameter(name="format", description="docx ou h
     "chiffres clés du territoire. `format=docx` (document modifiable) ou `html` (page "
     "imprimable en A4, PDF par l'impression du navigateur). L'export est inscrit au journal.",
     tags=["Réunion"],
-    **READ,
+    **HEAVY,
 )
 async def meeting_pack(
     request: Request, record_id: MeetingId, output: PackFormat = "docx"
@@ -250,33 +254,32 @@ async def _without_data(
     )
 
 
-@get("/bilan", include_in_schema=False, guards=[requires("lecteur")])
+@get("/bilan", include_in_schema=False, guards=[requires("lecteur")], middleware=[heavy_cap])
 async def annual_page(
     request: Request, year: FromQuery[int | None] = None, territory: FromQuery[int | None] = None
 ) -> Template:
     today = dt.date.today()
     chosen = year or (today.year - 1 if today.month == 1 else today.year)
-    try:
-        report = await build_annual_report(chosen, territory, today)
-    except InvalidData as error:
-        return await _without_data(request, error, chosen, territory)
     query = {"year": chosen, **({"territory": territory} if territory else {})}
-    downloads = [
+    downloads = tuple(
         (f"Télécharger {label}", f"/bilan/telecharger?{urlencode({**query, 'format': ext})}")
         for label, ext in (("le document (DOCX)", "docx"), ("les données (XLSX)", "xlsx"))
-    ]
-    html = await off_loop(
-        render_html,
-        report,
-        f"bilan-{chosen}.xlsx",
-        standalone=False,
-        downloads=downloads,
-        fragment=True,
     )
-    return _in_layout(request, f"{report.title} — {report.territory}", html)
+    try:
+        title, territory_name, html = await service.annual(
+            chosen, territory, today, "page", downloads
+        )
+    except InvalidData as error:
+        return await _without_data(request, error, chosen, territory)
+    return _in_layout(request, f"{title} — {territory_name}", html)
 
 
-@get("/bilan/telecharger", include_in_schema=False, guards=[requires("lecteur")])
+@get(
+    "/bilan/telecharger",
+    include_in_schema=False,
+    guards=[requires("lecteur")],
+    middleware=[heavy_cap],
+)
 async def annual_page_download(
     request: Request,
     year: FromQuery[int],
@@ -285,15 +288,20 @@ async def annual_page_download(
 ) -> Response | Template:
     extension = service.check_format(output, ("docx", "xlsx", "html"))
     try:
-        report = await build_annual_report(year, territory, dt.date.today())
+        content = await service.annual(year, territory, dt.date.today(), extension)
     except InvalidData as error:
         # Reached from a bookmarked or shared link: the same explanation as /bilan, with
         # the form to choose another year, rather than a generic error page.
         return await _without_data(request, error, year, territory)
-    return _download(*await service.annual_download(report, extension), extension)
+    return _download(content, file_name(year, extension), extension)
 
 
-@get("/reunions/{record_id:int}/dossier", include_in_schema=False, guards=[requires("lecteur")])
+@get(
+    "/reunions/{record_id:int}/dossier",
+    include_in_schema=False,
+    guards=[requires("lecteur")],
+    middleware=[heavy_cap],
+)
 async def meeting_pack_page(
     request: Request,
     record_id: FromPath[int],
@@ -309,12 +317,13 @@ async def meeting_pack_page(
             request.user, record_id, extension, dt.date.today()
         )
         return _download(content, name, extension)
-    report = await service.pack_report(request.user, record_id, dt.date.today())
-    links = [
+    links = (
         ("Retour à la réunion", f"/reunions/{record_id}"),
         ("Télécharger le document (DOCX)", f"/reunions/{record_id}/dossier?format=docx"),
-    ]
-    html = await off_loop(render_pack_html, report, standalone=False, links=links)
+    )
+    html, _name = await service.pack_download(
+        request.user, record_id, "page", dt.date.today(), links
+    )
     return Response(html, media_type=MEDIA_TYPES["html"])
 
 

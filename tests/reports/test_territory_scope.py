@@ -128,3 +128,20 @@ async def test_the_command_line_consolidates_the_territories_named(scoped, setti
     assert one.returncode == 0, one.stderr
     alone = "\n".join(p.text for p in Document(tmp_path / "un" / f"bilan-{YEAR}.docx").paragraphs)
     assert "CC du Val d'Ardoise" in alone and "2 territoires" not in alone
+
+
+async def test_a_memoised_bilan_is_never_handed_to_a_user_of_another_scope(scoped):
+    """Bilans are memoised by their parameters and the data (#16): the same request from a
+    coordinator of A then from the Caf conseillère gets each their own answer, and B's bilan
+    computed for an unscoped user is still refused to the coordinator of A."""
+    world, clients = scoped
+    params = {"year": YEAR, "format": "json"}
+    first = await clients["coordinateur-a"].get("/api/v1/reports/annual", params=params)
+    assert first.json()["territory"] == "CC du Val d'Ardoise"
+    second = await clients["conseillere-caf"].get("/api/v1/reports/annual", params=params)
+    assert second.json()["territory"].startswith("2 territoires")
+    other = {**params, "territory": world.b.territory["id"]}
+    computed = await clients["sans-territoire"].get("/api/v1/reports/annual", params=other)
+    assert computed.status_code == 200
+    refused = await clients["coordinateur-a"].get("/api/v1/reports/annual", params=other)
+    assert refused.status_code == 404, refused.text

@@ -22,6 +22,7 @@ from maillage.folding import fold
 from maillage.graph import drawing
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import add_to_body, network_service
+from maillage.web.heavy import heavy_cap
 from maillage.web.pages.common import (
     Field,
     FormState,
@@ -138,7 +139,7 @@ def _territory(request: Request) -> int | None:
     return int(value)
 
 
-@get("/reseau", include_in_schema=False)
+@get("/reseau", include_in_schema=False, middleware=[heavy_cap])
 async def network_page(request: Request) -> Template:
     chosen = _selection(request)
     context: dict[str, Any] = {
@@ -179,7 +180,7 @@ async def network_page(request: Request) -> Template:
     )
 
 
-@get("/reseau/dessin", include_in_schema=False, media_type="text/html")
+@get("/reseau/dessin", include_in_schema=False, media_type="text/html", middleware=[heavy_cap])
 async def network_drawing(request: Request, autonome: FromQuery[bool] = False) -> Response:
     chosen = _selection(request)
     if chosen.form.has_errors:

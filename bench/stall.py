@@ -1,0 +1,227 @@
+"""Replays the stalls of #16 against a running server while a prober, in a process of its own,
+measures `GET /healthz` and an answer-link GET (`/r/{token}`) side by side.
+
+    export MAILLAGE_DATA_DIR=/tmp/bench MAILLAGE_DATABASE_URL=sqlite:////tmp/bench/bench.db
+    maillage serve --port 8791 &          # one server process (its heavy-work processes below it)
+    python bench/stall.py http://127.0.0.1:8791 --pid $!
+
+The script reads the server's database (same environment) to make its fixtures: five
+readers and two coordinators with API tokens, the answer link of an upcoming invitation, the
+territories and meetings to ask for. Scenarios, each with the prober running:
+
+- ``sign-ins``: 16 concurrent sign-ins with unknown emails (argon2 on each);
+- ``reports-same``: 10 concurrent `GET /api/v1/reports/annual?year=2026&format=docx` from one
+  reader, the issue's replay (memoised and capped per user since #16: 2 computed at most);
+- ``reports-distinct``: 10 concurrent DOCX bilans of 10 territories from 5 readers (2 each):
+  nothing memoised, nothing capped, every one computed;
+- ``network``: 4 network analyses with different filters from 2 coordinators;
+- ``packs``: 6 meeting packs (DOCX) of different meetings from 3 readers.
+
+For each: the jobs' statuses and time, the prober's median / p99 / max per kind, and with
+``--pid`` the CPU time of the server and its child processes over the scenario (per job).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import multiprocessing
+import os
+import statistics
+import time
+from pathlib import Path
+
+import httpx
+
+PROBE_EVERY = 0.02  # seconds between two probes
+
+
+# ----- fixtures ---------------------------------------------------------------------------------
+
+
+async def _fixtures() -> dict:
+    from maillage import db
+    from maillage.actor import CLI
+    from maillage.crm import auth
+    from maillage.crm.registry import SERVICES
+    from maillage.crm.schemas import UserIn
+    from maillage.errors import Conflict
+    from maillage.mailing import tokens
+    from maillage.settings import load_settings
+    from maillage.tables import Invitation, Meeting, SignInThrottle, Territory
+
+    settings = load_settings()
+    await db.connect(settings.database_url)
+    await db.start_pool()
+    try:
+        found: dict[str, list] = {"readers": [], "coordinators": []}
+        for role, key, count in (("lecteur", "readers", 5), ("coordinateur", "coordinators", 2)):
+            for n in range(count):
+                email = f"stall-{role}-{n}@maillage.example"
+                with contextlib.suppress(Conflict):
+                    await SERVICES["users"].create(
+                        CLI, UserIn(email=email, role=role, password="mot-de-passe-bench")
+                    )
+                found[key].append(await auth.create_token(CLI, email))
+        # Each run replays 16 password checks: the counters of earlier runs would refuse them.
+        await SignInThrottle.delete(force=True)
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        invitation = await (
+            Invitation.select(Invitation.id, Invitation.token_nonce)
+            .where(Invitation.meeting.starts_at > soon)
+            .first()
+        )
+        assert invitation, "aucune invitation à venir dans la base"
+        found["answer"] = tokens.answer_token(
+            settings.secret_key, invitation["id"], invitation["token_nonce"]
+        )
+        territories = await Territory.select(Territory.id).order_by(Territory.id)
+        found["territories"] = [t["id"] for t in territories]
+        meetings = await (
+            Meeting.select(Meeting.id)
+            .where(Meeting.status == "tenue")
+            .order_by(Meeting.starts_at, ascending=False)
+            .limit(6)
+        )
+        found["meetings"] = [m["id"] for m in meetings]
+        return found
+    finally:
+        await db.close_pool()
+
+
+# ----- the prober (its own process) -------------------------------------------------------------
+
+
+def _probe_process(base: str, answer: str, stop, out) -> None:
+    async def run() -> None:
+        latencies: dict[str, list[float]] = {"healthz": [], "answer": []}
+        async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+            turn = 0
+            while not stop.is_set():
+                kind = "healthz" if turn % 2 == 0 else "answer"
+                path = "/healthz" if kind == "healthz" else f"/r/{answer}"
+                start = time.perf_counter()
+                response = await client.get(path)
+                latencies[kind].append((time.perf_counter() - start) * 1000)
+                assert response.status_code == 200, (path, response.status_code)
+                turn += 1
+                await asyncio.sleep(PROBE_EVERY)
+        out.put(latencies)
+
+    asyncio.run(run())
+
+
+# ----- CPU of the server and its children -------------------------------------------------------
+
+
+def _tree_cpu(pid: int) -> float:
+    """utime + stime of ``pid`` and every living descendant, in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(p for p, parent in parents.items() if parent == current)
+    return total
+
+
+# ----- the stalls -------------------------------------------------------------------------------
+
+
+async def _sign_in(base: str, n: int) -> int:
+    async with httpx.AsyncClient(base_url=base, timeout=300) as client:
+        await client.get("/connexion")
+        csrf = client.cookies.get("maillage_csrf", "")
+        response = await client.post(
+            "/connexion",
+            data={"email": f"inconnu{n}@maillage.example", "password": "x" * 12},
+            headers={"x-csrftoken": csrf},
+        )
+        return response.status_code
+
+
+async def _get(base: str, token: str, path: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, timeout=600, headers=headers) as client:
+        return (await client.get(path)).status_code
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+async def scenario(name: str, base: str, answer: str, pid: int | None, jobs: list) -> None:
+    context = multiprocessing.get_context("spawn")
+    stop, out = context.Event(), context.Queue()
+    prober = context.Process(target=_probe_process, args=(base, answer, stop, out))
+    prober.start()
+    await asyncio.sleep(1.0)  # the prober's interpreter starts and probes an idle server
+    cpu = _tree_cpu(pid) if pid else 0.0
+    start = time.perf_counter()
+    statuses = await asyncio.gather(*jobs)
+    elapsed = time.perf_counter() - start
+    cpu = (_tree_cpu(pid) - cpu) if pid else float("nan")
+    stop.set()
+    latencies = out.get()
+    prober.join()
+    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+    print(
+        f"{name}: {len(jobs)} jobs in {elapsed:.1f} s, statuses {counts}, "
+        f"server CPU {cpu:.1f} s ({cpu / len(jobs) * 1000:.0f} ms/job)"
+    )
+    for kind, values in latencies.items():
+        print(
+            f"  {kind:8} n={len(values):4} median {statistics.median(values):6.1f} ms  "
+            f"p99 {_percentile(values, 0.99):7.1f} ms  max {max(values):7.1f} ms"
+        )
+
+
+async def main(base: str, pid: int | None, only: set[str]) -> None:
+    fx = await _fixtures()
+    readers, coordinators = fx["readers"], fx["coordinators"]
+    territories, meetings, answer = fx["territories"], fx["meetings"], fx["answer"]
+    annual = "/api/v1/reports/annual?year=2026&format=docx&territory={}"
+    plan = {
+        "sign-ins": lambda: [_sign_in(base, n) for n in range(16)],
+        "reports-same": lambda: [
+            _get(base, readers[0], annual.format(territories[0])) for _ in range(10)
+        ],
+        "reports-distinct": lambda: [
+            _get(base, readers[n % 5], annual.format(territories[1 + n])) for n in range(10)
+        ],
+        "network": lambda: [
+            _get(base, coordinators[n % 2], f"/api/v1/network/report?axis={n + 1}")
+            for n in range(4)
+        ],
+        "packs": lambda: [
+            _get(base, readers[n % 3], f"/api/v1/meetings/{m}/pack?format=docx")
+            for n, m in enumerate(meetings)
+        ],
+    }
+    for name, jobs in plan.items():
+        if not only or name in only:
+            await scenario(name, base, answer, pid, jobs())
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url")
+    parser.add_argument("--pid", type=int, help="the server's process, for its CPU time")
+    parser.add_argument("--only", default="", help="scenarios, comma-separated")
+    args = parser.parse_args()
+    chosen = {s for s in args.only.split(",") if s}
+    asyncio.run(main(args.url.rstrip("/"), args.pid, chosen))

@@ -28,7 +28,7 @@ from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import UserIn
 from maillage.crm.seed import ensure_axes
 from maillage.settings import Settings
-from maillage.web.app import create_app
+from maillage.web.app import configure_heavy_work, create_app
 from tests.support import TEST_DATABASE_URL, requires_postgres  # noqa: F401 - re-exported
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -177,6 +177,10 @@ async def app(settings: Settings, database: str) -> Litestar:
     application = _APPS.get(settings)
     if application is None:
         application = _APPS[settings] = create_app(settings, manage_database=False)
+    else:
+        # The worker pool is one per process: a test that built its own application with other
+        # settings pointed it at its database.
+        configure_heavy_work(settings)
     for name in _RATE_STORES:
         await application.stores.get(name).delete_all()
     return application

@@ -183,17 +183,21 @@ def _theme_consultation_rate_limit() -> RateLimitConfig:
     )
 
 
-def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
-    """Build the application; ``manage_database=False`` when the caller already connected."""
-
-    # Heavy work (bilans, packs, network analyses) in worker processes with their own
-    # connections; the pool starts at the first job and stops with the application.
+def configure_heavy_work(settings: Settings) -> None:
+    """Heavy work (bilans, packs, network analyses) in worker processes with their own
+    connections to ``settings``' database; the pool starts at the first job and stops with
+    the application. The pool is one per process: the last configuration wins."""
     offloop.configure(
         settings.heavy_processes,
         db.start_worker,
         (settings.database_url,),
         preload=HEAVY_MODULES,
     )
+
+
+def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
+    """Build the application; ``manage_database=False`` when the caller already connected."""
+    configure_heavy_work(settings)
 
     @asynccontextmanager
     async def database_lifespan(_app: Litestar) -> AsyncIterator[None]:

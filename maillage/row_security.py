@@ -45,10 +45,20 @@ class Own:
 
 @dataclass(frozen=True)
 class Via:
-    """The row belongs to the territory of the ``parent`` row its ``column`` points to."""
+    """The row belongs to the territory of the ``parent`` row its ``column`` points to.
+
+    On PostgreSQL the row carries a copy of that territory in its own `COPY` column, kept
+    right by triggers (migration ``2026-12-07T09:00:00``: copied from the parent on insert and
+    on a change of parent, carried down when the parent changes territory); the policy reads
+    the copy, a test on the row itself, instead of looking the parent up (which made
+    PostgreSQL scan the whole child table). A table added here with a ``Via`` rule needs the
+    same column and triggers, in a migration of its own."""
 
     column: str
     parent: str
+
+
+COPY = "territory"  # the column of a `Via` table holding its parent's territory (PostgreSQL)
 
 
 # The local tables, each with how a row finds its territory: the same rule as the registry's
@@ -108,27 +118,17 @@ SEES_EVERY = "(SELECT maillage_sees_every_territory())"
 TERRITORIES = "(SELECT maillage_territories())::integer[]"
 
 
-def _visible(table: str, rule: Own | Via, alias: str, depth: int = 0) -> str:
-    """The condition on ``alias`` (a row of ``table``) of being visible to a scoped user,
-    following the rule up to the table holding the territory. Written as ``IN`` subqueries
-    that PostgreSQL runs once per statement (a hashed set of the visible parent ids, found
-    through the parents' indexes), never once per row."""
-    if isinstance(rule, Own):
-        column = f'{alias}."{rule.column}"'
-        return f"({column} IS NULL OR {column} = ANY ({TERRITORIES}))"
-    parent_alias = f"p{depth}"
-    parent_rule = PROTECTED[rule.parent]
-    inner = _visible(rule.parent, parent_rule, parent_alias, depth + 1)
-    return (
-        f'{alias}."{rule.column}" IN (SELECT {parent_alias}.id FROM "{rule.parent}" '
-        f"{parent_alias} WHERE {inner})"
-    )
+def _visible(rule: Own | Via, alias: str) -> str:
+    """The condition on ``alias`` of being visible to a scoped user: its territory (its own,
+    or the copy of its parent's) is none (shared) or one of the user's."""
+    column = f'{alias}."{rule.column if isinstance(rule, Own) else COPY}"'
+    return f"({column} IS NULL OR {column} = ANY ({TERRITORIES}))"
 
 
 def policy_expression(table: str) -> str:
     rule = PROTECTED[table]
     alias = f'"{table}"'
-    return f"{SEES_EVERY} OR {_visible(table, rule, alias)}"
+    return f"{SEES_EVERY} OR {_visible(rule, alias)}"
 
 
 def fingerprint(table: str) -> str:

@@ -209,3 +209,78 @@ async def test_the_api_works_for_scoped_and_unscoped_users_with_row_security(
         row["territory"] for row in (await coordinator_a.get("/api/v1/groups")).json()["items"]
     } <= {a, None}
     assert len(_ids(await admin.client.get("/api/v1/groups"))) == 5
+
+
+@postgres_only
+async def test_rows_reached_through_a_parent_follow_its_territory(
+    migrated_database: str, world: World, admin
+):
+    """Meetings, invitations, memberships and decisions carry a copy of their body's
+    territory, which the policies read: a new row gets its parent's, and a body moved to
+    another territory takes its meetings' invitations out of the first territory's sight."""
+    person = await create(admin.client, "contacts", {"first_name": "Jo", "last_name": "Durand"})
+    invitation = await create(
+        admin.client, "invitations", {"meeting": world.meeting_a["id"], "contact": person["id"]}
+    )
+    member = await create(
+        admin.client,
+        "memberships",
+        {"working_group": world.body_a["id"], "contact": person["id"]},
+    )
+    decision = await create(
+        admin.client, "decisions", {"summary": "Un guichet", "meeting": world.meeting_a["id"]}
+    )
+    a, b = world.a["id"], world.b["id"]
+    rows = {
+        "meeting": world.meeting_a["id"],
+        "invitation": invitation["id"],
+        "membership": member["id"],
+        "decision": decision["id"],
+    }
+    connection = await asyncpg.connect(migrated_database)
+
+    async def seen_by(territory: int) -> set[str]:
+        await connection.execute(row_security.set_config_sql(f"{{{territory}}}", local=False))
+        return {
+            table
+            for table, row_id in rows.items()
+            if await connection.fetchval(f"SELECT count(*) FROM {table} WHERE id = $1", row_id)
+        }
+
+    try:
+        await connection.execute(row_security.set_config_sql("*", local=False))
+        for table, row_id in rows.items():
+            copied = f"SELECT territory FROM {table} WHERE id = $1"
+            assert await connection.fetchval(copied, row_id) == a, table
+        assert await seen_by(a) == set(rows)
+        assert await seen_by(b) == set()
+        # The policy tests the row itself: no look-up of the visible parents, for any row.
+        for table in rows:
+            explain = f"EXPLAIN SELECT id FROM {table} ORDER BY id LIMIT 5"
+            plan = "\n".join(row[0] for row in await connection.fetch(explain))
+            assert "SubPlan" not in plan, (table, plan)
+
+        response = await admin.client.patch(
+            f"/api/v1/groups/{world.body_a['id']}",
+            json={"territory": b, "version": world.body_a["version"]},
+        )
+        assert response.status_code == 200, response.text
+        assert await seen_by(a) == set()
+        assert await seen_by(b) == set(rows)
+
+        # A copy written by hand is put back to the parent's.
+        await connection.execute(row_security.set_config_sql("*", local=False))
+        await connection.execute(
+            "UPDATE invitation SET territory = $1 WHERE id = $2", a, rows["invitation"]
+        )
+        assert await seen_by(b) == set(rows)
+        # A scoped writer cannot hang a row under a parent it does not see.
+        await connection.execute(row_security.set_config_sql(f"{{{a}}}", local=False))
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await connection.execute(
+                "INSERT INTO invitation (meeting, contact) VALUES ($1, $2)",
+                world.meeting_a["id"],
+                person["id"],
+            )
+    finally:
+        await connection.close()

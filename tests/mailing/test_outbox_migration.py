@@ -38,6 +38,7 @@ LATER = [
     "2026-12-07T05:00:00:000000",  # inbound_item, invitation.absent_until (#19)
     "2026-12-07T06:00:00:000000",  # commune_childcare, commune_indicator (#18)
     "2026-12-07T07:00:00:000000",  # mandates' register keys without a hash of the name (#18)
+    "2026-12-07T09:00:00:000000",  # territory copied onto meetings, invitations… (#20)
 ]
 
 

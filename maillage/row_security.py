@@ -71,7 +71,13 @@ PROTECTED: dict[str, Own | Via] = {
     "invitation": Via("meeting", "meeting"),
     "action": Own(),
     "interaction": Own(),
+    "organisation": Own(),
+    "contact": Own(),
 }
+# Local in the services, not yet in the database: an affiliation reaches its territory through
+# its contact, so its policy needs the copied column and triggers of a `Via` table (a migration
+# of its own). Until then the services alone keep it in scope, as on SQLite.
+SERVICES_ONLY = frozenset({"affiliation"})
 
 _setting: contextvars.ContextVar[str] = contextvars.ContextVar(
     "maillage_row_scope", default=EVERY_TERRITORY

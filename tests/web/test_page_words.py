@@ -54,7 +54,9 @@ async def test_every_page_reads_as_french(demo, admin_web):
         urls += [pattern.format(record_id) for record_id in await _sample(table)]
     problems: dict[str, list[str]] = {}
     for url in urls:
-        response = await admin_web.get(url)
+        # A cancelled meeting's cancel page sends back to the meeting, which is read instead
+        # (the demo, drawn around today, cancels some of the sampled ones on some days).
+        response = await admin_web.get(url, follow_redirects=url.endswith("/annuler"))
         assert response.status_code == 200, url
         text = html_text(response)
         found = [

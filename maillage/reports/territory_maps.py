@@ -19,8 +19,8 @@ from maillage.geo import svg, wkb
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import network_service
 from maillage.offloop import off_loop
-from maillage.reports.coverage import Coverage, diagnostic
-from maillage.tables import CommuneIndicator, CommuneOutline, Organisation
+from maillage.reports.coverage import Coverage, coverage_rate, diagnostic, latest_indicators
+from maillage.tables import CommuneOutline, Organisation
 from maillage.vocabulary import COMMUNE_INDICATORS, COVERAGE_RATE, COVERAGE_RATE_LABEL
 
 PARTNERS = "partenaires"
@@ -109,33 +109,6 @@ def _chosen_axis(coverage: Coverage, axis_id: int | None) -> dict[str, Any] | No
         if axis["id"] == axis_id:
             return axis
     raise InvalidData.one("axe", f"Axe n° {axis_id} inconnu.")
-
-
-async def latest_indicators(commune_ids: list[int]) -> dict[int, dict[str, dict[str, Any]]]:
-    """The most recent value of each indicator of each commune, with its date and source."""
-    rows = (
-        await CommuneIndicator.select(
-            CommuneIndicator.commune,
-            CommuneIndicator.code,
-            CommuneIndicator.value,
-            CommuneIndicator.measured_on,
-            CommuneIndicator.source,
-        )
-        .where(CommuneIndicator.commune.is_in(commune_ids or [0]))
-        .order_by(CommuneIndicator.measured_on)
-    )
-    latest: dict[int, dict[str, dict[str, Any]]] = {}
-    for row in rows:  # in date order: the last one wins
-        latest.setdefault(row["commune"], {})[row["code"]] = row
-    return latest
-
-
-def coverage_rate(values: dict[str, dict[str, Any]]) -> float | None:
-    """Places in EAJE per 100 children under 3, where both are known."""
-    places, children = values.get("places_eaje"), values.get("enfants_moins_3_ans")
-    if places is None or children is None or not children["value"]:
-        return None
-    return 100 * places["value"] / children["value"]
 
 
 def _centralities(report: Any) -> dict[int, dict[str, Any]]:

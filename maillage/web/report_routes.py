@@ -119,7 +119,7 @@ async def territorial_diagnostic(
     extension = service.check_format(output, service.DIAGNOSTIC_FORMATS)
     chosen = tuple(kinds or ())
     if extension == "json":
-        return service.coverage_as_data(await diagnostic(territory, chosen))
+        return service.coverage_as_data(await diagnostic(territory, chosen, details=True))
     content, name = await service.diagnostic_download(
         territory, chosen, extension, kinds_label(chosen)
     )

@@ -28,7 +28,9 @@ TODAY = dt.date.today()
 
 @pytest.fixture(scope="module")
 def snapshot() -> registers.Snapshot:
-    return registers.read_territory(SIREN)
+    return registers.read_territory(
+        SIREN, key=registers.mandate_key("test-secret-key-not-for-production")
+    )
 
 
 @pytest.fixture

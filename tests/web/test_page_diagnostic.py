@@ -29,7 +29,9 @@ SIREN = "247300015"  # 3 communes, Savoie
 
 @pytest.fixture(scope="module")
 def snapshot() -> registers.Snapshot:
-    return registers.read_territory(SIREN)
+    return registers.read_territory(
+        SIREN, key=registers.mandate_key("test-secret-key-not-for-production")
+    )
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from maillage.graph.data import NetworkFilter
 from maillage.graph.network import network_service
 from maillage.offloop import off_loop
 from maillage.reports.coverage import Coverage, coverage_rate, diagnostic, latest_indicators
+from maillage.reports.network import centralities
 from maillage.tables import CommuneOutline, Organisation
 from maillage.vocabulary import COMMUNE_INDICATORS, COVERAGE_RATE, COVERAGE_RATE_LABEL
 
@@ -98,7 +99,7 @@ async def diagnostic_maps(
         childcare,
         indicators,
         organisations,
-        _centralities(network),
+        centralities(network),
     )
 
 
@@ -109,25 +110,6 @@ def _chosen_axis(coverage: Coverage, axis_id: int | None) -> dict[str, Any] | No
         if axis["id"] == axis_id:
             return axis
     raise InvalidData.one("axe", f"Axe n° {axis_id} inconnu.")
-
-
-def _centralities(report: Any) -> dict[int, dict[str, Any]]:
-    """Organisation id → PageRank and whether the analysis finds it under-connected."""
-    marked = {f.node for f in report.under_connected}
-    result = {}
-    for node, attrs in report.graph.nodes(data=True):
-        if attrs.get("type") != "organisation":
-            continue
-        figures = report.metrics.nodes.get(node, {})
-        result[attrs["record_id"]] = {
-            "pagerank": figures.get("pagerank") or 0.0,
-            "degree": figures.get("degree") or 0,
-            "under_connected": node in marked,
-            "reasons": [
-                r.message for f in report.under_connected if f.node == node for r in f.reasons
-            ],
-        }
-    return result
 
 
 def classes(values: list[float], count: int = 4) -> list[float]:
@@ -258,20 +240,24 @@ def _choropleth(result: DiagnosticMaps, shapes: dict[int, list[wkb.Polygon]]) ->
         result.legend.append(Legend(svg.swatch(None), "Valeur non renseignée"))
 
 
-def _partners(
-    result: DiagnosticMaps,
+def place_partners(
+    communes: list[dict[str, Any]],
     shapes: dict[int, list[wkb.Polygon]],
     organisations: list[dict[str, Any]],
     centrality: dict[int, dict[str, Any]],
-) -> None:
+) -> tuple[list[svg.Marker], list[dict[str, Any]]]:
+    """Each partner at its commune (``communes``: id and name), a disc sized by its PageRank
+    among the connected ones, dashed when under-connected or out of the network; with the rows
+    of the table beside the map, the most central first. Shared by /diagnostic and the bilan."""
     anchors = {cid: svg.inside_point(s) for cid, s in shapes.items()}
-    names = {c["id"]: c["name"] for c in result.communes}
+    names = {c["id"]: c["name"] for c in communes}
     # An isolated partner has no centrality, whatever PageRank spreads evenly over isolates.
     top = max((c["pagerank"] for c in centrality.values() if c["degree"]), default=0.0) or 1.0
     by_commune: dict[int, list[dict[str, Any]]] = {}
     for organisation in sorted(organisations, key=lambda o: o["name"]):
         by_commune.setdefault(organisation["commune"], []).append(organisation)
     markers = []
+    placed = []
     frame_span = _span(shapes)
     for commune_id, located in by_commune.items():
         anchor = anchors.get(commune_id)
@@ -288,14 +274,24 @@ def _partners(
                 "under_connected": marked,
                 "reasons": (figures or {}).get("reasons") or ["hors du réseau (aucun lien)"],
             }
-            result.partners.append(row)
+            placed.append(row)
             if anchor is None:
                 continue
             title = f"{organisation['name']} ({row['commune']}) : centralité {row['centrality']} sur 100"
             if marked:
                 title += " ; sous-connecté"
             markers.append(svg.Marker(_spread(anchor, rank, frame_span), radius, title, marked))
-    result.partners.sort(key=lambda r: (-r["centrality"], r["name"]))
+    placed.sort(key=lambda r: (-r["centrality"], r["name"]))
+    return markers, placed
+
+
+def _partners(
+    result: DiagnosticMaps,
+    shapes: dict[int, list[wkb.Polygon]],
+    organisations: list[dict[str, Any]],
+    centrality: dict[int, dict[str, Any]],
+) -> None:
+    markers, result.partners = place_partners(result.communes, shapes, organisations, centrality)
     areas = [
         svg.Area(c["name"], c["insee_code"], c["population"], shapes[c["id"]])
         for c in result.communes

@@ -7,6 +7,7 @@ The data is read in a few queries; parsing outlines and drawing run off the even
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from maillage.graph.network import network_service
 from maillage.offloop import off_loop
 from maillage.reports.coverage import Coverage, coverage_rate, diagnostic, latest_indicators
 from maillage.reports.network import centralities
-from maillage.tables import CommuneOutline, Organisation
+from maillage.tables import CommuneIndicator, CommuneOutline, Organisation
 from maillage.vocabulary import COMMUNE_INDICATORS, COVERAGE_RATE, COVERAGE_RATE_LABEL
 
 PARTNERS = "partenaires"
@@ -49,6 +50,10 @@ class DiagnosticMaps:
     partners_legend: list[Legend] = field(default_factory=list)
     partners: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # The dates the chosen indicator was measured on in the territory, the latest first, and
+    # the one shown (None: the latest value of each commune).
+    dates: list[dt.date] = field(default_factory=list)
+    day: dt.date | None = None
 
     @property
     def with_duty(self) -> list[dict[str, Any]]:
@@ -63,8 +68,13 @@ def measures_of(codes: set[str]) -> list[tuple[str, str]]:
 
 
 async def diagnostic_maps(
-    territory_id: int | None, axis_id: int | None = None, measure: str = PARTNERS
+    territory_id: int | None,
+    axis_id: int | None = None,
+    measure: str = PARTNERS,
+    day: dt.date | None = None,
 ) -> DiagnosticMaps:
+    """``day``: show the chosen indicator as measured on that date (one of its dates in the
+    territory), instead of the latest value of each commune."""
     coverage = await diagnostic(territory_id)
     ids = [c.id for c in coverage.communes]
     async with read_transaction():
@@ -75,7 +85,14 @@ async def diagnostic_maps(
             ).where(CommuneOutline.commune.is_in(ids or [0]))
         }
         childcare = await childcare_of(ids)
-        indicators = await latest_indicators(ids)
+        dates = await indicator_dates(ids, measure) if measure in COMMUNE_INDICATORS else []
+        if day is not None and day not in dates:
+            label = COMMUNE_INDICATORS.get(measure, measure)
+            raise InvalidData.one(
+                "date",
+                f"Aucune valeur de « {label} » au {french.date_fr(day)} sur ce territoire.",
+            )
+        indicators = await latest_indicators(ids, {measure: day} if day else None)
         organisations = await Organisation.select(
             Organisation.id, Organisation.name, Organisation.commune
         ).where(
@@ -89,7 +106,7 @@ async def diagnostic_maps(
         raise InvalidData.one(
             "mesure", f"Indicateur inconnu ou absent de ce territoire : « {measure} »."
         )
-    return await off_loop(
+    maps = await off_loop(
         _draw,
         coverage,
         axis,
@@ -100,7 +117,21 @@ async def diagnostic_maps(
         indicators,
         organisations,
         centralities(network),
+        f" au {french.date_fr(day)}" if day else "",
     )
+    maps.dates, maps.day = dates, day
+    return maps
+
+
+async def indicator_dates(commune_ids: list[int], code: str) -> list[dt.date]:
+    """The dates ``code`` was measured on in these communes, the latest first."""
+    rows = (
+        await CommuneIndicator.select(CommuneIndicator.measured_on)
+        .where(CommuneIndicator.commune.is_in(commune_ids or [0]) & (CommuneIndicator.code == code))
+        .distinct()
+        .order_by(CommuneIndicator.measured_on, ascending=False)
+    )
+    return [row["measured_on"] for row in rows]
 
 
 def _chosen_axis(coverage: Coverage, axis_id: int | None) -> dict[str, Any] | None:
@@ -143,11 +174,12 @@ def _draw(
     indicators: dict[int, dict[str, dict[str, Any]]],
     organisations: list[dict[str, Any]],
     centrality: dict[int, dict[str, Any]],
+    on: str = "",
 ) -> DiagnosticMaps:
     label = (
         f"Partenaires sur l'axe « {axis['name']} »"
         if measure == PARTNERS and axis
-        else dict(measures).get(measure, "Partenaires")
+        else dict(measures).get(measure, "Partenaires") + on
     )
     result = DiagnosticMaps(
         coverage.territory, coverage.axes, axis, measure, label, measures, communes=[]

@@ -104,6 +104,7 @@ def assemble(rows: ReportRows, year: int, today: dt.date, with_charts: bool = Tr
     if with_charts:
         charts.attach(sections)
         maps.attach_map(sections[-1], rows)
+        maps.attach_partners_map(sections[2], rows, net_current)
     territory = rows.scope.name
     return Report(
         title=f"Bilan annuel {year} de la Convention territoriale globale",

@@ -10,16 +10,21 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from maillage.crm.childcare import SHORT_LABELS, childcare_of, duty
 from maillage.db import read_transaction
 from maillage.errors import InvalidData
-from maillage.exchange.cells import neutralise
+from maillage.exchange.cells import french_date, neutralise
 from maillage.folding import fold
 from maillage.reports.scope import Scope, resolve_scope
-from maillage.tables import Axis, OrganisationAxis
-from maillage.vocabulary import ORGANISATION_KINDS
+from maillage.tables import Axis, CommuneIndicator, OrganisationAxis
+from maillage.vocabulary import (
+    COMMUNE_INDICATORS,
+    COVERAGE_RATE_LABEL,
+    ORGANISATION_KINDS,
+)
 
 FACILITY_KINDS = ("etablissement", "operateur_dsp")
 
@@ -31,6 +36,18 @@ class CommuneCoverage:
     name: str
     population: int | None
     counts: dict[int, int]  # axis id → number of partners
+    # With ``details`` (#18): what is recorded of the petite enfance duty (schema_exists,
+    # relais_exists) and the latest value of each indicator (value, measured_on, source).
+    childcare: dict[str, Any] | None = None
+    indicators: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def duty(self) -> str | None:
+        return duty(self.population)
+
+    @property
+    def coverage_rate(self) -> float | None:
+        return coverage_rate(self.indicators)
 
     @property
     def gaps(self) -> list[int]:
@@ -62,6 +79,18 @@ class Coverage:
     kinds: tuple[str, ...]
     axes: list[dict[str, Any]]
     communes: list[CommuneCoverage]
+    details: bool = False
+
+    @property
+    def indicator_codes(self) -> list[str]:
+        """The indicators known in at least one commune, in the vocabulary's order."""
+        found = {code for c in self.communes for code in c.indicators}
+        known = [code for code in COMMUNE_INDICATORS if code in found]
+        return known + sorted(found - set(known))
+
+    @property
+    def with_rate(self) -> bool:
+        return {"places_eaje", "enfants_moins_3_ans"} <= set(self.indicator_codes)
 
     def by_axis(self) -> list[AxisCoverage]:
         population_total = sum(c.population or 0 for c in self.communes)
@@ -109,6 +138,76 @@ class Coverage:
         ]
         return columns, rows
 
+    def detail_rows(self) -> tuple[list[str], list[list[Any]]]:
+        """Per commune, the petite enfance duty and what is recorded of it, the latest value of
+        each indicator with its date and source, and the coverage rate where both figures
+        exist (#18); no column without ``details``."""
+        if not self.details:
+            return [], [[] for _ in self.communes]
+        codes = self.indicator_codes
+        columns = ["Obligation petite enfance", "Schéma pluriannuel", "Relais petite enfance"]
+        for code in codes:
+            label = COMMUNE_INDICATORS.get(code, code)
+            columns += [label, f"{label} : date", f"{label} : source"]
+        if self.with_rate:
+            columns.append(COVERAGE_RATE_LABEL)
+        rows = []
+        for commune in self.communes:
+            recorded = commune.childcare or {}
+            row: list[Any] = [
+                SHORT_LABELS.get(commune.duty or "", "Aucune"),
+                known(recorded.get("schema_exists")),
+                known(recorded.get("relais_exists")),
+            ]
+            for code in codes:
+                figure = commune.indicators.get(code)
+                row += (
+                    [figure["value"], figure["measured_on"], figure["source"]]
+                    if figure
+                    else [None, None, None]
+                )
+            if self.with_rate:
+                rate = commune.coverage_rate
+                row.append(None if rate is None else round(rate, 1))
+            rows.append(row)
+        return columns, rows
+
+
+def known(value: bool | None) -> str:
+    return "non renseigné" if value is None else "oui" if value else "non"
+
+
+async def latest_indicators(
+    commune_ids: list[int], on: dict[str, dt.date] | None = None
+) -> dict[int, dict[str, dict[str, Any]]]:
+    """The most recent value of each indicator of each commune, with its date and source;
+    ``on`` keeps, for an indicator, the values measured on that date only."""
+    rows = (
+        await CommuneIndicator.select(
+            CommuneIndicator.commune,
+            CommuneIndicator.code,
+            CommuneIndicator.value,
+            CommuneIndicator.measured_on,
+            CommuneIndicator.source,
+        )
+        .where(CommuneIndicator.commune.is_in(commune_ids or [0]))
+        .order_by(CommuneIndicator.measured_on)
+    )
+    latest: dict[int, dict[str, dict[str, Any]]] = {}
+    for row in rows:  # in date order: the last one wins
+        if on and row["code"] in on and row["measured_on"] != on[row["code"]]:
+            continue
+        latest.setdefault(row["commune"], {})[row["code"]] = row
+    return latest
+
+
+def coverage_rate(values: dict[str, dict[str, Any]]) -> float | None:
+    """Places in EAJE per 100 children under 3, where both are known."""
+    places, children = values.get("places_eaje"), values.get("enfants_moins_3_ans")
+    if places is None or children is None or not children["value"]:
+        return None
+    return 100 * places["value"] / children["value"]
+
 
 def coverage_matrix(
     scope: Scope,
@@ -152,8 +251,11 @@ def check_kinds(kinds: tuple[str, ...]) -> None:
         )
 
 
-async def diagnostic(territory_id: int | None, kinds: tuple[str, ...] = ()) -> Coverage:
-    """The territorial diagnostic of the current data (two queries besides the scope)."""
+async def diagnostic(
+    territory_id: int | None, kinds: tuple[str, ...] = (), details: bool = False
+) -> Coverage:
+    """The territorial diagnostic of the current data (two queries besides the scope; two more
+    with ``details``: the petite enfance records and the communes' latest indicators)."""
     check_kinds(kinds)
     async with read_transaction():
         scope = await resolve_scope(territory_id)
@@ -165,7 +267,16 @@ async def diagnostic(territory_id: int | None, kinds: tuple[str, ...] = ()) -> C
             )
         axes = await Axis.select(Axis.id, Axis.name).order_by(Axis.position).run()
         organisations = await _located_organisations(scope)
-    return coverage_matrix(scope, axes, organisations, kinds)
+        coverage = coverage_matrix(scope, axes, organisations, kinds)
+        if details:
+            ids = [c.id for c in coverage.communes]
+            childcare = await childcare_of(ids)
+            indicators = await latest_indicators(ids)
+            for commune in coverage.communes:
+                commune.childcare = childcare.get(commune.id)
+                commune.indicators = indicators.get(commune.id, {})
+            coverage.details = True
+    return coverage
 
 
 async def _located_organisations(scope: Scope) -> list[dict[str, Any]]:
@@ -211,6 +322,9 @@ async def coverage_gaps(
 def coverage_csv(coverage: Coverage) -> str:
     """Semicolon-separated with a BOM, as French Excel expects."""
     columns, rows = coverage.matrix_rows()
+    details, extra = coverage.detail_rows()
+    columns = columns + details
+    rows = [row + more for row, more in zip(rows, extra, strict=True)]
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
@@ -223,4 +337,8 @@ def coverage_csv(coverage: Coverage) -> str:
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, dt.date):
+        return french_date(value)
+    if isinstance(value, float):  # French Excel reads « 12,5 »
+        return str(int(value)) if value.is_integer() else str(round(value, 2)).replace(".", ",")
     return neutralise(value) if isinstance(value, str) else value

@@ -8,6 +8,7 @@ size brings an obligation, with what the coordinator recorded about their schém
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from maillage.crm.childcare import DUTY_LABELS, SCHEMA, duty
@@ -16,7 +17,10 @@ from maillage.geo import svg, wkb
 from maillage.geo.png import render_png
 from maillage.reports.collect import ReportRows
 from maillage.reports.model import Chart, Section, Sheet
+from maillage.reports.network import NetworkYear
+from maillage.reports.territory_maps import place_partners
 
+PARTNER_FILL = "#e6842a"  # the disc of a partner, as geo.png draws it
 RECORDED = {True: "existe", False: "absent", None: "non renseigné"}
 
 
@@ -63,6 +67,56 @@ def attach_map(section: Section, rows: ReportRows) -> None:
             sheet="Couverture",
             alt="Carte des communes du territoire : plus une commune est foncée, plus elle a "
             "d'axes sans partenaire ; les communes hachurées n'ont aucun partenaire.",
+        ),
+    )
+
+
+def attach_partners_map(section: Section, rows: ReportRows, current: NetworkYear) -> None:
+    """Add the map of partners at their commune, sized by their centrality in the network of
+    the year and the under-connected marked, as /diagnostic draws it, when the communes have
+    outlines: the network analysis seen on the ground."""
+    if not rows.outlines:
+        return
+    end = dt.date(current.year, 12, 31)
+    communes = rows.scope.communes
+    ids = {c["id"] for c in communes}
+    located = [
+        o
+        for o in rows.organisations.values()
+        if o["commune"] in ids
+        and not o["archived"]
+        and (o["created_at"] is None or o["created_at"].date() <= end)
+    ]
+    shapes: dict[int, list[wkb.Polygon]] = {}
+    for commune in communes:
+        try:
+            shapes[commune["id"]] = wkb.polygons(rows.outlines.get(commune["id"], ""))
+        except wkb.BadGeometry:
+            shapes[commune["id"]] = []
+    markers, placed = place_partners(communes, shapes, located, current.centrality)
+    areas = [
+        svg.Area(c["name"], c["insee_code"], c["population"], shapes[c["id"]]) for c in communes
+    ]
+    legend = [
+        (PARTNER_FILL, False, "Partenaire : plus le disque est grand, plus il est central"),
+        (None, False, "Cercle pointillé : partenaire sous-connecté ou hors du réseau"),
+    ]
+    title = f"Partenaires à leur commune, selon leur centralité en {current.year}"
+    png = render_png(areas, title, markers=markers, legend=legend)
+    if not png:
+        return
+    marked = sum(1 for p in placed if p["under_connected"])
+    section.charts.insert(
+        0,
+        Chart(
+            "carte-partenaires",
+            f"Carte des partenaires : {plural(len(placed), 'partenaire')} à leur commune, "
+            f"dont {plural(marked, 'sous-connecté')}",
+            png,
+            sheet="Partenaires peu reliés",
+            alt="Carte des communes du territoire : chaque partenaire est un disque posé sur sa "
+            "commune, d'autant plus grand qu'il est central dans le réseau ; les partenaires "
+            "sous-connectés sont entourés d'un cercle pointillé.",
         ),
     )
 

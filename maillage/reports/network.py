@@ -34,6 +34,8 @@ class NetworkYear:
     periphery: set[int] = field(default_factory=set)  # in the network, outside the core
     under_connected: list[dict[str, Any]] = field(default_factory=list)  # id, reasons
     empty_reason: str | None = None
+    # Organisation id → PageRank, degree, under-connected and why: the bilan's partners map.
+    centrality: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def network_year(rows: ReportRows, year: int) -> NetworkYear:
@@ -62,7 +64,27 @@ def network_year(rows: ReportRows, year: int) -> NetworkYear:
             if f.node in ids
         ],
         empty_reason=report.empty_reason,
+        centrality=centralities(report),
     )
+
+
+def centralities(report: Any) -> dict[int, dict[str, Any]]:
+    """Organisation id → PageRank and whether the analysis finds it under-connected."""
+    marked = {f.node for f in report.under_connected}
+    result = {}
+    for node, attrs in report.graph.nodes(data=True):
+        if attrs.get("type") != "organisation":
+            continue
+        figures = report.metrics.nodes.get(node, {})
+        result[attrs["record_id"]] = {
+            "pagerank": figures.get("pagerank") or 0.0,
+            "degree": figures.get("degree") or 0,
+            "under_connected": node in marked,
+            "reasons": [
+                r.message for f in report.under_connected if f.node == node for r in f.reasons
+            ],
+        }
+    return result
 
 
 def movements(previous: NetworkYear, current: NetworkYear) -> dict[str, set[int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterable
 from typing import Any
@@ -115,6 +116,19 @@ def _bytes(workbook: Workbook) -> bytes:
 def diagnostic_sheets(coverage: Coverage) -> list[Sheet]:
     columns, rows = coverage.matrix_rows()
     by_axis = coverage.by_axis()
+    details, extra = coverage.detail_rows()
+    communes = (
+        [
+            Sheet(
+                "Petite enfance",
+                "Petite enfance et indicateurs par commune",
+                columns[:3] + details,
+                [row[:3] + more for row, more in zip(rows, extra, strict=True)],
+            )
+        ]
+        if details
+        else []
+    )
     return [
         Sheet("Matrice", "Partenaires par commune et par axe", columns, rows),
         Sheet(
@@ -151,6 +165,7 @@ def diagnostic_sheets(coverage: Coverage) -> list[Sheet]:
                 for g in coverage.gaps()
             ],
         ),
+        *communes,
     ]
 
 
@@ -164,6 +179,10 @@ def render_diagnostic_xlsx(coverage: Coverage, kinds_label: str) -> bytes:
         _write(worksheet, sheet.columns, sheet.rows)
         if sheet.key == "Matrice":
             _highlight_gaps(worksheet, sheet.rows, 4, len(sheet.columns) - 4)
+        for row in worksheet.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, dt.date):
+                    cell.number_format = "DD/MM/YYYY"
     info = workbook.create_sheet("Lisez-moi", 0)
     info.append([f"Diagnostic territorial — {coverage.territory}"])
     info["A1"].font = Font(bold=True, size=14)

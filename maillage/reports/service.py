@@ -9,6 +9,7 @@ from typing import Any
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.caches import Memo
+from maillage.crm.childcare import DUTY_LABELS
 from maillage.crm.versions import CONTENT_TABLES, data_version
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import InvalidData
@@ -16,7 +17,7 @@ from maillage.offloop import in_process, off_loop
 from maillage.reports.actions import actions_in_scope, indicator_rows, runs_during
 from maillage.reports.annual import build_annual_report
 from maillage.reports.collect import ReportRows, load_actions
-from maillage.reports.coverage import Coverage, coverage_csv, diagnostic
+from maillage.reports.coverage import CommuneCoverage, Coverage, coverage_csv, diagnostic
 from maillage.reports.files import render
 from maillage.reports.model import Report
 from maillage.reports.pack import build_pack
@@ -24,7 +25,7 @@ from maillage.reports.render_docx import render_pack_docx
 from maillage.reports.render_html import render_html, render_pack_html
 from maillage.reports.render_xlsx import render_diagnostic_xlsx
 from maillage.reports.scope import FIRST_YEAR, resolve_scope
-from maillage.vocabulary import ACTION_STATUSES
+from maillage.vocabulary import ACTION_STATUSES, COMMUNE_INDICATORS
 
 ANNUAL_FORMATS = ("json", "docx", "xlsx", "html")
 DIAGNOSTIC_FORMATS = ("json", "csv", "xlsx")
@@ -164,6 +165,10 @@ async def pack_job(
 
 def coverage_as_data(coverage: Coverage) -> dict[str, Any]:
     return {
+        "indicators": [
+            {"code": code, "label": COMMUNE_INDICATORS.get(code, code)}
+            for code in coverage.indicator_codes
+        ],
         "territory": coverage.territory,
         "kinds": list(coverage.kinds),
         "axes": [{"id": a["id"], "name": a["name"]} for a in coverage.axes],
@@ -176,6 +181,7 @@ def coverage_as_data(coverage: Coverage) -> dict[str, Any]:
                 "partners_by_axis": {str(axis): n for axis, n in c.counts.items()},
                 "gaps": c.gaps,
             }
+            | (_commune_details(c) if coverage.details else {})
             for c in coverage.communes
         ],
         "by_axis": [
@@ -195,10 +201,32 @@ def coverage_as_data(coverage: Coverage) -> dict[str, Any]:
     }
 
 
+def _commune_details(commune: CommuneCoverage) -> dict[str, Any]:
+    """The petite enfance duty, what is recorded of it and the latest indicators (#18)."""
+    recorded = commune.childcare or {}
+    return {
+        "childcare": {
+            "duty": commune.duty,
+            "duty_label": DUTY_LABELS.get(commune.duty or "", "Aucune obligation liée à la taille"),
+            "schema_exists": recorded.get("schema_exists"),
+            "relais_exists": recorded.get("relais_exists"),
+        },
+        "indicators": {
+            code: {
+                "value": figure["value"],
+                "measured_on": figure["measured_on"],
+                "source": figure["source"],
+            }
+            for code, figure in commune.indicators.items()
+        },
+        "coverage_rate": commune.coverage_rate,
+    }
+
+
 async def diagnostic_download(
     territory: int | None, kinds: tuple[str, ...], extension: str, kinds_label: str
 ) -> tuple[bytes, str]:
-    coverage = await diagnostic(territory, kinds)
+    coverage = await diagnostic(territory, kinds, details=True)
     if extension == "csv":
         return coverage_csv(coverage).encode("utf-8"), "diagnostic-territorial.csv"
     content = await off_loop(render_diagnostic_xlsx, coverage, kinds_label)

@@ -7,6 +7,7 @@ The data is read in a few queries; parsing outlines and drawing run off the even
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,8 @@ from maillage.geo import svg, wkb
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import network_service
 from maillage.offloop import off_loop
-from maillage.reports.coverage import Coverage, diagnostic
+from maillage.reports.coverage import Coverage, coverage_rate, diagnostic, latest_indicators
+from maillage.reports.network import centralities
 from maillage.tables import CommuneIndicator, CommuneOutline, Organisation
 from maillage.vocabulary import COMMUNE_INDICATORS, COVERAGE_RATE, COVERAGE_RATE_LABEL
 
@@ -48,6 +50,10 @@ class DiagnosticMaps:
     partners_legend: list[Legend] = field(default_factory=list)
     partners: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # The dates the chosen indicator was measured on in the territory, the latest first, and
+    # the one shown (None: the latest value of each commune).
+    dates: list[dt.date] = field(default_factory=list)
+    day: dt.date | None = None
 
     @property
     def with_duty(self) -> list[dict[str, Any]]:
@@ -62,8 +68,13 @@ def measures_of(codes: set[str]) -> list[tuple[str, str]]:
 
 
 async def diagnostic_maps(
-    territory_id: int | None, axis_id: int | None = None, measure: str = PARTNERS
+    territory_id: int | None,
+    axis_id: int | None = None,
+    measure: str = PARTNERS,
+    day: dt.date | None = None,
 ) -> DiagnosticMaps:
+    """``day``: show the chosen indicator as measured on that date (one of its dates in the
+    territory), instead of the latest value of each commune."""
     coverage = await diagnostic(territory_id)
     ids = [c.id for c in coverage.communes]
     async with read_transaction():
@@ -74,7 +85,14 @@ async def diagnostic_maps(
             ).where(CommuneOutline.commune.is_in(ids or [0]))
         }
         childcare = await childcare_of(ids)
-        indicators = await latest_indicators(ids)
+        dates = await indicator_dates(ids, measure) if measure in COMMUNE_INDICATORS else []
+        if day is not None and day not in dates:
+            label = COMMUNE_INDICATORS.get(measure, measure)
+            raise InvalidData.one(
+                "date",
+                f"Aucune valeur de « {label} » au {french.date_fr(day)} sur ce territoire.",
+            )
+        indicators = await latest_indicators(ids, {measure: day} if day else None)
         organisations = await Organisation.select(
             Organisation.id, Organisation.name, Organisation.commune
         ).where(
@@ -88,7 +106,7 @@ async def diagnostic_maps(
         raise InvalidData.one(
             "mesure", f"Indicateur inconnu ou absent de ce territoire : « {measure} »."
         )
-    return await off_loop(
+    maps = await off_loop(
         _draw,
         coverage,
         axis,
@@ -98,8 +116,22 @@ async def diagnostic_maps(
         childcare,
         indicators,
         organisations,
-        _centralities(network),
+        centralities(network),
+        f" au {french.date_fr(day)}" if day else "",
     )
+    maps.dates, maps.day = dates, day
+    return maps
+
+
+async def indicator_dates(commune_ids: list[int], code: str) -> list[dt.date]:
+    """The dates ``code`` was measured on in these communes, the latest first."""
+    rows = (
+        await CommuneIndicator.select(CommuneIndicator.measured_on)
+        .where(CommuneIndicator.commune.is_in(commune_ids or [0]) & (CommuneIndicator.code == code))
+        .distinct()
+        .order_by(CommuneIndicator.measured_on, ascending=False)
+    )
+    return [row["measured_on"] for row in rows]
 
 
 def _chosen_axis(coverage: Coverage, axis_id: int | None) -> dict[str, Any] | None:
@@ -109,52 +141,6 @@ def _chosen_axis(coverage: Coverage, axis_id: int | None) -> dict[str, Any] | No
         if axis["id"] == axis_id:
             return axis
     raise InvalidData.one("axe", f"Axe n° {axis_id} inconnu.")
-
-
-async def latest_indicators(commune_ids: list[int]) -> dict[int, dict[str, dict[str, Any]]]:
-    """The most recent value of each indicator of each commune, with its date and source."""
-    rows = (
-        await CommuneIndicator.select(
-            CommuneIndicator.commune,
-            CommuneIndicator.code,
-            CommuneIndicator.value,
-            CommuneIndicator.measured_on,
-            CommuneIndicator.source,
-        )
-        .where(CommuneIndicator.commune.is_in(commune_ids or [0]))
-        .order_by(CommuneIndicator.measured_on)
-    )
-    latest: dict[int, dict[str, dict[str, Any]]] = {}
-    for row in rows:  # in date order: the last one wins
-        latest.setdefault(row["commune"], {})[row["code"]] = row
-    return latest
-
-
-def coverage_rate(values: dict[str, dict[str, Any]]) -> float | None:
-    """Places in EAJE per 100 children under 3, where both are known."""
-    places, children = values.get("places_eaje"), values.get("enfants_moins_3_ans")
-    if places is None or children is None or not children["value"]:
-        return None
-    return 100 * places["value"] / children["value"]
-
-
-def _centralities(report: Any) -> dict[int, dict[str, Any]]:
-    """Organisation id → PageRank and whether the analysis finds it under-connected."""
-    marked = {f.node for f in report.under_connected}
-    result = {}
-    for node, attrs in report.graph.nodes(data=True):
-        if attrs.get("type") != "organisation":
-            continue
-        figures = report.metrics.nodes.get(node, {})
-        result[attrs["record_id"]] = {
-            "pagerank": figures.get("pagerank") or 0.0,
-            "degree": figures.get("degree") or 0,
-            "under_connected": node in marked,
-            "reasons": [
-                r.message for f in report.under_connected if f.node == node for r in f.reasons
-            ],
-        }
-    return result
 
 
 def classes(values: list[float], count: int = 4) -> list[float]:
@@ -188,11 +174,12 @@ def _draw(
     indicators: dict[int, dict[str, dict[str, Any]]],
     organisations: list[dict[str, Any]],
     centrality: dict[int, dict[str, Any]],
+    on: str = "",
 ) -> DiagnosticMaps:
     label = (
         f"Partenaires sur l'axe « {axis['name']} »"
         if measure == PARTNERS and axis
-        else dict(measures).get(measure, "Partenaires")
+        else dict(measures).get(measure, "Partenaires") + on
     )
     result = DiagnosticMaps(
         coverage.territory, coverage.axes, axis, measure, label, measures, communes=[]
@@ -285,20 +272,24 @@ def _choropleth(result: DiagnosticMaps, shapes: dict[int, list[wkb.Polygon]]) ->
         result.legend.append(Legend(svg.swatch(None), "Valeur non renseignée"))
 
 
-def _partners(
-    result: DiagnosticMaps,
+def place_partners(
+    communes: list[dict[str, Any]],
     shapes: dict[int, list[wkb.Polygon]],
     organisations: list[dict[str, Any]],
     centrality: dict[int, dict[str, Any]],
-) -> None:
+) -> tuple[list[svg.Marker], list[dict[str, Any]]]:
+    """Each partner at its commune (``communes``: id and name), a disc sized by its PageRank
+    among the connected ones, dashed when under-connected or out of the network; with the rows
+    of the table beside the map, the most central first. Shared by /diagnostic and the bilan."""
     anchors = {cid: svg.inside_point(s) for cid, s in shapes.items()}
-    names = {c["id"]: c["name"] for c in result.communes}
+    names = {c["id"]: c["name"] for c in communes}
     # An isolated partner has no centrality, whatever PageRank spreads evenly over isolates.
     top = max((c["pagerank"] for c in centrality.values() if c["degree"]), default=0.0) or 1.0
     by_commune: dict[int, list[dict[str, Any]]] = {}
     for organisation in sorted(organisations, key=lambda o: o["name"]):
         by_commune.setdefault(organisation["commune"], []).append(organisation)
     markers = []
+    placed = []
     frame_span = _span(shapes)
     for commune_id, located in by_commune.items():
         anchor = anchors.get(commune_id)
@@ -315,14 +306,24 @@ def _partners(
                 "under_connected": marked,
                 "reasons": (figures or {}).get("reasons") or ["hors du réseau (aucun lien)"],
             }
-            result.partners.append(row)
+            placed.append(row)
             if anchor is None:
                 continue
             title = f"{organisation['name']} ({row['commune']}) : centralité {row['centrality']} sur 100"
             if marked:
                 title += " ; sous-connecté"
             markers.append(svg.Marker(_spread(anchor, rank, frame_span), radius, title, marked))
-    result.partners.sort(key=lambda r: (-r["centrality"], r["name"]))
+    placed.sort(key=lambda r: (-r["centrality"], r["name"]))
+    return markers, placed
+
+
+def _partners(
+    result: DiagnosticMaps,
+    shapes: dict[int, list[wkb.Polygon]],
+    organisations: list[dict[str, Any]],
+    centrality: dict[int, dict[str, Any]],
+) -> None:
+    markers, result.partners = place_partners(result.communes, shapes, organisations, centrality)
     areas = [
         svg.Area(c["name"], c["insee_code"], c["population"], shapes[c["id"]])
         for c in result.communes

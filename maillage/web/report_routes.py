@@ -108,7 +108,10 @@ async def annual_report(
     "/diagnostic",
     summary="Diagnostic territorial",
     description="Matrice communes × axes des partenaires implantés, pondérée par la population, "
-    "zones blanches signalées ; `format=csv` ou `xlsx` pour un fichier.",
+    "zones blanches signalées ; par commune, l'obligation petite enfance liée à sa taille, "
+    "l'existence du schéma et du relais, la dernière valeur de chaque indicateur importé "
+    "(date et source) et le taux de couverture en EAJE ; `format=csv` ou `xlsx` pour un "
+    "fichier.",
     **HEAVY,
 )
 async def territorial_diagnostic(
@@ -119,7 +122,7 @@ async def territorial_diagnostic(
     extension = service.check_format(output, service.DIAGNOSTIC_FORMATS)
     chosen = tuple(kinds or ())
     if extension == "json":
-        return service.coverage_as_data(await diagnostic(territory, chosen))
+        return service.coverage_as_data(await diagnostic(territory, chosen, details=True))
     content, name = await service.diagnostic_download(
         territory, chosen, extension, kinds_label(chosen)
     )

@@ -21,6 +21,7 @@ from maillage.db import current_engine
 from maillage.tables import (
     Affiliation,
     Commune,
+    CommuneIndicator,
     Contact,
     Invitation,
     Meeting,
@@ -135,6 +136,26 @@ def test_a_departement_has_distinct_territories_and_identifiers(monkeypatch):
     assert len(sirets) == len(set(sirets))
     uids = [row["ical_uid"] for row in rows[Meeting]]
     assert len(uids) == len(set(uids))
+
+
+def test_each_commune_has_dated_indicators_drawn_aside_from_the_demo_stream(rows, monkeypatch):
+    indicators = rows[CommuneIndicator]
+    assert len(indicators) == 15 * 3 * 2  # three indicators, at the end of the last two years
+    assert {row["measured_on"] for row in indicators} == {
+        dt.date(2024, 12, 31),
+        dt.date(2025, 12, 31),
+    }
+    with_places = {r["commune"] for r in indicators if r["code"] == "places_eaje" and r["value"]}
+    assert len(with_places) >= 5
+    # The indicators draw from a stream of their own: a larger demo, which draws more before
+    # them, gives the Val d'Ardoise the same figures, and without them every other row is the same.
+    monkeypatch.setitem(demo_generator.SCALES, "departement", 2)
+    larger = generate(1, TODAY, "departement").rows[CommuneIndicator]
+    assert [r for r in larger if r["commune"] <= 15] == indicators
+    monkeypatch.setattr(demo_generator, "add_indicators", lambda ds, seed, today: None)
+    without = generate(1, TODAY).rows
+    assert CommuneIndicator not in without
+    assert without == {table: found for table, found in rows.items() if table != CommuneIndicator}
 
 
 # ----- loaded: the rules of the database and the story --------------------------------------
@@ -289,6 +310,16 @@ async def _move_to_next_week(meeting_id: int) -> None:
     await Meeting.update(
         {Meeting.starts_at: starts, Meeting.ends_at: starts + dt.timedelta(hours=2)}
     ).where(Meeting.id == meeting_id)
+
+
+async def test_the_diagnostic_of_the_demo_shows_a_coverage_rate(demo, reader):
+    response = await reader.client.get("/api/v1/reports/diagnostic")
+    assert response.status_code == 200, response.text
+    communes = response.json()["communes"]
+    rates = [c["coverage_rate"] for c in communes if c["coverage_rate"]]
+    assert len(rates) >= 5 and all(0 < rate < 100 for rate in rates)
+    centre = max(communes, key=lambda c: c["population"])
+    assert centre["indicators"]["places_eaje"]["measured_on"] == "2025-12-31"
 
 
 async def test_every_loaded_row_reads_through_the_api(demo, reader):

@@ -953,7 +953,7 @@ async def _world(settings) -> dict[str, object]:
     )
     first["public_meeting"] = public["id"]
     indicator = CommuneIndicator(
-        commune=first["commune"], code="places_eaje", value=12, measured_on=dt.date(2024, 12, 31)
+        commune=first["commune"], code="places_eaje", value=12, measured_on=dt.date(2024, 6, 30)
     )
     first["indicator"] = (await CommuneIndicator.insert(indicator).returning(CommuneIndicator.id))[
         0

@@ -20,7 +20,7 @@ from maillage.reports.maps import coverage_areas
 from maillage.reports.render_docx import render_docx
 from maillage.reports.render_html import render_html
 from maillage.reports.scope import resolve_scope
-from maillage.tables import Axis, Commune, CommuneOutline
+from maillage.tables import Axis, Commune, CommuneOutline, Organisation
 
 SIREN = "247300015"
 TODAY = dt.date.today()
@@ -89,6 +89,23 @@ async def test_without_outlines_there_is_no_map(territory):
     await CommuneOutline.delete(force=True)
     report = await build_annual_report(TODAY.year, territory, TODAY)
     assert "carte" not in [c.key for c in report.section("couverture").charts]
+    assert "carte-partenaires" not in [c.key for c in report.section("reseau").charts]
+
+
+async def test_the_bilan_places_the_partners_at_their_commune_sized_by_centrality(territory):
+    located = await Organisation.count().where(
+        Organisation.commune.is_not_null() & (Organisation.archived == False)  # noqa: E712
+    )
+    report = await build_annual_report(TODAY.year, territory, TODAY)
+
+    chart = report.section("reseau").charts[0]
+    assert chart.key == "carte-partenaires" and chart.png.startswith(b"\x89PNG")
+    assert chart.title.startswith(f"Carte des partenaires : {located} partenaires à leur commune")
+    assert chart.sheet == "Partenaires peu reliés"
+    document = Document(io.BytesIO(render_docx(report, "bilan.xlsx")))
+    assert any(p.text.startswith("Carte des partenaires") for p in document.paragraphs)
+    html = render_html(report, "bilan.xlsx")
+    assert "chaque partenaire est un disque posé sur sa commune" in html
 
 
 async def test_the_bilan_reports_the_petite_enfance_duties(territory):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 from openpyxl import load_workbook
 
+from maillage.actor import CLI
+from maillage.crm.childcare import record_childcare
 from maillage.reports.coverage import coverage_gaps, diagnostic
-from maillage.tables import Axis, Commune
+from maillage.tables import Axis, Commune, CommuneIndicator
 
 
 async def test_it_counts_partners_per_commune_and_axis(world):
@@ -67,7 +70,13 @@ async def test_it_exports_xlsx_with_the_zones_blanches_coloured(world, reader):
         "/api/v1/reports/diagnostic", params={"format": "xlsx", "kind": ["association"]}
     )
     workbook = load_workbook(io.BytesIO(response.content))
-    assert workbook.sheetnames == ["Lisez-moi", "Matrice", "Par axe", "Zones blanches"]
+    assert workbook.sheetnames == [
+        "Lisez-moi",
+        "Matrice",
+        "Par axe",
+        "Zones blanches",
+        "Petite enfance",
+    ]
     assert "association" in workbook["Lisez-moi"]["A2"].value
     matrix = workbook["Matrice"]
     coloured = [
@@ -79,3 +88,63 @@ async def test_it_exports_xlsx_with_the_zones_blanches_coloured(world, reader):
     assert coloured and set(coloured) == {0}
     gaps = workbook["Zones blanches"].max_row - 1
     assert len(coloured) == gaps == sum(row[-1].value for row in matrix.iter_rows(min_row=2))
+
+
+async def _ardoise_figures() -> int:
+    """Ardoise (4,200 inhabitants) has a schéma recorded and two dated figures, one older."""
+    ardoise = await Commune.select(Commune.id).where(Commune.name == "Ardoise").first()
+    await record_childcare(CLI, ardoise["id"], True, None)
+    for code, value, day, source in (
+        ("places_eaje", 12, dt.date(2024, 12, 31), "Cafdata 2024"),
+        ("places_eaje", 18, dt.date(2025, 12, 31), "Cafdata 2025"),
+        ("enfants_moins_3_ans", 120, dt.date(2025, 1, 1), "=INSEE"),
+    ):
+        await CommuneIndicator.insert(
+            CommuneIndicator(
+                commune=ardoise["id"], code=code, value=value, measured_on=day, source=source
+            )
+        )
+    return ardoise["id"]
+
+
+async def test_the_json_gives_each_commune_its_duty_its_indicators_and_its_rate(world, reader):
+    await _ardoise_figures()
+    response = await reader.client.get("/api/v1/reports/diagnostic")
+    assert response.status_code == 200
+    data = response.json()
+    assert [i["code"] for i in data["indicators"]] == ["places_eaje", "enfants_moins_3_ans"]
+    ardoise = next(c for c in data["communes"] if c["name"] == "Ardoise")
+    assert ardoise["childcare"]["duty"] == "planification"
+    assert ardoise["childcare"]["schema_exists"] is True
+    assert ardoise["childcare"]["relais_exists"] is None
+    assert ardoise["indicators"]["places_eaje"] == {
+        "value": 18,
+        "measured_on": "2025-12-31",
+        "source": "Cafdata 2025",
+    }
+    assert ardoise["coverage_rate"] == 15
+    other = next(c for c in data["communes"] if c["name"] != "Ardoise")
+    assert other["indicators"] == {} and other["coverage_rate"] is None
+
+
+async def test_the_files_carry_the_duty_the_indicators_and_the_rate_in_french(world, reader):
+    await _ardoise_figures()
+    response = await reader.client.get("/api/v1/reports/diagnostic", params={"format": "csv"})
+    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
+    header = rows[0]
+    ardoise = dict(zip(header, next(r for r in rows if r[1] == "Ardoise"), strict=True))
+    assert ardoise["Obligation petite enfance"] == "Planification de l'offre"
+    assert ardoise["Schéma pluriannuel"] == "oui"
+    assert ardoise["Relais petite enfance"] == "non renseigné"
+    assert ardoise["Places en EAJE"] == "18"
+    assert ardoise["Places en EAJE : date"] == "31/12/2025"
+    assert ardoise["Enfants de moins de 3 ans : source"] == "'=INSEE"  # neutralised
+    assert ardoise["Places en EAJE pour 100 enfants de moins de 3 ans"] == "15"
+
+    response = await reader.client.get("/api/v1/reports/diagnostic", params={"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content))["Petite enfance"]
+    values = list(sheet.iter_rows(values_only=True))
+    row = dict(zip(values[0], next(r for r in values if r[1] == "Ardoise"), strict=True))
+    assert row["Places en EAJE : date"] == dt.datetime(2025, 12, 31)
+    assert row["Places en EAJE pour 100 enfants de moins de 3 ans"] == 15
+    assert row["Schéma pluriannuel"] == "oui"

@@ -232,3 +232,50 @@ async def test_without_any_axis_the_maps_still_show(territory, reader_web):
     assert response.status_code == 200, response.text
     assert len(_svgs(response.text)) == 2
     assert "url(#carte-communes-hachures)" not in response.text
+
+
+async def test_an_indicator_can_be_shown_as_measured_on_one_of_its_dates(territory, reader_web):
+    for value, day in ((10, dt.date(2023, 12, 31)), (30, dt.date(2024, 12, 31))):
+        await CommuneIndicator.insert(
+            CommuneIndicator(
+                commune=territory["lechere"],
+                code="places_eaje",
+                value=value,
+                measured_on=day,
+                source="Cafdata",
+            )
+        )
+
+    latest = await reader_web.get("/diagnostic?mesure=places_eaje")
+    assert latest.status_code == 200, latest.text
+    assert '<option value="" selected>La plus récente de chaque commune</option>' in latest.text
+    assert '<option value="2024-12-31">31 décembre 2024</option>' in latest.text
+    assert '<option value="2023-12-31">31 décembre 2023</option>' in latest.text
+    assert "La Léchère 12 500 0 zone blanche 30" in html_text(latest)
+
+    older = await reader_web.get(
+        "/diagnostic?mesure=places_eaje&date=2023-12-31&date_de=places_eaje"
+    )
+    assert older.status_code == 200, older.text
+    assert '<option value="2023-12-31" selected>' in older.text
+    text = html_text(older)
+    assert "Places en EAJE au 31 décembre 2023" in text
+    assert "La Léchère 12 500 0 zone blanche 10" in text
+
+    # A date kept from another measure does not apply to the new one.
+    switched = await reader_web.get(
+        "/diagnostic?mesure=places_eaje&date=2022-01-01&date_de=allocataires"
+    )
+    assert switched.status_code == 200
+    assert "La Léchère 12 500 0 zone blanche 30" in html_text(switched)
+
+    missing = await reader_web.get(
+        "/diagnostic?mesure=places_eaje&date=2022-01-01&date_de=places_eaje"
+    )
+    assert missing.status_code == 400
+    assert "Aucune valeur de « Places en EAJE » au 1er janvier 2022 sur ce territoire." in (
+        html_text(missing)
+    )
+    unreadable = await reader_web.get("/diagnostic?mesure=places_eaje&date=hier")
+    assert unreadable.status_code == 400
+    assert "Date illisible : « hier » (attendu AAAA-MM-JJ)." in html_text(unreadable)

@@ -18,6 +18,7 @@ from maillage.crm.demo.activity import Activity
 from maillage.crm.demo.dataset import Dataset
 from maillage.crm.demo.governance import Governance
 from maillage.crm.demo.identifiers import Identifiers
+from maillage.crm.demo.indicators import add_indicators
 from maillage.crm.demo.people import Cast
 from maillage.crm.demo.registry import Registry, Shared
 from maillage.crm.demo.territory import TerritoryBuilder, TerritorySpec, build_shared
@@ -48,6 +49,7 @@ def generate(
         governance.build()
         governance.meetings()
         Activity(reg, world, governance, main=index == 0).build()
+    add_indicators(ds, seed, today)  # a stream of their own: the draws above are unchanged
     return ds
 
 

@@ -5,6 +5,7 @@ where the coordinator records whether the schéma and the relais exist."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -29,6 +30,8 @@ async def diagnostic_page(
     territoire: Annotated[str | None, QueryParameter(max_length=12)] = None,
     axe: Annotated[str | None, QueryParameter(max_length=12)] = None,
     mesure: Annotated[str | None, QueryParameter(max_length=40)] = None,
+    date: Annotated[str | None, QueryParameter(max_length=10)] = None,
+    date_de: Annotated[str | None, QueryParameter(max_length=40)] = None,
 ) -> Template:
     territories = await lookups.territories()
     territory = parse_int(territoire)
@@ -44,15 +47,28 @@ async def diagnostic_page(
         "errors": [],
     }
     try:
-        context["maps"] = await diagnostic_maps(territory, parse_int(axe), mesure or PARTNERS)
+        measure = mesure or PARTNERS
+        # The date chosen for another indicator (the form keeps it when the measure changes)
+        # does not apply: the new one starts on its latest values.
+        day = parse_day(date) if date and date_de in (None, measure) else None
+        context["maps"] = await diagnostic_maps(territory, parse_int(axe), measure, day)
     except ServiceError as error:
         context["errors"] = (
             [item.message for item in error.errors]
             if isinstance(error, InvalidData)
             else [str(error)]
         )
-    status = 400 if context["errors"] and (axe or mesure) else 200
+    status = 400 if context["errors"] and (axe or mesure or date) else 200
     return render(request, "diagnostic.html", status_code=status, **context)
+
+
+def parse_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidData.one(
+            "date", f"Date illisible : « {text} » (attendu AAAA-MM-JJ)."
+        ) from None
 
 
 @post(

@@ -125,6 +125,9 @@ class Territorial:
     # A second record the row must also be seen through (an affiliation: its contact and its
     # organisation); the territory is the first path's.
     also: Territorial | None = None
+    # The record belongs to the ``also`` path's territory when the first path's is shared (a
+    # partnership between the Caf and a local association is the association's territory's).
+    either: bool = False
 
 
 # The rule of each table local to a territory, for the references a write names (#20).
@@ -146,6 +149,15 @@ def visible_clause(table: type[Table], rule: Territorial, territories: list[int]
     if rule.also is not None:
         clause = clause & visible_clause(table, rule.also, territories)
     return clause
+
+
+async def record_territory(rule: Territorial, values: dict[str, Any]) -> int | None:
+    """The territory of a record (its values): the first path's, or, for a rule with
+    ``either``, the ``also`` path's when the first is shared; None: shared."""
+    territory = await territory_of(rule, values.get(rule.field))
+    if territory is None and rule.either and rule.also is not None:
+        territory = await territory_of(rule.also, values.get(rule.also.field))
+    return territory
 
 
 async def territory_of(rule: Territorial, value: Any) -> int | None:
@@ -606,7 +618,7 @@ class ResourceService:
         rule = self.spec.territorial
         if scope is None or rule is None:
             return
-        before = await territory_of(rule, existing.get(rule.field))
+        before = await record_territory(rule, existing)
         if before is None:
             raise Forbidden(f"Fiche partagée ({self.spec.label.lower()}) : {SHARED_WRITE}.")
         if not scope.can_write(before, self.spec.write_role):
@@ -624,12 +636,20 @@ class ResourceService:
         rule = self.spec.territorial
         if scope is None or rule is None:
             return
-        if existing is not None and values.get(rule.field) == existing.get(rule.field):
+        fields = [rule.field] + ([rule.also.field] if rule.either and rule.also else [])
+        if existing is not None and all(values.get(f) == existing.get(f) for f in fields):
             return
-        await self._check_new_territory(scope, rule, values.get(rule.field))
+        if rule.either:
+            await self._check_new_territory(scope, rule, values.get(rule.field), values)
+        else:
+            await self._check_new_territory(scope, rule, values.get(rule.field))
 
     async def _check_new_territory(
-        self, scope: territory_scope.Scope, rule: Territorial, value: Any
+        self,
+        scope: territory_scope.Scope,
+        rule: Territorial,
+        value: Any,
+        values: dict[str, Any] | None = None,
     ) -> None:
         """The territory a record is created in, or moved to, must be one of the user's."""
         if rule.via is not None and value is not None:
@@ -639,7 +659,10 @@ class ResourceService:
             if not await rule.via.exists().where((pk == value) & visible).run():
                 label = REFERENCE_LABELS.get(rule.via._meta.tablename, rule.via._meta.tablename)
                 raise InvalidData.one(rule.field, f"{label} n° {value} introuvable.")
-        territory = await territory_of(rule, value)
+        if values is None:
+            territory = await territory_of(rule, value)
+        else:
+            territory = await record_territory(rule, values)
         if scope.can_write(territory, self.spec.write_role):
             return
         names = ", ".join(await territory_scope.territory_names(scope.territories))

@@ -176,6 +176,13 @@ SHARED_WRITE = (
 )
 
 
+HIDDEN_UNIQUE = (
+    "Valeur déjà enregistrée sur une fiche d'un autre territoire, que vous ne voyez pas : "
+    "demandez à l'équipe qui héberge maillage de la partager ou de la rattacher à votre "
+    "territoire."
+)
+
+
 @dataclass(frozen=True)
 class Unique:
     column: str
@@ -742,7 +749,37 @@ class ResourceService:
                     errors.append(FieldError(field_name, f"{label} n° {missing} introuvable."))
         return errors
 
+    async def hidden_unique_errors(
+        self, values: dict[str, Any], record_id: int | None
+    ) -> FieldErrors:
+        """A unique value (a SIRET) held by a record the scoped user does not see (#20): the
+        database refuses a second one, so the write cannot go on as if the record did not
+        exist; the answer names the field and neither the record nor its territory."""
+        scope = territory_scope.current()
+        rule = self.spec.territorial
+        if scope is None or rule is None:
+            return []
+        errors = []
+        for unique in self.spec.unique:
+            value = values.get(unique.column)
+            if value is None or value is UNSET:
+                continue
+            pk = self.table._meta.primary_key
+            where = self._columns[unique.column] == value
+            if record_id is not None:
+                where = where & (pk != record_id)
+            if not await self.table.exists().where(where).run():
+                continue
+            visible = visible_clause(self.table, rule, scope.territories)
+            if await self.table.exists().where(where & visible).run():
+                continue  # seen: `_check_unique` names it
+            errors.append(FieldError(unique.column, HIDDEN_UNIQUE))
+        return errors
+
     async def _check_unique(self, values: dict[str, Any], record_id: int | None) -> None:
+        hidden = await self.hidden_unique_errors(values, record_id)
+        if hidden:
+            raise InvalidData(hidden)
         for rule in self.spec.unique:
             value = values.get(rule.column)
             if value is None:

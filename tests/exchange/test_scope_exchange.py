@@ -137,3 +137,43 @@ async def test_duplicates_stay_within_the_territory_and_shared_ones_are_not_merg
     assert await merge("contacts", p.maire_a["id"], twin_a["id"]) == 200
     gone = await admin.client.get(f"/api/v1/contacts/{twin_a['id']}")
     assert gone.status_code == 404
+
+
+async def test_a_siret_of_another_territory_is_refused_without_naming_its_record(
+    admin, partners, coordinator_a
+):
+    """The SIRET is unique in the whole instance (#20): a coordinator who types or imports one
+    held by another territory's partner gets a field error that names neither the partner nor
+    its territory, nothing written."""
+    siret = "39825979600017"
+    await admin.client.patch(
+        f"/api/v1/organisations/{partners.asso_b['id']}", json={"siret": siret, "version": 1}
+    )
+    made = await coordinator_a.post(
+        "/api/v1/organisations", json={"name": "Club", "kind": "association", "siret": siret}
+    )
+    assert made.status_code == 400, made.text
+    error = made.json()["errors"][0]
+    assert error["field"] == "siret"
+    assert "autre territoire" in error["message"]
+    assert "Parents des Rives" not in made.text and "Deux Rives" not in made.text
+    assert str(partners.asso_b["id"]) not in made.text
+    text = "Nom;Type;SIRET\r\nClub;Association;398 259 796 00017\r\n"
+    refused = await _import(coordinator_a, text, "organisations")
+    assert refused.status_code == 400, refused.text
+    line = refused.json()["rapport"]["lignes"][0]
+    assert line["action"] == "rejet"
+    assert line["problemes"][0]["colonne"] == "C (« SIRET »)"
+    assert "autre territoire" in line["problemes"][0]["motif"]
+    assert "Parents des Rives" not in refused.text
+    # A SIRET the coordinator sees is named as before.
+    await admin.client.patch(
+        f"/api/v1/organisations/{partners.mairie_a['id']}",
+        json={"siret": "39825979600025", "version": 1},
+    )
+    seen = await coordinator_a.post(
+        "/api/v1/organisations",
+        json={"name": "Club", "kind": "association", "siret": "39825979600025"},
+    )
+    assert seen.status_code == 409
+    assert "Mairie d'Ardoise" in seen.text

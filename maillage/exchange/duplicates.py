@@ -522,6 +522,15 @@ async def merge_organisations(
             del filled["parent"]
         if other["notes"]:
             filled["notes"] = "\n\n".join(n for n in (kept["notes"], other["notes"]) if n)
+        # A commune taken from the duplicate places the organisation again, as an edit of its
+        # commune does (#20); a scoped user never sends it out of the territories they write.
+        placed = {**kept, **filled}
+        await territory_scope.place_organisation(placed, kept)
+        scope = territory_scope.current()
+        if placed["territory"] != kept["territory"] and (
+            scope is None or scope.can_write(placed["territory"], "coordinateur")
+        ):
+            filled["territory"] = placed["territory"]
         await _write_filled(Organisation, SERVICES["organisations"], kept, filled)
         await Organisation.delete().where(Organisation.id == remove_id).run()
         await territory_scope.settle_contacts(

@@ -177,3 +177,23 @@ async def test_a_siret_of_another_territory_is_refused_without_naming_its_record
     )
     assert seen.status_code == 409
     assert "Mairie d'Ardoise" in seen.text
+
+
+async def test_a_merge_that_brings_a_commune_places_the_organisation_again(admin, partners):
+    """The kept organisation had no commune (shared, on an instance of two territories); the
+    duplicate's commune is in the second: merged, it is local there, as an edit would make it."""
+    c, p = admin.client, partners
+    kept = await create(c, "organisations", {"name": "Ludothèque", "kind": "association"})
+    assert kept["territory"] is None
+    duplicate = await create(
+        c,
+        "organisations",
+        {"name": "Ludothèque", "kind": "association", "commune": p.asso_b["commune"]},
+    )
+    assert duplicate["territory"] == p.b["id"]
+    body = {"type": "organisations", "keep": kept["id"], "remove": duplicate["id"]}
+    merged = await c.post("/api/v1/duplicates/merge", json=body)
+    assert merged.status_code == 200, merged.text
+    after = (await c.get(f"/api/v1/organisations/{kept['id']}")).json()
+    assert after["commune"] == p.asso_b["commune"]
+    assert after["territory"] == p.b["id"]

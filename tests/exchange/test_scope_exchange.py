@@ -197,3 +197,26 @@ async def test_a_merge_that_brings_a_commune_places_the_organisation_again(admin
     after = (await c.get(f"/api/v1/organisations/{kept['id']}")).json()
     assert after["commune"] == p.asso_b["commune"]
     assert after["territory"] == p.b["id"]
+
+
+async def test_the_pairs_said_not_duplicates_are_read_within_the_territory(admin, partners):
+    """« Ce ne sont pas des doublons » (#20): a scoped user reads only the pairs of records they
+    see, not the whole instance's list."""
+    from maillage.actor import CLI
+    from maillage.crm import scope as territory_scope
+    from maillage.exchange import duplicates
+
+    c, p = admin.client, partners
+    twin_b = await create(
+        c, "contacts", {"first_name": "Bruno", "last_name": "Rives", "territory": p.b["id"]}
+    )
+    twin_a = await create(
+        c, "contacts", {"first_name": "Anne", "last_name": "Ardoise", "territory": p.a["id"]}
+    )
+    for first, second in ((p.adjoint_b, twin_b), (p.maire_a, twin_a)):
+        await duplicates.dismiss(CLI, "contacts", first["id"], second["id"])
+    every = await duplicates._dismissed("contacts")
+    assert len(every) == 2
+    with territory_scope.entered(territory_scope.Scope({p.a["id"]: "coordinateur"})):
+        mine = await duplicates._dismissed("contacts")
+    assert mine == {tuple(sorted((p.maire_a["id"], twin_a["id"])))}

@@ -636,7 +636,7 @@ def _key(a: int, b: int) -> tuple[int, int]:
 async def _dismissed(entity: str) -> set[tuple[int, int]]:
     """The pairs said not to be duplicates, of the records the user sees (#20): another
     territory's pairs are neither read nor sent back."""
-    where = DuplicateDismissal.entity == entity
+    where: Any = DuplicateDismissal.entity == entity
     if territory_scope.current() is not None:
         table = Contact if entity == "contacts" else Organisation
         seen = scoped(table.select(table.id), entity)

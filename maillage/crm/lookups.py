@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from maillage.crm import scope as territory_scope
 from maillage.crm.registry import scoped
 from maillage.db import french_order
 from maillage.tables import Affiliation, Axis, Commune, Organisation, Territory, WorkingGroup
@@ -26,6 +27,17 @@ async def territories() -> list[dict[str, Any]]:
         .order_by(french_order(Territory.name))
         .run()
     )
+
+
+async def placeable_territories() -> tuple[list[dict[str, Any]], bool]:
+    """Where the request's user may put a partner (#20): the territories where they write, by
+    name, and whether they may make it shared (users without territories only)."""
+    rows = await territories()
+    scope = territory_scope.current()
+    if scope is None:
+        return rows, True
+    mine = set(territory_scope.writable(scope))
+    return [row for row in rows if row["id"] in mine], False
 
 
 async def groups(include_inactive: bool = False) -> list[dict[str, Any]]:

@@ -126,6 +126,16 @@ BY_MEETING = Territorial("meeting", via=Meeting, then=BY_GROUP)
 BY_ORGANISATION = Territorial("organisation", via=Organisation, then=OWN_TERRITORY)
 # An affiliation is seen with its contact and its organisation; written with its contact.
 BY_CONTACT = Territorial("contact", via=Contact, then=OWN_TERRITORY, also=BY_ORGANISATION)
+# A partnership is seen when both its organisations are; it belongs to the territory of its
+# organisation, or of its partner when the organisation is shared (the Caf's partnership with a
+# local association is the association's territory's).
+BY_PARTNERS = Territorial(
+    "organisation",
+    via=Organisation,
+    then=OWN_TERRITORY,
+    also=Territorial("partner", via=Organisation, then=OWN_TERRITORY),
+    either=True,
+)
 
 
 async def _settle_people(before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
@@ -407,6 +417,7 @@ SPECS: list[ResourceSpec] = [
         sortable=("id", "start_date", "end_date"),
         links=(PARTNERSHIP_AXES,),
         validators=[rules.ordered_dates("start_date", "end_date")],
+        territorial=BY_PARTNERS,
     ),
     _spec(
         "interactions",

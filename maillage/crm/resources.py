@@ -125,6 +125,9 @@ class Territorial:
     # A second record the row must also be seen through (an affiliation: its contact and its
     # organisation); the territory is the first path's.
     also: Territorial | None = None
+    # The record belongs to the ``also`` path's territory when the first path's is shared (a
+    # partnership between the Caf and a local association is the association's territory's).
+    either: bool = False
 
 
 # The rule of each table local to a territory, for the references a write names (#20).
@@ -148,6 +151,15 @@ def visible_clause(table: type[Table], rule: Territorial, territories: list[int]
     return clause
 
 
+async def record_territory(rule: Territorial, values: dict[str, Any]) -> int | None:
+    """The territory of a record (its values): the first path's, or, for a rule with
+    ``either``, the ``also`` path's when the first is shared; None: shared."""
+    territory = await territory_of(rule, values.get(rule.field))
+    if territory is None and rule.either and rule.also is not None:
+        territory = await territory_of(rule.also, values.get(rule.also.field))
+    return territory
+
+
 async def territory_of(rule: Territorial, value: Any) -> int | None:
     """The territory of a record whose ``rule.field`` is ``value``; None: shared."""
     if value is None or rule.via is None:
@@ -161,6 +173,13 @@ async def territory_of(rule: Territorial, value: Any) -> int | None:
 SHARED_WRITE = (
     "seuls les comptes sans territoire attitré (l'équipe qui héberge maillage) écrivent les "
     "fiches partagées entre les territoires"
+)
+
+
+HIDDEN_UNIQUE = (
+    "Valeur déjà enregistrée sur une fiche d'un autre territoire, que vous ne voyez pas : "
+    "demandez à l'équipe qui héberge maillage de la partager ou de la rattacher à votre "
+    "territoire."
 )
 
 
@@ -606,7 +625,7 @@ class ResourceService:
         rule = self.spec.territorial
         if scope is None or rule is None:
             return
-        before = await territory_of(rule, existing.get(rule.field))
+        before = await record_territory(rule, existing)
         if before is None:
             raise Forbidden(f"Fiche partagée ({self.spec.label.lower()}) : {SHARED_WRITE}.")
         if not scope.can_write(before, self.spec.write_role):
@@ -624,12 +643,20 @@ class ResourceService:
         rule = self.spec.territorial
         if scope is None or rule is None:
             return
-        if existing is not None and values.get(rule.field) == existing.get(rule.field):
+        fields = [rule.field] + ([rule.also.field] if rule.either and rule.also else [])
+        if existing is not None and all(values.get(f) == existing.get(f) for f in fields):
             return
-        await self._check_new_territory(scope, rule, values.get(rule.field))
+        if rule.either:
+            await self._check_new_territory(scope, rule, values.get(rule.field), values)
+        else:
+            await self._check_new_territory(scope, rule, values.get(rule.field))
 
     async def _check_new_territory(
-        self, scope: territory_scope.Scope, rule: Territorial, value: Any
+        self,
+        scope: territory_scope.Scope,
+        rule: Territorial,
+        value: Any,
+        values: dict[str, Any] | None = None,
     ) -> None:
         """The territory a record is created in, or moved to, must be one of the user's."""
         if rule.via is not None and value is not None:
@@ -639,7 +666,10 @@ class ResourceService:
             if not await rule.via.exists().where((pk == value) & visible).run():
                 label = REFERENCE_LABELS.get(rule.via._meta.tablename, rule.via._meta.tablename)
                 raise InvalidData.one(rule.field, f"{label} n° {value} introuvable.")
-        territory = await territory_of(rule, value)
+        if values is None:
+            territory = await territory_of(rule, value)
+        else:
+            territory = await record_territory(rule, values)
         if scope.can_write(territory, self.spec.write_role):
             return
         names = ", ".join(await territory_scope.territory_names(scope.territories))
@@ -719,7 +749,37 @@ class ResourceService:
                     errors.append(FieldError(field_name, f"{label} n° {missing} introuvable."))
         return errors
 
+    async def hidden_unique_errors(
+        self, values: dict[str, Any], record_id: int | None
+    ) -> FieldErrors:
+        """A unique value (a SIRET) held by a record the scoped user does not see (#20): the
+        database refuses a second one, so the write cannot go on as if the record did not
+        exist; the answer names the field and neither the record nor its territory."""
+        scope = territory_scope.current()
+        rule = self.spec.territorial
+        if scope is None or rule is None:
+            return []
+        errors = []
+        for unique in self.spec.unique:
+            value = values.get(unique.column)
+            if value is None or value is UNSET:
+                continue
+            pk = self.table._meta.primary_key
+            where = self._columns[unique.column] == value
+            if record_id is not None:
+                where = where & (pk != record_id)
+            if not await self.table.exists().where(where).run():
+                continue
+            visible = visible_clause(self.table, rule, scope.territories)
+            if await self.table.exists().where(where & visible).run():
+                continue  # seen: `_check_unique` names it
+            errors.append(FieldError(unique.column, HIDDEN_UNIQUE))
+        return errors
+
     async def _check_unique(self, values: dict[str, Any], record_id: int | None) -> None:
+        hidden = await self.hidden_unique_errors(values, record_id)
+        if hidden:
+            raise InvalidData(hidden)
         for rule in self.spec.unique:
             value = values.get(rule.column)
             if value is None:

@@ -112,14 +112,16 @@ page AS (
 ),
 totals AS (
   SELECT
-    (SELECT COUNT(*) FROM affiliation WHERE organisation = {org}) AS contacts,
-    (SELECT COUNT(*) FROM partnership WHERE organisation = {org})
-      + (SELECT COUNT(*) FROM partnership WHERE partner = {org} AND organisation <> {org})
+    (SELECT COUNT(*) FROM affiliation WHERE organisation = {org}{seen_contact}) AS contacts,
+    (SELECT COUNT(*) FROM partnership WHERE organisation = {org}{seen_partner})
+      + (SELECT COUNT(*) FROM partnership
+         WHERE partner = {org} AND organisation <> {org}{seen_organisation})
       AS partnerships,
     (SELECT COUNT(*) FROM (
-       SELECT working_group FROM membership WHERE organisation = {org}
+       SELECT working_group FROM membership WHERE organisation = {org}{seen_group}
        UNION
-       SELECT working_group FROM membership WHERE contact IN (SELECT contact FROM people)
+       SELECT working_group FROM membership
+       WHERE contact IN (SELECT contact FROM people){seen_group}
      ) AS bodies_of) AS bodies
 )
 SELECT totals.contacts, totals.partnerships, totals.bodies, page.meeting, page.present,
@@ -137,14 +139,26 @@ async def _meetings_attended_and_totals(
     # Only integers reach the SQL text: the id is an int and the limit a fixed page size.
     scope = territory_scope.current()
     visible = ""
+    seen = dict.fromkeys(("seen_contact", "seen_partner", "seen_organisation", "seen_group"), "")
     if scope is not None:
         # The meetings of the user's territories and the shared bodies' only (#20).
         territories = ", ".join(str(int(t)) for t in scope.territories) or "0"
         visible = (
             f"WHERE working_group.territory IS NULL OR working_group.territory IN ({territories})"
         )
+        # The totals count what the sections list: the people, partners and bodies the user
+        # sees (the organisation itself is seen, or the page answered 404).
+        local = f"territory IS NULL OR territory IN ({territories})"
+        seen = {
+            "seen_contact": f" AND contact IN (SELECT id FROM contact WHERE {local})",
+            "seen_partner": f" AND partner IN (SELECT id FROM organisation WHERE {local})",
+            "seen_organisation": (
+                f" AND organisation IN (SELECT id FROM organisation WHERE {local})"
+            ),
+            "seen_group": f" AND working_group IN (SELECT id FROM working_group WHERE {local})",
+        }
     sql = _MEETINGS_AND_TOTALS.format(
-        org="{}", limit="" if limit is None else f"LIMIT {int(limit)}", visible=visible
+        org="{}", limit="" if limit is None else f"LIMIT {int(limit)}", visible=visible, **seen
     )
     rows = await Organisation.raw(sql, *[organisation_id] * sql.count("{}")).run()
     first = rows[0]
@@ -240,6 +254,7 @@ async def _organisation_partnerships(
         .where(
             (Partnership.organisation == organisation_id) | (Partnership.partner == organisation_id)
         )
+        .where(_visible("partnerships"))
         # The nearest end dates first (DSP contracts to renew), open-ended ones last on both
         # engines (PostgreSQL and SQLite sort NULL differently).
         .order_by(OrderByRaw("end_date IS NULL"), OrderByRaw("end_date"), Partnership.id)

@@ -522,6 +522,15 @@ async def merge_organisations(
             del filled["parent"]
         if other["notes"]:
             filled["notes"] = "\n\n".join(n for n in (kept["notes"], other["notes"]) if n)
+        # A commune taken from the duplicate places the organisation again, as an edit of its
+        # commune does (#20); a scoped user never sends it out of the territories they write.
+        placed = {**kept, **filled}
+        await territory_scope.place_organisation(placed, kept)
+        scope = territory_scope.current()
+        if placed["territory"] != kept["territory"] and (
+            scope is None or scope.can_write(placed["territory"], "coordinateur")
+        ):
+            filled["territory"] = placed["territory"]
         await _write_filled(Organisation, SERVICES["organisations"], kept, filled)
         await Organisation.delete().where(Organisation.id == remove_id).run()
         await territory_scope.settle_contacts(
@@ -625,9 +634,17 @@ def _key(a: int, b: int) -> tuple[int, int]:
 
 
 async def _dismissed(entity: str) -> set[tuple[int, int]]:
+    """The pairs said not to be duplicates, of the records the user sees (#20): another
+    territory's pairs are neither read nor sent back."""
+    where: Any = DuplicateDismissal.entity == entity
+    if territory_scope.current() is not None:
+        table = Contact if entity == "contacts" else Organisation
+        seen = scoped(table.select(table.id), entity)
+        where = where & DuplicateDismissal.first.is_in(seen)
+        where = where & DuplicateDismissal.second.is_in(seen)
     rows = await DuplicateDismissal.select(
         DuplicateDismissal.first, DuplicateDismissal.second
-    ).where(DuplicateDismissal.entity == entity)
+    ).where(where)
     return {(row["first"], row["second"]) for row in rows}
 
 

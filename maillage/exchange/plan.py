@@ -130,6 +130,9 @@ async def check_values(
         errors += await validate(
             {k: placeholder(v) for k, v in values.items()}, existing
         )  # the validators never keep what they read
+    # A SIRET held out of the importer's territories (#20): refused without naming the record.
+    record_id = existing.get("id") if existing else None
+    errors += await service.hidden_unique_errors(values, record_id)
     return errors
 
 

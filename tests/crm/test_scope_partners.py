@@ -266,3 +266,81 @@ async def test_the_dashboard_counts_and_lists_what_the_coordinator_sees(admin, p
     everything = await dashboard.dashboard(now, now.date())
     assert everything["figures"]["organisations"] == 3
     assert [row["id"] for row in everything["todo"]["bounced"]] == [partners.adjoint_b["id"]]
+
+
+async def test_partnerships_are_seen_with_both_organisations(admin, partners, coordinator_a):
+    """A partnership is local (#20): seen when both organisations are, written by a
+    coordinator of its territory (the organisation's, or the partner's when the organisation
+    is shared), out of scope answers 404."""
+    c, p = admin.client, partners
+    caf_mairie = await create(
+        c, "partnerships", {"organisation": p.caf["id"], "partner": p.mairie_a["id"]}
+    )
+    mairie_asso = await create(
+        c, "partnerships", {"organisation": p.mairie_a["id"], "partner": p.asso_b["id"]}
+    )
+    caf_asso = await create(
+        c, "partnerships", {"organisation": p.caf["id"], "partner": p.asso_b["id"]}
+    )
+    assert _ids(await coordinator_a.get("/api/v1/partnerships")) == {caf_mairie["id"]}
+    for hidden in (mairie_asso, caf_asso):
+        response = await coordinator_a.get(f"/api/v1/partnerships/{hidden['id']}")
+        assert response.status_code == 404
+        response = await coordinator_a.patch(
+            f"/api/v1/partnerships/{hidden['id']}", json={"description": "x", "version": 1}
+        )
+        assert response.status_code == 404
+    response = await coordinator_a.patch(
+        f"/api/v1/partnerships/{caf_mairie['id']}", json={"description": "DSP", "version": 1}
+    )
+    assert response.status_code == 200, response.text
+    response = await coordinator_a.post(
+        "/api/v1/partnerships", json={"organisation": p.mairie_a["id"], "partner": p.asso_b["id"]}
+    )
+    assert response.status_code == 400
+    assert "introuvable" in response.text
+    response = await coordinator_a.post(
+        "/api/v1/partnerships", json={"organisation": p.mairie_a["id"], "partner": p.caf["id"]}
+    )
+    assert response.status_code == 201, response.text
+    # Between two shared organisations: the host team's.
+    other_caf = await create(c, "organisations", {"name": "MSA", "kind": "institution"})
+    response = await coordinator_a.post(
+        "/api/v1/partnerships", json={"organisation": p.caf["id"], "partner": other_caf["id"]}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "organisation"
+
+
+async def test_the_partner_view_lists_and_counts_what_the_coordinator_sees(admin, partners):
+    """The sections of a shared partner and their totals follow the same rule (#20)."""
+    import datetime as dt
+
+    from maillage.crm import scope as territory_scope
+    from maillage.crm import views
+    from maillage.tables import Contact
+
+    c, p = admin.client, partners
+    await create(c, "partnerships", {"organisation": p.caf["id"], "partner": p.mairie_a["id"]})
+    await create(c, "partnerships", {"organisation": p.asso_b["id"], "partner": p.caf["id"]})
+    await create(c, "partnerships", {"organisation": p.caf["id"], "partner": p.asso_b["id"]})
+    # The Caf's adviser sits on a body of B; a person of B (placed there by an older import)
+    # is affiliated to the Caf.
+    await create(
+        c, "memberships", {"contact": p.conseillere_caf["id"], "working_group": p.body_b["id"]}
+    )
+    await create(c, "affiliations", {"contact": p.adjoint_b["id"], "organisation": p.caf["id"]})
+    await Contact.update({Contact.territory: p.b["id"]}).where(Contact.id == p.adjoint_b["id"])
+    today = dt.date.today()
+    everything = await views.organisation_overview(p.caf["id"], today, limit=10)
+    assert everything["totals"]["partnerships"] == len(everything["partnerships"]) == 3
+    assert everything["totals"]["contacts"] == len(everything["contacts"]) == 2
+    assert everything["totals"]["bodies"] == len(everything["bodies"]) == 1
+    with territory_scope.entered(territory_scope.Scope({p.a["id"]: "coordinateur"})):
+        seen = await views.organisation_overview(p.caf["id"], today, limit=10)
+    assert [row["with"] for row in seen["partnerships"]] == [p.mairie_a["id"]]
+    assert [row["contact"] for row in seen["contacts"]] == [p.conseillere_caf["id"]]
+    assert seen["bodies"] == []
+    assert seen["totals"]["partnerships"] == 1
+    assert seen["totals"]["contacts"] == 1
+    assert seen["totals"]["bodies"] == 0

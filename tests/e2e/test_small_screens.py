@@ -122,3 +122,35 @@ async def test_the_menu_holds_on_one_line_on_a_laptop(chromium, server, demo):
     finally:
         await context.close()
     assert not errors, errors
+
+
+async def test_the_territory_field_of_the_forms_fits_a_phone(chromium, server, demo):
+    """The « Territoire » select of the partner and contact forms (#20) on a phone: shown to
+    the host team (« Partagé » and the demo's territory), no wider than the screen."""
+    context, page, errors = await _signed_in(chromium, server, PHONE)
+    contact = await Contact.select(Contact.id).order_by(Contact.id).first()
+    problems: dict[str, list[str]] = {}
+    try:
+        for url in ("/partenaires/nouveau", f"/contacts/{contact['id']}/modifier"):
+            await page.goto(url)
+            select = page.get_by_label("Territoire", exact=True)
+            await expect(select).to_be_visible()
+            box = await select.bounding_box()
+            found = []
+            if box is None or box["x"] + box["width"] > PHONE["width"]:
+                found.append(f"champ « Territoire » hors de l'écran : {box}")
+            if (extra := await _overflow(page)) > 0:
+                found.append(f"{extra} px plus large que l'écran")
+            found += await serious_violations(page)
+            if found:
+                problems[url] = found
+        # Saving the contact unchanged keeps its territory.
+        before = await Contact.select(Contact.territory).where(Contact.id == contact["id"])
+        await page.get_by_role("button", name="Enregistrer").click()
+        await expect(page.get_by_role("heading", level=1)).to_be_visible()
+        after = await Contact.select(Contact.territory).where(Contact.id == contact["id"])
+        assert after == before
+    finally:
+        await context.close()
+    assert not problems, problems
+    assert not errors, errors

@@ -137,3 +137,86 @@ async def test_duplicates_stay_within_the_territory_and_shared_ones_are_not_merg
     assert await merge("contacts", p.maire_a["id"], twin_a["id"]) == 200
     gone = await admin.client.get(f"/api/v1/contacts/{twin_a['id']}")
     assert gone.status_code == 404
+
+
+async def test_a_siret_of_another_territory_is_refused_without_naming_its_record(
+    admin, partners, coordinator_a
+):
+    """The SIRET is unique in the whole instance (#20): a coordinator who types or imports one
+    held by another territory's partner gets a field error that names neither the partner nor
+    its territory, nothing written."""
+    siret = "39825979600017"
+    await admin.client.patch(
+        f"/api/v1/organisations/{partners.asso_b['id']}", json={"siret": siret, "version": 1}
+    )
+    made = await coordinator_a.post(
+        "/api/v1/organisations", json={"name": "Club", "kind": "association", "siret": siret}
+    )
+    assert made.status_code == 400, made.text
+    error = made.json()["errors"][0]
+    assert error["field"] == "siret"
+    assert "autre territoire" in error["message"]
+    assert "Parents des Rives" not in made.text and "Deux Rives" not in made.text
+    assert str(partners.asso_b["id"]) not in made.text
+    text = "Nom;Type;SIRET\r\nClub;Association;398 259 796 00017\r\n"
+    refused = await _import(coordinator_a, text, "organisations")
+    assert refused.status_code == 400, refused.text
+    line = refused.json()["rapport"]["lignes"][0]
+    assert line["action"] == "rejet"
+    assert line["problemes"][0]["colonne"] == "C (« SIRET »)"
+    assert "autre territoire" in line["problemes"][0]["motif"]
+    assert "Parents des Rives" not in refused.text
+    # A SIRET the coordinator sees is named as before.
+    await admin.client.patch(
+        f"/api/v1/organisations/{partners.mairie_a['id']}",
+        json={"siret": "39825979600025", "version": 1},
+    )
+    seen = await coordinator_a.post(
+        "/api/v1/organisations",
+        json={"name": "Club", "kind": "association", "siret": "39825979600025"},
+    )
+    assert seen.status_code == 409
+    assert "Mairie d'Ardoise" in seen.text
+
+
+async def test_a_merge_that_brings_a_commune_places_the_organisation_again(admin, partners):
+    """The kept organisation had no commune (shared, on an instance of two territories); the
+    duplicate's commune is in the second: merged, it is local there, as an edit would make it."""
+    c, p = admin.client, partners
+    kept = await create(c, "organisations", {"name": "Ludothèque", "kind": "association"})
+    assert kept["territory"] is None
+    duplicate = await create(
+        c,
+        "organisations",
+        {"name": "Ludothèque", "kind": "association", "commune": p.asso_b["commune"]},
+    )
+    assert duplicate["territory"] == p.b["id"]
+    body = {"type": "organisations", "keep": kept["id"], "remove": duplicate["id"]}
+    merged = await c.post("/api/v1/duplicates/merge", json=body)
+    assert merged.status_code == 200, merged.text
+    after = (await c.get(f"/api/v1/organisations/{kept['id']}")).json()
+    assert after["commune"] == p.asso_b["commune"]
+    assert after["territory"] == p.b["id"]
+
+
+async def test_the_pairs_said_not_duplicates_are_read_within_the_territory(admin, partners):
+    """« Ce ne sont pas des doublons » (#20): a scoped user reads only the pairs of records they
+    see, not the whole instance's list."""
+    from maillage.actor import CLI
+    from maillage.crm import scope as territory_scope
+    from maillage.exchange import duplicates
+
+    c, p = admin.client, partners
+    twin_b = await create(
+        c, "contacts", {"first_name": "Bruno", "last_name": "Rives", "territory": p.b["id"]}
+    )
+    twin_a = await create(
+        c, "contacts", {"first_name": "Anne", "last_name": "Ardoise", "territory": p.a["id"]}
+    )
+    for first, second in ((p.adjoint_b, twin_b), (p.maire_a, twin_a)):
+        await duplicates.dismiss(CLI, "contacts", first["id"], second["id"])
+    every = await duplicates._dismissed("contacts")
+    assert len(every) == 2
+    with territory_scope.entered(territory_scope.Scope({p.a["id"]: "coordinateur"})):
+        mine = await duplicates._dismissed("contacts")
+    assert mine == {tuple(sorted((p.maire_a["id"], twin_a["id"])))}

@@ -1150,6 +1150,12 @@ for _name in ("organisations", "contacts", "affiliations"):
     }
 SCOPED_API["affiliations"]["DELETE"] = dict(SCOPED_API["actions"]["DELETE"])
 del SCOPED_API["affiliations"]["POST archive"]
+# Partnerships (#20): seen when both organisations are; another territory's partner with the
+# Caf answers 404, the Caf's partnership with another institution is shared.
+SCOPED_API["partnerships"] = {
+    method: {caller: dict(statuses) for caller, statuses in callers.items()}
+    for method, callers in SCOPED_API["actions"].items()
+}
 RECORD_KEYS = {
     "groups": "group",
     "memberships": "membership",
@@ -1237,6 +1243,14 @@ async def _other_and_shared(client: httpx.AsyncClient, ids: dict) -> dict[str, d
         )
     places[OWN] = {resource: ids[key] for resource, key in RECORD_KEYS.items()}
     places[OWN].update(await _own_partners(ids["territory"]))
+    for place in (OWN, OTHER, SHARED):
+        partner = places[SHARED]["organisations"]
+        if place == SHARED:
+            partner = await make("organisations", {"name": "MSA", "kind": "institution"})
+        places[place]["partnerships"] = await make(
+            "partnerships",
+            {"organisation": places[place]["organisations"], "partner": partner},
+        )
     places[OWN]["territories"] = ids["territory"]
     places[OTHER]["territories"] = other_territory
     return places

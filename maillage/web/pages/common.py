@@ -196,6 +196,9 @@ class FormState:
 
 
 REQUIRED = "Ce champ est obligatoire."
+# The « Territoire » select's value for a shared record (#20); « — » (empty) leaves the placing
+# to the rule of `maillage.crm.scope` (commune, ties, the user's only territory).
+SHARED = "partage"
 
 
 def _convert(item: Field, form: FormMultiDict | MultiDict, state: FormState) -> Any:
@@ -321,13 +324,19 @@ async def save_from_form(
     fields: list[Field],
     record_id: int | None = None,
     extra: dict[str, Any] | None = None,
+    territory: Field | None = None,
 ) -> tuple[dict[str, Any] | None, FormState]:
     """Create (or update, with the posted version) a record from a form through its service.
 
     Returns the saved record, or None and the form state with messages next to the fields."""
     data = await request.form()
-    form = read_form(fields, data)
+    form = read_form([*fields, territory] if territory is not None else fields, data)
     values = {**form.values, **(extra or {})}
+    if territory is not None:
+        # « — » leaves the placing to the rule (nothing sent); « Partagé » is no territory.
+        chosen = values.pop("territory", None)
+        if chosen is not None and not form.errors.get("territory"):
+            values["territory"] = None if chosen == SHARED else int(chosen)
     version = parse_int(data.get("version"))
     if record_id is not None:
         # Kept before any check so that a form shown again always carries the version read.

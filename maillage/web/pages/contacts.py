@@ -212,6 +212,7 @@ PAGES = RecordPages(
     saved="Contact « {name} » enregistré.",
     archived="Contact archivé : il n'apparaît plus dans les listes.",
     restored="Contact restauré.",
+    territory=True,
 )
 
 

@@ -15,9 +15,11 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Template
 
+from maillage.crm import lookups
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ResourceService
 from maillage.web.pages.common import (
+    SHARED,
     Field,
     FormState,
     flash,
@@ -46,10 +48,44 @@ class RecordPages:
     archived: str
     restored: str
     defaults: dict[str, Any] = field(default_factory=dict)
+    # A « Territoire » select (#20) when the user may place the record in more than one.
+    territory: bool = False
 
     @property
     def service(self) -> ResourceService:
         return SERVICES[self.resource]
+
+
+TERRITORY_HINT = (
+    "« — » : placé selon sa commune ou ses rattachements ; un territoire choisi l'emporte."
+)
+SHARED_HINT = " « Partagé » : visible de tous les territoires."
+
+
+async def territory_field(pages: RecordPages) -> Field | None:
+    """The « Territoire » select of the form, or None when the user has a single choice."""
+    if not pages.territory:
+        return None
+    rows, shared = await lookups.placeable_territories()
+    choices = [(SHARED, "Partagé entre les territoires")] if shared else []
+    choices += [(str(row["id"]), row["name"]) for row in rows]
+    if len(choices) < 2:
+        return None
+    hint = TERRITORY_HINT + (SHARED_HINT if shared else "")
+    return Field("territory", "Territoire", "select", choices=tuple(choices), hint=hint)
+
+
+def _with_territory(fields: list[Field], territory: Field | None) -> list[Field]:
+    """The form's fields, the territory select right after the commune."""
+    if territory is None:
+        return fields
+    names = [item.name for item in fields]
+    at = names.index("commune") + 1 if "commune" in names else len(fields)
+    return [*fields[:at], territory, *fields[at:]]
+
+
+def territory_value(record: dict[str, Any]) -> str:
+    return SHARED if record.get("territory") is None else str(record["territory"])
 
 
 def _form_page(
@@ -59,13 +95,16 @@ def _form_page(
     record: dict[str, Any] | None,
     options: dict[str, Any],
     status_code: int = 200,
+    territory: Field | None = None,
 ) -> Template:
+    if territory is not None and form.values.get("territory") is None:
+        form.values["territory"] = None if record is None else territory_value(record)
     return render(
         request,
         "formulaire.html",
         status_code=status_code,
         form=form,
-        fields=pages.fields,
+        fields=_with_territory(pages.fields, territory),
         record=record,
         options=options,
         path=pages.path,
@@ -80,25 +119,34 @@ def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
 
     async def new(request: Request) -> Template:
         form = FormState(values=dict(pages.defaults))
-        return _form_page(request, pages, form, None, await pages.options())
+        choice = await territory_field(pages)
+        return _form_page(request, pages, form, None, await pages.options(), territory=choice)
 
     async def create(request: Request) -> Any:
-        record, form = await save_from_form(request, service, pages.fields)
+        choice = await territory_field(pages)
+        record, form = await save_from_form(request, service, pages.fields, territory=choice)
         if record is None:
-            return _form_page(request, pages, form, None, await pages.options(), 400)
+            options = await pages.options()
+            return _form_page(request, pages, form, None, options, 400, territory=choice)
         flash(request, pages.created.format(name=pages.title(record)))
         return redirect(f"{path}/{record['id']}")
 
     async def edit(request: Request, record_id: FromPath[int]) -> Template:
         record = await service.get(record_id)
         values = {**form_values(pages.fields, record), "version": record["version"]}
-        return _form_page(request, pages, FormState(values=values), record, await pages.options())
+        choice = await territory_field(pages)
+        form = FormState(values=values)
+        return _form_page(request, pages, form, record, await pages.options(), territory=choice)
 
     async def update(request: Request, record_id: FromPath[int]) -> Any:
         existing = await service.get(record_id)
-        record, form = await save_from_form(request, service, pages.fields, record_id)
+        choice = await territory_field(pages)
+        record, form = await save_from_form(
+            request, service, pages.fields, record_id, territory=choice
+        )
         if record is None:
-            return _form_page(request, pages, form, existing, await pages.options(), 400)
+            options = await pages.options()
+            return _form_page(request, pages, form, existing, options, 400, territory=choice)
         flash(request, pages.saved.format(name=pages.title(record)))
         return redirect(f"{path}/{record_id}")
 

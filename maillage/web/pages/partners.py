@@ -166,6 +166,7 @@ PAGES = RecordPages(
     saved="Partenaire « {name} » enregistré.",
     archived="Partenaire « {name} » archivé : il n'apparaît plus dans les listes.",
     restored="Partenaire « {name} » restauré.",
+    territory=True,
 )
 
 

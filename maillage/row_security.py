@@ -75,9 +75,10 @@ PROTECTED: dict[str, Own | Via] = {
     "contact": Own(),
 }
 # Local in the services, not yet in the database: an affiliation reaches its territory through
-# its contact, so its policy needs the copied column and triggers of a `Via` table (a migration
-# of its own). Until then the services alone keep it in scope, as on SQLite.
-SERVICES_ONLY = frozenset({"affiliation"})
+# its contact, a partnership through either of its organisations, so their policies need the
+# copied column and triggers of a `Via` table (a migration of their own). Until then the
+# services alone keep them in scope, as on SQLite.
+SERVICES_ONLY = frozenset({"affiliation", "partnership"})
 
 _setting: contextvars.ContextVar[str] = contextvars.ContextVar(
     "maillage_row_scope", default=EVERY_TERRITORY

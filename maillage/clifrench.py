@@ -133,7 +133,7 @@ def french_ngettext(singular: str, plural: str, count: int) -> str:
 
 # The names of Click's parameter types, in help pages (upper-cased: ``--port ENTIER``) and in
 # errors (« « abc » n'est pas un entier valide. »). Click does not pass them through gettext.
-TYPE_NAMES: dict[type[click.ParamType], str] = {
+TYPE_NAMES: dict[type[click.ParamType[Any, Any]], str] = {
     click.types.StringParamType: "texte",
     click.types.IntParamType: "entier",
     click.types.IntRange: "entier",
@@ -171,7 +171,7 @@ def _date_convert(
         self.fail(f"« {value} » n'est pas une date valide ({formats}).", param, ctx)
 
 
-def _choice_message(self: click.Choice, value: Any, ctx: click.Context | None) -> str:
+def _choice_message(self: click.Choice[Any], value: Any, ctx: click.Context | None) -> str:
     choices = ", ".join(str(choice) for choice in self.choices)
     if len(self.choices) == 1:
         return f"« {value} » : seule valeur possible, {choices}."
@@ -212,4 +212,4 @@ def install() -> None:
     click.DateTime.convert = _date_convert  # type: ignore[method-assign]
     click.Choice.get_invalid_choice_message = _choice_message  # type: ignore[method-assign]
     click.types._NumberRangeBase._describe_range = _describe_range  # type: ignore[method-assign]
-    click.exceptions._format_possibilities = _possibilities  # type: ignore[attr-defined]
+    click.exceptions._format_possibilities = _possibilities

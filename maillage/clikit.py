@@ -146,7 +146,7 @@ class _FrenchParsing:
             return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
         except click.BadParameter as error:
             if error.param_hint is None and error.param is not None:
-                error.param_hint = typed_name(error.param, ctx, typed)  # type: ignore[misc]
+                error.param_hint = typed_name(error.param, ctx, typed)
             raise
 
 

@@ -17,6 +17,7 @@ import logging
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -299,7 +300,7 @@ async def migrate() -> list[str]:
     return sorted(done - already)
 
 
-def write_transaction():
+def write_transaction() -> _WriteTransaction | _PostgresWriteTransaction:
     """The transaction of a service write: ``IMMEDIATE`` on SQLite, plain on PostgreSQL.
 
     On SQLite the writers of this process take turns (``_WriteTransaction``); writers of other
@@ -338,10 +339,17 @@ class _PostgresWriteTransaction(ScopedPostgresTransaction):
         super().__init__(engine=engine)
         self.after_commit_hooks: list[Callable[[], None]] = []
 
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:  # type: ignore[no-untyped-def]
-        result = await super().__aexit__(exception_type, exception, traceback)
+    # Piccolo declares bool and ``*args``; None tells the type checker that the exception always
+    # propagates (Piccolo's answer when there is one is False), so code after ``async with`` is
+    # known to run only when the block finished.
+    async def __aexit__(  # type: ignore[override]
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await super().__aexit__(exception_type, exception, traceback)
         _run_after_commit(self)
-        return result
 
 
 WRITE_TURN_TIMEOUT_SECONDS: float = SQLITE_BUSY_TIMEOUT_SECONDS
@@ -384,14 +392,21 @@ class _WriteTransaction(SQLiteTransaction):
             self._end_turn()
             raise
 
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:  # type: ignore[no-untyped-def]
+    # Piccolo declares bool and ``*args``; None tells the type checker that the exception always
+    # propagates (Piccolo's answer when there is one is False), so code after ``async with`` is
+    # known to run only when the block finished.
+    async def __aexit__(  # type: ignore[override]
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         try:
-            result = await super().__aexit__(exception_type, exception, traceback)
+            await super().__aexit__(exception_type, exception, traceback)
         finally:
             if self._parent is None:
                 self._end_turn()
         _run_after_commit(self)
-        return result
 
     async def _take_turn(self) -> None:
         turn = _write_turn()

@@ -137,7 +137,7 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     def open_raw(self) -> sqlite3.Connection:
         kwargs = {**self.connection_kwargs, "check_same_thread": False}
-        connection = sqlite3.connect(**kwargs)
+        connection: sqlite3.Connection = sqlite3.connect(**kwargs)
         connection.row_factory = dict_factory
         for pragma in (
             "PRAGMA journal_mode = WAL",
@@ -169,7 +169,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         for connection in idle:
             await connection.dispose()
 
-    async def _run_in_new_connection(  # type: ignore[override]
+    async def _run_in_new_connection(
         self,
         query: str,
         args: list[Any] | None = None,
@@ -183,7 +183,7 @@ class PooledSQLiteEngine(SQLiteEngine):
             await connection.close()
         return await self._inserted_or_rows(cursor, query_type, table)
 
-    async def _run_in_existing_connection(  # type: ignore[override]
+    async def _run_in_existing_connection(
         self,
         connection: PooledConnection,
         query: str,

@@ -104,7 +104,9 @@ class Organisation(Versioned):
     name = Varchar(length=300)
     kind = Varchar(length=20, index=True)
     category = Varchar(length=100, default="", index=True)
-    parent: ForeignKey = ForeignKey("self", null=True, on_delete=OnDelete.set_null, index=True)
+    parent: ForeignKey[Organisation] = ForeignKey(
+        "self", null=True, on_delete=OnDelete.set_null, index=True
+    )
     siret = Varchar(length=14, null=True, default=None, unique=True)
     siren = Varchar(length=9, null=True, default=None)
     rna = Varchar(length=10, null=True, default=None)
@@ -180,7 +182,7 @@ class Membership(Versioned):
     organisation = ForeignKey(Organisation, null=True, on_delete=OnDelete.set_null, index=True)
     start_date = Date()
     end_date = Date(null=True, default=None)
-    substitute: ForeignKey = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
+    substitute: ForeignKey[Membership] = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
 
 
 class Meeting(Versioned):
@@ -212,7 +214,7 @@ class Invitation(Versioned):
     response = Varchar(length=20, default="en_attente")
     attendance = Varchar(length=20, null=True, default=None)
     token_nonce = Varchar(length=64)
-    replaces: ForeignKey = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
+    replaces: ForeignKey[Invitation] = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
     sent_at = Timestamptz(null=True, default=None)
     answered_at = Timestamptz(null=True, default=None)
     # The meeting's SEQUENCE last queued to this invitee: lower than the meeting's, an update

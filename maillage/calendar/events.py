@@ -181,7 +181,8 @@ def build_calendar(
 
 
 def serialize(calendar: Calendar) -> bytes:
-    return calendar.to_ical()
+    data: bytes = calendar.to_ical()
+    return data
 
 
 def invitation_calendar(

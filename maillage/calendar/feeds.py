@@ -154,7 +154,8 @@ async def user_contact(actor: Actor) -> int:
         row = await User.select(User.contact).where(User.id == actor.user_id).first()
     if row is None or row["contact"] is None:
         raise NotFound("Fiche contact liée à votre compte", actor.name)
-    return row["contact"]
+    contact: int = row["contact"]
+    return contact
 
 
 async def feed_for_token(token: str) -> Feed | None:
@@ -197,9 +198,10 @@ caches.on_erasure(_BODY_CACHE.clear)
 def _as_datetime(value: Any) -> dt.datetime | None:
     if value is None:
         return None
-    if isinstance(value, str):  # aggregates come back as text on SQLite
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    moment: dt.datetime = (
+        dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    )  # aggregates come back as text on SQLite
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 async def feed_state(feed: Feed, settings: Settings) -> FeedState:

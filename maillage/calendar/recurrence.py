@@ -71,7 +71,8 @@ def parse_rule(text: str) -> Rule:
 
 def _parse_dtstart(name: str, value: str) -> dt.datetime:
     try:
-        moment = vDDDTypes.from_ical(value.strip())
+        # icalendar leaves from_ical unannotated.
+        moment = vDDDTypes.from_ical(value.strip())  # type: ignore[no-untyped-call]
     except ValueError as error:
         raise RecurrenceError(
             f"DTSTART illisible « {value[:40]} » (attendu : 20270105T140000)."

@@ -41,7 +41,7 @@ def public_holidays(year: int) -> dict[dt.date, str]:
 
 
 def _public_holidays(year: int) -> dict[dt.date, str]:
-    return dict(holidays.France(years=year, language="fr").items())
+    return dict(holidays.country_holidays("FR", years=year, language="fr").items())
 
 
 @functools.cache
@@ -93,7 +93,8 @@ def _school_holiday(day: dt.date, zone: str | None) -> str | None:
     calendar = _school_calendar()
     try:
         if calendar.is_holiday_for_zone(day, zone):
-            return calendar.data[day]["nom_vacances"]
+            name: str = calendar.data[day]["nom_vacances"]
+            return name
     except UnsupportedYearException:
         return None  # the package knows the school calendar a few years ahead only
     return None

@@ -158,14 +158,17 @@ def to_event(
     )
 
 
-async def meeting_rows(where: Any, limit: int | None = None, offset: int = 0) -> list[dict]:
+async def meeting_rows(
+    where: Any, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
     query = Meeting.select(*MEETING_COLUMNS).order_by(Meeting.starts_at).order_by(Meeting.id)
     query = scoped(query, "meetings")  # the user's territories and the shared bodies (#20)
     if where is not None:
         query = query.where(where)
     if limit is not None:
         query = query.limit(limit).offset(offset)
-    return await query
+    rows: list[dict[str, Any]] = await query
+    return rows
 
 
 async def events_for(rows: list[dict[str, Any]], settings: Settings) -> list[MeetingEvent]:
@@ -298,8 +301,10 @@ async def _school_zone(group_id: int) -> str | None:
     if row is None or row["zone"] is None:
         # A body without territory: the only territory, when there is just one, is its own.
         zones = await Territory.select(Territory.school_zone).limit(2)
-        return zones[0]["school_zone"] if len(zones) == 1 else None
-    return row["zone"]
+        only: str | None = zones[0]["school_zone"] if len(zones) == 1 else None
+        return only
+    zone: str | None = row["zone"]
+    return zone
 
 
 async def _busy_invitees(meeting: dict[str, Any]) -> list[BusyInvitee]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -243,8 +244,9 @@ async def duplicates_command(settings: Settings, entity: str, threshold: int, me
     )
 
 
-def _label(row: dict) -> str:
-    return row.get("name") or f"{row.get('first_name')} {row.get('last_name')}"
+def _label(row: dict[str, Any]) -> str:
+    name: str | None = row.get("name")
+    return name or f"{row.get('first_name')} {row.get('last_name')}"
 
 
 @click.group("rgpd", cls=FrenchGroup)

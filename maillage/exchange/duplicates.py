@@ -227,7 +227,8 @@ async def _record(table: Any, record_id: int, label: str) -> dict[str, Any]:
         if row["territory"] is None:
             raise Forbidden(f"« {name} » est une fiche partagée : {SHARED_WRITE}.")
         raise Forbidden(f"Votre rôle sur le territoire de « {name} » ne permet pas de fusionner.")
-    return row
+    record: dict[str, Any] = row
+    return record
 
 
 def _fill(kept: dict[str, Any], other: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -240,7 +241,9 @@ ORGANISATION_CHOICES = ("name", "kind", "category", "address", "commune", "email
                         "website")  # fmt: skip
 
 
-def _chosen(other: dict[str, Any], prefer_other: set[str], allowed: tuple[str, ...]) -> dict:
+def _chosen(
+    other: dict[str, Any], prefer_other: set[str], allowed: tuple[str, ...]
+) -> dict[str, Any]:
     """The removed record's values the coordinator chose to keep, field by field."""
     return {name: other[name] for name in allowed if name in prefer_other}
 
@@ -334,7 +337,7 @@ async def _refuse_contact_conflicts(kept: dict[str, Any], other: dict[str, Any])
                 ConflictingRecord("meeting", meeting, pair[0]["meeting.title"]),
             )
     rows = await Membership.select().where(Membership.contact.is_in(both)).run()
-    seen: dict[tuple, dict[str, Any]] = {}
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         key = (row["working_group"], row["role"], row["start_date"])
         if key in seen and not _same_membership(seen[key], row):
@@ -353,7 +356,7 @@ def _same_membership(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def _same_invitation(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return a["meeting"] == b["meeting"]
+    return bool(a["meeting"] == b["meeting"])
 
 
 async def _move(table: Any, column: Any, keep_id: int, remove_id: int, same: Any) -> int:

@@ -137,7 +137,7 @@ def _check_kind(kind: str) -> None:
 
 def prepare(
     sheet: Sheet, filename: str, kind: str, mapping: bytes | None
-) -> tuple[Sheet, ColumnMap, list]:
+) -> tuple[Sheet, ColumnMap, list[tuple[int, list[Any]]]]:
     """Find the file's header; refuse what cannot be imported at all."""
     explicit = parse_mapping(mapping, kind) if mapping else None
     position = find_header(sheet.lines, kind, explicit)
@@ -157,7 +157,9 @@ def prepare(
     return sheet, columns, body
 
 
-async def plan(kind: str, columns: ColumnMap, body: list) -> list[LineOutcome]:
+async def plan(
+    kind: str, columns: ColumnMap, body: list[tuple[int, list[Any]]]
+) -> list[LineOutcome]:
     index = await Index.load(kind)
     planner = PLANNERS[kind](index, columns)
     outcomes = []
@@ -382,7 +384,7 @@ async def _update(operation: Operation, actor: Actor, source: dict[str, Any]) ->
             await link.table.insert(*rows).run()
     diff = {k: [_resolved(operation.before.get(k)), v] for k, v in changes.items()}
     diff.update({name: ["+", targets] for name, targets in operation.links.items()})
-    return _event(actor, "update", service.spec.entity, record_id, {**diff, **source})  # type: ignore[arg-type]
+    return _event(actor, "update", service.spec.entity, record_id, {**diff, **source})
 
 
 def problems_of(report: ImportReport) -> list[Problem]:

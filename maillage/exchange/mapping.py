@@ -13,6 +13,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from maillage.crm.text import normalise
 from maillage.exchange.reading import UnreadableFile, cell_too_long, decode
@@ -190,7 +191,9 @@ def _field_by_word(kind: str) -> dict[str, str]:
     return table
 
 
-def find_header(lines: list[tuple[int, list]], kind: str, explicit: dict[str, str] | None) -> int:
+def find_header(
+    lines: list[tuple[int, list[Any]]], kind: str, explicit: dict[str, str] | None
+) -> int:
     """Index (in ``lines``) of the header: the first of the first ten lines naming 2+ fields.
 
     Spreadsheets often open with a title line (« Annuaire des partenaires 2025 »).

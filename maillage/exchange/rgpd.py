@@ -92,7 +92,7 @@ async def subject_access(contact_id: int) -> dict[str, Any]:
         messages = await OutboxMessage.select(OutboxMessage.created_at, OutboxMessage.subject, OutboxMessage.status).where(OutboxMessage.contact == contact_id).run()  # fmt: skip
         d = Decision
         decisions = await scoped(d.select(d.summary, d.working_group.name, d.due_on, d.status), "decisions").where(d.carrier_contact == contact_id).order_by(d.id).run()  # fmt: skip
-    return _plain(
+    export: dict[str, Any] = _plain(
         {
             "genere_le": dt.datetime.now(dt.UTC),
             "personne": person,
@@ -105,6 +105,7 @@ async def subject_access(contact_id: int) -> dict[str, Any]:
             "historique": events,
         }
     )
+    return export
 
 
 _ACCESS_PAGE = templating.environment().from_string(

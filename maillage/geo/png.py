@@ -79,7 +79,7 @@ def render_png(
     return buffer.getvalue()
 
 
-def _legend(axes, legend: Sequence[tuple[str | None, bool, str]]) -> None:
+def _legend(axes: Any, legend: Sequence[tuple[str | None, bool, str]]) -> None:
     handles = [
         Patch(
             facecolor="white" if hatched else (fill or PLAIN),

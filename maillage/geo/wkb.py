@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from typing import Any
 
 Point = tuple[float, float]  # longitude, latitude
 Ring = list[Point]
@@ -28,7 +29,7 @@ class _Reader:
         self.data = data
         self.offset = 0
 
-    def take(self, fmt: str) -> tuple:
+    def take(self, fmt: str) -> tuple[Any, ...]:
         try:
             values = struct.unpack_from(fmt, self.data, self.offset)
         except struct.error as error:

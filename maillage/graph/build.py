@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
-from maillage.graph.data import ContactRow, NetworkData
+from maillage.graph.data import ContactRow, InteractionRow, NetworkData
 from maillage.vocabulary import PRESENT
 
 # What each kind of tie weighs: a shared body is the unit.
@@ -42,7 +44,8 @@ def group_key(record_id: int) -> str:
 
 def decay(day: dt.date, today: dt.date) -> float:
     age = max((today - day).days, 0)
-    return 0.5 ** (age / HALF_LIFE_DAYS)
+    weight: float = 0.5 ** (age / HALF_LIFE_DAYS)
+    return weight
 
 
 @dataclass(slots=True)
@@ -69,7 +72,7 @@ class Tie:
             + INTERACTION * self.interactions
         )
 
-    def attributes(self) -> dict:
+    def attributes(self) -> dict[str, Any]:
         return {
             "weight": round(self.weight, 6),
             "shared_bodies": self.shared_bodies,
@@ -100,7 +103,7 @@ class Ties:
             tie = self._ties[pair] = Tie()
         return tie
 
-    def pairs(self, members: dict[str, set[int]]):
+    def pairs(self, members: dict[str, set[int]]) -> Iterator[Tie]:
         """Every pair of ``members`` (node → contacts that put it there), with its tie.
 
         The hot loop of the build (a quarter of a million pairs on a département): sorted keys
@@ -120,7 +123,7 @@ class Ties:
                     known |= members[node]
             yield tie
 
-    def edges(self):
+    def edges(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for (a, b), tie in sorted(self._ties.items()):
             yield a, b, tie.attributes()
 
@@ -203,10 +206,10 @@ def organisation_graph(data: NetworkData) -> nx.Graph:
             tie.meetings_together += weight
             tie.meetings_count += 1
     for p in data.partnerships:
-        tie = ties.get(org_key(p.organisation), org_key(p.partner))
-        if tie is not None:
-            tie.partnerships += 1
-            tie.partnership_kinds.add(p.kind)
+        declared = ties.get(org_key(p.organisation), org_key(p.partner))
+        if declared is not None:
+            declared.partnerships += 1
+            declared.partnership_kinds.add(p.kind)
     for contact, orgs in idx.affiliations.items():
         for tie in ties.pairs({org_key(o): {contact} for o in orgs}):
             tie.shared_people += 1
@@ -313,7 +316,7 @@ class LastContact:
 def last_contacts(data: NetworkData, level: str = "organisations") -> dict[str, LastContact]:
     """« Dernier contact » per partner: its own exchanges and those of its people."""
     idx = index(data)
-    days: dict[str, list] = defaultdict(list)
+    days: dict[str, list[InteractionRow]] = defaultdict(list)
     for interaction in data.interactions:
         keys: set[str] = set()
         if level == "organisations":

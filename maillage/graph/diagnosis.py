@@ -10,6 +10,7 @@ import datetime as dt
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -17,13 +18,14 @@ from maillage.folding import fold
 from maillage.french import number, plural
 from maillage.graph.build import (
     Index,
+    LastContact,
     contact_key,
     group_key,
     index,
     org_key,
     organisations_of,
 )
-from maillage.graph.data import NetworkData
+from maillage.graph.data import GroupRow, NetworkData
 from maillage.graph.metrics import Metrics
 from maillage.vocabulary import ORGANISATION_KINDS, PRESENT, in_sentence
 
@@ -54,7 +56,7 @@ SEVERITY = {
 class Reason:
     code: str
     message: str
-    values: dict = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,7 +119,7 @@ def under_connected(
     metrics: Metrics,
     data: NetworkData,
     level: str = "organisations",
-    last_contact: dict | None = None,
+    last_contact: dict[str, LastContact] | None = None,
 ) -> list[Finding]:
     idx = index(data)
     presence = attendance(data, idx, level)
@@ -131,14 +133,15 @@ def under_connected(
         if degree >= 2:
             reasons += _axis_reasons(attrs, degree, axis_medians, axis_names)
         reasons += _presence_reasons(presence.get(node), data.today)
-        if last_contact and node in last_contact and last_contact[node].day:
-            months = months_between(last_contact[node].day, data.today)
+        last_day = last_contact[node].day if last_contact and node in last_contact else None
+        if last_day:
+            months = months_between(last_day, data.today)
             if months >= DORMANT_MONTHS and reasons:
                 reasons.append(
                     Reason(
                         "aucun_echange_depuis",
                         f"aucun échange noté depuis {months} mois",
-                        {"mois": months, "dernier_echange": last_contact[node].day.isoformat()},
+                        {"mois": months, "dernier_echange": last_day.isoformat()},
                     )
                 )
         if reasons:
@@ -147,7 +150,9 @@ def under_connected(
     return sorted(findings, key=lambda f: (-f.score, order[f.node]))
 
 
-def _structural_reasons(graph, metrics: Metrics, node: str, names: dict[int, str]) -> list:
+def _structural_reasons(
+    graph: nx.Graph, metrics: Metrics, node: str, names: dict[int, str]
+) -> list[Reason]:
     degree = graph.degree(node)
     if degree == 0:
         return [Reason("isole", "isolé : aucun lien", {"liens": 0})]
@@ -192,7 +197,9 @@ def _axis_medians(graph: nx.Graph) -> dict[int, float]:
     }
 
 
-def _axis_reasons(attrs, degree: int, medians, axis_names) -> list[Reason]:
+def _axis_reasons(
+    attrs: dict[str, Any], degree: int, medians: dict[int, float], axis_names: dict[int, str]
+) -> list[Reason]:
     reasons = []
     for axis in attrs.get("axes") or ():
         median = medians.get(axis)
@@ -237,7 +244,7 @@ def _presence_reasons(stats: Attendance | None, today: dt.date) -> list[Reason]:
 # ----- fragile points -------------------------------------------------------------------------
 
 
-def fragile_points(graph: nx.Graph, metrics: Metrics, data: NetworkData) -> list[dict]:
+def fragile_points(graph: nx.Graph, metrics: Metrics, data: NetworkData) -> list[dict[str, Any]]:
     """Partners whose departure cuts the network, bodies resting on one organisation."""
     found = []
     for node, cut in sorted(
@@ -257,7 +264,7 @@ def fragile_points(graph: nx.Graph, metrics: Metrics, data: NetworkData) -> list
     return found
 
 
-def bodies_held_by_one_person(data: NetworkData) -> list[dict]:
+def bodies_held_by_one_person(data: NetworkData) -> list[dict[str, Any]]:
     """Bodies tied to the other bodies by one member only: the only one who sits elsewhere.
 
     Her departure cuts the body off from the governance, even when the organisations behind its
@@ -290,10 +297,10 @@ def bodies_held_by_one_person(data: NetworkData) -> list[dict]:
     return found
 
 
-def bodies_resting_on_one(data: NetworkData) -> list[dict]:
+def bodies_resting_on_one(data: NetworkData) -> list[dict[str, Any]]:
     idx = index(data)
     org_names = {o.id: o.name for o in data.organisations}
-    presences: dict[int, Counter] = defaultdict(Counter)
+    presences: dict[int, Counter[int]] = defaultdict(Counter)
     for meeting, contact_ids in idx.present.items():
         group_id = idx.meeting_group[meeting]
         for contact_id in contact_ids:
@@ -322,7 +329,7 @@ def bodies_resting_on_one(data: NetworkData) -> list[dict]:
     return found
 
 
-def _body(group, kind: str, message: str, values: dict) -> dict:
+def _body(group: GroupRow, kind: str, message: str, values: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": kind,
         "id": group_key(group.id),
@@ -335,7 +342,7 @@ def _body(group, kind: str, message: str, values: dict) -> dict:
 # ----- coverage gaps --------------------------------------------------------------------------
 
 
-def coverage_gaps(data: NetworkData) -> list[dict]:
+def coverage_gaps(data: NetworkData) -> list[dict[str, Any]]:
     """Axes without a key kind of partner; communes without a partner on an axis (by population)."""
     gaps = []
     kinds_by_axis: dict[int, set[str]] = defaultdict(set)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
+import networkx as nx
 import pyvis
 from pyvis.edge import Edge
 from pyvis.network import Network
@@ -45,13 +47,13 @@ SIZE_METRICS = {
 _environment = templating.environment(TEMPLATES)
 
 
-def _number(value) -> str:
+def _number(value: object) -> str:
     if value is None:
         return "—"
     return f"{value:.3f}".replace(".", ",") if isinstance(value, float) else str(value)
 
 
-def _tooltip(report: Report, node: str, attrs: dict, reasons: list[str]) -> str:
+def _tooltip(report: Report, node: str, attrs: dict[str, Any], reasons: list[str]) -> str:
     measures = report.metrics.nodes.get(node, {})
     lines = [
         attrs["label"],
@@ -76,7 +78,7 @@ def _scaled(values: dict[str, float | None]) -> dict[str, float]:
     return {node: round(8 + 32 * ((value or 0) / top), 1) for node, value in values.items()}
 
 
-def network_data(report: Report) -> dict:
+def network_data(report: Report) -> dict[str, Any]:
     """Nodes, edges and options for vis-network, built with pyvis's records."""
     graph = report.graph
     physics = graph.number_of_nodes() <= PHYSICS_MAX_NODES
@@ -125,7 +127,7 @@ def network_data(report: Report) -> dict:
     return {"nodes": nodes, "edges": edges, "options": _options_for(physics)}
 
 
-def _edge_title(graph, a: str, b: str, attrs: dict) -> str:
+def _edge_title(graph: nx.Graph, a: str, b: str, attrs: dict[str, Any]) -> str:
     parts = [f"{graph.nodes[a]['label']} — {graph.nodes[b]['label']}"]
     labels = [
         ("shared_bodies", "instance en commun", "instances en commun"),
@@ -140,7 +142,7 @@ def _edge_title(graph, a: str, b: str, attrs: dict) -> str:
     return "\n".join(parts)
 
 
-def _options_for(physics: bool) -> dict:
+def _options_for(physics: bool) -> dict[str, Any]:
     return {
         "physics": {"enabled": physics, "stabilization": {"iterations": 150}},
         "edges": {
@@ -164,7 +166,7 @@ def _options_for(physics: bool) -> dict:
     }
 
 
-def legend(report: Report) -> dict:
+def legend(report: Report) -> dict[str, Any]:
     axis_order = sorted(report.axis_names)
     kinds = sorted({attrs["kind"] for _, attrs in report.graph.nodes(data=True)})
     return {

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+from typing import Any
 
 import networkx as nx
 
@@ -156,8 +157,8 @@ def to_graphml(report: Report) -> bytes:
     return buffer.getvalue()
 
 
-def to_node_link(report: Report) -> dict:
-    data = nx.node_link_data(export_graph(report), edges="links")
+def to_node_link(report: Report) -> dict[str, Any]:
+    data: dict[str, Any] = nx.node_link_data(export_graph(report), edges="links")
     data["graph"] = {"level": report.level, "network": report.metrics.network}
     return data
 
@@ -166,7 +167,7 @@ def to_json(report: Report) -> str:
     return json.dumps(report.to_dict(), ensure_ascii=False, indent=2, allow_nan=False)
 
 
-def _french(value) -> str:
+def _french(value: object) -> str:
     """A cell French Excel reads as intended: decimal comma, oui/non, no formula."""
     if value is None:
         return ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from maillage.graph.data import NetworkData, NetworkFilter
+from maillage.graph.data import ContactRow, GroupRow, NetworkData, NetworkFilter, OrganisationRow
 from maillage.vocabulary import CANCELLED, DRAFT
 
 # Meetings in these states did not bring anyone together.
@@ -106,7 +106,7 @@ def apply_filter(data: NetworkData, selection: NetworkFilter) -> NetworkData:
     )
 
 
-def _organisations(data: NetworkData, selection: NetworkFilter) -> list:
+def _organisations(data: NetworkData, selection: NetworkFilter) -> list[OrganisationRow]:
     return [
         o
         for o in data.organisations
@@ -117,10 +117,12 @@ def _organisations(data: NetworkData, selection: NetworkFilter) -> list:
     ]
 
 
-def _contacts(data: NetworkData, selection: NetworkFilter, affiliated: set[int]) -> list:
+def _contacts(
+    data: NetworkData, selection: NetworkFilter, affiliated: set[int]
+) -> list[ContactRow]:
     narrowed = bool(selection.axes or selection.communes or selection.kinds)
 
-    def kept(contact) -> bool:
+    def kept(contact: ContactRow) -> bool:
         if contact.archived and not selection.include_archived:
             return False
         if not narrowed or contact.id in affiliated:
@@ -136,7 +138,7 @@ def _contacts(data: NetworkData, selection: NetworkFilter, affiliated: set[int])
     return [c for c in data.contacts if kept(c)]
 
 
-def _groups(data: NetworkData, selection: NetworkFilter) -> list:
+def _groups(data: NetworkData, selection: NetworkFilter) -> list[GroupRow]:
     return [
         g
         for g in data.groups

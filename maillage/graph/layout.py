@@ -10,6 +10,7 @@ rows under the network, where a coordinator sees them at once.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -18,6 +19,9 @@ from maillage.graph.metrics import SEED
 
 DIRECT_MAX_NODES = 300  # spring layout below, split by community above
 SPACING = 40.0  # pixels between neighbouring nodes, roughly
+
+# Node → (x, y) while laying out: NumPy or Python floats, rounded to floats at the end.
+_Points = dict[str, tuple[Any, ...]]
 
 
 def positions(graph: nx.Graph) -> dict[str, tuple[float, float]]:
@@ -29,7 +33,7 @@ def positions(graph: nx.Graph) -> dict[str, tuple[float, float]]:
     components = sorted(
         (sorted(c) for c in nx.connected_components(graph)), key=lambda c: (-len(c), c[0])
     )
-    pos: dict = {}
+    pos: _Points = {}
     if components and len(components[0]) > 1:
         main = _layout(graph.subgraph(components[0]), depth=0)
         pos.update({node: (x * SPACING, y * SPACING) for node, (x, y) in main.items()})
@@ -55,7 +59,7 @@ def positions(graph: nx.Graph) -> dict[str, tuple[float, float]]:
     return {node: (round(float(x), 1), round(float(y), 1)) for node, (x, y) in pos.items()}
 
 
-def _layout(graph: nx.Graph, depth: int) -> dict:
+def _layout(graph: nx.Graph, depth: int) -> _Points:
     """Positions in « node units »: a cluster of n nodes spans about √n units."""
     n = graph.number_of_nodes()
     if n == 1:
@@ -70,7 +74,7 @@ def _layout(graph: nx.Graph, depth: int) -> dict:
     return _pack(graph, [sorted(p) for p in parts], depth)
 
 
-def _spring(graph: nx.Graph, radius: float, iterations: int = 50) -> dict:
+def _spring(graph: nx.Graph, radius: float, iterations: int = 50) -> _Points:
     raw = nx.spring_layout(graph, seed=SEED, weight="weight", iterations=iterations)
     points = np.array([raw[node] for node in graph])
     points -= points.mean(axis=0)
@@ -79,7 +83,7 @@ def _spring(graph: nx.Graph, radius: float, iterations: int = 50) -> dict:
     return {node: tuple(p) for node, p in zip(graph, points, strict=True)}
 
 
-def _pack(graph: nx.Graph, parts: list[list], depth: int) -> dict:
+def _pack(graph: nx.Graph, parts: list[list[str]], depth: int) -> _Points:
     parts.sort(key=lambda p: (-len(p), p[0]))
     member = {node: i for i, part in enumerate(parts) for node in part}
     quotient = nx.Graph()

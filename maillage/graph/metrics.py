@@ -20,7 +20,9 @@ Choices:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -50,8 +52,8 @@ NODE_METRICS = (
 
 @dataclass
 class Metrics:
-    nodes: dict[str, dict] = field(default_factory=dict)
-    network: dict = field(default_factory=dict)
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    network: dict[str, Any] = field(default_factory=dict)
     communities: list[list[str]] = field(default_factory=list)
     articulation_cuts: dict[str, int] = field(default_factory=dict)
     bridges: list[tuple[str, str]] = field(default_factory=list)
@@ -60,7 +62,7 @@ class Metrics:
     adjacency: sparse.Adjacency | None = field(default=None, repr=False)
 
 
-def clean(value):
+def clean(value: Any) -> Any:
     """NaN and infinities have no place in JSON or Gephi: they become None."""
     if isinstance(value, float | np.floating):
         value = float(value)
@@ -70,7 +72,9 @@ def clean(value):
     return value
 
 
-def betweenness(graph: nx.Graph, matrices: sparse.Adjacency | None = None) -> tuple[dict, str]:
+def betweenness(
+    graph: nx.Graph, matrices: sparse.Adjacency | None = None
+) -> tuple[dict[str, float], str]:
     n = graph.number_of_nodes()
     if n <= EXACT_BETWEENNESS_MAX_NODES:
         return sparse.betweenness(graph, matrices=matrices), "exacte"
@@ -102,9 +106,9 @@ def cut_points_and_bridges(graph: nx.Graph) -> tuple[dict[str, int], list[tuple[
     the same search replaces NetworkX's second one (chain decomposition) for ``nx.bridges``.
     """
     found_bridges: list[tuple[str, str]] = []
-    disc: dict = {}
-    low: dict = {}
-    size: dict = {}
+    disc: dict[str, int] = {}
+    low: dict[str, int] = {}
+    size: dict[str, int] = {}
     cuts: dict[str, int] = {}
     clock = 0
     for root in graph:
@@ -113,7 +117,7 @@ def cut_points_and_bridges(graph: nx.Graph) -> tuple[dict[str, int], list[tuple[
         disc[root] = low[root] = clock
         clock += 1
         size[root] = 1
-        pieces: dict = {root: []}
+        pieces: dict[str, list[int]] = {root: []}
         stack = [(root, None, iter(graph[root]))]
         while stack:
             node, parent, neighbours = stack[-1]
@@ -195,7 +199,13 @@ def compute(graph: nx.Graph) -> Metrics:
     return result
 
 
-def network_figures(graph, result: Metrics, method: str, average_path, components=()) -> dict:
+def network_figures(
+    graph: nx.Graph,
+    result: Metrics,
+    method: str,
+    average_path: float | None,
+    components: Sequence[object] = (),
+) -> dict[str, Any]:
     n = graph.number_of_nodes()
     modularity = None
     if graph.number_of_edges():

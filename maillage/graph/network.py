@@ -12,14 +12,15 @@ import asyncio
 import datetime as dt
 import importlib
 from collections import OrderedDict, defaultdict
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from piccolo.table import Table
 
 from maillage.actor import Actor
 from maillage.crm import caches, reach
 from maillage.crm.registry import SERVICES
-from maillage.crm.schemas import MembershipIn, MembershipRole
+from maillage.crm.schemas import MembershipIn
 from maillage.db import read_transaction
 from maillage.errors import InvalidData
 from maillage.graph.data import (
@@ -60,7 +61,9 @@ from maillage.tables import (
     Territory,
     WorkingGroup,
 )
-from maillage.vocabulary import MEMBER
+from maillage.vocabulary import MEMBER, MembershipRole
+
+T = TypeVar("T")
 
 SOURCE_TABLES: list[type[Table]] = [
     Axis,
@@ -85,7 +88,7 @@ SOURCE_TABLES: list[type[Table]] = [
 CACHE_SIZE = 16
 
 
-def _linked(rows: list[dict], owner: str, target: str) -> dict[int, tuple[int, ...]]:
+def _linked(rows: list[dict[str, Any]], owner: str, target: str) -> dict[int, tuple[int, ...]]:
     found: dict[int, list[int]] = defaultdict(list)
     for row in rows:
         found[row[owner]].append(row[target])
@@ -374,7 +377,7 @@ def _network_data(
     )
 
 
-async def data_version() -> tuple:
+async def data_version() -> tuple[Any, ...]:
     """Count, highest id and latest change of every table read: one query."""
     parts = []
     for table in SOURCE_TABLES:
@@ -420,7 +423,7 @@ class NetworkService:
     """Analyses and renderings, cached per (data version, filter, level, date)."""
 
     def __init__(self, cache_size: int = CACHE_SIZE) -> None:
-        self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._cache_size = cache_size
         self._lock = asyncio.Lock()
         self.computations = 0  # how many analyses actually ran (tests check the cache)
@@ -428,11 +431,12 @@ class NetworkService:
     def forget(self) -> None:
         self._cache.clear()
 
-    async def _cached(self, key: tuple, compute) -> Any:
+    async def _cached(self, key: tuple[Any, ...], compute: Callable[[], Awaitable[T]]) -> T:
         async with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
-                return self._cache[key]
+                kept: T = self._cache[key]
+                return kept
             value = await compute()
             self._cache[key] = value
             if len(self._cache) > self._cache_size:
@@ -454,7 +458,8 @@ class NetworkService:
 
         async def compute() -> Report:
             self.computations += 1
-            return await in_process(analysis_job, selection, level, day, territories)
+            report: Report = await in_process(analysis_job, selection, level, day, territories)
+            return report
 
         key = ("report", version, selection, level, day, territories)
         return await self._cached(key, compute)
@@ -501,7 +506,10 @@ def render(fmt: str, report: Report) -> str | bytes:
     """The report in one format. The drawing module (pyvis, its layout) is imported only when
     drawing: it costs a quarter of a second of the command line's start-up on the demo."""
     module, function = RENDERERS[fmt]
-    return getattr(importlib.import_module(f"maillage.graph.{module}"), function)(report)
+    renderer: Callable[[Report], str | bytes] = getattr(
+        importlib.import_module(f"maillage.graph.{module}"), function
+    )
+    return renderer(report)
 
 
 network_service = NetworkService()
@@ -559,7 +567,8 @@ async def _representative(organisation: int) -> int:
             "Aucune personne active n'est rattachée à cette organisation : "
             "ajoutez d'abord un contact, ou nommez la personne à inscrire (champ « contact »).",
         )
-    return min(active, key=lambda r: (not r["is_primary"], r["contact"]))["contact"]
+    contact: int = min(active, key=lambda r: (not r["is_primary"], r["contact"]))["contact"]
+    return contact
 
 
 async def resolve_axes(values: tuple[str, ...] | list[str]) -> list[int]:

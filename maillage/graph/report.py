@@ -12,7 +12,7 @@ import datetime as dt
 import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import networkx as nx
 
@@ -34,16 +34,16 @@ class Report:
     graph: nx.Graph
     metrics: metrics.Metrics
     under_connected: list[diagnosis.Finding] = field(default_factory=list)
-    fragile_points: list[dict] = field(default_factory=list)
-    coverage_gaps: list[dict] = field(default_factory=list)
-    suggestions: list[dict] = field(default_factory=list)
-    follow_ups: list[dict] = field(default_factory=list)
-    last_contact: dict = field(default_factory=dict)
+    fragile_points: list[dict[str, Any]] = field(default_factory=list)
+    coverage_gaps: list[dict[str, Any]] = field(default_factory=list)
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)
+    last_contact: dict[str, build.LastContact] = field(default_factory=dict)
     empty_reason: str | None = None
     axis_names: dict[int, str] = field(default_factory=dict)
     commune_names: dict[int, str] = field(default_factory=dict)
 
-    def node_rows(self) -> list[dict]:
+    def node_rows(self) -> list[dict[str, Any]]:
         rows = []
         for node, attrs in self.graph.nodes(data=True):
             contact = self.last_contact.get(node)
@@ -65,7 +65,7 @@ class Report:
             )
         return rows
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "level": self.level,
             "reference_date": self.today.isoformat(),
@@ -93,7 +93,7 @@ class Report:
         }
 
 
-def _filter_dict(selection: NetworkFilter) -> dict:
+def _filter_dict(selection: NetworkFilter) -> dict[str, Any]:
     return {
         "start": selection.start.isoformat() if selection.start else None,
         "end": selection.end.isoformat() if selection.end else None,
@@ -170,7 +170,7 @@ def _empty_reason(data: NetworkData, selection: NetworkFilter, level: str) -> st
     )
 
 
-def follow_ups(data: NetworkData, graph: nx.Graph) -> list[dict]:
+def follow_ups(data: NetworkData, graph: nx.Graph) -> list[dict[str, Any]]:
     """Follow-ups planned in the exchanges log that are due by the reference date."""
     due = []
     for interaction in sorted(

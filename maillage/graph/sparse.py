@@ -24,6 +24,9 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+# A measure per node (NaN where NetworkX gives none), keyed by the graph's node names.
+NodeValues = dict[str, float]
+
 BLOCK = 512
 BETWEENNESS_CELLS = 2_000_000  # nodes × sources held at once (16 MB per array)
 BFS_SOURCES = 1024  # sources per bit-parallel search: n × 16 words, ties × 16 words at once
@@ -64,12 +67,12 @@ def _row_scaled(matrix: sp.csr_array, scale: np.ndarray) -> sp.csr_array:
     return sp.csr_array(sp.diags_array(factors) @ matrix)
 
 
-def constraint(graph: nx.Graph, weight: str | None = "weight") -> dict:
+def constraint(graph: nx.Graph, weight: str | None = "weight") -> NodeValues:
     """Burt's constraint c(u) = Σ_{v∈N(u)} (p_uv + Σ_w p_uw p_wv)²; NaN for isolates."""
     return constraint_of(Adjacency(graph, weight))
 
 
-def constraint_of(matrices: Adjacency) -> dict:
+def constraint_of(matrices: Adjacency) -> NodeValues:
     nodes, adjacency = matrices.nodes, matrices.weighted
     p = _row_scaled(adjacency, np.asarray(adjacency.sum(axis=1)).ravel())
     mask = (adjacency > 0).astype(float)
@@ -81,12 +84,12 @@ def constraint_of(matrices: Adjacency) -> dict:
     return _with_isolates_nan(nodes, adjacency, result)
 
 
-def effective_size(graph: nx.Graph, weight: str | None = "weight") -> dict:
+def effective_size(graph: nx.Graph, weight: str | None = "weight") -> NodeValues:
     """Burt's effective size e(u) = Σ_{v∈N(u)} (1 − Σ_w p_uw m_vw); NaN for isolates."""
     return effective_size_of(Adjacency(graph, weight))
 
 
-def effective_size_of(matrices: Adjacency) -> dict:
+def effective_size_of(matrices: Adjacency) -> NodeValues:
     nodes, adjacency = matrices.nodes, matrices.weighted
     p = _row_scaled(adjacency, np.asarray(adjacency.sum(axis=1)).ravel())
     m = _row_scaled(adjacency, adjacency.max(axis=1).toarray().ravel())
@@ -101,12 +104,12 @@ def effective_size_of(matrices: Adjacency) -> dict:
     return _with_isolates_nan(nodes, adjacency, result)
 
 
-def clustering(graph: nx.Graph) -> dict:
+def clustering(graph: nx.Graph) -> NodeValues:
     """NetworkX's unweighted ``clustering``: 2 T(v) / (d(v) (d(v) − 1)), by blocks of rows."""
     return clustering_of(Adjacency(graph, None))
 
 
-def clustering_of(matrices: Adjacency) -> dict:
+def clustering_of(matrices: Adjacency) -> NodeValues:
     nodes, binary = matrices.nodes, matrices.binary
     degree = np.diff(binary.indptr).astype(float)
     twice_triangles = np.zeros(len(nodes))
@@ -119,14 +122,14 @@ def clustering_of(matrices: Adjacency) -> dict:
     return dict(zip(nodes, values.tolist(), strict=True))
 
 
-def pagerank(graph: nx.Graph, weight: str | None = "weight") -> dict:
+def pagerank(graph: nx.Graph, weight: str | None = "weight") -> NodeValues:
     """NetworkX's ``pagerank(graph, weight=weight)`` (graphs without self-ties)."""
     return pagerank_of(Adjacency(graph, weight))
 
 
 def pagerank_of(
     matrices: Adjacency, alpha: float = 0.85, max_iter: int = 100, tol: float = 1.0e-6
-) -> dict:
+) -> NodeValues:
     """NetworkX's own power iteration (``_pagerank_scipy``, uniform start and teleport) on the
     shared matrix: NetworkX spends nearly all its time rebuilding that matrix from the graph."""
     nodes, adjacency = matrices.nodes, matrices.weighted
@@ -146,7 +149,7 @@ def pagerank_of(
     raise nx.PowerIterationFailedConvergence(max_iter)
 
 
-def _with_isolates_nan(nodes: list, adjacency: sp.csr_array, values: np.ndarray) -> dict:
+def _with_isolates_nan(nodes: list[str], adjacency: sp.csr_array, values: np.ndarray) -> NodeValues:
     isolated = np.diff(adjacency.indptr) == 0
     values[isolated] = math.nan
     return dict(zip(nodes, values.tolist(), strict=True))
@@ -154,7 +157,7 @@ def _with_isolates_nan(nodes: list, adjacency: sp.csr_array, values: np.ndarray)
 
 def distance_sums(
     graph: nx.Graph, matrices: Adjacency | None = None
-) -> tuple[list, np.ndarray, np.ndarray]:
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Per node: the sum of hop distances to the nodes it reaches, and how many it reaches.
 
     Breadth-first searches from every node at once, 64 sources per machine word: each node
@@ -178,7 +181,9 @@ def distance_sums(
     return matrices.nodes, totals, reached
 
 
-def _bit_bfs(binary: sp.csr_array, nonempty, starts, sources: np.ndarray):
+def _bit_bfs(
+    binary: sp.csr_array, nonempty: np.ndarray, starts: np.ndarray, sources: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     n, count = binary.shape[0], len(sources)
     words = (count + 63) // 64
     columns = np.arange(count)
@@ -208,13 +213,13 @@ def _bit_bfs(binary: sp.csr_array, nonempty, starts, sources: np.ndarray):
     return totals, reached
 
 
-def closeness(graph: nx.Graph) -> dict:
+def closeness(graph: nx.Graph) -> NodeValues:
     """NetworkX's closeness (Wasserman–Faust scaling for disconnected graphs)."""
     nodes, totals, reached = distance_sums(graph)
     return closeness_from_sums(nodes, totals, reached)
 
 
-def closeness_from_sums(nodes: list, totals: np.ndarray, reached: np.ndarray) -> dict:
+def closeness_from_sums(nodes: list[str], totals: np.ndarray, reached: np.ndarray) -> NodeValues:
     n = len(nodes)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.where(
@@ -230,7 +235,7 @@ def betweenness(
     k: int | None = None,
     seed: int | None = None,
     matrices: Adjacency | None = None,
-) -> dict:
+) -> NodeValues:
     """NetworkX's ``betweenness_centrality(graph, k, normalized=True, seed=seed)``, in hops."""
     matrices = matrices or Adjacency(graph, None)
     nodes, adjacency = matrices.nodes, matrices.binary
@@ -271,7 +276,8 @@ def _dependencies(adjacency: sp.csr_array, sources: np.ndarray) -> np.ndarray:
         parents = depth == current - 1
         dependency += np.where(parents, paths * (adjacency @ share), 0.0)
     dependency[sources, columns] = 0.0  # a source is not between itself and the others
-    return dependency.sum(axis=1)
+    per_source: np.ndarray = dependency.sum(axis=1)
+    return per_source
 
 
 def _rescaled(totals: np.ndarray, sources: np.ndarray, k: int | None) -> np.ndarray:
@@ -283,4 +289,5 @@ def _rescaled(totals: np.ndarray, sources: np.ndarray, k: int | None) -> np.ndar
         return totals / (pairs * (pairs - 1))
     scale = np.full(len(totals), 1 / (k * (pairs - 1)))
     scale[sources] = 1 / ((k - 1) * (pairs - 1)) if k > 1 else math.nan
-    return totals * scale
+    rescaled: np.ndarray = totals * scale
+    return rescaled

@@ -9,6 +9,8 @@ each shared axis (a well-connected partner is a good door into the network).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -17,7 +19,7 @@ import scipy.sparse as sp
 from maillage.french import plural
 from maillage.graph import sparse
 from maillage.graph.build import contact_key, group_key, index, org_key, organisations_of
-from maillage.graph.data import NetworkData
+from maillage.graph.data import GroupRow, NetworkData
 from maillage.graph.diagnosis import KIND_LABELS, Finding
 
 PER_PARTNER = 3
@@ -44,7 +46,7 @@ COMPLEMENTARY = {
 MEMBERSHIP_ACTION_PATH = "/api/v1/network/memberships"
 
 
-def _names(ids, names: dict[int, str]) -> str:
+def _names(ids: Iterable[int], names: dict[int, str]) -> str:
     return ", ".join(names.get(i, f"n° {i}") for i in sorted(ids))
 
 
@@ -104,7 +106,7 @@ class Suggester:
 
     def _representatives(self) -> dict[str, int]:
         """The person to register for an organisation: its primary contact, else the first."""
-        chosen: dict[str, tuple] = {}
+        chosen: dict[str, tuple[bool, int]] = {}
         for a in self.data.affiliations:
             rank = (not a.primary, a.contact)
             key = org_key(a.organisation)
@@ -178,7 +180,7 @@ class Suggester:
         """Candidates other than two-step neighbours: same commune and axis, hubs of an axis."""
         graph = self.graph
         by_axis: dict[int, list[str]] = defaultdict(list)
-        by_place: dict[tuple, list[str]] = defaultdict(list)
+        by_place: dict[tuple[Any, ...], list[str]] = defaultdict(list)
         for node, attrs in graph.nodes(data=True):
             for axis in attrs.get("axes") or ():
                 by_axis[axis].append(node)
@@ -195,7 +197,7 @@ class Suggester:
     def _positions(self, nodes: list[str]) -> np.ndarray:
         return np.array([self.position[node] for node in nodes], dtype=np.int64)
 
-    def _blocks(self, nodes: list[str], width: int):
+    def _blocks(self, nodes: list[str], width: int) -> Iterator[tuple[list[str], np.ndarray]]:
         rows = max(1, BLOCK_CELLS // max(width, 1))
         for start in range(0, len(nodes), rows):
             chunk = nodes[start : start + rows]
@@ -203,12 +205,12 @@ class Suggester:
 
     # ----- bodies --------------------------------------------------------------------------
 
-    def bodies(self, node: str) -> list[dict]:
+    def bodies(self, node: str) -> list[dict[str, Any]]:
         return self.bodies_for([node])[node]
 
-    def bodies_for(self, nodes: list[str]) -> dict[str, list[dict]]:
+    def bodies_for(self, nodes: list[str]) -> dict[str, list[dict[str, Any]]]:
         """The bodies to invite each partner to: shared axis, commune covered, partners there."""
-        found: dict[str, list[dict]] = {}
+        found: dict[str, list[dict[str, Any]]] = {}
         if not self.groups:
             return {node: [] for node in nodes}
         binary = self.matrices.binary
@@ -238,7 +240,7 @@ class Suggester:
             (len(rows), len(self.commune_column)),
         )
 
-    def _body(self, node: str, group, score: float, sitting: int) -> dict:
+    def _body(self, node: str, group: GroupRow, score: float, sitting: int) -> dict[str, Any]:
         attrs = self.graph.nodes[node]
         commune = attrs.get("commune")
         reasons = []
@@ -263,7 +265,7 @@ class Suggester:
             "action": self.membership_action(node, group.id),
         }
 
-    def membership_action(self, node: str, group: int) -> dict | None:
+    def membership_action(self, node: str, group: int) -> dict[str, Any] | None:
         record_id = self.graph.nodes[node]["record_id"]
         if self.level == "organisations":
             contact = self.contact_of.get(node)
@@ -279,10 +281,10 @@ class Suggester:
 
     # ----- partners ------------------------------------------------------------------------
 
-    def partners(self, node: str) -> list[dict]:
+    def partners(self, node: str) -> list[dict[str, Any]]:
         return self.partners_for([node])[node]
 
-    def partners_for(self, nodes: list[str]) -> dict[str, list[dict]]:
+    def partners_for(self, nodes: list[str]) -> dict[str, list[dict[str, Any]]]:
         """The partners to introduce each one to, from three bounded pools, ranked.
 
         Pools: two-step neighbours through a common neighbour with at most
@@ -292,7 +294,7 @@ class Suggester:
         + 1 complementary kinds + ½ log(1 + degree) when an axis or a neighbour is shared.
         """
         binary, n = self.matrices.binary, len(self.nodes)
-        found: dict[str, list[dict]] = {}
+        found: dict[str, list[dict[str, Any]]] = {}
         scaled = sp.csr_array(sp.diags_array(self.inverse_degree) @ binary)
         through_brokers = sp.csr_array(sp.diags_array(self.broker) @ binary)
         for chunk, rows in self._blocks(nodes, n):
@@ -322,7 +324,9 @@ class Suggester:
                 ]
         return found
 
-    def _partner(self, node: str, other: str, score, allocation, common) -> dict:
+    def _partner(
+        self, node: str, other: str, score: float, allocation: float, common: float
+    ) -> dict[str, Any]:
         graph = self.graph
         mine, theirs = graph.nodes[node], graph.nodes[other]
         reasons = []
@@ -370,7 +374,7 @@ def suggest(
     findings: list[Finding],
     level: str = "organisations",
     matrices: sparse.Adjacency | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     if not findings:
         return []
     suggester = Suggester(graph, data, level, matrices)

@@ -9,7 +9,7 @@ from maillage.graph.report import LEVEL_LABELS, Report
 TOP = 20
 
 
-def _number(value, digits: int = 2) -> str:
+def _number(value: float | None, digits: int = 2) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
@@ -17,7 +17,7 @@ def _number(value, digits: int = 2) -> str:
     return str(value)
 
 
-def _share(value) -> str:
+def _share(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
 

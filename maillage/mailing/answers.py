@@ -169,7 +169,8 @@ async def _meeting_group(meeting_id: int) -> int:
     row = await Meeting.select(Meeting.working_group).where(Meeting.id == meeting_id).first()
     if row is None:
         raise NotFound("Réunion", meeting_id)
-    return row["working_group"]
+    group: int = row["working_group"]
+    return group
 
 
 def _chosen(page: AnswerPage, replacement_id: int | None, email: str) -> Replacement | None:
@@ -248,7 +249,7 @@ async def _invite_replacement(
         .returning(Invitation.id)
         .run()
     )
-    new_id = inserted[0]["id"]
+    new_id: int = inserted[0]["id"]
     await audit.record(
         ANSWER_LINK,
         "create",

@@ -45,7 +45,7 @@ class Signer:
 
     def sign_now(self, raw: bytes) -> bytes:
         try:
-            header = dkim.sign(
+            header: bytes = dkim.sign(
                 raw,
                 self.selector.encode(),
                 self.domain.encode(),

@@ -239,7 +239,8 @@ class ImapSession:
 
     @property
     def can_idle(self) -> bool:
-        return self.client.has_capability("IDLE")
+        idle: bool = self.client.has_capability("IDLE")
+        return idle
 
     async def idle(self, seconds: float, stop: asyncio.Event) -> bool:
         """IMAP IDLE (RFC 2177) until the server announces a message (``EXISTS``), ``seconds``
@@ -392,7 +393,7 @@ async def _sign_in(client: aioimaplib.IMAP4, config: ImapConfig) -> None:
             token = await run_token_command(config.token_command)
         except Unreachable as error:
             raise MailboxUnreachable(error.reason) from error
-        response = await client.xoauth2(config.username, token)  # type: ignore[arg-type]
+        response = await client.xoauth2(config.username, token)
     elif config.password is not None:
         # aioimaplib quotes the password itself, not the user name.
         response = await client.login(quoted(config.username), config.password)

@@ -102,7 +102,8 @@ async def group_of(meeting_id: int) -> int:
     )
     if row is None:
         raise NotFound("Réunion", meeting_id)
-    return row["working_group"]
+    group: int = row["working_group"]
+    return group
 
 
 async def current_roles(group_id: int, contact_ids: list[int] | None = None) -> dict[int, str]:

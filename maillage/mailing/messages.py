@@ -32,9 +32,10 @@ from email import message_from_bytes
 from email.charset import Charset
 from email.headerregistry import HeaderRegistry, UniqueAddressHeader, UnstructuredHeader
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP, default
+from email.policy import SMTP, Policy, default
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
+from typing import Any
 
 from markupsafe import escape
 
@@ -247,7 +248,7 @@ class Prebuilt:
     def email(self) -> EmailMessage:
         """The same message as an ``EmailMessage`` (for callers that want one; not on the hot
         path): serialising it with ``policy.SMTP`` gives ``raw`` back."""
-        return message_from_bytes(self.raw, _class=EmailMessage, policy=SMTP)  # type: ignore[return-value]
+        return message_from_bytes(self.raw, _class=EmailMessage, policy=SMTP)
 
 
 class _Bodies:
@@ -397,7 +398,7 @@ class _SubjectHeader(UnstructuredHeader):
     since a decoder joins adjacent encoded words."""
 
     @classmethod
-    def parse(cls, value, kwds):  # type: ignore[no-untyped-def]
+    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
         super().parse(value, kwds)
         if isinstance(value, str) and _ENCODED_WORD in value:
             # The ``email`` package decodes encoded words here, and Python 3.11 before the
@@ -406,11 +407,14 @@ class _SubjectHeader(UnstructuredHeader):
             # and is folded as words of ours, which a reader decodes back to it.
             kwds["decoded"] = one_line(value)
 
-    def fold(self, *, policy):  # type: ignore[no-untyped-def]
+    # The registry mixes ``BaseHeader`` (``fold``, ``name``) into the class it builds from this
+    # one; typeshed's ``UnstructuredHeader`` does not know it, hence the two narrow ignores.
+    def fold(self, *, policy: Policy) -> str:
         text = str(self)
         if text.isascii() and _ENCODED_WORD not in text:
-            return super().fold(policy=policy)
-        prefix = f"{self.name}: "
+            folded: str = super().fold(policy=policy)  # type: ignore[misc]
+            return folded
+        prefix = f"{self.name}: "  # type: ignore[attr-defined]
         return prefix + f"{policy.linesep} ".join(_encoded_words(text, prefix)) + policy.linesep
 
 
@@ -418,11 +422,13 @@ class _MailboxHeader(UniqueAddressHeader):
     """From and To, when they name one mailbox: its display name folded as ``_mailbox_line``
     does, for the same reason as the subject."""
 
-    def fold(self, *, policy):  # type: ignore[no-untyped-def]
+    def fold(self, *, policy: Policy) -> str:  # BaseHeader mixed in, as for _SubjectHeader
         if len(self.groups) != 1 or len(self.addresses) != 1 or self.groups[0].display_name:
-            return super().fold(policy=policy)
+            folded: str = super().fold(policy=policy)  # type: ignore[misc]
+            return folded
         mailbox = self.addresses[0]
-        return _mailbox_line(self.name, mailbox.display_name, mailbox.addr_spec, policy.linesep)
+        name: str = self.name  # type: ignore[attr-defined]
+        return _mailbox_line(name, mailbox.display_name, mailbox.addr_spec, policy.linesep)
 
 
 _HEADERS = HeaderRegistry()
@@ -437,7 +443,8 @@ and To are folded."""
 
 def _folded(name: str, value: object) -> bytes:
     """One header as the ``email`` package writes it under ``policy.SMTP`` (RFC 2047, folded)."""
-    return POLICY.header_factory(name, value).fold(policy=SMTP).encode("ascii")
+    folded: str = POLICY.header_factory(name, value).fold(policy=SMTP)
+    return folded.encode("ascii")
 
 
 def _to_header(recipient: Mailbox) -> bytes:

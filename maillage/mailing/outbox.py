@@ -391,7 +391,8 @@ async def get_message(message_id: int) -> dict[str, Any]:
     )
     if row is None:
         raise NotFound("Message", message_id)
-    return row
+    message: dict[str, Any] = row
+    return message
 
 
 _PERSONAL_LINK = re.compile(

@@ -338,7 +338,7 @@ def _answered_later(row: dict[str, Any], reply: Any) -> bool:
         return False
     if answered.tzinfo is None:  # SQLite gives naive UTC
         answered = answered.replace(tzinfo=dt.UTC)
-    return answered > reply.stamp
+    return bool(answered > reply.stamp)
 
 
 def _source_label(code: str | None) -> str:

@@ -111,7 +111,8 @@ async def add(
         .returning(InboundItem.id)
         .run()
     )
-    return rows[0]["id"]
+    item_id: int = rows[0]["id"]
+    return item_id
 
 
 async def of_meeting(meeting_id: int, everything: bool = False) -> list[dict[str, Any]]:

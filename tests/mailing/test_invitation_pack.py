@@ -109,6 +109,8 @@ async def test_the_command_joins_the_pack_with_dossier(settings, body, monkeypat
     monkeypatch.delenv("MAILLAGE_SMTP_URL", raising=False)
     meeting = body.meeting["id"]
     engine = db.current_engine()
+    outbox = settings.data_dir / "outbox"
+    earlier = set(outbox.glob("*.eml"))  # the data folder is the session's: other tests' mails
     try:
         refused = await asyncio.to_thread(
             CliRunner().invoke, main, ["mail", "invite", str(meeting), "--dossier"]
@@ -122,7 +124,7 @@ async def test_the_command_joins_the_pack_with_dossier(settings, body, monkeypat
     assert "--send" in refused.output
     assert result.exit_code == 0, result.output
     assert "Dossier de séance joint." in result.output
-    files = sorted((settings.data_dir / "outbox").glob("*.eml"))
+    files = sorted(set(outbox.glob("*.eml")) - earlier)
     assert len(files) == 2
     for path in files:
         message = message_from_bytes(path.read_bytes(), policy=policy.default)

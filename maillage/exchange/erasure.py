@@ -438,6 +438,8 @@ def scrub_mime(raw: bytes, who: Identifiers) -> bytes | None:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     changed = False
     for name, value in list(message.items()):
+        if name.lower().startswith(_STRUCTURE):
+            continue  # a boundary's digits may look like a phone number: rewriting it broke the parts
         text = str(value)
         if who.found_in(text):
             del message[name]
@@ -458,6 +460,8 @@ def scrub_mime(raw: bytes, who: Identifiers) -> bytes | None:
 
 
 _CALENDARS = ("text/calendar", "application/ics")
+# Headers that describe the message's structure, never a person.
+_STRUCTURE = ("content-type", "content-transfer-encoding", "mime-version")
 _FOLD = re.compile(r"\r?\n[ \t]")
 
 

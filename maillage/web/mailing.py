@@ -561,7 +561,7 @@ def _item(row: dict[str, Any]) -> InboundItemOut:
         "proposés. Ceux déjà traités avec ``tous=true``."
     ),
     guards=[requires("lecteur")],
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(400, 401, 403, 404),
     tags=["Invitations"],
 )
 async def list_inbound_items(

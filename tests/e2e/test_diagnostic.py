@@ -27,7 +27,9 @@ SIREN = "247300015"
 
 
 async def _territory() -> None:
-    await load_territory(REGISTERS, SIREN, dry_run=False, snapshot=registers.read_territory(SIREN))
+    key = registers.mandate_key("test-secret-key-not-for-production")
+    snapshot = registers.read_territory(SIREN, key=key)
+    await load_territory(REGISTERS, SIREN, dry_run=False, snapshot=snapshot)
     await Commune.update({Commune.population: 12_500}).where(Commune.insee_code == "73187")
     lechere = await Commune.select(Commune.id).where(Commune.insee_code == "73187").first()
     axes = await Axis.select(Axis.id).order_by(Axis.position)

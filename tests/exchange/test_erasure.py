@@ -30,7 +30,7 @@ from maillage.crm.schemas import (
 )
 from maillage.crm.text import normalise
 from maillage.exchange import duplicates
-from maillage.exchange.erasure import Identifiers, Person, might_hold
+from maillage.exchange.erasure import Identifiers, Person, might_hold, scrub_mime
 from maillage.exchange.exports import kept_exports_dir
 from maillage.mailing import invitations
 from maillage.mailing.sender import Sender
@@ -339,3 +339,23 @@ def test_the_quick_look_finds_every_encoding_maillage_writes():
     ):
         assert might_hold(raw, who), raw
     assert not might_hold(b"Bonjour Marc Durand, 02 99 00 00 00", who)
+
+
+def test_a_boundary_that_looks_like_the_phone_number_is_left_alone():
+    """Found by Schemathesis: a multipart boundary holding the person's phone digits had its
+    Content-Type rewritten, the parts lost their boundary and the erasure answered 500."""
+    who = _who()
+    raw = (
+        'Content-Type: multipart/alternative; boundary="===0299876543=="\r\n'
+        "MIME-Version: 1.0\r\n"
+        f"To: {FIRST} {LAST} <{EMAIL}>\r\n\r\n"
+        "--===0299876543==\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"Bonjour {FIRST} {LAST}\r\n"
+        "--===0299876543==--\r\n"
+    ).encode()
+    scrubbed = scrub_mime(raw, who)
+    assert scrubbed is not None
+    assert b'boundary="===0299876543=="' in scrubbed
+    assert LAST.encode() not in scrubbed and EMAIL.encode() not in scrubbed
+    parsed = email.message_from_bytes(scrubbed, policy=policy.default)
+    assert parsed.is_multipart() and len(parsed.get_payload()) == 1

@@ -71,14 +71,14 @@ PROTECTED: dict[str, Own | Via] = {
     "invitation": Via("meeting", "meeting"),
     "action": Own(),
     "interaction": Own(),
-    "organisation": Own(),
-    "contact": Own(),
 }
-# Local in the services, not yet in the database: an affiliation reaches its territory through
+# Local in the services, not yet in the database. Organisations and contacts: under a policy,
+# the SIRET check of a scoped write no longer sees another territory's record and the unique
+# constraint answers instead (409, not the field's 400). An affiliation reaches its territory through
 # its contact, a partnership through either of its organisations, so their policies need the
 # copied column and triggers of a `Via` table (a migration of their own). Until then the
 # services alone keep them in scope, as on SQLite.
-SERVICES_ONLY = frozenset({"affiliation", "partnership"})
+SERVICES_ONLY = frozenset({"organisation", "contact", "affiliation", "partnership"})
 
 _setting: contextvars.ContextVar[str] = contextvars.ContextVar(
     "maillage_row_scope", default=EVERY_TERRITORY

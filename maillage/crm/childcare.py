@@ -64,6 +64,8 @@ async def childcare_of(commune_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 
 async def commune_childcare(commune_id: int) -> dict[str, Any]:
+    if not 1 <= commune_id <= 2**31 - 1:  # past PostgreSQL's integer: no such commune, not a 500
+        raise NotFound("Commune", commune_id)
     async with read_transaction():
         commune = (
             await Commune.select(Commune.id, Commune.name, Commune.insee_code, Commune.population)

@@ -584,4 +584,5 @@ TABLES: list[type[Table]] = [
     SignInThrottle,
     DuplicateDismissal,
     InboundMessage,
+    InboundItem,
 ]

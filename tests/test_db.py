@@ -255,3 +255,24 @@ async def test_clearing_postgresql_survives_a_deadlock_with_a_running_service(da
     finally:
         await other.close()
     assert await Axis.count() == 0
+
+
+def test_every_table_of_the_data_model_is_in_the_list_the_database_is_bound_to():
+    """A table left out of ``TABLES`` kept the engine it was first given: after a request, the
+    command line's erasure read ``inbound_item`` through another event loop's connection
+    (« another operation is in progress »), and clearing left its rows behind."""
+    import inspect
+
+    from piccolo.table import Table
+
+    from maillage import tables
+
+    declared = {
+        value
+        for value in vars(tables).values()
+        if inspect.isclass(value)
+        and issubclass(value, Table)
+        and value.__module__ == tables.__name__
+        and value is not tables.Versioned  # the columns every versioned table shares
+    }
+    assert declared - set(tables.TABLES) == set()

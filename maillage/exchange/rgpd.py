@@ -178,6 +178,8 @@ async def anonymise(actor: Actor, contact_id: int, data_dir: Path) -> dict[str, 
             "journal": await erasure.scrub_audit(who),
             "messages": await _scrub_outbox(person, who),
         }
+        # Before the scrub of every table, which would blank the address the items are found by.
+        await _erase_items(person)
         tables = await erasure.scrub_tables(who)
         counts["echanges"] = tables.get(Interaction._meta.tablename, 0)
         counts["tables"] = sum(tables.values())
@@ -249,7 +251,6 @@ async def _erase_items(person: erasure.Person) -> None:
 
 async def _erase_contact(contact_id: int, person: erasure.Person) -> None:
     await _erase_inbound(contact_id)
-    await _erase_items(person)
     erased: dict[Column | str, Any] = {
         Contact.civility: "",
         Contact.first_name: "Anonyme",

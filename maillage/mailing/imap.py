@@ -249,12 +249,7 @@ class ImapSession:
         queue = self.client.protocol.idle_queue
         while not queue.empty():  # pushes left from an earlier IDLE
             queue.get_nowait()
-        try:
-            idling = await asyncio.wait_for(self.client.idle_start(timeout=seconds), seconds)
-        except (aioimaplib.AioImapException, OSError, TimeoutError) as error:
-            raise MailboxUnreachable(
-                f"Échange IMAP interrompu (attente IDLE) : {system_error(error)}."
-            ) from error
+        idling = await self._start_idle(seconds)
         news = False
         lost = False
         stopped = asyncio.ensure_future(stop.wait())
@@ -298,6 +293,35 @@ class ImapSession:
                 "Connexion perdue avec le serveur IMAP pendant l'attente (IDLE)."
             )
         return news
+
+    async def _start_idle(self, seconds: float) -> asyncio.Future[Any]:
+        """Send IDLE and wait for the server's « + idling ». aioimaplib does not fail a pending
+        command when the connection drops, so the wait checks the connection every second
+        rather than hanging on a continuation that will never come."""
+        starting = asyncio.ensure_future(self.client.idle_start(timeout=seconds))
+        deadline = asyncio.get_running_loop().time() + self.config.timeout
+        try:
+            while not starting.done():
+                await asyncio.wait({starting}, timeout=1.0)
+                if starting.done():
+                    break
+                if not self._connected():
+                    raise MailboxUnreachable(
+                        "Connexion perdue avec le serveur IMAP au début de l'attente (IDLE)."
+                    )
+                if asyncio.get_running_loop().time() > deadline:
+                    raise MailboxUnreachable(
+                        "Le serveur IMAP n'a pas accepté l'attente (IDLE) à temps."
+                    )
+            idling: asyncio.Future[Any] = starting.result()
+            return idling
+        except (aioimaplib.AioImapException, OSError, TimeoutError) as error:
+            raise MailboxUnreachable(
+                f"Échange IMAP interrompu (attente IDLE) : {system_error(error)}."
+            ) from error
+        finally:
+            if not starting.done():
+                starting.cancel()
 
     def _connected(self) -> bool:
         transport = self.client.protocol.transport

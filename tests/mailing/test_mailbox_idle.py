@@ -151,3 +151,51 @@ async def test_a_lost_connection_is_opened_again(body, imap_server: ImapServer, 
     assert lost, reports
     assert all("IMAP" in reason for reason in lost)
     assert len(sessions) >= 2
+
+
+async def test_a_connection_lost_as_idle_starts_is_opened_again(
+    body, imap_server: ImapServer, monkeypatch
+):
+    """The network cuts just as IDLE is sent, before the server's « + idling »: aioimaplib
+    never fails that wait, so the reader must notice the lost connection itself (CI saw the
+    reader hang there for ten minutes)."""
+    await invite(body, "marc")
+    reader = MailboxReader(parse_imap_url(imap_server.url()))
+    reports: list[FetchReport] = []
+    stop = asyncio.Event()
+    sessions: list[ImapSession] = []
+    real_idle = ImapSession.idle
+
+    async def cut_first(self, seconds, stop_event):  # type: ignore[no-untyped-def]
+        sessions.append(self)
+        if len(sessions) == 1:
+            self.client.protocol.transport.abort()
+        return await real_idle(self, seconds, stop_event)
+
+    monkeypatch.setattr(ImapSession, "idle", cut_first)
+    task = asyncio.create_task(reader.watch(stop, reports.append, poll=0.2))
+    try:
+
+        async def idling_again() -> bool:
+            return len(sessions) >= 2 and reader.idling
+
+        await _until(idling_again, 10)  # the cut was noticed and a new connection idles
+        await deliver(
+            imap_server,
+            sample(
+                "reply-outlook",
+                uid=body.meeting["ical_uid"],
+                attendee=body.people["marc"]["email"],
+                organizer=ORGANIZER,
+            ),
+        )
+
+        async def answered() -> bool:
+            return await _answered(body) == "acceptee"
+
+        await _until(answered, 10)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert len(sessions) >= 2
+    assert any(r.unreachable and "IMAP" in r.unreachable for r in reports), reports

@@ -18,7 +18,7 @@ from typing import Any
 
 from maillage.actor import Actor
 from maillage.crm import audit, reach
-from maillage.crm.registry import scoped
+from maillage.crm.registry import visible_meeting
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import FieldError, InvalidData, NotFound
 from maillage.tables import Axis, Consultation, ConsultationAnswer, ConsultationQuestion, Meeting
@@ -63,29 +63,24 @@ def choices_of(row: dict[str, Any]) -> list[str]:
     return [str(v) for v in value]
 
 
+MEETING_COLUMNS = (
+    Meeting.id,
+    Meeting.title,
+    Meeting.starts_at,
+    Meeting.ends_at,
+    Meeting.location,
+    Meeting.status,
+    Meeting.is_public,
+    Meeting.consultation_open,
+    Meeting.working_group.name.as_alias("group_name"),
+    Meeting.working_group.kind.as_alias("group_kind"),
+)
+
+
 async def _meeting(meeting_id: int) -> dict[str, Any] | None:
-    if not 1 <= meeting_id <= 2**31 - 1:
-        return None
     # Scoped (#20): another territory's meeting is not found; public pages have no user.
-    return await (
-        scoped(
-            Meeting.select(
-                Meeting.id,
-                Meeting.title,
-                Meeting.starts_at,
-                Meeting.ends_at,
-                Meeting.location,
-                Meeting.status,
-                Meeting.is_public,
-                Meeting.consultation_open,
-                Meeting.working_group.name.as_alias("group_name"),
-                Meeting.working_group.kind.as_alias("group_kind"),
-            ),
-            "meetings",
-        )
-        .where(Meeting.id == meeting_id)
-        .first()
-    )
+    found: dict[str, Any] | None = await visible_meeting(meeting_id, *MEETING_COLUMNS)
+    return found
 
 
 async def _visible(meeting_id: int) -> None:

@@ -18,8 +18,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from maillage.actor import Actor
 from maillage.crm import audit, reach
-from maillage.crm.registry import scoped
-from maillage.db import is_sqlite, read_transaction, write_transaction
+from maillage.crm.registry import visible_meeting
+from maillage.db import read_transaction, write_transaction
 from maillage.errors import Conflict, FieldError, InvalidData, NotFound
 from maillage.tables import InhabitantRegistration, Meeting
 from maillage.vocabulary import CANCELLED, DRAFT, HELD, REGISTRATION_STATUSES
@@ -121,15 +121,11 @@ def expires_on(meeting: dict[str, Any]) -> dt.datetime:
 
 
 async def _meeting(meeting_id: int, lock: bool = False) -> dict[str, Any] | None:
-    if not 1 <= meeting_id <= 2**31 - 1:
-        return None
     # A meeting of another territory is not found by a user limited to theirs (#20); the
-    # public pages run without a user, so they reach every public meeting.
-    query = scoped(Meeting.select(*MEETING_COLUMNS), "meetings").where(Meeting.id == meeting_id)
-    if lock and not is_sqlite():
-        # Registrations of one meeting take turns on its row (SQLite: BEGIN IMMEDIATE does).
-        query = query.lock_rows("UPDATE", of=(Meeting,))
-    return await query.first()
+    # public pages run without a user, so they reach every public meeting. Registrations of
+    # one meeting take turns on its row.
+    found: dict[str, Any] | None = await visible_meeting(meeting_id, *MEETING_COLUMNS, lock=lock)
+    return found
 
 
 async def meeting_of(meeting_id: int) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from maillage.crm.schemas import (
     derive_read,
     derive_update,
 )
+from maillage.db import is_sqlite
 from maillage.tables import (
     Action,
     ActionPartner,
@@ -518,3 +519,18 @@ def scoped(query: Any, resource: str) -> Any:
     the rule of the generic services, for the services that read the tables themselves (#20)."""
     visible = SERVICES[resource].scope_clause()
     return query if visible is None else query.where(visible)
+
+
+ROW_ID_MAX = 2**31 - 1  # PostgreSQL's integer: a larger number names no row
+
+
+async def visible_meeting(meeting_id: int, *columns: Any, lock: bool = False) -> Any:
+    """The meeting's ``columns`` if the request's user sees it (anyone on public pages, which
+    run without a user), else None; ``lock`` takes the row for an update on PostgreSQL
+    (SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
+    if not 1 <= meeting_id <= ROW_ID_MAX:
+        return None
+    query = scoped(Meeting.select(*columns), "meetings").where(Meeting.id == meeting_id)
+    if lock and not is_sqlite():
+        query = query.lock_rows("UPDATE", of=(Meeting,))
+    return await query.first()

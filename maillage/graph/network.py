@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from piccolo.table import Table
 
 from maillage.actor import Actor
-from maillage.crm import caches, reach
+from maillage.crm import caches, reach, versions
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import MembershipIn
 from maillage.db import read_transaction
@@ -378,20 +378,9 @@ def _network_data(
 
 
 async def data_version() -> tuple[Any, ...]:
-    """Count, highest id and latest change of every table read: one query."""
-    parts = []
-    for table in SOURCE_TABLES:
-        name = table._meta.tablename
-        changed = (
-            "MAX(updated_at)"
-            if "updated_at" in {c._meta.name for c in table._meta.columns}
-            else "NULL"
-        )
-        parts.append(
-            f"SELECT '{name}' AS name, COUNT(*) AS n, MAX(id) AS top, CAST({changed} AS TEXT) AS changed FROM \"{name}\""
-        )
-    rows = await Organisation.raw(" UNION ALL ".join(parts)).run()
-    return tuple(sorted((r["name"], r["n"], r["top"], r["changed"]) for r in rows))
+    """Count, highest id and latest change of every table the network reads: one query, the
+    same measure as the reports' memo."""
+    return await versions.data_version(SOURCE_TABLES)
 
 
 def network_territories(territory: int | tuple[int, ...] | None) -> tuple[int, ...] | None:

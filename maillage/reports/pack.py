@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from maillage.crm import decisions
-from maillage.crm.registry import scoped
+from maillage.crm.registry import visible_meeting
 from maillage.db import french_order, read_transaction
 from maillage.errors import InvalidData, NotFound
 from maillage.folding import fold
@@ -65,27 +65,21 @@ class Pack:
 
 async def build_pack(meeting_id: int, today: dt.date) -> Pack:
     async with read_transaction():
-        meeting = await (
-            scoped(
-                Meeting.select(
-                    Meeting.id,
-                    Meeting.title,
-                    Meeting.starts_at,
-                    Meeting.ends_at,
-                    Meeting.location,
-                    Meeting.video_url,
-                    Meeting.agenda,
-                    Meeting.status,
-                    Meeting.working_group,
-                    Meeting.working_group.name.as_alias("group_name"),
-                    Meeting.working_group.kind.as_alias("group_kind"),
-                    Meeting.working_group.territory.as_alias("group_territory"),
-                ),
-                "meetings",  # a meeting out of the user's territories is not found (#20)
-            )
-            .where(Meeting.id == meeting_id)
-            .first()
-            .run()
+        # A meeting out of the user's territories is not found (#20).
+        meeting = await visible_meeting(
+            meeting_id,
+            Meeting.id,
+            Meeting.title,
+            Meeting.starts_at,
+            Meeting.ends_at,
+            Meeting.location,
+            Meeting.video_url,
+            Meeting.agenda,
+            Meeting.status,
+            Meeting.working_group,
+            Meeting.working_group.name.as_alias("group_name"),
+            Meeting.working_group.kind.as_alias("group_kind"),
+            Meeting.working_group.territory.as_alias("group_territory"),
         )
         if meeting is None:
             raise NotFound("Réunion", meeting_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -60,6 +61,7 @@ TOO_FAST = (
 )
 EXPIRED = "Ce formulaire a expiré : vérifiez vos informations, puis envoyez-le de nouveau."
 REFUSED = "Votre inscription n'a pas pu être enregistrée. Rechargez la page et recommencez."
+ANSWER_REFUSED = REFUSED.replace("Votre inscription", "Votre réponse")
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -88,6 +90,23 @@ def stamp_age(secret: str, meeting_id: int, stamp: str, moment: dt.datetime) -> 
     if not hmac.compare_digest(signature, _signature(secret, meeting_id, issued)):
         return None
     return moment.timestamp() - issued
+
+
+def refusal(
+    secret: str, signed_for: int, data: Any, moment: dt.datetime, refused: str = REFUSED
+) -> str | None:
+    """Why a public form sent back is not taken (honeypot filled, stamp not ours or another
+    form's, sent faster than a person types, served too long ago), or None when it may be.
+    ``signed_for`` is the number the form's stamp was signed for."""
+    stamp = str(data.get("jeton") or "")[:100]
+    age = stamp_age(secret, signed_for, stamp, moment)
+    if str(data.get(HONEYPOT) or "") or age is None:
+        return refused
+    if age < MIN_FILL_SECONDS:
+        return TOO_FAST
+    if age > MAX_FORM_AGE.total_seconds():
+        return EXPIRED
+    return None
 
 
 def _context(
@@ -151,13 +170,9 @@ async def register(request: Request, meeting_id: MeetingNumber) -> Template:
     data = await request.form()
     state, form = _read(data)
     settings = request.app.state.settings
-    age = stamp_age(settings.secret_key, number, str(data.get("jeton") or "")[:100], moment)
-    if str(data.get(HONEYPOT) or "") or age is None:
-        state.general.append(REFUSED)
-    elif age < MIN_FILL_SECONDS:
-        state.general.append(TOO_FAST)
-    elif age > MAX_FORM_AGE.total_seconds():
-        state.general.append(EXPIRED)
+    refused = refusal(settings.secret_key, number, data, moment)
+    if refused:
+        state.general.append(refused)
     else:
         try:
             done = await participation.register(settings, number, form, moment)
@@ -218,37 +233,55 @@ async def consultation_page(request: Request, meeting_id: MeetingNumber) -> Temp
     status_code=200,
 )
 async def consultation_answer(request: Request, meeting_id: MeetingNumber) -> Template:
-    moment = dt.datetime.now(dt.UTC)
     number = _meeting_id(meeting_id)
     opened = await consultations.open_consultation(number)
+    # The stamp of the consultation is signed for the meeting's negative number: a
+    # registration form's stamp does not open it, nor the reverse.
+    return await _take_answers(
+        request,
+        opened,
+        -number,
+        lambda given: consultations.answer(number, given, CONSULTATION_ACTOR),
+        _consultation_context,
+    )
+
+
+AnswerContext = Callable[
+    [Request, dict[str, Any], list[dict[str, Any]], FormState, dt.datetime], dict[str, Any]
+]
+
+
+async def _take_answers(
+    request: Request,
+    opened: tuple[dict[str, Any], list[dict[str, Any]]] | None,
+    signed_for: int,
+    record: Callable[[dict[int, str]], Awaitable[object]],
+    context_for: AnswerContext,
+) -> Template:
+    """The anonymous answers to a consultation (a meeting's or a theme's): the same gate as
+    the registration form, then the answers recorded, or the form again with what was typed."""
     if opened is None:
         return _page("public/consultation_fermee.html", {}, 404)
-    meeting, asked = opened
+    owner, asked = opened
+    moment = dt.datetime.now(dt.UTC)
     data = await request.form()
     given = {q["id"]: str(data.get(f"q{q['id']}") or "")[:5000] for q in asked}
     state = FormState(values={f"q{key}": value for key, value in given.items()})
-    settings = request.app.state.settings
-    # The stamp of the consultation is signed for the meeting's negative number: a
-    # registration form's stamp does not open it, nor the reverse.
-    age = stamp_age(settings.secret_key, -number, str(data.get("jeton") or "")[:100], moment)
-    if str(data.get(HONEYPOT) or "") or age is None:
-        state.general.append(REFUSED.replace("Votre inscription", "Votre réponse"))
-    elif age < MIN_FILL_SECONDS:
-        state.general.append(TOO_FAST)
-    elif age > MAX_FORM_AGE.total_seconds():
-        state.general.append(EXPIRED)
+    secret = request.app.state.settings.secret_key
+    refused = refusal(secret, signed_for, data, moment, ANSWER_REFUSED)
+    if refused:
+        state.general.append(refused)
     else:
         try:
-            await consultations.answer(number, given, CONSULTATION_ACTOR)
+            await record(given)
         except NotFound:
             return _page("public/consultation_fermee.html", {}, 404)
         except ServiceError as error:
             take_service_error(error, state)
         else:
-            context = _consultation_context(request, meeting, asked, state, moment)
+            context = context_for(request, owner, asked, state, moment)
             return _page("public/consultation_merci.html", context)
-    context = _consultation_context(request, meeting, asked, state, moment)
-    return _page("public/consultation.html", context, 400)
+    return _page("public/consultation.html", context_for(request, owner, asked, state, moment), 400)
 
 
 # ----- a consultation per theme (#22): /consulter/{id} -------------------------------------
@@ -295,36 +328,13 @@ async def theme_page(request: Request, consultation_id: MeetingNumber) -> Templa
     status_code=200,
 )
 async def theme_answer(request: Request, consultation_id: MeetingNumber) -> Template:
-    moment = dt.datetime.now(dt.UTC)
     number = _meeting_id(consultation_id)
-    opened = await consultations.open_theme(number)
-    if opened is None:
-        return _page("public/consultation_fermee.html", {}, 404)
-    theme, asked = opened
-    data = await request.form()
-    given = {q["id"]: str(data.get(f"q{q['id']}") or "")[:5000] for q in asked}
-    state = FormState(values={f"q{key}": value for key, value in given.items()})
-    secret = request.app.state.settings.secret_key
-    stamp = str(data.get("jeton") or "")[:100]
-    age = stamp_age(secret, THEME_STAMP + number, stamp, moment)
-    if str(data.get(HONEYPOT) or "") or age is None:
-        state.general.append(REFUSED.replace("Votre inscription", "Votre réponse"))
-    elif age < MIN_FILL_SECONDS:
-        state.general.append(TOO_FAST)
-    elif age > MAX_FORM_AGE.total_seconds():
-        state.general.append(EXPIRED)
-    else:
-        try:
-            await consultations.answer_theme(number, given, CONSULTATION_ACTOR)
-        except NotFound:
-            return _page("public/consultation_fermee.html", {}, 404)
-        except ServiceError as error:
-            take_service_error(error, state)
-        else:
-            context = _theme_context(request, theme, asked, state, moment)
-            return _page("public/consultation_merci.html", context)
-    return _page(
-        "public/consultation.html", _theme_context(request, theme, asked, state, moment), 400
+    return await _take_answers(
+        request,
+        await consultations.open_theme(number),
+        THEME_STAMP + number,
+        lambda given: consultations.answer_theme(number, given, CONSULTATION_ACTOR),
+        _theme_context,
     )
 
 

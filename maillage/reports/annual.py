@@ -471,10 +471,14 @@ def _consultations_sentence(rows: ReportRows, year: int) -> str:
     if not held:
         return f"Aucune consultation en ligne des habitants en {year}."
     people = sum(c["respondents"] for c in held)
+    answered = (
+        plural(people, "personne a répondu", "personnes ont répondu")
+        if people
+        else "personne n'a répondu"
+    )
     return (
         f"Consultation des habitants : {plural(len(held), 'consultation')} en ligne, "
-        f"{plural(people, 'personne a répondu', 'personnes ont répondu')} (réponses anonymes ; "
-        "synthèse par question dans le tableau « Consultations »)."
+        f"{answered} (réponses anonymes ; synthèse par question dans le tableau « Consultations »)."
     )
 
 

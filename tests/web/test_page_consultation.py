@@ -46,6 +46,10 @@ async def test_questions_answers_summary_and_export(coordinator_web, visitor, se
         )
     }
 
+    before = html_text(await coordinator_web.get(page))
+    assert "Personne n'a encore répondu." in before and "0 personne a répondu" not in before
+    assert "Aucune inscription pour l'instant" in before and "0 personne" not in before
+
     form = await visitor.get(f"/participer/{meeting}/consultation")
     assert form.status_code == 200
     assert "Vos réponses sont anonymes" in html_text(form)

@@ -47,7 +47,7 @@ async def test_the_meeting_page_lists_counts_and_changes_registrations(coordinat
     assert [r["status"] for r in rows] == ["annule", "inscrit", "inscrit"]
     text = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
     assert (
-        "2 personnes inscrites sur 2 places, 0 personne en liste d'attente, 1 annulation." in text
+        "2 personnes inscrites sur 2 places, 1 annulation." in text
     )
 
 

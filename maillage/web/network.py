@@ -10,7 +10,7 @@ import datetime as dt
 import secrets
 from typing import Annotated, Any, Literal
 
-from litestar import Request, Response, Router, get, post
+from litestar import Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
@@ -25,7 +25,7 @@ from maillage.offloop import off_loop
 from maillage.vocabulary import OrganisationKind
 from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 Params = NamedDependency[dict[str, Any]]
 
@@ -186,7 +186,7 @@ class AddToBody(Struct, forbid_unknown_fields=True, kw_only=True):
     guards=[requires("coordinateur")],
     responses=error_responses(400, 401, 403, 404, 409),
 )
-async def add_membership(request: Request, data: JSONBody[AddToBody]) -> dict[str, Any]:
+async def add_membership(request: AppRequest, data: JSONBody[AddToBody]) -> dict[str, Any]:
     return await add_to_body(
         request.user, data.working_group, data.organisation, data.contact, data.role
     )

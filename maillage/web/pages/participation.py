@@ -15,7 +15,7 @@ import hashlib
 import hmac
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import PathParameter
 from litestar.response import Template
 
@@ -25,7 +25,7 @@ from maillage.crm.inhabitants import RegistrationForm
 from maillage.errors import NotFound, ServiceError
 from maillage.mailing import participation
 from maillage.web.pages.common import Field, FormState, take_service_error
-from maillage.web.security import derive_key
+from maillage.web.security import AppRequest, derive_key
 
 MeetingNumber = Annotated[str, PathParameter(max_length=40)]
 FIELDS = [
@@ -91,7 +91,7 @@ def stamp_age(secret: str, meeting_id: int, stamp: str, moment: dt.datetime) -> 
 
 
 def _context(
-    request: Request, meeting: dict[str, Any], form: FormState, moment: dt.datetime
+    request: AppRequest, meeting: dict[str, Any], form: FormState, moment: dt.datetime
 ) -> dict[str, Any]:
     return {
         "meeting": meeting,
@@ -116,7 +116,7 @@ def _closed() -> Template:
 
 
 @get("/participer/{meeting_id:str}", include_in_schema=False, exclude_from_auth=True)
-async def participation_page(request: Request, meeting_id: MeetingNumber) -> Template:
+async def participation_page(request: AppRequest, meeting_id: MeetingNumber) -> Template:
     moment = dt.datetime.now(dt.UTC)
     meeting = await inhabitants.open_meeting(_meeting_id(meeting_id), moment)
     if meeting is None:
@@ -142,7 +142,7 @@ def _read(data: Any) -> tuple[FormState, RegistrationForm]:
     exclude_from_auth=True,
     status_code=200,
 )
-async def register(request: Request, meeting_id: MeetingNumber) -> Template:
+async def register(request: AppRequest, meeting_id: MeetingNumber) -> Template:
     moment = dt.datetime.now(dt.UTC)
     number = _meeting_id(meeting_id)
     meeting = await inhabitants.open_meeting(number, moment)
@@ -182,7 +182,7 @@ CONSULTATION_ACTOR = inhabitants.PUBLIC_PAGE
 
 
 def _consultation_context(
-    request: Request,
+    request: AppRequest,
     meeting: dict[str, Any],
     asked: list[dict[str, Any]],
     form: FormState,
@@ -202,7 +202,7 @@ def _consultation_context(
 
 
 @get("/participer/{meeting_id:str}/consultation", include_in_schema=False, exclude_from_auth=True)
-async def consultation_page(request: Request, meeting_id: MeetingNumber) -> Template:
+async def consultation_page(request: AppRequest, meeting_id: MeetingNumber) -> Template:
     moment = dt.datetime.now(dt.UTC)
     opened = await consultations.open_consultation(_meeting_id(meeting_id))
     if opened is None:
@@ -217,7 +217,7 @@ async def consultation_page(request: Request, meeting_id: MeetingNumber) -> Temp
     exclude_from_auth=True,
     status_code=200,
 )
-async def consultation_answer(request: Request, meeting_id: MeetingNumber) -> Template:
+async def consultation_answer(request: AppRequest, meeting_id: MeetingNumber) -> Template:
     moment = dt.datetime.now(dt.UTC)
     number = _meeting_id(meeting_id)
     opened = await consultations.open_consultation(number)
@@ -259,7 +259,7 @@ THEME_STAMP = 2**31
 
 
 def _theme_context(
-    request: Request,
+    request: AppRequest,
     theme: dict[str, Any],
     asked: list[dict[str, Any]],
     form: FormState,
@@ -280,7 +280,7 @@ def _theme_context(
 
 
 @get("/consulter/{consultation_id:str}", include_in_schema=False, exclude_from_auth=True)
-async def theme_page(request: Request, consultation_id: MeetingNumber) -> Template:
+async def theme_page(request: AppRequest, consultation_id: MeetingNumber) -> Template:
     opened = await consultations.open_theme(_meeting_id(consultation_id))
     if opened is None:
         return _page("public/consultation_fermee.html", {}, 404)
@@ -294,7 +294,7 @@ async def theme_page(request: Request, consultation_id: MeetingNumber) -> Templa
     exclude_from_auth=True,
     status_code=200,
 )
-async def theme_answer(request: Request, consultation_id: MeetingNumber) -> Template:
+async def theme_answer(request: AppRequest, consultation_id: MeetingNumber) -> Template:
     moment = dt.datetime.now(dt.UTC)
     number = _meeting_id(consultation_id)
     opened = await consultations.open_theme(number)

@@ -103,7 +103,7 @@ def _not_modified(request: AppRequest, state: feeds.FeedState) -> bool:
 
 def _calendar_response(
     body: bytes | None, state: feeds.FeedState | None, filename: str, download: bool = False
-) -> Response:
+) -> Response[Any]:
     headers = {"Cache-Control": "private, no-cache"}
     if state is not None:
         headers["ETag"] = state.etag
@@ -117,7 +117,7 @@ def _calendar_response(
 
 async def _answer_feed(
     request: AppRequest, feed: feeds.Feed, state: feeds.FeedState | None = None
-) -> Response:
+) -> Response[Any]:
     settings = _settings(request)
     if state is None:
         async with read_transaction():
@@ -137,7 +137,7 @@ async def _answer_feed(
     guards=[requires("lecteur")],
     responses=error_responses(401, 403, 404),
 )
-async def meeting_file(request: AppRequest, filename: FromPath[str]) -> Response:
+async def meeting_file(request: AppRequest, filename: FromPath[str]) -> Response[Any]:
     meeting_id = int(_id_from(filename))
     body = await service.meeting_ics(meeting_id, _settings(request))
     return _calendar_response(body, None, f"reunion-{meeting_id}.ics", download=True)
@@ -154,7 +154,7 @@ async def meeting_file(request: AppRequest, filename: FromPath[str]) -> Response
     responses=FEED_RESPONSES,
     response_headers=FEED_HEADERS,
 )
-async def group_file(request: AppRequest, filename: FromPath[str]) -> Response:
+async def group_file(request: AppRequest, filename: FromPath[str]) -> Response[Any]:
     feed = feeds.group_feed(int(_id_from(filename)))
     async with read_transaction():
         state = await feeds.feed_state(feed, _settings(request))
@@ -172,7 +172,7 @@ async def group_file(request: AppRequest, filename: FromPath[str]) -> Response:
     responses=FEED_RESPONSES,
     response_headers=FEED_HEADERS,
 )
-async def territory_file(request: AppRequest) -> Response:
+async def territory_file(request: AppRequest) -> Response[Any]:
     return await _answer_feed(request, feeds.territory_feed())
 
 
@@ -186,7 +186,7 @@ async def territory_file(request: AppRequest) -> Response:
     responses=FEED_RESPONSES,
     response_headers=FEED_HEADERS,
 )
-async def my_file(request: AppRequest) -> Response:
+async def my_file(request: AppRequest) -> Response[Any]:
     feed = feeds.contact_feed(await feeds.user_contact(request.user))
     return await _answer_feed(request, feed)
 
@@ -201,7 +201,7 @@ async def my_file(request: AppRequest) -> Response:
     responses={304: FEED_RESPONSES[304], **error_responses(404)},
     response_headers=FEED_HEADERS,
 )
-async def token_file(request: AppRequest, filename: FromPath[str]) -> Response:
+async def token_file(request: AppRequest, filename: FromPath[str]) -> Response[Any]:
     token = _id_from(filename, _TOKEN_NAME)
     async with read_transaction():
         feed = await feeds.feed_for_token(token)

@@ -35,7 +35,9 @@ from maillage.web.security import (
 logger = logging.getLogger("maillage")
 
 
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def _json(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
     return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
@@ -46,11 +48,11 @@ def wants_html(request: AppRequest) -> bool:
     return not request.headers.get("authorization", "").lower().startswith("bearer ")
 
 
-def _page(request: AppRequest, status: int, message: str) -> Response:
+def _page(request: AppRequest, status: int, message: str) -> Response[Any]:
     return error_page(request, status, message)
 
 
-def handle_service_error(request: AppRequest, error: ServiceError) -> Response:
+def handle_service_error(request: AppRequest, error: ServiceError) -> Response[Any]:
     if wants_html(request):
         page = _page(request, error.status_code, error.message)
         page.headers.update(error.headers)
@@ -58,7 +60,7 @@ def handle_service_error(request: AppRequest, error: ServiceError) -> Response:
     return _json(error.status_code, error.to_dict(), error.headers or None)
 
 
-def handle_validation(request: AppRequest, error: ValidationException) -> Response:
+def handle_validation(request: AppRequest, error: ValidationException) -> Response[Any]:
     if wants_html(request):
         return _page(request, 400, "Adresse ou paramètre invalide : vérifiez le lien suivi.")
     extra = error.extra if isinstance(error.extra, list) else []
@@ -89,7 +91,7 @@ CSRF_MESSAGE = (
 )
 
 
-def _html_http(request: AppRequest, error: HTTPException) -> Response:
+def _html_http(request: AppRequest, error: HTTPException) -> Response[Any]:
     if isinstance(error, SignInRequired):
         target = "/connexion"
         if request.method == "GET" and request.url.path != "/":
@@ -120,7 +122,7 @@ def _role_message(detail: str) -> str:
     return detail
 
 
-def handle_http(request: AppRequest, error: HTTPException) -> Response:
+def handle_http(request: AppRequest, error: HTTPException) -> Response[Any]:
     if wants_html(request) and error.status_code in (401, 403, 404, 405, 413, 429, 500, 503):
         return _html_http(request, error)
     status = error.status_code
@@ -163,7 +165,7 @@ def _is_database_unreachable(error: Exception) -> bool:
     return isinstance(error, asyncpg.PostgresConnectionError)
 
 
-def handle_unexpected(request: AppRequest, error: Exception) -> Response:
+def handle_unexpected(request: AppRequest, error: Exception) -> Response[Any]:
     if _is_database_unreachable(error):
         logger.warning(
             "Base de données injoignable sur %s %s : %s",

@@ -234,7 +234,7 @@ async def merge_duplicates(request: AppRequest, data: JSONBody[MergeRequest]) ->
 async def rgpd_access(
     contact_id: RecordId,
     format: Annotated[Literal["json", "html"], QueryParameter(description="json ou html")] = "json",
-) -> Response:
+) -> Response[Any]:
     data = await rgpd.subject_access(contact_id)
     if format == "html":
         return Response(rgpd.subject_access_html(data), media_type="text/html; charset=utf-8")

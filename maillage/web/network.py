@@ -129,7 +129,7 @@ EXPORTS = {
     guards=[requires("lecteur")],
     responses=error_responses(400, 401, 403, 404),
 )
-async def export_file(fmt: FromPath[str], params: Params) -> Response:
+async def export_file(fmt: FromPath[str], params: Params) -> Response[Any]:
     if fmt not in EXPORTS:
         raise NotFound("Format d'export", fmt)
     content = await network_service.rendered(
@@ -154,7 +154,7 @@ async def export_file(fmt: FromPath[str], params: Params) -> Response:
 async def graph_page(
     params: Params,
     standalone: Annotated[bool, Q("Fichier autonome à télécharger")] = False,
-) -> Response:
+) -> Response[Any]:
     if standalone:
         html = await network_service.rendered(
             "html", params["selection"], params["level"], territory=params["territory"]

@@ -74,7 +74,7 @@ HEAVY: dict[str, Any] = {
 }
 
 
-def _download(content: bytes, name: str, extension: str) -> Response:
+def _download(content: bytes, name: str, extension: str) -> Response[bytes]:
     return Response(
         content,
         media_type=MEDIA_TYPES[extension],
@@ -213,7 +213,7 @@ PackFormat = Annotated[str, QueryParameter(name="format", description="docx ou h
 )
 async def meeting_pack(
     request: AppRequest, record_id: MeetingId, output: PackFormat = "docx"
-) -> Response:
+) -> Response[Any]:
     extension = service.check_format(output, service.PACK_FORMATS)
     content, name = await service.pack_download(request.user, record_id, extension, dt.date.today())
     return _download(content, name, extension)
@@ -288,7 +288,7 @@ async def annual_page_download(
     year: FromQuery[int],
     output: Annotated[str, QueryParameter(name="format")],
     territory: FromQuery[int | None] = None,
-) -> Response | Template:
+) -> Response[Any] | Template:
     extension = service.check_format(output, ("docx", "xlsx", "html"))
     try:
         content = await service.annual(year, territory, dt.date.today(), extension)
@@ -309,7 +309,7 @@ async def meeting_pack_page(
     request: AppRequest,
     record_id: FromPath[int],
     output: Annotated[str, QueryParameter(name="format")] = "html",
-) -> Response:
+) -> Response[Any]:
     """The pack as a page to print (A4, PDF through the browser), or the DOCX to download."""
     try:
         extension = service.check_format(output, service.PACK_FORMATS)

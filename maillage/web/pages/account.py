@@ -94,7 +94,9 @@ async def login(request: AppRequest) -> Any:
     return redirect(suivant)
 
 
-def _login_refused(request: AppRequest, form: FormState, suivant: str, status: int) -> Response:
+def _login_refused(
+    request: AppRequest, form: FormState, suivant: str, status: int
+) -> Response[Any]:
     form.values["password"] = None
     return render(
         request,
@@ -107,7 +109,7 @@ def _login_refused(request: AppRequest, form: FormState, suivant: str, status: i
 
 
 @post("/deconnexion", include_in_schema=False)
-async def logout(request: AppRequest) -> Response:
+async def logout(request: AppRequest) -> Response[Any]:
     if isinstance(request.user, Actor) and request.user.user_id is not None:
         await auth.end_sessions(request.user.user_id)
     request.set_session({"flash": [["succes", "Déconnexion effectuée."]]})

@@ -113,7 +113,7 @@ def render(request: AppRequest, template: str, status_code: int = 200, **context
     )
 
 
-def error_page(request: AppRequest, status: int, message: str) -> Response:
+def error_page(request: AppRequest, status: int, message: str) -> Response[Any]:
     titles = {
         400: "Demande invalide",
         403: "Accès refusé",

@@ -68,7 +68,7 @@ async def move_question(request: AppRequest, question_id: int, back: str) -> Any
     return redirect(back)
 
 
-def csv_response(text: str, name: str) -> Response:
+def csv_response(text: str, name: str) -> Response[bytes]:
     return Response(
         content=("\ufeff" + text).encode("utf-8"),  # the BOM: Excel reads UTF-8 correctly
         media_type="text/csv; charset=utf-8",
@@ -180,7 +180,7 @@ async def theme_question_delete(
 
 
 @get("/consultations/{record_id:int}/reponses.csv", guards=READ, include_in_schema=False)
-async def theme_export(record_id: FromPath[int]) -> Response:
+async def theme_export(record_id: FromPath[int]) -> Response[Any]:
     await consultations.theme(record_id)  # 404 for an unknown consultation
     text = await consultations.export_csv_of(("consultation", record_id))
     return csv_response(text, f"consultation-theme-{record_id}.csv")

@@ -181,7 +181,7 @@ async def network_page(request: AppRequest) -> Template:
 
 
 @get("/reseau/dessin", include_in_schema=False, media_type="text/html", middleware=[heavy_cap])
-async def network_drawing(request: AppRequest, autonome: FromQuery[bool] = False) -> Response:
+async def network_drawing(request: AppRequest, autonome: FromQuery[bool] = False) -> Response[Any]:
     chosen = _selection(request)
     if chosen.form.has_errors:
         messages = [m for errors in chosen.form.errors.values() for m in errors]

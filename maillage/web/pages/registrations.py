@@ -125,7 +125,7 @@ async def question_move(
 
 
 @get("/reunions/{record_id:int}/consultation.csv", guards=READ, include_in_schema=False)
-async def consultation_export(record_id: FromPath[int]) -> Response:
+async def consultation_export(record_id: FromPath[int]) -> Response[Any]:
     await inhabitants.meeting_of(record_id)  # 404 for an unknown meeting
     text = await consultations.export_csv(record_id)
     return Response(

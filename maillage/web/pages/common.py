@@ -201,7 +201,7 @@ REQUIRED = "Ce champ est obligatoire."
 SHARED = "partage"
 
 
-def _convert(item: Field, form: FormMultiDict | MultiDict, state: FormState) -> Any:
+def _convert(item: Field, form: FormMultiDict | MultiDict[Any], state: FormState) -> Any:
     if item.kind in ("multi", "multiselect"):
         raw_list = [v for v in form.getall(item.name, []) if str(v).strip()]
         try:
@@ -240,7 +240,7 @@ def _convert(item: Field, form: FormMultiDict | MultiDict, state: FormState) -> 
     return raw
 
 
-def read_form(fields: Iterable[Field], form: FormMultiDict | MultiDict) -> FormState:
+def read_form(fields: Iterable[Field], form: FormMultiDict | MultiDict[Any]) -> FormState:
     """Posted text (or a GET form's query) to typed values; missing required fields are
     reported all at once."""
     state = FormState()
@@ -260,7 +260,9 @@ def build(struct: type[msgspec.Struct], values: dict[str, Any], state: FormState
         return None
 
 
-def take_service_error(error: ServiceError, state: FormState, aliases: dict | None = None) -> None:
+def take_service_error(
+    error: ServiceError, state: FormState, aliases: dict[str, str] | None = None
+) -> None:
     """Put a service's refusal next to the fields it names, or on top of the form."""
     aliases = aliases or {}
     if isinstance(error, InvalidData):

@@ -213,7 +213,7 @@ async def export_download(
 
 
 def _pending_dir(request: AppRequest) -> Path:
-    path = request.app.state.settings.data_dir / PENDING_DIR
+    path: Path = request.app.state.settings.data_dir / PENDING_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -244,7 +244,7 @@ def _session(request: AppRequest) -> dict[str, Any]:
 
 
 def _pending(request: AppRequest) -> dict[str, str] | None:
-    pending = _session(request).get("import")
+    pending: dict[str, str] | None = _session(request).get("import")
     if not pending or not (_pending_dir(request) / pending["token"]).is_file():
         return None
     return pending

@@ -10,6 +10,7 @@ from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from maillage.calendar import service as calendar
+from maillage.calendar.scheduling import SchedulingWarning
 from maillage.crm import agenda, audit, consultations, decisions, inhabitants, lookups
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
@@ -173,7 +174,9 @@ async def _form_page(
     )
 
 
-async def _unconfirmed(data: Any, group: int, values: dict[str, Any], record_id=None) -> list:
+async def _unconfirmed(
+    data: Any, group: int, values: dict[str, Any], record_id: int | None = None
+) -> list[SchedulingWarning]:
     """The scheduling warnings for the slot, unless the coordinator already confirmed them."""
     if data.get("confirmer") == "1":
         return []
@@ -366,7 +369,13 @@ async def meeting_move_page(request: AppRequest, record_id: FromPath[int]) -> Te
 MOVE_FIELDS = [*WHEN_FIELDS, Field("location", "Lieu", empty_is_none=False, maxlength=300)]
 
 
-def _move_page(request, meeting, form, status_code: int = 200, warnings=None) -> Template:
+def _move_page(
+    request: AppRequest,
+    meeting: dict[str, Any],
+    form: FormState,
+    status_code: int = 200,
+    warnings: list[SchedulingWarning] | None = None,
+) -> Template:
     return render(
         request,
         "reunions/deplacer.html",

@@ -44,7 +44,13 @@ async def user_list(request: AppRequest) -> Template:
     return await _list_page(request, result["items"], FormState(values={"role": "lecteur"}))
 
 
-async def _list_page(request, users, form, status_code: int = 200, temporary=None) -> Template:
+async def _list_page(
+    request: AppRequest,
+    users: list[dict[str, Any]],
+    form: FormState,
+    status_code: int = 200,
+    temporary: dict[str, Any] | None = None,
+) -> Template:
     slowed = await throttle.slowed_accounts([user["email"] for user in users])
     return render(
         request,
@@ -82,7 +88,7 @@ async def user_create(request: AppRequest) -> Any:
 
 
 async def _show_temporary(
-    request: AppRequest, user: dict, password: str, created: bool
+    request: AppRequest, user: dict[str, Any], password: str, created: bool
 ) -> Template:
     """The temporary password is shown once, on this page, and never stored in clear."""
     users = (await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email")))["items"]
@@ -111,7 +117,9 @@ async def user_reactivate(request: AppRequest, record_id: FromPath[int]) -> Any:
     return await _update(request, record_id, {"active": True}, "Compte réactivé.")
 
 
-async def _update(request: AppRequest, record_id: int, changes: dict, message: str) -> Any:
+async def _update(
+    request: AppRequest, record_id: int, changes: dict[str, Any], message: str
+) -> Any:
     user = await SERVICE.get(record_id)
     form = FormState()
     if record_id == request.user.user_id and changes.get("role") not in (None, "admin"):

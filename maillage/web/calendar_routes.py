@@ -73,7 +73,8 @@ FEED_HEADERS = [
 
 
 def _settings(request: AppRequest) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def _id_from(filename: str, pattern: re.Pattern[str] = _ICS_NAME) -> str:

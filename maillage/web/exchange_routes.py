@@ -281,7 +281,8 @@ async def rgpd_retention(
         int, QueryParameter(ge=1, le=240, description="Délai en mois après la fin de la CTG")
     ] = rgpd.DEFAULT_RETENTION_MONTHS,
 ) -> dict[str, Any]:
-    return rgpd._plain(await rgpd.retention_check(months))
+    plain: dict[str, Any] = rgpd._plain(await rgpd.retention_check(months))
+    return plain
 
 
 @get(

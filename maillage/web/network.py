@@ -16,13 +16,14 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Struct
 
-from maillage.crm.schemas import Id, MembershipRole
+from maillage.crm.schemas import Id
 from maillage.errors import InvalidData, NotFound
 from maillage.graph import drawing, export
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import add_to_body, network_service
+from maillage.graph.report import Report
 from maillage.offloop import off_loop
-from maillage.vocabulary import OrganisationKind
+from maillage.vocabulary import MembershipRole, OrganisationKind
 from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
 from maillage.web.security import AppRequest, requires
@@ -77,7 +78,7 @@ def filters(
     }
 
 
-async def _analysis(params: Params):
+async def _analysis(params: Params) -> Report:
     return await network_service.report(
         params["selection"], params["level"], territory=params["territory"]
     )

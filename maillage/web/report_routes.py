@@ -481,7 +481,8 @@ async def action_page_evaluation(
 def _form_error(error: Exception) -> str:
     errors = getattr(error, "errors", None)
     if errors:
-        return errors[0].message
+        message: str = errors[0].message
+        return message
     if isinstance(error, msgspec.ValidationError):
         return evaluation_problem(error)
     return getattr(error, "message", "Saisie invalide.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Router, get, post
+from litestar import Router, get, post
 from litestar.params import PathParameter
 from litestar.response import Template
 
@@ -18,6 +18,7 @@ from maillage import french
 from maillage.actor import Actor
 from maillage.mailing import answers, mailings
 from maillage.mailing.answers import RESPONSE_LABELS, AnswerPage
+from maillage.web.security import AppRequest
 
 Token = Annotated[str, PathParameter(max_length=100)]
 UNSUBSCRIBE_LINK = Actor(name="lien-de-desabonnement", role="lecteur")
@@ -56,14 +57,14 @@ def _record_id(raw: str) -> int | None:
 
 
 @get("/r/{token:str}", include_in_schema=False, exclude_from_auth=True)
-async def answer_page(request: Request, token: Token) -> Template:
+async def answer_page(request: AppRequest, token: Token) -> Template:
     page = await answers.open_answer(request.app.state.settings, token)
     chosen = request.query_params.get("reponse")
     return _render("public/reponse.html", _answer_context(page, token, chosen), _STATUS[page.state])
 
 
 @post("/r/{token:str}", include_in_schema=False, exclude_from_auth=True, status_code=200)
-async def record_answer(request: Request, token: Token) -> Template:
+async def record_answer(request: AppRequest, token: Token) -> Template:
     form = await request.form()
     choice = str(form.get("reponse") or "")
     raw_replacement = str(form.get("remplacant") or "").strip()
@@ -80,14 +81,14 @@ async def record_answer(request: Request, token: Token) -> Template:
 
 
 @get("/u/{token:str}", include_in_schema=False, exclude_from_auth=True)
-async def unsubscribe_page(request: Request, token: Token) -> Template:
+async def unsubscribe_page(request: AppRequest, token: Token) -> Template:
     contact = await mailings.contact_for_unsubscribe(request.app.state.settings, token)
     context = {"contact": contact, "token": token, "done": False}
     return _render("public/desabonnement.html", context, 200 if contact else 404)
 
 
 @post("/u/{token:str}", include_in_schema=False, exclude_from_auth=True, status_code=200)
-async def unsubscribe(request: Request, token: Token) -> Template:
+async def unsubscribe(request: AppRequest, token: Token) -> Template:
     name = await mailings.unsubscribe(request.app.state.settings, token, UNSUBSCRIBE_LINK)
     context = {"contact": {"name": name} if name else None, "token": token, "done": bool(name)}
     return _render("public/desabonnement.html", context, 200 if name else 404)

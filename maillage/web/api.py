@@ -8,7 +8,7 @@ is why the list handler's signature is assembled from the spec.
 import inspect
 from typing import Annotated, Any
 
-from litestar import Request, Router, delete, get, patch, post
+from litestar import Router, delete, get, patch, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -24,7 +24,7 @@ from maillage.crm.resources import (
 )
 from maillage.mailing import invitations
 from maillage.web.openapi import error_responses
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 RecordId = Annotated[int, Parameter(ge=1, le=MAX_INTEGER, description="Identifiant")]
 
@@ -94,11 +94,11 @@ def _list_parameters(spec: ResourceSpec) -> list[inspect.Parameter]:
 def _with_signature(handler: Any, params: list[inspect.Parameter], returns: Any) -> Any:
     """Give a generated handler the signature Litestar reads to parse and document it."""
     request_param = inspect.Parameter(
-        "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
+        "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=AppRequest
     )
     handler.__signature__ = inspect.Signature([request_param, *params], return_annotation=returns)
     handler.__annotations__ = {
-        "request": Request,
+        "request": AppRequest,
         **{p.name: p.annotation for p in params},
         "return": returns,
     }
@@ -108,7 +108,7 @@ def _with_signature(handler: Any, params: list[inspect.Parameter], returns: Any)
 def _list_handler(spec: ResourceSpec, service: ResourceService) -> Any:
     filter_names = [item.name for item in spec.filters]
 
-    async def list_records(request: Request, **params: Any) -> Any:
+    async def list_records(request: AppRequest, **params: Any) -> Any:
         query = ListQuery(
             limit=params["limit"],
             offset=params["offset"],
@@ -131,7 +131,7 @@ def _list_handler(spec: ResourceSpec, service: ResourceService) -> Any:
 
 
 def _get_handler(spec: ResourceSpec, service: ResourceService) -> Any:
-    async def get_record(request: Request, record_id: RecordId) -> Any:
+    async def get_record(request: AppRequest, record_id: RecordId) -> Any:
         return await service.get(record_id)
 
     return get(
@@ -158,7 +158,7 @@ def _data_param(annotation: Any) -> inspect.Parameter:
 
 
 def _create_handler(spec: ResourceSpec, service: ResourceService) -> Any:
-    async def create_record(request: Request, data: Any) -> Any:
+    async def create_record(request: AppRequest, data: Any) -> Any:
         return await service.create(request.user, data)
 
     return post(
@@ -171,7 +171,7 @@ def _create_handler(spec: ResourceSpec, service: ResourceService) -> Any:
     )(_with_signature(create_record, [_data_param(spec.input)], spec.read))
 
 
-async def _meeting_updated(request: Request, record_id: int) -> None:
+async def _meeting_updated(request: AppRequest, record_id: int) -> None:
     await invitations.queue_changes(request.user, request.app.state.settings, record_id)
 
 
@@ -182,7 +182,7 @@ AFTER_UPDATE = {"meetings": _meeting_updated}
 def _update_handler(spec: ResourceSpec, service: ResourceService) -> Any:
     after = AFTER_UPDATE.get(spec.name)
 
-    async def update_record(request: Request, record_id: int, data: Any) -> Any:
+    async def update_record(request: AppRequest, record_id: int, data: Any) -> Any:
         record = await service.update(request.user, record_id, data)
         if after is not None:
             await after(request, record_id)
@@ -200,7 +200,7 @@ def _update_handler(spec: ResourceSpec, service: ResourceService) -> Any:
 
 def _archive_handlers(spec: ResourceSpec, service: ResourceService) -> list[Any]:
     def build(archived: bool) -> Any:
-        async def set_archived(request: Request, record_id: int) -> Any:
+        async def set_archived(request: AppRequest, record_id: int) -> Any:
             return await service.set_archived(request.user, record_id, archived)
 
         verb = "archive" if archived else "restore"
@@ -217,7 +217,7 @@ def _archive_handlers(spec: ResourceSpec, service: ResourceService) -> list[Any]
 
 
 def _delete_handler(spec: ResourceSpec, service: ResourceService) -> Any:
-    async def delete_record(request: Request, record_id: int) -> None:
+    async def delete_record(request: AppRequest, record_id: int) -> None:
         await service.delete(request.user, record_id)
 
     return delete(
@@ -257,7 +257,7 @@ def resource_router(service: ResourceService) -> Router:
     operation_id="unlock_user",
     status_code=200,
 )
-async def unlock_user(request: Request, record_id: RecordId) -> dict[str, Any]:
+async def unlock_user(request: AppRequest, record_id: RecordId) -> dict[str, Any]:
     unlocked = await auth.unlock_sign_in(request.user, record_id)
     return {"debloque": unlocked > 0, "compteurs": unlocked}
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import DurationUnit, RateLimitConfig
@@ -43,6 +43,7 @@ from maillage.web.pages.exchange import purge_stale_imports_at_startup
 from maillage.web.pages.labels import FILTERS, GLOBALS
 from maillage.web.report_routes import reports_router
 from maillage.web.security import (
+    AppRequest,
     BearerAwareCSRFMiddleware,
     TokenAuthenticationMiddleware,
     derive_key,
@@ -132,7 +133,7 @@ def _csrf_config(settings: Settings) -> CSRFConfig:
     )
 
 
-def _posts_a_password(request: Request) -> bool:
+def _posts_a_password(request: AppRequest) -> bool:
     return request.method == "POST" and request.url.path in PASSWORD_POSTS
 
 
@@ -145,11 +146,11 @@ def _sign_in_rate_limit() -> RateLimitConfig:
     )
 
 
-def _posts_a_registration(request: Request) -> bool:
+def _posts_a_registration(request: AppRequest) -> bool:
     return request.method == "POST" and request.url.path.startswith("/participer/")
 
 
-def _posts_a_theme_answer(request: Request) -> bool:
+def _posts_a_theme_answer(request: AppRequest) -> bool:
     return request.method == "POST" and request.url.path.startswith("/consulter/")
 
 

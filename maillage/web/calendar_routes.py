@@ -12,7 +12,7 @@ import re
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
-from litestar import Request, Response, Router, delete, get, post
+from litestar import Response, Router, delete, get, post
 from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -46,7 +46,7 @@ from maillage.mailing import invitations
 from maillage.settings import Settings
 from maillage.tables import WorkingGroup
 from maillage.web.openapi import error_responses
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 # Litestar adds « ; charset=utf-8 » to text/* types itself.
 ICS = "text/calendar"
@@ -72,8 +72,9 @@ FEED_HEADERS = [
 ]
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+def _settings(request: AppRequest) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def _id_from(filename: str, pattern: re.Pattern[str] = _ICS_NAME) -> str:
@@ -86,7 +87,7 @@ def _id_from(filename: str, pattern: re.Pattern[str] = _ICS_NAME) -> str:
 # ----- feeds -----------------------------------------------------------------------------------
 
 
-def _not_modified(request: Request, state: feeds.FeedState) -> bool:
+def _not_modified(request: AppRequest, state: feeds.FeedState) -> bool:
     """RFC 9110: If-None-Match wins; If-Modified-Since only when it is absent."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
@@ -103,7 +104,7 @@ def _not_modified(request: Request, state: feeds.FeedState) -> bool:
 
 def _calendar_response(
     body: bytes | None, state: feeds.FeedState | None, filename: str, download: bool = False
-) -> Response:
+) -> Response[Any]:
     headers = {"Cache-Control": "private, no-cache"}
     if state is not None:
         headers["ETag"] = state.etag
@@ -116,8 +117,8 @@ def _calendar_response(
 
 
 async def _answer_feed(
-    request: Request, feed: feeds.Feed, state: feeds.FeedState | None = None
-) -> Response:
+    request: AppRequest, feed: feeds.Feed, state: feeds.FeedState | None = None
+) -> Response[Any]:
     settings = _settings(request)
     if state is None:
         async with read_transaction():
@@ -137,7 +138,7 @@ async def _answer_feed(
     guards=[requires("lecteur")],
     responses=error_responses(401, 403, 404),
 )
-async def meeting_file(request: Request, filename: FromPath[str]) -> Response:
+async def meeting_file(request: AppRequest, filename: FromPath[str]) -> Response[Any]:
     meeting_id = int(_id_from(filename))
     body = await service.meeting_ics(meeting_id, _settings(request))
     return _calendar_response(body, None, f"reunion-{meeting_id}.ics", download=True)
@@ -154,7 +155,7 @@ async def meeting_file(request: Request, filename: FromPath[str]) -> Response:
     responses=FEED_RESPONSES,
     response_headers=FEED_HEADERS,
 )
-async def group_file(request: Request, filename: FromPath[str]) -> Response:
+async def group_file(request: AppRequest, filename: FromPath[str]) -> Response[Any]:
     feed = feeds.group_feed(int(_id_from(filename)))
     async with read_transaction():
         state = await feeds.feed_state(feed, _settings(request))
@@ -172,7 +173,7 @@ async def group_file(request: Request, filename: FromPath[str]) -> Response:
     responses=FEED_RESPONSES,
     response_headers=FEED_HEADERS,
 )
-async def territory_file(request: Request) -> Response:
+async def territory_file(request: AppRequest) -> Response[Any]:
     return await _answer_feed(request, feeds.territory_feed())
 
 
@@ -186,7 +187,7 @@ async def territory_file(request: Request) -> Response:
     responses=FEED_RESPONSES,
     response_headers=FEED_HEADERS,
 )
-async def my_file(request: Request) -> Response:
+async def my_file(request: AppRequest) -> Response[Any]:
     feed = feeds.contact_feed(await feeds.user_contact(request.user))
     return await _answer_feed(request, feed)
 
@@ -201,7 +202,7 @@ async def my_file(request: Request) -> Response:
     responses={304: FEED_RESPONSES[304], **error_responses(404)},
     response_headers=FEED_HEADERS,
 )
-async def token_file(request: Request, filename: FromPath[str]) -> Response:
+async def token_file(request: AppRequest, filename: FromPath[str]) -> Response[Any]:
     token = _id_from(filename, _TOKEN_NAME)
     async with read_transaction():
         feed = await feeds.feed_for_token(token)
@@ -235,7 +236,7 @@ def _scheduled(result: service.Scheduled, settings: Settings) -> ScheduledOut:
     responses=error_responses(400, 401, 403),
 )
 async def list_calendar_meetings(
-    request: Request,
+    request: AppRequest,
     group: int | None = Parameter(default=None, ge=1, le=2**31 - 1, description="Instance"),
     start: Annotated[dt.datetime | None, Parameter(description="Finissant après")] = None,
     end: Annotated[dt.datetime | None, Parameter(description="Commençant avant")] = None,
@@ -262,7 +263,7 @@ async def list_calendar_meetings(
     guards=[requires("lecteur")],
     responses=error_responses(400, 401, 403, 404),
 )
-async def read_calendar_meeting(request: Request, meeting_id: RecordId) -> ScheduledOut:
+async def read_calendar_meeting(request: AppRequest, meeting_id: RecordId) -> ScheduledOut:
     settings = _settings(request)
     row = await service.get_meeting(meeting_id)
     ical = (await service.meeting_ics(meeting_id, settings)).decode()
@@ -283,7 +284,7 @@ async def read_calendar_meeting(request: Request, meeting_id: RecordId) -> Sched
     guards=[requires("coordinateur")],
     responses=error_responses(400, 401, 403, 409, 413),
 )
-async def schedule_meeting(request: Request, data: JSONBody[MeetingIn]) -> ScheduledOut:
+async def schedule_meeting(request: AppRequest, data: JSONBody[MeetingIn]) -> ScheduledOut:
     return _scheduled(await service.schedule(request.user, data), _settings(request))
 
 
@@ -299,7 +300,7 @@ async def schedule_meeting(request: Request, data: JSONBody[MeetingIn]) -> Sched
     responses=error_responses(400, 401, 403, 404, 409),
 )
 async def move_meeting(
-    request: Request, meeting_id: RecordId, data: JSONBody[MoveIn]
+    request: AppRequest, meeting_id: RecordId, data: JSONBody[MoveIn]
 ) -> ScheduledOut:
     result = await service.move(
         request.user, meeting_id, data.version, data.starts_at, data.ends_at, data.location
@@ -319,7 +320,7 @@ async def move_meeting(
     responses=error_responses(400, 401, 403, 404, 409),
 )
 async def cancel_meeting(
-    request: Request, meeting_id: RecordId, data: JSONBody[CancelIn]
+    request: AppRequest, meeting_id: RecordId, data: JSONBody[CancelIn]
 ) -> CalendarMeetingRead:
     row = await service.cancel(request.user, meeting_id, data.version)
     await invitations.queue_changes(request.user, _settings(request), meeting_id)
@@ -338,7 +339,7 @@ async def cancel_meeting(
     responses=error_responses(400, 401, 403, 404, 409),
 )
 async def materialise_group(
-    request: Request, group_id: RecordId, data: JSONBody[MaterialiseIn]
+    request: AppRequest, group_id: RecordId, data: JSONBody[MaterialiseIn]
 ) -> MaterialiseOut:
     settings = _settings(request)
     result = await service.materialise(
@@ -366,7 +367,7 @@ async def materialise_group(
     guards=[requires("lecteur")],
     responses=error_responses(401, 403),
 )
-async def list_feeds(request: Request) -> list[FeedLink]:
+async def list_feeds(request: AppRequest) -> list[FeedLink]:
     settings = _settings(request)
     async with read_transaction():
         groups = (
@@ -402,13 +403,13 @@ def _links(settings: Settings, path: str) -> Links:
     guards=[requires("coordinateur")],
     responses=error_responses(400, 401, 403),
 )
-async def create_feed_token(request: Request, data: JSONBody[FeedTokenIn]) -> FeedTokenCreated:
+async def create_feed_token(request: AppRequest, data: JSONBody[FeedTokenIn]) -> FeedTokenCreated:
     token, token_id = await feeds.create_token(request.user, data.scope, data.target_id)
     return _token_created(request, token_id, data.scope, data.target_id, token)
 
 
 def _token_created(
-    request: Request, token_id: int, scope: str, target_id: int | None, token: str
+    request: AppRequest, token_id: int, scope: str, target_id: int | None, token: str
 ) -> FeedTokenCreated:
     links = _links(_settings(request), feeds.token_path(token))
     return FeedTokenCreated(token_id, scope, target_id, token, links)
@@ -423,7 +424,7 @@ def _token_created(
     guards=[requires("lecteur")],
     responses=error_responses(400, 401, 403, 404),
 )
-async def create_my_feed_token(request: Request) -> FeedTokenCreated:
+async def create_my_feed_token(request: AppRequest) -> FeedTokenCreated:
     contact_id = await feeds.user_contact(request.user)
     token, token_id = await feeds.create_token(request.user, "contact", contact_id)
     return _token_created(request, token_id, "contact", contact_id, token)
@@ -454,7 +455,7 @@ async def list_feed_tokens(
     guards=[requires("coordinateur")],
     responses=error_responses(400, 401, 403, 404),
 )
-async def revoke_feed_token(request: Request, token_id: RecordId) -> None:
+async def revoke_feed_token(request: AppRequest, token_id: RecordId) -> None:
     await feeds.revoke_token(request.user, token_id)
 
 
@@ -471,7 +472,7 @@ async def revoke_feed_token(request: Request, token_id: RecordId) -> None:
     responses=error_responses(400, 401, 403, 404, 409, 413),
 )
 async def import_file(
-    request: Request,
+    request: AppRequest,
     data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
     group: int = Parameter(ge=1, le=2**31 - 1, description="Instance qui reçoit les réunions"),
     dry_run: bool = Parameter(default=True, description="Simuler sans rien écrire"),

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Router, get, put
+from litestar import Router, get, put
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
 from maillage.crm.childcare import NOTE_MAX, commune_childcare, record_childcare
 from maillage.web.openapi import error_responses
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 
 class ChildcareRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -46,7 +46,7 @@ async def get_childcare(record_id: FromPath[int]) -> dict[str, Any]:
     operation_id="put_commune_childcare",
 )
 async def put_childcare(
-    request: Request, record_id: FromPath[int], data: JSONBody[ChildcareRecord]
+    request: AppRequest, record_id: FromPath[int], data: JSONBody[ChildcareRecord]
 ) -> dict[str, Any]:
     return await record_childcare(
         request.user, record_id, data.schema_exists, data.relais_exists, data.note

@@ -12,7 +12,7 @@ import traceback
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import MediaType, Request, Response
+from litestar import MediaType, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -25,27 +25,34 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from maillage.errors import ServiceError
 from maillage.messages import translate_message
 from maillage.web.pages.common import error_page
-from maillage.web.security import PasswordChangeRequired, SignInRequired, is_machine_path
+from maillage.web.security import (
+    AppRequest,
+    PasswordChangeRequired,
+    SignInRequired,
+    is_machine_path,
+)
 
 logger = logging.getLogger("maillage")
 
 
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def _json(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
     return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
-def wants_html(request: Request) -> bool:
+def wants_html(request: AppRequest) -> bool:
     """Browsers on pages get HTML; the API and any bearer client keep their JSON."""
     if is_machine_path(request.url.path):
         return False
     return not request.headers.get("authorization", "").lower().startswith("bearer ")
 
 
-def _page(request: Request, status: int, message: str) -> Response:
+def _page(request: AppRequest, status: int, message: str) -> Response[Any]:
     return error_page(request, status, message)
 
 
-def handle_service_error(request: Request, error: ServiceError) -> Response:
+def handle_service_error(request: AppRequest, error: ServiceError) -> Response[Any]:
     if wants_html(request):
         page = _page(request, error.status_code, error.message)
         page.headers.update(error.headers)
@@ -53,7 +60,7 @@ def handle_service_error(request: Request, error: ServiceError) -> Response:
     return _json(error.status_code, error.to_dict(), error.headers or None)
 
 
-def handle_validation(request: Request, error: ValidationException) -> Response:
+def handle_validation(request: AppRequest, error: ValidationException) -> Response[Any]:
     if wants_html(request):
         return _page(request, 400, "Adresse ou paramètre invalide : vérifiez le lien suivi.")
     extra = error.extra if isinstance(error.extra, list) else []
@@ -84,7 +91,7 @@ CSRF_MESSAGE = (
 )
 
 
-def _html_http(request: Request, error: HTTPException) -> Response:
+def _html_http(request: AppRequest, error: HTTPException) -> Response[Any]:
     if isinstance(error, SignInRequired):
         target = "/connexion"
         if request.method == "GET" and request.url.path != "/":
@@ -104,7 +111,7 @@ def _html_http(request: Request, error: HTTPException) -> Response:
     return _page(request, status, message)
 
 
-def _query(request: Request) -> str:
+def _query(request: AppRequest) -> str:
     query = request.scope.get("query_string", b"").decode("latin-1")
     return "?" + query if query else ""
 
@@ -115,7 +122,7 @@ def _role_message(detail: str) -> str:
     return detail
 
 
-def handle_http(request: Request, error: HTTPException) -> Response:
+def handle_http(request: AppRequest, error: HTTPException) -> Response[Any]:
     if wants_html(request) and error.status_code in (401, 403, 404, 405, 413, 429, 500, 503):
         return _html_http(request, error)
     status = error.status_code
@@ -158,7 +165,7 @@ def _is_database_unreachable(error: Exception) -> bool:
     return isinstance(error, asyncpg.PostgresConnectionError)
 
 
-def handle_unexpected(request: Request, error: Exception) -> Response:
+def handle_unexpected(request: AppRequest, error: Exception) -> Response[Any]:
     if _is_database_unreachable(error):
         logger.warning(
             "Base de données injoignable sur %s %s : %s",

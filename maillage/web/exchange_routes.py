@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import anyio
-from litestar import Request, Response, Router, get, post
+from litestar import Response, Router, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -27,7 +27,7 @@ from maillage.exchange.reading import MAX_IMPORT_BYTES
 from maillage.exchange.sources import ExportFilters, closing
 from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 RecordId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="Identifiant du contact")]
 
@@ -52,7 +52,7 @@ def _filters(**values: Any) -> ExportFilters:
     operation_id="export",
 )
 async def export_file(
-    request: Request,
+    request: AppRequest,
     filename: Annotated[
         str, PathParameter(max_length=40, description="contacts.csv, annuaire.xlsx…")
     ],
@@ -166,7 +166,7 @@ class ImportForm:
     request_max_body_size=MAX_IMPORT_BYTES + 1024 * 1024,
 )
 async def import_file(
-    request: Request,
+    request: AppRequest,
     data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     kind: Annotated[
         Literal["contacts", "organisations", "communes", "groups", "memberships", "indicateurs"],
@@ -219,7 +219,7 @@ class MergeRequest:
     operation_id="merge_duplicates",
     status_code=200,
 )
-async def merge_duplicates(request: Request, data: JSONBody[MergeRequest]) -> dict[str, Any]:
+async def merge_duplicates(request: AppRequest, data: JSONBody[MergeRequest]) -> dict[str, Any]:
     return await duplicates.merge(request.user, data.type, data.keep, data.remove)
 
 
@@ -234,7 +234,7 @@ async def merge_duplicates(request: Request, data: JSONBody[MergeRequest]) -> di
 async def rgpd_access(
     contact_id: RecordId,
     format: Annotated[Literal["json", "html"], QueryParameter(description="json ou html")] = "json",
-) -> Response:
+) -> Response[Any]:
     data = await rgpd.subject_access(contact_id)
     if format == "html":
         return Response(rgpd.subject_access_html(data), media_type="text/html; charset=utf-8")
@@ -253,7 +253,7 @@ async def rgpd_access(
     operation_id="rgpd_anonymise",
     status_code=200,
 )
-async def rgpd_anonymise(request: Request, contact_id: RecordId) -> dict[str, Any]:
+async def rgpd_anonymise(request: AppRequest, contact_id: RecordId) -> dict[str, Any]:
     return await rgpd.anonymise(request.user, contact_id, request.app.state.settings.data_dir)
 
 
@@ -265,7 +265,7 @@ async def rgpd_anonymise(request: Request, contact_id: RecordId) -> dict[str, An
     operation_id="rgpd_notice",
     media_type="text/plain; charset=utf-8",
 )
-async def rgpd_notice(request: Request) -> str:
+async def rgpd_notice(request: AppRequest) -> str:
     return await rgpd.information_notice(request.app.state.settings.mail_from)
 
 
@@ -281,7 +281,8 @@ async def rgpd_retention(
         int, QueryParameter(ge=1, le=240, description="Délai en mois après la fin de la CTG")
     ] = rgpd.DEFAULT_RETENTION_MONTHS,
 ) -> dict[str, Any]:
-    return rgpd._plain(await rgpd.retention_check(months))
+    plain: dict[str, Any] = rgpd._plain(await rgpd.retention_check(months))
+    return plain
 
 
 @get(

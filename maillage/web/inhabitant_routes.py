@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Router, delete, get, patch, post
+from litestar import Router, delete, get, patch, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import Meta, Struct
@@ -16,7 +16,7 @@ from msgspec import Meta, Struct
 from maillage.crm import consultations, inhabitants
 from maillage.mailing import participation
 from maillage.web.openapi import error_responses
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la réunion")]
 RegistrationId = Annotated[
@@ -94,7 +94,7 @@ async def list_registrations(meeting_id: MeetingId) -> RegistrationPage:
     tags=TAGS,
 )
 async def cancel_registration(
-    request: Request, registration_id: RegistrationId
+    request: AppRequest, registration_id: RegistrationId
 ) -> RegistrationRead:
     return _read(await inhabitants.cancel(request.user, registration_id))
 
@@ -112,7 +112,7 @@ async def cancel_registration(
     tags=TAGS,
 )
 async def promote_registration(
-    request: Request, registration_id: RegistrationId
+    request: AppRequest, registration_id: RegistrationId
 ) -> RegistrationRead:
     settings = request.app.state.settings
     return _read(await participation.promote(request.user, settings, registration_id))
@@ -184,7 +184,7 @@ async def read_consultation(meeting_id: MeetingId) -> ConsultationRead:
     tags=CONSULTATION_TAGS,
 )
 async def add_question(
-    request: Request, meeting_id: MeetingId, data: JSONBody[QuestionIn]
+    request: AppRequest, meeting_id: MeetingId, data: JSONBody[QuestionIn]
 ) -> dict[str, Any]:
     return await consultations.add_question(
         request.user, meeting_id, data.kind, data.label, list(data.choices)
@@ -199,7 +199,7 @@ async def add_question(
     responses=error_responses(400, 401, 403, 404),
     tags=CONSULTATION_TAGS,
 )
-async def delete_question(request: Request, question_id: QuestionId) -> None:
+async def delete_question(request: AppRequest, question_id: QuestionId) -> None:
     await consultations.delete_question(request.user, question_id)
 
 
@@ -272,7 +272,7 @@ async def list_themes() -> list[ThemeRead]:
     responses=error_responses(400, 401, 403),
     tags=CONSULTATION_TAGS,
 )
-async def create_theme(request: Request, data: JSONBody[ThemeIn]) -> ThemeRead:
+async def create_theme(request: AppRequest, data: JSONBody[ThemeIn]) -> ThemeRead:
     return _theme(await consultations.create_theme(request.user, data.axis, data.title))
 
 
@@ -305,7 +305,7 @@ async def read_theme(consultation_id: ConsultationId) -> ThemeResults:
     tags=CONSULTATION_TAGS,
 )
 async def open_theme(
-    request: Request, consultation_id: ConsultationId, data: JSONBody[OpenIn]
+    request: AppRequest, consultation_id: ConsultationId, data: JSONBody[OpenIn]
 ) -> ThemeRead:
     return _theme(await consultations.set_theme_open(request.user, consultation_id, data.is_open))
 
@@ -319,7 +319,7 @@ async def open_theme(
     tags=CONSULTATION_TAGS,
 )
 async def add_theme_question(
-    request: Request, consultation_id: ConsultationId, data: JSONBody[QuestionIn]
+    request: AppRequest, consultation_id: ConsultationId, data: JSONBody[QuestionIn]
 ) -> dict[str, Any]:
     owner = ("consultation", consultation_id)
     return await consultations.add_question_to(
@@ -335,7 +335,7 @@ async def add_theme_question(
     tags=CONSULTATION_TAGS,
 )
 async def edit_question(
-    request: Request, question_id: QuestionId, data: JSONBody[QuestionEdit]
+    request: AppRequest, question_id: QuestionId, data: JSONBody[QuestionEdit]
 ) -> dict[str, Any]:
     choices = None if data.choices is None else list(data.choices)
     return await consultations.edit_question(request.user, question_id, data.label, choices)
@@ -350,7 +350,7 @@ async def edit_question(
     tags=CONSULTATION_TAGS,
 )
 async def move_question(
-    request: Request, question_id: QuestionId, data: JSONBody[MoveIn]
+    request: AppRequest, question_id: QuestionId, data: JSONBody[MoveIn]
 ) -> dict[str, Any]:
     return await consultations.move_question(request.user, question_id, data.step)
 

@@ -11,7 +11,7 @@ import binascii
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from litestar import Request, Router, get, post
+from litestar import Router, get, post
 from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import Meta, Struct, field
@@ -23,7 +23,7 @@ from maillage.mailing.messages import Attachment
 from maillage.reports import service as report_service
 from maillage.reports.files import MEDIA_TYPES
 from maillage.web.openapi import error_responses
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la réunion")]
 MessageId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant du message")]
@@ -201,7 +201,7 @@ class OutboxPage(Struct):
     offset: int
 
 
-def _settings(request: Request) -> Any:
+def _settings(request: AppRequest) -> Any:
     return request.app.state.settings
 
 
@@ -227,7 +227,9 @@ def _people(items: list[dict[str, Any]]) -> list[Person]:
     responses=error_responses(400, 401, 403, 404, 413),
     tags=["Invitations"],
 )
-async def invite(request: Request, meeting_id: MeetingId, data: JSONBody[InviteIn]) -> InviteReport:
+async def invite(
+    request: AppRequest, meeting_id: MeetingId, data: JSONBody[InviteIn]
+) -> InviteReport:
     report = await invitations.invite(
         request.user,
         meeting_id,
@@ -255,7 +257,7 @@ async def invite(request: Request, meeting_id: MeetingId, data: JSONBody[InviteI
     tags=["Invitations"],
 )
 async def send_invitations(
-    request: Request,
+    request: AppRequest,
     meeting_id: MeetingId,
     attach_pack: Annotated[
         bool,
@@ -286,7 +288,7 @@ async def send_invitations(
     responses=error_responses(400, 401, 403, 404),
     tags=["Invitations"],
 )
-async def preview_invitations(request: Request, meeting_id: MeetingId) -> PreviewReport:
+async def preview_invitations(request: AppRequest, meeting_id: MeetingId) -> PreviewReport:
     report = await invitations.preview(_settings(request), meeting_id)
     return PreviewReport(
         meeting=report["meeting"],
@@ -312,7 +314,7 @@ async def preview_invitations(request: Request, meeting_id: MeetingId) -> Previe
     responses=error_responses(400, 401, 403, 404),
     tags=["Invitations"],
 )
-async def relaunch_invitations(request: Request, meeting_id: MeetingId) -> RelaunchReport:
+async def relaunch_invitations(request: AppRequest, meeting_id: MeetingId) -> RelaunchReport:
     report = await reminders.relaunch_pending(request.user, _settings(request), meeting_id)
     return RelaunchReport(**{**report, "problems": _people(report["problems"])})
 
@@ -358,7 +360,7 @@ def _attachments(items: list[AttachmentIn]) -> list[Attachment]:
     tags=["Invitations"],
 )
 async def send_minutes(
-    request: Request, meeting_id: MeetingId, data: JSONBody[MinutesIn]
+    request: AppRequest, meeting_id: MeetingId, data: JSONBody[MinutesIn]
 ) -> MinutesReport:
     report = await invitations.queue_minutes(
         request.user, _settings(request), meeting_id, data.audience, _attachments(data.attachments)
@@ -378,7 +380,7 @@ async def send_minutes(
     responses=error_responses(400, 401, 403, 413),
     tags=["Invitations"],
 )
-async def ingest_reply(request: Request) -> ReplyReport:
+async def ingest_reply(request: AppRequest) -> ReplyReport:
     # The body is the file itself (text/calendar, message/rfc822…), whatever its declared type.
     data = await request.body()
     report = await replies.ingest(request.user, data)
@@ -394,7 +396,7 @@ async def ingest_reply(request: Request) -> ReplyReport:
     responses=error_responses(400, 401, 403, 413),
     tags=["Envois groupés"],
 )
-async def preview_mailing(request: Request, data: JSONBody[MailingIn]) -> MailingPreview:
+async def preview_mailing(request: AppRequest, data: JSONBody[MailingIn]) -> MailingPreview:
     result = await mailings.preview(_settings(request), data.filters(), data.subject, data.body)
     sample = result["sample"]
     return MailingPreview(
@@ -419,7 +421,7 @@ async def preview_mailing(request: Request, data: JSONBody[MailingIn]) -> Mailin
     responses=error_responses(400, 401, 403, 409, 413),
     tags=["Envois groupés"],
 )
-async def send_mailing(request: Request, data: JSONBody[MailingIn]) -> MailingReport:
+async def send_mailing(request: AppRequest, data: JSONBody[MailingIn]) -> MailingReport:
     result = await mailings.send(
         request.user,
         _settings(request),
@@ -503,7 +505,7 @@ async def cancel_outbox_message(message_id: MessageId) -> OutboxRead:
     responses=error_responses(400, 401, 403, 404),
     tags=["Envois groupés"],
 )
-async def revoke_unsubscribe_links(request: Request, contact_id: ContactId) -> None:
+async def revoke_unsubscribe_links(request: AppRequest, contact_id: ContactId) -> None:
     await mailings.revoke_unsubscribe_links(request.user, contact_id)
 
 
@@ -584,7 +586,7 @@ async def list_inbound_items(
     tags=["Invitations"],
 )
 async def attach_inbound_item(
-    request: Request, meeting_id: MeetingId, item_id: ItemId, data: JSONBody[AttachIn]
+    request: AppRequest, meeting_id: MeetingId, item_id: ItemId, data: JSONBody[AttachIn]
 ) -> AttachOut:
     await review.checked_meeting(meeting_id, write=True)
     done = await review.attach(
@@ -605,7 +607,7 @@ async def attach_inbound_item(
     responses=error_responses(400, 401, 403, 404),
     tags=["Invitations"],
 )
-async def ignore_inbound_item(request: Request, meeting_id: MeetingId, item_id: ItemId) -> None:
+async def ignore_inbound_item(request: AppRequest, meeting_id: MeetingId, item_id: ItemId) -> None:
     await review.checked_meeting(meeting_id, write=True)
     await review.ignore(request.user, item_id, meeting_id=meeting_id)
 

@@ -10,22 +10,23 @@ import datetime as dt
 import secrets
 from typing import Annotated, Any, Literal
 
-from litestar import Request, Response, Router, get, post
+from litestar import Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Struct
 
-from maillage.crm.schemas import Id, MembershipRole
+from maillage.crm.schemas import Id
 from maillage.errors import InvalidData, NotFound
 from maillage.graph import drawing, export
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import add_to_body, network_service
+from maillage.graph.report import Report
 from maillage.offloop import off_loop
-from maillage.vocabulary import OrganisationKind
+from maillage.vocabulary import MembershipRole, OrganisationKind
 from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 Params = NamedDependency[dict[str, Any]]
 
@@ -77,7 +78,7 @@ def filters(
     }
 
 
-async def _analysis(params: Params):
+async def _analysis(params: Params) -> Report:
     return await network_service.report(
         params["selection"], params["level"], territory=params["territory"]
     )
@@ -129,7 +130,7 @@ EXPORTS = {
     guards=[requires("lecteur")],
     responses=error_responses(400, 401, 403, 404),
 )
-async def export_file(fmt: FromPath[str], params: Params) -> Response:
+async def export_file(fmt: FromPath[str], params: Params) -> Response[Any]:
     if fmt not in EXPORTS:
         raise NotFound("Format d'export", fmt)
     content = await network_service.rendered(
@@ -154,7 +155,7 @@ async def export_file(fmt: FromPath[str], params: Params) -> Response:
 async def graph_page(
     params: Params,
     standalone: Annotated[bool, Q("Fichier autonome à télécharger")] = False,
-) -> Response:
+) -> Response[Any]:
     if standalone:
         html = await network_service.rendered(
             "html", params["selection"], params["level"], territory=params["territory"]
@@ -186,7 +187,7 @@ class AddToBody(Struct, forbid_unknown_fields=True, kw_only=True):
     guards=[requires("coordinateur")],
     responses=error_responses(400, 401, 403, 404, 409),
 )
-async def add_membership(request: Request, data: JSONBody[AddToBody]) -> dict[str, Any]:
+async def add_membership(request: AppRequest, data: JSONBody[AddToBody]) -> dict[str, Any]:
     return await add_to_body(
         request.user, data.working_group, data.organisation, data.contact, data.role
     )

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Request, Response, Router, get, post
+from litestar import Response, Router, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.response import Redirect, Template
@@ -47,7 +47,7 @@ from maillage.vocabulary import (
 from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
 from maillage.web.pages.common import error_page, render
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 Year = Annotated[int, Parameter(ge=1900, le=2100, description="Année (ex. : 2026)")]
 # Defaults go on the parameters (``territory: TerritoryId = None``), not inside Annotated.
@@ -74,7 +74,7 @@ HEAVY: dict[str, Any] = {
 }
 
 
-def _download(content: bytes, name: str, extension: str) -> Response:
+def _download(content: bytes, name: str, extension: str) -> Response[bytes]:
     return Response(
         content,
         media_type=MEDIA_TYPES[extension],
@@ -166,7 +166,7 @@ async def action_plan(year: Year, territory: TerritoryId = None) -> dict[str, An
     tags=["Fiche action"],
 )
 async def indicator_value(
-    request: Request,
+    request: AppRequest,
     # Bounded: PostgreSQL refuses an id beyond 32 bits (a 500 found by Schemathesis).
     record_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
     data: JSONBody[IndicatorValueIn],
@@ -189,7 +189,7 @@ async def indicator_value(
     tags=["Fiche action"],
 )
 async def evaluation(
-    request: Request,
+    request: AppRequest,
     record_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
     data: JSONBody[EvaluationIn],
 ) -> Any:
@@ -212,8 +212,8 @@ PackFormat = Annotated[str, QueryParameter(name="format", description="docx ou h
     **HEAVY,
 )
 async def meeting_pack(
-    request: Request, record_id: MeetingId, output: PackFormat = "docx"
-) -> Response:
+    request: AppRequest, record_id: MeetingId, output: PackFormat = "docx"
+) -> Response[Any]:
     extension = service.check_format(output, service.PACK_FORMATS)
     content, name = await service.pack_download(request.user, record_id, extension, dt.date.today())
     return _download(content, name, extension)
@@ -229,12 +229,12 @@ reports_api = Router(
 # ----- pages ----------------------------------------------------------------------------------
 
 
-def _in_layout(request: Request, title: str, body: str) -> Template:
+def _in_layout(request: AppRequest, title: str, body: str) -> Template:
     """A report rendered by its own environment, shown inside the common layout (menu)."""
     return render(request, "reports/page.html", title=title, body=Markup(body))
 
 
-def _page(request: Request, template: str, title: str, **context: Any) -> Template:
+def _page(request: AppRequest, template: str, title: str, **context: Any) -> Template:
     env = environment()
     env.globals.update(number=number, percent=percent)
     html = env.get_template(template).render(fragment=True, **context)
@@ -242,7 +242,7 @@ def _page(request: Request, template: str, title: str, **context: Any) -> Templa
 
 
 async def _without_data(
-    request: Request, error: InvalidData, year: int, territory: int | None
+    request: AppRequest, error: InvalidData, year: int, territory: int | None
 ) -> Template:
     """A year without data (or a territory to choose) is a normal answer, not a bad request:
     the page says why, in the service's words, and offers another year."""
@@ -259,7 +259,7 @@ async def _without_data(
 
 @get("/bilan", include_in_schema=False, guards=[requires("lecteur")], middleware=[heavy_cap])
 async def annual_page(
-    request: Request, year: FromQuery[int | None] = None, territory: FromQuery[int | None] = None
+    request: AppRequest, year: FromQuery[int | None] = None, territory: FromQuery[int | None] = None
 ) -> Template:
     today = dt.date.today()
     chosen = year or (today.year - 1 if today.month == 1 else today.year)
@@ -284,11 +284,11 @@ async def annual_page(
     middleware=[heavy_cap],
 )
 async def annual_page_download(
-    request: Request,
+    request: AppRequest,
     year: FromQuery[int],
     output: Annotated[str, QueryParameter(name="format")],
     territory: FromQuery[int | None] = None,
-) -> Response | Template:
+) -> Response[Any] | Template:
     extension = service.check_format(output, ("docx", "xlsx", "html"))
     try:
         content = await service.annual(year, territory, dt.date.today(), extension)
@@ -306,10 +306,10 @@ async def annual_page_download(
     middleware=[heavy_cap],
 )
 async def meeting_pack_page(
-    request: Request,
+    request: AppRequest,
     record_id: FromPath[int],
     output: Annotated[str, QueryParameter(name="format")] = "html",
-) -> Response:
+) -> Response[Any]:
     """The pack as a page to print (A4, PDF through the browser), or the DOCX to download."""
     try:
         extension = service.check_format(output, service.PACK_FORMATS)
@@ -332,7 +332,7 @@ async def meeting_pack_page(
 
 @get("/plan-d-action", include_in_schema=False, guards=[requires("lecteur")])
 async def action_plan_page(
-    request: Request, year: FromQuery[int | None] = None, territory: FromQuery[int | None] = None
+    request: AppRequest, year: FromQuery[int | None] = None, territory: FromQuery[int | None] = None
 ) -> Template:
     chosen = year or dt.date.today().year
     plan = await service.action_plan(chosen, territory, dt.date.today())
@@ -348,7 +348,7 @@ async def action_plan_page(
 
 @get("/plan-d-action/{record_id:int}", include_in_schema=False, guards=[requires("lecteur")])
 async def action_page(
-    request: Request,
+    request: AppRequest,
     record_id: FromPath[int],
     erreur: FromQuery[str | None] = None,
     annee: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
@@ -378,7 +378,7 @@ async def action_page(
     )
 
 
-def _csrf_token(request: Request) -> str:
+def _csrf_token(request: AppRequest) -> str:
     """The anti-forgery token of this request (these fragments are rendered outside Litestar's
     template response, which alone offers ``csrf_input``)."""
     return value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
@@ -397,7 +397,7 @@ def _parse_number(raw: str, field: str) -> float | None:
     guards=[requires("coordinateur")],
 )
 async def action_page_record(
-    request: Request,
+    request: AppRequest,
     record_id: FromPath[int],
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
@@ -453,7 +453,7 @@ def _budget_lines(data: dict[str, str]) -> list[dict[str, Any]]:
     guards=[requires("coordinateur")],
 )
 async def action_page_evaluation(
-    request: Request,
+    request: AppRequest,
     record_id: FromPath[int],
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
@@ -481,7 +481,8 @@ async def action_page_evaluation(
 def _form_error(error: Exception) -> str:
     errors = getattr(error, "errors", None)
     if errors:
-        return errors[0].message
+        message: str = errors[0].message
+        return message
     if isinstance(error, msgspec.ValidationError):
         return evaluation_problem(error)
     return getattr(error, "message", "Saisie invalide.")

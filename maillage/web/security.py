@@ -12,15 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
+from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware._utils import should_bypass_middleware
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.types import Receive, Scope, Send
+from litestar.types import Guard, Receive, Scope, Send
 
 from maillage import row_security
 from maillage.actor import Actor
@@ -106,6 +109,15 @@ class WebSession:
     contact: int | None
 
 
+# The request every handler receives (#17): ``user`` is the signed-in Actor, ``auth`` the bearer
+# token (API) or the WebSession (pages). On the public paths the middleware is bypassed and
+# neither is set: their handlers do not read them. Litestar reads this annotation at start-up,
+# so it is imported at run time, never under TYPE_CHECKING.
+AppRequest: TypeAlias = Request[Actor, str | WebSession, State]
+# A connection before authentication, as the middleware and the guards see it.
+AnyConnection: TypeAlias = ASGIConnection[Any, Any, Any, Any]
+
+
 class SignInRequired(NotAuthorizedException):
     """No valid session on a page: the person is sent to the sign-in page."""
 
@@ -140,7 +152,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         with territory_scope.entered(None), row_security.entered(rows):
             await super().__call__(scope, receive, send)
 
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+    async def authenticate_request(self, connection: AnyConnection) -> AuthenticationResult:
         # The account, its tokens and its territories are not local records: they are read
         # as the service's own work (a connection needing no setting, so no round trip more);
         # the user's scope is entered once they are known.
@@ -149,7 +161,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=_scoped(result.user, grants), auth=result.auth)
 
     async def _identify(
-        self, connection: ASGIConnection
+        self, connection: AnyConnection
     ) -> tuple[AuthenticationResult, dict[int, str]]:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -167,7 +179,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         return await self._from_session(connection)
 
     async def _from_session(
-        self, connection: ASGIConnection
+        self, connection: AnyConnection
     ) -> tuple[AuthenticationResult, dict[int, str]]:
         session = connection.scope.get("session")
         if not isinstance(session, dict):  # Empty without a session cookie; ours are dicts
@@ -205,7 +217,7 @@ class BearerAwareCSRFMiddleware(CSRFMiddleware):
     invalid token was already refused by the authentication middleware."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             for name, value in scope.get("headers", []):
                 if name == b"authorization" and value[:7].lower() == b"bearer ":
                     await self.app(scope, receive, send)
@@ -220,11 +232,11 @@ def is_public(path: str) -> bool:
 ROLE_LABELS = {"lecteur": "lecture", "coordinateur": "coordination", "admin": "administration"}
 
 
-def requires(role: UserRole):
+def requires(role: UserRole) -> Guard:
     """Guard: the signed-in person must hold ``role`` or a higher one (a stored role code: the
     type checker refuses a misspelt one)."""
 
-    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    def guard(connection: AnyConnection, _handler: BaseRouteHandler) -> None:
         actor = connection.user
         if not isinstance(actor, Actor):
             raise NotAuthorizedException("Authentification requise.")

@@ -8,9 +8,8 @@ every route at once, in French, on both engines alike.
 
 from __future__ import annotations
 
-from litestar import Request
-
 from maillage.errors import FieldError, InvalidData
+from maillage.web.security import AppRequest
 
 
 class NulInQuery(InvalidData):
@@ -23,7 +22,7 @@ class NulInQuery(InvalidData):
         self.message = message
 
 
-def refuse_nul_in_query(request: Request) -> None:
+def refuse_nul_in_query(request: AppRequest) -> None:
     """Litestar ``before_request`` hook: 400 before the handler for a NUL in the query."""
     for name, value in request.query_params.multi_items():
         if "\x00" in name or "\x00" in value:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Router, post
+from litestar import Router, post
 from litestar.params import JSONBody
 from msgspec import Meta
 
 from maillage.opendata.load import load_territory
 from maillage.web.openapi import error_responses
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 
 class TerritoryLoad(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -35,7 +35,7 @@ class TerritoryLoad(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     operation_id="load_territory",
     status_code=200,
 )
-async def load(request: Request, data: JSONBody[TerritoryLoad]) -> dict[str, Any]:
+async def load(request: AppRequest, data: JSONBody[TerritoryLoad]) -> dict[str, Any]:
     report = await load_territory(
         request.user,
         data.epci,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Request, Router, get, post
+from litestar import Router, get, post
 from litestar.params import JSONBody, Parameter
 from msgspec import Struct
 
 from maillage.crm import elections, views
 from maillage.web.api import RecordId
 from maillage.web.openapi import error_responses
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 READ: dict[str, Any] = {
     "guards": [requires("lecteur")],
@@ -70,7 +70,7 @@ async def elections_preview(
     responses=error_responses(400, 401, 403, 404),
 )
 async def elections_apply(
-    request: Request, record_id: RecordId, data: JSONBody[ElectionsIn]
+    request: AppRequest, record_id: RecordId, data: JSONBody[ElectionsIn]
 ) -> dict[str, Any]:
     return await elections.apply_turnover(request.user, record_id, data.date)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from litestar import Request, get
+from litestar import get
 from litestar.response import Template
 
 from maillage.web.pages.common import render
+from maillage.web.security import AppRequest
 
 # Established on this date, with axe-core's WCAG 2.1 A and AA rules and its good practices.
 STATEMENT_DATE = dt.date(2026, 12, 5)
@@ -46,7 +47,7 @@ CHECKED_ALSO = [
 
 
 @get("/accessibilite", exclude_from_auth=True, include_in_schema=False)
-async def statement(request: Request) -> Template:
+async def statement(request: AppRequest) -> Template:
     return render(
         request,
         "accessibilite.html",

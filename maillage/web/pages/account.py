@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, Parameter
 
 from maillage.actor import Actor
@@ -24,7 +24,7 @@ from maillage.web.pages.common import (
     safe_next,
     take_service_error,
 )
-from maillage.web.security import WebSession, new_session
+from maillage.web.security import AppRequest, WebSession, new_session
 
 LOGIN_FIELDS = [
     Field("email", "Adresse électronique", "email", required=True, autocomplete="username"),
@@ -59,7 +59,7 @@ BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
 
 @get("/connexion", exclude_from_auth=True, include_in_schema=False)
 async def login_page(
-    request: Request, suivant: str | None = Parameter(default=None, max_length=500)
+    request: AppRequest, suivant: str | None = Parameter(default=None, max_length=500)
 ) -> Any:
     if request.session.get("uid"):
         return redirect(safe_next(suivant))
@@ -68,7 +68,7 @@ async def login_page(
 
 
 @post("/connexion", exclude_from_auth=True, include_in_schema=False)
-async def login(request: Request) -> Any:
+async def login(request: AppRequest) -> Any:
     data = await request.form()
     form = read_form(LOGIN_FIELDS, data)
     suivant = safe_next(data.get("suivant"))
@@ -94,7 +94,9 @@ async def login(request: Request) -> Any:
     return redirect(suivant)
 
 
-def _login_refused(request: Request, form: FormState, suivant: str, status: int) -> Response:
+def _login_refused(
+    request: AppRequest, form: FormState, suivant: str, status: int
+) -> Response[Any]:
     form.values["password"] = None
     return render(
         request,
@@ -107,14 +109,16 @@ def _login_refused(request: Request, form: FormState, suivant: str, status: int)
 
 
 @post("/deconnexion", include_in_schema=False)
-async def logout(request: Request) -> Response:
+async def logout(request: AppRequest) -> Response[Any]:
     if isinstance(request.user, Actor) and request.user.user_id is not None:
         await auth.end_sessions(request.user.user_id)
     request.set_session({"flash": [["succes", "Déconnexion effectuée."]]})
     return redirect("/connexion")
 
 
-async def _account(request: Request, form: FormState, status_code: int = 200, **extra: Any) -> Any:
+async def _account(
+    request: AppRequest, form: FormState, status_code: int = 200, **extra: Any
+) -> Any:
     links: list[dict[str, Any]] = []
     web = request.auth
     if isinstance(web, WebSession) and web.contact:
@@ -131,14 +135,14 @@ async def _account(request: Request, form: FormState, status_code: int = 200, **
 
 
 @get("/compte", include_in_schema=False)
-async def account_page(request: Request) -> Any:
+async def account_page(request: AppRequest) -> Any:
     if not isinstance(request.auth, WebSession):
         return _session_only(request)
     return await _account(request, FormState())
 
 
 @post("/compte/agenda", include_in_schema=False)
-async def create_personal_feed(request: Request) -> Any:
+async def create_personal_feed(request: AppRequest) -> Any:
     """A new secret link to « my meetings »: shown once, only its hash is kept."""
     if not isinstance(request.auth, WebSession):
         return _session_only(request)
@@ -153,7 +157,7 @@ async def create_personal_feed(request: Request) -> Any:
 
 
 @post("/compte/agenda/{token_id:int}/revoquer", include_in_schema=False)
-async def revoke_personal_feed(request: Request, token_id: FromPath[int]) -> Any:
+async def revoke_personal_feed(request: AppRequest, token_id: FromPath[int]) -> Any:
     """The link stops working at once: calendars subscribed to it get nothing more."""
     if not isinstance(request.auth, WebSession):
         return _session_only(request)
@@ -167,7 +171,7 @@ async def revoke_personal_feed(request: Request, token_id: FromPath[int]) -> Any
 
 
 @post("/compte/mot-de-passe", include_in_schema=False)
-async def change_password(request: Request) -> Any:
+async def change_password(request: AppRequest) -> Any:
     if not isinstance(request.auth, WebSession):
         return _session_only(request)
     form = read_form(PASSWORD_FIELDS, await request.form())
@@ -194,7 +198,7 @@ async def change_password(request: Request) -> Any:
     return await _account(request, form, 400)
 
 
-def _session_only(request: Request) -> Any:
+def _session_only(request: AppRequest) -> Any:
     """An API token opens pages, but has no account page: its password is not the token's."""
     return error_page(
         request,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import Parameter
 from litestar.response import Template
 
@@ -18,6 +18,7 @@ from maillage import french
 from maillage.calendar.scheduling import public_holidays
 from maillage.crm import agenda, lookups
 from maillage.web.pages.common import parse_int, render
+from maillage.web.security import AppRequest
 
 VIEWS = ("mois", "semaine")
 
@@ -94,7 +95,7 @@ async def _days(start: dt.date, end: dt.date, month: int | None, group: int | No
 
 @get("/reunions/calendrier", include_in_schema=False)
 async def meeting_calendar(
-    request: Request,
+    request: AppRequest,
     vue: str = Parameter(default="mois", max_length=10),
     date: str | None = Parameter(default=None, max_length=10),
     instance: str | None = Parameter(default=None, max_length=12),

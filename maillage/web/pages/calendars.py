@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, post
+from litestar import post
 from litestar.params import FromPath
 from litestar.response import Template
 
@@ -13,13 +13,13 @@ from maillage.calendar import service as calendar_service
 from maillage.crm.registry import SERVICES
 from maillage.errors import ServiceError
 from maillage.web.pages.common import error_text, flash, redirect, render
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 WRITE = [requires("coordinateur")]
 
 
 @post("/instances/{record_id:int}/lien-agenda", guards=WRITE, include_in_schema=False)
-async def group_feed_create(request: Request, record_id: FromPath[int]) -> Template:
+async def group_feed_create(request: AppRequest, record_id: FromPath[int]) -> Template:
     group = await SERVICES["groups"].get(record_id)
     token, token_id = await feeds.create_token(request.user, "group", record_id)
     links = calendar_service.links(request.app.state.settings, feeds.token_path(token))
@@ -32,7 +32,7 @@ async def group_feed_create(request: Request, record_id: FromPath[int]) -> Templ
     include_in_schema=False,
 )
 async def group_feed_revoke(
-    request: Request, record_id: FromPath[int], token_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], token_id: FromPath[int]
 ) -> Any:
     owned = {t["id"] for t in await feeds.list_tokens("group", record_id)}
     if token_id not in owned:

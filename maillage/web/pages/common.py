@@ -15,14 +15,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import MediaType, Request, Response
+from litestar import MediaType, Response
 from litestar.datastructures import FormMultiDict, MultiDict
 from litestar.response import Redirect, Template
 
 from maillage.actor import Actor
 from maillage.errors import Conflict, InvalidData, ServiceError
 from maillage.messages import translate_message
-from maillage.web.security import WebSession
+from maillage.web.security import AppRequest, WebSession
 
 PAGE_SIZE = 25
 # Rows a detail page shows per section before « voir tout »: its cost must not grow with the
@@ -63,7 +63,7 @@ NAV: list[NavItem] = [
 ]
 
 
-def current_actor(request: Request) -> Actor | None:
+def current_actor(request: AppRequest) -> Actor | None:
     user = request.scope.get("user")
     return user if isinstance(user, Actor) else None
 
@@ -90,7 +90,7 @@ def _nav_for(actor: Actor | None, path: str) -> list[dict[str, Any]]:
     return entries
 
 
-def base_context(request: Request) -> dict[str, Any]:
+def base_context(request: AppRequest) -> dict[str, Any]:
     actor = current_actor(request)
     web = request.scope.get("auth")
     return {
@@ -103,7 +103,7 @@ def base_context(request: Request) -> dict[str, Any]:
     }
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+def render(request: AppRequest, template: str, status_code: int = 200, **context: Any) -> Template:
     return Template(
         template_name=template,
         context={**base_context(request), **context},
@@ -113,7 +113,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     )
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
+def error_page(request: AppRequest, status: int, message: str) -> Response[Any]:
     titles = {
         400: "Demande invalide",
         403: "Accès refusé",
@@ -128,13 +128,13 @@ def error_page(request: Request, status: int, message: str) -> Response:
 # ----- flash messages: one request's outcome shown on the next page ------------------------------
 
 
-def flash(request: Request, message: str, kind: str = "succes") -> None:
+def flash(request: AppRequest, message: str, kind: str = "succes") -> None:
     session = dict(request.session) if request.scope.get("session") else {}
     session["flash"] = [*session.get("flash", []), [kind, message]][-5:]
     request.set_session(session)
 
 
-def pop_flashes(request: Request) -> list[dict[str, str]]:
+def pop_flashes(request: AppRequest) -> list[dict[str, str]]:
     session = request.scope.get("session")
     if not isinstance(session, dict) or not session.get("flash"):
         return []
@@ -201,7 +201,7 @@ REQUIRED = "Ce champ est obligatoire."
 SHARED = "partage"
 
 
-def _convert(item: Field, form: FormMultiDict | MultiDict, state: FormState) -> Any:
+def _convert(item: Field, form: FormMultiDict | MultiDict[Any], state: FormState) -> Any:
     if item.kind in ("multi", "multiselect"):
         raw_list = [v for v in form.getall(item.name, []) if str(v).strip()]
         try:
@@ -240,7 +240,7 @@ def _convert(item: Field, form: FormMultiDict | MultiDict, state: FormState) -> 
     return raw
 
 
-def read_form(fields: Iterable[Field], form: FormMultiDict | MultiDict) -> FormState:
+def read_form(fields: Iterable[Field], form: FormMultiDict | MultiDict[Any]) -> FormState:
     """Posted text (or a GET form's query) to typed values; missing required fields are
     reported all at once."""
     state = FormState()
@@ -260,7 +260,9 @@ def build(struct: type[msgspec.Struct], values: dict[str, Any], state: FormState
         return None
 
 
-def take_service_error(error: ServiceError, state: FormState, aliases: dict | None = None) -> None:
+def take_service_error(
+    error: ServiceError, state: FormState, aliases: dict[str, str] | None = None
+) -> None:
     """Put a service's refusal next to the fields it names, or on top of the form."""
     aliases = aliases or {}
     if isinstance(error, InvalidData):
@@ -319,7 +321,7 @@ def parse_int(raw: str | None) -> int | None:
 
 
 async def save_from_form(
-    request: Request,
+    request: AppRequest,
     service: Any,
     fields: list[Field],
     record_id: int | None = None,

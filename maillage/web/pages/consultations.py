@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
 from maillage.crm import consultations, lookups
 from maillage.errors import ServiceError
 from maillage.web.pages.common import error_text, flash, redirect, render
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 WRITE = [requires("coordinateur")]
 READ = [requires("lecteur")]
@@ -26,7 +26,7 @@ def _choices(data: Any) -> list[str] | None:
     return str(data.get("choices") or "")[:20_000].splitlines()
 
 
-async def add_question(request: Request, owner: consultations.Owner, back: str) -> Any:
+async def add_question(request: AppRequest, owner: consultations.Owner, back: str) -> Any:
     data = await request.form()
     try:
         await consultations.add_question_to(
@@ -43,7 +43,7 @@ async def add_question(request: Request, owner: consultations.Owner, back: str) 
     return redirect(back)
 
 
-async def edit_question(request: Request, question_id: int, back: str) -> Any:
+async def edit_question(request: AppRequest, question_id: int, back: str) -> Any:
     data = await request.form()
     try:
         await consultations.edit_question(
@@ -56,7 +56,7 @@ async def edit_question(request: Request, question_id: int, back: str) -> Any:
     return redirect(back)
 
 
-async def move_question(request: Request, question_id: int, back: str) -> Any:
+async def move_question(request: AppRequest, question_id: int, back: str) -> Any:
     data = await request.form()
     step = -1 if data.get("sens") == "haut" else 1
     try:
@@ -68,7 +68,7 @@ async def move_question(request: Request, question_id: int, back: str) -> Any:
     return redirect(back)
 
 
-def csv_response(text: str, name: str) -> Response:
+def csv_response(text: str, name: str) -> Response[bytes]:
     return Response(
         content=("\ufeff" + text).encode("utf-8"),  # the BOM: Excel reads UTF-8 correctly
         media_type="text/csv; charset=utf-8",
@@ -83,7 +83,7 @@ def csv_response(text: str, name: str) -> Response:
 
 
 @get("/consultations", guards=READ, include_in_schema=False)
-async def theme_list(request: Request) -> Template:
+async def theme_list(request: AppRequest) -> Template:
     return render(
         request,
         "consultations/liste.html",
@@ -93,7 +93,7 @@ async def theme_list(request: Request) -> Template:
 
 
 @post("/consultations", guards=WRITE, include_in_schema=False)
-async def theme_create(request: Request) -> Any:
+async def theme_create(request: AppRequest) -> Any:
     data = await request.form()
     raw = str(data.get("axis") or "")
     axis = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else 0
@@ -109,7 +109,7 @@ async def theme_create(request: Request) -> Any:
 
 
 @get("/consultations/{record_id:int}", guards=READ, include_in_schema=False)
-async def theme_page(request: Request, record_id: FromPath[int]) -> Template:
+async def theme_page(request: AppRequest, record_id: FromPath[int]) -> Template:
     theme = await consultations.theme(record_id)
     base = request.app.state.settings.base_url
     return render(
@@ -123,7 +123,7 @@ async def theme_page(request: Request, record_id: FromPath[int]) -> Template:
 
 
 @post("/consultations/{record_id:int}/ouverture", guards=WRITE, include_in_schema=False)
-async def theme_open(request: Request, record_id: FromPath[int]) -> Any:
+async def theme_open(request: AppRequest, record_id: FromPath[int]) -> Any:
     data = await request.form()
     wanted = data.get("ouverte") == "oui"
     try:
@@ -136,7 +136,7 @@ async def theme_open(request: Request, record_id: FromPath[int]) -> Any:
 
 
 @post("/consultations/{record_id:int}/questions", guards=WRITE, include_in_schema=False)
-async def theme_question_add(request: Request, record_id: FromPath[int]) -> Any:
+async def theme_question_add(request: AppRequest, record_id: FromPath[int]) -> Any:
     return await add_question(request, ("consultation", record_id), f"/consultations/{record_id}")
 
 
@@ -146,7 +146,7 @@ async def theme_question_add(request: Request, record_id: FromPath[int]) -> Any:
     include_in_schema=False,
 )
 async def theme_question_edit(
-    request: Request, record_id: FromPath[int], question_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], question_id: FromPath[int]
 ) -> Any:
     return await edit_question(request, question_id, f"/consultations/{record_id}")
 
@@ -157,7 +157,7 @@ async def theme_question_edit(
     include_in_schema=False,
 )
 async def theme_question_move(
-    request: Request, record_id: FromPath[int], question_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], question_id: FromPath[int]
 ) -> Any:
     return await move_question(request, question_id, f"/consultations/{record_id}")
 
@@ -168,7 +168,7 @@ async def theme_question_move(
     include_in_schema=False,
 )
 async def theme_question_delete(
-    request: Request, record_id: FromPath[int], question_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], question_id: FromPath[int]
 ) -> Any:
     try:
         await consultations.delete_question(request.user, question_id)
@@ -180,7 +180,7 @@ async def theme_question_delete(
 
 
 @get("/consultations/{record_id:int}/reponses.csv", guards=READ, include_in_schema=False)
-async def theme_export(record_id: FromPath[int]) -> Response:
+async def theme_export(record_id: FromPath[int]) -> Response[Any]:
     await consultations.theme(record_id)  # 404 for an unknown consultation
     text = await consultations.export_csv_of(("consultation", record_id))
     return csv_response(text, f"consultation-theme-{record_id}.csv")

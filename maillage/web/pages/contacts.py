@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Template
 
@@ -32,7 +32,7 @@ from maillage.web.pages.common import (
 )
 from maillage.web.pages.crud import RecordPages, record_handlers
 from maillage.web.pages.labels import choices
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 SERVICE = SERVICES["contacts"]
 WRITE = [requires("coordinateur")]
@@ -90,7 +90,7 @@ async def _form_options() -> dict[str, Any]:
 
 @get("/contacts", include_in_schema=False)
 async def contact_list(
-    request: Request,
+    request: AppRequest,
     q: str | None = Parameter(default=None, max_length=200),
     axe: str | None = Parameter(default=None, max_length=12),
     commune: str | None = Parameter(default=None, max_length=12),
@@ -151,7 +151,7 @@ async def contact_list(
 
 @get("/contacts/{record_id:int}", include_in_schema=False)
 async def contact_detail(
-    request: Request,
+    request: AppRequest,
     record_id: FromPath[int],
     organisation_q: str | None = Parameter(default=None, max_length=200),
     tout: str | None = Parameter(default=None, max_length=30),
@@ -162,7 +162,7 @@ async def contact_detail(
 
 
 async def _detail_page(
-    request: Request,
+    request: AppRequest,
     record_id: int,
     organisation_q: str | None,
     affiliation_form: FormState,
@@ -236,7 +236,7 @@ PERSON_NAMES = {"civility", "first_name", "last_name", "email", "phone", "legal_
 
 
 def _at_organisation_page(
-    request: Request, organisation: dict[str, Any], form: FormState, status_code: int = 200
+    request: AppRequest, organisation: dict[str, Any], form: FormState, status_code: int = 200
 ) -> Template:
     return render(
         request,
@@ -252,7 +252,7 @@ def _at_organisation_page(
 
 
 @get("/partenaires/{record_id:int}/contacts/nouveau", guards=WRITE, include_in_schema=False)
-async def contact_at_organisation_form(request: Request, record_id: FromPath[int]) -> Template:
+async def contact_at_organisation_form(request: AppRequest, record_id: FromPath[int]) -> Template:
     organisation = await SERVICES["organisations"].get(record_id)
     form = FormState()
     form.values.update(legal_basis="mission_interet_public", is_primary=True)
@@ -260,7 +260,7 @@ async def contact_at_organisation_form(request: Request, record_id: FromPath[int
 
 
 @post("/partenaires/{record_id:int}/contacts/nouveau", guards=WRITE, include_in_schema=False)
-async def contact_at_organisation(request: Request, record_id: FromPath[int]) -> Any:
+async def contact_at_organisation(request: AppRequest, record_id: FromPath[int]) -> Any:
     organisation = await SERVICES["organisations"].get(record_id)
     form = read_form(AT_ORGANISATION_FIELDS, await request.form())
     if not form.has_errors:
@@ -281,7 +281,7 @@ async def contact_at_organisation(request: Request, record_id: FromPath[int]) ->
 
 
 @post("/contacts/{record_id:int}/rattachements", guards=WRITE, include_in_schema=False)
-async def affiliation_add(request: Request, record_id: FromPath[int]) -> Any:
+async def affiliation_add(request: AppRequest, record_id: FromPath[int]) -> Any:
     await SERVICE.get(record_id)
     data = await request.form()
     form = read_form(AFFILIATION_FIELDS, data)
@@ -310,7 +310,7 @@ async def affiliation_add(request: Request, record_id: FromPath[int]) -> Any:
     include_in_schema=False,
 )
 async def affiliation_end(
-    request: Request, record_id: FromPath[int], affiliation_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], affiliation_id: FromPath[int]
 ) -> Any:
     service = SERVICES["affiliations"]
     affiliation = await service.get(affiliation_id)

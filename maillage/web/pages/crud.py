@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Template
@@ -28,7 +28,7 @@ from maillage.web.pages.common import (
     render,
     save_from_form,
 )
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def territory_value(record: dict[str, Any]) -> str:
 
 
 def _form_page(
-    request: Request,
+    request: AppRequest,
     pages: RecordPages,
     form: FormState,
     record: dict[str, Any] | None,
@@ -117,12 +117,12 @@ def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
     write = [requires(pages.service.spec.write_role)]
     path, service = pages.path, pages.service
 
-    async def new(request: Request) -> Template:
+    async def new(request: AppRequest) -> Template:
         form = FormState(values=dict(pages.defaults))
         choice = await territory_field(pages)
         return _form_page(request, pages, form, None, await pages.options(), territory=choice)
 
-    async def create(request: Request) -> Any:
+    async def create(request: AppRequest) -> Any:
         choice = await territory_field(pages)
         record, form = await save_from_form(request, service, pages.fields, territory=choice)
         if record is None:
@@ -131,14 +131,14 @@ def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
         flash(request, pages.created.format(name=pages.title(record)))
         return redirect(f"{path}/{record['id']}")
 
-    async def edit(request: Request, record_id: FromPath[int]) -> Template:
+    async def edit(request: AppRequest, record_id: FromPath[int]) -> Template:
         record = await service.get(record_id)
         values = {**form_values(pages.fields, record), "version": record["version"]}
         choice = await territory_field(pages)
         form = FormState(values=values)
         return _form_page(request, pages, form, record, await pages.options(), territory=choice)
 
-    async def update(request: Request, record_id: FromPath[int]) -> Any:
+    async def update(request: AppRequest, record_id: FromPath[int]) -> Any:
         existing = await service.get(record_id)
         choice = await territory_field(pages)
         record, form = await save_from_form(
@@ -150,12 +150,12 @@ def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
         flash(request, pages.saved.format(name=pages.title(record)))
         return redirect(f"{path}/{record_id}")
 
-    async def archive(request: Request, record_id: FromPath[int]) -> Any:
+    async def archive(request: AppRequest, record_id: FromPath[int]) -> Any:
         record = await service.set_archived(request.user, record_id, True)
         flash(request, pages.archived.format(name=pages.title(record)))
         return redirect(f"{path}/{record_id}")
 
-    async def restore(request: Request, record_id: FromPath[int]) -> Any:
+    async def restore(request: AppRequest, record_id: FromPath[int]) -> Any:
         record = await service.set_archived(request.user, record_id, False)
         flash(request, pages.restored.format(name=pages.title(record)))
         return redirect(f"{path}/{record_id}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from litestar import Request, get
+from litestar import get
 from litestar.response import Template
 
 from maillage.crm import decisions
@@ -12,10 +12,11 @@ from maillage.crm.dashboard import dashboard as dashboard_data
 from maillage.settings import base_url_warning_for_request
 from maillage.web.pages.common import render
 from maillage.web.pages.labels import PARIS
+from maillage.web.security import AppRequest
 
 
 @get("/", include_in_schema=False)
-async def dashboard(request: Request) -> Template:
+async def dashboard(request: AppRequest) -> Template:
     now = dt.datetime.now(dt.UTC)
     today = now.astimezone(PARIS).date()
     data = await dashboard_data(now, today)
@@ -28,7 +29,7 @@ async def dashboard(request: Request) -> Template:
     )
 
 
-def _base_url_warning(request: Request) -> str | None:
+def _base_url_warning(request: AppRequest) -> str | None:
     """Told to admins only: they are the ones who can change the setting."""
     base_url = request.app.state.settings.base_url
     return base_url_warning_for_request(base_url, str(request.base_url))

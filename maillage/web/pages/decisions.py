@@ -8,14 +8,14 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Request, post
+from litestar import post
 from litestar.params import FromPath
 
 from maillage.crm.registry import SERVICES
 from maillage.errors import ServiceError
 from maillage.vocabulary import DECISION_STATUSES
 from maillage.web.pages.common import error_text, flash, parse_int, redirect
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 WRITE = [requires("coordinateur")]
 SERVICE = SERVICES["decisions"]
@@ -31,7 +31,7 @@ def _date(raw: str) -> dt.date | None:
 
 
 @post("/reunions/{record_id:int}/decisions", guards=WRITE, include_in_schema=False)
-async def decision_create(request: Request, record_id: FromPath[int]) -> Any:
+async def decision_create(request: AppRequest, record_id: FromPath[int]) -> Any:
     form = await request.form()
     summary = str(form.get("summary") or "").strip()
     raw_due = str(form.get("due_on") or "")
@@ -65,7 +65,7 @@ async def decision_create(request: Request, record_id: FromPath[int]) -> Any:
 
 
 @post("/decisions/{record_id:int}/statut", guards=WRITE, include_in_schema=False)
-async def decision_status(request: Request, record_id: FromPath[int]) -> Any:
+async def decision_status(request: AppRequest, record_id: FromPath[int]) -> Any:
     form = await request.form()
     status = str(form.get("status") or "")
     place = str(form.get("retour") or "accueil")

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
@@ -19,14 +19,14 @@ from maillage.crm.scope import current as current_scope
 from maillage.errors import InvalidData, ServiceError
 from maillage.reports.territory_maps import PARTNERS, diagnostic_maps
 from maillage.web.pages.common import error_text, flash, parse_int, redirect, render
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 KNOWN = {"oui": True, "non": False, "": None}
 
 
 @get("/diagnostic", guards=[requires("lecteur")], include_in_schema=False)
 async def diagnostic_page(
-    request: Request,
+    request: AppRequest,
     territoire: Annotated[str | None, QueryParameter(max_length=12)] = None,
     axe: Annotated[str | None, QueryParameter(max_length=12)] = None,
     mesure: Annotated[str | None, QueryParameter(max_length=40)] = None,
@@ -76,7 +76,7 @@ def parse_day(text: str) -> dt.date:
     guards=[requires("coordinateur")],
     include_in_schema=False,
 )
-async def childcare_form(request: Request, record_id: FromPath[int]) -> Any:
+async def childcare_form(request: AppRequest, record_id: FromPath[int]) -> Any:
     form = await request.form()
     back = {k: form.get(k) for k in ("territoire", "axe", "mesure") if form.get(k)}
     values = {name: str(form.get(name) or "") for name in ("schema", "relais")}

@@ -9,19 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Request, post
+from litestar import post
 from litestar.params import FromPath
 
 from maillage.crm.registry import SERVICES
 from maillage.exchange import erasure, rgpd
 from maillage.web.pages.common import flash, redirect, render
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 CONFIRMATION = "EFFACER"
 
 
 @post("/contacts/{record_id:int}/effacer", guards=[requires("admin")], include_in_schema=False)
-async def contact_erase(request: Request, record_id: FromPath[int]) -> Any:
+async def contact_erase(request: AppRequest, record_id: FromPath[int]) -> Any:
     contact = await SERVICES["contacts"].get(record_id)  # 404 before anything else
     if str((await request.form()).get("confirmation") or "").strip().upper() != CONFIRMATION:
         flash(request, f"Effacement non fait : tapez « {CONFIRMATION} » pour confirmer.", "erreur")

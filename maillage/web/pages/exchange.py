@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from litestar import Litestar, Request, get, post
+from litestar import Litestar, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter, QueryParameter
@@ -45,7 +45,7 @@ from maillage.web.pages.common import (
 )
 from maillage.web.pages.labels import LABELS as CODE_LABELS
 from maillage.web.pages.labels import choices
-from maillage.web.security import WebSession, requires
+from maillage.web.security import AppRequest, WebSession, requires
 
 WRITE = [requires("coordinateur")]
 ENTITY_LABELS = {
@@ -131,7 +131,7 @@ BODY_ENTITIES = {"memberships", "meetings"}
 
 
 async def _export_page(
-    request: Request, form: FormState | None = None, status_code: int = 200
+    request: AppRequest, form: FormState | None = None, status_code: int = 200
 ) -> Template:
     form = form or FormState(values={"entite": "contacts", "format": "csv"})
     return render(
@@ -152,7 +152,7 @@ async def _export_page(
 
 
 @get("/exports", guards=WRITE, include_in_schema=False)
-async def export_page(request: Request) -> Template:
+async def export_page(request: AppRequest) -> Template:
     return await _export_page(request)
 
 
@@ -184,7 +184,7 @@ def _export_filters(entity: str, form: FormState) -> ExportFilters:
 
 @get("/exports/telecharger", guards=WRITE, include_in_schema=False)
 async def export_download(
-    request: Request,
+    request: AppRequest,
     entite: str = Parameter(default="contacts", max_length=40),
     format_: Annotated[str, QueryParameter(name="format", max_length=10)] = "csv",
     modele: str | None = Parameter(default=None, max_length=10),
@@ -212,8 +212,8 @@ async def export_download(
 # ----- imports ---------------------------------------------------------------------------------
 
 
-def _pending_dir(request: Request) -> Path:
-    path = request.app.state.settings.data_dir / PENDING_DIR
+def _pending_dir(request: AppRequest) -> Path:
+    path: Path = request.app.state.settings.data_dir / PENDING_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -238,19 +238,19 @@ def purge_stale_imports_at_startup(app: Litestar) -> None:
     purge_stale_imports(app.state.settings.data_dir / PENDING_DIR)
 
 
-def _session(request: Request) -> dict[str, Any]:
+def _session(request: AppRequest) -> dict[str, Any]:
     session = request.scope.get("session")
     return session if isinstance(session, dict) else {}
 
 
-def _pending(request: Request) -> dict[str, str] | None:
-    pending = _session(request).get("import")
+def _pending(request: AppRequest) -> dict[str, str] | None:
+    pending: dict[str, str] | None = _session(request).get("import")
     if not pending or not (_pending_dir(request) / pending["token"]).is_file():
         return None
     return pending
 
 
-def _forget_pending(request: Request) -> None:
+def _forget_pending(request: AppRequest) -> None:
     pending = _session(request).get("import")
     if pending:
         (_pending_dir(request) / pending["token"]).unlink(missing_ok=True)
@@ -259,11 +259,11 @@ def _forget_pending(request: Request) -> None:
     request.set_session(session)
 
 
-def _owner_prefix(request: Request) -> str:
+def _owner_prefix(request: AppRequest) -> str:
     return f"u{request.user.user_id}-"
 
 
-def _forget_own_uploads(request: Request) -> None:
+def _forget_own_uploads(request: AppRequest) -> None:
     """One waiting file per account: a client that drops the updated session cookie (and so
     forgets its previous upload) cannot pile files up on disk."""
     prefix = _owner_prefix(request)
@@ -272,11 +272,13 @@ def _forget_own_uploads(request: Request) -> None:
 
 
 @get("/imports", guards=WRITE, include_in_schema=False)
-async def import_page(request: Request) -> Template:
+async def import_page(request: AppRequest) -> Template:
     return render(request, "echanges/imports.html", kinds=KIND_LABELS, report=None, error=None)
 
 
-async def _preview(request: Request, pending: dict[str, str], status_code: int = 200) -> Template:
+async def _preview(
+    request: AppRequest, pending: dict[str, str], status_code: int = 200
+) -> Template:
     content = (_pending_dir(request) / pending["token"]).read_bytes()
     try:
         report = await run_import(request.user, content, pending["filename"], pending["kind"])
@@ -308,7 +310,7 @@ async def _preview(request: Request, pending: dict[str, str], status_code: int =
     request_max_body_size=MAX_IMPORT_BYTES + 1024 * 1024,
 )
 async def import_upload(
-    request: Request,
+    request: AppRequest,
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Any:
     upload, kind = data.get("fichier"), str(data.get("type") or "contacts")
@@ -336,7 +338,7 @@ async def import_upload(
 
 
 @post("/imports/confirmer", guards=WRITE, include_in_schema=False)
-async def import_confirm(request: Request) -> Any:
+async def import_confirm(request: AppRequest) -> Any:
     pending = _pending(request)
     if pending is None:
         flash(request, "Aucun import en attente : déposez à nouveau le fichier.", "erreur")
@@ -364,7 +366,7 @@ async def import_confirm(request: Request) -> Any:
 
 
 @get("/imports/avertissements", guards=WRITE, include_in_schema=False)
-async def import_warnings(request: Request) -> Any:
+async def import_warnings(request: AppRequest) -> Any:
     """Every warning of the file waiting for confirmation, as CSV (the page shows 50)."""
     pending = _pending(request)
     if pending is None:
@@ -388,7 +390,7 @@ async def import_warnings(request: Request) -> Any:
 
 
 @post("/imports/abandonner", guards=WRITE, include_in_schema=False)
-async def import_cancel(request: Request) -> Any:
+async def import_cancel(request: AppRequest) -> Any:
     _forget_pending(request)
     flash(request, "Import abandonné : rien n'a été enregistré.")
     return redirect("/imports")
@@ -399,7 +401,7 @@ async def import_cancel(request: Request) -> Any:
 
 @get("/doublons", guards=WRITE, include_in_schema=False)
 async def duplicate_page(
-    request: Request,
+    request: AppRequest,
     type_: Annotated[str, QueryParameter(name="type", max_length=20)] = "contacts",
 ) -> Template:
     entity = type_ if type_ in DUPLICATE_TYPES else "contacts"
@@ -429,7 +431,7 @@ COMPARED = {
 
 @get("/doublons/comparer", guards=WRITE, include_in_schema=False)
 async def duplicate_compare(
-    request: Request,
+    request: AppRequest,
     type_: Annotated[str, QueryParameter(name="type", max_length=20)] = "contacts",
     a: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
     b: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
@@ -475,7 +477,7 @@ def _compared_value(name: str, record: dict[str, Any], communes: dict[int, str])
 
 
 @post("/doublons/fusionner", guards=WRITE, include_in_schema=False)
-async def duplicate_merge(request: Request) -> Any:
+async def duplicate_merge(request: AppRequest) -> Any:
     form = await request.form()
     entity = "organisations" if form.get("type") == "organisations" else "contacts"
     ids = {"a": parse_int(form.get("a")), "b": parse_int(form.get("b"))}
@@ -498,7 +500,7 @@ async def duplicate_merge(request: Request) -> Any:
 
 
 @post("/doublons/ignorer", guards=WRITE, include_in_schema=False)
-async def duplicate_dismiss(request: Request) -> Any:
+async def duplicate_dismiss(request: AppRequest) -> Any:
     form = await request.form()
     entity = "organisations" if form.get("type") == "organisations" else "contacts"
     a, b = parse_int(form.get("a")), parse_int(form.get("b"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Template
 
@@ -34,7 +34,7 @@ from maillage.web.pages.common import (
 from maillage.web.pages.crud import RecordPages, record_handlers
 from maillage.web.pages.labels import LABELS as CODE_LABELS
 from maillage.web.pages.labels import choices
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 SERVICE = SERVICES["groups"]
 MEMBERSHIPS = SERVICES["memberships"]
@@ -78,7 +78,7 @@ async def _form_options() -> dict[str, Any]:
 
 @get("/instances", include_in_schema=False)
 async def group_list(
-    request: Request,
+    request: AppRequest,
     q: str | None = Parameter(default=None, max_length=200),
     type: str | None = Parameter(default=None, max_length=30),
     axe: str | None = Parameter(default=None, max_length=12),
@@ -109,7 +109,7 @@ async def group_list(
 
 @get("/instances/{record_id:int}", include_in_schema=False)
 async def group_detail(
-    request: Request,
+    request: AppRequest,
     record_id: FromPath[int],
     contact_q: str | None = Parameter(default=None, max_length=200),
     contact: int | None = Parameter(default=None, ge=1),
@@ -121,7 +121,7 @@ async def group_detail(
 
 
 async def _detail_page(
-    request: Request,
+    request: AppRequest,
     record_id: int,
     contact_q: str | None,
     chosen: int | None,
@@ -194,7 +194,7 @@ PAGES = RecordPages(
 
 
 @post("/instances/{record_id:int}/membres", guards=WRITE, include_in_schema=False)
-async def member_add(request: Request, record_id: FromPath[int]) -> Any:
+async def member_add(request: AppRequest, record_id: FromPath[int]) -> Any:
     data = await request.form()
     form = read_form(MEMBER_FIELDS, data)
     if not form.has_errors:
@@ -224,7 +224,7 @@ async def _own_membership(record_id: int, membership_id: int) -> dict[str, Any] 
     include_in_schema=False,
 )
 async def member_role(
-    request: Request, record_id: FromPath[int], membership_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], membership_id: FromPath[int]
 ) -> Any:
     membership = await _own_membership(record_id, membership_id)
     role = (await request.form()).get("role")
@@ -247,7 +247,7 @@ async def member_role(
     include_in_schema=False,
 )
 async def member_remove(
-    request: Request, record_id: FromPath[int], membership_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], membership_id: FromPath[int]
 ) -> Any:
     """A member who leaves keeps their history: the membership ends yesterday, unless it
     started today or later (an entry made by mistake), which is deleted."""
@@ -274,7 +274,7 @@ CANDIDATES = 100  # people shown at once to tick; a narrower search finds the ot
 
 @get("/instances/{record_id:int}/membres/plusieurs", guards=WRITE, include_in_schema=False)
 async def members_search(
-    request: Request,
+    request: AppRequest,
     record_id: FromPath[int],
     q: str | None = Parameter(default=None, max_length=200),
     organisation: str | None = Parameter(default=None, max_length=12),
@@ -313,7 +313,7 @@ async def members_search(
 
 
 @post("/instances/{record_id:int}/membres/plusieurs", guards=WRITE, include_in_schema=False)
-async def members_add_many(request: Request, record_id: FromPath[int]) -> Any:
+async def members_add_many(request: AppRequest, record_id: FromPath[int]) -> Any:
     data = await request.form()
     ids = [int(v) for v in data.getall("contacts", []) if str(v).isdigit() and 0 < int(v) < 2**31]
     if not ids:
@@ -337,7 +337,7 @@ async def members_add_many(request: Request, record_id: FromPath[int]) -> Any:
     include_in_schema=False,
 )
 async def member_substitute(
-    request: Request, record_id: FromPath[int], membership_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], membership_id: FromPath[int]
 ) -> Any:
     chosen = parse_int((await request.form()).get("substitute"))
     try:

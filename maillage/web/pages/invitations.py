@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
@@ -17,7 +17,7 @@ from maillage.french import plural
 from maillage.mailing import invitations, reminders
 from maillage.web.mailing import pack_attachments
 from maillage.web.pages.common import error_text, flash, redirect, render
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 WRITE = [requires("coordinateur")]
 
@@ -26,7 +26,7 @@ def _ids(values: list[Any]) -> tuple[int, ...]:
     return tuple(int(v) for v in values if str(v).isdigit() and 0 < int(v) < 2**31)
 
 
-def _flash_problems(request: Request, problems: list[dict[str, Any]]) -> None:
+def _flash_problems(request: AppRequest, problems: list[dict[str, Any]]) -> None:
     for item in problems[:10]:
         flash(request, f"{item['name']} : {item['reason']}", "attention")
     if len(problems) > 10:
@@ -35,7 +35,7 @@ def _flash_problems(request: Request, problems: list[dict[str, Any]]) -> None:
 
 
 @post("/reunions/{record_id:int}/inviter", guards=WRITE, include_in_schema=False)
-async def invite(request: Request, record_id: FromPath[int]) -> Any:
+async def invite(request: AppRequest, record_id: FromPath[int]) -> Any:
     data = await request.form()
     wanted = invitations.InviteRequest(
         contacts=_ids(data.getall("contacts", [])),
@@ -57,7 +57,7 @@ async def invite(request: Request, record_id: FromPath[int]) -> Any:
 
 
 @post("/reunions/{record_id:int}/envoyer", guards=WRITE, include_in_schema=False)
-async def send(request: Request, record_id: FromPath[int]) -> Any:
+async def send(request: AppRequest, record_id: FromPath[int]) -> Any:
     data = await request.form()
     try:
         files = await pack_attachments(request.user, record_id, data.get("dossier") == "on")
@@ -85,7 +85,7 @@ async def send(request: Request, record_id: FromPath[int]) -> Any:
 
 
 @get("/reunions/{record_id:int}/apercu", guards=WRITE, include_in_schema=False)
-async def preview(request: Request, record_id: FromPath[int]) -> Template:
+async def preview(request: AppRequest, record_id: FromPath[int]) -> Template:
     """What « Envoyer » will send, read before it goes: counts, one message of each kind."""
     meeting = await invitations.load_meeting(record_id)
     try:
@@ -96,7 +96,7 @@ async def preview(request: Request, record_id: FromPath[int]) -> Template:
 
 
 @post("/reunions/{record_id:int}/relancer", guards=WRITE, include_in_schema=False)
-async def relaunch(request: Request, record_id: FromPath[int]) -> Any:
+async def relaunch(request: AppRequest, record_id: FromPath[int]) -> Any:
     try:
         report = await reminders.relaunch_pending(
             request.user, request.app.state.settings, record_id

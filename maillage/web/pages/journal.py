@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import Parameter
 from litestar.response import Template
 
@@ -10,14 +10,14 @@ from maillage.crm import audit
 from maillage.web.pages.common import paginate, render
 from maillage.web.pages.journal_text import action_text, change_lines
 from maillage.web.pages.labels import LABELS
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 JOURNAL_PAGE = 50
 
 
 @get("/journal", guards=[requires("admin")], include_in_schema=False)
 async def journal(
-    request: Request,
+    request: AppRequest,
     objet: str | None = Parameter(default=None, max_length=40),
     auteur: str | None = Parameter(default=None, max_length=254),
     page: int = Parameter(default=1, ge=1, le=1_000_000),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.response import Template
 
 from maillage.crm import lookups
@@ -27,7 +27,7 @@ from maillage.web.pages.common import (
     take_service_error,
 )
 from maillage.web.pages.labels import choices
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 WRITE = [requires("coordinateur")]
 FILTER_FIELDS = [
@@ -63,7 +63,7 @@ async def _options() -> dict[str, Any]:
 
 
 async def _compose(
-    request: Request,
+    request: AppRequest,
     form: FormState,
     preview: dict[str, Any] | None = None,
     status_code: int = 200,
@@ -86,12 +86,12 @@ def _filters(values: dict[str, Any]) -> mailings.Filters:
 
 
 @get("/envois/nouveau", guards=WRITE, include_in_schema=False)
-async def mailing_new(request: Request) -> Template:
+async def mailing_new(request: AppRequest) -> Template:
     return await _compose(request, FormState())
 
 
 @post("/envois/nouveau", guards=WRITE, include_in_schema=False)
-async def mailing_preview(request: Request) -> Template:
+async def mailing_preview(request: AppRequest) -> Template:
     """The preview: nothing is queued until the person confirms below it."""
     form = read_form(FIELDS, await request.form())
     if form.has_errors:
@@ -110,7 +110,7 @@ async def mailing_preview(request: Request) -> Template:
 
 
 @post("/envois/nouveau/envoyer", guards=WRITE, include_in_schema=False)
-async def mailing_send(request: Request) -> Any:
+async def mailing_send(request: AppRequest) -> Any:
     data = await request.form()
     form = read_form(FIELDS, data)
     if form.has_errors:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from maillage.calendar import service as calendar
+from maillage.calendar.scheduling import SchedulingWarning
 from maillage.crm import agenda, audit, consultations, decisions, inhabitants, lookups
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
@@ -33,7 +34,7 @@ from maillage.web.pages.common import (
     take_service_error,
 )
 from maillage.web.pages.labels import PARIS, choices, iso_local
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 SERVICE = SERVICES["meetings"]
 PICKER_SIZE = 20
@@ -110,7 +111,7 @@ def _moments(values: dict[str, Any], form: FormState) -> dict[str, Any]:
 
 @get("/reunions", include_in_schema=False)
 async def meeting_list(
-    request: Request,
+    request: AppRequest,
     periode: str = Parameter(default="a_venir", max_length=20),
     instance: str | None = Parameter(default=None, max_length=12),
     statut: str | None = Parameter(default=None, max_length=20),
@@ -144,7 +145,7 @@ def choices_dict(kind: str) -> dict[str, str]:
 
 @get("/reunions/nouvelle", guards=WRITE, include_in_schema=False)
 async def meeting_new(
-    request: Request, instance: int | None = Parameter(default=None, ge=1)
+    request: AppRequest, instance: int | None = Parameter(default=None, ge=1)
 ) -> Template:
     values: dict[str, Any] = {"working_group": instance}
     if instance:
@@ -155,7 +156,7 @@ async def meeting_new(
 
 
 async def _form_page(
-    request: Request,
+    request: AppRequest,
     form: FormState,
     status_code: int = 200,
     meeting: dict[str, Any] | None = None,
@@ -173,7 +174,9 @@ async def _form_page(
     )
 
 
-async def _unconfirmed(data: Any, group: int, values: dict[str, Any], record_id=None) -> list:
+async def _unconfirmed(
+    data: Any, group: int, values: dict[str, Any], record_id: int | None = None
+) -> list[SchedulingWarning]:
     """The scheduling warnings for the slot, unless the coordinator already confirmed them."""
     if data.get("confirmer") == "1":
         return []
@@ -182,7 +185,7 @@ async def _unconfirmed(data: Any, group: int, values: dict[str, Any], record_id=
 
 
 @post("/reunions/nouvelle", guards=WRITE, include_in_schema=False)
-async def meeting_create(request: Request) -> Any:
+async def meeting_create(request: AppRequest) -> Any:
     data = await request.form()
     form = read_form(FIELDS, data)
     values = _moments(dict(form.values), form)
@@ -212,7 +215,7 @@ def _edit_values(meeting: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _posted(request: Request, record_id: int, fields: Any) -> tuple[Any, ...]:
+async def _posted(request: AppRequest, record_id: int, fields: Any) -> tuple[Any, ...]:
     """An edit or move form as posted: the meeting, the form data, the read form, its moments
     and the version the coordinator read."""
     meeting = await SERVICE.get(record_id)
@@ -224,13 +227,13 @@ async def _posted(request: Request, record_id: int, fields: Any) -> tuple[Any, .
 
 
 @get("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def meeting_edit_page(request: Request, record_id: FromPath[int]) -> Template:
+async def meeting_edit_page(request: AppRequest, record_id: FromPath[int]) -> Template:
     meeting = await SERVICE.get(record_id)
     return await _form_page(request, FormState(values=_edit_values(meeting)), meeting=meeting)
 
 
 @post("/reunions/{record_id:int}/modifier", guards=WRITE, include_in_schema=False)
-async def meeting_edit(request: Request, record_id: FromPath[int]) -> Any:
+async def meeting_edit(request: AppRequest, record_id: FromPath[int]) -> Any:
     meeting, data, form, values, version = await _posted(request, record_id, FIELDS)
     if not form.has_errors:
         changes = {**values, "version": version}
@@ -256,7 +259,7 @@ def _slot_changed(meeting: dict[str, Any], values: dict[str, Any]) -> bool:
 
 @get("/reunions/{record_id:int}", include_in_schema=False)
 async def meeting_detail(
-    request: Request,
+    request: AppRequest,
     record_id: FromPath[int],
     contact_q: str | None = Parameter(default=None, max_length=200),
 ) -> Template:
@@ -286,7 +289,7 @@ async def meeting_detail(
     )
 
 
-async def _registrations_context(request: Request, meeting: dict[str, Any]) -> dict[str, Any]:
+async def _registrations_context(request: AppRequest, meeting: dict[str, Any]) -> dict[str, Any]:
     """Inhabitants registered through the public page (#22), on public meetings only."""
     if not meeting["is_public"]:
         return {"ins": None}
@@ -329,7 +332,7 @@ async def _live_warnings(meeting: dict[str, Any]) -> list[Any]:
     return await calendar.warnings_of(meeting)
 
 
-async def tell_invitees(request: Request, record_id: int) -> None:
+async def tell_invitees(request: AppRequest, record_id: int) -> None:
     """The update or cancellation goes at once to those who had the meeting: say to how many."""
     report = await invitations.queue_changes(request.user, request.app.state.settings, record_id)
     for kind, word in (("modification", "La modification"), ("annulation", "L'annulation")):
@@ -343,7 +346,7 @@ async def tell_invitees(request: Request, record_id: int) -> None:
         flash(request, f"{item['name']} : {item['reason']}", "attention")
 
 
-async def _changed(request: Request, record_id: int, message: str) -> Any:
+async def _changed(request: AppRequest, record_id: int, message: str) -> Any:
     """After an edit, a move or a change of status: say so, tell the invitees, show the page."""
     flash(request, message)
     await tell_invitees(request, record_id)
@@ -351,7 +354,7 @@ async def _changed(request: Request, record_id: int, message: str) -> Any:
 
 
 @get("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
-async def meeting_move_page(request: Request, record_id: FromPath[int]) -> Template:
+async def meeting_move_page(request: AppRequest, record_id: FromPath[int]) -> Template:
     meeting = await SERVICE.get(record_id)
     values = {
         "date": iso_local(meeting["starts_at"], "date"),
@@ -366,7 +369,13 @@ async def meeting_move_page(request: Request, record_id: FromPath[int]) -> Templ
 MOVE_FIELDS = [*WHEN_FIELDS, Field("location", "Lieu", empty_is_none=False, maxlength=300)]
 
 
-def _move_page(request, meeting, form, status_code: int = 200, warnings=None) -> Template:
+def _move_page(
+    request: AppRequest,
+    meeting: dict[str, Any],
+    form: FormState,
+    status_code: int = 200,
+    warnings: list[SchedulingWarning] | None = None,
+) -> Template:
     return render(
         request,
         "reunions/deplacer.html",
@@ -379,7 +388,7 @@ def _move_page(request, meeting, form, status_code: int = 200, warnings=None) ->
 
 
 @post("/reunions/{record_id:int}/deplacer", guards=WRITE, include_in_schema=False)
-async def meeting_move(request: Request, record_id: FromPath[int]) -> Any:
+async def meeting_move(request: AppRequest, record_id: FromPath[int]) -> Any:
     meeting, data, form, values, version = await _posted(request, record_id, MOVE_FIELDS)
     if not form.has_errors and version is not None:
         warnings = await _unconfirmed(data, meeting["working_group"], values, record_id)
@@ -401,7 +410,7 @@ async def meeting_move(request: Request, record_id: FromPath[int]) -> Any:
     return _move_page(request, meeting, form, 400)
 
 
-async def _set_status(request: Request, record_id: int, status: str, message: str) -> Any:
+async def _set_status(request: AppRequest, record_id: int, status: str, message: str) -> Any:
     meeting = await SERVICE.get(record_id)
     try:
         changes = {"version": meeting["version"], "status": status}
@@ -414,7 +423,7 @@ async def _set_status(request: Request, record_id: int, status: str, message: st
 
 
 @get("/reunions/{record_id:int}/annuler", guards=WRITE, include_in_schema=False)
-async def meeting_cancel_page(request: Request, record_id: FromPath[int]) -> Any:
+async def meeting_cancel_page(request: AppRequest, record_id: FromPath[int]) -> Any:
     """Cancelling tells every invitee at once: say to how many before it is done."""
     meeting = await SERVICE.get(record_id)
     if meeting["status"] == CANCELLED:
@@ -424,17 +433,17 @@ async def meeting_cancel_page(request: Request, record_id: FromPath[int]) -> Any
 
 
 @post("/reunions/{record_id:int}/annuler", guards=WRITE, include_in_schema=False)
-async def meeting_cancel(request: Request, record_id: FromPath[int]) -> Any:
+async def meeting_cancel(request: AppRequest, record_id: FromPath[int]) -> Any:
     return await _set_status(request, record_id, CANCELLED, "Réunion annulée.")
 
 
 @post("/reunions/{record_id:int}/retablir", guards=WRITE, include_in_schema=False)
-async def meeting_restore(request: Request, record_id: FromPath[int]) -> Any:
+async def meeting_restore(request: AppRequest, record_id: FromPath[int]) -> Any:
     return await _set_status(request, record_id, PLANNED, "Réunion rétablie.")
 
 
 @post("/reunions/{record_id:int}/compte-rendu", guards=WRITE, include_in_schema=False)
-async def meeting_minutes(request: Request, record_id: FromPath[int]) -> Any:
+async def meeting_minutes(request: AppRequest, record_id: FromPath[int]) -> Any:
     meeting = await SERVICE.get(record_id)
     minutes = str((await request.form()).get("minutes") or "")
     try:
@@ -447,7 +456,9 @@ async def meeting_minutes(request: Request, record_id: FromPath[int]) -> Any:
     return redirect(f"/reunions/{record_id}#compte-rendu")
 
 
-async def _people_page(request: Request, record_id: int, template: str, **extra: Any) -> Template:
+async def _people_page(
+    request: AppRequest, record_id: int, template: str, **extra: Any
+) -> Template:
     """A page listing the people of a meeting (attendance form, sign-in sheet)."""
     detail = await agenda.meeting_detail(record_id, dt.date.today())
     r, g, people = detail["meeting"], detail["group"], detail["people"]
@@ -455,7 +466,7 @@ async def _people_page(request: Request, record_id: int, template: str, **extra:
 
 
 @get("/reunions/{record_id:int}/presences", include_in_schema=False)
-async def attendance_page(request: Request, record_id: FromPath[int]) -> Template:
+async def attendance_page(request: AppRequest, record_id: FromPath[int]) -> Template:
     attendance_choices = choices("attendance")
     return await _people_page(
         request, record_id, "reunions/presences.html", attendance_choices=attendance_choices
@@ -463,7 +474,7 @@ async def attendance_page(request: Request, record_id: FromPath[int]) -> Templat
 
 
 @post("/reunions/{record_id:int}/presences", guards=WRITE, include_in_schema=False)
-async def attendance_record(request: Request, record_id: FromPath[int]) -> Any:
+async def attendance_record(request: AppRequest, record_id: FromPath[int]) -> Any:
     data = await request.form()
     attendance: dict[int, str | None] = {}
     for key, value in data.multi_items():
@@ -482,7 +493,7 @@ async def attendance_record(request: Request, record_id: FromPath[int]) -> Any:
 
 
 @get("/reunions/{record_id:int}/emargement", include_in_schema=False)
-async def sign_in_sheet(request: Request, record_id: FromPath[int]) -> Template:
+async def sign_in_sheet(request: AppRequest, record_id: FromPath[int]) -> Template:
     return await _people_page(request, record_id, "reunions/emargement.html", blank_lines=5)
 
 
@@ -492,7 +503,7 @@ async def sign_in_sheet(request: Request, record_id: FromPath[int]) -> Template:
     include_in_schema=False,
 )
 async def inbound_item_attach(
-    request: Request, record_id: FromPath[int], item_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], item_id: FromPath[int]
 ) -> Any:
     """« Rattacher à … »: the choice is « invitation-N » (an invitee) or « contact-N »."""
     data = await request.form()
@@ -528,7 +539,7 @@ async def inbound_item_attach(
     include_in_schema=False,
 )
 async def inbound_item_ignore(
-    request: Request, record_id: FromPath[int], item_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], item_id: FromPath[int]
 ) -> Any:
     try:
         await review.checked_meeting(record_id, write=True)

@@ -7,7 +7,7 @@ import re
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Template
@@ -29,7 +29,7 @@ from maillage.web.pages.common import (
     render,
     take_service_error,
 )
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 SERVICE = SERVICES["meetings"]
 WRITE = [requires("coordinateur")]
@@ -51,7 +51,7 @@ _CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 
 
 def _page(
-    request: Request, meeting: dict[str, Any], form: FormState, status_code: int = 200
+    request: AppRequest, meeting: dict[str, Any], form: FormState, status_code: int = 200
 ) -> Template:
     return render(
         request,
@@ -65,7 +65,7 @@ def _page(
 
 
 @get("/reunions/{record_id:int}/envoyer-compte-rendu", guards=WRITE, include_in_schema=False)
-async def minutes_form(request: Request, record_id: FromPath[int]) -> Template:
+async def minutes_form(request: AppRequest, record_id: FromPath[int]) -> Template:
     meeting = await SERVICE.get(record_id)
     values = {"audience": "invites", "minutes": meeting["minutes"], "version": meeting["version"]}
     return _page(request, meeting, FormState(values=values))
@@ -98,7 +98,9 @@ async def _attachments(uploads: list[Any], form: FormState) -> list[Attachment]:
     return result
 
 
-async def _save_text(request: Request, meeting: dict[str, Any], minutes: str, version: Any) -> None:
+async def _save_text(
+    request: AppRequest, meeting: dict[str, Any], minutes: str, version: Any
+) -> None:
     """The text typed here is the meeting's minutes: saved first, then sent."""
     if minutes == meeting["minutes"]:
         return
@@ -112,7 +114,7 @@ async def _save_text(request: Request, meeting: dict[str, Any], minutes: str, ve
     include_in_schema=False,
     request_max_body_size=MAX_FILES * MAX_ATTACHMENT_BYTES + 1024 * 1024,
 )
-async def minutes_send(request: Request, record_id: FromPath[int]) -> Any:
+async def minutes_send(request: AppRequest, record_id: FromPath[int]) -> Any:
     meeting = await SERVICE.get(record_id)
     data = await request.form()
     form = read_form(FIELDS, data)
@@ -136,7 +138,7 @@ async def minutes_send(request: Request, record_id: FromPath[int]) -> Any:
     return _page(request, meeting, form, 400)
 
 
-def _report(request: Request, report: dict[str, Any]) -> None:
+def _report(request: AppRequest, report: dict[str, Any]) -> None:
     queued = report["queued"]
     if queued:
         flash(

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromQuery
 from litestar.response import Template
 
@@ -36,7 +36,7 @@ from maillage.web.pages.common import (
     render,
 )
 from maillage.web.pages.labels import choices
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 TOP = 15
 LEVELS = {"organisations": "Organisations", "contacts": "Personnes"}
@@ -72,7 +72,7 @@ def _kinds(query: Any, form: FormState) -> list[str]:
     return [k for k in kinds if k in KINDS]
 
 
-def _selection(request: Request) -> Selection:
+def _selection(request: AppRequest) -> Selection:
     """The page's query string to a network filter, with French messages for what is wrong."""
     query = request.query_params
     # Kinds are text codes, not the record ids the « multi » fields convert to.
@@ -128,7 +128,7 @@ def _record_link(node: str) -> str | None:
     return None
 
 
-def _territory(request: Request) -> int | None:
+def _territory(request: AppRequest) -> int | None:
     """« ?territoire=N »: one of the user's territories (another is 404); by default all of
     them together (#20)."""
     value = request.query_params.get("territoire", "")
@@ -140,7 +140,7 @@ def _territory(request: Request) -> int | None:
 
 
 @get("/reseau", include_in_schema=False, middleware=[heavy_cap])
-async def network_page(request: Request) -> Template:
+async def network_page(request: AppRequest) -> Template:
     chosen = _selection(request)
     context: dict[str, Any] = {
         "form": chosen.form,
@@ -181,7 +181,7 @@ async def network_page(request: Request) -> Template:
 
 
 @get("/reseau/dessin", include_in_schema=False, media_type="text/html", middleware=[heavy_cap])
-async def network_drawing(request: Request, autonome: FromQuery[bool] = False) -> Response:
+async def network_drawing(request: AppRequest, autonome: FromQuery[bool] = False) -> Response[Any]:
     chosen = _selection(request)
     if chosen.form.has_errors:
         messages = [m for errors in chosen.form.errors.values() for m in errors]
@@ -209,7 +209,7 @@ async def network_drawing(request: Request, autonome: FromQuery[bool] = False) -
 
 
 @post("/reseau/inscrire", guards=[requires("coordinateur")], include_in_schema=False)
-async def add_suggested_member(request: Request) -> Any:
+async def add_suggested_member(request: AppRequest) -> Any:
     data = await request.form()
     group = parse_int(data.get("working_group"))
     if group is None:

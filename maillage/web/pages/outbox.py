@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
@@ -18,14 +18,14 @@ from maillage.web.pages.common import (
     redirect,
     render,
 )
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 WRITE = [requires("coordinateur")]
 
 
 @get("/envois", include_in_schema=False)
 async def outbox_page(
-    request: Request,
+    request: AppRequest,
     statut: str | None = Parameter(default=None, max_length=20),
     page: int = Parameter(default=1, ge=1, le=1_000_000),
 ) -> Template:
@@ -47,7 +47,7 @@ async def outbox_page(
 
 
 @get("/envois/{message_id:int}", include_in_schema=False)
-async def outbox_message(request: Request, message_id: FromPath[int]) -> Template:
+async def outbox_message(request: AppRequest, message_id: FromPath[int]) -> Template:
     return render(
         request,
         "envois/message.html",
@@ -57,7 +57,7 @@ async def outbox_message(request: Request, message_id: FromPath[int]) -> Templat
     )
 
 
-async def _act(request: Request, message_id: int, action: Any, done: str) -> Any:
+async def _act(request: AppRequest, message_id: int, action: Any, done: str) -> Any:
     back = "/envois/" + str(message_id) if (await request.form()).get("retour") == "fiche" else ""
     try:
         await action(message_id)
@@ -69,12 +69,12 @@ async def _act(request: Request, message_id: int, action: Any, done: str) -> Any
 
 
 @post("/envois/{message_id:int}/renvoyer", guards=WRITE, include_in_schema=False)
-async def outbox_retry(request: Request, message_id: FromPath[int]) -> Any:
+async def outbox_retry(request: AppRequest, message_id: FromPath[int]) -> Any:
     return await _act(request, message_id, outbox.retry, f"Message n° {message_id} remis en file.")
 
 
 @post("/envois/{message_id:int}/annuler", guards=WRITE, include_in_schema=False)
-async def outbox_cancel(request: Request, message_id: FromPath[int]) -> Any:
+async def outbox_cancel(request: AppRequest, message_id: FromPath[int]) -> Any:
     return await _act(
         request, message_id, outbox.cancel, f"Envoi du message n° {message_id} annulé."
     )

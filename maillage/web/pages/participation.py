@@ -16,7 +16,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import PathParameter
 from litestar.response import Template
 
@@ -26,7 +26,7 @@ from maillage.crm.inhabitants import RegistrationForm
 from maillage.errors import NotFound, ServiceError
 from maillage.mailing import participation
 from maillage.web.pages.common import Field, FormState, take_service_error
-from maillage.web.security import derive_key
+from maillage.web.security import AppRequest, derive_key
 
 MeetingNumber = Annotated[str, PathParameter(max_length=40)]
 FIELDS = [
@@ -110,7 +110,7 @@ def refusal(
 
 
 def _context(
-    request: Request, meeting: dict[str, Any], form: FormState, moment: dt.datetime
+    request: AppRequest, meeting: dict[str, Any], form: FormState, moment: dt.datetime
 ) -> dict[str, Any]:
     return {
         "meeting": meeting,
@@ -135,7 +135,7 @@ def _closed() -> Template:
 
 
 @get("/participer/{meeting_id:str}", include_in_schema=False, exclude_from_auth=True)
-async def participation_page(request: Request, meeting_id: MeetingNumber) -> Template:
+async def participation_page(request: AppRequest, meeting_id: MeetingNumber) -> Template:
     moment = dt.datetime.now(dt.UTC)
     meeting = await inhabitants.open_meeting(_meeting_id(meeting_id), moment)
     if meeting is None:
@@ -161,7 +161,7 @@ def _read(data: Any) -> tuple[FormState, RegistrationForm]:
     exclude_from_auth=True,
     status_code=200,
 )
-async def register(request: Request, meeting_id: MeetingNumber) -> Template:
+async def register(request: AppRequest, meeting_id: MeetingNumber) -> Template:
     moment = dt.datetime.now(dt.UTC)
     number = _meeting_id(meeting_id)
     meeting = await inhabitants.open_meeting(number, moment)
@@ -197,7 +197,7 @@ CONSULTATION_ACTOR = inhabitants.PUBLIC_PAGE
 
 
 def _consultation_context(
-    request: Request,
+    request: AppRequest,
     meeting: dict[str, Any],
     asked: list[dict[str, Any]],
     form: FormState,
@@ -217,7 +217,7 @@ def _consultation_context(
 
 
 @get("/participer/{meeting_id:str}/consultation", include_in_schema=False, exclude_from_auth=True)
-async def consultation_page(request: Request, meeting_id: MeetingNumber) -> Template:
+async def consultation_page(request: AppRequest, meeting_id: MeetingNumber) -> Template:
     moment = dt.datetime.now(dt.UTC)
     opened = await consultations.open_consultation(_meeting_id(meeting_id))
     if opened is None:
@@ -232,7 +232,7 @@ async def consultation_page(request: Request, meeting_id: MeetingNumber) -> Temp
     exclude_from_auth=True,
     status_code=200,
 )
-async def consultation_answer(request: Request, meeting_id: MeetingNumber) -> Template:
+async def consultation_answer(request: AppRequest, meeting_id: MeetingNumber) -> Template:
     number = _meeting_id(meeting_id)
     opened = await consultations.open_consultation(number)
     # The stamp of the consultation is signed for the meeting's negative number: a
@@ -247,12 +247,12 @@ async def consultation_answer(request: Request, meeting_id: MeetingNumber) -> Te
 
 
 AnswerContext = Callable[
-    [Request, dict[str, Any], list[dict[str, Any]], FormState, dt.datetime], dict[str, Any]
+    [AppRequest, dict[str, Any], list[dict[str, Any]], FormState, dt.datetime], dict[str, Any]
 ]
 
 
 async def _take_answers(
-    request: Request,
+    request: AppRequest,
     opened: tuple[dict[str, Any], list[dict[str, Any]]] | None,
     signed_for: int,
     record: Callable[[dict[int, str]], Awaitable[object]],
@@ -292,7 +292,7 @@ THEME_STAMP = 2**31
 
 
 def _theme_context(
-    request: Request,
+    request: AppRequest,
     theme: dict[str, Any],
     asked: list[dict[str, Any]],
     form: FormState,
@@ -313,7 +313,7 @@ def _theme_context(
 
 
 @get("/consulter/{consultation_id:str}", include_in_schema=False, exclude_from_auth=True)
-async def theme_page(request: Request, consultation_id: MeetingNumber) -> Template:
+async def theme_page(request: AppRequest, consultation_id: MeetingNumber) -> Template:
     opened = await consultations.open_theme(_meeting_id(consultation_id))
     if opened is None:
         return _page("public/consultation_fermee.html", {}, 404)
@@ -327,7 +327,7 @@ async def theme_page(request: Request, consultation_id: MeetingNumber) -> Templa
     exclude_from_auth=True,
     status_code=200,
 )
-async def theme_answer(request: Request, consultation_id: MeetingNumber) -> Template:
+async def theme_answer(request: AppRequest, consultation_id: MeetingNumber) -> Template:
     number = _meeting_id(consultation_id)
     return await _take_answers(
         request,

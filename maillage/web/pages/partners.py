@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Template
 
@@ -23,6 +23,7 @@ from maillage.web.pages.common import (
 )
 from maillage.web.pages.crud import RecordPages, record_handlers
 from maillage.web.pages.labels import choices
+from maillage.web.security import AppRequest
 
 SERVICE = SERVICES["organisations"]
 SORTS = {"nom": "name", "type": "kind", "categorie": "category", "modification": "updated_at"}
@@ -67,7 +68,7 @@ async def _form_options() -> dict[str, Any]:
 
 @get("/partenaires", include_in_schema=False)
 async def partner_list(
-    request: Request,
+    request: AppRequest,
     q: str | None = Parameter(default=None, max_length=200),
     type: str | None = Parameter(default=None, max_length=30),
     axe: str | None = Parameter(default=None, max_length=12),
@@ -125,7 +126,7 @@ SECTIONS = {
 
 @get("/partenaires/{record_id:int}", include_in_schema=False)
 async def partner_detail(
-    request: Request,
+    request: AppRequest,
     record_id: FromPath[int],
     tout: str | None = Parameter(default=None, max_length=30),
 ) -> Template:

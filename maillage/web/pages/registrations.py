@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath
 
 from maillage.crm import consultations, inhabitants
@@ -13,13 +13,13 @@ from maillage.errors import ServiceError
 from maillage.mailing import participation
 from maillage.web.pages import consultations as question_pages
 from maillage.web.pages.common import error_text, flash, redirect
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 WRITE = [requires("coordinateur")]
 READ = [requires("lecteur")]
 
 
-async def _change(request: Request, meeting_id: int, registration_id: int, promote: bool) -> Any:
+async def _change(request: AppRequest, meeting_id: int, registration_id: int, promote: bool) -> Any:
     back = f"/reunions/{meeting_id}#inscriptions"
     try:
         if promote:
@@ -43,7 +43,7 @@ async def _change(request: Request, meeting_id: int, registration_id: int, promo
     include_in_schema=False,
 )
 async def registration_cancel(
-    request: Request, record_id: FromPath[int], registration_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], registration_id: FromPath[int]
 ) -> Any:
     return await _change(request, record_id, registration_id, promote=False)
 
@@ -54,7 +54,7 @@ async def registration_cancel(
     include_in_schema=False,
 )
 async def registration_promote(
-    request: Request, record_id: FromPath[int], registration_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], registration_id: FromPath[int]
 ) -> Any:
     return await _change(request, record_id, registration_id, promote=True)
 
@@ -63,7 +63,7 @@ async def registration_promote(
 
 
 @post("/reunions/{record_id:int}/consultation/questions", guards=WRITE, include_in_schema=False)
-async def question_add(request: Request, record_id: FromPath[int]) -> Any:
+async def question_add(request: AppRequest, record_id: FromPath[int]) -> Any:
     data = await request.form()
     choices = str(data.get("choices") or "")[:20_000].splitlines()
     try:
@@ -87,7 +87,7 @@ async def question_add(request: Request, record_id: FromPath[int]) -> Any:
     include_in_schema=False,
 )
 async def question_delete(
-    request: Request, record_id: FromPath[int], question_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], question_id: FromPath[int]
 ) -> Any:
     try:
         meeting = await consultations.delete_question(request.user, question_id)
@@ -104,7 +104,7 @@ async def question_delete(
     include_in_schema=False,
 )
 async def question_edit(
-    request: Request, record_id: FromPath[int], question_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], question_id: FromPath[int]
 ) -> Any:
     return await question_pages.edit_question(
         request, question_id, f"/reunions/{record_id}#question-{question_id}"
@@ -117,7 +117,7 @@ async def question_edit(
     include_in_schema=False,
 )
 async def question_move(
-    request: Request, record_id: FromPath[int], question_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], question_id: FromPath[int]
 ) -> Any:
     return await question_pages.move_question(
         request, question_id, f"/reunions/{record_id}#question-{question_id}"
@@ -125,7 +125,7 @@ async def question_move(
 
 
 @get("/reunions/{record_id:int}/consultation.csv", guards=READ, include_in_schema=False)
-async def consultation_export(record_id: FromPath[int]) -> Response:
+async def consultation_export(record_id: FromPath[int]) -> Response[Any]:
     await inhabitants.meeting_of(record_id)  # 404 for an unknown meeting
     text = await consultations.export_csv(record_id)
     return Response(

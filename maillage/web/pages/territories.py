@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
@@ -16,26 +16,26 @@ from maillage.geo.maps import territory_map
 from maillage.opendata import registers
 from maillage.opendata.load import load_territory
 from maillage.web.pages.common import error_text, flash, redirect, render
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 READER = [requires("lecteur")]
 ADMIN = [requires("admin")]
 
 
 @get("/territoires", guards=READER, include_in_schema=False)
-async def territory_list(request: Request) -> Template:
+async def territory_list(request: AppRequest) -> Template:
     result = await SERVICES["territories"].list(ListQuery(limit=500, sort="name"))
     return render(request, "territoires/liste.html", territories=result["items"])
 
 
 @get("/territoires/{record_id:int}/carte", guards=READER, include_in_schema=False)
-async def territory_map_page(request: Request, record_id: FromPath[int]) -> Template:
+async def territory_map_page(request: AppRequest, record_id: FromPath[int]) -> Template:
     return render(request, "territoires/carte.html", map=await territory_map(record_id))
 
 
 @get("/territoires/nouveau", guards=ADMIN, include_in_schema=False)
 async def territory_new(
-    request: Request,
+    request: AppRequest,
     q: Annotated[str | None, QueryParameter(max_length=200)] = None,
     epci: Annotated[str | None, QueryParameter(max_length=20)] = None,
 ) -> Template:
@@ -58,7 +58,7 @@ async def territory_new(
 
 
 @post("/territoires/nouveau", guards=ADMIN, include_in_schema=False)
-async def territory_load(request: Request) -> Any:
+async def territory_load(request: AppRequest) -> Any:
     siren = str((await request.form()).get("epci") or "")
     try:
         report = await load_territory(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
@@ -26,7 +26,7 @@ from maillage.web.pages.common import (
     take_service_error,
 )
 from maillage.web.pages.labels import choices
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 SERVICE = SERVICES["users"]
 ADMIN = [requires("admin")]
@@ -39,12 +39,18 @@ FIELDS = [
 
 
 @get("/utilisateurs", guards=ADMIN, include_in_schema=False)
-async def user_list(request: Request) -> Template:
+async def user_list(request: AppRequest) -> Template:
     result = await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email"))
     return await _list_page(request, result["items"], FormState(values={"role": "lecteur"}))
 
 
-async def _list_page(request, users, form, status_code: int = 200, temporary=None) -> Template:
+async def _list_page(
+    request: AppRequest,
+    users: list[dict[str, Any]],
+    form: FormState,
+    status_code: int = 200,
+    temporary: dict[str, Any] | None = None,
+) -> Template:
     slowed = await throttle.slowed_accounts([user["email"] for user in users])
     return render(
         request,
@@ -65,7 +71,7 @@ async def _list_page(request, users, form, status_code: int = 200, temporary=Non
 
 
 @post("/utilisateurs", guards=ADMIN, include_in_schema=False)
-async def user_create(request: Request) -> Any:
+async def user_create(request: AppRequest) -> Any:
     form = read_form(FIELDS, await request.form())
     if not form.has_errors:
         struct = build(SERVICE.spec.input, form.values, form)
@@ -81,7 +87,9 @@ async def user_create(request: Request) -> Any:
     return await _list_page(request, users, form, 400)
 
 
-async def _show_temporary(request: Request, user: dict, password: str, created: bool) -> Template:
+async def _show_temporary(
+    request: AppRequest, user: dict[str, Any], password: str, created: bool
+) -> Template:
     """The temporary password is shown once, on this page, and never stored in clear."""
     users = (await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email")))["items"]
     temporary = {"email": user["email"], "password": password, "created": created}
@@ -91,13 +99,13 @@ async def _show_temporary(request: Request, user: dict, password: str, created: 
 
 
 @post("/utilisateurs/{record_id:int}/role", guards=ADMIN, include_in_schema=False)
-async def user_role(request: Request, record_id: FromPath[int]) -> Any:
+async def user_role(request: AppRequest, record_id: FromPath[int]) -> Any:
     role = (await request.form()).get("role")
     return await _update(request, record_id, {"role": role}, "Rôle modifié.")
 
 
 @post("/utilisateurs/{record_id:int}/desactiver", guards=ADMIN, include_in_schema=False)
-async def user_deactivate(request: Request, record_id: FromPath[int]) -> Any:
+async def user_deactivate(request: AppRequest, record_id: FromPath[int]) -> Any:
     if record_id == request.user.user_id:
         flash(request, "Vous ne pouvez pas désactiver votre propre compte.", "erreur")
         return redirect("/utilisateurs")
@@ -105,11 +113,13 @@ async def user_deactivate(request: Request, record_id: FromPath[int]) -> Any:
 
 
 @post("/utilisateurs/{record_id:int}/reactiver", guards=ADMIN, include_in_schema=False)
-async def user_reactivate(request: Request, record_id: FromPath[int]) -> Any:
+async def user_reactivate(request: AppRequest, record_id: FromPath[int]) -> Any:
     return await _update(request, record_id, {"active": True}, "Compte réactivé.")
 
 
-async def _update(request: Request, record_id: int, changes: dict, message: str) -> Any:
+async def _update(
+    request: AppRequest, record_id: int, changes: dict[str, Any], message: str
+) -> Any:
     user = await SERVICE.get(record_id)
     form = FormState()
     if record_id == request.user.user_id and changes.get("role") not in (None, "admin"):
@@ -129,14 +139,14 @@ async def _update(request: Request, record_id: int, changes: dict, message: str)
 
 
 @post("/utilisateurs/{record_id:int}/mot-de-passe", guards=ADMIN, include_in_schema=False)
-async def user_reset_password(request: Request, record_id: FromPath[int]) -> Any:
+async def user_reset_password(request: AppRequest, record_id: FromPath[int]) -> Any:
     user = await SERVICE.get(record_id)
     password = await auth.set_temporary_password(request.user, record_id)
     return await _show_temporary(request, user, password, created=False)
 
 
 @post("/utilisateurs/{record_id:int}/debloquer", guards=ADMIN, include_in_schema=False)
-async def user_unlock(request: Request, record_id: FromPath[int]) -> Any:
+async def user_unlock(request: AppRequest, record_id: FromPath[int]) -> Any:
     user = await SERVICE.get(record_id)
     if await auth.unlock_sign_in(request.user, record_id):
         flash(
@@ -149,7 +159,7 @@ async def user_unlock(request: Request, record_id: FromPath[int]) -> Any:
 
 
 @post("/utilisateurs/{record_id:int}/territoires", guards=ADMIN, include_in_schema=False)
-async def user_add_territory(request: Request, record_id: FromPath[int]) -> Any:
+async def user_add_territory(request: AppRequest, record_id: FromPath[int]) -> Any:
     """Limit the account to one more territory, with a role there (#20)."""
     user = await SERVICE.get(record_id)
     data = await request.form()
@@ -174,7 +184,7 @@ async def user_add_territory(request: Request, record_id: FromPath[int]) -> Any:
     include_in_schema=False,
 )
 async def user_remove_territory(
-    request: Request, record_id: FromPath[int], territory_id: FromPath[int]
+    request: AppRequest, record_id: FromPath[int], territory_id: FromPath[int]
 ) -> Any:
     user = await SERVICE.get(record_id)
     held = await territory_scope.revoke_territories(request.user, record_id, [territory_id])

@@ -67,7 +67,7 @@ async def _meeting(meeting_id: int) -> dict[str, Any] | None:
     if not 1 <= meeting_id <= 2**31 - 1:
         return None
     # Scoped (#20): another territory's meeting is not found; public pages have no user.
-    return await (
+    row: dict[str, Any] | None = await (
         scoped(
             Meeting.select(
                 Meeting.id,
@@ -86,6 +86,7 @@ async def _meeting(meeting_id: int) -> dict[str, Any] | None:
         .where(Meeting.id == meeting_id)
         .first()
     )
+    return row
 
 
 async def _visible(meeting_id: int) -> None:

@@ -117,7 +117,8 @@ def is_open(meeting: dict[str, Any] | None, moment: dt.datetime) -> bool:
 
 
 def expires_on(meeting: dict[str, Any]) -> dt.datetime:
-    return meeting["ends_at"] + dt.timedelta(days=meeting["retention_days"])
+    expires: dt.datetime = meeting["ends_at"] + dt.timedelta(days=meeting["retention_days"])
+    return expires
 
 
 async def _meeting(meeting_id: int, lock: bool = False) -> dict[str, Any] | None:
@@ -129,7 +130,8 @@ async def _meeting(meeting_id: int, lock: bool = False) -> dict[str, Any] | None
     if lock and not is_sqlite():
         # Registrations of one meeting take turns on its row (SQLite: BEGIN IMMEDIATE does).
         query = query.lock_rows("UPDATE", of=(Meeting,))
-    return await query.first()
+    row: dict[str, Any] | None = await query.first()
+    return row
 
 
 async def meeting_of(meeting_id: int) -> dict[str, Any]:
@@ -160,7 +162,8 @@ async def is_full(meeting: dict[str, Any]) -> bool:
         (InhabitantRegistration.meeting == meeting["id"])
         & (InhabitantRegistration.status == REGISTERED)
     )
-    return taken >= meeting["capacity"]
+    full: bool = taken >= meeting["capacity"]
+    return full
 
 
 def check_form(form: RegistrationForm) -> tuple[str, str, str | None]:

@@ -761,7 +761,7 @@ def _names(names: list[str]) -> str:
     return shown + (f" et {number(len(names) - LISTED)} autres" if len(names) > LISTED else "")
 
 
-def _under_connected_sheet(rows: ReportRows, current: NetworkYear, names: dict) -> Sheet:
+def _under_connected_sheet(rows: ReportRows, current: NetworkYear, names: dict[int, str]) -> Sheet:
     done: dict[int, list[dict[str, Any]]] = {}
     for interaction in rows.interactions:
         done.setdefault(interaction["organisation"], []).append(interaction)

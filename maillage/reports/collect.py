@@ -171,7 +171,9 @@ async def _decisions(scope: Scope) -> list[dict[str, Any]]:
         Decision.created_at,
         Decision.meeting.starts_at.as_alias("taken_at"),
     )
-    rows = await _where(query, _in_groups(scope, Decision.working_group)).run()
+    rows: list[dict[str, Any]] = await _where(
+        query, _in_groups(scope, Decision.working_group)
+    ).run()
     for row in rows:
         row["taken_on"] = paris_time(row["taken_at"] or row["created_at"]).date()
     return rows
@@ -215,7 +217,7 @@ async def _groups(scope: Scope) -> dict[int, dict[str, Any]]:
 async def _meetings(scope: Scope, year: int) -> list[dict[str, Any]]:
     start, _ = year_bounds(year - 1)
     _, end = year_bounds(year)
-    meetings = await _where(
+    meetings: list[dict[str, Any]] = await _where(
         Meeting.select(
             Meeting.id,
             Meeting.working_group,
@@ -237,15 +239,16 @@ async def _meetings(scope: Scope, year: int) -> list[dict[str, Any]]:
 async def _invitations(scope: Scope, year: int) -> list[dict[str, Any]]:
     start, _ = year_bounds(year - 1)
     _, end = year_bounds(year)
-    return await _where(
+    rows: list[dict[str, Any]] = await _where(
         Invitation.select(Invitation.meeting, Invitation.contact, Invitation.attendance),
         (Invitation.meeting.starts_at >= start) & (Invitation.meeting.starts_at < end),
         _in_groups(scope, Invitation.meeting.working_group),
     ).run()
+    return rows
 
 
 async def _memberships(scope: Scope) -> list[dict[str, Any]]:
-    return await _where(
+    rows: list[dict[str, Any]] = await _where(
         Membership.select(
             Membership.contact,
             Membership.working_group,
@@ -255,6 +258,7 @@ async def _memberships(scope: Scope) -> list[dict[str, Any]]:
         ),
         _in_groups(scope, Membership.working_group),
     ).run()
+    return rows
 
 
 def _involved(scope: Scope, year: int) -> tuple[Any, Any]:
@@ -312,7 +316,7 @@ async def _organisations() -> dict[int, dict[str, Any]]:
 
 async def _interactions(scope: Scope, year: int) -> list[dict[str, Any]]:
     territories = scope.territory_ids
-    return (
+    rows: list[dict[str, Any]] = (
         await _where(
             InteractionOrganisation.select(
                 InteractionOrganisation.organisation,
@@ -333,6 +337,7 @@ async def _interactions(scope: Scope, year: int) -> list[dict[str, Any]]:
         .order_by(InteractionOrganisation.interaction.occurred_on)
         .run()
     )
+    return rows
 
 
 async def load_actions() -> list[dict[str, Any]]:

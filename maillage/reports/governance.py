@@ -66,12 +66,12 @@ class Representation:
     """
 
     def __init__(self, rows: ReportRows) -> None:
-        self._memberships: dict[tuple[int, int], list[dict]] = defaultdict(list)
+        self._memberships: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
         for membership in rows.memberships:
             if membership["organisation"] is not None:
                 key = (membership["contact"], membership["working_group"])
                 self._memberships[key].append(membership)
-        self._affiliations: dict[int, list[dict]] = defaultdict(list)
+        self._affiliations: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for affiliation in sorted(
             rows.affiliations, key=lambda a: (not a["is_primary"], a["organisation"])
         ):
@@ -80,10 +80,12 @@ class Representation:
     def organisation(self, contact: int, group: int, day: dt.date) -> int | None:
         for membership in self._memberships.get((contact, group), []):
             if _active(membership, day):
-                return membership["organisation"]
+                represented: int | None = membership["organisation"]
+                return represented
         for affiliation in self._affiliations.get(contact, []):
             if _active(affiliation, day):
-                return affiliation["organisation"]
+                employer: int | None = affiliation["organisation"]
+                return employer
         return None
 
 
@@ -94,7 +96,7 @@ def _active(row: dict[str, Any], day: dt.date) -> bool:
 
 def governance_year(rows: ReportRows, year: int, representation: Representation) -> GovernanceYear:
     meetings = rows.meetings_of(year)
-    by_meeting: dict[int, list[dict]] = defaultdict(list)
+    by_meeting: dict[int, list[dict[str, Any]]] = defaultdict(list)
     ids = {m["id"] for m in meetings}
     for invitation in rows.invitations:
         if invitation["meeting"] in ids:
@@ -162,7 +164,7 @@ def governance_year(rows: ReportRows, year: int, representation: Representation)
 KIND_ORDER = list(GROUP_KINDS)
 
 
-def _body_order(body: BodyYear) -> tuple:
+def _body_order(body: BodyYear) -> tuple[int, str]:
     rank = KIND_ORDER.index(body.kind) if body.kind in KIND_ORDER else len(KIND_ORDER)
     return (rank, body.name.lower())
 

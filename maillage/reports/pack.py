@@ -174,7 +174,8 @@ def assemble_pack(
 
 def _subtitle(meeting: dict[str, Any]) -> str:
     """The meeting's title (« COPIL CTG — décembre 2026 »); the body is named just below."""
-    return meeting["title"] or meeting["group_name"]
+    title: str = meeting["title"] or meeting["group_name"]
+    return title
 
 
 def context_lines(
@@ -506,7 +507,7 @@ def network_section(rows: ReportRows, previous: dict[str, Any] | None, day: dt.d
     )
     before, now = _network_at(rows, since, archived_since), _network_at(rows, day)
     then, current = _links(before), _links(now)
-    names = {i: o["name"] for i, o in rows.organisations.items()}
+    names: dict[int, str] = {i: o["name"] for i, o in rows.organisations.items()}
 
     def name(i: int) -> str:
         return names.get(i, f"n° {i}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from maillage import french
@@ -29,12 +30,12 @@ FIRST_YEAR = 2000
 
 @dataclass
 class Scope:
-    territory: dict | None  # id, name, ctg_start, ctg_end; None: the whole database
+    territory: dict[str, Any] | None  # id, name, ctg_start, ctg_end; None: the whole database
     everything: bool  # True when the database holds at most one territory
-    communes: list[dict] = field(default_factory=list)
+    communes: list[dict[str, Any]] = field(default_factory=list)
     group_ids: set[int] = field(default_factory=set)
     # A consolidated report (#20): the territories it covers; empty for one territory or all.
-    consolidated: list[dict] = field(default_factory=list)
+    consolidated: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -109,7 +110,7 @@ async def resolve_scope(territory_id: int | None, territory_ids: list[int] | Non
     return scope
 
 
-async def _consolidated(territories: list[dict], chosen: list[int]) -> Scope:
+async def _consolidated(territories: list[dict[str, Any]], chosen: list[int]) -> Scope:
     """Several territories as one report: their communes and bodies together (#20)."""
     covered = [t for t in territories if t["id"] in chosen]
     missing = sorted(set(chosen) - {t["id"] for t in covered})
@@ -126,7 +127,9 @@ async def _consolidated(territories: list[dict], chosen: list[int]) -> Scope:
     return scope
 
 
-def _pick_territory(territories: list[dict], territory_id: int | None) -> dict | None:
+def _pick_territory(
+    territories: list[dict[str, Any]], territory_id: int | None
+) -> dict[str, Any] | None:
     if territory_id is not None:
         for territory in territories:
             if territory["id"] == territory_id:

@@ -217,9 +217,10 @@ def _draw(
 
 
 def _value(commune: dict[str, Any], measure: str) -> float | None:
-    if measure == PARTNERS:
-        return commune["partners"]
-    return commune["indicators"].get(measure)
+    value: float | None = (
+        commune["partners"] if measure == PARTNERS else commune["indicators"].get(measure)
+    )
+    return value
 
 
 def _choropleth(result: DiagnosticMaps, shapes: dict[int, list[wkb.Polygon]]) -> None:

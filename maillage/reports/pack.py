@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from maillage.crm import decisions
 from maillage.crm.registry import scoped
@@ -33,7 +33,7 @@ from maillage.reports.coverage import coverage_matrix
 from maillage.reports.governance import GovernanceYear, Representation, governance_year
 from maillage.reports.model import Report, Section, Sheet
 from maillage.reports.network import network_until
-from maillage.reports.scope import Scope, resolve_scope
+from maillage.reports.scope import CommuneRow, Scope, resolve_scope
 from maillage.tables import Commune, Meeting, WorkingGroup
 from maillage.vocabulary import (
     ACTION_STATUSES,
@@ -118,10 +118,13 @@ async def _scope(territory_id: int | None) -> Scope:
         return await resolve_scope(None)
     except InvalidData:
         async with read_transaction():
-            communes = await (
-                Commune.select(Commune.id, Commune.insee_code, Commune.name, Commune.population)
+            communes = cast(
+                list[CommuneRow],
+                await Commune.select(
+                    Commune.id, Commune.insee_code, Commune.name, Commune.population
+                )
                 .order_by(french_order(Commune.name))
-                .run()
+                .run(),
             )
             groups = await WorkingGroup.select(WorkingGroup.id).run()
         return Scope(None, True, communes, {g["id"] for g in groups})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -274,7 +275,7 @@ def _choropleth(result: DiagnosticMaps, shapes: dict[int, list[wkb.Polygon]]) ->
 
 
 def place_partners(
-    communes: list[dict[str, Any]],
+    communes: Sequence[Mapping[str, Any]],
     shapes: dict[int, list[wkb.Polygon]],
     organisations: list[dict[str, Any]],
     centrality: dict[int, dict[str, Any]],

@@ -5,12 +5,14 @@ database) at run time, and Piccolo's finder reads ``DB`` through this module's `
 its migration machinery always uses the engine maillage is connected to.
 """
 
+from typing import Any
+
 from piccolo.conf.apps import AppRegistry
 
 APP_REGISTRY = AppRegistry(apps=["maillage.piccolo_app"])
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name == "DB":
         from maillage.db import current_engine
 

@@ -29,6 +29,7 @@ import contextvars
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 SETTING = "maillage.territories"
 POLICY = "maillage_territoire"
@@ -151,7 +152,7 @@ STATE_QUERY = (
 )
 
 
-def statements(state: list[dict]) -> list[str]:
+def statements(state: list[dict[str, Any]]) -> list[str]:
     """What brings the database from ``state`` (rows of `STATE_QUERY`) to `PROTECTED`:
     nothing when it is there already (no lock taken on a running instance's tables)."""
     found = {row["name"]: row for row in state}

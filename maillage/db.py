@@ -42,7 +42,7 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # asyncpg's 60 s default, and the pool reconnects by itself once the server is back.
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
-_engine: Engine | None = None
+_engine: Engine[Any] | None = None
 logger = logging.getLogger("maillage.db")
 # What a connection attempt raises while PostgreSQL is away (refused, reset, timed out, or the
 # server still starting up).
@@ -58,7 +58,7 @@ class DatabaseError(RuntimeError):
     """The database cannot be reached or migrated; the message is meant for the person."""
 
 
-def current_engine() -> Engine:
+def current_engine() -> Engine[Any]:
     if _engine is None:
         # Piccolo's own command line (migration authoring) reaches us without connect().
         from maillage.settings import load_settings
@@ -72,7 +72,7 @@ def is_sqlite() -> bool:
     return isinstance(current_engine(), SQLiteEngine)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str) -> Engine[Any]:
     if url.startswith("sqlite:///"):
         return PooledSQLiteEngine(
             path=url.removeprefix("sqlite:///"),
@@ -117,10 +117,11 @@ class ScopedPostgresTransaction(PostgresTransaction):
 
     __slots__ = ("_plain",)
 
-    async def get_connection(self):  # type: ignore[no-untyped-def]
+    async def get_connection(self) -> Any:
         token = _acquiring_for_transaction.set(True)
         try:
-            return await super().get_connection()
+            # Piccolo leaves PostgresTransaction's methods unannotated (an asyncpg connection).
+            return await super().get_connection()  # type: ignore[no-untyped-call]
         finally:
             _acquiring_for_transaction.reset(token)
 
@@ -128,20 +129,20 @@ class ScopedPostgresTransaction(PostgresTransaction):
         value = row_security.current()
         self._plain = value == row_security.EVERY_TERRITORY
         if self._plain:
-            await super().begin()
+            await super().begin()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
             return
         await self.connection.execute(f"BEGIN; {row_security.set_config_sql(value, local=True)}")
 
     async def commit(self) -> None:
         if self._plain:
-            await super().commit()
+            await super().commit()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
             return
         await self.connection.execute("COMMIT")
         self._committed = True
 
     async def rollback(self) -> None:
         if self._plain:
-            await super().rollback()
+            await super().rollback()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
             return
         await self.connection.execute("ROLLBACK")
         self._rolled_back = True
@@ -194,7 +195,7 @@ def french_order(column: Column) -> QueryString:
     return QueryString(f'{column._meta.get_full_name(with_alias=False)} COLLATE "{COLLATION}"')
 
 
-def bind(engine: Engine) -> None:
+def bind(engine: Engine[Any]) -> None:
     """Make every table (and Piccolo's migration log) use ``engine``."""
     global _engine
     _engine = engine
@@ -203,7 +204,7 @@ def bind(engine: Engine) -> None:
         table._meta.db = engine
 
 
-async def connect(url: str) -> Engine:
+async def connect(url: str) -> Engine[Any]:
     previous = _engine
     if isinstance(previous, PooledSQLiteEngine):
         await previous.close_all()  # its kept connections would hold the old file open
@@ -503,7 +504,8 @@ async def plain_reader() -> AsyncIterator[PlainFetch]:
 
         async def fetch_postgres(query: QueryString) -> Sequence[Sequence[Any]]:
             sql, args = query.compile_string(engine_type="postgres")
-            return await pg.fetch(sql, *args)
+            records: Sequence[Sequence[Any]] = await pg.fetch(sql, *args)
+            return records
 
         yield fetch_postgres
 

@@ -33,10 +33,10 @@ import multiprocessing
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
 HEAVY_THREADS = 2
 WORKER_NICENESS = 10
@@ -140,6 +140,16 @@ def _get_pool() -> ProcessPoolExecutor | None:
                 initargs=(initializer, initargs),
             )
         return _pool
+
+
+@overload
+async def in_process(
+    function: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
+) -> R: ...
+
+
+@overload
+async def in_process(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R: ...
 
 
 async def in_process(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

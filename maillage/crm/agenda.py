@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from piccolo.query.methods.select import Count
+from piccolo.query.functions.aggregate import Count
 
 from maillage.actor import Actor
 from maillage.crm import audit
@@ -89,9 +89,10 @@ async def meetings_between(
         Meeting.working_group,
         Meeting.working_group.name.as_alias("group_name"),
     )
-    return await (
+    rows: list[dict[str, Any]] = await (
         scoped(select, "meetings").where(where).order_by(Meeting.starts_at).order_by(Meeting.id)
     )
+    return rows
 
 
 async def _invitation_counts(meeting_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -122,9 +123,10 @@ def _no_counts() -> dict[str, int]:
 
 async def invitees_informed(meeting_id: int) -> int:
     """How many invitees received the meeting (a change or a cancellation goes to them)."""
-    return await Invitation.count().where(
+    count: int = await Invitation.count().where(
         (Invitation.meeting == meeting_id) & Invitation.sent_sequence.is_not_null()
     )
+    return count
 
 
 async def meeting_detail(meeting_id: int, today: dt.date) -> dict[str, Any]:

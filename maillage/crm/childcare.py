@@ -134,7 +134,7 @@ async def record_childcare(
         check_scope(commune["territory"])
         before = (await childcare_of([commune_id])).get(commune_id)
         if before is None:
-            row = CommuneChildcare(commune=commune_id, **values)  # type: ignore[arg-type]
+            row = CommuneChildcare(commune=commune_id, **values)
             await CommuneChildcare.insert(row).run()
             await audit.record(actor, "create", "commune_childcare", commune_id, values)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import sys
+from typing import Any
 
 import click
 
@@ -235,7 +236,7 @@ def _sirens(value: str) -> list[str]:
     return [siren.strip() for siren in value.split(",") if siren.strip()]
 
 
-def _describe_territories(held: list[dict], account_role: str) -> str:
+def _describe_territories(held: list[dict[str, Any]], account_role: str) -> str:
     if not held:
         return f"Tous les territoires, rôle « {account_role} » (compte sans territoire attitré)."
     lines = [f"{plural(len(held), 'territoire')} :"]

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from piccolo.query.methods.select import Count
+from piccolo.query.functions.aggregate import Count
 
 from maillage import french
 from maillage.crm.registry import scoped
@@ -205,7 +205,7 @@ async def _recently_held(now: dt.datetime) -> list[dict[str, Any]]:
 
 async def _late_actions(today: dt.date) -> list[dict[str, Any]]:
     """Fiches action still « à lancer » or « en cours » after their end date."""
-    return (
+    rows: list[dict[str, Any]] = (
         await scoped(
             Action.select(Action.id, Action.title, Action.status, Action.end_date), "actions"
         )
@@ -213,6 +213,7 @@ async def _late_actions(today: dt.date) -> list[dict[str, Any]]:
         .order_by(Action.end_date)
         .run()
     )
+    return rows
 
 
 def _month_start(day: dt.date, back: int) -> dt.date:
@@ -311,7 +312,7 @@ async def _upcoming_meetings(now: dt.datetime, horizon: dt.datetime) -> list[dic
         Meeting.working_group,
         Meeting.working_group.name,
     )
-    return (
+    rows: list[dict[str, Any]] = (
         await scoped(select, "meetings")
         .where(
             (Meeting.starts_at >= now)
@@ -322,6 +323,7 @@ async def _upcoming_meetings(now: dt.datetime, horizon: dt.datetime) -> list[dic
         .limit(MAX_UPCOMING)
         .run()
     )
+    return rows
 
 
 async def _answers(meetings: list[dict[str, Any]]) -> dict[int, dict[str, int]]:

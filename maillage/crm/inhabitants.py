@@ -117,7 +117,8 @@ def is_open(meeting: dict[str, Any] | None, moment: dt.datetime) -> bool:
 
 
 def expires_on(meeting: dict[str, Any]) -> dt.datetime:
-    return meeting["ends_at"] + dt.timedelta(days=meeting["retention_days"])
+    expires: dt.datetime = meeting["ends_at"] + dt.timedelta(days=meeting["retention_days"])
+    return expires
 
 
 async def _meeting(meeting_id: int, lock: bool = False) -> dict[str, Any] | None:
@@ -156,7 +157,8 @@ async def is_full(meeting: dict[str, Any]) -> bool:
         (InhabitantRegistration.meeting == meeting["id"])
         & (InhabitantRegistration.status == REGISTERED)
     )
-    return taken >= meeting["capacity"]
+    full: bool = taken >= meeting["capacity"]
+    return full
 
 
 def check_form(form: RegistrationForm) -> tuple[str, str, str | None]:

@@ -47,7 +47,8 @@ async def groups(include_inactive: bool = False) -> list[dict[str, Any]]:
     )
     if not include_inactive:
         query = query.where(WorkingGroup.active == True)  # noqa: E712
-    return await query.order_by(french_order(WorkingGroup.name)).run()
+    rows: list[dict[str, Any]] = await query.order_by(french_order(WorkingGroup.name)).run()
+    return rows
 
 
 async def organisation_names(ids: list[int]) -> dict[int, str]:
@@ -124,4 +125,5 @@ async def organisations() -> list[dict[str, Any]]:
     """Every partner still in use, for a form's choice of organisations."""
     query = scoped(Organisation.select(Organisation.id, Organisation.name), "organisations")
     query = query.where(Organisation.archived == False)  # noqa: E712 - SQL expression
-    return await query.order_by(french_order(Organisation.name)).run()
+    rows: list[dict[str, Any]] = await query.order_by(french_order(Organisation.name)).run()
+    return rows

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from msgspec import Struct
+
 from maillage.crm import rules
 from maillage.crm import scope as territory_scope
 from maillage.crm.auth import check_password_strength, hash_user_password, keep_an_admin
@@ -93,7 +95,13 @@ TEXT_FIELDS = frozenset(
 )
 
 
-def _spec(name: str, input_struct: type, read_extra: tuple = (), hidden=(), **kwargs: Any):
+def _spec(
+    name: str,
+    input_struct: type[Struct],
+    read_extra: tuple[Any, ...] = (),
+    hidden: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> ResourceSpec:
     prefix = input_struct.__name__.removesuffix("In")
     return ResourceSpec(
         name=name,

@@ -13,7 +13,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import asyncpg
 import msgspec
@@ -163,7 +163,7 @@ async def record_territory(rule: Territorial, values: dict[str, Any]) -> int | N
 async def territory_of(rule: Territorial, value: Any) -> int | None:
     """The territory of a record whose ``rule.field`` is ``value``; None: shared."""
     if value is None or rule.via is None:
-        return value
+        return cast(int | None, value)  # the rule's own field holds the territory's id
     assert rule.then is not None
     column = rule.via._meta.get_column_by_name(rule.then.field)
     row = await rule.via.select(column).where(rule.via._meta.primary_key == value).first().run()
@@ -466,7 +466,8 @@ class ResourceService:
             result = await self.table.insert(row).returning(self.table._meta.primary_key).run()
         except Exception as error:
             raise self._translate(error) from error
-        return result[0]["id"]
+        new_id: int = result[0]["id"]
+        return new_id
 
     async def update(self, actor: Actor, record_id: int, data: Struct) -> dict[str, Any]:
         changes = {k: v for k, v in plain_values(data).items() if v is not UNSET}

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 import secrets
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -21,6 +21,9 @@ from stdnum.fr import siret as stdnum_siret
 from maillage.errors import FieldError
 from maillage.tables import Affiliation, Contact, Meeting, Membership, WorkingGroup
 from maillage.vocabulary import COMMUNE_INDICATORS, DECISION_DONE, HELD, PENDING, SUBSTITUTE
+
+if TYPE_CHECKING:
+    from maillage.crm.resources import Validator
 
 RNA_PATTERN = re.compile(r"^W\d{9}$")
 UAI_PATTERN = re.compile(r"^\d{7}[A-Z]$")
@@ -153,7 +156,7 @@ _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):(?!\d)")
 WEB_SCHEMES = {"http", "https"}
 
 
-def check_web_addresses(*names: str):
+def check_web_addresses(*names: str) -> Validator:
     """Web addresses end up in links (invitation emails, pages): a « javascript: » or
     « data: » address would run when clicked. Only http(s), or an address without a scheme
     (« www.mairie.fr », as people type it), gets in."""
@@ -227,7 +230,7 @@ def format_phone_fr(e164: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
-def ordered_dates(start: str, end: str, label: str = "La date de fin"):
+def ordered_dates(start: str, end: str, label: str = "La date de fin") -> Validator:
     async def check(values: dict[str, Any], _existing: dict[str, Any] | None) -> list[FieldError]:
         first, last = values.get(start), values.get(end)
         if first is not None and last is not None and last < first:

@@ -28,13 +28,13 @@ from maillage.vocabulary import (
     InteractionKind,
     LegalBasis,
     MeetingStatus,
-    MembershipRole,
     OrganisationKind,
     PartnershipKind,
     Response,
     SchoolZone,
     UserRole,
 )
+from maillage.vocabulary import MembershipRole as MembershipRole  # web/network.py imports it
 
 Name = Annotated[str, Meta(min_length=1, max_length=300)]
 ShortText = Annotated[str, Meta(max_length=300)]
@@ -298,7 +298,7 @@ _READ_EXTRA: list[Any] = [
 
 
 def derive_read(
-    source: type[Struct], name: str, hidden: tuple[str, ...] = (), extra: tuple = ()
+    source: type[Struct], name: str, hidden: tuple[str, ...] = (), extra: tuple[Any, ...] = ()
 ) -> type[Struct]:
     fields: list[Any] = list(_READ_EXTRA)
     fields += [(f.name, f.type) for f in msgspec.structs.fields(source) if f.name not in hidden]

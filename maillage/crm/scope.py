@@ -157,7 +157,7 @@ async def territory_names(ids: list[int]) -> list[str]:
 # ----- grants: the command line today, the users' page later ------------------------------------
 
 
-async def territories_by_siren(sirens: list[str]) -> dict[str, dict]:
+async def territories_by_siren(sirens: list[str]) -> dict[str, dict[str, Any]]:
     """The territories of the SIRENs given, or a French error naming the field and the unknown."""
     wanted = [siren.strip().replace(" ", "") for siren in sirens if siren.strip()]
     if not wanted:
@@ -176,7 +176,7 @@ async def territories_by_siren(sirens: list[str]) -> dict[str, dict]:
     return {siren: found[siren] for siren in wanted}
 
 
-async def grant(actor: Actor, user_id: int, sirens: list[str], role: str) -> list[dict]:
+async def grant(actor: Actor, user_id: int, sirens: list[str], role: str) -> list[dict[str, Any]]:
     """Give the user ``role`` on the territory of each SIREN (the command line)."""
     await _check_grant(user_id, role)
     territories = await territories_by_siren(sirens)
@@ -201,7 +201,7 @@ async def _check_grant(user_id: int, role: str) -> None:
 
 async def grant_territories(
     actor: Actor, user_id: int, territory_ids: list[int], role: str
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Give the user ``role`` on each territory (changing the role already held there)."""
     await _check_grant(user_id, role)
     found = await Territory.select(Territory.id).where(Territory.id.is_in(territory_ids or [0]))
@@ -224,12 +224,14 @@ async def grant_territories(
     return await territories_of(user_id)
 
 
-async def revoke(actor: Actor, user_id: int, sirens: list[str]) -> list[dict]:
+async def revoke(actor: Actor, user_id: int, sirens: list[str]) -> list[dict[str, Any]]:
     territories = await territories_by_siren(sirens)
     return await revoke_territories(actor, user_id, [t["id"] for t in territories.values()])
 
 
-async def revoke_territories(actor: Actor, user_id: int, territory_ids: list[int]) -> list[dict]:
+async def revoke_territories(
+    actor: Actor, user_id: int, territory_ids: list[int]
+) -> list[dict[str, Any]]:
     """Take the territories from the user; with none left, the user sees every territory with
     the role of their account."""
     async with write_transaction():
@@ -245,7 +247,7 @@ async def revoke_territories(actor: Actor, user_id: int, territory_ids: list[int
     return await territories_of(user_id)
 
 
-async def territories_of_users() -> dict[int, list[dict]]:
+async def territories_of_users() -> dict[int, list[dict[str, Any]]]:
     """Every user's territories (the users' page), in one query."""
     rows = await UserTerritory.select(
         UserTerritory.user,
@@ -253,13 +255,13 @@ async def territories_of_users() -> dict[int, list[dict]]:
         UserTerritory.territory.name.as_alias("name"),
         UserTerritory.role,
     ).order_by(UserTerritory.territory.name)
-    by_user: dict[int, list[dict]] = {}
+    by_user: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         by_user.setdefault(row.pop("user"), []).append(row)
     return by_user
 
 
-async def territories_of(user_id: int) -> list[dict]:
+async def territories_of(user_id: int) -> list[dict[str, Any]]:
     """The user's territories with their role, by name: empty for an unscoped user."""
     rows = await (
         UserTerritory.select(

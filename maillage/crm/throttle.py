@@ -28,6 +28,9 @@ import datetime as dt
 import hashlib
 import random
 from dataclasses import dataclass
+from typing import Any
+
+from piccolo.columns import Column
 
 from maillage import french
 from maillage.db import write_transaction
@@ -91,7 +94,8 @@ def delay(failures: int, limit: int) -> dt.timedelta:
     """No wait below the limit; from the limit on, 30 s doubling up to 15 min."""
     if failures < limit:
         return dt.timedelta(0)
-    return min(FIRST_DELAY * 2 ** min(failures - limit, 20), LONGEST_DELAY)
+    factor: int = 2 ** min(failures - limit, 20)
+    return min(FIRST_DELAY * factor, LONGEST_DELAY)
 
 
 async def take_turn(key: str, account: str | None, limit: Limit) -> dt.timedelta | None:
@@ -116,7 +120,8 @@ async def _one_round(key: str, account: str | None, limit: Limit) -> dt.timedelt
         await _create(key, account, now)
         return _AGAIN
     if row["next_allowed_at"] > now:
-        return row["next_allowed_at"] - now
+        wait: dt.timedelta = row["next_allowed_at"] - now
+        return wait
     failures = row["failures"] if now - row["updated_at"] < FORGET_AFTER else 0
     taken = await (
         SignInThrottle.update(
@@ -146,7 +151,7 @@ async def _create(key: str, account: str | None, now: dt.datetime) -> None:
 
 async def succeeded(key: str, known: bool = False) -> None:
     """A right password: the counter starts again; ``known`` marks the address as usual."""
-    values: dict = {
+    values: dict[Column | str, Any] = {
         SignInThrottle.failures: 0,
         SignInThrottle.next_allowed_at: _now(),
         SignInThrottle.version: SignInThrottle.version + 1,

@@ -10,6 +10,8 @@ The answer is the same in every process of the service: the caches of two worker
 
 from __future__ import annotations
 
+from typing import Any
+
 from piccolo.table import Table
 
 from maillage.tables import (
@@ -89,7 +91,9 @@ _QUERY = " UNION ALL ".join(
 )
 
 
-async def data_version(tables: list[type[Table]] | None = None) -> tuple:
+async def data_version(
+    tables: list[type[Table]] | None = None,
+) -> tuple[tuple[Any, ...], ...]:
     """Count, highest id and latest change of each table (all content tables by default) and
     the latest audit event: one query."""
     sql = _QUERY if tables is None else " UNION ALL ".join(_part(table) for table in tables)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 from piccolo.query import OrderByRaw
 from piccolo.query.functions.aggregate import Count
@@ -186,7 +186,7 @@ def _timestamp(value: Any) -> dt.datetime:
     """A raw query's timestamp as the ORM gives it (SQLite returns the stored text)."""
     if isinstance(value, str):
         return dt.datetime.fromisoformat(value)
-    return value
+    return cast(dt.datetime, value)
 
 
 async def _organisation_contacts(
@@ -281,7 +281,7 @@ async def _organisation_partnerships(
     return result
 
 
-async def _organisation_bodies(organisation_id: int, limit: int | None) -> list[dict]:
+async def _organisation_bodies(organisation_id: int, limit: int | None) -> list[dict[str, Any]]:
     """Bodies where the organisation is represented, or where one of its people sits."""
     where: Any = (Membership.organisation == organisation_id) | Membership.contact.is_in(
         _people_of(organisation_id)
@@ -502,7 +502,9 @@ async def group_overview(group_id: int, today: dt.date, limit: int | None = None
     }
 
 
-def _members_by_role(members: list[dict[str, Any]], today: dt.date) -> dict[str, list]:
+def _members_by_role(
+    members: list[dict[str, Any]], today: dt.date
+) -> dict[str, list[dict[str, Any]]]:
     by_role: dict[str, list[dict[str, Any]]] = {role: [] for role in ROLE_ORDER}
     for row in members:
         if not _active_on(today, row, "start_date", "end_date"):

@@ -32,7 +32,7 @@ from maillage.reports.governance import (
 from maillage.reports.missing import missing_data
 from maillage.reports.model import Report, Section, Sheet
 from maillage.reports.network import NetworkYear, movements, network_year
-from maillage.reports.scope import check_year, resolve_scope, year_bounds
+from maillage.reports.scope import TerritoryRow, check_year, resolve_scope, year_bounds
 from maillage.vocabulary import (
     ACTION_STATUSES,
     DECISION_DONE,
@@ -142,7 +142,7 @@ def context_lines(rows: ReportRows, year: int, today: dt.date) -> list[str]:
     return lines
 
 
-def _ctg_line(territory: dict[str, Any] | None, year: int) -> str:
+def _ctg_line(territory: TerritoryRow | None, year: int) -> str:
     if territory is None or not (territory["ctg_start"] and territory["ctg_end"]):
         return "Dates de la CTG non renseignées (fiche territoire) : la période n'est pas située."
     start, end = territory["ctg_start"].year, territory["ctg_end"].year
@@ -765,7 +765,7 @@ def _names(names: list[str]) -> str:
     return shown + (f" et {number(len(names) - LISTED)} autres" if len(names) > LISTED else "")
 
 
-def _under_connected_sheet(rows: ReportRows, current: NetworkYear, names: dict) -> Sheet:
+def _under_connected_sheet(rows: ReportRows, current: NetworkYear, names: dict[int, str]) -> Sheet:
     done: dict[int, list[dict[str, Any]]] = {}
     for interaction in rows.interactions:
         done.setdefault(interaction["organisation"], []).append(interaction)

@@ -78,7 +78,7 @@ def _wrap(label: str, width: int = 34) -> str:
     return "\n".join(textwrap.wrap(_plain(label), width)[:2])
 
 
-def attendance_chart(bodies: Sequence[tuple], year: int) -> bytes:
+def attendance_chart(bodies: Sequence[tuple[Any, ...]], year: int) -> bytes:
     """Horizontal bars: attendance rate per body, year N-1 (hatched) and N (solid).
 
     ``bodies``: (name, rate N, rate N-1, meetings held in N-1).
@@ -112,7 +112,7 @@ def attendance_chart(bodies: Sequence[tuple], year: int) -> bytes:
     return _png(figure)
 
 
-def _no_rate(body: tuple, index: int) -> str:
+def _no_rate(body: tuple[Any, ...], index: int) -> str:
     """Why a bar is missing: no meeting that year, or attendance never recorded."""
     held_before = body[3] if len(body) > 3 else None
     return "aucune réunion" if index == 2 and held_before == 0 else "présence non saisie"

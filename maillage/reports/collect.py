@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from maillage.crm import consultations, reach
 from maillage.crm.childcare import childcare_of
@@ -38,6 +38,55 @@ from maillage.tables import (
     WorkingGroup,
 )
 
+# Typed read models of the rows the governance figures are computed from: the columns each
+# loader selects (Piccolo hands back plain dicts; these only name what is in them).
+
+
+class MeetingRow(TypedDict):
+    """A meeting of years N-1 and N, ``starts_at`` in Paris time, ``year`` its year there."""
+
+    id: int
+    working_group: int
+    title: str
+    starts_at: dt.datetime
+    status: str
+    is_public: bool
+    attendance_count: int | None
+    year: int
+
+
+class InvitationRow(TypedDict):
+    meeting: int
+    contact: int
+    attendance: str | None
+
+
+class MembershipRow(TypedDict):
+    contact: int
+    working_group: int
+    organisation: int | None  # the organisation represented, when recorded
+    start_date: dt.date
+    end_date: dt.date | None
+
+
+class AffiliationRow(TypedDict):
+    contact: int
+    organisation: int
+    is_primary: bool
+    start_date: dt.date | None
+    end_date: dt.date | None
+
+
+class DecisionRow(TypedDict):
+    """A body's decision; ``taken_on``: its meeting's day, else the day it was recorded."""
+
+    status: str
+    due_on: dt.date | None
+    done_on: dt.date | None
+    created_at: dt.datetime
+    taken_at: dt.datetime | None
+    taken_on: dt.date
+
 
 @dataclass
 class ReportRows:
@@ -45,16 +94,16 @@ class ReportRows:
     year: int
     axes: list[dict[str, Any]] = field(default_factory=list)
     groups: dict[int, dict[str, Any]] = field(default_factory=dict)
-    meetings: list[dict[str, Any]] = field(default_factory=list)  # years N-1 and N
-    invitations: list[dict[str, Any]] = field(default_factory=list)
-    memberships: list[dict[str, Any]] = field(default_factory=list)
-    affiliations: list[dict[str, Any]] = field(default_factory=list)
+    meetings: list[MeetingRow] = field(default_factory=list)  # years N-1 and N
+    invitations: list[InvitationRow] = field(default_factory=list)
+    memberships: list[MembershipRow] = field(default_factory=list)
+    affiliations: list[AffiliationRow] = field(default_factory=list)
     organisations: dict[int, dict[str, Any]] = field(default_factory=dict)
     partnerships: list[dict[str, Any]] = field(default_factory=list)
     interactions: list[dict[str, Any]] = field(default_factory=list)  # year N, one per organisation
     network: NetworkData = field(default_factory=lambda: NetworkData(today=dt.date.today()))
     actions: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[dict[str, Any]] = field(default_factory=list)  # of the report's bodies
+    decisions: list[DecisionRow] = field(default_factory=list)  # of the report's bodies
     # Consultations of the public meetings of years N-1 and N, summarised (#22).
     consultations: list[dict[str, Any]] = field(default_factory=list)
     first_meeting_year: int | None = None
@@ -62,7 +111,7 @@ class ReportRows:
     outlines: dict[int, str] = field(default_factory=dict)
     childcare: dict[int, dict[str, Any]] = field(default_factory=dict)
 
-    def meetings_of(self, year: int) -> list[dict[str, Any]]:
+    def meetings_of(self, year: int) -> list[MeetingRow]:
         return [m for m in self.meetings if m["year"] == year]
 
 
@@ -108,7 +157,7 @@ async def collect(scope: Scope, year: int) -> ReportRows:
     return rows
 
 
-async def _consultations(meetings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def _consultations(meetings: list[MeetingRow]) -> list[dict[str, Any]]:
     """Per public meeting with questions: its summary (counts, means, free texts)."""
     public = {m["id"]: m for m in meetings if m["is_public"]}
     if not public:
@@ -162,7 +211,7 @@ async def _themes(year: int) -> list[dict[str, Any]]:
     return result
 
 
-async def _decisions(scope: Scope) -> list[dict[str, Any]]:
+async def _decisions(scope: Scope) -> list[DecisionRow]:
     """The bodies' decisions with the day they were taken (the meeting's, else the record's)."""
     query = Decision.select(
         Decision.status,
@@ -171,7 +220,7 @@ async def _decisions(scope: Scope) -> list[dict[str, Any]]:
         Decision.created_at,
         Decision.meeting.starts_at.as_alias("taken_at"),
     )
-    rows = await _where(query, _in_groups(scope, Decision.working_group)).run()
+    rows: list[DecisionRow] = await _where(query, _in_groups(scope, Decision.working_group)).run()
     for row in rows:
         row["taken_on"] = paris_time(row["taken_at"] or row["created_at"]).date()
     return rows
@@ -212,10 +261,10 @@ async def _groups(scope: Scope) -> dict[int, dict[str, Any]]:
     return by_id
 
 
-async def _meetings(scope: Scope, year: int) -> list[dict[str, Any]]:
+async def _meetings(scope: Scope, year: int) -> list[MeetingRow]:
     start, _ = year_bounds(year - 1)
     _, end = year_bounds(year)
-    meetings = await _where(
+    meetings: list[MeetingRow] = await _where(
         Meeting.select(
             Meeting.id,
             Meeting.working_group,
@@ -234,18 +283,19 @@ async def _meetings(scope: Scope, year: int) -> list[dict[str, Any]]:
     return meetings
 
 
-async def _invitations(scope: Scope, year: int) -> list[dict[str, Any]]:
+async def _invitations(scope: Scope, year: int) -> list[InvitationRow]:
     start, _ = year_bounds(year - 1)
     _, end = year_bounds(year)
-    return await _where(
+    rows: list[InvitationRow] = await _where(
         Invitation.select(Invitation.meeting, Invitation.contact, Invitation.attendance),
         (Invitation.meeting.starts_at >= start) & (Invitation.meeting.starts_at < end),
         _in_groups(scope, Invitation.meeting.working_group),
     ).run()
+    return rows
 
 
-async def _memberships(scope: Scope) -> list[dict[str, Any]]:
-    return await _where(
+async def _memberships(scope: Scope) -> list[MembershipRow]:
+    rows: list[MembershipRow] = await _where(
         Membership.select(
             Membership.contact,
             Membership.working_group,
@@ -255,6 +305,7 @@ async def _memberships(scope: Scope) -> list[dict[str, Any]]:
         ),
         _in_groups(scope, Membership.working_group),
     ).run()
+    return rows
 
 
 def _involved(scope: Scope, year: int) -> tuple[Any, Any]:
@@ -271,10 +322,11 @@ def _involved(scope: Scope, year: int) -> tuple[Any, Any]:
     return invited, members
 
 
-async def _affiliations(scope: Scope, year: int) -> list[dict[str, Any]]:
+async def _affiliations(scope: Scope, year: int) -> list[AffiliationRow]:
     """Affiliations of the people invited to the report's meetings or sitting in its bodies."""
     invited, members = _involved(scope, year)
-    return (
+    return cast(  # the columns selected are an AffiliationRow's
+        list[AffiliationRow],
         await Affiliation.select(
             Affiliation.contact,
             Affiliation.organisation,
@@ -283,7 +335,7 @@ async def _affiliations(scope: Scope, year: int) -> list[dict[str, Any]]:
             Affiliation.end_date,
         )
         .where(Affiliation.contact.is_in(invited) | Affiliation.contact.is_in(members))
-        .run()
+        .run(),
     )
 
 
@@ -312,7 +364,7 @@ async def _organisations() -> dict[int, dict[str, Any]]:
 
 async def _interactions(scope: Scope, year: int) -> list[dict[str, Any]]:
     territories = scope.territory_ids
-    return (
+    rows: list[dict[str, Any]] = (
         await _where(
             InteractionOrganisation.select(
                 InteractionOrganisation.organisation,
@@ -333,6 +385,7 @@ async def _interactions(scope: Scope, year: int) -> list[dict[str, Any]]:
         .order_by(InteractionOrganisation.interaction.occurred_on)
         .run()
     )
+    return rows
 
 
 async def load_actions() -> list[dict[str, Any]]:

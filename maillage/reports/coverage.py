@@ -206,7 +206,8 @@ def coverage_rate(values: dict[str, dict[str, Any]]) -> float | None:
     places, children = values.get("places_eaje"), values.get("enfants_moins_3_ans")
     if places is None or children is None or not children["value"]:
         return None
-    return 100 * places["value"] / children["value"]
+    rate: float = 100 * places["value"] / children["value"]
+    return rate
 
 
 def coverage_matrix(

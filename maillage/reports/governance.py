@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maillage.folding import fold
-from maillage.reports.collect import ReportRows
+from maillage.reports.collect import AffiliationRow, InvitationRow, MembershipRow, ReportRows
 from maillage.vocabulary import CANCELLED, GROUP_KINDS, HELD, NO_AXIS, PRESENT
 
 RECORDED = ("present", "absent", "excuse")
@@ -66,12 +66,12 @@ class Representation:
     """
 
     def __init__(self, rows: ReportRows) -> None:
-        self._memberships: dict[tuple[int, int], list[dict]] = defaultdict(list)
+        self._memberships: dict[tuple[int, int], list[MembershipRow]] = defaultdict(list)
         for membership in rows.memberships:
             if membership["organisation"] is not None:
                 key = (membership["contact"], membership["working_group"])
                 self._memberships[key].append(membership)
-        self._affiliations: dict[int, list[dict]] = defaultdict(list)
+        self._affiliations: dict[int, list[AffiliationRow]] = defaultdict(list)
         for affiliation in sorted(
             rows.affiliations, key=lambda a: (not a["is_primary"], a["organisation"])
         ):
@@ -87,14 +87,14 @@ class Representation:
         return None
 
 
-def _active(row: dict[str, Any], day: dt.date) -> bool:
+def _active(row: MembershipRow | AffiliationRow, day: dt.date) -> bool:
     started = row["start_date"] is None or row["start_date"] <= day
     return started and (row["end_date"] is None or row["end_date"] >= day)
 
 
 def governance_year(rows: ReportRows, year: int, representation: Representation) -> GovernanceYear:
     meetings = rows.meetings_of(year)
-    by_meeting: dict[int, list[dict]] = defaultdict(list)
+    by_meeting: dict[int, list[InvitationRow]] = defaultdict(list)
     ids = {m["id"] for m in meetings}
     for invitation in rows.invitations:
         if invitation["meeting"] in ids:
@@ -162,12 +162,12 @@ def governance_year(rows: ReportRows, year: int, representation: Representation)
 KIND_ORDER = list(GROUP_KINDS)
 
 
-def _body_order(body: BodyYear) -> tuple:
+def _body_order(body: BodyYear) -> tuple[int, str]:
     rank = KIND_ORDER.index(body.kind) if body.kind in KIND_ORDER else len(KIND_ORDER)
     return (rank, body.name.lower())
 
 
-def _count_meeting(invitations: list[dict[str, Any]]) -> dict[str, int]:
+def _count_meeting(invitations: list[InvitationRow]) -> dict[str, int]:
     counts = {"invited": len(invitations), "present": 0, "absent": 0, "excused": 0, "unknown": 0}
     names = {"present": "present", "absent": "absent", "excuse": "excused"}
     for invitation in invitations:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from maillage.french import plural, short_date
 from maillage.reports.actions import actions_in_scope, runs_during
@@ -19,7 +20,7 @@ def _quote(items: list[str]) -> str:
     return shown + (f" ; et {plural(len(items) - QUOTED, 'autre')}" if len(items) > QUOTED else "")
 
 
-def _meeting_label(meeting: dict) -> str:
+def _meeting_label(meeting: dict[str, Any]) -> str:
     return f"« {meeting['title']} » ({meeting['body']}, {short_date(meeting['starts_at'].date())})"
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from maillage.crm import decisions
 from maillage.crm.registry import visible_meeting
@@ -33,7 +33,7 @@ from maillage.reports.coverage import coverage_matrix
 from maillage.reports.governance import GovernanceYear, Representation, governance_year
 from maillage.reports.model import Report, Section, Sheet
 from maillage.reports.network import network_until
-from maillage.reports.scope import Scope, resolve_scope
+from maillage.reports.scope import CommuneRow, Scope, resolve_scope
 from maillage.tables import Commune, Meeting, WorkingGroup
 from maillage.vocabulary import (
     ACTION_STATUSES,
@@ -112,10 +112,13 @@ async def _scope(territory_id: int | None) -> Scope:
         return await resolve_scope(None)
     except InvalidData:
         async with read_transaction():
-            communes = await (
-                Commune.select(Commune.id, Commune.insee_code, Commune.name, Commune.population)
+            communes = cast(
+                list[CommuneRow],
+                await Commune.select(
+                    Commune.id, Commune.insee_code, Commune.name, Commune.population
+                )
                 .order_by(french_order(Commune.name))
-                .run()
+                .run(),
             )
             groups = await WorkingGroup.select(WorkingGroup.id).run()
         return Scope(None, True, communes, {g["id"] for g in groups})
@@ -168,7 +171,8 @@ def assemble_pack(
 
 def _subtitle(meeting: dict[str, Any]) -> str:
     """The meeting's title (« COPIL CTG — décembre 2026 »); the body is named just below."""
-    return meeting["title"] or meeting["group_name"]
+    title: str = meeting["title"] or meeting["group_name"]
+    return title
 
 
 def context_lines(
@@ -500,7 +504,7 @@ def network_section(rows: ReportRows, previous: dict[str, Any] | None, day: dt.d
     )
     before, now = _network_at(rows, since, archived_since), _network_at(rows, day)
     then, current = _links(before), _links(now)
-    names = {i: o["name"] for i, o in rows.organisations.items()}
+    names: dict[int, str] = {i: o["name"] for i, o in rows.organisations.items()}
 
     def name(i: int) -> str:
         return names.get(i, f"n° {i}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import TYPE_CHECKING
 
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
@@ -22,6 +23,11 @@ from docx.shared import Cm, Pt
 from maillage.reports.cells import display, is_numeric
 from maillage.reports.charts import map_png
 from maillage.reports.model import Report, Section, Sheet
+
+if TYPE_CHECKING:
+    from docx.document import Document as WordDocument
+    from docx.section import Section as WordSection
+    from docx.table import _Cell, _Row
 
 CHART_WIDTH = Cm(16)
 A4 = (Cm(21), Cm(29.7))
@@ -59,7 +65,7 @@ def render_pack_docx(report: Report) -> bytes:
     return _saved(document)
 
 
-def _new_document(report: Report):
+def _new_document(report: Report) -> WordDocument:
     document = Document()
     _set_defaults(document)
     properties = document.core_properties
@@ -76,13 +82,13 @@ def _new_document(report: Report):
     return document
 
 
-def _saved(document) -> bytes:
+def _saved(document: WordDocument) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
 
 
-def _set_defaults(document) -> None:
+def _set_defaults(document: WordDocument) -> None:
     style = document.styles["Normal"]
     style.font.name = FONT
     style.font.size = Pt(10.5)
@@ -91,7 +97,7 @@ def _set_defaults(document) -> None:
         _portrait(section)
 
 
-def _french_defaults(document) -> None:
+def _french_defaults(document: WordDocument) -> None:
     """Every style inherits the document defaults: their language and font are set there
     (the blank template says en-US and Calibri/Cambria themes)."""
     defaults = document.styles.element.find(qn("w:docDefaults"))
@@ -115,14 +121,14 @@ def _french_defaults(document) -> None:
         document.styles[name].font.name = FONT
 
 
-def _portrait(section) -> None:
+def _portrait(section: WordSection) -> None:
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = A4
     section.left_margin = section.right_margin = MARGIN
     section.top_margin = section.bottom_margin = MARGIN
 
 
-def _landscape(section) -> None:
+def _landscape(section: WordSection) -> None:
     section.orientation = WD_ORIENT.LANDSCAPE
     section.page_height, section.page_width = A4
     section.left_margin = section.right_margin = MARGIN
@@ -130,10 +136,11 @@ def _landscape(section) -> None:
 
 
 def _usable_cm(landscape: bool) -> float:
-    return (29.7 if landscape else 21) - 2 * MARGIN.cm
+    margin: float = MARGIN.cm  # an unannotated property of python-docx
+    return (29.7 if landscape else 21) - 2 * margin
 
 
-def _missing_data(document, report: Report) -> None:
+def _missing_data(document: WordDocument, report: Report) -> None:
     document.add_heading("Points d'attention avant envoi", level=1)
     if not report.warnings:
         document.add_paragraph("Aucune donnée manquante repérée.")
@@ -145,7 +152,7 @@ def _missing_data(document, report: Report) -> None:
         document.add_paragraph(warning.message, style="List Bullet")
 
 
-def _section(document, heading: str, section: Section, workbook_name: str) -> None:
+def _section(document: WordDocument, heading: str, section: Section, workbook_name: str) -> None:
     document.add_heading(heading, level=1)
     for paragraph in section.paragraphs:
         document.add_paragraph(paragraph)
@@ -179,7 +186,7 @@ def _section(document, heading: str, section: Section, workbook_name: str) -> No
             )
 
 
-def _table(document, sheet: Sheet) -> None:
+def _table(document: WordDocument, sheet: Sheet) -> None:
     if not sheet.rows:
         document.add_heading(sheet.title, level=2)
         document.add_paragraph("Aucune ligne.")
@@ -246,7 +253,7 @@ def column_widths(
     return [round(w + e * room / wanted, 2) for w, e in zip(longest_word, extra, strict=True)]
 
 
-def _repeat_header(row) -> None:
+def _repeat_header(row: _Row) -> None:
     """The header row is printed again at the top of every page the table runs onto."""
     properties = row._tr.get_or_add_trPr()
     header = OxmlElement("w:tblHeader")
@@ -254,7 +261,7 @@ def _repeat_header(row) -> None:
     properties.append(header)
 
 
-def _format_cell(cell, bold: bool = False, small: bool = False, right: bool = False) -> None:
+def _format_cell(cell: _Cell, bold: bool = False, small: bool = False, right: bool = False) -> None:
     for paragraph in cell.paragraphs:
         if right:
             paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from maillage import french
@@ -27,14 +28,32 @@ PARIS = ZoneInfo("Europe/Paris")
 FIRST_YEAR = 2000
 
 
+class TerritoryRow(TypedDict):
+    """A territory as a report reads it (the columns ``resolve_scope`` selects)."""
+
+    id: int
+    name: str
+    ctg_start: dt.date | None
+    ctg_end: dt.date | None
+
+
+class CommuneRow(TypedDict):
+    """A commune of a report's scope."""
+
+    id: int
+    insee_code: str
+    name: str
+    population: int | None
+
+
 @dataclass
 class Scope:
-    territory: dict | None  # id, name, ctg_start, ctg_end; None: the whole database
+    territory: TerritoryRow | None  # None: the whole database
     everything: bool  # True when the database holds at most one territory
-    communes: list[dict] = field(default_factory=list)
+    communes: list[CommuneRow] = field(default_factory=list)
     group_ids: set[int] = field(default_factory=set)
     # A consolidated report (#20): the territories it covers; empty for one territory or all.
-    consolidated: list[dict] = field(default_factory=list)
+    consolidated: list[TerritoryRow] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -85,10 +104,11 @@ async def resolve_scope(territory_id: int | None, territory_ids: list[int] | Non
     portfolio = reach.portfolio()
     for chosen in territory_ids or []:
         reach.check_territory(chosen)
-    territories = (
+    territories = cast(  # the columns selected are a TerritoryRow's
+        list[TerritoryRow],
         await Territory.select(Territory.id, Territory.name, Territory.ctg_start, Territory.ctg_end)
         .order_by(french_order(Territory.name))
-        .run()
+        .run(),
     )
     if territory_id is None and not territory_ids and portfolio is not None:
         territory_ids = portfolio
@@ -103,30 +123,33 @@ async def resolve_scope(territory_id: int | None, territory_ids: list[int] | Non
     ).order_by(french_order(Commune.name))
     if territory is not None:
         communes_query = communes_query.where(Commune.territory == territory["id"])
-    communes = await communes_query.run()
+    communes = cast(list[CommuneRow], await communes_query.run())
     scope = Scope(territory=territory, everything=everything, communes=communes)
     scope.group_ids = await _group_ids(scope)
     return scope
 
 
-async def _consolidated(territories: list[dict], chosen: list[int]) -> Scope:
+async def _consolidated(territories: list[TerritoryRow], chosen: list[int]) -> Scope:
     """Several territories as one report: their communes and bodies together (#20)."""
     covered = [t for t in territories if t["id"] in chosen]
     missing = sorted(set(chosen) - {t["id"] for t in covered})
     if missing:
         raise NotFound("Territoire", missing[0])
-    communes = (
+    communes = cast(
+        list[CommuneRow],
         await Commune.select(Commune.id, Commune.insee_code, Commune.name, Commune.population)
         .where(Commune.territory.is_in(chosen))
         .order_by(french_order(Commune.name))
-        .run()
+        .run(),
     )
     scope = Scope(territory=None, everything=False, communes=communes, consolidated=covered)
     scope.group_ids = await reach.group_ids(chosen)
     return scope
 
 
-def _pick_territory(territories: list[dict], territory_id: int | None) -> dict | None:
+def _pick_territory(
+    territories: list[TerritoryRow], territory_id: int | None
+) -> TerritoryRow | None:
     if territory_id is not None:
         for territory in territories:
             if territory["id"] == territory_id:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,9 +218,10 @@ def _draw(
 
 
 def _value(commune: dict[str, Any], measure: str) -> float | None:
-    if measure == PARTNERS:
-        return commune["partners"]
-    return commune["indicators"].get(measure)
+    value: float | None = (
+        commune["partners"] if measure == PARTNERS else commune["indicators"].get(measure)
+    )
+    return value
 
 
 def _choropleth(result: DiagnosticMaps, shapes: dict[int, list[wkb.Polygon]]) -> None:
@@ -273,7 +275,7 @@ def _choropleth(result: DiagnosticMaps, shapes: dict[int, list[wkb.Polygon]]) ->
 
 
 def place_partners(
-    communes: list[dict[str, Any]],
+    communes: Sequence[Mapping[str, Any]],
     shapes: dict[int, list[wkb.Polygon]],
     organisations: list[dict[str, Any]],
     centrality: dict[int, dict[str, Any]],

@@ -57,7 +57,7 @@ class Activity:
 
     def partnership(
         self, org: Org, partner: Org, kind: str, description: str, start: dt.date,
-        end: dt.date | None, axes: tuple[str, ...] = (), **extra,
+        end: dt.date | None, axes: tuple[str, ...] = (), **extra: Any,
     ) -> int:  # fmt: skip
         partnership_id = self.ds.add(
             Partnership, min(start, self.today), organisation=org.id, partner=partner.id,

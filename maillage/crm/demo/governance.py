@@ -12,6 +12,7 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from maillage.crm.demo.dataset import Dataset, stamp
@@ -118,13 +119,14 @@ class Governance:
         self.today = reg.today
         self.bodies: dict[str, Body] = {}
         # Invitations of held meetings, per contact: see _only_one_never_came.
-        self.attended: dict[int, list[dict]] = {}
+        self.attended: dict[int, list[dict[str, Any]]] = {}
 
     # ----- bodies and seats ----------------------------------------------------------------
 
     def body(
         self, key: str, name: str, short: str, kind: str, axes: tuple[str, ...],
-        start: dt.date, cadence: int, *, hour=(9, 30), duration=120, location="",
+        start: dt.date, cadence: int, *, hour: tuple[int, int] = (9, 30), duration: int = 120,
+        location: str = "",
         communes: Sequence[Place] = (), description: str = "",
     ) -> Body:  # fmt: skip
         location = location or f"Salle du conseil communautaire, {self.world.places[0].name}"
@@ -168,7 +170,7 @@ class Governance:
         stand_in = self.seat(body, suppleant, "suppleant", org=org) if suppleant else None
         self.seat(body, titulaire, "titulaire", org=org, substitute=stand_in)
 
-    def seats(self, body: Body, people: list[Person], role: str = "membre", **kw) -> None:
+    def seats(self, body: Body, people: list[Person], role: str = "membre", **kw: Any) -> None:
         for person in people:
             self.seat(body, person, role, **kw)
 

@@ -117,7 +117,7 @@ async def insert(dataset: Dataset) -> None:
 
 
 async def _copy_under_row_security(
-    connection: Any, name: str, columns: list[str], records: list[tuple]
+    connection: Any, name: str, columns: list[str], records: list[tuple[Any, ...]]
 ) -> None:
     """PostgreSQL refuses COPY into a table under row-level security (#20) for a role subject
     to it: copy into a temporary twin, then one INSERT … SELECT, which the policy accepts."""
@@ -131,7 +131,7 @@ async def _copy_under_row_security(
     await connection.execute(f'TRUNCATE "{twin}"')
 
 
-def _record(table: type[Table], row: dict[str, Any], columns: list[str]) -> tuple:
+def _record(table: type[Table], row: dict[str, Any], columns: list[str]) -> tuple[Any, ...]:
     json_columns = _json_columns(table)
     return tuple(
         json.dumps(row[c], ensure_ascii=False) if c in json_columns else row[c] for c in columns

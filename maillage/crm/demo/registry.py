@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from maillage.crm.demo import vocabulary as words
 from maillage.crm.demo.dataset import Dataset
@@ -194,5 +195,5 @@ class Registry:
             is_primary=primary,
         )
 
-    def staff(self, org: Org, functions: list[Function], **kwargs) -> list[Person]:
+    def staff(self, org: Org, functions: list[Function], **kwargs: Any) -> list[Person]:
         return [self.person(org, function, **kwargs) for function in functions]

@@ -53,6 +53,17 @@ def test_the_protected_tables_are_the_registrys_local_resources():
     assert {table: expected[table] for table in row_security.PROTECTED} == row_security.PROTECTED
 
 
+def test_every_unique_value_of_a_protected_table_is_checked_across_territories():
+    """Under a policy, a scoped write does not see the other territory's record holding a value
+    unique in the whole instance: each such value has its function that sees them all, or the
+    write would meet the unique constraint (a 409 naming nothing) instead of the field error."""
+    for spec in registry.SPECS:
+        table = spec.table._meta.tablename
+        if table in row_security.PROTECTED:
+            for unique in spec.unique:
+                assert (table, unique.column) in row_security.TAKEN_ANYWHERE, (table, unique)
+
+
 @postgres_only
 async def test_the_application_is_subject_to_the_policies(database):
     assert not await db.row_security_bypassed()

@@ -44,22 +44,26 @@ class Own:
     column: str = "territory"
 
 
+COPY = "territory"  # the column of a `Via` table holding its parent's territory (PostgreSQL)
+
+
 @dataclass(frozen=True)
 class Via:
     """The row belongs to the territory of the ``parent`` row its ``column`` points to.
 
-    On PostgreSQL the row carries a copy of that territory in its own `COPY` column, kept
-    right by triggers (migration ``2026-12-07T09:00:00``: copied from the parent on insert and
-    on a change of parent, carried down when the parent changes territory); the policy reads
-    the copy, a test on the row itself, instead of looking the parent up (which made
-    PostgreSQL scan the whole child table). A table added here with a ``Via`` rule needs the
-    same column and triggers, in a migration of its own."""
+    On PostgreSQL the row carries a copy of that territory in its own ``copy`` column, kept
+    right by triggers (migrations ``2026-12-07T09:00:00`` and ``2026-12-08T01:00:00``: copied
+    from the parent on insert and on a change of parent, carried down when the parent changes
+    territory); the policy reads the copy, a test on the row itself, instead of looking the
+    parent up (which made PostgreSQL scan the whole child table). ``also``: a second parent
+    the row needs to see as well (an affiliation's organisation, a partnership's partner),
+    with its own copy. A table added here with a ``Via`` rule needs the same columns and
+    triggers, in a migration of its own."""
 
     column: str
     parent: str
-
-
-COPY = "territory"  # the column of a `Via` table holding its parent's territory (PostgreSQL)
+    copy: str = COPY
+    also: Via | None = None
 
 
 # The local tables, each with how a row finds its territory: the same rule as the registry's
@@ -72,14 +76,29 @@ PROTECTED: dict[str, Own | Via] = {
     "invitation": Via("meeting", "meeting"),
     "action": Own(),
     "interaction": Own(),
+    "organisation": Own(),
+    "contact": Own(),
+    # Seen with its contact and its organisation (both), as in the services.
+    "affiliation": Via(
+        "contact", "contact", also=Via("organisation", "organisation", "organisation_territory")
+    ),
+    # Seen when both its organisations are, as in the services.
+    "partnership": Via(
+        "organisation",
+        "organisation",
+        also=Via("partner", "organisation", "partner_territory"),
+    ),
 }
-# Local in the services, not yet in the database. Organisations and contacts: under a policy,
-# the SIRET check of a scoped write no longer sees another territory's record and the unique
-# constraint answers instead (409, not the field's 400). An affiliation reaches its territory through
-# its contact, a partnership through either of its organisations, so their policies need the
-# copied column and triggers of a `Via` table (a migration of their own). Until then the
-# services alone keep them in scope, as on SQLite.
-SERVICES_ONLY = frozenset({"organisation", "contact", "affiliation", "partnership"})
+# Local in the services and not in the database: none left (organisations, contacts,
+# affiliations and partnerships joined the policies with migration 2026-12-08T01:00:00).
+SERVICES_ONLY: frozenset[str] = frozenset()
+
+# A value unique in the whole instance on a protected table: under the policy a scoped write
+# no longer sees the other territory's row that holds it, so the services ask this function
+# (it sees every row and answers yes or no, no row; migration 2026-12-08T01:00:00) for the
+# same neutral field error as on SQLite. (table, column): function(value, id of the row
+# written or NULL). A test checks every unique value of a protected resource has one.
+TAKEN_ANYWHERE: dict[tuple[str, str], str] = {("organisation", "siret"): "maillage_siret_taken"}
 
 _setting: contextvars.ContextVar[str] = contextvars.ContextVar(
     "maillage_row_scope", default=EVERY_TERRITORY
@@ -128,9 +147,12 @@ TERRITORIES = "(SELECT maillage_territories())::integer[]"
 
 def _visible(rule: Own | Via, alias: str) -> str:
     """The condition on ``alias`` of being visible to a scoped user: its territory (its own,
-    or the copy of its parent's) is none (shared) or one of the user's."""
-    column = f'{alias}."{rule.column if isinstance(rule, Own) else COPY}"'
-    return f"({column} IS NULL OR {column} = ANY ({TERRITORIES}))"
+    or the copy of each parent's) is none (shared) or one of the user's."""
+    column = f'{alias}."{rule.column if isinstance(rule, Own) else rule.copy}"'
+    test = f"({column} IS NULL OR {column} = ANY ({TERRITORIES}))"
+    if isinstance(rule, Via) and rule.also is not None:
+        test = f"({test} AND {_visible(rule.also, alias)})"
+    return test
 
 
 def policy_expression(table: str) -> str:

@@ -3,6 +3,8 @@ territories of a scoped user's request, even to a query that forgets the service
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import httpx
 import pytest
@@ -11,16 +13,19 @@ from piccolo.querystring import QueryString
 
 from maillage import db, row_security
 from maillage.crm import registry
-from maillage.crm.resources import ResourceService
+from maillage.crm.resources import ResourceService, Territorial
 from maillage.tables import Meeting
-from tests.crm import test_scope
+from tests.crm import test_scope, test_scope_partners
 from tests.crm.test_scope import SIREN_A, SIREN_B, World, _ids, _user
+from tests.crm.test_scope_partners import Partners
 from tests.support import TEST_DATABASE_URL
 from tests.web.helpers import create
 
 # The territories A and B of the scope tests, and a coordinator of A.
 world = test_scope.world
 coordinator_a = test_scope.coordinator_a
+# The town halls, associations and people of A and B, and the shared Caf.
+partners = test_scope_partners.partners
 
 postgres_only = pytest.mark.skipif(
     not TEST_DATABASE_URL.startswith("postgres"),
@@ -32,18 +37,31 @@ postgres_only = pytest.mark.skipif(
 def test_the_protected_tables_are_the_registrys_local_resources():
     """One rule: each resource local to a territory (`territorial=`) has its table protected,
     reaching its territory the same way."""
+
+    def expected_rule(rule: Territorial, copy: str = row_security.COPY) -> Any:
+        if rule.via is None:
+            return row_security.Own(rule.field)
+        # A second parent (`also`): its copy is named after its key.
+        also = rule.also and expected_rule(rule.also, f"{rule.also.field}_territory")
+        return row_security.Via(rule.field, rule.via._meta.tablename, copy, also)
+
     expected: dict[str, row_security.Own | row_security.Via] = {}
     for spec in registry.SPECS:
-        rule = spec.territorial
-        if rule is None:
-            continue
-        table = spec.table._meta.tablename
-        if rule.via is None:
-            expected[table] = row_security.Own(rule.field)
-        else:
-            expected[table] = row_security.Via(rule.field, rule.via._meta.tablename)
+        if spec.territorial is not None:
+            expected[spec.table._meta.tablename] = expected_rule(spec.territorial)
     assert set(expected) - set(row_security.PROTECTED) == row_security.SERVICES_ONLY
     assert {table: expected[table] for table in row_security.PROTECTED} == row_security.PROTECTED
+
+
+def test_every_unique_value_of_a_protected_table_is_checked_across_territories():
+    """Under a policy, a scoped write does not see the other territory's record holding a value
+    unique in the whole instance: each such value has its function that sees them all, or the
+    write would meet the unique constraint (a 409 naming nothing) instead of the field error."""
+    for spec in registry.SPECS:
+        table = spec.table._meta.tablename
+        if table in row_security.PROTECTED:
+            for unique in spec.unique:
+                assert (table, unique.column) in row_security.TAKEN_ANYWHERE, (table, unique)
 
 
 @postgres_only
@@ -285,3 +303,189 @@ async def test_rows_reached_through_a_parent_follow_its_territory(
             )
     finally:
         await connection.close()
+
+
+# ----- the partners (organisations, contacts, affiliations, partnerships) -------------------
+
+PARTNER_TABLES = ("organisation", "contact", "affiliation", "partnership")
+
+
+@get("/essai/partenaires-bruts", include_in_schema=False)
+async def unfiltered_partners() -> dict:
+    """Every partner table read with no filter at all, outside a transaction and inside one."""
+    seen: dict[str, list[int]] = {}
+    for table in PARTNER_TABLES:
+        rows = await Meeting.raw(f"SELECT * FROM {table}")
+        async with db.read_transaction():
+            inside = await Meeting.raw(f"SELECT id FROM {table}")
+        assert sorted(row["id"] for row in inside) == sorted(row["id"] for row in rows)
+        seen[table] = sorted(row["id"] for row in rows)
+    return seen
+
+
+@postgres_only
+async def test_an_unfiltered_query_sees_the_partners_of_its_territory_and_the_shared_ones(
+    app, admin, partners: Partners
+):
+    """The town hall of A, its maire and her tie for the coordinator of A; those of B for the
+    coordinator of B; the Caf, its adviser and her tie for both; a partnership for whoever
+    sees both its organisations; everything for the host team and a Caf adviser of A and B."""
+    app.register(unfiltered_partners)
+    p, c = partners, admin.client
+    ties = (await c.get("/api/v1/affiliations")).json()["items"]
+    tie = {row["contact"]: row["id"] for row in ties}
+    caf_mairie = await create(
+        c, "partnerships", {"organisation": p.caf["id"], "partner": p.mairie_a["id"]}
+    )
+    asso_caf = await create(
+        c, "partnerships", {"organisation": p.asso_b["id"], "partner": p.caf["id"]}
+    )
+    mairie_asso = await create(
+        c, "partnerships", {"organisation": p.mairie_a["id"], "partner": p.asso_b["id"]}
+    )
+    msa = await create(c, "organisations", {"name": "MSA", "kind": "institution"})
+    caf_msa = await create(c, "partnerships", {"organisation": p.caf["id"], "partner": msa["id"]})
+
+    def expected(mairie: dict, maire: dict, partnership: dict) -> dict:
+        return {
+            "organisation": sorted([mairie["id"], p.caf["id"], msa["id"]]),
+            "contact": sorted([maire["id"], p.conseillere_caf["id"]]),
+            "affiliation": sorted([tie[maire["id"]], tie[p.conseillere_caf["id"]]]),
+            "partnership": sorted([partnership["id"], caf_msa["id"]]),
+        }
+
+    async with await _user(app, "coord-a@maillage.example", "coordinateur", [SIREN_A]) as a:
+        assert (await a.get("/essai/partenaires-bruts")).json() == expected(
+            p.mairie_a, p.maire_a, caf_mairie
+        )
+    async with await _user(app, "coord-b@maillage.example", "coordinateur", [SIREN_B]) as b:
+        assert (await b.get("/essai/partenaires-bruts")).json() == expected(
+            p.asso_b, p.adjoint_b, asso_caf
+        )
+    every = (await c.get("/essai/partenaires-bruts")).json()
+    assert every["organisation"] == sorted(
+        [p.mairie_a["id"], p.asso_b["id"], p.caf["id"], msa["id"]]
+    )
+    assert every["contact"] == sorted([p.maire_a["id"], p.adjoint_b["id"], p.conseillere_caf["id"]])
+    assert every["affiliation"] == sorted(tie.values())
+    assert every["partnership"] == sorted(
+        [caf_mairie["id"], asso_caf["id"], mairie_asso["id"], caf_msa["id"]]
+    )
+    async with await _user(app, "caf@maillage.example", "lecteur", [SIREN_A, SIREN_B]) as adviser:
+        assert (await adviser.get("/essai/partenaires-bruts")).json() == every
+
+
+@postgres_only
+async def test_the_partners_copies_follow_their_parents(
+    migrated_database: str, admin, partners: Partners
+):
+    """An affiliation carries its contact's and its organisation's territories, a partnership
+    its two organisations': a town hall moved to B takes its maire, her tie and its
+    partnerships out of A's sight, even those A's coordinator would not see (the copies are
+    carried down by a function that sees every row)."""
+    p, c = partners, admin.client
+    caf_mairie = await create(
+        c, "partnerships", {"organisation": p.caf["id"], "partner": p.mairie_a["id"]}
+    )
+    mairie_asso = await create(
+        c, "partnerships", {"organisation": p.mairie_a["id"], "partner": p.asso_b["id"]}
+    )
+    tie = (await c.get("/api/v1/affiliations", params={"contact": p.maire_a["id"]})).json()
+    a, b = p.a["id"], p.b["id"]
+    connection = await asyncpg.connect(migrated_database)
+
+    async def copies() -> dict:
+        await connection.execute(row_security.set_config_sql("*", local=False))
+        affiliation = await connection.fetchrow(
+            "SELECT territory, organisation_territory FROM affiliation WHERE id = $1",
+            tie["items"][0]["id"],
+        )
+        rows = await connection.fetch(
+            "SELECT id, territory, partner_territory FROM partnership ORDER BY id"
+        )
+        return {
+            "affiliation": tuple(affiliation),
+            **{row["id"]: (row["territory"], row["partner_territory"]) for row in rows},
+        }
+
+    try:
+        assert await copies() == {
+            "affiliation": (a, a),
+            caf_mairie["id"]: (None, a),
+            mairie_asso["id"]: (a, b),
+        }
+        response = await c.patch(
+            f"/api/v1/organisations/{p.mairie_a['id']}",
+            json={"version": p.mairie_a["version"], "commune": p.asso_b["commune"]},
+        )
+        assert response.status_code == 200, response.text
+        assert await copies() == {
+            "affiliation": (b, b),
+            caf_mairie["id"]: (None, b),
+            mairie_asso["id"]: (b, b),
+        }
+        # A copy written by hand is put back to the parent's.
+        await connection.execute("UPDATE partnership SET partner_territory = $1", a)
+        assert (await copies())[mairie_asso["id"]] == (b, b)
+        # A writer of A and B moves the town hall back to A: its partnership with a
+        # club of C, which that writer does not see, follows it all the same.
+        lake = await create(c, "territories", {"name": "CC du Lac", "siren": "200000024"})
+        club = await create(
+            c, "organisations", {"name": "Club", "kind": "association", "territory": lake["id"]}
+        )
+        mairie_club = await create(
+            c, "partnerships", {"organisation": p.mairie_a["id"], "partner": club["id"]}
+        )
+        await connection.execute(row_security.set_config_sql(f"{{{a},{b}}}", local=False))
+        assert await connection.fetchval("SELECT count(*) FROM partnership") == 2
+        await connection.execute(
+            "UPDATE organisation SET territory = $1 WHERE id = $2", a, p.mairie_a["id"]
+        )
+        assert (await copies())[mairie_club["id"]] == (a, lake["id"])
+        # A scoped writer cannot hang a tie on an organisation it does not see.
+        await connection.execute(row_security.set_config_sql(f"{{{a}}}", local=False))
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await connection.execute(
+                "INSERT INTO affiliation (contact, organisation) VALUES ($1, $2)",
+                p.conseillere_caf["id"],
+                p.asso_b["id"],
+            )
+    finally:
+        await connection.close()
+
+
+@postgres_only
+async def test_no_policy_looks_a_parent_up(migrated_database: str, world: World):
+    """Each policy is a test on the row itself (its territory or the copies of its parents'):
+    no look-up of the visible parents for any row, in any protected table."""
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        await connection.execute(row_security.set_config_sql(f"{{{world.a['id']}}}", local=False))
+        for table in row_security.PROTECTED:
+            explain = f"EXPLAIN SELECT id FROM {table} ORDER BY id LIMIT 5"
+            plan = "\n".join(row[0] for row in await connection.fetch(explain))
+            assert "SubPlan" not in plan, (table, plan)
+    finally:
+        await connection.close()
+
+
+@postgres_only
+async def test_a_scoped_write_keeps_a_person_shared_by_ties_it_does_not_see(
+    app, admin, partners: Partners
+):
+    """A person on the bodies of A and B is shared; a coordinator of A puts her on a new body
+    of A: she stays shared, although A's coordinator does not see her membership in B (the
+    ties that place a person are read across territories)."""
+    p, c = partners, admin.client
+    person = await create(c, "contacts", {"first_name": "Élise", "last_name": "Deux"})
+    for body in (p.body_a, p.body_b):
+        await create(c, "memberships", {"contact": person["id"], "working_group": body["id"]})
+    async with await _user(app, "coord-a@maillage.example", "coordinateur", [SIREN_A]) as a:
+        assert (await a.get(f"/api/v1/contacts/{person['id']}")).json()["territory"] is None
+        body = await create(
+            a, "groups", {"name": "Commission", "kind": "groupe_travail", "territory": p.a["id"]}
+        )
+        await create(a, "memberships", {"contact": person["id"], "working_group": body["id"]})
+    assert (await c.get(f"/api/v1/contacts/{person['id']}")).json()["territory"] is None
+    async with await _user(app, "coord-b@maillage.example", "coordinateur", [SIREN_B]) as b:
+        assert (await b.get(f"/api/v1/contacts/{person['id']}")).status_code == 200

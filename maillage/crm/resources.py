@@ -21,6 +21,7 @@ from msgspec import UNSET, Struct
 from piccolo.columns import JSON, ForeignKey, Text, Varchar
 from piccolo.table import Table
 
+from maillage import row_security
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm import scope as territory_scope
@@ -769,13 +770,25 @@ class ResourceService:
             where = self._columns[unique.column] == value
             if record_id is not None:
                 where = where & (pk != record_id)
-            if not await self.table.exists().where(where).run():
+            if not await self._taken_anywhere(unique.column, value, record_id, where):
                 continue
             visible = visible_clause(self.table, rule, scope.territories)
             if await self.table.exists().where(where & visible).run():
                 continue  # seen: `_check_unique` names it
             errors.append(FieldError(unique.column, HIDDEN_UNIQUE))
         return errors
+
+    async def _taken_anywhere(
+        self, column: str, value: Any, record_id: int | None, where: Any
+    ) -> bool:
+        """Whether another record holds ``value``, in any territory: on PostgreSQL the policy
+        hides the others' records from a scoped request, and a function that sees them all
+        answers instead (`row_security.TAKEN_ANYWHERE`)."""
+        function = row_security.TAKEN_ANYWHERE.get((self.table._meta.tablename, column))
+        if function is None or is_sqlite():
+            return bool(await self.table.exists().where(where).run())
+        rows = await self.table.raw(f"SELECT {function}({{}}, {{}}) AS taken", value, record_id)
+        return bool(rows[0]["taken"])
 
     async def _check_unique(self, values: dict[str, Any], record_id: int | None) -> None:
         hidden = await self.hidden_unique_errors(values, record_id)

@@ -55,7 +55,7 @@ from msgspec import UNSET
 from maillage import offloop, row_security
 from maillage.actor import ROLE_RANK, Actor
 from maillage.crm import audit
-from maillage.db import write_transaction
+from maillage.db import is_sqlite, write_transaction
 from maillage.errors import InvalidData, NotFound
 from maillage.tables import (
     Affiliation,
@@ -362,8 +362,20 @@ async def place_contact(values: dict[str, Any], existing: dict[str, Any] | None)
 
 
 async def tie_territories(contact_ids: list[int]) -> dict[int, int | None]:
-    """The territory each contact's ties put them in (None: shared), for those with ties."""
+    """The territory each contact's ties put them in (None: shared), for those with ties.
+
+    Every tie counts, those the request does not see included: on PostgreSQL the policies
+    hide a scoped request's view of another territory's ties, and a function that sees them
+    all reads them (migration 2026-12-08T01:00:00), so that a write in one territory does not
+    take there a person shared with another."""
     found: dict[int, set[int | None]] = {}
+    if not is_sqlite():
+        for chunk in range(0, len(contact_ids), 500):
+            ids = [int(i) for i in contact_ids[chunk : chunk + 500]]
+            rows = await Contact.raw("SELECT * FROM maillage_tie_territories({})", ids)
+            for row in rows:
+                found.setdefault(row["contact"], set()).add(row["territory"])
+        return _settled(found)
     for chunk in range(0, len(contact_ids), 500):
         ids = contact_ids[chunk : chunk + 500]
         affiliations = await Affiliation.select(
@@ -374,6 +386,10 @@ async def tie_territories(contact_ids: list[int]) -> dict[int, int | None]:
         ).where(Membership.contact.is_in(ids))
         for row in [*affiliations, *memberships]:
             found.setdefault(row["contact"], set()).add(row["territory"])
+    return _settled(found)
+
+
+def _settled(found: dict[int, set[int | None]]) -> dict[int, int | None]:
     return {
         contact: next(iter(places)) if len(places) == 1 else None
         for contact, places in found.items()

@@ -39,6 +39,7 @@ LATER = [
     "2026-12-07T06:00:00:000000",  # commune_childcare, commune_indicator (#18)
     "2026-12-07T07:00:00:000000",  # mandates' register keys without a hash of the name (#18)
     "2026-12-07T09:00:00:000000",  # territory copied onto meetings, invitations… (#20)
+    "2026-12-08T01:00:00:000000",  # partners under row-level security (#20)
 ]
 
 

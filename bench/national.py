@@ -174,7 +174,7 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
         [sys.executable, "-m", "maillage", "serve", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.time() + 60
+    deadline = time.time() + 240
     while time.time() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -196,6 +196,8 @@ def wrk(
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    if re.search(r"\s0 requests in", output):  # none answered within the run
+        return {"rps": 0.0, "p50": float("nan"), "p99": float("nan")}
     for percent in ("50", "99"):
         value, unit = re.search(rf"\s{percent}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
         figures[f"p{percent}"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -253,11 +255,11 @@ def signed_in(port: int, email: str) -> str:
         return "Cookie: " + "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
 
-def timed(port: int, token: str, path: str) -> float:
-    """Seconds of one request, alone (a heavy one: network, bilan)."""
+def timed(port: int, token: str, path: str, header: str | None = None) -> float:
+    """Milliseconds of one request, alone (a heavy one: network, bilan; the dashboard)."""
+    name, value = (header or f"Authorization: Bearer {token}").split(": ", 1)
     started = time.perf_counter()
-    answer = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=600,
-                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    answer = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=600, headers={name: value})
     elapsed = time.perf_counter() - started
     if answer.status_code != 200:
         raise RuntimeError(f"{path} : {answer.status_code} {answer.text[:300]}")
@@ -305,7 +307,7 @@ class Served:
         self.server.wait()
 
 
-def personas(database: str, baseline: str, seconds: int, rounds: int) -> None:
+def personas(database: str, baseline: str, seconds: int, rounds: int, only: str = "") -> None:
     """Rounds alternating between the national data and the baseline's (one département), the
     same requests per persona; medians over the rounds and their ratio."""
     import statistics
@@ -320,12 +322,17 @@ def personas(database: str, baseline: str, seconds: int, rounds: int) -> None:
                     else (("nat", served["nat"]), ("dep", served["dep"])):  # fmt: skip
                 for who in ACCOUNTS:
                     for name, (kind, path) in target.requests(who).items():
+                        if only not in name:
+                            continue
                         token = target.tokens[who]
-                        if kind in ("wrk", "page"):
-                            header = target.cookies[who] if kind == "page" else None
-                            wrk(target.port, token, path, 1, header)  # warm-up
-                            figures = wrk(target.port, token, path, seconds, header)
+                        if kind == "wrk":
+                            wrk(target.port, token, path, 1)  # warm-up
+                            figures = wrk(target.port, token, path, seconds)
                             values = {"p50": figures["p50"], "p99": figures["p99"]}
+                        elif kind == "page":  # one at a time: seconds each at 16 clients
+                            header = target.cookies[who]
+                            values = {"alone": statistics.median(
+                                timed(target.port, token, path, header) for _ in range(5))}  # fmt: skip
                         else:
                             target.changed()
                             values = {"cold": timed(target.port, token, path)}
@@ -345,7 +352,8 @@ def personas(database: str, baseline: str, seconds: int, rounds: int) -> None:
             continue
         nat = statistics.median(values)
         dep = statistics.median(results[(who, name, key, "dep")])
-        print(f"| {who} | {name} | {key} | {dep:.1f} | {nat:.1f} | {nat / dep:.2f} |")
+        ratio = nat / dep if dep else float("nan")
+        print(f"| {who} | {name} | {key} | {dep:.1f} | {nat:.1f} | {ratio:.2f} |")
 
 
 # ----- the service's own statements in SQL, RLS on (the application's role) against off ------
@@ -441,6 +449,7 @@ def main() -> None:
     parser.add_argument("--departements", type=int, default=1)
     parser.add_argument("--template", help="load: start from a copy of this database")
     parser.add_argument("--baseline", help="personas: the département's database")
+    parser.add_argument("--only", default="", help="personas: the requests whose name has this")
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--explain", action="store_true", help="sql: print each plan, on and off")
@@ -449,7 +458,13 @@ def main() -> None:
     if arguments.action == "load":
         load(arguments.database, arguments.departements, arguments.template)
     elif arguments.action == "personas":
-        personas(arguments.database, arguments.baseline, arguments.seconds, arguments.rounds)
+        personas(
+            arguments.database,
+            arguments.baseline,
+            arguments.seconds,
+            arguments.rounds,
+            arguments.only,
+        )
     elif arguments.action == "sql":
         asyncio.run(_sql(arguments.database, arguments.rounds, arguments.explain, arguments.last))
     else:

@@ -84,8 +84,9 @@ async def _load(database: str, departements: int, first: int) -> None:
     from maillage import db
     from maillage.crm.demo.generator import generate
     from maillage.crm.demo.loader import _first_ids, insert
+    from maillage.crm.scope import place_all
     from maillage.crm.seed import ensure_axes
-    from maillage.tables import Axis, Commune, Meeting, Organisation, Territory
+    from maillage.tables import Axis, Commune, Contact, Meeting, Organisation, Territory
 
     await db.connect(url(database))
     await db.start_pool()
@@ -115,7 +116,10 @@ async def _load(database: str, departements: int, first: int) -> None:
                     row[column] = None
                 elif row.get(column):
                     seen.add(row[column])
+        ids = await _first_ids()
         await insert(dataset)
+        # As `load_demo` does: the partners go to their territories (else all are shared).
+        await place_all(ids[Organisation], ids[Contact])
         print(f"département {number + 1}/{first + departements} : "
               f"{time.perf_counter() - started:.0f} s",
               flush=True)  # fmt: skip

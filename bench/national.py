@@ -326,7 +326,7 @@ def personas(database: str, baseline: str, seconds: int, rounds: int, only: str 
                     else (("nat", served["nat"]), ("dep", served["dep"])):  # fmt: skip
                 for who in ACCOUNTS:
                     for name, (kind, path) in target.requests(who).items():
-                        if only not in name:
+                        if only not in f"{who} {name}":
                             continue
                         token = target.tokens[who]
                         if kind == "wrk":
@@ -453,7 +453,9 @@ def main() -> None:
     parser.add_argument("--departements", type=int, default=1)
     parser.add_argument("--template", help="load: start from a copy of this database")
     parser.add_argument("--baseline", help="personas: the département's database")
-    parser.add_argument("--only", default="", help="personas: the requests whose name has this")
+    parser.add_argument(
+        "--only", default="", help="personas: the requests whose « account name » has this"
+    )
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--explain", action="store_true", help="sql: print each plan, on and off")

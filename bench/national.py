@@ -4,7 +4,6 @@ coordinator, a Caf adviser and an administrator, with row-level security on and 
     .venv/bin/python bench/national.py load --departements 1 --database bench_h20c_dep
     .venv/bin/python bench/national.py load --departements 42 --database bench_h20c_nat
     .venv/bin/python bench/national.py measure --database bench_h20c_dep --seconds 8
-    .venv/bin/python bench/national.py measure --database bench_h20c_dep --only organisations,contacts
 
 ``load`` builds a fresh database owned by an ordinary role (the deployment of README « Mise en
 production »), migrates it, and loads ``--departements`` times the demo's ``departement``
@@ -30,7 +29,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -55,6 +53,11 @@ PATHS = {
     "contacts list": "/api/v1/contacts?limit=50",
     "contacts search": "/api/v1/contacts?q=martin",
 }
+
+
+def _chosen(name: str, only: str) -> bool:
+    """``--only organisations,contacts``: the requests whose name holds one of the words."""
+    return not only or any(word in name for word in only.split(","))
 
 
 def url(database: str) -> str:
@@ -84,7 +87,7 @@ def maillage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 # ----- load -----------------------------------------------------------------------------------
 
 
-async def _load(database: str, departements: int) -> None:
+async def _load(database: str, departements: int, first: int) -> None:
     os.environ["MAILLAGE_DATABASE_URL"] = url(database)
     import datetime as dt
 
@@ -100,12 +103,14 @@ async def _load(database: str, departements: int) -> None:
     await db.migrate()
     await ensure_axes()
     axis_ids = {row["code"]: row["id"] for row in await Axis.select(Axis.id, Axis.code)}
+    # SIRETs and SIRENs already loaded (``--append``): a collectivity's is loaded once.
     seen: set[str] = set()
-    for number in range(departements):
+    for row in await Organisation.select(Organisation.siret, Organisation.siren):
+        seen.update(value for value in row.values() if value)
+    for number in range(first, first + departements):
         started = time.perf_counter()
-        first = await _first_ids()
         dataset = generate(100 + number, dt.date.fromisoformat(TODAY), "departement", axis_ids,
-                           first)  # fmt: skip
+                           await _first_ids())  # fmt: skip
         # The generator's codes are those of one département: make them this one's.
         for row in dataset.rows.get(Commune, []):
             row["insee_code"] = f"{number:02d}{row['insee_code'][2:]}"
@@ -121,25 +126,33 @@ async def _load(database: str, departements: int) -> None:
                     row[column] = None
                 elif row.get(column):
                     seen.add(row[column])
+        ids = await _first_ids()
         await insert(dataset)
-        # As the demo does: town halls, associations and their people in their territories.
-        await place_all(first[Organisation], first[Contact])
-        await db.current_engine().run_ddl("ANALYZE")  # the statistics after the placing
-        print(f"département {number + 1}/{departements} : {time.perf_counter() - started:.0f} s",
+        # As `load_demo` does: the partners go to their territories (else all are shared).
+        await place_all(ids[Organisation], ids[Contact])
+        print(f"département {number + 1}/{first + departements} : "
+              f"{time.perf_counter() - started:.0f} s",
               flush=True)  # fmt: skip
     await db.close_pool()
 
 
-def load(database: str, departements: int) -> None:
+def load(database: str, departements: int, template: str | None = None) -> None:
+    """A fresh database of ``departements``; with ``template``, a copy of that database (made
+    by this command) with ``departements`` more (the country from the 10 départements)."""
     subprocess.run(["psql", f"{SERVER}/postgres", "-qc",
                     f"DO $$ BEGIN CREATE ROLE {ROLE} LOGIN; EXCEPTION WHEN duplicate_object "
                     "THEN NULL; END $$"], check=True)  # fmt: skip
     subprocess.run(["psql", f"{SERVER}/postgres", "-qc",
                     f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'], check=True)  # fmt: skip
-    subprocess.run(["psql", f"{SERVER}/postgres", "-qc",
-                    f'CREATE DATABASE "{database}" OWNER {ROLE}'], check=True)  # fmt: skip
+    copy = f' TEMPLATE "{template}"' if template else ""
     started = time.perf_counter()
-    asyncio.run(_load(database, departements))
+    subprocess.run(["psql", f"{SERVER}/postgres", "-qc",
+                    f'CREATE DATABASE "{database}" OWNER {ROLE}{copy}'], check=True)  # fmt: skip
+    first = int(psql(database, "SELECT count(*) FROM territory")) // 30 if template else 0
+    if template:
+        print(f"copie de {template} ({first} départements) : "
+              f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+    asyncio.run(_load(database, departements, first))
     elapsed = time.perf_counter() - started
     counts = psql(database, "SELECT (SELECT count(*) FROM territory), (SELECT count(*) FROM "
                   "organisation), (SELECT count(*) FROM contact), (SELECT count(*) FROM meeting),"
@@ -148,6 +161,8 @@ def load(database: str, departements: int) -> None:
     print(f"chargé en {elapsed:.0f} s ; territoires, organisations, contacts, réunions, "
           f"invitations, taille : {counts}")  # fmt: skip
     env = environment(database)
+    if template:
+        return  # the accounts came with the copy
     for key, email in ACCOUNTS.items():
         role = "admin" if key == "admin" else "coordinateur"
         maillage(env, "user", "add", email, "--role", role, "--password-stdin",
@@ -173,7 +188,7 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
         [sys.executable, "-m", "maillage", "serve", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.time() + 180  # a loaded machine starts it slowly
+    deadline = time.time() + 240
     while time.time() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -184,22 +199,28 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("le serveur n'a pas démarré")
 
 
-def wrk(port: int, token: str, path: str, seconds: int) -> dict[str, float]:
+def wrk(
+    port: int, token: str, path: str, seconds: int, header: str | None = None
+) -> dict[str, float]:
+    """p50, p99 (ms) and throughput of ``path`` at 16 connections (wrk, its own process);
+    ``header`` replaces the bearer token (a page's session cookie)."""
     output = subprocess.run(
-        ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", "-H",
-         f"Authorization: Bearer {token}", f"http://127.0.0.1:{port}{path}"],
+        ["wrk", "-t1", "-c16", f"-d{seconds}s", "--timeout", "30s", "--latency", "-H",
+         header or f"Authorization: Bearer {token}", f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    if re.search(r"\s0 requests in", output):  # none answered within the run
+        return {"rps": 0.0, "p50": float("nan"), "p99": float("nan")}
     for percent in ("50", "99"):
         value, unit = re.search(rf"\s{percent}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
         figures[f"p{percent}"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-    if "Non-2xx" in output:
+    if "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"réponses en erreur sur {path} :\n{output}")
     return figures
 
 
-def measure(database: str, seconds: int, only: list[str] | None = None) -> None:
+def measure(database: str, seconds: int, only: str = "") -> None:
     env = environment(database)
     tokens = {key: maillage(env, "token", "create", email) for key, email in ACCOUNTS.items()}
     from maillage.row_security import PROTECTED
@@ -208,13 +229,14 @@ def measure(database: str, seconds: int, only: list[str] | None = None) -> None:
     server = start_server(env, port)
     try:
         results = {}
-        paths = {name: path for name, path in PATHS.items() if _chosen(name, only)}
         for security in ("on", "off"):
             if security == "off":
                 for table in PROTECTED:
                     psql(database, f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY')
             for who, token in tokens.items():
-                for name, path in paths.items():
+                for name, path in PATHS.items():
+                    if not _chosen(name, only):
+                        continue
                     wrk(port, token, path, 2)  # warm-up
                     results[(who, name, security)] = figures = wrk(port, token, path, seconds)
                     print(f"{security:3} {who:12} {name:18} p50 {figures['p50']:7.2f} ms  "
@@ -227,79 +249,213 @@ def measure(database: str, seconds: int, only: list[str] | None = None) -> None:
     print("\n| compte | requête | p50 on | p50 off | p99 on | p99 off | on / off (p50) |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for who in tokens:
-        for name in paths:
+        for name in (name for name in PATHS if _chosen(name, only)):
             on, off = results[(who, name, "on")], results[(who, name, "off")]
             print(f"| {who} | {name} | {on['p50']:.2f} | {off['p50']:.2f} | {on['p99']:.2f} | "
                   f"{off['p99']:.2f} | {on['p50'] / off['p50']:.2f} |")  # fmt: skip
 
 
-# ----- the same lists in SQL, RLS on (the application's role) against off (a superuser) -------
+# ----- per persona, national data against one département's, over HTTP -----------------------
 
-GROUPS = "SELECT id FROM working_group WHERE territory IS NULL OR territory = ANY($1::int[])"
-SQL = {
-    "meetings list": (
-        "SELECT * FROM meeting {where} ORDER BY id LIMIT 50",
-        f"WHERE working_group IN ({GROUPS})",
-    ),
-    "meetings count": (
-        "SELECT count(*) FROM meeting {where}",
-        f"WHERE working_group IN ({GROUPS})",
-    ),
-    "invitations list": (
-        "SELECT * FROM invitation {where} ORDER BY id LIMIT 50 OFFSET 200",
-        f"WHERE meeting IN (SELECT id FROM meeting WHERE working_group IN ({GROUPS}))",
-    ),
-    "invitations count": (
-        "SELECT count(*) FROM invitation {where}",
-        f"WHERE meeting IN (SELECT id FROM meeting WHERE working_group IN ({GROUPS}))",
-    ),
-    # The partners' lists as the service writes them: not archived, French order of names.
-    "organisations list": (
-        'SELECT * FROM organisation WHERE NOT archived {where} ORDER BY name COLLATE "fr-FR-x-icu",'
-        " id LIMIT 50",
-        "AND (territory IS NULL OR territory = ANY($1::int[]))",
-    ),
-    "organisations count": (
-        "SELECT count(*) FROM organisation WHERE NOT archived {where}",
-        "AND (territory IS NULL OR territory = ANY($1::int[]))",
-    ),
-    "contacts list": (
-        'SELECT * FROM contact WHERE NOT archived {where} ORDER BY last_name COLLATE "fr-FR-x-icu",'
-        " id LIMIT 50",
-        "AND (territory IS NULL OR territory = ANY($1::int[]))",
-    ),
-    "contacts count": (
-        "SELECT count(*) FROM contact WHERE NOT archived {where}",
-        "AND (territory IS NULL OR territory = ANY($1::int[]))",
-    ),
+YEAR = 2026
+
+
+def signed_in(port: int, email: str) -> str:
+    """The ``Cookie`` header of a session opened with the pages' sign-in form."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        client.get("/connexion")
+        answer = client.post("/connexion", data={
+            "email": email, "password": PASSWORD, "_csrf_token": client.cookies["maillage_csrf"]})  # fmt: skip
+        if answer.status_code != 303:
+            raise RuntimeError(f"connexion refusée pour {email} : {answer.status_code}")
+        return "Cookie: " + "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+
+def timed(port: int, token: str, path: str, header: str | None = None) -> float:
+    """Milliseconds of one request, alone (a heavy one: network, bilan; the dashboard)."""
+    name, value = (header or f"Authorization: Bearer {token}").split(": ", 1)
+    started = time.perf_counter()
+    answer = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=600, headers={name: value})
+    elapsed = time.perf_counter() - started
+    if answer.status_code != 200:
+        raise RuntimeError(f"{path} : {answer.status_code} {answer.text[:300]}")
+    return elapsed * 1000
+
+
+class Served:
+    """One database served by its own `maillage serve` (row-level security on), its personas
+    signed in: tokens for the API, session cookies for the pages."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.env = environment(database)
+        self.tokens = {key: maillage(self.env, "token", "create", email)
+                       for key, email in ACCOUNTS.items()}  # fmt: skip
+        # The coordinator's territory and the Caf's first: the département's first territory.
+        self.territory = int(psql(database, "SELECT min(id) FROM territory"))
+        self.port = free_port()
+        self.server = start_server(self.env, self.port)
+        try:
+            self.cookies = {key: signed_in(self.port, email) for key, email in ACCOUNTS.items()}
+        except BaseException:
+            self.stop()
+            raise
+
+    def requests(self, who: str) -> dict[str, tuple[str, str]]:
+        """name: (« wrk » or « cold »/« warm » for the heavy ones, path)."""
+        found = {name: ("wrk", path) for name, path in PATHS.items()}
+        found["contacts search"] = ("wrk", "/api/v1/contacts?q=martin")
+        found["dashboard /"] = ("page", "/")
+        one = f"territory={self.territory}"
+        found["network, 1 territory"] = ("heavy", f"/api/v1/network/report?{one}")
+        if who == "caf":
+            found["network, portfolio (10)"] = ("heavy", "/api/v1/network/report")
+        found["annual report, 1 territory"] = ("heavy", f"/api/v1/reports/annual?year={YEAR}&{one}")
+        return found
+
+    def changed(self) -> None:
+        """A new data version: the next heavy request computes again (no cached answer)."""
+        psql(self.database, "INSERT INTO audit_event (actor, action, entity) "
+                            "VALUES ('bench', 'bench', 'bench')")  # fmt: skip
+        # The network's own version reads the tables, not the audit log.
+        psql(self.database, "UPDATE organisation SET updated_at = now() "
+                            "WHERE id = (SELECT max(id) FROM organisation)")  # fmt: skip
+
+    def stop(self) -> None:
+        self.server.terminate()
+        self.server.wait()
+
+
+def personas(database: str, baseline: str, seconds: int, rounds: int, only: str = "") -> None:
+    """Rounds alternating between the national data and the baseline's (one département), the
+    same requests per persona; medians over the rounds and their ratio."""
+    import statistics
+
+    served = {"nat": Served(database)}
+    results: dict[tuple[str, str, str, str], list[float]] = {}
+    try:
+        served["dep"] = Served(baseline)
+        for number in range(rounds):
+            print(f"--- tour {number + 1}/{rounds}, charge {os.getloadavg()[0]:.1f}", flush=True)
+            for side, target in (("dep", served["dep"]), ("nat", served["nat"])) if number % 2 \
+                    else (("nat", served["nat"]), ("dep", served["dep"])):  # fmt: skip
+                for who in ACCOUNTS:
+                    for name, (kind, path) in target.requests(who).items():
+                        if not any(part in f"{who} {name}" for part in only.split(",")):
+                            continue
+                        token = target.tokens[who]
+                        if kind == "wrk":
+                            wrk(target.port, token, path, 1)  # warm-up
+                            figures = wrk(target.port, token, path, seconds)
+                            values = {"p50": figures["p50"], "p99": figures["p99"]}
+                        elif kind == "page":  # one at a time: seconds each at 16 clients
+                            header = target.cookies[who]
+                            values = {"alone": statistics.median(
+                                timed(target.port, token, path, header) for _ in range(5))}  # fmt: skip
+                        else:
+                            target.changed()
+                            values = {"cold": timed(target.port, token, path)}
+                            values["warm"] = statistics.median(
+                                timed(target.port, token, path) for _ in range(3))  # fmt: skip
+                        for key, value in values.items():
+                            results.setdefault((who, name, key, side), []).append(value)
+                        print(f"{side} {who:12} {name:28} " + "  ".join(
+                            f"{key} {value:8.1f} ms" for key, value in values.items()), flush=True)  # fmt: skip
+    finally:
+        for target in served.values():
+            target.stop()
+    print(f"\n| compte | requête | mesure | {baseline} | {database} | national / département |")
+    print("| --- | --- | --- | ---: | ---: | ---: |")
+    for (who, name, key, side), values in results.items():
+        if side != "nat":
+            continue
+        nat = statistics.median(values)
+        dep = statistics.median(results[(who, name, key, "dep")])
+        ratio = nat / dep if dep else float("nan")
+        print(f"| {who} | {name} | {key} | {dep:.1f} | {nat:.1f} | {ratio:.2f} |")
+
+
+# ----- the service's own statements in SQL, RLS on (the application's role) against off ------
+
+# The requests of `PATHS`, as the generic services' list queries.
+QUERIES = {
+    "meetings list": ("meetings", {}),
+    "invitations list": ("invitations", {"offset": 200}),
+    "groups search": ("groups", {"q": "commission"}),
+    "meetings search": ("meetings", {"q": "copil"}),
+    "organisations list": ("organisations", {}),
+    "organisations search": ("organisations", {"q": "mairie"}),
+    "contacts list": ("contacts", {}),
+    "contacts search": ("contacts", {"q": "martin"}),
 }
 
 
-def _chosen(name: str, only: list[str] | None) -> bool:
-    """``--only organisations,contacts``: the requests whose name holds one of the words."""
-    return only is None or any(word in name for word in only)
+async def statements(
+    database: str, territories: list[int] | None, only: str = ""
+) -> dict[str, tuple]:
+    """The statement (SQL and arguments) each request of `QUERIES` runs for a user of
+    ``territories`` (None: unscoped), caught as the service sends it to the driver: what
+    ``PYTHONPATH`` points to decides which code writes it (this branch's, or another's)."""
+    from maillage import db
+    from maillage.crm import registry, resources
+    from maillage.crm import scope as territory_scope
+
+    caught: list[tuple[str, list]] = []
+    fetch = resources.driver_fetch
+
+    async def catching(connection, sql, args):  # type: ignore[no-untyped-def]
+        caught.append((db._numbered(sql), list(args)))
+        return await fetch(connection, sql, args)
+
+    resources.driver_fetch = catching  # type: ignore[assignment]
+    await db.connect(url(database))
+    await db.start_pool()
+    scope = None if territories is None else territory_scope.Scope(
+        {territory: "coordinateur" for territory in territories})  # fmt: skip
+    found = {}
+    try:
+        with territory_scope.entered(scope):
+            for name, (resource, options) in QUERIES.items():
+                if not _chosen(name, only):
+                    continue
+                caught.clear()
+                await registry.SERVICES[resource].list(resources.ListQuery(**options))
+                found[name] = caught[0]
+    finally:
+        resources.driver_fetch = fetch  # type: ignore[assignment]
+        await db.close_pool()
+    return found
 
 
-async def _sql(database: str, rounds: int, only: list[str] | None = None) -> None:
+async def _sql(database: str, rounds: int, show: bool, last: bool, only: str = "") -> None:
     import statistics
 
     import asyncpg
 
-    ids = [int(i) for i in psql(database, "SELECT id FROM territory ORDER BY id LIMIT 10").split()]
+    # The first territories loaded (their rows have the lowest ids), or, ``last``, the last ones
+    # (their rows at the end of every table: a walk along the primary key finds them last).
+    order = "DESC" if last else "ASC"
+    ids = [
+        int(i)
+        for i in psql(database, f"SELECT id FROM territory ORDER BY id {order} LIMIT 10").split()
+    ]
     accounts = {"coordination": ids[:1], "caf": ids[:10], "admin": None}
     subject = await asyncpg.connect(url(database))
     bypass = await asyncpg.connect(f"{SERVER}/{database}")
-    print("| compte | requête | RLS on (ms) | off (ms) | on / off | pages on | pages off |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| compte | requête | RLS on (ms) | off (ms) | on / off |")
+    print("| --- | --- | ---: | ---: | ---: |")
     try:
         for who, territories in accounts.items():
             setting = "*" if territories is None else "{" + ",".join(map(str, territories)) + "}"
             await subject.execute(f"SELECT set_config('maillage.territories', '{setting}', false)")
-            for name, (query, where) in SQL.items():
-                if not _chosen(name, only):
-                    continue
-                sql = query.format(where="" if territories is None else where)
-                args = [] if territories is None else [territories]
+            for name, (sql, args) in (await statements(database, territories, only)).items():
+                if show:
+                    plans = {}
+                    for side, connection in (("on", subject), ("off", bypass)):
+                        rows = await connection.fetch(f"EXPLAIN (ANALYZE) {sql}", *args)
+                        plans[side] = "\n".join(row[0] for row in rows)
+                    print(f"\n{who} {name}\n{sql}\n{args}\n--- on\n{plans['on']}\n"
+                          f"--- off\n{plans['off']}\n")  # fmt: skip
                 timings: dict[str, list[float]] = {"on": [], "off": []}
                 for _ in range(rounds):
                     for side, connection in (("on", subject), ("off", bypass)):
@@ -307,40 +463,51 @@ async def _sql(database: str, rounds: int, only: list[str] | None = None) -> Non
                         await connection.fetch(sql, *args)
                         timings[side].append((time.perf_counter() - started) * 1000)
                 on, off = (statistics.median(timings[side][1:]) for side in ("on", "off"))
-                # Pages read: the same on a quiet and a loaded machine, unlike the times.
-                pages = [await _pages(connection, sql, args) for connection in (subject, bypass)]
-                print(f"| {who} | {name} | {on:.2f} | {off:.2f} | {on / off:.2f} | "
-                      f"{pages[0]} | {pages[1]} |", flush=True)  # fmt: skip
+                print(f"| {who} | {name} | {on:.2f} | {off:.2f} | {on / off:.2f} |", flush=True)
     finally:
         await subject.close()
         await bypass.close()
 
 
-async def _pages(connection: Any, sql: str, args: list) -> int:
-    """The buffers (8 kB pages) the query reads, hit or not, per EXPLAIN (ANALYZE, BUFFERS)."""
-    import json
-
-    plan = await connection.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *args)
-    top = json.loads(plan)[0]["Plan"]
-    return int(top["Shared Hit Blocks"] + top["Shared Read Blocks"])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["load", "measure", "sql"])
+    parser.add_argument("action", choices=["load", "measure", "sql", "personas"])
     parser.add_argument("--database", required=True)
     parser.add_argument("--departements", type=int, default=1)
+    parser.add_argument("--template", help="load: start from a copy of this database")
+    parser.add_argument("--baseline", help="personas: the département's database")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="the requests whose name (personas: « account name ») holds one of these words",
+    )
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=21)
-    parser.add_argument("--only", help="mots des requêtes à mesurer, séparés par des virgules")
+    parser.add_argument("--explain", action="store_true", help="sql: print each plan, on and off")
+    parser.add_argument("--last", action="store_true", help="sql: the last territories loaded")
     arguments = parser.parse_args()
-    only = arguments.only.split(",") if arguments.only else None
     if arguments.action == "load":
-        load(arguments.database, arguments.departements)
+        load(arguments.database, arguments.departements, arguments.template)
+    elif arguments.action == "personas":
+        personas(
+            arguments.database,
+            arguments.baseline,
+            arguments.seconds,
+            arguments.rounds,
+            arguments.only,
+        )
     elif arguments.action == "sql":
-        asyncio.run(_sql(arguments.database, arguments.rounds, only))
+        asyncio.run(
+            _sql(
+                arguments.database,
+                arguments.rounds,
+                arguments.explain,
+                arguments.last,
+                arguments.only,
+            )
+        )
     else:
-        measure(arguments.database, arguments.seconds, only)
+        measure(arguments.database, arguments.seconds, arguments.only)
 
 
 if __name__ == "__main__":

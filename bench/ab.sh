@@ -17,7 +17,7 @@ for round in 1 2; do
       floor) PYTHONPATH=$ROOT $PY $ROOT/bench/baseline_app.py $PORT >/dev/null 2>&1 & ;;
     esac
     PID=$!
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+    for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
     for path in "${PATHS[@]}"; do
       curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$path" >/dev/null || echo "FAIL $side $path"
       CPU0=$(awk '{print $14+$15}' /proc/$PID/stat)

@@ -9,10 +9,21 @@ an asyncpg pool. The earlier baseline sent its SQL through Piccolo's engine, whi
 opened a new ``aiosqlite`` connection and thread per query, so it paid maillage's tax and hid
 it. Started as ``python bench/baseline_app.py PORT`` with the same MAILLAGE_* environment as
 ``maillage serve``.
+
+Two public routes (#16, 2026-12-06) for the revalidation of a subscribed calendar feed and the
+answer link's GET: the same token lookups on the same persistent connection, each in as few
+statements as the answer needs. The feed answers 304 when ``If-None-Match`` holds the ETag of
+its validators (count, id and version sums and latest change of the feed's meetings, and the
+same of bodies and axes, in one statement); any other request gets the ETag with an empty
+calendar (benchmarks send the ETag: the 304 is what is measured). The answer page checks the
+link's signature and reads invitation, person, meeting and body in one statement, then renders
+maillage's own template with maillage's own context (it skips the replacement colleagues that
+maillage looks up for a titulaire: the floor is lower, not higher).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import sqlite3
 import sys
@@ -20,14 +31,22 @@ from typing import Any
 
 import asyncpg
 import uvicorn
-from litestar import Litestar, get
+from litestar import Litestar, Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.base import DefineMiddleware
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
 
 from maillage.folding import COLLATION, FrenchConnection
+from maillage.mailing import tokens
+from maillage.mailing.answers import AnswerPage
+from maillage.mailing.invitations import person_name
+from maillage.mailing.messages import MeetingInfo
 from maillage.settings import load_settings
+from maillage.web.answers import _answer_context, _render
+from maillage.web.app import _template_engine
 
 ORGANISATION_COLUMNS = (
     "o.id, o.version, o.created_at, o.updated_at, o.name, o.kind, o.category, o.parent, o.siret, "
@@ -85,7 +104,32 @@ class Driver:
         )
 
 
-DRIVER = Driver(load_settings().database_url)
+SETTINGS = load_settings()
+DRIVER = Driver(SETTINGS.database_url)
+FEED_TOKEN_SQL = (
+    "SELECT scope, target_id FROM feed_token WHERE token_hash = ? AND revoked_at IS NULL LIMIT 1"
+)
+FEED_STATE_SQL = (
+    "SELECT count(*) AS n, sum(id) AS ids, sum(version) AS versions, max(updated_at) AS latest, "
+    "(SELECT count(*) FROM working_group) AS groups_n, "
+    "(SELECT sum(id) FROM working_group) AS groups_ids, "
+    "(SELECT sum(version) FROM working_group) AS groups_versions, "
+    "(SELECT max(updated_at) FROM working_group) AS groups_latest, "
+    "(SELECT count(*) FROM axis) AS axes_n, (SELECT sum(id) FROM axis) AS axes_ids, "
+    "(SELECT sum(version) FROM axis) AS axes_versions, "
+    "(SELECT max(updated_at) FROM axis) AS axes_latest, "
+    "(SELECT max(occurred_at) FROM audit_event "
+    "WHERE entity = 'meeting' AND action = 'delete') AS deleted_latest "
+    "FROM meeting WHERE {where} AND ends_at >= ?"
+)
+ANSWER_SQL = (
+    "SELECT i.token_nonce, i.response, i.answered_at, c.first_name, c.last_name, "
+    "m.id AS meeting_id, m.ical_uid, m.ical_sequence, m.title, m.starts_at, m.ends_at, "
+    "m.location, m.video_url, m.agenda, m.status, m.minutes, "
+    "g.name AS group_name, g.kind AS group_kind "
+    "FROM invitation i JOIN contact c ON c.id = i.contact JOIN meeting m ON m.id = i.meeting "
+    "LEFT JOIN working_group g ON g.id = m.working_group WHERE i.id = ?"
+)
 
 
 class TokenCheck(AbstractAuthenticationMiddleware):
@@ -140,16 +184,81 @@ async def contacts(limit: int = 50, offset: int = 0) -> dict[str, Any]:
     return page(rows, limit, offset)
 
 
+def _moment(value: Any) -> Any:
+    if isinstance(value, str):  # SQLite keeps timestamps as text
+        value = dt.datetime.fromisoformat(value)
+    return value
+
+
+@get("/calendar/feeds/{filename:str}", exclude_from_auth=True)
+async def feed(request: Request, filename: str) -> Response:
+    token = filename.removesuffix(".ics")
+    found = await DRIVER.fetch(FEED_TOKEN_SQL, hashlib.sha256(token.encode()).hexdigest())
+    if not found:
+        return Response(b"", status_code=404)
+    scope, target = found[0]["scope"], found[0]["target_id"]
+    since = dt.datetime.combine(dt.date.today() - dt.timedelta(days=365), dt.time(), dt.UTC)
+    if scope == "group":
+        where, args = "working_group = ?", [target]
+    else:
+        where, args = "id > 0", []
+    state = (await DRIVER.fetch(FEED_STATE_SQL.format(where=where), *args, since))[0]
+    etag = '"' + hashlib.sha256(repr(tuple(state)).encode()).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(b"", status_code=304, headers=headers, media_type="text/calendar")
+    return Response(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", headers=headers)
+
+
+@get("/r/{token:str}", exclude_from_auth=True)
+async def answer(request: Request, token: str) -> Template:
+    invitation_id = tokens.record_id(token)
+    rows = await DRIVER.fetch(ANSWER_SQL, invitation_id) if invitation_id else []
+    if not rows or not tokens.verify(SETTINGS.secret_key, "reponse", token, rows[0]["token_nonce"]):
+        return _render(
+            "public/reponse.html", _answer_context(AnswerPage("invalide"), token, None), 404
+        )
+    row = rows[0]
+    meeting = MeetingInfo(
+        id=row["meeting_id"],
+        uid=row["ical_uid"],
+        sequence=row["ical_sequence"],
+        title=row["title"],
+        starts_at=_moment(row["starts_at"]),
+        ends_at=_moment(row["ends_at"]),
+        group_name=row["group_name"] or "",
+        group_kind=row["group_kind"] or "",
+        location=row["location"] or "",
+        video_url=row["video_url"],
+        agenda=row["agenda"] or "",
+        status=row["status"],
+        minutes=row["minutes"] or "",
+    )
+    page = AnswerPage(
+        "ok",
+        invitation_id,
+        meeting,
+        person_name(dict(row)),
+        row["response"],
+        _moment(row["answered_at"]),
+    )
+    chosen = request.query_params.get("reponse")
+    return _render("public/reponse.html", _answer_context(page, token, chosen), 200)
+
+
 @get("/healthz", exclude_from_auth=True)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 app = Litestar(
-    route_handlers=[organisations, contacts, healthz],
+    route_handlers=[organisations, contacts, feed, answer, healthz],
     on_startup=[DRIVER.start],
     on_shutdown=[DRIVER.stop],
-    middleware=[DefineMiddleware(TokenCheck, exclude=[r"^/healthz$"])],
+    middleware=[
+        DefineMiddleware(TokenCheck, exclude=[r"^/healthz$", r"^/calendar/feeds/", r"^/r/"])
+    ],
+    template_config=TemplateConfig(instance=_template_engine()),
 )
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Usage (from the repository root):
 
     python bench/pages.py [--engine sqlite|postgresql] [--runs 30]
+    python bench/pages.py --database sqlite:////tmp/bench/bench.db   # data already loaded
 
 Loads the `departement` demo (`maillage.crm.demo.load_demo(scale="departement")`) when it is
 available, otherwise generates a comparable volume itself (communes, organisations, contacts,
@@ -49,6 +50,7 @@ from maillage.tables import (
     Organisation,
     OrganisationAxis,
     Partnership,
+    User,
     WorkingGroup,
 )
 from maillage.web.app import create_app
@@ -65,7 +67,7 @@ SCALE = {
     "invitations": 18000,
     "dsp": 150,
 }
-EMAIL = "bench@maillage.example"
+EMAIL = "pages-bench@maillage.example"
 PASSWORD = "mot de passe du banc"
 KINDS = ["institution", "collectivite", "association", "operateur_dsp", "etablissement"]
 WORDS = ["Centre social", "Crèche", "École", "Mairie", "Association", "Club", "CCAS", "Ludothèque"]
@@ -212,19 +214,23 @@ def count_queries() -> Counter:
     return counter
 
 
-async def measure(url: str, engine: str, runs: int) -> None:
+async def measure(url: str, engine: str, runs: int, existing: bool = False) -> None:
     await db.connect(url)
     await db.start_pool()
     await db.migrate()
-    await db.clear_all()
-    started = time.perf_counter()
-    summary = await load(seed=7)
-    print(f"[{engine}] données : {summary} en {time.perf_counter() - started:.0f} s")
-    if engine == "postgresql":
-        # Fresh statistics, as autovacuum gives a real database a minute after a bulk load:
-        # without them the planner scans every invitation (measured: 89 against 49 ms).
-        await Organisation.raw("ANALYZE").run()
-    await SERVICES["users"].create(CLI, UserIn(email=EMAIL, role="coordinateur", password=PASSWORD))
+    if not existing:
+        await db.clear_all()
+        started = time.perf_counter()
+        summary = await load(seed=7)
+        print(f"[{engine}] données : {summary} en {time.perf_counter() - started:.0f} s")
+        if engine == "postgresql":
+            # Fresh statistics, as autovacuum gives a real database a minute after a bulk
+            # load: without them the planner scans every invitation (measured: 89 against 49 ms).
+            await Organisation.raw("ANALYZE").run()
+    if not await User.exists().where(User.email == EMAIL):
+        await SERVICES["users"].create(
+            CLI, UserIn(email=EMAIL, role="coordinateur", password=PASSWORD)
+        )
     partner = await Organisation.select(Organisation.id).order_by(Organisation.id).first().run()
     # The busiest person and body: their pages list the most meetings.
     person = (
@@ -297,7 +303,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--database", help="a database already loaded (the demo of ab.sh)")
     args = parser.parse_args()
+    if args.database:
+        engine = "postgresql" if args.database.startswith("postgres") else "sqlite"
+        asyncio.run(measure(args.database, engine, args.runs, existing=True))
+        return
     if args.engine == "postgresql":
         url = os.environ.get(
             "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/maillage_bench_pages"

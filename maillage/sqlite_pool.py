@@ -7,6 +7,13 @@ query itself. ``PooledSQLiteEngine`` keeps a few plain ``sqlite3`` connections, 
 thread for its whole life (a connection never waits behind another's statement), and runs each
 statement, fetch included, in one hop.
 
+A transaction's ``BEGIN`` is sent with its first statement, in the same hop, and a transaction
+that ran none ends without one (``COMMIT`` and ``ROLLBACK`` of a ``BEGIN`` never sent are
+dropped): a read transaction of one statement costs two hops, not three. Nothing runs on the
+connection between the two, so the transaction holds the same snapshot and write lock as if
+``BEGIN`` had gone alone (a write's ``IMMEDIATE`` lock is taken in that first hop, after the
+process's write turn as before).
+
 Connections are prepared once: WAL, ``synchronous = NORMAL`` (safe with WAL: a power cut may
 lose the last commits, never corrupt the file), foreign keys, the busy timeout, and the French
 collation (``FrenchConnection``). They run in autocommit outside explicit transactions, so a
@@ -78,6 +85,17 @@ def _execute(connection: sqlite3.Connection, sql: str, args: Sequence[Any]) -> _
         cursor.close()
 
 
+_EMPTY = _Cursor([], None, -1)
+
+
+def _begun(
+    connection: sqlite3.Connection, begin: str, function: Callable[..., Any], *args: Any
+) -> Any:
+    """The transaction's deferred ``BEGIN``, then the first statement, in one hop."""
+    connection.execute(begin).close()
+    return function(*args)
+
+
 def _execute_many(
     connection: sqlite3.Connection, sql: str, rows: Iterable[Sequence[Any]]
 ) -> _Cursor:
@@ -88,6 +106,10 @@ def _execute_many(
         cursor.close()
 
 
+async def _nothing() -> _Cursor:
+    return _EMPTY
+
+
 class PooledConnection:
     """One ``sqlite3`` connection and the thread that runs its statements."""
 
@@ -95,6 +117,8 @@ class PooledConnection:
         self.owner = owner
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maillage-sqlite")
         self.raw: sqlite3.Connection
+        # A ``BEGIN …`` not sent yet: it goes with the next statement (module docstring).
+        self.begin: str | None = None
 
     async def open(self) -> PooledConnection:
         try:
@@ -105,15 +129,33 @@ class PooledConnection:
         return self
 
     async def _call(self, function: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.thread, function, *args)
+        loop = asyncio.get_running_loop()
+        if self.begin is not None:
+            begin, self.begin = self.begin, None
+            return await loop.run_in_executor(self.thread, _begun, self.raw, begin, function, *args)
+        return await loop.run_in_executor(self.thread, function, *args)
 
     def execute(self, sql: str, args: Sequence[Any] | None = None) -> _Statement:
+        if not args:
+            head = sql.lstrip()[:8].upper()
+            if head.startswith("BEGIN"):
+                self.begin = sql
+                return _Statement(_nothing)
+            if (head.startswith(("COMMIT", "ROLLBACK")) and "TO" not in sql.upper()) and (
+                self.begin is not None or not self.raw.in_transaction
+            ):
+                # The transaction never started (no statement ran, or its BEGIN failed).
+                self.begin = None
+                return _Statement(_nothing)
         return _Statement(lambda: self._call(_execute, self.raw, sql, args or ()))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> _Cursor:
         return await self._call(_execute_many, self.raw, sql, list(rows))  # type: ignore[no-any-return]
 
     async def commit(self) -> None:
+        if self.begin is not None:
+            self.begin = None
+            return
         await self._call(self.raw.commit)
 
     async def close(self) -> None:
@@ -155,6 +197,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         return await PooledConnection(self).open()
 
     async def give_back(self, connection: PooledConnection) -> None:
+        connection.begin = None
         if connection.raw.in_transaction:
             await connection._call(connection.raw.rollback)
         with self._lock:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from maillage import db
-from maillage.sqlite_pool import KEPT_CONNECTIONS, PooledSQLiteEngine
+from maillage.sqlite_pool import KEPT_CONNECTIONS, PooledConnection, PooledSQLiteEngine
 from maillage.tables import Axis
 from tests.support import TEST_DATABASE_URL
 
@@ -75,6 +75,39 @@ async def test_a_connection_given_back_inside_a_transaction_is_rolled_back(datab
     assert await Axis.count().where(Axis.code == "perdu") == 0
     async with db.write_transaction():  # the writer lock is free: nothing left half-done
         assert await Axis.count().where(Axis.code == "perdu") == 0
+
+
+async def test_a_transaction_sends_its_begin_with_its_first_statement(database, monkeypatch):
+    """#16: one thread hop fewer per transaction; the snapshot is still the first read's."""
+    sqlite_only()
+    hops: list[str] = []
+    call = PooledConnection._call
+
+    async def counted(self, function, *args):
+        sent = (
+            [self.begin] if getattr(self, "begin", None) else []
+        )  # a deferred BEGIN goes with this hop
+        sent += [arg for arg in args if isinstance(arg, str)]
+        hops.append(" + ".join(sql.split()[0] for sql in sent))
+        return await call(self, function, *args)
+
+    monkeypatch.setattr(PooledConnection, "_call", counted)
+    async with db.read_transaction():
+        before = await Axis.count()
+        other = sqlite3.connect(db.current_engine().path)
+        other.execute(
+            "INSERT INTO axis (code, name, search, description, position, version, created_at, updated_at) VALUES ('vu-apres', 'Vu après', 'vu apres', '', 98, 1, '2026-01-01', '2026-01-01')"
+        )
+        other.commit()
+        other.close()
+        assert await Axis.count() == before  # the transaction's snapshot, taken at its start
+    # BEGIN went with the first statement: three hops for two statements, not four.
+    assert hops == ["BEGIN + SELECT", "SELECT", "COMMIT"]
+    assert await Axis.count() == before + 1
+    hops.clear()
+    async with db.read_transaction():
+        pass
+    assert hops == []  # a transaction that ran nothing sends nothing
 
 
 async def test_a_failed_transaction_leaves_a_clean_connection_behind(database):

@@ -234,9 +234,10 @@ ROLE_LABELS = {"lecteur": "lecture", "coordinateur": "coordination", "admin": "a
 
 def requires(role: UserRole) -> Guard:
     """Guard: the signed-in person must hold ``role`` or a higher one (a stored role code: the
-    type checker refuses a misspelt one)."""
+    type checker refuses a misspelt one). A coroutine: Litestar runs a plain function guard in
+    a worker thread, a thread hop on every request it guards."""
 
-    def guard(connection: AnyConnection, _handler: BaseRouteHandler) -> None:
+    async def guard(connection: AnyConnection, _handler: BaseRouteHandler) -> None:
         actor = connection.user
         if not isinstance(actor, Actor):
             raise NotAuthorizedException("Authentification requise.")

@@ -128,7 +128,9 @@ def _workbook(write_sheet) -> bytes:
     ):
         for item in source.infolist():
             if item.filename == SHEET:
-                with target.open(zipfile.ZipInfo(SHEET), "w", force_zip64=True) as stream:
+                part = zipfile.ZipInfo(SHEET)
+                part.compress_type = zipfile.ZIP_DEFLATED
+                with target.open(part, "w", force_zip64=True) as stream:
                     write_sheet(stream)
             else:
                 target.writestr(item, source.read(item.filename))

@@ -132,7 +132,10 @@ def _csrf_config(settings: Settings) -> CSRFConfig:
     )
 
 
-def _posts_a_password(request: Request) -> bool:
+# The three checks below and the ``before_request`` hook are coroutine functions: Litestar runs a
+# plain function given to it on a thread, four round trips to a thread on every request, each
+# waiting for a core on a busy host (#16: the answer link's p99).
+async def _posts_a_password(request: Request) -> bool:
     return request.method == "POST" and request.url.path in PASSWORD_POSTS
 
 
@@ -145,11 +148,11 @@ def _sign_in_rate_limit() -> RateLimitConfig:
     )
 
 
-def _posts_a_registration(request: Request) -> bool:
+async def _posts_a_registration(request: Request) -> bool:
     return request.method == "POST" and request.url.path.startswith("/participer/")
 
 
-def _posts_a_theme_answer(request: Request) -> bool:
+async def _posts_a_theme_answer(request: Request) -> bool:
     return request.method == "POST" and request.url.path.startswith("/consulter/")
 
 

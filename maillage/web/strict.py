@@ -23,8 +23,9 @@ class NulInQuery(InvalidData):
         self.message = message
 
 
-def refuse_nul_in_query(request: Request) -> None:
-    """Litestar ``before_request`` hook: 400 before the handler for a NUL in the query."""
+async def refuse_nul_in_query(request: Request) -> None:
+    """Litestar ``before_request`` hook: 400 before the handler for a NUL in the query (a
+    coroutine function: Litestar runs a plain one on a thread, for every request)."""
     for name, value in request.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
             raise NulInQuery(name.replace("\x00", "")[:40] or "?")

@@ -506,6 +506,7 @@ class NetworkService:
         version = await data_version()
 
         async def compute() -> str | bytes:
+            content: str | bytes
             content, analysed = await in_process(
                 output_job, fmt, version, selection, level, day, territories
             )

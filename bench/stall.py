@@ -15,7 +15,13 @@ territories and meetings to ask for. Scenarios, each with the prober running:
 - ``reports-distinct``: 10 concurrent DOCX bilans of 10 territories from 5 readers (2 each):
   nothing memoised, nothing capped, every one computed;
 - ``network``: 4 network analyses with different filters from 2 coordinators;
-- ``packs``: 6 meeting packs (DOCX) of different meetings from 3 readers.
+- ``packs``: 6 meeting packs (DOCX) of different meetings from 3 readers;
+- ``mailing-preview``: the issue's three hostile mass-mailing templates (two nested loops of
+  ``range(10000)``, ``('x' * 10**8)|length``, ``2**(10**5)``) and three previews of a mailing
+  to every partner of the database, from 2 coordinators;
+- ``xlsx``: the issue's two hostile workbooks imported (simulation) twice each: a sheet
+  inflating to 900 MB of blanks, and 100 rows of 16,384 cells (made by the script, about
+  made once and kept in the temporary folder).
 
 For each: the jobs' statuses and time, the prober's median / p99 / max per kind, and with
 ``--pid`` the CPU time of the server and its child processes over the scenario (per job).
@@ -27,10 +33,13 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import io
 import multiprocessing
 import os
 import statistics
+import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -89,6 +98,79 @@ async def _fixtures() -> dict:
         return found
     finally:
         await db.close_pool()
+
+
+# ----- hostile files --------------------------------------------------------------------------
+
+SHEET = "xl/worksheets/sheet1.xml"
+NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+
+def _cell(column: int, row: int, text: str) -> str:
+    letters = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f'<c r="{letters}{row}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def _workbook(write_sheet) -> bytes:
+    """A real workbook (openpyxl) whose first sheet is written by ``write_sheet(stream)``."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Nom", "Prénom"])
+    plain = io.BytesIO()
+    book.save(plain)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(plain) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            if item.filename == SHEET:
+                part = zipfile.ZipInfo(SHEET)
+                part.compress_type = zipfile.ZIP_DEFLATED
+                with target.open(part, "w", force_zip64=True) as stream:
+                    write_sheet(stream)
+            else:
+                target.writestr(item, source.read(item.filename))
+    return out.getvalue()
+
+
+def _bomb(stream) -> None:
+    """900 MB of blanks in the sheet (the issue's 922 KB file)."""
+    stream.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet {NS}><sheetData>'.encode())
+    blanks = b" " * (1 << 20)
+    for _ in range(900):
+        stream.write(blanks)
+    stream.write(b"</sheetData></worksheet>")
+
+
+def _wide(stream) -> None:
+    """100 rows of 16,384 cells under a two-column header (the issue's 4.6 MB sheet)."""
+    stream.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet {NS}><sheetData>'.encode())
+    stream.write(f'<row r="1">{_cell(1, 1, "Nom")}{_cell(2, 1, "Prénom")}</row>'.encode())
+    for row in range(2, 102):
+        cells = "".join(_cell(column, row, "x") for column in range(1, 16_385))
+        stream.write(f'<row r="{row}">{cells}</row>'.encode())
+    stream.write(b"</sheetData></worksheet>")
+
+
+def _kept(name: str, write_sheet) -> bytes:
+    """The hostile workbook ``name``, made once and kept in the temporary folder."""
+    path = Path(tempfile.gettempdir()) / "maillage-stall" / name
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(_workbook(write_sheet))
+    return path.read_bytes()
+
+
+TEMPLATES = [
+    "{% for i in range(10000) %}{% for j in range(10000) %}x{% endfor %}{% endfor %}",
+    "{{ ('x' * 10**8)|length }}",
+    "{{ 2**(10**5) }}",
+]
 
 
 # ----- the prober (its own process) -------------------------------------------------------------
@@ -159,6 +241,20 @@ async def _get(base: str, token: str, path: str) -> int:
         return (await client.get(path)).status_code
 
 
+async def _preview(base: str, token: str, body: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, timeout=600, headers=headers) as client:
+        data = {"subject": "Réunion de rentrée", "body": body}
+        return (await client.post("/api/v1/mailings/preview", json=data)).status_code
+
+
+async def _import(base: str, token: str, name: str, content: bytes) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, timeout=600, headers=headers) as client:
+        files = {"file": (name, content, "application/octet-stream")}
+        return (await client.post("/api/v1/imports?kind=contacts", files=files)).status_code
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
@@ -212,6 +308,22 @@ async def main(base: str, pid: int | None, only: set[str]) -> None:
             for n, m in enumerate(meetings)
         ],
     }
+    plan["mailing-preview"] = lambda: [
+        _preview(base, coordinators[n % 2], body)
+        for n, body in enumerate([*TEMPLATES, *["Bonjour {{ prenom }},"] * 3])
+    ]
+    if not only or "xlsx" in only:
+        started = time.perf_counter()
+        hostile = {
+            name: _kept(name, make)
+            for name, make in (("bombe.xlsx", _bomb), ("16384-colonnes.xlsx", _wide))
+        }
+        sizes = ", ".join(f"{n} {len(c) // 1024} Ko" for n, c in hostile.items())
+        print(f"(fichiers piégés : {sizes}, faits en {time.perf_counter() - started:.1f} s)")
+        plan["xlsx"] = lambda: [
+            _import(base, coordinators[n % 2], name, content)
+            for n, (name, content) in enumerate(list(hostile.items()) * 2)
+        ]
     for name, jobs in plan.items():
         if not only or name in only:
             await scenario(name, base, answer, pid, jobs())

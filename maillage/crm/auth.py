@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import datetime as dt
 import functools
 import hashlib
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -32,13 +34,44 @@ TOKEN_PREFIX = "mlg_"
 LAST_USED_PRECISION = dt.timedelta(minutes=5)
 
 _hasher = PasswordHasher()
-# argon2 costs tens of milliseconds of CPU by design: on the event loop, 16 sign-ins held every
-# other request of the process for 6 s. It runs on these threads (argon2's C code releases the
-# GIL), two at a time, one per core: more at once would only queue inside the kernel. They run
-# at a lower priority than the loop's thread, so that the loop gets a core first (#16).
+# argon2 costs tens of milliseconds of CPU by design (and its lanes run on threads of their
+# own): on the event loop, 16 sign-ins held every other request of the process for 6 s; on two
+# threads they still took both cores, and the loop waited its turn (#16). One check at a time
+# per process, on this thread at a lower priority than the loop's: a sign-in storm takes one
+# core, the loop keeps the other.
+PASSWORD_CHECK_THREADS = 1
 _argon2_threads = concurrent.futures.ThreadPoolExecutor(
-    max_workers=2, thread_name_prefix="argon2", initializer=lower_thread_priority
+    max_workers=PASSWORD_CHECK_THREADS,
+    thread_name_prefix="argon2",
+    initializer=lower_thread_priority,
 )
+# Sign-ins waiting for their check, per process, whatever the address: past it a sign-in is
+# answered 429 at once, before its email is even looked up (the refusal tells nothing about the
+# account). Eight checks are about half a second of one core.
+SIGN_IN_QUEUE = 8
+BUSY_WAIT = dt.timedelta(seconds=5)
+
+
+class _SignInQueue:
+    """The sign-ins of this process between their turn and the end of their check."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.waiting = 0
+
+    @contextlib.contextmanager
+    def place(self) -> Iterator[None]:
+        # No await between the test and the count: the loop runs one sign-in at a time here.
+        if self.waiting >= self.size:
+            raise throttle.ServerBusy(BUSY_WAIT)
+        self.waiting += 1
+        try:
+            yield
+        finally:
+            self.waiting -= 1
+
+
+sign_in_queue = _SignInQueue(SIGN_IN_QUEUE)
 
 LAST_ADMIN = (
     "C'est le dernier administrateur actif : nommez d'abord un autre administrateur, sinon "
@@ -76,12 +109,15 @@ async def spend_a_check(password: str) -> None:
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    return _hash_now(secrets.token_urlsafe(16))
+def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    """A hash of nothing anyone knows, made with these costs (the hasher's: a real check)."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 def _check_against_dummy(password: str) -> None:
-    _verify_now(_dummy_hash(), password)
+    costs = (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism)
+    _verify_now(_dummy_hash(*costs), password)
 
 
 def hash_token(token: str) -> str:
@@ -378,15 +414,18 @@ async def sign_in(email: str, password: str, address: str) -> tuple[Actor, str] 
     """Check a password for the sign-in page: the actor and its session stamp, or None.
 
     Every attempt is written to the audit log. Each is counted by the throttle before its
-    password is checked; too many raise ``throttle.TooManyAttempts`` (429)."""
+    password is checked; too many raise ``throttle.TooManyAttempts`` (429), and so does a
+    sign-in that finds ``SIGN_IN_QUEUE`` others of this process waiting for their check
+    (``throttle.ServerBusy``, nothing counted)."""
     email = email.strip().lower()
-    await throttle.before_sign_in(email, address)
-    user = await User.select().where(User.email == email).first().run()
-    if user is None or not user["active"]:
-        await spend_a_check(password)
-        user = None
-    elif not await verify_password(user["password_hash"], password):
-        user = None
+    with sign_in_queue.place():
+        await throttle.before_sign_in(email, address)
+        user = await User.select().where(User.email == email).first().run()
+        if user is None or not user["active"]:
+            await spend_a_check(password)
+            user = None
+        elif not await verify_password(user["password_hash"], password):
+            user = None
     await record_login(email, user is not None, address, user["id"] if user else None)
     if user is None:
         return None

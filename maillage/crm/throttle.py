@@ -69,6 +69,15 @@ class TooManyAttempts(ServiceError):
         )
 
 
+class ServerBusy(TooManyAttempts):
+    """Too many sign-ins of everyone at once (``auth.SIGN_IN_QUEUE``): not the person's fault,
+    so nothing is counted and nobody needs to unlock anything."""
+
+    def __init__(self, wait: dt.timedelta) -> None:
+        self.wait = wait
+        ServiceError.__init__(self, f"Trop de connexions en cours : réessayez {wait_text(wait)}.")
+
+
 def wait_text(wait: dt.timedelta) -> str:
     """« dans 30 secondes », « dans 2 minutes »: rounded up, never « dans 0 seconde »."""
     seconds = max(1, int(wait.total_seconds() + 0.999))

@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from maillage import french
+from maillage import french, offloop
 from maillage.errors import ServiceError
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -204,7 +204,14 @@ _reading_threads = concurrent.futures.ThreadPoolExecutor(
 
 
 async def read_table_off_loop(data: bytes, filename: str) -> Sheet:
-    """``read_table`` on a worker thread: a big or hostile file never stalls other requests."""
+    """``read_table`` in a heavy-work process (``offloop.in_process``): a big or hostile file
+    never stalls other requests. On a thread of the serving process, parsing held its
+    interpreter lock: two imports of the issue's sheet of 100 rows × 16,384 cells (refused,
+    7 s of CPU each on a busy host) pushed the p99 of ``/healthz`` past 4 s (#16). Without
+    worker processes (the command line), it runs on a thread here."""
+    if offloop.processes() > 0:
+        sheet: Sheet = await offloop.in_process(read_table, data, filename)
+        return sheet
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_reading_threads, read_table, data, filename)
 

@@ -212,6 +212,22 @@ def render_html(report: Report, standalone: bool = False, nonce: str | None = No
     return _environment.get_template("network.html").render(**context)
 
 
+# The drawing is made once per analysis in a heavy-work process with this mark for its nonce;
+# each request puts its own nonce in its place (``with_nonce``).
+NONCE_MARK = "maillage-nonce-a-remplacer"
+
+
+def render_marked(report: Report) -> str:
+    """The served page, its nonce still to set (``with_nonce``)."""
+    return render_html(report, nonce=NONCE_MARK)
+
+
+def with_nonce(html: str, nonce: str) -> str:
+    """The marked page with the request's nonce: only in ``nonce="…"`` attributes, where the
+    data (JSON in a script, escaped text) cannot put a bare quote."""
+    return html.replace(f'nonce="{NONCE_MARK}"', f'nonce="{nonce}"')
+
+
 def content_security_policy(nonce: str) -> str:
     """For the served page: scripts and styles from maillage itself, nothing from elsewhere."""
     return (

@@ -226,6 +226,17 @@ def _commune_details(commune: CommuneCoverage) -> dict[str, Any]:
 async def diagnostic_download(
     territory: int | None, kinds: tuple[str, ...], extension: str, kinds_label: str
 ) -> tuple[bytes, str]:
+    """The diagnostic as a CSV or XLSX file, read and written in a heavy-work process (#16):
+    the serving process gets the bytes."""
+    content, name = await in_process(
+        diagnostic_download_job, territory, kinds, extension, kinds_label
+    )
+    return content, name
+
+
+async def diagnostic_download_job(
+    territory: int | None, kinds: tuple[str, ...], extension: str, kinds_label: str
+) -> tuple[bytes, str]:
     coverage = await diagnostic(territory, kinds, details=True)
     if extension == "csv":
         return coverage_csv(coverage).encode("utf-8"), "diagnostic-territorial.csv"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from litestar import Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
@@ -18,11 +18,9 @@ from msgspec import Struct
 
 from maillage.crm.schemas import Id
 from maillage.errors import InvalidData, NotFound
-from maillage.graph import drawing, export
+from maillage.graph import drawing
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import add_to_body, network_service
-from maillage.graph.report import Report
-from maillage.offloop import off_loop
 from maillage.vocabulary import MembershipRole, OrganisationKind
 from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
@@ -78,41 +76,50 @@ def filters(
     }
 
 
-async def _analysis(params: Params) -> Report:
-    return await network_service.report(
-        params["selection"], params["level"], territory=params["territory"]
+def _json(content: bytes) -> Response[dict[str, Any]]:
+    # Typed as the object it encodes, for the OpenAPI document: Litestar sends bytes as they are.
+    return Response(cast("dict[str, Any]", content), media_type=MediaType.JSON)
+
+
+async def _parts(params: Params, keys: tuple[str, ...] | None) -> Response[dict[str, Any]]:
+    """The JSON of the analysis, encoded by the heavy-work process that made it (#16)."""
+    return _json(
+        await network_service.json(
+            keys, params["selection"], params["level"], territory=params["territory"]
+        )
     )
 
 
 @get("/report", summary="Analyse complète du réseau", **READ)
-async def full_report(params: Params) -> dict[str, Any]:
+async def full_report(params: Params) -> Response[dict[str, Any]]:
     """Chiffres du réseau, mesures par partenaire, partenaires peu reliés avec leurs raisons,
     suggestions, points fragiles, zones non couvertes et relances dues."""
-    return (await _analysis(params)).to_dict()
+    return await _parts(params, None)
 
 
 @get("/metrics", summary="Mesures du réseau et de chaque partenaire", **READ)
-async def metrics(params: Params) -> dict[str, Any]:
-    body = (await _analysis(params)).to_dict()
-    return {key: body[key] for key in ("level", "filter", "empty_reason", "network", "nodes")}
+async def metrics(params: Params) -> Response[dict[str, Any]]:
+    return await _parts(params, ("level", "filter", "empty_reason", "network", "nodes"))
 
 
 @get("/under-connected", summary="Partenaires peu reliés et points fragiles", **READ)
-async def under_connected(params: Params) -> dict[str, Any]:
-    body = (await _analysis(params)).to_dict()
+async def under_connected(params: Params) -> Response[dict[str, Any]]:
     keys = ("level", "filter", "empty_reason", "under_connected", "fragile_points", "coverage_gaps")
-    return {key: body[key] for key in keys}
+    return await _parts(params, keys)
 
 
 @get("/suggestions", summary="Que faire : instances et partenaires à proposer", **READ)
-async def suggestions(params: Params) -> dict[str, Any]:
-    body = (await _analysis(params)).to_dict()
-    return {key: body[key] for key in ("level", "filter", "empty_reason", "suggestions")}
+async def suggestions(params: Params) -> Response[dict[str, Any]]:
+    return await _parts(params, ("level", "filter", "empty_reason", "suggestions"))
 
 
 @get("/graph", summary="Le graphe (format node-link de NetworkX)", **READ)
-async def graph(params: Params) -> dict[str, Any]:
-    return export.to_node_link(await _analysis(params))
+async def graph(params: Params) -> Response[dict[str, Any]]:
+    content = await network_service.rendered(
+        "node-link-json", params["selection"], params["level"], territory=params["territory"]
+    )
+    assert isinstance(content, bytes)
+    return _json(content)
 
 
 EXPORTS = {
@@ -162,9 +169,12 @@ async def graph_page(
         )
         headers = {"Content-Disposition": 'attachment; filename="reseau.html"'}
         return Response(html, media_type="text/html; charset=utf-8", headers=headers)
-    report = await _analysis(params)
+    marked = await network_service.rendered(
+        "drawing", params["selection"], params["level"], territory=params["territory"]
+    )
+    assert isinstance(marked, str)
     nonce = secrets.token_urlsafe(16)
-    html = await off_loop(drawing.render_html, report, nonce=nonce)
+    html = drawing.with_nonce(marked, nonce)
     return Response(
         html,
         media_type="text/html; charset=utf-8",

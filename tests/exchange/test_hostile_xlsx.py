@@ -11,6 +11,7 @@ import zipfile
 import pytest
 from openpyxl import Workbook
 
+from maillage import offloop
 from maillage.actor import IMPORT
 from maillage.exchange import reading
 from maillage.exchange.imports import run_import
@@ -171,5 +172,26 @@ async def test_parsing_runs_off_the_event_loop(database, monkeypatch):
         return original(data, filename)
 
     monkeypatch.setattr(reading, "read_table", spy)
+    # Without heavy-work processes (the command line): on a thread of this process.
+    monkeypatch.setattr(offloop, "processes", lambda: 0)
     await run_import(IMPORT, workbook_bytes(), "ok.xlsx")
     assert seen and seen[0] != threading.main_thread().name
+
+
+async def test_parsing_runs_in_a_worker_process_when_there_are_some(database):
+    """With heavy-work processes, the serving process does not parse at all (#16)."""
+    before = offloop._config
+    offloop.configure(1)
+    try:
+        count = offloop.dispatched["read_table"]
+        with pytest.raises(UnreadableFile) as refused:
+            await reading.read_table_off_loop(hostile_workbook("16384-colonnes"), "large.xlsx")
+        assert "a plus de 200 cellules à la ligne" in refused.value.message
+        assert offloop.dispatched["read_table"] == count + 1
+    finally:
+        await offloop.shutdown()
+        offloop.configure(*before)
+
+
+def hostile_workbook(name: str) -> bytes:
+    return workbook_bytes(HOSTILE[name], level=9)

@@ -197,3 +197,13 @@ async def test_a_hostile_replacement_number_gets_no_500(anonymous, settings, bod
         for path in (invitation["path"], "/r/n-importe-quoi"):
             response = await anonymous.post(path, data={"reponse": "non", "remplacant": value})
             assert response.status_code in (400, 404), (value[:10], response.status_code)
+
+
+async def test_opening_the_link_reads_in_two_statements(anonymous, settings, body, queries):
+    # The invitation with its person, meeting and body in one statement, then the person's
+    # memberships (a titulaire is offered replacements): five statements before #16.
+    invitation = await invited(settings, body, "marc")
+    queries.reset()
+    page = await anonymous.get(invitation["path"])
+    assert page.status_code == 200
+    assert queries.count == 2

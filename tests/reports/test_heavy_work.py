@@ -5,8 +5,15 @@ answer; a pack export is journaled every time, computed or not."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+
+from litestar.serialization import encode_json
 
 from maillage import offloop
+from maillage.graph import drawing
+from maillage.graph.data import NetworkFilter
+from maillage.graph.network import network_service
 from maillage.reports import service
 from maillage.tables import AuditEvent, Meeting
 from tests.reports.world import TODAY
@@ -99,3 +106,44 @@ async def test_the_service_answers_the_command_line_without_a_pool(world):
         assert content[:2] == b"PK" and computed("annual_job") == before + 1
     finally:
         offloop.configure(*saved)
+
+
+async def test_the_network_json_is_made_where_the_analysis_is(world, reader):
+    """The API's JSON comes back as bytes from the heavy-work process; the analysis itself
+    (1.1 MB pickled on a département) never crosses to the serving process."""
+    outputs, analyses = computed("output_job"), computed("analysis_job")
+    whole = await reader.client.get("/api/v1/network/report")
+    metrics = await reader.client.get("/api/v1/network/metrics")
+    assert whole.status_code == metrics.status_code == 200, whole.text
+    assert whole.headers["content-type"] == "application/json"
+    assert computed("output_job") == outputs + 2
+    assert computed("analysis_job") == analyses
+    body = whole.json()
+    assert set(metrics.json()) == {"level", "filter", "empty_reason", "network", "nodes"}
+    assert metrics.json() == {key: body[key] for key in metrics.json()}
+    # The same JSON as the analysis read back here would give.
+    report = await network_service.report(NetworkFilter())
+    assert body == json.loads(encode_json(report.to_dict()))
+
+
+async def test_each_drawing_gets_its_own_nonce_from_one_rendering(world, reader):
+    before = computed("output_job")
+    pages = [await reader.client.get("/api/v1/network/graph.html") for _ in range(2)]
+    nonces = []
+    for page in pages:
+        assert page.status_code == 200, page.text
+        nonce = re.search(r"'nonce-([^']+)'", page.headers["content-security-policy"])
+        assert nonce is not None
+        nonces.append(nonce.group(1))
+        assert f'nonce="{nonce.group(1)}"' in page.text
+        assert drawing.NONCE_MARK not in page.text
+    assert nonces[0] != nonces[1]
+    assert computed("output_job") == before + 1
+
+
+async def test_the_diagnostic_file_is_made_in_a_worker_process(world, reader):
+    before = computed("diagnostic_download_job")
+    response = await reader.client.get("/api/v1/reports/diagnostic", params={"format": "xlsx"})
+    assert response.status_code == 200, response.text
+    assert response.content[:2] == b"PK"
+    assert computed("diagnostic_download_job") == before + 1

@@ -60,3 +60,19 @@ async def test_the_network_and_the_exports_are_capped_too(admin, coordinator):
     )
     assert sorted(a.status_code for a in answers).count(429) >= 1
     assert all(a.status_code in (200, 429) for a in answers)
+
+
+async def test_a_plain_request_makes_no_round_trip_to_a_thread(anonymous, monkeypatch):
+    """Litestar runs a plain function given as a hook or a rate limiter's check on a thread:
+    four round trips on every request, each waiting for a core on a busy host (#16)."""
+    loop = asyncio.get_running_loop()
+    hops: list[object] = []
+    original = loop.run_in_executor
+
+    def counted(executor, function, *args):  # type: ignore[no-untyped-def]
+        hops.append(function)
+        return original(executor, function, *args)
+
+    monkeypatch.setattr(loop, "run_in_executor", counted)
+    assert (await anonymous.get("/connexion")).status_code == 200
+    assert hops == []

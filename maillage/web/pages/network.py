@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import msgspec
 from litestar import Response, get, post
 from litestar.params import FromQuery
 from litestar.response import Template
@@ -139,6 +140,9 @@ def _territory(request: AppRequest) -> int | None:
     return int(value)
 
 
+PAGE_PARTS = ("empty_reason", "network", "nodes", "under_connected", "suggestions")
+
+
 @get("/reseau", include_in_schema=False, middleware=[heavy_cap])
 async def network_page(request: AppRequest) -> Template:
     chosen = _selection(request)
@@ -152,9 +156,13 @@ async def network_page(request: AppRequest) -> Template:
     }
     if chosen.form.has_errors:
         return render(request, "reseau.html", status_code=400, report=None, **context)
-    report = (
-        await network_service.report(chosen.filter, chosen.level, territory=_territory(request))
-    ).to_dict()
+    # The parts the page shows, as JSON made by the heavy-work process (#16): decoding it here
+    # costs a few milliseconds, the analysis pickled back and its ``to_dict`` cost far more.
+    report = msgspec.json.decode(
+        await network_service.json(
+            PAGE_PARTS, chosen.filter, chosen.level, territory=_territory(request)
+        )
+    )
     advice = {item["id"]: item for item in report["suggestions"]}
     findings = [
         {**item, "link": _record_link(item["id"]), "advice": advice.get(item["id"])}
@@ -193,10 +201,11 @@ async def network_drawing(request: AppRequest, autonome: FromQuery[bool] = False
         headers = {"Content-Disposition": 'attachment; filename="reseau.html"'}
         return Response(html, media_type="text/html; charset=utf-8", headers=headers)
     nonce = secrets.token_urlsafe(16)
-    html = drawing.render_html(
-        await network_service.report(chosen.filter, chosen.level, territory=_territory(request)),
-        nonce=nonce,
+    marked = await network_service.rendered(
+        "drawing", chosen.filter, chosen.level, territory=_territory(request)
     )
+    assert isinstance(marked, str)
+    html = drawing.with_nonce(marked, nonce)
     return Response(
         html,
         media_type="text/html; charset=utf-8",

@@ -80,7 +80,7 @@ async def collect(scope: Scope, year: int) -> ReportRows:
         rows.meetings = await _meetings(scope, year)
         rows.invitations = await _invitations(scope, year)
         rows.memberships = await _memberships(scope)
-        rows.affiliations = await _affiliations(scope, year)
+        rows.affiliations = await _affiliations(scope, year, rows.memberships)
         rows.interactions = await _interactions(scope, year)
         # The network as /reseau reads it: one loader, the same figures (#17), kept to the
         # report's territories (#20).
@@ -251,34 +251,31 @@ async def _memberships(scope: Scope) -> list[dict[str, Any]]:
     ).run()
 
 
-def _involved(scope: Scope, year: int) -> tuple[Any, Any]:
-    """Sub-queries: the people invited to the report's meetings, those sitting in its bodies."""
+async def _affiliations(
+    scope: Scope, year: int, memberships: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Affiliations of the people invited to the report's meetings (since year N-1) or
+    sitting in its bodies (``memberships``), read through the index of their contact."""
     start, _ = year_bounds(year - 1)
-    invited = _where(
-        Invitation.select(Invitation.contact),
+    invited = await _where(
+        Invitation.select(Invitation.contact).distinct(),
         Invitation.meeting.starts_at >= start,
         _in_groups(scope, Invitation.meeting.working_group),
-    )
-    members = _where(
-        Membership.select(Membership.contact), _in_groups(scope, Membership.working_group)
-    )
-    return invited, members
-
-
-async def _affiliations(scope: Scope, year: int) -> list[dict[str, Any]]:
-    """Affiliations of the people invited to the report's meetings or sitting in its bodies."""
-    invited, members = _involved(scope, year)
-    return (
-        await Affiliation.select(
+    ).run()
+    people = {row["contact"] for row in invited} | {m["contact"] for m in memberships}
+    found = await _in_chunks(
+        lambda: Affiliation.select(
+            Affiliation.id,
             Affiliation.contact,
             Affiliation.organisation,
             Affiliation.is_primary,
             Affiliation.start_date,
             Affiliation.end_date,
-        )
-        .where(Affiliation.contact.is_in(invited) | Affiliation.contact.is_in(members))
-        .run()
+        ),
+        Affiliation.contact,
+        people,
     )
+    return sorted(found, key=lambda row: row["id"])
 
 
 def _named_organisations(rows: ReportRows) -> set[int]:

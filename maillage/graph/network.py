@@ -159,7 +159,8 @@ async def _read_territories(
     )
     communes = {row["id"] for row in read[Commune]}
     read[WorkingGroup] = await _select_in(WorkingGroup, cols(WorkingGroup), "id", groups)
-    for table in (GroupAxis, GroupCommune, Membership, Meeting):
+    by_group: tuple[type[Table], ...] = (GroupAxis, GroupCommune, Membership, Meeting)
+    for table in by_group:
         read[table] = await _select_in(table, cols(table), "working_group", groups)
     read[Invitation] = await _select_in(
         Invitation, cols(Invitation), "meeting", _column_ids(read[Meeting], "id")
@@ -168,7 +169,8 @@ async def _read_territories(
         Interaction, *cols(Interaction), where=reach.interactions_clause(territories)
     )
     met = _column_ids(read[Interaction], "id")
-    for table in (InteractionOrganisation, InteractionContact):
+    by_interaction: tuple[type[Table], ...] = (InteractionOrganisation, InteractionContact)
+    for table in by_interaction:
         read[table] = await _select_in(table, cols(table), "interaction", met)
 
     # People: those of the communes, and those tied to the bodies, meetings and exchanges.

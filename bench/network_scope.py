@@ -10,6 +10,11 @@ territory, the first one, the first ten (by id), interleaved. Prints, for each, 
 median times, the rows read and a digest of the answer, so that two versions of the reader run
 on the same data (the old one with ``PYTHONPATH=<its tree>``) can be compared: the digests
 must be equal.
+
+On PostgreSQL, ``--server-rows`` also reads, once per case, the rows the server scanned or
+fetched for the load (``pg_stat_database``: ``tup_returned + tup_fetched``, over a pause so
+that the backends' statistics are flushed): the server's work, which the load of a shared
+machine does not blur as it blurs the times.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ def digest(data: object) -> tuple[int, str]:
     return rows, hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
-async def main(runs: int) -> None:
+async def main(runs: int, server_rows: bool) -> None:
     from maillage import db
     from maillage.graph.network import load_network_data
     from maillage.tables import Territory
@@ -55,16 +60,42 @@ async def main(runs: int) -> None:
             data = await load_network_data(TODAY, chosen)
             times[name].append((time.perf_counter() - started) * 1000)
             answers[name] = digest(data)
+    scanned = await _server_rows(cases, TODAY) if server_rows else {}
     await db.close_pool()
     for name in cases:
         rows, answer = answers[name]
         print(
             f"{name:>4}: best {min(times[name]):7.0f} ms, median "
             f"{statistics.median(times[name]):7.0f} ms, {rows:,} rows, answer {answer}"
+            + (f", server rows {scanned[name]:,}" if name in scanned else "")
         )
+
+
+async def _server_rows(cases: dict[str, list[int] | None], today: dt.date) -> dict[str, int]:
+    import asyncpg
+
+    from maillage.graph.network import load_network_data
+
+    url = os.environ["MAILLAGE_DATABASE_URL"]
+    watcher = await asyncpg.connect(url)
+    query = (
+        "SELECT tup_returned + tup_fetched FROM pg_stat_database WHERE datname = current_database()"
+    )
+    found = {}
+    for name, chosen in cases.items():
+        await asyncio.sleep(2)
+        before = await watcher.fetchval(query)
+        await load_network_data(today, chosen)
+        await asyncio.sleep(2)
+        await watcher.execute("SELECT pg_stat_clear_snapshot()")
+        found[name] = await watcher.fetchval(query) - before
+    await watcher.close()
+    return found
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    asyncio.run(main(parser.parse_args().runs))
+    parser.add_argument("--server-rows", action="store_true")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.runs, arguments.server_rows))

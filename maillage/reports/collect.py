@@ -257,24 +257,27 @@ async def _affiliations(
     """Affiliations of the people invited to the report's meetings (since year N-1) or
     sitting in its bodies (``memberships``), read through the index of their contact."""
     start, _ = year_bounds(year - 1)
-    invited = await _where(
-        Invitation.select(Invitation.contact).distinct(),
-        Invitation.meeting.starts_at >= start,
-        _in_groups(scope, Invitation.meeting.working_group),
-    ).run()
-    people = {row["contact"] for row in invited} | {m["contact"] for m in memberships}
-    found = await _in_chunks(
-        lambda: Affiliation.select(
+
+    def query() -> Any:
+        return Affiliation.select(
             Affiliation.id,
             Affiliation.contact,
             Affiliation.organisation,
             Affiliation.is_primary,
             Affiliation.start_date,
             Affiliation.end_date,
-        ),
-        Affiliation.contact,
-        people,
-    )
+        )
+
+    invited = Invitation.select(Invitation.contact).where(Invitation.meeting.starts_at >= start)
+    if scope.everything:  # the whole database: one query (the count is pinned by a test)
+        members = Membership.select(Membership.contact)
+        found = await query().where(
+            Affiliation.contact.is_in(invited) | Affiliation.contact.is_in(members)
+        )
+    else:
+        rows = await invited.where(_in_groups(scope, Invitation.meeting.working_group)).distinct()
+        people = {row["contact"] for row in rows} | {m["contact"] for m in memberships}
+        found = await _in_chunks(query, Affiliation.contact, people)
     return sorted(found, key=lambda row: row["id"])
 
 

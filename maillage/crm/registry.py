@@ -340,6 +340,7 @@ SPECS: list[ResourceSpec] = [
         default_sort="name",
         links=(GROUP_AXES, GROUP_COMMUNES),
         describe=_named,
+        preparers=[territory_scope.place_group],
         after_write=[_settle_people_of("groups")],
         territorial=OWN_TERRITORY,
     ),

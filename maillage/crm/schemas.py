@@ -134,7 +134,8 @@ class AffiliationIn(Struct, **STRICT):
 class WorkingGroupIn(Struct, **STRICT):
     name: Name
     kind: GroupKind
-    territory: Id | None = None
+    # Absent: placed by the rule (`maillage.crm.scope.place_group`); null: shared (#20).
+    territory: Id | UnsetType | None = UNSET
     description: LongText = ""
     default_location: ShortText = ""
     rrule: Annotated[str, Meta(max_length=500)] | None = None

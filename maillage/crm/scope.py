@@ -345,6 +345,15 @@ async def place_organisation(values: dict[str, Any], existing: dict[str, Any] | 
         values["territory"] = await organisation_territory(values)
 
 
+async def place_group(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    """Preparer of bodies: a new one without ``territory`` goes, for a scoped user, to the only
+    territory where they write (with several, they choose: `_check_territory` asks for the
+    field); for the host team it is shared, as before. An edit that says nothing of the
+    territory keeps it."""
+    if existing is None and values.get("territory", UNSET) is UNSET:
+        values["territory"] = None if current() is None else await _placed(None)
+
+
 async def place_contact(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
     """Preparer of contacts: one with ties follows them, whatever the form says; one without
     is placed like an organisation of a local kind."""

@@ -129,20 +129,14 @@ async def collect(scope: Scope, year: int) -> ReportRows:
         rows.meetings = await _meetings(scope, year)
         rows.invitations = await _invitations(scope, year)
         rows.memberships = await _memberships(scope)
-        rows.affiliations = await _affiliations(scope, year)
-        rows.organisations = await _organisations()
-        rows.partnerships = await Partnership.select(
-            Partnership.organisation,
-            Partnership.partner,
-            Partnership.kind,
-            Partnership.start_date,
-            Partnership.end_date,
-        ).run()
+        rows.affiliations = await _affiliations(scope, year, rows.memberships)
         rows.interactions = await _interactions(scope, year)
         # The network as /reseau reads it: one loader, the same figures (#17), kept to the
         # report's territories (#20).
         rows.network = await load_network_data(dt.date(year, 12, 31), scope.territory_ids)
-        rows.actions = await load_actions()
+        rows.organisations = await _organisations(scope, _named_organisations(rows))
+        rows.partnerships = await _partnerships(scope, set(rows.organisations))
+        rows.actions = await load_actions(scope.territory_ids)
         rows.decisions = await _decisions(scope)
         rows.consultations = await _consultations(rows.meetings) + await _themes(year)
         rows.first_meeting_year = await _first_meeting_year(scope)
@@ -308,39 +302,63 @@ async def _memberships(scope: Scope) -> list[MembershipRow]:
     return rows
 
 
-def _involved(scope: Scope, year: int) -> tuple[Any, Any]:
-    """Sub-queries: the people invited to the report's meetings, those sitting in its bodies."""
+async def _affiliations(
+    scope: Scope, year: int, memberships: list[MembershipRow]
+) -> list[AffiliationRow]:
+    """Affiliations of the people invited to the report's meetings (since year N-1) or
+    sitting in its bodies (``memberships``), read through the index of their contact."""
     start, _ = year_bounds(year - 1)
-    invited = _where(
-        Invitation.select(Invitation.contact),
-        Invitation.meeting.starts_at >= start,
-        _in_groups(scope, Invitation.meeting.working_group),
-    )
-    members = _where(
-        Membership.select(Membership.contact), _in_groups(scope, Membership.working_group)
-    )
-    return invited, members
 
-
-async def _affiliations(scope: Scope, year: int) -> list[AffiliationRow]:
-    """Affiliations of the people invited to the report's meetings or sitting in its bodies."""
-    invited, members = _involved(scope, year)
-    return cast(  # the columns selected are an AffiliationRow's
-        list[AffiliationRow],
-        await Affiliation.select(
+    def query() -> Any:
+        return Affiliation.select(
+            Affiliation.id,
             Affiliation.contact,
             Affiliation.organisation,
             Affiliation.is_primary,
             Affiliation.start_date,
             Affiliation.end_date,
         )
-        .where(Affiliation.contact.is_in(invited) | Affiliation.contact.is_in(members))
-        .run(),
-    )
+
+    invited = Invitation.select(Invitation.contact).where(Invitation.meeting.starts_at >= start)
+    if scope.everything:  # the whole database: one query (the count is pinned by a test)
+        members = Membership.select(Membership.contact)
+        found = await query().where(
+            Affiliation.contact.is_in(invited) | Affiliation.contact.is_in(members)
+        )
+    else:
+        rows = await invited.where(_in_groups(scope, Invitation.meeting.working_group)).distinct()
+        people = {row["contact"] for row in rows} | {m["contact"] for m in memberships}
+        found = await _in_chunks(query, Affiliation.contact, people)
+    # the columns selected are an AffiliationRow's
+    return cast(list[AffiliationRow], sorted(found, key=lambda row: row["id"]))
 
 
-async def _organisations() -> dict[int, dict[str, Any]]:
-    organisations = await Organisation.select(
+def _named_organisations(rows: ReportRows) -> set[int]:
+    """The organisations the report's rows name: represented in its bodies, employing its
+    people, met in its exchanges, in its network."""
+    named = {m["organisation"] for m in rows.memberships}
+    named |= {a["organisation"] for a in rows.affiliations}
+    named |= {i["organisation"] for i in rows.interactions}
+    named |= {o.id for o in rows.network.organisations}
+    return {i for i in named if i is not None}
+
+
+# Ids given to one query at most: under SQLite's and asyncpg's limits on parameters.
+CHUNK = 5_000
+
+
+async def _in_chunks(query: Any, column: Any, ids: set[int]) -> list[dict[str, Any]]:
+    """``query`` (a callable giving a fresh select) for the rows whose ``column`` is one of
+    ``ids``, through the column's index, by chunks."""
+    wanted = sorted(ids)
+    rows: list[dict[str, Any]] = []
+    for at in range(0, len(wanted), CHUNK):
+        rows += await query().where(column.is_in(wanted[at : at + CHUNK])).run()
+    return rows
+
+
+def _organisation_query() -> Any:
+    return Organisation.select(
         Organisation.id,
         Organisation.name,
         Organisation.kind,
@@ -349,17 +367,58 @@ async def _organisations() -> dict[int, dict[str, Any]]:
         Organisation.created_at,
         Organisation.updated_at,
         Organisation.archived,
-    ).run()
-    links = await OrganisationAxis.select(
-        OrganisationAxis.organisation, OrganisationAxis.axis
-    ).run()
-    by_id = {o["id"]: {**o, "axes": []} for o in organisations}
-    for link in links:
+    )
+
+
+async def _organisations(scope: Scope, named: set[int]) -> dict[int, dict[str, Any]]:
+    """The organisations of the report: every one when it covers the whole database; else
+    those of its communes and those its rows name (#20), read through the indexes, so that the
+    cost follows the report's territories, not the instance's."""
+    if scope.everything:
+        organisations = await _organisation_query().run()
+        links = await OrganisationAxis.select(
+            OrganisationAxis.id, OrganisationAxis.organisation, OrganisationAxis.axis
+        ).run()
+    else:
+        organisations = await _in_chunks(
+            _organisation_query, Organisation.commune, scope.commune_ids
+        )
+        named -= {o["id"] for o in organisations}
+        organisations += await _in_chunks(_organisation_query, Organisation.id, named)
+        links = await _in_chunks(
+            lambda: OrganisationAxis.select(
+                OrganisationAxis.id, OrganisationAxis.organisation, OrganisationAxis.axis
+            ),
+            OrganisationAxis.organisation,
+            {o["id"] for o in organisations},
+        )
+    by_id = {o["id"]: {**o, "axes": []} for o in sorted(organisations, key=lambda o: o["id"])}
+    for link in sorted(links, key=lambda link: link["id"]):
         by_id[link["organisation"]]["axes"].append(link["axis"])
     for organisation in by_id.values():
         organisation["created_at"] = paris_time(organisation["created_at"])
         organisation["updated_at"] = paris_time(organisation["updated_at"])
     return by_id
+
+
+async def _partnerships(scope: Scope, organisations: set[int]) -> list[dict[str, Any]]:
+    """The partnerships between the report's organisations (all of them for the whole
+    database)."""
+
+    def query() -> Any:
+        return Partnership.select(
+            Partnership.id,
+            Partnership.organisation,
+            Partnership.partner,
+            Partnership.kind,
+            Partnership.start_date,
+            Partnership.end_date,
+        )
+
+    if scope.everything:
+        return list(await query().order_by(Partnership.id).run())
+    found = await _in_chunks(query, Partnership.organisation, organisations)
+    return sorted((p for p in found if p["partner"] in organisations), key=lambda p: p["id"])
 
 
 async def _interactions(scope: Scope, year: int) -> list[dict[str, Any]]:
@@ -388,9 +447,11 @@ async def _interactions(scope: Scope, year: int) -> list[dict[str, Any]]:
     return rows
 
 
-async def load_actions() -> list[dict[str, Any]]:
-    actions = (
-        await Action.select(
+async def load_actions(territories: list[int] | None = None) -> list[dict[str, Any]]:
+    """The fiches action; with ``territories`` (#20), those of the territories and those tied
+    to none (`actions_in_scope` keeps the report's among them)."""
+    query = (
+        Action.select(
             Action.id,
             Action.title,
             Action.axis,
@@ -411,11 +472,17 @@ async def load_actions() -> list[dict[str, Any]]:
         .order_by(Action.axis.position)
         .order_by(french_order(Action.title))
         .output(load_json=True)
-        .run()
     )
-    partners = await ActionPartner.select(
-        ActionPartner.action, ActionPartner.organisation, ActionPartner.organisation.name
-    ).run()
+    if territories is not None:
+        query = query.where(Action.territory.is_null() | Action.territory.is_in(territories or [0]))
+    actions = await query.run()
+    partners = await _in_chunks(
+        lambda: ActionPartner.select(
+            ActionPartner.action, ActionPartner.organisation, ActionPartner.organisation.name
+        ).order_by(ActionPartner.id),
+        ActionPartner.action,
+        {action["id"] for action in actions},
+    )
     by_action: dict[int, list[dict[str, Any]]] = {}
     for partner in partners:
         by_action.setdefault(partner["action"], []).append(

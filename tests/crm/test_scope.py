@@ -153,10 +153,15 @@ async def test_creating_in_a_territory_it_does_not_hold_is_refused_naming_the_fi
     assert error["field"] == "territory"
     assert "Territoire hors de votre périmètre" in error["message"]
     assert "CC du Val d'Ardoise" in error["message"]
-    # Without a territory the body would be shared: refused too, naming the field.
-    shared = await coordinator_a.post("/api/v1/groups", json={"name": "Sans", "kind": "copil"})
+    # Explicitly without a territory the body would be shared: refused too, naming the field.
+    shared = await coordinator_a.post(
+        "/api/v1/groups", json={"name": "Sans", "kind": "copil", "territory": None}
+    )
     assert shared.status_code == 400
     assert shared.json()["errors"][0]["field"] == "territory"
+    # Saying nothing places it in their only territory.
+    placed = await coordinator_a.post("/api/v1/groups", json={"name": "Placé", "kind": "copil"})
+    assert placed.status_code == 201 and placed.json()["territory"] == world.a["id"]
     # A meeting of the other territory's body: that body does not exist for them.
     meeting = await coordinator_a.post(
         "/api/v1/meetings",

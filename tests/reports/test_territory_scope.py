@@ -3,10 +3,14 @@ territories cover theirs only; a Caf conseillère covering two gets one consolid
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
 
+from maillage.reports.collect import collect
+from maillage.reports.scope import resolve_scope
+from maillage.tables import Action, Affiliation, Contact, Organisation, Partnership
 from tests.territory_world import YEAR, accounts, build_territory_world
 
 
@@ -145,3 +149,73 @@ async def test_a_memoised_bilan_is_never_handed_to_a_user_of_another_scope(scope
     assert computed.status_code == 200
     refused = await clients["coordinateur-a"].get("/api/v1/reports/annual", params=other)
     assert refused.status_code == 404, refused.text
+
+
+async def _crowd(world, count: int) -> None:
+    """``count`` organisations of B's commune, their people, partnerships and fiches action."""
+    b = world.b
+    organisations = await Organisation.insert(
+        *(
+            Organisation(
+                name=f"Association Rives {n}",
+                kind="association",
+                commune=b.commune["id"],
+                territory=b.territory["id"],
+            )
+            for n in range(count)
+        )
+    ).returning(Organisation.id)
+    ids = [row["id"] for row in organisations]
+    people = await Contact.insert(
+        *(
+            Contact(first_name="Claude", last_name=f"Rives {n}", commune=b.commune["id"])
+            for n in range(count)
+        )
+    ).returning(Contact.id)
+    await Affiliation.insert(
+        *(
+            Affiliation(contact=person["id"], organisation=organisation)
+            for person, organisation in zip(people, ids, strict=True)
+        )
+    )
+    await Partnership.insert(
+        *(Partnership(organisation=one, partner=other) for one, other in itertools.pairwise(ids))
+    )
+    await Action.insert(
+        *(
+            Action(title=f"Action Rives {n}", pilot=ids[n], territory=b.territory["id"])
+            for n in range(count // 10)
+        )
+    )
+
+
+async def test_a_territorys_bilan_reads_nothing_of_the_other_territories(scoped):
+    """The bilan of A reads A's rows and the shared ones it names: many more organisations,
+    people, partnerships and fiches action in B change neither what it reads nor what it
+    says (its cost follows A, not the instance)."""
+    world, clients = scoped
+    client = clients["coordinateur-a"]
+    scope = await resolve_scope(world.a.territory["id"])
+
+    async def read() -> tuple:
+        rows = await collect(scope, YEAR)
+        return (
+            sorted(rows.organisations),
+            rows.partnerships,
+            [action["id"] for action in rows.actions],
+            len(rows.network.organisations),
+        )
+
+    async def bilan() -> str:
+        response = await client.get("/api/v1/reports/annual", params={"year": YEAR})
+        assert response.status_code == 200, response.text
+        return response.text
+
+    before, said = await read(), await bilan()
+    assert {world.a.association["id"], world.caf["id"]} <= set(before[0])
+    await _crowd(world, 300)
+    assert await read() == before
+    assert await bilan() == said
+    # B's bilan sees them.
+    crowded = await collect(await resolve_scope(world.b.territory["id"]), YEAR)
+    assert len(crowded.organisations) > 300 and len(crowded.partnerships) == 299

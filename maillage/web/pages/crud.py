@@ -48,8 +48,11 @@ class RecordPages:
     archived: str
     restored: str
     defaults: dict[str, Any] = field(default_factory=dict)
-    # A « Territoire » select (#20) when the user may place the record in more than one.
+    # A « Territoire » select (#20) when the user may place the record in more than one,
+    # and its hints, for a scoped user and for the host team (what « — » does); empty: the
+    # partners' hint.
     territory: bool = False
+    territory_hints: tuple[str, str] = ("", "")
 
     @property
     def service(self) -> ResourceService:
@@ -71,16 +74,19 @@ async def territory_field(pages: RecordPages) -> Field | None:
     choices += [(str(row["id"]), row["name"]) for row in rows]
     if len(choices) < 2:
         return None
-    hint = TERRITORY_HINT + (SHARED_HINT if shared else "")
+    hint = pages.territory_hints[shared] or TERRITORY_HINT
+    hint += SHARED_HINT if shared else ""
     return Field("territory", "Territoire", "select", choices=tuple(choices), hint=hint)
 
 
 def _with_territory(fields: list[Field], territory: Field | None) -> list[Field]:
-    """The form's fields, the territory select right after the commune."""
+    """The form's fields, the territory select right after the commune (a body's: after its
+    kind)."""
     if territory is None:
         return fields
     names = [item.name for item in fields]
-    at = names.index("commune") + 1 if "commune" in names else len(fields)
+    after = next((name for name in ("commune", "kind") if name in names), None)
+    at = names.index(after) + 1 if after is not None else len(fields)
     return [*fields[:at], territory, *fields[at:]]
 
 

@@ -190,6 +190,11 @@ PAGES = RecordPages(
     saved="Instance « {name} » enregistrée.",
     archived="Instance archivée.",
     restored="Instance restaurée.",
+    territory=True,
+    territory_hints=(
+        "Choisissez le territoire de l'instance parmi ceux que vous coordonnez.",
+        "« — » : instance partagée entre les territoires.",
+    ),
 )
 
 

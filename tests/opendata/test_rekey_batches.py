@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import importlib
 
-from maillage.opendata import rekey, registers
+from maillage.opendata import registers, rekey
 from maillage.tables import Affiliation, Contact, Organisation
 
 SECRET = "clé de l'instance de test, assez longue"
@@ -23,7 +23,9 @@ async def test_thousands_of_mandates_are_rekeyed_in_batches_as_row_by_row(databa
     assert MIGRATION.BATCH < 1000  # several statements below
     town_hall = Organisation(name="Mairie de Batchville", kind="collectivite", search="x")
     await town_hall.save()
-    people = [Contact(first_name=f"Prénom{n}", last_name=f"Nom{n}", search="x") for n in range(1100)]
+    people = [
+        Contact(first_name=f"Prénom{n}", last_name=f"Nom{n}", search="x") for n in range(1100)
+    ]
     await Contact.insert(*people)
     contacts = await Contact.select(Contact.id, Contact.first_name, Contact.last_name).order_by(
         Contact.id

@@ -169,7 +169,10 @@ def _section(document, heading: str, section: Section, workbook_name: str) -> No
             f"{chart.title} — données : feuille « {chart.sheet} » de {workbook_name}."
         )
         caption.style = document.styles["Caption"]
-    for sheet in section.sheets:
+        beside = section.chart_table(chart)
+        if beside is not None:
+            _table(document, beside)
+    for sheet in section.loose_sheets():
         if sheet.shown:
             _table(document, sheet)
         else:

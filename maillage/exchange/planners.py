@@ -531,6 +531,17 @@ class ContactPlanner(OrganisationPlanner):
             return
         contact = self._find_contact(wanted, organisation)
         if (
+            organisation is not None
+            and contact is not None
+            and contact.values.get("commune")
+            and "commune" in wanted
+        ):
+            # The commune of a line that names an organisation is the organisation's (the
+            # town hall's): it gives a new person theirs — where an élu is elected, as the
+            # registers' load does — but does not move someone who has one already (an élu on
+            # a second line for the EPCI, whose seat is elsewhere; a commune set by hand).
+            del wanted["commune"]
+        if (
             contact is not None
             and wanted.get("mailing_opt_out") is False
             and contact.values.get("mailing_opt_out")

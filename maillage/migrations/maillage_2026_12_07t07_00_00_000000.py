@@ -13,6 +13,9 @@ ID = "2026-12-07T07:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "mandates' register keys: keyed digest, no plain hash of the name"
 
+# Rows a statement: three parameters each, under SQLite's oldest limit of 999.
+BATCH = 300
+
 SELECT = (
     "SELECT a.id AS id, a.source_ref AS source_ref, a.end_date AS end_date, "
     "c.first_name AS first_name, c.last_name AS last_name "
@@ -34,14 +37,32 @@ async def rekey_mandates(secret: str | None = None) -> int:
 
     key = registers.mandate_key(secret if secret is not None else load_settings().secret_key)
     changes = rekey.new_keys(rows, key)
-    # Two steps, so that a new key never meets an old one still in place.
-    for record_id in changes:
+    # Two steps, so that a new key never meets an old one still in place; each a statement
+    # per BATCH rows, not per row (a national base has hundreds of thousands of mandates).
+    ids = list(changes)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
         await engine.run_querystring(
-            QueryString("UPDATE affiliation SET source_ref = {} WHERE id = {}", f"~{record_id}", record_id)
+            QueryString(
+                "UPDATE affiliation SET source_ref = {} || CAST(id AS VARCHAR(20)) WHERE id IN ("
+                + ", ".join("{}" for _ in chunk)
+                + ")",
+                "~",
+                *chunk,
+            )
         )
-    for record_id, ref in changes.items():
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        cases = " ".join("WHEN {} THEN {}" for _ in chunk)
+        values = [value for record_id in chunk for value in (record_id, changes[record_id])]
         await engine.run_querystring(
-            QueryString("UPDATE affiliation SET source_ref = {} WHERE id = {}", ref, record_id)
+            QueryString(
+                f"UPDATE affiliation SET source_ref = CASE id {cases} END WHERE id IN ("
+                + ", ".join("{}" for _ in chunk)
+                + ")",
+                *values,
+                *chunk,
+            )
         )
     return len(changes)
 

@@ -50,6 +50,7 @@ FIELD_LABELS = {
 FILLED = ("address", "email", "phone", "website")
 # Reading the registers takes seconds of CPU: one at a time, off the event loop.
 _READERS = anyio.CapacityLimiter(1)
+SCOPES_PER_QUERY = 40
 
 
 @dataclass
@@ -540,17 +541,24 @@ class _Planner:
     async def _end_gone(self, present: set[str]) -> None:
         """Mandates of this territory's places that the register no longer lists end today."""
         scopes = tuple(self._scopes())
-        rows = await Affiliation.select(
-            *Affiliation.all_columns(),
-            Affiliation.contact.first_name.as_alias("first_name"),
-            Affiliation.contact.last_name.as_alias("last_name"),
-            Affiliation.organisation.name.as_alias("organisation_name"),
-        ).where(
-            Affiliation.end_date.is_null()
-            # Only this territory's places: a country loaded EPCI after EPCI must not read
-            # every mandate of the country each time.
-            & functools.reduce(operator.or_, [Affiliation.source_ref.like(f"{s}%") for s in scopes])
-        )
+        rows = []
+        # Only this territory's places: a country loaded EPCI after EPCI must not read every
+        # mandate of the country each time. A few dozen places a query: SQLite's parser
+        # overflows on a hundred nested ORs (an EPCI of 100 communes).
+        for start in range(0, len(scopes), SCOPES_PER_QUERY):
+            chunk = scopes[start : start + SCOPES_PER_QUERY]
+            rows += await Affiliation.select(
+                *Affiliation.all_columns(),
+                Affiliation.contact.first_name.as_alias("first_name"),
+                Affiliation.contact.last_name.as_alias("last_name"),
+                Affiliation.organisation.name.as_alias("organisation_name"),
+            ).where(
+                Affiliation.end_date.is_null()
+                & functools.reduce(
+                    operator.or_, [Affiliation.source_ref.like(f"{s}%") for s in chunk]
+                )
+            )
+        rows.sort(key=operator.itemgetter("id"))
         for row in rows:
             key = row["source_ref"]
             if key in present or not key.startswith(scopes):

@@ -106,6 +106,7 @@ def attach_partners_map(section: Section, rows: ReportRows, current: NetworkYear
     if not png:
         return
     marked = sum(1 for p in placed if p["under_connected"])
+    section.sheets.append(partners_by_commune(communes, placed))
     section.charts.insert(
         0,
         Chart(
@@ -113,11 +114,42 @@ def attach_partners_map(section: Section, rows: ReportRows, current: NetworkYear
             f"Carte des partenaires : {plural(len(placed), 'partenaire')} à leur commune, "
             f"dont {plural(marked, 'sous-connecté')}",
             png,
-            sheet="Partenaires peu reliés",
+            sheet=PARTNERS_SHEET,
+            table=PARTNERS_SHEET,
             alt="Carte des communes du territoire : chaque partenaire est un disque posé sur sa "
             "commune, d'autant plus grand qu'il est central dans le réseau ; les partenaires "
             "sous-connectés sont entourés d'un cercle pointillé.",
         ),
+    )
+
+
+PARTNERS_SHEET = "Carte des partenaires"
+
+
+def partners_by_commune(communes: list[dict[str, Any]], placed: list[dict[str, Any]]) -> Sheet:
+    """The map of partners as a table, for those who do not see it: each commune, its
+    partners, how many are under-connected, and the most central (``placed`` comes most
+    central first)."""
+    by_commune: dict[int, list[dict[str, Any]]] = {}
+    for partner in placed:
+        by_commune.setdefault(partner["commune_id"], []).append(partner)
+    rows = []
+    for commune in communes:
+        here = by_commune.get(commune["id"], [])
+        if not here:
+            central = "—"
+        elif here[0]["centrality"]:
+            central = f"{here[0]['name']} (centralité {here[0]['centrality']} sur 100)"
+        else:
+            central = "aucun n'est relié au réseau"
+        marked = sum(1 for p in here if p["under_connected"])
+        rows.append([commune["insee_code"], commune["name"], len(here), marked, central])
+    rows.sort(key=lambda r: (-r[2], r[1]))
+    return Sheet(
+        PARTNERS_SHEET,
+        "Partenaires par commune : le tableau de la carte",
+        ["Code INSEE", "Commune", "Partenaires", "Sous-connectés", "Le plus central"],
+        rows,
     )
 
 

@@ -28,6 +28,9 @@ class Chart:
     png: bytes
     sheet: str  # the XLSX sheet holding the rows behind it
     alt: str = ""
+    # The key of a sheet of the section shown right after the chart, as its table for
+    # screen readers (a map's), instead of with the section's other tables.
+    table: str = ""
 
 
 @dataclass
@@ -42,6 +45,14 @@ class Section:
     figures: dict[str, Any] = field(default_factory=dict)  # machine-readable (API, tests)
     svg: str = ""  # a map drawn by ``maillage.geo``, inline in the HTML (the DOCX has its PNG)
     svg_title: str = ""
+
+    def chart_table(self, chart: Chart) -> Sheet | None:
+        return next((s for s in self.sheets if chart.table and s.key == chart.table), None)
+
+    def loose_sheets(self) -> list[Sheet]:
+        """The sheets not shown beside a chart."""
+        beside = {chart.table for chart in self.charts if chart.table}
+        return [sheet for sheet in self.sheets if sheet.key not in beside]
 
 
 @dataclass

@@ -176,7 +176,10 @@ def _section(document: WordDocument, heading: str, section: Section, workbook_na
             f"{chart.title} — données : feuille « {chart.sheet} » de {workbook_name}."
         )
         caption.style = document.styles["Caption"]
-    for sheet in section.sheets:
+        beside = section.chart_table(chart)
+        if beside is not None:
+            _table(document, beside)
+    for sheet in section.loose_sheets():
         if sheet.shown:
             _table(document, sheet)
         else:

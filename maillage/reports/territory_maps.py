@@ -303,6 +303,7 @@ def place_partners(
             row = {
                 "name": organisation["name"],
                 "commune": names.get(commune_id, ""),
+                "commune_id": commune_id,
                 "centrality": round(100 * share),
                 "degree": figures["degree"] if figures else 0,
                 "under_connected": marked,

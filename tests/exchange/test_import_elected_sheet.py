@@ -92,6 +92,29 @@ async def test_importing_the_sheet_again_changes_nothing(database):
     assert await _counts() == {"commune": 2, "organisation": 2, "contact": 6, "affiliation": 6}
 
 
+async def test_an_elu_keeps_the_commune_of_their_town_hall_on_a_line_for_the_epci(database):
+    """The commune of a line is the organisation's: it gives a new élu the commune of their
+    town hall (where they are elected, as the registers' load does), and a second line of the
+    same person for the EPCI, seated elsewhere, does not move them there (nor back and forth
+    at each import)."""
+    epci = "Rennes Métropole;EPCI;Rennes;35238;4 avenue Henri-Fréville, 35200 Rennes"
+    sheet = (
+        SHEET
+        + (
+            f"{epci};M.;Dupont;Jean;Vice-président;01/07/2026;jean.dupont@acigne.example;\n"
+        ).encode()
+    )
+    report = await run_import(IMPORT, sheet, "elus.csv", commit=True)
+    assert report.count("rejet") == 0, report.to_dict()
+
+    acigne = await Commune.select().where(Commune.insee_code == "35001").first()
+    dupont = await Contact.select().where(Contact.last_name == "Dupont").first()
+    assert dupont["commune"] == acigne["id"]
+    assert await Affiliation.count().where(Affiliation.contact == dupont["id"]) == 2
+    again = await run_import(IMPORT, sheet, "elus.csv")
+    assert again.count("mise_a_jour") == 0, again.to_dict()
+
+
 async def test_existing_communes_are_matched_by_insee_code(database):
     await Commune.insert(Commune(insee_code="35001", name="Acigne", search="acigne")).run()
 

@@ -525,6 +525,19 @@ PAGES: list[tuple[str, str, str, int, str]] = [
     ("GET", "/territoires/nouveau", ADMIN, 200, "/territoires/nouveau"),
     ("POST", "/territoires/nouveau", ADMIN, 303, "/territoires/nouveau"),
     ("GET", "/diagnostic", READER, 200, "/diagnostic"),  # (#18)
+    # Commune indicators by hand (#18): an empty form is a 400 naming the fields.
+    ("GET", "/diagnostic/indicateurs", READER, 200, "/diagnostic/indicateurs"),
+    ("POST", "/diagnostic/indicateurs", COORDINATOR, 400, "/diagnostic/indicateurs"),
+    *[
+        (
+            method,
+            f"/diagnostic/indicateurs/{{record_id:int}}/{verb}",
+            COORDINATOR,
+            404,
+            f"/diagnostic/indicateurs/{{missing}}/{verb}",
+        )
+        for method, verb in (("GET", "modifier"), ("POST", "modifier"), ("POST", "supprimer"))
+    ],
     (
         "POST",
         "/diagnostic/communes/{record_id:int}/petite-enfance",

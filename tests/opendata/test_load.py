@@ -500,3 +500,20 @@ async def test_the_migration_rekeys_mandates_loaded_with_a_hash_of_the_name(
     report = await _load(snapshot, dry_run=False)
     assert report.lines == []
     assert await Contact.count().run() == before["contact"]
+
+
+async def test_a_territory_of_a_hundred_places_is_refreshed_on_sqlite_too(database, snapshot):
+    """The mandates that left the register are looked for by place: an EPCI of 100 communes
+    (CA Béthune-Bruay) gave SQLite a hundred nested ORs, past its parser's stack (« parser
+    stack overflow »); the places are now asked a few dozen at a time."""
+    await _load(snapshot, dry_run=False)
+    wider = copy.deepcopy(snapshot)
+    wider.canton_codes += [f"99{number:02d}" for number in range(150)]
+    gone = wider.people[0]
+    wider.people = wider.people[1:]
+
+    report = await _load(wider, dry_run=False, today=REFRESH_DAY)
+
+    assert report.counts.get("fins") == len(gone.mandates)
+    ended = await Affiliation.select().where(Affiliation.end_date == REFRESH_DAY)
+    assert sorted(r["source_ref"] for r in ended) == sorted(m.ref for m in gone.mandates)

@@ -101,11 +101,48 @@ async def test_the_bilan_places_the_partners_at_their_commune_sized_by_centralit
     chart = report.section("reseau").charts[0]
     assert chart.key == "carte-partenaires" and chart.png.startswith(b"\x89PNG")
     assert chart.title.startswith(f"Carte des partenaires : {located} partenaires à leur commune")
-    assert chart.sheet == "Partenaires peu reliés"
+    assert chart.sheet == "Carte des partenaires"
     document = Document(io.BytesIO(render_docx(report, "bilan.xlsx")))
     assert any(p.text.startswith("Carte des partenaires") for p in document.paragraphs)
     html = render_html(report, "bilan.xlsx")
     assert "chaque partenaire est un disque posé sur sa commune" in html
+
+
+async def test_the_partners_map_has_its_table_beside_it_in_the_html_and_the_docx(territory):
+    """What the map shows, for those who do not see it (as the maps of /diagnostic): each
+    commune, its partners, the under-connected and the most central."""
+    report = await build_annual_report(TODAY.year, territory, TODAY)
+    network = report.section("reseau")
+    sheet = next(s for s in network.sheets if s.key == "Carte des partenaires")
+    assert sheet.columns == [
+        "Code INSEE",
+        "Commune",
+        "Partenaires",
+        "Sous-connectés",
+        "Le plus central",
+    ]
+    town_halls = await Organisation.select(Organisation.name).where(
+        Organisation.source_ref.like("mairie:%")
+    )
+    assert len(sheet.rows) == 3  # the three communes
+    lechere = next(r for r in sheet.rows if r[0] == "73187")
+    assert lechere[1] == "La Léchère" and lechere[2] >= 1
+    assert "Mairie de la Léchère" in {t["name"] for t in town_halls}
+    assert lechere[4] == "—" or "centralité" in lechere[4] or lechere[4].startswith("aucun")
+
+    html = render_html(report, "bilan.xlsx")
+    figure = html.index("chaque partenaire est un disque posé sur sa commune")
+    table = html.index("Partenaires par commune : le tableau de la carte")
+    assert figure < table < html.index("</section>", figure)  # right after the map
+    assert html.count("Partenaires par commune : le tableau de la carte") == 1
+    assert '<th scope="col">Le plus central</th>' in html
+    assert '<td class="">La Léchère</td>' in html
+
+    document = Document(io.BytesIO(render_docx(report, "bilan.xlsx")))
+    headers = [[c.text for c in t.rows[0].cells] for t in document.tables]
+    assert headers.count(sheet.columns) == 1
+    table = document.tables[headers.index(sheet.columns)]
+    assert {row.cells[1].text for row in table.rows[1:]} == {r[1] for r in sheet.rows}
 
 
 async def test_the_bilan_reports_the_petite_enfance_duties(territory):

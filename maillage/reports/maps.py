@@ -9,6 +9,7 @@ size brings an obligation, with what the coordinator recorded about their schém
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from maillage.crm.childcare import DUTY_LABELS, SCHEMA, duty
@@ -126,7 +127,9 @@ def attach_partners_map(section: Section, rows: ReportRows, current: NetworkYear
 PARTNERS_SHEET = "Carte des partenaires"
 
 
-def partners_by_commune(communes: list[dict[str, Any]], placed: list[dict[str, Any]]) -> Sheet:
+def partners_by_commune(
+    communes: Sequence[Mapping[str, Any]], placed: list[dict[str, Any]]
+) -> Sheet:
     """The map of partners as a table, for those who do not see it: each commune, its
     partners, how many are under-connected, and the most central (``placed`` comes most
     central first)."""

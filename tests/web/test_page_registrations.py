@@ -46,9 +46,7 @@ async def test_the_meeting_page_lists_counts_and_changes_registrations(coordinat
     )
     assert [r["status"] for r in rows] == ["annule", "inscrit", "inscrit"]
     text = html_text(await coordinator_web.get(f"/reunions/{meeting}"))
-    assert (
-        "2 personnes inscrites sur 2 places, 1 annulation." in text
-    )
+    assert "2 personnes inscrites sur 2 places, 1 annulation." in text
 
 
 async def test_a_reader_sees_the_list_without_the_buttons(reader_web, database):

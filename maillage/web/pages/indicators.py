@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
@@ -29,7 +29,7 @@ from maillage.web.pages.common import (
     render,
     save_from_form,
 )
-from maillage.web.security import requires
+from maillage.web.security import AppRequest, requires
 
 PATH = "/diagnostic/indicateurs"
 NUMBER = "Saisissez un nombre positif (par exemple 12 ou 12,5)."
@@ -71,7 +71,7 @@ def _number(text: Any) -> float | None:
         return None
 
 
-async def _save(request: Request, record_id: int | None = None) -> tuple[Any, FormState]:
+async def _save(request: AppRequest, record_id: int | None = None) -> tuple[Any, FormState]:
     form = await request.form()
     value = _number(form.get("value"))
     extra = {"value": value} if value is not None else {}
@@ -88,7 +88,7 @@ def _label(record: dict[str, Any], communes: dict[int, str]) -> str:
 
 
 async def _list_page(
-    request: Request,
+    request: AppRequest,
     territory: int | None,
     commune: int | None,
     form: FormState | None = None,
@@ -128,7 +128,7 @@ async def _list_page(
 
 @get(PATH, guards=[requires("lecteur")], include_in_schema=False)
 async def indicators_page(
-    request: Request,
+    request: AppRequest,
     territoire: Annotated[str | None, QueryParameter(max_length=12)] = None,
     commune: Annotated[str | None, QueryParameter(max_length=12)] = None,
 ) -> Template:
@@ -136,7 +136,7 @@ async def indicators_page(
 
 
 @post(PATH, guards=[requires("coordinateur")], include_in_schema=False)
-async def create_indicator(request: Request) -> Any:
+async def create_indicator(request: AppRequest) -> Any:
     record, form = await _save(request)
     if record is None:
         commune = parse_int(str(form.values.get("commune") or ""))
@@ -150,7 +150,7 @@ async def create_indicator(request: Request) -> Any:
 @get(
     f"{PATH}/{{record_id:int}}/modifier", guards=[requires("coordinateur")], include_in_schema=False
 )
-async def edit_indicator(request: Request, record_id: FromPath[int]) -> Template:
+async def edit_indicator(request: AppRequest, record_id: FromPath[int]) -> Template:
     record = await _service().get(record_id)
     values = {**form_values(FIELDS, record), "version": record["version"]}
     return await _edit_page(request, record, FormState(values=values))
@@ -159,7 +159,7 @@ async def edit_indicator(request: Request, record_id: FromPath[int]) -> Template
 @post(
     f"{PATH}/{{record_id:int}}/modifier", guards=[requires("coordinateur")], include_in_schema=False
 )
-async def update_indicator(request: Request, record_id: FromPath[int]) -> Any:
+async def update_indicator(request: AppRequest, record_id: FromPath[int]) -> Any:
     existing = await _service().get(record_id)
     record, form = await _save(request, record_id)
     if record is None:
@@ -174,7 +174,7 @@ async def update_indicator(request: Request, record_id: FromPath[int]) -> Any:
     guards=[requires("coordinateur")],
     include_in_schema=False,
 )
-async def delete_indicator(request: Request, record_id: FromPath[int]) -> Any:
+async def delete_indicator(request: AppRequest, record_id: FromPath[int]) -> Any:
     record = await _service().get(record_id)
     await _service().delete(request.user, record_id)
     names = {record["commune"]: await _commune_name(record["commune"])}
@@ -183,7 +183,7 @@ async def delete_indicator(request: Request, record_id: FromPath[int]) -> Any:
 
 
 async def _edit_page(
-    request: Request, record: dict[str, Any], form: FormState, status_code: int = 200
+    request: AppRequest, record: dict[str, Any], form: FormState, status_code: int = 200
 ) -> Template:
     territory = await _commune_territory(record["commune"])
     communes = await _communes(territory)

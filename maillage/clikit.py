@@ -228,12 +228,24 @@ def run_async(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
         except Exception as error:  # a person reads this: no traceback, but what went wrong
             if os.environ.get("MAILLAGE_DEBUG"):
                 raise
+            if _tables_missing(error):
+                fail(
+                    "la base de données n'est pas encore prête (tables absentes) : lancez "
+                    "« maillage migrate » (ou « make run »), puis recommencez."
+                )
             fail(
                 f"erreur inattendue ({type(error).__name__} : {error}). "
                 "Relancez avec MAILLAGE_DEBUG=1 pour le détail technique."
             )
 
     return wrapper
+
+
+def _tables_missing(error: BaseException) -> bool:
+    """A command run before ``maillage migrate``: SQLite's « no such table », PostgreSQL's
+    undefined table (SQLSTATE 42P01)."""
+    text = str(error)
+    return "no such table" in text or getattr(error, "sqlstate", None) == "42P01"
 
 
 def current_settings() -> Settings:

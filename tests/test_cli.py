@@ -185,6 +185,15 @@ def test_it_reports_a_wrong_setting_in_one_french_line(environment):
     assert "Traceback" not in result.stderr
 
 
+def test_a_command_on_a_database_not_yet_set_up_says_to_migrate(environment):
+    """Run before `migrate` (or `make run`), a command said « erreur inattendue
+    (OperationalError : no such table: territory) »: it now says what to do."""
+    result = maillage(environment, "territory", "load", "--epci", "247300015")
+    assert result.returncode == 1
+    assert "maillage migrate" in result.stderr, result.stderr
+    assert "inattendue" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_it_initialises_idempotently(environment):
     first = maillage(environment, "init")
     assert first.returncode == 0, first.stderr

@@ -162,6 +162,7 @@ def test_python_dash_m_calls_itself_maillage(environment):
     assert result.stdout.startswith("Utilisation : maillage user [OPTIONS] COMMANDE [ARGUMENTS]...")
 
 
+@pytest.mark.slow
 def test_its_help_notes_defaults_in_french(environment):
     result = maillage(environment, "network", "report", "--help")
     assert "[par défaut :" in result.stdout
@@ -185,6 +186,7 @@ def test_it_reports_a_wrong_setting_in_one_french_line(environment):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_command_on_a_database_not_yet_set_up_says_to_migrate(environment):
     """Run before `migrate` (or `make run`), a command said « erreur inattendue
     (OperationalError : no such table: territory) »: it now says what to do."""
@@ -194,6 +196,7 @@ def test_a_command_on_a_database_not_yet_set_up_says_to_migrate(environment):
     assert "inattendue" not in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_it_initialises_idempotently(environment):
     first = maillage(environment, "init")
     assert first.returncode == 0, first.stderr
@@ -204,6 +207,7 @@ def test_it_initialises_idempotently(environment):
     assert "0 migration appliquée" in second.stdout
 
 
+@pytest.mark.slow
 def test_it_creates_users_and_tokens(environment):
     maillage(environment, "init")
     added = maillage(
@@ -225,6 +229,7 @@ def test_it_creates_users_and_tokens(environment):
     assert again.returncode == 1 and "aucun jeton actif" in again.stderr
 
 
+@pytest.mark.slow
 def test_it_explains_a_refused_user_in_french(environment):
     maillage(environment, "init")
     result = maillage(
@@ -241,6 +246,7 @@ def test_it_explains_a_refused_user_in_french(environment):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_it_prepares_the_demo_instance_once(environment):
     first = maillage(environment, "init", "--with-demo")
     assert first.returncode == 0, first.stderr
@@ -267,6 +273,7 @@ def test_its_help_lists_each_command_with_its_own_short_help():
         assert command.get_short_help_str(limit=500) == short_help, name
 
 
+@pytest.mark.slow
 def test_it_imports_only_the_module_of_the_command_run(environment):
     code = (
         "import sys\n"
@@ -288,6 +295,7 @@ def test_it_imports_only_the_module_of_the_command_run(environment):
     assert "Analyser le réseau : peu reliés, suggestions, dessin." in result.stdout
 
 
+@pytest.mark.slow
 def test_its_service_errors_name_what_the_person_typed(environment, tmp_path):
     """The service layer's fields (``target_id``, ``last_name``…) reach the person as the option
     they typed or a French label, never as a code."""
@@ -313,6 +321,7 @@ def test_its_service_errors_name_what_the_person_typed(environment, tmp_path):
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_short_password_is_refused_from_the_command_line_too(environment):
     """The API's schema refused it; the command line built its input without the schema."""
     maillage(environment, "init")
@@ -325,6 +334,7 @@ def test_a_short_password_is_refused_from_the_command_line_too(environment):
     assert "Mot de passe trop court : 10 caractères au moins." in result.stderr
 
 
+@pytest.mark.slow
 def test_it_limits_a_user_to_territories_and_lists_them(environment):
     maillage(environment, "init", "--with-demo")
     listed = maillage(environment, "user", "territories", "admin@maillage.example")

@@ -48,6 +48,7 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_it_imports_a_file_after_a_dry_run(environment, tmp_path):
     script = f"db_url = {environment['MAILLAGE_DATABASE_URL']!r}\n" + CREATE_GROUP
     created = subprocess.run(
@@ -75,6 +76,7 @@ def test_a_bad_file_fails_in_french(environment, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_feed_links_are_created_listed_and_revoked(environment):
     created = run(environment, "calendar", "feed-token", "create", "--scope", "territory")
     assert created.returncode == 0, created.stderr

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import hashlib
 
+import pytest
 from icalendar import Calendar
 
 from maillage.tables import FeedToken, User
@@ -38,6 +39,7 @@ async def test_a_group_feed_holds_its_meetings_and_keeps_cancelled_ones(coordina
     assert len(territory.events) == 3
 
 
+@pytest.mark.slow
 async def test_a_repeated_request_gets_304_until_something_changes(coordinator, body):
     c, group_id = coordinator.client, body["group"]["id"]
     first = await meeting(c, group_id)

@@ -39,6 +39,7 @@ async def test_password_checks_run_on_another_thread(database, slow_hasher):
     assert threading.get_ident() not in slow_hasher.threads
 
 
+@pytest.mark.slow
 async def test_healthz_answers_while_sign_ins_are_in_flight(anonymous, slow_hasher):
     sign_ins = [
         asyncio.create_task(auth.sign_in(f"inconnu{n}@maillage.example", "x" * 12, "10.0.0.1"))

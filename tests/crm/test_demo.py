@@ -348,6 +348,7 @@ def run_demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_the_demo_command_refuses_a_database_with_data_unless_forced(tmp_path):
     first = run_demo(tmp_path, "--seed", "1", "--today", "2026-11-29")
     assert first.returncode == 0, first.stderr

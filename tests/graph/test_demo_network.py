@@ -58,6 +58,7 @@ async def test_the_isolated_organisations_are_flagged_isolated(demo):
     assert result.metrics.network["isolates"] == len(isolated)
 
 
+@pytest.mark.slow
 async def test_the_person_invited_six_times_who_never_came(demo):
     people = await report("contacts")
     never = [f for f in people.under_connected if "jamais_venu" in reasons(f)]
@@ -120,6 +121,7 @@ async def test_the_epci_is_the_cut_point_of_its_dsp_operators(demo):
     assert len(operators) == 5 and all(set(result.graph[n]) == {epci} for n in operators)
 
 
+@pytest.mark.slow
 async def test_central_partners_rank_first_by_pagerank(demo):
     result = await report()
     top = sorted(result.graph, key=lambda n: -result.metrics.nodes[n]["pagerank"])[:3]

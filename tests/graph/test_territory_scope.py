@@ -74,6 +74,7 @@ async def test_the_network_page_follows_the_rule(app, scoped):
         assert drawing.status_code == 404
 
 
+@pytest.mark.slow
 async def test_the_command_line_takes_one_or_several_territories(scoped, settings):
     import os
     import subprocess

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from maillage.tables import OutboxMessage
 from tests.mailing.helpers import queue_plain
 
@@ -79,6 +81,7 @@ async def test_send_with_the_server_down_says_why_and_keeps_the_messages(
     assert "2 messages restent dans la file d'envoi" in output
 
 
+@pytest.mark.slow
 async def test_preview_then_relaunch_from_the_command_line(migrated_database, body, tmp_path):
     import datetime as dt
 

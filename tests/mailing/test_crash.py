@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import requires_postgres
 from tests.mailing.conftest import settle, smtp_sender
 from tests.mailing.helpers import queue_plain, statuses
@@ -19,6 +21,7 @@ from tests.mailing.sender_process import LEASE_SECONDS
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 async def test_a_killed_sender_loses_nothing_and_resends_only_what_was_in_flight(
     migrated_database, database, smtp_server
 ):

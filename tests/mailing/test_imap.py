@@ -91,6 +91,7 @@ async def test_it_moves_with_copy_where_move_is_missing(imap_server: ImapServer)
         await moved.close()
 
 
+@pytest.mark.slow
 async def test_a_wrong_password_is_reported_without_the_password(imap_server: ImapServer):
     url = imap_server.url().replace("mot%20de%20passe", "mauvais")
     with pytest.raises(MailboxUnreachable) as error:
@@ -115,6 +116,7 @@ async def test_an_unreachable_server_is_named():
     assert str(error.value).startswith(f"Serveur IMAP 127.0.0.1:{port} injoignable")
 
 
+@pytest.mark.slow
 async def test_thousands_of_messages_are_listed_in_batches(imap_server: ImapServer):
     """1,200 messages in the folder: aioimaplib reads the lines of one response recursively,
     and a single « UID FETCH 1:* » overflowed Python's stack past about a thousand."""

@@ -11,6 +11,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import docx
+import pytest
 
 from maillage import db
 from maillage.actor import CLI
@@ -37,6 +38,7 @@ def _packs(message: EmailMessage) -> list[EmailMessage]:
     return [p for p in message.iter_attachments() if p.get_content_type() == DOCX]
 
 
+@pytest.mark.slow
 async def test_the_api_joins_the_pack_and_the_mail_keeps_its_calendar_part(
     coordinator, settings, body, smtp_server
 ):

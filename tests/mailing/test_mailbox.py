@@ -7,6 +7,7 @@ import datetime as dt
 import email
 from email import policy
 
+import pytest
 from icalendar import Calendar
 
 from maillage.actor import CLI
@@ -197,6 +198,7 @@ async def test_exim_and_exchange_bounces_mark_the_contact(body, imap_server):
     assert "RESOLVER.ADR.RecipientNotFound" in reasons["Hélène"]
 
 
+@pytest.mark.slow
 async def test_processing_twice_records_once_even_after_a_crash_before_moving(
     body, imap_server, monkeypatch
 ):

@@ -6,6 +6,8 @@ import asyncio
 import dataclasses
 import logging
 
+import pytest
+
 from maillage.actor import CLI
 from maillage.mailing import background, invitations
 from maillage.tables import Invitation
@@ -15,6 +17,7 @@ from tests.mailing.test_cli import environment, maillage
 from tests.mailing.test_mailbox import ORGANIZER, deliver
 
 
+@pytest.mark.slow
 async def test_mail_fetch_records_an_answer_and_says_so_in_french(
     migrated_database, body, imap_server: ImapServer, tmp_path
 ):
@@ -68,6 +71,7 @@ async def test_the_background_reader_logs_an_unreachable_server_and_keeps_going(
     assert "secret" not in " ".join(warnings)
 
 
+@pytest.mark.slow
 async def test_the_background_reader_uses_idle(settings, body, imap_server: ImapServer):
     """As in ``maillage serve``: with a poll of an hour, only IDLE brings the answer in."""
     import time

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from maillage.mailing.imap import ImapSession, open_session, parse_imap_url
 from maillage.mailing.mailbox import FetchReport, MailboxReader
 from maillage.tables import Invitation
@@ -107,6 +109,7 @@ async def test_without_idle_the_reader_polls(body, imap_server: ImapServer, monk
         await asyncio.wait_for(task, 10)
 
 
+@pytest.mark.slow
 async def test_a_lost_connection_is_opened_again(body, imap_server: ImapServer, monkeypatch):
     """The server drops the connection while the reader waits: the reader says so in French,
     connects again and reads what arrived in between."""
@@ -153,6 +156,7 @@ async def test_a_lost_connection_is_opened_again(body, imap_server: ImapServer, 
     assert len(sessions) >= 2
 
 
+@pytest.mark.slow
 async def test_a_connection_lost_as_idle_starts_is_opened_again(
     body, imap_server: ImapServer, monkeypatch
 ):

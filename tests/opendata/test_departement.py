@@ -20,6 +20,7 @@ SECRET = "clé de l'instance de test, assez longue"
 KEY = registers.mandate_key(SECRET)
 
 
+@pytest.mark.slow
 def test_the_departement_reading_gives_each_epci_as_its_own_reading():
     together = {s.epci.siren: s for s in registers.read_departement("976", KEY)}
 
@@ -28,6 +29,7 @@ def test_the_departement_reading_gives_each_epci_as_its_own_reading():
     assert together[siren] == registers.read_territory(siren, key=KEY)
 
 
+@pytest.mark.slow
 async def test_a_departement_loads_every_epci_then_refreshes_with_nothing_to_do(database):
     reports = [r async for r in load_departement(REGISTERS, "976", SECRET, dry_run=False)]
 
@@ -49,6 +51,7 @@ async def test_an_unknown_departement_gets_a_french_message(database):
     assert "Aucun département de code « 00 »" in caught.value.errors[0].message
 
 
+@pytest.mark.slow
 def test_the_command_takes_one_departement(database, settings, monkeypatch):
     monkeypatch.setenv("MAILLAGE_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("MAILLAGE_DATABASE_URL", settings.database_url)

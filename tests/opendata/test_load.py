@@ -467,6 +467,7 @@ async def test_mandate_keys_name_nobody_even_through_the_public_register(databas
     assert {m.ref for p in other.people for m in p.mandates}.isdisjoint(keys)
 
 
+@pytest.mark.slow
 async def test_the_migration_rekeys_mandates_loaded_with_a_hash_of_the_name(
     database, snapshot, tmp_path
 ):

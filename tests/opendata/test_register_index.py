@@ -22,6 +22,7 @@ class WholeFiles(registers.Files):
             super().prefetch(name, None)
 
 
+@pytest.mark.slow
 def test_the_shipped_index_is_the_one_built_from_the_installed_registers():
     shipped = registers._index_file(importlib.metadata.version(registers.PACKAGE))
 
@@ -35,6 +36,7 @@ def test_the_shipped_index_is_the_one_built_from_the_installed_registers():
         "200030526",  # Bas-Rhin and Haut-Rhin: read up to the second
     ],
 )
+@pytest.mark.slow
 def test_an_epci_read_with_the_index_is_the_epci_read_from_the_whole_files(siren):
     epci = registers.find_epci(siren)
     windows = registers.read_windows(siren)

@@ -8,6 +8,8 @@ import datetime as dt
 import hashlib
 import importlib
 
+import pytest
+
 from maillage.opendata import registers, rekey
 from maillage.tables import Affiliation, Contact, Organisation
 
@@ -19,6 +21,7 @@ def _old(first: str, last: str) -> str:
     return hashlib.sha256(f"{last.upper()}|{first}".encode()).hexdigest()[:12]
 
 
+@pytest.mark.slow
 async def test_thousands_of_mandates_are_rekeyed_in_batches_as_row_by_row(database):
     assert MIGRATION.BATCH < 1000  # several statements below
     town_hall = Organisation(name="Mairie de Batchville", kind="collectivite", search="x")

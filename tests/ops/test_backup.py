@@ -43,6 +43,7 @@ def sqlite_dump(path: Path) -> list[str]:
         connection.close()
 
 
+@pytest.mark.slow
 def test_a_sqlite_backup_restores_every_table(sqlite_env, tmp_path):
     assert maillage(sqlite_env, "init").returncode == 0
     add_user(sqlite_env, "avant@mairie.example")
@@ -78,6 +79,7 @@ def test_a_backup_taken_during_a_write_is_consistent(sqlite_env, tmp_path):
     assert len(names) == 8 and "x" not in names
 
 
+@pytest.mark.slow
 def test_a_restore_into_a_newer_schema_migrates(sqlite_env, tmp_path):
     maillage(sqlite_env, "init")
     backup_file = tmp_path / "ancienne.bak"
@@ -96,6 +98,7 @@ def test_a_restore_into_a_newer_schema_migrates(sqlite_env, tmp_path):
     assert "1 migration appliquée" in result.stdout
 
 
+@pytest.mark.slow
 def test_it_refuses_a_file_that_is_not_a_backup(sqlite_env, tmp_path):
     maillage(sqlite_env, "init")
     bogus = tmp_path / "photo.bak"
@@ -105,6 +108,7 @@ def test_it_refuses_a_file_that_is_not_a_backup(sqlite_env, tmp_path):
     assert "n'est pas une sauvegarde de maillage" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_backup_it_cannot_write_is_refused_in_french(sqlite_env, tmp_path):
     """Where nothing can be written (``/proc`` refuses every new file, even to root), the
     person reads why, and no partial file or traceback is left."""
@@ -119,6 +123,7 @@ def test_a_backup_it_cannot_write_is_refused_in_french(sqlite_env, tmp_path):
     assert result.stderr.strip() == "Erreur : « /proc/absent » : introuvable."
 
 
+@pytest.mark.slow
 def test_it_refuses_to_restore_under_a_running_service(sqlite_env, tmp_path):
     maillage(sqlite_env, "init")
     backup_file = tmp_path / "s.bak"
@@ -181,6 +186,7 @@ def test_a_postgresql_backup_restores_every_table(tmp_path):
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.mark.slow
 def test_it_refuses_a_backup_with_extra_schema_objects(sqlite_env, tmp_path):
     """A crafted backup added a trigger that made new users admins; restore refuses it (#23)."""
     maillage(sqlite_env, "init")
@@ -202,6 +208,7 @@ def test_it_refuses_a_backup_with_extra_schema_objects(sqlite_env, tmp_path):
     assert sqlite_dump(database) == before
 
 
+@pytest.mark.slow
 def test_it_refuses_a_backup_whose_table_was_altered(sqlite_env, tmp_path):
     maillage(sqlite_env, "init")
     backup_file = tmp_path / "modifiee.bak"

@@ -155,6 +155,7 @@ async def test_the_bilan_sums_the_budget_per_financer_and_per_axis(world, coordi
     ]
 
 
+@pytest.mark.slow
 async def test_the_command_line_records_an_evaluation(world, settings):
     action = str(world.actions["rpe"])
     result = run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from docx import Document
 
 from maillage.french import percent
@@ -81,6 +82,7 @@ async def test_the_action_plan_shows_indicators_against_targets(world):
     assert report.section("plan_action").figures["reached"] == 1
 
 
+@pytest.mark.slow
 async def test_the_html_page_is_standalone_and_escapes(world, tmp_path):
     from maillage.tables import Organisation
 
@@ -115,6 +117,7 @@ def test_each_chart_draws_dollar_signs_as_text():
     assert charts.coverage_chart(["$\\foo$"], [("$\\bar$", [0])]).startswith(png)
 
 
+@pytest.mark.slow
 async def test_the_governance_counts_the_bodies_decisions(world):
     """Decisions taken in the year, done, and still late at its end (#22)."""
     from maillage.actor import CLI
@@ -142,6 +145,7 @@ async def test_the_governance_counts_the_bodies_decisions(world):
     )
 
 
+@pytest.mark.slow
 async def test_the_governance_summarises_the_inhabitants_consultations(world):
     """A public meeting's consultation: how many answered, and each question in a line (#22)."""
     from maillage.actor import CLI, Actor

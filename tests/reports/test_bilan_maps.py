@@ -40,6 +40,7 @@ async def territory(database, snapshot) -> int:
     return report.territory_id
 
 
+@pytest.mark.slow
 async def test_the_bilan_draws_the_map_in_the_docx_and_the_html(territory):
     report = await build_annual_report(TODAY.year, territory, TODAY)
 
@@ -85,6 +86,7 @@ async def test_the_map_hatches_communes_without_any_partner_and_darkens_gaps(
     assert all(area.shapes for area in areas.values())
 
 
+@pytest.mark.slow
 async def test_without_outlines_there_is_no_map(territory):
     await CommuneOutline.delete(force=True)
     report = await build_annual_report(TODAY.year, territory, TODAY)
@@ -92,6 +94,7 @@ async def test_without_outlines_there_is_no_map(territory):
     assert "carte-partenaires" not in [c.key for c in report.section("reseau").charts]
 
 
+@pytest.mark.slow
 async def test_the_bilan_places_the_partners_at_their_commune_sized_by_centrality(territory):
     located = await Organisation.count().where(
         Organisation.commune.is_not_null() & (Organisation.archived == False)  # noqa: E712

@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 
+import pytest
 from litestar.serialization import encode_json
 
 from maillage import offloop
@@ -23,6 +24,7 @@ def computed(job: str) -> int:
     return offloop.dispatched[job]
 
 
+@pytest.mark.slow
 async def test_the_bilan_is_computed_in_a_worker_process(world, reader):
     before = computed("annual_job")
     response = await reader.client.get(
@@ -34,6 +36,7 @@ async def test_the_bilan_is_computed_in_a_worker_process(world, reader):
     assert offloop.processes() >= 1 and offloop._pool is not None
 
 
+@pytest.mark.slow
 async def test_an_identical_bilan_is_not_computed_again(world, reader):
     params = {"year": 2026, "format": "docx"}
     before = computed("annual_job")

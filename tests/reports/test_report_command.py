@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from docx import Document
 
 
@@ -22,6 +23,7 @@ def run(settings, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 async def test_it_writes_the_bilan_and_lists_what_to_complete(world, settings, tmp_path):
     result = run(
         settings, "annual", "--year", "2026", "--today", "2027-01-12", "--output", str(tmp_path)
@@ -34,6 +36,7 @@ async def test_it_writes_the_bilan_and_lists_what_to_complete(world, settings, t
     assert (tmp_path / "bilan-2026.html").read_text(encoding="utf-8").startswith("<!doctype html>")
 
 
+@pytest.mark.slow
 async def test_it_refuses_a_future_year_in_one_french_line(world, settings, tmp_path):
     result = run(
         settings, "annual", "--year", "2031", "--today", "2027-01-12", "--output", str(tmp_path)
@@ -44,6 +47,7 @@ async def test_it_refuses_a_future_year_in_one_french_line(world, settings, tmp_
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 async def test_it_writes_the_diagnostic_as_csv_or_xlsx(world, settings, tmp_path):
     csv = run(settings, "diagnostic", "--kind", "association", "--output", str(tmp_path / "d.csv"))
     assert csv.returncode == 0, csv.stderr
@@ -54,6 +58,7 @@ async def test_it_writes_the_diagnostic_as_csv_or_xlsx(world, settings, tmp_path
     assert wrong.returncode == 1 and "non prise en charge" in wrong.stderr
 
 
+@pytest.mark.slow
 async def test_it_writes_the_pack_of_a_meeting(world, settings, tmp_path):
     from maillage.tables import AuditEvent, Meeting
 
@@ -76,6 +81,7 @@ async def test_it_writes_the_pack_of_a_meeting(world, settings, tmp_path):
     assert events == [{"actor": "cli", "entity_id": meeting["id"]}] * 2
 
 
+@pytest.mark.slow
 async def test_the_pack_of_a_missing_meeting_is_one_french_line(world, settings, tmp_path):
     result = run(settings, "pack", "999999", "--output", str(tmp_path / "x.docx"))
     assert result.returncode != 0

@@ -115,6 +115,7 @@ async def test_the_diagnostic_covers_their_territory(scoped):
     assert plan.status_code == 404
 
 
+@pytest.mark.slow
 async def test_the_command_line_consolidates_the_territories_named(scoped, settings, tmp_path):
     from docx import Document
 

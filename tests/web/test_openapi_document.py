@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 
 
+@pytest.mark.slow
 async def test_it_serves_a_valid_openapi_3_1_document(anonymous):
     document = (await anonymous.get("/schema/openapi.json")).json()
     assert document["openapi"].startswith("3.1")

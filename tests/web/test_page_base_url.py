@@ -17,6 +17,7 @@ def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, base_url="http://127.0.0.1:8000")
 
 
+@pytest.mark.slow
 async def test_it_warns_admins_that_answer_links_miss_the_service(admin_web):
     page = html_text(await admin_web.get("/"))
     assert "MAILLAGE_BASE_URL vaut « http://127.0.0.1:8000 »" in page

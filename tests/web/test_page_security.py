@@ -171,6 +171,7 @@ async def test_it_refuses_a_wrong_password_in_french(visitor, coordinator):
     assert "pas le bon mot de passe" not in response.text
 
 
+@pytest.mark.slow
 async def test_it_throttles_sign_in_across_workers(settings, coordinator):
     """Failures are counted in the database: a second app (another worker) sees them."""
     first, second = (create_app(settings, manage_database=False) for _ in range(2))

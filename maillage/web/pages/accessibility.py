@@ -31,6 +31,8 @@ CHECKED_PAGES: list[tuple[str, str]] = [
     ("/envois", "Envois"),
     ("/bilan", "Bilan annuel"),
     ("/plan-d-action", "Plan d'action"),
+    ("/diagnostic", "Diagnostic du territoire"),
+    ("/diagnostic/indicateurs", "Indicateurs des communes"),
     ("/territoires", "Territoires"),
     ("/exports", "Exports"),
     ("/imports", "Imports"),

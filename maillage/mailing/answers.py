@@ -103,21 +103,7 @@ _ANSWER_COLUMNS = (
 
 
 def _meeting_of(row: dict[str, Any]) -> MeetingInfo:
-    return MeetingInfo(
-        id=row["meeting_id"],
-        uid=row["meeting_ical_uid"],
-        sequence=row["meeting_ical_sequence"],
-        title=row["meeting_title"],
-        starts_at=row["meeting_starts_at"],
-        ends_at=row["meeting_ends_at"],
-        group_name=row["group_name"] or "",
-        group_kind=row["group_kind"] or "",
-        location=row["meeting_location"] or "",
-        video_url=row["meeting_video_url"],
-        agenda=row["meeting_agenda"] or "",
-        status=row["meeting_status"],
-        minutes=row["meeting_minutes"] or "",
-    )
+    return MeetingInfo.of_row(row, prefix="meeting_")
 
 
 async def open_answer(settings: Settings, token: str) -> AnswerPage:

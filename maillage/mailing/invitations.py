@@ -77,21 +77,7 @@ async def load_meeting(meeting_id: int) -> MeetingInfo:
     if row is None:
         raise NotFound("Réunion", meeting_id)
     reach.check_writable(row["group_territory"])  # invitations are a coordinator's work
-    return MeetingInfo(
-        id=row["id"],
-        uid=row["ical_uid"],
-        sequence=row["ical_sequence"],
-        title=row["title"],
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        group_name=row["group_name"] or "",
-        group_kind=row["group_kind"] or "",
-        location=row["location"] or "",
-        video_url=row["video_url"],
-        agenda=row["agenda"] or "",
-        status=row["status"],
-        minutes=row["minutes"] or "",
-    )
+    return MeetingInfo.of_row(row)
 
 
 async def group_of(meeting_id: int) -> int:

@@ -26,7 +26,7 @@ import binascii
 import datetime as dt
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.charset import Charset
@@ -77,6 +77,27 @@ class MeetingInfo:
     agenda: str = ""
     status: str = PLANNED
     minutes: str = ""
+
+    @classmethod
+    def of_row(cls, row: Mapping[str, Any], prefix: str = "") -> MeetingInfo:
+        """From a row of the meeting's columns (named ``prefix`` + column, e.g.
+        ``meeting_title`` where the meeting was joined) and its body's ``group_name`` and
+        ``group_kind``; empty texts for NULLs."""
+        return cls(
+            id=row[f"{prefix}id"],
+            uid=row[f"{prefix}ical_uid"],
+            sequence=row[f"{prefix}ical_sequence"],
+            title=row[f"{prefix}title"],
+            starts_at=row[f"{prefix}starts_at"],
+            ends_at=row[f"{prefix}ends_at"],
+            group_name=row["group_name"] or "",
+            group_kind=row["group_kind"] or "",
+            location=row[f"{prefix}location"] or "",
+            video_url=row[f"{prefix}video_url"],
+            agenda=row[f"{prefix}agenda"] or "",
+            status=row[f"{prefix}status"],
+            minutes=row[f"{prefix}minutes"] or "",
+        )
 
     @property
     def summary(self) -> str:

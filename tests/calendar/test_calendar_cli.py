@@ -48,13 +48,19 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.slow
-def test_it_imports_a_file_after_a_dry_run(environment, tmp_path):
+def new_group(environment: dict[str, str]) -> str:
+    """A body created in the module's database: each test makes its own (a test run alone, or
+    with the slow ones left out, finds no body made by another)."""
     script = f"db_url = {environment['MAILLAGE_DATABASE_URL']!r}\n" + CREATE_GROUP
     created = subprocess.run(
         [sys.executable, "-c", script], env=environment, capture_output=True, text=True
     )
-    group_id = created.stdout.strip()
+    return created.stdout.strip()
+
+
+@pytest.mark.slow
+def test_it_imports_a_file_after_a_dry_run(environment, tmp_path):
+    group_id = new_group(environment)
     path = tmp_path / "agenda.ics"
     path.write_text(ics(vevent("a@x"), vevent("b@x", SUMMARY="Deuxième")))
     dry = run(environment, "calendar", "import", str(path), "--group", group_id, "--dry-run")
@@ -70,7 +76,7 @@ def test_it_imports_a_file_after_a_dry_run(environment, tmp_path):
 def test_a_bad_file_fails_in_french(environment, tmp_path):
     path = tmp_path / "faux.ics"
     path.write_text("Nom;Date\nCOPIL;08/12/2026\n")
-    result = run(environment, "calendar", "import", str(path), "--group", "1")
+    result = run(environment, "calendar", "import", str(path), "--group", new_group(environment))
     assert result.returncode == 1
     assert "n'est pas un calendrier iCalendar" in result.stderr
     assert "Traceback" not in result.stderr

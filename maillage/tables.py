@@ -27,6 +27,10 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+# PostgreSQL's integer (SQLite's is wider): an id or offset beyond it names no row, so the
+# doors refuse it before it reaches a query (where PostgreSQL would answer an error).
+ROW_ID_MAX = 2**31 - 1
+
 
 class Versioned(Table):
     """Columns shared by every mutable record: optimistic concurrency and timestamps."""

@@ -20,7 +20,7 @@ from maillage.crm import audit
 from maillage.crm.scope import current as current_scope
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import Forbidden, InvalidData, NotFound
-from maillage.tables import Commune, CommuneChildcare
+from maillage.tables import ROW_ID_MAX, Commune, CommuneChildcare
 from maillage.vocabulary import COORDINATOR
 
 PLANNING_THRESHOLD = 3_500
@@ -64,7 +64,7 @@ async def childcare_of(commune_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 
 async def commune_childcare(commune_id: int) -> dict[str, Any]:
-    if not 1 <= commune_id <= 2**31 - 1:  # past PostgreSQL's integer: no such commune, not a 500
+    if not 1 <= commune_id <= ROW_ID_MAX:  # past PostgreSQL's integer: no such commune, not a 500
         raise NotFound("Commune", commune_id)
     async with read_transaction():
         commune = (

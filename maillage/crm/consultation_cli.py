@@ -16,6 +16,7 @@ from maillage.crm import consultations
 from maillage.crm.consultations import Owner
 from maillage.french import number, plural
 from maillage.settings import Settings
+from maillage.tables import ROW_ID_MAX
 
 
 @click.group(cls=FrenchGroup)
@@ -52,7 +53,7 @@ async def consultation_list(settings: Settings) -> None:
 
 @consultation.command("create", cls=FrenchCommand)
 @click.option(
-    "--axe", "axis", type=click.IntRange(1, 2**31 - 1), required=True, help="N° de l'axe."
+    "--axe", "axis", type=click.IntRange(1, ROW_ID_MAX), required=True, help="N° de l'axe."
 )
 @click.option("--titre", "title", required=True, help="Titre de la consultation.")
 @run_async
@@ -84,7 +85,7 @@ async def consultation_question(
 
 
 @consultation.command("move", cls=FrenchCommand)
-@click.argument("question", type=click.IntRange(1, 2**31 - 1))
+@click.argument("question", type=click.IntRange(1, ROW_ID_MAX))
 @click.option(
     "--haut/--bas", "up", default=True, help="Monter (par défaut) ou descendre d'un cran."
 )
@@ -96,7 +97,7 @@ async def consultation_move(settings: Settings, question: int, up: bool) -> None
 
 
 @consultation.command("open", cls=FrenchCommand)
-@click.argument("theme", type=click.IntRange(1, 2**31 - 1))
+@click.argument("theme", type=click.IntRange(1, ROW_ID_MAX))
 @click.option("--fermer", "close", is_flag=True, help="Fermer au lieu d'ouvrir.")
 @run_async
 async def consultation_open(settings: Settings, theme: int, close: bool) -> None:

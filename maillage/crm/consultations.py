@@ -21,7 +21,14 @@ from maillage.crm import audit, reach
 from maillage.crm.registry import visible_meeting
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import FieldError, InvalidData, NotFound
-from maillage.tables import Axis, Consultation, ConsultationAnswer, ConsultationQuestion, Meeting
+from maillage.tables import (
+    ROW_ID_MAX,
+    Axis,
+    Consultation,
+    ConsultationAnswer,
+    ConsultationQuestion,
+    Meeting,
+)
 from maillage.vocabulary import CANCELLED, DRAFT
 
 KINDS = {"choix": "Choix dans une liste", "echelle": "Échelle de 1 à 5", "texte": "Texte libre"}
@@ -434,7 +441,7 @@ TITLE_MAX = 200
 
 
 async def theme_row(consultation_id: int) -> dict[str, Any] | None:
-    if not 1 <= consultation_id <= 2**31 - 1:
+    if not 1 <= consultation_id <= ROW_ID_MAX:
         return None
     return (
         await Consultation.select(*THEME_COLUMNS).where(Consultation.id == consultation_id).first()
@@ -484,7 +491,7 @@ async def create_theme(actor: Actor, axis_id: int, title: str) -> dict[str, Any]
     elif len(title) > TITLE_MAX:
         errors.append(FieldError("title", f"Le titre est limité à {TITLE_MAX} caractères."))
     async with write_transaction():
-        if not 1 <= axis_id <= 2**31 - 1 or not await Axis.exists().where(Axis.id == axis_id):
+        if not 1 <= axis_id <= ROW_ID_MAX or not await Axis.exists().where(Axis.id == axis_id):
             errors.append(FieldError("axis", "Choisissez un axe de la CTG."))
         if errors:
             raise InvalidData(errors)

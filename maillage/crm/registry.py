@@ -45,6 +45,7 @@ from maillage.crm.schemas import (
 )
 from maillage.db import is_sqlite
 from maillage.tables import (
+    ROW_ID_MAX,
     Action,
     ActionPartner,
     Affiliation,
@@ -528,9 +529,6 @@ def scoped(query: Any, resource: str) -> Any:
     the rule of the generic services, for the services that read the tables themselves (#20)."""
     visible = SERVICES[resource].scope_clause()
     return query if visible is None else query.where(visible)
-
-
-ROW_ID_MAX = 2**31 - 1  # PostgreSQL's integer: a larger number names no row
 
 
 async def visible_meeting(meeting_id: int, *columns: Any, lock: bool = False) -> Any:

@@ -43,14 +43,14 @@ from maillage.errors import (
     InvalidData,
     NotFound,
 )
+from maillage.tables import ROW_ID_MAX
 from maillage.vocabulary import COORDINATOR, READER, UserRole
 
 MAX_PAGE_SIZE = 500
-MAX_INTEGER = 2**31 - 1  # ids and offsets beyond this overflow SQLite's and PostgreSQL's integers
 # Bounds of list filters by type, one source for the API's query parameters (documented, and
 # refused by Litestar) and for `_check_query` (pages and CLI): ids fit the engines' integers.
 FILTER_BOUNDS: dict[type, dict[str, int]] = {
-    int: {"ge": 1, "le": MAX_INTEGER},
+    int: {"ge": 1, "le": ROW_ID_MAX},
     str: {"max_length": 200},
 }
 
@@ -397,8 +397,8 @@ class ResourceService:
     def _check_query(self, query: ListQuery) -> None:
         """Out-of-range numbers would overflow the engines' integers: refuse them in French."""
         errors = []
-        if not 0 <= query.offset <= MAX_INTEGER:
-            errors.append(FieldError("offset", f"Valeur hors limites (0 à {MAX_INTEGER})."))
+        if not 0 <= query.offset <= ROW_ID_MAX:
+            errors.append(FieldError("offset", f"Valeur hors limites (0 à {ROW_ID_MAX})."))
         for item in self.spec.filters:
             problem = filter_problem(item, query.filters.get(item.name))
             if problem:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from maillage.tables import ROW_ID_MAX
 from maillage.vocabulary import (
     DECISION_TO_DO,
     MEMBER,
@@ -42,7 +43,7 @@ LongText = Annotated[str, Meta(max_length=20_000)]
 Email = Annotated[str, Meta(max_length=254)]
 Phone = Annotated[str, Meta(max_length=40)]
 Url = Annotated[str, Meta(max_length=500)]
-Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Meta(ge=1, le=ROW_ID_MAX)]
 IdList = Annotated[list[Id], Meta(max_length=200)]
 
 # The stored codes are declared once, with their French labels, in maillage.vocabulary (#17).

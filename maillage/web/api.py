@@ -16,17 +16,17 @@ from maillage.crm import auth
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import (
     FILTER_BOUNDS,
-    MAX_INTEGER,
     MAX_PAGE_SIZE,
     ListQuery,
     ResourceService,
     ResourceSpec,
 )
 from maillage.mailing import invitations
+from maillage.tables import ROW_ID_MAX
 from maillage.web.openapi import error_responses
 from maillage.web.security import AppRequest, requires
 
-RecordId = Annotated[int, Parameter(ge=1, le=MAX_INTEGER, description="Identifiant")]
+RecordId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant")]
 
 
 def _list_parameters(spec: ResourceSpec) -> list[inspect.Parameter]:
@@ -44,7 +44,7 @@ def _list_parameters(spec: ResourceSpec) -> list[inspect.Parameter]:
         query(
             "offset",
             int,
-            Parameter(default=0, ge=0, le=MAX_INTEGER, description="Rang du premier élément"),
+            Parameter(default=0, ge=0, le=ROW_ID_MAX, description="Rang du premier élément"),
         ),
         query(
             "sort",

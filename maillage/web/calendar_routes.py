@@ -44,13 +44,13 @@ from maillage.crm.schemas import MeetingIn
 from maillage.db import french_order, read_transaction
 from maillage.mailing import invitations
 from maillage.settings import Settings
-from maillage.tables import WorkingGroup
+from maillage.tables import ROW_ID_MAX, WorkingGroup
 from maillage.web.openapi import error_responses
 from maillage.web.security import AppRequest, requires
 
 # Litestar adds « ; charset=utf-8 » to text/* types itself.
 ICS = "text/calendar"
-RecordId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant")]
+RecordId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant")]
 _ICS_NAME = re.compile(r"^([1-9]\d{0,8})\.ics$")  # stays within a 32-bit integer
 _TOKEN_NAME = re.compile(r"^(mlf_[A-Za-z0-9_-]{20,100})\.ics$")
 FEED_RESPONSES = {
@@ -237,13 +237,13 @@ def _scheduled(result: service.Scheduled, settings: Settings) -> ScheduledOut:
 )
 async def list_calendar_meetings(
     request: AppRequest,
-    group: int | None = Parameter(default=None, ge=1, le=2**31 - 1, description="Instance"),
+    group: int | None = Parameter(default=None, ge=1, le=ROW_ID_MAX, description="Instance"),
     start: Annotated[dt.datetime | None, Parameter(description="Finissant après")] = None,
     end: Annotated[dt.datetime | None, Parameter(description="Commençant avant")] = None,
     status: str | None = Parameter(default=None, max_length=20, description="Statut"),
     with_ical: bool = Parameter(default=True, description="Inclure le texte iCalendar"),
     limit: int = Parameter(default=50, ge=1, le=200),
-    offset: int = Parameter(default=0, ge=0, le=2**31 - 1),
+    offset: int = Parameter(default=0, ge=0, le=ROW_ID_MAX),
 ) -> CalendarMeetingPage:
     settings = _settings(request)
     rows, total = await service.list_meetings(group, start, end, status, limit, offset)
@@ -440,7 +440,7 @@ async def create_my_feed_token(request: AppRequest) -> FeedTokenCreated:
 async def list_feed_tokens(
     # « scope » is Litestar's name for the ASGI scope: the query parameter is aliased.
     feed_scope: Annotated[str | None, QueryParameter(name="scope", max_length=20)] = None,
-    target_id: int | None = Parameter(default=None, ge=1, le=2**31 - 1),
+    target_id: int | None = Parameter(default=None, ge=1, le=ROW_ID_MAX),
 ) -> list[FeedTokenRead]:
     rows = await feeds.list_tokens(feed_scope, target_id)
     return [FeedTokenRead(**row) for row in rows]
@@ -474,7 +474,7 @@ async def revoke_feed_token(request: AppRequest, token_id: RecordId) -> None:
 async def import_file(
     request: AppRequest,
     data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
-    group: int = Parameter(ge=1, le=2**31 - 1, description="Instance qui reçoit les réunions"),
+    group: int = Parameter(ge=1, le=ROW_ID_MAX, description="Instance qui reçoit les réunions"),
     dry_run: bool = Parameter(default=True, description="Simuler sans rien écrire"),
 ) -> ImportOut:
     content = await data.read()

@@ -25,11 +25,12 @@ from maillage.exchange.imports import run_import
 from maillage.exchange.mapping import KINDS
 from maillage.exchange.reading import MAX_IMPORT_BYTES
 from maillage.exchange.sources import ExportFilters, closing
+from maillage.tables import ROW_ID_MAX
 from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
 from maillage.web.security import AppRequest, requires
 
-RecordId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="Identifiant du contact")]
+RecordId = Annotated[int, PathParameter(ge=1, le=ROW_ID_MAX, description="Identifiant du contact")]
 
 
 def _filters(**values: Any) -> ExportFilters:
@@ -61,7 +62,7 @@ async def export_file(
     ] = None,
     q: Annotated[str | None, QueryParameter(max_length=200, description="Recherche")] = None,
     axis: Annotated[
-        int | None, QueryParameter(ge=1, le=2**31 - 1, description="Axe de la CTG")
+        int | None, QueryParameter(ge=1, le=ROW_ID_MAX, description="Axe de la CTG")
     ] = None,
     kind: Annotated[
         str | None, QueryParameter(max_length=40, description="Type (organisation ou instance)")
@@ -69,15 +70,17 @@ async def export_file(
     category: Annotated[
         str | None, QueryParameter(max_length=100, description="Catégorie d'organisation")
     ] = None,
-    group: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1, description="Instance")] = None,
+    group: Annotated[
+        int | None, QueryParameter(ge=1, le=ROW_ID_MAX, description="Instance")
+    ] = None,
     commune: Annotated[
-        int | None, QueryParameter(ge=1, le=2**31 - 1, description="Commune")
+        int | None, QueryParameter(ge=1, le=ROW_ID_MAX, description="Commune")
     ] = None,
     territory: Annotated[
-        int | None, QueryParameter(ge=1, le=2**31 - 1, description="Territoire")
+        int | None, QueryParameter(ge=1, le=ROW_ID_MAX, description="Territoire")
     ] = None,
     organisation: Annotated[
-        int | None, QueryParameter(ge=1, le=2**31 - 1, description="Organisation")
+        int | None, QueryParameter(ge=1, le=ROW_ID_MAX, description="Organisation")
     ] = None,
     role: Annotated[
         str | None, QueryParameter(max_length=20, description="Rôle dans l'instance")

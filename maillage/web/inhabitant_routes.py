@@ -15,12 +15,13 @@ from msgspec import Meta, Struct
 
 from maillage.crm import consultations, inhabitants
 from maillage.mailing import participation
+from maillage.tables import ROW_ID_MAX
 from maillage.web.openapi import error_responses
 from maillage.web.security import AppRequest, requires
 
-MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la réunion")]
+MeetingId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant de la réunion")]
 RegistrationId = Annotated[
-    int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de l'inscription")
+    int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant de l'inscription")
 ]
 TAGS = ["Inscriptions des habitants"]
 
@@ -120,7 +121,9 @@ async def promote_registration(
 
 # ----- the consultation ------------------------------------------------------------------------
 
-QuestionId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la question")]
+QuestionId = Annotated[
+    int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant de la question")
+]
 CONSULTATION_TAGS = ["Consultation des habitants"]
 
 
@@ -206,12 +209,12 @@ async def delete_question(request: AppRequest, question_id: QuestionId) -> None:
 # ----- consultations per theme, and editing questions (#22) ------------------------------------
 
 ConsultationId = Annotated[
-    int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la consultation par thème")
+    int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant de la consultation par thème")
 ]
 
 
 class ThemeIn(Struct, forbid_unknown_fields=True, kw_only=True):
-    axis: Annotated[int, Meta(ge=1, le=2**31 - 1)]
+    axis: Annotated[int, Meta(ge=1, le=ROW_ID_MAX)]
     """L'axe de la CTG sur lequel porte la consultation."""
     title: Annotated[str, Meta(min_length=1, max_length=200)]
 

@@ -22,13 +22,14 @@ from maillage.mailing.invitations import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_LA
 from maillage.mailing.messages import Attachment
 from maillage.reports import service as report_service
 from maillage.reports.files import MEDIA_TYPES
+from maillage.tables import ROW_ID_MAX
 from maillage.web.openapi import error_responses
 from maillage.web.security import AppRequest, requires
 
-MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la réunion")]
-MessageId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant du message")]
-ContactId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant du contact")]
-Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+MeetingId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant de la réunion")]
+MessageId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant du message")]
+ContactId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant du contact")]
+Id = Annotated[int, Meta(ge=1, le=ROW_ID_MAX)]
 
 
 class Person(Struct):
@@ -509,7 +510,7 @@ async def revoke_unsubscribe_links(request: AppRequest, contact_id: ContactId) -
     await mailings.revoke_unsubscribe_links(request.user, contact_id)
 
 
-ItemId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant du message")]
+ItemId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant du message")]
 
 
 class InboundItemOut(Struct):

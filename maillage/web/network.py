@@ -21,6 +21,7 @@ from maillage.errors import InvalidData, NotFound
 from maillage.graph import drawing
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import add_to_body, network_service
+from maillage.tables import ROW_ID_MAX
 from maillage.vocabulary import MembershipRole, OrganisationKind
 from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
@@ -55,7 +56,7 @@ def filters(
         int | None,
         QueryParameter(
             ge=1,
-            le=2**31 - 1,
+            le=ROW_ID_MAX,
             description="Territoire (identifiant) : par défaut, tous ceux du compte ensemble",
         ),
     ] = None,

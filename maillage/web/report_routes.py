@@ -38,6 +38,7 @@ from maillage.reports.cli import kinds_label
 from maillage.reports.coverage import coverage_gaps, diagnostic
 from maillage.reports.files import MEDIA_TYPES, file_name
 from maillage.reports.render_html import environment
+from maillage.tables import ROW_ID_MAX
 from maillage.vocabulary import (
     ACTION_STATUSES,
     EVALUATION_DECISIONS,
@@ -168,7 +169,7 @@ async def action_plan(year: Year, territory: TerritoryId = None) -> dict[str, An
 async def indicator_value(
     request: AppRequest,
     # Bounded: PostgreSQL refuses an id beyond 32 bits (a 500 found by Schemathesis).
-    record_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
+    record_id: Annotated[int, Parameter(ge=1, le=ROW_ID_MAX)],
     data: JSONBody[IndicatorValueIn],
 ) -> Any:
     return await record_indicator(request.user, record_id, data)
@@ -190,13 +191,13 @@ async def indicator_value(
 )
 async def evaluation(
     request: AppRequest,
-    record_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
+    record_id: Annotated[int, Parameter(ge=1, le=ROW_ID_MAX)],
     data: JSONBody[EvaluationIn],
 ) -> Any:
     return await record_evaluation(request.user, record_id, data)
 
 
-MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Numéro de la réunion")]
+MeetingId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Numéro de la réunion")]
 PackFormat = Annotated[str, QueryParameter(name="format", description="docx ou html")]
 
 

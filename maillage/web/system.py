@@ -12,6 +12,7 @@ from msgspec import Struct
 from maillage import __version__
 from maillage.crm import audit
 from maillage.db import check_reachable
+from maillage.tables import ROW_ID_MAX
 from maillage.web.openapi import error_responses
 from maillage.web.security import requires
 
@@ -69,11 +70,11 @@ class AuditPage(Struct):
 )
 async def audit_log(
     limit: int = Parameter(default=50, ge=1, le=500),
-    offset: int = Parameter(default=0, ge=0, le=2**31 - 1),
+    offset: int = Parameter(default=0, ge=0, le=ROW_ID_MAX),
     # Bounds on an optional value go in Parameter: Litestar drops a Meta nested in « | None »,
     # and PostgreSQL refuses an id beyond 32 bits (found by Schemathesis).
     entity: str | None = Parameter(default=None, max_length=40),
-    entity_id: int | None = Parameter(default=None, ge=1, le=2**31 - 1),
+    entity_id: int | None = Parameter(default=None, ge=1, le=ROW_ID_MAX),
     actor: str | None = Parameter(default=None, max_length=254),
 ) -> AuditPage:
     page = await audit.list_events(limit, offset, entity, entity_id, actor)

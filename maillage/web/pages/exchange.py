@@ -30,6 +30,7 @@ from maillage.exchange.imports import ImportRefused, run_import, warnings_csv
 from maillage.exchange.mapping import KINDS
 from maillage.exchange.reading import MAX_IMPORT_BYTES
 from maillage.exchange.sources import ExportFilters
+from maillage.tables import ROW_ID_MAX
 from maillage.web.exchange_routes import export_stream
 from maillage.web.pages.common import (
     Field,
@@ -433,8 +434,8 @@ COMPARED = {
 async def duplicate_compare(
     request: AppRequest,
     type_: Annotated[str, QueryParameter(name="type", max_length=20)] = "contacts",
-    a: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
-    b: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+    a: Annotated[int | None, QueryParameter(ge=1, le=ROW_ID_MAX)] = None,
+    b: Annotated[int | None, QueryParameter(ge=1, le=ROW_ID_MAX)] = None,
 ) -> Any:
     entity = type_ if type_ in DUPLICATE_TYPES else "contacts"
     if a is None or b is None or a == b:

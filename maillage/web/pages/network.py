@@ -23,6 +23,7 @@ from maillage.folding import fold
 from maillage.graph import drawing
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import add_to_body, network_service
+from maillage.tables import ROW_ID_MAX
 from maillage.web.heavy import heavy_cap
 from maillage.web.pages.common import (
     Field,
@@ -135,7 +136,7 @@ def _territory(request: AppRequest) -> int | None:
     value = request.query_params.get("territoire", "")
     if not value:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= 2**31 - 1:
+    if not value.isdigit() or not 1 <= int(value) <= ROW_ID_MAX:
         raise NotFound("Territoire", value)
     return int(value)
 

@@ -20,7 +20,7 @@ from maillage.crm.schemas import Role, UserIn
 from maillage.crm.seed import ensure_axes
 from maillage.french import plural
 from maillage.settings import Settings, base_url_warning_at_start
-from maillage.tables import Organisation, User
+from maillage.tables import ROW_ID_MAX, Organisation, User
 from maillage.vocabulary import COORDINATOR, REGISTRATION_STATUSES, USER_ROLES
 
 DEMO_ADMIN_EMAIL = "admin@maillage.example"
@@ -351,7 +351,7 @@ def inhabitants() -> None:
 
 
 @inhabitants.command("list", cls=FrenchCommand)
-@click.argument("reunion", type=click.IntRange(1, 2**31 - 1))
+@click.argument("reunion", type=click.IntRange(1, ROW_ID_MAX))
 @run_async
 async def inhabitants_list(settings: Settings, reunion: int) -> None:
     """Lister les inscriptions à une réunion (ordre d'arrivée), séparées par des tabulations."""
@@ -369,12 +369,8 @@ async def inhabitants_list(settings: Settings, reunion: int) -> None:
                 ]
             )
         )
-    places = "" if listing["capacity"] is None else f" sur {plural(listing['capacity'], 'place')}"
     click.echo(
-        f"{plural(listing['registered'], 'personne inscrite', 'personnes inscrites')}{places}, "
-        f"{listing['waiting']} en liste d'attente, "
-        f"{plural(listing['cancelled'], 'annulation')} ; effacement le "
-        f"{french.date_fr(listing['expires_at'])}.",
+        f"{listing['summary']} ; effacement le {french.date_fr(listing['expires_at'])}.",
         err=True,
     )
 
@@ -386,6 +382,9 @@ async def inhabitants_purge(settings: Settings) -> None:
     aussi de lui-même)."""
     done = await inhabitant_registrations.purge_expired(CLI)
     total = sum(done.values())
+    if not total:
+        click.echo("Aucune inscription à effacer : aucune durée de conservation n'est passée.")
+        return
     click.echo(
         f"{plural(total, 'inscription effacée', 'inscriptions effacées')}"
         f" ({plural(len(done), 'réunion')})."

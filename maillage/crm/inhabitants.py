@@ -21,6 +21,7 @@ from maillage.crm import audit, reach
 from maillage.crm.registry import visible_meeting
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import Conflict, FieldError, InvalidData, NotFound
+from maillage.french import plural
 from maillage.tables import InhabitantRegistration, Meeting
 from maillage.vocabulary import CANCELLED, DRAFT, HELD, REGISTRATION_STATUSES
 
@@ -239,6 +240,25 @@ async def register(
     return Registered(row.id, status, rank, meeting, name, email)
 
 
+def registrations_summary(
+    registered: int, capacity: int | None, waiting: int, cancelled: int
+) -> str:
+    """« 2 personnes inscrites sur 2 places, 1 personne en liste d'attente »: the one sentence
+    of the meeting page and the command line, which names only the counts that are not zero."""
+    if registered:
+        head = plural(registered, "personne inscrite", "personnes inscrites")
+        head += "" if capacity is None else f" sur {plural(capacity, 'place')}"
+    else:
+        head = "Aucune inscription pour l'instant"
+        head += "" if capacity is None else f" ({plural(capacity, 'place')})"
+    parts = [head]
+    if waiting:
+        parts.append(plural(waiting, "personne en liste d'attente", "personnes en liste d'attente"))
+    if cancelled:
+        parts.append(plural(cancelled, "annulation"))
+    return ", ".join(parts)
+
+
 async def meeting_registrations(meeting_id: int) -> dict[str, Any]:
     """The registrations of a meeting for its coordinators, with their counts."""
     async with read_transaction():
@@ -253,6 +273,9 @@ async def meeting_registrations(meeting_id: int) -> dict[str, Any]:
     counts = {status: sum(r["status"] == status for r in rows) for status in STATUSES}
     capacity = meeting["capacity"]
     return {
+        "summary": registrations_summary(
+            counts[REGISTERED], capacity, counts[WAITING], counts[WITHDRAWN]
+        ),
         "meeting": meeting,
         "items": rows,
         "registered": counts[REGISTERED],

@@ -183,6 +183,14 @@ async def _command(settings, monkeypatch, *args: str):
         db.bind(engine)
 
 
+async def test_the_command_names_only_the_counts_that_are_not_zero(database, settings, monkeypatch):
+    meeting = await public_meeting(capacity=3)
+    listed = await _command(settings, monkeypatch, "inhabitants", "list", str(meeting))
+    assert listed.exit_code == 0, listed.output
+    assert "Aucune inscription pour l'instant (3 places) ; effacement le" in listed.stderr
+    assert " 0 " not in listed.stderr
+
+
 async def test_the_command_lists_and_purges(database, settings, monkeypatch):
     meeting = await public_meeting(capacity=1)
     await inhabitants.register(meeting, form("Hélène", "Ardoise", "h@exemple.fr"))
@@ -194,12 +202,12 @@ async def test_the_command_lists_and_purges(database, settings, monkeypatch):
         ["Inscrit", "Hélène", "Ardoise", "h@exemple.fr"],
         ["Liste d'attente", "Marc", "Bourg", ""],
     ]
-    assert "1 personne inscrite sur 1 place, 1 en liste d'attente" in listed.stderr
+    assert "1 personne inscrite sur 1 place, 1 personne en liste d'attente ;" in listed.stderr
     missing = await _command(settings, monkeypatch, "inhabitants", "list", "999999")
     assert missing.exit_code != 0 and "Réunion n° 999999 introuvable" in missing.output
     purged = await _command(settings, monkeypatch, "inhabitants", "purge")
     assert purged.exit_code == 0, purged.output
-    assert "0 inscription effacée (0 réunion)." in purged.output
+    assert "Aucune inscription à effacer" in purged.output
     await Meeting.update({Meeting.retention_days: 1}).where(Meeting.id == meeting)
     await Meeting.update(
         {

@@ -33,6 +33,19 @@ async def deliver(server: ImapServer, *messages: bytes) -> None:
         await session.close()
 
 
+async def deliver_outlook_acceptance(body, imap_server: ImapServer, who: str = "marc") -> None:  # type: ignore[no-untyped-def]
+    """``who`` accepts the body's meeting from Outlook: the answer lands in the mailbox."""
+    await deliver(
+        imap_server,
+        sample(
+            "reply-outlook",
+            uid=body.meeting["ical_uid"],
+            attendee=body.people[who]["email"],
+            organizer=ORGANIZER,
+        ),
+    )
+
+
 async def folder_count(server: ImapServer, folder: str) -> int:
     session = await open_session(parse_imap_url(server.url(folder)))
     try:
@@ -203,15 +216,7 @@ async def test_processing_twice_records_once_even_after_a_crash_before_moving(
     body, imap_server, monkeypatch
 ):
     await invite(body, "marc")
-    await deliver(
-        imap_server,
-        sample(
-            "reply-outlook",
-            uid=body.meeting["ical_uid"],
-            attendee=body.people["marc"]["email"],
-            organizer=ORGANIZER,
-        ),
-    )
+    await deliver_outlook_acceptance(body, imap_server)
     from maillage.mailing.imap import ImapSession
 
     real_move = ImapSession.move

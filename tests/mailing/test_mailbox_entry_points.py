@@ -12,9 +12,8 @@ from maillage.actor import CLI
 from maillage.mailing import background, invitations
 from maillage.tables import Invitation
 from tests.mailing.imap_server import ImapServer
-from tests.mailing.mail_samples import sample
 from tests.mailing.test_cli import environment, maillage
-from tests.mailing.test_mailbox import ORGANIZER, deliver
+from tests.mailing.test_mailbox import deliver_outlook_acceptance
 
 
 @pytest.mark.slow
@@ -24,15 +23,7 @@ async def test_mail_fetch_records_an_answer_and_says_so_in_french(
     await invitations.invite(
         CLI, body.meeting["id"], invitations.InviteRequest((body.people["marc"]["id"],))
     )
-    await deliver(
-        imap_server,
-        sample(
-            "reply-outlook",
-            uid=body.meeting["ical_uid"],
-            attendee=body.people["marc"]["email"],
-            organizer=ORGANIZER,
-        ),
-    )
+    await deliver_outlook_acceptance(body, imap_server)
     env = {**environment(migrated_database, tmp_path), "MAILLAGE_IMAP_URL": imap_server.url()}
     code, output = await maillage("mail", "fetch", env=env)
     assert code == 0, output
@@ -87,15 +78,7 @@ async def test_the_background_reader_uses_idle(settings, body, imap_server: Imap
     )
     try:
         await asyncio.sleep(1.5)  # connected, first pass done, idling
-        await deliver(
-            imap_server,
-            sample(
-                "reply-outlook",
-                uid=body.meeting["ical_uid"],
-                attendee=body.people["marc"]["email"],
-                organizer=ORGANIZER,
-            ),
-        )
+        await deliver_outlook_acceptance(body, imap_server)
         started = time.monotonic()
         while time.monotonic() - started < 10:
             row = (

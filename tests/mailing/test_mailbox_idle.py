@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -12,8 +14,7 @@ from maillage.mailing.imap import ImapSession, open_session, parse_imap_url
 from maillage.mailing.mailbox import FetchReport, MailboxReader
 from maillage.tables import Invitation
 from tests.mailing.imap_server import ImapServer
-from tests.mailing.mail_samples import sample
-from tests.mailing.test_mailbox import ORGANIZER, deliver, invite
+from tests.mailing.test_mailbox import deliver_outlook_acceptance, invite
 
 
 async def _answered(body) -> str:  # type: ignore[no-untyped-def]
@@ -34,6 +35,35 @@ async def _until(condition, seconds: float) -> float:  # type: ignore[no-untyped
     raise AssertionError(f"rien après {seconds} s")
 
 
+async def _until_accepted(body, seconds: float) -> float:  # type: ignore[no-untyped-def]
+    async def accepted() -> bool:
+        return await _answered(body) == "acceptee"
+
+    return await _until(accepted, seconds)
+
+
+async def _until_idling(reader: MailboxReader, seconds: float) -> None:
+
+    async def idling() -> bool:
+        return reader.idling
+
+    await _until(idling, seconds)
+
+
+@asynccontextmanager
+async def _watching(
+    reader: MailboxReader, report: Callable[[FetchReport], None], poll: float
+) -> AsyncIterator[None]:
+    """The reader watches the mailbox for the block, then stops within ten seconds."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(reader.watch(stop, report, poll=poll))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
 async def test_dovecot_offers_idle(imap_server: ImapServer):
     session = await open_session(parse_imap_url(imap_server.url()))
     try:
@@ -48,35 +78,12 @@ async def test_an_answer_delivered_during_idle_is_recorded_within_two_seconds(
     await invite(body, "marc")
     reader = MailboxReader(parse_imap_url(imap_server.url()))
     reports: list[FetchReport] = []
-    stop = asyncio.Event()
     # A poll of an hour: only IDLE can bring the answer in time.
-    task = asyncio.create_task(reader.watch(stop, reports.append, poll=3600))
-    try:
-
-        async def idling() -> bool:
-            return reader.idling
-
-        await _until(idling, 10)
-        await deliver(
-            imap_server,
-            sample(
-                "reply-outlook",
-                uid=body.meeting["ical_uid"],
-                attendee=body.people["marc"]["email"],
-                organizer=ORGANIZER,
-            ),
-        )
-
-        async def answered() -> bool:
-            return await _answered(body) == "acceptee"
-
-        elapsed = await _until(answered, 5)
-        assert elapsed < 2.0
-        # Back in IDLE after the pass, ready for the next one.
-        await _until(idling, 5)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+    async with _watching(reader, reports.append, poll=3600):
+        await _until_idling(reader, 10)
+        await deliver_outlook_acceptance(body, imap_server)
+        assert await _until_accepted(body, 5) < 2.0
+        await _until_idling(reader, 5)  # back in IDLE after the pass, ready for the next one
     assert [r.outcomes for r in reports if r.outcomes] == [{"reponse": 1}]
     assert all(r.unreachable is None for r in reports)
 
@@ -85,28 +92,11 @@ async def test_without_idle_the_reader_polls(body, imap_server: ImapServer, monk
     monkeypatch.setattr(ImapSession, "can_idle", property(lambda self: False))
     await invite(body, "marc")
     reader = MailboxReader(parse_imap_url(imap_server.url()))
-    stop = asyncio.Event()
-    task = asyncio.create_task(reader.watch(stop, lambda report: None, poll=0.3))
-    try:
+    async with _watching(reader, lambda report: None, poll=0.3):
         await asyncio.sleep(0.5)
         assert not reader.idling
-        await deliver(
-            imap_server,
-            sample(
-                "reply-outlook",
-                uid=body.meeting["ical_uid"],
-                attendee=body.people["marc"]["email"],
-                organizer=ORGANIZER,
-            ),
-        )
-
-        async def answered() -> bool:
-            return await _answered(body) == "acceptee"
-
-        await _until(answered, 5)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+        await deliver_outlook_acceptance(body, imap_server)
+        await _until_accepted(body, 5)
 
 
 @pytest.mark.slow
@@ -116,7 +106,6 @@ async def test_a_lost_connection_is_opened_again(body, imap_server: ImapServer, 
     await invite(body, "marc")
     reader = MailboxReader(parse_imap_url(imap_server.url()))
     reports: list[FetchReport] = []
-    stop = asyncio.Event()
     sessions: list[ImapSession] = []
     real_idle = ImapSession.idle
 
@@ -125,31 +114,11 @@ async def test_a_lost_connection_is_opened_again(body, imap_server: ImapServer, 
         return await real_idle(self, seconds, stop_event)
 
     monkeypatch.setattr(ImapSession, "idle", remembered)
-    task = asyncio.create_task(reader.watch(stop, reports.append, poll=0.2))
-    try:
-
-        async def idling() -> bool:
-            return reader.idling
-
-        await _until(idling, 10)
+    async with _watching(reader, reports.append, poll=0.2):
+        await _until_idling(reader, 10)
         sessions[0].client.protocol.transport.abort()  # the network cut under it
-        await deliver(
-            imap_server,
-            sample(
-                "reply-outlook",
-                uid=body.meeting["ical_uid"],
-                attendee=body.people["marc"]["email"],
-                organizer=ORGANIZER,
-            ),
-        )
-
-        async def answered() -> bool:
-            return await _answered(body) == "acceptee"
-
-        await _until(answered, 10)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+        await deliver_outlook_acceptance(body, imap_server)
+        await _until_accepted(body, 10)
     lost = [r.unreachable for r in reports if r.unreachable]
     assert lost, reports
     assert all("IMAP" in reason for reason in lost)
@@ -166,7 +135,6 @@ async def test_a_connection_lost_as_idle_starts_is_opened_again(
     await invite(body, "marc")
     reader = MailboxReader(parse_imap_url(imap_server.url()))
     reports: list[FetchReport] = []
-    stop = asyncio.Event()
     sessions: list[ImapSession] = []
     real_idle = ImapSession.idle
 
@@ -177,29 +145,13 @@ async def test_a_connection_lost_as_idle_starts_is_opened_again(
         return await real_idle(self, seconds, stop_event)
 
     monkeypatch.setattr(ImapSession, "idle", cut_first)
-    task = asyncio.create_task(reader.watch(stop, reports.append, poll=0.2))
-    try:
+    async with _watching(reader, reports.append, poll=0.2):
 
         async def idling_again() -> bool:
             return len(sessions) >= 2 and reader.idling
 
         await _until(idling_again, 10)  # the cut was noticed and a new connection idles
-        await deliver(
-            imap_server,
-            sample(
-                "reply-outlook",
-                uid=body.meeting["ical_uid"],
-                attendee=body.people["marc"]["email"],
-                organizer=ORGANIZER,
-            ),
-        )
-
-        async def answered() -> bool:
-            return await _answered(body) == "acceptee"
-
-        await _until(answered, 10)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+        await deliver_outlook_acceptance(body, imap_server)
+        await _until_accepted(body, 10)
     assert len(sessions) >= 2
     assert any(r.unreachable and "IMAP" in r.unreachable for r in reports), reports

@@ -48,6 +48,7 @@ async def test_the_pack_page_is_a_printable_document(reader_web, admin):
         assert title in text
     assert "Recenser les places en crèche par commune." in text
     assert "Hélène Durand" in text and "Décisions prises lors de cette séance" in text
+    assert '<table>\n      <thead><tr><th scope="col">' in response.text  # the sheets' macro
     assert f'href="/reunions/{meeting["id"]}/dossier?format=docx"' in response.text
 
 

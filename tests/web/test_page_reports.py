@@ -18,6 +18,8 @@ async def test_the_annual_report_has_the_menu_and_one_heading(reader_web, admin)
     assert response.text.count("<h1") == 1
     assert "Points d'attention avant envoi" in html_text(response)
     assert 'href="/static/reports.css"' in response.text
+    # The sheets as tables (one macro, shared with the meeting pack).
+    assert '<table>\n      <thead><tr><th scope="col">' in response.text
 
 
 async def test_the_action_plan_has_the_menu(reader_web):

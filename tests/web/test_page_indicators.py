@@ -72,6 +72,9 @@ async def test_a_coordinator_adds_corrects_and_deletes_a_value_through_the_form(
 
     edit = await coordinator_web.get(f"{PAGE}/{row['id']}/modifier")
     assert 'value="12.5"' in edit.text or 'value="12,5"' in edit.text
+    # « Annuler » goes back to the commune's values (the shared record form, told where).
+    assert f'<a href="{PAGE}?territoire=' in edit.text
+    assert f'commune={commune["id"]}">Annuler</a>' in edit.text
     corrected = await coordinator_web.post(
         f"{PAGE}/{row['id']}/modifier",
         {

@@ -190,7 +190,7 @@ async def _edit_page(
     names = {c["id"]: c["name"] for c in communes}
     return render(
         request,
-        "indicateur.html",
+        "formulaire.html",
         status_code=status_code,
         heading=f"Modifier la valeur : {_label(record, names)}",
         record=record,

@@ -122,6 +122,34 @@ def first_names_agree(first: str, second: str) -> bool:
     return long.startswith(short)
 
 
+def _shared_evidence(
+    pair: tuple[int, int],
+    keys: list[str],
+    similar: dict[tuple[int, int], float],
+    emails: set[tuple[int, int]],
+    phones: set[tuple[int, int]],
+    same_name: str,
+    email: str | None,
+) -> tuple[float, list[str]]:
+    """What people and organisations are compared on alike: the name (70 % of the score), the
+    same address (+20) and the same phone (+10), with the French reasons shown to the person."""
+    i, j = pair
+    similarity = similar.get(pair) or fuzz.token_sort_ratio(keys[i], keys[j])
+    reasons = []
+    if keys[i] == keys[j]:
+        reasons.append(same_name)
+    elif similarity >= NAME_SIMILARITY:
+        reasons.append(f"noms très proches ({similarity:.0f} % de similarité)")
+    score = similarity * 0.7
+    if pair in emails:
+        reasons.append(f"même adresse électronique ({email})")
+        score += 20
+    if pair in phones:
+        reasons.append("même numéro de téléphone")
+        score += 10
+    return score, reasons
+
+
 async def find_contact_duplicates(threshold: int = THRESHOLD) -> list[Pair]:
     c = Contact
     async with read_transaction():
@@ -144,19 +172,15 @@ async def find_contact_duplicates(threshold: int = THRESHOLD) -> list[Pair]:
         shared = (i, j) in emails or (i, j) in phones
         if not shared and not first_names_agree(a["first_name"], b["first_name"]):
             continue  # « Anne Pierre » and « André Pierre »: two people with one surname
-        similarity = similar.get((i, j)) or fuzz.token_sort_ratio(keys[i], keys[j])
-        reasons = []
-        if keys[i] == keys[j]:
-            reasons.append("même nom et prénom (aux accents et majuscules près)")
-        elif similarity >= NAME_SIMILARITY:
-            reasons.append(f"noms très proches ({similarity:.0f} % de similarité)")
-        score = similarity * 0.7
-        if (i, j) in emails:
-            reasons.append(f"même adresse électronique ({a['email']})")
-            score += 20
-        if (i, j) in phones:
-            reasons.append("même numéro de téléphone")
-            score += 10
+        score, reasons = _shared_evidence(
+            (i, j),
+            keys,
+            similar,
+            emails,
+            phones,
+            "même nom et prénom (aux accents et majuscules près)",
+            a["email"],
+        )
         if score >= threshold:
             pairs.append(Pair("contact", a, b, min(100, round(score)), reasons))
     return sorted(pairs, key=lambda p: (-p.score, p.first["id"], p.second["id"]))
@@ -184,19 +208,15 @@ async def find_organisation_duplicates(threshold: int = THRESHOLD) -> list[Pair]
     pairs = []
     for i, j in set(similar) | emails | phones | sirens:
         a, b = rows[i], rows[j]
-        similarity = similar.get((i, j)) or fuzz.token_sort_ratio(keys[i], keys[j])
-        reasons = []
-        if keys[i] == keys[j]:
-            reasons.append("même nom (aux accents, majuscules et articles près)")
-        elif similarity >= NAME_SIMILARITY:
-            reasons.append(f"noms très proches ({similarity:.0f} % de similarité)")
-        score = similarity * 0.7
-        if (i, j) in emails:
-            reasons.append(f"même adresse électronique ({a['email']})")
-            score += 20
-        if (i, j) in phones:
-            reasons.append("même numéro de téléphone")
-            score += 10
+        score, reasons = _shared_evidence(
+            (i, j),
+            keys,
+            similar,
+            emails,
+            phones,
+            "même nom (aux accents, majuscules et articles près)",
+            a["email"],
+        )
         if (i, j) in sirens:
             reasons.append("même SIREN (même entité juridique)")
             score += 15

@@ -16,7 +16,7 @@ from msgspec import Meta, Struct
 from maillage.crm import consultations, inhabitants
 from maillage.mailing import participation
 from maillage.web.openapi import error_responses
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 MeetingId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la réunion")]
 RegistrationId = Annotated[
@@ -114,7 +114,7 @@ async def cancel_registration(
 async def promote_registration(
     request: AppRequest, registration_id: RegistrationId
 ) -> RegistrationRead:
-    settings = request.app.state.settings
+    settings = settings_of(request)
     return _read(await participation.promote(request.user, settings, registration_id))
 
 

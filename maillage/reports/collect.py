@@ -139,7 +139,7 @@ InteractionRow = TypedDict(
 
 
 class ConsultedMeeting(TypedDict):
-    """A public meeting (a ``MeetingRow``), or a theme's consultation dated by its creation."""
+    """What stands for the meeting of a theme's consultation: dated by its creation."""
 
     year: int
     starts_at: dt.datetime
@@ -147,7 +147,7 @@ class ConsultedMeeting(TypedDict):
 
 
 class ConsultationRow(TypedDict):
-    meeting: ConsultedMeeting
+    meeting: MeetingRow | ConsultedMeeting  # the public meeting's, or the theme's
     questions: list[dict[str, Any]]  # as ``consultations.summarise`` gives them
     respondents: int
 

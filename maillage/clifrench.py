@@ -203,13 +203,13 @@ def install() -> None:
     for name in _CLICK_MODULES:
         module = importlib.import_module(name)
         if hasattr(module, "_"):
-            module._ = french_gettext  # type: ignore[attr-defined]
+            module._ = french_gettext  # type: ignore[attr-defined]  # a global of Click's module
         if hasattr(module, "ngettext"):
-            module.ngettext = french_ngettext  # type: ignore[attr-defined]
+            module.ngettext = french_ngettext  # type: ignore[attr-defined]  # a global of Click's module
     for param_type, french_name in TYPE_NAMES.items():
         param_type.name = french_name
-    click.DateTime.get_metavar = _date_metavar  # type: ignore[method-assign]
-    click.DateTime.convert = _date_convert  # type: ignore[method-assign]
-    click.Choice.get_invalid_choice_message = _choice_message  # type: ignore[method-assign]
-    click.types._NumberRangeBase._describe_range = _describe_range  # type: ignore[method-assign]
+    click.DateTime.get_metavar = _date_metavar  # type: ignore[method-assign]  # no Click hook for it
+    click.DateTime.convert = _date_convert  # type: ignore[method-assign]  # no Click hook for it
+    click.Choice.get_invalid_choice_message = _choice_message  # type: ignore[method-assign]  # no Click hook for it
+    click.types._NumberRangeBase._describe_range = _describe_range  # type: ignore[method-assign]  # no Click hook for it
     click.exceptions._format_possibilities = _possibilities

@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -143,7 +143,7 @@ class _FrenchParsing:
         typed = list(args)
         ctx.meta[_TYPED] = typed
         try:
-            return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
+            return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]  # a mixin: the Click class it is mixed into has parse_args
         except click.BadParameter as error:
             if error.param_hint is None and error.param is not None:
                 error.param_hint = typed_name(error.param, ctx, typed)
@@ -191,7 +191,7 @@ def confirm(question: str) -> None:
         raise click.Abort()
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.secho(f"Erreur : {message}", fg="red", err=True)
     sys.exit(1)
 

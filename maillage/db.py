@@ -121,7 +121,7 @@ class ScopedPostgresTransaction(PostgresTransaction):
         token = _acquiring_for_transaction.set(True)
         try:
             # Piccolo leaves PostgresTransaction's methods unannotated (an asyncpg connection).
-            return await super().get_connection()  # type: ignore[no-untyped-call]
+            return await super().get_connection()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
         finally:
             _acquiring_for_transaction.reset(token)
 
@@ -343,7 +343,7 @@ class _PostgresWriteTransaction(ScopedPostgresTransaction):
     # Piccolo declares bool and ``*args``; None tells the type checker that the exception always
     # propagates (Piccolo's answer when there is one is False), so code after ``async with`` is
     # known to run only when the block finished.
-    async def __aexit__(  # type: ignore[override]
+    async def __aexit__(  # type: ignore[override]  # None: the exception propagates
         self,
         exception_type: type[BaseException] | None,
         exception: BaseException | None,
@@ -396,7 +396,7 @@ class _WriteTransaction(SQLiteTransaction):
     # Piccolo declares bool and ``*args``; None tells the type checker that the exception always
     # propagates (Piccolo's answer when there is one is False), so code after ``async with`` is
     # known to run only when the block finished.
-    async def __aexit__(  # type: ignore[override]
+    async def __aexit__(  # type: ignore[override]  # None: the exception propagates
         self,
         exception_type: type[BaseException] | None,
         exception: BaseException | None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import unicodedata
+from typing import Any
 
 # Letters that Unicode does not decompose (œ and æ are letters, not compatibility
 # ligatures) and the apostrophes that word processors and phones type instead of « ' ».
@@ -49,6 +50,6 @@ class FrenchConnection(sqlite3.Connection):
     """A SQLite connection that knows the French collation (every connection maillage opens,
     Piccolo's included, is made through this factory)."""
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.create_collation(COLLATION, french_compare)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -62,14 +62,14 @@ class _Cursor:
 class _Statement:
     """``await connection.execute(…)`` and ``async with connection.execute(…) as cursor``."""
 
-    def __init__(self, run: Callable[[], Any]) -> None:
+    def __init__(self, run: Callable[[], Awaitable[_Cursor]]) -> None:
         self.run = run
 
     def __await__(self) -> Generator[Any, None, _Cursor]:
-        return self.run().__await__()  # type: ignore[no-any-return]
+        return self.run().__await__()
 
     async def __aenter__(self) -> _Cursor:
-        return await self.run()  # type: ignore[no-any-return]
+        return await self.run()
 
     async def __aexit__(self, *exc_info: object) -> None:
         return None
@@ -150,7 +150,8 @@ class PooledConnection:
         return _Statement(lambda: self._call(_execute, self.raw, sql, args or ()))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> _Cursor:
-        return await self._call(_execute_many, self.raw, sql, list(rows))  # type: ignore[no-any-return]
+        cursor: _Cursor = await self._call(_execute_many, self.raw, sql, list(rows))
+        return cursor
 
     async def commit(self) -> None:
         if self.begin is not None:
@@ -189,7 +190,7 @@ class PooledSQLiteEngine(SQLiteEngine):
             connection.execute(pragma).close()
         return connection
 
-    async def get_connection(self) -> PooledConnection:  # type: ignore[override]
+    async def get_connection(self) -> PooledConnection:  # type: ignore[override]  # stands in for Piccolo's aiosqlite connection
         with self._lock:
             kept = self._idle.pop() if self._idle else None
         if kept is not None:

@@ -72,7 +72,7 @@ def parse_rule(text: str) -> Rule:
 def _parse_dtstart(name: str, value: str) -> dt.datetime:
     try:
         # icalendar leaves from_ical unannotated.
-        moment = vDDDTypes.from_ical(value.strip())  # type: ignore[no-untyped-call]
+        moment = vDDDTypes.from_ical(value.strip())  # type: ignore[no-untyped-call]  # unannotated
     except ValueError as error:
         raise RecurrenceError(
             f"DTSTART illisible « {value[:40]} » (attendu : 20270105T140000)."

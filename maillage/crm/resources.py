@@ -290,7 +290,7 @@ def versioned(table: type[Table], moment: dt.datetime | None = None) -> dict[Any
     """
     version = table._meta.get_column_by_name("version")
     updated_at = table._meta.get_column_by_name("updated_at")
-    return {version: version + 1, updated_at: moment or dt.datetime.now(dt.UTC)}  # type: ignore[operator]
+    return {version: version + 1, updated_at: moment or dt.datetime.now(dt.UTC)}  # type: ignore[operator]  # Piccolo types the Integer column as Column
 
 
 class ResourceService:
@@ -655,7 +655,7 @@ class ResourceService:
         # Cut to the column: a long description would overflow it on PostgreSQL (found by the
         # hostile corpus); a search finds names and the start of long texts.
         text = search_text(*(values.get(name) for name in self.spec.search_fields))
-        return text[: self._columns["search"].length]  # type: ignore[attr-defined]
+        return text[: self._columns["search"].length]  # type: ignore[attr-defined]  # the search column is a Varchar
 
     # ----- rules ---------------------------------------------------------------------------
 

@@ -311,5 +311,5 @@ def derive_read(
 def derive_page(read: type[Struct], name: str) -> type[Struct]:
     return msgspec.defstruct(
         name,
-        [("items", list[read]), ("total", int), ("limit", int), ("offset", int)],  # type: ignore[valid-type]
+        [("items", list[read]), ("total", int), ("limit", int), ("offset", int)],  # type: ignore[valid-type]  # a Struct type made at run time
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from piccolo.query import OrderByRaw
 from piccolo.query.functions.aggregate import Count
@@ -30,6 +30,214 @@ from maillage.tables import (
 from maillage.vocabulary import HELD, PRESENT, ROLES
 
 RECENT_MEETINGS = 50
+
+# Typed read models of the views (#17). They are the plain dicts the API serves and the pages'
+# templates read (``row.name`` and ``row["name"]`` both work on a dict in Jinja); these types
+# only name what is in them. A record read by the generic service stays a ``dict[str, Any]``:
+# its columns are the registry's. Keys holding a dot (Piccolo's joined columns) or a Python
+# keyword use the functional form.
+
+
+class AttendanceSummary(TypedDict):
+    """Invitations to held meetings per attendance, and the rate over those recorded."""
+
+    invited: int
+    present: int
+    absent: int
+    excused: int
+    unknown: int
+    rate: float | None
+
+
+class OrganisationContact(TypedDict):
+    affiliation: int
+    contact: int
+    name: str
+    email: str | None
+    phone: str | None
+    archived: bool
+    function: str
+    elected_mandate: bool
+    is_primary: bool
+    start_date: dt.date | None
+    end_date: dt.date | None
+    current: bool
+
+
+OrganisationPartnership = TypedDict(
+    "OrganisationPartnership",
+    {
+        "partnership": int,
+        "kind": str,
+        "with": int,  # the other organisation, whichever side it was recorded on
+        "with_name": str,
+        "start_date": dt.date | None,
+        "end_date": dt.date | None,
+        "contract_reference": str | None,
+        "delegated_service": int | None,
+        "delegated_service_name": str | None,
+        "description": str,
+    },
+)
+
+
+class BodyMember(TypedDict):
+    contact: int
+    name: str
+    role: str
+    represents_this_organisation: bool
+    end_date: dt.date | None
+
+
+class OrganisationBody(TypedDict):
+    group: int
+    name: str
+    kind: str
+    members: list[BodyMember]
+
+
+class MeetingAttended(TypedDict):
+    meeting: int
+    title: str
+    starts_at: dt.datetime
+    group_name: str
+    present: int  # how many of the organisation's people were there
+
+
+class MeetingsAttended(TypedDict):
+    total: int
+    items: list[MeetingAttended]
+
+
+class SectionTotals(TypedDict):
+    """Every section's row count, whatever the sections show."""
+
+    contacts: int
+    partnerships: int
+    bodies: int
+    meetings_attended: int
+
+
+class OrganisationOverview(TypedDict):
+    organisation: dict[str, Any]
+    contacts: list[OrganisationContact]
+    partnerships: list[OrganisationPartnership]
+    bodies: list[OrganisationBody]
+    meetings_attended: MeetingsAttended
+    totals: SectionTotals
+
+
+ContactAffiliation = TypedDict(
+    "ContactAffiliation",
+    {
+        "id": int,
+        "version": int,
+        "created_at": dt.datetime,
+        "updated_at": dt.datetime,
+        "contact": int,
+        "organisation": int,
+        "function": str,
+        "elected_mandate": bool,
+        "start_date": dt.date | None,
+        "end_date": dt.date | None,
+        "is_primary": bool,
+        "source": str,
+        "source_ref": str | None,
+        "organisation.name": str,
+        "organisation.kind": str,
+    },
+)
+ContactMembership = TypedDict(
+    "ContactMembership",
+    {
+        "id": int,
+        "version": int,
+        "created_at": dt.datetime,
+        "updated_at": dt.datetime,
+        "contact": int,
+        "working_group": int,
+        "role": str,
+        "organisation": int | None,
+        "start_date": dt.date,
+        "end_date": dt.date | None,
+        "substitute": int | None,
+        "working_group.name": str,
+        "working_group.kind": str,
+        "organisation.name": str | None,
+    },
+)
+ContactInvitation = TypedDict(
+    "ContactInvitation",
+    {
+        "id": int,
+        "meeting": int,
+        "meeting.title": str,
+        "meeting.starts_at": dt.datetime,
+        "meeting.status": str,
+        "meeting.working_group.name": str,
+        "response": str,
+        "attendance": str | None,
+        "sent_at": dt.datetime | None,
+        "answered_at": dt.datetime | None,
+    },
+)
+
+
+class ContactOverview(TypedDict):
+    contact: dict[str, Any]
+    affiliations: list[ContactAffiliation]
+    memberships: list[ContactMembership]
+    invitations: list[ContactInvitation]  # the latest first, cut to the limit when given
+    invitations_total: int
+    attendance: AttendanceSummary
+
+
+class GroupMember(TypedDict):
+    membership: int
+    contact: int
+    name: str
+    organisation: int | None
+    organisation_name: str | None
+    substitute: int | None
+    substitute_name: str | None
+
+
+class GroupMeeting(TypedDict):
+    id: int
+    title: str
+    starts_at: dt.datetime
+    status: str
+    location: str
+    invited: int
+    present: int
+
+
+class GroupOverview(TypedDict):
+    group: dict[str, Any]
+    members_by_role: dict[str, list[GroupMember]]  # the roles in the vocabulary's order
+    meetings: list[GroupMeeting]  # the latest first, cut to the limit when given
+    meetings_total: int
+    attendance: AttendanceSummary
+
+
+class CommunePartner(TypedDict):
+    id: int
+    name: str
+    kind: str
+
+
+class CommuneAxis(TypedDict):
+    axis: int
+    name: str
+    partners: list[CommunePartner]
+
+
+class CommuneOverview(TypedDict):
+    commune: dict[str, Any]
+    axes: list[CommuneAxis]
+    partners_without_axis: list[CommunePartner]
+
+
 # Sections of the organisation view, in the order the page shows them.
 ORGANISATION_SECTIONS = ("contacts", "partnerships", "bodies", "meetings_attended")
 
@@ -41,7 +249,7 @@ def _active_on(day: dt.date, row: dict[str, Any], start: str, end: str) -> bool:
 
 async def organisation_overview(
     organisation_id: int, today: dt.date, limit: int | None = None, full: str | None = None
-) -> dict[str, Any]:
+) -> OrganisationOverview:
     """The organisation and its sections; with `limit`, each section but `full` is cut to its
     first rows in SQL, so the page's cost does not grow with the partner's size. `totals`
     always counts every row."""
@@ -133,7 +341,7 @@ ORDER BY page.starts_at DESC, page.meeting
 
 async def _meetings_attended_and_totals(
     organisation_id: int, limit: int | None
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
+) -> tuple[list[MeetingAttended], SectionTotals]:
     """Meetings where someone present belongs to the organisation, latest first, with how many
     of its people were there, and every section's row count: one statement."""
     # Only integers reach the SQL text: the id is an int and the limit a fixed page size.
@@ -162,13 +370,13 @@ async def _meetings_attended_and_totals(
     )
     rows = await Organisation.raw(sql, *[organisation_id] * sql.count("{}")).run()
     first = rows[0]
-    totals = {
+    totals: SectionTotals = {
         "contacts": int(first["contacts"]),
         "partnerships": int(first["partnerships"]),
         "bodies": int(first["bodies"]),
         "meetings_attended": int(first["meetings_attended"] or 0),
     }
-    meetings = [
+    meetings: list[MeetingAttended] = [
         {
             "meeting": row["meeting"],
             "title": row["title"],
@@ -191,7 +399,7 @@ def _timestamp(value: Any) -> dt.datetime:
 
 async def _organisation_contacts(
     organisation_id: int, today: dt.date, limit: int | None
-) -> list[dict[str, Any]]:
+) -> list[OrganisationContact]:
     query = (
         Affiliation.select(
             Affiliation.id,
@@ -235,7 +443,7 @@ async def _organisation_contacts(
 
 async def _organisation_partnerships(
     organisation_id: int, limit: int | None
-) -> list[dict[str, Any]]:
+) -> list[OrganisationPartnership]:
     query = (
         Partnership.select(
             Partnership.id,
@@ -260,7 +468,7 @@ async def _organisation_partnerships(
         .order_by(OrderByRaw("end_date IS NULL"), OrderByRaw("end_date"), Partnership.id)
     )
     rows = await _first(query, limit).run()
-    result = []
+    result: list[OrganisationPartnership] = []
     for row in rows:
         mine_first = row["organisation"] == organisation_id
         other = "partner" if mine_first else "organisation"
@@ -281,7 +489,7 @@ async def _organisation_partnerships(
     return result
 
 
-async def _organisation_bodies(organisation_id: int, limit: int | None) -> list[dict[str, Any]]:
+async def _organisation_bodies(organisation_id: int, limit: int | None) -> list[OrganisationBody]:
     """Bodies where the organisation is represented, or where one of its people sits."""
     where: Any = (Membership.organisation == organisation_id) | Membership.contact.is_in(
         _people_of(organisation_id)
@@ -313,7 +521,7 @@ async def _organisation_bodies(organisation_id: int, limit: int | None) -> list[
         .order_by(Membership.contact.last_name)
         .run()
     )
-    bodies: dict[int, dict[str, Any]] = {}
+    bodies: dict[int, OrganisationBody] = {}
     for row in rows:
         body = bodies.setdefault(
             row["working_group"],
@@ -336,7 +544,7 @@ async def _organisation_bodies(organisation_id: int, limit: int | None) -> list[
     return list(bodies.values())
 
 
-async def contact_overview(contact_id: int, limit: int | None = None) -> dict[str, Any]:
+async def contact_overview(contact_id: int, limit: int | None = None) -> ContactOverview:
     """The contact, its affiliations and bodies, and its invitations (the latest `limit` when
     given); the attendance summary and `invitations_total` count them all, in SQL."""
     async with read_transaction():
@@ -385,15 +593,22 @@ async def contact_overview(contact_id: int, limit: int | None = None) -> dict[st
         )
     return {
         "contact": contact,
-        "affiliations": [_hide_secrets(row) for row in affiliations],
-        "memberships": memberships,
-        "invitations": invitations,
+        # the columns selected are a ContactAffiliation's, a ContactMembership's, a
+        # ContactInvitation's
+        "affiliations": cast(list[ContactAffiliation], [_hide_secrets(r) for r in affiliations]),
+        "memberships": cast(list[ContactMembership], memberships),
+        "invitations": cast(list[ContactInvitation], invitations),
         "invitations_total": counts["total"],
         "attendance": counts["held"],
     }
 
 
-async def _attendance_counts(invited: Any) -> dict[str, Any]:
+class _AttendanceCounts(TypedDict):
+    total: int
+    held: AttendanceSummary
+
+
+async def _attendance_counts(invited: Any) -> _AttendanceCounts:
     """How many invitations match `invited`, and the attendance summary of those to held
     meetings, from one grouped query."""
     rows = (
@@ -418,7 +633,7 @@ def _hide_secrets(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "token_nonce"}
 
 
-def attendance_summary(invitations: list[dict[str, Any]]) -> dict[str, Any]:
+def attendance_summary(invitations: list[dict[str, Any]]) -> AttendanceSummary:
     """Invited, present, absent, excused over held meetings, and the attendance rate."""
     counts: dict[str, int] = defaultdict(int)
     for invitation in invitations:
@@ -427,7 +642,7 @@ def attendance_summary(invitations: list[dict[str, Any]]) -> dict[str, Any]:
     return _summary(counts)
 
 
-def _summary(counts: dict[str, int]) -> dict[str, Any]:
+def _summary(counts: dict[str, int]) -> AttendanceSummary:
     """The attendance summary from the number of held invitations per attendance."""
     recorded = counts["present"] + counts["absent"] + counts["excuse"]
     return {
@@ -443,7 +658,7 @@ def _summary(counts: dict[str, int]) -> dict[str, Any]:
 ROLE_ORDER = list(ROLES)  # the vocabulary lists the roles from the chair down
 
 
-async def group_overview(group_id: int, today: dt.date, limit: int | None = None) -> dict[str, Any]:
+async def group_overview(group_id: int, today: dt.date, limit: int | None = None) -> GroupOverview:
     """The body, its current members by role, its meetings (the latest `limit` when given)
     with their invited and present counts, and the attendance summary over all of them."""
     async with read_transaction():
@@ -502,10 +717,8 @@ async def group_overview(group_id: int, today: dt.date, limit: int | None = None
     }
 
 
-def _members_by_role(
-    members: list[dict[str, Any]], today: dt.date
-) -> dict[str, list[dict[str, Any]]]:
-    by_role: dict[str, list[dict[str, Any]]] = {role: [] for role in ROLE_ORDER}
+def _members_by_role(members: list[dict[str, Any]], today: dt.date) -> dict[str, list[GroupMember]]:
+    by_role: dict[str, list[GroupMember]] = {role: [] for role in ROLE_ORDER}
     for row in members:
         if not _active_on(today, row, "start_date", "end_date"):
             continue
@@ -530,17 +743,21 @@ def _members_by_role(
 
 def _with_meeting_attendance(
     meetings: list[dict[str, Any]], per_meeting: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+) -> list[GroupMeeting]:
     invited: dict[int, int] = defaultdict(int)
     present: dict[int, int] = defaultdict(int)
     for row in per_meeting:
         invited[row["meeting"]] += row["n"]
         if row["attendance"] == PRESENT:
             present[row["meeting"]] += row["n"]
-    return [{**m, "invited": invited[m["id"]], "present": present[m["id"]]} for m in meetings]
+    # the meetings' columns are a GroupMeeting's but its two counts
+    return [
+        cast(GroupMeeting, {**m, "invited": invited[m["id"]], "present": present[m["id"]]})
+        for m in meetings
+    ]
 
 
-async def commune_overview(commune_id: int) -> dict[str, Any]:
+async def commune_overview(commune_id: int) -> CommuneOverview:
     async with read_transaction():
         commune = await SERVICES["communes"].get(commune_id)
         axes = await Axis.select(Axis.id, Axis.name).order_by(Axis.position).run()
@@ -573,7 +790,7 @@ async def commune_overview(commune_id: int) -> dict[str, Any]:
             )
             .run()
         )
-    by_axis: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_axis: dict[int, list[CommunePartner]] = defaultdict(list)
     for link in links:
         by_axis[link["axis"]].append(
             {
@@ -587,5 +804,6 @@ async def commune_overview(commune_id: int) -> dict[str, Any]:
         "axes": [
             {"axis": a["id"], "name": a["name"], "partners": by_axis.get(a["id"], [])} for a in axes
         ],
-        "partners_without_axis": without_axis,
+        # the columns selected are a CommunePartner's
+        "partners_without_axis": cast(list[CommunePartner], without_axis),
     }

@@ -81,7 +81,7 @@ SHOWN_PROBLEMS = 50
 async def export_command(settings: Settings, entity: str, fmt: str, preset: str | None, output: str | None, start: dt.datetime | None, end: dt.datetime | None, **filters: object) -> None:  # fmt: skip
     """Exporter organisations, contacts, participations, réunions ou l'annuaire complet."""
     chosen = ExportFilters(
-        **{k: v for k, v in filters.items() if v not in (None, False)},  # type: ignore[arg-type]
+        **{k: v for k, v in filters.items() if v not in (None, False)},  # type: ignore[arg-type]  # Click checked each option against ExportFilters' field
         start=start.date() if start else None,
         end=end.date() if end else None,
     )

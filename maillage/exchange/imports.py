@@ -327,7 +327,7 @@ async def _create_many(
     await _insert_links(service, operations)
     entity = service.spec.entity
     return [
-        ("create", entity, operation.ref.id, values)  # type: ignore[misc]
+        ("create", entity, operation.ref.id, values)  # type: ignore[misc]  # every ref has its id once inserted, above
         for operation, values in zip(operations, all_values, strict=True)
     ]
 

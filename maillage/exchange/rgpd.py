@@ -60,13 +60,15 @@ from maillage.vocabulary import DECISION_STATUSES
 DEFAULT_RETENTION_MONTHS = 24
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """``value`` with its dates and times as ISO text, through dicts and lists: the form the
+    RGPD answers take, in the export file and in the API alike (#17)."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [json_ready(v) for v in value]
     return value
 
 
@@ -92,7 +94,7 @@ async def subject_access(contact_id: int) -> dict[str, Any]:
         messages = await OutboxMessage.select(OutboxMessage.created_at, OutboxMessage.subject, OutboxMessage.status).where(OutboxMessage.contact == contact_id).run()  # fmt: skip
         d = Decision
         decisions = await scoped(d.select(d.summary, d.working_group.name, d.due_on, d.status), "decisions").where(d.carrier_contact == contact_id).order_by(d.id).run()  # fmt: skip
-    export: dict[str, Any] = _plain(
+    export: dict[str, Any] = json_ready(
         {
             "genere_le": dt.datetime.now(dt.UTC),
             "personne": person,
@@ -650,4 +652,4 @@ opposition aux envois groupés (champ dédié), limitation ; réclamation auprè
 
 
 def as_json(data: dict[str, Any]) -> str:
-    return json.dumps(_plain(data), ensure_ascii=False, indent=2)
+    return json.dumps(json_ready(data), ensure_ascii=False, indent=2)

@@ -12,6 +12,7 @@ from maillage import french
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.graph.data import NetworkFilter
 from maillage.graph.network import check_territories, network_service, resolve_axes
+from maillage.graph.report import Level
 from maillage.settings import Settings
 from maillage.vocabulary import ORGANISATION_KINDS
 
@@ -83,7 +84,7 @@ async def report(
     kind: tuple[str, ...],
     include_archived: bool,
     territory: tuple[int, ...],
-    level: str,
+    level: Level,
 ) -> None:
     """Rapport d'analyse du réseau, avec les filtres donnés."""
     if start and end and start > end:
@@ -101,7 +102,7 @@ async def report(
     content = await network_service.rendered(
         fmt,
         selection,
-        level,  # type: ignore[arg-type]
+        level,
         territory=territory or None,
     )
     data = content.encode("utf-8") if isinstance(content, str) else content

@@ -9,9 +9,11 @@ to the ``email`` package, which encodes them (RFC 2047) so « Hélène Lefèvre 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
+from typing import Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
@@ -116,7 +118,7 @@ def mailbox(address: str | None, name: str = "") -> Mailbox:
     return Mailbox(checked_address(address), one_line(name))
 
 
-def check_not_bounced(row: dict[str, object]) -> None:
+def check_not_bounced(row: Mapping[str, Any]) -> None:
     """An address a server refused for good (#19) is not written to again until it changes:
     ``InvalidAddress`` with the date and the server's words. ``row`` holds
     ``email_bounced_at`` and ``email_bounce_reason`` (a contact's, or selected with it)."""
@@ -126,8 +128,7 @@ def check_not_bounced(row: dict[str, object]) -> None:
     reason = one_line(str(row.get("email_bounce_reason") or ""))[:200]
     said = f" : {reason}" if reason else ""
     raise InvalidAddress(
-        f"adresse en échec depuis le {date_fr(since)}{said} ; "  # type: ignore[arg-type]
-        "corrigez-la sur la fiche du contact"
+        f"adresse en échec depuis le {date_fr(since)}{said} ; corrigez-la sur la fiche du contact"
     )
 
 

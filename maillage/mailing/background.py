@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from maillage.crm import inhabitants
@@ -125,7 +126,7 @@ async def _sleep(stop: asyncio.Event, wakeup: asyncio.Event, seconds: float) -> 
             waiter.cancel()
 
 
-def sender_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+def sender_lifespan(settings: Settings) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     """A Litestar lifespan hook: start the sender with the app, let it finish its sends on exit."""
 
     @contextlib.asynccontextmanager

@@ -6,6 +6,7 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,7 +27,7 @@ def mail() -> None:
     """Invitations et file d'envoi des messages."""
 
 
-def _print_problems(problems: list[dict]) -> None:  # type: ignore[type-arg]
+def _print_problems(problems: list[dict[str, Any]]) -> None:
     for item in problems:
         click.secho(
             f"  ! {item['name']} (contact n° {item['contact']}) : {item['reason']}", fg="yellow"
@@ -107,10 +108,12 @@ def _pack_maker() -> Callable[[Actor, int], Awaitable[Attachment]]:
     """What builds the pack: given by the ``maillage`` command (``maillage.cli``), since the
     reports and the mailing, two packages of one layer, do not import each other."""
     context = click.get_current_context()
-    maker = (context.find_root().obj or {}).get("pack_attachment")
+    maker: Callable[[Actor, int], Awaitable[Attachment]] | None = (
+        context.find_root().obj or {}
+    ).get("pack_attachment")
     if maker is None:
         fail("le dossier de séance ne se joint que depuis la commande maillage.")
-    return maker  # type: ignore[return-value]
+    return maker
 
 
 @mail.command(cls=FrenchCommand)
@@ -142,11 +145,11 @@ async def relaunch(settings: Settings, meeting_id: int, send_now: bool) -> None:
         _print_drain(await sender_for(settings).drain(), await outbox.counts())
 
 
-def _queued_line(report: dict) -> str:  # type: ignore[type-arg]
+def _queued_line(report: dict[str, Any]) -> str:
     return _counted_line("Mis en file", report)
 
 
-def _counted_line(heading: str, report: dict) -> str:  # type: ignore[type-arg]
+def _counted_line(heading: str, report: dict[str, Any]) -> str:
     parts = [
         plural(report[kind], kind)
         for kind in ("invitation", "modification", "annulation")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import dkim
 
 from maillage.offloop import off_loop
+from maillage.settings import Settings
 
 SIGNED_HEADERS = (
     b"from",
@@ -68,7 +69,9 @@ def _has(raw: bytes, name: bytes) -> bool:
     return head.startswith(name + b":") or b"\n" + name + b":" in head
 
 
-def signer_for(settings) -> Signer | None:  # type: ignore[no-untyped-def]
+def signer_for(settings: Settings) -> Signer | None:
     if not settings.dkim_key:
         return None
+    # load_settings takes the key, its selector and its domain together or not at all
+    assert settings.dkim_selector and settings.dkim_domain
     return Signer(settings.dkim_key, settings.dkim_selector, settings.dkim_domain)

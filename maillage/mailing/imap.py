@@ -13,6 +13,7 @@ import base64
 import contextlib
 import re
 import ssl
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -120,14 +121,14 @@ class ImapSession:
         self._delimiter: str | None = None
         self._created: set[str] = set()
 
-    async def _ok(self, what: str, call: object) -> aioimaplib.Response:
+    async def _ok(self, what: str, call: Awaitable[aioimaplib.Response]) -> aioimaplib.Response:
         transport = self.client.protocol.transport
         if transport is None or transport.is_closing():
             if asyncio.iscoroutine(call):
                 call.close()
             raise MailboxUnreachable(f"Connexion fermée par le serveur IMAP : impossible {what}.")
         try:
-            response = await call  # type: ignore[misc]
+            response = await call
         except (aioimaplib.AioImapException, OSError, TimeoutError) as error:
             raise MailboxUnreachable(
                 f"Échange IMAP interrompu ({what}) : {system_error(error)}."

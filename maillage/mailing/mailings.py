@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 from maillage.actor import Actor
@@ -252,7 +253,16 @@ def unsubscribe_url(settings: Settings, contact_id: int, nonce: str) -> str:
     return f"{settings.base_url}/u/{token}"
 
 
-def _build(settings: Settings, entry: dict[str, Any], subject: str, body: str, envelope: Envelope):  # type: ignore[no-untyped-def]
+def _plain_text(message: EmailMessage) -> str:
+    text = message.get_body(("plain",))
+    assert text is not None  # a mailing always has its text part
+    content: str = text.get_content()
+    return content
+
+
+def _build(
+    settings: Settings, entry: dict[str, Any], subject: str, body: str, envelope: Envelope
+) -> EmailMessage:
     return messages.mailing(
         render(subject, entry["fields"], "subject"),
         render(body, entry["fields"], "body"),
@@ -295,7 +305,7 @@ def _preview(
         sample = {
             "to": str(message["To"]),
             "subject": str(message["Subject"]),
-            "text": message.get_body(("plain",)).get_content(),
+            "text": _plain_text(message),
         }
     return {
         **_summary(people),

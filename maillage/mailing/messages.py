@@ -159,13 +159,13 @@ class Envelope:
     stamp: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
-def _part(content: str | bytes, **kwargs) -> MIMEPart:  # type: ignore[no-untyped-def]
+def _part(content: str | bytes, **kwargs: Any) -> MIMEPart:
     part = MIMEPart()
     part.set_content(content, **kwargs)
     return part
 
 
-def _text_parts(template: str, context: dict) -> list[MIMEPart]:  # type: ignore[type-arg]
+def _text_parts(template: str, context: dict[str, Any]) -> list[MIMEPart]:
     text = TEMPLATES.get_template(f"{template}.txt").render(context)
     html = TEMPLATES.get_template(f"{template}.html").render(context)
     return [
@@ -213,7 +213,7 @@ def _assemble(message: EmailMessage, parts: Sequence[MIMEPart]) -> EmailMessage:
     return message
 
 
-def _context(meeting: MeetingInfo, recipient: Mailbox, **extra) -> dict:  # type: ignore[no-untyped-def, type-arg]
+def _context(meeting: MeetingInfo, recipient: Mailbox, **extra: Any) -> dict[str, Any]:
     return {
         "meeting": meeting,
         "summary": meeting.summary,
@@ -278,7 +278,7 @@ class _Bodies:
     the answer link, and quoted-printable encoded once (``_EncodedBody``); ``encode`` puts each
     recipient's values in, escaped for HTML the way Jinja2's autoescape would have."""
 
-    def __init__(self, template: str, context: dict) -> None:  # type: ignore[type-arg]
+    def __init__(self, template: str, context: dict[str, Any]) -> None:
         self.template = template
         self.context = context
         self.encoded: dict[tuple[bool, bool, bool], tuple[_EncodedBody, _EncodedBody]] = {}
@@ -433,9 +433,9 @@ class _SubjectHeader(UnstructuredHeader):
     def fold(self, *, policy: Policy) -> str:
         text = str(self)
         if text.isascii() and _ENCODED_WORD not in text:
-            folded: str = super().fold(policy=policy)  # type: ignore[misc]
+            folded: str = super().fold(policy=policy)  # type: ignore[misc]  # BaseHeader, mixed in
             return folded
-        prefix = f"{self.name}: "  # type: ignore[attr-defined]
+        prefix = f"{self.name}: "  # type: ignore[attr-defined]  # BaseHeader, mixed in
         return prefix + f"{policy.linesep} ".join(_encoded_words(text, prefix)) + policy.linesep
 
 
@@ -445,18 +445,18 @@ class _MailboxHeader(UniqueAddressHeader):
 
     def fold(self, *, policy: Policy) -> str:  # BaseHeader mixed in, as for _SubjectHeader
         if len(self.groups) != 1 or len(self.addresses) != 1 or self.groups[0].display_name:
-            folded: str = super().fold(policy=policy)  # type: ignore[misc]
+            folded: str = super().fold(policy=policy)  # type: ignore[misc]  # BaseHeader, mixed in
             return folded
         mailbox = self.addresses[0]
-        name: str = self.name  # type: ignore[attr-defined]
+        name: str = self.name  # type: ignore[attr-defined]  # BaseHeader, mixed in
         return _mailbox_line(name, mailbox.display_name, mailbox.addr_spec, policy.linesep)
 
 
 _HEADERS = HeaderRegistry()
 # The registry mixes ``BaseHeader`` in, as for its own classes (typeshed asks for it already).
-_HEADERS.map_to_type("subject", _SubjectHeader)  # type: ignore[arg-type]
-_HEADERS.map_to_type("from", _MailboxHeader)  # type: ignore[arg-type]
-_HEADERS.map_to_type("to", _MailboxHeader)  # type: ignore[arg-type]
+_HEADERS.map_to_type("subject", _SubjectHeader)  # type: ignore[arg-type]  # BaseHeader mixed in by the registry
+_HEADERS.map_to_type("from", _MailboxHeader)  # type: ignore[arg-type]  # BaseHeader mixed in by the registry
+_HEADERS.map_to_type("to", _MailboxHeader)  # type: ignore[arg-type]  # BaseHeader mixed in by the registry
 POLICY = default.clone(header_factory=_HEADERS)
 """The policy of every message built here: ``policy.default`` but for how the subject, From
 and To are folded."""

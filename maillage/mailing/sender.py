@@ -33,6 +33,7 @@ from maillage.mailing.transports import (
     backend_for,
 )
 from maillage.mailing.wakeup import unwatch, watch
+from maillage.settings import Settings
 
 logger = logging.getLogger("maillage.envoi")
 
@@ -274,7 +275,7 @@ class Sender:
         )
 
 
-def sender_for(settings, **overrides) -> Sender:  # type: ignore[no-untyped-def]
+def sender_for(settings: Settings, **overrides: Any) -> Sender:
     config = SenderConfig(
         envelope_from=sender_mailbox(settings.mail_from).address,
         connections=settings.smtp_connections,

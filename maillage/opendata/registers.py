@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, Any, TextIO
 
 import msgspec
 
@@ -209,7 +209,7 @@ def _open_binary(name: str) -> IO[bytes]:
 
 
 def _open(name: str) -> TextIO:
-    return lzma.open(_open_binary(name), "rt", encoding="utf-8", newline="")  # type: ignore[return-value]
+    return lzma.open(_open_binary(name), "rt", encoding="utf-8", newline="")  # type: ignore[return-value]  # text mode ("rt") gives a TextIOWrapper
 
 
 def _decompressed(name: str, window: tuple[int, int] | None = None) -> bytes:
@@ -261,7 +261,7 @@ def _index_file(version: str) -> Path:
 
 
 @functools.cache
-def _index() -> dict[str, object] | None:
+def _index() -> dict[str, Any] | None:
     try:
         version = importlib.metadata.version(PACKAGE)
         data = msgspec.json.decode(_index_file(version).read_bytes())
@@ -276,12 +276,12 @@ def read_windows(siren: str) -> dict[str, tuple[int, int]]:
     index = _index()
     if index is None:
         return {}
-    departements = index["epci"].get(siren)  # type: ignore[attr-defined]
+    departements = index["epci"].get(siren)
     if not departements:
         return {}
     windows = {}
     for name in INDEXED:
-        starts, ends = index["starts"][name], index["ends"][name]  # type: ignore[index]
+        starts, ends = index["starts"][name], index["ends"][name]
         if all(d in ends for d in departements):  # a département without cantons: whole
             windows[name] = (
                 min(starts[d] for d in departements),

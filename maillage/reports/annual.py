@@ -21,7 +21,13 @@ from maillage.reports.actions import (
     indicator_rows,
     runs_during,
 )
-from maillage.reports.collect import ReportRows, collect
+from maillage.reports.collect import (
+    ConsultationRow,
+    InteractionRow,
+    OrganisationRow,
+    ReportRows,
+    collect,
+)
 from maillage.reports.coverage import coverage_matrix
 from maillage.reports.governance import (
     GovernanceYear,
@@ -462,7 +468,7 @@ def _inhabitants_sentence(current: GovernanceYear, previous: GovernanceYear) -> 
     )
 
 
-def _consultations_of(rows: ReportRows, year: int) -> list[dict[str, Any]]:
+def _consultations_of(rows: ReportRows, year: int) -> list[ConsultationRow]:
     return [c for c in rows.consultations if c["meeting"]["year"] == year]
 
 
@@ -632,7 +638,7 @@ def _mobilised_sheet(rows: ReportRows, current: GovernanceYear, previous: Govern
     for presence in current.presence_rows:
         if presence["organisation"] is not None:
             counts[presence["organisation"]] = counts.get(presence["organisation"], 0) + 1
-    table = []
+    table: list[list[Any]] = []
     for organisation_id in current.mobilised:
         organisation = rows.organisations[organisation_id]
         table.append(
@@ -655,8 +661,8 @@ def _mobilised_sheet(rows: ReportRows, current: GovernanceYear, previous: Govern
     )
 
 
-def _new_partners_sheet(rows: ReportRows, newcomers: list[dict[str, Any]]) -> Sheet:
-    communes = {c["id"]: c["name"] for c in rows.scope.communes}
+def _new_partners_sheet(rows: ReportRows, newcomers: list[OrganisationRow]) -> Sheet:
+    communes: dict[int | None, str] = {c["id"]: c["name"] for c in rows.scope.communes}
     return Sheet(
         "Nouveaux partenaires",
         "Nouveaux partenaires de l'année",
@@ -766,7 +772,7 @@ def _names(names: list[str]) -> str:
 
 
 def _under_connected_sheet(rows: ReportRows, current: NetworkYear, names: dict[int, str]) -> Sheet:
-    done: dict[int, list[dict[str, Any]]] = {}
+    done: dict[int, list[InteractionRow]] = {}
     for interaction in rows.interactions:
         done.setdefault(interaction["organisation"], []).append(interaction)
     table = []

@@ -88,24 +88,88 @@ class DecisionRow(TypedDict):
     taken_on: dt.date
 
 
+class AxisRow(TypedDict):
+    id: int
+    code: str
+    name: str
+
+
+class GroupRow(TypedDict):
+    id: int
+    name: str
+    kind: str
+    active: bool
+    archived: bool
+    axes: list[int]
+
+
+class OrganisationRow(TypedDict):
+    """``created_at`` and ``updated_at`` in Paris time."""
+
+    id: int
+    name: str
+    kind: str
+    category: str
+    commune: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    archived: bool
+    axes: list[int]
+
+
+class PartnershipRow(TypedDict):
+    id: int
+    organisation: int
+    partner: int
+    kind: str
+    start_date: dt.date | None
+    end_date: dt.date | None
+
+
+# An exchange of year N with one of the organisations it names.
+InteractionRow = TypedDict(
+    "InteractionRow",
+    {
+        "organisation": int,
+        "interaction.occurred_on": dt.date,
+        "interaction.kind": str,
+        "interaction.summary": str,
+    },
+)
+
+
+class ConsultedMeeting(TypedDict):
+    """What stands for the meeting of a theme's consultation: dated by its creation."""
+
+    year: int
+    starts_at: dt.datetime
+    title: str
+
+
+class ConsultationRow(TypedDict):
+    meeting: MeetingRow | ConsultedMeeting  # the public meeting's, or the theme's
+    questions: list[dict[str, Any]]  # as ``consultations.summarise`` gives them
+    respondents: int
+
+
 @dataclass
 class ReportRows:
     scope: Scope
     year: int
-    axes: list[dict[str, Any]] = field(default_factory=list)
-    groups: dict[int, dict[str, Any]] = field(default_factory=dict)
+    axes: list[AxisRow] = field(default_factory=list)
+    groups: dict[int, GroupRow] = field(default_factory=dict)
     meetings: list[MeetingRow] = field(default_factory=list)  # years N-1 and N
     invitations: list[InvitationRow] = field(default_factory=list)
     memberships: list[MembershipRow] = field(default_factory=list)
     affiliations: list[AffiliationRow] = field(default_factory=list)
-    organisations: dict[int, dict[str, Any]] = field(default_factory=dict)
-    partnerships: list[dict[str, Any]] = field(default_factory=list)
-    interactions: list[dict[str, Any]] = field(default_factory=list)  # year N, one per organisation
+    organisations: dict[int, OrganisationRow] = field(default_factory=dict)
+    partnerships: list[PartnershipRow] = field(default_factory=list)
+    interactions: list[InteractionRow] = field(default_factory=list)  # year N, one per organisation
     network: NetworkData = field(default_factory=lambda: NetworkData(today=dt.date.today()))
     actions: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[DecisionRow] = field(default_factory=list)  # of the report's bodies
     # Consultations of the public meetings of years N-1 and N, summarised (#22).
-    consultations: list[dict[str, Any]] = field(default_factory=list)
+    consultations: list[ConsultationRow] = field(default_factory=list)
     first_meeting_year: int | None = None
     # Communes' outlines (WKB, hex) and petite enfance records, by commune id (#18).
     outlines: dict[int, str] = field(default_factory=dict)
@@ -124,7 +188,8 @@ def paris_time(moment: dt.datetime) -> dt.datetime:
 async def collect(scope: Scope, year: int) -> ReportRows:
     rows = ReportRows(scope=scope, year=year)
     async with read_transaction():
-        rows.axes = await Axis.select(Axis.id, Axis.code, Axis.name).order_by(Axis.position).run()
+        axes = Axis.select(Axis.id, Axis.code, Axis.name).order_by(Axis.position)
+        rows.axes = cast(list[AxisRow], await axes.run())  # the columns of an AxisRow
         rows.groups = await _groups(scope)
         rows.meetings = await _meetings(scope, year)
         rows.invitations = await _invitations(scope, year)
@@ -151,7 +216,7 @@ async def collect(scope: Scope, year: int) -> ReportRows:
     return rows
 
 
-async def _consultations(meetings: list[MeetingRow]) -> list[dict[str, Any]]:
+async def _consultations(meetings: list[MeetingRow]) -> list[ConsultationRow]:
     """Per public meeting with questions: its summary (counts, means, free texts)."""
     public = {m["id"]: m for m in meetings if m["is_public"]}
     if not public:
@@ -176,7 +241,7 @@ async def _consultations(meetings: list[MeetingRow]) -> list[dict[str, Any]]:
         ConsultationAnswer.submission,
         ConsultationAnswer.value,
     ).where(ConsultationAnswer.meeting.is_in(sorted({q["meeting"] for q in questions})))
-    result = []
+    result: list[ConsultationRow] = []
     for meeting_id in sorted(
         {q["meeting"] for q in questions}, key=lambda i: public[i]["starts_at"]
     ):
@@ -186,22 +251,35 @@ async def _consultations(meetings: list[MeetingRow]) -> list[dict[str, Any]]:
             if q["meeting"] == meeting_id
         ]
         given = [a for a in answers if a["meeting"] == meeting_id]
-        result.append({"meeting": public[meeting_id], **consultations.summarise(asked, given)})
+        summary = consultations.summarise(asked, given)
+        result.append(
+            {
+                "meeting": public[meeting_id],
+                "questions": summary["questions"],
+                "respondents": summary["respondents"],
+            }
+        )
     return result
 
 
-async def _themes(year: int) -> list[dict[str, Any]]:
+async def _themes(year: int) -> list[ConsultationRow]:
     """The consultations per theme created in the year (shared by every territory, as the
     axes are), summarised as a meeting's: a line per question in the bilan (#22)."""
     rows = [t for t in await consultations.themes() if paris_time(t["created_at"]).year == year]
-    result = []
+    result: list[ConsultationRow] = []
     for theme in sorted(rows, key=lambda t: t["created_at"]):
         created = paris_time(theme["created_at"])
         summary = await consultations.results_of(("consultation", theme["id"]))
         if not summary["questions"]:
             continue
         label = f"Consultation « {theme['title']} » ({theme['axis_name']})"
-        result.append({"meeting": {"year": year, "starts_at": created, "title": label}, **summary})
+        result.append(
+            {
+                "meeting": {"year": year, "starts_at": created, "title": label},
+                "questions": summary["questions"],
+                "respondents": summary["respondents"],
+            }
+        )
     return result
 
 
@@ -234,7 +312,7 @@ def _where(query: Any, *clauses: Any) -> Any:
     return query
 
 
-async def _groups(scope: Scope) -> dict[int, dict[str, Any]]:
+async def _groups(scope: Scope) -> dict[int, GroupRow]:
     groups = await _where(
         WorkingGroup.select(
             WorkingGroup.id,
@@ -249,7 +327,8 @@ async def _groups(scope: Scope) -> dict[int, dict[str, Any]]:
         GroupAxis.select(GroupAxis.working_group, GroupAxis.axis),
         _in_groups(scope, GroupAxis.working_group),
     ).run()
-    by_id = {g["id"]: {**g, "axes": []} for g in groups}
+    # the columns selected are a GroupRow's but its axes
+    by_id = {g["id"]: cast(GroupRow, {**g, "axes": []}) for g in groups}
     for link in links:
         by_id[link["working_group"]]["axes"].append(link["axis"])
     return by_id
@@ -370,7 +449,7 @@ def _organisation_query() -> Any:
     )
 
 
-async def _organisations(scope: Scope, named: set[int]) -> dict[int, dict[str, Any]]:
+async def _organisations(scope: Scope, named: set[int]) -> dict[int, OrganisationRow]:
     """The organisations of the report: every one when it covers the whole database; else
     those of its communes and those its rows name (#20), read through the indexes, so that the
     cost follows the report's territories, not the instance's."""
@@ -392,7 +471,11 @@ async def _organisations(scope: Scope, named: set[int]) -> dict[int, dict[str, A
             OrganisationAxis.organisation,
             {o["id"] for o in organisations},
         )
-    by_id = {o["id"]: {**o, "axes": []} for o in sorted(organisations, key=lambda o: o["id"])}
+    # the columns selected are an OrganisationRow's but its axes
+    by_id = {
+        o["id"]: cast(OrganisationRow, {**o, "axes": []})
+        for o in sorted(organisations, key=lambda o: o["id"])
+    }
     for link in sorted(links, key=lambda link: link["id"]):
         by_id[link["organisation"]]["axes"].append(link["axis"])
     for organisation in by_id.values():
@@ -401,7 +484,7 @@ async def _organisations(scope: Scope, named: set[int]) -> dict[int, dict[str, A
     return by_id
 
 
-async def _partnerships(scope: Scope, organisations: set[int]) -> list[dict[str, Any]]:
+async def _partnerships(scope: Scope, organisations: set[int]) -> list[PartnershipRow]:
     """The partnerships between the report's organisations (all of them for the whole
     database)."""
 
@@ -418,12 +501,13 @@ async def _partnerships(scope: Scope, organisations: set[int]) -> list[dict[str,
     if scope.everything:
         return list(await query().order_by(Partnership.id).run())
     found = await _in_chunks(query, Partnership.organisation, organisations)
-    return sorted((p for p in found if p["partner"] in organisations), key=lambda p: p["id"])
+    kept = sorted((p for p in found if p["partner"] in organisations), key=lambda p: p["id"])
+    return cast(list[PartnershipRow], kept)  # the columns of a PartnershipRow
 
 
-async def _interactions(scope: Scope, year: int) -> list[dict[str, Any]]:
+async def _interactions(scope: Scope, year: int) -> list[InteractionRow]:
     territories = scope.territory_ids
-    rows: list[dict[str, Any]] = (
+    rows: list[InteractionRow] = (
         await _where(
             InteractionOrganisation.select(
                 InteractionOrganisation.organisation,

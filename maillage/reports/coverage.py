@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +78,7 @@ class AxisCoverage:
 class Coverage:
     territory: str
     kinds: tuple[str, ...]
-    axes: list[dict[str, Any]]
+    axes: list[Mapping[str, Any]]
     communes: list[CommuneCoverage]
     details: bool = False
 
@@ -212,8 +213,8 @@ def coverage_rate(values: dict[str, dict[str, Any]]) -> float | None:
 
 def coverage_matrix(
     scope: Scope,
-    axes: list[dict[str, Any]],
-    organisations: list[dict[str, Any]],
+    axes: Sequence[Mapping[str, Any]],
+    organisations: Sequence[Mapping[str, Any]],
     kinds: tuple[str, ...] = (),
     as_of: dt.datetime | None = None,
 ) -> Coverage:

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from maillage.folding import fold
-from maillage.reports.collect import AffiliationRow, InvitationRow, MembershipRow, ReportRows
+from maillage.reports.collect import (
+    AffiliationRow,
+    InvitationRow,
+    MembershipRow,
+    OrganisationRow,
+    ReportRows,
+)
 from maillage.vocabulary import CANCELLED, GROUP_KINDS, HELD, NO_AXIS, PRESENT
 
 RECORDED = ("present", "absent", "excuse")
@@ -120,7 +127,8 @@ def governance_year(rows: ReportRows, year: int, representation: Representation)
         cancelled = meeting["status"] == CANCELLED
         body.held += held
         body.cancelled += cancelled
-        for axis in rows.groups[meeting["working_group"]]["axes"] or [None]:
+        axes: Sequence[int | None] = rows.groups[meeting["working_group"]]["axes"] or [None]
+        for axis in axes:
             axis_counts[axis][0] += held
             axis_counts[axis][1] += cancelled
         counts = _count_meeting(by_meeting[meeting["id"]]) if held else _count_meeting([])
@@ -149,7 +157,7 @@ def governance_year(rows: ReportRows, year: int, representation: Representation)
     result.cancelled = sum(b.cancelled for b in result.bodies)
     result.present = sum(b.present for b in result.bodies)
     result.recorded = sum(b.present + b.absent + b.excused for b in result.bodies)
-    axis_names = {a["id"]: a["name"] for a in rows.axes}
+    axis_names: dict[int | None, str] = {a["id"]: a["name"] for a in rows.axes}
     order = [a["id"] for a in rows.axes] + [None]
     result.by_axis = [
         {"axis": axis_names.get(axis, NO_AXIS), "held": c[0], "cancelled": c[1]}
@@ -183,7 +191,7 @@ def _add_counts(body: BodyYear, counts: dict[str, int]) -> None:
     body.unknown += counts["unknown"]
 
 
-def new_partners(rows: ReportRows, year: int, mobilised: set[int]) -> list[dict[str, Any]]:
+def new_partners(rows: ReportRows, year: int, mobilised: set[int]) -> list[OrganisationRow]:
     """Organisations registered during the year that belong to the report's territory."""
     scope = rows.scope
     members = {m["organisation"] for m in rows.memberships if m["organisation"] is not None}

@@ -528,7 +528,7 @@ def network_section(rows: ReportRows, previous: dict[str, Any] | None, day: dt.d
     lost_sentences = []
     for i in left:
         count = plural(len(then[i]), "lien")
-        if rows.organisations.get(i, {}).get("archived"):
+        if (organisation := rows.organisations.get(i)) is not None and organisation["archived"]:
             lost_sentences.append(
                 f"Fiche archivée : {name(i)}, qui comptait {count} au {_day(since)}."
             )

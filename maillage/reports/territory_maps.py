@@ -39,8 +39,8 @@ class Legend:
 @dataclass
 class DiagnosticMaps:
     territory: str
-    axes: list[dict[str, Any]]
-    axis: dict[str, Any] | None
+    axes: list[Mapping[str, Any]]
+    axis: Mapping[str, Any] | None
     measure: str  # PARTNERS, an indicator code or COVERAGE_RATE
     measure_label: str
     measures: list[tuple[str, str]]  # what the communes can be coloured by
@@ -135,7 +135,7 @@ async def indicator_dates(commune_ids: list[int], code: str) -> list[dt.date]:
     return [row["measured_on"] for row in rows]
 
 
-def _chosen_axis(coverage: Coverage, axis_id: int | None) -> dict[str, Any] | None:
+def _chosen_axis(coverage: Coverage, axis_id: int | None) -> Mapping[str, Any] | None:
     if axis_id is None:
         return coverage.axes[0] if coverage.axes else None
     for axis in coverage.axes:
@@ -167,7 +167,7 @@ def _figure(value: float | None) -> str:
 
 def _draw(
     coverage: Coverage,
-    axis: dict[str, Any] | None,
+    axis: Mapping[str, Any] | None,
     measure: str,
     measures: list[tuple[str, str]],
     outlines: dict[int, str],
@@ -277,7 +277,7 @@ def _choropleth(result: DiagnosticMaps, shapes: dict[int, list[wkb.Polygon]]) ->
 def place_partners(
     communes: Sequence[Mapping[str, Any]],
     shapes: dict[int, list[wkb.Polygon]],
-    organisations: list[dict[str, Any]],
+    organisations: Sequence[Mapping[str, Any]],
     centrality: dict[int, dict[str, Any]],
 ) -> tuple[list[svg.Marker], list[dict[str, Any]]]:
     """Each partner at its commune (``communes``: id and name), a disc sized by its PageRank
@@ -287,7 +287,7 @@ def place_partners(
     names = {c["id"]: c["name"] for c in communes}
     # An isolated partner has no centrality, whatever PageRank spreads evenly over isolates.
     top = max((c["pagerank"] for c in centrality.values() if c["degree"]), default=0.0) or 1.0
-    by_commune: dict[int, list[dict[str, Any]]] = {}
+    by_commune: dict[int, list[Mapping[str, Any]]] = {}
     for organisation in sorted(organisations, key=lambda o: o["name"]):
         by_commune.setdefault(organisation["commune"], []).append(organisation)
     markers = []

@@ -18,7 +18,7 @@ from maillage import french
 from maillage.actor import Actor
 from maillage.mailing import answers, mailings
 from maillage.mailing.answers import RESPONSE_LABELS, AnswerPage
-from maillage.web.security import AppRequest
+from maillage.web.security import AppRequest, settings_of
 
 Token = Annotated[str, PathParameter(max_length=100)]
 UNSUBSCRIBE_LINK = Actor(name="lien-de-desabonnement", role="lecteur")
@@ -58,7 +58,7 @@ def _record_id(raw: str) -> int | None:
 
 @get("/r/{token:str}", include_in_schema=False, exclude_from_auth=True)
 async def answer_page(request: AppRequest, token: Token) -> Template:
-    page = await answers.open_answer(request.app.state.settings, token)
+    page = await answers.open_answer(settings_of(request), token)
     chosen = request.query_params.get("reponse")
     return _render("public/reponse.html", _answer_context(page, token, chosen), _STATUS[page.state])
 
@@ -70,9 +70,7 @@ async def record_answer(request: AppRequest, token: Token) -> Template:
     raw_replacement = str(form.get("remplacant") or "").strip()
     replacement = _record_id(raw_replacement)
     colleague = str(form.get("remplacant_adresse") or "")[:254]
-    page = await answers.record_answer(
-        request.app.state.settings, token, choice, replacement, colleague
-    )
+    page = await answers.record_answer(settings_of(request), token, choice, replacement, colleague)
     if page.state == "ok" and choice in answers.CHOICES:
         return _render("public/reponse_enregistree.html", _answer_context(page, token, choice), 200)
     return _render(
@@ -82,14 +80,14 @@ async def record_answer(request: AppRequest, token: Token) -> Template:
 
 @get("/u/{token:str}", include_in_schema=False, exclude_from_auth=True)
 async def unsubscribe_page(request: AppRequest, token: Token) -> Template:
-    contact = await mailings.contact_for_unsubscribe(request.app.state.settings, token)
+    contact = await mailings.contact_for_unsubscribe(settings_of(request), token)
     context = {"contact": contact, "token": token, "done": False}
     return _render("public/desabonnement.html", context, 200 if contact else 404)
 
 
 @post("/u/{token:str}", include_in_schema=False, exclude_from_auth=True, status_code=200)
 async def unsubscribe(request: AppRequest, token: Token) -> Template:
-    name = await mailings.unsubscribe(request.app.state.settings, token, UNSUBSCRIBE_LINK)
+    name = await mailings.unsubscribe(settings_of(request), token, UNSUBSCRIBE_LINK)
     context = {"contact": {"name": name} if name else None, "token": token, "done": bool(name)}
     return _render("public/desabonnement.html", context, 200 if name else 404)
 

@@ -24,7 +24,7 @@ from maillage.crm.resources import (
 from maillage.mailing import invitations
 from maillage.tables import ROW_ID_MAX
 from maillage.web.openapi import error_responses
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 RecordId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant")]
 
@@ -84,7 +84,7 @@ def _list_parameters(spec: ResourceSpec) -> list[inspect.Parameter]:
                 Parameter(
                     default=None,
                     description=item.description,
-                    **FILTER_BOUNDS.get(item.type, {}),  # type: ignore[arg-type]
+                    **FILTER_BOUNDS.get(item.type, {}),  # type: ignore[arg-type]  # the bounds (ge, le, max_length) fit the filter's type
                 ),
             )
         )
@@ -153,7 +153,7 @@ def _data_param(annotation: Any) -> inspect.Parameter:
     return inspect.Parameter(
         "data",
         inspect.Parameter.POSITIONAL_OR_KEYWORD,
-        annotation=JSONBody[annotation],  # type: ignore[misc]
+        annotation=JSONBody[annotation],  # type: ignore[misc]  # the body's type is chosen at run time
     )
 
 
@@ -172,7 +172,7 @@ def _create_handler(spec: ResourceSpec, service: ResourceService) -> Any:
 
 
 async def _meeting_updated(request: AppRequest, record_id: int) -> None:
-    await invitations.queue_changes(request.user, request.app.state.settings, record_id)
+    await invitations.queue_changes(request.user, settings_of(request), record_id)
 
 
 # What follows an update, by resource: a meeting's invitees get its update or cancellation.

@@ -46,7 +46,7 @@ from maillage.mailing import invitations
 from maillage.settings import Settings
 from maillage.tables import ROW_ID_MAX, WorkingGroup
 from maillage.web.openapi import error_responses
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 # Litestar adds « ; charset=utf-8 » to text/* types itself.
 ICS = "text/calendar"
@@ -70,11 +70,6 @@ FEED_HEADERS = [
         documentation_only=True,
     ),
 ]
-
-
-def _settings(request: AppRequest) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def _id_from(filename: str, pattern: re.Pattern[str] = _ICS_NAME) -> str:
@@ -119,7 +114,7 @@ def _calendar_response(
 async def _answer_feed(
     request: AppRequest, feed: feeds.Feed, state: feeds.FeedState | None = None
 ) -> Response[Any]:
-    settings = _settings(request)
+    settings = settings_of(request)
     if state is None:
         async with read_transaction():
             state = await feeds.feed_state(feed, settings)
@@ -140,7 +135,7 @@ async def _answer_feed(
 )
 async def meeting_file(request: AppRequest, filename: FromPath[str]) -> Response[Any]:
     meeting_id = int(_id_from(filename))
-    body = await service.meeting_ics(meeting_id, _settings(request))
+    body = await service.meeting_ics(meeting_id, settings_of(request))
     return _calendar_response(body, None, f"reunion-{meeting_id}.ics", download=True)
 
 
@@ -158,7 +153,7 @@ async def meeting_file(request: AppRequest, filename: FromPath[str]) -> Response
 async def group_file(request: AppRequest, filename: FromPath[str]) -> Response[Any]:
     feed = feeds.group_feed(int(_id_from(filename)))
     async with read_transaction():
-        state = await feeds.feed_state(feed, _settings(request))
+        state = await feeds.feed_state(feed, settings_of(request))
         if state.empty:  # only then can the body be unknown: spare a query otherwise
             await feeds.check_target(feed)
     return await _answer_feed(request, feed, state)
@@ -208,7 +203,7 @@ async def token_file(request: AppRequest, filename: FromPath[str]) -> Response[A
         feed = await feeds.feed_for_token(token)
         if feed is None:
             raise NotFoundException()
-        state = await feeds.feed_state(feed, _settings(request))
+        state = await feeds.feed_state(feed, settings_of(request))
     return await _answer_feed(request, feed, state)
 
 
@@ -245,7 +240,7 @@ async def list_calendar_meetings(
     limit: int = Parameter(default=50, ge=1, le=200),
     offset: int = Parameter(default=0, ge=0, le=ROW_ID_MAX),
 ) -> CalendarMeetingPage:
-    settings = _settings(request)
+    settings = settings_of(request)
     rows, total = await service.list_meetings(group, start, end, status, limit, offset)
     items = []
     async with read_transaction():
@@ -264,7 +259,7 @@ async def list_calendar_meetings(
     responses=error_responses(400, 401, 403, 404),
 )
 async def read_calendar_meeting(request: AppRequest, meeting_id: RecordId) -> ScheduledOut:
-    settings = _settings(request)
+    settings = settings_of(request)
     row = await service.get_meeting(meeting_id)
     ical = (await service.meeting_ics(meeting_id, settings)).decode()
     warnings = await service.warnings_for(meeting_id)
@@ -285,7 +280,7 @@ async def read_calendar_meeting(request: AppRequest, meeting_id: RecordId) -> Sc
     responses=error_responses(400, 401, 403, 409, 413),
 )
 async def schedule_meeting(request: AppRequest, data: JSONBody[MeetingIn]) -> ScheduledOut:
-    return _scheduled(await service.schedule(request.user, data), _settings(request))
+    return _scheduled(await service.schedule(request.user, data), settings_of(request))
 
 
 @post(
@@ -305,8 +300,8 @@ async def move_meeting(
     result = await service.move(
         request.user, meeting_id, data.version, data.starts_at, data.ends_at, data.location
     )
-    await invitations.queue_changes(request.user, _settings(request), meeting_id)
-    return _scheduled(result, _settings(request))
+    await invitations.queue_changes(request.user, settings_of(request), meeting_id)
+    return _scheduled(result, settings_of(request))
 
 
 @post(
@@ -323,8 +318,8 @@ async def cancel_meeting(
     request: AppRequest, meeting_id: RecordId, data: JSONBody[CancelIn]
 ) -> CalendarMeetingRead:
     row = await service.cancel(request.user, meeting_id, data.version)
-    await invitations.queue_changes(request.user, _settings(request), meeting_id)
-    return _read(row, _settings(request))
+    await invitations.queue_changes(request.user, settings_of(request), meeting_id)
+    return _read(row, settings_of(request))
 
 
 @post(
@@ -341,7 +336,7 @@ async def cancel_meeting(
 async def materialise_group(
     request: AppRequest, group_id: RecordId, data: JSONBody[MaterialiseIn]
 ) -> MaterialiseOut:
-    settings = _settings(request)
+    settings = settings_of(request)
     result = await service.materialise(
         request.user,
         group_id,
@@ -368,7 +363,7 @@ async def materialise_group(
     responses=error_responses(401, 403),
 )
 async def list_feeds(request: AppRequest) -> list[FeedLink]:
-    settings = _settings(request)
+    settings = settings_of(request)
     async with read_transaction():
         groups = (
             await WorkingGroup.select(WorkingGroup.id, WorkingGroup.name)
@@ -411,7 +406,7 @@ async def create_feed_token(request: AppRequest, data: JSONBody[FeedTokenIn]) ->
 def _token_created(
     request: AppRequest, token_id: int, scope: str, target_id: int | None, token: str
 ) -> FeedTokenCreated:
-    links = _links(_settings(request), feeds.token_path(token))
+    links = _links(settings_of(request), feeds.token_path(token))
     return FeedTokenCreated(token_id, scope, target_id, token, links)
 
 
@@ -482,7 +477,7 @@ async def import_file(
     # A meeting the file changed owes its invitees the update, as an edit on the page does.
     for line in report.lines:
         if not dry_run and line.action == "modifiee" and line.meeting_id is not None:
-            await invitations.queue_changes(request.user, _settings(request), line.meeting_id)
+            await invitations.queue_changes(request.user, settings_of(request), line.meeting_id)
     return ImportOut(
         dry_run=report.dry_run,
         summary=report.summary(),

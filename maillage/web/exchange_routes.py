@@ -28,7 +28,7 @@ from maillage.exchange.sources import ExportFilters, closing
 from maillage.tables import ROW_ID_MAX
 from maillage.web.heavy import heavy_cap
 from maillage.web.openapi import error_responses
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 RecordId = Annotated[int, PathParameter(ge=1, le=ROW_ID_MAX, description="Identifiant du contact")]
 
@@ -107,7 +107,7 @@ async def export_file(
         territory=territory, organisation=organisation, role=role, status=status,
         start=start, end=end, include_archived=include_archived, mailing=mailing,
     )  # fmt: skip
-    base_url = request.app.state.settings.base_url
+    base_url = settings_of(request).base_url
     export = start_export(request.user, entity, fmt, filters, preset, base_url)
     return export_stream(export)
 
@@ -257,7 +257,7 @@ async def rgpd_access(
     status_code=200,
 )
 async def rgpd_anonymise(request: AppRequest, contact_id: RecordId) -> dict[str, Any]:
-    return await rgpd.anonymise(request.user, contact_id, request.app.state.settings.data_dir)
+    return await rgpd.anonymise(request.user, contact_id, settings_of(request).data_dir)
 
 
 @get(
@@ -269,7 +269,7 @@ async def rgpd_anonymise(request: AppRequest, contact_id: RecordId) -> dict[str,
     media_type="text/plain; charset=utf-8",
 )
 async def rgpd_notice(request: AppRequest) -> str:
-    return await rgpd.information_notice(request.app.state.settings.mail_from)
+    return await rgpd.information_notice(settings_of(request).mail_from)
 
 
 @get(
@@ -284,7 +284,7 @@ async def rgpd_retention(
         int, QueryParameter(ge=1, le=240, description="Délai en mois après la fin de la CTG")
     ] = rgpd.DEFAULT_RETENTION_MONTHS,
 ) -> dict[str, Any]:
-    plain: dict[str, Any] = rgpd._plain(await rgpd.retention_check(months))
+    plain: dict[str, Any] = rgpd.json_ready(await rgpd.retention_check(months))
     return plain
 
 

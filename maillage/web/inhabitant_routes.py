@@ -17,7 +17,7 @@ from maillage.crm import consultations, inhabitants
 from maillage.mailing import participation
 from maillage.tables import ROW_ID_MAX
 from maillage.web.openapi import error_responses
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 MeetingId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant de la réunion")]
 RegistrationId = Annotated[
@@ -115,7 +115,7 @@ async def cancel_registration(
 async def promote_registration(
     request: AppRequest, registration_id: RegistrationId
 ) -> RegistrationRead:
-    settings = request.app.state.settings
+    settings = settings_of(request)
     return _read(await participation.promote(request.user, settings, registration_id))
 
 

@@ -24,7 +24,7 @@ from maillage.reports import service as report_service
 from maillage.reports.files import MEDIA_TYPES
 from maillage.tables import ROW_ID_MAX
 from maillage.web.openapi import error_responses
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 MeetingId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant de la réunion")]
 MessageId = Annotated[int, Parameter(ge=1, le=ROW_ID_MAX, description="Identifiant du message")]
@@ -202,10 +202,6 @@ class OutboxPage(Struct):
     offset: int
 
 
-def _settings(request: AppRequest) -> Any:
-    return request.app.state.settings
-
-
 def _people(items: list[dict[str, Any]]) -> list[Person]:
     return [
         Person(
@@ -272,7 +268,7 @@ async def send_invitations(
 ) -> QueueReport:
     files = await pack_attachments(request.user, meeting_id, attach_pack)
     report = await invitations.queue(
-        request.user, _settings(request), meeting_id, attachments=files
+        request.user, settings_of(request), meeting_id, attachments=files
     )
     return QueueReport(**{**report, "problems": _people(report["problems"])})
 
@@ -290,7 +286,7 @@ async def send_invitations(
     tags=["Invitations"],
 )
 async def preview_invitations(request: AppRequest, meeting_id: MeetingId) -> PreviewReport:
-    report = await invitations.preview(_settings(request), meeting_id)
+    report = await invitations.preview(settings_of(request), meeting_id)
     return PreviewReport(
         meeting=report["meeting"],
         queued=report["queued"],
@@ -316,7 +312,7 @@ async def preview_invitations(request: AppRequest, meeting_id: MeetingId) -> Pre
     tags=["Invitations"],
 )
 async def relaunch_invitations(request: AppRequest, meeting_id: MeetingId) -> RelaunchReport:
-    report = await reminders.relaunch_pending(request.user, _settings(request), meeting_id)
+    report = await reminders.relaunch_pending(request.user, settings_of(request), meeting_id)
     return RelaunchReport(**{**report, "problems": _people(report["problems"])})
 
 
@@ -364,7 +360,11 @@ async def send_minutes(
     request: AppRequest, meeting_id: MeetingId, data: JSONBody[MinutesIn]
 ) -> MinutesReport:
     report = await invitations.queue_minutes(
-        request.user, _settings(request), meeting_id, data.audience, _attachments(data.attachments)
+        request.user,
+        settings_of(request),
+        meeting_id,
+        data.audience,
+        _attachments(data.attachments),
     )
     return MinutesReport(report["meeting"], report["queued"], _people(report["problems"]))
 
@@ -398,7 +398,7 @@ async def ingest_reply(request: AppRequest) -> ReplyReport:
     tags=["Envois groupés"],
 )
 async def preview_mailing(request: AppRequest, data: JSONBody[MailingIn]) -> MailingPreview:
-    result = await mailings.preview(_settings(request), data.filters(), data.subject, data.body)
+    result = await mailings.preview(settings_of(request), data.filters(), data.subject, data.body)
     sample = result["sample"]
     return MailingPreview(
         recipients=result["recipients"],
@@ -425,7 +425,7 @@ async def preview_mailing(request: AppRequest, data: JSONBody[MailingIn]) -> Mai
 async def send_mailing(request: AppRequest, data: JSONBody[MailingIn]) -> MailingReport:
     result = await mailings.send(
         request.user,
-        _settings(request),
+        settings_of(request),
         data.filters(),
         data.subject,
         data.body,
@@ -456,7 +456,7 @@ async def list_outbox(
     ),
     kind: str | None = Parameter(default=None, max_length=20, description="Type de message"),
 ) -> OutboxPage:
-    return await outbox.list_messages(limit, offset, status, kind)  # type: ignore[return-value]
+    return await outbox.list_messages(limit, offset, status, kind)  # type: ignore[return-value]  # Litestar encodes the dict the Struct documents
 
 
 @get(
@@ -467,7 +467,7 @@ async def list_outbox(
     tags=["File d'envoi"],
 )
 async def get_outbox_message(message_id: MessageId) -> OutboxRead:
-    return await outbox.get_message(message_id)  # type: ignore[return-value]
+    return await outbox.get_message(message_id)  # type: ignore[return-value]  # Litestar encodes the dict the Struct documents
 
 
 @post(
@@ -480,7 +480,7 @@ async def get_outbox_message(message_id: MessageId) -> OutboxRead:
     tags=["File d'envoi"],
 )
 async def retry_outbox_message(message_id: MessageId) -> OutboxRead:
-    return await outbox.retry(message_id)  # type: ignore[return-value]
+    return await outbox.retry(message_id)  # type: ignore[return-value]  # Litestar encodes the dict the Struct documents
 
 
 @post(
@@ -492,7 +492,7 @@ async def retry_outbox_message(message_id: MessageId) -> OutboxRead:
     tags=["File d'envoi"],
 )
 async def cancel_outbox_message(message_id: MessageId) -> OutboxRead:
-    return await outbox.cancel(message_id)  # type: ignore[return-value]
+    return await outbox.cancel(message_id)  # type: ignore[return-value]  # Litestar encodes the dict the Struct documents
 
 
 @post(

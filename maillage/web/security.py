@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.enums import ScopeType
@@ -29,6 +29,7 @@ from maillage import row_security
 from maillage.actor import Actor
 from maillage.crm import scope as territory_scope
 from maillage.crm.auth import authenticate_token_with_grants, session_user
+from maillage.settings import Settings
 from maillage.vocabulary import USER_ROLES, UserRole
 
 # Paths that answer without authentication: health check, API docs, static files, the sign-in
@@ -116,6 +117,17 @@ class WebSession:
 AppRequest: TypeAlias = Request[Actor, str | WebSession, State]
 # A connection before authentication, as the middleware and the guards see it.
 AnyConnection: TypeAlias = ASGIConnection[Any, Any, Any, Any]
+
+
+def app_settings(app: Litestar) -> Settings:
+    """The instance's settings, put on the application's state by ``create_app`` (#17)."""
+    settings: Settings = app.state.settings
+    return settings
+
+
+def settings_of(connection: AnyConnection) -> Settings:
+    """The instance's settings, as a request (or any connection) reaches them (#17)."""
+    return app_settings(connection.app)
 
 
 class SignInRequired(NotAuthorizedException):

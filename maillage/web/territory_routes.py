@@ -11,7 +11,7 @@ from msgspec import Meta
 
 from maillage.opendata.load import load_territory
 from maillage.web.openapi import error_responses
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 
 class TerritoryLoad(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -40,8 +40,8 @@ async def load(request: AppRequest, data: JSONBody[TerritoryLoad]) -> dict[str, 
         request.user,
         data.epci,
         dry_run=data.dry_run,
-        data_dir=request.app.state.settings.data_dir,
-        secret=request.app.state.settings.secret_key,
+        data_dir=settings_of(request).data_dir,
+        secret=settings_of(request).secret_key,
     )
     return report.to_dict()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Router, get, post
@@ -21,26 +22,26 @@ READ: dict[str, Any] = {
 
 
 @get("/organisations/{record_id:int}/overview", summary="Vue d'une organisation", **READ)
-async def organisation_overview(record_id: RecordId) -> dict[str, Any]:
+async def organisation_overview(record_id: RecordId) -> Mapping[str, Any]:
     """Ses contacts, ses partenariats (contrats de DSP et leurs échéances), ses instances et
     les réunions où elle était présente."""
     return await views.organisation_overview(record_id, dt.date.today())
 
 
 @get("/contacts/{record_id:int}/overview", summary="Vue d'un contact", **READ)
-async def contact_overview(record_id: RecordId) -> dict[str, Any]:
+async def contact_overview(record_id: RecordId) -> Mapping[str, Any]:
     """Ses rattachements, ses participations, ses invitations et sa présence."""
     return await views.contact_overview(record_id)
 
 
 @get("/groups/{record_id:int}/overview", summary="Vue d'une instance", **READ)
-async def group_overview(record_id: RecordId) -> dict[str, Any]:
+async def group_overview(record_id: RecordId) -> Mapping[str, Any]:
     """Ses membres par rôle, ses réunions et le taux de présence."""
     return await views.group_overview(record_id, dt.date.today())
 
 
 @get("/communes/{record_id:int}/overview", summary="Partenaires d'une commune par axe", **READ)
-async def commune_overview(record_id: RecordId) -> dict[str, Any]:
+async def commune_overview(record_id: RecordId) -> Mapping[str, Any]:
     return await views.commune_overview(record_id)
 
 

@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
+from maillage.crm import views
 from maillage.tables import Affiliation, Membership
+from tests.read_models import misfits
 
 
 async def create(client, resource: str, payload: dict) -> dict:
@@ -189,6 +191,28 @@ async def test_the_commune_view_lists_partners_by_axis(coordinator):
     assert by_axis[2] == ["Crèches & Cie"]
     assert by_axis[3] == []
     assert [p["name"] for p in view["partners_without_axis"]] == ["Crèche Les Lutins"]
+
+
+async def test_the_views_are_what_their_read_models_say(coordinator):
+    """Every key of each view, nested rows included, is its TypedDict's, of its type (#17):
+    the types stay true to the loaders on both engines."""
+    world = await populate(coordinator.client, 3)
+    today = dt.date.today()
+    checked = [
+        (
+            await views.organisation_overview(world["mairie"]["id"], today, limit=2),
+            views.OrganisationOverview,
+        ),
+        (await views.contact_overview(world["contacts"][0]["id"]), views.ContactOverview),
+        (await views.group_overview(world["group"]["id"], today, limit=2), views.GroupOverview),
+        (await views.commune_overview(world["commune"]["id"]), views.CommuneOverview),
+    ]
+    for value, model in checked:
+        assert misfits(value, model) == [], model.__name__
+    organisation = checked[0][0]
+    # Every section has rows, so that each row's model is checked too.
+    assert all(organisation[s] for s in ("contacts", "partnerships", "bodies"))
+    assert organisation["meetings_attended"]["items"] and checked[2][0]["meetings"]
 
 
 @pytest.mark.parametrize("view", ["organisations", "groups", "contacts", "communes"])

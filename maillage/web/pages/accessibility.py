@@ -13,7 +13,7 @@ from litestar import get
 from litestar.response import Template
 
 from maillage.web.pages.common import render
-from maillage.web.security import AppRequest
+from maillage.web.security import AppRequest, settings_of
 
 # Established on this date, with axe-core's WCAG 2.1 A and AA rules and its good practices.
 STATEMENT_DATE = dt.date(2026, 12, 5)
@@ -57,7 +57,7 @@ async def statement(request: AppRequest) -> Template:
         axe_version=AXE_VERSION,
         checked_pages=CHECKED_PAGES,
         checked_also=CHECKED_ALSO,
-        contact=request.app.state.settings.mail_from,
+        contact=settings_of(request).mail_from,
     )
 
 

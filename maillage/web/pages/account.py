@@ -24,7 +24,7 @@ from maillage.web.pages.common import (
     safe_next,
     take_service_error,
 )
-from maillage.web.security import AppRequest, WebSession, new_session
+from maillage.web.security import AppRequest, WebSession, new_session, settings_of
 
 LOGIN_FIELDS = [
     Field("email", "Adresse électronique", "email", required=True, autocomplete="username"),
@@ -152,7 +152,7 @@ async def create_personal_feed(request: AppRequest) -> Any:
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
         return redirect("/compte#titre-agenda")
-    feed = calendar_service.links(request.app.state.settings, feeds.token_path(token))
+    feed = calendar_service.links(settings_of(request), feeds.token_path(token))
     return await _account(request, FormState(), feed=feed, replaced=replace)
 
 

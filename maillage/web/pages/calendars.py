@@ -13,7 +13,7 @@ from maillage.calendar import service as calendar_service
 from maillage.crm.registry import SERVICES
 from maillage.errors import ServiceError
 from maillage.web.pages.common import error_text, flash, redirect, render
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 WRITE = [requires("coordinateur")]
 
@@ -22,7 +22,7 @@ WRITE = [requires("coordinateur")]
 async def group_feed_create(request: AppRequest, record_id: FromPath[int]) -> Template:
     group = await SERVICES["groups"].get(record_id)
     token, token_id = await feeds.create_token(request.user, "group", record_id)
-    links = calendar_service.links(request.app.state.settings, feeds.token_path(token))
+    links = calendar_service.links(settings_of(request), feeds.token_path(token))
     return render(request, "instances/lien_agenda.html", g=group, links=links, token_id=token_id)
 
 

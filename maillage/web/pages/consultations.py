@@ -14,7 +14,7 @@ from litestar.response import Template
 from maillage.crm import consultations, lookups
 from maillage.errors import ServiceError
 from maillage.web.pages.common import error_text, flash, redirect, render
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 WRITE = [requires("coordinateur")]
 READ = [requires("lecteur")]
@@ -111,7 +111,7 @@ async def theme_create(request: AppRequest) -> Any:
 @get("/consultations/{record_id:int}", guards=READ, include_in_schema=False)
 async def theme_page(request: AppRequest, record_id: FromPath[int]) -> Template:
     theme = await consultations.theme(record_id)
-    base = request.app.state.settings.base_url
+    base = settings_of(request).base_url
     return render(
         request,
         "consultations/fiche.html",

@@ -12,7 +12,7 @@ from maillage.crm.dashboard import dashboard as dashboard_data
 from maillage.settings import base_url_warning_for_request
 from maillage.web.pages.common import render
 from maillage.web.pages.labels import PARIS
-from maillage.web.security import AppRequest
+from maillage.web.security import AppRequest, settings_of
 
 
 @get("/", include_in_schema=False)
@@ -31,7 +31,7 @@ async def dashboard(request: AppRequest) -> Template:
 
 def _base_url_warning(request: AppRequest) -> str | None:
     """Told to admins only: they are the ones who can change the setting."""
-    base_url = request.app.state.settings.base_url
+    base_url = settings_of(request).base_url
     return base_url_warning_for_request(base_url, str(request.base_url))
 
 

@@ -15,7 +15,7 @@ from litestar.params import FromPath
 from maillage.crm.registry import SERVICES
 from maillage.exchange import erasure, rgpd
 from maillage.web.pages.common import flash, redirect, render
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 CONFIRMATION = "EFFACER"
 
@@ -27,7 +27,7 @@ async def contact_erase(request: AppRequest, record_id: FromPath[int]) -> Any:
         flash(request, f"Effacement non fait : tapez « {CONFIRMATION} » pour confirmer.", "erreur")
         return redirect(f"/contacts/{record_id}#titre-effacement")
     name = f"{contact['first_name']} {contact['last_name']}"
-    report = await rgpd.anonymise(request.user, record_id, request.app.state.settings.data_dir)
+    report = await rgpd.anonymise(request.user, record_id, settings_of(request).data_dir)
     backups = [
         {
             "file": backup["fichier"],
@@ -44,7 +44,7 @@ async def contact_erase(request: AppRequest, record_id: FromPath[int]) -> Any:
         report=report,
         backups=backups,
         retention_days=erasure.BACKUP_RETENTION_DAYS,
-        folder=str(request.app.state.settings.data_dir / "sauvegardes"),
+        folder=str(settings_of(request).data_dir / "sauvegardes"),
     )
 
 

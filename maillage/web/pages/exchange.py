@@ -46,7 +46,7 @@ from maillage.web.pages.common import (
 )
 from maillage.web.pages.labels import LABELS as CODE_LABELS
 from maillage.web.pages.labels import choices
-from maillage.web.security import AppRequest, WebSession, requires
+from maillage.web.security import AppRequest, WebSession, app_settings, requires, settings_of
 
 WRITE = [requires("coordinateur")]
 ENTITY_LABELS = {
@@ -202,7 +202,7 @@ async def export_download(
             format_,
             filters,
             modele or None,
-            request.app.state.settings.base_url,
+            settings_of(request).base_url,
         )
     except ServiceError as error:
         take_service_error(error, form)
@@ -214,7 +214,7 @@ async def export_download(
 
 
 def _pending_dir(request: AppRequest) -> Path:
-    path: Path = request.app.state.settings.data_dir / PENDING_DIR
+    path: Path = settings_of(request).data_dir / PENDING_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -236,7 +236,7 @@ def purge_stale_imports(directory: Path, now: float | None = None) -> int:
 
 
 def purge_stale_imports_at_startup(app: Litestar) -> None:
-    purge_stale_imports(app.state.settings.data_dir / PENDING_DIR)
+    purge_stale_imports(app_settings(app).data_dir / PENDING_DIR)
 
 
 def _session(request: AppRequest) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from maillage.web.pages.common import (
 from maillage.web.pages.crud import RecordPages, record_handlers
 from maillage.web.pages.labels import LABELS as CODE_LABELS
 from maillage.web.pages.labels import choices
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 SERVICE = SERVICES["groups"]
 MEMBERSHIPS = SERVICES["memberships"]
@@ -170,9 +170,7 @@ async def _detail_page(
         substitutes=overview["members_by_role"].get("suppleant", []),
         options={"organisations": organisations},
         roles=choices("role"),
-        calendar=calendar_service.links(
-            request.app.state.settings, f"/calendar/groups/{record_id}.ics"
-        ),
+        calendar=calendar_service.links(settings_of(request), f"/calendar/groups/{record_id}.ics"),
         feed_tokens=[t for t in tokens if t["revoked_at"] is None],
     )
 

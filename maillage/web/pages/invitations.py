@@ -17,7 +17,7 @@ from maillage.french import plural
 from maillage.mailing import invitations, reminders
 from maillage.web.mailing import pack_attachments
 from maillage.web.pages.common import error_text, flash, redirect, render
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 WRITE = [requires("coordinateur")]
 
@@ -62,7 +62,7 @@ async def send(request: AppRequest, record_id: FromPath[int]) -> Any:
     try:
         files = await pack_attachments(request.user, record_id, data.get("dossier") == "on")
         report = await invitations.queue(
-            request.user, request.app.state.settings, record_id, attachments=files
+            request.user, settings_of(request), record_id, attachments=files
         )
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
@@ -89,7 +89,7 @@ async def preview(request: AppRequest, record_id: FromPath[int]) -> Template:
     """What « Envoyer » will send, read before it goes: counts, one message of each kind."""
     meeting = await invitations.load_meeting(record_id)
     try:
-        report = await invitations.preview(request.app.state.settings, record_id)
+        report = await invitations.preview(settings_of(request), record_id)
     except ServiceError as error:
         return render(request, "reunions/apercu.html", r=meeting, refused=error_text(error))
     return render(request, "reunions/apercu.html", r=meeting, preview=report, refused=None)
@@ -98,9 +98,7 @@ async def preview(request: AppRequest, record_id: FromPath[int]) -> Template:
 @post("/reunions/{record_id:int}/relancer", guards=WRITE, include_in_schema=False)
 async def relaunch(request: AppRequest, record_id: FromPath[int]) -> Any:
     try:
-        report = await reminders.relaunch_pending(
-            request.user, request.app.state.settings, record_id
-        )
+        report = await reminders.relaunch_pending(request.user, settings_of(request), record_id)
     except ServiceError as error:
         flash(request, error_text(error), "erreur")
         return redirect(f"/reunions/{record_id}#invitations")

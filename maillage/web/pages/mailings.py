@@ -27,7 +27,7 @@ from maillage.web.pages.common import (
     take_service_error,
 )
 from maillage.web.pages.labels import choices
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 WRITE = [requires("coordinateur")]
 FILTER_FIELDS = [
@@ -98,7 +98,7 @@ async def mailing_preview(request: AppRequest) -> Template:
         return await _compose(request, form, status_code=400)
     try:
         result = await mailings.preview(
-            request.app.state.settings,
+            settings_of(request),
             _filters(form.values),
             form.values["subject"],
             form.values["body"],
@@ -115,7 +115,7 @@ async def mailing_send(request: AppRequest) -> Any:
     form = read_form(FIELDS, data)
     if form.has_errors:
         return await _compose(request, form, status_code=400)
-    settings, filters = request.app.state.settings, _filters(form.values)
+    settings, filters = settings_of(request), _filters(form.values)
     subject, body = form.values["subject"], form.values["body"]
     # The person confirmed a number: a form without it never matches, back to the preview.
     expected = parse_int(data.get("destinataires"))

@@ -34,7 +34,7 @@ from maillage.web.pages.common import (
     take_service_error,
 )
 from maillage.web.pages.labels import PARIS, choices, iso_local
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 SERVICE = SERVICES["meetings"]
 PICKER_SIZE = 20
@@ -293,7 +293,7 @@ async def _registrations_context(request: AppRequest, meeting: dict[str, Any]) -
     """Inhabitants registered through the public page (#22), on public meetings only."""
     if not meeting["is_public"]:
         return {"ins": None}
-    base = request.app.state.settings.base_url.rstrip("/")
+    base = settings_of(request).base_url.rstrip("/")
     return {
         "ins": await inhabitants.meeting_registrations(meeting["id"]),
         "public_url": f"{base}/participer/{meeting['id']}",
@@ -334,7 +334,7 @@ async def _live_warnings(meeting: dict[str, Any]) -> list[Any]:
 
 async def tell_invitees(request: AppRequest, record_id: int) -> None:
     """The update or cancellation goes at once to those who had the meeting: say to how many."""
-    report = await invitations.queue_changes(request.user, request.app.state.settings, record_id)
+    report = await invitations.queue_changes(request.user, settings_of(request), record_id)
     for kind, word in (("modification", "La modification"), ("annulation", "L'annulation")):
         if report[kind]:
             people = plural(report[kind], "personne invitée", "personnes invitées")

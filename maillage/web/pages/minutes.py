@@ -29,7 +29,7 @@ from maillage.web.pages.common import (
     render,
     take_service_error,
 )
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 SERVICE = SERVICES["meetings"]
 WRITE = [requires("coordinateur")]
@@ -125,7 +125,7 @@ async def minutes_send(request: AppRequest, record_id: FromPath[int]) -> Any:
             await _save_text(request, meeting, form.values["minutes"], data.get("version"))
             report = await invitations.queue_minutes(
                 request.user,
-                request.app.state.settings,
+                settings_of(request),
                 record_id,
                 form.values["audience"],
                 attachments,

@@ -18,7 +18,7 @@ from maillage.web.pages.common import (
     redirect,
     render,
 )
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 WRITE = [requires("coordinateur")]
 
@@ -31,7 +31,7 @@ async def outbox_page(
 ) -> Template:
     status = statut if statut in outbox.STATUS_LABELS else None
     result = await outbox.list_messages(PAGE_SIZE, (page - 1) * PAGE_SIZE, status)
-    settings = request.app.state.settings
+    settings = settings_of(request)
     return render(
         request,
         "envois/liste.html",

@@ -26,7 +26,7 @@ from maillage.crm.inhabitants import RegistrationForm
 from maillage.errors import NotFound, ServiceError
 from maillage.mailing import participation
 from maillage.web.pages.common import Field, FormState, take_service_error
-from maillage.web.security import AppRequest, derive_key
+from maillage.web.security import AppRequest, derive_key, settings_of
 
 MeetingNumber = Annotated[str, PathParameter(max_length=40)]
 FIELDS = [
@@ -120,7 +120,7 @@ def _context(
         "fields": FIELDS,
         "consent": CONSENT,
         "honeypot": HONEYPOT,
-        "stamp": form_stamp(request.app.state.settings.secret_key, meeting["id"], moment),
+        "stamp": form_stamp(settings_of(request).secret_key, meeting["id"], moment),
         "erased_on": french.format_date(french.in_paris(inhabitants.expires_on(meeting)).date()),
         "full": False,
     }
@@ -169,7 +169,7 @@ async def register(request: AppRequest, meeting_id: MeetingNumber) -> Template:
         return _closed()
     data = await request.form()
     state, form = _read(data)
-    settings = request.app.state.settings
+    settings = settings_of(request)
     refused = refusal(settings.secret_key, number, data, moment)
     if refused:
         state.general.append(refused)
@@ -211,7 +211,7 @@ def _consultation_context(
         "scale": consultations.SCALE,
         "form": form,
         "honeypot": HONEYPOT,
-        "stamp": form_stamp(request.app.state.settings.secret_key, -meeting["id"], moment),
+        "stamp": form_stamp(settings_of(request).secret_key, -meeting["id"], moment),
         "action": f"/participer/{meeting['id']}/consultation",
     }
 
@@ -267,7 +267,7 @@ async def _take_answers(
     data = await request.form()
     given = {q["id"]: str(data.get(f"q{q['id']}") or "")[:5000] for q in asked}
     state = FormState(values={f"q{key}": value for key, value in given.items()})
-    secret = request.app.state.settings.secret_key
+    secret = settings_of(request).secret_key
     refused = refusal(secret, signed_for, data, moment, ANSWER_REFUSED)
     if refused:
         state.general.append(refused)
@@ -298,7 +298,7 @@ def _theme_context(
     form: FormState,
     moment: dt.datetime,
 ) -> dict[str, Any]:
-    secret = request.app.state.settings.secret_key
+    secret = settings_of(request).secret_key
     return {
         "meeting": {"id": theme["id"], "title": theme["title"]},
         "summary": f"{theme['title']} ({theme['axis_name']})",

@@ -13,7 +13,7 @@ from maillage.errors import ServiceError
 from maillage.mailing import participation
 from maillage.web.pages import consultations as question_pages
 from maillage.web.pages.common import error_text, flash, redirect
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 WRITE = [requires("coordinateur")]
 READ = [requires("lecteur")]
@@ -23,7 +23,7 @@ async def _change(request: AppRequest, meeting_id: int, registration_id: int, pr
     back = f"/reunions/{meeting_id}#inscriptions"
     try:
         if promote:
-            settings = request.app.state.settings
+            settings = settings_of(request)
             row = await participation.promote(request.user, settings, registration_id)
         else:
             row = await inhabitants.cancel(request.user, registration_id)

@@ -16,7 +16,7 @@ from maillage.geo.maps import territory_map
 from maillage.opendata import registers
 from maillage.opendata.load import load_territory
 from maillage.web.pages.common import error_text, flash, redirect, render
-from maillage.web.security import AppRequest, requires
+from maillage.web.security import AppRequest, requires, settings_of
 
 READER = [requires("lecteur")]
 ADMIN = [requires("admin")]
@@ -48,8 +48,8 @@ async def territory_new(
                 request.user,
                 epci,
                 dry_run=True,
-                data_dir=request.app.state.settings.data_dir,
-                secret=request.app.state.settings.secret_key,
+                data_dir=settings_of(request).data_dir,
+                secret=settings_of(request).secret_key,
             )
     except ServiceError as error:
         context["error"] = error_text(error)
@@ -65,8 +65,8 @@ async def territory_load(request: AppRequest) -> Any:
             request.user,
             siren,
             dry_run=False,
-            data_dir=request.app.state.settings.data_dir,
-            secret=request.app.state.settings.secret_key,
+            data_dir=settings_of(request).data_dir,
+            secret=settings_of(request).secret_key,
         )
     except ServiceError as error:
         flash(request, error_text(error), "erreur")

@@ -595,7 +595,7 @@ async def contact_overview(contact_id: int, limit: int | None = None) -> Contact
         "contact": contact,
         # the columns selected are a ContactAffiliation's, a ContactMembership's, a
         # ContactInvitation's
-        "affiliations": cast(list[ContactAffiliation], [_hide_secrets(r) for r in affiliations]),
+        "affiliations": cast(list[ContactAffiliation], affiliations),
         "memberships": cast(list[ContactMembership], memberships),
         "invitations": cast(list[ContactInvitation], invitations),
         "invitations_total": counts["total"],
@@ -627,19 +627,6 @@ def _held_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
         if row["meeting.status"] == HELD:
             held[row["attendance"] or "inconnu"] += row["n"]
     return held
-
-
-def _hide_secrets(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k != "token_nonce"}
-
-
-def attendance_summary(invitations: list[dict[str, Any]]) -> AttendanceSummary:
-    """Invited, present, absent, excused over held meetings, and the attendance rate."""
-    counts: dict[str, int] = defaultdict(int)
-    for invitation in invitations:
-        if invitation.get("meeting.status", "tenue") == "tenue":
-            counts[invitation["attendance"] or "inconnu"] += 1
-    return _summary(counts)
 
 
 def _summary(counts: dict[str, int]) -> AttendanceSummary:

@@ -127,8 +127,9 @@ async def pack_download(
 ) -> tuple[Any, str]:
     """The pack as a file (standalone HTML: its CSS inlined) and the file's name, or with
     ``page`` the HTML of the page to print (with its ``links``). Computed in a heavy-work
-    process and memoised by the data version read *before* the export is journaled (the audit
-    event of each export would change it); the export is journaled every time."""
+    process and memoised by the data version (the counters of what the user may read; the
+    journal is not counted, so journaling an export leaves it); the export is journaled every
+    time."""
     if extension != "page":  # the page is not a format a person asks for
         check_format(extension, PACK_FORMATS)
     version = await data_version()

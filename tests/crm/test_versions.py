@@ -254,3 +254,31 @@ async def test_a_copy_left_behind_follows_its_body_moved_by_a_writer_who_does_no
     finally:
         await adding.close()
         await moving.close()
+
+
+@postgres_only
+async def test_a_counter_moves_on_once_per_transaction_and_after_a_savepoint_rolled_back(
+    migrated_database: str, world: World
+):
+    """Writes of one transaction are seen together: one step of the counter for all of them;
+    a write undone with its savepoint leaves nothing counted, the next one counts."""
+    a = world.a["id"]
+    connection = await asyncpg.connect(migrated_database)
+    counter = "SELECT counter FROM data_change WHERE territory = $1"
+    write = "UPDATE meeting SET title = $2 WHERE id = $1"
+    try:
+        await connection.execute(row_security.set_config_sql("*", local=False))
+        before = await connection.fetchval(counter, a)
+        async with connection.transaction():
+            for title in ("Un", "Deux", "Trois"):
+                await connection.execute(write, world.meeting_a["id"], title)
+        assert await connection.fetchval(counter, a) == before + 1
+        async with connection.transaction():
+            with contextlib.suppress(ZeroDivisionError):
+                async with connection.transaction():  # a savepoint
+                    await connection.execute(write, world.meeting_a["id"], "Quatre")
+                    raise ZeroDivisionError
+            await connection.execute(write, world.meeting_a["id"], "Cinq")
+        assert await connection.fetchval(counter, a) == before + 2
+    finally:
+        await connection.close()

@@ -11,6 +11,9 @@ generator (30 territories and their shared institutions each, other seed, identi
 unique per département): 42 départements are the country's 1,253 territories. It prints the
 time taken and the database's size.
 
+With ``BENCH_WITHOUT_COUNTERS=1`` the load runs with the triggers of ``data_change`` (#20)
+disabled, enabled again at the end (their cost on a load, side by side).
+
 ``measure`` starts ``maillage serve`` (one worker, connected as that role) and runs ``wrk``
 (its own process, 16 connections, ``--latency``) on the lists and searches of the local
 tables, for three accounts: the coordinator of the first territory, the Caf's adviser on the
@@ -101,6 +104,8 @@ async def _load(database: str, departements: int, first: int) -> None:
     await db.connect(url(database))
     await db.start_pool()
     await db.migrate()
+    if os.environ.get("BENCH_WITHOUT_COUNTERS"):  # the load without data_change's triggers
+        await _counters(db.current_engine(), "DISABLE")
     await ensure_axes()
     axis_ids = {row["code"]: row["id"] for row in await Axis.select(Axis.id, Axis.code)}
     # SIRETs and SIRENs already loaded (``--append``): a collectivity's is loaded once.
@@ -133,7 +138,19 @@ async def _load(database: str, departements: int, first: int) -> None:
         print(f"département {number + 1}/{first + departements} : "
               f"{time.perf_counter() - started:.0f} s",
               flush=True)  # fmt: skip
+    if os.environ.get("BENCH_WITHOUT_COUNTERS"):
+        await _counters(db.current_engine(), "ENABLE")
     await db.close_pool()
+
+
+async def _counters(engine, verb: str) -> None:
+    """Disable or enable the triggers of ``data_change`` (#20) on every table."""
+    rows = await engine.run_ddl(
+        "SELECT c.relname AS name, t.tgname AS trigger FROM pg_trigger t JOIN pg_class c "
+        "ON c.oid = t.tgrelid WHERE t.tgname LIKE 'maillage_changed%'"
+    )
+    for row in rows:
+        await engine.run_ddl(f'ALTER TABLE "{row["name"]}" {verb} TRIGGER {row["trigger"]}')
 
 
 def load(database: str, departements: int, template: str | None = None) -> None:

@@ -35,7 +35,7 @@ from maillage import row_security
 from maillage.folding import COLLATION, FrenchConnection
 from maillage.french import number
 from maillage.sqlite_pool import PooledSQLiteEngine
-from maillage.tables import TABLES
+from maillage.tables import TABLES, DataChange
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # While PostgreSQL is unreachable, each request fails (503) after at most this long instead of
@@ -529,13 +529,17 @@ CLEAR_ATTEMPTS = 5
 async def clear_all() -> None:
     """Empty every table of maillage (demo ``--force`` and test isolation); keeps the schema."""
     engine = current_engine()
-    names = [table._meta.tablename for table in TABLES]
+    # The write counters are kept and all moved on (TRUNCATE fires no trigger): counters back
+    # at an earlier value would let another process's cache answer with the data cleared.
+    names = [table._meta.tablename for table in TABLES if table is not DataChange]
+    moved_on = "UPDATE data_change SET counter = counter + 1"
     if isinstance(engine, SQLiteEngine):
         async with engine.transaction(transaction_type=TransactionType.immediate):
             # Checked at commit, when every table is empty: no order to respect.
             await engine.run_ddl("PRAGMA defer_foreign_keys = ON")
             for name in names:
                 await engine.run_ddl(f'DELETE FROM "{name}"')
+            await engine.run_ddl(moved_on)
         return
     quoted = ", ".join(f'"{name}"' for name in names)
     # TRUNCATE locks the tables one after the other: a transaction of a running service (the
@@ -544,6 +548,7 @@ async def clear_all() -> None:
     for attempt in range(CLEAR_ATTEMPTS):
         try:
             await engine.run_ddl(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+            await engine.run_ddl(moved_on)
             return
         except asyncpg.DeadlockDetectedError:
             if attempt == CLEAR_ATTEMPTS - 1:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from piccolo.columns import (
     JSON,
+    BigInt,
     Boolean,
     Date,
     DoublePrecision,
@@ -548,6 +549,16 @@ class DuplicateDismissal(Table):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class DataChange(Table):
+    """A counter of writes per territory (#20): database triggers add one on every write of a
+    content table (``maillage.crm.versions``), for the territory of the row, ``territory`` 0
+    for the shared rows. Memoised answers are keyed by the counters of what they read."""
+
+    id = Serial(primary_key=True)
+    territory = Integer(unique=True)
+    counter = BigInt(default=0)
+
+
 TABLES: list[type[Table]] = [
     Territory,
     Commune,
@@ -589,4 +600,5 @@ TABLES: list[type[Table]] = [
     DuplicateDismissal,
     InboundMessage,
     InboundItem,
+    DataChange,
 ]

@@ -36,9 +36,9 @@ def forget_all() -> None:
 class Memo:
     """Answers of heavy computations (a bilan's bytes…) by key, least recently used out.
 
-    The caller puts the data version in the key (``versions.data_version``): any write changes
-    it, so a cached answer is never served for other data, and the stale entries are pushed out
-    by newer ones. Identical requests arriving together wait for the one computation
+    The caller puts the data version in the key (``versions.data_version``): any write of what
+    the user may read changes it (another territory's leaves it), so a cached answer is never
+    served for other data, and the stale entries are pushed out by newer ones. Identical requests arriving together wait for the one computation
     (``computations`` counts them). Bounded by a number of entries and of bytes."""
 
     def __init__(self, entries: int = 16, max_bytes: int = 64 * 2**20) -> None:

@@ -10,7 +10,7 @@ from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.caches import Memo
 from maillage.crm.childcare import DUTY_LABELS
-from maillage.crm.versions import CONTENT_TABLES, data_version
+from maillage.crm.versions import data_version
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import InvalidData
 from maillage.offloop import in_process, off_loop
@@ -127,11 +127,12 @@ async def pack_download(
 ) -> tuple[Any, str]:
     """The pack as a file (standalone HTML: its CSS inlined) and the file's name, or with
     ``page`` the HTML of the page to print (with its ``links``). Computed in a heavy-work
-    process and memoised by the data version read *before* the export is journaled (the audit
-    event of each export would change it); the export is journaled every time."""
+    process and memoised by the data version (the counters of what the user may read; the
+    journal is not counted, so journaling an export leaves it); the export is journaled every
+    time."""
     if extension != "page":  # the page is not a format a person asks for
         check_format(extension, PACK_FORMATS)
-    version = await data_version(CONTENT_TABLES)
+    version = await data_version()
     key = ("pack", meeting_id, extension, today, links, version)
     content, stem, people = await memo.get(
         key, lambda: in_process(pack_job, meeting_id, extension, today, links)

@@ -42,9 +42,12 @@ async def list_meetings(
         where = where & (Meeting.working_group == group)
     if status is not None:
         where = where & (Meeting.status == status)
-    visible = SERVICES["meetings"].scope_clause()
+    service = SERVICES["meetings"]
+    visible = service.scope_clause()
     if visible is not None:
         where = where & visible
+    # A scoped user's meetings gathered then sorted, not the country's walked in time (#20).
+    order = service.sort_term(Meeting.starts_at)
     async with read_transaction():
         rows = (
             await Meeting.select(
@@ -58,7 +61,7 @@ async def list_meetings(
                 Meeting.working_group.name,
             )
             .where(where)
-            .order_by(Meeting.starts_at, ascending=period == "a_venir")
+            .order_by(order, ascending=period == "a_venir")
             .order_by(Meeting.id)
             .limit(limit)
             .offset(offset)

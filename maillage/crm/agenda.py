@@ -43,6 +43,8 @@ async def list_meetings(
     if status is not None:
         where = where & (Meeting.status == status)
     service = SERVICES["meetings"]
+    # The total as the shared meetings' and the user's territories' counts (#20).
+    counted = [where & half for half in service.scope_halves() or []]
     visible = service.scope_clause()
     if visible is not None:
         where = where & visible
@@ -67,7 +69,7 @@ async def list_meetings(
             .offset(offset)
             .run()
         )
-        total = await Meeting.count().where(where).run()
+        total = sum([await Meeting.count().where(part).run() for part in counted or [where]])
         counts = await _invitation_counts([row["id"] for row in rows])
     for row in rows:
         row.update(counts.get(row["id"], _no_counts()))

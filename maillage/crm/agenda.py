@@ -48,8 +48,8 @@ async def list_meetings(
     visible = service.scope_clause()
     if visible is not None:
         where = where & visible
-    # A scoped user's meetings gathered then sorted, not the country's walked in time (#20).
-    order = service.sort_term(Meeting.starts_at)
+    # Narrowed to a body or a status, a scoped user's meetings are gathered then sorted (#20).
+    order = service.sort_term(Meeting.starts_at, group is not None or status is not None)
     async with read_transaction():
         rows = (
             await Meeting.select(

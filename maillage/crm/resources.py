@@ -318,7 +318,10 @@ class ResourceService:
             self.table.count() if part is None else self.table.count().where(part)
             for part in self._counted(query, where)
         ]
-        page = self._ordered(select, query.sort).limit(query.limit).offset(query.offset)
+        narrowed = bool(query.q and self.spec.search_fields) or any(
+            query.filters.get(item.name) is not None for item in self.spec.filters
+        )
+        page = self._ordered(select, query.sort, narrowed).limit(query.limit).offset(query.offset)
         async with read_transaction() as transaction:
             rows, total = await self._page(transaction.connection, page, counts)
             if total is None:  # an empty page says nothing of the total: past the end
@@ -471,10 +474,7 @@ class ResourceService:
         whole table: 0.25 s for a coordinator's invitations and 0.85 s for a Caf adviser's on
         ten départements, against 10–40 ms to gather and sort their rows (bench/README.md,
         #20). Sorting by ``id + 0``, which no index provides, makes the cost grow with what the
-        user sees, wherever their territories are. The same holds for the other orders: a
-        coordinator's contacts searched for « martin » walked the French-ordered index of the
-        names over the ten départements (88,881 rows read for 50, 1.75 s) where gathering
-        theirs reads a few thousand; the page's total counts those rows anyway."""
+        user sees, wherever their territories are; for the other orders, see `sort_term`."""
         return (
             self.spec.territorial is not None
             and territory_scope.current() is not None
@@ -517,24 +517,37 @@ class ResourceService:
         assert item.column is not None
         return self._columns[item.column] == value
 
-    def _ordered(self, select: Any, sort: str | None) -> Any:
+    def _ordered(self, select: Any, sort: str | None, narrowed: bool = True) -> Any:
         key = sort or self.spec.default_sort
         descending = key.startswith("-")
         name = key.lstrip("-")
         if name not in self.spec.sortable:
             allowed = ", ".join(self.spec.sortable)
             raise InvalidData.one("sort", f"Tri impossible sur « {name} » : choisissez {allowed}.")
-        select = select.order_by(self.sort_term(self._columns[name]), ascending=not descending)
+        term = self.sort_term(self._columns[name], narrowed)
+        select = select.order_by(term, ascending=not descending)
         if name != "id":
             select = select.order_by(self.table._meta.primary_key)
         return select
 
-    def sort_term(self, column: Any) -> Any:
+    def sort_term(self, column: Any, narrowed: bool = True) -> Any:
         """The ORDER BY term of ``column`` for the request's user: names and titles in French
         order (« École » among the E), codes and dates as stored; for a scoped user on
         PostgreSQL (`_gathered_in_scope`), the same order through an expression no index
-        provides, so that their rows are gathered and sorted (`db.gathered_order`)."""
-        if self._gathered_in_scope():
+        provides, so that their rows are gathered and sorted (`db.gathered_order`), in id
+        order always, in another order when the page is ``narrowed`` by a search or a filter.
+
+        A territory's rows are created together, so the primary key's order crosses the
+        country before it reaches the last territory's; names and dates are not tied to a
+        territory, and a plain list walking the name or date index finds the user's rows
+        spread along it, 50 rows for about 50 / (their share of the table) read (1,000 of the
+        ten départements' contacts for a coordinator, who also sees every département's shared
+        institutions): PostgreSQL prices that walk right and chooses it or the gathering
+        itself. A search or a filter multiplies two selectivities the planner estimates apart:
+        a coordinator's contacts searched for « martin » walked the names' index over ten
+        départements, 88,881 rows read for 50 (bench/README.md, #20); gathered, the rows read
+        are the user's, whom the page's total counts anyway."""
+        if self._gathered_in_scope() and (narrowed or column._meta.primary_key):
             return gathered_order(column)
         return french_order(column) if isinstance(column, Varchar | Text) else column
 

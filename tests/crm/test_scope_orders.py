@@ -193,6 +193,17 @@ async def test_a_scoped_page_is_gathered_then_sorted_and_an_unscoped_one_walks_t
     assert 'ORDER BY "meeting"."starts_at" ASC' in unscoped
     assert 'ORDER BY ("contact"."updated_at" + INTERVAL' in pages[("contacts", "updated_at")][0]
     assert 'ORDER BY ("interaction"."occurred_on" + 0) DESC' in pages[("interactions", None)][0]
+    # A plain list, neither searched nor filtered, leaves the choice to PostgreSQL (its walk
+    # along the names is priced right: a territory's rows are spread over the names); in id
+    # order, a territory's rows sit together: gathered whatever the query.
+    service = SERVICES["contacts"]
+    with territory_scope.entered(_scope(world)):
+        plain = str(service._ordered(service.table.select(), None, narrowed=False))
+        by_id = str(service._ordered(service.table.select(), "id", narrowed=False))
+        query = service._ordered(service.table.select(), None, narrowed=True)
+    assert 'ORDER BY "contact"."last_name" COLLATE "fr-FR-x-icu" ASC' in plain
+    assert 'ORDER BY ("contact"."id" + 0) ASC' in by_id
+    assert "|| ''" in str(query)
 
 
 async def test_a_scoped_total_adds_the_shared_rows_and_the_territories_counted_apart(world):

@@ -323,6 +323,10 @@ class Served:
         found = {name: ("wrk", path) for name, path in PATHS.items()}
         found["contacts search"] = ("wrk", "/api/v1/contacts?q=martin")
         found["dashboard /"] = ("page", "/")
+        # The pages of the lists in name and date order (#20): alone, as the dashboard.
+        found["contacts page « martin »"] = ("page", "/contacts?q=martin")
+        found["organisations page /partenaires"] = ("page", "/partenaires")
+        found["meetings page /reunions"] = ("page", "/reunions")
         one = f"territory={self.territory}"
         found["network, 1 territory"] = ("heavy", f"/api/v1/network/report?{one}")
         if who == "caf":
@@ -444,6 +448,28 @@ async def statements(
     return found
 
 
+def read_summary(plan: str | list) -> str:
+    """« rows read »: what the plan's scans took from tables and indexes (the rows they
+    returned plus those their filters dropped, every loop), and the buffers it touched."""
+    import json
+
+    root = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    read = 0
+
+    def walk(node: dict) -> None:
+        nonlocal read
+        if "Scan" in node["Node Type"] and node["Node Type"] != "Bitmap Index Scan":
+            loops = node.get("Actual Loops", 1)
+            read += (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
+                     + node.get("Rows Removed by Index Recheck", 0)) * loops  # fmt: skip
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(root)
+    buffers = root.get("Shared Hit Blocks", 0) + root.get("Shared Read Blocks", 0)
+    return f"rows read {read:,}, buffers {buffers:,}, {root['Actual Total Time']:.1f} ms"
+
+
 async def _sql(database: str, rounds: int, show: bool, last: bool, only: str = "") -> None:
     import statistics
 
@@ -469,8 +495,11 @@ async def _sql(database: str, rounds: int, show: bool, last: bool, only: str = "
                 if show:
                     plans = {}
                     for side, connection in (("on", subject), ("off", bypass)):
-                        rows = await connection.fetch(f"EXPLAIN (ANALYZE) {sql}", *args)
+                        rows = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args)
                         plans[side] = "\n".join(row[0] for row in rows)
+                        plans[side] += "\n" + read_summary(
+                            await connection.fetchval(
+                                f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *args))  # fmt: skip
                     print(f"\n{who} {name}\n{sql}\n{args}\n--- on\n{plans['on']}\n"
                           f"--- off\n{plans['off']}\n")  # fmt: skip
                 timings: dict[str, list[float]] = {"on": [], "off": []}

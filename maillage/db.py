@@ -24,7 +24,20 @@ from urllib.parse import urlsplit
 import asyncpg
 from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 from piccolo.apps.migrations.tables import Migration
-from piccolo.columns import Column
+from piccolo.columns import (
+    BigInt,
+    Column,
+    Date,
+    Integer,
+    Numeric,
+    Real,
+    Serial,
+    SmallInt,
+    Text,
+    Timestamp,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
@@ -189,10 +202,33 @@ async def row_security_bypassed() -> bool:
     return bool(rows and rows[0]["bypassed"])
 
 
-def french_order(column: Column) -> QueryString:
+def french_order(column: Column, *, gathered: bool = False) -> QueryString:
     """An ORDER BY term that sorts a text column as a French reader expects (accents, case
-    and ligatures ignored): PostgreSQL's ICU collation, or SQLite's of the same name."""
-    return QueryString(f'{column._meta.get_full_name(with_alias=False)} COLLATE "{COLLATION}"')
+    and ligatures ignored): PostgreSQL's ICU collation, or SQLite's of the same name.
+    ``gathered``: the same order through an expression no index provides (`gathered_order`)."""
+    name = column._meta.get_full_name(with_alias=False)
+    if gathered:
+        name = f"({name} || '')"
+    return QueryString(f'{name} COLLATE "{COLLATION}"')
+
+
+def gathered_order(column: Column) -> QueryString:
+    """An ORDER BY term, for PostgreSQL, in the order of ``column`` but through an expression
+    that no index provides (``id + 0``, ``name || ''``…): the planner gathers the rows the
+    filter keeps (a scoped user's, through the ``territory`` index) and sorts them, instead of
+    walking an index in that order and dropping every row out of scope on the way, a walk that
+    crosses the whole country before it finds the last territory's first rows (#20).
+
+    Text columns get the French collation (`french_order`); NULLs come where the column's own
+    would (an operation on NULL is NULL)."""
+    if isinstance(column, Varchar | Text):
+        return french_order(column, gathered=True)
+    name = column._meta.get_full_name(with_alias=False)
+    if isinstance(column, Timestamp | Timestamptz):
+        return QueryString(f"({name} + INTERVAL '0 seconds')")
+    if isinstance(column, Date | Integer | Serial | BigInt | SmallInt | Real | Numeric):
+        return QueryString(f"({name} + 0)")  # a date plus no days is that date
+    return QueryString(name)
 
 
 def bind(engine: Engine[Any]) -> None:

@@ -42,9 +42,14 @@ async def list_meetings(
         where = where & (Meeting.working_group == group)
     if status is not None:
         where = where & (Meeting.status == status)
-    visible = SERVICES["meetings"].scope_clause()
+    service = SERVICES["meetings"]
+    # The total as the shared meetings' and the user's territories' counts (#20).
+    counted = [where & half for half in service.scope_halves() or []]
+    visible = service.scope_clause()
     if visible is not None:
         where = where & visible
+    # Narrowed to a body or a status, a scoped user's meetings are gathered then sorted (#20).
+    order = service.sort_term(Meeting.starts_at, group is not None or status is not None)
     async with read_transaction():
         rows = (
             await Meeting.select(
@@ -58,13 +63,13 @@ async def list_meetings(
                 Meeting.working_group.name,
             )
             .where(where)
-            .order_by(Meeting.starts_at, ascending=period == "a_venir")
+            .order_by(order, ascending=period == "a_venir")
             .order_by(Meeting.id)
             .limit(limit)
             .offset(offset)
             .run()
         )
-        total = await Meeting.count().where(where).run()
+        total = sum([await Meeting.count().where(part).run() for part in counted or [where]])
         counts = await _invitation_counts([row["id"] for row in rows])
     for row in rows:
         row.update(counts.get(row["id"], _no_counts()))

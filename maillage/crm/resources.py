@@ -20,7 +20,6 @@ import msgspec
 from msgspec import UNSET, Struct
 from piccolo.columns import JSON, ForeignKey, Text, Varchar
 from piccolo.columns.combination import WhereRaw
-from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from maillage import row_security
@@ -31,6 +30,7 @@ from maillage.crm.text import find_control_character, normalise, search_text
 from maillage.db import (
     driver_fetch,
     french_order,
+    gathered_order,
     is_sqlite,
     read_transaction,
     write_transaction,
@@ -57,6 +57,7 @@ FILTER_BOUNDS: dict[type, dict[str, int]] = {
 # Aliases: inside ResourceService, « list » names the method, not the built-in type.
 Rows = list[dict[str, Any]]
 FieldErrors = list[FieldError]
+Conditions = list[Any]
 
 Validator = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[list[FieldError]]]
 Preparer = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[None]]
@@ -311,30 +312,77 @@ class ResourceService:
         self._check_query(query)
         where = self._where(query)
         select = self.table.select(*self._read_columns)
-        count = self.table.count()
         if where is not None:
             select = select.where(where)
-            count = count.where(where)
-        page = self._ordered(select, query.sort).limit(query.limit).offset(query.offset)
+        counts = [
+            self.table.count() if part is None else self.table.count().where(part)
+            for part in self._counted(query, where)
+        ]
+        narrowed = bool(query.q and self.spec.search_fields) or any(
+            query.filters.get(item.name) is not None for item in self.spec.filters
+        )
+        page = self._ordered(select, query.sort, narrowed).limit(query.limit).offset(query.offset)
         async with read_transaction() as transaction:
-            rows, total = await self._page(transaction.connection, page, count)
+            rows, total = await self._page(transaction.connection, page, counts)
             if total is None:  # an empty page says nothing of the total: past the end
-                total = await count.run() if query.offset else 0
+                total = sum([await count.run() for count in counts]) if query.offset else 0
         return {"items": rows, "total": total, "limit": query.limit, "offset": query.offset}
 
-    async def _page(self, connection: Any, page: Any, count: Any) -> tuple[Rows, int | None]:
+    def _counted(self, query: ListQuery, where: Any) -> Conditions:
+        """The conditions whose counts add up to the list's total: ``where`` alone, or the
+        shared rows and the user's apart (`scope_halves`)."""
+        halves = self.scope_halves()
+        if halves is None:
+            return [where]
+        rest = self._where(query, scoped=False)
+        return [half if rest is None else half & rest for half in halves]
+
+    def scope_halves(self) -> Conditions | None:
+        """For a scoped user on PostgreSQL whose rows carry their territory
+        (`_gathered_in_scope`), `scope_clause` as two disjoint conditions, the shared rows and
+        the user's territories' rows, to count apart and add up; None: count it whole.
+
+        Counted at once, ``territory IS NULL OR territory IN (…)`` cannot bound an index
+        scan: PostgreSQL read the whole ``territory`` index and filtered it, a count that grew
+        with the country (the 48,300 meetings of ten départements read to count a Caf
+        adviser's 1,610); each half is a range of that index (#20)."""
+        rule = self.spec.territorial
+        scope = territory_scope.current()
+        if rule is None or scope is None or not scope.territories or rule.also is not None:
+            return None
+        if not self._gathered_in_scope():
+            return None
+        if rule.via is None:
+            column = self.table._meta.get_column_by_name(rule.field)
+            return [column.is_null(), column.is_in(scope.territories)]
+        if copied_territory(self.table, rule):
+            copy = f'"{self.table._meta.tablename}"."{row_security.COPY}"'
+            values = ", ".join("{}" for _ in scope.territories)
+            return [
+                WhereRaw(f"{copy} IS NULL"),
+                WhereRaw(f"{copy} IN ({values})", *scope.territories),
+            ]
+        return None
+
+    async def _page(
+        self, connection: Any, page: Any, counts: Conditions
+    ) -> tuple[Rows, int | None]:
         """The page's rows, their links and the total in one statement: Piccolo's select,
-        with a sorted array per link and the count as scalar subqueries in its column list
-        (one statement instead of one per link plus the count; building each Piccolo query cost
-        more than running it)."""
+        with a sorted array per link and the count (the sum of ``counts``) as scalar
+        subqueries in its column list (one statement instead of one per link plus the count;
+        building each Piccolo query cost more than running it)."""
         page_sql, page_args = page.querystrings[0].compile_string(engine_type="sqlite")
-        count_sql, count_args = count.querystrings[0].compile_string(engine_type="sqlite")
+        count_sqls, count_args = [], []
+        for count in counts:
+            count_sql, args = count.querystrings[0].compile_string(engine_type="sqlite")
+            count_sqls.append(f"({count_sql})")
+            count_args += args
         owner_id = f'"{self.table._meta.tablename}"."id"'
         extra = [
             _link_array(link, owner_id) + f' AS "{LINK_PREFIX}{link.field}"'
             for link in self.spec.links
         ]
-        extra.append(f'({count_sql}) AS "{TOTAL}"')
+        extra.append(f'({" + ".join(count_sqls)}) AS "{TOTAL}"')
         head = f' FROM "{self.table._meta.tablename}"'
         cut = page_sql.index(head)
         sql = page_sql[:cut] + ", " + ", ".join(extra) + page_sql[cut:]
@@ -417,8 +465,8 @@ class ResourceService:
         return visible_clause(self.table, self.spec.territorial, scope.territories)
 
     def _gathered_in_scope(self) -> bool:
-        """Whether a page in id order is sorted from the rows in the user's scope rather than
-        read along the primary key (PostgreSQL, a scoped user, a resource local to territories).
+        """Whether a page is sorted from the rows in the user's scope rather than read along
+        the index of its order (PostgreSQL, a scoped user, a resource local to territories).
 
         The planner prices a walk along the primary key as if a territory's rows were spread
         evenly over the table; they are not (a territory's records are created together, a
@@ -426,16 +474,17 @@ class ResourceService:
         whole table: 0.25 s for a coordinator's invitations and 0.85 s for a Caf adviser's on
         ten départements, against 10–40 ms to gather and sort their rows (bench/README.md,
         #20). Sorting by ``id + 0``, which no index provides, makes the cost grow with what the
-        user sees, wherever their territories are."""
+        user sees, wherever their territories are; for the other orders, see `sort_term`."""
         return (
             self.spec.territorial is not None
             and territory_scope.current() is not None
             and not is_sqlite()
         )
 
-    def _where(self, query: ListQuery) -> Any:
+    def _where(self, query: ListQuery, scoped: bool = True) -> Any:
+        """The list's condition; ``scoped=False``: without the user's scope (`_counted`)."""
         clauses: list[Any] = []
-        visible = self.scope_clause()
+        visible = self.scope_clause() if scoped else None
         if visible is not None:
             clauses.append(visible)
         if self.spec.lifecycle == "archive" and not query.include_archived:
@@ -468,22 +517,39 @@ class ResourceService:
         assert item.column is not None
         return self._columns[item.column] == value
 
-    def _ordered(self, select: Any, sort: str | None) -> Any:
+    def _ordered(self, select: Any, sort: str | None, narrowed: bool = True) -> Any:
         key = sort or self.spec.default_sort
         descending = key.startswith("-")
         name = key.lstrip("-")
         if name not in self.spec.sortable:
             allowed = ", ".join(self.spec.sortable)
             raise InvalidData.one("sort", f"Tri impossible sur « {name} » : choisissez {allowed}.")
-        column = self._columns[name]
-        # Names and titles in French order (« École » among the E); codes and dates as stored.
-        term: Any = french_order(column) if isinstance(column, Varchar | Text) else column
-        if name == "id" and self._gathered_in_scope():
-            term = QueryString(f"{column._meta.get_full_name(with_alias=False)} + 0")
+        term = self.sort_term(self._columns[name], narrowed)
         select = select.order_by(term, ascending=not descending)
         if name != "id":
             select = select.order_by(self.table._meta.primary_key)
         return select
+
+    def sort_term(self, column: Any, narrowed: bool = True) -> Any:
+        """The ORDER BY term of ``column`` for the request's user: names and titles in French
+        order (« École » among the E), codes and dates as stored; for a scoped user on
+        PostgreSQL (`_gathered_in_scope`), the same order through an expression no index
+        provides, so that their rows are gathered and sorted (`db.gathered_order`), in id
+        order always, in another order when the page is ``narrowed`` by a search or a filter.
+
+        A territory's rows are created together, so the primary key's order crosses the
+        country before it reaches the last territory's; names and dates are not tied to a
+        territory, and a plain list walking the name or date index finds the user's rows
+        spread along it, 50 rows for about 50 / (their share of the table) read (1,000 of the
+        ten départements' contacts for a coordinator, who also sees every département's shared
+        institutions): PostgreSQL prices that walk right and chooses it or the gathering
+        itself. A search or a filter multiplies two selectivities the planner estimates apart:
+        a coordinator's contacts searched for « martin » walked the names' index over ten
+        départements, 88,881 rows read for 50 (bench/README.md, #20); gathered, the rows read
+        are the user's, whom the page's total counts anyway."""
+        if self._gathered_in_scope() and (narrowed or column._meta.primary_key):
+            return gathered_order(column)
+        return french_order(column) if isinstance(column, Varchar | Text) else column
 
     # ----- writing -------------------------------------------------------------------------
 

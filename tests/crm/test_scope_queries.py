@@ -39,7 +39,7 @@ async def test_a_scoped_query_tests_the_copied_territory_and_sorts_what_it_sees(
             clause
             == f'("{table}"."territory" IS NULL OR "{table}"."territory" IN ({world.a["id"]}))'
         )
-    assert 'ORDER BY "invitation"."id" + 0 ASC' in page
+    assert 'ORDER BY ("invitation"."id" + 0) ASC' in page
     # An unscoped user reads everything: the primary key's order is the cheapest.
     assert 'ORDER BY "invitation"."id" ASC' in unscoped_page
 

@@ -40,6 +40,7 @@ LATER = [
     "2026-12-07T07:00:00:000000",  # mandates' register keys without a hash of the name (#18)
     "2026-12-07T09:00:00:000000",  # territory copied onto meetings, invitations… (#20)
     "2026-12-08T01:00:00:000000",  # partners under row-level security (#20)
+    "2026-12-09T03:00:00:000000",  # partial index of bounced contacts (#20)
 ]
 
 

@@ -409,8 +409,10 @@ async def _answers(meetings: list[dict[str, Any]]) -> dict[int, dict[str, int]]:
 
 
 async def _dsp_contracts_ending(today: dt.date) -> list[dict[str, Any]]:
+    """DSP contracts ending within the notice period, of the partnerships the user sees (#20:
+    on SQLite the services' rule is the only barrier)."""
     limit = add_months(today, DSP_NOTICE_MONTHS)
-    return (
+    rows: list[dict[str, Any]] = (
         await scoped(
             Partnership.select(
                 Partnership.id,
@@ -433,3 +435,4 @@ async def _dsp_contracts_ending(today: dt.date) -> list[dict[str, Any]]:
         .order_by(Partnership.end_date)
         .run()
     )
+    return rows

@@ -80,8 +80,7 @@ async def group_ids(territory_ids: list[int]) -> set[int]:
     )
     communes = [row["id"] for row in await communes_of(territory_ids)]
     covering = await GroupCommune.select(GroupCommune.working_group).where(
-        GroupCommune.working_group.territory.is_null()
-        & GroupCommune.commune.is_in(communes or [0])
+        GroupCommune.working_group.territory.is_null() & GroupCommune.commune.is_in(communes or [0])
     )
     return {row["id"] for row in own} | {row["working_group"] for row in covering}
 

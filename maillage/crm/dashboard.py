@@ -262,8 +262,8 @@ async def _attendance_by_month(now: dt.datetime, today: dt.date) -> list[dict[st
     ]
 
 
-# Ids given to one query at most: under SQLite's and asyncpg's limits on parameters.
-CHUNK = 5_000
+# Ids given to one query at most: few enough for an index lookup (`maillage.graph.network`).
+CHUNK = 1_000
 
 
 async def _in_chunks(query: Any, column: Any, ids: Any) -> list[dict[str, Any]]:

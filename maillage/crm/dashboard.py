@@ -1,9 +1,12 @@
 """The tableau de bord: what needs doing this week (each with its action), key figures, the
 coming meetings, the answers awaited, the alerts and two small charts.
 
-One read transaction and a fixed number of queries, whatever the size of the network. A user
-scoped to territories (#20) sees the figures, meetings, fiches action and attendance of their
-territories and the shared ones, by the rule of the generic services (`scoped`).
+One read transaction and a bounded number of queries: one per figure or list, and one per
+step and thousand ids for the charts, whatever the size of the network. A user scoped to
+territories (#20) sees the figures, meetings, fiches action and attendance of their
+territories and the shared ones, by the rule of the generic services (`scoped`); each read
+starts from the user's own rows, so that its cost follows their territories, not the
+instance's (bench/README.md, « Per-territory pages »).
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """The network service: reads the registry into ``maillage.graph`` rows, caches the analyses.
 
-Reading takes one query per table whatever the size of the territory (17 in all, in one read
-transaction). Analyses are cached per *data version*: one query gives, for every table the
+Reading takes one query per table and per thousand ids (`CHUNK`), in one read transaction. Analyses are cached per *data version*: one query gives, for every table the
 network reads, its row count, highest id and latest ``updated_at``; any write changes it. The
 analysis itself runs in a worker thread, so the event loop keeps serving other requests.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from maillage.crm.registry import scoped
 from maillage.db import read_transaction
 from maillage.folding import fold
 from maillage.tables import Affiliation, Decision
@@ -88,10 +89,13 @@ async def of_group(group_id: int, today: dt.date) -> list[dict[str, Any]]:
 
 
 async def late(today: dt.date, limit: int = 20) -> list[dict[str, Any]]:
-    """Open decisions past their due date, the most overdue first."""
+    """Open decisions past their due date, the most overdue first, of the bodies the user
+    sees (#20: on SQLite the services' rule is the only barrier; on PostgreSQL the rule's test
+    on the row's territory also lets the planner gather the user's decisions instead of
+    walking the due dates of the whole country)."""
     async with read_transaction():
         rows = await (
-            Decision.select(*COLUMNS)
+            scoped(Decision.select(*COLUMNS), "decisions")
             .where(Decision.status.is_in(list(OPEN_DECISION_STATUSES)) & (Decision.due_on < today))
             .order_by(Decision.due_on)
             .order_by(Decision.id)

@@ -70,13 +70,17 @@ def communes_of(territory_ids: list[int]) -> Any:
 
 
 async def group_ids(territory_ids: list[int]) -> set[int]:
-    """The bodies of the territories: their own, and the shared ones covering their communes."""
+    """The bodies of the territories: their own, and the shared ones covering their communes.
+
+    The communes are read first and given as a list: with a sub-query, PostgreSQL read the
+    whole ``group_commune`` table (every territory's bodies) to keep the few of these
+    communes (#20)."""
     own = await WorkingGroup.select(WorkingGroup.id).where(
         WorkingGroup.territory.is_in(territory_ids or [0])
     )
+    communes = [row["id"] for row in await communes_of(territory_ids)]
     covering = await GroupCommune.select(GroupCommune.working_group).where(
-        GroupCommune.working_group.territory.is_null()
-        & GroupCommune.commune.is_in(communes_of(territory_ids))
+        GroupCommune.working_group.territory.is_null() & GroupCommune.commune.is_in(communes or [0])
     )
     return {row["id"] for row in own} | {row["working_group"] for row in covering}
 

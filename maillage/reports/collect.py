@@ -422,8 +422,8 @@ def _named_organisations(rows: ReportRows) -> set[int]:
     return {i for i in named if i is not None}
 
 
-# Ids given to one query at most: under SQLite's and asyncpg's limits on parameters.
-CHUNK = 5_000
+# Ids given to one query at most: few enough for an index lookup (`maillage.graph.network`).
+CHUNK = 1_000
 
 
 async def _in_chunks(query: Any, column: Any, ids: set[int]) -> list[dict[str, Any]]:

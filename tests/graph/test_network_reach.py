@@ -143,25 +143,37 @@ async def _insert(table: type[Table], rows: list[dict[str, Any]]) -> list[int]:
     return [row["id"] for row in done]
 
 
-async def _world(seed: int) -> dict[str, Any]:
+async def _world(seed: int, offset: int = 0, shared_exchanges: bool = True) -> dict[str, Any]:
     """Four territories of four communes, a commune of none; town halls and associations in the
     communes, institutions without one, an organisation on the commune of no territory; people
     everywhere and nowhere; each territory's bodies and shared bodies covering communes of two;
     members, guests and people met from other territories; exchanges of a territory or shared;
-    partnerships across."""
+    partnerships across. ``offset`` numbers a second world's territories and communes after the
+    first's; without ``shared_exchanges``, its exchanges all belong to its territories."""
     pick = random.Random(seed)
     await ensure_axes()
     axes = [row["id"] for row in await Axis.select(Axis.id)]
     territories = await _insert(
-        Territory, [{"name": f"Territoire {n}", "siren": f"20000{n:04d}"} for n in range(4)]
+        Territory,
+        [{"name": f"Territoire {n}", "siren": f"20000{n:04d}"} for n in range(offset, offset + 4)],
     )
     communes = await _insert(
         Commune,
         [
-            {"name": f"Commune {n}", "insee_code": f"99{n:03d}", "territory": territories[n // 4]}
+            {
+                "name": f"Commune {n}",
+                "insee_code": f"99{n + 4 * offset:03d}",
+                "territory": territories[n // 4],
+            }
             for n in range(16)
         ]
-        + [{"name": "Commune sans territoire", "insee_code": "99900", "territory": None}],
+        + [
+            {
+                "name": "Commune sans territoire",
+                "insee_code": f"99{900 + offset}",
+                "territory": None,
+            }
+        ],
     )
     places = [*communes, None, None]
     organisations = await _insert(
@@ -224,7 +236,7 @@ async def _world(seed: int) -> dict[str, Any]:
                     "title": "Séance",
                     "starts_at": dt.datetime(2026, 3, n + 1, 9, tzinfo=dt.UTC),
                     "ends_at": dt.datetime(2026, 3, n + 1, 11, tzinfo=dt.UTC),
-                    "ical_uid": f"{g}-{n}@test",
+                    "ical_uid": f"{g}-{n}-{offset}@test",
                     "status": "tenue",
                 }
                 for n in range(2)
@@ -241,7 +253,10 @@ async def _world(seed: int) -> dict[str, Any]:
     interactions = await _insert(
         Interaction,
         [
-            {"occurred_on": dt.date(2026, 5, 1), "territory": pick.choice([*territories, None])}
+            {
+                "occurred_on": dt.date(2026, 5, 1),
+                "territory": pick.choice([*territories, *([None] if shared_exchanges else [])]),
+            }
             for _ in range(12)
         ],
     )
@@ -325,3 +340,19 @@ async def test_another_territorys_organisation_does_not_come_through_a_persons_o
     rives = await load_network_data(TODAY, [b])
     assert {o.name for o in rives.organisations} == {"Mairie de Rives"}
     assert rives.contacts == [] and rives.affiliations == []
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_a_territorys_network_is_the_same_with_other_territories_around(database, seed):
+    """Four more territories of the same shape (their own bodies, people, organisations and
+    exchanges, none shared) change nothing to the network of the first four's territories:
+    what a territory reaches is read from its own rows, not filtered out of the country's."""
+    world = await _world(seed)
+    t = world["territories"]
+    before = {
+        tuple(chosen): _rows(await load_network_data(TODAY, chosen))
+        for chosen in ([t[0]], [t[3]], [t[0], t[1]])
+    }
+    await _world(seed + 10, offset=4, shared_exchanges=False)
+    for chosen, rows in before.items():
+        assert _rows(await load_network_data(TODAY, list(chosen))) == rows, chosen

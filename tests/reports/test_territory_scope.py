@@ -220,3 +220,38 @@ async def test_a_territorys_bilan_reads_nothing_of_the_other_territories(scoped)
     # B's bilan sees them.
     crowded = await collect(await resolve_scope(world.b.territory["id"]), YEAR)
     assert len(crowded.organisations) > 300 and len(crowded.partnerships) == 299
+
+
+def _report_rows(rows) -> dict:
+    """The rows a bilan is computed from, comparable across two reads."""
+    return {
+        "groups": sorted(rows.groups),
+        "meetings": sorted(m["id"] for m in rows.meetings),
+        "invitations": sorted((i["meeting"], i["contact"]) for i in rows.invitations),
+        "memberships": sorted((m["contact"], m["working_group"]) for m in rows.memberships),
+        "affiliations": sorted((a["contact"], a["organisation"]) for a in rows.affiliations),
+        "organisations": sorted(rows.organisations),
+        "partnerships": sorted(p["id"] for p in rows.partnerships),
+        "interactions": sorted(map(repr, rows.interactions)),
+        "network": (len(rows.network.organisations), len(rows.network.contacts)),
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_a_territorys_bilan_reads_the_same_with_other_territories_around(database, seed):
+    """The bilan's rows of a territory and of two together (a Caf adviser's consolidation)
+    are the same before and after four more territories of the same shape are loaded around
+    them (none of their records shared): each read starts from the report's own territories
+    (#20)."""
+    from tests.graph.test_network_reach import _world
+
+    t = (await _world(seed))["territories"]
+    before = {}
+    for chosen in ([t[0]], [t[1], t[2]]):
+        scope = await resolve_scope(chosen[0], chosen if len(chosen) > 1 else None)
+        before[tuple(chosen)] = _report_rows(await collect(scope, 2026))
+    assert before[(t[0],)]["meetings"] and before[(t[0],)]["invitations"]
+    await _world(seed + 10, offset=4, shared_exchanges=False)
+    for chosen, rows in before.items():
+        scope = await resolve_scope(chosen[0], list(chosen) if len(chosen) > 1 else None)
+        assert _report_rows(await collect(scope, 2026)) == rows, chosen

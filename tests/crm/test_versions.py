@@ -182,10 +182,8 @@ async def test_an_instance_upgrades_with_counters_for_its_territories(tmp_path):
             "INSERT INTO working_group (name, kind, description, default_location, active, "
             "archived, search, territory) VALUES ('COPIL', 'copil', '', '', true, false, '', 2)"
         )
-        assert await db.migrate() == [
-            "2026-12-09T01:00:00:000000",
-            "2026-12-09T01:30:00:000000",
-        ]
+        applied = await db.migrate()  # the counters' two, and any later migration
+        assert applied[:2] == ["2026-12-09T01:00:00:000000", "2026-12-09T01:30:00:000000"]
         assert await _counters() == {0: 1, 1: 1, 2: 1}
         assert await _changed_by(_sql("UPDATE working_group SET name = 'CoPil'")) == {2}
 

@@ -10,7 +10,15 @@ from typing import Any
 from maillage.crm import scope as territory_scope
 from maillage.crm.registry import scoped
 from maillage.db import french_order
-from maillage.tables import Affiliation, Axis, Commune, Organisation, Territory, WorkingGroup
+from maillage.tables import (
+    ROW_ID_MAX,
+    Affiliation,
+    Axis,
+    Commune,
+    Organisation,
+    Territory,
+    WorkingGroup,
+)
 
 
 async def axes() -> list[dict[str, Any]]:
@@ -61,6 +69,19 @@ async def organisation_names(ids: list[int]) -> dict[int, str]:
         .run()
     )
     return {row["id"]: row["name"] for row in rows}
+
+
+async def visible_organisation_name(organisation_id: int) -> str | None:
+    """The name of an organisation the request's user sees, else None (#20: no probing)."""
+    if not 1 <= organisation_id <= ROW_ID_MAX:
+        return None
+    row = (
+        await scoped(Organisation.select(Organisation.name), "organisations")
+        .where(Organisation.id == organisation_id)
+        .first()
+        .run()
+    )
+    return None if row is None else str(row["name"])
 
 
 async def commune_names(ids: list[int]) -> dict[int, str]:

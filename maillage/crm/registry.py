@@ -81,6 +81,9 @@ CONTACT_AXES = Link("axes", ContactAxis, "contact", "axis")
 # which bodies they sit on.
 CONTACT_ORGANISATIONS = Link("organisations", Affiliation, "contact", "organisation")
 CONTACT_FUNCTIONS = Link("functions", Affiliation, "contact", "function")
+# The name of the organisations a person is tied to: the contacts list filters on part of it,
+# where a choice among every partner (5,000 in one département) would weigh the page (#20).
+CONTACT_ORGANISATION_NAMES = Link("organisation_names", Affiliation, "contact", "organisation.name")
 CONTACT_GROUPS = Link("groups", Membership, "contact", "working_group")
 GROUP_AXES = Link("axes", GroupAxis, "working_group", "axis")
 GROUP_COMMUNES = Link("communes", GroupCommune, "working_group", "commune")
@@ -281,6 +284,13 @@ SPECS: list[ResourceSpec] = [
             Filter("mailing_opt_out", bool, "Opposé aux envois groupés", column="mailing_opt_out"),
             Filter("axis", int, "Axe de la CTG", link=CONTACT_AXES),
             Filter("organisation", int, "Organisation de rattachement", link=CONTACT_ORGANISATIONS),
+            Filter(
+                "organisation_name",
+                str,
+                "Nom de l'organisation de rattachement (une partie suffit, majuscules indifférentes)",
+                link=CONTACT_ORGANISATION_NAMES,
+                contains=True,
+            ),
             Filter(
                 "function",
                 str,

@@ -75,6 +75,30 @@ async def test_the_list_filters_by_organisation_function_and_body(admin, reader_
     assert await names(f"instance={made['group']['id']}") == ["Morel"]
     assert await names(f"organisation={made['centre']['id']}&fonction=anim") == ["Bernard"]
     assert (await reader_web.get("/contacts?organisation=abc")).status_code == 200
+    # Found by part of its name, accents and capitals aside, with the other filters.
+    assert await names("structure=CENTRE SOCIAL") == ["Guérin", "Bernard"]
+    assert await names("structure=melesse") == ["Morel"]
+    assert await names("structure=centre&fonction=anim") == ["Bernard"]
+    assert await names("structure=inconnue") == []
+
+
+async def test_the_organisation_filter_does_not_list_every_partner(admin, reader_web):
+    """A département has 5,000 partners: the filter is a field, not a choice among them all;
+    the organisation chosen from a partner's page is named, and can be removed."""
+    made = await _people(admin.client)
+    page = await reader_web.get("/contacts")
+    assert 'id="filtre-structure"' in page.text and 'name="organisation"' not in page.text
+    assert "Mairie de Melesse" not in html_text(page).split("Filtrer")[0]
+    chosen = await reader_web.get(f"/contacts?organisation={made['centre']['id']}")
+    text = html_text(chosen)
+    assert "Organisation : Centre social Ty Blosne" in text
+    assert '(<a href="/contacts">toutes les organisations</a>)' in chosen.text
+    assert f'<input type="hidden" name="organisation" value="{made["centre"]["id"]}">' in (
+        chosen.text
+    )
+    unknown = html_text(await reader_web.get("/contacts?organisation=999999"))
+    assert "Organisation : n° 999999 (introuvable)" in unknown
+    assert (await reader_web.get("/contacts?organisation=99999999999")).status_code == 400
 
 
 async def test_the_api_filters_alike(admin):

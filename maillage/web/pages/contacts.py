@@ -95,6 +95,7 @@ async def contact_list(
     axe: str | None = Parameter(default=None, max_length=12),
     commune: str | None = Parameter(default=None, max_length=12),
     organisation: str | None = Parameter(default=None, max_length=12),
+    structure: str | None = Parameter(default=None, max_length=100),
     fonction: str | None = Parameter(default=None, max_length=100),
     instance: str | None = Parameter(default=None, max_length=12),
     archives: FromQuery[bool] = False,
@@ -106,6 +107,7 @@ async def contact_list(
         "axe": axe,
         "commune": commune,
         "organisation": organisation,
+        "structure": structure,
         "fonction": fonction,
         "instance": instance,
         "archives": archives,
@@ -119,6 +121,7 @@ async def contact_list(
         "axis": parse_int(axe),
         "commune": parse_int(commune),
         "organisation": parse_int(organisation),
+        "organisation_name": (structure or "").strip() or None,
         "function": (fonction or "").strip() or None,
         "group": parse_int(instance),
     }
@@ -134,7 +137,12 @@ async def contact_list(
             )
         )
         options = await _form_options()
-        options["organisations"] = await lookups.organisations()
+        # The organisation chosen from a partner's page is named; others are found by name.
+        chosen = parse_int(organisation)
+        options["organisation"] = None
+        if chosen is not None:
+            name = await lookups.visible_organisation_name(chosen)
+            options["organisation"] = name or f"n° {chosen} (introuvable)"
         options["groups"] = await lookups.groups()
         works = await lookups.main_affiliations([row["id"] for row in result["items"]])
     return render(

@@ -50,6 +50,9 @@ ACCOUNTS = {
     "caf": "bench-caf@maillage.example",
     "admin": "bench-admin@maillage.example",
 }
+# The Caf-wide account of one département (its 30 territories, the first loaded): the network
+# of the whole département as the Caf sees it (`personas`, with the Caf adviser's requests).
+DEPARTEMENT = "bench-caf-departement@maillage.example"
 PATHS = {
     "meetings list": "/api/v1/meetings?limit=50",
     "invitations list": "/api/v1/invitations?limit=50&offset=200",
@@ -188,6 +191,20 @@ def load(
     maillage(env, "user", "territories", ACCOUNTS["coordination"], "--add", sirens[0],
              "--role", "coordinateur")  # fmt: skip
     maillage(env, "user", "territories", ACCOUNTS["caf"], "--add", ",".join(sirens),
+             "--role", "coordinateur")  # fmt: skip
+    departement_account(database)
+
+
+def departement_account(database: str) -> None:
+    """`DEPARTEMENT` on the first 30 territories, made once (also on a database loaded before
+    it existed)."""
+    if psql(database, f"SELECT count(*) FROM app_user WHERE email = '{DEPARTEMENT}'") != "0":
+        return
+    env = environment(database)
+    maillage(env, "user", "add", DEPARTEMENT, "--role", "coordinateur", "--password-stdin",
+             stdin=PASSWORD + "\n")  # fmt: skip
+    sirens = psql(database, "SELECT siren FROM territory ORDER BY id LIMIT 30").split()
+    maillage(env, "user", "territories", DEPARTEMENT, "--add", ",".join(sirens),
              "--role", "coordinateur")  # fmt: skip
 
 
@@ -559,8 +576,9 @@ class Served:
     def __init__(self, database: str) -> None:
         self.database = database
         self.env = environment(database)
+        departement_account(database)
         self.tokens = {key: maillage(self.env, "token", "create", email)
-                       for key, email in ACCOUNTS.items()}  # fmt: skip
+                       for key, email in {**ACCOUNTS, "departement": DEPARTEMENT}.items()}  # fmt: skip
         # The coordinator's territory and the Caf's first: the département's first territory.
         self.territory = int(psql(database, "SELECT min(id) FROM territory"))
         self.port = free_port()
@@ -571,16 +589,19 @@ class Served:
             self.stop()
             raise
 
-    def requests(self, who: str) -> dict[str, tuple[str, str]]:
-        """name: (« wrk » or « cold »/« warm » for the heavy ones, path)."""
-        found = {name: ("wrk", path) for name, path in PATHS.items()}
-        found["contacts search"] = ("wrk", "/api/v1/contacts?q=martin")
-        found["dashboard /"] = ("page", "/")
+    def requests(self, who: str) -> dict[str, tuple[str, str, str]]:
+        """name: (« wrk », « page », or « heavy » (cold, then warm), path, account)."""
+        found = {name: ("wrk", path, who) for name, path in PATHS.items()}
+        found["contacts search"] = ("wrk", "/api/v1/contacts?q=martin", who)
+        found["dashboard /"] = ("page", "/", who)
         one = f"territory={self.territory}"
-        found["network, 1 territory"] = ("heavy", f"/api/v1/network/report?{one}")
+        found["network, 1 territory"] = ("heavy", f"/api/v1/network/report?{one}", who)
         if who == "caf":
-            found["network, portfolio (10)"] = ("heavy", "/api/v1/network/report")
-        found["annual report, 1 territory"] = ("heavy", f"/api/v1/reports/annual?year={YEAR}&{one}")
+            found["network, portfolio (10)"] = ("heavy", "/api/v1/network/report", who)
+            # The Caf-wide network of the département (30 territories), its own account.
+            found["network, département (30)"] = ("heavy", "/api/v1/network/report", "departement")
+        found["annual report, 1 territory"] = (
+            "heavy", f"/api/v1/reports/annual?year={YEAR}&{one}", who)  # fmt: skip
         return found
 
     def changed(self) -> None:
@@ -610,10 +631,10 @@ def personas(database: str, baseline: str, seconds: int, rounds: int, only: str 
             for side, target in (("dep", served["dep"]), ("nat", served["nat"])) if number % 2 \
                     else (("nat", served["nat"]), ("dep", served["dep"])):  # fmt: skip
                 for who in ACCOUNTS:
-                    for name, (kind, path) in target.requests(who).items():
+                    for name, (kind, path, account) in target.requests(who).items():
                         if not any(part in f"{who} {name}" for part in only.split(",")):
                             continue
-                        token = target.tokens[who]
+                        token = target.tokens[account]
                         if kind == "wrk":
                             wrk(target.port, token, path, 1)  # warm-up
                             figures = wrk(target.port, token, path, seconds)

@@ -266,6 +266,7 @@ async def _remaps(connection, copies: int) -> dict[str, list[str]]:  # type: ign
     }
     used = {row[0] for row in await connection.fetch(
         "SELECT siren FROM organisation WHERE siren IS NOT NULL UNION "
+        "SELECT left(siret, 9) FROM organisation WHERE siret IS NOT NULL UNION "
         "SELECT siren FROM territory WHERE siren IS NOT NULL")}  # fmt: skip
     sirens = _Sirens(used)
 

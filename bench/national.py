@@ -4,6 +4,8 @@ coordinator, a Caf adviser and an administrator, with row-level security on and 
     .venv/bin/python bench/national.py load --departements 1 --database bench_h20c_dep
     .venv/bin/python bench/national.py load --departements 42 --database bench_h20c_nat
     .venv/bin/python bench/national.py load --departements 42 --copies --database bench_country
+    .venv/bin/python bench/national.py personas --database bench_country \
+        --baseline bench_country_dep --rounds 2 --seconds 4
     .venv/bin/python bench/national.py measure --database bench_h20c_dep --seconds 8
 
 ``load`` builds a fresh database owned by an ordinary role (the deployment of README « Mise en
@@ -609,9 +611,11 @@ class Served:
         """A new data version: the next heavy request computes again (no cached answer)."""
         psql(self.database, "INSERT INTO audit_event (actor, action, entity) "
                             "VALUES ('bench', 'bench', 'bench')")  # fmt: skip
-        # The network's own version reads the tables, not the audit log.
-        psql(self.database, "UPDATE organisation SET updated_at = now() "
-                            "WHERE id = (SELECT max(id) FROM organisation)")  # fmt: skip
+        # The network's own version reads the tables, not the audit log; and only those the
+        # user sees: a row of the first territory, in every persona's scope (the last
+        # organisation of the country is in none of theirs, their answer stayed cached).
+        psql(self.database, "UPDATE organisation SET updated_at = now() WHERE id = (SELECT "
+                            f"max(id) FROM organisation WHERE territory = {self.territory})")  # fmt: skip
 
     def stop(self) -> None:
         self.server.terminate()

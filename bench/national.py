@@ -3,6 +3,9 @@ coordinator, a Caf adviser and an administrator, with row-level security on and 
 
     .venv/bin/python bench/national.py load --departements 1 --database bench_h20c_dep
     .venv/bin/python bench/national.py load --departements 42 --database bench_h20c_nat
+    .venv/bin/python bench/national.py load --departements 42 --copies --database bench_country
+    .venv/bin/python bench/national.py personas --database bench_country \
+        --baseline bench_country_dep --rounds 2 --seconds 4
     .venv/bin/python bench/national.py measure --database bench_h20c_dep --seconds 8
 
 ``load`` builds a fresh database owned by an ordinary role (the deployment of README « Mise en
@@ -13,6 +16,13 @@ time taken and the database's size.
 
 With ``BENCH_WITHOUT_COUNTERS=1`` the load runs with the triggers of ``data_change`` (#20)
 disabled, enabled again at the end (their cost on a load, side by side).
+
+``load --copies`` (the whole country in minutes): the first département through the generator as
+above, then the others as copies of it made by PostgreSQL itself (`replicate`: one ``INSERT …
+SELECT`` per table for all copies, ids shifted per copy, identifiers made unique per copy, the
+territory copies of the `row_security.Via` tables shifted with the rest, triggers off during the
+copy), then checked: counts per table ×N, no foreign key pointing nowhere, every copied
+territory column equal to what the triggers compute, no unique value twice.
 
 ``measure`` starts ``maillage serve`` (one worker, connected as that role) and runs ``wrk``
 (its own process, 16 connections, ``--latency``) on the lists and searches of the local
@@ -45,6 +55,9 @@ ACCOUNTS = {
     "caf": "bench-caf@maillage.example",
     "admin": "bench-admin@maillage.example",
 }
+# The Caf-wide account of one département (its 30 territories, the first loaded): the network
+# of the whole département as the Caf sees it (`personas`, with the Caf adviser's requests).
+DEPARTEMENT = "bench-caf-departement@maillage.example"
 PATHS = {
     "meetings list": "/api/v1/meetings?limit=50",
     "invitations list": "/api/v1/invitations?limit=50&offset=200",
@@ -153,9 +166,12 @@ async def _counters(engine, verb: str) -> None:
         await engine.run_ddl(f'ALTER TABLE "{row["name"]}" {verb} TRIGGER {row["trigger"]}')
 
 
-def load(database: str, departements: int, template: str | None = None) -> None:
+def load(
+    database: str, departements: int, template: str | None = None, copies: bool = False
+) -> None:
     """A fresh database of ``departements``; with ``template``, a copy of that database (made
-    by this command) with ``departements`` more (the country from the 10 départements)."""
+    by this command) with ``departements`` more (the country from the 10 départements); with
+    ``copies``, one département generated and the others copied from it (`_replicate`)."""
     subprocess.run(["psql", f"{SERVER}/postgres", "-qc",
                     f"DO $$ BEGIN CREATE ROLE {ROLE} LOGIN; EXCEPTION WHEN duplicate_object "
                     "THEN NULL; END $$"], check=True)  # fmt: skip
@@ -169,7 +185,13 @@ def load(database: str, departements: int, template: str | None = None) -> None:
     if template:
         print(f"copie de {template} ({first} départements) : "
               f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
-    asyncio.run(_load(database, departements, first))
+    if copies and departements > 1:
+        if template:
+            raise SystemExit("--copies part d'une base neuve, sans --template")
+        asyncio.run(_load(database, 1, first))
+        asyncio.run(_replicate(database, departements - 1))
+    else:
+        asyncio.run(_load(database, departements, first))
     elapsed = time.perf_counter() - started
     counts = psql(database, "SELECT (SELECT count(*) FROM territory), (SELECT count(*) FROM "
                   "organisation), (SELECT count(*) FROM contact), (SELECT count(*) FROM meeting),"
@@ -189,6 +211,279 @@ def load(database: str, departements: int, template: str | None = None) -> None:
              "--role", "coordinateur")  # fmt: skip
     maillage(env, "user", "territories", ACCOUNTS["caf"], "--add", ",".join(sirens),
              "--role", "coordinateur")  # fmt: skip
+    departement_account(database)
+
+
+def departement_account(database: str) -> None:
+    """`DEPARTEMENT` on the first 30 territories, made once (also on a database loaded before
+    it existed)."""
+    if psql(database, f"SELECT count(*) FROM app_user WHERE email = '{DEPARTEMENT}'") != "0":
+        return
+    env = environment(database)
+    maillage(env, "user", "add", DEPARTEMENT, "--role", "coordinateur", "--password-stdin",
+             stdin=PASSWORD + "\n")  # fmt: skip
+    sirens = psql(database, "SELECT siren FROM territory ORDER BY id LIMIT 30").split()
+    maillage(env, "user", "territories", DEPARTEMENT, "--add", ",".join(sirens),
+             "--role", "coordinateur")  # fmt: skip
+
+
+# ----- load --copies: the other départements as copies of the first, in SQL --------------------
+
+# Tables of the instance rather than of a département (the axes, the accounts and their traces,
+# Piccolo's migrations): never copied.
+INSTANCE = frozenset({"axis", "app_user", "user_territory", "api_token", "feed_token",
+                      "audit_event", "sign_in_throttle", "duplicate_dismissal", "migration",
+                      "data_change"})  # fmt: skip
+
+
+def _domain(text: str | None, copy: int) -> str | None:
+    """« accueil@mairie-x.example » → « accueil@mairie-x-07.example » (and a website's
+    « https://www.mairie-x.example »): each département's bodies have their own domains."""
+    if not text:
+        return text
+    return re.sub(r"(@|://www\.)([^./@]+)\.", rf"\g<1>\g<2>-{copy:02d}.", text, count=1)
+
+
+class _Sirens:
+    """A valid SIREN (Luhn key) per copy for each SIREN of the département, none used twice."""
+
+    def __init__(self, used: set[str]) -> None:
+        self.used = set(used)
+        self.made: dict[tuple[str, int], str] = {}
+
+    def __call__(self, siren: str, copy: int) -> str:
+        from stdnum import luhn
+
+        if (siren, copy) not in self.made:
+            step = 0
+            while True:
+                number = (int(siren[1:8]) + (copy * 7_919 + step) * 104_729) % 10**7
+                body = f"{siren[0]}{number:07d}"
+                made = body + luhn.calc_check_digit(body)
+                if made not in self.used:
+                    break
+                step += 1
+            self.used.add(made)
+            self.made[(siren, copy)] = made
+        return self.made[(siren, copy)]
+
+
+async def _remaps(connection, copies: int) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """The identifiers that must differ from one département to the next, and the search
+    column the services compute from them (`crm.text.search_text`, in Python as they do),
+    for every copy: temporary tables ``_remap_<table> (k, id, columns…)``."""
+    from stdnum import luhn
+
+    from maillage.crm.demo.dataset import SEARCH_FIELDS
+    from maillage.crm.text import search_text
+
+    fields = {table._meta.tablename: list(names) for table, names in SEARCH_FIELDS.items()}
+    changed = {
+        "territory": ["siren", "name"],
+        "commune": ["insee_code"],
+        "organisation": ["siret", "siren", "email", "website"],
+        "contact": ["email"],
+    }
+    used = {row[0] for row in await connection.fetch(
+        "SELECT siren FROM organisation WHERE siren IS NOT NULL UNION "
+        "SELECT left(siret, 9) FROM organisation WHERE siret IS NOT NULL UNION "
+        "SELECT siren FROM territory WHERE siren IS NOT NULL")}  # fmt: skip
+    sirens = _Sirens(used)
+
+    def remade(table: str, row: dict, copy: int) -> dict:  # type: ignore[type-arg]
+        new = dict(row)
+        if table == "territory":
+            if row["siren"]:  # the département's number in front, as `_load` does
+                new["siren"] = f"{copy:02d}{row['siren'][2:]}"
+            new["name"] = f"{row['name']} ({copy:02d})"
+        elif table == "commune":
+            new["insee_code"] = f"{copy:02d}{row['insee_code'][2:]}"
+        elif table == "organisation":
+            if row["siren"]:
+                new["siren"] = sirens(row["siren"], copy)
+            if row["siret"]:
+                head = sirens(row["siret"][:9], copy) + row["siret"][9:13]
+                new["siret"] = head + luhn.calc_check_digit(head)
+            new["email"] = _domain(row["email"], copy)
+            new["website"] = _domain(row["website"], copy)
+        elif table == "contact":
+            new["email"] = _domain(row["email"], copy)
+        return new
+
+    columns: dict[str, list[str]] = {}
+    for table, names in changed.items():
+        wanted = list(dict.fromkeys(["id", *names, *fields.get(table, [])]))
+        rows = [dict(row) for row in await connection.fetch(
+            f"SELECT {', '.join(wanted)} FROM \"{table}\" ORDER BY id")]  # fmt: skip
+        out = names + (["search"] if table in fields else [])
+        records = []
+        for copy in range(1, copies + 1):
+            for row in rows:
+                new = remade(table, row, copy)
+                if table in fields:
+                    new["search"] = search_text(*(new[name] for name in fields[table]))
+                records.append((copy, row["id"], *(new[name] for name in out)))
+        await connection.execute(
+            f"CREATE TEMPORARY TABLE _remap_{table} (k integer, id integer, "
+            + ", ".join(f"{name} text" for name in out) + ", PRIMARY KEY (k, id))")  # fmt: skip
+        await connection.copy_records_to_table(f"_remap_{table}", records=records)
+        columns[table] = out
+    return columns
+
+
+async def _replicate(database: str, copies: int) -> None:
+    """``copies`` more départements, each a copy of the one in ``database`` (ids from 1), as
+    the application would have written them; then the checks (an exception if one fails)."""
+    import asyncpg
+
+    from maillage.row_security import PROTECTED, Via
+
+    connection = await asyncpg.connect(f"{SERVER}/{database}")  # the superuser
+    try:
+        tables = [row[0] for row in await connection.fetch(
+            "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+            "AND a.attname = 'id' WHERE c.relnamespace = 'public'::regnamespace "
+            "AND c.relkind = 'r' ORDER BY c.relname")]  # fmt: skip
+        span, counts = {}, {}
+        for table in tables:
+            if table in INSTANCE or table.startswith("_"):
+                continue
+            low, high, count = await connection.fetchrow(
+                f'SELECT min(id), max(id), count(*) FROM "{table}"')  # fmt: skip
+            if count:
+                if low < 1:
+                    raise RuntimeError(f"{table} : ids à partir de {low}")
+                span[table], counts[table] = high, count
+        # Foreign keys (one column each), and the territories copied onto the `Via` tables.
+        shifted: dict[tuple[str, str], str] = {}
+        for child, column, parent in await connection.fetch(
+            "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text "
+            "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
+            "AND a.attnum = c.conkey[1] WHERE c.contype = 'f' AND cardinality(c.conkey) = 1"
+        ):
+            shifted[(child.strip('"'), column)] = parent.strip('"')
+        for table, rule in PROTECTED.items():
+            while isinstance(rule, Via):
+                shifted[(table, rule.copy)] = "territory"
+                rule = rule.also  # type: ignore[assignment]
+        started = time.perf_counter()
+        async with connection.transaction():
+            remapped = await _remaps(connection, copies)
+            print(f"identifiants des copies : {time.perf_counter() - started:.0f} s", flush=True)
+            # No trigger during the copy (the territory copies are shifted like the keys;
+            # the foreign keys are checked below instead of row by row).
+            await connection.execute("SET LOCAL session_replication_role = replica")
+            for table in span:
+                step = time.perf_counter()
+                names = [row[0] for row in await connection.fetch(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
+                    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum", f'"{table}"')]  # fmt: skip
+                values = []
+                for name in names:
+                    parent = shifted.get((table, name))
+                    if name == "id":
+                        values.append(f"s.id + g.k * {span[table]}")
+                    elif parent in span:
+                        values.append(f's."{name}" + g.k * {span[parent]}')
+                    elif name in remapped.get(table, []):
+                        values.append(f'r."{name}"')
+                    elif (table, name) == ("meeting", "ical_uid"):
+                        values.append("regexp_replace(s.ical_uid, '^d0-', 'd' || g.k || '-')")
+                    elif (table, name) == ("invitation", "token_nonce"):
+                        values.append("left(translate(encode(decode(md5(s.token_nonce || g.k)"
+                                      " || md5(g.k || s.token_nonce), 'hex'), 'base64'), "
+                                      "'+/=', '-_'), 22)")  # fmt: skip
+                    else:
+                        values.append(f's."{name}"')
+                join = (f" JOIN _remap_{table} r ON r.k = g.k AND r.id = s.id"
+                        if table in remapped else "")  # fmt: skip
+                quoted = ", ".join(f'"{name}"' for name in names)
+                status = await connection.execute(
+                    f'INSERT INTO "{table}" ({quoted}) SELECT {", ".join(values)} '
+                    f'FROM "{table}" s CROSS JOIN generate_series(1, {copies}) g(k){join} '
+                    f"WHERE s.id <= {span[table]}")  # fmt: skip
+                await connection.execute(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                    f'(SELECT max(id) FROM "{table}"))')  # fmt: skip
+                print(f"  {table} : {status.split()[-1]} lignes, "
+                      f"{time.perf_counter() - step:.0f} s", flush=True)  # fmt: skip
+            await connection.execute("SET LOCAL session_replication_role = origin")
+            # The change counters (#20) of the new territories, as the migration starts them.
+            await connection.execute(
+                "INSERT INTO data_change (territory, counter) SELECT id, 1 FROM territory "
+                "ON CONFLICT (territory) DO NOTHING")  # fmt: skip
+            await _check(connection, span, counts, copies, shifted)
+        print(f"copies : {time.perf_counter() - started:.0f} s", flush=True)
+        await _check_policies(database, span["territory"], copies)
+        step = time.perf_counter()
+        await connection.execute("VACUUM (ANALYZE)")
+        print(f"VACUUM ANALYZE : {time.perf_counter() - step:.0f} s", flush=True)
+    finally:
+        await connection.close()
+
+
+async def _check_policies(database: str, territories: int, copies: int) -> None:
+    """Through the application's role (under the policies): the first territory and its last
+    copy see as many rows of every protected table, and no setting sees no local row."""
+    import asyncpg
+
+    from maillage import row_security
+
+    connection = await asyncpg.connect(url(database))
+    try:
+        seen = {}
+        for territory in (1, 1 + copies * territories):
+            await connection.execute(
+                row_security.set_config_sql(row_security.of([territory]), local=False))  # fmt: skip
+            seen[territory] = [await connection.fetchval(f'SELECT count(*) FROM "{table}"')
+                               for table in row_security.PROTECTED]  # fmt: skip
+        await connection.execute("RESET maillage.territories")
+        none = [await connection.fetchval(f'SELECT count(*) FROM "{table}" WHERE territory '
+                                          "IS NOT NULL") for table in row_security.PROTECTED]  # fmt: skip
+    finally:
+        await connection.close()
+    first, last = seen.values()
+    print("politiques, territoire 1 / sa dernière copie : " + ", ".join(
+        f"{table} {a}/{b}" for table, a, b in zip(row_security.PROTECTED, first, last, strict=True)))  # fmt: skip
+    if first != last or any(none):
+        raise RuntimeError(f"politiques : {seen} ; sans réglage : {none}")
+
+
+async def _check(connection, span, counts, copies, shifted) -> None:  # type: ignore[no-untyped-def]
+    """What the application's constraints and triggers would have guaranteed, on every row."""
+    from maillage.row_security import PROTECTED, Via
+
+    wrong = []
+    for table, count in counts.items():
+        found = await connection.fetchval(f'SELECT count(*) FROM "{table}"')
+        if found != count * (copies + 1):
+            wrong.append(f"{table} : {found} lignes au lieu de {count} × {copies + 1}")
+    copied = set()
+    for table, rule in PROTECTED.items():
+        while isinstance(rule, Via):
+            copied.add((table, rule.copy))
+            rule = rule.also  # type: ignore[assignment]
+    for (child, column), parent in shifted.items():
+        if child not in span or (child, column) in copied:
+            continue  # the territories' copies: checked against their parent below
+        orphans = await connection.fetchval(
+            f'SELECT count(*) FROM "{child}" c WHERE c."{column}" IS NOT NULL AND NOT EXISTS '
+            f'(SELECT 1 FROM "{parent}" p WHERE p.id = c."{column}")')  # fmt: skip
+        if orphans:
+            wrong.append(f"{child}.{column} : {orphans} lignes sans {parent}")
+    for table, rule in PROTECTED.items():
+        while isinstance(rule, Via):
+            # What the trigger `maillage_<table>_territory` computes: the parent's territory.
+            differ = await connection.fetchval(
+                f'SELECT count(*) FROM "{table}" c LEFT JOIN "{rule.parent}" p '
+                f'ON p.id = c."{rule.column}" WHERE c."{rule.copy}" IS DISTINCT FROM p.territory')  # fmt: skip
+            print(f"  {table}.{rule.copy} = {rule.parent}.territory : {differ} écart(s)")
+            if differ:
+                wrong.append(f"{table}.{rule.copy} : {differ} lignes diffèrent de leur parent")
+            rule = rule.also  # type: ignore[assignment]
+    if wrong:
+        raise RuntimeError("copie fausse :\n" + "\n".join(wrong))
+    print(f"contrôles : comptes ×{copies + 1}, clés étrangères, territoires recopiés : bons")
 
 
 # ----- measure --------------------------------------------------------------------------------
@@ -306,8 +601,9 @@ class Served:
     def __init__(self, database: str) -> None:
         self.database = database
         self.env = environment(database)
+        departement_account(database)
         self.tokens = {key: maillage(self.env, "token", "create", email)
-                       for key, email in ACCOUNTS.items()}  # fmt: skip
+                       for key, email in {**ACCOUNTS, "departement": DEPARTEMENT}.items()}  # fmt: skip
         # The coordinator's territory and the Caf's first: the département's first territory.
         self.territory = int(psql(database, "SELECT min(id) FROM territory"))
         self.port = free_port()
@@ -318,29 +614,34 @@ class Served:
             self.stop()
             raise
 
-    def requests(self, who: str) -> dict[str, tuple[str, str]]:
-        """name: (« wrk » or « cold »/« warm » for the heavy ones, path)."""
-        found = {name: ("wrk", path) for name, path in PATHS.items()}
-        found["contacts search"] = ("wrk", "/api/v1/contacts?q=martin")
-        found["dashboard /"] = ("page", "/")
+    def requests(self, who: str) -> dict[str, tuple[str, str, str]]:
+        """name: (« wrk », « page », or « heavy » (cold, then warm), path, account)."""
+        found = {name: ("wrk", path, who) for name, path in PATHS.items()}
+        found["contacts search"] = ("wrk", "/api/v1/contacts?q=martin", who)
+        found["dashboard /"] = ("page", "/", who)
         # The pages of the lists in name and date order (#20): alone, as the dashboard.
-        found["contacts page « martin »"] = ("page", "/contacts?q=martin")
-        found["organisations page /partenaires"] = ("page", "/partenaires")
-        found["meetings page /reunions"] = ("page", "/reunions")
+        found["contacts page « martin »"] = ("page", "/contacts?q=martin", who)
+        found["organisations page /partenaires"] = ("page", "/partenaires", who)
+        found["meetings page /reunions"] = ("page", "/reunions", who)
         one = f"territory={self.territory}"
-        found["network, 1 territory"] = ("heavy", f"/api/v1/network/report?{one}")
+        found["network, 1 territory"] = ("heavy", f"/api/v1/network/report?{one}", who)
         if who == "caf":
-            found["network, portfolio (10)"] = ("heavy", "/api/v1/network/report")
-        found["annual report, 1 territory"] = ("heavy", f"/api/v1/reports/annual?year={YEAR}&{one}")
+            found["network, portfolio (10)"] = ("heavy", "/api/v1/network/report", who)
+            # The Caf-wide network of the département (30 territories), its own account.
+            found["network, département (30)"] = ("heavy", "/api/v1/network/report", "departement")
+        found["annual report, 1 territory"] = (
+            "heavy", f"/api/v1/reports/annual?year={YEAR}&{one}", who)  # fmt: skip
         return found
 
     def changed(self) -> None:
         """A new data version: the next heavy request computes again (no cached answer)."""
         psql(self.database, "INSERT INTO audit_event (actor, action, entity) "
                             "VALUES ('bench', 'bench', 'bench')")  # fmt: skip
-        # The network's own version reads the tables, not the audit log.
-        psql(self.database, "UPDATE organisation SET updated_at = now() "
-                            "WHERE id = (SELECT max(id) FROM organisation)")  # fmt: skip
+        # The network's own version reads the tables, not the audit log; and only those the
+        # user sees: a row of the first territory, in every persona's scope (the last
+        # organisation of the country is in none of theirs, their answer stayed cached).
+        psql(self.database, "UPDATE organisation SET updated_at = now() WHERE id = (SELECT "
+                            f"max(id) FROM organisation WHERE territory = {self.territory})")  # fmt: skip
 
     def stop(self) -> None:
         self.server.terminate()
@@ -361,10 +662,10 @@ def personas(database: str, baseline: str, seconds: int, rounds: int, only: str 
             for side, target in (("dep", served["dep"]), ("nat", served["nat"])) if number % 2 \
                     else (("nat", served["nat"]), ("dep", served["dep"])):  # fmt: skip
                 for who in ACCOUNTS:
-                    for name, (kind, path) in target.requests(who).items():
+                    for name, (kind, path, account) in target.requests(who).items():
                         if not any(part in f"{who} {name}" for part in only.split(",")):
                             continue
-                        token = target.tokens[who]
+                        token = target.tokens[account]
                         if kind == "wrk":
                             wrk(target.port, token, path, 1)  # warm-up
                             figures = wrk(target.port, token, path, seconds)
@@ -521,6 +822,11 @@ def main() -> None:
     parser.add_argument("--database", required=True)
     parser.add_argument("--departements", type=int, default=1)
     parser.add_argument("--template", help="load: start from a copy of this database")
+    parser.add_argument(
+        "--copies",
+        action="store_true",
+        help="load: generate one département, copy it in SQL for the others",
+    )
     parser.add_argument("--baseline", help="personas: the département's database")
     parser.add_argument(
         "--only",
@@ -533,7 +839,7 @@ def main() -> None:
     parser.add_argument("--last", action="store_true", help="sql: the last territories loaded")
     arguments = parser.parse_args()
     if arguments.action == "load":
-        load(arguments.database, arguments.departements, arguments.template)
+        load(arguments.database, arguments.departements, arguments.template, arguments.copies)
     elif arguments.action == "personas":
         personas(
             arguments.database,

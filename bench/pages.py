@@ -214,7 +214,9 @@ def count_queries() -> Counter:
     return counter
 
 
-async def measure(url: str, engine: str, runs: int, existing: bool = False) -> None:
+async def measure(
+    url: str, engine: str, runs: int, existing: bool = False, profile: str | None = None
+) -> None:
     await db.connect(url)
     await db.start_pool()
     await db.migrate()
@@ -268,6 +270,10 @@ async def measure(url: str, engine: str, runs: int, existing: bool = False) -> N
             },
         )
         assert signed.status_code == 303, signed.text
+        if profile:
+            await _profile(client, profile, runs)
+            await db.close_pool()
+            return
         counter = count_queries()
         pages = {
             "tableau de bord /": "/",
@@ -299,15 +305,34 @@ async def measure(url: str, engine: str, runs: int, existing: bool = False) -> N
     await db.close_pool()
 
 
+async def _profile(client: httpx.AsyncClient, path: str, runs: int) -> None:
+    """cProfile of ``runs`` requests of ``path`` in this process (after three warm-up ones):
+    the functions taking the most time, with what they call."""
+    import cProfile
+    import pstats
+
+    for _ in range(3):
+        await client.get(path)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        response = await client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+    profiler.disable()
+    stats = pstats.Stats(profiler).strip_dirs().sort_stats("cumulative")
+    stats.print_stats(45)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--database", help="a database already loaded (the demo of ab.sh)")
+    parser.add_argument("--profile", help="a page's path: profile it instead (cProfile)")
     args = parser.parse_args()
     if args.database:
         engine = "postgresql" if args.database.startswith("postgres") else "sqlite"
-        asyncio.run(measure(args.database, engine, args.runs, existing=True))
+        asyncio.run(measure(args.database, engine, args.runs, existing=True, profile=args.profile))
         return
     if args.engine == "postgresql":
         url = os.environ.get(

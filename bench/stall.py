@@ -6,7 +6,7 @@ measures `GET /healthz` and an answer-link GET (`/r/{token}`) side by side.
     python bench/stall.py http://127.0.0.1:8791 --pid $!
 
 The script reads the server's database (same environment) to make its fixtures: five
-readers and two coordinators with API tokens, the answer link of an upcoming invitation, the
+readers and five coordinators with API tokens, the answer link of an upcoming invitation, the
 territories and meetings to ask for. Scenarios, each with the prober running:
 
 - ``sign-ins``: 16 concurrent sign-ins with unknown emails (argon2 on each);
@@ -19,6 +19,10 @@ territories and meetings to ask for. Scenarios, each with the prober running:
 - ``mailing-preview``: the issue's three hostile mass-mailing templates (two nested loops of
   ``range(10000)``, ``('x' * 10**8)|length``, ``2**(10**5)``) and three previews of a mailing
   to every partner of the database, from 2 coordinators;
+- ``mailing-all``: four previews and a send of a mailing with merge fields to every
+  partner of the database, from 5 coordinators;
+- ``exports``: ten « Export Caf » files (CSV and XLSX, one territory or consolidated) from 5
+  coordinators, each read to its end;
 - ``xlsx``: the issue's two hostile workbooks imported (simulation) twice each: a sheet
   inflating to 900 MB of blanks, and 100 rows of 16,384 cells (made by the script, about
   made once and kept in the temporary folder).
@@ -66,7 +70,7 @@ async def _fixtures() -> dict:
     await db.start_pool()
     try:
         found: dict[str, list] = {"readers": [], "coordinators": []}
-        for role, key, count in (("lecteur", "readers", 5), ("coordinateur", "coordinators", 2)):
+        for role, key, count in (("lecteur", "readers", 5), ("coordinateur", "coordinators", 5)):
             for n in range(count):
                 email = f"stall-{role}-{n}@maillage.example"
                 with contextlib.suppress(Conflict):
@@ -179,7 +183,7 @@ TEMPLATES = [
 def _probe_process(base: str, answer: str, stop, out) -> None:
     async def run() -> None:
         latencies: dict[str, list[float]] = {"healthz": [], "answer": []}
-        async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=900) as client:
             turn = 0
             while not stop.is_set():
                 kind = "healthz" if turn % 2 == 0 else "answer"
@@ -248,6 +252,25 @@ async def _preview(base: str, token: str, body: str) -> int:
         return (await client.post("/api/v1/mailings/preview", json=data)).status_code
 
 
+async def _send(base: str, token: str, body: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, timeout=600, headers=headers) as client:
+        data = {"subject": "Réunion de rentrée", "body": body}
+        return (await client.post("/api/v1/mailings", json=data)).status_code
+
+
+async def _export(base: str, token: str, path: str) -> int:
+    """The whole file, read as it streams (the export is journaled at its end)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=600, headers=headers) as client,
+        client.stream("GET", path) as response,
+    ):
+        async for _ in response.aiter_bytes():
+            pass
+        return response.status_code
+
+
 async def _import(base: str, token: str, name: str, content: bytes) -> int:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, timeout=600, headers=headers) as client:
@@ -311,6 +334,25 @@ async def main(base: str, pid: int | None, only: set[str]) -> None:
     plan["mailing-preview"] = lambda: [
         _preview(base, coordinators[n % 2], body)
         for n, body in enumerate([*TEMPLATES, *["Bonjour {{ prenom }},"] * 3])
+    ]
+    # A mass mailing to every partner of the database (no filter): four previews and a send
+    # (it queues one message per recipient; run the server with MAILLAGE_SMTP_RATE=1
+    # so that the sender's deliveries do not mix with the measure).
+    merged = "Bonjour {{ civilite }} {{ prenom }} {{ nom }},\n\n" + "Ordre du jour. " * 40
+    plan["mailing-all"] = lambda: [
+        *(_preview(base, coordinators[n % 5], merged) for n in range(4)),
+        _send(base, coordinators[4], merged),
+    ]
+    # Ten « Export Caf » files at once from five coordinators (two each, their cap): CSV and
+    # XLSX, of one territory or consolidated.
+    caf = "/api/v1/exports/contacts.{}?preset=caf{}"
+    plan["exports"] = lambda: [
+        _export(
+            base,
+            coordinators[n % 5],
+            caf.format("csv" if n % 2 else "xlsx", f"&territory={territories[n]}" if n < 6 else ""),
+        )
+        for n in range(10)
     ]
     if not only or "xlsx" in only:
         started = time.perf_counter()

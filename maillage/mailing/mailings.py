@@ -25,6 +25,7 @@ from maillage.mailing import merge, messages, outbox, tokens
 from maillage.mailing.addresses import InvalidAddress, check_not_bounced, mailbox, sender_mailbox
 from maillage.mailing.invitations import person_name
 from maillage.mailing.messages import Envelope
+from maillage.offloop import in_process
 from maillage.settings import Settings
 from maillage.tables import (
     Affiliation,
@@ -315,7 +316,17 @@ def _preview(
 
 
 async def preview(settings: Settings, filters: Filters, subject: str, body: str) -> dict[str, Any]:
+    """The audience and the first recipient's message, computed in a heavy-work process
+    (``offloop.in_process``): checking every address of a département's 14,000 contacts held
+    the loop for seconds (#16)."""
     _check_templates(subject, body)
+    result: dict[str, Any] = await in_process(preview_job, settings, filters, subject, body)
+    return result
+
+
+async def preview_job(
+    settings: Settings, filters: Filters, subject: str, body: str
+) -> dict[str, Any]:
     return _preview(settings, await audience(filters), subject, body)
 
 
@@ -331,21 +342,7 @@ async def send(
     and confirmed), a different audience raises ``AudienceChanged`` from the same pass that
     would have sent, so the check costs no second look-up."""
     _check_templates(subject, body)
-    people = await audience(filters)
-    if expected_count is not None and len(people["recipients"]) != expected_count:
-        raise AudienceChanged(_preview(settings, people, subject, body))
-    if not people["recipients"]:
-        raise InvalidData.one("filters", "Aucun destinataire joignable avec ces filtres.")
-    envelope = Envelope(sender_mailbox(settings.mail_from))
-    items = [
-        outbox.Outgoing(
-            _build(settings, entry, subject, body, envelope),
-            entry["email"],
-            "envoi_groupe",
-            entry["contact"],
-        )
-        for entry in people["recipients"]
-    ]
+    summary, items = await in_process(built_job, settings, filters, subject, body, expected_count)
     async with write_transaction():
         ids = await outbox.enqueue(items)
         await audit.record(
@@ -355,7 +352,37 @@ async def send(
             None,
             {"subject": subject, "queued": len(ids), "filters": filters.__dict__},
         )
-    return {**_summary(people), "queued": len(ids)}
+    return {**summary, "queued": len(ids)}
+
+
+async def built_job(
+    settings: Settings,
+    filters: Filters,
+    subject: str,
+    body: str,
+    expected_count: int | None,
+) -> tuple[dict[str, Any], list[outbox.Outgoing]]:
+    """The audience and every recipient's message, rendered, serialised and read back (in a
+    heavy-work process: a département's mailing is seconds of CPU, #16); raises
+    ``AudienceChanged`` or ``InvalidData`` as ``send`` says."""
+    people = await audience(filters)
+    if expected_count is not None and len(people["recipients"]) != expected_count:
+        raise AudienceChanged(_preview(settings, people, subject, body))
+    if not people["recipients"]:
+        raise InvalidData.one("filters", "Aucun destinataire joignable avec ces filtres.")
+    envelope = Envelope(sender_mailbox(settings.mail_from))
+    items = [
+        outbox.checked(
+            outbox.Outgoing(
+                _build(settings, entry, subject, body, envelope),
+                entry["email"],
+                "envoi_groupe",
+                entry["contact"],
+            )
+        )
+        for entry in people["recipients"]
+    ]
+    return _summary(people), items
 
 
 async def unsubscribe(settings: Settings, token: str, actor: Actor) -> str | None:

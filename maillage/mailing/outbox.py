@@ -70,10 +70,20 @@ def now() -> dt.datetime:
 
 
 @dataclass(frozen=True)
+class Checked:
+    """A message already serialised and read back (``checked``), e.g. in a heavy-work process:
+    written as it is."""
+
+    subject: str
+    message_id: str
+    raw: str
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """A built message and what it is about, ready to be written to the outbox."""
 
-    message: EmailMessage | Prebuilt
+    message: EmailMessage | Prebuilt | Checked
     recipient: str
     kind: str
     contact_id: int | None = None
@@ -99,12 +109,22 @@ def _stored(item: Outgoing) -> tuple[str, str, str]:
     """Subject, Message-ID and raw text of a message, as the outbox keeps them, once reading it
     back found exactly the headers built (``readback``)."""
     message = item.message
+    if isinstance(message, Checked):
+        return message.subject, message.message_id, message.raw
     if isinstance(message, Prebuilt):
         readback.check_prebuilt(message.raw, item.recipient, message.headers)
         return message.subject, message.message_id, message.raw.decode("ascii")
     raw = serialise(message)
     readback.check_message(message, raw.encode("ascii"), item.recipient)
     return str(message["Subject"]), str(message["Message-ID"]), raw
+
+
+def checked(item: Outgoing) -> Outgoing:
+    """``item`` serialised and read back now, ready to cross to another process: what
+    ``enqueue`` would have done with it."""
+    return Outgoing(
+        Checked(*_stored(item)), item.recipient, item.kind, item.contact_id, item.invitation_id
+    )
 
 
 _INSERTED = (

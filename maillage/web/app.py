@@ -56,7 +56,12 @@ from maillage.web.views import views_router
 WEB_DIR = Path(__file__).parent
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # Imported once by the heavy-work processes' fork server, not by each worker (see offloop).
-HEAVY_MODULES = ("maillage.reports.service", "maillage.graph.network")
+HEAVY_MODULES = (
+    "maillage.reports.service",
+    "maillage.graph.network",
+    "maillage.mailing.mailings",
+    "maillage.exchange.exports",
+)
 # Served without authentication: they reveal nothing and carry their own secret when needed.
 PUBLIC_PATTERNS = [
     r"^/healthz$",

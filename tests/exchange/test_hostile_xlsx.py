@@ -203,3 +203,41 @@ async def test_parsing_runs_in_a_worker_process_when_there_are_some(database):
 
 def hostile_workbook(name: str) -> bytes:
     return workbook_bytes(HOSTILE[name], level=9)
+
+
+def test_a_wide_line_is_refused_without_reading_the_rest_of_the_sheet(monkeypatch):
+    """Without ``<dimension>``, openpyxl parsed the whole sheet to look for one before the
+    first line was read: the refusal at line 3 cost seconds of CPU for a 100-line sheet (#16).
+    Counted, not timed: the bytes of the sheet inflated before the refusal."""
+    wide = "".join(_cell(column, 0, "x") for column in range(1, 16_385))
+    rows = "".join(f'<row r="{n}">{wide.replace("0<", f"{n}<")}</row>' for n in range(3, 60))
+    data = workbook_bytes({SHEET: sheet_xml(rows)}, level=9)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        size = archive.getinfo(SHEET).file_size
+        assert b"<dimension" not in archive.read(SHEET)
+    inflated: dict[str, int] = {}
+    original = zipfile.ZipExtFile.read
+
+    def counted(self, n=-1):
+        chunk = original(self, n)
+        inflated[self.name] = inflated.get(self.name, 0) + len(chunk)
+        return chunk
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counted)
+    with pytest.raises(UnreadableFile) as refused:
+        reading.read_table(data, "large.xlsx")
+    assert refused.value.message.startswith("Classeur illisible : « large.xlsx » a plus de 200")
+    assert "à la ligne 3" in refused.value.message
+    # The archive check reads each part's head (4 Kio); the lines, two of 57 wide ones.
+    assert 0 < inflated[SHEET] < size // 10, (inflated[SHEET], size)
+
+
+def test_a_declared_dimension_is_still_read():
+    """The size a sheet declares is kept: openpyxl pads the lines to it as before."""
+    from openpyxl import load_workbook
+
+    data = workbook_bytes()
+    plain = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
+    ours = reading._load_workbook(io.BytesIO(data)).worksheets[0]
+    assert (ours.min_row, ours.max_row, ours.min_column, ours.max_column) == (1, 2, 1, 2)
+    assert (plain.max_row, plain.max_column) == (ours.max_row, ours.max_column)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import re
 from email import policy
 
+from maillage import offloop
 from maillage.mailing import tokens
 from maillage.tables import Contact, OutboxMessage
 from tests.support import outbox_rows
@@ -162,3 +164,41 @@ def test_an_unsubscribe_link_expires():
     assert not tokens.verify_unsubscribe("secret", token, "nonce", today=late + dt.timedelta(1))
     assert not tokens.verify_unsubscribe("secret", token, "other", today=issued)
     assert not tokens.verify_unsubscribe("secret", tokens.make("secret", "desabonnement", 7), "")
+
+
+def _comparable(raw: str) -> str:
+    """A stored message without what differs from one build to the next (its date, its
+    Message-ID and its parts' random boundary)."""
+    return re.sub(
+        r"={15}\d+==",
+        "=(limite)=",
+        "\r\n".join(
+            line for line in raw.split("\r\n") if not line.startswith(("Message-ID:", "Date:"))
+        ),
+    )
+
+
+async def test_the_audience_and_messages_are_made_in_a_worker_process_alike(
+    coordinator, body, monkeypatch
+):
+    """Preview and send run in a heavy-work process (#16), with the same answer and the same
+    messages as when made in the serving process."""
+    payload = {"subject": "Lettre — {{ organisation }}", "body": "Bonjour {{ prenom }} {{ nom }},"}
+    before = offloop.dispatched.copy()
+    preview = await coordinator.client.post("/api/v1/mailings/preview", json=payload)
+    sent = await coordinator.client.post("/api/v1/mailings", json=payload)
+    jobs = offloop.dispatched - before
+    assert (jobs["preview_job"], jobs["built_job"]) == (1, 1) and offloop.processes() == 1
+    first = await outbox_rows("envoi_groupe")
+
+    monkeypatch.setattr(offloop, "_get_pool", lambda: None)  # now in this process
+    assert (await coordinator.client.post("/api/v1/mailings/preview", json=payload)).json() == (
+        preview.json()
+    )
+    again = await coordinator.client.post("/api/v1/mailings", json=payload)
+    assert again.json() == sent.json() and sent.json()["queued"] == len(first) > 1
+    both = await outbox_rows("envoi_groupe")
+    made_here = [row for row in both if row["id"] not in {r["id"] for r in first}]
+    assert [(r["recipient"], _comparable(r["raw_message"])) for r in first] == [
+        (r["recipient"], _comparable(r["raw_message"])) for r in made_here
+    ]

@@ -126,3 +126,31 @@ async def test_an_address_refused_for_good_is_a_task_until_corrected(admin, coor
         Contact.id == contact["id"]
     )
     assert (await _today())["todo"]["bounced"] == []
+
+
+async def test_attendance_falls_in_the_month_of_paris_counted_by_the_database(admin):
+    """Counted per start time and answer by the database (#16), a meeting starting at 00:30
+    on 1 December in Paris (23:30 UTC on 30 November) is December's; absents count as noted."""
+    network = await small_network(admin.client)
+    meeting = network["meeting"]
+    other = await create(admin.client, "contacts", {"first_name": "Inès", "last_name": "Roux"})
+    for contact in (network["contact"], other):
+        await create(
+            admin.client, "invitations", {"meeting": meeting["id"], "contact": contact["id"]}
+        )
+    starts = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)
+    await Meeting.update(
+        {Meeting.starts_at: starts, Meeting.ends_at: starts + dt.timedelta(hours=1)}
+    ).where(Meeting.id == meeting["id"])
+    await Invitation.update({Invitation.attendance: "present"}).where(
+        Invitation.contact == network["contact"]["id"]
+    )
+    await Invitation.update({Invitation.attendance: "absent"}).where(
+        Invitation.contact == other["id"]
+    )
+    now = dt.datetime(2026, 12, 11, 12, tzinfo=dt.UTC)
+    months = (await dashboard(now, now.date()))["attendance_chart"]["rows"]
+    assert [(m["name"], m["noted"], m["rate"]) for m in months[-2:]] == [
+        ("novembre 2026", 0, None),
+        ("décembre 2026", 2, 50),
+    ]

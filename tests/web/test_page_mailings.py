@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maillage.mailing import mailings
+from maillage import offloop
 from maillage.tables import OutboxMessage
 from tests.web.helpers import HOSTILE, create, html_text, small_network
 
@@ -85,24 +85,19 @@ async def test_a_changed_audience_goes_back_to_the_preview(coordinator_web, admi
     assert await OutboxMessage.count() == 0
 
 
-async def test_confirming_looks_up_the_audience_once(coordinator_web, admin, monkeypatch):
-    """The « audience changed » check is made by the service in the pass that sends."""
+async def test_confirming_looks_up_the_audience_once(coordinator_web, admin):
+    """The « audience changed » check is made by the service in the pass that sends: one job
+    (in a heavy-work process, #16) per confirmation, sent or refused, and no preview's."""
     net = await _audience(admin)
-    calls = []
-    original = mailings.audience
-
-    async def counted(filters):
-        calls.append(filters)
-        return await original(filters)
-
-    monkeypatch.setattr(mailings, "audience", counted)
+    before = offloop.dispatched.copy()
     sent = await coordinator_web.post("/envois/nouveau/envoyer", {**_form(net), "destinataires": 1})
     assert sent.status_code == 303 and await OutboxMessage.count() == 1
     changed = await coordinator_web.post(
         "/envois/nouveau/envoyer", {**_form(net), "destinataires": 5}
     )
     assert changed.status_code == 409 and await OutboxMessage.count() == 1
-    assert len(calls) == 2  # one look-up per confirmation, sent or refused
+    jobs = offloop.dispatched - before
+    assert (jobs["built_job"], jobs["preview_job"]) == (2, 0)
 
 
 async def test_an_unknown_merge_field_is_shown_next_to_the_body(coordinator_web, admin):

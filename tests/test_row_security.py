@@ -126,11 +126,53 @@ async def test_an_unfiltered_query_in_a_scoped_request_sees_its_territory_only(
         "plain": mine,
     }
     every = sorted([world.meeting_a["id"], world.meeting_b["id"], shared_meeting["id"]])
-    assert (await admin.client.get("/essai/requete-brute")).json()["alone"] == every
+    seen = (await admin.client.get("/essai/requete-brute")).json()
+    # Inside a read transaction the administrator reads as the role without the policies.
+    assert (seen["alone"], seen["inside"], seen["plain"]) == (every, every, every)
     async with await _user(
         app, "caf@maillage.example", "lecteur", [SIREN_A, SIREN_B]
     ) as caf_adviser:
         assert (await caf_adviser.get("/essai/requete-brute")).json()["inside"] == every
+
+
+@get("/essai/role-de-lecture", include_in_schema=False)
+async def reading_role() -> dict:
+    """Who a read transaction reads as, whether its plan holds a policy, and who comes after."""
+    async with db.read_transaction() as transaction:
+        inside = await transaction.connection.fetchval("SELECT current_user")
+        plan = await transaction.connection.fetch(
+            "EXPLAIN SELECT id FROM meeting WHERE title ILIKE '%copil%'"
+        )
+    after = await db.current_engine().run_ddl("SELECT current_user AS name")
+    return {
+        "inside": inside,
+        "after": after[0]["name"],
+        "policy planned": "territory" in "\n".join(row[0] for row in plan),
+    }
+
+
+@postgres_only
+async def test_a_read_of_every_row_is_planned_without_the_policies_a_scoped_one_is_not(
+    app, world: World, admin, coordinator_a: httpx.AsyncClient
+):
+    """A policy costs an administrator's search its plan (no statistics for ``ILIKE`` on a
+    table under a policy): the reads of ``*`` take the role without the policies, for their
+    transaction only; a scoped user's reads never do."""
+    from tests.conftest import APP_ROLE, SEES_ALL_ROLE
+
+    app.register(reading_role)
+    assert (await admin.client.get("/essai/role-de-lecture")).json() == {
+        "inside": SEES_ALL_ROLE,
+        "after": APP_ROLE,
+        "policy planned": False,
+    }
+    assert (await coordinator_a.get("/essai/role-de-lecture")).json() == {
+        "inside": APP_ROLE,
+        "after": APP_ROLE,
+        "policy planned": True,
+    }
+    # Migrating again grants nothing more: the role already holds every table.
+    assert await db.sync_row_security() == []
 
 
 @postgres_only

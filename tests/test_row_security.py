@@ -64,6 +64,24 @@ def test_every_unique_value_of_a_protected_table_is_checked_across_territories()
                 assert (table, unique.column) in row_security.TAKEN_ANYWHERE, (table, unique)
 
 
+def test_the_role_without_the_policies_is_taken_only_once_usable():
+    """A role without ``BYPASSRLS`` or that the application may not take is ignored; one that
+    lacks grants gets them from `maillage migrate`, and is taken only once it has them all."""
+    role = "maillage" + row_security.SEES_ALL_SUFFIX
+    absent: list[dict[str, Any]] = []
+    foreign = [{"name": role, "member": False, "granted": False}]
+    bare = [{"name": role, "member": True, "granted": False}]
+    ready = [{"name": role, "member": True, "granted": True}]
+    for state in (absent, foreign, bare):
+        assert row_security.sees_all_role(state) is None
+    assert row_security.sees_all_role(ready) == role
+    assert row_security.statements_for_sees_all(absent) == []
+    assert row_security.statements_for_sees_all(foreign) == []
+    assert row_security.statements_for_sees_all(ready) == []
+    assert all(f'TO "{role}"' in grant for grant in row_security.statements_for_sees_all(bare))
+    assert row_security.set_role_sql(role) == f'BEGIN; SET LOCAL ROLE "{role}"'
+
+
 @postgres_only
 async def test_the_application_is_subject_to_the_policies(database):
     assert not await db.row_security_bypassed()

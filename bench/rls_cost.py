@@ -182,7 +182,7 @@ def _pgbench(url: str, script: Path, defines: list[str], seconds: int, folder: P
         for log in folder.glob("log*")
         for line in log.read_text().splitlines()
     ]
-    return statistics.median(latencies)
+    return statistics.median(latencies) if latencies else float("nan")
 
 
 def run(database: str, rounds: int, seconds: int, only: str, variants: list[str]) -> None:
@@ -219,6 +219,100 @@ def run(database: str, rounds: int, seconds: int, only: str, variants: list[str]
     print("| variante | compte | requête | on (ms) | off (ms) | on / off médian | quartiles |")
     print("| --- | --- | --- | ---: | ---: | ---: | --- |")
     for (variant, who, name), found in timings.items():
+        ratios = sorted(
+            on / off for on, off in zip(found["on"], found["off"], strict=True) if on > 0 < off
+        )
+        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+        print(
+            f"| {variant} | {who} | {name} | {statistics.median(found['on']):.2f} | "
+            f"{statistics.median(found['off']):.2f} | {statistics.median(ratios):.3f} | "
+            f"{quartiles[0]:.2f}–{quartiles[2]:.2f} |",
+            flush=True,
+        )
+
+
+# ----- cpu: the server's own CPU time per request, on and off --------------------------------
+
+_INTEGERS = {"int2", "int4", "int8"}
+
+
+def _typed(value: Any, type_name: str) -> Any:
+    """A captured argument (text) as asyncpg binds it for the parameter's type."""
+    if value is None:
+        return None
+    if type_name in _INTEGERS:
+        return int(value)
+    if type_name == "bool":
+        return value == "true"
+    if type_name.startswith("_") and type_name[1:] in _INTEGERS:
+        return [int(item) for item in value.strip("{}").split(",") if item]
+    if type_name in {"timestamptz", "timestamp"}:
+        return dt.datetime.fromisoformat(value)
+    if type_name == "date":
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def _on_cpu_ns(pid: int) -> int:
+    """Nanoseconds the backend ``pid`` has spent on a CPU (not waiting for one)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+
+
+async def _cpu(database: str, rounds: int, repeat: int, only: str, variants: list[str]) -> None:
+    import asyncpg
+
+    captured = json.loads(_captured_path(database).read_text())
+    settings = {"maillage.territories": "*"}
+    connections = {
+        "on": await asyncpg.connect(national.url(database), server_settings=settings),
+        "off": await asyncpg.connect(f"{national.SERVER}/{database}", server_settings=settings),
+    }
+    pids = {side: await c.fetchval("SELECT pg_backend_pid()") for side, c in connections.items()}
+    cases = [
+        (variant, who, name, statements)
+        for variant in variants
+        for who, requests in captured[variant].items()
+        for name, statements in requests.items()
+        if national._chosen(f"{who} {name}", only)
+    ]
+    # Each statement prepared once per connection, as asyncpg's statement cache does.
+    prepared: dict[tuple[str, str], Any] = {}
+
+    async def request(side: str, statements: list[dict[str, Any]]) -> None:
+        connection = connections[side]
+        for statement in statements:
+            if not statement["args"]:
+                await connection.execute(statement["sql"])
+                continue
+            key = (side, statement["sql"])
+            if key not in prepared:
+                prepared[key] = await connection.prepare(statement["sql"])
+            types = [t.name for t in prepared[key].get_parameters()]
+            args = [_typed(v, t) for v, t in zip(statement["args"], types, strict=True)]
+            await prepared[key].fetch(*args)
+
+    timings: dict[tuple[str, str, str], dict[str, list[float]]] = {}
+    try:
+        for number in range(rounds):
+            print(f"--- tour {number + 1}/{rounds}, charge {os.getloadavg()[0]:.1f}", flush=True)
+            sides = ("on", "off") if number % 2 == 0 else ("off", "on")
+            for variant, who, name, statements in cases:
+                found = timings.setdefault((variant, who, name), {"on": [], "off": []})
+                for side in sides:
+                    await request(side, statements)  # warm: plans, pages
+                    before = _on_cpu_ns(pids[side])
+                    for _ in range(repeat):
+                        await request(side, statements)
+                    found[side].append((_on_cpu_ns(pids[side]) - before) / repeat / 1e6)
+    finally:
+        for connection in connections.values():
+            await connection.close()
+    print(f"\n{database}, {rounds} tours × {repeat} requêtes, temps CPU du serveur (ms)\n")
+    print(
+        "| variante | compte | requête | on (ms CPU) | off (ms CPU) | on / off médian | quartiles |"
+    )
+    print("| --- | --- | --- | ---: | ---: | ---: | --- |")
+    for (variant, who, name), found in timings.items():
         ratios = sorted(on / off for on, off in zip(found["on"], found["off"], strict=True))
         quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
         print(
@@ -229,19 +323,128 @@ def run(database: str, rounds: int, seconds: int, only: str, variants: list[str]
         )
 
 
+# ----- e2e: the CPU of whole requests, the application's process and its backends ------------
+
+
+def _policies(database: str, on: bool) -> None:
+    from maillage.row_security import PROTECTED
+
+    verb = "ENABLE" if on else "DISABLE"
+    national.psql(
+        database, "; ".join(f'ALTER TABLE "{t}" {verb} ROW LEVEL SECURITY' for t in PROTECTED)
+    )
+
+
+async def _end_to_end(database: str, rounds: int, repeat: int, only: str) -> None:
+    """Each request served in this process (the application, its pool), ``repeat`` times in a
+    row: this process's CPU time plus that of the PostgreSQL backends it used, per request,
+    policies on and off (``ALTER TABLE … DISABLE ROW LEVEL SECURITY`` between the two)."""
+    import time
+
+    import httpx
+
+    env = national.environment(database)
+    os.environ.update(env)
+    from maillage import db
+    from maillage.actor import CLI
+    from maillage.crm import auth
+    from maillage.settings import load_settings
+    from maillage.web.app import create_app
+
+    backends: set[int] = set()
+    give = db._give_row_scope
+
+    async def give_and_note(connection: Any) -> None:
+        backends.add(connection.get_server_pid())
+        await give(connection)
+
+    db._give_row_scope = give_and_note  # type: ignore[assignment]
+    await db.connect(env["MAILLAGE_DATABASE_URL"])
+    await db.start_pool()
+    app = create_app(load_settings(), manage_database=False)
+    timings: dict[tuple[str, str], dict[str, list[float]]] = {}
+
+    def cpu_ns() -> int:
+        total = time.process_time_ns()
+        for pid in list(backends):
+            try:
+                total += _on_cpu_ns(pid)
+            except FileNotFoundError:
+                backends.discard(pid)
+        return total
+
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            headers = {
+                who: {"Authorization": f"Bearer {await auth.create_token(CLI, email)}"}
+                for who, email in national.ACCOUNTS.items()
+            }
+            cases = [
+                (who, name, path)
+                for who in national.ACCOUNTS
+                for name, path in national.PATHS.items()
+                if national._chosen(f"{who} {name}", only)
+            ]
+            for number in range(rounds):
+                print(
+                    f"--- tour {number + 1}/{rounds}, charge {os.getloadavg()[0]:.1f}", flush=True
+                )
+                for side in ("on", "off") if number % 2 == 0 else ("off", "on"):
+                    _policies(database, side == "on")
+                    for who, name, path in cases:
+                        (await client.get(path, headers=headers[who])).raise_for_status()
+                        before = cpu_ns()
+                        for _ in range(repeat):
+                            await client.get(path, headers=headers[who])
+                        found = timings.setdefault((who, name), {"on": [], "off": []})
+                        found[side].append((cpu_ns() - before) / repeat / 1e6)
+    finally:
+        _policies(database, True)
+        await db.close_pool()
+    print(f"\n{database}, {rounds} tours × {repeat} requêtes HTTP dans le processus, "
+          "temps CPU de l'application et de ses connexions PostgreSQL (ms)\n")  # fmt: skip
+    print("| compte | requête | on (ms CPU) | off (ms CPU) | on / off médian | quartiles |")
+    print("| --- | --- | ---: | ---: | ---: | --- |")
+    for (who, name), found in timings.items():
+        ratios = sorted(on / off for on, off in zip(found["on"], found["off"], strict=True))
+        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+        print(
+            f"| {who} | {name} | {statistics.median(found['on']):.2f} | "
+            f"{statistics.median(found['off']):.2f} | {statistics.median(ratios):.3f} | "
+            f"{quartiles[0]:.2f}–{quartiles[2]:.2f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["capture", "capture-one", "run"])
+    parser.add_argument("action", choices=["capture", "capture-one", "run", "cpu", "e2e"])
     parser.add_argument("--database", required=True)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--seconds", type=int, default=1)
     parser.add_argument("--only", default="", help="« compte requête » holding one of the words")
     parser.add_argument("--variants", default="after,before")
+    parser.add_argument("--repeat", type=int, default=5, help="cpu: requests per measure")
     arguments = parser.parse_args()
     if arguments.action == "capture":
         capture(arguments.database)
     elif arguments.action == "capture-one":  # a fresh process: the role looked up again
         print(json.dumps(asyncio.run(_capture(arguments.database))))
+    elif arguments.action == "e2e":
+        asyncio.run(
+            _end_to_end(arguments.database, arguments.rounds, arguments.repeat, arguments.only)
+        )
+    elif arguments.action == "cpu":
+        asyncio.run(
+            _cpu(
+                arguments.database,
+                arguments.rounds,
+                arguments.repeat,
+                arguments.only,
+                arguments.variants.split(","),
+            )
+        )
     else:
         run(
             arguments.database,

@@ -126,9 +126,18 @@ async def _give_row_scope(connection: Any) -> None:
 
 class ScopedPostgresTransaction(PostgresTransaction):
     """Piccolo's transaction whose ``BEGIN`` carries the territories of the work in the same
-    message (``set_config(…, true)``: for this transaction only): no extra round trip."""
+    message (``set_config(…, true)``: for this transaction only): no extra round trip.
 
-    __slots__ = ("_plain",)
+    ``reading`` (`read_transaction`): with the setting ``*``, the transaction reads as the role
+    that sees every row without the policies (`row_security.SEES_ALL_SUFFIX`), when the
+    database has one: ``SET LOCAL ROLE`` in the same message as ``BEGIN``. Only reads: what
+    writes, migrates or creates keeps the application's role, owner of what it creates."""
+
+    __slots__ = ("_plain", "reading")
+
+    def __init__(self, engine: PostgresEngine, allow_nested: bool = True) -> None:
+        super().__init__(engine=engine, allow_nested=allow_nested)
+        self.reading = False
 
     async def get_connection(self) -> Any:
         token = _acquiring_for_transaction.set(True)
@@ -142,7 +151,15 @@ class ScopedPostgresTransaction(PostgresTransaction):
         value = row_security.current()
         self._plain = value == row_security.EVERY_TERRITORY
         if self._plain:
-            await super().begin()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
+            engine = self.engine
+            role = None
+            if self.reading and isinstance(engine, ScopedPostgresEngine):
+                role = await engine.sees_all_role(self.connection)
+            if role is None:
+                await super().begin()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
+                return
+            self._plain = False
+            await self.connection.execute(row_security.set_role_sql(role))
             return
         await self.connection.execute(f"BEGIN; {row_security.set_config_sql(value, local=True)}")
 
@@ -161,11 +178,27 @@ class ScopedPostgresTransaction(PostgresTransaction):
         self._rolled_back = True
 
 
+_UNKNOWN = object()
+
+
 class ScopedPostgresEngine(PostgresEngine):
     """Piccolo's engine, every connection of which carries ``maillage.territories``."""
 
+    # The role that reads every row (`row_security.SEES_ALL_QUERY`), looked up once: None, none.
+    _sees_all: object = _UNKNOWN
+
     def transaction(self, allow_nested: bool = True) -> ScopedPostgresTransaction:
         return ScopedPostgresTransaction(engine=self, allow_nested=allow_nested)
+
+    async def sees_all_role(self, connection: Any) -> str | None:
+        if self._sees_all is _UNKNOWN:
+            rows = await connection.fetch(row_security.SEES_ALL_QUERY)
+            self._sees_all = row_security.sees_all_role([dict(row) for row in rows])
+        return self._sees_all if isinstance(self._sees_all, str) else None
+
+    def forget_sees_all_role(self) -> None:
+        """Look the role up again (its grants changed: `sync_row_security`)."""
+        self._sees_all = _UNKNOWN
 
     async def start_connection_pool(self, **kwargs: Any) -> None:
         await super().start_connection_pool(setup=_give_row_scope, **kwargs)
@@ -184,10 +217,17 @@ async def sync_row_security() -> list[str]:
         return []
     state = await engine.run_ddl(row_security.STATE_QUERY)
     changes = row_security.statements(state)
+    # The role that reads everything, when the server's administrator made it: the tables
+    # and sequences it lacks (those of the migrations just run).
+    changes += row_security.statements_for_sees_all(
+        await engine.run_ddl(row_security.SEES_ALL_QUERY)
+    )
     if changes:
         async with engine.transaction():
             for statement in changes:
                 await engine.run_ddl(statement)
+    if isinstance(engine, ScopedPostgresEngine):
+        engine.forget_sees_all_role()
     return changes
 
 
@@ -465,9 +505,16 @@ class _WriteTransaction(SQLiteTransaction):
 @contextlib.asynccontextmanager
 async def read_transaction() -> AsyncIterator[Any]:
     """Group a request's reads on one connection and snapshot; gives the transaction (the
-    enclosing one when nested), whose ``connection`` takes driver-level statements."""
-    async with current_engine().transaction() as transaction:
-        yield transaction
+    enclosing one when nested), whose ``connection`` takes driver-level statements.
+
+    On PostgreSQL, a read of every row (the setting ``*``: an administrator, the process's own
+    work) is made without the policies when the database has the role for it
+    (`ScopedPostgresTransaction.reading`)."""
+    transaction = current_engine().transaction()
+    if isinstance(transaction, ScopedPostgresTransaction):
+        transaction.reading = True
+    async with transaction as entered:
+        yield entered
 
 
 # Hot paths (the outbox, queuing invitations) send a few fixed statements straight to the

@@ -20,6 +20,22 @@ How it works:
 
 A superuser or a role with ``BYPASSRLS`` is never subject to policies: connect maillage with
 an ordinary role that owns the database (README « Mise en production »).
+
+What sees every row reads without the policies when it can (`SEES_ALL_SUFFIX`): a policy,
+whatever its shape, costs an administrator's search its plan. PostgreSQL does not know at
+planning time what the setting will say, and, worse, a table with a policy denies the planner
+its statistics for any operator that is not leakproof (``ILIKE``, the French collation…): the
+administrator's meetings search « copil » was planned for 42 rows instead of 1,500 and read the
+whole table instead of walking the date index (×2.8–3.9, bench/README.md). So a read
+transaction whose setting is ``*`` switches, for that transaction only (``SET LOCAL ROLE``), to
+a role without login that has ``BYPASSRLS`` and that the application's role is a member of:
+no policy is planned at all, exactly as with the policies off. The role is made once by the
+server's administrator (only a superuser may give ``BYPASSRLS``; README « Mise en
+production »); `maillage migrate` grants it the tables. Without it, nothing changes: the
+policy's ``*`` branch lets everything through, at the cost above. A scoped transaction never
+takes the role: what it reads stays under the policies. ``BYPASSRLS`` is an attribute of the
+role itself, never inherited by its members: the application's role stays subject to the
+policies everywhere else.
 """
 
 from __future__ import annotations
@@ -137,6 +153,49 @@ def set_config_sql(value: str, local: bool) -> str:
     if value != EVERY_TERRITORY and not set(value) <= set("{},0123456789"):
         raise ValueError(f"valeur de {SETTING} invalide : {value!r}")
     return f"SELECT set_config('{SETTING}', '{value}', {'true' if local else 'false'})"
+
+
+# ----- the role that reads everything without the policies -------------------------------------
+
+# Appended to the application's role name: ``maillage`` reads everything as ``maillage_sees_all``.
+SEES_ALL_SUFFIX = "_sees_all"
+
+# The role for everything of the application's own role (``current_user`` outside any
+# ``SET ROLE``), usable only when it has ``BYPASSRLS``, the application's role is a member of it
+# (``SET ROLE`` allowed) and it holds every privilege a transaction may need on every table and
+# sequence (`GRANTS`); ``usable`` false: none yet, `statements_for_sees_all` gives them.
+SEES_ALL_QUERY = (
+    "SELECT r.rolname AS name, r.rolbypassrls AND pg_has_role(current_user, r.oid, 'MEMBER') "
+    "AS member, NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = "
+    "'public'::regnamespace AND ((c.relkind IN ('r', 'p') AND NOT has_table_privilege(r.oid, "
+    "c.oid, 'SELECT, INSERT, UPDATE, DELETE')) OR (c.relkind = 'S' AND NOT "
+    "has_sequence_privilege(r.oid, c.oid, 'USAGE, SELECT, UPDATE')))) AS granted "
+    f"FROM pg_roles r WHERE r.rolname = current_user || '{SEES_ALL_SUFFIX}'"
+)
+
+
+def statements_for_sees_all(state: list[dict[str, Any]]) -> list[str]:
+    """The grants the role of `SEES_ALL_QUERY` still lacks (run by the tables' owner, the
+    application's role); nothing when there is no usable role or it has them all."""
+    if not state or not state[0]["member"] or state[0]["granted"]:
+        return []
+    role = state[0]["name"].replace('"', '""')
+    return [
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"',
+        f'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO "{role}"',
+    ]
+
+
+def sees_all_role(state: list[dict[str, Any]]) -> str | None:
+    """The role a read transaction of ``*`` takes, from the rows of `SEES_ALL_QUERY`."""
+    if state and state[0]["member"] and state[0]["granted"]:
+        return str(state[0]["name"])
+    return None
+
+
+def set_role_sql(role: str) -> str:
+    """``BEGIN`` and the role for this transaction only, in one simple-protocol message."""
+    return 'BEGIN; SET LOCAL ROLE "' + role.replace('"', '""') + '"'
 
 
 # ----- policies -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import pytest
 from argon2 import PasswordHasher
 from litestar import Litestar
 
-from maillage import db
+from maillage import db, row_security
 from maillage.actor import CLI
 from maillage.crm import auth, caches
 from maillage.crm.registry import SERVICES
@@ -93,6 +93,7 @@ def database_url(data_dir: Path) -> str:
 # an ordinary role that owns its database. A superuser would escape row-level security (#20)
 # and the tests would prove nothing about it.
 APP_ROLE = "maillage_app_test"
+SEES_ALL_ROLE = APP_ROLE + row_security.SEES_ALL_SUFFIX
 
 
 async def _create_private_postgres_database(url: str) -> tuple[str, str]:
@@ -108,6 +109,10 @@ async def _create_private_postgres_database(url: str) -> tuple[str, str]:
             await connection.execute(
                 f'CREATE ROLE "{APP_ROLE}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE'
             )
+        # And the role its reads of every row take, as README « Mise en production » advises.
+        with contextlib.suppress(asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
+            await connection.execute(f'CREATE ROLE "{SEES_ALL_ROLE}" NOLOGIN BYPASSRLS')
+        await connection.execute(f'GRANT "{SEES_ALL_ROLE}" TO "{APP_ROLE}"')
         await connection.execute(f'CREATE DATABASE "{name}" OWNER "{APP_ROLE}"')
     finally:
         await connection.close()

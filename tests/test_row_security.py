@@ -64,6 +64,24 @@ def test_every_unique_value_of_a_protected_table_is_checked_across_territories()
                 assert (table, unique.column) in row_security.TAKEN_ANYWHERE, (table, unique)
 
 
+def test_the_role_without_the_policies_is_taken_only_once_usable():
+    """A role without ``BYPASSRLS`` or that the application may not take is ignored; one that
+    lacks grants gets them from `maillage migrate`, and is taken only once it has them all."""
+    role = "maillage" + row_security.SEES_ALL_SUFFIX
+    absent: list[dict[str, Any]] = []
+    foreign = [{"name": role, "member": False, "granted": False}]
+    bare = [{"name": role, "member": True, "granted": False}]
+    ready = [{"name": role, "member": True, "granted": True}]
+    for state in (absent, foreign, bare):
+        assert row_security.sees_all_role(state) is None
+    assert row_security.sees_all_role(ready) == role
+    assert row_security.statements_for_sees_all(absent) == []
+    assert row_security.statements_for_sees_all(foreign) == []
+    assert row_security.statements_for_sees_all(ready) == []
+    assert all(f'TO "{role}"' in grant for grant in row_security.statements_for_sees_all(bare))
+    assert row_security.set_role_sql(role) == f'BEGIN; SET LOCAL ROLE "{role}"'
+
+
 @postgres_only
 async def test_the_application_is_subject_to_the_policies(database):
     assert not await db.row_security_bypassed()
@@ -126,11 +144,53 @@ async def test_an_unfiltered_query_in_a_scoped_request_sees_its_territory_only(
         "plain": mine,
     }
     every = sorted([world.meeting_a["id"], world.meeting_b["id"], shared_meeting["id"]])
-    assert (await admin.client.get("/essai/requete-brute")).json()["alone"] == every
+    seen = (await admin.client.get("/essai/requete-brute")).json()
+    # Inside a read transaction the administrator reads as the role without the policies.
+    assert (seen["alone"], seen["inside"], seen["plain"]) == (every, every, every)
     async with await _user(
         app, "caf@maillage.example", "lecteur", [SIREN_A, SIREN_B]
     ) as caf_adviser:
         assert (await caf_adviser.get("/essai/requete-brute")).json()["inside"] == every
+
+
+@get("/essai/role-de-lecture", include_in_schema=False)
+async def reading_role() -> dict:
+    """Who a read transaction reads as, whether its plan holds a policy, and who comes after."""
+    async with db.read_transaction() as transaction:
+        inside = await transaction.connection.fetchval("SELECT current_user")
+        plan = await transaction.connection.fetch(
+            "EXPLAIN SELECT id FROM meeting WHERE title ILIKE '%copil%'"
+        )
+    after = await db.current_engine().run_ddl("SELECT current_user AS name")
+    return {
+        "inside": inside,
+        "after": after[0]["name"],
+        "policy planned": "territory" in "\n".join(row[0] for row in plan),
+    }
+
+
+@postgres_only
+async def test_a_read_of_every_row_is_planned_without_the_policies_a_scoped_one_is_not(
+    app, world: World, admin, coordinator_a: httpx.AsyncClient
+):
+    """A policy costs an administrator's search its plan (no statistics for ``ILIKE`` on a
+    table under a policy): the reads of ``*`` take the role without the policies, for their
+    transaction only; a scoped user's reads never do."""
+    from tests.conftest import APP_ROLE, SEES_ALL_ROLE
+
+    app.register(reading_role)
+    assert (await admin.client.get("/essai/role-de-lecture")).json() == {
+        "inside": SEES_ALL_ROLE,
+        "after": APP_ROLE,
+        "policy planned": False,
+    }
+    assert (await coordinator_a.get("/essai/role-de-lecture")).json() == {
+        "inside": APP_ROLE,
+        "after": APP_ROLE,
+        "policy planned": True,
+    }
+    # Migrating again grants nothing more: the role already holds every table.
+    assert await db.sync_row_security() == []
 
 
 @postgres_only

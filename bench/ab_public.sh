@@ -5,6 +5,8 @@
 # read first, then sent by wrk. Needs MAILLAGE_DATA_DIR, MAILLAGE_DATABASE_URL, OLD (a tree),
 # FEED (a feed link's token, mlf_…) and ANSWER (an answer link's token); see bench/README.md.
 set -u
+# -P: without it « python -m » puts the working directory first on sys.path, and a run from the
+# repository root served the work tree as « old » and « new » alike (#16, 2026-12-06).
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-$ROOT/.venv/bin/python}
 NEW=${NEW:-$ROOT}  # the tree measured as « new » (a copy lets the work tree change meanwhile)
@@ -14,8 +16,8 @@ for round in $(seq ${ROUNDS:-2}); do
   for side in old new floor; do
     [ -n "${SIDES:-}" ] && [[ " $SIDES " != *" $side "* ]] && continue
     case $side in
-      old) PYTHONPATH=$OLD $PY -m maillage serve --port $PORT >/dev/null 2>&1 & ;;
-      new) PYTHONPATH=$NEW $PY -m maillage serve --port $PORT >/dev/null 2>&1 & ;;
+      old) PYTHONPATH=$OLD $PY -P -m maillage serve --port $PORT >/dev/null 2>&1 & ;;
+      new) PYTHONPATH=$NEW $PY -P -m maillage serve --port $PORT >/dev/null 2>&1 & ;;
       floor) PYTHONPATH=$ROOT $PY $ROOT/bench/baseline_app.py $PORT >/dev/null 2>&1 & ;;
     esac
     PID=$!

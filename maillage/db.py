@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import copy
 import io
 import logging
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -41,6 +42,8 @@ from piccolo.columns import (
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.query.base import Query
+from piccolo.query.proxy import Proxy
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
@@ -515,6 +518,74 @@ async def read_transaction() -> AsyncIterator[Any]:
         transaction.reading = True
     async with transaction as entered:
         yield entered
+
+
+class Slot:
+    """Stands for a value while a query is built once for many (`Prepared`, list statements)."""
+
+    __slots__ = ("rank",)
+
+    def __init__(self, rank: int) -> None:
+        self.rank = rank
+
+    def __repr__(self) -> str:
+        return f"Slot({self.rank})"
+
+
+Q = TypeVar("Q")
+# What `Prepared` keeps per engine: the query as built (maybe a ``.first()`` proxy), the query
+# inside, its statement, and the statement's SQL and arguments (slots among them).
+_Kept: TypeAlias = tuple[Q, "Query[Any, Any]", QueryString, str, list[Any]]
+
+
+class Prepared(Generic[Q]):
+    """A Piccolo query of a hot path, built and compiled once per engine, run with new values.
+
+    Building a select (its joins above all) and compiling it cost more CPU than running it
+    (#16: half of an answer link's GET). ``Prepared(lambda invitation: Invitation.select(…)
+    .where(Invitation.id == invitation).first())`` builds the query once with a `Slot` for each
+    parameter and keeps its SQL; ``prepared(42)`` gives a copy of that query whose SQL is
+    frozen with 42 in the slot's place, run as any Piccolo query (same engine, transaction,
+    output). The query's shape must not depend on the values. A value Piccolo would convert
+    (a slot missing from the compiled arguments) makes it build the query each time."""
+
+    __slots__ = ("_arity", "_build", "_kept")
+
+    def __init__(self, build: Callable[..., Q]) -> None:
+        self._build = build
+        self._arity = build.__code__.co_argcount
+        self._kept: dict[str, _Kept[Q] | None] = {}
+
+    def __call__(self, *values: Any) -> Q:
+        engine_type = current_engine().engine_type
+        if engine_type not in self._kept:
+            self._kept[engine_type] = self._prepare(engine_type)
+        kept = self._kept[engine_type]
+        if kept is None:
+            return self._build(*values)
+        built, query, base, sql, args = kept
+        statement = QueryString("", query_type=base.query_type, table=base.table)
+        statement._frozen_compiled_strings = (
+            sql,
+            [values[arg.rank] if isinstance(arg, Slot) else arg for arg in args],
+        )
+        ready = copy.copy(query)
+        ready._frozen_querystrings = (statement,)
+        if isinstance(built, Proxy):  # ``.first()``: the same wrapper around the copy
+            return type(built)(ready)
+        return ready  # type: ignore[return-value]  # the copy of the Q this statement built
+
+    def _prepare(self, engine_type: str) -> _Kept[Q] | None:
+        built = self._build(*(Slot(rank) for rank in range(self._arity)))
+        query = cast("Query[Any, Any]", built.query if isinstance(built, Proxy) else built)
+        statements = query.querystrings
+        if len(statements) != 1:
+            return None
+        sql, args = statements[0].compile_string(engine_type=engine_type)
+        seen = {arg.rank for arg in args if isinstance(arg, Slot)}
+        if seen != set(range(self._arity)):
+            return None
+        return built, query, statements[0], sql, args
 
 
 # Hot paths (the outbox, queuing invitations) send a few fixed statements straight to the

@@ -309,3 +309,23 @@ def test_every_table_of_the_data_model_is_in_the_list_the_database_is_bound_to()
         and value is not tables.Versioned  # the columns every versioned table shares
     }
     assert declared - set(tables.TABLES) == set()
+
+
+async def test_a_prepared_query_is_built_once_and_run_with_each_call_s_values(database):
+    """#16: the SQL of a hot path's query is built once per engine; each call runs it with its
+    own values, through Piccolo (same output, same transaction), ``.first()`` included."""
+    built: list[object] = []
+
+    def build(code: object) -> object:
+        built.append(code)
+        return Axis.select(Axis.code, Axis.name).where(Axis.code == code).first()
+
+    by_code = db.Prepared(build)
+    axes = await Axis.select(Axis.code, Axis.name).order_by(Axis.id)
+    assert len(axes) >= 2
+    for axis in axes:
+        assert await by_code(axis["code"]) == axis
+    assert await by_code("aucun-axe") is None
+    assert [type(value).__name__ for value in built] == ["Slot"]  # built once, with a slot
+    async with db.read_transaction():
+        assert await by_code(axes[1]["code"]) == axes[1]

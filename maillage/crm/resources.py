@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
@@ -28,6 +29,7 @@ from maillage.crm import audit
 from maillage.crm import scope as territory_scope
 from maillage.crm.text import find_control_character, normalise, search_text
 from maillage.db import (
+    Slot,
     driver_fetch,
     french_order,
     gathered_order,
@@ -58,6 +60,10 @@ FILTER_BOUNDS: dict[type, dict[str, int]] = {
 Rows = list[dict[str, Any]]
 FieldErrors = list[FieldError]
 Conditions = list[Any]
+# Inside `ResourceService`, « list » names its method: the lists its methods take and return
+# are named here.
+AnyList = list[Any]
+WordList = list[str]
 
 Validator = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[list[FieldError]]]
 Preparer = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[None]]
@@ -76,6 +82,13 @@ class Link:
 
 
 LINK_PREFIX = "__link_"
+# List statements kept per resource, by shape (`ResourceService._statement`); past it they are
+# all forgotten (shapes differ by sort, filters and the user's territories: few in practice).
+STATEMENTS_KEPT = 256
+# Each argument of a kept statement: the rank of the request's value, or (None, a constant).
+StatementPlan = list[tuple[int | None, Any]]
+
+
 TOTAL = "__total"
 
 
@@ -294,6 +307,9 @@ def versioned(table: type[Table], moment: dt.datetime | None = None) -> dict[Any
     return {version: version + 1, updated_at: moment or dt.datetime.now(dt.UTC)}  # type: ignore[operator]  # Piccolo types the Integer column as Column
 
 
+FilterList = list[Filter]
+
+
 class ResourceService:
     def __init__(self, spec: ResourceSpec) -> None:
         self.spec = spec
@@ -303,38 +319,118 @@ class ResourceService:
             self._columns[name] for name in spec.read_fields if name in self._columns
         ]
         self._json_fields = [c._meta.name for c in self._read_columns if isinstance(c, JSON)]
+        self._statements: dict[tuple[Any, ...], tuple[str, StatementPlan]] = {}
         if spec.territorial is not None:
             TERRITORIAL_TABLES[spec.table] = spec.territorial
 
     # ----- reading -------------------------------------------------------------------------
 
     async def list(self, query: ListQuery) -> dict[str, Any]:
+        """A page of records, their links and the total in one statement (see `_statement`)."""
         self._check_query(query)
-        where = self._where(query)
+        values = self._values(query)
+        sql, plan = self._statement(query, values)
+        args = [values[slot] if slot is not None else constant for slot, constant in plan]
+        async with read_transaction() as transaction:
+            records = await driver_fetch(
+                transaction.connection, sql, [*args, query.limit, query.offset]
+            )
+            rows = [self._row(record) for record in records]
+            total = rows[0].pop(TOTAL) if rows else None
+            for row in rows[1:]:
+                del row[TOTAL]
+            if total is None:  # an empty page says nothing of the total: past the end
+                total = await self._count(query, values) if query.offset else 0
+        return {"items": rows, "total": total, "limit": query.limit, "offset": query.offset}
+
+    def _statement(self, query: ListQuery, values: AnyList) -> tuple[str, StatementPlan]:
+        """The list's SQL for the shape of ``query`` and where each of its arguments comes from.
+
+        Building the Piccolo select and count and compiling them cost more CPU than running the
+        statement (#16: about half of an API list's CPU). The text depends only on the query's
+        shape (sort, archived or not, number of search words, filters given, narrowed or not,
+        the user's territories, the engine); the request's own values go in as arguments. So it is built
+        once per shape, with a `Slot` standing for each value, and kept: a slot found in the
+        compiled arguments is the request's value at that rank, any other argument a constant
+        of the shape. LIMIT and OFFSET are arguments too. A shape whose values Piccolo would
+        convert (a slot missing from the arguments) is built with the values each time."""
+        key = self._shape(query)
+        known = self._statements.get(key)
+        if known is not None:
+            return known
+        slots = [Slot(rank) for rank in range(len(values))]
+        sql, args = self._build(query, slots)
+        # Each value stands once in the page and once in each count (two when the shared rows
+        # and the user's are counted apart): a slot missing anywhere was converted by Piccolo.
+        seen = Counter(arg.rank for arg in args if isinstance(arg, Slot))
+        if values and (set(seen) != set(range(len(values))) or len(set(seen.values())) != 1):
+            built, built_args = self._build(query, values)
+            return built, [(None, arg) for arg in built_args]
+        plan: StatementPlan = [
+            (arg.rank, None) if isinstance(arg, Slot) else (None, arg) for arg in args
+        ]
+        if len(self._statements) >= STATEMENTS_KEPT:
+            self._statements.clear()
+        self._statements[key] = (sql, plan)
+        return sql, plan
+
+    def _shape(self, query: ListQuery) -> tuple[Any, ...]:
+        """What the text of the list's statement depends on (`_statement`)."""
+        scope = territory_scope.current()
+        territories = None
+        if scope is not None and self.spec.territorial is not None:
+            territories = tuple(scope.territories)
+        given = tuple(item.name for item in self._filters_given(query))
+        archived = self.spec.lifecycle == "archive" and query.include_archived
+        words = len(self._words(query))
+        narrowed = self._narrowed(query)
+        return (is_sqlite(), territories, query.sort, archived, words, given, narrowed)
+
+    def _build(self, query: ListQuery, values: AnyList) -> tuple[str, AnyList]:
+        """Piccolo's select, with a sorted array per link and the count as scalar subqueries in
+        its column list (one statement instead of one per link plus the count), then
+        ``LIMIT ? OFFSET ?``; ``?`` placeholders."""
+        where = self._where(query, values)
         select = self.table.select(*self._read_columns)
         if where is not None:
             select = select.where(where)
         counts = [
             self.table.count() if part is None else self.table.count().where(part)
-            for part in self._counted(query, where)
+            for part in self._counted(query, where, values)
         ]
-        narrowed = bool(query.q and self.spec.search_fields) or any(
-            query.filters.get(item.name) is not None for item in self.spec.filters
-        )
-        page = self._ordered(select, query.sort, narrowed).limit(query.limit).offset(query.offset)
-        async with read_transaction() as transaction:
-            rows, total = await self._page(transaction.connection, page, counts)
-            if total is None:  # an empty page says nothing of the total: past the end
-                total = sum([await count.run() for count in counts]) if query.offset else 0
-        return {"items": rows, "total": total, "limit": query.limit, "offset": query.offset}
+        page = self._ordered(select, query.sort, self._narrowed(query))
+        page_sql, page_args = page.querystrings[0].compile_string(engine_type="sqlite")
+        count_sqls, count_args = [], []
+        for count in counts:
+            count_sql, args = count.querystrings[0].compile_string(engine_type="sqlite")
+            count_sqls.append(f"({count_sql})")
+            count_args += args
+        owner_id = f'"{self.table._meta.tablename}"."id"'
+        extra = [
+            _link_array(link, owner_id) + f' AS "{LINK_PREFIX}{link.field}"'
+            for link in self.spec.links
+        ]
+        extra.append(f'({" + ".join(count_sqls)}) AS "{TOTAL}"')
+        head = f' FROM "{self.table._meta.tablename}"'
+        cut = page_sql.index(head)
+        sql = page_sql[:cut] + ", " + ", ".join(extra) + page_sql[cut:] + " LIMIT ? OFFSET ?"
+        return sql, [*count_args, *page_args]
 
-    def _counted(self, query: ListQuery, where: Any) -> Conditions:
+    async def _count(self, query: ListQuery, values: AnyList) -> int:
+        """The list's total alone (past the last page), counted as in the page (`_counted`)."""
+        total = 0
+        for part in self._counted(query, self._where(query, values), values):
+            count = self.table.count() if part is None else self.table.count().where(part)
+            total += await count.run()
+        return total
+
+    def _counted(self, query: ListQuery, where: Any, values: AnyList) -> Conditions:
         """The conditions whose counts add up to the list's total: ``where`` alone, or the
         shared rows and the user's apart (`scope_halves`)."""
         halves = self.scope_halves()
         if halves is None:
             return [where]
-        rest = self._where(query, scoped=False)
+        rest = self._where(query, values, scoped=False)
         return [half if rest is None else half & rest for half in halves]
 
     def scope_halves(self) -> Conditions | None:
@@ -363,35 +459,6 @@ class ResourceService:
                 WhereRaw(f"{copy} IN ({values})", *scope.territories),
             ]
         return None
-
-    async def _page(
-        self, connection: Any, page: Any, counts: Conditions
-    ) -> tuple[Rows, int | None]:
-        """The page's rows, their links and the total in one statement: Piccolo's select,
-        with a sorted array per link and the count (the sum of ``counts``) as scalar
-        subqueries in its column list (one statement instead of one per link plus the count;
-        building each Piccolo query cost more than running it)."""
-        page_sql, page_args = page.querystrings[0].compile_string(engine_type="sqlite")
-        count_sqls, count_args = [], []
-        for count in counts:
-            count_sql, args = count.querystrings[0].compile_string(engine_type="sqlite")
-            count_sqls.append(f"({count_sql})")
-            count_args += args
-        owner_id = f'"{self.table._meta.tablename}"."id"'
-        extra = [
-            _link_array(link, owner_id) + f' AS "{LINK_PREFIX}{link.field}"'
-            for link in self.spec.links
-        ]
-        extra.append(f'({" + ".join(count_sqls)}) AS "{TOTAL}"')
-        head = f' FROM "{self.table._meta.tablename}"'
-        cut = page_sql.index(head)
-        sql = page_sql[:cut] + ", " + ", ".join(extra) + page_sql[cut:]
-        records = await driver_fetch(connection, sql, [*count_args, *page_args])
-        rows = [self._row(record) for record in records]
-        total = rows[0].pop(TOTAL) if rows else None
-        for row in rows[1:]:
-            del row[TOTAL]
-        return rows, total
 
     def _row(self, record: Any) -> dict[str, Any]:
         row = dict(record)
@@ -481,20 +548,48 @@ class ResourceService:
             and not is_sqlite()
         )
 
-    def _where(self, query: ListQuery, scoped: bool = True) -> Any:
-        """The list's condition; ``scoped=False``: without the user's scope (`_counted`)."""
-        clauses: list[Any] = []
+    @staticmethod
+    def _words(query: ListQuery) -> WordList:
+        if not query.q:
+            return []
+        return normalise(query.q).replace("%", " ").replace("_", " ").split()
+
+    def _narrowed(self, query: ListQuery) -> bool:
+        """A search or a filter narrows the page: a scoped user's rows are then gathered before
+        they are sorted (`sort_term`)."""
+        return bool(query.q and self.spec.search_fields) or bool(self._filters_given(query))
+
+    def _filters_given(self, query: ListQuery) -> FilterList:
+        return [item for item in self.spec.filters if query.filters.get(item.name) is not None]
+
+    def _values(self, query: ListQuery) -> AnyList:
+        """The request's values, in the order `_where` places them (`_statement`)."""
+        values: AnyList = []
+        if self.spec.search_fields:
+            values += [f"%{word}%" for word in self._words(query)]
+        for item in self._filters_given(query):
+            value = query.filters[item.name]
+            if item.link is not None and item.contains:
+                words = str(value).replace("%", " ").replace("_", " ").split()
+                value = f"%{' '.join(words)}%"
+            values.append(value)
+        return values
+
+    def _where(self, query: ListQuery, values: AnyList, scoped: bool = True) -> Any:
+        """The list's condition; ``values`` from `_values` (or slots standing for them);
+        ``scoped=False``: without the user's scope (`_counted`)."""
+        clauses: AnyList = []
         visible = self.scope_clause() if scoped else None
         if visible is not None:
             clauses.append(visible)
         if self.spec.lifecycle == "archive" and not query.include_archived:
             clauses.append(self._columns["archived"] == False)  # noqa: E712 - SQL expression
-        if query.q and self.spec.search_fields:
-            for word in normalise(query.q).replace("%", " ").replace("_", " ").split():
-                clauses.append(self._columns["search"].like(f"%{word}%"))
-        for item in self.spec.filters:
-            if item.name in query.filters and query.filters[item.name] is not None:
-                clauses.append(self._filter_clause(item, query.filters[item.name]))
+        given = iter(values)
+        if self.spec.search_fields:
+            for _word in self._words(query):
+                clauses.append(self._columns["search"].like(next(given)))
+        for item in self._filters_given(query):
+            clauses.append(self._filter_clause(item, next(given)))
         if not clauses:
             return None
         where = clauses[0]
@@ -507,10 +602,8 @@ class ResourceService:
             owner = item.link.table._meta.get_column_by_name(item.link.owner_column)
             target = item.link.table._meta.get_column_by_name(item.link.target_column)
             if item.contains:
-                words = str(value).replace("%", " ").replace("_", " ").split()
-                pattern = f"%{' '.join(words)}%"
                 # SQLite's LIKE already ignores case (ASCII); PostgreSQL needs ILIKE.
-                match = target.like(pattern) if is_sqlite() else target.ilike(pattern)
+                match = target.like(value) if is_sqlite() else target.ilike(value)
             else:
                 match = target == value
             return self.table._meta.primary_key.is_in(item.link.table.select(owner).where(match))

@@ -9,16 +9,19 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
+from litestar.enums import ScopeType
 from litestar.middleware.base import DefineMiddleware
-from litestar.middleware.rate_limit import DurationUnit, RateLimitConfig
+from litestar.middleware.rate_limit import DurationUnit, RateLimitConfig, RateLimitMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 
 from maillage import db, offloop, templating
 from maillage.graph.drawing import VIS_DIR
@@ -194,6 +197,26 @@ def _theme_consultation_rate_limit() -> RateLimitConfig:
     )
 
 
+class PostRateLimits:
+    """Litestar's rate limiters of the password, registration and theme-answer posts, behind
+    one look at the method: every limited request is a POST, and the three middlewares each
+    built a request object and checked its path on every request (#16: a GET or an API call
+    now passes them with one comparison). The limiters, their stores and 429s are Litestar's."""
+
+    def __init__(self, app: ASGIApp, configs: list[RateLimitConfig]) -> None:
+        self.app = app
+        limited = app
+        for config in reversed(configs):
+            limited = RateLimitMiddleware(app=limited, config=config)
+        self.limited = limited
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and cast("HTTPScope", scope)["method"] == "POST":
+            await self.limited(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def configure_heavy_work(settings: Settings) -> None:
     """Heavy work (bilans, packs, network analyses) in worker processes with their own
     connections to ``settings``' database; the pool starts at the first job and stops with
@@ -257,9 +280,14 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
         lifespan=[database_lifespan, sender_lifespan(settings)],
         on_startup=[purge_stale_imports_at_startup],
         middleware=[
-            _sign_in_rate_limit().middleware,
-            _participation_rate_limit().middleware,
-            _theme_consultation_rate_limit().middleware,
+            DefineMiddleware(
+                PostRateLimits,
+                configs=[
+                    _sign_in_rate_limit(),
+                    _participation_rate_limit(),
+                    _theme_consultation_rate_limit(),
+                ],
+            ),
             _session_config(settings).middleware,
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
             # After authentication, so that only a valid bearer token skips the CSRF check.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 PAGE_POLICY = (
@@ -26,28 +25,38 @@ DOCS_POLICY = PAGE_POLICY.replace("script-src 'self'", "script-src 'self' 'unsaf
 )
 
 
+def _encoded(policy: str, https: bool) -> list[tuple[bytes, bytes]]:
+    wanted = {
+        "content-security-policy": policy,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "same-origin",
+        "x-frame-options": "DENY",
+        "cross-origin-opener-policy": "same-origin",
+        "permissions-policy": "camera=(), microphone=(), geolocation=()",
+    }
+    if https:
+        wanted["strict-transport-security"] = "max-age=31536000"
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in wanted.items()]
+
+
 def security_headers(https: bool = False) -> Callable[[Message, Scope], Awaitable[None]]:
-    """The ``before_send`` hook; ``https`` adds Strict-Transport-Security."""
+    """The ``before_send`` hook; ``https`` adds Strict-Transport-Security.
+
+    The headers are encoded once and appended to the raw list of the answer's start message
+    (#16: rewriting them through Litestar's header object cost a tenth of an API list's CPU)."""
+    page_headers = _encoded(PAGE_POLICY, https)
+    docs_headers = _encoded(DOCS_POLICY, https)
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        policy = DOCS_POLICY if scope["path"].startswith("/schema") else PAGE_POLICY
-        wanted = {
-            "Content-Security-Policy": policy,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "same-origin",
-            "X-Frame-Options": "DENY",
-            "Cross-Origin-Opener-Policy": "same-origin",
-            "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-        }
-        if https:
-            wanted["Strict-Transport-Security"] = "max-age=31536000"
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in wanted.items():
-            # A page that sets a stricter policy of its own (the network drawing, answer
-            # links' « no-referrer ») keeps it.
-            if name.lower() not in headers:
-                headers[name] = value
+        wanted = docs_headers if scope["path"].startswith("/schema") else page_headers
+        headers = message.setdefault("headers", [])
+        if not isinstance(headers, list):
+            headers = message["headers"] = list(headers)
+        present = {name.lower() for name, _value in headers}
+        # A page that sets a stricter policy of its own (the network drawing, answer links'
+        # « no-referrer ») keeps it.
+        headers.extend(header for header in wanted if header[0] not in present)
 
     return add_headers

@@ -238,3 +238,21 @@ async def test_head_answers_like_get_without_a_body(coordinator, body):
     assert head.headers["etag"] == got.headers["etag"]
     assert head.headers["content-type"] == got.headers["content-type"]
     assert int(head.headers["content-length"]) == len(got.content)
+
+
+async def test_a_subscribed_feed_revalidates_in_two_statements(
+    coordinator, anonymous, body, queries
+):
+    """#16: the token, then the feed's validators (its meetings' aggregates with the bodies',
+    the axes' and the latest deletion's state) in one statement; a 304 renders nothing."""
+    c, group_id = coordinator.client, body["group"]["id"]
+    await meeting(c, group_id)
+    token = await post(c, "/api/v1/calendar/feed-tokens", {"scope": "group", "target_id": group_id})
+    path = f"/calendar/feeds/{token['token']}.ics"
+    etag = (await anonymous.get(path)).headers["etag"]
+    queries.reset()
+    assert (await anonymous.get(path, headers={"If-None-Match": etag})).status_code == 304
+    assert queries.count == 2
+    # Each part of the shared state still moves the ETag.
+    await post(c, "/api/v1/groups", {"name": "Commission jeunesse", "kind": "reseau"})
+    assert (await anonymous.get(path, headers={"If-None-Match": etag})).status_code == 200

@@ -9,7 +9,7 @@ import pytest
 
 from maillage.crm.demo.loader import load_demo
 from maillage.crm.registry import SERVICES
-from maillage.crm.resources import ListQuery
+from maillage.crm.resources import ListQuery, ResourceService
 from maillage.tables import CommuneIndicator
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -45,3 +45,43 @@ async def test_queries_per_page_do_not_grow_with_links(demo_data, queries):
     await SERVICES["contacts"].list(ListQuery(limit=50, offset=0))
     await SERVICES["groups"].list(ListQuery(limit=50, offset=0))
     assert queries.count <= 2  # the driver statement is not counted; nothing else per link
+
+
+async def test_a_list_statement_is_built_once_per_shape(demo_data, monkeypatch):
+    """#16: the list's SQL is built once per shape (sort, filters given, number of search
+    words, the user's territories); each request's values are its arguments. Every answer is
+    the one the statement built afresh for that request gives."""
+    contacts = SERVICES["contacts"]
+    shapes = {
+        "search": [ListQuery(q="centre"), ListQuery(q="maison"), ListQuery(q="zzz-personne")],
+        "search and axis": [
+            ListQuery(q="centre social", filters={"axis": axis}, limit=5, offset=offset)
+            for axis, offset in ((1, 0), (2, 3), (4, 1))
+        ],
+        "function and opt-out": [
+            ListQuery(filters={"function": word, "mailing_opt_out": flag}, sort="-first_name")
+            for word, flag in (("direct", False), ("coordin", True), ("anim", False))
+        ],
+        "past the end": [ListQuery(offset=100_000), ListQuery(offset=200_000, limit=3)],
+    }
+    built: list[ListQuery] = []
+    build = ResourceService._build
+
+    def counted(self: ResourceService, query: ListQuery, values: list[object]) -> object:
+        built.append(query)
+        return build(self, query, values)
+
+    monkeypatch.setattr(ResourceService, "_build", counted)
+    for label, queries in shapes.items():
+        service = SERVICES["organisations"] if label.startswith("search") else contacts
+        expected = []
+        for query in queries:
+            service._statements.clear()
+            expected.append(await service.list(query))
+        built.clear()
+        service._statements.clear()
+        answers = [await service.list(query) for query in queries]
+        assert answers == expected, label
+        assert len(built) == 1, label  # the first query of the shape only
+        if label in ("search", "function and opt-out"):  # the values do reach the statement
+            assert len({str(answer["items"]) for answer in answers}) == len(answers), label

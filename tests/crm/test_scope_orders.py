@@ -212,7 +212,7 @@ async def test_a_scoped_total_adds_the_shared_rows_and_the_territories_counted_a
     totals of the tests above are these sums."""
     with territory_scope.entered(_scope(world)):
         halves = {
-            name: SERVICES[name]._counted(ListQuery(), None)
+            name: SERVICES[name]._counted(ListQuery(), None, [])
             for name in ("contacts", "organisations", "meetings", "invitations", "affiliations")
         }
     if is_sqlite():
@@ -226,4 +226,4 @@ async def test_a_scoped_total_adds_the_shared_rows_and_the_territories_counted_a
     # An affiliation is seen through its contact and its organisation: counted whole.
     assert len(halves["affiliations"]) == 1
     # Unscoped users count everything at once.
-    assert SERVICES["contacts"]._counted(ListQuery(), None) == [None]
+    assert SERVICES["contacts"]._counted(ListQuery(), None, []) == [None]

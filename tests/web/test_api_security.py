@@ -126,3 +126,27 @@ async def test_an_api_read_runs_no_hook_of_the_app_in_a_worker_thread(reader, mo
     assert (await reader.client.get("/api/v1/organisations?q=%00")).status_code == 400
     assert (await reader.client.get("/api/v1/contacts", params={"limit": 2})).status_code == 200
     assert sent == []
+
+
+async def test_only_posts_meet_the_rate_limiters(reader, monkeypatch):
+    """#16: the sign-in, registration and theme-answer limiters count posts only; the other
+    requests pass them by on their method, without Litestar building a request for each."""
+    from litestar.middleware.rate_limit import RateLimitMiddleware
+
+    met: list[tuple[str, str]] = []
+    call = RateLimitMiddleware.__call__
+
+    async def recorded(self, scope, receive, send):
+        met.append((scope["method"], self.config.store))
+        await call(self, scope, receive, send)
+
+    monkeypatch.setattr(RateLimitMiddleware, "__call__", recorded)
+    assert (await reader.client.get("/api/v1/contacts", params={"limit": 2})).status_code == 200
+    assert (await reader.client.get("/connexion")).status_code == 200
+    assert met == []
+    await reader.client.post("/api/v1/contacts", json={})
+    assert met == [
+        ("POST", "sign_in_rate"),
+        ("POST", "participation_rate"),
+        ("POST", "consultation_rate"),
+    ]

@@ -3,7 +3,9 @@
 Database triggers (migration ``2026-12-09T01:30:00``) add one to a counter of ``data_change``
 on every write of a content table: the counter of the territory of the row (of both when a
 row moves), 0 for the shared rows (no territory, reference data). Imports, raw SQL and every
-service path alike. A cached answer is served only while the counters of what it may read are
+service path alike. On PostgreSQL the counters a transaction touched move on at its commit,
+once, in the order of the territories (migration ``2026-12-09T07:00:00``): writers do not wait
+for each other's transactions. A cached answer is served only while the counters of what it may read are
 the same; reading them is a look-up of a few rows by key, whatever the size of the instance
 (the version was a count of every table: 5 s on 24 départements).
 

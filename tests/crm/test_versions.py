@@ -280,3 +280,81 @@ async def test_a_counter_moves_on_once_per_transaction_and_after_a_savepoint_rol
         assert await connection.fetchval(counter, a) == before + 2
     finally:
         await connection.close()
+
+
+async def _two_writers(url: str) -> tuple[asyncpg.Connection, asyncpg.Connection]:
+    """Two connections of the application's role, each waiting at most 3 s for a lock: a
+    writer blocked by the other fails the test instead of hanging it."""
+    first, second = await asyncpg.connect(url), await asyncpg.connect(url)
+    for connection in (first, second):
+        await connection.execute(row_security.set_config_sql("*", local=False))
+        await connection.execute("SET lock_timeout = '3s'")
+    return first, second
+
+
+@postgres_only
+async def test_two_transactions_touching_a_territory_and_shared_rows_in_opposite_orders_commit(
+    migrated_database: str, world: World
+):
+    """T1 writes in A then a shared row, T2 a shared row then in A (other rows): the counters
+    are moved on at commit, in the order of the territories, so neither waits for the other's
+    counters (they were locked from the first write to the commit: a deadlock, 40P01)."""
+    a = world.a["id"]
+    axis = (await Axis.select(Axis.id).first().run())["id"]
+    first, second = await _two_writers(migrated_database)
+    counter = "SELECT counter FROM data_change WHERE territory = $1"
+    shared_by_first: asyncio.Future[str] = asyncio.Future()
+    try:
+        before = {one: await first.fetchval(counter, one) for one in (0, a)}
+        await first.execute("BEGIN")
+        await second.execute("BEGIN")
+        await first.execute("UPDATE meeting SET title = 'Un' WHERE id = $1", world.meeting_a["id"])
+        await second.execute("UPDATE axis SET name = name WHERE id = $1", axis)
+        shared_by_first = asyncio.ensure_future(
+            first.execute("UPDATE organisation SET name = 'Caf' WHERE id = $1", world.caf["id"])
+        )
+        await second.execute(
+            "UPDATE working_group SET name = 'Deux' WHERE id = $1", world.body_a["id"]
+        )
+        await shared_by_first
+        await first.execute("COMMIT")
+        await second.execute("COMMIT")
+        assert {one: await first.fetchval(counter, one) for one in (0, a)} == {
+            one: value + 2 for one, value in before.items()
+        }
+        assert await first.fetchval("SELECT count(*) FROM data_change_pending") == 0
+    finally:
+        shared_by_first.cancel()
+        await first.close()
+        await second.close()
+
+
+@postgres_only
+async def test_a_writer_of_a_territory_does_not_wait_for_another_writers_commit(
+    migrated_database: str, world: World
+):
+    """While a transaction that wrote in A is open, another writer of A (scoped to A, under
+    the policies) writes and commits; each commit moves A's counter on."""
+    a = world.a["id"]
+    first, second = await _two_writers(migrated_database)
+    await second.execute(row_security.set_config_sql(f"{{{a}}}", local=False))
+    counter = "SELECT counter FROM data_change WHERE territory = $1"
+    try:
+        before = await first.fetchval(counter, a)
+        await first.execute("BEGIN")
+        await first.execute("UPDATE meeting SET title = 'Un' WHERE id = $1", world.meeting_a["id"])
+        await asyncio.wait_for(
+            second.execute(
+                "UPDATE working_group SET name = 'Deux' WHERE id = $1", world.body_a["id"]
+            ),
+            timeout=10,
+        )
+        assert await second.fetchval(counter, a) == before + 1
+        await first.execute(
+            "UPDATE meeting SET title = 'Trois' WHERE id = $1", world.meeting_a["id"]
+        )
+        await first.execute("COMMIT")
+        assert await second.fetchval(counter, a) == before + 2
+    finally:
+        await first.close()
+        await second.close()

@@ -4,6 +4,7 @@ of an indicator's value for a year (through the actions service, so version and 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 import msgspec
@@ -13,12 +14,12 @@ from maillage.actor import Actor
 from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import Evaluation, Indicator
 from maillage.errors import InvalidData
-from maillage.reports.collect import ReportRows
+from maillage.reports.collect import ActionRow, ReportRows
 from maillage.reports.scope import FIRST_YEAR
 from maillage.vocabulary import FINANCERS, NO_AXIS
 
 
-def actions_in_scope(rows: ReportRows) -> list[dict[str, Any]]:
+def actions_in_scope(rows: ReportRows) -> list[ActionRow]:
     """The report's fiches action: those of its territories (#20); one tied to no territory
     when its body is the report's or its pilot is in one of its communes."""
     scope = rows.scope
@@ -46,7 +47,7 @@ def achievement(value: float | None, target: float | None) -> float | None:
     return value / target
 
 
-def indicator_rows(action: dict[str, Any], year: int) -> list[dict[str, Any]]:
+def indicator_rows(action: Mapping[str, Any], year: int) -> list[dict[str, Any]]:
     result = []
     for indicator in action["indicators"] or []:
         targets, values = indicator.get("targets", {}), indicator.get("values", {})
@@ -60,7 +61,7 @@ def indicator_rows(action: dict[str, Any], year: int) -> list[dict[str, Any]]:
     return result
 
 
-def runs_during(action: dict[str, Any], year: int) -> bool:
+def runs_during(action: Mapping[str, Any], year: int) -> bool:
     start, end = action["start_date"], action["end_date"]
     return (start is None or start.year <= year) and (end is None or end.year >= year)
 
@@ -164,11 +165,11 @@ def evaluation_problem(error: msgspec.ValidationError) -> str:
     return "Texte trop long : 20 000 caractères au plus par champ."
 
 
-def evaluation_of(action: dict[str, Any], year: int) -> dict[str, Any] | None:
+def evaluation_of(action: Mapping[str, Any], year: int) -> dict[str, Any] | None:
     return next((e for e in action.get("evaluations") or [] if e["year"] == year), None)
 
 
-def budget_totals(actions: list[dict[str, Any]], year: int) -> dict[str, Any]:
+def budget_totals(actions: Sequence[Mapping[str, Any]], year: int) -> dict[str, Any]:
     """Planned and spent amounts of ``year``, per financer (in the vocabulary's order) and per
     axis; a spent amount left empty counts as nothing spent yet."""
     by_financer: dict[str, list[float]] = {}

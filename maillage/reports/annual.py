@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from maillage.errors import InvalidData
@@ -262,7 +263,7 @@ def action_plan_section(rows: ReportRows, year: int, evaluation_year: int | None
     return section
 
 
-def _add_evaluations(section: Section, actions: list[dict[str, Any]], year: int) -> None:
+def _add_evaluations(section: Section, actions: Sequence[Mapping[str, Any]], year: int) -> None:
     """The year's evaluations (what was done, results, what comes next) and the budget per
     financer and per axis (#22)."""
     evaluated = [(a, e) for a in actions if (e := evaluation_of(a, year)) is not None]

@@ -152,6 +152,37 @@ class ConsultationRow(TypedDict):
     respondents: int
 
 
+class ActionPartnerRow(TypedDict):
+    id: int
+    name: str
+
+
+# A fiche action as `load_actions` reads it: Piccolo names joined columns with a dot, hence the
+# functional form; ``indicators`` and ``evaluations`` are the JSON lists the action plan edits.
+ActionRow = TypedDict(
+    "ActionRow",
+    {
+        "id": int,
+        "title": str,
+        "axis": int | None,
+        "axis.name": str | None,
+        "objective": str,
+        "pilot": int | None,
+        "pilot.name": str | None,
+        "pilot.commune": int | None,
+        "working_group": int | None,
+        "working_group.name": str | None,
+        "territory": int | None,
+        "status": str,
+        "start_date": dt.date | None,
+        "end_date": dt.date | None,
+        "indicators": list[dict[str, Any]],
+        "evaluations": list[dict[str, Any]],
+        "partners": list[ActionPartnerRow],
+    },
+)
+
+
 @dataclass
 class ReportRows:
     scope: Scope
@@ -166,7 +197,7 @@ class ReportRows:
     partnerships: list[PartnershipRow] = field(default_factory=list)
     interactions: list[InteractionRow] = field(default_factory=list)  # year N, one per organisation
     network: NetworkData = field(default_factory=lambda: NetworkData(today=dt.date.today()))
-    actions: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[ActionRow] = field(default_factory=list)
     decisions: list[DecisionRow] = field(default_factory=list)  # of the report's bodies
     # Consultations of the public meetings of years N-1 and N, summarised (#22).
     consultations: list[ConsultationRow] = field(default_factory=list)
@@ -531,7 +562,7 @@ async def _interactions(scope: Scope, year: int) -> list[InteractionRow]:
     return rows
 
 
-async def load_actions(territories: list[int] | None = None) -> list[dict[str, Any]]:
+async def load_actions(territories: list[int] | None = None) -> list[ActionRow]:
     """The fiches action; with ``territories`` (#20), those of the territories and those tied
     to none (`actions_in_scope` keeps the report's among them)."""
     query = (
@@ -574,7 +605,7 @@ async def load_actions(territories: list[int] | None = None) -> list[dict[str, A
         )
     for action in actions:
         action["partners"] = sorted(by_action.get(action["id"], []), key=lambda p: fold(p["name"]))
-    return actions
+    return cast(list[ActionRow], actions)
 
 
 async def _first_meeting_year(scope: Scope) -> int | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -28,7 +29,7 @@ from maillage.graph.report import analyse
 from maillage.offloop import off_loop
 from maillage.reports.actions import actions_in_scope, evaluation_of, indicator_rows
 from maillage.reports.annual import action_plan_section
-from maillage.reports.collect import ReportRows, collect, paris_time
+from maillage.reports.collect import ActionRow, ReportRows, collect, paris_time
 from maillage.reports.coverage import coverage_matrix
 from maillage.reports.governance import GovernanceYear, Representation, governance_year
 from maillage.reports.model import Report, Section, Sheet
@@ -324,7 +325,7 @@ def _followed_here(rows: ReportRows, meeting: dict[str, Any]) -> bool:
     return any(a["working_group"] == meeting["working_group"] for a in actions_in_scope(rows))
 
 
-def _actions_of(rows: ReportRows, meeting: dict[str, Any]) -> list[dict[str, Any]]:
+def _actions_of(rows: ReportRows, meeting: dict[str, Any]) -> list[ActionRow]:
     """A COPIL steers the whole plan; another body the fiches it follows (all if it has none)."""
     actions = actions_in_scope(rows)
     if meeting["group_kind"] == COPIL or not _followed_here(rows, meeting):
@@ -359,7 +360,7 @@ def _measure(value: float | None, target: float | None, unit: str) -> tuple[str,
 def arbitration_section(
     meeting: dict[str, Any],
     earlier: list[dict[str, Any]],
-    actions: list[dict[str, Any]],
+    actions: list[ActionRow],
     year: int,
     day: dt.date,
 ) -> Section:
@@ -434,7 +435,7 @@ def arbitration_section(
     return section
 
 
-def _latest_review(action: dict[str, Any], year: int) -> dict[str, Any] | None:
+def _latest_review(action: Mapping[str, Any], year: int) -> dict[str, Any] | None:
     """The evaluation of this year, else of last year, when it proposes to adjust or stop."""
     for y in (year, year - 1):
         evaluation = evaluation_of(action, y)

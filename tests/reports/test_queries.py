@@ -68,7 +68,7 @@ async def test_the_report_rows_are_what_their_read_models_say(world):
     )
     rows = await collect(await resolve_scope(None), year)
     hints = get_type_hints(ReportRows)
-    for name in ("axes", "groups", "organisations", "partnerships", "interactions"):
+    for name in ("axes", "groups", "organisations", "partnerships", "interactions", "actions"):
         assert getattr(rows, name), name
         assert misfits(getattr(rows, name), hints[name]) == [], name
     assert len(rows.consultations) == 2

@@ -91,13 +91,13 @@ async def test_the_organisation_filter_does_not_list_every_partner(admin, reader
     assert "Mairie de Melesse" not in html_text(page).split("Filtrer")[0]
     chosen = await reader_web.get(f"/contacts?organisation={made['centre']['id']}")
     text = html_text(chosen)
-    assert "Organisation : Centre social Ty Blosne" in text
+    assert "Rattachés à : Centre social Ty Blosne" in text
     assert '(<a href="/contacts">toutes les organisations</a>)' in chosen.text
     assert f'<input type="hidden" name="organisation" value="{made["centre"]["id"]}">' in (
         chosen.text
     )
     unknown = html_text(await reader_web.get("/contacts?organisation=999999"))
-    assert "Organisation : n° 999999 (introuvable)" in unknown
+    assert "Rattachés à : n° 999999 (introuvable)" in unknown
     assert (await reader_web.get("/contacts?organisation=99999999999")).status_code == 400
 
 

@@ -122,9 +122,9 @@ async def test_the_contacts_filter_names_only_an_organisation_the_user_sees(
     says « introuvable » for another territory's, as for an unknown number (no probing)."""
     async with _browser(app, "filtre@maillage.example", [SIREN_A]) as browser:
         own = html_text(await browser.get(f"/contacts?organisation={partners.mairie_a['id']}"))
-        assert f"Organisation : {partners.mairie_a['name']}" in own
+        assert f"Rattachés à : {partners.mairie_a['name']}" in own
         shared = html_text(await browser.get(f"/contacts?organisation={partners.caf['id']}"))
-        assert f"Organisation : {partners.caf['name']}" in shared
+        assert f"Rattachés à : {partners.caf['name']}" in shared
         other = html_text(await browser.get(f"/contacts?organisation={partners.asso_b['id']}"))
-        assert f"Organisation : n° {partners.asso_b['id']} (introuvable)" in other
+        assert f"Rattachés à : n° {partners.asso_b['id']} (introuvable)" in other
         assert partners.asso_b["name"] not in other

@@ -122,32 +122,50 @@ def first_names_agree(first: str, second: str) -> bool:
     return long.startswith(short)
 
 
-def _shared_evidence(
-    pair: tuple[int, int],
-    keys: list[str],
-    similar: dict[tuple[int, int], float],
-    emails: set[tuple[int, int]],
-    phones: set[tuple[int, int]],
-    same_name: str,
-    email: str | None,
-) -> tuple[float, list[str]]:
-    """What people and organisations are compared on alike: the name (70 % of the score), the
-    same address (+20) and the same phone (+10), with the French reasons shown to the person."""
-    i, j = pair
-    similarity = similar.get(pair) or fuzz.token_sort_ratio(keys[i], keys[j])
-    reasons = []
-    if keys[i] == keys[j]:
-        reasons.append(same_name)
-    elif similarity >= NAME_SIMILARITY:
-        reasons.append(f"noms très proches ({similarity:.0f} % de similarité)")
-    score = similarity * 0.7
-    if pair in emails:
-        reasons.append(f"même adresse électronique ({email})")
-        score += 20
-    if pair in phones:
-        reasons.append("même numéro de téléphone")
-        score += 10
-    return score, reasons
+@dataclass(frozen=True)
+class _Candidates:
+    """The rows compared, by index: their name keys and the pairs alike by name, address and
+    phone."""
+
+    rows: list[dict[str, Any]]
+    keys: list[str]
+    similar: dict[tuple[int, int], float]
+    emails: set[tuple[int, int]]
+    phones: set[tuple[int, int]]
+
+    @classmethod
+    def of(cls, rows: list[dict[str, Any]], keys: list[str]) -> _Candidates:
+        return cls(
+            rows,
+            keys,
+            _candidate_pairs(keys, NAME_SIMILARITY),
+            _same_value_pairs(rows, "email"),
+            _same_value_pairs(rows, "phone"),
+        )
+
+    def pairs(self) -> set[tuple[int, int]]:
+        return set(self.similar) | self.emails | self.phones
+
+    def evidence(self, pair: tuple[int, int], same_name: str) -> tuple[float, list[str]]:
+        """What people and organisations are compared on alike: the name (70 % of the score),
+        the same address (+20) and the same phone (+10), with the French reasons shown to the
+        person."""
+        i, j = pair
+        keys = self.keys
+        similarity = self.similar.get(pair) or fuzz.token_sort_ratio(keys[i], keys[j])
+        reasons = []
+        if keys[i] == keys[j]:
+            reasons.append(same_name)
+        elif similarity >= NAME_SIMILARITY:
+            reasons.append(f"noms très proches ({similarity:.0f} % de similarité)")
+        score = similarity * 0.7
+        if pair in self.emails:
+            reasons.append(f"même adresse électronique ({self.rows[i]['email']})")
+            score += 20
+        if pair in self.phones:
+            reasons.append("même numéro de téléphone")
+            score += 10
+        return score, reasons
 
 
 async def find_contact_duplicates(threshold: int = THRESHOLD) -> list[Pair]:
@@ -162,24 +180,17 @@ async def find_contact_duplicates(threshold: int = THRESHOLD) -> list[Pair]:
             .order_by(c.id)
             .run()
         )
-    keys = [name_key(f"{r['last_name']} {r['first_name']}") for r in rows]
-    similar = _candidate_pairs(keys, NAME_SIMILARITY)
-    emails = _same_value_pairs(rows, "email")
-    phones = _same_value_pairs(rows, "phone")
+    candidates = _Candidates.of(
+        rows, [name_key(f"{r['last_name']} {r['first_name']}") for r in rows]
+    )
     pairs = []
-    for i, j in set(similar) | emails | phones:
+    for i, j in candidates.pairs():
         a, b = rows[i], rows[j]
-        shared = (i, j) in emails or (i, j) in phones
+        shared = (i, j) in candidates.emails or (i, j) in candidates.phones
         if not shared and not first_names_agree(a["first_name"], b["first_name"]):
             continue  # « Anne Pierre » and « André Pierre »: two people with one surname
-        score, reasons = _shared_evidence(
-            (i, j),
-            keys,
-            similar,
-            emails,
-            phones,
-            "même nom et prénom (aux accents et majuscules près)",
-            a["email"],
+        score, reasons = candidates.evidence(
+            (i, j), "même nom et prénom (aux accents et majuscules près)"
         )
         if score >= threshold:
             pairs.append(Pair("contact", a, b, min(100, round(score)), reasons))
@@ -198,24 +209,15 @@ async def find_organisation_duplicates(threshold: int = THRESHOLD) -> list[Pair]
             .order_by(o.id)
             .run()
         )
-    keys = [name_key(r["name"]) for r in rows]
-    similar = _candidate_pairs(keys, NAME_SIMILARITY)
-    emails = _same_value_pairs(rows, "email")
-    phones = _same_value_pairs(rows, "phone")
+    candidates = _Candidates.of(rows, [name_key(r["name"]) for r in rows])
     sirens = _same_value_pairs(
         [{"siren": r["siren"] or (r["siret"] or "")[:9]} for r in rows], "siren"
     )
     pairs = []
-    for i, j in set(similar) | emails | phones | sirens:
+    for i, j in candidates.pairs() | sirens:
         a, b = rows[i], rows[j]
-        score, reasons = _shared_evidence(
-            (i, j),
-            keys,
-            similar,
-            emails,
-            phones,
-            "même nom (aux accents, majuscules et articles près)",
-            a["email"],
+        score, reasons = candidates.evidence(
+            (i, j), "même nom (aux accents, majuscules et articles près)"
         )
         if (i, j) in sirens:
             reasons.append("même SIREN (même entité juridique)")

@@ -2,12 +2,15 @@
 
     .venv/bin/python bench/page_sql.py --database bench_nat --baseline bench_dep [--only dashboard]
 
-For the coordinator of the first territory and the Caf adviser of the first ten (the accounts
-of `bench/national.py`), runs in this process, on each database in turn, what the dashboard,
+For the coordinator of the first territory, the Caf adviser of the first ten (the accounts
+of `bench/national.py`) and the administrator (unscoped, its reads as the ``_sees_all`` role
+that bypasses the policies, as in production: README « Mise en production »), runs in this process, on each database in turn, what the dashboard,
 the network of one territory (and the Caf's ten) and the annual report of one territory read:
 the services' functions themselves (``crm.dashboard.dashboard`` and ``decisions.late``,
 ``graph.network.load_network_data``, ``reports.scope.resolve_scope`` + ``reports.collect``), not
-the memoised wrappers, so the data version (`crm.versions`, replaced elsewhere) is left out.
+the memoised wrappers, so the data version (`crm.versions`, replaced elsewhere) is left out;
+and ``lists``: the list and search requests of `bench/national.py` (``QUERIES``) through the
+generic services.
 
 Every statement the driver receives is caught (SQL and arguments), then run again under
 ``EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)`` on the application's role with the persona's
@@ -34,15 +37,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from national import ACCOUNTS, YEAR, psql, url  # noqa: E402
+from national import ACCOUNTS, QUERIES, ROLE, YEAR, psql, url  # noqa: E402
 
 TODAY = dt.date(2026, 11, 29)
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 
 
-def personas(database: str) -> dict[str, list[int]]:
+def personas(database: str) -> dict[str, list[int] | None]:
     ids = [int(i) for i in psql(database, "SELECT id FROM territory ORDER BY id LIMIT 10").split()]
-    return {"coordination": ids[:1], "caf": ids}
+    return {"coordination": ids[:1], "caf": ids, "admin": None}
 
 
 async def _dashboard(territories: list[int]) -> Any:
@@ -71,8 +74,19 @@ async def _bilan(territories: list[int]) -> Any:
     return await collect(scope, YEAR)
 
 
+async def _lists(territories: list[int] | None) -> Any:
+    from maillage.crm import registry
+    from maillage.crm.resources import ListQuery
+
+    return [
+        await registry.SERVICES[resource].list(ListQuery(**options))
+        for resource, options in QUERIES.values()
+    ]
+
+
 JOBS = {
     "dashboard": _dashboard,
+    "lists": _lists,
     "network 1": _network_one,
     "network all": _network,
     "bilan 1": _bilan,
@@ -98,7 +112,9 @@ def _walk(plan: dict[str, Any], found: list[str]) -> None:
         _walk(child, found)
 
 
-async def run(database: str, territories: list[int], job: str, rounds: int) -> dict[str, Any]:
+async def run(
+    database: str, territories: list[int] | None, job: str, rounds: int
+) -> dict[str, Any]:
     """The job's statements, their plans' figures, and its wall time."""
     import asyncpg
     from asyncpg.connection import Connection
@@ -121,7 +137,9 @@ async def run(database: str, territories: list[int], job: str, rounds: int) -> d
     os.environ["MAILLAGE_DATABASE_URL"] = url(database)
     await db.connect(url(database))
     await db.start_pool()
-    scope = territory_scope.Scope({t: "coordinateur" for t in territories})
+    scope = None
+    if territories is not None:
+        scope = territory_scope.Scope({t: "coordinateur" for t in territories})
     walls = []
     try:
         with territory_scope.entered(scope):
@@ -140,8 +158,11 @@ async def run(database: str, territories: list[int], job: str, rounds: int) -> d
     finally:
         await db.close_pool()
     subject = await asyncpg.connect(url(database))
-    setting = "{" + ",".join(map(str, territories)) + "}"
-    await subject.execute(f"SELECT set_config('maillage.territories', '{setting}', false)")
+    if territories is None:  # the administrator's reads: without the policies (db.py)
+        await subject.execute(f'SET ROLE "{ROLE}_sees_all"')
+    else:
+        setting = "{" + ",".join(map(str, territories)) + "}"
+        await subject.execute(f"SELECT set_config('maillage.territories', '{setting}', false)")
     statements = []
     seen: Counter[str] = Counter()
     try:
@@ -189,10 +210,10 @@ def main() -> None:
     sides = {"dep": arguments.baseline, "nat": arguments.database}
     accounts = {side: personas(database) for side, database in sides.items()}
     for who in ACCOUNTS:
-        if who == "admin":
-            continue
         for job in JOBS:
             if job == "network all" and who != "caf":
+                continue
+            if who == "admin" and job not in ("dashboard", "lists"):
                 continue
             if arguments.only and not any(w in f"{who} {job}" for w in arguments.only.split(",")):
                 continue

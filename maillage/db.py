@@ -47,7 +47,7 @@ from piccolo.query.proxy import Proxy
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
-from maillage import row_security
+from maillage import row_security, trigram
 from maillage.folding import COLLATION, FrenchConnection
 from maillage.french import number
 from maillage.sqlite_pool import PooledSQLiteEngine
@@ -363,6 +363,41 @@ async def check_reachable() -> bool:
     return True
 
 
+def search_tables() -> list[str]:
+    """The tables with a ``search`` column (`maillage.trigram`)."""
+    return [
+        table._meta.tablename
+        for table in TABLES
+        if any(column._meta.name == "search" for column in table._meta.columns)
+    ]
+
+
+async def sync_search_indexes() -> list[str] | None:
+    """PostgreSQL: the trigram indexes of the search columns that are missing, built
+    (`maillage.trigram`); returns the statements run, None when the extension is absent (the
+    searches then read the tables) or on SQLite."""
+    engine = current_engine()
+    if not isinstance(engine, PostgresEngine):
+        return None
+    state = (await engine.run_ddl(trigram.STATE_QUERY))[0]
+    if state["schema"] is None:
+        return None
+    changes = trigram.statements(search_tables(), dict(state))
+    if changes:
+        async with engine.transaction():
+            for statement in changes:
+                await engine.run_ddl(statement)
+    return changes
+
+
+async def trigram_missing() -> bool:
+    """PostgreSQL without the ``pg_trgm`` extension: the searches read whole tables."""
+    engine = current_engine()
+    if not isinstance(engine, PostgresEngine):
+        return False
+    return (await engine.run_ddl(trigram.STATE_QUERY))[0]["schema"] is None
+
+
 async def migrate() -> list[str]:
     """Apply the migrations not yet applied; returns their ids. Idempotent."""
     manager = ForwardsMigrationManager(app_name="maillage")
@@ -376,6 +411,7 @@ async def migrate() -> list[str]:
     if not result.success:
         raise DatabaseError(f"Échec de la migration : {result.message}")
     await sync_row_security()
+    await sync_search_indexes()
     done = set(await Migration.get_migrations_which_ran(app_name="maillage"))
     return sorted(done - already)
 

@@ -87,6 +87,14 @@ async def migrate(settings: Settings) -> None:
         click.echo("Migrations appliquées : " + ", ".join(applied))
     else:
         click.echo("Aucune migration en attente.")
+    if await db.trigram_missing():
+        click.echo(
+            "Attention : l'extension PostgreSQL pg_trgm n'a pas pu être créée (elle n'est pas "
+            "installée sur le serveur, ou le rôle de l'application n'est pas propriétaire de "
+            "la base) : les recherches lisent les tables entières. Demandez à l'administrateur "
+            "du serveur d'exécuter « CREATE EXTENSION pg_trgm; » dans cette base, puis relancez "
+            "« maillage migrate »."
+        )
 
 
 @click.command(cls=FrenchCommand)

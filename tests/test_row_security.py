@@ -549,3 +549,59 @@ async def test_a_scoped_write_keeps_a_person_shared_by_ties_it_does_not_see(
     assert (await c.get(f"/api/v1/contacts/{person['id']}")).json()["territory"] is None
     async with await _user(app, "coord-b@maillage.example", "coordinateur", [SIREN_B]) as b:
         assert (await b.get(f"/api/v1/contacts/{person['id']}")).status_code == 200
+
+
+@get("/essai/plans-de-lecture", include_in_schema=False)
+async def plan_modes() -> dict:
+    """How the statements of a read transaction, of a write one and of neither are planned."""
+    show = "SELECT current_setting('plan_cache_mode')"
+    async with db.read_transaction() as transaction:
+        reading = await transaction.connection.fetchval(show)
+    async with db.write_transaction() as transaction:
+        writing = await transaction.connection.fetchval(show)
+    after = await db.current_engine().run_ddl(f"{show} AS mode")
+    return {"read": reading, "write": writing, "after": after[0]["mode"]}
+
+
+@postgres_only
+async def test_a_scoped_read_plans_its_statements_once_for_every_scope(
+    app, world: World, admin, coordinator_a: httpx.AsyncClient
+):
+    """A scoped read plans generically (no planning again on every execution under the
+    policies); writes, unscoped reads and what follows keep PostgreSQL's choice."""
+    app.register(plan_modes)
+    assert (await coordinator_a.get("/essai/plans-de-lecture")).json() == {
+        "read": "force_generic_plan",
+        "write": "auto",
+        "after": "auto",
+    }
+    assert (await admin.client.get("/essai/plans-de-lecture")).json() == {
+        "read": "auto",
+        "write": "auto",
+        "after": "auto",
+    }
+
+
+@postgres_only
+async def test_one_generic_plan_still_hides_each_scope_from_the_others(
+    migrated_database: str, world: World
+):
+    """The plan kept by a prepared statement serves every scope: the policy reads the setting
+    at execution, so the same unfiltered statement, planned once, shows territory A's user A's
+    rows and then territory B's user B's, on one connection, with the app's ``BEGIN``."""
+    connection = await asyncpg.connect(migrated_database)
+    shared = {world.shared_body["id"]}
+    try:
+        statement = await connection.prepare("SELECT id FROM working_group WHERE id > $1")
+        for territory, body in [(world.a, world.body_a), (world.b, world.body_b)] * 3:
+            begin = row_security.begin_sql(row_security.of([territory["id"]]), reading=True)
+            await connection.execute(begin)
+            assert {row["id"] for row in await statement.fetch(0)} == shared | {body["id"]}
+            await connection.execute("COMMIT")
+        plans = await connection.fetchrow(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'SELECT id FROM working_group%'"
+        )
+        assert (plans["generic_plans"], plans["custom_plans"]) == (6, 0)
+    finally:
+        await connection.close()

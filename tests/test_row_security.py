@@ -605,3 +605,40 @@ async def test_one_generic_plan_still_hides_each_scope_from_the_others(
         assert (plans["generic_plans"], plans["custom_plans"]) == (6, 0)
     finally:
         await connection.close()
+
+
+@postgres_only
+async def test_the_policys_one_test_a_row_keeps_the_rule(migrated_database: str):
+    """Shared rows (no territory) for everybody, even without a setting or any territory; a
+    territory's rows for its users; every row for ``*``; nothing else: the policy's test
+    (`row_security.policy_expression`) on rows of every kind, for each value of the setting."""
+    rows = "(VALUES (NULL::integer, NULL::integer), (1, NULL), (NULL, 2), (1, 2), (2, 2), (3, 3))"
+    own = row_security.policy_expression("invitation")
+    both = row_security.policy_expression("affiliation")
+    expected = {
+        "*": ({None, 1, 2, 3}, {(None, None), (1, None), (None, 2), (1, 2), (2, 2), (3, 3)}),
+        "{1,2}": ({None, 1, 2}, {(None, None), (1, None), (None, 2), (1, 2), (2, 2)}),
+        "{1}": ({None, 1}, {(None, None), (1, None)}),
+        "{}": ({None}, {(None, None)}),
+        "n'importe quoi": ({None}, {(None, None)}),
+        None: ({None}, {(None, None)}),
+    }
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        for setting, (seen_own, seen_both) in expected.items():
+            await connection.execute("RESET maillage.territories")
+            if setting is not None:
+                await connection.execute(
+                    "SELECT set_config('maillage.territories', $1, false)", setting
+                )
+            found = await connection.fetch(
+                f'SELECT territory FROM {rows} AS "invitation"(territory, other) WHERE {own}'
+            )
+            assert {row["territory"] for row in found} == seen_own, setting
+            found = await connection.fetch(
+                f"SELECT territory, organisation_territory FROM {rows} "
+                f'AS "affiliation"(territory, organisation_territory) WHERE {both}'
+            )
+            assert {tuple(row) for row in found} == seen_both, setting
+    finally:
+        await connection.close()

@@ -13,6 +13,7 @@ from piccolo.querystring import QueryString
 
 from maillage import db, row_security
 from maillage.crm import registry
+from maillage.crm import scope as territory_scope
 from maillage.crm.resources import ResourceService, Territorial
 from maillage.tables import Meeting
 from tests.crm import test_scope, test_scope_partners
@@ -551,8 +552,7 @@ async def test_a_scoped_write_keeps_a_person_shared_by_ties_it_does_not_see(
         assert (await b.get(f"/api/v1/contacts/{person['id']}")).status_code == 200
 
 
-@get("/essai/plans-de-lecture", include_in_schema=False)
-async def plan_modes() -> dict:
+async def _plan_modes() -> dict:
     """How the statements of a read transaction, of a write one and of neither are planned."""
     show = "SELECT current_setting('plan_cache_mode')"
     async with db.read_transaction() as transaction:
@@ -564,22 +564,17 @@ async def plan_modes() -> dict:
 
 
 @postgres_only
-async def test_a_scoped_read_plans_its_statements_once_for_every_scope(
-    app, world: World, admin, coordinator_a: httpx.AsyncClient
-):
+async def test_a_scoped_read_plans_its_statements_once_for_every_scope(world: World):
     """A scoped read plans generically (no planning again on every execution under the
     policies); writes, unscoped reads and what follows keep PostgreSQL's choice."""
-    app.register(plan_modes)
-    assert (await coordinator_a.get("/essai/plans-de-lecture")).json() == {
-        "read": "force_generic_plan",
-        "write": "auto",
-        "after": "auto",
-    }
-    assert (await admin.client.get("/essai/plans-de-lecture")).json() == {
-        "read": "auto",
-        "write": "auto",
-        "after": "auto",
-    }
+    with territory_scope.entered(territory_scope.Scope({world.a["id"]: "coordinateur"})):
+        assert await _plan_modes() == {
+            "read": "force_generic_plan",
+            "write": "auto",
+            "after": "auto",
+        }
+    with territory_scope.entered(None):
+        assert await _plan_modes() == {"read": "auto", "write": "auto", "after": "auto"}
 
 
 @postgres_only

@@ -21,6 +21,15 @@ policies on (the application's role) and off (the same script as the server's su
 bypasses every policy), back to back, the order swapped every round, for ``--rounds`` rounds
 of ``--seconds`` each: per round the median latency of each side and their ratio; the table
 gives the medians over the rounds, the median ratio and its quartiles (the spread).
+
+``compare`` (backend CPU as ``cpu``, « after » statements, scoped and unscoped alike) sets
+several configurations side by side, in alternating order, each ``label=on|off[@capture][#db]``:
+the application's role (on) or the superuser (off), the statements of a capture file (a copy of
+another branch's ``capture``; default this database's) and a database (default ``--database``),
+ratios against the last one. ``--no-parallel``: no parallel workers, whose CPU is not counted::
+
+    .venv/bin/python bench/rls_cost.py compare --database bench_x --no-parallel \
+        new=on main=on@main.json#bench_x_main off=off@main.json
 """
 
 from __future__ import annotations
@@ -323,6 +332,80 @@ async def _cpu(database: str, rounds: int, repeat: int, only: str, variants: lis
         )
 
 
+# ----- compare: several configurations side by side, backend CPU ------------------------------
+
+
+async def _compare(
+    database: str, rounds: int, repeat: int, only: str, parallel: bool, configs: list[str]
+) -> None:
+    import asyncpg
+
+    settings = {"maillage.territories": "*"}
+    if not parallel:
+        settings["max_parallel_workers_per_gather"] = "0"
+    chosen: list[tuple[str, Any, dict[str, Any]]] = []
+    for config in configs:
+        label, _, rest = config.partition("=")
+        rest, _, base = rest.partition("#")
+        side, _, path = rest.partition("@")
+        captured = json.loads(Path(path or _captured_path(database)).read_text())["after"]
+        base = base or database
+        url = national.url(base) if side == "on" else f"{national.SERVER}/{base}"
+        chosen.append((label, await asyncpg.connect(url, server_settings=settings), captured))
+    pids = {label: await c.fetchval("SELECT pg_backend_pid()") for label, c, _ in chosen}
+    cases = [
+        (who, name)
+        for who, requests in chosen[0][2].items()
+        for name in requests
+        if national._chosen(f"{who} {name}", only)
+    ]
+    prepared: dict[tuple[str, str], Any] = {}
+
+    async def request(label: str, connection: Any, statements: list[dict[str, Any]]) -> None:
+        for statement in statements:
+            if not statement["args"]:
+                await connection.execute(statement["sql"])
+                continue
+            key = (label, statement["sql"])
+            if key not in prepared:
+                prepared[key] = await connection.prepare(statement["sql"])
+            types = [t.name for t in prepared[key].get_parameters()]
+            args = [_typed(v, t) for v, t in zip(statement["args"], types, strict=True)]
+            await prepared[key].fetch(*args)
+
+    timings: dict[tuple[str, str], dict[str, list[float]]] = {}
+    try:
+        for number in range(rounds):
+            print(f"--- tour {number + 1}/{rounds}, charge {os.getloadavg()[0]:.1f}", flush=True)
+            order = chosen if number % 2 == 0 else chosen[::-1]
+            for who, name in cases:
+                for label, connection, captured in order:
+                    statements = captured[who][name]
+                    await request(label, connection, statements)  # warm: plans, pages
+                    before = _on_cpu_ns(pids[label])
+                    for _ in range(repeat):
+                        await request(label, connection, statements)
+                    found = timings.setdefault((who, name), {}).setdefault(label, [])
+                    found.append((_on_cpu_ns(pids[label]) - before) / repeat / 1e6)
+    finally:
+        for _, connection, _ in chosen:
+            await connection.close()
+    labels = [label for label, _, _ in chosen]
+    base = labels[-1]
+    print(f"\n{database}, {rounds} tours × {repeat} requêtes, temps CPU du serveur (ms), "
+          f"rapports à « {base} » : médiane (quartiles)\n")  # fmt: skip
+    print("| compte | requête | " + " | ".join(labels) + " | "
+          + " | ".join(f"{label} / {base}" for label in labels[:-1]) + " |")  # fmt: skip
+    print("| --- | --- |" + " ---: |" * (2 * len(labels) - 1))
+    for (who, name), found in timings.items():
+        cells = [f"{statistics.median(found[label]):.2f}" for label in labels]
+        for label in labels[:-1]:
+            ratios = sorted(a / b for a, b in zip(found[label], found[base], strict=True))
+            quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+            cells.append(f"{statistics.median(ratios):.2f} ({quartiles[0]:.2f}–{quartiles[2]:.2f})")
+        print(f"| {who} | {name} | " + " | ".join(cells) + " |", flush=True)
+
+
 # ----- e2e: the CPU of whole requests, the application's process and its backends ------------
 
 
@@ -419,15 +502,30 @@ async def _end_to_end(database: str, rounds: int, repeat: int, only: str) -> Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["capture", "capture-one", "run", "cpu", "e2e"])
+    parser.add_argument(
+        "action", choices=["capture", "capture-one", "run", "cpu", "e2e", "compare"]
+    )
     parser.add_argument("--database", required=True)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--seconds", type=int, default=1)
     parser.add_argument("--only", default="", help="« compte requête » holding one of the words")
     parser.add_argument("--variants", default="after,before")
     parser.add_argument("--repeat", type=int, default=5, help="cpu: requests per measure")
-    arguments = parser.parse_args()
-    if arguments.action == "capture":
+    parser.add_argument("--no-parallel", action="store_true", help="compare: no workers")
+    parser.add_argument("configs", nargs="*", help="compare: label=on|off[@capture][#database]")
+    arguments = parser.parse_intermixed_args()
+    if arguments.action == "compare":
+        asyncio.run(
+            _compare(
+                arguments.database,
+                arguments.rounds,
+                arguments.repeat,
+                arguments.only,
+                not arguments.no_parallel,
+                arguments.configs,
+            )
+        )
+    elif arguments.action == "capture":
         capture(arguments.database)
     elif arguments.action == "capture-one":  # a fresh process: the role looked up again
         print(json.dumps(asyncio.run(_capture(arguments.database))))

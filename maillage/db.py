@@ -134,7 +134,8 @@ class ScopedPostgresTransaction(PostgresTransaction):
     ``reading`` (`read_transaction`): with the setting ``*``, the transaction reads as the role
     that sees every row without the policies (`row_security.SEES_ALL_SUFFIX`), when the
     database has one: ``SET LOCAL ROLE`` in the same message as ``BEGIN``. Only reads: what
-    writes, migrates or creates keeps the application's role, owner of what it creates."""
+    writes, migrates or creates keeps the application's role, owner of what it creates.
+    A scoped read also plans its statements generically (`row_security.GENERIC_PLANS`)."""
 
     __slots__ = ("_plain", "reading")
 
@@ -164,7 +165,7 @@ class ScopedPostgresTransaction(PostgresTransaction):
             self._plain = False
             await self.connection.execute(row_security.set_role_sql(role))
             return
-        await self.connection.execute(f"BEGIN; {row_security.set_config_sql(value, local=True)}")
+        await self.connection.execute(row_security.begin_sql(value, self.reading))
 
     async def commit(self) -> None:
         if self._plain:

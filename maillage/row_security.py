@@ -32,7 +32,7 @@ a role without login that has ``BYPASSRLS`` and that the application's role is a
 no policy is planned at all, exactly as with the policies off. The role is made once by the
 server's administrator (only a superuser may give ``BYPASSRLS``; README « Mise en
 production »); `maillage migrate` grants it the tables. Without it, nothing changes: the
-policy's ``*`` branch lets everything through, at the cost above. A scoped transaction never
+policy lets everything through for ``*``, at the cost above. A scoped transaction never
 takes the role: what it reads stays under the policies. ``BYPASSRLS`` is an attribute of the
 role itself, never inherited by its members: the application's role stays subject to the
 policies everywhere else.
@@ -155,6 +155,26 @@ def set_config_sql(value: str, local: bool) -> str:
     return f"SELECT set_config('{SETTING}', '{value}', {'true' if local else 'false'})"
 
 
+# A scoped read transaction plans each of its prepared statements once for any value of its
+# arguments (a generic plan, kept by the connection's statement), instead of letting the plan
+# cache weigh each execution: under a policy PostgreSQL prices the generic plan above the custom
+# ones and kept planning again on every execution (the coordinator's organisations search: 20
+# custom plans in 20 executions, 0.35-0.7 ms of planning a request, as much as its
+# execution; 5 in 20 without the policies). The policy's territories are read at execution (its initplans),
+# never planned in: one generic plan serves every scope safely. Reads only: a write's plans
+# stay PostgreSQL's choice (bench/README.md, « plan_cache_mode », #20).
+GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+
+
+def begin_sql(value: str, reading: bool) -> str:
+    """``BEGIN``, the setting of a scoped transaction and, for a read, `GENERIC_PLANS`, in one
+    simple-protocol message (no extra round trip)."""
+    parts = ["BEGIN", set_config_sql(value, local=True)]
+    if reading:
+        parts.append(GENERIC_PLANS)
+    return "; ".join(parts)
+
+
 # ----- the role that reads everything without the policies -------------------------------------
 
 # Appended to the application's role name: ``maillage`` reads everything as ``maillage_sees_all``.
@@ -200,15 +220,26 @@ def set_role_sql(role: str) -> str:
 
 # ----- policies -----------------------------------------------------------------------------
 
-SEES_EVERY = "(SELECT maillage_sees_every_territory())"
-TERRITORIES = "(SELECT maillage_territories())::integer[]"
+# The territories a row may belong to, computed once per statement (an initplan): NULL for
+# ``*`` (every row), else the user's territories and 0, a territory that never exists, so that
+# the array is never empty (no setting, or none: the shared rows only).
+TERRITORIES = (
+    "(SELECT CASE WHEN maillage_sees_every_territory() THEN NULL "
+    "ELSE array_append(maillage_territories(), 0) END)::integer[]"
+)
 
 
 def _visible(rule: Own | Via, alias: str) -> str:
-    """The condition on ``alias`` of being visible to a scoped user: its territory (its own,
-    or the copy of each parent's) is none (shared) or one of the user's."""
+    """The condition on ``alias`` of being visible: its territory (its own, or the copy of each
+    parent's) is none (shared) or one of the user's, or the user sees every territory.
+
+    One test a row, by SQL's three values: ``territory = ANY(…)`` is NULL, so not FALSE, for a
+    shared row (no territory; the array holds no NULL) and for ``*`` (a NULL array); TRUE for
+    one of the user's territories; FALSE for any other. Half the cost per row read of the three
+    arms ``every OR territory IS NULL OR territory = ANY(…)`` it replaces (bench/README.md,
+    « the policy's test », #20)."""
     column = f'{alias}."{rule.column if isinstance(rule, Own) else rule.copy}"'
-    test = f"({column} IS NULL OR {column} = ANY ({TERRITORIES}))"
+    test = f"({column} = ANY ({TERRITORIES})) IS NOT FALSE"
     if isinstance(rule, Via) and rule.also is not None:
         test = f"({test} AND {_visible(rule.also, alias)})"
     return test
@@ -216,8 +247,7 @@ def _visible(rule: Own | Via, alias: str) -> str:
 
 def policy_expression(table: str) -> str:
     rule = PROTECTED[table]
-    alias = f'"{table}"'
-    return f"{SEES_EVERY} OR {_visible(rule, alias)}"
+    return _visible(rule, f'"{table}"')
 
 
 def fingerprint(table: str) -> str:

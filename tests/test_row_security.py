@@ -13,6 +13,7 @@ from piccolo.querystring import QueryString
 
 from maillage import db, row_security
 from maillage.crm import registry
+from maillage.crm import scope as territory_scope
 from maillage.crm.resources import ResourceService, Territorial
 from maillage.tables import Meeting
 from tests.crm import test_scope, test_scope_partners
@@ -549,3 +550,90 @@ async def test_a_scoped_write_keeps_a_person_shared_by_ties_it_does_not_see(
     assert (await c.get(f"/api/v1/contacts/{person['id']}")).json()["territory"] is None
     async with await _user(app, "coord-b@maillage.example", "coordinateur", [SIREN_B]) as b:
         assert (await b.get(f"/api/v1/contacts/{person['id']}")).status_code == 200
+
+
+async def _plan_modes() -> dict:
+    """How the statements of a read transaction, of a write one and of neither are planned."""
+    show = "SELECT current_setting('plan_cache_mode')"
+    async with db.read_transaction() as transaction:
+        reading = await transaction.connection.fetchval(show)
+    async with db.write_transaction() as transaction:
+        writing = await transaction.connection.fetchval(show)
+    after = await db.current_engine().run_ddl(f"{show} AS mode")
+    return {"read": reading, "write": writing, "after": after[0]["mode"]}
+
+
+@postgres_only
+async def test_a_scoped_read_plans_its_statements_once_for_every_scope(world: World):
+    """A scoped read plans generically (no planning again on every execution under the
+    policies); writes, unscoped reads and what follows keep PostgreSQL's choice."""
+    with territory_scope.entered(territory_scope.Scope({world.a["id"]: "coordinateur"})):
+        assert await _plan_modes() == {
+            "read": "force_generic_plan",
+            "write": "auto",
+            "after": "auto",
+        }
+    with territory_scope.entered(None):
+        assert await _plan_modes() == {"read": "auto", "write": "auto", "after": "auto"}
+
+
+@postgres_only
+async def test_one_generic_plan_still_hides_each_scope_from_the_others(
+    migrated_database: str, world: World
+):
+    """The plan kept by a prepared statement serves every scope: the policy reads the setting
+    at execution, so the same unfiltered statement, planned once, shows territory A's user A's
+    rows and then territory B's user B's, on one connection, with the app's ``BEGIN``."""
+    connection = await asyncpg.connect(migrated_database)
+    shared = {world.shared_body["id"]}
+    try:
+        statement = await connection.prepare("SELECT id FROM working_group WHERE id > $1")
+        for territory, body in [(world.a, world.body_a), (world.b, world.body_b)] * 3:
+            begin = row_security.begin_sql(row_security.of([territory["id"]]), reading=True)
+            await connection.execute(begin)
+            assert {row["id"] for row in await statement.fetch(0)} == shared | {body["id"]}
+            await connection.execute("COMMIT")
+        plans = await connection.fetchrow(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'SELECT id FROM working_group%'"
+        )
+        assert (plans["generic_plans"], plans["custom_plans"]) == (6, 0)
+    finally:
+        await connection.close()
+
+
+@postgres_only
+async def test_the_policys_one_test_a_row_keeps_the_rule(migrated_database: str):
+    """Shared rows (no territory) for everybody, even without a setting or any territory; a
+    territory's rows for its users; every row for ``*``; nothing else: the policy's test
+    (`row_security.policy_expression`) on rows of every kind, for each value of the setting."""
+    rows = "(VALUES (NULL::integer, NULL::integer), (1, NULL), (NULL, 2), (1, 2), (2, 2), (3, 3))"
+    own = row_security.policy_expression("invitation")
+    both = row_security.policy_expression("affiliation")
+    expected = {
+        "*": ({None, 1, 2, 3}, {(None, None), (1, None), (None, 2), (1, 2), (2, 2), (3, 3)}),
+        "{1,2}": ({None, 1, 2}, {(None, None), (1, None), (None, 2), (1, 2), (2, 2)}),
+        "{1}": ({None, 1}, {(None, None), (1, None)}),
+        "{}": ({None}, {(None, None)}),
+        "n'importe quoi": ({None}, {(None, None)}),
+        None: ({None}, {(None, None)}),
+    }
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        for setting, (seen_own, seen_both) in expected.items():
+            await connection.execute("RESET maillage.territories")
+            if setting is not None:
+                await connection.execute(
+                    "SELECT set_config('maillage.territories', $1, false)", setting
+                )
+            found = await connection.fetch(
+                f'SELECT territory FROM {rows} AS "invitation"(territory, other) WHERE {own}'
+            )
+            assert {row["territory"] for row in found} == seen_own, setting
+            found = await connection.fetch(
+                f"SELECT territory, organisation_territory FROM {rows} "
+                f'AS "affiliation"(territory, organisation_territory) WHERE {both}'
+            )
+            assert {tuple(row) for row in found} == seen_both, setting
+    finally:
+        await connection.close()

@@ -55,9 +55,12 @@ NO_TERRITORY = ""  # only shared rows: a request not (yet) authenticated
 
 @dataclass(frozen=True)
 class Own:
-    """The table's own ``column`` holds the territory; no territory: a shared row."""
+    """The table's own ``column`` holds the territory; no territory: a shared row. With
+    ``departement``, the column holding a shared row's département (`maillage.departements`):
+    a shared row is seen by the territories of its département only, or by all without one."""
 
     column: str = "territory"
+    departement: str | None = None
 
 
 COPY = "territory"  # the column of a `Via` table holding its parent's territory (PostgreSQL)
@@ -92,8 +95,8 @@ PROTECTED: dict[str, Own | Via] = {
     "invitation": Via("meeting", "meeting"),
     "action": Own(),
     "interaction": Own(),
-    "organisation": Own(),
-    "contact": Own(),
+    "organisation": Own(departement="departement"),
+    "contact": Own(departement="departement"),
     # Seen with its contact and its organisation (both), as in the services.
     "affiliation": Via(
         "contact", "contact", also=Via("organisation", "organisation", "organisation_territory")
@@ -202,13 +205,25 @@ def set_role_sql(role: str) -> str:
 
 SEES_EVERY = "(SELECT maillage_sees_every_territory())"
 TERRITORIES = "(SELECT maillage_territories())::integer[]"
+# The départements of the setting's territories (migration 2026-12-10T01:00:00).
+DEPARTEMENTS = "(SELECT maillage_departements())::text[]"
 
 
 def _visible(rule: Own | Via, alias: str) -> str:
     """The condition on ``alias`` of being visible to a scoped user: its territory (its own,
-    or the copy of each parent's) is none (shared) or one of the user's."""
+    or the copy of each parent's) is none (shared) or one of the user's. A shared row of a
+    table with départements: of none or of one of the user's. A row under a shared parent
+    (an affiliation between two shared records) reads the copy of the parent's territory
+    only, not its département: a look-up of the parent would cost every list its plan (a
+    scan of the parents), so the services alone hide another département's (#20)."""
     column = f'{alias}."{rule.column if isinstance(rule, Own) else rule.copy}"'
     test = f"({column} IS NULL OR {column} = ANY ({TERRITORIES}))"
+    if isinstance(rule, Own) and rule.departement is not None:
+        departement = f'{alias}."{rule.departement}"'
+        test = (
+            f"({column} = ANY ({TERRITORIES}) OR ({column} IS NULL AND ({departement} IS NULL "
+            f"OR {departement} = ANY ({DEPARTEMENTS}))))"
+        )
     if isinstance(rule, Via) and rule.also is not None:
         test = f"({test} AND {_visible(rule.also, alias)})"
     return test

@@ -219,10 +219,17 @@ async def test_a_scoped_total_adds_the_shared_rows_and_the_territories_counted_a
         assert all(parts == [None] for parts in halves.values())
         return
     for name in ("contacts", "organisations", "meetings", "invitations"):
-        shared, mine = (str(part) for part in halves[name])
+        *shared_parts, mine = (str(part) for part in halves[name])
         table = SERVICES[name].table._meta.tablename
-        assert f'"{table}"."territory" IS NULL' in shared and " OR " not in shared, shared
+        for shared in shared_parts:
+            assert f'"{table}"."territory" IS NULL' in shared and " OR " not in shared, shared
         assert f'"{table}"."territory" IN ({world.a["id"]})' in mine and " OR " not in mine
+    # Shared partners: those of no département and those of the user's, counted apart (#20).
+    for name in ("contacts", "organisations"):
+        none, theirs = (str(part) for part in halves[name][:2])
+        table = SERVICES[name].table._meta.tablename
+        assert f'"{table}"."departement" IS NULL' in none
+        assert f'"{table}"."departement" = ANY (ARRAY(' in theirs
     # An affiliation is seen through its contact and its organisation: counted whole.
     assert len(halves["affiliations"]) == 1
     # Unscoped users count everything at once.

@@ -29,6 +29,13 @@ TERRITORIES = (
     f"UPDATE territory SET departement = (SELECT {COMMUNE_DEPARTEMENT} FROM commune c "
     "WHERE c.territory = territory.id GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1)"
 )
+# Only the territories that get a département: an instance without communes writes nothing
+# (no change counted, `data_change`).
+TERRITORIES_CHANGED = (
+    f"{TERRITORIES} WHERE COALESCE(departement, '') <> COALESCE((SELECT {COMMUNE_DEPARTEMENT} "
+    "FROM commune c WHERE c.territory = territory.id GROUP BY 1 ORDER BY COUNT(*) DESC, 1 "
+    "LIMIT 1), '')"
+)
 _OF_TERRITORY = "(SELECT t.departement FROM territory t WHERE t.id = {table}.territory)"
 _OF_COMMUNE = (
     "(SELECT t.departement FROM commune c JOIN territory t ON t.id = c.territory "
@@ -71,7 +78,7 @@ CONTACTS = (
 )
 
 FILL = [
-    TERRITORIES,
+    TERRITORIES_CHANGED,
     # The local ones first: a shared one may take the département of its local partners.
     ORGANISATIONS.format(where="territory IS NOT NULL"),
     ORGANISATIONS.format(where="territory IS NULL AND parent IS NULL"),

@@ -13,7 +13,9 @@ How it works:
 - the policy reads the setting ``maillage.territories``: ``*`` sees every row (a user without
   territories, an administrator, and the process's own work: background worker, sender,
   command line, migrations, public links that carry their own secret); ``{1,2}`` sees the
-  shared rows (no territory) and those of territories 1 and 2; anything else, or no setting at
+  shared rows (no territory) and those of territories 1 and 2, and of the shared
+  organisations and contacts those of no département and of the départements of territories
+  1 and 2 (`Own.departement`, ``maillage_departements()``); anything else, or no setting at
   all (``psql``, a tool that forgot it), sees no local row;
 - the setting follows `current()`, which the web layer enters for each request: every
   connection maillage takes from its pool for a scoped request carries it (`maillage.db`).

@@ -41,9 +41,11 @@ TERRITORIES = (
     "WHERE c.territory = territory.id GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1)"
 )
 
-# The same, writing only the territories whose département changes (after an import).
+# The territories whose département differs from their communes' (a condition on
+# ``territory``): only those are written (a write of ``territory``, shared, moves the shared
+# counter of `data_change` on, even when it changes no row).
 TERRITORIES_CHANGED = (
-    f"{TERRITORIES} WHERE COALESCE(departement, '') <> COALESCE((SELECT {COMMUNE_DEPARTEMENT} "
+    f"COALESCE(departement, '') <> COALESCE((SELECT {COMMUNE_DEPARTEMENT} "
     "FROM commune c WHERE c.territory = territory.id GROUP BY 1 ORDER BY COUNT(*) DESC, 1 "
     "LIMIT 1), '')"
 )

@@ -666,8 +666,16 @@ class ResourceService:
         itself. A search or a filter multiplies two selectivities the planner estimates apart:
         a coordinator's contacts searched for « martin » walked the names' index over ten
         départements, 88,881 rows read for 50 (bench/README.md, #20); gathered, the rows read
-        are the user's, whom the page's total counts anyway."""
-        if self._gathered_in_scope() and (narrowed or column._meta.primary_key):
+        are the user's, whom the page's total counts anyway.
+
+        Partners (organisations, contacts) are gathered for a plain list too: the shared ones a
+        user sees are those of their départements (`maillage.departements`), so the user's rows
+        are a small part of a national table, and the walk along the names read 13,401
+        organisations for 50 on ten départements (bench/README.md « Shared partners by
+        département »)."""
+        rule = self.spec.territorial
+        partners = rule is not None and rule.departement is not None
+        if self._gathered_in_scope() and (narrowed or column._meta.primary_key or partners):
             return gathered_order(column)
         return french_order(column) if isinstance(column, Varchar | Text) else column
 

@@ -449,7 +449,12 @@ async def settle_territory_departements(territory_ids: Any) -> None:
     before = await Territory.select(Territory.id, Territory.departement).where(
         Territory.id.is_in(ids)
     )
-    await Territory.raw(departements.TERRITORIES_CHANGED + " AND " + departements.ids_in(ids)).run()
+    where = f"{departements.TERRITORIES_CHANGED} AND {departements.ids_in(ids)}"
+    changing = await Territory.raw(f"SELECT id FROM territory WHERE {where}").run()
+    if not changing:
+        return
+    changed = departements.ids_in([row["id"] for row in changing])
+    await Territory.raw(f"{departements.TERRITORIES} WHERE {changed}").run()
     after = await Territory.select(Territory.id, Territory.departement).where(
         Territory.id.is_in(ids)
     )
@@ -598,7 +603,7 @@ async def place_all(first_organisation: int = 1, first_contact: int = 1) -> None
         )
     # Their départements (`maillage.departements`): the territories', then the records'.
     statements += [
-        departements.TERRITORIES_CHANGED,
+        f"{departements.TERRITORIES} WHERE {departements.TERRITORIES_CHANGED}",
         # The local ones first: a shared one may take the département of its local partners.
         departements.ORGANISATIONS.format(
             where=f"id >= {int(first_organisation)} AND territory IS NOT NULL"

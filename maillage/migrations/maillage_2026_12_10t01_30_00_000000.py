@@ -29,13 +29,15 @@ TERRITORIES = (
     f"UPDATE territory SET departement = (SELECT {COMMUNE_DEPARTEMENT} FROM commune c "
     "WHERE c.territory = territory.id GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1)"
 )
-# Only the territories that get a département: an instance without communes writes nothing
-# (no change counted, `data_change`).
-TERRITORIES_CHANGED = (
-    f"{TERRITORIES} WHERE COALESCE(departement, '') <> COALESCE((SELECT {COMMUNE_DEPARTEMENT} "
+# Only the territories that get a département, and only when there is one: a write of
+# ``territory`` (shared) moves the shared counter of ``data_change`` on even when it changes
+# no row, and an instance without communes must see no change counted.
+CHANGED = (
+    f"COALESCE(departement, '') <> COALESCE((SELECT {COMMUNE_DEPARTEMENT} "
     "FROM commune c WHERE c.territory = territory.id GROUP BY 1 ORDER BY COUNT(*) DESC, 1 "
     "LIMIT 1), '')"
 )
+TERRITORIES_NEEDED = f"SELECT 1 AS one FROM territory WHERE {CHANGED} LIMIT 1"
 _OF_TERRITORY = "(SELECT t.departement FROM territory t WHERE t.id = {table}.territory)"
 _OF_COMMUNE = (
     "(SELECT t.departement FROM commune c JOIN territory t ON t.id = c.territory "
@@ -78,19 +80,19 @@ CONTACTS = (
 )
 
 FILL = [
-    TERRITORIES_CHANGED,
     # The local ones first: a shared one may take the département of its local partners.
     ORGANISATIONS.format(where="territory IS NOT NULL"),
     ORGANISATIONS.format(where="territory IS NULL AND parent IS NULL"),
     ORGANISATIONS.format(where="territory IS NULL AND parent IS NOT NULL"),
     CONTACTS.format(where="1 = 1"),
 ]
-# The shared records of a département (a list's count, a scoped user's page): a range of each.
+# The shared records of a département (a list's count, a scoped user's page): a range of a
+# partial index led by the département, so that ``departement = ANY (…)`` bounds the scan.
 INDEXES = [
-    "CREATE INDEX IF NOT EXISTS organisation_archived_territory_departement "
-    "ON organisation (archived, territory, departement)",
-    "CREATE INDEX IF NOT EXISTS contact_archived_territory_departement "
-    "ON contact (archived, territory, departement)",
+    "CREATE INDEX IF NOT EXISTS organisation_shared_departement "
+    "ON organisation (departement, archived) WHERE territory IS NULL",
+    "CREATE INDEX IF NOT EXISTS contact_shared_departement "
+    "ON contact (departement, archived) WHERE territory IS NULL",
 ]
 
 SEE_EVERY = "PERFORM set_config('maillage.territories', '*', true);"
@@ -122,6 +124,8 @@ async def forwards():
 
         engine = current_engine()
         statements = FILL + INDEXES
+        if await engine.run_ddl(TERRITORIES_NEEDED):
+            statements = [f"{TERRITORIES} WHERE {CHANGED}", *statements]
         if not isinstance(engine, SQLiteEngine):
             statements += POSTGRES
         for statement in statements:

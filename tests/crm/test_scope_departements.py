@@ -237,7 +237,7 @@ async def test_the_departement_follows_communes_ties_and_edits(
     assert await _departement(Territory, e) == "2A"
 
 
-@get("/essai/partenaires-bruts", include_in_schema=False)
+@get("/essai/partenaires-par-departement", include_in_schema=False)
 async def unfiltered_partners() -> dict:
     """A query path that forgets every filter: the policies alone decide."""
     async with db.read_transaction():
@@ -256,7 +256,7 @@ async def test_the_policies_hide_another_departements_shared_rows(
     app, admin, deps: Departements, coordinator_a: httpx.AsyncClient
 ):
     app.register(unfiltered_partners)
-    seen = (await coordinator_a.get("/essai/partenaires-bruts")).json()
+    seen = (await coordinator_a.get("/essai/partenaires-par-departement")).json()
     assert {deps.caf_35["id"], deps.national["id"]} <= set(seen["organisations"])
     assert deps.caf_29["id"] not in seen["organisations"]
     assert {deps.agent_35["id"], deps.agent_national["id"]} <= set(seen["contacts"])
@@ -264,7 +264,7 @@ async def test_the_policies_hide_another_departements_shared_rows(
     # An affiliation between two shared records reads its copies of their territories only
     # (a test on the row, `row_security._visible`): the services alone hide it.
     assert deps.caf_35["id"] in seen["affiliations"]
-    every = (await admin.client.get("/essai/partenaires-bruts")).json()
+    every = (await admin.client.get("/essai/partenaires-par-departement")).json()
     assert deps.caf_29["id"] in every["organisations"]
     assert deps.agent_29["id"] in every["contacts"]
     assert deps.caf_29["id"] in every["affiliations"]

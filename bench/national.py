@@ -387,6 +387,9 @@ async def _replicate(database: str, copies: int) -> None:
                         values.append(f's."{name}" + g.k * {span[parent]}')
                     elif name in remapped.get(table, []):
                         values.append(f'r."{name}"')
+                    elif name == "departement":  # the copy's own code, as its communes'
+                        values.append("CASE WHEN s.departement IS NULL THEN NULL "
+                                      "ELSE lpad(g.k::text, 2, '0') END")  # fmt: skip
                     elif (table, name) == ("meeting", "ical_uid"):
                         values.append("regexp_replace(s.ical_uid, '^d0-', 'd' || g.k || '-')")
                     elif (table, name) == ("invitation", "token_nonce"):

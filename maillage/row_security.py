@@ -13,7 +13,9 @@ How it works:
 - the policy reads the setting ``maillage.territories``: ``*`` sees every row (a user without
   territories, an administrator, and the process's own work: background worker, sender,
   command line, migrations, public links that carry their own secret); ``{1,2}`` sees the
-  shared rows (no territory) and those of territories 1 and 2; anything else, or no setting at
+  shared rows (no territory) and those of territories 1 and 2, and of the shared
+  organisations and contacts those of no département and of the départements of territories
+  1 and 2 (`Own.departement`, ``maillage_departements()``); anything else, or no setting at
   all (``psql``, a tool that forgot it), sees no local row;
 - the setting follows `current()`, which the web layer enters for each request: every
   connection maillage takes from its pool for a scoped request carries it (`maillage.db`).
@@ -55,9 +57,12 @@ NO_TERRITORY = ""  # only shared rows: a request not (yet) authenticated
 
 @dataclass(frozen=True)
 class Own:
-    """The table's own ``column`` holds the territory; no territory: a shared row."""
+    """The table's own ``column`` holds the territory; no territory: a shared row. With
+    ``departement``, the column holding a shared row's département (`maillage.departements`):
+    a shared row is seen by the territories of its département only, or by all without one."""
 
     column: str = "territory"
+    departement: str | None = None
 
 
 COPY = "territory"  # the column of a `Via` table holding its parent's territory (PostgreSQL)
@@ -92,8 +97,8 @@ PROTECTED: dict[str, Own | Via] = {
     "invitation": Via("meeting", "meeting"),
     "action": Own(),
     "interaction": Own(),
-    "organisation": Own(),
-    "contact": Own(),
+    "organisation": Own(departement="departement"),
+    "contact": Own(departement="departement"),
     # Seen with its contact and its organisation (both), as in the services.
     "affiliation": Via(
         "contact", "contact", also=Via("organisation", "organisation", "organisation_territory")
@@ -227,6 +232,11 @@ TERRITORIES = (
     "(SELECT CASE WHEN maillage_sees_every_territory() THEN NULL "
     "ELSE array_append(maillage_territories(), 0) END)::integer[]"
 )
+# The départements of the setting's territories (migration 2026-12-10T01:00:00), NULL for ``*``.
+DEPARTEMENTS = (
+    "(SELECT CASE WHEN maillage_sees_every_territory() THEN NULL "
+    "ELSE maillage_departements() END)::text[]"
+)
 
 
 def _visible(rule: Own | Via, alias: str) -> str:
@@ -240,6 +250,17 @@ def _visible(rule: Own | Via, alias: str) -> str:
     « the policy's test », #20)."""
     column = f'{alias}."{rule.column if isinstance(rule, Own) else rule.copy}"'
     test = f"({column} = ANY ({TERRITORIES})) IS NOT FALSE"
+    if isinstance(rule, Own) and rule.departement is not None:
+        # A shared row of a table with départements: of none (NULL, not FALSE) or of one of
+        # the user's. A row under a shared parent (an affiliation between two shared records)
+        # reads the copy of the parent's territory only, not its département: a look-up of the
+        # parent would cost every list its plan (a scan of the parents), so the services alone
+        # hide another département's.
+        departement = f'{alias}."{rule.departement}"'
+        test = (
+            f"({test} AND ({column} IS NOT NULL "
+            f"OR ({departement} = ANY ({DEPARTEMENTS})) IS NOT FALSE))"
+        )
     if isinstance(rule, Via) and rule.also is not None:
         test = f"({test} AND {_visible(rule.also, alias)})"
     return test

@@ -52,6 +52,9 @@ class Territory(Versioned):
     # Provenance of a record written from a public register (#18), e.g. « Répertoire national
     # des élus, octobre 2026 »; empty for what people typed or imported.
     source = Varchar(length=200, default="")
+    # The département of most of its communes (INSEE code: 2 characters, 3 for 97x), None
+    # without communes; what its scoped users see of the shared records (#20, crm.scope).
+    departement = Varchar(length=3, null=True, default=None)
 
 
 class Commune(Versioned):
@@ -130,6 +133,9 @@ class Organisation(Versioned):
     source_ref = Varchar(length=200, null=True, default=None)
     # Local to one territory, or shared when None (#20; the rule is in maillage.crm.scope).
     territory = ForeignKey(Territory, null=True, on_delete=OnDelete.restrict, index=True)
+    # Derived (maillage.departements): a shared one is seen by the scoped users of this
+    # département only; None, by everyone.
+    departement = Varchar(length=3, null=True, default=None)
 
 
 class Contact(Versioned):
@@ -154,6 +160,8 @@ class Contact(Versioned):
     source = Varchar(length=200, default="")  # provenance: see Territory.source
     # Local to one territory, or shared when None (#20): follows the person's ties.
     territory = ForeignKey(Territory, null=True, on_delete=OnDelete.restrict, index=True)
+    # Derived (maillage.departements), as an organisation's.
+    departement = Varchar(length=3, null=True, default=None)
 
 
 class Affiliation(Versioned):

@@ -41,7 +41,7 @@ def test_the_protected_tables_are_the_registrys_local_resources():
 
     def expected_rule(rule: Territorial, copy: str = row_security.COPY) -> Any:
         if rule.via is None:
-            return row_security.Own(rule.field)
+            return row_security.Own(rule.field, rule.departement)
         # A second parent (`also`): its copy is named after its key.
         also = rule.also and expected_rule(rule.also, f"{rule.also.field}_territory")
         return row_security.Via(rule.field, rule.via._meta.tablename, copy, also)

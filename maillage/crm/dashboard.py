@@ -24,6 +24,7 @@ from piccolo.table import Table
 from maillage import french
 from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES, scoped
+from maillage.crm.resources import shared_parts
 from maillage.db import gathered_order, is_sqlite, read_transaction
 from maillage.tables import (
     Action,
@@ -489,9 +490,9 @@ async def _count(table: type[Table], resource: str, where: Any) -> int:
     if current is None or rule is None or rule.via is not None:
         return int(await scoped(table.count(), resource).where(where).run())
     column = table._meta.get_column_by_name(rule.field)
-    shared = await table.count().where(where & column.is_null()).run()
-    theirs = await table.count().where(where & column.is_in(current.territories)).run()
-    return int(shared) + int(theirs)
+    # The shared rows the user sees (of their départements and of none, #20), then theirs.
+    parts = [*shared_parts(table, rule, current.territories), column.is_in(current.territories)]
+    return sum([int(await table.count().where(where & part).run()) for part in parts])
 
 
 async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:

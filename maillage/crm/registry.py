@@ -134,19 +134,22 @@ SOURCE = (("source", str),)
 
 # How each local record belongs to a territory (#20; the rule is in `maillage.crm.scope`).
 OWN_TERRITORY = Territorial("territory")
+# Organisations and contacts: a shared one is seen by the scoped users of its département
+# (`maillage.departements`) only, or by all when it has none.
+PARTNER_TERRITORY = Territorial("territory", departement="departement")
 BY_GROUP = Territorial("working_group", via=WorkingGroup, then=OWN_TERRITORY)
 BY_MEETING = Territorial("meeting", via=Meeting, then=BY_GROUP)
-BY_ORGANISATION = Territorial("organisation", via=Organisation, then=OWN_TERRITORY)
+BY_ORGANISATION = Territorial("organisation", via=Organisation, then=PARTNER_TERRITORY)
 # An affiliation is seen with its contact and its organisation; written with its contact.
-BY_CONTACT = Territorial("contact", via=Contact, then=OWN_TERRITORY, also=BY_ORGANISATION)
+BY_CONTACT = Territorial("contact", via=Contact, then=PARTNER_TERRITORY, also=BY_ORGANISATION)
 # A partnership is seen when both its organisations are; it belongs to the territory of its
 # organisation, or of its partner when the organisation is shared (the Caf's partnership with a
 # local association is the association's territory's).
 BY_PARTNERS = Territorial(
     "organisation",
     via=Organisation,
-    then=OWN_TERRITORY,
-    also=Territorial("partner", via=Organisation, then=OWN_TERRITORY),
+    then=PARTNER_TERRITORY,
+    also=Territorial("partner", via=Organisation, then=PARTNER_TERRITORY),
     either=True,
 )
 
@@ -166,6 +169,52 @@ def _settle_people_of(field: str) -> Any:
             return
         tied = await territory_scope.contacts_tied_to(**{field: [before["id"]]})
         await territory_scope.settle_contacts(tied)
+
+    return settle
+
+
+async def _settle_territory_departement(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> None:
+    """A commune written: the département of its territories (before and after) may change,
+    and with it that of their partners (`scope.settle_territory_departements`)."""
+    await territory_scope.settle_territory_departements(
+        [row["territory"] for row in (before, after) if row is not None]
+    )
+
+
+def _settle_organisations_of(*fields: str) -> Any:
+    """A membership or a partnership written: the organisations it names may take, or lose,
+    the département where they work (`maillage.departements`), and their people with them."""
+
+    async def settle(before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        named = {row.get(f) for row in (before, after) if row is not None for f in fields}
+        organisations = sorted(i for i in named if isinstance(i, int))
+        if not organisations:
+            return
+        await territory_scope.settle_departements(organisations=organisations)
+        tied = await territory_scope.contacts_tied_to(organisations=organisations)
+        await territory_scope.settle_departements(contacts=tied)
+
+    return settle
+
+
+def _settle_departement(fields: tuple[str, ...], organisations: bool) -> Any:
+    """An organisation or a contact written whose département may change (created, or one of
+    ``fields`` changed): it is placed again (`scope.settle_departements`), an organisation's
+    people with it."""
+
+    async def settle(before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        if after is None or (
+            before is not None and all(before.get(f) == after.get(f) for f in fields)
+        ):
+            return
+        if not organisations:
+            await territory_scope.settle_departements(contacts=[after["id"]])
+            return
+        await territory_scope.settle_departements(organisations=[after["id"]])
+        tied = await territory_scope.contacts_tied_to(organisations=[after["id"]])
+        await territory_scope.settle_departements(contacts=tied)
 
     return settle
 
@@ -202,6 +251,7 @@ SPECS: list[ResourceSpec] = [
         default_sort="name",
         unique=(Unique("insee_code", "Une commune a déjà ce code INSEE"),),
         validators=[rules.check_insee_code],
+        after_write=[_settle_territory_departement],
         describe=_named,
     ),
     _spec(
@@ -265,9 +315,12 @@ SPECS: list[ResourceSpec] = [
             rules.normalise_phone,
             territory_scope.place_organisation,
         ],
-        after_write=[_settle_people_of("organisations")],
+        after_write=[
+            _settle_departement(("territory", "commune", "parent"), organisations=True),
+            _settle_people_of("organisations"),
+        ],
         describe=_named,
-        territorial=OWN_TERRITORY,
+        territorial=PARTNER_TERRITORY,
     ),
     _spec(
         "contacts",
@@ -310,8 +363,9 @@ SPECS: list[ResourceSpec] = [
             rules.forget_bounce_of_old_email,
             territory_scope.place_contact,
         ],
+        after_write=[_settle_departement(("territory", "commune"), organisations=False)],
         describe=_person,
-        territorial=OWN_TERRITORY,
+        territorial=PARTNER_TERRITORY,
     ),
     _spec(
         "affiliations",
@@ -371,7 +425,7 @@ SPECS: list[ResourceSpec] = [
         sortable=("id", "start_date", "role"),
         validators=[rules.ordered_dates("start_date", "end_date"), rules.check_membership],
         preparers=[rules.default_start_today],
-        after_write=[_settle_people],
+        after_write=[_settle_people, _settle_organisations_of("organisation")],
         territorial=BY_GROUP,
     ),
     _spec(
@@ -438,6 +492,7 @@ SPECS: list[ResourceSpec] = [
         sortable=("id", "start_date", "end_date"),
         links=(PARTNERSHIP_AXES,),
         validators=[rules.ordered_dates("start_date", "end_date")],
+        after_write=[_settle_organisations_of("organisation", "partner")],
         territorial=BY_PARTNERS,
     ),
     _spec(

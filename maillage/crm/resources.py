@@ -145,6 +145,9 @@ class Territorial:
     # The record belongs to the ``also`` path's territory when the first path's is shared (a
     # partnership between the Caf and a local association is the association's territory's).
     either: bool = False
+    # The column holding a shared row's département (`maillage.departements`): a scoped user
+    # sees the shared rows of their territories' départements and of none; None: every one.
+    departement: str | None = None
 
 
 # The rule of each table local to a territory, for the references a write names (#20).
@@ -161,6 +164,27 @@ def copied_territory(table: type[Table], rule: Territorial) -> bool:
     return protected == row_security.Via(rule.field, rule.via._meta.tablename)
 
 
+def shared_parts(table: type[Table], rule: Territorial, territories: list[int]) -> list[Any]:
+    """The shared rows of ``table`` (its own territory none) a user of ``territories`` sees,
+    as disjoint conditions: all of them, or, for a rule with a ``departement``, those of no
+    département and those of one of their territories' (each a range of the index on
+    ``(archived, territory, departement)``, #20)."""
+    column = table._meta.get_column_by_name(rule.field)
+    if rule.departement is None:
+        return [column.is_null()]
+    departement = f'"{table._meta.tablename}"."{rule.departement}"'
+    values = ", ".join("{}" for _ in territories) or "NULL"
+    theirs = f'SELECT t."departement" FROM "territory" t WHERE t."id" IN ({values})'
+    # PostgreSQL bounds an index scan by ``= ANY (ARRAY(…))`` (an init plan), not by ``IN (…)``.
+    test = (
+        f"{departement} IN ({theirs})" if is_sqlite() else f"{departement} = ANY (ARRAY({theirs}))"
+    )
+    return [
+        column.is_null() & WhereRaw(f"{departement} IS NULL"),
+        column.is_null() & WhereRaw(test, *territories),
+    ]
+
+
 def visible_clause(table: type[Table], rule: Territorial, territories: list[int]) -> Any:
     """The rows of ``table`` a user of ``territories`` sees: shared ones and theirs.
 
@@ -171,7 +195,9 @@ def visible_clause(table: type[Table], rule: Territorial, territories: list[int]
     column = table._meta.get_column_by_name(rule.field)
     clause: Any
     if rule.via is None:
-        clause = column.is_null() | column.is_in(territories)
+        clause = column.is_in(territories)
+        for part in shared_parts(table, rule, territories):
+            clause = clause | part
     elif copied_territory(table, rule):
         copy = f'"{table._meta.tablename}"."{row_security.COPY}"'
         values = ", ".join("{}" for _ in territories) or "NULL"
@@ -450,7 +476,8 @@ class ResourceService:
             return None
         if rule.via is None:
             column = self.table._meta.get_column_by_name(rule.field)
-            return [column.is_null(), column.is_in(scope.territories)]
+            shared = shared_parts(self.table, rule, scope.territories)
+            return [*shared, column.is_in(scope.territories)]
         if copied_territory(self.table, rule):
             copy = f'"{self.table._meta.tablename}"."{row_security.COPY}"'
             values = ", ".join("{}" for _ in scope.territories)
@@ -639,8 +666,16 @@ class ResourceService:
         itself. A search or a filter multiplies two selectivities the planner estimates apart:
         a coordinator's contacts searched for « martin » walked the names' index over ten
         départements, 88,881 rows read for 50 (bench/README.md, #20); gathered, the rows read
-        are the user's, whom the page's total counts anyway."""
-        if self._gathered_in_scope() and (narrowed or column._meta.primary_key):
+        are the user's, whom the page's total counts anyway.
+
+        Partners (organisations, contacts) are gathered for a plain list too: the shared ones a
+        user sees are those of their départements (`maillage.departements`), so the user's rows
+        are a small part of a national table, and the walk along the names read 13,401
+        organisations for 50 on ten départements (bench/README.md « Shared partners by
+        département »)."""
+        rule = self.spec.territorial
+        partners = rule is not None and rule.departement is not None
+        if self._gathered_in_scope() and (narrowed or column._meta.primary_key or partners):
             return gathered_order(column)
         return french_order(column) if isinstance(column, Varchar | Text) else column
 

@@ -33,6 +33,12 @@ The rule, in one place:
   a body's territory places the people concerned again (`settle_contacts`); a scoped user
   cannot make shared, by such a write, a contact they could edit (a field error asks the host
   team to do it), so that nobody publishes a territory's records by mistake;
+- a shared organisation or contact belongs to a département (`maillage.departements`: its
+  commune's, its parent's, the single one of a person's ties), or to none: a scoped user sees
+  the shared records of the départements of their territories and those of none, so that one
+  instance serves several départements (a Caf's coordinators do not see the institutions of
+  the other départements); the column is kept wherever the territory is placed
+  (`settle_departements`);
 - an affiliation is seen when both its contact and its organisation are seen;
 - editing a shared record (organisation, contact, body, fiche…) is for the users without
   territories only; the scoped users read it whole, with its ties to what they see.
@@ -52,7 +58,7 @@ from typing import Any
 
 from msgspec import UNSET
 
-from maillage import offloop, row_security
+from maillage import departements, offloop, row_security
 from maillage.actor import ROLE_RANK, Actor
 from maillage.crm import audit
 from maillage.db import is_sqlite, write_transaction
@@ -429,6 +435,74 @@ async def settle_contacts(contact_ids: Any) -> None:
                 "de plusieurs territoires) : seule l'équipe qui héberge maillage peut le faire.",
             )
         await Contact.update({Contact.territory: after}).where(Contact.id == row["id"]).run()
+    # Their ties changed: their département may have too (one with no ties keeps theirs).
+    await settle_departements(contacts=ids)
+
+
+async def settle_territory_departements(territory_ids: Any) -> None:
+    """The territories' départements from their communes (a commune written); those that
+    change place their partners again: their own, those of their communes, and the people
+    tied to them."""
+    ids = sorted({i for i in territory_ids if isinstance(i, int)})
+    if not ids:
+        return
+    before = await Territory.select(Territory.id, Territory.departement).where(
+        Territory.id.is_in(ids)
+    )
+    where = f"{departements.TERRITORIES_CHANGED} AND {departements.ids_in(ids)}"
+    changing = await Territory.raw(f"SELECT id FROM territory WHERE {where}").run()
+    if not changing:
+        return
+    changed = departements.ids_in([row["id"] for row in changing])
+    await Territory.raw(f"{departements.TERRITORIES} WHERE {changed}").run()
+    after = await Territory.select(Territory.id, Territory.departement).where(
+        Territory.id.is_in(ids)
+    )
+    was = {row["id"]: row["departement"] for row in before}
+    moved = sorted(row["id"] for row in after if row["departement"] != was.get(row["id"]))
+    if not moved:
+        return
+    communes = Commune.select(Commune.id).where(Commune.territory.is_in(moved))
+    organisations = await Organisation.select(Organisation.id).where(
+        Organisation.territory.is_in(moved) | Organisation.commune.is_in(communes)
+    )
+    placed = [row["id"] for row in organisations]
+    people = await Contact.select(Contact.id).where(
+        Contact.territory.is_in(moved) | Contact.commune.is_in(communes)
+    )
+    await settle_departements(organisations=placed)
+    tied = await contacts_tied_to(organisations=placed)
+    await settle_departements(contacts=[*(row["id"] for row in people), *tied])
+
+
+async def settle_departements(organisations: Any = (), contacts: Any = ()) -> None:
+    """Give the organisations (and their children that follow them), then the contacts, the
+    département of the rule (`maillage.departements`), inside the caller's transaction. On
+    PostgreSQL a function that sees every row does it (a scoped write does not see every tie
+    of a person)."""
+    placed = sorted({i for i in organisations if isinstance(i, int)})
+    people = sorted({i for i in contacts if isinstance(i, int)})
+    if placed:  # the children without commune follow their parent
+        children = await Organisation.select(Organisation.id).where(
+            Organisation.parent.is_in(placed) & Organisation.commune.is_null()
+        )
+        placed += sorted({row["id"] for row in children} - set(placed))
+    if not placed and not people:
+        return
+    if not is_sqlite():
+        for start in range(0, max(len(placed), len(people)), 500):
+            await Contact.raw(
+                "SELECT maillage_settle_departements({}::integer[], {}::integer[])",
+                placed[start : start + 500],
+                people[start : start + 500],
+            ).run()
+        return
+    for start in range(0, len(placed), 500):
+        where = departements.ids_in(placed[start : start + 500])
+        await Organisation.raw(departements.ORGANISATIONS.format(where=where)).run()
+    for start in range(0, len(people), 500):
+        where = departements.ids_in(people[start : start + 500])
+        await Contact.raw(departements.CONTACTS.format(where=where)).run()
 
 
 async def contacts_tied_to(
@@ -472,7 +546,10 @@ async def place_written(organisation_ids: list[Any], contact_ids: list[Any]) -> 
             await Organisation.update({Organisation.territory: territory}).where(
                 Organisation.id == row["id"]
             )
+    # The communes written may have given a territory its département (and its partners).
+    await settle_territory_departements([row["id"] for row in await Territory.select(Territory.id)])
     tied = await contacts_tied_to(organisations=list(organisation_ids))
+    await settle_departements(organisations=organisation_ids)
     await settle_contacts([*contact_ids, *tied])
 
 
@@ -524,5 +601,20 @@ async def place_all(first_organisation: int = 1, first_contact: int = 1) -> None
             f"UPDATE contact SET territory = {single} WHERE territory IS NULL AND {contacts} "
             f"AND id NOT IN (SELECT t.contact FROM {_TIES} t)"
         )
+    # Their départements (`maillage.departements`): the territories', then the records'.
+    statements += [
+        f"{departements.TERRITORIES} WHERE {departements.TERRITORIES_CHANGED}",
+        # The local ones first: a shared one may take the département of its local partners.
+        departements.ORGANISATIONS.format(
+            where=f"id >= {int(first_organisation)} AND territory IS NOT NULL"
+        ),
+        departements.ORGANISATIONS.format(
+            where=f"id >= {int(first_organisation)} AND territory IS NULL AND parent IS NULL"
+        ),
+        departements.ORGANISATIONS.format(
+            where=f"id >= {int(first_organisation)} AND territory IS NULL AND parent IS NOT NULL"
+        ),
+        departements.CONTACTS.format(where=contacts),
+    ]
     for statement in statements:
         await engine.run_ddl(statement)

@@ -357,11 +357,17 @@ async def _meetings_attended_and_totals(
         # The totals count what the sections list: the people, partners and bodies the user
         # sees (the organisation itself is seen, or the page answered 404).
         local = f"territory IS NULL OR territory IN ({territories})"
+        # A shared person or organisation: of none of the départements or of one of theirs.
+        partner = (
+            f"territory IN ({territories}) OR (territory IS NULL AND (departement IS NULL OR "
+            f"departement IN (SELECT t.departement FROM territory t WHERE t.id IN "
+            f"({territories}))))"
+        )
         seen = {
-            "seen_contact": f" AND contact IN (SELECT id FROM contact WHERE {local})",
-            "seen_partner": f" AND partner IN (SELECT id FROM organisation WHERE {local})",
+            "seen_contact": f" AND contact IN (SELECT id FROM contact WHERE {partner})",
+            "seen_partner": f" AND partner IN (SELECT id FROM organisation WHERE {partner})",
             "seen_organisation": (
-                f" AND organisation IN (SELECT id FROM organisation WHERE {local})"
+                f" AND organisation IN (SELECT id FROM organisation WHERE {partner})"
             ),
             "seen_group": f" AND working_group IN (SELECT id FROM working_group WHERE {local})",
         }

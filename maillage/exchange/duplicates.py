@@ -558,6 +558,7 @@ async def merge_organisations(
             filled["territory"] = placed["territory"]
         await _write_filled(Organisation, SERVICES["organisations"], kept, filled)
         await Organisation.delete().where(Organisation.id == remove_id).run()
+        await territory_scope.settle_departements(organisations=[keep_id])
         await territory_scope.settle_contacts(
             await territory_scope.contacts_tied_to(organisations=[keep_id])
         )

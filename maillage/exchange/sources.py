@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 
 from piccolo.querystring import QueryString
 
-from maillage.crm.registry import BY_GROUP, OWN_TERRITORY
+from maillage.crm.registry import BY_GROUP, PARTNER_TERRITORY
 from maillage.crm.resources import visible_clause
 from maillage.crm.text import normalise
 from maillage.db import is_sqlite, plain_reader, read_transaction
@@ -204,7 +204,7 @@ def organisation_where(f: ExportFilters) -> Any:
     if f.commune:
         clauses.append(o.commune == f.commune)
     if f.territories is not None:
-        clauses.append(visible_clause(o, OWN_TERRITORY, f.territories))
+        clauses.append(visible_clause(o, PARTNER_TERRITORY, f.territories))
     if f.territory:
         # Its own, and the shared ones located there (an institution's local branch).
         in_commune = o.commune.is_in(
@@ -317,7 +317,7 @@ def contact_where(f: ExportFilters) -> Any:
     if f.commune:
         clauses.append(c.commune == f.commune)
     if f.territories is not None:
-        clauses.append(visible_clause(c, OWN_TERRITORY, f.territories))
+        clauses.append(visible_clause(c, PARTNER_TERRITORY, f.territories))
     if f.territory:
         clauses.append(_of_territory(f.territory))
     if f.axis:

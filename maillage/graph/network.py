@@ -19,7 +19,9 @@ from piccolo.table import Table
 
 from maillage.actor import Actor
 from maillage.crm import caches, reach, versions
-from maillage.crm.registry import SERVICES
+from maillage.crm import scope as territory_scope
+from maillage.crm.registry import PARTNER_TERRITORY, SERVICES
+from maillage.crm.resources import visible_clause
 from maillage.crm.schemas import MembershipIn
 from maillage.db import read_transaction
 from maillage.errors import InvalidData
@@ -177,27 +179,39 @@ async def _read_territories(
     for table in by_interaction:
         read[table] = await _select_in(table, cols(table), "interaction", met)
 
+    # A scoped user's network holds the partners they see only: never a shared person or
+    # organisation of another département (invited, met), as the lists (#20).
+    current = territory_scope.current()
+    seen_people = seen_organisations = None
+    if current is not None:
+        seen_people = visible_clause(Contact, PARTNER_TERRITORY, current.territories)
+        seen_organisations = visible_clause(Organisation, PARTNER_TERRITORY, current.territories)
+
     # People: those of the communes, and those tied to the bodies, meetings and exchanges.
-    local_people = await _select_in(Contact, cols(Contact), "commune", communes)
+    local_people = await _select_in(Contact, cols(Contact), "commune", communes, seen_people)
     tied = (
         _column_ids(read[Membership], "contact")
         | _column_ids(read[Invitation], "contact")
         | _column_ids(read[InteractionContact], "contact")
     ) - _column_ids(local_people, "id")
-    read[Contact] = local_people + await _select_in(Contact, cols(Contact), "id", tied)
+    read[Contact] = local_people + await _select_in(Contact, cols(Contact), "id", tied, seen_people)
     people = _column_ids(read[Contact], "id")
     read[ContactAxis] = await _select_in(ContactAxis, cols(ContactAxis), "contact", people)
     jobs = await _select_in(Affiliation, cols(Affiliation), "contact", people)
 
     # Organisations: of the communes, represented or met, and the employers of the people
     # unless they stand in another territory's commune.
-    local_organisations = await _select_in(Organisation, cols(Organisation), "commune", communes)
+    local_organisations = await _select_in(
+        Organisation, cols(Organisation), "commune", communes, seen_organisations
+    )
     named = (
         _column_ids(read[Membership], "organisation")
         | _column_ids(read[InteractionOrganisation], "organisation")
     ) - _column_ids(local_organisations, "id")
     employers = _column_ids(jobs, "organisation") - named - _column_ids(local_organisations, "id")
-    others = await _select_in(Organisation, cols(Organisation), "id", named | employers)
+    others = await _select_in(
+        Organisation, cols(Organisation), "id", named | employers, seen_organisations
+    )
     unplaced = {
         row["id"] for row in await _select(Commune, "id", where=Commune.territory.is_null())
     }

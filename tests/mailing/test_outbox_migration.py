@@ -44,6 +44,8 @@ LATER = [
     "2026-12-09T01:30:00:000000",  # data_change counted by triggers (#20)
     "2026-12-09T03:00:00:000000",  # partial index of bounced contacts (#20)
     "2026-12-09T07:00:00:000000",  # data_change counters moved on at commit (#20)
+    "2026-12-10T01:00:00:000000",  # departement of territories and partners (#20)
+    "2026-12-10T01:30:00:000000",  # departement filled, its functions (#20)
     "2026-12-10T02:00:00:000000",  # pg_trgm for the search columns (#20)
     "2026-12-10T02:30:00:000000",  # meeting.ends_at index (#20)
 ]

@@ -1,0 +1,102 @@
+"""The département of territories and partners (#20): which shared records a scoped user sees.
+
+One instance serves a Caf and every territory of its département, or several départements, or
+the whole country; a departmental institution (kinds ``institution`` and ``operateur_dsp``:
+the Caf, the Département, the DDETS…) and its people are shared by the territories of *their*
+département, not by every territory of the instance. The rule (`maillage.crm.scope` applies it):
+
+- a territory's département is that of most of its communes, read from their INSEE codes
+  (two characters, ``2A`` and ``2B`` for Corsica; three for the overseas ``97x``); a territory
+  without communes has none;
+- an organisation's: its territory's when it is local, else its commune's territory's, else its
+  parent's, else the single département of where it works (the territories' bodies it sits
+  in, its local partners: a departmental Caf typed without a commune); none of these, or two
+  départements: none;
+- a contact's: their territory's when they are local; else the single département of all their
+  ties (an affiliation: the organisation's; a membership: the body's territory's, none for a
+  shared body), none when two ties differ or one has none; without ties, their commune's
+  territory's;
+- a scoped user sees the shared organisations and contacts of no département and of the
+  départements of their territories. A user without territories sees everything, as before.
+
+Stored in ``departement`` on the three tables (derived, never typed), so that a list ranges over
+an index. On an instance of one département every shared record is of that département or of
+none: each scoped user sees what they saw before. The statements here are the same on SQLite
+and PostgreSQL (where a function that sees every row runs them: migration
+``2026-12-10T01:00:00``, a scoped write must not misplace a person because it does not see all
+their ties).
+"""
+
+from __future__ import annotations
+
+# The département of a commune by its INSEE code.
+COMMUNE_DEPARTEMENT = (
+    "CASE WHEN substr(c.insee_code, 1, 2) = '97' THEN substr(c.insee_code, 1, 3) "
+    "ELSE substr(c.insee_code, 1, 2) END"
+)
+
+# Every territory: the département of most of its communes (ties: the first by code).
+TERRITORIES = (
+    f"UPDATE territory SET departement = (SELECT {COMMUNE_DEPARTEMENT} FROM commune c "
+    "WHERE c.territory = territory.id GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1)"
+)
+
+# The territories whose département differs from their communes' (a condition on
+# ``territory``): only those are written (a write of ``territory``, shared, moves the shared
+# counter of `data_change` on, even when it changes no row).
+TERRITORIES_CHANGED = (
+    f"COALESCE(departement, '') <> COALESCE((SELECT {COMMUNE_DEPARTEMENT} "
+    "FROM commune c WHERE c.territory = territory.id GROUP BY 1 ORDER BY COUNT(*) DESC, 1 "
+    "LIMIT 1), '')"
+)
+
+_OF_TERRITORY = "(SELECT t.departement FROM territory t WHERE t.id = {table}.territory)"
+_OF_COMMUNE = (
+    "(SELECT t.departement FROM commune c JOIN territory t ON t.id = c.territory "
+    "WHERE c.id = {table}.commune)"
+)
+
+# ``{where}``: the organisations to place (a condition on ``organisation``).
+# Where a shared organisation without commune works: the bodies of a territory it sits in
+# (a membership on its behalf), its partnerships with local organisations.
+ORGANISATION_TIES = (
+    "(SELECT m.organisation AS organisation, t.departement AS departement FROM membership m "
+    "JOIN working_group w ON w.id = m.working_group JOIN territory t ON t.id = w.territory "
+    "UNION ALL SELECT p.organisation AS organisation, o.departement AS departement "
+    "FROM partnership p JOIN organisation o ON o.id = p.partner WHERE o.territory IS NOT NULL "
+    "UNION ALL SELECT p.partner AS organisation, o.departement AS departement "
+    "FROM partnership p JOIN organisation o ON o.id = p.organisation "
+    "WHERE o.territory IS NOT NULL)"
+)
+ORGANISATIONS = (
+    "UPDATE organisation SET departement = COALESCE("
+    + _OF_TERRITORY.format(table="organisation")
+    + ", "
+    + _OF_COMMUNE.format(table="organisation")
+    + ", (SELECT p.departement FROM organisation p WHERE p.id = organisation.parent), "
+    "(SELECT CASE WHEN COUNT(*) = COUNT(x.departement) AND MIN(x.departement) = "
+    f"MAX(x.departement) THEN MIN(x.departement) END FROM {ORGANISATION_TIES} x "
+    "WHERE x.organisation = organisation.id)) WHERE {where}"
+)
+
+# Each tie of a person with its département (none: a shared body, a national organisation).
+TIES = (
+    "(SELECT a.contact AS contact, o.departement AS departement FROM affiliation a "
+    "JOIN organisation o ON o.id = a.organisation "
+    "UNION ALL SELECT m.contact AS contact, t.departement AS departement FROM membership m "
+    "JOIN working_group w ON w.id = m.working_group LEFT JOIN territory t ON t.id = w.territory)"
+)
+
+CONTACTS = (
+    "UPDATE contact SET departement = CASE WHEN territory IS NOT NULL THEN "
+    + _OF_TERRITORY.format(table="contact")
+    + f" WHEN EXISTS (SELECT 1 FROM {TIES} x WHERE x.contact = contact.id) THEN "
+    "(SELECT CASE WHEN COUNT(*) = COUNT(x.departement) AND MIN(x.departement) = "
+    f"MAX(x.departement) THEN MIN(x.departement) END FROM {TIES} x WHERE x.contact = contact.id) "
+    "ELSE " + _OF_COMMUNE.format(table="contact") + " END WHERE {where}"
+)
+
+
+def ids_in(ids: list[int]) -> str:
+    """``id IN (…)`` for integers only (the statements are run as text)."""
+    return "id IN (" + (", ".join(str(int(i)) for i in ids) or "NULL") + ")"

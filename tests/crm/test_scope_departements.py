@@ -1,0 +1,312 @@
+"""Shared partners by département (#20, `maillage.departements`): one instance for several
+départements; a coordinator sees the shared institutions of their territories' département and
+the nationally shared ones, never another département's; the host team sees them all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from litestar import get
+
+from maillage import db
+from maillage.crm import dashboard
+from maillage.crm import scope as territory_scope
+from maillage.crm.resources import ResourceService
+from maillage.tables import Contact, Organisation, Territory
+from tests.crm.test_scope import SIREN_A, _user
+from tests.crm.test_scope_partners import Partners, partners  # noqa: F401 - fixture
+from tests.support import TEST_DATABASE_URL
+from tests.web.helpers import create
+
+SIREN_D = "200000024"
+
+postgres_only = pytest.mark.skipif(
+    not TEST_DATABASE_URL.startswith("postgres"),
+    reason="SQLite n'a pas de sécurité au niveau des lignes (MAILLAGE_TEST_DATABASE_URL).",
+)
+
+
+@dataclass
+class Departements:
+    """Territory A (Ille-et-Vilaine, 35) of `partners`, territory D (Finistère, 29) and the
+    shared institutions: the Caf of each département, a national federation, their people."""
+
+    p: Partners
+    d: dict
+    commune_d: dict
+    caf_35: dict
+    caf_29: dict
+    national: dict
+    agent_35: dict
+    agent_29: dict
+    agent_national: dict
+
+
+@pytest.fixture
+async def deps(admin, partners: Partners) -> Departements:  # noqa: F811 - fixture
+    c = admin.client
+    d = await create(c, "territories", {"name": "CC du Pays de Brest", "siren": SIREN_D})
+    commune_d = await create(
+        c, "communes", {"insee_code": "29019", "name": "Brest", "territory": d["id"]}
+    )
+    caf_35 = await create(
+        c,
+        "organisations",
+        {
+            "name": "Caf d'Ille-et-Vilaine",
+            "kind": "institution",
+            "commune": partners.mairie_a["commune"],
+        },
+    )
+    caf_29 = await create(
+        c,
+        "organisations",
+        {"name": "Caf du Finistère", "kind": "institution", "commune": commune_d["id"]},
+    )
+    national = await create(
+        c, "organisations", {"name": "Caf nationale des familles", "kind": "institution"}
+    )
+    people = []
+    for name, organisation in (
+        ("Trente-Cinq", caf_35),
+        ("Vingt-Neuf", caf_29),
+        ("Nation", national),
+    ):
+        person = await create(c, "contacts", {"first_name": "Agent", "last_name": name})
+        await create(
+            c, "affiliations", {"contact": person["id"], "organisation": organisation["id"]}
+        )
+        people.append(person)
+    return Departements(partners, d, commune_d, caf_35, caf_29, national, *people)
+
+
+@pytest.fixture
+async def coordinator_a(app, deps):
+    async with await _user(app, "coord-a@maillage.example", "coordinateur", [SIREN_A]) as client:
+        yield client
+
+
+@pytest.fixture
+async def coordinator_d(app, deps):
+    async with await _user(app, "coord-d@maillage.example", "coordinateur", [SIREN_D]) as client:
+        yield client
+
+
+def _ids(response: httpx.Response) -> set[int]:
+    assert response.status_code == 200, response.text
+    return {item["id"] for item in response.json()["items"]}
+
+
+async def _departement(table, record: dict) -> str | None:
+    row = await table.select(table.departement).where(table.id == record["id"]).first()
+    return row["departement"]
+
+
+async def test_territories_and_shared_records_get_their_departement(deps: Departements):
+    assert await _departement(Territory, deps.p.a) == "35"
+    assert await _departement(Territory, deps.d) == "29"
+    assert await _departement(Organisation, deps.caf_35) == "35"
+    assert await _departement(Organisation, deps.caf_29) == "29"
+    assert await _departement(Organisation, deps.national) is None
+    assert await _departement(Contact, deps.agent_35) == "35"
+    assert await _departement(Contact, deps.agent_29) == "29"
+    assert await _departement(Contact, deps.agent_national) is None
+    # Shared, all of them: the rule of the territories is unchanged.
+    for record in (deps.caf_35, deps.caf_29, deps.national):
+        row = await Organisation.select(Organisation.territory).where(
+            Organisation.id == record["id"]
+        )
+        assert row[0]["territory"] is None
+
+
+async def test_a_coordinator_sees_the_shared_records_of_their_departement_only(
+    deps: Departements, coordinator_a: httpx.AsyncClient, coordinator_d: httpx.AsyncClient
+):
+    organisations = _ids(await coordinator_a.get("/api/v1/organisations"))
+    assert {deps.caf_35["id"], deps.national["id"]} <= organisations
+    assert deps.caf_29["id"] not in organisations
+    contacts = _ids(await coordinator_a.get("/api/v1/contacts"))
+    assert {deps.agent_35["id"], deps.agent_national["id"]} <= contacts
+    assert deps.agent_29["id"] not in contacts
+    # The search, the total and the detail go by the same rule (404: no probing for ids).
+    found = await coordinator_a.get("/api/v1/organisations", params={"q": "caf"})
+    assert _ids(found) == {deps.caf_35["id"], deps.national["id"], deps.p.caf["id"]}
+    assert found.json()["total"] == 3
+    assert _ids(await coordinator_a.get("/api/v1/contacts", params={"q": "agent"})) == {
+        deps.agent_35["id"],
+        deps.agent_national["id"],
+    }
+    for resource, record in (("organisations", deps.caf_29), ("contacts", deps.agent_29)):
+        response = await coordinator_a.get(f"/api/v1/{resource}/{record['id']}")
+        assert response.status_code == 404, response.text
+    # Nor through an affiliation (seen with both its contact and its organisation).
+    affiliations = (await coordinator_a.get("/api/v1/affiliations", params={"limit": 200})).json()
+    assert deps.caf_29["id"] not in {row["organisation"] for row in affiliations["items"]}
+    # The other département's coordinator: the other way round.
+    organisations = _ids(await coordinator_d.get("/api/v1/organisations"))
+    assert {deps.caf_29["id"], deps.national["id"]} <= organisations
+    assert deps.caf_35["id"] not in organisations
+    detail = await coordinator_d.get(f"/api/v1/contacts/{deps.agent_29['id']}")
+    assert detail.status_code == 200
+
+
+async def test_the_host_team_sees_every_departement(admin, deps: Departements):
+    found = _ids(await admin.client.get("/api/v1/organisations", params={"q": "caf"}))
+    assert {deps.caf_35["id"], deps.caf_29["id"], deps.national["id"]} <= found
+    people = _ids(await admin.client.get("/api/v1/contacts", params={"q": "agent"}))
+    assert {deps.agent_35["id"], deps.agent_29["id"], deps.agent_national["id"]} <= people
+
+
+async def test_the_export_and_the_dashboard_follow_the_rule(
+    deps: Departements, coordinator_a: httpx.AsyncClient
+):
+    exported = await coordinator_a.get("/api/v1/exports/organisations.csv")
+    assert exported.status_code == 200, exported.text
+    assert "Caf d'Ille-et-Vilaine" in exported.text
+    assert "Caf nationale des familles" in exported.text
+    assert "Finistère" not in exported.text
+    people = await coordinator_a.get("/api/v1/exports/contacts.csv")
+    assert "Trente-Cinq" in people.text and "Vingt-Neuf" not in people.text
+    # The dashboard counts what the list shows.
+    listed = (await coordinator_a.get("/api/v1/organisations", params={"limit": 1})).json()
+    with territory_scope.entered(territory_scope.Scope({deps.p.a["id"]: "coordinateur"})):
+        counted = await dashboard._count(
+            Organisation,
+            "organisations",
+            Organisation.archived == False,  # noqa: E712 - SQL expression
+        )
+    assert counted == listed["total"]
+
+
+async def test_the_network_leaves_out_another_departements_people(
+    admin, deps: Departements, coordinator_a: httpx.AsyncClient
+):
+    """The Finistère's agent invited to a meeting of A: not in A's coordinator's network."""
+    c = admin.client
+    meeting = await create(
+        c,
+        "meetings",
+        {
+            "working_group": deps.p.body_a["id"],
+            "title": "COPIL Ardoise",
+            "starts_at": "2026-11-20T14:00:00+01:00",
+            "ends_at": "2026-11-20T16:00:00+01:00",
+        },
+    )
+    for person in (deps.agent_29, deps.agent_35):
+        await create(c, "invitations", {"meeting": meeting["id"], "contact": person["id"]})
+    graph = await coordinator_a.get(
+        "/api/v1/network/graph", params={"level": "contacts", "start": "2026-01-01"}
+    )
+    assert graph.status_code == 200, graph.text
+    text = graph.text
+    assert "Trente-Cinq" in text
+    assert "Vingt-Neuf" not in text
+
+
+async def test_the_departement_follows_communes_ties_and_edits(
+    admin, deps: Departements, coordinator_a: httpx.AsyncClient
+):
+    c = admin.client
+    # The Finistère's agent sits in a body of A: ties in two départements, shared by all.
+    await create(
+        c, "memberships", {"contact": deps.agent_29["id"], "working_group": deps.p.body_a["id"]}
+    )
+    assert await _departement(Contact, deps.agent_29) is None
+    seen = await coordinator_a.get(f"/api/v1/contacts/{deps.agent_29['id']}")
+    assert seen.status_code == 200, seen.text
+    # The Caf of the Finistère moves to a commune of A: now of the 35, seen by A.
+    current = (await c.get(f"/api/v1/organisations/{deps.caf_29['id']}")).json()
+    moved = await c.patch(
+        f"/api/v1/organisations/{deps.caf_29['id']}",
+        json={"version": current["version"], "commune": deps.p.mairie_a["commune"]},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["territory"] is None
+    assert await _departement(Organisation, deps.caf_29) == "35"
+    assert (
+        await coordinator_a.get(f"/api/v1/organisations/{deps.caf_29['id']}")
+    ).status_code == 200
+    # A territory without communes has no département; its first commune gives it one, and
+    # its partners follow.
+    e = await create(c, "territories", {"name": "CC de Cornouaille", "siren": "200000032"})
+    assert await _departement(Territory, e) is None
+    await create(c, "communes", {"insee_code": "2A004", "name": "Ajaccio", "territory": e["id"]})
+    assert await _departement(Territory, e) == "2A"
+
+
+@get("/essai/partenaires-par-departement", include_in_schema=False)
+async def unfiltered_partners() -> dict:
+    """A query path that forgets every filter: the policies alone decide."""
+    async with db.read_transaction():
+        organisations = await Organisation.raw("SELECT id FROM organisation")
+        people = await Contact.raw("SELECT id FROM contact")
+        ties = await Contact.raw("SELECT organisation FROM affiliation")
+    return {
+        "organisations": sorted(row["id"] for row in organisations),
+        "contacts": sorted(row["id"] for row in people),
+        "affiliations": sorted({row["organisation"] for row in ties}),
+    }
+
+
+@postgres_only
+async def test_the_policies_hide_another_departements_shared_rows(
+    app, admin, deps: Departements, coordinator_a: httpx.AsyncClient
+):
+    app.register(unfiltered_partners)
+    seen = (await coordinator_a.get("/essai/partenaires-par-departement")).json()
+    assert {deps.caf_35["id"], deps.national["id"]} <= set(seen["organisations"])
+    assert deps.caf_29["id"] not in seen["organisations"]
+    assert {deps.agent_35["id"], deps.agent_national["id"]} <= set(seen["contacts"])
+    assert deps.agent_29["id"] not in seen["contacts"]
+    # An affiliation between two shared records reads its copies of their territories only
+    # (a test on the row, `row_security._visible`): the services alone hide it.
+    assert deps.caf_35["id"] in seen["affiliations"]
+    every = (await admin.client.get("/essai/partenaires-par-departement")).json()
+    assert deps.caf_29["id"] in every["organisations"]
+    assert deps.agent_29["id"] in every["contacts"]
+    assert deps.caf_29["id"] in every["affiliations"]
+
+
+@postgres_only
+async def test_the_policies_alone_hide_them_from_a_forgetful_service(
+    deps: Departements, coordinator_a: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(ResourceService, "scope_clause", lambda self: None)
+    organisations = _ids(await coordinator_a.get("/api/v1/organisations", params={"q": "caf"}))
+    assert organisations == {deps.caf_35["id"], deps.national["id"], deps.p.caf["id"]}
+    response = await coordinator_a.get(f"/api/v1/contacts/{deps.agent_29['id']}")
+    assert response.status_code == 404
+
+
+async def test_an_institution_without_commune_takes_the_departement_where_it_works(
+    admin, deps: Departements, coordinator_a: httpx.AsyncClient, coordinator_d: httpx.AsyncClient
+):
+    """A departmental Caf typed without a commune: of the département of the bodies it sits in
+    and of its local partners; of none while it works nowhere, or in two départements."""
+    c = admin.client
+    caf = await create(c, "organisations", {"name": "Caf sans adresse", "kind": "institution"})
+    assert await _departement(Organisation, caf) is None
+    await create(
+        c,
+        "memberships",
+        {
+            "contact": deps.agent_35["id"],
+            "working_group": deps.p.body_a["id"],
+            "organisation": caf["id"],
+        },
+    )
+    assert await _departement(Organisation, caf) == "35"
+    assert (await coordinator_d.get(f"/api/v1/organisations/{caf['id']}")).status_code == 404
+    assert (await coordinator_a.get(f"/api/v1/organisations/{caf['id']}")).status_code == 200
+    # A partnership with a local association of the Finistère: two départements, none.
+    asso_d = await create(
+        c,
+        "organisations",
+        {"name": "Parents de Brest", "kind": "association", "commune": deps.commune_d["id"]},
+    )
+    await create(c, "partnerships", {"organisation": caf["id"], "partner": asso_d["id"]})
+    assert await _departement(Organisation, caf) is None
+    assert (await coordinator_d.get(f"/api/v1/organisations/{caf['id']}")).status_code == 200

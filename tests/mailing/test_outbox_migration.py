@@ -44,6 +44,7 @@ LATER = [
     "2026-12-09T01:30:00:000000",  # data_change counted by triggers (#20)
     "2026-12-09T03:00:00:000000",  # partial index of bounced contacts (#20)
     "2026-12-09T07:00:00:000000",  # data_change counters moved on at commit (#20)
+    "2026-12-10T04:00:00:000000",  # organisation and contact by territory and archived (#16)
 ]
 
 

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import collections
 import datetime as dt
+import os
 import random
 import statistics
 import tempfile
@@ -204,6 +205,24 @@ class Report:
     lost_answers: int
     locked: int
     log: str
+    server_cpu: float = 0.0  # seconds of CPU of the server's processes during the load
+    client_cpu: float = 0.0  # seconds of CPU of this process (the 50 clients) during the load
+
+
+def group_cpu(group: int) -> float:
+    """CPU seconds (user + system) of the live processes of a process group (the server started
+    in its own session: the supervisor, its workers and their heavy-work processes); 0 where
+    /proc is not there."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 def run(instance: Instance, clients: int, duration: float, workers: int = 2) -> Report:
@@ -211,7 +230,10 @@ def run(instance: Instance, clients: int, duration: float, workers: int = 2) -> 
     server: Server = start_server(instance, workers=workers)
     try:
         before = interactions_total(server.url, fx.token)
+        server_cpu, client_cpu = group_cpu(server.process.pid), time.process_time()
         outcome = asyncio.run(drive(server.url, fx, clients, duration))
+        server_cpu = group_cpu(server.process.pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
         after = interactions_total(server.url, fx.token)
     finally:
         server.stop()
@@ -222,6 +244,8 @@ def run(instance: Instance, clients: int, duration: float, workers: int = 2) -> 
         - answered(instance, outcome.answers_acknowledged),
         locked=server.log().count("database is locked"),
         log=server.log(),
+        server_cpu=server_cpu,
+        client_cpu=client_cpu,
     )
 
 
@@ -253,6 +277,12 @@ def main() -> None:
         print(error)
     if out.server_errors:
         print("\n".join(line for line in report.log.splitlines() if "INFO" not in line)[-5000:])
+    requests = max(out.requests, 1)
+    print(
+        f"CPU par requête : serveur {report.server_cpu * 1000 / requests:.1f} ms "
+        f"({report.server_cpu:.1f} s), clients {report.client_cpu * 1000 / requests:.1f} ms "
+        f"({report.client_cpu:.1f} s) ; charge {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"5xx : {len(out.server_errors)} ; « database is locked » : {report.locked} ; "
         f"écritures perdues : {report.lost_writes} ; réponses perdues : {report.lost_answers}"

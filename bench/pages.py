@@ -215,7 +215,12 @@ def count_queries() -> Counter:
 
 
 async def measure(
-    url: str, engine: str, runs: int, existing: bool = False, profile: str | None = None
+    url: str,
+    engine: str,
+    runs: int,
+    existing: bool = False,
+    profile: str | None = None,
+    account: tuple[str, str] | None = None,
 ) -> None:
     await db.connect(url)
     await db.start_pool()
@@ -229,7 +234,8 @@ async def measure(
             # Fresh statistics, as autovacuum gives a real database a minute after a bulk
             # load: without them the planner scans every invitation (measured: 89 against 49 ms).
             await Organisation.raw("ANALYZE").run()
-    if not await User.exists().where(User.email == EMAIL):
+    email, password = account or (EMAIL, PASSWORD)
+    if account is None and not await User.exists().where(User.email == EMAIL):
         await SERVICES["users"].create(
             CLI, UserIn(email=EMAIL, role="coordinateur", password=PASSWORD)
         )
@@ -264,8 +270,8 @@ async def measure(
         signed = await client.post(
             "/connexion",
             data={
-                "email": EMAIL,
-                "password": PASSWORD,
+                "email": email,
+                "password": password,
                 "_csrf_token": client.cookies["maillage_csrf"],
             },
         )
@@ -286,20 +292,28 @@ async def measure(
                 f"/instances/{body['working_group']}"
             ),
         }
-        print(f"{'page':45} {'médiane':>9} {'p90':>9} {'requêtes SQL':>13}")
+        print(f"{email}, charge {os.getloadavg()[0]:.1f}")
+        print(
+            f"{'page':45} {'médiane':>9} {'p90':>9} {'CPU méd.':>9} {'CPU moy.':>9} "
+            f"{'requêtes SQL':>13}"
+        )
         for label, path in pages.items():
-            timings, queries = [], set()
+            timings, cpu, queries = [], [], set()
             for _ in range(runs + 3):
                 counter.count = 0
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 response = await client.get(path)
+                # The process's CPU, the SQLite threads' included: steadier than the wall
+                # clock on a shared machine.
+                cpu.append((time.process_time() - started_cpu) * 1000)
                 timings.append((time.perf_counter() - started) * 1000)
                 assert response.status_code == 200, (path, response.status_code)
                 queries.add(counter.count)
-            timings = timings[3:]  # warm-up
+            timings, cpu = timings[3:], cpu[3:]  # warm-up
             p90 = statistics.quantiles(timings, n=10)[-1]
             print(
                 f"{label:45} {statistics.median(timings):7.1f} ms {p90:7.1f} ms "
+                f"{statistics.median(cpu):6.1f} ms {statistics.fmean(cpu):6.1f} ms "
                 f"{'/'.join(map(str, sorted(queries))):>13}"
             )
     await db.close_pool()
@@ -329,10 +343,25 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--database", help="a database already loaded (the demo of ab.sh)")
     parser.add_argument("--profile", help="a page's path: profile it instead (cProfile)")
+    parser.add_argument(
+        "--account",
+        help="EMAIL:PASSWORD of an existing user to sign in as (e.g. a demo coordinator), "
+        "instead of the bench's own unscoped coordinator",
+    )
     args = parser.parse_args()
+    account = tuple(args.account.split(":", 1)) if args.account else None
     if args.database:
         engine = "postgresql" if args.database.startswith("postgres") else "sqlite"
-        asyncio.run(measure(args.database, engine, args.runs, existing=True, profile=args.profile))
+        asyncio.run(
+            measure(
+                args.database,
+                engine,
+                args.runs,
+                existing=True,
+                profile=args.profile,
+                account=account,  # type: ignore[arg-type]
+            )
+        )
         return
     if args.engine == "postgresql":
         url = os.environ.get(

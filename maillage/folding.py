@@ -46,6 +46,12 @@ def french_compare(left: str, right: str) -> int:
     return (left > right) - (left < right)
 
 
+def french_key(text: str) -> tuple[str, str]:
+    """A sort key giving the order of `french_compare` (folded text, then exact text), for a
+    sort made in Python rather than by the database."""
+    return (_fold_kept(text), text)
+
+
 class FrenchConnection(sqlite3.Connection):
     """A SQLite connection that knows the French collation (every connection maillage opens,
     Piccolo's included, is made through this factory)."""

@@ -15,13 +15,16 @@ import math
 import re
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from maillage.vocabulary import GROUP_KINDS
 
 PARIS_TZID = "Europe/Paris"
 PARIS = ZoneInfo(PARIS_TZID)
-LOCALE = "fr_FR"
+# Parsed once (#16): given as a string, babel parsed it again at every number shown (half of
+# each call's time).
+LOCALE = Locale.parse("fr_FR")
 
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS = (

@@ -9,7 +9,8 @@ from typing import Any
 
 from maillage.crm import scope as territory_scope
 from maillage.crm.registry import scoped
-from maillage.db import french_order
+from maillage.db import french_order, is_sqlite
+from maillage.folding import french_key
 from maillage.tables import (
     ROW_ID_MAX,
     Affiliation,
@@ -26,7 +27,18 @@ async def axes() -> list[dict[str, Any]]:
 
 
 async def communes() -> list[dict[str, Any]]:
-    return await Commune.select(Commune.id, Commune.name).order_by(french_order(Commune.name)).run()
+    """Every commune by name in French order. On SQLite sorted here (#16): the collation
+    (`folding.french_compare`) is the same Python comparison, called from SQLite about
+    n·log₂(n) times (5,000 times for a département's 500 communes, most of the list pages'
+    filter read); one fold per name, kept, does the same order."""
+    if not is_sqlite():
+        return (
+            await Commune.select(Commune.id, Commune.name)
+            .order_by(french_order(Commune.name))
+            .run()
+        )
+    rows = await Commune.select(Commune.id, Commune.name).order_by(Commune.id).run()
+    return sorted(rows, key=lambda row: french_key(row["name"]))
 
 
 async def territories() -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ normalise values in place (a phone number to E.164, a SIRET without spaces) befo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
 import uuid
@@ -222,8 +223,10 @@ async def check_phone(values: dict[str, Any], _existing: dict[str, Any] | None) 
     return []
 
 
+@functools.lru_cache(maxsize=4096)
 def format_phone_fr(e164: str | None) -> str:
-    """« +33299123456 » shown as « 02 99 12 34 56 »."""
+    """« +33299123456 » shown as « 02 99 12 34 56 ». Kept per number (#16): parsing and
+    formatting a number costs 0.2 ms, four milliseconds for a partner page's twenty contacts."""
     if not e164:
         return ""
     number = phonenumbers.parse(e164, "FR")

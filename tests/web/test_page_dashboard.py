@@ -154,3 +154,67 @@ async def test_attendance_falls_in_the_month_of_paris_counted_by_the_database(ad
         ("novembre 2026", 0, None),
         ("décembre 2026", 2, 50),
     ]
+
+
+async def test_partners_mobilised_count_each_partner_once_per_axis(admin):
+    """#16: for a user who sees every row the chart is one statement; it counts, per axis, the
+    partners with someone present at a meeting of the last twelve months, each once."""
+    network = await small_network(admin.client)
+    meeting, contact = network["meeting"], network["contact"]
+    lilas = network["organisation"]
+    # A second person of the same partner, present too: the partner still counts once.
+    other = await create(admin.client, "contacts", {"first_name": "Paul", "last_name": "Roux"})
+    await create(
+        admin.client, "affiliations", {"contact": other["id"], "organisation": lilas["id"]}
+    )
+    # A partner on two axes whose person was present: counted on both.
+    both = await create(
+        admin.client, "organisations", {"name": "Mairie", "kind": "collectivite", "axes": [1, 4]}
+    )
+    mayor = await create(admin.client, "contacts", {"first_name": "Anne", "last_name": "Maire"})
+    await create(admin.client, "affiliations", {"contact": mayor["id"], "organisation": both["id"]})
+    # A partner whose person was invited but absent, and one whose person was present more than
+    # a year ago: neither counts.
+    absent = await create(
+        admin.client, "organisations", {"name": "Crèche", "kind": "association", "axes": [1]}
+    )
+    away = await create(admin.client, "contacts", {"first_name": "Léa", "last_name": "Absente"})
+    await create(
+        admin.client, "affiliations", {"contact": away["id"], "organisation": absent["id"]}
+    )
+    old = await create(
+        admin.client, "organisations", {"name": "Ludothèque", "kind": "association", "axes": [2]}
+    )
+    former = await create(admin.client, "contacts", {"first_name": "Jo", "last_name": "Ancien"})
+    await create(admin.client, "affiliations", {"contact": former["id"], "organisation": old["id"]})
+    long_ago = await create(
+        admin.client,
+        "meetings",
+        {
+            "working_group": meeting["working_group"],
+            "title": "Réunion de l'an dernier",
+            "starts_at": "2020-03-02T14:00:00+01:00",
+            "ends_at": "2020-03-02T16:00:00+01:00",
+        },
+    )
+    for person in (contact, other, mayor, away):
+        if person is not contact:
+            await create(
+                admin.client, "invitations", {"meeting": meeting["id"], "contact": person["id"]}
+            )
+    await create(admin.client, "invitations", {"meeting": meeting["id"], "contact": contact["id"]})
+    await create(admin.client, "invitations", {"meeting": long_ago["id"], "contact": former["id"]})
+    await _meeting_held(meeting["id"], days_ago=2)
+    await Invitation.update({Invitation.attendance: "present"}).where(
+        Invitation.contact.is_in([contact["id"], other["id"], mayor["id"], former["id"]])
+    )
+    await Invitation.update({Invitation.attendance: "absent"}).where(
+        Invitation.contact == away["id"]
+    )
+    data = await _today()
+    by_axis = {row["axis"]: row["partners"] for row in data["axis_chart"]["rows"]}
+    assert by_axis["Petite enfance"] == 1  # the town hall, not the absent person's crèche
+    assert by_axis["Parentalité"] == 2  # the Lilas once for two people, and the town hall
+    assert by_axis["Enfance"] == 0  # present in 2020 only
+    assert sum(by_axis.values()) == 3
+    assert [row["axis"] for row in data["axis_chart"]["rows"]][:2] == ["Petite enfance", "Enfance"]

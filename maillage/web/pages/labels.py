@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from maillage import french, vocabulary
 from maillage.crm.rules import format_phone_fr
@@ -78,7 +81,20 @@ def is_selected(option: str, value: Any) -> bool:
     return value is not None and option == str(value)
 
 
-GLOBALS = {"options_for": options_for, "is_selected": is_selected}
+def filter_options(choices: Iterable[Any], current: str | None) -> Markup:
+    """The ``<option>`` elements of a list page's filter (`select_filter` in _macros.html):
+    ``choices`` are (value, text) pairs or rows with ``id`` and ``name``; the one whose value
+    is ``current`` is selected. Written here rather than by a loop of the template (#16): the
+    partner list's 500 communes were a third of the page's time."""
+    parts = []
+    for choice in choices:
+        value, text = (choice["id"], choice["name"]) if isinstance(choice, Mapping) else choice
+        selected = " selected" if current == str(value) else ""
+        parts.append(f'<option value="{escape(value)}"{selected}>{escape(text)}</option>')
+    return Markup("".join(parts))
+
+
+GLOBALS = {"options_for": options_for, "is_selected": is_selected, "filter_options": filter_options}
 
 
 def field_label(name: str, labels: dict[str, str]) -> str:

@@ -22,7 +22,14 @@ from maillage.crm.text import find_control_character
 from maillage.db import french_order, read_transaction, write_transaction
 from maillage.errors import Conflict, FieldError, InvalidData, NotFound
 from maillage.mailing import merge, messages, outbox, tokens
-from maillage.mailing.addresses import InvalidAddress, check_not_bounced, mailbox, sender_mailbox
+from maillage.mailing.addresses import (
+    InvalidAddress,
+    Mailbox,
+    check_not_bounced,
+    mailbox,
+    one_line,
+    sender_mailbox,
+)
 from maillage.mailing.invitations import person_name
 from maillage.mailing.messages import Envelope
 from maillage.offloop import in_process
@@ -370,11 +377,19 @@ async def built_job(
         raise AudienceChanged(_preview(settings, people, subject, body))
     if not people["recipients"]:
         raise InvalidData.one("filters", "Aucun destinataire joignable avec ces filtres.")
-    envelope = Envelope(sender_mailbox(settings.mail_from))
+    builder = messages.MailingMessages(Envelope(sender_mailbox(settings.mail_from)))
+    subject_template = merge.parse(subject, "subject", MERGE_FIELDS)
+    body_template = merge.parse(body, "body", MERGE_FIELDS)
     items = [
         outbox.checked(
             outbox.Outgoing(
-                _build(settings, entry, subject, body, envelope),
+                builder.build(
+                    merge.render(subject_template, entry["fields"]),
+                    merge.render(body_template, entry["fields"]),
+                    # The address was checked with the audience: not once more per message.
+                    Mailbox(entry["email"], one_line(entry["name"])),
+                    unsubscribe_url(settings, entry["contact"], entry["link_nonce"]),
+                ),
                 entry["email"],
                 "envoi_groupe",
                 entry["contact"],

@@ -170,7 +170,7 @@ def _comparable(raw: str) -> str:
     """A stored message without what differs from one build to the next (its date, its
     Message-ID and its parts' random boundary)."""
     return re.sub(
-        r"={15}\d+==",
+        r"={15}\d+==|=_maillage_[0-9a-f]{16}",
         "=(limite)=",
         "\r\n".join(
             line for line in raw.split("\r\n") if not line.startswith(("Message-ID:", "Date:"))

@@ -350,8 +350,8 @@ async def send(
     would have sent, so the check costs no second look-up."""
     _check_templates(subject, body)
     summary, items = await in_process(built_job, settings, filters, subject, body, expected_count)
-    async with write_transaction():
-        ids = await outbox.enqueue(items)
+
+    async def record(ids: list[int]) -> None:
         await audit.record(
             actor,
             "send",
@@ -359,6 +359,11 @@ async def send(
             None,
             {"subject": subject, "queued": len(ids), "filters": filters.__dict__},
         )
+
+    # In batches, the write turn released between two (#16): two sends to a département's
+    # 12,000 partners at once kept each other (and every other writer) waiting past the turn's
+    # 30 s, and one ended in « database is locked ».
+    ids = await outbox.enqueue_in_batches(items, record)
     return {**summary, "queued": len(ids)}
 
 

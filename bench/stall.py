@@ -298,13 +298,18 @@ async def scenario(name: str, base: str, answer: str, pid: int | None, jobs: lis
     await asyncio.sleep(1.0)  # the prober's interpreter starts and probes an idle server
     cpu = _tree_cpu(pid) if pid else 0.0
     start = time.perf_counter()
-    statuses = await asyncio.gather(*jobs)
+    try:
+        # A job that fails (the client's 600 s timeout) is reported by its exception's name:
+        # it must not leave the prober's process running and the script waiting for it.
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+    finally:
+        stop.set()
     elapsed = time.perf_counter() - start
     cpu = (_tree_cpu(pid) - cpu) if pid else float("nan")
-    stop.set()
     latencies, failures = out.get()
     prober.join()
-    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+    statuses = [r if isinstance(r, int) else type(r).__name__ for r in results]
+    counts = {s: statuses.count(s) for s in sorted(set(statuses), key=str)}
     print(
         f"{name}: {len(jobs)} jobs in {elapsed:.1f} s, statuses {counts}, "
         f"server CPU {cpu:.1f} s ({cpu / len(jobs) * 1000:.0f} ms/job)"

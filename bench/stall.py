@@ -12,8 +12,8 @@ territories and meetings to ask for. Scenarios, each with the prober running:
 - ``sign-ins``: 16 concurrent sign-ins with unknown emails (argon2 on each);
 - ``reports-same``: 10 concurrent `GET /api/v1/reports/annual?year=2026&format=docx` from one
   reader, the issue's replay (memoised and capped per user since #16: 2 computed at most);
-- ``reports-issue``: the same with the issue's exact request (no territory: the
-  consolidated bilan of the whole database);
+- ``reports-issue``: the same with the issue's exact request (no territory): on a database
+  of several territories it is refused 400 (« précisez lequel »), ``reports-same`` computes;
 - ``reports-distinct``: 10 concurrent DOCX bilans of 10 territories from 5 readers (2 each):
   nothing memoised, nothing capped, every one computed;
 - ``network``: 4 network analyses with different filters from 2 coordinators;

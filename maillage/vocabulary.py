@@ -152,9 +152,10 @@ EXCUSED: Final = "excuse"
 
 # --- The outbox: messages waiting, sent or given up ------------------------------------------
 
-OutboxStatus = Literal["en_attente", "envoi", "envoye", "echec", "annule"]
+OutboxStatus = Literal["preparation", "en_attente", "envoi", "envoye", "echec", "annule"]
 # Inside a sentence: « Message envoyé : … ».
 OUTBOX_STATUSES: Final[dict[str, str]] = {
+    "preparation": "en préparation",
     "en_attente": "en attente",
     "envoi": "en cours d'envoi",
     "envoye": "envoyé",

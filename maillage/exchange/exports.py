@@ -42,9 +42,9 @@ from maillage.exchange.writers import (
 from maillage.offloop import in_process
 
 FORMATS = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "vcf": "text/vcard; charset=utf-8",
+    "vcf": "text/vcard",
 }
 ENTITIES = (*SOURCES, "annuaire")
 PRESETS = ("caf",)

@@ -22,7 +22,14 @@ from maillage.crm.text import find_control_character
 from maillage.db import french_order, read_transaction, write_transaction
 from maillage.errors import Conflict, FieldError, InvalidData, NotFound
 from maillage.mailing import merge, messages, outbox, tokens
-from maillage.mailing.addresses import InvalidAddress, check_not_bounced, mailbox, sender_mailbox
+from maillage.mailing.addresses import (
+    InvalidAddress,
+    Mailbox,
+    check_not_bounced,
+    mailbox,
+    one_line,
+    sender_mailbox,
+)
 from maillage.mailing.invitations import person_name
 from maillage.mailing.messages import Envelope
 from maillage.offloop import in_process
@@ -343,8 +350,8 @@ async def send(
     would have sent, so the check costs no second look-up."""
     _check_templates(subject, body)
     summary, items = await in_process(built_job, settings, filters, subject, body, expected_count)
-    async with write_transaction():
-        ids = await outbox.enqueue(items)
+
+    async def record(ids: list[int]) -> None:
         await audit.record(
             actor,
             "send",
@@ -352,6 +359,11 @@ async def send(
             None,
             {"subject": subject, "queued": len(ids), "filters": filters.__dict__},
         )
+
+    # In batches, the write turn released between two (#16): two sends to a département's
+    # 12,000 partners at once kept each other (and every other writer) waiting past the turn's
+    # 30 s, and one ended in « database is locked ».
+    ids = await outbox.enqueue_in_batches(items, record)
     return {**summary, "queued": len(ids)}
 
 
@@ -370,11 +382,19 @@ async def built_job(
         raise AudienceChanged(_preview(settings, people, subject, body))
     if not people["recipients"]:
         raise InvalidData.one("filters", "Aucun destinataire joignable avec ces filtres.")
-    envelope = Envelope(sender_mailbox(settings.mail_from))
+    builder = messages.MailingMessages(Envelope(sender_mailbox(settings.mail_from)))
+    subject_template = merge.parse(subject, "subject", MERGE_FIELDS)
+    body_template = merge.parse(body, "body", MERGE_FIELDS)
     items = [
         outbox.checked(
             outbox.Outgoing(
-                _build(settings, entry, subject, body, envelope),
+                builder.build(
+                    merge.render(subject_template, entry["fields"]),
+                    merge.render(body_template, entry["fields"]),
+                    # The address was checked with the audience: not once more per message.
+                    Mailbox(entry["email"], one_line(entry["name"])),
+                    unsubscribe_url(settings, entry["contact"], entry["link_nonce"]),
+                ),
                 entry["email"],
                 "envoi_groupe",
                 entry["contact"],

@@ -727,6 +727,88 @@ def mailing(
     return message
 
 
+MAILING_HEADERS = (
+    *PREBUILT_HEADERS,
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "Precedence",
+)
+"""The headers of a message built by ``MailingMessages``, in order (those of ``mailing``)."""
+
+
+def _encoded_text(text: str) -> bytes:
+    """``text`` quoted-printable encoded line by line with CRLF breaks, as the ``email``
+    package encodes a text part (``_encoded_line``)."""
+    lines = _crlf_lines(text)
+    last = len(lines) - 1
+    return b"".join(_encoded_line(line, index == last) for index, line in enumerate(lines))
+
+
+class MailingMessages:
+    """Every message of one mass mailing, as bytes: ``build`` per recipient gives what
+    ``mailing`` gives, without the ``email`` package's header objects, generator and parser
+    (4.7 ms of CPU a message: a département's 12,000 partners were a minute of CPU, #16).
+
+    What every recipient shares (From, Date, List-Id, a subject without merge fields) is
+    folded once; the subject, name and link of a recipient go through the same folding
+    functions as ``mailing``'s headers."""
+
+    def __init__(self, envelope: Envelope) -> None:
+        organizer = envelope.organizer
+        self.organizer = organizer
+        self.domain = organizer.address.rpartition("@")[2]
+        self.from_header = _mailbox_line("From", organizer.name, organizer.address).encode()
+        self.date = _folded("Date", format_datetime(envelope.stamp.astimezone(dt.UTC)))
+        self.trailer = b"MIME-Version: 1.0\r\nX-Auto-Response-Suppress: OOF, AutoReply\r\n"
+        list_id = f"<envois.{self.domain.lower().encode('idna').decode('ascii')}>"
+        self.list_id = _folded("List-Id", list_id)
+        self.subjects: dict[str, bytes] = {}
+        self.text = TEMPLATES.get_template("envoi_groupe.txt")
+        self.html = TEMPLATES.get_template("envoi_groupe.html")
+
+    def _subject(self, subject: str) -> bytes:
+        folded = self.subjects.get(subject)
+        if folded is None:
+            folded = _folded("Subject", subject)
+            if len(self.subjects) < 100:  # one subject for all, or one per merge value
+                self.subjects[subject] = folded
+        return folded
+
+    def build(self, subject: str, text: str, recipient: Mailbox, unsubscribe_url: str) -> Prebuilt:
+        subject = one_line(subject)
+        context = {"text": text, "unsubscribe_url": unsubscribe_url, "organizer": self.organizer}
+        parts = [
+            _encoded_part("plain", _encoded_text(self.text.render(context))),
+            _encoded_part("html", _encoded_text(self.html.render(context))),
+        ]
+        content_type, body = _multipart("alternative", parts)
+        message_id = make_msgid(domain=self.domain)
+        link = f"List-Unsubscribe: <{unsubscribe_url}>\r\n"
+        unsubscribe = (
+            link.encode("ascii")
+            if link.isascii() and len(link) <= 80  # 78 characters and the line break
+            else _folded("List-Unsubscribe", f"<{unsubscribe_url}>")
+        )
+        raw = b"".join(
+            (
+                self.from_header,
+                _to_header(recipient),
+                self._subject(subject),
+                self.date,
+                b"Message-ID: %s\r\n" % message_id.encode("ascii"),
+                self.trailer,
+                content_type,
+                self.list_id,
+                unsubscribe,
+                b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nPrecedence: bulk\r\n",
+                b"\r\n",
+                body,
+            )
+        )
+        return Prebuilt(raw, message_id, subject, MAILING_HEADERS)
+
+
 def inhabitant_notice(
     meeting: MeetingInfo,
     recipient: Mailbox,

@@ -18,8 +18,10 @@ overwrite the newer attempt's outcome.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email import message_from_string
 from email.message import EmailMessage
@@ -169,6 +171,15 @@ async def enqueue(items: list[Outgoing]) -> list[int]:
     of a thousand 10 kB messages cost more than building them."""
     if not items:
         return []
+    ids: list[int] = []
+    async with write_transaction() as transaction:
+        ids = await _write(transaction.connection, items, "en_attente")
+        # Called inside the caller's transaction: the sender must look once it has committed.
+        after_commit(_nudge)
+    return ids
+
+
+async def _write(connection: Any, items: list[Outgoing], status: str) -> list[int]:
     moment = now()
     records, contents = [], []
     for item in items:
@@ -180,7 +191,7 @@ async def enqueue(items: list[Outgoing]) -> list[int]:
                 item.recipient,
                 subject[:500],
                 message_id,
-                "en_attente",
+                status,
                 0,
                 moment,
                 "",
@@ -190,15 +201,89 @@ async def enqueue(items: list[Outgoing]) -> list[int]:
         )
         contents.append(raw)
     ids: list[int] = []
+    for start in range(0, len(records), _ROWS_PER_INSERT):
+        chunk = await _insert(connection, records[start : start + _ROWS_PER_INSERT])
+        await _insert_contents(connection, chunk, contents[start : start + _ROWS_PER_INSERT])
+        ids += chunk
+    return ids
+
+
+STAGED = "preparation"
+STAGING_BATCH = 500
+"""Messages written per write transaction by ``enqueue_in_batches``."""
+STALE_STAGING = dt.timedelta(hours=1)
+_RELEASE = (
+    "UPDATE outbox_message SET status = 'en_attente', created_at = ?, next_attempt_at = ? "
+    "WHERE status = 'preparation' AND id IN ({ids}) RETURNING id"
+)
+
+
+async def enqueue_in_batches(
+    items: list[Outgoing], record: Callable[[list[int]], Awaitable[None]]
+) -> list[int]:
+    """Queue many messages at once (a mass mailing to a département's partners: 12,000 rows,
+    tens of megabytes) without holding the write turn all along, all or nothing.
+
+    They are written ``STAGING_BATCH`` at a time, each batch in a write transaction of its own,
+    in the status ``preparation`` that no sender claims; other writers (another mailing, an
+    answer, a sign-in) take their turn between two batches. One last short transaction makes
+    them all ``en_attente`` and runs ``record(ids)`` (the journal of the send): the sender
+    sees every message of the send or none. On failure the batches written are deleted; those
+    a crash left behind are deleted by the next call after ``STALE_STAGING``."""
+    if not items:
+        return []
+    await _drop_staged(None)
+    ids: list[int] = []
+    try:
+        for start in range(0, len(items), STAGING_BATCH):
+            async with write_transaction() as transaction:
+                ids += await _write(
+                    transaction.connection, items[start : start + STAGING_BATCH], STAGED
+                )
+        async with write_transaction() as transaction:
+            moment = now()
+            released = 0
+            for start in range(0, len(ids), _ROWS_PER_INSERT):
+                chunk = ids[start : start + _ROWS_PER_INSERT]
+                sql = _RELEASE.format(ids=placeholders(len(chunk)))
+                released += len(
+                    await driver_fetch(transaction.connection, sql, [moment, moment, *chunk])
+                )
+            if released != len(ids):  # a batch was removed meanwhile: queue nothing
+                raise RuntimeError(f"{len(ids) - released} messages en préparation disparus")
+            await record(ids)
+            after_commit(_nudge)
+    except BaseException:
+        await asyncio.shield(_drop_staged(ids))
+        raise
+    return ids
+
+
+async def _drop_staged(ids: list[int] | None) -> None:
+    """Delete staged messages: ``ids`` (a send that failed), or with None those staged longer
+    than ``STALE_STAGING`` ago (a process that stopped half-way)."""
+    if ids == []:
+        return
     async with write_transaction() as transaction:
         connection = transaction.connection
-        for start in range(0, len(records), _ROWS_PER_INSERT):
-            chunk = await _insert(connection, records[start : start + _ROWS_PER_INSERT])
-            await _insert_contents(connection, chunk, contents[start : start + _ROWS_PER_INSERT])
-            ids += chunk
-        # Called inside the caller's transaction: the sender must look once it has committed.
-        after_commit(_nudge)
-    return ids
+        if ids is None:
+            rows = await driver_fetch(
+                connection,
+                "SELECT id FROM outbox_message WHERE status = 'preparation' AND created_at < ?",
+                [now() - STALE_STAGING],
+            )
+            ids = [row["id"] for row in rows]
+        for start in range(0, len(ids), _ROWS_PER_INSERT):
+            chunk = ids[start : start + _ROWS_PER_INSERT]
+            marks = placeholders(len(chunk))
+            await driver_execute(
+                connection, f"DELETE FROM outbox_content WHERE message IN ({marks})", chunk
+            )
+            await driver_execute(
+                connection,
+                f"DELETE FROM outbox_message WHERE status = 'preparation' AND id IN ({marks})",
+                chunk,
+            )
 
 
 async def _insert(connection: Any, records: list[tuple[Any, ...]]) -> list[int]:

@@ -12,8 +12,8 @@ from maillage.reports.render_xlsx import render_xlsx
 MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "html": "text/html; charset=utf-8",
-    "csv": "text/csv; charset=utf-8",
+    "html": "text/html",
+    "csv": "text/csv",
 }
 
 

@@ -240,7 +240,7 @@ async def rgpd_access(
 ) -> Response[Any]:
     data = await rgpd.subject_access(contact_id)
     if format == "html":
-        return Response(rgpd.subject_access_html(data), media_type="text/html; charset=utf-8")
+        return Response(rgpd.subject_access_html(data), media_type="text/html")
     return Response(data, media_type="application/json")
 
 
@@ -266,7 +266,7 @@ async def rgpd_anonymise(request: AppRequest, contact_id: RecordId) -> dict[str,
     guards=[requires("lecteur")],
     responses=error_responses(401, 403),
     operation_id="rgpd_notice",
-    media_type="text/plain; charset=utf-8",
+    media_type="text/plain",
 )
 async def rgpd_notice(request: AppRequest) -> str:
     return await rgpd.information_notice(settings_of(request).mail_from)
@@ -294,7 +294,7 @@ async def rgpd_retention(
     guards=[requires("lecteur")],
     responses=error_responses(401, 403),
     operation_id="rgpd_register",
-    media_type="text/markdown; charset=utf-8",
+    media_type="text/markdown",
 )
 async def rgpd_register() -> str:
     return await rgpd.processing_register()

@@ -126,7 +126,7 @@ async def graph(params: Params) -> Response[dict[str, Any]]:
 EXPORTS = {
     "gexf": ("application/gexf+xml", "reseau.gexf"),
     "graphml": ("application/graphml+xml", "reseau.graphml"),
-    "csv": ("text/csv; charset=utf-8", "reseau.csv"),
+    "csv": ("text/csv", "reseau.csv"),
 }
 
 
@@ -169,7 +169,7 @@ async def graph_page(
             "html", params["selection"], params["level"], territory=params["territory"]
         )
         headers = {"Content-Disposition": 'attachment; filename="reseau.html"'}
-        return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+        return Response(html, media_type="text/html", headers=headers)
     marked = await network_service.rendered(
         "drawing", params["selection"], params["level"], territory=params["territory"]
     )
@@ -178,7 +178,7 @@ async def graph_page(
     html = drawing.with_nonce(marked, nonce)
     return Response(
         html,
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",
         headers={"Content-Security-Policy": drawing.content_security_policy(nonce)},
     )
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
+import logging
 import re
 from email import policy
 
-from maillage import offloop
-from maillage.mailing import tokens
-from maillage.tables import Contact, OutboxMessage
+from maillage import db, offloop
+from maillage.mailing import messages, outbox, tokens
+from maillage.mailing.addresses import mailbox, sender_mailbox
+from maillage.tables import AuditEvent, Contact, OutboxContent, OutboxMessage
 from tests.support import outbox_rows
 
 
@@ -170,7 +173,7 @@ def _comparable(raw: str) -> str:
     """A stored message without what differs from one build to the next (its date, its
     Message-ID and its parts' random boundary)."""
     return re.sub(
-        r"={15}\d+==",
+        r"={15}\d+==|=_maillage_[0-9a-f]{16}",
         "=(limite)=",
         "\r\n".join(
             line for line in raw.split("\r\n") if not line.startswith(("Message-ID:", "Date:"))
@@ -202,3 +205,82 @@ async def test_the_audience_and_messages_are_made_in_a_worker_process_alike(
     assert [(r["recipient"], _comparable(r["raw_message"])) for r in first] == [
         (r["recipient"], _comparable(r["raw_message"])) for r in made_here
     ]
+
+
+async def test_two_sends_at_once_take_turns_and_queue_each_message_once(
+    coordinator, body, monkeypatch, caplog
+):
+    """Two mass mailings sent at once (#16): one held the write turn while it queued a
+    département's 14,000 messages, the other went without its turn after 30 s and ended in
+    a 500. Here each message takes 0.25 s to write and the turn waits 0.6 s at most: queued
+    in batches, each send lets the other write between two of its batches."""
+    monkeypatch.setattr(outbox, "STAGING_BATCH", 1, raising=False)
+    monkeypatch.setattr(db, "WRITE_TURN_TIMEOUT_SECONDS", 0.6)
+    write_contents = outbox._insert_contents
+
+    async def slow(connection, ids, contents):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.25 * len(ids))
+        await write_contents(connection, ids, contents)
+
+    monkeypatch.setattr(outbox, "_insert_contents", slow)
+    payloads = [{"subject": f"Nouvelles {n}", "body": "Bonjour {{ prenom }}"} for n in (1, 2)]
+    with caplog.at_level(logging.WARNING, logger="maillage.db"):
+        responses = await asyncio.gather(
+            *(coordinator.client.post("/api/v1/mailings", json=p) for p in payloads)
+        )
+    assert [r.status_code for r in responses] == [201, 201], [r.text for r in responses]
+    assert "sans attendre son tour" not in caplog.text
+    rows = await OutboxMessage.select(
+        OutboxMessage.subject, OutboxMessage.recipient, OutboxMessage.status
+    ).where(OutboxMessage.kind == "envoi_groupe")
+    for payload, response in zip(payloads, responses, strict=True):
+        mine = [r for r in rows if r["subject"] == payload["subject"]]
+        assert len(mine) == len({r["recipient"] for r in mine}) == response.json()["queued"] > 2
+    assert {r["status"] for r in rows} == {"en_attente"}
+    sends = await AuditEvent.count().where(
+        (AuditEvent.action == "send") & (AuditEvent.entity == "mailing")
+    )
+    assert sends == 2
+
+
+async def test_a_send_that_fails_half_way_queues_nothing(coordinator, body, monkeypatch):
+    """Queued in batches, a send stays all or nothing: a failure after the first batch
+    leaves neither a message nor a staged row, and the next send goes out whole."""
+    monkeypatch.setattr(outbox, "STAGING_BATCH", 1)
+    write_contents = outbox._insert_contents
+    calls = 0
+
+    async def failing(connection, ids, contents):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError("disque plein")
+        await write_contents(connection, ids, contents)
+
+    monkeypatch.setattr(outbox, "_insert_contents", failing)
+    payload = {"subject": "Nouvelles", "body": "Bonjour {{ prenom }}"}
+    response = await coordinator.client.post("/api/v1/mailings", json=payload)
+    assert response.status_code == 500
+    assert await OutboxMessage.count() == 0 and await OutboxContent.count() == 0
+    assert await AuditEvent.count().where(AuditEvent.action == "send") == 0
+
+    # A process stopped while staging leaves rows that no sender takes; the next send,
+    # an hour later, removes them.
+    monkeypatch.setattr(outbox, "_insert_contents", write_contents)
+    old = outbox.now() - outbox.STALE_STAGING - dt.timedelta(minutes=1)
+    monkeypatch.setattr(outbox, "now", lambda: old)
+    async with db.write_transaction() as transaction:
+        envelope = messages.Envelope(sender_mailbox("ctg@val.example"))
+        message = messages.mailing("Reste", "Texte", mailbox("a@b.example"), envelope, "https://x")
+        await outbox._write(
+            transaction.connection,
+            [outbox.Outgoing(message, "a@b.example", "envoi_groupe")],
+            outbox.STAGED,
+        )
+    assert await outbox.claim(10, dt.timedelta(minutes=5)) == []  # never sent
+    monkeypatch.undo()
+    sent = await coordinator.client.post("/api/v1/mailings", json=payload)
+    assert sent.status_code == 201
+    statuses = await OutboxMessage.select(OutboxMessage.status, OutboxMessage.subject)
+    assert {(r["status"], r["subject"]) for r in statuses} == {("en_attente", "Nouvelles")}
+    assert len(statuses) == sent.json()["queued"] == await OutboxContent.count()

@@ -71,7 +71,7 @@ async def move_question(request: AppRequest, question_id: int, back: str) -> Any
 def csv_response(text: str, name: str) -> Response[bytes]:
     return Response(
         content=("\ufeff" + text).encode("utf-8"),  # the BOM: Excel reads UTF-8 correctly
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",

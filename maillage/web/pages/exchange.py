@@ -385,7 +385,7 @@ async def import_warnings(request: AppRequest) -> Any:
     ]
     return Response(
         warnings_csv(report),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="avertissements-{filename}.csv"'},
     )
 

@@ -200,7 +200,7 @@ async def network_drawing(request: AppRequest, autonome: FromQuery[bool] = False
             "html", chosen.filter, chosen.level, territory=_territory(request)
         )
         headers = {"Content-Disposition": 'attachment; filename="reseau.html"'}
-        return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+        return Response(html, media_type="text/html", headers=headers)
     nonce = secrets.token_urlsafe(16)
     marked = await network_service.rendered(
         "drawing", chosen.filter, chosen.level, territory=_territory(request)
@@ -209,7 +209,7 @@ async def network_drawing(request: AppRequest, autonome: FromQuery[bool] = False
     html = drawing.with_nonce(marked, nonce)
     return Response(
         html,
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",
         headers={
             "Content-Security-Policy": drawing.content_security_policy(nonce),
             # Framed by /reseau, on the same site only.

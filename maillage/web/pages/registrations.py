@@ -130,7 +130,7 @@ async def consultation_export(record_id: FromPath[int]) -> Response[Any]:
     text = await consultations.export_csv(record_id)
     return Response(
         content=("\ufeff" + text).encode("utf-8"),  # the BOM: Excel reads UTF-8 correctly
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="consultation-{record_id}.csv"',
             "Cache-Control": "no-store",

@@ -52,14 +52,15 @@ for round in $(seq ${ROUNDS:-2}); do
         GOT=$(curl -s -o /dev/null -w '%{http_code}' -H "$HEADER" "$URL")
       fi
       [ "$GOT" = "$WANT" ] || echo "FAIL $side $what: $GOT"
-      WRK_N=200 WRK_BODY=$WRK_BODY wrk -t1 -c16 -d60s -s "$ROOT/bench/fixed_n.lua" -H "$HEADER" "$URL" >/dev/null  # warm-up
+      WRK_N=100 WRK_BODY=$WRK_BODY wrk -t1 -c16 -d60s -s "$ROOT/bench/fixed_n.lua" -H "$HEADER" "$URL" >/dev/null 2>&1  # warm-up
       CPU0=$(awk '{print $14+$15}' /proc/$PID/stat)
-      OUT=$(WRK_BODY=$WRK_BODY wrk -t1 -c16 -d120s --latency -s "$ROOT/bench/fixed_n.lua" -H "$HEADER" "$URL")
+      T0=$(date +%s.%N)
+      ERR=$(WRK_BODY=$WRK_BODY wrk -t1 -c16 -d300s -s "$ROOT/bench/fixed_n.lua" -H "$HEADER" "$URL" 2>&1 >/dev/null | sort | uniq -c | tr '\n' ' ')
+      T1=$(date +%s.%N)
       CPU1=$(awk '{print $14+$15}' /proc/$PID/stat)
-      N=$(echo "$OUT" | awk '/requests in/{print $1}')
-      RPS=$(echo "$OUT" | awk '/Requests\/sec/{print $2}')
-      P99=$(echo "$OUT" | awk '$1=="99%"{print $2}')
-      echo "round=$round side=$side what=$what status=$GOT n=$N load=$(cut -d' ' -f1 /proc/loadavg) req/s=$RPS cpu_ms/req=$(echo "scale=2; ($CPU1-$CPU0)*1000/$TICK/$N" | bc) p99=$P99"
+      N=$WRK_N
+      RPS=$(echo "scale=1; $N/($T1-$T0)" | bc)
+      echo "round=$round side=$side what=$what status=$GOT n=$N load=$(cut -d' ' -f1 /proc/loadavg) req/s=$RPS cpu_ms/req=$(echo "scale=2; ($CPU1-$CPU0)*1000/$TICK/$N" | bc) errors=${ERR:-0}"
     done
     kill $PID; wait $PID 2>/dev/null
   done

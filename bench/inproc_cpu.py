@@ -25,6 +25,8 @@ p.add_argument("--conc", type=int, default=1)
 p.add_argument("--method", default="GET")
 p.add_argument("--body", default="")
 p.add_argument("--ctype", default="application/x-www-form-urlencoded")
+# A feed's revalidation: the first answer's ETag is sent as If-None-Match (answered 304).
+p.add_argument("--revalidate", action="store_true")
 a = p.parse_args()
 token = os.environ.get("TOKEN", "")
 
@@ -101,6 +103,10 @@ async def main():
         async def send(m):
             if m["type"] == "http.response.start":
                 statuses[m["status"]] = statuses.get(m["status"], 0) + 1
+                if a.revalidate and not any(k == b"if-none-match" for k, _ in headers):
+                    etag = dict(m.get("headers", [])).get(b"etag")
+                    if etag:
+                        headers.append((b"if-none-match", etag))
 
         await app(scope, recv, send)
 

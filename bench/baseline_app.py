@@ -45,8 +45,10 @@ from maillage.mailing.answers import AnswerPage
 from maillage.mailing.invitations import person_name
 from maillage.mailing.messages import MeetingInfo
 from maillage.settings import load_settings
+from maillage.web import access_log
 from maillage.web.answers import _answer_context, _render
 from maillage.web.app import _template_engine
+from maillage.web.headers import security_headers
 
 ORGANISATION_COLUMNS = (
     "o.id, o.version, o.created_at, o.updated_at, o.name, o.kind, o.category, o.parent, o.siret, "
@@ -126,7 +128,11 @@ ANSWER_SQL = (
     "SELECT i.token_nonce, i.response, i.answered_at, c.first_name, c.last_name, "
     "m.id AS meeting_id, m.ical_uid, m.ical_sequence, m.title, m.starts_at, m.ends_at, "
     "m.location, m.video_url, m.agenda, m.status, m.minutes, "
-    "g.name AS group_name, g.kind AS group_kind "
+    "g.name AS group_name, g.kind AS group_kind, "
+    # Whether the person holds a titulaire's seat in the body (maillage then looks up who may
+    # stand in): the same question maillage asks, in the same statement (#16).
+    "(SELECT count(*) FROM membership held WHERE held.contact = i.contact "
+    "AND held.working_group = m.working_group AND held.role = 'titulaire') AS titulaire_seats "
     "FROM invitation i JOIN contact c ON c.id = i.contact JOIN meeting m ON m.id = i.meeting "
     "LEFT JOIN working_group g ON g.id = m.working_group WHERE i.id = ?"
 )
@@ -259,7 +265,22 @@ app = Litestar(
         DefineMiddleware(TokenCheck, exclude=[r"^/healthz$", r"^/calendar/feeds/", r"^/r/"])
     ],
     template_config=TemplateConfig(instance=_template_engine()),
+    # The same security headers as maillage's answers (CSP, nosniff, framing…): the same
+    # answer, byte for byte, headers included (#16).
+    before_send=[security_headers()],
 )
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    # The server settings of `maillage serve` (crm/cli.py): one process, the info log level with
+    # uvicorn's access log (and maillage's filter that masks the tokens in it), proxy headers.
+    # The floor ran at « warning », without the access log line maillage writes per request:
+    # a cost that is not the data layer's was counted against maillage (#16).
+    access_log.install()
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        workers=1,
+        log_level="info",
+        proxy_headers=True,
+    )

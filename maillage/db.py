@@ -649,6 +649,37 @@ async def driver_fetch(connection: Any, sql: str, args: Sequence[Any]) -> list[A
     return list(await connection.fetch(_numbered(sql), *args))
 
 
+async def read_statement(sql: str, args: Sequence[Any]) -> list[Any]:
+    """Rows, read by column name, of one read statement (``?`` placeholders), which is atomic
+    by itself: no ``BEGIN`` and ``COMMIT`` around it where they add nothing (#16: on SQLite one
+    thread hop less per request, on PostgreSQL two round trips less).
+
+    Inside a transaction, on its connection. On PostgreSQL a read of every row still takes a
+    transaction while the database has (or may have: not looked up yet) the role that reads
+    without the policies, which only a transaction can take (`read_transaction`); a scoped
+    read gets the user's territories from the pool's ``setup`` (`_give_row_scope`)."""
+    engine = current_engine()
+    current = engine.current_transaction.get()
+    if current is not None:
+        return await driver_fetch(current.connection, sql, args)
+    if isinstance(engine, PooledSQLiteEngine):
+        connection = await engine.get_connection()
+        try:
+            cursor = await connection.execute(sql, args)
+        finally:
+            await connection.close()
+        return list(cursor.rows)
+    if (
+        isinstance(engine, ScopedPostgresEngine)
+        and engine.pool is not None
+        and (row_security.current() != row_security.EVERY_TERRITORY or engine._sees_all is None)
+    ):
+        async with engine.pool.acquire() as connection:
+            return list(await connection.fetch(_numbered(sql), *args))
+    async with read_transaction() as transaction:
+        return await driver_fetch(transaction.connection, sql, args)
+
+
 async def driver_execute(connection: Any, sql: str, args: Sequence[Any]) -> None:
     if is_sqlite():
         await connection.execute(sql, args)

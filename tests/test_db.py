@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from maillage import db
+from maillage import db, row_security
 from maillage.sqlite_pool import KEPT_CONNECTIONS, PooledConnection, PooledSQLiteEngine
 from maillage.tables import Axis
 from tests.support import TEST_DATABASE_URL
@@ -329,3 +329,53 @@ async def test_a_prepared_query_is_built_once_and_run_with_each_call_s_values(da
     assert [type(value).__name__ for value in built] == ["Slot"]  # built once, with a slot
     async with db.read_transaction():
         assert await by_code(axes[1]["code"]) == axes[1]
+
+
+async def test_one_read_statement_runs_without_a_transaction(database, monkeypatch):
+    """#16: a list's page is one statement, atomic by itself: on SQLite one thread hop (no
+    deferred BEGIN, no COMMIT), on PostgreSQL no BEGIN/COMMIT round trips; inside a
+    transaction it runs on the transaction's connection."""
+    begins: list[str] = []
+    hops: list[str] = []
+    setting = row_security.current()
+    if db.is_sqlite():
+        call = PooledConnection._call
+
+        async def counted(self, function, *args):
+            sent = [self.begin] if getattr(self, "begin", None) else []
+            sent += [arg for arg in args if isinstance(arg, str)]
+            hops.append(" + ".join(sql.split()[0] for sql in sent))
+            return await call(self, function, *args)
+
+        monkeypatch.setattr(PooledConnection, "_call", counted)
+    else:
+        engine = db.current_engine()
+        async with db.read_transaction():  # looks the role that reads every row up
+            pass
+        if engine._sees_all is not None:
+            # A read of every row takes that role in a transaction; a scoped read does not
+            # (the axes are shared rows: every territory sees them).
+            setting = row_security.of([1])
+        begin = db.ScopedPostgresTransaction.begin
+
+        async def counted_begin(self):
+            begins.append("BEGIN")
+            await begin(self)
+
+        monkeypatch.setattr(db.ScopedPostgresTransaction, "begin", counted_begin)
+    expected = sorted(row["code"] for row in await Axis.select(Axis.code))
+    hops.clear()
+    begins.clear()
+    with row_security.entered(setting):
+        rows = await db.read_statement("SELECT code FROM axis WHERE id > ? ORDER BY code", [0])
+        assert sorted(row["code"] for row in rows) == expected and expected
+        assert begins == []
+        if db.is_sqlite():
+            assert hops == ["SELECT"]
+        async with db.read_transaction():
+            rows = await db.read_statement("SELECT code FROM axis WHERE id > ?", [0])
+    assert sorted(row["code"] for row in rows) == expected
+    if db.is_sqlite():
+        assert hops == ["SELECT", "BEGIN + SELECT", "COMMIT"]
+    else:
+        assert begins == ["BEGIN"]

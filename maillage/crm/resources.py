@@ -30,10 +30,10 @@ from maillage.crm import scope as territory_scope
 from maillage.crm.text import find_control_character, normalise, search_text
 from maillage.db import (
     Slot,
-    driver_fetch,
     french_order,
     gathered_order,
     is_sqlite,
+    read_statement,
     read_transaction,
     write_transaction,
 )
@@ -357,16 +357,17 @@ class ResourceService:
         values = self._values(query)
         sql, plan = self._statement(query, values)
         args = [values[slot] if slot is not None else constant for slot, constant in plan]
-        async with read_transaction() as transaction:
-            records = await driver_fetch(
-                transaction.connection, sql, [*args, query.limit, query.offset]
-            )
-            rows = [self._row(record) for record in records]
-            total = rows[0].pop(TOTAL) if rows else None
-            for row in rows[1:]:
-                del row[TOTAL]
-            if total is None:  # an empty page says nothing of the total: past the end
-                total = await self._count(query, values) if query.offset else 0
+        # One statement, atomic by itself: no transaction around it (#16, `read_statement`).
+        records = await read_statement(sql, [*args, query.limit, query.offset])
+        rows = [self._row(record) for record in records]
+        total = rows[0].pop(TOTAL) if rows else None
+        for row in rows[1:]:
+            del row[TOTAL]
+        if total is None:  # an empty page says nothing of the total: past the end
+            total = 0
+            if query.offset:
+                async with read_transaction():
+                    total = await self._count(query, values)
         return {"items": rows, "total": total, "limit": query.limit, "offset": query.offset}
 
     def _statement(self, query: ListQuery, values: AnyList) -> tuple[str, StatementPlan]:

@@ -78,8 +78,18 @@ PUBLIC_PATTERNS = [
     r"^/consulter/",  # consultations per theme: only open ones answer (#22)
     r"^/calendar/feeds/",  # secret-token feeds: the token is the permission
 ]
-# No session cookie where none is read: the API (bearer tokens only) and static files.
-SESSIONLESS_PATTERNS = [r"^/api/", r"^/static/", r"^/schema", r"^/healthz$"]
+# No session cookie where none is read: the API (bearer tokens only), static files, and the
+# links whose own secret is the permission (answer, unsubscribe, feed token: #16, the session
+# middleware decrypted and re-sent a cookie on each, for pages that never read it).
+SESSIONLESS_PATTERNS = [
+    r"^/api/",
+    r"^/static/",
+    r"^/schema",
+    r"^/healthz$",
+    r"^/r/",
+    r"^/u/",
+    r"^/calendar/feeds/",
+]
 # CSRF tokens protect what the session cookie authorises. The API reads no cookie (bearer only);
 # answer and unsubscribe links carry their own secret in the address (one-click unsubscribe
 # is posted by mail clients, which cannot send a token).

@@ -24,7 +24,13 @@ class NulInQuery(InvalidData):
 
 async def refuse_nul_in_query(request: AppRequest) -> None:
     """Litestar ``before_request`` hook: 400 before the handler for a NUL in the query (a
-    coroutine: Litestar runs a plain function there in a worker thread, a hop per request)."""
+    coroutine: Litestar runs a plain function there in a worker thread, a hop per request).
+
+    A NUL reaches a parameter only as ``%00`` or as the raw byte: a query string holding
+    neither is not parsed here (#16: parsing it again cost every request)."""
+    raw = request.scope.get("query_string", b"")
+    if b"%00" not in raw and b"\x00" not in raw:
+        return
     for name, value in request.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
             raise NulInQuery(name.replace("\x00", "")[:40] or "?")

@@ -256,3 +256,35 @@ async def test_a_subscribed_feed_revalidates_in_two_statements(
     # Each part of the shared state still moves the ETag.
     await post(c, "/api/v1/groups", {"name": "Commission jeunesse", "kind": "reseau"})
     assert (await anonymous.get(path, headers={"If-None-Match": etag})).status_code == 200
+
+
+@pytest.mark.parametrize("scope", ["group", "territory"])
+async def test_a_feed_s_validators_are_built_once_and_equal_to_a_fresh_build(
+    coordinator, body, scope, monkeypatch, settings
+):
+    """#16: the validators' statement of a body's or the territory's secret feed is built once
+    (`Prepared`); its ETag is the one of the statement built afresh for the feed."""
+    from maillage.calendar import feeds
+
+    c, group_id = coordinator.client, body["group"]["id"]
+    await meeting(c, group_id)
+    feed = feeds.group_feed(group_id) if scope == "group" else feeds.territory_feed()
+    prepared = feeds._STATE_OF[scope]
+    state = await feeds.feed_state(feed, settings)
+    assert all(kept is not None for kept in prepared._kept.values()) and prepared._kept
+    built: list[int] = []
+    build = prepared._build
+
+    def counted(*values):
+        built.append(1)
+        return build(*values)
+
+    monkeypatch.setattr(prepared, "_build", counted)
+    assert (await feeds.feed_state(feed, settings)).etag == state.etag
+    assert built == []
+    # The statement built afresh for this feed (as before #16) gives the same validators.
+    monkeypatch.setattr(feeds, "_state_query", lambda f: feeds._aggregates().where(f.where))
+    assert (await feeds.feed_state(feed, settings)).etag == state.etag
+    await meeting(c, group_id)
+    monkeypatch.undo()
+    assert (await feeds.feed_state(feed, settings)).etag != state.etag

@@ -33,13 +33,13 @@ async def _statements_of(client, path: str, monkeypatch) -> list[str]:
         seen.append(str(querystring))
         return await original(self, querystring, *args, **kwargs)
 
-    async def recording_driver(connection, sql, args):
+    async def recording_read(sql, args):
         seen.append(_inlined(sql, args))
-        return await original_driver(connection, sql, args)
+        return await original_read(sql, args)
 
-    original_driver = resources.driver_fetch
+    original_read = resources.read_statement
     monkeypatch.setattr(engine_class, "run_querystring", recording)
-    monkeypatch.setattr(resources, "driver_fetch", recording_driver)
+    monkeypatch.setattr(resources, "read_statement", recording_read)
     response = await client.get(path)
     monkeypatch.undo()
     assert response.status_code == 200, response.text

@@ -85,3 +85,32 @@ async def test_a_list_statement_is_built_once_per_shape(demo_data, monkeypatch):
         assert len(built) == 1, label  # the first query of the shape only
         if label in ("search", "function and opt-out"):  # the values do reach the statement
             assert len({str(answer["items"]) for answer in answers}) == len(answers), label
+
+
+async def test_a_page_is_read_without_a_transaction_around_its_statement(demo_data, monkeypatch):
+    """#16: the page, its links and its total are one statement, atomic by itself: no
+    transaction (on SQLite a thread hop less, on PostgreSQL no BEGIN and COMMIT). Past the
+    end, the total is counted apart, in a transaction."""
+    from maillage import db
+
+    entered: list[str] = []
+    read_transaction = db.read_transaction
+
+    def counted():
+        entered.append("transaction")
+        return read_transaction()
+
+    monkeypatch.setattr("maillage.crm.resources.read_transaction", counted)
+    monkeypatch.setattr(db, "read_transaction", counted)
+    if not db.is_sqlite():
+        engine = db.current_engine()
+        async with read_transaction():  # the role that reads every row, looked up
+            pass
+        if engine._sees_all is not None:
+            pytest.skip("La base a le rôle qui lit sans les politiques : une transaction le prend.")
+    page = await SERVICES["contacts"].list(ListQuery(limit=10, offset=5))
+    assert len(page["items"]) == 10 and page["total"] > 15
+    assert entered == []
+    page = await SERVICES["contacts"].list(ListQuery(limit=10, offset=100_000))
+    assert page["items"] == [] and page["total"] > 0
+    assert entered == ["transaction"]

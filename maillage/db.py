@@ -121,10 +121,17 @@ _acquiring_for_transaction: contextvars.ContextVar[bool] = contextvars.ContextVa
 async def _give_row_scope(connection: Any) -> None:
     """The pool's ``setup`` (every acquisition, whoever asks: Piccolo, `plain_reader`…):
     a connection taken for a scoped user's work gets their territories for the session; the
-    pool's reset (``RESET ALL``) on release brings back the start-up value (every row)."""
+    pool's reset (``RESET ALL``) on release brings back the start-up value (every row) and
+    the plan cache's mode."""
     value = row_security.current()
     if value != row_security.EVERY_TERRITORY and not _acquiring_for_transaction.get():
-        await connection.execute(row_security.set_config_sql(value, local=False))
+        # Generic plans as in a scoped read transaction (`row_security.begin_sql`): a list page
+        # read without a transaction (`read_statement`) would otherwise be planned again on
+        # every execution under the policies.
+        await connection.execute(
+            f"{row_security.set_config_sql(value, local=False)}; "
+            f"{row_security.SESSION_GENERIC_PLANS}"
+        )
 
 
 class ScopedPostgresTransaction(PostgresTransaction):

@@ -169,6 +169,9 @@ def set_config_sql(value: str, local: bool) -> str:
 # never planned in: one generic plan serves every scope safely. Reads only: a write's plans
 # stay PostgreSQL's choice (bench/README.md, « plan_cache_mode », #20).
 GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+# The same for a scoped read outside a transaction (`db.read_statement`): for the connection's
+# session, put back by the pool's ``RESET ALL`` on release.
+SESSION_GENERIC_PLANS = "SET plan_cache_mode = force_generic_plan"
 
 
 def begin_sql(value: str, reading: bool) -> str:

@@ -560,21 +560,30 @@ async def _plan_modes() -> dict:
     async with db.write_transaction() as transaction:
         writing = await transaction.connection.fetchval(show)
     after = await db.current_engine().run_ddl(f"{show} AS mode")
-    return {"read": reading, "write": writing, "after": after[0]["mode"]}
+    # A list page's one statement, read without a transaction (`db.read_statement`, #16).
+    alone = await db.read_statement(show, [])
+    return {"read": reading, "write": writing, "after": after[0]["mode"], "alone": alone[0][0]}
 
 
 @postgres_only
 async def test_a_scoped_read_plans_its_statements_once_for_every_scope(world: World):
     """A scoped read plans generically (no planning again on every execution under the
-    policies); writes, unscoped reads and what follows keep PostgreSQL's choice."""
+    policies), in a transaction or alone (a list page's statement, `db.read_statement`);
+    writes keep PostgreSQL's choice, and unscoped work after it too (the pool's reset)."""
     with territory_scope.entered(territory_scope.Scope({world.a["id"]: "coordinateur"})):
         assert await _plan_modes() == {
             "read": "force_generic_plan",
             "write": "auto",
-            "after": "auto",
+            "after": "force_generic_plan",
+            "alone": "force_generic_plan",
         }
     with territory_scope.entered(None):
-        assert await _plan_modes() == {"read": "auto", "write": "auto", "after": "auto"}
+        assert await _plan_modes() == {
+            "read": "auto",
+            "write": "auto",
+            "after": "auto",
+            "alone": "auto",
+        }
 
 
 @postgres_only

@@ -499,10 +499,19 @@ def _fold(line: str) -> str:
 
 
 def _header_value(name: str, text: str) -> str:
-    """Address headers keep a parseable form: the scrubbed mailbox becomes an invalid one."""
-    if name.lower() in ("to", "from", "cc", "reply-to", "bcc"):
+    """Address headers keep a parseable form: the scrubbed mailbox becomes an invalid one.
+    Message identifiers (a phone's digits may stand in one) take a plain ASCII word: the email
+    package writes no « é » and no brackets there (found by Schemathesis: a 500)."""
+    lowered = name.lower()
+    if lowered in ("to", "from", "cc", "reply-to", "bcc"):
         return text.replace(SCRUBBED, "anonymise@anonymise.invalid")
+    if lowered in _IDENTIFIER_HEADERS:
+        return text.replace(SCRUBBED, "anonymise")
     return text
+
+
+# Headers of message identifiers (RFC 5322 msg-id: ASCII dot-atoms only).
+_IDENTIFIER_HEADERS = ("message-id", "in-reply-to", "references", "content-id", "resent-message-id")
 
 
 def scrub_eml_files(folder: Path, who: Identifiers) -> int:

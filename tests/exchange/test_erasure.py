@@ -359,3 +359,23 @@ def test_a_boundary_that_looks_like_the_phone_number_is_left_alone():
     assert LAST.encode() not in scrubbed and EMAIL.encode() not in scrubbed
     parsed = email.message_from_bytes(scrubbed, policy=policy.default)
     assert parsed.is_multipart() and len(parsed.get_payload()) == 1
+
+
+def test_a_message_id_holding_the_phone_number_is_rewritten_in_ascii():
+    """Found by Schemathesis: a Message-ID whose digits held the person's phone number was
+    rewritten with « [anonymisé] », which the email package cannot write in that header
+    (UnicodeEncodeError: the erasure answered 500)."""
+    who = _who()
+    raw = (
+        "Message-ID: <0299876543.1@maillage.example>\r\n"
+        "References: <0299876543.0@maillage.example>\r\n"
+        "MIME-Version: 1.0\r\n"
+        f"To: {FIRST} {LAST} <{EMAIL}>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"Bonjour {FIRST} {LAST}\r\n"
+    ).encode()
+    scrubbed = scrub_mime(raw, who)
+    assert scrubbed is not None and scrubbed.isascii()
+    parsed = email.message_from_bytes(scrubbed, policy=policy.default)
+    assert "0299876543" not in parsed["Message-ID"] and "0299876543" not in parsed["References"]
+    assert LAST not in parsed.get_content()

@@ -41,6 +41,28 @@ async def communes() -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: french_key(row["name"]))
 
 
+async def filter_communes() -> list[dict[str, Any]]:
+    """The communes a list may be filtered by (#20): every commune for a user without
+    territories; for a scoped user those of their territories' départements (the partners they
+    see are there, or shared nationally), not the country's 35,000 (a national instance: the
+    partners and contacts pages spent most of their time on this list)."""
+    rows = await communes()
+    scope = territory_scope.current()
+    if scope is None:
+        return rows
+    theirs = Territory.select(Territory.departement).where(
+        Territory.id.is_in(scope.territories) & Territory.departement.is_not_null()
+    )
+    territories = Territory.select(Territory.id).where(Territory.departement.is_in(theirs))
+    kept = await Commune.select(Commune.id).where(
+        Commune.territory.is_in(territories)
+        | Commune.territory.is_in(scope.territories)
+        | Commune.territory.is_null()
+    )
+    ids = {row["id"] for row in kept}
+    return [row for row in rows if row["id"] in ids]
+
+
 async def territories() -> list[dict[str, Any]]:
     return (
         await Territory.select(Territory.id, Territory.name)

@@ -11,7 +11,7 @@ import pytest
 from litestar import get
 
 from maillage import db
-from maillage.crm import dashboard
+from maillage.crm import dashboard, lookups
 from maillage.crm import scope as territory_scope
 from maillage.crm.resources import ResourceService
 from maillage.tables import Contact, Organisation, Territory
@@ -310,3 +310,21 @@ async def test_an_institution_without_commune_takes_the_departement_where_it_wor
     await create(c, "partnerships", {"organisation": caf["id"], "partner": asso_d["id"]})
     assert await _departement(Organisation, caf) is None
     assert (await coordinator_d.get(f"/api/v1/organisations/{caf['id']}")).status_code == 200
+
+
+async def test_a_scoped_list_filters_by_the_communes_of_its_departements(deps: Departements):
+    """The communes a list offers as filter (#20): a coordinator's are those of their
+    département (Brest, in the Finistère, is not among territory A's); an unscoped user's,
+    every commune. On a national instance the list held the country's communes."""
+    a = deps.p.a["id"]
+    async with db.read_transaction():
+        every = {row["id"] for row in await lookups.filter_communes()}
+    with territory_scope.entered(territory_scope.Scope({a: "coordinateur"})):
+        async with db.read_transaction():
+            theirs = {row["id"] for row in await lookups.filter_communes()}
+    with territory_scope.entered(territory_scope.Scope({deps.d["id"]: "coordinateur"})):
+        async with db.read_transaction():
+            finistere = {row["id"] for row in await lookups.filter_communes()}
+    assert {deps.commune_d["id"], deps.p.mairie_a["commune"]} <= every
+    assert deps.p.mairie_a["commune"] in theirs and deps.commune_d["id"] not in theirs
+    assert deps.commune_d["id"] in finistere and deps.p.mairie_a["commune"] not in finistere

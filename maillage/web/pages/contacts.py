@@ -136,7 +136,10 @@ async def contact_list(
                 include_archived=archives,
             )
         )
-        options = await _form_options()
+        options: dict[str, Any] = {
+            "axes": await lookups.axes(),
+            "communes": await lookups.filter_communes(),
+        }
         # The organisation chosen from a partner's page is named; others are found by name.
         chosen = parse_int(organisation)
         options["organisation"] = None
@@ -145,6 +148,9 @@ async def contact_list(
             options["organisation"] = name or f"n° {chosen} (introuvable)"
         options["groups"] = await lookups.groups()
         works = await lookups.main_affiliations([row["id"] for row in result["items"]])
+        communes = await lookups.commune_names(
+            [row["commune"] for row in result["items"] if row["commune"]]
+        )
     return render(
         request,
         "contacts/liste.html",
@@ -153,7 +159,7 @@ async def contact_list(
         pager=paginate(page, result["total"]),
         params=params,
         options=options,
-        communes={row["id"]: row["name"] for row in options["communes"]},
+        communes=communes,
     )
 
 

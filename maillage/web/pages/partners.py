@@ -66,6 +66,11 @@ async def _form_options() -> dict[str, Any]:
         return {"axes": await lookups.axes(), "communes": await lookups.communes()}
 
 
+async def _filter_options() -> dict[str, Any]:
+    """The list's filters: a scoped user's communes are those of their départements (#20)."""
+    return {"axes": await lookups.axes(), "communes": await lookups.filter_communes()}
+
+
 @get("/partenaires", include_in_schema=False)
 async def partner_list(
     request: AppRequest,
@@ -99,8 +104,10 @@ async def partner_list(
                 include_archived=archives,
             )
         )
-        options = await _form_options()
-        communes = {row["id"]: row["name"] for row in options["communes"]}
+        options = await _filter_options()
+        communes = await lookups.commune_names(
+            [row["commune"] for row in result["items"] if row["commune"]]
+        )
     axes = {row["id"]: row["name"] for row in options["axes"]}
     return render(
         request,

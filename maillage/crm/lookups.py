@@ -26,41 +26,37 @@ async def axes() -> list[dict[str, Any]]:
     return await Axis.select(Axis.id, Axis.name).order_by(Axis.position).run()
 
 
-async def communes() -> list[dict[str, Any]]:
-    """Every commune by name in French order. On SQLite sorted here (#16): the collation
-    (`folding.french_compare`) is the same Python comparison, called from SQLite about
-    n·log₂(n) times (5,000 times for a département's 500 communes, most of the list pages'
-    filter read); one fold per name, kept, does the same order."""
+async def communes(where: Any = None) -> list[dict[str, Any]]:
+    """Every commune (or those ``where`` keeps) by name in French order. On SQLite sorted here
+    (#16): the collation (`folding.french_compare`) is the same Python comparison, called from
+    SQLite about n·log₂(n) times (5,000 times for a département's 500 communes, most of the
+    list pages' filter read); one fold per name, kept, does the same order."""
+    query = Commune.select(Commune.id, Commune.name)
+    if where is not None:
+        query = query.where(where)
     if not is_sqlite():
-        return (
-            await Commune.select(Commune.id, Commune.name)
-            .order_by(french_order(Commune.name))
-            .run()
-        )
-    rows = await Commune.select(Commune.id, Commune.name).order_by(Commune.id).run()
+        return await query.order_by(french_order(Commune.name)).run()
+    rows = await query.order_by(Commune.id).run()
     return sorted(rows, key=lambda row: french_key(row["name"]))
 
 
 async def filter_communes() -> list[dict[str, Any]]:
     """The communes a list may be filtered by (#20): every commune for a user without
     territories; for a scoped user those of their territories' départements (the partners they
-    see are there, or shared nationally), not the country's 35,000 (a national instance: the
-    partners and contacts pages spent most of their time on this list)."""
-    rows = await communes()
+    see are there, or shared nationally) and those of no territory, not the whole country's (a
+    national instance: the partners and contacts pages spent most of their time on this list)."""
     scope = territory_scope.current()
     if scope is None:
-        return rows
+        return await communes()
     theirs = Territory.select(Territory.departement).where(
         Territory.id.is_in(scope.territories) & Territory.departement.is_not_null()
     )
     territories = Territory.select(Territory.id).where(Territory.departement.is_in(theirs))
-    kept = await Commune.select(Commune.id).where(
+    return await communes(
         Commune.territory.is_in(territories)
         | Commune.territory.is_in(scope.territories)
         | Commune.territory.is_null()
     )
-    ids = {row["id"] for row in kept}
-    return [row for row in rows if row["id"] in ids]
 
 
 async def territories() -> list[dict[str, Any]]:

@@ -112,6 +112,20 @@ def phone_pattern(phone: str) -> str:
     return r"[\s.\-]?".join(re.escape(d) for d in digits)
 
 
+def _identifies(text: str) -> bool:
+    """A name or address that can identify someone: with a letter or a digit (a name of
+    accents or spaces alone would find every space)."""
+    return any(char.isalnum() for char in unicodedata.normalize("NFKD", text))
+
+
+# Fewer digits than this is no phone number: « 12 » would be found in every date.
+PHONE_DIGITS_MIN = 6
+
+
+def _identifies_phone(phone: str) -> bool:
+    return len(re.sub(r"\D", "", phone)) >= PHONE_DIGITS_MIN
+
+
 Window = tuple[int, int | None]
 """The journal's events about one record id that concern the person: from its creation to its
 end (``None``: still alive). SQLite reuses the id of a deleted last row, so the id of a
@@ -220,8 +234,12 @@ class Identifiers:
         texts = []
         for first, last in person.names:
             texts += [f"{first} {last}", f"{last} {first}", f"{last};{first}", f"{last}\\;{first}"]
-        patterns = [loose_pattern(t) for t in texts + sorted(person.emails)]
-        patterns += [phone_pattern(p) for p in sorted(person.phones)]
+        patterns = [loose_pattern(t) for t in texts + sorted(person.emails) if _identifies(t)]
+        patterns += [phone_pattern(p) for p in sorted(person.phones) if _identifies_phone(p)]
+        # A pattern that finds an empty string finds it between every two characters: it
+        # rewrote every text column of the database (found by Schemathesis: a phone recorded
+        # without digits gave an empty pattern, and « acceptee » became « [anonymisé]a[…]… »).
+        patterns = [p for p in patterns if re.fullmatch(p, "", re.IGNORECASE) is None]
         # Longest first: « Marie François » is replaced whole before « Marie » alone could be.
         patterns.sort(key=len, reverse=True)
         self.pattern = re.compile("|".join(patterns) or r"(?!x)x", re.IGNORECASE)

@@ -379,3 +379,20 @@ def test_a_message_id_holding_the_phone_number_is_rewritten_in_ascii():
     parsed = email.message_from_bytes(scrubbed, policy=policy.default)
     assert "0299876543" not in parsed["Message-ID"] and "0299876543" not in parsed["References"]
     assert LAST not in parsed.get_content()
+
+
+def test_a_phone_without_digits_or_a_name_without_letters_finds_nothing():
+    """Found by Schemathesis: a phone recorded without digits made an empty pattern, found
+    between every two characters, and the erasure rewrote every text column of the database
+    (« acceptee » became « [anonymisé]a[anonymisé]c… »)."""
+    person = Person(
+        contact_id=1,
+        names={("\u0301", "\u0301"), (FIRST, LAST)},
+        emails={EMAIL},
+        phones={"+", "n/a", "12", "+33299876543"},
+    )
+    who = Identifiers(person)
+    for text in ("acceptee", "Salle des fêtes", "le 12 mars", "a ; b", " "):
+        assert not who.found_in(text), text
+        assert who.scrub(text) == text
+    assert who.scrub(f"{FIRST} {LAST}, 02 99 87 65 43") == "[anonymisé], [anonymisé]"

@@ -150,6 +150,10 @@ async def migrated_database(database_url: str) -> AsyncIterator[str]:
 @pytest.fixture
 async def database(migrated_database: str) -> str:
     """An empty database with the CTG axes, for every test that needs one."""
+    if not db.is_sqlite() and db.current_engine().pool is None:
+        # A test that closed the pool would leave every later test of this process reading
+        # through a new connection per query: slower, and not what the service does.
+        await db.start_pool()
     await db.clear_all()
     # Ids start again after a clear: a memoised answer of an earlier test could match.
     caches.forget_all()

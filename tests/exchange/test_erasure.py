@@ -201,8 +201,11 @@ async def _every_file(data_dir: Path) -> dict[str, list[str]]:
 
     The kept SQLite connections are closed first: closing any file descriptor of a database
     file drops every POSIX lock this process holds on it, and another process closing its
-    last connection would then delete the WAL that our connections still write to."""
-    await db.close_pool()
+    last connection would then delete the WAL that our connections still write to. A
+    PostgreSQL pool is left open: the database is not a file of the folder, and the tests
+    that run after this one in the same process would read without a pool."""
+    if db.is_sqlite():
+        await db.close_pool()
     hits = {}
     for path in data_dir.rglob("*"):
         if not path.is_file() or "sauvegardes" in path.parts:

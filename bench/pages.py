@@ -221,6 +221,8 @@ async def measure(
     existing: bool = False,
     profile: str | None = None,
     account: tuple[str, str] | None = None,
+    three: bool = False,
+    dump: str | None = None,
 ) -> None:
     await db.connect(url)
     await db.start_pool()
@@ -292,6 +294,12 @@ async def measure(
                 f"/instances/{body['working_group']}"
             ),
         }
+        if three:  # the three pages of #16's figure
+            pages = dict(list(pages.items())[:3])
+        if dump:
+            await _dump(client, pages, Path(dump))
+            await db.close_pool()
+            return
         print(f"{email}, charge {os.getloadavg()[0]:.1f}")
         print(
             f"{'page':45} {'médiane':>9} {'p90':>9} {'CPU méd.':>9} {'CPU moy.':>9} "
@@ -317,6 +325,23 @@ async def measure(
                 f"{'/'.join(map(str, sorted(queries))):>13}"
             )
     await db.close_pool()
+
+
+async def _dump(client: httpx.AsyncClient, pages: dict[str, str], folder: Path) -> None:
+    """Each page's HTML in ``folder`` (CSRF tokens and nonces masked), to compare two trees
+    byte for byte (#16); the reports (meetings' sections in full) too."""
+    import re
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [*pages.values(), "/partenaires", "/partenaires?page=3"]
+    paths += [f"{path}?tout=reunions" for path in pages.values() if "/partenaires/" in path]
+    for path in paths:
+        response = await client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        text = re.sub(r'(nonce|value|content)="[A-Za-z0-9_\-+/=.]{20,}"', r'\1="…"', response.text)
+        name = re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "dashboard"
+        (folder / f"{name}.html").write_text(text)
+    print(f"{len(paths)} pages dans {folder}")
 
 
 async def _profile(client: httpx.AsyncClient, path: str, runs: int) -> None:
@@ -348,6 +373,8 @@ def main() -> None:
         help="EMAIL:PASSWORD of an existing user to sign in as (e.g. a demo coordinator), "
         "instead of the bench's own unscoped coordinator",
     )
+    parser.add_argument("--three", action="store_true", help="the three pages of #16 only")
+    parser.add_argument("--dump", help="write the pages' HTML into this folder instead")
     args = parser.parse_args()
     account = tuple(args.account.split(":", 1)) if args.account else None
     if args.database:
@@ -360,6 +387,8 @@ def main() -> None:
                 existing=True,
                 profile=args.profile,
                 account=account,  # type: ignore[arg-type]
+                three=args.three,
+                dump=args.dump,
             )
         )
         return

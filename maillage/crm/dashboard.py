@@ -1,8 +1,9 @@
 """The tableau de bord: what needs doing this week (each with its action), key figures, the
 coming meetings, the answers awaited, the alerts and two small charts.
 
-One read transaction and a bounded number of queries: one per figure or list, and one per
-step and thousand ids for the charts, whatever the size of the network. A user scoped to
+One read transaction and a bounded number of statements, whatever the size of the network:
+one per block (the key figures together, each chart's steps as materialised common table
+expressions of one statement, #16). A user scoped to
 territories (#20) sees the figures, meetings, fiches action and attendance of their
 territories and the shared ones, by the rule of the generic services (`scoped`); each read
 starts from the user's own rows, so that its cost follows their territories, not the
@@ -11,7 +12,6 @@ instance's (bench/README.md, « Per-territory pages »).
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from collections import defaultdict
 from typing import Any
@@ -35,7 +35,6 @@ from maillage.tables import (
     Meeting,
     Organisation,
     OrganisationAxis,
-    OutboxMessage,
     Partnership,
     WorkingGroup,
 )
@@ -163,6 +162,14 @@ async def _bounced_addresses() -> list[dict[str, Any]]:
             "contacts",
         )
         .where(Contact.email_bounced_at.is_not_null() & (Contact.archived == False))  # noqa: E712
+        # Through the partial index of the refused addresses (a few rows), not every contact
+        # not archived sorted by date: SQLite without statistics took the `archived` index
+        # (the territory's or the instance's contacts read, 3–15 ms; #16).
+        .where(
+            Contact.id.is_in(
+                Contact.select(Contact.id).where(Contact.email_bounced_at.is_not_null())
+            )
+        )
         .order_by(Contact.email_bounced_at, ascending=False)
         .limit(TODO_SHOWN)
     )
@@ -178,46 +185,31 @@ async def _recently_held(now: dt.datetime) -> list[dict[str, Any]]:
 
 
 async def _held_in_steps(now: dt.datetime, since: dt.datetime) -> list[dict[str, Any]]:
-    """A scoped user's `_recently_held`: their meetings of the last weeks, then their
-    invitations and minutes sent, by the meetings' ids."""
-    select = Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at, Meeting.attendance_count)
+    """A scoped user's `_recently_held`: their meetings of the last weeks that had invitees,
+    each with whether its attendance is noted and its minutes sent, tested on the meeting's
+    invitations through their index (one statement, #16; three before, the meetings' ids sent
+    back twice)."""
+    select = Meeting.select(
+        Meeting.id,
+        Meeting.title,
+        Meeting.starts_at,
+        Meeting.attendance_count,
+        QueryString(_NOTED, alias="attendance_noted"),
+        QueryString(_MINUTES_SENT, alias="minutes_sent"),
+    )
     meetings = (
         await scoped(select, "meetings")
         .where((Meeting.ends_at < now) & (Meeting.ends_at >= since))
         .where(Meeting.status != CANCELLED)
+        # Nobody was invited: nothing to note, nobody to send minutes to.
+        .where(WhereRaw(_INVITED))
         .order_by(Meeting.starts_at, ascending=False)
         .run()
     )
-    if not meetings:
-        return []
-    ids = [m["id"] for m in meetings]
-    invited = {
-        row["meeting"]: row
-        for row in await Invitation.select(
-            Invitation.meeting, Count(alias="invited"), Count(Invitation.attendance, alias="noted")
-        )
-        .where(Invitation.meeting.is_in(ids))
-        .group_by(Invitation.meeting)
-        .run()
-    }
-    sent = {
-        row["invitation.meeting"]
-        for row in await OutboxMessage.select(OutboxMessage.invitation.meeting)
-        .where((OutboxMessage.kind == "compte_rendu") & OutboxMessage.invitation.meeting.is_in(ids))
-        .distinct()
-        .run()
-    }
-    held = []
     for meeting in meetings:
-        counts = invited.get(meeting["id"])
-        if counts is None:  # nobody was invited: nothing to note, nobody to send minutes to
-            continue
-        meeting["attendance_noted"] = (
-            bool(counts["noted"]) or meeting["attendance_count"] is not None
-        )
-        meeting["minutes_sent"] = meeting["id"] in sent
-        held.append(meeting)
-    return held
+        meeting["attendance_noted"] = bool(meeting["attendance_noted"])
+        meeting["minutes_sent"] = bool(meeting["minutes_sent"])
+    return list(meetings)
 
 
 # Correlated conditions on the meeting of the row (`_held_to_follow_up`).
@@ -324,32 +316,29 @@ async def _attendance_in_two_steps(
     since: dt.datetime, now: dt.datetime, bounds: list[dt.datetime]
 ) -> MonthCounts:
     """A scoped user's: their meetings first, then their invitations counted by the database
-    per meeting and answer (#20, #16). Joined in one statement, PostgreSQL read the meetings by
+    per month and answer (#20, #16). Joined without a step, PostgreSQL read the meetings by
     date over every territory (a Caf adviser's ten territories among 300: 29,000 meetings read
     for 700), and bringing back every invitation (17,000 on one département, 1.5 million for
-    an administrator of the whole country) to convert each to Paris time was most of the page."""
-    held = await scoped(Meeting.select(Meeting.id, Meeting.starts_at), "meetings").where(
-        _held_since(since, now)
+    an administrator of the whole country) to convert each to Paris time was most of the page.
+    The meetings are a materialised step of the same statement (`_steps`, #16): 24 rows back."""
+    held = scoped(Meeting.select(Meeting.id), "meetings").where(_held_since(since, now))
+    month = _month_rank(Invitation.meeting.starts_at, bounds)
+    last = (
+        scoped(Invitation.select(month, Invitation.attendance, Count(alias="n")), "invitations")
+        .where(Invitation.attendance.is_not_null())
+        .where(_in_step(Invitation.meeting, "held"))
+        .group_by(QueryString('"month"'), Invitation.attendance)
     )
-    starts = {row["id"]: row["starts_at"] for row in held}
-    rows = await _in_chunks(
-        lambda: (
-            scoped(
-                Invitation.select(Invitation.meeting, Invitation.attendance, Count(alias="n")),
-                "invitations",
-            )
-            .where(Invitation.attendance.is_not_null())
-            .group_by(Invitation.meeting, Invitation.attendance)
-        ),
-        Invitation.meeting,
-        starts,
-    )
+    return _by_month(await _steps({"held": held}, last))
+
+
+def _by_month(rows: list[dict[str, Any]]) -> MonthCounts:
+    """Rows of (month's rank, attendance, n) as `MonthCounts`."""
     counts: MonthCounts = defaultdict(lambda: [0, 0])
     for row in rows:
-        index = bisect.bisect_right(bounds, starts[row["meeting"]]) - 1
-        if index >= 0:
-            counts[index][0] += row["n"]
-            counts[index][1] += row["n"] if row["attendance"] == PRESENT else 0
+        if row["month"] >= 0:
+            counts[row["month"]][0] += row["n"]
+            counts[row["month"]][1] += row["n"] if row["attendance"] == PRESENT else 0
     return counts
 
 
@@ -379,33 +368,7 @@ async def _attendance_grouped(
         .group_by(QueryString('"month"'), Invitation.attendance)
         .run()
     )
-    counts: MonthCounts = defaultdict(lambda: [0, 0])
-    for row in rows:
-        if row["month"] >= 0:
-            counts[row["month"]][0] += row["n"]
-            counts[row["month"]][1] += row["n"] if row["attendance"] == PRESENT else 0
-    return counts
-
-
-# Ids given to one query at most: few enough for an index lookup (`maillage.graph.network`).
-CHUNK = 1_000
-
-
-async def _in_chunks(query: Any, column: Any, ids: Any) -> list[dict[str, Any]]:
-    """``query()`` (a fresh select each time) for the rows whose ``column`` is one of ``ids``,
-    by chunks, through the column's index."""
-    wanted = sorted(ids)
-    rows: list[dict[str, Any]] = []
-    for at in range(0, len(wanted), CHUNK):
-        rows += await query().where(column.is_in(wanted[at : at + CHUNK])).run()
-    return rows
-
-
-async def _visible(table: type[Table], resource: str, ids: set[int]) -> set[int]:
-    """Those of ``ids`` the user sees among the rows of ``resource``."""
-    key = table._meta.primary_key
-    rows = await _in_chunks(lambda: scoped(table.select(key), resource), key, ids)
-    return {row["id"] for row in rows}
+    return _by_month(rows)
 
 
 async def _partners_mobilised_by_axis(now: dt.datetime) -> list[dict[str, Any]]:
@@ -427,35 +390,58 @@ async def _partners_mobilised_by_axis(now: dt.datetime) -> list[dict[str, Any]]:
     return [{"axis": axis["name"], "partners": by_axis.get(axis["id"], 0)} for axis in axes]
 
 
+def _in_step(column: Any, step: str) -> WhereRaw:
+    """``column`` is one of the ids kept by the earlier step ``step`` of a `_steps` statement."""
+    return WhereRaw(
+        f'"{column._meta.table._meta.tablename}"."{column._meta.db_column_name}" '
+        f'IN (SELECT * FROM "{step}")'
+    )
+
+
+async def _steps(steps: dict[str, Any], last: Any) -> list[dict[str, Any]]:
+    """``last`` run after ``steps`` (name: select of one column), each step a materialised
+    common table expression read by the next (`_in_step`): the reads still go step by step
+    from the user's own rows, each through an index from the previous one's ids, but in one
+    statement (#16), without the ids going back and forth through Piccolo (hundreds of values
+    converted one by one into each `IN` list)."""
+    names = ", ".join(f'"{name}" AS MATERIALIZED ({{}})' for name in steps)
+    return list(
+        await Organisation.raw(
+            f"WITH {names} {{}}", *[q.querystrings[0] for q in [*steps.values(), last]]
+        ).run()
+    )
+
+
 async def _partners_in_steps(since: dt.datetime) -> dict[int, int]:
-    """A scoped user's: step by step from their meetings (`_partners_mobilised_by_axis`)."""
-    meetings = await scoped(Meeting.select(Meeting.id), "meetings").where(
-        Meeting.starts_at >= since
-    )
-    invited = await _in_chunks(
-        lambda: scoped(Invitation.select(Invitation.contact), "invitations").where(
-            Invitation.attendance == PRESENT
+    """A scoped user's: step by step from their meetings (`_partners_mobilised_by_axis`).
+
+    An affiliation is seen when its contact and its organisation are (the rule of the
+    « affiliations » resource): each checked by its primary key, not by gathering every
+    organisation the user sees."""
+    steps = {
+        "meetings": scoped(Meeting.select(Meeting.id), "meetings").where(
+            Meeting.starts_at >= since
         ),
-        Invitation.meeting,
-        {row["id"] for row in meetings},
+        "present": scoped(Invitation.select(Invitation.contact), "invitations")
+        .where(Invitation.attendance == PRESENT)
+        .where(_in_step(Invitation.meeting, "meetings")),
+        "people": scoped(Contact.select(Contact.id), "contacts").where(
+            _in_step(Contact.id, "present")
+        ),
+        "jobs": Affiliation.select(Affiliation.organisation).where(
+            _in_step(Affiliation.contact, "people")
+        ),
+        "employers": scoped(Organisation.select(Organisation.id), "organisations").where(
+            _in_step(Organisation.id, "jobs")
+        ),
+    }
+    # (organisation, axis) is unique: a row counted is an organisation of the axis.
+    last = (
+        OrganisationAxis.select(OrganisationAxis.axis, Count(alias="n"))
+        .where(_in_step(OrganisationAxis.organisation, "employers"))
+        .group_by(OrganisationAxis.axis)
     )
-    # An affiliation is seen when its contact and its organisation are (the rule of the
-    # « affiliations » resource): each checked by its primary key, not by gathering every
-    # organisation the user sees.
-    people = await _visible(Contact, "contacts", {row["contact"] for row in invited})
-    jobs = await _in_chunks(
-        lambda: Affiliation.select(Affiliation.organisation), Affiliation.contact, people
-    )
-    employers = await _visible(Organisation, "organisations", {row["organisation"] for row in jobs})
-    rows = await _in_chunks(
-        lambda: OrganisationAxis.select(OrganisationAxis.axis, OrganisationAxis.organisation),
-        OrganisationAxis.organisation,
-        employers,
-    )
-    by_axis: dict[int, set[int]] = defaultdict(set)
-    for row in rows:
-        by_axis[row["axis"]].add(row["organisation"])
-    return {axis: len(organisations) for axis, organisations in by_axis.items()}
+    return {row["axis"]: row["n"] for row in await _steps(steps, last)}
 
 
 async def _partners_grouped(since: dt.datetime) -> dict[int, int]:
@@ -478,8 +464,9 @@ async def _partners_grouped(since: dt.datetime) -> dict[int, int]:
     return {row["axis"]: row["n"] for row in rows}
 
 
-async def _count(table: type[Table], resource: str, where: Any) -> int:
-    """How many rows of ``resource`` match ``where`` among those the user sees.
+def _count_parts(table: type[Table], resource: str, where: Any) -> list[Any]:
+    """The counts whose sum is how many rows of ``resource`` match ``where`` among those the
+    user sees (`_figures` runs them in one statement).
 
     For a table holding its own territory, the shared rows and the user's are counted apart
     (#20): each count reads its part of the ``(archived, territory)`` index, where one count
@@ -488,37 +475,51 @@ async def _count(table: type[Table], resource: str, where: Any) -> int:
     current = territory_scope.current()
     rule = SERVICES[resource].spec.territorial
     if current is None or rule is None or rule.via is not None:
-        return int(await scoped(table.count(), resource).where(where).run())
+        return [scoped(table.count(), resource).where(where)]
     column = table._meta.get_column_by_name(rule.field)
     # The shared rows the user sees (of their départements and of none, #20), then theirs.
     parts = [*shared_parts(table, rule, current.territories), column.is_in(current.territories)]
-    return sum([int(await table.count().where(where & part).run()) for part in parts])
+    return [table.count().where(where & part) for part in parts]
 
 
 async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:
-    return {
-        "organisations": await _count(
+    """The key figures in one statement (#16): each count a subquery of its own, so that
+    each keeps the plan it had alone (its part of an index), without a round trip, a
+    transaction step and Piccolo's result handling per count (eight for a coordinator)."""
+    counts = {
+        "organisations": _count_parts(
             Organisation,
             "organisations",
             Organisation.archived == False,  # noqa: E712 - SQL expression
         ),
-        "contacts": await _count(
+        "contacts": _count_parts(
             Contact,
             "contacts",
             Contact.archived == False,  # noqa: E712 - SQL expression
         ),
-        "groups": await _count(
+        "groups": _count_parts(
             WorkingGroup,
             "groups",
             (WorkingGroup.archived == False) & (WorkingGroup.active == True),  # noqa: E712
         ),
-        "meetings": await scoped(Meeting.count(), "meetings")
-        .where(
-            (Meeting.starts_at >= now)
-            & (Meeting.starts_at < horizon)
-            & (Meeting.status != CANCELLED)
-        )
-        .run(),
+        "meetings": [
+            scoped(Meeting.count(), "meetings").where(
+                (Meeting.starts_at >= now)
+                & (Meeting.starts_at < horizon)
+                & (Meeting.status != CANCELLED)
+            )
+        ],
+    }
+    columns = [
+        (name, at, query) for name, parts in counts.items() for at, query in enumerate(parts)
+    ]
+    sql = ", ".join(f'({{}}) AS "{name}_{at}"' for name, at, _ in columns)
+    (row,) = await Organisation.raw(
+        f"SELECT {sql}", *[query.querystrings[0] for _, _, query in columns]
+    ).run()
+    return {
+        name: sum(int(row[f"{name}_{at}"]) for at in range(len(parts)))
+        for name, parts in counts.items()
     }
 
 

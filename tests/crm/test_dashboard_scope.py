@@ -28,6 +28,7 @@ from maillage.tables import (
     Meeting,
     Organisation,
     OrganisationAxis,
+    OutboxMessage,
     Partnership,
     Territory,
     WorkingGroup,
@@ -210,3 +211,55 @@ async def test_a_territorys_dashboard_ignores_the_other_territories(database):
     assert both["bounced"] == ["r1@example.org", "r2@example.org"]
     assert _partners(both) == 5  # two town halls, two associations, the Caf
     assert sum(count for _, count, _ in both["attendance_chart"]) == 9
+
+
+async def test_the_dashboard_reads_each_block_in_one_statement(database, queries):
+    """#16: a coordinator's dashboard was 26 statements on the demo (eight counts, the
+    partners mobilised in six steps, the attendance chart and the meetings held in two or
+    three); each block is now one statement (the steps as materialised common table
+    expressions), with the same answers: each block checked here, so that none is dropped."""
+    shared = await _shared()
+    first = await _territory(1, shared)
+    await _territory(2, shared)
+    # The minutes of territory 2's meeting sent: only territory 1's stays to send.
+    (invitation,) = (
+        await Invitation.select(Invitation.id)
+        .where(
+            (Invitation.meeting.title == "Tenue")
+            & (Invitation.meeting.working_group.name == "COPIL 2")
+        )
+        .limit(1)
+    )
+    await _insert(
+        OutboxMessage,
+        [{"kind": "compte_rendu", "recipient": "p@example.org", "subject": "CR",
+          "message_id": "<cr@test>", "invitation": invitation["id"]}],
+    )  # fmt: skip
+    scope = territory_scope.Scope({first: "coordinateur"})
+    queries.reset()
+    with territory_scope.entered(scope):
+        data = await dashboard(NOW, TODAY)
+    assert queries.count == 10
+    assert data["figures"] == {"organisations": 4, "contacts": 5, "groups": 1, "meetings": 1}
+    assert [m["title"] for m in data["meetings"]] == ["À venir"]
+    assert data["meetings"][0]["answers"] == {"en_attente": 2}
+    assert data["todo"]["attendance"] == []
+    assert [(m["title"], m["minutes_sent"]) for m in data["todo"]["minutes"]] == [("Tenue", False)]
+    assert [a["title"] for a in data["todo"]["late_actions"]] == ["Fiche 1"]
+    assert [c["email"] for c in data["todo"]["bounced"]] == ["r1@example.org"]
+    assert [p["contract_reference"] for p in data["dsp_contracts"]] == ["DSP-1"]
+    rows = data["attendance_chart"]["rows"]
+    assert [row["rate"] for row in rows if row["rate"] is not None] == [100, 75]
+    assert sum(row["partners"] for row in data["axis_chart"]["rows"]) == 3
+
+    # The administrator (unscoped): the same blocks over both territories.
+    queries.reset()
+    everything = await dashboard(NOW, TODAY)
+    assert queries.count == 11
+    assert everything["figures"] == {"organisations": 6, "contacts": 9, "groups": 2, "meetings": 2}
+    held = everything["todo"]["minutes"]
+    assert [(m["title"], m["minutes_sent"]) for m in held] == [("Tenue", False)]
+    assert sorted(c["email"] for c in everything["todo"]["bounced"]) == [
+        "r1@example.org",
+        "r2@example.org",
+    ]

@@ -93,13 +93,22 @@ async def late(today: dt.date, limit: int = 20) -> list[dict[str, Any]]:
     sees (#20: on SQLite the services' rule is the only barrier; on PostgreSQL the rule's test
     on the row's territory also lets the planner gather the user's decisions instead of
     walking the due dates of the whole country)."""
+    # The decisions shown chosen first, then joined to their meeting, body, carrier and fiche
+    # action: joined before the sort, SQLite read those five rows for every open decision
+    # (2,000 on the ``departement`` demo: 5 ms of CPU on the dashboard, #16).
+    shown = (
+        scoped(Decision.select(Decision.id), "decisions")
+        .where(Decision.status.is_in(list(OPEN_DECISION_STATUSES)) & (Decision.due_on < today))
+        .order_by(Decision.due_on)
+        .order_by(Decision.id)
+        .limit(limit)
+    )
     async with read_transaction():
         rows = await (
-            scoped(Decision.select(*COLUMNS), "decisions")
-            .where(Decision.status.is_in(list(OPEN_DECISION_STATUSES)) & (Decision.due_on < today))
+            Decision.select(*COLUMNS)
+            .where(Decision.id.is_in(shown))
             .order_by(Decision.due_on)
             .order_by(Decision.id)
-            .limit(limit)
         )
     return _with_carrier(rows, today)
 

@@ -57,3 +57,31 @@ async def test_the_charts_count_the_invitations_from_one_index(database):
         plan = await Invitation.raw("EXPLAIN QUERY PLAN " + sql.replace("?", "{}"), *args)
         details = " ".join(row["detail"] for row in plan)
         assert "COVERING INDEX invitation_meeting_attendance" in details, details
+
+
+async def test_late_decisions_are_joined_once_chosen(database):
+    """#16: the late decisions are chosen (the first by due date) before being joined to their
+    meeting, body, carrier and fiche action; joined first, SQLite read those rows for every
+    open decision before sorting (2,000 on the ``departement`` demo)."""
+    if not db.is_sqlite():
+        pytest.skip("SQLite's plan: PostgreSQL chooses by its statistics")
+    from maillage.crm import decisions
+
+    statements = []
+    original = type(db.current_engine()).run_querystring
+
+    async def catching(self, querystring, *args, **kwargs):
+        statements.append(querystring)
+        return await original(self, querystring, *args, **kwargs)
+
+    type(db.current_engine()).run_querystring = catching  # type: ignore[method-assign]
+    try:
+        assert await decisions.late(dt.date(2026, 11, 29)) == []
+    finally:
+        type(db.current_engine()).run_querystring = original  # type: ignore[method-assign]
+    (statement,) = [s for s in statements if '"decision"' in str(s)]
+    sql, args = statement.compile_string(engine_type="sqlite")
+    plan = await Invitation.raw("EXPLAIN QUERY PLAN " + sql.replace("?", "{}"), *args)
+    details = [row["detail"] for row in plan]
+    assert details[0] == "SEARCH decision USING INTEGER PRIMARY KEY (rowid=?)", details
+    assert "LIST SUBQUERY 1" in details, details

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
@@ -25,7 +26,7 @@ from maillage import french
 from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES, scoped
 from maillage.crm.resources import shared_parts
-from maillage.db import gathered_order, is_sqlite, read_transaction
+from maillage.db import Prepared, gathered_order, is_sqlite, read_transaction
 from maillage.tables import (
     Action,
     Affiliation,
@@ -47,6 +48,25 @@ MAX_UPCOMING = 50
 FOLLOW_UP_DAYS = 60
 TODO_SHOWN = 8  # per kind of task: the page stays short, the full list is one click away
 CHART_MONTHS = 12
+
+# The dashboard's statements built and compiled once per shape (`db.Prepared`): a shape is the
+# statement and the user's territories (its scope rule's values), run with new dates. Building
+# them through Piccolo was half the CPU of a coordinator's dashboard (#16).
+_KEPT: dict[Hashable, Prepared[Any]] = {}
+_KEPT_MAX = 512
+
+
+def _kept(name: Hashable, build: Callable[..., Any]) -> Prepared[Any]:
+    """The prepared statement ``name`` for the request's user (`_KEPT`), built by ``build``
+    (its parameters: the values that change from one request to the next)."""
+    current = territory_scope.current()
+    key = (name, None if current is None else tuple(current.territories))
+    prepared = _KEPT.get(key)
+    if prepared is None:
+        if len(_KEPT) >= _KEPT_MAX:  # users of many shapes: start again
+            _KEPT.clear()
+        prepared = _KEPT[key] = Prepared(build)
+    return prepared
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -321,15 +341,21 @@ async def _attendance_in_two_steps(
     for 700), and bringing back every invitation (17,000 on one département, 1.5 million for
     an administrator of the whole country) to convert each to Paris time was most of the page.
     The meetings are a materialised step of the same statement (`_steps`, #16): 24 rows back."""
-    held = scoped(Meeting.select(Meeting.id), "meetings").where(_held_since(since, now))
-    month = _month_rank(Invitation.meeting.starts_at, bounds)
-    last = (
-        scoped(Invitation.select(month, Invitation.attendance, Count(alias="n")), "invitations")
-        .where(Invitation.attendance.is_not_null())
-        .where(_in_step(Invitation.meeting, "held"))
-        .group_by(QueryString('"month"'), Invitation.attendance)
-    )
-    return _by_month(await _steps({"held": held}, last))
+
+    def build(since: Any, now: Any) -> Any:
+        held = scoped(Meeting.select(Meeting.id), "meetings").where(_held_since(since, now))
+        month = _month_rank(Invitation.meeting.starts_at, bounds)
+        last = (
+            scoped(Invitation.select(month, Invitation.attendance, Count(alias="n")), "invitations")
+            .where(Invitation.attendance.is_not_null())
+            .where(_in_step(Invitation.meeting, "held"))
+            .group_by(QueryString('"month"'), Invitation.attendance)
+        )
+        return _steps({"held": held}, last)
+
+    # The months' bounds are the same all month long: part of the shape.
+    statement = _kept(("attendance", tuple(bounds)), build)
+    return _by_month(await statement(since, now).run())
 
 
 def _by_month(rows: list[dict[str, Any]]) -> MonthCounts:
@@ -418,24 +444,26 @@ def _in_step(column: Any, step: str) -> WhereRaw:
     )
 
 
-async def _steps(steps: dict[str, Any], last: Any) -> list[dict[str, Any]]:
+def _steps(steps: dict[str, Any], last: Any) -> Any:
     """``last`` run after ``steps`` (name: select of one column), each step a materialised
     common table expression read by the next (`_in_step`): the reads still go step by step
     from the user's own rows, each through an index from the previous one's ids, but in one
     statement (#16), without the ids going back and forth through Piccolo (hundreds of values
     converted one by one into each `IN` list)."""
     names = ", ".join(f'"{name}" AS MATERIALIZED ({{}})' for name in steps)
-    return list(
-        await Organisation.raw(
-            f"WITH {names} {{}}", *[q.querystrings[0] for q in [*steps.values(), last]]
-        ).run()
+    return Organisation.raw(
+        f"WITH {names} {{}}", *[q.querystrings[0] for q in [*steps.values(), last]]
     )
 
 
 async def _partners_in_steps(since: dt.datetime) -> dict[int, int]:
-    """A scoped user's: step by step from their meetings (`_partners_mobilised_by_axis`).
+    """A scoped user's: step by step from their meetings (`_partners_mobilised_by_axis`)."""
+    rows = await _kept("partners", _partners_statement)(since).run()
+    return {row["axis"]: row["n"] for row in rows}
 
-    An affiliation is seen when its contact and its organisation are (the rule of the
+
+def _partners_statement(since: Any) -> Any:
+    """An affiliation is seen when its contact and its organisation are (the rule of the
     « affiliations » resource): each checked by its primary key, not by gathering every
     organisation the user sees."""
     steps = {
@@ -461,7 +489,7 @@ async def _partners_in_steps(since: dt.datetime) -> dict[int, int]:
         .where(_in_step(OrganisationAxis.organisation, "employers"))
         .group_by(OrganisationAxis.axis)
     )
-    return {row["axis"]: row["n"] for row in await _steps(steps, last)}
+    return _steps(steps, last)
 
 
 async def _partners_grouped(since: dt.datetime) -> dict[int, int]:
@@ -506,10 +534,7 @@ def _count_parts(table: type[Table], resource: str, where: Any) -> list[Any]:
     return [table.count().where(where & part) for part in parts]
 
 
-async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:
-    """The key figures in one statement (#16): each count a subquery of its own, so that
-    each keeps the plan it had alone (its part of an index), without a round trip, a
-    transaction step and Piccolo's result handling per count (eight for a coordinator)."""
+def _figures_statement(now: Any, horizon: Any) -> Any:
     counts = {
         "organisations": _count_parts(
             Organisation,
@@ -538,13 +563,20 @@ async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:
         (name, at, query) for name, parts in counts.items() for at, query in enumerate(parts)
     ]
     sql = ", ".join(f'({{}}) AS "{name}_{at}"' for name, at, _ in columns)
-    (row,) = await Organisation.raw(
-        f"SELECT {sql}", *[query.querystrings[0] for _, _, query in columns]
-    ).run()
-    return {
-        name: sum(int(row[f"{name}_{at}"]) for at in range(len(parts)))
-        for name, parts in counts.items()
-    }
+    return Organisation.raw(f"SELECT {sql}", *[query.querystrings[0] for _, _, query in columns])
+
+
+async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:
+    """The key figures in one statement (#16): each count a subquery of its own, so that
+    each keeps the plan it had alone (its part of an index), without a round trip, a
+    transaction step and Piccolo's result handling per count (eight for a coordinator). Its
+    columns are ``<figure>_<part>``: the parts of a figure are summed."""
+    (row,) = await _kept("figures", _figures_statement)(now, horizon).run()
+    figures: dict[str, int] = {}
+    for column, value in row.items():
+        name = column.rsplit("_", 1)[0]
+        figures[name] = figures.get(name, 0) + int(value)
+    return figures
 
 
 async def _upcoming_meetings(now: dt.datetime, horizon: dt.datetime) -> list[dict[str, Any]]:

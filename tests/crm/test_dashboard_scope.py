@@ -220,7 +220,7 @@ async def test_the_dashboard_reads_each_block_in_one_statement(database, queries
     expressions), with the same answers: each block checked here, so that none is dropped."""
     shared = await _shared()
     first = await _territory(1, shared)
-    await _territory(2, shared)
+    second = await _territory(2, shared)
     # The minutes of territory 2's meeting sent: only territory 1's stays to send.
     (invitation,) = (
         await Invitation.select(Invitation.id)
@@ -251,6 +251,17 @@ async def test_the_dashboard_reads_each_block_in_one_statement(database, queries
     rows = data["attendance_chart"]["rows"]
     assert [row["rate"] for row in rows if row["rate"] is not None] == [100, 75]
     assert sum(row["partners"] for row in data["axis_chart"]["rows"]) == 3
+
+    # The statements are kept per shape (#16): another day's dashboard gets its own dates,
+    # another territory's user their own rows.
+    with territory_scope.entered(scope):
+        later = await dashboard(NOW + dt.timedelta(days=10), TODAY + dt.timedelta(days=10))
+    assert later["figures"]["meetings"] == 0 and later["meetings"] == []
+    assert later["figures"]["organisations"] == 4
+    with territory_scope.entered(territory_scope.Scope({second: "coordinateur"})):
+        theirs = await dashboard(NOW, TODAY)
+    assert [c["email"] for c in theirs["todo"]["bounced"]] == ["r2@example.org"]
+    assert theirs["todo"]["minutes"] == []  # territory 2's minutes are sent
 
     # The administrator (unscoped): the same blocks over both territories.
     queries.reset()

@@ -169,8 +169,12 @@ def _todo(
 async def _bounced_addresses() -> list[dict[str, Any]]:
     """Contacts whose address a server refused for good (#19), latest first: nothing reaches
     them until the address is corrected."""
-    return list(
-        await scoped(
+    return list(await _kept("bounced", _bounced_statement)().run())
+
+
+def _bounced_statement() -> Any:
+    return (
+        scoped(
             Contact.select(
                 Contact.id,
                 Contact.first_name,
@@ -209,6 +213,14 @@ async def _held_in_steps(now: dt.datetime, since: dt.datetime) -> list[dict[str,
     each with whether its attendance is noted and its minutes sent, tested on the meeting's
     invitations through their index (one statement, #16; three before, the meetings' ids sent
     back twice)."""
+    meetings = await _kept("held", _held_statement)(now, since).run()
+    for meeting in meetings:
+        meeting["attendance_noted"] = bool(meeting["attendance_noted"])
+        meeting["minutes_sent"] = bool(meeting["minutes_sent"])
+    return list(meetings)
+
+
+def _held_statement(now: Any, since: Any) -> Any:
     select = Meeting.select(
         Meeting.id,
         Meeting.title,
@@ -217,19 +229,14 @@ async def _held_in_steps(now: dt.datetime, since: dt.datetime) -> list[dict[str,
         QueryString(_NOTED, alias="attendance_noted"),
         QueryString(_MINUTES_SENT, alias="minutes_sent"),
     )
-    meetings = (
-        await scoped(select, "meetings")
+    return (
+        scoped(select, "meetings")
         .where((Meeting.ends_at < now) & (Meeting.ends_at >= since))
         .where(Meeting.status != CANCELLED)
         # Nobody was invited: nothing to note, nobody to send minutes to.
         .where(WhereRaw(_INVITED))
         .order_by(Meeting.starts_at, ascending=False)
-        .run()
     )
-    for meeting in meetings:
-        meeting["attendance_noted"] = bool(meeting["attendance_noted"])
-        meeting["minutes_sent"] = bool(meeting["minutes_sent"])
-    return list(meetings)
 
 
 # Correlated conditions on the meeting of the row (`_held_to_follow_up`).
@@ -277,14 +284,17 @@ async def _held_to_follow_up(now: dt.datetime, since: dt.datetime) -> list[dict[
 
 async def _late_actions(today: dt.date) -> list[dict[str, Any]]:
     """Fiches action still « à lancer » or « en cours » after their end date."""
-    rows: list[dict[str, Any]] = (
-        await scoped(
-            Action.select(Action.id, Action.title, Action.status, Action.end_date), "actions"
+
+    def build(today: Any) -> Any:
+        return (
+            scoped(
+                Action.select(Action.id, Action.title, Action.status, Action.end_date), "actions"
+            )
+            .where(Action.status.is_in([TO_START, IN_PROGRESS]) & (Action.end_date < today))
+            .order_by(Action.end_date)
         )
-        .where(Action.status.is_in([TO_START, IN_PROGRESS]) & (Action.end_date < today))
-        .order_by(Action.end_date)
-        .run()
-    )
+
+    rows: list[dict[str, Any]] = await _kept("late_actions", build)(today).run()
     return rows
 
 
@@ -432,7 +442,9 @@ async def _partners_mobilised_by_axis(now: dt.datetime) -> list[dict[str, Any]]:
         by_axis = await _partners_grouped(since)
     else:
         by_axis = await _partners_in_steps(since)
-    axes = await Axis.select(Axis.id, Axis.name).order_by(Axis.position).run()
+    axes = await _kept(
+        "axes", lambda: Axis.select(Axis.id, Axis.name).order_by(Axis.position)
+    )().run()
     return [{"axis": axis["name"], "partners": by_axis.get(axis["id"], 0)} for axis in axes]
 
 
@@ -580,6 +592,11 @@ async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:
 
 
 async def _upcoming_meetings(now: dt.datetime, horizon: dt.datetime) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await _kept("upcoming", _upcoming_statement)(now, horizon).run()
+    return rows
+
+
+def _upcoming_statement(now: Any, horizon: Any) -> Any:
     select = Meeting.select(
         Meeting.id,
         Meeting.title,
@@ -590,8 +607,8 @@ async def _upcoming_meetings(now: dt.datetime, horizon: dt.datetime) -> list[dic
         Meeting.working_group,
         Meeting.working_group.name,
     )
-    rows: list[dict[str, Any]] = (
-        await scoped(select, "meetings")
+    return (
+        scoped(select, "meetings")
         .where(
             (Meeting.starts_at >= now)
             & (Meeting.starts_at < horizon)
@@ -599,9 +616,7 @@ async def _upcoming_meetings(now: dt.datetime, horizon: dt.datetime) -> list[dic
         )
         .order_by(Meeting.starts_at)
         .limit(MAX_UPCOMING)
-        .run()
     )
-    return rows
 
 
 async def _answers(meetings: list[dict[str, Any]]) -> dict[int, dict[str, int]]:
@@ -624,8 +639,14 @@ async def _dsp_contracts_ending(today: dt.date) -> list[dict[str, Any]]:
     """DSP contracts ending within the notice period, of the partnerships the user sees (#20:
     on SQLite the services' rule is the only barrier)."""
     limit = add_months(today, DSP_NOTICE_MONTHS)
-    rows: list[dict[str, Any]] = (
-        await scoped(
+    statement = _kept("dsp", _dsp_statement)
+    rows: list[dict[str, Any]] = await statement(today, limit).run()
+    return rows
+
+
+def _dsp_statement(today: Any, limit: Any) -> Any:
+    return (
+        scoped(
             Partnership.select(
                 Partnership.id,
                 Partnership.end_date,
@@ -645,6 +666,4 @@ async def _dsp_contracts_ending(today: dt.date) -> list[dict[str, Any]]:
             & (Partnership.end_date <= limit)
         )
         .order_by(Partnership.end_date)
-        .run()
     )
-    return rows

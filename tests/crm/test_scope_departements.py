@@ -4,6 +4,7 @@ the nationally shared ones, never another département's; the host team sees the
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import httpx
@@ -172,12 +173,9 @@ async def test_the_export_and_the_dashboard_follow_the_rule(
     # The dashboard counts what the list shows.
     listed = (await coordinator_a.get("/api/v1/organisations", params={"limit": 1})).json()
     with territory_scope.entered(territory_scope.Scope({deps.p.a["id"]: "coordinateur"})):
-        counted = await dashboard._count(
-            Organisation,
-            "organisations",
-            Organisation.archived == False,  # noqa: E712 - SQL expression
-        )
-    assert counted == listed["total"]
+        now = dt.datetime.now(dt.UTC)
+        figures = await dashboard._figures(now, now + dt.timedelta(days=30))
+    assert figures["organisations"] == listed["total"]
 
 
 async def test_the_network_leaves_out_another_departements_people(

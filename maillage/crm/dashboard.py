@@ -260,26 +260,33 @@ async def _held_to_follow_up(now: dt.datetime, since: dt.datetime) -> list[dict[
     # The weeks' meetings gathered through the index of their end, then sorted: walking the
     # index of their start from now, PostgreSQL read every meeting ever held when few or none
     # were left to follow up (41,520 on ten départements, migration 2026-12-10T02:30).
-    latest = Meeting.starts_at if is_sqlite() else gathered_order(Meeting.starts_at)
     held: list[dict[str, Any]] = []
     for noted, sent in ((False, False), (True, False)):
         conditions = [_INVITED, _NOTED if noted else f"NOT {_NOTED}"]
         if noted:
             conditions.append(f"NOT {_MINUTES_SENT}")
-        rows = (
-            await Meeting.select(
-                Meeting.id, Meeting.title, Meeting.starts_at, Meeting.attendance_count
-            )
+        build = _follow_up_statement(" AND ".join(conditions))
+        rows = await _kept(("follow_up", noted), build)(now, since).run()
+        held += [{**row, "attendance_noted": noted, "minutes_sent": sent} for row in rows]
+    return sorted(held, key=lambda meeting: meeting["starts_at"], reverse=True)
+
+
+def _follow_up_statement(conditions: str) -> Callable[[Any, Any], Any]:
+    """`_held_to_follow_up`'s statement of the meetings meeting ``conditions``."""
+
+    def build(now: Any, since: Any) -> Any:
+        latest = Meeting.starts_at if is_sqlite() else gathered_order(Meeting.starts_at)
+        return (
+            Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at, Meeting.attendance_count)
             .where(
                 (Meeting.ends_at < now) & (Meeting.ends_at >= since) & (Meeting.status != CANCELLED)
             )
-            .where(WhereRaw(" AND ".join(conditions)))
+            .where(WhereRaw(conditions))
             .order_by(latest, ascending=False)
             .limit(TODO_SHOWN)
-            .run()
         )
-        held += [{**row, "attendance_noted": noted, "minutes_sent": sent} for row in rows]
-    return sorted(held, key=lambda meeting: meeting["starts_at"], reverse=True)
+
+    return build
 
 
 async def _late_actions(today: dt.date) -> list[dict[str, Any]]:
@@ -407,19 +414,22 @@ async def _attendance_grouped(
     month is ranked once per meeting: ranked per invitation, then grouped, it was 36,000 rows
     joined and tested on the ``departement`` demo (27 → 6 ms of SQLite's CPU, #16). Step by
     step it was a statement per thousand meetings (about a hundred on ten départements, #20)."""
-    month = _month_rank(Meeting.starts_at, bounds)
-    select = Meeting.select(
-        month,
-        QueryString(f"SUM(({_NOTED_COUNT}))", alias="noted"),
-        QueryString(f"SUM(({_PRESENT_COUNT}))", PRESENT, alias="present"),
-    )
-    # (An invitation is seen with its meeting: the rule of the « invitations » resource.)
-    rows = (
-        await scoped(select, "meetings")
-        .where(_held_since(since, now))
-        .group_by(QueryString('"month"'))
-        .run()
-    )
+
+    def build(since: Any, now: Any) -> Any:
+        month = _month_rank(Meeting.starts_at, bounds)
+        select = Meeting.select(
+            month,
+            QueryString(f"SUM(({_NOTED_COUNT}))", alias="noted"),
+            QueryString(f"SUM(({_PRESENT_COUNT}))", PRESENT, alias="present"),
+        )
+        # (An invitation is seen with its meeting: the rule of the « invitations » resource.)
+        return (
+            scoped(select, "meetings")
+            .where(_held_since(since, now))
+            .group_by(QueryString('"month"'))
+        )
+
+    rows = await _kept(("attendance_grouped", tuple(bounds)), build)(since, now).run()
     counts: MonthCounts = defaultdict(lambda: [0, 0])
     for row in rows:
         if row["month"] >= 0 and row["noted"]:
@@ -508,6 +518,11 @@ async def _partners_grouped(since: dt.datetime) -> dict[int, int]:
     """An unscoped user's (an administrator): every row is theirs, so one statement, the
     organisations of the people present counted per axis by the database (8 rows back). Step
     by step it sent every id of the country back and forth (5.3 s on 42 départements, #20)."""
+    rows = await _kept("partners_grouped", _partners_grouped_statement)(since).run()
+    return {row["axis"]: row["n"] for row in rows}
+
+
+def _partners_grouped_statement(since: Any) -> Any:
     # From the meetings of the year, each one's present read from the index (meeting,
     # attendance, contact) alone (migration 2026-12-10T06:00), not every invitation joined to
     # its meeting for its date (#16).
@@ -519,13 +534,11 @@ async def _partners_grouped(since: dt.datetime) -> dict[int, int]:
         Affiliation.contact.is_in(present)
     )
     # (organisation, axis) is unique: a row counted is an organisation of the axis.
-    rows = (
-        await OrganisationAxis.select(OrganisationAxis.axis, Count(alias="n"))
+    return (
+        OrganisationAxis.select(OrganisationAxis.axis, Count(alias="n"))
         .where(OrganisationAxis.organisation.is_in(employers))
         .group_by(OrganisationAxis.axis)
-        .run()
     )
-    return {row["axis"]: row["n"] for row in rows}
 
 
 def _count_parts(table: type[Table], resource: str, where: Any) -> list[Any]:

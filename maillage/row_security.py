@@ -15,7 +15,8 @@ How it works:
   command line, migrations, public links that carry their own secret); ``{1,2}`` sees the
   shared rows (no territory) and those of territories 1 and 2, and of the shared
   organisations and contacts those of no département and of the départements of territories
-  1 and 2 (`Own.departement`, ``maillage_departements()``); anything else, or no setting at
+  1 and 2 (`Own.departement`, ``maillage_departements()``), and so of the affiliations and
+  partnerships under them (`Via.departement`); anything else, or no setting at
   all (``psql``, a tool that forgot it), sees no local row;
 - the setting follows `current()`, which the web layer enters for each request: every
   connection maillage takes from its pool for a scoped request carries it (`maillage.db`).
@@ -78,13 +79,18 @@ class Via:
     territory); the policy reads the copy, a test on the row itself, instead of looking the
     parent up (which made PostgreSQL scan the whole child table). ``also``: a second parent
     the row needs to see as well (an affiliation's organisation, a partnership's partner),
-    with its own copy. A table added here with a ``Via`` rule needs the same columns and
-    triggers, in a migration of its own."""
+    with its own copy. ``departement``: the column holding a copy of the parent's
+    département (a parent of a table with départements, `Own.departement`), copied and
+    carried down by the same kind of triggers (migration ``2026-12-10T05:00:00``): a row under
+    a shared parent is seen by the territories of the parent's département only, as the
+    parent. A table added here with a ``Via`` rule needs the same columns and triggers, in a
+    migration of its own."""
 
     column: str
     parent: str
     copy: str = COPY
     also: Via | None = None
+    departement: str | None = None
 
 
 # The local tables, each with how a row finds its territory: the same rule as the registry's
@@ -101,13 +107,22 @@ PROTECTED: dict[str, Own | Via] = {
     "contact": Own(departement="departement"),
     # Seen with its contact and its organisation (both), as in the services.
     "affiliation": Via(
-        "contact", "contact", also=Via("organisation", "organisation", "organisation_territory")
+        "contact",
+        "contact",
+        departement="departement",
+        also=Via(
+            "organisation",
+            "organisation",
+            "organisation_territory",
+            departement="organisation_departement",
+        ),
     ),
     # Seen when both its organisations are, as in the services.
     "partnership": Via(
         "organisation",
         "organisation",
-        also=Via("partner", "organisation", "partner_territory"),
+        departement="departement",
+        also=Via("partner", "organisation", "partner_territory", departement="partner_departement"),
     ),
 }
 # Local in the services and not in the database: none left (organisations, contacts,
@@ -253,14 +268,13 @@ def _visible(rule: Own | Via, alias: str) -> str:
     « the policy's test », #20)."""
     column = f'{alias}."{rule.column if isinstance(rule, Own) else rule.copy}"'
     test = f"({column} = ANY ({TERRITORIES})) IS NOT FALSE"
-    if isinstance(rule, Own) and rule.departement is not None:
-        # A shared row of a table with départements: of none or of one of the user's (or the
-        # user sees every row: a NULL array). Written as three arms: the one-test form
-        # ``(departement = ANY(…)) IS NOT FALSE`` hid the shared Caf from its territory's
-        # coordinator in tests/crm/test_scope.py (not understood; this form passes). A row under a shared parent (an affiliation between two shared records)
-        # reads the copy of the parent's territory only, not its département: a look-up of the
-        # parent would cost every list its plan (a scan of the parents), so the services alone
-        # hide another département's.
+    if rule.departement is not None:
+        # A shared row of a table with départements (or a row under a shared parent, with the
+        # copy of the parent's département: `Via.departement`): of none or of one of the
+        # user's (or the user sees every row: a NULL array). Written as three arms: the
+        # one-test form ``(departement = ANY(…)) IS NOT FALSE`` hid the shared Caf from its
+        # territory's coordinator in tests/crm/test_scope.py (not understood; this form
+        # passes).
         departement = f'{alias}."{rule.departement}"'
         test = (
             f"({test} AND ({column} IS NOT NULL "

@@ -39,12 +39,23 @@ def test_the_protected_tables_are_the_registrys_local_resources():
     """One rule: each resource local to a territory (`territorial=`) has its table protected,
     reaching its territory the same way."""
 
+    territorial = {
+        spec.table._meta.tablename: spec.territorial
+        for spec in registry.SPECS
+        if spec.territorial is not None
+    }
+
     def expected_rule(rule: Territorial, copy: str = row_security.COPY) -> Any:
         if rule.via is None:
             return row_security.Own(rule.field, rule.departement)
-        # A second parent (`also`): its copy is named after its key.
+        # A second parent (`also`): its copies are named after its key.
         also = rule.also and expected_rule(rule.also, f"{rule.also.field}_territory")
-        return row_security.Via(rule.field, rule.via._meta.tablename, copy, also)
+        parent = rule.via._meta.tablename
+        # A parent with départements: the row carries a copy of its parent's (#20).
+        departement = None
+        if parent in territorial and territorial[parent].departement is not None:
+            departement = copy.removesuffix("territory") + "departement"
+        return row_security.Via(rule.field, parent, copy, also, departement)
 
     expected: dict[str, row_security.Own | row_security.Via] = {}
     for spec in registry.SPECS:
@@ -640,8 +651,9 @@ async def test_the_policys_one_test_a_row_keeps_the_rule(migrated_database: str)
             )
             assert {row["territory"] for row in found} == seen_own, setting
             found = await connection.fetch(
-                f"SELECT territory, organisation_territory FROM {rows} "
-                f'AS "affiliation"(territory, organisation_territory) WHERE {both}'
+                f"SELECT territory, organisation_territory FROM (SELECT *, NULL AS departement, "
+                f"NULL AS organisation_departement FROM {rows} AS r(territory, "
+                f'organisation_territory)) AS "affiliation" WHERE {both}'
             )
             assert {tuple(row) for row in found} == seen_both, setting
     finally:

@@ -244,10 +244,12 @@ async def unfiltered_partners() -> dict:
         organisations = await Organisation.raw("SELECT id FROM organisation")
         people = await Contact.raw("SELECT id FROM contact")
         ties = await Contact.raw("SELECT organisation FROM affiliation")
+        partnerships = await Contact.raw("SELECT organisation, partner FROM partnership")
     return {
         "organisations": sorted(row["id"] for row in organisations),
         "contacts": sorted(row["id"] for row in people),
         "affiliations": sorted({row["organisation"] for row in ties}),
+        "partnerships": sorted({row["organisation"] for row in partnerships}),
     }
 
 
@@ -256,18 +258,36 @@ async def test_the_policies_hide_another_departements_shared_rows(
     app, admin, deps: Departements, coordinator_a: httpx.AsyncClient
 ):
     app.register(unfiltered_partners)
+    c = admin.client
+    # Partnerships between shared organisations: of the Finistère's Caf, of Ille-et-Vilaine's.
+    for caf in (deps.caf_29, deps.caf_35):
+        await create(c, "partnerships", {"organisation": caf["id"], "partner": deps.national["id"]})
     seen = (await coordinator_a.get("/essai/partenaires-par-departement")).json()
     assert {deps.caf_35["id"], deps.national["id"]} <= set(seen["organisations"])
     assert deps.caf_29["id"] not in seen["organisations"]
     assert {deps.agent_35["id"], deps.agent_national["id"]} <= set(seen["contacts"])
     assert deps.agent_29["id"] not in seen["contacts"]
-    # An affiliation between two shared records reads its copies of their territories only
-    # (a test on the row, `row_security._visible`): the services alone hide it.
-    assert deps.caf_35["id"] in seen["affiliations"]
-    every = (await admin.client.get("/essai/partenaires-par-departement")).json()
+    # An affiliation or a partnership between two shared records reads the copies of their
+    # départements (`row_security.Via.departement`): no tie of the Finistère's Caf.
+    assert {deps.caf_35["id"], deps.national["id"]} <= set(seen["affiliations"])
+    assert deps.caf_29["id"] not in seen["affiliations"]
+    assert seen["partnerships"] == [deps.caf_35["id"]]
+    every = (await c.get("/essai/partenaires-par-departement")).json()
     assert deps.caf_29["id"] in every["organisations"]
     assert deps.agent_29["id"] in every["contacts"]
     assert deps.caf_29["id"] in every["affiliations"]
+    assert every["partnerships"] == sorted([deps.caf_29["id"], deps.caf_35["id"]])
+    # The Finistère's Caf moves to a commune of A: its tie and its partnership follow it into
+    # the 35 (carried down by the triggers), seen by A's coordinator.
+    current = (await c.get(f"/api/v1/organisations/{deps.caf_29['id']}")).json()
+    moved = await c.patch(
+        f"/api/v1/organisations/{deps.caf_29['id']}",
+        json={"version": current["version"], "commune": deps.p.mairie_a["commune"]},
+    )
+    assert moved.status_code == 200, moved.text
+    seen = (await coordinator_a.get("/essai/partenaires-par-departement")).json()
+    assert deps.caf_29["id"] in seen["affiliations"]
+    assert seen["partnerships"] == sorted([deps.caf_29["id"], deps.caf_35["id"]])
 
 
 @postgres_only

@@ -4,6 +4,7 @@ the nationally shared ones, never another département's; the host team sees the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -15,10 +16,10 @@ from maillage.crm import dashboard, lookups
 from maillage.crm import scope as territory_scope
 from maillage.crm.resources import ResourceService
 from maillage.tables import Contact, Organisation, Territory
-from tests.crm.test_scope import SIREN_A, _user
+from tests.crm.test_scope import SIREN_A, _account, _user
 from tests.crm.test_scope_partners import Partners, partners  # noqa: F401 - fixture
 from tests.support import TEST_DATABASE_URL
-from tests.web.helpers import create
+from tests.web.helpers import Browser, create, open_browser, sign_in
 
 SIREN_D = "200000024"
 
@@ -348,3 +349,63 @@ async def test_a_scoped_list_filters_by_the_communes_of_its_departements(deps: D
     assert {deps.commune_d["id"], deps.p.mairie_a["commune"]} <= every
     assert deps.p.mairie_a["commune"] in theirs and deps.commune_d["id"] not in theirs
     assert deps.commune_d["id"] in finistere and deps.p.mairie_a["commune"] not in finistere
+
+
+async def test_a_scoped_edit_form_offers_the_communes_of_its_departements(
+    app, admin, deps: Departements
+):
+    """The commune select of a partner's form (#20): a coordinator of A is offered the communes
+    of the 35 and those of no territory, not the Finistère's (on a national instance the form
+    held the country's 35,000 communes), except the record's own, kept so that a form saved
+    unchanged keeps it."""
+    c = admin.client
+    quimper = await create(
+        c, "communes", {"insee_code": "29232", "name": "Quimper", "territory": deps.d["id"]}
+    )
+    club = await create(
+        c,
+        "organisations",
+        {
+            "name": "Club de Brest",
+            "kind": "association",
+            "territory": deps.p.a["id"],
+            "commune": deps.commune_d["id"],
+        },
+    )
+    await _account("form-a@maillage.example", "coordinateur", [SIREN_A])
+    async with await open_browser(app) as client:
+        browser = Browser(client)
+        assert (await sign_in(browser, "form-a@maillage.example")).status_code == 303
+        form = await browser.get("/partenaires/nouveau")
+        offered = _commune_options(form.text)
+        assert deps.p.mairie_a["commune"] in offered
+        assert not {deps.commune_d["id"], quimper["id"]} & set(offered)
+        path = f"/partenaires/{club['id']}/modifier"
+        form = await browser.get(path)
+        offered = _commune_options(form.text)
+        assert offered[deps.commune_d["id"]] is True  # its own, selected
+        assert quimper["id"] not in offered and deps.p.mairie_a["commune"] in offered
+        response = await browser.post(
+            path,
+            {
+                "name": "Club de Brest",
+                "kind": "association",
+                "commune": str(deps.commune_d["id"]),
+                "version": str(club["version"]),
+            },
+        )
+        assert response.status_code == 303, response.text
+    row = await Organisation.select(Organisation.commune, Organisation.territory).where(
+        Organisation.id == club["id"]
+    )
+    assert row == [{"commune": deps.commune_d["id"], "territory": deps.p.a["id"]}]
+
+
+def _commune_options(page: str) -> dict[int, bool]:
+    """The communes a form's select offers, each with whether it is selected."""
+    select = re.search(r'<select[^>]*id="f-commune".*?</select>', page, re.S)
+    assert select is not None, "pas de champ « Commune »"
+    return {
+        int(value): bool(selected)
+        for value, selected in re.findall(r'<option value="(\d+)"( selected)?', select[0])
+    }

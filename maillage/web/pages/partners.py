@@ -61,9 +61,11 @@ FIELDS = [
 LABELS = {f.name: f.label for f in FIELDS}
 
 
-async def _form_options() -> dict[str, Any]:
+async def _form_options(record: dict[str, Any] | None) -> dict[str, Any]:
+    """A scoped user is offered the communes of their départements, and the record's (#20)."""
     async with read_transaction():
-        return {"axes": await lookups.axes(), "communes": await lookups.communes()}
+        communes = await lookups.form_communes([record["commune"]] if record else [])
+        return {"axes": await lookups.axes(), "communes": communes}
 
 
 async def _filter_options() -> dict[str, Any]:

@@ -658,3 +658,45 @@ async def test_the_policys_one_test_a_row_keeps_the_rule(migrated_database: str)
             assert {tuple(row) for row in found} == seen_both, setting
     finally:
         await connection.close()
+
+
+@postgres_only
+async def test_a_shared_row_without_departement_is_seen_by_a_territory_without_one(
+    migrated_database: str,
+):
+    """The départements' test (`row_security.DEPARTEMENTS`, one test a row): a shared row of no
+    département is seen by every setting, even one whose territories have no département
+    (``NULL = ANY ('{}')`` is FALSE: the array is never empty); a shared row of a
+    département by ``*`` only here (no territory has one); a local row by its territory."""
+    rows = "(NULL::integer, NULL::text{}), (NULL, '35'{}), (1, NULL{}), (2, '35'{})"
+    expected = {
+        "*": {(None, None), (None, "35"), (1, None), (2, "35")},
+        "{1}": {(None, None), (1, None)},
+        "{}": {(None, None)},
+        None: {(None, None)},
+    }
+    # A contact, and an affiliation under a shared contact and a shared organisation of none.
+    cases = {
+        "contact": ("territory, departement", rows.format(*[""] * 4)),
+        "affiliation": (
+            "territory, departement, organisation_territory, organisation_departement",
+            rows.format(", NULL::integer, NULL::text", *[", NULL, NULL"] * 3),
+        ),
+    }
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        for table, (names, values) in cases.items():
+            rule = row_security.policy_expression(table)
+            for setting, seen in expected.items():
+                await connection.execute("RESET maillage.territories")
+                if setting is not None:
+                    await connection.execute(
+                        "SELECT set_config('maillage.territories', $1, false)", setting
+                    )
+                found = await connection.fetch(
+                    f'SELECT territory, departement FROM (VALUES {values}) AS "{table}"({names}) '
+                    f"WHERE {rule}"
+                )
+                assert {tuple(row) for row in found} == seen, (table, setting)
+    finally:
+        await connection.close()

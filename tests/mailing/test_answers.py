@@ -226,7 +226,9 @@ async def test_opening_the_link_reads_in_one_statement_without_a_transaction(
     page = await anonymous.get(titulaire["path"])
     assert page.status_code == 200 and "Désignez qui vous remplace" in page.text
     round_trips.clear()
-    tampered = invitation["path"][:-3] + ("AAA" if not invitation["path"].endswith("AAA") else "BBB")
+    tampered = invitation["path"][:-3] + (
+        "AAA" if not invitation["path"].endswith("AAA") else "BBB"
+    )
     for path in (tampered, "/r/999999.AAAAAAAAAAAAAAAAAAAAAA", "/r/" + "9" * 90, "/r/%00"):
         response = await anonymous.get(path)
         assert response.status_code == 404 and "lien" in response.text.lower(), path

@@ -48,15 +48,17 @@ async def filter_communes() -> list[dict[str, Any]]:
     scope = territory_scope.current()
     if scope is None:
         return await communes()
-    theirs = Territory.select(Territory.departement).where(
-        Territory.id.is_in(scope.territories) & Territory.departement.is_not_null()
-    )
-    territories = Territory.select(Territory.id).where(Territory.departement.is_in(theirs))
-    return await communes(
-        Commune.territory.is_in(territories)
-        | Commune.territory.is_in(scope.territories)
-        | Commune.territory.is_null()
-    )
+    # The départements as constants, read with the user's territories (`Scope.departements`).
+    departements = scope.departements
+    if departements is None:
+        departements = await territory_scope.departements_of(scope.territories)
+    where = Commune.territory.is_in(scope.territories) | Commune.territory.is_null()
+    if departements:
+        territories = Territory.select(Territory.id).where(
+            Territory.departement.is_in(list(departements))
+        )
+        where = where | Commune.territory.is_in(territories)
+    return await communes(where)
 
 
 async def territories() -> list[dict[str, Any]]:

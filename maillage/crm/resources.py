@@ -324,6 +324,33 @@ class ListQuery:
     q: str | None = None
     filters: dict[str, Any] = field(default_factory=dict)
     include_archived: bool = False
+    # Count the total up to this many rows only (`capped_count`): past it, the total says
+    # ``count_cap + 1``, « plus de 10 000 » on a page (#20: the exact count of 3.6 million
+    # invitations took 3.3 s). None: the exact total, as the API gives it.
+    count_cap: int | None = None
+
+
+# The pages' lists count this many rows at most (`ListQuery.count_cap`).
+PAGE_COUNT_CAP = 10_000
+
+
+def capped_count(table: type[Table], where: Any, cap: int | None) -> Any:
+    """The count of ``table``'s rows under ``where`` as a Piccolo query, or, with ``cap``,
+    ``SELECT count(*) FROM (SELECT 1 … LIMIT cap + 1)``: at most ``cap + 1`` rows read, on
+    both engines, whatever the size of the table."""
+    if cap is None:
+        return table.count() if where is None else table.count().where(where)
+    rows = table.select(table._meta.primary_key)
+    if where is not None:
+        rows = rows.where(where)
+    inner = rows.limit(cap + 1).querystrings[0]
+    return table.raw('SELECT COUNT(*) AS "count" FROM ({}) AS capped', inner)
+
+
+async def count_rows(table: type[Table], where: Any, cap: int | None = None) -> int:
+    """Run `capped_count`: the rows under ``where``, at most ``cap + 1`` with a cap."""
+    counted = await capped_count(table, where, cap).run()
+    return counted if isinstance(counted, int) else int(counted[0]["count"])
 
 
 def is_unique_violation(error: BaseException) -> bool:
@@ -392,6 +419,8 @@ class ResourceService:
             if query.offset:
                 async with read_transaction():
                     total = await self._count(query, values)
+        if query.count_cap is not None:  # two halves each counted up to the cap
+            total = min(total, query.count_cap + 1)
         return {"items": rows, "total": total, "limit": query.limit, "offset": query.offset}
 
     def _statement(self, query: ListQuery, values: AnyList) -> tuple[str, StatementPlan]:
@@ -435,7 +464,8 @@ class ResourceService:
         archived = self.spec.lifecycle == "archive" and query.include_archived
         words = len(self._words(query))
         narrowed = self._narrowed(query)
-        return (is_sqlite(), territories, query.sort, archived, words, given, narrowed)
+        cap = query.count_cap
+        return (is_sqlite(), territories, query.sort, archived, words, given, narrowed, cap)
 
     def _build(self, query: ListQuery, values: AnyList) -> tuple[str, AnyList]:
         """Piccolo's select, with a sorted array per link and the count as scalar subqueries in
@@ -446,7 +476,7 @@ class ResourceService:
         if where is not None:
             select = select.where(where)
         counts = [
-            self.table.count() if part is None else self.table.count().where(part)
+            capped_count(self.table, part, query.count_cap)
             for part in self._counted(query, where, values)
         ]
         page = self._ordered(select, query.sort, self._narrowed(query))
@@ -471,8 +501,7 @@ class ResourceService:
         """The list's total alone (past the last page), counted as in the page (`_counted`)."""
         total = 0
         for part in self._counted(query, self._where(query, values), values):
-            count = self.table.count() if part is None else self.table.count().where(part)
-            total += await count.run()
+            total += await count_rows(self.table, part, query.count_cap)
         return total
 
     def _counted(self, query: ListQuery, where: Any, values: AnyList) -> Conditions:

@@ -66,6 +66,8 @@ async def test_the_api_total_stays_exact(admin):
     listed = await admin.client.get("/api/v1/contacts", params={"limit": 1})
     assert listed.json()["total"] == 5
     schema = (await admin.client.get("/schema/openapi.json")).json()
+    described = schema["paths"]["/api/v1/contacts"]["get"]["description"]
+    assert "nombre exact" in described
     page = schema["components"]["schemas"]
     assert any(
         "total" in body.get("properties", {}) and "total" in body.get("required", [])

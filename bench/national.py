@@ -739,7 +739,9 @@ async def statements(
         {territory: "coordinateur" for territory in territories})  # fmt: skip
     if scope is not None and hasattr(territory_scope, "departements_of"):
         # As a request's scope: the territories' départements read once, as constants (#20).
-        scope = territory_scope.Scope(scope.roles, await territory_scope.departements_of(territories))
+        scope = territory_scope.Scope(
+            scope.roles, await territory_scope.departements_of(territories)
+        )
     found = {}
     try:
         with territory_scope.entered(scope):

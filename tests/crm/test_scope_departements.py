@@ -11,7 +11,7 @@ import pytest
 from litestar import get
 
 from maillage import db
-from maillage.crm import dashboard, lookups, resources
+from maillage.crm import caches, dashboard, lookups, resources
 from maillage.crm import scope as territory_scope
 from maillage.crm.resources import ResourceService
 from maillage.tables import Contact, Organisation, Territory, User
@@ -391,3 +391,15 @@ async def test_a_territory_without_departement_and_one_that_gets_it(admin, deps:
         seen = _ids(await e_c.get("/api/v1/organisations", params={"q": "caf"}))
         assert {deps.national["id"], deps.caf_29["id"]} <= seen
         assert deps.caf_35["id"] not in seen
+
+
+def test_memoised_answers_are_keyed_by_the_departements_too():
+    """A scope read before its territory's département moved and one read after are two keys
+    of the caches (`caches.scope_key`, the network's and the bilans' memos)."""
+    before = territory_scope.Scope({7: "coordinateur"}, ())
+    after = territory_scope.Scope({7: "coordinateur"}, ("29",))
+    with territory_scope.entered(before):
+        first = caches.scope_key()
+    with territory_scope.entered(after):
+        second = caches.scope_key()
+    assert first != second

@@ -750,6 +750,11 @@ async def statements(
     await db.start_pool()
     scope = None if territories is None else territory_scope.Scope(
         {territory: "coordinateur" for territory in territories})  # fmt: skip
+    if scope is not None and hasattr(territory_scope, "departements_of"):
+        # As a request's scope: the territories' départements read once, as constants (#20).
+        scope = territory_scope.Scope(
+            scope.roles, await territory_scope.departements_of(territories)
+        )
     found = {}
     try:
         with territory_scope.entered(scope):

@@ -491,7 +491,8 @@ async def _count(table: type[Table], resource: str, where: Any) -> int:
         return int(await scoped(table.count(), resource).where(where).run())
     column = table._meta.get_column_by_name(rule.field)
     # The shared rows the user sees (of their départements and of none, #20), then theirs.
-    parts = [*shared_parts(table, rule, current.territories), column.is_in(current.territories)]
+    shared = shared_parts(table, rule, current.territories, current.departements)
+    parts = [*shared, column.is_in(current.territories)]
     return sum([int(await table.count().where(where & part).run()) for part in parts])
 
 

@@ -12,10 +12,10 @@ import pytest
 from litestar import get
 
 from maillage import db
-from maillage.crm import dashboard, lookups
+from maillage.crm import caches, dashboard, lookups, resources
 from maillage.crm import scope as territory_scope
 from maillage.crm.resources import ResourceService
-from maillage.tables import Contact, Organisation, Territory
+from maillage.tables import Contact, Organisation, Territory, User
 from tests.crm.test_scope import SIREN_A, _account, _user
 from tests.crm.test_scope_partners import Partners, partners  # noqa: F401 - fixture
 from tests.support import TEST_DATABASE_URL
@@ -409,3 +409,78 @@ def _commune_options(page: str) -> dict[int, bool]:
         int(value): bool(selected)
         for value, selected in re.findall(r'<option value="(\d+)"( selected)?', select[0])
     }
+
+
+def _recording(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement the app sends from now on, with its values."""
+    engine_class = type(db.current_engine())
+    original = engine_class.run_querystring
+    original_read = resources.read_statement
+    sent: list[str] = []
+
+    async def recording(self, querystring, *args, **kwargs):
+        sent.append(str(querystring))  # its values written in
+        return await original(self, querystring, *args, **kwargs)
+
+    async def recording_read(sql, args):
+        sent.append(f"{sql} -- {list(args)}")
+        return await original_read(sql, args)
+
+    monkeypatch.setattr(engine_class, "run_querystring", recording)
+    monkeypatch.setattr(resources, "read_statement", recording_read)
+    return sent
+
+
+async def test_the_scope_carries_its_departements_as_constants(
+    deps: Departements, coordinator_a: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+):
+    """The départements of the user's territories are read once, with them, and reach the SQL
+    as values (``departement IN ('35')``), which PostgreSQL estimates; a subquery on
+    ``territory`` per statement (an init plan) it could not (#20, bench/README.md)."""
+    account = await User.select(User.id).where(User.email == "coord-a@maillage.example").first()
+    _, scope = await territory_scope.user_scope(account["id"], "coordinateur")
+    assert scope is not None and scope.departements == ("35",)
+    sent = _recording(monkeypatch)
+    organisations = _ids(await coordinator_a.get("/api/v1/organisations"))
+    contacts = _ids(await coordinator_a.get("/api/v1/contacts", params={"q": "agent"}))
+    fiche = await coordinator_a.get(f"/partenaires/{deps.caf_35['id']}")
+    listing = await coordinator_a.get("/partenaires")
+    monkeypatch.undo()
+    assert fiche.status_code == 200 and listing.status_code == 200, listing.text
+    assert {deps.caf_35["id"], deps.national["id"]} <= organisations
+    assert deps.caf_29["id"] not in organisations
+    assert contacts == {deps.agent_35["id"], deps.agent_national["id"]}
+    about = [sql for sql in sent if "departement" in sql.lower()]
+    assert about, sent
+    for sql in about:
+        assert 'FROM "territory" t' not in sql and "FROM territory t" not in sql, sql
+        assert 'ARRAY(SELECT t."departement"' not in sql, sql
+    assert any("'35'" in sql for sql in about), about
+
+
+async def test_a_territory_without_departement_and_one_that_gets_it(admin, deps: Departements, app):
+    """A territory without communes has no département: its coordinator sees the shared
+    partners of none only; once a commune gives it one, their next request sees that
+    département's (the scope is read per request)."""
+    c = admin.client
+    e = await create(c, "territories", {"name": "CC de Cornouaille", "siren": "200000032"})
+    async with await _user(app, "coord-e@maillage.example", "coordinateur", ["200000032"]) as e_c:
+        seen = _ids(await e_c.get("/api/v1/organisations", params={"q": "caf"}))
+        assert deps.national["id"] in seen
+        assert not {deps.caf_35["id"], deps.caf_29["id"]} & seen
+        await create(c, "communes", {"insee_code": "29020", "name": "Brélès", "territory": e["id"]})
+        seen = _ids(await e_c.get("/api/v1/organisations", params={"q": "caf"}))
+        assert {deps.national["id"], deps.caf_29["id"]} <= seen
+        assert deps.caf_35["id"] not in seen
+
+
+def test_memoised_answers_are_keyed_by_the_departements_too():
+    """A scope read before its territory's département moved and one read after are two keys
+    of the caches (`caches.scope_key`, the network's and the bilans' memos)."""
+    before = territory_scope.Scope({7: "coordinateur"}, ())
+    after = territory_scope.Scope({7: "coordinateur"}, ("29",))
+    with territory_scope.entered(before):
+        first = caches.scope_key()
+    with territory_scope.entered(after):
+        second = caches.scope_key()
+    assert first != second

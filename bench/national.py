@@ -739,13 +739,17 @@ async def statements(
     from maillage.crm import scope as territory_scope
 
     caught: list[tuple[str, list]] = []
-    fetch = resources.driver_fetch
+    # The service's door to the driver: `db.read_statement` since the list pages are read
+    # without a transaction (#16), `driver_fetch` in older trees.
+    door = "read_statement" if hasattr(resources, "read_statement") else "driver_fetch"
+    fetch = getattr(resources, door)
 
-    async def catching(connection, sql, args):  # type: ignore[no-untyped-def]
+    async def catching(*call):  # type: ignore[no-untyped-def]
+        sql, args = call[-2:]
         caught.append((db._numbered(sql), list(args)))
-        return await fetch(connection, sql, args)
+        return await fetch(*call)
 
-    resources.driver_fetch = catching  # type: ignore[assignment]
+    setattr(resources, door, catching)
     await db.connect(url(database))
     await db.start_pool()
     scope = None if territories is None else territory_scope.Scope(
@@ -765,7 +769,7 @@ async def statements(
                 await registry.SERVICES[resource].list(resources.ListQuery(**options))
                 found[name] = caught[0]
     finally:
-        resources.driver_fetch = fetch  # type: ignore[assignment]
+        setattr(resources, door, fetch)
         await db.close_pool()
     return found
 

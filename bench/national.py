@@ -68,6 +68,9 @@ PATHS = {
     "organisations search": "/api/v1/organisations?q=mairie",
     "contacts list": "/api/v1/contacts?limit=50",
     "contacts search": "/api/v1/contacts?q=martin",
+    # Under their parents' départements since migration 2026-12-10T05:00 (#20).
+    "affiliations list": "/api/v1/affiliations?limit=50",
+    "partnerships list": "/api/v1/partnerships?limit=50",
 }
 
 
@@ -362,9 +365,12 @@ async def _replicate(database: str, copies: int) -> None:
             "AND a.attnum = c.conkey[1] WHERE c.contype = 'f' AND cardinality(c.conkey) = 1"
         ):
             shifted[(child.strip('"'), column)] = parent.strip('"')
+        # The copies of the parents' départements (#20): renamed per copy as the parents'.
+        departements = {"departement"}
         for table, rule in PROTECTED.items():
             while isinstance(rule, Via):
                 shifted[(table, rule.copy)] = "territory"
+                departements.add(rule.departement or "departement")
                 rule = rule.also  # type: ignore[assignment]
         started = time.perf_counter()
         async with connection.transaction():
@@ -387,7 +393,7 @@ async def _replicate(database: str, copies: int) -> None:
                         values.append(f's."{name}" + g.k * {span[parent]}')
                     elif name in remapped.get(table, []):
                         values.append(f'r."{name}"')
-                    elif name == "departement":  # the copy's own code, as its communes'
+                    elif name in departements:  # the copy's own code, as its communes'
                         values.append("CASE WHEN s.departement IS NULL THEN NULL "
                                       "ELSE lpad(g.k::text, 2, '0') END")  # fmt: skip
                     elif (table, name) == ("meeting", "ical_uid"):
@@ -483,6 +489,13 @@ async def _check(connection, span, counts, copies, shifted) -> None:  # type: ig
             print(f"  {table}.{rule.copy} = {rule.parent}.territory : {differ} écart(s)")
             if differ:
                 wrong.append(f"{table}.{rule.copy} : {differ} lignes diffèrent de leur parent")
+            if rule.departement is not None:  # and the parent's département (#20)
+                differ = await connection.fetchval(
+                    f'SELECT count(*) FROM "{table}" c LEFT JOIN "{rule.parent}" p '
+                    f'ON p.id = c."{rule.column}" '
+                    f'WHERE c."{rule.departement}" IS DISTINCT FROM p.departement')  # fmt: skip
+                if differ:
+                    wrong.append(f"{table}.{rule.departement} : {differ} lignes diffèrent")
             rule = rule.also  # type: ignore[assignment]
     if wrong:
         raise RuntimeError("copie fausse :\n" + "\n".join(wrong))
@@ -726,17 +739,26 @@ async def statements(
     from maillage.crm import scope as territory_scope
 
     caught: list[tuple[str, list]] = []
-    fetch = resources.driver_fetch
+    # The service's door to the driver: `db.read_statement` since the list pages are read
+    # without a transaction (#16), `driver_fetch` in older trees.
+    door = "read_statement" if hasattr(resources, "read_statement") else "driver_fetch"
+    fetch = getattr(resources, door)
 
-    async def catching(connection, sql, args):  # type: ignore[no-untyped-def]
+    async def catching(*call):  # type: ignore[no-untyped-def]
+        sql, args = call[-2:]
         caught.append((db._numbered(sql), list(args)))
-        return await fetch(connection, sql, args)
+        return await fetch(*call)
 
-    resources.driver_fetch = catching  # type: ignore[assignment]
+    setattr(resources, door, catching)
     await db.connect(url(database))
     await db.start_pool()
     scope = None if territories is None else territory_scope.Scope(
         {territory: "coordinateur" for territory in territories})  # fmt: skip
+    if scope is not None and hasattr(territory_scope, "departements_of"):
+        # As a request's scope: the territories' départements read once, as constants (#20).
+        scope = territory_scope.Scope(
+            scope.roles, await territory_scope.departements_of(territories)
+        )
     found = {}
     try:
         with territory_scope.entered(scope):
@@ -747,7 +769,7 @@ async def statements(
                 await registry.SERVICES[resource].list(resources.ListQuery(**options))
                 found[name] = caught[0]
     finally:
-        resources.driver_fetch = fetch  # type: ignore[assignment]
+        setattr(resources, door, fetch)
         await db.close_pool()
     return found
 

@@ -15,7 +15,8 @@ How it works:
   command line, migrations, public links that carry their own secret); ``{1,2}`` sees the
   shared rows (no territory) and those of territories 1 and 2, and of the shared
   organisations and contacts those of no département and of the départements of territories
-  1 and 2 (`Own.departement`, ``maillage_departements()``); anything else, or no setting at
+  1 and 2 (`Own.departement`, `DEPARTEMENTS`), and so of the affiliations and
+  partnerships under them (`Via.departement`); anything else, or no setting at
   all (``psql``, a tool that forgot it), sees no local row;
 - the setting follows `current()`, which the web layer enters for each request: every
   connection maillage takes from its pool for a scoped request carries it (`maillage.db`).
@@ -78,13 +79,18 @@ class Via:
     territory); the policy reads the copy, a test on the row itself, instead of looking the
     parent up (which made PostgreSQL scan the whole child table). ``also``: a second parent
     the row needs to see as well (an affiliation's organisation, a partnership's partner),
-    with its own copy. A table added here with a ``Via`` rule needs the same columns and
-    triggers, in a migration of its own."""
+    with its own copy. ``departement``: the column holding a copy of the parent's
+    département (a parent of a table with départements, `Own.departement`), copied and
+    carried down by the same kind of triggers (migration ``2026-12-10T05:00:00``): a row under
+    a shared parent is seen by the territories of the parent's département only, as the
+    parent. A table added here with a ``Via`` rule needs the same columns and triggers, in a
+    migration of its own."""
 
     column: str
     parent: str
     copy: str = COPY
     also: Via | None = None
+    departement: str | None = None
 
 
 # The local tables, each with how a row finds its territory: the same rule as the registry's
@@ -101,13 +107,22 @@ PROTECTED: dict[str, Own | Via] = {
     "contact": Own(departement="departement"),
     # Seen with its contact and its organisation (both), as in the services.
     "affiliation": Via(
-        "contact", "contact", also=Via("organisation", "organisation", "organisation_territory")
+        "contact",
+        "contact",
+        departement="departement",
+        also=Via(
+            "organisation",
+            "organisation",
+            "organisation_territory",
+            departement="organisation_departement",
+        ),
     ),
     # Seen when both its organisations are, as in the services.
     "partnership": Via(
         "organisation",
         "organisation",
-        also=Via("partner", "organisation", "partner_territory"),
+        departement="departement",
+        also=Via("partner", "organisation", "partner_territory", departement="partner_departement"),
     ),
 }
 # Local in the services and not in the database: none left (organisations, contacts,
@@ -235,10 +250,17 @@ TERRITORIES = (
     "(SELECT CASE WHEN maillage_sees_every_territory() THEN NULL "
     "ELSE array_append(maillage_territories(), 0) END)::integer[]"
 )
-# The départements of the setting's territories (migration 2026-12-10T01:00:00), NULL for ``*``.
+# The départements of the setting's territories (as ``maillage_departements()``, migration
+# 2026-12-10T01:30:00) and ``''``, a département that never exists, so that the array is never
+# empty (as `TERRITORIES`); NULL for ``*``. Written out rather than called: PostgreSQL plans
+# the query of a SQL function it cannot inline again on every execution of the statement, and
+# the affiliations and partnerships test it twice each (migration 2026-12-10T05:00:00), besides
+# their organisations and contacts (bench/README.md, « the départements of the ties », #20).
 DEPARTEMENTS = (
     "(SELECT CASE WHEN maillage_sees_every_territory() THEN NULL "
-    "ELSE maillage_departements() END)::text[]"
+    "ELSE (SELECT array_append(coalesce(array_agg(DISTINCT t.departement::text) FILTER (WHERE "
+    "t.departement IS NOT NULL), '{}'::text[]), '') FROM territory t "
+    "WHERE t.id = ANY (maillage_territories())) END)::text[]"
 )
 
 
@@ -253,19 +275,17 @@ def _visible(rule: Own | Via, alias: str) -> str:
     « the policy's test », #20)."""
     column = f'{alias}."{rule.column if isinstance(rule, Own) else rule.copy}"'
     test = f"({column} = ANY ({TERRITORIES})) IS NOT FALSE"
-    if isinstance(rule, Own) and rule.departement is not None:
-        # A shared row of a table with départements: of none or of one of the user's (or the
-        # user sees every row: a NULL array). Written as three arms: the one-test form
-        # ``(departement = ANY(…)) IS NOT FALSE`` hid the shared Caf from its territory's
-        # coordinator in tests/crm/test_scope.py (not understood; this form passes). A row under a shared parent (an affiliation between two shared records)
-        # reads the copy of the parent's territory only, not its département: a look-up of the
-        # parent would cost every list its plan (a scan of the parents), so the services alone
-        # hide another département's.
+    if rule.departement is not None:
+        # A shared row of a table with départements (or a row under a shared parent, with the
+        # copy of the parent's département: `Via.departement`): of none or of one of the
+        # user's (or the user sees every row: a NULL array), one test as for the territory.
+        # The array is never empty: ``NULL = ANY ('{}')`` is FALSE, not NULL, and hid a shared
+        # Caf without département from a coordinator whose territory had none (its three arms
+        # ``IS NULL OR = ANY OR array IS NULL`` before: one initplan each, #20).
         departement = f'{alias}."{rule.departement}"'
         test = (
             f"({test} AND ({column} IS NOT NULL "
-            f"OR {departement} IS NULL OR {departement} = ANY ({DEPARTEMENTS}) "
-            f"OR {DEPARTEMENTS} IS NULL))"
+            f"OR ({departement} = ANY ({DEPARTEMENTS})) IS NOT FALSE))"
         )
     if isinstance(rule, Via) and rule.also is not None:
         test = f"({test} AND {_visible(rule.also, alias)})"

@@ -271,3 +271,40 @@ def queries(database: str, monkeypatch: pytest.MonkeyPatch) -> QueryCounter:
 
     monkeypatch.setattr(engine_class, "run_querystring", counting)
     return counter
+
+
+@pytest.fixture
+def round_trips(database: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the application sends to the database, one entry per trip (#16): on SQLite each
+    hop to a kept connection's thread (``BEGIN + SELECT`` when a deferred ``BEGIN`` goes with
+    the first statement, ``""`` for a bare commit or rollback), on PostgreSQL each statement
+    sent by asyncpg (the first word of each; ``RESET`` for the pool's reset of a connection
+    given back, which every acquisition costs)."""
+    trips: list[str] = []
+    if db.is_sqlite():
+        from maillage.sqlite_pool import PooledConnection
+
+        call = PooledConnection._call
+
+        async def counted(self, function, *args):  # type: ignore[no-untyped-def]
+            sent = [self.begin] if self.begin else []
+            sent += [arg for arg in args if isinstance(arg, str)]
+            trips.append(" + ".join(sql.split()[0].upper() for sql in sent))
+            return await call(self, function, *args)
+
+        monkeypatch.setattr(PooledConnection, "_call", counted)
+        return trips
+    import asyncpg
+
+    for name in ("execute", "fetch", "fetchrow", "fetchval"):
+        original = getattr(asyncpg.Connection, name)
+
+        def counting(original):  # type: ignore[no-untyped-def]
+            async def sent(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+                trips.append("RESET" if "RESET ALL" in query else query.split()[0].upper())
+                return await original(self, query, *args, **kwargs)
+
+            return sent
+
+        monkeypatch.setattr(asyncpg.Connection, name, counting(original))
+    return trips

@@ -39,12 +39,23 @@ def test_the_protected_tables_are_the_registrys_local_resources():
     """One rule: each resource local to a territory (`territorial=`) has its table protected,
     reaching its territory the same way."""
 
+    territorial = {
+        spec.table._meta.tablename: spec.territorial
+        for spec in registry.SPECS
+        if spec.territorial is not None
+    }
+
     def expected_rule(rule: Territorial, copy: str = row_security.COPY) -> Any:
         if rule.via is None:
             return row_security.Own(rule.field, rule.departement)
-        # A second parent (`also`): its copy is named after its key.
+        # A second parent (`also`): its copies are named after its key.
         also = rule.also and expected_rule(rule.also, f"{rule.also.field}_territory")
-        return row_security.Via(rule.field, rule.via._meta.tablename, copy, also)
+        parent = rule.via._meta.tablename
+        # A parent with départements: the row carries a copy of its parent's (#20).
+        departement = None
+        if parent in territorial and territorial[parent].departement is not None:
+            departement = copy.removesuffix("territory") + "departement"
+        return row_security.Via(rule.field, parent, copy, also, departement)
 
     expected: dict[str, row_security.Own | row_security.Via] = {}
     for spec in registry.SPECS:
@@ -640,9 +651,52 @@ async def test_the_policys_one_test_a_row_keeps_the_rule(migrated_database: str)
             )
             assert {row["territory"] for row in found} == seen_own, setting
             found = await connection.fetch(
-                f"SELECT territory, organisation_territory FROM {rows} "
-                f'AS "affiliation"(territory, organisation_territory) WHERE {both}'
+                f"SELECT territory, organisation_territory FROM (SELECT *, NULL AS departement, "
+                f"NULL AS organisation_departement FROM {rows} AS r(territory, "
+                f'organisation_territory)) AS "affiliation" WHERE {both}'
             )
             assert {tuple(row) for row in found} == seen_both, setting
+    finally:
+        await connection.close()
+
+
+@postgres_only
+async def test_a_shared_row_without_departement_is_seen_by_a_territory_without_one(
+    migrated_database: str,
+):
+    """The départements' test (`row_security.DEPARTEMENTS`, one test a row): a shared row of no
+    département is seen by every setting, even one whose territories have no département
+    (``NULL = ANY ('{}')`` is FALSE: the array is never empty); a shared row of a
+    département by ``*`` only here (no territory has one); a local row by its territory."""
+    rows = "(NULL::integer, NULL::text{}), (NULL, '35'{}), (1, NULL{}), (2, '35'{})"
+    expected = {
+        "*": {(None, None), (None, "35"), (1, None), (2, "35")},
+        "{1}": {(None, None), (1, None)},
+        "{}": {(None, None)},
+        None: {(None, None)},
+    }
+    # A contact, and an affiliation under a shared contact and a shared organisation of none.
+    cases = {
+        "contact": ("territory, departement", rows.format(*[""] * 4)),
+        "affiliation": (
+            "territory, departement, organisation_territory, organisation_departement",
+            rows.format(", NULL::integer, NULL::text", *[", NULL, NULL"] * 3),
+        ),
+    }
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        for table, (names, values) in cases.items():
+            rule = row_security.policy_expression(table)
+            for setting, seen in expected.items():
+                await connection.execute("RESET maillage.territories")
+                if setting is not None:
+                    await connection.execute(
+                        "SELECT set_config('maillage.territories', $1, false)", setting
+                    )
+                found = await connection.fetch(
+                    f'SELECT territory, departement FROM (VALUES {values}) AS "{table}"({names}) '
+                    f"WHERE {rule}"
+                )
+                assert {tuple(row) for row in found} == seen, (table, setting)
     finally:
         await connection.close()

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from maillage.crm import audit, caches, reach
 from maillage.crm import scope as territory_scope
 from maillage.crm.auth import hash_token
 from maillage.crm.registry import scoped
-from maillage.db import Prepared, read_transaction, write_transaction
+from maillage.db import Prepared, read_statement, read_transaction, write_transaction
 from maillage.errors import InvalidData, NotFound
 from maillage.settings import Settings
 from maillage.tables import (
@@ -54,8 +55,14 @@ class Feed:
     scope: str  # group, territory (target None: every body), contact
     target_id: int | None
     filename: str
-    where: Any
+    # The meetings' clause, built when read (`where`): a revalidation answered from the
+    # validators never reads it (#16: building it was a tenth of a 304's CPU).
+    clause: Callable[[], Any]
     window_start: dt.date
+
+    @property
+    def where(self) -> Any:
+        return self.clause()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +94,7 @@ def _windowed_since(clause: Any, since: Any) -> Any:
 
 def group_feed(group_id: int) -> Feed:
     start = _window_start()
-    clause = _windowed(Meeting.working_group == group_id, start)
+    clause = lambda: _windowed(Meeting.working_group == group_id, start)  # noqa: E731
     return Feed("group", group_id, f"instance-{group_id}.ics", clause, start)
 
 
@@ -95,25 +102,31 @@ def territory_feed(territory_id: int | None = None) -> Feed:
     """Every body's meetings, or those of one territory's bodies."""
     start = _window_start()
     if territory_id is None:
-        return Feed("territory", None, "territoire.ics", _windowed(Meeting.id > 0, start), start)
-    groups = WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.territory == territory_id)
-    clause = _windowed(Meeting.working_group.is_in(groups), start)
+        every = lambda: _windowed(Meeting.id > 0, start)  # noqa: E731
+        return Feed("territory", None, "territoire.ics", every, start)
+
+    def clause() -> Any:
+        groups = WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.territory == territory_id)
+        return _windowed(Meeting.working_group.is_in(groups), start)
+
     return Feed("territory", territory_id, f"territoire-{territory_id}.ics", clause, start)
 
 
 def contact_feed(contact_id: int) -> Feed:
     """« Mes réunions »: meetings the person is invited to, and those of bodies they sit on."""
     today = dt.date.today()
-    invited = Invitation.select(Invitation.meeting).where(Invitation.contact == contact_id)
-    member_of = Membership.select(Membership.working_group).where(
-        (Membership.contact == contact_id)
-        & (Membership.end_date.is_null() | (Membership.end_date >= today))
-    )
     start = _window_start(today)
-    clause = Meeting.id.is_in(invited) | Meeting.working_group.is_in(member_of)
-    return Feed(
-        "contact", contact_id, f"mes-reunions-{contact_id}.ics", _windowed(clause, start), start
-    )
+
+    def clause() -> Any:
+        invited = Invitation.select(Invitation.meeting).where(Invitation.contact == contact_id)
+        member_of = Membership.select(Membership.working_group).where(
+            (Membership.contact == contact_id)
+            & (Membership.end_date.is_null() | (Membership.end_date >= today))
+        )
+        held = Meeting.id.is_in(invited) | Meeting.working_group.is_in(member_of)
+        return _windowed(held, start)
+
+    return Feed("contact", contact_id, f"mes-reunions-{contact_id}.ics", clause, start)
 
 
 _TARGETS = {"group": WorkingGroup, "territory": Territory, "contact": Contact}
@@ -173,15 +186,21 @@ _TOKEN_ROW = Prepared(
 )
 
 
+def _feed_of(scope: str, target_id: int | None) -> Feed:
+    if scope == "contact":
+        assert target_id is not None
+        return contact_feed(target_id)
+    if scope == "group":
+        assert target_id is not None
+        return group_feed(target_id)
+    return territory_feed(target_id)
+
+
 async def feed_for_token(token: str) -> Feed | None:
     row = await _TOKEN_ROW(hash_token(token))
     if row is None:
         return None
-    if row["scope"] == "contact":
-        return contact_feed(row["target_id"])
-    if row["scope"] == "group":
-        return group_feed(row["target_id"])
-    return territory_feed(row["target_id"])
+    return _feed_of(row["scope"], row["target_id"])
 
 
 # ----- validators and body ---------------------------------------------------------------------
@@ -254,7 +273,11 @@ def _state_query(feed: Feed) -> Any:
 
 async def feed_state(feed: Feed, settings: Settings) -> FeedState:
     """Validators of a feed from aggregates: one statement, no rendering."""
-    meetings = (await _state_query(feed))[0]
+    return _state_of(feed, settings, (await _state_query(feed))[0])
+
+
+def _state_of(feed: Feed, settings: Settings, meetings: Any) -> FeedState:
+    """The validators from the aggregates' row (`_aggregates`' columns, by name)."""
     shared = {name: meetings[name] for name in _SHARED_STATE}
     parts = [__version__, settings.base_url, settings.mail_from, feed.filename, feed.window_start]
     parts += [meetings[key] for key in ("n", "ids", "versions", "latest")]
@@ -279,6 +302,38 @@ async def feed_state(feed: Feed, settings: Settings) -> FeedState:
     settled = now - latest > dt.timedelta(seconds=1)
     shown = min(latest, now).replace(microsecond=0)
     return FeedState(f'"{digest}"', shown, settled, meetings["n"] == 0)
+
+
+# A secret link's token and, for a body's feed (the links people subscribe to), its validators
+# in one statement read without a transaction (#16: a revalidation answered 304 was a read
+# transaction of two statements, three thread hops on SQLite; now one). The aggregates are
+# those of `_STATE_OF["group"]` (the same SQL, the same values, the same ETag); for a token of
+# another scope the body is NULL, the aggregates read no row, and `token_feed_state` reads the
+# validators of that feed next.
+_TOKEN_STATE_SQL = (
+    "WITH token AS (SELECT scope, target_id FROM feed_token "
+    "WHERE token_hash = ? AND revoked_at IS NULL LIMIT 1) "
+    "SELECT token.scope, token.target_id, state.* FROM token, ("
+    "SELECT count(*) AS n, sum(id) AS ids, sum(version) AS versions, max(updated_at) AS latest, "
+    + ", ".join(f"{sql} AS {name}" for name, sql in _SHARED_STATE.items())
+    + " FROM meeting WHERE working_group = "
+    "(SELECT target_id FROM token WHERE scope = 'group') AND ends_at >= ?) AS state"
+)
+
+
+async def token_feed_state(token: str, settings: Settings) -> tuple[Feed, FeedState] | None:
+    """The feed a secret link opens and its validators; None for an unknown or revoked token."""
+    start = _window_start()
+    since = dt.datetime.combine(start, dt.time(), dt.UTC)
+    rows = await read_statement(_TOKEN_STATE_SQL, [hash_token(token), since])
+    if not rows:
+        return None
+    row = rows[0]
+    feed = _feed_of(row["scope"], row["target_id"])
+    if feed.scope == "group" and feed.window_start == start and territory_scope.current() is None:
+        return feed, _state_of(feed, settings, row)
+    async with read_transaction():  # another scope (or midnight came between the two dates)
+        return feed, await feed_state(feed, settings)
 
 
 async def feed_body(feed: Feed, settings: Settings, state: FeedState | None = None) -> bytes:

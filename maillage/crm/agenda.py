@@ -16,7 +16,7 @@ from piccolo.query.functions.aggregate import Count
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.registry import SERVICES, scoped
-from maillage.crm.resources import versioned
+from maillage.crm.resources import count_rows, versioned
 from maillage.crm.rules import NOT_STARTED, ensure_token_nonce
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import InvalidData
@@ -35,8 +35,10 @@ async def list_meetings(
     status: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    count_cap: int | None = None,
 ) -> dict[str, Any]:
-    """Coming meetings in time order, or past ones from the latest, with their group's name."""
+    """Coming meetings in time order, or past ones from the latest, with their group's name;
+    the total counted up to ``count_cap`` (`ListQuery.count_cap`: past it, the cap and one)."""
     where: Any = Meeting.starts_at >= now if period == "a_venir" else Meeting.starts_at < now
     if group is not None:
         where = where & (Meeting.working_group == group)
@@ -69,7 +71,9 @@ async def list_meetings(
             .offset(offset)
             .run()
         )
-        total = sum([await Meeting.count().where(part).run() for part in counted or [where]])
+        total = sum([await count_rows(Meeting, part, count_cap) for part in counted or [where]])
+        if count_cap is not None:
+            total = min(total, count_cap + 1)
         counts = await _invitation_counts([row["id"] for row in rows])
     for row in rows:
         row.update(counts.get(row["id"], _no_counts()))

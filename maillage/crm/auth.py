@@ -14,6 +14,7 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -212,21 +213,37 @@ async def revoke_tokens(actor: Actor, email: str, token: str | None = None) -> i
 
 
 def _grants_of(user_id_sql: str, sqlite: bool) -> str:
-    """A subquery giving the user's territories as « 3:coordinateur,7:lecteur » (#20), read with
-    the account by the same statement: no extra query per request."""
-    pair = "CAST(territory AS TEXT) || ':' || role"
+    """A subquery giving the user's territories as « 3:coordinateur:69,7:lecteur: » (#20): each
+    territory, the role held there and its département (empty: none), read with the account
+    by the same statement: no extra query per request."""
+    pair = "CAST(g.territory AS TEXT) || ':' || g.role || ':' || COALESCE(t.departement, '')"
     joined = f"group_concat({pair}, ',')" if sqlite else f"string_agg({pair}, ',')"
-    return f'(SELECT {joined} FROM user_territory WHERE "user" = {user_id_sql})'
+    return (
+        f"(SELECT {joined} FROM user_territory g JOIN territory t ON t.id = g.territory "
+        f'WHERE g."user" = {user_id_sql})'
+    )
 
 
-def parse_grants(text: str | None) -> dict[int, str]:
-    """``{territory id: role}`` from what `_grants_of` gives."""
-    grants = {}
-    for pair in (text or "").split(","):
-        territory, _, role = pair.partition(":")
+@dataclass(frozen=True)
+class Grants:
+    """A user's roles per territory, and the départements of those territories (#20)."""
+
+    roles: dict[int, str]
+    departements: tuple[str, ...]
+
+
+def parse_grants(text: str | None) -> Grants:
+    """The `Grants` of what `_grants_of` gives."""
+    roles = {}
+    departements = set()
+    for item in (text or "").split(","):
+        territory, _, rest = item.partition(":")
+        role, _, departement = rest.partition(":")
         if territory:
-            grants[int(territory)] = role
-    return grants
+            roles[int(territory)] = role
+            if departement:
+                departements.add(departement)
+    return Grants(roles, tuple(sorted(departements)))
 
 
 # The token check runs on every API request: one fixed statement, sent as is (building it with
@@ -249,7 +266,7 @@ async def authenticate_token(token: str) -> Actor | None:
     return None if found is None else found[0]
 
 
-async def authenticate_token_with_grants(token: str) -> tuple[Actor, dict[int, str]] | None:
+async def authenticate_token_with_grants(token: str) -> tuple[Actor, Grants] | None:
     """The token's user and their territories (empty: every territory)."""
     statement = QueryString(_TOKEN_LOOKUP[is_sqlite()], hash_token(token))
     rows = await current_engine().run_querystring(statement)

@@ -17,9 +17,13 @@ from maillage.crm import scope
 _FORGETTERS: list[Callable[[], None]] = []
 
 
-def _scope_key() -> Hashable:
+def scope_key() -> Hashable:
+    """What a user may see, as part of a memoised answer's key: their roles per territory and
+    the départements of those (`Scope.departements`); None: everything (#20)."""
     current = scope.current()
-    return None if current is None else tuple(sorted(current.roles.items()))
+    # The départements too (#20): a territory's moves with its communes, and a scope read
+    # before that move must not be handed what is computed for one read after, or back.
+    return None if current is None else (tuple(sorted(current.roles.items())), current.departements)
 
 
 def on_erasure(forget: Callable[[], None]) -> Callable[[], None]:
@@ -58,7 +62,7 @@ class Memo:
         # What a user may see is part of the answer (#20): a coordinator of one territory and
         # a Caf conseillère asking the same bilan get their own, and an answer computed for one
         # is never handed to a user the computation would have refused.
-        key = (key, _scope_key())
+        key = (key, scope_key())
         if key in self._values:
             self._values.move_to_end(key)
             return self._values[key][0]

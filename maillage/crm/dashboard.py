@@ -50,7 +50,8 @@ TODO_SHOWN = 8  # per kind of task: the page stays short, the full list is one c
 CHART_MONTHS = 12
 
 # The dashboard's statements built and compiled once per shape (`db.Prepared`): a shape is the
-# statement and the user's territories (its scope rule's values), run with new dates. Building
+# statement and the user's territories and départements (its scope rule's values), run with
+# new dates. Building
 # them through Piccolo was half the CPU of a coordinator's dashboard (#16).
 _KEPT: dict[Hashable, Prepared[Any]] = {}
 _KEPT_MAX = 512
@@ -60,7 +61,8 @@ def _kept(name: Hashable, build: Callable[..., Any]) -> Prepared[Any]:
     """The prepared statement ``name`` for the request's user (`_KEPT`), built by ``build``
     (its parameters: the values that change from one request to the next)."""
     current = territory_scope.current()
-    key = (name, None if current is None else tuple(current.territories))
+    # The scope rule's SQL holds the territories and their départements as constants.
+    key = (name, None if current is None else (tuple(current.territories), current.departements))
     prepared = _KEPT.get(key)
     if prepared is None:
         if len(_KEPT) >= _KEPT_MAX:  # users of many shapes: start again
@@ -555,7 +557,8 @@ def _count_parts(table: type[Table], resource: str, where: Any) -> list[Any]:
         return [scoped(table.count(), resource).where(where)]
     column = table._meta.get_column_by_name(rule.field)
     # The shared rows the user sees (of their départements and of none, #20), then theirs.
-    parts = [*shared_parts(table, rule, current.territories), column.is_in(current.territories)]
+    shared = shared_parts(table, rule, current.territories, current.departements)
+    parts = [*shared, column.is_in(current.territories)]
     return [table.count().where(where & part) for part in parts]
 
 

@@ -5,6 +5,7 @@ Each function is one query whatever the number of ids, so list pages stay bounde
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from maillage.crm import scope as territory_scope
@@ -40,23 +41,42 @@ async def communes(where: Any = None) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: french_key(row["name"]))
 
 
+async def _scoped_communes() -> Any:
+    """The communes of a scoped user (#20), a condition on ``commune``: those of their
+    territories' départements and of no territory; None for a user without territories. The
+    départements are constants, read with the user's territories (`Scope.departements`)."""
+    scope = territory_scope.current()
+    if scope is None:
+        return None
+    departements = scope.departements
+    if departements is None:
+        departements = await territory_scope.departements_of(scope.territories)
+    where = Commune.territory.is_in(scope.territories) | Commune.territory.is_null()
+    if departements:
+        territories = Territory.select(Territory.id).where(
+            Territory.departement.is_in(list(departements))
+        )
+        where = where | Commune.territory.is_in(territories)
+    return where
+
+
 async def filter_communes() -> list[dict[str, Any]]:
     """The communes a list may be filtered by (#20): every commune for a user without
     territories; for a scoped user those of their territories' départements (the partners they
     see are there, or shared nationally) and those of no territory, not the whole country's (a
     national instance: the partners and contacts pages spent most of their time on this list)."""
-    scope = territory_scope.current()
-    if scope is None:
-        return await communes()
-    theirs = Territory.select(Territory.departement).where(
-        Territory.id.is_in(scope.territories) & Territory.departement.is_not_null()
-    )
-    territories = Territory.select(Territory.id).where(Territory.departement.is_in(theirs))
-    return await communes(
-        Commune.territory.is_in(territories)
-        | Commune.territory.is_in(scope.territories)
-        | Commune.territory.is_null()
-    )
+    return await communes(await _scoped_communes())
+
+
+async def form_communes(keep: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    """The communes an edit or creation form offers (#20): those of `filter_communes`, and the
+    record's own (``keep``: its commune or communes) even when outside them, so that a form
+    saved unchanged keeps them (a select without its value would send another one)."""
+    where = await _scoped_communes()
+    kept = sorted({int(i) for i in keep if isinstance(i, int) and not isinstance(i, bool)})
+    if where is not None and kept:
+        where = where | Commune.id.is_in(kept)
+    return await communes(where)
 
 
 async def territories() -> list[dict[str, Any]]:

@@ -78,9 +78,20 @@ from maillage.vocabulary import ADMIN, COORDINATOR, USER_ROLES
 
 @dataclass(frozen=True)
 class Scope:
-    """The territories a scoped user works on, each with the role held there."""
+    """The territories a scoped user works on, each with the role held there, and the
+    départements of those territories (`Territory.departement`, those of none left out).
+
+    The départements are read once per request, with the user's territories
+    (`maillage.crm.auth`), and reach the SQL as constants: ``departement IN ('69', '01')``,
+    whose selectivity PostgreSQL estimates from the column's statistics, where a subquery on
+    ``territory`` was an init plan it could not (#20). None: not read (a scope made by hand,
+    in a test or a script): the queries then look them up in SQL as before. A territory's
+    département moves with its communes (`settle_territory_departements`); a scope lives
+    for one request, and what is memoised by scope (`maillage.crm.caches`,
+    `ResourceService`'s statements) has the départements in its key."""
 
     roles: dict[int, str]
+    departements: tuple[str, ...] | None = None
 
     @property
     def territories(self) -> list[int]:
@@ -129,6 +140,16 @@ def enter(scope: Scope | None) -> None:
 offloop.carry("territory scope", current, "maillage.crm.scope:enter")
 
 
+async def departements_of(territories: list[int]) -> tuple[str, ...]:
+    """The départements of these territories, sorted, without duplicates nor NULL."""
+    if not territories:
+        return ()
+    rows = await Territory.select(Territory.departement).where(
+        Territory.id.is_in(territories) & Territory.departement.is_not_null()
+    )
+    return tuple(sorted({row["departement"] for row in rows}))
+
+
 async def grants_of(user_id: int) -> dict[int, str]:
     rows = (
         await UserTerritory.select(UserTerritory.territory, UserTerritory.role)
@@ -140,17 +161,20 @@ async def grants_of(user_id: int) -> dict[int, str]:
 
 async def user_scope(user_id: int, account_role: str) -> tuple[str, Scope | None]:
     """`scope_of` for a user whose territories are not read yet."""
-    return scope_of(account_role, await grants_of(user_id))
+    roles = await grants_of(user_id)
+    return scope_of(account_role, roles, await departements_of(list(roles)))
 
 
-def scope_of(account_role: str, roles: dict[int, str]) -> tuple[str, Scope | None]:
+def scope_of(
+    account_role: str, roles: dict[int, str], departements: tuple[str, ...] | None = None
+) -> tuple[str, Scope | None]:
     """The role for the route guards and the scope of a user: an administrator and a user
     without territories are unscoped; a scoped user passes the guards with the highest role
     they hold on one of their territories, and the services check the role of each record's."""
     if account_role == ADMIN or not roles:
         return account_role, None
     best = max(roles.values(), key=lambda role: ROLE_RANK.get(role, -1))
-    return best, Scope(roles)
+    return best, Scope(roles, departements)
 
 
 async def territory_names(ids: list[int]) -> list[str]:

@@ -339,12 +339,18 @@ ORDER BY page.starts_at DESC, page.meeting
 """
 
 
+def _text_literal(value: str) -> str:
+    """A string as an SQL literal of both engines (standard strings: a quote is doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 async def _meetings_attended_and_totals(
     organisation_id: int, limit: int | None
 ) -> tuple[list[MeetingAttended], SectionTotals]:
     """Meetings where someone present belongs to the organisation, latest first, with how many
     of its people were there, and every section's row count: one statement."""
-    # Only integers reach the SQL text: the id is an int and the limit a fixed page size.
+    # Only integers and quoted départements reach the SQL text: the id is an int, the limit a
+    # fixed page size, a département a string of the scope with its quotes doubled.
     scope = territory_scope.current()
     visible = ""
     seen = dict.fromkeys(("seen_contact", "seen_partner", "seen_organisation", "seen_group"), "")
@@ -358,10 +364,14 @@ async def _meetings_attended_and_totals(
         # sees (the organisation itself is seen, or the page answered 404).
         local = f"territory IS NULL OR territory IN ({territories})"
         # A shared person or organisation: of none of the départements or of one of theirs.
+        theirs = (
+            f"SELECT t.departement FROM territory t WHERE t.id IN ({territories})"
+            if scope.departements is None
+            else ", ".join(_text_literal(d) for d in scope.departements) or "NULL"
+        )
         partner = (
             f"territory IN ({territories}) OR (territory IS NULL AND (departement IS NULL OR "
-            f"departement IN (SELECT t.departement FROM territory t WHERE t.id IN "
-            f"({territories}))))"
+            f"departement IN ({theirs})))"
         )
         seen = {
             "seen_contact": f" AND contact IN (SELECT id FROM contact WHERE {partner})",

@@ -21,7 +21,7 @@ from maillage.actor import Actor
 from maillage.crm import caches, reach, versions
 from maillage.crm import scope as territory_scope
 from maillage.crm.registry import PARTNER_TERRITORY, SERVICES
-from maillage.crm.resources import visible_clause
+from maillage.crm.resources import scope_visible
 from maillage.crm.schemas import MembershipIn
 from maillage.db import read_transaction
 from maillage.errors import InvalidData
@@ -184,8 +184,8 @@ async def _read_territories(
     current = territory_scope.current()
     seen_people = seen_organisations = None
     if current is not None:
-        seen_people = visible_clause(Contact, PARTNER_TERRITORY, current.territories)
-        seen_organisations = visible_clause(Organisation, PARTNER_TERRITORY, current.territories)
+        seen_people = scope_visible(Contact, PARTNER_TERRITORY, current)
+        seen_organisations = scope_visible(Organisation, PARTNER_TERRITORY, current)
 
     # People: those of the communes, and those tied to the bodies, meetings and exchanges.
     local_people = await _select_in(Contact, cols(Contact), "commune", communes, seen_people)
@@ -481,7 +481,8 @@ class NetworkService:
             report: Report = await in_process(analysis_job, selection, level, day, territories)
             return report
 
-        key = ("report", version, selection, level, day, territories)
+        # The shared partners seen depend on the user, not only on the territories (#20).
+        key = ("report", version, selection, level, day, territories, caches.scope_key())
         return await self._cached(key, compute)
 
     async def rendered(
@@ -532,7 +533,7 @@ class NetworkService:
             self.computations += analysed
             return content
 
-        key = ("output", fmt, version, selection, level, day, territories)
+        key = ("output", fmt, version, selection, level, day, territories, caches.scope_key())
         return await self._cached(key, compute)
 
 
@@ -563,7 +564,7 @@ async def output_job(
     territories: tuple[int, ...] | None,
 ) -> tuple[str | bytes, int]:
     """The rendering ``fmt`` of an analysis (made here unless kept), and whether one ran."""
-    key = (version, selection, level, today, territories)
+    key = (version, selection, level, today, territories, caches.scope_key())
     report = _analyses.get(key)
     analysed = 0
     if report is None:

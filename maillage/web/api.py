@@ -123,7 +123,10 @@ def _list_handler(spec: ResourceSpec, service: ResourceService) -> Any:
     return get(
         "/",
         summary=f"Lister : {spec.label.lower()}",
-        description="Liste paginée `{items, total, limit, offset}`, filtrable et triable.",
+        description=(
+            "Liste paginée `{items, total, limit, offset}` (`total` : nombre exact de fiches, "
+            "pour paginer tant que `offset < total`), filtrable et triable."
+        ),
         guards=[requires(spec.read_role)],
         responses=error_responses(400, 401, 403),
         operation_id=f"list_{spec.name}",

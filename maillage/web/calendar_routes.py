@@ -199,12 +199,10 @@ async def my_file(request: AppRequest) -> Response[Any]:
 )
 async def token_file(request: AppRequest, filename: FromPath[str]) -> Response[Any]:
     token = _id_from(filename, _TOKEN_NAME)
-    async with read_transaction():
-        feed = await feeds.feed_for_token(token)
-        if feed is None:
-            raise NotFoundException()
-        state = await feeds.feed_state(feed, settings_of(request))
-    return await _answer_feed(request, feed, state)
+    found = await feeds.token_feed_state(token, settings_of(request))
+    if found is None:
+        raise NotFoundException()
+    return await _answer_feed(request, *found)
 
 
 # ----- API -------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from litestar.types import Guard, Receive, Scope, Send
 from maillage import row_security
 from maillage.actor import Actor
 from maillage.crm import scope as territory_scope
-from maillage.crm.auth import authenticate_token_with_grants, session_user
+from maillage.crm.auth import Grants, authenticate_token_with_grants, session_user
 from maillage.settings import Settings
 from maillage.vocabulary import USER_ROLES, UserRole
 
@@ -138,10 +138,11 @@ class PasswordChangeRequired(PermissionDeniedException):
     """The password was reset by an administrator: choose a new one before anything else."""
 
 
-def _scoped(actor: Actor, grants: dict[int, str]) -> Actor:
+def _scoped(actor: Actor, grants: Grants) -> Actor:
     """The actor with the role of their territories, their scope entered for the request (#20):
-    every read and write of the generic services that follows is limited to it."""
-    role, scope = territory_scope.scope_of(actor.role, grants)
+    every read and write of the generic services that follows is limited to it. The scope
+    carries the départements of those territories, read with them (`Scope.departements`)."""
+    role, scope = territory_scope.scope_of(actor.role, grants.roles, grants.departements)
     territory_scope.enter(scope)
     return Actor(name=actor.name, role=role, user_id=actor.user_id)
 
@@ -172,9 +173,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             result, grants = await self._identify(connection)
         return AuthenticationResult(user=_scoped(result.user, grants), auth=result.auth)
 
-    async def _identify(
-        self, connection: AnyConnection
-    ) -> tuple[AuthenticationResult, dict[int, str]]:
+    async def _identify(self, connection: AnyConnection) -> tuple[AuthenticationResult, Grants]:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
@@ -190,9 +189,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             )
         return await self._from_session(connection)
 
-    async def _from_session(
-        self, connection: AnyConnection
-    ) -> tuple[AuthenticationResult, dict[int, str]]:
+    async def _from_session(self, connection: AnyConnection) -> tuple[AuthenticationResult, Grants]:
         session = connection.scope.get("session")
         if not isinstance(session, dict):  # Empty without a session cookie; ours are dicts
             session = {}

@@ -5,6 +5,7 @@ the nationally shared ones, never another département's; the host team sees the
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -12,14 +13,14 @@ import pytest
 from litestar import get
 
 from maillage import db
-from maillage.crm import dashboard, lookups
+from maillage.crm import caches, dashboard, lookups, resources
 from maillage.crm import scope as territory_scope
 from maillage.crm.resources import ResourceService
-from maillage.tables import Contact, Organisation, Territory
-from tests.crm.test_scope import SIREN_A, _user
+from maillage.tables import Contact, Organisation, Territory, User
+from tests.crm.test_scope import SIREN_A, _account, _user
 from tests.crm.test_scope_partners import Partners, partners  # noqa: F401 - fixture
 from tests.support import TEST_DATABASE_URL
-from tests.web.helpers import create
+from tests.web.helpers import Browser, create, open_browser, sign_in
 
 SIREN_D = "200000024"
 
@@ -242,10 +243,12 @@ async def unfiltered_partners() -> dict:
         organisations = await Organisation.raw("SELECT id FROM organisation")
         people = await Contact.raw("SELECT id FROM contact")
         ties = await Contact.raw("SELECT organisation FROM affiliation")
+        partnerships = await Contact.raw("SELECT organisation, partner FROM partnership")
     return {
         "organisations": sorted(row["id"] for row in organisations),
         "contacts": sorted(row["id"] for row in people),
         "affiliations": sorted({row["organisation"] for row in ties}),
+        "partnerships": sorted({row["organisation"] for row in partnerships}),
     }
 
 
@@ -254,18 +257,36 @@ async def test_the_policies_hide_another_departements_shared_rows(
     app, admin, deps: Departements, coordinator_a: httpx.AsyncClient
 ):
     app.register(unfiltered_partners)
+    c = admin.client
+    # Partnerships between shared organisations: of the Finistère's Caf, of Ille-et-Vilaine's.
+    for caf in (deps.caf_29, deps.caf_35):
+        await create(c, "partnerships", {"organisation": caf["id"], "partner": deps.national["id"]})
     seen = (await coordinator_a.get("/essai/partenaires-par-departement")).json()
     assert {deps.caf_35["id"], deps.national["id"]} <= set(seen["organisations"])
     assert deps.caf_29["id"] not in seen["organisations"]
     assert {deps.agent_35["id"], deps.agent_national["id"]} <= set(seen["contacts"])
     assert deps.agent_29["id"] not in seen["contacts"]
-    # An affiliation between two shared records reads its copies of their territories only
-    # (a test on the row, `row_security._visible`): the services alone hide it.
-    assert deps.caf_35["id"] in seen["affiliations"]
-    every = (await admin.client.get("/essai/partenaires-par-departement")).json()
+    # An affiliation or a partnership between two shared records reads the copies of their
+    # départements (`row_security.Via.departement`): no tie of the Finistère's Caf.
+    assert {deps.caf_35["id"], deps.national["id"]} <= set(seen["affiliations"])
+    assert deps.caf_29["id"] not in seen["affiliations"]
+    assert seen["partnerships"] == [deps.caf_35["id"]]
+    every = (await c.get("/essai/partenaires-par-departement")).json()
     assert deps.caf_29["id"] in every["organisations"]
     assert deps.agent_29["id"] in every["contacts"]
     assert deps.caf_29["id"] in every["affiliations"]
+    assert every["partnerships"] == sorted([deps.caf_29["id"], deps.caf_35["id"]])
+    # The Finistère's Caf moves to a commune of A: its tie and its partnership follow it into
+    # the 35 (carried down by the triggers), seen by A's coordinator.
+    current = (await c.get(f"/api/v1/organisations/{deps.caf_29['id']}")).json()
+    moved = await c.patch(
+        f"/api/v1/organisations/{deps.caf_29['id']}",
+        json={"version": current["version"], "commune": deps.p.mairie_a["commune"]},
+    )
+    assert moved.status_code == 200, moved.text
+    seen = (await coordinator_a.get("/essai/partenaires-par-departement")).json()
+    assert deps.caf_29["id"] in seen["affiliations"]
+    assert seen["partnerships"] == sorted([deps.caf_29["id"], deps.caf_35["id"]])
 
 
 @postgres_only
@@ -326,3 +347,138 @@ async def test_a_scoped_list_filters_by_the_communes_of_its_departements(deps: D
     assert {deps.commune_d["id"], deps.p.mairie_a["commune"]} <= every
     assert deps.p.mairie_a["commune"] in theirs and deps.commune_d["id"] not in theirs
     assert deps.commune_d["id"] in finistere and deps.p.mairie_a["commune"] not in finistere
+
+
+async def test_a_scoped_edit_form_offers_the_communes_of_its_departements(
+    app, admin, deps: Departements
+):
+    """The commune select of a partner's form (#20): a coordinator of A is offered the communes
+    of the 35 and those of no territory, not the Finistère's (on a national instance the form
+    held the country's 35,000 communes), except the record's own, kept so that a form saved
+    unchanged keeps it."""
+    c = admin.client
+    quimper = await create(
+        c, "communes", {"insee_code": "29232", "name": "Quimper", "territory": deps.d["id"]}
+    )
+    club = await create(
+        c,
+        "organisations",
+        {
+            "name": "Club de Brest",
+            "kind": "association",
+            "territory": deps.p.a["id"],
+            "commune": deps.commune_d["id"],
+        },
+    )
+    await _account("form-a@maillage.example", "coordinateur", [SIREN_A])
+    async with await open_browser(app) as client:
+        browser = Browser(client)
+        assert (await sign_in(browser, "form-a@maillage.example")).status_code == 303
+        form = await browser.get("/partenaires/nouveau")
+        offered = _commune_options(form.text)
+        assert deps.p.mairie_a["commune"] in offered
+        assert not {deps.commune_d["id"], quimper["id"]} & set(offered)
+        path = f"/partenaires/{club['id']}/modifier"
+        form = await browser.get(path)
+        offered = _commune_options(form.text)
+        assert offered[deps.commune_d["id"]] is True  # its own, selected
+        assert quimper["id"] not in offered and deps.p.mairie_a["commune"] in offered
+        response = await browser.post(
+            path,
+            {
+                "name": "Club de Brest",
+                "kind": "association",
+                "commune": str(deps.commune_d["id"]),
+                "version": str(club["version"]),
+            },
+        )
+        assert response.status_code == 303, response.text
+    row = await Organisation.select(Organisation.commune, Organisation.territory).where(
+        Organisation.id == club["id"]
+    )
+    assert row == [{"commune": deps.commune_d["id"], "territory": deps.p.a["id"]}]
+
+
+def _commune_options(page: str) -> dict[int, bool]:
+    """The communes a form's select offers, each with whether it is selected."""
+    select = re.search(r'<select[^>]*id="f-commune".*?</select>', page, re.S)
+    assert select is not None, "pas de champ « Commune »"
+    return {
+        int(value): bool(selected)
+        for value, selected in re.findall(r'<option value="(\d+)"( selected)?', select[0])
+    }
+
+
+def _recording(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement the app sends from now on, with its values."""
+    engine_class = type(db.current_engine())
+    original = engine_class.run_querystring
+    original_read = resources.read_statement
+    sent: list[str] = []
+
+    async def recording(self, querystring, *args, **kwargs):
+        sent.append(str(querystring))  # its values written in
+        return await original(self, querystring, *args, **kwargs)
+
+    async def recording_read(sql, args):
+        sent.append(f"{sql} -- {list(args)}")
+        return await original_read(sql, args)
+
+    monkeypatch.setattr(engine_class, "run_querystring", recording)
+    monkeypatch.setattr(resources, "read_statement", recording_read)
+    return sent
+
+
+async def test_the_scope_carries_its_departements_as_constants(
+    deps: Departements, coordinator_a: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+):
+    """The départements of the user's territories are read once, with them, and reach the SQL
+    as values (``departement IN ('35')``), which PostgreSQL estimates; a subquery on
+    ``territory`` per statement (an init plan) it could not (#20, bench/README.md)."""
+    account = await User.select(User.id).where(User.email == "coord-a@maillage.example").first()
+    _, scope = await territory_scope.user_scope(account["id"], "coordinateur")
+    assert scope is not None and scope.departements == ("35",)
+    sent = _recording(monkeypatch)
+    organisations = _ids(await coordinator_a.get("/api/v1/organisations"))
+    contacts = _ids(await coordinator_a.get("/api/v1/contacts", params={"q": "agent"}))
+    fiche = await coordinator_a.get(f"/partenaires/{deps.caf_35['id']}")
+    listing = await coordinator_a.get("/partenaires")
+    monkeypatch.undo()
+    assert fiche.status_code == 200 and listing.status_code == 200, listing.text
+    assert {deps.caf_35["id"], deps.national["id"]} <= organisations
+    assert deps.caf_29["id"] not in organisations
+    assert contacts == {deps.agent_35["id"], deps.agent_national["id"]}
+    about = [sql for sql in sent if "departement" in sql.lower()]
+    assert about, sent
+    for sql in about:
+        assert 'FROM "territory" t' not in sql and "FROM territory t" not in sql, sql
+        assert 'ARRAY(SELECT t."departement"' not in sql, sql
+    assert any("'35'" in sql for sql in about), about
+
+
+async def test_a_territory_without_departement_and_one_that_gets_it(admin, deps: Departements, app):
+    """A territory without communes has no département: its coordinator sees the shared
+    partners of none only; once a commune gives it one, their next request sees that
+    département's (the scope is read per request)."""
+    c = admin.client
+    e = await create(c, "territories", {"name": "CC de Cornouaille", "siren": "200000032"})
+    async with await _user(app, "coord-e@maillage.example", "coordinateur", ["200000032"]) as e_c:
+        seen = _ids(await e_c.get("/api/v1/organisations", params={"q": "caf"}))
+        assert deps.national["id"] in seen
+        assert not {deps.caf_35["id"], deps.caf_29["id"]} & seen
+        await create(c, "communes", {"insee_code": "29020", "name": "Brélès", "territory": e["id"]})
+        seen = _ids(await e_c.get("/api/v1/organisations", params={"q": "caf"}))
+        assert {deps.national["id"], deps.caf_29["id"]} <= seen
+        assert deps.caf_35["id"] not in seen
+
+
+def test_memoised_answers_are_keyed_by_the_departements_too():
+    """A scope read before its territory's département moved and one read after are two keys
+    of the caches (`caches.scope_key`, the network's and the bilans' memos)."""
+    before = territory_scope.Scope({7: "coordinateur"}, ())
+    after = territory_scope.Scope({7: "coordinateur"}, ("29",))
+    with territory_scope.entered(before):
+        first = caches.scope_key()
+    with territory_scope.entered(after):
+        second = caches.scope_key()
+    assert first != second

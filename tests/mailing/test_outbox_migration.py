@@ -49,6 +49,7 @@ LATER = [
     "2026-12-10T02:00:00:000000",  # pg_trgm for the search columns (#20)
     "2026-12-10T02:30:00:000000",  # meeting.ends_at index (#20)
     "2026-12-10T04:00:00:000000",  # organisation and contact by territory and archived (#16)
+    "2026-12-10T05:00:00:000000",  # départements copied onto affiliations, partnerships (#20)
     "2026-12-10T06:00:00:000000",  # invitation by meeting, attendance and contact (#16)
 ]
 

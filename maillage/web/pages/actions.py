@@ -33,7 +33,7 @@ FIELDS = [
 ]
 
 
-async def _form_options() -> dict[str, Any]:
+async def _form_options(record: dict[str, Any] | None) -> dict[str, Any]:
     async with read_transaction():
         return {
             "axes": await lookups.axes(),

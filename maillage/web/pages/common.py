@@ -21,6 +21,7 @@ from litestar.response import Redirect, Template
 
 from maillage.actor import Actor
 from maillage.errors import Conflict, InvalidData, ServiceError
+from maillage.french import plural
 from maillage.messages import translate_message
 from maillage.web.security import AppRequest, WebSession
 
@@ -295,15 +296,37 @@ class Pagination:
     pages: int
     total: int
     size: int
+    # The total was counted up to this many rows and there are more (`ListQuery.count_cap`):
+    # « plus de 10 000 », and the page count is a floor.
+    capped_at: int | None = None
+    full: bool = True  # the page holds ``size`` rows (past the cap: another page may follow)
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.size
 
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages or (self.capped_at is not None and self.full)
 
-def paginate(page: int, total: int, size: int = PAGE_SIZE) -> Pagination:
-    pages = max(1, math.ceil(total / size))
-    return Pagination(page=max(page, 1), pages=pages, total=total, size=size)
+    def count(self, singular: str, plural_form: str | None = None) -> str:
+        """« 3 partenaires », or past the cap « plus de 10 000 partenaires » (#20)."""
+        if self.capped_at is not None:
+            return "plus de " + plural(self.capped_at, singular, plural_form)
+        return plural(self.total, singular, plural_form)
+
+
+def paginate(
+    page: int, total: int, size: int = PAGE_SIZE, cap: int | None = None, shown: int | None = None
+) -> Pagination:
+    """The pager of a list whose total is ``total``; ``cap``: the total was counted up to that
+    many rows (`ListQuery.count_cap`), and a total past it means « more »; ``shown``: the rows
+    of this page (fewer than ``size``: the last one)."""
+    capped_at = cap if cap is not None and total > cap else None
+    counted = total if capped_at is None else capped_at
+    pages = max(1, math.ceil(counted / size))
+    full = shown is None or shown >= size
+    return Pagination(max(page, 1), pages, total, size, capped_at, full)
 
 
 def query_string(params: dict[str, Any], **changes: Any) -> str:

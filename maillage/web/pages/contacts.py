@@ -12,7 +12,7 @@ from litestar.response import Template
 from maillage.crm import audit, lookups, views
 from maillage.crm.people import Affiliated, add_contact_to_organisation
 from maillage.crm.registry import SERVICES
-from maillage.crm.resources import ListQuery
+from maillage.crm.resources import PAGE_COUNT_CAP, ListQuery
 from maillage.crm.schemas import ContactIn
 from maillage.db import read_transaction
 from maillage.errors import ServiceError
@@ -83,9 +83,11 @@ AFFILIATION_FIELDS = [
 LABELS = {f.name: f.label for f in FIELDS}
 
 
-async def _form_options() -> dict[str, Any]:
+async def _form_options(record: dict[str, Any] | None) -> dict[str, Any]:
+    """A scoped user is offered the communes of their départements, and the record's (#20)."""
     async with read_transaction():
-        return {"axes": await lookups.axes(), "communes": await lookups.communes()}
+        communes = await lookups.form_communes([record["commune"]] if record else [])
+        return {"axes": await lookups.axes(), "communes": communes}
 
 
 @get("/contacts", include_in_schema=False)
@@ -134,6 +136,7 @@ async def contact_list(
                 q=q,
                 filters=filters,
                 include_archived=archives,
+                count_cap=PAGE_COUNT_CAP,
             )
         )
         options: dict[str, Any] = {
@@ -156,7 +159,7 @@ async def contact_list(
         "contacts/liste.html",
         items=result["items"],
         works=works,
-        pager=paginate(page, result["total"]),
+        pager=paginate(page, result["total"], cap=PAGE_COUNT_CAP, shown=len(result["items"])),
         params=params,
         options=options,
         communes=communes,

@@ -39,7 +39,8 @@ class RecordPages:
     path: str  # "/partenaires"
     new: str  # the creation page's last segment: "nouveau" or "nouvelle"
     fields: list[Field]
-    options: Callable[[], Awaitable[dict[str, Any]]]
+    # The form's choices; the record edited (None: a new one), whose own values stay offered.
+    options: Callable[[dict[str, Any] | None], Awaitable[dict[str, Any]]]
     title: Callable[[dict[str, Any]], str]  # how a record is named in titles and messages
     new_title: str  # « Nouveau partenaire »
     # Flash messages; `{name}` is the record's title.
@@ -126,13 +127,13 @@ def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
     async def new(request: AppRequest) -> Template:
         form = FormState(values=dict(pages.defaults))
         choice = await territory_field(pages)
-        return _form_page(request, pages, form, None, await pages.options(), territory=choice)
+        return _form_page(request, pages, form, None, await pages.options(None), territory=choice)
 
     async def create(request: AppRequest) -> Any:
         choice = await territory_field(pages)
         record, form = await save_from_form(request, service, pages.fields, territory=choice)
         if record is None:
-            options = await pages.options()
+            options = await pages.options(None)
             return _form_page(request, pages, form, None, options, 400, territory=choice)
         flash(request, pages.created.format(name=pages.title(record)))
         return redirect(f"{path}/{record['id']}")
@@ -142,7 +143,8 @@ def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
         values = {**form_values(pages.fields, record), "version": record["version"]}
         choice = await territory_field(pages)
         form = FormState(values=values)
-        return _form_page(request, pages, form, record, await pages.options(), territory=choice)
+        options = await pages.options(record)
+        return _form_page(request, pages, form, record, options, territory=choice)
 
     async def update(request: AppRequest, record_id: FromPath[int]) -> Any:
         existing = await service.get(record_id)
@@ -151,7 +153,7 @@ def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
             request, service, pages.fields, record_id, territory=choice
         )
         if record is None:
-            options = await pages.options()
+            options = await pages.options(existing)
             return _form_page(request, pages, form, existing, options, 400, territory=choice)
         flash(request, pages.saved.format(name=pages.title(record)))
         return redirect(f"{path}/{record_id}")

@@ -146,7 +146,7 @@ async def _export_page(
         options={
             "axes": await lookups.axes(),
             "territories": await lookups.territories(),
-            "communes": await lookups.communes(),
+            "communes": await lookups.filter_communes(),
             "groups": await lookups.groups(include_inactive=True),
         },
     )

@@ -71,9 +71,11 @@ MEMBER_FIELDS = [
 LABELS = {f.name: f.label for f in FIELDS}
 
 
-async def _form_options() -> dict[str, Any]:
+async def _form_options(record: dict[str, Any] | None) -> dict[str, Any]:
+    """A scoped user is offered the communes of their départements, and the record's (#20)."""
     async with read_transaction():
-        return {"axes": await lookups.axes(), "communes": await lookups.communes()}
+        communes = await lookups.form_communes(record["communes"] if record else [])
+        return {"axes": await lookups.axes(), "communes": communes}
 
 
 @get("/instances", include_in_schema=False)

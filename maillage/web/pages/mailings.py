@@ -58,7 +58,7 @@ async def _options() -> dict[str, Any]:
     return {
         "axes": await lookups.axes(),
         "groups": await lookups.groups(),
-        "communes": await lookups.communes(),
+        "communes": await lookups.filter_communes(),
     }
 
 

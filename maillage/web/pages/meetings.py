@@ -13,7 +13,7 @@ from maillage.calendar import service as calendar
 from maillage.calendar.scheduling import SchedulingWarning
 from maillage.crm import agenda, audit, consultations, decisions, inhabitants, lookups
 from maillage.crm.registry import SERVICES
-from maillage.crm.resources import ListQuery
+from maillage.crm.resources import PAGE_COUNT_CAP, ListQuery
 from maillage.errors import InvalidData, ServiceError
 from maillage.folding import fold
 from maillage.french import plural
@@ -127,12 +127,13 @@ async def meeting_list(
         status=statut,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
+        count_cap=PAGE_COUNT_CAP,
     )
     return render(
         request,
         "reunions/liste.html",
         items=result["items"],
-        pager=paginate(page, result["total"]),
+        pager=paginate(page, result["total"], cap=PAGE_COUNT_CAP, shown=len(result["items"])),
         params=params,
         groups=await lookups.groups(include_inactive=True),
         statuses=choices("meeting_status"),

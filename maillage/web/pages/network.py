@@ -152,7 +152,7 @@ async def network_page(request: AppRequest) -> Template:
         "fields": FILTER_FIELDS,
         "params": chosen.params,
         "levels": LEVELS,
-        "options": {"axes": await lookups.axes(), "communes": await lookups.communes()},
+        "options": {"axes": await lookups.axes(), "communes": await lookups.filter_communes()},
         "record_link": _record_link,
     }
     if chosen.form.has_errors:

@@ -11,7 +11,7 @@ from litestar.response import Template
 
 from maillage.crm import audit, lookups, views
 from maillage.crm.registry import SERVICES
-from maillage.crm.resources import ListQuery
+from maillage.crm.resources import PAGE_COUNT_CAP, ListQuery
 from maillage.db import read_transaction
 from maillage.web.pages.common import (
     PAGE_SIZE,
@@ -61,9 +61,11 @@ FIELDS = [
 LABELS = {f.name: f.label for f in FIELDS}
 
 
-async def _form_options() -> dict[str, Any]:
+async def _form_options(record: dict[str, Any] | None) -> dict[str, Any]:
+    """A scoped user is offered the communes of their départements, and the record's (#20)."""
     async with read_transaction():
-        return {"axes": await lookups.axes(), "communes": await lookups.communes()}
+        communes = await lookups.form_communes([record["commune"]] if record else [])
+        return {"axes": await lookups.axes(), "communes": communes}
 
 
 async def _filter_options() -> dict[str, Any]:
@@ -102,6 +104,7 @@ async def partner_list(
                 q=q,
                 filters=filters,
                 include_archived=archives,
+                count_cap=PAGE_COUNT_CAP,
             )
         )
         options = await _filter_options()
@@ -113,7 +116,7 @@ async def partner_list(
         request,
         "partenaires/liste.html",
         items=result["items"],
-        pager=paginate(page, result["total"]),
+        pager=paginate(page, result["total"], cap=PAGE_COUNT_CAP, shown=len(result["items"])),
         params=params,
         options=options,
         communes=communes,

@@ -68,15 +68,29 @@ ORGANISATION_TIES = (
     "FROM partnership p JOIN organisation o ON o.id = p.organisation "
     "WHERE o.territory IS NOT NULL)"
 )
-ORGANISATIONS = (
-    "UPDATE organisation SET departement = COALESCE("
+
+
+def _settled(table: str, value: str) -> str:
+    """``UPDATE`` of ``table``'s département to ``value`` (``{where}``: the rows to place),
+    written only where it changes: a row left as it was is neither rewritten nor locked, so
+    two writes settling the same partners in another order do not wait for each other (on
+    PostgreSQL a deadlock: two memberships deleted at once, #20)."""
+    return (
+        f"UPDATE {table} SET departement = {value} WHERE ({{where}}) "
+        f"AND COALESCE(departement, '') <> COALESCE({value}, '')"
+    )
+
+
+ORGANISATIONS = _settled(
+    "organisation",
+    "COALESCE("
     + _OF_TERRITORY.format(table="organisation")
     + ", "
     + _OF_COMMUNE.format(table="organisation")
     + ", (SELECT p.departement FROM organisation p WHERE p.id = organisation.parent), "
     "(SELECT CASE WHEN COUNT(*) = COUNT(x.departement) AND MIN(x.departement) = "
     f"MAX(x.departement) THEN MIN(x.departement) END FROM {ORGANISATION_TIES} x "
-    "WHERE x.organisation = organisation.id)) WHERE {where}"
+    "WHERE x.organisation = organisation.id))",
 )
 
 # Each tie of a person with its département (none: a shared body, a national organisation).
@@ -87,13 +101,14 @@ TIES = (
     "JOIN working_group w ON w.id = m.working_group LEFT JOIN territory t ON t.id = w.territory)"
 )
 
-CONTACTS = (
-    "UPDATE contact SET departement = CASE WHEN territory IS NOT NULL THEN "
+CONTACTS = _settled(
+    "contact",
+    "(CASE WHEN territory IS NOT NULL THEN "
     + _OF_TERRITORY.format(table="contact")
     + f" WHEN EXISTS (SELECT 1 FROM {TIES} x WHERE x.contact = contact.id) THEN "
     "(SELECT CASE WHEN COUNT(*) = COUNT(x.departement) AND MIN(x.departement) = "
     f"MAX(x.departement) THEN MIN(x.departement) END FROM {TIES} x WHERE x.contact = contact.id) "
-    "ELSE " + _OF_COMMUNE.format(table="contact") + " END WHERE {where}"
+    "ELSE " + _OF_COMMUNE.format(table="contact") + " END)",
 )
 
 

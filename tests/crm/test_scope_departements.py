@@ -4,6 +4,7 @@ the nationally shared ones, never another département's; the host team sees the
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -482,3 +483,38 @@ def test_memoised_answers_are_keyed_by_the_departements_too():
     with territory_scope.entered(after):
         second = caches.scope_key()
     assert first != second
+
+
+@postgres_only
+async def test_two_writes_settling_the_same_partners_in_turn_do_not_deadlock(
+    database: str, deps: Departements
+):
+    """Two writes that settle the départements of the same partners, each in its own order
+    (two memberships deleted at once, found by Schemathesis as a 500 « deadlock detected »):
+    a partner whose département does not change is neither rewritten nor locked."""
+    import asyncpg
+
+    settle = "SELECT maillage_settle_departements($1::integer[], $2::integer[])"
+    first, second = deps.caf_35["id"], deps.caf_29["id"]
+    people = [deps.agent_35["id"], deps.agent_29["id"]]
+    a, b = await asyncpg.connect(database), await asyncpg.connect(database)
+    try:
+        async with a.transaction(), b.transaction():
+            await a.execute(settle, [first], people[:1])
+            await b.execute(settle, [second], people[1:])
+            # Each now settles what the other did: rows rewritten by the first calls would
+            # make each wait for the other.
+            results = await asyncio.wait_for(
+                asyncio.gather(
+                    a.execute(settle, [second], people[1:]),
+                    b.execute(settle, [first], people[:1]),
+                    return_exceptions=True,
+                ),
+                timeout=20,
+            )
+            assert not [r for r in results if isinstance(r, BaseException)], results
+    finally:
+        await a.close()
+        await b.close()
+    assert await _departement(Organisation, deps.caf_29) == "29"
+    assert await _departement(Organisation, deps.caf_35) == "35"

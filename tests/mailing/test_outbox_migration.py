@@ -51,6 +51,7 @@ LATER = [
     "2026-12-10T04:00:00:000000",  # organisation and contact by territory and archived (#16)
     "2026-12-10T05:00:00:000000",  # départements copied onto affiliations, partnerships (#20)
     "2026-12-10T06:00:00:000000",  # invitation by meeting, attendance and contact (#16)
+    "2026-12-10T06:30:00:000000",  # partners' départements written only where they change (#20)
 ]
 
 

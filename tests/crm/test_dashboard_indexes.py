@@ -4,12 +4,33 @@ territory of every row not archived of the instance."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from maillage import db
 from maillage.tables import Contact, Invitation, Organisation
+
+
+@contextlib.contextmanager
+def _caught() -> Iterator[list[Any]]:
+    """The query strings the engine runs meanwhile, as Piccolo hands them to it."""
+    statements: list[Any] = []
+    engine_type = type(db.current_engine())
+    original = engine_type.run_querystring
+
+    async def catching(self, querystring, *args, **kwargs):  # type: ignore[no-untyped-def]
+        statements.append(querystring)
+        return await original(self, querystring, *args, **kwargs)
+
+    engine_type.run_querystring = catching  # type: ignore[method-assign]
+    try:
+        yield statements
+    finally:
+        engine_type.run_querystring = original  # type: ignore[method-assign]
 
 
 @pytest.mark.parametrize(
@@ -37,21 +58,12 @@ async def test_the_charts_count_the_invitations_from_one_index(database):
         pytest.skip("SQLite's plan: PostgreSQL chooses by its statistics")
     from maillage.crm import dashboard
 
-    statements = []
-    original = type(db.current_engine()).run_querystring
-
-    async def catching(self, querystring, *args, **kwargs):
-        statements.append(querystring)
-        return await original(self, querystring, *args, **kwargs)
-
-    type(db.current_engine()).run_querystring = catching  # type: ignore[method-assign]
-    try:
+    with _caught() as statements:
         now = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
         since, _, bounds = dashboard.chart_months(now.date())
         await dashboard._attendance_grouped(since, now, bounds)
         await dashboard._partners_grouped(now - dt.timedelta(days=365))
-    finally:
-        type(db.current_engine()).run_querystring = original  # type: ignore[method-assign]
+    assert statements  # a chart that stopped reading the database would pass unseen
     for statement in statements:
         sql, args = statement.compile_string(engine_type="sqlite")
         plan = await Invitation.raw("EXPLAIN QUERY PLAN " + sql.replace("?", "{}"), *args)
@@ -67,18 +79,8 @@ async def test_late_decisions_are_joined_once_chosen(database):
         pytest.skip("SQLite's plan: PostgreSQL chooses by its statistics")
     from maillage.crm import decisions
 
-    statements = []
-    original = type(db.current_engine()).run_querystring
-
-    async def catching(self, querystring, *args, **kwargs):
-        statements.append(querystring)
-        return await original(self, querystring, *args, **kwargs)
-
-    type(db.current_engine()).run_querystring = catching  # type: ignore[method-assign]
-    try:
+    with _caught() as statements:
         assert await decisions.late(dt.date(2026, 11, 29)) == []
-    finally:
-        type(db.current_engine()).run_querystring = original  # type: ignore[method-assign]
     (statement,) = [s for s in statements if '"decision"' in str(s)]
     sql, args = statement.compile_string(engine_type="sqlite")
     plan = await Invitation.raw("EXPLAIN QUERY PLAN " + sql.replace("?", "{}"), *args)

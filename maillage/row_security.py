@@ -157,6 +157,15 @@ def enter(value: str) -> None:
     _setting.set(value)
 
 
+def enter_token(value: str) -> contextvars.Token[str]:
+    """`enter`, giving back what `leave` needs to restore the previous value."""
+    return _setting.set(value)
+
+
+def leave(token: contextvars.Token[str]) -> None:
+    _setting.reset(token)
+
+
 @contextlib.contextmanager
 def entered(value: str) -> Iterator[None]:
     token = _setting.set(value)

@@ -54,7 +54,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from msgspec import UNSET
 
@@ -127,6 +127,22 @@ def entered(scope: Scope | None) -> Iterator[None]:
             yield
     finally:
         _current.reset(token)
+
+
+ServiceTokens: TypeAlias = "tuple[contextvars.Token[Scope | None], contextvars.Token[str]]"
+
+
+def enter_service() -> ServiceTokens:
+    """No user's scope and every row, for a request whose own secret is the permission (an
+    answer, unsubscribe or feed link): what ``entered(None)`` inside
+    ``row_security.entered(EVERY_TERRITORY)`` give, as two settings and no context manager
+    (#16: the public links' gate, `maillage.web.app.PublicLinks`). `leave` undoes them."""
+    return _current.set(None), row_security.enter_token(row_security.EVERY_TERRITORY)
+
+
+def leave(tokens: ServiceTokens) -> None:
+    row_security.leave(tokens[1])
+    _current.reset(tokens[0])
 
 
 def enter(scope: Scope | None) -> None:

@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 
 from maillage import db, offloop, templating
+from maillage.crm import scope as territory_scope
 from maillage.graph.drawing import VIS_DIR
 from maillage.mailing.background import sender_lifespan
 from maillage.settings import Settings, load_settings
@@ -227,6 +228,43 @@ class PostRateLimits:
         await self.app(scope, receive, send)
 
 
+# The links whose own secret is the permission, and nothing else: every one of the middlewares
+# below passes them through untouched (the session's, the token's and the CSRF's exclusions
+# hold these prefixes; no rate-limited post starts with one), so `PublicLinks` sends them
+# straight to their route. Public paths not listed keep the whole stack: /participer/ and
+# /consulter/ (their posts are rate-limited), /connexion, /static/, /healthz.
+PUBLIC_LINK_PREFIXES = ("/r/", "/u/", "/calendar/feeds/")
+
+
+class PublicLinks:
+    """One look at the path in front of the rate limits, session, token and CSRF middlewares.
+
+    An answer, unsubscribe or feed link (`PUBLIC_LINK_PREFIXES`) goes straight to its route,
+    as the service's own work (no user's scope, every row: what the token middleware gave an
+    excluded path); any other request crosses the whole stack, built here in the given order.
+    #16: each of the four middlewares built its own objects or matched its own patterns on
+    these requests only to pass them on, and the token middleware entered three context
+    managers. The security headers, the NUL check and the route's own checks (signature, 404,
+    rate of the registration posts) are the route's and the application's: unchanged."""
+
+    def __init__(self, app: ASGIApp, layers: list[DefineMiddleware]) -> None:
+        self.app = app
+        stack = app
+        for layer in reversed(layers):
+            stack = layer(stack)
+        self.stack = stack
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and scope["path"].startswith(PUBLIC_LINK_PREFIXES):
+            tokens = territory_scope.enter_service()
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                territory_scope.leave(tokens)
+            return
+        await self.stack(scope, receive, send)
+
+
 def configure_heavy_work(settings: Settings) -> None:
     """Heavy work (bilans, packs, network analyses) in worker processes with their own
     connections to ``settings``' database; the pool starts at the first job and stops with
@@ -291,17 +329,23 @@ def create_app(settings: Settings, manage_database: bool = True) -> Litestar:
         on_startup=[purge_stale_imports_at_startup],
         middleware=[
             DefineMiddleware(
-                PostRateLimits,
-                configs=[
-                    _sign_in_rate_limit(),
-                    _participation_rate_limit(),
-                    _theme_consultation_rate_limit(),
+                PublicLinks,
+                layers=[
+                    DefineMiddleware(
+                        PostRateLimits,
+                        configs=[
+                            _sign_in_rate_limit(),
+                            _participation_rate_limit(),
+                            _theme_consultation_rate_limit(),
+                        ],
+                    ),
+                    _session_config(settings).middleware,
+                    DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
+                    # After authentication, so that only a valid bearer token skips the CSRF
+                    # check.
+                    DefineMiddleware(BearerAwareCSRFMiddleware, config=_csrf_config(settings)),
                 ],
-            ),
-            _session_config(settings).middleware,
-            DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATTERNS),
-            # After authentication, so that only a valid bearer token skips the CSRF check.
-            DefineMiddleware(BearerAwareCSRFMiddleware, config=_csrf_config(settings)),
+            )
         ],
         before_request=refuse_nul_in_query,
         before_send=[security_headers(https=settings.base_url.startswith("https://"))],

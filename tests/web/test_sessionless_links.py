@@ -30,3 +30,50 @@ async def test_public_links_leave_the_session_cookie_alone(admin, admin_web):
     home = await admin_web.get("/")
     assert home.status_code == 200, home.status_code
     assert "maillage_session" in home.headers.get("set-cookie", "")
+
+
+async def test_public_links_cross_none_of_the_session_token_csrf_and_rate_middlewares(
+    admin, admin_web, monkeypatch
+):
+    """#16: the links go straight to their route (`PublicLinks`); each of these four
+    middlewares only passed them on. Fails where they are crossed (counted per class)."""
+    from litestar.middleware.session.base import SessionMiddleware
+
+    from maillage.web.app import PostRateLimits
+    from maillage.web.security import BearerAwareCSRFMiddleware, TokenAuthenticationMiddleware
+
+    token, _ = await feeds.create_token(CLI, "group", await _group(admin))
+    crossed: list[str] = []
+    for cls in (
+        PostRateLimits,
+        SessionMiddleware,
+        TokenAuthenticationMiddleware,
+        BearerAwareCSRFMiddleware,
+    ):
+        original = cls.__call__
+
+        async def counted(self, scope, receive, send, _original=original, _name=cls.__name__):
+            crossed.append(_name)
+            await _original(self, scope, receive, send)
+
+        monkeypatch.setattr(cls, "__call__", counted)
+    for method, path, status in [
+        ("GET", f"/calendar/feeds/{token}.ics", 200),
+        ("HEAD", f"/calendar/feeds/{token}.ics", 200),
+        ("GET", "/r/1.AAAAAAAAAAAAAAAAAAAAAA", 404),
+        ("POST", "/r/1.AAAAAAAAAAAAAAAAAAAAAA", 404),
+        ("GET", "/u/1.AAAAAAAAAAAAAAAAAAAAAA", 404),
+    ]:
+        answer = await admin_web.client.request(method, path)
+        assert answer.status_code == status, (method, path, answer.text[:200])
+        # The security headers are the application's, sent on these answers too.
+        assert "content-security-policy" in answer.headers, path
+    assert crossed == []
+    # Every other request crosses the four, pages and API alike.
+    assert (await admin_web.get("/")).status_code == 200
+    assert crossed == [
+        "PostRateLimits",
+        "SessionMiddleware",
+        "TokenAuthenticationMiddleware",
+        "BearerAwareCSRFMiddleware",
+    ]

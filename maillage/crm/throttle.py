@@ -128,7 +128,10 @@ async def _one_round(key: str, account: str | None, limit: Limit) -> dt.timedelt
     if row is None:
         await _create(key, account, now)
         return _AGAIN
-    if row["next_allowed_at"] > now:
+    # A wait holds only from the limit on (`delay`): below it ``next_allowed_at`` is the time
+    # of the last attempt, which an attempt counted at the same moment — on a clock read a
+    # little earlier, or on another host's — would otherwise take for a delay.
+    if row["failures"] >= limit.failures and row["next_allowed_at"] > now:
         wait: dt.timedelta = row["next_allowed_at"] - now
         return wait
     failures = row["failures"] if now - row["updated_at"] < FORGET_AFTER else 0

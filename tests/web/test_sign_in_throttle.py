@@ -231,9 +231,7 @@ async def test_counters_that_mean_nothing_any_more_are_purged(app, coordinator, 
     assert await throttle.SignInThrottle.count() == 0
 
 
-async def test_an_attempt_counted_a_moment_later_does_not_make_the_next_one_wait(
-    database, clock
-):
+async def test_an_attempt_counted_a_moment_later_does_not_make_the_next_one_wait(database, clock):
     """Two sign-ins at once from one address (colleagues behind a town hall's address): the
     one counted second may have read the clock first, or on another host whose clock is a
     little ahead. Below the limit no attempt waits (CI, PostgreSQL: four sign-ins at once from

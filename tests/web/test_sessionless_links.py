@@ -4,6 +4,10 @@ neither decrypted nor sent again, and the session goes on as it was."""
 
 from __future__ import annotations
 
+import urllib.parse
+
+import pytest
+
 from maillage.actor import CLI
 from maillage.calendar import feeds
 
@@ -77,3 +81,50 @@ async def test_public_links_cross_none_of_the_session_token_csrf_and_rate_middle
         "TokenAuthenticationMiddleware",
         "BearerAwareCSRFMiddleware",
     ]
+
+
+async def _status_of_raw_path(app, raw_path: str) -> int:
+    """The status the application gives a GET of ``raw_path`` as a server hands it over
+    (``..`` kept, ``%2F`` decoded into ``path``): httpx would fold the dot segments first."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": urllib.parse.unquote(raw_path),
+        "raw_path": raw_path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("192.0.2.9", 40000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return next(m["status"] for m in sent if m["type"] == "http.response.start")
+
+
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        "/r/../tableau-de-bord",
+        "/r/..%2Ftableau-de-bord",
+        "/calendar/feeds/../../api/v1/contacts",
+        "/r/x/../../api/v1/contacts",
+        "/u/../contacts",
+        "/r//../utilisateurs",
+    ],
+)
+async def test_a_public_link_prefix_leads_to_no_other_route(app, database, raw_path):
+    """`PublicLinks` sends what starts with a public link's prefix past the session and the
+    token checks (#16): the router must not fold ``..`` into a signed-in page or API route."""
+    assert await _status_of_raw_path(app, raw_path) == 404
+    assert await _status_of_raw_path(app, "/api/v1/contacts") == 401  # the same door, checked

@@ -14,6 +14,7 @@ from maillage.db import current_engine
 from maillage.exchange.exports import Export
 from maillage.tables import AuditEvent
 from maillage.web import exchange_routes as exchange_api
+from tests.web.helpers import http_scope
 
 SCENARIOS = ["contacts.vcf", "contacts.csv", "annuaire.xlsx", "organisations.csv"]
 
@@ -38,20 +39,7 @@ async def _leave_after_first_chunk(app, path: str, token: str) -> list[dict[str,
             got_chunk.set()
             await asyncio.Event().wait()  # a slow network: the disconnect arrives meanwhile
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {token}".encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    scope = http_scope(path, [(b"authorization", f"Bearer {token}".encode())])
     await asyncio.wait_for(app(scope, receive, send), timeout=30)
     return sent
 

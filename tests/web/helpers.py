@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import urllib.parse
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -112,4 +114,24 @@ async def small_network(client, name: str = "Centre social des Lilas") -> dict:
         "contact": contact,
         "group": group,
         "meeting": meeting,
+    }
+
+
+def http_scope(raw_path: str, headers: list[tuple[bytes, bytes]] = ()) -> dict[str, Any]:
+    """The ASGI scope of a GET of ``raw_path`` as a server hands it over (``..`` kept,
+    ``%2F`` decoded into ``path``), for tests that call the application directly: httpx
+    would fold dot segments and cannot disconnect mid-answer."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": urllib.parse.unquote(raw_path),
+        "raw_path": raw_path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
     }

@@ -4,12 +4,11 @@ neither decrypted nor sent again, and the session goes on as it was."""
 
 from __future__ import annotations
 
-import urllib.parse
-
 import pytest
 
 from maillage.actor import CLI
 from maillage.calendar import feeds
+from tests.web.helpers import http_scope
 
 
 async def _group(admin) -> int:
@@ -86,20 +85,7 @@ async def test_public_links_cross_none_of_the_session_token_csrf_and_rate_middle
 async def _status_of_raw_path(app, raw_path: str) -> int:
     """The status the application gives a GET of ``raw_path`` as a server hands it over
     (``..`` kept, ``%2F`` decoded into ``path``): httpx would fold the dot segments first."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": urllib.parse.unquote(raw_path),
-        "raw_path": raw_path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver")],
-        "client": ("192.0.2.9", 40000),
-        "server": ("testserver", 80),
-    }
+    scope = http_scope(raw_path)
     sent: list[dict] = []
 
     async def receive() -> dict:

@@ -725,6 +725,8 @@ QUERIES = {
     "organisations search": ("organisations", {"q": "mairie"}),
     "contacts list": ("contacts", {}),
     "contacts search": ("contacts", {"q": "martin"}),
+    "affiliations list": ("affiliations", {}),
+    "partnerships list": ("partnerships", {}),
 }
 
 

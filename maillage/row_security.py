@@ -308,7 +308,7 @@ TERRITORIES = (
 # so that the array is never empty (as `TERRITORIES`); NULL for ``*``. Those the request gave
 # (`DEPARTEMENTS_SETTING`) when it gave them: a statement then reads no ``territory`` row for
 # its policies (one look-up per protected table it reads, twice for the affiliations and
-# partnerships, bench/README.md « the policies' départements from the setting », #20). Else
+# partnerships, bench/README.md « the policies' départements from the request », #20). Else
 # looked up (as ``maillage_departements()``, migration 2026-12-10T01:30:00), written out rather
 # than called: PostgreSQL plans the query of a SQL function it cannot inline again on every
 # execution of the statement (bench/README.md, « the départements of the ties », #20); a

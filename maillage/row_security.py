@@ -19,7 +19,10 @@ How it works:
   partnerships under them (`Via.departement`); anything else, or no setting at
   all (``psql``, a tool that forgot it), sees no local row;
 - the setting follows `current()`, which the web layer enters for each request: every
-  connection maillage takes from its pool for a scoped request carries it (`maillage.db`).
+  connection maillage takes from its pool for a scoped request carries it (`maillage.db`),
+  with, beside it, the départements of its territories read for the request
+  (``maillage.departements``, `DEPARTEMENTS_SETTING`): the policies take them as given, and
+  look them up from the territories when they are not.
 
 A superuser or a role with ``BYPASSRLS`` is never subject to policies: connect maillage with
 an ordinary role that owns the database (README « Mise en production »).
@@ -46,11 +49,19 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 SETTING = "maillage.territories"
+# The départements of the setting's territories, read once for the request with them
+# (`maillage.crm.scope.Scope.departements`) and given beside them, so that the policies of the
+# partners and their ties take them as they are instead of looking them up in ``territory``
+# in each statement (`DEPARTEMENTS`); empty or absent (a scope made by hand, ``psql``, a
+# tool): the policies look them up as before. Always written with `SETTING`, by the same
+# statement (`set_config_sql`): never the départements of another scope.
+DEPARTEMENTS_SETTING = "maillage.departements"
 POLICY = "maillage_territoire"
 EVERY_TERRITORY = "*"  # no filter: unscoped users and the process's own work
 NO_TERRITORY = ""  # only shared rows: a request not (yet) authenticated
@@ -146,11 +157,23 @@ def current() -> str:
     return _setting.get()
 
 
-def of(territories: Iterable[int] | None) -> str:
-    """The setting for a user of ``territories`` (None: every territory)."""
+# Between the territories and their départements in the value of `current` (`of`).
+_DEPARTEMENTS_AFTER = ":"
+# A département's code (``69``, ``2A``, ``971``; the bench's copies ``00``, ``01``…).
+_CODE = re.compile(r"[0-9A-Za-z]{1,3}")
+
+
+def of(territories: Iterable[int] | None, departements: Iterable[str] | None = None) -> str:
+    """The setting for a user of ``territories`` (None: every territory) and, when known, the
+    départements of those territories (`DEPARTEMENTS_SETTING`; a code out of the usual form:
+    left out, the policies look them up)."""
     if territories is None:
         return EVERY_TERRITORY
-    return "{" + ",".join(str(int(territory)) for territory in territories) + "}"
+    value = "{" + ",".join(str(int(territory)) for territory in territories) + "}"
+    codes = None if departements is None else list(departements)
+    if codes is not None and all(_CODE.fullmatch(code) for code in codes):
+        value += _DEPARTEMENTS_AFTER + "{" + ",".join(codes) + "}"
+    return value
 
 
 def enter(value: str) -> None:
@@ -175,13 +198,35 @@ def entered(value: str) -> Iterator[None]:
         _setting.reset(token)
 
 
+def _valid(value: str) -> bool:
+    """``value`` is of `of`'s form: ``*``, or territories' ids, and codes of départements."""
+    territories, _, departements = value.partition(_DEPARTEMENTS_AFTER)
+    if territories != EVERY_TERRITORY and not set(territories) <= set("{},0123456789"):
+        return False
+    if not departements:
+        return True
+    codes = departements[1:-1]
+    return (
+        departements.startswith("{")
+        and departements.endswith("}")
+        and all(_CODE.fullmatch(code) for code in codes.split(",") if codes)
+    )
+
+
 def set_config_sql(value: str, local: bool) -> str:
-    """The statement that gives a connection (or, ``local``, its transaction) the setting.
-    ``value`` comes from `of` (digits, commas and braces) and is quoted as a literal, so that
-    it rides in one simple-protocol message with ``BEGIN``."""
-    if value != EVERY_TERRITORY and not set(value) <= set("{},0123456789"):
+    """The statement that gives a connection (or, ``local``, its transaction) the setting and
+    the départements that come with it (`of`; none: ``''``, so that none are left from
+    another scope). ``value`` comes from `of` (digits, commas, braces, and letters for the
+    départements) and is quoted as a literal, so that it rides in one simple-protocol message
+    with ``BEGIN``."""
+    if not _valid(value):
         raise ValueError(f"valeur de {SETTING} invalide : {value!r}")
-    return f"SELECT set_config('{SETTING}', '{value}', {'true' if local else 'false'})"
+    territories, _, departements = value.partition(_DEPARTEMENTS_AFTER)
+    scope = "true" if local else "false"
+    return (
+        f"SELECT set_config('{SETTING}', '{territories}', {scope}), "
+        f"set_config('{DEPARTEMENTS_SETTING}', '{departements}', {scope})"
+    )
 
 
 # A scoped read transaction plans each of its prepared statements once for any value of its
@@ -259,14 +304,19 @@ TERRITORIES = (
     "(SELECT CASE WHEN maillage_sees_every_territory() THEN NULL "
     "ELSE array_append(maillage_territories(), 0) END)::integer[]"
 )
-# The départements of the setting's territories (as ``maillage_departements()``, migration
-# 2026-12-10T01:30:00) and ``''``, a département that never exists, so that the array is never
-# empty (as `TERRITORIES`); NULL for ``*``. Written out rather than called: PostgreSQL plans
-# the query of a SQL function it cannot inline again on every execution of the statement, and
-# the affiliations and partnerships test it twice each (migration 2026-12-10T05:00:00), besides
-# their organisations and contacts (bench/README.md, « the départements of the ties », #20).
+# The départements of the setting's territories and ``''``, a département that never exists,
+# so that the array is never empty (as `TERRITORIES`); NULL for ``*``. Those the request gave
+# (`DEPARTEMENTS_SETTING`) when it gave them: a statement then reads no ``territory`` row for
+# its policies (one look-up per protected table it reads, twice for the affiliations and
+# partnerships, bench/README.md « the policies' départements from the request », #20). Else
+# looked up (as ``maillage_departements()``, migration 2026-12-10T01:30:00), written out rather
+# than called: PostgreSQL plans the query of a SQL function it cannot inline again on every
+# execution of the statement (bench/README.md, « the départements of the ties », #20); a
+# CASE branch not taken runs no query.
+_GIVEN = f"current_setting('{DEPARTEMENTS_SETTING}', true)"
 DEPARTEMENTS = (
     "(SELECT CASE WHEN maillage_sees_every_territory() THEN NULL "
+    f"WHEN {_GIVEN} LIKE '{{%}}' THEN array_append({_GIVEN}::text[], '') "
     "ELSE (SELECT array_append(coalesce(array_agg(DISTINCT t.departement::text) FILTER (WHERE "
     "t.departement IS NOT NULL), '{}'::text[]), '') FROM territory t "
     "WHERE t.id = ANY (maillage_territories())) END)::text[]"

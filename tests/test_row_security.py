@@ -700,3 +700,98 @@ async def test_a_shared_row_without_departement_is_seen_by_a_territory_without_o
                 assert {tuple(row) for row in found} == seen, (table, setting)
     finally:
         await connection.close()
+
+
+@postgres_only
+async def test_the_policies_take_the_departements_given_with_the_territories(
+    migrated_database: str,
+):
+    """The départements a request gives beside its territories (`row_security.of`, read once
+    for the request) are those the policies test, without looking them up; none given, or
+    garbage: looked up from the territories (here none: territory 1 does not exist, so the
+    shared rows of no département only), as before. Shared rows of a département: seen by
+    the settings that give it and by ``*``; local rows: by their territory."""
+    rows = "(NULL::integer, NULL::text), (NULL, '35'), (NULL, '2A'), (1, NULL), (2, '35')"
+    everything = {(None, None), (None, "35"), (None, "2A"), (1, None), (2, "35")}
+    expected = {
+        row_security.of([1], ["35"]): {(None, None), (None, "35"), (1, None)},
+        row_security.of([1], ["2A", "35"]): {(None, None), (None, "35"), (None, "2A"), (1, None)},
+        row_security.of([1, 2], ["35"]): {(None, None), (None, "35"), (1, None), (2, "35")},
+        row_security.of([1], []): {(None, None), (1, None)},
+        row_security.of([1]): {(None, None), (1, None)},
+        row_security.of([], []): {(None, None)},
+        row_security.of(None): everything,
+    }
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        rule = row_security.policy_expression("contact")
+        select = (
+            f'SELECT territory, departement FROM (VALUES {rows}) AS "contact"(territory, '
+            f"departement) WHERE {rule}"
+        )
+        for setting, seen in expected.items():
+            await connection.execute(row_security.set_config_sql(setting, local=False))
+            assert {tuple(row) for row in await connection.fetch(select)} == seen, setting
+        # Garbage in the départements' setting: looked up, as without it.
+        await connection.execute(row_security.set_config_sql(row_security.of([1]), local=False))
+        await connection.execute("SELECT set_config('maillage.departements', '35', false)")
+        assert {tuple(row) for row in await connection.fetch(select)} == {(None, None), (1, None)}
+    finally:
+        await connection.close()
+
+
+@postgres_only
+async def test_the_departements_are_given_with_the_territories_and_only_with_them(
+    migrated_database: str,
+):
+    """A setting without départements (a scope made by hand, then another) leaves none of the
+    scope before it: the territories and their départements are written by one statement."""
+    show = (
+        "SELECT current_setting('maillage.territories'), current_setting('maillage.departements')"
+    )
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        steps = [
+            (row_security.of([1], ["35"]), ("{1}", "{35}")),
+            (row_security.of([2]), ("{2}", "")),
+            (row_security.of([3], ["2A", "971"]), ("{3}", "{2A,971}")),
+            (row_security.of(None), ("*", "")),
+        ]
+        for setting, shown in steps:
+            await connection.execute(row_security.set_config_sql(setting, local=False))
+            assert tuple(await connection.fetchrow(show)) == shown, setting
+        await connection.execute(row_security.begin_sql(row_security.of([4], ["69"]), reading=True))
+        assert tuple(await connection.fetchrow(show)) == ("{4}", "{69}")
+        await connection.execute("COMMIT")
+        assert tuple(await connection.fetchrow(show)) == ("*", "")
+    finally:
+        await connection.close()
+    for wrong in ["{1}:35", "{1}:{35'}", "{1}:{35,x y}", "{1'}"]:
+        with pytest.raises(ValueError):
+            row_security.set_config_sql(wrong, local=False)
+
+
+def test_a_departement_of_an_unusual_form_is_left_to_the_policies():
+    """Codes outside the usual form are not written in the setting: the policies look the
+    départements up from the territories (never a quote in a literal)."""
+    assert row_security.of([1], ["35", "2A", "971"]) == "{1}:{35,2A,971}"
+    assert row_security.of([1], ["3'5"]) == "{1}"
+    assert row_security.of([1], []) == "{1}:{}"
+    assert row_security.of([1]) == "{1}"
+
+
+@postgres_only
+async def test_a_scoped_request_gives_the_policies_its_departements(world: World):
+    """In a transaction and alone (`db.read_statement`), a scoped request's connection carries
+    the départements of its scope (`Scope.departements`); a scope without them, none."""
+    show = "SELECT current_setting('maillage.departements', true)"
+    scope = territory_scope.Scope({world.a["id"]: "coordinateur"}, ("35", "56"))
+    with territory_scope.entered(scope):
+        async with db.read_transaction() as transaction:
+            assert await transaction.connection.fetchval(show) == "{35,56}"
+        async with db.write_transaction() as transaction:
+            assert await transaction.connection.fetchval(show) == "{35,56}"
+        assert (await db.read_statement(show, []))[0][0] == "{35,56}"
+    with territory_scope.entered(territory_scope.Scope({world.a["id"]: "coordinateur"})):
+        async with db.read_transaction() as transaction:
+            assert await transaction.connection.fetchval(show) in ("", None)

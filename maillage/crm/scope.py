@@ -115,8 +115,11 @@ def current() -> Scope | None:
 
 
 def _row_setting(scope: Scope | None) -> str:
-    """The same scope for PostgreSQL's row-level security (`maillage.row_security`)."""
-    return row_security.of(None if scope is None else scope.territories)
+    """The same scope for PostgreSQL's row-level security (`maillage.row_security`), with the
+    départements read for the request (none: the policies look them up)."""
+    if scope is None:
+        return row_security.EVERY_TERRITORY
+    return row_security.of(scope.territories, scope.departements)
 
 
 @contextlib.contextmanager

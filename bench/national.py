@@ -798,7 +798,31 @@ def read_summary(plan: str | list) -> str:
     return f"rows read {read:,}, buffers {buffers:,}, {root['Actual Total Time']:.1f} ms"
 
 
-async def _sql(database: str, rounds: int, show: bool, last: bool, only: str = "") -> None:
+def _literal(value: object) -> str:
+    """``value`` as an SQL literal, for ``EXECUTE`` (ints, text, NULL: the lists' arguments)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+async def _generic_explain(connection, sql: str, args: list, options: str) -> list:  # type: ignore[no-untyped-def]
+    """``EXPLAIN`` of ``sql`` as the application runs a scoped read: its generic plan
+    (``plan_cache_mode = force_generic_plan``, `row_security.GENERIC_PLANS`), planned once
+    for any value of its arguments. ``EXPLAIN`` of a statement with arguments plans it for
+    those values (a custom plan); ``EXECUTE`` of a prepared statement takes the cache's."""
+    await connection.execute(f"PREPARE bench_generic AS {sql}")
+    try:
+        values = ", ".join(_literal(arg) for arg in args)
+        return await connection.fetch(f"EXPLAIN ({options}) EXECUTE bench_generic({values})")
+    finally:
+        await connection.execute("DEALLOCATE bench_generic")
+
+
+async def _sql(
+    database: str, rounds: int, show: bool, last: bool, only: str = "", generic: bool = False
+) -> None:
     import statistics
 
     import asyncpg
@@ -819,15 +843,26 @@ async def _sql(database: str, rounds: int, show: bool, last: bool, only: str = "
         for who, territories in accounts.items():
             setting = "*" if territories is None else "{" + ",".join(map(str, territories)) + "}"
             await subject.execute(f"SELECT set_config('maillage.territories', '{setting}', false)")
+            # ``--generic``: a scoped user's statements planned as the application plans them.
+            mode = "force_generic_plan" if generic and territories is not None else "auto"
+            for connection in (subject, bypass):
+                await connection.execute(f"SET plan_cache_mode = {mode}")
             for name, (sql, args) in (await statements(database, territories, only)).items():
                 if show:
                     plans = {}
                     for side, connection in (("on", subject), ("off", bypass)):
-                        rows = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args)
+                        if mode == "auto":
+                            rows = await connection.fetch(
+                                f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args
+                            )
+                            summary = await connection.fetchval(
+                                f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *args)  # fmt: skip
+                        else:
+                            rows = await _generic_explain(connection, sql, args, "ANALYZE, BUFFERS")
+                            summary = (await _generic_explain(
+                                connection, sql, args, "ANALYZE, BUFFERS, FORMAT JSON"))[0][0]  # fmt: skip
                         plans[side] = "\n".join(row[0] for row in rows)
-                        plans[side] += "\n" + read_summary(
-                            await connection.fetchval(
-                                f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *args))  # fmt: skip
+                        plans[side] += "\n" + read_summary(summary)
                     print(f"\n{who} {name}\n{sql}\n{args}\n--- on\n{plans['on']}\n"
                           f"--- off\n{plans['off']}\n")  # fmt: skip
                 timings: dict[str, list[float]] = {"on": [], "off": []}
@@ -864,6 +899,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--explain", action="store_true", help="sql: print each plan, on and off")
     parser.add_argument("--last", action="store_true", help="sql: the last territories loaded")
+    parser.add_argument(
+        "--generic",
+        action="store_true",
+        help="sql: plan the scoped statements generically, as the application does",
+    )
     arguments = parser.parse_args()
     if arguments.action == "load":
         load(arguments.database, arguments.departements, arguments.template, arguments.copies)
@@ -883,6 +923,7 @@ def main() -> None:
                 arguments.explain,
                 arguments.last,
                 arguments.only,
+                arguments.generic,
             )
         )
     else:

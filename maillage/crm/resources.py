@@ -154,14 +154,70 @@ class Territorial:
 TERRITORIAL_TABLES: dict[type[Table], Territorial] = {}
 
 
+@dataclass(frozen=True)
+class Copies:
+    """The columns of a row holding the copies of its parent's ``territory`` and, for a parent
+    of a table with départements (`Territorial.departement`), of its ``departement``."""
+
+    territory: str
+    departement: str | None = None
+
+
+def copied_columns(table: type[Table], rule: Territorial) -> Copies | None:
+    """On PostgreSQL, the columns of ``table`` where the database's triggers keep the copies of
+    what ``rule`` reads through its parent: the `row_security.Via` of `row_security.PROTECTED`
+    through the same parent, the row's first parent or its ``also`` (an affiliation's contact
+    and organisation, a partnership's two organisations). None: no copy (SQLite; a rule on the
+    row's own column; a parent whose département is not copied)."""
+    if rule.via is None or is_sqlite():
+        return None
+    path = row_security.PROTECTED.get(table._meta.tablename)
+    while isinstance(path, row_security.Via):
+        if path.column == rule.field and path.parent == rule.via._meta.tablename:
+            break
+        path = path.also
+    if not isinstance(path, row_security.Via):
+        return None
+    if rule.then is None or rule.then.departement is None:
+        return Copies(path.copy)
+    if path.departement is None:
+        return None
+    return Copies(path.copy, path.departement)
+
+
 def copied_territory(table: type[Table], rule: Territorial) -> bool:
     """Whether, on this engine, the rows of ``table`` carry a copy of the territory ``rule``
-    reaches through its parent: on PostgreSQL, the tables `row_security.PROTECTED` protects
-    through the same parent (`row_security.Via`), whose copy the database's triggers keep."""
-    if rule.via is None or rule.also is not None or is_sqlite():
-        return False
-    protected = row_security.PROTECTED.get(table._meta.tablename)
-    return protected == row_security.Via(rule.field, rule.via._meta.tablename)
+    reaches through its one parent (`copied_columns`; a rule with ``also`` has two)."""
+    return rule.also is None and copied_columns(table, rule) is not None
+
+
+def copied_clause(
+    table: type[Table],
+    copies: Copies,
+    territories: list[int],
+    departements: Sequence[str] | None = None,
+) -> Any:
+    """The rows of ``table`` whose parent a user of ``territories`` sees, tested on the row's
+    `copies` of the parent's territory and département: the parent's own rule (`shared_parts`)
+    on the copies, as the row's policy tests them. Each arm is a range of an index on
+    ``(territory copy, département copy)`` (migration 2026-12-10T09:30:00)."""
+    name = table._meta.tablename
+    copy = f'"{name}"."{copies.territory}"'
+    values = ", ".join("{}" for _ in territories) or "NULL"
+    if copies.departement is None:
+        return WhereRaw(f"({copy} IS NULL OR {copy} IN ({values}))", *territories)
+    departement = f'"{name}"."{copies.departement}"'
+    shared = f"{copy} IS NULL AND {departement}"
+    parts = [f"{copy} IN ({values})", f"({shared} IS NULL)"]
+    args: list[Any] = list(territories)
+    if departements is None:  # looked up in the statement, as `shared_parts` does
+        theirs = f'SELECT t."departement" FROM "territory" t WHERE t."id" IN ({values})'
+        parts.append(f"({shared} = ANY (ARRAY({theirs})))")
+        args += territories
+    elif departements:
+        parts.append(f"({shared} IN ({', '.join('{}' for _ in departements)}))")
+        args += departements
+    return WhereRaw("(" + " OR ".join(parts) + ")", *args)
 
 
 def shared_parts(
@@ -207,20 +263,21 @@ def visible_clause(
     """The rows of ``table`` a user of ``territories`` sees: shared ones and theirs (the
     shared partners of ``departements``, `shared_parts`).
 
-    A row that carries its parent's territory (`copied_territory`) is tested on that copy, as
+    A row that carries its parent's territory (`copied_columns`) is tested on that copy, as
     its policy does, rather than through the parents' ids: one test on the row, whose
     selectivity PostgreSQL estimates from the column's statistics, so that a list walks the
-    primary key in order instead of gathering and sorting every visible row (#20)."""
+    primary key in order instead of gathering and sorting every visible row (#20). So are the
+    rows with two parents, each on its copies (`copied_clause`): through the parents' ids,
+    ``organisation IN (SELECT id FROM organisation WHERE …) AND partner IN (…)``, PostgreSQL
+    read every partnership of the country for a coordinator's list (bench/README.md)."""
     column = table._meta.get_column_by_name(rule.field)
     clause: Any
     if rule.via is None:
         clause = column.is_in(territories)
         for part in shared_parts(table, rule, territories, departements):
             clause = clause | part
-    elif copied_territory(table, rule):
-        copy = f'"{table._meta.tablename}"."{row_security.COPY}"'
-        values = ", ".join("{}" for _ in territories) or "NULL"
-        clause = WhereRaw(f"({copy} IS NULL OR {copy} IN ({values}))", *territories)
+    elif (copies := copied_columns(table, rule)) is not None:
+        clause = copied_clause(table, copies, territories, departements)
     else:
         assert rule.then is not None
         parents = rule.via.select(rule.via._meta.primary_key).where(

@@ -44,7 +44,7 @@ async def outbox_page(
         items=items,
         pager=paginate(page, result["total"], cap=PAGE_COUNT_CAP, shown=len(items)),
         params={"statut": status},
-        counts={status: capped_number(n, PAGE_COUNT_CAP) for status, n in counts.items()},
+        counts={value: capped_number(n, PAGE_COUNT_CAP) for value, n in counts.items()},
         status_labels=outbox.STATUS_LABELS,
         kind_label=outbox.kind_label,
         file_backend=None if settings.smtp_url else str(settings.outbox_dir),

@@ -16,9 +16,9 @@ from piccolo.query.functions.aggregate import Count
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.registry import SERVICES, scoped
-from maillage.crm.resources import count_rows, versioned
+from maillage.crm.resources import versioned
 from maillage.crm.rules import NOT_STARTED, ensure_token_nonce
-from maillage.db import read_transaction, write_transaction
+from maillage.db import count_rows, read_transaction, write_transaction
 from maillage.errors import InvalidData
 from maillage.folding import fold
 from maillage.tables import Affiliation, Invitation, Meeting, Membership

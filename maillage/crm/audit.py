@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from maillage.actor import Actor
+from maillage.db import count_rows
 from maillage.tables import AuditEvent
 
 # Secrets never enter the audit log, even hashed.
@@ -59,18 +60,22 @@ async def list_events(
     entity: str | None = None,
     entity_id: int | None = None,
     actor: str | None = None,
+    count_cap: int | None = None,
 ) -> dict[str, Any]:
-    where = []
-    if entity is not None:
-        where.append(AuditEvent.entity == entity)
-    if entity_id is not None:
-        where.append(AuditEvent.entity_id == entity_id)
-    if actor is not None:
-        where.append(AuditEvent.actor == actor)
+    """The events, latest first, and their total: exact (the API), or with ``count_cap``
+    counted up to that many rows, past it ``count_cap + 1`` (the journal page, « plus de
+    10 000 », #20: the log grows with every write of the instance)."""
+    where: Any = None
+    for column, value in (
+        (AuditEvent.entity, entity),
+        (AuditEvent.entity_id, entity_id),
+        (AuditEvent.actor, actor),
+    ):
+        if value is not None:
+            where = column == value if where is None else where & (column == value)
     select = AuditEvent.select().order_by(AuditEvent.id, ascending=False).output(load_json=True)
-    count = AuditEvent.count()
-    for clause in where:
-        select = select.where(clause)
-        count = count.where(clause)
+    if where is not None:
+        select = select.where(where)
     items = await select.limit(limit).offset(offset).run()
-    return {"items": items, "total": await count.run(), "limit": limit, "offset": offset}
+    total = await count_rows(AuditEvent, where, count_cap)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

@@ -7,14 +7,16 @@ expressions of one statement, #16). A user scoped to
 territories (#20) sees the figures, meetings, fiches action and attendance of their
 territories and the shared ones, by the rule of the generic services (`scoped`); each read
 starts from the user's own rows, so that its cost follows their territories, not the
-instance's (bench/README.md, « Per-territory pages »).
+instance's (bench/README.md, « Per-territory pages »). The two charts are memoised by the data
+version and the instants between which their answer holds (`_charts`, #16).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
@@ -23,6 +25,7 @@ from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from maillage import french
+from maillage.crm import caches, versions
 from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES, scoped
 from maillage.crm.resources import shared_parts
@@ -48,26 +51,30 @@ MAX_UPCOMING = 50
 FOLLOW_UP_DAYS = 60
 TODO_SHOWN = 8  # per kind of task: the page stays short, the full list is one click away
 CHART_MONTHS = 12
+CHART_YEAR = dt.timedelta(days=365)  # the partners' chart: meetings started since then
 
 # The dashboard's statements built and compiled once per shape (`db.Prepared`): a shape is the
 # statement and the user's territories and départements (its scope rule's values), run with
 # new dates. Building
 # them through Piccolo was half the CPU of a coordinator's dashboard (#16).
-_KEPT: dict[Hashable, Prepared[Any]] = {}
+_KEPT: OrderedDict[Hashable, Prepared[Any]] = OrderedDict()
 _KEPT_MAX = 512
 
 
 def _kept(name: Hashable, build: Callable[..., Any]) -> Prepared[Any]:
     """The prepared statement ``name`` for the request's user (`_KEPT`), built by ``build``
-    (its parameters: the values that change from one request to the next)."""
+    (its parameters: the values that change from one request to the next). Users of more
+    shapes than `_KEPT_MAX`: the least recently used statements go, the others stay."""
     current = territory_scope.current()
     # The scope rule's SQL holds the territories and their départements as constants.
     key = (name, None if current is None else (tuple(current.territories), current.departements))
     prepared = _KEPT.get(key)
     if prepared is None:
-        if len(_KEPT) >= _KEPT_MAX:  # users of many shapes: start again
-            _KEPT.clear()
         prepared = _KEPT[key] = Prepared(build)
+        if len(_KEPT) > _KEPT_MAX:
+            _KEPT.popitem(last=False)
+    else:
+        _KEPT.move_to_end(key)
     return prepared
 
 
@@ -98,14 +105,14 @@ def annual_report_reminder(today: dt.date) -> dict[str, Any] | None:
 async def dashboard(now: dt.datetime, today: dt.date) -> dict[str, Any]:
     horizon = now + dt.timedelta(days=UPCOMING_DAYS)
     async with read_transaction():
-        figures = await _figures(now, horizon)
+        # The data version first (read with the figures): what follows is at least as new.
+        figures, version = await _figures(now, horizon)
         meetings = await _upcoming_meetings(now, horizon)
         answers = await _answers(meetings)
         contracts = await _dsp_contracts_ending(today)
         held = await _recently_held(now)
         late = await _late_actions(today)
-        attendance = await _attendance_by_month(now, today)
-        mobilised = await _partners_mobilised_by_axis(now)
+        attendance, mobilised = await _charts(version, now, today)
         bounced = await _bounced_addresses()
     for meeting in meetings:
         meeting["answers"] = answers.get(meeting["id"], {})
@@ -307,6 +314,167 @@ async def _late_actions(today: dt.date) -> list[dict[str, Any]]:
     return rows
 
 
+# ----- the two charts, memoised (#16) -------------------------------------------------------
+# An administrator's charts count the whole département's meetings, invitations and partners:
+# most of their dashboard (26–29 ms on SQLite, of which 16 ms the two charts). Their answer
+# changes with three things only, each in the memo's key or check:
+# - the data the user may read: the data version (`versions.summed`), read from the database
+#   with the key figures, so that every process of the service, on every host of one
+#   PostgreSQL, sees a write the moment it is committed;
+# - the chart's twelve months: those of the month of ``today``;
+# - the clock: a meeting that ends enters the attendance chart, a meeting started a year ago
+#   leaves the partners'. An answer is kept with the instants between which it holds, read
+#   from the meetings' dates (`_chart_window`), not for an hour or a day: a meeting ending
+#   at 14:20 is in the chart at 14:21.
+
+CHARTS_KEPT = 64
+# How far from ``now`` a window's bounds are looked for: a read of the meetings' date indexes
+# bounded whatever the history (under PostgreSQL's policies a scoped user's walk would
+# otherwise skip every other territory's meetings); past it the charts are computed again.
+WINDOW_REACH = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class KeptCharts:
+    attendance: list[dict[str, Any]]
+    mobilised: list[dict[str, Any]]
+    after: dt.datetime  # the answer holds at every instant ``now`` with after < now <= until
+    until: dt.datetime
+
+
+class ChartMemo:
+    """The charts' answers by (data version, user's scope, month), least recently used out,
+    each served only within its window."""
+
+    def __init__(self, entries: int = CHARTS_KEPT) -> None:
+        self._entries = entries
+        self._kept: OrderedDict[Hashable, KeptCharts] = OrderedDict()
+        self.computations = 0  # how many times the charts were read (tests check the memo)
+        caches.on_erasure(self.forget)
+
+    def forget(self) -> None:
+        self._kept.clear()
+
+    def get(self, key: Hashable, now: dt.datetime) -> KeptCharts | None:
+        kept = self._kept.get(key)
+        if kept is None or not kept.after < now <= kept.until:
+            return None
+        self._kept.move_to_end(key)
+        return kept
+
+    def keep(self, key: Hashable, charts: KeptCharts) -> None:
+        self._kept[key] = charts
+        self._kept.move_to_end(key)
+        while len(self._kept) > self._entries:
+            self._kept.popitem(last=False)
+
+
+CHARTS = ChartMemo()
+
+
+async def _charts(
+    version: int, now: dt.datetime, today: dt.date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The attendance chart's rows and the partners' by axis, from the memo when it holds them
+    for this version, user, month and instant."""
+    # What the user may see is part of the answer, as in every memo (`caches.scope_key`).
+    key = (version, caches.scope_key(), today.year, today.month)
+    kept = CHARTS.get(key, now)
+    if kept is None:
+        CHARTS.computations += 1
+        after, until = await _chart_window(now, today)
+        attendance = await _attendance_by_month(now, today)
+        mobilised = await _partners_mobilised_by_axis(now)
+        kept = KeptCharts(attendance, mobilised, after, until)
+        CHARTS.keep(key, kept)
+    # Copies: whoever adds to a row of the page adds nothing to the kept answer.
+    return [dict(row) for row in kept.attendance], [dict(row) for row in kept.mobilised]
+
+
+async def _chart_window(now: dt.datetime, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The instants (after, until] at which the charts read the same meetings as at ``now``.
+
+    The attendance chart reads its months' meetings over before ``now`` (not cancelled): the
+    same from the last of them to end before ``now`` (excluded) to the next to end (included:
+    a meeting is over once its end is past). The partners' chart reads the meetings started
+    since a year before ``now``: the same until the first of them is a year old (included), and
+    back to a year after the last one started before. Each looked for within `WINDOW_REACH`
+    (none there: the reach is the bound). The window's meetings are read without the user's
+    scope: more meetings, a window as short or shorter, never wrong."""
+    since, _months, _bounds = chart_months(today)
+    year_ago = now - CHART_YEAR
+    floor = max(since, now - WINDOW_REACH)
+    statement = _WINDOW(
+        now,
+        since,
+        floor,
+        now + WINDOW_REACH,
+        year_ago,
+        year_ago - WINDOW_REACH,
+        year_ago + WINDOW_REACH,
+    )
+    (row,) = await statement.run()
+    ended, ends, dropped, kept = (
+        _moment(row[name]) for name in ("ended", "ends", "dropped", "kept")
+    )
+    after = max(ended or floor, now - WINDOW_REACH if dropped is None else dropped + CHART_YEAR)
+    until = min(
+        now + WINDOW_REACH if ends is None else ends,
+        now + WINDOW_REACH if kept is None else kept + CHART_YEAR,
+    )
+    return after, until
+
+
+def _window_statement(
+    now: Any,
+    since: Any,
+    floor: Any,
+    ends_by: Any,
+    year_ago: Any,
+    started_from: Any,
+    started_by: Any,
+) -> Any:
+    """`_chart_window`'s four bounds, each the first row of a meetings' date index in a range
+    of `WINDOW_REACH`: one statement."""
+    charted = (Meeting.starts_at >= since) & (Meeting.status != CANCELLED)
+
+    def first(where: Any, column: Any, ascending: bool) -> Any:
+        return Meeting.select(column).where(where).order_by(column, ascending=ascending).limit(1)
+
+    bounds = {
+        "ended": first(
+            charted & (Meeting.ends_at >= floor) & (Meeting.ends_at < now), Meeting.ends_at, False
+        ),
+        "ends": first(
+            charted & (Meeting.ends_at >= now) & (Meeting.ends_at <= ends_by), Meeting.ends_at, True
+        ),
+        "dropped": first(
+            (Meeting.starts_at >= started_from) & (Meeting.starts_at < year_ago),
+            Meeting.starts_at,
+            False,
+        ),
+        "kept": first(
+            (Meeting.starts_at >= year_ago) & (Meeting.starts_at <= started_by),
+            Meeting.starts_at,
+            True,
+        ),
+    }
+    sql = ", ".join(f'({{}}) AS "{name}"' for name in bounds)
+    return Meeting.raw(f"SELECT {sql}", *[query.querystrings[0] for query in bounds.values()])
+
+
+_WINDOW: Prepared[Any] = Prepared(_window_statement)
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """A timestamp read by a raw statement: text on SQLite, a datetime on PostgreSQL."""
+    if value is None:
+        return None
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, dt.datetime)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def _month_start(day: dt.date, back: int) -> dt.date:
     return add_months(day.replace(day=1), -back)
 
@@ -449,7 +617,7 @@ async def _partners_mobilised_by_axis(now: dt.datetime) -> list[dict[str, Any]]:
     every organisation the user sees (the shared ones of the whole country) to every invitation
     of their people: ten times the reads on ten départements. An unscoped user sees every row:
     theirs is one statement (`_partners_grouped`)."""
-    since = now - dt.timedelta(days=365)
+    since = now - CHART_YEAR
     if territory_scope.current() is None:
         by_axis = await _partners_grouped(since)
     else:
@@ -591,20 +759,31 @@ def _figures_statement(now: Any, horizon: Any) -> Any:
         (name, at, query) for name, parts in counts.items() for at, query in enumerate(parts)
     ]
     sql = ", ".join(f'({{}}) AS "{name}_{at}"' for name, at, _ in columns)
-    return Organisation.raw(f"SELECT {sql}", *[query.querystrings[0] for _, _, query in columns])
+    current = territory_scope.current()
+    version = versions.summed(None if current is None else current.territories)
+    return Organisation.raw(
+        f'SELECT {sql}, {{}} AS "{_VERSION}"',
+        *[query.querystrings[0] for _, _, query in columns],
+        version,
+    )
 
 
-async def _figures(now: dt.datetime, horizon: dt.datetime) -> dict[str, int]:
+_VERSION = "data_version"  # the column of `_figures_statement` that is not a figure
+
+
+async def _figures(now: dt.datetime, horizon: dt.datetime) -> tuple[dict[str, int], int]:
     """The key figures in one statement (#16): each count a subquery of its own, so that
     each keeps the plan it had alone (its part of an index), without a round trip, a
     transaction step and Piccolo's result handling per count (eight for a coordinator). Its
-    columns are ``<figure>_<part>``: the parts of a figure are summed."""
+    columns are ``<figure>_<part>``: the parts of a figure are summed. With them, the data
+    version of what the user may read (`versions.summed`), the charts' memo key."""
     (row,) = await _kept("figures", _figures_statement)(now, horizon).run()
+    version = int(row.pop(_VERSION))
     figures: dict[str, int] = {}
     for column, value in row.items():
         name = column.rsplit("_", 1)[0]
         figures[name] = figures.get(name, 0) + int(value)
-    return figures
+    return figures, version
 
 
 async def _upcoming_meetings(now: dt.datetime, horizon: dt.datetime) -> list[dict[str, Any]]:

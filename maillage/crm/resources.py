@@ -30,6 +30,8 @@ from maillage.crm import scope as territory_scope
 from maillage.crm.text import find_control_character, normalise, search_text
 from maillage.db import (
     Slot,
+    capped_count,
+    count_rows,
     french_order,
     gathered_order,
     is_sqlite,
@@ -389,25 +391,6 @@ class ListQuery:
 
 # The pages' lists count this many rows at most (`ListQuery.count_cap`).
 PAGE_COUNT_CAP = 10_000
-
-
-def capped_count(table: type[Table], where: Any, cap: int | None) -> Any:
-    """The count of ``table``'s rows under ``where`` as a Piccolo query, or, with ``cap``,
-    ``SELECT count(*) FROM (SELECT 1 … LIMIT cap + 1)``: at most ``cap + 1`` rows read, on
-    both engines, whatever the size of the table."""
-    if cap is None:
-        return table.count() if where is None else table.count().where(where)
-    rows = table.select(table._meta.primary_key)
-    if where is not None:
-        rows = rows.where(where)
-    inner = rows.limit(cap + 1).querystrings[0]
-    return table.raw('SELECT COUNT(*) AS "count" FROM ({}) AS capped', inner)
-
-
-async def count_rows(table: type[Table], where: Any, cap: int | None = None) -> int:
-    """Run `capped_count`: the rows under ``where``, at most ``cap + 1`` with a cap."""
-    counted = await capped_count(table, where, cap).run()
-    return counted if isinstance(counted, int) else int(counted[0]["count"])
 
 
 def is_unique_violation(error: BaseException) -> bool:

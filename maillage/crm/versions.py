@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from piccolo.query.functions.aggregate import Sum
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from maillage.crm import scope
@@ -126,3 +128,19 @@ async def data_version(territories: Iterable[int] | None = None) -> tuple[Any, .
             return ("all", await total())
         territories = current.territories
     return ("territories", await counters(territories))
+
+
+def summed(territories: Iterable[int] | None) -> QueryString:
+    """The data version as one number, for a statement that reads it beside other values (the
+    dashboard's key figures, #16): the sum of the shared counter and those of ``territories``,
+    or of every counter (None: a user without territories). Counters only grow, so any write
+    of what the reader may read changes the sum, and no other write does."""
+    return QueryString("COALESCE(({}), 0)", _sum_of(territories))
+
+
+def _sum_of(territories: Iterable[int] | None) -> QueryString:
+    query = DataChange.select(Sum(DataChange.counter))
+    if territories is not None:
+        query = query.where(DataChange.territory.is_in(sorted({SHARED, *territories})))
+    statement: QueryString = query.querystrings[0]
+    return statement

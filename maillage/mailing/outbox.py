@@ -34,6 +34,8 @@ from maillage.crm import scope as territory_scope
 from maillage.crm.registry import scoped
 from maillage.db import (
     after_commit,
+    capped_count,
+    count_rows,
     driver_execute,
     driver_fetch,
     is_sqlite,
@@ -466,28 +468,47 @@ def _in_scope(query: Any) -> Any:
 
 
 async def list_messages(
-    limit: int, offset: int, status: str | None = None, kind: str | None = None
+    limit: int,
+    offset: int,
+    status: str | None = None,
+    kind: str | None = None,
+    count_cap: int | None = None,
 ) -> dict[str, Any]:
-    select = _in_scope(
-        OutboxMessage.select(*LIST_COLUMNS).order_by(OutboxMessage.id, ascending=False)
-    )
-    count = _in_scope(OutboxMessage.count())
+    """The messages the user sees, latest first, and their total: exact (the API), or with
+    ``count_cap`` counted up to that many rows, past it ``count_cap + 1`` (the page, #20)."""
+    where = _visible()
     for column, value in ((OutboxMessage.status, status), (OutboxMessage.kind, kind)):
         if value is not None:
-            select = select.where(column == value)
-            count = count.where(column == value)
+            where = column == value if where is None else where & (column == value)
+    select = OutboxMessage.select(*LIST_COLUMNS).order_by(OutboxMessage.id, ascending=False)
+    if where is not None:
+        select = select.where(where)
     async with read_transaction():
         items = await select.limit(limit).offset(offset).run()
-        total = await count.run()
+        total = await count_rows(OutboxMessage, where, count_cap)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-async def counts() -> dict[str, int]:
-    rows = await _in_scope(OutboxMessage.select(OutboxMessage.status)).run()
-    result = dict.fromkeys(STATUSES, 0)
-    for row in rows:
-        result[row["status"]] = result.get(row["status"], 0) + 1
-    return result
+async def counts(count_cap: int | None = None) -> dict[str, int]:
+    """Messages per status that the user sees: exact (the command line), or with
+    ``count_cap`` each counted up to that many rows, past it ``count_cap + 1`` (the page's
+    tabs, « plus de 10 000 », #20), in one statement through the index of the status."""
+    if count_cap is None:
+        rows = await _in_scope(OutboxMessage.select(OutboxMessage.status)).run()
+        result = dict.fromkeys(STATUSES, 0)
+        for row in rows:
+            result[row["status"]] = result.get(row["status"], 0) + 1
+        return result
+    visible = _visible()
+    parts = []
+    for status in STATUSES:
+        where = OutboxMessage.status == status
+        parts.append(
+            capped_count(OutboxMessage, where if visible is None else where & visible, count_cap)
+        )
+    sql = ", ".join(f'({{}}) AS "{status}"' for status in STATUSES)
+    (row,) = await OutboxMessage.raw(f"SELECT {sql}", *[part.querystrings[0] for part in parts])
+    return {status: int(row[status]) for status in STATUSES}
 
 
 async def get_message(message_id: int) -> dict[str, Any]:

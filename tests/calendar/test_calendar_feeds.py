@@ -10,6 +10,7 @@ import pytest
 from icalendar import Calendar
 
 from maillage.actor import CLI
+from maillage.calendar import feeds
 from maillage.tables import FeedToken, User
 from tests.calendar.calendar_helpers import post, slot, strict
 
@@ -335,3 +336,12 @@ async def test_a_feed_s_validators_are_built_once_and_equal_to_a_fresh_build(
     await meeting(c, group_id)
     monkeypatch.undo()
     assert (await feeds.feed_state(feed, settings)).etag != state.etag
+
+
+@pytest.mark.parametrize("scope", ["group", "territory", "contact"])
+def test_a_feeds_clause_is_built_once_whoever_reads_it(scope):
+    """The validators and the body of a feed answered 200 both read its meetings' clause: it
+    is built at the first read, then the same (#16); a revalidation never builds it."""
+    made = {"group": feeds.group_feed, "territory": feeds.territory_feed}
+    feed = made.get(scope, feeds.contact_feed)(7)
+    assert feed.where is feed.where

@@ -19,7 +19,12 @@ from maillage.crm import scope as territory_scope
 from maillage.crm.resources import ResourceService
 from maillage.tables import Contact, Organisation, Territory, User
 from tests.crm.test_scope import SIREN_A, _account, _user
-from tests.crm.test_scope_partners import Partners, partners  # noqa: F401 - fixture
+from tests.crm.test_scope_partners import (  # noqa: F401 - fixtures
+    Partners,
+    SignIn,
+    coordinator_of,
+    partners,
+)
 from tests.support import TEST_DATABASE_URL
 from tests.web.helpers import Browser, create, open_browser, sign_in
 
@@ -86,15 +91,13 @@ async def deps(admin, partners: Partners) -> Departements:  # noqa: F811 - fixtu
 
 
 @pytest.fixture
-async def coordinator_a(app, deps):
-    async with await _user(app, "coord-a@maillage.example", "coordinateur", [SIREN_A]) as client:
-        yield client
+async def coordinator_a(coordinator_of: SignIn, deps) -> httpx.AsyncClient:  # noqa: F811
+    return await coordinator_of(SIREN_A, "coord-a@maillage.example")
 
 
 @pytest.fixture
-async def coordinator_d(app, deps):
-    async with await _user(app, "coord-d@maillage.example", "coordinateur", [SIREN_D]) as client:
-        yield client
+async def coordinator_d(coordinator_of: SignIn, deps) -> httpx.AsyncClient:  # noqa: F811
+    return await coordinator_of(SIREN_D, "coord-d@maillage.example")
 
 
 def _ids(response: httpx.Response) -> set[int]:
@@ -176,7 +179,7 @@ async def test_the_export_and_the_dashboard_follow_the_rule(
     listed = (await coordinator_a.get("/api/v1/organisations", params={"limit": 1})).json()
     with territory_scope.entered(territory_scope.Scope({deps.p.a["id"]: "coordinateur"})):
         now = dt.datetime.now(dt.UTC)
-        figures = await dashboard._figures(now, now + dt.timedelta(days=30))
+        figures, _version = await dashboard._figures(now, now + dt.timedelta(days=30))
     assert figures["organisations"] == listed["total"]
 
 

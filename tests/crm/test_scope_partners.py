@@ -4,6 +4,7 @@ the bodies of two territories is shared; out of scope answers 404."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -69,16 +70,34 @@ async def partners(admin) -> Partners:
     return Partners(a, b, mairie_a, asso_b, caf, maire_a, adjoint_b, conseillere, body_a, body_b)
 
 
-@pytest.fixture
-async def coordinator_a(app, partners):
-    async with await _user(app, "coord-a@maillage.example", "coordinateur", [SIREN_A]) as client:
-        yield client
+SignIn = Callable[..., Awaitable[httpx.AsyncClient]]
 
 
 @pytest.fixture
-async def reader_a(app, partners):
-    async with await _user(app, "lect-a@maillage.example", "lecteur", [SIREN_A]) as client:
-        yield client
+async def coordinator_of(app) -> AsyncIterator[SignIn]:
+    """API clients of new accounts limited to one territory, each closed after the test:
+    ``await coordinator_of(SIREN_A, "coord-a@maillage.example")``, a reader with
+    ``role="lecteur"`` (shared with `test_scope_departements`)."""
+    opened: list[httpx.AsyncClient] = []
+
+    async def signed_in(siren: str, email: str, role: str = "coordinateur") -> httpx.AsyncClient:
+        client = await _user(app, email, role, [siren])
+        opened.append(client)
+        return client
+
+    yield signed_in
+    for client in opened:
+        await client.aclose()
+
+
+@pytest.fixture
+async def coordinator_a(coordinator_of: SignIn, partners) -> httpx.AsyncClient:
+    return await coordinator_of(SIREN_A, "coord-a@maillage.example")
+
+
+@pytest.fixture
+async def reader_a(coordinator_of: SignIn, partners) -> httpx.AsyncClient:
+    return await coordinator_of(SIREN_A, "lect-a@maillage.example", "lecteur")
 
 
 def _ids(response: httpx.Response) -> set[int]:

@@ -159,7 +159,7 @@ async def test_merge_refuses_two_different_sirets(world):
     assert "SIRET diffèrent" in refused.value.message
 
 
-async def test_a_merged_duplicates_personal_feed_follows_the_kept_card(world):
+async def test_a_merged_duplicates_personal_feed_follows_the_kept_card(world, settings):
     """The removed card's id may be given again (SQLite reuses the last row's id): its feed
     token must not open the next person's meetings."""
     twin = await make("contacts", first_name="Helene", last_name="Lefevre")
@@ -169,5 +169,5 @@ async def test_a_merged_duplicates_personal_feed_follows_the_kept_card(world):
     row = await FeedToken.select(FeedToken.target_id).where(FeedToken.id == token_id).first()
     assert row["target_id"] == world["helene"]["id"]
     assert stranger["id"] != world["helene"]["id"]
-    feed = await feeds.feed_for_token(token)
-    assert feed is not None and feed.target_id == world["helene"]["id"]
+    found = await feeds.token_feed_state(token, settings)
+    assert found is not None and found[0].target_id == world["helene"]["id"]

@@ -11,7 +11,8 @@ from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.db import read_transaction
-from maillage.web.pages import common, contacts, meetings, partners
+from maillage.tables import OutboxMessage
+from maillage.web.pages import common, contacts, journal, meetings, outbox, partners
 from tests.crm import test_scope
 from tests.crm.test_scope import World
 from tests.web.helpers import create, html_text
@@ -123,3 +124,39 @@ async def test_the_meetings_page_says_more_than_the_cap(admin, reader_web, monke
     monkeypatch.setattr(meetings, "PAGE_COUNT_CAP", 10_000)
     text = html_text(await reader_web.get("/reunions"))
     assert "4 réunions" in text and "plus de" not in text
+
+
+async def test_the_journal_says_more_than_the_cap(admin, admin_web, monkeypatch):
+    """The audit log grows with every write of the instance: its page counts up to the cap
+    too; the API's total stays exact."""
+    await _people(admin.client, 4)  # four events « a créé »
+    monkeypatch.setattr(journal, "PAGE_COUNT_CAP", 2)
+    text = html_text(await admin_web.get("/journal?objet=contact"))
+    assert "plus de 2 événements" in text
+    monkeypatch.setattr(journal, "PAGE_COUNT_CAP", 10_000)
+    text = html_text(await admin_web.get("/journal?objet=contact"))
+    assert "4 événements" in text and "plus de" not in text
+    listed = await admin.client.get("/api/v1/audit", params={"entity": "contact", "limit": 1})
+    assert listed.json()["total"] == 4
+
+
+async def test_the_outbox_says_more_than_the_cap(admin, admin_web, monkeypatch):
+    """The list's total and each status's count in its tab."""
+    await OutboxMessage.insert(
+        *(
+            OutboxMessage(
+                kind="envoi_groupe",
+                recipient=f"p{n}@example.org",
+                subject=f"Lettre {n}",
+                message_id=f"<lettre-{n}@maillage.example>",
+                status="en_attente" if n < 4 else "echec",
+            )
+            for n in range(5)
+        )
+    )
+    monkeypatch.setattr(outbox, "PAGE_COUNT_CAP", 2)
+    text = html_text(await admin_web.get("/envois"))
+    assert "En attente (plus de 2)" in text and "Échec (1)" in text
+    monkeypatch.setattr(outbox, "PAGE_COUNT_CAP", 10_000)
+    text = html_text(await admin_web.get("/envois"))
+    assert "En attente (4)" in text and "plus de" not in text

@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 
 from maillage.actor import Actor
 from maillage.errors import Conflict, InvalidData, ServiceError
-from maillage.french import plural
+from maillage.french import number, plural
 from maillage.messages import translate_message
 from maillage.web.security import AppRequest, WebSession
 
@@ -314,6 +314,12 @@ class Pagination:
         if self.capped_at is not None:
             return "plus de " + plural(self.capped_at, singular, plural_form)
         return plural(self.total, singular, plural_form)
+
+
+def capped_number(count: int, cap: int) -> str:
+    """A count counted up to ``cap`` (`ListQuery.count_cap`), as a page shows it: « 12 », or
+    past the cap « plus de 10 000 » (#20)."""
+    return "plus de " + number(cap) if count > cap else str(count)
 
 
 def paginate(

@@ -7,6 +7,7 @@ from litestar.params import Parameter
 from litestar.response import Template
 
 from maillage.crm import audit
+from maillage.crm.resources import PAGE_COUNT_CAP
 from maillage.web.pages.common import paginate, render
 from maillage.web.pages.journal_text import action_text, change_lines
 from maillage.web.pages.labels import LABELS
@@ -24,13 +25,19 @@ async def journal(
 ) -> Template:
     objet = objet if objet in LABELS["entity"] else None
     result = await audit.list_events(
-        JOURNAL_PAGE, (page - 1) * JOURNAL_PAGE, objet, None, auteur or None
+        JOURNAL_PAGE,
+        (page - 1) * JOURNAL_PAGE,
+        objet,
+        None,
+        auteur or None,
+        count_cap=PAGE_COUNT_CAP,
     )
+    events = result["items"]
     return render(
         request,
         "journal.html",
-        events=result["items"],
-        pager=paginate(page, result["total"], JOURNAL_PAGE),
+        events=events,
+        pager=paginate(page, result["total"], JOURNAL_PAGE, PAGE_COUNT_CAP, len(events)),
         params={"objet": objet, "auteur": auteur},
         entities=LABELS["entity"],
         action_text=action_text,

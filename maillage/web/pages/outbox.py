@@ -8,10 +8,12 @@ from litestar import get, post
 from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
+from maillage.crm.resources import PAGE_COUNT_CAP
 from maillage.errors import ServiceError
 from maillage.mailing import mailbox, outbox
 from maillage.web.pages.common import (
     PAGE_SIZE,
+    capped_number,
     error_text,
     flash,
     paginate,
@@ -30,15 +32,19 @@ async def outbox_page(
     page: int = Parameter(default=1, ge=1, le=1_000_000),
 ) -> Template:
     status = statut if statut in outbox.STATUS_LABELS else None
-    result = await outbox.list_messages(PAGE_SIZE, (page - 1) * PAGE_SIZE, status)
+    result = await outbox.list_messages(
+        PAGE_SIZE, (page - 1) * PAGE_SIZE, status, count_cap=PAGE_COUNT_CAP
+    )
+    items = result["items"]
+    counts = await outbox.counts(count_cap=PAGE_COUNT_CAP)
     settings = settings_of(request)
     return render(
         request,
         "envois/liste.html",
-        items=result["items"],
-        pager=paginate(page, result["total"]),
+        items=items,
+        pager=paginate(page, result["total"], cap=PAGE_COUNT_CAP, shown=len(items)),
         params={"statut": status},
-        counts=await outbox.counts(),
+        counts={value: capped_number(n, PAGE_COUNT_CAP) for value, n in counts.items()},
         status_labels=outbox.STATUS_LABELS,
         kind_label=outbox.kind_label,
         file_backend=None if settings.smtp_url else str(settings.outbox_dir),

@@ -8,7 +8,8 @@
 # SQLite: SRC is the demo's file, copied to $WORK/<port>.db; PostgreSQL: SRC is the demo's
 # database, copied with CREATE DATABASE … TEMPLATE to bench_stall_<port>. One `maillage serve`
 # process, MAILLAGE_HEAVY_PROCESSES=1, MAILLAGE_SMTP_RATE=1 (the sender's deliveries stay out
-# of the measure). The load average is printed before and after.
+# of the measure). The load average is printed before and after. STALL_ARGS are added to
+# bench/stall.py's arguments (e.g. STALL_ARGS="--slow 100": the slow probes, with their times).
 set -eu
 ENGINE=$1 TREE=$2 PORT=$3 ONLY=${4:-}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +32,6 @@ echo "== $ENGINE $TREE ($(cd "$TREE" && ls -d .git 2>/dev/null || true)) port $P
 SERVER=$!
 until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 1; done
 "$HERE/.venv/bin/python" "$HERE/bench/stall.py" "http://127.0.0.1:$PORT" --pid "$SERVER" \
-    ${ONLY:+--only "$ONLY"} || true
+    ${ONLY:+--only "$ONLY"} ${STALL_ARGS:-} || true
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 echo "== end $(date -u +%H:%M:%S) UTC, load $(cut -d' ' -f1-3 /proc/loadavg)"

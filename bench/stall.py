@@ -186,12 +186,14 @@ def _probe_process(base: str, answer: str, stop, out) -> None:
     async def run() -> None:
         latencies: dict[str, list[float]] = {"healthz": [], "answer": []}
         failures: dict[str, int] = {"healthz": 0, "answer": 0}
+        started: dict[str, list[float]] = {"healthz": [], "answer": []}  # time.time()
         async with httpx.AsyncClient(base_url=base, timeout=900) as client:
             turn = 0
             while not stop.is_set():
                 kind = "healthz" if turn % 2 == 0 else "answer"
                 path = "/healthz" if kind == "healthz" else f"/r/{answer}"
                 start = time.perf_counter()
+                started[kind].append(time.time())
                 try:
                     status = (await client.get(path)).status_code
                 except httpx.HTTPError:
@@ -201,7 +203,7 @@ def _probe_process(base: str, answer: str, stop, out) -> None:
                 failures[kind] += status != 200
                 turn += 1
                 await asyncio.sleep(PROBE_EVERY)
-        out.put((latencies, failures))
+        out.put((latencies, failures, started))
 
     asyncio.run(run())
 
@@ -290,23 +292,54 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-async def scenario(name: str, base: str, answer: str, pid: int | None, jobs: list) -> None:
+async def _timed(job, ends: list[float]):
+    """``job``'s result, its end (``time.time()``) appended to ``ends``."""
+    try:
+        return await job
+    finally:
+        ends.append(time.time())
+
+
+def _timeline(
+    origin: float,
+    slow: float,
+    latencies: dict[str, list[float]],
+    started: dict[str, list[float]],
+    ends: list[float],
+) -> None:
+    """The probes slower than ``slow`` ms and the jobs' ends, in seconds since ``origin`` (the
+    scenario's start, ``time.time()``), to set beside a trace of the server."""
+    print(f"  scenario started at {origin:.3f} (time.time())")
+    print("  jobs ended at " + ", ".join(f"+{end - origin:.2f} s" for end in sorted(ends)))
+    late = sorted(
+        (at - origin, kind, ms)
+        for kind in latencies
+        for at, ms in zip(started[kind], latencies[kind], strict=True)
+        if ms > slow
+    )
+    for at, kind, ms in late:
+        print(f"  slow probe at +{at:7.2f} s  {kind:8} {ms:7.1f} ms")
+
+
+async def scenario(
+    name: str, base: str, answer: str, pid: int | None, jobs: list, slow: float | None = None
+) -> None:
     context = multiprocessing.get_context("spawn")
     stop, out = context.Event(), context.Queue()
     prober = context.Process(target=_probe_process, args=(base, answer, stop, out))
     prober.start()
     await asyncio.sleep(1.0)  # the prober's interpreter starts and probes an idle server
     cpu = _tree_cpu(pid) if pid else 0.0
-    start = time.perf_counter()
+    start, origin, ends = time.perf_counter(), time.time(), []
     try:
         # A job that fails (the client's 600 s timeout) is reported by its exception's name:
         # it must not leave the prober's process running and the script waiting for it.
-        results = await asyncio.gather(*jobs, return_exceptions=True)
+        results = await asyncio.gather(*(_timed(j, ends) for j in jobs), return_exceptions=True)
     finally:
         stop.set()
     elapsed = time.perf_counter() - start
     cpu = (_tree_cpu(pid) - cpu) if pid else float("nan")
-    latencies, failures = out.get()
+    latencies, failures, started = out.get()
     prober.join()
     statuses = [r if isinstance(r, int) else type(r).__name__ for r in results]
     counts = {s: statuses.count(s) for s in sorted(set(statuses), key=str)}
@@ -320,9 +353,11 @@ async def scenario(name: str, base: str, answer: str, pid: int | None, jobs: lis
             f"p99 {_percentile(values, 0.99):7.1f} ms  max {max(values):7.1f} ms"
             + (f"  not 200: {failures[kind]}" if failures[kind] else "")
         )
+    if slow is not None:
+        _timeline(origin, slow, latencies, started, ends)
 
 
-async def main(base: str, pid: int | None, only: set[str]) -> None:
+async def main(base: str, pid: int | None, only: set[str], slow: float | None = None) -> None:
     fx = await _fixtures()
     readers, coordinators = fx["readers"], fx["coordinators"]
     territories, meetings, answer = fx["territories"], fx["meetings"], fx["answer"]
@@ -386,7 +421,7 @@ async def main(base: str, pid: int | None, only: set[str]) -> None:
         ]
     for name, jobs in plan.items():
         if not only or name in only:
-            await scenario(name, base, answer, pid, jobs())
+            await scenario(name, base, answer, pid, jobs(), slow)
 
 
 if __name__ == "__main__":
@@ -394,6 +429,11 @@ if __name__ == "__main__":
     parser.add_argument("url")
     parser.add_argument("--pid", type=int, help="the server's process, for its CPU time")
     parser.add_argument("--only", default="", help="scenarios, comma-separated")
+    parser.add_argument(
+        "--slow",
+        type=float,
+        help="print the probes slower than this many ms and the jobs' ends, with their times",
+    )
     args = parser.parse_args()
     chosen = {s for s in args.only.split(",") if s}
-    asyncio.run(main(args.url.rstrip("/"), args.pid, chosen))
+    asyncio.run(main(args.url.rstrip("/"), args.pid, chosen, args.slow))

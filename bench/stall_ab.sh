@@ -6,9 +6,11 @@
 #   bench/stall_ab.sh postgres /tmp/new 8862 [scenarios]   # SRC=bench_demo (a database name)
 #
 # SQLite: SRC is the demo's file, copied to $WORK/<port>.db; PostgreSQL: SRC is the demo's
-# database, copied with CREATE DATABASE … TEMPLATE to bench_stall_<port>. One `maillage serve`
+# database, copied with CREATE DATABASE … TEMPLATE to <DB_PREFIX><port> (DB_PREFIX: bench_stall_
+# unless set, e.g. to a name of yours on a shared server). One `maillage serve`
 # process, MAILLAGE_HEAVY_PROCESSES=1, MAILLAGE_SMTP_RATE=1 (the sender's deliveries stay out
-# of the measure). The load average is printed before and after.
+# of the measure). The load average is printed before and after. STALL_ARGS are added to
+# bench/stall.py's arguments (e.g. STALL_ARGS="--slow 100": the slow probes, with their times).
 set -eu
 ENGINE=$1 TREE=$2 PORT=$3 ONLY=${4:-}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,9 +21,10 @@ if [ "$ENGINE" = sqlite ]; then
     cp "$SRC" "$WORK/$PORT.db"
     URL="sqlite:///$WORK/$PORT.db"
 else
-    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS bench_stall_$PORT" \
-        -c "CREATE DATABASE bench_stall_$PORT TEMPLATE $SRC"
-    URL="postgresql://postgres@127.0.0.1:5432/bench_stall_$PORT"
+    DB=${DB_PREFIX:-bench_stall_}$PORT
+    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $DB" \
+        -c "CREATE DATABASE $DB TEMPLATE $SRC"
+    URL="postgresql://postgres@127.0.0.1:5432/$DB"
 fi
 export MAILLAGE_DATA_DIR="$WORK/data-$PORT" MAILLAGE_DATABASE_URL="$URL"
 export MAILLAGE_HEAVY_PROCESSES=1 MAILLAGE_SMTP_RATE=1
@@ -31,6 +34,6 @@ echo "== $ENGINE $TREE ($(cd "$TREE" && ls -d .git 2>/dev/null || true)) port $P
 SERVER=$!
 until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 1; done
 "$HERE/.venv/bin/python" "$HERE/bench/stall.py" "http://127.0.0.1:$PORT" --pid "$SERVER" \
-    ${ONLY:+--only "$ONLY"} || true
+    ${ONLY:+--only "$ONLY"} ${STALL_ARGS:-} || true
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 echo "== end $(date -u +%H:%M:%S) UTC, load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -18,7 +18,7 @@ from typing import Any
 
 from maillage.crm import inhabitants
 from maillage.french import plural
-from maillage.mailing import notices
+from maillage.mailing import notices, outbox
 from maillage.mailing.invitations import load_meeting
 from maillage.mailing.mailbox import FetchReport, MailboxReader
 from maillage.mailing.reminders import queue_due_reminders
@@ -99,11 +99,22 @@ async def run(
 async def purge_if_due(
     last: dt.datetime | None, now: dt.datetime | None = None
 ) -> dt.datetime | None:
-    """Delete the inhabitants' registrations past their retention, at most once per
-    ``PURGE_EVERY``; the moment of this pass (or ``last`` when not due yet)."""
+    """Delete the inhabitants' registrations past their retention, and the messages of a mass
+    mailing a stopped process left « en préparation » (``outbox.drop_stale_staged``), at most
+    once per ``PURGE_EVERY``; the moment of this pass (or ``last`` when not due yet)."""
     now = now or dt.datetime.now(dt.UTC)
     if last is not None and now - last < PURGE_EVERY:
         return last
+    staged = await outbox.drop_stale_staged(now)
+    if staged:
+        logger.warning(
+            "Envoi groupé interrompu : %s",
+            plural(
+                staged,
+                "message en préparation effacé",
+                "messages en préparation effacés",
+            ),
+        )
     done = await inhabitants.purge_expired(inhabitants.RETENTION, now)
     if done:
         logger.info(

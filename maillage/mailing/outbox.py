@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from email import message_from_string
 from email.message import EmailMessage
@@ -177,7 +178,7 @@ async def enqueue(items: list[Outgoing]) -> list[int]:
     async with write_transaction() as transaction:
         ids = await _write(transaction.connection, items, "en_attente")
         # Called inside the caller's transaction: the sender must look once it has committed.
-        after_commit(_nudge)
+        after_commit(nudge)
     return ids
 
 
@@ -221,27 +222,28 @@ _RELEASE = (
 
 
 async def enqueue_in_batches(
-    items: list[Outgoing], record: Callable[[list[int]], Awaitable[None]]
+    items: Iterable[Outgoing], record: Callable[[list[int]], Awaitable[None]]
 ) -> list[int]:
     """Queue many messages at once (a mass mailing to a département's partners: 12,000 rows,
     tens of megabytes) without holding the write turn all along, all or nothing.
 
     They are written ``STAGING_BATCH`` at a time, each batch in a write transaction of its own,
     in the status ``preparation`` that no sender claims; other writers (another mailing, an
-    answer, a sign-in) take their turn between two batches. One last short transaction makes
-    them all ``en_attente`` and runs ``record(ids)`` (the journal of the send): the sender
-    sees every message of the send or none. On failure the batches written are deleted; those
-    a crash left behind are deleted by the next call after ``STALE_STAGING``."""
-    if not items:
-        return []
-    await _drop_staged(None)
+    answer, a sign-in) take their turn between two batches. ``items`` may be a generator: a
+    batch is taken from it before its transaction opens, so the messages are built between two
+    batches, never while the turn is held, and never all in memory at once. One last short
+    transaction makes them all ``en_attente`` and runs ``record(ids)`` (the journal of the
+    send): the sender sees every message of the send or none. On failure the batches written
+    are deleted; those a crash left behind are deleted after ``STALE_STAGING`` by the next
+    send or the background sender's hourly pass (``drop_stale_staged``)."""
+    await drop_stale_staged()
     ids: list[int] = []
     try:
-        for start in range(0, len(items), STAGING_BATCH):
+        for batch in _batches(items, STAGING_BATCH):
             async with write_transaction() as transaction:
-                ids += await _write(
-                    transaction.connection, items[start : start + STAGING_BATCH], STAGED
-                )
+                ids += await _write(transaction.connection, batch, STAGED)
+        if not ids:
+            return []
         async with write_transaction() as transaction:
             moment = now()
             released = 0
@@ -254,38 +256,57 @@ async def enqueue_in_batches(
             if released != len(ids):  # a batch was removed meanwhile: queue nothing
                 raise RuntimeError(f"{len(ids) - released} messages en préparation disparus")
             await record(ids)
-            after_commit(_nudge)
+            after_commit(nudge)
     except BaseException:
         await asyncio.shield(_drop_staged(ids))
         raise
     return ids
 
 
-async def _drop_staged(ids: list[int] | None) -> None:
-    """Delete staged messages: ``ids`` (a send that failed), or with None those staged longer
-    than ``STALE_STAGING`` ago (a process that stopped half-way)."""
-    if ids == []:
+def _batches(items: Iterable[Outgoing], size: int) -> Iterator[list[Outgoing]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+async def drop_stale_staged(moment: dt.datetime | None = None) -> int:
+    """Delete the messages staged before ``moment - STALE_STAGING`` (``moment``: now): a process
+    stopped in the middle of a send left them, and no sender will ever take them. Returns how
+    many."""
+    threshold = (moment or now()) - STALE_STAGING
+    async with read_transaction() as transaction:
+        rows = await driver_fetch(
+            transaction.connection,
+            "SELECT id FROM outbox_message WHERE status = 'preparation' AND created_at < ?",
+            [threshold],
+        )
+    ids = [row["id"] for row in rows]
+    await _drop_staged(ids)
+    return len(ids)
+
+
+async def _drop_staged(ids: list[int]) -> None:
+    """Delete the staged messages ``ids`` (a send that failed, or stale ones); a message no
+    longer staged is left as it is."""
+    if not ids:
         return
     async with write_transaction() as transaction:
         connection = transaction.connection
-        if ids is None:
-            rows = await driver_fetch(
-                connection,
-                "SELECT id FROM outbox_message WHERE status = 'preparation' AND created_at < ?",
-                [now() - STALE_STAGING],
-            )
-            ids = [row["id"] for row in rows]
         for start in range(0, len(ids), _ROWS_PER_INSERT):
             chunk = ids[start : start + _ROWS_PER_INSERT]
             marks = placeholders(len(chunk))
-            await driver_execute(
-                connection, f"DELETE FROM outbox_content WHERE message IN ({marks})", chunk
-            )
-            await driver_execute(
+            deleted = await driver_fetch(
                 connection,
-                f"DELETE FROM outbox_message WHERE status = 'preparation' AND id IN ({marks})",
+                f"DELETE FROM outbox_message WHERE status = 'preparation' AND id IN ({marks}) "
+                "RETURNING id",
                 chunk,
             )
+            gone = [row["id"] for row in deleted]
+            if gone:
+                marks = placeholders(len(gone))
+                await driver_execute(
+                    connection, f"DELETE FROM outbox_content WHERE message IN ({marks})", gone
+                )
 
 
 async def _insert(connection: Any, records: list[tuple[Any, ...]]) -> list[int]:
@@ -305,8 +326,9 @@ async def _insert_contents(connection: Any, ids: list[int], contents: list[str])
     )
 
 
-def _nudge() -> None:
-    """Wake the sender running in this process, if any, so a queued message leaves at once."""
+def nudge() -> None:
+    """Wake the sender running in this process, if any, so a queued message leaves at once
+    (called by itself after a commit; by whoever had the messages queued in another process)."""
     wakeup.nudge()
 
 
@@ -593,7 +615,7 @@ async def retry(message_id: int) -> dict[str, Any]:
             )
             .run()
         )
-    _nudge()
+    nudge()
     return await get_message(message_id)
 
 

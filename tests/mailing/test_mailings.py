@@ -10,7 +10,7 @@ import re
 from email import policy
 
 from maillage import db, offloop
-from maillage.mailing import messages, outbox, tokens
+from maillage.mailing import messages, outbox, tokens, wakeup
 from maillage.mailing.addresses import mailbox, sender_mailbox
 from maillage.tables import AuditEvent, Contact, OutboxContent, OutboxMessage
 from tests.support import outbox_rows
@@ -191,7 +191,7 @@ async def test_the_audience_and_messages_are_made_in_a_worker_process_alike(
     preview = await coordinator.client.post("/api/v1/mailings/preview", json=payload)
     sent = await coordinator.client.post("/api/v1/mailings", json=payload)
     jobs = offloop.dispatched - before
-    assert (jobs["preview_job"], jobs["built_job"]) == (1, 1) and offloop.processes() == 1
+    assert (jobs["preview_job"], jobs["send_job"]) == (1, 1) and offloop.processes() == 1
     first = await outbox_rows("envoi_groupe")
 
     monkeypatch.setattr(offloop, "_get_pool", lambda: None)  # now in this process
@@ -207,6 +207,40 @@ async def test_the_audience_and_messages_are_made_in_a_worker_process_alike(
     ]
 
 
+async def test_a_send_is_queued_by_the_worker_process_and_its_messages_never_come_back(
+    coordinator, body, monkeypatch
+):
+    """A mass mailing's messages are written to the outbox by the heavy-work process that
+    builds them (#16): a département's 11,625 messages (39 MB) came back to the serving
+    process, were unpickled there and written from there in 24 batches, and held its loop up
+    to 1.8 s. Now this process writes none of them, gets the summary back, and wakes its
+    sender (the commit that queued them was another process's)."""
+    written_here: list[int] = []
+    write = outbox._write
+
+    async def spy(connection, items, status):  # type: ignore[no-untyped-def]
+        written_here.append(len(items))
+        return await write(connection, items, status)
+
+    monkeypatch.setattr(outbox, "_write", spy)
+    woken = asyncio.Event()
+    wakeup.watch(woken)
+    try:
+        response = await coordinator.client.post(
+            "/api/v1/mailings", json={"subject": "Nouvelles", "body": "Bonjour {{ prenom }}"}
+        )
+    finally:
+        wakeup.unwatch(woken)
+    assert response.status_code == 201, response.text
+    assert offloop.processes() == 1 and written_here == []
+    rows = await outbox_rows("envoi_groupe")
+    assert len(rows) == response.json()["queued"] == 4
+    assert {row["status"] for row in rows} == {"en_attente"}
+    assert woken.is_set()
+    [event] = await AuditEvent.select().where(AuditEvent.action == "send")
+    assert (event["entity"], event["actor"]) == ("mailing", coordinator.email)
+
+
 async def test_two_sends_at_once_take_turns_and_queue_each_message_once(
     coordinator, body, monkeypatch, caplog
 ):
@@ -214,6 +248,9 @@ async def test_two_sends_at_once_take_turns_and_queue_each_message_once(
     département's 14,000 messages, the other went without its turn after 30 s and ended in
     a 500. Here each message takes 0.25 s to write and the turn waits 0.6 s at most: queued
     in batches, each send lets the other write between two of its batches."""
+    # The sends run in this process, where the patches below apply (the worker has its own
+    # modules; with one worker, two sends there would run one after the other).
+    monkeypatch.setattr(offloop, "_get_pool", lambda: None)
     monkeypatch.setattr(outbox, "STAGING_BATCH", 1, raising=False)
     monkeypatch.setattr(db, "WRITE_TURN_TIMEOUT_SECONDS", 0.6)
     write_contents = outbox._insert_contents
@@ -246,6 +283,7 @@ async def test_two_sends_at_once_take_turns_and_queue_each_message_once(
 async def test_a_send_that_fails_half_way_queues_nothing(coordinator, body, monkeypatch):
     """Queued in batches, a send stays all or nothing: a failure after the first batch
     leaves neither a message nor a staged row, and the next send goes out whole."""
+    monkeypatch.setattr(offloop, "_get_pool", lambda: None)  # the patches apply in this process
     monkeypatch.setattr(outbox, "STAGING_BATCH", 1)
     write_contents = outbox._insert_contents
     calls = 0
@@ -284,3 +322,39 @@ async def test_a_send_that_fails_half_way_queues_nothing(coordinator, body, monk
     statuses = await OutboxMessage.select(OutboxMessage.status, OutboxMessage.subject)
     assert {(r["status"], r["subject"]) for r in statuses} == {("en_attente", "Nouvelles")}
     assert len(statuses) == sent.json()["queued"] == await OutboxContent.count()
+
+
+async def test_messages_a_stopped_send_left_staged_are_removed_within_the_hour(
+    database, monkeypatch
+):
+    """A process stopped in the middle of a send (a worker killed, a restart) leaves its
+    messages « en préparation »: no sender takes them and no one can cancel them. The next
+    send removed them once an hour old, so with no other send they stayed for ever; the
+    background sender's hourly pass removes them too. A send in progress (staged less than
+    an hour ago) and the queued messages are left alone."""
+    from maillage.mailing import background
+
+    envelope = messages.Envelope(sender_mailbox("ctg@val.example"))
+
+    async def write(subject: str, status: str, at: dt.datetime) -> None:
+        monkeypatch.setattr(outbox, "now", lambda: at)
+        message = messages.mailing(subject, "Texte", mailbox("a@b.example"), envelope, "https://x")
+        async with db.write_transaction() as transaction:
+            await outbox._write(
+                transaction.connection,
+                [outbox.Outgoing(message, "a@b.example", "envoi_groupe")],
+                status,
+            )
+        monkeypatch.undo()
+
+    now = dt.datetime.now(dt.UTC)
+    await write("Interrompu", outbox.STAGED, now - outbox.STALE_STAGING - dt.timedelta(minutes=1))
+    await write("En cours", outbox.STAGED, now - dt.timedelta(minutes=5))
+    await write("Ancien", "en_attente", now - dt.timedelta(days=2))
+    assert await background.purge_if_due(None, now) == now
+    left = await OutboxMessage.select(OutboxMessage.subject, OutboxMessage.status)
+    assert sorted((r["subject"], r["status"]) for r in left) == [
+        ("Ancien", "en_attente"),
+        ("En cours", outbox.STAGED),
+    ]
+    assert await OutboxContent.count() == 2

@@ -97,7 +97,7 @@ async def test_confirming_looks_up_the_audience_once(coordinator_web, admin):
     )
     assert changed.status_code == 409 and await OutboxMessage.count() == 1
     jobs = offloop.dispatched - before
-    assert (jobs["built_job"], jobs["preview_job"]) == (2, 0)
+    assert (jobs["send_job"], jobs["preview_job"]) == (2, 0)
 
 
 async def test_an_unknown_merge_field_is_shown_next_to_the_body(coordinator_web, admin):

@@ -15,7 +15,8 @@ import pytest
 from piccolo.engine import sqlite as piccolo_sqlite
 
 from maillage import db
-from maillage.sqlite_pool import CONVERTERS, PooledSQLiteEngine
+from maillage.folding import FrenchConnection
+from maillage.sqlite_pool import CONVERTERS, POINT_READ_STEPS, PooledConnection, PooledSQLiteEngine
 from maillage.tables import Contact
 
 # What SQLite hands the converters: the text of each stored value, as bytes.
@@ -116,3 +117,73 @@ async def test_reading_rows_calls_python_once_per_converted_value_at_most(databa
         "name": "n° 3",
     }
     assert every - none <= 2 * rows, (every, none)
+
+
+# ----- point reads on the event loop's own connection ------------------------------------------
+
+
+def counted_hops(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    hops: list[object] = []
+    call = PooledConnection._call
+
+    async def counted(self: PooledConnection, function: Any, *args: Any) -> Any:
+        hops.append(function)
+        return await call(self, function, *args)
+
+    monkeypatch.setattr(PooledConnection, "_call", counted)
+    return hops
+
+
+async def test_a_point_read_is_read_on_the_loop_without_a_hop(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqlite_only()
+    await Contact.insert(Contact(first_name="Zoé", last_name="Point"))
+    hops = counted_hops(monkeypatch)
+    sql = "SELECT first_name FROM contact WHERE last_name = ? ORDER BY id LIMIT 1"
+    assert await db.read_statement(sql, ["Point"], point=True) == [{"first_name": "Zoé"}]
+    assert hops == []
+    # Without ``point``, or inside a transaction (its own connection and snapshot): a hop.
+    assert await db.read_statement(sql, ["Point"]) == [{"first_name": "Zoé"}]
+    assert len(hops) == 1
+    async with db.read_transaction():
+        assert await db.read_statement(sql, ["Point"], point=True) == [{"first_name": "Zoé"}]
+    assert len(hops) == 3  # BEGIN with the statement, COMMIT
+
+
+async def test_a_long_statement_is_interrupted_on_the_loop_and_read_on_a_thread(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing may stall the loop: a statement that runs past `POINT_READ_STEPS` there is cut
+    short and read on a kept connection's thread, with the same answer."""
+    sqlite_only()
+    hops = counted_hops(monkeypatch)
+    long = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+        "SELECT count(*) AS c FROM n"
+    )
+    assert await db.read_statement(long, [200_000], point=True) == [{"c": 200_000}]
+    assert len(hops) == 1
+    # The loop's connection is left ready for the next point read.
+    assert await db.read_statement(long, [3], point=True) == [{"c": 3}]
+    assert len(hops) == 1
+    assert POINT_READ_STEPS < 200_000
+
+
+async def test_a_point_read_never_waits_for_a_writer(database: Any) -> None:
+    """WAL: the loop's reader sees the last commit while another connection writes."""
+    sqlite_only()
+    engine = db.current_engine()
+    assert isinstance(engine, PooledSQLiteEngine)
+    before = await db.read_statement("SELECT count(*) AS n FROM contact", [], point=True)
+    writer = sqlite3.connect(engine.path, isolation_level=None, factory=FrenchConnection)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO contact (first_name, last_name) VALUES ('Non', 'Validé')")
+        during = await db.read_statement("SELECT count(*) AS n FROM contact", [], point=True)
+        assert during == before
+        writer.execute("COMMIT")
+    finally:
+        writer.close()
+    after = await db.read_statement("SELECT count(*) AS n FROM contact", [], point=True)
+    assert after[0]["n"] == before[0]["n"] + 1

@@ -675,7 +675,7 @@ async def driver_fetch(connection: Any, sql: str, args: Sequence[Any]) -> list[A
     return list(await connection.fetch(_numbered(sql), *args))
 
 
-async def read_statement(sql: str, args: Sequence[Any]) -> list[Any]:
+async def read_statement(sql: str, args: Sequence[Any], *, point: bool = False) -> list[Any]:
     """Rows, read by column name, of one read statement (``?`` placeholders), which is atomic
     by itself: no ``BEGIN`` and ``COMMIT`` around it where they add nothing (#16: on SQLite one
     thread hop less per request, on PostgreSQL two round trips less).
@@ -689,6 +689,10 @@ async def read_statement(sql: str, args: Sequence[Any]) -> list[Any]:
     if current is not None:
         return await driver_fetch(current.connection, sql, args)
     if isinstance(engine, PooledSQLiteEngine):
+        if point:
+            rows = await engine.point_read(sql, args)
+            if rows is not None:
+                return rows
         connection = await engine.get_connection()
         try:
             cursor = await connection.execute(sql, args)

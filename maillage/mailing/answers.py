@@ -106,8 +106,9 @@ _ANSWER_SQL = (
 async def _answer_row(invitation_id: int) -> Any:
     today = dt.date.today()
     # SQLite keeps dates as ISO text; asyncpg wants the date itself.
+    # A primary-key read and an indexed EXISTS: a point read (on SQLite, on the event loop).
     rows = await read_statement(
-        _ANSWER_SQL, [today.isoformat() if is_sqlite() else today, invitation_id]
+        _ANSWER_SQL, [today.isoformat() if is_sqlite() else today, invitation_id], point=True
     )
     return rows[0] if rows else None
 

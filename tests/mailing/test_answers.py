@@ -215,7 +215,10 @@ async def test_opening_the_link_reads_in_one_statement_without_a_transaction(
     round_trips.clear()
     page = await anonymous.get(invitation["path"])
     assert page.status_code == 200 and "Désignez qui vous remplace" not in page.text
-    assert round_trips.count("SELECT") == 1
+    if db.is_sqlite():  # a point read, on the event loop's own connection: no hop (#16)
+        assert round_trips == ["LOOP"]
+    else:
+        assert round_trips.count("SELECT") == 1
     # A read of every row without the policies still takes a transaction (`read_statement`).
     sees_all = not db.is_sqlite() and db.current_engine()._sees_all is not None
     sent = [trip for trip in round_trips if trip != "RESET"]  # not the pool's reset

@@ -327,13 +327,20 @@ class Report:
     client_cpu: float = 0.0  # seconds of CPU of the clients (this process, or wrk) during the load
     load: tuple[float, float] = (0.0, 0.0)  # load average (1 min) before and after the load
     writes_beyond_sent: int = 0  # interactions that appeared without being sent (wrk)
+    # CPU seconds of each of the server's processes during the load (the workers' balance).
+    by_process: list[float] = field(default_factory=list)
 
 
 def group_cpu(group: int) -> float:
     """CPU seconds (user + system) of the live processes of a process group (the server started
     in its own session: the supervisor, its workers and their heavy-work processes); 0 where
     /proc is not there."""
-    total = 0
+    return sum(process_cpu(group).values())
+
+
+def process_cpu(group: int) -> dict[int, float]:
+    """CPU seconds of each live process of a process group, by process id."""
+    found = {}
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -341,8 +348,8 @@ def group_cpu(group: int) -> float:
         except OSError:
             continue
         if int(fields[2]) == group:  # pgrp
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return found
 
 
 def run(
@@ -355,14 +362,18 @@ def run(
     try:
         before = interactions_total(server.url, fx.token)
         load_before = os.getloadavg()[0]
-        server_cpu, client_cpu = group_cpu(server.process.pid), time.process_time()
+        by_process = process_cpu(server.process.pid)
+        client_cpu = time.process_time()
         outcome: Outcome | WrkOutcome
         if driver == "wrk":
             outcome, client_cpu = drive_wrk(server.url, fx, clients, duration, instance.data_dir)
         else:
             outcome = asyncio.run(drive(server.url, fx, clients, duration))
             client_cpu = time.process_time() - client_cpu
-        server_cpu = group_cpu(server.process.pid) - server_cpu
+        by_process = {
+            pid: cpu - by_process.get(pid, 0.0)
+            for pid, cpu in process_cpu(server.process.pid).items()
+        }
         load_after = os.getloadavg()[0]
         after = interactions_total(server.url, fx.token)
     finally:
@@ -380,9 +391,10 @@ def run(
         - answered(instance, outcome.answers_acknowledged),
         locked=server.log().count("database is locked"),
         log=server.log(),
-        server_cpu=server_cpu,
+        server_cpu=sum(by_process.values()),
         client_cpu=client_cpu,
         load=(load_before, load_after),
+        by_process=sorted(by_process.values(), reverse=True),
         writes_beyond_sent=beyond,
     )
 
@@ -399,6 +411,7 @@ def main() -> None:
     parser.add_argument(
         "--extra-path", default="", help="more PYTHONPATH for that tree (its own packages)"
     )
+    parser.add_argument("--log", type=Path, help="keep the server's log in this file")
     args = parser.parse_args()
     python_path = os.pathsep.join(filter(None, [str(args.tree.resolve()), args.extra_path]))
     with tempfile.TemporaryDirectory() as directory:
@@ -410,6 +423,8 @@ def main() -> None:
             with postgres_database(args.postgres) as url:
                 instance = Instance(path, url, python_path=python_path)
                 report = run(instance, args.clients, args.duration, args.workers, args.driver)
+    if args.log:
+        args.log.write_text(report.log)
     out = report.outcome
     print(
         f"{args.engine}, {args.clients} clients ({args.driver}), {args.workers} workers, {args.tree}"
@@ -426,6 +441,7 @@ def main() -> None:
         f"({report.server_cpu:.1f} s), clients {report.client_cpu * 1000 / requests:.2f} ms "
         f"({report.client_cpu:.1f} s) ; charge {report.load[0]:.1f} → {report.load[1]:.1f}"
     )
+    print("CPU des processus du serveur (s) : " + ", ".join(f"{c:.1f}" for c in report.by_process))
     fives = sum(count for status, count in out.statuses.items() if status >= 500)
     lost = out.lost_connections if isinstance(out, WrkOutcome) else out.statuses[0]
     print(

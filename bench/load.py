@@ -360,6 +360,12 @@ def run(
     # first request, not from the start).
     server: Server = start_server(instance, workers=workers, ready_within=300)
     try:
+        # The first worker answers while the others may still be starting (seconds on a busy
+        # machine): the load's connections, opened at once and kept, would all go to it.
+        deadline = time.monotonic() + 300
+        while server.log().count("Application startup complete") < workers:
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.1)
         before = interactions_total(server.url, fx.token)
         load_before = os.getloadavg()[0]
         by_process = process_cpu(server.process.pid)

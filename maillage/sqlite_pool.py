@@ -20,6 +20,16 @@ collation (``FrenchConnection``). They run in autocommit outside explicit transa
 kept connection never holds a read snapshot between two uses; one given back inside a
 transaction is rolled back first.
 
+The pool is bounded, as asyncpg's is on PostgreSQL: at most ``KEPT_CONNECTIONS`` are open, and
+all stay open once opened; a query that finds none free waits for the next one given back
+(first come, first served). It used to open one more for each query beyond the kept ones and
+close it when given back: under 50 clients a worker ran more transactions at once than it kept,
+and opened and closed a connection (and its thread) every few requests, its PRAGMAs and
+collation included (#16, bench/load.py). A query that waits longer than
+``OVERFLOW_AFTER_SECONDS`` gets a connection of its own, closed when given back, so that a task
+holding a connection while it waits for another can never wait forever (none does today: the
+warning says so if one ever does).
+
 The connection object answers the part of ``aiosqlite``'s interface that Piccolo and maillage
 use (``execute`` awaited or as a context manager, ``executemany``, ``commit``, ``close``), so
 Piccolo's transactions, savepoints and maillage's driver-level statements work unchanged.
@@ -41,7 +51,9 @@ Python frame at all.
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
+import logging
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
@@ -57,8 +69,11 @@ read with an indexed ``EXISTS``, takes a few hundred)."""
 _STEPS_PER_CHECK = 1_000
 
 KEPT_CONNECTIONS = 16
-"""Connections kept open between uses; more are opened when more queries run at once, and
-closed when given back (one worker rarely runs more than four statements at the same time)."""
+"""Connections a process opens at most (and keeps open); more queries at once wait their turn."""
+OVERFLOW_AFTER_SECONDS = 5.0
+"""How long a query waits for a kept connection before it opens one of its own (module doc)."""
+
+logger = logging.getLogger("maillage.db")
 
 
 class _Cursor:
@@ -238,6 +253,11 @@ class PooledConnection:
         finally:
             self.thread.shutdown(wait=False)
 
+    def discard(self) -> None:
+        """Close the connection in its thread without waiting (a connection beyond the kept)."""
+        self.thread.submit(self.raw.close)
+        self.thread.shutdown(wait=False)
+
 
 class PooledSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine on kept connections (see the module's docstring)."""
@@ -245,9 +265,14 @@ class PooledSQLiteEngine(SQLiteEngine):
     def __init__(self, path: str, **connection_kwargs: Any) -> None:
         super().__init__(path=path, **connection_kwargs)
         self._idle: list[PooledConnection] = []
+        # Queries waiting for a connection, in their order of arrival.
+        self._waiters: collections.deque[asyncio.Future[PooledConnection]] = collections.deque()
+        self._open = 0  # connections open, in use or idle
         self._lock = threading.Lock()
         self._loop_reader: sqlite3.Connection | None = None
         self._loop_steps = 0
+        self.opened = 0
+        """Connections this engine has opened in its life: a warm pool opens none."""
 
     def open_raw(self) -> sqlite3.Connection:
         kwargs = {**self.connection_kwargs, "check_same_thread": False}
@@ -263,20 +288,75 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     async def get_connection(self) -> PooledConnection:  # type: ignore[override]  # stands in for Piccolo's aiosqlite connection
         with self._lock:
-            kept = self._idle.pop() if self._idle else None
-        if kept is not None:
-            return kept
-        return await PooledConnection(self).open()
+            if self._idle:
+                return self._idle.pop()
+            opening = self._open < KEPT_CONNECTIONS
+            if opening:
+                self._open += 1
+        if opening:
+            return await self._open_one()
+        return await self._wait_for_one()
+
+    async def _open_one(self) -> PooledConnection:
+        try:
+            connection = await PooledConnection(self).open()
+        except BaseException:
+            with self._lock:
+                self._open -= 1
+            raise
+        self.opened += 1
+        return connection
+
+    async def _wait_for_one(self) -> PooledConnection:
+        waiter: asyncio.Future[PooledConnection] = asyncio.get_running_loop().create_future()
+        with self._lock:
+            self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(OVERFLOW_AFTER_SECONDS):
+                return await waiter
+        except TimeoutError:
+            pass
+        except BaseException:
+            # Cancelled: a connection handed over at the same moment goes to the next query.
+            self._forget(waiter)
+            raise
+        self._forget(waiter)
+        logger.warning(
+            "Aucune connexion SQLite libre depuis %s s : une de plus est ouverte",
+            OVERFLOW_AFTER_SECONDS,
+        )
+        with self._lock:
+            self._open += 1
+        return await self._open_one()
+
+    def _forget(self, waiter: asyncio.Future[PooledConnection]) -> None:
+        with self._lock:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+        if waiter.done() and not waiter.cancelled():
+            self._hand_over(waiter.result())
 
     async def give_back(self, connection: PooledConnection) -> None:
         connection.begin = None
         if connection.raw.in_transaction:
             await connection._call(connection.raw.rollback)
+        self._hand_over(connection)
+
+    def _hand_over(self, connection: PooledConnection) -> None:
+        """To the first query waiting in this event loop, else back to the idle ones (or closed,
+        when more are open than kept)."""
+        loop = asyncio.get_running_loop()
         with self._lock:
-            if len(self._idle) < KEPT_CONNECTIONS:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done() and waiter.get_loop() is loop:
+                    waiter.set_result(connection)
+                    return
+            if self._open <= KEPT_CONNECTIONS:
                 self._idle.append(connection)
                 return
-        await connection.dispose()
+            self._open -= 1
+        connection.discard()
 
     async def point_read(self, sql: str, args: Sequence[Any]) -> list[Any] | None:
         """The rows of a point read (a primary or unique key's row or two, outside a
@@ -317,6 +397,7 @@ class PooledSQLiteEngine(SQLiteEngine):
             reader.close()
         with self._lock:
             idle, self._idle = self._idle, []
+            self._open -= len(idle)
         for connection in idle:
             await connection.dispose()
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from maillage import db, row_security
+from maillage import db, row_security, sqlite_pool
 from maillage.sqlite_pool import KEPT_CONNECTIONS, PooledConnection, PooledSQLiteEngine
 from maillage.tables import Axis
 from tests.support import TEST_DATABASE_URL
@@ -61,6 +61,85 @@ async def test_queries_and_transactions_reuse_pooled_connections(database):
     assert threading.active_count() <= threads + KEPT_CONNECTIONS
     await engine.close_all()
     assert await threads_back_to(threads)
+
+
+async def test_a_warm_pool_opens_no_connection_when_more_transactions_run_than_it_keeps(
+    database, monkeypatch
+):
+    """#16, bench/load.py: under 50 clients a worker ran more transactions at once than the
+    connections it kept, and opened and closed one (PRAGMAs, collation, thread) every few
+    requests. Once warm, the pool serves any number of them with what it keeps."""
+    sqlite_only()
+    engine = db.current_engine()
+    assert isinstance(engine, PooledSQLiteEngine)
+    await engine.close_all()
+    opened = 0
+    open_raw = PooledSQLiteEngine.open_raw
+
+    def counted(self):
+        nonlocal opened
+        opened += 1
+        return open_raw(self)
+
+    monkeypatch.setattr(PooledSQLiteEngine, "open_raw", counted)
+
+    async def request() -> None:
+        async with db.read_transaction():
+            await Axis.count()
+            await asyncio.sleep(0.01)  # the request's Python work between two statements
+            await Axis.select(Axis.id)
+
+    async def wave() -> None:
+        await asyncio.gather(*(request() for _ in range(3 * KEPT_CONNECTIONS)))
+
+    await wave()  # warm-up
+    assert opened <= KEPT_CONNECTIONS
+    opened = 0
+    await wave()
+    await wave()
+    assert opened == 0
+
+
+async def test_a_query_cancelled_while_it_waits_for_a_connection_loses_none(database):
+    sqlite_only()
+    engine = db.current_engine()
+    assert isinstance(engine, PooledSQLiteEngine)
+    held = [await engine.get_connection() for _ in range(KEPT_CONNECTIONS)]
+    waiting = asyncio.create_task(engine.get_connection())
+    served = asyncio.create_task(engine.get_connection())
+    await asyncio.sleep(0.01)
+    assert not waiting.done() and not served.done()  # all connections are in use: they wait
+    await held.pop().close()  # handed over to the first one waiting…
+    waiting.cancel()  # …which is cancelled before it runs: the connection goes to the next
+    async with asyncio.timeout(1):
+        held.append(await served)
+    assert waiting.cancelled()
+    for connection in held:
+        await connection.close()
+    async with asyncio.timeout(5):
+        assert await asyncio.gather(*(Axis.count() for _ in range(3 * KEPT_CONNECTIONS)))
+
+
+async def test_a_query_that_waits_too_long_for_a_connection_opens_its_own(
+    database, monkeypatch, caplog
+):
+    """A task that held a connection while it waited for another would wait forever on a
+    bounded pool: after a while it gets one of its own, closed when given back."""
+    sqlite_only()
+    engine = db.current_engine()
+    assert isinstance(engine, PooledSQLiteEngine)
+    monkeypatch.setattr(sqlite_pool, "OVERFLOW_AFTER_SECONDS", 0.05)
+    held = [await engine.get_connection() for _ in range(KEPT_CONNECTIONS)]
+    async with asyncio.timeout(5):
+        extra = await engine.get_connection()
+    assert extra not in held
+    assert "Aucune connexion SQLite libre" in caplog.text
+    threads = threading.active_count()
+    await extra.close()  # one more than kept: closed
+    assert await threads_back_to(threads - 1)
+    for connection in held:
+        await connection.close()
+    assert await Axis.count() >= 0
 
 
 async def test_a_connection_given_back_inside_a_transaction_is_rolled_back(database):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
 import sys
 from typing import Any
@@ -114,6 +115,12 @@ def serve(host: str, port: int, workers: int) -> None:
     warning = base_url_warning_at_start(settings.base_url, host, port)
     if warning:
         click.echo("Attention : " + warning, err=True)
+    if workers > 1:
+        # The workers share one listening socket, and each accepted every connection waiting
+        # when it woke: the 50 connections of a burst (a load, a proxy opening its pool) went
+        # to one worker, the others idle (#16, bench/load.py). With this libuv setting (uvloop)
+        # a worker accepts one connection at a time and lets the others take their share.
+        os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
     uvicorn.run(
         "maillage.web.app:app_from_environment",
         factory=True,

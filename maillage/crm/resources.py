@@ -29,6 +29,7 @@ from maillage.crm import audit
 from maillage.crm import scope as territory_scope
 from maillage.crm.text import find_control_character, normalise, search_text
 from maillage.db import (
+    Prepared,
     Slot,
     capped_count,
     count_rows,
@@ -427,6 +428,13 @@ def versioned(table: type[Table], moment: dt.datetime | None = None) -> dict[Any
 FilterList = list[Filter]
 
 
+def _links_of_one(link: Link) -> Prepared[Any]:
+    """The (owner, target) pairs of one record in ``link``'s table, built once."""
+    owner = link.table._meta.get_column_by_name(link.owner_column)
+    target = link.table._meta.get_column_by_name(link.target_column)
+    return Prepared(lambda record_id: link.table.select(owner, target).where(owner == record_id))
+
+
 class ResourceService:
     def __init__(self, spec: ResourceSpec) -> None:
         self.spec = spec
@@ -437,6 +445,19 @@ class ResourceService:
         ]
         self._json_fields = [c._meta.name for c in self._read_columns if isinstance(c, JSON)]
         self._statements: dict[tuple[Any, ...], tuple[str, StatementPlan]] = {}
+        # The read of one record and of its links (after each create and update, the detail
+        # view), built and compiled once (`Prepared`): building the selects cost more CPU than
+        # running them, a third of an API create's (#16, bench/load.py).
+        primary_key = self.table._meta.primary_key
+        self._one: Prepared[Any] = Prepared(
+            lambda record_id: (
+                self.table.select(*self._read_columns)
+                .where(primary_key == record_id)
+                .output(load_json=True)
+                .first()
+            )
+        )
+        self._links_of_one = {link.field: _links_of_one(link) for link in spec.links}
         if spec.territorial is not None:
             TERRITORIAL_TABLES[spec.table] = spec.territorial
 
@@ -602,15 +623,17 @@ class ResourceService:
     async def _fetch(self, record_id: int) -> dict[str, Any]:
         where = self.table._meta.primary_key == record_id
         visible = self.scope_clause()
-        if visible is not None:
-            where = where & visible
-        row = (
-            await self.table.select(*self._read_columns)
-            .where(where)
-            .output(load_json=True)
-            .first()
-            .run()
-        )
+        row: dict[str, Any] | None
+        if visible is None:
+            row = await self._one(record_id)
+        else:
+            row = (
+                await self.table.select(*self._read_columns)
+                .where(where & visible)
+                .output(load_json=True)
+                .first()
+                .run()
+            )
         if row is None:
             raise NotFound(self.spec.label, record_id)
         return row
@@ -623,7 +646,10 @@ class ResourceService:
         for link in self.spec.links:
             owner = link.table._meta.get_column_by_name(link.owner_column)
             target = link.table._meta.get_column_by_name(link.target_column)
-            pairs = await link.table.select(owner, target).where(owner.is_in(ids)).run()
+            if len(ids) == 1:
+                pairs = await self._links_of_one[link.field](ids[0])
+            else:
+                pairs = await link.table.select(owner, target).where(owner.is_in(ids)).run()
             by_owner: dict[int, Any] = {}
             for pair in pairs:
                 by_owner.setdefault(pair[link.owner_column], []).append(pair[link.target_column])

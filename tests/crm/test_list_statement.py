@@ -114,3 +114,27 @@ async def test_a_page_is_read_without_a_transaction_around_its_statement(demo_da
     page = await SERVICES["contacts"].list(ListQuery(limit=10, offset=100_000))
     assert page["items"] == [] and page["total"] > 0
     assert entered == ["transaction"]
+
+
+async def test_a_record_s_own_reading_is_built_once(demo_data, monkeypatch):
+    """#16, bench/load.py: the read of one record and of its links, which follows every create
+    and update, built its selects on each call (a third of an API create's CPU). Its answers
+    are checked against the list's above."""
+    from piccolo.query.methods.select import Select
+
+    contacts = SERVICES["contacts"]
+    assert contacts.spec.links
+    ids = [row["id"] for row in (await contacts.list(ListQuery(limit=3, offset=0)))["items"]]
+    await contacts.get(ids[0])
+    built = 0
+    init = Select.__init__
+
+    def counted(self, *args, **kwargs):
+        nonlocal built
+        built += 1
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Select, "__init__", counted)
+    for record_id in ids:
+        assert (await contacts.get(record_id))["id"] == record_id
+    assert built == 0

@@ -40,12 +40,15 @@ class Instance:
     data_dir: Path
     database_url: str
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Where ``maillage`` is imported from: this tree, or an older one beside it (bench/load.py
+    # ``--tree``), with any paths its dependencies need.
+    python_path: str = str(ROOT)
 
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLAGE_")}
         env.update(
-            PYTHONPATH=str(ROOT),
+            PYTHONPATH=self.python_path,
             MAILLAGE_DATA_DIR=str(self.data_dir),
             MAILLAGE_DATABASE_URL=self.database_url,
             MAILLAGE_SECRET_KEY="hardening-secret-key-never-logged",
@@ -101,10 +104,14 @@ class Server:
 
 
 def start_server(
-    instance: Instance, workers: int = 1, port: int | None = None, ready_status: int = 200
+    instance: Instance,
+    workers: int = 1,
+    port: int | None = None,
+    ready_status: int = 200,
+    ready_within: float = 60,
 ) -> Server:
     """``maillage serve`` in its own process, once ``/healthz`` answers ``ready_status`` (503
-    for a server started while its database is away)."""
+    for a server started while its database is away) within ``ready_within`` seconds."""
     port = port or free_port()
     log_path = instance.data_dir / f"serve-{port}.log"
     log = log_path.open("wb")
@@ -117,7 +124,7 @@ def start_server(
         start_new_session=True,
     )
     server = Server(instance, port, process, log_path)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ready_within
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"maillage serve s'est arrêté :\n{server.log()}")

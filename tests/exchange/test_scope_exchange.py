@@ -15,6 +15,7 @@ from tests.web.helpers import create
 # an association and its adjoint in the second, the Caf and its conseillère shared.
 partners = shared_fixtures.partners
 coordinator_a = shared_fixtures.coordinator_a
+coordinator_of = shared_fixtures.coordinator_of  # what coordinator_a signs in with
 
 
 def _names(response) -> list[str]:

@@ -693,11 +693,8 @@ async def read_statement(sql: str, args: Sequence[Any], *, point: bool = False) 
             rows = await engine.point_read(sql, args)
             if rows is not None:
                 return rows
-        connection = await engine.get_connection()
-        try:
+        async with engine.alone() as connection:
             cursor = await connection.execute(sql, args)
-        finally:
-            await connection.close()
         return list(cursor.rows)
     if (
         isinstance(engine, ScopedPostgresEngine)

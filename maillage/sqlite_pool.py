@@ -52,11 +52,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import datetime as dt
 import logging
+import os
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -67,6 +69,13 @@ POINT_READ_STEPS = 10_000
 interrupted and read on a kept connection's thread instead (an answer link's row, a primary-key
 read with an indexed ``EXISTS``, takes a few hundred)."""
 _STEPS_PER_CHECK = 1_000
+
+READERS_AT_ONCE = max(2, os.cpu_count() or 2)
+"""Statements read alone (`alone`: ``db.read_statement``, outside a transaction) that run at
+once: as many as cores. Sixteen list pages read at once on sixteen kept connections (a thread
+and a page cache each, taking turns on two cores) cost 2.78 ms of CPU each against 1.50 ms one
+at a time; on two connections 1.81 ms (bench/README.md « After this stop's merges », #16).
+Transactions are not bounded by it: one held for long (an import) never makes a read wait."""
 
 KEPT_CONNECTIONS = 16
 """Connections a process opens at most (and keeps open); more queries at once wait their turn."""
@@ -273,6 +282,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._loop_steps = 0
         self.opened = 0
         """Connections this engine has opened in its life: a warm pool opens none."""
+        self._readers: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def open_raw(self) -> sqlite3.Connection:
         kwargs = {**self.connection_kwargs, "check_same_thread": False}
@@ -296,6 +306,24 @@ class PooledSQLiteEngine(SQLiteEngine):
         if opening:
             return await self._open_one()
         return await self._wait_for_one()
+
+    @contextlib.asynccontextmanager
+    async def alone(self) -> AsyncIterator[PooledConnection]:
+        """A kept connection for one statement read alone, at most `READERS_AT_ONCE` at once
+        (the most recently given back first: their pages are cached)."""
+        async with self._reader_turns():
+            connection = await self.get_connection()
+            try:
+                yield connection
+            finally:
+                await connection.close()
+
+    def _reader_turns(self) -> asyncio.Semaphore:
+        # One per event loop: a semaphore belongs to the loop that first waits on it.
+        loop = asyncio.get_running_loop()
+        if self._readers is None or self._readers[0] is not loop:
+            self._readers = (loop, asyncio.Semaphore(READERS_AT_ONCE))
+        return self._readers[1]
 
     async def _open_one(self) -> PooledConnection:
         try:

@@ -63,9 +63,7 @@ async def test_queries_and_transactions_reuse_pooled_connections(database):
     assert await threads_back_to(threads)
 
 
-async def test_a_warm_pool_opens_no_connection_when_more_transactions_run_than_it_keeps(
-    database, monkeypatch
-):
+async def test_a_warm_pool_opens_no_connection_when_more_transactions_run_than_it_keeps(database):
     """#16, bench/load.py: under 50 clients a worker ran more transactions at once than the
     connections it kept, and opened and closed one (PRAGMAs, collation, thread) every few
     requests. Once warm, the pool serves any number of them with what it keeps."""
@@ -73,15 +71,7 @@ async def test_a_warm_pool_opens_no_connection_when_more_transactions_run_than_i
     engine = db.current_engine()
     assert isinstance(engine, PooledSQLiteEngine)
     await engine.close_all()
-    opened = 0
-    open_raw = PooledSQLiteEngine.open_raw
-
-    def counted(self):
-        nonlocal opened
-        opened += 1
-        return open_raw(self)
-
-    monkeypatch.setattr(PooledSQLiteEngine, "open_raw", counted)
+    before = engine.opened
 
     async def request() -> None:
         async with db.read_transaction():
@@ -93,11 +83,11 @@ async def test_a_warm_pool_opens_no_connection_when_more_transactions_run_than_i
         await asyncio.gather(*(request() for _ in range(3 * KEPT_CONNECTIONS)))
 
     await wave()  # warm-up
-    assert opened <= KEPT_CONNECTIONS
-    opened = 0
+    assert engine.opened - before <= KEPT_CONNECTIONS
+    warm = engine.opened
     await wave()
     await wave()
-    assert opened == 0
+    assert engine.opened == warm
 
 
 async def test_a_query_cancelled_while_it_waits_for_a_connection_loses_none(database):
@@ -460,7 +450,7 @@ async def test_one_read_statement_runs_without_a_transaction(database, monkeypat
         assert begins == ["BEGIN"]
 
 
-async def test_statements_read_alone_run_on_as_many_connections_as_cores(database, monkeypatch):
+async def test_statements_read_alone_run_on_as_many_connections_as_cores(database):
     """#16: sixteen list pages read at once took sixteen kept connections, each a thread and a
     page cache taking turns on the cores, and cost nearly twice the CPU of one read at a time.
     Statements read alone now run at most `READERS_AT_ONCE` at once; transactions are not
@@ -469,19 +459,11 @@ async def test_statements_read_alone_run_on_as_many_connections_as_cores(databas
     engine = db.current_engine()
     assert isinstance(engine, PooledSQLiteEngine)
     await engine.close_all()
-    opened = 0
-    open_raw = PooledSQLiteEngine.open_raw
-
-    def counted(self):
-        nonlocal opened
-        opened += 1
-        return open_raw(self)
-
-    monkeypatch.setattr(PooledSQLiteEngine, "open_raw", counted)
+    before = engine.opened
     statement = "SELECT count(*) AS n FROM axis"
     answers = await asyncio.gather(*(db.read_statement(statement, []) for _ in range(32)))
     assert {answer[0]["n"] for answer in answers} == {await Axis.count()}
-    assert opened <= sqlite_pool.READERS_AT_ONCE
+    assert engine.opened - before <= sqlite_pool.READERS_AT_ONCE
 
     # Transactions held open (another request's import) do not make a statement read alone
     # wait for them, even as many as the turns of the reads.

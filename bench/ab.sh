@@ -19,11 +19,12 @@ NEW=${NEW:-$ROOT}  # the tree measured as « new » (a copy lets the work tree c
 PORT=${PORT:-8791}
 export WRK_N=${WRK_N:-2000}
 TICK=$(getconf CLK_TCK)
-PATHS=("/api/v1/organisations?q=centre&axis=4" "/api/v1/contacts?offset=5000&limit=50")
+PATHS=(${ABPATHS:-"/api/v1/organisations?q=centre&axis=4" "/api/v1/contacts?offset=5000&limit=50"})
 # Which tree each side imports (PYTHONPATH wins over the editable install's finder; checked).
 for tree in "$OLD" "$NEW"; do
   echo "tree $tree -> $(cd / && PYTHONPATH=$tree $PY -P -c 'import maillage; print(maillage.__file__)')"
 done
+declare -A DIGEST
 for round in $(seq ${ROUNDS:-2}); do
   for side in old new floor; do
     [ -n "${SIDES:-}" ] && [[ " $SIDES " != *" $side "* ]] && continue
@@ -39,7 +40,8 @@ for round in $(seq ${ROUNDS:-2}); do
     # request's figures, on maillage's sides only. Let it finish first (#16).
     sleep ${SETTLE:-5}
     for path in "${PATHS[@]}"; do
-      curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$path" >/dev/null || echo "FAIL $side $path"
+      # The body's digest: the floor must answer what maillage answers, byte for byte (#16).
+      DIGEST[$side$path]=$(curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$path" | md5sum | cut -c1-12) || echo "FAIL $side $path"
       WRK_N=100 wrk -t1 -c16 -d60s -s "$ROOT/bench/fixed_n.lua" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$path" >/dev/null 2>&1  # warm-up
       CPU0=$(awk '{print $14+$15}' /proc/$PID/stat)
       T0=$(date +%s.%N)
@@ -51,5 +53,12 @@ for round in $(seq ${ROUNDS:-2}); do
       echo "round=$round side=$side path=$path n=$N req/s=$RPS cpu_ms/req=$(echo "scale=2; ($CPU1-$CPU0)*1000/$TICK/$N" | bc) errors=${ERR:-0} load=$(cut -d' ' -f1 /proc/loadavg)"
     done
     kill $PID; wait $PID 2>/dev/null
+  done
+  for path in "${PATHS[@]}"; do
+    for side in old new; do
+      [ -n "${DIGEST[$side$path]:-}" ] && [ -n "${DIGEST[floor$path]:-}" ] || continue
+      if [ "${DIGEST[$side$path]}" = "${DIGEST[floor$path]}" ]; then SAME=same; else SAME=DIFFERENT; fi
+      echo "round=$round body $side/floor $path: $SAME (${DIGEST[$side$path]} ${DIGEST[floor$path]})"
+    done
   done
 done

@@ -48,7 +48,7 @@ from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from maillage import row_security, trigram
-from maillage.folding import COLLATION, FrenchConnection
+from maillage.folding import COLLATION, FrenchConnection, french_compare
 from maillage.french import number
 from maillage.sqlite_pool import PooledSQLiteEngine
 from maillage.tables import TABLES, DataChange
@@ -94,6 +94,7 @@ def make_engine(url: str) -> Engine[Any]:
             path=url.removeprefix("sqlite:///"),
             timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
             factory=FrenchConnection,
+            collations={COLLATION: french_compare},
         )
     parts = urlsplit(url)
     if parts.scheme in {"postgresql", "postgres"}:
@@ -675,12 +676,14 @@ async def driver_fetch(connection: Any, sql: str, args: Sequence[Any]) -> list[A
     return list(await connection.fetch(_numbered(sql), *args))
 
 
-async def read_statement(sql: str, args: Sequence[Any], *, point: bool = False) -> list[Any]:
+async def read_statement(sql: str, args: Sequence[Any]) -> list[Any]:
     """Rows, read by column name, of one read statement (``?`` placeholders), which is atomic
     by itself: no ``BEGIN`` and ``COMMIT`` around it where they add nothing (#16: on SQLite one
     thread hop less per request, on PostgreSQL two round trips less).
 
-    Inside a transaction, on its connection. On PostgreSQL a read of every row still takes a
+    Inside a transaction, on its connection. On SQLite first on the event loop's own
+    connection, for at most `sqlite_pool.LOOP_READ_CPU_SECONDS` of CPU (`loop_read`), then on a
+    kept connection's thread. On PostgreSQL a read of every row still takes a
     transaction while the database has (or may have: not looked up yet) the role that reads
     without the policies, which only a transaction can take (`read_transaction`); a scoped
     read gets the user's territories from the pool's ``setup`` (`_give_row_scope`)."""
@@ -689,10 +692,9 @@ async def read_statement(sql: str, args: Sequence[Any], *, point: bool = False) 
     if current is not None:
         return await driver_fetch(current.connection, sql, args)
     if isinstance(engine, PooledSQLiteEngine):
-        if point:
-            rows = await engine.point_read(sql, args)
-            if rows is not None:
-                return rows
+        rows = await engine.loop_read(sql, args)  # on the event loop's connection, bounded
+        if rows is not None:
+            return rows
         async with engine.alone() as connection:
             cursor = await connection.execute(sql, args)
         return list(cursor.rows)

@@ -42,10 +42,9 @@ value of a declared type) parsed each INTEGER through ``Decimal`` behind a decor
 values converted per API page of 50 contacts, two Python calls each, and two per row, 0.3 ms
 of the kept connection's thread, which also takes the interpreter lock back from the event
 loop for each row (the ``sqlite3`` module lets go of it around every step). The rows are now built
-with ``dict(zip(names, row))`` and the converters of the types every list reads (INTEGER,
-BOOLEAN, TIMESTAMPTZ, TIMESTAMP, DATE) are replaced by equivalents that give the same values:
-``int`` on the bytes (Piccolo's conversion only for what ``int`` refuses), BOOLEAN without a
-Python frame at all.
+with ``dict(zip(names, row))`` and the converters of the types every list reads (BOOLEAN,
+TIMESTAMPTZ, TIMESTAMP, DATE) are replaced by equivalents that give the same values, BOOLEAN
+without a Python frame at all; INTEGER has none (SQLite gives ints itself).
 """
 
 from __future__ import annotations
@@ -58,17 +57,24 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from piccolo.engine.sqlite import SQLiteEngine, convert_int_out
+from piccolo.engine.sqlite import SQLiteEngine
 
-POINT_READ_STEPS = 10_000
-"""SQLite virtual-machine instructions a point read may run on the event loop before it is
-interrupted and read on a kept connection's thread instead (an answer link's row, a primary-key
-read with an indexed ``EXISTS``, takes a few hundred)."""
+LOOP_READ_CPU_SECONDS = 0.002
+"""CPU a statement read alone (``db.read_statement``, outside a transaction) may spend on the
+event loop's own connection before it is interrupted and read on a kept connection's thread
+instead (`loop_read`). A list page, a feed's validators, an answer link's row take 0.01–1 ms."""
 _STEPS_PER_CHECK = 1_000
+_COMPARES_PER_CHECK = 256
+HEAVY_THREAD_READS = 64
+"""A statement interrupted on the loop is read on a thread this many times before the loop is
+tried again (its SQL text is remembered, its arguments are not: a search for « a » and one for
+« martin » share it)."""
+_HEAVY_KEPT = 256
 
 READERS_AT_ONCE = max(2, os.cpu_count() or 2)
 """Statements read alone (`alone`: ``db.read_statement``, outside a transaction) that run at
@@ -122,20 +128,12 @@ class _Statement:
 # ----- values and rows as Piccolo gives them, for less CPU (module docstring) -------------------
 
 
-def integer_out(value: bytes) -> int:
-    """Piccolo's INTEGER conversion (``int(Decimal(text))``) where ``int`` reads the text
-    itself, which is every value SQLite keeps in an INTEGER column but a REAL it could not
-    make an integer of (``1.5``, ``1e+20``): those still go through Piccolo's."""
-    try:
-        return int(value)
-    except ValueError:
-        result: int = convert_int_out(value)
-        return result
-
-
 def timestamptz_out(value: bytes) -> dt.datetime:
-    """Piccolo's TIMESTAMPTZ conversion, without its decorator's frame."""
-    return dt.datetime.fromisoformat(value.decode()).replace(tzinfo=dt.UTC)
+    """Piccolo's TIMESTAMPTZ conversion, without its decorator's frame. Piccolo writes UTC
+    with its offset (« 2019-01-01 09:00:00+00:00 »), read back in UTC already: no ``replace``
+    call for those (#16: two timestamps a row, a hundred a list page)."""
+    moment = dt.datetime.fromisoformat(value.decode())
+    return moment if moment.tzinfo is dt.UTC else moment.replace(tzinfo=dt.UTC)
 
 
 def timestamp_out(value: bytes) -> dt.datetime:
@@ -147,7 +145,6 @@ def date_out(value: bytes) -> dt.date:
 
 
 CONVERTERS: dict[str, Callable[[bytes], Any]] = {
-    "INTEGER": integer_out,
     # Piccolo's: the text is "1". A bound method of bytes: no Python frame per value.
     "BOOLEAN": b"1".__eq__,
     "TIMESTAMPTZ": timestamptz_out,
@@ -158,6 +155,12 @@ CONVERTERS: dict[str, Callable[[bytes], Any]] = {
 # imported (``piccolo.engine.sqlite``, imported above); these replace five of its entries.
 for _declared, _converter in CONVERTERS.items():
     sqlite3.register_converter(_declared, _converter)
+# No converter for INTEGER: SQLite gives the values of an INTEGER column as Python ints itself,
+# in C, where Piccolo's converter made a Python call of each (``int(Decimal(text))``; #16: four
+# or five a row, 250 a list page, a tenth of its CPU). Piccolo's only reason for it, a REAL
+# stored in an INTEGER column, never happens here: every value written is an int, and SQLite's
+# INTEGER affinity stores « 1.0 » as 1.
+sqlite3.converters.pop("INTEGER", None)
 
 
 def _rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
@@ -271,15 +274,26 @@ class PooledConnection:
 class PooledSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine on kept connections (see the module's docstring)."""
 
-    def __init__(self, path: str, **connection_kwargs: Any) -> None:
+    def __init__(
+        self,
+        path: str,
+        collations: dict[str, Callable[[str, str], int]] | None = None,
+        **connection_kwargs: Any,
+    ) -> None:
         super().__init__(path=path, **connection_kwargs)
+        # The collations the connection factory gives every connection: the loop's reader
+        # gets them bounded too (`_bounded`), since a sort runs them within one step.
+        self.collations = dict(collations or {})
         self._idle: list[PooledConnection] = []
         # Queries waiting for a connection, in their order of arrival.
         self._waiters: collections.deque[asyncio.Future[PooledConnection]] = collections.deque()
         self._open = 0  # connections open, in use or idle
         self._lock = threading.Lock()
         self._loop_reader: sqlite3.Connection | None = None
-        self._loop_steps = 0
+        self._loop_deadline = 0.0  # the thread CPU time at which a loop read is cut short
+        self._loop_spent = False
+        self._loop_compares = 0
+        self._heavy: collections.OrderedDict[str, int] = collections.OrderedDict()
         self.opened = 0
         """Connections this engine has opened in its life: a warm pool opens none."""
         self._readers: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
@@ -386,14 +400,22 @@ class PooledSQLiteEngine(SQLiteEngine):
             self._open -= 1
         connection.discard()
 
-    async def point_read(self, sql: str, args: Sequence[Any]) -> list[Any] | None:
-        """The rows of a point read (a primary or unique key's row or two, outside a
-        transaction), read on the event loop's own connection as the floor reads: no hop to a
-        thread, no hand-over of the interpreter lock per row (#16: an answer link's GET cost
-        0.19–0.30 ms of CPU through a kept connection's thread, 0.15–0.16 ms read here, the
-        floor's figure). Bounded: past `POINT_READ_STEPS` the statement is interrupted, and it
-        never waits for a lock (no busy timeout); None then (or on any error), and the caller
-        reads it on a kept connection's thread, which also raises a real error properly."""
+    async def loop_read(self, sql: str, args: Sequence[Any]) -> list[Any] | None:
+        """The rows of a statement read alone, read on the event loop's own connection as the
+        floor reads, or None: then the caller reads it on a kept connection's thread, which
+        also raises a real error properly.
+
+        Why (#16): a hop to a kept connection's thread costs more than most of these statements
+        (an answer link's row, a feed's validators, a token); and two threads running SQL while
+        the loop runs Python hand the interpreter lock to and fro at every row and every step
+        of the ``sqlite3`` module: a list page read so cost 1.8–2.6 ms of CPU at 16 clients,
+        1.5 ms read here, the floor's figure (bench/README.md « Every statement read alone on
+        the loop first »). Bounded: past `LOOP_READ_CPU_SECONDS` of this thread's CPU (checked
+        every thousand steps, and every few hundred comparisons of a sort, which runs within
+        one step) the statement is interrupted and its SQL remembered (`HEAVY_THREAD_READS`);
+        it never waits for a lock (no busy timeout)."""
+        if not self._loop_first(sql):
+            return None
         reader = self._loop_reader
         if reader is None:
             reader = await asyncio.to_thread(self._open_loop_reader)
@@ -402,22 +424,63 @@ class PooledSQLiteEngine(SQLiteEngine):
             else:
                 self._loop_reader = reader
             reader = self._loop_reader
-        self._loop_steps = 0
+        self._loop_deadline = time.thread_time() + LOOP_READ_CPU_SECONDS
+        self._loop_spent = False
+        self._loop_compares = 0
         try:
             return _execute(reader, sql, args).rows
         except sqlite3.Error:
+            if self._loop_spent:
+                self._remember_heavy(sql)
             return None
+
+    def _loop_first(self, sql: str) -> bool:
+        """Whether to try the loop: yes, but for a remembered heavy statement's next reads."""
+        skips = self._heavy.get(sql)
+        if skips is None:
+            return True
+        if skips <= 0:
+            del self._heavy[sql]
+            return True
+        self._heavy[sql] = skips - 1
+        return False
+
+    def _remember_heavy(self, sql: str) -> None:
+        self._heavy[sql] = HEAVY_THREAD_READS
+        self._heavy.move_to_end(sql)
+        while len(self._heavy) > _HEAVY_KEPT:
+            self._heavy.popitem(last=False)
 
     def _open_loop_reader(self) -> sqlite3.Connection:
         connection = self.open_raw()
         for pragma in ("PRAGMA query_only = 1", "PRAGMA busy_timeout = 0"):
             connection.execute(pragma).close()
-        connection.set_progress_handler(self._step_budget_spent, _STEPS_PER_CHECK)
+        connection.set_progress_handler(self._budget_spent, _STEPS_PER_CHECK)
+        for name, compare in self.collations.items():
+            connection.create_collation(name, self._bounded(compare))
         return connection
 
-    def _step_budget_spent(self) -> bool:
-        self._loop_steps += _STEPS_PER_CHECK
-        return self._loop_steps > POINT_READ_STEPS
+    def _budget_spent(self) -> bool:
+        if time.thread_time() > self._loop_deadline:
+            self._loop_spent = True
+        return self._loop_spent
+
+    def _bounded(self, compare: Callable[[str, str], int]) -> Callable[[str, str], int]:
+        """``compare`` for the loop's reader: once the budget is spent, the sort in progress
+        ends on the cheapest answer and the statement is interrupted at its next step (its
+        rows are never used: it is read again on a thread)."""
+
+        def bounded(left: str, right: str) -> int:
+            if self._loop_spent:
+                return 0
+            self._loop_compares += 1
+            if self._loop_compares % _COMPARES_PER_CHECK == 0 and self._budget_spent():
+                assert self._loop_reader is not None
+                self._loop_reader.interrupt()
+                return 0
+            return compare(left, right)
+
+        return bounded
 
     async def close_all(self) -> None:
         reader, self._loop_reader = self._loop_reader, None

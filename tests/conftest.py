@@ -277,8 +277,8 @@ def queries(database: str, monkeypatch: pytest.MonkeyPatch) -> QueryCounter:
 def round_trips(database: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """What the application sends to the database, one entry per trip (#16): on SQLite each
     hop to a kept connection's thread (``BEGIN + SELECT`` when a deferred ``BEGIN`` goes with
-    the first statement, ``""`` for a bare commit or rollback) and ``LOOP`` for each point read
-    tried on the event loop's own connection, on PostgreSQL each statement
+    the first statement, ``""`` for a bare commit or rollback) and ``LOOP`` for each statement
+    read on the event loop's own connection, on PostgreSQL each statement
     sent by asyncpg (the first word of each; ``RESET`` for the pool's reset of a connection
     given back, which every acquisition costs)."""
     trips: list[str] = []
@@ -294,16 +294,19 @@ def round_trips(database: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
             return await call(self, function, *args)
 
         monkeypatch.setattr(PooledConnection, "_call", counted)
-        # A point read on the event loop's own connection is no trip to a thread: ``LOOP``.
+        # A statement read on the event loop's own connection is no trip to a thread: ``LOOP``
+        # (one it gave up for a thread is that thread's trip).
         from maillage.sqlite_pool import PooledSQLiteEngine
 
-        point_read = PooledSQLiteEngine.point_read
+        loop_read = PooledSQLiteEngine.loop_read
 
         async def on_the_loop(self, sql, args):  # type: ignore[no-untyped-def]
-            trips.append("LOOP")
-            return await point_read(self, sql, args)
+            rows = await loop_read(self, sql, args)
+            if rows is not None:
+                trips.append("LOOP")
+            return rows
 
-        monkeypatch.setattr(PooledSQLiteEngine, "point_read", on_the_loop)
+        monkeypatch.setattr(PooledSQLiteEngine, "loop_read", on_the_loop)
         return trips
     import asyncpg
 

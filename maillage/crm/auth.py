@@ -24,7 +24,7 @@ from piccolo.querystring import QueryString
 from maillage.actor import Actor
 from maillage.crm import audit, throttle
 from maillage.crm.resources import versioned
-from maillage.db import current_engine, is_sqlite, write_transaction
+from maillage.db import current_engine, is_sqlite, read_statement, write_transaction
 from maillage.errors import FieldError, InvalidData, NotFound
 from maillage.offloop import lower_thread_priority
 from maillage.tables import ApiToken, User
@@ -261,6 +261,19 @@ def _token_lookup(sqlite: bool) -> str:
 _TOKEN_LOOKUP = {True: _token_lookup(True), False: _token_lookup(False)}
 
 
+async def _token_row(token_hash: str) -> dict[str, Any] | None:
+    """The token's row and its user's, by the token's unique hash. On SQLite a statement read
+    alone (`read_statement`: on the event loop's own connection, #16), not a trip to a kept
+    connection's thread."""
+    if is_sqlite():
+        sql = _TOKEN_LOOKUP[True].replace("{}", "?")
+        rows = await read_statement(sql, [token_hash])
+    else:
+        statement = QueryString(_TOKEN_LOOKUP[False], token_hash)
+        rows = await current_engine().run_querystring(statement)
+    return dict(rows[0]) if rows else None
+
+
 async def authenticate_token(token: str) -> Actor | None:
     found = await authenticate_token_with_grants(token)
     return None if found is None else found[0]
@@ -268,9 +281,7 @@ async def authenticate_token(token: str) -> Actor | None:
 
 async def authenticate_token_with_grants(token: str) -> tuple[Actor, Grants] | None:
     """The token's user and their territories (empty: every territory)."""
-    statement = QueryString(_TOKEN_LOOKUP[is_sqlite()], hash_token(token))
-    rows = await current_engine().run_querystring(statement)
-    row = rows[0] if rows else None
+    row = await _token_row(hash_token(token))
     if row is None or not row["user.active"]:
         return None
     now = dt.datetime.now(dt.UTC)

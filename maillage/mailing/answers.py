@@ -106,9 +106,8 @@ _ANSWER_SQL = (
 async def _answer_row(invitation_id: int) -> Any:
     today = dt.date.today()
     # SQLite keeps dates as ISO text; asyncpg wants the date itself.
-    # A primary-key read and an indexed EXISTS: a point read (on SQLite, on the event loop).
     rows = await read_statement(
-        _ANSWER_SQL, [today.isoformat() if is_sqlite() else today, invitation_id], point=True
+        _ANSWER_SQL, [today.isoformat() if is_sqlite() else today, invitation_id]
     )
     return rows[0] if rows else None
 

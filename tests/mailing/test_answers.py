@@ -215,7 +215,7 @@ async def test_opening_the_link_reads_in_one_statement_without_a_transaction(
     round_trips.clear()
     page = await anonymous.get(invitation["path"])
     assert page.status_code == 200 and "Désignez qui vous remplace" not in page.text
-    if db.is_sqlite():  # a point read, on the event loop's own connection: no hop (#16)
+    if db.is_sqlite():  # read on the event loop's own connection: no hop (#16)
         assert round_trips == ["LOOP"]
     else:
         assert round_trips.count("SELECT") == 1

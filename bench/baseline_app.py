@@ -27,6 +27,7 @@ import datetime as dt
 import hashlib
 import sqlite3
 import sys
+from email.utils import format_datetime
 from typing import Any
 
 import asyncpg
@@ -203,6 +204,13 @@ async def contacts(limit: int = 50, offset: int = 0) -> dict[str, Any]:
     return page(rows, limit, offset)
 
 
+_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def _moment(value: Any) -> Any:
     if isinstance(value, str):  # SQLite keeps timestamps as text
         value = dt.datetime.fromisoformat(value)
@@ -223,7 +231,18 @@ async def feed(request: Request, filename: str) -> Response:
         where, args = "id > 0", []
     state = (await DRIVER.fetch(FEED_STATE_SQL.format(where=where), *args, since))[0]
     etag = '"' + hashlib.sha256(repr(tuple(state)).encode()).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    # The headers maillage answers with, 304 included (#16, 2026-12-07: the floor left out
+    # Last-Modified and Content-Disposition): the latest change of what the feed shows, never
+    # ahead of now, and the feed's file name.
+    changes = [state[key] for key in ("latest", "groups_latest", "axes_latest", "deleted_latest")]
+    latest = max((_utc(_moment(c)) for c in changes if c is not None), default=_EPOCH)
+    name = f"instance-{target}.ics" if scope == "group" else "territoire.ics"
+    headers = {
+        "Cache-Control": "private, no-cache",
+        "ETag": etag,
+        "Last-Modified": format_datetime(min(latest, dt.datetime.now(dt.UTC)), usegmt=True),
+        "Content-Disposition": f'inline; filename="{name}"',
+    }
     if request.headers.get("if-none-match") == etag:
         return Response(b"", status_code=304, headers=headers, media_type="text/calendar")
     return Response(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", headers=headers)

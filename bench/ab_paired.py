@@ -75,7 +75,8 @@ def headers_for(kind: str, url: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {os.environ['TOKEN']}"}
     if kind == "answer":
         return {"Accept": "text/html"}
-    etag = fetch(url, {})[2].get("ETag", "")
+    answered = {key.lower(): value for key, value in fetch(url, {})[2].items()}
+    etag = answered.get("etag", "")
     return {"If-None-Match": etag}
 
 

@@ -68,7 +68,7 @@ LOOP_READ_CPU_SECONDS = 0.002
 """CPU a statement read alone (``db.read_statement``, outside a transaction) may spend on the
 event loop's own connection before it is interrupted and read on a kept connection's thread
 instead (`loop_read`). A list page, a feed's validators, an answer link's row take 0.01–1 ms."""
-_STEPS_PER_CHECK = 1_000
+_STEPS_PER_CHECK = 10_000  # about 0.1-0.3 ms of SQL between two looks at the clock
 _COMPARES_PER_CHECK = 256
 HEAVY_THREAD_READS = 64
 """A statement interrupted on the loop is read on a thread this many times before the loop is
@@ -411,7 +411,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         of the ``sqlite3`` module: a list page read so cost 1.8–2.6 ms of CPU at 16 clients,
         1.5 ms read here, the floor's figure (bench/README.md « Every statement read alone on
         the loop first »). Bounded: past `LOOP_READ_CPU_SECONDS` of this thread's CPU (checked
-        every thousand steps, and every few hundred comparisons of a sort, which runs within
+        every ten thousand steps, and every few hundred comparisons of a sort, which runs within
         one step) the statement is interrupted and its SQL remembered (`HEAVY_THREAD_READS`);
         it never waits for a lock (no busy timeout)."""
         if not self._loop_first(sql):

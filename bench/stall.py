@@ -25,6 +25,10 @@ territories and meetings to ask for. Scenarios, each with the prober running:
   partner of the database, from 5 coordinators;
 - ``exports``: ten « Export Caf » files (CSV and XLSX, one territory or consolidated) from 5
   coordinators, each read to its end;
+- ``lists``: 48 API list pages at once from 5 readers, long ones (searches matching most
+  partners and sorted in French, a contacts page at offset 10,000, 200 rows each): since
+  2026-12-07 such statements start on the event loop's own SQLite connection, bounded
+  (`sqlite_pool.LOOP_READ_CPU_SECONDS`);
 - ``xlsx``: the issue's two hostile workbooks imported (simulation) twice each: a sheet
   inflating to 900 MB of blanks, and 100 rows of 16,384 cells (made by the script, about
   made once and kept in the temporary folder).
@@ -407,6 +411,13 @@ async def main(base: str, pid: int | None, only: set[str], slow: float | None = 
         )
         for n in range(10)
     ]
+    # Long list pages at once: searches matching most rows, sorted in French, and a far page.
+    pages = [
+        "/api/v1/contacts?q=e&limit=200",
+        "/api/v1/organisations?q=a&limit=200",
+        "/api/v1/contacts?offset=10000&limit=200",
+    ]
+    plan["lists"] = lambda: [_get(base, readers[n % 5], pages[n % 3]) for n in range(48)]
     if not only or "xlsx" in only:
         started = time.perf_counter()
         hostile = {

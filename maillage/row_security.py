@@ -261,12 +261,21 @@ SEES_ALL_SUFFIX = "_sees_all"
 # ``SET ROLE``), usable only when it has ``BYPASSRLS``, the application's role is a member of it
 # (``SET ROLE`` allowed) and it holds every privilege a transaction may need on every table and
 # sequence (`GRANTS`); ``usable`` false: none yet, `statements_for_sees_all` gives them.
+# Each privilege tested alone: given a list, ``has_table_privilege`` answers whether ANY is held,
+# and a role that had lost only SELECT on a table counted as holding them all.
+_TABLE_PRIVILEGES = " AND ".join(
+    f"has_table_privilege(r.oid, c.oid, '{privilege}')"
+    for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE")
+)
+_SEQUENCE_PRIVILEGES = " AND ".join(
+    f"has_sequence_privilege(r.oid, c.oid, '{privilege}')"
+    for privilege in ("USAGE", "SELECT", "UPDATE")
+)
 SEES_ALL_QUERY = (
     "SELECT r.rolname AS name, r.rolbypassrls AND pg_has_role(current_user, r.oid, 'MEMBER') "
     "AS member, NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = "
-    "'public'::regnamespace AND ((c.relkind IN ('r', 'p') AND NOT has_table_privilege(r.oid, "
-    "c.oid, 'SELECT, INSERT, UPDATE, DELETE')) OR (c.relkind = 'S' AND NOT "
-    "has_sequence_privilege(r.oid, c.oid, 'USAGE, SELECT, UPDATE')))) AS granted "
+    f"'public'::regnamespace AND ((c.relkind IN ('r', 'p') AND NOT ({_TABLE_PRIVILEGES})) "
+    f"OR (c.relkind = 'S' AND NOT ({_SEQUENCE_PRIVILEGES})))) AS granted "
     f"FROM pg_roles r WHERE r.rolname = current_user || '{SEES_ALL_SUFFIX}'"
 )
 

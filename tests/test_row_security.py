@@ -1020,3 +1020,126 @@ async def test_only_the_application_may_call_a_search_function(database):
         "AS everyone FROM pg_proc p WHERE p.proname LIKE 'maillage\\_search\\_%'"
     )
     assert len(rows) == len(SEARCHED) and not any(row["everyone"] for row in rows)
+
+
+async def _searched_world(c: httpx.AsyncClient, p: Partners) -> None:
+    """Beside the partners: namesakes in both territories and shared, bodies, meetings,
+    exchanges and fiches action that a few words match."""
+    for first, organisation in (("Bea", p.asso_b), ("Alain", p.mairie_a), ("Carole", p.caf)):
+        person = await create(c, "contacts", {"first_name": first, "last_name": "Ardoise"})
+        await create(
+            c, "affiliations", {"contact": person["id"], "organisation": organisation["id"]}
+        )
+    await create(c, "organisations", {"name": "Association d'Ardoise", "kind": "association"})
+    shared = await create(c, "groups", {"name": "Réseau Ardoise et Rives", "kind": "reseau"})
+    when = {"starts_at": "2026-12-09T14:00:00+01:00", "ends_at": "2026-12-09T16:00:00+01:00"}
+    for body in (p.body_a, p.body_b, shared):
+        for title in ("COPIL Ardoise", "Réunion de suivi Ardoise", "Copil des Rives"):
+            await create(c, "meetings", {"working_group": body["id"], "title": title, **when})
+    for territory, body in ((p.a, p.body_a), (p.b, p.body_b)):
+        for summary in ("Appel à la mairie d'Ardoise", "Relance Ardoise"):
+            await create(
+                c,
+                "interactions",
+                {"occurred_on": "2026-11-02", "summary": summary, "territory": territory["id"]},
+            )
+        await create(
+            c, "actions", {"title": "Ardoise", "objective": "Accueil", "working_group": body["id"]}
+        )
+
+
+SEARCHES = {
+    "contacts": ["ardoise", "anne ardoise", "ardoise a", "ar", "rdois", "zzz"],
+    "organisations": ["ardoise", "mairie ardoise", "caf", "des"],
+    "groups": ["copil", "ardoise rives", "reseau"],
+    "meetings": ["copil", "suivi ardoise", "ardoise", "de"],
+    "interactions": ["ardoise", "relance ardoise", "mairie"],
+    "actions": ["ardoise", "accueil"],
+}
+
+
+async def _searched(client: httpx.AsyncClient) -> dict[str, bytes]:
+    """Every search of `SEARCHES`, as pages of one, in reverse order, past the last page (the
+    total counted alone) and with a filter: the bytes of each answer."""
+    answers = {}
+    for resource, words in SEARCHES.items():
+        for q in words:
+            for extra in ({}, {"limit": 1, "sort": "-id"}, {"offset": 50}, {"offset": 1}):
+                params = {"q": q, **extra}
+                response = await client.get(f"/api/v1/{resource}", params=params)
+                assert response.status_code == 200, response.text
+                answers[f"{resource} {params}"] = response.content
+    return answers
+
+
+async def test_a_scoped_search_through_its_function_finds_exactly_what_it_found_before(
+    app, admin, partners: Partners
+):
+    """For a coordinator, a Caf adviser of two territories and the host team, every search
+    answers byte for byte the same through the search functions (PostgreSQL) as without them
+    (the statement as it was, as where the role does not exist, and on SQLite), and the scoped
+    ones went through them."""
+    p = partners
+    await _searched_world(admin.client, p)
+    engine = db.current_engine()
+    scoped = [
+        await _user(app, "coord-a@maillage.example", "coordinateur", [SIREN_A]),
+        await _user(app, "caf@maillage.example", "lecteur", [SIREN_A, SIREN_B]),
+    ]
+    try:
+        for client in [*scoped, admin.client]:
+            through = await _searched(client)
+            if not db.is_sqlite():
+                engine._searches = frozenset()  # as without the role
+            try:
+                before = await _searched(client)
+            finally:
+                if not db.is_sqlite():
+                    engine.forget_sees_all_role()
+            assert through == before
+        names = await _searched(scoped[0])
+        assert b"Anne" in names["contacts {'q': 'anne ardoise'}"]
+        assert b"Bea" not in names["contacts {'q': 'ardoise'}"]
+    finally:
+        for client in scoped:
+            await client.aclose()
+    used = {
+        resource
+        for resource in SEARCHES
+        if any(
+            "maillage_search_" in sql for sql, _ in registry.SERVICES[resource]._statements.values()
+        )
+    }
+    assert used == (set() if db.is_sqlite() else set(SEARCHES))
+
+
+@postgres_only
+async def test_a_search_function_the_role_cannot_use_is_left_aside_until_migrate(
+    app, admin, partners: Partners
+):
+    """A function left to the application's role (a restore, `pg_restore --no-owner`) or
+    whose role lost its grants: the services search as before, with the same answers;
+    `maillage migrate` gives it back."""
+    from tests.conftest import SEES_ALL_ROLE
+
+    await _searched_world(admin.client, partners)
+    coordinator_a = await _user(app, "coord-a@maillage.example", "coordinateur", [SIREN_A])
+    engine = db.current_engine()
+    usable = set(SEARCHED)
+    await db.know_search_functions()
+    assert engine.search_functions() == usable
+    expected = await _searched(coordinator_a)
+    function = f'"{row_security.search_function("contact")}"(text[])'
+    await engine.run_ddl(f"ALTER FUNCTION {function} OWNER TO CURRENT_USER")
+    await engine.run_ddl(f'REVOKE SELECT ON meeting FROM "{SEES_ALL_ROLE}"')
+    engine.forget_sees_all_role()
+    try:
+        await db.know_search_functions()
+        assert engine.search_functions() == usable - {"contact", "meeting"}
+        assert await _searched(coordinator_a) == expected
+    finally:
+        changes = await db.sync_row_security()
+        await coordinator_a.aclose()
+    assert f'ALTER FUNCTION {function} OWNER TO "{SEES_ALL_ROLE}"' in changes
+    await db.know_search_functions()
+    assert engine.search_functions() == usable

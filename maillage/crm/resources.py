@@ -773,7 +773,9 @@ class ResourceService:
                 # they were: the same rows, read through the primary key (#20).
                 key = f'"{self.table._meta.tablename}"."id"'
                 clauses.append(
-                    WhereRaw(f"{key} = ANY ((SELECT {function}({{}}::text[])))", next(given))
+                    WhereRaw(
+                        f"{key} = ANY ((SELECT {function}({{}}::text[]))::integer[])", next(given)
+                    )
                 )
         for item in self._filters_given(query):
             clauses.append(self._filter_clause(item, next(given)))

@@ -422,6 +422,21 @@ async def sync_search_indexes() -> list[str] | None:
     return changes
 
 
+async def search_functions_unowned() -> str | None:
+    """PostgreSQL: the name of the role that reads without the policies when the database has
+    one the application may take but that may not own the search functions (``CREATE`` on the
+    schema ``public``, which `sync_row_security` gives when the application's role owns the
+    schema): the scoped searches then do without them; None otherwise."""
+    engine = current_engine()
+    if not isinstance(engine, PostgresEngine):
+        return None
+    sees_all = await engine.run_ddl(row_security.SEES_ALL_QUERY)
+    if not sees_all or not sees_all[0]["member"]:
+        return None
+    schema = await engine.run_ddl(row_security.SCHEMA_QUERY)
+    return None if schema and schema[0]["creates"] else str(sees_all[0]["name"])
+
+
 async def know_search_functions() -> None:
     """Look up, once, which scoped searches may go through their table's search function
     (`row_security.search_function`); nothing on SQLite."""

@@ -1143,3 +1143,21 @@ async def test_a_search_function_the_role_cannot_use_is_left_aside_until_migrate
     assert f'ALTER FUNCTION {function} OWNER TO "{SEES_ALL_ROLE}"' in changes
     await db.know_search_functions()
     assert engine.search_functions() == usable
+
+
+@postgres_only
+async def test_migrate_lets_the_role_own_the_search_functions(database):
+    """The role that reads without the policies may own a function of the schema only with
+    ``CREATE`` on it: `maillage migrate` gives it (the application's role owns the schema) and
+    says so while it lacks it."""
+    from tests.conftest import SEES_ALL_ROLE
+
+    engine = db.current_engine()
+    assert await db.search_functions_unowned() is None
+    await engine.run_ddl(f'REVOKE CREATE ON SCHEMA public FROM "{SEES_ALL_ROLE}"')
+    try:
+        assert await db.search_functions_unowned() == SEES_ALL_ROLE
+    finally:
+        changes = await db.sync_row_security()
+    assert changes == [f'GRANT CREATE ON SCHEMA public TO "{SEES_ALL_ROLE}"']
+    assert await db.search_functions_unowned() is None

@@ -42,6 +42,10 @@ policy lets everything through for ``*``, at the cost above. A scoped transactio
 takes the role: what it reads stays under the policies. ``BYPASSRLS`` is an attribute of the
 role itself, never inherited by its members: the application's role stays subject to the
 policies everywhere else.
+
+The same role owns the functions of the scoped searches (`search_function`): a policy keeps
+``LIKE`` from the trigram indexes, and each function gives a scoped search the ids its index
+finds, kept to the setting's scope by the table's own policy expression.
 """
 
 from __future__ import annotations

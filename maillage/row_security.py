@@ -452,17 +452,24 @@ def search_function(table: str) -> str:
 def search_function_sql(table: str) -> str:
     """The ``CREATE OR REPLACE FUNCTION`` of ``table``'s search: the ids of the rows the
     setting lets the caller see (the policy's own expression) whose ``search`` matches every
-    pattern of ``$1``, the first through the trigram index (`maillage.trigram`; give the most
-    selective first). ``PARALLEL RESTRICTED``: its ``SET search_path`` (for a function that
-    runs as another role, nothing of the caller's path) may not run in a parallel worker."""
+    pattern given, the first through the trigram index (`maillage.trigram`; give the most
+    selective first).
+
+    PL/pgSQL rather than SQL: PostgreSQL 15 plans the query of a SQL function that it cannot
+    inline (``SECURITY DEFINER``) again on every statement that calls it, three times a list
+    request (the page and the two halves of its count); PL/pgSQL keeps the plan for the
+    connection, generic under a scoped read's ``plan_cache_mode`` (`GENERIC_PLANS`), which the
+    trigram index serves for any pattern. ``PARALLEL RESTRICTED``: its ``SET search_path`` (for
+    a function that runs as another role, nothing of the caller's path) may not run in a
+    parallel worker."""
     name = f'"{table}"'
     return (
         f'CREATE OR REPLACE FUNCTION "{search_function(table)}"(patterns text[]) '
-        "RETURNS integer[] LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER "
-        "SET search_path = pg_catalog, public, pg_temp AS $maillage$ "
+        "RETURNS integer[] LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER "
+        "SET search_path = pg_catalog, public, pg_temp AS $maillage$ BEGIN RETURN ("
         f"SELECT coalesce(array_agg({name}.id), '{{}}'::integer[]) FROM {name} "
-        f"WHERE {name}.search LIKE $1[1] AND {name}.search LIKE ALL ($1) "
-        f"AND {policy_expression(table)} $maillage$"
+        f"WHERE {name}.search LIKE patterns[1] AND {name}.search LIKE ALL (patterns) "
+        f"AND {policy_expression(table)}); END $maillage$"
     )
 
 

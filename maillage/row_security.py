@@ -455,21 +455,34 @@ def search_function_sql(table: str) -> str:
     pattern given, the first through the trigram index (`maillage.trigram`; give the most
     selective first).
 
+    For a scoped caller the scan is also bounded by the territory column the policy tests,
+    ``territory = ANY (theirs) OR territory IS NULL``, which the policy implies (the same rows)
+    and an index can take: PostgreSQL intersects the trigram index with the territory's
+    (``BitmapAnd``) and reads the caller's matches only, not every match of the table (« mairie »:
+    5 pages read for a coordinator instead of 122). For ``*`` (no bound) the other query.
+
     PL/pgSQL rather than SQL: PostgreSQL 15 plans the query of a SQL function that it cannot
-    inline (``SECURITY DEFINER``) again on every statement that calls it, three times a list
-    request (the page and the two halves of its count); PL/pgSQL keeps the plan for the
-    connection, generic under a scoped read's ``plan_cache_mode`` (`GENERIC_PLANS`), which the
-    trigram index serves for any pattern. ``PARALLEL RESTRICTED``: its ``SET search_path`` (for
-    a function that runs as another role, nothing of the caller's path) may not run in a
-    parallel worker."""
+    inline (``SECURITY DEFINER``) again on every statement that calls it; PL/pgSQL keeps the
+    plan for the connection, generic under a scoped read's ``plan_cache_mode``
+    (`GENERIC_PLANS`), which the indexes serve for any pattern. ``PARALLEL RESTRICTED``: its
+    ``SET search_path`` (for a function that runs as another role, nothing of the caller's
+    path) may not run in a parallel worker."""
     name = f'"{table}"'
+    rule = PROTECTED[table]
+    column = f'{name}."{rule.column if isinstance(rule, Own) else rule.copy}"'
+    found = (
+        f"SELECT coalesce(array_agg({name}.id), '{{}}'::integer[]) FROM {name} "
+        f"WHERE {name}.search LIKE patterns[1] AND {name}.search LIKE ALL (patterns) "
+        f"AND {policy_expression(table)}"
+    )
+    bounded = f"{found} AND ({column} = ANY (theirs) OR {column} IS NULL)"
     return (
         f'CREATE OR REPLACE FUNCTION "{search_function(table)}"(patterns text[]) '
         "RETURNS integer[] LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER "
-        "SET search_path = pg_catalog, public, pg_temp AS $maillage$ BEGIN RETURN ("
-        f"SELECT coalesce(array_agg({name}.id), '{{}}'::integer[]) FROM {name} "
-        f"WHERE {name}.search LIKE patterns[1] AND {name}.search LIKE ALL (patterns) "
-        f"AND {policy_expression(table)}); END $maillage$"
+        "SET search_path = pg_catalog, public, pg_temp AS $maillage$ DECLARE theirs integer[]; "
+        "BEGIN IF maillage_sees_every_territory() THEN "
+        f"RETURN ({found}); END IF; theirs := maillage_territories(); "
+        f"RETURN ({bounded}); END $maillage$"
     )
 
 

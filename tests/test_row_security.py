@@ -623,7 +623,7 @@ async def test_one_generic_plan_still_hides_each_scope_from_the_others(
 
 
 @postgres_only
-async def test_the_policys_one_test_a_row_keeps_the_rule(migrated_database: str):
+async def test_the_policys_one_test_a_row_keeps_the_rule(database: str):
     """Shared rows (no territory) for everybody, even without a setting or any territory; a
     territory's rows for its users; every row for ``*``; nothing else: the policy's test
     (`row_security.policy_expression`) on rows of every kind, for each value of the setting."""
@@ -638,7 +638,7 @@ async def test_the_policys_one_test_a_row_keeps_the_rule(migrated_database: str)
         "n'importe quoi": ({None}, {(None, None)}),
         None: ({None}, {(None, None)}),
     }
-    connection = await asyncpg.connect(migrated_database)
+    connection = await asyncpg.connect(database)
     try:
         for setting, (seen_own, seen_both) in expected.items():
             await connection.execute("RESET maillage.territories")
@@ -662,7 +662,7 @@ async def test_the_policys_one_test_a_row_keeps_the_rule(migrated_database: str)
 
 @postgres_only
 async def test_a_shared_row_without_departement_is_seen_by_a_territory_without_one(
-    migrated_database: str,
+    database: str,
 ):
     """The départements' test (`row_security.DEPARTEMENTS`, one test a row): a shared row of no
     département is seen by every setting, even one whose territories have no département
@@ -683,7 +683,7 @@ async def test_a_shared_row_without_departement_is_seen_by_a_territory_without_o
             rows.format(", NULL::integer, NULL::text", *[", NULL, NULL"] * 3),
         ),
     }
-    connection = await asyncpg.connect(migrated_database)
+    connection = await asyncpg.connect(database)
     try:
         for table, (names, values) in cases.items():
             rule = row_security.policy_expression(table)

@@ -255,6 +255,8 @@ def _typed(value: Any, type_name: str) -> Any:
         return value == "true"
     if type_name.startswith("_") and type_name[1:] in _INTEGERS:
         return [int(item) for item in value.strip("{}").split(",") if item]
+    if type_name in {"text[]", "_text"}:  # a search function's patterns (words: no comma)
+        return [item for item in value[1:-1].split(",") if item]
     if type_name in {"timestamptz", "timestamp"}:
         return dt.datetime.fromisoformat(value)
     if type_name == "date":

@@ -209,8 +209,23 @@ class ScopedPostgresEngine(PostgresEngine):
         return self._sees_all if isinstance(self._sees_all, str) else None
 
     def forget_sees_all_role(self) -> None:
-        """Look the role up again (its grants changed: `sync_row_security`)."""
+        """Look the role up again (its grants changed: `sync_row_security`), and the search
+        functions with it (`search_functions`)."""
         self._sees_all = _UNKNOWN
+        self._searches = _UNKNOWN
+
+    # The tables whose search function a scoped search may use
+    # (`row_security.usable_search_query`), looked up once.
+    _searches: object = _UNKNOWN
+
+    async def know_search_functions(self) -> None:
+        if self._searches is _UNKNOWN:
+            rows = await self.run_ddl(row_security.usable_search_query(trigram.SUFFIX))
+            self._searches = row_security.usable_searches([dict(row) for row in rows])
+
+    def search_functions(self) -> frozenset[str]:
+        """The tables of `know_search_functions`, none while not looked up."""
+        return self._searches if isinstance(self._searches, frozenset) else frozenset()
 
     async def start_connection_pool(self, **kwargs: Any) -> None:
         await super().start_connection_pool(setup=_give_row_scope, **kwargs)
@@ -231,8 +246,15 @@ async def sync_row_security() -> list[str]:
     changes = row_security.statements(state)
     # The role that reads everything, when the server's administrator made it: the tables
     # and sequences it lacks (those of the migrations just run).
-    changes += row_security.statements_for_sees_all(
-        await engine.run_ddl(row_security.SEES_ALL_QUERY)
+    sees_all = await engine.run_ddl(row_security.SEES_ALL_QUERY)
+    changes += row_security.statements_for_sees_all(sees_all)
+    # The functions of the scoped searches, given to that role (granted just above when new).
+    owner = str(sees_all[0]["name"]) if sees_all and sees_all[0]["member"] else None
+    changes += row_security.search_function_statements(
+        search_tables(),
+        await engine.run_ddl(row_security.SEARCH_STATE_QUERY),
+        owner,
+        await engine.run_ddl(row_security.SCHEMA_QUERY),
     )
     if changes:
         async with engine.transaction():
@@ -396,7 +418,47 @@ async def sync_search_indexes() -> list[str] | None:
         async with engine.transaction():
             for statement in changes:
                 await engine.run_ddl(statement)
+    if isinstance(engine, ScopedPostgresEngine):
+        engine.forget_sees_all_role()  # the search functions need their indexes
     return changes
+
+
+async def search_functions_unowned() -> str | None:
+    """PostgreSQL: the name of the role that reads without the policies when the database has
+    one the application may take but that may not own the search functions (``CREATE`` on the
+    schema ``public``, which `sync_row_security` gives when the application's role owns the
+    schema): the scoped searches then do without them; None otherwise."""
+    engine = current_engine()
+    if not isinstance(engine, PostgresEngine):
+        return None
+    sees_all = await engine.run_ddl(row_security.SEES_ALL_QUERY)
+    if not sees_all or not sees_all[0]["member"]:
+        return None
+    schema = await engine.run_ddl(row_security.SCHEMA_QUERY)
+    return None if schema and schema[0]["creates"] else str(sees_all[0]["name"])
+
+
+async def know_search_functions() -> None:
+    """Look up, once, which scoped searches may go through their table's search function
+    (`row_security.search_function`); nothing on SQLite."""
+    engine = current_engine()
+    if isinstance(engine, ScopedPostgresEngine):
+        await engine.know_search_functions()
+
+
+def search_function(table: str) -> str | None:
+    """The function a search of ``table`` under the policies may take its ids from (after
+    `know_search_functions`): None where there is none usable, or the read is not under the
+    policies (the setting ``*``: the administrator's reads plan the index already, or cannot
+    without the role)."""
+    engine = current_engine()
+    if (
+        isinstance(engine, ScopedPostgresEngine)
+        and row_security.current() != row_security.EVERY_TERRITORY
+        and table in engine.search_functions()
+    ):
+        return row_security.search_function(table)
+    return None
 
 
 async def trigram_missing() -> bool:

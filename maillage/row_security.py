@@ -42,6 +42,10 @@ policy lets everything through for ``*``, at the cost above. A scoped transactio
 takes the role: what it reads stays under the policies. ``BYPASSRLS`` is an attribute of the
 role itself, never inherited by its members: the application's role stays subject to the
 policies everywhere else.
+
+The same role owns the functions of the scoped searches (`search_function`): a policy keeps
+``LIKE`` from the trigram indexes, and each function gives a scoped search the ids its index
+finds, kept to the setting's scope by the table's own policy expression.
 """
 
 from __future__ import annotations
@@ -261,12 +265,21 @@ SEES_ALL_SUFFIX = "_sees_all"
 # ``SET ROLE``), usable only when it has ``BYPASSRLS``, the application's role is a member of it
 # (``SET ROLE`` allowed) and it holds every privilege a transaction may need on every table and
 # sequence (`GRANTS`); ``usable`` false: none yet, `statements_for_sees_all` gives them.
+# Each privilege tested alone: given a list, ``has_table_privilege`` answers whether ANY is held,
+# and a role that had lost only SELECT on a table counted as holding them all.
+_TABLE_PRIVILEGES = " AND ".join(
+    f"has_table_privilege(r.oid, c.oid, '{privilege}')"
+    for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE")
+)
+_SEQUENCE_PRIVILEGES = " AND ".join(
+    f"has_sequence_privilege(r.oid, c.oid, '{privilege}')"
+    for privilege in ("USAGE", "SELECT", "UPDATE")
+)
 SEES_ALL_QUERY = (
     "SELECT r.rolname AS name, r.rolbypassrls AND pg_has_role(current_user, r.oid, 'MEMBER') "
     "AS member, NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = "
-    "'public'::regnamespace AND ((c.relkind IN ('r', 'p') AND NOT has_table_privilege(r.oid, "
-    "c.oid, 'SELECT, INSERT, UPDATE, DELETE')) OR (c.relkind = 'S' AND NOT "
-    "has_sequence_privilege(r.oid, c.oid, 'USAGE, SELECT, UPDATE')))) AS granted "
+    f"'public'::regnamespace AND ((c.relkind IN ('r', 'p') AND NOT ({_TABLE_PRIVILEGES})) "
+    f"OR (c.relkind = 'S' AND NOT ({_SEQUENCE_PRIVILEGES})))) AS granted "
     f"FROM pg_roles r WHERE r.rolname = current_user || '{SEES_ALL_SUFFIX}'"
 )
 
@@ -399,3 +412,170 @@ def statements(state: list[dict[str, Any]]) -> list[str]:
                 f'ALTER TABLE "{name}" DISABLE ROW LEVEL SECURITY',
             ]
     return changes
+
+
+# ----- the scoped searches through their trigram index --------------------------------------
+#
+# Under a policy PostgreSQL may not test a search's ``search LIKE '%mot%'`` (``textlike``, not
+# leakproof: its errors depend on the pattern) before the policy, so no index takes it: the
+# trigram indexes (`maillage.trigram`) served only the reads without the policies, and a Caf
+# adviser's contacts search read every contact of their scope (×6.5 the same statement without
+# the policies, bench/README.md « the scoped searches », #20). So each protected table with a
+# ``search`` column has a function, `search_function`, that returns the ids of the rows whose
+# ``search`` matches every pattern it is given, through the trigram index of its first
+# (`search_function_sql`): ``SECURITY DEFINER``, owned by the role that reads without the
+# policies (`SEES_ALL_SUFFIX`), so that inside it no policy is planned and the index is there.
+# It keeps ITSELF to the setting's territories and départements by the very expression of
+# the table's policy (`policy_expression`, the same text): a scoped request that calls it learns
+# no id it could not read, and a request of no scope (no setting) none at all. The services
+# add ``id = ANY (its ids)`` to their own clauses, which stay as they are (``search LIKE …``
+# and the scope): the rows found are exactly those of the statement without it, read through
+# the primary key. Only the application's role may call it (``REVOKE … FROM PUBLIC``).
+#
+# `maillage migrate` (`search_function_statements`) makes each function, rewrites it when its
+# text changes (the fingerprint in its comment: a policy changed) and gives it to the role
+# without the policies when the database has a usable one (`sees_all_role`), after granting
+# that role ``CREATE`` on the schema (PostgreSQL wants it of a function's owner; the
+# application's role, owner of its database, owns the schema ``public`` on PostgreSQL 15, and
+# may give it). Without that role the functions are there, owned by the application's role and
+# so under the policies: the services do not use them (`usable_search_query`) and search as
+# before. The same objects either way, so a backup restores on either.
+
+SEARCH_PREFIX = "maillage_search_"
+_SEARCH_SIGNATURE = "(text[])"
+
+
+def search_function(table: str) -> str:
+    return f"{SEARCH_PREFIX}{table}"
+
+
+def search_function_sql(table: str) -> str:
+    """The ``CREATE OR REPLACE FUNCTION`` of ``table``'s search: the ids of the rows the
+    setting lets the caller see (the policy's own expression) whose ``search`` matches every
+    pattern given, the first through the trigram index (`maillage.trigram`; give the most
+    selective first).
+
+    For a scoped caller the scan is also bounded by the territory column the policy tests,
+    ``territory = ANY (theirs) OR territory IS NULL``, which the policy implies (the same rows)
+    and an index can take: PostgreSQL intersects the trigram index with the territory's
+    (``BitmapAnd``) and reads the caller's matches only, not every match of the table (« mairie »:
+    5 pages read for a coordinator instead of 122). For ``*`` (no bound) the other query.
+
+    PL/pgSQL rather than SQL: PostgreSQL 15 plans the query of a SQL function that it cannot
+    inline (``SECURITY DEFINER``) again on every statement that calls it; PL/pgSQL keeps the
+    plan for the connection, generic under a scoped read's ``plan_cache_mode``
+    (`GENERIC_PLANS`), which the indexes serve for any pattern. ``PARALLEL RESTRICTED``: its
+    ``SET search_path`` (for a function that runs as another role, nothing of the caller's
+    path) may not run in a parallel worker."""
+    name = f'"{table}"'
+    rule = PROTECTED[table]
+    column = f'{name}."{rule.column if isinstance(rule, Own) else rule.copy}"'
+    found = (
+        f"SELECT coalesce(array_agg({name}.id), '{{}}'::integer[]) FROM {name} "
+        f"WHERE {name}.search LIKE patterns[1] AND {name}.search LIKE ALL (patterns) "
+        f"AND {policy_expression(table)}"
+    )
+    bounded = f"{found} AND ({column} = ANY (theirs) OR {column} IS NULL)"
+    return (
+        f'CREATE OR REPLACE FUNCTION "{search_function(table)}"(patterns text[]) '
+        "RETURNS integer[] LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER "
+        "SET search_path = pg_catalog, public, pg_temp AS $maillage$ DECLARE theirs integer[]; "
+        "BEGIN IF maillage_sees_every_territory() THEN "
+        f"RETURN ({found}); END IF; theirs := maillage_territories(); "
+        f"RETURN ({bounded}); END $maillage$"
+    )
+
+
+def search_fingerprint(table: str) -> str:
+    """Kept as the function's comment: `search_function_statements` rewrites it only when its
+    text changed (a policy's rule, this module's query)."""
+    return "maillage:" + hashlib.sha256(search_function_sql(table).encode()).hexdigest()[:16]
+
+
+# The search functions there are, with their comment and owner, and whether the role that reads
+# without the policies (`SEES_ALL_QUERY`) may own a function of the schema ``public`` (``CREATE``
+# on it) and the application's role give it that (owner of the schema).
+SEARCH_STATE_QUERY = (
+    "SELECT p.proname::text AS name, obj_description(p.oid, 'pg_proc') AS fingerprint, "
+    "pg_get_userbyid(p.proowner)::text AS owner FROM pg_proc p "
+    "WHERE p.pronamespace = 'public'::regnamespace "
+    f"AND p.proname LIKE '{SEARCH_PREFIX.replace('_', chr(92) + '_')}%'"
+)
+SCHEMA_QUERY = (
+    "SELECT has_schema_privilege(r.oid, 'public', 'CREATE') AS creates, "
+    "has_schema_privilege(current_user, 'public', 'CREATE WITH GRANT OPTION') AS gives "
+    f"FROM pg_roles r WHERE r.rolname = current_user || '{SEES_ALL_SUFFIX}'"
+)
+
+
+def _quoted(role: str) -> str:
+    return '"' + role.replace('"', '""') + '"'
+
+
+def search_function_statements(
+    tables: Iterable[str],
+    state: list[dict[str, Any]],
+    owner: str | None,
+    schema: list[dict[str, Any]],
+) -> list[str]:
+    """What brings the search functions from ``state`` (rows of `SEARCH_STATE_QUERY`) to one
+    per protected table of ``tables`` (those with a ``search`` column), each owned by ``owner``
+    (`sees_all_role`; None: left to the application's role, which makes them) when ``schema``
+    (rows of `SCHEMA_QUERY`) lets it own them: nothing when all is there already."""
+    wanted = [table for table in tables if table in PROTECTED]
+    found = {row["name"]: row for row in state}
+    gives_owner = owner is not None and bool(schema) and schema[0]["creates"]
+    changes: list[str] = []
+    if owner is not None and schema and not schema[0]["creates"] and schema[0]["gives"]:
+        changes.append(f"GRANT CREATE ON SCHEMA public TO {_quoted(owner)}")
+        gives_owner = True
+    for table in wanted:
+        function = f'"{search_function(table)}"{_SEARCH_SIGNATURE}'
+        row = found.get(search_function(table))
+        if row is None or row["fingerprint"] != search_fingerprint(table):
+            changes += [
+                search_function_sql(table),
+                f"COMMENT ON FUNCTION {function} IS '{search_fingerprint(table)}'",
+                f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC",
+                f"GRANT EXECUTE ON FUNCTION {function} TO CURRENT_USER",
+            ]
+        if gives_owner and (row is None or row["owner"] != owner):
+            assert owner is not None
+            changes.append(f"ALTER FUNCTION {function} OWNER TO {_quoted(owner)}")
+    for name in found:
+        if name.removeprefix(SEARCH_PREFIX) not in wanted:
+            changes.append(f'DROP FUNCTION IF EXISTS "{name}"{_SEARCH_SIGNATURE}')
+    return changes
+
+
+# The tables whose search function the services may use: current (its fingerprint), defined
+# with the owner's rights and owned by a role that reads without the policies and may read the
+# table and the territories (so that no policy hides the index from it), callable by the
+# application's role, and the table's trigram index there (``index_suffix``,
+# `maillage.trigram.SUFFIX`: without it the function would read the whole table, where the
+# policy's plan reads the user's rows). A function of the application's role (no such role, a
+# restore before `maillage migrate`) or behind its rule: left out, the services search as before.
+def usable_search_query(index_suffix: str) -> str:
+    name = f"substr(p.proname, {len(SEARCH_PREFIX) + 1})"
+    return (
+        f"SELECT {name}::text AS \"table\", obj_description(p.oid, 'pg_proc') AS fingerprint "
+        "FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
+        "JOIN pg_class c ON c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' "
+        f"AND c.relname = {name} "
+        "WHERE p.pronamespace = 'public'::regnamespace "
+        f"AND p.proname LIKE '{SEARCH_PREFIX.replace('_', chr(92) + '_')}%' "
+        "AND p.prosecdef AND r.rolbypassrls AND has_function_privilege(p.oid, 'EXECUTE') "
+        "AND has_table_privilege(r.oid, c.oid, 'SELECT') "
+        "AND has_table_privilege(r.oid, 'public.territory', 'SELECT') "
+        "AND EXISTS (SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
+        f"WHERE i.indrelid = c.oid AND x.relname = c.relname || '{index_suffix}')"
+    )
+
+
+def usable_searches(rows: list[dict[str, Any]]) -> frozenset[str]:
+    """The tables of the rows of `usable_search_query` whose function is current."""
+    return frozenset(
+        row["table"]
+        for row in rows
+        if row["table"] in PROTECTED and row["fingerprint"] == search_fingerprint(row["table"])
+    )

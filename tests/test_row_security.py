@@ -14,7 +14,7 @@ from piccolo.querystring import QueryString
 from maillage import db, row_security
 from maillage.crm import registry
 from maillage.crm import scope as territory_scope
-from maillage.crm.resources import ResourceService, Territorial
+from maillage.crm.resources import ListQuery, ResourceService, Territorial
 from maillage.tables import Meeting
 from tests.crm import test_scope, test_scope_partners
 from tests.crm.test_scope import SIREN_A, SIREN_B, World, _ids, _user
@@ -623,7 +623,7 @@ async def test_one_generic_plan_still_hides_each_scope_from_the_others(
 
 
 @postgres_only
-async def test_the_policys_one_test_a_row_keeps_the_rule(migrated_database: str):
+async def test_the_policys_one_test_a_row_keeps_the_rule(database: str):
     """Shared rows (no territory) for everybody, even without a setting or any territory; a
     territory's rows for its users; every row for ``*``; nothing else: the policy's test
     (`row_security.policy_expression`) on rows of every kind, for each value of the setting."""
@@ -638,7 +638,7 @@ async def test_the_policys_one_test_a_row_keeps_the_rule(migrated_database: str)
         "n'importe quoi": ({None}, {(None, None)}),
         None: ({None}, {(None, None)}),
     }
-    connection = await asyncpg.connect(migrated_database)
+    connection = await asyncpg.connect(database)
     try:
         for setting, (seen_own, seen_both) in expected.items():
             await connection.execute("RESET maillage.territories")
@@ -662,7 +662,7 @@ async def test_the_policys_one_test_a_row_keeps_the_rule(migrated_database: str)
 
 @postgres_only
 async def test_a_shared_row_without_departement_is_seen_by_a_territory_without_one(
-    migrated_database: str,
+    database: str,
 ):
     """The départements' test (`row_security.DEPARTEMENTS`, one test a row): a shared row of no
     département is seen by every setting, even one whose territories have no département
@@ -683,7 +683,7 @@ async def test_a_shared_row_without_departement_is_seen_by_a_territory_without_o
             rows.format(", NULL::integer, NULL::text", *[", NULL, NULL"] * 3),
         ),
     }
-    connection = await asyncpg.connect(migrated_database)
+    connection = await asyncpg.connect(database)
     try:
         for table, (names, values) in cases.items():
             rule = row_security.policy_expression(table)
@@ -795,3 +795,369 @@ async def test_a_scoped_request_gives_the_policies_its_departements(world: World
     with territory_scope.entered(territory_scope.Scope({world.a["id"]: "coordinateur"})):
         async with db.read_transaction() as transaction:
             assert await transaction.connection.fetchval(show) in ("", None)
+
+
+# ----- the scoped searches through their trigram index (`row_security.search_function`) ----
+
+SEARCHED = (
+    "working_group",
+    "meeting",
+    "decision",
+    "action",
+    "interaction",
+    "organisation",
+    "contact",
+)
+
+
+def test_every_protected_table_with_a_search_column_has_its_search_function():
+    """The functions cover every protected table a search filters on, and nothing else."""
+    tables = [table for table in db.search_tables() if table in row_security.PROTECTED]
+    assert sorted(tables) == sorted(SEARCHED)
+    made = row_security.search_function_statements(
+        db.search_tables(), [], "app_sees_all", [{"creates": True, "gives": True}]
+    )
+    for table in SEARCHED:
+        function = row_security.search_function(table)
+        assert any(f'FUNCTION "{function}"(patterns text[])' in step for step in made)
+        assert f'ALTER FUNCTION "{function}"(text[]) OWNER TO "app_sees_all"' in made
+        # The very expression of the table's policy, and the trigram index's LIKE first.
+        sql = row_security.search_function_sql(table)
+        assert row_security.policy_expression(table) in sql and "SECURITY DEFINER" in sql
+    assert not any("territory_search" in step or "commune" in step for step in made)
+
+
+def test_the_search_functions_are_made_once_and_given_to_the_role_when_it_may_own_them():
+    tables = ["contact", "meeting", "commune"]
+    current = [
+        {
+            "name": row_security.search_function(table),
+            "fingerprint": row_security.search_fingerprint(table),
+            "owner": "app_sees_all",
+        }
+        for table in ("contact", "meeting")
+    ]
+    may_own = [{"creates": True, "gives": True}]
+    assert row_security.search_function_statements(tables, current, "app_sees_all", may_own) == []
+    # No role: made, and left to the application's role; nothing given to anyone.
+    made = row_security.search_function_statements(tables, [], None, [])
+    assert len(made) == 8 and not any("OWNER" in step or "SCHEMA" in step for step in made)
+    assert sum("REVOKE ALL ON FUNCTION" in step for step in made) == 2
+    # The role appears (or a restore left them to the application's role): given, the schema's
+    # CREATE first when the role lacks it and the application may give it.
+    theirs = [dict(row, owner="app") for row in current]
+    given = row_security.search_function_statements(
+        tables, theirs, "app_sees_all", [{"creates": False, "gives": True}]
+    )
+    assert given[0] == 'GRANT CREATE ON SCHEMA public TO "app_sees_all"'
+    assert [step.split(" OWNER")[0] for step in given[1:]] == [
+        'ALTER FUNCTION "maillage_search_contact"(text[])',
+        'ALTER FUNCTION "maillage_search_meeting"(text[])',
+    ]
+    # Neither: they stay the application's (the services then search as before).
+    assert (
+        row_security.search_function_statements(
+            tables, theirs, "app_sees_all", [{"creates": False, "gives": False}]
+        )
+        == []
+    )
+    # A rule changed: rewritten; a table no longer searched: its function dropped.
+    stale = [
+        dict(current[0], fingerprint="maillage:old"),
+        dict(current[1], name="maillage_search_x"),
+    ]
+    changed = row_security.search_function_statements(tables, stale, "app_sees_all", may_own)
+    assert changed[0].startswith('CREATE OR REPLACE FUNCTION "maillage_search_contact"')
+    assert 'DROP FUNCTION IF EXISTS "maillage_search_x"(text[])' in changed
+    assert 'ALTER FUNCTION "maillage_search_meeting"(text[]) OWNER TO "app_sees_all"' in changed
+    # Only a current function counts as usable.
+    rows = [{"table": "contact", "fingerprint": current[0]["fingerprint"]}]
+    rows.append({"table": "meeting", "fingerprint": "maillage:old"})
+    assert row_security.usable_searches(rows) == {"contact"}
+
+
+def test_the_words_a_search_function_takes_its_index_from():
+    """The longest word with three letters or digits in a row first (what a trigram index
+    takes from); none such: no function, the search as before."""
+    service = registry.SERVICES["contacts"]
+
+    def words(q: str) -> list[str]:
+        return service._indexed_words(ListQuery(q=q))
+
+    assert words("Jo Durand") == ["durand", "jo"]
+    assert words("le Martin-Pêcheur de") == ["martin-pecheur", "le", "de"]
+    assert words("a-b c d") == []
+    assert words("35 rue") == ["rue", "35"]
+
+
+async def _called(connection: Any, patterns: list[str]) -> dict[str, list[int]]:
+    """What each search function answers on ``connection``, and (``<table> read``) what the
+    policy lets its caller read of the same rows."""
+    seen = {}
+    for table in SEARCHED:
+        function = row_security.search_function(table)
+        ids = await connection.fetchval(f"SELECT {function}($1::text[])", patterns)
+        read = await connection.fetch(
+            f'SELECT id FROM "{table}" WHERE search LIKE ALL ($1::text[])', patterns
+        )
+        seen[table] = sorted(ids)
+        seen[f"{table} read"] = sorted(row["id"] for row in read)
+    return seen
+
+
+def _as_read(seen: dict[str, list[int]]) -> None:
+    for table in SEARCHED:
+        assert seen[table] == seen[f"{table} read"], table
+
+
+@get("/essai/fonctions-de-recherche", include_in_schema=False)
+async def search_functions_called() -> dict:
+    """Each search function called directly on the application's connection, for the
+    request's user: everything it matches (``%``) and « ardoise »."""
+    async with db.read_transaction() as transaction:
+        every = await _called(transaction.connection, ["%"])
+        ardoise = await _called(transaction.connection, ["%ardoise%"])
+    return {"every": every, "ardoise": ardoise}
+
+
+async def _owners() -> dict[str, tuple[str, bool]]:
+    rows = await db.current_engine().run_ddl(
+        "SELECT p.proname::text AS name, r.rolname::text AS owner, r.rolbypassrls AS bypass "
+        "FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner WHERE p.proname LIKE "
+        "'maillage\\_search\\_%'"
+    )
+    return {row["name"]: (row["owner"], row["bypass"]) for row in rows}
+
+
+@postgres_only
+async def test_a_search_function_tells_a_scoped_request_nothing_outside_its_scope(
+    app, admin, partners: Partners
+):
+    """The function reads without the policies (its owner has ``BYPASSRLS``), yet a
+    coordinator of A calling it directly gets exactly the ids the policies let them read: A's
+    and the shared ones, never B's, whatever the pattern; a connection without the setting only
+    the shared rows (of no département); the host team everything."""
+    from tests.conftest import SEES_ALL_ROLE
+
+    app.register(search_functions_called)
+    p, c = partners, admin.client
+    shared_meeting = await create(
+        c,
+        "meetings",
+        {
+            "working_group": (await create(c, "groups", {"name": "Réseau", "kind": "reseau"}))[
+                "id"
+            ],
+            "title": "Réseau Ardoise",
+            "starts_at": "2026-12-09T14:00:00+01:00",
+            "ends_at": "2026-12-09T16:00:00+01:00",
+        },
+    )
+    meeting_a = await create(
+        c,
+        "meetings",
+        {
+            "working_group": p.body_a["id"],
+            "title": "COPIL Ardoise",
+            "starts_at": "2026-12-09T14:00:00+01:00",
+            "ends_at": "2026-12-09T16:00:00+01:00",
+        },
+    )
+    meeting_b = await create(
+        c,
+        "meetings",
+        {
+            "working_group": p.body_b["id"],
+            "title": "COPIL Rives et Ardoise",
+            "starts_at": "2026-12-09T14:00:00+01:00",
+            "ends_at": "2026-12-09T16:00:00+01:00",
+        },
+    )
+    ardoise_b = await create(c, "contacts", {"first_name": "Bea", "last_name": "Ardoise"})
+    await create(c, "affiliations", {"contact": ardoise_b["id"], "organisation": p.asso_b["id"]})
+    owners = await _owners()
+    assert owners == {row_security.search_function(t): (SEES_ALL_ROLE, True) for t in SEARCHED}
+
+    async with await _user(app, "coord-a@maillage.example", "coordinateur", [SIREN_A]) as a:
+        seen = (await a.get("/essai/fonctions-de-recherche")).json()
+    _as_read(seen["every"])
+    _as_read(seen["ardoise"])
+    of_b = {
+        "working_group": p.body_b["id"],
+        "meeting": meeting_b["id"],
+        "organisation": p.asso_b["id"],
+        "contact": p.adjoint_b["id"],
+    }
+    for table, record in of_b.items():
+        assert record not in seen["every"][table], table
+    assert seen["ardoise"]["contact"] == [p.maire_a["id"]]  # not B's Bea Ardoise
+    assert seen["ardoise"]["meeting"] == sorted([shared_meeting["id"], meeting_a["id"]])
+    assert seen["ardoise"]["organisation"] == [p.mairie_a["id"]]
+    assert p.caf["id"] in seen["every"]["organisation"]  # the shared Caf
+    async with await _user(app, "coord-b@maillage.example", "coordinateur", [SIREN_B]) as b:
+        seen_b = (await b.get("/essai/fonctions-de-recherche")).json()
+    _as_read(seen_b["every"])
+    assert seen_b["ardoise"]["contact"] == [ardoise_b["id"]]
+    assert seen_b["ardoise"]["meeting"] == sorted([shared_meeting["id"], meeting_b["id"]])
+    every = (await c.get("/essai/fonctions-de-recherche")).json()
+    _as_read(every["every"])
+    assert set(every["ardoise"]["contact"]) == {p.maire_a["id"], ardoise_b["id"]}
+    # psql or any tool as the application's role, no setting: the shared rows only.
+    connection = await asyncpg.connect(db.current_engine().config["dsn"])
+    try:
+        alone = await _called(connection, ["%"])
+    finally:
+        await connection.close()
+    _as_read(alone)
+    assert alone["meeting"] == [shared_meeting["id"]]
+    assert (alone["contact"], alone["organisation"]) == ([p.conseillere_caf["id"]], [p.caf["id"]])
+
+
+@postgres_only
+async def test_only_the_application_may_call_a_search_function(database):
+    rows = await db.current_engine().run_ddl(
+        "SELECT p.proname::text AS name, has_function_privilege('public', p.oid, 'EXECUTE') "
+        "AS everyone FROM pg_proc p WHERE p.proname LIKE 'maillage\\_search\\_%'"
+    )
+    assert len(rows) == len(SEARCHED) and not any(row["everyone"] for row in rows)
+
+
+async def _searched_world(c: httpx.AsyncClient, p: Partners) -> None:
+    """Beside the partners: namesakes in both territories and shared, bodies, meetings,
+    exchanges and fiches action that a few words match."""
+    for first, organisation in (("Bea", p.asso_b), ("Alain", p.mairie_a), ("Carole", p.caf)):
+        person = await create(c, "contacts", {"first_name": first, "last_name": "Ardoise"})
+        await create(
+            c, "affiliations", {"contact": person["id"], "organisation": organisation["id"]}
+        )
+    await create(c, "organisations", {"name": "Association d'Ardoise", "kind": "association"})
+    shared = await create(c, "groups", {"name": "Réseau Ardoise et Rives", "kind": "reseau"})
+    when = {"starts_at": "2026-12-09T14:00:00+01:00", "ends_at": "2026-12-09T16:00:00+01:00"}
+    for body in (p.body_a, p.body_b, shared):
+        for title in ("COPIL Ardoise", "Réunion de suivi Ardoise", "Copil des Rives"):
+            await create(c, "meetings", {"working_group": body["id"], "title": title, **when})
+    for territory, body in ((p.a, p.body_a), (p.b, p.body_b)):
+        for summary in ("Appel à la mairie d'Ardoise", "Relance Ardoise"):
+            await create(
+                c,
+                "interactions",
+                {"occurred_on": "2026-11-02", "summary": summary, "territory": territory["id"]},
+            )
+        await create(
+            c, "actions", {"title": "Ardoise", "objective": "Accueil", "working_group": body["id"]}
+        )
+
+
+SEARCHES = {
+    "contacts": ["ardoise", "anne ardoise", "ardoise a", "ar", "rdois", "zzz"],
+    "organisations": ["ardoise", "mairie ardoise", "caf", "des"],
+    "groups": ["copil", "ardoise rives", "reseau"],
+    "meetings": ["copil", "suivi ardoise", "ardoise", "de"],
+    "interactions": ["ardoise", "relance ardoise", "mairie"],
+    "actions": ["ardoise", "accueil"],
+}
+
+
+async def _searched(client: httpx.AsyncClient) -> dict[str, bytes]:
+    """Every search of `SEARCHES`, as pages of one, in reverse order, past the last page (the
+    total counted alone) and with a filter: the bytes of each answer."""
+    answers = {}
+    for resource, words in SEARCHES.items():
+        for q in words:
+            for extra in ({}, {"limit": 1, "sort": "-id"}, {"offset": 50}, {"offset": 1}):
+                params = {"q": q, **extra}
+                response = await client.get(f"/api/v1/{resource}", params=params)
+                assert response.status_code == 200, response.text
+                answers[f"{resource} {params}"] = response.content
+    return answers
+
+
+async def test_a_scoped_search_through_its_function_finds_exactly_what_it_found_before(
+    app, admin, partners: Partners
+):
+    """For a coordinator, a Caf adviser of two territories and the host team, every search
+    answers byte for byte the same through the search functions (PostgreSQL) as without them
+    (the statement as it was, as where the role does not exist, and on SQLite), and the scoped
+    ones went through them."""
+    p = partners
+    await _searched_world(admin.client, p)
+    engine = db.current_engine()
+    scoped = [
+        await _user(app, "coord-a@maillage.example", "coordinateur", [SIREN_A]),
+        await _user(app, "caf@maillage.example", "lecteur", [SIREN_A, SIREN_B]),
+    ]
+    try:
+        for client in [*scoped, admin.client]:
+            through = await _searched(client)
+            if not db.is_sqlite():
+                engine._searches = frozenset()  # as without the role
+            try:
+                before = await _searched(client)
+            finally:
+                if not db.is_sqlite():
+                    engine.forget_sees_all_role()
+            assert through == before
+        names = await _searched(scoped[0])
+        assert b"Anne" in names["contacts {'q': 'anne ardoise'}"]
+        assert b"Bea" not in names["contacts {'q': 'ardoise'}"]
+    finally:
+        for client in scoped:
+            await client.aclose()
+    used = {
+        resource
+        for resource in SEARCHES
+        if any(
+            "maillage_search_" in sql for sql, _ in registry.SERVICES[resource]._statements.values()
+        )
+    }
+    assert used == (set() if db.is_sqlite() else set(SEARCHES))
+
+
+@postgres_only
+async def test_a_search_function_the_role_cannot_use_is_left_aside_until_migrate(
+    app, admin, partners: Partners
+):
+    """A function left to the application's role (a restore, `pg_restore --no-owner`) or
+    whose role lost its grants: the services search as before, with the same answers;
+    `maillage migrate` gives it back."""
+    from tests.conftest import SEES_ALL_ROLE
+
+    await _searched_world(admin.client, partners)
+    coordinator_a = await _user(app, "coord-a@maillage.example", "coordinateur", [SIREN_A])
+    engine = db.current_engine()
+    usable = set(SEARCHED)
+    await db.know_search_functions()
+    assert engine.search_functions() == usable
+    expected = await _searched(coordinator_a)
+    function = f'"{row_security.search_function("contact")}"(text[])'
+    await engine.run_ddl(f"ALTER FUNCTION {function} OWNER TO CURRENT_USER")
+    await engine.run_ddl(f'REVOKE SELECT ON meeting FROM "{SEES_ALL_ROLE}"')
+    engine.forget_sees_all_role()
+    try:
+        await db.know_search_functions()
+        assert engine.search_functions() == usable - {"contact", "meeting"}
+        assert await _searched(coordinator_a) == expected
+    finally:
+        changes = await db.sync_row_security()
+        await coordinator_a.aclose()
+    assert f'ALTER FUNCTION {function} OWNER TO "{SEES_ALL_ROLE}"' in changes
+    await db.know_search_functions()
+    assert engine.search_functions() == usable
+
+
+@postgres_only
+async def test_migrate_lets_the_role_own_the_search_functions(database):
+    """The role that reads without the policies may own a function of the schema only with
+    ``CREATE`` on it: `maillage migrate` gives it (the application's role owns the schema) and
+    says so while it lacks it."""
+    from tests.conftest import SEES_ALL_ROLE
+
+    engine = db.current_engine()
+    assert await db.search_functions_unowned() is None
+    await engine.run_ddl(f'REVOKE CREATE ON SCHEMA public FROM "{SEES_ALL_ROLE}"')
+    try:
+        assert await db.search_functions_unowned() == SEES_ALL_ROLE
+    finally:
+        changes = await db.sync_row_security()
+    assert changes == [f'GRANT CREATE ON SCHEMA public TO "{SEES_ALL_ROLE}"']
+    assert await db.search_functions_unowned() is None

@@ -96,6 +96,14 @@ async def migrate(settings: Settings) -> None:
             "du serveur d'exécuter « CREATE EXTENSION pg_trgm; » dans cette base, puis relancez "
             "« maillage migrate »."
         )
+    role = await db.search_functions_unowned()
+    if role is not None:
+        click.echo(
+            f"Attention : le rôle {role} ne peut pas créer d'objets dans le schéma public, et "
+            "les recherches limitées à des territoires ne passent pas par leurs index "
+            "trigrammes. Demandez à l'administrateur du serveur d'exécuter « GRANT CREATE ON "
+            f"SCHEMA public TO {role}; » dans cette base, puis relancez « maillage migrate »."
+        )
 
 
 @click.command(cls=FrenchCommand)

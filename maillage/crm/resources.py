@@ -10,6 +10,7 @@ transaction, and lists read with a bounded number of queries whatever their leng
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,8 +37,10 @@ from maillage.db import (
     french_order,
     gathered_order,
     is_sqlite,
+    know_search_functions,
     read_statement,
     read_transaction,
+    search_function,
     write_transaction,
 )
 from maillage.errors import (
@@ -67,6 +70,8 @@ Conditions = list[Any]
 # are named here.
 AnyList = list[Any]
 WordList = list[str]
+# Three letters or digits in a row: what a trigram index takes from a word (`_indexed_words`).
+_TRIGRAM = re.compile(r"[^\W_]{3}")
 
 Validator = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[list[FieldError]]]
 Preparer = Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[None]]
@@ -466,6 +471,8 @@ class ResourceService:
     async def list(self, query: ListQuery) -> dict[str, Any]:
         """A page of records, their links and the total in one statement (see `_statement`)."""
         self._check_query(query)
+        if query.q and self.spec.search_fields:
+            await know_search_functions()
         values = self._values(query)
         sql, plan = self._statement(query, values)
         args = [values[slot] if slot is not None else constant for slot, constant in plan]
@@ -524,9 +531,11 @@ class ResourceService:
         given = tuple(item.name for item in self._filters_given(query))
         archived = self.spec.lifecycle == "archive" and query.include_archived
         words = len(self._words(query))
+        found = self._found_by(query) is not None
         narrowed = self._narrowed(query)
         cap = query.count_cap
-        return (is_sqlite(), territories, query.sort, archived, words, given, narrowed, cap)
+        shape = (territories, query.sort, archived, words, found, given, narrowed, cap)
+        return (is_sqlite(), *shape)
 
     def _build(self, query: ListQuery, values: AnyList) -> tuple[str, AnyList]:
         """Piccolo's select, with a sorted array per link and the count as scalar subqueries in
@@ -568,7 +577,9 @@ class ResourceService:
     def _counted(self, query: ListQuery, where: Any, values: AnyList) -> Conditions:
         """The conditions whose counts add up to the list's total: ``where`` alone, or the
         shared rows and the user's apart (`scope_halves`)."""
-        halves = self.scope_halves()
+        # Through a search function (`_found_by`) the rows are read by their ids: a count in
+        # two halves would only call it twice.
+        halves = None if self._found_by(query) is not None else self.scope_halves()
         if halves is None:
             return [where]
         rest = self._where(query, values, scoped=False)
@@ -706,6 +717,27 @@ class ResourceService:
         they are sorted (`sort_term`)."""
         return bool(query.q and self.spec.search_fields) or bool(self._filters_given(query))
 
+    def _found_by(self, query: ListQuery) -> str | None:
+        """The function that gives the ids of the rows this search may find
+        (`row_security.search_function`: under the policies, through the table's trigram
+        index, which the policy keeps ``LIKE`` from), or None: the search as it was.
+
+        None as well when no word holds three letters or digits in a row: a trigram index takes
+        nothing from a shorter one and would read itself whole."""
+        if not self.spec.search_fields or not self._indexed_words(query):
+            return None
+        return search_function(self.table._meta.tablename)
+
+    def _indexed_words(self, query: ListQuery) -> WordList:
+        """The search's words for its function, the one its index takes first: the longest
+        that has three letters or digits in a row; none without one."""
+        words = self._words(query)
+        usable = [rank for rank, word in enumerate(words) if _TRIGRAM.search(word)]
+        if not usable:
+            return []
+        first = max(usable, key=lambda rank: len(words[rank]))
+        return [words[first], *words[:first], *words[first + 1 :]]
+
     def _filters_given(self, query: ListQuery) -> FilterList:
         return [item for item in self.spec.filters if query.filters.get(item.name) is not None]
 
@@ -714,6 +746,8 @@ class ResourceService:
         values: AnyList = []
         if self.spec.search_fields:
             values += [f"%{word}%" for word in self._words(query)]
+            if self._found_by(query) is not None:
+                values.append([f"%{word}%" for word in self._indexed_words(query)])
         for item in self._filters_given(query):
             value = query.filters[item.name]
             if item.link is not None and item.contains:
@@ -735,6 +769,16 @@ class ResourceService:
         if self.spec.search_fields:
             for _word in self._words(query):
                 clauses.append(self._columns["search"].like(next(given)))
+            function = self._found_by(query)
+            if function is not None:
+                # The ids the function finds through the index, and the clauses above as
+                # they were: the same rows, read through the primary key (#20).
+                key = f'"{self.table._meta.tablename}"."id"'
+                clauses.append(
+                    WhereRaw(
+                        f"{key} = ANY ((SELECT {function}({{}}::text[]))::integer[])", next(given)
+                    )
+                )
         for item in self._filters_given(query):
             clauses.append(self._filter_clause(item, next(given)))
         if not clauses:

@@ -369,9 +369,14 @@ def policy_expression(table: str) -> str:
     return _visible(rule, f'"{table}"')
 
 
+def _fingerprint_of(text: str) -> str:
+    """The comment kept on a policy or a function: its text's digest."""
+    return "maillage:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def fingerprint(table: str) -> str:
     """Kept as the policy's comment: `sync` rewrites a policy only when its rule changed."""
-    return "maillage:" + hashlib.sha256(policy_expression(table).encode()).hexdigest()[:16]
+    return _fingerprint_of(policy_expression(table))
 
 
 STATE_QUERY = (
@@ -489,7 +494,7 @@ def search_function_sql(table: str) -> str:
 def search_fingerprint(table: str) -> str:
     """Kept as the function's comment: `search_function_statements` rewrites it only when its
     text changed (a policy's rule, this module's query)."""
-    return "maillage:" + hashlib.sha256(search_function_sql(table).encode()).hexdigest()[:16]
+    return _fingerprint_of(search_function_sql(table))
 
 
 # The search functions there are, with their comment and owner, and whether the role that reads

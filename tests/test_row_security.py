@@ -929,6 +929,20 @@ async def _owners() -> dict[str, tuple[str, bool]]:
     return {row["name"]: (row["owner"], row["bypass"]) for row in rows}
 
 
+async def _meeting(client: Any, group: int, title: str) -> dict[str, Any]:
+    """A meeting of ``group`` on 9 December 2026, 14:00–16:00 in Paris."""
+    return await create(
+        client,
+        "meetings",
+        {
+            "working_group": group,
+            "title": title,
+            "starts_at": "2026-12-09T14:00:00+01:00",
+            "ends_at": "2026-12-09T16:00:00+01:00",
+        },
+    )
+
+
 @postgres_only
 async def test_a_search_function_tells_a_scoped_request_nothing_outside_its_scope(
     app, admin, partners: Partners
@@ -941,38 +955,11 @@ async def test_a_search_function_tells_a_scoped_request_nothing_outside_its_scop
 
     app.register(search_functions_called)
     p, c = partners, admin.client
-    shared_meeting = await create(
-        c,
-        "meetings",
-        {
-            "working_group": (await create(c, "groups", {"name": "Réseau", "kind": "reseau"}))[
-                "id"
-            ],
-            "title": "Réseau Ardoise",
-            "starts_at": "2026-12-09T14:00:00+01:00",
-            "ends_at": "2026-12-09T16:00:00+01:00",
-        },
+    shared_meeting = await _meeting(
+        c, (await create(c, "groups", {"name": "Réseau", "kind": "reseau"}))["id"], "Réseau Ardoise"
     )
-    meeting_a = await create(
-        c,
-        "meetings",
-        {
-            "working_group": p.body_a["id"],
-            "title": "COPIL Ardoise",
-            "starts_at": "2026-12-09T14:00:00+01:00",
-            "ends_at": "2026-12-09T16:00:00+01:00",
-        },
-    )
-    meeting_b = await create(
-        c,
-        "meetings",
-        {
-            "working_group": p.body_b["id"],
-            "title": "COPIL Rives et Ardoise",
-            "starts_at": "2026-12-09T14:00:00+01:00",
-            "ends_at": "2026-12-09T16:00:00+01:00",
-        },
-    )
+    meeting_a = await _meeting(c, p.body_a["id"], "COPIL Ardoise")
+    meeting_b = await _meeting(c, p.body_b["id"], "COPIL Rives et Ardoise")
     ardoise_b = await create(c, "contacts", {"first_name": "Bea", "last_name": "Ardoise"})
     await create(c, "affiliations", {"contact": ardoise_b["id"], "organisation": p.asso_b["id"]})
     owners = await _owners()

@@ -259,6 +259,8 @@ def _token_lookup(sqlite: bool) -> str:
 
 
 _TOKEN_LOOKUP = {True: _token_lookup(True), False: _token_lookup(False)}
+# SQLite's, with the ``?`` placeholder `read_statement` takes: made once, not per request.
+_TOKEN_LOOKUP_READ = _token_lookup(True).replace("{}", "?")
 
 
 async def _token_row(token_hash: str) -> dict[str, Any] | None:
@@ -266,12 +268,12 @@ async def _token_row(token_hash: str) -> dict[str, Any] | None:
     alone (`read_statement`: on the event loop's own connection, #16), not a trip to a kept
     connection's thread."""
     if is_sqlite():
-        sql = _TOKEN_LOOKUP[True].replace("{}", "?")
-        rows = await read_statement(sql, [token_hash])
+        rows = await read_statement(_TOKEN_LOOKUP_READ, [token_hash])
     else:
         statement = QueryString(_TOKEN_LOOKUP[False], token_hash)
         rows = await current_engine().run_querystring(statement)
-    return dict(rows[0]) if rows else None
+    row: dict[str, Any] | None = rows[0] if rows else None
+    return row
 
 
 async def authenticate_token(token: str) -> Actor | None:

@@ -212,6 +212,9 @@ class ScopedPostgresEngine(PostgresEngine):
         """Look the role up again (its grants changed: `sync_row_security`), and the search
         functions with it (`search_functions`)."""
         self._sees_all = _UNKNOWN
+        self.forget_search_functions()
+
+    def forget_search_functions(self) -> None:
         self._searches = _UNKNOWN
 
     # The tables whose search function a scoped search may use
@@ -444,6 +447,27 @@ async def know_search_functions() -> None:
     engine = current_engine()
     if isinstance(engine, ScopedPostgresEngine):
         await engine.know_search_functions()
+
+
+# What PostgreSQL answers a call of a search function that is gone (42883, a newer version's
+# `maillage migrate` on another host dropped or renamed it) or that the application's role may
+# no longer run (42501): the process's knowledge of them is stale (`search_function_gone`).
+_SEARCH_FUNCTION_GONE = frozenset({"42883", "42501"})
+
+
+def search_function_gone(error: BaseException) -> bool:
+    """``error`` says a search function this process took for usable no longer is: the
+    functions are forgotten, looked up again at the next search (`know_search_functions`),
+    and the caller may search again, through them or as before."""
+    engine = current_engine()
+    if (
+        not isinstance(engine, ScopedPostgresEngine)
+        or getattr(error, "sqlstate", None) not in _SEARCH_FUNCTION_GONE
+        or engine.current_transaction.get() is not None  # its transaction is aborted
+    ):
+        return False
+    engine.forget_search_functions()
+    return True
 
 
 def search_function(table: str) -> str | None:

@@ -454,7 +454,9 @@ _SEARCH_SIGNATURE = "(text[])"
 # the policy's plan reads along the territory's index faster than a function call returns the
 # ids and the rows are read again by their key (the bodies' search « commission » of a Caf
 # adviser: ×0.84 of the statement without the policies, ×1.31 through its function,
-# bench/README.md « The scoped searches of the small tables », #20).
+# bench/README.md « The scoped searches of the small tables », #20). Their functions are still
+# made (`search_function_statements`), only not used (`usable_searches`): a host still running
+# an earlier version during an upgrade calls them.
 SEARCHED_UNDER_THE_POLICY: frozenset[str] = frozenset({"working_group", "action"})
 
 
@@ -532,13 +534,10 @@ def search_function_statements(
     schema: list[dict[str, Any]],
 ) -> list[str]:
     """What brings the search functions from ``state`` (rows of `SEARCH_STATE_QUERY`) to one
-    per protected table of ``tables`` (those with a ``search`` column) but those searched under
-    the policy (`SEARCHED_UNDER_THE_POLICY`, dropped if there), each owned by ``owner``
+    per protected table of ``tables`` (those with a ``search`` column), each owned by ``owner``
     (`sees_all_role`; None: left to the application's role, which makes them) when ``schema``
     (rows of `SCHEMA_QUERY`) lets it own them: nothing when all is there already."""
-    wanted = [
-        table for table in tables if table in PROTECTED and table not in SEARCHED_UNDER_THE_POLICY
-    ]
+    wanted = [table for table in tables if table in PROTECTED]
     found = {row["name"]: row for row in state}
     gives_owner = owner is not None and bool(schema) and schema[0]["creates"]
     changes: list[str] = []

@@ -41,6 +41,7 @@ from maillage.db import (
     read_statement,
     read_transaction,
     search_function,
+    search_function_gone,
     write_transaction,
 )
 from maillage.errors import (
@@ -469,8 +470,20 @@ class ResourceService:
     # ----- reading -------------------------------------------------------------------------
 
     async def list(self, query: ListQuery) -> dict[str, Any]:
-        """A page of records, their links and the total in one statement (see `_statement`)."""
+        """A page of records, their links and the total in one statement (see `_statement`).
+
+        A search through a function that is no longer usable (dropped or changed by a newer
+        version's ``maillage migrate`` on another host) is made once more with what the
+        functions are now, instead of failing until this process restarts (#20)."""
         self._check_query(query)
+        try:
+            return await self._page(query)
+        except Exception as error:
+            if self._found_by(query) is None or not search_function_gone(error):
+                raise
+        return await self._page(query)
+
+    async def _page(self, query: ListQuery) -> dict[str, Any]:
         if query.q and self.spec.search_fields:
             await know_search_functions()
         values = self._values(query)

@@ -74,3 +74,23 @@ async def test_the_list_still_reads_in_french_order(coordinator):
     names = [item["last_name"] for item in response.json()["items"]]
     assert names[-1] == "Zola" and names.index("Eloi") < names.index("Émile")
     assert french_compare("École", "Eloi") < 0 and french_compare("école", "école") == 0
+
+
+async def test_no_index_of_the_partners_by_archived_alone_on_postgresql():
+    """PostgreSQL planned the scoped lists' generic statements along the index of ``archived``
+    alone and read every partner not archived (migration 2026-12-10T14:00, #20): it is gone
+    there, the indexes that lead with ``archived`` and more stay; SQLite keeps its indexes."""
+    engine = db.current_engine()
+    alone = {"contact_archived", "organisation_archived"}
+    if db.is_sqlite():
+        rows = await engine.run_ddl("SELECT name FROM sqlite_master WHERE type = 'index'")
+        assert alone <= {row["name"] for row in rows}
+        return
+    rows = await engine.run_ddl(
+        "SELECT indexname FROM pg_indexes WHERE tablename IN ('contact', 'organisation')"
+    )
+    names = {row["indexname"] for row in rows}
+    assert not alone & names
+    for table in ("contact", "organisation"):
+        kept = {f"{table}_archived_territory", f"{table}_territory_archived", f"{table}_list_order"}
+        assert kept <= names

@@ -5,6 +5,7 @@ right when a child is written while its parent moves in another transaction, in 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -12,6 +13,9 @@ import asyncpg
 import pytest
 
 from maillage import row_security
+from maillage.actor import CLI
+from maillage.crm import agenda
+from maillage.tables import Invitation
 from tests.crm import test_scope_partners
 from tests.crm.test_scope_partners import Partners
 from tests.support import TEST_DATABASE_URL
@@ -198,3 +202,56 @@ async def test_a_child_written_while_its_parent_moves_gets_the_parents_new_copy(
     finally:
         await check.close()
     assert row["copy"] == row["parent"], dict(row)
+
+
+@postgres_only
+async def test_two_attendance_records_of_one_meeting_at_once_do_not_deadlock(
+    database: str, admin, partners: Partners, monkeypatch: pytest.MonkeyPatch
+):
+    """Recording who came invites the members present who were not invited, then marks the
+    meeting held: two records at once each held the meeting ``FOR SHARE`` by their invitation
+    and waited for the other's to mark it held. The meeting is now taken first: one waits."""
+    c = admin.client
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    meeting = await create(
+        c,
+        "meetings",
+        {
+            "working_group": partners.body_a["id"],
+            "title": "Comité de pilotage",
+            "starts_at": f"{yesterday}T14:00:00+01:00",
+            "ends_at": f"{yesterday}T16:00:00+01:00",
+        },
+    )
+    people = []
+    for name in ("Un", "Deux"):
+        person = await create(c, "contacts", {"first_name": "Membre", "last_name": name})
+        await create(
+            c,
+            "memberships",
+            {"working_group": partners.body_a["id"], "contact": person["id"]},
+        )
+        people.append(person["id"])
+    record = agenda.audit.record
+
+    async def slow_record(*args: object, **kwargs: object) -> object:
+        # Each write's invitation made before either marks the meeting held.
+        await asyncio.sleep(SETTLE_SECONDS)
+        return await record(*args, **kwargs)
+
+    monkeypatch.setattr(agenda.audit, "record", slow_record)
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                agenda.record_attendance(CLI, meeting["id"], {person: "present"}, held=True)
+                for person in people
+            ),
+            return_exceptions=True,
+        ),
+        timeout=30,
+    )
+    assert results == [1, 1], results
+    present = await Invitation.select(Invitation.contact).where(
+        (Invitation.meeting == meeting["id"]) & (Invitation.attendance == "present")
+    )
+    assert sorted(row["contact"] for row in present) == people

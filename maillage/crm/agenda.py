@@ -18,7 +18,7 @@ from maillage.crm import audit
 from maillage.crm.registry import SERVICES, scoped
 from maillage.crm.resources import versioned
 from maillage.crm.rules import NOT_STARTED, ensure_token_nonce
-from maillage.db import count_rows, read_transaction, write_transaction
+from maillage.db import count_rows, is_sqlite, read_transaction, write_transaction
 from maillage.errors import InvalidData
 from maillage.folding import fold
 from maillage.tables import Affiliation, Invitation, Meeting, Membership
@@ -280,6 +280,13 @@ async def record_attendance(
         raise InvalidData.one("status", NOT_STARTED)
     changed = 0
     async with write_transaction():
+        if not is_sqlite():
+            # Taken before the invitations, whose trigger reads the meeting FOR SHARE
+            # (migration 2026-12-10T13:00:00): two records at once would each hold it so and
+            # wait for the other's to mark it held. One waits for the other instead (#20).
+            await Meeting.raw(
+                "SELECT id FROM meeting WHERE id = {} FOR NO KEY UPDATE", meeting_id
+            ).run()
         for contact_id, status in attendance.items():
             row = existing.get(contact_id)
             if row is None:

@@ -518,6 +518,13 @@ async def settle_territory_departements(territory_ids: Any) -> None:
     await settle_departements(contacts=[*(row["id"] for row in people), *tied])
 
 
+_SETTLED_AT_ONCE = 500  # ids given to one statement
+
+
+def _starts(ids: list[int]) -> range:
+    return range(0, len(ids), _SETTLED_AT_ONCE)
+
+
 async def settle_departements(organisations: Any = (), contacts: Any = ()) -> None:
     """Give the organisations (and their children that follow them), then the contacts, the
     département of the rule (`maillage.departements`), inside the caller's transaction. On
@@ -533,11 +540,20 @@ async def settle_departements(organisations: Any = (), contacts: Any = ()) -> No
     if not placed and not people:
         return
     if not is_sqlite():
-        for start in range(0, max(len(placed), len(people)), 500):
+        # The function locks the rows it rewrites in the order of their ids, organisations
+        # first (migration 2026-12-10T13:00:00): so do the calls, all the organisations before
+        # any person, so that two writes reach the partners they share in the same order.
+        calls = [(placed, people)]
+        if len(placed) > _SETTLED_AT_ONCE or len(people) > _SETTLED_AT_ONCE:
+            calls = [
+                *((placed[i : i + _SETTLED_AT_ONCE], []) for i in _starts(placed)),
+                *(([], people[i : i + _SETTLED_AT_ONCE]) for i in _starts(people)),
+            ]
+        for organisation_ids, contact_ids in calls:
             await Contact.raw(
                 "SELECT maillage_settle_departements({}::integer[], {}::integer[])",
-                placed[start : start + 500],
-                people[start : start + 500],
+                organisation_ids,
+                contact_ids,
             ).run()
         return
     for start in range(0, len(placed), 500):

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from litestar import get
 
-from maillage import db
+from maillage import db, row_security
 from maillage.crm import caches, dashboard, lookups, resources
 from maillage.crm import scope as territory_scope
 from maillage.crm.resources import ResourceService
@@ -519,5 +519,65 @@ async def test_two_writes_settling_the_same_partners_in_turn_do_not_deadlock(
     finally:
         await a.close()
         await b.close()
+    assert await _departement(Organisation, deps.caf_29) == "29"
+    assert await _departement(Organisation, deps.caf_35) == "35"
+
+
+@postgres_only
+async def test_two_writes_moving_the_same_partners_in_two_orders_do_not_deadlock(
+    database: str, deps: Departements
+):
+    """Two writes that really change the départements of the same partners, each reaching
+    them in its own order (the order of its plan: the table's for a sequential scan, the ids'
+    for the index; a row written is moved in the table): each held its first partner and waited
+    for the other's until PostgreSQL ended one with « deadlock detected ». The partners to
+    rewrite are now locked in the order of their ids first: the second write waits."""
+    import asyncpg
+
+    settle = "SELECT maillage_settle_departements($1::integer[], '{}'::integer[])"
+    first, second = deps.caf_35["id"], deps.caf_29["id"]
+    slow = (
+        "CREATE OR REPLACE FUNCTION test_slow_departement() RETURNS trigger LANGUAGE plpgsql "
+        "AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$",
+        "CREATE TRIGGER test_slow_departement BEFORE UPDATE OF departement ON organisation "
+        "FOR EACH ROW EXECUTE FUNCTION test_slow_departement()",
+    )
+    setup, a, b = [await asyncpg.connect(database) for _ in range(3)]
+    try:
+        await setup.execute(row_security.set_config_sql("*", local=False))
+        # Both to be placed again; the first written last, so last in the table.
+        for organisation in (second, first):
+            await setup.execute(
+                "UPDATE organisation SET departement = NULL WHERE id = $1", organisation
+            )
+        in_table = await setup.fetch(
+            "SELECT id FROM organisation WHERE id = ANY ($1::integer[]) ORDER BY ctid",
+            [first, second],
+        )
+        assert [row["id"] for row in in_table] == [second, first]
+        # Each row held a moment once locked: the other write reaches its first row meanwhile.
+        for statement in slow:
+            await setup.execute(statement)
+        for connection in (a, b):
+            await connection.execute(row_security.set_config_sql("*", local=False))
+        await a.execute("SET enable_seqscan = off")  # by the index: first, second
+        await b.execute("SET enable_indexscan = off; SET enable_bitmapscan = off")  # second, first
+
+        async def write(connection: asyncpg.Connection, organisations: list[int]) -> None:
+            async with connection.transaction():
+                await connection.execute(settle, organisations)
+
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                write(a, [first, second]), write(b, [second, first]), return_exceptions=True
+            ),
+            timeout=30,
+        )
+        assert not [r for r in results if isinstance(r, BaseException)], results
+    finally:
+        await setup.execute("DROP TRIGGER IF EXISTS test_slow_departement ON organisation")
+        await setup.execute("DROP FUNCTION IF EXISTS test_slow_departement()")
+        for connection in (setup, a, b):
+            await connection.close()
     assert await _departement(Organisation, deps.caf_29) == "29"
     assert await _departement(Organisation, deps.caf_35) == "35"

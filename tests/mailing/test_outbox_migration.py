@@ -54,6 +54,7 @@ LATER = [
     "2026-12-10T06:30:00:000000",  # partners' départements written only where they change (#20)
     "2026-12-10T09:30:00:000000",  # ties by their parents' territories, départements (#20)
     "2026-12-10T12:00:00:000000",  # invitation by contact, attendance and meeting (#16)
+    "2026-12-10T13:00:00:000000",  # copies read their parents locked; settled in id order (#20)
     "2026-12-10T14:00:00:000000",  # no index by archived alone, PostgreSQL (#20)
 ]
 

@@ -1,0 +1,257 @@
+"""The copies of a parent's territory and département (#20, `maillage.row_security.Via`) stay
+right when a child is written while its parent moves in another transaction, in either order
+(PostgreSQL: READ COMMITTED, two real connections)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+
+from maillage import row_security
+from maillage.actor import CLI
+from maillage.crm import agenda
+from maillage.tables import Invitation
+from tests.crm import test_scope_partners
+from tests.crm.test_scope_partners import Partners
+from tests.support import TEST_DATABASE_URL
+from tests.web.helpers import create
+
+partners = test_scope_partners.partners
+
+postgres_only = pytest.mark.skipif(
+    not TEST_DATABASE_URL.startswith("postgres"),
+    reason="SQLite n'a ni copies ni triggers de territoire : un seul écrivain à la fois.",
+)
+
+# Long enough for the other transaction to reach its statement (and wait, or not).
+SETTLE_SECONDS = 0.4
+
+
+@dataclass
+class Race:
+    """A child row inserted (``insert``, returning its id), its parent moved (``move``), and
+    the child's copy and the parent's value it must equal (``check``, by the child's id)."""
+
+    insert: str
+    insert_args: tuple
+    move: str
+    move_args: tuple
+    check: str
+
+
+async def _races(admin, p: Partners) -> dict[str, Race]:
+    c = admin.client
+    person = await create(c, "contacts", {"first_name": "Jo", "last_name": "Durand"})
+    meeting = await create(
+        c,
+        "meetings",
+        {
+            "working_group": p.body_a["id"],
+            "title": "Comité de pilotage",
+            "starts_at": "2026-12-09T14:00:00+01:00",
+            "ends_at": "2026-12-09T16:00:00+01:00",
+        },
+    )
+    body, b = p.body_a["id"], p.b["id"]
+    moved_body = ("UPDATE working_group SET territory = $1 WHERE id = $2", (b, body))
+    body_copy = (
+        "SELECT c.territory AS copy, p.territory AS parent FROM {child} c "
+        "JOIN working_group p ON p.id = c.working_group WHERE c.id = $1"
+    )
+    return {
+        "membership": Race(
+            "INSERT INTO membership (working_group, contact, start_date) "
+            "VALUES ($1, $2, current_date) RETURNING id",
+            (body, person["id"]),
+            *moved_body,
+            body_copy.format(child="membership"),
+        ),
+        "meeting": Race(
+            "INSERT INTO meeting (working_group, title, starts_at, ends_at, ical_uid, search) "
+            "VALUES ($1, 'Bilan', now(), now(), 'course@maillage', 'bilan') RETURNING id",
+            (body,),
+            *moved_body,
+            body_copy.format(child="meeting"),
+        ),
+        "decision": Race(
+            "INSERT INTO decision (working_group, summary) VALUES ($1, 'Un guichet') RETURNING id",
+            (body,),
+            *moved_body,
+            body_copy.format(child="decision"),
+        ),
+        # Two levels down: the body's move is carried to its meeting, then to its invitations.
+        "invitation": Race(
+            "INSERT INTO invitation (meeting, contact) VALUES ($1, $2) RETURNING id",
+            (meeting["id"], person["id"]),
+            *moved_body,
+            "SELECT c.territory AS copy, p.territory AS parent FROM invitation c "
+            "JOIN meeting p ON p.id = c.meeting WHERE c.id = $1",
+        ),
+        "affiliation": Race(
+            "INSERT INTO affiliation (contact, organisation) VALUES ($1, $2) RETURNING id",
+            (person["id"], p.mairie_a["id"]),
+            "UPDATE organisation SET territory = $1 WHERE id = $2",
+            (b, p.mairie_a["id"]),
+            "SELECT c.organisation_territory AS copy, p.territory AS parent FROM affiliation c "
+            "JOIN organisation p ON p.id = c.organisation WHERE c.id = $1",
+        ),
+        # A shared parent's département (a Caf placed in another département).
+        "affiliation's département": Race(
+            "INSERT INTO affiliation (contact, organisation) VALUES ($1, $2) RETURNING id",
+            (person["id"], p.caf["id"]),
+            "UPDATE organisation SET departement = '29' WHERE id = $1",
+            (p.caf["id"],),
+            "SELECT c.organisation_departement AS copy, p.departement AS parent "
+            "FROM affiliation c JOIN organisation p ON p.id = c.organisation WHERE c.id = $1",
+        ),
+        "partnership": Race(
+            "INSERT INTO partnership (organisation, partner) VALUES ($1, $2) RETURNING id",
+            (p.caf["id"], p.mairie_a["id"]),
+            "UPDATE organisation SET territory = $1 WHERE id = $2",
+            (b, p.mairie_a["id"]),
+            "SELECT c.partner_territory AS copy, p.territory AS parent FROM partnership c "
+            "JOIN organisation p ON p.id = c.partner WHERE c.id = $1",
+        ),
+    }
+
+
+CHILDREN = [
+    "membership",
+    "meeting",
+    "decision",
+    "invitation",
+    "affiliation",
+    "affiliation's département",
+    "partnership",
+]
+
+
+def test_every_table_with_copies_of_its_parent_has_its_race():
+    via = {
+        table
+        for table, rule in row_security.PROTECTED.items()
+        if isinstance(rule, row_security.Via)
+    }
+    assert {child.partition("'")[0] for child in CHILDREN} == via
+
+
+async def _connected(url: str) -> asyncpg.Connection:
+    connection = await asyncpg.connect(url)
+    await connection.execute(row_security.set_config_sql("*", local=False))
+    return connection
+
+
+async def _in_turn(
+    url: str,
+    first: Callable[[asyncpg.Connection], Awaitable[object]],
+    second: Callable[[asyncpg.Connection], Awaitable[object]],
+) -> object:
+    """``first`` in a transaction, then ``second`` in another while the first is still open;
+    the first commits a moment later (the second may wait for it), then the second. The
+    result of ``first``."""
+    one, two = await _connected(url), await _connected(url)
+    try:
+        tr_one, tr_two = one.transaction(), two.transaction()
+        await tr_one.start()
+        result = await first(one)
+        await tr_two.start()
+        waiting = asyncio.ensure_future(second(two))
+        await asyncio.sleep(SETTLE_SECONDS)
+        await tr_one.commit()
+        second_result = await asyncio.wait_for(waiting, timeout=20)
+        await tr_two.commit()
+        return result if result is not None else second_result
+    finally:
+        await one.close()
+        await two.close()
+
+
+@postgres_only
+@pytest.mark.parametrize("child", CHILDREN)
+@pytest.mark.parametrize(
+    "inserted_first", [True, False], ids=["insert-then-move", "move-then-insert"]
+)
+async def test_a_child_written_while_its_parent_moves_gets_the_parents_new_copy(
+    migrated_database: str, admin, partners: Partners, child: str, inserted_first: bool
+):
+    """READ COMMITTED: the child's trigger read the parent's last committed territory, and the
+    parent's move carried the new one down to the children it saw, not the one being written:
+    the child kept the old territory until the parent's next move (seen by the wrong
+    territory). Now the child's trigger reads its parent with a lock that the move's waits
+    for, and the other way round."""
+    race = (await _races(admin, partners))[child]
+
+    async def insert(connection: asyncpg.Connection) -> object:
+        return await connection.fetchval(race.insert, *race.insert_args)
+
+    async def move(connection: asyncpg.Connection) -> None:
+        await connection.execute(race.move, *race.move_args)
+
+    if inserted_first:
+        row_id = await _in_turn(migrated_database, insert, move)
+    else:
+        row_id = await _in_turn(migrated_database, move, insert)
+    check = await _connected(migrated_database)
+    try:
+        row = await check.fetchrow(race.check, row_id)
+    finally:
+        await check.close()
+    assert row["copy"] == row["parent"], dict(row)
+
+
+@postgres_only
+async def test_two_attendance_records_of_one_meeting_at_once_do_not_deadlock(
+    database: str, admin, partners: Partners, monkeypatch: pytest.MonkeyPatch
+):
+    """Recording who came invites the members present who were not invited, then marks the
+    meeting held: two records at once each held the meeting ``FOR SHARE`` by their invitation
+    and waited for the other's to mark it held. The meeting is now taken first: one waits."""
+    c = admin.client
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    meeting = await create(
+        c,
+        "meetings",
+        {
+            "working_group": partners.body_a["id"],
+            "title": "Comité de pilotage",
+            "starts_at": f"{yesterday}T14:00:00+01:00",
+            "ends_at": f"{yesterday}T16:00:00+01:00",
+        },
+    )
+    people = []
+    for name in ("Un", "Deux"):
+        person = await create(c, "contacts", {"first_name": "Membre", "last_name": name})
+        await create(
+            c,
+            "memberships",
+            {"working_group": partners.body_a["id"], "contact": person["id"]},
+        )
+        people.append(person["id"])
+    record = agenda.audit.record
+
+    async def slow_record(*args: object, **kwargs: object) -> object:
+        # Each write's invitation made before either marks the meeting held.
+        await asyncio.sleep(SETTLE_SECONDS)
+        return await record(*args, **kwargs)
+
+    monkeypatch.setattr(agenda.audit, "record", slow_record)
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                agenda.record_attendance(CLI, meeting["id"], {person: "present"}, held=True)
+                for person in people
+            ),
+            return_exceptions=True,
+        ),
+        timeout=30,
+    )
+    assert results == [1, 1], results
+    present = await Invitation.select(Invitation.contact).where(
+        (Invitation.meeting == meeting["id"]) & (Invitation.attendance == "present")
+    )
+    assert sorted(row["contact"] for row in present) == people

@@ -53,11 +53,11 @@ STRICT: dict[str, Any] = {"forbid_unknown_fields": True, "kw_only": True}
 
 
 # What a territory's typed département does (#20): the API's description and the form's help.
-DEPARTEMENT_HELP = (
-    "Département (code INSEE : 35, 2A, 974) — utilisé tant que le territoire n'a pas de "
-    "communes ; ensuite, celui de la majorité de ses communes (une valeur saisie est alors "
-    "ignorée)."
+DEPARTEMENT_RULE = (
+    "utilisé tant que le territoire n'a pas de communes ; ensuite, celui de la majorité de ses "
+    "communes (une valeur saisie est alors ignorée)"
 )
+DEPARTEMENT_HELP = f"Département (code INSEE : 35, 2A, 974) — {DEPARTEMENT_RULE}."
 
 
 class TerritoryIn(Struct, **STRICT):

@@ -5,12 +5,14 @@ sees the shared Caf of that département; as soon as it has communes, theirs win
 # ruff: noqa: F811 (the fixtures imported from the scope tests are parameters here)
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 
 import httpx
 import pytest
 
+from maillage import db
 from maillage.crm.resources import ResourceService
 from maillage.tables import Organisation, Territory
 from tests.crm.test_scope_departements import (  # noqa: F401 - fixtures
@@ -169,7 +171,7 @@ async def test_the_page_form_shows_and_keeps_the_departement(
         form = await browser.get(path)
         assert form.status_code == 200, form.text
         text = html.unescape(form.text)
-        assert "Département" in text
+        assert "Département (code INSEE)" in text
         assert "utilisé tant que le territoire n'a pas de communes" in text
         assert _value(form.text, "departement") == "35"
         # Saved unchanged: the value stays.
@@ -188,3 +190,37 @@ async def test_the_page_form_shows_and_keeps_the_departement(
         assert response.status_code == 400
         assert "Code de département inconnu" in html.unescape(response.text)
     assert await _departement(Territory, new_epci) == "35"
+
+
+async def _cli(settings, monkeypatch, *args: str):
+    from click.testing import CliRunner
+
+    from maillage.cli import main
+
+    monkeypatch.setenv("MAILLAGE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MAILLAGE_DATABASE_URL", settings.database_url)
+    engine = db.current_engine()
+    try:
+        return await asyncio.to_thread(CliRunner().invoke, main, list(args))
+    finally:
+        db.bind(engine)
+
+
+async def test_the_command_line_gives_it_through_the_same_service(settings, admin, monkeypatch):
+    territory = await create(admin.client, "territories", {"name": "CC corse", "siren": SIREN_E})
+    done = await _cli(settings, monkeypatch, "territory", "departement", SIREN_E, "2b")
+    assert done.exit_code == 0, done.output
+    assert "CC corse (SIREN 200000040) : département 2B." in done.output
+    assert await _departement(Territory, territory) == "2B"
+    wrong = await _cli(settings, monkeypatch, "territory", "departement", SIREN_E, "20")
+    assert wrong.exit_code == 1 and "Code de département inconnu" in wrong.output
+    assert await _departement(Territory, territory) == "2B"
+    await create(
+        admin.client,
+        "communes",
+        {"insee_code": "2A004", "name": "Ajaccio", "territory": territory["id"]},
+    )
+    ignored = await _cli(settings, monkeypatch, "territory", "departement", SIREN_E, "2B")
+    assert ignored.exit_code == 0, ignored.output
+    assert "le code indiqué est ignoré" in ignored.output
+    assert await _departement(Territory, territory) == "2A"

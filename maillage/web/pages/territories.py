@@ -11,7 +11,7 @@ from litestar.response import Template
 
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
-from maillage.crm.schemas import DEPARTEMENT_HELP
+from maillage.crm.schemas import DEPARTEMENT_RULE
 from maillage.errors import ServiceError
 from maillage.geo.maps import territory_map
 from maillage.opendata import registers
@@ -90,7 +90,12 @@ PAGES = RecordPages(
     fields=[
         Field("name", "Nom", required=True, maxlength=300),
         Field("siren", "SIREN de l'EPCI", hint="9 chiffres."),
-        Field("departement", "Département", hint=DEPARTEMENT_HELP, maxlength=10),
+        Field(
+            "departement",
+            "Département (code INSEE)",
+            hint=f"35, 2A, 974… : {DEPARTEMENT_RULE}.",
+            maxlength=10,
+        ),
         Field("ctg_start", "Début de la CTG", "date"),
         Field("ctg_end", "Fin de la CTG", "date"),
         Field(

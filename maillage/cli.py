@@ -82,7 +82,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("maillage.crm.cli", "Démarrer le service web (pages, API, flux d'agenda)."),
     "territory": (
         "maillage.opendata.cli",
-        "Territoires : charger un EPCI depuis les répertoires publics, chercher son SIREN.",
+        "Territoires : charger un EPCI depuis les répertoires publics, chercher son SIREN, "
+        "fixer son département.",
     ),
     "token": ("maillage.crm.cli", "Gérer les jetons d'accès à l'API."),
     "user": ("maillage.crm.cli", "Gérer les comptes utilisateurs."),

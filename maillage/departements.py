@@ -7,7 +7,8 @@ département, not by every territory of the instance. The rule (`maillage.crm.sc
 
 - a territory's département is that of most of its communes, read from their INSEE codes
   (two characters, ``2A`` and ``2B`` for Corsica; three for the overseas ``97x``); a territory
-  without communes has none;
+  without communes keeps the one it has: typed by hand (a new EPCI whose communes are not
+  loaded yet) or left by its last communes (#20);
 - an organisation's: its territory's when it is local, else its commune's territory's, else its
   parent's, else the single département of where it works (the territories' bodies it sits
   in, its local partners: a departmental Caf typed without a commune); none of these, or two
@@ -19,7 +20,8 @@ département, not by every territory of the instance. The rule (`maillage.crm.sc
 - a scoped user sees the shared organisations and contacts of no département and of the
   départements of their territories. A user without territories sees everything, as before.
 
-Stored in ``departement`` on the three tables (derived, never typed), so that a list ranges over
+Stored in ``departement`` on the three tables (derived; a territory's is typed only while it has
+no communes), so that a list ranges over
 an index. On an instance of one département every shared record is of that département or of
 none: each scoped user sees what they saw before. The statements here are the same on SQLite
 and PostgreSQL (where a function that sees every row runs them: migration
@@ -29,26 +31,43 @@ their ties).
 
 from __future__ import annotations
 
+import re
+
 # The département of a commune by its INSEE code.
 COMMUNE_DEPARTEMENT = (
     "CASE WHEN substr(c.insee_code, 1, 2) = '97' THEN substr(c.insee_code, 1, 3) "
     "ELSE substr(c.insee_code, 1, 2) END"
 )
 
-# Every territory: the département of most of its communes (ties: the first by code).
-TERRITORIES = (
-    f"UPDATE territory SET departement = (SELECT {COMMUNE_DEPARTEMENT} FROM commune c "
-    "WHERE c.territory = territory.id GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1)"
+# A département's INSEE code: 01 to 95 (no 20), 2A and 2B (Corsica), 971 to 976 (overseas).
+CODE = re.compile(r"^(0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5]|97[1-6])$")
+
+# The département of most of a territory's communes (ties: the first by code); without
+# communes, the one it has (typed, or left by its last communes: #20).
+_OF_COMMUNES = (
+    f"COALESCE((SELECT {COMMUNE_DEPARTEMENT} FROM commune c WHERE c.territory = territory.id "
+    "GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1), departement)"
 )
+
+# Every territory: the département of its communes.
+TERRITORIES = f"UPDATE territory SET departement = {_OF_COMMUNES}"
 
 # The territories whose département differs from their communes' (a condition on
 # ``territory``): only those are written (a write of ``territory``, shared, moves the shared
 # counter of `data_change` on, even when it changes no row).
-TERRITORIES_CHANGED = (
-    f"COALESCE(departement, '') <> COALESCE((SELECT {COMMUNE_DEPARTEMENT} "
-    "FROM commune c WHERE c.territory = territory.id GROUP BY 1 ORDER BY COUNT(*) DESC, 1 "
-    "LIMIT 1), '')"
-)
+TERRITORIES_CHANGED = f"COALESCE(departement, '') <> COALESCE({_OF_COMMUNES}, '')"
+
+
+def normalised(value: str | None) -> str | None:
+    """A typed département code as stored: « 2a » → « 2A », « 3 5 » → « 35 », « 1 » → « 01 »;
+    empty: None. Not checked (`CODE` does)."""
+    if value is None:
+        return None
+    compact = re.sub(r"\s", "", value).upper()
+    if compact.isdigit() and len(compact) == 1:
+        compact = "0" + compact
+    return compact or None
+
 
 _OF_TERRITORY = "(SELECT t.departement FROM territory t WHERE t.id = {table}.territory)"
 _OF_COMMUNE = (

@@ -183,6 +183,17 @@ async def _settle_territory_departement(
     )
 
 
+async def _settle_typed_departement(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> None:
+    """A territory written: its département typed by hand is kept while it has no communes,
+    else its communes' is put back; when it changed, its partners are placed again (#20)."""
+    was = None if before is None else before.get("departement")
+    if after is None or after.get("departement") == was:
+        return
+    await territory_scope.settle_territory_departements([after["id"]], was={after["id"]: was})
+
+
 def _settle_organisations_of(*fields: str) -> Any:
     """A membership or a partnership written: the organisations it names may take, or lose,
     the département where they work (`maillage.departements`), and their people with them."""
@@ -232,8 +243,13 @@ SPECS: list[ResourceSpec] = [
         sortable=("id", "name"),
         default_sort="name",
         unique=(Unique("siren", "Un territoire a déjà ce SIREN"),),
-        validators=[rules.check_territory_identifiers, rules.ordered_dates("ctg_start", "ctg_end")],
-        preparers=[rules.compact_identifiers],
+        validators=[
+            rules.check_territory_identifiers,
+            rules.ordered_dates("ctg_start", "ctg_end"),
+            rules.check_departement,
+        ],
+        preparers=[rules.compact_identifiers, rules.keep_departement],
+        after_write=[_settle_typed_departement],
         describe=_named,
         write_role="admin",
     ),

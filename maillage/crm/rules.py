@@ -19,8 +19,9 @@ from email_validator import EmailNotValidError, validate_email
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
+from maillage import departements
 from maillage.errors import FieldError
-from maillage.tables import Affiliation, Contact, Meeting, Membership, WorkingGroup
+from maillage.tables import Affiliation, Commune, Contact, Meeting, Membership, WorkingGroup
 from maillage.vocabulary import COMMUNE_INDICATORS, DECISION_DONE, HELD, PENDING, SUBSTITUTE
 
 if TYPE_CHECKING:
@@ -105,6 +106,37 @@ async def check_territory_identifiers(
     values: dict[str, Any], _existing: dict[str, Any] | None
 ) -> list[FieldError]:
     return siren_errors(values.get("siren"))
+
+
+async def keep_departement(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+    """A territory's typed département (#20), normalised (« 2a » is « 2A »); once it has
+    communes, theirs wins (`maillage.departements`): a valid code typed then is ignored, as the
+    form's help says, rather than refused, so that a form saved unchanged always passes."""
+    if "departement" not in values:
+        return
+    typed = departements.normalised(values["departement"])
+    values["departement"] = typed
+    if existing is None or typed == existing.get("departement"):
+        return
+    if typed is not None and not departements.CODE.match(typed):
+        return  # `check_departement` names it
+    if await Commune.exists().where(Commune.territory == existing["id"]):
+        values["departement"] = existing.get("departement")
+
+
+async def check_departement(
+    values: dict[str, Any], _existing: dict[str, Any] | None
+) -> list[FieldError]:
+    code = values.get("departement")
+    if code is None or departements.CODE.match(code):
+        return []
+    return [
+        FieldError(
+            "departement",
+            f"Code de département inconnu « {code} » : indiquez son code INSEE, de 01 à 95 "
+            "(2A ou 2B pour la Corse), ou de 971 à 976 outre-mer.",
+        )
+    ]
 
 
 async def check_indicator_code(

@@ -52,12 +52,22 @@ Role = UserRole
 STRICT: dict[str, Any] = {"forbid_unknown_fields": True, "kw_only": True}
 
 
+# What a territory's typed département does (#20): the API's description and the form's help.
+DEPARTEMENT_RULE = (
+    "utilisé tant que le territoire n'a pas de communes ; ensuite, celui de la majorité de ses "
+    "communes (une valeur saisie est alors ignorée)"
+)
+DEPARTEMENT_HELP = f"Département (code INSEE : 35, 2A, 974) — {DEPARTEMENT_RULE}."
+
+
 class TerritoryIn(Struct, **STRICT):
     name: Name
     siren: str | None = None
     ctg_start: dt.date | None = None
     ctg_end: dt.date | None = None
     school_zone: SchoolZone | None = None
+    # Checked and normalised by `rules.check_departement` and `rules.keep_departement`.
+    departement: Annotated[str, Meta(max_length=10, description=DEPARTEMENT_HELP)] | None = None
 
 
 class CommuneIn(Struct, **STRICT):

@@ -482,26 +482,32 @@ async def settle_contacts(contact_ids: Any) -> None:
     await settle_departements(contacts=ids)
 
 
-async def settle_territory_departements(territory_ids: Any) -> None:
-    """The territories' départements from their communes (a commune written); those that
-    change place their partners again: their own, those of their communes, and the people
-    tied to them."""
+async def settle_territory_departements(
+    territory_ids: Any, was: dict[int, str | None] | None = None
+) -> None:
+    """The territories' départements from their communes (a commune written; one without
+    communes keeps its own); those that change place their partners again: their own, those
+    of their communes, and the people tied to them. ``was``: their départements before a write
+    that already changed them (a territory's typed by hand, #20), else read here."""
     ids = sorted({i for i in territory_ids if isinstance(i, int)})
     if not ids:
         return
-    before = await Territory.select(Territory.id, Territory.departement).where(
-        Territory.id.is_in(ids)
-    )
+    read_here = was is None
+    if was is None:
+        before = await Territory.select(Territory.id, Territory.departement).where(
+            Territory.id.is_in(ids)
+        )
+        was = {row["id"]: row["departement"] for row in before}
     where = f"{departements.TERRITORIES_CHANGED} AND {departements.ids_in(ids)}"
     changing = await Territory.raw(f"SELECT id FROM territory WHERE {where}").run()
-    if not changing:
+    if changing:
+        changed = departements.ids_in([row["id"] for row in changing])
+        await Territory.raw(f"{departements.TERRITORIES} WHERE {changed}").run()
+    elif read_here:
         return
-    changed = departements.ids_in([row["id"] for row in changing])
-    await Territory.raw(f"{departements.TERRITORIES} WHERE {changed}").run()
     after = await Territory.select(Territory.id, Territory.departement).where(
         Territory.id.is_in(ids)
     )
-    was = {row["id"]: row["departement"] for row in before}
     moved = sorted(row["id"] for row in after if row["departement"] != was.get(row["id"]))
     if not moved:
         return

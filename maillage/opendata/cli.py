@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import click
 
+from maillage import departements
 from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
+from maillage.crm import scope as territory_scope
+from maillage.crm.registry import SERVICES
 from maillage.errors import ServiceError
 from maillage.french import plural
 from maillage.opendata import registers
@@ -15,7 +18,8 @@ from maillage.settings import Settings
 
 @click.group("territory", cls=FrenchGroup)
 def territory_group() -> None:
-    """Territoires : charger un EPCI depuis les répertoires publics, chercher son SIREN."""
+    """Territoires : charger un EPCI depuis les répertoires publics, chercher son SIREN, fixer
+    son département."""
 
 
 @territory_group.command("load", cls=FrenchCommand)
@@ -99,6 +103,28 @@ def search_command(words: tuple[str, ...]) -> None:
         fail("aucun EPCI ne correspond à cette recherche.")
     for epci in found:
         click.echo(f"{epci.siren}  {epci.name}")
+
+
+@territory_group.command("departement", cls=FrenchCommand)
+@click.argument("siren", metavar="SIREN")
+@click.argument("code", metavar="CODE")
+@run_async
+async def departement_command(settings: Settings, siren: str, code: str) -> None:
+    """Fixer le département d'un territoire (code INSEE : « 35 », « 2A », « 974 ») :
+    utilisé tant que le territoire n'a pas de communes (un EPCI créé avant de charger ses
+    communes), pour que ses utilisateurs voient les partenaires partagés de ce département ;
+    ensuite, celui de la majorité de ses communes l'emporte."""
+    service = SERVICES["territories"]
+    found = (await territory_scope.territories_by_siren([siren]))[siren.strip().replace(" ", "")]
+    current = await service.get(found["id"])
+    change = service.spec.update(version=current["version"], departement=code)
+    record = await service.update(CLI, found["id"], change)
+    click.echo(f"{record['name']} (SIREN {record['siren']}) : département {record['departement']}.")
+    if record["departement"] != departements.normalised(code):
+        click.echo(
+            "Ce territoire a des communes : son département reste celui de la majorité d'entre "
+            "elles, le code indiqué est ignoré."
+        )
 
 
 COMMANDS = [territory_group]

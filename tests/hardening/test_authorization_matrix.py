@@ -524,6 +524,20 @@ PAGES: list[tuple[str, str, str, int, str]] = [
     ("GET", "/territoires/{record_id:int}/carte", READER, 404, "/territoires/{missing}/carte"),
     ("GET", "/territoires/nouveau", ADMIN, 200, "/territoires/nouveau"),
     ("POST", "/territoires/nouveau", ADMIN, 303, "/territoires/nouveau"),
+    (
+        "GET",
+        "/territoires/{record_id:int}/modifier",
+        ADMIN,
+        200,
+        "/territoires/{territory}/modifier",
+    ),
+    (
+        "POST",
+        "/territoires/{record_id:int}/modifier",
+        ADMIN,
+        404,
+        "/territoires/{missing}/modifier",
+    ),
     ("GET", "/diagnostic", READER, 200, "/diagnostic"),  # (#18)
     # Commune indicators by hand (#18): an empty form is a 400 naming the fields.
     ("GET", "/diagnostic/indicateurs", READER, 200, "/diagnostic/indicateurs"),

@@ -54,6 +54,9 @@ class RecordPages:
     # partners' hint.
     territory: bool = False
     territory_hints: tuple[str, str] = ("", "")
+    # The record's page after ``{path}/{id}`` (a territory's: « /carte »), where a saved form
+    # and « Annuler » lead.
+    show: str = ""
 
     @property
     def service(self) -> ResourceService:
@@ -115,6 +118,7 @@ def _form_page(
         record=record,
         options=options,
         path=pages.path,
+        back=f"{pages.path}/{record['id']}{pages.show}" if record else pages.path,
         heading=f"Modifier « {pages.title(record)} »" if record else pages.new_title,
     )
 
@@ -136,7 +140,7 @@ def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
             options = await pages.options(None)
             return _form_page(request, pages, form, None, options, 400, territory=choice)
         flash(request, pages.created.format(name=pages.title(record)))
-        return redirect(f"{path}/{record['id']}")
+        return redirect(f"{path}/{record['id']}{pages.show}")
 
     async def edit(request: AppRequest, record_id: FromPath[int]) -> Template:
         record = await service.get(record_id)
@@ -156,7 +160,7 @@ def record_handlers(pages: RecordPages) -> list[HTTPRouteHandler]:
             options = await pages.options(existing)
             return _form_page(request, pages, form, existing, options, 400, territory=choice)
         flash(request, pages.saved.format(name=pages.title(record)))
-        return redirect(f"{path}/{record_id}")
+        return redirect(f"{path}/{record_id}{pages.show}")
 
     async def archive(request: AppRequest, record_id: FromPath[int]) -> Any:
         record = await service.set_archived(request.user, record_id, True)

@@ -11,11 +11,13 @@ from litestar.response import Template
 
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
+from maillage.crm.schemas import DEPARTEMENT_RULE
 from maillage.errors import ServiceError
 from maillage.geo.maps import territory_map
 from maillage.opendata import registers
 from maillage.opendata.load import load_territory
-from maillage.web.pages.common import error_text, flash, redirect, render
+from maillage.web.pages.common import Field, error_text, flash, redirect, render
+from maillage.web.pages.crud import RecordPages, record_handlers
 from maillage.web.security import AppRequest, requires, settings_of
 
 READER = [requires("lecteur")]
@@ -75,4 +77,49 @@ async def territory_load(request: AppRequest) -> Any:
     return redirect(f"/territoires/{report.territory_id}/carte")
 
 
-HANDLERS = [territory_list, territory_map_page, territory_new, territory_load]
+async def _no_options(_record: dict[str, Any] | None) -> dict[str, Any]:
+    return {}
+
+
+# A territory typed or corrected by hand (#20: its département while it has no communes); a
+# new one comes from the public registers (`territory_new`).
+PAGES = RecordPages(
+    resource="territories",
+    path="/territoires",
+    new="nouveau",
+    fields=[
+        Field("name", "Nom", required=True, maxlength=300),
+        Field("siren", "SIREN de l'EPCI", hint="9 chiffres."),
+        Field(
+            "departement",
+            "Département (code INSEE)",
+            hint=f"35, 2A, 974… : {DEPARTEMENT_RULE}.",
+            maxlength=10,
+        ),
+        Field("ctg_start", "Début de la CTG", "date"),
+        Field("ctg_end", "Fin de la CTG", "date"),
+        Field(
+            "school_zone",
+            "Zone de vacances scolaires",
+            "select",
+            choices=(("A", "Zone A"), ("B", "Zone B"), ("C", "Zone C")),
+        ),
+    ],
+    options=_no_options,
+    title=lambda record: record["name"],
+    new_title="Nouveau territoire",
+    created="Territoire « {name} » créé.",
+    saved="Territoire « {name} » enregistré.",
+    archived="",
+    restored="",
+    show="/carte",
+)
+
+# The edit pages only: « nouveau » is the load from the registers, territories are not archived.
+HANDLERS = [
+    territory_list,
+    territory_map_page,
+    territory_new,
+    territory_load,
+    *record_handlers(PAGES)[2:4],
+]

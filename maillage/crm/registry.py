@@ -248,7 +248,7 @@ SPECS: list[ResourceSpec] = [
             rules.ordered_dates("ctg_start", "ctg_end"),
             rules.check_departement,
         ],
-        preparers=[rules.compact_identifiers, rules.keep_departement],
+        preparers=[rules.compact_identifiers, rules.normalise_departement],
         after_write=[_settle_typed_departement],
         describe=_named,
         write_role="admin",

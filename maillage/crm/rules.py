@@ -108,33 +108,39 @@ async def check_territory_identifiers(
     return siren_errors(values.get("siren"))
 
 
-async def keep_departement(values: dict[str, Any], existing: dict[str, Any] | None) -> None:
-    """A territory's typed département (#20), normalised (« 2a » is « 2A »); once it has
-    communes, theirs wins (`maillage.departements`): a valid code typed then is ignored, as the
-    form's help says, rather than refused, so that a form saved unchanged always passes."""
-    if "departement" not in values:
-        return
-    typed = departements.normalised(values["departement"])
-    values["departement"] = typed
-    if existing is None or typed == existing.get("departement"):
-        return
-    if typed is not None and not departements.CODE.match(typed):
-        return  # `check_departement` names it
-    if await Commune.exists().where(Commune.territory == existing["id"]):
-        values["departement"] = existing.get("departement")
+async def normalise_departement(values: dict[str, Any], _existing: dict[str, Any] | None) -> None:
+    """A territory's typed département (#20) as stored: « 2a » is « 2A », « 1 » is « 01 »."""
+    if "departement" in values:
+        values["departement"] = departements.normalised(values["departement"])
 
 
 async def check_departement(
-    values: dict[str, Any], _existing: dict[str, Any] | None
+    values: dict[str, Any], existing: dict[str, Any] | None
 ) -> list[FieldError]:
-    code = values.get("departement")
-    if code is None or departements.CODE.match(code):
+    """A known INSEE code; and, once the territory has communes, theirs (`maillage.departements`):
+    a different one typed then is refused with the reason, not dropped without a word; the
+    same one passes, so that a form saved unchanged always does."""
+    if "departement" not in values:
         return []
+    code = values["departement"]
+    if code is not None and not departements.CODE.match(code):
+        return [
+            FieldError(
+                "departement",
+                f"Code de département inconnu « {code} » : indiquez son code INSEE, de 01 à 95 "
+                "(2A ou 2B pour la Corse), ou de 971 à 976 outre-mer.",
+            )
+        ]
+    if existing is None or code == existing.get("departement"):
+        return []
+    if not await Commune.exists().where(Commune.territory == existing["id"]):
+        return []
+    theirs = existing.get("departement") or "aucun"
     return [
         FieldError(
             "departement",
-            f"Code de département inconnu « {code} » : indiquez son code INSEE, de 01 à 95 "
-            "(2A ou 2B pour la Corse), ou de 971 à 976 outre-mer.",
+            f"Ce territoire a des communes : son département est celui de la majorité d'entre "
+            f"elles (« {theirs} ») et ne se saisit pas.",
         )
     ]
 

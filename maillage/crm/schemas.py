@@ -54,8 +54,8 @@ STRICT: dict[str, Any] = {"forbid_unknown_fields": True, "kw_only": True}
 
 # What a territory's typed département does (#20): the API's description and the form's help.
 DEPARTEMENT_RULE = (
-    "utilisé tant que le territoire n'a pas de communes ; ensuite, celui de la majorité de ses "
-    "communes (une valeur saisie est alors ignorée)"
+    "utilisé tant que le territoire n'a pas de communes ; ensuite, c'est celui de la majorité "
+    "de ses communes, qui ne se saisit pas"
 )
 DEPARTEMENT_HELP = f"Département (code INSEE : 35, 2A, 974) — {DEPARTEMENT_RULE}."
 
@@ -66,7 +66,7 @@ class TerritoryIn(Struct, **STRICT):
     ctg_start: dt.date | None = None
     ctg_end: dt.date | None = None
     school_zone: SchoolZone | None = None
-    # Checked and normalised by `rules.check_departement` and `rules.keep_departement`.
+    # Normalised and checked by `rules.normalise_departement` and `rules.check_departement`.
     departement: Annotated[str, Meta(max_length=10, description=DEPARTEMENT_HELP)] | None = None
 
 

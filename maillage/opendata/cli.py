@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from maillage import departements
 from maillage.actor import CLI
 from maillage.clikit import FrenchCommand, FrenchGroup, fail, run_async
 from maillage.crm import scope as territory_scope
@@ -113,18 +112,13 @@ async def departement_command(settings: Settings, siren: str, code: str) -> None
     """Fixer le département d'un territoire (code INSEE : « 35 », « 2A », « 974 ») :
     utilisé tant que le territoire n'a pas de communes (un EPCI créé avant de charger ses
     communes), pour que ses utilisateurs voient les partenaires partagés de ce département ;
-    ensuite, celui de la majorité de ses communes l'emporte."""
+    ensuite, c'est celui de la majorité de ses communes, qui ne se saisit pas."""
     service = SERVICES["territories"]
     found = (await territory_scope.territories_by_siren([siren]))[siren.strip().replace(" ", "")]
     current = await service.get(found["id"])
     change = service.spec.update(version=current["version"], departement=code)
     record = await service.update(CLI, found["id"], change)
     click.echo(f"{record['name']} (SIREN {record['siren']}) : département {record['departement']}.")
-    if record["departement"] != departements.normalised(code):
-        click.echo(
-            "Ce territoire a des communes : son département reste celui de la majorité d'entre "
-            "elles, le code indiqué est ignoré."
-        )
 
 
 COMMANDS = [territory_group]

@@ -122,15 +122,27 @@ async def test_communes_of_another_departement_then_decide(
     assert await _departement(Territory, new_epci) == "29"
     organisations = _ids(await coordinator_e.get("/api/v1/organisations"))
     assert deps.caf_29["id"] in organisations and deps.caf_35["id"] not in organisations
-    # A code typed while it has communes is ignored (the form's help says so).
+    # Another code typed while it has communes is refused with the reason; theirs passes.
     current = (await c.get(f"/api/v1/territories/{new_epci['id']}")).json()
     typed = await c.patch(
         f"/api/v1/territories/{new_epci['id']}",
         json={"version": current["version"], "departement": "35"},
     )
-    assert typed.status_code == 200, typed.text
-    assert typed.json()["departement"] == "29"
+    assert typed.status_code == 400, typed.text
+    assert typed.json()["errors"] == [
+        {
+            "field": "departement",
+            "message": "Ce territoire a des communes : son département est celui de la majorité "
+            "d'entre elles (« 29 ») et ne se saisit pas.",
+        }
+    ]
     assert await _departement(Territory, new_epci) == "29"
+    same = await c.patch(
+        f"/api/v1/territories/{new_epci['id']}",
+        json={"version": current["version"], "departement": " 29 ", "name": "CC renommée"},
+    )
+    assert same.status_code == 200, same.text
+    assert (same.json()["departement"], same.json()["name"]) == ("29", "CC renommée")
 
 
 async def test_a_territory_whose_communes_all_leave_keeps_its_departement(
@@ -220,7 +232,7 @@ async def test_the_command_line_gives_it_through_the_same_service(settings, admi
         "communes",
         {"insee_code": "2A004", "name": "Ajaccio", "territory": territory["id"]},
     )
-    ignored = await _cli(settings, monkeypatch, "territory", "departement", SIREN_E, "2B")
-    assert ignored.exit_code == 0, ignored.output
-    assert "le code indiqué est ignoré" in ignored.output
+    refused = await _cli(settings, monkeypatch, "territory", "departement", SIREN_E, "2B")
+    assert refused.exit_code == 1, refused.output
+    assert "celui de la majorité d'entre elles (« 2A ») et ne se saisit pas" in refused.output
     assert await _departement(Territory, territory) == "2A"

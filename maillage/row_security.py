@@ -91,7 +91,8 @@ class Via:
     On PostgreSQL the row carries a copy of that territory in its own ``copy`` column, kept
     right by triggers (migrations ``2026-12-07T09:00:00`` and ``2026-12-08T01:00:00``: copied
     from the parent on insert and on a change of parent, carried down when the parent changes
-    territory; the trigger reads the parent ``FOR SHARE`` on an insert or a change of parent,
+    territory; the trigger reads the parent ``FOR SHARE`` (a tie's: ``FOR NO KEY UPDATE``, as
+    the rewrite that settles it) on an insert or a change of parent,
     so that a row written while its parent moves in another transaction waits for the move or
     is waited for, never keeps the old territory: migration ``2026-12-10T13:00:00``); the
     policy reads the copy, a test on the row itself, instead of looking the parent up (which

@@ -255,3 +255,45 @@ async def test_two_attendance_records_of_one_meeting_at_once_do_not_deadlock(
         (Invitation.meeting == meeting["id"]) & (Invitation.attendance == "present")
     )
     assert sorted(row["contact"] for row in present) == people
+
+
+@postgres_only
+@pytest.mark.parametrize("tie", ["affiliation", "partnership"])
+async def test_two_ties_of_one_partner_written_at_once_do_not_deadlock(
+    migrated_database: str, admin, partners: Partners, tie: str
+):
+    """A tie's trigger locks its person and organisations, and the same transaction then
+    rewrites them (their territory or département settled from their ties). Held ``FOR
+    SHARE`` by two ties at once, each rewrite waited for the other's: « deadlock detected ».
+    Locked as the rewrite locks, the second tie waits for the first's commit."""
+    p = partners
+    person = await create(admin.client, "contacts", {"first_name": "Jo", "last_name": "Durand"})
+    if tie == "affiliation":
+        insert = "INSERT INTO affiliation (contact, organisation) VALUES ($1, $2)"
+        shared, others = person["id"], [p.mairie_a["id"], p.asso_b["id"]]
+        rewrite = "UPDATE contact SET notes = notes || '.' WHERE id = $1"
+    else:
+        insert = "INSERT INTO partnership (organisation, partner) VALUES ($1, $2)"
+        shared, others = p.caf["id"], [p.mairie_a["id"], p.asso_b["id"]]
+        rewrite = "UPDATE organisation SET notes = notes || '.' WHERE id = $1"
+
+    async def tie_then_settle(connection: asyncpg.Connection, other: int) -> None:
+        async with connection.transaction():
+            await connection.execute(insert, shared, other)
+            await asyncio.sleep(SETTLE_SECONDS)  # the other tie written meanwhile
+            await connection.execute(rewrite, shared)
+
+    one, two = await _connected(migrated_database), await _connected(migrated_database)
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                tie_then_settle(one, others[0]),
+                tie_then_settle(two, others[1]),
+                return_exceptions=True,
+            ),
+            timeout=30,
+        )
+    finally:
+        await one.close()
+        await two.close()
+    assert results == [None, None], results

@@ -9,7 +9,10 @@ child being written: the child kept the old territory, seen by the wrong territo
 parent's next move. The trigger now reads the parent ``FOR SHARE`` when the row is inserted or
 changes parent, a lock the parent's ``UPDATE`` waits for and that waits for it: a move under
 way is waited for and its value read; a move that comes second waits for the child's commit,
-and its carrying down then sees the child. A copy carried down (or written by hand) reads
+and its carrying down then sees the child. A tie (affiliation, partnership) reads its person
+and organisations ``FOR NO KEY UPDATE``, the lock of the rewrite that settles them in the
+same transaction: two ties of one person written at once then wait for each other in turn
+instead of each holding the person shared and waiting for the other's rewrite. A copy carried down (or written by hand) reads
 its parents as before, without a lock: the transaction that moves a parent holds that parent
 already, and locking the other parent of a tie would make two moves wait for each other.
 
@@ -39,13 +42,13 @@ DESCRIPTION = "copies read their parents with a lock; départements settled in i
 _LOOK_UP = re.compile(r"(SELECT p\.[^;]*? FROM \w+ p WHERE p\.id = NEW\.(\w+)); ")
 
 
-def locking(function: str, parents: int) -> str:
-    """``function`` (a copy trigger's) reading each of its ``parents`` ``FOR SHARE`` on an
+def locking(function: str, parents: int, lock: str = "FOR SHARE") -> str:
+    """``function`` (a copy trigger's) reading each of its ``parents`` with ``lock`` on an
     insert or a change of that parent."""
     locked, found = _LOOK_UP.subn(
         lambda m: (
             f"IF TG_OP = 'INSERT' OR NEW.{m[2]} IS DISTINCT FROM OLD.{m[2]} "
-            f"THEN {m[1]} FOR SHARE; ELSE {m[1]}; END IF; "
+            f"THEN {m[1]} {lock}; ELSE {m[1]}; END IF; "
         ),
         function,
     )
@@ -61,8 +64,12 @@ def copy_functions() -> list[str]:
     children: dict[str, list[tuple[str, str, str, str]]] = {}
     for child, key, parent, territory, departement in partners.COPIES:
         children.setdefault(child, []).append((key, parent, territory, departement))
+    # A tie's parents (a person, an organisation) are often rewritten by the same transaction
+    # right after (their territory and département settled from their ties): two ties of one
+    # person written at once would each hold it FOR SHARE and wait for the other's rewrite.
+    # Taken as the rewrite takes them, the second tie waits for the first's commit instead.
     functions += [
-        locking(partners._copy_function(child, copies), len(copies))
+        locking(partners._copy_function(child, copies), len(copies), "FOR NO KEY UPDATE")
         for child, copies in children.items()
     ]
     return functions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -31,3 +32,20 @@ async def outbox_rows(kind: str | None = None) -> list[dict]:
     if kind is not None:
         query = query.where(message.kind == kind)
     return await query.run()
+
+
+async def run_command(settings, monkeypatch: pytest.MonkeyPatch, *args: str):
+    """``maillage ARGS…`` run by click's test runner in a thread, on the test's database and
+    data folder; the test's engine is bound again after (the command binds its own)."""
+    from click.testing import CliRunner
+
+    from maillage import db
+    from maillage.cli import main
+
+    monkeypatch.setenv("MAILLAGE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MAILLAGE_DATABASE_URL", settings.database_url)
+    engine = db.current_engine()
+    try:
+        return await asyncio.to_thread(CliRunner().invoke, main, list(args))
+    finally:
+        db.bind(engine)

@@ -3,31 +3,15 @@ open it, read the summary and export the answers, in French."""
 
 from __future__ import annotations
 
-import asyncio
-
-from maillage import db
 from maillage.crm import consultations
 from maillage.tables import Axis
 from tests.crm.test_consultations import PUBLIC
-
-
-async def _run(settings, monkeypatch, *args: str):
-    from click.testing import CliRunner
-
-    from maillage.cli import main
-
-    monkeypatch.setenv("MAILLAGE_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("MAILLAGE_DATABASE_URL", settings.database_url)
-    engine = db.current_engine()
-    try:
-        return await asyncio.to_thread(CliRunner().invoke, main, list(args))
-    finally:
-        db.bind(engine)
+from tests.support import run_command
 
 
 async def test_the_command_runs_a_theme_consultation(settings, database, monkeypatch, tmp_path):
     axis = (await Axis.select(Axis.id).order_by(Axis.id).first())["id"]
-    created = await _run(
+    created = await run_command(
         settings, monkeypatch, "consultation", "create", "--axe", str(axis), "--titre", "Jeunesse"
     )
     assert created.exit_code == 0, created.output
@@ -37,23 +21,25 @@ async def test_the_command_runs_a_theme_consultation(settings, database, monkeyp
         ["--type", "choix", "--libelle", "Quel lieu ?", "--choix", "Mairie", "--choix", "École"],
         ["--type", "echelle", "--libelle", "Satisfait ?"],
     ):
-        done = await _run(
+        done = await run_command(
             settings, monkeypatch, "consultation", "question", f"theme:{theme}", *args
         )
         assert done.exit_code == 0, done.output
     second = (await consultations.questions_of(("consultation", theme)))[1]["id"]
-    assert (await _run(settings, monkeypatch, "consultation", "move", str(second))).exit_code == 0
-    opened = await _run(settings, monkeypatch, "consultation", "open", str(theme))
+    assert (
+        await run_command(settings, monkeypatch, "consultation", "move", str(second))
+    ).exit_code == 0
+    opened = await run_command(settings, monkeypatch, "consultation", "open", str(theme))
     assert f"/consulter/{theme}" in opened.output
     asked = await consultations.questions_of(("consultation", theme))
     assert [q["label"] for q in asked] == ["Satisfait ?", "Quel lieu ?"]
     await consultations.answer_theme(theme, {asked[0]["id"]: "4", asked[1]["id"]: "École"}, PUBLIC)
-    listed = await _run(settings, monkeypatch, "consultation", "list")
+    listed = await run_command(settings, monkeypatch, "consultation", "list")
     assert "Jeunesse\touverte\t2 questions\t1 répondant" in listed.output
-    results = await _run(settings, monkeypatch, "consultation", "results", f"theme:{theme}")
+    results = await run_command(settings, monkeypatch, "consultation", "results", f"theme:{theme}")
     assert "1 répondant." in results.output and "  École : 1" in results.output
     out = tmp_path / "reponses.csv"
-    exported = await _run(
+    exported = await run_command(
         settings, monkeypatch, "consultation", "export", f"theme:{theme}", "--sortie", str(out)
     )
     assert exported.exit_code == 0
@@ -61,7 +47,7 @@ async def test_the_command_runs_a_theme_consultation(settings, database, monkeyp
         "Satisfait ?;Quel lieu ?",
         "4;École",
     ]
-    wrong = await _run(settings, monkeypatch, "consultation", "results", "sondage:1")
+    wrong = await run_command(settings, monkeypatch, "consultation", "results", "sondage:1")
     assert wrong.exit_code == 1 and "reunion:N" in wrong.output
-    helped = await _run(settings, monkeypatch, "consultation", "--help")
+    helped = await run_command(settings, monkeypatch, "consultation", "--help")
     assert "Consultations des habitants" in helped.output

@@ -16,6 +16,7 @@ from maillage.crm.registry import SERVICES
 from maillage.crm.schemas import MeetingIn, WorkingGroupIn
 from maillage.errors import Conflict, InvalidData, NotFound
 from maillage.tables import AuditEvent, InhabitantRegistration, Meeting, WorkingGroup
+from tests.support import run_command
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -168,24 +169,9 @@ async def test_expired_registrations_are_purged_and_logged_without_personal_data
     assert (json.loads(changes) if isinstance(changes, str) else changes)["deleted"] == 2
 
 
-async def _command(settings, monkeypatch, *args: str):
-    from click.testing import CliRunner
-
-    from maillage import db
-    from maillage.cli import main
-
-    monkeypatch.setenv("MAILLAGE_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("MAILLAGE_DATABASE_URL", settings.database_url)
-    engine = db.current_engine()  # the command binds its own; the test's comes back after
-    try:
-        return await asyncio.to_thread(CliRunner().invoke, main, list(args))
-    finally:
-        db.bind(engine)
-
-
 async def test_the_command_names_only_the_counts_that_are_not_zero(database, settings, monkeypatch):
     meeting = await public_meeting(capacity=3)
-    listed = await _command(settings, monkeypatch, "inhabitants", "list", str(meeting))
+    listed = await run_command(settings, monkeypatch, "inhabitants", "list", str(meeting))
     assert listed.exit_code == 0, listed.output
     assert "Aucune inscription pour l'instant (3 places) ; effacement le" in listed.stderr
     assert " 0 " not in listed.stderr
@@ -195,7 +181,7 @@ async def test_the_command_lists_and_purges(database, settings, monkeypatch):
     meeting = await public_meeting(capacity=1)
     await inhabitants.register(meeting, form("Hélène", "Ardoise", "h@exemple.fr"))
     await inhabitants.register(meeting, form("Marc", "Bourg"))
-    listed = await _command(settings, monkeypatch, "inhabitants", "list", str(meeting))
+    listed = await run_command(settings, monkeypatch, "inhabitants", "list", str(meeting))
     assert listed.exit_code == 0, listed.output
     lines = listed.stdout.splitlines()
     assert [line.split("\t")[1:5] for line in lines] == [
@@ -203,9 +189,9 @@ async def test_the_command_lists_and_purges(database, settings, monkeypatch):
         ["Liste d'attente", "Marc", "Bourg", ""],
     ]
     assert "1 personne inscrite sur 1 place, 1 personne en liste d'attente ;" in listed.stderr
-    missing = await _command(settings, monkeypatch, "inhabitants", "list", "999999")
+    missing = await run_command(settings, monkeypatch, "inhabitants", "list", "999999")
     assert missing.exit_code != 0 and "Réunion n° 999999 introuvable" in missing.output
-    purged = await _command(settings, monkeypatch, "inhabitants", "purge")
+    purged = await run_command(settings, monkeypatch, "inhabitants", "purge")
     assert purged.exit_code == 0, purged.output
     assert "Aucune inscription à effacer" in purged.output
     await Meeting.update({Meeting.retention_days: 1}).where(Meeting.id == meeting)
@@ -215,6 +201,6 @@ async def test_the_command_lists_and_purges(database, settings, monkeypatch):
             Meeting.ends_at: NOW - dt.timedelta(days=5) + dt.timedelta(hours=2),
         }
     ).where(Meeting.id == meeting)
-    purged = await _command(settings, monkeypatch, "inhabitants", "purge")
+    purged = await run_command(settings, monkeypatch, "inhabitants", "purge")
     assert "2 inscriptions effacées (1 réunion)." in purged.output
     assert await InhabitantRegistration.count() == 0

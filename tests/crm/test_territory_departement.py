@@ -5,14 +5,12 @@ sees the shared Caf of that département; as soon as it has communes, theirs win
 # ruff: noqa: F811 (the fixtures imported from the scope tests are parameters here)
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 
 import httpx
 import pytest
 
-from maillage import db
 from maillage.crm.resources import ResourceService
 from maillage.tables import Organisation, Territory
 from tests.crm.test_scope_departements import (  # noqa: F401 - fixtures
@@ -27,6 +25,7 @@ from tests.crm.test_scope_partners import (  # noqa: F401 - fixtures
     coordinator_of,
     partners,
 )
+from tests.support import run_command
 from tests.web.helpers import Browser, create, open_browser, sign_in
 
 SIREN_E = "200000040"
@@ -204,27 +203,13 @@ async def test_the_page_form_shows_and_keeps_the_departement(
     assert await _departement(Territory, new_epci) == "35"
 
 
-async def _cli(settings, monkeypatch, *args: str):
-    from click.testing import CliRunner
-
-    from maillage.cli import main
-
-    monkeypatch.setenv("MAILLAGE_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("MAILLAGE_DATABASE_URL", settings.database_url)
-    engine = db.current_engine()
-    try:
-        return await asyncio.to_thread(CliRunner().invoke, main, list(args))
-    finally:
-        db.bind(engine)
-
-
 async def test_the_command_line_gives_it_through_the_same_service(settings, admin, monkeypatch):
     territory = await create(admin.client, "territories", {"name": "CC corse", "siren": SIREN_E})
-    done = await _cli(settings, monkeypatch, "territory", "departement", SIREN_E, "2b")
+    done = await run_command(settings, monkeypatch, "territory", "departement", SIREN_E, "2b")
     assert done.exit_code == 0, done.output
     assert "CC corse (SIREN 200000040) : département 2B." in done.output
     assert await _departement(Territory, territory) == "2B"
-    wrong = await _cli(settings, monkeypatch, "territory", "departement", SIREN_E, "20")
+    wrong = await run_command(settings, monkeypatch, "territory", "departement", SIREN_E, "20")
     assert wrong.exit_code == 1 and "Code de département inconnu" in wrong.output
     assert await _departement(Territory, territory) == "2B"
     await create(
@@ -232,7 +217,7 @@ async def test_the_command_line_gives_it_through_the_same_service(settings, admi
         "communes",
         {"insee_code": "2A004", "name": "Ajaccio", "territory": territory["id"]},
     )
-    refused = await _cli(settings, monkeypatch, "territory", "departement", SIREN_E, "2B")
+    refused = await run_command(settings, monkeypatch, "territory", "departement", SIREN_E, "2B")
     assert refused.exit_code == 1, refused.output
     assert "celui de la majorité d'entre elles (« 2A ») et ne se saisit pas" in refused.output
     assert await _departement(Territory, territory) == "2A"

@@ -116,10 +116,11 @@ PAGES = RecordPages(
 )
 
 # The edit pages only: « nouveau » is the load from the registers, territories are not archived.
+_EDIT = {"territories-edit", "territories-update"}
 HANDLERS = [
     territory_list,
     territory_map_page,
     territory_new,
     territory_load,
-    *record_handlers(PAGES)[2:4],
+    *(handler for handler in record_handlers(PAGES) if handler.name in _EDIT),
 ]

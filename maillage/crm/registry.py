@@ -186,8 +186,8 @@ async def _settle_territory_departement(
 async def _settle_typed_departement(
     before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> None:
-    """A territory written: its département typed by hand is kept while it has no communes,
-    else its communes' is put back; when it changed, its partners are placed again (#20)."""
+    """A territory written with another département (typed while it has no communes:
+    `rules.check_departement` refuses it otherwise): its partners are placed again (#20)."""
     was = None if before is None else before.get("departement")
     if after is None or after.get("departement") == was:
         return

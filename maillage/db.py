@@ -145,19 +145,50 @@ class ScopedPostgresTransaction(PostgresTransaction):
     writes, migrates or creates keeps the application's role, owner of what it creates.
     A scoped read also plans its statements generically (`row_security.GENERIC_PLANS`)."""
 
-    __slots__ = ("_plain", "reading")
+    __slots__ = ("_lender", "_plain", "reading")
 
     def __init__(self, engine: PostgresEngine, allow_nested: bool = True) -> None:
         super().__init__(engine=engine, allow_nested=allow_nested)
         self.reading = False
+        self._lender: asyncpg.Pool | None = None
 
     async def get_connection(self) -> Any:
+        # The pool that lends the connection, or None: one of its own while the pool is not
+        # open (`start_pool`). Piccolo asks the engine again at the end, when the pool may have
+        # opened meanwhile, and hands it a connection that is not its own.
+        self._lender = self.engine.pool
         token = _acquiring_for_transaction.set(True)
         try:
             # Piccolo leaves PostgresTransaction's methods unannotated (an asyncpg connection).
             return await super().get_connection()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
         finally:
             _acquiring_for_transaction.reset(token)
+
+    async def __aexit__(  # type: ignore[override]  # None: the exception propagates
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Piccolo's end of a transaction, except that the connection goes back to where it
+        came from, even when the commit or the rollback fails (Piccolo then kept a pool's
+        connection lent for ever)."""
+        if self._parent:
+            return
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            try:
+                if self._lender is not None:
+                    await self._lender.release(self.connection)
+                else:
+                    await self.connection.close()
+            finally:
+                self.engine.current_transaction.reset(self.context)
 
     async def begin(self) -> None:
         value = row_security.current()

@@ -485,3 +485,42 @@ async def test_statements_read_alone_run_on_as_many_connections_as_cores(databas
     finally:
         release.set()
         await asyncio.gather(*holders)
+
+
+async def test_a_transaction_begun_before_the_pool_opened_closes_its_own_connection(database):
+    """Found by CI: a worker started while PostgreSQL was away answered a request through a
+    connection of its own; the pool opened during that request, and the end of the transaction
+    gave the connection to the new pool (« not a member of this pool »): a 500."""
+    if db.is_sqlite():
+        pytest.skip("SQLite n'a pas de pool de connexions asyncpg.")
+    engine = db.current_engine()
+    await db.close_pool()
+    async with db.read_transaction() as transaction:
+        lone = transaction.connection
+        assert await lone.fetchval("SELECT 1") == 1
+        await db.start_pool()  # the pool comes back while the request still reads
+    assert lone.is_closed()
+    assert engine.pool is not None
+    async with db.read_transaction() as transaction:  # the new pool lends as before
+        assert await transaction.connection.fetchval("SELECT 2") == 2
+
+
+async def test_a_transaction_whose_commit_fails_gives_its_connection_back(database):
+    """Piccolo gives the connection back only when the commit succeeded: a deferred constraint
+    broken at commit kept its pool connection lent for ever."""
+    if db.is_sqlite():
+        pytest.skip("SQLite n'a pas de pool de connexions asyncpg.")
+    import asyncpg
+
+    pool = db.current_engine().pool
+    assert pool is not None
+    free_before = pool.get_idle_size() + (pool.get_max_size() - pool.get_size())
+    with pytest.raises(asyncpg.exceptions.ForeignKeyViolationError):
+        async with db.write_transaction() as transaction:
+            await transaction.connection.execute(
+                "CREATE TEMPORARY TABLE parent_row (id int PRIMARY KEY);"
+                "CREATE TEMPORARY TABLE child_row (parent int REFERENCES parent_row "
+                "DEFERRABLE INITIALLY DEFERRED);"
+                "INSERT INTO child_row VALUES (1)"
+            )
+    assert pool.get_idle_size() + (pool.get_max_size() - pool.get_size()) == free_before

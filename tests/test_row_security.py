@@ -1115,6 +1115,14 @@ async def test_a_scoped_search_through_its_function_finds_exactly_what_it_found_
     }
     # Bodies and fiches action: a territory holds a few dozen, read under the policy.
     assert used == (set() if db.is_sqlite() else set(SEARCHES) - {"groups", "actions"})
+    # Each statement kept for its shape calls its function once, for its page and its count.
+    calls = [
+        sql.count("maillage_search_")
+        for resource in used
+        for sql, _ in registry.SERVICES[resource]._statements.values()
+        if "maillage_search_" in sql
+    ]
+    assert set(calls) == (set() if db.is_sqlite() else {1})
 
 
 @postgres_only

@@ -581,3 +581,30 @@ async def test_two_writes_moving_the_same_partners_in_two_orders_do_not_deadlock
             await connection.close()
     assert await _departement(Organisation, deps.caf_29) == "29"
     assert await _departement(Organisation, deps.caf_35) == "35"
+
+
+async def test_a_branch_without_commune_follows_its_parent_in_the_same_write(
+    admin, deps: Departements
+):
+    """A branch typed without a commune takes its parent's département (`maillage.departements`):
+    when the parent takes one where it works (a membership in a body of A), the branch, and the
+    branch of the branch, take it in the same write, not the parent's former one (#20)."""
+    c = admin.client
+    caf = await create(c, "organisations", {"name": "Caf sans adresse", "kind": "institution"})
+    branch = await create(
+        c, "organisations", {"name": "Antenne", "kind": "institution", "parent": caf["id"]}
+    )
+    office = await create(
+        c, "organisations", {"name": "Permanence", "kind": "institution", "parent": branch["id"]}
+    )
+    assert [await _departement(Organisation, r) for r in (caf, branch, office)] == [None] * 3
+    await create(
+        c,
+        "memberships",
+        {
+            "contact": deps.agent_35["id"],
+            "working_group": deps.p.body_a["id"],
+            "organisation": caf["id"],
+        },
+    )
+    assert [await _departement(Organisation, r) for r in (caf, branch, office)] == ["35"] * 3

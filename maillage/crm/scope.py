@@ -490,9 +490,9 @@ async def settle_territory_departements(
     """The territories' départements from their communes (a commune written; one without
     communes keeps its own); those that change place again, in the same transaction, every
     partner whose département the rule (`maillage.departements`) takes from them: their own
-    organisations and people, those of their communes, the shared organisations that work
-    there (sitting in their bodies, partners of their local organisations) and the branches
-    of all these, then the people tied to any of them or sitting in their bodies. ``was``:
+    organisations and people, those of their communes (and of the communes without territory
+    of the départements they had or have), the shared organisations that work there (sitting
+    in their bodies, partners of their local organisations) and the branches of all these, then the people tied to any of them or sitting in their bodies. ``was``:
     their départements before a write that already changed them (a territory's typed by
     hand, #20), else read here."""
     ids = sorted({i for i in territory_ids if isinstance(i, int)})
@@ -518,9 +518,22 @@ async def settle_territory_departements(
     if not moved:
         return
     communes = Commune.select(Commune.id).where(Commune.territory.is_in(moved))
+    # The communes without territory of the départements they had or have: theirs is their
+    # INSEE code's while a territory has it (`departements._OF_COMMUNE`).
+    codes = {was.get(t) for t in moved} | {row["departement"] for row in after}
+    without = await Commune.select(Commune.id, Commune.insee_code).where(
+        Commune.territory.is_null()
+    )
+    loose = [
+        row["id"]
+        for row in without
+        if departements.commune_departement(row["insee_code"] or "") in codes
+    ]
     bodies = WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.territory.is_in(moved))
     own = await Organisation.select(Organisation.id).where(
-        Organisation.territory.is_in(moved) | Organisation.commune.is_in(communes)
+        Organisation.territory.is_in(moved)
+        | Organisation.commune.is_in(communes)
+        | Organisation.commune.is_in(loose or [0])
     )
     # Theirs first: the shared organisations placed where they work read the départements of
     # the local partners (`departements.ORGANISATION_TIES`), settled by then.
@@ -542,8 +555,25 @@ async def settle_territory_departements(
     placed += await settle_departements(organisations=[row["id"] for row in working])
     members = Membership.select(Membership.contact).where(Membership.working_group.is_in(bodies))
     people = await Contact.select(Contact.id).where(
-        Contact.territory.is_in(moved) | Contact.commune.is_in(communes) | Contact.id.is_in(members)
+        Contact.territory.is_in(moved)
+        | Contact.commune.is_in(communes)
+        | Contact.commune.is_in(loose or [0])
+        | Contact.id.is_in(members)
     )
+    tied = await contacts_tied_to(organisations=placed)
+    await settle_departements(contacts=[*(row["id"] for row in people), *tied])
+
+
+async def settle_commune_partners(commune_ids: Any) -> None:
+    """A commune given to another territory, or to none, or another INSEE code: the partners
+    there take the département of its new place (`departements._OF_COMMUNE`) even when no
+    territory's changes, then the people tied to them (#20)."""
+    ids = sorted({i for i in commune_ids if isinstance(i, int)})
+    if not ids:
+        return
+    there = await Organisation.select(Organisation.id).where(Organisation.commune.is_in(ids))
+    placed = await settle_departements(organisations=[row["id"] for row in there])
+    people = await Contact.select(Contact.id).where(Contact.commune.is_in(ids))
     tied = await contacts_tied_to(organisations=placed)
     await settle_departements(contacts=[*(row["id"] for row in people), *tied])
 

@@ -492,9 +492,10 @@ async def settle_territory_departements(
     partner whose département the rule (`maillage.departements`) takes from them: their own
     organisations and people, those of their communes (and of the communes without territory
     of the départements they had or have), the shared organisations that work there (sitting
-    in their bodies, partners of their local organisations) and the branches of all these, then the people tied to any of them or sitting in their bodies. ``was``:
-    their départements before a write that already changed them (a territory's typed by
-    hand, #20), else read here."""
+    in their bodies, partners of their local organisations) and the branches of all these,
+    then the people tied to any of them or sitting in their bodies. ``was``: their
+    départements before a write that already changed them (a territory's typed by hand,
+    #20), else read here."""
     ids = sorted({i for i in territory_ids if isinstance(i, int)})
     if not ids:
         return
@@ -599,7 +600,6 @@ async def settle_departements(organisations: Any = (), contacts: Any = ()) -> li
     people = sorted({i for i in contacts if isinstance(i, int)})
     placed: list[int] = []
     while generation:
-        await _settle(generation, [])
         placed += generation
         children: set[int] = set()
         for start in _starts(generation):
@@ -608,7 +608,12 @@ async def settle_departements(organisations: Any = (), contacts: Any = ()) -> li
                 & Organisation.commune.is_null()
             )
             children.update(row["id"] for row in rows)
-        generation = sorted(children - set(placed))  # a cycle of parents ends here
+        following = sorted(children - set(placed))  # a cycle of parents ends here
+        if not following:  # the last generation with the people: one call, often the only one
+            await _settle(generation, people)
+            return placed
+        await _settle(generation, [])
+        generation = following
     await _settle([], people)
     return placed
 

@@ -9,14 +9,16 @@ département, not by every territory of the instance. The rule (`maillage.crm.sc
   (two characters, ``2A`` and ``2B`` for Corsica; three for the overseas ``97x``); a territory
   without communes keeps the one it has: typed by hand (a new EPCI whose communes are not
   loaded yet) or left by its last communes (#20);
-- an organisation's: its territory's when it is local, else its commune's territory's, else its
+- a commune's: its territory's; without a territory, that of its INSEE code when a territory
+  of the instance has it (a commune taken out of its territory keeps its partners where they
+  were), else none;
+- an organisation's: its territory's when it is local, else its commune's, else its
   parent's, else the single département of where it works (the territories' bodies it sits
   in, its local partners: a departmental Caf typed without a commune); none of these, or two
   départements: none;
 - a contact's: their territory's when they are local; else the single département of all their
   ties (an affiliation: the organisation's; a membership: the body's territory's, none for a
-  shared body), none when two ties differ or one has none; without ties, their commune's
-  territory's;
+  shared body), none when two ties differ or one has none; without ties, their commune's;
 - a scoped user sees the shared organisations and contacts of no département and of the
   départements of their territories. A user without territories sees everything, as before.
 
@@ -70,10 +72,25 @@ def normalised(value: str | None) -> str | None:
 
 
 _OF_TERRITORY = "(SELECT t.departement FROM territory t WHERE t.id = {table}.territory)"
+# A commune's département is its territory's (the majority of an EPCI that straddles two
+# départements); without a territory, that of its INSEE code when a territory of the instance
+# has that département, else none (#20). A commune taken out of its territory so keeps its
+# partners in their département, and a record's département is always one of the instance's
+# territories': on an instance of one département, the partners of another département's
+# commune created by an import stay seen by every territory, as before.
 _OF_COMMUNE = (
-    "(SELECT t.departement FROM commune c JOIN territory t ON t.id = c.territory "
-    "WHERE c.id = {table}.commune)"
+    "COALESCE((SELECT t.departement FROM commune c JOIN territory t ON t.id = c.territory "
+    "WHERE c.id = {table}.commune), "
+    f"(SELECT {COMMUNE_DEPARTEMENT} FROM commune c WHERE c.id = {{table}}.commune "
+    "AND c.territory IS NULL AND EXISTS (SELECT 1 FROM territory t "
+    f"WHERE t.departement = {COMMUNE_DEPARTEMENT})))"
 )
+
+
+def commune_departement(insee_code: str) -> str:
+    """`COMMUNE_DEPARTEMENT` in Python."""
+    return insee_code[:3] if insee_code.startswith("97") else insee_code[:2]
+
 
 # ``{where}``: the organisations to place (a condition on ``organisation``).
 # Where a shared organisation without commune works: the bodies of a territory it sits in

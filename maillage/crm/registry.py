@@ -177,10 +177,16 @@ async def _settle_territory_departement(
     before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> None:
     """A commune written: the département of its territories (before and after) may change,
-    and with it that of their partners (`scope.settle_territory_departements`)."""
+    and with it that of their partners (`scope.settle_territory_departements`); given to
+    another territory or to none, or another INSEE code, its own partners are placed again
+    even when no territory's changes (`scope.settle_commune_partners`)."""
     await territory_scope.settle_territory_departements(
         [row["territory"] for row in (before, after) if row is not None]
     )
+    if before is not None and after is not None:
+        fields = ("territory", "insee_code")
+        if any(before.get(f) != after.get(f) for f in fields):
+            await territory_scope.settle_commune_partners([after["id"]])
 
 
 async def _settle_typed_departement(

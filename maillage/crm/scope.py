@@ -69,9 +69,11 @@ from maillage.tables import (
     Contact,
     Membership,
     Organisation,
+    Partnership,
     Territory,
     User,
     UserTerritory,
+    WorkingGroup,
 )
 from maillage.vocabulary import ADMIN, COORDINATOR, USER_ROLES
 
@@ -486,9 +488,14 @@ async def settle_territory_departements(
     territory_ids: Any, was: dict[int, str | None] | None = None
 ) -> None:
     """The territories' départements from their communes (a commune written; one without
-    communes keeps its own); those that change place their partners again: their own, those
-    of their communes, and the people tied to them. ``was``: their départements before a write
-    that already changed them (a territory's typed by hand, #20), else read here."""
+    communes keeps its own); those that change place again, in the same transaction, every
+    partner whose département the rule (`maillage.departements`) takes from them: their own
+    organisations and people, those of their communes (and of the communes without territory
+    of the départements they had or have), the shared organisations that work there (sitting
+    in their bodies, partners of their local organisations) and the branches of all these,
+    then the people tied to any of them or sitting in their bodies. ``was``: their
+    départements before a write that already changed them (a territory's typed by hand,
+    #20), else read here."""
     ids = sorted({i for i in territory_ids if isinstance(i, int)})
     if not ids:
         return
@@ -512,14 +519,62 @@ async def settle_territory_departements(
     if not moved:
         return
     communes = Commune.select(Commune.id).where(Commune.territory.is_in(moved))
-    organisations = await Organisation.select(Organisation.id).where(
-        Organisation.territory.is_in(moved) | Organisation.commune.is_in(communes)
+    # The communes without territory of the départements they had or have: theirs is their
+    # INSEE code's while a territory has it (`departements._OF_COMMUNE`).
+    codes = {was.get(t) for t in moved} | {row["departement"] for row in after}
+    without = await Commune.select(Commune.id, Commune.insee_code).where(
+        Commune.territory.is_null()
     )
-    placed = [row["id"] for row in organisations]
+    loose = [
+        row["id"]
+        for row in without
+        if departements.commune_departement(row["insee_code"] or "") in codes
+    ]
+    bodies = WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.territory.is_in(moved))
+    own = await Organisation.select(Organisation.id).where(
+        Organisation.territory.is_in(moved)
+        | Organisation.commune.is_in(communes)
+        | Organisation.commune.is_in(loose or [0])
+    )
+    # Theirs first: the shared organisations placed where they work read the départements of
+    # the local partners (`departements.ORGANISATION_TIES`), settled by then.
+    placed = await settle_departements(organisations=[row["id"] for row in own])
+    local = Organisation.select(Organisation.id).where(Organisation.territory.is_in(moved))
+    sitting = Membership.select(Membership.organisation).where(
+        Membership.working_group.is_in(bodies) & Membership.organisation.is_not_null()
+    )
+    partners = Partnership.select(Partnership.partner).where(Partnership.organisation.is_in(local))
+    partnered = Partnership.select(Partnership.organisation).where(Partnership.partner.is_in(local))
+    working = await Organisation.select(Organisation.id).where(
+        Organisation.territory.is_null()
+        & (
+            Organisation.id.is_in(sitting)
+            | Organisation.id.is_in(partners)
+            | Organisation.id.is_in(partnered)
+        )
+    )
+    placed += await settle_departements(organisations=[row["id"] for row in working])
+    members = Membership.select(Membership.contact).where(Membership.working_group.is_in(bodies))
     people = await Contact.select(Contact.id).where(
-        Contact.territory.is_in(moved) | Contact.commune.is_in(communes)
+        Contact.territory.is_in(moved)
+        | Contact.commune.is_in(communes)
+        | Contact.commune.is_in(loose or [0])
+        | Contact.id.is_in(members)
     )
-    await settle_departements(organisations=placed)
+    tied = await contacts_tied_to(organisations=placed)
+    await settle_departements(contacts=[*(row["id"] for row in people), *tied])
+
+
+async def settle_commune_partners(commune_ids: Any) -> None:
+    """A commune given to another territory, or to none, or another INSEE code: the partners
+    there take the département of its new place (`departements._OF_COMMUNE`) even when no
+    territory's changes, then the people tied to them (#20)."""
+    ids = sorted({i for i in commune_ids if isinstance(i, int)})
+    if not ids:
+        return
+    there = await Organisation.select(Organisation.id).where(Organisation.commune.is_in(ids))
+    placed = await settle_departements(organisations=[row["id"] for row in there])
+    people = await Contact.select(Contact.id).where(Contact.commune.is_in(ids))
     tied = await contacts_tied_to(organisations=placed)
     await settle_departements(contacts=[*(row["id"] for row in people), *tied])
 
@@ -531,18 +586,39 @@ def _starts(ids: list[int]) -> range:
     return range(0, len(ids), _SETTLED_AT_ONCE)
 
 
-async def settle_departements(organisations: Any = (), contacts: Any = ()) -> None:
-    """Give the organisations (and their children that follow them), then the contacts, the
-    département of the rule (`maillage.departements`), inside the caller's transaction. On
+async def settle_departements(organisations: Any = (), contacts: Any = ()) -> list[int]:
+    """Give the organisations, then their branches without commune that follow them, then the
+    contacts, the département of the rule (`maillage.departements`), inside the caller's
+    transaction; the organisations placed (those given and their branches) are returned. On
     PostgreSQL a function that sees every row does it (a scoped write does not see every tie
-    of a person)."""
-    placed = sorted({i for i in organisations if isinstance(i, int)})
+    of a person).
+
+    Each generation of branches is placed by a statement of its own, after its parents': a
+    statement reads the rows as they were before it (PostgreSQL's snapshot, and SQLite alike),
+    so a branch placed with its parent took the parent's former département (#20)."""
+    generation = sorted({i for i in organisations if isinstance(i, int)})
     people = sorted({i for i in contacts if isinstance(i, int)})
-    if placed:  # the children without commune follow their parent
-        children = await Organisation.select(Organisation.id).where(
-            Organisation.parent.is_in(placed) & Organisation.commune.is_null()
-        )
-        placed += sorted({row["id"] for row in children} - set(placed))
+    placed: list[int] = []
+    while generation:
+        placed += generation
+        children: set[int] = set()
+        for start in _starts(generation):
+            rows = await Organisation.select(Organisation.id).where(
+                Organisation.parent.is_in(generation[start : start + _SETTLED_AT_ONCE])
+                & Organisation.commune.is_null()
+            )
+            children.update(row["id"] for row in rows)
+        following = sorted(children - set(placed))  # a cycle of parents ends here
+        if not following:  # the last generation with the people: one call, often the only one
+            await _settle(generation, people)
+            return placed
+        await _settle(generation, [])
+        generation = following
+    await _settle([], people)
+    return placed
+
+
+async def _settle(placed: list[int], people: list[int]) -> None:
     if not placed and not people:
         return
     if not is_sqlite():
@@ -562,11 +638,11 @@ async def settle_departements(organisations: Any = (), contacts: Any = ()) -> No
                 contact_ids,
             ).run()
         return
-    for start in range(0, len(placed), 500):
-        where = departements.ids_in(placed[start : start + 500])
+    for start in _starts(placed):
+        where = departements.ids_in(placed[start : start + _SETTLED_AT_ONCE])
         await Organisation.raw(departements.ORGANISATIONS.format(where=where)).run()
-    for start in range(0, len(people), 500):
-        where = departements.ids_in(people[start : start + 500])
+    for start in _starts(people):
+        where = departements.ids_in(people[start : start + _SETTLED_AT_ONCE])
         await Contact.raw(departements.CONTACTS.format(where=where)).run()
 
 

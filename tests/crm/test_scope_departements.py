@@ -581,3 +581,134 @@ async def test_two_writes_moving_the_same_partners_in_two_orders_do_not_deadlock
             await connection.close()
     assert await _departement(Organisation, deps.caf_29) == "29"
     assert await _departement(Organisation, deps.caf_35) == "35"
+
+
+async def test_a_branch_without_commune_follows_its_parent_in_the_same_write(
+    admin, deps: Departements
+):
+    """A branch typed without a commune takes its parent's département (`maillage.departements`):
+    when the parent takes one where it works (a membership in a body of A), the branch, and the
+    branch of the branch, take it in the same write, not the parent's former one (#20)."""
+    c = admin.client
+    caf = await create(c, "organisations", {"name": "Caf sans adresse", "kind": "institution"})
+    branch = await create(
+        c, "organisations", {"name": "Antenne", "kind": "institution", "parent": caf["id"]}
+    )
+    office = await create(
+        c, "organisations", {"name": "Permanence", "kind": "institution", "parent": branch["id"]}
+    )
+    assert [await _departement(Organisation, r) for r in (caf, branch, office)] == [None] * 3
+    await create(
+        c,
+        "memberships",
+        {
+            "contact": deps.agent_35["id"],
+            "working_group": deps.p.body_a["id"],
+            "organisation": caf["id"],
+        },
+    )
+    assert [await _departement(Organisation, r) for r in (caf, branch, office)] == ["35"] * 3
+
+
+async def test_a_commune_out_of_every_territory_keeps_its_partners_departement(
+    admin, deps: Departements, coordinator_a: httpx.AsyncClient, coordinator_d: httpx.AsyncClient
+):
+    """A commune taken out of its territory (its territory set to none) has still the
+    département of its INSEE code, one of the instance's territories': its shared partners
+    keep it, at once and after their next write, instead of becoming of none and seen by every
+    territory (#20)."""
+    c = admin.client
+    commune_id = deps.p.mairie_a["commune"]
+    alone = await create(
+        c,
+        "contacts",
+        {"first_name": "Agent", "last_name": "Sans-Lien", "commune": commune_id, "territory": None},
+    )
+    assert alone["territory"] is None
+    assert await _departement(Contact, alone) == "35"
+    commune = (await c.get(f"/api/v1/communes/{commune_id}")).json()
+    out = await c.patch(
+        f"/api/v1/communes/{commune_id}", json={"version": commune["version"], "territory": None}
+    )
+    assert out.status_code == 200, out.text
+    # A write that settles the Caf again (a partnership) reads the rule anew.
+    await create(
+        c, "partnerships", {"organisation": deps.caf_35["id"], "partner": deps.national["id"]}
+    )
+    assert await _departement(Organisation, deps.caf_35) == "35"
+    assert await _departement(Contact, deps.agent_35) == "35"
+    assert await _departement(Contact, alone) == "35"
+    assert (
+        await coordinator_d.get(f"/api/v1/organisations/{deps.caf_35['id']}")
+    ).status_code == 404
+    assert (await coordinator_d.get(f"/api/v1/contacts/{alone['id']}")).status_code == 404
+    assert (
+        await coordinator_a.get(f"/api/v1/organisations/{deps.caf_35['id']}")
+    ).status_code == 200
+    # Given to D (29), whose majority it does not change: its partners go to the 29 at once.
+    commune = (await c.get(f"/api/v1/communes/{commune_id}")).json()
+    into_d = await c.patch(
+        f"/api/v1/communes/{commune_id}",
+        json={"version": commune["version"], "territory": deps.d["id"]},
+    )
+    assert into_d.status_code == 200, into_d.text
+    assert await _departement(Territory, deps.d) == "29"
+    assert await _departement(Organisation, deps.caf_35) == "29"
+    assert await _departement(Contact, deps.agent_35) == "29"
+    assert await _departement(Contact, alone) == "29"
+
+
+async def test_a_commune_without_territory_of_a_departement_the_instance_has_not(
+    admin, deps: Departements, coordinator_a: httpx.AsyncClient
+):
+    """An import creates a commune of the Mayenne (53), of no territory: its partners are of
+    no département, seen by every territory as before, until a territory of the 53 comes;
+    then of the 53, seen by that territory's coordinators only (#20)."""
+    c = admin.client
+    laval = await create(c, "communes", {"insee_code": "53130", "name": "Laval"})
+    caf_53 = await create(
+        c,
+        "organisations",
+        {"name": "Caf de la Mayenne", "kind": "institution", "commune": laval["id"]},
+    )
+    assert await _departement(Organisation, caf_53) is None
+    assert (await coordinator_a.get(f"/api/v1/organisations/{caf_53['id']}")).status_code == 200
+    mayenne = await create(
+        c, "territories", {"name": "CA de Laval", "siren": "200000057", "departement": "53"}
+    )
+    assert await _departement(Organisation, caf_53) == "53"
+    assert (await coordinator_a.get(f"/api/v1/organisations/{caf_53['id']}")).status_code == 404
+    # Its typed département corrected: no territory of the 53 any more, of none again.
+    current = (await c.get(f"/api/v1/territories/{mayenne['id']}")).json()
+    moved = await c.patch(
+        f"/api/v1/territories/{mayenne['id']}",
+        json={"version": current["version"], "departement": "72"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert await _departement(Organisation, caf_53) is None
+
+
+async def test_the_migration_places_the_partners_of_communes_without_territory(
+    admin, deps: Departements
+):
+    """Migration 2026-12-10T15:30: the Caf of a commune taken out of its territory before it,
+    of none then, takes its commune's INSEE département, its branch and its agent with it."""
+    from maillage.migrations import maillage_2026_12_10t15_30_00_000000 as migration
+
+    c = admin.client
+    branch = await create(
+        c, "organisations", {"name": "Antenne", "kind": "institution", "parent": deps.caf_35["id"]}
+    )
+    commune = deps.p.mairie_a["commune"]
+    engine = db.current_engine()
+    # As the former rule left them.
+    await engine.run_ddl(f"UPDATE commune SET territory = NULL WHERE id = {int(commune)}")
+    for table, record in (("organisation", deps.caf_35), ("organisation", branch)):
+        await engine.run_ddl(f"UPDATE {table} SET departement = NULL WHERE id = {record['id']}")
+    await engine.run_ddl(f"UPDATE contact SET departement = NULL WHERE id = {deps.agent_35['id']}")
+    for statement in migration.FILL:
+        await engine.run_ddl(statement)
+    assert await _departement(Organisation, deps.caf_35) == "35"
+    assert await _departement(Organisation, branch) == "35"
+    assert await _departement(Contact, deps.agent_35) == "35"
+    assert await _departement(Organisation, deps.caf_29) == "29"

@@ -12,11 +12,12 @@ import httpx
 import pytest
 
 from maillage.crm.resources import ResourceService
-from maillage.tables import Organisation, Territory
+from maillage.tables import Contact, Organisation, Territory
 from tests.crm.test_scope_departements import (  # noqa: F401 - fixtures
     Departements,
     _departement,
     _ids,
+    coordinator_a,
     deps,
     postgres_only,
 )
@@ -221,3 +222,96 @@ async def test_the_command_line_gives_it_through_the_same_service(settings, admi
     assert refused.exit_code == 1, refused.output
     assert "celui de la majorité d'entre elles (« 2A ») et ne se saisit pas" in refused.output
     assert await _departement(Territory, territory) == "2A"
+
+
+async def _moved_to_the_29(c: httpx.AsyncClient, territory: dict, how: str) -> None:
+    """The territory's département goes from 35 to 29: typed by hand, or by its first commune."""
+    if how == "typed":
+        current = (await c.get(f"/api/v1/territories/{territory['id']}")).json()
+        moved = await c.patch(
+            f"/api/v1/territories/{territory['id']}",
+            json={"version": current["version"], "departement": "29"},
+        )
+        assert moved.status_code == 200, moved.text
+    else:
+        await create(
+            c,
+            "communes",
+            {"insee_code": "29039", "name": "Concarneau", "territory": territory["id"]},
+        )
+    assert await _departement(Territory, territory) == "29"
+
+
+@pytest.mark.parametrize("how", ["typed", "communes"])
+async def test_the_partners_placed_where_they_work_follow_the_territory(
+    admin,
+    deps: Departements,
+    new_epci: dict,
+    coordinator_e: httpx.AsyncClient,
+    coordinator_a: httpx.AsyncClient,
+    how: str,
+):
+    """Shared organisations without commune take the département of the bodies they sit in
+    and of their local partners (`maillage.departements`), their branches without commune
+    their parent's, their people their ties': when the territory's département changes, all
+    of them change with it, in the same write, not at their next one (#20)."""
+    c = admin.client
+    body = await create(
+        c, "groups", {"name": "CTG de Vilaine", "kind": "copil", "territory": new_epci["id"]}
+    )
+    club = await create(
+        c,
+        "organisations",
+        {"name": "Club de Vilaine", "kind": "association", "territory": new_epci["id"]},
+    )
+    sitting = await create(c, "organisations", {"name": "Caf sans adresse", "kind": "institution"})
+    branch = await create(
+        c,
+        "organisations",
+        {"name": "Antenne de la Caf", "kind": "institution", "parent": sitting["id"]},
+    )
+    partner = await create(c, "organisations", {"name": "MSA sans adresse", "kind": "institution"})
+    await create(
+        c,
+        "memberships",
+        {
+            "contact": deps.agent_35["id"],
+            "working_group": body["id"],
+            "organisation": sitting["id"],
+        },
+    )
+    await create(c, "partnerships", {"organisation": partner["id"], "partner": club["id"]})
+    adviser = await create(c, "contacts", {"first_name": "Agent", "last_name": "Antenne"})
+    await create(c, "affiliations", {"contact": adviser["id"], "organisation": branch["id"]})
+    # Shared (an affiliation to the Caf of the 35) and sitting in the body: of the 35 too.
+    elu = await create(c, "contacts", {"first_name": "Élu", "last_name": "Vilaine"})
+    await create(c, "affiliations", {"contact": elu["id"], "organisation": deps.caf_35["id"]})
+    await create(c, "memberships", {"contact": elu["id"], "working_group": body["id"]})
+    for table, record in (
+        (Organisation, sitting),
+        (Organisation, branch),
+        (Organisation, partner),
+        (Contact, adviser),
+        (Contact, elu),
+    ):
+        assert await _departement(table, record) == "35", record.get(
+            "name", record.get("last_name")
+        )
+
+    await _moved_to_the_29(c, new_epci, how)
+
+    for table, record in (
+        (Organisation, sitting),
+        (Organisation, branch),
+        (Organisation, partner),
+        (Contact, adviser),
+    ):
+        assert await _departement(table, record) == "29", record.get(
+            "name", record.get("last_name")
+        )
+    # Ties in the 35 and the 29 now: of none.
+    assert await _departement(Contact, elu) is None
+    shared = {sitting["id"], branch["id"], partner["id"]}
+    assert shared <= _ids(await coordinator_e.get("/api/v1/organisations"))
+    assert not shared & _ids(await coordinator_a.get("/api/v1/organisations"))
+    assert adviser["id"] not in _ids(await coordinator_a.get("/api/v1/contacts"))

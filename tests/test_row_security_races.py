@@ -297,3 +297,67 @@ async def test_two_ties_of_one_partner_written_at_once_do_not_deadlock(
         await one.close()
         await two.close()
     assert results == [None, None], results
+
+
+async def _paused_after_first_lock(url: str, function: str) -> str:
+    """The trigger function ``function`` made to sleep right after the first row lock it takes
+    (``… FOR NO KEY UPDATE;``), its own text otherwise: two writes at once each take their
+    first lock before either asks for its next. The function's definition before, to put
+    back."""
+    connection = await _connected(url)
+    try:
+        definition: str = await connection.fetchval(
+            "SELECT pg_get_functiondef($1::regproc)", function
+        )
+        lock = "FOR NO KEY UPDATE;"
+        assert lock in definition, definition
+        paused = definition.replace(lock, f"{lock} PERFORM pg_sleep({SETTLE_SECONDS});", 1)
+        await connection.execute(paused)
+    finally:
+        await connection.close()
+    return definition
+
+
+@postgres_only
+async def test_two_partnerships_of_two_organisations_each_way_at_once_do_not_deadlock(
+    migrated_database: str, admin, partners: Partners
+):
+    """A partnership's trigger locked its organisation, then its partner: written at once,
+    (A, B) held A and waited for B, (B, A) held B and waited for A, and PostgreSQL ended one
+    with « deadlock detected » (a 500). Both organisations are now locked in the order of
+    their ids first: the second partnership waits for the first's commit."""
+    first, second = sorted([partners.mairie_a["id"], partners.asso_b["id"]])
+    insert = "INSERT INTO partnership (organisation, partner) VALUES ($1, $2)"
+
+    async def written(connection: asyncpg.Connection, organisation: int, partner: int) -> None:
+        async with connection.transaction():
+            await connection.execute(insert, organisation, partner)
+
+    definition = await _paused_after_first_lock(migrated_database, "maillage_partnership_territory")
+    one, two = await _connected(migrated_database), await _connected(migrated_database)
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                written(one, first, second),
+                written(two, second, first),
+                return_exceptions=True,
+            ),
+            timeout=30,
+        )
+    finally:
+        await one.close()
+        await two.close()
+        restore = await _connected(migrated_database)
+        try:
+            await restore.execute(definition)
+        finally:
+            await restore.close()
+    assert results == [None, None], results
+    check = await _connected(migrated_database)
+    try:
+        written_pairs = await check.fetch(
+            "SELECT organisation, partner FROM partnership ORDER BY organisation"
+        )
+    finally:
+        await check.close()
+    assert [tuple(row) for row in written_pairs] == [(first, second), (second, first)]

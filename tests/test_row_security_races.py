@@ -468,3 +468,42 @@ async def test_two_merges_of_the_same_two_contacts_each_way_do_not_deadlock(
     assert [row["id"] for row in left] == [merged[0]["id"]]
     ties = await Affiliation.select(Affiliation.contact)
     assert [row["contact"] for row in ties] == [merged[0]["id"]] * 2
+
+
+@postgres_only
+async def test_a_person_tied_to_the_kept_record_while_a_merge_moves_them_does_not_deadlock(
+    migrated_database: str, admin, partners: Partners
+):
+    """An affiliation's trigger locked its person, then its organisation; a merge (as any move
+    of an organisation) locks the organisation, then rewrites its people placed elsewhere.
+    The mayor of Ardoise tied to the Rives association while Ardoise's town hall was merged
+    into it: the affiliation held the mayor and waited for the association, the merge held
+    the association and waited to place the mayor, « deadlock detected ». The trigger now
+    locks the organisation first, in the order of the merge and of the settling."""
+    p = partners
+    person, kept, removed = p.maire_a["id"], p.asso_b["id"], p.mairie_a["id"]
+
+    async def tied(connection: asyncpg.Connection) -> None:
+        async with connection.transaction():
+            await connection.execute(
+                "INSERT INTO affiliation (contact, organisation) VALUES ($1, $2)", person, kept
+            )
+
+    async def merged() -> object:
+        await asyncio.sleep(SETTLE_SECONDS / 4)  # the affiliation's first lock taken
+        return await duplicates.merge_organisations(CLI, kept, removed)
+
+    definition = await _paused_after_first_lock(migrated_database, "maillage_affiliation_territory")
+    connection = await _connected(migrated_database)
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(tied(connection), merged(), return_exceptions=True), timeout=30
+        )
+    finally:
+        await connection.close()
+        await _restored(migrated_database, definition)
+    assert results[0] is None and isinstance(results[1], dict), results
+    ties = await Affiliation.select(Affiliation.organisation).where(Affiliation.contact == person)
+    assert [row["organisation"] for row in ties] == [kept, kept]
+    moved = await Contact.select(Contact.territory).where(Contact.id == person).first()
+    assert moved == {"territory": p.b["id"]}

@@ -1,4 +1,4 @@
-"""Two partnerships of the same two organisations, one each way, written at once (#20,
+"""Ties lock their organisations first, a partnership's in the order of their ids (#20,
 PostgreSQL only).
 
 A partnership's trigger reads its organisation, then its partner, each ``FOR NO KEY UPDATE``
@@ -8,8 +8,15 @@ one with « deadlock detected », a 500 for its user. On an insert or a change o
 organisation, the trigger now first locks both in the order of their ids, then reads them as
 before (the locks held already): the second partnership waits for the first's commit.
 
-An affiliation locks its contact, then its organisation: every affiliation in that order, a
-table after the other, so that two affiliations cannot each hold what the other waits for.
+An affiliation locked its contact, then its organisation, the other way round from the
+writes that move an organisation (a merge of duplicates, an edit of its commune): they lock
+it, then rewrite its people placed elsewhere. A person tied to an organisation while it was
+merged or moved held the person and waited for the organisation, the move held the
+organisation and waited to place the person: « deadlock detected ». On an insert or a change
+of organisation, the affiliation's trigger now first locks its organisation: organisations,
+then people, the order of ``maillage_settle_departements`` (migration ``2026-12-10T13:00:00``).
+Two affiliations alone never waited for each other round: each trigger took its locks a table
+after the other, the same for all.
 
 Built from the frozen statements of migrations ``2026-12-10T05:00:00`` and
 ``2026-12-10T13:00:00``; nothing on SQLite (one writer at a time).
@@ -22,7 +29,7 @@ from maillage.migrations.maillage_2026_12_10t13_00_00_000000 import locking
 
 ID = "2026-12-10T15:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "a partnership locks its two organisations in the order of their ids"
+DESCRIPTION = "ties lock their organisations first, a partnership's in the order of their ids"
 
 _BEGIN = "AS $$ BEGIN "
 ORDERED_LOCKS = (
@@ -32,22 +39,37 @@ ORDERED_LOCKS = (
     "ORDER BY id FOR NO KEY UPDATE; END IF; "
 )
 
+AFFILIATION_LOCK = (
+    "IF TG_OP = 'INSERT' OR NEW.organisation IS DISTINCT FROM OLD.organisation THEN "
+    "PERFORM 1 FROM organisation WHERE id = NEW.organisation FOR NO KEY UPDATE; END IF; "
+)
 
-def partnership_function() -> str:
-    """The partnership's copy function of migration ``2026-12-10T13:00:00``, its two
-    organisations locked in the order of their ids before its look-ups."""
+
+def _tie_function(child: str, first: str) -> str:
+    """The copy function of ``child`` of migration ``2026-12-10T13:00:00``, ``first`` run
+    before its look-ups."""
     copies = [
         (key, parent, territory, departement)
-        for child, key, parent, territory, departement in partners.COPIES
-        if child == "partnership"
+        for table, key, parent, territory, departement in partners.COPIES
+        if table == child
     ]
-    function = locking(partners._copy_function("partnership", copies), 2, "FOR NO KEY UPDATE")
+    function = locking(partners._copy_function(child, copies), 2, "FOR NO KEY UPDATE")
     assert function.count(_BEGIN) == 1, function
-    return function.replace(_BEGIN, _BEGIN + ORDERED_LOCKS)
+    return function.replace(_BEGIN, _BEGIN + first)
+
+
+def partnership_function() -> str:
+    """The partnership's, its two organisations locked in the order of their ids first."""
+    return _tie_function("partnership", ORDERED_LOCKS)
+
+
+def affiliation_function() -> str:
+    """The affiliation's, its organisation locked before its contact."""
+    return _tie_function("affiliation", AFFILIATION_LOCK)
 
 
 def postgres_statements() -> list[str]:
-    return [partnership_function()]
+    return [partnership_function(), affiliation_function()]
 
 
 async def forwards():

@@ -15,7 +15,9 @@ import pytest
 from maillage import row_security
 from maillage.actor import CLI
 from maillage.crm import agenda
-from maillage.tables import Invitation
+from maillage.errors import NotFound
+from maillage.exchange import duplicates
+from maillage.tables import Affiliation, Contact, Invitation, Organisation, Partnership
 from tests.crm import test_scope_partners
 from tests.crm.test_scope_partners import Partners
 from tests.support import TEST_DATABASE_URL
@@ -297,3 +299,211 @@ async def test_two_ties_of_one_partner_written_at_once_do_not_deadlock(
         await one.close()
         await two.close()
     assert results == [None, None], results
+
+
+async def _paused_after_first_lock(
+    url: str, function: str, lock: str = "FOR NO KEY UPDATE;"
+) -> str:
+    """The trigger function ``function`` made to sleep right after the first row lock it takes
+    (``lock``, by default any ``… FOR NO KEY UPDATE;``), its own text otherwise: two writes at
+    once each take their first lock before either asks for its next. The function's definition
+    before, to put back."""
+    connection = await _connected(url)
+    try:
+        definition: str = await connection.fetchval(
+            "SELECT pg_get_functiondef($1::regproc)", function
+        )
+        assert lock in definition, definition
+        paused = definition.replace(lock, f"{lock} PERFORM pg_sleep({SETTLE_SECONDS});", 1)
+        await connection.execute(paused)
+    finally:
+        await connection.close()
+    return definition
+
+
+async def _restored(url: str, definition: str) -> None:
+    connection = await _connected(url)
+    try:
+        await connection.execute(definition)
+    finally:
+        await connection.close()
+
+
+@postgres_only
+async def test_two_partnerships_of_two_organisations_each_way_at_once_do_not_deadlock(
+    migrated_database: str, admin, partners: Partners
+):
+    """A partnership's trigger locked its organisation, then its partner: written at once,
+    (A, B) held A and waited for B, (B, A) held B and waited for A, and PostgreSQL ended one
+    with « deadlock detected » (a 500). Both organisations are now locked in the order of
+    their ids first: the second partnership waits for the first's commit."""
+    first, second = sorted([partners.mairie_a["id"], partners.asso_b["id"]])
+    insert = "INSERT INTO partnership (organisation, partner) VALUES ($1, $2)"
+
+    async def written(connection: asyncpg.Connection, organisation: int, partner: int) -> None:
+        async with connection.transaction():
+            await connection.execute(insert, organisation, partner)
+
+    definition = await _paused_after_first_lock(migrated_database, "maillage_partnership_territory")
+    one, two = await _connected(migrated_database), await _connected(migrated_database)
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                written(one, first, second),
+                written(two, second, first),
+                return_exceptions=True,
+            ),
+            timeout=30,
+        )
+    finally:
+        await one.close()
+        await two.close()
+        await _restored(migrated_database, definition)
+    assert results == [None, None], results
+    check = await _connected(migrated_database)
+    try:
+        written_pairs = await check.fetch(
+            "SELECT organisation, partner FROM partnership ORDER BY organisation"
+        )
+    finally:
+        await check.close()
+    assert [tuple(row) for row in written_pairs] == [(first, second), (second, first)]
+
+
+@postgres_only
+async def test_two_merges_of_organisations_partners_of_each_other_do_not_deadlock(
+    migrated_database: str, admin
+):
+    """Merging R1 into K1 moved R1's people onto K1 (K1 locked by their affiliations'
+    trigger), then its partnership with K2 (K2 locked); merging R2 into K2 at once did the
+    same the other way: each held its kept record and waited for the other's, « deadlock
+    detected ». A merge now locks the organisations it will rewrite in the order of their ids
+    before moving anything: the second waits for the first."""
+    c = admin.client
+    kept, removed = [], []
+    for n in (1, 2):
+        kept.append(
+            await create(c, "organisations", {"name": f"Centre {n}", "kind": "association"})
+        )
+        removed.append(
+            await create(c, "organisations", {"name": f"Centre {n} bis", "kind": "association"})
+        )
+        person = await create(c, "contacts", {"first_name": "Jo", "last_name": f"Durand {n}"})
+        await create(
+            c, "affiliations", {"contact": person["id"], "organisation": removed[-1]["id"]}
+        )
+    # Each removed record is a partner of the other merge's kept one.
+    for k, r in ((kept[1], removed[0]), (kept[0], removed[1])):
+        await create(c, "partnerships", {"organisation": k["id"], "partner": r["id"]})
+
+    # Each merge holds its kept record (its people moved onto it) before either moves its
+    # partnership.
+    definition = await _paused_after_first_lock(
+        migrated_database,
+        "maillage_affiliation_territory",
+        "WHERE p.id = NEW.organisation FOR NO KEY UPDATE;",
+    )
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    duplicates.merge_organisations(CLI, k["id"], r["id"])
+                    for k, r in zip(kept, removed, strict=True)
+                ),
+                return_exceptions=True,
+            ),
+            timeout=30,
+        )
+    finally:
+        await _restored(migrated_database, definition)
+    assert [r["id"] if isinstance(r, dict) else r for r in results] == [k["id"] for k in kept]
+    left = await Organisation.select(Organisation.id).order_by(Organisation.id)
+    assert [row["id"] for row in left] == sorted(k["id"] for k in kept)
+    pairs = await Partnership.select(Partnership.organisation, Partnership.partner)
+    assert sorted((row["organisation"], row["partner"]) for row in pairs) == sorted(
+        [(kept[1]["id"], kept[0]["id"]), (kept[0]["id"], kept[1]["id"])]
+    )
+
+
+@postgres_only
+async def test_two_merges_of_the_same_two_contacts_each_way_do_not_deadlock(
+    migrated_database: str, admin
+):
+    """Two coordinators merging the same two people, each keeping another: each merge locked
+    its kept person by moving the other's affiliations onto it, then waited for the other to
+    delete the duplicate, « deadlock detected ». A merge now locks both people in the order
+    of their ids first: the second waits, then finds its kept person merged away."""
+    c = admin.client
+    organisation = await create(c, "organisations", {"name": "Centre", "kind": "association"})
+    people = []
+    for name in ("Durand", "Durant"):
+        person = await create(c, "contacts", {"first_name": "Jo", "last_name": name})
+        await create(
+            c, "affiliations", {"contact": person["id"], "organisation": organisation["id"]}
+        )
+        people.append(person["id"])
+
+    # Each merge holds its kept person (the other's affiliations moved onto it) before either
+    # deletes its duplicate.
+    definition = await _paused_after_first_lock(
+        migrated_database,
+        "maillage_affiliation_territory",
+        "WHERE p.id = NEW.contact FOR NO KEY UPDATE;",
+    )
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                duplicates.merge_contacts(CLI, people[0], people[1]),
+                duplicates.merge_contacts(CLI, people[1], people[0]),
+                return_exceptions=True,
+            ),
+            timeout=30,
+        )
+    finally:
+        await _restored(migrated_database, definition)
+    merged = [r for r in results if isinstance(r, dict)]
+    refused = [r for r in results if not isinstance(r, dict)]
+    assert len(merged) == 1 and all(isinstance(r, NotFound) for r in refused), results
+    left = await Contact.select(Contact.id)
+    assert [row["id"] for row in left] == [merged[0]["id"]]
+    ties = await Affiliation.select(Affiliation.contact)
+    assert [row["contact"] for row in ties] == [merged[0]["id"]] * 2
+
+
+@postgres_only
+async def test_a_person_tied_to_the_kept_record_while_a_merge_moves_them_does_not_deadlock(
+    migrated_database: str, admin, partners: Partners
+):
+    """An affiliation's trigger locked its person, then its organisation; a merge (as any move
+    of an organisation) locks the organisation, then rewrites its people placed elsewhere.
+    The mayor of Ardoise tied to the Rives association while Ardoise's town hall was merged
+    into it: the affiliation held the mayor and waited for the association, the merge held
+    the association and waited to place the mayor, « deadlock detected ». The trigger now
+    locks the organisation first, in the order of the merge and of the settling."""
+    p = partners
+    person, kept, removed = p.maire_a["id"], p.asso_b["id"], p.mairie_a["id"]
+
+    async def tied(connection: asyncpg.Connection) -> None:
+        async with connection.transaction():
+            await connection.execute(
+                "INSERT INTO affiliation (contact, organisation) VALUES ($1, $2)", person, kept
+            )
+
+    async def merged() -> object:
+        await asyncio.sleep(SETTLE_SECONDS / 4)  # the affiliation's first lock taken
+        return await duplicates.merge_organisations(CLI, kept, removed)
+
+    definition = await _paused_after_first_lock(migrated_database, "maillage_affiliation_territory")
+    connection = await _connected(migrated_database)
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(tied(connection), merged(), return_exceptions=True), timeout=30
+        )
+    finally:
+        await connection.close()
+        await _restored(migrated_database, definition)
+    assert results[0] is None and isinstance(results[1], dict), results
+    ties = await Affiliation.select(Affiliation.organisation).where(Affiliation.contact == person)
+    assert [row["organisation"] for row in ties] == [kept, kept]
+    moved = await Contact.select(Contact.territory).where(Contact.id == person).first()
+    assert moved == {"territory": p.b["id"]}

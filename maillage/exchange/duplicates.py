@@ -27,7 +27,7 @@ from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES, scoped
 from maillage.crm.resources import SHARED_WRITE
 from maillage.crm.text import normalise, search_text
-from maillage.db import read_transaction, write_transaction
+from maillage.db import is_sqlite, read_transaction, write_transaction
 from maillage.errors import Conflict, ConflictingRecord, Forbidden, InvalidData, NotFound
 from maillage.tables import (
     Action,
@@ -270,12 +270,27 @@ def _chosen(
     return {name: other[name] for name in allowed if name in prefer_other}
 
 
+async def _lock_contacts(keep_id: int, remove_id: int) -> None:
+    """On PostgreSQL, both people locked first in the order of their ids: two merges of the
+    same two people, each keeping another, each locked its kept person (the affiliations
+    moved onto it) then waited for the other to delete its duplicate, « deadlock detected ».
+    The second now waits, then reads the records as the first left them (#20)."""
+    if is_sqlite():
+        return  # one writer at a time
+    await Contact.raw(
+        "SELECT id FROM contact WHERE id IN ({}, {}) ORDER BY id FOR NO KEY UPDATE",
+        keep_id,
+        remove_id,
+    ).run()
+
+
 async def merge_contacts(
     actor: Actor, keep_id: int, remove_id: int, prefer_other: set[str] | None = None
 ) -> dict[str, Any]:
     if keep_id == remove_id:
         raise InvalidData.one("id", "Choisissez deux contacts différents.")
     async with write_transaction():
+        await _lock_contacts(keep_id, remove_id)
         kept = await _record(Contact, keep_id, "Contact")
         other = await _record(Contact, remove_id, "Contact")
         await _refuse_contact_conflicts(kept, other)
@@ -469,12 +484,38 @@ async def _write_filled(
     await table.update(values).where(table.id == kept["id"]).run()
 
 
+# The organisations a merge rewrites or whose ties' triggers it fires: the two records, the
+# other side of the duplicate's partnerships (the trigger locks both organisations), and the
+# children of both (given the kept parent, then their département settled).
+_MERGED_ORGANISATIONS = (
+    "SELECT id FROM organisation WHERE id IN ({}, {}) "
+    "OR id IN (SELECT partner FROM partnership WHERE organisation = {}) "
+    "OR id IN (SELECT organisation FROM partnership WHERE partner = {}) "
+    "OR parent IN ({}, {}) ORDER BY id FOR NO KEY UPDATE"
+)
+
+
+async def _lock_organisations(keep_id: int, remove_id: int) -> None:
+    """On PostgreSQL, the organisations the merge will lock, locked first in the order of
+    their ids (the order of `territory_scope.settle_departements` and of a partnership's
+    trigger). Moving the duplicate's people locked the kept record, then its partnerships
+    their partners: two merges whose records were partners of each other each held their kept
+    record and waited for the other's, « deadlock detected ». The second now waits for the
+    first (#20). Taken before the records are read: a merge that waited reads them as the
+    first left them."""
+    if is_sqlite():
+        return  # one writer at a time
+    ids = (keep_id, remove_id, remove_id, remove_id, keep_id, remove_id)
+    await Organisation.raw(_MERGED_ORGANISATIONS, *ids).run()
+
+
 async def merge_organisations(
     actor: Actor, keep_id: int, remove_id: int, prefer_other: set[str] | None = None
 ) -> dict[str, Any]:
     if keep_id == remove_id:
         raise InvalidData.one("id", "Choisissez deux organisations différentes.")
     async with write_transaction():
+        await _lock_organisations(keep_id, remove_id)
         kept = await _record(Organisation, keep_id, "Organisation")
         other = await _record(Organisation, remove_id, "Organisation")
         await _refuse_organisation_conflicts(kept, other)

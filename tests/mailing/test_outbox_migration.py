@@ -56,6 +56,7 @@ LATER = [
     "2026-12-10T12:00:00:000000",  # invitation by contact, attendance and meeting (#16)
     "2026-12-10T13:00:00:000000",  # copies read their parents locked; settled in id order (#20)
     "2026-12-10T14:00:00:000000",  # no index by archived alone, PostgreSQL (#20)
+    "2026-12-10T15:00:00:000000",  # ties lock their organisations first, in id order (#20)
     "2026-12-10T15:30:00:000000",  # a commune without territory: its INSEE département (#20)
 ]
 

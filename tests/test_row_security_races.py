@@ -14,7 +14,8 @@ import pytest
 
 from maillage import row_security
 from maillage.actor import CLI
-from maillage.crm import agenda
+from maillage.crm import agenda, people
+from maillage.crm.schemas import ContactIn
 from maillage.errors import NotFound
 from maillage.exchange import duplicates
 from maillage.tables import Affiliation, Contact, Invitation, Organisation, Partnership
@@ -623,3 +624,38 @@ async def test_a_tie_to_the_removed_record_written_during_a_merge_is_refused_cle
     ]
     table = Organisation if entity == "organisations" else Contact
     assert not await table.exists().where(table.id == removed)
+
+
+@postgres_only
+async def test_a_person_added_at_the_removed_organisation_during_a_merge_gets_a_404(
+    database: str, admin, monkeypatch: pytest.MonkeyPatch
+):
+    """« Ajouter un contact » on the duplicate's page while it is merged: the person and
+    their affiliation are written in one transaction, whose trigger waited for the merge,
+    then found the organisation gone (« invisible pour cette écriture », a 500). The
+    organisation is read again: « Organisation n° … introuvable. », and no person left."""
+    ids = await _merged_world(admin.client, removed_first=False)
+    kept, removed = ids["kept_organisations"], ids["removed_organisations"]
+    paused = asyncio.Event()
+    write_filled = duplicates._write_filled
+
+    async def pausing(*args: object, **kwargs: object) -> object:
+        paused.set()
+        await asyncio.sleep(SETTLE_SECONDS)
+        return await write_filled(*args, **kwargs)
+
+    monkeypatch.setattr(duplicates, "_write_filled", pausing)
+
+    async def added() -> object:
+        await paused.wait()
+        person = ContactIn(first_name="Nina", last_name="Nouvelle")
+        return await people.add_contact_to_organisation(CLI, removed, person, people.Affiliated())
+
+    merge = duplicates.merge_organisations(CLI, kept, removed)
+    merged, refused = await asyncio.wait_for(
+        asyncio.gather(merge, added(), return_exceptions=True), timeout=30
+    )
+    assert isinstance(merged, dict) and merged["id"] == kept, merged
+    assert isinstance(refused, NotFound), refused
+    assert refused.message == f"Organisation n° {removed} introuvable."
+    assert not await Contact.exists().where(Contact.last_name == "Nouvelle")

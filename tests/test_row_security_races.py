@@ -14,7 +14,8 @@ import pytest
 
 from maillage import row_security
 from maillage.actor import CLI
-from maillage.crm import agenda
+from maillage.crm import agenda, people
+from maillage.crm.schemas import ContactIn
 from maillage.errors import NotFound
 from maillage.exchange import duplicates
 from maillage.tables import Affiliation, Contact, Invitation, Organisation, Partnership
@@ -507,3 +508,154 @@ async def test_a_person_tied_to_the_kept_record_while_a_merge_moves_them_does_no
     assert [row["organisation"] for row in ties] == [kept, kept]
     moved = await Contact.select(Contact.territory).where(Contact.id == person).first()
     assert moved == {"territory": p.b["id"]}
+
+
+# A tie written through the API while a merge runs, to the record the merge removes: the
+# records merged, the resource written, its column that points at the removed record, and its
+# other values (by name of a record of `_merged_world`).
+TIES_TO_THE_REMOVED = {
+    "affiliation to the organisation": (
+        "organisations", "affiliations", "organisation", {"contact": "person"},
+    ),
+    "membership for the organisation": (
+        "organisations", "memberships", "organisation", {"contact": "person", "working_group": "group"},
+    ),
+    "partnership with the organisation": (
+        "organisations", "partnerships", "partner", {"organisation": "town_hall"},
+    ),
+    "branch of the organisation": (
+        "organisations", "organisations", "parent", {"name": "Antenne", "kind": "association"},
+    ),
+    "affiliation of the person": (
+        "contacts", "affiliations", "contact", {"organisation": "town_hall"},
+    ),
+    "membership of the person": (
+        "contacts", "memberships", "contact", {"working_group": "group"},
+    ),
+    "invitation of the person": (
+        "contacts", "invitations", "contact", {"meeting": "meeting"},
+    ),
+}  # fmt: skip
+
+
+async def _merged_world(client, removed_first: bool) -> dict[str, int]:
+    """Two organisations and two people to merge (the removed one made first, its id the
+    smaller, or last), and what a tie needs besides."""
+    ids: dict[str, int] = {}
+    order = ("removed", "kept") if removed_first else ("kept", "removed")
+    for role in order:
+        suffix = " bis" if role == "removed" else ""
+        organisation = await create(
+            client, "organisations", {"name": f"Centre social{suffix}", "kind": "association"}
+        )
+        person = await create(
+            client, "contacts", {"first_name": "Jo", "last_name": f"Durand{suffix}"}
+        )
+        ids[f"{role}_organisations"], ids[f"{role}_contacts"] = organisation["id"], person["id"]
+    ids["person"] = (
+        await create(client, "contacts", {"first_name": "Lou", "last_name": "Martin"})
+    )["id"]
+    ids["town_hall"] = (
+        await create(client, "organisations", {"name": "Mairie", "kind": "collectivite"})
+    )["id"]
+    ids["group"] = (await create(client, "groups", {"name": "COPIL CTG", "kind": "copil"}))["id"]
+    ids["meeting"] = (
+        await create(
+            client,
+            "meetings",
+            {
+                "working_group": ids["group"],
+                "title": "Comité de pilotage",
+                "starts_at": "2026-12-09T14:00:00+01:00",
+                "ends_at": "2026-12-09T16:00:00+01:00",
+            },
+        )
+    )["id"]
+    return ids
+
+
+@postgres_only
+@pytest.mark.parametrize("tie", list(TIES_TO_THE_REMOVED))
+@pytest.mark.parametrize("removed_first", [True, False], ids=["removed-first", "kept-first"])
+async def test_a_tie_to_the_removed_record_written_during_a_merge_is_refused_cleanly(
+    database: str, admin, monkeypatch: pytest.MonkeyPatch, tie: str, removed_first: bool
+):
+    """A merge moved the ties it read, then deleted the duplicate: a tie to the duplicate
+    committed in between (its foreign key only shares the row's key) was left on it, and the
+    delete failed on the foreign key, a 500 and nothing merged. The merge now locks the
+    duplicate ``FOR UPDATE`` first: the tie waits for the merge, then is refused as a tie to
+    a record that no longer exists, the answer it gets written a moment later."""
+    entity, resource, column, others = TIES_TO_THE_REMOVED[tie]
+    c = admin.client
+    ids = await _merged_world(c, removed_first)
+    kept, removed = ids[f"kept_{entity}"], ids[f"removed_{entity}"]
+    payload = {
+        name: ids[value]
+        if name in ("contact", "organisation", "working_group", "meeting")
+        else value
+        for name, value in others.items()
+    }
+    payload[column] = removed
+
+    # The merge stops a moment after moving the ties it read, before deleting the duplicate.
+    paused = asyncio.Event()
+    write_filled = duplicates._write_filled
+
+    async def pausing(*args: object, **kwargs: object) -> object:
+        paused.set()
+        await asyncio.sleep(SETTLE_SECONDS)
+        return await write_filled(*args, **kwargs)
+
+    monkeypatch.setattr(duplicates, "_write_filled", pausing)
+
+    async def tied() -> object:
+        await paused.wait()
+        return await c.post(f"/api/v1/{resource}", json=payload)
+
+    merge = duplicates.merge(CLI, entity, kept, removed)
+    merged, response = await asyncio.wait_for(
+        asyncio.gather(merge, tied(), return_exceptions=True), timeout=30
+    )
+    assert isinstance(merged, dict) and merged["id"] == kept, merged
+    label = "Organisation" if entity == "organisations" else "Contact"
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"] == [
+        {"field": column, "message": f"{label} n° {removed} introuvable."}
+    ]
+    table = Organisation if entity == "organisations" else Contact
+    assert not await table.exists().where(table.id == removed)
+
+
+@postgres_only
+async def test_a_person_added_at_the_removed_organisation_during_a_merge_gets_a_404(
+    database: str, admin, monkeypatch: pytest.MonkeyPatch
+):
+    """« Ajouter un contact » on the duplicate's page while it is merged: the person and
+    their affiliation are written in one transaction, whose trigger waited for the merge,
+    then found the organisation gone (« invisible pour cette écriture », a 500). The
+    organisation is read again: « Organisation n° … introuvable. », and no person left."""
+    ids = await _merged_world(admin.client, removed_first=False)
+    kept, removed = ids["kept_organisations"], ids["removed_organisations"]
+    paused = asyncio.Event()
+    write_filled = duplicates._write_filled
+
+    async def pausing(*args: object, **kwargs: object) -> object:
+        paused.set()
+        await asyncio.sleep(SETTLE_SECONDS)
+        return await write_filled(*args, **kwargs)
+
+    monkeypatch.setattr(duplicates, "_write_filled", pausing)
+
+    async def added() -> object:
+        await paused.wait()
+        person = ContactIn(first_name="Nina", last_name="Nouvelle")
+        return await people.add_contact_to_organisation(CLI, removed, person, people.Affiliated())
+
+    merge = duplicates.merge_organisations(CLI, kept, removed)
+    merged, refused = await asyncio.wait_for(
+        asyncio.gather(merge, added(), return_exceptions=True), timeout=30
+    )
+    assert isinstance(merged, dict) and merged["id"] == kept, merged
+    assert isinstance(refused, NotFound), refused
+    assert refused.message == f"Organisation n° {removed} introuvable."
+    assert not await Contact.exists().where(Contact.last_name == "Nouvelle")

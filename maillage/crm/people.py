@@ -29,11 +29,17 @@ async def add_contact_to_organisation(
     """Create the contact and attach them to the organisation in one transaction: a refused
     affiliation (unknown organisation, second primary…) leaves no contact behind."""
     await SERVICES["organisations"].get(organisation_id)
-    async with write_transaction():
-        contact = await SERVICES["contacts"].create(actor, person)
-        await SERVICES["affiliations"].create(
-            actor, _affiliation(contact["id"], organisation_id, role)
-        )
+    try:
+        async with write_transaction():
+            contact = await SERVICES["contacts"].create(actor, person)
+            await SERVICES["affiliations"].create(
+                actor, _affiliation(contact["id"], organisation_id, role)
+            )
+    except Exception:
+        # Merged away while the affiliation waited for it (#20): « Organisation n° …
+        # introuvable. », the answer of a moment later, read once the transaction is over.
+        await SERVICES["organisations"].get(organisation_id)
+        raise
     return contact
 
 

@@ -34,6 +34,7 @@ from maillage.db import (
     Slot,
     capped_count,
     count_rows,
+    current_engine,
     french_order,
     gathered_order,
     is_sqlite,
@@ -412,6 +413,13 @@ def is_reference_violation(error: BaseException) -> bool:
     if isinstance(error, asyncpg.ForeignKeyViolationError):
         return True
     return isinstance(error, sqlite3.IntegrityError) and "FOREIGN KEY" in str(error)
+
+
+def is_hidden_reference(error: BaseException) -> bool:
+    """A tie's trigger found no parent to copy its territory from (« organisation 12
+    invisible pour cette écriture », PostgreSQL): out of the writer's sight, or deleted by a
+    transaction that committed while the trigger waited for it (#20)."""
+    return isinstance(error, asyncpg.InsufficientPrivilegeError)
 
 
 def plain_values(data: Struct) -> dict[str, Any]:
@@ -898,13 +906,21 @@ class ResourceService:
         links = {name: values.pop(name) for name in self.spec.link_fields}
         await self._check(values, links, None)
         await self._check_territory(values, None)
-        async with write_transaction():
-            await self._check_unique(values, None)
-            record_id = await self._insert(values)
-            await self._write_links(record_id, links)
-            for after in self.spec.after_write:
-                await after(None, {**values, "id": record_id})
-            await audit.record(actor, "create", self.spec.entity, record_id, {**values, **links})
+        try:
+            async with write_transaction():
+                await self._check_unique(values, None)
+                record_id = await self._insert(values)
+                await self._write_links(record_id, links)
+                for after in self.spec.after_write:
+                    await after(None, {**values, "id": record_id})
+                await audit.record(
+                    actor, "create", self.spec.entity, record_id, {**values, **links}
+                )
+        except Exception as error:
+            missing = await self._references_gone(error, values, links)
+            if missing is None:
+                raise
+            raise missing from error
         return await self.get(record_id)
 
     async def _insert(self, values: dict[str, Any]) -> int:
@@ -935,21 +951,44 @@ class ResourceService:
             and k not in ("id", "version")
             and (k not in existing or v != existing[k])
         }
-        async with write_transaction():
-            await self._check_unique(merged, record_id)
-            await self._write_update(record_id, version, to_write, merged)
-            for name, targets in link_changes.items():
-                await self._write_links(record_id, {name: targets}, replace=True)
-            for after in self.spec.after_write:
-                await after(existing, merged)
-            await audit.record(
-                actor,
-                "update",
-                self.spec.entity,
-                record_id,
-                audit.diff(existing, {**to_write, **link_changes}),
-            )
+        try:
+            async with write_transaction():
+                await self._check_unique(merged, record_id)
+                await self._write_update(record_id, version, to_write, merged)
+                for name, targets in link_changes.items():
+                    await self._write_links(record_id, {name: targets}, replace=True)
+                for after in self.spec.after_write:
+                    await after(existing, merged)
+                await audit.record(
+                    actor,
+                    "update",
+                    self.spec.entity,
+                    record_id,
+                    audit.diff(existing, {**to_write, **link_changes}),
+                )
+        except Exception as error:
+            missing = await self._references_gone(error, merged, {**existing, **link_changes})
+            if missing is None:
+                raise
+            raise missing from error
         return await self.get(record_id)
+
+    async def _references_gone(
+        self, error: Exception, values: dict[str, Any], links: dict[str, Any]
+    ) -> InvalidData | None:
+        """The records a write points at, read again once it failed on one of them: found
+        before the write, one was deleted meanwhile (the duplicate a merge removed, #20), and
+        the write waited for that delete, then failed on its foreign key or its trigger. The
+        answer names it, « Organisation n° 12 introuvable. », as a moment later. None when
+        the error is another or every record is still there, and inside a caller's
+        transaction (aborted on PostgreSQL: nothing can be read again in it)."""
+        cause = error.__cause__ if isinstance(error, InvalidData) else error
+        if cause is None or not (is_reference_violation(cause) or is_hidden_reference(cause)):
+            return None
+        if current_engine().current_transaction.get() is not None:
+            return None
+        errors = await self._reference_errors(values, links)
+        return InvalidData(errors) if errors else None
 
     def _check_version(self, existing: dict[str, Any], version: int) -> None:
         if existing["version"] != version:

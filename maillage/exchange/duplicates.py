@@ -270,18 +270,39 @@ def _chosen(
     return {name: other[name] for name in allowed if name in prefer_other}
 
 
-async def _lock_contacts(keep_id: int, remove_id: int) -> None:
-    """On PostgreSQL, both people locked first in the order of their ids: two merges of the
-    same two people, each keeping another, each locked its kept person (the affiliations
-    moved onto it) then waited for the other to delete its duplicate, « deadlock detected ».
-    The second now waits, then reads the records as the first left them (#20)."""
+async def _lock_in_id_order(table: Any, rows: str, args: tuple[int, ...], remove_id: int) -> None:
+    """On PostgreSQL, the rows of ``table`` that ``rows`` names (a condition, its ``{}``
+    given ``args``) and the removed record, locked in the order of their ids: the others
+    ``FOR NO KEY UPDATE`` (the lock of their rewrite), the removed record ``FOR UPDATE`` (the
+    lock of its delete). A tie to the removed record written by another transaction only
+    shares its key (``FOR KEY SHARE``, its foreign key), which ``FOR NO KEY UPDATE`` let
+    through: committed after the merge had moved the ties it read, it stayed on the record
+    deleted, and the delete failed on the foreign key (a 500, nothing merged) or emptied a
+    nullable one (a membership lost the organisation it represents). Such a tie now waits for
+    the merge, then is refused as a tie to a record that no longer exists, the answer it
+    would get a moment later (#20). A tie written before holds the key: the lock waits for
+    its commit, and the moves, which read after it, see it."""
     if is_sqlite():
         return  # one writer at a time
-    await Contact.raw(
-        "SELECT id FROM contact WHERE id IN ({}, {}) ORDER BY id FOR NO KEY UPDATE",
-        keep_id,
-        remove_id,
-    ).run()
+    name = table._meta.tablename
+
+    def others(side: str) -> str:
+        return (
+            f"SELECT id FROM {name} WHERE ({rows}) AND id {side} {{}} ORDER BY id FOR NO KEY UPDATE"
+        )
+
+    await table.raw(others("<"), *args, remove_id).run()
+    await table.raw(f"SELECT id FROM {name} WHERE id = {{}} FOR UPDATE", remove_id).run()
+    await table.raw(others(">"), *args, remove_id).run()
+
+
+async def _lock_contacts(keep_id: int, remove_id: int) -> None:
+    """On PostgreSQL, both people locked first in the order of their ids (the removed one
+    ``FOR UPDATE``, `_lock_in_id_order`): two merges of the same two people, each keeping
+    another, each locked its kept person (the affiliations moved onto it) then waited for the
+    other to delete its duplicate, « deadlock detected ». The second now waits, then reads the
+    records as the first left them (#20)."""
+    await _lock_in_id_order(Contact, "id = {}", (keep_id,), remove_id)
 
 
 async def merge_contacts(
@@ -488,10 +509,10 @@ async def _write_filled(
 # other side of the duplicate's partnerships (the trigger locks both organisations), and the
 # children of both (given the kept parent, then their département settled).
 _MERGED_ORGANISATIONS = (
-    "SELECT id FROM organisation WHERE id IN ({}, {}) "
+    "id = {} "
     "OR id IN (SELECT partner FROM partnership WHERE organisation = {}) "
     "OR id IN (SELECT organisation FROM partnership WHERE partner = {}) "
-    "OR parent IN ({}, {}) ORDER BY id FOR NO KEY UPDATE"
+    "OR parent IN ({}, {})"
 )
 
 
@@ -502,11 +523,9 @@ async def _lock_organisations(keep_id: int, remove_id: int) -> None:
     their partners: two merges whose records were partners of each other each held their kept
     record and waited for the other's, « deadlock detected ». The second now waits for the
     first (#20). Taken before the records are read: a merge that waited reads them as the
-    first left them."""
-    if is_sqlite():
-        return  # one writer at a time
-    ids = (keep_id, remove_id, remove_id, remove_id, keep_id, remove_id)
-    await Organisation.raw(_MERGED_ORGANISATIONS, *ids).run()
+    first left them. The removed record ``FOR UPDATE``: `_lock_in_id_order`."""
+    ids = (keep_id, remove_id, remove_id, keep_id, remove_id)
+    await _lock_in_id_order(Organisation, _MERGED_ORGANISATIONS, ids, remove_id)
 
 
 async def merge_organisations(

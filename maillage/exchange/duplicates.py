@@ -30,6 +30,7 @@ from maillage.crm.text import normalise, search_text
 from maillage.db import is_sqlite, read_transaction, write_transaction
 from maillage.errors import Conflict, ConflictingRecord, Forbidden, InvalidData, NotFound
 from maillage.tables import (
+    ROW_ID_MAX,
     Action,
     ActionPartner,
     Affiliation,
@@ -305,9 +306,19 @@ async def _lock_contacts(keep_id: int, remove_id: int) -> None:
     await _lock_in_id_order(Contact, "id = {}", (keep_id,), remove_id)
 
 
+def _check_ids(label: str, *record_ids: int) -> None:
+    """An id no record can have (past the database's integers) is a record that does not
+    exist: found by the fuzzer, such an id reached the lock statement and PostgreSQL's
+    driver refused it (a 500)."""
+    for record_id in record_ids:
+        if not 1 <= record_id <= ROW_ID_MAX:
+            raise NotFound(label, record_id)
+
+
 async def merge_contacts(
     actor: Actor, keep_id: int, remove_id: int, prefer_other: set[str] | None = None
 ) -> dict[str, Any]:
+    _check_ids("Contact", keep_id, remove_id)
     if keep_id == remove_id:
         raise InvalidData.one("id", "Choisissez deux contacts différents.")
     async with write_transaction():
@@ -531,6 +542,7 @@ async def _lock_organisations(keep_id: int, remove_id: int) -> None:
 async def merge_organisations(
     actor: Actor, keep_id: int, remove_id: int, prefer_other: set[str] | None = None
 ) -> dict[str, Any]:
+    _check_ids("Organisation", keep_id, remove_id)
     if keep_id == remove_id:
         raise InvalidData.one("id", "Choisissez deux organisations différentes.")
     async with write_transaction():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from tests.exchange.test_import import GOOD
 
 
@@ -108,3 +110,16 @@ async def test_a_sheet_of_elected_officials_in_one_api_import(database, coordina
     assert body["nombre_avertissements"] == 0
     assert "Commune « Acigné » (35001) : création" in body["lignes"][0]["resume"]
     assert "Organisation « Mairie d'Acigné » : création" in body["lignes"][0]["resume"]
+
+
+@pytest.mark.parametrize("kind", ["organisations", "contacts"])
+async def test_a_merge_of_an_id_no_record_can_have_is_not_found(world, coordinator, kind):
+    """Found by the fuzzer on PostgreSQL: an id past the 32-bit integers reached the merge's
+    lock statement and the driver refused it, a 500; it is a record that does not exist."""
+    existing = world["tilleuls"]["id"] if kind == "organisations" else world["helene"]["id"]
+    for keep, remove in ((existing, -1834101565036291840), (2**31, existing), (existing, 0)):
+        response = await coordinator.client.post(
+            "/api/v1/duplicates/merge", json={"type": kind, "keep": keep, "remove": remove}
+        )
+        assert response.status_code == 404, response.text
+        assert "introuvable" in response.json()["detail"]

@@ -6,10 +6,9 @@ import contextlib
 import importlib.resources
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import cast
 
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
@@ -21,7 +20,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from maillage import db, offloop, templating
 from maillage.crm import scope as territory_scope
@@ -222,7 +221,10 @@ class PostRateLimits:
         self.limited = limited
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and cast("HTTPScope", scope)["method"] == "POST":
+        # Read as a plain mapping: whether ``scope["type"]`` narrows the union to ``HTTPScope``
+        # depends on the type checker's version (a cast is redundant to the newer ones).
+        fields: Mapping[str, object] = scope
+        if fields["type"] == ScopeType.HTTP and fields.get("method") == "POST":
             await self.limited(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -6,7 +6,8 @@ coordinator, a Caf adviser and an administrator, with row-level security on and 
     .venv/bin/python bench/national.py load --departements 42 --copies --database bench_country
     .venv/bin/python bench/national.py personas --database bench_country \
         --baseline bench_country_dep --rounds 2 --seconds 4
-    .venv/bin/python bench/national.py measure --database bench_h20c_dep --seconds 8
+    .venv/bin/python bench/national.py measure --database bench_h20c_dep --seconds 3 \
+        --rounds 5 --only list --accounts coordination,caf
 
 ``load`` builds a fresh database owned by an ordinary role (the deployment of README « Mise en
 production »), migrates it, and loads ``--departements`` times the demo's ``departement``
@@ -27,8 +28,9 @@ territory column equal to what the triggers compute, no unique value twice.
 ``measure`` starts ``maillage serve`` (one worker, connected as that role) and runs ``wrk``
 (its own process, 16 connections, ``--latency``) on the lists and searches of the local
 tables, for three accounts: the coordinator of the first territory, the Caf's adviser on the
-first ten, an administrator; then disables row-level security on the protected tables (as
-the server's superuser), measures the same again, and puts it back (``maillage migrate``).
+first ten, an administrator; with row-level security on the protected tables and without it
+(disabled by the server's superuser), in ``--rounds`` rounds whose order of the two sides
+alternates, then puts it back (``maillage migrate``).
 """
 
 from __future__ import annotations
@@ -548,39 +550,72 @@ def wrk(
     return figures
 
 
-def measure(database: str, seconds: int, only: str = "") -> None:
-    env = environment(database)
-    tokens = {key: maillage(env, "token", "create", email) for key, email in ACCOUNTS.items()}
+def _row_security(database: str, on: bool) -> None:
+    """Row-level security on or off on every protected table (as the server's superuser)."""
     from maillage.row_security import PROTECTED
 
+    verb = "ENABLE" if on else "DISABLE"
+    psql(
+        database,
+        "; ".join(f'ALTER TABLE "{table}" {verb} ROW LEVEL SECURITY' for table in PROTECTED),
+    )
+
+
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    """Median and quartiles (the median thrice for a single value)."""
+    import statistics
+
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    low, _, high = statistics.quantiles(values, n=4)
+    return low, statistics.median(values), high
+
+
+def measure(database: str, seconds: int, rounds: int, only: str = "", accounts: str = "") -> None:
+    """``wrk`` on each list and search, row-level security on and off, in ``rounds`` rounds
+    whose order of the two sides alternates (a shared, noisy machine): per request the median
+    p50 and p99 of each side and the median of the rounds' ratios on / off, with quartiles."""
+    env = environment(database)
+    chosen = {key: email for key, email in ACCOUNTS.items() if _chosen(key, accounts)}
+    tokens = {key: maillage(env, "token", "create", email) for key, email in chosen.items()}
+    cases = [
+        (who, name, path) for who in tokens for name, path in PATHS.items() if _chosen(name, only)
+    ]
     port = free_port()
     server = start_server(env, port)
+    found: dict[tuple[str, str, str], list[dict[str, float]]] = {}
     try:
-        results = {}
-        for security in ("on", "off"):
-            if security == "off":
-                for table in PROTECTED:
-                    psql(database, f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY')
-            for who, token in tokens.items():
-                for name, path in PATHS.items():
-                    if not _chosen(name, only):
-                        continue
-                    wrk(port, token, path, 2)  # warm-up
-                    results[(who, name, security)] = figures = wrk(port, token, path, seconds)
+        for number in range(rounds):
+            print(f"--- tour {number + 1}/{rounds}, charge {os.getloadavg()[0]:.1f}", flush=True)
+            for security in ("on", "off") if number % 2 == 0 else ("off", "on"):
+                _row_security(database, security == "on")
+                for who, name, path in cases:
+                    wrk(port, tokens[who], path, 1)  # warm-up: plans made again after the switch
+                    figures = wrk(port, tokens[who], path, seconds)
+                    found.setdefault((who, name, security), []).append(figures)
                     print(f"{security:3} {who:12} {name:18} p50 {figures['p50']:7.2f} ms  "
                           f"p99 {figures['p99']:7.2f} ms  {figures['rps']:7.1f} req/s",
                           flush=True)  # fmt: skip
     finally:
         server.terminate()
         server.wait()
-        maillage(env, "migrate")  # row-level security back on
-    print("\n| compte | requête | p50 on | p50 off | p99 on | p99 off | on / off (p50) |")
+        _row_security(database, True)
+        maillage(env, "migrate")  # row-level security as the migrations leave it
+    print(
+        f"\n{database}, {rounds} tours de {seconds} s par requête, wrk 16 connexions, un worker\n"
+    )
+    print(
+        "| compte | requête | p50 on | p50 off | p99 on | p99 off | on / off (p50), médiane (quartiles) |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for who in tokens:
-        for name in (name for name in PATHS if _chosen(name, only)):
-            on, off = results[(who, name, "on")], results[(who, name, "off")]
-            print(f"| {who} | {name} | {on['p50']:.2f} | {off['p50']:.2f} | {on['p99']:.2f} | "
-                  f"{off['p99']:.2f} | {on['p50'] / off['p50']:.2f} |")  # fmt: skip
+    for who, name, _ in cases:
+        on, off = found[(who, name, "on")], found[(who, name, "off")]
+        ratios = [a["p50"] / b["p50"] for a, b in zip(on, off, strict=True)]
+        low, middle, high = _quartiles(ratios)
+        p50 = [_quartiles([f["p50"] for f in side])[1] for side in (on, off)]
+        p99 = [_quartiles([f["p99"] for f in side])[1] for side in (on, off)]
+        print(f"| {who} | {name} | {p50[0]:.2f} | {p50[1]:.2f} | {p99[0]:.2f} | {p99[1]:.2f} | "
+              f"{middle:.2f} ({low:.2f}–{high:.2f}) |")  # fmt: skip
 
 
 # ----- per persona, national data against one département's, over HTTP -----------------------
@@ -896,6 +931,9 @@ def main() -> None:
         help="the requests whose name (personas: « account name ») holds one of these words",
     )
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument(
+        "--accounts", default="", help="measure: the accounts holding one of these words"
+    )
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--explain", action="store_true", help="sql: print each plan, on and off")
     parser.add_argument("--last", action="store_true", help="sql: the last territories loaded")
@@ -927,7 +965,13 @@ def main() -> None:
             )
         )
     else:
-        measure(arguments.database, arguments.seconds, arguments.only)
+        measure(
+            arguments.database,
+            arguments.seconds,
+            arguments.rounds,
+            arguments.only,
+            arguments.accounts,
+        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from maillage import db
+from maillage.departements import commune_departement
 from maillage.tables import Commune, Contact, Organisation
 from tests.crm.test_scope_departements import (  # noqa: F401 - fixtures
     Departements,
@@ -46,12 +47,10 @@ async def loose(admin, deps: Departements) -> dict[str, list[int]]:
     ]
     async with db.write_transaction():
         await Commune.insert(*rows).run()
-    found = await Commune.select(Commune.id, Commune.insee_code).where(
-        Commune.territory.is_null()
-    )
+    found = await Commune.select(Commune.id, Commune.insee_code).where(Commune.territory.is_null())
     by_code: dict[str, list[int]] = {}
     for row in sorted(found, key=lambda row: row["insee_code"]):
-        code = row["insee_code"][:3] if row["insee_code"].startswith("97") else row["insee_code"][:2]
+        code = commune_departement(row["insee_code"])
         by_code.setdefault(code, []).append(row["id"])
     assert {code: len(ids) for code, ids in by_code.items()} == LOOSE
     return by_code

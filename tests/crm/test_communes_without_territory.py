@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from maillage import db
+from maillage.actor import CLI
+from maillage.crm.registry import SERVICES
 from maillage.departements import commune_departement
 from maillage.tables import Commune, Contact, Organisation
 from tests.crm.test_scope_departements import (  # noqa: F401 - fixtures
@@ -163,3 +165,34 @@ async def test_a_scoped_user_is_offered_the_communes_without_territory_of_their_
     assert not of_d & ({mine, free_35["id"]} | everywhere)
     every = {row["id"] for row in await Commune.select(Commune.id)}
     assert await _offered(c) == every
+
+
+async def test_a_territory_deleted_takes_its_departement_from_the_partners_it_placed(
+    admin, loose: dict[str, list[int]]
+):
+    """No door deletes a territory today (lifecycle « none »: no API route, page or command);
+    the service they would share keeps the rule: a commune of no territory is of its INSEE
+    département while a territory has it, so the partners there keep the 53 while a
+    territory of the 53 is left, and lose it, in the same write, with the last one."""
+    c = admin.client
+    laval = await create(
+        c, "territories", {"name": "CA de Laval", "siren": "200000057", "departement": "53"}
+    )
+    craon = await create(
+        c, "territories", {"name": "CC du Pays de Craon", "siren": "200000065", "departement": "53"}
+    )
+    commune = loose["53"][0]
+    caf = await create(
+        c, "organisations", {"name": "Caf de la Mayenne", "kind": "institution", "commune": commune}
+    )
+    agent = await create(c, "contacts", {"first_name": "Agent", "last_name": "Mayenne"})
+    await create(c, "affiliations", {"contact": agent["id"], "organisation": caf["id"]})
+    resident = await create(
+        c, "contacts", {"first_name": "Habitant", "last_name": "Mayenne", "commune": commune}
+    )
+    placed = ((Organisation, caf), (Contact, agent), (Contact, resident))
+    assert [await _departement(table, record) for table, record in placed] == ["53"] * 3
+    await SERVICES["territories"].delete(CLI, laval["id"])
+    assert [await _departement(table, record) for table, record in placed] == ["53"] * 3
+    await SERVICES["territories"].delete(CLI, craon["id"])
+    assert [await _departement(table, record) for table, record in placed] == [None] * 3

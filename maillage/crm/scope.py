@@ -591,11 +591,26 @@ async def settle_commune_partners(commune_ids: Any) -> None:
     there take the département of its new place (`departements._OF_COMMUNE`) even when no
     territory's changes, then the people tied to them (#20)."""
     ids = sorted({i for i in commune_ids if isinstance(i, int)})
-    if not ids:
-        return
-    there = await Organisation.select(Organisation.id).where(Organisation.commune.is_in(ids))
+    if ids:
+        await _settle_partners_in(ids)
+
+
+async def settle_deleted_territory(departement: str | None) -> None:
+    """A territory deleted, in its transaction (its keys refused it while it had communes,
+    local partners, bodies or accounts): a commune of no territory is of its INSEE département
+    while a territory has it (`departements._OF_COMMUNE`), so the partners of those of its
+    département lose it with the last territory of that département (#20)."""
+    loose = communes_without_territory([departement])
+    if loose is not None:
+        await _settle_partners_in(Commune.select(Commune.id).where(loose))
+
+
+async def _settle_partners_in(communes: Any) -> None:
+    """The organisations and people of ``communes`` (ids, or a query of ids) placed again,
+    then the people tied to those organisations."""
+    there = await Organisation.select(Organisation.id).where(Organisation.commune.is_in(communes))
     placed = await settle_departements(organisations=[row["id"] for row in there])
-    people = await Contact.select(Contact.id).where(Contact.commune.is_in(ids))
+    people = await Contact.select(Contact.id).where(Contact.commune.is_in(communes))
     tied = await contacts_tied_to(organisations=placed)
     await settle_departements(contacts=[*(row["id"] for row in people), *tied])
 

@@ -35,11 +35,17 @@ from __future__ import annotations
 
 import re
 
-# The département of a commune by its INSEE code.
-COMMUNE_DEPARTEMENT = (
-    "CASE WHEN substr(c.insee_code, 1, 2) = '97' THEN substr(c.insee_code, 1, 3) "
-    "ELSE substr(c.insee_code, 1, 2) END"
-)
+
+def of_insee_code(column: str) -> str:
+    """The département of a commune by its INSEE code ``column``, in SQL."""
+    return (
+        f"CASE WHEN substr({column}, 1, 2) = '97' THEN substr({column}, 1, 3) "
+        f"ELSE substr({column}, 1, 2) END"
+    )
+
+
+# The département of a commune ``c`` by its INSEE code.
+COMMUNE_DEPARTEMENT = of_insee_code("c.insee_code")
 
 # A département's INSEE code: 01 to 95 (no 20), 2A and 2B (Corsica), 971 to 976 (overseas).
 CODE = re.compile(r"^(0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5]|97[1-6])$")

@@ -43,27 +43,30 @@ async def communes(where: Any = None) -> list[dict[str, Any]]:
 
 async def _scoped_communes() -> Any:
     """The communes of a scoped user (#20), a condition on ``commune``: those of their
-    territories' départements and of no territory; None for a user without territories. The
-    départements are constants, read with the user's territories (`Scope.departements`)."""
+    territories, of the other territories of their territories' départements and those of no
+    territory of these départements (by INSEE code: the open data leave the country's 35,000
+    of no territory); None for a user without territories. The départements are constants,
+    read with the user's territories (`Scope.departements`)."""
     scope = territory_scope.current()
     if scope is None:
         return None
     departements = scope.departements
     if departements is None:
         departements = await territory_scope.departements_of(scope.territories)
-    where = Commune.territory.is_in(scope.territories) | Commune.territory.is_null()
+    where = Commune.territory.is_in(scope.territories)
     if departements:
         territories = Territory.select(Territory.id).where(
             Territory.departement.is_in(list(departements))
         )
-        where = where | Commune.territory.is_in(territories)
+        loose = territory_scope.communes_without_territory(departements)
+        where = where | Commune.territory.is_in(territories) | loose
     return where
 
 
 async def filter_communes() -> list[dict[str, Any]]:
     """The communes a list may be filtered by (#20): every commune for a user without
-    territories; for a scoped user those of their territories' départements (the partners they
-    see are there, or shared nationally) and those of no territory, not the whole country's (a
+    territories; for a scoped user those of their territories' départements, of a territory or
+    not (the partners they see are there, or shared nationally), not the whole country's (a
     national instance: the partners and contacts pages spent most of their time on this list)."""
     return await communes(await _scoped_communes())
 

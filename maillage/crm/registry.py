@@ -193,9 +193,13 @@ async def _settle_typed_departement(
     before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> None:
     """A territory written with another département (typed while it has no communes:
-    `rules.check_departement` refuses it otherwise): its partners are placed again (#20)."""
+    `rules.check_departement` refuses it otherwise), or deleted: its partners are placed
+    again (#20)."""
     was = None if before is None else before.get("departement")
-    if after is None or after.get("departement") == was:
+    if after is None:
+        await territory_scope.settle_deleted_territory(was)
+        return
+    if after.get("departement") == was:
         return
     await territory_scope.settle_territory_departements([after["id"]], was={after["id"]: was})
 

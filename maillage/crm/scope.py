@@ -52,11 +52,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from msgspec import UNSET
+from piccolo.columns.combination import WhereRaw
 
 from maillage import departements, offloop, row_security
 from maillage.actor import ROLE_RANK, Actor
@@ -499,6 +500,16 @@ async def settle_territory_departements(
     ids = sorted({i for i in territory_ids if isinstance(i, int)})
     if not ids:
         return
+    moved, codes = await _moved_territories(ids, was)
+    if moved:
+        await _settle_partners_of(moved, codes)
+
+
+async def _moved_territories(
+    ids: list[int], was: dict[int, str | None] | None
+) -> tuple[list[int], set[str | None]]:
+    """The territories of ``ids`` whose département changed (by their communes, written
+    here, or before by ``was``), and the départements they had or have."""
     read_here = was is None
     if was is None:
         before = await Territory.select(Territory.id, Territory.departement).where(
@@ -511,34 +522,53 @@ async def settle_territory_departements(
         changed = departements.ids_in([row["id"] for row in changing])
         await Territory.raw(f"{departements.TERRITORIES} WHERE {changed}").run()
     elif read_here:
-        return
+        return [], set()
     after = await Territory.select(Territory.id, Territory.departement).where(
         Territory.id.is_in(ids)
     )
     moved = sorted(row["id"] for row in after if row["departement"] != was.get(row["id"]))
-    if not moved:
-        return
-    communes = Commune.select(Commune.id).where(Commune.territory.is_in(moved))
-    # The communes without territory of the départements they had or have: theirs is their
-    # INSEE code's while a territory has it (`departements._OF_COMMUNE`).
-    codes = {was.get(t) for t in moved} | {row["departement"] for row in after}
-    without = await Commune.select(Commune.id, Commune.insee_code).where(
-        Commune.territory.is_null()
-    )
-    loose = [
-        row["id"]
-        for row in without
-        if departements.commune_departement(row["insee_code"] or "") in codes
-    ]
-    bodies = WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.territory.is_in(moved))
+    return moved, {was.get(t) for t in moved} | {row["departement"] for row in after}
+
+
+def communes_without_territory(codes: Iterable[str | None]) -> Any:
+    """A condition on ``commune``: those of no territory whose INSEE code is of one of the
+    départements ``codes``; None for none. Read by the database: the open data leave 35,000
+    communes of no territory, not to be brought to Python on every change of département."""
+    wanted = sorted({code for code in codes if code})
+    if not wanted:
+        return None
+    of_code = departements.of_insee_code('"commune"."insee_code"')
+    marks = ", ".join("{}" for _ in wanted)
+    return Commune.territory.is_null() & WhereRaw(f"{of_code} IN ({marks})", *wanted)
+
+
+async def _settle_partners_of(moved: list[int], codes: set[str | None]) -> None:
+    """Place again the partners of the territories ``moved``, whose départements were or are
+    ``codes`` (`settle_territory_departements`)."""
+    # Their communes, and those without territory of the départements they had or have:
+    # theirs is their INSEE code's while a territory has it (`departements._OF_COMMUNE`).
+    there = Commune.territory.is_in(moved)
+    loose = communes_without_territory(codes)
+    communes = Commune.select(Commune.id).where(there if loose is None else there | loose)
     own = await Organisation.select(Organisation.id).where(
-        Organisation.territory.is_in(moved)
-        | Organisation.commune.is_in(communes)
-        | Organisation.commune.is_in(loose or [0])
+        Organisation.territory.is_in(moved) | Organisation.commune.is_in(communes)
     )
     # Theirs first: the shared organisations placed where they work read the départements of
     # the local partners (`departements.ORGANISATION_TIES`), settled by then.
     placed = await settle_departements(organisations=[row["id"] for row in own])
+    bodies = WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.territory.is_in(moved))
+    placed += await settle_departements(organisations=await _working_in(moved, bodies))
+    members = Membership.select(Membership.contact).where(Membership.working_group.is_in(bodies))
+    people = await Contact.select(Contact.id).where(
+        Contact.territory.is_in(moved) | Contact.commune.is_in(communes) | Contact.id.is_in(members)
+    )
+    tied = await contacts_tied_to(organisations=placed)
+    await settle_departements(contacts=[*(row["id"] for row in people), *tied])
+
+
+async def _working_in(moved: list[int], bodies: Any) -> list[int]:
+    """The shared organisations that work in the territories ``moved``: sitting in their
+    ``bodies``, partners of their local organisations."""
     local = Organisation.select(Organisation.id).where(Organisation.territory.is_in(moved))
     sitting = Membership.select(Membership.organisation).where(
         Membership.working_group.is_in(bodies) & Membership.organisation.is_not_null()
@@ -553,16 +583,7 @@ async def settle_territory_departements(
             | Organisation.id.is_in(partnered)
         )
     )
-    placed += await settle_departements(organisations=[row["id"] for row in working])
-    members = Membership.select(Membership.contact).where(Membership.working_group.is_in(bodies))
-    people = await Contact.select(Contact.id).where(
-        Contact.territory.is_in(moved)
-        | Contact.commune.is_in(communes)
-        | Contact.commune.is_in(loose or [0])
-        | Contact.id.is_in(members)
-    )
-    tied = await contacts_tied_to(organisations=placed)
-    await settle_departements(contacts=[*(row["id"] for row in people), *tied])
+    return [row["id"] for row in working]
 
 
 async def settle_commune_partners(commune_ids: Any) -> None:
@@ -570,11 +591,26 @@ async def settle_commune_partners(commune_ids: Any) -> None:
     there take the département of its new place (`departements._OF_COMMUNE`) even when no
     territory's changes, then the people tied to them (#20)."""
     ids = sorted({i for i in commune_ids if isinstance(i, int)})
-    if not ids:
-        return
-    there = await Organisation.select(Organisation.id).where(Organisation.commune.is_in(ids))
+    if ids:
+        await _settle_partners_in(ids)
+
+
+async def settle_deleted_territory(departement: str | None) -> None:
+    """A territory deleted, in its transaction (its keys refused it while it had communes,
+    local partners, bodies or accounts): a commune of no territory is of its INSEE département
+    while a territory has it (`departements._OF_COMMUNE`), so the partners of those of its
+    département lose it with the last territory of that département (#20)."""
+    loose = communes_without_territory([departement])
+    if loose is not None:
+        await _settle_partners_in(Commune.select(Commune.id).where(loose))
+
+
+async def _settle_partners_in(communes: Any) -> None:
+    """The organisations and people of ``communes`` (ids, or a query of ids) placed again,
+    then the people tied to those organisations."""
+    there = await Organisation.select(Organisation.id).where(Organisation.commune.is_in(communes))
     placed = await settle_departements(organisations=[row["id"] for row in there])
-    people = await Contact.select(Contact.id).where(Contact.commune.is_in(ids))
+    people = await Contact.select(Contact.id).where(Contact.commune.is_in(communes))
     tied = await contacts_tied_to(organisations=placed)
     await settle_departements(contacts=[*(row["id"] for row in people), *tied])
 

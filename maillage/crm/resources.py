@@ -41,6 +41,7 @@ from maillage.db import (
     know_search_functions,
     read_statement,
     read_transaction,
+    retried_on_conflict,
     search_function,
     search_function_gone,
     write_transaction,
@@ -906,7 +907,8 @@ class ResourceService:
         links = {name: values.pop(name) for name in self.spec.link_fields}
         await self._check(values, links, None)
         await self._check_territory(values, None)
-        try:
+
+        async def write() -> int:
             async with write_transaction():
                 await self._check_unique(values, None)
                 record_id = await self._insert(values)
@@ -916,6 +918,10 @@ class ResourceService:
                 await audit.record(
                     actor, "create", self.spec.entity, record_id, {**values, **links}
                 )
+            return record_id
+
+        try:
+            record_id = await retried_on_conflict(write)
         except Exception as error:
             missing = await self._references_gone(error, values, links)
             if missing is None:
@@ -951,7 +957,8 @@ class ResourceService:
             and k not in ("id", "version")
             and (k not in existing or v != existing[k])
         }
-        try:
+
+        async def write() -> None:
             async with write_transaction():
                 await self._check_unique(merged, record_id)
                 await self._write_update(record_id, version, to_write, merged)
@@ -966,6 +973,9 @@ class ResourceService:
                     record_id,
                     audit.diff(existing, {**to_write, **link_changes}),
                 )
+
+        try:
+            await retried_on_conflict(write)
         except Exception as error:
             missing = await self._references_gone(error, merged, {**existing, **link_changes})
             if missing is None:
@@ -1068,17 +1078,21 @@ class ResourceService:
     async def delete(self, actor: Actor, record_id: int) -> None:
         existing = await self.get(record_id)
         await self._check_writable(existing)
-        async with write_transaction():
-            for link in self.spec.links:
-                owner = link.table._meta.get_column_by_name(link.owner_column)
-                await link.table.delete().where(owner == record_id).run()
-            try:
-                await self.table.delete().where(self.table._meta.primary_key == record_id).run()
-            except Exception as error:
-                raise self._translate(error, deleting=existing) from error
-            for after in self.spec.after_write:
-                await after(existing, None)
-            await audit.record(actor, "delete", self.spec.entity, record_id, existing)
+
+        async def write() -> None:
+            async with write_transaction():
+                for link in self.spec.links:
+                    owner = link.table._meta.get_column_by_name(link.owner_column)
+                    await link.table.delete().where(owner == record_id).run()
+                try:
+                    await self.table.delete().where(self.table._meta.primary_key == record_id).run()
+                except Exception as error:
+                    raise self._translate(error, deleting=existing) from error
+                for after in self.spec.after_write:
+                    await after(existing, None)
+                await audit.record(actor, "delete", self.spec.entity, record_id, existing)
+
+        await retried_on_conflict(write)
 
     async def _write_links(
         self, record_id: int, links: dict[str, Any], replace: bool = False

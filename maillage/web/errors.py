@@ -22,6 +22,7 @@ from litestar.exceptions import (
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from maillage.db import is_write_conflict
 from maillage.errors import ServiceError
 from maillage.messages import translate_message
 from maillage.web.pages.common import error_page
@@ -165,6 +166,19 @@ def _is_database_unreachable(error: Exception) -> bool:
     return isinstance(error, asyncpg.PostgresConnectionError)
 
 
+WRITE_CONFLICT = (
+    "Une autre modification des mêmes fiches était en cours : rien n'a été enregistré. Réessayez."
+)
+
+
+def _is_write_conflict(error: Exception) -> bool:
+    """PostgreSQL cancelled a write that crossed another (a deadlock, a serialization
+    failure): nothing of it was written, and the same request a moment later passes. 503."""
+    return is_write_conflict(error) or (
+        error.__cause__ is not None and is_write_conflict(error.__cause__)
+    )
+
+
 def handle_unexpected(request: AppRequest, error: Exception) -> Response[Any]:
     if _is_database_unreachable(error):
         logger.warning(
@@ -178,6 +192,17 @@ def handle_unexpected(request: AppRequest, error: Exception) -> Response[Any]:
             {"detail": "Base de données momentanément injoignable : réessayez dans un instant."},
             {"Retry-After": "5"},
         )
+    if _is_write_conflict(error):
+        # What the service could not run again (`db.retried_on_conflict`): nothing was written.
+        logger.warning(
+            "Écriture croisée annulée sur %s %s : %s",
+            request.method,
+            request.url.path,
+            type(error).__name__,
+        )
+        if wants_html(request):
+            return _page(request, 503, WRITE_CONFLICT)
+        return _json(503, {"detail": WRITE_CONFLICT}, {"Retry-After": "1"})
     if _is_unreadable_form(error):
         return _json(
             400,

@@ -1,0 +1,124 @@
+"""A tie to a record that a merge removes, written while the merge runs, through the doors
+other than a resource's create (#20): attendance, enrolment in a body, imports, and the
+axes of the record itself. Each waits for the merge (it locks the duplicate ``FOR UPDATE``),
+then is refused as a tie to a record that no longer exists, naming it, and writes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from maillage.actor import CLI
+from maillage.crm import agenda
+from maillage.errors import InvalidData
+from maillage.exchange import duplicates
+from maillage.tables import Invitation, Meeting
+from tests.merging import merge_paused, merged_world
+from tests.test_row_security_races import postgres_only
+from tests.web.helpers import create
+
+LABELS = {"organisations": "Organisation", "contacts": "Contact"}
+
+
+async def _past_meeting(client, group: int) -> int:
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    meeting = await create(
+        client,
+        "meetings",
+        {
+            "working_group": group,
+            "title": "Commission petite enfance",
+            "starts_at": f"{yesterday}T14:00:00+01:00",
+            "ends_at": f"{yesterday}T16:00:00+01:00",
+        },
+    )
+    meeting_id: int = meeting["id"]
+    return meeting_id
+
+
+async def _raced(
+    monkeypatch: pytest.MonkeyPatch,
+    entity: str,
+    ids: dict[str, int],
+    write,
+    until: asyncio.Event | None = None,
+):
+    """The merge of ``entity``'s two records, and ``write`` run once the merge paused before
+    deleting the duplicate (`merge_paused`): what each gave back (or raised)."""
+    paused = merge_paused(monkeypatch, until)
+
+    async def written() -> object:
+        await paused.wait()
+        return await write()
+
+    merge = duplicates.merge(CLI, entity, ids[f"kept_{entity}"], ids[f"removed_{entity}"])
+    return await asyncio.wait_for(
+        asyncio.gather(merge, written(), return_exceptions=True), timeout=30
+    )
+
+
+def _field_errors(error: object) -> list[tuple[str, str]]:
+    assert isinstance(error, InvalidData), repr(error)
+    return [(e.field, e.message) for e in error.errors]
+
+
+@postgres_only
+async def test_attendance_of_a_person_merged_away_meanwhile_is_refused_cleanly(
+    database: str, admin, monkeypatch: pytest.MonkeyPatch
+):
+    """A member of the body marked present while merged into another person: the invitation
+    made for them waited for the merge, then failed on its foreign key (a 500). Now the
+    person is named, « Contact n° … introuvable. », and nothing is written (the meeting is
+    not marked held)."""
+    c = admin.client
+    ids = await merged_world(c, removed_first=False)
+    removed = ids["removed_contacts"]
+    await create(c, "memberships", {"working_group": ids["group"], "contact": removed})
+    meeting = await _past_meeting(c, ids["group"])
+
+    merged, refused = await _raced(
+        monkeypatch,
+        "contacts",
+        ids,
+        lambda: agenda.record_attendance(CLI, meeting, {removed: "present"}, held=True),
+    )
+    assert isinstance(merged, dict), merged
+    assert _field_errors(refused) == [("attendance", f"Contact n° {removed} introuvable.")]
+    assert not await Invitation.exists().where(Invitation.meeting == meeting)
+    held = await Meeting.select(Meeting.status).where(Meeting.id == meeting).first()
+    assert held == {"status": "planifiee"}
+
+
+async def test_attendance_of_a_person_who_does_not_exist_names_them(database: str, admin):
+    """The answer the race above gets a moment later: the person is named, not « ni invitée
+    ni membre »."""
+    ids = await merged_world(admin.client, removed_first=False)
+    meeting = await _past_meeting(admin.client, ids["group"])
+    with pytest.raises(InvalidData) as refused:
+        await agenda.record_attendance(CLI, meeting, {987654: "present"}, held=True)
+    assert _field_errors(refused.value) == [("attendance", "Contact n° 987654 introuvable.")]
+
+
+@postgres_only
+@pytest.mark.parametrize("entity", ["contacts", "organisations"])
+async def test_the_axes_of_the_removed_record_changed_during_a_merge_get_a_404(
+    database: str, admin, monkeypatch: pytest.MonkeyPatch, entity: str
+):
+    """The duplicate's axes edited while it is merged: its link rows are written with the
+    record, which waits for the merge and is then gone: « … introuvable. », a 404."""
+    c = admin.client
+    ids = await merged_world(c, removed_first=False)
+    removed = ids[f"removed_{entity}"]
+    axis = (await c.get("/api/v1/axes")).json()["items"][0]["id"]
+
+    merged, response = await _raced(
+        monkeypatch,
+        entity,
+        ids,
+        lambda: c.patch(f"/api/v1/{entity}/{removed}", json={"version": 1, "axes": [axis]}),
+    )
+    assert isinstance(merged, dict), merged
+    assert response.status_code == 404, response.text
+    assert response.json()["detail"] == f"{LABELS[entity]} n° {removed} introuvable."

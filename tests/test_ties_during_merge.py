@@ -11,10 +11,10 @@ import datetime as dt
 import pytest
 
 from maillage.actor import CLI
-from maillage.crm import agenda
+from maillage.crm import agenda, members
 from maillage.errors import InvalidData
 from maillage.exchange import duplicates
-from maillage.tables import Invitation, Meeting
+from maillage.tables import Invitation, Meeting, Membership
 from tests.merging import merge_paused, merged_world
 from tests.test_row_security_races import postgres_only
 from tests.web.helpers import create
@@ -99,6 +99,39 @@ async def test_attendance_of_a_person_who_does_not_exist_names_them(database: st
     with pytest.raises(InvalidData) as refused:
         await agenda.record_attendance(CLI, meeting, {987654: "present"}, held=True)
     assert _field_errors(refused.value) == [("attendance", "Contact n° 987654 introuvable.")]
+
+
+@postgres_only
+@pytest.mark.parametrize("entity", ["contacts", "organisations"])
+async def test_a_person_enrolled_in_a_body_during_a_merge_is_refused_naming_the_record(
+    database: str, admin, monkeypatch: pytest.MonkeyPatch, entity: str
+):
+    """« Inscrire » several people in a body while one of them, or the organisation one
+    represents, is merged away: the membership waited for the merge, then failed on its
+    foreign key, « Un enregistrement lié est introuvable. » inside the enrolment's
+    transaction. It now names the record gone, as a single membership does."""
+    c = admin.client
+    ids = await merged_world(c, removed_first=False)
+    removed = ids[f"removed_{entity}"]
+    if entity == "contacts":
+        person, field, other = removed, "contact", ids["person"]
+    else:
+        person, field, other = ids["person"], "organisation", ids["kept_contacts"]
+        await create(
+            c,
+            "affiliations",
+            {"contact": person, "organisation": removed, "is_primary": True},
+        )
+
+    merged, refused = await _raced(
+        monkeypatch,
+        entity,
+        ids,
+        lambda: members.add_members(CLI, ids["group"], [other, person], "membre"),
+    )
+    assert isinstance(merged, dict), merged
+    assert _field_errors(refused) == [(field, f"{LABELS[entity]} n° {removed} introuvable.")]
+    assert not await Membership.exists().where(Membership.working_group == ids["group"])
 
 
 @postgres_only

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
 
-from maillage.actor import CLI
+from maillage.actor import CLI, IMPORT
 from maillage.crm import agenda, members
-from maillage.errors import InvalidData
-from maillage.exchange import duplicates
-from maillage.tables import Invitation, Meeting, Membership
+from maillage.errors import Conflict, InvalidData
+from maillage.exchange import duplicates, imports
+from maillage.tables import Contact, Invitation, Meeting, Membership
 from tests.merging import merge_paused, merged_world
 from tests.test_row_security_races import postgres_only
 from tests.web.helpers import create
@@ -132,6 +133,42 @@ async def test_a_person_enrolled_in_a_body_during_a_merge_is_refused_naming_the_
     assert isinstance(merged, dict), merged
     assert _field_errors(refused) == [(field, f"{LABELS[entity]} n° {removed} introuvable.")]
     assert not await Membership.exists().where(Membership.working_group == ids["group"])
+
+
+@postgres_only
+async def test_an_import_naming_an_organisation_merged_away_meanwhile_writes_nothing(
+    database: str, admin, monkeypatch: pytest.MonkeyPatch
+):
+    """A contacts import naming the duplicate as a person's organisation, committed while the
+    duplicate is merged: the affiliation waited for the merge, then failed (a 500). The
+    import is refused naming the line and the organisation, and writes nothing."""
+    ids = await merged_world(admin.client, removed_first=False)
+    removed = ids["removed_organisations"]
+    data = "Nom;Prénom;Raison sociale\r\nNouvelle;Nina;Centre social bis\r\n".encode()
+    # Reading the file takes a while: the merge waits for the import to have planned.
+    planned = asyncio.Event()
+    apply = imports.apply
+
+    async def applying(*args: Any, **kwargs: Any) -> None:
+        planned.set()
+        await apply(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "apply", applying)
+
+    merged, refused = await _raced(
+        monkeypatch,
+        "organisations",
+        ids,
+        lambda: imports.run_import(IMPORT, data, "partenaires.csv", "contacts", commit=True),
+        planned,
+    )
+    assert isinstance(merged, dict), merged
+    assert isinstance(refused, Conflict), repr(refused)
+    assert refused.message == (
+        f"Import interrompu : ligne 2 : Organisation n° {removed} introuvable : la fiche a "
+        "été fusionnée ou supprimée pendant l'import. Relancez l'import. Rien n'a été écrit."
+    )
+    assert not await Contact.exists().where(Contact.last_name == "Nouvelle")
 
 
 @postgres_only

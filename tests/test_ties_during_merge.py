@@ -15,7 +15,7 @@ from maillage.actor import CLI, IMPORT
 from maillage.crm import agenda, members
 from maillage.errors import Conflict, InvalidData
 from maillage.exchange import duplicates, imports
-from maillage.tables import Contact, Invitation, Meeting, Membership
+from maillage.tables import Contact, Invitation, Meeting, Membership, Organisation
 from tests.merging import merge_paused, merged_world
 from tests.test_row_security_races import postgres_only
 from tests.web.helpers import create
@@ -135,16 +135,38 @@ async def test_a_person_enrolled_in_a_body_during_a_merge_is_refused_naming_the_
     assert not await Membership.exists().where(Membership.working_group == ids["group"])
 
 
+# An import whose line names the record a merge removes: the records merged, the kind of
+# import, the file, and the line that names the removed record.
+IMPORTS_NAMING_THE_REMOVED = {
+    "a person's organisation": (
+        "organisations", "contacts",
+        "Nom;Prénom;Raison sociale\r\nNouveau;Noé;Mairie\r\nNouvelle;Nina;Centre social bis\r\n",
+        3,
+    ),
+    "an organisation's parent": (
+        "organisations", "organisations",
+        "Nom;Type;Organisation parente\r\nAntenne;association;Centre social bis\r\n",
+        2,
+    ),
+    "a member of a body": (
+        "contacts", "memberships",
+        "Instance;Nom;Prénom;Rôle\r\nCOPIL CTG;Martin;Lou;membre\r\nCOPIL CTG;Durand bis;Jo;membre\r\n",
+        3,
+    ),
+}  # fmt: skip
+
+
 @postgres_only
-async def test_an_import_naming_an_organisation_merged_away_meanwhile_writes_nothing(
-    database: str, admin, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("case", list(IMPORTS_NAMING_THE_REMOVED))
+async def test_an_import_naming_a_record_merged_away_meanwhile_writes_nothing(
+    database: str, admin, monkeypatch: pytest.MonkeyPatch, case: str
 ):
-    """A contacts import naming the duplicate as a person's organisation, committed while the
-    duplicate is merged: the affiliation waited for the merge, then failed (a 500). The
-    import is refused naming the line and the organisation, and writes nothing."""
+    """An import naming the duplicate (a person's organisation, a parent, a member),
+    committed while the duplicate is merged: its tie waited for the merge, then failed (a
+    500). The import is refused naming the line and the record, and writes nothing."""
+    entity, kind, text, line = IMPORTS_NAMING_THE_REMOVED[case]
     ids = await merged_world(admin.client, removed_first=False)
-    removed = ids["removed_organisations"]
-    data = "Nom;Prénom;Raison sociale\r\nNouvelle;Nina;Centre social bis\r\n".encode()
+    removed = ids[f"removed_{entity}"]
     # Reading the file takes a while: the merge waits for the import to have planned.
     planned = asyncio.Event()
     apply = imports.apply
@@ -157,18 +179,21 @@ async def test_an_import_naming_an_organisation_merged_away_meanwhile_writes_not
 
     merged, refused = await _raced(
         monkeypatch,
-        "organisations",
+        entity,
         ids,
-        lambda: imports.run_import(IMPORT, data, "partenaires.csv", "contacts", commit=True),
+        lambda: imports.run_import(IMPORT, text.encode(), "partenaires.csv", kind, commit=True),
         planned,
     )
     assert isinstance(merged, dict), merged
     assert isinstance(refused, Conflict), repr(refused)
     assert refused.message == (
-        f"Import interrompu : ligne 2 : Organisation n° {removed} introuvable : la fiche a "
-        "été fusionnée ou supprimée pendant l'import. Relancez l'import. Rien n'a été écrit."
+        f"Import interrompu : ligne {line} : {LABELS[entity]} n° {removed} introuvable : la "
+        "fiche a été fusionnée ou supprimée pendant l'import. Relancez l'import. Rien n'a été "
+        "écrit."
     )
-    assert not await Contact.exists().where(Contact.last_name == "Nouvelle")
+    assert not await Contact.exists().where(Contact.last_name.is_in(["Nouveau", "Nouvelle"]))
+    assert not await Organisation.exists().where(Organisation.name == "Antenne")
+    assert not await Membership.exists()
 
 
 @postgres_only

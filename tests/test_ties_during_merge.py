@@ -92,6 +92,34 @@ async def test_attendance_of_a_person_merged_away_meanwhile_is_refused_cleanly(
     assert held == {"status": "planifiee"}
 
 
+@postgres_only
+async def test_attendance_of_an_invitee_merged_into_another_invitee_meanwhile_is_not_lost(
+    database: str, admin, monkeypatch: pytest.MonkeyPatch
+):
+    """Both people invited to the meeting: the merge drops the duplicate's invitation (its
+    twin holds the same answer). Marked present meanwhile, the duplicate's invitation was
+    written after the merge deleted it: nothing written, and « 1 modification » said. The
+    person gone is now named, and nothing is written."""
+    c = admin.client
+    ids = await merged_world(c, removed_first=False)
+    meeting = await _past_meeting(c, ids["group"])
+    removed = ids["removed_contacts"]
+    for person in (ids["kept_contacts"], removed):
+        await create(c, "invitations", {"meeting": meeting, "contact": person})
+
+    merged, refused = await _raced(
+        monkeypatch,
+        "contacts",
+        ids,
+        lambda: agenda.record_attendance(CLI, meeting, {removed: "present"}, held=True),
+    )
+    assert isinstance(merged, dict), merged
+    assert _field_errors(refused) == [("attendance", f"Contact n° {removed} introuvable.")]
+    assert not await Invitation.exists().where(Invitation.attendance.is_not_null())
+    held = await Meeting.select(Meeting.status).where(Meeting.id == meeting).first()
+    assert held == {"status": "planifiee"}
+
+
 async def test_attendance_of_a_person_who_does_not_exist_names_them(database: str, admin):
     """The answer the race above gets a moment later: the person is named, not « ni invitée
     ni membre »."""

@@ -19,7 +19,7 @@ from maillage.crm.registry import SERVICES, scoped
 from maillage.crm.resources import is_reference_gone, versioned
 from maillage.crm.rules import NOT_STARTED, ensure_token_nonce
 from maillage.db import count_rows, is_sqlite, read_transaction, write_transaction
-from maillage.errors import FieldError, InvalidData
+from maillage.errors import Conflict, FieldError, InvalidData
 from maillage.folding import fold
 from maillage.tables import Affiliation, Contact, Invitation, Meeting, Membership
 from maillage.vocabulary import CANCELLED, HELD, PRESENT
@@ -283,9 +283,26 @@ async def record_attendance(
     try:
         return await _write_attendance(actor, meeting, existing, attendance, held, attendance_count)
     except Exception as error:
-        if is_reference_gone(error):
-            await _refuse_gone(sorted(attendance))
+        await _refuse_changed(error, sorted(attendance))
         raise
+
+
+class _InvitationGone(Exception):
+    """An invitation read before the write was deleted meanwhile: the duplicate's, dropped by
+    the merge of its person into another invitee (#20)."""
+
+
+async def _refuse_changed(error: Exception, contact_ids: list[int]) -> None:
+    """The answer to a write of attendance that found a person or an invitation gone (nothing
+    written): the person named (`_refuse_gone`), or the list changed. Nothing for another
+    error."""
+    if is_reference_gone(error) or isinstance(error, _InvitationGone):
+        await _refuse_gone(contact_ids)
+    if isinstance(error, _InvitationGone):
+        raise Conflict(
+            "La liste des invités a changé pendant l'enregistrement : rechargez la page et "
+            "refaites la saisie. Rien n'a été enregistré."
+        ) from error
 
 
 async def _refuse_gone(contact_ids: list[int]) -> None:
@@ -341,11 +358,14 @@ async def _invite_present(actor: Actor, meeting_id: int, contact_id: int, status
 
 
 async def _set_attendance(actor: Actor, row: dict[str, Any], status: str | None) -> None:
-    await (
-        Invitation.update({Invitation.attendance: status, **versioned(Invitation)})
+    written = (
+        await Invitation.update({Invitation.attendance: status, **versioned(Invitation)})
         .where(Invitation.id == row["id"])
+        .returning(Invitation.id)
         .run()
     )
+    if not written:  # nothing to say « 1 modification » of
+        raise _InvitationGone(row["id"])
     await audit.record(
         actor, "update", "invitation", row["id"], {"attendance": [row["attendance"], status]}
     )

@@ -131,6 +131,38 @@ async def test_attendance_of_a_person_who_does_not_exist_names_them(database: st
 
 
 @postgres_only
+@pytest.mark.parametrize("by", ["name", "membership"])
+async def test_a_person_invited_to_a_meeting_during_a_merge_is_refused_naming_them(
+    database: str, admin, monkeypatch: pytest.MonkeyPatch, by: str
+):
+    """Inviting the duplicate (by name, or as a member of the body) while it is merged: the
+    invitations waited for the merge, then failed on their foreign key (a 500). The person
+    is named as one unknown from the start is, and no invitation is written."""
+    c = admin.client
+    ids = await merged_world(c, removed_first=False)
+    removed = ids["removed_contacts"]
+    if by == "name":
+        body = {"contacts": [ids["person"], removed]}
+    else:
+        for person in (ids["person"], removed):
+            await create(c, "memberships", {"working_group": ids["group"], "contact": person})
+        body = {"group_members": True}
+
+    merged, response = await _raced(
+        monkeypatch,
+        "contacts",
+        ids,
+        lambda: c.post(f"/api/v1/meetings/{ids['meeting']}/invitations", json=body),
+    )
+    assert isinstance(merged, dict), merged
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"] == [
+        {"field": "contacts", "message": f"Contact introuvable : n° {removed}"}
+    ]
+    assert not await Invitation.exists()
+
+
+@postgres_only
 @pytest.mark.parametrize("entity", ["contacts", "organisations"])
 async def test_a_person_enrolled_in_a_body_during_a_merge_is_refused_naming_the_record(
     database: str, admin, monkeypatch: pytest.MonkeyPatch, entity: str

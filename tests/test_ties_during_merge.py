@@ -15,7 +15,15 @@ from maillage.actor import CLI, IMPORT
 from maillage.crm import agenda, members
 from maillage.errors import Conflict, InvalidData
 from maillage.exchange import duplicates, imports
-from maillage.tables import Contact, Invitation, Meeting, Membership, Organisation
+from maillage.mailing import review
+from maillage.tables import (
+    Contact,
+    InboundItem,
+    Invitation,
+    Meeting,
+    Membership,
+    Organisation,
+)
 from tests.merging import merge_paused, merged_world
 from tests.test_row_security_races import postgres_only
 from tests.web.helpers import create
@@ -160,6 +168,32 @@ async def test_a_person_invited_to_a_meeting_during_a_merge_is_refused_naming_th
         {"field": "contacts", "message": f"Contact introuvable : n° {removed}"}
     ]
     assert not await Invitation.exists()
+
+
+@postgres_only
+async def test_a_message_attached_to_a_person_merged_away_meanwhile_names_them(
+    database: str, admin, monkeypatch: pytest.MonkeyPatch
+):
+    """« Rattacher à … » a message to review, on the duplicate while it is merged: the
+    invitation made for them waited for the merge, then failed on its foreign key inside the
+    attachment's transaction (a 500). The person is named, and the message stays open."""
+    ids = await merged_world(admin.client, removed_first=False)
+    removed = ids["removed_contacts"]
+    [item] = await InboundItem.insert(
+        InboundItem(meeting=ids["meeting"], sender="jo@example.org", response="acceptee")
+    ).returning(InboundItem.id)
+
+    merged, refused = await _raced(
+        monkeypatch,
+        "contacts",
+        ids,
+        lambda: review.attach(CLI, item["id"], contact_id=removed),
+    )
+    assert isinstance(merged, dict), merged
+    assert _field_errors(refused) == [("contacts", f"Contact introuvable : n° {removed}")]
+    assert not await Invitation.exists()
+    still = await InboundItem.select(InboundItem.status).where(InboundItem.id == item["id"])
+    assert still == [{"status": "ouvert"}]
 
 
 @postgres_only

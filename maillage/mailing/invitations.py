@@ -156,11 +156,17 @@ async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[
         return await _write_invitations(actor, meeting_id, wanted, contacts)
     except Exception as error:
         if is_reference_gone(error):
-            # A person merged into another meanwhile (#20): their invitation waited for the
-            # merge, then failed on its foreign key. Named as one unknown from the start.
-            found = await Contact.select(Contact.id).where(Contact.id.is_in(wanted))
-            _refuse_missing(wanted, {row["id"] for row in found})
+            await refuse_unknown(wanted)
         raise
+
+
+async def refuse_unknown(wanted: list[int]) -> None:
+    """« Contact introuvable : n° 12 » for the people of ``wanted`` who do not exist, read
+    again once an invitation failed on its foreign key: a person merged into another
+    meanwhile (#20), whose invitation waited for the merge. Named as one unknown from the
+    start."""
+    found = await Contact.select(Contact.id).where(Contact.id.is_in(wanted))
+    _refuse_missing(wanted, {row["id"] for row in found})
 
 
 def _refuse_missing(wanted: list[int], found: set[int]) -> None:

@@ -21,6 +21,7 @@ from maillage.exchange import duplicates
 from maillage.tables import Affiliation, Contact, Invitation, Organisation, Partnership
 from tests.crm import test_scope_partners
 from tests.crm.test_scope_partners import Partners
+from tests.merging import SETTLE_SECONDS, merge_paused, merged_world
 from tests.support import TEST_DATABASE_URL
 from tests.web.helpers import create
 
@@ -30,9 +31,6 @@ postgres_only = pytest.mark.skipif(
     not TEST_DATABASE_URL.startswith("postgres"),
     reason="SQLite n'a ni copies ni triggers de territoire : un seul écrivain à la fois.",
 )
-
-# Long enough for the other transaction to reach its statement (and wait, or not).
-SETTLE_SECONDS = 0.4
 
 
 @dataclass
@@ -512,7 +510,7 @@ async def test_a_person_tied_to_the_kept_record_while_a_merge_moves_them_does_no
 
 # A tie written through the API while a merge runs, to the record the merge removes: the
 # records merged, the resource written, its column that points at the removed record, and its
-# other values (by name of a record of `_merged_world`).
+# other values (by name of a record of `tests.merging.merged_world`).
 TIES_TO_THE_REMOVED = {
     "affiliation to the organisation": (
         "organisations", "affiliations", "organisation", {"contact": "person"},
@@ -535,43 +533,30 @@ TIES_TO_THE_REMOVED = {
     "invitation of the person": (
         "contacts", "invitations", "contact", {"meeting": "meeting"},
     ),
+    # Through the link tables and the other records that name a partner.
+    "exchange with the organisation": (
+        "organisations", "interactions", "organisations", {"occurred_on": "2026-12-01"},
+    ),
+    "exchange with the person": (
+        "contacts", "interactions", "contacts", {"occurred_on": "2026-12-01"},
+    ),
+    "partner of an action": (
+        "organisations", "actions", "partners", {"title": "Guichet unique"},
+    ),
+    "pilot of an action": (
+        "organisations", "actions", "pilot", {"title": "Guichet unique"},
+    ),
+    "decision carried by the organisation": (
+        "organisations", "decisions", "carrier_organisation",
+        {"summary": "Un guichet", "working_group": "group"},
+    ),
+    "decision carried by the person": (
+        "contacts", "decisions", "carrier_contact",
+        {"summary": "Un guichet", "working_group": "group"},
+    ),
 }  # fmt: skip
-
-
-async def _merged_world(client, removed_first: bool) -> dict[str, int]:
-    """Two organisations and two people to merge (the removed one made first, its id the
-    smaller, or last), and what a tie needs besides."""
-    ids: dict[str, int] = {}
-    order = ("removed", "kept") if removed_first else ("kept", "removed")
-    for role in order:
-        suffix = " bis" if role == "removed" else ""
-        organisation = await create(
-            client, "organisations", {"name": f"Centre social{suffix}", "kind": "association"}
-        )
-        person = await create(
-            client, "contacts", {"first_name": "Jo", "last_name": f"Durand{suffix}"}
-        )
-        ids[f"{role}_organisations"], ids[f"{role}_contacts"] = organisation["id"], person["id"]
-    ids["person"] = (
-        await create(client, "contacts", {"first_name": "Lou", "last_name": "Martin"})
-    )["id"]
-    ids["town_hall"] = (
-        await create(client, "organisations", {"name": "Mairie", "kind": "collectivite"})
-    )["id"]
-    ids["group"] = (await create(client, "groups", {"name": "COPIL CTG", "kind": "copil"}))["id"]
-    ids["meeting"] = (
-        await create(
-            client,
-            "meetings",
-            {
-                "working_group": ids["group"],
-                "title": "Comité de pilotage",
-                "starts_at": "2026-12-09T14:00:00+01:00",
-                "ends_at": "2026-12-09T16:00:00+01:00",
-            },
-        )
-    )["id"]
-    return ids
+# The fields of those ties that list several records (a link table).
+LINK_FIELDS = {"organisations", "contacts", "partners"}
 
 
 @postgres_only
@@ -587,7 +572,7 @@ async def test_a_tie_to_the_removed_record_written_during_a_merge_is_refused_cle
     a record that no longer exists, the answer it gets written a moment later."""
     entity, resource, column, others = TIES_TO_THE_REMOVED[tie]
     c = admin.client
-    ids = await _merged_world(c, removed_first)
+    ids = await merged_world(c, removed_first)
     kept, removed = ids[f"kept_{entity}"], ids[f"removed_{entity}"]
     payload = {
         name: ids[value]
@@ -595,18 +580,10 @@ async def test_a_tie_to_the_removed_record_written_during_a_merge_is_refused_cle
         else value
         for name, value in others.items()
     }
-    payload[column] = removed
+    payload[column] = [removed] if column in LINK_FIELDS else removed
 
     # The merge stops a moment after moving the ties it read, before deleting the duplicate.
-    paused = asyncio.Event()
-    write_filled = duplicates._write_filled
-
-    async def pausing(*args: object, **kwargs: object) -> object:
-        paused.set()
-        await asyncio.sleep(SETTLE_SECONDS)
-        return await write_filled(*args, **kwargs)
-
-    monkeypatch.setattr(duplicates, "_write_filled", pausing)
+    paused = merge_paused(monkeypatch)
 
     async def tied() -> object:
         await paused.wait()
@@ -634,17 +611,9 @@ async def test_a_person_added_at_the_removed_organisation_during_a_merge_gets_a_
     their affiliation are written in one transaction, whose trigger waited for the merge,
     then found the organisation gone (« invisible pour cette écriture », a 500). The
     organisation is read again: « Organisation n° … introuvable. », and no person left."""
-    ids = await _merged_world(admin.client, removed_first=False)
+    ids = await merged_world(admin.client, removed_first=False)
     kept, removed = ids["kept_organisations"], ids["removed_organisations"]
-    paused = asyncio.Event()
-    write_filled = duplicates._write_filled
-
-    async def pausing(*args: object, **kwargs: object) -> object:
-        paused.set()
-        await asyncio.sleep(SETTLE_SECONDS)
-        return await write_filled(*args, **kwargs)
-
-    monkeypatch.setattr(duplicates, "_write_filled", pausing)
+    paused = merge_paused(monkeypatch)
 
     async def added() -> object:
         await paused.wait()

@@ -16,12 +16,12 @@ from piccolo.query.functions.aggregate import Count
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.registry import SERVICES, scoped
-from maillage.crm.resources import versioned
+from maillage.crm.resources import is_reference_gone, versioned
 from maillage.crm.rules import NOT_STARTED, ensure_token_nonce
 from maillage.db import count_rows, is_sqlite, read_transaction, write_transaction
-from maillage.errors import InvalidData
+from maillage.errors import Conflict, FieldError, InvalidData
 from maillage.folding import fold
-from maillage.tables import Affiliation, Invitation, Meeting, Membership
+from maillage.tables import Affiliation, Contact, Invitation, Meeting, Membership
 from maillage.vocabulary import CANCELLED, HELD, PRESENT
 
 ATTENDANCE = ("present", "absent", "excuse")
@@ -272,12 +272,60 @@ async def record_attendance(
         .where(Membership.working_group == meeting["working_group"])
         .run()
     }
-    if set(attendance) - set(existing) - members:
+    strangers = set(attendance) - set(existing) - members
+    if strangers:
+        await _refuse_gone(sorted(strangers))
         raise InvalidData.one(
             "attendance", "Une des personnes n'est ni invitée ni membre de l'instance."
         )
     if meeting["starts_at"] > dt.datetime.now(dt.UTC):
         raise InvalidData.one("status", NOT_STARTED)
+    try:
+        return await _write_attendance(actor, meeting, existing, attendance, held, attendance_count)
+    except Exception as error:
+        await _refuse_changed(error, sorted(attendance))
+        raise
+
+
+class _InvitationGone(Exception):
+    """An invitation read before the write was deleted meanwhile: the duplicate's, dropped by
+    the merge of its person into another invitee (#20)."""
+
+
+async def _refuse_changed(error: Exception, contact_ids: list[int]) -> None:
+    """The answer to a write of attendance that found a person or an invitation gone (nothing
+    written): the person named (`_refuse_gone`), or the list changed. Nothing for another
+    error."""
+    if is_reference_gone(error) or isinstance(error, _InvitationGone):
+        await _refuse_gone(contact_ids)
+    if isinstance(error, _InvitationGone):
+        raise Conflict(
+            "La liste des invités a changé pendant l'enregistrement : rechargez la page et "
+            "refaites la saisie. Rien n'a été enregistré."
+        ) from error
+
+
+async def _refuse_gone(contact_ids: list[int]) -> None:
+    """« Contact n° 12 introuvable. » for the people of ``contact_ids`` who do not exist: never
+    were, or merged into another person (#20), also while the attendance was written (its
+    invitation waited for the merge, then failed on its foreign key)."""
+    found = {
+        row["id"] for row in await Contact.select(Contact.id).where(Contact.id.is_in(contact_ids))
+    }
+    gone = [c for c in contact_ids if c not in found]
+    if gone:
+        raise InvalidData([FieldError("attendance", f"Contact n° {c} introuvable.") for c in gone])
+
+
+async def _write_attendance(
+    actor: Actor,
+    meeting: dict[str, Any],
+    existing: dict[int, dict[str, Any]],
+    attendance: dict[int, str | None],
+    held: bool,
+    attendance_count: int | None,
+) -> int:
+    meeting_id = meeting["id"]
     changed = 0
     async with write_transaction():
         if not is_sqlite():
@@ -310,11 +358,14 @@ async def _invite_present(actor: Actor, meeting_id: int, contact_id: int, status
 
 
 async def _set_attendance(actor: Actor, row: dict[str, Any], status: str | None) -> None:
-    await (
-        Invitation.update({Invitation.attendance: status, **versioned(Invitation)})
+    written = (
+        await Invitation.update({Invitation.attendance: status, **versioned(Invitation)})
         .where(Invitation.id == row["id"])
+        .returning(Invitation.id)
         .run()
     )
+    if not written:  # nothing to say « 1 modification » of
+        raise _InvitationGone(row["id"])
     await audit.record(
         actor, "update", "invitation", row["id"], {"attendance": [row["attendance"], status]}
     )

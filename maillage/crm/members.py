@@ -38,22 +38,46 @@ async def add_members(actor: Actor, group_id: int, contact_ids: list[int], role:
     names = await _names(wanted)
     sitting = await _current_members(group_id, wanted)
     report = Enrolment()
-    async with write_transaction():
-        for contact_id in wanted:
-            name = names.get(contact_id, f"n° {contact_id}")
-            if contact_id in sitting:
-                report.already.append(name)
-                continue
-            organisations = await lookups.contact_organisations(contact_id)
-            membership = {
-                "contact": contact_id,
-                "working_group": group_id,
-                "role": role,
-                "organisation": organisations[0]["id"] if organisations else None,
-            }
-            await MEMBERSHIPS.create(actor, _checked(membership))
-            report.added.append(name)
+    written: list[dict[str, Any]] = []
+    try:
+        async with write_transaction():
+            for contact_id in wanted:
+                name = names.get(contact_id, f"n° {contact_id}")
+                if contact_id in sitting:
+                    report.already.append(name)
+                    continue
+                written.append(await _membership(group_id, contact_id, role))
+                await MEMBERSHIPS.create(actor, _checked(written[-1]))
+                report.added.append(name)
+    except Exception as error:
+        missing = await _gone(error, written)
+        if missing is None:
+            raise
+        raise missing from error
     return report
+
+
+async def _membership(group_id: int, contact_id: int, role: str) -> dict[str, Any]:
+    """The person in the body with ``role``, representing their primary organisation."""
+    organisations = await lookups.contact_organisations(contact_id)
+    return {
+        "contact": contact_id,
+        "working_group": group_id,
+        "role": role,
+        "organisation": organisations[0]["id"] if organisations else None,
+    }
+
+
+async def _gone(error: Exception, written: list[dict[str, Any]]) -> InvalidData | None:
+    """The error to answer: a person, body or organisation deleted while the enrolment was
+    written (a merge, #20) failed it inside its transaction, where nothing can be read again;
+    read once it is over, the record gone is named, « Contact n° 12 introuvable. », as for a
+    single membership. None when the error is another."""
+    for membership in reversed(written):  # the last one written failed
+        missing = await MEMBERSHIPS.references_gone(error, membership, {})
+        if missing is not None:
+            return missing
+    return None
 
 
 def _checked(values: dict[str, Any]) -> MembershipIn:

@@ -423,6 +423,17 @@ def is_hidden_reference(error: BaseException) -> bool:
     return isinstance(error, asyncpg.InsufficientPrivilegeError)
 
 
+def is_reference_gone(error: BaseException) -> bool:
+    """A write failed on a record it points at, its foreign key or its trigger's read: one
+    found before the write and deleted meanwhile, the duplicate a merge removed (#20), to be
+    read again to name it. False inside a caller's transaction (aborted on PostgreSQL:
+    nothing can be read again in it): the caller names it once its transaction is over."""
+    cause = error.__cause__ if isinstance(error, InvalidData) else error
+    if cause is None or not (is_reference_violation(cause) or is_hidden_reference(cause)):
+        return False
+    return current_engine().current_transaction.get() is None
+
+
 def plain_values(data: Struct) -> dict[str, Any]:
     """Top-level fields of an input struct; nested structs (indicators…) as JSON-ready data."""
     return {
@@ -923,7 +934,7 @@ class ResourceService:
         try:
             record_id = await retried_on_conflict(write)
         except Exception as error:
-            missing = await self._references_gone(error, values, links)
+            missing = await self.references_gone(error, values, links)
             if missing is None:
                 raise
             raise missing from error
@@ -977,13 +988,13 @@ class ResourceService:
         try:
             await retried_on_conflict(write)
         except Exception as error:
-            missing = await self._references_gone(error, merged, {**existing, **link_changes})
+            missing = await self.references_gone(error, merged, {**existing, **link_changes})
             if missing is None:
                 raise
             raise missing from error
         return await self.get(record_id)
 
-    async def _references_gone(
+    async def references_gone(
         self, error: Exception, values: dict[str, Any], links: dict[str, Any]
     ) -> InvalidData | None:
         """The records a write points at, read again once it failed on one of them: found
@@ -991,11 +1002,8 @@ class ResourceService:
         the write waited for that delete, then failed on its foreign key or its trigger. The
         answer names it, « Organisation n° 12 introuvable. », as a moment later. None when
         the error is another or every record is still there, and inside a caller's
-        transaction (aborted on PostgreSQL: nothing can be read again in it)."""
-        cause = error.__cause__ if isinstance(error, InvalidData) else error
-        if cause is None or not (is_reference_violation(cause) or is_hidden_reference(cause)):
-            return None
-        if current_engine().current_transaction.get() is not None:
+        transaction (`is_reference_gone`)."""
+        if not is_reference_gone(error):
             return None
         errors = await self._reference_errors(values, links)
         return InvalidData(errors) if errors else None

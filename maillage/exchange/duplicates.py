@@ -36,8 +36,10 @@ from maillage.tables import (
     Affiliation,
     Contact,
     ContactAxis,
+    Decision,
     DuplicateDismissal,
     FeedToken,
+    InboundMessage,
     InteractionContact,
     InteractionOrganisation,
     Invitation,
@@ -340,6 +342,10 @@ async def merge_contacts(
         moved["axes"] = await _move_pairs(
             ContactAxis, "contact", "axis", keep_id, remove_id, owner_first=False
         )
+        # Left on the duplicate, its delete would empty them (SET NULL): a decision carried by
+        # nobody, a message read from the mailbox tied to nobody.
+        moved["decisions"] = await _repoint(Decision.carrier_contact, keep_id, remove_id)
+        await _repoint(InboundMessage.contact, keep_id, remove_id)
         await User.update({User.contact: keep_id}).where(User.contact == remove_id).run()
         await (
             OutboxMessage.update({OutboxMessage.contact: keep_id})
@@ -442,6 +448,13 @@ async def _move(table: Any, column: Any, keep_id: int, remove_id: int, same: Any
         await table.update({column: keep_id}).where(table.id == row["id"]).run()
         moved += 1
     return moved
+
+
+async def _repoint(column: Any, keep_id: int, remove_id: int) -> int:
+    """Point ``column`` (a reference in no unique pair) at the kept record: rows moved."""
+    table = column._meta.table
+    rows = await table.update({column: keep_id}).where(column == remove_id).returning(table.id)
+    return len(rows)
 
 
 async def _repoint_dependents(table: Any, old_id: int, new_id: int) -> None:
@@ -581,6 +594,7 @@ async def merge_organisations(
             .run()
         )
         await Action.update({Action.pilot: keep_id}).where(Action.pilot == remove_id).run()
+        moved["decisions"] = await _repoint(Decision.carrier_organisation, keep_id, remove_id)
         moved["fiches_action"] = await _move_pairs(
             ActionPartner, "action", "organisation", keep_id, remove_id
         )

@@ -17,7 +17,7 @@ from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES
-from maillage.crm.resources import is_unique_violation
+from maillage.crm.resources import is_reference_gone, is_unique_violation
 from maillage.db import read_transaction, write_transaction
 from maillage.errors import Conflict, ConflictingRecord, InvalidData, ServiceError
 from maillage.exchange import reading
@@ -216,14 +216,49 @@ async def run_import(
         async with read_transaction():
             report.lines = await plan(kind, columns, body)
         return report
-    async with write_transaction():
-        report.lines = await plan(kind, columns, body)
-        if report.rejected and not only_valid:
-            raise ImportRefused(report)
-        source = {"source": f"import {quoted(filename)}"}
-        await apply([op for line in report.lines for op in line.operations], actor, source)
+    try:
+        async with write_transaction():
+            report.lines = await plan(kind, columns, body)
+            if report.rejected and not only_valid:
+                raise ImportRefused(report)
+            source = {"source": f"import {quoted(filename)}"}
+            await apply([op for line in report.lines for op in line.operations], actor, source)
+    except Exception as error:
+        gone = await _record_gone(error, report.lines)
+        if gone is None:
+            raise
+        raise gone from error
     report.committed = True
     return report
+
+
+async def _record_gone(error: Exception, lines: list[LineOutcome]) -> Conflict | None:
+    """A record the plan found, deleted while the import was written (the duplicate a merge
+    removed, #20): the write waited for the delete, then failed on its foreign key or its
+    trigger, and the whole import was rolled back. Read again once the transaction is over,
+    the first line pointing at a record gone is named, with the record. None when the error
+    is another."""
+    if not is_reference_gone(error):
+        return None
+    for line in lines:
+        for operation in line.operations:
+            values = {k: v.id if isinstance(v, Ref) else v for k, v in operation.values.items()}
+            existing = {k: v for k, v in values.items() if k not in _created(operation)}
+            service = SERVICES[operation.resource]
+            missing = await service.references_gone(error, existing, operation.links)
+            if missing is not None:
+                return Conflict(
+                    f"Import interrompu : ligne {line.line} : "
+                    f"{missing.errors[0].message.removesuffix('.')} : la fiche a été fusionnée "
+                    "ou supprimée pendant l'import. Relancez l'import. Rien n'a été écrit."
+                )
+    return None
+
+
+def _created(operation: Operation) -> set[str]:
+    """The fields of ``operation`` naming a record the import itself created (rolled back
+    with it): not to be looked for again."""
+    return {k for k, v in operation.values.items() if isinstance(v, Ref) and v.line is not None}
 
 
 def _resolved(value: Any) -> Any:

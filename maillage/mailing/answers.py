@@ -15,7 +15,7 @@ from typing import Any
 
 from maillage.actor import ANSWER_LINK
 from maillage.crm import audit
-from maillage.crm.resources import versioned
+from maillage.crm.resources import is_reference_gone, versioned
 from maillage.db import Prepared, is_sqlite, read_statement, read_transaction, write_transaction
 from maillage.errors import NotFound
 from maillage.folding import fold
@@ -253,6 +253,25 @@ async def record_answer(
         if chosen is None or response != DECLINED:
             page.state = "remplacant_invalide"
             return page
+    try:
+        return await _write_answer(settings, page, response, chosen)
+    except Exception as error:
+        if chosen is None or not is_reference_gone(error):
+            raise
+        if await Contact.exists().where(Contact.id == chosen.contact_id):
+            raise
+        # The replacement was merged into another person meanwhile (#20): their invitation
+        # waited for the merge, then failed on its foreign key. Nothing was written; the page
+        # says what it says a moment later, when they are no longer offered.
+        page.state = "remplacant_invalide"
+        return page
+
+
+async def _write_answer(
+    settings: Settings, page: AnswerPage, response: str, chosen: Replacement | None
+) -> AnswerPage:
+    """The answer on the invitation, and the replacement's invitation, in one transaction."""
+    assert page.meeting is not None and page.invitation_id is not None
     moment = dt.datetime.now(dt.UTC)
     async with write_transaction():
         before = await _ANSWER_BEFORE(page.invitation_id)

@@ -24,6 +24,7 @@ from maillage import french
 from maillage.actor import Actor
 from maillage.crm import audit, decisions, reach
 from maillage.crm.registry import scoped
+from maillage.crm.resources import is_reference_gone
 from maillage.db import (
     driver_fetch,
     placeholders,
@@ -150,13 +151,38 @@ async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[
             Contact.email_bounce_reason,
         ).where(Contact.id.is_in(wanted))
     }
-    missing = [contact_id for contact_id in wanted if contact_id not in contacts]
+    _refuse_missing(wanted, set(contacts))
+    try:
+        return await _write_invitations(actor, meeting_id, wanted, contacts)
+    except Exception as error:
+        if is_reference_gone(error):
+            await refuse_unknown(wanted)
+        raise
+
+
+async def refuse_unknown(wanted: list[int]) -> None:
+    """« Contact introuvable : n° 12 » for the people of ``wanted`` who do not exist, read
+    again once an invitation failed on its foreign key: a person merged into another
+    meanwhile (#20), whose invitation waited for the merge. Named as one unknown from the
+    start."""
+    found = await Contact.select(Contact.id).where(Contact.id.is_in(wanted))
+    _refuse_missing(wanted, {row["id"] for row in found})
+
+
+def _refuse_missing(wanted: list[int], found: set[int]) -> None:
+    missing = [contact_id for contact_id in wanted if contact_id not in found]
     if missing:
         raise InvalidData.one(
             "contacts",
             ("Contacts introuvables : " if len(missing) > 1 else "Contact introuvable : ")
             + ", ".join(f"n° {i}" for i in missing),
         )
+
+
+async def _write_invitations(
+    actor: Actor, meeting_id: int, wanted: list[int], contacts: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
+    """The invitations of ``wanted`` not invited yet, in one transaction: the report."""
     report: dict[str, Any] = {"created": [], "already_invited": [], "problems": []}
     async with write_transaction():
         existing = {

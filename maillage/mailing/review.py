@@ -18,7 +18,7 @@ from typing import Any
 from maillage.actor import Actor
 from maillage.crm import audit
 from maillage.crm.registry import SERVICES
-from maillage.crm.resources import versioned
+from maillage.crm.resources import is_reference_gone, versioned
 from maillage.db import is_sqlite, write_transaction
 from maillage.errors import InvalidData, NotFound
 from maillage.tables import Affiliation, Contact, InboundItem, Invitation
@@ -190,6 +190,21 @@ async def attach(
         raise InvalidData.one("item", "Une contre-proposition ne se rattache pas : ignorez-la.")
     if (invitation_id is None) == (contact_id is None):
         raise InvalidData.one("invitation", "Choisissez une invitation ou un contact.")
+    try:
+        return await _attached(actor, item, invitation_id, contact_id)
+    except Exception as error:
+        if contact_id is not None and is_reference_gone(error):
+            # Inside this transaction, the invitation service could not read again.
+            await invitations.refuse_unknown([contact_id])
+        raise
+
+
+async def _attached(
+    actor: Actor, item: dict[str, Any], invitation_id: int | None, contact_id: int | None
+) -> dict[str, Any]:
+    """The answer of ``item`` on the invitation, or on the contact's, invited then."""
+    from maillage.mailing import invitations  # the invitation service imports this module's users
+
     meeting = item["meeting"]
     moment = dt.datetime.now(dt.UTC)
     async with write_transaction():
@@ -237,7 +252,7 @@ async def attach(
                 },
             )
         await _close(actor, item, ATTACHED, moment, invitation_id)
-    return {"item": item_id, "invitation": invitation_id, "response": item["response"]}
+    return {"item": item["id"], "invitation": invitation_id, "response": item["response"]}
 
 
 async def ignore(actor: Actor, item_id: int, meeting_id: int | None = None) -> None:

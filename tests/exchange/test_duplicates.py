@@ -20,7 +20,9 @@ from maillage.tables import (
     Affiliation,
     AuditEvent,
     Contact,
+    Decision,
     FeedToken,
+    InboundMessage,
     Invitation,
     Membership,
     Organisation,
@@ -171,3 +173,39 @@ async def test_a_merged_duplicates_personal_feed_follows_the_kept_card(world, se
     assert stranger["id"] != world["helene"]["id"]
     found = await feeds.token_feed_state(token, settings)
     assert found is not None and found[0].target_id == world["helene"]["id"]
+
+
+@pytest.mark.parametrize("entity", ["contacts", "organisations"])
+async def test_a_decision_carried_by_the_duplicate_is_carried_by_the_kept_record(world, entity):
+    """A decision's carrier is a person or an organisation: the merge left it on the
+    duplicate, and the delete emptied it (``SET NULL``), the decision carried by nobody."""
+    if entity == "contacts":
+        kept = world["helene"]
+        twin = await make("contacts", first_name="Hélène", last_name="Lefèvre")
+        column = "carrier_contact"
+    else:
+        kept = world["caf"]
+        twin = await make("organisations", name="Caf 35", kind="institution")
+        column = "carrier_organisation"
+    decision = await make(
+        "decisions", summary="Un guichet unique", working_group=world["copil"]["id"],
+        **{column: twin["id"]},
+    )  # fmt: skip
+    if entity == "contacts":
+        await merge_contacts(CLI, kept["id"], twin["id"])
+    else:
+        await merge_organisations(CLI, kept["id"], twin["id"])
+    carried = await Decision.select(getattr(Decision, column)).where(Decision.id == decision["id"])
+    assert carried == [{column: kept["id"]}]
+
+
+async def test_a_message_read_from_the_duplicates_mailbox_follows_the_kept_person(world):
+    """A message the mailbox reader tied to a person lost its person with the merge."""
+    kept = world["helene"]
+    twin = await make("contacts", first_name="Hélène", last_name="Lefèvre")
+    await InboundMessage.insert(
+        InboundMessage(message_key="<r1@example>", outcome="reponse", contact=twin["id"])
+    )
+    await merge_contacts(CLI, kept["id"], twin["id"])
+    tied = await InboundMessage.select(InboundMessage.contact)
+    assert tied == [{"contact": kept["id"]}]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
+import pytest
+
 from maillage.actor import CLI
+from maillage.exchange import duplicates
 from maillage.mailing import invitations
 from maillage.mailing.invitations import answer_url
 from maillage.tables import AuditEvent, Invitation, Meeting, OutboxMessage
+from tests.merging import merge_paused
+from tests.test_row_security_races import postgres_only
 
 
 async def invited(settings, body, key: str = "helene") -> dict:  # type: ignore[no-untyped-def]
@@ -236,3 +242,35 @@ async def test_opening_the_link_reads_in_one_statement_without_a_transaction(
         response = await anonymous.get(path)
         assert response.status_code == 404 and "lien" in response.text.lower(), path
     assert round_trips.count("SELECT") <= 2
+
+
+@postgres_only
+async def test_a_replacement_merged_away_while_named_gets_the_refusal_page(
+    anonymous, settings, body, monkeypatch: pytest.MonkeyPatch
+):
+    """The suppléant named on the answer page while merged into another person: their
+    invitation waited for the merge, then failed on its foreign key, a 500 on a public page.
+    The person who answers now gets the page of a replacement who cannot be named (the
+    answer of a moment later), and nothing is written."""
+    invitation = await invited(settings, body)
+    substitute, kept = body.people["sub"]["id"], body.people["marc"]["id"]
+    paused = merge_paused(monkeypatch)
+
+    async def answered() -> object:
+        await paused.wait()
+        return await anonymous.post(
+            invitation["path"], data={"reponse": "non", "remplacant": str(substitute)}
+        )
+
+    merged, response = await asyncio.wait_for(
+        asyncio.gather(
+            duplicates.merge_contacts(CLI, kept, substitute), answered(), return_exceptions=True
+        ),
+        timeout=30,
+    )
+    assert isinstance(merged, dict), merged
+    assert response.status_code == 400, response.text
+    assert "ne peut pas être désignée" in response.text
+    original = await Invitation.select().where(Invitation.id == invitation["row"]["id"]).first()
+    assert original["response"] == "en_attente"
+    assert await Invitation.count() == 1

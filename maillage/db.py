@@ -562,8 +562,10 @@ _WRITTEN = TypeVar("_WRITTEN")
 def is_write_conflict(error: BaseException) -> bool:
     """PostgreSQL cancelled the transaction because it crossed another: a deadlock (40P01,
     one of the two cancelled) or a serialization failure (40001). Nothing of it was written,
-    and the same transaction run again a moment later usually passes."""
-    return isinstance(error, asyncpg.DeadlockDetectedError | asyncpg.SerializationError)
+    and the same transaction run again a moment later usually passes. Also an error raised
+    from one (a service's translation of the driver's error)."""
+    conflicts = asyncpg.DeadlockDetectedError | asyncpg.SerializationError
+    return isinstance(error, conflicts) or isinstance(error.__cause__, conflicts)
 
 
 async def retried_on_conflict(write: Callable[[], Awaitable[_WRITTEN]]) -> _WRITTEN:

@@ -73,6 +73,21 @@ def _field_errors(error: object) -> list[tuple[str, str]]:
     return [(e.field, e.message) for e in error.errors]
 
 
+async def _attendance_refused(
+    monkeypatch: pytest.MonkeyPatch, ids: dict, meeting: int, removed: int
+) -> None:
+    """``removed`` marked present at ``meeting`` while the merge removes them: the merge
+    passes, the attendance is refused naming the person."""
+    merged, refused = await _raced(
+        monkeypatch,
+        "contacts",
+        ids,
+        lambda: agenda.record_attendance(CLI, meeting, {removed: "present"}, held=True),
+    )
+    assert isinstance(merged, dict), merged
+    assert _field_errors(refused) == [("attendance", f"Contact n° {removed} introuvable.")]
+
+
 @postgres_only
 async def test_attendance_of_a_person_merged_away_meanwhile_is_refused_cleanly(
     database: str, admin, monkeypatch: pytest.MonkeyPatch
@@ -87,14 +102,7 @@ async def test_attendance_of_a_person_merged_away_meanwhile_is_refused_cleanly(
     await create(c, "memberships", {"working_group": ids["group"], "contact": removed})
     meeting = await _past_meeting(c, ids["group"])
 
-    merged, refused = await _raced(
-        monkeypatch,
-        "contacts",
-        ids,
-        lambda: agenda.record_attendance(CLI, meeting, {removed: "present"}, held=True),
-    )
-    assert isinstance(merged, dict), merged
-    assert _field_errors(refused) == [("attendance", f"Contact n° {removed} introuvable.")]
+    await _attendance_refused(monkeypatch, ids, meeting, removed)
     assert not await Invitation.exists().where(Invitation.meeting == meeting)
     held = await Meeting.select(Meeting.status).where(Meeting.id == meeting).first()
     assert held == {"status": "planifiee"}
@@ -115,14 +123,7 @@ async def test_attendance_of_an_invitee_merged_into_another_invitee_meanwhile_is
     for person in (ids["kept_contacts"], removed):
         await create(c, "invitations", {"meeting": meeting, "contact": person})
 
-    merged, refused = await _raced(
-        monkeypatch,
-        "contacts",
-        ids,
-        lambda: agenda.record_attendance(CLI, meeting, {removed: "present"}, held=True),
-    )
-    assert isinstance(merged, dict), merged
-    assert _field_errors(refused) == [("attendance", f"Contact n° {removed} introuvable.")]
+    await _attendance_refused(monkeypatch, ids, meeting, removed)
     assert not await Invitation.exists().where(Invitation.attendance.is_not_null())
     held = await Meeting.select(Meeting.status).where(Meeting.id == meeting).first()
     assert held == {"status": "planifiee"}

@@ -171,14 +171,6 @@ WRITE_CONFLICT = (
 )
 
 
-def _is_write_conflict(error: Exception) -> bool:
-    """PostgreSQL cancelled a write that crossed another (a deadlock, a serialization
-    failure): nothing of it was written, and the same request a moment later passes. 503."""
-    return is_write_conflict(error) or (
-        error.__cause__ is not None and is_write_conflict(error.__cause__)
-    )
-
-
 def handle_unexpected(request: AppRequest, error: Exception) -> Response[Any]:
     if _is_database_unreachable(error):
         logger.warning(
@@ -192,7 +184,7 @@ def handle_unexpected(request: AppRequest, error: Exception) -> Response[Any]:
             {"detail": "Base de données momentanément injoignable : réessayez dans un instant."},
             {"Retry-After": "5"},
         )
-    if _is_write_conflict(error):
+    if is_write_conflict(error):
         # What the service could not run again (`db.retried_on_conflict`): nothing was written.
         logger.warning(
             "Écriture croisée annulée sur %s %s : %s",

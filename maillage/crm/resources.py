@@ -931,13 +931,7 @@ class ResourceService:
                 )
             return record_id
 
-        try:
-            record_id = await retried_on_conflict(write)
-        except Exception as error:
-            missing = await self.references_gone(error, values, links)
-            if missing is None:
-                raise
-            raise missing from error
+        record_id = await self._written(write, values, links)
         return await self.get(record_id)
 
     async def _insert(self, values: dict[str, Any]) -> int:
@@ -985,14 +979,21 @@ class ResourceService:
                     audit.diff(existing, {**to_write, **link_changes}),
                 )
 
+        await self._written(write, merged, {**existing, **link_changes})
+        return await self.get(record_id)
+
+    async def _written(
+        self, write: Callable[[], Awaitable[Any]], values: dict[str, Any], links: dict[str, Any]
+    ) -> Any:
+        """``write`` run (again after a conflict, `retried_on_conflict`); failed on a record it
+        points at that is gone meanwhile: the answer names it (`references_gone`)."""
         try:
-            await retried_on_conflict(write)
+            return await retried_on_conflict(write)
         except Exception as error:
-            missing = await self.references_gone(error, merged, {**existing, **link_changes})
+            missing = await self.references_gone(error, values, links)
             if missing is None:
                 raise
             raise missing from error
-        return await self.get(record_id)
 
     async def references_gone(
         self, error: Exception, values: dict[str, Any], links: dict[str, Any]

@@ -725,12 +725,19 @@ async def find_duplicates(entity: str, threshold: int = THRESHOLD) -> list[Pair]
 
 
 async def linked_counts(entity: str, record_id: int) -> dict[str, int]:
-    """What hangs on a record and would follow it into the kept one, for the comparison."""
+    """What hangs on a record and would follow it into the kept one, for the comparison: the
+    same ties the merge moves (`merge_contacts`, `merge_organisations`). Plural nouns that lose
+    their last letter in the singular (the page's « 1 décision »)."""
     if entity == "contacts":
         return {
             "rattachements": await Affiliation.count().where(Affiliation.contact == record_id),
             "participations": await Membership.count().where(Membership.contact == record_id),
             "invitations": await Invitation.count().where(Invitation.contact == record_id),
+            "échanges": await InteractionContact.count().where(
+                InteractionContact.contact == record_id
+            ),
+            "décisions": await Decision.count().where(Decision.carrier_contact == record_id),
+            "messages": await InboundMessage.count().where(InboundMessage.contact == record_id),
         }
     return {
         "contacts": await Affiliation.count().where(Affiliation.organisation == record_id),
@@ -738,6 +745,12 @@ async def linked_counts(entity: str, record_id: int) -> dict[str, int]:
             (Partnership.organisation == record_id) | (Partnership.partner == record_id)
         ),
         "représentations": await Membership.count().where(Membership.organisation == record_id),
+        "échanges": await InteractionOrganisation.count().where(
+            InteractionOrganisation.organisation == record_id
+        ),
+        "actions": await Action.count().where(Action.pilot == record_id)
+        + await ActionPartner.count().where(ActionPartner.organisation == record_id),
+        "décisions": await Decision.count().where(Decision.carrier_organisation == record_id),
     }
 
 

@@ -4,7 +4,7 @@ weak pairs (two people who share a surname) never offered."""
 
 from __future__ import annotations
 
-from maillage.exchange.duplicates import find_duplicates, first_names_agree
+from maillage.exchange.duplicates import find_duplicates, first_names_agree, linked_counts
 from maillage.tables import Contact, DuplicateDismissal, Membership
 from tests.web.helpers import create, html_text
 
@@ -49,6 +49,42 @@ async def test_the_comparison_shows_each_field_and_what_follows(admin, coordinat
     assert "1 participation" in text and "1 participations" not in text
     assert "La fusion ne peut pas être annulée." in text
     assert 'name="champ_first_name" value="a"' in page.text
+
+
+async def test_the_comparison_counts_the_exchanges_and_decisions_that_follow(
+    admin, coordinator_web
+):
+    """The merge moves a person's exchanges and the decisions they carry: the comparison says
+    so before the coordinator chooses which record goes."""
+    a, b = await _pair(admin.client)
+    group = await create(
+        admin.client,
+        "groups",
+        {"name": "Commission petite enfance", "kind": "commission_thematique"},
+    )
+    await create(
+        admin.client,
+        "decisions",
+        {"summary": "Ouvrir un LAEP", "working_group": group["id"], "carrier_contact": b["id"]},
+    )
+    await create(
+        admin.client,
+        "interactions",
+        {"occurred_on": "2026-11-30", "summary": "Appel", "contacts": [b["id"]]},
+    )
+    page = await coordinator_web.get(f"/doublons/comparer?type=contacts&a={a['id']}&b={b['id']}")
+    text = html_text(page)
+    assert "1 participation, 1 échange, 1 décision" in text
+    town = await create(
+        admin.client, "organisations", {"name": "Mairie de Melesse", "kind": "collectivite"}
+    )
+    await create(
+        admin.client,
+        "decisions",
+        {"summary": "Relais", "working_group": group["id"], "carrier_organisation": town["id"]},
+    )
+    counted = await linked_counts("organisations", town["id"])
+    assert counted["décisions"] == 1 and counted["actions"] == counted["échanges"] == 0
 
 
 async def test_the_merge_keeps_the_values_chosen_field_by_field(admin, coordinator_web):

@@ -121,13 +121,23 @@ _HELD = Prepared(
         & (Membership.role == "titulaire")
     )
 )
-_ANSWER_BEFORE = Prepared(
-    lambda invitation: (
-        Invitation.select(Invitation.response, Invitation.answered_at)
-        .where(Invitation.id == invitation)
-        .first()
+
+
+def _answer_before(invitation: Any) -> Any:
+    """The answer the invitation holds, its row taken for the update on PostgreSQL: a merge
+    that drops this invitation (its person merged into another invited one, #20) while the
+    person answers is waited for, and the row is then found gone, instead of an update that
+    waited for the merge, wrote no row, and let the page say the answer was recorded.
+    SQLite's ``BEGIN IMMEDIATE`` already serialises writers."""
+    query = Invitation.select(Invitation.response, Invitation.answered_at).where(
+        Invitation.id == invitation
     )
-)
+    if not is_sqlite():
+        query = query.lock_rows("NO KEY UPDATE")
+    return query.first()
+
+
+_ANSWER_BEFORE = Prepared(_answer_before)
 
 
 def _meeting_of(row: dict[str, Any]) -> MeetingInfo:

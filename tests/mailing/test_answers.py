@@ -274,3 +274,37 @@ async def test_a_replacement_merged_away_while_named_gets_the_refusal_page(
     original = await Invitation.select().where(Invitation.id == invitation["row"]["id"]).first()
     assert original["response"] == "en_attente"
     assert await Invitation.count() == 1
+
+
+@postgres_only
+async def test_an_answer_given_while_a_merge_drops_the_invitation_is_not_said_recorded(
+    anonymous, settings, body, monkeypatch: pytest.MonkeyPatch
+):
+    """Both people invited, the one who answers merged into the other meanwhile: the merge
+    drops their invitation (the kept person's stands for both). The answer waited for the
+    merge, then updated no row, and the page said « votre réponse est enregistrée » for an
+    answer written nowhere. It now gets the page of a link no longer valid, which says to use
+    the last message or answer the organiser, and writes nothing."""
+    answering = await invited(settings, body, "helene")
+    kept = (await invited(settings, body, "marc"))["row"]
+    paused = merge_paused(monkeypatch)
+
+    async def answered() -> object:
+        await paused.wait()
+        return await anonymous.post(answering["path"], data={"reponse": "oui"})
+
+    merged, response = await asyncio.wait_for(
+        asyncio.gather(
+            duplicates.merge_contacts(CLI, kept["contact"], answering["row"]["contact"]),
+            answered(),
+            return_exceptions=True,
+        ),
+        timeout=30,
+    )
+    assert isinstance(merged, dict), merged
+    assert response.status_code == 404, response.text
+    assert "Lien non valable" in response.text
+    assert "réponse est enregistrée" not in response.text
+    left = await Invitation.select(Invitation.id, Invitation.response)
+    assert left == [{"id": kept["id"], "response": "en_attente"}]
+    assert not await AuditEvent.exists().where(AuditEvent.action == "answer")

@@ -27,7 +27,7 @@ from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES, scoped
 from maillage.crm.resources import SHARED_WRITE
 from maillage.crm.text import normalise, search_text
-from maillage.db import is_sqlite, read_transaction, write_transaction
+from maillage.db import is_sqlite, read_transaction, retried_on_conflict, write_transaction
 from maillage.errors import Conflict, ConflictingRecord, Forbidden, InvalidData, NotFound
 from maillage.tables import (
     ROW_ID_MAX,
@@ -701,11 +701,12 @@ async def merge(
     """Fold ``remove_id`` into ``keep_id``; ``prefer_other`` names the fields whose value is
     taken from the removed record (the side-by-side choice), the others keep the kept one's
     (filled from the removed one where empty)."""
-    if entity == "contacts":
-        return await merge_contacts(actor, keep_id, remove_id, prefer_other)
-    if entity == "organisations":
-        return await merge_organisations(actor, keep_id, remove_id, prefer_other)
-    raise InvalidData.one("type", "Fusion possible pour « contacts » ou « organisations ».")
+    merged = {"contacts": merge_contacts, "organisations": merge_organisations}.get(entity)
+    if merged is None:
+        raise InvalidData.one("type", "Fusion possible pour « contacts » ou « organisations ».")
+    # One write transaction, run again whole when PostgreSQL cancels it for crossing
+    # another write (a deadlock): it wrote nothing, and reads everything again (#20).
+    return await retried_on_conflict(lambda: merged(actor, keep_id, remove_id, prefer_other))
 
 
 async def find_duplicates(entity: str, threshold: int = THRESHOLD) -> list[Pair]:

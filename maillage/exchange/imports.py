@@ -18,7 +18,7 @@ from maillage.crm import audit
 from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import is_reference_gone, is_unique_violation
-from maillage.db import read_transaction, write_transaction
+from maillage.db import read_transaction, retried_on_conflict, write_transaction
 from maillage.errors import Conflict, ConflictingRecord, InvalidData, ServiceError
 from maillage.exchange import reading
 from maillage.exchange.cells import neutralise
@@ -216,13 +216,19 @@ async def run_import(
         async with read_transaction():
             report.lines = await plan(kind, columns, body)
         return report
-    try:
+
+    async def written() -> None:
         async with write_transaction():
             report.lines = await plan(kind, columns, body)
             if report.rejected and not only_valid:
                 raise ImportRefused(report)
             source = {"source": f"import {quoted(filename)}"}
             await apply([op for line in report.lines for op in line.operations], actor, source)
+
+    try:
+        # Planned and written again whole when PostgreSQL cancels the transaction for
+        # crossing another write (a deadlock): nothing of it was written (#20).
+        await retried_on_conflict(written)
     except Exception as error:
         gone = await _record_gone(error, report.lines)
         if gone is None:

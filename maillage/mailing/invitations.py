@@ -15,6 +15,7 @@ first hundred while the next are built.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from maillage.db import (
     driver_fetch,
     placeholders,
     read_transaction,
+    retried_on_conflict,
     write_transaction,
 )
 from maillage.errors import FieldError, InvalidData, NotFound
@@ -153,7 +155,11 @@ async def invite(actor: Actor, meeting_id: int, request: InviteRequest) -> dict[
     }
     _refuse_missing(wanted, set(contacts))
     try:
-        return await _write_invitations(actor, meeting_id, wanted, contacts)
+        # One write transaction, run again whole when PostgreSQL cancels it for crossing
+        # another write (a deadlock on the people's keys): it wrote nothing (#20).
+        return await retried_on_conflict(
+            lambda: _write_invitations(actor, meeting_id, wanted, contacts)
+        )
     except Exception as error:
         if is_reference_gone(error):
             await refuse_unknown(wanted)
@@ -369,7 +375,7 @@ async def queue(
             problems,
             attachments,
         )
-        for item in await _write_due(meeting, built):
+        for item in await retried_on_conflict(functools.partial(_write_due, meeting, built)):
             counts[item.kind] += 1
     queued = sum(counts.values())
     # An edit that owed nobody anything is no sending: the journal keeps the edit only.

@@ -24,6 +24,25 @@ postgres_only = pytest.mark.skipif(
 SETTLE_SECONDS = 0.5
 
 
+async def crossed(database: str, first: str, then: str, write) -> object:  # type: ignore[no-untyped-def]
+    """``write`` run while another transaction holds the row ``first`` names, then asks for
+    the row ``then`` names, which ``write`` holds by then: PostgreSQL cancels ``write``, which
+    waited first. What ``write`` gave back in the end."""
+    other = await asyncpg.connect(database)
+    try:
+        await other.execute("BEGIN")
+        await other.execute("SELECT set_config('maillage.territories', '*', true)")
+        await other.execute(f"{first} FOR UPDATE")
+        written = asyncio.create_task(write())
+        await asyncio.sleep(SETTLE_SECONDS)
+        assert not written.done()  # waiting for the row the other holds
+        await other.execute(f"{then} FOR UPDATE")
+        await other.execute("COMMIT")
+        return await asyncio.wait_for(written, timeout=30)
+    finally:
+        await other.close()
+
+
 @postgres_only
 async def test_a_write_cancelled_by_a_deadlock_is_run_again_and_answered(database: str, admin):
     """An affiliation's trigger locks its organisation, then its person. Another transaction
@@ -96,7 +115,7 @@ async def conflicting() -> None:
 
 
 async def test_a_conflict_left_is_answered_503_in_french(app, admin):
-    """What the service could not run again (an import, a merge: several transactions, or
+    """What the service could not run again (after its last attempt, a write of several transactions, or
     one inside a caller's): 503 « réessayez », nothing written, not « Erreur interne »."""
     app.register(conflicting)
     response = await admin.client.get("/essai/conflit", headers={"Accept": "application/json"})

@@ -5,34 +5,11 @@ other has committed (`db.retried_on_conflict`), as the generic services' writes 
 
 from __future__ import annotations
 
-import asyncio
-
-import asyncpg
-
 from maillage.actor import CLI, IMPORT
 from maillage.exchange import duplicates, imports
 from maillage.tables import Contact
-from tests.crm.test_write_conflicts import SETTLE_SECONDS, postgres_only
+from tests.crm.test_write_conflicts import crossed, postgres_only
 from tests.web.helpers import create
-
-
-async def _crossed(database: str, first: str, then: str, write) -> object:  # type: ignore[no-untyped-def]
-    """``write`` run while another transaction holds the row ``first`` names, then asks for
-    the row ``then`` names, which ``write`` holds by then: PostgreSQL cancels ``write``, which
-    waited first. What ``write`` gave back in the end."""
-    other = await asyncpg.connect(database)
-    try:
-        await other.execute("BEGIN")
-        await other.execute("SELECT set_config('maillage.territories', '*', true)")
-        await other.execute(f"{first} FOR UPDATE")
-        written = asyncio.create_task(write())
-        await asyncio.sleep(SETTLE_SECONDS)
-        assert not written.done()  # waiting for the row the other holds
-        await other.execute(f"{then} FOR UPDATE")
-        await other.execute("COMMIT")
-        return await asyncio.wait_for(written, timeout=30)
-    finally:
-        await other.close()
 
 
 @postgres_only
@@ -42,7 +19,7 @@ async def test_a_merge_cancelled_by_a_deadlock_is_run_again(database: str, admin
     c = admin.client
     removed = await create(c, "contacts", {"first_name": "Jo", "last_name": "Durand"})
     kept = await create(c, "contacts", {"first_name": "Jo", "last_name": "Durand"})
-    merged = await _crossed(
+    merged = await crossed(
         database,
         f"SELECT id FROM contact WHERE id = {kept['id']}",
         f"SELECT id FROM contact WHERE id = {removed['id']}",
@@ -69,7 +46,7 @@ async def test_an_import_cancelled_by_a_deadlock_is_run_again(database: str):
     async def imported() -> object:
         return await imports.run_import(IMPORT, after.encode(), "partenaires.csv", commit=True)
 
-    report = await _crossed(
+    report = await crossed(
         database,
         f"SELECT id FROM contact WHERE id = {ids['Martin']}",
         f"SELECT id FROM contact WHERE id = {ids['Durand']}",

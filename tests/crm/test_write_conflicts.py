@@ -115,8 +115,8 @@ async def conflicting() -> None:
 
 
 async def test_a_conflict_left_is_answered_503_in_french(app, admin):
-    """What the service could not run again (after its last attempt, a write of several transactions, or
-    one inside a caller's): 503 « réessayez », nothing written, not « Erreur interne »."""
+    """What the service could not run again (after its last attempt, a write of several
+    transactions, or one inside a caller's): 503 « réessayez », nothing written, not « Erreur interne »."""
     app.register(conflicting)
     response = await admin.client.get("/essai/conflit", headers={"Accept": "application/json"})
     assert response.status_code == 503, response.text

@@ -59,6 +59,7 @@ LATER = [
     "2026-12-10T15:00:00:000000",  # ties lock their organisations first, in id order (#20)
     "2026-12-10T15:30:00:000000",  # a commune without territory: its INSEE département (#20)
     "2026-12-10T17:00:00:000000",  # the partners' count indexes carry what the policies read (#20)
+    "2026-12-10T17:30:00:000000",  # and (archived, territory) carries the département (#20)
 ]
 
 

@@ -27,12 +27,13 @@ async def axes() -> list[dict[str, Any]]:
     return await Axis.select(Axis.id, Axis.name).order_by(Axis.position).run()
 
 
-async def communes(where: Any = None) -> list[dict[str, Any]]:
-    """Every commune (or those ``where`` keeps) by name in French order. On SQLite sorted here
+async def communes(where: Any = None, *also: Any) -> list[dict[str, Any]]:
+    """Every commune (or those ``where`` keeps) by name in French order, with the columns
+    ``also`` names besides id and name. On SQLite sorted here
     (#16): the collation (`folding.french_compare`) is the same Python comparison, called from
     SQLite about n·log₂(n) times (5,000 times for a département's 500 communes, most of the
     list pages' filter read); one fold per name, kept, does the same order."""
-    query = Commune.select(Commune.id, Commune.name)
+    query = Commune.select(Commune.id, Commune.name, *also)
     if where is not None:
         query = query.where(where)
     if not is_sqlite():
@@ -80,6 +81,21 @@ async def form_communes(keep: Iterable[Any] = ()) -> list[dict[str, Any]]:
     if where is not None and kept:
         where = where | Commune.id.is_in(kept)
     return await communes(where)
+
+
+async def territory_communes(territory: int | None) -> list[dict[str, Any]]:
+    """The communes of ``territory`` (None: every commune), with their INSEE code, for a
+    picker that names them (« Melesse (35173) »)."""
+    where = None if territory is None else Commune.territory == territory
+    return await communes(where, Commune.insee_code)
+
+
+async def commune_territory(commune: int | None) -> int | None:
+    """The territory of ``commune``; None: none, or no such commune."""
+    if commune is None:
+        return None
+    row = await Commune.select(Commune.territory).where(Commune.id == commune).first().run()
+    return row["territory"] if row else None
 
 
 async def territories() -> list[dict[str, Any]]:

@@ -16,8 +16,6 @@ from maillage.crm import lookups
 from maillage.crm.registry import SERVICES
 from maillage.crm.resources import ListQuery
 from maillage.crm.scope import current as current_scope
-from maillage.db import french_order
-from maillage.tables import Commune
 from maillage.vocabulary import COMMUNE_INDICATORS
 from maillage.web.pages.common import (
     Field,
@@ -57,13 +55,6 @@ async def _territory(chosen: int | None) -> tuple[list[dict[str, Any]], int | No
     return territories, chosen
 
 
-async def _communes(territory: int | None) -> list[dict[str, Any]]:
-    query = Commune.select(Commune.id, Commune.name, Commune.insee_code)
-    if territory is not None:
-        query = query.where(Commune.territory == territory)
-    return await query.order_by(french_order(Commune.name)).run()
-
-
 def _number(text: Any) -> float | None:
     try:
         return french.parse_number(str(text or ""))
@@ -95,7 +86,7 @@ async def _list_page(
     status_code: int = 200,
 ) -> Template:
     territories, territory = await _territory(territory)
-    communes = await _communes(territory)
+    communes = await lookups.territory_communes(territory)
     ids = [c["id"] for c in communes]
     if commune not in ids:
         commune = ids[0] if ids else None
@@ -140,7 +131,7 @@ async def create_indicator(request: AppRequest) -> Any:
     record, form = await _save(request)
     if record is None:
         commune = parse_int(str(form.values.get("commune") or ""))
-        territory = await _commune_territory(commune)
+        territory = await lookups.commune_territory(commune)
         return await _list_page(request, territory, commune, form, 400)
     names = {record["commune"]: await _commune_name(record["commune"])}
     flash(request, f"Valeur enregistrée : {_label(record, names)}.")
@@ -185,8 +176,8 @@ async def delete_indicator(request: AppRequest, record_id: FromPath[int]) -> Any
 async def _edit_page(
     request: AppRequest, record: dict[str, Any], form: FormState, status_code: int = 200
 ) -> Template:
-    territory = await _commune_territory(record["commune"])
-    communes = await _communes(territory)
+    territory = await lookups.commune_territory(record["commune"])
+    communes = await lookups.territory_communes(territory)
     names = {c["id"]: c["name"] for c in communes}
     return render(
         request,
@@ -201,20 +192,12 @@ async def _edit_page(
     )
 
 
-async def _commune_territory(commune: int | None) -> int | None:
-    if commune is None:
-        return None
-    row = await Commune.select(Commune.territory).where(Commune.id == commune).first().run()
-    return row["territory"] if row else None
-
-
 async def _commune_name(commune: int) -> str:
-    row = await Commune.select(Commune.name).where(Commune.id == commune).first().run()
-    return row["name"] if row else ""
+    return (await lookups.commune_names([commune])).get(commune, "")
 
 
 async def _back(commune: int) -> str:
-    territory = await _commune_territory(commune)
+    territory = await lookups.commune_territory(commune)
     query = f"territoire={territory}&" if territory is not None else ""
     return f"{PATH}?{query}commune={commune}"
 

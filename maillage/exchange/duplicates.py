@@ -749,8 +749,14 @@ async def linked_counts(entity: str, record_id: int) -> dict[str, int]:
         "échanges": await InteractionOrganisation.count().where(
             InteractionOrganisation.organisation == record_id
         ),
-        "actions": await Action.count().where(Action.pilot == record_id)
-        + await ActionPartner.count().where(ActionPartner.organisation == record_id),
+        "actions": await Action.count().where(  # piloted or partnered, each action once
+            (Action.pilot == record_id)
+            | Action.id.is_in(
+                ActionPartner.select(ActionPartner.action).where(
+                    ActionPartner.organisation == record_id
+                )
+            )
+        ),
         "décisions": await Decision.count().where(Decision.carrier_organisation == record_id),
     }
 

@@ -83,8 +83,14 @@ async def test_the_comparison_counts_the_exchanges_and_decisions_that_follow(
         "decisions",
         {"summary": "Relais", "working_group": group["id"], "carrier_organisation": town["id"]},
     )
+    await create(
+        admin.client,
+        "actions",
+        {"title": "Relais petite enfance", "pilot": town["id"], "partners": [town["id"]]},
+    )
     counted = await linked_counts("organisations", town["id"])
-    assert counted["décisions"] == 1 and counted["actions"] == counted["échanges"] == 0
+    assert counted["décisions"] == 1 and counted["échanges"] == 0
+    assert counted["actions"] == 1  # piloted and partnered: one action
 
 
 async def test_the_merge_keeps_the_values_chosen_field_by_field(admin, coordinator_web):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import itertools
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -42,6 +43,7 @@ from maillage.db import (
     is_sqlite,
     placeholders,
     read_transaction,
+    retried_on_conflict,
     write_transaction,
 )
 from maillage.errors import InvalidData, NotFound
@@ -239,28 +241,41 @@ async def enqueue_in_batches(
     await drop_stale_staged()
     ids: list[int] = []
     try:
+        # Each transaction is run again whole when PostgreSQL cancels it for crossing another
+        # write (a deadlock on the people's keys): it wrote nothing, and its batch is at hand.
         for batch in _batches(items, STAGING_BATCH):
-            async with write_transaction() as transaction:
-                ids += await _write(transaction.connection, batch, STAGED)
+            ids += await retried_on_conflict(functools.partial(_stage, batch))
         if not ids:
             return []
-        async with write_transaction() as transaction:
-            moment = now()
-            released = 0
-            for start in range(0, len(ids), _ROWS_PER_INSERT):
-                chunk = ids[start : start + _ROWS_PER_INSERT]
-                sql = _RELEASE.format(ids=placeholders(len(chunk)))
-                released += len(
-                    await driver_fetch(transaction.connection, sql, [moment, moment, *chunk])
-                )
-            if released != len(ids):  # a batch was removed meanwhile: queue nothing
-                raise RuntimeError(f"{len(ids) - released} messages en préparation disparus")
-            await record(ids)
-            after_commit(nudge)
+        await retried_on_conflict(functools.partial(_release, ids, record))
     except BaseException:
         await asyncio.shield(_drop_staged(ids))
         raise
     return ids
+
+
+async def _stage(batch: list[Outgoing]) -> list[int]:
+    """One batch of a send written ``preparation``, in its own write transaction."""
+    async with write_transaction() as transaction:
+        return await _write(transaction.connection, batch, STAGED)
+
+
+async def _release(ids: list[int], record: Callable[[list[int]], Awaitable[None]]) -> None:
+    """The staged messages ``ids`` made ``en_attente`` together, with the journal of the send
+    (``record``), in one write transaction."""
+    async with write_transaction() as transaction:
+        moment = now()
+        released = 0
+        for start in range(0, len(ids), _ROWS_PER_INSERT):
+            chunk = ids[start : start + _ROWS_PER_INSERT]
+            sql = _RELEASE.format(ids=placeholders(len(chunk)))
+            released += len(
+                await driver_fetch(transaction.connection, sql, [moment, moment, *chunk])
+            )
+        if released != len(ids):  # a batch was removed meanwhile: queue nothing
+            raise RuntimeError(f"{len(ids) - released} messages en préparation disparus")
+        await record(ids)
+        after_commit(nudge)
 
 
 def _batches(items: Iterable[Outgoing], size: int) -> Iterator[list[Outgoing]]:

@@ -803,7 +803,7 @@ async def statements(
                 if not _chosen(name, only):
                     continue
                 caught.clear()
-                await registry.SERVICES[resource].list(resources.ListQuery(**options))
+                await registry.SERVICES[resource].page(resources.ListQuery(**options))
                 found[name] = caught[0]
     finally:
         setattr(resources, door, fetch)

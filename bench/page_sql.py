@@ -79,7 +79,7 @@ async def _lists(territories: list[int] | None) -> Any:
     from maillage.crm.resources import ListQuery
 
     return [
-        await registry.SERVICES[resource].list(ListQuery(**options))
+        await registry.SERVICES[resource].page(ListQuery(**options))
         for resource, options in QUERIES.values()
     ]
 

@@ -105,7 +105,7 @@ async def _found(name: str, words: str, force_index: bool) -> tuple[list[int], i
                 "EXPLAIN " + db._numbered(sql), *args, query.limit, query.offset
             )
             plan = "\n".join(row[0] for row in rows)
-        page = await service.list(query)
+        page = await service.page(query)
     return [row["id"] for row in page["items"]], page["total"], plan
 
 

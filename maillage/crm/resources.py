@@ -491,7 +491,7 @@ class ResourceService:
 
     # ----- reading -------------------------------------------------------------------------
 
-    async def list(self, query: ListQuery) -> dict[str, Any]:
+    async def page(self, query: ListQuery) -> dict[str, Any]:
         """A page of records, their links and the total in one statement (see `_statement`).
 
         A search through a function that is no longer usable (dropped or changed by a newer

@@ -117,7 +117,7 @@ def _list_handler(spec: ResourceSpec, service: ResourceService) -> Any:
             include_archived=params.get("include_archived", False),
             filters={name: params[name] for name in filter_names},
         )
-        return await service.list(query)
+        return await service.page(query)
 
     list_records.__name__ = f"list_{spec.name}"
     return get(

@@ -237,7 +237,7 @@ async def test_the_service_applies_the_same_filter_bounds(coordinator):
     too_far = FILTER_BOUNDS[int]["le"] + 1
     too_long = "x" * (FILTER_BOUNDS[str]["max_length"] + 1)
     with pytest.raises(InvalidData) as refused:
-        await SERVICES["organisations"].list(
+        await SERVICES["organisations"].page(
             ListQuery(filters={"commune": too_far, "kind": too_long})
         )
     messages = {e.field: e.message for e in refused.value.errors}
@@ -245,4 +245,4 @@ async def test_the_service_applies_the_same_filter_bounds(coordinator):
         "commune": "Identifiant hors limites (1 à 2147483647).",
         "kind": "Texte trop long (au plus 200 caractères).",
     }
-    assert (await SERVICES["organisations"].list(ListQuery(filters={"commune": 1})))["total"] == 0
+    assert (await SERVICES["organisations"].page(ListQuery(filters={"commune": 1})))["total"] == 0

@@ -28,7 +28,7 @@ async def demo_data(database):
 )
 async def test_a_page_holds_what_each_record_holds(demo_data, name):
     service = SERVICES[name]
-    page = await service.list(ListQuery(limit=20, offset=0))
+    page = await service.page(ListQuery(limit=20, offset=0))
     assert page["items"], name
     assert page["total"] >= len(page["items"])
     for row in page["items"]:
@@ -36,14 +36,14 @@ async def test_a_page_holds_what_each_record_holds(demo_data, name):
 
 
 async def test_past_the_end_the_total_is_still_counted(demo_data):
-    page = await SERVICES["contacts"].list(ListQuery(limit=10, offset=100_000))
+    page = await SERVICES["contacts"].page(ListQuery(limit=10, offset=100_000))
     assert page["items"] == [] and page["total"] > 0
 
 
 async def test_queries_per_page_do_not_grow_with_links(demo_data, queries):
     queries.reset()
-    await SERVICES["contacts"].list(ListQuery(limit=50, offset=0))
-    await SERVICES["groups"].list(ListQuery(limit=50, offset=0))
+    await SERVICES["contacts"].page(ListQuery(limit=50, offset=0))
+    await SERVICES["groups"].page(ListQuery(limit=50, offset=0))
     assert queries.count <= 2  # the driver statement is not counted; nothing else per link
 
 
@@ -77,10 +77,10 @@ async def test_a_list_statement_is_built_once_per_shape(demo_data, monkeypatch):
         expected = []
         for query in queries:
             service._statements.clear()
-            expected.append(await service.list(query))
+            expected.append(await service.page(query))
         built.clear()
         service._statements.clear()
-        answers = [await service.list(query) for query in queries]
+        answers = [await service.page(query) for query in queries]
         assert answers == expected, label
         assert len(built) == 1, label  # the first query of the shape only
         if label in ("search", "function and opt-out"):  # the values do reach the statement
@@ -108,10 +108,10 @@ async def test_a_page_is_read_without_a_transaction_around_its_statement(demo_da
             pass
         if engine._sees_all is not None:
             pytest.skip("La base a le rôle qui lit sans les politiques : une transaction le prend.")
-    page = await SERVICES["contacts"].list(ListQuery(limit=10, offset=5))
+    page = await SERVICES["contacts"].page(ListQuery(limit=10, offset=5))
     assert len(page["items"]) == 10 and page["total"] > 15
     assert entered == []
-    page = await SERVICES["contacts"].list(ListQuery(limit=10, offset=100_000))
+    page = await SERVICES["contacts"].page(ListQuery(limit=10, offset=100_000))
     assert page["items"] == [] and page["total"] > 0
     assert entered == ["transaction"]
 
@@ -124,7 +124,7 @@ async def test_a_record_s_own_reading_is_built_once(demo_data, monkeypatch):
 
     contacts = SERVICES["contacts"]
     assert contacts.spec.links
-    ids = [row["id"] for row in (await contacts.list(ListQuery(limit=3, offset=0)))["items"]]
+    ids = [row["id"] for row in (await contacts.page(ListQuery(limit=3, offset=0)))["items"]]
     await contacts.get(ids[0])
     built = 0
     init = Select.__init__

@@ -106,7 +106,7 @@ async def _paged(service: Any, query: dict[str, Any]) -> tuple[list[int], int]:
     total = None
     offset = 0
     while True:
-        result = await service.list(ListQuery(limit=PAGE, offset=offset, **query))
+        result = await service.page(ListQuery(limit=PAGE, offset=offset, **query))
         total = result["total"] if total is None else total
         assert result["total"] == total
         ids += [row["id"] for row in result["items"]]
@@ -120,7 +120,7 @@ async def _check(world: World, resource: str, places: dict[int, int | None], sor
     for sort in sorts:
         for query in queries:
             options = {"sort": sort, **query}
-            everything = await SERVICES[resource].list(ListQuery(limit=500, **options))
+            everything = await SERVICES[resource].page(ListQuery(limit=500, **options))
             expected = [row["id"] for row in everything["items"] if places[row["id"]] in seen]
             with territory_scope.entered(_scope(world)):
                 ids, total = await _paged(SERVICES[resource], options)

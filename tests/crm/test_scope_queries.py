@@ -82,5 +82,5 @@ async def test_the_rows_seen_are_the_rules_whatever_the_query(world, admin, coor
         moved["id"],
     }
     with territory_scope.entered(_scope(world)):
-        page = await SERVICES["invitations"].list(ListQuery(sort="id", limit=2, offset=1))
+        page = await SERVICES["invitations"].page(ListQuery(sort="id", limit=2, offset=1))
     assert [item["id"] for item in page["items"]] == expected[1:]

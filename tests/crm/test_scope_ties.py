@@ -36,7 +36,7 @@ async def _listed(resource: str, scope: territory_scope.Scope) -> tuple[set[int]
     """The ids and the total of the list as the service gives them to ``scope``, with the
     policies letting everything through: what the service's own clause selects."""
     with territory_scope.entered(scope), row_security.entered(row_security.EVERY_TERRITORY):
-        page = await SERVICES[resource].list(ListQuery(limit=500))
+        page = await SERVICES[resource].page(ListQuery(limit=500))
     return {row["id"] for row in page["items"]}, page["total"]
 
 

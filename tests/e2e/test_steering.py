@@ -73,7 +73,7 @@ async def test_a_coordinator_follows_a_decision_and_evaluates_a_fiche_action(tab
     await expect(page.get_by_role("status")).to_be_visible()
     await expect(page).to_have_url(re.compile(rf"/reunions/{coming}"))
     await expect(page.get_by_role("heading", name=re.compile("Suites à donner"))).to_have_count(0)
-    done = await SERVICES["decisions"].list(ListQuery())
+    done = await SERVICES["decisions"].page(ListQuery())
     assert [d["status"] for d in done["items"]] == ["faite"]
     await journey.check()
 

@@ -31,12 +31,12 @@ async def test_the_total_is_counted_up_to_the_cap(admin):
     await _people(admin.client, 5)
     service = SERVICES["contacts"]
     async with read_transaction():
-        exact = await service.list(ListQuery(limit=2))
-        capped = await service.list(ListQuery(limit=2, count_cap=3))
-        roomy = await service.list(ListQuery(limit=2, count_cap=5))
+        exact = await service.page(ListQuery(limit=2))
+        capped = await service.page(ListQuery(limit=2, count_cap=3))
+        roomy = await service.page(ListQuery(limit=2, count_cap=5))
         # Past the last page, the total is counted alone, by the same rule.
-        past = await service.list(ListQuery(limit=2, offset=40, count_cap=3))
-        searched = await service.list(ListQuery(limit=2, q="agent", count_cap=3))
+        past = await service.page(ListQuery(limit=2, offset=40, count_cap=3))
+        searched = await service.page(ListQuery(limit=2, q="agent", count_cap=3))
     assert exact["total"] == 5
     assert capped["total"] == 4  # the cap and one: « more than 3 »
     assert len(capped["items"]) == 2
@@ -56,8 +56,8 @@ async def test_a_scoped_users_two_halves_are_capped_together(admin, world: World
         )
     with territory_scope.entered(territory_scope.Scope({world.a["id"]: "coordinateur"}, ())):
         async with read_transaction():
-            exact = await SERVICES["groups"].list(ListQuery(limit=1))
-            capped = await SERVICES["groups"].list(ListQuery(limit=1, count_cap=2))
+            exact = await SERVICES["groups"].page(ListQuery(limit=1))
+            capped = await SERVICES["groups"].page(ListQuery(limit=1, count_cap=2))
     assert exact["total"] >= 7  # those above, the world's body of A and its shared one
     assert capped["total"] == 3
 

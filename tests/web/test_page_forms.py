@@ -94,7 +94,7 @@ async def test_it_adds_changes_and_removes_a_member(coordinator_web, admin):
     assert response.status_code == 303
     page = await coordinator_web.get(f"/instances/{group}")
     assert "Paul Martin" in html_text(page)
-    membership = (await SERVICES["memberships"].list(ListQuery(filters={"contact": other["id"]})))[
+    membership = (await SERVICES["memberships"].page(ListQuery(filters={"contact": other["id"]})))[
         "items"
     ][0]
     await coordinator_web.post(

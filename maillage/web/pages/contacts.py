@@ -128,7 +128,7 @@ async def contact_list(
         "group": parse_int(instance),
     }
     async with read_transaction():
-        result = await SERVICE.list(
+        result = await SERVICE.page(
             ListQuery(
                 limit=PAGE_SIZE,
                 offset=(page - 1) * PAGE_SIZE,
@@ -194,7 +194,7 @@ async def _detail_page(
         history = await audit.list_events(20, 0, "contact", record_id)
         found = None
         if organisation_q:
-            found = await SERVICES["organisations"].list(
+            found = await SERVICES["organisations"].page(
                 ListQuery(limit=PICKER_SIZE, q=organisation_q)
             )
     return render(

@@ -89,7 +89,7 @@ async def group_list(
     params = {"q": q, "type": type, "axe": axe, "archives": archives}
     filters = {"kind": type or None, "axis": parse_int(axe)}
     async with read_transaction():
-        result = await SERVICE.list(
+        result = await SERVICE.page(
             ListQuery(limit=MAX_GROUPS, q=q, filters=filters, include_archived=archives)
         )
         axes = await lookups.axes()
@@ -142,7 +142,7 @@ async def _detail_page(
         tokens = await feeds.list_tokens("group", record_id)
         found = None
         if contact_q:
-            found = await SERVICES["contacts"].list(ListQuery(limit=PICKER_SIZE, q=contact_q))
+            found = await SERVICES["contacts"].page(ListQuery(limit=PICKER_SIZE, q=contact_q))
         organisations = []
         chosen_contact = None
         if chosen:
@@ -295,7 +295,7 @@ async def members_search(
         group = await SERVICES["groups"].get(record_id)
         candidates = None
         if searched:
-            found = await SERVICES["contacts"].list(
+            found = await SERVICES["contacts"].page(
                 ListQuery(limit=CANDIDATES, q=q, filters=filters)
             )
             candidates = found["items"]

@@ -92,7 +92,7 @@ async def _list_page(
         commune = ids[0] if ids else None
     rows: list[dict[str, Any]] = []
     if commune is not None:
-        found = await _service().list(
+        found = await _service().page(
             ListQuery(limit=200, sort="-measured_on", filters={"commune": commune})
         )
         rows = found["items"]

@@ -268,7 +268,7 @@ async def meeting_detail(
     history = await audit.list_events(20, 0, "meeting", record_id)
     found = None
     if contact_q and contact_q.strip():
-        found = await SERVICES["contacts"].list(ListQuery(limit=PICKER_SIZE, q=contact_q))
+        found = await SERVICES["contacts"].page(ListQuery(limit=PICKER_SIZE, q=contact_q))
     return render(
         request,
         "reunions/fiche.html",

@@ -96,7 +96,7 @@ async def partner_list(
         "commune": parse_int(commune),
     }
     async with read_transaction():
-        result = await SERVICE.list(
+        result = await SERVICE.page(
             ListQuery(
                 limit=PAGE_SIZE,
                 offset=(page - 1) * PAGE_SIZE,

@@ -26,7 +26,7 @@ ADMIN = [requires("admin")]
 
 @get("/territoires", guards=READER, include_in_schema=False)
 async def territory_list(request: AppRequest) -> Template:
-    result = await SERVICES["territories"].list(ListQuery(limit=500, sort="name"))
+    result = await SERVICES["territories"].page(ListQuery(limit=500, sort="name"))
     return render(request, "territoires/liste.html", territories=result["items"])
 
 

@@ -40,7 +40,7 @@ FIELDS = [
 
 @get("/utilisateurs", guards=ADMIN, include_in_schema=False)
 async def user_list(request: AppRequest) -> Template:
-    result = await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email"))
+    result = await SERVICE.page(ListQuery(limit=MAX_USERS, sort="email"))
     return await _list_page(request, result["items"], FormState(values={"role": "lecteur"}))
 
 
@@ -83,7 +83,7 @@ async def user_create(request: AppRequest) -> Any:
                 take_service_error(error, form)
             else:
                 return await _show_temporary(request, user, password, created=True)
-    users = (await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email")))["items"]
+    users = (await SERVICE.page(ListQuery(limit=MAX_USERS, sort="email")))["items"]
     return await _list_page(request, users, form, 400)
 
 
@@ -91,7 +91,7 @@ async def _show_temporary(
     request: AppRequest, user: dict[str, Any], password: str, created: bool
 ) -> Template:
     """The temporary password is shown once, on this page, and never stored in clear."""
-    users = (await SERVICE.list(ListQuery(limit=MAX_USERS, sort="email")))["items"]
+    users = (await SERVICE.page(ListQuery(limit=MAX_USERS, sort="email")))["items"]
     temporary = {"email": user["email"], "password": password, "created": created}
     return await _list_page(
         request, users, FormState(values={"role": "lecteur"}), temporary=temporary

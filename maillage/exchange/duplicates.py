@@ -728,7 +728,8 @@ async def find_duplicates(entity: str, threshold: int = THRESHOLD) -> list[Pair]
 async def linked_counts(entity: str, record_id: int) -> dict[str, int]:
     """What hangs on a record and would follow it into the kept one, for the comparison: the
     same ties the merge moves (`merge_contacts`, `merge_organisations`). Plural nouns that lose
-    their last letter in the singular (the page's « 1 décision »)."""
+    their last letter in the singular (the page's « 1 décision »; the page knows « fiche
+    action »)."""
     if entity == "contacts":
         return {
             "rattachements": await Affiliation.count().where(Affiliation.contact == record_id),
@@ -749,7 +750,7 @@ async def linked_counts(entity: str, record_id: int) -> dict[str, int]:
         "échanges": await InteractionOrganisation.count().where(
             InteractionOrganisation.organisation == record_id
         ),
-        "actions": await Action.count().where(  # piloted or partnered, each action once
+        "fiches action": await Action.count().where(  # piloted or partnered, each once
             (Action.pilot == record_id)
             | Action.id.is_in(
                 ActionPartner.select(ActionPartner.action).where(

@@ -90,7 +90,14 @@ async def test_the_comparison_counts_the_exchanges_and_decisions_that_follow(
     )
     counted = await linked_counts("organisations", town["id"])
     assert counted["décisions"] == 1 and counted["échanges"] == 0
-    assert counted["actions"] == 1  # piloted and partnered: one action
+    assert counted["fiches action"] == 1  # piloted and partnered: one fiche
+    twin = await create(
+        admin.client, "organisations", {"name": "Mairie Melesse", "kind": "collectivite"}
+    )
+    page = await coordinator_web.get(
+        f"/doublons/comparer?type=organisations&a={town['id']}&b={twin['id']}"
+    )
+    assert "1 fiche action, 1 décision" in html_text(page)
 
 
 async def test_the_merge_keeps_the_values_chosen_field_by_field(admin, coordinator_web):

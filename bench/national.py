@@ -385,7 +385,8 @@ async def _replicate(database: str, copies: int) -> None:
                 step = time.perf_counter()
                 names = [row[0] for row in await connection.fetch(
                     "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
-                    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum", f'"{table}"')]  # fmt: skip
+                    "AND attnum > 0 AND NOT attisdropped AND attgenerated = '' "  # PostgreSQL computes those
+                    "ORDER BY attnum", f'"{table}"')]  # fmt: skip
                 values = []
                 for name in names:
                     parent = shifted.get((table, name))

@@ -110,6 +110,11 @@ class Via:
     copy: str = COPY
     also: Via | None = None
     departement: str | None = None
+    # A key column, ``coalesce(copy, 0)`` stored by PostgreSQL (a generated column) and
+    # indexed, that the policy tests instead of the copy: one ``key = ANY (…)`` an index can
+    # take as its condition, where the copy's test (true for a shared row, NULL for ``*``) can
+    # only filter each row read (`KEYS`, `_visible`). Only for a rule by territory alone.
+    key: str | None = None
 
 
 # The local tables, each with how a row finds its territory: the same rule as the registry's
@@ -119,7 +124,8 @@ PROTECTED: dict[str, Own | Via] = {
     "membership": Via("working_group", "working_group"),
     "meeting": Via("working_group", "working_group"),
     "decision": Via("working_group", "working_group"),
-    "invitation": Via("meeting", "meeting"),
+    # Keyed: a Caf adviser's list reads tens of thousands (migration 2026-12-10T18:00:00).
+    "invitation": Via("meeting", "meeting", key="seen"),
     "action": Own(),
     "interaction": Own(),
     "organisation": Own(departement="departement"),
@@ -321,6 +327,16 @@ TERRITORIES = (
     "(SELECT CASE WHEN maillage_sees_every_territory() THEN NULL "
     "ELSE array_append(maillage_territories(), 0) END)::integer[]"
 )
+# The keys a keyed row (`Via.key`) may hold: 0 (shared) and the user's territories, or for
+# ``*`` every territory's (a row's copy is one of them: its parent's foreign key). Written as
+# an array, never NULL, so that ``key = ANY (KEYS)`` is a plain condition an index takes
+# (an ``OR`` for ``*`` would have left it a filter). The branch not taken runs no query: a
+# scoped statement never reads ``territory`` for it, a statement of ``*`` reads it once.
+KEYS = (
+    "(SELECT CASE WHEN maillage_sees_every_territory() "
+    "THEN ARRAY(SELECT t.id FROM territory t UNION ALL SELECT 0) "
+    "ELSE array_append(maillage_territories(), 0) END)::integer[]"
+)
 # The départements of the setting's territories and ``''``, a département that never exists,
 # so that the array is never empty (as `TERRITORIES`); NULL for ``*``. Those the request gave
 # (`DEPARTEMENTS_SETTING`) when it gave them: a statement then reads no ``territory`` row for
@@ -349,6 +365,10 @@ def _visible(rule: Own | Via, alias: str) -> str:
     one of the user's territories; FALSE for any other. Half the cost per row read of the three
     arms ``every OR territory IS NULL OR territory = ANY(…)`` it replaces (bench/README.md,
     « the policy's test », #20)."""
+    if isinstance(rule, Via) and rule.key is not None:
+        if rule.departement is not None or rule.also is not None:
+            raise ValueError(f"clé de visibilité sur une règle à deux parents : {rule}")
+        return f'{alias}."{rule.key}" = ANY ({KEYS})'
     column = f'{alias}."{rule.column if isinstance(rule, Own) else rule.copy}"'
     test = f"({column} = ANY ({TERRITORIES})) IS NOT FALSE"
     if rule.departement is not None:

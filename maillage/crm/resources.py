@@ -174,6 +174,8 @@ class Copies:
 
     territory: str
     departement: str | None = None
+    # The row's key of visibility (`row_security.Via.key`): tested instead of the copy.
+    key: str | None = None
 
 
 def copied_columns(table: type[Table], rule: Territorial) -> Copies | None:
@@ -192,7 +194,7 @@ def copied_columns(table: type[Table], rule: Territorial) -> Copies | None:
     if not isinstance(path, row_security.Via):
         return None
     if rule.then is None or rule.then.departement is None:
-        return Copies(path.copy)
+        return Copies(path.copy, key=path.key)
     if path.departement is None:
         return None
     return Copies(path.copy, path.departement)
@@ -217,6 +219,11 @@ def copied_clause(
     name = table._meta.tablename
     copy = f'"{name}"."{copies.territory}"'
     values = ", ".join("{}" for _ in territories) or "NULL"
+    if copies.key is not None:
+        # The policy's own key: both are conditions of its index, one range per territory and
+        # one for the shared rows (0), no count in halves (`ResourceService.scope_halves`).
+        keys = ", ".join(["0", *("{}" for _ in territories)])
+        return WhereRaw(f'"{name}"."{copies.key}" IN ({keys})', *territories)
     if copies.departement is None:
         return WhereRaw(f"({copy} IS NULL OR {copy} IN ({values}))", *territories)
     departement = f'"{name}"."{copies.departement}"'
@@ -666,6 +673,9 @@ class ResourceService:
             shared = shared_parts(self.table, rule, scope.territories, scope.departements)
             return [*shared, column.is_in(scope.territories)]
         if copied_territory(self.table, rule):
+            copies = copied_columns(self.table, rule)
+            if copies is not None and copies.key is not None:
+                return None  # one condition of the key's index already (`copied_clause`)
             copy = f'"{self.table._meta.tablename}"."{row_security.COPY}"'
             values = ", ".join("{}" for _ in scope.territories)
             return [

@@ -60,6 +60,7 @@ LATER = [
     "2026-12-10T15:30:00:000000",  # a commune without territory: its INSEE département (#20)
     "2026-12-10T17:00:00:000000",  # the partners' count indexes carry what the policies read (#20)
     "2026-12-10T17:30:00:000000",  # and (archived, territory) carries the département (#20)
+    "2026-12-10T18:00:00:000000",  # invitations carry their visibility key (#20)
 ]
 
 

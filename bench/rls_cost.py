@@ -420,10 +420,25 @@ def _policies(database: str, on: bool) -> None:
     )
 
 
-async def _end_to_end(database: str, rounds: int, repeat: int, only: str) -> None:
+def _workers(database: str, parallel: bool) -> None:
+    """No parallel workers for the application's role on ``database`` (``parallel`` False),
+    or back to the server's default: a worker's CPU is not its backend's, and `e2e` counts
+    the backends only. Without the policies PostgreSQL may gather a page with a worker, with
+    them (their functions) it does not, so « off » looked cheaper than it was: the Caf
+    adviser's invitations ×1.17 whole where the server CPU said ×1.02 (bench/README.md)."""
+    verb = "RESET max_parallel_workers_per_gather"
+    if not parallel:
+        verb = "SET max_parallel_workers_per_gather = 0"
+    national.psql("postgres", f'ALTER ROLE {national.ROLE} IN DATABASE "{database}" {verb}')
+
+
+async def _end_to_end(
+    database: str, rounds: int, repeat: int, only: str, parallel: bool = False
+) -> None:
     """Each request served in this process (the application, its pool), ``repeat`` times in a
     row: this process's CPU time plus that of the PostgreSQL backends it used, per request,
-    policies on and off (``ALTER TABLE … DISABLE ROW LEVEL SECURITY`` between the two)."""
+    policies on and off (``ALTER TABLE … DISABLE ROW LEVEL SECURITY`` between the two); no
+    parallel workers unless ``parallel`` (`_workers`)."""
     import time
 
     import httpx
@@ -444,6 +459,7 @@ async def _end_to_end(database: str, rounds: int, repeat: int, only: str) -> Non
         await give(connection)
 
     db._give_row_scope = give_and_note  # type: ignore[assignment]
+    _workers(database, parallel)
     await db.connect(env["MAILLAGE_DATABASE_URL"])
     await db.start_pool()
     app = create_app(load_settings(), manage_database=False)
@@ -487,6 +503,7 @@ async def _end_to_end(database: str, rounds: int, repeat: int, only: str) -> Non
     finally:
         _policies(database, True)
         await db.close_pool()
+        _workers(database, True)
     print(f"\n{database}, {rounds} tours × {repeat} requêtes HTTP dans le processus, "
           "temps CPU de l'application et de ses connexions PostgreSQL (ms)\n")  # fmt: skip
     print("| compte | requête | on (ms CPU) | off (ms CPU) | on / off médian | quartiles |")
@@ -514,6 +531,7 @@ def main() -> None:
     parser.add_argument("--variants", default="after,before")
     parser.add_argument("--repeat", type=int, default=5, help="cpu: requests per measure")
     parser.add_argument("--no-parallel", action="store_true", help="compare: no workers")
+    parser.add_argument("--parallel", action="store_true", help="e2e: workers allowed")
     parser.add_argument("configs", nargs="*", help="compare: label=on|off[@capture][#database]")
     arguments = parser.parse_intermixed_args()
     if arguments.action == "compare":
@@ -533,7 +551,13 @@ def main() -> None:
         print(json.dumps(asyncio.run(_capture(arguments.database))))
     elif arguments.action == "e2e":
         asyncio.run(
-            _end_to_end(arguments.database, arguments.rounds, arguments.repeat, arguments.only)
+            _end_to_end(
+                arguments.database,
+                arguments.rounds,
+                arguments.repeat,
+                arguments.only,
+                arguments.parallel,
+            )
         )
     elif arguments.action == "cpu":
         asyncio.run(

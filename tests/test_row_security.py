@@ -628,6 +628,14 @@ async def test_one_generic_plan_still_hides_each_scope_from_the_others(
         await connection.close()
 
 
+async def _territories_set(connection: Any, setting: str | None) -> None:
+    """The connection's ``maillage.territories`` as ``setting``, written as it is (garbage
+    too, which the application never writes); None: no setting at all."""
+    await connection.execute("RESET maillage.territories")
+    if setting is not None:
+        await connection.execute("SELECT set_config('maillage.territories', $1, false)", setting)
+
+
 @postgres_only
 async def test_the_policys_one_test_a_row_keeps_the_rule(database: str):
     """Shared rows (no territory) for everybody, even without a setting or any territory; a
@@ -647,11 +655,7 @@ async def test_the_policys_one_test_a_row_keeps_the_rule(database: str):
     connection = await asyncpg.connect(database)
     try:
         for setting, (seen_own, seen_both) in expected.items():
-            await connection.execute("RESET maillage.territories")
-            if setting is not None:
-                await connection.execute(
-                    "SELECT set_config('maillage.territories', $1, false)", setting
-                )
+            await _territories_set(connection, setting)
             found = await connection.fetch(
                 f'SELECT territory FROM {rows} AS "meeting"(territory, other) WHERE {own}'
             )
@@ -687,11 +691,7 @@ async def test_the_invitations_key_keeps_the_rule(migrated_database: str, world:
     connection = await asyncpg.connect(migrated_database)
     try:
         for setting, seen in expected.items():
-            await connection.execute("RESET maillage.territories")
-            if setting is not None:
-                await connection.execute(
-                    "SELECT set_config('maillage.territories', $1, false)", setting
-                )
+            await _territories_set(connection, setting)
             found = await connection.fetch(
                 f'SELECT territory FROM {rows} AS "invitation"(territory, seen) WHERE {keyed}'
             )
@@ -767,11 +767,7 @@ async def test_a_shared_row_without_departement_is_seen_by_a_territory_without_o
         for table, (names, values) in cases.items():
             rule = row_security.policy_expression(table)
             for setting, seen in expected.items():
-                await connection.execute("RESET maillage.territories")
-                if setting is not None:
-                    await connection.execute(
-                        "SELECT set_config('maillage.territories', $1, false)", setting
-                    )
+                await _territories_set(connection, setting)
                 found = await connection.fetch(
                     f'SELECT territory, departement FROM (VALUES {values}) AS "{table}"({names}) '
                     f"WHERE {rule}"

@@ -200,12 +200,6 @@ def copied_columns(table: type[Table], rule: Territorial) -> Copies | None:
     return Copies(path.copy, path.departement)
 
 
-def copied_territory(table: type[Table], rule: Territorial) -> bool:
-    """Whether, on this engine, the rows of ``table`` carry a copy of the territory ``rule``
-    reaches through its one parent (`copied_columns`; a rule with ``also`` has two)."""
-    return rule.also is None and copied_columns(table, rule) is not None
-
-
 def copied_clause(
     table: type[Table],
     copies: Copies,
@@ -217,13 +211,13 @@ def copied_clause(
     on the copies, as the row's policy tests them. Each arm is a range of an index on
     ``(territory copy, département copy)`` (migration 2026-12-10T09:30:00)."""
     name = table._meta.tablename
-    copy = f'"{name}"."{copies.territory}"'
-    values = ", ".join("{}" for _ in territories) or "NULL"
     if copies.key is not None:
         # The policy's own key: both are conditions of its index, one range per territory and
         # one for the shared rows (0), no count in halves (`ResourceService.scope_halves`).
         keys = ", ".join(["0", *("{}" for _ in territories)])
         return WhereRaw(f'"{name}"."{copies.key}" IN ({keys})', *territories)
+    copy = f'"{name}"."{copies.territory}"'
+    values = ", ".join("{}" for _ in territories) or "NULL"
     if copies.departement is None:
         return WhereRaw(f"({copy} IS NULL OR {copy} IN ({values}))", *territories)
     departement = f'"{name}"."{copies.departement}"'
@@ -672,11 +666,11 @@ class ResourceService:
             column = self.table._meta.get_column_by_name(rule.field)
             shared = shared_parts(self.table, rule, scope.territories, scope.departements)
             return [*shared, column.is_in(scope.territories)]
-        if copied_territory(self.table, rule):
-            copies = copied_columns(self.table, rule)
-            if copies is not None and copies.key is not None:
+        copies = copied_columns(self.table, rule)  # one parent: ``also`` is None here
+        if copies is not None:
+            if copies.key is not None:
                 return None  # one condition of the key's index already (`copied_clause`)
-            copy = f'"{self.table._meta.tablename}"."{row_security.COPY}"'
+            copy = f'"{self.table._meta.tablename}"."{copies.territory}"'
             values = ", ".join("{}" for _ in scope.territories)
             return [
                 WhereRaw(f"{copy} IS NULL"),

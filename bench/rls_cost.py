@@ -253,7 +253,7 @@ def _typed(value: Any, type_name: str) -> Any:
         return int(value)
     if type_name == "bool":
         return value == "true"
-    if type_name.startswith("_") and type_name[1:] in _INTEGERS:
+    if type_name.removeprefix("_").removesuffix("[]") in _INTEGERS and value.startswith("{"):
         return [int(item) for item in value.strip("{}").split(",") if item]
     if type_name in {"text[]", "_text"}:  # a search function's patterns (words: no comma)
         return [item for item in value[1:-1].split(",") if item]

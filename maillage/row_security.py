@@ -16,13 +16,14 @@ How it works:
   shared rows (no territory) and those of territories 1 and 2, and of the shared
   organisations and contacts those of no département and of the départements of territories
   1 and 2 (`Own.departement`, `DEPARTEMENTS`), and so of the affiliations and
-  partnerships under them (`Via.departement`); anything else, or no setting at
-  all (``psql``, a tool that forgot it), sees no local row;
+  partnerships under them (`Via.departement`, tested on their keys: `TIE_KEYS`); anything
+  else, or no setting at all (``psql``, a tool that forgot it), sees no local row;
 - the setting follows `current()`, which the web layer enters for each request: every
   connection maillage takes from its pool for a scoped request carries it (`maillage.db`),
   with, beside it, the départements of its territories read for the request
-  (``maillage.departements``, `DEPARTEMENTS_SETTING`): the policies take them as given, and
-  look them up from the territories when they are not.
+  (``maillage.departements``, `DEPARTEMENTS_SETTING`) and their keys
+  (`DEPARTEMENT_KEYS_SETTING`): the policies take them as given, and look them up from the
+  territories when they are not.
 
 A superuser or a role with ``BYPASSRLS`` is never subject to policies: connect maillage with
 an ordinary role that owns the database (README « Mise en production »).
@@ -66,6 +67,9 @@ SETTING = "maillage.territories"
 # tool): the policies look them up as before. Always written with `SETTING`, by the same
 # statement (`set_config_sql`): never the départements of another scope.
 DEPARTEMENTS_SETTING = "maillage.departements"
+# The keys of those départements (`seen_key`), written with them for the policies of the ties
+# (`TIE_KEYS`); empty when they are.
+DEPARTEMENT_KEYS_SETTING = "maillage.departement_keys"
 POLICY = "maillage_territoire"
 EVERY_TERRITORY = "*"  # no filter: unscoped users and the process's own work
 NO_TERRITORY = ""  # only shared rows: a request not (yet) authenticated
@@ -110,10 +114,12 @@ class Via:
     copy: str = COPY
     also: Via | None = None
     departement: str | None = None
-    # A key column, ``coalesce(copy, 0)`` stored by PostgreSQL (a generated column) and
-    # indexed, that the policy tests instead of the copy: one ``key = ANY (…)`` an index can
-    # take as its condition, where the copy's test (true for a shared row, NULL for ``*``) can
-    # only filter each row read (`KEYS`, `_visible`). Only for a rule by territory alone.
+    # A key column stored by PostgreSQL (a generated column) and indexed, that the policy tests
+    # instead of the copies: one ``key = ANY (…)`` an index can take as its condition, where
+    # the copies' tests (true for a shared row, NULL for ``*``) can only filter each row read
+    # (`_visible`). Without ``departement``: ``coalesce(copy, 0)`` (`KEYS`); with it:
+    # ``maillage_seen_key(copy, departement copy)`` (`seen_key`, `TIE_KEYS`). An ``also``
+    # parent has its own.
     key: str | None = None
 
 
@@ -130,16 +136,19 @@ PROTECTED: dict[str, Own | Via] = {
     "interaction": Own(),
     "organisation": Own(departement="departement"),
     "contact": Own(departement="departement"),
-    # Seen with its contact and its organisation (both), as in the services.
+    # Seen with its contact and its organisation (both), as in the services. Keyed: a Caf
+    # adviser's list reads thousands (migration 2026-12-10T18:30:00).
     "affiliation": Via(
         "contact",
         "contact",
         departement="departement",
+        key="seen",
         also=Via(
             "organisation",
             "organisation",
             "organisation_territory",
             departement="organisation_departement",
+            key="organisation_seen",
         ),
     ),
     # Seen when both its organisations are, as in the services.
@@ -147,7 +156,14 @@ PROTECTED: dict[str, Own | Via] = {
         "organisation",
         "organisation",
         departement="departement",
-        also=Via("partner", "organisation", "partner_territory", departement="partner_departement"),
+        key="seen",
+        also=Via(
+            "partner",
+            "organisation",
+            "partner_territory",
+            departement="partner_departement",
+            key="partner_seen",
+        ),
     ),
 }
 # Local in the services and not in the database: none left (organisations, contacts,
@@ -228,18 +244,23 @@ def _valid(value: str) -> bool:
 
 
 def set_config_sql(value: str, local: bool) -> str:
-    """The statement that gives a connection (or, ``local``, its transaction) the setting and
-    the départements that come with it (`of`; none: ``''``, so that none are left from
-    another scope). ``value`` comes from `of` (digits, commas, braces, and letters for the
+    """The statement that gives a connection (or, ``local``, its transaction) the setting, the
+    départements that come with it (`of`) and their keys (`DEPARTEMENT_KEYS_SETTING`; none:
+    ``''``, so that none are left from another scope). ``value`` comes from `of` (digits, commas, braces, and letters for the
     départements) and is quoted as a literal, so that it rides in one simple-protocol message
     with ``BEGIN``."""
     if not _valid(value):
         raise ValueError(f"valeur de {SETTING} invalide : {value!r}")
     territories, _, departements = value.partition(_DEPARTEMENTS_AFTER)
     scope = "true" if local else "false"
+    keys = ""
+    if departements:
+        codes = [code for code in departements[1:-1].split(",") if code]
+        keys = "{" + ",".join(str(seen_key(None, code)) for code in codes) + "}"
     return (
         f"SELECT set_config('{SETTING}', '{territories}', {scope}), "
-        f"set_config('{DEPARTEMENTS_SETTING}', '{departements}', {scope})"
+        f"set_config('{DEPARTEMENTS_SETTING}', '{departements}', {scope}), "
+        f"set_config('{DEPARTEMENT_KEYS_SETTING}', '{keys}', {scope})"
     )
 
 
@@ -356,6 +377,58 @@ DEPARTEMENTS = (
 )
 
 
+# ----- the ties' keys -----------------------------------------------------------------------
+#
+# A tie (an affiliation, a partnership) is seen when each of its parents is: a local parent of
+# one of the user's territories, a shared parent of no département or of one of theirs. Each
+# parent's part is one key on the tie (`Via.key`, migration 2026-12-10T18:30:00), which the
+# database computes from the tie's copies of the parent's territory and département with
+# ``maillage_seen_key`` and this module with `seen_key`: the territory; 0 for a shared parent of
+# no département; for one of a département, a negative number of its code. The codes a
+# département can take (`maillage.departements.CODE`, and the bench's ``00``) each have their
+# own number; any other code shares -1. So the numbers are few and known (`DEPARTEMENT_KEYS`),
+# and ``*`` lists them all: its test stays one condition an index takes.
+_TWO_DIGITS = re.compile(r"[0-9]{2}")
+_OVERSEAS = re.compile(r"9[78][0-9]")
+DEPARTEMENT_KEYS: tuple[int, ...] = (
+    -1,
+    -201,
+    -202,
+    *(-100 - number for number in range(100)),
+    *(-1000 - number for number in range(970, 990)),
+)
+
+
+def seen_key(territory: int | None, departement: str | None) -> int:
+    """The key of a parent of ``territory`` and ``departement``, as ``maillage_seen_key``."""
+    if territory is not None:
+        return territory
+    if not departement:
+        return 0
+    if _TWO_DIGITS.fullmatch(departement):
+        return -100 - int(departement)
+    if departement in ("2A", "2B"):
+        return -201 if departement == "2A" else -202
+    if _OVERSEAS.fullmatch(departement):
+        return -1000 - int(departement)
+    return -1
+
+
+# The keys a tie's parent may hold for the setting (`seen_key`): the user's territories, 0,
+# and their territories' départements' (given with the request in `DEPARTEMENT_KEYS_SETTING`,
+# else looked up by ``maillage_tie_keys()``); for ``*`` every territory's and every key of a
+# département (``maillage_every_tie_key()``). Never NULL (as `KEYS`). The look-ups are
+# functions (migration 2026-12-10T18:30:00): as sub-selects, each statement initialised
+# their plans in the branches it does not take, ×1.14 the coordinator's affiliations against
+# ×1.06 (bench/README.md « The ties' policy as an index condition »).
+_GIVEN_KEYS = f"current_setting('{DEPARTEMENT_KEYS_SETTING}', true)"
+TIE_KEYS = (
+    "(SELECT CASE WHEN maillage_sees_every_territory() THEN maillage_every_tie_key() "
+    f"WHEN {_GIVEN_KEYS} LIKE '{{%}}' THEN array_append(maillage_territories(), 0) || "
+    f"{_GIVEN_KEYS}::integer[] ELSE maillage_tie_keys() END)::integer[]"
+)
+
+
 def _visible(rule: Own | Via, alias: str) -> str:
     """The condition on ``alias`` of being visible: its territory (its own, or the copy of each
     parent's) is none (shared) or one of the user's, or the user sees every territory.
@@ -366,9 +439,13 @@ def _visible(rule: Own | Via, alias: str) -> str:
     arms ``every OR territory IS NULL OR territory = ANY(…)`` it replaces (bench/README.md,
     « the policy's test », #20)."""
     if isinstance(rule, Via) and rule.key is not None:
-        if rule.departement is not None or rule.also is not None:
-            raise ValueError(f"clé de visibilité sur une règle à deux parents : {rule}")
-        return f'{alias}."{rule.key}" = ANY ({KEYS})'
+        keys = KEYS if rule.departement is None else TIE_KEYS
+        test = f'{alias}."{rule.key}" = ANY ({keys})'
+        if rule.also is not None:
+            if rule.also.key is None:
+                raise ValueError(f"clé de visibilité sur un seul des deux parents : {rule}")
+            test = f"({test} AND {_visible(rule.also, alias)})"
+        return test
     column = f'{alias}."{rule.column if isinstance(rule, Own) else rule.copy}"'
     test = f"({column} = ANY ({TERRITORIES})) IS NOT FALSE"
     if rule.departement is not None:

@@ -102,25 +102,18 @@ async def test_a_scoped_list_of_ties_tests_the_rows_copies(deps: Departements): 
     if is_sqlite():  # no copy there: through the parents' ids
         assert all("SELECT" in clause for clause in clauses.values()), clauses
         return
-    a = deps.p.a["id"]
+    # The keys the policy tests (`row_security.seen_key`, migration 2026-12-10T18:30:00), of
+    # the copies of each parent: A's territory, the shared parents of none (0), of 35.
+    keys = f"[0, {deps.p.a['id']}, {row_security.seen_key(None, '35')}]::integer[]"
     for name, (first, second) in {
-        "partnerships": (
-            ("territory", "departement"),
-            ("partner_territory", "partner_departement"),
-        ),
-        "affiliations": (
-            ("territory", "departement"),
-            ("organisation_territory", "organisation_departement"),
-        ),
+        "partnerships": ("seen", "partner_seen"),
+        "affiliations": ("seen", "organisation_seen"),
     }.items():
         clause = clauses[name]
         assert "SELECT" not in clause, clause  # not through the parents' ids
         table = SERVICES[name].table._meta.tablename
-        for territory, departement in (first, second):
-            copy, dep = f'"{table}"."{territory}"', f'"{table}"."{departement}"'
-            assert f"{copy} IN ({a})" in clause, clause
-            assert f"({copy} IS NULL AND {dep} IS NULL)" in clause, clause
-            assert f"({copy} IS NULL AND {dep} IN ('35'))" in clause, clause
+        for key in (first, second):
+            assert f'"{table}"."{key}" = ANY ({keys})' in clause, clause
 
 
 async def test_the_ties_seen_are_those_of_the_parents(ties, deps: Departements):  # noqa: F811

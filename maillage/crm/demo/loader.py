@@ -123,8 +123,8 @@ async def _copy_under_row_security(
     to it: copy into a temporary twin, then one INSERT … SELECT, which the policy accepts."""
     twin = f"_load_{name}"
     quoted = ", ".join(f'"{c}"' for c in columns)
-    # The loaded columns only: a column PostgreSQL computes (``invitation.seen``) would be a
-    # NOT NULL column of the twin that nothing fills.
+    # The loaded columns only: a column PostgreSQL computes (``invitation.seen``, the ties'
+    # keys) would be a NOT NULL column of the twin that nothing fills.
     await connection.execute(
         f'CREATE TEMPORARY TABLE IF NOT EXISTS "{twin}" ON COMMIT DROP AS '
         f'SELECT {quoted} FROM "{name}" WITH NO DATA'

@@ -68,7 +68,7 @@ SETTING = "maillage.territories"
 # statement (`set_config_sql`): never the départements of another scope.
 DEPARTEMENTS_SETTING = "maillage.departements"
 # The keys of those départements (`seen_key`), written with them for the policies of the ties
-# (`TIE_KEYS`); empty when they are.
+# (`TIE_KEYS`); empty when they are not given.
 DEPARTEMENT_KEYS_SETTING = "maillage.departement_keys"
 POLICY = "maillage_territoire"
 EVERY_TERRITORY = "*"  # no filter: unscoped users and the process's own work
@@ -246,9 +246,9 @@ def _valid(value: str) -> bool:
 def set_config_sql(value: str, local: bool) -> str:
     """The statement that gives a connection (or, ``local``, its transaction) the setting, the
     départements that come with it (`of`) and their keys (`DEPARTEMENT_KEYS_SETTING`; none:
-    ``''``, so that none are left from another scope). ``value`` comes from `of` (digits, commas, braces, and letters for the
-    départements) and is quoted as a literal, so that it rides in one simple-protocol message
-    with ``BEGIN``."""
+    ``''``, so that none are left from another scope). ``value`` comes from `of` (digits,
+    commas, braces, and letters for the départements) and is quoted as a literal, so that it
+    rides in one simple-protocol message with ``BEGIN``."""
     if not _valid(value):
         raise ValueError(f"valeur de {SETTING} invalide : {value!r}")
     territories, _, departements = value.partition(_DEPARTEMENTS_AFTER)

@@ -83,6 +83,9 @@ class Own:
 
     column: str = "territory"
     departement: str | None = None
+    # The row's key of visibility, as a `Via`'s (`Via.key`): ``maillage_seen_key(column,
+    # departement)`` stored and indexed (migration 2026-12-10T19:00:00), tested instead.
+    key: str | None = None
 
 
 COPY = "territory"  # the column of a `Via` table holding its parent's territory (PostgreSQL)
@@ -134,8 +137,9 @@ PROTECTED: dict[str, Own | Via] = {
     "invitation": Via("meeting", "meeting", key="seen"),
     "action": Own(),
     "interaction": Own(),
-    "organisation": Own(departement="departement"),
-    "contact": Own(departement="departement"),
+    # Keyed: a Caf adviser's contacts list counts thousands (migration 2026-12-10T19:00:00).
+    "organisation": Own(departement="departement", key="seen"),
+    "contact": Own(departement="departement", key="seen"),
     # Seen with its contact and its organisation (both), as in the services. Keyed: a Caf
     # adviser's list reads thousands (migration 2026-12-10T18:30:00).
     "affiliation": Via(
@@ -438,6 +442,9 @@ def _visible(rule: Own | Via, alias: str) -> str:
     one of the user's territories; FALSE for any other. Half the cost per row read of the three
     arms ``every OR territory IS NULL OR territory = ANY(…)`` it replaces (bench/README.md,
     « the policy's test », #20)."""
+    if isinstance(rule, Own) and rule.key is not None:
+        keys = KEYS if rule.departement is None else TIE_KEYS
+        return f'{alias}."{rule.key}" = ANY ({keys})'
     if isinstance(rule, Via) and rule.key is not None:
         keys = KEYS if rule.departement is None else TIE_KEYS
         test = f'{alias}."{rule.key}" = ANY ({keys})'

@@ -39,7 +39,7 @@ postgres_only = pytest.mark.skipif(
 def _keyless(rule: row_security.Own | row_security.Via) -> row_security.Own | row_security.Via:
     """``rule`` without its keys (`row_security.Via.key`): the tests on the copies."""
     if not isinstance(rule, row_security.Via):
-        return rule
+        return dataclasses.replace(rule, key=None)
     also = None if rule.also is None else _keyless(rule.also)
     return dataclasses.replace(rule, key=None, also=also)
 
@@ -808,6 +808,49 @@ async def test_the_ties_keys_keep_the_rule(migrated_database: str, world: World)
     assert sorted(every) == sorted([*territories, 0, *row_security.DEPARTEMENT_KEYS])
 
 
+@postgres_only
+@pytest.mark.parametrize("table", ["organisation", "contact"])
+async def test_the_partners_keys_keep_the_rule(migrated_database: str, world: World, table: str):
+    """#20, migration 2026-12-10T19:00: an organisation's and a contact's policy test their key
+    (``maillage_seen_key`` of their territory and département) and see exactly the rows the
+    tests on those columns saw, for every kind of row and every setting."""
+    from maillage.tables import Territory
+
+    a, b = world.a["id"], world.b["id"]
+    await Territory.update({Territory.departement: "35"}).where(Territory.id == a)
+    await Territory.update({Territory.departement: "2A"}).where(Territory.id == b)
+    kinds = [(a, "35"), (b, "2A"), (None, None), (None, ""), (None, "35"), (None, "2A")]
+    kinds += [(None, "974"), (None, "00"), (None, "XYZ"), (a, None)]
+    rows = ", ".join(
+        f"({t or 'NULL'}::integer, {repr(d) if d is not None else 'NULL'}::text)" for t, d in kinds
+    )
+    source = (
+        "(SELECT *, maillage_seen_key(territory, departement) AS seen "
+        f'FROM (VALUES {rows}) AS v(territory, departement)) AS "{table}"'
+    )
+    keyed = row_security.policy_expression(table)
+    assert f'"{table}"."seen" = ANY' in keyed and "IS NOT FALSE" not in keyed
+    settings = ["*", f"{{{a},{b}}}", f"{{{a}}}", "{}", "n'importe quoi", None]
+    given = [f"{{{a}}}:{{35}}", f"{{{a},{b}}}:{{35,2A}}", f"{{{b}}}:{{}}", "{}:{}"]
+    connection = await asyncpg.connect(migrated_database)
+    try:
+        for setting in settings + given:
+            if setting is not None and ":" in setting:
+                await connection.execute(row_security.set_config_sql(setting, local=False))
+            else:
+                await _territories_set(connection, setting)
+            found = {}
+            for name, rule in (("keys", keyed), ("columns", _copies_rule(table))):
+                result = await connection.fetch(
+                    f"SELECT territory, departement FROM {source} WHERE {rule}"
+                )
+                found[name] = {tuple(row) for row in result}
+            assert found["keys"] == found["columns"], (table, setting)
+            assert found["columns"], (table, setting)
+    finally:
+        await connection.close()
+
+
 async def db_value(sql: str, url: str) -> Any:
     connection = await asyncpg.connect(url)
     try:
@@ -961,7 +1004,7 @@ async def test_the_policies_take_the_departements_given_with_the_territories(
     }
     connection = await asyncpg.connect(migrated_database)
     try:
-        rule = row_security.policy_expression("contact")
+        rule = _copies_rule("contact")  # its key: test_the_partners_keys_keep_the_rule
         select = (
             f'SELECT territory, departement FROM (VALUES {rows}) AS "contact"(territory, '
             f"departement) WHERE {rule}"

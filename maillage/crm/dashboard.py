@@ -28,7 +28,7 @@ from maillage import french
 from maillage.crm import caches, versions
 from maillage.crm import scope as territory_scope
 from maillage.crm.registry import SERVICES, scoped
-from maillage.crm.resources import shared_parts
+from maillage.crm.resources import own_key, shared_parts
 from maillage.db import Prepared, gathered_order, is_sqlite, read_transaction
 from maillage.tables import (
     Action,
@@ -721,7 +721,8 @@ def _count_parts(table: type[Table], resource: str, where: Any) -> list[Any]:
     organisations read for 1,200 on ten départements)."""
     current = territory_scope.current()
     rule = SERVICES[resource].spec.territorial
-    if current is None or rule is None or rule.via is not None:
+    if current is None or rule is None or rule.via is not None or own_key(table, rule):
+        # One condition of the key's index when the rows carry one (`resources.own_key`).
         return [scoped(table.count(), resource).where(where)]
     column = table._meta.get_column_by_name(rule.field)
     # The shared rows the user sees (of their départements and of none, #20), then theirs.

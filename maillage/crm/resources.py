@@ -200,6 +200,20 @@ def copied_columns(table: type[Table], rule: Territorial) -> Copies | None:
     return Copies(path.copy, path.departement, key=path.key)
 
 
+def own_key(table: type[Table], rule: Territorial) -> str | None:
+    """On PostgreSQL, the key of visibility of a table whose ``rule`` is its own territory
+    (`row_security.Own.key`: organisations and contacts), tested instead of the territory and
+    the département; None: none (SQLite, another rule)."""
+    if rule.via is not None or is_sqlite():
+        return None
+    own = row_security.PROTECTED.get(table._meta.tablename)
+    if not isinstance(own, row_security.Own) or own.key is None:
+        return None
+    if own.column != rule.field or own.departement != rule.departement:
+        return None
+    return own.key
+
+
 def copied_clause(
     table: type[Table],
     copies: Copies,
@@ -311,7 +325,10 @@ def visible_clause(
     read every partnership of the country for a coordinator's list (bench/README.md)."""
     column = table._meta.get_column_by_name(rule.field)
     clause: Any
-    if rule.via is None:
+    if rule.via is None and (key := own_key(table, rule)) is not None:
+        own = Copies(rule.field, rule.departement, key=key)  # the row's own, not copies
+        clause = _keyed_clause(f'"{table._meta.tablename}"."{key}"', own, territories, departements)
+    elif rule.via is None:
         clause = column.is_in(territories)
         for part in shared_parts(table, rule, territories, departements):
             clause = clause | part
@@ -687,6 +704,8 @@ class ResourceService:
             return None
         if not self._gathered_in_scope():
             return None
+        if rule.via is None and own_key(self.table, rule) is not None:
+            return None  # one condition of the key's index already (`visible_clause`)
         if rule.via is None:
             column = self.table._meta.get_column_by_name(rule.field)
             shared = shared_parts(self.table, rule, scope.territories, scope.departements)

@@ -62,6 +62,7 @@ LATER = [
     "2026-12-10T17:30:00:000000",  # and (archived, territory) carries the département (#20)
     "2026-12-10T18:00:00:000000",  # invitations carry their visibility key (#20)
     "2026-12-10T18:30:00:000000",  # the ties carry their visibility keys (#20)
+    "2026-12-10T19:00:00:000000",  # organisations and contacts carry their key (#20)
 ]
 
 

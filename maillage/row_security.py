@@ -15,8 +15,8 @@ How it works:
   command line, migrations, public links that carry their own secret); ``{1,2}`` sees the
   shared rows (no territory) and those of territories 1 and 2, and of the shared
   organisations and contacts those of no département and of the départements of territories
-  1 and 2 (`Own.departement`, `DEPARTEMENTS`), and so of the affiliations and
-  partnerships under them (`Via.departement`, tested on their keys: `TIE_KEYS`); anything
+  1 and 2 (`Own.departement`), and so of the affiliations and partnerships under them
+  (`Via.departement`), all tested on their keys (`Own.key`, `Via.key`, `TIE_KEYS`); anything
   else, or no setting at all (``psql``, a tool that forgot it), sees no local row;
 - the setting follows `current()`, which the web layer enters for each request: every
   connection maillage takes from its pool for a scoped request carries it (`maillage.db`),

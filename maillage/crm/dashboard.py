@@ -721,7 +721,8 @@ def _count_parts(table: type[Table], resource: str, where: Any) -> list[Any]:
     organisations read for 1,200 on ten départements)."""
     current = territory_scope.current()
     rule = SERVICES[resource].spec.territorial
-    if current is None or rule is None or rule.via is not None or own_key(table, rule):
+    keyed = rule is not None and own_key(table, rule) is not None
+    if current is None or rule is None or rule.via is not None or keyed:
         # One condition of the key's index when the rows carry one (`resources.own_key`).
         return [scoped(table.count(), resource).where(where)]
     column = table._meta.get_column_by_name(rule.field)

@@ -248,9 +248,10 @@ def copied_clause(
 def _keyed_clause(
     key: str, copies: Copies, territories: list[int], departements: Sequence[str] | None
 ) -> Any:
-    """`copied_clause` on the policy's own key (`row_security.Via.key`): both are conditions of
-    its index, one range per key, no count in halves (`ResourceService.scope_halves`): 0 for
-    the shared rows, the territories, and for a parent with départements the keys of theirs
+    """The scope on the policy's own key (`row_security.Via.key`, `row_security.Own.key`; for
+    `copied_clause` and `visible_clause`): both are conditions of its index, one range per
+    key, no count in halves (`ResourceService.scope_halves`): 0 for the shared rows, the
+    territories, and for a parent with départements the keys of theirs
     (`row_security.seen_key`; looked up when not given, as `shared_parts` does).
 
     A tie's keys are given as one array, as the policy's are (``= ANY (array)``), not as a list
